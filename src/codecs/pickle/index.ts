@@ -1,0 +1,12 @@
+import type { Profile } from '../../model/profile.ts';
+import { profileFromPy } from './profile-from-py.ts';
+import { unpickle } from './unpickle.ts';
+
+export { PickleError, ProfileShapeError } from './errors.ts';
+export { pickleProfile, type PickleProtocol } from './pickle-profile.ts';
+export { unpickle } from './unpickle.ts';
+
+/** A profile pickle (protocols 0 to 5) to a Profile; PickleError/ProfileShapeError if not one. */
+export function unpickleProfile(bytes: Uint8Array): Profile {
+  return profileFromPy(unpickle(bytes));
+}

@@ -1,0 +1,432 @@
+import { DYNAMIC, InferStride, UNSET, type Atom } from '../../model/atoms.ts';
+import type { CodeId } from '../../model/code-id.ts';
+import type { FrameStateSizeEntry } from '../../model/entry.ts';
+import type { PyInt } from '../../model/int.ts';
+import type { CodeState, Profile } from '../../model/profile.ts';
+import { encodeUtf8 } from './text.ts';
+
+export type PickleProtocol = 2 | 3 | 4 | 5;
+
+const FRAME_SIZE_TARGET = 64 * 1024;
+const FRAME_SIZE_MIN = 4;
+const FRAME_HEADER = 9;
+const BATCHSIZE = 1000;
+const PGO = 'torch._dynamo.pgo';
+
+/**
+ * Pickles a profile the way CPython's C pickler (`pickle.dumps(state)`) does: the same
+ * opcodes, memo order, 64 KiB frames and 1000-item batches, strings memoised by value and
+ * tuples and InferStride objects by identity. Protocol 4 is PyTorch's default.
+ */
+export interface PickleOptions {
+  protocol?: PickleProtocol;
+  /**
+   * 'shared' (default): equal strings are one memo entry, as in a profile whose equal
+   * strings are one object (CPython re-pickling a loaded profile, all of the oracle).
+   * 'per-code': source names are fresh objects in each code state, as in the live
+   * process that first wrote the profile (the files PyTorch writes after a cold run).
+   */
+  sourceNames?: 'shared' | 'per-code';
+}
+
+export function pickleProfile(profile: Profile, options: PickleOptions | PickleProtocol = {}): Uint8Array {
+  const opts = typeof options === 'number' ? { protocol: options } : options;
+  const protocol = opts.protocol ?? 4;
+  if (![2, 3, 4, 5].includes(protocol)) throw new RangeError(`pickle protocol ${protocol}: only 2 to 5 are written`);
+  const w = new Writer(protocol, opts.sourceNames === 'per-code');
+  w.run(profile);
+  return w.finish();
+}
+
+class Writer {
+  private buf = new Uint8Array(1 << 16);
+  private len = 0;
+  private framing = false;
+  private frameStart = -1;
+  private memoSize = 0;
+  private strMemo = new Map<string, number>();
+  private readonly objMemo = new Map<unknown, number>();
+  private readonly dv: () => DataView;
+
+  constructor(
+    private readonly proto: PickleProtocol,
+    private readonly perCodeSources: boolean,
+  ) {
+    let cached: DataView | null = null;
+    let cachedBuf: Uint8Array | null = null;
+    this.dv = () => {
+      if (cachedBuf !== this.buf) {
+        cachedBuf = this.buf;
+        cached = new DataView(this.buf.buffer);
+      }
+      return cached!;
+    };
+  }
+
+  run(profile: Profile): void {
+    this.raw([0x80, this.proto]);
+    if (this.proto >= 4) this.framing = true;
+    this.saveDefaultDict(profile, 'CodeState', profile.codes.values(), (slot) => {
+      this.saveCodeId(slot.id);
+      this.saveCodeState(slot.state);
+    });
+    this.write1(0x2e); // STOP
+    this.commitFrame();
+  }
+
+  finish(): Uint8Array {
+    return this.buf.slice(0, this.len);
+  }
+
+  // --- output -----------------------------------------------------------------------
+
+  private reserve(k: number): void {
+    if (this.len + k <= this.buf.length) return;
+    let cap = this.buf.length * 2;
+    while (cap < this.len + k) cap *= 2;
+    const nb = new Uint8Array(cap);
+    nb.set(this.buf.subarray(0, this.len));
+    this.buf = nb;
+  }
+  /** `_Pickler_Write`: opens a frame (9 reserved bytes) when framing and none is open. */
+  private open(k: number): void {
+    if (this.framing && this.frameStart < 0) {
+      this.reserve(FRAME_HEADER + k);
+      this.frameStart = this.len;
+      this.len += FRAME_HEADER;
+    } else this.reserve(k);
+  }
+  private raw(bytes: number[]): void {
+    this.open(bytes.length);
+    for (const x of bytes) this.buf[this.len++] = x;
+  }
+  private write1(x: number): void {
+    this.open(1);
+    this.buf[this.len++] = x;
+  }
+  private write2(x: number, y: number): void {
+    this.open(2);
+    this.buf[this.len++] = x;
+    this.buf[this.len++] = y;
+  }
+  private commitFrame(): void {
+    if (!this.framing || this.frameStart < 0) return;
+    const frameLen = this.len - this.frameStart - FRAME_HEADER;
+    if (frameLen >= FRAME_SIZE_MIN) {
+      this.buf[this.frameStart] = 0x95;
+      this.dv().setBigUint64(this.frameStart + 1, BigInt(frameLen), true);
+    } else {
+      this.buf.copyWithin(this.frameStart, this.frameStart + FRAME_HEADER, this.len);
+      this.len -= FRAME_HEADER;
+    }
+    this.frameStart = -1;
+  }
+  /** `_Pickler_OpcodeBoundary`, which CPython runs at the start of every save(). */
+  private boundary(): void {
+    if (this.framing && this.frameStart >= 0 && this.len - this.frameStart - FRAME_HEADER >= FRAME_SIZE_TARGET) {
+      this.commitFrame();
+    }
+  }
+
+  // --- memo ---------------------------------------------------------------------------
+
+  private memoPut(): void {
+    const i = this.memoSize++;
+    if (this.proto >= 4) this.write1(0x94);
+    else if (i < 256) this.write2(0x71, i);
+    else {
+      this.open(5);
+      this.buf[this.len++] = 0x72;
+      this.dv().setUint32(this.len, i, true);
+      this.len += 4;
+    }
+  }
+  private memoGet(i: number): void {
+    if (i < 256) this.write2(0x68, i);
+    else {
+      this.open(5);
+      this.buf[this.len++] = 0x6a;
+      this.dv().setUint32(this.len, i, true);
+      this.len += 4;
+    }
+  }
+  /** Memoise obj at the next index (the pickler's memo_put). */
+  private remember(obj: unknown): void {
+    this.objMemo.set(obj, this.memoSize);
+    this.memoPut();
+  }
+  /** Write a BINGET if obj is memoised; true if it was. */
+  private recall(obj: unknown): boolean {
+    const i = this.objMemo.get(obj);
+    if (i === undefined) return false;
+    this.memoGet(i);
+    return true;
+  }
+
+  // --- save functions (each is one CPython save() call) --------------------------------
+
+  private saveStr(s: string): void {
+    this.boundary();
+    const m = this.strMemo.get(s);
+    if (m !== undefined) return this.memoGet(m);
+    let ascii = s.length <= 255;
+    if (ascii) for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) >= 0x80) { ascii = false; break; }
+    if (ascii && this.proto >= 4) {
+      this.open(2 + s.length);
+      this.buf[this.len++] = 0x8c;
+      this.buf[this.len++] = s.length;
+      for (let i = 0; i < s.length; i++) this.buf[this.len++] = s.charCodeAt(i);
+    } else {
+      const data = encodeUtf8(s);
+      let header: number[];
+      if (data.length <= 0xff && this.proto >= 4) header = [0x8c, data.length];
+      else if (data.length > 0xffffffff && this.proto >= 4) {
+        header = [0x8d, ...le64(data.length)];
+      } else header = [0x58, data.length & 0xff, (data.length >>> 8) & 0xff, (data.length >>> 16) & 0xff, (data.length >>> 24) & 0xff];
+      this.writeBytes(header, data);
+    }
+    this.strMemo.set(s, this.memoSize);
+    this.memoPut();
+  }
+
+  /** `_Pickler_write_bytes`: payloads of 64 KiB or more go outside any frame. */
+  private writeBytes(header: number[], data: Uint8Array): void {
+    const bypass = data.length >= FRAME_SIZE_TARGET;
+    const framing = this.framing;
+    if (bypass) {
+      this.commitFrame();
+      this.framing = false;
+    }
+    this.raw(header);
+    this.open(data.length);
+    this.buf.set(data, this.len);
+    this.len += data.length;
+    this.framing = framing;
+  }
+
+  private saveInt(v: PyInt): void {
+    this.boundary();
+    if (typeof v === 'number' && v >= -0x80000000 && v <= 0x7fffffff) {
+      if (v >= 0 && v <= 0xff) return this.write2(0x4b, v);
+      if (v >= 0 && v <= 0xffff) {
+        this.open(3);
+        this.buf[this.len++] = 0x4d;
+        this.buf[this.len++] = v & 0xff;
+        this.buf[this.len++] = v >>> 8;
+        return;
+      }
+      this.open(5);
+      this.buf[this.len++] = 0x4a;
+      this.dv().setInt32(this.len, v, true);
+      this.len += 4;
+      return;
+    }
+    const bytes = longBytes(BigInt(v));
+    if (bytes.length < 256) this.raw([0x8a, bytes.length, ...bytes]);
+    else this.raw([0x8b, ...le32(bytes.length), ...bytes]);
+  }
+
+  private saveGlobal(name: string, module = PGO): void {
+    this.boundary();
+    const key = `global:${module}.${name}`;
+    if (this.recall(key)) return;
+    if (this.proto >= 4) {
+      this.saveStr(module);
+      this.saveStr(name);
+      this.write1(0x93); // STACK_GLOBAL
+    } else {
+      const text = `c${module}\n${name}\n`;
+      this.raw([...text].map((c) => c.charCodeAt(0)));
+    }
+    this.remember(key);
+  }
+
+  /** save(args) for a fresh one-element tuple (never in the memo). */
+  private saveTuple1(saveItem: () => void): void {
+    this.boundary();
+    saveItem();
+    this.write1(0x85);
+    this.memoPut();
+  }
+  private saveToken(t: typeof DYNAMIC | typeof UNSET): void {
+    this.boundary();
+    if (this.recall(t)) return;
+    this.saveGlobal(t === DYNAMIC ? 'AutoDynamic' : 'AutoUnset');
+    this.saveTuple1(() => this.saveInt(0));
+    this.write1(0x52); // REDUCE
+    this.remember(t);
+  }
+
+  private saveAtom(a: Atom): void {
+    if (a === DYNAMIC || a === UNSET) this.saveToken(a);
+    else if (a instanceof InferStride) this.saveInferStride(a);
+    else this.saveInt(a);
+  }
+
+  private saveTupleField(f: readonly Atom[] | typeof DYNAMIC | typeof UNSET): void {
+    if (!Array.isArray(f)) return this.saveToken(f as typeof DYNAMIC);
+    this.boundary();
+    const xs = f as readonly Atom[];
+    if (xs.length === 0) return this.write1(0x29); // EMPTY_TUPLE, never memoised
+    if (this.recall(xs)) return;
+    if (xs.length <= 3) {
+      for (const a of xs) this.saveAtom(a);
+      this.write1(0x84 + xs.length); // TUPLE1..3
+    } else {
+      this.write1(0x28);
+      for (const a of xs) this.saveAtom(a);
+      this.write1(0x74);
+    }
+    this.remember(xs);
+  }
+
+  /** A dataclass instance: cls, (), NEWOBJ, memo, then its __dict__ and BUILD. */
+  private saveNewObj(obj: unknown, cls: string, state: () => void): void {
+    this.boundary();
+    if (this.recall(obj)) return;
+    this.saveGlobal(cls);
+    this.boundary();
+    this.write1(0x29); // the empty args tuple
+    this.write1(0x81); // NEWOBJ
+    this.remember(obj);
+    state();
+    this.write1(0x62); // BUILD
+  }
+
+  /** save_dict on an exact dict of str keys (batch_dict_exact). */
+  private saveDict(items: [string, () => void][]): void {
+    this.boundary();
+    this.write1(0x7d); // EMPTY_DICT
+    this.memoPut();
+    if (items.length === 0) return;
+    if (items.length === 1) {
+      this.saveStr(items[0][0]);
+      items[0][1]();
+      this.write1(0x73);
+      return;
+    }
+    let i = 0;
+    do {
+      this.write1(0x28);
+      let n = 0;
+      for (; i < items.length && n < BATCHSIZE; i++, n++) {
+        this.saveStr(items[i][0]);
+        items[i][1]();
+      }
+      this.write1(0x75);
+      if (n !== BATCHSIZE) break;
+    } while (true);
+  }
+
+  /** defaultdict(factory) through its __reduce__: items by an iterator (batch_dict). */
+  private saveDefaultDict<T>(obj: unknown, factory: string, items: Iterable<T>, saveItem: (t: T) => void): void {
+    this.boundary();
+    if (this.recall(obj)) return;
+    this.saveGlobal('defaultdict', 'collections');
+    this.saveTuple1(() => this.saveGlobal(factory));
+    this.write1(0x52); // REDUCE
+    this.remember(obj);
+    const it = items[Symbol.iterator]();
+    for (;;) {
+      const first = it.next();
+      if (first.done) break;
+      const second = it.next();
+      if (second.done) {
+        saveItem(first.value);
+        this.write1(0x73); // SETITEM
+        break;
+      }
+      this.write1(0x28);
+      saveItem(first.value);
+      saveItem(second.value);
+      let n = 2;
+      let done = false;
+      while (n < BATCHSIZE) {
+        const r = it.next();
+        if (r.done) {
+          done = true;
+          break;
+        }
+        saveItem(r.value);
+        n++;
+      }
+      this.write1(0x75); // SETITEMS
+      if (done || n !== BATCHSIZE) break;
+    }
+  }
+
+  private saveCodeId(id: CodeId): void {
+    this.saveNewObj(id, 'CodeId', () =>
+      this.saveDict([
+        ['filename', () => this.saveStr(id.filename)],
+        ['firstlineno', () => this.saveInt(id.firstlineno)],
+        ['name', () => this.saveStr(id.name)],
+        ['file_hash', () => this.saveStr(id.file_hash)],
+      ]),
+    );
+  }
+
+  private saveCodeState(cs: CodeState): void {
+    this.saveNewObj(cs, 'CodeState', () =>
+      this.saveDict([
+        [
+          'automatic_dynamic',
+          () =>
+            this.saveDefaultDict(cs.automaticDynamic, 'FrameStateSizeEntry', cs.automaticDynamic, ([src, e]) => {
+              this.saveSourceName(src);
+              this.saveEntry(e);
+            }),
+        ],
+      ]),
+    );
+  }
+
+  private saveSourceName(src: string): void {
+    if (!this.perCodeSources) return this.saveStr(src);
+    // A fresh string object: its memo slot is never reused by another code state.
+    const saved = this.strMemo;
+    this.strMemo = new Map();
+    this.saveStr(src);
+    this.strMemo = saved;
+  }
+
+  private saveEntry(e: FrameStateSizeEntry): void {
+    this.saveNewObj(e, 'FrameStateSizeEntry', () =>
+      this.saveDict([
+        ['scalar', () => this.saveAtom(e.scalar)],
+        ['size', () => this.saveTupleField(e.size)],
+        ['stride', () => this.saveTupleField(e.stride)],
+      ]),
+    );
+  }
+
+  private saveInferStride(s: InferStride): void {
+    this.saveNewObj(s, 'InferStride', () => this.saveDict([['dim', () => this.saveInt(s.dim)]]));
+  }
+}
+
+/** Minimal little-endian two's complement, as CPython's save_long for LONG1/LONG4. */
+function longBytes(v: bigint): number[] {
+  if (v === 0n) return [];
+  const abs = v < 0n ? -v : v;
+  const nbits = abs.toString(2).length;
+  let nbytes = (nbits >> 3) + 1;
+  let x = v < 0n ? (1n << BigInt(8 * nbytes)) + v : v;
+  const out: number[] = [];
+  for (let i = 0; i < nbytes; i++) {
+    out.push(Number(x & 0xffn));
+    x >>= 8n;
+  }
+  if (v < 0n && nbytes > 1 && out[nbytes - 1] === 0xff && (out[nbytes - 2] & 0x80) !== 0) {
+    out.pop();
+    nbytes--;
+  }
+  return out;
+}
+
+function le32(n: number): number[] {
+  return [n & 0xff, (n >>> 8) & 0xff, (n >>> 16) & 0xff, (n >>> 24) & 0xff];
+}
+function le64(n: number): number[] {
+  return [...le32(n >>> 0), ...le32(Math.floor(n / 2 ** 32))];
+}

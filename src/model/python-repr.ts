@@ -1,0 +1,35 @@
+import { DYNAMIC, InferStride, UNSET, type Atom } from './atoms.ts';
+import type { FrameStateSizeEntry } from './entry.ts';
+import { intRepr } from './int.ts';
+
+/** Python's `repr()` of an atom as PyTorch's objects print it. */
+export function atomRepr(a: Atom): string {
+  if (a === DYNAMIC) return '<AutoDynamic.token: 0>';
+  if (a === UNSET) return '<AutoUnset.token: 0>';
+  if (a instanceof InferStride) return `InferStride(dim=${a.dim})`;
+  return intRepr(a);
+}
+
+/** Python's `str()` of an atom (enum members print as `AutoDynamic.token`). */
+export function atomStr(a: Atom): string {
+  if (a === DYNAMIC) return 'AutoDynamic.token';
+  if (a === UNSET) return 'AutoUnset.token';
+  return atomRepr(a);
+}
+
+/** `str()`/`repr()` of a tuple field: `()`, `(5,)`, `(2, 3)`, or the token. */
+export function fieldStr(f: readonly Atom[] | Atom): string {
+  if (!Array.isArray(f)) return atomStr(f as Atom);
+  const xs = f as readonly Atom[];
+  if (xs.length === 1) return `(${atomRepr(xs[0])},)`;
+  return `(${xs.map(atomRepr).join(', ')})`;
+}
+
+function fieldRepr(f: readonly Atom[] | Atom): string {
+  return Array.isArray(f) ? fieldStr(f) : atomRepr(f as Atom);
+}
+
+/** `repr(FrameStateSizeEntry)` (the dataclass repr). */
+export function entryRepr(e: FrameStateSizeEntry): string {
+  return `FrameStateSizeEntry(scalar=${atomRepr(e.scalar)}, size=${fieldRepr(e.size)}, stride=${fieldRepr(e.stride)})`;
+}

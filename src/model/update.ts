@@ -1,0 +1,79 @@
+import { atomEq, fieldEq, type Atom } from './atoms.ts';
+import type { CodeId } from './code-id.ts';
+import { emptyEntry, joinInto, type FrameStateSizeEntry } from './entry.ts';
+import { codeStateFor, type Profile } from './profile.ts';
+import { atomStr, fieldStr } from './python-repr.ts';
+
+export type DimChanged = 'scalar' | 'all' | number;
+export type ChangeReason = 'scalar change' | 'size change' | 'stride change' | 'dimensionality change' | 'other';
+
+/** One `automatic_dynamic` instant event, as `update_automatic_dynamic` logs it. */
+export interface DynamicRecord {
+  name: string;
+  dim_changed: DimChanged;
+  reason: ChangeReason;
+  cached: string;
+  new: string;
+}
+
+export interface UpdateResult {
+  /** The entry now in the profile (the same object the profile holds). */
+  entry: FrameStateSizeEntry;
+  /** What the entry was before (a shallow copy; absent if the source was new). */
+  before: FrameStateSizeEntry | undefined;
+  records: DynamicRecord[];
+}
+
+/**
+ * `update_automatic_dynamic`: fold one observed entry into the profile. With automatic
+ * dynamic on, join and log each change exactly as PyTorch does, its quirks included (the
+ * per-dim comparison is old entry against the *new observation*, not against the join).
+ * With it off, the observation overwrites the entry and nothing is logged.
+ */
+export function updateAutomaticDynamic(
+  profile: Profile,
+  code: CodeId,
+  name: string,
+  entry: FrameStateSizeEntry,
+  automaticDynamic = true,
+): UpdateResult {
+  const state = codeStateFor(profile, code).automaticDynamic;
+  const existing = state.get(name);
+  if (!automaticDynamic) {
+    state.set(name, entry);
+    return { entry, before: existing && { ...existing }, records: [] };
+  }
+  const isUpdate = existing !== undefined;
+  const mut = existing ?? emptyEntry();
+  if (!isUpdate) state.set(name, mut);
+  const old = { ...mut };
+  joinInto(mut, entry);
+  const records: DynamicRecord[] = [];
+  if (!isUpdate) return { entry: mut, before: undefined, records };
+
+  if (old.scalar !== mut.scalar) {
+    records.push({ name, dim_changed: 'scalar', reason: 'scalar change', cached: atomStr(old.scalar), new: atomStr(entry.scalar) });
+  }
+  logTuple('size', 'size change');
+  logTuple('stride', 'stride change');
+  return { entry: mut, before: old, records };
+
+  function logTuple(field: 'size' | 'stride', perDim: ChangeReason): void {
+    const o = old[field] as readonly Atom[] | Atom;
+    const n = entry[field] as readonly Atom[] | Atom;
+    if (fieldEq(o as never, mut[field] as never)) return;
+    if (Array.isArray(o) && Array.isArray(n)) {
+      if (o.length !== n.length) {
+        records.push({ name, dim_changed: 'all', reason: 'dimensionality change', cached: fieldStr(o), new: fieldStr(n) });
+      } else {
+        for (let i = 0; i < n.length; i++) {
+          if (!atomEq(o[i], n[i])) {
+            records.push({ name, dim_changed: i, reason: perDim, cached: atomStr(o[i]), new: atomStr(n[i]) });
+          }
+        }
+      }
+    } else {
+      records.push({ name, dim_changed: 'all', reason: 'other', cached: fieldStr(o), new: fieldStr(n) });
+    }
+  }
+}

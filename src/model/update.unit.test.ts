@@ -1,0 +1,107 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { oracleCases } from '../../test/support/fixtures.ts';
+import { entryJson } from '../../test/support/oracle-json.ts';
+import { DYNAMIC, InferStride, UNSET } from './atoms.ts';
+import { join, makeScalar, makeSize, mergeAtom, mergeAtomTup } from './entry.ts';
+import { inferStrides } from './infer-strides.ts';
+import { entryOf, type Shape } from './observation.ts';
+import { emptyProfile } from './profile.ts';
+import { updateAutomaticDynamic } from './update.ts';
+import { renderProfile } from './render.ts';
+
+describe('the join (PyTorch _merge_atom / _merge_atom_tup / |=)', () => {
+  it('unset is the identity, dynamic the top, unequal ints go dynamic', () => {
+    assert.equal(mergeAtom(UNSET, 3), 3);
+    assert.equal(mergeAtom(3, UNSET), 3);
+    assert.equal(mergeAtom(3, 3), 3);
+    assert.equal(mergeAtom(3, 4), DYNAMIC);
+    assert.equal(mergeAtom(DYNAMIC, 3), DYNAMIC);
+    assert.equal(mergeAtom(2n ** 70n, 2n ** 70n), 2n ** 70n);
+    assert.equal(mergeAtom(2n ** 70n, 2n ** 70n + 1n), DYNAMIC);
+  });
+  it('InferStride joins by dim, and keeps the left object when equal', () => {
+    const a = new InferStride(1);
+    assert.equal(mergeAtom(a, new InferStride(1)), a);
+    assert.equal(mergeAtom(a, new InferStride(2)), DYNAMIC);
+    assert.equal(mergeAtom<InferStride | number>(a, 1), DYNAMIC);
+  });
+  it('tuples of different lengths join to dynamic', () => {
+    assert.equal(mergeAtomTup([1, 2], [1]), DYNAMIC);
+    assert.deepEqual(mergeAtomTup([1, 2], [1, 3]), [1, DYNAMIC]);
+    assert.equal(mergeAtomTup(UNSET, DYNAMIC), DYNAMIC);
+  });
+  it('a scalar joined with a size-only entry keeps both halves', () => {
+    const j = join(makeSize([4]), makeScalar(3));
+    assert.deepEqual(j, { scalar: 3, size: DYNAMIC, stride: DYNAMIC });
+  });
+});
+
+describe('stride inference (Dynamo builder)', () => {
+  it('rewrites contiguous strides to InferStride', () => {
+    const s = inferStrides([2, 3], [3, 1]);
+    assert.ok(s[0] instanceof InferStride && s[0].dim === 1);
+    assert.equal(s[1], 1);
+  });
+  it('shares one InferStride between dims that reuse a candidate', () => {
+    const s = inferStrides([2, 1, 3], [3, 3, 1]);
+    assert.ok(s[0] instanceof InferStride);
+    assert.equal(s[0], s[1]);
+  });
+  it('refuses size and stride of different lengths', () => {
+    assert.throws(() => inferStrides([2, 3], [1]), /2 dims but stride has 1/);
+  });
+});
+
+describe('PyTorch quirks in the logged records', () => {
+  it('compares each dim of the old entry with the new observation, not with the join', () => {
+    const p = emptyProfile();
+    const code = { filename: 'f.py', firstlineno: 1, name: 'f', file_hash: 'f.py' };
+    const tensor = (size: number[]): Shape => ({ kind: 'tensor', size, stride: size.map(() => 1) });
+    updateAutomaticDynamic(p, code, "L['x']", entryOf(tensor([2, 3])));
+    updateAutomaticDynamic(p, code, "L['x']", entryOf(tensor([4, 3])));
+    const r = updateAutomaticDynamic(p, code, "L['x']", entryOf(tensor([5, 4])));
+    // dim 0 was already dynamic, but PyTorch logs it again (cached AutoDynamic.token)
+    assert.deepEqual(
+      r.records.map((x) => [x.dim_changed, x.cached, x.new]),
+      [
+        [0, 'AutoDynamic.token', '5'],
+        [1, '3', '4'],
+      ],
+    );
+  });
+  it('logs nothing for the first sighting, and nothing with automatic dynamic off', () => {
+    const p = emptyProfile();
+    const code = { filename: 'f.py', firstlineno: 1, name: 'f', file_hash: 'h' };
+    assert.equal(updateAutomaticDynamic(p, code, 'n', makeScalar(1)).records.length, 0);
+    const off = updateAutomaticDynamic(p, code, 'n', makeScalar(2), false);
+    assert.equal(off.records.length, 0);
+    assert.equal(off.entry.scalar, 2);
+  });
+  it('keeps the first filename for an equal code id', () => {
+    const p = emptyProfile();
+    updateAutomaticDynamic(p, { filename: '/a/x.py', firstlineno: 3, name: 'f', file_hash: 'abc' }, 'n', makeScalar(1));
+    updateAutomaticDynamic(p, { filename: '/b/x.py', firstlineno: 3, name: 'f', file_hash: 'abc' }, 'n', makeScalar(2));
+    assert.equal(p.codes.size, 1);
+    assert.equal(renderProfile(p).split('\n')[0], 'hash(abc)/a/x.py:3:f:');
+  });
+});
+
+describe('all 600 oracle cases: every step and every logged record', () => {
+  for (const c of oracleCases()) {
+    it(`case ${c.id}`, () => {
+      const p = emptyProfile();
+      c.observations.forEach((o, i) => {
+        const r = updateAutomaticDynamic(p, c.codes[o.code], o.source, entryOf(o as Shape), c.automatic_dynamic_shapes);
+        const step = c.expected.steps[i];
+        assert.deepEqual(entryJson(r.entry), step.after, `step ${i} entry`);
+        assert.deepEqual(
+          r.records.map((x) => ({ event: 'automatic_dynamic', ...x })),
+          step.logged,
+          `step ${i} records`,
+        );
+      });
+      assert.equal(renderProfile(p), c.expected.render);
+    });
+  }
+});
