@@ -57,7 +57,8 @@ export function decodeMegaCache(b: Uint8Array): MegaCache {
   const str = (what: string): string => {
     const at = pos;
     const raw = bytes(what);
-    const b64 = td.decode(raw);
+    let b64 = '';
+    for (let i = 0; i < raw.length; i++) b64 += String.fromCharCode(raw[i]);
     if (!/^[A-Za-z0-9+/]*={0,2}$/.test(b64) || b64.length % 4 !== 0) throw new MegaCacheError(`${what} is not base64`, at);
     try {
       return td.decode(Buffer.from(b64, 'base64'));

@@ -1,0 +1,83 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { fixture } from '../../../test/support/fixtures.ts';
+import { decodeMegaCache, MegaCacheError } from '../megacache.ts';
+import { PickleError, ProfileShapeError, unpickleProfile } from './index.ts';
+
+const isOurs = (e: unknown) => e instanceof PickleError || e instanceof ProfileShapeError;
+const P4 = fixture('torch-2.11/protocols/code_state_p4.pkl');
+const P0 = fixture('torch-2.11/protocols/code_state_p0.pkl');
+
+/** A small deterministic PRNG so a failing fuzz case can be replayed. */
+function rng(seed: number) {
+  return () => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed / 0x80000000;
+  };
+}
+
+describe('hostile pickles', () => {
+  it('refuses os.system by name (protocol 0 GLOBAL)', () => {
+    const evil = Buffer.from("cos\nsystem\n(S'touch /tmp/pwned'\ntR.", 'latin1');
+    assert.throws(() => unpickleProfile(evil), (e: unknown) => e instanceof PickleError && /refusing global os\.system/.test(e.message) && e.offset === 0);
+  });
+  it('refuses os.system by name (protocol 4 STACK_GLOBAL)', () => {
+    const evil = Buffer.from([0x80, 4, 0x8c, 2, ...Buffer.from('os'), 0x8c, 6, ...Buffer.from('system'), 0x93, 0x8c, 1, 0x78, 0x85, 0x52, 0x2e]);
+    assert.throws(() => unpickleProfile(evil), /refusing global os\.system.*at byte 14/);
+  });
+  it('refuses calling an allowed class it must never call', () => {
+    const evil = Buffer.from("ctorch._dynamo.pgo\nCodeId\n(tR.", 'latin1');
+    assert.throws(() => unpickleProfile(evil), /refusing to call torch\._dynamo\.pgo\.CodeId/);
+  });
+  it('an unknown opcode names itself and its offset', () => {
+    const b = Buffer.from(P4);
+    b[11] = 0xff;
+    assert.throws(() => unpickleProfile(b), /unknown opcode 0xff \(at byte 11\)/);
+  });
+  it('a huge declared length is refused without allocating it', () => {
+    const b = Buffer.from([0x80, 4, 0x8d, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0x2e]);
+    assert.throws(() => unpickleProfile(b), /larger than the whole pickle/);
+  });
+  it('a valid pickle of something else is a shape error', () => {
+    assert.throws(() => unpickleProfile(Buffer.from([0x80, 4, 0x4b, 5, 0x2e])), /top object is a int/);
+  });
+  it('every truncation of a protocol 4 and a protocol 0 file is a clear error', () => {
+    for (const src of [P4, P0]) {
+      for (let n = 0; n < src.length; n++) {
+        assert.throws(() => unpickleProfile(src.subarray(0, n)), isOurs, `cut at ${n}`);
+      }
+    }
+  });
+  it('fuzz: 4000 mutated fixtures end in a profile or a clear error, never anything else', () => {
+    const r = rng(42);
+    for (let i = 0; i < 4000; i++) {
+      const src = i % 2 ? P4 : P0;
+      const b = Buffer.from(src);
+      const flips = 1 + Math.floor(r() * 4);
+      for (let k = 0; k < flips; k++) b[Math.floor(r() * b.length)] = Math.floor(r() * 256);
+      try {
+        unpickleProfile(b);
+      } catch (e) {
+        assert.ok(isOurs(e), `mutation ${i}: ${(e as Error)?.stack}`);
+      }
+    }
+  });
+  it('fuzz: mutated mega-caches (checksum fixed up) end in a bundle or a clear error', () => {
+    const r = rng(7);
+    const src = fixture('torch-2.11/megacache/eager-cold-run.bin');
+    const { crc32 } = crcMod;
+    for (let i = 0; i < 1500; i++) {
+      const b = Buffer.from(src);
+      b[4 + Math.floor(r() * (b.length - 4))] = Math.floor(r() * 256);
+      b.writeUInt32BE(crc32(b.subarray(4)), 0);
+      try {
+        const m = decodeMegaCache(b);
+        for (const a of m.artifacts) if (a.type === 'pgo') try { unpickleProfile(a.content); } catch (e) { assert.ok(isOurs(e)); }
+      } catch (e) {
+        assert.ok(e instanceof MegaCacheError, `mutation ${i}: ${(e as Error)?.stack}`);
+      }
+    }
+  });
+});
+
+import * as crcMod from '../../model/file-hash.ts';
