@@ -1,4 +1,4 @@
-import { atomEq, DYNAMIC, UNSET, type Atom, type Dynamic, type ScalarValue, type SizeField, type StrideField, type Unset } from './atoms.ts';
+import { atomEq, DYNAMIC, UNSET, type Atom, type Dynamic, type ScalarValue, type SizeAtom, type SizeField, type StrideAtom, type StrideField, type Unset } from './atoms.ts';
 import type { PyInt } from './int.ts';
 
 /** `FrameStateSizeEntry`: what is known of one input source of one code object. */
@@ -18,7 +18,7 @@ export function makeScalar(x: PyInt): FrameStateSizeEntry {
 }
 
 /** `FrameStateSizeEntry.make_tensor` (strides already through inferStrides). */
-export function makeTensor(size: SizeField & readonly unknown[], stride: StrideField & readonly unknown[]): FrameStateSizeEntry {
+export function makeTensor(size: readonly SizeAtom[], stride: readonly StrideAtom[]): FrameStateSizeEntry {
   return { scalar: DYNAMIC, size: [...size], stride: [...stride] };
 }
 

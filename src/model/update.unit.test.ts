@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { oracleCases } from '../../test/support/fixtures.ts';
 import { entryJson } from '../../test/support/oracle-json.ts';
-import { DYNAMIC, InferStride, UNSET } from './atoms.ts';
+import { DYNAMIC, InferStride, UNSET, type Atom } from './atoms.ts';
 import { join, makeScalar, makeSize, mergeAtom, mergeAtomTup } from './entry.ts';
 import { inferStrides } from './infer-strides.ts';
 import { entryOf, type Shape } from './observation.ts';
@@ -12,11 +12,11 @@ import { renderProfile } from './render.ts';
 
 describe('the join (PyTorch _merge_atom / _merge_atom_tup / |=)', () => {
   it('unset is the identity, dynamic the top, unequal ints go dynamic', () => {
-    assert.equal(mergeAtom(UNSET, 3), 3);
-    assert.equal(mergeAtom(3, UNSET), 3);
+    assert.equal(mergeAtom<Atom>(UNSET, 3), 3);
+    assert.equal(mergeAtom<Atom>(3, UNSET), 3);
     assert.equal(mergeAtom(3, 3), 3);
     assert.equal(mergeAtom(3, 4), DYNAMIC);
-    assert.equal(mergeAtom(DYNAMIC, 3), DYNAMIC);
+    assert.equal(mergeAtom<Atom>(DYNAMIC, 3), DYNAMIC);
     assert.equal(mergeAtom(2n ** 70n, 2n ** 70n), 2n ** 70n);
     assert.equal(mergeAtom(2n ** 70n, 2n ** 70n + 1n), DYNAMIC);
   });

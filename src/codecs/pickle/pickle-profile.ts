@@ -45,6 +45,7 @@ class Writer {
   private frameStart = -1;
   private memoSize = 0;
   private strMemo = new Map<string, number>();
+  private readonly globalMemo = new Map<string, number>();
   private readonly objMemo = new Map<unknown, number>();
   private readonly dv: () => DataView;
 
@@ -228,8 +229,9 @@ class Writer {
 
   private saveGlobal(name: string, module = PGO): void {
     this.boundary();
-    const key = `global:${module}.${name}`;
-    if (this.recall(key)) return;
+    const key = name === 'defaultdict' ? 'collections.defaultdict' : name;
+    const m = this.globalMemo.get(key);
+    if (m !== undefined) return this.memoGet(m);
     if (this.proto >= 4) {
       this.saveStr(module);
       this.saveStr(name);
@@ -238,7 +240,8 @@ class Writer {
       const text = `c${module}\n${name}\n`;
       this.raw([...text].map((c) => c.charCodeAt(0)));
     }
-    this.remember(key);
+    this.globalMemo.set(key, this.memoSize);
+    this.memoPut();
   }
 
   /** save(args) for a fresh one-element tuple (never in the memo). */
@@ -280,42 +283,30 @@ class Writer {
     this.remember(xs);
   }
 
-  /** A dataclass instance: cls, (), NEWOBJ, memo, then its __dict__ and BUILD. */
-  private saveNewObj(obj: unknown, cls: string, state: () => void): void {
+  /**
+   * A dataclass instance up to its state: cls, (), NEWOBJ, memo. The caller then saves
+   * its __dict__ and writes BUILD. Only InferStride objects can be shared in a profile,
+   * so only they are kept in the identity memo.
+   */
+  private newObj(cls: string, shareable?: unknown): void {
     this.boundary();
-    if (this.recall(obj)) return;
     this.saveGlobal(cls);
     this.boundary();
     this.write1(0x29); // the empty args tuple
     this.write1(0x81); // NEWOBJ
-    this.remember(obj);
-    state();
-    this.write1(0x62); // BUILD
+    if (shareable !== undefined) this.remember(shareable);
+    else this.memoPut();
   }
-
-  /** save_dict on an exact dict of str keys (batch_dict_exact). */
-  private saveDict(items: [string, () => void][]): void {
+  /** save_dict's start for a fresh dict of n str keys: EMPTY_DICT, memo, and MARK if n > 1. */
+  private dictStart(n: number): void {
     this.boundary();
-    this.write1(0x7d); // EMPTY_DICT
+    this.write1(0x7d);
     this.memoPut();
-    if (items.length === 0) return;
-    if (items.length === 1) {
-      this.saveStr(items[0][0]);
-      items[0][1]();
-      this.write1(0x73);
-      return;
-    }
-    let i = 0;
-    do {
-      this.write1(0x28);
-      let n = 0;
-      for (; i < items.length && n < BATCHSIZE; i++, n++) {
-        this.saveStr(items[i][0]);
-        items[i][1]();
-      }
-      this.write1(0x75);
-      if (n !== BATCHSIZE) break;
-    } while (true);
+    if (n > 1) this.write1(0x28);
+  }
+  /** ... and its end: SETITEM for one item, SETITEMS for 2 to 1000 (ours have at most 4). */
+  private dictEnd(n: number): void {
+    this.write1(n === 1 ? 0x73 : 0x75);
   }
 
   /** defaultdict(factory) through its __reduce__: items by an iterator (batch_dict). */
@@ -356,30 +347,33 @@ class Writer {
   }
 
   private saveCodeId(id: CodeId): void {
-    this.saveNewObj(id, 'CodeId', () =>
-      this.saveDict([
-        ['filename', () => this.saveStr(id.filename)],
-        ['firstlineno', () => this.saveInt(id.firstlineno)],
-        ['name', () => this.saveStr(id.name)],
-        ['file_hash', () => this.saveStr(id.file_hash)],
-      ]),
-    );
+    this.newObj('CodeId');
+    this.dictStart(4);
+    this.saveStr('filename');
+    this.saveStr(id.filename);
+    this.saveStr('firstlineno');
+    this.saveInt(id.firstlineno);
+    this.saveStr('name');
+    this.saveStr(id.name);
+    this.saveStr('file_hash');
+    this.saveStr(id.file_hash);
+    this.dictEnd(4);
+    this.write1(0x62); // BUILD
   }
 
   private saveCodeState(cs: CodeState): void {
-    this.saveNewObj(cs, 'CodeState', () =>
-      this.saveDict([
-        [
-          'automatic_dynamic',
-          () =>
-            this.saveDefaultDict(cs.automaticDynamic, 'FrameStateSizeEntry', cs.automaticDynamic, ([src, e]) => {
-              this.saveSourceName(src);
-              this.saveEntry(e);
-            }),
-        ],
-      ]),
-    );
+    this.newObj('CodeState');
+    this.dictStart(1);
+    this.saveStr('automatic_dynamic');
+    this.saveDefaultDict(cs.automaticDynamic, 'FrameStateSizeEntry', cs.automaticDynamic, this.saveSourceEntry);
+    this.dictEnd(1);
+    this.write1(0x62);
   }
+
+  private readonly saveSourceEntry = ([src, e]: [string, FrameStateSizeEntry]): void => {
+    this.saveSourceName(src);
+    this.saveEntry(e);
+  };
 
   private saveSourceName(src: string): void {
     if (!this.perCodeSources) return this.saveStr(src);
@@ -391,17 +385,27 @@ class Writer {
   }
 
   private saveEntry(e: FrameStateSizeEntry): void {
-    this.saveNewObj(e, 'FrameStateSizeEntry', () =>
-      this.saveDict([
-        ['scalar', () => this.saveAtom(e.scalar)],
-        ['size', () => this.saveTupleField(e.size)],
-        ['stride', () => this.saveTupleField(e.stride)],
-      ]),
-    );
+    this.newObj('FrameStateSizeEntry');
+    this.dictStart(3);
+    this.saveStr('scalar');
+    this.saveAtom(e.scalar);
+    this.saveStr('size');
+    this.saveTupleField(e.size);
+    this.saveStr('stride');
+    this.saveTupleField(e.stride);
+    this.dictEnd(3);
+    this.write1(0x62);
   }
 
   private saveInferStride(s: InferStride): void {
-    this.saveNewObj(s, 'InferStride', () => this.saveDict([['dim', () => this.saveInt(s.dim)]]));
+    this.boundary();
+    if (this.recall(s)) return;
+    this.newObj('InferStride', s);
+    this.dictStart(1);
+    this.saveStr('dim');
+    this.saveInt(s.dim);
+    this.dictEnd(1);
+    this.write1(0x62);
   }
 }
 

@@ -27,82 +27,98 @@ function isDefaultDict(v: unknown, factory: string): v is PyInstance {
  * shared tuples and InferStride objects shared (so a re-pickle writes the same bytes).
  */
 export function profileFromPy(root: unknown): Profile {
-  const tuples = new Map<unknown[], unknown[]>();
-  const infers = new Map<PyInstance, InferStride>();
   if (!isDefaultDict(root, 'CodeState')) {
     throw new ProfileShapeError(`the top object is a ${typeName(root)}, not defaultdict(CodeState)`);
   }
   const profile: Profile = { codes: new Map() };
-  let i = 0;
-  for (const [k, v] of root.items!) {
+  const items = root.items!;
+  for (let i = 0; i < items.size; i++) {
+    const k = items.key(i);
+    const v = items.value(i);
     const id = codeIdFromPy(k, i);
-    const where = `code ${i} (${codeIdText(id)})`;
-    const state = codeStateFromPy(v, where);
+    const state = codeStateFromPy(v, { i, id });
     const key = codeKey(id);
     const prev = profile.codes.get(key);
     // A Python dict keeps the first key object and the last value for equal keys.
     profile.codes.set(key, { id: prev ? prev.id : id, state });
-    i++;
   }
   return profile;
 
-  function codeStateFromPy(v: unknown, where: string): CodeState {
-    if (!isInstance(v, 'CodeState')) throw new ProfileShapeError(`${where}: value is a ${typeName(v)}, not CodeState`);
-    const ad = field(v, 'automatic_dynamic', where);
+  // Error locations are built only when there is an error (no garbage per entry).
+  function codeStateFromPy(v: unknown, code: Loc): CodeState {
+    const where = () => loc(code);
+    if (!isInstance(v, 'CodeState')) throw new ProfileShapeError(`${where()}: value is a ${typeName(v)}, not CodeState`);
+    const ad = v.state?.get('automatic_dynamic');
     if (!isDefaultDict(ad, 'FrameStateSizeEntry')) {
-      throw new ProfileShapeError(`${where}: automatic_dynamic is a ${typeName(ad)}, not defaultdict(FrameStateSizeEntry)`);
+      throw new ProfileShapeError(`${where()}: automatic_dynamic is a ${typeName(ad)}, not defaultdict(FrameStateSizeEntry)`);
     }
     const entries = new Map<string, FrameStateSizeEntry>();
-    for (const [src, e] of ad.items!) {
-      if (typeof src !== 'string') throw new ProfileShapeError(`${where}: a source name is a ${typeName(src)}, not str`);
-      entries.set(src, entryFromPy(e, `${where}, source ${src}`));
+    const items = ad.items!;
+    for (let j = 0; j < items.size; j++) {
+      const src = items.key(j);
+      const e = items.value(j);
+      if (typeof src !== 'string') throw new ProfileShapeError(`${where()}: a source name is a ${typeName(src)}, not str`);
+      entries.set(src, entryFromPy(e, code, src));
     }
     return { automaticDynamic: entries };
   }
 
-  function entryFromPy(v: unknown, where: string): FrameStateSizeEntry {
-    if (!isInstance(v, 'FrameStateSizeEntry')) throw new ProfileShapeError(`${where}: a ${typeName(v)}, not FrameStateSizeEntry`);
-    const get = (name: string): unknown => (v.state?.map.has(name) ? v.state.map.get(name) : UNSET); // class default
-    const scalar = get('scalar');
+  function entryFromPy(v: unknown, code: Loc, src: string): FrameStateSizeEntry {
+    if (!isInstance(v, 'FrameStateSizeEntry')) throw new ProfileShapeError(`${loc(code, src)}: a ${typeName(v)}, not FrameStateSizeEntry`);
+    const st = v.state;
+    const scalar = orDefault(st, 'scalar');
     if (!(scalar === DYNAMIC || scalar === UNSET || isPyInt(scalar))) {
-      throw new ProfileShapeError(`${where}: scalar is ${describe(scalar)}, not an int or token`);
+      throw new ProfileShapeError(`${loc(code, src)}: scalar is ${describe(scalar)}, not an int or token`);
     }
     return {
       scalar: scalar as ScalarValue,
-      size: tupleField(get('size'), `${where}: size`, false) as SizeField,
-      stride: tupleField(get('stride'), `${where}: stride`, true) as StrideField,
+      size: tupleField(orDefault(st, 'size'), code, src, 'size') as SizeField,
+      stride: tupleField(orDefault(st, 'stride'), code, src, 'stride') as StrideField,
     };
   }
 
-  function tupleField(v: unknown, where: string, strides: boolean): unknown {
+  function tupleField(v: unknown, code: Loc, src: string, name: 'size' | 'stride'): unknown {
     if (v === DYNAMIC || v === UNSET) return v;
-    if (!Array.isArray(v)) throw new ProfileShapeError(`${where} is a ${typeName(v)}, not a tuple or token`);
-    const seen = tuples.get(v);
-    if (seen) return seen;
-    const out = v.map((a, d) => {
-      if (a === DYNAMIC || isPyInt(a)) return a;
-      if (strides && isInstance(a, 'InferStride')) return inferFromPy(a, `${where}[${d}]`);
-      throw new ProfileShapeError(`${where}[${d}] is ${describe(a)}, not an int${strides ? ', InferStride' : ''} or AutoDynamic`);
-    });
-    tuples.set(v, out);
-    return out;
+    const strides = name === 'stride';
+    if (!Array.isArray(v)) throw new ProfileShapeError(`${loc(code, src)}: ${name} is a ${typeName(v)}, not a tuple or token`);
+    // Converted in place: the unpickler's tuples are ours, and a tuple shared in the
+    // pickle stays one array, so a re-pickle memoises it the same way.
+    for (let d = 0; d < v.length; d++) {
+      const a = v[d];
+      if (a === DYNAMIC || isPyInt(a) || (strides && a instanceof InferStride)) continue;
+      if (strides && isInstance(a, 'InferStride')) v[d] = inferFromPy(a, code, src, d);
+      else throw new ProfileShapeError(`${loc(code, src)}: ${name}[${d}] is ${describe(a)}, not an int${strides ? ', InferStride' : ''} or AutoDynamic`);
+    }
+    return v;
   }
 
-  function inferFromPy(v: PyInstance, where: string): InferStride {
-    const seen = infers.get(v);
-    if (seen) return seen;
-    const dim = field(v, 'dim', where);
-    if (typeof dim !== 'number' || !Number.isInteger(dim)) throw new ProfileShapeError(`${where}: InferStride.dim is ${describe(dim)}`);
+  function inferFromPy(v: PyInstance, code: Loc, src: string, d: number): InferStride {
+    if (v.converted) return v.converted as InferStride;
+    const dim = v.state?.get('dim');
+    if (typeof dim !== 'number' || !Number.isInteger(dim)) throw new ProfileShapeError(`${loc(code, src)}: stride[${d}]: InferStride.dim is ${describe(dim)}`);
     const out = new InferStride(dim);
-    infers.set(v, out);
+    v.converted = out;
     return out;
   }
 }
 
+interface Loc {
+  i: number;
+  id: CodeId;
+}
+function loc(code: Loc, src?: string): string {
+  return `code ${code.i} (${codeIdText(code.id)})` + (src === undefined ? '' : `, source ${src}`);
+}
+
+/** A field of a dataclass instance; a missing one falls back to the class default, auto_unset. */
+function orDefault(st: PyDict | undefined, name: string): unknown {
+  return st && st.has(name) ? st.get(name) : UNSET;
+}
+
 function field(v: PyInstance, name: string, where: string): unknown {
   const s: PyDict | undefined = v.state;
-  if (!s || !s.map.has(name)) throw new ProfileShapeError(`${where}: ${v.cls.name} has no ${name}`);
-  return s.map.get(name);
+  if (!s || !s.has(name)) throw new ProfileShapeError(`${where}: ${v.cls.name} has no ${name}`);
+  return s.get(name);
 }
 
 function codeIdFromPy(k: unknown, i: number): CodeId {

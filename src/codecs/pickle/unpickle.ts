@@ -28,7 +28,6 @@ for (const [m, n] of [
   ALLOWED.set(`${m}\n${n}`, new PyGlobal(m, n));
 }
 
-const MARK = Symbol('mark');
 const MAX_STACK = 1 << 22;
 
 /**
@@ -36,15 +35,18 @@ const MAX_STACK = 1 << 22;
  * be named; no code from the pickle runs. Every failure is a PickleError with the offset.
  */
 export function unpickle(bytes: Uint8Array): unknown {
-  const b = bytes;
+  const b = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const n = b.length;
   const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
   let pos = 0;
   let op = 0;
   let opAt = 0;
-  let stack: unknown[] = [];
-  const metastack: unknown[][] = [];
-  const memo = new Map<number, unknown>();
+  const stack: unknown[] = [];
+  const marks: number[] = [];
+  // Memo indices are dense in practice (MEMOIZE); a far-off PUT index goes to a side map.
+  const memo: unknown[] = [];
+  const farMemo = new Map<number, unknown>();
+  let memoCount = 0;
   let frameEnd = -1;
 
   const fail = (msg: string, at = opAt): never => {
@@ -100,21 +102,26 @@ export function unpickle(bytes: Uint8Array): unknown {
     if (stack.length >= MAX_STACK) fail('stack too deep');
     stack.push(v);
   };
+  // Values above the innermost MARK are stack[base..]; MARKs are indices, not stack items.
+  const base = (): number => (marks.length ? marks[marks.length - 1] : 0);
   const pop = (): unknown => {
-    if (stack.length === 0) fail(`opcode ${opName(op)} on an empty stack`);
-    const v = stack.pop();
-    if (v === MARK) fail(`opcode ${opName(op)} found a MARK where it wanted a value`);
-    return v;
+    if (stack.length <= base()) fail(`opcode ${opName(op)} on an empty stack${marks.length ? ' (above a MARK)' : ''}`);
+    return stack.pop();
   };
   const top = (): unknown => {
-    if (stack.length === 0) fail(`opcode ${opName(op)} on an empty stack`);
+    if (stack.length <= base()) fail(`opcode ${opName(op)} on an empty stack${marks.length ? ' (above a MARK)' : ''}`);
     return stack[stack.length - 1];
   };
-  const popMark = (): unknown[] => {
-    const items = stack;
-    const prev = metastack.pop();
-    if (prev === undefined) fail(`opcode ${opName(op)} without a MARK`);
-    stack = prev!;
+  /** Ends the innermost MARK; returns where its items start (caller truncates the stack). */
+  const popMark = (): number => {
+    const start = marks.pop();
+    if (start === undefined) fail(`opcode ${opName(op)} without a MARK`);
+    return start!;
+  };
+  const takeMark = (): unknown[] => {
+    const start = popMark();
+    const items = stack.slice(start);
+    stack.length = start;
     return items;
   };
   const str = (len: number): string => {
@@ -131,27 +138,52 @@ export function unpickle(bytes: Uint8Array): unknown {
     return v;
   };
   const memoGet = (i: number): unknown => {
-    if (!memo.has(i)) fail(`memo key ${i} was never stored`);
-    return memo.get(i);
+    const v = i < memo.length ? memo[i] : farMemo.get(i);
+    if (v === undefined) fail(`memo key ${i} was never stored`);
+    return v;
   };
   const memoPut = (i: number): void => {
-    memo.set(i, top());
+    const v = top();
+    if (i < memo.length) {
+      if (memo[i] === undefined) memoCount++;
+      memo[i] = v;
+    } else if (i === memo.length) {
+      memo.push(v);
+      memoCount++;
+    } else {
+      if (!farMemo.has(i)) memoCount++;
+      farMemo.set(i, v);
+    }
   };
   const lookupGlobal = (module: string, name: string): PyGlobal => {
     const g = ALLOWED.get(`${module}\n${name}`);
     if (!g) fail(`refusing global ${module}.${name}: not one of the classes a PGO profile holds`);
     return g!;
   };
-  const setItems = (target: unknown, kv: unknown[]): void => {
-    let map: Map<unknown, unknown>;
-    if (target instanceof PyDict) map = target.map;
-    else if (target instanceof PyInstance && target.items) map = target.items;
+  /** SETITEM(S): stack[start..] are key, value pairs for the dict below them. */
+  const setItems = (start: number): void => {
+    if (start <= base()) fail(`opcode ${opName(op)} with no dict below its items`);
+    const target = stack[start - 1];
+    let d: PyDict;
+    if (target instanceof PyDict) d = target;
+    else if (target instanceof PyInstance && target.items) d = target.items;
     else return fail(`SETITEM(S) on a ${typeName(target)}`);
-    if (kv.length % 2 !== 0) fail('SETITEMS with an odd number of items');
-    for (let i = 0; i < kv.length; i += 2) map.set(hashKey(kv[i], fail), kv[i + 1]);
+    if ((stack.length - start) % 2 !== 0) fail('SETITEMS with an odd number of items');
+    for (let i = start; i < stack.length; i += 2) {
+      const k = stack[i];
+      if (k instanceof PyList || k instanceof PyDict) fail(`unhashable dict key: ${typeName(k)}`);
+      d.push(k, stack[i + 1]);
+    }
+    stack.length = start;
   };
   const decodeLong = (start: number, len: number): bigint | number => {
     if (len === 0) return 0;
+    if (len <= 6) {
+      // up to 48 bits: exact in doubles, no BigInt garbage
+      let v = 0;
+      for (let i = len - 1; i >= 0; i--) v = v * 256 + b[start + i];
+      return b[start + len - 1] & 0x80 ? v - 2 ** (8 * len) : v;
+    }
     let v = 0n;
     for (let i = len - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[start + i]);
     if (b[start + len - 1] & 0x80) v -= 1n << BigInt(8 * len);
@@ -175,7 +207,7 @@ export function unpickle(bytes: Uint8Array): unknown {
     if (q === 'collections.defaultdict') {
       if (args.length > 1) fail('defaultdict with more than one argument');
       const d = new PyInstance(fn);
-      d.items = new Map();
+      d.items = new PyDict();
       d.factory = args.length ? args[0] : null;
       return d;
     }
@@ -214,20 +246,19 @@ export function unpickle(bytes: Uint8Array): unknown {
       }
       case 0x2e: { // STOP
         const v = pop();
-        if (metastack.length) fail('STOP with an open MARK');
+        if (marks.length) fail('STOP with an open MARK');
         return v;
       }
       case 0x28: // MARK
-        if (metastack.length >= MAX_STACK) fail('too many MARKs');
-        metastack.push(stack);
-        stack = [];
+        if (marks.length >= MAX_STACK) fail('too many MARKs');
+        marks.push(stack.length);
         break;
       case 0x30: // POP
-        if (stack.length) stack.pop();
+        if (stack.length > base()) stack.pop();
         else popMark();
         break;
       case 0x31: // POP_MARK
-        popMark();
+        stack.length = popMark();
         break;
       case 0x32: // DUP
         push(top());
@@ -308,13 +339,11 @@ export function unpickle(bytes: Uint8Array): unknown {
         push([x, y, z]);
         break;
       }
-      case 0x74: { // TUPLE
-        const items = popMark();
-        push(items);
+      case 0x74: // TUPLE
+        push(takeMark());
         break;
-      }
       case 0x5d: push(new PyList([])); break; // EMPTY_LIST
-      case 0x6c: push(new PyList(popMark())); break; // LIST
+      case 0x6c: push(new PyList(takeMark())); break; // LIST
       case 0x61: { // APPEND
         const v = pop();
         const l = top();
@@ -323,30 +352,26 @@ export function unpickle(bytes: Uint8Array): unknown {
         break;
       }
       case 0x65: { // APPENDS
-        const items = popMark();
+        const items = takeMark();
         const l = top();
         if (!(l instanceof PyList)) fail(`APPENDS to a ${typeName(l)}`);
         for (const v of items) (l as PyList).items.push(v);
         break;
       }
       case 0x7d: push(new PyDict()); break; // EMPTY_DICT
-      case 0x64: { // DICT
-        const items = popMark();
-        const d = new PyDict();
-        setItems(d, items);
-        push(d);
+      case 0x64: { // DICT: the dict goes below its items, then they are set into it
+        const start = popMark();
+        stack.splice(start, 0, new PyDict());
+        setItems(start + 1);
         break;
       }
-      case 0x73: { // SETITEM
-        const v = pop(), k = pop();
-        setItems(top(), [k, v]);
+      case 0x73: // SETITEM
+        if (stack.length - 2 < base()) fail('SETITEM needs a key and a value');
+        setItems(stack.length - 2);
         break;
-      }
-      case 0x75: { // SETITEMS
-        const items = popMark();
-        setItems(top(), items);
+      case 0x75: // SETITEMS
+        setItems(popMark());
         break;
-      }
       case 0x8f: case 0x90: case 0x91: // EMPTY_SET, ADDITEMS, FROZENSET
         fail(`sets are not part of a PGO profile (opcode ${opName(op)})`);
         break;
@@ -356,7 +381,7 @@ export function unpickle(bytes: Uint8Array): unknown {
       case 0x71: memoPut(u8()); break; // BINPUT
       case 0x72: memoPut(u32()); break; // LONG_BINPUT
       case 0x70: memoPut(Number(parseDecimal(lineText()))); break; // PUT
-      case 0x94: memoPut(memo.size); break; // MEMOIZE
+      case 0x94: memoPut(memoCount); break; // MEMOIZE
       case 0x63: { // GLOBAL
         const module = lineText();
         const name = lineText();
@@ -382,7 +407,7 @@ export function unpickle(bytes: Uint8Array): unknown {
       }
       case 0x92: { // NEWOBJ_EX
         const kw = pop(), args = pop(), cls = pop();
-        if (!Array.isArray(args) || args.length || !(kw instanceof PyDict) || kw.map.size) fail('NEWOBJ_EX with arguments');
+        if (!Array.isArray(args) || args.length || !(kw instanceof PyDict) || kw.size) fail('NEWOBJ_EX with arguments');
         push(newInstance(cls));
         break;
       }
@@ -397,8 +422,9 @@ export function unpickle(bytes: Uint8Array): unknown {
         }
         if (!(state instanceof PyDict)) fail(`BUILD with a ${typeName(state)} state, not a dict`);
         const inst = obj as PyInstance;
-        if (inst.state) for (const [k, v] of (state as PyDict).map) inst.state.map.set(k, v);
-        else inst.state = state as PyDict;
+        const st = state as PyDict;
+        if (inst.state) for (let i = 0; i < st.size; i++) inst.state.push(st.key(i), st.value(i));
+        else inst.state = st;
         break;
       }
       case 0x50: case 0x51: fail('persistent ids are not part of a PGO profile'); break;
@@ -417,12 +443,6 @@ function latin1(b: Uint8Array): string {
   return s;
 }
 
-/** Dict keys: strings and ints by value, objects by identity (as Python hashes them here). */
-function hashKey(k: unknown, fail: (m: string) => never): unknown {
-  if (k instanceof PyList || k instanceof PyDict) fail(`unhashable dict key: ${typeName(k)}`);
-  return k;
-}
-
 /** Protocol 0's STRING: a Python bytes literal, quoted. */
 function pyStringLiteral(t: string, fail: (m: string) => never): string {
   const q = t[0];
@@ -437,7 +457,6 @@ function pyStringLiteral(t: string, fail: (m: string) => never): string {
 
 export function typeName(v: unknown): string {
   if (v === null) return 'NoneType';
-  if (v === MARK) return 'MARK';
   if (typeof v === 'boolean') return 'bool';
   if (typeof v === 'number' || typeof v === 'bigint') return 'int';
   if (typeof v === 'string') return 'str';

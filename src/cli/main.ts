@@ -1,0 +1,1 @@
+console.log('pgo-ledger: command line not built yet');
