@@ -1,1 +1,18 @@
-console.log('pgo-ledger: command line not built yet');
+import { Command, CommanderError } from 'commander';
+import { runCli } from './run.ts';
+
+const program = new Command();
+runCli(program, process.argv).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    if (e instanceof CommanderError) {
+      process.exitCode = e.exitCode === 0 ? 0 : 2;
+      return;
+    }
+    process.stderr.write(`pgo-ledger: ${(e as Error)?.message ?? String(e)}\n`);
+    if (process.env.PGO_LEDGER_DEBUG) process.stderr.write(`${(e as Error)?.stack}\n`);
+    process.exitCode = 2;
+  },
+);

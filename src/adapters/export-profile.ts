@@ -1,0 +1,83 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { decodeMegaCache, encodeMegaCache, type CacheArtifact } from '../codecs/megacache.ts';
+import { pickleProfile, type PickleProtocol } from '../codecs/pickle/index.ts';
+import { encodeRemoteValue } from '../codecs/remote-value.ts';
+import { localFileName } from '../model/cache-key.ts';
+import type { Profile } from '../model/profile.ts';
+
+export type ExportFormat = 'pickle' | 'megacache' | 'remote-json' | 'local-dir';
+
+export interface ExportOptions {
+  format: ExportFormat;
+  cacheKey: string;
+  protocol?: PickleProtocol;
+  /** megacache: an existing bundle whose other artifacts are kept byte for byte. */
+  base?: Uint8Array;
+}
+
+/** The bytes PyTorch reads for a profile, in one of its formats (not local-dir). */
+export function exportBytes(profile: Profile, opts: ExportOptions): Uint8Array {
+  const pickle = pickleProfile(profile, { protocol: opts.protocol ?? 4 });
+  switch (opts.format) {
+    case 'pickle':
+      return pickle;
+    case 'remote-json':
+      return Buffer.from(encodeRemoteValue(pickle) + '\n');
+    case 'megacache': {
+      const mine: CacheArtifact = { type: 'pgo', key: opts.cacheKey, content: pickle };
+      if (!opts.base) return encodeMegaCache({ version: 1n, artifacts: [mine] });
+      const base = decodeMegaCache(opts.base);
+      const artifacts: CacheArtifact[] = [];
+      let placed = false;
+      for (const a of base.artifacts) {
+        if (a.type === 'pgo' && a.key === opts.cacheKey) {
+          if (!placed) artifacts.push(mine); // this key's profile writes collapse into ours, in place
+          placed = true;
+        } else artifacts.push(a);
+      }
+      if (!placed) {
+        const lastPgo = artifacts.map((a) => a.type).lastIndexOf('pgo');
+        artifacts.splice(lastPgo >= 0 ? lastPgo + 1 : artifacts.length, 0, mine);
+      }
+      return encodeMegaCache({ version: base.version, artifacts });
+    }
+    case 'local-dir':
+      throw new Error('local-dir is written with writeLocalDir');
+  }
+}
+
+/** Writes a file whole or not at all: a temporary file, then a rename. */
+export function writeFileAtomic(path: string, bytes: Uint8Array): void {
+  const tmp = `${path}.tmp.${process.pid}`;
+  writeFileSync(tmp, bytes);
+  renameSync(tmp, path);
+}
+
+/**
+ * `DIR/dynamo/code_state_<key>.pkl` as PyTorch's write_local_impl writes it, so that
+ * TORCHINDUCTOR_CACHE_DIR=DIR picks it up: a temporary file, renamed into place while
+ * holding PyTorch's own lock file (flock(1) on `<path>.lock`, as torch.utils._filelock).
+ */
+export function writeLocalDir(dir: string, cacheKey: string, profile: Profile, protocol: PickleProtocol = 4): string {
+  const path = join(dir, 'dynamo', localFileName(cacheKey));
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = `${path}.tmp.${process.pid}`;
+  writeFileSync(tmp, pickleProfile(profile, { protocol }));
+  try {
+    execFileSync('flock', ['-w', '10', `${path}.lock`, 'mv', '-f', tmp, path], { stdio: 'pipe' });
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException & { stderr?: Buffer };
+    if (err.code !== 'ENOENT') {
+      rmSync(tmp, { force: true });
+      throw new Error(`could not take the lock ${path}.lock: ${err.stderr?.toString().trim() || err.message}`);
+    }
+    renameSync(tmp, path); // no flock(1) here: the rename alone is still atomic
+  }
+  return path;
+}
+
+export function readBase(path: string): Uint8Array {
+  return readFileSync(path);
+}

@@ -1,0 +1,460 @@
+import pako from 'pako';
+import { entryFromJson, entryToJson, type EntryJson } from '../codecs/entry-json.ts';
+import { cacheKey as formatCacheKey, parseCacheKey, type ProfileKey } from '../model/cache-key.ts';
+import { codeKey, type CodeId } from '../model/code-id.ts';
+import type { DynamicRecord } from '../model/update.ts';
+import { openDatabase, type OpenedDatabase, type Sql } from './database.ts';
+import { CURRENT_VERSION, encodePayload, validatePayload, type EventBody, type StoredEvent } from './events.ts';
+import { applyEvent, emptyStream, type FoldStep, type StreamView } from './fold.ts';
+import { hash53 } from './hash53.ts';
+import { readEvents, retractedRuns, type ReadFilter } from './log.ts';
+
+/** One event to append. */
+export type NewEvent = EventBody & {
+  /** The profile it belongs to: `job:rank:tag`. */
+  cacheKey: string;
+  /** When it happened (ms since the epoch); defaults to now. */
+  time?: number;
+  run?: string | null;
+  origin?: string | null;
+  originLine?: number | null;
+  compileId?: string | null;
+  /** What makes it the same event if ingested again (hashed into the unique key). */
+  idempotencyKey: string;
+};
+
+export interface AppendResult {
+  appended: number;
+  duplicates: number;
+  records: number;
+  firstPosition: number | null;
+  lastPosition: number | null;
+}
+
+export interface ViewSettings {
+  untilPosition?: number;
+  untilTime?: number;
+  excludeRuns: string[];
+}
+
+export interface ProfileRow {
+  id: number;
+  cacheKey: string;
+  key: ProfileKey;
+  eventCount: number;
+  lastPosition: number | null;
+  lastTime: number | null;
+}
+
+export interface HistoryRow extends DynamicRecord {
+  position: number;
+  code: CodeId;
+  codeSeq: number;
+  run: string | null;
+  time: number;
+  compileId: string | null;
+  origin: string | null;
+  originLine: number | null;
+}
+
+interface CachedStream {
+  view: StreamView;
+  retracted: Set<string>;
+  dirty: Set<number>;
+}
+
+export interface Ledger {
+  readonly path: string;
+  append(events: readonly NewEvent[]): AppendResult;
+  profiles(): ProfileRow[];
+  profileByKey(cacheKey: string): ProfileRow | undefined;
+  /** The stored view (what PyTorch would hold now). */
+  view(profileId: number): StreamView;
+  /** A fresh fold of the log for one profile, as of a point, without some runs. */
+  fold(profileId: number, filter?: FoldFilter, onStep?: (step: FoldStep, ev: StoredEvent) => void): StreamView;
+  history(profileId: number): HistoryRow[];
+  viewSettings(): ViewSettings;
+  replay(settings: ViewSettings, onProgress?: (events: number) => void): { events: number; profiles: number; records: number };
+  /** The recorded snapshot of an import (format and raw bytes). */
+  importSnapshot(id: number): { format: string; origin: string; bytes: Uint8Array } | undefined;
+  recordImport(format: string, origin: string, bytes: Uint8Array, digest: string): number;
+  readonly sql: Sql;
+  close(): Promise<void>;
+}
+
+export type FoldFilter = ReadFilter & { excludeRuns?: Iterable<string> };
+
+export async function openLedger(path: string): Promise<Ledger> {
+  const db = await openDatabase(path);
+  return createLedger(db);
+}
+
+function createLedger(db: OpenedDatabase): Ledger {
+  const { sql } = db;
+  const streams = new Map<number, CachedStream>();
+  const profileIds = new Map<string, number>();
+  const originIds = new Map<string, number>();
+  let seenVersion = -1;
+  let settings: ViewSettings | null = null;
+
+  const loadSettings = (): ViewSettings => {
+    if (settings) return settings;
+    const row = sql.get<{ value: string }>("select value from meta where key = 'views'");
+    settings = row ? (JSON.parse(row.value) as ViewSettings) : { excludeRuns: [] };
+    return settings;
+  };
+
+  /** Another connection committed: drop every cached view (they are reloaded from the tables). */
+  const syncCache = () => {
+    const v = sql.dataVersion();
+    if (v !== seenVersion) {
+      streams.clear();
+      profileIds.clear();
+      originIds.clear();
+      settings = null;
+      seenVersion = v;
+    }
+  };
+
+  const profileId = (key: string): number => {
+    let id = profileIds.get(key);
+    if (id !== undefined) return id;
+    const row = sql.get<{ id: number }>('select id from profiles where cache_key = ?', key);
+    if (row) id = row.id;
+    else {
+      const k = parseCacheKey(key);
+      formatCacheKey(k); // refuses mast: job ids as PyTorch does
+      id = sql.run('insert into profiles(cache_key, job, rank, tag) values (?, ?, ?, ?)', key, k.job, k.rank, k.tag).lastInsertRowid;
+    }
+    profileIds.set(key, id);
+    return id;
+  };
+
+  const originId = (origin: string | null | undefined): number | null => {
+    if (origin == null) return null;
+    let id = originIds.get(origin);
+    if (id !== undefined) return id;
+    sql.run('insert or ignore into origins(origin) values (?)', origin);
+    id = sql.get<{ id: number }>('select id from origins where origin = ?', origin)!.id;
+    originIds.set(origin, id);
+    return id;
+  };
+
+  const loadView = (pid: number): StreamView => {
+    const view = emptyStream();
+    for (const r of sql.all<{ seq: number; filename: string; firstlineno: number; name: string; file_hash: string; entries: string }>(
+      'select seq, filename, firstlineno, name, file_hash, entries from code_states where profile_id = ? order by seq',
+      pid,
+    )) {
+      const id: CodeId = { filename: r.filename, firstlineno: r.firstlineno, name: r.name, file_hash: r.file_hash };
+      const entries = new Map((JSON.parse(r.entries) as [string, EntryJson][]).map(([s, e]) => [s, entryFromJson(e)]));
+      view.profile.codes.set(codeKey(id), { id, state: { automaticDynamic: entries } });
+      view.codeSeq.set(codeKey(id), r.seq);
+    }
+    return view;
+  };
+
+  const stream = (pid: number): CachedStream => {
+    let s = streams.get(pid);
+    if (!s) {
+      const excluded = loadSettings().excludeRuns;
+      const retracted = retractedRuns(sql, pid);
+      for (const r of excluded) retracted.add(r);
+      s = { view: loadView(pid), retracted, dirty: new Set() };
+      streams.set(pid, s);
+    }
+    return s;
+  };
+
+  const insertHistory = (position: number, pid: number, step: FoldStep) => {
+    for (const r of step.records) {
+      sql.run(
+        'insert into history(position, profile_id, code_seq, source, dim_changed, reason, cached, new) values (?, ?, ?, ?, ?, ?, ?, ?)',
+        position,
+        pid,
+        step.codeSeq,
+        r.name,
+        String(r.dim_changed),
+        r.reason,
+        r.cached,
+        r.new,
+      );
+    }
+  };
+
+  const writeCodeStates = (pid: number, view: StreamView, seqs: Iterable<number> | 'all') => {
+    const bySeq = new Map<number, { id: CodeId; entries: string }>();
+    const want = seqs === 'all' ? null : new Set(seqs);
+    for (const [key, { id, state }] of view.profile.codes) {
+      const seq = view.codeSeq.get(key)!;
+      if (want && !want.has(seq)) continue;
+      bySeq.set(seq, { id, entries: JSON.stringify([...state.automaticDynamic].map(([s, e]) => [s, entryToJson(e)])) });
+    }
+    for (const [seq, { id, entries }] of bySeq) {
+      sql.run(
+        `insert into code_states(profile_id, seq, filename, firstlineno, name, file_hash, entries) values (?, ?, ?, ?, ?, ?, ?)
+         on conflict(profile_id, seq) do update set entries = excluded.entries`,
+        pid,
+        seq,
+        id.filename,
+        id.firstlineno,
+        id.name,
+        id.file_hash,
+        entries,
+      );
+    }
+  };
+
+  const foldFresh = (pid: number, filter: FoldFilter, onStep?: (step: FoldStep, ev: StoredEvent) => void): StreamView => {
+    const view = emptyStream();
+    const excluded = retractedRuns(sql, pid, filter.untilPosition);
+    for (const r of filter.excludeRuns ?? []) excluded.add(r);
+    for (const ev of readEvents(sql, { ...filter, profileId: pid })) {
+      if (ev.run !== null && excluded.has(ev.run)) continue;
+      const step = applyEvent(view, ev);
+      if (step && onStep) onStep(step, ev);
+    }
+    return view;
+  };
+
+  /** Rebuilds one profile's views from its events (after a retraction). */
+  const refold = (pid: number) => {
+    const s = loadSettings();
+    sql.run('delete from history where profile_id = ?', pid);
+    sql.run('delete from code_states where profile_id = ?', pid);
+    const view = foldFresh(pid, { untilPosition: s.untilPosition, untilTime: s.untilTime, excludeRuns: s.excludeRuns }, (step, ev) =>
+      insertHistory(ev.position, pid, step),
+    );
+    writeCodeStates(pid, view, 'all');
+    streams.delete(pid);
+  };
+
+  const idemCheck = (key: number) =>
+    sql.get<{ profile_id: number; kind: string; payload: string | Uint8Array; run: string | null; origin_line: number | null }>(
+      'select profile_id, kind, payload, run, origin_line from events where idempotency_key = ?',
+      key,
+    );
+
+  const ledger: Ledger = {
+    path: db.path,
+    sql,
+    append(events) {
+      const result: AppendResult = { appended: 0, duplicates: 0, records: 0, firstPosition: null, lastPosition: null };
+      if (events.length === 0) return result;
+      const touched = new Set<number>();
+      try {
+        sql.immediate(() => {
+          syncCache();
+          const s = loadSettings();
+          const frozen = s.untilPosition !== undefined || s.untilTime !== undefined;
+          const refolds = new Set<number>();
+          const counts = new Map<number, { n: number; last: number; time: number }>();
+          const now = Date.now();
+          for (const ev of events) {
+            const pid = profileId(ev.cacheKey);
+            const version = CURRENT_VERSION[ev.kind];
+            validatePayload(ev.kind, version, ev.payload);
+            const json = JSON.stringify(ev.payload);
+            const { payload, encoding } = encodePayload(json);
+            const run = ev.run ?? null;
+            const time = ev.time ?? now;
+            const origin = originId(ev.origin);
+            let key = hash53(ev.idempotencyKey);
+            let position = 0;
+            for (let seed = 1; ; seed++) {
+              const r = sql.run(
+                `insert or ignore into events(profile_id, kind, version, payload, encoding, time, recorded_at, run, origin_id, origin_line, compile_id, idempotency_key)
+                 values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+                pid,
+                ev.kind,
+                version,
+                payload,
+                encoding,
+                time,
+                now,
+                run,
+                origin,
+                ev.originLine ?? null,
+                ev.compileId ?? null,
+                key,
+              );
+              if (r.changes === 1) {
+                position = r.lastInsertRowid;
+                break;
+              }
+              const prev = idemCheck(key)!;
+              const same =
+                prev.profile_id === pid && prev.kind === ev.kind && prev.run === run && (prev.origin_line ?? null) === (ev.originLine ?? null) && samePayload(prev.payload, payload);
+              if (same) break; // ingested before: adds nothing
+              key = hash53(ev.idempotencyKey, seed); // a hash collision: another seed
+            }
+            if (position === 0) {
+              result.duplicates++;
+              continue;
+            }
+            result.appended++;
+            result.firstPosition ??= position;
+            result.lastPosition = position;
+            touched.add(pid);
+            const c = counts.get(pid) ?? { n: 0, last: 0, time: 0 };
+            c.n++;
+            c.last = position;
+            c.time = Math.max(c.time, time);
+            counts.set(pid, c);
+            if (ev.kind === 'run.retracted') {
+              refolds.add(pid);
+              continue;
+            }
+            if (frozen || refolds.has(pid)) continue;
+            const st = stream(pid);
+            if (run !== null && st.retracted.has(run)) continue;
+            const step = applyEvent(st.view, ev);
+            if (step) {
+              st.dirty.add(step.codeSeq);
+              result.records += step.records.length;
+              insertHistory(position, pid, step);
+            }
+          }
+          for (const [pid, st] of streams) {
+            if (st.dirty.size && !refolds.has(pid)) writeCodeStates(pid, st.view, st.dirty);
+            st.dirty.clear();
+          }
+          for (const pid of refolds) refold(pid);
+          for (const [pid, c] of counts) {
+            sql.run(
+              'update profiles set event_count = event_count + ?, last_position = ?, last_time = max(coalesce(last_time, 0), ?) where id = ?',
+              c.n,
+              c.last,
+              c.time,
+              pid,
+            );
+          }
+        });
+        seenVersion = sql.dataVersion();
+      } catch (e) {
+        // The transaction rolled back: views folded in memory for it are void.
+        for (const pid of touched) streams.delete(pid);
+        streams.clear();
+        profileIds.clear();
+        originIds.clear();
+        throw e;
+      }
+      return result;
+    },
+    profiles() {
+      return sql
+        .all<{ id: number; cache_key: string; event_count: number; last_position: number | null; last_time: number | null }>(
+          'select id, cache_key, event_count, last_position, last_time from profiles order by cache_key',
+        )
+        .map((r) => ({ id: r.id, cacheKey: r.cache_key, key: parseCacheKey(r.cache_key), eventCount: r.event_count, lastPosition: r.last_position, lastTime: r.last_time }));
+    },
+    profileByKey(key) {
+      return ledger.profiles().find((p) => p.cacheKey === key);
+    },
+    view(pid) {
+      syncCache();
+      return loadView(pid);
+    },
+    fold(pid, filter = {}, onStep) {
+      return foldFresh(pid, filter, onStep);
+    },
+    history(pid) {
+      const rows = sql.all<{
+        position: number;
+        code_seq: number;
+        source: string;
+        dim_changed: string;
+        reason: string;
+        cached: string;
+        new: string;
+        run: string | null;
+        time: number;
+        compile_id: string | null;
+        origin: string | null;
+        origin_line: number | null;
+        filename: string;
+        firstlineno: number;
+        name: string;
+        file_hash: string;
+      }>(
+        `select h.position, h.code_seq, h.source, h.dim_changed, h.reason, h.cached, h.new, e.run, e.time, e.compile_id, o.origin, e.origin_line,
+                c.filename, c.firstlineno, c.name, c.file_hash
+         from history h join events e on e.position = h.position left join origins o on o.id = e.origin_id
+         left join code_states c on c.profile_id = h.profile_id and c.seq = h.code_seq
+         where h.profile_id = ? order by h.id`,
+        pid,
+      );
+      return rows.map((r) => ({
+        position: r.position,
+        code: { filename: r.filename, firstlineno: r.firstlineno, name: r.name, file_hash: r.file_hash },
+        codeSeq: r.code_seq,
+        name: r.source,
+        dim_changed: /^\d+$/.test(r.dim_changed) ? Number(r.dim_changed) : (r.dim_changed as 'all' | 'scalar'),
+        reason: r.reason as DynamicRecord['reason'],
+        cached: r.cached,
+        new: r.new,
+        run: r.run,
+        time: r.time,
+        compileId: r.compile_id,
+        origin: r.origin,
+        originLine: r.origin_line,
+      }));
+    },
+    viewSettings() {
+      syncCache();
+      return loadSettings();
+    },
+    replay(next, onProgress) {
+      let events = 0;
+      let records = 0;
+      const views = new Map<number, StreamView>();
+      sql.immediate(() => {
+        syncCache();
+        sql.run('delete from history');
+        sql.run('delete from code_states');
+        sql.run("insert into meta(key, value) values ('views', ?) on conflict(key) do update set value = excluded.value", JSON.stringify(next));
+        settings = next;
+        const excluded = new Map<number, Set<string>>();
+        for (const p of ledger.profiles()) {
+          const r = retractedRuns(sql, p.id, next.untilPosition);
+          for (const x of next.excludeRuns) r.add(x);
+          excluded.set(p.id, r);
+        }
+        for (const ev of readEvents(sql, { untilPosition: next.untilPosition, untilTime: next.untilTime })) {
+          events++;
+          if (onProgress && events % 50000 === 0) onProgress(events);
+          if (ev.run !== null && excluded.get(ev.profileId)?.has(ev.run)) continue;
+          let v = views.get(ev.profileId);
+          if (!v) views.set(ev.profileId, (v = emptyStream()));
+          const step = applyEvent(v, ev);
+          if (step) {
+            records += step.records.length;
+            insertHistory(ev.position, ev.profileId, step);
+          }
+        }
+        for (const [pid, v] of views) writeCodeStates(pid, v, 'all');
+        streams.clear();
+      });
+      seenVersion = sql.dataVersion();
+      return { events, profiles: views.size, records };
+    },
+    importSnapshot(id) {
+      const r = sql.get<{ format: string; origin: string; bytes: Uint8Array }>('select format, origin, bytes from imports where id = ?', id);
+      return r && { ...r, bytes: pako.inflate(r.bytes) };
+    },
+    recordImport(format, origin, bytes, digest) {
+      // Snapshots are kept deflated: profiles are repetitive and compress well.
+      sql.run('insert or ignore into imports(digest, format, origin, bytes, recorded_at) values (?, ?, ?, ?, ?)', digest, format, origin, pako.deflate(bytes), Date.now());
+      return sql.get<{ id: number }>('select id from imports where digest = ?', digest)!.id;
+    },
+    async close() {
+      await db.kysely.destroy();
+    },
+  };
+  return ledger;
+}
+
+function samePayload(a: string | Uint8Array, b: string | Uint8Array): boolean {
+  if (typeof a === 'string' || typeof b === 'string') return typeof a === typeof b && a === b;
+  return Buffer.from(a).equals(Buffer.from(b));
+}

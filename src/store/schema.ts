@@ -1,0 +1,73 @@
+import type { Generated } from 'kysely';
+
+/** Kysely's view of the tables (see migrations/). */
+export interface ProfilesTable {
+  id: Generated<number>;
+  cache_key: string;
+  job: string;
+  rank: number | null;
+  tag: string;
+  event_count: number;
+  last_position: number | null;
+  last_time: number | null;
+}
+export interface OriginsTable {
+  id: Generated<number>;
+  origin: string;
+}
+export interface EventsTable {
+  position: Generated<number>;
+  profile_id: number;
+  kind: string;
+  version: number;
+  payload: Uint8Array | string;
+  encoding: number;
+  time: number;
+  recorded_at: number;
+  run: string | null;
+  origin_id: number | null;
+  origin_line: number | null;
+  compile_id: string | null;
+  idempotency_key: number;
+}
+export interface CodeStatesTable {
+  profile_id: number;
+  seq: number;
+  filename: string;
+  firstlineno: number;
+  name: string;
+  file_hash: string;
+  entries: string;
+}
+export interface HistoryTable {
+  id: Generated<number>;
+  position: number;
+  profile_id: number;
+  code_seq: number;
+  source: string;
+  dim_changed: string;
+  reason: string;
+  cached: string;
+  new: string;
+}
+export interface ImportsTable {
+  id: Generated<number>;
+  digest: string;
+  format: string;
+  origin: string;
+  bytes: Uint8Array;
+  recorded_at: number;
+}
+export interface MetaTable {
+  key: string;
+  value: string;
+}
+export interface LedgerSchema {
+  meta: MetaTable;
+  profiles: ProfilesTable;
+  origins: OriginsTable;
+  events: EventsTable;
+  code_states: CodeStatesTable;
+  history: HistoryTable;
+  imports: ImportsTable;
+}
