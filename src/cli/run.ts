@@ -154,7 +154,7 @@ export async function runCli(program: Command, argv: string[]): Promise<number> 
         }
         const b = s.becameDynamic;
         if (b) {
-          const where = b.origin ? ` from ${b.origin}${b.originLine !== null ? `:${b.originLine}` : ''}` : '';
+          const where = b.origin ? `, from ${b.origin}${b.originLine !== null ? `:${b.originLine}` : ''}` : '';
           out(`  ${label}: dynamic since event #${b.position} (${iso(b.time)}, run ${b.run ?? '-'}${b.compileId ? `, compile ${b.compileId}` : ''}${where}): it was ${b.before}, ${b.kind === 'shape.observed' ? `that observation had ${b.observed}` : 'an imported profile had it dynamic'}`);
         } else out(`  ${label}: dynamic from its first sighting`);
         if (s.values.length) out(`    values seen: ${s.values.map((v) => `${v.value} (${v.count}x${v.runs.length ? `, runs ${v.runs.join(', ')}` : ''})`).join('; ')}`);

@@ -1,0 +1,102 @@
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { before, describe, it } from 'node:test';
+import { oracleCases } from '../../test/support/fixtures.ts';
+import { caseLines } from '../../test/support/oracle-lines.ts';
+import { tempDir } from '../../test/support/tmp.ts';
+import { ingestObservations } from '../adapters/ingest-observations.ts';
+import { pickleProfile } from '../codecs/pickle/index.ts';
+import { renderProfile } from '../model/render.ts';
+import { diffProfiles } from './diff.ts';
+import { openLedger, type Ledger } from './ledger.ts';
+import { retractRun } from './retract.ts';
+import { verifyLedger } from './verify.ts';
+
+const cases = oracleCases();
+const runOf = (i: number) => (i % 3 === 2 ? 'r2' : 'r1');
+
+describe('the 600 oracle cases through the event store', () => {
+  const dir = tempDir();
+  let ledger: Ledger;
+  before(async () => {
+    writeFileSync(join(dir, 'all.jsonl'), cases.flatMap((c) => caseLines(c, { runs: runOf })).join('\n') + '\n');
+    ledger = await openLedger(join(dir, 'ledger.db'));
+    const s = await ingestObservations(ledger, join(dir, 'all.jsonl'), { batchSize: 997 });
+    assert.equal(s.appended, cases.reduce((n, c) => n + c.observations.length, 0));
+  });
+
+  it("each job's view renders, logs and pickles exactly as PyTorch", () => {
+    for (const c of cases) {
+      const p = ledger.profileByKey(`case-${c.id}:None:`)!;
+      const view = ledger.view(p.id);
+      assert.equal(renderProfile(view.profile), c.expected.render, `case ${c.id} render`);
+      assert.equal(Buffer.from(pickleProfile(view.profile)).toString('base64'), c.expected.pickle_p4, `case ${c.id} pickle`);
+      const want = c.expected.steps.flatMap((s) => s.logged.map(({ event: _e, ...r }) => r));
+      const got = ledger.history(p.id).map((h) => ({ name: h.name, dim_changed: h.dim_changed, reason: h.reason, cached: h.cached, new: h.new }));
+      assert.deepEqual(got, want, `case ${c.id} history`);
+    }
+  });
+
+  it('ingesting the same file again adds nothing', async () => {
+    const s = await ingestObservations(ledger, join(dir, 'all.jsonl'));
+    assert.equal(s.appended, 0);
+    assert.equal(s.duplicates, s.lines);
+  });
+
+  it('verify passes; replay leaves every view unchanged', () => {
+    assert.deepEqual(verifyLedger(ledger).differences, []);
+    const before = cases.map((c) => renderProfile(ledger.view(ledger.profileByKey(`case-${c.id}:None:`)!.id).profile));
+    const hist = cases.map((c) => JSON.stringify(ledger.history(ledger.profileByKey(`case-${c.id}:None:`)!.id)));
+    ledger.replay({ excludeRuns: [] });
+    assert.deepEqual(cases.map((c) => renderProfile(ledger.view(ledger.profileByKey(`case-${c.id}:None:`)!.id).profile)), before);
+    assert.deepEqual(cases.map((c) => JSON.stringify(ledger.history(ledger.profileByKey(`case-${c.id}:None:`)!.id))), hist);
+    assert.deepEqual(verifyLedger(ledger).differences, []);
+  });
+
+  it('replay --exclude-run equals a fresh store fed without that run; verify passes', async () => {
+    const fresh = await openLedger(join(dir, 'fresh.db'));
+    writeFileSync(join(dir, 'no-r2.jsonl'), cases.flatMap((c) => caseLines(c, { runs: runOf }).filter((_, i) => runOf(i) !== 'r2')).join('\n') + '\n');
+    await ingestObservations(fresh, join(dir, 'no-r2.jsonl'));
+    ledger.replay({ excludeRuns: ['r2'] });
+    for (const c of cases) {
+      const a = ledger.profileByKey(`case-${c.id}:None:`)!;
+      const b = fresh.profileByKey(`case-${c.id}:None:`);
+      const got = renderProfile(ledger.view(a.id).profile);
+      assert.equal(got, b ? renderProfile(fresh.view(b.id).profile) : '', `case ${c.id}`);
+      if (b) assert.deepEqual(ledger.history(a.id).map((h) => [h.name, h.dim_changed, h.cached, h.new]), fresh.history(b.id).map((h) => [h.name, h.dim_changed, h.cached, h.new]));
+    }
+    assert.deepEqual(verifyLedger(ledger).differences, []);
+    ledger.replay({ excludeRuns: [] });
+    await fresh.close();
+  });
+
+  it('retracting a run makes the profile what a store that never saw it holds, and as-of still sees it', async () => {
+    const c = cases.find((x) => x.observations.length >= 6 && x.automatic_dynamic_shapes)!;
+    const p = ledger.profileByKey(`case-${c.id}:None:`)!;
+    const lastBefore = p.lastPosition!;
+    assert.deepEqual(retractRun(ledger, 'r2', { job: `case-${c.id}` }), [`case-${c.id}:None:`]);
+    const fresh = await openLedger(join(dir, 'fresh2.db'));
+    writeFileSync(join(dir, 'one.jsonl'), caseLines(c, { runs: runOf }).filter((_, i) => runOf(i) !== 'r2').join('\n') + '\n');
+    await ingestObservations(fresh, join(dir, 'one.jsonl'));
+    const f = fresh.profileByKey(`case-${c.id}:None:`)!;
+    assert.equal(renderProfile(ledger.view(p.id).profile), renderProfile(fresh.view(f.id).profile));
+    assert.equal(renderProfile(ledger.fold(p.id, { untilPosition: lastBefore }).profile), c.expected.render);
+    assert.deepEqual(verifyLedger(ledger).differences, []);
+    await fresh.close();
+  });
+
+  it('diff lists the entries and dims that changed between two points', () => {
+    const c = cases.find((x) => x.expected.steps.some((s) => s.logged.some((l) => l.reason === 'size change')) && x.automatic_dynamic_shapes)!;
+    const p = ledger.profileByKey(`case-${c.id}:None:`)!;
+    const first = ledger.sql.get<{ p: number }>('select min(position) p from events where profile_id = ?', p.id)!.p;
+    const changes = diffProfiles(ledger.fold(p.id, { untilPosition: first - 1 }).profile, ledger.fold(p.id, {}).profile);
+    assert.ok(changes.length > 0);
+    assert.ok(changes.every((ch) => ch.change === 'added'));
+    const step = c.expected.steps.findIndex((s) => s.logged.some((l) => l.reason === 'size change'));
+    const positions = ledger.sql.all<{ position: number }>('select position from events where profile_id = ? order by position', p.id).map((r) => r.position);
+    const d = diffProfiles(ledger.fold(p.id, { untilPosition: positions[step - 1] }).profile, ledger.fold(p.id, { untilPosition: positions[step] }).profile);
+    const rec = c.expected.steps[step].logged.find((l) => l.reason === 'size change')!;
+    assert.ok(d.some((ch) => ch.source === rec.name && ch.dims.some((x) => x.startsWith(`size[${rec.dim_changed}]:`) && x.endsWith('-> ?'))), JSON.stringify(d));
+  });
+});

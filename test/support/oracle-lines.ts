@@ -1,0 +1,16 @@
+import type { OracleCase } from './fixtures.ts';
+
+/** An oracle case as observation JSONL (one job per case); runs alternate when asked. */
+export function caseLines(c: OracleCase, opts: { runs?: (i: number) => string } = {}): string[] {
+  return c.observations.map((o, i) => {
+    const { code, ...shape } = o;
+    return JSON.stringify({
+      job: `case-${c.id}`,
+      ...(opts.runs ? { run: opts.runs(i) } : {}),
+      time: new Date(Date.UTC(2026, 10, 26, 10, 0, i)).toISOString(),
+      code: c.codes[code],
+      automatic_dynamic: c.automatic_dynamic_shapes,
+      ...shape,
+    });
+  });
+}
