@@ -21,6 +21,17 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('origin', 'text', (c) => c.notNull().unique())
     .execute();
 
+  // Code objects, each distinct CodeId (filename included) once; events point at them.
+  await db.schema
+    .createTable('codes')
+    .addColumn('id', 'integer', (c) => c.primaryKey())
+    .addColumn('filename', 'text', (c) => c.notNull())
+    .addColumn('firstlineno', 'integer', (c) => c.notNull())
+    .addColumn('name', 'text', (c) => c.notNull())
+    .addColumn('file_hash', 'text', (c) => c.notNull())
+    .addUniqueConstraint('codes_unique', ['file_hash', 'firstlineno', 'name', 'filename'])
+    .execute();
+
   // The event log: append-only, the single source of truth. position is the rowid, so
   // it is global and gapless (nothing is ever deleted; a rolled-back batch leaves no hole).
   await db.schema
@@ -29,6 +40,9 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('profile_id', 'integer', (c) => c.notNull().references('profiles.id'))
     .addColumn('kind', 'text', (c) => c.notNull())
     .addColumn('version', 'integer', (c) => c.notNull())
+    // A payload's code id and source live in columns (normalised); the rest is JSON.
+    .addColumn('code_id', 'integer', (c) => c.references('codes.id'))
+    .addColumn('source', 'text')
     .addColumn('payload', 'blob', (c) => c.notNull())
     .addColumn('encoding', 'integer', (c) => c.notNull())
     .addColumn('time', 'integer', (c) => c.notNull())
@@ -87,5 +101,5 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
-  for (const t of ['meta', 'imports', 'history', 'code_states', 'events', 'origins', 'profiles']) await db.schema.dropTable(t).execute();
+  for (const t of ['meta', 'imports', 'history', 'code_states', 'events', 'codes', 'origins', 'profiles']) await db.schema.dropTable(t).execute();
 }

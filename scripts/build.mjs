@@ -4,4 +4,4 @@
 import { build } from 'esbuild';
 
 const common = { bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', logLevel: 'warning', sourcemap: true };
-await build({ ...common, entryPoints: { 'pgo-ledger': 'src/cli/main.ts', bench: 'bench/run.ts' }, outdir: 'dist', outExtension: { '.js': '.mjs' } });
+await build({ ...common, entryPoints: { 'pgo-ledger': 'src/cli/main.ts', bench: 'bench/run.ts', 'observation-worker': 'src/adapters/observation-worker.ts' }, outdir: 'dist', outExtension: { '.js': '.mjs' } });

@@ -49,7 +49,7 @@ export async function ingestFile(ledger: Ledger, file: string, o: FileIngestOpti
   const kind = o.kind ?? detectKind(file);
   if (kind === 'observations') {
     const total = sizeOf(file);
-    const s = await ingestObservations(ledger, file, { defaults: o.defaults, skipInvalid: o.skipInvalid, onProgress: (b) => o.onProgress?.(b, total), onSkip: (e) => o.onNote?.(`skipped ${e.message}`) });
+    const s = await ingestObservations(ledger, file, { defaults: o.defaults, skipInvalid: o.skipInvalid, onProgress: (b) => o.onProgress?.(b, total), onSkip: (m) => o.onNote?.(`skipped ${m}`) });
     return { kind, appended: s.appended, duplicates: s.duplicates, skipped: s.skipped, records: s.records };
   }
   const h = handlers.get(kind);

@@ -1,6 +1,7 @@
-import type { Ledger, NewEvent } from '../store/ledger.ts';
-import { InputError, parseObservationLine, type LineDefaults } from './observation-lines.ts';
-import { readLines } from './read-lines.ts';
+import { Worker } from 'node:worker_threads';
+import type { Ledger } from '../store/ledger.ts';
+import { batchCache, decodeBatch, lineBatches, type WireBatch } from './observation-batches.ts';
+import { InputError, type LineDefaults } from './observation-lines.ts';
 
 export interface IngestOptions {
   defaults?: LineDefaults;
@@ -9,7 +10,9 @@ export interface IngestOptions {
   /** Lines per transaction: a batch is written whole or not at all. */
   batchSize?: number;
   onProgress?: (bytes: number) => void;
-  onSkip?: (e: InputError) => void;
+  onSkip?: (message: string) => void;
+  /** Parse on a worker thread (default), so parsing and writing use both cores. */
+  worker?: boolean;
 }
 
 export interface IngestSummary {
@@ -23,33 +26,49 @@ export interface IngestSummary {
 /** Observation JSONL (a file, or '-' for stdin) into the log, batch by batch. */
 export async function ingestObservations(ledger: Ledger, file: string, opts: IngestOptions = {}): Promise<IngestSummary> {
   const sum: IngestSummary = { lines: 0, appended: 0, duplicates: 0, skipped: 0, records: 0 };
-  const size = opts.batchSize ?? 10000;
-  let batch: NewEvent[] = [];
-  const flush = () => {
-    if (!batch.length) return;
-    const r = ledger.append(batch);
+  const options = { defaults: opts.defaults ?? {}, skipInvalid: !!opts.skipInvalid, batchSize: opts.batchSize ?? 10000 };
+  const write = (events: Parameters<Ledger['appendPrepared']>[0], lines: number, bytes: number, skipped: number) => {
+    const r = ledger.appendPrepared(events);
     sum.appended += r.appended;
     sum.duplicates += r.duplicates;
     sum.records += r.records;
-    batch = [];
+    sum.lines = lines;
+    sum.skipped = skipped;
+    opts.onProgress?.(bytes);
   };
-  let lastBytes = 0;
-  for await (const { text, line, bytes } of readLines(file)) {
-    if (text.trim() === '') continue;
-    sum.lines++;
-    try {
-      batch.push(parseObservationLine(text, file, line, opts.defaults ?? {}));
-    } catch (e) {
-      if (!(e instanceof InputError) || !opts.skipInvalid) throw e;
-      sum.skipped++;
-      opts.onSkip?.(e);
-      continue;
-    }
-    if (batch.length >= size) {
-      flush();
-      if (opts.onProgress && bytes !== lastBytes) opts.onProgress((lastBytes = bytes));
-    }
+  const useWorker = (opts.worker ?? process.env.PGO_LEDGER_NO_WORKER !== '1') && file !== '-';
+  if (!useWorker) {
+    for await (const b of lineBatches(file, { ...options, withShapes: true, onSkip: (e) => opts.onSkip?.(e.message) })) write(b.events, b.lines, b.bytes, b.skipped);
+    return sum;
   }
-  flush();
+  const self = import.meta.url;
+  const fromSources = self.endsWith('.ts');
+  const entry = new URL(fromSources ? './observation-worker.ts' : './observation-worker.mjs', self);
+  const url = fromSources ? new URL('./ts-worker-bootstrap.mjs', self) : entry;
+  // A roomy young generation: parsing makes many short-lived objects, and scavenges
+  // dominated the worker's time with the default size.
+  const worker = new Worker(url, { workerData: { file, options, window: 3, entry: entry.href }, resourceLimits: { maxYoungGenerationSizeMb: 64 } });
+  const cache = batchCache();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      worker.on('message', (m: { type: string; batch?: WireBatch; message?: string; file?: string; line?: number }) => {
+        try {
+          if (m.type === 'batch') {
+            const b = m.batch!;
+            write(decodeBatch(b, cache), b.lines, b.bytes, b.skipped);
+            worker.postMessage({ type: 'credit' });
+          } else if (m.type === 'skip') opts.onSkip?.(m.message!);
+          else if (m.type === 'done') resolve();
+          else if (m.type === 'error') reject(m.line !== undefined ? Object.assign(new InputError(m.file!, m.line, ''), { message: m.message }) : new Error(m.message));
+        } catch (e) {
+          reject(e);
+        }
+      });
+      worker.on('error', reject);
+      worker.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`ingest worker exited with code ${code}`))));
+    });
+  } finally {
+    await worker.terminate();
+  }
   return sum;
 }

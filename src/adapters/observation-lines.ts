@@ -3,7 +3,8 @@ import { resolve } from 'node:path';
 import { z } from 'zod';
 import { cacheKey } from '../model/cache-key.ts';
 import { fileHash } from '../model/file-hash.ts';
-import { zodMessage, ShapeSchema } from '../store/events.ts';
+import { VALIDATED, zodMessage, type ShapeObserved } from '../store/events.ts';
+import { hash53 } from '../store/hash53.ts';
 import type { NewEvent } from '../store/ledger.ts';
 
 /** Values the command line gives for what a line leaves out. */
@@ -78,13 +79,35 @@ function parseTime(t: string | number | undefined): number | undefined | null {
   return Number.isFinite(ms) ? ms : null;
 }
 
-function checkInt(v: number | string, path: string, file: string, line: number): number | string {
-  if (typeof v === 'number' && !Number.isSafeInteger(v)) throw new InputError(file, line, `field ${path}: ${v} is past 2**53; write it as a string`);
-  return v;
+/** Ints past 2**53 must come as strings (JSON numbers that big have already lost digits). */
+function checkInts(xs: readonly (number | string)[], field: string, file: string, line: number): void {
+  for (let i = 0; i < xs.length; i++) {
+    const v = xs[i];
+    if (typeof v === 'number' && !Number.isSafeInteger(v)) throw new InputError(file, line, `field ${field}[${i}]: ${v} is past 2**53; write it as a string`);
+  }
+}
+
+/** What stays the same for every line of one input. */
+export interface LineContext {
+  file: string;
+  defaults: LineDefaults;
+  /** The input's absolute path (or 'stdin'). */
+  origin: string;
+  /**
+   * 21 bits naming the input (its first line and the defaults): an event's idempotency key
+   * is tag * 2**32 + line, so one input's keys ascend and the unique index only appends.
+   * Another input with the same tag is told apart by content (see Ledger.appendPrepared).
+   */
+  tag: number;
+}
+
+export function lineContext(file: string, defaults: LineDefaults, firstLine: string): LineContext {
+  return { file, defaults, origin: file === '-' ? 'stdin' : resolve(file), tag: hash53(`${firstLine}\u0000${JSON.stringify(defaults)}`) % 2 ** 21 };
 }
 
 /** One JSON observation line to a `shape.observed` event (InputError naming file, line, field). */
-export function parseObservationLine(text: string, file: string, line: number, defaults: LineDefaults): NewEvent {
+export function parseObservationLine(text: string, line: number, ctx: LineContext): NewEvent {
+  const { file, defaults } = ctx;
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -106,15 +129,21 @@ export function parseObservationLine(text: string, file: string, line: number, d
   }
   const time = parseTime(o.time);
   if (time === null) throw new InputError(file, line, `field time: ${JSON.stringify(o.time)} is not a time`);
-  const shape =
-    o.kind === 'tensor'
-      ? { kind: 'tensor' as const, size: o.size!.map((v, i) => checkInt(v, `size[${i}]`, file, line)), stride: o.stride!.map((v, i) => checkInt(v, `stride[${i}]`, file, line)) }
-      : o.kind === 'scalar'
-        ? { kind: 'scalar' as const, value: checkInt(o.value!, 'value', file, line) }
-        : { kind: 'size' as const, size: o.size!.map((v, i) => checkInt(v, `size[${i}]`, file, line)) };
-  ShapeSchema.parse(shape);
+  let shape: ShapeObserved['shape'];
+  if (o.kind === 'scalar') {
+    if (typeof o.value === 'number' && !Number.isSafeInteger(o.value)) throw new InputError(file, line, `field value: ${o.value} is past 2**53; write it as a string`);
+    shape = { kind: 'scalar', value: o.value! };
+  } else {
+    checkInts(o.size!, 'size', file, line);
+    if (o.kind === 'tensor') {
+      checkInts(o.stride!, 'stride', file, line);
+      shape = { kind: 'tensor', size: o.size!, stride: o.stride! };
+    } else shape = { kind: 'size', size: o.size! };
+  }
   const run = o.run ?? defaults.run ?? null;
+  // Checked by the line's zod schema above (a superset of the payload's): marked as validated.
   return {
+    [VALIDATED]: true,
     kind: 'shape.observed',
     cacheKey: key,
     payload: {
@@ -125,9 +154,10 @@ export function parseObservationLine(text: string, file: string, line: number, d
     },
     time,
     run,
-    origin: file === '-' ? 'stdin' : resolve(file),
+    origin: ctx.origin,
     originLine: line,
     compileId: o.compile_id ?? null,
-    idempotencyKey: `obs\u0000${key}\u0000${run ?? ''}\u0000${line}\u0000${text}`,
+    idempotencyKey: `obs\u0000${ctx.tag}\u0000${line}`,
+    idempotencyHash: ctx.tag * 2 ** 32 + line,
   };
 }

@@ -10,8 +10,12 @@ export interface CodeId {
 }
 
 /** The identity PyTorch's `__eq__`/`__hash__` use: everything but the filename. */
+const keys = new WeakMap<CodeId, string>();
 export function codeKey(c: CodeId): string {
-  return `${c.file_hash}\u0000${c.firstlineno}\u0000${c.name}`;
+  // Memoised per object: the store hands the fold one shared CodeId per code row.
+  let k = keys.get(c);
+  if (k === undefined) keys.set(c, (k = `${c.file_hash}\u0000${c.firstlineno}\u0000${c.name}`));
+  return k;
 }
 
 /** `str(CodeId)`: `hash(<file_hash>)<filename>:<firstlineno>:<name>`. */

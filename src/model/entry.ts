@@ -19,7 +19,7 @@ export function makeScalar(x: PyInt): FrameStateSizeEntry {
 
 /** `FrameStateSizeEntry.make_tensor` (strides already through inferStrides). */
 export function makeTensor(size: readonly SizeAtom[], stride: readonly StrideAtom[]): FrameStateSizeEntry {
-  return { scalar: DYNAMIC, size: [...size], stride: [...stride] };
+  return { scalar: DYNAMIC, size: size.slice(), stride: stride.slice() };
 }
 
 /** `FrameStateSizeEntry.make_size` */

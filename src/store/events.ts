@@ -40,6 +40,26 @@ export const EntryImportedV1 = z.object({
 });
 export const RunRetractedV1 = z.object({ run: z.string(), reason: z.string().optional() });
 
+/**
+ * What is stored of each payload. The code id and source go to columns (codes are
+ * normalised into their own table), so the JSON left is small and quick to read back.
+ */
+const AutoFlag = { automatic_dynamic: z.boolean().optional() };
+export const StoredBodies: Record<string, Record<number, z.ZodType>> = {
+  'shape.observed': {
+    1: z.discriminatedUnion('kind', [
+      z.object({ kind: z.literal('tensor'), size: z.array(IntJson), stride: z.array(IntJson), ...AutoFlag }),
+      z.object({ kind: z.literal('scalar'), value: IntJson, ...AutoFlag }),
+      z.object({ kind: z.literal('size'), size: z.array(IntJson), ...AutoFlag }),
+    ]),
+  },
+  'entry.imported': { 1: z.object({ entry: EntryJsonSchema, import_id: z.number().int(), format: z.string() }) },
+  'run.retracted': { 1: RunRetractedV1 },
+};
+
+/** Events built by code that already ran the zod schema carry this mark (no second parse). */
+export const VALIDATED: unique symbol = Symbol('validated');
+
 export type ShapeObserved = z.infer<typeof ShapeObservedV1>;
 export type EntryImported = z.infer<typeof EntryImportedV1> & { entry: EntryJson };
 export type RunRetracted = z.infer<typeof RunRetractedV1>;
@@ -94,6 +114,52 @@ const td = new TextDecoder();
 export function decodePayload(payload: string | Uint8Array, encoding: number): unknown {
   if (encoding === ENCODING_DEFLATE) return JSON.parse(pako.inflate(payload as Uint8Array, { to: 'string' }));
   return JSON.parse(typeof payload === 'string' ? payload : td.decode(payload));
+}
+
+/** A payload split for storage: code id and source (columns) and the JSON body. */
+export function splitPayload(body: EventBody): { code: z.infer<typeof CodeIdSchema> | null; source: string | null; json: string } {
+  switch (body.kind) {
+    case 'shape.observed': {
+      const p = body.payload;
+      return { code: p.code, source: p.source, json: shapeJson(p.shape, p.automatic_dynamic) };
+    }
+    case 'entry.imported': {
+      const p = body.payload;
+      return { code: p.code, source: p.source, json: JSON.stringify({ entry: p.entry, import_id: p.import_id, format: p.format }) };
+    }
+    case 'run.retracted':
+      return { code: null, source: null, json: JSON.stringify(body.payload) };
+  }
+}
+
+const intJson = (v: number | string) => (typeof v === 'number' ? String(v) : `"${v}"`);
+/** The stored body of an observation, written by hand: the ingest's hottest string. */
+function shapeJson(s: ShapeObserved['shape'], auto: boolean): string {
+  const tail = auto ? '}' : ',"automatic_dynamic":false}';
+  switch (s.kind) {
+    case 'tensor':
+      return `{"kind":"tensor","size":[${s.size.map(intJson).join(',')}],"stride":[${s.stride.map(intJson).join(',')}]${tail}`;
+    case 'scalar':
+      return `{"kind":"scalar","value":${intJson(s.value)}${tail}`;
+    case 'size':
+      return `{"kind":"size","size":[${s.size.map(intJson).join(',')}]${tail}`;
+  }
+}
+
+/** Back from storage, validated by zod on the way out. */
+export function joinPayload(kind: string, version: number, code: z.infer<typeof CodeIdSchema> | null, source: string | null, stored: unknown): EventBody {
+  const schema = StoredBodies[kind]?.[version];
+  if (!schema) throw new EventPayloadError(`unknown event kind ${kind} v${version}`);
+  const r = schema.safeParse(stored);
+  if (!r.success) throw new EventPayloadError(`${kind} v${version}: ${zodMessage(r.error)}`);
+  const b = r.data as Record<string, unknown>;
+  if (kind === 'run.retracted') return { kind, payload: b as RunRetracted };
+  if (!code || typeof source !== 'string') throw new EventPayloadError(`${kind} v${version}: no code id or source`);
+  if (kind === 'shape.observed') {
+    const { automatic_dynamic, ...shape } = b;
+    return { kind, payload: { code, source, shape: shape as ShapeObserved['shape'], automatic_dynamic: automatic_dynamic !== false } };
+  }
+  return { kind: 'entry.imported', payload: { code, source, entry: b.entry as EntryJson, import_id: b.import_id as number, format: b.format as string } };
 }
 
 /** An event as read back from the log. */

@@ -44,11 +44,15 @@ export function shapeFromJson(s: ShapeObserved['shape']): Shape {
 export function applyEvent(view: StreamView, ev: EventBody): FoldStep | null {
   if (ev.kind === 'run.retracted') return null;
   const p = ev.payload;
-  const entry = ev.kind === 'shape.observed' ? entryOf(shapeFromJson(ev.payload.shape)) : entryFromJson(ev.payload.entry);
-  const auto = ev.kind === 'shape.observed' ? ev.payload.automatic_dynamic : true;
-  const r = updateAutomaticDynamic(view.profile, p.code, p.source, entry, auto);
-  const key = codeKey(p.code);
+  if (ev.kind === 'shape.observed') return applyEntry(view, p.code, p.source, entryOf(shapeFromJson(ev.payload.shape)), ev.payload.automatic_dynamic);
+  return applyEntry(view, p.code, p.source, entryFromJson(ev.payload.entry), true);
+}
+
+/** The fold's core, for callers that already hold the entry (the hot ingest and replay paths). */
+export function applyEntry(view: StreamView, code: CodeId, source: string, entry: FrameStateSizeEntry, automaticDynamic: boolean): FoldStep {
+  const r = updateAutomaticDynamic(view.profile, code, source, entry, automaticDynamic);
+  const key = codeKey(code);
   let seq = view.codeSeq.get(key);
   if (seq === undefined) view.codeSeq.set(key, (seq = view.codeSeq.size));
-  return { code: p.code, codeSeq: seq, source: p.source, before: r.before, after: r.entry, records: r.records };
+  return { code, codeSeq: seq, source, before: r.before, after: r.entry, records: r.records };
 }

@@ -4,10 +4,11 @@ import { cacheKey as formatCacheKey, parseCacheKey, type ProfileKey } from '../m
 import { codeKey, type CodeId } from '../model/code-id.ts';
 import type { DynamicRecord } from '../model/update.ts';
 import { openDatabase, type OpenedDatabase, type Sql } from './database.ts';
-import { CURRENT_VERSION, encodePayload, validatePayload, type EventBody, type StoredEvent } from './events.ts';
-import { applyEvent, emptyStream, type FoldStep, type StreamView } from './fold.ts';
+import { CURRENT_VERSION, encodePayload, splitPayload, validatePayload, VALIDATED, type EventBody, type EventKind, type StoredEvent } from './events.ts';
+import { applyEntry, applyEvent, emptyStream, shapeFromJson, type FoldStep, type StreamView } from './fold.ts';
+import { entryOf, type Shape } from '../model/observation.ts';
 import { hash53 } from './hash53.ts';
-import { readEvents, retractedRuns, type ReadFilter } from './log.ts';
+import { codeCache, readEvents, retractedRuns, type ReadFilter } from './log.ts';
 
 /** One event to append. */
 export type NewEvent = EventBody & {
@@ -21,7 +22,36 @@ export type NewEvent = EventBody & {
   compileId?: string | null;
   /** What makes it the same event if ingested again (hashed into the unique key). */
   idempotencyKey: string;
+  /** A ready key in place of hashing idempotencyKey (must be below 2**53). */
+  idempotencyHash?: number;
+  /** Set by builders that already ran the payload's zod schema. */
+  [VALIDATED]?: true;
 };
+
+/**
+ * An event ready for the log: its body already split for storage and its entry ready for
+ * the fold. `append` builds these from NewEvents; the ingest worker builds them in bulk.
+ */
+export interface PreparedEvent {
+  cacheKey: string;
+  kind: EventKind;
+  code: CodeId | null;
+  source: string | null;
+  /** The stored body (see events.ts StoredBodies). */
+  json: string;
+  /** shape.observed: the shape (may be shared between events: the fold never mutates it). */
+  shape: Shape | null;
+  /** entry.imported: the entry. */
+  entry: EntryJson | null;
+  automaticDynamic: boolean;
+  time: number;
+  run: string | null;
+  origin: string | null;
+  originLine: number | null;
+  compileId: string | null;
+  /** hash53 of the idempotency key. */
+  idem: number;
+}
 
 export interface AppendResult {
   appended: number;
@@ -66,6 +96,7 @@ interface CachedStream {
 export interface Ledger {
   readonly path: string;
   append(events: readonly NewEvent[]): AppendResult;
+  appendPrepared(events: readonly PreparedEvent[]): AppendResult;
   profiles(): ProfileRow[];
   profileByKey(cacheKey: string): ProfileRow | undefined;
   /** The stored view (what PyTorch would hold now). */
@@ -94,6 +125,8 @@ function createLedger(db: OpenedDatabase): Ledger {
   const streams = new Map<number, CachedStream>();
   const profileIds = new Map<string, number>();
   const originIds = new Map<string, number>();
+  const codeIds = new Map<string, number>();
+  let codes = codeCache(sql);
   let seenVersion = -1;
   let settings: ViewSettings | null = null;
 
@@ -111,6 +144,9 @@ function createLedger(db: OpenedDatabase): Ledger {
       streams.clear();
       profileIds.clear();
       originIds.clear();
+      codeIds.clear();
+      codeIdsByObject = new WeakMap();
+      codes = codeCache(sql);
       settings = null;
       seenVersion = v;
     }
@@ -137,6 +173,23 @@ function createLedger(db: OpenedDatabase): Ledger {
     sql.run('insert or ignore into origins(origin) values (?)', origin);
     id = sql.get<{ id: number }>('select id from origins where origin = ?', origin)!.id;
     originIds.set(origin, id);
+    return id;
+  };
+
+  let codeIdsByObject = new WeakMap<CodeId, number>();
+  const codeId = (c: CodeId): number => {
+    let id = codeIdsByObject.get(c);
+    if (id !== undefined) return id;
+    const k = `${c.file_hash}\u0000${c.firstlineno}\u0000${c.name}\u0000${c.filename}`;
+    id = codeIds.get(k);
+    if (id !== undefined) {
+      codeIdsByObject.set(c, id);
+      return id;
+    }
+    sql.run('insert or ignore into codes(filename, firstlineno, name, file_hash) values (?, ?, ?, ?)', c.filename, c.firstlineno, c.name, c.file_hash);
+    id = sql.get<{ id: number }>('select id from codes where file_hash = ? and firstlineno = ? and name = ? and filename = ?', c.file_hash, c.firstlineno, c.name, c.filename)!.id;
+    codeIds.set(k, id);
+    codeIdsByObject.set(c, id);
     return id;
   };
 
@@ -209,7 +262,7 @@ function createLedger(db: OpenedDatabase): Ledger {
     const view = emptyStream();
     const excluded = retractedRuns(sql, pid, filter.untilPosition);
     for (const r of filter.excludeRuns ?? []) excluded.add(r);
-    for (const ev of readEvents(sql, { ...filter, profileId: pid })) {
+    for (const ev of readEvents(sql, { ...filter, profileId: pid }, { lean: !onStep, codes })) {
       if (ev.run !== null && excluded.has(ev.run)) continue;
       const step = applyEvent(view, ev);
       if (step && onStep) onStep(step, ev);
@@ -230,8 +283,8 @@ function createLedger(db: OpenedDatabase): Ledger {
   };
 
   const idemCheck = (key: number) =>
-    sql.get<{ profile_id: number; kind: string; payload: string | Uint8Array; run: string | null; origin_line: number | null }>(
-      'select profile_id, kind, payload, run, origin_line from events where idempotency_key = ?',
+    sql.get<{ profile_id: number; kind: string; payload: string | Uint8Array; run: string | null; origin_line: number | null; code_id: number | null; source: string | null }>(
+      'select profile_id, kind, payload, run, origin_line, code_id, source from events where idempotency_key = ?',
       key,
     );
 
@@ -239,9 +292,11 @@ function createLedger(db: OpenedDatabase): Ledger {
     path: db.path,
     sql,
     append(events) {
+      return ledger.appendPrepared(events.map((e) => prepareEvent(e)));
+    },
+    appendPrepared(events) {
       const result: AppendResult = { appended: 0, duplicates: 0, records: 0, firstPosition: null, lastPosition: null };
       if (events.length === 0) return result;
-      const touched = new Set<number>();
       try {
         sql.immediate(() => {
           syncCache();
@@ -250,32 +305,39 @@ function createLedger(db: OpenedDatabase): Ledger {
           const refolds = new Set<number>();
           const counts = new Map<number, { n: number; last: number; time: number }>();
           const now = Date.now();
+          let lastKey = '';
+          let pid = 0;
+          let lastOrigin: string | null | undefined;
+          let origin: number | null = null;
+          const insert = sql.statement(
+            `insert or ignore into events(profile_id, kind, version, code_id, source, payload, encoding, time, recorded_at, run, origin_id, origin_line, compile_id, idempotency_key)
+             values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          );
           for (const ev of events) {
-            const pid = profileId(ev.cacheKey);
-            const version = CURRENT_VERSION[ev.kind];
-            validatePayload(ev.kind, version, ev.payload);
-            const json = JSON.stringify(ev.payload);
-            const { payload, encoding } = encodePayload(json);
-            const run = ev.run ?? null;
-            const time = ev.time ?? now;
-            const origin = originId(ev.origin);
-            let key = hash53(ev.idempotencyKey);
+            if (ev.cacheKey !== lastKey) {
+              pid = profileId(ev.cacheKey);
+              lastKey = ev.cacheKey;
+            }
+            const { payload, encoding } = encodePayload(ev.json);
+            const cid = ev.code ? codeId(ev.code) : null;
+            if (ev.origin !== lastOrigin) origin = originId((lastOrigin = ev.origin));
+            let key = ev.idem;
             let position = 0;
             for (let seed = 1; ; seed++) {
-              const r = sql.run(
-                `insert or ignore into events(profile_id, kind, version, payload, encoding, time, recorded_at, run, origin_id, origin_line, compile_id, idempotency_key)
-                 values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+              const r = insert.run(
                 pid,
                 ev.kind,
-                version,
+                CURRENT_VERSION[ev.kind],
+                cid,
+                ev.source,
                 payload,
                 encoding,
-                time,
+                ev.time,
                 now,
-                run,
+                ev.run,
                 origin,
-                ev.originLine ?? null,
-                ev.compileId ?? null,
+                ev.originLine,
+                ev.compileId,
                 key,
               );
               if (r.changes === 1) {
@@ -284,9 +346,9 @@ function createLedger(db: OpenedDatabase): Ledger {
               }
               const prev = idemCheck(key)!;
               const same =
-                prev.profile_id === pid && prev.kind === ev.kind && prev.run === run && (prev.origin_line ?? null) === (ev.originLine ?? null) && samePayload(prev.payload, payload);
+                prev.profile_id === pid && prev.kind === ev.kind && prev.run === ev.run && prev.code_id === cid && prev.source === ev.source && (prev.origin_line ?? null) === ev.originLine && samePayload(prev.payload, payload);
               if (same) break; // ingested before: adds nothing
-              key = hash53(ev.idempotencyKey, seed); // a hash collision: another seed
+              key = hash53(String(key), seed); // a hash collision: the next key of a fixed chain
             }
             if (position === 0) {
               result.duplicates++;
@@ -295,48 +357,50 @@ function createLedger(db: OpenedDatabase): Ledger {
             result.appended++;
             result.firstPosition ??= position;
             result.lastPosition = position;
-            touched.add(pid);
-            const c = counts.get(pid) ?? { n: 0, last: 0, time: 0 };
+            let c = counts.get(pid);
+            if (!c) counts.set(pid, (c = { n: 0, last: 0, time: 0 }));
             c.n++;
             c.last = position;
-            c.time = Math.max(c.time, time);
-            counts.set(pid, c);
+            if (ev.time > c.time) c.time = ev.time;
             if (ev.kind === 'run.retracted') {
               refolds.add(pid);
               continue;
             }
             if (frozen || refolds.has(pid)) continue;
             const st = stream(pid);
-            if (run !== null && st.retracted.has(run)) continue;
-            const step = applyEvent(st.view, ev);
-            if (step) {
-              st.dirty.add(step.codeSeq);
+            if (ev.run !== null && st.retracted.has(ev.run)) continue;
+            const entry = ev.shape ? entryOf(ev.shape) : entryFromJson(ev.entry!);
+            const step = applyEntry(st.view, ev.code!, ev.source!, entry, ev.automaticDynamic);
+            st.dirty.add(step.codeSeq);
+            if (step.records.length) {
               result.records += step.records.length;
               insertHistory(position, pid, step);
             }
           }
-          for (const [pid, st] of streams) {
-            if (st.dirty.size && !refolds.has(pid)) writeCodeStates(pid, st.view, st.dirty);
+          for (const [id, st] of streams) {
+            if (st.dirty.size && !refolds.has(id)) writeCodeStates(id, st.view, st.dirty);
             st.dirty.clear();
           }
-          for (const pid of refolds) refold(pid);
-          for (const [pid, c] of counts) {
+          for (const id of refolds) refold(id);
+          for (const [id, c] of counts) {
             sql.run(
               'update profiles set event_count = event_count + ?, last_position = ?, last_time = max(coalesce(last_time, 0), ?) where id = ?',
               c.n,
               c.last,
               c.time,
-              pid,
+              id,
             );
           }
         });
         seenVersion = sql.dataVersion();
       } catch (e) {
-        // The transaction rolled back: views folded in memory for it are void.
-        for (const pid of touched) streams.delete(pid);
+        // The transaction rolled back: whatever was folded in memory for it is void.
         streams.clear();
         profileIds.clear();
         originIds.clear();
+        codeIds.clear();
+        codeIdsByObject = new WeakMap();
+        codes = codeCache(sql);
         throw e;
       }
       return result;
@@ -420,7 +484,7 @@ function createLedger(db: OpenedDatabase): Ledger {
           for (const x of next.excludeRuns) r.add(x);
           excluded.set(p.id, r);
         }
-        for (const ev of readEvents(sql, { untilPosition: next.untilPosition, untilTime: next.untilTime })) {
+        for (const ev of readEvents(sql, { untilPosition: next.untilPosition, untilTime: next.untilTime }, { lean: true, codes })) {
           events++;
           if (onProgress && events % 50000 === 0) onProgress(events);
           if (ev.run !== null && excluded.get(ev.profileId)?.has(ev.run)) continue;
@@ -457,4 +521,27 @@ function createLedger(db: OpenedDatabase): Ledger {
 function samePayload(a: string | Uint8Array, b: string | Uint8Array): boolean {
   if (typeof a === 'string' || typeof b === 'string') return typeof a === typeof b && a === b;
   return Buffer.from(a).equals(Buffer.from(b));
+}
+
+/** A NewEvent checked by zod (unless its builder already did) and split for storage. */
+export function prepareEvent(ev: NewEvent, withShape = true): PreparedEvent {
+  const version = CURRENT_VERSION[ev.kind];
+  if (!(ev as { [VALIDATED]?: boolean })[VALIDATED]) validatePayload(ev.kind, version, ev.payload);
+  const parts = splitPayload(ev);
+  return {
+    cacheKey: ev.cacheKey,
+    kind: ev.kind,
+    code: parts.code,
+    source: parts.source,
+    json: parts.json,
+    shape: ev.kind === 'shape.observed' && withShape ? shapeFromJson(ev.payload.shape) : null,
+    entry: ev.kind === 'entry.imported' ? ev.payload.entry : null,
+    automaticDynamic: ev.kind === 'shape.observed' ? ev.payload.automatic_dynamic : true,
+    time: ev.time ?? Date.now(),
+    run: ev.run ?? null,
+    origin: ev.origin ?? null,
+    originLine: ev.originLine ?? null,
+    compileId: ev.compileId ?? null,
+    idem: ev.idempotencyHash ?? hash53(ev.idempotencyKey),
+  };
 }

@@ -20,6 +20,8 @@ export interface EventsTable {
   profile_id: number;
   kind: string;
   version: number;
+  code_id: number | null;
+  source: string | null;
   payload: Uint8Array | string;
   encoding: number;
   time: number;
@@ -29,6 +31,13 @@ export interface EventsTable {
   origin_line: number | null;
   compile_id: string | null;
   idempotency_key: number;
+}
+export interface CodesTable {
+  id: Generated<number>;
+  filename: string;
+  firstlineno: number;
+  name: string;
+  file_hash: string;
 }
 export interface CodeStatesTable {
   profile_id: number;
@@ -66,6 +75,7 @@ export interface LedgerSchema {
   meta: MetaTable;
   profiles: ProfilesTable;
   origins: OriginsTable;
+  codes: CodesTable;
   events: EventsTable;
   code_states: CodeStatesTable;
   history: HistoryTable;

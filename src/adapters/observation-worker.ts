@@ -1,0 +1,32 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import { lineWireBatches, type LineBatchOptions } from './observation-batches.ts';
+import { InputError } from './observation-lines.ts';
+
+/**
+ * The ingest worker: reads, parses and validates observation lines on the second core,
+ * and sends compact batches to the thread that writes. At most `window` batches are in
+ * flight, so a slow writer holds the reader back (memory stays flat).
+ */
+const { file, options, window } = workerData as { file: string; options: Omit<LineBatchOptions, 'onSkip'>; window: number };
+const port = parentPort!;
+let credits = window;
+let wake: (() => void) | null = null;
+port.on('message', (m: { type: string }) => {
+  if (m.type === 'credit') {
+    credits++;
+    wake?.();
+    wake = null;
+  }
+});
+
+try {
+  for await (const wire of lineWireBatches(file, { ...options, onSkip: (e) => port.postMessage({ type: 'skip', message: e.message }) })) {
+    while (credits === 0) await new Promise<void>((r) => (wake = r));
+    credits--;
+    port.postMessage({ type: 'batch', batch: wire }, [wire.rows.buffer as ArrayBuffer]);
+  }
+  port.postMessage({ type: 'done' });
+} catch (e) {
+  if (e instanceof InputError) port.postMessage({ type: 'error', file: e.file, line: e.line, message: e.message });
+  else port.postMessage({ type: 'error', message: `${(e as Error)?.message ?? e}` });
+}
