@@ -32,6 +32,30 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addUniqueConstraint('codes_unique', ['file_hash', 'firstlineno', 'name', 'filename'])
     .execute();
 
+  // Dictionaries of the log: each distinct source name, run id and event body stored once.
+  // Logs repeat the same few shapes and sources millions of times; an event is then a row
+  // of integers, quick to append and to replay.
+  await db.schema
+    .createTable('sources')
+    .addColumn('id', 'integer', (c) => c.primaryKey())
+    .addColumn('source', 'text', (c) => c.notNull().unique())
+    .execute();
+  await db.schema
+    .createTable('runs')
+    .addColumn('id', 'integer', (c) => c.primaryKey())
+    .addColumn('run', 'text', (c) => c.notNull().unique())
+    .execute();
+  // A body is the event payload less its code id and source: JSON text, or deflated JSON
+  // (a blob) past 4 KiB. kind and version say which zod schema reads it.
+  await db.schema
+    .createTable('bodies')
+    .addColumn('id', 'integer', (c) => c.primaryKey())
+    .addColumn('kind', 'text', (c) => c.notNull())
+    .addColumn('version', 'integer', (c) => c.notNull())
+    .addColumn('payload', 'blob', (c) => c.notNull())
+    .addUniqueConstraint('bodies_unique', ['kind', 'version', 'payload'])
+    .execute();
+
   // The event log: append-only, the single source of truth. position is the rowid, so
   // it is global and gapless (nothing is ever deleted; a rolled-back batch leaves no hole).
   await db.schema
@@ -39,21 +63,28 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('position', 'integer', (c) => c.primaryKey())
     .addColumn('profile_id', 'integer', (c) => c.notNull().references('profiles.id'))
     .addColumn('kind', 'text', (c) => c.notNull())
-    .addColumn('version', 'integer', (c) => c.notNull())
-    // A payload's code id and source live in columns (normalised); the rest is JSON.
     .addColumn('code_id', 'integer', (c) => c.references('codes.id'))
-    .addColumn('source', 'text')
-    .addColumn('payload', 'blob', (c) => c.notNull())
-    .addColumn('encoding', 'integer', (c) => c.notNull())
+    .addColumn('source_id', 'integer', (c) => c.references('sources.id'))
+    .addColumn('body_id', 'integer', (c) => c.notNull().references('bodies.id'))
     .addColumn('time', 'integer', (c) => c.notNull())
-    .addColumn('recorded_at', 'integer', (c) => c.notNull())
-    .addColumn('run', 'text')
+    .addColumn('run_id', 'integer', (c) => c.references('runs.id'))
     .addColumn('origin_id', 'integer', (c) => c.references('origins.id'))
     .addColumn('origin_line', 'integer')
     .addColumn('compile_id', 'text')
     .addColumn('idempotency_key', 'integer', (c) => c.notNull().unique())
     .execute();
   await db.schema.createIndex('events_by_profile').on('events').columns(['profile_id', 'position']).execute();
+  await db.schema.createIndex('events_by_run').on('events').columns(['run_id']).execute();
+  await sql`create index events_retractions on events(profile_id, position) where kind = 'run.retracted'`.execute(db);
+
+  // A readable view of the log, for anyone looking with the sqlite3 shell.
+  await sql`create view events_readable as
+    select e.position, p.cache_key, e.kind, b.version, c.filename, c.firstlineno, c.name, c.file_hash, s.source,
+           case when typeof(b.payload) = 'text' then b.payload else '(deflated)' end as body,
+           e.time, r.run, o.origin, e.origin_line, e.compile_id
+    from events e join profiles p on p.id = e.profile_id join bodies b on b.id = e.body_id
+    left join codes c on c.id = e.code_id left join sources s on s.id = e.source_id
+    left join runs r on r.id = e.run_id left join origins o on o.id = e.origin_id`.execute(db);
 
   // Views, folded from the log (a cache of the fold: `replay` rebuilds them).
   await db.schema
@@ -101,5 +132,6 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
-  for (const t of ['meta', 'imports', 'history', 'code_states', 'events', 'codes', 'origins', 'profiles']) await db.schema.dropTable(t).execute();
+  await db.schema.dropView('events_readable').execute();
+  for (const t of ['meta', 'imports', 'history', 'code_states', 'events', 'bodies', 'runs', 'sources', 'codes', 'origins', 'profiles']) await db.schema.dropTable(t).execute();
 }

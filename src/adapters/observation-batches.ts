@@ -40,15 +40,19 @@ class Table {
     }
     return i;
   }
+  private last: string | null = null;
+  private lastRef = -1;
   ref(s: string | null): number {
     if (s === null) return -1;
+    if (s === this.last) return this.lastRef; // runs of equal values (job, run, origin) skip the hash
+    this.last = s;
     let i = this.index.get(s);
     if (i === undefined) {
       i = this.items.length;
       this.items.push(s);
       this.index.set(s, i);
     }
-    return i;
+    return (this.lastRef = i);
   }
 }
 

@@ -102,18 +102,14 @@ export function validatePayload(kind: string, version: number, payload: unknown)
 
 /** Payloads past this size are deflated (imported snapshots' big entries, long source lists). */
 const DEFLATE_OVER = 4096;
-export const ENCODING_JSON = 0;
-export const ENCODING_DEFLATE = 1;
 
-export function encodePayload(json: string): { payload: string | Uint8Array; encoding: number } {
-  if (json.length > DEFLATE_OVER) return { payload: pako.deflate(json), encoding: ENCODING_DEFLATE };
-  return { payload: json, encoding: ENCODING_JSON };
+/** JSON text as is, or deflated into a blob past 4 KiB (the stored type tells which). */
+export function encodePayload(json: string): string | Uint8Array {
+  return json.length > DEFLATE_OVER ? pako.deflate(json) : json;
 }
 
-const td = new TextDecoder();
-export function decodePayload(payload: string | Uint8Array, encoding: number): unknown {
-  if (encoding === ENCODING_DEFLATE) return JSON.parse(pako.inflate(payload as Uint8Array, { to: 'string' }));
-  return JSON.parse(typeof payload === 'string' ? payload : td.decode(payload));
+export function decodePayload(payload: string | Uint8Array): unknown {
+  return JSON.parse(typeof payload === 'string' ? payload : pako.inflate(payload, { to: 'string' }));
 }
 
 /** A payload split for storage: code id and source (columns) and the JSON body. */

@@ -8,7 +8,7 @@ import { CURRENT_VERSION, encodePayload, splitPayload, validatePayload, VALIDATE
 import { applyEntry, applyEvent, emptyStream, shapeFromJson, type FoldStep, type StreamView } from './fold.ts';
 import { entryOf, type Shape } from '../model/observation.ts';
 import { hash53 } from './hash53.ts';
-import { codeCache, readEvents, retractedRuns, type ReadFilter } from './log.ts';
+import { dictionaries, readEvents, retractedRuns, scanEvents, type ReadFilter } from './log.ts';
 
 /** One event to append. */
 export type NewEvent = EventBody & {
@@ -126,7 +126,10 @@ function createLedger(db: OpenedDatabase): Ledger {
   const profileIds = new Map<string, number>();
   const originIds = new Map<string, number>();
   const codeIds = new Map<string, number>();
-  let codes = codeCache(sql);
+  let dict = dictionaries(sql);
+  const sourceIds = new Map<string, number>();
+  const runIds = new Map<string, number>();
+  const bodyIds = new Map<string, Map<string, number>>();
   let seenVersion = -1;
   let settings: ViewSettings | null = null;
 
@@ -144,9 +147,7 @@ function createLedger(db: OpenedDatabase): Ledger {
       streams.clear();
       profileIds.clear();
       originIds.clear();
-      codeIds.clear();
-      codeIdsByObject = new WeakMap();
-      codes = codeCache(sql);
+      forgetIds();
       settings = null;
       seenVersion = v;
     }
@@ -193,6 +194,44 @@ function createLedger(db: OpenedDatabase): Ledger {
     return id;
   };
 
+  /** Ids handed out in a transaction that rolled back (or by another writer) are not to be trusted. */
+  const forgetIds = () => {
+    codeIds.clear();
+    codeIdsByObject = new WeakMap();
+    sourceIds.clear();
+    runIds.clear();
+    bodyIds.clear();
+    dict = dictionaries(sql);
+  };
+
+  /** The id of a dictionary entry (sources, runs), added if new. */
+  const dictId = (cache: Map<string, number>, table: 'sources' | 'runs', column: 'source' | 'run', value: string): number => {
+    let id = cache.get(value);
+    if (id !== undefined) return id;
+    sql.run(`insert or ignore into ${table}(${column}) values (?)`, value);
+    id = sql.get<{ id: number }>(`select id from ${table} where ${column} = ?`, value)!.id;
+    if (cache.size > 200_000) cache.clear();
+    cache.set(value, id);
+    return id;
+  };
+  let bodyCount = 0;
+  const bodyId = (kind: string, json: string): number => {
+    let byJson = bodyIds.get(kind);
+    if (!byJson) bodyIds.set(kind, (byJson = new Map()));
+    let id = byJson.get(json);
+    if (id !== undefined) return id;
+    const payload = encodePayload(json);
+    const version = CURRENT_VERSION[kind as EventKind];
+    sql.run('insert or ignore into bodies(kind, version, payload) values (?, ?, ?)', kind, version, payload);
+    id = sql.get<{ id: number }>('select id from bodies where kind = ? and version = ? and payload = ?', kind, version, payload)!.id;
+    if (++bodyCount > 200_000) {
+      bodyIds.clear();
+      bodyCount = 0;
+    }
+    byJson.set(json, id);
+    return id;
+  };
+
   const loadView = (pid: number): StreamView => {
     const view = emptyStream();
     for (const r of sql.all<{ seq: number; filename: string; firstlineno: number; name: string; file_hash: string; entries: string }>(
@@ -211,7 +250,7 @@ function createLedger(db: OpenedDatabase): Ledger {
     let s = streams.get(pid);
     if (!s) {
       const excluded = loadSettings().excludeRuns;
-      const retracted = retractedRuns(sql, pid);
+      const retracted = retractedRuns(sql, pid, undefined, dict);
       for (const r of excluded) retracted.add(r);
       s = { view: loadView(pid), retracted, dirty: new Set() };
       streams.set(pid, s);
@@ -260,12 +299,24 @@ function createLedger(db: OpenedDatabase): Ledger {
 
   const foldFresh = (pid: number, filter: FoldFilter, onStep?: (step: FoldStep, ev: StoredEvent) => void): StreamView => {
     const view = emptyStream();
-    const excluded = retractedRuns(sql, pid, filter.untilPosition);
+    const excluded = retractedRuns(sql, pid, filter.untilPosition, dict);
     for (const r of filter.excludeRuns ?? []) excluded.add(r);
-    for (const ev of readEvents(sql, { ...filter, profileId: pid }, { lean: !onStep, codes })) {
+    if (!onStep) {
+      scanEvents(
+        sql,
+        { ...filter, profileId: pid },
+        (ev) => {
+          if (ev.kind === 'run.retracted' || (ev.run !== null && excluded.has(ev.run))) return;
+          applyEntry(view, ev.code!, ev.source!, ev.shape ? entryOf(ev.shape) : entryFromJson(ev.entry!), ev.automaticDynamic);
+        },
+        dict,
+      );
+      return view;
+    }
+    for (const ev of readEvents(sql, { ...filter, profileId: pid }, dict)) {
       if (ev.run !== null && excluded.has(ev.run)) continue;
       const step = applyEvent(view, ev);
-      if (step && onStep) onStep(step, ev);
+      if (step) onStep(step, ev);
     }
     return view;
   };
@@ -283,8 +334,8 @@ function createLedger(db: OpenedDatabase): Ledger {
   };
 
   const idemCheck = (key: number) =>
-    sql.get<{ profile_id: number; kind: string; payload: string | Uint8Array; run: string | null; origin_line: number | null; code_id: number | null; source: string | null }>(
-      'select profile_id, kind, payload, run, origin_line, code_id, source from events where idempotency_key = ?',
+    sql.get<{ profile_id: number; kind: string; body_id: number; run_id: number | null; origin_line: number | null; code_id: number | null; source_id: number | null }>(
+      'select profile_id, kind, body_id, run_id, origin_line, code_id, source_id from events where idempotency_key = ?',
       key,
     );
 
@@ -304,21 +355,22 @@ function createLedger(db: OpenedDatabase): Ledger {
           const frozen = s.untilPosition !== undefined || s.untilTime !== undefined;
           const refolds = new Set<number>();
           const counts = new Map<number, { n: number; last: number; time: number }>();
-          const now = Date.now();
           let lastKey = '';
           let pid = 0;
           let lastOrigin: string | null | undefined;
           let origin: number | null = null;
           const insert = sql.statement(
-            `insert or ignore into events(profile_id, kind, version, code_id, source, payload, encoding, time, recorded_at, run, origin_id, origin_line, compile_id, idempotency_key)
-             values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+            `insert or ignore into events(profile_id, kind, code_id, source_id, body_id, time, run_id, origin_id, origin_line, compile_id, idempotency_key)
+             values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
           );
           for (const ev of events) {
             if (ev.cacheKey !== lastKey) {
               pid = profileId(ev.cacheKey);
               lastKey = ev.cacheKey;
             }
-            const { payload, encoding } = encodePayload(ev.json);
+            const bid = bodyId(ev.kind, ev.json);
+            const sid = ev.source === null ? null : dictId(sourceIds, 'sources', 'source', ev.source);
+            const rid = ev.run === null ? null : dictId(runIds, 'runs', 'run', ev.run);
             const cid = ev.code ? codeId(ev.code) : null;
             if (ev.origin !== lastOrigin) origin = originId((lastOrigin = ev.origin));
             let key = ev.idem;
@@ -327,14 +379,11 @@ function createLedger(db: OpenedDatabase): Ledger {
               const r = insert.run(
                 pid,
                 ev.kind,
-                CURRENT_VERSION[ev.kind],
                 cid,
-                ev.source,
-                payload,
-                encoding,
+                sid,
+                bid,
                 ev.time,
-                now,
-                ev.run,
+                rid,
                 origin,
                 ev.originLine,
                 ev.compileId,
@@ -346,7 +395,7 @@ function createLedger(db: OpenedDatabase): Ledger {
               }
               const prev = idemCheck(key)!;
               const same =
-                prev.profile_id === pid && prev.kind === ev.kind && prev.run === ev.run && prev.code_id === cid && prev.source === ev.source && (prev.origin_line ?? null) === ev.originLine && samePayload(prev.payload, payload);
+                prev.profile_id === pid && prev.kind === ev.kind && prev.run_id === rid && prev.code_id === cid && prev.source_id === sid && prev.body_id === bid && (prev.origin_line ?? null) === ev.originLine;
               if (same) break; // ingested before: adds nothing
               key = hash53(String(key), seed); // a hash collision: the next key of a fixed chain
             }
@@ -398,9 +447,7 @@ function createLedger(db: OpenedDatabase): Ledger {
         streams.clear();
         profileIds.clear();
         originIds.clear();
-        codeIds.clear();
-        codeIdsByObject = new WeakMap();
-        codes = codeCache(sql);
+        forgetIds();
         throw e;
       }
       return result;
@@ -441,9 +488,9 @@ function createLedger(db: OpenedDatabase): Ledger {
         name: string;
         file_hash: string;
       }>(
-        `select h.position, h.code_seq, h.source, h.dim_changed, h.reason, h.cached, h.new, e.run, e.time, e.compile_id, o.origin, e.origin_line,
+        `select h.position, h.code_seq, h.source, h.dim_changed, h.reason, h.cached, h.new, r.run, e.time, e.compile_id, o.origin, e.origin_line,
                 c.filename, c.firstlineno, c.name, c.file_hash
-         from history h join events e on e.position = h.position left join origins o on o.id = e.origin_id
+         from history h join events e on e.position = h.position left join origins o on o.id = e.origin_id left join runs r on r.id = e.run_id
          left join code_states c on c.profile_id = h.profile_id and c.seq = h.code_seq
          where h.profile_id = ? order by h.id`,
         pid,
@@ -480,22 +527,34 @@ function createLedger(db: OpenedDatabase): Ledger {
         settings = next;
         const excluded = new Map<number, Set<string>>();
         for (const p of ledger.profiles()) {
-          const r = retractedRuns(sql, p.id, next.untilPosition);
+          const r = retractedRuns(sql, p.id, next.untilPosition, dict);
           for (const x of next.excludeRuns) r.add(x);
           excluded.set(p.id, r);
         }
-        for (const ev of readEvents(sql, { untilPosition: next.untilPosition, untilTime: next.untilTime }, { lean: true, codes })) {
-          events++;
-          if (onProgress && events % 50000 === 0) onProgress(events);
-          if (ev.run !== null && excluded.get(ev.profileId)?.has(ev.run)) continue;
-          let v = views.get(ev.profileId);
-          if (!v) views.set(ev.profileId, (v = emptyStream()));
-          const step = applyEvent(v, ev);
-          if (step) {
-            records += step.records.length;
-            insertHistory(ev.position, ev.profileId, step);
-          }
-        }
+        let lastPid = -1;
+        let v: StreamView | undefined;
+        let ex: Set<string> | undefined;
+        events = scanEvents(
+          sql,
+          { untilPosition: next.untilPosition, untilTime: next.untilTime },
+          (ev) => {
+            if (onProgress && ev.position % 50000 === 0) onProgress(ev.position);
+            if (ev.kind === 'run.retracted') return;
+            if (ev.profileId !== lastPid) {
+              lastPid = ev.profileId;
+              v = views.get(lastPid);
+              if (!v) views.set(lastPid, (v = emptyStream()));
+              ex = excluded.get(lastPid);
+            }
+            if (ev.run !== null && ex?.has(ev.run)) return;
+            const step = applyEntry(v!, ev.code!, ev.source!, ev.shape ? entryOf(ev.shape) : entryFromJson(ev.entry!), ev.automaticDynamic);
+            if (step.records.length) {
+              records += step.records.length;
+              insertHistory(ev.position, ev.profileId, step);
+            }
+          },
+          dict,
+        );
         for (const [pid, v] of views) writeCodeStates(pid, v, 'all');
         streams.clear();
       });
@@ -518,10 +577,6 @@ function createLedger(db: OpenedDatabase): Ledger {
   return ledger;
 }
 
-function samePayload(a: string | Uint8Array, b: string | Uint8Array): boolean {
-  if (typeof a === 'string' || typeof b === 'string') return typeof a === typeof b && a === b;
-  return Buffer.from(a).equals(Buffer.from(b));
-}
 
 /** A NewEvent checked by zod (unless its builder already did) and split for storage. */
 export function prepareEvent(ev: NewEvent, withShape = true): PreparedEvent {

@@ -1,22 +1,9 @@
+import type { EntryJson } from '../codecs/entry-json.ts';
+import type { CodeId } from '../model/code-id.ts';
+import type { Shape } from '../model/observation.ts';
 import type { Sql } from './database.ts';
 import { CodeIdSchema, decodePayload, EventPayloadError, joinPayload, zodMessage, type EventBody, type StoredEvent } from './events.ts';
-import type { CodeId } from '../model/code-id.ts';
-
-interface EventRow {
-  position: number;
-  profile_id: number;
-  kind: string;
-  version: number;
-  code_id: number | null;
-  source: string | null;
-  payload: string | Uint8Array;
-  encoding: number;
-  time: number;
-  run: string | null;
-  origin?: string | null;
-  origin_line?: number | null;
-  compile_id?: string | null;
-}
+import { shapeFromJson } from './fold.ts';
 
 const PAGE = 5000;
 
@@ -28,75 +15,189 @@ export interface ReadFilter {
   untilTime?: number;
 }
 
-/** Code ids by row id, each read (and checked by zod) once, then shared. */
-export function codeCache(sql: Sql): (id: number) => CodeId {
-  const cache = new Map<number, CodeId>();
-  return (id) => {
-    let c = cache.get(id);
-    if (!c) {
-      const row = sql.get<CodeId>('select filename, firstlineno, name, file_hash from codes where id = ?', id);
-      if (!row) throw new EventPayloadError(`code id ${id} is missing from the codes table`);
-      const r = CodeIdSchema.safeParse(row);
-      if (!r.success) throw new EventPayloadError(`code id ${id}: ${zodMessage(r.error)}`);
-      cache.set(id, (c = r.data));
-    }
-    return c;
+/** A stored body read back: checked by zod once, then shared by every event that has it. */
+export interface Body {
+  kind: string;
+  version: number;
+  /** The stored JSON, parsed and validated (joinPayload's input). */
+  stored: unknown;
+  /** shape.observed: the decoded shape and the automatic-dynamic flag. */
+  shape: Shape | null;
+  automaticDynamic: boolean;
+  /** entry.imported: the entry. */
+  entry: EntryJson | null;
+}
+
+/** Readers of the log's dictionaries (codes, sources, runs, bodies), each row read once. */
+export interface Dictionaries {
+  code(id: number): CodeId;
+  source(id: number): string;
+  run(id: number): string;
+  body(id: number): Body;
+}
+
+const BOUND = 200_000;
+
+export function dictionaries(sql: Sql): Dictionaries {
+  const codes = new Map<number, CodeId>();
+  const sources = new Map<number, string>();
+  const runs = new Map<number, string>();
+  const bodies = new Map<number, Body>();
+  return {
+    code(id) {
+      let c = codes.get(id);
+      if (!c) {
+        const row = sql.get<CodeId>('select filename, firstlineno, name, file_hash from codes where id = ?', id);
+        if (!row) throw new EventPayloadError(`code id ${id} is missing from the codes table`);
+        const r = CodeIdSchema.safeParse(row);
+        if (!r.success) throw new EventPayloadError(`code id ${id}: ${zodMessage(r.error)}`);
+        codes.set(id, (c = r.data));
+      }
+      return c;
+    },
+    source(id) {
+      let s = sources.get(id);
+      if (s === undefined) {
+        const row = sql.get<{ source: string }>('select source from sources where id = ?', id);
+        if (!row || typeof row.source !== 'string') throw new EventPayloadError(`source id ${id} is missing`);
+        if (sources.size > BOUND) sources.clear();
+        sources.set(id, (s = row.source));
+      }
+      return s;
+    },
+    run(id) {
+      let s = runs.get(id);
+      if (s === undefined) {
+        const row = sql.get<{ run: string }>('select run from runs where id = ?', id);
+        if (!row || typeof row.run !== 'string') throw new EventPayloadError(`run id ${id} is missing`);
+        if (runs.size > BOUND) runs.clear();
+        runs.set(id, (s = row.run));
+      }
+      return s;
+    },
+    body(id) {
+      let b = bodies.get(id);
+      if (!b) {
+        const row = sql.get<{ kind: string; version: number; payload: string | Uint8Array }>('select kind, version, payload from bodies where id = ?', id);
+        if (!row) throw new EventPayloadError(`body ${id} is missing`);
+        // zod checks the body on the way out (placeholders stand for the code and source columns)
+        const stored = decodePayload(row.payload);
+        const ev = joinPayload(row.kind, row.version, PLACEHOLDER_CODE, '', stored);
+        b = {
+          kind: row.kind,
+          version: row.version,
+          stored,
+          shape: ev.kind === 'shape.observed' ? shapeFromJson(ev.payload.shape) : null,
+          automaticDynamic: ev.kind === 'shape.observed' ? ev.payload.automatic_dynamic : true,
+          entry: ev.kind === 'entry.imported' ? ev.payload.entry : null,
+        };
+        if (bodies.size > BOUND) bodies.clear();
+        bodies.set(id, b);
+      }
+      return b;
+    },
   };
 }
 
+const PLACEHOLDER_CODE: CodeId = { filename: '', firstlineno: 0, name: '', file_hash: '' };
+
 /**
- * Streams events in log order, a page at a time (memory stays flat however long the log,
- * and no cursor is held open, so the caller may write between pages). `lean` skips what
- * a fold does not need (origin, compile id).
+ * Events in log order with everything about them (origin, compile id), a page at a time:
+ * memory stays flat however long the log, and no cursor is held open, so the caller may
+ * write between pages. The fold's hot loop is scanEvents.
  */
-export function* readEvents(sql: Sql, filter: ReadFilter = {}, opts: { lean?: boolean; codes?: (id: number) => CodeId } = {}): Generator<StoredEvent> {
-  const codes = opts.codes ?? codeCache(sql);
+export function* readEvents(sql: Sql, filter: ReadFilter = {}, dict: Dictionaries = dictionaries(sql)): Generator<StoredEvent> {
   let after = 0;
   const until = filter.untilPosition ?? Number.MAX_SAFE_INTEGER;
-  const cols = opts.lean
-    ? 'e.position, e.profile_id, e.kind, e.version, e.code_id, e.source, e.payload, e.encoding, e.time, e.run'
-    : 'e.position, e.profile_id, e.kind, e.version, e.code_id, e.source, e.payload, e.encoding, e.time, e.run, o.origin, e.origin_line, e.compile_id';
-  const from = opts.lean ? 'events e' : 'events e left join origins o on o.id = e.origin_id';
   const byProfile = filter.profileId !== undefined;
-  const q = `select ${cols} from ${from} where ${byProfile ? 'e.profile_id = ? and ' : ''}e.position > ? and e.position <= ? order by e.position limit ${PAGE}`;
+  const q = `select e.position, e.profile_id, e.code_id, e.source_id, e.body_id, e.time, e.run_id, o.origin, e.origin_line, e.compile_id
+             from events e left join origins o on o.id = e.origin_id
+             where ${byProfile ? 'e.profile_id = ? and ' : ''}e.position > ? and e.position <= ? order by e.position limit ${PAGE}`;
   for (;;) {
-    const rows = byProfile ? sql.all<EventRow>(q, filter.profileId, after, until) : sql.all<EventRow>(q, after, until);
+    const rows = byProfile ? sql.allRaw(q, filter.profileId, after, until) : sql.allRaw(q, after, until);
     for (const r of rows) {
-      if (filter.untilTime !== undefined && r.time > filter.untilTime) continue;
-      yield decodeRow(r, codes, !!opts.lean);
+      if (filter.untilTime !== undefined && (r[5] as number) > filter.untilTime) continue;
+      let body: EventBody;
+      try {
+        const b = dict.body(r[4] as number);
+        body = joinPayload(b.kind, b.version, r[2] === null ? null : dict.code(r[2] as number), r[3] === null ? null : dict.source(r[3] as number), b.stored);
+      } catch (e) {
+        throw new Error(`event at position ${r[0]} cannot be read: ${(e as Error).message}`);
+      }
+      yield {
+        kind: body.kind,
+        payload: body.payload,
+        position: r[0] as number,
+        profileId: r[1] as number,
+        time: r[5] as number,
+        run: r[6] === null ? null : dict.run(r[6] as number),
+        origin: r[7] as string | null,
+        originLine: r[8] as number | null,
+        compileId: r[9] as string | null,
+      } as StoredEvent;
     }
     if (rows.length < PAGE) return;
-    after = rows[rows.length - 1].position;
+    after = rows[rows.length - 1][0] as number;
   }
-}
-
-export function decodeRow(r: EventRow, codes: (id: number) => CodeId, lean: boolean): StoredEvent {
-  let body: EventBody;
-  try {
-    body = joinPayload(r.kind, r.version, r.code_id === null ? null : codes(r.code_id), r.source, decodePayload(r.payload, r.encoding));
-  } catch (e) {
-    throw new Error(`event at position ${r.position} cannot be read: ${(e as Error).message}`);
-  }
-  // Built field by field: an object spread here was five times slower than the rest of the read.
-  return {
-    kind: body.kind,
-    payload: body.payload,
-    position: r.position,
-    profileId: r.profile_id,
-    time: r.time,
-    run: r.run,
-    origin: lean ? null : (r.origin as string | null),
-    originLine: lean ? null : (r.origin_line as number | null),
-    compileId: lean ? null : (r.compile_id as string | null),
-  } as StoredEvent;
 }
 
 /** Runs retracted in a profile as of a point (a run.retracted event applies to the whole run). */
-export function retractedRuns(sql: Sql, profileId: number, untilPosition = Number.MAX_SAFE_INTEGER): Set<string> {
-  const rows = sql.all<{ payload: string | Uint8Array; encoding: number; version: number }>(
-    "select payload, encoding, version from events where profile_id = ? and kind = 'run.retracted' and position <= ?",
-    profileId,
-    untilPosition,
-  );
-  return new Set(rows.map((r) => (joinPayload('run.retracted', r.version, null, null, decodePayload(r.payload, r.encoding)).payload as { run: string }).run));
+export function retractedRuns(sql: Sql, profileId: number, untilPosition = Number.MAX_SAFE_INTEGER, dict: Dictionaries = dictionaries(sql)): Set<string> {
+  const rows = sql.allRaw("select body_id from events where profile_id = ? and kind = 'run.retracted' and position <= ?", profileId, untilPosition);
+  return new Set(rows.map((r) => (dict.body(r[0] as number).stored as { run: string }).run));
+}
+
+/** One event as the fold needs it; the same object is refilled for every event (no garbage). */
+export interface LeanEvent {
+  position: number;
+  profileId: number;
+  kind: string;
+  time: number;
+  run: string | null;
+  code: CodeId | null;
+  source: string | null;
+  shape: Shape | null;
+  automaticDynamic: boolean;
+  entry: EntryJson | null;
+}
+
+/**
+ * The replay's read loop: rows of integers a page at a time, resolved through the
+ * dictionaries (each distinct body parsed and checked by zod once).
+ */
+export function scanEvents(sql: Sql, filter: ReadFilter, visit: (ev: LeanEvent) => void, dict: Dictionaries = dictionaries(sql)): number {
+  const ev: LeanEvent = { position: 0, profileId: 0, kind: '', time: 0, run: null, code: null, source: null, shape: null, automaticDynamic: true, entry: null };
+  const until = filter.untilPosition ?? Number.MAX_SAFE_INTEGER;
+  const byProfile = filter.profileId !== undefined;
+  const q = `select position, profile_id, code_id, source_id, body_id, run_id${filter.untilTime !== undefined ? ', time' : ''} from events
+             where ${byProfile ? 'profile_id = ? and ' : ''}position > ? and position <= ? order by position limit ${PAGE}`;
+  let after = 0;
+  let n = 0;
+  for (;;) {
+    const rows = byProfile ? sql.allRaw(q, filter.profileId, after, until) : sql.allRaw(q, after, until);
+    for (let i = 0; i < rows.length; i++) {
+      const r = rows[i];
+      if (filter.untilTime !== undefined && (r[6] as number) > filter.untilTime) continue;
+      let b: Body;
+      try {
+        b = dict.body(r[4] as number);
+        ev.code = r[2] === null ? null : dict.code(r[2] as number);
+        ev.source = r[3] === null ? null : dict.source(r[3] as number);
+        if (b.kind !== 'run.retracted' && (ev.code === null || ev.source === null)) throw new EventPayloadError(`${b.kind}: no code id or source`);
+      } catch (e) {
+        throw new Error(`event at position ${r[0]} cannot be read: ${(e as Error).message}`);
+      }
+      ev.position = r[0] as number;
+      ev.profileId = r[1] as number;
+      ev.kind = b.kind;
+      ev.run = r[5] === null ? null : dict.run(r[5] as number);
+      ev.shape = b.shape;
+      ev.automaticDynamic = b.automaticDynamic;
+      ev.entry = b.entry;
+      visit(ev);
+      n++;
+    }
+    if (rows.length < PAGE) return n;
+    after = rows[rows.length - 1][0] as number;
+  }
 }

@@ -19,18 +19,30 @@ export interface EventsTable {
   position: Generated<number>;
   profile_id: number;
   kind: string;
-  version: number;
   code_id: number | null;
-  source: string | null;
-  payload: Uint8Array | string;
-  encoding: number;
+  source_id: number | null;
+  body_id: number;
   time: number;
-  recorded_at: number;
-  run: string | null;
+  run_id: number | null;
   origin_id: number | null;
   origin_line: number | null;
   compile_id: string | null;
   idempotency_key: number;
+}
+export interface SourcesTable {
+  id: Generated<number>;
+  source: string;
+}
+export interface RunsTable {
+  id: Generated<number>;
+  run: string;
+}
+export interface BodiesTable {
+  id: Generated<number>;
+  kind: string;
+  version: number;
+  /** JSON text, or deflated JSON as a blob. */
+  payload: string | Uint8Array;
 }
 export interface CodesTable {
   id: Generated<number>;
@@ -76,6 +88,9 @@ export interface LedgerSchema {
   profiles: ProfilesTable;
   origins: OriginsTable;
   codes: CodesTable;
+  sources: SourcesTable;
+  runs: RunsTable;
+  bodies: BodiesTable;
   events: EventsTable;
   code_states: CodeStatesTable;
   history: HistoryTable;
