@@ -105,11 +105,14 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('position', 'integer', (c) => c.notNull())
     .addColumn('profile_id', 'integer', (c) => c.notNull())
     .addColumn('code_seq', 'integer', (c) => c.notNull())
+    .addColumn('code_id', 'integer', (c) => c.notNull())
     .addColumn('source', 'text', (c) => c.notNull())
     .addColumn('dim_changed', 'text', (c) => c.notNull())
     .addColumn('reason', 'text', (c) => c.notNull())
     .addColumn('cached', 'text', (c) => c.notNull())
     .addColumn('new', 'text', (c) => c.notNull())
+    // PyTorch's guard failure text, where a trace gave it
+    .addColumn('guard', 'text')
     .execute();
   await db.schema.createIndex('history_by_profile').on('history').columns(['profile_id', 'position']).execute();
 

@@ -34,9 +34,24 @@ export const EntryImportedV1 = z.object({
   code: CodeIdSchema,
   source: z.string(),
   entry: EntryJsonSchema,
-  /** imports.id of the snapshot this entry came from. */
-  import_id: z.number().int(),
+  /** imports.id of the snapshot this entry came from (null for a trace's rendered snapshot). */
+  import_id: z.number().int().nullable(),
   format: z.string(),
+  /** 'logged': PyTorch's own records of this change are dynamic.logged events (a trace), so the fold adds none. */
+  records: z.enum(['fold', 'logged']).optional(),
+});
+const RecordSchema = z.object({
+  dim_changed: z.union([z.literal('scalar'), z.literal('all'), z.number().int().nonnegative()]),
+  reason: z.enum(['scalar change', 'size change', 'stride change', 'dimensionality change', 'other']),
+  cached: z.string(),
+  new: z.string(),
+});
+/** A record PyTorch logged (TORCH_TRACE automatic_dynamic), with the guard failure that led to the compile. */
+export const DynamicLoggedV1 = z.object({
+  code: CodeIdSchema,
+  source: z.string(),
+  record: RecordSchema,
+  guard: z.string().nullable(),
 });
 export const RunRetractedV1 = z.object({ run: z.string(), reason: z.string().optional() });
 
@@ -53,8 +68,9 @@ export const StoredBodies: Record<string, Record<number, z.ZodType>> = {
       z.object({ kind: z.literal('size'), size: z.array(IntJson), ...AutoFlag }),
     ]),
   },
-  'entry.imported': { 1: z.object({ entry: EntryJsonSchema, import_id: z.number().int(), format: z.string() }) },
+  'entry.imported': { 1: z.object({ entry: EntryJsonSchema, import_id: z.number().int().nullable(), format: z.string(), records: z.enum(['fold', 'logged']).optional() }) },
   'run.retracted': { 1: RunRetractedV1 },
+  'dynamic.logged': { 1: z.object({ record: RecordSchema, guard: z.string().nullable() }) },
 };
 
 /** Events built by code that already ran the zod schema carry this mark (no second parse). */
@@ -63,17 +79,20 @@ export const VALIDATED: unique symbol = Symbol('validated');
 export type ShapeObserved = z.infer<typeof ShapeObservedV1>;
 export type EntryImported = z.infer<typeof EntryImportedV1> & { entry: EntryJson };
 export type RunRetracted = z.infer<typeof RunRetractedV1>;
+export type DynamicLogged = z.infer<typeof DynamicLoggedV1>;
 
 export type EventBody =
   | { kind: 'shape.observed'; payload: ShapeObserved }
   | { kind: 'entry.imported'; payload: EntryImported }
-  | { kind: 'run.retracted'; payload: RunRetracted };
+  | { kind: 'run.retracted'; payload: RunRetracted }
+  | { kind: 'dynamic.logged'; payload: DynamicLogged };
 export type EventKind = EventBody['kind'];
 
 export const CURRENT_VERSION: Record<EventKind, number> = {
   'shape.observed': 1,
   'entry.imported': 1,
   'run.retracted': 1,
+  'dynamic.logged': 1,
 };
 const SCHEMAS: Record<string, Record<number, z.ZodType>> = {
   'shape.observed': { 1: ShapeObservedV1 },
@@ -121,7 +140,11 @@ export function splitPayload(body: EventBody): { code: z.infer<typeof CodeIdSche
     }
     case 'entry.imported': {
       const p = body.payload;
-      return { code: p.code, source: p.source, json: JSON.stringify({ entry: p.entry, import_id: p.import_id, format: p.format }) };
+      return { code: p.code, source: p.source, json: JSON.stringify({ entry: p.entry, import_id: p.import_id, format: p.format, ...(p.records ? { records: p.records } : {}) }) };
+    }
+    case 'dynamic.logged': {
+      const p = body.payload;
+      return { code: p.code, source: p.source, json: JSON.stringify({ record: p.record, guard: p.guard }) };
     }
     case 'run.retracted':
       return { code: null, source: null, json: JSON.stringify(body.payload) };
@@ -155,7 +178,11 @@ export function joinPayload(kind: string, version: number, code: z.infer<typeof 
     const { automatic_dynamic, ...shape } = b;
     return { kind, payload: { code, source, shape: shape as ShapeObserved['shape'], automatic_dynamic: automatic_dynamic !== false } };
   }
-  return { kind: 'entry.imported', payload: { code, source, entry: b.entry as EntryJson, import_id: b.import_id as number, format: b.format as string } };
+  if (kind === 'dynamic.logged') return { kind, payload: { code, source, record: b.record as DynamicLogged['record'], guard: b.guard as string | null } };
+  return {
+    kind: 'entry.imported',
+    payload: { code, source, entry: b.entry as EntryJson, import_id: b.import_id as number | null, format: b.format as string, ...(b.records ? { records: b.records as 'fold' | 'logged' } : {}) },
+  };
 }
 
 /** An event as read back from the log. */

@@ -4,7 +4,9 @@ import type { FrameStateSizeEntry } from '../model/entry.ts';
 import { entryOf, type Shape } from '../model/observation.ts';
 import { emptyProfile, type Profile } from '../model/profile.ts';
 import { updateAutomaticDynamic, type DynamicRecord } from '../model/update.ts';
-import type { EventBody, ShapeObserved } from './events.ts';
+import type { DynamicLogged, EventBody, ShapeObserved } from './events.ts';
+import type { EntryJson } from '../codecs/entry-json.ts';
+import { emptyEntry } from '../model/entry.ts';
 
 /** The fold's state for one profile: the profile and each code id's first-seen index. */
 export interface StreamView {
@@ -23,6 +25,8 @@ export interface FoldStep {
   before: FrameStateSizeEntry | undefined;
   after: FrameStateSizeEntry;
   records: DynamicRecord[];
+  /** PyTorch's guard failure text, for records a trace logged. */
+  guard: string | null;
 }
 
 export function shapeFromJson(s: ShapeObserved['shape']): Shape {
@@ -36,23 +40,60 @@ export function shapeFromJson(s: ShapeObserved['shape']): Shape {
   }
 }
 
-/**
- * THE fold: one event applied to one profile with PyTorch's rules. The inline view update,
- * replay, verify, as-of queries and `why` all call this and nothing else. Retractions are
- * not applied here: whoever folds leaves the retracted runs' events out.
- */
-export function applyEvent(view: StreamView, ev: EventBody): FoldStep | null {
-  if (ev.kind === 'run.retracted') return null;
-  const p = ev.payload;
-  if (ev.kind === 'shape.observed') return applyEntry(view, p.code, p.source, entryOf(shapeFromJson(ev.payload.shape)), ev.payload.automatic_dynamic);
-  return applyEntry(view, p.code, p.source, entryFromJson(ev.payload.entry), true);
+/** What the fold needs of one event, however it was read (the hot paths fill it from caches). */
+export interface FoldInput {
+  kind: string;
+  code: CodeId;
+  source: string;
+  /** shape.observed */
+  shape: Shape | null;
+  automaticDynamic: boolean;
+  /** entry.imported */
+  entry: EntryJson | null;
+  /** entry.imported from a trace: PyTorch's records are separate dynamic.logged events. */
+  quiet: boolean;
+  /** dynamic.logged */
+  record: DynamicLogged['record'] | null;
+  guard: string | null;
 }
 
-/** The fold's core, for callers that already hold the entry (the hot ingest and replay paths). */
-export function applyEntry(view: StreamView, code: CodeId, source: string, entry: FrameStateSizeEntry, automaticDynamic: boolean): FoldStep {
-  const r = updateAutomaticDynamic(view.profile, code, source, entry, automaticDynamic);
-  const key = codeKey(code);
+/**
+ * THE fold: one event applied to one profile with PyTorch's rules. The inline view update,
+ * replay, verify, as-of queries and `why` all come here. Retractions are not applied here:
+ * whoever folds leaves the retracted runs' events out.
+ */
+export function fold(view: StreamView, ev: FoldInput): FoldStep | null {
+  if (ev.kind === 'run.retracted') return null;
+  const key = codeKey(ev.code);
   let seq = view.codeSeq.get(key);
+  if (ev.kind === 'dynamic.logged') {
+    // A record PyTorch logged: history only; the profile changes with the snapshot import.
+    if (seq === undefined) view.codeSeq.set(key, (seq = view.codeSeq.size));
+    const cur = view.profile.codes.get(key)?.state.automaticDynamic.get(ev.source) ?? emptyEntry();
+    const r = ev.record!;
+    return { code: ev.code, codeSeq: seq, source: ev.source, before: cur, after: cur, records: [{ name: ev.source, ...r }], guard: ev.guard };
+  }
+  const entry = ev.shape ? entryOf(ev.shape) : entryFromJson(ev.entry!);
+  const r = updateAutomaticDynamic(view.profile, ev.code, ev.source, entry, ev.automaticDynamic);
   if (seq === undefined) view.codeSeq.set(key, (seq = view.codeSeq.size));
-  return { code, codeSeq: seq, source, before: r.before, after: r.entry, records: r.records };
+  return { code: ev.code, codeSeq: seq, source: ev.source, before: r.before, after: r.entry, records: ev.quiet ? [] : r.records, guard: null };
+}
+
+/** The fold input of a decoded event. */
+export function foldInput(ev: EventBody): FoldInput | null {
+  switch (ev.kind) {
+    case 'run.retracted':
+      return null;
+    case 'shape.observed':
+      return { kind: ev.kind, code: ev.payload.code, source: ev.payload.source, shape: shapeFromJson(ev.payload.shape), automaticDynamic: ev.payload.automatic_dynamic, entry: null, quiet: false, record: null, guard: null };
+    case 'entry.imported':
+      return { kind: ev.kind, code: ev.payload.code, source: ev.payload.source, shape: null, automaticDynamic: true, entry: ev.payload.entry, quiet: ev.payload.records === 'logged', record: null, guard: null };
+    case 'dynamic.logged':
+      return { kind: ev.kind, code: ev.payload.code, source: ev.payload.source, shape: null, automaticDynamic: true, entry: null, quiet: false, record: ev.payload.record, guard: ev.payload.guard };
+  }
+}
+
+export function applyEvent(view: StreamView, ev: EventBody): FoldStep | null {
+  const input = foldInput(ev);
+  return input ? fold(view, input) : null;
 }

@@ -5,7 +5,7 @@ export function historyAsOf(ledger: Ledger, profileId: number, filter: FoldFilte
   const rows: HistoryRow[] = [];
   ledger.fold(profileId, filter, (step, ev) => {
     for (const r of step.records) {
-      rows.push({ ...r, position: ev.position, code: step.code, codeSeq: step.codeSeq, run: ev.run, time: ev.time, compileId: ev.compileId, origin: ev.origin, originLine: ev.originLine });
+      rows.push({ ...r, position: ev.position, code: step.code, codeSeq: step.codeSeq, run: ev.run, time: ev.time, compileId: ev.compileId, origin: ev.origin, originLine: ev.originLine, guard: step.guard });
     }
   });
   return rows;

@@ -4,8 +4,8 @@ import { cacheKey as formatCacheKey, parseCacheKey, type ProfileKey } from '../m
 import { codeKey, type CodeId } from '../model/code-id.ts';
 import type { DynamicRecord } from '../model/update.ts';
 import { openDatabase, type OpenedDatabase, type Sql } from './database.ts';
-import { CURRENT_VERSION, encodePayload, splitPayload, validatePayload, VALIDATED, type EventBody, type EventKind, type StoredEvent } from './events.ts';
-import { applyEntry, applyEvent, emptyStream, shapeFromJson, type FoldStep, type StreamView } from './fold.ts';
+import { CURRENT_VERSION, encodePayload, splitPayload, validatePayload, VALIDATED, type DynamicLogged, type EventBody, type EventKind, type StoredEvent } from './events.ts';
+import { applyEvent, emptyStream, fold, shapeFromJson, type FoldStep, type StreamView } from './fold.ts';
 import { entryOf, type Shape } from '../model/observation.ts';
 import { hash53 } from './hash53.ts';
 import { dictionaries, readEvents, retractedRuns, scanEvents, type ReadFilter } from './log.ts';
@@ -44,6 +44,11 @@ export interface PreparedEvent {
   /** entry.imported: the entry. */
   entry: EntryJson | null;
   automaticDynamic: boolean;
+  /** entry.imported from a trace: the records are PyTorch's own (dynamic.logged). */
+  quiet: boolean;
+  /** dynamic.logged */
+  record: DynamicLogged['record'] | null;
+  guard: string | null;
   time: number;
   run: string | null;
   origin: string | null;
@@ -85,6 +90,8 @@ export interface HistoryRow extends DynamicRecord {
   compileId: string | null;
   origin: string | null;
   originLine: number | null;
+  /** PyTorch's guard failure text, where a trace gave it. */
+  guard: string | null;
 }
 
 interface CachedStream {
@@ -259,17 +266,20 @@ function createLedger(db: OpenedDatabase): Ledger {
   };
 
   const insertHistory = (position: number, pid: number, step: FoldStep) => {
+    const cid = codeId(step.code);
     for (const r of step.records) {
       sql.run(
-        'insert into history(position, profile_id, code_seq, source, dim_changed, reason, cached, new) values (?, ?, ?, ?, ?, ?, ?, ?)',
+        'insert into history(position, profile_id, code_seq, code_id, source, dim_changed, reason, cached, new, guard) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
         position,
         pid,
         step.codeSeq,
+        cid,
         r.name,
         String(r.dim_changed),
         r.reason,
         r.cached,
         r.new,
+        step.guard,
       );
     }
   };
@@ -307,7 +317,7 @@ function createLedger(db: OpenedDatabase): Ledger {
         { ...filter, profileId: pid },
         (ev) => {
           if (ev.kind === 'run.retracted' || (ev.run !== null && excluded.has(ev.run))) return;
-          applyEntry(view, ev.code!, ev.source!, ev.shape ? entryOf(ev.shape) : entryFromJson(ev.entry!), ev.automaticDynamic);
+          fold(view, ev);
         },
         dict,
       );
@@ -418,8 +428,7 @@ function createLedger(db: OpenedDatabase): Ledger {
             if (frozen || refolds.has(pid)) continue;
             const st = stream(pid);
             if (ev.run !== null && st.retracted.has(ev.run)) continue;
-            const entry = ev.shape ? entryOf(ev.shape) : entryFromJson(ev.entry!);
-            const step = applyEntry(st.view, ev.code!, ev.source!, entry, ev.automaticDynamic);
+            const step = fold(st.view, ev as PreparedEvent & { code: CodeId; source: string })!;
             st.dirty.add(step.codeSeq);
             if (step.records.length) {
               result.records += step.records.length;
@@ -487,11 +496,12 @@ function createLedger(db: OpenedDatabase): Ledger {
         firstlineno: number;
         name: string;
         file_hash: string;
+        guard: string | null;
       }>(
         `select h.position, h.code_seq, h.source, h.dim_changed, h.reason, h.cached, h.new, r.run, e.time, e.compile_id, o.origin, e.origin_line,
-                c.filename, c.firstlineno, c.name, c.file_hash
+                c.filename, c.firstlineno, c.name, c.file_hash, h.guard
          from history h join events e on e.position = h.position left join origins o on o.id = e.origin_id left join runs r on r.id = e.run_id
-         left join code_states c on c.profile_id = h.profile_id and c.seq = h.code_seq
+         join codes c on c.id = h.code_id
          where h.profile_id = ? order by h.id`,
         pid,
       );
@@ -509,6 +519,7 @@ function createLedger(db: OpenedDatabase): Ledger {
         compileId: r.compile_id,
         origin: r.origin,
         originLine: r.origin_line,
+        guard: r.guard,
       }));
     },
     viewSettings() {
@@ -547,7 +558,7 @@ function createLedger(db: OpenedDatabase): Ledger {
               ex = excluded.get(lastPid);
             }
             if (ev.run !== null && ex?.has(ev.run)) return;
-            const step = applyEntry(v!, ev.code!, ev.source!, ev.shape ? entryOf(ev.shape) : entryFromJson(ev.entry!), ev.automaticDynamic);
+            const step = fold(v!, ev)!;
             if (step.records.length) {
               records += step.records.length;
               insertHistory(ev.position, ev.profileId, step);
@@ -592,6 +603,9 @@ export function prepareEvent(ev: NewEvent, withShape = true): PreparedEvent {
     shape: ev.kind === 'shape.observed' && withShape ? shapeFromJson(ev.payload.shape) : null,
     entry: ev.kind === 'entry.imported' ? ev.payload.entry : null,
     automaticDynamic: ev.kind === 'shape.observed' ? ev.payload.automatic_dynamic : true,
+    quiet: ev.kind === 'entry.imported' && ev.payload.records === 'logged',
+    record: ev.kind === 'dynamic.logged' ? ev.payload.record : null,
+    guard: ev.kind === 'dynamic.logged' ? ev.payload.guard : null,
     time: ev.time ?? Date.now(),
     run: ev.run ?? null,
     origin: ev.origin ?? null,

@@ -2,8 +2,8 @@ import type { EntryJson } from '../codecs/entry-json.ts';
 import type { CodeId } from '../model/code-id.ts';
 import type { Shape } from '../model/observation.ts';
 import type { Sql } from './database.ts';
-import { CodeIdSchema, decodePayload, EventPayloadError, joinPayload, zodMessage, type EventBody, type StoredEvent } from './events.ts';
-import { shapeFromJson } from './fold.ts';
+import { CodeIdSchema, decodePayload, EventPayloadError, joinPayload, zodMessage, type DynamicLogged, type EventBody, type StoredEvent } from './events.ts';
+import { shapeFromJson, type FoldInput } from './fold.ts';
 
 const PAGE = 5000;
 
@@ -24,8 +24,12 @@ export interface Body {
   /** shape.observed: the decoded shape and the automatic-dynamic flag. */
   shape: Shape | null;
   automaticDynamic: boolean;
-  /** entry.imported: the entry. */
+  /** entry.imported: the entry, and whether PyTorch's own records stand for the fold's. */
   entry: EntryJson | null;
+  quiet: boolean;
+  /** dynamic.logged */
+  record: DynamicLogged['record'] | null;
+  guard: string | null;
 }
 
 /** Readers of the log's dictionaries (codes, sources, runs, bodies), each row read once. */
@@ -90,6 +94,9 @@ export function dictionaries(sql: Sql): Dictionaries {
           shape: ev.kind === 'shape.observed' ? shapeFromJson(ev.payload.shape) : null,
           automaticDynamic: ev.kind === 'shape.observed' ? ev.payload.automatic_dynamic : true,
           entry: ev.kind === 'entry.imported' ? ev.payload.entry : null,
+          quiet: ev.kind === 'entry.imported' && ev.payload.records === 'logged',
+          record: ev.kind === 'dynamic.logged' ? ev.payload.record : null,
+          guard: ev.kind === 'dynamic.logged' ? ev.payload.guard : null,
         };
         if (bodies.size > BOUND) bodies.clear();
         bodies.set(id, b);
@@ -148,17 +155,11 @@ export function retractedRuns(sql: Sql, profileId: number, untilPosition = Numbe
 }
 
 /** One event as the fold needs it; the same object is refilled for every event (no garbage). */
-export interface LeanEvent {
+export interface LeanEvent extends FoldInput {
   position: number;
   profileId: number;
-  kind: string;
   time: number;
   run: string | null;
-  code: CodeId | null;
-  source: string | null;
-  shape: Shape | null;
-  automaticDynamic: boolean;
-  entry: EntryJson | null;
 }
 
 /**
@@ -166,7 +167,7 @@ export interface LeanEvent {
  * dictionaries (each distinct body parsed and checked by zod once).
  */
 export function scanEvents(sql: Sql, filter: ReadFilter, visit: (ev: LeanEvent) => void, dict: Dictionaries = dictionaries(sql)): number {
-  const ev: LeanEvent = { position: 0, profileId: 0, kind: '', time: 0, run: null, code: null, source: null, shape: null, automaticDynamic: true, entry: null };
+  const ev: LeanEvent = { position: 0, profileId: 0, kind: '', time: 0, run: null, code: PLACEHOLDER_CODE, source: '', shape: null, automaticDynamic: true, entry: null, quiet: false, record: null, guard: null };
   const until = filter.untilPosition ?? Number.MAX_SAFE_INTEGER;
   const byProfile = filter.profileId !== undefined;
   const q = `select position, profile_id, code_id, source_id, body_id, run_id${filter.untilTime !== undefined ? ', time' : ''} from events
@@ -181,9 +182,11 @@ export function scanEvents(sql: Sql, filter: ReadFilter, visit: (ev: LeanEvent) 
       let b: Body;
       try {
         b = dict.body(r[4] as number);
-        ev.code = r[2] === null ? null : dict.code(r[2] as number);
-        ev.source = r[3] === null ? null : dict.source(r[3] as number);
-        if (b.kind !== 'run.retracted' && (ev.code === null || ev.source === null)) throw new EventPayloadError(`${b.kind}: no code id or source`);
+        if (b.kind !== 'run.retracted') {
+          if (r[2] === null || r[3] === null) throw new EventPayloadError(`${b.kind}: no code id or source`);
+          ev.code = dict.code(r[2] as number);
+          ev.source = dict.source(r[3] as number);
+        }
       } catch (e) {
         throw new Error(`event at position ${r[0]} cannot be read: ${(e as Error).message}`);
       }
@@ -194,6 +197,10 @@ export function scanEvents(sql: Sql, filter: ReadFilter, visit: (ev: LeanEvent) 
       ev.shape = b.shape;
       ev.automaticDynamic = b.automaticDynamic;
       ev.entry = b.entry;
+      ev.quiet = b.quiet;
+      ev.record = b.record;
+      ev.guard = b.guard;
+      if (filter.untilTime !== undefined) ev.time = r[6] as number;
       visit(ev);
       n++;
     }

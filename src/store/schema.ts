@@ -65,11 +65,13 @@ export interface HistoryTable {
   position: number;
   profile_id: number;
   code_seq: number;
+  code_id: number;
   source: string;
   dim_changed: string;
   reason: string;
   cached: string;
   new: string;
+  guard: string | null;
 }
 export interface ImportsTable {
   id: Generated<number>;

@@ -1,0 +1,134 @@
+import { DYNAMIC, InferStride, UNSET, type Atom, type ScalarValue, type SizeField, type StrideField } from '../model/atoms.ts';
+import { codeKey, type CodeId } from '../model/code-id.ts';
+import type { FrameStateSizeEntry } from '../model/entry.ts';
+import { toPyInt } from '../model/int.ts';
+import { emptyProfile, type Profile } from '../model/profile.ts';
+
+export class RenderTextError extends Error {
+  constructor(
+    readonly line: number,
+    message: string,
+  ) {
+    super(`render text line ${line}: ${message}`);
+    this.name = 'RenderTextError';
+  }
+}
+
+const CODE = /^hash\((.*?)\)(.*):(-?\d+):([^:]*):$/s;
+const ENTRY = /^ {2}(.+?): (tensor size=\[.*\] stride=\[.*\]|scalar .+|fully dynamic scalar or tensor|unusual FrameStateSizeEntry\(.*\))$/s;
+const ADVICE = 'PGO detected a recompilation due to dynamic shapes.';
+
+/**
+ * `render_code_state()` text (as in TORCH_TRACE's put_/get_*_code_state artifacts) back to
+ * a profile. The rendering is lossless for every entry PyTorch makes: tensors keep their
+ * sizes, strides and S(d) strides, and anything else prints as the dataclass repr.
+ */
+export function parseRenderText(text: string): Profile {
+  const profile = emptyProfile();
+  let state: Map<string, FrameStateSizeEntry> | undefined;
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i];
+    const n = i + 1;
+    if (line === '') continue;
+    if (line.startsWith(ADVICE)) break;
+    const c = CODE.exec(line);
+    if (c) {
+      const id: CodeId = { filename: c[2], firstlineno: Number(c[3]), name: c[4], file_hash: c[1] };
+      const key = codeKey(id);
+      let slot = profile.codes.get(key);
+      if (!slot) profile.codes.set(key, (slot = { id, state: { automaticDynamic: new Map() } }));
+      state = slot.state.automaticDynamic;
+      continue;
+    }
+    const e = ENTRY.exec(line);
+    if (e) {
+      if (!state) throw new RenderTextError(n, 'an entry before any code id');
+      try {
+        state.set(e[1], parseEntry(e[2]));
+      } catch (err) {
+        throw new RenderTextError(n, (err as Error).message);
+      }
+      continue;
+    }
+    throw new RenderTextError(n, `neither a code id nor an entry: ${JSON.stringify(line.slice(0, 80))}`);
+  }
+  return profile;
+}
+
+/** One rendered entry (FrameStateSizeEntry.render(), or its repr) back to an entry. */
+export function parseEntry(t: string): FrameStateSizeEntry {
+  if (t === 'fully dynamic scalar or tensor') return { scalar: DYNAMIC, size: DYNAMIC, stride: DYNAMIC };
+  let m = /^scalar (.+)$/.exec(t);
+  if (m) return { scalar: scalarOf(m[1]), size: DYNAMIC, stride: DYNAMIC };
+  m = /^tensor size=\[(.*)\] stride=\[(.*)\]$/.exec(t);
+  if (m) {
+    return { scalar: DYNAMIC, size: list(m[1], renderedAtom, false) as SizeField, stride: list(m[2], renderedAtom, true) as StrideField };
+  }
+  m = /^unusual FrameStateSizeEntry\(scalar=(.*), size=(.*), stride=(.*)\)$/.exec(t);
+  if (m) return { scalar: reprAtom(m[1], false) as ScalarValue, size: reprField(m[2], false) as SizeField, stride: reprField(m[3], true) as StrideField };
+  throw new Error(`not a rendered entry: ${JSON.stringify(t)}`);
+}
+
+function scalarOf(s: string): ScalarValue {
+  if (s === 'AutoUnset.token') return UNSET;
+  if (s === 'AutoDynamic.token') return DYNAMIC;
+  return int(s);
+}
+
+function int(s: string): ReturnType<typeof toPyInt> {
+  if (!/^-?\d+$/.test(s)) throw new Error(`not an int: ${JSON.stringify(s)}`);
+  return toPyInt(BigInt(s));
+}
+
+/** `[a, b, ...]` items as render_single prints them: ints, ?, S(d). */
+function renderedAtom(s: string): Atom {
+  if (s === '?') return DYNAMIC;
+  const m = /^S\((\d+)\)$/.exec(s);
+  if (m) return new InferStride(Number(m[1]));
+  return int(s);
+}
+
+function list(body: string, atom: (s: string) => Atom, strides: boolean): Atom[] {
+  if (body.trim() === '') return [];
+  const out = body.split(', ').map(atom);
+  return strides ? shareInferStrides(out) : out;
+}
+
+/** Within one tuple, equal InferStrides are one object (as stride inference makes them). */
+function shareInferStrides(xs: Atom[]): Atom[] {
+  const byDim = new Map<number, InferStride>();
+  return xs.map((a) => {
+    if (!(a instanceof InferStride)) return a;
+    const s = byDim.get(a.dim);
+    if (s) return s;
+    byDim.set(a.dim, a);
+    return a;
+  });
+}
+
+/** Python reprs inside the dataclass repr: tokens, ints, InferStride(dim=d). */
+function reprAtom(s: string, strides: boolean): Atom {
+  s = s.trim();
+  if (s === '<AutoDynamic.token: 0>') return DYNAMIC;
+  if (s === '<AutoUnset.token: 0>') return UNSET;
+  const m = /^InferStride\(dim=(\d+)\)$/.exec(s);
+  if (m) {
+    if (!strides) throw new Error('InferStride outside a stride');
+    return new InferStride(Number(m[1]));
+  }
+  return int(s);
+}
+
+function reprField(s: string, strides: boolean): Atom[] | Atom {
+  s = s.trim();
+  if (!s.startsWith('(')) return reprAtom(s, false);
+  if (!s.endsWith(')')) throw new Error(`not a tuple: ${JSON.stringify(s)}`);
+  const body = s.slice(1, -1).trim();
+  if (body === '') return [];
+  // A one-element tuple prints as (x,); the split leaves an empty last piece.
+  const parts = body.split(',').map((p) => p.trim());
+  if (parts[parts.length - 1] === '') parts.pop();
+  const out = parts.map((p) => reprAtom(p, strides));
+  return strides ? shareInferStrides(out) : out;
+}

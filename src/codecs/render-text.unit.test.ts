@@ -1,0 +1,27 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { fixtureText, oracleCases } from '../../test/support/fixtures.ts';
+import { pickleProfile } from './pickle/index.ts';
+import { renderProfile } from '../model/render.ts';
+import { parseRenderText, RenderTextError } from './render-text.ts';
+
+describe('render text back to a profile', () => {
+  it('every oracle render parses to the profile PyTorch pickled (same bytes)', () => {
+    for (const c of oracleCases()) {
+      const p = parseRenderText(c.expected.render);
+      assert.equal(renderProfile(p), c.expected.render, `case ${c.id}`);
+      assert.equal(Buffer.from(pickleProfile(p)).toString('base64'), c.expected.pickle_p4, `case ${c.id} pickle`);
+    }
+  });
+  it('the fixtures’ renders, the unusual repr included', () => {
+    for (const f of ['render/eager-cold-run.txt', 'render/tagged-run.txt', 'workload2/render-rank0.txt', 'workload2/render-rank1.txt']) {
+      const t = fixtureText(`torch-2.11/${f}`);
+      assert.equal(renderProfile(parseRenderText(t)), t, f);
+    }
+  });
+  it('a line that is neither a code id nor an entry names its line', () => {
+    assert.throws(() => parseRenderText('hash(a)f.py:1:f:\n  L[x]: tensor size=[1] stride=[1]\n  garbage'), (e: unknown) => e instanceof RenderTextError && e.line === 3);
+    assert.throws(() => parseRenderText('  L[x]: scalar 3'), /line 1: an entry before any code id/);
+    assert.throws(() => parseRenderText('hash(a)f.py:1:f:\n  L[x]: scalar three'), /line 2: not an int/);
+  });
+});

@@ -1,0 +1,128 @@
+import type { TraceEntry } from './envelope.ts';
+
+/** What pgo-ledger takes from a TORCH_TRACE log, one kind per parser (as tlparse does). */
+export type TraceFact =
+  | { kind: 'automatic_dynamic'; line: number; compileId: string | null; time: number | null; name: string; dim_changed: 'scalar' | 'all' | number; reason: string; cached: string; new: string }
+  | { kind: 'code_state'; line: number; compileId: string | null; time: number | null; artifact: string; text: string }
+  | { kind: 'recompile_reasons'; line: number; compileId: string | null; reasons: string[] }
+  | { kind: 'compilation_metrics'; line: number; compileId: string | null; co_name: string | null; co_filename: string | null; co_firstlineno: number | null; recompileReason: string | null; jobId: string | null; cacheKeyTag: string | null; time: number | null }
+  | { kind: 'cache_key'; line: number; cacheKey: string; time: number | null }
+  | { kind: 'rank'; line: number; rank: number };
+
+export interface TraceStats {
+  entries: number;
+  /** Entries of kinds pgo-ledger has no parser for (counted, never an error). */
+  unknown: Map<string, number>;
+  /** Entries of known kinds that were not PGO-related (e.g. other chromium events). */
+  ignored: number;
+}
+
+export function newStats(): TraceStats {
+  return { entries: 0, unknown: new Map(), ignored: 0 };
+}
+
+const CODE_STATE_ARTIFACTS = new Set(['put_local_code_state', 'put_remote_code_state', 'get_local_code_state', 'get_remote_code_state', 'get_extra_remote_code_state']);
+
+type Parser = (e: TraceEntry, out: (f: TraceFact) => void) => boolean;
+
+function obj(v: unknown): Record<string, unknown> | null {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
+}
+const str = (v: unknown) => (typeof v === 'string' ? v : null);
+
+const parsers: Record<string, Parser> = {
+  chromium_event(e, out) {
+    if (e.payload === null) return false;
+    let ev: Record<string, unknown> | null;
+    try {
+      ev = obj(JSON.parse(e.payload));
+    } catch {
+      return false;
+    }
+    if (!ev) return false;
+    const args = obj(ev.args) ?? {};
+    const ts = typeof ev.ts === 'number' ? ev.ts / 1000 : null;
+    const name = str(ev.name) ?? '';
+    if (name === 'automatic_dynamic') {
+      const dim = args.dim_changed;
+      out({
+        kind: 'automatic_dynamic',
+        line: e.line,
+        compileId: str(args.compile_id) ?? e.compileId,
+        time: ts,
+        name: String(args.name),
+        dim_changed: typeof dim === 'number' ? dim : dim === 'scalar' ? 'scalar' : 'all',
+        reason: String(args.reason),
+        cached: String(args.cached),
+        new: String(args.new),
+      });
+      return true;
+    }
+    if (name.startsWith('pgo.') && typeof args.cache_key === 'string') {
+      out({ kind: 'cache_key', line: e.line, cacheKey: args.cache_key, time: ts });
+      return true;
+    }
+    return false;
+  },
+  artifact(e, out) {
+    const a = obj(e.meta.artifact);
+    const name = str(a?.name);
+    if (!name || e.payload === null) return false;
+    if (CODE_STATE_ARTIFACTS.has(name)) {
+      out({ kind: 'code_state', line: e.line, compileId: e.compileId, time: null, artifact: name, text: e.payload });
+      return true;
+    }
+    if (name === 'recompile_reasons') {
+      let reasons: string[];
+      try {
+        const j = JSON.parse(e.payload);
+        reasons = Array.isArray(j) ? j.map(String) : [String(j)];
+      } catch {
+        reasons = [e.payload];
+      }
+      out({ kind: 'recompile_reasons', line: e.line, compileId: e.compileId, reasons });
+      return true;
+    }
+    return false;
+  },
+  compilation_metrics(e, out) {
+    const m = obj(e.meta.compilation_metrics);
+    if (!m) return false;
+    let jobId: string | null = null;
+    let tag: string | null = null;
+    try {
+      const cc = obj(JSON.parse(String(m.compiler_config ?? 'null')));
+      jobId = str(cc?.job_id);
+      tag = str(cc?.cache_key_tag);
+    } catch {
+      /* no compiler config: the key comes from elsewhere */
+    }
+    out({
+      kind: 'compilation_metrics',
+      line: e.line,
+      compileId: str(m.compile_id) ?? e.compileId,
+      co_name: str(m.co_name),
+      co_filename: str(m.co_filename),
+      co_firstlineno: typeof m.co_firstlineno === 'number' ? m.co_firstlineno : null,
+      recompileReason: str(m.recompile_reason),
+      jobId,
+      cacheKeyTag: tag,
+      time: typeof m.start_time === 'number' ? m.start_time * 1000 : null,
+    });
+    return true;
+  },
+};
+
+/** Known kinds that never hold PGO facts (counted as ignored, not unknown). */
+const QUIET = new Set(['str', 'dynamo_start', 'describe_storage', 'describe_tensor', 'describe_source', 'guard_added_fast', 'guard_added', 'create_symbol', 'sizes', 'dynamo_output_graph', 'dynamo_cpp_guards_str', 'feature_usage', 'optimize_ddp_split_graph', 'aot_joint_graph', 'aot_forward_graph', 'aot_backward_graph', 'aot_inference_graph', 'inductor_output_code', 'inductor_post_grad_graph', 'inductor_pre_grad_graph', 'dynamo_guards', 'bwd_compilation_metrics', 'symbolic_shape_specialization', 'propagate_real_tensors', 'graph_break', 'missing_fake_kernel', 'mismatched_fake_kernel', 'exported_program', 'link', 'guard_added_fast', 'compiled_autograd_graph', 'dump_file', 'fx_graph_cache_hit', 'fx_graph_cache_miss', 'fx_graph_cache_bypass', 'aotautograd_cache_hit', 'aotautograd_cache_miss', 'aotautograd_cache_bypass', 'artifact']);
+
+/** Facts in one entry; unknown kinds are counted, never fatal. */
+export function parseEntry(e: TraceEntry, stats: TraceStats, out: (f: TraceFact) => void): void {
+  stats.entries++;
+  if (e.rank !== null) out({ kind: 'rank', line: e.line, rank: e.rank });
+  if (e.payloadMismatch) return;
+  const p = parsers[e.kind];
+  if (p && p(e, out)) return;
+  if (p !== undefined || QUIET.has(e.kind)) stats.ignored++;
+  else stats.unknown.set(e.kind, (stats.unknown.get(e.kind) ?? 0) + 1);
+}
