@@ -3,6 +3,8 @@ import type { Ledger } from '../store/ledger.ts';
 import { ingestObservations } from './ingest-observations.ts';
 import type { LineDefaults } from './observation-lines.ts';
 import { sizeOf } from './read-lines.ts';
+import { ingestMegaCacheFile, ingestPickleFile, ingestRemoteJsonFile } from './ingest-snapshot.ts';
+import { ingestTracePath } from './ingest-trace.ts';
 
 export type IngestKind = 'observations' | 'pickle' | 'megacache' | 'remote-json' | 'trace';
 
@@ -22,11 +24,12 @@ export interface FileIngestSummary {
   records: number;
 }
 
-/** Extra kinds registered by the interop layer (pickles, bundles, traces). */
-const handlers = new Map<IngestKind, (l: Ledger, file: string, o: FileIngestOptions) => Promise<Omit<FileIngestSummary, 'kind'>>>();
-export function registerIngestKind(kind: IngestKind, fn: (l: Ledger, file: string, o: FileIngestOptions) => Promise<Omit<FileIngestSummary, 'kind'>>): void {
-  handlers.set(kind, fn);
-}
+const handlers: Record<Exclude<IngestKind, 'observations'>, (l: Ledger, file: string, o: FileIngestOptions) => Promise<Omit<FileIngestSummary, 'kind'>>> = {
+  pickle: ingestPickleFile,
+  'remote-json': ingestRemoteJsonFile,
+  megacache: ingestMegaCacheFile,
+  trace: ingestTracePath,
+};
 
 /** Tells a file's kind from its first bytes (and a folder is a folder of traces). */
 export function detectKind(file: string): IngestKind {
@@ -46,13 +49,19 @@ export function detectKind(file: string): IngestKind {
 }
 
 export async function ingestFile(ledger: Ledger, file: string, o: FileIngestOptions = {}): Promise<FileIngestSummary> {
+  if (file !== '-') {
+    try {
+      statSync(file);
+    } catch {
+      throw new Error(`${file}: no such file or folder`);
+    }
+  }
   const kind = o.kind ?? detectKind(file);
   if (kind === 'observations') {
     const total = sizeOf(file);
     const s = await ingestObservations(ledger, file, { defaults: o.defaults, skipInvalid: o.skipInvalid, onProgress: (b) => o.onProgress?.(b, total), onSkip: (m) => o.onNote?.(`skipped ${m}`) });
     return { kind, appended: s.appended, duplicates: s.duplicates, skipped: s.skipped, records: s.records };
   }
-  const h = handlers.get(kind);
-  if (!h) throw new Error(`${file}: cannot ingest ${kind} files`);
-  return { kind, ...(await h(ledger, file, o)) };
+  if (file === '-') throw new Error(`stdin: only observation lines can come on stdin (not ${kind})`);
+  return { kind, ...(await handlers[kind](ledger, file, o)) };
 }

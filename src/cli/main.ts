@@ -1,6 +1,11 @@
 import { Command, CommanderError } from 'commander';
 import { runCli } from './run.ts';
 
+// A reader that stops early (`| head`) is not an error.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(0);
+});
+
 const program = new Command();
 runCli(program, process.argv).then(
   (code) => {

@@ -122,10 +122,12 @@ export async function runCli(program: Command, argv: string[]): Promise<number> 
               time: iso(h.time),
               compile_id: h.compileId,
               origin: h.origin === null ? null : h.originLine === null ? h.origin : `${h.origin}:${h.originLine}`,
+              guard: h.guard,
             }),
           );
         } else {
           out(`#${h.position} ${iso(h.time)} ${h.run ?? '-'}${h.compileId ? ` [${h.compileId}]` : ''} ${h.name} ${h.dim_changed === 'all' || h.dim_changed === 'scalar' ? h.dim_changed : `dim ${h.dim_changed}`}: ${h.reason}: ${h.cached} -> ${h.new}`);
+          if (h.guard) out(`    guard failure: ${h.guard.split('\n')[0]}`);
         }
       }
     });

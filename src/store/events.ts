@@ -98,6 +98,7 @@ const SCHEMAS: Record<string, Record<number, z.ZodType>> = {
   'shape.observed': { 1: ShapeObservedV1 },
   'entry.imported': { 1: EntryImportedV1 },
   'run.retracted': { 1: RunRetractedV1 },
+  'dynamic.logged': { 1: DynamicLoggedV1 },
 };
 
 export class EventPayloadError extends Error {

@@ -36,7 +36,7 @@ describe('hostile pickles', () => {
   });
   it('a huge declared length is refused without allocating it', () => {
     const b = Buffer.from([0x80, 4, 0x8d, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0x2e]);
-    assert.throws(() => unpickleProfile(b), /larger than the whole pickle/);
+    assert.throws(() => unpickleProfile(b), /truncated: opcode BINUNICODE8 declares 1099511627775 bytes, 1 left/);
   });
   it('a valid pickle of something else is a shape error', () => {
     assert.throws(() => unpickleProfile(Buffer.from([0x80, 4, 0x4b, 5, 0x2e])), /top object is a int/);

@@ -82,7 +82,7 @@ export function unpickle(bytes: Uint8Array): unknown {
     need(8);
     const v = dv.getBigUint64(pos, true);
     pos += 8;
-    if (v > BigInt(n)) fail(`length ${v} is larger than the whole pickle`);
+    if (v > BigInt(n - pos)) fail(`truncated: opcode ${opName(op)} declares ${v} bytes, ${n - pos} left`);
     return Number(v);
   };
   const line = (): [number, number] => {

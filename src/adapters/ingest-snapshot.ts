@@ -1,0 +1,130 @@
+import { createHash } from 'node:crypto';
+import { readFileSync, statSync } from 'node:fs';
+import { basename, resolve } from 'node:path';
+import { entryToJson } from '../codecs/entry-json.ts';
+import { decodeMegaCache } from '../codecs/megacache.ts';
+import { unpickleProfile } from '../codecs/pickle/index.ts';
+import { decodeRemoteValue } from '../codecs/remote-value.ts';
+import { cacheKey, parseCacheKey } from '../model/cache-key.ts';
+import type { Profile } from '../model/profile.ts';
+import type { Ledger, NewEvent } from '../store/ledger.ts';
+import type { FileIngestOptions } from './ingest-file.ts';
+import type { LineDefaults } from './observation-lines.ts';
+
+export interface SnapshotSource {
+  /** What PyTorch wrote it as: 'pickle', 'remote-json', 'megacache', or a trace artifact name. */
+  format: string;
+  /** Where it came from (a path, a Redis key). */
+  origin: string;
+  /** The bytes kept in the imports table (the pickle, the whole bundle). */
+  bytes: Uint8Array;
+  run: string | null;
+  time: number;
+}
+
+/**
+ * One imported profile as entry.imported events, one per entry in PyTorch's order: each is
+ * joined into the target (`|=`), so history and `why` can point at the import that changed
+ * a dim. The snapshot itself is kept (deflated) in the imports table.
+ */
+export function importEvents(ledger: Ledger, profile: Profile, key: string, src: SnapshotSource, part = 0): NewEvent[] {
+  const digest = createHash('sha256').update(src.bytes).digest('hex');
+  const importId = ledger.recordImport(src.format, src.origin, src.bytes, digest);
+  const out: NewEvent[] = [];
+  let i = 0;
+  for (const { id, state } of profile.codes.values()) {
+    for (const [source, entry] of state.automaticDynamic) {
+      out.push({
+        kind: 'entry.imported',
+        cacheKey: key,
+        payload: { code: id, source, entry: entryToJson(entry), import_id: importId, format: src.format },
+        time: src.time,
+        run: src.run,
+        origin: src.origin,
+        originLine: null,
+        idempotencyKey: `import\u0000${digest}\u0000${part}\u0000${key}\u0000${i++}\u0000${source}`,
+      });
+    }
+  }
+  return out;
+}
+
+/** `code_state_<key>.pkl` back to its key (the file name replaced <>:"/\|?* by _, so the job may differ). */
+export function keyFromFileName(file: string): string | null {
+  const m = /^code_state_(.+)_(None|\d+)_(.*)\.pkl$/.exec(basename(file));
+  return m ? `${m[1]}:${m[2]}:${m[3]}` : null;
+}
+
+function keyFor(file: string, d: LineDefaults, note: (m: string) => void): string {
+  if (d.job) return cacheKey({ job: d.job, rank: d.rank ?? null, tag: d.tag ?? '' });
+  const k = keyFromFileName(file);
+  if (!k) throw new Error(`${file}: cannot tell the profile's job from the file name; give --job (and --rank/--tag)`);
+  parseCacheKey(k);
+  note(`${file}: profile key ${k} derived from the file name (characters PyTorch replaced by _ stay _; give --job to set it)`);
+  return k;
+}
+
+type Summary = { appended: number; duplicates: number; skipped: number; records: number };
+
+function append(ledger: Ledger, events: NewEvent[]): Summary {
+  const r = ledger.append(events);
+  return { appended: r.appended, duplicates: r.duplicates, skipped: 0, records: r.records };
+}
+
+function fileTime(file: string): number {
+  return statSync(file).mtimeMs;
+}
+
+/** A profile pickle (protocols 0 to 5), code_state_<key>.pkl or any name with --job. */
+export async function ingestPickleFile(ledger: Ledger, file: string, o: FileIngestOptions): Promise<Summary> {
+  const bytes = readFileSync(file);
+  const profile = withFile(file, () => unpickleProfile(bytes));
+  const key = keyFor(file, o.defaults ?? {}, o.onNote ?? (() => {}));
+  return append(ledger, importEvents(ledger, profile, key, { format: 'pickle', origin: resolve(file), bytes, run: o.defaults?.run ?? null, time: fileTime(file) }));
+}
+
+/** The remote cache's JSON value ({"data": base64 pickle}), as stored in Redis. */
+export async function ingestRemoteJsonFile(ledger: Ledger, file: string, o: FileIngestOptions): Promise<Summary> {
+  const pickle = withFile(file, () => decodeRemoteValue(readFileSync(file, 'utf8')));
+  const profile = withFile(file, () => unpickleProfile(pickle));
+  const key = keyFor(file, o.defaults ?? {}, o.onNote ?? (() => {}));
+  return append(ledger, importEvents(ledger, profile, key, { format: 'remote-json', origin: resolve(file), bytes: pickle, run: o.defaults?.run ?? null, time: fileTime(file) }));
+}
+
+/**
+ * A mega-cache bundle: each pgo artifact in order (one per profile write), under its own
+ * key; other artifact types are counted and left alone.
+ */
+export async function ingestMegaCacheFile(ledger: Ledger, file: string, o: FileIngestOptions): Promise<Summary> {
+  const bytes = readFileSync(file);
+  const bundle = withFile(file, () => decodeMegaCache(bytes));
+  const d = o.defaults ?? {};
+  const events: NewEvent[] = [];
+  const others = new Map<string, number>();
+  let part = 0;
+  for (const a of bundle.artifacts) {
+    if (a.type !== 'pgo') {
+      others.set(a.type, (others.get(a.type) ?? 0) + 1);
+      continue;
+    }
+    let key = a.key;
+    if (key.startsWith('mast:')) {
+      // PyTorch rewrites mast: keys to the loading job's key; here the user names that job.
+      if (!d.job) throw new Error(`${file}: pgo artifact ${part} has the MAST key ${key}; give --job to say which job it belongs to`);
+      key = cacheKey({ job: d.job, rank: d.rank ?? null, tag: d.tag ?? '' });
+    }
+    const profile = withFile(file, () => unpickleProfile(a.content), `pgo artifact ${part} (${a.key})`);
+    events.push(...importEvents(ledger, profile, key, { format: 'megacache', origin: resolve(file), bytes: a.content, run: d.run ?? null, time: fileTime(file) }, part));
+    part++;
+  }
+  if (others.size) o.onNote?.(`${file}: ${part} pgo artifacts ingested; left alone: ${[...others].map(([t, n]) => `${n} ${t}`).join(', ')}`);
+  return append(ledger, events);
+}
+
+function withFile<T>(file: string, fn: () => T, what?: string): T {
+  try {
+    return fn();
+  } catch (e) {
+    throw new Error(`${file}${what ? `: ${what}` : ''}: ${(e as Error).message}`);
+  }
+}

@@ -1,0 +1,172 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import { entryToJson } from '../codecs/entry-json.ts';
+import { parseRenderText } from '../codecs/render-text.ts';
+import { traceAssembler, type TraceProblem } from '../codecs/trace/envelope.ts';
+import { newStats, parseEntry, type TraceFact } from '../codecs/trace/facts.ts';
+import { cacheKey } from '../model/cache-key.ts';
+import { codeKey, type CodeId } from '../model/code-id.ts';
+import { fileHash } from '../model/file-hash.ts';
+import type { Profile } from '../model/profile.ts';
+import type { Ledger, NewEvent } from '../store/ledger.ts';
+import type { FileIngestOptions } from './ingest-file.ts';
+import { readLineChunks, sizeOf } from './read-lines.ts';
+
+type Summary = { appended: number; duplicates: number; skipped: number; records: number };
+
+/** A TORCH_TRACE log, or a folder of them (each file one run). */
+export async function ingestTracePath(ledger: Ledger, path: string, o: FileIngestOptions): Promise<Summary> {
+  if (statSync(path).isDirectory()) {
+    const sum: Summary = { appended: 0, duplicates: 0, skipped: 0, records: 0 };
+    const files = readdirSync(path)
+      .filter((f) => !f.startsWith('.') && statSync(join(path, f)).isFile())
+      .sort();
+    for (const f of files) {
+      const s = await ingestTraceFile(ledger, join(path, f), o);
+      sum.appended += s.appended;
+      sum.duplicates += s.duplicates;
+      sum.skipped += s.skipped;
+      sum.records += s.records;
+    }
+    return sum;
+  }
+  return ingestTraceFile(ledger, path, o);
+}
+
+/**
+ * A TORCH_TRACE log to events: each put_/get_*_code_state snapshot (its render text
+ * parsed back) as entry.imported events for the entries that changed since the previous
+ * snapshot, and each automatic_dynamic record PyTorch logged as a dynamic.logged event,
+ * with its compile id and the guard failure that caused the compile. The file is streamed;
+ * only these few PGO events are held until the end, when the profile key and each
+ * compile's code id (from compilation_metrics) are known.
+ */
+export async function ingestTraceFile(ledger: Ledger, file: string, o: FileIngestOptions): Promise<Summary> {
+  const d = o.defaults ?? {};
+  const origin = resolve(file);
+  const run = d.run ?? basename(file);
+  const stats = newStats();
+  const problems: TraceProblem[] = [];
+  const facts: TraceFact[] = [];
+  const asm = traceAssembler(
+    (e) => parseEntry(e, stats, (f) => facts.push(f)),
+    (p) => problems.push(p),
+  );
+  const total = sizeOf(file);
+  for await (const chunk of readLineChunks(file)) {
+    for (const l of chunk) asm.push(l.text, l.line);
+    o.onProgress?.(chunk[chunk.length - 1].bytes, total);
+  }
+  asm.end();
+
+  // The profile key: from the pgo.* events, else compiler_config's job id and the rank.
+  let key: string | null = null;
+  let rank: number | null = null;
+  let jobId: string | null = null;
+  let tag: string | null = null;
+  for (const f of facts) {
+    if (f.kind === 'cache_key' && !key) key = f.cacheKey;
+    if (f.kind === 'rank' && rank === null) rank = f.rank;
+    if (f.kind === 'compilation_metrics' && f.jobId && !jobId) {
+      jobId = f.jobId;
+      tag = f.cacheKeyTag;
+    }
+  }
+  if (!key && (jobId || d.job)) key = cacheKey({ job: jobId ?? d.job!, rank: rank ?? d.rank ?? null, tag: tag ?? d.tag ?? '' });
+  if (!key) throw new Error(`${file}: the trace names no PGO cache key (no pgo.* events, no compiler_config job_id); give --job`);
+
+  // Each compile's code: compilation_metrics names it; snapshots give its file hash.
+  const metrics = new Map<string, TraceFact & { kind: 'compilation_metrics' }>();
+  const guards = new Map<string, string>();
+  const hashes = new Map<string, string>();
+  for (const f of facts) {
+    if (f.kind === 'compilation_metrics' && f.compileId) metrics.set(f.compileId, f);
+    if (f.kind === 'recompile_reasons' && f.compileId) guards.set(f.compileId, f.reasons.join('\n'));
+  }
+  const snapshots = facts.filter((f): f is TraceFact & { kind: 'code_state' } => f.kind === 'code_state');
+  const parsed = new Map<TraceFact, Profile>();
+  for (const s of snapshots) {
+    try {
+      const p = parseRenderText(s.text);
+      parsed.set(s, p);
+      for (const { id } of p.codes.values()) hashes.set(`${id.filename}\u0000${id.firstlineno}\u0000${id.name}`, id.file_hash);
+    } catch (e) {
+      problems.push({ line: s.line, message: `${s.artifact}: ${(e as Error).message}; snapshot skipped` });
+    }
+  }
+  const codeOf = (compileId: string | null): CodeId | null => {
+    const m = compileId ? metrics.get(compileId) : undefined;
+    if (!m || m.co_filename === null || m.co_firstlineno === null || m.co_name === null) return null;
+    const k = `${m.co_filename}\u0000${m.co_firstlineno}\u0000${m.co_name}`;
+    let h = hashes.get(k);
+    if (h === undefined) {
+      let bytes: Uint8Array | undefined;
+      try {
+        bytes = readFileSync(m.co_filename);
+      } catch {
+        bytes = undefined;
+      }
+      h = fileHash(m.co_filename, bytes);
+    }
+    return { filename: m.co_filename, firstlineno: m.co_firstlineno, name: m.co_name, file_hash: h };
+  };
+
+  const events: NewEvent[] = [];
+  let lastTime = Date.now();
+  let previous = new Map<string, string>();
+  for (const f of facts) {
+    if ('time' in f && f.time !== null) lastTime = f.time;
+    if (f.kind === 'automatic_dynamic') {
+      const code = codeOf(f.compileId);
+      if (!code) {
+        problems.push({ line: f.line, message: `automatic_dynamic for ${f.name} in compile ${f.compileId ?? '?'}: no compilation_metrics names its code; skipped` });
+        continue;
+      }
+      events.push({
+        kind: 'dynamic.logged',
+        cacheKey: key,
+        payload: {
+          code,
+          source: f.name,
+          record: { dim_changed: f.dim_changed, reason: f.reason as 'size change', cached: f.cached, new: f.new },
+          guard: (f.compileId && (guards.get(f.compileId) ?? metrics.get(f.compileId)?.recompileReason)) || null,
+        },
+        time: lastTime,
+        run,
+        origin,
+        originLine: f.line,
+        compileId: f.compileId,
+        idempotencyKey: `trace\u0000${key}\u0000${run}\u0000${f.line}\u0000${f.name}\u0000${f.dim_changed}\u0000${f.reason}`,
+      });
+    } else if (f.kind === 'code_state') {
+      const p = parsed.get(f);
+      if (!p) continue;
+      const now = new Map<string, string>();
+      for (const { id, state } of p.codes.values()) {
+        for (const [source, entry] of state.automaticDynamic) {
+          const j = JSON.stringify(entryToJson(entry));
+          const slot = `${codeKey(id)}\u0000${source}`;
+          now.set(slot, j);
+          if (previous.get(slot) === j) continue;
+          events.push({
+            kind: 'entry.imported',
+            cacheKey: key,
+            payload: { code: id, source, entry: entryToJson(entry), import_id: null, format: f.artifact, records: 'logged' },
+            time: lastTime,
+            run,
+            origin,
+            originLine: f.line,
+            compileId: f.compileId,
+            idempotencyKey: `trace\u0000${key}\u0000${run}\u0000${f.line}\u0000${codeKey(id)}\u0000${source}`,
+          });
+        }
+      }
+      previous = new Map([...previous, ...now]);
+    }
+  }
+  for (const p of problems) o.onNote?.(`${file}:${p.line}: ${p.message}`);
+  if (stats.unknown.size) o.onNote?.(`${file}: ${stats.entries} entries; kinds with no parser (counted, skipped): ${[...stats.unknown].map(([k, n]) => `${k} ${n}`).join(', ')}`);
+  const r = ledger.append(events);
+  return { appended: r.appended, duplicates: r.duplicates, skipped: problems.length, records: r.records };
+}
+

@@ -1,0 +1,167 @@
+import assert from 'node:assert/strict';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { TORCH, fixtureText } from '../../test/support/fixtures.ts';
+import { tempDir } from '../../test/support/tmp.ts';
+import { decodeMegaCache } from '../codecs/megacache.ts';
+import { unpickleProfile } from '../codecs/pickle/index.ts';
+import { decodeRemoteValue } from '../codecs/remote-value.ts';
+import { renderProfile } from '../model/render.ts';
+import { openLedger, type Ledger } from '../store/ledger.ts';
+import { verifyLedger } from '../store/verify.ts';
+import { exportBytes, writeLocalDir } from './export-profile.ts';
+import { detectKind, ingestFile } from './ingest-file.ts';
+
+const dir = tempDir();
+const COLD = fixtureText('torch-2.11/render/eager-cold-run.txt');
+let n = 0;
+async function fresh(): Promise<Ledger> {
+  return openLedger(join(dir, `l${n++}.db`));
+}
+const show = (l: Ledger, key: string) => renderProfile(l.view(l.profileByKey(key)!.id).profile);
+
+describe('every PyTorch artifact ingests; show prints the cold run exactly', () => {
+  const sources: [string, Record<string, string>][] = [
+    ['local/code_state_fixture_None_.pkl', {}],
+    ...[0, 1, 2, 3, 4, 5].map((p) => [`protocols/code_state_p${p}.pkl`, { job: 'fixture' }] as [string, Record<string, string>]),
+    ['remote/redis_value.json', { job: 'fixture' }],
+    ['megacache/eager-cold-run.bin', {}],
+    ['megacache/inductor-cuda-run.bin', {}],
+    ['traces/cold-local.log', {}],
+    ['traces/cold-remote.log', {}],
+  ];
+  for (const [f, defaults] of sources) {
+    it(f, async () => {
+      const l = await fresh();
+      const notes: string[] = [];
+      const s = await ingestFile(l, join(TORCH, f), { defaults, onNote: (m) => notes.push(m) });
+      assert.ok(s.appended > 0);
+      assert.equal(show(l, 'fixture:None:'), COLD);
+      assert.deepEqual(verifyLedger(l).differences, []);
+      const again = await ingestFile(l, join(TORCH, f), { defaults });
+      assert.equal(again.appended, 0, 'ingesting again adds nothing');
+      if (f.startsWith('local/')) assert.match(notes.join('\n'), /profile key fixture:None: derived from the file name/);
+      if (f.includes('inductor')) assert.match(notes.join('\n'), /left alone: 10 inductor, 8 aot_autograd, 2 autotune/);
+      await l.close();
+    });
+  }
+  it('the warm traces, the tagged run, the single-artifact bundle and workload 2', async () => {
+    const l = await fresh();
+    for (const f of ['traces/warm-local.log', 'traces/warm-remote.log']) await ingestFile(l, join(TORCH, f));
+    assert.equal(show(l, 'fixture:None:'), COLD);
+    await ingestFile(l, join(TORCH, 'local/code_state_team_job_7_None_v2.pkl'), { defaults: { job: 'team/job:7', tag: 'v2' } });
+    assert.equal(show(l, 'team/job:7:None:v2'), fixtureText('torch-2.11/render/tagged-run.txt'));
+    const w = await fresh();
+    await ingestFile(w, join(TORCH, 'megacache/single-pgo-artifact.bin'));
+    assert.equal(show(w, 'fixture:None:'), renderProfile(unpickleProfile(decodeMegaCache(readFileSync(join(TORCH, 'megacache/single-pgo-artifact.bin'))).artifacts[0].content)));
+    for (const [f, key, r] of [
+      ['workload2/trace-single.log', 'fixture2:None:', 'render-single.txt'],
+      ['workload2/trace-rank0.log', 'fixture2:0:', 'render-rank0.txt'],
+      ['workload2/trace-rank1.log', 'fixture2:1:', 'render-rank1.txt'],
+      ['workload2/megacache-rank1.bin', 'fixture2:1:', 'render-rank1.txt'],
+    ]) {
+      await ingestFile(w, join(TORCH, f));
+      assert.equal(show(w, key), fixtureText(`torch-2.11/workload2/${r}`), f);
+    }
+    assert.deepEqual(verifyLedger(w).differences, []);
+  });
+});
+
+describe('a trace’s history: every automatic_dynamic record, with compile ids and guard text', () => {
+  it('cold-local.log', async () => {
+    const l = await fresh();
+    await ingestFile(l, join(TORCH, 'traces/cold-local.log'));
+    const log = readFileSync(join(TORCH, 'traces/cold-local.log'), 'utf8');
+    const want = [...log.matchAll(/"name": "automatic_dynamic",\n\t"ts": [\d.]+,\n\t"args": \{\n\t"name": "(.*)",\n\t"dim_changed": (.*),\n\t"reason": "(.*)",\n\t"cached": "(.*)",\n\t"new": "(.*)",\n\t"compile_id": "(.*)"/g)].map((m) => [
+      JSON.parse(`"${m[1]}"`),
+      JSON.parse(m[2]),
+      m[3],
+      m[4],
+      m[5],
+      m[6],
+    ]);
+    assert.equal(want.length, 11);
+    const h = l.history(l.profileByKey('fixture:None:')!.id);
+    assert.deepEqual(h.map((r) => [r.name, r.dim_changed, r.reason, r.cached, r.new, r.compileId]), want);
+    const a = h.find((r) => r.name === "L['a']" && r.dim_changed === 1)!;
+    assert.match(a.guard!, /tensor 'a' size mismatch at index 1\. expected 6, actual 7/);
+    assert.equal(a.code.name, 'g');
+    assert.equal(a.code.file_hash, 'd02731e6');
+  });
+});
+
+describe('bad files: a clear error or a reported skip, nothing half-written', () => {
+  it('corrupted pickles, bundles, values and traces', async () => {
+    const l = await fresh();
+    const bad = (name: string, bytes: Uint8Array | string) => {
+      const p = join(dir, name);
+      writeFileSync(p, bytes);
+      return p;
+    };
+    const pkl = readFileSync(join(TORCH, 'local/code_state_fixture_None_.pkl'));
+    await assert.rejects(ingestFile(l, bad('code_state_x_None_.pkl', pkl.subarray(0, 300))), /code_state_x_None_\.pkl: pickle: truncated.*at byte \d+/);
+    const evil = bad('evil.pkl', Buffer.from("cos\nsystem\n(S'id'\ntR.", 'latin1'));
+    await assert.rejects(ingestFile(l, evil, { defaults: { job: 'x' } }), /refusing global os\.system/);
+    const mc = Buffer.from(readFileSync(join(TORCH, 'megacache/eager-warm-run.bin')));
+    mc[200] ^= 1;
+    await assert.rejects(ingestFile(l, bad('flipped.bin', mc)), /flipped\.bin: mega-cache: checksum mismatch/);
+    await assert.rejects(ingestFile(l, bad('v.json', '{"data": "not*base64"}'), { kind: 'remote-json', defaults: { job: 'x' } }), /remote cache value: data: not base64/);
+    await assert.rejects(ingestFile(l, join(TORCH, 'remote/redis_value.json')), /cannot tell the profile's job from the file name; give --job/);
+    assert.equal(l.profiles().length, 0, 'nothing written');
+    // a trace cut mid-payload: the cut entry is reported and skipped, the rest ingests
+    const log = readFileSync(join(TORCH, 'traces/cold-local.log'), 'utf8');
+    const cut = log.slice(0, log.indexOf('PGO detected', log.indexOf('put_local_code_state', log.length / 2)) + 20);
+    const notes: string[] = [];
+    await ingestFile(l, bad('cut.log', cut), { onNote: (m) => notes.push(m) });
+    assert.match(notes.join('\n'), /cut\.log:\d+: artifact: payload does not match has_payload \(MD5\): the log ends inside it; entry skipped/);
+    assert.ok(l.profileByKey('fixture:None:'));
+    assert.deepEqual(verifyLedger(l).differences, []);
+    // garbage lines inside a trace are reported, never fatal
+    const garbled = log.split('\n');
+    garbled.splice(40, 0, 'this is not a glog line', '\tstray payload');
+    const notes2: string[] = [];
+    const l2 = await fresh();
+    await ingestFile(l2, bad('garbled.log', garbled.join('\n')), { kind: 'trace', onNote: (m) => notes2.push(m) });
+    assert.match(notes2.join('\n'), /garbled\.log:41: not a TORCH_TRACE \(glog\) line; skipped/);
+    assert.equal(show(l2, 'fixture:None:'), COLD);
+  });
+  it('detects kinds from content', () => {
+    assert.equal(detectKind(join(TORCH, 'protocols/code_state_p0.pkl')), 'pickle');
+    assert.equal(detectKind(join(TORCH, 'protocols/code_state_p4.pkl')), 'pickle');
+    assert.equal(detectKind(join(TORCH, 'megacache/eager-cold-run.bin')), 'megacache');
+    assert.equal(detectKind(join(TORCH, 'remote/redis_value.json')), 'remote-json');
+    assert.equal(detectKind(join(TORCH, 'traces/cold-local.log')), 'trace');
+    assert.equal(detectKind(join(TORCH, 'traces')), 'trace');
+  });
+});
+
+describe('exports read back equal', () => {
+  it('pickle, remote-json, megacache (--base keeps other artifacts byte for byte), local-dir', async () => {
+    const l = await fresh();
+    await ingestFile(l, join(TORCH, 'traces/cold-local.log'));
+    const p = l.view(l.profileByKey('fixture:None:')!.id).profile;
+    const opts = { cacheKey: 'fixture:None:' };
+    assert.equal(renderProfile(unpickleProfile(exportBytes(p, { ...opts, format: 'pickle' }))), COLD);
+    for (const proto of [2, 3, 5] as const) assert.equal(renderProfile(unpickleProfile(exportBytes(p, { ...opts, format: 'pickle', protocol: proto }))), COLD);
+    assert.equal(renderProfile(unpickleProfile(decodeRemoteValue(Buffer.from(exportBytes(p, { ...opts, format: 'remote-json' })).toString()))), COLD);
+    const mc = decodeMegaCache(exportBytes(p, { ...opts, format: 'megacache' }));
+    assert.deepEqual(mc.artifacts.map((a) => [a.type, a.key]), [['pgo', 'fixture:None:']]);
+    const baseBytes = readFileSync(join(TORCH, 'megacache/inductor-cuda-run.bin'));
+    const base = decodeMegaCache(baseBytes);
+    const merged = decodeMegaCache(exportBytes(p, { ...opts, format: 'megacache', base: baseBytes }));
+    const others = (m: typeof base) => m.artifacts.filter((a) => a.type !== 'pgo');
+    assert.equal(others(merged).length, others(base).length);
+    others(base).forEach((a, i) => {
+      assert.equal(others(merged)[i].type, a.type);
+      assert.equal(others(merged)[i].key, a.key);
+      assert.ok(Buffer.from(others(merged)[i].content).equals(Buffer.from(a.content)));
+    });
+    assert.deepEqual(merged.artifacts.filter((a) => a.type === 'pgo').map((a) => a.key), ['fixture:None:']);
+    assert.deepEqual([...new Set(merged.artifacts.map((a) => a.type))], [...new Set(base.artifacts.map((a) => a.type))]);
+    const path = writeLocalDir(join(dir, 'cache'), 'team/job:7:None:v2', p);
+    assert.match(path, /dynamo\/code_state_team_job_7_None_v2\.pkl$/);
+    assert.equal(renderProfile(unpickleProfile(readFileSync(path))), COLD);
+    copyFileSync(path, join(dir, 'copy.pkl'));
+  });
+});
