@@ -165,3 +165,30 @@ describe('exports read back equal', () => {
     copyFileSync(path, join(dir, 'copy.pkl'));
   });
 });
+
+describe('merge: the join of rank profiles, as compiler collectives hand every rank', () => {
+  it('fixture2 rank 0 + rank 1', async () => {
+    const { mergeProfiles } = await import('./merge-profiles.ts');
+    const { join: joinEntries } = await import('../model/entry.ts');
+    const { entryToJson } = await import('../codecs/entry-json.ts');
+    const l = await fresh();
+    await ingestFile(l, join(TORCH, 'workload2/code_state_fixture2_0_.pkl'));
+    await ingestFile(l, join(TORCH, 'workload2/code_state_fixture2_1_.pkl'));
+    const a = l.profileByKey('fixture2:0:')!;
+    const b = l.profileByKey('fixture2:1:')!;
+    mergeProfiles(l, [a, b], 'fixture2-joined:None:');
+    const j = l.view(l.profileByKey('fixture2-joined:None:')!.id).profile;
+    const pa = l.view(a.id).profile;
+    const pb = l.view(b.id).profile;
+    for (const [k, { state }] of j.codes) {
+      for (const [src, e] of state.automaticDynamic) {
+        const x = pa.codes.get(k)?.state.automaticDynamic.get(src);
+        const y = pb.codes.get(k)?.state.automaticDynamic.get(src);
+        const want = x && y ? joinEntries(x, y) : (x ?? y)!;
+        assert.deepEqual(entryToJson(e), entryToJson(want), src);
+      }
+    }
+    assert.ok(l.history(l.profileByKey('fixture2-joined:None:')!.id).length > 0, 'rank 1 made dims dynamic: recorded');
+    assert.deepEqual(verifyLedger(l).differences, []);
+  });
+});

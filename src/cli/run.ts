@@ -12,6 +12,9 @@ import { verifyLedger } from '../store/verify.ts';
 import { explain, type DimRef } from '../store/why.ts';
 import { historyAsOf } from '../store/history.ts';
 import { progressBar } from './progress.ts';
+import { publishProfile, pullProfiles } from '../adapters/redis.ts';
+import { mergeProfiles } from '../adapters/merge-profiles.ts';
+import { cacheKey as cacheKeyOf } from '../model/cache-key.ts';
 import { parsePoint, pointFilter, type Point } from './points.ts';
 
 export class UsageError extends Error {}
@@ -157,7 +160,13 @@ export async function runCli(program: Command, argv: string[]): Promise<number> 
         const b = s.becameDynamic;
         if (b) {
           const where = b.origin ? `, from ${b.origin}${b.originLine !== null ? `:${b.originLine}` : ''}` : '';
-          out(`  ${label}: dynamic since event #${b.position} (${iso(b.time)}, run ${b.run ?? '-'}${b.compileId ? `, compile ${b.compileId}` : ''}${where}): it was ${b.before}, ${b.kind === 'shape.observed' ? `that observation had ${b.observed}` : 'an imported profile had it dynamic'}`);
+          if (b.logged) {
+            const lw = b.logged.origin ? `, ${b.logged.origin}${b.logged.originLine !== null ? `:${b.logged.originLine}` : ''}` : '';
+            out(`  ${label}: dynamic since compile ${b.logged.compileId ?? '?'} (event #${b.position}, ${iso(b.time)}, run ${b.run ?? '-'}${lw}): it was ${b.logged.cached}, then ${b.logged.new} came`);
+            if (b.logged.guard) out(`    PyTorch's guard failure: ${b.logged.guard.split('\n')[0]}`);
+          } else {
+            out(`  ${label}: dynamic since event #${b.position} (${iso(b.time)}, run ${b.run ?? '-'}${b.compileId ? `, compile ${b.compileId}` : ''}${where}): it was ${b.before}, ${b.kind === 'shape.observed' ? `that observation had ${b.observed}` : 'an imported profile had it dynamic'}`);
+          }
         } else out(`  ${label}: dynamic from its first sighting`);
         if (s.values.length) out(`    values seen: ${s.values.map((v) => `${v.value} (${v.count}x${v.runs.length ? `, runs ${v.runs.join(', ')}` : ''})`).join('; ')}`);
         out(`    ${s.advice}`);
@@ -246,7 +255,59 @@ export async function runCli(program: Command, argv: string[]): Promise<number> 
       out(`retracted run ${o.run} in ${n.join(', ')}`);
     });
 
-  extraCommands(program, open);
+  program
+    .command('publish')
+    .description("set the profile as PyTorch's remote-cache entry (read with TORCH_DYNAMO_AUTOMATIC_DYNAMIC_REMOTE_PGO=1)")
+    .argument('<redis-url>', 'redis:// or rediss:// URL, with a password if needed')
+    .requiredOption('--job <job>', 'job id')
+    .option('--rank <rank>', 'rank')
+    .option('--tag <tag>', 'cache_key_tag')
+    .option('--ttl <seconds>', 'expire the entry after this many seconds')
+    .option('--as-of <pos|time>', 'publish the profile as of a point')
+    .action(async (url: string, o: SelectOpts & { ttl?: string; asOf?: string }) => {
+      const l = await open();
+      const p = selectProfile(l, o);
+      if (o.ttl !== undefined && !/^\d+$/.test(o.ttl)) throw new UsageError(`--ttl ${o.ttl}: want whole seconds`);
+      const view = o.asOf ? l.fold(p.id, pointFilter(l, parsePoint(o.asOf))) : l.view(p.id);
+      const key = await publishProfile(url, p.cacheKey, view.profile, { ttlSeconds: o.ttl === undefined ? undefined : Number(o.ttl) });
+      out(`set ${key} (${view.profile.codes.size} code ids)${o.ttl ? `, expiring in ${o.ttl} s` : ''}`);
+    });
+
+  program
+    .command('pull')
+    .description('ingest the profiles jobs wrote to the remote cache')
+    .argument('<redis-url>', 'redis:// or rediss:// URL')
+    .option('--job <job>', 'the job to pull')
+    .option('--rank <rank>', 'rank')
+    .option('--tag <tag>', 'cache_key_tag')
+    .option('--all', 'every pt2:dynamo-pgo::* entry')
+    .option('--run <run>', 'run id to record')
+    .action(async (url: string, o: { job?: string; rank?: string; tag?: string; all?: boolean; run?: string }) => {
+      if (!o.all && !o.job) throw new UsageError('pull needs --job or --all');
+      const l = await open();
+      const which = o.all ? ({ all: true } as const) : { cacheKey: cacheKeyOf({ job: o.job!, rank: o.rank === undefined ? null : parseRank(o.rank), tag: o.tag ?? '' }) };
+      const r = await pullProfiles(l, url, which, { run: o.run ?? null });
+      if (!r.keys.length && !r.missing.length) out('no pt2:dynamo-pgo entries');
+      for (const k of r.missing) out(`${k}: not set`);
+      if (r.keys.length) out(`pulled ${r.keys.length} entr${r.keys.length === 1 ? 'y' : 'ies'}: ${r.appended} events appended, ${r.duplicates} already in the log${r.records ? `, ${r.records} recompile reasons` : ''}`);
+      if (!o.all && r.missing.length) code = 2;
+    });
+
+  program
+    .command('merge')
+    .description("the join of profiles, as PyTorch's compiler collectives join ranks")
+    .requiredOption('--from <profile>', 'a job id or cache key (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .requiredOption('--into <job>', 'the job (or cache key) to join them into')
+    .option('--rank <rank>', 'rank of the target')
+    .option('--tag <tag>', 'cache_key_tag of the target')
+    .action(async (o: { from: string[]; into: string; rank?: string; tag?: string }) => {
+      const l = await open();
+      const from = o.from.map((f) => l.profileByKey(f) ?? selectProfile(l, { job: f }));
+      const into = l.profileByKey(o.into)?.cacheKey ?? cacheKeyOf({ job: o.into, rank: o.rank === undefined ? null : parseRank(o.rank), tag: o.tag ?? '' });
+      const r = mergeProfiles(l, from, into);
+      out(`joined ${from.map((f) => f.cacheKey).join(' + ')} into ${into}: ${r.appended} events${r.records ? `, ${r.records} recompile reasons` : ''}`);
+    });
+
 
   try {
     await program.parseAsync(argv);
@@ -254,16 +315,6 @@ export async function runCli(program: Command, argv: string[]): Promise<number> 
     await ledger?.close();
   }
   return code;
-}
-
-/** Commands added by the interop layer (publish, pull, merge) and the report. */
-let extraCommands: (program: Command, open: () => Promise<Ledger>) => void = () => {};
-export function registerCommands(fn: typeof extraCommands): void {
-  const prev = extraCommands;
-  extraCommands = (p, o) => {
-    prev(p, o);
-    fn(p, o);
-  };
 }
 
 export interface SelectOpts {

@@ -27,6 +27,8 @@ export interface DimStory {
     kind: string;
     before: string;
     observed: string;
+    /** The record PyTorch itself logged for this change (from a trace), with its guard failure. */
+    logged?: { compileId: string | null; cached: string; new: string; guard: string | null; origin: string | null; originLine: number | null };
   };
   /** Each value observed for this dim, with the runs that fed it, in first-seen order. */
   values: { value: string; runs: string[]; count: number }[];
@@ -51,9 +53,16 @@ export function explain(ledger: Ledger, profileId: number, source: string, opts:
   type Acc = { code: CodeId; before: Map<string, DimStory['becameDynamic']>; values: Map<string, Map<string, { runs: Set<string>; count: number }>>; last?: FrameStateSizeEntry; dims: Set<DimRef> };
   const accs = new Map<string, Acc>();
   const matches = (c: CodeId) => !opts.code || codeIdText(c).includes(opts.code) || c.name === opts.code;
+  const logged = new Map<string, NonNullable<NonNullable<DimStory['becameDynamic']>['logged']>>();
   ledger.fold(profileId, opts.filter ?? {}, (step, ev) => {
     if (step.source !== source || !matches(step.code)) return;
     const k = codeKey(step.code);
+    if (ev.kind === 'dynamic.logged') {
+      const r = ev.payload.record;
+      const dim = r.reason === 'size change' ? String(r.dim_changed) : r.reason === 'scalar change' ? 'scalar' : r.reason === 'dimensionality change' ? 'rank' : null;
+      if (dim !== null) logged.set(`${k}\u0000${dim}`, { compileId: ev.compileId, cached: r.cached, new: r.new, guard: step.guard, origin: ev.origin, originLine: ev.originLine });
+      return;
+    }
     let acc = accs.get(k);
     if (!acc) accs.set(k, (acc = { code: step.code, before: new Map(), values: new Map(), dims: new Set() }));
     acc.last = step.after;
@@ -86,6 +95,7 @@ export function explain(ledger: Ledger, profileId: number, source: string, opts:
           kind: ev.kind,
           before: show(b),
           observed: o ?? 'an imported entry',
+          logged: logged.get(`${k}\u0000${String(d)}`),
         });
       }
     }
@@ -100,7 +110,12 @@ export function explain(ledger: Ledger, profileId: number, source: string, opts:
       const cur = sizeAt(acc.last, d);
       const values = [...(acc.values.get(String(d)) ?? new Map())].map(([value, v]) => ({ value, runs: [...v.runs], count: v.count }));
       const became = acc.before.get(String(d));
-      out.push({ code: acc.code, source, dim: d, dynamic: cur === DYNAMIC, current: show(cur), becameDynamic: became, values, advice: advise(d, cur === DYNAMIC, values, source) });
+      const advice = became?.logged
+        ? `PyTorch saw ${became.logged.cached} then ${became.logged.new}${became.run ? ` (run ${became.run})` : ''}: feeding one size keeps it static` +
+          (typeof d === 'number' ? `, or torch._dynamo.mark_static on dim ${d}` : '') +
+          (became.run ? `; pgo-ledger retract --run ${became.run} undoes that run` : '')
+        : advise(d, cur === DYNAMIC, values, source);
+      out.push({ code: acc.code, source, dim: d, dynamic: cur === DYNAMIC, current: show(cur), becameDynamic: became, values, advice });
     }
   }
   return out;

@@ -1,0 +1,75 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { Redis } from 'ioredis';
+import { cli } from '../../test/support/cli.ts';
+import { TORCH, fixtureText } from '../../test/support/fixtures.ts';
+import { freePort, startRedis } from '../../test/support/redis-server.ts';
+import { tempDir } from '../../test/support/tmp.ts';
+import { unpickleProfile } from '../codecs/pickle/index.ts';
+import { decodeRemoteValue } from '../codecs/remote-value.ts';
+import { renderProfile } from '../model/render.ts';
+import { openLedger } from '../store/ledger.ts';
+import { ingestFile } from './ingest-file.ts';
+import { publishProfile, pullProfiles, RedisError } from './redis.ts';
+
+const dir = tempDir();
+const COLD = fixtureText('torch-2.11/render/eager-cold-run.txt');
+
+describe('Redis, the remote cache PyTorch reads (a real redis-server)', () => {
+  it('publish sets the key PyTorch reads; pull ingests it back; --all scans; TTL', async () => {
+    const { url } = await startRedis();
+    const l = await openLedger(join(dir, 'a.db'));
+    await ingestFile(l, join(TORCH, 'traces/cold-local.log'));
+    const p = l.profileByKey('fixture:None:')!;
+    const key = await publishProfile(url, p.cacheKey, l.view(p.id).profile, { ttlSeconds: 600 });
+    assert.equal(key, fixtureText('torch-2.11/remote/redis_key.txt').trim());
+    const r = new Redis(url);
+    const raw = await r.get(key);
+    const ttl = await r.ttl(key);
+    // a second job's entry, written the way PyTorch writes it (the fixture's value)
+    await r.set('pt2:dynamo-pgo::other-job:None::c1', fixtureText('torch-2.11/remote/redis_value.json').trim());
+    await r.set('unrelated', 'x');
+    r.disconnect();
+    assert.ok(ttl > 0 && ttl <= 600);
+    assert.match(raw!, /^\{"data": "[A-Za-z0-9+/=]+"\}$/);
+    assert.equal(renderProfile(unpickleProfile(decodeRemoteValue(raw!))), COLD);
+
+    const l2 = await openLedger(join(dir, 'b.db'));
+    const one = await pullProfiles(l2, url, { cacheKey: 'fixture:None:' });
+    assert.deepEqual(one.keys, [key]);
+    assert.equal(renderProfile(l2.view(l2.profileByKey('fixture:None:')!.id).profile), COLD);
+    const all = await pullProfiles(l2, url, { all: true });
+    assert.deepEqual(all.keys, ['pt2:dynamo-pgo::fixture:None::c1', 'pt2:dynamo-pgo::other-job:None::c1']);
+    assert.equal(renderProfile(l2.view(l2.profileByKey('other-job:None:')!.id).profile), COLD);
+    assert.ok(all.duplicates > 0, 'the entry pulled before adds nothing');
+    const missing = await pullProfiles(l2, url, { cacheKey: 'nobody:None:' });
+    assert.deepEqual(missing.missing, ['pt2:dynamo-pgo::nobody:None::c1']);
+  });
+
+  it('a password in the URL; a wrong one is a clear error', async () => {
+    const { url, port } = await startRedis({ password: 's3cret' });
+    const l = await openLedger(join(dir, 'c.db'));
+    await ingestFile(l, join(TORCH, 'local/code_state_fixture_None_.pkl'));
+    const p = l.profileByKey('fixture:None:')!;
+    await publishProfile(url, p.cacheKey, l.view(p.id).profile);
+    await assert.rejects(publishProfile(`redis://:wrong@127.0.0.1:${port}`, p.cacheKey, l.view(p.id).profile), (e: unknown) => e instanceof RedisError && /refused the credentials/.test(e.message) && !e.message.includes('wrong'));
+    await assert.rejects(publishProfile(`redis://127.0.0.1:${port}`, p.cacheKey, l.view(p.id).profile), /refused the credentials.*NOAUTH/);
+  });
+
+  it('a server that is down: a clear error within a bounded time, from the command line too', async () => {
+    const port = await freePort();
+    const l = await openLedger(join(dir, 'd.db'));
+    const t0 = Date.now();
+    await assert.rejects(pullProfiles(l, `redis://127.0.0.1:${port}`, { all: true }, { timeoutMs: 2000 }), new RegExp(`cannot reach Redis at redis://127\\.0\\.0\\.1:${port}`));
+    assert.ok(Date.now() - t0 < 5000);
+    const db = join(dir, 'e.db');
+    assert.equal(cli(db, ['ingest', join(TORCH, 'local/code_state_fixture_None_.pkl')]).status, 0);
+    const r = cli(db, ['publish', `redis://127.0.0.1:${port}`, '--job', 'fixture']);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /cannot reach Redis/);
+    const bad = cli(db, ['pull', 'http://example.invalid', '--all']);
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /not a Redis URL/);
+  });
+});

@@ -1,0 +1,137 @@
+import { Redis } from 'ioredis';
+import { pickleProfile } from '../codecs/pickle/index.ts';
+import { unpickleProfile } from '../codecs/pickle/index.ts';
+import { cacheKeyOfRemoteKey, decodeRemoteValue, encodeRemoteValue, remoteKey } from '../codecs/remote-value.ts';
+import type { Profile } from '../model/profile.ts';
+import type { Ledger } from '../store/ledger.ts';
+import { importEvents } from './ingest-snapshot.ts';
+
+export class RedisError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RedisError';
+  }
+}
+
+export interface RedisOptions {
+  /** Give up connecting (or on one command) after this long. */
+  timeoutMs?: number;
+}
+
+/** Where a URL points, without its password (for messages). */
+function where(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.hostname}:${u.port || 6379}${u.pathname && u.pathname !== '/' ? u.pathname : ''}`;
+  } catch {
+    return '(the given URL)';
+  }
+}
+
+/**
+ * Opens a connection to the Redis PyTorch's remote cache uses (redis:// or rediss://, with
+ * a password in the URL if needed). No retry loops: a server that is down or refuses the
+ * password is a clear error within the timeout.
+ */
+async function connect(url: string, o: RedisOptions): Promise<Redis> {
+  if (!/^rediss?:\/\//.test(url)) throw new RedisError(`not a Redis URL (want redis:// or rediss://): ${url.replace(/\/\/[^@/]*@/, '//***@')}`);
+  const timeout = o.timeoutMs ?? 5000;
+  const r = new Redis(url, {
+    lazyConnect: true,
+    connectTimeout: timeout,
+    commandTimeout: timeout,
+    maxRetriesPerRequest: 0,
+    enableOfflineQueue: false,
+    retryStrategy: () => null,
+    reconnectOnError: () => false,
+  });
+  let last: Error | null = null;
+  r.on('error', (e: Error) => (last = e)); // reported through the promises below
+  try {
+    await r.connect();
+    await r.ping();
+  } catch (e) {
+    r.disconnect();
+    // ioredis reports a refused AUTH on its error event, then "Connection is closed"
+    const m = [(last as Error | null)?.message, (e as Error).message].filter(Boolean).join('; ');
+    if (/NOAUTH|WRONGPASS|invalid password|AUTH/i.test(m)) throw new RedisError(`Redis at ${where(url)} refused the credentials: ${m}`);
+    throw new RedisError(`cannot reach Redis at ${where(url)}: ${m}`);
+  }
+  return r;
+}
+
+async function withRedis<T>(url: string, o: RedisOptions, fn: (r: Redis) => Promise<T>): Promise<T> {
+  const r = await connect(url, o);
+  try {
+    return await fn(r);
+  } catch (e) {
+    if (e instanceof RedisError) throw e;
+    throw new RedisError(`Redis at ${where(url)}: ${(e as Error).message}`);
+  } finally {
+    r.disconnect();
+  }
+}
+
+/** Sets `pt2:dynamo-pgo::<key>:c1` to the JSON value PyTorch reads with remote PGO on. */
+export async function publishProfile(url: string, cacheKey: string, profile: Profile, o: RedisOptions & { ttlSeconds?: number } = {}): Promise<string> {
+  const key = remoteKey(cacheKey);
+  const value = encodeRemoteValue(pickleProfile(profile));
+  await withRedis(url, o, async (r) => {
+    if (o.ttlSeconds !== undefined) await r.set(key, value, 'EX', o.ttlSeconds);
+    else await r.set(key, value);
+  });
+  return key;
+}
+
+export interface PullResult {
+  keys: string[];
+  appended: number;
+  duplicates: number;
+  records: number;
+  missing: string[];
+}
+
+/**
+ * Ingests what jobs wrote to the remote cache: one cache key, or every
+ * `pt2:dynamo-pgo::*` entry (SCAN, never KEYS, so a busy server is not blocked).
+ */
+export async function pullProfiles(ledger: Ledger, url: string, which: { cacheKey: string } | { all: true }, o: RedisOptions & { run?: string | null } = {}): Promise<PullResult> {
+  const res: PullResult = { keys: [], appended: 0, duplicates: 0, records: 0, missing: [] };
+  await withRedis(url, o, async (r) => {
+    let keys: string[];
+    if ('all' in which) {
+      keys = [];
+      let cursor = '0';
+      do {
+        const [next, batch] = await r.scan(cursor, 'MATCH', 'pt2:dynamo-pgo::*', 'COUNT', 500);
+        keys.push(...batch);
+        cursor = next;
+      } while (cursor !== '0');
+      keys.sort();
+    } else keys = [remoteKey(which.cacheKey)];
+    for (const k of keys) {
+      const cacheKey = cacheKeyOfRemoteKey(k);
+      if (cacheKey === null) continue;
+      const value = await r.getBuffer(k);
+      if (value === null) {
+        res.missing.push(k);
+        continue;
+      }
+      let pickle: Uint8Array;
+      let profile: Profile;
+      try {
+        pickle = decodeRemoteValue(value.toString('utf8'));
+        profile = unpickleProfile(pickle);
+      } catch (e) {
+        throw new RedisError(`${k}: ${(e as Error).message}`);
+      }
+      const origin = `${where(url)}/${k}`;
+      const a = ledger.append(importEvents(ledger, profile, cacheKey, { format: 'redis', origin, bytes: pickle, run: o.run ?? null, time: Date.now() }));
+      res.keys.push(k);
+      res.appended += a.appended;
+      res.duplicates += a.duplicates;
+      res.records += a.records;
+    }
+  });
+  return res;
+}
