@@ -1,0 +1,27 @@
+/**
+ * pgo-ledger's library API: everything the command line does, typed.
+ *
+ *   const ledger = await openLedger('pgo-ledger.db');
+ *   await ingestFile(ledger, 'trace.log');
+ *   const p = ledger.profileByKey('fixture:None:')!;
+ *   renderProfile(ledger.view(p.id).profile);
+ */
+export * from './model/index.ts';
+export { pickleProfile, unpickleProfile, PickleError, ProfileShapeError, type PickleProtocol } from './codecs/pickle/index.ts';
+export { decodeMegaCache, encodeMegaCache, MegaCacheError, type CacheArtifact, type MegaCache } from './codecs/megacache.ts';
+export { decodeRemoteValue, encodeRemoteValue, remoteKey, cacheKeyOfRemoteKey } from './codecs/remote-value.ts';
+export { parseRenderText } from './codecs/render-text.ts';
+export { entryFromJson, entryToJson, type EntryJson } from './codecs/entry-json.ts';
+export { openLedger, type Ledger, type NewEvent, type AppendResult, type HistoryRow, type ProfileRow, type ViewSettings, type FoldFilter } from './store/ledger.ts';
+export { fold, applyEvent, type FoldStep, type StreamView } from './store/fold.ts';
+export type { EventBody, EventKind, StoredEvent } from './store/events.ts';
+export { verifyLedger } from './store/verify.ts';
+export { explain, type DimStory } from './store/why.ts';
+export { diffProfiles, type EntryChange } from './store/diff.ts';
+export { retractRun } from './store/retract.ts';
+export { historyAsOf } from './store/history.ts';
+export { ingestFile, detectKind, type IngestKind } from './adapters/ingest-file.ts';
+export { ingestObservations } from './adapters/ingest-observations.ts';
+export { exportBytes, writeLocalDir, type ExportFormat } from './adapters/export-profile.ts';
+export { publishProfile, pullProfiles, RedisError } from './adapters/redis.ts';
+export { mergeProfiles } from './adapters/merge-profiles.ts';
