@@ -25,3 +25,5 @@ export { ingestObservations } from './adapters/ingest-observations.ts';
 export { exportBytes, writeLocalDir, type ExportFormat } from './adapters/export-profile.ts';
 export { publishProfile, pullProfiles, RedisError } from './adapters/redis.ts';
 export { mergeProfiles } from './adapters/merge-profiles.ts';
+export { reportProfile, type ReportProfile } from './report/report-data.ts';
+export { renderReportHtml } from './report/render-html.ts';

@@ -112,7 +112,8 @@ export async function ingestTraceFile(ledger: Ledger, file: string, o: FileInges
   };
 
   const events: NewEvent[] = [];
-  let lastTime = Date.now();
+  // Event times come from the trace's own clock (chromium ts, compile start times).
+  let lastTime = (facts.find((f) => 'time' in f && f.time !== null) as { time: number } | undefined)?.time ?? statSync(file).mtimeMs;
   let previous = new Map<string, string>();
   for (const f of facts) {
     if ('time' in f && f.time !== null) lastTime = f.time;

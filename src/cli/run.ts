@@ -12,6 +12,8 @@ import { verifyLedger } from '../store/verify.ts';
 import { explain, type DimRef } from '../store/why.ts';
 import { historyAsOf } from '../store/history.ts';
 import { progressBar } from './progress.ts';
+import { reportProfile } from '../report/report-data.ts';
+import { renderReportHtml } from '../report/render-html.ts';
 import { publishProfile, pullProfiles } from '../adapters/redis.ts';
 import { mergeProfiles } from '../adapters/merge-profiles.ts';
 import { cacheKey as cacheKeyOf } from '../model/cache-key.ts';
@@ -253,6 +255,24 @@ export async function runCli(program: Command, argv: string[]): Promise<number> 
       const n = retractRun(l, o.run, { job: o.job, reason: o.reason });
       if (!n.length) throw new UsageError(`run ${o.run} has no events${o.job ? ` in job ${o.job}` : ''}`);
       out(`retracted run ${o.run} in ${n.join(', ')}`);
+    });
+
+  program
+    .command('report')
+    .description("an HTML report of a profile's history: one self-contained file that works from disk")
+    .option('--job <job>', 'the job')
+    .option('--rank <rank>', 'rank')
+    .option('--tag <tag>', 'cache_key_tag')
+    .option('--all', 'every profile')
+    .requiredOption('-o, --output <file>', 'the HTML file')
+    .action(async (o: { job?: string; rank?: string; tag?: string; all?: boolean; output: string }) => {
+      const l = await open();
+      if (!o.all && !o.job) throw new UsageError('report needs --job or --all');
+      const profiles = o.all ? l.profiles() : [selectProfile(l, { job: o.job!, rank: o.rank, tag: o.tag })];
+      if (!profiles.length) throw new UsageError('the ledger holds no profiles');
+      const html = renderReportHtml(profiles.map((p) => reportProfile(l, p)));
+      writeFileAtomic(o.output, Buffer.from(html));
+      out(`wrote ${o.output} (${profiles.length} profile${profiles.length === 1 ? '' : 's'}, ${html.length} bytes)`);
     });
 
   program

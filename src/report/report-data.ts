@@ -1,0 +1,139 @@
+import { DYNAMIC, InferStride, type Atom } from '../model/atoms.ts';
+import { codeIdText, codeKey } from '../model/code-id.ts';
+import { intRepr } from '../model/int.ts';
+import { dynamicSources, renderEntry } from '../model/render.ts';
+import type { HistoryRow, Ledger, ProfileRow } from '../store/ledger.ts';
+
+/** What the HTML report shows of one profile; built from the views (and a count over the log). */
+export interface ReportProfile {
+  cacheKey: string;
+  events: number;
+  lastTime: string | null;
+  dynamicSources: string[];
+  /** Sources seen many times that never changed: candidates to mark static. */
+  keepStatic: { code: string; source: string; observations: number; runs: number }[];
+  codes: ReportCode[];
+  runs: string[];
+}
+
+export interface ReportCode {
+  code: string;
+  sources: ReportSource[];
+}
+
+export interface ReportSource {
+  source: string;
+  /** The entry as PyTorch's render_code_state prints it. */
+  rendered: string;
+  kind: 'tensor' | 'scalar' | 'other';
+  /** One cell per size dim (or the scalar): its static value, or '?' and when it turned dynamic. */
+  dims: { label: string; value: string; since: Change | null }[];
+  strides: string[];
+  observations: number;
+  timeline: Change[];
+}
+
+export interface Change {
+  position: number;
+  time: string;
+  run: string | null;
+  compileId: string | null;
+  dim: string;
+  reason: string;
+  cached: string;
+  new: string;
+  guard: string | null;
+  origin: string | null;
+}
+
+const MANY = 3;
+
+function atomText(a: Atom): string {
+  if (a === DYNAMIC) return '?';
+  if (a instanceof InferStride) return `S(${a.dim})`;
+  return typeof a === 'symbol' ? 'unset' : intRepr(a);
+}
+
+function change(h: HistoryRow): Change {
+  return {
+    position: h.position,
+    time: new Date(h.time).toISOString(),
+    run: h.run,
+    compileId: h.compileId,
+    dim: String(h.dim_changed),
+    reason: h.reason,
+    cached: h.cached,
+    new: h.new,
+    guard: h.guard,
+    origin: h.origin === null ? null : h.originLine === null ? h.origin : `${h.origin}:${h.originLine}`,
+  };
+}
+
+export function reportProfile(ledger: Ledger, p: ProfileRow): ReportProfile {
+  const view = ledger.view(p.id).profile;
+  const history = ledger.history(p.id);
+  const byKey = new Map<string, Change[]>();
+  for (const h of history) {
+    const k = `${codeKey(h.code)}\u0000${h.name}`;
+    let l = byKey.get(k);
+    if (!l) byKey.set(k, (l = []));
+    l.push(change(h));
+  }
+  // observations per code and source, straight from the log
+  const counts = new Map<string, { n: number; runs: number }>();
+  for (const r of ledger.sql.all<{ file_hash: string; firstlineno: number; name: string; source: string; n: number; runs: number }>(
+    `select c.file_hash, c.firstlineno, c.name, s.source, count(*) n, count(distinct e.run_id) runs
+     from events e join codes c on c.id = e.code_id join sources s on s.id = e.source_id
+     where e.profile_id = ? and e.kind in ('shape.observed', 'entry.imported') group by c.file_hash, c.firstlineno, c.name, s.source`,
+    p.id,
+  )) {
+    counts.set(`${r.file_hash}\u0000${r.firstlineno}\u0000${r.name}\u0000${r.source}`, { n: r.n, runs: r.runs });
+  }
+  const codes: ReportCode[] = [];
+  const keepStatic: ReportProfile['keepStatic'] = [];
+  for (const [key, { id, state }] of view.codes) {
+    const sources: ReportSource[] = [];
+    for (const [source, e] of state.automaticDynamic) {
+      const timeline = byKey.get(`${key}\u0000${source}`) ?? [];
+      const firstFor = (pred: (c: Change) => boolean) => timeline.find(pred) ?? null;
+      const dims: ReportSource['dims'] = [];
+      let kind: ReportSource['kind'] = 'other';
+      if (Array.isArray(e.size) && e.scalar === DYNAMIC) {
+        kind = 'tensor';
+        e.size.forEach((a, i) => dims.push({ label: `size[${i}]`, value: atomText(a), since: a === DYNAMIC ? firstFor((c) => c.reason === 'size change' && c.dim === String(i)) : null }));
+      } else if (e.size === DYNAMIC && e.stride === DYNAMIC) {
+        kind = 'scalar';
+        dims.push({ label: 'value', value: e.scalar === DYNAMIC ? '?' : atomText(e.scalar), since: e.scalar === DYNAMIC ? firstFor((c) => c.reason === 'scalar change') : null });
+      }
+      if (dims.length && dims.some((d) => d.value === '?') && !dims.some((d) => d.since)) {
+        const any = firstFor((c) => c.reason === 'dimensionality change' || c.reason === 'other');
+        for (const d of dims) if (d.value === '?' && any) d.since = any;
+      }
+      const c = counts.get(`${id.file_hash}\u0000${id.firstlineno}\u0000${id.name}\u0000${source}`) ?? { n: 0, runs: 0 };
+      sources.push({
+        source,
+        rendered: renderEntry(e),
+        kind,
+        dims,
+        strides: Array.isArray(e.stride) ? e.stride.map(atomText) : [],
+        observations: c.n,
+        timeline,
+      });
+      if (timeline.length === 0 && c.n >= MANY && !dims.some((d) => d.value === '?')) keepStatic.push({ code: codeIdText(id), source, observations: c.n, runs: c.runs });
+    }
+    codes.push({ code: codeIdText(id), sources });
+  }
+  const runs = [...new Set(history.map((h) => h.run).filter((r): r is string => r !== null))];
+  for (const r of ledger.sql.all<{ run: string }>('select distinct r.run from events e join runs r on r.id = e.run_id where e.profile_id = ? order by r.run', p.id)) {
+    if (!runs.includes(r.run)) runs.push(r.run);
+  }
+  return {
+    cacheKey: p.cacheKey,
+    events: p.eventCount,
+    lastTime: p.lastTime === null ? null : new Date(p.lastTime).toISOString(),
+    dynamicSources: dynamicSources(view),
+    keepStatic,
+    codes,
+    runs,
+  };
+}
