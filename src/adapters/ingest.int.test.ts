@@ -126,6 +126,14 @@ describe('bad files: a clear error or a reported skip, nothing half-written', ()
     assert.match(notes2.join('\n'), /garbled\.log:41: not a TORCH_TRACE \(glog\) line; skipped/);
     assert.equal(show(l2, 'fixture:None:'), COLD);
   });
+  it('a folder of traces: one run per file', async () => {
+    const l = await fresh();
+    const s = await ingestFile(l, join(TORCH, 'traces'));
+    assert.equal(s.kind, 'trace');
+    assert.equal(show(l, 'fixture:None:'), COLD);
+    const runs = l.sql.all<{ run: string }>('select run from runs order by run').map((r) => r.run);
+    assert.deepEqual(runs, ['cold-local.log', 'cold-remote.log', 'warm-local.log', 'warm-remote.log']);
+  });
   it('detects kinds from content', () => {
     assert.equal(detectKind(join(TORCH, 'protocols/code_state_p0.pkl')), 'pickle');
     assert.equal(detectKind(join(TORCH, 'protocols/code_state_p4.pkl')), 'pickle');
