@@ -196,36 +196,18 @@ export interface LineBatchOptions {
   onSkip: (e: InputError) => void;
 }
 
-/** Observation lines straight to wire batches (the worker's loop: nothing kept per line). */
-export async function* lineWireBatches(file: string, o: LineBatchOptions): AsyncGenerator<WireBatch> {
-  const builder = new WireBuilder();
-  let lines = 0;
-  let skipped = 0;
-  let bytes = 0;
-  let ctx: LineContext | undefined;
-  for await (const chunk of readLineChunks(file)) {
-    for (const l of chunk) {
-      bytes = l.bytes;
-      if (l.text.length === 0 || l.text.trim() === '') continue;
-      lines++;
-      ctx ??= lineContext(file, o.defaults, l.text);
-      try {
-        builder.add(parseObservationLine(l.text, l.line, ctx));
-      } catch (e) {
-        if (!(e instanceof InputError) || !o.skipInvalid) throw e;
-        skipped++;
-        o.onSkip(e);
-        continue;
-      }
-      if (builder.count >= o.batchSize) yield builder.take(lines, bytes, skipped);
-    }
-  }
-  yield builder.take(lines, bytes, skipped);
+/** Where parsed lines go until a batch is full; take() hands the batch over with the counts so far. */
+interface BatchSink<T> {
+  add(ev: NewEvent): void;
+  readonly count: number;
+  take(lines: number, bytes: number, skipped: number): T;
 }
 
-/** Observation lines to batches of prepared events (a bad line throws, unless skipped). */
-export async function* lineBatches(file: string, o: LineBatchOptions): AsyncGenerator<{ events: PreparedEvent[]; lines: number; bytes: number; skipped: number }> {
-  let batch: PreparedEvent[] = [];
+/**
+ * Observation lines to batches: parses each line (a bad one throws, unless skipped) into
+ * the sink, and yields the sink's batch when it is full and at the end.
+ */
+async function* batchesOf<T>(file: string, o: LineBatchOptions, sink: BatchSink<T>): AsyncGenerator<T> {
   let lines = 0;
   let skipped = 0;
   let bytes = 0;
@@ -237,19 +219,36 @@ export async function* lineBatches(file: string, o: LineBatchOptions): AsyncGene
       lines++;
       ctx ??= lineContext(file, o.defaults, l.text);
       try {
-        batch.push(prepareEvent(parseObservationLine(l.text, l.line, ctx), o.withShapes));
+        sink.add(parseObservationLine(l.text, l.line, ctx));
       } catch (e) {
         if (!(e instanceof InputError) || !o.skipInvalid) throw e;
         skipped++;
         o.onSkip(e);
         continue;
       }
-      if (batch.length >= o.batchSize) {
-        yield { events: batch, lines, bytes, skipped };
-        batch = [];
-      }
+      if (sink.count >= o.batchSize) yield sink.take(lines, bytes, skipped);
     }
   }
-  if (batch.length) yield { events: batch, lines, bytes, skipped };
-  else yield { events: [], lines, bytes, skipped };
+  yield sink.take(lines, bytes, skipped);
+}
+
+/** Observation lines straight to wire batches (the worker's loop: no event outlives its line). */
+export function lineWireBatches(file: string, o: LineBatchOptions): AsyncGenerator<WireBatch> {
+  return batchesOf(file, o, new WireBuilder());
+}
+
+/** Observation lines to batches of prepared events, parsed on this thread. */
+export function lineBatches(file: string, o: LineBatchOptions): AsyncGenerator<{ events: PreparedEvent[]; lines: number; bytes: number; skipped: number }> {
+  let events: PreparedEvent[] = [];
+  return batchesOf(file, o, {
+    add: (ev) => events.push(prepareEvent(ev, o.withShapes)),
+    get count() {
+      return events.length;
+    },
+    take: (lines, bytes, skipped) => {
+      const out = { events, lines, bytes, skipped };
+      events = [];
+      return out;
+    },
+  });
 }

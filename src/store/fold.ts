@@ -79,6 +79,9 @@ export function fold(view: StreamView, ev: FoldInput): FoldStep | null {
   return { code: ev.code, codeSeq: seq, source: ev.source, before: r.before, after: r.entry, records: ev.quiet ? [] : r.records, guard: null };
 }
 
+/** What an event's stored body contributes to the fold (the rest is its code, source and kind). */
+export type FoldPayload = Omit<FoldInput, 'kind' | 'code' | 'source'>;
+
 /** The fold input of a decoded event. */
 export function foldInput(ev: EventBody): FoldInput | null {
   switch (ev.kind) {

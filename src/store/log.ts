@@ -3,7 +3,7 @@ import type { CodeId } from '../model/code-id.ts';
 import type { Shape } from '../model/observation.ts';
 import type { Sql } from './database.ts';
 import { CodeIdSchema, decodePayload, EventPayloadError, joinPayload, zodMessage, type DynamicLogged, type EventBody, type StoredEvent } from './events.ts';
-import { shapeFromJson, type FoldInput } from './fold.ts';
+import { shapeFromJson, type FoldInput, type FoldPayload } from './fold.ts';
 
 const PAGE = 5000;
 
@@ -16,20 +16,11 @@ export interface ReadFilter {
 }
 
 /** A stored body read back: checked by zod once, then shared by every event that has it. */
-export interface Body {
+export interface Body extends FoldPayload {
   kind: string;
   version: number;
   /** The stored JSON, parsed and validated (joinPayload's input). */
   stored: unknown;
-  /** shape.observed: the decoded shape and the automatic-dynamic flag. */
-  shape: Shape | null;
-  automaticDynamic: boolean;
-  /** entry.imported: the entry, and whether PyTorch's own records stand for the fold's. */
-  entry: EntryJson | null;
-  quiet: boolean;
-  /** dynamic.logged */
-  record: DynamicLogged['record'] | null;
-  guard: string | null;
 }
 
 /** Readers of the log's dictionaries (codes, sources, runs, bodies), each row read once. */
@@ -47,6 +38,16 @@ export function dictionaries(sql: Sql): Dictionaries {
   const sources = new Map<number, string>();
   const runs = new Map<number, string>();
   const bodies = new Map<number, Body>();
+  const text = (cache: Map<number, string>, table: string, column: string, id: number): string => {
+    let s = cache.get(id);
+    if (s === undefined) {
+      const row = sql.get<Record<string, unknown>>(`select ${column} from ${table} where id = ?`, id);
+      if (!row || typeof row[column] !== 'string') throw new EventPayloadError(`${column} id ${id} is missing`);
+      if (cache.size > BOUND) cache.clear();
+      cache.set(id, (s = row[column] as string));
+    }
+    return s;
+  };
   return {
     code(id) {
       let c = codes.get(id);
@@ -59,26 +60,8 @@ export function dictionaries(sql: Sql): Dictionaries {
       }
       return c;
     },
-    source(id) {
-      let s = sources.get(id);
-      if (s === undefined) {
-        const row = sql.get<{ source: string }>('select source from sources where id = ?', id);
-        if (!row || typeof row.source !== 'string') throw new EventPayloadError(`source id ${id} is missing`);
-        if (sources.size > BOUND) sources.clear();
-        sources.set(id, (s = row.source));
-      }
-      return s;
-    },
-    run(id) {
-      let s = runs.get(id);
-      if (s === undefined) {
-        const row = sql.get<{ run: string }>('select run from runs where id = ?', id);
-        if (!row || typeof row.run !== 'string') throw new EventPayloadError(`run id ${id} is missing`);
-        if (runs.size > BOUND) runs.clear();
-        runs.set(id, (s = row.run));
-      }
-      return s;
-    },
+    source: (id) => text(sources, 'sources', 'source', id),
+    run: (id) => text(runs, 'runs', 'run', id),
     body(id) {
       let b = bodies.get(id);
       if (!b) {
