@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { Kysely, Migrator, SqliteDialect, type MigrationProvider } from 'kysely';
+import { Kysely, Migrator, SqliteDialect, type CompiledQuery, type MigrationProvider } from 'kysely';
 import { migrations } from '../../migrations/index.ts';
 import type { LedgerSchema } from './schema.ts';
 
@@ -23,6 +23,15 @@ export interface OpenedDatabase {
   sql: Sql;
   kysely: Kysely<LedgerSchema>;
   path: string;
+}
+
+/**
+ * Runs a query built (and typed) with Kysely's builder on the synchronous connection: the
+ * builder compiles without touching the database, so reads stay typed and synchronous.
+ */
+export function rows<R>(sql: Sql, q: { compile(): CompiledQuery<R> }): R[] {
+  const c = q.compile();
+  return sql.all<R>(c.sql, ...c.parameters);
 }
 
 export class DatabaseVersionError extends Error {

@@ -3,7 +3,7 @@ import { entryFromJson, entryToJson, type EntryJson } from '../codecs/entry-json
 import { cacheKey as formatCacheKey, parseCacheKey, type ProfileKey } from '../model/cache-key.ts';
 import { codeKey, type CodeId } from '../model/code-id.ts';
 import type { DynamicRecord } from '../model/update.ts';
-import { openDatabase, type OpenedDatabase, type Sql } from './database.ts';
+import { openDatabase, rows, type OpenedDatabase, type Sql } from './database.ts';
 import { CURRENT_VERSION, encodePayload, splitPayload, validatePayload, VALIDATED, type DynamicLogged, type EventBody, type EventKind, type StoredEvent } from './events.ts';
 import { applyEvent, emptyStream, fold, shapeFromJson, type FoldStep, type StreamView } from './fold.ts';
 import { entryOf, type Shape } from '../model/observation.ts';
@@ -462,11 +462,14 @@ function createLedger(db: OpenedDatabase): Ledger {
       return result;
     },
     profiles() {
-      return sql
-        .all<{ id: number; cache_key: string; event_count: number; last_position: number | null; last_time: number | null }>(
-          'select id, cache_key, event_count, last_position, last_time from profiles order by cache_key',
-        )
-        .map((r) => ({ id: r.id, cacheKey: r.cache_key, key: parseCacheKey(r.cache_key), eventCount: r.event_count, lastPosition: r.last_position, lastTime: r.last_time }));
+      return rows(sql, db.kysely.selectFrom('profiles').select(['id', 'cache_key', 'event_count', 'last_position', 'last_time']).orderBy('cache_key')).map((r) => ({
+        id: r.id,
+        cacheKey: r.cache_key,
+        key: parseCacheKey(r.cache_key),
+        eventCount: r.event_count,
+        lastPosition: r.last_position,
+        lastTime: r.last_time,
+      }));
     },
     profileByKey(key) {
       return ledger.profiles().find((p) => p.cacheKey === key);
@@ -479,33 +482,21 @@ function createLedger(db: OpenedDatabase): Ledger {
       return foldFresh(pid, filter, onStep);
     },
     history(pid) {
-      const rows = sql.all<{
-        position: number;
-        code_seq: number;
-        source: string;
-        dim_changed: string;
-        reason: string;
-        cached: string;
-        new: string;
-        run: string | null;
-        time: number;
-        compile_id: string | null;
-        origin: string | null;
-        origin_line: number | null;
-        filename: string;
-        firstlineno: number;
-        name: string;
-        file_hash: string;
-        guard: string | null;
-      }>(
-        `select h.position, h.code_seq, h.source, h.dim_changed, h.reason, h.cached, h.new, r.run, e.time, e.compile_id, o.origin, e.origin_line,
-                c.filename, c.firstlineno, c.name, c.file_hash, h.guard
-         from history h join events e on e.position = h.position left join origins o on o.id = e.origin_id left join runs r on r.id = e.run_id
-         join codes c on c.id = h.code_id
-         where h.profile_id = ? order by h.id`,
-        pid,
+      const k = db.kysely;
+      const found = rows(
+        sql,
+        k
+          .selectFrom('history as h')
+          .innerJoin('events as e', 'e.position', 'h.position')
+          .innerJoin('codes as c', 'c.id', 'h.code_id')
+          .leftJoin('origins as o', 'o.id', 'e.origin_id')
+          .leftJoin('runs as r', 'r.id', 'e.run_id')
+          .select(['h.position', 'h.code_seq', 'h.source', 'h.dim_changed', 'h.reason', 'h.cached', 'h.new', 'h.guard', 'r.run', 'e.time', 'e.compile_id', 'o.origin', 'e.origin_line'])
+          .select(['c.filename', 'c.firstlineno', 'c.name', 'c.file_hash'])
+          .where('h.profile_id', '=', pid)
+          .orderBy('h.id'),
       );
-      return rows.map((r) => ({
+      return found.map((r) => ({
         position: r.position,
         code: { filename: r.filename, firstlineno: r.firstlineno, name: r.name, file_hash: r.file_hash },
         codeSeq: r.code_seq,
