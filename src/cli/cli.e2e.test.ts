@@ -148,3 +148,34 @@ describe('real processes: kill -9 and two writers', () => {
     assert.equal(cli(db, ['verify']).status, 0);
   });
 });
+
+describe('interop commands end to end', () => {
+  it('ingest a trace folder, export into a base bundle, merge ranks, report, diff', async () => {
+    const { TORCH } = await import('../../test/support/fixtures.ts');
+    const { decodeMegaCache } = await import('../codecs/megacache.ts');
+    const db = join(dir, 'interop.db');
+    let r = cli(db, ['ingest', join(TORCH, 'traces'), join(TORCH, 'workload2/trace-rank0.log'), join(TORCH, 'workload2/trace-rank1.log')]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /traces: trace: \d+ events appended/);
+    const bundle = join(dir, 'out.bin');
+    r = cli(db, ['export', '--job', 'fixture', '--format', 'megacache', '--base', join(TORCH, 'megacache/inductor-cuda-run.bin'), '-o', bundle]);
+    assert.equal(r.status, 0, r.stderr);
+    const types = decodeMegaCache(readFileSync(bundle)).artifacts.map((a) => a.type);
+    assert.equal(types.filter((t) => t === 'pgo').length, 1);
+    assert.equal(types.length, 10 + 8 + 1 + 2);
+    r = cli(db, ['merge', '--from', 'fixture2:0:', '--from', 'fixture2:1:', '--into', 'fixture2-all']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /joined fixture2:0: \+ fixture2:1: into fixture2-all:None:/);
+    const report = join(dir, 'all.html');
+    r = cli(db, ['report', '--all', '-o', report]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /4 profiles/);
+    assert.match(readFileSync(report, 'utf8'), /^<!doctype html>/);
+    r = cli(db, ['diff', '--job', 'fixture', '--from', '0', '--to', '5', '--json']);
+    assert.equal(r.status, 0, r.stderr);
+    const changes = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    assert.ok(changes.length > 0 && changes.every((c) => c.change === 'added'));
+    const jobs = cli(db, ['jobs', '--json']).stdout.trim().split('\n').map((l) => JSON.parse(l).cache_key);
+    assert.deepEqual(jobs, ['fixture2-all:None:', 'fixture2:0:', 'fixture2:1:', 'fixture:None:']);
+  });
+});
