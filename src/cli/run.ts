@@ -206,7 +206,7 @@ export async function runCli(program: Command, argv: string[]): Promise<number> 
     .action(async (o: { until?: string; excludeRun: string[] }) => {
       const l = await open();
       const p: Point | undefined = o.until ? parsePoint(o.until) : undefined;
-      const bar = progressBar('replay');
+      const bar = progressBar('replay', 'events');
       const r = l.replay({ untilPosition: p?.position, untilTime: p?.time, excludeRuns: o.excludeRun }, (n) => bar.update(n));
       bar.stop();
       out(`replayed ${r.events} events into ${r.profiles} profiles (${r.records} recompile reasons)${o.until ? `, up to ${o.until}` : ''}${o.excludeRun.length ? `, without run ${o.excludeRun.join(', ')}` : ''}`);
