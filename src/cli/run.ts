@@ -207,7 +207,8 @@ export async function runCli(program: Command, argv: string[]): Promise<number> 
       const l = await open();
       const p: Point | undefined = o.until ? parsePoint(o.until) : undefined;
       const bar = progressBar('replay', 'events');
-      const r = l.replay({ untilPosition: p?.position, untilTime: p?.time, excludeRuns: o.excludeRun }, (n) => bar.update(n));
+      const total = l.sql.get<{ n: number | null }>('select max(position) n from events')?.n ?? 0;
+      const r = l.replay({ untilPosition: p?.position, untilTime: p?.time, excludeRuns: o.excludeRun }, (n) => bar.update(n, total));
       bar.stop();
       out(`replayed ${r.events} events into ${r.profiles} profiles (${r.records} recompile reasons)${o.until ? `, up to ${o.until}` : ''}${o.excludeRun.length ? `, without run ${o.excludeRun.join(', ')}` : ''}`);
     });
