@@ -2,6 +2,7 @@ import { Worker } from 'node:worker_threads';
 import type { Ledger } from '../store/ledger.ts';
 import { batchCache, decodeBatch, lineBatches, type WireBatch } from './observation-batches.ts';
 import { InputError, type LineDefaults } from './observation-lines.ts';
+import { sizeOf } from './read-lines.ts';
 
 export interface IngestOptions {
   defaults?: LineDefaults;
@@ -11,7 +12,7 @@ export interface IngestOptions {
   batchSize?: number;
   onProgress?: (bytes: number) => void;
   onSkip?: (message: string) => void;
-  /** Parse on a worker thread (default), so parsing and writing use both cores. */
+  /** Parse on a worker thread, so parsing and writing use both cores (default: for files over 4 MiB). */
   worker?: boolean;
 }
 
@@ -36,7 +37,9 @@ export async function ingestObservations(ledger: Ledger, file: string, opts: Ing
     sum.skipped = skipped;
     opts.onProgress?.(bytes);
   };
-  const useWorker = (opts.worker ?? process.env.PGO_LEDGER_NO_WORKER !== '1') && file !== '-';
+  // A worker pays off on big files; a small one is parsed faster than a thread starts.
+  const big = file !== '-' && (sizeOf(file) ?? 0) > 4 << 20;
+  const useWorker = file !== '-' && (opts.worker ?? (big && process.env.PGO_LEDGER_NO_WORKER !== '1'));
   if (!useWorker) {
     for await (const b of lineBatches(file, { ...options, withShapes: true, onSkip: (e) => opts.onSkip?.(e.message) })) write(b.events, b.lines, b.bytes, b.skipped);
     return sum;

@@ -6,6 +6,7 @@ import { oracleCases } from '../../test/support/fixtures.ts';
 import { caseLines } from '../../test/support/oracle-lines.ts';
 import { tempDir } from '../../test/support/tmp.ts';
 import { ingestObservations } from '../adapters/ingest-observations.ts';
+import { InputError } from '../adapters/observation-lines.ts';
 import { pickleProfile } from '../codecs/pickle/index.ts';
 import { renderProfile } from '../model/render.ts';
 import { diffProfiles } from './diff.ts';
@@ -22,7 +23,7 @@ describe('the 600 oracle cases through the event store', () => {
   before(async () => {
     writeFileSync(join(dir, 'all.jsonl'), cases.flatMap((c) => caseLines(c, { runs: runOf })).join('\n') + '\n');
     ledger = await openLedger(join(dir, 'ledger.db'));
-    const s = await ingestObservations(ledger, join(dir, 'all.jsonl'), { batchSize: 997 });
+    const s = await ingestObservations(ledger, join(dir, 'all.jsonl'), { batchSize: 997, worker: true });
     assert.equal(s.appended, cases.reduce((n, c) => n + c.observations.length, 0));
   });
 
@@ -42,6 +43,20 @@ describe('the 600 oracle cases through the event store', () => {
     const s = await ingestObservations(ledger, join(dir, 'all.jsonl'), { worker: false });
     assert.equal(s.appended, 0);
     assert.equal(s.duplicates, s.lines);
+  });
+
+  it('a bad line found on the worker thread: file, line and field; nothing of its batch written', async () => {
+    const bad = join(dir, 'bad.jsonl');
+    const c3 = cases[3];
+    writeFileSync(bad, [...caseLines(c3, { runs: () => 'rb' }).map((l) => l.replace(`"case-${c3.id}"`, '"bad-job"')), '{"job": "bad-job", "code": {"filename": "a.py", "firstlineno": 1, "name": "f"}, "source": 7, "kind": "scalar", "value": 1}'].join('\n'));
+    await assert.rejects(ingestObservations(ledger, bad, { worker: true }), (e: unknown) => e instanceof InputError && e.line === c3.observations.length + 1 && /bad\.jsonl:\d+: field source: .*string/.test(e.message));
+    assert.equal(ledger.profileByKey('bad-job:None:'), undefined);
+    const skipped: string[] = [];
+    const s = await ingestObservations(ledger, bad, { worker: true, skipInvalid: true, onSkip: (m) => skipped.push(m) });
+    assert.equal(s.skipped, 1);
+    assert.equal(skipped.length, 1);
+    assert.equal(s.appended, c3.observations.length);
+    assert.equal(ledger.profileByKey('bad-job:None:')!.eventCount, c3.observations.length);
   });
 
   it('verify passes; replay leaves every view unchanged', () => {
