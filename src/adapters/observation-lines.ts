@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import { z } from 'zod';
 import { cacheKey } from '../model/cache-key.ts';
 import { fileHash } from '../model/file-hash.ts';
@@ -94,15 +94,18 @@ export interface LineContext {
   /** The input's absolute path (or 'stdin'). */
   origin: string;
   /**
-   * 21 bits naming the input (its first line and the defaults): an event's idempotency key
-   * is tag * 2**32 + line, so one input's keys ascend and the unique index only appends.
-   * Another input with the same tag is told apart by content (see Ledger.appendPrepared).
+   * 21 bits naming the input (its file name, first line and the defaults): an event's
+   * idempotency key is tag * 2**32 + line, so one input's keys ascend and the unique index
+   * only appends. The same file ingested again (or grown since) maps to the same keys; two
+   * runs' files that happen to start alike do not, by their names. Another input with the
+   * same tag is told apart by content (see Ledger.appendPrepared).
    */
   tag: number;
 }
 
 export function lineContext(file: string, defaults: LineDefaults, firstLine: string): LineContext {
-  return { file, defaults, origin: file === '-' ? 'stdin' : resolve(file), tag: hash53(`${firstLine}\u0000${JSON.stringify(defaults)}`) % 2 ** 21 };
+  const name = file === '-' ? '-' : basename(file);
+  return { file, defaults, origin: file === '-' ? 'stdin' : resolve(file), tag: hash53(`${name}\u0000${firstLine}\u0000${JSON.stringify(defaults)}`) % 2 ** 21 };
 }
 
 /** One JSON observation line to a `shape.observed` event (InputError naming file, line, field). */
