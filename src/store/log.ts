@@ -1,8 +1,6 @@
-import type { EntryJson } from '../codecs/entry-json.ts';
 import type { CodeId } from '../model/code-id.ts';
-import type { Shape } from '../model/observation.ts';
 import type { Sql } from './database.ts';
-import { CodeIdSchema, decodePayload, EventPayloadError, joinPayload, zodMessage, type DynamicLogged, type EventBody, type StoredEvent } from './events.ts';
+import { CodeIdSchema, decodePayload, EventPayloadError, joinPayload, zodMessage, type EventBody, type StoredEvent } from './events.ts';
 import { shapeFromJson, type FoldInput, type FoldPayload } from './fold.ts';
 
 const PAGE = 5000;

@@ -1,0 +1,80 @@
+import type { EntryJson } from '../codecs/entry-json.ts';
+import type { CodeId } from '../model/code-id.ts';
+import type { Shape } from '../model/observation.ts';
+import { CURRENT_VERSION, splitPayload, validatePayload, VALIDATED, type DynamicLogged, type EventBody, type EventKind } from './events.ts';
+import { shapeFromJson } from './fold.ts';
+import { hash53 } from './hash53.ts';
+
+/** One event to append. */
+export type NewEvent = EventBody & {
+  /** The profile it belongs to: `job:rank:tag`. */
+  cacheKey: string;
+  /** When it happened (ms since the epoch); defaults to now. */
+  time?: number;
+  run?: string | null;
+  origin?: string | null;
+  originLine?: number | null;
+  compileId?: string | null;
+  /** What makes it the same event if ingested again (hashed into the unique key). */
+  idempotencyKey: string;
+  /** A ready key in place of hashing idempotencyKey (must be below 2**53). */
+  idempotencyHash?: number;
+  /** Set by builders that already ran the payload's zod schema. */
+  [VALIDATED]?: true;
+};
+
+/**
+ * An event ready for the log: its body already split for storage and its entry ready for
+ * the fold. `append` builds these from NewEvents; the ingest worker builds them in bulk.
+ */
+export interface PreparedEvent {
+  cacheKey: string;
+  kind: EventKind;
+  code: CodeId | null;
+  source: string | null;
+  /** The stored body (see events.ts StoredBodies). */
+  json: string;
+  /** shape.observed: the shape (may be shared between events: the fold never mutates it). */
+  shape: Shape | null;
+  /** entry.imported: the entry. */
+  entry: EntryJson | null;
+  automaticDynamic: boolean;
+  /** entry.imported from a trace: the records are PyTorch's own (dynamic.logged). */
+  quiet: boolean;
+  /** dynamic.logged */
+  record: DynamicLogged['record'] | null;
+  guard: string | null;
+  time: number;
+  run: string | null;
+  origin: string | null;
+  originLine: number | null;
+  compileId: string | null;
+  /** hash53 of the idempotency key. */
+  idem: number;
+}
+
+/** A NewEvent checked by zod (unless its builder already did) and split for storage. */
+export function prepareEvent(ev: NewEvent, withShape = true): PreparedEvent {
+  const version = CURRENT_VERSION[ev.kind];
+  if (!(ev as { [VALIDATED]?: boolean })[VALIDATED]) validatePayload(ev.kind, version, ev.payload);
+  const parts = splitPayload(ev);
+  return {
+    cacheKey: ev.cacheKey,
+    kind: ev.kind,
+    code: parts.code,
+    source: parts.source,
+    json: parts.json,
+    shape: ev.kind === 'shape.observed' && withShape ? shapeFromJson(ev.payload.shape) : null,
+    entry: ev.kind === 'entry.imported' ? ev.payload.entry : null,
+    automaticDynamic: ev.kind === 'shape.observed' ? ev.payload.automatic_dynamic : true,
+    quiet: ev.kind === 'entry.imported' && ev.payload.records === 'logged',
+    record: ev.kind === 'dynamic.logged' ? ev.payload.record : null,
+    guard: ev.kind === 'dynamic.logged' ? ev.payload.guard : null,
+    time: ev.time ?? Date.now(),
+    run: ev.run ?? null,
+    origin: ev.origin ?? null,
+    originLine: ev.originLine ?? null,
+    compileId: ev.compileId ?? null,
+    idem: ev.idempotencyHash ?? hash53(ev.idempotencyKey),
+  };
+}
