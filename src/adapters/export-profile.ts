@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { decodeMegaCache, encodeMegaCache, type CacheArtifact } from '../codecs/megacache.ts';
 import { pickleProfile, type PickleProtocol } from '../codecs/pickle/index.ts';
@@ -76,8 +76,4 @@ export function writeLocalDir(dir: string, cacheKey: string, profile: Profile, p
     renameSync(tmp, path); // no flock(1) here: the rename alone is still atomic
   }
   return path;
-}
-
-export function readBase(path: string): Uint8Array {
-  return readFileSync(path);
 }

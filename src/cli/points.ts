@@ -1,4 +1,4 @@
-import type { FoldFilter, Ledger } from '../store/ledger.ts';
+import type { FoldFilter } from '../store/ledger.ts';
 
 /** A point in the log: a position, or a time (ISO 8601). */
 export interface Point {
@@ -13,6 +13,9 @@ export function parsePoint(s: string): Point {
   return { time: t };
 }
 
-export function pointFilter(_l: Ledger, p: Point): FoldFilter {
+/** `--as-of` / `--from` / `--to` to a fold filter (the whole log when not given). */
+export function pointFilter(s: string | undefined): FoldFilter {
+  if (s === undefined) return {};
+  const p = parsePoint(s);
   return { untilPosition: p.position, untilTime: p.time };
 }

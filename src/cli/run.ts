@@ -1,6 +1,7 @@
 
 import { Command, Option } from 'commander';
-import { exportBytes, readBase, writeFileAtomic, writeLocalDir, type ExportFormat } from '../adapters/export-profile.ts';
+import { readFileSync } from 'node:fs';
+import { exportBytes, writeFileAtomic, writeLocalDir, type ExportFormat } from '../adapters/export-profile.ts';
 import { ingestFile, type IngestKind } from '../adapters/ingest-file.ts';
 import type { PickleProtocol } from '../codecs/pickle/index.ts';
 import { codeIdText } from '../model/code-id.ts';
@@ -18,6 +19,7 @@ import { publishProfile, pullProfiles } from '../adapters/redis.ts';
 import { mergeProfiles } from '../adapters/merge-profiles.ts';
 import { cacheKey as cacheKeyOf } from '../model/cache-key.ts';
 import { parsePoint, pointFilter, type Point } from './points.ts';
+import type { StreamView } from '../store/fold.ts';
 
 export class UsageError extends Error {}
 
@@ -91,7 +93,7 @@ export async function runCli(program: Command, argv: string[]): Promise<number> 
     .action(async (o: SelectOpts & { asOf?: string; json?: boolean }) => {
       const l = await open();
       const p = selectProfile(l, o);
-      const view = o.asOf ? l.fold(p.id, pointFilter(l, parsePoint(o.asOf))) : l.view(p.id);
+      const view = profileAt(l, p, o.asOf);
       if (o.json) {
         const { entryToJson } = await import('../codecs/entry-json.ts');
         out(
@@ -110,7 +112,7 @@ export async function runCli(program: Command, argv: string[]): Promise<number> 
     .action(async (o: SelectOpts & { asOf?: string; source?: string; json?: boolean }) => {
       const l = await open();
       const p = selectProfile(l, o);
-      const rows = o.asOf ? historyAsOf(l, p.id, pointFilter(l, parsePoint(o.asOf))) : l.history(p.id);
+      const rows = o.asOf ? historyAsOf(l, p.id, pointFilter(o.asOf)) : l.history(p.id);
       for (const h of rows) {
         if (o.source && h.name !== o.source) continue;
         if (o.json) {
@@ -146,7 +148,7 @@ export async function runCli(program: Command, argv: string[]): Promise<number> 
       const l = await open();
       const p = selectProfile(l, o);
       const dim: DimRef | undefined = o.dim === undefined ? undefined : o.dim === 'scalar' ? 'scalar' : /^\d+$/.test(o.dim) ? Number(o.dim) : usage(`--dim ${o.dim}: want a number or "scalar"`);
-      const stories = explain(l, p.id, o.source, { dim, code: o.code, filter: o.asOf ? pointFilter(l, parsePoint(o.asOf)) : undefined });
+      const stories = explain(l, p.id, o.source, { dim, code: o.code, filter: pointFilter(o.asOf) });
       if (!stories.length) throw new UsageError(`${p.cacheKey} has no source ${o.source}${o.code ? ` in code ${o.code}` : ''}${dim !== undefined ? ` with dim ${dim}` : ''}`);
       if (o.json) return void out(JSON.stringify(stories.map((s) => ({ ...s, code: codeIdText(s.code), becameDynamic: s.becameDynamic && { ...s.becameDynamic, time: iso(s.becameDynamic.time) } }))));
       let lastCode = '';
@@ -184,13 +186,13 @@ export async function runCli(program: Command, argv: string[]): Promise<number> 
       const l = await open();
       const p = selectProfile(l, o);
       if (!o.output) throw new UsageError('export needs -o/--output');
-      const view = o.asOf ? l.fold(p.id, pointFilter(l, parsePoint(o.asOf))) : l.view(p.id);
+      const view = profileAt(l, p, o.asOf);
       const protocol = Number(o.protocol) as PickleProtocol;
       if (o.format === 'local-dir') {
         out(`wrote ${writeLocalDir(o.output, p.cacheKey, view.profile, protocol)}`);
         return;
       }
-      const bytes = exportBytes(view.profile, { format: o.format, cacheKey: p.cacheKey, protocol, base: o.base ? readBase(o.base) : undefined });
+      const bytes = exportBytes(view.profile, { format: o.format, cacheKey: p.cacheKey, protocol, base: o.base ? readFileSync(o.base) : undefined });
       if (o.output === '-') process.stdout.write(bytes);
       else {
         writeFileAtomic(o.output, bytes);
@@ -235,8 +237,8 @@ export async function runCli(program: Command, argv: string[]): Promise<number> 
     .action(async (o: SelectOpts & { from: string; to: string; json?: boolean }) => {
       const l = await open();
       const p = selectProfile(l, o);
-      const a = l.fold(p.id, pointFilter(l, parsePoint(o.from)));
-      const b = l.fold(p.id, pointFilter(l, parsePoint(o.to)));
+      const a = l.fold(p.id, pointFilter(o.from));
+      const b = l.fold(p.id, pointFilter(o.to));
       const changes = diffProfiles(a.profile, b.profile);
       for (const c of changes) {
         if (o.json) out(JSON.stringify(c));
@@ -289,7 +291,7 @@ export async function runCli(program: Command, argv: string[]): Promise<number> 
       const l = await open();
       const p = selectProfile(l, o);
       if (o.ttl !== undefined && !/^\d+$/.test(o.ttl)) throw new UsageError(`--ttl ${o.ttl}: want whole seconds`);
-      const view = o.asOf ? l.fold(p.id, pointFilter(l, parsePoint(o.asOf))) : l.view(p.id);
+      const view = profileAt(l, p, o.asOf);
       const key = await publishProfile(url, p.cacheKey, view.profile, { ttlSeconds: o.ttl === undefined ? undefined : Number(o.ttl) });
       out(`set ${key} (${view.profile.codes.size} code ids)${o.ttl ? `, expiring in ${o.ttl} s` : ''}`);
     });
@@ -352,6 +354,11 @@ export function parseRank(r: string): number | null {
   if (r === 'None' || r === 'none') return null;
   if (!/^\d+$/.test(r)) usage(`--rank ${r}: want a number or None`);
   return Number(r);
+}
+
+/** The stored view, or the log folded afresh as of `--as-of`. */
+function profileAt(l: Ledger, p: ProfileRow, asOf: string | undefined): StreamView {
+  return asOf ? l.fold(p.id, pointFilter(asOf)) : l.view(p.id);
 }
 
 /** The profile a command means: job/rank/tag as given; rank and tag may be left out when one profile fits. */
