@@ -83,7 +83,7 @@ export async function benchStore(n = 1_000_000): Promise<void> {
     peak = 0;
     const replayMarks: string[] = [];
     t0 = performance.now();
-    const r = ledger.replay({ excludeRuns: [] }, (k) => {
+    const r = ledger.replay((k) => {
       sample();
       if (k % (n / 4) === 0) replayMarks.push(`${k}: ${mb(peak)} MB`);
     });

@@ -12,7 +12,7 @@ export { decodeMegaCache, encodeMegaCache, MegaCacheError, type CacheArtifact, t
 export { decodeRemoteValue, encodeRemoteValue, remoteKey, cacheKeyOfRemoteKey } from './codecs/remote-value.ts';
 export { parseRenderText } from './codecs/render-text.ts';
 export { entryFromJson, entryToJson, type EntryJson } from './codecs/entry-json.ts';
-export { openLedger, type Ledger, type NewEvent, type AppendResult, type HistoryRow, type ProfileRow, type ViewSettings, type FoldFilter } from './store/ledger.ts';
+export { openLedger, type Ledger, type NewEvent, type AppendResult, type HistoryRow, type ProfileRow, type FoldFilter } from './store/ledger.ts';
 export { fold, applyEvent, type FoldStep, type StreamView } from './store/fold.ts';
 export type { EventBody, EventKind, StoredEvent } from './store/events.ts';
 export { verifyLedger } from './store/verify.ts';
@@ -27,3 +27,5 @@ export { publishProfile, pullProfiles, RedisError } from './adapters/redis.ts';
 export { mergeProfiles } from './adapters/merge-profiles.ts';
 export { reportProfile, type ReportProfile } from './report/report-data.ts';
 export { renderReportHtml } from './report/render-html.ts';
+export { type Window, parsePoint, isWholeLog } from './store/window.ts';
+export { LedgerError, classify, fullMessage, type FailureKind } from './errors.ts';

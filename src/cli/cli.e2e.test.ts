@@ -35,7 +35,7 @@ describe('command line on oracle cases', () => {
       const hist = cli(db, ['history', '--job', `case-${c.id}`, '--json']);
       const got = hist.stdout.trim() ? hist.stdout.trim().split('\n').map((l) => JSON.parse(l)) : [];
       const want = c.expected.steps.flatMap((s) => s.logged);
-      assert.deepEqual(got.map((g) => ({ event: 'automatic_dynamic', name: g.name, dim_changed: g.dim_changed, reason: g.reason, cached: g.cached, new: g.new })), want);
+      assert.deepEqual(got.map((g) => ({ event: 'automatic_dynamic', name: g.source, dim_changed: g.dim_changed, reason: g.reason, cached: g.cached, new: g.new })), want);
       for (const g of got) for (const k of ['position', 'code', 'run', 'time']) assert.ok(k in g, k);
       const out = join(dir, `case-${c.id}.pkl`);
       assert.equal(cli(db, ['export', '--job', `case-${c.id}`, '--format', 'pickle', '-o', out]).status, 0);

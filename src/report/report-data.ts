@@ -3,6 +3,8 @@ import { codeIdText, codeKey } from '../model/code-id.ts';
 import { intRepr } from '../model/int.ts';
 import { dynamicSources, renderEntry } from '../model/render.ts';
 import type { HistoryRow, Ledger, ProfileRow } from '../store/ledger.ts';
+import { historyAsOf } from '../store/history.ts';
+import type { Window } from '../store/window.ts';
 
 /** What the HTML report shows of one profile; built from the views (and a count over the log). */
 export interface ReportProfile {
@@ -69,9 +71,9 @@ function change(h: HistoryRow): Change {
   };
 }
 
-export function reportProfile(ledger: Ledger, p: ProfileRow): ReportProfile {
-  const view = ledger.view(p.id).profile;
-  const history = ledger.history(p.id);
+export function reportProfile(ledger: Ledger, p: ProfileRow, window: Window = {}): ReportProfile {
+  const view = ledger.fold(p.id, window).profile;
+  const history = historyAsOf(ledger, p.id, window);
   const byKey = new Map<string, Change[]>();
   for (const h of history) {
     const k = `${codeKey(h.code)}\u0000${h.name}`;

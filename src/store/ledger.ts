@@ -10,7 +10,8 @@ export { prepareEvent, type NewEvent, type PreparedEvent };
 import { CURRENT_VERSION, encodePayload, type EventKind, type StoredEvent } from './events.ts';
 import { applyEvent, emptyStream, fold, type FoldStep, type StreamView } from './fold.ts';
 import { hash53 } from './hash53.ts';
-import { dictionaries, readEvents, retractedRuns, scanEvents, type ReadFilter } from './log.ts';
+import { dictionaries, readEvents, scanEvents } from './log.ts';
+import { isWholeLog, leftOutRuns, type Window } from './window.ts';
 
 export interface AppendResult {
   appended: number;
@@ -18,12 +19,6 @@ export interface AppendResult {
   records: number;
   firstPosition: number | null;
   lastPosition: number | null;
-}
-
-export interface ViewSettings {
-  untilPosition?: number;
-  untilTime?: number;
-  excludeRuns: string[];
 }
 
 export interface ProfileRow {
@@ -56,17 +51,20 @@ interface CachedStream {
 
 export interface Ledger {
   readonly path: string;
+  /** Things said on opening (a rebuilt database, say), for the caller to show. */
+  readonly notes: string[];
   append(events: readonly NewEvent[]): AppendResult;
   appendPrepared(events: readonly PreparedEvent[]): AppendResult;
   profiles(): ProfileRow[];
   profileByKey(cacheKey: string): ProfileRow | undefined;
-  /** The stored view (what PyTorch would hold now). */
+  /** The stored view: the whole log folded (what PyTorch would hold now). */
   view(profileId: number): StreamView;
-  /** A fresh fold of the log for one profile, as of a point, without some runs. */
-  fold(profileId: number, filter?: FoldFilter, onStep?: (step: FoldStep, ev: StoredEvent) => void): StreamView;
+  /** A fresh fold of the log for one profile over a window (see window.ts). */
+  fold(profileId: number, window?: Window, onStep?: (step: FoldStep, ev: StoredEvent) => void): StreamView;
+  /** The stored history: the records of the whole log. */
   history(profileId: number): HistoryRow[];
-  viewSettings(): ViewSettings;
-  replay(settings: ViewSettings, onProgress?: (events: number) => void): { events: number; profiles: number; records: number };
+  /** Rebuilds every live view from the whole log. */
+  replay(onProgress?: (events: number) => void): { events: number; profiles: number; records: number };
   /** The recorded snapshot of an import (format and raw bytes). */
   importSnapshot(id: number): { format: string; origin: string; bytes: Uint8Array } | undefined;
   recordImport(format: string, origin: string, bytes: Uint8Array, digest: string): number;
@@ -74,11 +72,42 @@ export interface Ledger {
   close(): Promise<void>;
 }
 
-export type FoldFilter = ReadFilter & { excludeRuns?: Iterable<string> };
+/** @deprecated the old name of Window */
+export type FoldFilter = Window;
 
 export async function openLedger(path: string): Promise<Ledger> {
   const db = await openDatabase(path);
-  return createLedger(db);
+  const ledger = createLedger(db);
+  unpin(ledger);
+  return ledger;
+}
+
+/**
+ * Versions before 0.2 let `replay --until/--exclude-run` pin the live views to a what-if, so
+ * later ingests never reached them. The live views now always fold the whole log: a pinned
+ * database is rebuilt unpinned once, and says so.
+ */
+function unpin(ledger: Ledger): void {
+  const row = ledger.sql.get<{ value: string }>("select value from meta where key = 'views'");
+  if (!row) return;
+  let pin: { untilPosition?: number; untilTime?: number; excludeRuns?: string[] } = {};
+  try {
+    pin = JSON.parse(row.value);
+  } catch {
+    /* unreadable: rebuilt all the same */
+  }
+  ledger.replay();
+  const what = [
+    pin.untilPosition !== undefined ? `until position ${pin.untilPosition}` : '',
+    pin.untilTime !== undefined ? `until ${new Date(pin.untilTime).toISOString()}` : '',
+    pin.excludeRuns?.length ? `without run ${pin.excludeRuns.join(', ')}` : '',
+  ].filter(Boolean);
+  if (what.length) {
+    ledger.notes.push(
+      `note: ${ledger.path} had its views pinned (${what.join(', ')}) by an older pgo-ledger; they were rebuilt from the whole log. ` +
+        'Use --as-of and --exclude-run on read commands for what-ifs.',
+    );
+  }
 }
 
 function createLedger(db: OpenedDatabase): Ledger {
@@ -92,14 +121,6 @@ function createLedger(db: OpenedDatabase): Ledger {
   const runIds = new Map<string, number>();
   const bodyIds = new Map<string, Map<string, number>>();
   let seenVersion = -1;
-  let settings: ViewSettings | null = null;
-
-  const loadSettings = (): ViewSettings => {
-    if (settings) return settings;
-    const row = sql.get<{ value: string }>("select value from meta where key = 'views'");
-    settings = row ? (JSON.parse(row.value) as ViewSettings) : { excludeRuns: [] };
-    return settings;
-  };
 
   /** Another connection committed: drop every cached view (they are reloaded from the tables). */
   const syncCache = () => {
@@ -109,7 +130,6 @@ function createLedger(db: OpenedDatabase): Ledger {
       profileIds.clear();
       originIds.clear();
       forgetIds();
-      settings = null;
       seenVersion = v;
     }
   };
@@ -210,10 +230,7 @@ function createLedger(db: OpenedDatabase): Ledger {
   const stream = (pid: number): CachedStream => {
     let s = streams.get(pid);
     if (!s) {
-      const excluded = loadSettings().excludeRuns;
-      const retracted = retractedRuns(sql, pid, undefined, dict);
-      for (const r of excluded) retracted.add(r);
-      s = { view: loadView(pid), retracted, dirty: new Set() };
+      s = { view: loadView(pid), retracted: leftOutRuns(sql, pid, {}, dict), dirty: new Set() };
       streams.set(pid, s);
     }
     return s;
@@ -261,10 +278,9 @@ function createLedger(db: OpenedDatabase): Ledger {
     }
   };
 
-  const foldFresh = (pid: number, filter: FoldFilter, onStep?: (step: FoldStep, ev: StoredEvent) => void): StreamView => {
+  const foldFresh = (pid: number, filter: Window, onStep?: (step: FoldStep, ev: StoredEvent) => void): StreamView => {
     const view = emptyStream();
-    const excluded = retractedRuns(sql, pid, filter.untilPosition, dict);
-    for (const r of filter.excludeRuns ?? []) excluded.add(r);
+    const excluded = leftOutRuns(sql, pid, filter, dict);
     if (!onStep) {
       scanEvents(
         sql,
@@ -278,7 +294,7 @@ function createLedger(db: OpenedDatabase): Ledger {
       return view;
     }
     for (const ev of readEvents(sql, { ...filter, profileId: pid }, dict)) {
-      if (ev.run !== null && excluded.has(ev.run)) continue;
+      if (ev.kind === 'run.retracted' || (ev.run !== null && excluded.has(ev.run))) continue;
       const step = applyEvent(view, ev);
       if (step) onStep(step, ev);
     }
@@ -287,10 +303,9 @@ function createLedger(db: OpenedDatabase): Ledger {
 
   /** Rebuilds one profile's views from its events (after a retraction). */
   const refold = (pid: number) => {
-    const s = loadSettings();
     sql.run('delete from history where profile_id = ?', pid);
     sql.run('delete from code_states where profile_id = ?', pid);
-    const view = foldFresh(pid, { untilPosition: s.untilPosition, untilTime: s.untilTime, excludeRuns: s.excludeRuns }, (step, ev) =>
+    const view = foldFresh(pid, {}, (step, ev) =>
       insertHistory(ev.position, pid, step),
     );
     writeCodeStates(pid, view, 'all');
@@ -305,6 +320,7 @@ function createLedger(db: OpenedDatabase): Ledger {
 
   const ledger: Ledger = {
     path: db.path,
+    notes: [],
     sql,
     append(events) {
       return ledger.appendPrepared(events.map((e) => prepareEvent(e)));
@@ -315,8 +331,6 @@ function createLedger(db: OpenedDatabase): Ledger {
       try {
         sql.immediate(() => {
           syncCache();
-          const s = loadSettings();
-          const frozen = s.untilPosition !== undefined || s.untilTime !== undefined;
           const refolds = new Set<number>();
           const counts = new Map<number, { n: number; last: number; time: number }>();
           let lastKey = '';
@@ -379,7 +393,7 @@ function createLedger(db: OpenedDatabase): Ledger {
               refolds.add(pid);
               continue;
             }
-            if (frozen || refolds.has(pid)) continue;
+            if (refolds.has(pid)) continue;
             const st = stream(pid);
             if (ev.run !== null && st.retracted.has(ev.run)) continue;
             const step = fold(st.view, ev as PreparedEvent & { code: CodeId; source: string })!;
@@ -432,8 +446,9 @@ function createLedger(db: OpenedDatabase): Ledger {
       syncCache();
       return loadView(pid);
     },
-    fold(pid, filter = {}, onStep) {
-      return foldFresh(pid, filter, onStep);
+    fold(pid, window = {}, onStep) {
+      if (!onStep && isWholeLog(window)) return ledger.view(pid);
+      return foldFresh(pid, window, onStep);
     },
     history(pid) {
       const k = db.kysely;
@@ -467,11 +482,7 @@ function createLedger(db: OpenedDatabase): Ledger {
         guard: r.guard,
       }));
     },
-    viewSettings() {
-      syncCache();
-      return loadSettings();
-    },
-    replay(next, onProgress) {
+    replay(onProgress) {
       let events = 0;
       let records = 0;
       const views = new Map<number, StreamView>();
@@ -479,20 +490,16 @@ function createLedger(db: OpenedDatabase): Ledger {
         syncCache();
         sql.run('delete from history');
         sql.run('delete from code_states');
-        sql.run("insert into meta(key, value) values ('views', ?) on conflict(key) do update set value = excluded.value", JSON.stringify(next));
-        settings = next;
+        // Older versions could pin the live views to a what-if; the views now always fold the whole log.
+        sql.run("delete from meta where key = 'views'");
         const excluded = new Map<number, Set<string>>();
-        for (const p of ledger.profiles()) {
-          const r = retractedRuns(sql, p.id, next.untilPosition, dict);
-          for (const x of next.excludeRuns) r.add(x);
-          excluded.set(p.id, r);
-        }
+        for (const p of ledger.profiles()) excluded.set(p.id, leftOutRuns(sql, p.id, {}, dict));
         let lastPid = -1;
         let v: StreamView | undefined;
         let ex: Set<string> | undefined;
         events = scanEvents(
           sql,
-          { untilPosition: next.untilPosition, untilTime: next.untilTime },
+          {},
           (ev) => {
             if (onProgress && ev.position % 50000 === 0) onProgress(ev.position);
             if (ev.kind === 'run.retracted') return;

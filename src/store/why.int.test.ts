@@ -16,7 +16,7 @@ it('why: when each dim turned dynamic, by which observation, and what would have
   const l = await openLedger(join(dir, 'w.db'));
   await ingestObservations(l, join(dir, 'obs.jsonl'));
   const pid = l.profileByKey('j:None:')!.id;
-  const [d0, d1] = explain(l, pid, "L['x']");
+  const [d0, d1] = explain(l, pid, { source: "L['x']" });
   assert.equal(d0.dim, 0);
   assert.equal(d0.dynamic, true);
   assert.equal(d0.becameDynamic!.run, 'r2');
@@ -34,6 +34,6 @@ it('why: when each dim turned dynamic, by which observation, and what would have
   assert.equal(d1.current, '64');
   // and retracting it does
   retractRun(l, 'r2');
-  assert.equal(explain(l, pid, "L['x']", { dim: 0 })[0].dynamic, false);
+  assert.equal(explain(l, pid, { source: "L['x']", dim: 0 })[0].dynamic, false);
   await l.close();
 });

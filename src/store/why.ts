@@ -5,7 +5,8 @@ import { intRepr } from '../model/int.ts';
 import { atomStr } from '../model/python-repr.ts';
 import { shapeFromJson } from './fold.ts';
 import type { StoredEvent } from './events.ts';
-import type { FoldFilter, Ledger } from './ledger.ts';
+import type { Ledger } from './ledger.ts';
+import type { Window } from './window.ts';
 
 export type DimRef = number | 'scalar' | 'rank';
 
@@ -49,12 +50,18 @@ function show(a: Atom | 'unset' | 'absent'): string {
 }
 
 /** What each dim of a source went through: when it turned dynamic, by what, and what would have kept it static. */
-export function explain(ledger: Ledger, profileId: number, source: string, opts: { dim?: DimRef; code?: string; filter?: FoldFilter } = {}): DimStory[] {
+export function parseDimRef(s: string): DimRef | undefined {
+  if (s === 'scalar' || s === 'rank') return s;
+  return /^\d+$/.test(s) ? Number(s) : undefined;
+}
+
+export function explain(ledger: Ledger, profileId: number, opts: { source?: string; dim?: DimRef; code?: string; window?: Window } = {}): DimStory[] {
+  const source = opts.source!;
   type Acc = { code: CodeId; before: Map<string, DimStory['becameDynamic']>; values: Map<string, Map<string, { runs: Set<string>; count: number }>>; last?: FrameStateSizeEntry; dims: Set<DimRef> };
   const accs = new Map<string, Acc>();
   const matches = (c: CodeId) => !opts.code || codeIdText(c).includes(opts.code) || c.name === opts.code;
   const logged = new Map<string, NonNullable<NonNullable<DimStory['becameDynamic']>['logged']>>();
-  ledger.fold(profileId, opts.filter ?? {}, (step, ev) => {
+  ledger.fold(profileId, opts.window ?? {}, (step, ev) => {
     if (step.source !== source || !matches(step.code)) return;
     const k = codeKey(step.code);
     if (ev.kind === 'dynamic.logged') {

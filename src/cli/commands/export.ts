@@ -1,0 +1,28 @@
+import { Option, type Command } from 'commander';
+import type { ExportFormat } from '../../adapters/export-profile.ts';
+import type { PickleProtocol } from '../../codecs/pickle/index.ts';
+import { profileAt, profileOptions, selectProfile, usage, windowOf, windowOptions, type CliContext, type SelectOpts, type WindowOpts } from '../context.ts';
+
+export function exportCommand(program: Command, ctx: CliContext): void {
+  windowOptions(profileOptions(program.command('export').description('what PyTorch loads: a pickle, a mega-cache bundle, the remote-cache JSON value, or a cache dir')))
+    .addOption(new Option('--format <format>', 'output format').choices(['pickle', 'megacache', 'remote-json', 'local-dir']).makeOptionMandatory())
+    .option('-o, --output <path>', 'output file (for local-dir: the cache dir)')
+    .addOption(new Option('--protocol <n>', 'pickle protocol').choices(['2', '3', '4', '5']).default('4'))
+    .option('--base <bundle>', 'megacache: write into this existing bundle, keeping its other artifacts')
+    .action(async (o: SelectOpts & WindowOpts & { format: ExportFormat; output?: string; protocol: string; base?: string }) => {
+      const { exportBytes, writeFileAtomic, writeLocalDir } = await import('../../adapters/export-profile.ts');
+      const { readFileSync } = await import('node:fs');
+      const l = await ctx.open();
+      const p = selectProfile(l, o);
+      if (!o.output) usage('export needs -o/--output');
+      const view = profileAt(l, p, windowOf(o));
+      const protocol = Number(o.protocol) as PickleProtocol;
+      if (o.format === 'local-dir') return void ctx.out(`wrote ${writeLocalDir(o.output, p.cacheKey, view.profile, protocol)}`);
+      const bytes = exportBytes(view.profile, { format: o.format, cacheKey: p.cacheKey, protocol, base: o.base ? readFileSync(o.base) : undefined });
+      if (o.output === '-') process.stdout.write(bytes);
+      else {
+        writeFileAtomic(o.output, bytes);
+        ctx.out(`wrote ${o.output} (${o.format}, ${bytes.length} bytes, ${view.profile.codes.size} code ids)`);
+      }
+    });
+}

@@ -1,0 +1,25 @@
+import type { Command } from 'commander';
+import { profileOptions, selectProfile, windowOf, windowOptions, type CliContext, type SelectOpts, type WindowOpts } from '../context.ts';
+
+export function historyCommand(program: Command, ctx: CliContext): void {
+  windowOptions(profileOptions(program.command('history').description('the recompile-reason records, in order')))
+    .option('--source <source>', 'only this source')
+    .option('--code <ref>', 'only this code id (a function name, file:line:name, or the code id text)')
+    .option('--json', 'JSON lines')
+    .action(async (o: SelectOpts & WindowOpts & { source?: string; code?: string; json?: boolean }) => {
+      const { historyAsOf } = await import('../../store/history.ts');
+      const { matchCode } = await import('../../store/code-ref.ts');
+      const { historyJson, historyText } = await import('../json.ts');
+      const l = await ctx.open();
+      const p = selectProfile(l, o);
+      let rows = historyAsOf(l, p.id, windowOf(o));
+      if (o.code) {
+        const wanted = matchCode(rows.map((h) => h.code), o.code);
+        rows = rows.filter((h) => wanted(h.code));
+      }
+      for (const h of rows) {
+        if (o.source && h.name !== o.source) continue;
+        ctx.out(o.json ? JSON.stringify(historyJson(h)) : historyText(h));
+      }
+    });
+}

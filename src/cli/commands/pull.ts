@@ -1,0 +1,26 @@
+import type { Command } from 'commander';
+import { parseRank, usage, type CliContext } from '../context.ts';
+
+export function pullCommand(program: Command, ctx: CliContext): void {
+  program
+    .command('pull')
+    .description('ingest the profiles jobs wrote to the remote cache')
+    .argument('<redis-url>', 'redis:// or rediss:// URL')
+    .option('--job <job>', 'the job to pull')
+    .option('--rank <rank>', 'rank')
+    .option('--tag <tag>', 'cache_key_tag')
+    .option('--all', 'every pt2:dynamo-pgo::* entry')
+    .option('--run <run>', 'run id to record')
+    .action(async (url: string, o: { job?: string; rank?: string; tag?: string; all?: boolean; run?: string }) => {
+      if (!o.all && !o.job) usage('pull needs --job or --all');
+      const { pullProfiles } = await import('../../adapters/redis.ts');
+      const { cacheKey } = await import('../../model/cache-key.ts');
+      const l = await ctx.open({ write: true });
+      const which = o.all ? ({ all: true } as const) : { cacheKey: cacheKey({ job: o.job!, rank: o.rank === undefined ? null : parseRank(o.rank), tag: o.tag ?? '' }) };
+      const r = await pullProfiles(l, url, which, { run: o.run ?? null });
+      if (!r.keys.length && !r.missing.length) ctx.out('no pt2:dynamo-pgo entries');
+      for (const k of r.missing) ctx.out(`${k}: not set`);
+      if (r.keys.length) ctx.out(`pulled ${r.keys.length} entr${r.keys.length === 1 ? 'y' : 'ies'}: ${r.appended} events appended, ${r.duplicates} already in the log${r.records ? `, ${r.records} recompile reasons` : ''}`);
+      if (!o.all && r.missing.length) ctx.setExitCode(2);
+    });
+}

@@ -1,0 +1,21 @@
+import type { Command } from 'commander';
+import { usage, type CliContext } from '../context.ts';
+
+export function replayCommand(program: Command, ctx: CliContext): void {
+  program
+    .command('replay')
+    .description('rebuild every live view from the whole log (for a what-if, give --as-of/--exclude-run to a read command)')
+    .option('--until <pos|time>', 'no longer taken: use --as-of on show, history, why, diff, export, publish or report')
+    .option('--exclude-run <run>', 'no longer taken: use --exclude-run on a read command', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .action(async (o: { until?: string; excludeRun: string[] }) => {
+      // What-ifs are read-time: a replay that pinned the views made later ingests invisible.
+      if (o.until !== undefined || o.excludeRun.length) usage('replay only rebuilds the live views from the whole log; give --as-of/--exclude-run to show, history, why, diff, export, publish or report instead');
+      const { progressBar } = await import('../progress.ts');
+      const l = await ctx.open({ write: true });
+      const bar = progressBar('replay', 'events');
+      const total = l.sql.get<{ n: number | null }>('select max(position) n from events')?.n ?? 0;
+      const r = l.replay((n) => bar.update(n, total));
+      bar.stop();
+      ctx.out(`replayed ${r.events} events into ${r.profiles} profiles (${r.records} recompile reasons)`);
+    });
+}

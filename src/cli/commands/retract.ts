@@ -1,0 +1,18 @@
+import type { Command } from 'commander';
+import { usage, type CliContext } from '../context.ts';
+
+export function retractCommand(program: Command, ctx: CliContext): void {
+  program
+    .command('retract')
+    .description('retract a run: the profiles become what a store that never saw it would hold')
+    .requiredOption('--run <run>', 'the run to retract')
+    .option('--job <job>', 'only in this job')
+    .option('--reason <text>', 'why')
+    .action(async (o: { run: string; job?: string; reason?: string }) => {
+      const { retractRun } = await import('../../store/retract.ts');
+      const l = await ctx.open({ write: true });
+      const n = retractRun(l, o.run, { job: o.job, reason: o.reason });
+      if (!n.length) usage(`run ${o.run} has no events${o.job ? ` in job ${o.job}` : ''}`);
+      ctx.out(`retracted run ${o.run} in ${n.join(', ')}`);
+    });
+}

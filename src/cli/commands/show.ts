@@ -1,0 +1,16 @@
+import type { Command } from 'commander';
+import { profileAt, profileOptions, selectProfile, windowOf, windowOptions, type CliContext, type SelectOpts, type WindowOpts } from '../context.ts';
+
+export function showCommand(program: Command, ctx: CliContext): void {
+  windowOptions(profileOptions(program.command('show').description("the profile exactly as PyTorch's render_code_state prints it")))
+    .option('--json', 'the profile as JSON')
+    .action(async (o: SelectOpts & WindowOpts & { json?: boolean }) => {
+      const { renderProfile, dynamicSources } = await import('../../model/render.ts');
+      const { profileJson } = await import('../json.ts');
+      const l = await ctx.open();
+      const p = selectProfile(l, o);
+      const view = profileAt(l, p, windowOf(o));
+      if (o.json) ctx.out(JSON.stringify({ cache_key: p.cacheKey, codes: profileJson(view.profile), dynamic_sources: dynamicSources(view.profile) }));
+      else ctx.out(renderProfile(view.profile));
+    });
+}

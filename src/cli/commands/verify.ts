@@ -1,0 +1,20 @@
+import type { Command } from 'commander';
+import type { CliContext } from '../context.ts';
+
+export function verifyCommand(program: Command, ctx: CliContext): void {
+  program
+    .command('verify')
+    .description('fold the log afresh and report any difference from the stored views (exit 1 if any)')
+    .option('--json', 'JSON')
+    .action(async (o: { json?: boolean }) => {
+      const { verifyLedger } = await import('../../store/verify.ts');
+      const l = await ctx.open();
+      const r = verifyLedger(l);
+      if (o.json) ctx.out(JSON.stringify({ ok: r.differences.length === 0, profiles: r.profiles, differences: r.differences }));
+      else {
+        for (const d of r.differences) ctx.out(d);
+        ctx.out(r.differences.length ? `verify: ${r.differences.length} differences in ${r.profiles} profiles` : `verify: ${r.profiles} profiles match the log`);
+      }
+      if (r.differences.length) ctx.setExitCode(1);
+    });
+}

@@ -1,0 +1,24 @@
+import type { Command } from 'commander';
+import { profileOptions, selectProfile, usage, windowOf, windowOptions, type CliContext, type SelectOpts, type WindowOpts } from '../context.ts';
+
+export function whyCommand(program: Command, ctx: CliContext): void {
+  windowOptions(profileOptions(program.command('why').description('when and why each dim of a source became dynamic (every dynamic dim when no --source)')))
+    .option('--source <source>', "the source, e.g. L['x']")
+    .option('--dim <n>', 'one dim: a number (a size dim), "scalar", "rank", or "stride N"')
+    .option('--code <ref>', 'one code id: a function name, file:line:name, or the code id text')
+    .option('--json', 'JSON')
+    .action(async (o: SelectOpts & WindowOpts & { source?: string; dim?: string; code?: string; json?: boolean }) => {
+      const { explain, parseDimRef } = await import('../../store/why.ts');
+      const { storyJson, storyText } = await import('../why-format.ts');
+      const l = await ctx.open();
+      const p = selectProfile(l, o);
+      const dim = o.dim === undefined ? undefined : (parseDimRef(o.dim) ?? usage(`--dim ${o.dim}: want a number, "scalar", "rank" or "stride N"`));
+      const stories = explain(l, p.id, { source: o.source, dim, code: o.code, window: windowOf(o) });
+      if (!stories.length) {
+        if (o.source || dim !== undefined) usage(`${p.cacheKey} has no source ${o.source ?? ''}${o.code ? ` in code ${o.code}` : ''}${dim !== undefined ? ` with dim ${o.dim}` : ''}`);
+        if (!o.json) ctx.out(`${p.cacheKey}: no dim is dynamic`);
+      }
+      if (o.json) ctx.out(JSON.stringify(stories.map(storyJson)));
+      else for (const line of storyText(stories)) ctx.out(line);
+    });
+}

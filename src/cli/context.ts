@@ -1,0 +1,72 @@
+import type { Command } from 'commander';
+import { inputError } from '../errors.ts';
+import type { Ledger, ProfileRow } from '../store/ledger.ts';
+import type { StreamView } from '../store/fold.ts';
+import { parsePoint, type Window } from '../store/window.ts';
+
+/** What every command gets: the ledger (opened on first use), output, and the exit code. */
+export interface CliContext {
+  program: Command;
+  open(options?: { write?: boolean }): Promise<Ledger>;
+  out(s: string): void;
+  setExitCode(code: number): void;
+}
+
+export const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+export function usage(msg: string): never {
+  throw inputError(msg);
+}
+
+/** --job/--rank/--tag: which profile. */
+export function profileOptions(c: Command, required = true): Command {
+  (required ? c.requiredOption('--job <job>', 'job id (torch.compiler.config.job_id)') : c.option('--job <job>', 'job id (torch.compiler.config.job_id)'))
+    .option('--rank <rank>', "rank (omit for PyTorch's None when the job has one profile)")
+    .option('--tag <tag>', 'cache_key_tag');
+  return c;
+}
+
+/** --as-of and --exclude-run: the same read-time window on every read command. */
+export function windowOptions(c: Command, asOf = true): Command {
+  if (asOf) c.option('--as-of <pos|time>', 'as of a log position or an ISO 8601 time');
+  return c.option('--exclude-run <run>', 'leave a run out (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[]);
+}
+
+export interface WindowOpts {
+  asOf?: string;
+  excludeRun?: string[];
+}
+
+/** The window a command's options name (the whole log when none). */
+export function windowOf(o: WindowOpts, point: string | undefined = o.asOf): Window {
+  const p = point === undefined ? {} : parsePoint(point);
+  return { untilPosition: p.position, untilTime: p.time, excludeRuns: o.excludeRun ?? [] };
+}
+
+export interface SelectOpts {
+  job: string;
+  rank?: string;
+  tag?: string;
+}
+
+export function parseRank(r: string): number | null {
+  if (r === 'None' || r === 'none') return null;
+  if (!/^\d+$/.test(r)) usage(`--rank ${r}: want a number or None`);
+  return Number(r);
+}
+
+/** The profile a command means: job/rank/tag as given; rank and tag may be left out when one profile fits. */
+export function selectProfile(l: Ledger, o: SelectOpts): ProfileRow {
+  const all = l.profiles().filter((p) => p.key.job === o.job);
+  const fits = all.filter((p) => (o.rank === undefined || p.key.rank === parseRank(o.rank)) && (o.tag === undefined || p.key.tag === o.tag));
+  if (fits.length === 1) return fits[0];
+  const exact = fits.find((p) => p.key.rank === null && p.key.tag === '');
+  if (fits.length > 1 && o.rank === undefined && o.tag === undefined && exact) return exact;
+  if (!fits.length) usage(`no profile for job ${o.job}${o.rank !== undefined ? ` rank ${o.rank}` : ''}${o.tag !== undefined ? ` tag ${JSON.stringify(o.tag)}` : ''}${all.length ? ` (it has: ${all.map((p) => p.cacheKey).join(', ')})` : ''}`);
+  return usage(`job ${o.job} has several profiles (${fits.map((p) => p.cacheKey).join(', ')}): pick one with --rank/--tag`);
+}
+
+/** The live view, or the log folded afresh for a window. */
+export function profileAt(l: Ledger, p: ProfileRow, w: Window): StreamView {
+  return l.fold(p.id, w);
+}

@@ -1,0 +1,45 @@
+import type { CodeId } from '../model/code-id.ts';
+import type { Profile } from '../model/profile.ts';
+import { entryToJson } from '../codecs/entry-json.ts';
+import type { HistoryRow } from '../store/ledger.ts';
+
+/**
+ * The command line's one JSON vocabulary: the same field names for the same things in every
+ * command (`position`, `time` as ISO 8601, `run`, `code` as an object, `source`, `compile_id`,
+ * `origin` as {name, line}), structured values, never preformatted strings.
+ */
+export const isoTime = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+export function codeJson(c: CodeId) {
+  return { filename: c.filename, firstlineno: c.firstlineno, name: c.name, file_hash: c.file_hash, ...('closure_hash' in c && (c as { closure_hash?: unknown }).closure_hash !== undefined ? { closure_hash: (c as { closure_hash?: unknown }).closure_hash } : {}) };
+}
+
+export function originJson(origin: string | null, line: number | null) {
+  return origin === null ? null : { name: origin, line };
+}
+
+export function profileJson(profile: Profile) {
+  return [...profile.codes.values()].map(({ id, state }) => ({ code: codeJson(id), entries: Object.fromEntries([...state.automaticDynamic].map(([s, e]) => [s, entryToJson(e)])) }));
+}
+
+export function historyJson(h: HistoryRow) {
+  return {
+    position: h.position,
+    time: isoTime(h.time),
+    run: h.run,
+    code: codeJson(h.code),
+    source: h.name,
+    dim_changed: h.dim_changed,
+    reason: h.reason,
+    cached: h.cached,
+    new: h.new,
+    compile_id: h.compileId,
+    origin: originJson(h.origin, h.originLine),
+    guard: h.guard,
+  };
+}
+
+export function historyText(h: HistoryRow): string {
+  const head = `#${h.position} ${isoTime(h.time)} ${h.run ?? '-'}${h.compileId ? ` [${h.compileId}]` : ''} ${h.name} ${h.dim_changed === 'all' || h.dim_changed === 'scalar' ? h.dim_changed : `dim ${h.dim_changed}`}: ${h.reason}: ${h.cached} -> ${h.new}`;
+  return h.guard ? `${head}\n    guard failure: ${h.guard.split('\n')[0]}` : head;
+}

@@ -1,0 +1,55 @@
+import { Command, Option } from 'commander';
+import type { Ledger } from '../store/ledger.ts';
+import { VERSION } from '../version.ts';
+import type { CliContext } from './context.ts';
+import { diffCommand } from './commands/diff.ts';
+import { exportCommand } from './commands/export.ts';
+import { historyCommand } from './commands/history.ts';
+import { ingestCommand } from './commands/ingest.ts';
+import { jobsCommand } from './commands/jobs.ts';
+import { mergeCommand } from './commands/merge.ts';
+import { publishCommand } from './commands/publish.ts';
+import { pullCommand } from './commands/pull.ts';
+import { replayCommand } from './commands/replay.ts';
+import { reportCommand } from './commands/report.ts';
+import { retractCommand } from './commands/retract.ts';
+import { showCommand } from './commands/show.ts';
+import { verifyCommand } from './commands/verify.ts';
+import { whyCommand } from './commands/why.ts';
+
+const COMMANDS = [ingestCommand, jobsCommand, showCommand, historyCommand, whyCommand, diffCommand, exportCommand, publishCommand, pullCommand, mergeCommand, retractCommand, replayCommand, verifyCommand, reportCommand];
+
+/** Builds the command line and runs it; returns the exit code. Each command loads the library parts it uses when it runs. */
+export async function runCli(argv: string[], program = new Command()): Promise<number> {
+  let code = 0;
+  let ledger: Ledger | undefined;
+  program
+    .name('pgo-ledger')
+    .description('Event-sourced store for torch.compile automatic-dynamic (PGO) profiles')
+    .version(VERSION, '-V, --version')
+    .addOption(new Option('--db <path>', 'the ledger database').env('PGO_LEDGER_DB').default('./pgo-ledger.db'))
+    .option('--debug', 'on an internal error, print the stack')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) })
+    .showHelpAfterError();
+  const ctx: CliContext = {
+    program,
+    async open() {
+      if (!ledger) {
+        const { openLedger } = await import('../store/ledger.ts');
+        ledger = await openLedger((program.opts() as { db: string }).db);
+        for (const n of ledger.notes) process.stderr.write(`${n}\n`);
+      }
+      return ledger;
+    },
+    out: (s) => void process.stdout.write(s.endsWith('\n') ? s : s + '\n'),
+    setExitCode: (c) => void (code = c),
+  };
+  for (const add of COMMANDS) add(program, ctx);
+  try {
+    await program.parseAsync(argv);
+  } finally {
+    await ledger?.close();
+  }
+  return code;
+}

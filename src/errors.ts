@@ -1,0 +1,50 @@
+/**
+ * The one error type of pgo-ledger. It keeps its cause (so a pickle's byte offset or
+ * SQLite's own message reaches the user) and says what kind of failure it is, which is
+ * what the command line's exit code is made from.
+ *   input: the input or the usage is bad (exit 2)
+ *   check: a check found a difference (exit 1)
+ *   bug:   pgo-ledger itself is wrong (exit 70)
+ */
+export type FailureKind = 'input' | 'check' | 'bug';
+
+export class LedgerError extends Error {
+  readonly kind: FailureKind;
+  constructor(message: string, options: { kind?: FailureKind; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'LedgerError';
+    this.kind = options.kind ?? 'input';
+  }
+}
+
+/** Bad input or usage: a LedgerError of kind 'input'. */
+export function inputError(message: string, cause?: unknown): LedgerError {
+  return new LedgerError(message, { kind: 'input', cause });
+}
+
+const INPUT_CODES = new Set(['ENOENT', 'EACCES', 'EPERM', 'EISDIR', 'ENOTDIR', 'ENOSPC', 'EROFS', 'EEXIST', 'ELOOP', 'ENAMETOOLONG', 'EMFILE', 'ECONNREFUSED', 'ETIMEDOUT']);
+/** Errors of JavaScript itself: when one escapes, the code is wrong, not the input. */
+const BUG_NAMES = new Set(['TypeError', 'ReferenceError', 'RangeError', 'SyntaxError', 'AssertionError', 'EvalError', 'InternalError']);
+
+/** How an error thrown anywhere below the command line is to be told to the user. */
+export function classify(e: unknown): FailureKind {
+  if (e instanceof LedgerError) return e.kind;
+  if (!(e instanceof Error)) return 'bug';
+  const code = (e as NodeJS.ErrnoException).code;
+  if (typeof code === 'string' && (INPUT_CODES.has(code) || code.startsWith('SQLITE_'))) return 'input';
+  // Errors our codecs and adapters raise for bad data carry their own class names.
+  if (BUG_NAMES.has(e.name) && e.constructor.name === e.name) return 'bug';
+  return 'input';
+}
+
+/** The message with its causes, each once: "reading x.pkl: at byte 12: unknown opcode". */
+export function fullMessage(e: unknown): string {
+  const parts: string[] = [];
+  let cur: unknown = e;
+  for (let i = 0; cur !== undefined && i < 8; i++) {
+    const m = cur instanceof Error ? cur.message : String(cur);
+    if (!parts.some((p) => p.includes(m))) parts.push(m);
+    cur = cur instanceof Error ? cur.cause : undefined;
+  }
+  return parts.join(': ');
+}

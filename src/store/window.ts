@@ -1,0 +1,66 @@
+import { inputError } from '../errors.ts';
+import type { Sql } from './database.ts';
+import type { Dictionaries } from './log.ts';
+
+/**
+ * Which events an answer folds: THE window rule. Every read (the live views, `show --as-of`,
+ * `history`, `why`, `diff`, `export`, `publish`, `report`, `verify`, replay) asks this module.
+ *
+ * An event is in the window when its position is at most `untilPosition` and its time at most
+ * `untilTime` (each when given). A `run.retracted` event is an event like any other: it counts
+ * only when it is itself in the window, and then it leaves out every event of its run (a run is
+ * retracted whole). `excludeRuns` leaves runs out as a what-if. So a time and a position that
+ * name the same point fold the same events, retractions included.
+ */
+export interface Window {
+  /** Last position included. */
+  untilPosition?: number;
+  /** Last event time (ms since the epoch) included. */
+  untilTime?: number;
+  /** Runs left out, as if never ingested. */
+  excludeRuns?: readonly string[];
+}
+
+export const WHOLE_LOG: Window = Object.freeze({});
+
+export function isWholeLog(w: Window): boolean {
+  return w.untilPosition === undefined && w.untilTime === undefined && !(w.excludeRuns && w.excludeRuns.length);
+}
+
+/** The position and time part of the rule (runs are `leftOutRuns`). */
+export function inWindow(w: Window, position: number, time: number): boolean {
+  return (w.untilPosition === undefined || position <= w.untilPosition) && (w.untilTime === undefined || time <= w.untilTime);
+}
+
+/** The runs whose events the window leaves out: its excluded runs and those retracted inside it. */
+export function leftOutRuns(sql: Sql, profileId: number, w: Window, dict: Dictionaries): Set<string> {
+  const out = new Set<string>(w.excludeRuns ?? []);
+  const rows = sql.allRaw("select position, time, body_id from events where profile_id = ? and kind = 'run.retracted' order by position", profileId);
+  for (const r of rows) {
+    if (inWindow(w, r[0] as number, r[1] as number)) out.add((dict.body(r[2] as number).stored as { run: string }).run);
+  }
+  return out;
+}
+
+/** A point in the log: a position, or a time. */
+export interface Point {
+  position?: number;
+  time?: number;
+}
+
+/** `--as-of`, `--from`, `--to`: a log position (a whole number) or an ISO 8601 time. */
+export function parsePoint(s: string): Point {
+  if (/^\d+$/.test(s)) {
+    const n = Number(s);
+    if (!Number.isSafeInteger(n)) throw inputError(`${s}: a log position past 2**53`);
+    return { position: n };
+  }
+  if (/^-\d+$/.test(s)) throw inputError(`${s}: a log position is 0 or more`);
+  // Only ISO 8601 dates: Date.parse takes many other forms ("1", "May 2") that name nothing here.
+  if (!/^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/.test(s)) {
+    throw inputError(`${JSON.stringify(s)} is neither a log position nor an ISO 8601 time`);
+  }
+  const t = Date.parse(s);
+  if (!Number.isFinite(t)) throw inputError(`${JSON.stringify(s)} is not a valid time`);
+  return { time: t };
+}

@@ -1,0 +1,2 @@
+/** pgo-ledger's version (a test checks it against package.json). */
+export const VERSION = '0.2.0';
