@@ -1,33 +1,9 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { ROOT, built } from './build.ts';
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 // The bundle users run (npm test builds it first): starting it costs a fraction of tsx's
 // transform of the sources on every call.
-const BUNDLE = join(ROOT, 'dist', 'pgo-ledger.mjs');
-
-let checked = false;
-/** A bundle older than a source would test yesterday's code: refuse (run `npm run build`). */
-function bundle(): string {
-  if (checked) return BUNDLE;
-  let built: number;
-  try {
-    built = statSync(BUNDLE).mtimeMs;
-  } catch {
-    throw new Error(`${BUNDLE} is missing: run \`npm run build\` (npm test does)`);
-  }
-  for (const dir of ['src', 'migrations']) {
-    for (const f of readdirSync(join(ROOT, dir), { recursive: true, encoding: 'utf8' })) {
-      if (f.endsWith('.ts') && !f.endsWith('.test.ts') && statSync(join(ROOT, dir, f)).mtimeMs > built) {
-        throw new Error(`${BUNDLE} is older than ${dir}/${f}: run \`npm run build\` (npm test does)`);
-      }
-    }
-  }
-  checked = true;
-  return BUNDLE;
-}
+const bundle = () => built('dist/pgo-ledger.mjs');
 
 export interface CliResult {
   status: number;
