@@ -21,7 +21,7 @@ const dir = tempDir();
 let browser: Browser;
 
 before(async () => {
-  // Debian's chromium (.ci/run installs it); never a downloaded browser.
+  // Debian's chromium (scripts/test-deps.sh installs it); never a downloaded browser.
   browser = await chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],

@@ -7,7 +7,9 @@ import type { EntryJson } from '../codecs/entry-json.ts';
  * schema version; a new version gets a new schema here and an upcaster, never an edit.
  */
 const IntJson = z.union([z.number().int().refine(Number.isSafeInteger, 'integer past 2**53: write it as a string'), z.string().regex(/^-?\d+$/, 'not an integer')]);
-const AtomJson = z.union([IntJson, z.literal('dynamic'), z.literal('unset'), z.object({ infer: z.number().int().nonnegative() })]);
+// `obj` (which InferStride object within its tuple, see entry-json.ts) is optional and its
+// absence means what v1 always meant (one shared object per dim), so v1 payloads read the same.
+const AtomJson = z.union([IntJson, z.literal('dynamic'), z.literal('unset'), z.object({ infer: z.number().int().nonnegative(), obj: z.number().int().positive().optional() })]);
 const FieldJson = z.union([z.array(AtomJson), z.literal('dynamic'), z.literal('unset')]);
 export const EntryJsonSchema = z.object({ scalar: AtomJson, size: FieldJson, stride: FieldJson });
 
