@@ -1,3 +1,4 @@
+import { isAbsolute, relative } from 'node:path';
 import { codeIdText } from '../model/code-id.ts';
 import { dimLabel, type DimStory, type Evidence } from '../store/why.ts';
 import { codeJson, isoTime, originJson } from './json.ts';
@@ -23,6 +24,13 @@ export function storyJson(s: DimStory): unknown {
   };
 }
 
+/** A file under the working folder as a relative path (the JSON keeps it whole). */
+function short(origin: string): string {
+  if (!isAbsolute(origin)) return origin;
+  const r = relative(process.cwd(), origin);
+  return r && !r.startsWith('..') ? r : origin;
+}
+
 /** `#12 (compile 1/0, put_local_code_state, run r, 2026-…, from file:904)` */
 function where(e: Evidence): string {
   const bits = [
@@ -30,7 +38,7 @@ function where(e: Evidence): string {
     e.kind === 'entry.imported' ? `imported ${e.format ?? 'snapshot'}` : e.kind === 'dynamic.logged' ? "PyTorch's record" : 'observation',
     e.run ? `run ${e.run}` : null,
     isoTime(e.time),
-    e.origin ? `from ${e.origin}${e.originLine !== null ? `:${e.originLine}` : ''}` : null,
+    e.origin ? `from ${short(e.origin)}${e.originLine !== null ? `:${e.originLine}` : ''}` : null,
   ].filter(Boolean);
   return `#${e.position} (${bits.join(', ')})`;
 }
