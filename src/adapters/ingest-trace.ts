@@ -14,7 +14,7 @@ import { readLineChunks, sizeOf } from './read-lines.ts';
 
 type Summary = { appended: number; duplicates: number; skipped: number; records: number };
 
-/** A TORCH_TRACE log, or a folder of them (each file one run). */
+/** A TORCH_TRACE log, or a folder of them (each file its own run, named from what PyTorch wrote in it). */
 export async function ingestTracePath(ledger: Ledger, path: string, o: FileIngestOptions): Promise<Summary> {
   if (statSync(path).isDirectory()) {
     const sum: Summary = { appended: 0, duplicates: 0, skipped: 0, records: 0 };
@@ -34,6 +34,22 @@ export async function ingestTracePath(ledger: Ledger, path: string, o: FileInges
 }
 
 /**
+ * A trace's run, named from what PyTorch wrote in it, so that one log under any file name (the
+ * trace handler's file names are random) is one run: `{job_id}:rank{rank}:pid{pid}@{start}`.
+ * job_id is compiler_config's, rank the envelope's, pid the glog line's process id, and start
+ * the earliest compilation_metrics start_time, to the second in UTC (a pid is reused across
+ * processes; a pid with its first compile's start is not). Parts the trace lacks are left out;
+ * with no compile start, glog's own month, day and local time of the first line stand in
+ * (`@glog1126T05:46:07`: glog writes no year). Null when the trace names neither pid nor time.
+ */
+export function traceRunName(t: { job: string | null; rank: number | null; pid: number | null; start: number | null; glog: { date: string; time: string } | null }): string | null {
+  const when = t.start !== null ? new Date(Math.floor(t.start / 1000) * 1000).toISOString().replace('.000Z', 'Z') : t.glog ? `glog${t.glog.date}T${t.glog.time.slice(0, 8)}` : null;
+  if (t.pid === null && when === null) return null;
+  const parts = [t.job, t.rank === null ? null : `rank${t.rank}`, t.pid === null ? null : `pid${t.pid}`].filter((p): p is string => p !== null);
+  return `${parts.join(':')}${when === null ? '' : `@${when}`}`;
+}
+
+/**
  * A TORCH_TRACE log to events: each put_/get_*_code_state snapshot (its render text
  * parsed back) as entry.imported events for the entries that changed since the previous
  * snapshot, and each automatic_dynamic record PyTorch logged as a dynamic.logged event,
@@ -44,12 +60,15 @@ export async function ingestTracePath(ledger: Ledger, path: string, o: FileInges
 export async function ingestTraceFile(ledger: Ledger, file: string, o: FileIngestOptions): Promise<Summary> {
   const d = o.defaults ?? {};
   const origin = resolve(file);
-  const run = d.run ?? basename(file);
   const stats = newStats();
   const problems: TraceProblem[] = [];
   const facts: TraceFact[] = [];
+  let first = null as { pid: number | null; date: string; time: string } | null;
   const asm = traceAssembler(
-    (e) => parseEntry(e, stats, (f) => facts.push(f)),
+    (e) => {
+      first ??= { pid: e.pid, date: e.date, time: e.time };
+      parseEntry(e, stats, (f) => facts.push(f));
+    },
     (p) => problems.push(p),
   );
   const total = sizeOf(file);
@@ -74,6 +93,11 @@ export async function ingestTraceFile(ledger: Ledger, file: string, o: FileInges
   }
   if (!key && (jobId || d.job)) key = cacheKey({ job: jobId ?? d.job!, rank: rank ?? d.rank ?? null, tag: tag ?? d.tag ?? '' });
   if (!key) throw new Error(`${file}: the trace names no PGO cache key (no pgo.* events, no compiler_config job_id); give --job`);
+  let start: number | null = null;
+  for (const f of facts) if (f.kind === 'compilation_metrics' && f.time !== null && (start === null || f.time < start)) start = f.time;
+  const named = traceRunName({ job: jobId, rank, pid: first?.pid ?? null, start, glog: first });
+  if (!d.run && !named) o.onNote?.(`${file}: the trace names no process (no glog process id, no compile start); its run is named from the file`);
+  const run = d.run ?? named ?? basename(file);
 
   // Each compile's code: compilation_metrics names it; snapshots give its file hash.
   const metrics = new Map<string, TraceFact & { kind: 'compilation_metrics' }>();

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { TORCH, fixtureText } from '../../test/support/fixtures.ts';
 import { tempDir } from '../../test/support/tmp.ts';
+import { cli } from '../../test/support/cli.ts';
 import { decodeMegaCache } from '../codecs/megacache.ts';
 import { unpickleProfile } from '../codecs/pickle/index.ts';
 import { decodeRemoteValue } from '../codecs/remote-value.ts';
@@ -132,7 +133,35 @@ describe('bad files: a clear error or a reported skip, nothing half-written', ()
     assert.equal(s.kind, 'trace');
     assert.equal(show(l, 'fixture:None:'), COLD);
     const runs = l.sql.all<{ run: string }>('select run from runs order by run').map((r) => r.run);
-    assert.deepEqual(runs, ['cold-local.log', 'cold-remote.log', 'warm-local.log', 'warm-remote.log']);
+    assert.deepEqual(runs, ['fixture:pid576@2026-11-26T05:46:07Z', 'fixture:pid603@2026-11-26T05:46:17Z', 'fixture:pid799@2026-11-26T05:47:04Z', 'fixture:pid831@2026-11-26T05:47:16Z']);
+  });
+  it("issue 8.6: a trace's run is named from what PyTorch wrote, not the file name; --run overrides", async () => {
+    const l = await fresh();
+    // the trace handler names its files at random: the same log under two such names is one run
+    const a = join(dir, 'dedicated_log_torch_trace_k2j4x9ab.log');
+    const b = join(dir, 'dedicated_log_torch_trace_q81mzz0c.log');
+    copyFileSync(join(TORCH, 'traces/cold-local.log'), a);
+    copyFileSync(join(TORCH, 'traces/cold-local.log'), b);
+    const first = await ingestFile(l, a);
+    assert.ok(first.appended > 0);
+    const second = await ingestFile(l, b);
+    assert.equal(second.appended, 0, 'the same trace under another file name appends nothing');
+    assert.equal(second.duplicates, first.appended);
+    const runs = () => l.sql.all<{ run: string }>('select distinct r.run from events e join runs r on r.id = e.run_id order by r.run').map((r) => r.run);
+    // job (compiler_config), pid (glog), first compile's start_time (compilation_metrics, UTC)
+    assert.deepEqual(runs(), ['fixture:pid576@2026-11-26T05:46:07Z']);
+    assert.equal(show(l, 'fixture:None:'), COLD);
+    // a rank's trace: the envelope's rank is in the name
+    await ingestFile(l, join(TORCH, 'workload2/trace-rank1.log'));
+    assert.deepEqual(runs(), ['fixture2:rank1:pid592@2026-11-26T05:55:19Z', 'fixture:pid576@2026-11-26T05:46:07Z']);
+    // --run overrides, on the command line too
+    const db = join(dir, 'run-override.db');
+    const r = cli(db, ['ingest', '--run', 'r9', a]);
+    assert.equal(r.status, 0, r.stderr);
+    const o = await openLedger(db);
+    assert.deepEqual(o.sql.all<{ run: string }>('select run from runs').map((x) => x.run), ['r9']);
+    await o.close();
+    await l.close();
   });
   it('detects kinds from content', () => {
     assert.equal(detectKind(join(TORCH, 'protocols/code_state_p0.pkl')), 'pickle');

@@ -60,7 +60,7 @@ describe('the HTML report in a real headless Chromium', () => {
     // a dynamic dim says when it turned dynamic (PyTorch's compile id from the trace)
     const aDims = await page.$$eval(`tr.entry[data-code$=":g"][data-source="L['a']"] .dim`, (ds) => ds.map((d) => [d.textContent, d.getAttribute('title')]));
     assert.equal(aDims[0][0], '4');
-    assert.match(aDims[1][0]!, /^\?#\d+ · cold-local\.log · 1\/1$/);
+    assert.match(aDims[1][0]!, /^\?#\d+ · fixture:pid576@2026-11-26T05:46:07Z · 1\/1$/);
     assert.match(aDims[1][1]!, /dynamic since event #\d+ .*compile 1\/1/);
 
     // filter by source
@@ -73,7 +73,7 @@ describe('the HTML report in a real headless Chromium', () => {
     assert.deepEqual(await page.$$eval('tr.entry', (trs) => trs.map((tr) => tr.getAttribute('data-source'))), ["L['x']", "L['self'].scale", "L['mask_len']"]);
     await page.fill('#search', '');
     // filter by run: every changed source of that run
-    await page.selectOption('#run-filter', 'cold-local.log');
+    await page.selectOption('#run-filter', 'fixture:pid576@2026-11-26T05:46:07Z');
     const changed = await page.$$eval('tr.entry', (trs) => trs.length);
     assert.equal(changed, 7);
     await page.selectOption('#run-filter', '');
