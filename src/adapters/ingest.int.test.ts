@@ -143,6 +143,25 @@ describe('the shapes each compile saw: describe_tensor/describe_source as eviden
     assert.equal(show(w, 'fixture2:0:'), fixtureText('torch-2.11/workload2/render-rank0.txt'));
     for (const x of [l, bare, o, w]) await x.close();
   });
+  it('issue 8.8: symbolic sizes are kept as evidence text; a source with no described tensor is reported', async () => {
+    const lines = readFileSync(join(TORCH, 'traces/cold-local.log'), 'utf8').split('\n');
+    // as a PyTorch that fakifies with symbols would write it (a SymInt's repr), and one tensor line lost
+    const i = lines.findIndex((t) => t.includes('"describe_tensor"') && t.includes('"size": [4, 3]'));
+    lines[i] = lines[i].replace('"size": [4, 3]', '"size": ["s0", 3]').replace('"stride": [3, 1]', '"stride": [3, null]');
+    const j = lines.findIndex((t) => t.includes('"describe_tensor"') && t.includes('"size": [3, 4]'));
+    lines.splice(j, 1);
+    writeFileSync(join(dir, 'symbolic.log'), lines.join('\n'));
+    const l = await fresh();
+    const notes: string[] = [];
+    await ingestFile(l, join(dir, 'symbolic.log'), { onNote: (m) => notes.push(m) });
+    const pid = l.profileByKey('fixture:None:')!.id;
+    const x = describedShapes(l, pid).filter((d) => d.code.name === 'f');
+    assert.deepEqual(x.map((d) => [d.size, d.stride]), [[[2, 3], [3, 1]], [['s0', 3], [3, null]]]);
+    assert.equal(sawSentence(x), "compile 0/0 saw L['x'] [2, 3]; 0/1 saw [s0, 3]");
+    assert.match(notes.join('\n'), /symbolic\.log:\d+: describe_source L\['t'\]: no describe_tensor with describer_id 10 and id 0; skipped/);
+    assert.equal(show(l, 'fixture:None:'), COLD);
+    await l.close();
+  });
   it('issue 8.8: parameters and buffers are described but never enter the profile', async () => {
     const l = await fresh();
     await ingestFile(l, join(TORCH, 'traces/cold-local.log'));
