@@ -64,7 +64,8 @@ export interface FoldInput {
  * whoever folds leaves the retracted runs' events out.
  */
 export function fold(view: StreamView, ev: FoldInput): FoldStep | null {
-  if (ev.kind === 'run.retracted') return null;
+  // shape.described: evidence of what a compile saw, never a profile update
+  if (ev.kind === 'run.retracted' || ev.kind === 'shape.described') return null;
   const key = codeKey(ev.code);
   let seq = view.codeSeq.get(key);
   if (ev.kind === 'dynamic.logged') {
@@ -91,6 +92,7 @@ export type FoldPayload = Omit<FoldInput, 'kind' | 'code' | 'source'>;
 export function foldInput(ev: EventBody): FoldInput | null {
   switch (ev.kind) {
     case 'run.retracted':
+    case 'shape.described':
       return null;
     case 'shape.observed':
       return { kind: ev.kind, code: ev.payload.code, source: ev.payload.source, shape: shapeFromJson(ev.payload.shape), automaticDynamic: ev.payload.automatic_dynamic, entry: null, quiet: false, record: null, guard: null };

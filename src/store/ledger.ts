@@ -396,7 +396,8 @@ function createLedger(db: OpenedDatabase): Ledger {
             if (refolds.has(pid)) continue;
             const st = stream(pid);
             if (ev.run !== null && st.retracted.has(ev.run)) continue;
-            const step = fold(st.view, ev as PreparedEvent & { code: CodeId; source: string })!;
+            const step = fold(st.view, ev as PreparedEvent & { code: CodeId; source: string });
+            if (!step) continue; // evidence only (shape.described)
             st.dirty.add(step.codeSeq);
             if (step.records.length) {
               result.records += step.records.length;
@@ -510,8 +511,8 @@ function createLedger(db: OpenedDatabase): Ledger {
               ex = excluded.get(lastPid);
             }
             if (ev.run !== null && ex?.has(ev.run)) return;
-            const step = fold(v!, ev)!;
-            if (step.records.length) {
+            const step = fold(v!, ev);
+            if (step?.records.length) {
               records += step.records.length;
               insertHistory(ev.position, ev.profileId, step);
             }
