@@ -1,5 +1,6 @@
 import { isAbsolute, relative } from 'node:path';
 import { codeIdText } from '../model/code-id.ts';
+import { sawSentence } from '../store/described-shapes.ts';
 import { dimLabel, type DimStory, type Evidence } from '../store/why.ts';
 import { codeJson, isoTime, originJson } from './json.ts';
 
@@ -19,6 +20,7 @@ export function storyJson(s: DimStory): unknown {
     became_dynamic: s.becameDynamic && { ...evidenceJson(s.becameDynamic), before: s.becameDynamic.before },
     logged: s.logged && { compile_id: s.logged.compileId, reason: s.logged.reason, cached: s.logged.cached, new: s.logged.new, guard: s.logged.guard, position: s.logged.position },
     via: s.via && { cache_key: s.via.cacheKey, story: storyJson(s.via.story) },
+    saw: s.saw.map((x) => ({ position: x.position, compile_id: x.compileId, run: x.run, size: x.size })),
     values: s.values,
     advice: s.advice,
   };
@@ -81,7 +83,10 @@ export function storyText(stories: DimStory[]): string[] {
   let last = '';
   for (const s of stories) {
     const head = `${s.source} in ${codeIdText(s.code)}:`;
-    if (head !== last) lines.push(head);
+    if (head !== last) {
+      lines.push(head);
+      if (s.saw.length) lines.push(`  ${sawSentence(s.saw.map((x) => ({ compileId: x.compileId, source: s.source, size: x.size })))}`);
+    }
     last = head;
     lines.push(...storyLines(s, '  '));
   }

@@ -133,7 +133,10 @@ describe('issue 8.1: why answers for every source and dim that show lists', () =
     assert.equal(r.status, 0, r.stderr);
     const w = cli(join(dir, 'cli-why.db'), ['why', '--job', 'fixture']);
     assert.equal(w.status, 0, w.stderr);
-    assert.match(w.stdout, /L\['mask_len'\] in .*forward:\n {2}the int itself: static 3 in #23 .*dynamic in #26/);
+    assert.match(w.stdout, /L\['mask_len'\] in .*forward:\n {2}the int itself: static 3 in #\d+ .*dynamic in #\d+ \(compile 3\/1, PyTorch's record/);
+    // issue 8.8: why shows what each compile saw
+    const wf = cli(join(dir, 'cli-why.db'), ['why', '--job', 'fixture', '--source', "L['x']", '--code', 'f']);
+    assert.match(wf.stdout, /compile 0\/0 saw L\['x'\] \[2, 3\]; 0\/1 saw \[4, 3\]/);
     await l.close();
   });
 });

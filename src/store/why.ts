@@ -5,6 +5,7 @@ import { intRepr } from '../model/int.ts';
 import { entryOf } from '../model/observation.ts';
 import { entryFromJson } from '../codecs/entry-json.ts';
 import { matchCode } from './code-ref.ts';
+import { describedShapes } from './described-shapes.ts';
 import { shapeFromJson } from './fold.ts';
 import type { StoredEvent } from './events.ts';
 import type { Ledger } from './ledger.ts';
@@ -49,6 +50,8 @@ export interface DimStory {
   logged: { compileId: string | null; reason: string; cached: string; new: string; guard: string | null; position: number } | null;
   /** When the change came in a merge of profiles: that profile's own story of the dim. */
   via: { cacheKey: string; story: DimStory } | null;
+  /** What each compile saw of the source, as a trace described its inputs (evidence only). */
+  saw: { position: number; compileId: string | null; run: string | null; size: (number | string | null)[] }[];
   /** Each static value events carried for this dim, first-seen order, with the runs that fed it. */
   values: { value: string; count: number; runs: string[] }[];
   advice: string;
@@ -246,6 +249,14 @@ function explainWith(ledger: Ledger, profileId: number, opts: ExplainOptions, on
     }
   });
 
+  const saw = new Map<string, DimStory['saw']>();
+  for (const r of accs.size ? describedShapes(ledger, profileId, window) : []) {
+    const k = `${codeKey(r.code)}\u0000${r.source}`;
+    if (!accs.has(k)) continue;
+    let list = saw.get(k);
+    if (!list) saw.set(k, (list = []));
+    list.push({ position: r.position, compileId: r.compileId, run: r.run, size: r.size });
+  }
   const out: DimStory[] = [];
   for (const acc of accs.values()) {
     for (const d of dimsOf(acc.last, acc.sawScalar, acc.sawTensor)) {
@@ -277,6 +288,7 @@ function explainWith(ledger: Ledger, profileId: number, opts: ExplainOptions, on
         becameDynamic: became,
         logged,
         via,
+        saw: saw.get(`${codeKey(acc.code)}\u0000${acc.source}`) ?? [],
         values,
         advice: '',
       };
