@@ -20,6 +20,8 @@ show --as-of, history --as-of, report, verify and replay on a big database; alia
   --full      the issue's sizes: ingest 1M and 5M lines, reads on a 5M-event database,
               200 traces (~130 MB); takes long: run it on an idle machine
   --rounds N  rounds of each pair (default 3; pickle 5 and startup 10 at least)
+  --lines N[,N]  observation lines of the ingest rows (e.g. 1000000,5000000)
+  --traces N  traces of the trace row
   --dir D     where generated inputs and databases are cached (default /tmp/pgo-bench)
   --out F     the results as JSON (default bench/results.json)`;
 
@@ -37,16 +39,20 @@ if (flag('--help') || flag('-h')) {
   console.log(HELP);
   process.exit(0);
 }
-const valued = new Set(['--rounds', '--dir', '--out']);
+const die = (msg: string): never => {
+  process.stderr.write(`bench: ${msg}\n\n${HELP}\n`);
+  process.exit(2);
+};
+const valued = new Set(['--rounds', '--dir', '--out', '--lines', '--traces']);
 const groups = new Set<Group>();
 for (let i = 0; i < args.length; i++) {
   const a = args[i];
   if (valued.has(a)) i++;
   else if (a.startsWith('--')) {
-    if (!['--quick', '--full'].includes(a)) throw new Error(`bench: unknown option ${a}\n\n${HELP}`);
+    if (!['--quick', '--full'].includes(a)) die(`unknown option ${a}`);
   } else if (a === 'replay' || a === 'verify') groups.add('reads');
   else if ((GROUPS as readonly string[]).includes(a)) groups.add(a as Group);
-  else throw new Error(`bench: unknown group ${a}\n\n${HELP}`);
+  else die(`unknown group ${a}`);
 }
 if (!groups.size) for (const g of GROUPS) groups.add(g);
 
@@ -58,6 +64,10 @@ const sizes: Sizes = quick
   : full
     ? { ingest: [1_000_000, 5_000_000], writerLines: 500_000, traces: 200, readLines: 5_000_000, profileCodes: 50_000, rounds, pickleRounds: Math.max(rounds, 5), pickleMs: 1000, startupRounds: Math.max(rounds, 10) }
     : { ingest: [1_000_000], writerLines: 250_000, traces: 40, readLines: 1_000_000, profileCodes: 50_000, rounds, pickleRounds: Math.max(rounds, 5), pickleMs: 1000, startupRounds: Math.max(rounds, 10) };
+if (!Number.isSafeInteger(rounds)) die('bad --rounds');
+if (value('--lines')) sizes.ingest = value('--lines')!.split(',').map(Number);
+if (value('--traces')) sizes.traces = Number(value('--traces'));
+if (sizes.ingest.some((n) => !Number.isSafeInteger(n) || n <= 0) || !Number.isSafeInteger(sizes.traces) || sizes.traces <= 0) die('bad --lines or --traces');
 const dir = resolve(value('--dir') ?? '/tmp/pgo-bench');
 const outFile = resolve(value('--out') ?? join(root, 'bench/results.json'));
 mkdirSync(dir, { recursive: true });
