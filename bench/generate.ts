@@ -84,15 +84,19 @@ function mixLine(i: number, sh: SourceShape[]): string {
   );
 }
 
-/** Writes lines [start, start + n) of the mix to a file (cached by name); returns its path. */
-export function mixFile(dir: string, start: number, n: number): string {
-  const path = join(dir, `mix-${GEN}-${start}-${n}.jsonl`);
+/**
+ * Writes lines [start, start + n) of the mix to a file (cached by name), or with `job`, only
+ * that job's lines of them; returns its path.
+ */
+export function mixFile(dir: string, start: number, n: number, job?: number): string {
+  const path = join(dir, `mix-${GEN}-${start}-${n}${job === undefined ? '' : `-job${job}`}.jsonl`);
   if (existsSync(path)) return path;
   const sh = shapes();
   const tmp = `${path}.tmp`;
   const fd = openSync(tmp, 'w');
   let buf: string[] = [];
   for (let i = start; i < start + n; i++) {
+    if (job !== undefined && i % JOBS !== job) continue;
     buf.push(mixLine(i, sh));
     if (buf.length === 5000) {
       writeSync(fd, buf.join('\n') + '\n');
