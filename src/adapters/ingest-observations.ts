@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import type { Ledger } from '../store/ledger.ts';
 import { batchCache, decodeBatch, lineBatches, type WireBatch } from './observation-batches.ts';
@@ -46,7 +47,9 @@ export async function ingestObservations(ledger: Ledger, file: string, opts: Ing
   }
   const self = import.meta.url;
   const fromSources = self.endsWith('.ts');
-  const entry = new URL(fromSources ? './observation-worker.ts' : './observation-worker.mjs', self);
+  // dist/observation-worker.mjs sits beside the library bundle, one folder up from the command line's chunks.
+  const bundled = ['./observation-worker.mjs', '../observation-worker.mjs'].map((p) => new URL(p, self)).find((u) => existsSync(u));
+  const entry = fromSources || !bundled ? new URL('./observation-worker.ts', self) : bundled;
   const url = fromSources ? new URL('./ts-worker-bootstrap.mjs', self) : entry;
   // A roomy young generation: parsing makes many short-lived objects, and scavenges
   // dominated the worker's time with the default size.

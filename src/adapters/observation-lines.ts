@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { cacheKey } from '../model/cache-key.ts';
 import { fileHash } from '../model/file-hash.ts';
 import { VALIDATED, zodMessage, type ShapeObserved } from '../store/events.ts';

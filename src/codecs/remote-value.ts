@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** `RemoteDynamoPGOCache` key for a profile: `pt2:dynamo-pgo::<cache_key>:c1`. */
 export function remoteKey(cacheKey: string): string {

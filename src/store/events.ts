@@ -1,5 +1,5 @@
 import pako from 'pako';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { EntryJson } from '../codecs/entry-json.ts';
 
 /**
