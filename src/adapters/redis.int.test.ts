@@ -73,3 +73,36 @@ describe('Redis, the remote cache PyTorch reads (a real redis-server)', () => {
     assert.match(bad.stderr, /not a Redis URL/);
   });
 });
+
+describe('issue 9: pull --all past bad entries', () => {
+  it('issue 9.3: pull --all goes on past each bad entry, names its key, and exits 2 at the end', async () => {
+    const { url } = await startRedis();
+    const r = new Redis(url);
+    const good = fixtureText('torch-2.11/remote/redis_value.json').trim();
+    const evil = Buffer.from("cos\nsystem\n(S'touch /tmp/pwned'\ntR.", 'latin1').toString('base64');
+    await r.set('pt2:dynamo-pgo::aaa:None::c1', good);
+    await r.set('pt2:dynamo-pgo::bad-json:None::c1', '{not json');
+    await r.set('pt2:dynamo-pgo::hostile:None::c1', JSON.stringify({ data: evil }));
+    await r.rpush('pt2:dynamo-pgo::a-list:None::c1', 'x');
+    await r.set('pt2:dynamo-pgo::garbage:c1', good);
+    await r.set('pt2:dynamo-pgo::no-suffix', good);
+    await r.set('pt2:dynamo-pgo::mast:x:None::c1', good);
+    await r.set('pt2:dynamo-pgo::zzz:None::c1', good);
+    r.disconnect();
+    const db = join(dir, 'pull-bad.db');
+    const out = cli(db, ['pull', url, '--all']);
+    assert.equal(out.status, 2, out.stderr);
+    assert.match(out.stdout, /pulled 2 entries/);
+    const lines = out.stderr.trim().split('\n');
+    const named = (k: string, why: RegExp) => assert.ok(lines.some((l) => l.includes(k) && why.test(l)), `${k} named with ${why}: ${out.stderr}`);
+    named('pt2:dynamo-pgo::bad-json:None::c1', /not JSON/);
+    named('pt2:dynamo-pgo::hostile:None::c1', /refusing global os\.system.*at byte 0/);
+    named('pt2:dynamo-pgo::a-list:None::c1', /WRONGTYPE/);
+    named('pt2:dynamo-pgo::garbage:c1', /not a PGO cache key/);
+    named('pt2:dynamo-pgo::no-suffix', /not a PGO entry key/);
+    named('pt2:dynamo-pgo::mast:x:None::c1', /prefix 'mast:' is reserved/);
+    assert.match(out.stderr, /6 bad entries not pulled/);
+    const jobs = cli(db, ['jobs', '--json']).stdout.trim().split('\n').map((l) => JSON.parse(l).cache_key);
+    assert.deepEqual(jobs, ['aaa:None:', 'zzz:None:']);
+  });
+});

@@ -2,6 +2,8 @@ import { Redis } from 'ioredis';
 import { pickleProfile } from '../codecs/pickle/index.ts';
 import { unpickleProfile } from '../codecs/pickle/index.ts';
 import { cacheKeyOfRemoteKey, decodeRemoteValue, encodeRemoteValue, remoteKey } from '../codecs/remote-value.ts';
+import { classify, fullMessage, inputError } from '../errors.ts';
+import { cacheKey as formatCacheKey, parseCacheKey } from '../model/cache-key.ts';
 import type { Profile } from '../model/profile.ts';
 import type { Ledger } from '../store/ledger.ts';
 import { importEvents } from './ingest-snapshot.ts';
@@ -89,6 +91,8 @@ export interface PullResult {
   duplicates: number;
   records: number;
   missing: string[];
+  /** Entries that could not be ingested, each with why; the others were ingested all the same. */
+  bad: { key: string; message: string }[];
 }
 
 /**
@@ -96,7 +100,7 @@ export interface PullResult {
  * `pt2:dynamo-pgo::*` entry (SCAN, never KEYS, so a busy server is not blocked).
  */
 export async function pullProfiles(ledger: Ledger, url: string, which: { cacheKey: string } | { all: true }, o: RedisOptions & { run?: string | null } = {}): Promise<PullResult> {
-  const res: PullResult = { keys: [], appended: 0, duplicates: 0, records: 0, missing: [] };
+  const res: PullResult = { keys: [], appended: 0, duplicates: 0, records: 0, missing: [], bad: [] };
   await withRedis(url, o, async (r) => {
     let keys: string[];
     if ('all' in which) {
@@ -110,21 +114,30 @@ export async function pullProfiles(ledger: Ledger, url: string, which: { cacheKe
       keys.sort();
     } else keys = [remoteKey(which.cacheKey)];
     for (const k of keys) {
+      try {
+        await pullOne(k);
+      } catch (e) {
+        // One bad entry must not hide the others: name it and go on (the caller exits 2).
+        // A broken connection or a bug of ours stops the pull.
+        if (classify(e) === 'bug' || r.status !== 'ready') throw e;
+        res.bad.push({ key: k, message: fullMessage(e) });
+      }
+    }
+    async function pullOne(k: string): Promise<void> {
       const cacheKey = cacheKeyOfRemoteKey(k);
-      if (cacheKey === null) continue;
+      if (cacheKey === null) throw inputError('not a PGO entry key (want pt2:dynamo-pgo::<job>:<rank>:<tag>:c1)');
+      try {
+        formatCacheKey(parseCacheKey(cacheKey)); // a malformed or mast: key, refused as PyTorch refuses it
+      } catch (e) {
+        throw inputError('bad cache key', e);
+      }
       const value = await r.getBuffer(k);
       if (value === null) {
         res.missing.push(k);
-        continue;
+        return;
       }
-      let pickle: Uint8Array;
-      let profile: Profile;
-      try {
-        pickle = decodeRemoteValue(value.toString('utf8'));
-        profile = unpickleProfile(pickle);
-      } catch (e) {
-        throw new RedisError(`${k}: ${(e as Error).message}`);
-      }
+      const pickle = decodeRemoteValue(value.toString('utf8'));
+      const profile = unpickleProfile(pickle);
       const origin = `${where(url)}/${k}`;
       const a = ledger.append(importEvents(ledger, profile, cacheKey, { format: 'redis', origin, bytes: pickle, run: o.run ?? null, time: Date.now() }));
       res.keys.push(k);
