@@ -3,6 +3,7 @@ import { entryFromJson, entryToJson, type EntryJson } from '../codecs/entry-json
 import { cacheKey as formatCacheKey, parseCacheKey, type ProfileKey } from '../model/cache-key.ts';
 import { codeKey, type CodeId } from '../model/code-id.ts';
 import type { DynamicRecord } from '../model/update.ts';
+import { inputError } from '../errors.ts';
 import { openDatabase, rows, type OpenedDatabase, type Sql } from './database.ts';
 import { prepareEvent, type NewEvent, type PreparedEvent } from './prepare-event.ts';
 
@@ -75,10 +76,16 @@ export interface Ledger {
 /** @deprecated the old name of Window */
 export type FoldFilter = Window;
 
-export async function openLedger(path: string): Promise<Ledger> {
-  const db = await openDatabase(path);
+/** Opens a ledger; `readonly` for read commands (nothing created, migrated or rebuilt). */
+export async function openLedger(path: string, options: { readonly?: boolean } = {}): Promise<Ledger> {
+  const db = await openDatabase(path, options);
   const ledger = createLedger(db);
-  unpin(ledger);
+  try {
+    unpin(ledger, options.readonly === true);
+  } catch (e) {
+    await ledger.close();
+    throw e;
+  }
   return ledger;
 }
 
@@ -87,9 +94,11 @@ export async function openLedger(path: string): Promise<Ledger> {
  * later ingests never reached them. The live views now always fold the whole log: a pinned
  * database is rebuilt unpinned once, and says so.
  */
-function unpin(ledger: Ledger): void {
+function unpin(ledger: Ledger, readonly: boolean): void {
   const row = ledger.sql.get<{ value: string }>("select value from meta where key = 'views'");
   if (!row) return;
+  // Its stored views and history are a what-if: a read-only open cannot rebuild them and must not answer from them.
+  if (readonly) throw inputError(`${ledger.path} had its views pinned by an older pgo-ledger; run \`pgo-ledger replay\` on it once to rebuild them from the whole log`);
   let pin: { untilPosition?: number; untilTime?: number; excludeRuns?: string[] } = {};
   try {
     pin = JSON.parse(row.value);
