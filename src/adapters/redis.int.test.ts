@@ -106,3 +106,28 @@ describe('issue 9: pull --all past bad entries', () => {
     assert.deepEqual(jobs, ['aaa:None:', 'zzz:None:']);
   });
 });
+
+describe('issue 9: Redis database index', () => {
+  it('issue 9.11: a database index beyond the server\'s databases is an error, and database 0 is left alone', async () => {
+    const { url } = await startRedis();
+    const db = join(dir, 'index.db');
+    assert.equal(cli(db, ['ingest', join(TORCH, 'local/code_state_fixture_None_.pkl')]).status, 0);
+    const r = cli(db, ['publish', `${url}/99`, '--job', 'fixture']);
+    assert.equal(r.status, 2, r.stdout + r.stderr);
+    assert.match(r.stderr, /has no database 99: .*DB index is out of range/);
+    const pull = cli(db, ['pull', `${url}/99`, '--all']);
+    assert.equal(pull.status, 2);
+    assert.match(pull.stderr, /has no database 99/);
+    const bad = cli(db, ['publish', `${url}/x`, '--job', 'fixture']);
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /the path must be a database number/);
+    const c = new Redis(url);
+    assert.deepEqual(await c.keys('*'), [], 'nothing written to database 0');
+    c.disconnect();
+    // a database that exists is used
+    assert.equal(cli(db, ['publish', `${url}/3`, '--job', 'fixture']).status, 0);
+    const c3 = new Redis(`${url}/3`);
+    assert.deepEqual(await c3.keys('*'), ['pt2:dynamo-pgo::fixture:None::c1']);
+    c3.disconnect();
+  });
+});

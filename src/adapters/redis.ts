@@ -37,6 +37,7 @@ function where(url: string): string {
  */
 async function connect(url: string, o: RedisOptions): Promise<Redis> {
   if (!/^rediss?:\/\//.test(url)) throw new RedisError(`not a Redis URL (want redis:// or rediss://): ${url.replace(/\/\/[^@/]*@/, '//***@')}`);
+  const db = databaseIndex(url);
   const timeout = o.timeoutMs ?? 5000;
   const r = new Redis(url, {
     lazyConnect: true,
@@ -59,7 +60,30 @@ async function connect(url: string, o: RedisOptions): Promise<Redis> {
     if (/NOAUTH|WRONGPASS|invalid password|AUTH/i.test(m)) throw new RedisError(`Redis at ${where(url)} refused the credentials: ${m}`);
     throw new RedisError(`cannot reach Redis at ${where(url)}: ${m}`);
   }
+  if (db !== 0) {
+    // ioredis SELECTs the URL's database on connecting but only reports a refusal on its
+    // error event, and then goes on in database 0: select again and wait for the answer.
+    try {
+      await r.select(db);
+    } catch (e) {
+      r.disconnect();
+      throw new RedisError(`Redis at ${where(url)} has no database ${db}: ${(e as Error).message}`);
+    }
+  }
   return r;
+}
+
+/** The database a URL names (`redis://host/3`), 0 when none. */
+function databaseIndex(url: string): number {
+  let path: string;
+  try {
+    path = new URL(url).pathname;
+  } catch (e) {
+    throw new RedisError(`not a valid Redis URL: ${(e as Error).message}`);
+  }
+  if (path === '' || path === '/') return 0;
+  if (!/^\/\d{1,9}$/.test(path)) throw new RedisError(`Redis URL ${where(url)}: the path must be a database number (redis://host:port/3), not ${JSON.stringify(path)}`);
+  return Number(path.slice(1));
 }
 
 async function withRedis<T>(url: string, o: RedisOptions, fn: (r: Redis) => Promise<T>): Promise<T> {
