@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, statSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
@@ -106,6 +106,76 @@ describe('issue 9: opening databases', () => {
       assert.match(r.stderr, new RegExp(`no ledger at ${db.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: a read command never creates one`));
       assert.doesNotMatch(r.stdout, /profiles match/);
       assert.equal(existsSync(db), false);
+    }
+  });
+});
+
+describe('issue 9: damaged databases', () => {
+  const base = join(dir, 'damage-base.db');
+  const picked = cases.slice(0, 40);
+  const baseLines = picked.flatMap((c) => caseLines(c)).join('\n') + '\n';
+  const hint = /is damaged: .*run `pgo-ledger verify --db .*` to check the whole database/;
+  let n = 0;
+  /** A copy of a ledger of 40 profiles, then the damage. */
+  const damagedCopy = (damage: (db: string) => void): string => {
+    if (!existsSync(base)) assert.equal(cliBuilt(base, ['ingest', '-'], { input: baseLines }).status, 0);
+    const db = join(dir, `damaged-${n++}.db`);
+    copyFileSync(base, db);
+    damage(db);
+    return db;
+  };
+  /** Overwrites every leaf page of a table with garbage, as a torn or bad write would. */
+  const smashPages = (table: string) => (db: string) => {
+    const raw = new Database(db, { readonly: true });
+    const size = raw.pragma('page_size', { simple: true }) as number;
+    const pages = (raw.prepare("select pageno from dbstat where name = ? and pagetype = 'leaf'").all(table) as { pageno: number }[]).map((r) => r.pageno);
+    raw.close();
+    assert.ok(pages.length > 0, table);
+    const fd = openSync(db, 'r+');
+    for (const p of pages) writeSync(fd, Buffer.alloc(size - 16, 0xa5), 0, size - 16, (p - 1) * size + 8);
+    closeSync(fd);
+  };
+  const update = (sql: string) => (db: string) => {
+    const raw = new Database(db);
+    raw.exec(sql);
+    raw.close();
+  };
+  const expectDamage = (db: string, args: string[], input?: string) => {
+    const r = cliBuilt(db, args, { input });
+    assert.equal(r.status, 2, `${args.join(' ')}: ${r.stdout}${r.stderr}`);
+    assert.match(r.stderr, hint, args.join(' '));
+    assert.doesNotMatch(r.stderr, /this is a bug/);
+  };
+  const job = `case-${picked[3].id}`;
+  const more = caseLines(picked[3], { runs: () => 'another-run' }).join('\n') + '\n';
+
+  it('issue 9.12: a damaged file (pages overwritten, or cut short): show, history, export and ingest say so and point at verify', () => {
+    expectDamage(damagedCopy(smashPages('code_states')), ['show', '--job', job]);
+    expectDamage(damagedCopy(smashPages('history')), ['history', '--job', job]);
+    expectDamage(damagedCopy(smashPages('code_states')), ['export', '--job', job, '--format', 'pickle', '-o', join(dir, 'x.pkl')]);
+    expectDamage(damagedCopy(smashPages('events')), ['export', '--job', job, '--format', 'pickle', '--as-of', '100000', '-o', join(dir, 'x.pkl')]);
+    expectDamage(damagedCopy(smashPages('code_states')), ['ingest', '-'], more);
+    const cut = damagedCopy((db) => truncateSync(db, Math.floor(statSync(db).size / 2)));
+    expectDamage(cut, ['show', '--job', job]);
+    assert.equal(existsSync(join(dir, 'x.pkl')), false, 'nothing exported');
+  });
+
+  it('issue 9.12: a damaged row (a body or a stored view that does not parse): each command says so and points at verify', () => {
+    const badBody = damagedCopy(update("update bodies set payload = '{' where id = (select min(id) from bodies)"));
+    expectDamage(badBody, ['show', '--job', `case-${picked[0].id}`, '--as-of', '100000']);
+    expectDamage(badBody, ['history', '--job', `case-${picked[0].id}`, '--as-of', '100000']);
+    expectDamage(badBody, ['export', '--job', `case-${picked[0].id}`, '--format', 'pickle', '--as-of', '100000', '-o', '-']);
+    const badView = damagedCopy(update("update code_states set entries = '{'"));
+    expectDamage(badView, ['show', '--job', job]);
+    expectDamage(badView, ['export', '--job', job, '--format', 'pickle', '-o', '-']);
+    expectDamage(badView, ['ingest', '-'], more);
+  });
+
+  it('issue 9.12: verify names the damage and exits 1', () => {
+    for (const db of [damagedCopy(smashPages('events')), damagedCopy(update("update code_states set entries = '{'")), damagedCopy(update("update bodies set payload = '{' where id = (select min(id) from bodies)"))]) {
+      const r = cliBuilt(db, ['verify']);
+      assert.equal(r.status, 1, r.stdout + r.stderr);
+      assert.match(r.stdout, /damaged|cannot be read/);
     }
   });
 });

@@ -3,10 +3,13 @@ import Database from 'better-sqlite3';
 import { Kysely, Migrator, SqliteDialect, type CompiledQuery, type MigrationProvider } from 'kysely';
 import { migrations } from '../../migrations/index.ts';
 import { inputError, LedgerError } from '../errors.ts';
+import { damaged, isCorruption } from './damage.ts';
 import type { LedgerSchema } from './schema.ts';
 
 /** The small surface of SQLite the store uses (so better-sqlite3's types stay in here). */
 export interface Sql {
+  /** The database file (for messages). */
+  readonly path: string;
   run(sql: string, ...params: unknown[]): { changes: number; lastInsertRowid: number };
   get<T>(sql: string, ...params: unknown[]): T | undefined;
   all<T>(sql: string, ...params: unknown[]): T[];
@@ -69,6 +72,7 @@ export async function openDatabase(path: string, options: OpenOptions = {}): Pro
   try {
     db = readonly ? openReadonly(path) : new Database(path);
   } catch (e) {
+    if (isCorruption(e)) throw damaged(path, 'cannot open it', e);
     throw inputError(`cannot open database ${path}`, e);
   }
   let state: MigrationState;
@@ -90,11 +94,12 @@ export async function openDatabase(path: string, options: OpenOptions = {}): Pro
   } catch (e) {
     db.close();
     if (e instanceof DatabaseVersionError || e instanceof LedgerError) throw e;
+    if (isCorruption(e)) throw damaged(path, 'cannot open it', e);
     throw inputError(`cannot open database ${path}`, e);
   }
   const kysely = new Kysely<LedgerSchema>({ dialect: new SqliteDialect({ database: db }) });
   if (state !== 'current') await migrate(db, kysely, path);
-  return { sql: wrap(db), kysely, path };
+  return { sql: wrap(db, path), kysely, path };
 }
 
 /**
@@ -161,38 +166,50 @@ async function migrate(db: Database.Database, kysely: Kysely<LedgerSchema>, path
   }
 }
 
-function wrap(db: Database.Database): Sql {
+function wrap(db: Database.Database, path: string): Sql {
   const cache = new Map<string, Database.Statement>();
   const rawCache = new Map<string, Database.Statement>();
+  // A page SQLite cannot read is damage, said as such wherever a command meets it.
+  const guard = <T>(fn: () => T): T => {
+    try {
+      return fn();
+    } catch (e) {
+      throw isCorruption(e) ? damaged(path, 'SQLite cannot read it', e) : e;
+    }
+  };
   const stmt = (s: string) => {
     let st = cache.get(s);
-    if (!st) cache.set(s, (st = db.prepare(s)));
+    if (!st) cache.set(s, (st = guard(() => db.prepare(s))));
     return st;
   };
   return {
-    run: (s, ...p) => {
-      const r = stmt(s).run(...p);
-      return { changes: r.changes, lastInsertRowid: Number(r.lastInsertRowid) };
-    },
-    get: <T>(s: string, ...p: unknown[]) => stmt(s).get(...p) as T | undefined,
-    all: <T>(s: string, ...p: unknown[]) => stmt(s).all(...p) as T[],
+    path,
+    run: (s, ...p) =>
+      guard(() => {
+        const r = stmt(s).run(...p);
+        return { changes: r.changes, lastInsertRowid: Number(r.lastInsertRowid) };
+      }),
+    get: <T>(s: string, ...p: unknown[]) => guard(() => stmt(s).get(...p) as T | undefined),
+    all: <T>(s: string, ...p: unknown[]) => guard(() => stmt(s).all(...p) as T[]),
     statement: (s) => {
       const st = stmt(s);
       return {
-        run: (...p: unknown[]) => {
-          const r = st.run(...p);
-          return { changes: r.changes, lastInsertRowid: Number(r.lastInsertRowid) };
-        },
+        run: (...p: unknown[]) =>
+          guard(() => {
+            const r = st.run(...p);
+            return { changes: r.changes, lastInsertRowid: Number(r.lastInsertRowid) };
+          }),
       };
     },
-    allRaw: (s, ...p) => {
-      let st = rawCache.get(s);
-      if (!st) rawCache.set(s, (st = db.prepare(s).raw(true)));
-      return st.all(...p) as unknown[][];
-    },
-    exec: (s) => db.exec(s),
-    immediate: <T>(fn: () => T) => db.transaction(fn).immediate(),
-    dataVersion: () => db.pragma('data_version', { simple: true }) as number,
+    allRaw: (s, ...p) =>
+      guard(() => {
+        let st = rawCache.get(s);
+        if (!st) rawCache.set(s, (st = db.prepare(s).raw(true)));
+        return st.all(...p) as unknown[][];
+      }),
+    exec: (s) => guard(() => db.exec(s)),
+    immediate: <T>(fn: () => T) => guard(() => db.transaction(fn).immediate()),
+    dataVersion: () => guard(() => db.pragma('data_version', { simple: true }) as number),
     close: () => db.close(),
   };
 }

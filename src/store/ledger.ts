@@ -4,6 +4,7 @@ import { cacheKey as formatCacheKey, parseCacheKey, type ProfileKey } from '../m
 import { codeKey, type CodeId } from '../model/code-id.ts';
 import type { DynamicRecord } from '../model/update.ts';
 import { inputError } from '../errors.ts';
+import { damaged } from './damage.ts';
 import { openDatabase, rows, type OpenedDatabase, type Sql } from './database.ts';
 import { prepareEvent, type NewEvent, type PreparedEvent } from './prepare-event.ts';
 
@@ -229,7 +230,12 @@ function createLedger(db: OpenedDatabase): Ledger {
       pid,
     )) {
       const id: CodeId = { filename: r.filename, firstlineno: r.firstlineno, name: r.name, file_hash: r.file_hash };
-      const entries = new Map((JSON.parse(r.entries) as [string, EntryJson][]).map(([s, e]) => [s, entryFromJson(e)]));
+      let entries: Map<string, ReturnType<typeof entryFromJson>>;
+      try {
+        entries = new Map((JSON.parse(r.entries) as [string, EntryJson][]).map(([s, e]) => [s, entryFromJson(e)]));
+      } catch (e) {
+        throw damaged(sql.path, `the stored view of profile ${pid}, code state ${r.seq}, cannot be read`, e);
+      }
       view.profile.codes.set(codeKey(id), { id, state: { automaticDynamic: entries } });
       view.codeSeq.set(codeKey(id), r.seq);
     }
