@@ -179,3 +179,67 @@ describe('issue 9: damaged databases', () => {
     }
   });
 });
+
+describe('issue 9: safe exports', () => {
+  const db = join(dir, 'exports.db');
+  const job = `case-${cases[5].id}`;
+  const ready = () => {
+    if (!existsSync(db)) assert.equal(cliBuilt(db, ['ingest', '-'], { input: lines(5) }).status, 0);
+  };
+
+  it('issue 9.16: exporting or publishing an empty profile (--as-of 0) is refused unless --allow-empty', () => {
+    ready();
+    const out = join(dir, 'empty.pkl');
+    const r = cliBuilt(db, ['export', '--job', job, '--format', 'pickle', '--as-of', '0', '-o', out]);
+    assert.equal(r.status, 2, r.stdout + r.stderr);
+    assert.match(r.stderr, /has no code ids in the window given .*give --allow-empty/);
+    assert.equal(existsSync(out), false);
+    const ok = cliBuilt(db, ['export', '--job', job, '--format', 'pickle', '--as-of', '0', '--allow-empty', '-o', out]);
+    assert.equal(ok.status, 0, ok.stderr);
+    assert.match(ok.stdout, /0 code ids/);
+    // publish refuses before it connects; with --allow-empty it goes on to the (absent) server
+    const pub = cliBuilt(db, ['publish', 'redis://127.0.0.1:1', '--job', job, '--as-of', '0']);
+    assert.equal(pub.status, 2);
+    assert.match(pub.stderr, /has no code ids.*give --allow-empty/);
+    const pub2 = cliBuilt(db, ['publish', 'redis://127.0.0.1:1', '--job', job, '--as-of', '0', '--allow-empty']);
+    assert.match(pub2.stderr, /cannot reach Redis/);
+  });
+
+  it('issue 9.16: --base that is not a mega-cache, is missing, or goes with another format is a clear error', () => {
+    ready();
+    const pkl = join(dir, 'base.pkl');
+    assert.equal(cliBuilt(db, ['export', '--job', job, '--format', 'pickle', '-o', pkl]).status, 0);
+    const out = join(dir, 'bundle.bin');
+    let r = cliBuilt(db, ['export', '--job', job, '--format', 'megacache', '--base', pkl, '-o', out]);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /--base .*base\.pkl: the base is not a mega-cache bundle: mega-cache: .*at byte \d+/);
+    r = cliBuilt(db, ['export', '--job', job, '--format', 'pickle', '--base', pkl, '-o', out]);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /--base is a mega-cache bundle to write into: it goes with --format megacache, not pickle/);
+    r = cliBuilt(db, ['export', '--job', job, '--format', 'megacache', '--base', join(dir, 'nope.bin'), '-o', out]);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /--base .*nope\.bin: cannot read it: ENOENT/);
+    assert.equal(existsSync(out), false);
+  });
+
+  it('issue 9.16: a missing or unwritable output folder is a clear error, and no temporary file name leaks', () => {
+    ready();
+    const missing = join(dir, 'no-such-folder', 'x.pkl');
+    let r = cliBuilt(db, ['export', '--job', job, '--format', 'pickle', '-o', missing]);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /cannot write .*x\.pkl: the folder .*no-such-folder does not exist/);
+    assert.doesNotMatch(r.stderr, /\.tmp/);
+    r = cliBuilt(db, ['report', '--all', '-o', join(dir, 'no-such-folder', 'r.html')]);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /the folder .*no-such-folder does not exist/);
+    const locked = join(dir, 'locked');
+    mkdirSync(locked);
+    chmodSync(locked, 0o555);
+    chmodSync(dir, 0o755);
+    chmodSync(db, 0o644);
+    r = cliBuilt(db, ['export', '--job', job, '--format', 'pickle', '-o', join(locked, 'x.pkl')], asReader);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /cannot write .*locked\/x\.pkl: permission denied/);
+    assert.doesNotMatch(r.stderr, /\.tmp/);
+  });
+});
