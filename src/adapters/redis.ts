@@ -2,13 +2,13 @@ import { Redis } from 'ioredis';
 import { pickleProfile } from '../codecs/pickle/index.ts';
 import { unpickleProfile } from '../codecs/pickle/index.ts';
 import { cacheKeyOfRemoteKey, decodeRemoteValue, encodeRemoteValue, remoteKey } from '../codecs/remote-value.ts';
-import { classify, fullMessage, inputError } from '../errors.ts';
+import { classify, fullMessage, inputError, LedgerError } from '../errors.ts';
 import { cacheKey as formatCacheKey, parseCacheKey } from '../model/cache-key.ts';
 import type { Profile } from '../model/profile.ts';
 import type { Ledger } from '../store/ledger.ts';
 import { importEvents } from './ingest-snapshot.ts';
 
-export class RedisError extends Error {
+export class RedisError extends LedgerError {
   constructor(message: string) {
     super(message);
     this.name = 'RedisError';
@@ -163,7 +163,8 @@ export async function pullProfiles(ledger: Ledger, url: string, which: { cacheKe
       const pickle = decodeRemoteValue(value.toString('utf8'));
       const profile = unpickleProfile(pickle);
       const origin = `${where(url)}/${k}`;
-      const a = ledger.append(importEvents(ledger, profile, cacheKey, { format: 'redis', origin, bytes: pickle, run: o.run ?? null, time: Date.now() }));
+      // the snapshot and its events are one transaction: a failure leaves neither
+      const a = ledger.sql.immediate(() => ledger.append(importEvents(ledger, profile, cacheKey, { format: 'redis', origin, bytes: pickle, run: o.run ?? null, time: Date.now() })));
       res.keys.push(k);
       res.appended += a.appended;
       res.duplicates += a.duplicates;

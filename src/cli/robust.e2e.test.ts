@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { cliBuilt, cliBuiltSpawn, startLine } from '../../test/support/cli-built.ts';
-import { oracleCases } from '../../test/support/fixtures.ts';
+import { FIXTURES, oracleCases } from '../../test/support/fixtures.ts';
 import { caseLines } from '../../test/support/oracle-lines.ts';
 import { tempDir } from '../../test/support/tmp.ts';
 
@@ -241,5 +241,47 @@ describe('issue 9: safe exports', () => {
     assert.equal(r.status, 2, r.stderr);
     assert.match(r.stderr, /cannot write .*locked\/x\.pkl: permission denied/);
     assert.doesNotMatch(r.stderr, /\.tmp/);
+  });
+});
+
+describe('issue 9: errors and exit codes', () => {
+  it('issue 9.17: exit codes through the built command line: bad input 2, a failed check 1, a bug 70 with "this is a bug" and the stack under --debug', () => {
+    const db = join(dir, 'exits.db');
+    assert.equal(cliBuilt(db, ['ingest', '-'], { input: lines(6) }).status, 0);
+    // bad input and bad usage: 2
+    let r = cliBuilt(db, ['show', '--job', 'nobody']);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /^pgo-ledger: no profile for job nobody/);
+    assert.equal(cliBuilt(db, ['show', '--no-such-option']).status, 2);
+    // a failed check: 1
+    assert.equal(cliBuilt(db, ['verify']).status, 0);
+    const raw = new Database(db);
+    raw.exec("update code_states set entries = '[]'");
+    raw.close();
+    r = cliBuilt(db, ['verify']);
+    assert.equal(r.status, 1, r.stdout + r.stderr);
+    assert.match(r.stdout, /verify: \d+ differences/);
+    // an internal bug: 70, said to be one; the stack only under --debug
+    const env = { ...process.env, PGO_LEDGER_TEST_BUG: '1' };
+    r = cliBuilt(db, ['jobs'], { env });
+    assert.equal(r.status, 70);
+    assert.match(r.stderr, /^pgo-ledger: internal error, this is a bug: PGO_LEDGER_TEST_BUG=1/);
+    assert.match(r.stderr, /run again with --debug for the stack/);
+    assert.doesNotMatch(r.stderr, /\n\s+at /);
+    r = cliBuilt(db, ['--debug', 'jobs'], { env });
+    assert.equal(r.status, 70);
+    assert.match(r.stderr, /this is a bug/);
+    assert.match(r.stderr, /TypeError: PGO_LEDGER_TEST_BUG=1.*\n\s+at /);
+  });
+
+  it('issue 9.17: a bad pickle given to ingest names the file and the byte offset (exit 2)', () => {
+    const bad = Buffer.from(readFileSync(join(FIXTURES, 'torch-2.11/protocols/code_state_p4.pkl')));
+    bad[11] = 0xff;
+    const file = join(dir, 'broken.pkl');
+    writeFileSync(file, bad);
+    const r = cliBuilt(join(dir, 'pickle-errors.db'), ['ingest', '--job', 'x', file]);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /broken\.pkl: pickle: unknown opcode 0xff \(at byte 11\)/);
+    assert.doesNotMatch(r.stderr, /this is a bug/);
   });
 });

@@ -39,7 +39,7 @@ export function rows<R>(sql: Sql, q: { compile(): CompiledQuery<R> }): R[] {
   return sql.all<R>(c.sql, ...c.parameters);
 }
 
-export class DatabaseVersionError extends Error {
+export class DatabaseVersionError extends LedgerError {
   constructor(path: string, unknown: string[]) {
     super(
       `${path} was written by a newer pgo-ledger (unknown migrations: ${unknown.join(', ')}); ` +

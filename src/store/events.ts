@@ -1,4 +1,5 @@
 import pako from 'pako';
+import { LedgerError } from '../errors.ts';
 import { z } from 'zod';
 import type { EntryJson } from '../codecs/entry-json.ts';
 
@@ -101,7 +102,7 @@ const SCHEMAS: Record<string, Record<number, z.ZodType>> = {
   'dynamic.logged': { 1: DynamicLoggedV1 },
 };
 
-export class EventPayloadError extends Error {
+export class EventPayloadError extends LedgerError {
   constructor(message: string) {
     super(message);
     this.name = 'EventPayloadError';
