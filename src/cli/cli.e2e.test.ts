@@ -102,7 +102,7 @@ describe('bad input', () => {
 });
 
 describe('real processes: kill -9 and two writers', () => {
-  it('a process killed mid-ingest leaves a database that opens and holds whole batches only', async () => {
+  it('a process killed mid-ingest leaves a database that opens and holds whole batches only', async (t) => {
     const db = join(dir, 'killed.db');
     const file = join(dir, 'many.jsonl');
     bigFile(file, 200_000, 'killed');
@@ -121,6 +121,7 @@ describe('real processes: kill -9 and two writers', () => {
     const n = (new Database(db, { readonly: true }).prepare('select count(*) n from events').get() as { n: number }).n;
     assert.ok(n > 0 && n < 200_000, `killed mid-way (${n} events)`);
     assert.equal(n % 10_000, 0, 'whole batches of 10000 only');
+    t.diagnostic(`killed after ${n} of 200000 events`);
     const v = cli(db, ['verify']);
     assert.equal(v.status, 0, v.stdout + v.stderr);
     // and ingesting again completes it without duplicates
@@ -129,7 +130,7 @@ describe('real processes: kill -9 and two writers', () => {
     assert.match(again.stdout, new RegExp(`${200_000 - n} events appended, ${n} already in the log`));
   });
 
-  it('two processes ingesting into one database at once lose nothing', async () => {
+  it('two processes ingesting into one database at once lose nothing', async (t) => {
     const db = join(dir, 'two.db');
     bigFile(join(dir, 'a.jsonl'), 60_000, 'writer-a');
     bigFile(join(dir, 'b.jsonl'), 60_000, 'writer-b');
@@ -145,6 +146,7 @@ describe('real processes: kill -9 and two writers', () => {
     assert.deepEqual(jobs.map((j) => [j.job, j.events]), [['writer-a', 60_000], ['writer-b', 60_000]]);
     const positions = new Database(db, { readonly: true }).prepare('select min(position) a, max(position) b, count(*) n from events').get() as { a: number; b: number; n: number };
     assert.deepEqual(positions, { a: 1, b: 120_000, n: 120_000 }, 'gapless');
+    t.diagnostic(`two writers: ${JSON.stringify(jobs.map((j) => [j.job, j.events]))}, positions ${positions.a}..${positions.b}, ${positions.n} events`);
     assert.equal(cli(db, ['verify']).status, 0);
   });
 });
