@@ -26,6 +26,14 @@ const INPUT_CODES = new Set(['ENOENT', 'EACCES', 'EPERM', 'EISDIR', 'ENOTDIR', '
 /** Errors of JavaScript itself: when one escapes, the code is wrong, not the input. */
 const BUG_NAMES = new Set(['TypeError', 'ReferenceError', 'RangeError', 'SyntaxError', 'AssertionError', 'EvalError', 'InternalError']);
 
+/**
+ * Says where an error happened ("x.pkl: pgo artifact 2") and keeps it as the cause: its
+ * words (a pickle's byte offset) stay in the message, and a bug below stays a bug.
+ */
+export function withContext(context: string, cause: unknown): LedgerError {
+  return new LedgerError(`${context}: ${fullMessage(cause)}`, { kind: classify(cause), cause });
+}
+
 /** How an error thrown anywhere below the command line is to be told to the user. */
 export function classify(e: unknown): FailureKind {
   if (e instanceof LedgerError) return e.kind;

@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { inputError } from '../errors.ts';
 import { decodeMegaCache, encodeMegaCache, type CacheArtifact } from '../codecs/megacache.ts';
 import { pickleProfile, type PickleProtocol } from '../codecs/pickle/index.ts';
 import { encodeRemoteValue } from '../codecs/remote-value.ts';
@@ -28,7 +29,12 @@ export function exportBytes(profile: Profile, opts: ExportOptions): Uint8Array {
     case 'megacache': {
       const mine: CacheArtifact = { type: 'pgo', key: opts.cacheKey, content: pickle };
       if (!opts.base) return encodeMegaCache({ version: 1n, artifacts: [mine] });
-      const base = decodeMegaCache(opts.base);
+      let base: ReturnType<typeof decodeMegaCache>;
+      try {
+        base = decodeMegaCache(opts.base);
+      } catch (e) {
+        throw inputError('the base is not a mega-cache bundle', e);
+      }
       const artifacts: CacheArtifact[] = [];
       let placed = false;
       for (const a of base.artifacts) {
@@ -48,11 +54,34 @@ export function exportBytes(profile: Profile, opts: ExportOptions): Uint8Array {
   }
 }
 
-/** Writes a file whole or not at all: a temporary file, then a rename. */
+/**
+ * Writes a file whole or not at all: a temporary file beside it, then a rename. Errors name
+ * the file asked for, never the temporary one, and leave nothing behind.
+ */
 export function writeFileAtomic(path: string, bytes: Uint8Array): void {
-  const tmp = `${path}.tmp.${process.pid}`;
-  writeFileSync(tmp, bytes);
-  renameSync(tmp, path);
+  const dir = dirname(path);
+  let isDir = false;
+  try {
+    isDir = statSync(dir).isDirectory();
+  } catch {
+    /* missing */
+  }
+  if (!isDir) throw inputError(`cannot write ${path}: the folder ${dir} does not exist`);
+  const tmp = join(dir, `.${basename(path)}.tmp.${process.pid}`);
+  try {
+    writeFileSync(tmp, bytes);
+    renameSync(tmp, path);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw inputError(`cannot write ${path}: ${describeFsError(e, tmp, path)}`);
+  }
+}
+
+/** A file system error in words, with the temporary file's name put back to the real one. */
+function describeFsError(e: unknown, tmp: string, path: string): string {
+  const words: Record<string, string> = { EACCES: 'permission denied', EPERM: 'permission denied', EISDIR: 'it is a folder', ENOSPC: 'no space left on the device', EROFS: 'the file system is read-only', EDQUOT: 'over the disk quota' };
+  const code = (e as NodeJS.ErrnoException).code;
+  return (code && words[code]) || String((e as Error).message).split(tmp).join(path);
 }
 
 /**
@@ -64,7 +93,12 @@ export function writeLocalDir(dir: string, cacheKey: string, profile: Profile, p
   const path = join(dir, 'dynamo', localFileName(cacheKey));
   mkdirSync(dirname(path), { recursive: true });
   const tmp = `${path}.tmp.${process.pid}`;
-  writeFileSync(tmp, pickleProfile(profile, { protocol }));
+  try {
+    writeFileSync(tmp, pickleProfile(profile, { protocol }));
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw inputError(`cannot write ${path}: ${describeFsError(e, tmp, path)}`);
+  }
   try {
     execFileSync('flock', ['-w', '10', `${path}.lock`, 'mv', '-f', tmp, path], { stdio: 'pipe' });
   } catch (e) {

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
+import { withContext } from '../errors.ts';
 import { entryToJson } from '../codecs/entry-json.ts';
 import { decodeMegaCache } from '../codecs/megacache.ts';
 import { unpickleProfile } from '../codecs/pickle/index.ts';
@@ -125,6 +126,6 @@ function withFile<T>(file: string, fn: () => T, what?: string): T {
   try {
     return fn();
   } catch (e) {
-    throw new Error(`${file}${what ? `: ${what}` : ''}: ${(e as Error).message}`);
+    throw withContext(`${file}${what ? `: ${what}` : ''}`, e);
   }
 }

@@ -73,3 +73,61 @@ describe('Redis, the remote cache PyTorch reads (a real redis-server)', () => {
     assert.match(bad.stderr, /not a Redis URL/);
   });
 });
+
+describe('issue 9: pull --all past bad entries', () => {
+  it('issue 9.3: pull --all goes on past each bad entry, names its key, and exits 2 at the end', async () => {
+    const { url } = await startRedis();
+    const r = new Redis(url);
+    const good = fixtureText('torch-2.11/remote/redis_value.json').trim();
+    const evil = Buffer.from("cos\nsystem\n(S'touch /tmp/pwned'\ntR.", 'latin1').toString('base64');
+    await r.set('pt2:dynamo-pgo::aaa:None::c1', good);
+    await r.set('pt2:dynamo-pgo::bad-json:None::c1', '{not json');
+    await r.set('pt2:dynamo-pgo::hostile:None::c1', JSON.stringify({ data: evil }));
+    await r.rpush('pt2:dynamo-pgo::a-list:None::c1', 'x');
+    await r.set('pt2:dynamo-pgo::garbage:c1', good);
+    await r.set('pt2:dynamo-pgo::no-suffix', good);
+    await r.set('pt2:dynamo-pgo::mast:x:None::c1', good);
+    await r.set('pt2:dynamo-pgo::zzz:None::c1', good);
+    r.disconnect();
+    const db = join(dir, 'pull-bad.db');
+    const out = cli(db, ['pull', url, '--all']);
+    assert.equal(out.status, 2, out.stderr);
+    assert.match(out.stdout, /pulled 2 entries/);
+    const lines = out.stderr.trim().split('\n');
+    const named = (k: string, why: RegExp) => assert.ok(lines.some((l) => l.includes(k) && why.test(l)), `${k} named with ${why}: ${out.stderr}`);
+    named('pt2:dynamo-pgo::bad-json:None::c1', /not JSON/);
+    named('pt2:dynamo-pgo::hostile:None::c1', /refusing global os\.system.*at byte 0/);
+    named('pt2:dynamo-pgo::a-list:None::c1', /WRONGTYPE/);
+    named('pt2:dynamo-pgo::garbage:c1', /not a PGO cache key/);
+    named('pt2:dynamo-pgo::no-suffix', /not a PGO entry key/);
+    named('pt2:dynamo-pgo::mast:x:None::c1', /prefix 'mast:' is reserved/);
+    assert.match(out.stderr, /6 bad entries not pulled/);
+    const jobs = cli(db, ['jobs', '--json']).stdout.trim().split('\n').map((l) => JSON.parse(l).cache_key);
+    assert.deepEqual(jobs, ['aaa:None:', 'zzz:None:']);
+  });
+});
+
+describe('issue 9: Redis database index', () => {
+  it('issue 9.11: a database index beyond the server\'s databases is an error, and database 0 is left alone', async () => {
+    const { url } = await startRedis();
+    const db = join(dir, 'index.db');
+    assert.equal(cli(db, ['ingest', join(TORCH, 'local/code_state_fixture_None_.pkl')]).status, 0);
+    const r = cli(db, ['publish', `${url}/99`, '--job', 'fixture']);
+    assert.equal(r.status, 2, r.stdout + r.stderr);
+    assert.match(r.stderr, /has no database 99: .*DB index is out of range/);
+    const pull = cli(db, ['pull', `${url}/99`, '--all']);
+    assert.equal(pull.status, 2);
+    assert.match(pull.stderr, /has no database 99/);
+    const bad = cli(db, ['publish', `${url}/x`, '--job', 'fixture']);
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /the path must be a database number/);
+    const c = new Redis(url);
+    assert.deepEqual(await c.keys('*'), [], 'nothing written to database 0');
+    c.disconnect();
+    // a database that exists is used
+    assert.equal(cli(db, ['publish', `${url}/3`, '--job', 'fixture']).status, 0);
+    const c3 = new Redis(`${url}/3`);
+    assert.deepEqual(await c3.keys('*'), ['pt2:dynamo-pgo::fixture:None::c1']);
+    c3.disconnect();
+  });
+});

@@ -2,11 +2,13 @@ import { Redis } from 'ioredis';
 import { pickleProfile } from '../codecs/pickle/index.ts';
 import { unpickleProfile } from '../codecs/pickle/index.ts';
 import { cacheKeyOfRemoteKey, decodeRemoteValue, encodeRemoteValue, remoteKey } from '../codecs/remote-value.ts';
+import { classify, fullMessage, inputError, LedgerError } from '../errors.ts';
+import { cacheKey as formatCacheKey, parseCacheKey } from '../model/cache-key.ts';
 import type { Profile } from '../model/profile.ts';
 import type { Ledger } from '../store/ledger.ts';
 import { importEvents } from './ingest-snapshot.ts';
 
-export class RedisError extends Error {
+export class RedisError extends LedgerError {
   constructor(message: string) {
     super(message);
     this.name = 'RedisError';
@@ -35,6 +37,7 @@ function where(url: string): string {
  */
 async function connect(url: string, o: RedisOptions): Promise<Redis> {
   if (!/^rediss?:\/\//.test(url)) throw new RedisError(`not a Redis URL (want redis:// or rediss://): ${url.replace(/\/\/[^@/]*@/, '//***@')}`);
+  const db = databaseIndex(url);
   const timeout = o.timeoutMs ?? 5000;
   const r = new Redis(url, {
     lazyConnect: true,
@@ -57,7 +60,30 @@ async function connect(url: string, o: RedisOptions): Promise<Redis> {
     if (/NOAUTH|WRONGPASS|invalid password|AUTH/i.test(m)) throw new RedisError(`Redis at ${where(url)} refused the credentials: ${m}`);
     throw new RedisError(`cannot reach Redis at ${where(url)}: ${m}`);
   }
+  if (db !== 0) {
+    // ioredis SELECTs the URL's database on connecting but only reports a refusal on its
+    // error event, and then goes on in database 0: select again and wait for the answer.
+    try {
+      await r.select(db);
+    } catch (e) {
+      r.disconnect();
+      throw new RedisError(`Redis at ${where(url)} has no database ${db}: ${(e as Error).message}`);
+    }
+  }
   return r;
+}
+
+/** The database a URL names (`redis://host/3`), 0 when none. */
+function databaseIndex(url: string): number {
+  let path: string;
+  try {
+    path = new URL(url).pathname;
+  } catch (e) {
+    throw new RedisError(`not a valid Redis URL: ${(e as Error).message}`);
+  }
+  if (path === '' || path === '/') return 0;
+  if (!/^\/\d{1,9}$/.test(path)) throw new RedisError(`Redis URL ${where(url)}: the path must be a database number (redis://host:port/3), not ${JSON.stringify(path)}`);
+  return Number(path.slice(1));
 }
 
 async function withRedis<T>(url: string, o: RedisOptions, fn: (r: Redis) => Promise<T>): Promise<T> {
@@ -89,6 +115,8 @@ export interface PullResult {
   duplicates: number;
   records: number;
   missing: string[];
+  /** Entries that could not be ingested, each with why; the others were ingested all the same. */
+  bad: { key: string; message: string }[];
 }
 
 /**
@@ -96,7 +124,7 @@ export interface PullResult {
  * `pt2:dynamo-pgo::*` entry (SCAN, never KEYS, so a busy server is not blocked).
  */
 export async function pullProfiles(ledger: Ledger, url: string, which: { cacheKey: string } | { all: true }, o: RedisOptions & { run?: string | null } = {}): Promise<PullResult> {
-  const res: PullResult = { keys: [], appended: 0, duplicates: 0, records: 0, missing: [] };
+  const res: PullResult = { keys: [], appended: 0, duplicates: 0, records: 0, missing: [], bad: [] };
   await withRedis(url, o, async (r) => {
     let keys: string[];
     if ('all' in which) {
@@ -110,23 +138,33 @@ export async function pullProfiles(ledger: Ledger, url: string, which: { cacheKe
       keys.sort();
     } else keys = [remoteKey(which.cacheKey)];
     for (const k of keys) {
+      try {
+        await pullOne(k);
+      } catch (e) {
+        // One bad entry must not hide the others: name it and go on (the caller exits 2).
+        // A broken connection or a bug of ours stops the pull.
+        if (classify(e) === 'bug' || r.status !== 'ready') throw e;
+        res.bad.push({ key: k, message: fullMessage(e) });
+      }
+    }
+    async function pullOne(k: string): Promise<void> {
       const cacheKey = cacheKeyOfRemoteKey(k);
-      if (cacheKey === null) continue;
+      if (cacheKey === null) throw inputError('not a PGO entry key (want pt2:dynamo-pgo::<job>:<rank>:<tag>:c1)');
+      try {
+        formatCacheKey(parseCacheKey(cacheKey)); // a malformed or mast: key, refused as PyTorch refuses it
+      } catch (e) {
+        throw inputError('bad cache key', e);
+      }
       const value = await r.getBuffer(k);
       if (value === null) {
         res.missing.push(k);
-        continue;
+        return;
       }
-      let pickle: Uint8Array;
-      let profile: Profile;
-      try {
-        pickle = decodeRemoteValue(value.toString('utf8'));
-        profile = unpickleProfile(pickle);
-      } catch (e) {
-        throw new RedisError(`${k}: ${(e as Error).message}`);
-      }
+      const pickle = decodeRemoteValue(value.toString('utf8'));
+      const profile = unpickleProfile(pickle);
       const origin = `${where(url)}/${k}`;
-      const a = ledger.append(importEvents(ledger, profile, cacheKey, { format: 'redis', origin, bytes: pickle, run: o.run ?? null, time: Date.now() }));
+      // the snapshot and its events are one transaction: a failure leaves neither
+      const a = ledger.sql.immediate(() => ledger.append(importEvents(ledger, profile, cacheKey, { format: 'redis', origin, bytes: pickle, run: o.run ?? null, time: Date.now() })));
       res.keys.push(k);
       res.appended += a.appended;
       res.duplicates += a.duplicates;

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { inputError } from '../errors.ts';
 import type { Ledger, ProfileRow } from '../store/ledger.ts';
 import type { StreamView } from '../store/fold.ts';
+import type { Profile } from '../model/profile.ts';
 import { parsePoint, type Window } from '../store/window.ts';
 
 /** What every command gets: the ledger (opened on first use), output, and the exit code. */
@@ -64,6 +65,16 @@ export function selectProfile(l: Ledger, o: SelectOpts): ProfileRow {
   if (fits.length > 1 && o.rank === undefined && o.tag === undefined && exact) return exact;
   if (!fits.length) usage(`no profile for job ${o.job}${o.rank !== undefined ? ` rank ${o.rank}` : ''}${o.tag !== undefined ? ` tag ${JSON.stringify(o.tag)}` : ''}${all.length ? ` (it has: ${all.map((p) => p.cacheKey).join(', ')})` : ''}`);
   return usage(`job ${o.job} has several profiles (${fits.map((p) => p.cacheKey).join(', ')}): pick one with --rank/--tag`);
+}
+
+/**
+ * An empty profile written where PyTorch reads it would throw away what jobs learnt (an
+ * `--as-of 0`, a window before the first event): refused unless asked for.
+ */
+export function refuseEmpty(cacheKey: string, profile: Profile, o: WindowOpts & { allowEmpty?: boolean }): void {
+  if (profile.codes.size || o.allowEmpty) return;
+  const when = o.asOf !== undefined || o.excludeRun?.length ? ' in the window given (--as-of/--exclude-run)' : '';
+  usage(`${cacheKey} has no code ids${when}: writing it would leave PyTorch an empty profile; give --allow-empty if that is what you want`);
 }
 
 /** The live view, or the log folded afresh for a window. */

@@ -34,10 +34,11 @@ export async function runCli(argv: string[], program = new Command()): Promise<n
     .showHelpAfterError();
   const ctx: CliContext = {
     program,
-    async open() {
+    async open(options) {
       if (!ledger) {
         const { openLedger } = await import('../store/ledger.ts');
-        ledger = await openLedger((program.opts() as { db: string }).db);
+        // Read commands open read-only: they never create, migrate or rebuild a database.
+        ledger = await openLedger((program.opts() as { db: string }).db, { readonly: !options?.write });
         for (const n of ledger.notes) process.stderr.write(`${n}\n`);
       }
       return ledger;

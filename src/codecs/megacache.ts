@@ -1,3 +1,4 @@
+import { LedgerError } from '../errors.ts';
 import { crc32 } from '../model/file-hash.ts';
 
 /** One artifact of a `save_cache_artifacts()` bundle; content kept as opaque bytes. */
@@ -13,7 +14,7 @@ export interface MegaCache {
   artifacts: CacheArtifact[];
 }
 
-export class MegaCacheError extends Error {
+export class MegaCacheError extends LedgerError {
   readonly offset: number;
   constructor(message: string, offset: number) {
     super(`mega-cache: ${message} (at byte ${offset})`);

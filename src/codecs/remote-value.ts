@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { LedgerError } from '../errors.ts';
 
 /** `RemoteDynamoPGOCache` key for a profile: `pt2:dynamo-pgo::<cache_key>:c1`. */
 export function remoteKey(cacheKey: string): string {
@@ -13,7 +14,7 @@ export function cacheKeyOfRemoteKey(key: string): string | null {
 
 const RemoteValue = z.object({ data: z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, 'not base64') });
 
-export class RemoteValueError extends Error {
+export class RemoteValueError extends LedgerError {
   constructor(message: string) {
     super(`remote cache value: ${message}`);
     this.name = 'RemoteValueError';

@@ -1,10 +1,11 @@
+import { LedgerError } from '../errors.ts';
 import { DYNAMIC, InferStride, UNSET, type Atom, type ScalarValue, type SizeField, type StrideField } from '../model/atoms.ts';
 import { codeKey, type CodeId } from '../model/code-id.ts';
 import type { FrameStateSizeEntry } from '../model/entry.ts';
 import { toPyInt } from '../model/int.ts';
 import { emptyProfile, type Profile } from '../model/profile.ts';
 
-export class RenderTextError extends Error {
+export class RenderTextError extends LedgerError {
   constructor(
     readonly line: number,
     message: string,

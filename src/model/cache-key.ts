@@ -1,5 +1,7 @@
+import { inputError, LedgerError } from '../errors.ts';
+
 /** PyTorch refuses job ids that start with `mast:` (ReservedWorkflowIdUserError). */
-export class ReservedJobIdError extends Error {
+export class ReservedJobIdError extends LedgerError {
   constructor(jobId: string) {
     super(
       `job id ${JSON.stringify(jobId)}: torch.compiler.config.job_id with prefix 'mast:' is reserved for ` +
@@ -28,7 +30,7 @@ export function cacheKey(k: ProfileKey): string {
  */
 export function parseCacheKey(key: string): ProfileKey {
   const m = /^(.*):(None|-?\d+):([^:]*)$/s.exec(key);
-  if (!m) throw new SyntaxError(`not a PGO cache key (want job:rank:tag): ${JSON.stringify(key)}`);
+  if (!m) throw inputError(`not a PGO cache key (want job:rank:tag): ${JSON.stringify(key)}`);
   return { job: m[1], rank: m[2] === 'None' ? null : Number(m[2]), tag: m[3] };
 }
 

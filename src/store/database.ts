@@ -1,10 +1,15 @@
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { Kysely, Migrator, SqliteDialect, type CompiledQuery, type MigrationProvider } from 'kysely';
 import { migrations } from '../../migrations/index.ts';
+import { inputError, LedgerError } from '../errors.ts';
+import { damaged, isCorruption } from './damage.ts';
 import type { LedgerSchema } from './schema.ts';
 
 /** The small surface of SQLite the store uses (so better-sqlite3's types stay in here). */
 export interface Sql {
+  /** The database file (for messages). */
+  readonly path: string;
   run(sql: string, ...params: unknown[]): { changes: number; lastInsertRowid: number };
   get<T>(sql: string, ...params: unknown[]): T | undefined;
   all<T>(sql: string, ...params: unknown[]): T[];
@@ -34,7 +39,7 @@ export function rows<R>(sql: Sql, q: { compile(): CompiledQuery<R> }): R[] {
   return sql.all<R>(c.sql, ...c.parameters);
 }
 
-export class DatabaseVersionError extends Error {
+export class DatabaseVersionError extends LedgerError {
   constructor(path: string, unknown: string[]) {
     super(
       `${path} was written by a newer pgo-ledger (unknown migrations: ${unknown.join(', ')}); ` +
@@ -46,75 +51,165 @@ export class DatabaseVersionError extends Error {
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
 
-/** Opens (creating if needed) and migrates a ledger database. */
-export async function openDatabase(path: string, options: { busyTimeoutMs?: number } = {}): Promise<OpenedDatabase> {
+export interface OpenOptions {
+  busyTimeoutMs?: number;
+  /** Read only: the file must exist and hold a current ledger; nothing is created, migrated or written. */
+  readonly?: boolean;
+}
+
+/**
+ * Opens a ledger database. Written to (the default): created if needed and migrated, under
+ * the write lock so that many processes opening one new file all succeed. Read only: never
+ * created (a mistyped path is an error, not an empty ledger) and never migrated (so a file
+ * the user may only read can be read).
+ */
+export async function openDatabase(path: string, options: OpenOptions = {}): Promise<OpenedDatabase> {
+  const readonly = options.readonly === true;
+  if (readonly && path !== ':memory:' && !existsSync(path)) {
+    throw inputError(`no ledger at ${path}: a read command never creates one (check --db or PGO_LEDGER_DB; ingest or pull creates a ledger)`);
+  }
   let db: Database.Database;
   try {
-    db = new Database(path);
+    db = readonly ? openReadonly(path) : new Database(path);
   } catch (e) {
-    throw new Error(`cannot open database ${path}: ${(e as Error).message}`);
+    if (isCorruption(e)) throw damaged(path, 'cannot open it', e);
+    throw inputError(`cannot open database ${path}`, e);
   }
+  let state: MigrationState;
   try {
     db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 30000}`);
     // Refuse a newer database before writing anything to it.
-    const hasTable = db.prepare("select 1 from sqlite_master where type = 'table' and name = 'kysely_migration'").get();
-    if (hasTable) {
-      const done = (db.prepare('select name from kysely_migration').all() as { name: string }[]).map((r) => r.name);
-      const unknown = done.filter((n) => !(n in migrations));
-      if (unknown.length) throw new DatabaseVersionError(path, unknown);
+    state = migrationState(db, path);
+    if (readonly && state === 'new') throw inputError(`${path} is not a pgo-ledger database (it holds no ledger tables)`);
+    if (readonly && state === 'behind') {
+      throw inputError(`${path} was written by an older pgo-ledger and must be upgraded, which a read command never does: run a write command on it once (e.g. pgo-ledger replay)`);
     }
-    db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = NORMAL');
+    if (!readonly) {
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = NORMAL');
+    }
     // References are documented in the schema but not enforced: the store alone writes these
     // tables, and three parent lookups per appended event cost a third of the insert.
     db.pragma('foreign_keys = OFF');
   } catch (e) {
     db.close();
-    if (e instanceof DatabaseVersionError) throw e;
-    throw new Error(`cannot open database ${path}: ${(e as Error).message}`);
+    if (e instanceof DatabaseVersionError || e instanceof LedgerError) throw e;
+    if (isCorruption(e)) throw damaged(path, 'cannot open it', e);
+    throw inputError(`cannot open database ${path}`, e);
   }
   const kysely = new Kysely<LedgerSchema>({ dialect: new SqliteDialect({ database: db }) });
-  const { error, results } = await new Migrator({ db: kysely, provider }).migrateToLatest();
-  if (error) {
-    db.close();
-    const failed = results?.find((r) => r.status === 'Error');
-    throw new Error(`cannot migrate ${path}${failed ? ` (${failed.migrationName})` : ''}: ${(error as Error).message ?? error}`);
-  }
-  return { sql: wrap(db), kysely, path };
+  if (state !== 'current') await migrate(db, kysely, path);
+  return { sql: wrap(db, path), kysely, path };
 }
 
-function wrap(db: Database.Database): Sql {
+/**
+ * A read-only connection. SQLite reads a WAL database only with its `-shm` file beside it;
+ * a folder the user may only read cannot hold one, and when no writer made one (no writer
+ * is at work), the file alone is the whole database: it is then read from a copy in memory.
+ */
+function openReadonly(path: string): Database.Database {
+  const db = new Database(path, { readonly: true, fileMustExist: true });
+  try {
+    db.prepare('select count(*) from sqlite_master').get();
+    return db;
+  } catch (e) {
+    db.close();
+    const code = (e as { code?: string }).code;
+    if (code !== 'SQLITE_READONLY_DIRECTORY' && code !== 'SQLITE_CANTOPEN') throw e;
+    let wal = 0;
+    try {
+      wal = statSync(`${path}-wal`).size;
+    } catch {
+      /* none */
+    }
+    if (wal > 0) throw inputError(`${path}-wal holds changes that need ${path}-shm, which cannot be created in that folder: run a write command on it once`, e);
+    const bytes = readFileSync(path);
+    if (bytes.length >= 20 && bytes[18] === 2) bytes[18] = bytes[19] = 1; // the header's WAL mark: the copy has no WAL
+    return new Database(bytes, { readonly: true });
+  }
+}
+
+type MigrationState = 'new' | 'behind' | 'current';
+
+/** How far the file's schema is: no ledger tables, older migrations only, or all of ours. */
+function migrationState(db: Database.Database, path: string): MigrationState {
+  const hasTable = db.prepare("select 1 from sqlite_master where type = 'table' and name = 'kysely_migration'").get();
+  if (!hasTable) return 'new';
+  const done = new Set((db.prepare('select name from kysely_migration').all() as { name: string }[]).map((r) => r.name));
+  const unknown = [...done].filter((n) => !(n in migrations));
+  if (unknown.length) throw new DatabaseVersionError(path, unknown);
+  return Object.keys(migrations).every((n) => done.has(n)) ? 'current' : 'behind';
+}
+
+/**
+ * Runs the migrations holding the write lock (BEGIN IMMEDIATE) and looks again under it:
+ * another process may have migrated the file between our look and the lock. Kysely's
+ * Migrator takes no lock on SQLite, and running outside a transaction (SQLite's adapter has
+ * no transactional DDL), it runs inside ours.
+ */
+async function migrate(db: Database.Database, kysely: Kysely<LedgerSchema>, path: string): Promise<void> {
+  try {
+    db.exec('BEGIN IMMEDIATE');
+    if (migrationState(db, path) !== 'current') {
+      const { error, results } = await new Migrator({ db: kysely, provider }).migrateToLatest();
+      if (error) {
+        const failed = results?.find((r) => r.status === 'Error');
+        throw inputError(`cannot migrate ${path}${failed ? ` (${failed.migrationName})` : ''}`, error);
+      }
+    }
+    db.exec('COMMIT');
+  } catch (e) {
+    if (db.inTransaction) db.exec('ROLLBACK');
+    await kysely.destroy();
+    if (e instanceof DatabaseVersionError || e instanceof LedgerError) throw e;
+    throw inputError(`cannot migrate ${path}`, e);
+  }
+}
+
+function wrap(db: Database.Database, path: string): Sql {
   const cache = new Map<string, Database.Statement>();
   const rawCache = new Map<string, Database.Statement>();
+  // A page SQLite cannot read is damage, said as such wherever a command meets it.
+  const guard = <T>(fn: () => T): T => {
+    try {
+      return fn();
+    } catch (e) {
+      throw isCorruption(e) ? damaged(path, 'SQLite cannot read it', e) : e;
+    }
+  };
   const stmt = (s: string) => {
     let st = cache.get(s);
-    if (!st) cache.set(s, (st = db.prepare(s)));
+    if (!st) cache.set(s, (st = guard(() => db.prepare(s))));
     return st;
   };
   return {
-    run: (s, ...p) => {
-      const r = stmt(s).run(...p);
-      return { changes: r.changes, lastInsertRowid: Number(r.lastInsertRowid) };
-    },
-    get: <T>(s: string, ...p: unknown[]) => stmt(s).get(...p) as T | undefined,
-    all: <T>(s: string, ...p: unknown[]) => stmt(s).all(...p) as T[],
+    path,
+    run: (s, ...p) =>
+      guard(() => {
+        const r = stmt(s).run(...p);
+        return { changes: r.changes, lastInsertRowid: Number(r.lastInsertRowid) };
+      }),
+    get: <T>(s: string, ...p: unknown[]) => guard(() => stmt(s).get(...p) as T | undefined),
+    all: <T>(s: string, ...p: unknown[]) => guard(() => stmt(s).all(...p) as T[]),
     statement: (s) => {
       const st = stmt(s);
       return {
-        run: (...p: unknown[]) => {
-          const r = st.run(...p);
-          return { changes: r.changes, lastInsertRowid: Number(r.lastInsertRowid) };
-        },
+        run: (...p: unknown[]) =>
+          guard(() => {
+            const r = st.run(...p);
+            return { changes: r.changes, lastInsertRowid: Number(r.lastInsertRowid) };
+          }),
       };
     },
-    allRaw: (s, ...p) => {
-      let st = rawCache.get(s);
-      if (!st) rawCache.set(s, (st = db.prepare(s).raw(true)));
-      return st.all(...p) as unknown[][];
-    },
-    exec: (s) => db.exec(s),
-    immediate: <T>(fn: () => T) => db.transaction(fn).immediate(),
-    dataVersion: () => db.pragma('data_version', { simple: true }) as number,
+    allRaw: (s, ...p) =>
+      guard(() => {
+        let st = rawCache.get(s);
+        if (!st) rawCache.set(s, (st = db.prepare(s).raw(true)));
+        return st.all(...p) as unknown[][];
+      }),
+    exec: (s) => guard(() => db.exec(s)),
+    immediate: <T>(fn: () => T) => guard(() => db.transaction(fn).immediate()),
+    dataVersion: () => guard(() => db.pragma('data_version', { simple: true }) as number),
     close: () => db.close(),
   };
 }

@@ -1,4 +1,5 @@
 import pako from 'pako';
+import { LedgerError } from '../errors.ts';
 import * as z from 'zod';
 import type { EntryJson } from '../codecs/entry-json.ts';
 
@@ -122,7 +123,7 @@ const SCHEMAS: Record<string, Record<number, z.ZodType>> = {
   'shape.described': { 1: ShapeDescribedV1 },
 };
 
-export class EventPayloadError extends Error {
+export class EventPayloadError extends LedgerError {
   constructor(message: string) {
     super(message);
     this.name = 'EventPayloadError';

@@ -3,6 +3,8 @@ import { entryFromJson, entryToJson, type EntryJson } from '../codecs/entry-json
 import { cacheKey as formatCacheKey, parseCacheKey, type ProfileKey } from '../model/cache-key.ts';
 import { codeKey, type CodeId } from '../model/code-id.ts';
 import type { DynamicRecord } from '../model/update.ts';
+import { inputError } from '../errors.ts';
+import { damaged } from './damage.ts';
 import { openDatabase, rows, type OpenedDatabase, type Sql } from './database.ts';
 import { prepareEvent, type NewEvent, type PreparedEvent } from './prepare-event.ts';
 
@@ -76,10 +78,16 @@ export interface Ledger {
 /** @deprecated the old name of Window */
 export type FoldFilter = Window;
 
-export async function openLedger(path: string): Promise<Ledger> {
-  const db = await openDatabase(path);
+/** Opens a ledger; `readonly` for read commands (nothing created, migrated or rebuilt). */
+export async function openLedger(path: string, options: { readonly?: boolean } = {}): Promise<Ledger> {
+  const db = await openDatabase(path, options);
   const ledger = createLedger(db);
-  unpin(ledger);
+  try {
+    unpin(ledger, options.readonly === true);
+  } catch (e) {
+    await ledger.close();
+    throw e;
+  }
   return ledger;
 }
 
@@ -88,9 +96,11 @@ export async function openLedger(path: string): Promise<Ledger> {
  * later ingests never reached them. The live views now always fold the whole log: a pinned
  * database is rebuilt unpinned once, and says so.
  */
-function unpin(ledger: Ledger): void {
+function unpin(ledger: Ledger, readonly: boolean): void {
   const row = ledger.sql.get<{ value: string }>("select value from meta where key = 'views'");
   if (!row) return;
+  // Its stored views and history are a what-if: a read-only open cannot rebuild them and must not answer from them.
+  if (readonly) throw inputError(`${ledger.path} had its views pinned by an older pgo-ledger; run \`pgo-ledger replay\` on it once to rebuild them from the whole log`);
   let pin: { untilPosition?: number; untilTime?: number; excludeRuns?: string[] } = {};
   try {
     pin = JSON.parse(row.value);
@@ -224,7 +234,12 @@ function createLedger(db: OpenedDatabase): Ledger {
       pid,
     )) {
       const id: CodeId = { filename: r.filename, firstlineno: r.firstlineno, name: r.name, file_hash: r.file_hash };
-      const entries = new Map((JSON.parse(r.entries) as [string, EntryJson][]).map(([s, e]) => [s, entryFromJson(e)]));
+      let entries: Map<string, ReturnType<typeof entryFromJson>>;
+      try {
+        entries = new Map((JSON.parse(r.entries) as [string, EntryJson][]).map(([s, e]) => [s, entryFromJson(e)]));
+      } catch (e) {
+        throw damaged(sql.path, `the stored view of profile ${pid}, code state ${r.seq}, cannot be read`, e);
+      }
       view.profile.codes.set(codeKey(id), { id, state: { automaticDynamic: entries } });
       view.codeSeq.set(codeKey(id), r.seq);
     }

@@ -1,6 +1,7 @@
 import type { CodeId } from '../model/code-id.ts';
 import type { Sql } from './database.ts';
 import { CodeIdSchema, decodePayload, EventPayloadError, joinPayload, zodMessage, type EventBody, type StoredEvent } from './events.ts';
+import { damaged } from './damage.ts';
 import { shapeFromJson, type FoldInput, type FoldPayload } from './fold.ts';
 
 const PAGE = 5000;
@@ -70,8 +71,14 @@ export function dictionaries(sql: Sql): Dictionaries {
         const row = sql.get<{ kind: string; version: number; payload: string | Uint8Array }>('select kind, version, payload from bodies where id = ?', id);
         if (!row) throw new EventPayloadError(`body ${id} is missing`);
         // zod checks the body on the way out (placeholders stand for the code and source columns)
-        const stored = decodePayload(row.payload);
-        const ev = joinPayload(row.kind, row.version, PLACEHOLDER_CODE, '', stored);
+        let stored: unknown;
+        let ev: ReturnType<typeof joinPayload>;
+        try {
+          stored = decodePayload(row.payload);
+          ev = joinPayload(row.kind, row.version, PLACEHOLDER_CODE, '', stored);
+        } catch (e) {
+          throw damaged(sql.path, `event body ${id} cannot be read`, e);
+        }
         b = {
           kind: row.kind,
           version: row.version,
@@ -114,7 +121,7 @@ export function* readEvents(sql: Sql, filter: ReadFilter = {}, dict: Dictionarie
         const b = dict.body(r[4] as number);
         body = joinPayload(b.kind, b.version, r[2] === null ? null : dict.code(r[2] as number), r[3] === null ? null : dict.source(r[3] as number), b.stored);
       } catch (e) {
-        throw new Error(`event at position ${r[0]} cannot be read: ${(e as Error).message}`);
+        throw damaged(sql.path, `event at position ${r[0]} cannot be read`, e);
       }
       yield {
         kind: body.kind,
@@ -174,7 +181,7 @@ export function scanEvents(sql: Sql, filter: ReadFilter, visit: (ev: LeanEvent) 
           ev.source = dict.source(r[3] as number);
         }
       } catch (e) {
-        throw new Error(`event at position ${r[0]} cannot be read: ${(e as Error).message}`);
+        throw damaged(sql.path, `event at position ${r[0]} cannot be read`, e);
       }
       ev.position = r[0] as number;
       ev.profileId = r[1] as number;

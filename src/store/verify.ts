@@ -3,6 +3,7 @@ import type { Ledger } from './ledger.ts';
 import { emptyStream, fold, type StreamView } from './fold.ts';
 import { checkpointPositions, decodeView } from './checkpoints.ts';
 import { dictionaries, scanEvents } from './log.ts';
+import { DamageError } from './damage.ts';
 
 export interface VerifyResult {
   profiles: number;
@@ -18,8 +19,31 @@ function viewRows(v: StreamView): string[] {
 /** Folds the whole log afresh and lists every difference from the stored views. */
 export function verifyLedger(ledger: Ledger): VerifyResult {
   const differences: string[] = [];
+  // The file itself first: damage a fold never meets (a free page, an index) is damage all the same.
+  let check: string[];
+  try {
+    check = ledger.sql.all<{ quick_check: string }>('pragma quick_check').map((r) => r.quick_check);
+  } catch (e) {
+    check = [e instanceof DamageError ? (e.cause as Error).message : (e as Error).message];
+  }
+  if (check.length !== 1 || check[0] !== 'ok') {
+    for (const c of check) differences.push(`damaged: ${c}`);
+    return { profiles: 0, differences };
+  }
   const profiles = ledger.profiles();
   for (const p of profiles) {
+    try {
+      verifyProfile(ledger, p, differences);
+    } catch (e) {
+      if (!(e instanceof DamageError)) throw e;
+      differences.push(`${p.cacheKey}: ${e.message.replace(/; run `pgo-ledger verify.*$/s, '')}`);
+    }
+  }
+  return { profiles: profiles.length, differences };
+}
+
+function verifyProfile(ledger: Ledger, p: ReturnType<Ledger['profiles']>[number], differences: string[]): void {
+  {
     const fresh: string[] = [];
     const view = ledger.fold(p.id, {}, (step, ev) => {
       for (const r of step.records) fresh.push(JSON.stringify([ev.position, step.codeSeq, r.name, String(r.dim_changed), r.reason, r.cached, r.new]));
@@ -40,7 +64,6 @@ export function verifyLedger(ledger: Ledger): VerifyResult {
     }
     differences.push(...verifyCheckpoints(ledger, p.id, p.cacheKey));
   }
-  return { profiles: profiles.length, differences };
 }
 
 /**

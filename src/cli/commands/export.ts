@@ -1,7 +1,8 @@
 import { Option, type Command } from 'commander';
 import type { ExportFormat } from '../../adapters/export-profile.ts';
 import type { PickleProtocol } from '../../codecs/pickle/index.ts';
-import { profileAt, profileOptions, selectProfile, usage, windowOf, windowOptions, type CliContext, type SelectOpts, type WindowOpts } from '../context.ts';
+import { inputError, LedgerError } from '../../errors.ts';
+import { profileAt, profileOptions, refuseEmpty, selectProfile, usage, windowOf, windowOptions, type CliContext, type SelectOpts, type WindowOpts } from '../context.ts';
 
 export function exportCommand(program: Command, ctx: CliContext): void {
   windowOptions(profileOptions(program.command('export').description('what PyTorch loads: a pickle, a mega-cache bundle, the remote-cache JSON value, or a cache dir')))
@@ -9,16 +10,32 @@ export function exportCommand(program: Command, ctx: CliContext): void {
     .option('-o, --output <path>', 'output file (for local-dir: the cache dir)')
     .addOption(new Option('--protocol <n>', 'pickle protocol').choices(['2', '3', '4', '5']).default('4'))
     .option('--base <bundle>', 'megacache: write into this existing bundle, keeping its other artifacts')
-    .action(async (o: SelectOpts & WindowOpts & { format: ExportFormat; output?: string; protocol: string; base?: string }) => {
+    .option('--allow-empty', 'write a profile with no code ids (PyTorch would start from nothing)')
+    .action(async (o: SelectOpts & WindowOpts & { format: ExportFormat; output?: string; protocol: string; base?: string; allowEmpty?: boolean }) => {
       const { exportBytes, writeFileAtomic, writeLocalDir } = await import('../../adapters/export-profile.ts');
       const { readFileSync } = await import('node:fs');
+      if (!o.output) usage('export needs -o/--output');
+      if (o.base !== undefined && o.format !== 'megacache') usage(`--base is a mega-cache bundle to write into: it goes with --format megacache, not ${o.format}`);
+      let base: Uint8Array | undefined;
+      if (o.base !== undefined) {
+        try {
+          base = readFileSync(o.base);
+        } catch (e) {
+          throw inputError(`--base ${o.base}: cannot read it`, e);
+        }
+      }
       const l = await ctx.open();
       const p = selectProfile(l, o);
-      if (!o.output) usage('export needs -o/--output');
       const view = profileAt(l, p, windowOf(o));
+      refuseEmpty(p.cacheKey, view.profile, o);
       const protocol = Number(o.protocol) as PickleProtocol;
       if (o.format === 'local-dir') return void ctx.out(`wrote ${writeLocalDir(o.output, p.cacheKey, view.profile, protocol)}`);
-      const bytes = exportBytes(view.profile, { format: o.format, cacheKey: p.cacheKey, protocol, base: o.base ? readFileSync(o.base) : undefined });
+      let bytes: Uint8Array;
+      try {
+        bytes = exportBytes(view.profile, { format: o.format, cacheKey: p.cacheKey, protocol, base });
+      } catch (e) {
+        throw base && e instanceof LedgerError ? inputError(`--base ${o.base}`, e) : e;
+      }
       if (o.output === '-') process.stdout.write(bytes);
       else {
         writeFileAtomic(o.output, bytes);

@@ -18,9 +18,11 @@ export function pullCommand(program: Command, ctx: CliContext): void {
       const l = await ctx.open({ write: true });
       const which = o.all ? ({ all: true } as const) : { cacheKey: cacheKey({ job: o.job!, rank: o.rank === undefined ? null : parseRank(o.rank), tag: o.tag ?? '' }) };
       const r = await pullProfiles(l, url, which, { run: o.run ?? null });
-      if (!r.keys.length && !r.missing.length) ctx.out('no pt2:dynamo-pgo entries');
+      for (const b of r.bad) process.stderr.write(`pgo-ledger: ${b.key}: ${b.message}\n`);
+      if (!r.keys.length && !r.missing.length && !r.bad.length) ctx.out('no pt2:dynamo-pgo entries');
       for (const k of r.missing) ctx.out(`${k}: not set`);
       if (r.keys.length) ctx.out(`pulled ${r.keys.length} entr${r.keys.length === 1 ? 'y' : 'ies'}: ${r.appended} events appended, ${r.duplicates} already in the log${r.records ? `, ${r.records} recompile reasons` : ''}`);
-      if (!o.all && r.missing.length) ctx.setExitCode(2);
+      if (r.bad.length) process.stderr.write(`pgo-ledger: ${r.bad.length} bad entr${r.bad.length === 1 ? 'y' : 'ies'} not pulled (named above)\n`);
+      if ((!o.all && r.missing.length) || r.bad.length) ctx.setExitCode(2);
     });
 }

@@ -1,0 +1,287 @@
+import assert from 'node:assert/strict';
+import { chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, statSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import Database from 'better-sqlite3';
+import { cliBuilt, cliBuiltSpawn, startLine } from '../../test/support/cli-built.ts';
+import { FIXTURES, oracleCases } from '../../test/support/fixtures.ts';
+import { caseLines } from '../../test/support/oracle-lines.ts';
+import { tempDir } from '../../test/support/tmp.ts';
+
+// Issue 9 ("Nothing lost, nothing read, nothing hangs"), the store and command line half,
+// through the built command line in real processes.
+const dir = tempDir();
+const cases = oracleCases();
+const lines = (c: number) => caseLines(cases[c]).join('\n') + '\n';
+/** Root reads any file: to stand for a user who may only read, run as nobody. */
+const asReader = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
+
+describe('issue 9: opening databases', () => {
+  it('issue 9.4: 40 processes opening one new database at once all succeed', async () => {
+    const db = join(dir, 'many-openers.db');
+    const go = join(dir, 'go');
+    const n = 40;
+    for (let i = 0; i < n; i++) writeFileSync(join(dir, `opener-${i}.jsonl`), caseLines(cases[i]).join('\n') + '\n');
+    const all = Promise.all(
+      Array.from({ length: n }, (_, i) => new Promise<{ code: number; stderr: string }>((resolve) => {
+        const c = cliBuiltSpawn(db, ['ingest', join(dir, `opener-${i}.jsonl`)], { nodeArgs: startLine(go) });
+        let stderr = '';
+        c.stderr!.on('data', (d) => (stderr += d));
+        c.on('exit', (code) => resolve({ code: code ?? -1, stderr }));
+      })),
+    );
+    await new Promise((r) => setTimeout(r, 3000)); // every process started and waiting at the line
+    writeFileSync(go, '');
+    const results = await all;
+    const failed = results.filter((r) => r.code !== 0);
+    assert.deepEqual(failed, [], `${failed.length} of ${n} failed`);
+    const jobs = cliBuilt(db, ['jobs', '--json']).stdout.trim().split('\n');
+    assert.equal(jobs.length, n);
+    const v = cliBuilt(db, ['verify']);
+    assert.equal(v.status, 0, v.stdout + v.stderr);
+  });
+
+  it('issue 9.9: a database the user may only read is read, and never migrated', () => {
+    const sub = join(dir, 'readonly');
+    const db = join(sub, 'ro.db');
+    mkdirSync(sub);
+    assert.equal(cliBuilt(db, ['ingest', '-'], { input: lines(0) }).status, 0);
+    chmodSync(db, 0o444);
+    chmodSync(dir, 0o755);
+    try {
+    // a folder the reader may only read (no -shm can be made there), then one it may write
+    for (const folder of [0o555, 0o777]) {
+      chmodSync(sub, folder);
+      const before = readFileSync(db);
+      for (const args of [['jobs'], ['show', '--job', 'case-0'], ['history', '--job', 'case-0'], ['why', '--job', 'case-0'], ['export', '--job', 'case-0', '--format', 'pickle', '-o', '-'], ['verify']]) {
+        const r = cliBuilt(db, args, asReader);
+        assert.equal(r.status, 0, `folder ${folder.toString(8)}: ${args.join(' ')}: ${r.stderr}`);
+        assert.doesNotMatch(r.stderr, /readonly|read-only/);
+      }
+      assert.equal(cliBuilt(db, ['show', '--job', 'case-0'], asReader).stdout, cases[0].expected.render + '\n');
+      assert.ok(readFileSync(db).equals(before), 'not a byte written');
+      // and a write command says plainly why it cannot
+      const w = cliBuilt(db, ['ingest', '-'], { ...asReader, input: lines(1) });
+      assert.equal(w.status, 2, w.stderr);
+      assert.match(w.stderr, /pgo-ledger: .*(readonly|read-only|unable to open)/);
+    }
+    } finally {
+      chmodSync(sub, 0o755);
+      chmodSync(db, 0o644);
+    }
+  });
+
+  it('issue 9.9: a read command never migrates: a database that needs it is an error that says what to run', () => {
+    const db = join(dir, 'behind.db');
+    assert.equal(cliBuilt(db, ['ingest', '-'], { input: lines(0) }).status, 0);
+    const raw = new Database(db);
+    raw.prepare('delete from kysely_migration').run(); // as if written before the (only) migration
+    raw.close();
+    const before = readFileSync(db);
+    const r = cliBuilt(db, ['show', '--job', 'case-0']);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /written by an older pgo-ledger and must be upgraded, which a read command never does: run a write command on it once/);
+    assert.ok(readFileSync(db).equals(before));
+  });
+
+  it('issue 9.9: views pinned by pgo-ledger < 0.2: a read-only open refuses to answer from them and says to replay', () => {
+    const db = join(dir, 'pinned.db');
+    assert.equal(cliBuilt(db, ['ingest', '-'], { input: lines(0) }).status, 0);
+    const raw = new Database(db);
+    raw.prepare("insert into meta(key, value) values ('views', ?)").run(JSON.stringify({ untilPosition: 1 }));
+    raw.prepare('delete from code_states').run(); // what a pin to position 1 could leave
+    raw.close();
+    const r = cliBuilt(db, ['show', '--job', 'case-0']);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /had its views pinned by an older pgo-ledger; run `pgo-ledger replay` on it once/);
+    assert.equal(cliBuilt(db, ['replay']).status, 0);
+    assert.equal(cliBuilt(db, ['show', '--job', 'case-0']).stdout, cases[0].expected.render + '\n');
+  });
+
+  it('issue 9.10: a read command or verify on a path that does not exist is an error and creates nothing', () => {
+    const db = join(dir, 'typo.db');
+    for (const args of [['jobs'], ['show', '--job', 'x'], ['verify'], ['export', '--job', 'x', '--format', 'pickle', '-o', join(dir, 'x.pkl')]]) {
+      const r = cliBuilt(db, args);
+      assert.equal(r.status, 2, `${args[0]}: ${r.stdout}${r.stderr}`);
+      assert.match(r.stderr, new RegExp(`no ledger at ${db.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: a read command never creates one`));
+      assert.doesNotMatch(r.stdout, /profiles match/);
+      assert.equal(existsSync(db), false);
+    }
+  });
+});
+
+describe('issue 9: damaged databases', () => {
+  const base = join(dir, 'damage-base.db');
+  const picked = cases.slice(0, 40);
+  const baseLines = picked.flatMap((c) => caseLines(c)).join('\n') + '\n';
+  const hint = /is damaged: .*run `pgo-ledger verify --db .*` to check the whole database/;
+  let n = 0;
+  /** A copy of a ledger of 40 profiles, then the damage. */
+  const damagedCopy = (damage: (db: string) => void): string => {
+    if (!existsSync(base)) assert.equal(cliBuilt(base, ['ingest', '-'], { input: baseLines }).status, 0);
+    const db = join(dir, `damaged-${n++}.db`);
+    copyFileSync(base, db);
+    damage(db);
+    return db;
+  };
+  /** Overwrites every leaf page of a table with garbage, as a torn or bad write would. */
+  const smashPages = (table: string) => (db: string) => {
+    const raw = new Database(db, { readonly: true });
+    const size = raw.pragma('page_size', { simple: true }) as number;
+    const pages = (raw.prepare("select pageno from dbstat where name = ? and pagetype = 'leaf'").all(table) as { pageno: number }[]).map((r) => r.pageno);
+    raw.close();
+    assert.ok(pages.length > 0, table);
+    const fd = openSync(db, 'r+');
+    for (const p of pages) writeSync(fd, Buffer.alloc(size - 16, 0xa5), 0, size - 16, (p - 1) * size + 8);
+    closeSync(fd);
+  };
+  const update = (sql: string) => (db: string) => {
+    const raw = new Database(db);
+    raw.exec(sql);
+    raw.close();
+  };
+  const expectDamage = (db: string, args: string[], input?: string) => {
+    const r = cliBuilt(db, args, { input });
+    assert.equal(r.status, 2, `${args.join(' ')}: ${r.stdout}${r.stderr}`);
+    assert.match(r.stderr, hint, args.join(' '));
+    assert.doesNotMatch(r.stderr, /this is a bug/);
+  };
+  const job = `case-${picked[3].id}`;
+  const more = caseLines(picked[3], { runs: () => 'another-run' }).join('\n') + '\n';
+
+  it('issue 9.12: a damaged file (pages overwritten, or cut short): show, history, export and ingest say so and point at verify', () => {
+    expectDamage(damagedCopy(smashPages('code_states')), ['show', '--job', job]);
+    expectDamage(damagedCopy(smashPages('history')), ['history', '--job', job]);
+    expectDamage(damagedCopy(smashPages('code_states')), ['export', '--job', job, '--format', 'pickle', '-o', join(dir, 'x.pkl')]);
+    expectDamage(damagedCopy(smashPages('events')), ['export', '--job', job, '--format', 'pickle', '--as-of', '100000', '-o', join(dir, 'x.pkl')]);
+    expectDamage(damagedCopy(smashPages('code_states')), ['ingest', '-'], more);
+    const cut = damagedCopy((db) => truncateSync(db, Math.floor(statSync(db).size / 2)));
+    expectDamage(cut, ['show', '--job', job]);
+    assert.equal(existsSync(join(dir, 'x.pkl')), false, 'nothing exported');
+  });
+
+  it('issue 9.12: a damaged row (a body or a stored view that does not parse): each command says so and points at verify', () => {
+    const badBody = damagedCopy(update("update bodies set payload = '{' where id = (select min(id) from bodies)"));
+    expectDamage(badBody, ['show', '--job', `case-${picked[0].id}`, '--as-of', '100000']);
+    expectDamage(badBody, ['history', '--job', `case-${picked[0].id}`, '--as-of', '100000']);
+    expectDamage(badBody, ['export', '--job', `case-${picked[0].id}`, '--format', 'pickle', '--as-of', '100000', '-o', '-']);
+    const badView = damagedCopy(update("update code_states set entries = '{'"));
+    expectDamage(badView, ['show', '--job', job]);
+    expectDamage(badView, ['export', '--job', job, '--format', 'pickle', '-o', '-']);
+    expectDamage(badView, ['ingest', '-'], more);
+  });
+
+  it('issue 9.12: verify names the damage and exits 1', () => {
+    for (const db of [damagedCopy(smashPages('events')), damagedCopy(update("update code_states set entries = '{'")), damagedCopy(update("update bodies set payload = '{' where id = (select min(id) from bodies)"))]) {
+      const r = cliBuilt(db, ['verify']);
+      assert.equal(r.status, 1, r.stdout + r.stderr);
+      assert.match(r.stdout, /damaged|cannot be read/);
+    }
+  });
+});
+
+describe('issue 9: safe exports', () => {
+  const db = join(dir, 'exports.db');
+  const job = `case-${cases[5].id}`;
+  const ready = () => {
+    if (!existsSync(db)) assert.equal(cliBuilt(db, ['ingest', '-'], { input: lines(5) }).status, 0);
+  };
+
+  it('issue 9.16: exporting or publishing an empty profile (--as-of 0) is refused unless --allow-empty', () => {
+    ready();
+    const out = join(dir, 'empty.pkl');
+    const r = cliBuilt(db, ['export', '--job', job, '--format', 'pickle', '--as-of', '0', '-o', out]);
+    assert.equal(r.status, 2, r.stdout + r.stderr);
+    assert.match(r.stderr, /has no code ids in the window given .*give --allow-empty/);
+    assert.equal(existsSync(out), false);
+    const ok = cliBuilt(db, ['export', '--job', job, '--format', 'pickle', '--as-of', '0', '--allow-empty', '-o', out]);
+    assert.equal(ok.status, 0, ok.stderr);
+    assert.match(ok.stdout, /0 code ids/);
+    // publish refuses before it connects; with --allow-empty it goes on to the (absent) server
+    const pub = cliBuilt(db, ['publish', 'redis://127.0.0.1:1', '--job', job, '--as-of', '0']);
+    assert.equal(pub.status, 2);
+    assert.match(pub.stderr, /has no code ids.*give --allow-empty/);
+    const pub2 = cliBuilt(db, ['publish', 'redis://127.0.0.1:1', '--job', job, '--as-of', '0', '--allow-empty']);
+    assert.match(pub2.stderr, /cannot reach Redis/);
+  });
+
+  it('issue 9.16: --base that is not a mega-cache, is missing, or goes with another format is a clear error', () => {
+    ready();
+    const pkl = join(dir, 'base.pkl');
+    assert.equal(cliBuilt(db, ['export', '--job', job, '--format', 'pickle', '-o', pkl]).status, 0);
+    const out = join(dir, 'bundle.bin');
+    let r = cliBuilt(db, ['export', '--job', job, '--format', 'megacache', '--base', pkl, '-o', out]);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /--base .*base\.pkl: the base is not a mega-cache bundle: mega-cache: .*at byte \d+/);
+    r = cliBuilt(db, ['export', '--job', job, '--format', 'pickle', '--base', pkl, '-o', out]);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /--base is a mega-cache bundle to write into: it goes with --format megacache, not pickle/);
+    r = cliBuilt(db, ['export', '--job', job, '--format', 'megacache', '--base', join(dir, 'nope.bin'), '-o', out]);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /--base .*nope\.bin: cannot read it: ENOENT/);
+    assert.equal(existsSync(out), false);
+  });
+
+  it('issue 9.16: a missing or unwritable output folder is a clear error, and no temporary file name leaks', () => {
+    ready();
+    const missing = join(dir, 'no-such-folder', 'x.pkl');
+    let r = cliBuilt(db, ['export', '--job', job, '--format', 'pickle', '-o', missing]);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /cannot write .*x\.pkl: the folder .*no-such-folder does not exist/);
+    assert.doesNotMatch(r.stderr, /\.tmp/);
+    r = cliBuilt(db, ['report', '--all', '-o', join(dir, 'no-such-folder', 'r.html')]);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /the folder .*no-such-folder does not exist/);
+    const locked = join(dir, 'locked');
+    mkdirSync(locked);
+    chmodSync(locked, 0o555);
+    chmodSync(dir, 0o755);
+    chmodSync(db, 0o644);
+    r = cliBuilt(db, ['export', '--job', job, '--format', 'pickle', '-o', join(locked, 'x.pkl')], asReader);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /cannot write .*locked\/x\.pkl: permission denied/);
+    assert.doesNotMatch(r.stderr, /\.tmp/);
+  });
+});
+
+describe('issue 9: errors and exit codes', () => {
+  it('issue 9.17: exit codes through the built command line: bad input 2, a failed check 1, a bug 70 with "this is a bug" and the stack under --debug', () => {
+    const db = join(dir, 'exits.db');
+    assert.equal(cliBuilt(db, ['ingest', '-'], { input: lines(6) }).status, 0);
+    // bad input and bad usage: 2
+    let r = cliBuilt(db, ['show', '--job', 'nobody']);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /^pgo-ledger: no profile for job nobody/);
+    assert.equal(cliBuilt(db, ['show', '--no-such-option']).status, 2);
+    // a failed check: 1
+    assert.equal(cliBuilt(db, ['verify']).status, 0);
+    const raw = new Database(db);
+    raw.exec("update code_states set entries = '[]'");
+    raw.close();
+    r = cliBuilt(db, ['verify']);
+    assert.equal(r.status, 1, r.stdout + r.stderr);
+    assert.match(r.stdout, /verify: \d+ differences/);
+    // an internal bug: 70, said to be one; the stack only under --debug
+    const env = { ...process.env, PGO_LEDGER_TEST_BUG: '1' };
+    r = cliBuilt(db, ['jobs'], { env });
+    assert.equal(r.status, 70);
+    assert.match(r.stderr, /^pgo-ledger: internal error, this is a bug: PGO_LEDGER_TEST_BUG=1/);
+    assert.match(r.stderr, /run again with --debug for the stack/);
+    assert.doesNotMatch(r.stderr, /\n\s+at /);
+    r = cliBuilt(db, ['--debug', 'jobs'], { env });
+    assert.equal(r.status, 70);
+    assert.match(r.stderr, /this is a bug/);
+    assert.match(r.stderr, /TypeError: PGO_LEDGER_TEST_BUG=1.*\n\s+at /);
+  });
+
+  it('issue 9.17: a bad pickle given to ingest names the file and the byte offset (exit 2)', () => {
+    const bad = Buffer.from(readFileSync(join(FIXTURES, 'torch-2.11/protocols/code_state_p4.pkl')));
+    bad[11] = 0xff;
+    const file = join(dir, 'broken.pkl');
+    writeFileSync(file, bad);
+    const r = cliBuilt(join(dir, 'pickle-errors.db'), ['ingest', '--job', 'x', file]);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /broken\.pkl: pickle: unknown opcode 0xff \(at byte 11\)/);
+    assert.doesNotMatch(r.stderr, /this is a bug/);
+  });
+});

@@ -1,0 +1,23 @@
+import { fullMessage, LedgerError } from '../errors.ts';
+
+/**
+ * The database is damaged (a page SQLite cannot read, a row that does not parse): the
+ * command stops, says what it met and points at `verify`, which checks the whole file.
+ */
+export class DamageError extends LedgerError {
+  constructor(path: string, what: string, cause: unknown) {
+    super(`${path} is damaged: ${what}: ${fullMessage(cause)}; run \`pgo-ledger verify --db ${path}\` to check the whole database`, { kind: 'input', cause });
+    this.name = 'DamageError';
+  }
+}
+
+/** SQLite's codes for a file that is not (or no longer) a whole database. */
+export function isCorruption(e: unknown): boolean {
+  const code = (e as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && (code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB' || code === 'SQLITE_IOERR_SHORT_READ');
+}
+
+/** The error to throw for what was met: damage once (never wrapped twice). */
+export function damaged(path: string, what: string, cause: unknown): DamageError {
+  return cause instanceof DamageError ? cause : new DamageError(path, what, cause);
+}
