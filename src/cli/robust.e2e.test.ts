@@ -3,7 +3,7 @@ import { chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, openSync, re
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
-import { cliBuilt, cliBuiltSpawn, startLine } from '../../test/support/cli-built.ts';
+import { cliAs, cliSpawnWith, startLine } from '../../test/support/cli.ts';
 import { FIXTURES, oracleCases } from '../../test/support/fixtures.ts';
 import { caseLines } from '../../test/support/oracle-lines.ts';
 import { tempDir } from '../../test/support/tmp.ts';
@@ -24,7 +24,7 @@ describe('issue 9: opening databases', () => {
     for (let i = 0; i < n; i++) writeFileSync(join(dir, `opener-${i}.jsonl`), caseLines(cases[i]).join('\n') + '\n');
     const all = Promise.all(
       Array.from({ length: n }, (_, i) => new Promise<{ code: number; stderr: string }>((resolve) => {
-        const c = cliBuiltSpawn(db, ['ingest', join(dir, `opener-${i}.jsonl`)], { nodeArgs: startLine(go) });
+        const c = cliSpawnWith(db, ['ingest', join(dir, `opener-${i}.jsonl`)], { nodeArgs: startLine(go) });
         let stderr = '';
         c.stderr!.on('data', (d) => (stderr += d));
         c.on('exit', (code) => resolve({ code: code ?? -1, stderr }));
@@ -35,9 +35,9 @@ describe('issue 9: opening databases', () => {
     const results = await all;
     const failed = results.filter((r) => r.code !== 0);
     assert.deepEqual(failed, [], `${failed.length} of ${n} failed`);
-    const jobs = cliBuilt(db, ['jobs', '--json']).stdout.trim().split('\n');
+    const jobs = cliAs(db, ['jobs', '--json']).stdout.trim().split('\n');
     assert.equal(jobs.length, n);
-    const v = cliBuilt(db, ['verify']);
+    const v = cliAs(db, ['verify']);
     assert.equal(v.status, 0, v.stdout + v.stderr);
   });
 
@@ -45,7 +45,7 @@ describe('issue 9: opening databases', () => {
     const sub = join(dir, 'readonly');
     const db = join(sub, 'ro.db');
     mkdirSync(sub);
-    assert.equal(cliBuilt(db, ['ingest', '-'], { input: lines(0) }).status, 0);
+    assert.equal(cliAs(db, ['ingest', '-'], { input: lines(0) }).status, 0);
     chmodSync(db, 0o444);
     chmodSync(dir, 0o755);
     try {
@@ -54,14 +54,14 @@ describe('issue 9: opening databases', () => {
       chmodSync(sub, folder);
       const before = readFileSync(db);
       for (const args of [['jobs'], ['show', '--job', 'case-0'], ['history', '--job', 'case-0'], ['why', '--job', 'case-0'], ['export', '--job', 'case-0', '--format', 'pickle', '-o', '-'], ['verify']]) {
-        const r = cliBuilt(db, args, asReader);
+        const r = cliAs(db, args, asReader);
         assert.equal(r.status, 0, `folder ${folder.toString(8)}: ${args.join(' ')}: ${r.stderr}`);
         assert.doesNotMatch(r.stderr, /readonly|read-only/);
       }
-      assert.equal(cliBuilt(db, ['show', '--job', 'case-0'], asReader).stdout, cases[0].expected.render + '\n');
+      assert.equal(cliAs(db, ['show', '--job', 'case-0'], asReader).stdout, cases[0].expected.render + '\n');
       assert.ok(readFileSync(db).equals(before), 'not a byte written');
       // and a write command says plainly why it cannot
-      const w = cliBuilt(db, ['ingest', '-'], { ...asReader, input: lines(1) });
+      const w = cliAs(db, ['ingest', '-'], { ...asReader, input: lines(1) });
       assert.equal(w.status, 2, w.stderr);
       assert.match(w.stderr, /pgo-ledger: .*(readonly|read-only|unable to open)/);
     }
@@ -73,12 +73,12 @@ describe('issue 9: opening databases', () => {
 
   it('issue 9.9: a read command never migrates: a database that needs it is an error that says what to run', () => {
     const db = join(dir, 'behind.db');
-    assert.equal(cliBuilt(db, ['ingest', '-'], { input: lines(0) }).status, 0);
+    assert.equal(cliAs(db, ['ingest', '-'], { input: lines(0) }).status, 0);
     const raw = new Database(db);
     raw.prepare('delete from kysely_migration').run(); // as if written before the (only) migration
     raw.close();
     const before = readFileSync(db);
-    const r = cliBuilt(db, ['show', '--job', 'case-0']);
+    const r = cliAs(db, ['show', '--job', 'case-0']);
     assert.equal(r.status, 2);
     assert.match(r.stderr, /written by an older pgo-ledger and must be upgraded, which a read command never does: run a write command on it once/);
     assert.ok(readFileSync(db).equals(before));
@@ -86,22 +86,22 @@ describe('issue 9: opening databases', () => {
 
   it('issue 9.9: views pinned by pgo-ledger < 0.2: a read-only open refuses to answer from them and says to replay', () => {
     const db = join(dir, 'pinned.db');
-    assert.equal(cliBuilt(db, ['ingest', '-'], { input: lines(0) }).status, 0);
+    assert.equal(cliAs(db, ['ingest', '-'], { input: lines(0) }).status, 0);
     const raw = new Database(db);
     raw.prepare("insert into meta(key, value) values ('views', ?)").run(JSON.stringify({ untilPosition: 1 }));
     raw.prepare('delete from code_states').run(); // what a pin to position 1 could leave
     raw.close();
-    const r = cliBuilt(db, ['show', '--job', 'case-0']);
+    const r = cliAs(db, ['show', '--job', 'case-0']);
     assert.equal(r.status, 2);
     assert.match(r.stderr, /had its views pinned by an older pgo-ledger; run `pgo-ledger replay` on it once/);
-    assert.equal(cliBuilt(db, ['replay']).status, 0);
-    assert.equal(cliBuilt(db, ['show', '--job', 'case-0']).stdout, cases[0].expected.render + '\n');
+    assert.equal(cliAs(db, ['replay']).status, 0);
+    assert.equal(cliAs(db, ['show', '--job', 'case-0']).stdout, cases[0].expected.render + '\n');
   });
 
   it('issue 9.10: a read command or verify on a path that does not exist is an error and creates nothing', () => {
     const db = join(dir, 'typo.db');
     for (const args of [['jobs'], ['show', '--job', 'x'], ['verify'], ['export', '--job', 'x', '--format', 'pickle', '-o', join(dir, 'x.pkl')]]) {
-      const r = cliBuilt(db, args);
+      const r = cliAs(db, args);
       assert.equal(r.status, 2, `${args[0]}: ${r.stdout}${r.stderr}`);
       assert.match(r.stderr, new RegExp(`no ledger at ${db.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: a read command never creates one`));
       assert.doesNotMatch(r.stdout, /profiles match/);
@@ -118,7 +118,7 @@ describe('issue 9: damaged databases', () => {
   let n = 0;
   /** A copy of a ledger of 40 profiles, then the damage. */
   const damagedCopy = (damage: (db: string) => void): string => {
-    if (!existsSync(base)) assert.equal(cliBuilt(base, ['ingest', '-'], { input: baseLines }).status, 0);
+    if (!existsSync(base)) assert.equal(cliAs(base, ['ingest', '-'], { input: baseLines }).status, 0);
     const db = join(dir, `damaged-${n++}.db`);
     copyFileSync(base, db);
     damage(db);
@@ -141,7 +141,7 @@ describe('issue 9: damaged databases', () => {
     raw.close();
   };
   const expectDamage = (db: string, args: string[], input?: string) => {
-    const r = cliBuilt(db, args, { input });
+    const r = cliAs(db, args, { input });
     assert.equal(r.status, 2, `${args.join(' ')}: ${r.stdout}${r.stderr}`);
     assert.match(r.stderr, hint, args.join(' '));
     assert.doesNotMatch(r.stderr, /this is a bug/);
@@ -173,7 +173,7 @@ describe('issue 9: damaged databases', () => {
 
   it('issue 9.12: verify names the damage and exits 1', () => {
     for (const db of [damagedCopy(smashPages('events')), damagedCopy(update("update code_states set entries = '{'")), damagedCopy(update("update bodies set payload = '{' where id = (select min(id) from bodies)"))]) {
-      const r = cliBuilt(db, ['verify']);
+      const r = cliAs(db, ['verify']);
       assert.equal(r.status, 1, r.stdout + r.stderr);
       assert.match(r.stdout, /damaged|cannot be read/);
     }
@@ -184,39 +184,39 @@ describe('issue 9: safe exports', () => {
   const db = join(dir, 'exports.db');
   const job = `case-${cases[5].id}`;
   const ready = () => {
-    if (!existsSync(db)) assert.equal(cliBuilt(db, ['ingest', '-'], { input: lines(5) }).status, 0);
+    if (!existsSync(db)) assert.equal(cliAs(db, ['ingest', '-'], { input: lines(5) }).status, 0);
   };
 
   it('issue 9.16: exporting or publishing an empty profile (--as-of 0) is refused unless --allow-empty', () => {
     ready();
     const out = join(dir, 'empty.pkl');
-    const r = cliBuilt(db, ['export', '--job', job, '--format', 'pickle', '--as-of', '0', '-o', out]);
+    const r = cliAs(db, ['export', '--job', job, '--format', 'pickle', '--as-of', '0', '-o', out]);
     assert.equal(r.status, 2, r.stdout + r.stderr);
     assert.match(r.stderr, /has no code ids in the window given .*give --allow-empty/);
     assert.equal(existsSync(out), false);
-    const ok = cliBuilt(db, ['export', '--job', job, '--format', 'pickle', '--as-of', '0', '--allow-empty', '-o', out]);
+    const ok = cliAs(db, ['export', '--job', job, '--format', 'pickle', '--as-of', '0', '--allow-empty', '-o', out]);
     assert.equal(ok.status, 0, ok.stderr);
     assert.match(ok.stdout, /0 code ids/);
     // publish refuses before it connects; with --allow-empty it goes on to the (absent) server
-    const pub = cliBuilt(db, ['publish', 'redis://127.0.0.1:1', '--job', job, '--as-of', '0']);
+    const pub = cliAs(db, ['publish', 'redis://127.0.0.1:1', '--job', job, '--as-of', '0']);
     assert.equal(pub.status, 2);
     assert.match(pub.stderr, /has no code ids.*give --allow-empty/);
-    const pub2 = cliBuilt(db, ['publish', 'redis://127.0.0.1:1', '--job', job, '--as-of', '0', '--allow-empty']);
+    const pub2 = cliAs(db, ['publish', 'redis://127.0.0.1:1', '--job', job, '--as-of', '0', '--allow-empty']);
     assert.match(pub2.stderr, /cannot reach Redis/);
   });
 
   it('issue 9.16: --base that is not a mega-cache, is missing, or goes with another format is a clear error', () => {
     ready();
     const pkl = join(dir, 'base.pkl');
-    assert.equal(cliBuilt(db, ['export', '--job', job, '--format', 'pickle', '-o', pkl]).status, 0);
+    assert.equal(cliAs(db, ['export', '--job', job, '--format', 'pickle', '-o', pkl]).status, 0);
     const out = join(dir, 'bundle.bin');
-    let r = cliBuilt(db, ['export', '--job', job, '--format', 'megacache', '--base', pkl, '-o', out]);
+    let r = cliAs(db, ['export', '--job', job, '--format', 'megacache', '--base', pkl, '-o', out]);
     assert.equal(r.status, 2, r.stderr);
     assert.match(r.stderr, /--base .*base\.pkl: the base is not a mega-cache bundle: mega-cache: .*at byte \d+/);
-    r = cliBuilt(db, ['export', '--job', job, '--format', 'pickle', '--base', pkl, '-o', out]);
+    r = cliAs(db, ['export', '--job', job, '--format', 'pickle', '--base', pkl, '-o', out]);
     assert.equal(r.status, 2);
     assert.match(r.stderr, /--base is a mega-cache bundle to write into: it goes with --format megacache, not pickle/);
-    r = cliBuilt(db, ['export', '--job', job, '--format', 'megacache', '--base', join(dir, 'nope.bin'), '-o', out]);
+    r = cliAs(db, ['export', '--job', job, '--format', 'megacache', '--base', join(dir, 'nope.bin'), '-o', out]);
     assert.equal(r.status, 2);
     assert.match(r.stderr, /--base .*nope\.bin: cannot read it: ENOENT/);
     assert.equal(existsSync(out), false);
@@ -225,11 +225,11 @@ describe('issue 9: safe exports', () => {
   it('issue 9.16: a missing or unwritable output folder is a clear error, and no temporary file name leaks', () => {
     ready();
     const missing = join(dir, 'no-such-folder', 'x.pkl');
-    let r = cliBuilt(db, ['export', '--job', job, '--format', 'pickle', '-o', missing]);
+    let r = cliAs(db, ['export', '--job', job, '--format', 'pickle', '-o', missing]);
     assert.equal(r.status, 2);
     assert.match(r.stderr, /cannot write .*x\.pkl: the folder .*no-such-folder does not exist/);
     assert.doesNotMatch(r.stderr, /\.tmp/);
-    r = cliBuilt(db, ['report', '--all', '-o', join(dir, 'no-such-folder', 'r.html')]);
+    r = cliAs(db, ['report', '--all', '-o', join(dir, 'no-such-folder', 'r.html')]);
     assert.equal(r.status, 2);
     assert.match(r.stderr, /the folder .*no-such-folder does not exist/);
     const locked = join(dir, 'locked');
@@ -237,7 +237,7 @@ describe('issue 9: safe exports', () => {
     chmodSync(locked, 0o555);
     chmodSync(dir, 0o755);
     chmodSync(db, 0o644);
-    r = cliBuilt(db, ['export', '--job', job, '--format', 'pickle', '-o', join(locked, 'x.pkl')], asReader);
+    r = cliAs(db, ['export', '--job', job, '--format', 'pickle', '-o', join(locked, 'x.pkl')], asReader);
     assert.equal(r.status, 2, r.stderr);
     assert.match(r.stderr, /cannot write .*locked\/x\.pkl: permission denied/);
     assert.doesNotMatch(r.stderr, /\.tmp/);
@@ -247,28 +247,28 @@ describe('issue 9: safe exports', () => {
 describe('issue 9: errors and exit codes', () => {
   it('issue 9.17: exit codes through the built command line: bad input 2, a failed check 1, a bug 70 with "this is a bug" and the stack under --debug', () => {
     const db = join(dir, 'exits.db');
-    assert.equal(cliBuilt(db, ['ingest', '-'], { input: lines(6) }).status, 0);
+    assert.equal(cliAs(db, ['ingest', '-'], { input: lines(6) }).status, 0);
     // bad input and bad usage: 2
-    let r = cliBuilt(db, ['show', '--job', 'nobody']);
+    let r = cliAs(db, ['show', '--job', 'nobody']);
     assert.equal(r.status, 2);
     assert.match(r.stderr, /^pgo-ledger: no profile for job nobody/);
-    assert.equal(cliBuilt(db, ['show', '--no-such-option']).status, 2);
+    assert.equal(cliAs(db, ['show', '--no-such-option']).status, 2);
     // a failed check: 1
-    assert.equal(cliBuilt(db, ['verify']).status, 0);
+    assert.equal(cliAs(db, ['verify']).status, 0);
     const raw = new Database(db);
     raw.exec("update code_states set entries = '[]'");
     raw.close();
-    r = cliBuilt(db, ['verify']);
+    r = cliAs(db, ['verify']);
     assert.equal(r.status, 1, r.stdout + r.stderr);
     assert.match(r.stdout, /verify: \d+ differences/);
     // an internal bug: 70, said to be one; the stack only under --debug
     const env = { ...process.env, PGO_LEDGER_TEST_BUG: '1' };
-    r = cliBuilt(db, ['jobs'], { env });
+    r = cliAs(db, ['jobs'], { env });
     assert.equal(r.status, 70);
     assert.match(r.stderr, /^pgo-ledger: internal error, this is a bug: PGO_LEDGER_TEST_BUG=1/);
     assert.match(r.stderr, /run again with --debug for the stack/);
     assert.doesNotMatch(r.stderr, /\n\s+at /);
-    r = cliBuilt(db, ['--debug', 'jobs'], { env });
+    r = cliAs(db, ['--debug', 'jobs'], { env });
     assert.equal(r.status, 70);
     assert.match(r.stderr, /this is a bug/);
     assert.match(r.stderr, /TypeError: PGO_LEDGER_TEST_BUG=1.*\n\s+at /);
@@ -279,7 +279,7 @@ describe('issue 9: errors and exit codes', () => {
     bad[11] = 0xff;
     const file = join(dir, 'broken.pkl');
     writeFileSync(file, bad);
-    const r = cliBuilt(join(dir, 'pickle-errors.db'), ['ingest', '--job', 'x', file]);
+    const r = cliAs(join(dir, 'pickle-errors.db'), ['ingest', '--job', 'x', file]);
     assert.equal(r.status, 2, r.stderr);
     assert.match(r.stderr, /broken\.pkl: pickle: unknown opcode 0xff \(at byte 11\)/);
     assert.doesNotMatch(r.stderr, /this is a bug/);

@@ -1,4 +1,4 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { ROOT, built } from './build.ts';
 
 // The bundle users run (npm test builds it first): starting it costs a fraction of tsx's
@@ -19,4 +19,33 @@ export function cli(db: string, args: string[], input?: string): CliResult {
 
 export function cliSpawn(db: string, args: string[]): ChildProcess {
   return spawn(process.execPath, [bundle(), '--db', db, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+export interface CliOptions {
+  input?: string;
+  /** Run as this user (the tests run as root, to whom a read-only file is not read-only). */
+  uid?: number;
+  gid?: number;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** `cli` with a user, an environment or input of its own. */
+export function cliAs(db: string, args: string[], o: CliOptions = {}): CliResult {
+  const r = spawnSync(process.execPath, [bundle(), '--db', db, ...args], { cwd: ROOT, input: o.input, encoding: 'utf8', timeout: 120_000, uid: o.uid, gid: o.gid, env: o.env ?? process.env });
+  return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** `cliSpawn` with spawn options and Node options before the bundle. */
+export function cliSpawnWith(db: string, args: string[], o: SpawnOptions & { nodeArgs?: string[] } = {}): ChildProcess {
+  const { nodeArgs = [], ...rest } = o;
+  return spawn(process.execPath, [...nodeArgs, bundle(), '--db', db, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], ...rest });
+}
+
+/**
+ * Node options that hold a process before it loads the command line until `go` exists: a
+ * start line, so that processes spawned one by one reach their first step together.
+ */
+export function startLine(go: string): string[] {
+  const code = `import { existsSync } from 'node:fs'; const t = new Int32Array(new SharedArrayBuffer(4)); while (!existsSync(${JSON.stringify(go)})) Atomics.wait(t, 0, 0, 2);`;
+  return ['--import', `data:text/javascript,${encodeURIComponent(code)}`];
 }
