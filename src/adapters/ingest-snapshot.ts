@@ -39,6 +39,7 @@ export function importEvents(ledger: Ledger, profile: Profile, key: string, src:
         cacheKey: key,
         payload: { code: id, source, entry: entryToJson(entry), import_id: importId, format: src.format },
         time: src.time,
+        keyedTime: false,
         run: src.run,
         origin: src.origin,
         originLine: null,

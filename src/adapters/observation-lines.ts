@@ -1,10 +1,9 @@
 import { readFileSync } from 'node:fs';
-import { basename, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { z } from 'zod';
 import { cacheKey } from '../model/cache-key.ts';
 import { fileHash } from '../model/file-hash.ts';
 import { VALIDATED, zodMessage, type ShapeObserved } from '../store/events.ts';
-import { hash53 } from '../store/hash53.ts';
 import type { NewEvent } from '../store/ledger.ts';
 
 /** Values the command line gives for what a line leaves out. */
@@ -93,19 +92,10 @@ export interface LineContext {
   defaults: LineDefaults;
   /** The input's absolute path (or 'stdin'). */
   origin: string;
-  /**
-   * 21 bits naming the input (its file name, first line and the defaults): an event's
-   * idempotency key is tag * 2**32 + line, so one input's keys ascend and the unique index
-   * only appends. The same file ingested again (or grown since) maps to the same keys; two
-   * runs' files that happen to start alike do not, by their names. Another input with the
-   * same tag is told apart by content (see Ledger.appendPrepared).
-   */
-  tag: number;
 }
 
-export function lineContext(file: string, defaults: LineDefaults, firstLine: string): LineContext {
-  const name = file === '-' ? '-' : basename(file);
-  return { file, defaults, origin: file === '-' ? 'stdin' : resolve(file), tag: hash53(`${name}\u0000${firstLine}\u0000${JSON.stringify(defaults)}`) % 2 ** 21 };
+export function lineContext(file: string, defaults: LineDefaults, _firstLine?: string): LineContext {
+  return { file, defaults, origin: file === '-' ? 'stdin' : resolve(file) };
 }
 
 /** One JSON observation line to a `shape.observed` event (InputError naming file, line, field). */
@@ -144,23 +134,25 @@ export function parseObservationLine(text: string, line: number, ctx: LineContex
     } else shape = { kind: 'size', size: o.size! };
   }
   const run = o.run ?? defaults.run ?? null;
+  const payload: ShapeObserved = {
+    code: { filename: o.code.filename, firstlineno: o.code.firstlineno, name: o.code.name, file_hash: o.code.file_hash ?? hashOfFile(o.code.filename) },
+    source: o.source,
+    shape,
+    automatic_dynamic: o.automatic_dynamic ?? true,
+  };
   // Checked by the line's zod schema above (a superset of the payload's): marked as validated.
   return {
     [VALIDATED]: true,
     kind: 'shape.observed',
     cacheKey: key,
-    payload: {
-      code: { filename: o.code.filename, firstlineno: o.code.firstlineno, name: o.code.name, file_hash: o.code.file_hash ?? hashOfFile(o.code.filename) },
-      source: o.source,
-      shape,
-      automatic_dynamic: o.automatic_dynamic ?? true,
-    },
+    payload,
     time,
     run,
     origin: ctx.origin,
     originLine: line,
     compileId: o.compile_id ?? null,
-    idempotencyKey: `obs\u0000${ctx.tag}\u0000${line}`,
-    idempotencyHash: ctx.tag * 2 ** 32 + line,
+    // Content-addressed (issue 9.1, 9.2): what the event holds and where in its input the
+    // line stands, never the input's name, nor a flag the line overrides.
+    idempotencyKey: `obs\u0000${key}\u0000${run ?? ''}\u0000${line}\u0000${time ?? ''}\u0000${JSON.stringify(payload)}`,
   };
 }

@@ -11,6 +11,11 @@ export type NewEvent = EventBody & {
   cacheKey: string;
   /** When it happened (ms since the epoch); defaults to now. */
   time?: number;
+  /**
+   * Whether the time is part of what the event is (default: when given). An import's time
+   * is its file's mtime, not its content: a copy of the file is the same import.
+   */
+  keyedTime?: boolean;
   run?: string | null;
   origin?: string | null;
   originLine?: number | null;
@@ -45,6 +50,8 @@ export interface PreparedEvent {
   record: DynamicLogged['record'] | null;
   guard: string | null;
   time: number;
+  /** The time is part of the event's identity (a duplicate must have the same). */
+  keyedTime: boolean;
   run: string | null;
   origin: string | null;
   originLine: number | null;
@@ -71,6 +78,7 @@ export function prepareEvent(ev: NewEvent, withShape = true): PreparedEvent {
     record: ev.kind === 'dynamic.logged' ? ev.payload.record : null,
     guard: ev.kind === 'dynamic.logged' ? ev.payload.guard : null,
     time: ev.time ?? Date.now(),
+    keyedTime: ev.keyedTime ?? ev.time !== undefined,
     run: ev.run ?? null,
     origin: ev.origin ?? null,
     originLine: ev.originLine ?? null,

@@ -1,0 +1,66 @@
+import assert from 'node:assert/strict';
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import Database from 'better-sqlite3';
+import { cli } from '../../test/support/cli.ts';
+import { tempDir } from '../../test/support/tmp.ts';
+import { openLedger } from '../store/ledger.ts';
+import { ingestObservations } from './ingest-observations.ts';
+
+const dir = tempDir();
+let n = 0;
+const db = () => join(dir, `h${n++}.db`);
+const count = (path: string) => (new Database(path, { readonly: true }).prepare('select count(*) n from events').get() as { n: number }).n;
+const obs = (o: Record<string, unknown> = {}) =>
+  JSON.stringify({ job: 'h', code: { filename: '/srv/m.py', firstlineno: 1, name: 'f', file_hash: 'abc' }, source: "L['x']", kind: 'size', size: [2, 3], ...o });
+
+describe('issue 9.1: idempotency never drops real events', () => {
+  it('issue 9.1: same base name in two folders, same first line, different times: every line kept', async () => {
+    mkdirSync(join(dir, 'a'));
+    mkdirSync(join(dir, 'b'));
+    writeFileSync(join(dir, 'a', 'obs.jsonl'), [obs({ time: 1000 }), obs({ time: 2000 })].join('\n'));
+    writeFileSync(join(dir, 'b', 'obs.jsonl'), [obs({ time: 1000 }), obs({ time: 3000 })].join('\n'));
+    const l = await openLedger(db());
+    assert.equal((await ingestObservations(l, join(dir, 'a', 'obs.jsonl'))).appended, 2);
+    const s = await ingestObservations(l, join(dir, 'b', 'obs.jsonl'));
+    assert.deepEqual([s.appended, s.duplicates], [1, 1], 'line 2 differs by its time: another event');
+    await l.close();
+  });
+  it('issue 9.1: two events under one idempotency key that differ only in time are both kept', async () => {
+    const l = await openLedger(db());
+    const ev = (time: number) => ({
+      kind: 'shape.observed' as const,
+      cacheKey: 'h:None:',
+      payload: { code: { filename: 'a.py', firstlineno: 1, name: 'f', file_hash: 'x' }, source: 's', shape: { kind: 'scalar' as const, value: 1 }, automatic_dynamic: true },
+      time,
+      originLine: 1,
+      idempotencyKey: 'same',
+      idempotencyHash: 42,
+    });
+    assert.equal(l.append([ev(1)]).appended, 1);
+    assert.equal(l.append([ev(2)]).appended, 1, 'a collision, not a duplicate');
+    assert.equal(l.append([ev(2)]).duplicates, 1, 'the whole event again is a duplicate');
+    await l.close();
+  });
+});
+
+describe('issue 9.2: the same content again is one event', () => {
+  it('issue 9.2: stdin, a renamed copy, and flags the lines override add nothing; a run flag for lines without one does', () => {
+    const path = db();
+    const file = join(dir, 'same.jsonl');
+    const text = [obs({ run: 'r1', time: 5 }), obs({ run: 'r1', size: [4, 3] }), obs({ time: 7 })].join('\n') + '\n';
+    writeFileSync(file, text);
+    assert.equal(cli(path, ['ingest', file]).status, 0);
+    assert.equal(count(path), 3);
+    assert.equal(cli(path, ['ingest', '-'], text).status, 0);
+    copyFileSync(file, join(dir, 'renamed.jsonl'));
+    assert.equal(cli(path, ['ingest', join(dir, 'renamed.jsonl')]).status, 0);
+    const flags = cli(path, ['ingest', '--job', 'h', '--tag', '', file]);
+    assert.equal(flags.status, 0, flags.stderr);
+    assert.equal(count(path), 3, 'one event each');
+    const run = cli(path, ['ingest', '--run', 'r9', file]);
+    assert.equal(run.status, 0, run.stderr);
+    assert.equal(count(path), 4, 'the one line without a run is another event under --run r9');
+  });
+});
