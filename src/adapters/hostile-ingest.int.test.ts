@@ -64,3 +64,37 @@ describe('issue 9.2: the same content again is one event', () => {
     assert.equal(count(path), 4, 'the one line without a run is another event under --run r9');
   });
 });
+
+describe('issue 9.3: nothing half-written or half-said', () => {
+  it('issue 9.3: a failed mega-cache ingest leaves no imports rows', async () => {
+    const { decodeMegaCache, encodeMegaCache } = await import('../codecs/megacache.ts');
+    const { readFileSync } = await import('node:fs');
+    const { TORCH } = await import('../../test/support/fixtures.ts');
+    const m = decodeMegaCache(readFileSync(join(TORCH, 'megacache/eager-cold-run.bin')));
+    const pgo = m.artifacts.find((a) => a.type === 'pgo')!;
+    m.artifacts.push({ ...pgo, content: pgo.content.subarray(0, 20) });
+    const file = join(dir, 'half.bin');
+    writeFileSync(file, encodeMegaCache(m));
+    const path = db();
+    const r = cli(path, ['ingest', file]);
+    assert.equal(r.status, 2, r.stderr);
+    const d = new Database(path, { readonly: true });
+    assert.equal((d.prepare('select count(*) n from imports').get() as { n: number }).n, 0);
+    assert.equal(count(path), 0);
+  });
+  it('issue 9.3: a bad line at 15,001 says what was committed, and ingesting again continues', () => {
+    const path = db();
+    const file = join(dir, 'long.jsonl');
+    const good = Array.from({ length: 15000 }, (_, i) => obs({ time: i, size: [i % 7, 3] }));
+    writeFileSync(file, [...good, '{"bad": 1}'].join('\n') + '\n');
+    const r = cli(path, ['ingest', file]);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /long\.jsonl:15001: field/);
+    assert.match(r.stderr, /the first 10000 observation lines of .*long\.jsonl were committed \(10000 events appended, 0 already in the log\), the lines after them were not; fix the line and ingest the file again/);
+    assert.equal(count(path), 10000);
+    writeFileSync(file, good.join('\n') + '\n');
+    const again = cli(path, ['ingest', file, '--json']);
+    assert.equal(again.status, 0, again.stderr);
+    assert.deepEqual([JSON.parse(again.stdout).appended, JSON.parse(again.stdout).duplicates], [5000, 10000]);
+  });
+});

@@ -81,7 +81,12 @@ export async function ingestPickleFile(ledger: Ledger, file: string, o: FileInge
   const bytes = readFileSync(file);
   const profile = withFile(file, () => unpickleProfile(bytes));
   const key = keyFor(file, o.defaults ?? {}, o.onNote ?? (() => {}));
-  return append(ledger, importEvents(ledger, profile, key, { format: 'pickle', origin: resolve(file), bytes, run: o.defaults?.run ?? null, time: fileTime(file) }));
+  return whole(ledger, () => append(ledger, importEvents(ledger, profile, key, { format: 'pickle', origin: resolve(file), bytes, run: o.defaults?.run ?? null, time: fileTime(file) })));
+}
+
+/** Issue 9.3: the snapshot row and its events are one transaction (a failure leaves neither). */
+function whole<T>(ledger: Ledger, fn: () => T): T {
+  return ledger.sql.immediate(fn);
 }
 
 /** The remote cache's JSON value ({"data": base64 pickle}), as stored in Redis. */
@@ -89,7 +94,7 @@ export async function ingestRemoteJsonFile(ledger: Ledger, file: string, o: File
   const pickle = withFile(file, () => decodeRemoteValue(readFileSync(file, 'utf8')));
   const profile = withFile(file, () => unpickleProfile(pickle));
   const key = keyFor(file, o.defaults ?? {}, o.onNote ?? (() => {}));
-  return append(ledger, importEvents(ledger, profile, key, { format: 'remote-json', origin: resolve(file), bytes: pickle, run: o.defaults?.run ?? null, time: fileTime(file) }));
+  return whole(ledger, () => append(ledger, importEvents(ledger, profile, key, { format: 'remote-json', origin: resolve(file), bytes: pickle, run: o.defaults?.run ?? null, time: fileTime(file) })));
 }
 
 /**
@@ -100,6 +105,10 @@ export async function ingestMegaCacheFile(ledger: Ledger, file: string, o: FileI
   const bytes = readFileSync(file);
   const bundle = withFile(file, () => decodeMegaCache(bytes));
   const d = o.defaults ?? {};
+  return whole(ledger, () => megaCacheEvents(ledger, file, bundle, d, o));
+}
+
+function megaCacheEvents(ledger: Ledger, file: string, bundle: ReturnType<typeof decodeMegaCache>, d: LineDefaults, o: FileIngestOptions): Summary {
   const events: NewEvent[] = [];
   const others = new Map<string, number>();
   let part = 0;
