@@ -98,3 +98,43 @@ describe('issue 9.3: nothing half-written or half-said', () => {
     assert.deepEqual([JSON.parse(again.stdout).appended, JSON.parse(again.stdout).duplicates], [5000, 10000]);
   });
 });
+
+describe('issue 9.5: values that would break the ledger later are refused at parse time', () => {
+  const bad: [string, string, RegExp][] = [
+    ['time 1e13 s', obs({ time: 1e13 }), /field time: .* not a time between 1970 and 9999/],
+    ['a tag with :', obs({ tag: 'a:b' }), /field tag: "a:b" holds ':'/],
+    ['a tag that reads as another rank', obs({ tag: '1:x' }), /field tag: "1:x" holds ':'/],
+    ['a lone surrogate in a source', obs({ source: 'L[\ud800]' }), /field source: holds a lone UTF-16 surrogate/],
+    ['a newline in a job', obs({ job: 'a\nb' }), /field job: holds a control character/],
+    ['NUL in a run', obs({ run: 'r\u0000' }), /field run: holds a control character/],
+    ['a negative size', obs({ size: [-1, 3] }), /field size\[0\]: -1 is negative/],
+    ['a 5,000-digit int', obs({ size: ['9'.repeat(5000), 3] }), /field size\[0\]: 9{20}… \(5000 digits\) is not an int64/],
+    ['a 100,000-dim shape', obs({ size: Array(100000).fill(1) }), /field size: 100000 dims, more than 1024/],
+  ];
+  it('issue 9.5: each bad value is file:line: field …, skipped alone under --skip-invalid; jobs, history, report and verify then work', () => {
+    const path = db();
+    const file = join(dir, 'values.jsonl');
+    writeFileSync(file, [...bad.map(([, l]) => l), obs({ time: 9 })].join('\n') + '\n');
+    const r = cli(path, ['ingest', '--skip-invalid', file]);
+    assert.equal(r.status, 0, r.stderr);
+    bad.forEach(([what, , re], i) => assert.match(r.stderr, new RegExp(`values\\.jsonl:${i + 1}: ${re.source}`), what));
+    assert.match(r.stdout, /1 events appended.*9 invalid lines skipped/);
+    for (const args of [['jobs'], ['history', '--job', 'h'], ['verify'], ['report', '--all', '-o', join(dir, 'r.html')]]) {
+      const c = cli(path, args);
+      assert.equal(c.status, 0, `${args[0]}: ${c.stderr}`);
+    }
+  });
+  it('issue 9.5: a trace ts of 1e300 is said and left out; the ledger stays readable', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { TORCH } = await import('../../test/support/fixtures.ts');
+    const log = readFileSync(join(TORCH, 'traces/cold-local.log'), 'utf8').replace(/"ts": [\d.]+/g, '"ts": 1e300').replace(/, "has_payload": "[0-9a-f]+"/g, '');
+    const file = join(dir, 'ts.log');
+    writeFileSync(file, log);
+    const path = db();
+    const r = cli(path, ['ingest', file]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /ts\.log:\d+: field ts: .* not a time between 1970 and 9999/);
+    assert.equal(cli(path, ['jobs']).status, 0);
+    assert.equal(cli(path, ['history', '--job', 'fixture']).status, 0);
+  });
+});

@@ -6,6 +6,7 @@ import { traceAssembler, type TraceProblem } from '../codecs/trace/envelope.ts';
 import { newStats, parseEntry, type TraceFact } from '../codecs/trace/facts.ts';
 import { cacheKey } from '../model/cache-key.ts';
 import { codeKey, type CodeId } from '../model/code-id.ts';
+import { isEventTime } from '../model/event-time.ts';
 import { fileHash } from '../model/file-hash.ts';
 import type { Profile } from '../model/profile.ts';
 import type { Ledger, NewEvent } from '../store/ledger.ts';
@@ -113,10 +114,13 @@ export async function ingestTraceFile(ledger: Ledger, file: string, o: FileInges
 
   const events: NewEvent[] = [];
   // Event times come from the trace's own clock (chromium ts, compile start times).
-  let lastTime = (facts.find((f) => 'time' in f && f.time !== null) as { time: number } | undefined)?.time ?? statSync(file).mtimeMs;
+  // Issue 9.5: a ts past the year 9999 (1e300, say) is said and left out, not stored.
+  const timed = (f: TraceFact): f is TraceFact & { time: number } => 'time' in f && f.time !== null && isEventTime(f.time);
+  for (const f of facts) if ('time' in f && f.time !== null && !isEventTime(f.time)) problems.push({ line: f.line, message: `field ts: ${f.time / 1000} s is not a time between 1970 and 9999; ignored` });
+  let lastTime = (facts.find(timed) as { time: number } | undefined)?.time ?? statSync(file).mtimeMs;
   let previous = new Map<string, string>();
   for (const f of facts) {
-    if ('time' in f && f.time !== null) lastTime = f.time;
+    if (timed(f)) lastTime = f.time;
     if (f.kind === 'automatic_dynamic') {
       const code = codeOf(f.compileId);
       if (!code) {

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { cacheKey } from '../model/cache-key.ts';
+import { isEventTime } from '../model/event-time.ts';
 import { fileHash } from '../model/file-hash.ts';
 import { VALIDATED, zodMessage, type ShapeObserved } from '../store/events.ts';
 import type { NewEvent } from '../store/ledger.ts';
@@ -75,15 +76,38 @@ function hashOfFile(path: string): string {
 function parseTime(t: string | number | undefined): number | undefined | null {
   if (t === undefined) return undefined;
   const ms = typeof t === 'number' ? t * 1000 : Date.parse(t);
-  return Number.isFinite(ms) ? ms : null;
+  return isEventTime(ms) ? ms : null;
 }
+
+/** PyTorch's ints are int64 (sizes and strides never negative); a longer string is not one. */
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+/** More dims than any tensor PyTorch makes (a 100,000-dim shape is an attack, not a tensor). */
+export const MAX_DIMS = 1024;
 
 /** Ints past 2**53 must come as strings (JSON numbers that big have already lost digits). */
 function checkInts(xs: readonly (number | string)[], field: string, file: string, line: number): void {
-  for (let i = 0; i < xs.length; i++) {
-    const v = xs[i];
-    if (typeof v === 'number' && !Number.isSafeInteger(v)) throw new InputError(file, line, `field ${field}[${i}]: ${v} is past 2**53; write it as a string`);
+  if (xs.length > MAX_DIMS) throw new InputError(file, line, `field ${field}: ${xs.length} dims, more than ${MAX_DIMS}`);
+  for (let i = 0; i < xs.length; i++) checkInt(xs[i], `${field}[${i}]`, file, line, true);
+}
+
+function checkInt(v: number | string, field: string, file: string, line: number, nonNegative: boolean): void {
+  if (typeof v === 'number') {
+    if (!Number.isSafeInteger(v)) throw new InputError(file, line, `field ${field}: ${v} is past 2**53; write it as a string`);
+  } else if (v.length > 20 || BigInt(v) < INT64_MIN || BigInt(v) > INT64_MAX) {
+    throw new InputError(file, line, `field ${field}: ${v.length > 24 ? `${v.slice(0, 20)}… (${v.length} digits)` : v} is not an int64`);
   }
+  if (nonNegative && (typeof v === 'number' ? v < 0 : v.startsWith('-'))) throw new InputError(file, line, `field ${field}: ${v} is negative`);
+}
+
+/**
+ * Ids end up in text output, file names and SQLite: a control character (NUL, newline) would
+ * forge lines there, and a lone surrogate cannot be written as UTF-8 (verify failed on it).
+ */
+function checkText(v: string | null | undefined, field: string, file: string, line: number): void {
+  if (v == null) return;
+  if (/[\u0000-\u001f\u007f]/.test(v)) throw new InputError(file, line, `field ${field}: holds a control character (${JSON.stringify(/[\u0000-\u001f\u007f]/.exec(v)![0])})`);
+  if (/\p{Cs}/u.test(v)) throw new InputError(file, line, `field ${field}: holds a lone UTF-16 surrogate (not valid Unicode)`);
 }
 
 /** What stays the same for every line of one input. */
@@ -114,17 +138,28 @@ export function parseObservationLine(text: string, line: number, ctx: LineContex
   if (!job) throw new InputError(file, line, 'field job: missing (give it in the line or with --job)');
   const rank = o.rank !== undefined ? o.rank : (defaults.rank ?? null);
   const tag = o.tag ?? defaults.tag ?? '';
+  // Issue 9.5: PyTorch joins job:rank:tag; a tag with ':' would read back as another job and rank.
+  if (tag.includes(':')) throw new InputError(file, line, `field tag: ${JSON.stringify(tag)} holds ':', which would make the cache key ${JSON.stringify(`${job}:${rank ?? 'None'}:${tag}`)} name another job and rank`);
+  if (rank !== null && !Number.isSafeInteger(rank)) throw new InputError(file, line, `field rank: ${rank} is not a rank`);
+  checkText(job, 'job', file, line);
+  checkText(tag, 'tag', file, line);
   let key: string;
   try {
     key = cacheKey({ job, rank, tag });
   } catch (e) {
     throw new InputError(file, line, `field job: ${(e as Error).message}`);
   }
+  checkText(o.run ?? defaults.run, 'run', file, line);
+  checkText(o.compile_id, 'compile_id', file, line);
+  checkText(o.source, 'source', file, line);
+  checkText(o.code.filename, 'code.filename', file, line);
+  checkText(o.code.name, 'code.name', file, line);
+  checkText(o.code.file_hash, 'code.file_hash', file, line);
   const time = parseTime(o.time);
-  if (time === null) throw new InputError(file, line, `field time: ${JSON.stringify(o.time)} is not a time`);
+  if (time === null) throw new InputError(file, line, `field time: ${JSON.stringify(o.time)} is not a time between 1970 and 9999`);
   let shape: ShapeObserved['shape'];
   if (o.kind === 'scalar') {
-    if (typeof o.value === 'number' && !Number.isSafeInteger(o.value)) throw new InputError(file, line, `field value: ${o.value} is past 2**53; write it as a string`);
+    checkInt(o.value!, 'value', file, line, false);
     shape = { kind: 'scalar', value: o.value! };
   } else {
     checkInts(o.size!, 'size', file, line);

@@ -4,6 +4,8 @@ import type { Shape } from '../model/observation.ts';
 import { CURRENT_VERSION, splitPayload, validatePayload, VALIDATED, type DynamicLogged, type EventBody, type EventKind } from './events.ts';
 import { shapeFromJson } from './fold.ts';
 import { hash53 } from './hash53.ts';
+import { inputError } from '../errors.ts';
+import { isEventTime } from '../model/event-time.ts';
 
 /** One event to append. */
 export type NewEvent = EventBody & {
@@ -62,6 +64,8 @@ export interface PreparedEvent {
 
 /** A NewEvent checked by zod (unless its builder already did) and split for storage. */
 export function prepareEvent(ev: NewEvent, withShape = true): PreparedEvent {
+  // Issue 9.5: a time past 9999 passed once, then broke jobs, history and report for the whole ledger.
+  if (ev.time !== undefined && !isEventTime(ev.time)) throw inputError(`${ev.origin ?? 'event'}${ev.originLine != null ? `:${ev.originLine}` : ''}: field time: ${ev.time} ms is not a time between 1970 and 9999`);
   const version = CURRENT_VERSION[ev.kind];
   if (!(ev as { [VALIDATED]?: boolean })[VALIDATED]) validatePayload(ev.kind, version, ev.payload);
   const parts = splitPayload(ev);
