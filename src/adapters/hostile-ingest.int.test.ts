@@ -138,3 +138,37 @@ describe('issue 9.5: values that would break the ledger later are refused at par
     assert.equal(cli(path, ['history', '--job', 'fixture']).status, 0);
   });
 });
+
+describe('issue 9.6: ingested data never makes pgo-ledger open a path it names', () => {
+  const hashes = (path: string) => (new Database(path, { readonly: true }).prepare('select filename, file_hash from codes order by filename').all() as { filename: string; file_hash: string }[]).map((r) => [r.filename, r.file_hash]);
+  it('issue 9.6: /dev/zero, a FIFO and /etc/passwd are never read; the path stands in for the hash', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const fifo = join(dir, 'fifo');
+    execFileSync('mkfifo', [fifo]);
+    const file = join(dir, 'paths.jsonl');
+    const line = (filename: string) => JSON.stringify({ job: 'p', code: { filename, firstlineno: 1, name: 'f' }, source: 's', kind: 'scalar', value: 1 });
+    writeFileSync(file, ['/dev/zero', fifo, '/etc/passwd'].map(line).join('\n'));
+    const path = db();
+    const r = cli(path, ['ingest', file]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(hashes(path), [['/dev/zero', '/dev/zero'], ['/etc/passwd', '/etc/passwd'], [fifo, fifo]].sort((a, b) => (a[0] < b[0] ? -1 : 1)));
+  });
+  it('issue 9.6: --hash-files DIR hashes regular files under DIR only (not a symlink out, not a FIFO)', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const { symlinkSync } = await import('node:fs');
+    const src = join(dir, 'src');
+    mkdirSync(src);
+    writeFileSync(join(src, 'model.py'), '123456789');
+    symlinkSync('/etc/passwd', join(src, 'out.py'));
+    execFileSync('mkfifo', [join(src, 'pipe.py')]);
+    const file = join(dir, 'hashed.jsonl');
+    const line = (filename: string) => JSON.stringify({ job: 'p', code: { filename, firstlineno: 1, name: 'f' }, source: 's', kind: 'scalar', value: 1 });
+    writeFileSync(file, [join(src, 'model.py'), join(src, 'out.py'), join(src, 'pipe.py'), '/etc/passwd'].map(line).join('\n'));
+    const path = db();
+    const r = cli(path, ['ingest', '--hash-files', src, file]);
+    assert.equal(r.status, 0, r.stderr);
+    const got = new Map(hashes(path) as [string, string][]);
+    assert.equal(got.get(join(src, 'model.py')), 'cbf43926', 'CRC32 of the file under DIR');
+    for (const f of [join(src, 'out.py'), join(src, 'pipe.py'), '/etc/passwd']) assert.equal(got.get(f), f);
+  });
+});

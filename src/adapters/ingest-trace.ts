@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { entryToJson } from '../codecs/entry-json.ts';
 import { parseRenderText } from '../codecs/render-text.ts';
@@ -7,9 +7,9 @@ import { newStats, parseEntry, type TraceFact } from '../codecs/trace/facts.ts';
 import { cacheKey } from '../model/cache-key.ts';
 import { codeKey, type CodeId } from '../model/code-id.ts';
 import { isEventTime } from '../model/event-time.ts';
-import { fileHash } from '../model/file-hash.ts';
 import type { Profile } from '../model/profile.ts';
 import type { Ledger, NewEvent } from '../store/ledger.ts';
+import { hashOfCodeFile } from './hash-files.ts';
 import type { FileIngestOptions } from './ingest-file.ts';
 import { readLineChunks, sizeOf } from './read-lines.ts';
 
@@ -100,15 +100,7 @@ export async function ingestTraceFile(ledger: Ledger, file: string, o: FileInges
     if (!m || m.co_filename === null || m.co_firstlineno === null || m.co_name === null) return null;
     const k = `${m.co_filename}\u0000${m.co_firstlineno}\u0000${m.co_name}`;
     let h = hashes.get(k);
-    if (h === undefined) {
-      let bytes: Uint8Array | undefined;
-      try {
-        bytes = readFileSync(m.co_filename);
-      } catch {
-        bytes = undefined;
-      }
-      h = fileHash(m.co_filename, bytes);
-    }
+    if (h === undefined) h = hashOfCodeFile(m.co_filename, d.hashFiles);
     return { filename: m.co_filename, firstlineno: m.co_firstlineno, name: m.co_name, file_hash: h };
   };
 

@@ -1,9 +1,8 @@
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { cacheKey } from '../model/cache-key.ts';
 import { isEventTime } from '../model/event-time.ts';
-import { fileHash } from '../model/file-hash.ts';
+import { hashOfCodeFile } from './hash-files.ts';
 import { VALIDATED, zodMessage, type ShapeObserved } from '../store/events.ts';
 import type { NewEvent } from '../store/ledger.ts';
 
@@ -13,6 +12,8 @@ export interface LineDefaults {
   rank?: number | null;
   tag?: string;
   run?: string;
+  /** `--hash-files DIR`: the folder whose files a missing file_hash may be computed from. */
+  hashFiles?: string;
 }
 
 const IntJson = z.union([z.number().int(), z.string().regex(/^-?\d+$/, 'not an integer')]);
@@ -55,22 +56,6 @@ export class InputError extends Error {
     super(`${file}:${line}: ${message}`);
     this.name = 'InputError';
   }
-}
-
-const hashes = new Map<string, string>();
-/** PyTorch's file_hash for a code's file: CRC32 of it here, or the path when it is not here. */
-function hashOfFile(path: string): string {
-  let h = hashes.get(path);
-  if (h === undefined) {
-    let bytes: Uint8Array | undefined;
-    try {
-      bytes = readFileSync(path);
-    } catch {
-      bytes = undefined;
-    }
-    hashes.set(path, (h = fileHash(path, bytes)));
-  }
-  return h;
 }
 
 function parseTime(t: string | number | undefined): number | undefined | null {
@@ -170,7 +155,7 @@ export function parseObservationLine(text: string, line: number, ctx: LineContex
   }
   const run = o.run ?? defaults.run ?? null;
   const payload: ShapeObserved = {
-    code: { filename: o.code.filename, firstlineno: o.code.firstlineno, name: o.code.name, file_hash: o.code.file_hash ?? hashOfFile(o.code.filename) },
+    code: { filename: o.code.filename, firstlineno: o.code.firstlineno, name: o.code.name, file_hash: o.code.file_hash ?? hashOfCodeFile(o.code.filename, defaults.hashFiles) },
     source: o.source,
     shape,
     automatic_dynamic: o.automatic_dynamic ?? true,

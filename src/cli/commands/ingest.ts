@@ -11,14 +11,15 @@ export function ingestCommand(program: Command, ctx: CliContext): void {
     .option('--rank <rank>', 'rank for what the input lacks')
     .option('--tag <tag>', 'cache_key_tag for what the input lacks')
     .option('--run <run>', 'run id for what the input lacks')
+    .option('--hash-files <dir>', "compute a missing file_hash from the code's file, for regular files under this folder only (else the path stands in)")
     .addOption(new Option('--kind <kind>', 'force the input kind').choices(['observations', 'pickle', 'megacache', 'remote-json', 'trace']))
     .option('--skip-invalid', 'go on past bad lines and count them')
     .option('--json', 'one JSON object per input')
-    .action(async (files: string[], o: { job?: string; rank?: string; tag?: string; run?: string; kind?: IngestKind; skipInvalid?: boolean; json?: boolean }) => {
+    .action(async (files: string[], o: { job?: string; rank?: string; tag?: string; run?: string; hashFiles?: string; kind?: IngestKind; skipInvalid?: boolean; json?: boolean }) => {
       const { ingestFile } = await import('../../adapters/ingest-file.ts');
       const { progressBar } = await import('../progress.ts');
       const l = await ctx.open({ write: true });
-      const defaults = { job: o.job, rank: o.rank === undefined ? undefined : parseRank(o.rank), tag: o.tag, run: o.run };
+      const defaults = { job: o.job, rank: o.rank === undefined ? undefined : parseRank(o.rank), tag: o.tag, run: o.run, hashFiles: o.hashFiles };
       for (const f of files) {
         const bar = progressBar(f);
         try {
