@@ -172,3 +172,27 @@ describe('issue 9.6: ingested data never makes pgo-ledger open a path it names',
     for (const f of [join(src, 'out.py'), join(src, 'pipe.py'), '/etc/passwd']) assert.equal(got.get(f), f);
   });
 });
+
+describe('issue 9.7: long lines', () => {
+  it('issue 9.7: a 2 GB sparse file with no newline fails as file:1: line too long, exit 2', async () => {
+    const { truncateSync } = await import('node:fs');
+    const file = join(dir, 'sparse.jsonl');
+    writeFileSync(file, '');
+    truncateSync(file, 2 ** 31);
+    const r = cli(db(), ['ingest', '--kind', 'observations', file]);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /sparse\.jsonl:1: line too long \(over 67108864 bytes\)/);
+  });
+  it('issue 9.7: lines split across many chunks read back whole; a long line after good ones names its line number', async () => {
+    const { readLineChunks } = await import('./read-lines.ts');
+    const file = join(dir, 'chunks.txt');
+    const big = 'x'.repeat(3 << 20);
+    writeFileSync(file, `a\r\n${big}\nb\n${'y'.repeat(5000)}\n`);
+    const got: string[] = [];
+    for await (const c of readLineChunks(file)) for (const l of c) got.push(l.text);
+    assert.deepEqual(got, ['a', big, 'b', 'y'.repeat(5000)]);
+    await assert.rejects(async () => {
+      for await (const _ of readLineChunks(file, 4096));
+    }, /chunks\.txt:2: line too long \(over 4096 bytes\)/);
+  });
+});
