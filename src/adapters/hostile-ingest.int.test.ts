@@ -196,3 +196,24 @@ describe('issue 9.7: long lines', () => {
     }, /chunks\.txt:2: line too long \(over 4096 bytes\)/);
   });
 });
+
+describe('issue 9.8: pickle expansion', () => {
+  it('issue 9.8: a small pickle sharing one CodeState among 1,000 code ids is refused with a clear error, exit 2', async () => {
+    const { pickleProfile } = await import('../codecs/pickle/index.ts');
+    const { UNSET } = await import('../model/atoms.ts');
+    const entries = new Map();
+    for (let j = 0; j < 1000; j++) entries.set(`L['x${j}']`, { scalar: j, size: UNSET, stride: UNSET });
+    const state = { automaticDynamic: entries };
+    const codes = new Map();
+    for (let i = 0; i < 1000; i++) codes.set(`k${i}`, { id: { filename: '/a.py', firstlineno: i, name: 'f', file_hash: 'h' }, state });
+    const bytes = pickleProfile({ codes }, 4);
+    assert.ok(bytes.length < 100_000, 'a small file');
+    const file = join(dir, 'code_state_bomb_None_.pkl');
+    writeFileSync(file, bytes);
+    const path = db();
+    const r = cli(path, ['ingest', file]);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /code_state_bomb_None_\.pkl: pickle holds no valid PGO profile: the profile expands to more than 250000 entries \(at code 250 of 1000/);
+    assert.equal(count(path), 0);
+  });
+});
