@@ -217,3 +217,151 @@ describe('issue 9.8: pickle expansion', () => {
     assert.equal(count(path), 0);
   });
 });
+
+describe('issue 9.13: input detection and defaults', () => {
+  it('issue 9.13: a UTF-8 BOM is accepted (file, stdin, remote value)', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { TORCH } = await import('../../test/support/fixtures.ts');
+    const path = db();
+    const file = join(dir, 'bom.jsonl');
+    writeFileSync(file, '\ufeff' + obs({ time: 1 }) + '\n');
+    const r = cli(path, ['ingest', file]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(cli(path, ['ingest', '-'], '\ufeff' + obs({ time: 2 })).status, 0);
+    const value = join(dir, 'bom_value.json');
+    writeFileSync(value, '\ufeff' + readFileSync(join(TORCH, 'remote/redis_value.json'), 'utf8'));
+    const v = cli(path, ['ingest', '--job', 'fixture', value]);
+    assert.equal(v.status, 0, v.stderr);
+    assert.match(v.stdout, /remote-json: \d+ events appended/);
+    assert.equal(count(path) > 2, true);
+  });
+  it('issue 9.13: an empty .pkl is an error, not 0 observations', () => {
+    const file = join(dir, 'code_state_empty_None_.pkl');
+    writeFileSync(file, '');
+    const r = cli(db(), ['ingest', file]);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /code_state_empty_None_\.pkl: empty file/);
+  });
+  it('issue 9.13: protocol-0 pickles starting with I, F, P or g are pickles; a trace starting with I is a trace', async () => {
+    const { kindOfHead } = await import('./ingest-file.ts');
+    for (const head of ['I1\n(', 'I01\n', 'F1.5\n', 'Pid\n', 'g0\n', 'ctorch._dynamo.pgo\nCodeId\n']) assert.equal(kindOfHead(Buffer.from(head, 'latin1')), 'pickle', head);
+    assert.equal(kindOfHead(Buffer.from('I1126 05:46:07.428000 576 torch/_dynamo/utils.py:2126] {}')), 'trace');
+    assert.equal(kindOfHead(Buffer.from('\ufeff{"job": "x"}')), 'observations');
+    const file = join(dir, 'p0.pkl');
+    writeFileSync(file, 'I1\n.');
+    const r = cli(db(), ['ingest', '--job', 'x', file]);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /p0\.pkl: pickle holds no valid PGO profile/);
+  });
+  it('issue 9.13: --as-of -5 is an error', () => {
+    const path = db();
+    assert.equal(cli(path, ['ingest', '-'], obs({ time: 1 })).status, 0);
+    const r = cli(path, ['show', '--job', 'h', '--as-of', '-5']);
+    assert.equal(r.status, 2, r.stdout);
+    assert.match(r.stderr, /-5/);
+  });
+  it('issue 9.13: the progress bar on stdin counts bytes and claims no percentage', async () => {
+    const { progressBar } = await import('../cli/progress.ts');
+    const { PassThrough } = await import('node:stream');
+    const out = Object.assign(new PassThrough(), { isTTY: true, columns: 120, cursorTo: () => true, clearLine: () => true, moveCursor: () => true });
+    let text = '';
+    out.on('data', (c) => (text += c));
+    const bar = progressBar('-', 'bytes', out as unknown as NodeJS.WriteStream);
+    bar.update(100, undefined);
+    bar.update(5000, undefined);
+    bar.stop();
+    assert.match(text, /5000 bytes/);
+    assert.doesNotMatch(text, /%/);
+  });
+});
+
+describe('issue 9.14: folders', () => {
+  it('issue 9.14: a folder is read recursively, each file as its own kind (cache dir, local-dir export, trace, bundle, remote value with its key, .gz); the rest is counted', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { gzipSync } = await import('node:zlib');
+    const { TORCH } = await import('../../test/support/fixtures.ts');
+    const top = join(dir, 'cache');
+    mkdirSync(join(top, 'dynamo'), { recursive: true });
+    mkdirSync(join(top, 'logs', 'deep'), { recursive: true });
+    mkdirSync(join(top, 'remote'));
+    copyFileSync(join(TORCH, 'local/code_state_fixture_None_.pkl'), join(top, 'dynamo', 'code_state_fixture_None_.pkl'));
+    writeFileSync(join(top, 'dynamo', 'code_state_fixture_None_.pkl.lock'), '');
+    writeFileSync(join(top, 'fxgraph.bin'), Buffer.from([7, 7, 7, 7, 0, 0, 0, 0]));
+    copyFileSync(join(TORCH, 'traces/cold-local.log'), join(top, 'logs', 'deep', 'rank0.log'));
+    writeFileSync(join(top, 'logs', 'warm.log.gz'), gzipSync(readFileSync(join(TORCH, 'traces/warm-local.log'))));
+    copyFileSync(join(TORCH, 'megacache/eager-cold-run.bin'), join(top, 'bundle.bin'));
+    copyFileSync(join(TORCH, 'remote/redis_value.json'), join(top, 'remote', 'redis_value.json'));
+    copyFileSync(join(TORCH, 'remote/redis_key.txt'), join(top, 'remote', 'redis_key.txt'));
+    writeFileSync(join(top, 'obs.jsonl.gz'), gzipSync(obs({ job: 'fixture', time: 3 }) + '\n'));
+    const path = db();
+    const r = cli(path, ['ingest', top, '--json']);
+    assert.equal(r.status, 0, r.stderr);
+    const s = JSON.parse(r.stdout);
+    assert.deepEqual(s.kinds, { pickle: 1, trace: 2, megacache: 1, 'remote-json': 1, observations: 1 });
+    assert.equal(s.not_pgo, 3, 'the lock file, another artifact and the key file');
+    assert.equal(cli(path, ['show', '--job', 'fixture']).status, 0);
+    // pgo-ledger's own local-dir export reads back
+    const out = join(dir, 'export');
+    const e = cli(path, ['export', '--job', 'fixture', '--format', 'local-dir', '-o', out]);
+    assert.equal(e.status, 0, e.stderr);
+    const back = cli(db(), ['ingest', out, '--json']);
+    assert.equal(back.status, 0, back.stderr);
+    assert.deepEqual(JSON.parse(back.stdout).kinds, { pickle: 1 });
+  });
+  it('issue 9.14: a folder with nothing readable is a clear error', () => {
+    const empty = join(dir, 'nothing');
+    mkdirSync(empty);
+    writeFileSync(join(empty, 'a.lock'), '');
+    writeFileSync(join(empty, 'b.bin'), Buffer.from([1, 2, 3]));
+    const r = cli(db(), ['ingest', empty]);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /nothing: nothing to read: 2 files, none a TORCH_TRACE log, profile pickle, mega-cache, remote value or observation lines/);
+  });
+  it('issue 9.14: a bad pickle in a folder is named as a pickle, not a trace without a cache key', () => {
+    const d = join(dir, 'badpkl');
+    mkdirSync(d);
+    writeFileSync(join(d, 'code_state_x_None_.pkl'), Buffer.from([0x80, 4, 0x95, 1]));
+    const r = cli(db(), ['ingest', d]);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /code_state_x_None_\.pkl: pickle: /);
+    assert.doesNotMatch(r.stderr, /names no PGO cache key/);
+  });
+});
+
+describe('issue 9.15: several inputs', () => {
+  it('issue 9.15: one bad input does not stop the rest; one line each; exit 2 and a summary naming it', () => {
+    const path = db();
+    const good1 = join(dir, 'good1.jsonl');
+    const good2 = join(dir, 'good2.jsonl');
+    const bad = join(dir, 'bad-input.jsonl');
+    writeFileSync(good1, obs({ time: 1 }));
+    writeFileSync(good2, obs({ time: 2 }));
+    writeFileSync(bad, '{"job": 1}');
+    const r = cli(path, ['ingest', good1, bad, good2, join(dir, 'missing.pkl')]);
+    assert.equal(r.status, 2);
+    assert.match(r.stdout, /good1\.jsonl: observations: 1 events appended/);
+    assert.match(r.stdout, /good2\.jsonl: observations: 1 events appended/);
+    assert.match(r.stderr, /bad-input\.jsonl: failed: .*bad-input\.jsonl:1: field/);
+    assert.match(r.stderr, /2 inputs failed \(the others were ingested\): .*bad-input\.jsonl, .*missing\.pkl/);
+    assert.equal(count(path), 2);
+  });
+  it('issue 9.15: stdin takes every kind, detected from its first bytes (pickle, gzipped trace, remote value with --key)', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { gzipSync } = await import('node:zlib');
+    const { spawnSync } = await import('node:child_process');
+    const { TORCH } = await import('../../test/support/fixtures.ts');
+    const { fileURLToPath } = await import('node:url');
+    const main = fileURLToPath(new URL('../cli/main.ts', import.meta.url));
+    const run = (path: string, args: string[], input: Buffer) => spawnSync(process.execPath, ['--import', 'tsx', main, '--db', path, ...args], { input, encoding: 'utf8' });
+    const p1 = db();
+    const a = run(p1, ['ingest', '--job', 'fixture', '-'], readFileSync(join(TORCH, 'local/code_state_fixture_None_.pkl')));
+    assert.equal(a.status, 0, a.stderr);
+    assert.match(a.stdout, /^-: pickle: \d+ events appended/);
+    const b = run(db(), ['ingest', '-'], gzipSync(readFileSync(join(TORCH, 'traces/cold-local.log'))));
+    assert.equal(b.status, 0, b.stderr);
+    assert.match(b.stdout, /^-: trace: \d+ events appended/);
+    const c = run(db(), ['ingest', '--key', 'pt2:dynamo-pgo::fixture:None::c1', '-'], readFileSync(join(TORCH, 'remote/redis_value.json')));
+    assert.equal(c.status, 0, c.stderr);
+    assert.match(c.stdout, /^-: remote-json: \d+ events appended/);
+  });
+});

@@ -44,7 +44,7 @@ export async function ingestTracePath(ledger: Ledger, path: string, o: FileInges
  */
 export async function ingestTraceFile(ledger: Ledger, file: string, o: FileIngestOptions): Promise<Summary> {
   const d = o.defaults ?? {};
-  const origin = resolve(file);
+  const origin = file === '-' ? 'stdin' : resolve(file);
   const run = d.run ?? basename(file);
   const stats = newStats();
   const problems: TraceProblem[] = [];
@@ -109,7 +109,7 @@ export async function ingestTraceFile(ledger: Ledger, file: string, o: FileInges
   // Issue 9.5: a ts past the year 9999 (1e300, say) is said and left out, not stored.
   const timed = (f: TraceFact): f is TraceFact & { time: number } => 'time' in f && f.time !== null && isEventTime(f.time);
   for (const f of facts) if ('time' in f && f.time !== null && !isEventTime(f.time)) problems.push({ line: f.line, message: `field ts: ${f.time / 1000} s is not a time between 1970 and 9999; ignored` });
-  let lastTime = (facts.find(timed) as { time: number } | undefined)?.time ?? statSync(file).mtimeMs;
+  let lastTime = (facts.find(timed) as { time: number } | undefined)?.time ?? (file === '-' ? Date.now() : statSync(file).mtimeMs);
   let previous = new Map<string, string>();
   for (const f of facts) {
     if (timed(f)) lastTime = f.time;

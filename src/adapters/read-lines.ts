@@ -1,4 +1,6 @@
-import { createReadStream, statSync } from 'node:fs';
+import { closeSync, createReadStream, openSync, readSync, statSync } from 'node:fs';
+import { constants as zlibConstants, createGunzip, gunzipSync } from 'node:zlib';
+import { inputError } from '../errors.ts';
 import { InputError } from './observation-lines.ts';
 
 export interface Line {
@@ -20,7 +22,7 @@ export const MAX_LINE_BYTES = 64 << 20;
  * `file:line: line too long`. A UTF-8 BOM at the start is dropped (issue 9.13).
  */
 export async function* readLineChunks(path: string, maxLine = MAX_LINE_BYTES): AsyncGenerator<Line[]> {
-  const input = path === '-' ? process.stdin : createReadStream(path, { highWaterMark: 1 << 20 });
+  const input = await openInput(path);
   let pending: Buffer[] = [];
   let pendingLength = 0;
   let line = 0;
@@ -41,7 +43,7 @@ export async function* readLineChunks(path: string, maxLine = MAX_LINE_BYTES): A
     return buf.toString('utf8', from, stop);
   };
   try {
-    for await (let chunk of input as AsyncIterable<Buffer>) {
+    for await (let chunk of input.chunks) {
       bytes += chunk.length;
       const out: Line[] = [];
       let nl = chunk.indexOf(10);
@@ -60,7 +62,7 @@ export async function* readLineChunks(path: string, maxLine = MAX_LINE_BYTES): A
       if (out.length) yield out;
     }
   } finally {
-    if (path !== '-') (input as ReturnType<typeof createReadStream>).destroy();
+    input.destroy?.();
   }
   if (pendingLength) yield [{ text: take(Buffer.alloc(0), 0), line: line + 1, bytes }];
 }
@@ -76,5 +78,100 @@ export function sizeOf(path: string): number | undefined {
     return statSync(path).size;
   } catch {
     return undefined;
+  }
+}
+
+/** More than any profile, bundle or remote value PyTorch writes; a whole-file read past it is refused. */
+export const MAX_WHOLE_BYTES = 1 << 30;
+
+/**
+ * stdin is read once: the first bytes are peeked to tell its kind (issue 9.15), and the reader
+ * that follows gets them back before the rest.
+ */
+let stdinIterator: AsyncIterator<Buffer> | undefined;
+const stdinPeeked: Buffer[] = [];
+const stdinNext = () => (stdinIterator ??= (process.stdin as AsyncIterable<Buffer>)[Symbol.asyncIterator]()).next();
+async function* stdinChunks(): AsyncGenerator<Buffer> {
+  while (stdinPeeked.length) yield stdinPeeked.shift()!;
+  for (;;) {
+    const r = await stdinNext();
+    if (r.done) return;
+    yield r.value;
+  }
+}
+
+const isGzipHead = (b: Uint8Array) => b.length >= 2 && b[0] === 0x1f && b[1] === 0x8b;
+
+/** The first `n` raw bytes (fewer at the end of the input). */
+async function rawHead(path: string, n: number): Promise<Buffer> {
+  if (path === '-') {
+    let have = stdinPeeked.reduce((a, b) => a + b.length, 0);
+    while (have < n) {
+      const r = await stdinNext();
+      if (r.done) break;
+      stdinPeeked.push(r.value);
+      have += r.value.length;
+    }
+    return Buffer.concat(stdinPeeked).subarray(0, n);
+  }
+  const fd = openSync(path, 'r');
+  try {
+    const head = Buffer.alloc(n);
+    return head.subarray(0, readSync(fd, head, 0, n, 0));
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** An input's bytes as a stream of chunks: a file, stdin ('-'), either gunzipped when it is a gzip. */
+export async function openInput(path: string): Promise<{ chunks: AsyncIterable<Buffer>; destroy?: () => void }> {
+  const gz = isGzipHead(await rawHead(path, 2));
+  if (path === '-') {
+    if (!gz) return { chunks: stdinChunks() };
+    const gunzip = createGunzip();
+    void (async () => {
+      try {
+        for await (const c of stdinChunks()) if (!gunzip.write(c)) await new Promise((r) => gunzip.once('drain', r));
+        gunzip.end();
+      } catch (e) {
+        gunzip.destroy(e as Error);
+      }
+    })();
+    return { chunks: gunzip, destroy: () => gunzip.destroy() };
+  }
+  const file = createReadStream(path, { highWaterMark: 1 << 20 });
+  if (!gz) return { chunks: file, destroy: () => file.destroy() };
+  const gunzip = file.pipe(createGunzip({ chunkSize: 1 << 20 }));
+  file.on('error', (e) => gunzip.destroy(e));
+  return { chunks: gunzip, destroy: () => (file.destroy(), gunzip.destroy()) };
+}
+
+/** The first `n` bytes of what an input holds (gunzipped when it is a gzip), to tell its kind. */
+export async function inputHead(path: string, n = 64): Promise<{ head: Buffer; gzip: boolean }> {
+  const raw = await rawHead(path, 4096);
+  if (!isGzipHead(raw)) return { head: raw.subarray(0, n), gzip: false };
+  try {
+    // A sync flush inflates what a cut-off gzip holds so far: the head of the whole.
+    return { head: gunzipSync(raw, { finishFlush: zlibConstants.Z_SYNC_FLUSH }).subarray(0, n), gzip: true };
+  } catch {
+    return { head: Buffer.alloc(0), gzip: true };
+  }
+}
+
+/** A whole input (a pickle, a bundle, a remote value), gunzipped when it is a gzip; at most MAX_WHOLE_BYTES. */
+export async function readInput(path: string, max = MAX_WHOLE_BYTES): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  let have = 0;
+  const raw = path === '-' ? stdinChunks() : createReadStream(path, { highWaterMark: 1 << 20 });
+  for await (const c of raw as AsyncIterable<Buffer>) {
+    parts.push(c);
+    if ((have += c.length) > max) throw inputError(`${path === '-' ? 'stdin' : path}: larger than ${max} bytes`);
+  }
+  const bytes = Buffer.concat(parts);
+  if (!isGzipHead(bytes)) return bytes;
+  try {
+    return gunzipSync(bytes, { maxOutputLength: max });
+  } catch (e) {
+    throw inputError(`${path === '-' ? 'stdin' : path}: gzip: ${(e as Error).message}`, e);
   }
 }
