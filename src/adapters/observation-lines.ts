@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { cacheKey } from '../model/cache-key.ts';
 import { isEventTime } from '../model/event-time.ts';
 import { hashOfCodeFile } from './hash-files.ts';
+import { hash53 } from '../store/hash53.ts';
 import { VALIDATED, zodMessage, type ShapeObserved } from '../store/events.ts';
 import type { NewEvent } from '../store/ledger.ts';
 
@@ -101,6 +102,14 @@ export interface LineContext {
   defaults: LineDefaults;
   /** The input's absolute path (or 'stdin'). */
   origin: string;
+  /**
+   * 21 bits naming the input by its first event's content (never its name, nor a flag that
+   * line overrides): an event's idempotency key is tag * 2**32 + line, so one input's keys
+   * ascend and the unique index only appends. The same lines again (a renamed copy, stdin,
+   * a grown file) map to the same keys. Another input with the same tag is told apart by
+   * comparing the whole event, time included (see Ledger.appendPrepared): never dropped.
+   */
+  tag?: number;
 }
 
 export function lineContext(file: string, defaults: LineDefaults, _firstLine?: string): LineContext {
@@ -171,8 +180,8 @@ export function parseObservationLine(text: string, line: number, ctx: LineContex
     origin: ctx.origin,
     originLine: line,
     compileId: o.compile_id ?? null,
-    // Content-addressed (issue 9.1, 9.2): what the event holds and where in its input the
-    // line stands, never the input's name, nor a flag the line overrides.
-    idempotencyKey: `obs\u0000${key}\u0000${run ?? ''}\u0000${line}\u0000${time ?? ''}\u0000${JSON.stringify(payload)}`,
+    // Issue 9.1, 9.2: the input is named by what its first event holds, not by its name.
+    idempotencyKey: '',
+    idempotencyHash: (ctx.tag ??= hash53(`obs\u0000${key}\u0000${run ?? ''}\u0000${time ?? ''}\u0000${JSON.stringify(payload)}`) % 2 ** 21) * 2 ** 32 + line,
   };
 }
