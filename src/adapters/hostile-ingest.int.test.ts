@@ -365,3 +365,21 @@ describe('issue 9.15: several inputs', () => {
     assert.match(c.stdout, /^-: remote-json: \d+ events appended/);
   });
 });
+
+describe('issue 9.5: ids from pickles too', () => {
+  it('issue 9.5: a pickled source name with a newline or a lone surrogate is refused, naming the file and field; nothing written', async () => {
+    const { pickleProfile } = await import('../codecs/pickle/index.ts');
+    const { UNSET } = await import('../model/atoms.ts');
+    for (const [i, source] of ["L['x']\nL['forged']", "L['\ud800']"].entries()) {
+      const entries = new Map([[source, { scalar: 1, size: UNSET, stride: UNSET }]]);
+      const codes = new Map([['k', { id: { filename: '/a.py', firstlineno: 1, name: 'f', file_hash: 'h' }, state: { automaticDynamic: entries } }]]);
+      const file = join(dir, `code_state_ids${i}_None_.pkl`);
+      writeFileSync(file, pickleProfile({ codes }, 4));
+      const path = db();
+      const r = cli(path, ['ingest', file]);
+      assert.equal(r.status, 2, r.stderr);
+      assert.match(r.stderr, new RegExp(`code_state_ids${i}_None_\\.pkl: field source: .* holds a control character or a lone surrogate`));
+      assert.equal(count(path), 0);
+    }
+  });
+});

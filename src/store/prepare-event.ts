@@ -62,13 +62,33 @@ export interface PreparedEvent {
   idem: number;
 }
 
+const BAD_ID = /[\u0000-\u001f\u007f]|\p{Cs}/u;
+
 /** A NewEvent checked by zod (unless its builder already did) and split for storage. */
 export function prepareEvent(ev: NewEvent, withShape = true): PreparedEvent {
   // Issue 9.5: a time past 9999 passed once, then broke jobs, history and report for the whole ledger.
   if (ev.time !== undefined && !isEventTime(ev.time)) throw inputError(`${ev.origin ?? 'event'}${ev.originLine != null ? `:${ev.originLine}` : ''}: field time: ${ev.time} ms is not a time between 1970 and 9999`);
   const version = CURRENT_VERSION[ev.kind];
-  if (!(ev as { [VALIDATED]?: boolean })[VALIDATED]) validatePayload(ev.kind, version, ev.payload);
+  const checked = (ev as { [VALIDATED]?: boolean })[VALIDATED];
+  if (!checked) validatePayload(ev.kind, version, ev.payload);
   const parts = splitPayload(ev);
+  if (!checked) {
+    // Issue 9.5: ids from pickles and traces as from lines: no control characters (they forge
+    // lines in text output), no lone surrogates (not UTF-8: verify failed on them).
+    const where = () => `${ev.origin ?? 'event'}${ev.originLine != null ? `:${ev.originLine}` : ''}`;
+    const ids: [string, string | null | undefined][] = [
+      ['source', parts.source],
+      ['code.filename', parts.code?.filename],
+      ['code.name', parts.code?.name],
+      ['code.file_hash', parts.code?.file_hash],
+      ['run', ev.run],
+      ['compile_id', ev.compileId],
+      ['cache key', ev.cacheKey],
+    ];
+    for (const [field, v] of ids) {
+      if (v != null && BAD_ID.test(v)) throw inputError(`${where()}: field ${field}: ${JSON.stringify(v).slice(0, 200)} holds a control character or a lone surrogate`);
+    }
+  }
   return {
     cacheKey: ev.cacheKey,
     kind: ev.kind,
