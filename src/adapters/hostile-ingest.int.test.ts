@@ -5,6 +5,8 @@ import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { cli } from '../../test/support/cli.ts';
 import { tempDir } from '../../test/support/tmp.ts';
+import { UNSET } from '../model/atoms.ts';
+import type { FrameStateSizeEntry } from '../model/entry.ts';
 import { openLedger } from '../store/ledger.ts';
 import { ingestObservations } from './ingest-observations.ts';
 
@@ -200,7 +202,6 @@ describe('issue 9.7: long lines', () => {
 describe('issue 9.8: pickle expansion', () => {
   it('issue 9.8: a small pickle sharing one CodeState among 1,000 code ids is refused with a clear error, exit 2', async () => {
     const { pickleProfile } = await import('../codecs/pickle/index.ts');
-    const { UNSET } = await import('../model/atoms.ts');
     const entries = new Map();
     for (let j = 0; j < 1000; j++) entries.set(`L['x${j}']`, { scalar: j, size: UNSET, stride: UNSET });
     const state = { automaticDynamic: entries };
@@ -369,9 +370,8 @@ describe('issue 9.15: several inputs', () => {
 describe('issue 9.5: ids from pickles too', () => {
   it('issue 9.5: a pickled source name with a newline or a lone surrogate is refused, naming the file and field; nothing written', async () => {
     const { pickleProfile } = await import('../codecs/pickle/index.ts');
-    const { UNSET } = await import('../model/atoms.ts');
     for (const [i, source] of ["L['x']\nL['forged']", "L['\ud800']"].entries()) {
-      const entries = new Map([[source, { scalar: 1, size: UNSET, stride: UNSET }]]);
+      const entries = new Map<string, FrameStateSizeEntry>([[source, { scalar: 1, size: UNSET, stride: UNSET }]]);
       const codes = new Map([['k', { id: { filename: '/a.py', firstlineno: 1, name: 'f', file_hash: 'h' }, state: { automaticDynamic: entries } }]]);
       const file = join(dir, `code_state_ids${i}_None_.pkl`);
       writeFileSync(file, pickleProfile({ codes }, 4));
