@@ -383,3 +383,20 @@ describe('issue 9.5: ids from pickles too', () => {
     }
   });
 });
+
+describe('issue 9.5: keys from bundles', () => {
+  it('issue 9.5: a mega-cache pgo artifact whose key is no job:rank:tag is a clear error naming the file (exit 2, not an internal error)', async () => {
+    const { decodeMegaCache, encodeMegaCache } = await import('../codecs/megacache.ts');
+    const { readFileSync } = await import('node:fs');
+    const { TORCH } = await import('../../test/support/fixtures.ts');
+    const m = decodeMegaCache(readFileSync(join(TORCH, 'megacache/eager-cold-run.bin')));
+    for (const a of m.artifacts) if (a.type === 'pgo') a.key = 'a:b';
+    const file = join(dir, 'badkey.bin');
+    writeFileSync(file, encodeMegaCache(m));
+    const path = db();
+    const r = cli(path, ['ingest', file]);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /badkey\.bin: not a PGO cache key \(want job:rank:tag\): "a:b"/);
+    assert.equal(count(path), 0);
+  });
+});

@@ -6,6 +6,7 @@ import { shapeFromJson } from './fold.ts';
 import { hash53 } from './hash53.ts';
 import { inputError } from '../errors.ts';
 import { isEventTime } from '../model/event-time.ts';
+import { parseCacheKey } from '../model/cache-key.ts';
 
 /** One event to append. */
 export type NewEvent = EventBody & {
@@ -85,6 +86,12 @@ export function prepareEvent(ev: NewEvent, withShape = true): PreparedEvent {
       ['compile_id', ev.compileId],
       ['cache key', ev.cacheKey],
     ];
+    // A key from a bundle or a trace that is no job:rank:tag failed later, in SQL, as a bug.
+    try {
+      parseCacheKey(ev.cacheKey);
+    } catch (e) {
+      throw inputError(`${where()}: ${(e as Error).message}`, e);
+    }
     for (const [field, v] of ids) {
       if (v != null && BAD_ID.test(v)) throw inputError(`${where()}: field ${field}: ${JSON.stringify(v).slice(0, 200)} holds a control character or a lone surrogate`);
     }
