@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
 import type { FileIngestSummary, IngestKind } from '../../adapters/ingest-file.ts';
-import { fullMessage } from '../../errors.ts';
+import { classify, fullMessage } from '../../errors.ts';
 import { parseRank, type CliContext } from '../context.ts';
 
 export function ingestCommand(program: Command, ctx: CliContext): void {
@@ -31,6 +31,7 @@ export function ingestCommand(program: Command, ctx: CliContext): void {
           s = await ingestFile(l, f, { kind: o.kind, defaults, key: o.key, skipInvalid: o.skipInvalid, onProgress: bar.update, onNote: (m) => process.stderr.write(`${m}\n`) });
         } catch (e) {
           bar.stop();
+          if (classify(e) === 'bug') throw e; // pgo-ledger is wrong, not the input: exit 70 with the stack
           const message = fullMessage(e);
           failed.push({ input: f, message });
           if (o.json) ctx.out(JSON.stringify({ input: f, error: message }));
