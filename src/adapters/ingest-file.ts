@@ -1,6 +1,6 @@
 import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { fullMessage, inputError } from '../errors.ts';
+import { classify, fullMessage, inputError } from '../errors.ts';
 import type { Ledger } from '../store/ledger.ts';
 import { ingestObservations } from './ingest-observations.ts';
 import type { LineDefaults } from './observation-lines.ts';
@@ -153,6 +153,7 @@ async function ingestFolder(ledger: Ledger, dir: string, o: FileIngestOptions): 
       sum.records += s.records;
       sum.kinds![kind] = (sum.kinds![kind] ?? 0) + 1;
     } catch (e) {
+      if (classify(e) === 'bug') throw e;
       const message = fullMessage(e);
       sum.failed!.push({ input: f, message });
       o.onNote?.(`${f}: ${kind}: failed: ${message}`);
