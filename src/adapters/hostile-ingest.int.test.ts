@@ -400,3 +400,26 @@ describe('issue 9.5: keys from bundles', () => {
     assert.equal(count(path), 0);
   });
 });
+
+describe('issue 9.6: traces too', () => {
+  it("issue 9.6: a trace's co_filename naming a FIFO is never opened; the path stands in for the hash", async () => {
+    const { execFileSync } = await import('node:child_process');
+    const fifo = join(dir, 'trace-fifo.py');
+    execFileSync('mkfifo', [fifo]);
+    const head = (meta: object) => `V1126 05:46:07.428000 576 torch/_dynamo/utils.py:2126] ${JSON.stringify({ ...meta, frame_id: 0, frame_compile_id: 0, attempt: 0 })}`;
+    const file = join(dir, 'co-filename.log');
+    writeFileSync(
+      file,
+      [
+        head({ compilation_metrics: { compile_id: '0/0', co_name: 'f', co_filename: fifo, co_firstlineno: 1, compiler_config: JSON.stringify({ job_id: 'tr' }), start_time: 1700000000 } }),
+        head({ chromium_event: {} }),
+        `\t${JSON.stringify({ name: 'automatic_dynamic', ts: 1700000000000000, args: { compile_id: '0/0', name: "L['x']", dim_changed: 0, reason: 'size change', cached: '2', new: '3' } })}`,
+      ].join('\n') + '\n',
+    );
+    const path = db();
+    const r = cli(path, ['ingest', file]);
+    assert.equal(r.status, 0, r.stderr);
+    const rows = new Database(path, { readonly: true }).prepare('select filename, file_hash from codes').all() as { filename: string; file_hash: string }[];
+    assert.deepEqual(rows, [{ filename: fifo, file_hash: fifo }]);
+  });
+});
