@@ -88,18 +88,19 @@ export async function ingestFile(ledger: Ledger, file: string, o: FileIngestOpti
     }
     if (st.isDirectory()) return ingestFolder(ledger, file, o);
   }
-  const { head } = await inputHead(file);
+  const { head, gzip } = await inputHead(file);
   let kind = o.kind ?? kindOfHead(head);
   if (!kind) {
     if (head.length === 0 && file !== '-' && !LINE_NAMES.test(file)) throw inputError(`${file}: empty file (no PGO data)`);
     kind = 'observations'; // anything else is read as lines, so a bad one is named by line
   }
-  return ingestAs(ledger, file, kind, o);
+  return ingestAs(ledger, file, kind, o, gzip);
 }
 
-async function ingestAs(ledger: Ledger, file: string, kind: IngestKind, o: FileIngestOptions): Promise<FileIngestSummary> {
+async function ingestAs(ledger: Ledger, file: string, kind: IngestKind, o: FileIngestOptions, gzip = false): Promise<FileIngestSummary> {
   if (kind === 'observations') {
-    const total = sizeOf(file);
+    // A gzip's size is not what is read from it: no total, so no percentage of a wrong one.
+    const total = gzip ? undefined : sizeOf(file);
     const s = await ingestObservations(ledger, file, { defaults: o.defaults, skipInvalid: o.skipInvalid, onProgress: (b) => o.onProgress?.(b, total), onSkip: (m) => o.onNote?.(`skipped ${m}`) });
     return { kind, appended: s.appended, duplicates: s.duplicates, skipped: s.skipped, records: s.records };
   }
