@@ -1,67 +1,167 @@
-import { openSync, readSync, closeSync, statSync } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { classify, fullMessage, inputError } from '../errors.ts';
 import type { Ledger } from '../store/ledger.ts';
 import { ingestObservations } from './ingest-observations.ts';
 import type { LineDefaults } from './observation-lines.ts';
-import { sizeOf } from './read-lines.ts';
+import { inputHead, sizeOf } from './read-lines.ts';
 import { ingestMegaCacheFile, ingestPickleFile, ingestRemoteJsonFile } from './ingest-snapshot.ts';
-import { ingestTracePath } from './ingest-trace.ts';
+import { ingestTraceFile } from './ingest-trace.ts';
 
 export type IngestKind = 'observations' | 'pickle' | 'megacache' | 'remote-json' | 'trace';
 
 export interface FileIngestOptions {
   kind?: IngestKind;
   defaults?: LineDefaults;
+  /** A remote value's key (`pt2:dynamo-pgo::<cache key>:c1` or the cache key itself). */
+  key?: string;
   skipInvalid?: boolean;
   onProgress?: (done: number, total?: number) => void;
   onNote?: (message: string) => void;
 }
 
 export interface FileIngestSummary {
-  kind: IngestKind;
+  kind: IngestKind | 'folder';
   appended: number;
   duplicates: number;
   skipped: number;
   records: number;
+  /** A folder: how many of its files were read, of which kinds. */
+  kinds?: Partial<Record<IngestKind, number>>;
+  /** A folder: files that hold no PGO data (lock files, other artifacts), left alone. */
+  notPgo?: number;
+  /** A folder: files that failed (each its own transaction; the others went on). */
+  failed?: { input: string; message: string }[];
 }
 
 const handlers: Record<Exclude<IngestKind, 'observations'>, (l: Ledger, file: string, o: FileIngestOptions) => Promise<Omit<FileIngestSummary, 'kind'>>> = {
   pickle: ingestPickleFile,
   'remote-json': ingestRemoteJsonFile,
   megacache: ingestMegaCacheFile,
-  trace: ingestTracePath,
+  trace: ingestTraceFile,
 };
 
-/** Tells a file's kind from its first bytes (and a folder is a folder of traces). */
-export function detectKind(file: string): IngestKind {
-  if (file !== '-' && statSync(file).isDirectory()) return 'trace';
-  if (file === '-') return 'observations';
-  const fd = openSync(file, 'r');
-  const head = Buffer.alloc(64);
-  const n = readSync(fd, head, 0, 64, 0);
-  closeSync(fd);
-  const b = head.subarray(0, n);
+/**
+ * An input's kind from its first bytes (after a UTF-8 BOM), or null when it is no PGO data
+ * pgo-ledger reads. Protocol 0 and 1 pickles start with any of their opcodes' letters; those
+ * that could also start a text line are checked up to their newline.
+ */
+export function kindOfHead(head: Uint8Array): IngestKind | null {
+  let b = Buffer.from(head.buffer, head.byteOffset, head.byteLength);
+  if (b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf) b = b.subarray(3);
+  if (b.length === 0) return null;
   const text = b.toString('latin1');
-  if (b[0] === 0x80 || /^(c|\(|\}|\])/.test(text)) return 'pickle';
-  if (n >= 12 && b.readUInt32BE(4) === 0 && b.readUInt32BE(8) === 1) return 'megacache';
-  if (/^\s*\{\s*"data"\s*:/.test(text)) return 'remote-json';
   if (/^[VIWEC]\d{4} \d\d:\d\d:\d\d/.test(text)) return 'trace';
-  return 'observations';
+  if (b[0] === 0x80 || /^(\(|\}|\]|\)|N\.|c[\w.]+\n|I-?\d+\n|I0[01]\n|F-?[\d.eE+-]+\n|P[^\n]*\n|g\d+\n|L-?\d+L?\n)/.test(text)) return 'pickle';
+  if (b.length >= 12 && b.readUInt32BE(4) === 0 && b.readUInt32BE(8) === 1) return 'megacache';
+  if (/^\s*\{\s*"data"\s*:/.test(text)) return 'remote-json';
+  if (/^\s*\{/.test(text)) return 'observations';
+  return null;
 }
 
+/** Tells a file's kind from its first bytes (a folder is read file by file; see ingestFile). */
+export function detectKind(file: string): IngestKind {
+  const fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    const head = Buffer.alloc(64);
+    return kindOfHead(head.subarray(0, readSync(fd, head, 0, 64, 0))) ?? 'observations';
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Names that say what an empty file was meant to be: no lines is no observations. */
+const LINE_NAMES = /\.(jsonl|ndjson|json|txt)(\.gz)?$/i;
+
+/**
+ * One input: a file, a folder (read recursively, each file as its own kind and its own
+ * transaction), or '-' for stdin (any kind, told from its first bytes); a .gz of any of them
+ * is read through gunzip.
+ */
 export async function ingestFile(ledger: Ledger, file: string, o: FileIngestOptions = {}): Promise<FileIngestSummary> {
   if (file !== '-') {
+    let st;
     try {
-      statSync(file);
-    } catch {
-      throw new Error(`${file}: no such file or folder`);
+      st = statSync(file);
+    } catch (e) {
+      throw inputError(`${file}: no such file or folder`, e);
     }
+    if (st.isDirectory()) return ingestFolder(ledger, file, o);
   }
-  const kind = o.kind ?? detectKind(file);
+  const { head, gzip } = await inputHead(file);
+  let kind = o.kind ?? kindOfHead(head);
+  if (!kind) {
+    if (head.length === 0 && file !== '-' && !LINE_NAMES.test(file)) throw inputError(`${file}: empty file (no PGO data)`);
+    kind = 'observations'; // anything else is read as lines, so a bad one is named by line
+  }
+  return ingestAs(ledger, file, kind, o, gzip);
+}
+
+async function ingestAs(ledger: Ledger, file: string, kind: IngestKind, o: FileIngestOptions, gzip = false): Promise<FileIngestSummary> {
   if (kind === 'observations') {
-    const total = sizeOf(file);
+    // A gzip's size is not what is read from it: no total, so no percentage of a wrong one.
+    const total = gzip ? undefined : sizeOf(file);
     const s = await ingestObservations(ledger, file, { defaults: o.defaults, skipInvalid: o.skipInvalid, onProgress: (b) => o.onProgress?.(b, total), onSkip: (m) => o.onNote?.(`skipped ${m}`) });
     return { kind, appended: s.appended, duplicates: s.duplicates, skipped: s.skipped, records: s.records };
   }
-  if (file === '-') throw new Error(`stdin: only observation lines can come on stdin (not ${kind})`);
   return { kind, ...(await handlers[kind](ledger, file, o)) };
+}
+
+/** Regular files under a folder, depth first in name order; no symlinks, no dot files. */
+function filesUnder(dir: string, out: string[] = []): string[] {
+  for (const name of readdirSync(dir).sort()) {
+    if (name.startsWith('.')) continue;
+    const p = join(dir, name);
+    const st = lstatSync(p);
+    if (st.isDirectory()) filesUnder(p, out);
+    else if (st.isFile()) out.push(p);
+  }
+  return out;
+}
+
+/** The first bytes of a regular file, opened without blocking (a folder may hold anything). */
+async function folderFileHead(file: string): Promise<Buffer> {
+  const fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
+  try {
+    if (!fstatSync(fd).isFile()) return Buffer.alloc(0);
+  } finally {
+    closeSync(fd);
+  }
+  return (await inputHead(file)).head;
+}
+
+/** Issue 9.14: each file of a folder as its own kind; files that are no PGO data are counted. */
+async function ingestFolder(ledger: Ledger, dir: string, o: FileIngestOptions): Promise<FileIngestSummary> {
+  const sum: FileIngestSummary = { kind: 'folder', appended: 0, duplicates: 0, skipped: 0, records: 0, kinds: {}, notPgo: 0, failed: [] };
+  const files = filesUnder(dir);
+  for (const f of files) {
+    let kind: IngestKind | null;
+    try {
+      kind = o.kind ?? kindOfHead(await folderFileHead(f));
+    } catch (e) {
+      sum.failed!.push({ input: f, message: fullMessage(e) });
+      continue;
+    }
+    if (!kind) {
+      sum.notPgo!++;
+      continue;
+    }
+    try {
+      const s = await ingestAs(ledger, f, kind, { ...o, onProgress: undefined });
+      sum.appended += s.appended;
+      sum.duplicates += s.duplicates;
+      sum.skipped += s.skipped;
+      sum.records += s.records;
+      sum.kinds![kind] = (sum.kinds![kind] ?? 0) + 1;
+    } catch (e) {
+      if (classify(e) === 'bug') throw e;
+      const message = fullMessage(e);
+      sum.failed!.push({ input: f, message });
+      o.onNote?.(`${f}: ${kind}: failed: ${message}`);
+    }
+  }
+  if (Object.keys(sum.kinds!).length === 0 && sum.failed!.length === 0) {
+    throw inputError(`${dir}: nothing to read: ${files.length} files, none a TORCH_TRACE log, profile pickle, mega-cache, remote value or observation lines`);
+  }
+  return sum;
 }

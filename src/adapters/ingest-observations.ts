@@ -41,40 +41,56 @@ export async function ingestObservations(ledger: Ledger, file: string, opts: Ing
   // A worker pays off on big files; a small one is parsed faster than a thread starts.
   const big = file !== '-' && (sizeOf(file) ?? 0) > 4 << 20;
   const useWorker = file !== '-' && (opts.worker ?? (big && process.env.PGO_LEDGER_NO_WORKER !== '1'));
-  if (!useWorker) {
-    for await (const b of lineBatches(file, { ...options, withShapes: true, onSkip: (e) => opts.onSkip?.(e.message) })) write(b.events, b.lines, b.bytes, b.skipped);
+  try {
+    return await run(useWorker);
+  } catch (e) {
+    // Issue 9.3: batches before a bad line are committed; say exactly what, and how to go on.
+    if (!(e instanceof InputError) || sum.lines === 0) throw e;
+    const said = e.message.startsWith(`${e.file}:${e.line}: `) ? e.message.slice(`${e.file}:${e.line}: `.length) : e.message;
+    throw new InputError(
+      e.file,
+      e.line,
+      `${said}\n  the first ${sum.lines} observation lines of ${file} were committed (${sum.appended} events appended, ${sum.duplicates} already in the log), the lines after them were not; ` +
+        'fix the line and ingest the file again to continue: what is in the log is not added twice',
+    );
+  }
+
+  async function run(useWorker: boolean): Promise<IngestSummary> {
+    if (!useWorker) {
+      for await (const b of lineBatches(file, { ...options, withShapes: true, onSkip: (e) => opts.onSkip?.(e.message) })) write(b.events, b.lines, b.bytes, b.skipped);
+      return sum;
+    }
+    const self = import.meta.url;
+    const fromSources = self.endsWith('.ts');
+    // dist/observation-worker.mjs sits beside the library bundle, one folder up from the command line's chunks.
+    const bundled = ['./observation-worker.mjs', '../observation-worker.mjs'].map((p) => new URL(p, self)).find((u) => existsSync(u));
+    const entry = fromSources || !bundled ? new URL('./observation-worker.ts', self) : bundled;
+    const url = fromSources ? new URL('./ts-worker-bootstrap.mjs', self) : entry;
+    // A roomy young generation: parsing makes many short-lived objects, and scavenges
+    // dominated the worker's time with the default size.
+    const worker = new Worker(url, { workerData: { file, options, window: 3, entry: entry.href }, resourceLimits: { maxYoungGenerationSizeMb: 64 } });
+    const cache = batchCache();
+    try {
+      await new Promise<void>((resolve, reject) => {
+        worker.on('message', (m: { type: string; batch?: WireBatch; message?: string; file?: string; line?: number }) => {
+          try {
+            if (m.type === 'batch') {
+              const b = m.batch!;
+              write(decodeBatch(b, cache), b.lines, b.bytes, b.skipped);
+              worker.postMessage({ type: 'credit' });
+            } else if (m.type === 'skip') opts.onSkip?.(m.message!);
+            else if (m.type === 'done') resolve();
+            else if (m.type === 'error') reject(m.line !== undefined ? Object.assign(new InputError(m.file!, m.line, ''), { message: m.message }) : new Error(m.message));
+          } catch (e) {
+            reject(e);
+          }
+        });
+        worker.on('error', reject);
+        worker.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`ingest worker exited with code ${code}`))));
+      });
+    } finally {
+      await worker.terminate();
+    }
     return sum;
   }
-  const self = import.meta.url;
-  const fromSources = self.endsWith('.ts');
-  // dist/observation-worker.mjs sits beside the library bundle, one folder up from the command line's chunks.
-  const bundled = ['./observation-worker.mjs', '../observation-worker.mjs'].map((p) => new URL(p, self)).find((u) => existsSync(u));
-  const entry = fromSources || !bundled ? new URL('./observation-worker.ts', self) : bundled;
-  const url = fromSources ? new URL('./ts-worker-bootstrap.mjs', self) : entry;
-  // A roomy young generation: parsing makes many short-lived objects, and scavenges
-  // dominated the worker's time with the default size.
-  const worker = new Worker(url, { workerData: { file, options, window: 3, entry: entry.href }, resourceLimits: { maxYoungGenerationSizeMb: 64 } });
-  const cache = batchCache();
-  try {
-    await new Promise<void>((resolve, reject) => {
-      worker.on('message', (m: { type: string; batch?: WireBatch; message?: string; file?: string; line?: number }) => {
-        try {
-          if (m.type === 'batch') {
-            const b = m.batch!;
-            write(decodeBatch(b, cache), b.lines, b.bytes, b.skipped);
-            worker.postMessage({ type: 'credit' });
-          } else if (m.type === 'skip') opts.onSkip?.(m.message!);
-          else if (m.type === 'done') resolve();
-          else if (m.type === 'error') reject(m.line !== undefined ? Object.assign(new InputError(m.file!, m.line, ''), { message: m.message }) : new Error(m.message));
-        } catch (e) {
-          reject(e);
-        }
-      });
-      worker.on('error', reject);
-      worker.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`ingest worker exited with code ${code}`))));
-    });
-  } finally {
-    await worker.terminate();
-  }
-  return sum;
 }

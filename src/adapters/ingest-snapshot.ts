@@ -1,16 +1,17 @@
 import { createHash } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
-import { basename, resolve } from 'node:path';
+import { closeSync, constants, fstatSync, openSync, readSync, statSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { withContext } from '../errors.ts';
 import { entryToJson } from '../codecs/entry-json.ts';
 import { decodeMegaCache } from '../codecs/megacache.ts';
 import { unpickleProfile } from '../codecs/pickle/index.ts';
-import { decodeRemoteValue } from '../codecs/remote-value.ts';
+import { cacheKeyOfRemoteKey, decodeRemoteValue } from '../codecs/remote-value.ts';
 import { cacheKey, parseCacheKey } from '../model/cache-key.ts';
 import type { Profile } from '../model/profile.ts';
 import type { Ledger, NewEvent } from '../store/ledger.ts';
 import type { FileIngestOptions } from './ingest-file.ts';
 import type { LineDefaults } from './observation-lines.ts';
+import { readInput } from './read-lines.ts';
 
 export interface SnapshotSource {
   /** What PyTorch wrote it as: 'pickle', 'remote-json', 'megacache', or a trace artifact name. */
@@ -40,6 +41,7 @@ export function importEvents(ledger: Ledger, profile: Profile, key: string, src:
         cacheKey: key,
         payload: { code: id, source, entry: entryToJson(entry), import_id: importId, format: src.format },
         time: src.time,
+        keyedTime: false,
         run: src.run,
         origin: src.origin,
         originLine: null,
@@ -73,23 +75,85 @@ function append(ledger: Ledger, events: NewEvent[]): Summary {
 }
 
 function fileTime(file: string): number {
-  return statSync(file).mtimeMs;
+  return file === '-' ? Date.now() : statSync(file).mtimeMs;
+}
+
+const originOf = (file: string) => (file === '-' ? 'stdin' : resolve(file));
+
+/**
+ * A remote value's profile key (issue 9.15): `--job`, else `--key`, else the key PyTorch wrote
+ * beside it (`redis_key.txt` beside `redis_value.json`, or `<file>.key`).
+ */
+function remoteKeyFor(file: string, o: FileIngestOptions): string {
+  const d = o.defaults ?? {};
+  if (d.job) return cacheKey({ job: d.job, rank: d.rank ?? null, tag: d.tag ?? '' });
+  if (o.key !== undefined) return checkedKey(o.key, '--key');
+  if (file !== '-') {
+    const dir = dirname(file);
+    const name = basename(file);
+    for (const beside of new Set([name.replace(/value/g, 'key').replace(/\.json$/, '.txt'), `${name}.key`])) {
+      if (beside === name) continue;
+      const text = readSmallFile(join(dir, beside));
+      if (text === undefined) continue;
+      const k = checkedKey(text.trim(), join(dir, beside));
+      o.onNote?.(`${file}: profile key ${k} from ${join(dir, beside)}`);
+      return k;
+    }
+  }
+  const k = keyFromFileName(file);
+  if (k) return keyFor(file, d, o.onNote ?? (() => {}));
+  throw new Error(`${file}: cannot tell the remote value's profile key; give --key (pt2:dynamo-pgo::<job>:<rank>:<tag>:c1) or --job`);
+}
+
+function checkedKey(key: string, where: string): string {
+  const k = cacheKeyOfRemoteKey(key) ?? key;
+  try {
+    parseCacheKey(k);
+  } catch (e) {
+    throw new Error(`${where}: ${(e as Error).message}`);
+  }
+  if (/[\u0000-\u001f\u007f]|\p{Cs}/u.test(k)) throw new Error(`${where}: the key holds a control character or a lone surrogate`);
+  return k;
+}
+
+/** A key file beside a value: a regular file of at most 4 KiB, opened without blocking; else undefined. */
+function readSmallFile(path: string): string | undefined {
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
+    const st = fstatSync(fd);
+    if (!st.isFile() || st.size > 4096) return undefined;
+    const buf = Buffer.alloc(st.size);
+    return buf.toString('utf8', 0, readSync(fd, buf, 0, st.size, 0));
+  } catch {
+    return undefined;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
 }
 
 /** A profile pickle (protocols 0 to 5), code_state_<key>.pkl or any name with --job. */
 export async function ingestPickleFile(ledger: Ledger, file: string, o: FileIngestOptions): Promise<Summary> {
-  const bytes = readFileSync(file);
+  const bytes = await readInput(file);
+  // Issue 9.13: an empty file is no pickle (it used to pass as 0 observations).
+  if (bytes.length === 0) throw new Error(`${file}: empty file, not a pickle`);
   const profile = withFile(file, () => unpickleProfile(bytes));
   const key = keyFor(file, o.defaults ?? {}, o.onNote ?? (() => {}));
-  return append(ledger, importEvents(ledger, profile, key, { format: 'pickle', origin: resolve(file), bytes, run: o.defaults?.run ?? null, time: fileTime(file) }));
+  return whole(ledger, () => append(ledger, importEvents(ledger, profile, key, { format: 'pickle', origin: originOf(file), bytes, run: o.defaults?.run ?? null, time: fileTime(file) })));
+}
+
+/** Issue 9.3: the snapshot row and its events are one transaction (a failure leaves neither). */
+function whole<T>(ledger: Ledger, fn: () => T): T {
+  return ledger.sql.immediate(fn);
 }
 
 /** The remote cache's JSON value ({"data": base64 pickle}), as stored in Redis. */
 export async function ingestRemoteJsonFile(ledger: Ledger, file: string, o: FileIngestOptions): Promise<Summary> {
-  const pickle = withFile(file, () => decodeRemoteValue(readFileSync(file, 'utf8')));
+  const text = (await readInput(file)).toString('utf8').replace(/^\uFEFF/, '');
+  const pickle = withFile(file, () => decodeRemoteValue(text));
   const profile = withFile(file, () => unpickleProfile(pickle));
-  const key = keyFor(file, o.defaults ?? {}, o.onNote ?? (() => {}));
-  return append(ledger, importEvents(ledger, profile, key, { format: 'remote-json', origin: resolve(file), bytes: pickle, run: o.defaults?.run ?? null, time: fileTime(file) }));
+  const key = remoteKeyFor(file, o);
+  return whole(ledger, () => append(ledger, importEvents(ledger, profile, key, { format: 'remote-json', origin: originOf(file), bytes: pickle, run: o.defaults?.run ?? null, time: fileTime(file) })));
 }
 
 /**
@@ -97,9 +161,13 @@ export async function ingestRemoteJsonFile(ledger: Ledger, file: string, o: File
  * key; other artifact types are counted and left alone.
  */
 export async function ingestMegaCacheFile(ledger: Ledger, file: string, o: FileIngestOptions): Promise<Summary> {
-  const bytes = readFileSync(file);
+  const bytes = await readInput(file);
   const bundle = withFile(file, () => decodeMegaCache(bytes));
   const d = o.defaults ?? {};
+  return whole(ledger, () => megaCacheEvents(ledger, file, bundle, d, o));
+}
+
+function megaCacheEvents(ledger: Ledger, file: string, bundle: ReturnType<typeof decodeMegaCache>, d: LineDefaults, o: FileIngestOptions): Summary {
   const events: NewEvent[] = [];
   const others = new Map<string, number>();
   let part = 0;
@@ -115,7 +183,7 @@ export async function ingestMegaCacheFile(ledger: Ledger, file: string, o: FileI
       key = cacheKey({ job: d.job, rank: d.rank ?? null, tag: d.tag ?? '' });
     }
     const profile = withFile(file, () => unpickleProfile(a.content), `pgo artifact ${part} (${a.key})`);
-    events.push(...importEvents(ledger, profile, key, { format: 'megacache', origin: resolve(file), bytes: a.content, run: d.run ?? null, time: fileTime(file) }, part));
+    events.push(...importEvents(ledger, profile, key, { format: 'megacache', origin: originOf(file), bytes: a.content, run: d.run ?? null, time: fileTime(file) }, part));
     part++;
   }
   if (others.size) o.onNote?.(`${file}: ${part} pgo artifacts ingested; left alone: ${[...others].map(([t, n]) => `${n} ${t}`).join(', ')}`);

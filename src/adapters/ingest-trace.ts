@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { entryToJson } from '../codecs/entry-json.ts';
 import { parseRenderText } from '../codecs/render-text.ts';
@@ -6,9 +6,10 @@ import { traceAssembler, type TraceProblem } from '../codecs/trace/envelope.ts';
 import { newStats, parseEntry, type TraceFact } from '../codecs/trace/facts.ts';
 import { cacheKey } from '../model/cache-key.ts';
 import { codeKey, type CodeId } from '../model/code-id.ts';
-import { fileHash } from '../model/file-hash.ts';
+import { isEventTime } from '../model/event-time.ts';
 import type { Profile } from '../model/profile.ts';
 import type { Ledger, NewEvent } from '../store/ledger.ts';
+import { hashOfCodeFile } from './hash-files.ts';
 import type { FileIngestOptions } from './ingest-file.ts';
 import { readLineChunks, sizeOf } from './read-lines.ts';
 
@@ -74,7 +75,7 @@ export function describedRole(source: string, isParameter: boolean): 'input' | '
  */
 export async function ingestTraceFile(ledger: Ledger, file: string, o: FileIngestOptions): Promise<Summary> {
   const d = o.defaults ?? {};
-  const origin = resolve(file);
+  const origin = file === '-' ? 'stdin' : resolve(file);
   const stats = newStats();
   const problems: TraceProblem[] = [];
   const facts: TraceFact[] = [];
@@ -138,15 +139,7 @@ export async function ingestTraceFile(ledger: Ledger, file: string, o: FileInges
     if (!m || m.co_filename === null || m.co_firstlineno === null || m.co_name === null) return null;
     const k = `${m.co_filename}\u0000${m.co_firstlineno}\u0000${m.co_name}`;
     let h = hashes.get(k);
-    if (h === undefined) {
-      let bytes: Uint8Array | undefined;
-      try {
-        bytes = readFileSync(m.co_filename);
-      } catch {
-        bytes = undefined;
-      }
-      h = fileHash(m.co_filename, bytes);
-    }
+    if (h === undefined) h = hashOfCodeFile(m.co_filename, d.hashFiles);
     return { filename: m.co_filename, firstlineno: m.co_firstlineno, name: m.co_name, file_hash: h };
   };
 
@@ -165,10 +158,13 @@ export async function ingestTraceFile(ledger: Ledger, file: string, o: FileInges
 
   const events: NewEvent[] = [];
   // Event times come from the trace's own clock (chromium ts, compile start times).
-  let lastTime = (facts.find((f) => 'time' in f && f.time !== null) as { time: number } | undefined)?.time ?? statSync(file).mtimeMs;
+  // Issue 9.5: a ts past the year 9999 (1e300, say) is said and left out, not stored.
+  const timed = (f: TraceFact): f is TraceFact & { time: number } => 'time' in f && f.time !== null && isEventTime(f.time);
+  for (const f of facts) if ('time' in f && f.time !== null && !isEventTime(f.time)) problems.push({ line: f.line, message: `field ts: ${f.time / 1000} s is not a time between 1970 and 9999; ignored` });
+  let lastTime = (facts.find(timed) as { time: number } | undefined)?.time ?? (file === '-' ? Date.now() : statSync(file).mtimeMs);
   let previous = new Map<string, string>();
   for (const f of facts) {
-    if ('time' in f && f.time !== null) lastTime = f.time;
+    if (timed(f)) lastTime = f.time;
     if (f.kind === 'automatic_dynamic') {
       const code = codeOf(f.compileId);
       if (!code) {

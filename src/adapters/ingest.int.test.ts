@@ -232,7 +232,7 @@ describe('bad files: a clear error or a reported skip, nothing half-written', ()
     mc[200] ^= 1;
     await assert.rejects(ingestFile(l, bad('flipped.bin', mc)), /flipped\.bin: mega-cache: checksum mismatch/);
     await assert.rejects(ingestFile(l, bad('v.json', '{"data": "not*base64"}'), { kind: 'remote-json', defaults: { job: 'x' } }), /remote cache value: data: not base64/);
-    await assert.rejects(ingestFile(l, join(TORCH, 'remote/redis_value.json')), /cannot tell the profile's job from the file name; give --job/);
+    await assert.rejects(ingestFile(l, bad('redis_value.json', readFileSync(join(TORCH, 'remote/redis_value.json')))), /cannot tell the remote value's profile key; give --key/);
     assert.equal(l.profiles().length, 0, 'nothing written');
     // a trace cut mid-payload: the cut entry is reported and skipped, the rest ingests
     const log = readFileSync(join(TORCH, 'traces/cold-local.log'), 'utf8');
@@ -254,7 +254,7 @@ describe('bad files: a clear error or a reported skip, nothing half-written', ()
   it('a folder of traces: one run per file', async () => {
     const l = await fresh();
     const s = await ingestFile(l, join(TORCH, 'traces'));
-    assert.equal(s.kind, 'trace');
+    assert.deepEqual([s.kind, s.kinds], ['folder', { trace: 4 }]);
     assert.equal(show(l, 'fixture:None:'), COLD);
     const runs = l.sql.all<{ run: string }>('select run from runs order by run').map((r) => r.run);
     assert.deepEqual(runs, ['fixture:pid576@2026-11-26T05:46:07Z', 'fixture:pid603@2026-11-26T05:46:17Z', 'fixture:pid799@2026-11-26T05:47:04Z', 'fixture:pid831@2026-11-26T05:47:16Z']);
@@ -293,7 +293,6 @@ describe('bad files: a clear error or a reported skip, nothing half-written', ()
     assert.equal(detectKind(join(TORCH, 'megacache/eager-cold-run.bin')), 'megacache');
     assert.equal(detectKind(join(TORCH, 'remote/redis_value.json')), 'remote-json');
     assert.equal(detectKind(join(TORCH, 'traces/cold-local.log')), 'trace');
-    assert.equal(detectKind(join(TORCH, 'traces')), 'trace');
   });
 });
 

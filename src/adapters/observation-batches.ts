@@ -74,17 +74,18 @@ export class WireBuilder {
     }
     let o = this.count * WIDTH;
     const r = this.rows;
-    let code: CodeId | null, source: string | null, json: string, auto: boolean;
-    if ('json' in e) ({ code, source, json, automaticDynamic: auto } = e);
+    let code: CodeId | null, source: string | null, json: string, auto: boolean, keyed: boolean;
+    if ('json' in e) ({ code, source, json, automaticDynamic: auto, keyedTime: keyed } = e);
     else {
       ({ code, source, json } = splitPayload(e));
       auto = e.kind === 'shape.observed' ? e.payload.automatic_dynamic : true;
+      keyed = e.keyedTime ?? e.time !== undefined;
     }
     r[o++] = this.keys.ref(e.cacheKey);
     r[o++] = code ? this.codes.refCode(code) : -1;
     r[o++] = this.sources.ref(source);
     r[o++] = this.jsons.ref(json);
-    r[o++] = auto ? 1 : 0;
+    r[o++] = (auto ? 1 : 0) | (keyed ? 2 : 0);
     r[o++] = e.time ?? Date.now();
     r[o++] = this.strings.ref(e.run ?? null);
     r[o++] = this.strings.ref(e.origin ?? null);
@@ -138,11 +139,12 @@ export function decodeBatch(b: WireBatch, cache: BatchCache): PreparedEvent[] {
       json: b.jsons[r[o + 3]],
       shape: shapes[r[o + 3]],
       entry: null,
-      automaticDynamic: r[o + 4] === 1,
+      automaticDynamic: (r[o + 4] & 1) === 1,
       quiet: false,
       record: null,
       guard: null,
       time: r[o + 5],
+      keyedTime: (r[o + 4] & 2) === 2,
       run: str(r[o + 6]),
       origin: str(r[o + 7]),
       originLine: r[o + 8] < 0 ? null : r[o + 8],

@@ -1,10 +1,10 @@
-import { readFileSync } from 'node:fs';
-import { basename, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import * as z from 'zod';
 import { cacheKey } from '../model/cache-key.ts';
-import { fileHash } from '../model/file-hash.ts';
-import { VALIDATED, zodMessage, type ShapeObserved } from '../store/events.ts';
+import { isEventTime } from '../model/event-time.ts';
+import { hashOfCodeFile } from './hash-files.ts';
 import { hash53 } from '../store/hash53.ts';
+import { VALIDATED, zodMessage, type ShapeObserved } from '../store/events.ts';
 import type { NewEvent } from '../store/ledger.ts';
 
 /** Values the command line gives for what a line leaves out. */
@@ -13,6 +13,8 @@ export interface LineDefaults {
   rank?: number | null;
   tag?: string;
   run?: string;
+  /** `--hash-files DIR`: the folder whose files a missing file_hash may be computed from. */
+  hashFiles?: string;
 }
 
 const IntJson = z.union([z.number().int(), z.string().regex(/^-?\d+$/, 'not an integer')]);
@@ -57,34 +59,41 @@ export class InputError extends Error {
   }
 }
 
-const hashes = new Map<string, string>();
-/** PyTorch's file_hash for a code's file: CRC32 of it here, or the path when it is not here. */
-function hashOfFile(path: string): string {
-  let h = hashes.get(path);
-  if (h === undefined) {
-    let bytes: Uint8Array | undefined;
-    try {
-      bytes = readFileSync(path);
-    } catch {
-      bytes = undefined;
-    }
-    hashes.set(path, (h = fileHash(path, bytes)));
-  }
-  return h;
-}
-
 function parseTime(t: string | number | undefined): number | undefined | null {
   if (t === undefined) return undefined;
   const ms = typeof t === 'number' ? t * 1000 : Date.parse(t);
-  return Number.isFinite(ms) ? ms : null;
+  return isEventTime(ms) ? ms : null;
 }
+
+/** PyTorch's ints are int64 (sizes and strides never negative); a longer string is not one. */
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+/** More dims than any tensor PyTorch makes (a 100,000-dim shape is an attack, not a tensor). */
+export const MAX_DIMS = 1024;
 
 /** Ints past 2**53 must come as strings (JSON numbers that big have already lost digits). */
 function checkInts(xs: readonly (number | string)[], field: string, file: string, line: number): void {
-  for (let i = 0; i < xs.length; i++) {
-    const v = xs[i];
-    if (typeof v === 'number' && !Number.isSafeInteger(v)) throw new InputError(file, line, `field ${field}[${i}]: ${v} is past 2**53; write it as a string`);
+  if (xs.length > MAX_DIMS) throw new InputError(file, line, `field ${field}: ${xs.length} dims, more than ${MAX_DIMS}`);
+  for (let i = 0; i < xs.length; i++) checkInt(xs[i], `${field}[${i}]`, file, line, true);
+}
+
+function checkInt(v: number | string, field: string, file: string, line: number, nonNegative: boolean): void {
+  if (typeof v === 'number') {
+    if (!Number.isSafeInteger(v)) throw new InputError(file, line, `field ${field}: ${v} is past 2**53; write it as a string`);
+  } else if (v.length > 20 || BigInt(v) < INT64_MIN || BigInt(v) > INT64_MAX) {
+    throw new InputError(file, line, `field ${field}: ${v.length > 24 ? `${v.slice(0, 20)}… (${v.length} digits)` : v} is not an int64`);
   }
+  if (nonNegative && (typeof v === 'number' ? v < 0 : v.startsWith('-'))) throw new InputError(file, line, `field ${field}: ${v} is negative`);
+}
+
+/**
+ * Ids end up in text output, file names and SQLite: a control character (NUL, newline) would
+ * forge lines there, and a lone surrogate cannot be written as UTF-8 (verify failed on it).
+ */
+function checkText(v: string | null | undefined, field: string, file: string, line: number): void {
+  if (v == null) return;
+  if (/[\u0000-\u001f\u007f]/.test(v)) throw new InputError(file, line, `field ${field}: holds a control character (${JSON.stringify(/[\u0000-\u001f\u007f]/.exec(v)![0])})`);
+  if (/\p{Cs}/u.test(v)) throw new InputError(file, line, `field ${field}: holds a lone UTF-16 surrogate (not valid Unicode)`);
 }
 
 /** What stays the same for every line of one input. */
@@ -94,18 +103,17 @@ export interface LineContext {
   /** The input's absolute path (or 'stdin'). */
   origin: string;
   /**
-   * 21 bits naming the input (its file name, first line and the defaults): an event's
-   * idempotency key is tag * 2**32 + line, so one input's keys ascend and the unique index
-   * only appends. The same file ingested again (or grown since) maps to the same keys; two
-   * runs' files that happen to start alike do not, by their names. Another input with the
-   * same tag is told apart by content (see Ledger.appendPrepared).
+   * 21 bits naming the input by its first event's content (never its name, nor a flag that
+   * line overrides): an event's idempotency key is tag * 2**32 + line, so one input's keys
+   * ascend and the unique index only appends. The same lines again (a renamed copy, stdin,
+   * a grown file) map to the same keys. Another input with the same tag is told apart by
+   * comparing the whole event, time included (see Ledger.appendPrepared): never dropped.
    */
-  tag: number;
+  tag?: number;
 }
 
-export function lineContext(file: string, defaults: LineDefaults, firstLine: string): LineContext {
-  const name = file === '-' ? '-' : basename(file);
-  return { file, defaults, origin: file === '-' ? 'stdin' : resolve(file), tag: hash53(`${name}\u0000${firstLine}\u0000${JSON.stringify(defaults)}`) % 2 ** 21 };
+export function lineContext(file: string, defaults: LineDefaults, _firstLine?: string): LineContext {
+  return { file, defaults, origin: file === '-' ? 'stdin' : resolve(file) };
 }
 
 /** One JSON observation line to a `shape.observed` event (InputError naming file, line, field). */
@@ -124,17 +132,28 @@ export function parseObservationLine(text: string, line: number, ctx: LineContex
   if (!job) throw new InputError(file, line, 'field job: missing (give it in the line or with --job)');
   const rank = o.rank !== undefined ? o.rank : (defaults.rank ?? null);
   const tag = o.tag ?? defaults.tag ?? '';
+  // Issue 9.5: PyTorch joins job:rank:tag; a tag with ':' would read back as another job and rank.
+  if (tag.includes(':')) throw new InputError(file, line, `field tag: ${JSON.stringify(tag)} holds ':', which would make the cache key ${JSON.stringify(`${job}:${rank ?? 'None'}:${tag}`)} name another job and rank`);
+  if (rank !== null && !Number.isSafeInteger(rank)) throw new InputError(file, line, `field rank: ${rank} is not a rank`);
+  checkText(job, 'job', file, line);
+  checkText(tag, 'tag', file, line);
   let key: string;
   try {
     key = cacheKey({ job, rank, tag });
   } catch (e) {
     throw new InputError(file, line, `field job: ${(e as Error).message}`);
   }
+  checkText(o.run ?? defaults.run, 'run', file, line);
+  checkText(o.compile_id, 'compile_id', file, line);
+  checkText(o.source, 'source', file, line);
+  checkText(o.code.filename, 'code.filename', file, line);
+  checkText(o.code.name, 'code.name', file, line);
+  checkText(o.code.file_hash, 'code.file_hash', file, line);
   const time = parseTime(o.time);
-  if (time === null) throw new InputError(file, line, `field time: ${JSON.stringify(o.time)} is not a time`);
+  if (time === null) throw new InputError(file, line, `field time: ${JSON.stringify(o.time)} is not a time between 1970 and 9999`);
   let shape: ShapeObserved['shape'];
   if (o.kind === 'scalar') {
-    if (typeof o.value === 'number' && !Number.isSafeInteger(o.value)) throw new InputError(file, line, `field value: ${o.value} is past 2**53; write it as a string`);
+    checkInt(o.value!, 'value', file, line, false);
     shape = { kind: 'scalar', value: o.value! };
   } else {
     checkInts(o.size!, 'size', file, line);
@@ -144,23 +163,25 @@ export function parseObservationLine(text: string, line: number, ctx: LineContex
     } else shape = { kind: 'size', size: o.size! };
   }
   const run = o.run ?? defaults.run ?? null;
+  const payload: ShapeObserved = {
+    code: { filename: o.code.filename, firstlineno: o.code.firstlineno, name: o.code.name, file_hash: o.code.file_hash ?? hashOfCodeFile(o.code.filename, defaults.hashFiles) },
+    source: o.source,
+    shape,
+    automatic_dynamic: o.automatic_dynamic ?? true,
+  };
   // Checked by the line's zod schema above (a superset of the payload's): marked as validated.
   return {
     [VALIDATED]: true,
     kind: 'shape.observed',
     cacheKey: key,
-    payload: {
-      code: { filename: o.code.filename, firstlineno: o.code.firstlineno, name: o.code.name, file_hash: o.code.file_hash ?? hashOfFile(o.code.filename) },
-      source: o.source,
-      shape,
-      automatic_dynamic: o.automatic_dynamic ?? true,
-    },
+    payload,
     time,
     run,
     origin: ctx.origin,
     originLine: line,
     compileId: o.compile_id ?? null,
-    idempotencyKey: `obs\u0000${ctx.tag}\u0000${line}`,
-    idempotencyHash: ctx.tag * 2 ** 32 + line,
+    // Issue 9.1, 9.2: the input is named by what its first event holds, not by its name.
+    idempotencyKey: '',
+    idempotencyHash: (ctx.tag ??= hash53(`obs\u0000${key}\u0000${run ?? ''}\u0000${time ?? ''}\u0000${JSON.stringify(payload)}`) % 2 ** 21) * 2 ** 32 + line,
   };
 }

@@ -1,4 +1,7 @@
-import { createReadStream, statSync } from 'node:fs';
+import { closeSync, createReadStream, openSync, readSync, statSync } from 'node:fs';
+import { constants as zlibConstants, createGunzip, gunzipSync } from 'node:zlib';
+import { inputError } from '../errors.ts';
+import { InputError } from './observation-lines.ts';
 
 export interface Line {
   text: string;
@@ -8,32 +11,60 @@ export interface Line {
   bytes: number;
 }
 
+/** Longer than any line PyTorch or an observation writer makes; past it a line is refused. */
+export const MAX_LINE_BYTES = 64 << 20;
+
 /**
  * Streams the lines of a file (or stdin for '-') without loading it, in 1 MiB chunks: one
- * array of lines per chunk (an await per line cost as much as parsing the line).
+ * array of lines per chunk (an await per line cost as much as parsing the line). Linear in
+ * the input (issue 9.7): the unfinished line's pieces are kept and joined once, and each
+ * byte is searched for a newline once; a line past `maxLine` bytes fails as
+ * `file:line: line too long`. A UTF-8 BOM at the start is dropped (issue 9.13).
  */
-export async function* readLineChunks(path: string): AsyncGenerator<Line[]> {
-  const input = path === '-' ? process.stdin : createReadStream(path, { highWaterMark: 1 << 20 });
-  let rest: Buffer | null = null;
+export async function* readLineChunks(path: string, maxLine = MAX_LINE_BYTES): AsyncGenerator<Line[]> {
+  const input = await openInput(path);
+  let pending: Buffer[] = [];
+  let pendingLength = 0;
   let line = 0;
   let bytes = 0;
-  for await (const chunk of input as AsyncIterable<Buffer>) {
-    bytes += chunk.length;
-    const buf: Buffer = rest ? Buffer.concat([rest, chunk]) : chunk;
-    const out: Line[] = [];
-    let start = 0;
-    for (;;) {
-      const nl = buf.indexOf(10, start);
-      if (nl < 0) break;
-      line++;
-      const end = nl > start && buf[nl - 1] === 13 ? nl - 1 : nl;
-      out.push({ text: buf.toString('utf8', start, end), line, bytes });
-      start = nl + 1;
+  let first = true;
+  const tooLong = () => new InputError(path, line + 1, `line too long (over ${maxLine} bytes)`);
+  const take = (last: Buffer, end: number): string => {
+    const buf = pending.length ? Buffer.concat([...pending, last.subarray(0, end)]) : last.subarray(0, end);
+    pending = [];
+    pendingLength = 0;
+    let from = 0;
+    let stop = buf.length;
+    if (stop > 0 && buf[stop - 1] === 13) stop--;
+    if (first) {
+      first = false;
+      if (stop >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) from = 3;
     }
-    rest = start < buf.length ? buf.subarray(start) : null;
-    if (out.length) yield out;
+    return buf.toString('utf8', from, stop);
+  };
+  try {
+    for await (let chunk of input.chunks) {
+      bytes += chunk.length;
+      const out: Line[] = [];
+      let nl = chunk.indexOf(10);
+      while (nl >= 0) {
+        if (pendingLength + nl > maxLine) throw tooLong();
+        line++;
+        out.push({ text: take(chunk, nl), line, bytes });
+        chunk = chunk.subarray(nl + 1);
+        nl = chunk.indexOf(10);
+      }
+      if (chunk.length) {
+        pending.push(chunk);
+        pendingLength += chunk.length;
+        if (pendingLength > maxLine) throw tooLong();
+      }
+      if (out.length) yield out;
+    }
+  } finally {
+    input.destroy?.();
   }
-  if (rest && rest.length) yield [{ text: rest.toString('utf8'), line: line + 1, bytes }];
+  if (pendingLength) yield [{ text: take(Buffer.alloc(0), 0), line: line + 1, bytes }];
 }
 
 /** Line by line (for inputs where the await per line does not matter). */
@@ -47,5 +78,100 @@ export function sizeOf(path: string): number | undefined {
     return statSync(path).size;
   } catch {
     return undefined;
+  }
+}
+
+/** More than any profile, bundle or remote value PyTorch writes; a whole-file read past it is refused. */
+export const MAX_WHOLE_BYTES = 1 << 30;
+
+/**
+ * stdin is read once: the first bytes are peeked to tell its kind (issue 9.15), and the reader
+ * that follows gets them back before the rest.
+ */
+let stdinIterator: AsyncIterator<Buffer> | undefined;
+const stdinPeeked: Buffer[] = [];
+const stdinNext = () => (stdinIterator ??= (process.stdin as AsyncIterable<Buffer>)[Symbol.asyncIterator]()).next();
+async function* stdinChunks(): AsyncGenerator<Buffer> {
+  while (stdinPeeked.length) yield stdinPeeked.shift()!;
+  for (;;) {
+    const r = await stdinNext();
+    if (r.done) return;
+    yield r.value;
+  }
+}
+
+const isGzipHead = (b: Uint8Array) => b.length >= 2 && b[0] === 0x1f && b[1] === 0x8b;
+
+/** The first `n` raw bytes (fewer at the end of the input). */
+async function rawHead(path: string, n: number): Promise<Buffer> {
+  if (path === '-') {
+    let have = stdinPeeked.reduce((a, b) => a + b.length, 0);
+    while (have < n) {
+      const r = await stdinNext();
+      if (r.done) break;
+      stdinPeeked.push(r.value);
+      have += r.value.length;
+    }
+    return Buffer.concat(stdinPeeked).subarray(0, n);
+  }
+  const fd = openSync(path, 'r');
+  try {
+    const head = Buffer.alloc(n);
+    return head.subarray(0, readSync(fd, head, 0, n, 0));
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** An input's bytes as a stream of chunks: a file, stdin ('-'), either gunzipped when it is a gzip. */
+export async function openInput(path: string): Promise<{ chunks: AsyncIterable<Buffer>; destroy?: () => void }> {
+  const gz = isGzipHead(await rawHead(path, 2));
+  if (path === '-') {
+    if (!gz) return { chunks: stdinChunks() };
+    const gunzip = createGunzip();
+    void (async () => {
+      try {
+        for await (const c of stdinChunks()) if (!gunzip.write(c)) await new Promise((r) => gunzip.once('drain', r));
+        gunzip.end();
+      } catch (e) {
+        gunzip.destroy(e as Error);
+      }
+    })();
+    return { chunks: gunzip, destroy: () => gunzip.destroy() };
+  }
+  const file = createReadStream(path, { highWaterMark: 1 << 20 });
+  if (!gz) return { chunks: file, destroy: () => file.destroy() };
+  const gunzip = file.pipe(createGunzip({ chunkSize: 1 << 20 }));
+  file.on('error', (e) => gunzip.destroy(e));
+  return { chunks: gunzip, destroy: () => (file.destroy(), gunzip.destroy()) };
+}
+
+/** The first `n` bytes of what an input holds (gunzipped when it is a gzip), to tell its kind. */
+export async function inputHead(path: string, n = 64): Promise<{ head: Buffer; gzip: boolean }> {
+  const raw = await rawHead(path, 4096);
+  if (!isGzipHead(raw)) return { head: raw.subarray(0, n), gzip: false };
+  try {
+    // A sync flush inflates what a cut-off gzip holds so far: the head of the whole.
+    return { head: gunzipSync(raw, { finishFlush: zlibConstants.Z_SYNC_FLUSH }).subarray(0, n), gzip: true };
+  } catch {
+    return { head: Buffer.alloc(0), gzip: true };
+  }
+}
+
+/** A whole input (a pickle, a bundle, a remote value), gunzipped when it is a gzip; at most MAX_WHOLE_BYTES. */
+export async function readInput(path: string, max = MAX_WHOLE_BYTES): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  let have = 0;
+  const raw = path === '-' ? stdinChunks() : createReadStream(path, { highWaterMark: 1 << 20 });
+  for await (const c of raw as AsyncIterable<Buffer>) {
+    parts.push(c);
+    if ((have += c.length) > max) throw inputError(`${path === '-' ? 'stdin' : path}: larger than ${max} bytes`);
+  }
+  const bytes = Buffer.concat(parts);
+  if (!isGzipHead(bytes)) return bytes;
+  try {
+    return gunzipSync(bytes, { maxOutputLength: max });
+  } catch (e) {
+    throw inputError(`${path === '-' ? 'stdin' : path}: gzip: ${(e as Error).message}`, e);
   }
 }

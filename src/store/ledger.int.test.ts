@@ -116,7 +116,7 @@ describe('the 600 oracle cases through the event store', () => {
 });
 
 describe('idempotency of line inputs', () => {
-  it('the same file again adds nothing; a grown file adds its new lines; another run’s file alike adds all', async () => {
+  it('the same file again adds nothing; a grown file adds its new lines; another run’s file alike (--run) adds all', async () => {
     const dir = tempDir();
     const l = await openLedger(join(dir, 'i.db'));
     const line = (n: number) => JSON.stringify({ job: 'idem', code: { filename: 'a.py', firstlineno: 1, name: 'f', file_hash: 'a' }, source: "L['x']", kind: 'scalar', value: n % 2 });
@@ -127,7 +127,7 @@ describe('idempotency of line inputs', () => {
     const grown = await ingestObservations(l, join(dir, 'run1.jsonl'));
     assert.deepEqual([grown.appended, grown.duplicates], [2, 3]);
     writeFileSync(join(dir, 'run2.jsonl'), [0, 1, 2].map(line).join('\n'));
-    assert.equal((await ingestObservations(l, join(dir, 'run2.jsonl'))).appended, 3);
+    assert.equal((await ingestObservations(l, join(dir, 'run2.jsonl'), { defaults: { run: 'r2' } })).appended, 3);
     assert.equal(l.profileByKey('idem:None:')!.eventCount, 8);
     await l.close();
   });

@@ -335,8 +335,8 @@ function createLedger(db: OpenedDatabase): Ledger {
   };
 
   const idemCheck = (key: number) =>
-    sql.get<{ profile_id: number; kind: string; body_id: number; run_id: number | null; origin_line: number | null; code_id: number | null; source_id: number | null }>(
-      'select profile_id, kind, body_id, run_id, origin_line, code_id, source_id from events where idempotency_key = ?',
+    sql.get<{ profile_id: number; kind: string; body_id: number; run_id: number | null; origin_line: number | null; code_id: number | null; source_id: number | null; time: number }>(
+      'select profile_id, kind, body_id, run_id, origin_line, code_id, source_id, time from events where idempotency_key = ?',
       key,
     );
 
@@ -409,8 +409,10 @@ function createLedger(db: OpenedDatabase): Ledger {
                 break;
               }
               const prev = idemCheck(key)!;
+              // Issue 9.1: a duplicate is the whole event again (time and line in its input
+              // included), never a partial match; anything else is a collision.
               const same =
-                prev.profile_id === pid && prev.kind === ev.kind && prev.run_id === rid && prev.code_id === cid && prev.source_id === sid && prev.body_id === bid && (prev.origin_line ?? null) === ev.originLine;
+                prev.profile_id === pid && prev.kind === ev.kind && prev.run_id === rid && prev.code_id === cid && prev.source_id === sid && prev.body_id === bid && (prev.origin_line ?? null) === ev.originLine && (!ev.keyedTime || prev.time === ev.time);
               if (same) break; // ingested before: adds nothing
               key = hash53(String(key), seed); // a hash collision: the next key of a fixed chain
             }

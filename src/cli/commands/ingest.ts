@@ -1,34 +1,66 @@
 import { Option, type Command } from 'commander';
-import type { IngestKind } from '../../adapters/ingest-file.ts';
+import type { FileIngestSummary, IngestKind } from '../../adapters/ingest-file.ts';
+import { classify, fullMessage } from '../../errors.ts';
 import { parseRank, type CliContext } from '../context.ts';
 
 export function ingestCommand(program: Command, ctx: CliContext): void {
   program
     .command('ingest')
-    .description('append what a file holds to the log: observation JSONL, profile pickles, mega-caches, remote values, TORCH_TRACE logs')
+    .description('append what inputs hold to the log: observation JSONL, profile pickles, mega-caches, remote values, TORCH_TRACE logs, folders of them, .gz of any')
     .argument('<files...>', "files or folders ('-' for stdin)")
     .option('--job <job>', 'job id for what the input lacks')
     .option('--rank <rank>', 'rank for what the input lacks')
     .option('--tag <tag>', 'cache_key_tag for what the input lacks')
     .option('--run <run>', 'run id for what the input lacks')
+    .option('--key <key>', "a remote value's key (pt2:dynamo-pgo::<job>:<rank>:<tag>:c1), when no key file is beside it")
+    .option('--hash-files <dir>', "compute a missing file_hash from the code's file, for regular files under this folder only (else the path stands in)")
     .addOption(new Option('--kind <kind>', 'force the input kind').choices(['observations', 'pickle', 'megacache', 'remote-json', 'trace']))
     .option('--skip-invalid', 'go on past bad lines and count them')
     .option('--json', 'one JSON object per input')
-    .action(async (files: string[], o: { job?: string; rank?: string; tag?: string; run?: string; kind?: IngestKind; skipInvalid?: boolean; json?: boolean }) => {
+    .action(async (files: string[], o: { job?: string; rank?: string; tag?: string; run?: string; key?: string; hashFiles?: string; kind?: IngestKind; skipInvalid?: boolean; json?: boolean }) => {
       const { ingestFile } = await import('../../adapters/ingest-file.ts');
       const { progressBar } = await import('../progress.ts');
       const l = await ctx.open({ write: true });
-      const defaults = { job: o.job, rank: o.rank === undefined ? undefined : parseRank(o.rank), tag: o.tag, run: o.run };
+      const defaults = { job: o.job, rank: o.rank === undefined ? undefined : parseRank(o.rank), tag: o.tag, run: o.run, hashFiles: o.hashFiles };
+      // Issue 9.15: each input is its own transaction; a failed one is said and the rest go on.
+      const failed: { input: string; message: string }[] = [];
       for (const f of files) {
         const bar = progressBar(f);
+        let s: FileIngestSummary;
         try {
-          const s = await ingestFile(l, f, { kind: o.kind, defaults, skipInvalid: o.skipInvalid, onProgress: bar.update, onNote: (m) => process.stderr.write(`${m}\n`) });
+          s = await ingestFile(l, f, { kind: o.kind, defaults, key: o.key, skipInvalid: o.skipInvalid, onProgress: bar.update, onNote: (m) => process.stderr.write(`${m}\n`) });
+        } catch (e) {
           bar.stop();
-          if (o.json) ctx.out(JSON.stringify({ input: f, kind: s.kind, appended: s.appended, duplicates: s.duplicates, skipped: s.skipped ?? 0, records: s.records ?? 0 }));
-          else ctx.out(`${f}: ${s.kind}: ${s.appended} events appended, ${s.duplicates} already in the log${s.skipped ? `, ${s.skipped} invalid lines skipped` : ''}${s.records ? `, ${s.records} recompile reasons` : ''}`);
+          if (classify(e) === 'bug') throw e; // pgo-ledger is wrong, not the input: exit 70 with the stack
+          const message = fullMessage(e);
+          failed.push({ input: f, message });
+          if (o.json) ctx.out(JSON.stringify({ input: f, error: message }));
+          process.stderr.write(`${f}: failed: ${message}\n`);
+          continue;
         } finally {
           bar.stop();
         }
+        failed.push(...(s.failed ?? []));
+        if (o.json) {
+          ctx.out(
+            JSON.stringify({
+              input: f,
+              kind: s.kind,
+              appended: s.appended,
+              duplicates: s.duplicates,
+              skipped: s.skipped ?? 0,
+              records: s.records ?? 0,
+              ...(s.kind === 'folder' ? { kinds: s.kinds, not_pgo: s.notPgo, failed: s.failed } : {}),
+            }),
+          );
+        } else {
+          const folder = s.kind === 'folder' ? ` (${Object.entries(s.kinds ?? {}).map(([k, n]) => `${n} ${k}`).join(', ') || 'no files read'}; ${s.notPgo} not PGO data, skipped${s.failed?.length ? `; ${s.failed.length} failed` : ''})` : '';
+          ctx.out(`${f}: ${s.kind}${folder}: ${s.appended} events appended, ${s.duplicates} already in the log${s.skipped ? `, ${s.skipped} invalid lines skipped` : ''}${s.records ? `, ${s.records} recompile reasons` : ''}`);
+        }
+      }
+      if (failed.length) {
+        process.stderr.write(`pgo-ledger: ${failed.length} input${failed.length === 1 ? '' : 's'} failed (the others were ingested): ${failed.map((x) => x.input).join(', ')}\n`);
+        ctx.setExitCode(2);
       }
     });
 }

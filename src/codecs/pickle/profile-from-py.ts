@@ -9,6 +9,9 @@ import { describe, typeName } from './unpickle.ts';
 
 const PGO = 'torch._dynamo.pgo';
 
+/** Far more entries than any real profile holds (each becomes an event on ingest). */
+export const MAX_PROFILE_ENTRIES = 250_000;
+
 function isInstance(v: unknown, name: string): v is PyInstance {
   return v instanceof PyInstance && v.cls.module === PGO && v.cls.name === name;
 }
@@ -32,6 +35,8 @@ export function profileFromPy(root: unknown): Profile {
   }
   const profile: Profile = { codes: new Map() };
   const items = root.items!;
+  let total = 0;
+  const codeCount = items.size;
   for (let i = 0; i < items.size; i++) {
     const k = items.key(i);
     const v = items.value(i);
@@ -58,6 +63,11 @@ export function profileFromPy(root: unknown): Profile {
       const src = items.key(j);
       const e = items.value(j);
       if (typeof src !== 'string') throw new ProfileShapeError(`${where()}: a source name is a ${typeName(src)}, not str`);
+      // Issue 9.8: one memoised CodeState under many code ids expands without bound (a 75 KB
+      // pickle to a million entries, each an event); past the limit it is refused.
+      if (++total > MAX_PROFILE_ENTRIES) {
+        throw new ProfileShapeError(`the profile expands to more than ${MAX_PROFILE_ENTRIES} entries (at code ${code.i} of ${codeCount}; shared CodeState objects count once per code id)`);
+      }
       entries.set(src, entryFromPy(e, code, src));
     }
     return { automaticDynamic: entries };
