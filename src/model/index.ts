@@ -10,3 +10,4 @@ export * from './python-repr.ts';
 export * from './render.ts';
 export * from './cache-key.ts';
 export * from './observation.ts';
+export * from './py-plain.ts';

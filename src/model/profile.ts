@@ -9,7 +9,17 @@ export interface CodeState {
 /** `defaultdict[CodeId, CodeState]`: a whole profile, code ids in first-seen order. */
 export interface Profile {
   codes: Map<string, { id: CodeId; state: CodeState }>;
+  /**
+   * The pickle layout its data came in: '2.12' once any code id carries `closure_hash` or any
+   * entry its excluded fields (PyTorch after 2.11 writes both always); absent: the data
+   * never said (written as 2.11). Render and export follow it.
+   */
+  layout?: TorchLayout;
 }
+
+/** Pickle layouts of pgo.py: 2.11's, and the one after it (closure_hash, excluded_*). */
+export type TorchLayout = '2.11' | '2.12';
+export const TORCH_LAYOUTS: readonly TorchLayout[] = ['2.11', '2.12'];
 
 export function emptyProfile(): Profile {
   return { codes: new Map() };
@@ -20,6 +30,7 @@ export function codeStateFor(profile: Profile, id: CodeId): CodeState {
   const k = codeKey(id);
   let slot = profile.codes.get(k);
   if (!slot) {
+    if (id.closure_hash !== undefined) profile.layout = '2.12';
     slot = { id, state: { automaticDynamic: new Map() } };
     profile.codes.set(k, slot);
   }

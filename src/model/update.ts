@@ -38,6 +38,8 @@ export function updateAutomaticDynamic(
   automaticDynamic = true,
 ): UpdateResult {
   const state = codeStateFor(profile, code).automaticDynamic;
+  // Data in the newer layout (an entry that carries its excluded fields) makes the profile's layout the newer one.
+  if (entry.excluded_sizes !== undefined || entry.excluded_scalar !== undefined) profile.layout = '2.12';
   const existing = state.get(name);
   if (!automaticDynamic) {
     state.set(name, entry);
@@ -48,6 +50,12 @@ export function updateAutomaticDynamic(
   if (!isUpdate) state.set(name, mut);
   const old = { ...mut };
   joinInto(mut, entry);
+  if (!isUpdate) {
+    // A loaded entry (an import) is the profile's entry as it was: its own excluded values and unknown fields stay.
+    if (entry.excluded_sizes != null) mut.excluded_sizes = entry.excluded_sizes;
+    if (entry.excluded_scalar != null) mut.excluded_scalar = entry.excluded_scalar;
+  }
+  if (entry.extra?.length && !mut.extra?.length) mut.extra = entry.extra;
   const records: DynamicRecord[] = [];
   if (!isUpdate) return { entry: mut, before: undefined, records };
 
