@@ -11,3 +11,4 @@ export * from './render.ts';
 export * from './cache-key.ts';
 export * from './observation.ts';
 export * from './py-plain.ts';
+export * from './closures.ts';

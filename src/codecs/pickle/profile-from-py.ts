@@ -1,7 +1,8 @@
 import { DYNAMIC, InferStride, UNSET, type ScalarValue, type SizeField, type StrideField } from '../../model/atoms.ts';
 import { codeIdText, codeKey, type CodeId } from '../../model/code-id.ts';
 import type { FrameStateSizeEntry } from '../../model/entry.ts';
-import { isPyInt } from '../../model/int.ts';
+import { isPyInt, type PyInt } from '../../model/int.ts';
+import { isPyPlain, type PyFields, type PyPlain } from '../../model/py-plain.ts';
 import type { CodeState, Profile } from '../../model/profile.ts';
 import { ProfileShapeError } from './errors.ts';
 import { PyDict, PyGlobal, PyInstance } from './py-values.ts';
@@ -41,6 +42,7 @@ export function profileFromPy(root: unknown): Profile {
     const prev = profile.codes.get(key);
     // A Python dict keeps the first key object and the last value for equal keys.
     profile.codes.set(key, { id: prev ? prev.id : id, state });
+    if (id.closure_hash !== undefined) profile.layout = '2.12';
   }
   return profile;
 
@@ -48,6 +50,11 @@ export function profileFromPy(root: unknown): Profile {
   function codeStateFromPy(v: unknown, code: Loc): CodeState {
     const where = () => loc(code);
     if (!isInstance(v, 'CodeState')) throw new ProfileShapeError(`${where()}: value is a ${typeName(v)}, not CodeState`);
+    for (let f = 0; f < (v.state?.size ?? 0); f++) {
+      const name = v.state!.key(f);
+      // Not kept (the store has no place for a code state's own fields): refused, never dropped.
+      if (name !== 'automatic_dynamic') throw new ProfileShapeError(`${where()}: CodeState has a field ${describe(name)} that this pgo-ledger does not know`);
+    }
     const ad = v.state?.get('automatic_dynamic');
     if (!isDefaultDict(ad, 'FrameStateSizeEntry')) {
       throw new ProfileShapeError(`${where()}: automatic_dynamic is a ${typeName(ad)}, not defaultdict(FrameStateSizeEntry)`);
@@ -70,11 +77,29 @@ export function profileFromPy(root: unknown): Profile {
     if (!(scalar === DYNAMIC || scalar === UNSET || isPyInt(scalar))) {
       throw new ProfileShapeError(`${loc(code, src)}: scalar is ${describe(scalar)}, not an int or token`);
     }
-    return {
+    const e: FrameStateSizeEntry = {
       scalar: scalar as ScalarValue,
       size: tupleField(orDefault(st, 'size'), code, src, 'size') as SizeField,
       stride: tupleField(orDefault(st, 'stride'), code, src, 'stride') as StrideField,
     };
+    // The layout after 2.11: excluded_sizes (a tuple of int | None, or None), excluded_scalar (int | None).
+    if (st?.has('excluded_sizes')) {
+      const x = st.get('excluded_sizes');
+      if (x !== null && !(Array.isArray(x) && x.every((a) => a === null || isPyInt(a)))) {
+        throw new ProfileShapeError(`${loc(code, src)}: excluded_sizes is ${describe(x)}, not a tuple of int | None or None`);
+      }
+      e.excluded_sizes = x as (PyInt | null)[] | null;
+      profile.layout = '2.12';
+    }
+    if (st?.has('excluded_scalar')) {
+      const x = st.get('excluded_scalar');
+      if (x !== null && !isPyInt(x)) throw new ProfileShapeError(`${loc(code, src)}: excluded_scalar is ${describe(x)}, not an int or None`);
+      e.excluded_scalar = x;
+      profile.layout = '2.12';
+    }
+    const extra = extraFields(v, ENTRY_FIELDS, `${loc(code, src)}: FrameStateSizeEntry`);
+    if (extra) e.extra = extra;
+    return e;
   }
 
   function tupleField(v: unknown, code: Loc, src: string, name: 'size' | 'stride'): unknown {
@@ -132,5 +157,36 @@ function codeIdFromPy(k: unknown, i: number): CodeId {
   if (typeof firstlineno !== 'number') throw new ProfileShapeError(`${where}: firstlineno is ${describe(firstlineno)}, not int`);
   if (typeof name !== 'string') throw new ProfileShapeError(`${where}: name is ${describe(name)}, not str`);
   if (typeof fileHash !== 'string') throw new ProfileShapeError(`${where}: file_hash is ${describe(fileHash)}, not str`);
-  return { filename, firstlineno, name, file_hash: fileHash };
+  const id: { -readonly [K in keyof CodeId]: CodeId[K] } = { filename, firstlineno, name, file_hash: fileHash };
+  // The layout after 2.11: closure_hash (int | None) takes part in identity.
+  if (k.state!.has('closure_hash')) {
+    const h = k.state!.get('closure_hash');
+    if (h !== null && !isPyInt(h)) throw new ProfileShapeError(`${where}: closure_hash is ${describe(h)}, not an int or None`);
+    id.closure_hash = h;
+  }
+  const extra = extraFields(k, CODE_ID_FIELDS, `${where}: CodeId`);
+  if (extra) id.extra = extra;
+  return id;
+}
+
+const CODE_ID_FIELDS = new Set(['filename', 'firstlineno', 'name', 'file_hash', 'closure_hash']);
+const ENTRY_FIELDS = new Set(['scalar', 'size', 'stride', 'excluded_sizes', 'excluded_scalar']);
+
+/**
+ * Fields a newer PyTorch added that this version does not know: kept (plain values only),
+ * so an export carries them; anything else is refused by name rather than dropped.
+ */
+function extraFields(v: PyInstance, known: Set<string>, where: string): PyFields | undefined {
+  const st = v.state;
+  if (!st) return undefined;
+  let out: [string, PyPlain][] | undefined;
+  for (let i = 0; i < st.size; i++) {
+    const name = st.key(i);
+    if (typeof name === 'string' && known.has(name)) continue;
+    if (typeof name !== 'string') throw new ProfileShapeError(`${where}: a field name is a ${typeName(name)}, not str`);
+    const val = st.value(i);
+    if (!isPyPlain(val)) throw new ProfileShapeError(`${where}: unknown field ${name} holds a ${typeName(val)}; pgo-ledger keeps unknown fields only when they hold None, bool, int, str or tuples of them`);
+    (out ??= []).push([name, val]);
+  }
+  return out;
 }
