@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { z } from 'zod';
+import { intFromJson } from '../codecs/entry-json.ts';
 import { cacheKey } from '../model/cache-key.ts';
+import type { CodeId } from '../model/code-id.ts';
 import { fileHash } from '../model/file-hash.ts';
 import { VALIDATED, zodMessage, type ShapeObserved } from '../store/events.ts';
 import { hash53 } from '../store/hash53.ts';
@@ -29,6 +31,8 @@ const ObservationLine = z
       firstlineno: z.number().int(),
       name: z.string(),
       file_hash: z.string().optional(),
+      /** PyTorch after 2.11: part of the code's identity (None or any int; past 2**53 as a string). */
+      closure_hash: IntJson.nullable().optional(),
     }),
     source: z.string().min(1),
     kind: z.enum(['tensor', 'scalar', 'size']),
@@ -144,13 +148,18 @@ export function parseObservationLine(text: string, line: number, ctx: LineContex
     } else shape = { kind: 'size', size: o.size! };
   }
   const run = o.run ?? defaults.run ?? null;
+  const ch = o.code.closure_hash;
+  if (typeof ch === 'number' && !Number.isSafeInteger(ch)) throw new InputError(file, line, `field code.closure_hash: ${ch} is past 2**53; write it as a string`);
+  const code: CodeId = { filename: o.code.filename, firstlineno: o.code.firstlineno, name: o.code.name, file_hash: o.code.file_hash ?? hashOfFile(o.code.filename) };
+  // A line that names closure_hash (even None) is data in the layout after 2.11.
+  const withClosure: CodeId = ch === undefined ? code : { ...code, closure_hash: ch === null ? null : intFromJson(ch) };
   // Checked by the line's zod schema above (a superset of the payload's): marked as validated.
   return {
     [VALIDATED]: true,
     kind: 'shape.observed',
     cacheKey: key,
     payload: {
-      code: { filename: o.code.filename, firstlineno: o.code.firstlineno, name: o.code.name, file_hash: o.code.file_hash ?? hashOfFile(o.code.filename) },
+      code: withClosure,
       source: o.source,
       shape,
       automatic_dynamic: o.automatic_dynamic ?? true,

@@ -1,4 +1,4 @@
-import { codeIdText } from '../model/code-id.ts';
+import { codeIdLabel } from '../model/code-id.ts';
 import type { DimStory } from '../store/why.ts';
 import { codeJson, isoTime } from './json.ts';
 
@@ -10,7 +10,7 @@ export function storyText(stories: DimStory[]): string[] {
   const lines: string[] = [];
   let lastCode = '';
   for (const s of stories) {
-    const c = codeIdText(s.code);
+    const c = codeIdLabel(s.code);
     if (c !== lastCode) lines.push(`${s.source} in ${c}:`);
     lastCode = c;
     const label = s.dim === 'scalar' ? 'the int itself' : s.dim === 'rank' ? 'the number of dims' : `dim ${s.dim}`;

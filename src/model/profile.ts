@@ -10,9 +10,10 @@ export interface CodeState {
 export interface Profile {
   codes: Map<string, { id: CodeId; state: CodeState }>;
   /**
-   * The pickle layout its data came in: '2.12' once any code id carries `closure_hash` or any
-   * entry its excluded fields (PyTorch after 2.11 writes both always); absent: the data
-   * never said (written as 2.11). Render and export follow it.
+   * The pickle layout its data came in: '2.12' once any code id carries `closure_hash` (PyTorch
+   * after 2.11 pickles it on every code id, None included; readers of that layout set it);
+   * absent: the data never said (written as 2.11). Render and export follow it. Code ids
+   * alone decide, so a stored view (code_states) and a fresh fold always agree.
    */
   layout?: TorchLayout;
 }

@@ -38,8 +38,6 @@ export function updateAutomaticDynamic(
   automaticDynamic = true,
 ): UpdateResult {
   const state = codeStateFor(profile, code).automaticDynamic;
-  // Data in the newer layout (an entry that carries its excluded fields) makes the profile's layout the newer one.
-  if (entry.excluded_sizes !== undefined || entry.excluded_scalar !== undefined) profile.layout = '2.12';
   const existing = state.get(name);
   if (!automaticDynamic) {
     state.set(name, entry);

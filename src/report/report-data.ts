@@ -1,5 +1,5 @@
 import { DYNAMIC, InferStride, type Atom } from '../model/atoms.ts';
-import { codeIdText, codeKey } from '../model/code-id.ts';
+import { codeIdLabel, codeKey } from '../model/code-id.ts';
 import { intRepr } from '../model/int.ts';
 import { dynamicSources, renderEntry } from '../model/render.ts';
 import type { HistoryRow, Ledger, ProfileRow } from '../store/ledger.ts';
@@ -121,9 +121,9 @@ export function reportProfile(ledger: Ledger, p: ProfileRow, window: Window = {}
         observations: c.n,
         timeline,
       });
-      if (timeline.length === 0 && c.n >= MANY && !dims.some((d) => d.value === '?')) keepStatic.push({ code: codeIdText(id), source, observations: c.n, runs: c.runs });
+      if (timeline.length === 0 && c.n >= MANY && !dims.some((d) => d.value === '?')) keepStatic.push({ code: codeIdLabel(id), source, observations: c.n, runs: c.runs });
     }
-    codes.push({ code: codeIdText(id), sources });
+    codes.push({ code: codeIdLabel(id), sources });
   }
   const runs = [...new Set(history.map((h) => h.run).filter((r): r is string => r !== null))];
   for (const r of ledger.sql.all<{ run: string }>('select distinct r.run from events e join runs r on r.id = e.run_id where e.profile_id = ? order by r.run', p.id)) {

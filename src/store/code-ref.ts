@@ -1,5 +1,5 @@
 import { inputError } from '../errors.ts';
-import { codeIdText, codeKey, type CodeId } from '../model/code-id.ts';
+import { codeIdLabel, codeIdText, codeKey, type CodeId } from '../model/code-id.ts';
 
 /**
  * `--code REF`: which code ids a command means. REF is a function name (exactly: `f` is not
@@ -11,16 +11,16 @@ export function matchCode(candidates: Iterable<CodeId>, ref: string): (c: CodeId
   const distinct = new Map<string, CodeId>();
   for (const c of candidates) if (!distinct.has(codeKey(c))) distinct.set(codeKey(c), c);
   const all = [...distinct.values()];
-  const byText = all.filter((c) => codeIdText(c) === ref);
+  const byText = all.filter((c) => codeIdText(c) === ref || codeIdLabel(c) === ref);
   const m = /^(.*):(\d+):([^:]+)$/.exec(ref);
   const byPlace = m ? all.filter((c) => c.firstlineno === Number(m[2]) && c.name === m[3] && (m[1] === c.filename || c.filename.endsWith(`/${m[1].replace(/^\.?\//, '')}`))) : [];
   const byName = all.filter((c) => c.name === ref);
   const found = byText.length ? byText : byPlace.length ? byPlace : byName;
   if (!found.length) {
-    throw inputError(`no code id matches --code ${ref}${all.length ? ` (there are: ${all.map(codeIdText).join(', ')})` : ''}`);
+    throw inputError(`no code id matches --code ${ref}${all.length ? ` (there are: ${all.map(codeIdLabel).join(', ')})` : ''}`);
   }
   if (found.length > 1 && !byText.length) {
-    throw inputError(`--code ${ref} is ambiguous: ${found.map(codeIdText).join(', ')}; pick one with file:line:name`);
+    throw inputError(`--code ${ref} is ambiguous: ${found.map(codeIdLabel).join(', ')}; pick one with file:line:name`);
   }
   const keys = new Set(found.map(codeKey));
   return (c) => keys.has(codeKey(c));

@@ -1,5 +1,5 @@
 import { entryToJson } from '../codecs/entry-json.ts';
-import { codeIdText } from '../model/code-id.ts';
+import { codeIdLabel } from '../model/code-id.ts';
 import type { FrameStateSizeEntry } from '../model/entry.ts';
 import { renderEntry } from '../model/render.ts';
 import type { Profile } from '../model/profile.ts';
@@ -45,17 +45,17 @@ export function diffProfiles(from: Profile, to: Profile): EntryChange[] {
     const old = from.codes.get(key)?.state.automaticDynamic;
     for (const [src, e] of state.automaticDynamic) {
       const o = old?.get(src);
-      if (!o) out.push({ code: codeIdText(id), source: src, change: 'added', to: renderEntry(e), dims: [] });
+      if (!o) out.push({ code: codeIdLabel(id), source: src, change: 'added', to: renderEntry(e), dims: [] });
       else {
         const dims = dimChanges(o, e);
-        if (dims.length) out.push({ code: codeIdText(id), source: src, change: 'changed', from: renderEntry(o), to: renderEntry(e), dims });
+        if (dims.length) out.push({ code: codeIdLabel(id), source: src, change: 'changed', from: renderEntry(o), to: renderEntry(e), dims });
       }
     }
   }
   for (const [key, { id, state }] of from.codes) {
     const now = to.codes.get(key)?.state.automaticDynamic;
     for (const [src, e] of state.automaticDynamic) {
-      if (!now?.has(src)) out.push({ code: codeIdText(id), source: src, change: 'removed', from: renderEntry(e), dims: [] });
+      if (!now?.has(src)) out.push({ code: codeIdLabel(id), source: src, change: 'removed', from: renderEntry(e), dims: [] });
     }
   }
   return out;

@@ -44,6 +44,11 @@ export function profileFromPy(root: unknown): Profile {
     profile.codes.set(key, { id: prev ? prev.id : id, state });
     if (id.closure_hash !== undefined) profile.layout = '2.12';
   }
+  if (profile.layout === '2.12') {
+    // Entries in the newer layout under code ids without closure_hash (not what PyTorch writes):
+    // their code ids get its default, None, so the layout stays known wherever they go.
+    for (const slot of profile.codes.values()) if (slot.id.closure_hash === undefined) slot.id = { ...slot.id, closure_hash: null };
+  }
   return profile;
 
   // Error locations are built only when there is an error (no garbage per entry).

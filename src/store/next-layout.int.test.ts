@@ -1,0 +1,71 @@
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { before, describe, it } from 'node:test';
+import { nextOracleCases } from '../../test/support/fixtures.ts';
+import { nextCaseLines } from '../../test/support/oracle-lines.ts';
+import { tempDir } from '../../test/support/tmp.ts';
+import { ingestObservations } from '../adapters/ingest-observations.ts';
+import { ingestPickleFile } from '../adapters/ingest-snapshot.ts';
+import { historyJson } from '../cli/json.ts';
+import { pickleProfile } from '../codecs/pickle/index.ts';
+import { renderProfile } from '../model/render.ts';
+import { openLedger, type Ledger } from './ledger.ts';
+import { verifyLedger } from './verify.ts';
+
+const cases = nextOracleCases();
+
+describe('issue 13.5: the 600 cases of oracle/next through the event store', () => {
+  const dir = tempDir();
+  let ledger: Ledger;
+  before(async () => {
+    writeFileSync(join(dir, 'next.jsonl'), cases.flatMap((c) => nextCaseLines(c)).join('\n') + '\n');
+    ledger = await openLedger(join(dir, 'ledger.db'));
+    const s = await ingestObservations(ledger, join(dir, 'next.jsonl'), { batchSize: 997, worker: true });
+    assert.equal(s.appended, cases.reduce((n, c) => n + c.observations.length, 0));
+  });
+
+  it('issue 13.5: ingested as observation lines, show, history --json and export --torch 2.12 give the expected text, records and bytes', () => {
+    for (const c of cases) {
+      const p = ledger.profileByKey(`next-${c.id}:None:`)!;
+      const view = ledger.view(p.id);
+      assert.equal(view.profile.layout, '2.12', `case ${c.id} layout`);
+      assert.equal(view.profile.codes.size, c.expected.state.length, `case ${c.id}: closure-distinct code ids stay apart`);
+      assert.equal(renderProfile(view.profile), c.expected.render, `case ${c.id} render`);
+      assert.equal(Buffer.from(pickleProfile(view.profile, { layout: '2.12' })).toString('base64'), c.expected.pickle_p4, `case ${c.id} pickle`);
+      const want = c.expected.steps.flatMap((s) => s.logged.map(({ event: _e, ...r }) => r));
+      const got = ledger.history(p.id).map((h) => {
+        const j = historyJson(h);
+        return { name: j.source, dim_changed: j.dim_changed, reason: j.reason, cached: j.cached, new: j.new };
+      });
+      assert.deepEqual(got, want, `case ${c.id} history`);
+    }
+  });
+
+  it('issue 13.5: history --json names each code id with its closure_hash', () => {
+    const c = cases.find((x) => x.expected.steps.some((s) => s.logged.length) && x.codes.some((k) => typeof k.closure_hash === 'bigint'))!;
+    const p = ledger.profileByKey(`next-${c.id}:None:`)!;
+    for (const h of ledger.history(p.id)) {
+      const j = JSON.parse(JSON.stringify(historyJson(h))) as { code: { closure_hash?: unknown } };
+      assert.ok('closure_hash' in j.code);
+    }
+  });
+
+  it('verify passes; replay leaves the views unchanged', () => {
+    assert.deepEqual(verifyLedger(ledger).differences, []);
+    ledger.replay();
+    for (const c of cases.slice(0, 50)) assert.equal(renderProfile(ledger.view(ledger.profileByKey(`next-${c.id}:None:`)!.id).profile), c.expected.render);
+  });
+
+  it("issue 13.5: each case's pickle, ingested and exported, comes back byte-identical", async () => {
+    for (const c of cases) {
+      const file = join(dir, `case-${c.id}.pkl`);
+      const bytes = Buffer.from(c.expected.pickle_p4, 'base64');
+      writeFileSync(file, bytes);
+      await ingestPickleFile(ledger, file, { defaults: { job: `pkl-${c.id}` } });
+      const view = ledger.view(ledger.profileByKey(`pkl-${c.id}:None:`)!.id);
+      assert.ok(Buffer.from(pickleProfile(view.profile)).equals(bytes), `case ${c.id}`);
+      assert.equal(renderProfile(view.profile), c.expected.render, `case ${c.id} render`);
+    }
+  });
+});
