@@ -1,6 +1,7 @@
 import { Option, type Command } from 'commander';
 import type { ExportFormat } from '../../adapters/export-profile.ts';
 import type { PickleProtocol } from '../../codecs/pickle/index.ts';
+import type { TorchLayout } from '../../model/profile.ts';
 import { profileAt, profileOptions, selectProfile, usage, windowOf, windowOptions, type CliContext, type SelectOpts, type WindowOpts } from '../context.ts';
 
 export function exportCommand(program: Command, ctx: CliContext): void {
@@ -9,7 +10,9 @@ export function exportCommand(program: Command, ctx: CliContext): void {
     .option('-o, --output <path>', 'output file (for local-dir: the cache dir)')
     .addOption(new Option('--protocol <n>', 'pickle protocol').choices(['2', '3', '4', '5']).default('4'))
     .option('--base <bundle>', 'megacache: write into this existing bundle, keeping its other artifacts')
-    .action(async (o: SelectOpts & WindowOpts & { format: ExportFormat; output?: string; protocol: string; base?: string }) => {
+    .addOption(new Option('--torch <version>', "the PyTorch pickle layout (default: the one the profile's data came in, else 2.11)").choices(['2.11', '2.12']))
+    .option('--merge-closures', '--torch 2.11: join code ids that differ only in closure_hash (that layout cannot hold them apart)')
+    .action(async (o: SelectOpts & WindowOpts & { format: ExportFormat; output?: string; protocol: string; base?: string; torch?: TorchLayout; mergeClosures?: boolean }) => {
       const { exportBytes, writeFileAtomic, writeLocalDir } = await import('../../adapters/export-profile.ts');
       const { readFileSync } = await import('node:fs');
       const l = await ctx.open();
@@ -17,8 +20,9 @@ export function exportCommand(program: Command, ctx: CliContext): void {
       if (!o.output) usage('export needs -o/--output');
       const view = profileAt(l, p, windowOf(o));
       const protocol = Number(o.protocol) as PickleProtocol;
-      if (o.format === 'local-dir') return void ctx.out(`wrote ${writeLocalDir(o.output, p.cacheKey, view.profile, protocol)}`);
-      const bytes = exportBytes(view.profile, { format: o.format, cacheKey: p.cacheKey, protocol, base: o.base ? readFileSync(o.base) : undefined });
+      const layout = { torch: o.torch, mergeClosures: o.mergeClosures };
+      if (o.format === 'local-dir') return void ctx.out(`wrote ${writeLocalDir(o.output, p.cacheKey, view.profile, protocol, layout)}`);
+      const bytes = exportBytes(view.profile, { format: o.format, cacheKey: p.cacheKey, protocol, base: o.base ? readFileSync(o.base) : undefined, ...layout });
       if (o.output === '-') process.stdout.write(bytes);
       else {
         writeFileAtomic(o.output, bytes);
