@@ -16,6 +16,8 @@ export function storyText(stories: DimStory[]): string[] {
     const label = s.dim === 'scalar' ? 'the int itself' : s.dim === 'rank' ? 'the number of dims' : `dim ${s.dim}`;
     if (!s.dynamic) {
       lines.push(`  ${label}: static at ${s.current}${s.values.length ? ` (${s.values.map((v) => `${v.value} seen ${v.count}x`).join(', ')})` : ''}`);
+      const keep = s.advice.split('; ').find((x) => x.startsWith('TORCH_COMPILE_STATIC_SOURCES'));
+      if (keep) lines.push(`    ${keep}`);
       continue;
     }
     const b = s.becameDynamic;

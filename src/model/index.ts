@@ -12,3 +12,4 @@ export * from './cache-key.ts';
 export * from './observation.ts';
 export * from './py-plain.ts';
 export * from './closures.ts';
+export * from './switches.ts';

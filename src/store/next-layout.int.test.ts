@@ -12,6 +12,8 @@ import { pickleProfile } from '../codecs/pickle/index.ts';
 import { renderProfile } from '../model/render.ts';
 import { openLedger, type Ledger } from './ledger.ts';
 import { verifyLedger } from './verify.ts';
+import { explain } from './why.ts';
+import { reportProfile } from '../report/report-data.ts';
 
 const cases = nextOracleCases();
 
@@ -67,5 +69,30 @@ describe('issue 13.5: the 600 cases of oracle/next through the event store', () 
       assert.ok(Buffer.from(pickleProfile(view.profile)).equals(bytes), `case ${c.id}`);
       assert.equal(renderProfile(view.profile), c.expected.render, `case ${c.id} render`);
     }
+  });
+});
+
+describe('issue 13.6: the report and why advise in the newer switches', () => {
+  it('STATIC_SOURCES for a source static across runs, UNBACKED_SOURCES for a dim that took 1, per-dim DYNAMIC_SOURCES', async () => {
+    const dir = tempDir();
+    const l = await openLedger(join(dir, 's.db'));
+    const code = { filename: '/w/m.py', firstlineno: 3, name: 'f', file_hash: 'h', closure_hash: 5 };
+    const line = (run: string, source: string, size: number[]) => JSON.stringify({ job: 'sw', run, code, source, kind: 'tensor', size, stride: size.map(() => 1) });
+    writeFileSync(join(dir, 'sw.jsonl'), [line('a', "L['x']", [1, 4]), line('a', "L['w']", [3, 3]), line('b', "L['x']", [8, 4]), line('b', "L['w']", [3, 3]), line('b', "L['w']", [3, 3])].join('\n'));
+    await ingestObservations(l, join(dir, 'sw.jsonl'));
+    const p = l.profileByKey('sw:None:')!;
+    const r = reportProfile(l, p);
+    assert.deepEqual(r.switches!.map((s) => `${s.switch}=${s.value}`), [
+      "TORCH_COMPILE_DYNAMIC_SOURCES=L['x']",
+      "TORCH_COMPILE_DYNAMIC_SOURCES=L['x']:0",
+      "TORCH_COMPILE_STATIC_SOURCES=L['w']",
+      "TORCH_COMPILE_UNBACKED_SOURCES=L['x']:0",
+    ]);
+    assert.ok(r.codes.every((c) => c.code.endsWith(' closure 0x5')));
+    const x0 = explain(l, p.id, { source: "L['x']", dim: 0 })[0];
+    assert.match(x0.advice, /TORCH_COMPILE_DYNAMIC_SOURCES="L\['x'\]:0" \(PyTorch after 2\.11 \(#184120\).*TORCH_COMPILE_UNBACKED_SOURCES="L\['x'\]:0" \(PyTorch 2\.9\+/);
+    const w0 = explain(l, p.id, { source: "L['w']", dim: 0 })[0];
+    assert.match(w0.advice, /TORCH_COMPILE_STATIC_SOURCES="L\['w'\]:0" \(PyTorch after 2\.11 \(#193626\)\)/);
+    await l.close();
   });
 });

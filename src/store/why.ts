@@ -1,5 +1,6 @@
 import { DYNAMIC, type Atom } from '../model/atoms.ts';
 import { codeIdText, codeKey, type CodeId } from '../model/code-id.ts';
+import { dimSwitchHint } from '../model/switches.ts';
 import type { FrameStateSizeEntry } from '../model/entry.ts';
 import { intRepr } from '../model/int.ts';
 import { atomStr } from '../model/python-repr.ts';
@@ -122,7 +123,8 @@ export function explain(ledger: Ledger, profileId: number, opts: { source?: stri
           (typeof d === 'number' ? `, or torch._dynamo.mark_static on dim ${d}` : '') +
           (became.run ? `; pgo-ledger retract --run ${became.run} undoes that run` : '')
         : advise(d, cur === DYNAMIC, values, source);
-      out.push({ code: acc.code, source, dim: d, dynamic: cur === DYNAMIC, current: show(cur), becameDynamic: became, values, advice });
+      const hint = dimSwitchHint(source, d, cur === DYNAMIC, values);
+      out.push({ code: acc.code, source, dim: d, dynamic: cur === DYNAMIC, current: show(cur), becameDynamic: became, values, advice: hint ? `${advice}; ${hint}` : advice });
     }
   }
   return out;
