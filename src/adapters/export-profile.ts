@@ -6,7 +6,7 @@ import { pickleProfile, type PickleProtocol } from '../codecs/pickle/index.ts';
 import { encodeRemoteValue } from '../codecs/remote-value.ts';
 import { localFileName } from '../model/cache-key.ts';
 import { closureConflicts, mergeClosures } from '../model/closures.ts';
-import type { Profile, TorchLayout } from '../model/profile.ts';
+import { layoutOf, type Profile, type TorchLayout } from '../model/profile.ts';
 import { inputError } from '../errors.ts';
 
 export type ExportFormat = 'pickle' | 'megacache' | 'remote-json' | 'local-dir';
@@ -24,7 +24,7 @@ export interface LayoutOptions {
  * an input error naming them, unless mergeClosures joins them first.
  */
 export function profilePickle(profile: Profile, protocol: PickleProtocol = 4, o: LayoutOptions = {}): Uint8Array {
-  const layout = o.torch ?? profile.layout ?? '2.11';
+  const layout = o.torch ?? layoutOf(profile) ?? '2.11';
   let p = profile;
   if (layout === '2.11') {
     const clash = closureConflicts(profile);

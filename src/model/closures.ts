@@ -1,6 +1,6 @@
 import { closureHex, codeIdText, codeKey, type CodeId } from './code-id.ts';
 import { joinInto, type FrameStateSizeEntry } from './entry.ts';
-import type { Profile } from './profile.ts';
+import { layoutOf, type Profile } from './profile.ts';
 
 /** The identity a 2.11 CodeId has: a code id without its closure_hash. */
 function withoutClosure(id: CodeId): CodeId {
@@ -31,7 +31,7 @@ export function closureConflicts(profile: Profile): string[] {
  * source, as PyTorch 2.11 would have folded them into its one code state.
  */
 export function mergeClosures(profile: Profile): Profile {
-  const out: Profile = { codes: new Map(), layout: profile.layout };
+  const out: Profile = { codes: new Map(), layout: layoutOf(profile) };
   for (const { id, state } of profile.codes.values()) {
     const bare = withoutClosure(id);
     const k = codeKey(bare);

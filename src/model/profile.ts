@@ -22,6 +22,17 @@ export interface Profile {
 export type TorchLayout = '2.11' | '2.12';
 export const TORCH_LAYOUTS: readonly TorchLayout[] = ['2.11', '2.12'];
 
+/**
+ * The profile's layout: as set, else '2.12' where a code id carries closure_hash (so a
+ * profile put together without codeStateFor, e.g. loaded from a stored view, still knows),
+ * else undefined (never said: written as 2.11).
+ */
+export function layoutOf(profile: Profile): TorchLayout | undefined {
+  if (profile.layout) return profile.layout;
+  for (const { id } of profile.codes.values()) if (id.closure_hash !== undefined) return '2.12';
+  return undefined;
+}
+
 export function emptyProfile(): Profile {
   return { codes: new Map() };
 }

@@ -2,7 +2,7 @@ import { DYNAMIC, InferStride, UNSET, type Atom } from './atoms.ts';
 import { codeIdText } from './code-id.ts';
 import type { FrameStateSizeEntry } from './entry.ts';
 import { intRepr } from './int.ts';
-import type { CodeState, Profile, TorchLayout } from './profile.ts';
+import { layoutOf, type CodeState, type Profile, type TorchLayout } from './profile.ts';
 import { atomStr, entryRepr } from './python-repr.ts';
 
 function renderSingle(s: Atom): string {
@@ -52,7 +52,7 @@ export function renderProfile(profile: Profile): string {
   const parts: string[] = [];
   for (const { id, state } of profile.codes.values()) {
     const lines: string[] = [];
-    for (const [src, fs] of state.automaticDynamic) lines.push(`  ${src}: ${renderEntry(fs, profile.layout)}`);
+    for (const [src, fs] of state.automaticDynamic) lines.push(`  ${src}: ${renderEntry(fs, layoutOf(profile))}`);
     parts.push(`${codeIdText(id)}:\n` + lines.join('\n'));
   }
   let text = parts.join('\n');

@@ -2,6 +2,7 @@ import { DYNAMIC, InferStride, type Atom } from '../model/atoms.ts';
 import { codeIdLabel, codeKey } from '../model/code-id.ts';
 import { intRepr } from '../model/int.ts';
 import { dynamicSources, renderEntry } from '../model/render.ts';
+import { layoutOf } from '../model/profile.ts';
 import { switchAdvice, type SourceFacts, type SwitchAdvice } from '../model/switches.ts';
 import type { HistoryRow, Ledger, ProfileRow } from '../store/ledger.ts';
 import { historyAsOf } from '../store/history.ts';
@@ -121,7 +122,7 @@ export function reportProfile(ledger: Ledger, p: ProfileRow, window: Window = {}
       const c = counts.get(`${id.file_hash}\u0000${id.firstlineno}\u0000${id.name}\u0000${id.closure_hash == null ? '' : String(id.closure_hash)}\u0000${source}`) ?? { n: 0, runs: 0 };
       sources.push({
         source,
-        rendered: renderEntry(e, view.layout),
+        rendered: renderEntry(e, layoutOf(view)),
         kind,
         dims,
         strides: Array.isArray(e.stride) ? e.stride.map(atomText) : [],

@@ -228,8 +228,6 @@ function createLedger(db: OpenedDatabase): Ledger {
       const id = codeFromColumns(r);
       const entries = new Map((JSON.parse(r.entries) as [string, EntryJson][]).map(([s, e]) => [s, entryFromJson(e)]));
       view.profile.codes.set(codeKey(id), { id, state: { automaticDynamic: entries } });
-      // The layout the data came in, as the fold found it (see Profile.layout).
-      if (id.closure_hash !== undefined) view.profile.layout = '2.12';
       view.codeSeq.set(codeKey(id), r.seq);
     }
     return view;

@@ -9,6 +9,9 @@ import { ingestObservations } from '../adapters/ingest-observations.ts';
 import { ingestPickleFile } from '../adapters/ingest-snapshot.ts';
 import { historyJson } from '../cli/json.ts';
 import { pickleProfile } from '../codecs/pickle/index.ts';
+import { emptyProfile, layoutOf } from '../model/profile.ts';
+import { entryOf } from '../model/observation.ts';
+import { updateAutomaticDynamic } from '../model/update.ts';
 import { renderProfile } from '../model/render.ts';
 import { openLedger, type Ledger } from './ledger.ts';
 import { verifyLedger } from './verify.ts';
@@ -31,7 +34,7 @@ describe('issue 13.5: the 600 cases of oracle/next through the event store', () 
     for (const c of cases) {
       const p = ledger.profileByKey(`next-${c.id}:None:`)!;
       const view = ledger.view(p.id);
-      assert.equal(view.profile.layout, '2.12', `case ${c.id} layout`);
+      assert.equal(layoutOf(view.profile), '2.12', `case ${c.id} layout`);
       assert.equal(view.profile.codes.size, c.expected.state.length, `case ${c.id}: closure-distinct code ids stay apart`);
       assert.equal(renderProfile(view.profile), c.expected.render, `case ${c.id} render`);
       assert.equal(Buffer.from(pickleProfile(view.profile, { layout: '2.12' })).toString('base64'), c.expected.pickle_p4, `case ${c.id} pickle`);
@@ -93,6 +96,28 @@ describe('issue 13.6: the report and why advise in the newer switches', () => {
     assert.match(x0.advice, /TORCH_COMPILE_DYNAMIC_SOURCES="L\['x'\]:0" \(PyTorch after 2\.11 \(#184120\).*TORCH_COMPILE_UNBACKED_SOURCES="L\['x'\]:0" \(PyTorch 2\.9\+/);
     const w0 = explain(l, p.id, { source: "L['w']", dim: 0 })[0];
     assert.match(w0.advice, /TORCH_COMPILE_STATIC_SOURCES="L\['w'\]:0" \(PyTorch after 2\.11 \(#193626\)\)/);
+    await l.close();
+  });
+});
+
+describe('issue 13.1: unknown fields of known classes through the store', () => {
+  it('a hand-made pickle with a newer CodeId field and entry field: ingested, replayed, exported byte for byte', async () => {
+    const dir = tempDir();
+    const p = emptyProfile();
+    const code = { filename: '/w/m.py', firstlineno: 7, name: 'inner', file_hash: 'abc', closure_hash: 2n ** 62n, extra: [['qualname', 'make.<locals>.inner']] as const };
+    updateAutomaticDynamic(p, code, "L['x']", entryOf({ kind: 'size', size: [2, 3] }));
+    updateAutomaticDynamic(p, code, "L['x']", entryOf({ kind: 'size', size: [4, 3] }));
+    [...p.codes.values()][0].state.automaticDynamic.get("L['x']")!.extra = [['hint', [7, null, 'x', false, 2n ** 70n]]];
+    const bytes = Buffer.from(pickleProfile(p, { layout: '2.12' }));
+    writeFileSync(join(dir, 'x.pkl'), bytes);
+    const l = await openLedger(join(dir, 'x.db'));
+    await ingestPickleFile(l, join(dir, 'x.pkl'), { defaults: { job: 'x' } });
+    const pid = l.profileByKey('x:None:')!.id;
+    assert.ok(Buffer.from(pickleProfile(l.view(pid).profile)).equals(bytes));
+    l.replay();
+    assert.ok(Buffer.from(pickleProfile(l.view(pid).profile)).equals(bytes));
+    assert.ok(Buffer.from(pickleProfile(l.fold(pid, { untilPosition: 10 ** 9 }).profile)).equals(bytes));
+    assert.deepEqual(verifyLedger(l).differences, []);
     await l.close();
   });
 });

@@ -3,7 +3,7 @@ import type { CodeId } from '../../model/code-id.ts';
 import type { FrameStateSizeEntry } from '../../model/entry.ts';
 import type { PyInt } from '../../model/int.ts';
 import { closureConflicts } from '../../model/closures.ts';
-import type { CodeState, Profile, TorchLayout } from '../../model/profile.ts';
+import { layoutOf, type CodeState, type Profile, type TorchLayout } from '../../model/profile.ts';
 import type { PyFields, PyPlain } from '../../model/py-plain.ts';
 import { encodeUtf8 } from './text.ts';
 
@@ -42,7 +42,7 @@ export function pickleProfile(profile: Profile, options: PickleOptions | PickleP
   const opts = typeof options === 'number' ? { protocol: options } : options;
   const protocol = opts.protocol ?? 4;
   if (![2, 3, 4, 5].includes(protocol)) throw new RangeError(`pickle protocol ${protocol}: only 2 to 5 are written`);
-  const layout = opts.layout ?? profile.layout ?? '2.11';
+  const layout = opts.layout ?? layoutOf(profile) ?? '2.11';
   if (layout === '2.11') {
     const clash = closureConflicts(profile);
     if (clash.length) throw new RangeError(`the 2.11 layout cannot hold code ids that differ only in closure_hash: ${clash.join('; ')}`);

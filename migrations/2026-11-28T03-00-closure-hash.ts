@@ -36,5 +36,5 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 
 export async function down(): Promise<void> {
   // Going back would merge closure-distinct code ids silently.
-  throw new Error('no way down from 2026-11-28T00-00-closure-hash: restore a copy of the database from before it');
+  throw new Error('no way down from 2026-11-28T03-00-closure-hash: restore a copy of the database from before it');
 }
