@@ -16,6 +16,9 @@ echo
 echo "\$ pgo-ledger history --job fixture --source \"L['a']\""
 ledger history --job fixture --source "L['a']"
 echo
+echo "\$ pgo-ledger history --job fixture --shapes --code f"
+ledger history --job fixture --shapes --code f
+echo
 echo "\$ pgo-ledger why --job fixture --source \"L['x']\" --code forward"
 ledger why --job fixture --source "L['x']" --code forward
 echo

@@ -10,6 +10,6 @@ it('the library API does what the README says', async () => {
   await lib.ingestFile(ledger, join(TORCH, 'traces/cold-local.log'));
   const p = ledger.profileByKey('fixture:None:')!;
   assert.equal(lib.renderProfile(ledger.view(p.id).profile), fixtureText('torch-2.11/render/eager-cold-run.txt'));
-  assert.equal(lib.explain(ledger, p.id, { source: "L['n']", dim: 'scalar' })[0].dynamic, true);
+  assert.equal(lib.explain(ledger, p.id, { source: "L['n']", dim: { field: 'scalar' } })[0].dynamic, true);
   await ledger.close();
 });

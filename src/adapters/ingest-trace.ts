@@ -14,7 +14,7 @@ import { readLineChunks, sizeOf } from './read-lines.ts';
 
 type Summary = { appended: number; duplicates: number; skipped: number; records: number };
 
-/** A TORCH_TRACE log, or a folder of them (each file one run). */
+/** A TORCH_TRACE log, or a folder of them (each file its own run, named from what PyTorch wrote in it). */
 export async function ingestTracePath(ledger: Ledger, path: string, o: FileIngestOptions): Promise<Summary> {
   if (statSync(path).isDirectory()) {
     const sum: Summary = { appended: 0, duplicates: 0, skipped: 0, records: 0 };
@@ -34,22 +34,56 @@ export async function ingestTracePath(ledger: Ledger, path: string, o: FileInges
 }
 
 /**
+ * A trace's run, named from what PyTorch wrote in it, so that one log under any file name (the
+ * trace handler's file names are random) is one run: `{job_id}:rank{rank}:pid{pid}@{start}`.
+ * job_id is compiler_config's, rank the envelope's, pid the glog line's process id, and start
+ * the earliest compilation_metrics start_time, to the second in UTC (a pid is reused across
+ * processes; a pid with its first compile's start is not). Parts the trace lacks are left out;
+ * with no compile start, glog's own month, day and local time of the first line stand in
+ * (`@glog1126T05:46:07`: glog writes no year). Null when the trace names neither pid nor time.
+ */
+export function traceRunName(t: { job: string | null; rank: number | null; pid: number | null; start: number | null; glog: { date: string; time: string } | null }): string | null {
+  const when = t.start !== null ? new Date(Math.floor(t.start / 1000) * 1000).toISOString().replace('.000Z', 'Z') : t.glog ? `glog${t.glog.date}T${t.glog.time.slice(0, 8)}` : null;
+  if (t.pid === null && when === null) return null;
+  const parts = [t.job, t.rank === null ? null : `rank${t.rank}`, t.pid === null ? null : `pid${t.pid}`].filter((p): p is string => p !== null);
+  return `${parts.join(':')}${when === null ? '' : `@${when}`}`;
+}
+
+/**
+ * What a described tensor is. PyTorch marks parameters (describe_tensor's is_parameter) but
+ * not buffers, so buffers are told by their source: Dynamo reaches a module's buffers through
+ * `._buffers['name']` (and its parameters through `._parameters['name']`, which also covers a
+ * trace without the mark). A buffer read as a plain attribute (`L['self'].running_mean`) is
+ * not told apart by its text and counts as an input.
+ */
+export function describedRole(source: string, isParameter: boolean): 'input' | 'parameter' | 'buffer' {
+  if (isParameter || /\._parameters\[/.test(source)) return 'parameter';
+  if (/\._buffers\[/.test(source)) return 'buffer';
+  return 'input';
+}
+
+/**
  * A TORCH_TRACE log to events: each put_/get_*_code_state snapshot (its render text
  * parsed back) as entry.imported events for the entries that changed since the previous
  * snapshot, and each automatic_dynamic record PyTorch logged as a dynamic.logged event,
- * with its compile id and the guard failure that caused the compile. The file is streamed;
+ * with its compile id and the guard failure that caused the compile, and each input tensor a
+ * compile saw (describe_tensor + describe_source) as a shape.described event: evidence, never a
+ * profile update. The file is streamed;
  * only these few PGO events are held until the end, when the profile key and each
  * compile's code id (from compilation_metrics) are known.
  */
 export async function ingestTraceFile(ledger: Ledger, file: string, o: FileIngestOptions): Promise<Summary> {
   const d = o.defaults ?? {};
   const origin = resolve(file);
-  const run = d.run ?? basename(file);
   const stats = newStats();
   const problems: TraceProblem[] = [];
   const facts: TraceFact[] = [];
+  let first = null as { pid: number | null; date: string; time: string } | null;
   const asm = traceAssembler(
-    (e) => parseEntry(e, stats, (f) => facts.push(f)),
+    (e) => {
+      first ??= { pid: e.pid, date: e.date, time: e.time };
+      parseEntry(e, stats, (f) => facts.push(f));
+    },
     (p) => problems.push(p),
   );
   const total = sizeOf(file);
@@ -74,6 +108,11 @@ export async function ingestTraceFile(ledger: Ledger, file: string, o: FileInges
   }
   if (!key && (jobId || d.job)) key = cacheKey({ job: jobId ?? d.job!, rank: rank ?? d.rank ?? null, tag: tag ?? d.tag ?? '' });
   if (!key) throw new Error(`${file}: the trace names no PGO cache key (no pgo.* events, no compiler_config job_id); give --job`);
+  let start: number | null = null;
+  for (const f of facts) if (f.kind === 'compilation_metrics' && f.time !== null && (start === null || f.time < start)) start = f.time;
+  const named = traceRunName({ job: jobId, rank, pid: first?.pid ?? null, start, glog: first });
+  if (!d.run && !named) o.onNote?.(`${file}: the trace names no process (no glog process id, no compile start); its run is named from the file`);
+  const run = d.run ?? named ?? basename(file);
 
   // Each compile's code: compilation_metrics names it; snapshots give its file hash.
   const metrics = new Map<string, TraceFact & { kind: 'compilation_metrics' }>();
@@ -111,6 +150,19 @@ export async function ingestTraceFile(ledger: Ledger, file: string, o: FileInges
     return { filename: m.co_filename, firstlineno: m.co_firstlineno, name: m.co_name, file_hash: h };
   };
 
+  // Described inputs: describe_source names a tensor describe_tensor gave (describer_id, id).
+  // A restarted compile (attempt > 0) describes its inputs again: the last attempt is the one
+  // that produced the compile, so only its descriptions are kept.
+  const tensors = new Map<string, TraceFact & { kind: 'describe_tensor' }>();
+  const lastAttempt = new Map<string, number>();
+  for (const f of facts) {
+    if (f.kind !== 'describe_tensor' && f.kind !== 'describe_source') continue;
+    if (f.kind === 'describe_tensor') tensors.set(`${f.describerId}/${f.id}`, f);
+    if (f.compile !== null && f.attempt > (lastAttempt.get(f.compile) ?? -1)) lastAttempt.set(f.compile, f.attempt);
+  }
+  const described = new Set<string>();
+  const undescribed = new Map<string, number>();
+
   const events: NewEvent[] = [];
   // Event times come from the trace's own clock (chromium ts, compile start times).
   let lastTime = (facts.find((f) => 'time' in f && f.time !== null) as { time: number } | undefined)?.time ?? statSync(file).mtimeMs;
@@ -139,6 +191,33 @@ export async function ingestTraceFile(ledger: Ledger, file: string, o: FileInges
         compileId: f.compileId,
         idempotencyKey: `trace\u0000${key}\u0000${run}\u0000${f.line}\u0000${f.name}\u0000${f.dim_changed}\u0000${f.reason}`,
       });
+    } else if (f.kind === 'describe_source') {
+      if (f.compile === null || f.attempt !== lastAttempt.get(f.compile)) continue;
+      const t = tensors.get(`${f.describerId}/${f.id}`);
+      if (!t) {
+        problems.push({ line: f.line, message: `describe_source ${f.source}: no describe_tensor with describer_id ${f.describerId} and id ${f.id}; skipped` });
+        continue;
+      }
+      const code = codeOf(f.compile);
+      if (!code) {
+        undescribed.set(f.compile, (undescribed.get(f.compile) ?? 0) + 1);
+        continue;
+      }
+      const once = `${f.compile}\u0000${f.source}`;
+      if (described.has(once)) continue;
+      described.add(once);
+      events.push({
+        kind: 'shape.described',
+        cacheKey: key,
+        payload: { code, source: f.source, size: t.size, stride: t.stride, dtype: t.dtype, device: t.device, role: describedRole(f.source, t.isParameter) },
+        // when the compile that saw it started
+        time: metrics.get(f.compile)?.time ?? lastTime,
+        run,
+        origin,
+        originLine: f.line,
+        compileId: f.compile,
+        idempotencyKey: `trace\u0000${key}\u0000${run}\u0000${f.line}\u0000described\u0000${f.source}`,
+      });
     } else if (f.kind === 'code_state') {
       const p = parsed.get(f);
       if (!p) continue;
@@ -165,7 +244,8 @@ export async function ingestTraceFile(ledger: Ledger, file: string, o: FileInges
       previous = new Map([...previous, ...now]);
     }
   }
-  for (const p of problems) o.onNote?.(`${file}:${p.line}: ${p.message}`);
+  for (const [c, n] of undescribed) problems.push({ line: 0, message: `compile ${c}: ${n} described input${n === 1 ? '' : 's'} but no compilation_metrics names its code; skipped` });
+  for (const p of problems) o.onNote?.(p.line ? `${file}:${p.line}: ${p.message}` : `${file}: ${p.message}`);
   if (stats.unknown.size) o.onNote?.(`${file}: ${stats.entries} entries; kinds with no parser (counted, skipped): ${[...stats.unknown].map(([k, n]) => `${k} ${n}`).join(', ')}`);
   const r = ledger.append(events);
   return { appended: r.appended, duplicates: r.duplicates, skipped: problems.length, records: r.records };

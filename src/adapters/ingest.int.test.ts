@@ -4,12 +4,15 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { TORCH, fixtureText } from '../../test/support/fixtures.ts';
 import { tempDir } from '../../test/support/tmp.ts';
+import { cli } from '../../test/support/cli.ts';
 import { decodeMegaCache } from '../codecs/megacache.ts';
 import { unpickleProfile } from '../codecs/pickle/index.ts';
 import { decodeRemoteValue } from '../codecs/remote-value.ts';
 import { renderProfile } from '../model/render.ts';
+import { entryToJson } from '../codecs/entry-json.ts';
 import { openLedger, type Ledger } from '../store/ledger.ts';
 import { verifyLedger } from '../store/verify.ts';
+import { describedShapes, sawSentence } from '../store/described-shapes.ts';
 import { exportBytes, writeLocalDir } from './export-profile.ts';
 import { detectKind, ingestFile } from './ingest-file.ts';
 
@@ -91,6 +94,128 @@ describe('a trace’s history: every automatic_dynamic record, with compile ids 
   });
 });
 
+describe('the shapes each compile saw: describe_tensor/describe_source as evidence', () => {
+  const viewRows = (l: Ledger, key: string) => JSON.stringify([...l.view(l.profileByKey(key)!.id).profile.codes.values()].map(({ id, state }) => [id, [...state.automaticDynamic].map(([s, e]) => [s, entryToJson(e)])]));
+  it("issue 8.8: a trace's describe_tensor/describe_source become shape.described events; the profile is unchanged", async () => {
+    const l = await fresh();
+    await ingestFile(l, join(TORCH, 'traces/cold-local.log'));
+    assert.equal(show(l, 'fixture:None:'), COLD);
+    assert.deepEqual(verifyLedger(l).differences, []);
+    const pid = l.profileByKey('fixture:None:')!.id;
+    const all = describedShapes(l, pid);
+    const x = all.filter((d) => d.code.name === 'f' && d.source === "L['x']");
+    assert.deepEqual(x.map((d) => [d.compileId, d.size, d.stride, d.dtype, d.device, d.role]), [
+      ['0/0', [2, 3], [3, 1], 'torch.float32', "device(type='cpu')", 'input'],
+      ['0/1', [4, 3], [3, 1], 'torch.float32', "device(type='cpu')", 'input'],
+    ]);
+    assert.equal(sawSentence(x), "compile 0/0 saw L['x'] [2, 3]; 0/1 saw [4, 3]");
+    // a view's described strides are the trace's (g's third compile took a transposed a)
+    assert.deepEqual(all.filter((d) => d.code.name === 'g' && d.source === "L['a']").map((d) => [d.compileId, d.size, d.stride]), [['1/0', [4, 6], [6, 1]], ['1/1', [4, 7], [7, 1]], ['1/2', [4, 6], [1, 4]]]);
+    assert.equal(all.length, 16, 'every described source of every compile, once');
+    assert.equal((await ingestFile(l, join(TORCH, 'traces/cold-local.log'))).appended, 0);
+    // the same trace without its descriptions folds to the very same profile and history
+    const bare = (await fresh()) as Ledger;
+    const stripped = readFileSync(join(TORCH, 'traces/cold-local.log'), 'utf8').split('\n').filter((t) => !/\{"describe_(tensor|source)"/.test(t));
+    const file = join(dir, 'undescribed.log');
+    writeFileSync(file, stripped.join('\n'));
+    await ingestFile(bare, file);
+    assert.equal(viewRows(bare, 'fixture:None:'), viewRows(l, 'fixture:None:'));
+    const records = (x: Ledger) => x.history(x.profileByKey('fixture:None:')!.id).map((h) => [h.name, h.dim_changed, h.reason, h.cached, h.new, h.compileId]);
+    assert.deepEqual(records(l), records(bare));
+    // descriptions alone (with the compilation_metrics that name the code) change no profile
+    const only = readFileSync(join(TORCH, 'traces/cold-local.log'), 'utf8').split('\n').filter((t) => /\{"(describe_(tensor|source)|compilation_metrics)"/.test(t));
+    writeFileSync(join(dir, 'only-described.log'), only.join('\n'));
+    const o = await fresh();
+    assert.equal((await ingestFile(o, join(dir, 'only-described.log'))).appended, 16);
+    assert.equal(o.view(o.profileByKey('fixture:None:')!.id).profile.codes.size, 0);
+    assert.equal(o.history(o.profileByKey('fixture:None:')!.id).length, 0);
+    // replay, --as-of and --exclude-run: the window rule applies
+    o.replay();
+    assert.deepEqual(verifyLedger(o).differences, []);
+    assert.equal(describedShapes(l, pid, { untilPosition: x[1].position - 1 }).filter((d) => d.source === "L['x']" && d.code.name === 'f').length, 1);
+    assert.equal(describedShapes(l, pid, { untilTime: x[1].time - 1 }).filter((d) => d.source === "L['x']" && d.code.name === 'f').length, 1);
+    assert.equal(describedShapes(l, pid, { excludeRuns: ['fixture:pid576@2026-11-26T05:46:07Z'] }).length, 0);
+    // a restarted compile (attempt 1 after a graph break) describes its inputs again: counted once
+    const w = await fresh();
+    await ingestFile(w, join(TORCH, 'workload2/trace-rank0.log'));
+    const fwd = describedShapes(w, w.profileByKey('fixture2:0:')!.id).filter((d) => d.code.name === 'forward');
+    assert.equal(sawSentence(fwd), "compile 0/0 saw L['x'] [2, 8]; 0/1 saw [3, 8]; 0/2 saw [4, 8]");
+    assert.equal(show(w, 'fixture2:0:'), fixtureText('torch-2.11/workload2/render-rank0.txt'));
+    for (const x of [l, bare, o, w]) await x.close();
+  });
+  it('issue 8.8: symbolic sizes are kept as evidence text; a source with no described tensor is reported', async () => {
+    const lines = readFileSync(join(TORCH, 'traces/cold-local.log'), 'utf8').split('\n');
+    // as a PyTorch that fakifies with symbols would write it (a SymInt's repr), and one tensor line lost
+    const i = lines.findIndex((t) => t.includes('"describe_tensor"') && t.includes('"size": [4, 3]'));
+    lines[i] = lines[i].replace('"size": [4, 3]', '"size": ["s0", 3]').replace('"stride": [3, 1]', '"stride": [3, null]');
+    const j = lines.findIndex((t) => t.includes('"describe_tensor"') && t.includes('"size": [3, 4]'));
+    lines.splice(j, 1);
+    writeFileSync(join(dir, 'symbolic.log'), lines.join('\n'));
+    const l = await fresh();
+    const notes: string[] = [];
+    await ingestFile(l, join(dir, 'symbolic.log'), { onNote: (m) => notes.push(m) });
+    const pid = l.profileByKey('fixture:None:')!.id;
+    const x = describedShapes(l, pid).filter((d) => d.code.name === 'f');
+    assert.deepEqual(x.map((d) => [d.size, d.stride]), [[[2, 3], [3, 1]], [['s0', 3], [3, null]]]);
+    assert.equal(sawSentence(x), "compile 0/0 saw L['x'] [2, 3]; 0/1 saw [s0, 3]");
+    assert.match(notes.join('\n'), /symbolic\.log:\d+: describe_source L\['t'\]: no describe_tensor with describer_id 10 and id 0; skipped/);
+    assert.equal(show(l, 'fixture:None:'), COLD);
+    await l.close();
+  });
+  it('issue 8.8: parameters and buffers are described but never enter the profile', async () => {
+    const l = await fresh();
+    await ingestFile(l, join(TORCH, 'traces/cold-local.log'));
+    const roles = (x: Ledger, key: string) => describedShapes(x, x.profileByKey(key)!.id).filter((d) => d.role !== 'input').map((d) => [d.compileId, d.source, d.size, d.role]);
+    const W = "L['self']._modules['lin']._parameters['weight']";
+    const B = "L['self']._modules['lin']._parameters['bias']";
+    // the module's Linear: PyTorch marks them is_parameter
+    assert.deepEqual(roles(l, 'fixture:None:'), [['3/0', W, [8, 8], 'parameter'], ['3/0', B, [8], 'parameter'], ['3/1', W, [8, 8], 'parameter'], ['3/1', B, [8], 'parameter']]);
+    const sources = (x: Ledger) => [...x.view(x.profileByKey('fixture:None:')!.id).profile.codes.values()].flatMap(({ state }) => [...state.automaticDynamic.keys()]);
+    assert.ok(!sources(l).some((s) => s.includes('_parameters')), 'no parameter in the profile');
+    // a buffer carries no mark: told by its source; a parameter without the mark by its source too
+    const R = "L['self']._modules['lin']._buffers['running_mean']";
+    const edited = readFileSync(join(TORCH, 'traces/cold-local.log'), 'utf8')
+      .split('\n')
+      .map((t) => (/\{"describe_(tensor|source)"/.test(t) ? t.replace('"is_parameter": true, ', '').replace(B, R) : t));
+    writeFileSync(join(dir, 'buffers.log'), edited.join('\n'));
+    const b = await fresh();
+    await ingestFile(b, join(dir, 'buffers.log'));
+    assert.deepEqual(roles(b, 'fixture:None:'), [['3/0', W, [8, 8], 'parameter'], ['3/0', R, [8], 'buffer'], ['3/1', W, [8, 8], 'parameter'], ['3/1', R, [8], 'buffer']]);
+    assert.ok(!sources(b).some((s) => s.includes('_buffers') || s.includes('_parameters')), 'no buffer in the profile');
+    assert.equal(show(b, 'fixture:None:'), COLD);
+    assert.deepEqual(verifyLedger(b).differences, []);
+    await l.close();
+    await b.close();
+  });
+  it('issue 8.8: history --shapes lists what each compile saw', () => {
+    const db = join(dir, 'shapes.db');
+    let r = cli(db, ['ingest', join(TORCH, 'traces/cold-local.log')]);
+    assert.equal(r.status, 0, r.stderr);
+    r = cli(db, ['history', '--job', 'fixture', '--shapes', '--code', 'f']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(
+      r.stdout.trim().split('\n'),
+      [
+        "compile 0/0 saw L['x'] [2, 3] (stride [3, 1], torch.float32, cpu) in f, run fixture:pid576@2026-11-26T05:46:07Z, #1",
+        "compile 0/1 saw L['x'] [4, 3] (stride [3, 1], torch.float32, cpu) in f, run fixture:pid576@2026-11-26T05:46:07Z, #5",
+      ],
+    );
+    r = cli(db, ['history', '--job', 'fixture', '--shapes', '--json', '--source', "L['self']._modules['lin']._parameters['bias']"]);
+    assert.equal(r.status, 0, r.stderr);
+    const rows = r.stdout.trim().split('\n').map((t) => JSON.parse(t));
+    assert.deepEqual(Object.keys(rows[0]), ['position', 'time', 'run', 'code', 'source', 'compile_id', 'size', 'stride', 'dtype', 'device', 'role']);
+    assert.deepEqual(rows.map((x) => [x.compile_id, x.size, x.stride, x.role, x.code.name, x.code.file_hash, x.run]), [
+      ['3/0', [8], [1], 'parameter', 'forward', 'd02731e6', 'fixture:pid576@2026-11-26T05:46:07Z'],
+      ['3/1', [8], [1], 'parameter', 'forward', 'd02731e6', 'fixture:pid576@2026-11-26T05:46:07Z'],
+    ]);
+    assert.match(rows[0].time, /^2026-11-26T05:46:08\.\d{3}Z$/);
+    // the window applies: --exclude-run leaves the run's shapes out
+    r = cli(db, ['history', '--job', 'fixture', '--shapes', '--exclude-run', 'fixture:pid576@2026-11-26T05:46:07Z']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, '');
+  });
+});
+
 describe('bad files: a clear error or a reported skip, nothing half-written', () => {
   it('corrupted pickles, bundles, values and traces', async () => {
     const l = await fresh();
@@ -132,7 +257,35 @@ describe('bad files: a clear error or a reported skip, nothing half-written', ()
     assert.equal(s.kind, 'trace');
     assert.equal(show(l, 'fixture:None:'), COLD);
     const runs = l.sql.all<{ run: string }>('select run from runs order by run').map((r) => r.run);
-    assert.deepEqual(runs, ['cold-local.log', 'cold-remote.log', 'warm-local.log', 'warm-remote.log']);
+    assert.deepEqual(runs, ['fixture:pid576@2026-11-26T05:46:07Z', 'fixture:pid603@2026-11-26T05:46:17Z', 'fixture:pid799@2026-11-26T05:47:04Z', 'fixture:pid831@2026-11-26T05:47:16Z']);
+  });
+  it("issue 8.6: a trace's run is named from what PyTorch wrote, not the file name; --run overrides", async () => {
+    const l = await fresh();
+    // the trace handler names its files at random: the same log under two such names is one run
+    const a = join(dir, 'dedicated_log_torch_trace_k2j4x9ab.log');
+    const b = join(dir, 'dedicated_log_torch_trace_q81mzz0c.log');
+    copyFileSync(join(TORCH, 'traces/cold-local.log'), a);
+    copyFileSync(join(TORCH, 'traces/cold-local.log'), b);
+    const first = await ingestFile(l, a);
+    assert.ok(first.appended > 0);
+    const second = await ingestFile(l, b);
+    assert.equal(second.appended, 0, 'the same trace under another file name appends nothing');
+    assert.equal(second.duplicates, first.appended);
+    const runs = () => l.sql.all<{ run: string }>('select distinct r.run from events e join runs r on r.id = e.run_id order by r.run').map((r) => r.run);
+    // job (compiler_config), pid (glog), first compile's start_time (compilation_metrics, UTC)
+    assert.deepEqual(runs(), ['fixture:pid576@2026-11-26T05:46:07Z']);
+    assert.equal(show(l, 'fixture:None:'), COLD);
+    // a rank's trace: the envelope's rank is in the name
+    await ingestFile(l, join(TORCH, 'workload2/trace-rank1.log'));
+    assert.deepEqual(runs(), ['fixture2:rank1:pid592@2026-11-26T05:55:19Z', 'fixture:pid576@2026-11-26T05:46:07Z']);
+    // --run overrides, on the command line too
+    const db = join(dir, 'run-override.db');
+    const r = cli(db, ['ingest', '--run', 'r9', a]);
+    assert.equal(r.status, 0, r.stderr);
+    const o = await openLedger(db);
+    assert.deepEqual(o.sql.all<{ run: string }>('select run from runs').map((x) => x.run), ['r9']);
+    await o.close();
+    await l.close();
   });
   it('detects kinds from content', () => {
     assert.equal(detectKind(join(TORCH, 'protocols/code_state_p0.pkl')), 'pickle');

@@ -49,7 +49,7 @@ describe('command line on oracle cases', () => {
   it('why explains a dim in plain words, naming the observation', () => {
     const r = cli(db, ['why', '--job', 'case-0', '--source', "L['x']", '--dim', '0']);
     assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stdout, /dim 0: dynamic since event #\d+ \(2026-11-26T10:00:02.000Z, run -, from .*cases\.jsonl:3\): it was 5, that observation had 8/);
+    assert.match(r.stdout, /dim 0: static 5 in #\d+ \(observation, 2026-11-26T10:00:00.000Z, from .*cases\.jsonl:1\), dynamic in #\d+ \(observation, 2026-11-26T10:00:02.000Z, from .*cases\.jsonl:3\)\n {4}that observation had 8/);
   });
 
   it('bad usage exits 2 with a message', () => {

@@ -3,6 +3,7 @@ import type { Profile } from '../model/profile.ts';
 import { entryToJson, intToJson } from '../codecs/entry-json.ts';
 import { fieldsToJson } from '../model/py-plain.ts';
 import type { HistoryRow } from '../store/ledger.ts';
+import { sawSentence, type DescribedShape } from '../store/described-shapes.ts';
 
 /**
  * The command line's one JSON vocabulary: the same field names for the same things in every
@@ -51,4 +52,27 @@ export function historyJson(h: HistoryRow) {
 export function historyText(h: HistoryRow): string {
   const head = `#${h.position} ${isoTime(h.time)} ${h.run ?? '-'}${h.compileId ? ` [${h.compileId}]` : ''} ${h.name} ${h.dim_changed === 'all' || h.dim_changed === 'scalar' ? h.dim_changed : `dim ${h.dim_changed}`}: ${h.reason}: ${h.cached} -> ${h.new}`;
   return h.guard ? `${head}\n    guard failure: ${h.guard.split('\n')[0]}` : head;
+}
+
+/** `history --shapes`: one input a compile saw (a trace's describe_tensor/describe_source). */
+export function describedJson(s: DescribedShape) {
+  return {
+    position: s.position,
+    time: isoTime(s.time),
+    run: s.run,
+    code: codeJson(s.code),
+    source: s.source,
+    compile_id: s.compileId,
+    size: s.size,
+    stride: s.stride,
+    dtype: s.dtype,
+    device: s.device,
+    role: s.role,
+  };
+}
+
+export function describedText(s: DescribedShape): string {
+  const device = s.device?.replace(/^device\(type='([^']*)'(?:, index=(\d+))?\)$/, (_m, t: string, i?: string) => (i === undefined ? t : `${t}:${i}`));
+  const detail = [s.role === 'input' ? null : s.role, s.stride ? `stride [${s.stride.map((x) => x ?? '?').join(', ')}]` : null, s.dtype, device].filter(Boolean).join(', ');
+  return `${sawSentence([s])}${detail ? ` (${detail})` : ''} in ${s.code.name}, run ${s.run ?? '-'}, #${s.position}`;
 }

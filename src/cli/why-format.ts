@@ -1,31 +1,96 @@
+import { isAbsolute, relative } from 'node:path';
 import { codeIdLabel } from '../model/code-id.ts';
-import type { DimStory } from '../store/why.ts';
-import { codeJson, isoTime } from './json.ts';
+import { sawSentence } from '../store/described-shapes.ts';
+import { dimLabel, type DimStory, type Evidence } from '../store/why.ts';
+import { codeJson, isoTime, originJson } from './json.ts';
 
-export function storyJson(s: DimStory) {
-  return { ...s, code: codeJson(s.code), becameDynamic: s.becameDynamic && { ...s.becameDynamic, time: isoTime(s.becameDynamic.time) } };
+function evidenceJson(e: Evidence | null) {
+  return e && { position: e.position, time: isoTime(e.time), run: e.run, compile_id: e.compileId, kind: e.kind, format: e.format, origin: originJson(e.origin, e.originLine), value: e.value, brought: e.brought };
+}
+
+export function storyJson(s: DimStory): unknown {
+  return {
+    code: codeJson(s.code),
+    source: s.source,
+    dim: s.dim.field === 'scalar' ? { field: 'scalar' } : { field: s.dim.field, index: s.dim.index ?? null },
+    dynamic: s.dynamic,
+    current: s.current,
+    first: evidenceJson(s.first),
+    static_before: evidenceJson(s.staticBefore),
+    became_dynamic: s.becameDynamic && { ...evidenceJson(s.becameDynamic), before: s.becameDynamic.before },
+    logged: s.logged && { compile_id: s.logged.compileId, reason: s.logged.reason, cached: s.logged.cached, new: s.logged.new, guard: s.logged.guard, position: s.logged.position },
+    via: s.via && { cache_key: s.via.cacheKey, story: storyJson(s.via.story) },
+    saw: s.saw.map((x) => ({ position: x.position, compile_id: x.compileId, run: x.run, size: x.size })),
+    values: s.values,
+    advice: s.advice,
+  };
+}
+
+/** A file under the working folder as a relative path (the JSON keeps it whole). */
+function short(origin: string): string {
+  if (!isAbsolute(origin)) return origin;
+  const r = relative(process.cwd(), origin);
+  return r && !r.startsWith('..') ? r : origin;
+}
+
+/** `#12 (compile 1/0, put_local_code_state, run r, 2026-…, from file:904)` */
+function where(e: Evidence): string {
+  const bits = [
+    e.compileId ? `compile ${e.compileId}` : null,
+    e.kind === 'entry.imported' ? `imported ${e.format ?? 'snapshot'}` : e.kind === 'dynamic.logged' ? "PyTorch's record" : 'observation',
+    e.run ? `run ${e.run}` : null,
+    isoTime(e.time),
+    e.origin ? `from ${short(e.origin)}${e.originLine !== null ? `:${e.originLine}` : ''}` : null,
+  ].filter(Boolean);
+  return `#${e.position} (${bits.join(', ')})`;
+}
+
+function storyLines(s: DimStory, indent: string): string[] {
+  const lines: string[] = [];
+  const label = dimLabel(s.dim);
+  if (!s.dynamic) {
+    const seen = s.values.reduce((n, v) => n + v.count, 0);
+    const runs = [...new Set(s.values.flatMap((v) => v.runs))];
+    lines.push(`${indent}${label}: static at ${s.current}, seen ${seen} time${seen === 1 ? '' : 's'}${runs.length ? ` (runs ${runs.join(', ')})` : ''}${s.first ? `; first in ${where(s.first)}` : ''}`);
+    const keep = s.advice.split('; ').find((x) => x.startsWith('TORCH_COMPILE_STATIC_SOURCES'));
+    if (keep) lines.push(`${indent}  ${keep}`);
+    return lines;
+  }
+  const b = s.becameDynamic;
+  if (!b) {
+    lines.push(`${indent}${label}: dynamic${s.first ? ` from its earliest evidence, ${where(s.first)}` : ''}`);
+  } else if (!s.staticBefore && (b.before === 'absent' || b.before === 'unset')) {
+    lines.push(`${indent}${label}: dynamic in ${where(b)}, its earliest evidence`);
+  } else {
+    const from = s.staticBefore ? `static ${s.staticBefore.value} in ${where(s.staticBefore)}, ` : `it was ${b.before}, `;
+    lines.push(`${indent}${label}: ${from}dynamic in ${where(b)}`);
+  }
+  if (s.logged) {
+    lines.push(`${indent}  PyTorch logged at compile ${s.logged.compileId ?? '?'}: ${s.logged.reason} ${s.logged.cached} -> ${s.logged.new}`);
+    if (s.logged.guard) lines.push(`${indent}  PyTorch's guard failure: ${s.logged.guard.split('\n')[0]}`);
+  } else if (b && b.kind === 'shape.observed') {
+    lines.push(`${indent}  that observation had ${b.brought ?? '?'}`);
+  }
+  if (s.via) {
+    lines.push(`${indent}  it came from ${s.via.cacheKey}, where:`);
+    lines.push(...storyLines(s.via.story, `${indent}    `));
+  }
+  if (s.values.length) lines.push(`${indent}  values seen: ${s.values.map((v) => `${v.value} (${v.count}x${v.runs.length ? `, runs ${v.runs.join(', ')}` : ''})`).join('; ')}`);
+  lines.push(`${indent}  ${s.advice}`);
+  return lines;
 }
 
 export function storyText(stories: DimStory[]): string[] {
   const lines: string[] = [];
-  let lastCode = '';
+  let last = '';
   for (const s of stories) {
-    const c = codeIdLabel(s.code);
-    if (c !== lastCode) lines.push(`${s.source} in ${c}:`);
-    lastCode = c;
-    const label = s.dim === 'scalar' ? 'the int itself' : s.dim === 'rank' ? 'the number of dims' : `dim ${s.dim}`;
-    if (!s.dynamic) {
-      lines.push(`  ${label}: static at ${s.current}${s.values.length ? ` (${s.values.map((v) => `${v.value} seen ${v.count}x`).join(', ')})` : ''}`);
-      const keep = s.advice.split('; ').find((x) => x.startsWith('TORCH_COMPILE_STATIC_SOURCES'));
-      if (keep) lines.push(`    ${keep}`);
-      continue;
+    const head = `${s.source} in ${codeIdLabel(s.code)}:`;
+    if (head !== last) {
+      lines.push(head);
+      if (s.saw.length) lines.push(`  ${sawSentence(s.saw.map((x) => ({ compileId: x.compileId, source: s.source, size: x.size })))}`);
     }
-    const b = s.becameDynamic;
-    if (b) {
-      const where = b.origin ? `, from ${b.origin}${b.originLine !== null ? `:${b.originLine}` : ''}` : '';
-      lines.push(`  ${label}: dynamic since event #${b.position} (${isoTime(b.time)}, run ${b.run ?? '-'}${b.compileId ? `, compile ${b.compileId}` : ''}${where}): it was ${b.before}, ${b.kind === 'shape.observed' ? `that observation had ${b.observed}` : 'an imported profile had it dynamic'}`);
-    } else lines.push(`  ${label}: dynamic from its first sighting`);
-    lines.push(`    ${s.advice}`);
+    last = head;
+    lines.push(...storyLines(s, '  '));
   }
   return lines;
 }

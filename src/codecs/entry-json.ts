@@ -6,9 +6,15 @@ import { fieldsFromJson, fieldsToJson, type PlainJson } from '../model/py-plain.
 /**
  * JSON spelling of entries, as in PyTorch's oracle files: "dynamic", "unset",
  * {"infer": d}; ints as numbers, or as decimal strings past 2**53.
+ *
+ * Object identity is part of a profile's pickle (CPython memoises InferStride objects, so
+ * a repeated one is a back-reference), and a live process may hold either: Dynamo's stride
+ * inference gives equal dims one shared InferStride, while a loaded profile keeps whatever
+ * the pickle had (e.g. a fresh object per dim). So within one stride tuple, `{"infer": d}` is
+ * the tuple's first InferStride(d) object and `{"infer": d, "obj": k}` its k-th other one.
  */
 export type IntJson = number | string;
-export type AtomJson = IntJson | 'dynamic' | 'unset' | { infer: number };
+export type AtomJson = IntJson | 'dynamic' | 'unset' | { infer: number; obj?: number };
 export type FieldJson = AtomJson[] | 'dynamic' | 'unset';
 export interface EntryJson {
   scalar: AtomJson;
@@ -33,40 +39,50 @@ export function intFromJson(v: IntJson): PyInt {
   return toPyInt(BigInt(v));
 }
 
-function atomToJson(a: Atom): AtomJson {
+function atomToJson(a: Atom, infer: Map<number, InferStride[]> | null): AtomJson {
   if (a === DYNAMIC) return 'dynamic';
   if (a === UNSET) return 'unset';
-  if (a instanceof InferStride) return { infer: a.dim };
+  if (a instanceof InferStride) {
+    if (!infer) return { infer: a.dim };
+    let objs = infer.get(a.dim);
+    if (!objs) infer.set(a.dim, (objs = []));
+    let k = objs.indexOf(a);
+    if (k < 0) k = objs.push(a) - 1;
+    return k === 0 ? { infer: a.dim } : { infer: a.dim, obj: k };
+  }
   return intToJson(a);
 }
 function fieldToJson(f: readonly Atom[] | Atom): FieldJson {
-  return Array.isArray(f) ? f.map(atomToJson) : (atomToJson(f as Atom) as FieldJson);
+  if (!Array.isArray(f)) return atomToJson(f as Atom, null) as FieldJson;
+  const infer = new Map<number, InferStride[]>();
+  return f.map((a) => atomToJson(a, infer));
 }
 export function entryToJson(e: FrameStateSizeEntry): EntryJson {
-  const j: EntryJson = { scalar: atomToJson(e.scalar), size: fieldToJson(e.size), stride: fieldToJson(e.stride) };
+  const j: EntryJson = { scalar: atomToJson(e.scalar, null), size: fieldToJson(e.size), stride: fieldToJson(e.stride) };
   if (e.excluded_sizes !== undefined) j.excluded_sizes = e.excluded_sizes === null ? null : e.excluded_sizes.map((x) => (x === null ? null : intToJson(x)));
   if (e.excluded_scalar !== undefined) j.excluded_scalar = e.excluded_scalar === null ? null : intToJson(e.excluded_scalar);
   if (e.extra?.length) j.extra = fieldsToJson(e.extra);
   return j;
 }
 
-function atomFromJson(a: AtomJson, infer: Map<number, InferStride> | null): Atom {
+function atomFromJson(a: AtomJson, infer: Map<number, InferStride[]> | null): Atom {
   if (a === 'dynamic') return DYNAMIC;
   if (a === 'unset') return UNSET;
   if (typeof a === 'object' && a !== null) {
     if (!infer) throw new RangeError('InferStride outside a stride tuple');
-    let s = infer.get(a.infer);
-    if (!s) infer.set(a.infer, (s = new InferStride(a.infer)));
-    return s;
+    let objs = infer.get(a.infer);
+    if (!objs) infer.set(a.infer, (objs = []));
+    const k = a.obj ?? 0;
+    return (objs[k] ??= new InferStride(a.infer));
   }
   return intFromJson(a);
 }
 function fieldFromJson(f: FieldJson, strides: boolean): readonly Atom[] | Atom {
   if (f === 'dynamic') return DYNAMIC;
   if (f === 'unset') return UNSET;
-  // Within one tuple, equal InferStrides are one object, as Dynamo's stride inference and
-  // the join leave them; restoring that sharing keeps re-pickled bytes exact.
-  const infer = strides ? new Map<number, InferStride>() : null;
+  // Per dim, the tuple's InferStride objects by number (see the spelling above): the
+  // sharing the entry was written with comes back, so re-pickled bytes stay exact.
+  const infer = strides ? new Map<number, InferStride[]>() : null;
   return f.map((a) => atomFromJson(a, infer));
 }
 export function entryFromJson(j: EntryJson): FrameStateSizeEntry {

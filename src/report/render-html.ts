@@ -52,6 +52,7 @@ export function renderReportHtml(profiles: ReportProfile[], generatedAt: Date = 
   .guard { color: var(--muted); font-size: 12px; }
   .pager { display: flex; gap: 8px; align-items: center; margin-top: 10px; }
   ul.keep { margin: 0; padding-left: 18px; }
+  .saw { color: var(--muted); font-size: 12px; margin-top: 2px; }
 </style>
 </head>
 <body>
@@ -137,6 +138,14 @@ export function renderReportHtml(profiles: ReportProfile[], generatedAt: Date = 
     return '#' + t.position + (t.run ? ' · ' + t.run : '') + (t.compileId ? ' · ' + t.compileId : '');
   }
 
+  // what each compile saw of a source: "compile 0/0 saw [2, 3]; 0/1 saw [4, 3]" (the first 12)
+  function saw(list) {
+    if (!list.length) return null;
+    const dims = (d) => '[' + d.map((x) => (x === null ? '?' : String(x))).join(', ') + ']';
+    const shown = list.slice(0, 12).map((x, i) => (i ? '' : 'compile ') + (x.compileId || '?') + ' saw ' + dims(x.size));
+    return el('div', { class: 'saw', text: shown.join('; ') + (list.length > 12 ? '; and ' + (list.length - 12) + ' more' : '') });
+  }
+
   function render() {
     const codes = filtered();
     const pages = Math.max(1, Math.ceil(codes.length / PAGE));
@@ -161,7 +170,7 @@ export function renderReportHtml(profiles: ReportProfile[], generatedAt: Date = 
           : el('span', { class: 'muted', text: 'never changed' });
         rows.push(el('tr', { class: 'entry', 'data-code': c.code, 'data-source': s.source },
           el('td', {}, el('code', { text: s.source })),
-          el('td', { class: 'rendered' }, el('code', { text: s.rendered })),
+          el('td', {}, el('code', { class: 'rendered', text: s.rendered }), saw(c.run ? s.saw.filter((x) => x.run === c.run) : s.saw)),
           el('td', {}, dims),
           el('td', {}, changes),
           el('td', { class: 'muted', text: String(s.observations) })));

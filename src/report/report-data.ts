@@ -6,6 +6,7 @@ import { layoutOf } from '../model/profile.ts';
 import { switchAdvice, type SourceFacts, type SwitchAdvice } from '../model/switches.ts';
 import type { HistoryRow, Ledger, ProfileRow } from '../store/ledger.ts';
 import { historyAsOf } from '../store/history.ts';
+import { describedShapes } from '../store/described-shapes.ts';
 import type { Window } from '../store/window.ts';
 
 /** What the HTML report shows of one profile; built from the views (and a count over the log). */
@@ -37,6 +38,8 @@ export interface ReportSource {
   strides: string[];
   observations: number;
   timeline: Change[];
+  /** The shapes each compile saw of this source (a trace's describe_tensor), in log order. */
+  saw: { compileId: string | null; size: (number | string | null)[]; run: string | null }[];
 }
 
 export interface Change {
@@ -85,6 +88,13 @@ export function reportProfile(ledger: Ledger, p: ProfileRow, window: Window = {}
     if (!l) byKey.set(k, (l = []));
     l.push(change(h));
   }
+  const saw = new Map<string, ReportSource['saw']>();
+  for (const d of describedShapes(ledger, p.id, window)) {
+    const k = `${codeKey(d.code)}\u0000${d.source}`;
+    let l = saw.get(k);
+    if (!l) saw.set(k, (l = []));
+    l.push({ compileId: d.compileId, size: d.size, run: d.run });
+  }
   // observations per code and source, straight from the log
   const counts = new Map<string, { n: number; runs: number }>();
   for (const r of ledger.sql.all<{ file_hash: string; firstlineno: number; name: string; closure_hash: string; source: string; n: number; runs: number }>(
@@ -128,6 +138,7 @@ export function reportProfile(ledger: Ledger, p: ProfileRow, window: Window = {}
         strides: Array.isArray(e.stride) ? e.stride.map(atomText) : [],
         observations: c.n,
         timeline,
+        saw: saw.get(`${key}\u0000${source}`) ?? [],
       });
       if (timeline.length === 0 && c.n >= MANY && !dims.some((d) => d.value === '?')) keepStatic.push({ code: codeIdLabel(id), source, observations: c.n, runs: c.runs });
     }

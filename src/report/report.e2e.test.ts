@@ -21,7 +21,7 @@ const dir = tempDir();
 let browser: Browser;
 
 before(async () => {
-  // Debian's chromium (.ci/run installs it); never a downloaded browser.
+  // Debian's chromium (scripts/test-deps.sh installs it); never a downloaded browser.
   browser = await chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
@@ -32,7 +32,7 @@ after(async () => {
 });
 
 describe('the HTML report in a real headless Chromium', () => {
-  it('shows the fixture trace’s profile as `show` does; filters work; a screenshot is saved', async () => {
+  it('shows the fixture trace’s profile as `show` does; filters work; issue 8.8: each source shows the shapes each compile saw; a screenshot is saved', async () => {
     const ledger = await openLedger(join(dir, 'r.db'));
     await ingestFile(ledger, join(TORCH, 'traces/cold-local.log'));
     const p = ledger.profileByKey('fixture:None:')!;
@@ -60,8 +60,15 @@ describe('the HTML report in a real headless Chromium', () => {
     // a dynamic dim says when it turned dynamic (PyTorch's compile id from the trace)
     const aDims = await page.$$eval(`tr.entry[data-code$=":g"][data-source="L['a']"] .dim`, (ds) => ds.map((d) => [d.textContent, d.getAttribute('title')]));
     assert.equal(aDims[0][0], '4');
-    assert.match(aDims[1][0]!, /^\?#\d+ · cold-local\.log · 1\/1$/);
+    assert.match(aDims[1][0]!, /^\?#\d+ · fixture:pid576@2026-11-26T05:46:07Z · 1\/1$/);
     assert.match(aDims[1][1]!, /dynamic since event #\d+ .*compile 1\/1/);
+
+    // issue 8.8: the shapes each compile saw, from the trace's describe_tensor/describe_source
+    const saw = (code: string, source: string) => page.textContent(`tr.entry[data-code$=":${code}"][data-source="${source}"] .saw`);
+    assert.equal(await saw('f', "L['x']"), 'compile 0/0 saw [2, 3]; 0/1 saw [4, 3]');
+    assert.equal(await saw('g', "L['a']"), 'compile 1/0 saw [4, 6]; 1/1 saw [4, 7]; 1/2 saw [4, 6]');
+    assert.equal(await saw('forward', "L['x']"), 'compile 3/0 saw [2, 5, 8]; 3/1 saw [3, 7, 8]');
+    assert.equal(await page.$$eval(`tr.entry[data-source="L['n']"] .saw`, (e) => e.length), 0, 'a scalar is not a described tensor');
 
     // filter by source
     await page.selectOption('#source-filter', "L['x']");
@@ -73,7 +80,7 @@ describe('the HTML report in a real headless Chromium', () => {
     assert.deepEqual(await page.$$eval('tr.entry', (trs) => trs.map((tr) => tr.getAttribute('data-source'))), ["L['x']", "L['self'].scale", "L['mask_len']"]);
     await page.fill('#search', '');
     // filter by run: every changed source of that run
-    await page.selectOption('#run-filter', 'cold-local.log');
+    await page.selectOption('#run-filter', 'fixture:pid576@2026-11-26T05:46:07Z');
     const changed = await page.$$eval('tr.entry', (trs) => trs.length);
     assert.equal(changed, 7);
     await page.selectOption('#run-filter', '');
@@ -95,7 +102,7 @@ describe('the HTML report in a real headless Chromium', () => {
     for (let i = 0; i < 10_000; i++) {
       updateAutomaticDynamic(profile, { filename: `/srv/m${i % 97}.py`, firstlineno: i, name: `fn_${i}`, file_hash: 'abc' }, "L['n']", makeScalar(i % 5));
     }
-    const data = { cacheKey: 'big:None:', events: 10_000, lastTime: null, dynamicSources: [], keepStatic: [], runs: [], codes: [...profile.codes.values()].map(({ id, state }) => ({ code: codeIdText(id), sources: [...state.automaticDynamic].map(([s, e]) => ({ source: s, rendered: renderEntry(e), kind: 'scalar' as const, dims: [], strides: [], observations: 1, timeline: [] })) })) };
+    const data = { cacheKey: 'big:None:', events: 10_000, lastTime: null, dynamicSources: [], keepStatic: [], runs: [], codes: [...profile.codes.values()].map(({ id, state }) => ({ code: codeIdText(id), sources: [...state.automaticDynamic].map(([s, e]) => ({ source: s, rendered: renderEntry(e), kind: 'scalar' as const, dims: [], strides: [], observations: 1, timeline: [], saw: [] })) })) };
     const file = join(dir, 'big.html');
     writeFileSync(file, renderReportHtml([data]));
     const page = await browser.newPage();

@@ -8,7 +8,9 @@ import { isPyPlain, type PyFields } from '../model/py-plain.ts';
  * schema version; a new version gets a new schema here and an upcaster, never an edit.
  */
 const IntJson = z.union([z.number().int().refine(Number.isSafeInteger, 'integer past 2**53: write it as a string'), z.string().regex(/^-?\d+$/, 'not an integer')]);
-const AtomJson = z.union([IntJson, z.literal('dynamic'), z.literal('unset'), z.object({ infer: z.number().int().nonnegative() })]);
+// `obj` (which InferStride object within its tuple, see entry-json.ts) is optional and its
+// absence means what v1 always meant (one shared object per dim), so v1 payloads read the same.
+const AtomJson = z.union([IntJson, z.literal('dynamic'), z.literal('unset'), z.object({ infer: z.number().int().nonnegative(), obj: z.number().int().positive().optional() })]);
 const FieldJson = z.union([z.array(AtomJson), z.literal('dynamic'), z.literal('unset')]);
 /**
  * An entry. The layout after 2.11 adds excluded_sizes / excluded_scalar (optional: v1 bodies
@@ -75,6 +77,20 @@ export const DynamicLoggedV1 = z.object({
   guard: z.string().nullable(),
 });
 export const RunRetractedV1 = z.object({ run: z.string(), reason: z.string().optional() });
+/** A size or stride entry as a trace's describe_tensor wrote it: an int, or a symbolic one's text (never folded). */
+const DescribedDim = z.union([z.number().int(), z.string(), z.null()]);
+const DescribedBody = z.object({
+  size: z.array(DescribedDim),
+  stride: z.array(DescribedDim).nullable(),
+  dtype: z.string().nullable(),
+  device: z.string().nullable(),
+  role: z.enum(['input', 'parameter', 'buffer']),
+});
+/**
+ * An input tensor a compile saw (TORCH_TRACE describe_tensor + describe_source); the compile
+ * id is the event's column. Evidence only: the fold leaves the profile as it is.
+ */
+export const ShapeDescribedV1 = z.object({ code: CodeIdSchema, source: z.string(), ...DescribedBody.shape });
 
 /**
  * What is stored of each payload. The code id and source go to columns (codes are
@@ -92,6 +108,7 @@ export const StoredBodies: Record<string, Record<number, z.ZodType>> = {
   'entry.imported': { 1: z.object({ entry: EntryJsonSchema, import_id: z.number().int().nullable(), format: z.string(), records: z.enum(['fold', 'logged']).optional() }) },
   'run.retracted': { 1: RunRetractedV1 },
   'dynamic.logged': { 1: z.object({ record: RecordSchema, guard: z.string().nullable() }) },
+  'shape.described': { 1: DescribedBody },
 };
 
 /** Events built by code that already ran the zod schema carry this mark (no second parse). */
@@ -101,12 +118,14 @@ export type ShapeObserved = z.infer<typeof ShapeObservedV1>;
 export type EntryImported = z.infer<typeof EntryImportedV1> & { entry: EntryJson };
 export type RunRetracted = z.infer<typeof RunRetractedV1>;
 export type DynamicLogged = z.infer<typeof DynamicLoggedV1>;
+export type ShapeDescribed = z.infer<typeof ShapeDescribedV1>;
 
 export type EventBody =
   | { kind: 'shape.observed'; payload: ShapeObserved }
   | { kind: 'entry.imported'; payload: EntryImported }
   | { kind: 'run.retracted'; payload: RunRetracted }
-  | { kind: 'dynamic.logged'; payload: DynamicLogged };
+  | { kind: 'dynamic.logged'; payload: DynamicLogged }
+  | { kind: 'shape.described'; payload: ShapeDescribed };
 export type EventKind = EventBody['kind'];
 
 export const CURRENT_VERSION: Record<EventKind, number> = {
@@ -114,12 +133,14 @@ export const CURRENT_VERSION: Record<EventKind, number> = {
   'entry.imported': 1,
   'run.retracted': 1,
   'dynamic.logged': 1,
+  'shape.described': 1,
 };
 const SCHEMAS: Record<string, Record<number, z.ZodType>> = {
   'shape.observed': { 1: ShapeObservedV1 },
   'entry.imported': { 1: EntryImportedV1 },
   'run.retracted': { 1: RunRetractedV1 },
   'dynamic.logged': { 1: DynamicLoggedV1 },
+  'shape.described': { 1: ShapeDescribedV1 },
 };
 
 export class EventPayloadError extends Error {
@@ -168,6 +189,10 @@ export function splitPayload(body: EventBody): { code: z.infer<typeof CodeIdSche
       const p = body.payload;
       return { code: p.code, source: p.source, json: JSON.stringify({ record: p.record, guard: p.guard }) };
     }
+    case 'shape.described': {
+      const { code, source, size, stride, dtype, device, role } = body.payload;
+      return { code, source, json: JSON.stringify({ size, stride, dtype, device, role }) };
+    }
     case 'run.retracted':
       return { code: null, source: null, json: JSON.stringify(body.payload) };
   }
@@ -201,6 +226,7 @@ export function joinPayload(kind: string, version: number, code: z.infer<typeof 
     return { kind, payload: { code, source, shape: shape as ShapeObserved['shape'], automatic_dynamic: automatic_dynamic !== false } };
   }
   if (kind === 'dynamic.logged') return { kind, payload: { code, source, record: b.record as DynamicLogged['record'], guard: b.guard as string | null } };
+  if (kind === 'shape.described') return { kind, payload: { code, source, ...(b as Omit<ShapeDescribed, 'code' | 'source'>) } };
   return {
     kind: 'entry.imported',
     payload: { code, source, entry: b.entry as EntryJson, import_id: b.import_id as number | null, format: b.format as string, ...(b.records ? { records: b.records as 'fold' | 'logged' } : {}) },

@@ -2,7 +2,8 @@ import { entryFromJson, intFromJson } from '../codecs/entry-json.ts';
 import { codeKey, type CodeId } from '../model/code-id.ts';
 import type { FrameStateSizeEntry } from '../model/entry.ts';
 import { entryOf, type Shape } from '../model/observation.ts';
-import { emptyProfile, type Profile } from '../model/profile.ts';
+import { codeStateFor, emptyProfile, type Profile } from '../model/profile.ts';
+import { applyLoggedRecord } from '../model/logged-record.ts';
 import { updateAutomaticDynamic, type DynamicRecord } from '../model/update.ts';
 import type { DynamicLogged, EventBody, ShapeObserved } from './events.ts';
 import type { EntryJson } from '../codecs/entry-json.ts';
@@ -63,15 +64,20 @@ export interface FoldInput {
  * whoever folds leaves the retracted runs' events out.
  */
 export function fold(view: StreamView, ev: FoldInput): FoldStep | null {
-  if (ev.kind === 'run.retracted') return null;
+  // shape.described: evidence of what a compile saw, never a profile update
+  if (ev.kind === 'run.retracted' || ev.kind === 'shape.described') return null;
   const key = codeKey(ev.code);
   let seq = view.codeSeq.get(key);
   if (ev.kind === 'dynamic.logged') {
-    // A record PyTorch logged: history only; the profile changes with the snapshot import.
+    // A record PyTorch logged changes the profile here, at its own position; the snapshot
+    // PyTorch writes after the compile joins in with no further change (it confirms it).
     if (seq === undefined) view.codeSeq.set(key, (seq = view.codeSeq.size));
-    const cur = view.profile.codes.get(key)?.state.automaticDynamic.get(ev.source) ?? emptyEntry();
-    const r = ev.record!;
-    return { code: ev.code, codeSeq: seq, source: ev.source, before: cur, after: cur, records: [{ name: ev.source, ...r }], guard: ev.guard };
+    const state = codeStateFor(view.profile, ev.code).automaticDynamic;
+    const cur = state.get(ev.source);
+    const record = { name: ev.source, ...ev.record! };
+    const next = cur && applyLoggedRecord(cur, record);
+    if (next) state.set(ev.source, next);
+    return { code: ev.code, codeSeq: seq, source: ev.source, before: cur && { ...cur }, after: next ?? cur ?? emptyEntry(), records: [record], guard: ev.guard };
   }
   const entry = ev.shape ? entryOf(ev.shape) : entryFromJson(ev.entry!);
   const r = updateAutomaticDynamic(view.profile, ev.code, ev.source, entry, ev.automaticDynamic);
@@ -86,6 +92,7 @@ export type FoldPayload = Omit<FoldInput, 'kind' | 'code' | 'source'>;
 export function foldInput(ev: EventBody): FoldInput | null {
   switch (ev.kind) {
     case 'run.retracted':
+    case 'shape.described':
       return null;
     case 'shape.observed':
       return { kind: ev.kind, code: ev.payload.code, source: ev.payload.source, shape: shapeFromJson(ev.payload.shape), automaticDynamic: ev.payload.automatic_dynamic, entry: null, quiet: false, record: null, guard: null };

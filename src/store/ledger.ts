@@ -13,6 +13,7 @@ import { applyEvent, emptyStream, fold, type FoldStep, type StreamView } from '.
 import { hash53 } from './hash53.ts';
 import { dictionaries, readEvents, scanEvents } from './log.ts';
 import { isWholeLog, leftOutRuns, type Window } from './window.ts';
+import { checkpointEvery, checkpointFor, lastCheckpointCount, writeCheckpoint } from './checkpoints.ts';
 
 export interface AppendResult {
   appended: number;
@@ -122,6 +123,8 @@ function createLedger(db: OpenedDatabase): Ledger {
   const runIds = new Map<string, number>();
   const bodyIds = new Map<string, Map<string, number>>();
   let seenVersion = -1;
+  /** Each profile's event count at its newest checkpoint, as read once. */
+  const checkpointCounts = new Map<number, number>();
 
   /** Another connection committed: drop every cached view (they are reloaded from the tables). */
   const syncCache = () => {
@@ -183,6 +186,7 @@ function createLedger(db: OpenedDatabase): Ledger {
 
   /** Ids handed out in a transaction that rolled back (or by another writer) are not to be trusted. */
   const forgetIds = () => {
+    checkpointCounts.clear();
     codeIds.clear();
     codeIdsByObject = new WeakMap();
     sourceIds.clear();
@@ -287,12 +291,14 @@ function createLedger(db: OpenedDatabase): Ledger {
   };
 
   const foldFresh = (pid: number, filter: Window, onStep?: (step: FoldStep, ev: StoredEvent) => void): StreamView => {
-    const view = emptyStream();
     const excluded = leftOutRuns(sql, pid, filter, dict);
     if (!onStep) {
+      // From the nearest checkpoint that folds what this window folds, then the tail.
+      const cp = checkpointFor(sql, pid, filter, dict);
+      const view = cp?.view ?? emptyStream();
       scanEvents(
         sql,
-        { ...filter, profileId: pid },
+        { ...filter, profileId: pid, afterPosition: cp?.position },
         (ev) => {
           if (ev.kind === 'run.retracted' || (ev.run !== null && excluded.has(ev.run))) return;
           fold(view, ev);
@@ -301,6 +307,7 @@ function createLedger(db: OpenedDatabase): Ledger {
       );
       return view;
     }
+    const view = emptyStream();
     for (const ev of readEvents(sql, { ...filter, profileId: pid }, dict)) {
       if (ev.kind === 'run.retracted' || (ev.run !== null && excluded.has(ev.run))) continue;
       const step = applyEvent(view, ev);
@@ -325,6 +332,21 @@ function createLedger(db: OpenedDatabase): Ledger {
       'select profile_id, kind, body_id, run_id, origin_line, code_id, source_id from events where idempotency_key = ?',
       key,
     );
+
+  /** Profiles past checkpointEvery() events since their last checkpoint get one at this batch's end. */
+  const checkpointAfterAppend = (counts: Map<number, { n: number; last: number; time: number }>, refolds: Set<number>) => {
+    for (const [pid, c] of counts) {
+      const st = streams.get(pid);
+      if (!st || refolds.has(pid)) continue;
+      let since = checkpointCounts.get(pid);
+      if (since === undefined) checkpointCounts.set(pid, (since = lastCheckpointCount(sql, pid)));
+      const row = sql.get<{ event_count: number; last_time: number | null }>('select event_count, last_time from profiles where id = ?', pid)!;
+      const total = row.event_count + c.n;
+      if (total - since < checkpointEvery()) continue;
+      writeCheckpoint(sql, pid, c.last, total, Math.max(row.last_time ?? 0, c.time), st.view, codeId);
+      checkpointCounts.set(pid, total);
+    }
+  };
 
   const ledger: Ledger = {
     path: db.path,
@@ -404,7 +426,8 @@ function createLedger(db: OpenedDatabase): Ledger {
             if (refolds.has(pid)) continue;
             const st = stream(pid);
             if (ev.run !== null && st.retracted.has(ev.run)) continue;
-            const step = fold(st.view, ev as PreparedEvent & { code: CodeId; source: string })!;
+            const step = fold(st.view, ev as PreparedEvent & { code: CodeId; source: string });
+            if (!step) continue; // evidence only (shape.described)
             st.dirty.add(step.codeSeq);
             if (step.records.length) {
               result.records += step.records.length;
@@ -415,6 +438,7 @@ function createLedger(db: OpenedDatabase): Ledger {
             if (st.dirty.size && !refolds.has(id)) writeCodeStates(id, st.view, st.dirty);
             st.dirty.clear();
           }
+          checkpointAfterAppend(counts, refolds);
           for (const id of refolds) refold(id);
           for (const [id, c] of counts) {
             sql.run(
@@ -502,27 +526,38 @@ function createLedger(db: OpenedDatabase): Ledger {
         sql.run("delete from meta where key = 'views'");
         const excluded = new Map<number, Set<string>>();
         for (const p of ledger.profiles()) excluded.set(p.id, leftOutRuns(sql, p.id, {}, dict));
+        // Checkpoints are rebuilt too, for profiles the whole-log fold equals every prefix's fold
+        // of (no retraction); the others fold from the start when asked as of a point.
+        sql.run('delete from checkpoints');
+        const seen = new Map<number, { n: number; time: number }>();
+        const every = checkpointEvery();
         let lastPid = -1;
         let v: StreamView | undefined;
         let ex: Set<string> | undefined;
+        let c: { n: number; time: number } | undefined;
         events = scanEvents(
           sql,
-          {},
+          { withTime: true },
           (ev) => {
             if (onProgress && ev.position % 50000 === 0) onProgress(ev.position);
-            if (ev.kind === 'run.retracted') return;
             if (ev.profileId !== lastPid) {
               lastPid = ev.profileId;
               v = views.get(lastPid);
               if (!v) views.set(lastPid, (v = emptyStream()));
               ex = excluded.get(lastPid);
+              c = seen.get(lastPid);
+              if (!c) seen.set(lastPid, (c = { n: 0, time: 0 }));
             }
-            if (ev.run !== null && ex?.has(ev.run)) return;
-            const step = fold(v!, ev)!;
-            if (step.records.length) {
-              records += step.records.length;
-              insertHistory(ev.position, ev.profileId, step);
+            c!.n++;
+            if (ev.time > c!.time) c!.time = ev.time;
+            if (ev.kind !== 'run.retracted' && !(ev.run !== null && ex?.has(ev.run))) {
+              const step = fold(v!, ev);
+              if (step?.records.length) {
+                records += step.records.length;
+                insertHistory(ev.position, ev.profileId, step);
+              }
             }
+            if (c!.n % every === 0 && ex!.size === 0) writeCheckpoint(sql, ev.profileId, ev.position, c!.n, c!.time, v!, codeId);
           },
           dict,
         );

@@ -12,6 +12,10 @@ export interface ReadFilter {
   untilPosition?: number;
   /** Last event time (ms) included. */
   untilTime?: number;
+  /** Start after this position (a checkpoint's). */
+  afterPosition?: number;
+  /** scanEvents: fill each event's time even with no time bound. */
+  withTime?: boolean;
 }
 
 /** A stored body read back: checked by zod once, then shared by every event that has it. */
@@ -102,7 +106,7 @@ const PLACEHOLDER_CODE: CodeId = { filename: '', firstlineno: 0, name: '', file_
  * write between pages. The fold's hot loop is scanEvents.
  */
 export function* readEvents(sql: Sql, filter: ReadFilter = {}, dict: Dictionaries = dictionaries(sql)): Generator<StoredEvent> {
-  let after = 0;
+  let after = filter.afterPosition ?? 0;
   const until = filter.untilPosition ?? Number.MAX_SAFE_INTEGER;
   const byProfile = filter.profileId !== undefined;
   const q = `select e.position, e.profile_id, e.code_id, e.source_id, e.body_id, e.time, e.run_id, o.origin, e.origin_line, e.compile_id
@@ -158,9 +162,10 @@ export function scanEvents(sql: Sql, filter: ReadFilter, visit: (ev: LeanEvent) 
   const ev: LeanEvent = { position: 0, profileId: 0, kind: '', time: 0, run: null, code: PLACEHOLDER_CODE, source: '', shape: null, automaticDynamic: true, entry: null, quiet: false, record: null, guard: null };
   const until = filter.untilPosition ?? Number.MAX_SAFE_INTEGER;
   const byProfile = filter.profileId !== undefined;
-  const q = `select position, profile_id, code_id, source_id, body_id, run_id${filter.untilTime !== undefined ? ', time' : ''} from events
+  const timed = filter.untilTime !== undefined || filter.withTime === true;
+  const q = `select position, profile_id, code_id, source_id, body_id, run_id${timed ? ', time' : ''} from events
              where ${byProfile ? 'profile_id = ? and ' : ''}position > ? and position <= ? order by position limit ${PAGE}`;
-  let after = 0;
+  let after = filter.afterPosition ?? 0;
   let n = 0;
   for (;;) {
     const rows = byProfile ? sql.allRaw(q, filter.profileId, after, until) : sql.allRaw(q, after, until);
@@ -188,7 +193,7 @@ export function scanEvents(sql: Sql, filter: ReadFilter, visit: (ev: LeanEvent) 
       ev.quiet = b.quiet;
       ev.record = b.record;
       ev.guard = b.guard;
-      if (filter.untilTime !== undefined) ev.time = r[6] as number;
+      if (timed) ev.time = r[6] as number;
       visit(ev);
       n++;
     }

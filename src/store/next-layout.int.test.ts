@@ -92,9 +92,9 @@ describe('issue 13.6: the report and why advise in the newer switches', () => {
       "TORCH_COMPILE_UNBACKED_SOURCES=L['x']:0",
     ]);
     assert.ok(r.codes.every((c) => c.code.endsWith(' closure 0x5')));
-    const x0 = explain(l, p.id, { source: "L['x']", dim: 0 })[0];
+    const x0 = explain(l, p.id, { source: "L['x']", dim: { field: 'size', index: 0 } })[0];
     assert.match(x0.advice, /TORCH_COMPILE_DYNAMIC_SOURCES="L\['x'\]:0" \(PyTorch after 2\.11 \(#184120\).*TORCH_COMPILE_UNBACKED_SOURCES="L\['x'\]:0" \(PyTorch 2\.9\+/);
-    const w0 = explain(l, p.id, { source: "L['w']", dim: 0 })[0];
+    const w0 = explain(l, p.id, { source: "L['w']", dim: { field: 'size', index: 0 } })[0];
     assert.match(w0.advice, /TORCH_COMPILE_STATIC_SOURCES="L\['w'\]:0" \(PyTorch after 2\.11 \(#193626\)\)/);
     await l.close();
   });

@@ -1,6 +1,8 @@
 import { entryToJson } from '../codecs/entry-json.ts';
 import type { Ledger } from './ledger.ts';
-import type { StreamView } from './fold.ts';
+import { emptyStream, fold, type StreamView } from './fold.ts';
+import { checkpointPositions, decodeView } from './checkpoints.ts';
+import { dictionaries, scanEvents } from './log.ts';
 
 export interface VerifyResult {
   profiles: number;
@@ -36,6 +38,49 @@ export function verifyLedger(ledger: Ledger): VerifyResult {
         break;
       }
     }
+    differences.push(...verifyCheckpoints(ledger, p.id, p.cacheKey));
   }
   return { profiles: profiles.length, differences };
+}
+
+/**
+ * Each checkpoint against the log folded afresh up to its position. One pass for a profile with
+ * no retraction (every prefix folds alike); one fold per checkpoint otherwise.
+ */
+function verifyCheckpoints(ledger: Ledger, profileId: number, cacheKey: string): string[] {
+  const positions = checkpointPositions(ledger.sql, profileId);
+  if (!positions.length) return [];
+  const dict = dictionaries(ledger.sql);
+  const stored = (pos: number) => {
+    const row = ledger.sql.get<{ state: Uint8Array }>('select state from checkpoints where profile_id = ? and position = ?', profileId, pos)!;
+    try {
+      return viewRows(decodeView(row.state, dict));
+    } catch (e) {
+      return [`unreadable: ${(e as Error).message}`];
+    }
+  };
+  const out: string[] = [];
+  const compare = (pos: number, fresh: StreamView) => {
+    const want = viewRows(fresh);
+    const have = stored(pos);
+    if (JSON.stringify(want) !== JSON.stringify(have)) out.push(`${cacheKey}: checkpoint at ${pos} differs from the log folded to it (delete it, or run pgo-ledger replay)`);
+  };
+  const retracted = ledger.sql.get("select 1 from events where profile_id = ? and kind = 'run.retracted' limit 1", profileId);
+  if (retracted) {
+    for (const pos of positions) compare(pos, ledger.fold(profileId, { untilPosition: pos }, () => {}));
+    return out;
+  }
+  const view = emptyStream();
+  let next = 0;
+  scanEvents(
+    ledger.sql,
+    { profileId, untilPosition: positions[positions.length - 1] },
+    (ev) => {
+      fold(view, ev);
+      if (ev.position === positions[next]) compare(positions[next++], view);
+    },
+    dict,
+  );
+  for (; next < positions.length; next++) out.push(`${cacheKey}: checkpoint at ${positions[next]} names no event of the profile`);
+  return out;
 }

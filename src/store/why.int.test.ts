@@ -16,12 +16,12 @@ it('why: when each dim turned dynamic, by which observation, and what would have
   const l = await openLedger(join(dir, 'w.db'));
   await ingestObservations(l, join(dir, 'obs.jsonl'));
   const pid = l.profileByKey('j:None:')!.id;
-  const [d0, d1] = explain(l, pid, { source: "L['x']" });
-  assert.equal(d0.dim, 0);
+  const [d0, d1] = explain(l, pid, { source: "L['x']" }).filter((s) => s.dim.field === 'size');
+  assert.deepEqual(d0.dim, { field: 'size', index: 0 });
   assert.equal(d0.dynamic, true);
   assert.equal(d0.becameDynamic!.run, 'r2');
   assert.equal(d0.becameDynamic!.before, '8');
-  assert.equal(d0.becameDynamic!.observed, '16');
+  assert.equal(d0.becameDynamic!.brought, '16');
   assert.equal(d0.becameDynamic!.originLine, 3);
   assert.equal(d0.becameDynamic!.time, Date.UTC(2026, 10, 26, 9, 0, 2));
   assert.deepEqual(d0.values, [
@@ -29,11 +29,11 @@ it('why: when each dim turned dynamic, by which observation, and what would have
     { value: '16', runs: ['r2'], count: 1 },
   ]);
   assert.match(d0.advice, /retracting run r2 .* would keep dim 0 of L\['x'\] static at 8/);
-  assert.equal(d1.dim, 1);
+  assert.deepEqual(d1.dim, { field: 'size', index: 1 });
   assert.equal(d1.dynamic, false);
   assert.equal(d1.current, '64');
   // and retracting it does
   retractRun(l, 'r2');
-  assert.equal(explain(l, pid, { source: "L['x']", dim: 0 })[0].dynamic, false);
+  assert.equal(explain(l, pid, { source: "L['x']", dim: { field: 'size', index: 0 } })[0].dynamic, false);
   await l.close();
 });

@@ -16,7 +16,7 @@ export function freePort(): Promise<number> {
 }
 
 /**
- * A real redis-server (Debian's package; .ci/run installs it) on a free loopback port,
+ * A real redis-server (Debian's package; scripts/test-deps.sh installs it) on a free loopback port,
  * stopped after the test file. Fails, never skips, when there is no redis-server.
  */
 export async function startRedis(opts: { password?: string } = {}): Promise<{ url: string; port: number; stop: () => Promise<void> }> {

@@ -8,14 +8,25 @@ export function diffCommand(program: Command, ctx: CliContext): void {
     .option('--json', 'JSON lines')
     .action(async (o: SelectOpts & WindowOpts & { from: string; to?: string; json?: boolean }) => {
       const { diffProfiles } = await import('../../store/diff.ts');
+      const { explain, dimKey } = await import('../../store/why.ts');
+      const { codeKey, codeIdLabel } = await import('../../model/code-id.ts');
+      const { codeJson } = await import('../json.ts');
       const l = await ctx.open();
       const p = selectProfile(l, o);
-      const a = l.fold(p.id, windowOf(o, o.from));
-      const b = l.fold(p.id, windowOf(o, o.to));
-      const changes = diffProfiles(a.profile, b.profile);
+      const to = windowOf(o, o.to);
+      const changes = diffProfiles(l.fold(p.id, windowOf(o, o.from)).profile, l.fold(p.id, to).profile);
+      if (changes.some((c) => c.dims.some((d) => d.to === '?'))) {
+        // Where each dim turned dynamic: the same answer `why` and `history` give.
+        const since = new Map<string, number>();
+        for (const s of explain(l, p.id, { window: to })) if (s.becameDynamic) since.set(`${codeKey(s.code)}\u0000${s.source}\u0000${dimKey(s.dim)}`, s.becameDynamic.position);
+        for (const c of changes) for (const d of c.dims) if (d.to === '?') d.position = since.get(`${codeKey(c.code)}\u0000${c.source}\u0000${d.dim}`);
+      }
       for (const c of changes) {
-        if (o.json) ctx.out(JSON.stringify(c));
-        else ctx.out(`${c.change} ${c.source} in ${c.code}: ${c.from ?? ''}${c.from && c.to ? ' -> ' : ''}${c.to ?? ''}${c.dims.length ? `\n    ${c.dims.join('\n    ')}` : ''}`);
+        if (o.json) ctx.out(JSON.stringify({ ...c, code: codeJson(c.code) }));
+        else {
+          const dims = c.dims.map((d) => `${d.dim}: ${d.from} -> ${d.to}${d.position !== undefined ? ` (at #${d.position})` : ''}`);
+          ctx.out(`${c.change} ${c.source} in ${codeIdLabel(c.code)}: ${c.from ?? ''}${c.from && c.to ? ' -> ' : ''}${c.to ?? ''}${dims.length ? `\n    ${dims.join('\n    ')}` : ''}`);
+        }
       }
       if (!changes.length && !o.json) ctx.out('no change');
     });

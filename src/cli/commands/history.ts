@@ -5,13 +5,25 @@ export function historyCommand(program: Command, ctx: CliContext): void {
   windowOptions(profileOptions(program.command('history').description('the recompile-reason records, in order')))
     .option('--source <source>', 'only this source')
     .option('--code <ref>', 'only this code id (a function name, file:line:name, or the code id text)')
+    .option('--shapes', 'the input shapes each compile saw (from traces), not the records')
     .option('--json', 'JSON lines')
-    .action(async (o: SelectOpts & WindowOpts & { source?: string; code?: string; json?: boolean }) => {
+    .action(async (o: SelectOpts & WindowOpts & { source?: string; code?: string; shapes?: boolean; json?: boolean }) => {
       const { historyAsOf } = await import('../../store/history.ts');
       const { matchCode } = await import('../../store/code-ref.ts');
       const { historyJson, historyText } = await import('../json.ts');
       const l = await ctx.open();
       const p = selectProfile(l, o);
+      if (o.shapes) {
+        const { describedShapes } = await import('../../store/described-shapes.ts');
+        const { describedJson, describedText } = await import('../json.ts');
+        let shapes = describedShapes(l, p.id, windowOf(o));
+        if (o.code) {
+          const wanted = matchCode(shapes.map((s) => s.code), o.code);
+          shapes = shapes.filter((s) => wanted(s.code));
+        }
+        for (const s of shapes) if (!o.source || s.source === o.source) ctx.out(o.json ? JSON.stringify(describedJson(s)) : describedText(s));
+        return;
+      }
       let rows = historyAsOf(l, p.id, windowOf(o));
       if (o.code) {
         const wanted = matchCode(rows.map((h) => h.code), o.code);

@@ -17,6 +17,8 @@ export interface TraceEntry {
   /** "0/1" style compile id from frame_id / frame_compile_id / attempt, when the envelope has them. */
   compileId: string | null;
   rank: number | null;
+  /** The glog line's process id (PyTorch's trace handler writes the process, not the thread). */
+  pid: number | null;
 }
 
 export type TraceProblem = { line: number; message: string };
@@ -30,7 +32,7 @@ const BOOKKEEPING = new Set(['frame_id', 'frame_compile_id', 'attempt', 'has_pay
  * line still yields every entry around it.
  */
 export function traceAssembler(onEntry: (e: TraceEntry) => void, onProblem: (p: TraceProblem) => void) {
-  let head: { line: number; level: string; date: string; time: string; meta: Record<string, unknown>; kind: string } | null = null;
+  let head: { line: number; level: string; date: string; time: string; pid: number; meta: Record<string, unknown>; kind: string } | null = null;
   let payload: string[] = [];
   const flush = (truncated: boolean) => {
     if (!head) return;
@@ -49,7 +51,7 @@ export function traceAssembler(onEntry: (e: TraceEntry) => void, onProblem: (p: 
     const attempt = h.meta.attempt;
     const compileId =
       typeof fid === 'number' && typeof fcid === 'number' ? `${fid}/${fcid}${typeof attempt === 'number' && attempt > 0 ? `_${attempt}` : ''}` : null;
-    onEntry({ line: h.line, level: h.level, date: h.date, time: h.time, kind: h.kind, meta: h.meta, payload: text, payloadMismatch: mismatch, compileId, rank: typeof h.meta.rank === 'number' ? h.meta.rank : null });
+    onEntry({ line: h.line, level: h.level, date: h.date, time: h.time, kind: h.kind, meta: h.meta, payload: text, payloadMismatch: mismatch, compileId, rank: typeof h.meta.rank === 'number' ? h.meta.rank : null, pid: Number.isSafeInteger(h.pid) ? h.pid : null });
   };
   return {
     push(text: string, line: number): void {
@@ -77,7 +79,7 @@ export function traceAssembler(onEntry: (e: TraceEntry) => void, onProblem: (p: 
         return;
       }
       const kind = Object.keys(meta).find((k) => !BOOKKEEPING.has(k)) ?? '(none)';
-      head = { line, level: m[1], date: m[2], time: m[3], meta: meta as Record<string, unknown>, kind };
+      head = { line, level: m[1], date: m[2], time: m[3], pid: Number(m[4]), meta: meta as Record<string, unknown>, kind };
     },
     end(): void {
       flush(true);

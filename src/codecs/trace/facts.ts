@@ -7,7 +7,25 @@ export type TraceFact =
   | { kind: 'recompile_reasons'; line: number; compileId: string | null; reasons: string[] }
   | { kind: 'compilation_metrics'; line: number; compileId: string | null; co_name: string | null; co_filename: string | null; co_firstlineno: number | null; recompileReason: string | null; jobId: string | null; cacheKeyTag: string | null; time: number | null }
   | { kind: 'cache_key'; line: number; cacheKey: string; time: number | null }
-  | { kind: 'rank'; line: number; rank: number };
+  | { kind: 'rank'; line: number; rank: number }
+  | ({ kind: 'describe_tensor'; line: number; describerId: number; id: number } & DescribedCompile & DescribedTensor)
+  | ({ kind: 'describe_source'; line: number; describerId: number; id: number; source: string } & DescribedCompile);
+
+/** The compile a description belongs to: `frame_id/frame_compile_id` (the attempt apart: a restart re-describes). */
+export interface DescribedCompile {
+  compile: string | null;
+  attempt: number;
+}
+/** A size or stride entry as PyTorch wrote it: an int, or a symbolic one's text. */
+export type DescribedDim = number | string | null;
+export interface DescribedTensor {
+  size: DescribedDim[];
+  stride: DescribedDim[] | null;
+  dtype: string | null;
+  device: string | null;
+  /** describe_tensor's is_parameter (PyTorch writes it only when true). */
+  isParameter: boolean;
+}
 
 export interface TraceStats {
   entries: number;
@@ -29,6 +47,14 @@ function obj(v: unknown): Record<string, unknown> | null {
   return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
 }
 const str = (v: unknown) => (typeof v === 'string' ? v : null);
+const int = (v: unknown) => (typeof v === 'number' && Number.isSafeInteger(v) ? v : null);
+const dim = (v: unknown): DescribedDim => (typeof v === 'number' && Number.isInteger(v) ? v : typeof v === 'string' ? v : v === null || v === undefined ? null : JSON.stringify(v));
+
+function describedCompile(e: TraceEntry): DescribedCompile {
+  const f = int(e.meta.frame_id);
+  const c = int(e.meta.frame_compile_id);
+  return { compile: f !== null && c !== null ? `${f}/${c}` : null, attempt: int(e.meta.attempt) ?? 0 };
+}
 
 const parsers: Record<string, Parser> = {
   chromium_event(e, out) {
@@ -85,6 +111,34 @@ const parsers: Record<string, Parser> = {
     }
     return false;
   },
+  describe_tensor(e, out) {
+    const t = obj(e.meta.describe_tensor);
+    const describerId = int(t?.describer_id);
+    const id = int(t?.id);
+    if (!t || describerId === null || id === null || !Array.isArray(t.size)) return false;
+    out({
+      kind: 'describe_tensor',
+      line: e.line,
+      describerId,
+      id,
+      ...describedCompile(e),
+      size: t.size.map(dim),
+      stride: Array.isArray(t.stride) ? t.stride.map(dim) : null,
+      dtype: str(t.dtype),
+      device: str(t.device),
+      isParameter: t.is_parameter === true,
+    });
+    return true;
+  },
+  describe_source(e, out) {
+    const m = obj(e.meta.describe_source);
+    const describerId = int(m?.describer_id);
+    const id = int(m?.id);
+    const source = str(m?.source);
+    if (describerId === null || id === null || source === null) return false;
+    out({ kind: 'describe_source', line: e.line, describerId, id, source, ...describedCompile(e) });
+    return true;
+  },
   compilation_metrics(e, out) {
     const m = obj(e.meta.compilation_metrics);
     if (!m) return false;
@@ -114,7 +168,7 @@ const parsers: Record<string, Parser> = {
 };
 
 /** Known kinds that never hold PGO facts (counted as ignored, not unknown). */
-const QUIET = new Set(['str', 'dynamo_start', 'describe_storage', 'describe_tensor', 'describe_source', 'guard_added_fast', 'guard_added', 'create_symbol', 'sizes', 'dynamo_output_graph', 'dynamo_cpp_guards_str', 'feature_usage', 'optimize_ddp_split_graph', 'aot_joint_graph', 'aot_forward_graph', 'aot_backward_graph', 'aot_inference_graph', 'inductor_output_code', 'inductor_post_grad_graph', 'inductor_pre_grad_graph', 'dynamo_guards', 'bwd_compilation_metrics', 'symbolic_shape_specialization', 'propagate_real_tensors', 'graph_break', 'missing_fake_kernel', 'mismatched_fake_kernel', 'exported_program', 'link', 'guard_added_fast', 'compiled_autograd_graph', 'dump_file', 'fx_graph_cache_hit', 'fx_graph_cache_miss', 'fx_graph_cache_bypass', 'aotautograd_cache_hit', 'aotautograd_cache_miss', 'aotautograd_cache_bypass', 'artifact']);
+const QUIET = new Set(['str', 'dynamo_start', 'describe_storage', 'guard_added_fast', 'guard_added', 'create_symbol', 'sizes', 'dynamo_output_graph', 'dynamo_cpp_guards_str', 'feature_usage', 'optimize_ddp_split_graph', 'aot_joint_graph', 'aot_forward_graph', 'aot_backward_graph', 'aot_inference_graph', 'inductor_output_code', 'inductor_post_grad_graph', 'inductor_pre_grad_graph', 'dynamo_guards', 'bwd_compilation_metrics', 'symbolic_shape_specialization', 'propagate_real_tensors', 'graph_break', 'missing_fake_kernel', 'mismatched_fake_kernel', 'exported_program', 'link', 'guard_added_fast', 'compiled_autograd_graph', 'dump_file', 'fx_graph_cache_hit', 'fx_graph_cache_miss', 'fx_graph_cache_bypass', 'aotautograd_cache_hit', 'aotautograd_cache_miss', 'aotautograd_cache_bypass', 'artifact']);
 
 /** Facts in one entry; unknown kinds are counted, never fatal. */
 export function parseEntry(e: TraceEntry, stats: TraceStats, out: (f: TraceFact) => void): void {

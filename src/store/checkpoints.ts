@@ -1,0 +1,86 @@
+import pako from 'pako';
+import { entryFromJson, entryToJson, type EntryJson } from '../codecs/entry-json.ts';
+import { codeKey, type CodeId } from '../model/code-id.ts';
+import type { Sql } from './database.ts';
+import { emptyStream, type StreamView } from './fold.ts';
+import type { Dictionaries } from './log.ts';
+import { inWindow, type Window } from './window.ts';
+
+/**
+ * Checkpoints: a profile's fold state every N of its events, written as the log grows. An
+ * answer as of a point (`show --as-of`, `diff`, `export --as-of`) reads the nearest checkpoint
+ * at or before it and folds only the tail. They are derived data: `verify` checks them,
+ * `replay` rebuilds them, and deleting them changes no answer (it only costs time).
+ *
+ * A checkpoint at position C is the fold of the window `{untilPosition: C}`: the retractions
+ * at or before C applied, none after. So it serves a window only when that window folds the
+ * same events up to C: no retraction after C inside the window, no excluded run with events
+ * up to C, and (for a time) every event up to C no later than the time.
+ */
+/** Every how many of a profile's events (PGO_LEDGER_CHECKPOINT_EVERY overrides, for tests and tuning). */
+export function checkpointEvery(): number {
+  return Number(process.env.PGO_LEDGER_CHECKPOINT_EVERY) || 100_000;
+}
+
+type Stored = [seq: number, codeRow: number, entries: [string, EntryJson][]][];
+
+export function encodeView(view: StreamView, codeRow: (c: CodeId) => number): Uint8Array {
+  const rows: Stored = [];
+  for (const [key, { id, state }] of view.profile.codes) {
+    rows.push([view.codeSeq.get(key)!, codeRow(id), [...state.automaticDynamic].map(([s, e]) => [s, entryToJson(e)])]);
+  }
+  return pako.deflate(JSON.stringify(rows));
+}
+
+export function decodeView(bytes: Uint8Array, dict: Dictionaries): StreamView {
+  const view = emptyStream();
+  const rows = JSON.parse(pako.inflate(bytes, { to: 'string' })) as Stored;
+  rows.sort((a, b) => a[0] - b[0]);
+  for (const [seq, row, entries] of rows) {
+    const id = dict.code(row);
+    view.profile.codes.set(codeKey(id), { id, state: { automaticDynamic: new Map(entries.map(([s, e]) => [s, entryFromJson(e)])) } });
+    view.codeSeq.set(codeKey(id), seq);
+  }
+  return view;
+}
+
+export function writeCheckpoint(sql: Sql, profileId: number, position: number, eventCount: number, maxTime: number, view: StreamView, codeRow: (c: CodeId) => number): void {
+  sql.run(
+    'insert into checkpoints(profile_id, position, event_count, max_time, state) values (?, ?, ?, ?, ?) on conflict(profile_id, position) do update set event_count = excluded.event_count, max_time = excluded.max_time, state = excluded.state',
+    profileId,
+    position,
+    eventCount,
+    maxTime,
+    encodeView(view, codeRow),
+  );
+}
+
+/** The profile's event count at its newest checkpoint (0 when none). */
+export function lastCheckpointCount(sql: Sql, profileId: number): number {
+  return sql.get<{ n: number | null }>('select max(event_count) n from checkpoints where profile_id = ?', profileId)?.n ?? 0;
+}
+
+/** The nearest checkpoint that folds exactly what the window folds up to it, or null. */
+export function checkpointFor(sql: Sql, profileId: number, w: Window, dict: Dictionaries): { position: number; view: StreamView } | null {
+  const row = sql.get<{ position: number; state: Uint8Array }>(
+    `select position, state from checkpoints where profile_id = ? and position <= ?${w.untilTime !== undefined ? ' and max_time <= ?' : ''} order by position desc limit 1`,
+    profileId,
+    w.untilPosition ?? Number.MAX_SAFE_INTEGER,
+    ...(w.untilTime !== undefined ? [w.untilTime] : []),
+  );
+  if (!row) return null;
+  // A retraction after it, inside the window, takes back events the checkpoint holds.
+  for (const r of sql.allRaw("select position, time from events where profile_id = ? and kind = 'run.retracted' and position > ?", profileId, row.position)) {
+    if (inWindow(w, r[0] as number, r[1] as number)) return null;
+  }
+  if (w.excludeRuns?.length) {
+    const marks = w.excludeRuns.map(() => '?').join(', ');
+    const hit = sql.get(`select 1 from events e join runs r on r.id = e.run_id where e.profile_id = ? and e.position <= ? and r.run in (${marks}) limit 1`, profileId, row.position, ...w.excludeRuns);
+    if (hit) return null;
+  }
+  return { position: row.position, view: decodeView(row.state, dict) };
+}
+
+export function checkpointPositions(sql: Sql, profileId: number): number[] {
+  return sql.allRaw('select position from checkpoints where profile_id = ? order by position', profileId).map((r) => r[0] as number);
+}

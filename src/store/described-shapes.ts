@@ -1,0 +1,70 @@
+import type { CodeId } from '../model/code-id.ts';
+import type { ShapeDescribed } from './events.ts';
+import type { Ledger } from './ledger.ts';
+import { dictionaries } from './log.ts';
+import { inWindow, leftOutRuns, type Window } from './window.ts';
+
+/** One input a compile saw, as a trace described it (a shape.described event). */
+export interface DescribedShape {
+  position: number;
+  time: number;
+  run: string | null;
+  compileId: string | null;
+  code: CodeId;
+  source: string;
+  size: ShapeDescribed['size'];
+  stride: ShapeDescribed['stride'];
+  dtype: string | null;
+  device: string | null;
+  role: ShapeDescribed['role'];
+}
+
+/** The inputs each compile of a profile saw, in log order, over a window (`--as-of`, `--exclude-run`, retractions). */
+export function describedShapes(ledger: Ledger, profileId: number, window: Window = {}): DescribedShape[] {
+  const dict = dictionaries(ledger.sql);
+  const out = leftOutRuns(ledger.sql, profileId, window, dict);
+  const rows = ledger.sql.allRaw(
+    "select position, time, run_id, compile_id, code_id, source_id, body_id from events where profile_id = ? and kind = 'shape.described' order by position",
+    profileId,
+  );
+  const shapes: DescribedShape[] = [];
+  for (const r of rows) {
+    const position = r[0] as number;
+    const time = r[1] as number;
+    if (!inWindow(window, position, time)) continue;
+    const run = r[2] === null ? null : dict.run(r[2] as number);
+    if (run !== null && out.has(run)) continue;
+    const b = dict.body(r[6] as number).stored as Omit<ShapeDescribed, 'code' | 'source'>;
+    shapes.push({
+      position,
+      time,
+      run,
+      compileId: r[3] as string | null,
+      code: dict.code(r[4] as number),
+      source: dict.source(r[5] as number),
+      size: b.size,
+      stride: b.stride,
+      dtype: b.dtype,
+      device: b.device,
+      role: b.role,
+    });
+  }
+  return shapes;
+}
+
+const dims = (d: ShapeDescribed['size']) => `[${d.map((x) => (x === null ? '?' : String(x))).join(', ')}]`;
+
+/**
+ * What the compiles saw of one source, as a sentence: "compile 0/0 saw L['x'] [2, 3]; 0/1 saw
+ * [4, 3]" (the source is named once; rows of other sources name theirs).
+ */
+export function sawSentence(rows: readonly Pick<DescribedShape, 'compileId' | 'source' | 'size'>[]): string {
+  let last: string | null = null;
+  return rows
+    .map((r, i) => {
+      const named = r.source === last ? '' : `${r.source} `;
+      last = r.source;
+      return `${i === 0 ? 'compile ' : ''}${r.compileId ?? '?'} saw ${named}${dims(r.size)}`;
+    })
+    .join('; ');
+}
