@@ -13,6 +13,14 @@ function withoutClosure(id: CodeId): CodeId {
  * line each: `hash(…)file:line:name (closures 0x…, None)`. Empty when there are none.
  */
 export function closureConflicts(profile: Profile): string[] {
+  let any = false;
+  for (const { id } of profile.codes.values()) {
+    if (id.closure_hash != null) {
+      any = true;
+      break;
+    }
+  }
+  if (!any) return []; // the common case: nothing to group
   const groups = new Map<string, CodeId[]>();
   for (const { id } of profile.codes.values()) {
     const k = codeKey(withoutClosure(id));

@@ -66,13 +66,31 @@ export function joinInto(self: FrameStateSizeEntry, other: FrameStateSizeEntry):
   if (isPyInt(self.scalar) && isPyInt(other.scalar) && self.scalar !== other.scalar) self.excluded_scalar = self.scalar;
   else if (self.scalar === DYNAMIC && self.excluded_scalar != null) self.excluded_scalar = null;
   self.scalar = mergeAtom(self.scalar, other.scalar) as ScalarValue;
-  const size = mergeAtomTup(self.size, other.size) as SizeField;
-  if (Array.isArray(self.size)) {
-    const old = self.size as readonly Atom[];
-    if (!fieldEq(old, size as readonly Atom[] | Dynamic | Unset)) self.excluded_sizes = old.map((a) => (isPyInt(a) ? a : null));
+  const xs = self.size;
+  if (!Array.isArray(xs)) self.size = mergeAtomTup(xs, other.size) as SizeField;
+  else {
+    // The join of two tuples of one length, noting whether any dim changed (mergeAtom returns
+    // the old atom itself when it stays), so the common case costs no second comparison.
+    const ys = other.size;
+    let size: SizeField;
+    let changed: boolean;
+    if (Array.isArray(ys) && ys.length === xs.length) {
+      const out = new Array<SizeAtom>(xs.length);
+      changed = false;
+      for (let i = 0; i < xs.length; i++) {
+        const m = mergeAtom(xs[i], ys[i]);
+        if (m !== xs[i]) changed = true;
+        out[i] = m;
+      }
+      size = out;
+    } else {
+      size = mergeAtomTup(xs, ys) as SizeField;
+      changed = !fieldEq(xs as readonly Atom[], size as readonly Atom[] | Dynamic | Unset);
+    }
+    if (changed) self.excluded_sizes = (xs as readonly Atom[]).map((a) => (isPyInt(a) ? a : null));
     else if (self.excluded_sizes != null) self.excluded_sizes = null;
+    self.size = size;
   }
-  self.size = size;
   self.stride = mergeAtomTup(self.stride, other.stride) as StrideField;
   return self;
 }

@@ -394,7 +394,8 @@ class Writer {
 
   /** Fields of a newer layout, after the known ones, as they came. */
   private saveExtra(extra: PyFields | undefined): void {
-    for (const [k, v] of extra ?? []) {
+    if (extra === undefined) return;
+    for (const [k, v] of extra) {
       this.saveStr(k);
       this.savePlain(v);
     }

@@ -2,7 +2,7 @@ import { DYNAMIC, InferStride, UNSET, type ScalarValue, type SizeField, type Str
 import { codeIdText, codeKey, type CodeId } from '../../model/code-id.ts';
 import type { FrameStateSizeEntry } from '../../model/entry.ts';
 import { isPyInt, type PyInt } from '../../model/int.ts';
-import { isPyPlain, type PyFields, type PyPlain } from '../../model/py-plain.ts';
+import { isPyPlain, type PyPlain } from '../../model/py-plain.ts';
 import type { CodeState, Profile } from '../../model/profile.ts';
 import { ProfileShapeError } from './errors.ts';
 import { PyDict, PyGlobal, PyInstance } from './py-values.ts';
@@ -77,32 +77,48 @@ export function profileFromPy(root: unknown): Profile {
 
   function entryFromPy(v: unknown, code: Loc, src: string): FrameStateSizeEntry {
     if (!isInstance(v, 'FrameStateSizeEntry')) throw new ProfileShapeError(`${loc(code, src)}: a ${typeName(v)}, not FrameStateSizeEntry`);
+    // One pass over the state (the last assignment of a name wins, as in a Python dict); a
+    // missing field falls back to the class default, auto_unset.
     const st = v.state;
-    const scalar = orDefault(st, 'scalar');
+    let scalar: unknown = UNSET;
+    let size: unknown = UNSET;
+    let stride: unknown = UNSET;
+    let exSizes: unknown = undefined;
+    let exScalar: unknown = undefined;
+    let extra: [string, PyPlain][] | undefined;
+    const n = st ? st.size : 0;
+    for (let i = 0; i < n; i++) {
+      const k = st!.key(i);
+      switch (k) {
+        case 'scalar': scalar = st!.value(i); break;
+        case 'size': size = st!.value(i); break;
+        case 'stride': stride = st!.value(i); break;
+        // The layout after 2.11: excluded_sizes (a tuple of int | None, or None), excluded_scalar (int | None).
+        case 'excluded_sizes': exSizes = st!.value(i); break;
+        case 'excluded_scalar': exScalar = st!.value(i); break;
+        default: extra = extraField(extra, k, st!.value(i), `${loc(code, src)}: FrameStateSizeEntry`);
+      }
+    }
     if (!(scalar === DYNAMIC || scalar === UNSET || isPyInt(scalar))) {
       throw new ProfileShapeError(`${loc(code, src)}: scalar is ${describe(scalar)}, not an int or token`);
     }
     const e: FrameStateSizeEntry = {
       scalar: scalar as ScalarValue,
-      size: tupleField(orDefault(st, 'size'), code, src, 'size') as SizeField,
-      stride: tupleField(orDefault(st, 'stride'), code, src, 'stride') as StrideField,
+      size: tupleField(size, code, src, 'size') as SizeField,
+      stride: tupleField(stride, code, src, 'stride') as StrideField,
     };
-    // The layout after 2.11: excluded_sizes (a tuple of int | None, or None), excluded_scalar (int | None).
-    if (st?.has('excluded_sizes')) {
-      const x = st.get('excluded_sizes');
-      if (x !== null && !(Array.isArray(x) && x.every((a) => a === null || isPyInt(a)))) {
-        throw new ProfileShapeError(`${loc(code, src)}: excluded_sizes is ${describe(x)}, not a tuple of int | None or None`);
+    if (exSizes !== undefined) {
+      if (exSizes !== null && !(Array.isArray(exSizes) && exSizes.every((a) => a === null || isPyInt(a)))) {
+        throw new ProfileShapeError(`${loc(code, src)}: excluded_sizes is ${describe(exSizes)}, not a tuple of int | None or None`);
       }
-      e.excluded_sizes = x as (PyInt | null)[] | null;
+      e.excluded_sizes = exSizes as (PyInt | null)[] | null;
       profile.layout = '2.12';
     }
-    if (st?.has('excluded_scalar')) {
-      const x = st.get('excluded_scalar');
-      if (x !== null && !isPyInt(x)) throw new ProfileShapeError(`${loc(code, src)}: excluded_scalar is ${describe(x)}, not an int or None`);
-      e.excluded_scalar = x;
+    if (exScalar !== undefined) {
+      if (exScalar !== null && !isPyInt(exScalar)) throw new ProfileShapeError(`${loc(code, src)}: excluded_scalar is ${describe(exScalar)}, not an int or None`);
+      e.excluded_scalar = exScalar;
       profile.layout = '2.12';
     }
-    const extra = extraFields(v, ENTRY_FIELDS, `${loc(code, src)}: FrameStateSizeEntry`);
     if (extra) e.extra = extra;
     return e;
   }
@@ -140,11 +156,6 @@ function loc(code: Loc, src?: string): string {
   return `code ${code.i} (${codeIdText(code.id)})` + (src === undefined ? '' : `, source ${src}`);
 }
 
-/** A field of a dataclass instance; a missing one falls back to the class default, auto_unset. */
-function orDefault(st: PyDict | undefined, name: string): unknown {
-  return st && st.has(name) ? st.get(name) : UNSET;
-}
-
 function field(v: PyInstance, name: string, where: string): unknown {
   const s: PyDict | undefined = v.state;
   if (!s || !s.has(name)) throw new ProfileShapeError(`${where}: ${v.cls.name} has no ${name}`);
@@ -163,35 +174,30 @@ function codeIdFromPy(k: unknown, i: number): CodeId {
   if (typeof name !== 'string') throw new ProfileShapeError(`${where}: name is ${describe(name)}, not str`);
   if (typeof fileHash !== 'string') throw new ProfileShapeError(`${where}: file_hash is ${describe(fileHash)}, not str`);
   const id: { -readonly [K in keyof CodeId]: CodeId[K] } = { filename, firstlineno, name, file_hash: fileHash };
-  // The layout after 2.11: closure_hash (int | None) takes part in identity.
-  if (k.state!.has('closure_hash')) {
-    const h = k.state!.get('closure_hash');
-    if (h !== null && !isPyInt(h)) throw new ProfileShapeError(`${where}: closure_hash is ${describe(h)}, not an int or None`);
-    id.closure_hash = h;
+  const st = k.state!;
+  let extra: [string, PyPlain][] | undefined;
+  for (let f = 0; f < st.size; f++) {
+    const key = st.key(f);
+    if (key === 'filename' || key === 'firstlineno' || key === 'name' || key === 'file_hash') continue;
+    if (key === 'closure_hash') {
+      // The layout after 2.11: closure_hash (int | None) takes part in identity.
+      const h = st.value(f);
+      if (h !== null && !isPyInt(h)) throw new ProfileShapeError(`${where}: closure_hash is ${describe(h)}, not an int or None`);
+      id.closure_hash = h;
+    } else extra = extraField(extra, key, st.value(f), `${where}: CodeId`);
   }
-  const extra = extraFields(k, CODE_ID_FIELDS, `${where}: CodeId`);
   if (extra) id.extra = extra;
   return id;
 }
 
-const CODE_ID_FIELDS = new Set(['filename', 'firstlineno', 'name', 'file_hash', 'closure_hash']);
-const ENTRY_FIELDS = new Set(['scalar', 'size', 'stride', 'excluded_sizes', 'excluded_scalar']);
-
 /**
- * Fields a newer PyTorch added that this version does not know: kept (plain values only),
- * so an export carries them; anything else is refused by name rather than dropped.
+ * A field a newer PyTorch added that this version does not know: kept (plain values only),
+ * so an export carries it; anything else is refused by name rather than dropped.
  */
-function extraFields(v: PyInstance, known: Set<string>, where: string): PyFields | undefined {
-  const st = v.state;
-  if (!st) return undefined;
-  let out: [string, PyPlain][] | undefined;
-  for (let i = 0; i < st.size; i++) {
-    const name = st.key(i);
-    if (typeof name === 'string' && known.has(name)) continue;
-    if (typeof name !== 'string') throw new ProfileShapeError(`${where}: a field name is a ${typeName(name)}, not str`);
-    const val = st.value(i);
-    if (!isPyPlain(val)) throw new ProfileShapeError(`${where}: unknown field ${name} holds a ${typeName(val)}; pgo-ledger keeps unknown fields only when they hold None, bool, int, str or tuples of them`);
-    (out ??= []).push([name, val]);
-  }
-  return out;
+function extraField(out: [string, PyPlain][] | undefined, name: unknown, val: unknown, where: string): [string, PyPlain][] {
+  if (typeof name !== 'string') throw new ProfileShapeError(`${where}: a field name is a ${typeName(name)}, not str`);
+  if (!isPyPlain(val)) throw new ProfileShapeError(`${where}: unknown field ${name} holds a ${typeName(val)}; pgo-ledger keeps unknown fields only when they hold None, bool, int, str or tuples of them`);
+  const kept = (out ?? []).filter(([n]) => n !== name); // assigned again: the last value wins
+  kept.push([name, val]);
+  return kept;
 }
