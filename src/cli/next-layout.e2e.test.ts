@@ -55,6 +55,13 @@ describe('issue 13: profiles in the layout after 2.11 on the command line', () =
     assert.equal(why.status, 0, why.stderr);
     assert.match(why.stdout, /L\['x'\] in hash\(abc\)\/w\/m\.py:7:inner closure 0x2a:/);
     assert.match(why.stdout, /L\['x'\] in hash\(abc\)\/w\/m\.py:7:inner closure 0x1fffffffffffffff:/);
+    const amb = cli(db, ['why', '--job', 'hl', '--source', "L['x']", '--code', 'm.py:7:inner']);
+    assert.equal(amb.status, 2);
+    assert.match(amb.stderr, /ambiguous: .*closure 0x2a, .*closure 0x1fffffffffffffff; pick one with the text shown, closure included/);
+    const one = cli(db, ['why', '--job', 'hl', '--source', "L['x']", '--code', 'hash(abc)/w/m.py:7:inner closure 0x2a']);
+    assert.equal(one.status, 0, one.stderr);
+    assert.match(one.stdout, /closure 0x2a:/);
+    assert.doesNotMatch(one.stdout, /closure 0x1fffffffffffffff/);
     const hist = cli(db, ['history', '--job', 'hl', '--json']).stdout.trim().split('\n').map((l) => JSON.parse(l));
     assert.deepEqual(hist.map((h) => [h.code.closure_hash, h.cached, h.new]), [[42, '2', '4'], ['2305843009213693951', '5', '6']]);
     const diff = cli(db, ['diff', '--job', 'hl', '--from', '0']);
