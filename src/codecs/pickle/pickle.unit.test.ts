@@ -141,3 +141,23 @@ describe('issue 13.1: a hand-made newer pickle', () => {
     assert.throws(() => unpickleProfile(bytes), /CodeStatX/);
   });
 });
+
+describe('issue 13.1: pickles CPython made with newer fields (stand-in classes of torch._dynamo.pgo)', () => {
+  // Made by CPython 3.11 pickle.dumps(protocol=4) of stand-in dataclass objects (see the
+  // fixtures README): the bytes themselves, so no Python is needed at test time.
+  const B = (s: string) => Buffer.from(s, 'base64');
+  it('fields of a newer layout in known classes: kept, and written back as CPython wrote them', () => {
+    const bytes = B('gASVhAEAAAAAAACMC2NvbGxlY3Rpb25zlIwLZGVmYXVsdGRpY3SUk5SMEXRvcmNoLl9keW5hbW8ucGdvlIwJQ29kZVN0YXRllJOUhZRSlGgDjAZDb2RlSWSUk5QpgZR9lCiMCGZpbGVuYW1llIwHL3cvbS5weZSMC2ZpcnN0bGluZW5vlEsHjARuYW1llIwFaW5uZXKUjAlmaWxlX2hhc2iUjANhYmOUjAxjbG9zdXJlX2hhc2iUSwOMBm1vZHVsZZSMAW2UdWJoBSmBlH2UjBFhdXRvbWF0aWNfZHluYW1pY5RoAmgDjBNGcmFtZVN0YXRlU2l6ZUVudHJ5lJOUhZRSlIwGTFsneCddlGgaKYGUfZQojAZzY2FsYXKUaAOMCUF1dG9VbnNldJSTlEsAhZRSlIwEc2l6ZZRLAksDhpSMBnN0cmlkZZRoJIwOZXhjbHVkZWRfc2l6ZXOUSwJOhpSMD2V4Y2x1ZGVkX3NjYWxhcpRLCYwFc2luY2WUKEsBjAF4lE6IdJR1YnNzYnMu');
+    const p = unpickleProfile(bytes);
+    const [slot] = [...p.codes.values()];
+    assert.deepEqual(slot.id.extra, [['module', 'm']]);
+    const e = slot.state.automaticDynamic.get("L['x']")!;
+    assert.deepEqual([e.excluded_sizes, e.excluded_scalar, e.extra], [[2, null], 9, [['since', [1, 'x', null, true]]]]);
+    assert.ok(Buffer.from(pickleProfile(p)).equals(bytes));
+  });
+  it('a bad closure_hash, an unknown field holding a dict, a bad excluded_sizes: refused by name', () => {
+    assert.throws(() => unpickleProfile(B('gASVXwEAAAAAAACMC2NvbGxlY3Rpb25zlIwLZGVmYXVsdGRpY3SUk5SMEXRvcmNoLl9keW5hbW8ucGdvlIwJQ29kZVN0YXRllJOUhZRSlGgDjAZDb2RlSWSUk5QpgZR9lCiMCGZpbGVuYW1llIwHL3cvbS5weZSMC2ZpcnN0bGluZW5vlEsHjARuYW1llIwFaW5uZXKUjAlmaWxlX2hhc2iUjANhYmOUjAxjbG9zdXJlX2hhc2iUaBJ1YmgFKYGUfZSMEWF1dG9tYXRpY19keW5hbWljlGgCaAOME0ZyYW1lU3RhdGVTaXplRW50cnmUk5SFlFKUjAZMWyd4J12UaBgpgZR9lCiMBnNjYWxhcpRoA4wJQXV0b1Vuc2V0lJOUSwCFlFKUjARzaXpllEsCSwOGlIwGc3RyaWRllGgijA5leGNsdWRlZF9zaXplc5ROjA9leGNsdWRlZF9zY2FsYXKUTnVic3Nicy4=')), /code 0: closure_hash is "abc", not an int or None/);
+    assert.throws(() => unpickleProfile(B('gASVbwEAAAAAAACMC2NvbGxlY3Rpb25zlIwLZGVmYXVsdGRpY3SUk5SMEXRvcmNoLl9keW5hbW8ucGdvlIwJQ29kZVN0YXRllJOUhZRSlGgDjAZDb2RlSWSUk5QpgZR9lCiMCGZpbGVuYW1llIwHL3cvbS5weZSMC2ZpcnN0bGluZW5vlEsHjARuYW1llIwFaW5uZXKUjAlmaWxlX2hhc2iUjANhYmOUjAxjbG9zdXJlX2hhc2iUTnViaAUpgZR9lIwRYXV0b21hdGljX2R5bmFtaWOUaAJoA4wTRnJhbWVTdGF0ZVNpemVFbnRyeZSTlIWUUpSMBkxbJ3gnXZRoGCmBlH2UKIwGc2NhbGFylGgDjAlBdXRvVW5zZXSUk5RLAIWUUpSMBHNpemWUSwJLA4aUjAZzdHJpZGWUaCKMDmV4Y2x1ZGVkX3NpemVzlE6MD2V4Y2x1ZGVkX3NjYWxhcpROjAVoaW50c5R9lIwBYZRLAXN1YnNzYnMu')), /FrameStateSizeEntry: unknown field hints holds a dict/);
+    assert.throws(() => unpickleProfile(B('gASVYAEAAAAAAACMC2NvbGxlY3Rpb25zlIwLZGVmYXVsdGRpY3SUk5SMEXRvcmNoLl9keW5hbW8ucGdvlIwJQ29kZVN0YXRllJOUhZRSlGgDjAZDb2RlSWSUk5QpgZR9lCiMCGZpbGVuYW1llIwHL3cvbS5weZSMC2ZpcnN0bGluZW5vlEsHjARuYW1llIwFaW5uZXKUjAlmaWxlX2hhc2iUjANhYmOUjAxjbG9zdXJlX2hhc2iUSwN1YmgFKYGUfZSMEWF1dG9tYXRpY19keW5hbWljlGgCaAOME0ZyYW1lU3RhdGVTaXplRW50cnmUk5SFlFKUjAZMWyd4J12UaBgpgZR9lCiMBnNjYWxhcpRoA4wJQXV0b1Vuc2V0lJOUSwCFlFKUjARzaXpllEsCSwOGlIwGc3RyaWRllGgijA5leGNsdWRlZF9zaXplc5RLBYwPZXhjbHVkZWRfc2NhbGFylE51YnNzYnMu')), /excluded_sizes is 5, not a tuple of int \| None or None/);
+  });
+});
