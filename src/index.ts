@@ -23,7 +23,7 @@ export { historyAsOf } from './store/history.ts';
 export { describedShapes, sawSentence, type DescribedShape } from './store/described-shapes.ts';
 export { ingestFile, detectKind, type IngestKind } from './adapters/ingest-file.ts';
 export { ingestObservations } from './adapters/ingest-observations.ts';
-export { exportBytes, writeLocalDir, type ExportFormat } from './adapters/export-profile.ts';
+export { exportBytes, profilePickle, writeLocalDir, type ExportFormat, type LayoutOptions } from './adapters/export-profile.ts';
 export { publishProfile, pullProfiles, RedisError } from './adapters/redis.ts';
 export { mergeProfiles } from './adapters/merge-profiles.ts';
 export { reportProfile, type ReportProfile } from './report/report-data.ts';

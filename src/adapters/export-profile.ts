@@ -6,11 +6,37 @@ import { decodeMegaCache, encodeMegaCache, type CacheArtifact } from '../codecs/
 import { pickleProfile, type PickleProtocol } from '../codecs/pickle/index.ts';
 import { encodeRemoteValue } from '../codecs/remote-value.ts';
 import { localFileName } from '../model/cache-key.ts';
-import type { Profile } from '../model/profile.ts';
+import { closureConflicts, mergeClosures } from '../model/closures.ts';
+import { layoutOf, type Profile, type TorchLayout } from '../model/profile.ts';
 
 export type ExportFormat = 'pickle' | 'megacache' | 'remote-json' | 'local-dir';
 
-export interface ExportOptions {
+/** Which pgo.py layout to write (`--torch`), and whether closures may be merged for 2.11. */
+export interface LayoutOptions {
+  /** Default: the layout the profile's data came in, 2.11 if it never said. */
+  torch?: TorchLayout;
+  /** `--merge-closures`: code ids that differ only in closure_hash are joined (2.11 cannot hold them apart). */
+  mergeClosures?: boolean;
+}
+
+/**
+ * The profile's pickle in the layout asked for. Writing closure-distinct code ids as 2.11 is
+ * an input error naming them, unless mergeClosures joins them first.
+ */
+export function profilePickle(profile: Profile, protocol: PickleProtocol = 4, o: LayoutOptions = {}): Uint8Array {
+  const layout = o.torch ?? layoutOf(profile) ?? '2.11';
+  let p = profile;
+  if (layout === '2.11') {
+    const clash = closureConflicts(profile);
+    if (clash.length && !o.mergeClosures) {
+      throw inputError(`PyTorch 2.11's layout cannot hold code ids that differ only in closure_hash: ${clash.join('; ')}. Write --torch 2.12, or join them with --merge-closures`);
+    }
+    if (clash.length) p = mergeClosures(profile);
+  }
+  return pickleProfile(p, { protocol, layout });
+}
+
+export interface ExportOptions extends LayoutOptions {
   format: ExportFormat;
   cacheKey: string;
   protocol?: PickleProtocol;
@@ -20,7 +46,7 @@ export interface ExportOptions {
 
 /** The bytes PyTorch reads for a profile, in one of its formats (not local-dir). */
 export function exportBytes(profile: Profile, opts: ExportOptions): Uint8Array {
-  const pickle = pickleProfile(profile, { protocol: opts.protocol ?? 4 });
+  const pickle = profilePickle(profile, opts.protocol ?? 4, opts);
   switch (opts.format) {
     case 'pickle':
       return pickle;
@@ -89,12 +115,13 @@ function describeFsError(e: unknown, tmp: string, path: string): string {
  * TORCHINDUCTOR_CACHE_DIR=DIR picks it up: a temporary file, renamed into place while
  * holding PyTorch's own lock file (flock(1) on `<path>.lock`, as torch.utils._filelock).
  */
-export function writeLocalDir(dir: string, cacheKey: string, profile: Profile, protocol: PickleProtocol = 4): string {
+export function writeLocalDir(dir: string, cacheKey: string, profile: Profile, protocol: PickleProtocol = 4, layout: LayoutOptions = {}): string {
   const path = join(dir, 'dynamo', localFileName(cacheKey));
   mkdirSync(dirname(path), { recursive: true });
+  const bytes = profilePickle(profile, protocol, layout);
   const tmp = `${path}.tmp.${process.pid}`;
   try {
-    writeFileSync(tmp, pickleProfile(profile, { protocol }));
+    writeFileSync(tmp, bytes);
   } catch (e) {
     rmSync(tmp, { force: true });
     throw inputError(`cannot write ${path}: ${describeFsError(e, tmp, path)}`);

@@ -31,11 +31,11 @@ class Table {
   private readonly index = new Map<string, number>();
   /** Code ids by a cheap key; the table holds their JSON. */
   refCode(c: CodeId): number {
-    const k = `${c.file_hash}\u0000${c.firstlineno}\u0000${c.name}\u0000${c.filename}`;
+    const k = c.closure_hash === undefined && !c.extra ? `${c.file_hash}\u0000${c.firstlineno}\u0000${c.name}\u0000${c.filename}` : codeToWire(c);
     let i = this.index.get(k);
     if (i === undefined) {
       i = this.items.length;
-      this.items.push(JSON.stringify(c));
+      this.items.push(codeToWire(c));
       this.index.set(k, i);
     }
     return i;
@@ -158,6 +158,7 @@ export function decodeBatch(b: WireBatch, cache: BatchCache): PreparedEvent[] {
 import type { CodeId } from '../model/code-id.ts';
 import { shapeFromJson } from '../store/fold.ts';
 import type { Shape } from '../model/observation.ts';
+import { toPyInt } from '../model/int.ts';
 
 export interface BatchCache {
   code(json: string): CodeId;
@@ -173,7 +174,7 @@ export function batchCache(limit = 100_000): BatchCache {
       let c = codes.get(json);
       if (!c) {
         if (codes.size >= limit) codes.clear();
-        codes.set(json, (c = JSON.parse(json) as CodeId));
+        codes.set(json, (c = codeFromWire(json)));
       }
       return c;
     },
@@ -253,4 +254,12 @@ export function lineBatches(file: string, o: LineBatchOptions): AsyncGenerator<{
       return out;
     },
   });
+}
+
+/** A CodeId on the wire: JSON, with ints past 2**53 (a closure_hash) as {"int": "decimal"}. */
+function codeToWire(c: CodeId): string {
+  return JSON.stringify(c, (_k, v) => (typeof v === 'bigint' ? { int: v.toString() } : v));
+}
+function codeFromWire(json: string): CodeId {
+  return JSON.parse(json, (_k, v) => (v !== null && typeof v === 'object' && !Array.isArray(v) && typeof v.int === 'string' && Object.keys(v).length === 1 ? toPyInt(BigInt(v.int)) : v)) as CodeId;
 }

@@ -1,6 +1,8 @@
 import { resolve } from 'node:path';
 import * as z from 'zod';
+import { intFromJson } from '../codecs/entry-json.ts';
 import { cacheKey } from '../model/cache-key.ts';
+import type { CodeId } from '../model/code-id.ts';
 import { isEventTime } from '../model/event-time.ts';
 import { hashOfCodeFile } from './hash-files.ts';
 import { hash53 } from '../store/hash53.ts';
@@ -31,6 +33,8 @@ const ObservationLine = z
       firstlineno: z.number().int(),
       name: z.string(),
       file_hash: z.string().optional(),
+      /** PyTorch after 2.11: part of the code's identity (None or any int; past 2**53 as a string). */
+      closure_hash: IntJson.nullable().optional(),
     }),
     source: z.string().min(1),
     kind: z.enum(['tensor', 'scalar', 'size']),
@@ -163,12 +167,12 @@ export function parseObservationLine(text: string, line: number, ctx: LineContex
     } else shape = { kind: 'size', size: o.size! };
   }
   const run = o.run ?? defaults.run ?? null;
-  const payload: ShapeObserved = {
-    code: { filename: o.code.filename, firstlineno: o.code.firstlineno, name: o.code.name, file_hash: o.code.file_hash ?? hashOfCodeFile(o.code.filename, defaults.hashFiles) },
-    source: o.source,
-    shape,
-    automatic_dynamic: o.automatic_dynamic ?? true,
-  };
+  const ch = o.code.closure_hash;
+  if (typeof ch === 'number' && !Number.isSafeInteger(ch)) throw new InputError(file, line, `field code.closure_hash: ${ch} is past 2**53; write it as a string`);
+  const code: CodeId = { filename: o.code.filename, firstlineno: o.code.firstlineno, name: o.code.name, file_hash: o.code.file_hash ?? hashOfCodeFile(o.code.filename, defaults.hashFiles) };
+  // A line that names closure_hash (even None) is data in the layout after 2.11.
+  const withClosure: CodeId = ch === undefined ? code : { ...code, closure_hash: ch === null ? null : intFromJson(ch) };
+  const payload: ShapeObserved = { code: withClosure, source: o.source, shape, automatic_dynamic: o.automatic_dynamic ?? true };
   // Checked by the line's zod schema above (a superset of the payload's): marked as validated.
   return {
     [VALIDATED]: true,
@@ -182,6 +186,6 @@ export function parseObservationLine(text: string, line: number, ctx: LineContex
     compileId: o.compile_id ?? null,
     // Issue 9.1, 9.2: the input is named by what its first event holds, not by its name.
     idempotencyKey: '',
-    idempotencyHash: (ctx.tag ??= hash53(`obs\u0000${key}\u0000${run ?? ''}\u0000${time ?? ''}\u0000${JSON.stringify(payload)}`) % 2 ** 21) * 2 ** 32 + line,
+    idempotencyHash: (ctx.tag ??= hash53(`obs\u0000${key}\u0000${run ?? ''}\u0000${time ?? ''}\u0000${JSON.stringify(payload, (_k, v) => (typeof v === 'bigint' ? String(v) : v))}`) % 2 ** 21) * 2 ** 32 + line,
   };
 }

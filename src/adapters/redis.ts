@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import { pickleProfile } from '../codecs/pickle/index.ts';
+import { profilePickle, type LayoutOptions } from './export-profile.ts';
 import { unpickleProfile } from '../codecs/pickle/index.ts';
 import { cacheKeyOfRemoteKey, decodeRemoteValue, encodeRemoteValue, remoteKey } from '../codecs/remote-value.ts';
 import { classify, fullMessage, inputError, LedgerError } from '../errors.ts';
@@ -99,9 +99,9 @@ async function withRedis<T>(url: string, o: RedisOptions, fn: (r: Redis) => Prom
 }
 
 /** Sets `pt2:dynamo-pgo::<key>:c1` to the JSON value PyTorch reads with remote PGO on. */
-export async function publishProfile(url: string, cacheKey: string, profile: Profile, o: RedisOptions & { ttlSeconds?: number } = {}): Promise<string> {
+export async function publishProfile(url: string, cacheKey: string, profile: Profile, o: RedisOptions & LayoutOptions & { ttlSeconds?: number } = {}): Promise<string> {
   const key = remoteKey(cacheKey);
-  const value = encodeRemoteValue(pickleProfile(profile));
+  const value = encodeRemoteValue(profilePickle(profile, 4, o));
   await withRedis(url, o, async (r) => {
     if (o.ttlSeconds !== undefined) await r.set(key, value, 'EX', o.ttlSeconds);
     else await r.set(key, value);

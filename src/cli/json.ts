@@ -1,6 +1,7 @@
 import type { CodeId } from '../model/code-id.ts';
 import type { Profile } from '../model/profile.ts';
-import { entryToJson } from '../codecs/entry-json.ts';
+import { entryToJson, intToJson } from '../codecs/entry-json.ts';
+import { fieldsToJson } from '../model/py-plain.ts';
 import type { HistoryRow } from '../store/ledger.ts';
 import { sawSentence, type DescribedShape } from '../store/described-shapes.ts';
 
@@ -12,7 +13,15 @@ import { sawSentence, type DescribedShape } from '../store/described-shapes.ts';
 export const isoTime = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 export function codeJson(c: CodeId) {
-  return { filename: c.filename, firstlineno: c.firstlineno, name: c.name, file_hash: c.file_hash, ...('closure_hash' in c && (c as { closure_hash?: unknown }).closure_hash !== undefined ? { closure_hash: (c as { closure_hash?: unknown }).closure_hash } : {}) };
+  return {
+    filename: c.filename,
+    firstlineno: c.firstlineno,
+    name: c.name,
+    file_hash: c.file_hash,
+    // the layout after 2.11: present (None as null, past 2**53 as a string) where the data carries it
+    ...(c.closure_hash !== undefined ? { closure_hash: c.closure_hash === null ? null : intToJson(c.closure_hash) } : {}),
+    ...(c.extra?.length ? { extra: fieldsToJson(c.extra) } : {}),
+  };
 }
 
 export function originJson(origin: string | null, line: number | null) {

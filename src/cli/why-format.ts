@@ -1,5 +1,5 @@
 import { isAbsolute, relative } from 'node:path';
-import { codeIdText } from '../model/code-id.ts';
+import { codeIdLabel } from '../model/code-id.ts';
 import { sawSentence } from '../store/described-shapes.ts';
 import { dimLabel, type DimStory, type Evidence } from '../store/why.ts';
 import { codeJson, isoTime, originJson } from './json.ts';
@@ -52,6 +52,8 @@ function storyLines(s: DimStory, indent: string): string[] {
     const seen = s.values.reduce((n, v) => n + v.count, 0);
     const runs = [...new Set(s.values.flatMap((v) => v.runs))];
     lines.push(`${indent}${label}: static at ${s.current}, seen ${seen} time${seen === 1 ? '' : 's'}${runs.length ? ` (runs ${runs.join(', ')})` : ''}${s.first ? `; first in ${where(s.first)}` : ''}`);
+    const keep = s.advice.split('; ').find((x) => x.startsWith('TORCH_COMPILE_STATIC_SOURCES'));
+    if (keep) lines.push(`${indent}  ${keep}`);
     return lines;
   }
   const b = s.becameDynamic;
@@ -82,7 +84,7 @@ export function storyText(stories: DimStory[]): string[] {
   const lines: string[] = [];
   let last = '';
   for (const s of stories) {
-    const head = `${s.source} in ${codeIdText(s.code)}:`;
+    const head = `${s.source} in ${codeIdLabel(s.code)}:`;
     if (head !== last) {
       lines.push(head);
       if (s.saw.length) lines.push(`  ${sawSentence(s.saw.map((x) => ({ compileId: x.compileId, source: s.source, size: x.size })))}`);

@@ -1,6 +1,7 @@
 import { DYNAMIC, InferStride, UNSET, type Atom, type ScalarValue, type SizeField, type StrideField } from '../model/atoms.ts';
 import type { FrameStateSizeEntry } from '../model/entry.ts';
 import { toPyInt, type PyInt } from '../model/int.ts';
+import { fieldsFromJson, fieldsToJson, type PlainJson } from '../model/py-plain.ts';
 
 /**
  * JSON spelling of entries, as in PyTorch's oracle files: "dynamic", "unset",
@@ -19,6 +20,11 @@ export interface EntryJson {
   scalar: AtomJson;
   size: FieldJson;
   stride: FieldJson;
+  /** The layout after 2.11 (absent: none recorded). */
+  excluded_sizes?: (IntJson | null)[] | null;
+  excluded_scalar?: IntJson | null;
+  /** A newer layout's unknown fields (model/py-plain.ts JSON). */
+  extra?: [string, PlainJson][];
 }
 
 export function intToJson(v: PyInt): IntJson {
@@ -52,7 +58,11 @@ function fieldToJson(f: readonly Atom[] | Atom): FieldJson {
   return f.map((a) => atomToJson(a, infer));
 }
 export function entryToJson(e: FrameStateSizeEntry): EntryJson {
-  return { scalar: atomToJson(e.scalar, null), size: fieldToJson(e.size), stride: fieldToJson(e.stride) };
+  const j: EntryJson = { scalar: atomToJson(e.scalar, null), size: fieldToJson(e.size), stride: fieldToJson(e.stride) };
+  if (e.excluded_sizes !== undefined) j.excluded_sizes = e.excluded_sizes === null ? null : e.excluded_sizes.map((x) => (x === null ? null : intToJson(x)));
+  if (e.excluded_scalar !== undefined) j.excluded_scalar = e.excluded_scalar === null ? null : intToJson(e.excluded_scalar);
+  if (e.extra?.length) j.extra = fieldsToJson(e.extra);
+  return j;
 }
 
 function atomFromJson(a: AtomJson, infer: Map<number, InferStride[]> | null): Atom {
@@ -78,9 +88,13 @@ function fieldFromJson(f: FieldJson, strides: boolean): readonly Atom[] | Atom {
 export function entryFromJson(j: EntryJson): FrameStateSizeEntry {
   const scalar = atomFromJson(j.scalar, null);
   if (scalar instanceof InferStride) throw new RangeError('scalar cannot be an InferStride');
-  return {
+  const e: FrameStateSizeEntry = {
     scalar: scalar as ScalarValue,
     size: fieldFromJson(j.size, false) as SizeField,
     stride: fieldFromJson(j.stride, true) as StrideField,
   };
+  if (j.excluded_sizes !== undefined) e.excluded_sizes = j.excluded_sizes === null ? null : j.excluded_sizes.map((x) => (x === null ? null : intFromJson(x)));
+  if (j.excluded_scalar !== undefined) e.excluded_scalar = j.excluded_scalar === null ? null : intFromJson(j.excluded_scalar);
+  if (j.extra?.length) e.extra = fieldsFromJson(j.extra);
+  return e;
 }

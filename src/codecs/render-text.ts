@@ -38,6 +38,9 @@ export function parseRenderText(text: string): Profile {
       const id: CodeId = { filename: c[2], firstlineno: Number(c[3]), name: c[4], file_hash: c[1] };
       const key = codeKey(id);
       let slot = profile.codes.get(key);
+      // Only closure-distinct code ids (the layout after 2.11) render alike; the text cannot say
+      // which closure is which, so it is refused rather than merged.
+      if (slot) throw new RenderTextError(n, `code id ${line.slice(0, -1)} appears twice: closures of one function (PyTorch after 2.11) render alike and cannot be told apart here; ingest the profile's pickle instead`);
       if (!slot) profile.codes.set(key, (slot = { id, state: { automaticDynamic: new Map() } }));
       state = slot.state.automaticDynamic;
       continue;
@@ -65,6 +68,14 @@ export function parseEntry(t: string): FrameStateSizeEntry {
   m = /^tensor size=\[(.*)\] stride=\[(.*)\]$/.exec(t);
   if (m) {
     return { scalar: DYNAMIC, size: list(m[1], renderedAtom, false) as SizeField, stride: list(m[2], renderedAtom, true) as StrideField };
+  }
+  // The layout after 2.11 prints excluded_sizes / excluded_scalar too.
+  m = /^unusual FrameStateSizeEntry\(scalar=(.*), size=(.*), stride=(.*), excluded_sizes=(None|\([-\d, None]*\)), excluded_scalar=(None|-?\d+)\)$/.exec(t);
+  if (m) {
+    const e: FrameStateSizeEntry = { scalar: reprAtom(m[1], false) as ScalarValue, size: reprField(m[2], false) as SizeField, stride: reprField(m[3], true) as StrideField };
+    e.excluded_sizes = m[4] === 'None' ? null : excludedOf(m[4]);
+    e.excluded_scalar = m[5] === 'None' ? null : int(m[5]);
+    return e;
   }
   m = /^unusual FrameStateSizeEntry\(scalar=(.*), size=(.*), stride=(.*)\)$/.exec(t);
   if (m) return { scalar: reprAtom(m[1], false) as ScalarValue, size: reprField(m[2], false) as SizeField, stride: reprField(m[3], true) as StrideField };
@@ -132,4 +143,13 @@ function reprField(s: string, strides: boolean): Atom[] | Atom {
   if (parts[parts.length - 1] === '') parts.pop();
   const out = parts.map((p) => reprAtom(p, strides));
   return strides ? shareInferStrides(out) : out;
+}
+
+/** `(16, None, 4)`, `(3,)`, `()` as excluded_sizes. */
+function excludedOf(s: string): (ReturnType<typeof toPyInt> | null)[] {
+  const body = s.slice(1, -1).trim();
+  if (body === '') return [];
+  const parts = body.split(',').map((p) => p.trim());
+  if (parts[parts.length - 1] === '') parts.pop();
+  return parts.map((p) => (p === 'None' ? null : int(p)));
 }

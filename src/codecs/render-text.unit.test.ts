@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { fixtureText, oracleCases } from '../../test/support/fixtures.ts';
+import { fixtureText, nextOracleCases, oracleCases } from '../../test/support/fixtures.ts';
 import { pickleProfile } from './pickle/index.ts';
 import { renderProfile } from '../model/render.ts';
 import { parseRenderText, RenderTextError } from './render-text.ts';
@@ -23,5 +23,24 @@ describe('render text back to a profile', () => {
     assert.throws(() => parseRenderText('hash(a)f.py:1:f:\n  L[x]: tensor size=[1] stride=[1]\n  garbage'), (e: unknown) => e instanceof RenderTextError && e.line === 3);
     assert.throws(() => parseRenderText('  L[x]: scalar 3'), /line 1: an entry before any code id/);
     assert.throws(() => parseRenderText('hash(a)f.py:1:f:\n  L[x]: scalar three'), /line 2: not an int/);
+  });
+});
+
+describe('issue 13.1: render text of the layout after 2.11', () => {
+  it('reads every oracle/next render back to the same text', () => {
+    for (const c of nextOracleCases()) {
+      const heads = c.expected.render.split('\n').filter((l) => l.startsWith('hash('));
+      if (new Set(heads).size !== heads.length) continue; // closures render alike: refused (next test)
+      const p = parseRenderText(c.expected.render);
+      p.layout = '2.12';
+      assert.equal(renderProfile(p), c.expected.render, `case ${c.id}`);
+    }
+  });
+  it('refuses closures that render alike, naming the line, rather than merging them', () => {
+    const c = nextOracleCases().find((x) => {
+      const heads = x.expected.render.split('\n').filter((l) => l.startsWith('hash('));
+      return new Set(heads).size !== heads.length;
+    })!;
+    assert.throws(() => parseRenderText(c.expected.render), /render text line \d+: code id .* appears twice: closures/);
   });
 });

@@ -1,11 +1,21 @@
-import { atomEq, DYNAMIC, UNSET, type Atom, type Dynamic, type ScalarValue, type SizeAtom, type SizeField, type StrideAtom, type StrideField, type Unset } from './atoms.ts';
-import type { PyInt } from './int.ts';
+import { atomEq, DYNAMIC, fieldEq, UNSET, type Atom, type Dynamic, type ScalarValue, type SizeAtom, type SizeField, type StrideAtom, type StrideField, type Unset } from './atoms.ts';
+import { isPyInt, type PyInt } from './int.ts';
+import type { PyFields } from './py-plain.ts';
 
 /** `FrameStateSizeEntry`: what is known of one input source of one code object. */
 export interface FrameStateSizeEntry {
   scalar: ScalarValue;
   size: SizeField;
   stride: StrideField;
+  /**
+   * PyTorch after 2.11: the static values a dim or int had before it turned dynamic
+   * (`compare=False`: equality and the lattice ignore them). `undefined`: none recorded
+   * (the 2.11 layout has no such fields; the newer one reads it as None).
+   */
+  excluded_sizes?: readonly (PyInt | null)[] | null;
+  excluded_scalar?: PyInt | null;
+  /** Fields of a newer layout that this version does not know: kept, and written back. */
+  extra?: PyFields;
 }
 
 export function emptyEntry(): FrameStateSizeEntry {
@@ -46,10 +56,41 @@ export function mergeAtomTup<T extends Atom>(xs: readonly T[] | Dynamic | Unset,
   return out;
 }
 
-/** `self |= other`, in place, as `FrameStateSizeEntry.__ior__`. */
+/**
+ * `self |= other`, in place, as `FrameStateSizeEntry.__ior__`, keeping `excluded_sizes` /
+ * `excluded_scalar` as upstream does: a tuple size that the join changes leaves its old
+ * value (non-ints as None), one that stays clears it; an int scalar that meets another int
+ * leaves the old int, an already dynamic scalar clears it.
+ */
 export function joinInto(self: FrameStateSizeEntry, other: FrameStateSizeEntry): FrameStateSizeEntry {
+  if (isPyInt(self.scalar) && isPyInt(other.scalar) && self.scalar !== other.scalar) self.excluded_scalar = self.scalar;
+  else if (self.scalar === DYNAMIC && self.excluded_scalar != null) self.excluded_scalar = null;
   self.scalar = mergeAtom(self.scalar, other.scalar) as ScalarValue;
-  self.size = mergeAtomTup(self.size, other.size) as SizeField;
+  const xs = self.size;
+  if (!Array.isArray(xs)) self.size = mergeAtomTup(xs, other.size) as SizeField;
+  else {
+    // The join of two tuples of one length, noting whether any dim changed (mergeAtom returns
+    // the old atom itself when it stays), so the common case costs no second comparison.
+    const ys = other.size;
+    let size: SizeField;
+    let changed: boolean;
+    if (Array.isArray(ys) && ys.length === xs.length) {
+      const out = new Array<SizeAtom>(xs.length);
+      changed = false;
+      for (let i = 0; i < xs.length; i++) {
+        const m = mergeAtom(xs[i], ys[i]);
+        if (m !== xs[i]) changed = true;
+        out[i] = m;
+      }
+      size = out;
+    } else {
+      size = mergeAtomTup(xs, ys) as SizeField;
+      changed = !fieldEq(xs as readonly Atom[], size as readonly Atom[] | Dynamic | Unset);
+    }
+    if (changed) self.excluded_sizes = (xs as readonly Atom[]).map((a) => (isPyInt(a) ? a : null));
+    else if (self.excluded_sizes != null) self.excluded_sizes = null;
+    self.size = size;
+  }
   self.stride = mergeAtomTup(self.stride, other.stride) as StrideField;
   return self;
 }

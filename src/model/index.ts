@@ -10,3 +10,6 @@ export * from './python-repr.ts';
 export * from './render.ts';
 export * from './cache-key.ts';
 export * from './observation.ts';
+export * from './py-plain.ts';
+export * from './closures.ts';
+export * from './switches.ts';

@@ -9,6 +9,28 @@ export interface CodeState {
 /** `defaultdict[CodeId, CodeState]`: a whole profile, code ids in first-seen order. */
 export interface Profile {
   codes: Map<string, { id: CodeId; state: CodeState }>;
+  /**
+   * The pickle layout its data came in: '2.12' once any code id carries `closure_hash` (PyTorch
+   * after 2.11 pickles it on every code id, None included; readers of that layout set it);
+   * absent: the data never said (written as 2.11). Render and export follow it. Code ids
+   * alone decide, so a stored view (code_states) and a fresh fold always agree.
+   */
+  layout?: TorchLayout;
+}
+
+/** Pickle layouts of pgo.py: 2.11's, and the one after it (closure_hash, excluded_*). */
+export type TorchLayout = '2.11' | '2.12';
+export const TORCH_LAYOUTS: readonly TorchLayout[] = ['2.11', '2.12'];
+
+/**
+ * The profile's layout: as set, else '2.12' where a code id carries closure_hash (so a
+ * profile put together without codeStateFor, e.g. loaded from a stored view, still knows),
+ * else undefined (never said: written as 2.11).
+ */
+export function layoutOf(profile: Profile): TorchLayout | undefined {
+  if (profile.layout) return profile.layout;
+  for (const { id } of profile.codes.values()) if (id.closure_hash !== undefined) return '2.12';
+  return undefined;
 }
 
 export function emptyProfile(): Profile {
@@ -20,6 +42,7 @@ export function codeStateFor(profile: Profile, id: CodeId): CodeState {
   const k = codeKey(id);
   let slot = profile.codes.get(k);
   if (!slot) {
+    if (id.closure_hash !== undefined) profile.layout = '2.12';
     slot = { id, state: { automaticDynamic: new Map() } };
     profile.codes.set(k, slot);
   }

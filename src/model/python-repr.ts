@@ -1,6 +1,8 @@
 import { DYNAMIC, InferStride, UNSET, type Atom } from './atoms.ts';
 import type { FrameStateSizeEntry } from './entry.ts';
 import { intRepr } from './int.ts';
+import type { TorchLayout } from './profile.ts';
+import { plainRepr } from './py-plain.ts';
 
 /** Python's `repr()` of an atom as PyTorch's objects print it. */
 export function atomRepr(a: Atom): string {
@@ -29,7 +31,16 @@ function fieldRepr(f: readonly Atom[] | Atom): string {
   return Array.isArray(f) ? fieldStr(f) : atomRepr(f as Atom);
 }
 
-/** `repr(FrameStateSizeEntry)` (the dataclass repr). */
-export function entryRepr(e: FrameStateSizeEntry): string {
-  return `FrameStateSizeEntry(scalar=${atomRepr(e.scalar)}, size=${fieldRepr(e.size)}, stride=${fieldRepr(e.stride)})`;
+/**
+ * `repr(FrameStateSizeEntry)` (the dataclass repr) in a layout: after 2.11 it shows
+ * `excluded_sizes` and `excluded_scalar` too. Fields of a newer layout come last.
+ */
+export function entryRepr(e: FrameStateSizeEntry, layout: TorchLayout = '2.11'): string {
+  let s = `FrameStateSizeEntry(scalar=${atomRepr(e.scalar)}, size=${fieldRepr(e.size)}, stride=${fieldRepr(e.stride)}`;
+  if (layout !== '2.11') {
+    const ex = e.excluded_sizes;
+    s += `, excluded_sizes=${ex == null ? 'None' : plainRepr(ex)}, excluded_scalar=${e.excluded_scalar == null ? 'None' : intRepr(e.excluded_scalar)}`;
+  }
+  for (const [k, v] of e.extra ?? []) s += `, ${k}=${plainRepr(v)}`;
+  return s + ')';
 }

@@ -2,7 +2,7 @@ import { DYNAMIC, InferStride, UNSET, type Atom } from './atoms.ts';
 import { codeIdText } from './code-id.ts';
 import type { FrameStateSizeEntry } from './entry.ts';
 import { intRepr } from './int.ts';
-import type { CodeState, Profile } from './profile.ts';
+import { layoutOf, type CodeState, type Profile, type TorchLayout } from './profile.ts';
 import { atomStr, entryRepr } from './python-repr.ts';
 
 function renderSingle(s: Atom): string {
@@ -16,15 +16,15 @@ function renderTuple(ss: readonly Atom[]): string {
   return '[' + ss.map(renderSingle).join(', ') + ']';
 }
 
-/** `FrameStateSizeEntry.render()` */
-export function renderEntry(e: FrameStateSizeEntry): string {
+/** `FrameStateSizeEntry.render()` (its `unusual …` fallback is the layout's repr). */
+export function renderEntry(e: FrameStateSizeEntry, layout: TorchLayout = '2.11'): string {
   if (e.size === DYNAMIC && e.stride === DYNAMIC) {
     return e.scalar === DYNAMIC ? 'fully dynamic scalar or tensor' : `scalar ${atomStr(e.scalar)}`;
   }
   if (e.scalar === DYNAMIC && Array.isArray(e.size) && Array.isArray(e.stride)) {
     return `tensor size=${renderTuple(e.size)} stride=${renderTuple(e.stride)}`;
   }
-  return `unusual ${entryRepr(e)}`;
+  return `unusual ${entryRepr(e, layout)}`;
 }
 
 /** `_collect_dynamic_sources`: a tuple size with a dynamic dim, or else a dynamic scalar. */
@@ -44,12 +44,15 @@ export function dynamicSources(profile: Profile): string[] {
   return [...seen];
 }
 
-/** `render_code_state()`, byte for byte, the TORCH_COMPILE_DYNAMIC_SOURCES advice included. */
+/**
+ * `render_code_state()`, byte for byte, the TORCH_COMPILE_DYNAMIC_SOURCES advice included, as
+ * the profile's layout renders (closures of one function print alike, as upstream).
+ */
 export function renderProfile(profile: Profile): string {
   const parts: string[] = [];
   for (const { id, state } of profile.codes.values()) {
     const lines: string[] = [];
-    for (const [src, fs] of state.automaticDynamic) lines.push(`  ${src}: ${renderEntry(fs)}`);
+    for (const [src, fs] of state.automaticDynamic) lines.push(`  ${src}: ${renderEntry(fs, layoutOf(profile))}`);
     parts.push(`${codeIdText(id)}:\n` + lines.join('\n'));
   }
   let text = parts.join('\n');

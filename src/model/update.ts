@@ -48,6 +48,12 @@ export function updateAutomaticDynamic(
   if (!isUpdate) state.set(name, mut);
   const old = { ...mut };
   joinInto(mut, entry);
+  if (!isUpdate) {
+    // A loaded entry (an import) is the profile's entry as it was: its own excluded values and unknown fields stay.
+    if (entry.excluded_sizes != null) mut.excluded_sizes = entry.excluded_sizes;
+    if (entry.excluded_scalar != null) mut.excluded_scalar = entry.excluded_scalar;
+  }
+  if (entry.extra?.length && !mut.extra?.length) mut.extra = entry.extra;
   const records: DynamicRecord[] = [];
   if (!isUpdate) return { entry: mut, before: undefined, records };
 

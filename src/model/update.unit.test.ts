@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { oracleCases } from '../../test/support/fixtures.ts';
-import { entryJson } from '../../test/support/oracle-json.ts';
+import { nextOracleCases, oracleCases } from '../../test/support/fixtures.ts';
+import { entryJson, entryJsonNext } from '../../test/support/oracle-json.ts';
 import { DYNAMIC, InferStride, UNSET, type Atom } from './atoms.ts';
 import { join, makeScalar, makeSize, mergeAtom, mergeAtomTup } from './entry.ts';
 import { inferStrides } from './infer-strides.ts';
@@ -33,7 +33,8 @@ describe('the join (PyTorch _merge_atom / _merge_atom_tup / |=)', () => {
   });
   it('a scalar joined with a size-only entry keeps both halves', () => {
     const j = join(makeSize([4]), makeScalar(3));
-    assert.deepEqual(j, { scalar: 3, size: DYNAMIC, stride: DYNAMIC });
+    // the size (4,) turned dynamic: upstream's |= keeps it in excluded_sizes (issue 13.2)
+    assert.deepEqual(j, { scalar: 3, size: DYNAMIC, stride: DYNAMIC, excluded_sizes: [4] });
   });
 });
 
@@ -101,6 +102,22 @@ describe('all 600 oracle cases: every step and every logged record', () => {
           `step ${i} records`,
         );
       });
+      assert.equal(renderProfile(p), c.expected.render);
+    });
+  }
+});
+
+describe('issue 13: the layout after 2.11 (oracle/next): every step, record and render of 600 cases', () => {
+  for (const c of nextOracleCases()) {
+    it(`issue 13.2: next case ${c.id}`, () => {
+      const p = emptyProfile();
+      c.observations.forEach((o, i) => {
+        const r = updateAutomaticDynamic(p, c.codes[o.code], o.source, entryOf(o as Shape), c.automatic_dynamic_shapes);
+        const step = c.expected.steps[i];
+        assert.deepEqual(entryJsonNext(r.entry), step.after, `step ${i} entry`);
+        assert.deepEqual(r.records.map((x) => ({ event: 'automatic_dynamic', ...x })), step.logged, `step ${i} records`);
+      });
+      assert.equal(p.layout, '2.12');
       assert.equal(renderProfile(p), c.expected.render);
     });
   }

@@ -66,6 +66,7 @@ export function renderReportHtml(profiles: ReportProfile[], generatedAt: Date = 
   </div>
   <h2>Compile these dynamic from the start</h2>
   <div class="advice" id="advice-box"><code id="advice"></code><button id="copy" type="button">Copy</button></div>
+  <ul class="switches" id="switches"></ul>
   <h2>Candidates to keep static</h2>
   <div id="keep"></div>
   <div class="controls">
@@ -103,6 +104,8 @@ export function renderReportHtml(profiles: ReportProfile[], generatedAt: Date = 
     const adv = p.dynamicSources.length ? 'TORCH_COMPILE_DYNAMIC_SOURCES="' + p.dynamicSources.join(',') + '"' : '(nothing is dynamic)';
     $('advice').textContent = adv;
     $('copy').disabled = !p.dynamicSources.length;
+    // the newer switches, each with the PyTorch versions that read it
+    $('switches').replaceChildren(...(p.switches || []).map((a) => el('li', {}, el('code', { text: a.switch + '="' + a.value + '"' }), el('span', { class: 'muted', text: ' (' + a.versions + '): ' + a.why }))));
     const keep = $('keep');
     keep.replaceChildren(p.keepStatic.length
       ? el('ul', { class: 'keep' }, ...p.keepStatic.map((k) => el('li', {}, el('code', { text: k.source }), ' in ', el('code', { text: k.code }), el('span', { class: 'muted', text: ' — static over ' + k.observations + ' observations' + (k.runs ? ' in ' + k.runs + ' run' + (k.runs === 1 ? '' : 's') : '') }))))

@@ -1,7 +1,9 @@
 import { DYNAMIC, InferStride, type Atom } from '../model/atoms.ts';
-import { codeIdText, codeKey } from '../model/code-id.ts';
+import { codeIdLabel, codeKey } from '../model/code-id.ts';
 import { intRepr } from '../model/int.ts';
 import { dynamicSources, renderEntry } from '../model/render.ts';
+import { layoutOf } from '../model/profile.ts';
+import { switchAdvice, type SourceFacts, type SwitchAdvice } from '../model/switches.ts';
 import type { HistoryRow, Ledger, ProfileRow } from '../store/ledger.ts';
 import { historyAsOf } from '../store/history.ts';
 import { describedShapes } from '../store/described-shapes.ts';
@@ -15,6 +17,8 @@ export interface ReportProfile {
   dynamicSources: string[];
   /** Sources seen many times that never changed: candidates to mark static. */
   keepStatic: { code: string; source: string; observations: number; runs: number }[];
+  /** Advice in the newer switches (static, per-dim, unbacked), each with the versions that read it. */
+  switches?: SwitchAdvice[];
   codes: ReportCode[];
   runs: string[];
 }
@@ -93,13 +97,17 @@ export function reportProfile(ledger: Ledger, p: ProfileRow, window: Window = {}
   }
   // observations per code and source, straight from the log
   const counts = new Map<string, { n: number; runs: number }>();
-  for (const r of ledger.sql.all<{ file_hash: string; firstlineno: number; name: string; source: string; n: number; runs: number }>(
-    `select c.file_hash, c.firstlineno, c.name, s.source, count(*) n, count(distinct e.run_id) runs
+  for (const r of ledger.sql.all<{ file_hash: string; firstlineno: number; name: string; closure_hash: string; source: string; n: number; runs: number }>(
+    `select c.file_hash, c.firstlineno, c.name, c.closure_hash, s.source, count(*) n, count(distinct e.run_id) runs
      from events e join codes c on c.id = e.code_id join sources s on s.id = e.source_id
-     where e.profile_id = ? and e.kind in ('shape.observed', 'entry.imported') group by c.file_hash, c.firstlineno, c.name, s.source`,
+     where e.profile_id = ? and e.kind in ('shape.observed', 'entry.imported') group by c.file_hash, c.firstlineno, c.name, c.closure_hash, s.source`,
     p.id,
   )) {
-    counts.set(`${r.file_hash}\u0000${r.firstlineno}\u0000${r.name}\u0000${r.source}`, { n: r.n, runs: r.runs });
+    // closures of one function are counted apart ('' and 'None' are one identity)
+    const closure = r.closure_hash === 'None' ? '' : r.closure_hash;
+    const k = `${r.file_hash}\u0000${r.firstlineno}\u0000${r.name}\u0000${closure}\u0000${r.source}`;
+    const c = counts.get(k);
+    counts.set(k, c ? { n: c.n + r.n, runs: Math.max(c.runs, r.runs) } : { n: r.n, runs: r.runs });
   }
   const codes: ReportCode[] = [];
   const keepStatic: ReportProfile['keepStatic'] = [];
@@ -121,10 +129,10 @@ export function reportProfile(ledger: Ledger, p: ProfileRow, window: Window = {}
         const any = firstFor((c) => c.reason === 'dimensionality change' || c.reason === 'other');
         for (const d of dims) if (d.value === '?' && any) d.since = any;
       }
-      const c = counts.get(`${id.file_hash}\u0000${id.firstlineno}\u0000${id.name}\u0000${source}`) ?? { n: 0, runs: 0 };
+      const c = counts.get(`${id.file_hash}\u0000${id.firstlineno}\u0000${id.name}\u0000${id.closure_hash == null ? '' : String(id.closure_hash)}\u0000${source}`) ?? { n: 0, runs: 0 };
       sources.push({
         source,
-        rendered: renderEntry(e),
+        rendered: renderEntry(e, layoutOf(view)),
         kind,
         dims,
         strides: Array.isArray(e.stride) ? e.stride.map(atomText) : [],
@@ -132,16 +140,29 @@ export function reportProfile(ledger: Ledger, p: ProfileRow, window: Window = {}
         timeline,
         saw: saw.get(`${key}\u0000${source}`) ?? [],
       });
-      if (timeline.length === 0 && c.n >= MANY && !dims.some((d) => d.value === '?')) keepStatic.push({ code: codeIdText(id), source, observations: c.n, runs: c.runs });
+      if (timeline.length === 0 && c.n >= MANY && !dims.some((d) => d.value === '?')) keepStatic.push({ code: codeIdLabel(id), source, observations: c.n, runs: c.runs });
     }
-    codes.push({ code: codeIdText(id), sources });
+    codes.push({ code: codeIdLabel(id), sources });
   }
   const runs = [...new Set(history.map((h) => h.run).filter((r): r is string => r !== null))];
   for (const r of ledger.sql.all<{ run: string }>('select distinct r.run from events e join runs r on r.id = e.run_id where e.profile_id = ? order by r.run', p.id)) {
     if (!runs.includes(r.run)) runs.push(r.run);
   }
+  // facts for the newer switches: sources static over several runs; dims that took 0 or 1 while changing
+  const facts = new Map<string, SourceFacts>();
+  const fact = (s: string) => facts.get(s) ?? (facts.set(s, { source: s }), facts.get(s)!);
+  for (const k of keepStatic) if (k.runs >= 2) fact(k.source).staticAcrossRuns = true;
+  for (const h of history) {
+    const zeroOne = ['0', '1'].includes(h.cached) || ['0', '1'].includes(h.new);
+    if (!zeroOne) continue;
+    const d = h.reason === 'size change' ? (h.dim_changed as number) : h.reason === 'scalar change' ? 'scalar' : null;
+    if (d === null) continue;
+    const f = fact(h.name);
+    if (!(f.zeroOneDims ??= []).includes(d)) f.zeroOneDims.push(d);
+  }
   return {
     cacheKey: p.cacheKey,
+    switches: switchAdvice(view, [...facts.values()]),
     events: p.eventCount,
     lastTime: p.lastTime === null ? null : new Date(p.lastTime).toISOString(),
     dynamicSources: dynamicSources(view),

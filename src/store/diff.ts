@@ -2,7 +2,7 @@ import { entryToJson } from '../codecs/entry-json.ts';
 import type { CodeId } from '../model/code-id.ts';
 import type { FrameStateSizeEntry } from '../model/entry.ts';
 import { renderEntry } from '../model/render.ts';
-import type { Profile } from '../model/profile.ts';
+import { layoutOf, type Profile } from '../model/profile.ts';
 
 export interface DimChange {
   /** `scalar`, `size[0]`, `stride[1]`, or `size`/`stride` for a whole tuple (a rank change). */
@@ -51,22 +51,24 @@ function dimChanges(a: FrameStateSizeEntry, b: FrameStateSizeEntry): DimChange[]
 
 /** Entries and dims that differ between two profiles (two points of one log). */
 export function diffProfiles(from: Profile, to: Profile): EntryChange[] {
+  // entries print as `show` prints them, in the layout the data came in
+  const layout = layoutOf(to) ?? layoutOf(from);
   const out: EntryChange[] = [];
   for (const [key, { id, state }] of to.codes) {
     const old = from.codes.get(key)?.state.automaticDynamic;
     for (const [src, e] of state.automaticDynamic) {
       const o = old?.get(src);
-      if (!o) out.push({ code: id, source: src, change: 'added', from: null, to: renderEntry(e), dims: [] });
+      if (!o) out.push({ code: id, source: src, change: 'added', from: null, to: renderEntry(e, layout), dims: [] });
       else {
         const dims = dimChanges(o, e);
-        if (dims.length) out.push({ code: id, source: src, change: 'changed', from: renderEntry(o), to: renderEntry(e), dims });
+        if (dims.length) out.push({ code: id, source: src, change: 'changed', from: renderEntry(o, layout), to: renderEntry(e, layout), dims });
       }
     }
   }
   for (const [key, { id, state }] of from.codes) {
     const now = to.codes.get(key)?.state.automaticDynamic;
     for (const [src, e] of state.automaticDynamic) {
-      if (!now?.has(src)) out.push({ code: id, source: src, change: 'removed', from: renderEntry(e), to: null, dims: [] });
+      if (!now?.has(src)) out.push({ code: id, source: src, change: 'removed', from: renderEntry(e, layout), to: null, dims: [] });
     }
   }
   return out;

@@ -2,6 +2,7 @@ import pako from 'pako';
 import { LedgerError } from '../errors.ts';
 import * as z from 'zod';
 import type { EntryJson } from '../codecs/entry-json.ts';
+import { isPyPlain, type PyFields } from '../model/py-plain.ts';
 
 /**
  * Event payloads, validated by zod on the way in and on the way out. Each kind carries a
@@ -12,13 +13,33 @@ const IntJson = z.union([z.number().int().refine(Number.isSafeInteger, 'integer 
 // absence means what v1 always meant (one shared object per dim), so v1 payloads read the same.
 const AtomJson = z.union([IntJson, z.literal('dynamic'), z.literal('unset'), z.object({ infer: z.number().int().nonnegative(), obj: z.number().int().positive().optional() })]);
 const FieldJson = z.union([z.array(AtomJson), z.literal('dynamic'), z.literal('unset')]);
-export const EntryJsonSchema = z.object({ scalar: AtomJson, size: FieldJson, stride: FieldJson });
+/**
+ * An entry. The layout after 2.11 adds excluded_sizes / excluded_scalar (optional: v1 bodies
+ * written before stay valid, and an older pgo-ledger refuses a database that has them, by
+ * its migrations) and a newer layout's unknown fields (extra, in model/py-plain.ts's JSON).
+ */
+export const EntryJsonSchema = z.object({
+  scalar: AtomJson,
+  size: FieldJson,
+  stride: FieldJson,
+  excluded_sizes: z.array(IntJson.nullable()).nullable().optional(),
+  excluded_scalar: IntJson.nullable().optional(),
+  extra: z.array(z.tuple([z.string(), z.unknown()])).optional(),
+});
 
+/** A field of a newer layout: [name, plain Python value] (see model/py-plain.ts). */
+const ExtraSchema = z.custom<PyFields>(
+  (v) => Array.isArray(v) && v.every((x) => Array.isArray(x) && x.length === 2 && typeof x[0] === 'string' && isPyPlain(x[1])),
+  'not a list of [name, None | bool | int | str | tuple]',
+);
 export const CodeIdSchema = z.object({
   filename: z.string(),
   firstlineno: z.number().int(),
   name: z.string(),
   file_hash: z.string(),
+  /** PyTorch after 2.11 (absent: the 2.11 layout); the code id goes to the codes table, so a bigint is fine here. */
+  closure_hash: z.union([z.number().int().refine(Number.isSafeInteger, 'past 2**53: a bigint'), z.bigint()]).nullable().optional(),
+  extra: ExtraSchema.optional(),
 });
 
 export const ShapeSchema = z.discriminatedUnion('kind', [

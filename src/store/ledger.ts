@@ -5,6 +5,7 @@ import { codeKey, type CodeId } from '../model/code-id.ts';
 import type { DynamicRecord } from '../model/update.ts';
 import { inputError } from '../errors.ts';
 import { damaged } from './damage.ts';
+import { closureColumn, codeFromColumns, extraColumn } from './code-columns.ts';
 import { openDatabase, rows, type OpenedDatabase, type Sql } from './database.ts';
 import { prepareEvent, type NewEvent, type PreparedEvent } from './prepare-event.ts';
 
@@ -175,14 +176,19 @@ function createLedger(db: OpenedDatabase): Ledger {
   const codeId = (c: CodeId): number => {
     let id = codeIdsByObject.get(c);
     if (id !== undefined) return id;
-    const k = `${c.file_hash}\u0000${c.firstlineno}\u0000${c.name}\u0000${c.filename}`;
+    const closure = closureColumn(c);
+    const extra = extraColumn(c);
+    const k = `${c.file_hash}\u0000${c.firstlineno}\u0000${c.name}\u0000${c.filename}\u0000${closure}\u0000${extra}`;
     id = codeIds.get(k);
     if (id !== undefined) {
       codeIdsByObject.set(c, id);
       return id;
     }
-    sql.run('insert or ignore into codes(filename, firstlineno, name, file_hash) values (?, ?, ?, ?)', c.filename, c.firstlineno, c.name, c.file_hash);
-    id = sql.get<{ id: number }>('select id from codes where file_hash = ? and firstlineno = ? and name = ? and filename = ?', c.file_hash, c.firstlineno, c.name, c.filename)!.id;
+    sql.run('insert or ignore into codes(filename, firstlineno, name, file_hash, closure_hash, extra) values (?, ?, ?, ?, ?, ?)', c.filename, c.firstlineno, c.name, c.file_hash, closure, extra);
+    id = sql.get<{ id: number }>(
+      'select id from codes where file_hash = ? and firstlineno = ? and name = ? and filename = ? and closure_hash = ? and extra = ?',
+      c.file_hash, c.firstlineno, c.name, c.filename, closure, extra,
+    )!.id;
     codeIds.set(k, id);
     codeIdsByObject.set(c, id);
     return id;
@@ -229,11 +235,11 @@ function createLedger(db: OpenedDatabase): Ledger {
 
   const loadView = (pid: number): StreamView => {
     const view = emptyStream();
-    for (const r of sql.all<{ seq: number; filename: string; firstlineno: number; name: string; file_hash: string; entries: string }>(
-      'select seq, filename, firstlineno, name, file_hash, entries from code_states where profile_id = ? order by seq',
+    for (const r of sql.all<{ seq: number; filename: string; firstlineno: number; name: string; file_hash: string; closure_hash: string; extra: string; entries: string }>(
+      'select seq, filename, firstlineno, name, file_hash, closure_hash, extra, entries from code_states where profile_id = ? order by seq',
       pid,
     )) {
-      const id: CodeId = { filename: r.filename, firstlineno: r.firstlineno, name: r.name, file_hash: r.file_hash };
+      const id = codeFromColumns(r);
       let entries: Map<string, ReturnType<typeof entryFromJson>>;
       try {
         entries = new Map((JSON.parse(r.entries) as [string, EntryJson][]).map(([s, e]) => [s, entryFromJson(e)]));
@@ -284,7 +290,7 @@ function createLedger(db: OpenedDatabase): Ledger {
     }
     for (const [seq, { id, entries }] of bySeq) {
       sql.run(
-        `insert into code_states(profile_id, seq, filename, firstlineno, name, file_hash, entries) values (?, ?, ?, ?, ?, ?, ?)
+        `insert into code_states(profile_id, seq, filename, firstlineno, name, file_hash, closure_hash, extra, entries) values (?, ?, ?, ?, ?, ?, ?, ?, ?)
          on conflict(profile_id, seq) do update set entries = excluded.entries`,
         pid,
         seq,
@@ -292,6 +298,8 @@ function createLedger(db: OpenedDatabase): Ledger {
         id.firstlineno,
         id.name,
         id.file_hash,
+        closureColumn(id),
+        extraColumn(id),
         entries,
       );
     }
@@ -502,13 +510,13 @@ function createLedger(db: OpenedDatabase): Ledger {
           .leftJoin('origins as o', 'o.id', 'e.origin_id')
           .leftJoin('runs as r', 'r.id', 'e.run_id')
           .select(['h.position', 'h.code_seq', 'h.source', 'h.dim_changed', 'h.reason', 'h.cached', 'h.new', 'h.guard', 'r.run', 'e.time', 'e.compile_id', 'o.origin', 'e.origin_line'])
-          .select(['c.filename', 'c.firstlineno', 'c.name', 'c.file_hash'])
+          .select(['c.filename', 'c.firstlineno', 'c.name', 'c.file_hash', 'c.closure_hash', 'c.extra'])
           .where('h.profile_id', '=', pid)
           .orderBy('h.id'),
       );
       return found.map((r) => ({
         position: r.position,
-        code: { filename: r.filename, firstlineno: r.firstlineno, name: r.name, file_hash: r.file_hash },
+        code: codeFromColumns(r),
         codeSeq: r.code_seq,
         name: r.source,
         dim_changed: /^\d+$/.test(r.dim_changed) ? Number(r.dim_changed) : (r.dim_changed as 'all' | 'scalar'),

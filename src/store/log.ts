@@ -1,4 +1,5 @@
 import type { CodeId } from '../model/code-id.ts';
+import { codeFromColumns } from './code-columns.ts';
 import type { Sql } from './database.ts';
 import { CodeIdSchema, decodePayload, EventPayloadError, joinPayload, zodMessage, type EventBody, type StoredEvent } from './events.ts';
 import { damaged } from './damage.ts';
@@ -55,11 +56,17 @@ export function dictionaries(sql: Sql): Dictionaries {
     code(id) {
       let c = codes.get(id);
       if (!c) {
-        const row = sql.get<CodeId>('select filename, firstlineno, name, file_hash from codes where id = ?', id);
+        const row = sql.get<Record<string, unknown>>('select filename, firstlineno, name, file_hash, closure_hash, extra from codes where id = ?', id);
         if (!row) throw new EventPayloadError(`code id ${id} is missing from the codes table`);
-        const r = CodeIdSchema.safeParse(row);
+        let code: CodeId;
+        try {
+          code = codeFromColumns(row as Parameters<typeof codeFromColumns>[0]);
+        } catch (e) {
+          throw new EventPayloadError(`code id ${id}: ${(e as Error).message}`);
+        }
+        const r = CodeIdSchema.safeParse(code);
         if (!r.success) throw new EventPayloadError(`code id ${id}: ${zodMessage(r.error)}`);
-        codes.set(id, (c = r.data));
+        codes.set(id, (c = code));
       }
       return c;
     },

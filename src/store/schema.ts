@@ -50,6 +50,10 @@ export interface CodesTable {
   firstlineno: number;
   name: string;
   file_hash: string;
+  /** '' (absent: the 2.11 layout), 'None', or the decimal int (see store/code-columns.ts). */
+  closure_hash: string;
+  /** '' or the JSON of a newer layout's unknown fields. */
+  extra: string;
 }
 export interface CodeStatesTable {
   profile_id: number;
@@ -58,6 +62,8 @@ export interface CodeStatesTable {
   firstlineno: number;
   name: string;
   file_hash: string;
+  closure_hash: string;
+  extra: string;
   entries: string;
 }
 export interface HistoryTable {

@@ -12,7 +12,7 @@ export interface VerifyResult {
 
 function viewRows(v: StreamView): string[] {
   return [...v.profile.codes].map(([key, { id, state }]) =>
-    JSON.stringify([v.codeSeq.get(key), id, [...state.automaticDynamic].map(([s, e]) => [s, entryToJson(e)])]),
+    JSON.stringify([v.codeSeq.get(key), id, [...state.automaticDynamic].map(([s, e]) => [s, entryToJson(e)])], (_k, x) => (typeof x === 'bigint' ? `${x}n` : x)),
   );
 }
 

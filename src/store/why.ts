@@ -1,5 +1,6 @@
 import { DYNAMIC, InferStride, UNSET, type Atom } from '../model/atoms.ts';
 import { codeKey, type CodeId } from '../model/code-id.ts';
+import { dimSwitchHint } from '../model/switches.ts';
 import type { FrameStateSizeEntry } from '../model/entry.ts';
 import { intRepr } from '../model/int.ts';
 import { entryOf } from '../model/observation.ts';
@@ -293,6 +294,9 @@ function explainWith(ledger: Ledger, profileId: number, opts: ExplainOptions, on
         advice: '',
       };
       story.advice = advise(story);
+      // the newer switches (per-dim, unbacked, static), each with the versions that read it
+      const hint = dimSwitchHint(acc.source, d.field === 'scalar' ? 'scalar' : d.field === 'size' && d.index !== undefined ? d.index : 'rank', dynamic, values);
+      if (hint) story.advice += `; ${hint}`;
       out.push(story);
     }
   }

@@ -32,3 +32,27 @@ export function oracleCases(): OracleCase[] {
   cases ??= JSON.parse(fixtureText('oracle/merge-cases.dev.json')) as OracleCase[];
   return cases;
 }
+
+/** A case of the layout after 2.11 (oracle/next): closure_hash on codes, excluded_* on entries. */
+export interface NextOracleCase extends Omit<OracleCase, 'codes'> {
+  codes: { filename: string; firstlineno: number; name: string; file_hash: string; closure_hash: number | bigint | null }[];
+}
+
+let nextCases: NextOracleCase[] | undefined;
+/**
+ * oracle/next/merge-cases.json. Python wrote closure hashes past 2**53 as bare JSON ints,
+ * which JSON.parse would round: they are read as strings first, then made bigints.
+ */
+export function nextOracleCases(): NextOracleCase[] {
+  if (!nextCases) {
+    const text = fixtureText('oracle/next/merge-cases.json').replace(/("closure_hash": *)(-?\d{16,})/g, '$1"$2"');
+    nextCases = JSON.parse(text) as NextOracleCase[];
+    for (const c of nextCases) {
+      for (const code of c.codes) {
+        const h = code.closure_hash as unknown;
+        if (typeof h === 'string') code.closure_hash = Number.isSafeInteger(Number(h)) ? Number(h) : BigInt(h);
+      }
+    }
+  }
+  return nextCases;
+}

@@ -15,6 +15,20 @@ function field(f: readonly Atom[] | Atom): unknown {
 export function entryJson(e: FrameStateSizeEntry): unknown {
   return { scalar: atom(e.scalar), size: field(e.size), stride: field(e.stride) };
 }
+/** The layout after 2.11: the excluded fields too (None where none was recorded). */
+export function entryJsonNext(e: FrameStateSizeEntry): unknown {
+  const ex = e.excluded_sizes;
+  return {
+    ...(entryJson(e) as object),
+    excluded_sizes: ex == null ? null : ex.map((x) => (x === null ? null : Number(x))),
+    excluded_scalar: e.excluded_scalar == null ? null : Number(e.excluded_scalar),
+  };
+}
+export function profileJsonNext(p: Profile): { entries: Record<string, unknown> }[] {
+  return [...p.codes.values()].map(({ state }) => ({
+    entries: Object.fromEntries([...state.automaticDynamic].map(([k, v]) => [k, entryJsonNext(v)])),
+  }));
+}
 export function profileJson(p: Profile): { code: unknown; entries: Record<string, unknown> }[] {
   return [...p.codes.values()].map(({ id, state }) => ({
     code: { ...id },

@@ -9,7 +9,7 @@ export function diffCommand(program: Command, ctx: CliContext): void {
     .action(async (o: SelectOpts & WindowOpts & { from: string; to?: string; json?: boolean }) => {
       const { diffProfiles } = await import('../../store/diff.ts');
       const { explain, dimKey } = await import('../../store/why.ts');
-      const { codeKey, codeIdText } = await import('../../model/code-id.ts');
+      const { codeKey, codeIdLabel } = await import('../../model/code-id.ts');
       const { codeJson } = await import('../json.ts');
       const l = await ctx.open();
       const p = selectProfile(l, o);
@@ -25,7 +25,7 @@ export function diffCommand(program: Command, ctx: CliContext): void {
         if (o.json) ctx.out(JSON.stringify({ ...c, code: codeJson(c.code) }));
         else {
           const dims = c.dims.map((d) => `${d.dim}: ${d.from} -> ${d.to}${d.position !== undefined ? ` (at #${d.position})` : ''}`);
-          ctx.out(`${c.change} ${c.source} in ${codeIdText(c.code)}: ${c.from ?? ''}${c.from && c.to ? ' -> ' : ''}${c.to ?? ''}${dims.length ? `\n    ${dims.join('\n    ')}` : ''}`);
+          ctx.out(`${c.change} ${c.source} in ${codeIdLabel(c.code)}: ${c.from ?? ''}${c.from && c.to ? ' -> ' : ''}${c.to ?? ''}${dims.length ? `\n    ${dims.join('\n    ')}` : ''}`);
         }
       }
       if (!changes.length && !o.json) ctx.out('no change');

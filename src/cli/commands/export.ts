@@ -2,6 +2,7 @@ import { Option, type Command } from 'commander';
 import type { ExportFormat } from '../../adapters/export-profile.ts';
 import type { PickleProtocol } from '../../codecs/pickle/index.ts';
 import { inputError, LedgerError } from '../../errors.ts';
+import type { TorchLayout } from '../../model/profile.ts';
 import { profileAt, profileOptions, refuseEmpty, selectProfile, usage, windowOf, windowOptions, type CliContext, type SelectOpts, type WindowOpts } from '../context.ts';
 
 export function exportCommand(program: Command, ctx: CliContext): void {
@@ -11,7 +12,10 @@ export function exportCommand(program: Command, ctx: CliContext): void {
     .addOption(new Option('--protocol <n>', 'pickle protocol').choices(['2', '3', '4', '5']).default('4'))
     .option('--base <bundle>', 'megacache: write into this existing bundle, keeping its other artifacts')
     .option('--allow-empty', 'write a profile with no code ids (PyTorch would start from nothing)')
-    .action(async (o: SelectOpts & WindowOpts & { format: ExportFormat; output?: string; protocol: string; base?: string; allowEmpty?: boolean }) => {
+    
+    .addOption(new Option('--torch <version>', "the PyTorch pickle layout (default: the one the profile's data came in, else 2.11)").choices(['2.11', '2.12']))
+    .option('--merge-closures', '--torch 2.11: join code ids that differ only in closure_hash (that layout cannot hold them apart)')
+    .action(async (o: SelectOpts & WindowOpts & { format: ExportFormat; output?: string; protocol: string; base?: string; allowEmpty?: boolean; torch?: TorchLayout; mergeClosures?: boolean }) => {
       const { exportBytes, writeFileAtomic, writeLocalDir } = await import('../../adapters/export-profile.ts');
       const { readFileSync } = await import('node:fs');
       if (!o.output) usage('export needs -o/--output');
@@ -29,10 +33,11 @@ export function exportCommand(program: Command, ctx: CliContext): void {
       const view = profileAt(l, p, windowOf(o));
       refuseEmpty(p.cacheKey, view.profile, o);
       const protocol = Number(o.protocol) as PickleProtocol;
-      if (o.format === 'local-dir') return void ctx.out(`wrote ${writeLocalDir(o.output, p.cacheKey, view.profile, protocol)}`);
+      const layout = { torch: o.torch, mergeClosures: o.mergeClosures };
+      if (o.format === 'local-dir') return void ctx.out(`wrote ${writeLocalDir(o.output, p.cacheKey, view.profile, protocol, layout)}`);
       let bytes: Uint8Array;
       try {
-        bytes = exportBytes(view.profile, { format: o.format, cacheKey: p.cacheKey, protocol, base });
+        bytes = exportBytes(view.profile, { format: o.format, cacheKey: p.cacheKey, protocol, base, ...layout });
       } catch (e) {
         throw base && e instanceof LedgerError ? inputError(`--base ${o.base}`, e) : e;
       }

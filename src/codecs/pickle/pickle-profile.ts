@@ -2,7 +2,9 @@ import { DYNAMIC, InferStride, UNSET, type Atom } from '../../model/atoms.ts';
 import type { CodeId } from '../../model/code-id.ts';
 import type { FrameStateSizeEntry } from '../../model/entry.ts';
 import type { PyInt } from '../../model/int.ts';
-import type { CodeState, Profile } from '../../model/profile.ts';
+import { closureConflicts } from '../../model/closures.ts';
+import { layoutOf, type CodeState, type Profile, type TorchLayout } from '../../model/profile.ts';
+import type { PyFields, PyPlain } from '../../model/py-plain.ts';
 import { encodeUtf8 } from './text.ts';
 
 export type PickleProtocol = 2 | 3 | 4 | 5;
@@ -27,13 +29,25 @@ export interface PickleOptions {
    * process that first wrote the profile (the files PyTorch writes after a cold run).
    */
   sourceNames?: 'shared' | 'per-code';
+  /**
+   * Which pgo.py layout (default: the profile's own, 2.11 if it never said). 2.12: every
+   * CodeId has closure_hash and every entry excluded_sizes/excluded_scalar, as upstream
+   * pickles them. 2.11 cannot hold closure-distinct code ids: merge them first (see
+   * closureConflicts/mergeClosures).
+   */
+  layout?: TorchLayout;
 }
 
 export function pickleProfile(profile: Profile, options: PickleOptions | PickleProtocol = {}): Uint8Array {
   const opts = typeof options === 'number' ? { protocol: options } : options;
   const protocol = opts.protocol ?? 4;
   if (![2, 3, 4, 5].includes(protocol)) throw new RangeError(`pickle protocol ${protocol}: only 2 to 5 are written`);
-  const w = new Writer(protocol, opts.sourceNames === 'per-code');
+  const layout = opts.layout ?? layoutOf(profile) ?? '2.11';
+  if (layout === '2.11') {
+    const clash = closureConflicts(profile);
+    if (clash.length) throw new RangeError(`the 2.11 layout cannot hold code ids that differ only in closure_hash: ${clash.join('; ')}`);
+  }
+  const w = new Writer(protocol, opts.sourceNames === 'per-code', layout === '2.12');
   w.run(profile);
   return w.finish();
 }
@@ -52,6 +66,7 @@ class Writer {
   constructor(
     private readonly proto: PickleProtocol,
     private readonly perCodeSources: boolean,
+    private readonly next: boolean,
   ) {
     let cached: DataView | null = null;
     let cachedBuf: Uint8Array | null = null;
@@ -268,16 +283,19 @@ class Writer {
 
   private saveTupleField(f: readonly Atom[] | typeof DYNAMIC | typeof UNSET): void {
     if (!Array.isArray(f)) return this.saveToken(f as typeof DYNAMIC);
+    this.saveTupleWith(f as readonly Atom[], (a) => this.saveAtom(a as Atom));
+  }
+  /** save_tuple: memoised by identity, the empty tuple never. */
+  private saveTupleWith(xs: readonly unknown[], saveItem: (x: unknown) => void): void {
     this.boundary();
-    const xs = f as readonly Atom[];
     if (xs.length === 0) return this.write1(0x29); // EMPTY_TUPLE, never memoised
     if (this.recall(xs)) return;
-    if (xs.length <= 3) {
-      for (const a of xs) this.saveAtom(a);
+    if (xs.length <= 3 && this.proto >= 2) {
+      for (const a of xs) saveItem(a);
       this.write1(0x84 + xs.length); // TUPLE1..3
     } else {
       this.write1(0x28);
-      for (const a of xs) this.saveAtom(a);
+      for (const a of xs) saveItem(a);
       this.write1(0x74);
     }
     this.remember(xs);
@@ -347,8 +365,9 @@ class Writer {
   }
 
   private saveCodeId(id: CodeId): void {
+    const n = (this.next ? 5 : 4) + (id.extra?.length ?? 0);
     this.newObj('CodeId');
-    this.dictStart(4);
+    this.dictStart(n);
     this.saveStr('filename');
     this.saveStr(id.filename);
     this.saveStr('firstlineno');
@@ -357,8 +376,39 @@ class Writer {
     this.saveStr(id.name);
     this.saveStr('file_hash');
     this.saveStr(id.file_hash);
-    this.dictEnd(4);
+    if (this.next) {
+      this.saveStr('closure_hash');
+      this.saveIntOrNone(id.closure_hash ?? null);
+    }
+    this.saveExtra(id.extra);
+    this.dictEnd(n);
     this.write1(0x62); // BUILD
+  }
+
+  private saveIntOrNone(v: PyInt | null): void {
+    if (v === null) {
+      this.boundary();
+      this.write1(0x4e); // NONE
+    } else this.saveInt(v);
+  }
+
+  /** Fields of a newer layout, after the known ones, as they came. */
+  private saveExtra(extra: PyFields | undefined): void {
+    if (extra === undefined) return;
+    for (const [k, v] of extra) {
+      this.saveStr(k);
+      this.savePlain(v);
+    }
+  }
+  private savePlain(v: PyPlain): void {
+    if (v === null) return this.saveIntOrNone(null);
+    if (typeof v === 'boolean') {
+      this.boundary();
+      return this.write1(this.proto >= 2 ? (v ? 0x88 : 0x89) : 0x49);
+    }
+    if (typeof v === 'string') return this.saveStr(v);
+    if (Array.isArray(v)) return this.saveTupleWith(v, (x) => this.savePlain(x as PyPlain));
+    this.saveInt(v as PyInt);
   }
 
   private saveCodeState(cs: CodeState): void {
@@ -385,15 +435,24 @@ class Writer {
   }
 
   private saveEntry(e: FrameStateSizeEntry): void {
+    const n = (this.next ? 5 : 3) + (e.extra?.length ?? 0);
     this.newObj('FrameStateSizeEntry');
-    this.dictStart(3);
+    this.dictStart(n);
     this.saveStr('scalar');
     this.saveAtom(e.scalar);
     this.saveStr('size');
     this.saveTupleField(e.size);
     this.saveStr('stride');
     this.saveTupleField(e.stride);
-    this.dictEnd(3);
+    if (this.next) {
+      this.saveStr('excluded_sizes');
+      if (e.excluded_sizes == null) this.saveIntOrNone(null);
+      else this.saveTupleWith(e.excluded_sizes, (x) => this.saveIntOrNone(x as PyInt | null));
+      this.saveStr('excluded_scalar');
+      this.saveIntOrNone(e.excluded_scalar ?? null);
+    }
+    this.saveExtra(e.extra);
+    this.dictEnd(n);
     this.write1(0x62);
   }
 

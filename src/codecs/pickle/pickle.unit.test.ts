@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { fixture, fixtureText, oracleCases } from '../../../test/support/fixtures.ts';
-import { profileJson } from '../../../test/support/oracle-json.ts';
+import { fixture, fixtureText, nextOracleCases, oracleCases } from '../../../test/support/fixtures.ts';
+import { profileJson, profileJsonNext } from '../../../test/support/oracle-json.ts';
 import { entryOf, type Shape } from '../../model/observation.ts';
 import { emptyProfile } from '../../model/profile.ts';
 import { renderProfile } from '../../model/render.ts';
@@ -76,5 +76,88 @@ describe('real PyTorch 2.11 profile files', () => {
     const back = unpickleProfile(pickleProfile(p));
     assert.equal(renderProfile(back), renderProfile(p));
     assert.equal(back.codes.values().next().value!.state.automaticDynamic.get('n')!.scalar, -(2n ** 80n));
+  });
+});
+
+describe('issue 13: the layout after 2.11 (oracle/next), 600 cases', () => {
+  for (const c of nextOracleCases()) {
+    it(`issue 13.4/13.5: next case ${c.id}: CPython's bytes written; read back, state and bytes as they were`, () => {
+      const p = emptyProfile();
+      for (const o of c.observations) updateAutomaticDynamic(p, c.codes[o.code], o.source, entryOf(o as Shape), c.automatic_dynamic_shapes);
+      const want = Buffer.from(c.expected.pickle_p4, 'base64');
+      assert.equal(Buffer.from(pickleProfile(p, { layout: '2.12' })).toString('base64'), c.expected.pickle_p4);
+      const back = unpickleProfile(want);
+      assert.equal(back.layout, '2.12');
+      assert.equal(back.codes.size, c.expected.state.length);
+      assert.deepEqual(profileJsonNext(back), c.expected.state.map((s) => ({ entries: s.entries })));
+      assert.equal(renderProfile(back), c.expected.render);
+      assert.ok(Buffer.from(pickleProfile(back)).equals(want), 'the default layout is the one read');
+    });
+  }
+});
+
+describe('issue 13.1: a hand-made newer pickle', () => {
+  // Two closures of one factory-made function, plus a field of a still newer layout on each class.
+  const code = { filename: '/w/m.py', firstlineno: 7, name: 'inner', file_hash: 'abc' };
+  function made(): Uint8Array {
+    const p = emptyProfile();
+    updateAutomaticDynamic(p, { ...code, closure_hash: 11 }, "L['x']", entryOf({ kind: 'size', size: [2, 3] }));
+    updateAutomaticDynamic(p, { ...code, closure_hash: 11 }, "L['x']", entryOf({ kind: 'size', size: [4, 3] }));
+    updateAutomaticDynamic(p, { ...code, closure_hash: -(2n ** 63n) }, "L['x']", entryOf({ kind: 'size', size: [5, 3] }));
+    const ids = [...p.codes.values()];
+    for (const slot of ids) slot.id = { ...slot.id, extra: [['qualname', 'make.<locals>.inner']] };
+    ids[1].state.automaticDynamic.get("L['x']")!.extra = [['hint', [1, null, 'x', true]]];
+    return pickleProfile(p, { layout: '2.12' });
+  }
+  it('two code ids that differ only in closure_hash stay two, each with its entries', () => {
+    const p = unpickleProfile(made());
+    assert.equal(p.codes.size, 2);
+    const [a, b] = [...p.codes.values()];
+    assert.equal(a.id.closure_hash, 11);
+    assert.equal(b.id.closure_hash, -(2n ** 63n));
+    assert.deepEqual(profileJsonNext(p).map((x) => x.entries["L['x']"]), [
+      { scalar: 'unset', size: ['dynamic', 3], stride: 'unset', excluded_sizes: [2, 3], excluded_scalar: null },
+      { scalar: 'unset', size: [5, 3], stride: 'unset', excluded_sizes: null, excluded_scalar: null },
+    ]);
+  });
+  it('unknown fields of known classes are kept and written back, byte for byte', () => {
+    const bytes = made();
+    const p = unpickleProfile(bytes);
+    const b = [...p.codes.values()][1];
+    assert.deepEqual(b.id.extra, [['qualname', 'make.<locals>.inner']]);
+    assert.deepEqual(b.state.automaticDynamic.get("L['x']")!.extra, [['hint', [1, null, 'x', true]]]);
+    assert.ok(Buffer.from(pickleProfile(p)).equals(Buffer.from(bytes)));
+    assert.match(renderProfile(p), /unusual FrameStateSizeEntry\(.*excluded_scalar=None, hint=\(1, None, 'x', True\)\)/);
+  });
+  it('written as 2.11: an error naming the closure-distinct code ids', () => {
+    assert.throws(() => pickleProfile(unpickleProfile(made()), { layout: '2.11' }), /closure_hash: hash\(abc\)\/w\/m\.py:7:inner \(closures 0xb, -0x8000000000000000\)/);
+  });
+  it('an unknown class is still refused by name', () => {
+    const bytes = Buffer.from(made());
+    const i = bytes.indexOf('InferStride');
+    const at = bytes.indexOf('CodeState');
+    bytes.write('CodeStatX', at, 'latin1');
+    assert.ok(i === -1);
+    assert.throws(() => unpickleProfile(bytes), /CodeStatX/);
+  });
+});
+
+describe('issue 13.1: pickles CPython made with newer fields (stand-in classes of torch._dynamo.pgo)', () => {
+  // Made by CPython 3.11 pickle.dumps(protocol=4) of stand-in dataclass objects (see the
+  // fixtures README): the bytes themselves, so no Python is needed at test time.
+  const B = (s: string) => Buffer.from(s, 'base64');
+  it('fields of a newer layout in known classes: kept, and written back as CPython wrote them', () => {
+    const bytes = B('gASVhAEAAAAAAACMC2NvbGxlY3Rpb25zlIwLZGVmYXVsdGRpY3SUk5SMEXRvcmNoLl9keW5hbW8ucGdvlIwJQ29kZVN0YXRllJOUhZRSlGgDjAZDb2RlSWSUk5QpgZR9lCiMCGZpbGVuYW1llIwHL3cvbS5weZSMC2ZpcnN0bGluZW5vlEsHjARuYW1llIwFaW5uZXKUjAlmaWxlX2hhc2iUjANhYmOUjAxjbG9zdXJlX2hhc2iUSwOMBm1vZHVsZZSMAW2UdWJoBSmBlH2UjBFhdXRvbWF0aWNfZHluYW1pY5RoAmgDjBNGcmFtZVN0YXRlU2l6ZUVudHJ5lJOUhZRSlIwGTFsneCddlGgaKYGUfZQojAZzY2FsYXKUaAOMCUF1dG9VbnNldJSTlEsAhZRSlIwEc2l6ZZRLAksDhpSMBnN0cmlkZZRoJIwOZXhjbHVkZWRfc2l6ZXOUSwJOhpSMD2V4Y2x1ZGVkX3NjYWxhcpRLCYwFc2luY2WUKEsBjAF4lE6IdJR1YnNzYnMu');
+    const p = unpickleProfile(bytes);
+    const [slot] = [...p.codes.values()];
+    assert.deepEqual(slot.id.extra, [['module', 'm']]);
+    const e = slot.state.automaticDynamic.get("L['x']")!;
+    assert.deepEqual([e.excluded_sizes, e.excluded_scalar, e.extra], [[2, null], 9, [['since', [1, 'x', null, true]]]]);
+    assert.ok(Buffer.from(pickleProfile(p)).equals(bytes));
+  });
+  it('a bad closure_hash, an unknown field holding a dict, a bad excluded_sizes: refused by name', () => {
+    assert.throws(() => unpickleProfile(B('gASVXwEAAAAAAACMC2NvbGxlY3Rpb25zlIwLZGVmYXVsdGRpY3SUk5SMEXRvcmNoLl9keW5hbW8ucGdvlIwJQ29kZVN0YXRllJOUhZRSlGgDjAZDb2RlSWSUk5QpgZR9lCiMCGZpbGVuYW1llIwHL3cvbS5weZSMC2ZpcnN0bGluZW5vlEsHjARuYW1llIwFaW5uZXKUjAlmaWxlX2hhc2iUjANhYmOUjAxjbG9zdXJlX2hhc2iUaBJ1YmgFKYGUfZSMEWF1dG9tYXRpY19keW5hbWljlGgCaAOME0ZyYW1lU3RhdGVTaXplRW50cnmUk5SFlFKUjAZMWyd4J12UaBgpgZR9lCiMBnNjYWxhcpRoA4wJQXV0b1Vuc2V0lJOUSwCFlFKUjARzaXpllEsCSwOGlIwGc3RyaWRllGgijA5leGNsdWRlZF9zaXplc5ROjA9leGNsdWRlZF9zY2FsYXKUTnVic3Nicy4=')), /code 0: closure_hash is "abc", not an int or None/);
+    assert.throws(() => unpickleProfile(B('gASVbwEAAAAAAACMC2NvbGxlY3Rpb25zlIwLZGVmYXVsdGRpY3SUk5SMEXRvcmNoLl9keW5hbW8ucGdvlIwJQ29kZVN0YXRllJOUhZRSlGgDjAZDb2RlSWSUk5QpgZR9lCiMCGZpbGVuYW1llIwHL3cvbS5weZSMC2ZpcnN0bGluZW5vlEsHjARuYW1llIwFaW5uZXKUjAlmaWxlX2hhc2iUjANhYmOUjAxjbG9zdXJlX2hhc2iUTnViaAUpgZR9lIwRYXV0b21hdGljX2R5bmFtaWOUaAJoA4wTRnJhbWVTdGF0ZVNpemVFbnRyeZSTlIWUUpSMBkxbJ3gnXZRoGCmBlH2UKIwGc2NhbGFylGgDjAlBdXRvVW5zZXSUk5RLAIWUUpSMBHNpemWUSwJLA4aUjAZzdHJpZGWUaCKMDmV4Y2x1ZGVkX3NpemVzlE6MD2V4Y2x1ZGVkX3NjYWxhcpROjAVoaW50c5R9lIwBYZRLAXN1YnNzYnMu')), /FrameStateSizeEntry: unknown field hints holds a dict/);
+    assert.throws(() => unpickleProfile(B('gASVYAEAAAAAAACMC2NvbGxlY3Rpb25zlIwLZGVmYXVsdGRpY3SUk5SMEXRvcmNoLl9keW5hbW8ucGdvlIwJQ29kZVN0YXRllJOUhZRSlGgDjAZDb2RlSWSUk5QpgZR9lCiMCGZpbGVuYW1llIwHL3cvbS5weZSMC2ZpcnN0bGluZW5vlEsHjARuYW1llIwFaW5uZXKUjAlmaWxlX2hhc2iUjANhYmOUjAxjbG9zdXJlX2hhc2iUSwN1YmgFKYGUfZSMEWF1dG9tYXRpY19keW5hbWljlGgCaAOME0ZyYW1lU3RhdGVTaXplRW50cnmUk5SFlFKUjAZMWyd4J12UaBgpgZR9lCiMBnNjYWxhcpRoA4wJQXV0b1Vuc2V0lJOUSwCFlFKUjARzaXpllEsCSwOGlIwGc3RyaWRllGgijA5leGNsdWRlZF9zaXplc5RLBYwPZXhjbHVkZWRfc2NhbGFylE51YnNzYnMu')), /excluded_sizes is 5, not a tuple of int \| None or None/);
   });
 });

@@ -1,7 +1,8 @@
 import { DYNAMIC, InferStride, UNSET, type ScalarValue, type SizeField, type StrideField } from '../../model/atoms.ts';
 import { codeIdText, codeKey, type CodeId } from '../../model/code-id.ts';
 import type { FrameStateSizeEntry } from '../../model/entry.ts';
-import { isPyInt } from '../../model/int.ts';
+import { isPyInt, type PyInt } from '../../model/int.ts';
+import { isPyPlain, type PyPlain } from '../../model/py-plain.ts';
 import type { CodeState, Profile } from '../../model/profile.ts';
 import { ProfileShapeError } from './errors.ts';
 import { PyDict, PyGlobal, PyInstance } from './py-values.ts';
@@ -46,6 +47,12 @@ export function profileFromPy(root: unknown): Profile {
     const prev = profile.codes.get(key);
     // A Python dict keeps the first key object and the last value for equal keys.
     profile.codes.set(key, { id: prev ? prev.id : id, state });
+    if (id.closure_hash !== undefined) profile.layout = '2.12';
+  }
+  if (profile.layout === '2.12') {
+    // Entries in the newer layout under code ids without closure_hash (not what PyTorch writes):
+    // their code ids get its default, None, so the layout stays known wherever they go.
+    for (const slot of profile.codes.values()) if (slot.id.closure_hash === undefined) slot.id = { ...slot.id, closure_hash: null };
   }
   return profile;
 
@@ -53,6 +60,11 @@ export function profileFromPy(root: unknown): Profile {
   function codeStateFromPy(v: unknown, code: Loc): CodeState {
     const where = () => loc(code);
     if (!isInstance(v, 'CodeState')) throw new ProfileShapeError(`${where()}: value is a ${typeName(v)}, not CodeState`);
+    for (let f = 0; f < (v.state?.size ?? 0); f++) {
+      const name = v.state!.key(f);
+      // Not kept (the store has no place for a code state's own fields): refused, never dropped.
+      if (name !== 'automatic_dynamic') throw new ProfileShapeError(`${where()}: CodeState has a field ${describe(name)} that this pgo-ledger does not know`);
+    }
     const ad = v.state?.get('automatic_dynamic');
     if (!isDefaultDict(ad, 'FrameStateSizeEntry')) {
       throw new ProfileShapeError(`${where()}: automatic_dynamic is a ${typeName(ad)}, not defaultdict(FrameStateSizeEntry)`);
@@ -75,16 +87,50 @@ export function profileFromPy(root: unknown): Profile {
 
   function entryFromPy(v: unknown, code: Loc, src: string): FrameStateSizeEntry {
     if (!isInstance(v, 'FrameStateSizeEntry')) throw new ProfileShapeError(`${loc(code, src)}: a ${typeName(v)}, not FrameStateSizeEntry`);
+    // One pass over the state (the last assignment of a name wins, as in a Python dict); a
+    // missing field falls back to the class default, auto_unset.
     const st = v.state;
-    const scalar = orDefault(st, 'scalar');
+    let scalar: unknown = UNSET;
+    let size: unknown = UNSET;
+    let stride: unknown = UNSET;
+    let exSizes: unknown = undefined;
+    let exScalar: unknown = undefined;
+    let extra: [string, PyPlain][] | undefined;
+    const n = st ? st.size : 0;
+    for (let i = 0; i < n; i++) {
+      const k = st!.key(i);
+      switch (k) {
+        case 'scalar': scalar = st!.value(i); break;
+        case 'size': size = st!.value(i); break;
+        case 'stride': stride = st!.value(i); break;
+        // The layout after 2.11: excluded_sizes (a tuple of int | None, or None), excluded_scalar (int | None).
+        case 'excluded_sizes': exSizes = st!.value(i); break;
+        case 'excluded_scalar': exScalar = st!.value(i); break;
+        default: extra = extraField(extra, k, st!.value(i), `${loc(code, src)}: FrameStateSizeEntry`);
+      }
+    }
     if (!(scalar === DYNAMIC || scalar === UNSET || isPyInt(scalar))) {
       throw new ProfileShapeError(`${loc(code, src)}: scalar is ${describe(scalar)}, not an int or token`);
     }
-    return {
+    const e: FrameStateSizeEntry = {
       scalar: scalar as ScalarValue,
-      size: tupleField(orDefault(st, 'size'), code, src, 'size') as SizeField,
-      stride: tupleField(orDefault(st, 'stride'), code, src, 'stride') as StrideField,
+      size: tupleField(size, code, src, 'size') as SizeField,
+      stride: tupleField(stride, code, src, 'stride') as StrideField,
     };
+    if (exSizes !== undefined) {
+      if (exSizes !== null && !(Array.isArray(exSizes) && exSizes.every((a) => a === null || isPyInt(a)))) {
+        throw new ProfileShapeError(`${loc(code, src)}: excluded_sizes is ${describe(exSizes)}, not a tuple of int | None or None`);
+      }
+      e.excluded_sizes = exSizes as (PyInt | null)[] | null;
+      profile.layout = '2.12';
+    }
+    if (exScalar !== undefined) {
+      if (exScalar !== null && !isPyInt(exScalar)) throw new ProfileShapeError(`${loc(code, src)}: excluded_scalar is ${describe(exScalar)}, not an int or None`);
+      e.excluded_scalar = exScalar;
+      profile.layout = '2.12';
+    }
+    if (extra) e.extra = extra;
+    return e;
   }
 
   function tupleField(v: unknown, code: Loc, src: string, name: 'size' | 'stride'): unknown {
@@ -120,11 +166,6 @@ function loc(code: Loc, src?: string): string {
   return `code ${code.i} (${codeIdText(code.id)})` + (src === undefined ? '' : `, source ${src}`);
 }
 
-/** A field of a dataclass instance; a missing one falls back to the class default, auto_unset. */
-function orDefault(st: PyDict | undefined, name: string): unknown {
-  return st && st.has(name) ? st.get(name) : UNSET;
-}
-
 function field(v: PyInstance, name: string, where: string): unknown {
   const s: PyDict | undefined = v.state;
   if (!s || !s.has(name)) throw new ProfileShapeError(`${where}: ${v.cls.name} has no ${name}`);
@@ -142,5 +183,31 @@ function codeIdFromPy(k: unknown, i: number): CodeId {
   if (typeof firstlineno !== 'number') throw new ProfileShapeError(`${where}: firstlineno is ${describe(firstlineno)}, not int`);
   if (typeof name !== 'string') throw new ProfileShapeError(`${where}: name is ${describe(name)}, not str`);
   if (typeof fileHash !== 'string') throw new ProfileShapeError(`${where}: file_hash is ${describe(fileHash)}, not str`);
-  return { filename, firstlineno, name, file_hash: fileHash };
+  const id: { -readonly [K in keyof CodeId]: CodeId[K] } = { filename, firstlineno, name, file_hash: fileHash };
+  const st = k.state!;
+  let extra: [string, PyPlain][] | undefined;
+  for (let f = 0; f < st.size; f++) {
+    const key = st.key(f);
+    if (key === 'filename' || key === 'firstlineno' || key === 'name' || key === 'file_hash') continue;
+    if (key === 'closure_hash') {
+      // The layout after 2.11: closure_hash (int | None) takes part in identity.
+      const h = st.value(f);
+      if (h !== null && !isPyInt(h)) throw new ProfileShapeError(`${where}: closure_hash is ${describe(h)}, not an int or None`);
+      id.closure_hash = h;
+    } else extra = extraField(extra, key, st.value(f), `${where}: CodeId`);
+  }
+  if (extra) id.extra = extra;
+  return id;
+}
+
+/**
+ * A field a newer PyTorch added that this version does not know: kept (plain values only),
+ * so an export carries it; anything else is refused by name rather than dropped.
+ */
+function extraField(out: [string, PyPlain][] | undefined, name: unknown, val: unknown, where: string): [string, PyPlain][] {
+  if (typeof name !== 'string') throw new ProfileShapeError(`${where}: a field name is a ${typeName(name)}, not str`);
+  if (!isPyPlain(val)) throw new ProfileShapeError(`${where}: unknown field ${name} holds a ${typeName(val)}; pgo-ledger keeps unknown fields only when they hold None, bool, int, str or tuples of them`);
+  const kept = (out ?? []).filter(([n]) => n !== name); // assigned again: the last value wins
+  kept.push([name, val]);
+  return kept;
 }

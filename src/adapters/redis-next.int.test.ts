@@ -1,0 +1,54 @@
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { Redis } from 'ioredis';
+import { cli } from '../../test/support/cli.ts';
+import { startRedis } from '../../test/support/redis-server.ts';
+import { tempDir } from '../../test/support/tmp.ts';
+import { pickleProfile, unpickleProfile } from '../codecs/pickle/index.ts';
+import { decodeRemoteValue, encodeRemoteValue, remoteKey } from '../codecs/remote-value.ts';
+import { entryOf } from '../model/observation.ts';
+import { emptyProfile } from '../model/profile.ts';
+import { updateAutomaticDynamic } from '../model/update.ts';
+
+describe('issue 13.4: publish and pull in the layout after 2.11 (a real redis-server)', () => {
+  it('publish writes the layout the data came in, or --torch; 2.11 refuses closures unless --merge-closures; pull reads it back', async () => {
+    const dir = tempDir();
+    const { url } = await startRedis();
+    const p = emptyProfile();
+    const code = { filename: '/w/m.py', firstlineno: 7, name: 'inner', file_hash: 'abc' };
+    updateAutomaticDynamic(p, { ...code, closure_hash: 1 }, "L['x']", entryOf({ kind: 'size', size: [2, 3] }));
+    updateAutomaticDynamic(p, { ...code, closure_hash: 2 }, "L['x']", entryOf({ kind: 'size', size: [4, 3] }));
+    const bytes = Buffer.from(pickleProfile(p, { layout: '2.12' }));
+    writeFileSync(join(dir, 'p.pkl'), bytes);
+    const db = join(dir, 'r.db');
+    assert.equal(cli(db, ['ingest', join(dir, 'p.pkl'), '--job', 'rj']).status, 0);
+
+    assert.equal(cli(db, ['publish', url, '--job', 'rj']).status, 0);
+    const r = new Redis(url);
+    const got = async () => Buffer.from(decodeRemoteValue((await r.get(remoteKey('rj:None:')))!));
+    assert.ok((await got()).equals(bytes));
+
+    const refused = cli(db, ['publish', url, '--job', 'rj', '--torch', '2.11']);
+    assert.equal(refused.status, 2);
+    assert.match(refused.stderr, /closure_hash: hash\(abc\)\/w\/m\.py:7:inner \(closures 0x1, 0x2\)/);
+    assert.ok((await got()).equals(bytes), 'nothing written on refusal');
+
+    assert.equal(cli(db, ['publish', url, '--job', 'rj', '--torch', '2.11', '--merge-closures']).status, 0);
+    const merged = unpickleProfile(await got());
+    assert.equal(merged.codes.size, 1);
+    assert.equal((await got()).indexOf('closure_hash'), -1);
+    r.disconnect();
+
+    // pull of a newer-layout value keeps the closures apart
+    const r2 = new Redis(url);
+    await r2.set(remoteKey('rj:None:'), encodeRemoteValue(bytes));
+    r2.disconnect();
+    const db2 = join(dir, 'r2.db');
+    const pull = cli(db2, ['pull', url, '--job', 'rj']);
+    assert.equal(pull.status, 0, pull.stderr);
+    const json = JSON.parse(cli(db2, ['show', '--job', 'rj', '--json']).stdout);
+    assert.deepEqual(json.codes.map((c: { code: { closure_hash: number } }) => c.code.closure_hash), [1, 2]);
+  });
+});

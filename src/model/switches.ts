@@ -1,0 +1,111 @@
+import { DYNAMIC } from './atoms.ts';
+import type { Profile } from './profile.ts';
+
+/**
+ * The environment switches of `torch/compiler/config.py` that pgo-ledger advises in, with the
+ * PyTorch versions that read them (checked against upstream's config.py and the PRs that
+ * added them; "after 2.11" means nightlies and releases cut after the PR landed):
+ *   TORCH_COMPILE_DYNAMIC_SOURCES: 2.7 and later (#147979, 2025-02).
+ *   TORCH_COMPILE_UNBACKED_SOURCES: 2.9 and later (in the docs since 2025-09).
+ *   per-dim `source:N` entries in both: after 2.11 (#184120, 2026-05); older versions take
+ *     `L['x']:0` as a source name that never matches.
+ *   TORCH_COMPILE_STATIC_SOURCES: after 2.11 (#193626, 2026-08).
+ */
+export const SWITCH_VERSIONS = {
+  TORCH_COMPILE_DYNAMIC_SOURCES: 'PyTorch 2.7+',
+  TORCH_COMPILE_UNBACKED_SOURCES: 'PyTorch 2.9+',
+  perDim: 'PyTorch after 2.11 (#184120)',
+  TORCH_COMPILE_STATIC_SOURCES: 'PyTorch after 2.11 (#193626)',
+} as const;
+
+export type SwitchName = 'TORCH_COMPILE_DYNAMIC_SOURCES' | 'TORCH_COMPILE_STATIC_SOURCES' | 'TORCH_COMPILE_UNBACKED_SOURCES';
+
+export interface SwitchAdvice {
+  switch: SwitchName;
+  /** The value to set (comma-separated entries). */
+  value: string;
+  /** Which PyTorch versions read it in this form. */
+  versions: string;
+  why: string;
+}
+
+/** `name="value"`, as a shell would take it. */
+export function switchText(a: SwitchAdvice): string {
+  return `${a.switch}="${a.value}" (${a.versions}): ${a.why}`;
+}
+
+/** What the observations of one source showed, for the switches that need more than the profile. */
+export interface SourceFacts {
+  source: string;
+  /** Seen in more than one observation (or run) and never changed. */
+  staticAcrossRuns?: boolean;
+  /** Dims (or 'scalar') that took 0 or 1 in some observation while they varied. */
+  zeroOneDims?: (number | 'scalar')[];
+}
+
+/**
+ * Advice in the switches users have now, next to upstream's TORCH_COMPILE_DYNAMIC_SOURCES
+ * line: per-dim entries where only some dims of a tensor are dynamic, STATIC_SOURCES for
+ * sources that stayed static, UNBACKED_SOURCES where a dim took 0 or 1 (PyTorch specializes
+ * those, so marking them dynamic alone does not stop the recompiles).
+ */
+export function switchAdvice(profile: Profile, facts: readonly SourceFacts[] = []): SwitchAdvice[] {
+  const out: SwitchAdvice[] = [];
+  const whole: string[] = [];
+  const perDim: string[] = [];
+  let partial = false;
+  const seen = new Set<string>();
+  for (const { state } of profile.codes.values()) {
+    for (const [src, e] of state.automaticDynamic) {
+      if (Array.isArray(e.size) && e.size.includes(DYNAMIC)) {
+        const dims = e.size.flatMap((a, i) => (a === DYNAMIC ? [i] : []));
+        if (dims.length < e.size.length) partial = true;
+        for (const d of dims) if (!seen.has(`${src}:${d}`)) (seen.add(`${src}:${d}`), perDim.push(`${src}:${d}`));
+        if (!seen.has(src)) (seen.add(src), whole.push(src));
+      } else if (!Array.isArray(e.size) && e.scalar === DYNAMIC && e.size === DYNAMIC) {
+        if (!seen.has(src)) (seen.add(src), whole.push(src), perDim.push(src));
+      }
+    }
+  }
+  if (whole.length) out.push({ switch: 'TORCH_COMPILE_DYNAMIC_SOURCES', value: whole.join(','), versions: SWITCH_VERSIONS.TORCH_COMPILE_DYNAMIC_SOURCES, why: 'every dim of these sources starts dynamic' });
+  if (partial) out.push({ switch: 'TORCH_COMPILE_DYNAMIC_SOURCES', value: perDim.join(','), versions: SWITCH_VERSIONS.perDim, why: 'only the dims that changed start dynamic; the others stay static' });
+  const stat = facts.filter((f) => f.staticAcrossRuns).map((f) => f.source);
+  if (stat.length) out.push({ switch: 'TORCH_COMPILE_STATIC_SOURCES', value: [...new Set(stat)].join(','), versions: SWITCH_VERSIONS.TORCH_COMPILE_STATIC_SOURCES, why: 'these stayed static across runs; kept static even where a profile says dynamic' });
+  const zo = facts.flatMap((f) => (f.zeroOneDims ?? []).map((d) => (d === 'scalar' ? f.source : `${f.source}:${d}`)));
+  if (zo.length) {
+    const anyDim = zo.some((z) => /:\d+$/.test(z));
+    out.push({
+      switch: 'TORCH_COMPILE_UNBACKED_SOURCES',
+      value: [...new Set(zo)].join(','),
+      versions: anyDim ? `${SWITCH_VERSIONS.TORCH_COMPILE_UNBACKED_SOURCES}, per-dim entries ${SWITCH_VERSIONS.perDim}` : SWITCH_VERSIONS.TORCH_COMPILE_UNBACKED_SOURCES,
+      why: 'these took 0 or 1, which PyTorch specializes; unbacked, they compile once for all sizes',
+    });
+  }
+  return out;
+}
+
+/**
+ * `why`'s hint in the switches for one dim of one source: how to start it dynamic (per dim
+ * where the switch reads that), unbacked where it took 0 or 1, or kept static where it
+ * stayed static over several runs. Empty when none applies.
+ */
+export function dimSwitchHint(source: string, dim: number | 'scalar' | 'rank', dynamic: boolean, values: readonly { value: string; runs: readonly string[] }[]): string {
+  if (dim === 'rank') return '';
+  const entry = dim === 'scalar' ? source : `${source}:${dim}`;
+  const hints: string[] = [];
+  if (dynamic) {
+    hints.push(
+      dim === 'scalar'
+        ? `TORCH_COMPILE_DYNAMIC_SOURCES="${source}" (${SWITCH_VERSIONS.TORCH_COMPILE_DYNAMIC_SOURCES}) starts it dynamic`
+        : `TORCH_COMPILE_DYNAMIC_SOURCES="${entry}" (${SWITCH_VERSIONS.perDim}; "${source}", every dim, ${SWITCH_VERSIONS.TORCH_COMPILE_DYNAMIC_SOURCES}) starts it dynamic`,
+    );
+    if (values.some((v) => v.value === '0' || v.value === '1')) {
+      hints.push(
+        `it took ${values.filter((v) => v.value === '0' || v.value === '1').map((v) => v.value).join(' and ')}, which PyTorch specializes: TORCH_COMPILE_UNBACKED_SOURCES="${entry}" (${SWITCH_VERSIONS.TORCH_COMPILE_UNBACKED_SOURCES}${dim === 'scalar' ? '' : `, per dim ${SWITCH_VERSIONS.perDim}`}) compiles once for all sizes`,
+      );
+    }
+  } else if (new Set(values.flatMap((v) => v.runs)).size >= 2) {
+    hints.push(`TORCH_COMPILE_STATIC_SOURCES="${dim === 'scalar' ? source : entry}" (${SWITCH_VERSIONS.TORCH_COMPILE_STATIC_SOURCES}) keeps it static even where a profile says dynamic`);
+  }
+  return hints.join('; ');
+}

@@ -1,0 +1,42 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { entryOf } from './observation.ts';
+import { emptyProfile } from './profile.ts';
+import { dimSwitchHint, switchAdvice, switchText } from './switches.ts';
+import { updateAutomaticDynamic } from './update.ts';
+
+const code = { filename: 'm.py', firstlineno: 1, name: 'f', file_hash: 'h' };
+
+describe('issue 13.6: advice in the newer switches', () => {
+  it('per-dim DYNAMIC_SOURCES where only some dims are dynamic, STATIC and UNBACKED from the facts, each with its versions', () => {
+    const p = emptyProfile();
+    const t = (size: number[]) => entryOf({ kind: 'tensor', size, stride: size.map(() => 1) });
+    updateAutomaticDynamic(p, code, "L['x']", t([8, 3, 4]));
+    updateAutomaticDynamic(p, code, "L['x']", t([1, 3, 5]));
+    updateAutomaticDynamic(p, code, "L['n']", entryOf({ kind: 'scalar', value: 2 }));
+    updateAutomaticDynamic(p, code, "L['n']", entryOf({ kind: 'scalar', value: 3 }));
+    const a = switchAdvice(p, [{ source: "L['w']", staticAcrossRuns: true }, { source: "L['x']", zeroOneDims: [0] }]);
+    assert.deepEqual(
+      a.map((x) => [x.switch, x.value, x.versions]),
+      [
+        ['TORCH_COMPILE_DYNAMIC_SOURCES', "L['x'],L['n']", 'PyTorch 2.7+'],
+        ['TORCH_COMPILE_DYNAMIC_SOURCES', "L['x']:0,L['x']:2,L['n']", 'PyTorch after 2.11 (#184120)'],
+        ['TORCH_COMPILE_STATIC_SOURCES', "L['w']", 'PyTorch after 2.11 (#193626)'],
+        ['TORCH_COMPILE_UNBACKED_SOURCES', "L['x']:0", 'PyTorch 2.9+, per-dim entries PyTorch after 2.11 (#184120)'],
+      ],
+    );
+    assert.match(switchText(a[3]), /^TORCH_COMPILE_UNBACKED_SOURCES="L\['x'\]:0" \(PyTorch 2\.9\+.*\): these took 0 or 1/);
+  });
+  it('no per-dim line when every dim is dynamic; nothing when nothing is', () => {
+    const p = emptyProfile();
+    assert.deepEqual(switchAdvice(p), []);
+    updateAutomaticDynamic(p, code, "L['x']", entryOf({ kind: 'size', size: [2, 3] }));
+    updateAutomaticDynamic(p, code, "L['x']", entryOf({ kind: 'size', size: [4, 5] }));
+    assert.deepEqual(switchAdvice(p).map((x) => x.value), ["L['x']"]);
+  });
+  it("why's hint: per dim, unbacked for 0/1, static over runs", () => {
+    assert.match(dimSwitchHint("L['x']", 0, true, [{ value: '1', runs: ['a'] }, { value: '8', runs: ['b'] }]), /DYNAMIC_SOURCES="L\['x'\]:0" \(PyTorch after 2\.11.*it took 1, which PyTorch specializes: TORCH_COMPILE_UNBACKED_SOURCES="L\['x'\]:0"/);
+    assert.match(dimSwitchHint("L['x']", 1, false, [{ value: '3', runs: ['a', 'b'] }]), /^TORCH_COMPILE_STATIC_SOURCES="L\['x'\]:1" \(PyTorch after 2\.11 \(#193626\)\)/);
+    assert.equal(dimSwitchHint("L['x']", 1, false, [{ value: '3', runs: ['a'] }]), '');
+  });
+});
