@@ -10,10 +10,10 @@ import { openDatabase, rows, type OpenedDatabase, type Sql } from './database.ts
 import { prepareEvent, type NewEvent, type PreparedEvent } from './prepare-event.ts';
 
 export { prepareEvent, type NewEvent, type PreparedEvent };
-import { CURRENT_VERSION, encodePayload, type EventKind, type StoredEvent } from './events.ts';
-import { applyEvent, emptyStream, fold, type FoldStep, type StreamView } from './fold.ts';
+import { CURRENT_VERSION, encodePayload, type EventKind } from './events.ts';
+import { emptyStream, fold, type FoldStep, type StreamView } from './fold.ts';
 import { hash53 } from './hash53.ts';
-import { dictionaries, readEvents, scanEvents } from './log.ts';
+import { dictionaries, scanEvents, type LeanEvent } from './log.ts';
 import { isWholeLog, leftOutRuns, type Window } from './window.ts';
 import { checkpointEvery, checkpointFor, lastCheckpointCount, writeCheckpoint } from './checkpoints.ts';
 
@@ -64,7 +64,7 @@ export interface Ledger {
   /** The stored view: the whole log folded (what PyTorch would hold now). */
   view(profileId: number): StreamView;
   /** A fresh fold of the log for one profile over a window (see window.ts). */
-  fold(profileId: number, window?: Window, onStep?: (step: FoldStep, ev: StoredEvent) => void): StreamView;
+  fold(profileId: number, window?: Window, onStep?: (step: FoldStep, ev: LeanEvent) => void): StreamView;
   /** The stored history: the records of the whole log. */
   history(profileId: number): HistoryRow[];
   /** Rebuilds every live view from the whole log. */
@@ -305,7 +305,7 @@ function createLedger(db: OpenedDatabase): Ledger {
     }
   };
 
-  const foldFresh = (pid: number, filter: Window, onStep?: (step: FoldStep, ev: StoredEvent) => void): StreamView => {
+  const foldFresh = (pid: number, filter: Window, onStep?: (step: FoldStep, ev: LeanEvent) => void): StreamView => {
     const excluded = leftOutRuns(sql, pid, filter, dict);
     if (!onStep) {
       // From the nearest checkpoint that folds what this window folds, then the tail.
@@ -322,12 +322,18 @@ function createLedger(db: OpenedDatabase): Ledger {
       );
       return view;
     }
+    // Steps an answer reports need each event's details (origin, compile): the lean scan with them.
     const view = emptyStream();
-    for (const ev of readEvents(sql, { ...filter, profileId: pid }, dict)) {
-      if (ev.kind === 'run.retracted' || (ev.run !== null && excluded.has(ev.run))) continue;
-      const step = applyEvent(view, ev);
-      if (step) onStep(step, ev);
-    }
+    scanEvents(
+      sql,
+      { ...filter, profileId: pid, details: true },
+      (ev) => {
+        if (ev.kind === 'run.retracted' || (ev.run !== null && excluded.has(ev.run))) return;
+        const step = fold(view, ev);
+        if (step) onStep(step, ev);
+      },
+      dict,
+    );
     return view;
   };
 

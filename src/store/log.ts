@@ -17,12 +17,16 @@ export interface ReadFilter {
   afterPosition?: number;
   /** scanEvents: fill each event's time even with no time bound. */
   withTime?: boolean;
+  /** scanEvents: fill each event's time, origin, origin line and compile id too (for steps an answer reports). */
+  details?: boolean;
 }
 
 /** A stored body read back: checked by zod once, then shared by every event that has it. */
 export interface Body extends FoldPayload {
   kind: string;
   version: number;
+  /** entry.imported: the snapshot's format. */
+  format: string | null;
   /** The stored JSON, parsed and validated (joinPayload's input). */
   stored: unknown;
 }
@@ -32,6 +36,7 @@ export interface Dictionaries {
   code(id: number): CodeId;
   source(id: number): string;
   run(id: number): string;
+  origin(id: number): string;
   body(id: number): Body;
 }
 
@@ -41,6 +46,7 @@ export function dictionaries(sql: Sql): Dictionaries {
   const codes = new Map<number, CodeId>();
   const sources = new Map<number, string>();
   const runs = new Map<number, string>();
+  const origins = new Map<number, string>();
   const bodies = new Map<number, Body>();
   const text = (cache: Map<number, string>, table: string, column: string, id: number): string => {
     let s = cache.get(id);
@@ -72,6 +78,7 @@ export function dictionaries(sql: Sql): Dictionaries {
     },
     source: (id) => text(sources, 'sources', 'source', id),
     run: (id) => text(runs, 'runs', 'run', id),
+    origin: (id) => text(origins, 'origins', 'origin', id),
     body(id) {
       let b = bodies.get(id);
       if (!b) {
@@ -93,6 +100,7 @@ export function dictionaries(sql: Sql): Dictionaries {
           shape: ev.kind === 'shape.observed' ? shapeFromJson(ev.payload.shape) : null,
           automaticDynamic: ev.kind === 'shape.observed' ? ev.payload.automatic_dynamic : true,
           entry: ev.kind === 'entry.imported' ? ev.payload.entry : null,
+          format: ev.kind === 'entry.imported' ? ev.payload.format : null,
           quiet: ev.kind === 'entry.imported' && ev.payload.records === 'logged',
           record: ev.kind === 'dynamic.logged' ? ev.payload.record : null,
           guard: ev.kind === 'dynamic.logged' ? ev.payload.guard : null,
@@ -159,6 +167,12 @@ export interface LeanEvent extends FoldInput {
   profileId: number;
   time: number;
   run: string | null;
+  /** With `details`: where the event came from, and the compile that saw it. */
+  origin: string | null;
+  originLine: number | null;
+  compileId: string | null;
+  /** entry.imported: the snapshot's format. */
+  format: string | null;
 }
 
 /**
@@ -166,11 +180,12 @@ export interface LeanEvent extends FoldInput {
  * dictionaries (each distinct body parsed and checked by zod once).
  */
 export function scanEvents(sql: Sql, filter: ReadFilter, visit: (ev: LeanEvent) => void, dict: Dictionaries = dictionaries(sql)): number {
-  const ev: LeanEvent = { position: 0, profileId: 0, kind: '', time: 0, run: null, code: PLACEHOLDER_CODE, source: '', shape: null, automaticDynamic: true, entry: null, quiet: false, record: null, guard: null };
+  const ev: LeanEvent = { position: 0, profileId: 0, kind: '', time: 0, run: null, code: PLACEHOLDER_CODE, source: '', shape: null, automaticDynamic: true, entry: null, quiet: false, record: null, guard: null, origin: null, originLine: null, compileId: null, format: null };
   const until = filter.untilPosition ?? Number.MAX_SAFE_INTEGER;
   const byProfile = filter.profileId !== undefined;
-  const timed = filter.untilTime !== undefined || filter.withTime === true;
-  const q = `select position, profile_id, code_id, source_id, body_id, run_id${timed ? ', time' : ''} from events
+  const details = filter.details === true;
+  const timed = filter.untilTime !== undefined || filter.withTime === true || details;
+  const q = `select position, profile_id, code_id, source_id, body_id, run_id${timed ? ', time' : ''}${details ? ', origin_id, origin_line, compile_id' : ''} from events
              where ${byProfile ? 'profile_id = ? and ' : ''}position > ? and position <= ? order by position limit ${PAGE}`;
   let after = filter.afterPosition ?? 0;
   let n = 0;
@@ -200,7 +215,13 @@ export function scanEvents(sql: Sql, filter: ReadFilter, visit: (ev: LeanEvent) 
       ev.quiet = b.quiet;
       ev.record = b.record;
       ev.guard = b.guard;
+      ev.format = b.format;
       if (timed) ev.time = r[6] as number;
+      if (details) {
+        ev.origin = r[7] === null ? null : dict.origin(r[7] as number);
+        ev.originLine = r[8] as number | null;
+        ev.compileId = r[9] as string | null;
+      }
       visit(ev);
       n++;
     }

@@ -1,14 +1,12 @@
-import { DYNAMIC, InferStride, UNSET, type Atom } from '../model/atoms.ts';
+import { atomEq, DYNAMIC, fieldEq, InferStride, UNSET, type Atom } from '../model/atoms.ts';
 import { codeKey, type CodeId } from '../model/code-id.ts';
 import { dimSwitchHint } from '../model/switches.ts';
 import type { FrameStateSizeEntry } from '../model/entry.ts';
 import { intRepr } from '../model/int.ts';
-import { entryOf } from '../model/observation.ts';
-import { entryFromJson } from '../codecs/entry-json.ts';
+import { entryOf, type Shape } from '../model/observation.ts';
+import { entryFromJson, type EntryJson } from '../codecs/entry-json.ts';
 import { matchCode } from './code-ref.ts';
 import { describedShapes } from './described-shapes.ts';
-import { shapeFromJson } from './fold.ts';
-import type { StoredEvent } from './events.ts';
 import type { Ledger } from './ledger.ts';
 import type { Window } from './window.ts';
 
@@ -86,6 +84,12 @@ export function dimKey(d: DimRef): string {
 
 const sameDim = (a: DimRef, b: DimRef) => dimKey(a) === dimKey(b);
 
+function parseDimKey(k: string): DimRef {
+  if (k === 'scalar') return { field: 'scalar' };
+  const m = /^(size|stride)(?:\[(\d+)\])?$/.exec(k)!;
+  return m[2] === undefined ? { field: m[1] as 'size' | 'stride' } : { field: m[1] as 'size' | 'stride', index: Number(m[2]) };
+}
+
 type Val = Atom | readonly Atom[] | 'absent';
 
 function valueAt(e: FrameStateSizeEntry | undefined, d: DimRef): Val {
@@ -140,10 +144,12 @@ function trackedDims(...es: (FrameStateSizeEntry | undefined)[]): DimRef[] {
 }
 
 /** What one event carried for the dims of its source, as an entry (null for records and retractions). */
-function carried(ev: StoredEvent): FrameStateSizeEntry | null {
-  if (ev.kind === 'shape.observed') return entryOf(shapeFromJson(ev.payload.shape));
-  if (ev.kind === 'entry.imported') return entryFromJson(ev.payload.entry);
-  return null;
+function carried(key: Shape | EntryJson): FrameStateSizeEntry {
+  return 'kind' in key ? entryOf(key) : entryFromJson(key);
+}
+
+function sameEntry(a: FrameStateSizeEntry | undefined, b: FrameStateSizeEntry): boolean {
+  return a !== undefined && atomEq(a.scalar, b.scalar) && fieldEq(a.size, b.size) && fieldEq(a.stride, b.stride);
 }
 
 /** The dim a logged record is about. */
@@ -172,6 +178,8 @@ interface Acc {
   sawScalar: boolean;
   sawTensor: boolean;
   dims: Map<string, Track>;
+  /** How often each distinct body (an observed shape, an imported entry) came, and from which runs. */
+  carried: Map<Shape | EntryJson, { count: number; runs: Set<string> }>;
 }
 
 /**
@@ -190,33 +198,51 @@ function explainWith(ledger: Ledger, profileId: number, opts: ExplainOptions, on
   let wanted: ((c: CodeId) => boolean) | null = null;
   if (opts.code) wanted = matchCode([...ledger.fold(profileId, window).profile.codes.values()].map((c) => c.id), opts.code);
   const accs = new Map<string, Acc>();
+  const byCode = new Map<CodeId, Map<string, Acc>>();
   ledger.fold(profileId, window, (step, ev) => {
     if (opts.source !== undefined && step.source !== opts.source) return;
-    const ck = codeKey(step.code);
-    if (onlyCode !== null && ck !== onlyCode) return;
-    if (wanted && !wanted(step.code)) return;
-    const k = `${ck}\u0000${step.source}`;
-    let acc = accs.get(k);
-    if (!acc) accs.set(k, (acc = { code: step.code, source: step.source, last: step.after, sawScalar: false, sawTensor: false, dims: new Map() }));
+    let bySource = byCode.get(step.code);
+    let acc = bySource?.get(step.source);
+    if (!acc) {
+      const ck = codeKey(step.code);
+      if (onlyCode !== null && ck !== onlyCode) return;
+      if (wanted && !wanted(step.code)) return;
+      const k = `${ck}\u0000${step.source}`;
+      acc = accs.get(k);
+      if (!acc) accs.set(k, (acc = { code: step.code, source: step.source, last: step.after, sawScalar: false, sawTensor: false, dims: new Map(), carried: new Map() }));
+      if (!bySource) byCode.set(step.code, (bySource = new Map()));
+      bySource.set(step.source, acc);
+    }
     acc.last = step.after;
-    const got = carried(ev);
+    // Most events of a long log bring a shape seen before and change nothing: count them by body.
+    const key = ev.shape ?? ev.entry;
+    let slot: { count: number; runs: Set<string> } | undefined;
+    if (key) {
+      slot = acc.carried.get(key);
+      if (!slot) acc.carried.set(key, (slot = { count: 0, runs: new Set() }));
+      slot.count++;
+      if (ev.run) slot.runs.add(ev.run);
+    }
+    const logged = ev.kind === 'dynamic.logged' ? ev.record : null;
+    if (!logged && slot && slot.count > 1 && sameEntry(step.before, step.after)) return;
+    const got = key ? carried(key) : null;
     if (ev.kind === 'shape.observed') {
-      if (ev.payload.shape.kind === 'scalar') acc.sawScalar = true;
+      if (ev.shape!.kind === 'scalar') acc.sawScalar = true;
       else acc.sawTensor = true;
     } else if (got) {
       if (Array.isArray(got.size)) acc.sawTensor = true;
       if (got.scalar !== DYNAMIC && got.scalar !== UNSET) acc.sawScalar = true;
     }
-    const logged = ev.kind === 'dynamic.logged' ? ev.payload.record : null;
     const loggedDim = logged ? recordDim(logged, step.before, step.after) : null;
     for (const d of trackedDims(step.before, step.after)) {
-      const key = dimKey(d);
-      let t = acc.dims.get(key);
-      if (!t) acc.dims.set(key, (t = { first: null, lastStatic: null, staticBefore: null, became: null, logged: null, values: new Map() }));
+      const dk = dimKey(d);
+      let t = acc.dims.get(dk);
+      if (!t) acc.dims.set(dk, (t = { first: null, lastStatic: null, staticBefore: null, became: null, logged: null, values: new Map() }));
       const b = valueAt(step.before, d);
       const a = valueAt(step.after, d);
       const brought = got ? valueAt(got, d) : null;
-      const touched = (brought !== null && brought !== 'absent' && brought !== UNSET) || a !== b || (loggedDim !== null && sameDim(loggedDim, d));
+      const isRecordDim = loggedDim !== null && sameDim(loggedDim, d);
+      const touched = (brought !== null && brought !== 'absent' && brought !== UNSET) || a !== b || isRecordDim;
       if (!touched) continue;
       const evidence: Evidence = {
         position: ev.position,
@@ -226,20 +252,13 @@ function explainWith(ledger: Ledger, profileId: number, opts: ExplainOptions, on
         originLine: ev.originLine,
         compileId: ev.compileId,
         kind: ev.kind,
-        format: ev.kind === 'entry.imported' ? ev.payload.format : null,
+        format: ev.format,
         value: show(a),
-        brought: logged && loggedDim && sameDim(loggedDim, d) ? logged.new : brought === null || brought === 'absent' ? null : show(brought),
+        brought: logged && isRecordDim ? logged.new : brought === null || brought === 'absent' ? null : show(brought),
       };
       t.first ??= evidence;
-      if (brought !== null && isStatic(brought)) {
-        const v = show(brought);
-        const slot = t.values.get(v) ?? { count: 0, runs: new Set<string>() };
-        slot.count++;
-        if (ev.run) slot.runs.add(ev.run);
-        t.values.set(v, slot);
-      }
-      if (logged && loggedDim && sameDim(loggedDim, d)) {
-        t.logged = { compileId: ev.compileId, reason: logged.reason, cached: logged.cached, new: logged.new, guard: ev.kind === 'dynamic.logged' ? ev.payload.guard : null, position: ev.position };
+      if (logged && isRecordDim) {
+        t.logged = { compileId: ev.compileId, reason: logged.reason, cached: logged.cached, new: logged.new, guard: ev.guard, position: ev.position };
       }
       if (isDynamic(a) && !isDynamic(b)) {
         t.staticBefore = t.lastStatic;
@@ -249,6 +268,21 @@ function explainWith(ledger: Ledger, profileId: number, opts: ExplainOptions, on
       if (isStatic(a) && (!t.lastStatic || t.lastStatic.value !== evidence.value || !isStatic(b))) t.lastStatic = evidence;
     }
   });
+  // The static values each dim was brought, from the bodies counted above, in first-seen order.
+  for (const acc of accs.values()) {
+    for (const [key, slot] of acc.carried) {
+      const got = carried(key);
+      for (const [dk, t] of acc.dims) {
+        const brought = valueAt(got, parseDimKey(dk));
+        if (!isStatic(brought)) continue;
+        const v = show(brought);
+        const into = t.values.get(v) ?? { count: 0, runs: new Set<string>() };
+        into.count += slot.count;
+        for (const r of slot.runs) into.runs.add(r);
+        t.values.set(v, into);
+      }
+    }
+  }
 
   const saw = new Map<string, DimStory['saw']>();
   for (const r of accs.size ? describedShapes(ledger, profileId, window) : []) {
