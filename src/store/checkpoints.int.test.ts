@@ -50,6 +50,12 @@ describe('issue 10.1: checkpoints', () => {
     await l.close();
   });
 
+  it('issue 10.1: history as of a position from the stored rows equals a fresh fold', () => {
+    // excluding a run that does not exist forces the fresh fold and leaves nothing out
+    const rows = (w: Window) => historyAsOf(l, pid, w);
+    for (const w of windows.filter((x) => x.untilPosition !== undefined)) assert.deepEqual(rows(w), rows({ ...w, excludeRuns: ["no-such-run"] }));
+  });
+
   it('issue 10.1: the append path writes them, and deleting them changes no answer', () => {
     assert.ok(checkpointPositions(l.sql, pid).length >= 8, String(checkpointPositions(l.sql, pid)));
     const withCp = windows.map(answers);
@@ -76,6 +82,8 @@ describe('issue 10.1: checkpoints', () => {
     retractRun(l, 'r2');
     const more = [...windows, { untilPosition: 200 }, { untilTime: Date.now() + 1000 }];
     const withCp = more.map(answers);
+    const rows = (w: Window) => historyAsOf(l, pid, w);
+    for (const w of more.filter((x) => x.untilPosition !== undefined)) assert.deepEqual(rows(w), rows({ ...w, excludeRuns: ["no-such-run"] }));
     assert.deepEqual(verifyLedger(l).differences, []);
     l.sql.run('delete from checkpoints');
     assert.deepEqual(more.map(answers), withCp);
