@@ -53,7 +53,7 @@ describe('issue 10.1: checkpoints', () => {
   it('issue 10.1: history as of a position from the stored rows equals a fresh fold', () => {
     // excluding a run that does not exist forces the fresh fold and leaves nothing out
     const rows = (w: Window) => historyAsOf(l, pid, w);
-    for (const w of windows.filter((x) => x.untilPosition !== undefined)) assert.deepEqual(rows(w), rows({ ...w, excludeRuns: ["no-such-run"] }));
+    for (const w of windows.filter((x) => x.untilPosition !== undefined && !x.excludeRuns)) assert.deepEqual(rows(w), rows({ ...w, excludeRuns: ["no-such-run"] }));
   });
 
   it('issue 10.1: the append path writes them, and deleting them changes no answer', () => {
@@ -83,7 +83,7 @@ describe('issue 10.1: checkpoints', () => {
     const more = [...windows, { untilPosition: 200 }, { untilTime: Date.now() + 1000 }];
     const withCp = more.map(answers);
     const rows = (w: Window) => historyAsOf(l, pid, w);
-    for (const w of more.filter((x) => x.untilPosition !== undefined)) assert.deepEqual(rows(w), rows({ ...w, excludeRuns: ["no-such-run"] }));
+    for (const w of more.filter((x) => x.untilPosition !== undefined && !x.excludeRuns)) assert.deepEqual(rows(w), rows({ ...w, excludeRuns: ["no-such-run"] }));
     assert.deepEqual(verifyLedger(l).differences, []);
     l.sql.run('delete from checkpoints');
     assert.deepEqual(more.map(answers), withCp);
