@@ -84,3 +84,28 @@ export function checkpointFor(sql: Sql, profileId: number, w: Window, dict: Dict
 export function checkpointPositions(sql: Sql, profileId: number): number[] {
   return sql.allRaw('select position from checkpoints where profile_id = ? order by position', profileId).map((r) => r[0] as number);
 }
+
+/**
+ * After an append: each profile past checkpointEvery() events since its last checkpoint gets
+ * one of its live view, at the batch's last event of the profile. `since` caches, per profile,
+ * the event count at its newest checkpoint.
+ */
+export function checkpointAppended(
+  sql: Sql,
+  counts: Map<number, { n: number; last: number; time: number }>,
+  viewOf: (pid: number) => StreamView | undefined,
+  since: Map<number, number>,
+  codeRow: (c: CodeId) => number,
+): void {
+  for (const [pid, c] of counts) {
+    const view = viewOf(pid);
+    if (!view) continue;
+    let at = since.get(pid);
+    if (at === undefined) since.set(pid, (at = lastCheckpointCount(sql, pid)));
+    const row = sql.get<{ event_count: number; last_time: number | null }>('select event_count, last_time from profiles where id = ?', pid)!;
+    const total = row.event_count + c.n;
+    if (total - at < checkpointEvery()) continue;
+    writeCheckpoint(sql, pid, c.last, total, Math.max(row.last_time ?? 0, c.time), view, codeRow);
+    since.set(pid, total);
+  }
+}

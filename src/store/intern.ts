@@ -1,0 +1,124 @@
+import { cacheKey as formatCacheKey, parseCacheKey } from '../model/cache-key.ts';
+import type { CodeId } from '../model/code-id.ts';
+import { closureColumn, extraColumn } from './code-columns.ts';
+import type { Sql } from './database.ts';
+import { CURRENT_VERSION, encodePayload, type EventKind } from './events.ts';
+import { dictionaries, type Dictionaries } from './log.ts';
+
+/**
+ * Interning: the ids of the log's dictionary rows (profiles, origins, codes, sources, runs,
+ * bodies), added when new, each looked up once and then served from memory, and the readers
+ * of the same tables. An event row is these ids.
+ */
+export interface Interner {
+  profileId(cacheKey: string): number;
+  originId(origin: string | null | undefined): number | null;
+  codeId(code: CodeId): number;
+  sourceId(source: string): number;
+  runId(run: string): number;
+  bodyId(kind: string, json: string): number;
+  /** The readers of the same tables (rows read once). */
+  readonly dict: Dictionaries;
+  /** Ids handed out in a transaction that rolled back, or by another writer, are not to be trusted. */
+  forget(): void;
+}
+
+const BOUND = 200_000;
+
+export function createInterner(sql: Sql): Interner {
+  const profileIds = new Map<string, number>();
+  const originIds = new Map<string, number>();
+  const codeIds = new Map<string, number>();
+  let codeIdsByObject = new WeakMap<CodeId, number>();
+  const sourceIds = new Map<string, number>();
+  const runIds = new Map<string, number>();
+  const bodyIds = new Map<string, Map<string, number>>();
+  let bodyCount = 0;
+  let dict = dictionaries(sql);
+
+  /** The id of a dictionary entry (sources, runs), added if new. */
+  const dictId = (cache: Map<string, number>, table: 'sources' | 'runs', column: 'source' | 'run', value: string): number => {
+    let id = cache.get(value);
+    if (id !== undefined) return id;
+    sql.run(`insert or ignore into ${table}(${column}) values (?)`, value);
+    id = sql.get<{ id: number }>(`select id from ${table} where ${column} = ?`, value)!.id;
+    if (cache.size > BOUND) cache.clear();
+    cache.set(value, id);
+    return id;
+  };
+
+  return {
+    get dict() {
+      return dict;
+    },
+    profileId(key) {
+      let id = profileIds.get(key);
+      if (id !== undefined) return id;
+      const row = sql.get<{ id: number }>('select id from profiles where cache_key = ?', key);
+      if (row) id = row.id;
+      else {
+        const k = parseCacheKey(key);
+        formatCacheKey(k); // refuses mast: job ids as PyTorch does
+        id = sql.run('insert into profiles(cache_key, job, rank, tag) values (?, ?, ?, ?)', key, k.job, k.rank, k.tag).lastInsertRowid;
+      }
+      profileIds.set(key, id);
+      return id;
+    },
+    originId(origin) {
+      if (origin == null) return null;
+      let id = originIds.get(origin);
+      if (id !== undefined) return id;
+      sql.run('insert or ignore into origins(origin) values (?)', origin);
+      id = sql.get<{ id: number }>('select id from origins where origin = ?', origin)!.id;
+      originIds.set(origin, id);
+      return id;
+    },
+    codeId(c) {
+      let id = codeIdsByObject.get(c);
+      if (id !== undefined) return id;
+      const closure = closureColumn(c);
+      const extra = extraColumn(c);
+      const k = `${c.file_hash}\u0000${c.firstlineno}\u0000${c.name}\u0000${c.filename}\u0000${closure}\u0000${extra}`;
+      id = codeIds.get(k);
+      if (id === undefined) {
+        sql.run('insert or ignore into codes(filename, firstlineno, name, file_hash, closure_hash, extra) values (?, ?, ?, ?, ?, ?)', c.filename, c.firstlineno, c.name, c.file_hash, closure, extra);
+        id = sql.get<{ id: number }>(
+          'select id from codes where file_hash = ? and firstlineno = ? and name = ? and filename = ? and closure_hash = ? and extra = ?',
+          c.file_hash, c.firstlineno, c.name, c.filename, closure, extra,
+        )!.id;
+        codeIds.set(k, id);
+      }
+      codeIdsByObject.set(c, id);
+      return id;
+    },
+    sourceId: (source) => dictId(sourceIds, 'sources', 'source', source),
+    runId: (run) => dictId(runIds, 'runs', 'run', run),
+    bodyId(kind, json) {
+      let byJson = bodyIds.get(kind);
+      if (!byJson) bodyIds.set(kind, (byJson = new Map()));
+      let id = byJson.get(json);
+      if (id !== undefined) return id;
+      const payload = encodePayload(json);
+      const version = CURRENT_VERSION[kind as EventKind];
+      sql.run('insert or ignore into bodies(kind, version, payload) values (?, ?, ?)', kind, version, payload);
+      id = sql.get<{ id: number }>('select id from bodies where kind = ? and version = ? and payload = ?', kind, version, payload)!.id;
+      if (++bodyCount > BOUND) {
+        bodyIds.clear();
+        bodyCount = 0;
+      }
+      byJson.set(json, id);
+      return id;
+    },
+    forget() {
+      profileIds.clear();
+      originIds.clear();
+      codeIds.clear();
+      codeIdsByObject = new WeakMap();
+      sourceIds.clear();
+      runIds.clear();
+      bodyIds.clear();
+      bodyCount = 0;
+      dict = dictionaries(sql);
+    },
+  };
+}

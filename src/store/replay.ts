@@ -1,0 +1,69 @@
+import type { Sql } from './database.ts';
+import { checkpointEvery, writeCheckpoint } from './checkpoints.ts';
+import { emptyStream, fold, type StreamView } from './fold.ts';
+import { foldWindow } from './fold-window.ts';
+import type { Interner } from './intern.ts';
+import { scanEvents } from './log.ts';
+import { insertHistory, writeCodeStates } from './views.ts';
+import { leftOutRuns } from './window.ts';
+
+/**
+ * Replay: the stored views rebuilt from the log. Runs inside the caller's write transaction.
+ * The whole log: every profile's code states, history and checkpoints.
+ */
+export function replayAll(sql: Sql, interner: Interner, onProgress?: (events: number) => void): { events: number; profiles: number; records: number } {
+  const dict = interner.dict;
+  let records = 0;
+  const views = new Map<number, StreamView>();
+  sql.run('delete from history');
+  sql.run('delete from code_states');
+  // Older versions could pin the live views to a what-if; the views now always fold the whole log.
+  sql.run("delete from meta where key = 'views'");
+  const excluded = new Map<number, Set<string>>();
+  for (const r of sql.allRaw('select id from profiles')) excluded.set(r[0] as number, leftOutRuns(sql, r[0] as number, {}, dict));
+  // Checkpoints are rebuilt for profiles whose whole-log fold equals every prefix's fold (no
+  // retraction); the others fold from the start when asked as of a point.
+  sql.run('delete from checkpoints');
+  const seen = new Map<number, { n: number; time: number }>();
+  const every = checkpointEvery();
+  let lastPid = -1;
+  let v: StreamView | undefined;
+  let ex: Set<string> | undefined;
+  let c: { n: number; time: number } | undefined;
+  const events = scanEvents(
+    sql,
+    { withTime: true },
+    (ev) => {
+      if (onProgress && ev.position % 50000 === 0) onProgress(ev.position);
+      if (ev.profileId !== lastPid) {
+        lastPid = ev.profileId;
+        v = views.get(lastPid);
+        if (!v) views.set(lastPid, (v = emptyStream()));
+        ex = excluded.get(lastPid);
+        c = seen.get(lastPid);
+        if (!c) seen.set(lastPid, (c = { n: 0, time: 0 }));
+      }
+      c!.n++;
+      if (ev.time > c!.time) c!.time = ev.time;
+      if (ev.kind !== 'run.retracted' && !(ev.run !== null && ex?.has(ev.run))) {
+        const step = fold(v!, ev);
+        if (step?.records.length) {
+          records += step.records.length;
+          insertHistory(sql, interner, ev.position, ev.profileId, step);
+        }
+      }
+      if (c!.n % every === 0 && ex!.size === 0) writeCheckpoint(sql, ev.profileId, ev.position, c!.n, c!.time, v!, interner.codeId);
+    },
+    dict,
+  );
+  for (const [pid, view] of views) writeCodeStates(sql, pid, view, 'all');
+  return { events, profiles: views.size, records };
+}
+
+/** One profile's stored views rebuilt from its events (after a retraction). */
+export function replayProfile(sql: Sql, interner: Interner, pid: number): void {
+  sql.run('delete from history where profile_id = ?', pid);
+  sql.run('delete from code_states where profile_id = ?', pid);
+  const view = foldWindow(sql, interner.dict, pid, {}, (step, ev) => insertHistory(sql, interner, ev.position, pid, step));
+  writeCodeStates(sql, pid, view, 'all');
+}

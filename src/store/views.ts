@@ -1,0 +1,145 @@
+import { entryFromJson, entryToJson, type EntryJson } from '../codecs/entry-json.ts';
+import { codeKey, type CodeId } from '../model/code-id.ts';
+import type { DynamicRecord } from '../model/update.ts';
+import { closureColumn, codeFromColumns, extraColumn } from './code-columns.ts';
+import { damaged } from './damage.ts';
+import { rows, type OpenedDatabase, type Sql } from './database.ts';
+import { emptyStream, type FoldStep, type StreamView } from './fold.ts';
+import type { Interner } from './intern.ts';
+import { leftOutRuns } from './window.ts';
+
+/**
+ * The stored views: each profile's whole-log fold (`code_states`) and the records it logged
+ * (`history`). They are a cache of the fold; the log is the truth (`verify`, `replay`).
+ */
+export interface HistoryRow extends DynamicRecord {
+  position: number;
+  code: CodeId;
+  codeSeq: number;
+  run: string | null;
+  time: number;
+  compileId: string | null;
+  origin: string | null;
+  originLine: number | null;
+  /** PyTorch's guard failure text, where a trace gave it. */
+  guard: string | null;
+}
+
+export function loadView(sql: Sql, pid: number): StreamView {
+  const view = emptyStream();
+  for (const r of sql.all<{ seq: number; filename: string; firstlineno: number; name: string; file_hash: string; closure_hash: string; extra: string; entries: string }>(
+    'select seq, filename, firstlineno, name, file_hash, closure_hash, extra, entries from code_states where profile_id = ? order by seq',
+    pid,
+  )) {
+    const id = codeFromColumns(r);
+    let entries: Map<string, ReturnType<typeof entryFromJson>>;
+    try {
+      entries = new Map((JSON.parse(r.entries) as [string, EntryJson][]).map(([s, e]) => [s, entryFromJson(e)]));
+    } catch (e) {
+      throw damaged(sql.path, `the stored view of profile ${pid}, code state ${r.seq}, cannot be read`, e);
+    }
+    view.profile.codes.set(codeKey(id), { id, state: { automaticDynamic: entries } });
+    view.codeSeq.set(codeKey(id), r.seq);
+  }
+  return view;
+}
+
+/** Writes the code states of a view (those of the given seqs, or all). */
+export function writeCodeStates(sql: Sql, pid: number, view: StreamView, seqs: Iterable<number> | 'all'): void {
+  const want = seqs === 'all' ? null : new Set(seqs);
+  for (const [key, { id, state }] of view.profile.codes) {
+    const seq = view.codeSeq.get(key)!;
+    if (want && !want.has(seq)) continue;
+    const entries = JSON.stringify([...state.automaticDynamic].map(([s, e]) => [s, entryToJson(e)]));
+    sql.run(
+      `insert into code_states(profile_id, seq, filename, firstlineno, name, file_hash, closure_hash, extra, entries) values (?, ?, ?, ?, ?, ?, ?, ?, ?)
+       on conflict(profile_id, seq) do update set entries = excluded.entries`,
+      pid,
+      seq,
+      id.filename,
+      id.firstlineno,
+      id.name,
+      id.file_hash,
+      closureColumn(id),
+      extraColumn(id),
+      entries,
+    );
+  }
+}
+
+export function insertHistory(sql: Sql, interner: Interner, position: number, pid: number, step: FoldStep): void {
+  const cid = interner.codeId(step.code);
+  for (const r of step.records) {
+    sql.run(
+      'insert into history(position, profile_id, code_seq, code_id, source, dim_changed, reason, cached, new, guard) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      position,
+      pid,
+      step.codeSeq,
+      cid,
+      r.name,
+      String(r.dim_changed),
+      r.reason,
+      r.cached,
+      r.new,
+      step.guard,
+    );
+  }
+}
+
+/** The stored history of a profile, in the order it was logged. */
+export function readHistory(db: OpenedDatabase, pid: number): HistoryRow[] {
+  const found = rows(
+    db.sql,
+    db.kysely
+      .selectFrom('history as h')
+      .innerJoin('events as e', 'e.position', 'h.position')
+      .innerJoin('codes as c', 'c.id', 'h.code_id')
+      .leftJoin('origins as o', 'o.id', 'e.origin_id')
+      .leftJoin('runs as r', 'r.id', 'e.run_id')
+      .select(['h.position', 'h.code_seq', 'h.source', 'h.dim_changed', 'h.reason', 'h.cached', 'h.new', 'h.guard', 'r.run', 'e.time', 'e.compile_id', 'o.origin', 'e.origin_line'])
+      .select(['c.filename', 'c.firstlineno', 'c.name', 'c.file_hash', 'c.closure_hash', 'c.extra'])
+      .where('h.profile_id', '=', pid)
+      .orderBy('h.id'),
+  );
+  return found.map((r) => ({
+    position: r.position,
+    code: codeFromColumns(r),
+    codeSeq: r.code_seq,
+    name: r.source,
+    dim_changed: /^\d+$/.test(r.dim_changed) ? Number(r.dim_changed) : (r.dim_changed as 'all' | 'scalar'),
+    reason: r.reason as DynamicRecord['reason'],
+    cached: r.cached,
+    new: r.new,
+    run: r.run,
+    time: r.time,
+    compileId: r.compile_id,
+    origin: r.origin,
+    originLine: r.origin_line,
+    guard: r.guard,
+  }));
+}
+
+/** A profile's live view in memory while appends fold into it, and the code states they touched. */
+export interface LiveView {
+  view: StreamView;
+  /** Runs whose events the whole log leaves out (retracted). */
+  retracted: Set<string>;
+  dirty: Set<number>;
+}
+
+/** The live views the append path folds into, loaded once per profile and dropped when stale. */
+export function liveViews(sql: Sql, interner: Interner) {
+  const live = new Map<number, LiveView>();
+  return {
+    get(pid: number): LiveView {
+      let s = live.get(pid);
+      if (!s) live.set(pid, (s = { view: loadView(sql, pid), retracted: leftOutRuns(sql, pid, {}, interner.dict), dirty: new Set() }));
+      return s;
+    },
+    peek: (pid: number) => live.get(pid),
+    entries: () => live.entries(),
+    drop: (pid: number) => void live.delete(pid),
+    clear: () => live.clear(),
+  };
+}
+export type LiveViews = ReturnType<typeof liveViews>;
