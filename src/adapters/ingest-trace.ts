@@ -80,9 +80,11 @@ export async function ingestTraceFile(ledger: Ledger, file: string, o: FileInges
   const problems: TraceProblem[] = [];
   const facts: TraceFact[] = [];
   let first = null as { pid: number | null; date: string; time: string } | null;
+  const clock = new Map<number, string>(); // each entry's line: glog's MMDD and time of day
   const asm = traceAssembler(
     (e) => {
       first ??= { pid: e.pid, date: e.date, time: e.time };
+      clock.set(e.line, `${e.date} ${e.time}`);
       parseEntry(e, stats, (f) => facts.push(f));
     },
     (p) => problems.push(p),
@@ -162,9 +164,12 @@ export async function ingestTraceFile(ledger: Ledger, file: string, o: FileInges
   const timed = (f: TraceFact): f is TraceFact & { time: number } => 'time' in f && f.time !== null && isEventTime(f.time);
   for (const f of facts) if ('time' in f && f.time !== null && !isEventTime(f.time)) problems.push({ line: f.line, message: `field ts: ${f.time / 1000} s is not a time between 1970 and 9999; ignored` });
   let lastTime = (facts.find(timed) as { time: number } | undefined)?.time ?? (file === '-' ? Date.now() : statSync(file).mtimeMs);
+  // Each event at the time its own line was logged: glog's clock, set against the trace's
+  // epoch times (a snapshot is logged after its compile, not when the last compile started).
+  const lineTime = glogClock(clock, facts.filter(timed), lastTime);
   let previous = new Map<string, string>();
   for (const f of facts) {
-    if (timed(f)) lastTime = f.time;
+    lastTime = lineTime(f.line) ?? (timed(f) ? f.time : lastTime);
     if (f.kind === 'automatic_dynamic') {
       const code = codeOf(f.compileId);
       if (!code) {
@@ -206,8 +211,7 @@ export async function ingestTraceFile(ledger: Ledger, file: string, o: FileInges
         kind: 'shape.described',
         cacheKey: key,
         payload: { code, source: f.source, size: t.size, stride: t.stride, dtype: t.dtype, device: t.device, role: describedRole(f.source, t.isParameter) },
-        // when the compile that saw it started
-        time: metrics.get(f.compile)?.time ?? lastTime,
+        time: lastTime,
         run,
         origin,
         originLine: f.line,
@@ -247,3 +251,45 @@ export async function ingestTraceFile(ledger: Ledger, file: string, o: FileInges
   return { appended: r.appended, duplicates: r.duplicates, skipped: problems.length, records: r.records };
 }
 
+
+const DAY_MS = 86_400_000;
+const ZONE_MS = 15 * 60_000;
+
+/**
+ * glog writes each line's month, day and local time of day, but no year and no zone. The
+ * trace's epoch times (chromium `ts`, compile start times) say both: the year is the one that
+ * puts the line nearest them, and the zone the offset between them, in quarter hours.
+ * Returns each line's time in ms since the epoch (undefined for a line glog did not stamp).
+ */
+export function glogClock(clock: Map<number, string>, anchors: { line: number; time: number }[], fallback: number): (line: number) => number | undefined {
+  const parse = (s: string, year: number): number | undefined => {
+    const m = /^(\d\d)(\d\d) (\d\d):(\d\d):(\d\d)(?:\.(\d+))?$/.exec(s);
+    if (!m) return undefined;
+    const ms = m[6] ? Math.round(Number(`0.${m[6]}`) * 1000) : 0;
+    return Date.UTC(year, Number(m[1]) - 1, Number(m[2]), Number(m[3]), Number(m[4]), Number(m[5]), ms);
+  };
+  /** The glog time nearest `near`, trying the years around it. */
+  const nearest = (s: string, near: number): number | undefined => {
+    const y = new Date(near).getUTCFullYear();
+    let best: number | undefined;
+    for (const year of [y - 1, y, y + 1]) {
+      const t = parse(s, year);
+      if (t !== undefined && (best === undefined || Math.abs(t - near) < Math.abs(best - near))) best = t;
+    }
+    return best;
+  };
+  let offset = 0;
+  let near = fallback;
+  const anchor = anchors.find((a) => clock.has(a.line));
+  if (anchor) {
+    const t = nearest(clock.get(anchor.line)!, anchor.time);
+    if (t !== undefined && Math.abs(anchor.time - t) < DAY_MS) offset = Math.round((anchor.time - t) / ZONE_MS) * ZONE_MS;
+    near = anchor.time;
+  }
+  return (line) => {
+    const s = clock.get(line);
+    if (s === undefined) return undefined;
+    const t = nearest(s, near - offset);
+    return t === undefined ? undefined : t + offset;
+  };
+}

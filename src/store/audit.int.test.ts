@@ -237,6 +237,28 @@ describe('issue 8.4: a time and a position that name the same point give the sam
   });
 });
 
+describe('issue 8.4: trace times', () => {
+  for (const trace of ['traces/cold-local.log', 'workload2/trace-rank1.log']) {
+    it(`issue 8.4: ${trace}: each event carries the time its own line was logged, so every position and the time it names fold alike`, async () => {
+      const l = await openLedger(join(dir, `times-${n++}.db`));
+      await ingestFile(l, join(TORCH, trace));
+      const p = l.profiles()[0];
+      const rows = l.sql.all<{ position: number; time: number }>('select position, time from events where profile_id = ? order by position', p.id);
+      for (let i = 1; i < rows.length; i++) assert.ok(rows[i].time >= rows[i - 1].time, `time goes back at #${rows[i].position}`);
+      for (let i = 0; i < rows.length; i++) {
+        if (i + 1 < rows.length && rows[i + 1].time === rows[i].time) continue; // the point is the last event of its instant
+        assert.equal(renderProfile(l.fold(p.id, { untilTime: rows[i].time }).profile), renderProfile(l.fold(p.id, { untilPosition: rows[i].position }).profile), `#${rows[i].position}`);
+      }
+      // the snapshot of compile 1/0 of g (line 904 of cold-local) is logged at 05:46:08.095, not when 0/1 started
+      if (trace.includes('cold-local')) {
+        const snap = l.sql.get<{ time: number }>("select time from events where origin_line = 904 and kind = 'entry.imported' limit 1")!;
+        assert.equal(new Date(snap.time).toISOString(), '2026-11-26T05:46:08.095Z');
+      }
+      await l.close();
+    });
+  }
+});
+
 describe('issue 8.7: merged profiles', () => {
   it("issue 8.7: why on a merge leads back to the rank, its compile and PyTorch's record", async () => {
     const l = await openLedger(join(dir, 'merge.db'));
