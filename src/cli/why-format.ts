@@ -67,7 +67,8 @@ function storyLines(s: DimStory, indent: string): string[] {
   }
   if (s.logged) {
     lines.push(`${indent}  PyTorch logged at compile ${s.logged.compileId ?? '?'}: ${s.logged.reason} ${s.logged.cached} -> ${s.logged.new}`);
-    if (s.logged.guard) lines.push(`${indent}  PyTorch's guard failure: ${s.logged.guard.split('\n')[0]}`);
+    // PyTorch gives one reason per compile: the guard that failed first, whichever dim it names
+    if (s.logged.guard) lines.push(`${indent}  compile ${s.logged.compileId ?? '?'} recompiled after: ${s.logged.guard.split('\n')[0]}`);
   } else if (b && b.kind === 'shape.observed') {
     lines.push(`${indent}  that observation had ${b.brought ?? '?'}`);
   }

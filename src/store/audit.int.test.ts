@@ -85,6 +85,19 @@ describe('issue 8.1: why answers for every source and dim that show lists', () =
     await l.close();
   });
 
+  it("issue 8.1: a second run keeps PyTorch's record of the change, and the value that caused it is among the values seen", async () => {
+    const l = await ledgerWith(join(TORCH, 'traces/cold-local.log'), join(TORCH, 'traces/cold-remote.log'));
+    const p = l.profileByKey('fixture:None:')!;
+    for (const [source, code, dim, compile] of [["L['n']", 'f', 'scalar', '0/1'], ["L['a']", 'g', 'size[1]', '1/1'], ["L['mask_len']", 'forward', 'scalar', '3/1']]) {
+      const s = story(explain(l, p.id, { source, code }), source, dim)!;
+      assert.equal(s.becameDynamic!.kind, 'dynamic.logged', source);
+      assert.equal(s.logged?.compileId, compile, source);
+      assert.match(s.advice, /^PyTorch saw /, source);
+      assert.ok(s.values.some((v) => v.value === s.logged!.new), `${source}: ${JSON.stringify(s.values)}`);
+    }
+    await l.close();
+  });
+
   it('issue 8.1: strides and rank changes are explained from the records they came from', async () => {
     const l = await ledgerWith(join(TORCH, 'traces/cold-local.log'));
     const p = l.profileByKey('fixture:None:')!;

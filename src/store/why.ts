@@ -84,6 +84,12 @@ export function dimKey(d: DimRef): string {
 
 const sameDim = (a: DimRef, b: DimRef) => dimKey(a) === dimKey(b);
 
+/** A value as a record prints it (`InferStride(dim=1)`, `(3, 4)`) as `show` prints it (`S(1)`, `[3, 4]`). */
+function recordValue(s: string): string {
+  const t = s.replace(/InferStride\(dim=(\d+)\)/g, 'S($1)').replace(/<AutoDynamic\.token: 0>|AutoDynamic\.token/g, '?');
+  return t.startsWith('(') && t.endsWith(')') ? `[${t.slice(1, -1).replace(/,\s*$/, '')}]` : t;
+}
+
 function parseDimKey(k: string): DimRef {
   if (k === 'scalar') return { field: 'scalar' };
   const m = /^(size|stride)(?:\[(\d+)\])?$/.exec(k)!;
@@ -167,7 +173,9 @@ interface Track {
   lastStatic: Evidence | null;
   staticBefore: Evidence | null;
   became: (Evidence & { before: string }) | null;
+  /** The latest record PyTorch logged for the dim, and the one that belongs to `became`. */
   logged: DimStory['logged'];
+  becameLogged: DimStory['logged'];
   values: Map<string, { count: number; runs: Set<string> }>;
 }
 
@@ -237,7 +245,7 @@ function explainWith(ledger: Ledger, profileId: number, opts: ExplainOptions, on
     for (const d of trackedDims(step.before, step.after)) {
       const dk = dimKey(d);
       let t = acc.dims.get(dk);
-      if (!t) acc.dims.set(dk, (t = { first: null, lastStatic: null, staticBefore: null, became: null, logged: null, values: new Map() }));
+      if (!t) acc.dims.set(dk, (t = { first: null, lastStatic: null, staticBefore: null, became: null, logged: null, becameLogged: null, values: new Map() }));
       const b = valueAt(step.before, d);
       const a = valueAt(step.after, d);
       const brought = got ? valueAt(got, d) : null;
@@ -259,10 +267,18 @@ function explainWith(ledger: Ledger, profileId: number, opts: ExplainOptions, on
       t.first ??= evidence;
       if (logged && isRecordDim) {
         t.logged = { compileId: ev.compileId, reason: logged.reason, cached: logged.cached, new: logged.new, guard: ev.guard, position: ev.position };
+        // the value PyTorch saw that made the change counts among the values seen
+        const v = recordValue(logged.new);
+        const into = t.values.get(v) ?? { count: 0, runs: new Set<string>() };
+        into.count++;
+        if (ev.run) into.runs.add(ev.run);
+        t.values.set(v, into);
       }
       if (isDynamic(a) && !isDynamic(b)) {
         t.staticBefore = t.lastStatic;
         t.became = { ...evidence, before: show(b) };
+        // PyTorch's record of this change: this one, or the latest before a snapshot brought it
+        t.becameLogged = t.logged;
       }
       // The earliest evidence of the static value it had (a run of one value is one span).
       if (isStatic(a) && (!t.lastStatic || t.lastStatic.value !== evidence.value || !isStatic(b))) t.lastStatic = evidence;
@@ -302,7 +318,7 @@ function explainWith(ledger: Ledger, profileId: number, opts: ExplainOptions, on
       if (opts.source === undefined && !opts.dim && !dynamic) continue;
       const became = dynamic ? (t?.became ?? null) : null;
       // A logged record belongs to this change when it is no later than it.
-      const logged = became && t?.logged && t.logged.position <= became.position ? t.logged : null;
+      const logged = became ? (t?.becameLogged ?? null) : null;
       let via: DimStory['via'] = null;
       if (became && became.kind === 'entry.imported' && became.format === 'merge' && became.origin?.startsWith('profile ') && depth < 8) {
         const from = ledger.profileByKey(became.origin.slice('profile '.length));
