@@ -8,7 +8,8 @@ import { parsePoint, type Window } from '../store/window.ts';
 /** What every command gets: the ledger (opened on first use), output, and the exit code. */
 export interface CliContext {
   program: Command;
-  open(options?: { write?: boolean }): Promise<Ledger>;
+  /** `write`: may change the ledger; `create`: may also create it (ingest, pull). */
+  open(options?: { write?: boolean; create?: boolean }): Promise<Ledger>;
   out(s: string): void;
   setExitCode(code: number): void;
 }
@@ -36,6 +37,14 @@ export function windowOptions(c: Command, asOf = true): Command {
 export interface WindowOpts {
   asOf?: string;
   excludeRun?: string[];
+}
+
+/** The window of a command's options, its runs checked against the ledger (a misspelt run is an error, not a silent no-op). */
+export function windowFor(l: Ledger, o: WindowOpts, point: string | undefined = o.asOf): Window {
+  for (const run of o.excludeRun ?? []) {
+    if (!l.sql.get('select 1 from runs where run = ?', run)) usage(`--exclude-run ${run}: no such run in ${l.path} (pgo-ledger jobs --json lists them by profile; history shows each record's run)`);
+  }
+  return windowOf(o, point);
 }
 
 /** The window a command's options name (the whole log when none). */

@@ -46,12 +46,15 @@ export function historyJson(h: HistoryRow) {
     compile_id: h.compileId,
     origin: originJson(h.origin, h.originLine),
     guard: h.guard,
+    kind: h.kind,
   };
 }
 
 export function historyText(h: HistoryRow): string {
-  const head = `#${h.position} ${isoTime(h.time)} ${h.run ?? '-'}${h.compileId ? ` [${h.compileId}]` : ''} ${h.name} ${h.dim_changed === 'all' || h.dim_changed === 'scalar' ? h.dim_changed : `dim ${h.dim_changed}`}: ${h.reason}: ${h.cached} -> ${h.new}`;
-  return h.guard ? `${head}\n    guard failure: ${h.guard.split('\n')[0]}` : head;
+  const dim = h.dim_changed === 'all' || h.dim_changed === 'scalar' ? h.dim_changed : `dim ${h.dim_changed}`;
+  const head = `#${h.position} ${isoTime(h.time)} ${h.run ?? '-'}${h.compileId ? ` [${h.compileId}]` : ''} ${h.code.name}:${h.code.firstlineno} ${h.name} ${dim}: ${h.reason}: ${h.cached} -> ${h.new}`;
+  const derived = h.kind === 'entry.imported' ? ' (by PyTorch\'s rule, joining an imported snapshot: not a record PyTorch logged)' : '';
+  return h.guard ? `${head}${derived}\n    compile ${h.compileId ?? '?'} recompiled after: ${h.guard.split('\n')[0]}` : head + derived;
 }
 
 /** `history --shapes`: one input a compile saw (a trace's describe_tensor/describe_source). */

@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
 import type { Ledger } from '../store/ledger.ts';
 import { VERSION } from '../version.ts';
-import type { CliContext } from './context.ts';
+import { usage, type CliContext } from './context.ts';
 import { diffCommand } from './commands/diff.ts';
 import { exportCommand } from './commands/export.ts';
 import { historyCommand } from './commands/history.ts';
@@ -37,8 +37,15 @@ export async function runCli(argv: string[], program = new Command()): Promise<n
     async open(options) {
       if (!ledger) {
         const { openLedger } = await import('../store/ledger.ts');
+        const db = (program.opts() as { db: string }).db;
+        // Only the commands that bring data in (ingest, pull) create a ledger; replay, retract
+        // and merge on a mistyped path would otherwise leave an empty one behind.
+        if (options?.write && !options.create) {
+          const { existsSync } = await import('node:fs');
+          if (!existsSync(db)) usage(`${db}: no ledger there (only ingest and pull create one)`);
+        }
         // Read commands open read-only: they never create, migrate or rebuild a database.
-        ledger = await openLedger((program.opts() as { db: string }).db, { readonly: !options?.write });
+        ledger = await openLedger(db, { readonly: !options?.write });
         for (const n of ledger.notes) process.stderr.write(`${n}\n`);
       }
       return ledger;

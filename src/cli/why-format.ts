@@ -19,7 +19,7 @@ export function storyJson(s: DimStory): unknown {
     static_before: evidenceJson(s.staticBefore),
     became_dynamic: s.becameDynamic && { ...evidenceJson(s.becameDynamic), before: s.becameDynamic.before },
     logged: s.logged && { compile_id: s.logged.compileId, reason: s.logged.reason, cached: s.logged.cached, new: s.logged.new, guard: s.logged.guard, position: s.logged.position },
-    via: s.via && { cache_key: s.via.cacheKey, story: storyJson(s.via.story) },
+    via: s.via && { cache_key: s.via.cacheKey, story: storyJson(s.via.story), retracted_since: s.via.retractedSince },
     saw: s.saw.map((x) => ({ position: x.position, compile_id: x.compileId, run: x.run, size: x.size })),
     values: s.values,
     advice: s.advice,

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { copyFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { TORCH } from '../../test/support/fixtures.ts';
@@ -288,6 +288,12 @@ describe('issue 8.7: merged profiles', () => {
     assert.equal(s.via!.story.becameDynamic!.kind, 'dynamic.logged');
     assert.ok(s.via!.story.logged!.compileId, 'the compile in rank 1');
     assert.match(s.via!.story.logged!.guard ?? '', /y/);
+    // tryout: retracting the rank's run later leaves the merged profile as it was, and why says so
+    const rank1Run = s.via!.story.becameDynamic!.run!;
+    retractRun(l, rank1Run);
+    const after = story(explain(l, j.id, { source: "L['y']", code: 'k' }), "L['y']", 'size[0]')!;
+    assert.deepEqual(after.via!.retractedSince, [rank1Run]);
+    assert.match(after.advice, /retracted from fixture2:1: after the merge, but the merged profile keeps what it joined: merge again/);
     await l.close();
   });
 });
@@ -302,6 +308,40 @@ describe('issue 8.10: flags and JSON', () => {
     const d = cli(db, ['diff', '--job', 'fixture', '--from', '0']);
     assert.equal(d.status, 0, d.stderr);
     assert.match(d.stdout, /added L\['t'\]/);
+  });
+
+  it('issue 8.10: --exclude-run, --code and --from/--to behave the same in every command (found by a new-user tryout)', () => {
+    const db = join(dir, 'same.db');
+    assert.equal(cli(db, ['ingest', join(TORCH, 'megacache/eager-cold-run.bin'), join(TORCH, 'megacache/single-pgo-artifact.bin')]).status, 0);
+    for (const c of ['show', 'history', 'why']) {
+      const r = cli(db, [c, '--job', 'fixture', '--exclude-run', 'typo-run']);
+      assert.equal(r.status, 2, c);
+      assert.match(r.stderr, /--exclude-run typo-run: no such run/, c);
+    }
+    // two code ids named f: every command that takes --code says so
+    for (const args of [['why'], ['history'], ['history', '--shapes']]) {
+      const r = cli(db, [...args, '--job', 'fixture', '--code', 'f']);
+      assert.equal(r.status, 2, args.join(' '));
+      assert.match(r.stderr, /--code f is ambiguous/, args.join(' '));
+    }
+    assert.equal(cli(db, ['history', '--job', 'fixture', '--code', '']).status, 2);
+    const d = cli(db, ['diff', '--job', 'fixture', '--from', '9', '--to', '3']);
+    assert.equal(d.status, 2);
+    assert.match(d.stderr, /--from 9 comes after --to 3/);
+    // history's text names the code id of each record
+    assert.match(cli(db, ['history', '--job', 'fixture']).stdout, /#\d+ .* f:24 L\['x'\] dim 0/);
+    // jobs says the last event, not a change
+    assert.match(cli(db, ['jobs']).stdout, /last event #\d+/);
+    // write commands other than ingest and pull do not create a ledger at a mistyped path
+    for (const args of [['replay'], ['retract', '--run', 'r'], ['merge', '--from', 'x', '--into', 'y']]) {
+      const r = cli(join(dir, 'mistyped.db'), args);
+      assert.equal(r.status, 2, args[0]);
+      assert.match(r.stderr, /no ledger there/);
+    }
+    assert.equal(existsSync(join(dir, 'mistyped.db')), false);
+    // the report counts its bytes, not its characters
+    const rep = cli(db, ['report', '--job', 'fixture', '-o', join(dir, 'r.html')]);
+    assert.equal(Number(/, (\d+) bytes\)/.exec(rep.stdout)![1]), statSync(join(dir, 'r.html')).size);
   });
 
   it('issue 8.10: one JSON vocabulary across ingest, jobs, history, why, diff and verify', () => {

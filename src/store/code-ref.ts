@@ -9,6 +9,7 @@ import { codeIdLabel, codeIdText, codeKey, type CodeId } from '../model/code-id.
  * error lists them, so the user can pick one.
  */
 export function matchCode(candidates: Iterable<CodeId>, ref: string): (c: CodeId) => boolean {
+  if (ref.trim() === '') throw inputError('--code is empty: give a function name, file:line:name, or the code id text');
   const distinct = new Map<string, CodeId>();
   for (const c of candidates) if (!distinct.has(codeKey(c))) distinct.set(codeKey(c), c);
   const all = [...distinct.values()];

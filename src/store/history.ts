@@ -16,7 +16,7 @@ export function historyAsOf(ledger: Ledger, profileId: number, window: Window = 
   const rows: HistoryRow[] = [];
   ledger.fold(profileId, window, (step, ev) => {
     for (const r of step.records) {
-      rows.push({ ...r, position: ev.position, code: step.code, codeSeq: step.codeSeq, run: ev.run, time: ev.time, compileId: ev.compileId, origin: ev.origin, originLine: ev.originLine, guard: step.guard });
+      rows.push({ ...r, position: ev.position, code: step.code, codeSeq: step.codeSeq, run: ev.run, time: ev.time, compileId: ev.compileId, origin: ev.origin, originLine: ev.originLine, guard: step.guard, kind: ev.kind });
     }
   });
   return rows;

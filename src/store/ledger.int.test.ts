@@ -89,7 +89,11 @@ describe('the 600 oracle cases through the event store', () => {
     const c = cases.find((x) => x.observations.length >= 6 && x.automatic_dynamic_shapes)!;
     const p = ledger.profileByKey(`case-${c.id}:None:`)!;
     const lastBefore = p.lastPosition!;
-    assert.deepEqual(retractRun(ledger, 'r2', { job: `case-${c.id}` }), [`case-${c.id}:None:`]);
+    assert.deepEqual(retractRun(ledger, 'r2', { job: `case-${c.id}` }), { retracted: [`case-${c.id}:None:`], already: [] });
+    // tryout: a second retraction adds nothing
+    const count = ledger.sql.get<{ n: number }>('select count(*) n from events')!.n;
+    assert.deepEqual(retractRun(ledger, 'r2', { job: `case-${c.id}` }), { retracted: [], already: [`case-${c.id}:None:`] });
+    assert.equal(ledger.sql.get<{ n: number }>('select count(*) n from events')!.n, count);
     const fresh = await openLedger(join(dir, 'fresh2.db'));
     writeFileSync(join(dir, 'one.jsonl'), caseLines(c, { runs: runOf }).filter((_, i) => runOf(i) !== 'r2').join('\n') + '\n');
     await ingestObservations(fresh, join(dir, 'one.jsonl'));

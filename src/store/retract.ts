@@ -1,7 +1,10 @@
 import type { Ledger } from './ledger.ts';
 
-/** Appends a run.retracted event to each profile the run fed (or just the job's); returns their keys. */
-export function retractRun(ledger: Ledger, run: string, opts: { job?: string; reason?: string } = {}): string[] {
+/**
+ * Appends a run.retracted event to each profile the run fed (or just the job's). A profile
+ * that retracted the run already gets none: a second retraction would change nothing.
+ */
+export function retractRun(ledger: Ledger, run: string, opts: { job?: string; reason?: string } = {}): { retracted: string[]; already: string[] } {
   const keys = ledger.sql
     .all<{ cache_key: string }>(
       'select distinct p.cache_key from events e join profiles p on p.id = e.profile_id join runs r on r.id = e.run_id where r.run = ? order by p.cache_key',
@@ -9,15 +12,24 @@ export function retractRun(ledger: Ledger, run: string, opts: { job?: string; re
     )
     .map((r) => r.cache_key)
     .filter((k) => !opts.job || ledger.profiles().find((p) => p.cacheKey === k)?.key.job === opts.job);
-  if (keys.length === 0) return [];
-  ledger.append(
-    keys.map((cacheKey) => ({
-      kind: 'run.retracted' as const,
-      cacheKey,
-      payload: { run, ...(opts.reason ? { reason: opts.reason } : {}) },
-      run: null,
-      idempotencyKey: `retract\u0000${cacheKey}\u0000${run}`,
-    })),
-  );
-  return keys;
+  const isRetracted = (k: string) =>
+    !!ledger.sql.get(
+      "select 1 from events e join profiles p on p.id = e.profile_id join bodies b on b.id = e.body_id where p.cache_key = ? and e.kind = 'run.retracted' and json_extract(b.payload, '$.run') = ?",
+      k,
+      run,
+    );
+  const already = keys.filter(isRetracted);
+  const retracted = keys.filter((k) => !already.includes(k));
+  if (retracted.length) {
+    ledger.append(
+      retracted.map((cacheKey) => ({
+        kind: 'run.retracted' as const,
+        cacheKey,
+        payload: { run, ...(opts.reason ? { reason: opts.reason } : {}) },
+        run: null,
+        idempotencyKey: `retract\u0000${cacheKey}\u0000${run}`,
+      })),
+    );
+  }
+  return { retracted, already };
 }

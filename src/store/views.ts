@@ -23,6 +23,12 @@ export interface HistoryRow extends DynamicRecord {
   originLine: number | null;
   /** PyTorch's guard failure text, where a trace gave it. */
   guard: string | null;
+  /**
+   * The event that logged it: `dynamic.logged` is PyTorch's own record; for `shape.observed`
+   * and `entry.imported` pgo-ledger applied PyTorch's rule itself (an imported snapshot's
+   * record says what PyTorch would log joining it, not what it logged at the time).
+   */
+  kind: string;
 }
 
 export function loadView(sql: Sql, pid: number): StreamView {
@@ -96,7 +102,7 @@ export function readHistory(db: OpenedDatabase, pid: number): HistoryRow[] {
       .innerJoin('codes as c', 'c.id', 'h.code_id')
       .leftJoin('origins as o', 'o.id', 'e.origin_id')
       .leftJoin('runs as r', 'r.id', 'e.run_id')
-      .select(['h.position', 'h.code_seq', 'h.source', 'h.dim_changed', 'h.reason', 'h.cached', 'h.new', 'h.guard', 'r.run', 'e.time', 'e.compile_id', 'o.origin', 'e.origin_line'])
+      .select(['h.position', 'h.code_seq', 'h.source', 'h.dim_changed', 'h.reason', 'h.cached', 'h.new', 'h.guard', 'r.run', 'e.time', 'e.compile_id', 'o.origin', 'e.origin_line', 'e.kind'])
       .select(['c.filename', 'c.firstlineno', 'c.name', 'c.file_hash', 'c.closure_hash', 'c.extra'])
       .where('h.profile_id', '=', pid)
       .orderBy('h.id'),
@@ -116,6 +122,7 @@ export function readHistory(db: OpenedDatabase, pid: number): HistoryRow[] {
     origin: r.origin,
     originLine: r.origin_line,
     guard: r.guard,
+    kind: r.kind,
   }));
 }
 

@@ -6,6 +6,8 @@ import { intRepr } from '../model/int.ts';
 import { entryOf, type Shape } from '../model/observation.ts';
 import { entryFromJson, type EntryJson } from '../codecs/entry-json.ts';
 import { matchCode } from './code-ref.ts';
+import { dictionaries } from './log.ts';
+import { leftOutRuns } from './window.ts';
 import { describedShapes } from './described-shapes.ts';
 import type { Ledger } from './ledger.ts';
 import type { Window } from './window.ts';
@@ -48,7 +50,11 @@ export interface DimStory {
   /** The record PyTorch itself logged for this change (from a trace), with its guard failure. */
   logged: { compileId: string | null; reason: string; cached: string; new: string; guard: string | null; position: number } | null;
   /** When the change came in a merge of profiles: that profile's own story of the dim. */
-  via: { cacheKey: string; story: DimStory } | null;
+  /**
+   * When the change came in a merge of profiles: that profile's own story of the dim as of the
+   * merge, and the runs retracted from it since (a merge is a snapshot: it keeps what it joined).
+   */
+  via: { cacheKey: string; story: DimStory; retractedSince: string[] } | null;
   /** What each compile saw of the source, as a trace described its inputs (evidence only). */
   saw: { position: number; compileId: string | null; run: string | null; size: (number | string | null)[] }[];
   /** Each static value events carried for this dim, first-seen order, with the runs that fed it. */
@@ -324,7 +330,12 @@ function explainWith(ledger: Ledger, profileId: number, opts: ExplainOptions, on
         const from = ledger.profileByKey(became.origin.slice('profile '.length));
         if (from) {
           const inner = explainWith(ledger, from.id, { source: acc.source, dim: d, window: { untilPosition: became.position - 1, excludeRuns: window.excludeRuns } }, codeKey(acc.code), depth + 1);
-          if (inner[0]) via = { cacheKey: from.cacheKey, story: inner[0] };
+          if (inner[0]) {
+            const dict = dictionaries(ledger.sql);
+            const then = leftOutRuns(ledger.sql, from.id, { untilPosition: became.position - 1 }, dict);
+            const since = [...leftOutRuns(ledger.sql, from.id, {}, dict)].filter((r) => !then.has(r));
+            via = { cacheKey: from.cacheKey, story: inner[0], retractedSince: since };
+          }
         }
       }
       const values = [...(t?.values ?? new Map<string, { count: number; runs: Set<string> }>())].map(([value, v]) => ({ value, count: v.count, runs: [...v.runs] }));
@@ -373,6 +384,12 @@ function advise(s: DimStory): string {
     return `static: ${s.values.length <= 1 ? 'every event agreed' : `${s.values.length} values seen`}${runs.size ? ` across ${runs.size} run${runs.size > 1 ? 's' : ''}` : ''}`;
   }
   const b = s.becameDynamic;
+  if (s.via) {
+    // A merge is a snapshot of its sources: retracting a run there leaves the merged profile as it was.
+    const run = s.via.story.becameDynamic?.run;
+    if (run && s.via.retractedSince.includes(run)) return `run ${run} was retracted from ${s.via.cacheKey} after the merge, but the merged profile keeps what it joined: merge again (pgo-ledger merge --from ... --into ...) to leave it out`;
+    return `it came from ${s.via.cacheKey} in a merge: to change it, change ${s.via.cacheKey} (retract a run there) and merge again`;
+  }
   const markStatic = s.dim.field === 'size' && s.dim.index !== undefined ? `, or torch._dynamo.mark_static on dim ${s.dim.index}` : '';
   if (s.logged) {
     return `PyTorch saw ${s.logged.cached} then ${s.logged.new}${b?.run ? ` (run ${b.run})` : ''}: feeding one value keeps it static${markStatic}` + (b?.run ? `; pgo-ledger retract --run ${b.run} undoes that run` : '');

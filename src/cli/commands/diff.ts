@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { profileOptions, selectProfile, windowOf, windowOptions, type CliContext, type SelectOpts, type WindowOpts } from '../context.ts';
+import { profileOptions, selectProfile, usage, windowFor, windowOptions, type CliContext, type SelectOpts, type WindowOpts } from '../context.ts';
 
 export function diffCommand(program: Command, ctx: CliContext): void {
   windowOptions(profileOptions(program.command('diff').description('entries and dims that changed between two points')), false)
@@ -13,8 +13,10 @@ export function diffCommand(program: Command, ctx: CliContext): void {
       const { codeJson } = await import('../json.ts');
       const l = await ctx.open();
       const p = selectProfile(l, o);
-      const to = windowOf(o, o.to);
-      const changes = diffProfiles(l.fold(p.id, windowOf(o, o.from)).profile, l.fold(p.id, to).profile);
+      const to = windowFor(l, o, o.to);
+      const from = windowFor(l, o, o.from);
+      if ((from.untilPosition ?? 0) > (to.untilPosition ?? Infinity) || (from.untilTime ?? 0) > (to.untilTime ?? Infinity)) usage(`--from ${o.from} comes after --to ${o.to}`);
+      const changes = diffProfiles(l.fold(p.id, from).profile, l.fold(p.id, to).profile);
       if (changes.some((c) => c.dims.some((d) => d.to === '?'))) {
         // Where each dim turned dynamic: the same answer `why` and `history` give.
         const since = new Map<string, number>();

@@ -3,7 +3,7 @@ import type { ExportFormat } from '../../adapters/export-profile.ts';
 import type { PickleProtocol } from '../../codecs/pickle/index.ts';
 import { inputError, LedgerError } from '../../errors.ts';
 import type { TorchLayout } from '../../model/profile.ts';
-import { profileAt, profileOptions, refuseEmpty, selectProfile, usage, windowOf, windowOptions, type CliContext, type SelectOpts, type WindowOpts } from '../context.ts';
+import { profileAt, profileOptions, refuseEmpty, selectProfile, usage, windowFor, windowOptions, type CliContext, type SelectOpts, type WindowOpts } from '../context.ts';
 
 export function exportCommand(program: Command, ctx: CliContext): void {
   windowOptions(profileOptions(program.command('export').description('what PyTorch loads: a pickle, a mega-cache bundle, the remote-cache JSON value, or a cache dir')))
@@ -30,7 +30,7 @@ export function exportCommand(program: Command, ctx: CliContext): void {
       }
       const l = await ctx.open();
       const p = selectProfile(l, o);
-      const view = profileAt(l, p, windowOf(o));
+      const view = profileAt(l, p, windowFor(l, o));
       refuseEmpty(p.cacheKey, view.profile, o);
       const protocol = Number(o.protocol) as PickleProtocol;
       const layout = { torch: o.torch, mergeClosures: o.mergeClosures };

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { profileOptions, selectProfile, windowOf, windowOptions, type CliContext, type SelectOpts, type WindowOpts } from '../context.ts';
+import { profileOptions, selectProfile, windowFor, windowOptions, type CliContext, type SelectOpts, type WindowOpts } from '../context.ts';
 
 export function historyCommand(program: Command, ctx: CliContext): void {
   windowOptions(profileOptions(program.command('history').description('the recompile-reason records, in order')))
@@ -13,22 +13,19 @@ export function historyCommand(program: Command, ctx: CliContext): void {
       const { historyJson, historyText } = await import('../json.ts');
       const l = await ctx.open();
       const p = selectProfile(l, o);
+      const w = windowFor(l, o);
+      // --code names one of the profile's code ids, whatever the rows hold (one rule, as why's)
+      const wanted = o.code === undefined ? null : matchCode([...l.fold(p.id, w).profile.codes.values()].map((c) => c.id), o.code);
       if (o.shapes) {
         const { describedShapes } = await import('../../store/described-shapes.ts');
         const { describedJson, describedText } = await import('../json.ts');
-        let shapes = describedShapes(l, p.id, windowOf(o));
-        if (o.code) {
-          const wanted = matchCode(shapes.map((s) => s.code), o.code);
-          shapes = shapes.filter((s) => wanted(s.code));
-        }
+        let shapes = describedShapes(l, p.id, w);
+        if (wanted) shapes = shapes.filter((s) => wanted(s.code));
         for (const s of shapes) if (!o.source || s.source === o.source) ctx.out(o.json ? JSON.stringify(describedJson(s)) : describedText(s));
         return;
       }
-      let rows = historyAsOf(l, p.id, windowOf(o));
-      if (o.code) {
-        const wanted = matchCode(rows.map((h) => h.code), o.code);
-        rows = rows.filter((h) => wanted(h.code));
-      }
+      let rows = historyAsOf(l, p.id, w);
+      if (wanted) rows = rows.filter((h) => wanted(h.code));
       for (const h of rows) {
         if (o.source && h.name !== o.source) continue;
         ctx.out(o.json ? JSON.stringify(historyJson(h)) : historyText(h));

@@ -20,7 +20,7 @@ export function ingestCommand(program: Command, ctx: CliContext): void {
     .action(async (files: string[], o: { job?: string; rank?: string; tag?: string; run?: string; key?: string; hashFiles?: string; kind?: IngestKind; skipInvalid?: boolean; json?: boolean }) => {
       const { ingestFile } = await import('../../adapters/ingest-file.ts');
       const { progressBar } = await import('../progress.ts');
-      const l = await ctx.open({ write: true });
+      const l = await ctx.open({ write: true, create: true });
       const defaults = { job: o.job, rank: o.rank === undefined ? undefined : parseRank(o.rank), tag: o.tag, run: o.run, hashFiles: o.hashFiles };
       // Issue 9.15: each input is its own transaction; a failed one is said and the rest go on.
       const failed: { input: string; message: string }[] = [];
@@ -60,7 +60,8 @@ export function ingestCommand(program: Command, ctx: CliContext): void {
         }
       }
       if (failed.length) {
-        process.stderr.write(`pgo-ledger: ${failed.length} input${failed.length === 1 ? '' : 's'} failed (the others were ingested): ${failed.map((x) => x.input).join(', ')}\n`);
+        const others = files.length > 1 || failed.length > 1 ? ' (the others were ingested)' : '';
+        process.stderr.write(`pgo-ledger: ${failed.length} input${failed.length === 1 ? '' : 's'} failed${others}: ${failed.map((x) => x.input).join(', ')}\n`);
         ctx.setExitCode(2);
       }
     });

@@ -10,7 +10,7 @@ export function jobsCommand(program: Command, ctx: CliContext): void {
       const l = await ctx.open();
       for (const p of l.profiles()) {
         if (o.json) ctx.out(JSON.stringify({ cache_key: p.cacheKey, job: p.key.job, rank: p.key.rank, tag: p.key.tag, events: p.eventCount, position: p.lastPosition, time: iso(p.lastTime) }));
-        else ctx.out(`${p.cacheKey}\t${p.eventCount} events\tlast change at ${p.lastPosition ?? '-'} (${iso(p.lastTime) ?? '-'})`);
+        else ctx.out(`${p.cacheKey}\t${p.eventCount} events\tlast event #${p.lastPosition ?? '-'} (latest time ${iso(p.lastTime) ?? '-'})`);
       }
     });
 }

@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
 import type { TorchLayout } from '../../model/profile.ts';
-import { profileAt, profileOptions, refuseEmpty, selectProfile, usage, windowOf, windowOptions, type CliContext, type SelectOpts, type WindowOpts } from '../context.ts';
+import { profileAt, profileOptions, refuseEmpty, selectProfile, usage, windowFor, windowOptions, type CliContext, type SelectOpts, type WindowOpts } from '../context.ts';
 
 export function publishCommand(program: Command, ctx: CliContext): void {
   windowOptions(profileOptions(program.command('publish').description("set the profile as PyTorch's remote-cache entry (read with TORCH_DYNAMO_AUTOMATIC_DYNAMIC_REMOTE_PGO=1)")))
@@ -14,7 +14,7 @@ export function publishCommand(program: Command, ctx: CliContext): void {
       const l = await ctx.open();
       const p = selectProfile(l, o);
       if (o.ttl !== undefined && !/^\d+$/.test(o.ttl)) usage(`--ttl ${o.ttl}: want whole seconds`);
-      const view = profileAt(l, p, windowOf(o));
+      const view = profileAt(l, p, windowFor(l, o));
       refuseEmpty(p.cacheKey, view.profile, o);
       const key = await publishProfile(url, p.cacheKey, view.profile, { ttlSeconds: o.ttl === undefined ? undefined : Number(o.ttl), torch: o.torch, mergeClosures: o.mergeClosures });
       ctx.out(`set ${key} (${view.profile.codes.size} code ids)${o.ttl ? `, expiring in ${o.ttl} s` : ''}`);

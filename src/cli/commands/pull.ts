@@ -15,7 +15,7 @@ export function pullCommand(program: Command, ctx: CliContext): void {
       if (!o.all && !o.job) usage('pull needs --job or --all');
       const { pullProfiles } = await import('../../adapters/redis.ts');
       const { cacheKey } = await import('../../model/cache-key.ts');
-      const l = await ctx.open({ write: true });
+      const l = await ctx.open({ write: true, create: true });
       const which = o.all ? ({ all: true } as const) : { cacheKey: cacheKey({ job: o.job!, rank: o.rank === undefined ? null : parseRank(o.rank), tag: o.tag ?? '' }) };
       const r = await pullProfiles(l, url, which, { run: o.run ?? null });
       for (const b of r.bad) process.stderr.write(`pgo-ledger: ${b.key}: ${b.message}\n`);

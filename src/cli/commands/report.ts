@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { profileOptions, selectProfile, usage, windowOf, windowOptions, type CliContext, type WindowOpts } from '../context.ts';
+import { profileOptions, selectProfile, usage, windowFor, windowOptions, type CliContext, type WindowOpts } from '../context.ts';
 
 export function reportCommand(program: Command, ctx: CliContext): void {
   windowOptions(profileOptions(program.command('report').description("an HTML report of a profile's history: one self-contained file that works from disk"), false))
@@ -13,9 +13,10 @@ export function reportCommand(program: Command, ctx: CliContext): void {
       if (!o.all && !o.job) usage('report needs --job or --all');
       const profiles = o.all ? l.profiles() : [selectProfile(l, { job: o.job!, rank: o.rank, tag: o.tag })];
       if (!profiles.length) usage('the ledger holds no profiles');
-      const w = windowOf(o);
+      const w = windowFor(l, o);
       const html = renderReportHtml(profiles.map((p) => reportProfile(l, p, w)));
-      writeFileAtomic(o.output, Buffer.from(html));
-      ctx.out(`wrote ${o.output} (${profiles.length} profile${profiles.length === 1 ? '' : 's'}, ${html.length} bytes)`);
+      const bytes = Buffer.from(html);
+      writeFileAtomic(o.output, bytes);
+      ctx.out(`wrote ${o.output} (${profiles.length} profile${profiles.length === 1 ? '' : 's'}, ${bytes.length} bytes)`);
     });
 }

@@ -11,8 +11,9 @@ export function retractCommand(program: Command, ctx: CliContext): void {
     .action(async (o: { run: string; job?: string; reason?: string }) => {
       const { retractRun } = await import('../../store/retract.ts');
       const l = await ctx.open({ write: true });
-      const n = retractRun(l, o.run, { job: o.job, reason: o.reason });
-      if (!n.length) usage(`run ${o.run} has no events${o.job ? ` in job ${o.job}` : ''}`);
-      ctx.out(`retracted run ${o.run} in ${n.join(', ')}`);
+      const r = retractRun(l, o.run, { job: o.job, reason: o.reason });
+      if (!r.retracted.length && !r.already.length) usage(`run ${o.run} has no events${o.job ? ` in job ${o.job}` : ''}`);
+      if (r.retracted.length) ctx.out(`retracted run ${o.run} in ${r.retracted.join(', ')}`);
+      if (r.already.length) ctx.out(`run ${o.run} was retracted already in ${r.already.join(', ')}`);
     });
 }

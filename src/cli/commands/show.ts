@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { profileAt, profileOptions, selectProfile, windowOf, windowOptions, type CliContext, type SelectOpts, type WindowOpts } from '../context.ts';
+import { profileAt, profileOptions, selectProfile, windowFor, windowOptions, type CliContext, type SelectOpts, type WindowOpts } from '../context.ts';
 
 export function showCommand(program: Command, ctx: CliContext): void {
   windowOptions(profileOptions(program.command('show').description("the profile exactly as PyTorch's render_code_state prints it")))
@@ -9,7 +9,7 @@ export function showCommand(program: Command, ctx: CliContext): void {
       const { profileJson } = await import('../json.ts');
       const l = await ctx.open();
       const p = selectProfile(l, o);
-      const view = profileAt(l, p, windowOf(o));
+      const view = profileAt(l, p, windowFor(l, o));
       if (o.json) ctx.out(JSON.stringify({ cache_key: p.cacheKey, codes: profileJson(view.profile), dynamic_sources: dynamicSources(view.profile) }));
       else ctx.out(renderProfile(view.profile));
     });

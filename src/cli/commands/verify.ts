@@ -13,7 +13,7 @@ export function verifyCommand(program: Command, ctx: CliContext): void {
       if (o.json) ctx.out(JSON.stringify({ ok: r.differences.length === 0, profiles: r.profiles, differences: r.differences }));
       else {
         for (const d of r.differences) ctx.out(d);
-        ctx.out(r.differences.length ? `verify: ${r.differences.length} differences in ${r.profiles} profiles` : `verify: ${r.profiles} profiles match the log`);
+        ctx.out(r.differences.length ? `verify: ${r.differences.length} difference${r.differences.length === 1 ? '' : 's'} in ${r.profiles} profile${r.profiles === 1 ? '' : 's'}` : `verify: ${r.profiles === 1 ? 'the profile matches' : `${r.profiles} profiles match`} the log`);
       }
       if (r.differences.length) ctx.setExitCode(1);
     });

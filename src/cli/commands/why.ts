@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { profileOptions, selectProfile, usage, windowOf, windowOptions, type CliContext, type SelectOpts, type WindowOpts } from '../context.ts';
+import { profileOptions, selectProfile, usage, windowFor, windowOptions, type CliContext, type SelectOpts, type WindowOpts } from '../context.ts';
 
 export function whyCommand(program: Command, ctx: CliContext): void {
   windowOptions(profileOptions(program.command('why').description('when and why each dim of a source became dynamic (every dynamic dim when no --source)')))
@@ -13,7 +13,7 @@ export function whyCommand(program: Command, ctx: CliContext): void {
       const l = await ctx.open();
       const p = selectProfile(l, o);
       const dim = o.dim === undefined ? undefined : (parseDimRef(o.dim) ?? usage(`--dim ${o.dim}: want a number, "scalar", "rank" or "stride N"`));
-      const stories = explain(l, p.id, { source: o.source, dim, code: o.code, window: windowOf(o) });
+      const stories = explain(l, p.id, { source: o.source, dim, code: o.code, window: windowFor(l, o) });
       if (!stories.length) {
         if (o.source || dim !== undefined) usage(`${p.cacheKey} has no source ${o.source ?? ''}${o.code ? ` in code ${o.code}` : ''}${dim !== undefined ? ` with dim ${o.dim}` : ''}`);
         if (!o.json) ctx.out(`${p.cacheKey}: no dim is dynamic`);
