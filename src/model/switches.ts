@@ -31,7 +31,7 @@ export interface SwitchAdvice {
 
 /** `name="value"`, as a shell would take it. */
 export function switchText(a: SwitchAdvice): string {
-  return `${a.switch}="${a.value}" (${a.versions}): ${a.why}`;
+  return `${a.switch}=${shellQuoted(a.value)} (${a.versions}): ${a.why}`;
 }
 
 /** What the observations of one source showed, for the switches that need more than the profile. */
@@ -108,4 +108,9 @@ export function dimSwitchHint(source: string, dim: number | 'scalar' | 'rank', d
     hints.push(`TORCH_COMPILE_STATIC_SOURCES="${dim === 'scalar' ? source : entry}" (${SWITCH_VERSIONS.TORCH_COMPILE_STATIC_SOURCES}) keeps it static even where a profile says dynamic`);
   }
   return hints.join('; ');
+}
+
+/** A value as a POSIX shell reads it back whole inside double quotes (a source may hold `"`, `$` or a backslash). */
+export function shellQuoted(v: string): string {
+  return `"${v.replace(/["\\$`]/g, (c) => `\\${c}`)}"`;
 }

@@ -40,3 +40,11 @@ describe('issue 13.6: advice in the newer switches', () => {
     assert.equal(dimSwitchHint("L['x']", 1, false, [{ value: '3', runs: ['a'] }]), '');
   });
 });
+
+it('advice in the switches can be pasted into a shell as it is (found by a new-user tryout)', async () => {
+  const { execFileSync } = await import('node:child_process');
+  const { shellQuoted } = await import('./switches.ts');
+  for (const v of [`L["q"]`, `L['x'],L['self'].w`, 'L["a$b"]', 'L["back\\\\slash`tick`"]']) {
+    assert.equal(execFileSync('sh', ['-c', `printf %s ${shellQuoted(v)}`], { encoding: 'utf8' }), v);
+  }
+});

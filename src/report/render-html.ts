@@ -105,7 +105,7 @@ export function renderReportHtml(profiles: ReportProfile[], generatedAt: Date = 
     $('advice').textContent = adv;
     $('copy').disabled = !p.dynamicSources.length;
     // the newer switches, each with the PyTorch versions that read it
-    $('switches').replaceChildren(...(p.switches || []).map((a) => el('li', {}, el('code', { text: a.switch + '="' + a.value + '"' }), el('span', { class: 'muted', text: ' (' + a.versions + '): ' + a.why }))));
+    $('switches').replaceChildren(...(p.switches || []).map((a) => el('li', {}, el('code', { text: a.switch + '=' + a.quoted }), el('span', { class: 'muted', text: ' (' + a.versions + '): ' + a.why }))));
     const keep = $('keep');
     keep.replaceChildren(p.keepStatic.length
       ? el('ul', { class: 'keep' }, ...p.keepStatic.map((k) => el('li', {}, el('code', { text: k.source }), ' in ', el('code', { text: k.code }), el('span', { class: 'muted', text: ' — static over ' + k.observations + ' observations' + (k.runs ? ' in ' + k.runs + ' run' + (k.runs === 1 ? '' : 's') : '') }))))

@@ -3,7 +3,7 @@ import { codeIdLabel, codeKey } from '../model/code-id.ts';
 import { intRepr } from '../model/int.ts';
 import { dynamicSources, renderEntry } from '../model/render.ts';
 import { layoutOf } from '../model/profile.ts';
-import { switchAdvice, type SourceFacts, type SwitchAdvice } from '../model/switches.ts';
+import { shellQuoted, switchAdvice, type SourceFacts, type SwitchAdvice } from '../model/switches.ts';
 import type { HistoryRow, Ledger, ProfileRow } from '../store/ledger.ts';
 import { historyAsOf } from '../store/history.ts';
 import { describedShapes } from '../store/described-shapes.ts';
@@ -18,7 +18,7 @@ export interface ReportProfile {
   /** Sources seen many times that never changed: candidates to mark static. */
   keepStatic: { code: string; source: string; observations: number; runs: number }[];
   /** Advice in the newer switches (static, per-dim, unbacked), each with the versions that read it. */
-  switches?: SwitchAdvice[];
+  switches?: (SwitchAdvice & { quoted: string })[];
   codes: ReportCode[];
   runs: string[];
 }
@@ -162,7 +162,7 @@ export function reportProfile(ledger: Ledger, p: ProfileRow, window: Window = {}
   }
   return {
     cacheKey: p.cacheKey,
-    switches: switchAdvice(view, [...facts.values()]),
+    switches: switchAdvice(view, [...facts.values()]).map((a) => ({ ...a, quoted: shellQuoted(a.value) })),
     events: p.eventCount,
     lastTime: p.lastTime === null ? null : new Date(p.lastTime).toISOString(),
     dynamicSources: dynamicSources(view),
