@@ -1,14 +1,13 @@
 #!/usr/bin/env bash
 # What the tests need beyond npm, installed from Debian when missing (run by `npm test`):
 # redis-server (the Redis tests start their own on a free loopback port), chromium (the
-# report test drives it headless; never a downloaded browser) and postgresql (initdb, for
-# the PostgreSQL backend's tests). As root it installs them; otherwise it says what to run.
+# report test drives it headless; never a downloaded browser). As root it installs them;
+# otherwise it says what to run.
 set -euo pipefail
 
 need=()
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 [ -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ] || need+=(chromium)
-compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need+=(postgresql)
 [ ${#need[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
