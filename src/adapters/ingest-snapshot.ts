@@ -30,7 +30,9 @@ export interface SnapshotSource {
  * a dim. The snapshot itself is kept (deflated) in the imports table.
  */
 export function importEvents(ledger: Ledger, profile: Profile, key: string, src: SnapshotSource, part = 0): NewEvent[] {
-  const digest = createHash('sha256').update(src.bytes).digest('hex');
+  // Known by what it holds, not by its bytes: the same profile pickled with another protocol
+  // (or memo layout) is the same import, and adds nothing the second time.
+  const digest = createHash('sha256').update(profileDigestText(profile)).digest('hex');
   const importId = ledger.recordImport(src.format, src.origin, src.bytes, digest);
   const out: NewEvent[] = [];
   let i = 0;
@@ -50,6 +52,11 @@ export function importEvents(ledger: Ledger, profile: Profile, key: string, src:
     }
   }
   return out;
+}
+
+function profileDigestText(profile: Profile): string {
+  const rows = [...profile.codes.values()].map(({ id, state }) => [id, [...state.automaticDynamic].map(([s, e]) => [s, entryToJson(e)])]);
+  return JSON.stringify(rows, (_k, v) => (typeof v === 'bigint' ? `${v}n` : v));
 }
 
 /** `code_state_<key>.pkl` back to its key (the file name replaced <>:"/\|?* by _, so the job may differ). */

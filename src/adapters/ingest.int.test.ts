@@ -352,3 +352,14 @@ describe('merge: the join of rank profiles, as compiler collectives hand every r
     assert.deepEqual(verifyLedger(l).differences, []);
   });
 });
+
+describe('issue 9.2: the same content again', () => {
+  it('issue 9.2: the same profile pickled with protocols 0 to 5 is one import (found by a new-user tryout)', async () => {
+    const l = await openLedger(join(tempDir(), 'protocols.db'));
+    const added = [];
+    for (let p = 0; p <= 5; p++) added.push((await ingestFile(l, join(TORCH, `protocols/code_state_p${p}.pkl`), { defaults: { job: 'fixture' } })).appended);
+    assert.deepEqual(added, [9, 0, 0, 0, 0, 0]);
+    assert.equal(l.sql.get<{ n: number }>('select count(*) n from imports')!.n, 1);
+    await l.close();
+  });
+});
