@@ -59,6 +59,17 @@ export function kindOfHead(head: Uint8Array): IngestKind | null {
   return null;
 }
 
+/** Control bytes other than tab, newline and carriage return, or bytes that are no UTF-8. */
+function looksBinary(head: Uint8Array): boolean {
+  if (head.some((b) => b < 9 || (b > 13 && b < 32) || b === 127)) return true;
+  try {
+    new TextDecoder('utf-8', { fatal: true }).decode(head.subarray(0, Math.max(0, head.length - 3)));
+    return false;
+  } catch {
+    return true;
+  }
+}
+
 /** Tells a file's kind from its first bytes (a folder is read file by file; see ingestFile). */
 export function detectKind(file: string): IngestKind {
   const fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
@@ -92,6 +103,8 @@ export async function ingestFile(ledger: Ledger, file: string, o: FileIngestOpti
   let kind = o.kind ?? kindOfHead(head);
   if (!kind) {
     if (head.length === 0 && file !== '-' && !LINE_NAMES.test(file)) throw inputError(`${file}: empty file (no PGO data)`);
+    // Binary bytes are no lines: say so, rather than echo them back as "not JSON".
+    if (looksBinary(head)) throw inputError(`${file}: not PGO data: binary bytes that are no pickle, mega-cache, gzip or TORCH_TRACE log`);
     kind = 'observations'; // anything else is read as lines, so a bad one is named by line
   }
   return ingestAs(ledger, file, kind, o, gzip);

@@ -363,3 +363,12 @@ describe('issue 9.2: the same content again', () => {
     await l.close();
   });
 });
+
+it('issue 9.13: binary bytes that are no known kind are said to be so, not echoed back as JSON errors (new-user tryout)', async () => {
+  const dir = tempDir();
+  const file = join(dir, 'garbage.bin');
+  writeFileSync(file, Buffer.from([0x93, 0x00, 0x53, 0xa7, 0x33, 0x7d, 0x01, 0xff, 0x10]));
+  const l = await openLedger(join(dir, 'g.db'));
+  await assert.rejects(() => ingestFile(l, file), /garbage\.bin: not PGO data: binary bytes/);
+  await l.close();
+});
