@@ -110,6 +110,17 @@ describe('issue 9: opening databases', () => {
   });
 });
 
+it('issue 9.12: a file that is no database at all is said to be so, not sent to verify (new-user tryout)', () => {
+  const junk = join(tempDir(), 'junk.txt');
+  writeFileSync(junk, 'hello world this is junk, no database\n'.repeat(20));
+  for (const args of [['verify'], ['show', '--job', 'x']]) {
+    const r = cliAs(junk, args);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /junk\.txt is no pgo-ledger database/);
+    assert.doesNotMatch(r.stderr, /run `pgo-ledger verify/);
+  }
+});
+
 describe('issue 9: damaged databases', () => {
   const base = join(dir, 'damage-base.db');
   const picked = cases.slice(0, 40);

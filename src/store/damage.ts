@@ -6,7 +6,14 @@ import { fullMessage, LedgerError } from '../errors.ts';
  */
 export class DamageError extends LedgerError {
   constructor(path: string, what: string, cause: unknown) {
-    super(`${path} is damaged: ${what}: ${fullMessage(cause)}; run \`pgo-ledger verify --db ${path}\` to check the whole database`, { kind: 'input', cause });
+    // A file that is no SQLite database at all: verify would only say the same.
+    const notADb = (cause as { code?: unknown } | null)?.code === 'SQLITE_NOTADB';
+    super(
+      notADb
+        ? `${path} is no pgo-ledger database (nor any SQLite database): a mistyped --db, or a file damaged from its first page`
+        : `${path} is damaged: ${what}: ${fullMessage(cause)}; run \`pgo-ledger verify --db ${path}\` to check the whole database`,
+      { kind: 'input', cause },
+    );
     this.name = 'DamageError';
   }
 }
