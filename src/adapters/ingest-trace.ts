@@ -1,3 +1,4 @@
+import { inputError } from '../errors.ts';
 import { readdirSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { entryToJson } from '../codecs/entry-json.ts';
@@ -110,7 +111,9 @@ export async function ingestTraceFile(ledger: Ledger, file: string, o: FileInges
     }
   }
   if (!key && (jobId || d.job)) key = cacheKey({ job: jobId ?? d.job!, rank: rank ?? d.rank ?? null, tag: tag ?? d.tag ?? '' });
-  if (!key) throw new Error(`${file}: the trace names no PGO cache key (no pgo.* events, no compiler_config job_id); give --job`);
+  // No glog line at all: this is no TORCH_TRACE log (a --kind that was forced, say).
+  if (stats.entries === 0) throw inputError(`${file}: not a TORCH_TRACE log (no glog line in it)`);
+  if (!key) throw inputError(`${file}: the trace names no PGO cache key (no pgo.* events, no compiler_config job_id); give --job`);
   let start: number | null = null;
   for (const f of facts) if (f.kind === 'compilation_metrics' && f.time !== null && (start === null || f.time < start)) start = f.time;
   const named = traceRunName({ job: jobId, rank, pid: first?.pid ?? null, start, glog: first });

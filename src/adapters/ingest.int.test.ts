@@ -372,3 +372,10 @@ it('issue 9.13: binary bytes that are no known kind are said to be so, not echoe
   await assert.rejects(() => ingestFile(l, file), /garbage\.bin: not PGO data: binary bytes/);
   await l.close();
 });
+
+it('issue 9.14: --kind trace on what is no TORCH_TRACE log is an error saying so (new-user tryout)', async () => {
+  const l = await openLedger(join(tempDir(), 'k.db'));
+  await assert.rejects(() => ingestFile(l, join(TORCH, 'local/code_state_fixture_None_.pkl'), { kind: 'trace', defaults: { job: 'fixture' } }), /not a TORCH_TRACE log \(no glog line in it\)/);
+  assert.equal(l.profiles().length, 0);
+  await l.close();
+});
