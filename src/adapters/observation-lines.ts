@@ -90,14 +90,20 @@ function checkInt(v: number | string, field: string, file: string, line: number,
   if (nonNegative && (typeof v === 'number' ? v < 0 : v.startsWith('-'))) throw new InputError(file, line, `field ${field}: ${v} is negative`);
 }
 
+/** Ids already checked (bounded). */
+const goodText = new Set<string>();
+
 /**
  * Ids end up in text output, file names and SQLite: a control character (NUL, newline) would
  * forge lines there, and a lone surrogate cannot be written as UTF-8 (verify failed on it).
  */
 function checkText(v: string | null | undefined, field: string, file: string, line: number): void {
-  if (v == null) return;
+  // ids already checked pass at once: lines repeat the same few names millions of times
+  if (v == null || goodText.has(v)) return;
   if (/[\u0000-\u001f\u007f]/.test(v)) throw new InputError(file, line, `field ${field}: holds a control character (${JSON.stringify(/[\u0000-\u001f\u007f]/.exec(v)![0])})`);
   if (/\p{Cs}/u.test(v)) throw new InputError(file, line, `field ${field}: holds a lone UTF-16 surrogate (not valid Unicode)`);
+  if (goodText.size > 100_000) goodText.clear();
+  goodText.add(v);
 }
 
 /** What stays the same for every line of one input. */
