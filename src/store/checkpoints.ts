@@ -17,9 +17,13 @@ import { inWindow, type Window } from './window.ts';
  * same events up to C: no retraction after C inside the window, no excluded run with events
  * up to C, and (for a time) every event up to C no later than the time.
  */
-/** Every how many of a profile's events (PGO_LEDGER_CHECKPOINT_EVERY overrides, for tests and tuning). */
+/**
+ * Every how many of a profile's events (PGO_LEDGER_CHECKPOINT_EVERY overrides, for tests and
+ * tuning). A checkpoint of a 200-code profile is a few KiB deflated; an answer as of a point
+ * then folds at most this many events past one.
+ */
 export function checkpointEvery(): number {
-  return Number(process.env.PGO_LEDGER_CHECKPOINT_EVERY) || 100_000;
+  return Number(process.env.PGO_LEDGER_CHECKPOINT_EVERY) || 25_000;
 }
 
 type Stored = [seq: number, codeRow: number, entries: [string, EntryJson][]][];
