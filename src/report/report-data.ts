@@ -97,17 +97,24 @@ export function reportProfile(ledger: Ledger, p: ProfileRow, window: Window = {}
   }
   // observations per code and source, straight from the log
   const counts = new Map<string, { n: number; runs: number }>();
-  for (const r of ledger.sql.all<{ file_hash: string; firstlineno: number; name: string; closure_hash: string; source: string; n: number; runs: number }>(
-    `select c.file_hash, c.firstlineno, c.name, c.closure_hash, s.source, count(*) n, count(distinct e.run_id) runs
-     from events e join codes c on c.id = e.code_id join sources s on s.id = e.source_id
-     where e.profile_id = ? and e.kind in ('shape.observed', 'entry.imported') group by c.file_hash, c.firstlineno, c.name, c.closure_hash, s.source`,
+  // Grouped by the integer ids first (a million events group in a fraction of the time the
+  // joined text columns take), then named through the dictionaries.
+  const names = new Map<number, { file_hash: string; firstlineno: number; name: string; closure_hash: string }>();
+  const sources = new Map<number, string>();
+  for (const r of ledger.sql.all<{ code_id: number; source_id: number; n: number; runs: number }>(
+    `select code_id, source_id, count(*) n, count(distinct run_id) runs from events
+     where profile_id = ? and kind in ('shape.observed', 'entry.imported') group by code_id, source_id`,
     p.id,
   )) {
+    let c = names.get(r.code_id);
+    if (!c) names.set(r.code_id, (c = ledger.sql.get<{ file_hash: string; firstlineno: number; name: string; closure_hash: string }>('select file_hash, firstlineno, name, closure_hash from codes where id = ?', r.code_id)!));
+    let source = sources.get(r.source_id);
+    if (source === undefined) sources.set(r.source_id, (source = ledger.sql.get<{ source: string }>('select source from sources where id = ?', r.source_id)!.source));
     // closures of one function are counted apart ('' and 'None' are one identity)
-    const closure = r.closure_hash === 'None' ? '' : r.closure_hash;
-    const k = `${r.file_hash}\u0000${r.firstlineno}\u0000${r.name}\u0000${closure}\u0000${r.source}`;
-    const c = counts.get(k);
-    counts.set(k, c ? { n: c.n + r.n, runs: Math.max(c.runs, r.runs) } : { n: r.n, runs: r.runs });
+    const closure = c.closure_hash === 'None' ? '' : c.closure_hash;
+    const k = `${c.file_hash}\u0000${c.firstlineno}\u0000${c.name}\u0000${closure}\u0000${source}`;
+    const had = counts.get(k);
+    counts.set(k, had ? { n: had.n + r.n, runs: Math.max(had.runs, r.runs) } : { n: r.n, runs: r.runs });
   }
   const codes: ReportCode[] = [];
   const keepStatic: ReportProfile['keepStatic'] = [];
