@@ -101,3 +101,25 @@ export function join(a: FrameStateSizeEntry, b: FrameStateSizeEntry): FrameState
 }
 
 export type { Unset };
+
+function atomCovers(x: Atom, y: Atom): boolean {
+  return y === UNSET || x === DYNAMIC || (x !== UNSET && y !== DYNAMIC && atomEq(x, y));
+}
+
+function tupleCovers(xs: readonly Atom[] | Dynamic | Unset, ys: readonly Atom[] | Dynamic | Unset): boolean {
+  if (ys === UNSET || xs === DYNAMIC) return true;
+  if (xs === UNSET || ys === DYNAMIC || xs.length !== ys.length) return false;
+  for (let i = 0; i < xs.length; i++) if (!atomCovers(xs[i], ys[i])) return false;
+  return true;
+}
+
+/**
+ * Whether `self |= other` would leave `self` as it is, excluded fields included (a join that
+ * keeps a tuple size clears `excluded_sizes`, and a dynamic scalar clears `excluded_scalar`).
+ * Most observations of a long run are such: the fold then skips the join and its records.
+ */
+export function joinKeeps(self: FrameStateSizeEntry, other: FrameStateSizeEntry): boolean {
+  if (self.excluded_sizes != null && Array.isArray(self.size)) return false;
+  if (self.excluded_scalar != null && self.scalar === DYNAMIC) return false;
+  return atomCovers(self.scalar, other.scalar) && tupleCovers(self.size, other.size) && tupleCovers(self.stride, other.stride);
+}

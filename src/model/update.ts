@@ -1,6 +1,6 @@
 import { atomEq, fieldEq, type Atom } from './atoms.ts';
 import type { CodeId } from './code-id.ts';
-import { emptyEntry, joinInto, type FrameStateSizeEntry } from './entry.ts';
+import { emptyEntry, joinInto, joinKeeps, type FrameStateSizeEntry } from './entry.ts';
 import { codeStateFor, type Profile } from './profile.ts';
 import { atomStr, fieldStr } from './python-repr.ts';
 
@@ -19,7 +19,7 @@ export interface DynamicRecord {
 export interface UpdateResult {
   /** The entry now in the profile (the same object the profile holds). */
   entry: FrameStateSizeEntry;
-  /** What the entry was before (a shallow copy; absent if the source was new). */
+  /** What the entry was before (a shallow copy, or the entry itself when unchanged; absent if the source was new). */
   before: FrameStateSizeEntry | undefined;
   records: DynamicRecord[];
 }
@@ -44,6 +44,8 @@ export function updateAutomaticDynamic(
     return { entry, before: existing && { ...existing }, records: [] };
   }
   const isUpdate = existing !== undefined;
+  // The join would change nothing, so PyTorch would log nothing: the entry stays as it is.
+  if (isUpdate && joinKeeps(existing, entry)) return { entry: existing, before: existing, records: [] };
   const mut = existing ?? emptyEntry();
   if (!isUpdate) state.set(name, mut);
   const old = { ...mut };
