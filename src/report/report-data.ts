@@ -6,6 +6,7 @@ import { layoutOf } from '../model/profile.ts';
 import { shellQuoted, switchAdvice, type SourceFacts, type SwitchAdvice } from '../model/switches.ts';
 import type { HistoryRow, Ledger, ProfileRow } from '../store/ledger.ts';
 import { historyAsOf } from '../store/history.ts';
+import { dimKey, explain } from '../store/why.ts';
 import { describedShapes } from '../store/described-shapes.ts';
 import type { Window } from '../store/window.ts';
 
@@ -116,25 +117,41 @@ export function reportProfile(ledger: Ledger, p: ProfileRow, window: Window = {}
     const had = counts.get(k);
     counts.set(k, had ? { n: had.n + r.n, runs: Math.max(had.runs, r.runs) } : { n: r.n, runs: r.runs });
   }
+  // Where each dynamic dim turned dynamic: why's answer, the one history, diff and show --as-of
+  // agree on (a first record is wrong after an overwrite, and a snapshot brings no record).
+  const became = new Map<string, Change>();
+  for (const st of explain(ledger, p.id, { window })) {
+    const b = st.becameDynamic;
+    if (!b) continue;
+    became.set(`${codeKey(st.code)}\u0000${st.source}\u0000${dimKey(st.dim)}`, {
+      position: b.position,
+      time: new Date(b.time).toISOString(),
+      run: b.run,
+      compileId: b.compileId,
+      dim: dimKey(st.dim),
+      reason: st.logged?.reason ?? (b.kind === 'entry.imported' ? `imported ${b.format ?? 'snapshot'}` : 'observation'),
+      cached: st.logged?.cached ?? b.before,
+      new: st.logged?.new ?? b.brought ?? '?',
+      guard: st.logged?.guard ?? null,
+      origin: b.origin === null ? null : b.originLine === null ? b.origin : `${b.origin}:${b.originLine}`,
+    });
+  }
   const codes: ReportCode[] = [];
   const keepStatic: ReportProfile['keepStatic'] = [];
   for (const [key, { id, state }] of view.codes) {
     const sources: ReportSource[] = [];
     for (const [source, e] of state.automaticDynamic) {
       const timeline = byKey.get(`${key}\u0000${source}`) ?? [];
-      const firstFor = (pred: (c: Change) => boolean) => timeline.find(pred) ?? null;
+      const since = (...dims: string[]) => dims.map((d) => became.get(`${key}\u0000${source}\u0000${d}`)).find((c) => c) ?? null;
       const dims: ReportSource['dims'] = [];
       let kind: ReportSource['kind'] = 'other';
       if (Array.isArray(e.size) && e.scalar === DYNAMIC) {
         kind = 'tensor';
-        e.size.forEach((a, i) => dims.push({ label: `size[${i}]`, value: atomText(a), since: a === DYNAMIC ? firstFor((c) => c.reason === 'size change' && c.dim === String(i)) : null }));
+        e.size.forEach((a, i) => dims.push({ label: `size[${i}]`, value: atomText(a), since: a === DYNAMIC ? since(`size[${i}]`) : null }));
       } else if (e.size === DYNAMIC && e.stride === DYNAMIC) {
         kind = 'scalar';
-        dims.push({ label: 'value', value: e.scalar === DYNAMIC ? '?' : atomText(e.scalar), since: e.scalar === DYNAMIC ? firstFor((c) => c.reason === 'scalar change') : null });
-      }
-      if (dims.length && dims.some((d) => d.value === '?') && !dims.some((d) => d.since)) {
-        const any = firstFor((c) => c.reason === 'dimensionality change' || c.reason === 'other');
-        for (const d of dims) if (d.value === '?' && any) d.since = any;
+        // a fully dynamic entry: the int turned dynamic, or a tensor's rank changed
+        dims.push({ label: 'value', value: e.scalar === DYNAMIC ? '?' : atomText(e.scalar), since: e.scalar === DYNAMIC ? since('scalar', 'size', 'stride') : null });
       }
       const c = counts.get(`${id.file_hash}\u0000${id.firstlineno}\u0000${id.name}\u0000${id.closure_hash == null ? '' : String(id.closure_hash)}\u0000${source}`) ?? { n: 0, runs: 0 };
       sources.push({

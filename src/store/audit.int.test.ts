@@ -178,6 +178,33 @@ describe('issue 8.2: one change, one position', () => {
   });
 });
 
+describe('issue 8.2: the report names the same position (found by a second tryout)', () => {
+  const cell = (rep: ReturnType<typeof reportProfile>, code: string, source: string, label: string) =>
+    rep.codes.find((c) => c.code.includes(`:${code}`))!.sources.find((x) => x.source === source)!.dims.find((d) => d.label === label)!;
+
+  it('issue 8.2: after an overwrite (automatic_dynamic false) made a dim static again, the report names the later change, as why does', async () => {
+    const l = await openLedger(join(dir, `ow-${n++}.db`));
+    const line = (k: number, auto: boolean) => JSON.stringify({ job: 'mx', time: new Date(Date.UTC(2026, 10, 26, 10, 0, k)).toISOString(), code: { filename: '/m.py', firstlineno: 1, name: 'f', file_hash: 'h' }, source: "L['x']", kind: 'tensor', size: [k + 2, 8], stride: [8, 1], automatic_dynamic: auto });
+    writeFileSync(join(dir, 'mx.jsonl'), [line(0, true), line(1, true), line(2, false), line(3, true)].join('\n'));
+    await ingestFile(l, join(dir, 'mx.jsonl'));
+    const p = l.profileByKey('mx:None:')!;
+    const w = story(explain(l, p.id, { source: "L['x']" }), "L['x']", 'size[0]')!;
+    assert.equal(w.becameDynamic!.position, 4);
+    assert.equal(cell(reportProfile(l, p), 'f', "L['x']", 'size[0]').since!.position, 4);
+    await l.close();
+  });
+
+  it('issue 8.2: a dim a mark_dynamic snapshot made dynamic has the position why names in the report too', async () => {
+    const l = await openLedger(join(dir, `md-${n++}.db`));
+    await ingestFile(l, join(TORCH, 'workload2/trace-rank0.log'));
+    const p = l.profileByKey('fixture2:0:')!;
+    const w = story(explain(l, p.id, { source: "L['x']", code: 'k' }), "L['x']", 'size[0]')!;
+    assert.ok(w.becameDynamic, 'why names a position');
+    assert.equal(cell(reportProfile(l, p), 'k', "L['x']", 'size[0]').since?.position, w.becameDynamic!.position);
+    await l.close();
+  });
+});
+
 describe('issue 8.3: what-ifs never touch the live views', () => {
   it('issue 8.3: --as-of and --exclude-run are read-time; later ingests reach show and export; replay --until is refused', () => {
     const db = join(dir, 'whatif.db');
