@@ -1,7 +1,7 @@
 import type { CodeId } from '../model/code-id.ts';
 import { codeFromColumns } from './code-columns.ts';
 import type { Sql } from './database.ts';
-import { CodeIdSchema, decodePayload, EventPayloadError, joinPayload, zodMessage, type EventBody, type StoredEvent } from './events.ts';
+import { CodeIdSchema, decodePayload, EventPayloadError, joinPayload, zodMessage } from './events.ts';
 import { damaged } from './damage.ts';
 import { shapeFromJson, type FoldInput, type FoldPayload } from './fold.ts';
 
@@ -115,52 +115,6 @@ export function dictionaries(sql: Sql): Dictionaries {
 
 const PLACEHOLDER_CODE: CodeId = { filename: '', firstlineno: 0, name: '', file_hash: '' };
 
-/**
- * Events in log order with everything about them (origin, compile id), a page at a time:
- * memory stays flat however long the log, and no cursor is held open, so the caller may
- * write between pages. The fold's hot loop is scanEvents.
- */
-export function* readEvents(sql: Sql, filter: ReadFilter = {}, dict: Dictionaries = dictionaries(sql)): Generator<StoredEvent> {
-  let after = filter.afterPosition ?? 0;
-  const until = filter.untilPosition ?? Number.MAX_SAFE_INTEGER;
-  const byProfile = filter.profileId !== undefined;
-  const q = `select e.position, e.profile_id, e.code_id, e.source_id, e.body_id, e.time, e.run_id, o.origin, e.origin_line, e.compile_id
-             from events e left join origins o on o.id = e.origin_id
-             where ${byProfile ? 'e.profile_id = ? and ' : ''}e.position > ? and e.position <= ? order by e.position limit ${PAGE}`;
-  for (;;) {
-    const rows = byProfile ? sql.allRaw(q, filter.profileId, after, until) : sql.allRaw(q, after, until);
-    for (const r of rows) {
-      if (filter.untilTime !== undefined && (r[5] as number) > filter.untilTime) continue;
-      let body: EventBody;
-      try {
-        const b = dict.body(r[4] as number);
-        body = joinPayload(b.kind, b.version, r[2] === null ? null : dict.code(r[2] as number), r[3] === null ? null : dict.source(r[3] as number), b.stored);
-      } catch (e) {
-        throw damaged(sql.path, `event at position ${r[0]} cannot be read`, e);
-      }
-      yield {
-        kind: body.kind,
-        payload: body.payload,
-        position: r[0] as number,
-        profileId: r[1] as number,
-        time: r[5] as number,
-        run: r[6] === null ? null : dict.run(r[6] as number),
-        origin: r[7] as string | null,
-        originLine: r[8] as number | null,
-        compileId: r[9] as string | null,
-      } as StoredEvent;
-    }
-    if (rows.length < PAGE) return;
-    after = rows[rows.length - 1][0] as number;
-  }
-}
-
-/** Runs retracted in a profile as of a point (a run.retracted event applies to the whole run). */
-export function retractedRuns(sql: Sql, profileId: number, untilPosition = Number.MAX_SAFE_INTEGER, dict: Dictionaries = dictionaries(sql)): Set<string> {
-  const rows = sql.allRaw("select body_id from events where profile_id = ? and kind = 'run.retracted' and position <= ?", profileId, untilPosition);
-  return new Set(rows.map((r) => (dict.body(r[0] as number).stored as { run: string }).run));
-}
-
 /** One event as the fold needs it; the same object is refilled for every event (no garbage). */
 export interface LeanEvent extends FoldInput {
   position: number;
@@ -176,8 +130,9 @@ export interface LeanEvent extends FoldInput {
 }
 
 /**
- * The replay's read loop: rows of integers a page at a time, resolved through the
- * dictionaries (each distinct body parsed and checked by zod once).
+ * The log's one read loop (replay, verify, every window's fold): rows of integers a page at a
+ * time, resolved through the dictionaries (each distinct body parsed and checked by zod once).
+ * Memory stays flat however long the log, and no cursor is held open between pages.
  */
 export function scanEvents(sql: Sql, filter: ReadFilter, visit: (ev: LeanEvent) => void, dict: Dictionaries = dictionaries(sql)): number {
   const ev: LeanEvent = { position: 0, profileId: 0, kind: '', time: 0, run: null, code: PLACEHOLDER_CODE, source: '', shape: null, automaticDynamic: true, entry: null, quiet: false, record: null, guard: null, origin: null, originLine: null, compileId: null, format: null };
