@@ -3,9 +3,11 @@
 // closure, which costs a third of the pickle codec's speed), and emits the library's type
 // declarations with tsc. Run by `npm install` (prepare) and first by `npm test`.
 import { execFileSync } from 'node:child_process';
-import { rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { build } from 'esbuild';
+
+const require = createRequire(import.meta.url);
 
 const common = { bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', logLevel: 'warning', sourcemap: true };
 await build({
@@ -15,14 +17,51 @@ await build({
   outdir: 'dist',
   outExtension: { '.js': '.mjs' },
 });
-// The command line bundles its pure-JS dependencies too, split so each command loads only
-// what it imports (start-up is most of a small command's cost: Node resolving and compiling
-// hundreds of files of kysely, zod and ioredis). better-sqlite3 is native and stays external.
+/**
+ * better-sqlite3's JavaScript goes into the command line's bundle too, and its addon is loaded
+ * straight from where its install puts it: Node resolving its dozen CommonJS files and
+ * `bindings` searching for the addon cost a tenth of a small command. The JavaScript must match
+ * the installed addon, so when the installed better-sqlite3 is not the version bundled (the
+ * package was built against another), the installed one is loaded as it is.
+ */
+const sqliteVersion = JSON.parse(readFileSync(require.resolve('better-sqlite3/package.json'), 'utf8')).version;
+const sqlitePlugin = {
+  name: 'better-sqlite3',
+  setup(b) {
+    b.onResolve({ filter: /^better-sqlite3$/ }, (a) => (a.namespace === 'sqlite' ? undefined : { path: 'better-sqlite3', namespace: 'sqlite' }));
+    b.onLoad({ filter: /.*/, namespace: 'sqlite' }, () => ({
+      resolveDir: process.cwd(),
+      loader: 'js',
+      contents: `import { readFileSync } from 'node:fs';
+import bundled from 'better-sqlite3';
+const installed = JSON.parse(readFileSync(require.resolve('better-sqlite3/package.json'), 'utf8')).version;
+export default installed === ${JSON.stringify(sqliteVersion)} ? bundled : require('better-sqlite3');`,
+    }));
+    b.onResolve({ filter: /^bindings$/ }, (a) => (/[\\/]better-sqlite3[\\/]/.test(a.importer) ? { path: 'bindings', namespace: 'sqlite-addon' } : undefined));
+    b.onLoad({ filter: /.*/, namespace: 'sqlite-addon' }, () => ({
+      loader: 'js',
+      contents: `const { dirname, join } = require('node:path');
+module.exports = (name) => {
+  const root = dirname(require.resolve('better-sqlite3/package.json'));
+  try {
+    return require(join(root, 'build', 'Release', name));
+  } catch (e) {
+    if (e.code !== 'MODULE_NOT_FOUND') throw e;
+    return require(require.resolve('bindings', { paths: [root] }))({ bindings: name, module_root: root });
+  }
+};`,
+    }));
+  },
+};
+
+// The command line bundles its dependencies too, split so each command loads only what it
+// imports (start-up is most of a small command's cost: Node resolving and compiling hundreds
+// of files of kysely, zod and ioredis).
 rmSync('dist/cli', { recursive: true, force: true }); // chunks of an older build
 await build({
   ...common,
   packages: undefined,
-  external: ['better-sqlite3'],
+  plugins: [sqlitePlugin],
   splitting: true,
   entryPoints: { 'pgo-ledger': 'src/cli/main.ts' },
   outdir: 'dist',
@@ -36,7 +75,7 @@ await build({
 
 // Declarations only (esbuild writes the code). Incremental, so a rebuild with no source
 // change costs about a second.
-const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+const tsc = require.resolve('typescript/bin/tsc');
 execFileSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
 // The sources import with .ts extensions, which tsc keeps in the declarations it emits; the
 // entry point consumers resolve is this one file.
