@@ -54,6 +54,21 @@ module.exports = (name) => {
   },
 };
 
+/**
+ * Commander requires child_process (and through it net and stream) at load, for executable
+ * subcommands, which pgo-ledger has none of: it gets child_process on first use instead.
+ */
+const lazyChildProcess = {
+  name: 'lazy-child-process',
+  setup(b) {
+    b.onResolve({ filter: /^(node:)?child_process$/ }, (a) => (/[\\/]commander[\\/]/.test(a.importer) ? { path: 'child_process', namespace: 'lazy-child-process' } : undefined));
+    b.onLoad({ filter: /.*/, namespace: 'lazy-child-process' }, () => ({
+      loader: 'js',
+      contents: "let cp; module.exports = new Proxy({}, { get: (_, k) => (cp ??= require('node:child_process'))[k] });",
+    }));
+  },
+};
+
 // The command line bundles its dependencies too, split so each command loads only what it
 // imports (start-up is most of a small command's cost: Node resolving and compiling hundreds
 // of files of kysely, zod and ioredis).
@@ -61,7 +76,7 @@ rmSync('dist/cli', { recursive: true, force: true }); // chunks of an older buil
 await build({
   ...common,
   packages: undefined,
-  plugins: [sqlitePlugin],
+  plugins: [sqlitePlugin, lazyChildProcess],
   splitting: true,
   entryPoints: { 'pgo-ledger': 'src/cli/main.ts' },
   outdir: 'dist',
