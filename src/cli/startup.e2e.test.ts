@@ -51,3 +51,20 @@ it('issue 10.5: show on a current database loads only what it uses: no Kysely (n
   assert.ok(sources.some((s) => s.endsWith('src/store/database.ts')), 'the store was loaded (and seen)');
   assert.deepEqual(heavy(sources), { kysely: 0, migrator: 0, migrations: 0, ioredis: 0, cliProgress: 0 });
 });
+
+it('issue 10.5: though a named command is the only one defined, help lists them all and a misspelt command is still matched', () => {
+  const db = join(dir, 'tiny.db');
+  const { NODE_TEST_CONTEXT: _, ...env } = process.env;
+  const run = (args: string[]) => spawnSync(process.execPath, [built('dist/pgo-ledger.mjs'), ...args], { cwd: ROOT, env, encoding: 'utf8', timeout: 120_000 });
+  const help = run(['--help']);
+  assert.equal(help.status, 0, help.stderr);
+  const listed = [...help.stdout.matchAll(/^ {2}([a-z]+) /gm)].map((m) => m[1]);
+  assert.deepEqual(listed, ['ingest', 'jobs', 'show', 'history', 'why', 'diff', 'export', 'publish', 'pull', 'merge', 'retract', 'replay', 'verify', 'report', 'help']);
+  assert.match(run(['--db', db, '-h', 'show']).stdout, /^ {2}report /m, '-h before a command is the program help');
+  const typo = run(['--db', db, 'shwo']);
+  assert.equal(typo.status, 2);
+  assert.match(typo.stderr, /unknown command 'shwo'\n\(Did you mean show\?\)/);
+  const show = run(['--db', db, 'show', '--help']);
+  assert.equal(show.status, 0, show.stderr);
+  assert.match(show.stdout, /^Usage: pgo-ledger show \[options\]/);
+});
