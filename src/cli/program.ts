@@ -17,7 +17,21 @@ import { showCommand } from './commands/show.ts';
 import { verifyCommand } from './commands/verify.ts';
 import { whyCommand } from './commands/why.ts';
 
-const COMMANDS = [ingestCommand, jobsCommand, showCommand, historyCommand, whyCommand, diffCommand, exportCommand, publishCommand, pullCommand, mergeCommand, retractCommand, replayCommand, verifyCommand, reportCommand];
+const COMMANDS = { ingest: ingestCommand, jobs: jobsCommand, show: showCommand, history: historyCommand, why: whyCommand, diff: diffCommand, export: exportCommand, publish: publishCommand, pull: pullCommand, merge: mergeCommand, retract: retractCommand, replay: replayCommand, verify: verifyCommand, report: reportCommand };
+
+/**
+ * The commands to define: only the one argv names when it names one (defining all fourteen is
+ * a share of a small command's start-up); all of them for help and for a misspelt command.
+ */
+function commandsFor(argv: string[]): Array<(program: Command, ctx: CliContext) => void> {
+  for (let i = 2; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '-h' || a === '--help') break;
+    if (a === '--db') i++; // the global option that takes a value
+    else if (!a.startsWith('-')) return Object.hasOwn(COMMANDS, a) ? [COMMANDS[a as keyof typeof COMMANDS]] : Object.values(COMMANDS);
+  }
+  return Object.values(COMMANDS);
+}
 
 /** Builds the command line and runs it; returns the exit code. Each command loads the library parts it uses when it runs. */
 export async function runCli(argv: string[], program = new Command()): Promise<number> {
@@ -53,7 +67,7 @@ export async function runCli(argv: string[], program = new Command()): Promise<n
     out: (s) => void process.stdout.write(s.endsWith('\n') ? s : s + '\n'),
     setExitCode: (c) => void (code = c),
   };
-  for (const add of COMMANDS) add(program, ctx);
+  for (const add of commandsFor(argv)) add(program, ctx);
   try {
     await program.parseAsync(argv);
   } finally {

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import Database from 'better-sqlite3';
-import { Kysely, Migrator, SqliteDialect, type CompiledQuery, type MigrationProvider } from 'kysely';
+import type { CompiledQuery, Kysely, MigrationProvider } from 'kysely';
 import { migrations } from '../../migrations/index.ts';
 import { inputError, LedgerError } from '../errors.ts';
 import { damaged, isCorruption } from './damage.ts';
@@ -26,7 +26,8 @@ export interface Sql {
 
 export interface OpenedDatabase {
   sql: Sql;
-  kysely: Kysely<LedgerSchema>;
+  /** Only where the open migrated: reads need none of Kysely, a quarter of the command line's code. */
+  kysely?: Kysely<LedgerSchema>;
   path: string;
 }
 
@@ -97,8 +98,12 @@ export async function openDatabase(path: string, options: OpenOptions = {}): Pro
     if (isCorruption(e)) throw damaged(path, 'cannot open it', e);
     throw inputError(`cannot open database ${path}`, e);
   }
-  const kysely = new Kysely<LedgerSchema>({ dialect: new SqliteDialect({ database: db }) });
-  if (state !== 'current') await migrate(db, kysely, path);
+  let kysely: Kysely<LedgerSchema> | undefined;
+  if (state !== 'current') {
+    const { Kysely, SqliteDialect } = await import('kysely');
+    kysely = new Kysely<LedgerSchema>({ dialect: new SqliteDialect({ database: db }) });
+    await migrate(db, kysely, path);
+  }
   return { sql: wrap(db, path), kysely, path };
 }
 
@@ -151,6 +156,7 @@ async function migrate(db: Database.Database, kysely: Kysely<LedgerSchema>, path
   try {
     db.exec('BEGIN IMMEDIATE');
     if (migrationState(db, path) !== 'current') {
+      const { Migrator } = await import('kysely');
       const { error, results } = await new Migrator({ db: kysely, provider }).migrateToLatest();
       if (error) {
         const failed = results?.find((r) => r.status === 'Error');

@@ -7,119 +7,134 @@ import { isPyPlain, type PyFields } from '../model/py-plain.ts';
 /**
  * Event payloads, validated by zod on the way in and on the way out. Each kind carries a
  * schema version; a new version gets a new schema here and an upcaster, never an edit.
+ * They are built on first use: building them costs several ms, which a command that never
+ * validates a payload (show, on a stored view) should not pay at start-up.
  */
-const IntJson = z.union([z.number().int().refine(Number.isSafeInteger, 'integer past 2**53: write it as a string'), z.string().regex(/^-?\d+$/, 'not an integer')]);
-// `obj` (which InferStride object within its tuple, see entry-json.ts) is optional and its
-// absence means what v1 always meant (one shared object per dim), so v1 payloads read the same.
-const AtomJson = z.union([IntJson, z.literal('dynamic'), z.literal('unset'), z.object({ infer: z.number().int().nonnegative(), obj: z.number().int().positive().optional() })]);
-const FieldJson = z.union([z.array(AtomJson), z.literal('dynamic'), z.literal('unset')]);
-/**
- * An entry. The layout after 2.11 adds excluded_sizes / excluded_scalar (optional: v1 bodies
- * written before stay valid, and an older pgo-ledger refuses a database that has them, by
- * its migrations) and a newer layout's unknown fields (extra, in model/py-plain.ts's JSON).
- */
-export const EntryJsonSchema = z.object({
-  scalar: AtomJson,
-  size: FieldJson,
-  stride: FieldJson,
-  excluded_sizes: z.array(IntJson.nullable()).nullable().optional(),
-  excluded_scalar: IntJson.nullable().optional(),
-  extra: z.array(z.tuple([z.string(), z.unknown()])).optional(),
-});
+function buildSchemas() {
+  const IntJson = z.union([z.number().int().refine(Number.isSafeInteger, 'integer past 2**53: write it as a string'), z.string().regex(/^-?\d+$/, 'not an integer')]);
+  // `obj` (which InferStride object within its tuple, see entry-json.ts) is optional and its
+  // absence means what v1 always meant (one shared object per dim), so v1 payloads read the same.
+  const AtomJson = z.union([IntJson, z.literal('dynamic'), z.literal('unset'), z.object({ infer: z.number().int().nonnegative(), obj: z.number().int().positive().optional() })]);
+  const FieldJson = z.union([z.array(AtomJson), z.literal('dynamic'), z.literal('unset')]);
+  /**
+   * An entry. The layout after 2.11 adds excluded_sizes / excluded_scalar (optional: v1 bodies
+   * written before stay valid, and an older pgo-ledger refuses a database that has them, by
+   * its migrations) and a newer layout's unknown fields (extra, in model/py-plain.ts's JSON).
+   */
+  const EntryJsonSchema = z.object({
+    scalar: AtomJson,
+    size: FieldJson,
+    stride: FieldJson,
+    excluded_sizes: z.array(IntJson.nullable()).nullable().optional(),
+    excluded_scalar: IntJson.nullable().optional(),
+    extra: z.array(z.tuple([z.string(), z.unknown()])).optional(),
+  });
 
-/** A field of a newer layout: [name, plain Python value] (see model/py-plain.ts). */
-const ExtraSchema = z.custom<PyFields>(
-  (v) => Array.isArray(v) && v.every((x) => Array.isArray(x) && x.length === 2 && typeof x[0] === 'string' && isPyPlain(x[1])),
-  'not a list of [name, None | bool | int | str | tuple]',
-);
-export const CodeIdSchema = z.object({
-  filename: z.string(),
-  firstlineno: z.number().int(),
-  name: z.string(),
-  file_hash: z.string(),
-  /** PyTorch after 2.11 (absent: the 2.11 layout); the code id goes to the codes table, so a bigint is fine here. */
-  closure_hash: z.union([z.number().int().refine(Number.isSafeInteger, 'past 2**53: a bigint'), z.bigint()]).nullable().optional(),
-  extra: ExtraSchema.optional(),
-});
+  /** A field of a newer layout: [name, plain Python value] (see model/py-plain.ts). */
+  const ExtraSchema = z.custom<PyFields>(
+    (v) => Array.isArray(v) && v.every((x) => Array.isArray(x) && x.length === 2 && typeof x[0] === 'string' && isPyPlain(x[1])),
+    'not a list of [name, None | bool | int | str | tuple]',
+  );
+  const CodeIdSchema = z.object({
+    filename: z.string(),
+    firstlineno: z.number().int(),
+    name: z.string(),
+    file_hash: z.string(),
+    /** PyTorch after 2.11 (absent: the 2.11 layout); the code id goes to the codes table, so a bigint is fine here. */
+    closure_hash: z.union([z.number().int().refine(Number.isSafeInteger, 'past 2**53: a bigint'), z.bigint()]).nullable().optional(),
+    extra: ExtraSchema.optional(),
+  });
 
-export const ShapeSchema = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('tensor'), size: z.array(IntJson), stride: z.array(IntJson) }),
-  z.object({ kind: z.literal('scalar'), value: IntJson }),
-  z.object({ kind: z.literal('size'), size: z.array(IntJson) }),
-]);
+  const ShapeSchema = z.discriminatedUnion('kind', [
+    z.object({ kind: z.literal('tensor'), size: z.array(IntJson), stride: z.array(IntJson) }),
+    z.object({ kind: z.literal('scalar'), value: IntJson }),
+    z.object({ kind: z.literal('size'), size: z.array(IntJson) }),
+  ]);
 
-export const ShapeObservedV1 = z.object({
-  code: CodeIdSchema,
-  source: z.string(),
-  shape: ShapeSchema,
-  automatic_dynamic: z.boolean(),
-});
-export const EntryImportedV1 = z.object({
-  code: CodeIdSchema,
-  source: z.string(),
-  entry: EntryJsonSchema,
-  /** imports.id of the snapshot this entry came from (null for a trace's rendered snapshot). */
-  import_id: z.number().int().nullable(),
-  format: z.string(),
-  /** 'logged': PyTorch's own records of this change are dynamic.logged events (a trace), so the fold adds none. */
-  records: z.enum(['fold', 'logged']).optional(),
-});
-const RecordSchema = z.object({
-  dim_changed: z.union([z.literal('scalar'), z.literal('all'), z.number().int().nonnegative()]),
-  reason: z.enum(['scalar change', 'size change', 'stride change', 'dimensionality change', 'other']),
-  cached: z.string(),
-  new: z.string(),
-});
-/** A record PyTorch logged (TORCH_TRACE automatic_dynamic), with the guard failure that led to the compile. */
-export const DynamicLoggedV1 = z.object({
-  code: CodeIdSchema,
-  source: z.string(),
-  record: RecordSchema,
-  guard: z.string().nullable(),
-});
-export const RunRetractedV1 = z.object({ run: z.string(), reason: z.string().optional() });
-/** A size or stride entry as a trace's describe_tensor wrote it: an int, or a symbolic one's text (never folded). */
-const DescribedDim = z.union([z.number().int(), z.string(), z.null()]);
-const DescribedBody = z.object({
-  size: z.array(DescribedDim),
-  stride: z.array(DescribedDim).nullable(),
-  dtype: z.string().nullable(),
-  device: z.string().nullable(),
-  role: z.enum(['input', 'parameter', 'buffer']),
-});
-/**
- * An input tensor a compile saw (TORCH_TRACE describe_tensor + describe_source); the compile
- * id is the event's column. Evidence only: the fold leaves the profile as it is.
- */
-export const ShapeDescribedV1 = z.object({ code: CodeIdSchema, source: z.string(), ...DescribedBody.shape });
+  const ShapeObservedV1 = z.object({
+    code: CodeIdSchema,
+    source: z.string(),
+    shape: ShapeSchema,
+    automatic_dynamic: z.boolean(),
+  });
+  const EntryImportedV1 = z.object({
+    code: CodeIdSchema,
+    source: z.string(),
+    entry: EntryJsonSchema,
+    /** imports.id of the snapshot this entry came from (null for a trace's rendered snapshot). */
+    import_id: z.number().int().nullable(),
+    format: z.string(),
+    /** 'logged': PyTorch's own records of this change are dynamic.logged events (a trace), so the fold adds none. */
+    records: z.enum(['fold', 'logged']).optional(),
+  });
+  const RecordSchema = z.object({
+    dim_changed: z.union([z.literal('scalar'), z.literal('all'), z.number().int().nonnegative()]),
+    reason: z.enum(['scalar change', 'size change', 'stride change', 'dimensionality change', 'other']),
+    cached: z.string(),
+    new: z.string(),
+  });
+  /** A record PyTorch logged (TORCH_TRACE automatic_dynamic), with the guard failure that led to the compile. */
+  const DynamicLoggedV1 = z.object({
+    code: CodeIdSchema,
+    source: z.string(),
+    record: RecordSchema,
+    guard: z.string().nullable(),
+  });
+  const RunRetractedV1 = z.object({ run: z.string(), reason: z.string().optional() });
+  /** A size or stride entry as a trace's describe_tensor wrote it: an int, or a symbolic one's text (never folded). */
+  const DescribedDim = z.union([z.number().int(), z.string(), z.null()]);
+  const DescribedBody = z.object({
+    size: z.array(DescribedDim),
+    stride: z.array(DescribedDim).nullable(),
+    dtype: z.string().nullable(),
+    device: z.string().nullable(),
+    role: z.enum(['input', 'parameter', 'buffer']),
+  });
+  /**
+   * An input tensor a compile saw (TORCH_TRACE describe_tensor + describe_source); the compile
+   * id is the event's column. Evidence only: the fold leaves the profile as it is.
+   */
+  const ShapeDescribedV1 = z.object({ code: CodeIdSchema, source: z.string(), ...DescribedBody.shape });
 
-/**
- * What is stored of each payload. The code id and source go to columns (codes are
- * normalised into their own table), so the JSON left is small and quick to read back.
- */
-const AutoFlag = { automatic_dynamic: z.boolean().optional() };
-export const StoredBodies: Record<string, Record<number, z.ZodType>> = {
-  'shape.observed': {
-    1: z.discriminatedUnion('kind', [
-      z.object({ kind: z.literal('tensor'), size: z.array(IntJson), stride: z.array(IntJson), ...AutoFlag }),
-      z.object({ kind: z.literal('scalar'), value: IntJson, ...AutoFlag }),
-      z.object({ kind: z.literal('size'), size: z.array(IntJson), ...AutoFlag }),
-    ]),
-  },
-  'entry.imported': { 1: z.object({ entry: EntryJsonSchema, import_id: z.number().int().nullable(), format: z.string(), records: z.enum(['fold', 'logged']).optional() }) },
-  'run.retracted': { 1: RunRetractedV1 },
-  'dynamic.logged': { 1: z.object({ record: RecordSchema, guard: z.string().nullable() }) },
-  'shape.described': { 1: DescribedBody },
-};
+  /**
+   * What is stored of each payload. The code id and source go to columns (codes are
+   * normalised into their own table), so the JSON left is small and quick to read back.
+   */
+  const AutoFlag = { automatic_dynamic: z.boolean().optional() };
+  const StoredBodies: Record<string, Record<number, z.ZodType>> = {
+    'shape.observed': {
+      1: z.discriminatedUnion('kind', [
+        z.object({ kind: z.literal('tensor'), size: z.array(IntJson), stride: z.array(IntJson), ...AutoFlag }),
+        z.object({ kind: z.literal('scalar'), value: IntJson, ...AutoFlag }),
+        z.object({ kind: z.literal('size'), size: z.array(IntJson), ...AutoFlag }),
+      ]),
+    },
+    'entry.imported': { 1: z.object({ entry: EntryJsonSchema, import_id: z.number().int().nullable(), format: z.string(), records: z.enum(['fold', 'logged']).optional() }) },
+    'run.retracted': { 1: RunRetractedV1 },
+    'dynamic.logged': { 1: z.object({ record: RecordSchema, guard: z.string().nullable() }) },
+    'shape.described': { 1: DescribedBody },
+  };
+  const SCHEMAS: Record<string, Record<number, z.ZodType>> = {
+    'shape.observed': { 1: ShapeObservedV1 },
+    'entry.imported': { 1: EntryImportedV1 },
+    'run.retracted': { 1: RunRetractedV1 },
+    'dynamic.logged': { 1: DynamicLoggedV1 },
+    'shape.described': { 1: ShapeDescribedV1 },
+  };
+  return { EntryJsonSchema, CodeIdSchema, ShapeSchema, ShapeObservedV1, EntryImportedV1, DynamicLoggedV1, RunRetractedV1, ShapeDescribedV1, StoredBodies, SCHEMAS };
+}
+type Schemas = ReturnType<typeof buildSchemas>;
+let built: Schemas | undefined;
+export const eventSchemas = (): Schemas => (built ??= buildSchemas());
 
 /** Events built by code that already ran the zod schema carry this mark (no second parse). */
 export const VALIDATED: unique symbol = Symbol('validated');
 
-export type ShapeObserved = z.infer<typeof ShapeObservedV1>;
-export type EntryImported = z.infer<typeof EntryImportedV1> & { entry: EntryJson };
-export type RunRetracted = z.infer<typeof RunRetractedV1>;
-export type DynamicLogged = z.infer<typeof DynamicLoggedV1>;
-export type ShapeDescribed = z.infer<typeof ShapeDescribedV1>;
+export type ShapeObserved = z.infer<Schemas['ShapeObservedV1']>;
+export type EntryImported = z.infer<Schemas['EntryImportedV1']> & { entry: EntryJson };
+export type RunRetracted = z.infer<Schemas['RunRetractedV1']>;
+export type DynamicLogged = z.infer<Schemas['DynamicLoggedV1']>;
+export type ShapeDescribed = z.infer<Schemas['ShapeDescribedV1']>;
 
 export type EventBody =
   | { kind: 'shape.observed'; payload: ShapeObserved }
@@ -136,13 +151,6 @@ export const CURRENT_VERSION: Record<EventKind, number> = {
   'dynamic.logged': 1,
   'shape.described': 1,
 };
-const SCHEMAS: Record<string, Record<number, z.ZodType>> = {
-  'shape.observed': { 1: ShapeObservedV1 },
-  'entry.imported': { 1: EntryImportedV1 },
-  'run.retracted': { 1: RunRetractedV1 },
-  'dynamic.logged': { 1: DynamicLoggedV1 },
-  'shape.described': { 1: ShapeDescribedV1 },
-};
 
 export class EventPayloadError extends LedgerError {
   constructor(message: string) {
@@ -156,7 +164,7 @@ export function zodMessage(e: z.ZodError): string {
 }
 
 export function validatePayload(kind: string, version: number, payload: unknown): unknown {
-  const schema = SCHEMAS[kind]?.[version];
+  const schema = eventSchemas().SCHEMAS[kind]?.[version];
   if (!schema) throw new EventPayloadError(`unknown event kind ${kind} v${version}`);
   const r = schema.safeParse(payload);
   if (!r.success) throw new EventPayloadError(`${kind} v${version}: ${zodMessage(r.error)}`);
@@ -176,7 +184,7 @@ export function decodePayload(payload: string | Uint8Array): unknown {
 }
 
 /** A payload split for storage: code id and source (columns) and the JSON body. */
-export function splitPayload(body: EventBody): { code: z.infer<typeof CodeIdSchema> | null; source: string | null; json: string } {
+export function splitPayload(body: EventBody): { code: z.infer<Schemas['CodeIdSchema']> | null; source: string | null; json: string } {
   switch (body.kind) {
     case 'shape.observed': {
       const p = body.payload;
@@ -214,8 +222,8 @@ function shapeJson(s: ShapeObserved['shape'], auto: boolean): string {
 }
 
 /** Back from storage, validated by zod on the way out. */
-export function joinPayload(kind: string, version: number, code: z.infer<typeof CodeIdSchema> | null, source: string | null, stored: unknown): EventBody {
-  const schema = StoredBodies[kind]?.[version];
+export function joinPayload(kind: string, version: number, code: z.infer<Schemas['CodeIdSchema']> | null, source: string | null, stored: unknown): EventBody {
+  const schema = eventSchemas().StoredBodies[kind]?.[version];
   if (!schema) throw new EventPayloadError(`unknown event kind ${kind} v${version}`);
   const r = schema.safeParse(stored);
   if (!r.success) throw new EventPayloadError(`${kind} v${version}: ${zodMessage(r.error)}`);

@@ -2,7 +2,7 @@ import pako from 'pako';
 import { parseCacheKey, type ProfileKey } from '../model/cache-key.ts';
 import { inputError } from '../errors.ts';
 import { appendBatch, type AppendResult, type AppendState } from './append.ts';
-import { openDatabase, rows, type OpenedDatabase, type Sql } from './database.ts';
+import { openDatabase, type OpenedDatabase, type Sql } from './database.ts';
 import type { FoldStep, StreamView } from './fold.ts';
 import { foldWindow } from './fold-window.ts';
 import { createInterner } from './intern.ts';
@@ -11,6 +11,8 @@ import { prepareEvent, type NewEvent, type PreparedEvent } from './prepare-event
 import { replayAll } from './replay.ts';
 import { liveViews, loadView, readHistory, type HistoryRow } from './views.ts';
 import { isWholeLog, type Window } from './window.ts';
+import type { Selectable } from 'kysely';
+import type { LedgerSchema } from './schema.ts';
 
 export { prepareEvent, type NewEvent, type PreparedEvent, type AppendResult, type HistoryRow };
 
@@ -143,7 +145,8 @@ function createLedger(db: OpenedDatabase): Ledger {
       }
     },
     profiles() {
-      return rows(sql, db.kysely.selectFrom('profiles').select(['id', 'cache_key', 'event_count', 'last_position', 'last_time']).orderBy('cache_key')).map((r) => ({
+      type Row = Pick<Selectable<LedgerSchema['profiles']>, 'id' | 'cache_key' | 'event_count' | 'last_position' | 'last_time'>;
+      return sql.all<Row>('select id, cache_key, event_count, last_position, last_time from profiles order by cache_key').map((r) => ({
         id: r.id,
         cacheKey: r.cache_key,
         key: parseCacheKey(r.cache_key),
@@ -187,7 +190,7 @@ function createLedger(db: OpenedDatabase): Ledger {
       return sql.get<{ id: number }>('select id from imports where digest = ?', digest)!.id;
     },
     async close() {
-      await db.kysely.destroy();
+      await db.kysely?.destroy();
     },
   };
   return ledger;

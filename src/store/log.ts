@@ -1,7 +1,7 @@
 import type { CodeId } from '../model/code-id.ts';
 import { codeFromColumns } from './code-columns.ts';
 import type { Sql } from './database.ts';
-import { CodeIdSchema, decodePayload, EventPayloadError, joinPayload, zodMessage } from './events.ts';
+import { decodePayload, eventSchemas, EventPayloadError, joinPayload, zodMessage } from './events.ts';
 import { damaged } from './damage.ts';
 import { shapeFromJson, type FoldInput, type FoldPayload } from './fold.ts';
 
@@ -70,7 +70,7 @@ export function dictionaries(sql: Sql): Dictionaries {
         } catch (e) {
           throw new EventPayloadError(`code id ${id}: ${(e as Error).message}`);
         }
-        const r = CodeIdSchema.safeParse(code);
+        const r = eventSchemas().CodeIdSchema.safeParse(code);
         if (!r.success) throw new EventPayloadError(`code id ${id}: ${zodMessage(r.error)}`);
         codes.set(id, (c = code));
       }

@@ -3,7 +3,9 @@ import { codeKey, type CodeId } from '../model/code-id.ts';
 import type { DynamicRecord } from '../model/update.ts';
 import { closureColumn, codeFromColumns, extraColumn } from './code-columns.ts';
 import { damaged } from './damage.ts';
-import { rows, type OpenedDatabase, type Sql } from './database.ts';
+import type { Selectable } from 'kysely';
+import type { OpenedDatabase, Sql } from './database.ts';
+import type { LedgerSchema } from './schema.ts';
 import { emptyStream, type FoldStep, type StreamView } from './fold.ts';
 import type { Interner } from './intern.ts';
 import { leftOutRuns } from './window.ts';
@@ -94,18 +96,21 @@ export function insertHistory(sql: Sql, interner: Interner, position: number, pi
 
 /** The stored history of a profile, in the order it was logged. */
 export function readHistory(db: OpenedDatabase, pid: number): HistoryRow[] {
-  const found = rows(
-    db.sql,
-    db.kysely
-      .selectFrom('history as h')
-      .innerJoin('events as e', 'e.position', 'h.position')
-      .innerJoin('codes as c', 'c.id', 'h.code_id')
-      .leftJoin('origins as o', 'o.id', 'e.origin_id')
-      .leftJoin('runs as r', 'r.id', 'e.run_id')
-      .select(['h.position', 'h.code_seq', 'h.source', 'h.dim_changed', 'h.reason', 'h.cached', 'h.new', 'h.guard', 'r.run', 'e.time', 'e.compile_id', 'o.origin', 'e.origin_line', 'e.kind'])
-      .select(['c.filename', 'c.firstlineno', 'c.name', 'c.file_hash', 'c.closure_hash', 'c.extra'])
-      .where('h.profile_id', '=', pid)
-      .orderBy('h.id'),
+  // Plain SQL, not Kysely's builder: a read-only open loads no Kysely (see database.ts).
+  type Row = Pick<Selectable<LedgerSchema['history']>, 'position' | 'code_seq' | 'source' | 'dim_changed' | 'reason' | 'cached' | 'new' | 'guard'> &
+    Pick<Selectable<LedgerSchema['events']>, 'time' | 'compile_id' | 'origin_line' | 'kind'> &
+    Pick<Selectable<LedgerSchema['codes']>, 'filename' | 'firstlineno' | 'name' | 'file_hash' | 'closure_hash' | 'extra'> & { run: string | null; origin: string | null };
+  const found = db.sql.all<Row>(
+    `select h.position, h.code_seq, h.source, h.dim_changed, h.reason, h.cached, h."new", h.guard, r.run, e.time, e.compile_id, o.origin, e.origin_line, e.kind,
+            c.filename, c.firstlineno, c.name, c.file_hash, c.closure_hash, c.extra
+       from history as h
+       inner join events as e on e.position = h.position
+       inner join codes as c on c.id = h.code_id
+       left join origins as o on o.id = e.origin_id
+       left join runs as r on r.id = e.run_id
+      where h.profile_id = ?
+      order by h.id`,
+    pid,
   );
   return found.map((r) => ({
     position: r.position,
