@@ -15,9 +15,10 @@ import { reportCommand } from './commands/report.ts';
 import { retractCommand } from './commands/retract.ts';
 import { showCommand } from './commands/show.ts';
 import { verifyCommand } from './commands/verify.ts';
+import { watchCommand } from './commands/watch.ts';
 import { whyCommand } from './commands/why.ts';
 
-const COMMANDS = [ingestCommand, jobsCommand, showCommand, historyCommand, whyCommand, diffCommand, exportCommand, publishCommand, pullCommand, mergeCommand, retractCommand, replayCommand, verifyCommand, reportCommand];
+const COMMANDS = [ingestCommand, jobsCommand, showCommand, historyCommand, whyCommand, diffCommand, exportCommand, publishCommand, pullCommand, mergeCommand, retractCommand, replayCommand, verifyCommand, reportCommand, watchCommand];
 
 /** Builds the command line and runs it; returns the exit code. Each command loads the library parts it uses when it runs. */
 export async function runCli(argv: string[], program = new Command()): Promise<number> {
