@@ -99,6 +99,8 @@ export interface TraceReader {
   readonly stats: ReturnType<typeof newStats>;
   readonly first: { pid: number | null; date: string; time: string } | null;
   readonly clock: ReadonlyMap<number, string>;
+  /** Snapshots parsed by an earlier traceEvents (a growing log's are not parsed again each pass). */
+  readonly parsed: WeakMap<TraceFact, Profile>;
 }
 
 /**
@@ -117,6 +119,7 @@ export function traceReader(): TraceReader {
     stats,
     first: null as { pid: number | null; date: string; time: string } | null,
     clock,
+    parsed: new WeakMap<TraceFact, Profile>(),
     push: (text: string, line: number) => asm.push(text, line),
     end: () => asm.end(),
   };
@@ -187,7 +190,8 @@ export function traceEvents(reader: TraceReader, file: string, o: FileIngestOpti
   const parsed = new Map<TraceFact, Profile>();
   for (const s of snapshots) {
     try {
-      const p = parseRenderText(s.text);
+      const p = reader.parsed.get(s) ?? parseRenderText(s.text);
+      reader.parsed.set(s, p);
       parsed.set(s, p);
       for (const { id } of p.codes.values()) hashes.set(`${id.filename}\u0000${id.firstlineno}\u0000${id.name}`, id.file_hash);
     } catch (e) {

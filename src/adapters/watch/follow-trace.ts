@@ -60,17 +60,17 @@ export async function followTrace(ledger: Ledger, prev: TraceState | undefined, 
   }
   s.size = st.size;
   s.mtimeMs = st.mtimeMs;
-  const from = s.offset;
-  if (st.size > s.offset && (!s.reader || s.ended)) {
+  if (!s.reader || (s.ended && st.size > s.offset)) {
     // The facts are gone (a restart) or the log was ended: read it again from the start.
     s.reader = traceReader();
     s.offset = 0;
     s.line = 0;
     s.ended = false;
   }
-  s.reader ??= traceReader();
+  const from = s.offset;
   readNewLines(s, st.size);
-  const final = quiet && s.offset === st.size;
+  // a quiet log is final; a partial last line in it stays unread until its newline comes
+  const final = quiet;
   if (final) {
     s.reader.end();
     s.ended = true;
@@ -84,6 +84,11 @@ export async function followTrace(ledger: Ledger, prev: TraceState | undefined, 
   const r = ledger.appendWith(events, [cursor]);
   for (const e of events) s.committed.add(e.idempotencyKey!);
   s.complete = final;
+  if (final) {
+    // a finished log costs no memory: should it grow again, it is read again from 0
+    s.reader = null;
+    s.committed = new Set();
+  }
   return { state: s, report: { input: path, kind: 'trace', from, to: s.offset, appended: r.appended, duplicates: r.duplicates, records: r.records, behindBytes: st.size - s.offset } };
 }
 
