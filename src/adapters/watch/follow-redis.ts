@@ -29,6 +29,8 @@ export interface RedisFollower {
    * same transaction. A server that is away is tried again with backoff; never thrown.
    */
   pass(ledger: Ledger, stop: () => boolean, onInput: (r: InputReport) => void): Promise<{ keys: number; up: boolean }>;
+  /** While the server is away: when it is tried next (the loop wakes for it); else null. */
+  retryAt(): number | null;
   close(): void;
 }
 
@@ -182,6 +184,9 @@ export function followRedis(url: string, o: { intervalMs: number; timeoutMs?: nu
         }
       }
       return { keys: hashes.size, up: true };
+    },
+    retryAt() {
+      return main ? null : retryAt;
     },
     close() {
       main?.disconnect();

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, copyFileSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { cli, cliSpawn } from '../../../test/support/cli.ts';
 import { TORCH } from '../../../test/support/fixtures.ts';
@@ -11,10 +11,16 @@ import { tempDir } from '../../../test/support/tmp.ts';
 
 const dir = tempDir('pgo-watch-');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+// a failed test leaves no watch or writer behind
+const children = new Set<ChildProcess>();
+after(() => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+});
 
 /** A watch process and its --json lines as they come. */
 function watching(db: string, args: string[]) {
   const proc = cliSpawn(db, ['watch', ...args, '--json']);
+  children.add(proc);
   const lines: Record<string, unknown>[] = [];
   let stderr = '';
   let rest = '';
@@ -118,7 +124,9 @@ function startWriter(out: string): ChildProcess {
   const script = join(dir, 'writer.mjs');
   writeFileSync(script, WRITER);
   const pickles = [join(TORCH, 'local/code_state_fixture_None_.pkl'), join(TORCH, 'workload2/code_state_fixture2_0_.pkl')].join(',');
-  return spawn(process.execPath, [script, out, pickles, ...TRACES], { stdio: 'ignore' });
+  const w = spawn(process.execPath, [script, out, pickles, ...TRACES], { stdio: 'ignore' });
+  children.add(w);
+  return w;
 }
 
 describe('watch (issue 12): following what PyTorch writes, as it is written (real processes)', () => {
@@ -239,6 +247,23 @@ describe('watch (issue 12): following what PyTorch writes, as it is written (rea
     const v = cli(db, ['verify', '--json']);
     assert.equal(v.status, 0, v.stdout + v.stderr);
     assert.equal(JSON.parse(v.stdout).ok, true);
+  });
+
+  it('issue 12.1: keyspace notifications bring a Redis write in at once, long before the next SCAN', async () => {
+    const server = await startRedis();
+    const db = join(dir, 'notify.db');
+    const w = watching(db, [join(dir, 'no-such-folder-either'), '--redis', server.url, '--interval', '60']);
+    await w.until('the first pass', () => w.lines.some((l) => l.report === 'pass'));
+    await sleep(300); // subscribed after the first pass's connect
+    const r = new Redis(server.url);
+    assert.equal(await r.config('GET', 'notify-keyspace-events').then((x) => /K/.test(String((x as string[])[1]))), true);
+    await r.set('pt2:dynamo-pgo::job-n:None::c1', readFileSync(join(TORCH, 'remote/redis_value.json'), 'utf8').trim());
+    r.disconnect();
+    // 10 s: the next SCAN is 60 s away, so only a notification can bring it in time
+    await w.until('job-n', () => w.lines.some((l) => l.report === 'input' && String(l.input).endsWith('job-n:None::c1')), 10_000);
+    w.proc.kill('SIGTERM');
+    assert.equal(await w.exit, 0, w.stderr());
+    await server.stop();
   });
 
   it('issue 12.1, 12.3: Redis keys become events; a server that goes away is retried with a clear message and watch goes on', async () => {

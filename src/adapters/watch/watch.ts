@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import type { Ledger } from '../../store/ledger.ts';
 import type { FollowContext } from './follow-context.ts';
 import { followPaths, newFolderState } from './follow-folder.ts';
@@ -39,6 +40,8 @@ export async function watch(ledger: Ledger, o: WatchOptions): Promise<{ passes: 
   const wake = () => wakeUp?.();
   const redis = o.redis ? followRedis(o.redis, { intervalMs: o.intervalMs }, ctx, wake) : null;
   const folder = newFolderState();
+  // one name per file, however the paths were written (./t and t, a folder and its subfolder)
+  const paths = [...new Set(o.paths.map((p) => resolve(p)))];
   const stop = () => o.signal.aborted;
   let passes = 0;
   let total = 0;
@@ -50,7 +53,7 @@ export async function watch(ledger: Ledger, o: WatchOptions): Promise<{ passes: 
         appended += r.appended;
         o.status.input(r, now());
       };
-      const f = await followPaths(ledger, folder, o.paths, ctx, stop, onInput);
+      const f = await followPaths(ledger, folder, paths, ctx, stop, onInput);
       const r = redis && !stop() ? await redis.pass(ledger, stop, onInput) : null;
       total += appended;
       const t = now();
@@ -63,7 +66,9 @@ export async function watch(ledger: Ledger, o: WatchOptions): Promise<{ passes: 
           wakeUp = null;
           resolve();
         };
-        const timer = setTimeout(done, o.intervalMs);
+        // a Redis that is away is tried at its backoff, not only at the next interval
+        const retry = redis?.retryAt() ?? null;
+        const timer = setTimeout(done, retry === null ? o.intervalMs : Math.max(10, Math.min(o.intervalMs, retry - now())));
         o.signal.addEventListener('abort', done);
         wakeUp = () => setTimeout(done, 50); // a burst of notifications is one pass
       });

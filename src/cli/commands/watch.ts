@@ -22,12 +22,12 @@ export function watchCommand(program: Command, ctx: CliContext): void {
       const settleMs = seconds('--settle', o.settle);
       const { watch } = await import('../../adapters/watch/watch.ts');
       const { statusSink } = await import('../../adapters/watch/status.ts');
-      const l = await ctx.open({ write: true, create: true });
       const stopper = new AbortController();
       const stop = () => stopper.abort();
       process.on('SIGINT', stop);
       process.on('SIGTERM', stop);
       try {
+        const l = await ctx.open({ write: true, create: true });
         await watch(l, {
           paths,
           redis: o.redis,
