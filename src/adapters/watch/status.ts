@@ -33,6 +33,8 @@ const iso = (ms: number) => new Date(ms).toISOString();
 export function statusSink(o: { json: boolean; tty: boolean; out: (s: string) => void; err: (s: string) => void; once?: boolean }): StatusSink {
   let line = '';
   let lastPassLine = -Infinity;
+  let total = 0;
+  let last: { input: string; time: number } | null = null;
   const clear = () => {
     if (o.tty && line) o.err('\r\x1b[2K');
   };
@@ -41,6 +43,8 @@ export function statusSink(o: { json: boolean; tty: boolean; out: (s: string) =>
   };
   return {
     input(r, time) {
+      total += r.appended;
+      if (r.appended) last = { input: r.input.split('/').pop()!, time };
       if (o.json) o.out(JSON.stringify({ report: 'input', time: iso(time), input: r.input, kind: r.kind, ...(r.from !== undefined ? { from: r.from, to: r.to } : {}), appended: r.appended, duplicates: r.duplicates, records: r.records }));
       else if (!o.tty && (r.appended || r.records)) o.out(`${r.input}: ${r.kind}${r.from !== undefined ? ` bytes ${r.from}..${r.to}` : ''}: ${r.appended} events appended, ${r.duplicates} already in the log${r.records ? `, ${r.records} recompile reasons` : ''}`);
     },
@@ -56,7 +60,8 @@ export function statusSink(o: { json: boolean; tty: boolean; out: (s: string) =>
       clear();
       const redis = p.keys === null ? '' : p.redisUp ? `, ${p.keys} Redis keys` : ', Redis away';
       const behind = p.behindBytes ? `; behind ${p.behindBytes} bytes, ${p.behindSeconds?.toFixed(1)} s` : '; up to date';
-      line = `watch ${iso(p.time).slice(11, 19)}: pass ${p.pass}, ${p.files} files${redis}, ${p.appended} events appended${behind}`;
+      const lastly = last ? ` (last from ${last.input} at ${iso(last.time).slice(11, 19)})` : '';
+      line = `watch ${iso(p.time).slice(11, 19)}: ${p.files} files${redis}; ${total} events appended${lastly}${behind}`;
       draw();
     },
     note(m) {
