@@ -141,7 +141,9 @@ describe('watch (issue 12): following what PyTorch writes, as it is written (rea
     let writingAt = 0;
     for (let i = 0; i < 10; i++) {
       const w = watching(db, [out, '--interval', '0.05', '--settle', '0.3']);
-      await sleep(300 + ((i * 97) % 300));
+      // killed after its first pass, at a different point of a later one each time
+      await w.until('a pass', () => w.lines.some((l) => l.report === 'pass'));
+      await sleep((i * 97) % 250);
       if (writer.exitCode === null) writingAt++;
       seenInputs += w.lines.filter((l) => l.report === 'input').length;
       w.proc.kill('SIGKILL');

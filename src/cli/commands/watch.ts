@@ -23,7 +23,11 @@ export function watchCommand(program: Command, ctx: CliContext): void {
       const { watch } = await import('../../adapters/watch/watch.ts');
       const { statusSink } = await import('../../adapters/watch/status.ts');
       const stopper = new AbortController();
-      const stop = () => stopper.abort();
+      // the first signal finishes the input under way; a second one stops at once (an open transaction rolls back)
+      const stop = (signal: NodeJS.Signals) => {
+        if (stopper.signal.aborted) process.exit(signal === 'SIGINT' ? 130 : 143);
+        stopper.abort();
+      };
       process.on('SIGINT', stop);
       process.on('SIGTERM', stop);
       try {
