@@ -23,6 +23,8 @@ export interface TraceState {
   /** Idempotency keys this process appended (so a pass appends only what is new). */
   committed: Set<string>;
   said: Set<string>;
+  /** The run and profile key the events so far went to. */
+  run: string | null;
 }
 
 const CHUNK = 8 << 20;
@@ -47,7 +49,7 @@ export async function followTrace(ledger: Ledger, prev: TraceState | undefined, 
   }
   if (s && st.size === s.size && st.mtimeMs === s.mtimeMs && (s.complete || !quiet)) return { state: s, report: null };
   if (!s) {
-    s = { path, input, identity: 'head:0:', offset: 0, line: 0, size: st.size, mtimeMs: st.mtimeMs, reader: null, ended: false, complete: false, committed: new Set(), said: new Set() };
+    s = { path, input, identity: 'head:0:', offset: 0, line: 0, size: st.size, mtimeMs: st.mtimeMs, reader: null, ended: false, complete: false, committed: new Set(), said: new Set(), run: null };
     const c = ledger.cursor(input);
     if (c && c.complete && c.offset === st.size && sameHead(path, c.identity)) {
       // Read to its end and complete before the restart: nothing to do until it grows.
@@ -77,6 +79,12 @@ export async function followTrace(ledger: Ledger, prev: TraceState | undefined, 
   }
   const t = traceEvents(s.reader, path, { onNote: undefined }, !final);
   const events = t.settled ? t.events.filter((e) => !s.committed.has(e.idempotencyKey!)) : [];
+  if (t.settled) {
+    const run = `${t.cacheKey} ${t.run}`;
+    // Only when compiles start out of order (threads) can a later line rename the run: said, never hidden.
+    if (s.run !== null && s.run !== run) ctx.note(`${path}: the log's run became ${t.run} (profile ${t.cacheKey}) as it grew; events appended before under ${s.run} stay (pgo-ledger retract --run removes a run)`);
+    s.run = run;
+  }
   if (final) for (const n of t.settled ? t.notes : [t.why]) if (!s.said.has(n)) (s.said.add(n), ctx.note(n));
   if (!events.length && s.offset === from && s.complete === final) return { state: s, report: null };
   s.identity = headIdentity(path, Math.min(s.offset, HEAD_BYTES));
