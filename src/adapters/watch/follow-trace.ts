@@ -43,9 +43,11 @@ export async function followTrace(ledger: Ledger, prev: TraceState | undefined, 
   const now = ctx.now();
   const quiet = st.mtimeMs <= now - ctx.settleMs;
   let s = prev;
+  let said = false;
   if (s && (s.input !== input || st.size < s.offset || ((st.size !== s.size || st.mtimeMs !== s.mtimeMs) && !sameHead(path, s.identity)))) {
     ctx.note(`${path}: truncated or replaced; read again from the start as a new file`);
     s = undefined;
+    said = true;
   }
   if (s && st.size === s.size && st.mtimeMs === s.mtimeMs && (s.complete || !quiet)) return { state: s, report: null };
   if (!s) {
@@ -58,7 +60,7 @@ export async function followTrace(ledger: Ledger, prev: TraceState | undefined, 
       s.complete = true;
       return { state: s, report: null };
     }
-    if (c && c.offset > 0 && (st.size < c.offset || !sameHead(path, c.identity))) ctx.note(`${path}: truncated or replaced since the last run; read again from the start as a new file`);
+    if (!said && c && c.offset > 0 && (st.size < c.offset || !sameHead(path, c.identity))) ctx.note(`${path}: truncated or replaced since the last run; read again from the start as a new file`);
   }
   s.size = st.size;
   s.mtimeMs = st.mtimeMs;
