@@ -43,9 +43,9 @@ export async function followFile(ledger: Ledger, prev: FileState | undefined, pa
     return { state, report: { input: path, kind: s.kind, appended: s.appended, duplicates: s.duplicates, records: s.records } };
   } catch (e) {
     if (classify(e) === 'bug') throw e;
-    // A bad file is said once and left until it changes (a half-written one changes again).
+    // A bad file is said once and left until it changes (a half-written one changes again)
+    // or watch restarts (a remote value whose key file came after it); no cursor is written.
     ctx.note(`${path}: ${kind ?? 'gzip'}: not ingested: ${fullMessage(e)}`);
-    ledger.appendWith([], [cursor]);
     return { state, report: null };
   }
 }

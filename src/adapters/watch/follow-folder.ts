@@ -1,6 +1,6 @@
 import { lstatSync, readdirSync, statSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
-import { classify, fullMessage } from '../../errors.ts';
+import { classify, fullMessage, isDatabaseFailure } from '../../errors.ts';
 import type { Ledger } from '../../store/ledger.ts';
 import { kindOfHead, type IngestKind } from '../ingest-file.ts';
 import { inputHead } from '../read-lines.ts';
@@ -12,6 +12,12 @@ import { followTrace, type TraceState } from './follow-trace.ts';
 export interface FolderState {
   files: Map<string, { kind: 'trace'; trace: TraceState } | { kind: Exclude<IngestKind, 'trace'> | 'gzip'; file: FileState | undefined } | { kind: 'not-pgo'; size: number; ino: number }>;
   missing: Set<string>;
+}
+
+/** Another writer held the ledger past the busy timeout: tried again next pass. */
+function busy(e: unknown): boolean {
+  for (let cur = e, i = 0; cur instanceof Error && i < 8; cur = cur.cause, i++) if ((cur as NodeJS.ErrnoException).code === 'SQLITE_BUSY') return true;
+  return false;
 }
 
 export const newFolderState = (): FolderState => ({ files: new Map(), missing: new Set() });
@@ -93,7 +99,8 @@ export async function followPaths(ledger: Ledger, state: FolderState, paths: str
         if (r.report) onInput(r.report);
       }
     } catch (e) {
-      if (classify(e) === 'bug') throw e;
+      // pgo-ledger is wrong, or the ledger cannot take any input (read-only, full, damaged): stop, as ingest does
+      if (classify(e) === 'bug' || (isDatabaseFailure(e) && !busy(e))) throw e;
       ctx.note(`${path}: ${fullMessage(e)}`);
     }
   }
