@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { unpickleProfile } from '../../codecs/pickle/index.ts';
 import { cacheKeyOfRemoteKey, decodeRemoteValue } from '../../codecs/remote-value.ts';
-import { classify, fullMessage } from '../../errors.ts';
+import { classify, fullMessage, isDatabaseFailure } from '../../errors.ts';
 import { cacheKey as formatCacheKey, parseCacheKey } from '../../model/cache-key.ts';
 import type { Ledger, WatchCursor } from '../../store/ledger.ts';
 import { importEvents } from '../ingest-snapshot.ts';
@@ -127,7 +127,7 @@ export function followRedis(url: string, o: { intervalMs: number; timeoutMs?: nu
       hashes.set(k, hash);
       return { input: origin, kind: 'redis', appended: r.appended, duplicates: r.duplicates, records: r.records };
     } catch (e) {
-      if (classify(e) === 'bug') throw e;
+      if (classify(e) === 'bug' || isDatabaseFailure(e)) throw e;
       ctx.note(`${origin}: not ingested: ${fullMessage(e)}`);
       ledger.appendWith([], [cursor]); // said once; read again when the value changes
       hashes.set(k, hash);
