@@ -75,27 +75,83 @@ export function describedRole(source: string, isParameter: boolean): 'input' | '
  * compile's code id (from compilation_metrics) are known.
  */
 export async function ingestTraceFile(ledger: Ledger, file: string, o: FileIngestOptions): Promise<Summary> {
-  const d = o.defaults ?? {};
-  const origin = file === '-' ? 'stdin' : resolve(file);
+  const reader = traceReader();
+  const total = sizeOf(file);
+  for await (const chunk of readLineChunks(file)) {
+    for (const l of chunk) reader.push(l.text, l.line);
+    o.onProgress?.(chunk[chunk.length - 1].bytes, total);
+  }
+  reader.end();
+  const t = traceEvents(reader, file, o);
+  if (!t.settled) throw inputError(t.why);
+  for (const n of t.notes) o.onNote?.(n);
+  const r = ledger.append(t.events);
+  return { appended: r.appended, duplicates: r.duplicates, skipped: t.skipped, records: r.records };
+}
+
+/** What a trace's lines have given so far: its facts, kept to derive events from (see traceEvents). */
+export interface TraceReader {
+  push(text: string, line: number): void;
+  /** The log ends: the entry under way is complete. */
+  end(): void;
+  readonly facts: readonly TraceFact[];
+  readonly problems: readonly TraceProblem[];
+  readonly stats: ReturnType<typeof newStats>;
+  readonly first: { pid: number | null; date: string; time: string } | null;
+  readonly clock: ReadonlyMap<number, string>;
+  /** Snapshots parsed by an earlier traceEvents (a growing log's are not parsed again each pass). */
+  readonly parsed: WeakMap<TraceFact, Profile>;
+}
+
+/**
+ * Reads a trace line by line into facts. Only complete entries give facts (an entry is
+ * complete when the next glog line starts, or at end()), so a reader fed a growing log's
+ * complete lines can be fed more later (watch keeps one per file).
+ */
+export function traceReader(): TraceReader {
   const stats = newStats();
   const problems: TraceProblem[] = [];
   const facts: TraceFact[] = [];
-  let first = null as { pid: number | null; date: string; time: string } | null;
   const clock = new Map<number, string>(); // each entry's line: glog's MMDD and time of day
+  const r = {
+    facts,
+    problems,
+    stats,
+    first: null as { pid: number | null; date: string; time: string } | null,
+    clock,
+    parsed: new WeakMap<TraceFact, Profile>(),
+    push: (text: string, line: number) => asm.push(text, line),
+    end: () => asm.end(),
+  };
   const asm = traceAssembler(
     (e) => {
-      first ??= { pid: e.pid, date: e.date, time: e.time };
+      r.first ??= { pid: e.pid, date: e.date, time: e.time };
       clock.set(e.line, `${e.date} ${e.time}`);
       parseEntry(e, stats, (f) => facts.push(f));
     },
     (p) => problems.push(p),
   );
-  const total = sizeOf(file);
-  for await (const chunk of readLineChunks(file)) {
-    for (const l of chunk) asm.push(l.text, l.line);
-    o.onProgress?.(chunk[chunk.length - 1].bytes, total);
-  }
-  asm.end();
+  return r;
+}
+
+export type TraceEvents =
+  | { settled: true; events: NewEvent[]; notes: string[]; skipped: number; cacheKey: string; run: string }
+  /** Not yet (a log still being written): what is missing. */
+  | { settled: false; why: string };
+
+/**
+ * The events of what a reader holds. A growing log's events are final once it names its
+ * profile key (pgo.* events or compiler_config's job id) and a compile's start (the run's
+ * name and the clock): `partial` then says settled; before that, nothing is derived. Events
+ * that need a compile's code id appear only once its compilation_metrics is logged, after
+ * which its lines never change, so a prefix's events are those of the whole log.
+ */
+export function traceEvents(reader: TraceReader, file: string, o: FileIngestOptions, partial = false): TraceEvents {
+  const d = o.defaults ?? {};
+  const origin = file === '-' ? 'stdin' : resolve(file);
+  const { stats, first, clock } = reader;
+  const facts = reader.facts as TraceFact[];
+  const problems = [...reader.problems];
 
   // The profile key: from the pgo.* events, else compiler_config's job id and the rank.
   let key: string | null = null;
@@ -112,12 +168,14 @@ export async function ingestTraceFile(ledger: Ledger, file: string, o: FileInges
   }
   if (!key && (jobId || d.job)) key = cacheKey({ job: jobId ?? d.job!, rank: rank ?? d.rank ?? null, tag: tag ?? d.tag ?? '' });
   // No glog line at all: this is no TORCH_TRACE log (a --kind that was forced, say).
-  if (stats.entries === 0) throw inputError(`${file}: not a TORCH_TRACE log (no glog line in it)`);
-  if (!key) throw inputError(`${file}: the trace names no PGO cache key (no pgo.* events, no compiler_config job_id); give --job`);
+  if (stats.entries === 0) return { settled: false, why: `${file}: not a TORCH_TRACE log (no glog line in it)` };
+  if (!key) return { settled: false, why: `${file}: the trace names no PGO cache key (no pgo.* events, no compiler_config job_id); give --job` };
   let start: number | null = null;
   for (const f of facts) if (f.kind === 'compilation_metrics' && f.time !== null && (start === null || f.time < start)) start = f.time;
+  if (partial && (start === null || !facts.some((f) => f.kind === 'cache_key' || (f.kind === 'compilation_metrics' && f.jobId)))) return { settled: false, why: `${file}: no compile finished yet` };
   const named = traceRunName({ job: jobId, rank, pid: first?.pid ?? null, start, glog: first });
-  if (!d.run && !named) o.onNote?.(`${file}: the trace names no process (no glog process id, no compile start); its run is named from the file`);
+  const notes: string[] = [];
+  if (!d.run && !named) notes.push(`${file}: the trace names no process (no glog process id, no compile start); its run is named from the file`);
   const run = d.run ?? named ?? basename(file);
 
   // Each compile's code: compilation_metrics names it; snapshots give its file hash.
@@ -132,7 +190,8 @@ export async function ingestTraceFile(ledger: Ledger, file: string, o: FileInges
   const parsed = new Map<TraceFact, Profile>();
   for (const s of snapshots) {
     try {
-      const p = parseRenderText(s.text);
+      const p = reader.parsed.get(s) ?? parseRenderText(s.text);
+      reader.parsed.set(s, p);
       parsed.set(s, p);
       for (const { id } of p.codes.values()) hashes.set(`${id.filename}\u0000${id.firstlineno}\u0000${id.name}`, id.file_hash);
     } catch (e) {
@@ -248,10 +307,9 @@ export async function ingestTraceFile(ledger: Ledger, file: string, o: FileInges
     }
   }
   for (const [c, n] of undescribed) problems.push({ line: 0, message: `compile ${c}: ${n} described input${n === 1 ? '' : 's'} but no compilation_metrics names its code; skipped` });
-  for (const p of problems) o.onNote?.(p.line ? `${file}:${p.line}: ${p.message}` : `${file}: ${p.message}`);
-  if (stats.unknown.size) o.onNote?.(`${file}: ${stats.entries} entries; kinds with no parser (counted, skipped): ${[...stats.unknown].map(([k, n]) => `${k} ${n}`).join(', ')}`);
-  const r = ledger.append(events);
-  return { appended: r.appended, duplicates: r.duplicates, skipped: problems.length, records: r.records };
+  for (const p of problems) notes.push(p.line ? `${file}:${p.line}: ${p.message}` : `${file}: ${p.message}`);
+  if (stats.unknown.size) notes.push(`${file}: ${stats.entries} entries; kinds with no parser (counted, skipped): ${[...stats.unknown].map(([k, n]) => `${k} ${n}`).join(', ')}`);
+  return { settled: true, events, notes, skipped: problems.length, cacheKey: key, run };
 }
 
 
@@ -264,7 +322,7 @@ const ZONE_MS = 15 * 60_000;
  * puts the line nearest them, and the zone the offset between them, in quarter hours.
  * Returns each line's time in ms since the epoch (undefined for a line glog did not stamp).
  */
-export function glogClock(clock: Map<number, string>, anchors: { line: number; time: number }[], fallback: number): (line: number) => number | undefined {
+export function glogClock(clock: ReadonlyMap<number, string>, anchors: { line: number; time: number }[], fallback: number): (line: number) => number | undefined {
   const parse = (s: string, year: number): number | undefined => {
     const m = /^(\d\d)(\d\d) (\d\d):(\d\d):(\d\d)(?:\.(\d+))?$/.exec(s);
     if (!m) return undefined;

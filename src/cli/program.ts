@@ -15,12 +15,13 @@ import { reportCommand } from './commands/report.ts';
 import { retractCommand } from './commands/retract.ts';
 import { showCommand } from './commands/show.ts';
 import { verifyCommand } from './commands/verify.ts';
+import { watchCommand } from './commands/watch.ts';
 import { whyCommand } from './commands/why.ts';
 
-const COMMANDS = { ingest: ingestCommand, jobs: jobsCommand, show: showCommand, history: historyCommand, why: whyCommand, diff: diffCommand, export: exportCommand, publish: publishCommand, pull: pullCommand, merge: mergeCommand, retract: retractCommand, replay: replayCommand, verify: verifyCommand, report: reportCommand };
+const COMMANDS = { ingest: ingestCommand, jobs: jobsCommand, show: showCommand, history: historyCommand, why: whyCommand, diff: diffCommand, export: exportCommand, publish: publishCommand, pull: pullCommand, merge: mergeCommand, retract: retractCommand, replay: replayCommand, verify: verifyCommand, report: reportCommand, watch: watchCommand };
 
 /**
- * The commands to define: only the one argv names when it names one (defining all fourteen is
+ * The commands to define: only the one argv names when it names one (defining all of them is
  * a share of a small command's start-up); all of them for help and for a misspelt command.
  */
 function commandsFor(argv: string[]): Array<(program: Command, ctx: CliContext) => void> {

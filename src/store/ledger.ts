@@ -6,6 +6,7 @@ import { openDatabase, type OpenedDatabase, type Sql } from './database.ts';
 import type { FoldStep, StreamView } from './fold.ts';
 import { foldWindow } from './fold-window.ts';
 import { createInterner } from './intern.ts';
+import { readCursor, writeCursor, type WatchCursor } from './cursors.ts';
 import type { LeanEvent } from './log.ts';
 import { prepareEvent, type NewEvent, type PreparedEvent } from './prepare-event.ts';
 import { replayAll } from './replay.ts';
@@ -14,7 +15,7 @@ import { isWholeLog, type Window } from './window.ts';
 import type { Selectable } from 'kysely';
 import type { LedgerSchema } from './schema.ts';
 
-export { prepareEvent, type NewEvent, type PreparedEvent, type AppendResult, type HistoryRow };
+export { prepareEvent, type NewEvent, type PreparedEvent, type AppendResult, type HistoryRow, type WatchCursor };
 
 /**
  * The ledger: a thin front over the store's modules, one concept each: interning (intern.ts),
@@ -38,6 +39,10 @@ export interface Ledger {
   readonly notes: string[];
   append(events: readonly NewEvent[]): AppendResult;
   appendPrepared(events: readonly PreparedEvent[]): AppendResult;
+  /** Appends and writes followers' cursors in one transaction (exactly once across restarts). */
+  appendWith(events: readonly NewEvent[], cursors: readonly WatchCursor[]): AppendResult;
+  /** A follower's cursor for one input. */
+  cursor(input: string): WatchCursor | undefined;
   profiles(): ProfileRow[];
   profileByKey(cacheKey: string): ProfileRow | undefined;
   /** The stored view: the whole log folded (what PyTorch would hold now). */
@@ -143,6 +148,16 @@ function createLedger(db: OpenedDatabase): Ledger {
         forget();
         throw e;
       }
+    },
+    appendWith(events, cursors) {
+      return sql.immediate(() => {
+        const r = ledger.append(events);
+        for (const c of cursors) writeCursor(sql, c);
+        return r;
+      });
+    },
+    cursor(input) {
+      return readCursor(sql, input);
     },
     profiles() {
       type Row = Pick<Selectable<LedgerSchema['profiles']>, 'id' | 'cache_key' | 'event_count' | 'last_position' | 'last_time'>;

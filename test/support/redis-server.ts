@@ -19,8 +19,9 @@ export function freePort(): Promise<number> {
  * A real redis-server (Debian's package; scripts/test-deps.sh installs it) on a free loopback port,
  * stopped after the test file. Fails, never skips, when there is no redis-server.
  */
-export async function startRedis(opts: { password?: string } = {}): Promise<{ url: string; port: number; stop: () => Promise<void> }> {
-  const port = await freePort();
+export async function startRedis(opts: { password?: string; port?: number } = {}): Promise<{ url: string; port: number; stop: () => Promise<void> }> {
+  // a given port: a server stopped and started again where clients look for it
+  const port = opts.port ?? (await freePort());
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no'];
   if (opts.password) args.push('--requirepass', opts.password);
   const proc: ChildProcess = spawn('redis-server', args, { stdio: 'ignore' });

@@ -1,0 +1,23 @@
+/** What a follower is given for a pass. */
+export interface FollowContext {
+  now(): number;
+  /** A log untouched this long is final (its last entry complete). */
+  settleMs: number;
+  /** Said once where it matters (stderr). */
+  note(message: string): void;
+}
+
+/** What one input gave in a pass (a status line, a --json line). */
+export interface InputReport {
+  /** The file's path, or the Redis key with where it is. */
+  input: string;
+  kind: string;
+  /** A log: the bytes read before and after the pass. */
+  from?: number;
+  to?: number;
+  appended: number;
+  duplicates: number;
+  records: number;
+  /** A log: bytes written but not read yet (a partial last line). */
+  behindBytes?: number;
+}

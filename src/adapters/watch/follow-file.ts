@@ -1,0 +1,51 @@
+import { createHash } from 'node:crypto';
+import type { Stats } from 'node:fs';
+import { classify, fullMessage } from '../../errors.ts';
+import type { Ledger, WatchCursor } from '../../store/ledger.ts';
+import { ingestFile, type IngestKind } from '../ingest-file.ts';
+import { readInput } from '../read-lines.ts';
+import { fileInput } from './file-identity.ts';
+import type { FollowContext, InputReport } from './follow-context.ts';
+
+/** What watch holds of a whole file (a profile pickle, a mega-cache, a remote value, observation lines). */
+export interface FileState {
+  input: string;
+  size: number;
+  mtimeMs: number;
+}
+
+/**
+ * One pass over a whole file, read as `ingest` reads it when it is new or changed: its
+ * size and mtime unchanged skip it (no hashing); else its content hash against the cursor
+ * decides. A profile pickle, mega-cache or remote value is one transaction, and its cursor
+ * is written in it; observation lines go in batches, so their cursor follows the last batch
+ * (read again after a stop in between, they are duplicates and add nothing).
+ */
+export async function followFile(ledger: Ledger, prev: FileState | undefined, path: string, st: Stats, kind: IngestKind | undefined, ctx: FollowContext): Promise<{ state: FileState; report: InputReport | null }> {
+  const input = fileInput(st);
+  const state = { input, size: st.size, mtimeMs: st.mtimeMs };
+  if (prev && prev.input === input && prev.size === st.size && prev.mtimeMs === st.mtimeMs) return { state: prev, report: null };
+  const identity = `stat:${st.size}:${st.mtimeMs}`;
+  const c = ledger.cursor(input);
+  if (c && c.identity === identity) return { state, report: null };
+  const bytes = await readInput(path);
+  const hash = createHash('sha256').update(bytes).digest('hex');
+  const cursor: WatchCursor = { input, identity, offset: st.size, hash, complete: true, path, updatedAt: ctx.now() };
+  if (c && c.hash === hash) {
+    ledger.appendWith([], [cursor]);
+    return { state, report: null };
+  }
+  // The cursor goes into the transaction of the file's one append.
+  const inTx: Ledger = kind === 'observations' ? ledger : { ...ledger, append: (events) => ledger.appendWith(events, [cursor]) };
+  try {
+    const s = await ingestFile(inTx, path, { kind, onNote: ctx.note });
+    if (kind === 'observations' || s.appended + s.duplicates === 0) ledger.appendWith([], [cursor]);
+    return { state, report: { input: path, kind: s.kind, appended: s.appended, duplicates: s.duplicates, records: s.records } };
+  } catch (e) {
+    if (classify(e) === 'bug') throw e;
+    // A bad file is said once and left until it changes (a half-written one changes again)
+    // or watch restarts (a remote value whose key file came after it); no cursor is written.
+    ctx.note(`${path}: ${kind ?? 'gzip'}: not ingested: ${fullMessage(e)}`);
+    return { state, report: null };
+  }
+}

@@ -1,0 +1,108 @@
+import { lstatSync, readdirSync, statSync, type Stats } from 'node:fs';
+import { join } from 'node:path';
+import { classify, fullMessage, isDatabaseFailure } from '../../errors.ts';
+import type { Ledger } from '../../store/ledger.ts';
+import { kindOfHead, type IngestKind } from '../ingest-file.ts';
+import { inputHead } from '../read-lines.ts';
+import type { FollowContext, InputReport } from './follow-context.ts';
+import { followFile, type FileState } from './follow-file.ts';
+import { followTrace, type TraceState } from './follow-trace.ts';
+
+/** What watch holds of the files under its paths, by path. */
+export interface FolderState {
+  files: Map<string, { kind: 'trace'; trace: TraceState } | { kind: Exclude<IngestKind, 'trace'> | 'gzip'; file: FileState | undefined } | { kind: 'not-pgo'; size: number; ino: number }>;
+  missing: Set<string>;
+}
+
+/** Another writer held the ledger past the busy timeout: tried again next pass. */
+function busy(e: unknown): boolean {
+  for (let cur = e, i = 0; cur instanceof Error && i < 8; cur = cur.cause, i++) if ((cur as NodeJS.ErrnoException).code === 'SQLITE_BUSY') return true;
+  return false;
+}
+
+export const newFolderState = (): FolderState => ({ files: new Map(), missing: new Set() });
+
+/** Regular files under the given paths (files or folders, recursively, in name order); no symlinks, no dot files, as ingest reads a folder. */
+function filesUnder(p: string, out: Map<string, Stats>, top = true): void {
+  let st: Stats;
+  try {
+    st = top ? statSync(p) : lstatSync(p);
+  } catch {
+    return;
+  }
+  if (st.isDirectory()) {
+    let names: string[];
+    try {
+      names = readdirSync(p).sort();
+    } catch {
+      return;
+    }
+    for (const n of names) if (!n.startsWith('.')) filesUnder(join(p, n), out, false);
+  } else if (st.isFile()) out.set(p, st);
+}
+
+/**
+ * One pass over the watched paths: stat every file (no reads for one unchanged since the
+ * last pass), follow logs from their cursors and read other PGO files whole when new or
+ * changed. Each input is its own transaction; a bad one is said and the others go on.
+ * `stop()` true ends the pass between two inputs (a signal: finish the batch, then exit).
+ */
+export async function followPaths(ledger: Ledger, state: FolderState, paths: string[], ctx: FollowContext, stop: () => boolean, onInput: (r: InputReport) => void): Promise<{ inputs: number; behindBytes: number; oldestUnreadMs: number | null }> {
+  const seen = new Map<string, Stats>();
+  for (const p of paths) {
+    const before = seen.size;
+    filesUnder(p, seen);
+    if (seen.size === before && !state.missing.has(p)) {
+      let there = true;
+      try {
+        statSync(p);
+      } catch {
+        there = false;
+      }
+      if (!there) {
+        state.missing.add(p);
+        ctx.note(`${p}: not there (yet); watched for`);
+      }
+    }
+  }
+  for (const f of state.files.keys()) if (!seen.has(f)) state.files.delete(f);
+  let behindBytes = 0;
+  let oldestUnreadMs: number | null = null;
+  for (const [path, st] of seen) {
+    if (stop()) break;
+    let known = state.files.get(path);
+    try {
+      if (!known || (known.kind === 'not-pgo' && (known.size !== st.size || known.ino !== st.ino))) {
+        const { head, gzip } = await inputHead(path);
+        const kind = kindOfHead(head);
+        // an empty file may be a log about to be written: asked again when it grows
+        if (!kind) {
+          state.files.set(path, { kind: 'not-pgo', size: st.size, ino: st.ino });
+          continue;
+        }
+        known = kind === 'trace' && !gzip ? { kind: 'trace', trace: undefined as unknown as TraceState } : { kind: gzip ? 'gzip' : (kind as Exclude<IngestKind, 'trace'>), file: undefined };
+        state.files.set(path, known);
+      }
+      if (known.kind === 'not-pgo') continue;
+      if (known.kind === 'trace') {
+        const r = await followTrace(ledger, known.trace, path, st, ctx);
+        known.trace = r.state;
+        if (r.report) onInput(r.report);
+        const behind = st.size - r.state.offset;
+        if (behind > 0) {
+          behindBytes += behind;
+          oldestUnreadMs = Math.min(oldestUnreadMs ?? Infinity, st.mtimeMs);
+        }
+      } else {
+        const r = await followFile(ledger, known.file, path, st, known.kind === 'gzip' ? undefined : known.kind, ctx);
+        known.file = r.state;
+        if (r.report) onInput(r.report);
+      }
+    } catch (e) {
+      // pgo-ledger is wrong, or the ledger cannot take any input (read-only, full, damaged): stop, as ingest does
+      if (classify(e) === 'bug' || (isDatabaseFailure(e) && !busy(e))) throw e;
+      ctx.note(`${path}: ${fullMessage(e)}`);
+    }
+  }
+  return { inputs: seen.size, behindBytes, oldestUnreadMs };
+}

@@ -1,0 +1,204 @@
+import { createHash } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { unpickleProfile } from '../../codecs/pickle/index.ts';
+import { cacheKeyOfRemoteKey, decodeRemoteValue } from '../../codecs/remote-value.ts';
+import { classify, fullMessage, isDatabaseFailure } from '../../errors.ts';
+import { cacheKey as formatCacheKey, parseCacheKey } from '../../model/cache-key.ts';
+import type { Ledger, WatchCursor } from '../../store/ledger.ts';
+import { importEvents } from '../ingest-snapshot.ts';
+import type { FollowContext, InputReport } from './follow-context.ts';
+
+const PATTERN = 'pt2:dynamo-pgo::*';
+const MAX_BACKOFF_MS = 30_000;
+
+/** Where a URL points, without its password (messages, cursor names, origins: as pull writes them). */
+export function redisWhere(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.hostname}:${u.port || 6379}${u.pathname && u.pathname !== '/' ? u.pathname : ''}`;
+  } catch {
+    return '(the given URL)';
+  }
+}
+
+export interface RedisFollower {
+  /**
+   * One pass: every key a keyspace notification named since the last pass, and every
+   * `pt2:dynamo-pgo::*` key (SCAN) once `intervalMs` has passed since the last scan. A value
+   * whose hash differs from its cursor's is ingested as `pull` does, with its cursor in the
+   * same transaction. A server that is away is tried again with backoff; never thrown.
+   */
+  pass(ledger: Ledger, stop: () => boolean, onInput: (r: InputReport) => void): Promise<{ keys: number; up: boolean }>;
+  /** While the server is away: when it is tried next (the loop wakes for it); else null. */
+  retryAt(): number | null;
+  close(): void;
+}
+
+export function followRedis(url: string, o: { intervalMs: number; timeoutMs?: number }, ctx: FollowContext, wake: () => void): RedisFollower {
+  const where = redisWhere(url);
+  const db = Number(/^\/(\d+)$/.exec(safePath(url))?.[1] ?? 0);
+  const timeout = o.timeoutMs ?? 5000;
+  let main: Redis | null = null;
+  let sub: Redis | null = null;
+  let retryAt = 0;
+  let backoff = 1000;
+  let wasDown = false;
+  let lastScan = -Infinity;
+  const dirty = new Set<string>();
+  const hashes = new Map<string, string>();
+
+  const client = () => {
+    const r = new Redis(url, { lazyConnect: true, connectTimeout: timeout, commandTimeout: timeout, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null, reconnectOnError: () => false });
+    r.on('error', () => {}); // reported where a command fails
+    return r;
+  };
+  const down = (why: string) => {
+    main?.disconnect();
+    sub?.disconnect();
+    main = sub = null;
+    retryAt = ctx.now() + backoff;
+    ctx.note(`watch: Redis at ${where}: ${why}; trying again in ${Math.round(backoff / 1000)} s (watch goes on with its files)`);
+    backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
+    wasDown = true;
+  };
+  const connect = async (): Promise<boolean> => {
+    const r = client();
+    try {
+      await r.connect();
+      await r.ping();
+    } catch (e) {
+      r.disconnect();
+      down(`cannot reach it (${(e as Error).message})`);
+      return false;
+    }
+    main = r;
+    if (wasDown) ctx.note(`watch: Redis at ${where}: connected again`);
+    wasDown = false;
+    backoff = 1000;
+    lastScan = -Infinity; // what changed while away is found by a scan
+    await listen(r);
+    return true;
+  };
+  /** Keyspace notifications narrow what a poll can miss; where CONFIG SET is refused, the poll alone. */
+  const listen = async (r: Redis) => {
+    try {
+      const got = (await r.config('GET', 'notify-keyspace-events')) as string[];
+      const flags = got[1] ?? '';
+      const has = (c: string) => flags.includes(c) || (flags.includes('A') && '$gx'.includes(c));
+      if (!flags.includes('K') || !has('$') || !has('g') || !has('x')) {
+        await r.config('SET', 'notify-keyspace-events', [...new Set([...flags, 'K', '$', 'g', 'x'])].join(''));
+      }
+    } catch (e) {
+      ctx.note(`watch: Redis at ${where}: keyspace notifications are off and could not be turned on (${(e as Error).message}): changes are found by the SCAN every ${o.intervalMs / 1000} s, and a key written twice between two scans is seen once`);
+      return;
+    }
+    try {
+      const s = r.duplicate({ enableOfflineQueue: true });
+      s.on('error', () => {});
+      s.on('pmessage', (_p: string, channel: string) => {
+        dirty.add(channel.slice(channel.indexOf(':') + 1));
+        wake();
+      });
+      await s.psubscribe(`__keyspace@${db}__:${PATTERN}`);
+      sub = s;
+    } catch (e) {
+      ctx.note(`watch: Redis at ${where}: cannot subscribe to keyspace notifications (${(e as Error).message}): the SCAN alone finds changes`);
+    }
+  };
+
+  const ingestKey = (ledger: Ledger, k: string, value: Buffer): InputReport | null => {
+    const hash = createHash('sha256').update(value).digest('hex');
+    if (hashes.get(k) === hash) return null;
+    const input = `redis:${where}:${k}`;
+    const c = ledger.cursor(input);
+    const cursor: WatchCursor = { input, identity: k, offset: value.length, hash, complete: true, path: k, updatedAt: ctx.now() };
+    if (c?.hash === hash) {
+      hashes.set(k, hash);
+      return null;
+    }
+    const origin = `${where}/${k}`;
+    try {
+      const cacheKey = cacheKeyOfRemoteKey(k);
+      if (cacheKey === null) throw new Error('not a PGO entry key (want pt2:dynamo-pgo::<job>:<rank>:<tag>:c1)');
+      formatCacheKey(parseCacheKey(cacheKey)); // a malformed key, refused as PyTorch refuses it
+      const pickle = decodeRemoteValue(value.toString('utf8'));
+      const profile = unpickleProfile(pickle);
+      const r = ledger.sql.immediate(() => ledger.appendWith(importEvents(ledger, profile, cacheKey, { format: 'redis', origin, bytes: pickle, run: null, time: ctx.now() }), [cursor]));
+      hashes.set(k, hash);
+      return { input: origin, kind: 'redis', appended: r.appended, duplicates: r.duplicates, records: r.records };
+    } catch (e) {
+      if (classify(e) === 'bug' || isDatabaseFailure(e)) throw e;
+      ctx.note(`${origin}: not ingested: ${fullMessage(e)}`);
+      ledger.appendWith([], [cursor]); // said once; read again when the value changes
+      hashes.set(k, hash);
+      return null;
+    }
+  };
+
+  return {
+    async pass(ledger, stop, onInput) {
+      if (main && main.status !== 'ready') down('lost the connection');
+      if (!main) {
+        if (ctx.now() < retryAt) return { keys: 0, up: false };
+        if (!(await connect())) return { keys: 0, up: false };
+      }
+      const r = main!;
+      // A failed command is the server going away: said, and tried again with backoff.
+      const ask = async <T>(fn: () => Promise<T>): Promise<T | null> => {
+        try {
+          return await fn();
+        } catch (e) {
+          down(`lost the connection (${(e as Error).message})`);
+          return null;
+        }
+      };
+      let keys: string[];
+      if (ctx.now() - lastScan >= o.intervalMs) {
+        lastScan = ctx.now();
+        dirty.clear();
+        keys = [];
+        let cursor = '0';
+        do {
+          const got = await ask(() => r.scan(cursor, 'MATCH', PATTERN, 'COUNT', 500));
+          if (!got) return { keys: 0, up: false };
+          keys.push(...got[1]);
+          cursor = got[0];
+        } while (cursor !== '0');
+        keys.sort();
+      } else {
+        keys = [...dirty].sort();
+        dirty.clear();
+      }
+      for (let i = 0; i < keys.length && !stop(); i += 100) {
+        const batch = keys.slice(i, i + 100);
+        const values = await ask(() => r.mgetBuffer(...batch));
+        if (!values) return { keys: 0, up: false };
+        for (let j = 0; j < batch.length && !stop(); j++) {
+          const v = values[j];
+          if (v === null) {
+            hashes.delete(batch[j]);
+            continue;
+          }
+          const rep = ingestKey(ledger, batch[j], v);
+          if (rep) onInput(rep);
+        }
+      }
+      return { keys: hashes.size, up: true };
+    },
+    retryAt() {
+      return main ? null : retryAt;
+    },
+    close() {
+      main?.disconnect();
+      sub?.disconnect();
+    },
+  };
+}
+
+function safePath(url: string): string {
+  try {
+    return new URL(url).pathname;
+  } catch {
+    return '';
+  }
+}

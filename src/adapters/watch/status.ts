@@ -1,0 +1,76 @@
+import type { InputReport } from './follow-context.ts';
+
+/** What one pass did, and how far behind the writers watch is. */
+export interface PassReport {
+  pass: number;
+  time: number;
+  /** Files under the watched paths. */
+  files: number;
+  /** Redis keys known (null without --redis); redisUp false while the server is away. */
+  keys: number | null;
+  redisUp: boolean | null;
+  appended: number;
+  /** Bytes written to logs but not read yet (partial last lines). */
+  behindBytes: number;
+  /** Seconds since the oldest write not read yet (null when nothing is behind). */
+  behindSeconds: number | null;
+}
+
+export interface StatusSink {
+  input(r: InputReport, time: number): void;
+  pass(p: PassReport): void;
+  note(message: string): void;
+  done(): void;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/**
+ * How watch reports: `json` one object a line on stdout (each input that gave events, and
+ * each pass that appended or is behind, else one a minute); on a terminal, one status line
+ * on stderr rewritten in place; otherwise a text line per input on stdout.
+ */
+export function statusSink(o: { json: boolean; tty: boolean; out: (s: string) => void; err: (s: string) => void; once?: boolean }): StatusSink {
+  let line = '';
+  let lastPassLine = -Infinity;
+  let total = 0;
+  let last: { input: string; time: number } | null = null;
+  const clear = () => {
+    if (o.tty && line) o.err('\r\x1b[2K');
+  };
+  const draw = () => {
+    if (o.tty && line) o.err(line);
+  };
+  return {
+    input(r, time) {
+      total += r.appended;
+      if (r.appended) last = { input: r.input.split('/').pop()!, time };
+      if (o.json) o.out(JSON.stringify({ report: 'input', time: iso(time), input: r.input, kind: r.kind, ...(r.from !== undefined ? { from: r.from, to: r.to } : {}), appended: r.appended, duplicates: r.duplicates, records: r.records }));
+      else if (!o.tty && (r.appended || r.records)) o.out(`${r.input}: ${r.kind}${r.from !== undefined ? ` bytes ${r.from}..${r.to}` : ''}: ${r.appended} events appended, ${r.duplicates} already in the log${r.records ? `, ${r.records} recompile reasons` : ''}`);
+    },
+    pass(p) {
+      if (o.json) {
+        if (o.once || p.appended || p.behindBytes || p.time - lastPassLine >= 60_000) {
+          lastPassLine = p.time;
+          o.out(JSON.stringify({ report: 'pass', pass: p.pass, time: iso(p.time), files: p.files, keys: p.keys, redis_up: p.redisUp, appended: p.appended, behind: { bytes: p.behindBytes, seconds: p.behindSeconds } }));
+        }
+        return;
+      }
+      if (!o.tty) return;
+      clear();
+      const redis = p.keys === null ? '' : p.redisUp ? `, ${p.keys} Redis keys` : ', Redis away';
+      const behind = p.behindBytes ? `; behind ${p.behindBytes} bytes, ${p.behindSeconds?.toFixed(1)} s` : '; up to date';
+      const lastly = last ? ` (last from ${last.input} at ${iso(last.time).slice(11, 19)})` : '';
+      line = `watch ${iso(p.time).slice(11, 19)}: ${p.files} files${redis}; ${total} events appended${lastly}${behind}`;
+      draw();
+    },
+    note(m) {
+      clear();
+      o.err(`${m}\n`);
+      draw();
+    },
+    done() {
+      if (o.tty && line) o.err('\n');
+    },
+  };
+}

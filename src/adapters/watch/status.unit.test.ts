@@ -1,0 +1,42 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { statusSink } from './status.ts';
+
+const pass = (n: number, time: number, appended: number, behindBytes = 0) => ({ pass: n, time, files: 3, keys: 2, redisUp: true, appended, behindBytes, behindSeconds: behindBytes ? 1.5 : null });
+
+describe('watch status (issue 12.3)', () => {
+  it('issue 12.3: on a terminal one status line on stderr, rewritten in place; notes above it', () => {
+    const err: string[] = [];
+    const out: string[] = [];
+    const s = statusSink({ json: false, tty: true, out: (x) => out.push(x), err: (x) => err.push(x) });
+    s.input({ input: '/t/trace.log', kind: 'trace', from: 0, to: 10, appended: 4, duplicates: 0, records: 1 }, Date.UTC(2026, 10, 28, 4, 0, 0));
+    s.pass(pass(1, Date.UTC(2026, 10, 28, 4, 0, 1), 4, 20));
+    s.note('a note');
+    s.pass(pass(2, Date.UTC(2026, 10, 28, 4, 0, 3), 0));
+    s.done();
+    assert.deepEqual(out, []);
+    assert.deepEqual(err, [
+      'watch 04:00:01: 3 files, 2 Redis keys; 4 events appended (last from trace.log at 04:00:00); behind 20 bytes, 1.5 s',
+      '\r\x1b[2K',
+      'a note\n',
+      'watch 04:00:01: 3 files, 2 Redis keys; 4 events appended (last from trace.log at 04:00:00); behind 20 bytes, 1.5 s',
+      '\r\x1b[2K',
+      'watch 04:00:03: 3 files, 2 Redis keys; 4 events appended (last from trace.log at 04:00:00); up to date',
+      '\n',
+    ]);
+  });
+
+  it('issue 12.3: --json: one object per input and per pass that appended or is behind, else one a minute', () => {
+    const out: string[] = [];
+    const s = statusSink({ json: true, tty: false, out: (x) => out.push(x), err: () => {} });
+    const t = Date.UTC(2026, 10, 28, 4, 0, 0);
+    s.input({ input: 'redis://127.0.0.1:6379/pt2:dynamo-pgo::a:None::c1', kind: 'redis', appended: 9, duplicates: 0, records: 0 }, t);
+    s.pass(pass(1, t, 9));
+    s.pass(pass(2, t + 2000, 0));
+    s.pass(pass(3, t + 61_000, 0));
+    const lines = out.map((l) => JSON.parse(l));
+    assert.deepEqual(lines[0], { report: 'input', time: '2026-11-28T04:00:00.000Z', input: 'redis://127.0.0.1:6379/pt2:dynamo-pgo::a:None::c1', kind: 'redis', appended: 9, duplicates: 0, records: 0 });
+    assert.deepEqual(lines[1], { report: 'pass', pass: 1, time: '2026-11-28T04:00:00.000Z', files: 3, keys: 2, redis_up: true, appended: 9, behind: { bytes: 0, seconds: null } });
+    assert.deepEqual(lines.map((l) => l.pass ?? null), [null, 1, 3]);
+  });
+});

@@ -1,0 +1,301 @@
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { appendFileSync, copyFileSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { Redis } from 'ioredis';
+import { cli, cliSpawn } from '../../../test/support/cli.ts';
+import { TORCH } from '../../../test/support/fixtures.ts';
+import { startRedis } from '../../../test/support/redis-server.ts';
+import { tempDir } from '../../../test/support/tmp.ts';
+
+const dir = tempDir('pgo-watch-');
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+// a failed test leaves no watch or writer behind
+const children = new Set<ChildProcess>();
+after(() => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+});
+
+/** A watch process and its --json lines as they come. */
+function watching(db: string, args: string[]) {
+  const proc = cliSpawn(db, ['watch', ...args, '--json']);
+  children.add(proc);
+  const lines: Record<string, unknown>[] = [];
+  let stderr = '';
+  let rest = '';
+  proc.stdout!.on('data', (b: Buffer) => {
+    rest += b.toString('utf8');
+    const parts = rest.split('\n');
+    rest = parts.pop()!;
+    for (const p of parts) if (p.trim()) lines.push(JSON.parse(p));
+  });
+  proc.stderr!.on('data', (b: Buffer) => (stderr += b.toString('utf8')));
+  const exit = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
+  return {
+    proc,
+    lines,
+    stderr: () => stderr,
+    exit,
+    async until(what: string, ok: () => boolean, ms = 30_000): Promise<void> {
+      const end = Date.now() + ms;
+      while (!ok()) {
+        if (Date.now() > end) throw new Error(`watch: no ${what} within ${ms} ms; stdout ${JSON.stringify(lines).slice(-2000)}; stderr ${stderr.slice(-2000)}`);
+        if (proc.exitCode !== null) throw new Error(`watch exited ${proc.exitCode} before ${what}: ${stderr}`);
+        await sleep(20);
+      }
+    },
+  };
+}
+
+/** What a ledger holds, as the command line shows it, less log positions (interleaved inputs get other positions). */
+function contents(db: string, o: { origins?: boolean } = {}) {
+  const jobs = cli(db, ['jobs', '--json']);
+  assert.equal(jobs.status, 0, jobs.stderr);
+  const profiles = jobs.stdout.trim().split('\n').map((l) => JSON.parse(l) as { job: string; rank: number | null; tag: string; events: number; position?: number });
+  const out: Record<string, unknown> = {};
+  for (const p of profiles) {
+    const sel = ['--job', p.job, '--rank', p.rank === null ? 'None' : String(p.rank), '--tag', p.tag];
+    const strip = (l: string) => {
+      const j = JSON.parse(l);
+      delete j.position;
+      if (!o.origins) delete j.origin;
+      return JSON.stringify(j);
+    };
+    const h = cli(db, ['history', ...sel, '--json']);
+    const s = cli(db, ['history', ...sel, '--shapes', '--json']);
+    const show = cli(db, ['show', ...sel]);
+    assert.equal(h.status + s.status + show.status, 0, h.stderr + s.stderr + show.stderr);
+    delete p.position;
+    out[`${p.job}:${p.rank}:${p.tag}`] = {
+      job: p,
+      history: h.stdout.trim().split('\n').filter(Boolean).map(strip).sort(),
+      shapes: s.stdout.trim().split('\n').filter(Boolean).map(strip).sort(),
+      show: show.stdout,
+    };
+  }
+  const v = cli(db, ['verify']);
+  assert.equal(v.status, 0, `verify: ${v.stdout}${v.stderr}`);
+  return out;
+}
+
+/** The same files ingested in one go into a fresh ledger. */
+function oneShot(name: string, inputs: string[], o: { origins?: boolean } = {}) {
+  const db = join(dir, `${name}-oneshot.db`);
+  const r = cli(db, ['ingest', ...inputs]);
+  assert.equal(r.status, 0, r.stderr);
+  return contents(db, o);
+}
+
+const TRACES = [join(TORCH, 'traces/cold-local.log'), join(TORCH, 'workload2/trace-rank0.log'), join(TORCH, 'workload2/trace-rank1.log'), join(TORCH, 'traces/warm-remote.log')];
+
+/**
+ * A writer: appends the traces round-robin in pieces of 0.5 to 4 KiB cut anywhere (mid-line
+ * too), a few ms apart, and drops two profile pickles in half-way and at the end (written
+ * to a dot file, then renamed, as PyTorch writes them).
+ */
+const WRITER = `
+import { appendFileSync, copyFileSync, readFileSync, renameSync } from 'node:fs';
+import { basename, join } from 'node:path';
+const [out, pickles, ...traces] = process.argv.slice(2);
+let seed = 12;
+const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+const bufs = traces.map((t) => ({ name: join(out, 'trace_' + basename(t)), bytes: readFileSync(t), at: 0 }));
+const drop = (p) => { const tmp = join(out, '.' + basename(p) + '.tmp'); copyFileSync(p, tmp); renameSync(tmp, join(out, basename(p))); };
+const total = bufs.reduce((a, b) => a + b.bytes.length, 0);
+let done = 0, dropped = 0;
+const ps = pickles.split(',');
+while (bufs.some((b) => b.at < b.bytes.length)) {
+  for (const b of bufs) {
+    if (b.at >= b.bytes.length) continue;
+    const n = 512 + Math.floor(rnd() * 3584);
+    const piece = b.bytes.subarray(b.at, b.at + n);
+    appendFileSync(b.name, piece);
+    b.at += piece.length;
+    done += piece.length;
+  }
+  if (dropped === 0 && done > total / 2) drop(ps[dropped++]);
+  await new Promise((r) => setTimeout(r, 20));
+}
+drop(ps[dropped++]);
+`;
+
+function startWriter(out: string): ChildProcess {
+  const script = join(dir, 'writer.mjs');
+  writeFileSync(script, WRITER);
+  const pickles = [join(TORCH, 'local/code_state_fixture_None_.pkl'), join(TORCH, 'workload2/code_state_fixture2_0_.pkl')].join(',');
+  const w = spawn(process.execPath, [script, out, pickles, ...TRACES], { stdio: 'ignore' });
+  children.add(w);
+  return w;
+}
+
+describe('watch (issue 12): following what PyTorch writes, as it is written (real processes)', () => {
+  it('issue 12.2: killed with SIGKILL and restarted 10 times while a writer appends to traces and drops pickles, the ledger equals a one-shot ingest', async () => {
+    const out = join(dir, 'kill', 'traces');
+    mkdirSync(join(out, 'rank0'), { recursive: true });
+    const db = join(dir, 'kill', 'watch.db');
+    const writer = startWriter(out);
+    const written = new Promise((r) => writer.once('exit', r));
+    let killed = 0;
+    let seenInputs = 0;
+    let writingAt = 0;
+    for (let i = 0; i < 10; i++) {
+      const w = watching(db, [out, '--interval', '0.05', '--settle', '0.3']);
+      // killed after its first pass, at a different point of a later one each time
+      await w.until('a pass', () => w.lines.some((l) => l.report === 'pass'));
+      await sleep((i * 97) % 250);
+      if (writer.exitCode === null) writingAt++;
+      seenInputs += w.lines.filter((l) => l.report === 'input').length;
+      w.proc.kill('SIGKILL');
+      assert.equal((await w.exit, w.proc.signalCode), 'SIGKILL');
+      killed++;
+    }
+    await written;
+    assert.equal(killed, 10);
+    assert.ok(writingAt >= 5, `the writer was still writing at ${writingAt} of the kills`);
+    assert.ok(seenInputs > 0, 'the killed watches ingested as they went');
+    // the writer is done: once the logs are quiet, one last pass makes them final
+    await sleep(500);
+    const last = cli(db, ['watch', out, '--once', '--settle', '0.3', '--json']);
+    assert.equal(last.status, 0, last.stderr);
+    const files = [...TRACES.map((t) => join(out, `trace_${t.split('/').pop()}`)), join(out, 'code_state_fixture_None_.pkl'), join(out, 'code_state_fixture2_0_.pkl')];
+    assert.deepEqual(contents(db, { origins: true }), oneShot('kill', files, { origins: true }));
+    // a pass over unchanged, complete inputs appends nothing and reads nothing again
+    const again = cli(db, ['watch', out, '--once', '--json']);
+    const lines = again.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    assert.deepEqual(lines.filter((l) => l.report === 'input'), []);
+    assert.equal(lines.at(-1).appended, 0);
+  });
+
+  it('issue 12.1: a partial last line is not ingested until its newline arrives; --json says how far behind', () => {
+    const out = join(dir, 'partial');
+    mkdirSync(out);
+    const db = join(dir, 'partial.db');
+    const text = readFileSync(join(TORCH, 'traces/cold-local.log'), 'utf8');
+    const lines = text.split('\n');
+    // the compilation_metrics of compile 0/1: its automatic_dynamic records become events only once it is read
+    const at = lines.findIndex((l) => l.includes('"compilation_metrics": {"compile_id": "0/1"'));
+    assert.ok(at > 0);
+    const before = lines.slice(0, at).join('\n') + '\n';
+    const half = lines[at].slice(0, Math.floor(lines[at].length / 2));
+    const log = join(out, 'trace.log');
+    writeFileSync(log, before + half);
+    const r1 = cli(db, ['watch', out, '--once', '--json', '--settle', '3600']);
+    assert.equal(r1.status, 0, r1.stderr);
+    const j1 = r1.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const input = j1.find((l) => l.report === 'input');
+    assert.equal(input.to, Buffer.byteLength(before), 'read up to the last newline, not into the partial line');
+    assert.deepEqual(j1.at(-1).behind.bytes, Buffer.byteLength(half));
+    const records = () => cli(db, ['history', '--job', 'fixture', '--json']).stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    assert.equal(records().filter((h) => h.compile_id === '0/1').length, 0);
+    // the rest of the line and the next line: now compile 0/1's records are in
+    appendFileSync(log, lines[at].slice(half.length) + '\n' + lines[at + 1] + '\n');
+    const r2 = cli(db, ['watch', out, '--once', '--json', '--settle', '3600']);
+    assert.equal(r2.status, 0, r2.stderr);
+    const j2 = r2.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    assert.equal(j2.find((l) => l.report === 'input').from, 0, 'a restart reads a growing log again from the start (its earlier events are duplicates)');
+    assert.ok(records().filter((h) => h.compile_id === '0/1').length > 0);
+    assert.equal(j2.at(-1).behind.bytes, 0);
+    // and the whole log, once quiet, ends as a one-shot ingest of it
+    writeFileSync(log, text);
+    assert.equal(cli(db, ['watch', out, '--once', '--settle', '0.001']).status, 0);
+    const full = join(dir, 'partial-full.log');
+    writeFileSync(full, text);
+    assert.deepEqual(contents(db), oneShot('partial', [full]));
+  });
+
+  it('issue 12.1: truncation and rotation are noticed and the new file is read from 0 as a new file', async () => {
+    const out = join(dir, 'rotate');
+    mkdirSync(out);
+    const db = join(dir, 'rotate.db');
+    const log = join(out, 'trace.log');
+    copyFileSync(TRACES[0], log);
+    const w = watching(db, [out, '--interval', '0.05', '--settle', '0.2']);
+    const inputs = () => w.lines.filter((l) => l.report === 'input');
+    await w.until('the first log, final', () => inputs().some((l) => l.to === readFileSync(TRACES[0]).length && (l.appended as number) > 0));
+    await sleep(400);
+    // truncated in place and written again (same inode, shorter): another run's log
+    writeFileSync(log, readFileSync(join(TORCH, 'traces/warm-local.log')));
+    await w.until('the truncation', () => /truncated or replaced/.test(w.stderr()));
+    await w.until('the second log', () => inputs().filter((l) => (l.appended as number) > 0).length >= 2);
+    await sleep(400);
+    // rotated: renamed (its cursor goes with its inode: nothing again) and a new file at the old name
+    renameSync(log, join(out, 'trace.log.1'));
+    copyFileSync(TRACES[1], log);
+    await w.until('the rotated log', () => inputs().filter((l) => (l.appended as number) > 0).length >= 3);
+    await sleep(500);
+    w.proc.kill('SIGTERM');
+    assert.equal(await w.exit, 0, w.stderr());
+    const appended = inputs().filter((l) => (l.appended as number) > 0);
+    assert.equal(appended.length, 3, JSON.stringify(inputs()));
+    const copies = [TRACES[0], join(TORCH, 'traces/warm-local.log'), TRACES[1]].map((f, i) => {
+      const c = join(dir, `rotate-${i}.log`);
+      copyFileSync(f, c);
+      return c;
+    });
+    assert.deepEqual(contents(db), oneShot('rotate', copies));
+  });
+
+  it('issue 12.3: SIGTERM mid-run finishes the batch and exits 0; the ledger verifies', async () => {
+    const out = join(dir, 'term');
+    mkdirSync(out);
+    const db = join(dir, 'term.db');
+    const writer = startWriter(out);
+    const w = watching(db, [out, '--interval', '0.05']);
+    await w.until('an input', () => w.lines.some((l) => l.report === 'input' && (l.appended as number) > 0));
+    w.proc.kill('SIGTERM');
+    assert.equal(await w.exit, 0, w.stderr());
+    writer.kill('SIGKILL');
+    const v = cli(db, ['verify', '--json']);
+    assert.equal(v.status, 0, v.stdout + v.stderr);
+    assert.equal(JSON.parse(v.stdout).ok, true);
+  });
+
+  it('issue 12.1: keyspace notifications bring a Redis write in at once, long before the next SCAN', async () => {
+    const server = await startRedis();
+    const db = join(dir, 'notify.db');
+    const w = watching(db, [join(dir, 'no-such-folder-either'), '--redis', server.url, '--interval', '60']);
+    await w.until('the first pass', () => w.lines.some((l) => l.report === 'pass'));
+    await sleep(300); // subscribed after the first pass's connect
+    const r = new Redis(server.url);
+    assert.equal(await r.config('GET', 'notify-keyspace-events').then((x) => /K/.test(String((x as string[])[1]))), true);
+    await r.set('pt2:dynamo-pgo::job-n:None::c1', readFileSync(join(TORCH, 'remote/redis_value.json'), 'utf8').trim());
+    r.disconnect();
+    // 10 s: the next SCAN is 60 s away, so only a notification can bring it in time
+    await w.until('job-n', () => w.lines.some((l) => l.report === 'input' && String(l.input).endsWith('job-n:None::c1')), 10_000);
+    w.proc.kill('SIGTERM');
+    assert.equal(await w.exit, 0, w.stderr());
+    await server.stop();
+  });
+
+  it('issue 12.1, 12.3: Redis keys become events; a server that goes away is retried with a clear message and watch goes on', async () => {
+    const server = await startRedis();
+    const db = join(dir, 'redis.db');
+    const value = readFileSync(join(TORCH, 'remote/redis_value.json'), 'utf8').trim();
+    const r = new Redis(server.url);
+    await r.set('pt2:dynamo-pgo::job-a:None::c1', value);
+    r.disconnect();
+    const w = watching(db, [join(dir, 'no-such-folder'), '--redis', server.url, '--interval', '0.2']);
+    const redisInputs = () => w.lines.filter((l) => l.report === 'input' && l.kind === 'redis');
+    await w.until('job-a', () => redisInputs().some((l) => String(l.input).endsWith('job-a:None::c1')));
+    await server.stop();
+    await w.until('the message', () => /Redis at redis:\/\/127\.0\.0\.1:\d+: (lost the connection|cannot reach it).*trying again in \d+ s/.test(w.stderr()));
+    await sleep(1500);
+    assert.equal(w.proc.exitCode, null, 'watch does not exit on it');
+    const again = await startRedis({ port: server.port });
+    const r2 = new Redis(again.url);
+    await r2.set('pt2:dynamo-pgo::job-b:None::c1', value);
+    r2.disconnect();
+    await w.until('job-b after the restart', () => redisInputs().some((l) => String(l.input).endsWith('job-b:None::c1')), 60_000);
+    assert.match(w.stderr(), /connected again/);
+    w.proc.kill('SIGINT');
+    assert.equal(await w.exit, 0, w.stderr());
+    // as `pull --all` of the same server gives
+    const jobs = cli(db, ['jobs', '--json']).stdout.trim().split('\n').map((l) => JSON.parse(l));
+    assert.deepEqual(jobs.map((j) => j.job).sort(), ['job-a', 'job-b']);
+    const pulled = join(dir, 'pulled.db');
+    assert.equal(cli(pulled, ['pull', again.url, '--all']).status, 0);
+    assert.equal(cli(db, ['show', '--job', 'job-b']).stdout, cli(pulled, ['show', '--job', 'job-b']).stdout);
+    await again.stop();
+  });
+});

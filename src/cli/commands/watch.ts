@@ -1,0 +1,49 @@
+import type { Command } from 'commander';
+import { usage, type CliContext } from '../context.ts';
+
+const seconds = (flag: string, v: string): number => {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) usage(`${flag} ${v}: want a number of seconds above 0`);
+  return n * 1000;
+};
+
+export function watchCommand(program: Command, ctx: CliContext): void {
+  program
+    .command('watch')
+    .description('follow TORCH_TRACE folders, PGO files and the Redis remote cache as they are written, until stopped (SIGINT/SIGTERM finish the batch and exit 0)')
+    .argument('<paths...>', 'trace folders or files (recursively)')
+    .option('--redis <url>', 'also follow every pt2:dynamo-pgo::* key of this Redis')
+    .option('--interval <seconds>', 'poll every this many seconds', '2')
+    .option('--settle <seconds>', 'a log untouched this long is final (its last entry read)', '30')
+    .option('--once', 'one pass, then exit (for cron)')
+    .option('--json', 'one JSON object a line: each input ingested, and each pass that appended or is behind')
+    .action(async (paths: string[], o: { redis?: string; interval: string; settle: string; once?: boolean; json?: boolean }) => {
+      const intervalMs = seconds('--interval', o.interval);
+      const settleMs = seconds('--settle', o.settle);
+      const { watch } = await import('../../adapters/watch/watch.ts');
+      const { statusSink } = await import('../../adapters/watch/status.ts');
+      const stopper = new AbortController();
+      // the first signal finishes the input under way; a second one stops at once (an open transaction rolls back)
+      const stop = (signal: NodeJS.Signals) => {
+        if (stopper.signal.aborted) process.exit(signal === 'SIGINT' ? 130 : 143);
+        stopper.abort();
+      };
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+      try {
+        const l = await ctx.open({ write: true, create: true });
+        await watch(l, {
+          paths,
+          redis: o.redis,
+          intervalMs,
+          settleMs,
+          once: o.once,
+          signal: stopper.signal,
+          status: statusSink({ json: o.json === true, tty: process.stderr.isTTY === true && !o.json, out: ctx.out, err: (s) => void process.stderr.write(s), once: o.once }),
+        });
+      } finally {
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
+      }
+    });
+}
