@@ -3,6 +3,8 @@ import type { Profile } from '../model/profile.ts';
 import { entryToJson, intToJson } from '../codecs/entry-json.ts';
 import { fieldsToJson } from '../model/py-plain.ts';
 import type { HistoryRow } from '../store/ledger.ts';
+import type { EntryChange } from '../store/diff.ts';
+import { codeIdLabel } from '../model/code-id.ts';
 import { sawSentence, type DescribedShape } from '../store/described-shapes.ts';
 
 /**
@@ -78,4 +80,15 @@ export function describedText(s: DescribedShape): string {
   const device = s.device?.replace(/^device\(type='([^']*)'(?:, index=(\d+))?\)$/, (_m, t: string, i?: string) => (i === undefined ? t : `${t}:${i}`));
   const detail = [s.role === 'input' ? null : s.role, s.stride ? `stride [${s.stride.map((x) => x ?? '?').join(', ')}]` : null, s.dtype, device].filter(Boolean).join(', ');
   return `${sawSentence([s])}${detail ? ` (${detail})` : ''} in ${s.code.name}, run ${s.run ?? '-'}, #${s.position}`;
+}
+
+/** `diff` (and `publish --dry-run`): one entry that changed, as a JSON line. */
+export function changeJson(c: EntryChange) {
+  return { ...c, code: codeJson(c.code) };
+}
+
+/** `diff` (and `publish --dry-run`): one entry that changed, in words. */
+export function changeText(c: EntryChange): string {
+  const dims = c.dims.map((d) => `${d.dim}: ${d.from} -> ${d.to}${d.position !== undefined ? ` (at #${d.position})` : ''}`);
+  return `${c.change} ${c.source} in ${codeIdLabel(c.code)}: ${c.from ?? ''}${c.from && c.to ? ' -> ' : ''}${c.to ?? ''}${dims.length ? `\n    ${dims.join('\n    ')}` : ''}`;
 }
