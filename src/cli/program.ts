@@ -14,10 +14,11 @@ import { replayCommand } from './commands/replay.ts';
 import { reportCommand } from './commands/report.ts';
 import { retractCommand } from './commands/retract.ts';
 import { showCommand } from './commands/show.ts';
+import { statsCommand } from './commands/stats.ts';
 import { verifyCommand } from './commands/verify.ts';
 import { whyCommand } from './commands/why.ts';
 
-const COMMANDS = [ingestCommand, jobsCommand, showCommand, historyCommand, whyCommand, diffCommand, exportCommand, publishCommand, pullCommand, mergeCommand, retractCommand, replayCommand, verifyCommand, reportCommand];
+const COMMANDS = [ingestCommand, jobsCommand, showCommand, historyCommand, whyCommand, diffCommand, exportCommand, publishCommand, pullCommand, mergeCommand, retractCommand, replayCommand, verifyCommand, reportCommand, statsCommand];
 
 /** Builds the command line and runs it; returns the exit code. Each command loads the library parts it uses when it runs. */
 export async function runCli(argv: string[], program = new Command()): Promise<number> {
