@@ -3,7 +3,8 @@ import { codeKey, type CodeId } from '../model/code-id.ts';
 import type { ProfileKey } from '../model/cache-key.ts';
 import type { HistoryRow, Ledger, ProfileRow } from './ledger.ts';
 import { dictionaries, scanEvents } from './log.ts';
-import { leftOutRuns } from './window.ts';
+import { historyAsOf } from './history.ts';
+import { leftOutRuns, type Window } from './window.ts';
 
 /**
  * Recompile storms (issue 12.6): a profile's recompile records grouped by run and time window,
@@ -42,6 +43,8 @@ export interface StatsOptions {
   job?: string;
   /** Window length in ms (default an hour). */
   windowMs?: number;
+  /** Which events count (`--as-of`, `--exclude-run`; the whole log by default). */
+  window?: Window;
 }
 
 const UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
@@ -69,12 +72,12 @@ export function recompileStats(ledger: Ledger, o: StatsOptions = {}): StormWindo
   const profiles = ledger.profiles().filter((p) => o.job === undefined || p.key.job === o.job);
   if (o.job !== undefined && !profiles.length) throw inputError(`no profile for job ${o.job}`);
   const out: StormWindow[] = [];
-  for (const p of profiles) out.push(...profileStorms(ledger, p, windowMs));
+  for (const p of profiles) out.push(...profileStorms(ledger, p, windowMs, o.window ?? {}));
   return out;
 }
 
-function profileStorms(ledger: Ledger, p: ProfileRow, windowMs: number): StormWindow[] {
-  const history = ledger.history(p.id);
+function profileStorms(ledger: Ledger, p: ProfileRow, windowMs: number, window: Window): StormWindow[] {
+  const history = historyAsOf(ledger, p.id, window);
   if (!history.length) return [];
   const windows = new Map<string, StormWindow>();
   const wanted = new Map<string, { field: 'scalar' | 'size' | 'stride'; index: number | null; values: Map<string, number>; observations: number }>();
@@ -92,7 +95,7 @@ function profileStorms(ledger: Ledger, p: ProfileRow, windowMs: number): StormWi
       wanted.set(id, { field: m ? (m[1] as 'size' | 'stride') : dim === 'scalar' ? 'scalar' : 'size', index: m ? Number(m[2]) : null, values: new Map(), observations: 0 });
     }
   }
-  countValues(ledger, p.id, wanted);
+  countValues(ledger, p.id, window, wanted);
   for (const w of windows.values()) {
     for (const d of w.dims) {
       const c = wanted.get(dimId(d.code, d.source, d.dim))!;
@@ -104,12 +107,12 @@ function profileStorms(ledger: Ledger, p: ProfileRow, windowMs: number): StormWi
 }
 
 /**
- * One pass over the profile's observations (retracted runs left out, as the live view leaves
- * them): the value each had at each wanted dim. A whole-tuple dim counts the number of dims.
+ * One pass over the profile's observations in the window (retracted and excluded runs left
+ * out, as the fold leaves them): the value each had at each wanted dim. A whole-tuple dim counts the number of dims.
  */
-function countValues(ledger: Ledger, pid: number, wanted: Map<string, { field: 'scalar' | 'size' | 'stride'; index: number | null; values: Map<string, number>; observations: number }>): void {
+function countValues(ledger: Ledger, pid: number, window: Window, wanted: Map<string, { field: 'scalar' | 'size' | 'stride'; index: number | null; values: Map<string, number>; observations: number }>): void {
   const dict = dictionaries(ledger.sql);
-  const retracted = leftOutRuns(ledger.sql, pid, {}, dict);
+  const retracted = leftOutRuns(ledger.sql, pid, window, dict);
   const bySource = new Map<string, { field: 'scalar' | 'size' | 'stride'; index: number | null; values: Map<string, number>; observations: number }[]>();
   for (const [id, c] of wanted) {
     const k = id.slice(0, id.lastIndexOf('\u0000'));
@@ -121,7 +124,7 @@ function countValues(ledger: Ledger, pid: number, wanted: Map<string, { field: '
   let lastKey = '';
   scanEvents(
     ledger.sql,
-    { profileId: pid },
+    { profileId: pid, untilPosition: window.untilPosition, untilTime: window.untilTime },
     (ev) => {
       if (ev.kind !== 'shape.observed' || !ev.shape || (ev.run !== null && retracted.has(ev.run))) return;
       if (ev.code !== lastCode) lastKey = codeKey((lastCode = ev.code));
