@@ -192,7 +192,7 @@ export async function publishMerged(url: string, cacheKey: string, profile: Prof
         value = encodeRemoteValue(profilePickle(joined, 4, o));
         await o.beforeWrite?.(attempt);
       } catch (e) {
-        await r.unwatch();
+        await r.unwatch().catch(() => {}); // the error at hand is the one to tell
         throw e;
       }
       const tx = r.multi();
