@@ -24,12 +24,14 @@ export { describedShapes, sawSentence, type DescribedShape } from './store/descr
 export { ingestFile, detectKind, type IngestKind } from './adapters/ingest-file.ts';
 export { ingestObservations } from './adapters/ingest-observations.ts';
 export { exportBytes, profilePickle, writeLocalDir, type ExportFormat, type LayoutOptions } from './adapters/export-profile.ts';
-export { publishProfile, pullProfiles, RedisError } from './adapters/redis.ts';
+export { publishProfile, previewPublish, publishMerged, pullProfiles, RedisError, type PublishPreview, type MergedPublish } from './adapters/redis.ts';
 export { mergeProfiles } from './adapters/merge-profiles.ts';
 export { watch, type WatchOptions } from './adapters/watch/watch.ts';
 export { statusSink, type StatusSink, type PassReport } from './adapters/watch/status.ts';
 export type { WatchCursor } from './store/cursors.ts';
-export { reportProfile, type ReportProfile } from './report/report-data.ts';
+export { defineLiveMerge, dropLiveMerges, liveMerges, globToRegExp, type LiveMerge } from './store/live-merges.ts';
+export { recompileStats, parseWindowLength, type StormWindow, type DynamicDim } from './store/stats.ts';
+export { reportProfile, reportJobs, type ReportProfile, type ReportJob } from './report/report-data.ts';
 export { renderReportHtml } from './report/render-html.ts';
 export { type Window, parsePoint, isWholeLog } from './store/window.ts';
 export { LedgerError, classify, fullMessage, type FailureKind } from './errors.ts';

@@ -4,7 +4,9 @@ import { unpickleProfile } from '../codecs/pickle/index.ts';
 import { cacheKeyOfRemoteKey, decodeRemoteValue, encodeRemoteValue, remoteKey } from '../codecs/remote-value.ts';
 import { classify, fullMessage, inputError, LedgerError } from '../errors.ts';
 import { cacheKey as formatCacheKey, parseCacheKey } from '../model/cache-key.ts';
+import { joinProfiles } from '../model/join-profiles.ts';
 import type { Profile } from '../model/profile.ts';
+import { diffProfiles, type EntryChange } from '../store/diff.ts';
 import type { Ledger } from '../store/ledger.ts';
 import { importEvents } from './ingest-snapshot.ts';
 
@@ -107,6 +109,106 @@ export async function publishProfile(url: string, cacheKey: string, profile: Pro
     else await r.set(key, value);
   });
   return key;
+}
+
+/** What Redis holds at a key now, decoded with the remote value's and the pickle's codecs (null: nothing). */
+async function currentProfile(r: Redis, key: string): Promise<Profile | null> {
+  const raw = await r.getBuffer(key);
+  if (raw === null) return null;
+  try {
+    return unpickleProfile(decodeRemoteValue(raw.toString('utf8')));
+  } catch (e) {
+    // never joined with, nor silently replaced by a merge: the user decides
+    throw inputError(`${key} holds a value that is no PGO profile (publish without --merge replaces it)`, e);
+  }
+}
+
+function refuseEmptyProfile(key: string, profile: Profile): void {
+  // Issue 12.4: an empty profile where PyTorch reads would throw away what jobs learnt.
+  if (!profile.codes.size) throw inputError(`the profile for ${key} has no code ids: nothing was written`);
+}
+
+export interface PublishPreview {
+  key: string;
+  /** Whether Redis holds a value at the key now. */
+  exists: boolean;
+  /** What would be written: the profile, or with `merge` its join with what Redis holds. */
+  profile: Profile;
+  /** From what Redis holds (nothing: every entry added) to what would be written, in `diff`'s terms. */
+  changes: EntryChange[];
+}
+
+/**
+ * `publish --dry-run`: what a publish would change at the key, reading Redis and writing
+ * nothing.
+ */
+export async function previewPublish(url: string, cacheKey: string, profile: Profile, o: RedisOptions & { merge?: boolean } = {}): Promise<PublishPreview> {
+  const key = remoteKey(cacheKey);
+  return withRedis(url, o, async (r) => {
+    const current = await currentProfile(r, key);
+    const next = o.merge && current ? joinProfiles(current, profile) : profile;
+    return { key, exists: current !== null, profile: next, changes: diffProfiles(current ?? { codes: new Map() }, next) };
+  });
+}
+
+export interface MergedPublish {
+  key: string;
+  /** How many read-join-write rounds it took (more than 1: another writer came between). */
+  attempts: number;
+  /** Code ids Redis held before the write that succeeded (0: the key was empty). */
+  heldBefore: number;
+  /** What was written. */
+  profile: Profile;
+}
+
+export interface MergeOptions extends RedisOptions, LayoutOptions {
+  ttlSeconds?: number;
+  /** Rounds before giving up (default 10). */
+  maxAttempts?: number;
+  /** Called between the read and the write of each round (tests use it to write in between). */
+  beforeWrite?: (attempt: number) => Promise<void>;
+}
+
+/**
+ * `publish --merge`: the profile joined with what Redis holds, written by compare-and-set:
+ * WATCH the key, GET it, join, then MULTI SET EXEC. EXEC writes nothing when the key changed
+ * since WATCH (another job wrote), and the round starts again from a fresh read, so that
+ * job's write is joined in, not lost. The value and TTL are as `publishProfile` writes them.
+ */
+export async function publishMerged(url: string, cacheKey: string, profile: Profile, o: MergeOptions = {}): Promise<MergedPublish> {
+  const key = remoteKey(cacheKey);
+  refuseEmptyProfile(key, profile);
+  const max = o.maxAttempts ?? 10;
+  return withRedis(url, o, async (r) => {
+    for (let attempt = 1; attempt <= max; attempt++) {
+      await r.watch(key);
+      let value: string;
+      let joined: Profile;
+      let held: number;
+      try {
+        const current = await currentProfile(r, key);
+        joined = current ? joinProfiles(current, profile) : profile;
+        held = current?.codes.size ?? 0;
+        value = encodeRemoteValue(profilePickle(joined, 4, o));
+        await o.beforeWrite?.(attempt);
+      } catch (e) {
+        await r.unwatch().catch(() => {}); // the error at hand is the one to tell
+        throw e;
+      }
+      const tx = r.multi();
+      if (o.ttlSeconds !== undefined) tx.set(key, value, 'EX', o.ttlSeconds);
+      else tx.set(key, value);
+      const res = await tx.exec();
+      if (res !== null) {
+        const failed = res.find(([err]) => err);
+        if (failed) throw new RedisError(`Redis refused to set ${key}: ${(failed[0] as Error).message}`);
+        return { key, attempts: attempt, heldBefore: held, profile: joined };
+      }
+      // Another writer came between: wait a little (spread, so racing publishers part) and read again.
+      await new Promise((res) => setTimeout(res, Math.floor(Math.random() * 20 * attempt)));
+    }
+    throw new RedisError(`${key} was changed by another writer during each of ${max} attempts to join and write it: nothing was written; try again`);
+  });
 }
 
 export interface PullResult {

@@ -3,6 +3,9 @@ import type { Profile } from '../model/profile.ts';
 import { entryToJson, intToJson } from '../codecs/entry-json.ts';
 import { fieldsToJson } from '../model/py-plain.ts';
 import type { HistoryRow } from '../store/ledger.ts';
+import type { EntryChange } from '../store/diff.ts';
+import type { StormWindow } from '../store/stats.ts';
+import { codeIdLabel } from '../model/code-id.ts';
 import { sawSentence, type DescribedShape } from '../store/described-shapes.ts';
 
 /**
@@ -78,4 +81,44 @@ export function describedText(s: DescribedShape): string {
   const device = s.device?.replace(/^device\(type='([^']*)'(?:, index=(\d+))?\)$/, (_m, t: string, i?: string) => (i === undefined ? t : `${t}:${i}`));
   const detail = [s.role === 'input' ? null : s.role, s.stride ? `stride [${s.stride.map((x) => x ?? '?').join(', ')}]` : null, s.dtype, device].filter(Boolean).join(', ');
   return `${sawSentence([s])}${detail ? ` (${detail})` : ''} in ${s.code.name}, run ${s.run ?? '-'}, #${s.position}`;
+}
+
+/** `diff` (and `publish --dry-run`): one entry that changed, as a JSON line. */
+export function changeJson(c: EntryChange) {
+  return { ...c, code: codeJson(c.code) };
+}
+
+/** `diff` (and `publish --dry-run`): one entry that changed, in words. */
+export function changeText(c: EntryChange): string {
+  const dims = c.dims.map((d) => `${d.dim}: ${d.from} -> ${d.to}${d.position !== undefined ? ` (at #${d.position})` : ''}`);
+  return `${c.change} ${c.source} in ${codeIdLabel(c.code)}: ${c.from ?? ''}${c.from && c.to ? ' -> ' : ''}${c.to ?? ''}${dims.length ? `\n    ${dims.join('\n    ')}` : ''}`;
+}
+
+/** `stats`: one run's recompile records in one time window of one profile. */
+export function stormJson(w: StormWindow) {
+  return {
+    cache_key: w.cacheKey,
+    job: w.key.job,
+    rank: w.key.rank,
+    tag: w.key.tag,
+    run: w.run,
+    start: isoTime(w.start),
+    end: isoTime(w.end),
+    count: w.records.length,
+    dims: w.dims.map((d) => ({ code: codeJson(d.code), source: d.source, dim: d.dim, position: d.position, time: isoTime(d.time), observations: d.observations, values: d.values })),
+    records: w.records.map(historyJson),
+  };
+}
+
+const n = (x: number) => x.toLocaleString('en-US');
+
+/** `stats`, in words: the window, its records, and each dim it made dynamic with the values seen there (rarest first). */
+export function stormText(w: StormWindow): string {
+  const head = `${w.cacheKey} run ${w.run ?? '-'}, ${isoTime(w.start)} to ${isoTime(w.end)}: ${w.records.length} recompile record${w.records.length === 1 ? '' : 's'}`;
+  const recs = w.records.map((h) => `  ${historyText(h).replace(/\n/g, '\n  ')}`);
+  const dims = w.dims.map((d) => {
+    const seen = d.values.length ? `${d.values.slice(0, 5).map((v) => `${v.value} seen ${n(v.count)} time${v.count === 1 ? '' : 's'}`).join(', ')}${d.values.length > 5 ? `, and ${d.values.length - 5} more values` : ''} in ${n(d.observations)} observations` : 'no observations of it (it came in a snapshot)';
+    return `  turned dynamic: ${d.source} ${d.dim} in ${codeIdLabel(d.code)} at #${d.position}: ${seen}`;
+  });
+  return [head, ...recs, ...dims].join('\n');
 }

@@ -14,11 +14,12 @@ import { replayCommand } from './commands/replay.ts';
 import { reportCommand } from './commands/report.ts';
 import { retractCommand } from './commands/retract.ts';
 import { showCommand } from './commands/show.ts';
+import { statsCommand } from './commands/stats.ts';
 import { verifyCommand } from './commands/verify.ts';
 import { watchCommand } from './commands/watch.ts';
 import { whyCommand } from './commands/why.ts';
 
-const COMMANDS = { ingest: ingestCommand, jobs: jobsCommand, show: showCommand, history: historyCommand, why: whyCommand, diff: diffCommand, export: exportCommand, publish: publishCommand, pull: pullCommand, merge: mergeCommand, retract: retractCommand, replay: replayCommand, verify: verifyCommand, report: reportCommand, watch: watchCommand };
+const COMMANDS = { ingest: ingestCommand, jobs: jobsCommand, show: showCommand, history: historyCommand, why: whyCommand, diff: diffCommand, export: exportCommand, publish: publishCommand, pull: pullCommand, merge: mergeCommand, retract: retractCommand, replay: replayCommand, verify: verifyCommand, report: reportCommand, watch: watchCommand, stats: statsCommand };
 
 /**
  * The commands to define: only the one argv names when it names one (defining all of them is

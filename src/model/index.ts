@@ -13,3 +13,4 @@ export * from './observation.ts';
 export * from './py-plain.ts';
 export * from './closures.ts';
 export * from './switches.ts';
+export * from './join-profiles.ts';

@@ -1,4 +1,4 @@
-import type { ReportProfile } from './report-data.ts';
+import type { ReportJob, ReportProfile } from './report-data.ts';
 
 /** JSON inside a <script> element: nothing in it can close the element. */
 function scriptJson(v: unknown): string {
@@ -11,7 +11,7 @@ const esc = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&
  * One self-contained HTML file: the data as JSON, the styles and the script inline, no
  * network. The table renders a page of code ids at a time, so 10,000 code ids stay quick.
  */
-export function renderReportHtml(profiles: ReportProfile[], generatedAt: Date = new Date()): string {
+export function renderReportHtml(profiles: ReportProfile[], generatedAt: Date = new Date(), jobs: ReportJob[] = []): string {
   const title = profiles.length === 1 ? `pgo-ledger: ${profiles[0].cacheKey}` : `pgo-ledger: ${profiles.length} profiles`;
   return `<!doctype html>
 <html lang="en">
@@ -53,6 +53,10 @@ export function renderReportHtml(profiles: ReportProfile[], generatedAt: Date = 
   .pager { display: flex; gap: 8px; align-items: center; margin-top: 10px; }
   ul.keep { margin: 0; padding-left: 18px; }
   .saw { color: var(--muted); font-size: 12px; margin-top: 2px; }
+  #index { margin-bottom: 24px; }
+  section.run h3 { font-size: 14px; margin: 12px 0 4px; }
+  ol.run-changes { margin: 0; padding-left: 22px; }
+  .storm { color: var(--dyn); font-weight: 600; }
 </style>
 </head>
 <body>
@@ -61,6 +65,13 @@ export function renderReportHtml(profiles: ReportProfile[], generatedAt: Date = 
   <div class="muted" id="summary"></div>
 </header>
 <main>
+  <section id="index" hidden>
+    <h2>Jobs</h2>
+    <table id="jobs">
+      <thead><tr><th>Job</th><th>Profiles</th><th>Recompile records</th><th>Busiest window</th><th>Dims turned dynamic: values seen there, rarest first</th></tr></thead>
+      <tbody id="job-rows"></tbody>
+    </table>
+  </section>
   <div id="profile-pick" class="controls" hidden>
     <label>Profile <select id="profile"></select></label>
   </div>
@@ -69,6 +80,8 @@ export function renderReportHtml(profiles: ReportProfile[], generatedAt: Date = 
   <ul class="switches" id="switches"></ul>
   <h2>Candidates to keep static</h2>
   <div id="keep"></div>
+  <h2>Changes by run</h2>
+  <div id="run-timeline"></div>
   <div class="controls">
     <input type="search" id="search" placeholder="Search code ids and sources" aria-label="Search">
     <label>Source <select id="source-filter"><option value="">all sources</option></select></label>
@@ -83,10 +96,12 @@ export function renderReportHtml(profiles: ReportProfile[], generatedAt: Date = 
   <p class="muted">Generated ${esc(generatedAt.toISOString())} by pgo-ledger. Works from disk; nothing is fetched.</p>
 </main>
 <script type="application/json" id="data">${scriptJson(profiles)}</script>
+<script type="application/json" id="jobs-data">${scriptJson(jobs)}</script>
 <script>
 (() => {
   const PAGE = 50;
   const all = JSON.parse(document.getElementById('data').textContent);
+  const jobs = JSON.parse(document.getElementById('jobs-data').textContent);
   const $ = (id) => document.getElementById(id);
   const el = (tag, attrs, ...kids) => {
     const e = document.createElement(tag);
@@ -110,6 +125,13 @@ export function renderReportHtml(profiles: ReportProfile[], generatedAt: Date = 
     keep.replaceChildren(p.keepStatic.length
       ? el('ul', { class: 'keep' }, ...p.keepStatic.map((k) => el('li', {}, el('code', { text: k.source }), ' in ', el('code', { text: k.code }), el('span', { class: 'muted', text: ' — static over ' + k.observations + ' observations' + (k.runs ? ' in ' + k.runs + ' run' + (k.runs === 1 ? '' : 's') : '') }))))
       : el('p', { class: 'muted', text: 'None: every source seen at least 3 times has changed.' }));
+    // issue 12.7: the changes of each run, in position order
+    const runs = p.runTimeline || [];
+    $('run-timeline').replaceChildren(...(runs.length ? runs.map((r) => el('section', { class: 'run', 'data-run': r.run === null ? '' : r.run },
+      el('h3', { text: 'run ' + (r.run === null ? '(none)' : r.run) + ' — ' + r.changes.length + ' change' + (r.changes.length === 1 ? '' : 's') }),
+      el('ol', { class: 'run-changes' }, ...r.changes.map((t) => el('li', { 'data-position': String(t.position) },
+        el('span', { class: 'mono', text: t.source + ' ' + (t.dim === 'scalar' || t.dim === 'all' ? t.dim : 'dim ' + t.dim) + ': ' + t.cached + ' → ' + t.new }),
+        ' ', el('span', { class: 'muted', text: 'in ' + t.code + ' · ' + t.reason + ' · #' + t.position + ' · ' + t.time + (t.compileId ? ' · compile ' + t.compileId : '') })))))) : [el('p', { class: 'muted', text: 'No recompile records.' })]));
     const sources = [...new Set(p.codes.flatMap((c) => c.sources.map((s) => s.source)))].sort();
     $('source-filter').replaceChildren(el('option', { value: '', text: 'all sources' }), ...sources.map((s) => el('option', { value: s, text: s })));
     $('run-filter').replaceChildren(el('option', { value: '', text: 'all runs' }), ...p.runs.map((r) => el('option', { value: r, text: r })));
@@ -184,6 +206,27 @@ export function renderReportHtml(profiles: ReportProfile[], generatedAt: Date = 
     $('next').disabled = page >= pages - 1;
   }
 
+  // issue 12.7: the index of jobs, with their storm figures; a job opens its first profile
+  function showProfile(i) {
+    prof = i;
+    $('profile').value = String(i);
+    setupProfile();
+    $('profile-pick').scrollIntoView();
+  }
+  if (jobs.length) {
+    $('index').hidden = false;
+    const values = (d) => d.values.length ? d.values.map((v) => v.value + ' seen ' + v.count.toLocaleString('en-US') + ' time' + (v.count === 1 ? '' : 's')).join(', ') + ' in ' + d.observations.toLocaleString('en-US') + ' observations' : 'no observations of it';
+    $('job-rows').replaceChildren(...jobs.map((j) => {
+      const link = el('a', { href: '#', class: 'job-link', text: j.job });
+      link.addEventListener('click', (e) => { e.preventDefault(); showProfile(all.findIndex((p) => p.cacheKey === j.profiles[0])); });
+      return el('tr', { class: 'job', 'data-job': j.job },
+        el('td', {}, link),
+        el('td', { class: 'mono', text: j.profiles.join(', ') }),
+        el('td', { class: 'records', text: String(j.records) + (j.windows ? ' in ' + j.windows + ' window' + (j.windows === 1 ? '' : 's') + ' of ' + j.windowLength : '') }),
+        el('td', { class: 'busiest' }, j.busiest ? el('span', { class: j.busiest.records > 1 ? 'storm' : '', text: j.busiest.records + ' record' + (j.busiest.records === 1 ? '' : 's') }) : '-', j.busiest ? el('span', { class: 'muted', text: ' in ' + j.busiest.cacheKey + ' run ' + (j.busiest.run || '-') + ' from ' + j.busiest.start }) : null),
+        el('td', {}, j.dims.length ? el('ul', { class: 'keep' }, ...j.dims.map((d) => el('li', { class: 'dyn-dim' }, el('code', { text: d.source + ' ' + d.dim }), ' in ', el('code', { text: d.code }), el('span', { class: 'muted', text: ': ' + values(d) })))) : el('span', { class: 'muted', text: 'none' })));
+    }));
+  }
   if (all.length > 1) {
     $('profile-pick').hidden = false;
     $('profile').replaceChildren(...all.map((p, i) => el('option', { value: String(i), text: p.cacheKey })));

@@ -9,6 +9,7 @@ import { historyAsOf } from '../store/history.ts';
 import { dimKey, explain } from '../store/why.ts';
 import { describedShapes } from '../store/described-shapes.ts';
 import type { Window } from '../store/window.ts';
+import { recompileStats } from '../store/stats.ts';
 
 /** What the HTML report shows of one profile; built from the views (and a count over the log). */
 export interface ReportProfile {
@@ -22,6 +23,23 @@ export interface ReportProfile {
   switches?: (SwitchAdvice & { quoted: string })[];
   codes: ReportCode[];
   runs: string[];
+  /** Issue 12.7: the changes of each run (runs in the order of their first change), each in position order. */
+  runTimeline?: { run: string | null; changes: (Change & { code: string; source: string })[] }[];
+}
+
+/** Issue 12.7: a job on the report's index, with its recompile-storm figures (from `stats`). */
+export interface ReportJob {
+  job: string;
+  /** Its profiles' cache keys (each a page of the report). */
+  profiles: string[];
+  records: number;
+  /** Windows (per profile, run and time window) with records. */
+  windows: number;
+  windowLength: string;
+  /** The window with the most records. */
+  busiest: { cacheKey: string; run: string | null; start: string; records: number } | null;
+  /** Each dim that turned dynamic, with the values seen there, rarest first. */
+  dims: { cacheKey: string; code: string; source: string; dim: string; values: { value: string; count: number }[]; observations: number }[];
 }
 
 export interface ReportCode {
@@ -184,8 +202,15 @@ export function reportProfile(ledger: Ledger, p: ProfileRow, window: Window = {}
     const f = fact(h.name);
     if (!(f.zeroOneDims ??= []).includes(d)) f.zeroOneDims.push(d);
   }
+  const runTimeline = new Map<string | null, NonNullable<ReportProfile['runTimeline']>[number]>();
+  for (const h of history) {
+    let r = runTimeline.get(h.run);
+    if (!r) runTimeline.set(h.run, (r = { run: h.run, changes: [] }));
+    r.changes.push({ ...change(h), code: codeIdLabel(h.code), source: h.name });
+  }
   return {
     cacheKey: p.cacheKey,
+    runTimeline: [...runTimeline.values()],
     switches: switchAdvice(view, [...facts.values()]).map((a) => ({ ...a, quoted: shellQuoted(a.value) })),
     events: p.eventCount,
     lastTime: p.lastTime === null ? null : new Date(p.lastTime).toISOString(),
@@ -194,4 +219,35 @@ export function reportProfile(ledger: Ledger, p: ProfileRow, window: Window = {}
     codes,
     runs,
   };
+}
+
+/**
+ * Issue 12.7: the report's index: each job of the given profiles with its storm figures, from
+ * the library's `stats` answer (records per profile, run and time window).
+ */
+export function reportJobs(ledger: Ledger, profiles: ProfileRow[], window: Window = {}, windowMs = 3_600_000, windowLength = '1h'): ReportJob[] {
+  const jobs = new Map<string, ReportJob>();
+  for (const p of profiles) {
+    let j = jobs.get(p.key.job);
+    if (!j) jobs.set(p.key.job, (j = { job: p.key.job, profiles: [], records: 0, windows: 0, windowLength, busiest: null, dims: [] }));
+    j.profiles.push(p.cacheKey);
+  }
+  const wanted = new Set(profiles.map((p) => p.cacheKey));
+  for (const j of jobs.values()) {
+    const seen = new Set<string>();
+    for (const w of recompileStats(ledger, { job: j.job, windowMs, window })) {
+      if (!wanted.has(w.cacheKey)) continue;
+      j.records += w.records.length;
+      j.windows++;
+      if (!j.busiest || w.records.length > j.busiest.records) j.busiest = { cacheKey: w.cacheKey, run: w.run, start: new Date(w.start).toISOString(), records: w.records.length };
+      for (const d of w.dims) {
+        const k = `${w.cacheKey}\u0000${codeKey(d.code)}\u0000${d.source}\u0000${d.dim}`;
+        if (seen.has(k)) continue;
+        seen.add(k);
+        j.dims.push({ cacheKey: w.cacheKey, code: codeIdLabel(d.code), source: d.source, dim: d.dim, values: d.values.slice(0, 5), observations: d.observations });
+      }
+    }
+  }
+  // the stormiest jobs first
+  return [...jobs.values()].sort((a, b) => (b.busiest?.records ?? 0) - (a.busiest?.records ?? 0) || b.records - a.records || a.job.localeCompare(b.job));
 }

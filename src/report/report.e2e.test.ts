@@ -4,7 +4,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { chromium, type Browser } from 'playwright-core';
+import { cli } from '../../test/support/cli.ts';
 import { TORCH } from '../../test/support/fixtures.ts';
+import { stormLines } from '../../test/support/storm-lines.ts';
 import { tempDir } from '../../test/support/tmp.ts';
 import { ingestFile } from '../adapters/ingest-file.ts';
 import { codeIdText } from '../model/code-id.ts';
@@ -114,6 +116,43 @@ describe('the HTML report in a real headless Chromium', () => {
     assert.equal(await page.textContent('#page'), 'page 2 of 200');
     await page.fill('#search', 'fn_9999');
     assert.deepEqual(await page.$$eval('tr.entry', (trs) => trs.map((tr) => tr.getAttribute('data-code'))), ['hash(abc)/srv/m8.py:9999:fn_9999']);
+    await page.close();
+  });
+
+  it("issue 12.7: report --all -o DIR opens on an index of jobs with their storm figures, and a job's page has a timeline of the changes per run", async () => {
+    const db = join(dir, 'storm.db');
+    assert.equal(cli(db, ['ingest', stormLines(join(dir, 'storm.jsonl'))]).status, 0);
+    const site = join(dir, 'site') + '/';
+    const r = cli(db, ['report', '--all', '-o', site]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /wrote .*site\/index\.html \(3 profiles, 2 jobs on its index/);
+
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    await page.goto(pathToFileURL(join(site, 'index.html')).href);
+    await page.waitForSelector('tr.job');
+    // the stormiest job first, with stats' figures
+    const jobs = await page.$$eval('tr.job', (trs) => trs.map((tr) => [tr.getAttribute('data-job'), tr.querySelector('.records')!.textContent, tr.querySelector('.busiest')!.textContent]));
+    assert.deepEqual(jobs, [
+      ['storm', '4 in 3 windows of 1h', '2 records in storm:0: run r1 from 2026-11-26T10:00:00.000Z'],
+      ['calm', '0', '-'],
+    ]);
+    const dims = await page.$$eval('tr.job[data-job="storm"] li.dyn-dim', (ls) => ls.map((l) => l.textContent));
+    assert.ok(dims.some((d) => /^L\['x'\] size\[0\] in \S+:24:forward: 256 seen 3 times, 8 seen 1,000 times in 1,003 observations$/.test(d!)), dims.join('\n'));
+
+    // a job opens its first profile: its changes, run by run, in position order
+    await page.click('tr.job[data-job="storm"] a.job-link');
+    assert.match((await page.textContent('#summary'))!, /^storm:0: /);
+    const runs = await page.$$eval('section.run', (ss) => ss.map((s) => ({ run: s.getAttribute('data-run'), head: s.querySelector('h3')!.textContent, items: [...s.querySelectorAll('li')].map((l) => [Number(l.getAttribute('data-position')), l.querySelector('.mono')!.textContent]) })));
+    assert.deepEqual(runs.map((x) => [x.run, x.head]), [['r1', 'run r1 — 2 changes'], ['r2', 'run r2 — 1 change']]);
+    assert.deepEqual(runs[0].items.map((i) => i[1]), ["L['x'] dim 0: 8 → 256", "L['n'] scalar: 4 → 7"]);
+    assert.deepEqual(runs[1].items.map((i) => i[1]), ["L['y'] dim 0: 1 → 2"]);
+    const positions = runs.flatMap((x) => x.items.map((i) => i[0] as number));
+    assert.deepEqual(positions, [...positions].sort((a, b) => a - b), 'position order');
+    // another profile of the job: its own runs
+    await page.selectOption('#profile', { label: 'storm:1:' });
+    assert.deepEqual(await page.$$eval('section.run', (ss) => ss.map((s) => s.getAttribute('data-run'))), ['r1b']);
+    await page.selectOption('#profile', { label: 'calm:None:' });
+    assert.equal(await page.textContent('#run-timeline'), 'No recompile records.');
     await page.close();
   });
 });

@@ -11,6 +11,7 @@ import type { LeanEvent } from './log.ts';
 import { prepareEvent, type NewEvent, type PreparedEvent } from './prepare-event.ts';
 import { replayAll } from './replay.ts';
 import { liveViews, loadView, readHistory, type HistoryRow } from './views.ts';
+import { followLiveMerges } from './live-merges.ts';
 import { isWholeLog, type Window } from './window.ts';
 import type { Selectable } from 'kysely';
 import type { LedgerSchema } from './schema.ts';
@@ -139,7 +140,10 @@ function createLedger(db: OpenedDatabase): Ledger {
       try {
         const result = sql.immediate(() => {
           syncCache();
-          return appendBatch(state, events);
+          const r = appendBatch(state, events);
+          // issue 12.5: `merge --live` targets join what this batch changed, in the same transaction
+          if (r.appended) followLiveMerges(state, events);
+          return r;
         });
         seenVersion = sql.dataVersion();
         return result;

@@ -9,8 +9,8 @@ export function diffCommand(program: Command, ctx: CliContext): void {
     .action(async (o: SelectOpts & WindowOpts & { from: string; to?: string; json?: boolean }) => {
       const { diffProfiles } = await import('../../store/diff.ts');
       const { explain, dimKey } = await import('../../store/why.ts');
-      const { codeKey, codeIdLabel } = await import('../../model/code-id.ts');
-      const { codeJson } = await import('../json.ts');
+      const { codeKey } = await import('../../model/code-id.ts');
+      const { changeJson, changeText } = await import('../json.ts');
       const l = await ctx.open();
       const p = selectProfile(l, o);
       const to = windowFor(l, o, o.to);
@@ -23,13 +23,7 @@ export function diffCommand(program: Command, ctx: CliContext): void {
         for (const s of explain(l, p.id, { window: to })) if (s.becameDynamic) since.set(`${codeKey(s.code)}\u0000${s.source}\u0000${dimKey(s.dim)}`, s.becameDynamic.position);
         for (const c of changes) for (const d of c.dims) if (d.to === '?') d.position = since.get(`${codeKey(c.code)}\u0000${c.source}\u0000${d.dim}`);
       }
-      for (const c of changes) {
-        if (o.json) ctx.out(JSON.stringify({ ...c, code: codeJson(c.code) }));
-        else {
-          const dims = c.dims.map((d) => `${d.dim}: ${d.from} -> ${d.to}${d.position !== undefined ? ` (at #${d.position})` : ''}`);
-          ctx.out(`${c.change} ${c.source} in ${codeIdLabel(c.code)}: ${c.from ?? ''}${c.from && c.to ? ' -> ' : ''}${c.to ?? ''}${dims.length ? `\n    ${dims.join('\n    ')}` : ''}`);
-        }
-      }
+      for (const c of changes) ctx.out(o.json ? JSON.stringify(changeJson(c)) : changeText(c));
       if (!changes.length && !o.json) ctx.out('no change');
     });
 }

@@ -1,21 +1,47 @@
 import type { Command } from 'commander';
-import { parseRank, selectProfile, type CliContext } from '../context.ts';
+import { parseRank, selectProfile, usage, type CliContext } from '../context.ts';
 
 export function mergeCommand(program: Command, ctx: CliContext): void {
   program
     .command('merge')
     .description("the join of profiles, as PyTorch's compiler collectives join ranks")
-    .requiredOption('--from <profile>', 'a job id or cache key (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--from <profile>', "a job id, a cache key, or a glob over cache keys such as 'job:*' (every rank and tag of a job) (repeatable)", (v: string, acc: string[]) => [...acc, v], [] as string[])
     .requiredOption('--into <job>', 'the job (or cache key) to join them into')
     .option('--rank <rank>', 'rank of the target')
     .option('--tag <tag>', 'cache_key_tag of the target')
-    .action(async (o: { from: string[]; into: string; rank?: string; tag?: string }) => {
+    .option('--live', 'keep the target up to date: each later batch appended to a matching profile is joined in (in its transaction)')
+    .option('--stop-live', "stop the target's live merges (what was joined stays)")
+    .action(async (o: { from: string[]; into: string; rank?: string; tag?: string; live?: boolean; stopLive?: boolean }) => {
       const { mergeProfiles } = await import('../../adapters/merge-profiles.ts');
+      const { defineLiveMerge, dropLiveMerges, isGlob, matchingKeys } = await import('../../store/live-merges.ts');
       const { cacheKey } = await import('../../model/cache-key.ts');
       const l = await ctx.open({ write: true });
-      const from = o.from.map((f) => l.profileByKey(f) ?? selectProfile(l, { job: f }));
       const into = l.profileByKey(o.into)?.cacheKey ?? cacheKey({ job: o.into, rank: o.rank === undefined ? null : parseRank(o.rank), tag: o.tag ?? '' });
-      const r = mergeProfiles(l, from, into);
-      ctx.out(`joined ${from.map((f) => f.cacheKey).join(' + ')} into ${into}: ${r.appended} events${r.records ? `, ${r.records} recompile reasons` : ''}`);
+      if (o.stopLive) {
+        ctx.out(`${into}: ${dropLiveMerges(l.sql, into)} live merges stopped`);
+        return;
+      }
+      if (!o.from.length) usage('give --from (a job, a cache key, or a glob such as \'job:*\')');
+      const all = l.profiles();
+      const patterns: string[] = [];
+      const from = o.from.flatMap((f) => {
+        if (!isGlob(f)) {
+          const p = l.profileByKey(f) ?? selectProfile(l, { job: f });
+          patterns.push(p.cacheKey);
+          return [p];
+        }
+        patterns.push(f);
+        const keys = matchingKeys(all.map((p) => p.cacheKey), f, into);
+        // a live merge may name ranks still to come
+        if (!keys.length && !o.live) usage(`--from ${f}: no profile matches (the ledger has: ${all.map((p) => p.cacheKey).join(', ') || 'none'})`);
+        return all.filter((p) => keys.includes(p.cacheKey));
+      });
+      const unique = [...new Map(from.map((p) => [p.cacheKey, p])).values()];
+      const r = l.sql.immediate(() => {
+        if (o.live) defineLiveMerge(l.sql, into, patterns);
+        return mergeProfiles(l, unique, into);
+      });
+      ctx.out(`joined ${unique.map((f) => f.cacheKey).join(' + ') || 'nothing yet'} into ${into}: ${r.appended} events${r.records ? `, ${r.records} recompile reasons` : ''}`);
+      if (o.live) ctx.out(`live: ${into} follows ${patterns.join(', ')} (each batch appended to a matching profile is joined in)`);
     });
 }

@@ -3,20 +3,34 @@ import { profileOptions, selectProfile, usage, windowFor, windowOptions, type Cl
 
 export function reportCommand(program: Command, ctx: CliContext): void {
   windowOptions(profileOptions(program.command('report').description("an HTML report of a profile's history: one self-contained file that works from disk"), false))
-    .option('--all', 'every profile')
-    .requiredOption('-o, --output <file>', 'the HTML file')
-    .action(async (o: WindowOpts & { job?: string; rank?: string; tag?: string; all?: boolean; output: string }) => {
-      const { reportProfile } = await import('../../report/report-data.ts');
+    .option('--all', 'every profile, opening on an index of jobs with their recompile-storm figures')
+    .option('--window <length>', '--all: the time window of the storm figures (30s, 10m, 1h, 1d)', '1h')
+    .requiredOption('-o, --output <file|dir>', 'the HTML file (a folder: index.html in it)')
+    .action(async (o: WindowOpts & { job?: string; rank?: string; tag?: string; all?: boolean; window: string; output: string }) => {
+      const { reportProfile, reportJobs } = await import('../../report/report-data.ts');
       const { renderReportHtml } = await import('../../report/render-html.ts');
       const { writeFileAtomic } = await import('../../adapters/export-profile.ts');
+      const { parseWindowLength } = await import('../../store/stats.ts');
+      const { existsSync, mkdirSync, statSync } = await import('node:fs');
+      const { join } = await import('node:path');
       const l = await ctx.open();
       if (!o.all && !o.job) usage('report needs --job or --all');
       const profiles = o.all ? l.profiles() : [selectProfile(l, { job: o.job!, rank: o.rank, tag: o.tag })];
       if (!profiles.length) usage('the ledger holds no profiles');
       const w = windowFor(l, o);
-      const html = renderReportHtml(profiles.map((p) => reportProfile(l, p, w)));
+      const jobs = o.all ? reportJobs(l, profiles, w, parseWindowLength(o.window), o.window) : [];
+      const html = renderReportHtml(
+        profiles.map((p) => reportProfile(l, p, w)),
+        new Date(),
+        jobs,
+      );
       const bytes = Buffer.from(html);
-      writeFileAtomic(o.output, bytes);
-      ctx.out(`wrote ${o.output} (${profiles.length} profile${profiles.length === 1 ? '' : 's'}, ${bytes.length} bytes)`);
+      let file = o.output;
+      if (/[/\\]$/.test(file) || (existsSync(file) && statSync(file).isDirectory())) {
+        mkdirSync(file, { recursive: true });
+        file = join(file, 'index.html');
+      }
+      writeFileAtomic(file, bytes);
+      ctx.out(`wrote ${file} (${profiles.length} profile${profiles.length === 1 ? '' : 's'}${jobs.length ? `, ${jobs.length} job${jobs.length === 1 ? '' : 's'} on its index` : ''}, ${bytes.length} bytes)`);
     });
 }

@@ -1,0 +1,80 @@
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { cli } from '../../test/support/cli.ts';
+import { tempDir } from '../../test/support/tmp.ts';
+
+const dir = tempDir();
+
+/** One rank's observation lines of job `lm`. */
+function rank(name: string, rankNo: number, tag: string, obs: { code: string; source: string; size: number[] }[]): string {
+  const file = join(dir, `${name}.jsonl`);
+  writeFileSync(
+    file,
+    obs
+      .map((o, i) =>
+        JSON.stringify({ job: 'lm', rank: rankNo, tag, run: `${name}-run`, time: new Date(Date.UTC(2026, 10, 26, 10, rankNo, i)).toISOString(), code: { filename: '/srv/train.py', firstlineno: 24, name: o.code, file_hash: 'd02731e6' }, source: o.source, kind: 'tensor', size: o.size, stride: [o.size[1] ?? 1, 1].slice(0, o.size.length) }),
+      )
+      .join('\n') + '\n',
+  );
+  return file;
+}
+
+const rank0 = () => rank('rank0', 0, '', [{ code: 'forward', source: "L['x']", size: [8, 4] }, { code: 'forward', source: "L['x']", size: [8, 4] }]);
+const rank1 = () => rank('rank1', 1, '', [{ code: 'forward', source: "L['x']", size: [16, 4] }, { code: 'loss', source: "L['y']", size: [3, 2] }]);
+const rank2 = () => rank('rank2', 2, 'eval', [{ code: 'forward', source: "L['x']", size: [8, 2] }]);
+const rank3 = () => rank('rank3', 3, '', [{ code: 'late', source: "L['z']", size: [1, 1] }]);
+
+const ok = (r: { status: number; stdout: string; stderr: string }) => {
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+  return r.stdout;
+};
+
+describe('issue 12.5: merging ranks', () => {
+  it("issue 12.5: merge --from 'job:*' joins every rank and tag of a job; a glob matching nothing is exit 2", () => {
+    const db = join(dir, 'glob.db');
+    for (const f of [rank0(), rank1(), rank2()]) ok(cli(db, ['ingest', f]));
+    const out = ok(cli(db, ['merge', '--from', 'lm:*', '--into', 'lm-all']));
+    assert.match(out, /joined lm:0: \+ lm:1: \+ lm:2:eval into lm-all:None:/);
+    const show = ok(cli(db, ['show', '--job', 'lm-all']));
+    assert.match(show, /L\['x'\]: tensor size=\[\?, \?\]/, 'rank 1 made dim 0 dynamic, tag eval dim 1');
+    assert.match(show, /loss/);
+    // the target is never its own source, even when the glob names it
+    assert.match(ok(cli(db, ['merge', '--from', 'lm*', '--into', 'lm-all'])), /joined lm:0: \+ lm:1: \+ lm:2:eval into/);
+    const none = cli(db, ['merge', '--from', 'nobody:*', '--into', 'x']);
+    assert.equal(none.status, 2);
+    assert.match(none.stderr, /--from nobody:\*: no profile matches/);
+  });
+
+  it('issue 12.5: merge --live keeps the joined profile up to date as ranks are ingested: show equals a fresh merge --from of them all, and why follows into the rank', () => {
+    const db = join(dir, 'live.db');
+    ok(cli(db, ['ingest', rank0()]));
+    assert.match(ok(cli(db, ['merge', '--from', 'lm:*', '--into', 'joined', '--live'])), /live: joined:None: follows lm:\*/);
+    ok(cli(db, ['ingest', rank1()]));
+    ok(cli(db, ['ingest', rank2()]));
+    const live = ok(cli(db, ['show', '--job', 'joined']));
+
+    const fresh = join(dir, 'fresh.db');
+    for (const f of [rank0(), rank1(), rank2()]) ok(cli(fresh, ['ingest', f]));
+    ok(cli(fresh, ['merge', '--from', 'lm:*', '--into', 'joined']));
+    assert.equal(live, ok(cli(fresh, ['show', '--job', 'joined'])));
+    assert.match(live, /size=\[\?, \?\]/);
+
+    // why on the merge follows the change into the rank that brought it
+    const why = ok(cli(db, ['why', '--job', 'joined', '--source', "L['x']", '--dim', '0']));
+    assert.match(why, /lm:1:/);
+
+    // the same rank again adds nothing to the target
+    const events = () => JSON.parse(ok(cli(db, ['jobs', '--json'])).trim().split('\n').find((l) => l.includes('"joined:None:"'))!).events;
+    const before = events();
+    ok(cli(db, ['ingest', rank1()]));
+    assert.equal(events(), before);
+
+    // stopped: later ranks are not joined
+    assert.match(ok(cli(db, ['merge', '--into', 'joined', '--stop-live'])), /1 live merges stopped/);
+    ok(cli(db, ['ingest', rank3()]));
+    assert.equal(events(), before);
+    assert.doesNotMatch(ok(cli(db, ['show', '--job', 'joined'])), /late/);
+  });
+});

@@ -1,0 +1,109 @@
+import { entryToJson } from '../codecs/entry-json.ts';
+import { codeKey } from '../model/code-id.ts';
+import { joinKeeps } from '../model/entry.ts';
+import type { AppendState } from './append.ts';
+import { appendBatch } from './append.ts';
+import type { Sql } from './database.ts';
+import { prepareEvent, type NewEvent } from './prepare-event.ts';
+
+/**
+ * Live merges (issue 12.5): `merge --live` stores a target and its sources (cache keys, or
+ * globs over them such as `job:*`); after each batch, in the batch's own transaction, the
+ * append path joins into the target every entry of a touched matching source that the target
+ * does not already cover. The events are entry.imported snapshots of the source's entries
+ * (format `merge`, origin `profile <source>`) as `merge` writes them, so `why` on the target
+ * follows a dim into the source profile. A merge joins, it never takes back: a run retracted
+ * from a source stays in the target until it is merged afresh.
+ */
+
+export interface LiveMerge {
+  into: string;
+  pattern: string;
+}
+
+/** A glob over cache keys: `*` any run of characters (`:` included), `?` one character. */
+export function globToRegExp(pattern: string): RegExp {
+  const body = [...pattern].map((c) => (c === '*' ? '[\\s\\S]*' : c === '?' ? '[\\s\\S]' : c.replace(/[.+^${}()|[\]\\]/g, '\\$&'))).join('');
+  return new RegExp(`^${body}$`);
+}
+
+export const isGlob = (s: string) => /[*?]/.test(s);
+
+/** The cache keys a source pattern names (never the target itself). */
+export function matchingKeys(keys: readonly string[], pattern: string, into: string): string[] {
+  const re = globToRegExp(pattern);
+  return keys.filter((k) => k !== into && re.test(k));
+}
+
+export function liveMerges(sql: Sql): LiveMerge[] {
+  return sql.all<{ into_key: string; pattern: string }>('select into_key, pattern from live_merges order by into_key, pattern').map((r) => ({ into: r.into_key, pattern: r.pattern }));
+}
+
+/** Stores a live merge (again: nothing changes). */
+export function defineLiveMerge(sql: Sql, into: string, patterns: readonly string[]): void {
+  for (const p of patterns) sql.run('insert into live_merges(into_key, pattern, created_at) values (?, ?, ?) on conflict do nothing', into, p, Date.now());
+}
+
+/** Drops a target's live merges; how many there were. */
+export function dropLiveMerges(sql: Sql, into: string): number {
+  return sql.run('delete from live_merges where into_key = ?', into).changes;
+}
+
+/**
+ * After a batch (inside its transaction): each live merge whose pattern matches a profile the
+ * batch touched gets that profile's entries the target does not cover yet. A target may be
+ * another merge's source, so this goes on for what it appended, a few levels at most.
+ */
+export function followLiveMerges(st: AppendState, batch: readonly { cacheKey: string }[] | ReadonlySet<string>, depth = 0): void {
+  if (depth > 8) return;
+  const merges = liveMerges(st.sql);
+  if (!merges.length) return;
+  const touched = batch instanceof Set ? batch : keysOf(batch as readonly { cacheKey: string }[]);
+  const next = new Set<string>();
+  for (const m of merges) {
+    const re = globToRegExp(m.pattern);
+    for (const key of touched) {
+      if (key === m.into || !re.test(key)) continue;
+      const events = catchUpEvents(st, key, m.into);
+      if (events.length && appendBatch(st, events.map((e) => prepareEvent(e))).appended) next.add(m.into);
+    }
+  }
+  if (next.size) followLiveMerges(st, next, depth + 1);
+}
+
+function keysOf(batch: readonly { cacheKey: string }[]): Set<string> {
+  const out = new Set<string>();
+  let last = '';
+  for (const e of batch) if (e.cacheKey !== last) out.add((last = e.cacheKey));
+  return out;
+}
+
+/** The source's entries (its live fold) that the target does not cover, as merge events. */
+function catchUpEvents(st: AppendState, from: string, into: string): NewEvent[] {
+  const src = st.sql.get<{ id: number }>('select id from profiles where cache_key = ?', from);
+  if (!src) return [];
+  const dst = st.sql.get<{ id: number }>('select id from profiles where cache_key = ?', into);
+  const target = dst ? st.live.get(dst.id).view.profile : null;
+  const time = Date.now();
+  const out: NewEvent[] = [];
+  for (const [k, { id, state }] of st.live.get(src.id).view.profile.codes) {
+    const have = target?.codes.get(k)?.state.automaticDynamic;
+    for (const [source, e] of state.automaticDynamic) {
+      const t = have?.get(source);
+      if (t && joinKeeps(t, e)) continue;
+      const entry = entryToJson(e);
+      out.push({
+        kind: 'entry.imported',
+        cacheKey: into,
+        payload: { code: id, source, entry, import_id: null, format: 'merge' },
+        time,
+        keyedTime: false,
+        run: null,
+        origin: `profile ${from}`,
+        originLine: null,
+        idempotencyKey: `live\u0000${into}\u0000${from}\u0000${codeKey(id)}\u0000${source}\u0000${JSON.stringify(entry, (_k, v) => (typeof v === 'bigint' ? `${v}n` : v))}`,
+      });
+    }
+  }
+  return out;
+}

@@ -1,0 +1,56 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { cli } from '../../test/support/cli.ts';
+import { stormLines } from '../../test/support/storm-lines.ts';
+import { tempDir } from '../../test/support/tmp.ts';
+
+const dir = tempDir();
+
+describe('issue 12.6: recompile storms (stats)', () => {
+  const db = join(dir, 'storm.db');
+
+  it('issue 12.6: stats gives per job, rank, run and window the records, the dims made dynamic and the rare values that did it', () => {
+    assert.equal(cli(db, ['ingest', stormLines(join(dir, 'storm.jsonl'))]).status, 0);
+    const t = cli(db, ['stats', '--job', 'storm']);
+    assert.equal(t.status, 0, t.stderr);
+    assert.match(t.stdout, /^storm:0: run r1, 2026-11-26T10:00:00.000Z to 2026-11-26T11:00:00.000Z: 2 recompile records$/m);
+    assert.match(t.stdout, /turned dynamic: L\['x'\] size\[0\] in \S+:24:forward at #\d+: 256 seen 3 times, 8 seen 1,000 times in 1,003 observations/);
+    assert.match(t.stdout, /turned dynamic: L\['n'\] scalar in \S+:24:forward at #\d+: 7 seen 1 time, 4 seen 500 times in 501 observations/);
+    assert.match(t.stdout, /^storm:0: run r2, 2026-11-26T12:00:00.000Z to 2026-11-26T13:00:00.000Z: 1 recompile record$/m);
+    assert.match(t.stdout, /^storm:1: run r1b, .*: 1 recompile record$/m);
+    assert.doesNotMatch(t.stdout, /calm/);
+
+    const j = cli(db, ['stats', '--json']);
+    assert.equal(j.status, 0, j.stderr);
+    const rows = j.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    assert.deepEqual(
+      rows.map((r) => [r.cache_key, r.job, r.rank, r.run, r.start, r.count]),
+      [
+        ['storm:0:', 'storm', 0, 'r1', '2026-11-26T10:00:00.000Z', 2],
+        ['storm:0:', 'storm', 0, 'r2', '2026-11-26T12:00:00.000Z', 1],
+        ['storm:1:', 'storm', 1, 'r1b', '2026-11-26T10:00:00.000Z', 1],
+      ],
+    );
+    const x = rows[0].dims.find((d: { source: string }) => d.source === "L['x']");
+    assert.deepEqual([x.dim, x.code.name, x.observations, x.values], ['size[0]', 'forward', 1003, [{ value: '256', count: 3 }, { value: '8', count: 1000 }]]);
+    assert.deepEqual(rows[0].records.map((r: { source: string; dim_changed: unknown; cached: string; new: string }) => [r.source, r.dim_changed, r.cached, r.new]), [["L['x']", 0, '8', '256'], ["L['n']", 'scalar', '4', '7']]);
+    assert.deepEqual(rows[2].dims.map((d: { dim: string; values: unknown }) => [d.dim, d.values]), [['size[1]', [{ value: '128', count: 1 }, { value: '64', count: 1 }]]]);
+
+    // a shorter window splits r1's two records (10:30 and 10:31 fall in different 1m windows)
+    const m = cli(db, ['stats', '--job', 'storm', '--window', '1m', '--json']);
+    assert.deepEqual(m.stdout.trim().split('\n').map((l) => JSON.parse(l).count), [1, 1, 1, 1]);
+  });
+
+  it('issue 12.6: --fail-over N exits 1 when a window has more than N records, 0 otherwise; a bad --window is exit 2', () => {
+    const over = cli(db, ['stats', '--fail-over', '1']);
+    assert.equal(over.status, 1, over.stderr);
+    assert.match(over.stderr, /over --fail-over 1: storm:0: run r1 had 2 recompile records in 2026-11-26T10:00:00.000Z \+ 1h/);
+    assert.equal(cli(db, ['stats', '--fail-over', '2']).status, 0);
+    assert.equal(cli(db, ['stats', '--fail-over', '1', '--window', '1m']).status, 0);
+    const bad = cli(db, ['stats', '--window', 'an hour']);
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /--window an hour: want a length such as 30s/);
+    assert.equal(cli(db, ['stats', '--job', 'nobody']).status, 2);
+  });
+});

@@ -1,0 +1,150 @@
+import { inputError } from '../errors.ts';
+import { codeKey, type CodeId } from '../model/code-id.ts';
+import type { ProfileKey } from '../model/cache-key.ts';
+import type { HistoryRow, Ledger, ProfileRow } from './ledger.ts';
+import { dictionaries, scanEvents } from './log.ts';
+import { historyAsOf } from './history.ts';
+import { leftOutRuns, type Window } from './window.ts';
+
+/**
+ * Recompile storms (issue 12.6): a profile's recompile records grouped by run and time window,
+ * the dims they made dynamic, and the values seen at each such dim (the rare ones are what
+ * made it dynamic).
+ */
+
+/** One dim that turned dynamic, in `diff`'s words (`size[0]`, `stride[1]`, `scalar`, `size` for the number of dims). */
+export interface DynamicDim {
+  code: CodeId;
+  source: string;
+  dim: string;
+  /** The record that made it dynamic in this window. */
+  position: number;
+  time: number;
+  /** Each value the profile's observations had at the dim, rarest first, and how often. */
+  values: { value: string; count: number }[];
+  /** Observations of the source that have the dim (the values' counts add up to it). */
+  observations: number;
+}
+
+export interface StormWindow {
+  cacheKey: string;
+  key: ProfileKey;
+  run: string | null;
+  /** The window, [start, end) in ms since the epoch, aligned to whole windows since the epoch (UTC). */
+  start: number;
+  end: number;
+  /** The recompile records (history rows) in the window, in position order. */
+  records: HistoryRow[];
+  dims: DynamicDim[];
+}
+
+export interface StatsOptions {
+  /** One job only. */
+  job?: string;
+  /** Window length in ms (default an hour). */
+  windowMs?: number;
+  /** Which events count (`--as-of`, `--exclude-run`; the whole log by default). */
+  window?: Window;
+}
+
+const UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** `--window 1h|10m|30s|1d` to ms. */
+export function parseWindowLength(s: string): number {
+  const m = /^(\d+)\s*([smhd])$/.exec(s.trim());
+  const n = m ? Number(m[1]) * UNITS[m[2]] : NaN;
+  if (!m || !Number.isSafeInteger(n) || n <= 0) throw inputError(`--window ${s}: want a length such as 30s, 10m, 1h or 1d`);
+  return n;
+}
+
+/** The dim a record is about, in diff's words (a whole-tuple record: the number of dims, `size`). */
+export function recordDimName(r: Pick<HistoryRow, 'dim_changed' | 'reason'>): string {
+  if (r.reason === 'scalar change') return 'scalar';
+  if (typeof r.dim_changed === 'number') return `${r.reason === 'stride change' ? 'stride' : 'size'}[${r.dim_changed}]`;
+  return 'size';
+}
+
+const dimId = (code: CodeId, source: string, dim: string) => `${codeKey(code)}\u0000${source}\u0000${dim}`;
+
+/** Every storm window of the ledger's profiles (one job's with `job`), by profile, then time, then run. */
+export function recompileStats(ledger: Ledger, o: StatsOptions = {}): StormWindow[] {
+  const windowMs = o.windowMs ?? UNITS.h;
+  const profiles = ledger.profiles().filter((p) => o.job === undefined || p.key.job === o.job);
+  if (o.job !== undefined && !profiles.length) throw inputError(`no profile for job ${o.job}`);
+  const out: StormWindow[] = [];
+  for (const p of profiles) out.push(...profileStorms(ledger, p, windowMs, o.window ?? {}));
+  return out;
+}
+
+function profileStorms(ledger: Ledger, p: ProfileRow, windowMs: number, window: Window): StormWindow[] {
+  const history = historyAsOf(ledger, p.id, window);
+  if (!history.length) return [];
+  const windows = new Map<string, StormWindow>();
+  const wanted = new Map<string, { field: 'scalar' | 'size' | 'stride'; index: number | null; values: Map<string, number>; observations: number }>();
+  for (const h of history) {
+    const start = Math.floor(h.time / windowMs) * windowMs;
+    const wk = `${start}\u0000${h.run ?? ''}`;
+    let w = windows.get(wk);
+    if (!w) windows.set(wk, (w = { cacheKey: p.cacheKey, key: p.key, run: h.run, start, end: start + windowMs, records: [], dims: [] }));
+    w.records.push(h);
+    const dim = recordDimName(h);
+    const id = dimId(h.code, h.name, dim);
+    if (!w.dims.some((d) => dimId(d.code, d.source, d.dim) === id)) w.dims.push({ code: h.code, source: h.name, dim, position: h.position, time: h.time, values: [], observations: 0 });
+    if (!wanted.has(id)) {
+      const m = /^(size|stride)\[(\d+)\]$/.exec(dim);
+      wanted.set(id, { field: m ? (m[1] as 'size' | 'stride') : dim === 'scalar' ? 'scalar' : 'size', index: m ? Number(m[2]) : null, values: new Map(), observations: 0 });
+    }
+  }
+  countValues(ledger, p.id, window, wanted);
+  for (const w of windows.values()) {
+    for (const d of w.dims) {
+      const c = wanted.get(dimId(d.code, d.source, d.dim))!;
+      d.values = [...c.values].map(([value, count]) => ({ value, count })).sort((a, b) => a.count - b.count);
+      d.observations = c.observations;
+    }
+  }
+  return [...windows.values()].sort((a, b) => a.start - b.start || (a.records[0].position - b.records[0].position));
+}
+
+/**
+ * One pass over the profile's observations in the window (retracted and excluded runs left
+ * out, as the fold leaves them): the value each had at each wanted dim. A whole-tuple dim counts the number of dims.
+ */
+function countValues(ledger: Ledger, pid: number, window: Window, wanted: Map<string, { field: 'scalar' | 'size' | 'stride'; index: number | null; values: Map<string, number>; observations: number }>): void {
+  const dict = dictionaries(ledger.sql);
+  const retracted = leftOutRuns(ledger.sql, pid, window, dict);
+  const bySource = new Map<string, { field: 'scalar' | 'size' | 'stride'; index: number | null; values: Map<string, number>; observations: number }[]>();
+  for (const [id, c] of wanted) {
+    const k = id.slice(0, id.lastIndexOf('\u0000'));
+    let l = bySource.get(k);
+    if (!l) bySource.set(k, (l = []));
+    l.push(c);
+  }
+  let lastCode: CodeId | null = null;
+  let lastKey = '';
+  scanEvents(
+    ledger.sql,
+    { profileId: pid, untilPosition: window.untilPosition, untilTime: window.untilTime },
+    (ev) => {
+      if (ev.kind !== 'shape.observed' || !ev.shape || (ev.run !== null && retracted.has(ev.run))) return;
+      if (ev.code !== lastCode) lastKey = codeKey((lastCode = ev.code));
+      const dims = bySource.get(`${lastKey}\u0000${ev.source}`);
+      if (!dims) return;
+      const s = ev.shape;
+      for (const c of dims) {
+        let v: unknown;
+        if (c.field === 'scalar') v = s.kind === 'scalar' ? s.value : undefined;
+        else if (s.kind === 'scalar' || (c.field === 'stride' && s.kind !== 'tensor')) v = undefined;
+        else {
+          const t = c.field === 'size' ? s.size : (s as { stride: readonly unknown[] }).stride;
+          v = c.index === null ? t.length : t[c.index];
+        }
+        if (v === undefined) continue;
+        const key = String(v);
+        c.values.set(key, (c.values.get(key) ?? 0) + 1);
+        c.observations++;
+      }
+    },
+    dict,
+  );
+}
