@@ -6,6 +6,7 @@ import { hash53 } from './hash53.ts';
 import type { Interner } from './intern.ts';
 import type { PreparedEvent } from './prepare-event.ts';
 import { replayProfile } from './replay.ts';
+import { whyCheckpointAt } from './why-checkpoints.ts';
 import { insertHistory, writeCodeStates, type LiveViews } from './views.ts';
 
 export interface AppendResult {
@@ -108,7 +109,9 @@ export function appendBatch(st: AppendState, events: readonly PreparedEvent[]): 
     if (lv.dirty.size && !refolds.has(id)) writeCodeStates(sql, id, lv.view, lv.dirty);
     lv.dirty.clear();
   }
-  checkpointAppended(sql, counts, (id) => (refolds.has(id) ? undefined : live.peek(id)?.view), st.checkpointCounts, interner.codeId);
+  checkpointAppended(sql, counts, (id) => (refolds.has(id) ? undefined : live.peek(id)?.view), st.checkpointCounts, interner.codeId, (id, position) =>
+    whyCheckpointAt(sql, interner.dict, id, position, interner.codeId),
+  );
   for (const id of refolds) {
     replayProfile(sql, interner, id);
     live.drop(id);

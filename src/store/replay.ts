@@ -6,6 +6,8 @@ import type { Interner } from './intern.ts';
 import { scanEvents } from './log.ts';
 import { insertHistory, writeCodeStates } from './views.ts';
 import { leftOutRuns } from './window.ts';
+import { writeWhyCheckpoint } from './why-checkpoints.ts';
+import { emptyWhyState, KEEP_ALL, whyStep, type WhyState } from './why-fold.ts';
 
 /**
  * Replay: the stored views rebuilt from the log. Runs inside the caller's write transaction.
@@ -24,6 +26,10 @@ export function replayAll(sql: Sql, interner: Interner, onProgress?: (events: nu
   // Checkpoints are rebuilt for profiles whose whole-log fold equals every prefix's fold (no
   // retraction); the others fold from the start when asked as of a point.
   sql.run('delete from checkpoints');
+  sql.run('delete from why_checkpoints');
+  // why's state beside each checkpoint (why-checkpoints.ts), for the same profiles
+  const whys = new Map<number, WhyState>();
+  let why: WhyState | undefined;
   const seen = new Map<number, { n: number; time: number }>();
   const every = checkpointEvery();
   let lastPid = -1;
@@ -32,7 +38,8 @@ export function replayAll(sql: Sql, interner: Interner, onProgress?: (events: nu
   let c: { n: number; time: number } | undefined;
   const events = scanEvents(
     sql,
-    { withTime: true },
+    // details: why's evidence names each event's origin and compile
+    { withTime: true, details: true },
     (ev) => {
       if (onProgress && ev.position % 50000 === 0) onProgress(ev.position);
       if (ev.profileId !== lastPid) {
@@ -40,6 +47,8 @@ export function replayAll(sql: Sql, interner: Interner, onProgress?: (events: nu
         v = views.get(lastPid);
         if (!v) views.set(lastPid, (v = emptyStream()));
         ex = excluded.get(lastPid);
+        why = whys.get(lastPid);
+        if (!why && ex!.size === 0) whys.set(lastPid, (why = emptyWhyState()));
         c = seen.get(lastPid);
         if (!c) seen.set(lastPid, (c = { n: 0, time: 0 }));
       }
@@ -47,12 +56,16 @@ export function replayAll(sql: Sql, interner: Interner, onProgress?: (events: nu
       if (ev.time > c!.time) c!.time = ev.time;
       if (ev.kind !== 'run.retracted' && !(ev.run !== null && ex?.has(ev.run))) {
         const step = fold(v!, ev);
+        if (step && why) whyStep(why, step, ev, KEEP_ALL);
         if (step?.records.length) {
           records += step.records.length;
           insertHistory(sql, interner, ev.position, ev.profileId, step);
         }
       }
-      if (c!.n % every === 0 && ex!.size === 0) writeCheckpoint(sql, ev.profileId, ev.position, c!.n, c!.time, v!, interner.codeId);
+      if (c!.n % every === 0 && ex!.size === 0) {
+        writeCheckpoint(sql, ev.profileId, ev.position, c!.n, c!.time, v!, interner.codeId);
+        writeWhyCheckpoint(sql, ev.profileId, ev.position, why!, interner.codeId);
+      }
     },
     dict,
   );

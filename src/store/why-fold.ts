@@ -1,0 +1,330 @@
+import { atomEq, DYNAMIC, fieldEq, InferStride, UNSET, type Atom } from '../model/atoms.ts';
+import { codeKey, type CodeId } from '../model/code-id.ts';
+import type { FrameStateSizeEntry } from '../model/entry.ts';
+import { intRepr } from '../model/int.ts';
+import { entryOf, type Shape } from '../model/observation.ts';
+import { entryFromJson, entryToJson, type EntryJson } from '../codecs/entry-json.ts';
+import type { Sql } from './database.ts';
+import { emptyStream, fold, type FoldStep, type StreamView } from './fold.ts';
+import { scanEvents, type Dictionaries, type LeanEvent } from './log.ts';
+import { leftOutRuns, type Window } from './window.ts';
+
+/**
+ * What `why` gathers from the log, step by step, for each code id and source: the facts it
+ * reports (earliest evidence, the static values carried, when each dim turned dynamic and by
+ * what, PyTorch's own records). It is a fold like the profile's own: `whyFold` starts from the
+ * nearest why-checkpoint the window can use (why-checkpoints.ts) and folds only the tail; the
+ * checkpoints themselves are this state at a position.
+ */
+
+/**
+ * A dim of a source's entry: the int itself (`scalar`), one size or stride dim, or a whole
+ * size or stride tuple (no index: its number of dims, which a rank change makes dynamic).
+ */
+export type DimRef = { field: 'scalar' } | { field: 'size' | 'stride'; index?: number };
+
+/** One event's word on a dim: where it is in the log and what the dim was after it. */
+export interface Evidence {
+  position: number;
+  time: number;
+  run: string | null;
+  origin: string | null;
+  originLine: number | null;
+  compileId: string | null;
+  kind: string;
+  /** For imports: the snapshot's format (pickle, megacache, remote-json, redis, merge, put_local_code_state, …). */
+  format: string | null;
+  /** The dim after this event, as `show` prints it ('?' for dynamic). */
+  value: string;
+  /** What the event itself carried for the dim (an observation's value, an imported entry's, a record's new value). */
+  brought: string | null;
+}
+
+/** The record PyTorch itself logged for a change (from a trace), with its guard failure. */
+export type Logged = { compileId: string | null; reason: string; cached: string; new: string; guard: string | null; position: number } | null;
+
+export interface Track {
+  first: Evidence | null;
+  lastStatic: Evidence | null;
+  staticBefore: Evidence | null;
+  became: (Evidence & { before: string }) | null;
+  /** The latest record PyTorch logged for the dim, and the one that belongs to `became`. */
+  logged: Logged;
+  becameLogged: Logged;
+  values: Map<string, { count: number; runs: Set<string> }>;
+}
+
+export interface Acc {
+  code: CodeId;
+  source: string;
+  last: FrameStateSizeEntry;
+  sawScalar: boolean;
+  sawTensor: boolean;
+  dims: Map<string, Track>;
+  /** How often each distinct body (an observed shape, an imported entry) came, and from which runs; by body id. */
+  carried: Map<number, { key: Shape | EntryJson; count: number; runs: Set<string> }>;
+}
+
+/** The state: every (code id, source) kept, in first-seen order; `byCode` finds one by the code id object (null: not kept). */
+export interface WhyState {
+  accs: Map<string, Acc>;
+  byCode: Map<CodeId, Map<string, Acc | null>>;
+}
+
+export function emptyWhyState(): WhyState {
+  return { accs: new Map(), byCode: new Map() };
+}
+
+/** Which (code id, source) an answer wants (`--source`, `--code`); a checkpoint keeps them all. */
+export type Keep = (code: CodeId, source: string) => boolean;
+export const KEEP_ALL: Keep = () => true;
+
+export function dimKey(d: DimRef): string {
+  return d.field === 'scalar' ? 'scalar' : d.index === undefined ? d.field : `${d.field}[${d.index}]`;
+}
+
+export const sameDim = (a: DimRef, b: DimRef) => dimKey(a) === dimKey(b);
+
+/** A value as a record prints it (`InferStride(dim=1)`, `(3, 4)`) as `show` prints it (`S(1)`, `[3, 4]`). */
+function recordValue(s: string): string {
+  const t = s.replace(/InferStride\(dim=(\d+)\)/g, 'S($1)').replace(/<AutoDynamic\.token: 0>|AutoDynamic\.token/g, '?');
+  return t.startsWith('(') && t.endsWith(')') ? `[${t.slice(1, -1).replace(/,\s*$/, '')}]` : t;
+}
+
+export type Val = Atom | readonly Atom[] | 'absent';
+
+export function valueAt(e: FrameStateSizeEntry | undefined, d: DimRef): Val {
+  if (!e) return 'absent';
+  if (d.field === 'scalar') return e.scalar;
+  const f = e[d.field];
+  if (d.index === undefined) return f as Val;
+  if (!Array.isArray(f)) return f === DYNAMIC ? DYNAMIC : 'absent';
+  return d.index < f.length ? (f[d.index] as Atom) : 'absent';
+}
+
+function atomShow(a: Atom): string {
+  if (a === DYNAMIC) return '?';
+  if (a === UNSET) return 'unset';
+  if (a instanceof InferStride) return `S(${a.dim})`;
+  return intRepr(a);
+}
+
+export function show(v: Val): string {
+  if (v === 'absent') return 'absent';
+  if (Array.isArray(v)) return `[${v.map(atomShow).join(', ')}]`;
+  return atomShow(v as Atom);
+}
+
+export const isDynamic = (v: Val) => v === DYNAMIC;
+export const isStatic = (v: Val) => v !== DYNAMIC && v !== UNSET && v !== 'absent';
+
+/** The dims whose value an entry has, for tracking changes step by step. */
+function trackedDims(...es: (FrameStateSizeEntry | undefined)[]): DimRef[] {
+  const out: DimRef[] = [{ field: 'scalar' }, { field: 'size' }, { field: 'stride' }];
+  for (const field of ['size', 'stride'] as const) {
+    let n = 0;
+    for (const e of es) if (e && Array.isArray(e[field])) n = Math.max(n, (e[field] as readonly Atom[]).length);
+    for (let i = 0; i < n; i++) out.push({ field, index: i });
+  }
+  return out;
+}
+
+/** What one event carried for the dims of its source, as an entry (null for records and retractions). */
+export function carried(key: Shape | EntryJson): FrameStateSizeEntry {
+  return 'kind' in key ? entryOf(key) : entryFromJson(key);
+}
+
+function sameEntry(a: FrameStateSizeEntry | undefined, b: FrameStateSizeEntry): boolean {
+  return a !== undefined && atomEq(a.scalar, b.scalar) && fieldEq(a.size, b.size) && fieldEq(a.stride, b.stride);
+}
+
+/** The dim a logged record is about. */
+function recordDim(r: { dim_changed: number | 'scalar' | 'all'; reason: string }, before: FrameStateSizeEntry | undefined, after: FrameStateSizeEntry): DimRef | null {
+  if (r.reason === 'scalar change') return { field: 'scalar' };
+  if (r.reason === 'size change' && typeof r.dim_changed === 'number') return { field: 'size', index: r.dim_changed };
+  if (r.reason === 'stride change' && typeof r.dim_changed === 'number') return { field: 'stride', index: r.dim_changed };
+  // a whole-field record: the field the fold changed
+  for (const field of ['size', 'stride'] as const) if (before && before[field] !== after[field]) return { field };
+  return null;
+}
+
+const newTrack = (): Track => ({ first: null, lastStatic: null, staticBefore: null, became: null, logged: null, becameLogged: null, values: new Map() });
+
+/** One fold step of one event into the state (the event must carry its details: origin, compile, time). */
+export function whyStep(st: WhyState, step: FoldStep, ev: LeanEvent, keep: Keep): void {
+  let bySource = st.byCode.get(step.code);
+  let acc = bySource?.get(step.source);
+  if (acc === null) return;
+  if (!acc) {
+    if (!bySource) st.byCode.set(step.code, (bySource = new Map()));
+    if (!keep(step.code, step.source)) {
+      bySource.set(step.source, null);
+      return;
+    }
+    const k = `${codeKey(step.code)}\u0000${step.source}`;
+    acc = st.accs.get(k);
+    if (!acc) st.accs.set(k, (acc = { code: step.code, source: step.source, last: step.after, sawScalar: false, sawTensor: false, dims: new Map(), carried: new Map() }));
+    bySource.set(step.source, acc);
+  }
+  acc.last = step.after;
+  // Most events of a long log bring a shape seen before and change nothing: count them by body.
+  const key = ev.shape ?? ev.entry;
+  let slot: { key: Shape | EntryJson; count: number; runs: Set<string> } | undefined;
+  if (key) {
+    slot = acc.carried.get(ev.bodyId);
+    if (!slot) acc.carried.set(ev.bodyId, (slot = { key, count: 0, runs: new Set() }));
+    slot.count++;
+    if (ev.run) slot.runs.add(ev.run);
+  }
+  const logged = ev.kind === 'dynamic.logged' ? ev.record : null;
+  if (!logged && slot && slot.count > 1 && sameEntry(step.before, step.after)) return;
+  const got = key ? carried(key) : null;
+  if (ev.kind === 'shape.observed') {
+    if (ev.shape!.kind === 'scalar') acc.sawScalar = true;
+    else acc.sawTensor = true;
+  } else if (got) {
+    if (Array.isArray(got.size)) acc.sawTensor = true;
+    if (got.scalar !== DYNAMIC && got.scalar !== UNSET) acc.sawScalar = true;
+  }
+  const loggedDim = logged ? recordDim(logged, step.before, step.after) : null;
+  for (const d of trackedDims(step.before, step.after)) {
+    const dk = dimKey(d);
+    let t = acc.dims.get(dk);
+    if (!t) acc.dims.set(dk, (t = newTrack()));
+    const b = valueAt(step.before, d);
+    const a = valueAt(step.after, d);
+    const brought = got ? valueAt(got, d) : null;
+    const isRecordDim = loggedDim !== null && sameDim(loggedDim, d);
+    const touched = (brought !== null && brought !== 'absent' && brought !== UNSET) || a !== b || isRecordDim;
+    if (!touched) continue;
+    const evidence: Evidence = {
+      position: ev.position,
+      time: ev.time,
+      run: ev.run,
+      origin: ev.origin,
+      originLine: ev.originLine,
+      compileId: ev.compileId,
+      kind: ev.kind,
+      format: ev.format,
+      value: show(a),
+      brought: logged && isRecordDim ? logged.new : brought === null || brought === 'absent' ? null : show(brought),
+    };
+    t.first ??= evidence;
+    if (logged && isRecordDim) {
+      t.logged = { compileId: ev.compileId, reason: logged.reason, cached: logged.cached, new: logged.new, guard: ev.guard, position: ev.position };
+      // the value PyTorch saw that made the change counts among the values seen
+      const v = recordValue(logged.new);
+      const into = t.values.get(v) ?? { count: 0, runs: new Set<string>() };
+      into.count++;
+      if (ev.run) into.runs.add(ev.run);
+      t.values.set(v, into);
+    }
+    if (isDynamic(a) && !isDynamic(b)) {
+      t.staticBefore = t.lastStatic;
+      t.became = { ...evidence, before: show(b) };
+      // PyTorch's record of this change: this one, or the latest before a snapshot brought it
+      t.becameLogged = t.logged;
+    }
+    // The earliest evidence of the static value it had (a run of one value is one span).
+    if (isStatic(a) && (!t.lastStatic || t.lastStatic.value !== evidence.value || !isStatic(b))) t.lastStatic = evidence;
+  }
+}
+
+/** Where a fold of `why`'s state starts: a checkpoint's position, with the profile and `why`'s state there. */
+export interface WhyStart {
+  position: number;
+  view: StreamView;
+  state: WhyState;
+}
+
+/**
+ * `why`'s state over a window: from `start` (a why-checkpoint the window rule lets it use, or
+ * the beginning of the log), then the tail of the log, each step with its details.
+ */
+export function whyFold(sql: Sql, dict: Dictionaries, pid: number, window: Window, keep: Keep, start: WhyStart | null): WhyState {
+  const excluded = leftOutRuns(sql, pid, window, dict);
+  const view = start?.view ?? emptyStream();
+  const st = start?.state ?? emptyWhyState();
+  scanEvents(
+    sql,
+    { ...window, profileId: pid, afterPosition: start?.position, details: true },
+    (ev) => {
+      if (ev.kind === 'run.retracted' || (ev.run !== null && excluded.has(ev.run))) return;
+      const step = fold(view, ev);
+      if (step) whyStep(st, step, ev, keep);
+    },
+    dict,
+  );
+  return st;
+}
+
+// The stored form: arrays, not objects (a checkpoint holds every dim of every source).
+type EvidenceJson = [number, number, string | null, string | null, number | null, string | null, string, string | null, string, string | null];
+type LoggedJson = [string | null, string, string, string, string | null, number] | null;
+type TrackJson = [string, EvidenceJson | null, EvidenceJson | null, EvidenceJson | null, [EvidenceJson, string] | null, LoggedJson, LoggedJson, [string, number, string[]][]];
+export type AccJson = [code: number | string, source: string, last: EntryJson, saw: number, dims: TrackJson[], carried: [number, number, string[]][]];
+
+const evJson = (e: Evidence | null): EvidenceJson | null => e && [e.position, e.time, e.run, e.origin, e.originLine, e.compileId, e.kind, e.format, e.value, e.brought];
+const evFrom = (j: EvidenceJson | null): Evidence | null =>
+  j && { position: j[0], time: j[1], run: j[2], origin: j[3], originLine: j[4], compileId: j[5], kind: j[6], format: j[7], value: j[8], brought: j[9] };
+const loggedJson = (l: Logged): LoggedJson => l && [l.compileId, l.reason, l.cached, l.new, l.guard, l.position];
+const loggedFrom = (j: LoggedJson): Logged => j && { compileId: j[0], reason: j[1], cached: j[2], new: j[3], guard: j[4], position: j[5] };
+
+/** The state as JSON-able arrays, in its own order; `codeRef` names a code id (its row, or its key for comparing). */
+export function whyStateJson(st: WhyState, codeRef: (c: CodeId) => number | string): AccJson[] {
+  const out: AccJson[] = [];
+  for (const a of st.accs.values()) {
+    const dims: TrackJson[] = [];
+    for (const [dk, t] of a.dims) {
+      dims.push([
+        dk,
+        evJson(t.first),
+        evJson(t.lastStatic),
+        evJson(t.staticBefore),
+        t.became && [evJson(t.became)!, t.became.before],
+        loggedJson(t.logged),
+        loggedJson(t.becameLogged),
+        [...t.values].map(([v, x]) => [v, x.count, [...x.runs]]),
+      ]);
+    }
+    const carriedRows: [number, number, string[]][] = [...a.carried].map(([body, s]) => [body, s.count, [...s.runs]]);
+    out.push([codeRef(a.code), a.source, entryToJson(a.last), (a.sawScalar ? 1 : 0) | (a.sawTensor ? 2 : 0), dims, carriedRows]);
+  }
+  return out;
+}
+
+/** The state back from its JSON, keeping only what `keep` wants (the rest marked not kept). */
+export function whyStateFrom(rows: AccJson[], dict: Dictionaries, keep: Keep): WhyState {
+  const st = emptyWhyState();
+  for (const [ref, source, last, saw, dims, carriedRows] of rows) {
+    if (typeof ref !== 'number') throw new Error('a why-checkpoint names a code id by its row');
+    const code = dict.code(ref);
+    let bySource = st.byCode.get(code);
+    if (!bySource) st.byCode.set(code, (bySource = new Map()));
+    if (!keep(code, source)) {
+      bySource.set(source, null);
+      continue;
+    }
+    const acc: Acc = { code, source, last: entryFromJson(last), sawScalar: (saw & 1) !== 0, sawTensor: (saw & 2) !== 0, dims: new Map(), carried: new Map() };
+    for (const [dk, first, lastStatic, staticBefore, became, logged, becameLogged, values] of dims) {
+      acc.dims.set(dk, {
+        first: evFrom(first),
+        lastStatic: evFrom(lastStatic),
+        staticBefore: evFrom(staticBefore),
+        became: became && { ...evFrom(became[0])!, before: became[1] },
+        logged: loggedFrom(logged),
+        becameLogged: loggedFrom(becameLogged),
+        values: new Map(values.map(([v, count, runs]) => [v, { count, runs: new Set(runs) }])),
+      });
+    }
+    for (const [body, count, runs] of carriedRows) {
+      const b = dict.body(body);
+      const key = b.shape ?? b.entry;
+      if (!key) throw new Error(`a why-checkpoint counts body ${body}, which carries no shape or entry`);
+      acc.carried.set(body, { key, count, runs: new Set(runs) });
+    }
+    st.accs.set(`${codeKey(code)}\u0000${source}`, acc);
+    bySource.set(source, acc);
+  }
+  return st;
+}
