@@ -7,7 +7,7 @@ import { scanEvents } from './log.ts';
 import { insertHistory, writeCodeStates } from './views.ts';
 import { leftOutRuns } from './window.ts';
 import { writeWhyCheckpoint } from './why-checkpoints.ts';
-import { emptyWhyState, KEEP_ALL, whyStep, type WhyState } from './why-fold.ts';
+import { emptyWhyState, eventDetails, KEEP_ALL, whyStep, type WhyState } from './why-fold.ts';
 
 /**
  * Replay: the stored views rebuilt from the log. Runs inside the caller's write transaction.
@@ -30,6 +30,7 @@ export function replayAll(sql: Sql, interner: Interner, onProgress?: (events: nu
   // why's state beside each checkpoint (why-checkpoints.ts), for the same profiles
   const whys = new Map<number, WhyState>();
   let why: WhyState | undefined;
+  const details = eventDetails(sql, dict);
   const seen = new Map<number, { n: number; time: number }>();
   const every = checkpointEvery();
   let lastPid = -1;
@@ -38,8 +39,7 @@ export function replayAll(sql: Sql, interner: Interner, onProgress?: (events: nu
   let c: { n: number; time: number } | undefined;
   const events = scanEvents(
     sql,
-    // details: why's evidence names each event's origin and compile
-    { withTime: true, details: true },
+    { withTime: true },
     (ev) => {
       if (onProgress && ev.position % 50000 === 0) onProgress(ev.position);
       if (ev.profileId !== lastPid) {
@@ -56,7 +56,7 @@ export function replayAll(sql: Sql, interner: Interner, onProgress?: (events: nu
       if (ev.time > c!.time) c!.time = ev.time;
       if (ev.kind !== 'run.retracted' && !(ev.run !== null && ex?.has(ev.run))) {
         const step = fold(v!, ev);
-        if (step && why) whyStep(why, step, ev, KEEP_ALL);
+        if (step && why) whyStep(why, step, ev, KEEP_ALL, details);
         if (step?.records.length) {
           records += step.records.length;
           insertHistory(sql, interner, ev.position, ev.profileId, step);

@@ -1,11 +1,11 @@
-import pako from 'pako';
+import { deflateSync, inflateSync } from 'node:zlib';
 import { codeKey, type CodeId } from '../model/code-id.ts';
 import { checkpointFor } from './checkpoints.ts';
 import type { Sql } from './database.ts';
 import { emptyStream, fold } from './fold.ts';
 import { scanEvents, type Dictionaries } from './log.ts';
 import type { Window } from './window.ts';
-import { emptyWhyState, KEEP_ALL, whyFold, whyStateFrom, whyStateJson, whyStep, type AccJson, type Keep, type WhyStart, type WhyState } from './why-fold.ts';
+import { emptyWhyState, eventDetails, KEEP_ALL, whyFold, whyStateFrom, whyStateJson, whyStep, type Keep, type WhyStart, type WhyState, type WhyStateJson } from './why-fold.ts';
 
 /**
  * Why-checkpoints: `why`'s state (why-fold.ts) beside each checkpoint of the profile's fold
@@ -14,12 +14,13 @@ import { emptyWhyState, KEEP_ALL, whyFold, whyStateFrom, whyStateJson, whyStep, 
  * written on append and by replay, checked by verify; deleting them changes no answer.
  */
 
+// zlib's own deflate (node:zlib), at a light level: written every few thousand events, read by every `why`.
 export function encodeWhyState(st: WhyState, codeRow: (c: CodeId) => number): Uint8Array {
-  return pako.deflate(JSON.stringify(whyStateJson(st, codeRow)));
+  return deflateSync(JSON.stringify(whyStateJson(st, codeRow)), { level: 1 });
 }
 
 export function decodeWhyState(bytes: Uint8Array, dict: Dictionaries, keep: Keep): WhyState {
-  return whyStateFrom(JSON.parse(pako.inflate(bytes, { to: 'string' })) as AccJson[], dict, keep);
+  return whyStateFrom(JSON.parse(inflateSync(bytes).toString()) as WhyStateJson, dict, keep);
 }
 
 export function writeWhyCheckpoint(sql: Sql, profileId: number, position: number, st: WhyState, codeRow: (c: CodeId) => number): void {
@@ -93,13 +94,14 @@ export function verifyWhyCheckpoints(sql: Sql, dict: Dictionaries, profileId: nu
   }
   const view = emptyStream();
   const st = emptyWhyState();
+  const details = eventDetails(sql, dict);
   let next = 0;
   scanEvents(
     sql,
-    { profileId, untilPosition: positions[positions.length - 1], details: true },
+    { profileId, untilPosition: positions[positions.length - 1] },
     (ev) => {
       const step = fold(view, ev);
-      if (step) whyStep(st, step, ev, KEEP_ALL);
+      if (step) whyStep(st, step, ev, KEEP_ALL, details);
       if (ev.position === positions[next]) compare(positions[next++], st);
     },
     dict,

@@ -62,7 +62,15 @@ export interface Acc {
   sawTensor: boolean;
   dims: Map<string, Track>;
   /** How often each distinct body (an observed shape, an imported entry) came, and from which runs; by body id. */
-  carried: Map<number, { key: Shape | EntryJson; count: number; runs: Set<string> }>;
+  carried: Map<number, Carried>;
+}
+
+export interface Carried {
+  key: Shape | EntryJson;
+  count: number;
+  runs: Set<string>;
+  /** The run last added to `runs`. */
+  lastRun: string | null;
 }
 
 /** The state: every (code id, source) kept, in first-seen order; `byCode` finds one by the code id object (null: not kept). */
@@ -150,8 +158,11 @@ function recordDim(r: { dim_changed: number | 'scalar' | 'all'; reason: string }
 
 const newTrack = (): Track => ({ first: null, lastStatic: null, staticBefore: null, became: null, logged: null, becameLogged: null, values: new Map() });
 
-/** One fold step of one event into the state (the event must carry its details: origin, compile, time). */
-export function whyStep(st: WhyState, step: FoldStep, ev: LeanEvent, keep: Keep): void {
+/**
+ * One fold step of one event into the state. Most steps only count the event's body; the few
+ * that give evidence need the event's details (time, origin, compile): `details` fills them.
+ */
+export function whyStep(st: WhyState, step: FoldStep, ev: LeanEvent, keep: Keep, details: (ev: LeanEvent) => void): void {
   let bySource = st.byCode.get(step.code);
   let acc = bySource?.get(step.source);
   if (acc === null) return;
@@ -169,15 +180,17 @@ export function whyStep(st: WhyState, step: FoldStep, ev: LeanEvent, keep: Keep)
   acc.last = step.after;
   // Most events of a long log bring a shape seen before and change nothing: count them by body.
   const key = ev.shape ?? ev.entry;
-  let slot: { key: Shape | EntryJson; count: number; runs: Set<string> } | undefined;
+  let slot: Carried | undefined;
   if (key) {
     slot = acc.carried.get(ev.bodyId);
-    if (!slot) acc.carried.set(ev.bodyId, (slot = { key, count: 0, runs: new Set() }));
+    if (!slot) acc.carried.set(ev.bodyId, (slot = { key, count: 0, runs: new Set(), lastRun: null }));
     slot.count++;
-    if (ev.run) slot.runs.add(ev.run);
+    // runs change rarely: the set is touched only when this body's run does
+    if (ev.run && ev.run !== slot.lastRun) slot.runs.add((slot.lastRun = ev.run));
   }
   const logged = ev.kind === 'dynamic.logged' ? ev.record : null;
   if (!logged && slot && slot.count > 1 && sameEntry(step.before, step.after)) return;
+  details(ev);
   const got = key ? carried(key) : null;
   if (ev.kind === 'shape.observed') {
     if (ev.shape!.kind === 'scalar') acc.sawScalar = true;
@@ -245,58 +258,101 @@ export function whyFold(sql: Sql, dict: Dictionaries, pid: number, window: Windo
   const excluded = leftOutRuns(sql, pid, window, dict);
   const view = start?.view ?? emptyStream();
   const st = start?.state ?? emptyWhyState();
+  const details = eventDetails(sql, dict);
   scanEvents(
     sql,
-    { ...window, profileId: pid, afterPosition: start?.position, details: true },
+    { ...window, profileId: pid, afterPosition: start?.position },
     (ev) => {
       if (ev.kind === 'run.retracted' || (ev.run !== null && excluded.has(ev.run))) return;
       const step = fold(view, ev);
-      if (step) whyStep(st, step, ev, keep);
+      if (step) whyStep(st, step, ev, keep, details);
     },
     dict,
   );
   return st;
 }
 
-// The stored form: arrays, not objects (a checkpoint holds every dim of every source).
-type EvidenceJson = [number, number, string | null, string | null, number | null, string | null, string, string | null, string, string | null];
-type LoggedJson = [string | null, string, string, string, string | null, number] | null;
-type TrackJson = [string, EvidenceJson | null, EvidenceJson | null, EvidenceJson | null, [EvidenceJson, string] | null, LoggedJson, LoggedJson, [string, number, string[]][]];
-export type AccJson = [code: number | string, source: string, last: EntryJson, saw: number, dims: TrackJson[], carried: [number, number, string[]][]];
+/** Fills an event's time, origin and compile from the log (for the few steps that give evidence). */
+export function eventDetails(sql: Sql, dict: Dictionaries): (ev: LeanEvent) => void {
+  return (ev) => {
+    const r = sql.allRaw('select time, origin_id, origin_line, compile_id from events where position = ?', ev.position)[0];
+    ev.time = r[0] as number;
+    ev.origin = r[1] === null ? null : dict.origin(r[1] as number);
+    ev.originLine = r[2] as number | null;
+    ev.compileId = r[3] as string | null;
+  };
+}
 
-const evJson = (e: Evidence | null): EvidenceJson | null => e && [e.position, e.time, e.run, e.origin, e.originLine, e.compileId, e.kind, e.format, e.value, e.brought];
-const evFrom = (j: EvidenceJson | null): Evidence | null =>
-  j && { position: j[0], time: j[1], run: j[2], origin: j[3], originLine: j[4], compileId: j[5], kind: j[6], format: j[7], value: j[8], brought: j[9] };
+// The stored form: arrays, not objects, with each event's details, each piece of evidence
+// and each run named once (a checkpoint holds every dim of every source, and most dims share
+// their evidence: the event that first brought the source).
+type EventJson = [position: number, time: number, run: number, origin: string | null, originLine: number | null, compileId: string | null, kind: string, format: string | null];
+type EvidenceJson = [event: number, value: string, brought: string | null];
+type LoggedJson = [string | null, string, string, string, string | null, number] | null;
+/** Evidence by its index in the pool, -1 for none. */
+type TrackJson = [dim: string, first: number, lastStatic: number, staticBefore: number, became: [number, string] | null, logged: LoggedJson, becameLogged: LoggedJson, values: [string, number, number[]][]];
+type AccJson = [code: number | string, source: string, last: EntryJson, saw: number, dims: TrackJson[], carried: [body: number, count: number, runs: number[]][]];
+export interface WhyStateJson {
+  runs: (string | null)[];
+  events: EventJson[];
+  evidence: EvidenceJson[];
+  accs: AccJson[];
+}
+
 const loggedJson = (l: Logged): LoggedJson => l && [l.compileId, l.reason, l.cached, l.new, l.guard, l.position];
 const loggedFrom = (j: LoggedJson): Logged => j && { compileId: j[0], reason: j[1], cached: j[2], new: j[3], guard: j[4], position: j[5] };
 
 /** The state as JSON-able arrays, in its own order; `codeRef` names a code id (its row, or its key for comparing). */
-export function whyStateJson(st: WhyState, codeRef: (c: CodeId) => number | string): AccJson[] {
-  const out: AccJson[] = [];
+export function whyStateJson(st: WhyState, codeRef: (c: CodeId) => number | string): WhyStateJson {
+  const out: WhyStateJson = { runs: [], events: [], evidence: [], accs: [] };
+  const runIdx = new Map<string | null, number>();
+  const run = (r: string | null) => {
+    let i = runIdx.get(r);
+    if (i === undefined) runIdx.set(r, (i = out.runs.push(r) - 1));
+    return i;
+  };
+  const eventIdx = new Map<number, number>();
+  const pool = new Map<Evidence, number>();
+  const ev = (e: Evidence | null): number => {
+    if (!e) return -1;
+    let i = pool.get(e);
+    if (i === undefined) {
+      let k = eventIdx.get(e.position);
+      if (k === undefined) eventIdx.set(e.position, (k = out.events.push([e.position, e.time, run(e.run), e.origin, e.originLine, e.compileId, e.kind, e.format]) - 1));
+      pool.set(e, (i = out.evidence.push([k, e.value, e.brought]) - 1));
+    }
+    return i;
+  };
   for (const a of st.accs.values()) {
     const dims: TrackJson[] = [];
     for (const [dk, t] of a.dims) {
       dims.push([
         dk,
-        evJson(t.first),
-        evJson(t.lastStatic),
-        evJson(t.staticBefore),
-        t.became && [evJson(t.became)!, t.became.before],
+        ev(t.first),
+        ev(t.lastStatic),
+        ev(t.staticBefore),
+        t.became && [ev(t.became), t.became.before],
         loggedJson(t.logged),
         loggedJson(t.becameLogged),
-        [...t.values].map(([v, x]) => [v, x.count, [...x.runs]]),
+        [...t.values].map(([v, x]) => [v, x.count, [...x.runs].map(run)]),
       ]);
     }
-    const carriedRows: [number, number, string[]][] = [...a.carried].map(([body, s]) => [body, s.count, [...s.runs]]);
-    out.push([codeRef(a.code), a.source, entryToJson(a.last), (a.sawScalar ? 1 : 0) | (a.sawTensor ? 2 : 0), dims, carriedRows]);
+    const carriedRows: AccJson[5] = [...a.carried].map(([body, c]) => [body, c.count, [...c.runs].map(run)]);
+    out.accs.push([codeRef(a.code), a.source, entryToJson(a.last), (a.sawScalar ? 1 : 0) | (a.sawTensor ? 2 : 0), dims, carriedRows]);
   }
   return out;
 }
 
 /** The state back from its JSON, keeping only what `keep` wants (the rest marked not kept). */
-export function whyStateFrom(rows: AccJson[], dict: Dictionaries, keep: Keep): WhyState {
+export function whyStateFrom(j: WhyStateJson, dict: Dictionaries, keep: Keep): WhyState {
   const st = emptyWhyState();
-  for (const [ref, source, last, saw, dims, carriedRows] of rows) {
+  const runs = j.runs;
+  const evidence: Evidence[] = j.evidence.map(([k, value, brought]) => {
+    const e = j.events[k];
+    return { position: e[0], time: e[1], run: runs[e[2]], origin: e[3], originLine: e[4], compileId: e[5], kind: e[6], format: e[7], value, brought };
+  });
+  const ev = (i: number): Evidence | null => (i < 0 ? null : evidence[i]);
+  for (const [ref, source, last, saw, dims, carriedRows] of j.accs) {
     if (typeof ref !== 'number') throw new Error('a why-checkpoint names a code id by its row');
     const code = dict.code(ref);
     let bySource = st.byCode.get(code);
@@ -308,20 +364,20 @@ export function whyStateFrom(rows: AccJson[], dict: Dictionaries, keep: Keep): W
     const acc: Acc = { code, source, last: entryFromJson(last), sawScalar: (saw & 1) !== 0, sawTensor: (saw & 2) !== 0, dims: new Map(), carried: new Map() };
     for (const [dk, first, lastStatic, staticBefore, became, logged, becameLogged, values] of dims) {
       acc.dims.set(dk, {
-        first: evFrom(first),
-        lastStatic: evFrom(lastStatic),
-        staticBefore: evFrom(staticBefore),
-        became: became && { ...evFrom(became[0])!, before: became[1] },
+        first: ev(first),
+        lastStatic: ev(lastStatic),
+        staticBefore: ev(staticBefore),
+        became: became && { ...ev(became[0])!, before: became[1] },
         logged: loggedFrom(logged),
         becameLogged: loggedFrom(becameLogged),
-        values: new Map(values.map(([v, count, runs]) => [v, { count, runs: new Set(runs) }])),
+        values: new Map(values.map(([v, count, rs]) => [v, { count, runs: new Set(rs.map((r) => runs[r]!)) }])),
       });
     }
-    for (const [body, count, runs] of carriedRows) {
+    for (const [body, count, rs] of carriedRows) {
       const b = dict.body(body);
       const key = b.shape ?? b.entry;
       if (!key) throw new Error(`a why-checkpoint counts body ${body}, which carries no shape or entry`);
-      acc.carried.set(body, { key, count, runs: new Set(runs) });
+      acc.carried.set(body, { key, count, runs: new Set(rs.map((r) => runs[r]!)), lastRun: null });
     }
     st.accs.set(`${codeKey(code)}\u0000${source}`, acc);
     bySource.set(source, acc);
