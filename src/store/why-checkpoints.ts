@@ -5,7 +5,7 @@ import type { Sql } from './database.ts';
 import { emptyStream, fold } from './fold.ts';
 import { scanEvents, type Dictionaries } from './log.ts';
 import type { Window } from './window.ts';
-import { emptyWhyState, eventDetails, KEEP_ALL, whyFold, whyStateFrom, whyStateJson, whyStep, type Keep, type WhyStart, type WhyState, type WhyStateJson } from './why-fold.ts';
+import { emptyWhyState, eventDetails, KEEP_ALL, whyFold, whyStateFrom, whyStateText, whyStep, type Keep, type WhyStart, type WhyState, type WhyStateJson } from './why-fold.ts';
 
 /**
  * Why-checkpoints: `why`'s state (why-fold.ts) beside each checkpoint of the profile's fold
@@ -16,7 +16,7 @@ import { emptyWhyState, eventDetails, KEEP_ALL, whyFold, whyStateFrom, whyStateJ
 
 // zlib's own deflate (node:zlib), at a light level: written every few thousand events, read by every `why`.
 export function encodeWhyState(st: WhyState, codeRow: (c: CodeId) => number): Uint8Array {
-  return deflateSync(JSON.stringify(whyStateJson(st, codeRow)), { level: 1 });
+  return deflateSync(whyStateText(st, codeRow), { level: 1 });
 }
 
 export function decodeWhyState(bytes: Uint8Array, dict: Dictionaries, keep: Keep): WhyState {
@@ -66,7 +66,7 @@ export function whyCheckpointPositions(sql: Sql, profileId: number): number[] {
 }
 
 /** A state as text to compare, code ids by key (rows differ between equal states only by how they were read). */
-const canonical = (st: WhyState) => JSON.stringify(whyStateJson(st, codeKey), (_k, x) => (typeof x === 'bigint' ? `${x}n` : x));
+const canonical = (st: WhyState) => whyStateText(st, codeKey, false);
 
 /**
  * Each why-checkpoint against `why`'s state folded afresh up to its position: one pass for a

@@ -63,6 +63,8 @@ export interface Acc {
   dims: Map<string, Track>;
   /** How often each distinct body (an observed shape, an imported entry) came, and from which runs; by body id. */
   carried: Map<number, Carried>;
+  /** Its stored form up to `last`, kept while no step gives evidence (most steps only count). */
+  stored?: { ref: (c: CodeId) => number | string; text: string };
 }
 
 export interface Carried {
@@ -191,6 +193,7 @@ export function whyStep(st: WhyState, step: FoldStep, ev: LeanEvent, keep: Keep,
   const logged = ev.kind === 'dynamic.logged' ? ev.record : null;
   if (!logged && slot && slot.count > 1 && sameEntry(step.before, step.after)) return;
   details(ev);
+  acc.stored = undefined;
   const got = key ? carried(key) : null;
   if (ev.kind === 'shape.observed') {
     if (ev.shape!.kind === 'scalar') acc.sawScalar = true;
@@ -283,34 +286,25 @@ export function eventDetails(sql: Sql, dict: Dictionaries): (ev: LeanEvent) => v
   };
 }
 
-// The stored form: arrays, not objects, with each event's details, each piece of evidence
-// and each run named once (a checkpoint holds every dim of every source, and most dims share
-// their evidence: the event that first brought the source).
-type EventJson = [position: number, time: number, run: number, origin: string | null, originLine: number | null, compileId: string | null, kind: string, format: string | null];
+// The stored form: arrays, not objects; per code id and source, each event's details and
+// each piece of evidence named once (most dims share theirs: the event that first brought the
+// source), and that part kept as text between checkpoints while no step changes it.
+type EventJson = [position: number, time: number, run: string | null, origin: string | null, originLine: number | null, compileId: string | null, kind: string, format: string | null];
 type EvidenceJson = [event: number, value: string, brought: string | null];
 type LoggedJson = [string | null, string, string, string, string | null, number] | null;
-/** Evidence by its index in the pool, -1 for none. */
-type TrackJson = [dim: string, first: number, lastStatic: number, staticBefore: number, became: [number, string] | null, logged: LoggedJson, becameLogged: LoggedJson, values: [string, number, number[]][]];
-type AccJson = [code: number | string, source: string, last: EntryJson, saw: number, dims: TrackJson[], carried: [body: number, count: number, runs: number[]][]];
-export interface WhyStateJson {
-  runs: (string | null)[];
-  events: EventJson[];
-  evidence: EvidenceJson[];
-  accs: AccJson[];
-}
+/** Evidence by its index in the acc's pool, -1 for none. */
+type TrackJson = [dim: string, first: number, lastStatic: number, staticBefore: number, became: [number, string] | null, logged: LoggedJson, becameLogged: LoggedJson, values: [string, number, string[]][]];
+type AccJson = [code: number | string, source: string, saw: number, events: EventJson[], evidence: EvidenceJson[], dims: TrackJson[], last: EntryJson, carried: [body: number, count: number, runs: string[]][]];
+export type WhyStateJson = AccJson[];
 
 const loggedJson = (l: Logged): LoggedJson => l && [l.compileId, l.reason, l.cached, l.new, l.guard, l.position];
 const loggedFrom = (j: LoggedJson): Logged => j && { compileId: j[0], reason: j[1], cached: j[2], new: j[3], guard: j[4], position: j[5] };
 
-/** The state as JSON-able arrays, in its own order; `codeRef` names a code id (its row, or its key for comparing). */
-export function whyStateJson(st: WhyState, codeRef: (c: CodeId) => number | string): WhyStateJson {
-  const out: WhyStateJson = { runs: [], events: [], evidence: [], accs: [] };
-  const runIdx = new Map<string | null, number>();
-  const run = (r: string | null) => {
-    let i = runIdx.get(r);
-    if (i === undefined) runIdx.set(r, (i = out.runs.push(r) - 1));
-    return i;
-  };
+/** An acc's stored form up to `last` (which a step may change in fields `why` does not read), as JSON text without its closing bracket. */
+function accText(a: Acc, codeRef: (c: CodeId) => number | string, cached: boolean): string {
+  if (cached && a.stored?.ref === codeRef) return a.stored.text;
+  const events: EventJson[] = [];
+  const evidence: EvidenceJson[] = [];
   const eventIdx = new Map<number, number>();
   const pool = new Map<Evidence, number>();
   const ev = (e: Evidence | null): number => {
@@ -318,41 +312,47 @@ export function whyStateJson(st: WhyState, codeRef: (c: CodeId) => number | stri
     let i = pool.get(e);
     if (i === undefined) {
       let k = eventIdx.get(e.position);
-      if (k === undefined) eventIdx.set(e.position, (k = out.events.push([e.position, e.time, run(e.run), e.origin, e.originLine, e.compileId, e.kind, e.format]) - 1));
-      pool.set(e, (i = out.evidence.push([k, e.value, e.brought]) - 1));
+      if (k === undefined) eventIdx.set(e.position, (k = events.push([e.position, e.time, e.run, e.origin, e.originLine, e.compileId, e.kind, e.format]) - 1));
+      pool.set(e, (i = evidence.push([k, e.value, e.brought]) - 1));
     }
     return i;
   };
-  for (const a of st.accs.values()) {
-    const dims: TrackJson[] = [];
-    for (const [dk, t] of a.dims) {
-      dims.push([
-        dk,
-        ev(t.first),
-        ev(t.lastStatic),
-        ev(t.staticBefore),
-        t.became && [ev(t.became), t.became.before],
-        loggedJson(t.logged),
-        loggedJson(t.becameLogged),
-        [...t.values].map(([v, x]) => [v, x.count, [...x.runs].map(run)]),
-      ]);
-    }
-    const carriedRows: AccJson[5] = [...a.carried].map(([body, c]) => [body, c.count, [...c.runs].map(run)]);
-    out.accs.push([codeRef(a.code), a.source, entryToJson(a.last), (a.sawScalar ? 1 : 0) | (a.sawTensor ? 2 : 0), dims, carriedRows]);
+  const dims: TrackJson[] = [];
+  for (const [dk, t] of a.dims) {
+    dims.push([
+      dk,
+      ev(t.first),
+      ev(t.lastStatic),
+      ev(t.staticBefore),
+      t.became && [ev(t.became), t.became.before],
+      loggedJson(t.logged),
+      loggedJson(t.becameLogged),
+      [...t.values].map(([v, x]) => [v, x.count, [...x.runs]]),
+    ]);
   }
-  return out;
+  const text = JSON.stringify([codeRef(a.code), a.source, (a.sawScalar ? 1 : 0) | (a.sawTensor ? 2 : 0), events, evidence, dims]).slice(0, -1);
+  a.stored = { ref: codeRef, text };
+  return text;
+}
+
+/**
+ * The state as JSON text (WhyStateJson), in its own order; `codeRef` names a code id (its row,
+ * or its key for comparing). `cached: false` (verify) writes every part afresh.
+ */
+export function whyStateText(st: WhyState, codeRef: (c: CodeId) => number | string, cached = true): string {
+  const parts: string[] = [];
+  for (const a of st.accs.values()) {
+    const carriedRows: AccJson[7] = [];
+    for (const [body, c] of a.carried) carriedRows.push([body, c.count, [...c.runs]]);
+    parts.push(`${accText(a, codeRef, cached)},${JSON.stringify(entryToJson(a.last))},${JSON.stringify(carriedRows)}]`);
+  }
+  return `[${parts.join(',')}]`;
 }
 
 /** The state back from its JSON, keeping only what `keep` wants (the rest marked not kept). */
 export function whyStateFrom(j: WhyStateJson, dict: Dictionaries, keep: Keep): WhyState {
   const st = emptyWhyState();
-  const runs = j.runs;
-  const evidence: Evidence[] = j.evidence.map(([k, value, brought]) => {
-    const e = j.events[k];
-    return { position: e[0], time: e[1], run: runs[e[2]], origin: e[3], originLine: e[4], compileId: e[5], kind: e[6], format: e[7], value, brought };
-  });
-  const ev = (i: number): Evidence | null => (i < 0 ? null : evidence[i]);
-  for (const [ref, source, last, saw, dims, carriedRows] of j.accs) {
+  for (const [ref, source, saw, events, pooled, dims, last, carriedRows] of j) {
     if (typeof ref !== 'number') throw new Error('a why-checkpoint names a code id by its row');
     const code = dict.code(ref);
     let bySource = st.byCode.get(code);
@@ -361,6 +361,11 @@ export function whyStateFrom(j: WhyStateJson, dict: Dictionaries, keep: Keep): W
       bySource.set(source, null);
       continue;
     }
+    const evidence: Evidence[] = pooled.map(([k, value, brought]) => {
+      const e = events[k];
+      return { position: e[0], time: e[1], run: e[2], origin: e[3], originLine: e[4], compileId: e[5], kind: e[6], format: e[7], value, brought };
+    });
+    const ev = (i: number): Evidence | null => (i < 0 ? null : evidence[i]);
     const acc: Acc = { code, source, last: entryFromJson(last), sawScalar: (saw & 1) !== 0, sawTensor: (saw & 2) !== 0, dims: new Map(), carried: new Map() };
     for (const [dk, first, lastStatic, staticBefore, became, logged, becameLogged, values] of dims) {
       acc.dims.set(dk, {
@@ -370,14 +375,14 @@ export function whyStateFrom(j: WhyStateJson, dict: Dictionaries, keep: Keep): W
         became: became && { ...ev(became[0])!, before: became[1] },
         logged: loggedFrom(logged),
         becameLogged: loggedFrom(becameLogged),
-        values: new Map(values.map(([v, count, rs]) => [v, { count, runs: new Set(rs.map((r) => runs[r]!)) }])),
+        values: new Map(values.map(([v, count, runs]) => [v, { count, runs: new Set(runs) }])),
       });
     }
-    for (const [body, count, rs] of carriedRows) {
+    for (const [body, count, runs] of carriedRows) {
       const b = dict.body(body);
       const key = b.shape ?? b.entry;
       if (!key) throw new Error(`a why-checkpoint counts body ${body}, which carries no shape or entry`);
-      acc.carried.set(body, { key, count, runs: new Set(rs.map((r) => runs[r]!)), lastRun: null });
+      acc.carried.set(body, { key, count, runs: new Set(runs), lastRun: null });
     }
     st.accs.set(`${codeKey(code)}\u0000${source}`, acc);
     bySource.set(source, acc);
