@@ -100,6 +100,12 @@ describe('issue 10.1: checkpoints', () => {
     assert.match(verifyLedger(l).differences.join('\n'), new RegExp(`why-checkpoint at ${third} differs`));
     l.sql.run("update why_checkpoints set state = x'00' where profile_id = ? and position = ?", pid, first);
     assert.match(verifyLedger(l).differences.join('\n'), new RegExp(`why-checkpoint at ${first} is unreadable`));
+    // the report's counts of the log: those of `first` stored as those of the newest
+    const last = whyCheckpointPositions(l.sql, pid).at(-1)!;
+    const report = JSON.stringify(reportProfile(l, l.profileByKey('c:None:')!));
+    l.sql.run('update why_checkpoints set counts = (select counts from why_checkpoints where profile_id = ? and position = ?) where profile_id = ? and position = ?', pid, first, pid, last);
+    assert.notEqual(JSON.stringify(reportProfile(l, l.profileByKey('c:None:')!)), report);
+    assert.match(verifyLedger(l).differences.join('\n'), new RegExp(`log counts of the why-checkpoint at ${last} differ`));
     l.replay();
     assert.deepEqual(verifyLedger(l).differences, []);
     assert.equal(whyAnswers({ untilPosition: third }), honest);

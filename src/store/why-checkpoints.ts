@@ -2,6 +2,7 @@ import { deflateSync, inflateSync } from 'node:zlib';
 import { codeKey, type CodeId } from '../model/code-id.ts';
 import { checkpointFor } from './checkpoints.ts';
 import type { Sql } from './database.ts';
+import { countLog, decodeLogCounts, emptyLogCounts, encodeLogCounts, logCountsText, logCountsUntil } from './log-counts.ts';
 import { emptyStream, fold } from './fold.ts';
 import { scanEvents, type Dictionaries } from './log.ts';
 import type { Window } from './window.ts';
@@ -23,12 +24,14 @@ export function decodeWhyState(bytes: Uint8Array, dict: Dictionaries, keep: Keep
   return whyStateFrom(JSON.parse(inflateSync(bytes).toString()) as WhyStateJson, dict, keep);
 }
 
+/** `why`'s state at a position, and the report's counts of the log up to it (log-counts.ts). */
 export function writeWhyCheckpoint(sql: Sql, profileId: number, position: number, st: WhyState, codeRow: (c: CodeId) => number): void {
   sql.run(
-    'insert into why_checkpoints(profile_id, position, state) values (?, ?, ?) on conflict(profile_id, position) do update set state = excluded.state',
+    'insert into why_checkpoints(profile_id, position, state, counts) values (?, ?, ?, ?) on conflict(profile_id, position) do update set state = excluded.state, counts = excluded.counts',
     profileId,
     position,
     encodeWhyState(st, codeRow),
+    encodeLogCounts(logCountsUntil(sql, profileId, position)),
   );
 }
 
@@ -76,6 +79,21 @@ export function verifyWhyCheckpoints(sql: Sql, dict: Dictionaries, profileId: nu
   const positions = whyCheckpointPositions(sql, profileId);
   if (!positions.length) return [];
   const out: string[] = [];
+  // the report's counts: the log counted afresh, checkpoint to checkpoint
+  const fresh = emptyLogCounts();
+  let after = 0;
+  for (const pos of positions) {
+    const want = logCountsText(countLog(sql, profileId, fresh, after, pos));
+    after = pos;
+    const row = sql.get<{ counts: Uint8Array }>('select counts from why_checkpoints where profile_id = ? and position = ?', profileId, pos)!;
+    let have: string;
+    try {
+      have = logCountsText(decodeLogCounts(row.counts));
+    } catch (e) {
+      have = `unreadable: ${(e as Error).message}`;
+    }
+    if (have !== want) out.push(`${cacheKey}: the log counts of the why-checkpoint at ${pos} differ from the log (delete it, or run pgo-ledger replay)`);
+  }
   const compare = (pos: number, fresh: WhyState) => {
     const row = sql.get<{ state: Uint8Array }>('select state from why_checkpoints where profile_id = ? and position = ?', profileId, pos)!;
     let have: string;
