@@ -60,15 +60,34 @@ export interface Acc {
   last: FrameStateSizeEntry;
   sawScalar: boolean;
   sawTensor: boolean;
-  dims: Map<string, Track>;
+  /** Each dim's facts; undefined until read (tracks() reads them from `dimsText`). */
+  dims?: Map<string, Track>;
   /** How often each distinct body (an observed shape, an imported entry) came, and from which runs; by body id. */
   carried: Map<number, Carried>;
-  /** Its stored form up to `last`, kept while no step gives evidence (most steps only count). */
-  stored?: { ref: (c: CodeId) => number | string; text: string };
+  /**
+   * `dims` in their stored form, kept while no step gives evidence (most steps only count): a
+   * checkpoint's is read into `dims` only for the sources an answer tells or a step changes.
+   */
+  dimsText?: string;
+}
+
+/** What a counted body carried, read from the log on first use. */
+export function carriedKey(slot: Carried, bodyId: number, dict: Dictionaries): Shape | EntryJson {
+  if (slot.key) return slot.key;
+  const b = dict.body(bodyId);
+  const key = b.shape ?? b.entry;
+  if (!key) throw new Error(`a why-checkpoint counts body ${bodyId}, which carries no shape or entry`);
+  return (slot.key = key);
+}
+
+/** An acc's dims, read from their stored form on first use. */
+export function tracks(acc: Acc): Map<string, Track> {
+  return (acc.dims ??= tracksFrom(acc.dimsText!));
 }
 
 export interface Carried {
-  key: Shape | EntryJson;
+  /** The body's shape or entry (null until read, for one from a checkpoint: carriedKey). */
+  key: Shape | EntryJson | null;
   count: number;
   runs: Set<string>;
   /** The run last added to `runs`. */
@@ -193,7 +212,8 @@ export function whyStep(st: WhyState, step: FoldStep, ev: LeanEvent, keep: Keep,
   const logged = ev.kind === 'dynamic.logged' ? ev.record : null;
   if (!logged && slot && slot.count > 1 && sameEntry(step.before, step.after)) return;
   details(ev);
-  acc.stored = undefined;
+  const dims = tracks(acc);
+  acc.dimsText = undefined;
   const got = key ? carried(key) : null;
   if (ev.kind === 'shape.observed') {
     if (ev.shape!.kind === 'scalar') acc.sawScalar = true;
@@ -205,8 +225,8 @@ export function whyStep(st: WhyState, step: FoldStep, ev: LeanEvent, keep: Keep,
   const loggedDim = logged ? recordDim(logged, step.before, step.after) : null;
   for (const d of trackedDims(step.before, step.after)) {
     const dk = dimKey(d);
-    let t = acc.dims.get(dk);
-    if (!t) acc.dims.set(dk, (t = newTrack()));
+    let t = dims.get(dk);
+    if (!t) dims.set(dk, (t = newTrack()));
     const b = valueAt(step.before, d);
     const a = valueAt(step.after, d);
     const brought = got ? valueAt(got, d) : null;
@@ -286,23 +306,22 @@ export function eventDetails(sql: Sql, dict: Dictionaries): (ev: LeanEvent) => v
   };
 }
 
-// The stored form: arrays, not objects; per code id and source, each event's details and
-// each piece of evidence named once (most dims share theirs: the event that first brought the
-// source), and that part kept as text between checkpoints while no step changes it.
+// The stored form: arrays, not objects; per code id and source, its dims as JSON text within
+// (read only when an answer tells them), with each event's details and each piece of evidence
+// named once (most dims share theirs: the event that first brought the source).
 type EventJson = [position: number, time: number, run: string | null, origin: string | null, originLine: number | null, compileId: string | null, kind: string, format: string | null];
 type EvidenceJson = [event: number, value: string, brought: string | null];
 type LoggedJson = [string | null, string, string, string, string | null, number] | null;
 /** Evidence by its index in the acc's pool, -1 for none. */
 type TrackJson = [dim: string, first: number, lastStatic: number, staticBefore: number, became: [number, string] | null, logged: LoggedJson, becameLogged: LoggedJson, values: [string, number, string[]][]];
-type AccJson = [code: number | string, source: string, saw: number, events: EventJson[], evidence: EvidenceJson[], dims: TrackJson[], last: EntryJson, carried: [body: number, count: number, runs: string[]][]];
+type DimsJson = [events: EventJson[], evidence: EvidenceJson[], dims: TrackJson[]];
+type AccJson = [code: number | string, source: string, saw: number, dims: string, last: EntryJson, carried: [body: number, count: number, runs: string[]][]];
 export type WhyStateJson = AccJson[];
 
 const loggedJson = (l: Logged): LoggedJson => l && [l.compileId, l.reason, l.cached, l.new, l.guard, l.position];
 const loggedFrom = (j: LoggedJson): Logged => j && { compileId: j[0], reason: j[1], cached: j[2], new: j[3], guard: j[4], position: j[5] };
 
-/** An acc's stored form up to `last` (which a step may change in fields `why` does not read), as JSON text without its closing bracket. */
-function accText(a: Acc, codeRef: (c: CodeId) => number | string, cached: boolean): string {
-  if (cached && a.stored?.ref === codeRef) return a.stored.text;
+function tracksText(dims: Map<string, Track>): string {
   const events: EventJson[] = [];
   const evidence: EvidenceJson[] = [];
   const eventIdx = new Map<number, number>();
@@ -317,9 +336,9 @@ function accText(a: Acc, codeRef: (c: CodeId) => number | string, cached: boolea
     }
     return i;
   };
-  const dims: TrackJson[] = [];
-  for (const [dk, t] of a.dims) {
-    dims.push([
+  const rows: TrackJson[] = [];
+  for (const [dk, t] of dims) {
+    rows.push([
       dk,
       ev(t.first),
       ev(t.lastStatic),
@@ -330,9 +349,30 @@ function accText(a: Acc, codeRef: (c: CodeId) => number | string, cached: boolea
       [...t.values].map(([v, x]) => [v, x.count, [...x.runs]]),
     ]);
   }
-  const text = JSON.stringify([codeRef(a.code), a.source, (a.sawScalar ? 1 : 0) | (a.sawTensor ? 2 : 0), events, evidence, dims]).slice(0, -1);
-  a.stored = { ref: codeRef, text };
-  return text;
+  const j: DimsJson = [events, evidence, rows];
+  return JSON.stringify(j);
+}
+
+function tracksFrom(text: string): Map<string, Track> {
+  const [events, pooled, rows] = JSON.parse(text) as DimsJson;
+  const evidence: Evidence[] = pooled.map(([k, value, brought]) => {
+    const e = events[k];
+    return { position: e[0], time: e[1], run: e[2], origin: e[3], originLine: e[4], compileId: e[5], kind: e[6], format: e[7], value, brought };
+  });
+  const ev = (i: number): Evidence | null => (i < 0 ? null : evidence[i]);
+  const dims = new Map<string, Track>();
+  for (const [dk, first, lastStatic, staticBefore, became, logged, becameLogged, values] of rows) {
+    dims.set(dk, {
+      first: ev(first),
+      lastStatic: ev(lastStatic),
+      staticBefore: ev(staticBefore),
+      became: became && { ...ev(became[0])!, before: became[1] },
+      logged: loggedFrom(logged),
+      becameLogged: loggedFrom(becameLogged),
+      values: new Map(values.map(([v, count, runs]) => [v, { count, runs: new Set(runs) }])),
+    });
+  }
+  return dims;
 }
 
 /**
@@ -342,9 +382,11 @@ function accText(a: Acc, codeRef: (c: CodeId) => number | string, cached: boolea
 export function whyStateText(st: WhyState, codeRef: (c: CodeId) => number | string, cached = true): string {
   const parts: string[] = [];
   for (const a of st.accs.values()) {
-    const carriedRows: AccJson[7] = [];
+    const dims = cached ? (a.dimsText ??= tracksText(a.dims!)) : tracksText(tracks(a));
+    const carriedRows: AccJson[5] = [];
     for (const [body, c] of a.carried) carriedRows.push([body, c.count, [...c.runs]]);
-    parts.push(`${accText(a, codeRef, cached)},${JSON.stringify(entryToJson(a.last))},${JSON.stringify(carriedRows)}]`);
+    const j: AccJson = [codeRef(a.code), a.source, (a.sawScalar ? 1 : 0) | (a.sawTensor ? 2 : 0), dims, entryToJson(a.last), carriedRows];
+    parts.push(JSON.stringify(j));
   }
   return `[${parts.join(',')}]`;
 }
@@ -352,7 +394,7 @@ export function whyStateText(st: WhyState, codeRef: (c: CodeId) => number | stri
 /** The state back from its JSON, keeping only what `keep` wants (the rest marked not kept). */
 export function whyStateFrom(j: WhyStateJson, dict: Dictionaries, keep: Keep): WhyState {
   const st = emptyWhyState();
-  for (const [ref, source, saw, events, pooled, dims, last, carriedRows] of j) {
+  for (const [ref, source, saw, dims, last, carriedRows] of j) {
     if (typeof ref !== 'number') throw new Error('a why-checkpoint names a code id by its row');
     const code = dict.code(ref);
     let bySource = st.byCode.get(code);
@@ -361,29 +403,8 @@ export function whyStateFrom(j: WhyStateJson, dict: Dictionaries, keep: Keep): W
       bySource.set(source, null);
       continue;
     }
-    const evidence: Evidence[] = pooled.map(([k, value, brought]) => {
-      const e = events[k];
-      return { position: e[0], time: e[1], run: e[2], origin: e[3], originLine: e[4], compileId: e[5], kind: e[6], format: e[7], value, brought };
-    });
-    const ev = (i: number): Evidence | null => (i < 0 ? null : evidence[i]);
-    const acc: Acc = { code, source, last: entryFromJson(last), sawScalar: (saw & 1) !== 0, sawTensor: (saw & 2) !== 0, dims: new Map(), carried: new Map() };
-    for (const [dk, first, lastStatic, staticBefore, became, logged, becameLogged, values] of dims) {
-      acc.dims.set(dk, {
-        first: ev(first),
-        lastStatic: ev(lastStatic),
-        staticBefore: ev(staticBefore),
-        became: became && { ...ev(became[0])!, before: became[1] },
-        logged: loggedFrom(logged),
-        becameLogged: loggedFrom(becameLogged),
-        values: new Map(values.map(([v, count, runs]) => [v, { count, runs: new Set(runs) }])),
-      });
-    }
-    for (const [body, count, runs] of carriedRows) {
-      const b = dict.body(body);
-      const key = b.shape ?? b.entry;
-      if (!key) throw new Error(`a why-checkpoint counts body ${body}, which carries no shape or entry`);
-      acc.carried.set(body, { key, count, runs: new Set(runs), lastRun: null });
-    }
+    const acc: Acc = { code, source, last: entryFromJson(last), sawScalar: (saw & 1) !== 0, sawTensor: (saw & 2) !== 0, carried: new Map(), dimsText: dims };
+    for (const [body, count, runs] of carriedRows) acc.carried.set(body, { key: null, count, runs: new Set(runs), lastRun: null });
     st.accs.set(`${codeKey(code)}\u0000${source}`, acc);
     bySource.set(source, acc);
   }

@@ -9,7 +9,7 @@ import { describedShapes } from './described-shapes.ts';
 import type { Ledger } from './ledger.ts';
 import type { Window } from './window.ts';
 import { whyCheckpointFor } from './why-checkpoints.ts';
-import { carried, dimKey, isDynamic, isStatic, sameDim, show, valueAt, whyFold, type DimRef, type Evidence, type Keep, type Logged } from './why-fold.ts';
+import { carried, carriedKey, dimKey, isDynamic, isStatic, sameDim, show, tracks, valueAt, whyFold, type Acc, type DimRef, type Evidence, type Keep, type Logged, type Track } from './why-fold.ts';
 
 export { dimKey, type DimRef, type Evidence };
 
@@ -62,12 +62,6 @@ export function parseDimRef(s: string): DimRef | undefined {
   return undefined;
 }
 
-function parseDimKey(k: string): DimRef {
-  if (k === 'scalar') return { field: 'scalar' };
-  const m = /^(size|stride)(?:\[(\d+)\])?$/.exec(k)!;
-  return m[2] === undefined ? { field: m[1] as 'size' | 'stride' } : { field: m[1] as 'size' | 'stride', index: Number(m[2]) };
-}
-
 /** The dims an entry has to explain: what `show` lists of it. */
 function dimsOf(e: FrameStateSizeEntry, sawScalar: boolean, sawTensor: boolean): DimRef[] {
   const out: DimRef[] = [];
@@ -102,21 +96,23 @@ function explainWith(ledger: Ledger, profileId: number, opts: ExplainOptions, on
   const keep: Keep = (code, source) => (opts.source === undefined || source === opts.source) && (onlyCode === null || codeKey(code) === onlyCode) && (!wanted || wanted(code));
   const dict = dictionaries(ledger.sql);
   const accs = whyFold(ledger.sql, dict, profileId, window, keep, whyCheckpointFor(ledger.sql, profileId, window, dict, keep)).accs;
-  // The static values each dim was brought, from the bodies counted above, in first-seen order.
-  for (const acc of accs.values()) {
+  // The static values a dim was brought, from the bodies counted above, in first-seen order
+  // (for the dims told only: most of a long log's are not).
+  const bodies = new Map<Acc, FrameStateSizeEntry[]>();
+  const fillValues = (acc: Acc, d: DimRef, t: Track) => {
+    let got = bodies.get(acc);
+    if (!got) bodies.set(acc, (got = [...acc.carried].map(([body, slot]) => carried(carriedKey(slot, body, dict)))));
+    let i = 0;
     for (const slot of acc.carried.values()) {
-      const got = carried(slot.key);
-      for (const [dk, t] of acc.dims) {
-        const brought = valueAt(got, parseDimKey(dk));
-        if (!isStatic(brought)) continue;
-        const v = show(brought);
-        const into = t.values.get(v) ?? { count: 0, runs: new Set<string>() };
-        into.count += slot.count;
-        for (const r of slot.runs) into.runs.add(r);
-        t.values.set(v, into);
-      }
+      const brought = valueAt(got[i++], d);
+      if (!isStatic(brought)) continue;
+      const v = show(brought);
+      const into = t.values.get(v) ?? { count: 0, runs: new Set<string>() };
+      into.count += slot.count;
+      for (const r of slot.runs) into.runs.add(r);
+      t.values.set(v, into);
     }
-  }
+  };
 
   const saw = new Map<string, DimStory['saw']>();
   for (const r of accs.size ? describedShapes(ledger, profileId, window) : []) {
@@ -130,10 +126,11 @@ function explainWith(ledger: Ledger, profileId: number, opts: ExplainOptions, on
   for (const acc of accs.values()) {
     for (const d of dimsOf(acc.last, acc.sawScalar, acc.sawTensor)) {
       if (opts.dim && !sameDim(opts.dim, d)) continue;
-      const t = acc.dims.get(dimKey(d));
       const cur = valueAt(acc.last, d);
       const dynamic = isDynamic(cur);
       if (opts.source === undefined && !opts.dim && !dynamic) continue;
+      const t = tracks(acc).get(dimKey(d));
+      if (t) fillValues(acc, d, t);
       const became = dynamic ? (t?.became ?? null) : null;
       // A logged record belongs to this change when it is no later than it.
       const logged = became ? (t?.becameLogged ?? null) : null;
