@@ -7,6 +7,8 @@ import type { Interner } from './intern.ts';
 import type { PreparedEvent } from './prepare-event.ts';
 import { replayProfile } from './replay.ts';
 import { whyCheckpointAt } from './why-checkpoints.ts';
+import { KEEP_ALL, whyStep } from './why-fold.ts';
+import type { LeanEvent } from './log.ts';
 import { insertHistory, writeCodeStates, type LiveViews } from './views.ts';
 
 export interface AppendResult {
@@ -100,6 +102,7 @@ export function appendBatch(st: AppendState, events: readonly PreparedEvent[]): 
     const step = fold(lv.view, ev as PreparedEvent & { code: CodeId; source: string });
     if (!step) continue; // evidence only (shape.described)
     lv.dirty.add(step.codeSeq);
+    if (lv.why) whyStep(lv.why, step, whyEvent(interner, ev, position, pid, bid, cid!), KEEP_ALL, noDetails);
     if (step.records.length) {
       result.records += step.records.length;
       insertHistory(sql, interner, position, pid, step);
@@ -110,7 +113,7 @@ export function appendBatch(st: AppendState, events: readonly PreparedEvent[]): 
     lv.dirty.clear();
   }
   checkpointAppended(sql, counts, (id) => (refolds.has(id) ? undefined : live.peek(id)?.view), st.checkpointCounts, interner.codeId, (id, position) =>
-    whyCheckpointAt(sql, interner.dict, id, position, interner.codeId),
+    whyCheckpointAt(sql, interner.dict, id, position, interner.codeId, live.peek(id)),
   );
   for (const id of refolds) {
     replayProfile(sql, interner, id);
@@ -120,4 +123,31 @@ export function appendBatch(st: AppendState, events: readonly PreparedEvent[]): 
     sql.run('update profiles set event_count = event_count + ?, last_position = ?, last_time = max(coalesce(last_time, 0), ?) where id = ?', c.n, c.last, c.time, id);
   }
   return result;
+}
+
+const noDetails = () => {};
+const WHY_EVENT = {} as LeanEvent;
+
+/** An appended event as `why`'s fold reads it (one object, refilled; the code id the dictionaries' own). */
+function whyEvent(interner: Interner, ev: PreparedEvent, position: number, pid: number, bid: number, cid: number): LeanEvent {
+  const w = WHY_EVENT;
+  w.position = position;
+  w.profileId = pid;
+  w.bodyId = bid;
+  w.kind = ev.kind;
+  w.code = interner.dict.code(cid);
+  w.source = ev.source!;
+  w.shape = ev.shape;
+  w.automaticDynamic = ev.automaticDynamic;
+  w.entry = ev.entry;
+  w.quiet = ev.quiet;
+  w.record = ev.record;
+  w.guard = ev.guard;
+  w.time = ev.time;
+  w.run = ev.run;
+  w.origin = ev.origin;
+  w.originLine = ev.originLine;
+  w.compileId = ev.compileId;
+  w.format = ev.kind === 'entry.imported' ? interner.dict.body(bid).format : null;
+  return w;
 }

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { TORCH } from '../../test/support/fixtures.ts';
 import { tempDir } from '../../test/support/tmp.ts';
 import { ingestFile } from '../adapters/ingest-file.ts';
 import { renderProfile } from '../model/render.ts';
@@ -80,6 +81,7 @@ describe('issue 10.1: checkpoints', () => {
 
   it('issue 10.1: the append path writes them, and deleting them changes no answer', () => {
     assert.ok(checkpointPositions(l.sql, pid).length >= 8, String(checkpointPositions(l.sql, pid)));
+    assert.deepEqual(verifyLedger(l).differences, []);
     const withCp = windows.map(answers);
     const whyWithCp = windows.map(whyAnswers);
     assert.deepEqual(whyCheckpointPositions(l.sql, pid), checkpointPositions(l.sql, pid));
@@ -153,5 +155,40 @@ describe('issue 10.1: checkpoints', () => {
     const whyWithCp = more.map(whyAnswers);
     l.sql.run('delete from why_checkpoints');
     assert.deepEqual(more.map(whyAnswers), whyWithCp);
+  });
+});
+
+describe('issue 10.1: why-checkpoints over imports and traces', () => {
+  it("issue 10.1: imported snapshots, PyTorch's records and described inputs: why and the report from why-checkpoints equal a fold from the start", async () => {
+    process.env.PGO_LEDGER_CHECKPOINT_EVERY = '2';
+    const dir = tempDir();
+    const l = await openLedger(join(dir, 't.db'));
+    try {
+      // one file a batch, the ledger kept open: the append path keeps why's state from one checkpoint to the next
+      for (const f of ['workload2/code_state_fixture2_0_.pkl', 'traces/cold-local.log', 'traces/warm-local.log', 'traces/cold-remote.log']) {
+        await ingestFile(l, join(TORCH, f), { defaults: { job: 'fixture' } });
+      }
+      const p = l.profiles().find((x) => x.eventCount > 4)!;
+      assert.ok(whyCheckpointPositions(l.sql, p.id).length >= 3, String(whyCheckpointPositions(l.sql, p.id)));
+      assert.deepEqual(verifyLedger(l).differences, []);
+      const last = l.profileByKey(p.cacheKey)!.lastPosition!;
+      const windows: Window[] = [{}, { excludeRuns: ['no-such-run'] }];
+      for (let pos = 1; pos <= last; pos++) windows.push({ untilPosition: pos });
+      const answers = () =>
+        JSON.stringify(
+          windows.map((w) => [explain(l, p.id, { window: w }), reportProfile(l, l.profileByKey(p.cacheKey)!, w)]),
+          (_k, x) => (typeof x === 'bigint' ? `${x}n` : x),
+        );
+      const withCp = answers();
+      l.sql.run('delete from why_checkpoints');
+      assert.equal(answers(), withCp);
+      l.replay();
+      assert.ok(whyCheckpointPositions(l.sql, p.id).length >= 3);
+      assert.equal(answers(), withCp);
+      assert.deepEqual(verifyLedger(l).differences, []);
+    } finally {
+      delete process.env.PGO_LEDGER_CHECKPOINT_EVERY;
+      await l.close();
+    }
   });
 });

@@ -7,6 +7,7 @@ import { rows, type OpenedDatabase, type Sql } from './database.ts';
 import { emptyStream, type FoldStep, type StreamView } from './fold.ts';
 import type { Interner } from './intern.ts';
 import { leftOutRuns } from './window.ts';
+import type { WhyState } from './why-fold.ts';
 
 /**
  * The stored views: each profile's whole-log fold (`code_states`) and the records it logged
@@ -132,6 +133,8 @@ export interface LiveView {
   /** Runs whose events the whole log leaves out (retracted). */
   retracted: Set<string>;
   dirty: Set<number>;
+  /** `why`'s state of the whole log, once a why-checkpoint was due (why-checkpoints.ts). */
+  why?: WhyState;
 }
 
 /** The live views the append path folds into, loaded once per profile and dropped when stale. */

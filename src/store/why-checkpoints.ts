@@ -55,13 +55,18 @@ export function whyCheckpointFor(sql: Sql, profileId: number, w: Window, dict: D
 }
 
 /**
- * After an append wrote a checkpoint at `position`: `why`'s state there, from the previous
- * why-checkpoint plus the events since (the log up to `position` is the window: the batch
- * held no retraction of the profile, or no checkpoint would have been written).
+ * After an append wrote a checkpoint at `position`: `why`'s state there, written. The append
+ * path keeps it up to date from then on (`live`, folded with each event); the first time, it is
+ * the previous why-checkpoint plus the events since (the log up to `position` is the window:
+ * the batch held no retraction of the profile, or no checkpoint would have been written).
  */
-export function whyCheckpointAt(sql: Sql, dict: Dictionaries, profileId: number, position: number, codeRow: (c: CodeId) => number): void {
-  const start = whyCheckpointFor(sql, profileId, { untilPosition: position - 1 }, dict, KEEP_ALL);
-  writeWhyCheckpoint(sql, profileId, position, whyFold(sql, dict, profileId, { untilPosition: position }, KEEP_ALL, start), codeRow);
+export function whyCheckpointAt(sql: Sql, dict: Dictionaries, profileId: number, position: number, codeRow: (c: CodeId) => number, live: { why?: WhyState } | undefined): void {
+  let st = live?.why;
+  if (!st) {
+    st = whyFold(sql, dict, profileId, { untilPosition: position }, KEEP_ALL, whyCheckpointFor(sql, profileId, { untilPosition: position - 1 }, dict, KEEP_ALL));
+    if (live) live.why = st;
+  }
+  writeWhyCheckpoint(sql, profileId, position, st, codeRow);
 }
 
 export function whyCheckpointPositions(sql: Sql, profileId: number): number[] {

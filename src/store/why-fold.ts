@@ -182,20 +182,21 @@ const newTrack = (): Track => ({ first: null, lastStatic: null, staticBefore: nu
 /**
  * One fold step of one event into the state. Most steps only count the event's body; the few
  * that give evidence need the event's details (time, origin, compile): `details` fills them.
+ * The event's code id is the one of the step, one object per code id (dictionaries' own).
  */
 export function whyStep(st: WhyState, step: FoldStep, ev: LeanEvent, keep: Keep, details: (ev: LeanEvent) => void): void {
-  let bySource = st.byCode.get(step.code);
+  let bySource = st.byCode.get(ev.code);
   let acc = bySource?.get(step.source);
   if (acc === null) return;
   if (!acc) {
-    if (!bySource) st.byCode.set(step.code, (bySource = new Map()));
-    if (!keep(step.code, step.source)) {
+    if (!bySource) st.byCode.set(ev.code, (bySource = new Map()));
+    if (!keep(ev.code, step.source)) {
       bySource.set(step.source, null);
       return;
     }
-    const k = `${codeKey(step.code)}\u0000${step.source}`;
+    const k = `${codeKey(ev.code)}\u0000${step.source}`;
     acc = st.accs.get(k);
-    if (!acc) st.accs.set(k, (acc = { code: step.code, source: step.source, last: step.after, sawScalar: false, sawTensor: false, dims: new Map(), carried: new Map() }));
+    if (!acc) st.accs.set(k, (acc = { code: ev.code, source: step.source, last: step.after, sawScalar: false, sawTensor: false, dims: new Map(), carried: new Map() }));
     bySource.set(step.source, acc);
   }
   acc.last = step.after;
