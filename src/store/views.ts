@@ -7,7 +7,7 @@ import { rows, type OpenedDatabase, type Sql } from './database.ts';
 import { emptyStream, type FoldStep, type StreamView } from './fold.ts';
 import type { Interner } from './intern.ts';
 import { leftOutRuns } from './window.ts';
-import type { WhyState } from './why-fold.ts';
+import { emptyWhyState, type WhyState } from './why-fold.ts';
 
 /**
  * The stored views: each profile's whole-log fold (`code_states`) and the records it logged
@@ -144,6 +144,8 @@ export function liveViews(sql: Sql, interner: Interner) {
     get(pid: number): LiveView {
       let s = live.get(pid);
       if (!s) live.set(pid, (s = { view: loadView(sql, pid), retracted: leftOutRuns(sql, pid, {}, interner.dict), dirty: new Set() }));
+      // A new profile: why's state is folded along from its first event (never read back from the log).
+      if (!s.why && sql.get<{ n: number }>('select event_count n from profiles where id = ?', pid)?.n === 0) s.why = emptyWhyState();
       return s;
     },
     peek: (pid: number) => live.get(pid),

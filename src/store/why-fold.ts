@@ -85,6 +85,13 @@ export function tracks(acc: Acc): Map<string, Track> {
   return (acc.dims ??= tracksFrom(acc.dimsText!));
 }
 
+/** One dim of an acc, reading only that one from the stored form (an answer tells a few dims of many). */
+export function track(acc: Acc, dk: string): Track | undefined {
+  if (acc.dims) return acc.dims.get(dk);
+  const text = (JSON.parse(acc.dimsText!) as [string, string][]).find(([k]) => k === dk)?.[1];
+  return text === undefined ? undefined : trackFrom(text);
+}
+
 export interface Carried {
   /** The body's shape or entry (null until read, for one from a checkpoint: carriedKey). */
   key: Shape | EntryJson | null;
@@ -307,22 +314,23 @@ export function eventDetails(sql: Sql, dict: Dictionaries): (ev: LeanEvent) => v
   };
 }
 
-// The stored form: arrays, not objects; per code id and source, its dims as JSON text within
-// (read only when an answer tells them), with each event's details and each piece of evidence
-// named once (most dims share theirs: the event that first brought the source).
+// The stored form: arrays, not objects; per code id and source, its dims as JSON text within,
+// each dim's its own (read only when an answer tells it), with each event's details and each
+// piece of evidence named once.
 type EventJson = [position: number, time: number, run: string | null, origin: string | null, originLine: number | null, compileId: string | null, kind: string, format: string | null];
 type EvidenceJson = [event: number, value: string, brought: string | null];
 type LoggedJson = [string | null, string, string, string, string | null, number] | null;
 /** Evidence by its index in the acc's pool, -1 for none. */
-type TrackJson = [dim: string, first: number, lastStatic: number, staticBefore: number, became: [number, string] | null, logged: LoggedJson, becameLogged: LoggedJson, values: [string, number, string[]][]];
-type DimsJson = [events: EventJson[], evidence: EvidenceJson[], dims: TrackJson[]];
+type TrackJson = [first: number, lastStatic: number, staticBefore: number, became: [number, string] | null, logged: LoggedJson, becameLogged: LoggedJson, values: [string, number, string[]][]];
+/** One dim, self-contained: its events, its evidence, its facts. */
+type DimJson = [events: EventJson[], evidence: EvidenceJson[], track: TrackJson];
 type AccJson = [code: number | string, source: string, saw: number, dims: string, last: EntryJson, carried: [body: number, count: number, runs: string[]][]];
 export type WhyStateJson = AccJson[];
 
 const loggedJson = (l: Logged): LoggedJson => l && [l.compileId, l.reason, l.cached, l.new, l.guard, l.position];
 const loggedFrom = (j: LoggedJson): Logged => j && { compileId: j[0], reason: j[1], cached: j[2], new: j[3], guard: j[4], position: j[5] };
 
-function tracksText(dims: Map<string, Track>): string {
+function trackText(t: Track): string {
   const events: EventJson[] = [];
   const evidence: EvidenceJson[] = [];
   const eventIdx = new Map<number, number>();
@@ -337,44 +345,41 @@ function tracksText(dims: Map<string, Track>): string {
     }
     return i;
   };
-  const rows: TrackJson[] = [];
-  for (const [dk, t] of dims) {
-    rows.push([
-      dk,
-      ev(t.first),
-      ev(t.lastStatic),
-      ev(t.staticBefore),
-      t.became && [ev(t.became), t.became.before],
-      loggedJson(t.logged),
-      loggedJson(t.becameLogged),
-      [...t.values].map(([v, x]) => [v, x.count, [...x.runs]]),
-    ]);
-  }
-  const j: DimsJson = [events, evidence, rows];
+  const row: TrackJson = [
+    ev(t.first),
+    ev(t.lastStatic),
+    ev(t.staticBefore),
+    t.became && [ev(t.became), t.became.before],
+    loggedJson(t.logged),
+    loggedJson(t.becameLogged),
+    [...t.values].map(([v, x]) => [v, x.count, [...x.runs]]),
+  ];
+  const j: DimJson = [events, evidence, row];
   return JSON.stringify(j);
 }
 
-function tracksFrom(text: string): Map<string, Track> {
-  const [events, pooled, rows] = JSON.parse(text) as DimsJson;
+/** The dims as JSON text: [[dim, its own JSON text], ...] (read one by one). */
+const tracksText = (dims: Map<string, Track>): string => JSON.stringify([...dims].map(([dk, t]) => [dk, trackText(t)]));
+
+function trackFrom(text: string): Track {
+  const [events, pooled, [first, lastStatic, staticBefore, became, logged, becameLogged, values]] = JSON.parse(text) as DimJson;
   const evidence: Evidence[] = pooled.map(([k, value, brought]) => {
     const e = events[k];
     return { position: e[0], time: e[1], run: e[2], origin: e[3], originLine: e[4], compileId: e[5], kind: e[6], format: e[7], value, brought };
   });
   const ev = (i: number): Evidence | null => (i < 0 ? null : evidence[i]);
-  const dims = new Map<string, Track>();
-  for (const [dk, first, lastStatic, staticBefore, became, logged, becameLogged, values] of rows) {
-    dims.set(dk, {
-      first: ev(first),
-      lastStatic: ev(lastStatic),
-      staticBefore: ev(staticBefore),
-      became: became && { ...ev(became[0])!, before: became[1] },
-      logged: loggedFrom(logged),
-      becameLogged: loggedFrom(becameLogged),
-      values: new Map(values.map(([v, count, runs]) => [v, { count, runs: new Set(runs) }])),
-    });
-  }
-  return dims;
+  return {
+    first: ev(first),
+    lastStatic: ev(lastStatic),
+    staticBefore: ev(staticBefore),
+    became: became && { ...ev(became[0])!, before: became[1] },
+    logged: loggedFrom(logged),
+    becameLogged: loggedFrom(becameLogged),
+    values: new Map(values.map(([v, count, runs]) => [v, { count, runs: new Set(runs) }])),
+  };
 }
+
+const tracksFrom = (text: string): Map<string, Track> => new Map((JSON.parse(text) as [string, string][]).map(([dk, t]) => [dk, trackFrom(t)]));
 
 /**
  * The state as JSON text (WhyStateJson), in its own order; `codeRef` names a code id (its row,

@@ -9,7 +9,7 @@ import { describedShapes } from './described-shapes.ts';
 import type { Ledger } from './ledger.ts';
 import type { Window } from './window.ts';
 import { whyCheckpointFor } from './why-checkpoints.ts';
-import { carried, carriedKey, dimKey, isDynamic, isStatic, sameDim, show, tracks, valueAt, whyFold, type Acc, type DimRef, type Evidence, type Keep, type Logged, type Track } from './why-fold.ts';
+import { carried, carriedKey, dimKey, isDynamic, isStatic, sameDim, show, track, valueAt, whyFold, type Acc, type DimRef, type Evidence, type Keep, type Logged, type Track } from './why-fold.ts';
 
 export { dimKey, type DimRef, type Evidence };
 
@@ -129,7 +129,7 @@ function explainWith(ledger: Ledger, profileId: number, opts: ExplainOptions, on
       const cur = valueAt(acc.last, d);
       const dynamic = isDynamic(cur);
       if (opts.source === undefined && !opts.dim && !dynamic) continue;
-      const t = tracks(acc).get(dimKey(d));
+      const t = track(acc, dimKey(d));
       if (t) fillValues(acc, d, t);
       const became = dynamic ? (t?.became ?? null) : null;
       // A logged record belongs to this change when it is no later than it.
