@@ -60,7 +60,7 @@ export interface Acc {
   last: FrameStateSizeEntry;
   sawScalar: boolean;
   sawTensor: boolean;
-  /** Each dim's facts; undefined until read (tracks() reads them from `dimsText`). */
+  /** Each dim's facts; undefined while `dimsText` stands for them (tracks() reads them back). */
   dims?: Map<string, Track>;
   /** How often each distinct body (an observed shape, an imported entry) came, and from which runs; by body id. */
   carried: Map<number, Carried>;
@@ -389,6 +389,8 @@ export function whyStateText(st: WhyState, codeRef: (c: CodeId) => number | stri
   const parts: string[] = [];
   for (const a of st.accs.values()) {
     const dims = cached ? (a.dimsText ??= tracksText(a.dims!)) : tracksText(tracks(a));
+    // the text stands for them until a step changes them (memory: a state has every dim of every source)
+    if (cached) a.dims = undefined;
     const carriedRows: AccJson[5] = [];
     for (const [body, c] of a.carried) carriedRows.push([body, c.count, [...c.runs]]);
     const j: AccJson = [codeRef(a.code), a.source, (a.sawScalar ? 1 : 0) | (a.sawTensor ? 2 : 0), dims, entryToJson(a.last), carriedRows];
