@@ -7,6 +7,7 @@ import type { Interner } from './intern.ts';
 import type { PreparedEvent } from './prepare-event.ts';
 import { replayProfile } from './replay.ts';
 import { whyCheckpointAt } from './why-checkpoints.ts';
+import { addToLogCounts } from './log-counts.ts';
 import { KEEP_ALL, whyStep } from './why-fold.ts';
 import type { LeanEvent } from './log.ts';
 import { insertHistory, writeCodeStates, type LiveViews } from './views.ts';
@@ -87,6 +88,8 @@ export function appendBatch(st: AppendState, events: readonly PreparedEvent[]): 
     result.appended++;
     result.firstPosition ??= position;
     result.lastPosition = position;
+    const counted = live.peek(pid)?.counts;
+    if (counted) addToLogCounts(counted, cid, sid, rid, ev.kind);
     let c = counts.get(pid);
     if (!c) counts.set(pid, (c = { n: 0, last: 0, time: 0 }));
     c.n++;

@@ -24,16 +24,19 @@ export function countLog(sql: Sql, profileId: number, into: LogCounts, after = 0
     after,
     until,
   );
-  for (const [codeId, sourceId, runId, kind, n] of rows as [number, number, number | null, string, number][]) {
-    if (runId !== null) into.runs.add(runId);
-    if (kind !== 'shape.observed' && kind !== 'entry.imported') continue;
-    const k = `${codeId}:${sourceId}`;
-    let s = into.sources.get(k);
-    if (!s) into.sources.set(k, (s = { codeId, sourceId, n: 0, runs: new Set() }));
-    s.n += n;
-    if (runId !== null) s.runs.add(runId);
-  }
+  for (const [codeId, sourceId, runId, kind, n] of rows as [number, number, number | null, string, number][]) addToLogCounts(into, codeId, sourceId, runId, kind, n);
   return into;
+}
+
+/** Adds `n` events of one kind, code id, source and run (rows of their tables; the append path adds each event so). */
+export function addToLogCounts(into: LogCounts, codeId: number | null, sourceId: number | null, runId: number | null, kind: string, n = 1): void {
+  if (runId !== null) into.runs.add(runId);
+  if (kind !== 'shape.observed' && kind !== 'entry.imported') return;
+  const k = `${codeId}:${sourceId}`;
+  let s = into.sources.get(k);
+  if (!s) into.sources.set(k, (s = { codeId: codeId!, sourceId: sourceId!, n: 0, runs: new Set() }));
+  s.n += n;
+  if (runId !== null) s.runs.add(runId);
 }
 
 type Stored = { runs: number[]; sources: [codeId: number, sourceId: number, n: number, runs: number[]][] };

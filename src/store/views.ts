@@ -8,6 +8,7 @@ import { emptyStream, type FoldStep, type StreamView } from './fold.ts';
 import type { Interner } from './intern.ts';
 import { leftOutRuns } from './window.ts';
 import { emptyWhyState, type WhyState } from './why-fold.ts';
+import type { LogCounts } from './log-counts.ts';
 
 /**
  * The stored views: each profile's whole-log fold (`code_states`) and the records it logged
@@ -135,6 +136,8 @@ export interface LiveView {
   dirty: Set<number>;
   /** `why`'s state of the whole log, once a why-checkpoint was due (why-checkpoints.ts). */
   why?: WhyState;
+  /** The report's counts of the log (log-counts.ts), likewise. */
+  counts?: LogCounts;
 }
 
 /** The live views the append path folds into, loaded once per profile and dropped when stale. */

@@ -2,7 +2,7 @@ import { deflateSync, inflateSync } from 'node:zlib';
 import { codeKey, type CodeId } from '../model/code-id.ts';
 import { checkpointFor } from './checkpoints.ts';
 import type { Sql } from './database.ts';
-import { countLog, decodeLogCounts, emptyLogCounts, encodeLogCounts, logCountsText, logCountsUntil } from './log-counts.ts';
+import { countLog, decodeLogCounts, emptyLogCounts, encodeLogCounts, logCountsText, logCountsUntil, type LogCounts } from './log-counts.ts';
 import { emptyStream, fold } from './fold.ts';
 import { scanEvents, type Dictionaries } from './log.ts';
 import type { Window } from './window.ts';
@@ -25,13 +25,13 @@ export function decodeWhyState(bytes: Uint8Array, dict: Dictionaries, keep: Keep
 }
 
 /** `why`'s state at a position, and the report's counts of the log up to it (log-counts.ts). */
-export function writeWhyCheckpoint(sql: Sql, profileId: number, position: number, st: WhyState, codeRow: (c: CodeId) => number): void {
+export function writeWhyCheckpoint(sql: Sql, profileId: number, position: number, st: WhyState, codeRow: (c: CodeId) => number, counts?: LogCounts): void {
   sql.run(
     'insert into why_checkpoints(profile_id, position, state, counts) values (?, ?, ?, ?) on conflict(profile_id, position) do update set state = excluded.state, counts = excluded.counts',
     profileId,
     position,
     encodeWhyState(st, codeRow),
-    encodeLogCounts(logCountsUntil(sql, profileId, position)),
+    encodeLogCounts(counts ?? logCountsUntil(sql, profileId, position)),
   );
 }
 
@@ -60,13 +60,19 @@ export function whyCheckpointFor(sql: Sql, profileId: number, w: Window, dict: D
  * the previous why-checkpoint plus the events since (the log up to `position` is the window:
  * the batch held no retraction of the profile, or no checkpoint would have been written).
  */
-export function whyCheckpointAt(sql: Sql, dict: Dictionaries, profileId: number, position: number, codeRow: (c: CodeId) => number, live: { why?: WhyState } | undefined): void {
+export function whyCheckpointAt(sql: Sql, dict: Dictionaries, profileId: number, position: number, codeRow: (c: CodeId) => number, live: { why?: WhyState; counts?: LogCounts } | undefined): void {
   let st = live?.why;
   if (!st) {
     st = whyFold(sql, dict, profileId, { untilPosition: position }, KEEP_ALL, whyCheckpointFor(sql, profileId, { untilPosition: position - 1 }, dict, KEEP_ALL));
     if (live) live.why = st;
   }
-  writeWhyCheckpoint(sql, profileId, position, st, codeRow);
+  // the report's counts likewise: from the log once, then counted along with each event
+  let counts = live?.counts;
+  if (!counts) {
+    counts = logCountsUntil(sql, profileId, position);
+    if (live) live.counts = counts;
+  }
+  writeWhyCheckpoint(sql, profileId, position, st, codeRow, counts);
 }
 
 export function whyCheckpointPositions(sql: Sql, profileId: number): number[] {
