@@ -105,7 +105,7 @@ export function appendBatch(st: AppendState, events: readonly PreparedEvent[]): 
     const step = fold(lv.view, ev as PreparedEvent & { code: CodeId; source: string });
     if (!step) continue; // evidence only (shape.described)
     lv.dirty.add(step.codeSeq);
-    if (lv.why) whyStep(lv.why, step, whyEvent(interner, ev, position, pid, bid, cid!), KEEP_ALL, noDetails);
+    if (lv.why) whyStep(lv.why, step, whyEvent(interner, ev, position, pid, bid, cid!, sid, rid), KEEP_ALL, noDetails);
     if (step.records.length) {
       result.records += step.records.length;
       insertHistory(sql, interner, position, pid, step);
@@ -132,11 +132,14 @@ const noDetails = () => {};
 const WHY_EVENT = {} as LeanEvent;
 
 /** An appended event as `why`'s fold reads it (one object, refilled; the code id the dictionaries' own). */
-function whyEvent(interner: Interner, ev: PreparedEvent, position: number, pid: number, bid: number, cid: number): LeanEvent {
+function whyEvent(interner: Interner, ev: PreparedEvent, position: number, pid: number, bid: number, cid: number, sid: number | null, rid: number | null): LeanEvent {
   const w = WHY_EVENT;
   w.position = position;
   w.profileId = pid;
   w.bodyId = bid;
+  w.codeRow = cid;
+  w.sourceRow = sid;
+  w.runRow = rid;
   w.kind = ev.kind;
   w.code = interner.dict.code(cid);
   w.source = ev.source!;
