@@ -105,7 +105,7 @@ export function reportProfile(ledger: Ledger, p: ProfileRow, window: Window = {}
   const sources = new Map<number, string>();
   // From the newest why-checkpoint's counts plus the events since (log-counts.ts).
   const logCounts = logCountsUntil(ledger.sql, p.id);
-  for (const r of [...logCounts.sources.values()].map((s) => ({ code_id: s.codeId, source_id: s.sourceId, n: s.n, runs: s.runs.size }))) {
+  for (const r of [...logCounts.sources.values()].flatMap((m) => [...m.values()]).map((s) => ({ code_id: s.codeId, source_id: s.sourceId, n: s.n, runs: s.runs.size }))) {
     let c = names.get(r.code_id);
     if (!c) names.set(r.code_id, (c = ledger.sql.get<{ file_hash: string; firstlineno: number; name: string; closure_hash: string }>('select file_hash, firstlineno, name, closure_hash from codes where id = ?', r.code_id)!));
     let source = sources.get(r.source_id);

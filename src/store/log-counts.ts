@@ -8,8 +8,8 @@ import type { Sql } from './database.ts';
  * data: verify checks it, replay rebuilds it), so the report counts only the tail.
  */
 export interface LogCounts {
-  /** By `${code_id}:${source_id}` (the rows of the codes and sources tables). */
-  sources: Map<string, { codeId: number; sourceId: number; n: number; runs: Set<number> }>;
+  /** By code id, then source (the rows of the codes and sources tables). */
+  sources: Map<number, Map<number, { codeId: number; sourceId: number; n: number; runs: Set<number> }>>;
   /** Rows of the runs table. */
   runs: Set<number>;
 }
@@ -32,9 +32,10 @@ export function countLog(sql: Sql, profileId: number, into: LogCounts, after = 0
 export function addToLogCounts(into: LogCounts, codeId: number | null, sourceId: number | null, runId: number | null, kind: string, n = 1): void {
   if (runId !== null) into.runs.add(runId);
   if (kind !== 'shape.observed' && kind !== 'entry.imported') return;
-  const k = `${codeId}:${sourceId}`;
-  let s = into.sources.get(k);
-  if (!s) into.sources.set(k, (s = { codeId: codeId!, sourceId: sourceId!, n: 0, runs: new Set() }));
+  let bySource = into.sources.get(codeId!);
+  if (!bySource) into.sources.set(codeId!, (bySource = new Map()));
+  let s = bySource.get(sourceId!);
+  if (!s) bySource.set(sourceId!, (s = { codeId: codeId!, sourceId: sourceId!, n: 0, runs: new Set() }));
   s.n += n;
   if (runId !== null) s.runs.add(runId);
 }
@@ -45,7 +46,7 @@ const byNumber = (a: number, b: number) => a - b;
 
 /** As JSON text, sorted: equal counts give equal text. */
 export function logCountsText(c: LogCounts): string {
-  const sources = [...c.sources.values()].sort((a, b) => a.codeId - b.codeId || a.sourceId - b.sourceId).map((s) => [s.codeId, s.sourceId, s.n, [...s.runs].sort(byNumber)]);
+  const sources = [...c.sources.values()].flatMap((m) => [...m.values()]).sort((a, b) => a.codeId - b.codeId || a.sourceId - b.sourceId).map((s) => [s.codeId, s.sourceId, s.n, [...s.runs].sort(byNumber)]);
   return JSON.stringify({ runs: [...c.runs].sort(byNumber), sources });
 }
 
@@ -55,7 +56,11 @@ export function decodeLogCounts(bytes: Uint8Array): LogCounts {
   const j = JSON.parse(inflateSync(bytes).toString()) as Stored;
   const c = emptyLogCounts();
   for (const r of j.runs) c.runs.add(r);
-  for (const [codeId, sourceId, n, runs] of j.sources) c.sources.set(`${codeId}:${sourceId}`, { codeId, sourceId, n, runs: new Set(runs) });
+  for (const [codeId, sourceId, n, runs] of j.sources) {
+    let bySource = c.sources.get(codeId);
+    if (!bySource) c.sources.set(codeId, (bySource = new Map()));
+    bySource.set(sourceId, { codeId, sourceId, n, runs: new Set(runs) });
+  }
   return c;
 }
 

@@ -69,6 +69,8 @@ export interface Acc {
    * checkpoint's is read into `dims` only for the sources an answer tells or a step changes.
    */
   dimsText?: string;
+  /** `dimsText` as a JSON string (as the stored form holds it), while `dimsText` stands. */
+  dimsJson?: string;
 }
 
 /** What a counted body carried, read from the log on first use. */
@@ -221,7 +223,7 @@ export function whyStep(st: WhyState, step: FoldStep, ev: LeanEvent, keep: Keep,
   if (!logged && slot && slot.count > 1 && sameEntry(step.before, step.after)) return;
   details(ev);
   const dims = tracks(acc);
-  acc.dimsText = undefined;
+  acc.dimsText = acc.dimsJson = undefined;
   const got = key ? carried(key) : null;
   if (ev.kind === 'shape.observed') {
     if (ev.shape!.kind === 'scalar') acc.sawScalar = true;
@@ -388,13 +390,18 @@ const tracksFrom = (text: string): Map<string, Track> => new Map((JSON.parse(tex
 export function whyStateText(st: WhyState, codeRef: (c: CodeId) => number | string, cached = true): string {
   const parts: string[] = [];
   for (const a of st.accs.values()) {
-    const dims = cached ? (a.dimsText ??= tracksText(a.dims!)) : tracksText(tracks(a));
-    // the text stands for them until a step changes them (memory: a state has every dim of every source)
-    if (cached) a.dims = undefined;
+    let dims: string;
+    if (cached) {
+      // the dims' text, as a JSON string, kept while no step changes them (most steps only count)
+      if (a.dimsText === undefined || a.dimsJson === undefined) a.dimsJson = JSON.stringify((a.dimsText ??= tracksText(a.dims!)));
+      dims = a.dimsJson;
+      // the text stands for them until a step changes them (memory: a state has every dim of every source)
+      a.dims = undefined;
+    } else dims = JSON.stringify(tracksText(tracks(a)));
     const carriedRows: AccJson[5] = [];
     for (const [body, c] of a.carried) carriedRows.push([body, c.count, [...c.runs]]);
-    const j: AccJson = [codeRef(a.code), a.source, (a.sawScalar ? 1 : 0) | (a.sawTensor ? 2 : 0), dims, entryToJson(a.last), carriedRows];
-    parts.push(JSON.stringify(j));
+    const head = JSON.stringify([codeRef(a.code), a.source, (a.sawScalar ? 1 : 0) | (a.sawTensor ? 2 : 0)]);
+    parts.push(`${head.slice(0, -1)},${dims},${JSON.stringify(entryToJson(a.last))},${JSON.stringify(carriedRows)}]`);
   }
   return `[${parts.join(',')}]`;
 }
