@@ -8,6 +8,7 @@ import type { HistoryRow, Ledger, ProfileRow } from '../store/ledger.ts';
 import { historyAsOf } from '../store/history.ts';
 import { dimKey, explain } from '../store/why.ts';
 import { describedShapes } from '../store/described-shapes.ts';
+import { logCountsUntil } from '../store/log-counts.ts';
 import type { Window } from '../store/window.ts';
 import { recompileStats } from '../store/stats.ts';
 
@@ -120,11 +121,9 @@ export function reportProfile(ledger: Ledger, p: ProfileRow, window: Window = {}
   // joined text columns take), then named through the dictionaries.
   const names = new Map<number, { file_hash: string; firstlineno: number; name: string; closure_hash: string }>();
   const sources = new Map<number, string>();
-  for (const r of ledger.sql.all<{ code_id: number; source_id: number; n: number; runs: number }>(
-    `select code_id, source_id, count(*) n, count(distinct run_id) runs from events
-     where profile_id = ? and kind in ('shape.observed', 'entry.imported') group by code_id, source_id`,
-    p.id,
-  )) {
+  // From the newest why-checkpoint's counts plus the events since (log-counts.ts).
+  const logCounts = logCountsUntil(ledger.sql, p.id);
+  for (const r of [...logCounts.sources.values()].flatMap((m) => [...m.values()]).map((s) => ({ code_id: s.codeId, source_id: s.sourceId, n: s.n, runs: s.runs.size }))) {
     let c = names.get(r.code_id);
     if (!c) names.set(r.code_id, (c = ledger.sql.get<{ file_hash: string; firstlineno: number; name: string; closure_hash: string }>('select file_hash, firstlineno, name, closure_hash from codes where id = ?', r.code_id)!));
     let source = sources.get(r.source_id);
@@ -187,8 +186,10 @@ export function reportProfile(ledger: Ledger, p: ProfileRow, window: Window = {}
     codes.push({ code: codeIdLabel(id), sources });
   }
   const runs = [...new Set(history.map((h) => h.run).filter((r): r is string => r !== null))];
-  for (const r of ledger.sql.all<{ run: string }>('select distinct r.run from events e join runs r on r.id = e.run_id where e.profile_id = ? order by r.run', p.id)) {
-    if (!runs.includes(r.run)) runs.push(r.run);
+  // every run of the profile, in SQLite's order (the bytes of their UTF-8)
+  const named = [...logCounts.runs].map((id) => ledger.sql.get<{ run: string }>('select run from runs where id = ?', id)!.run);
+  for (const run of named.sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)))) {
+    if (!runs.includes(run)) runs.push(run);
   }
   // facts for the newer switches: sources static over several runs; dims that took 0 or 1 while changing
   const facts = new Map<string, SourceFacts>();

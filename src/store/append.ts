@@ -6,6 +6,10 @@ import { hash53 } from './hash53.ts';
 import type { Interner } from './intern.ts';
 import type { PreparedEvent } from './prepare-event.ts';
 import { replayProfile } from './replay.ts';
+import { whyCheckpointAt } from './why-checkpoints.ts';
+import { addToLogCounts } from './log-counts.ts';
+import { KEEP_ALL, whyStep } from './why-fold.ts';
+import type { LeanEvent } from './log.ts';
 import { insertHistory, writeCodeStates, type LiveViews } from './views.ts';
 
 export interface AppendResult {
@@ -84,6 +88,8 @@ export function appendBatch(st: AppendState, events: readonly PreparedEvent[]): 
     result.appended++;
     result.firstPosition ??= position;
     result.lastPosition = position;
+    const counted = live.peek(pid)?.counts;
+    if (counted) addToLogCounts(counted, cid, sid, rid, ev.kind);
     let c = counts.get(pid);
     if (!c) counts.set(pid, (c = { n: 0, last: 0, time: 0 }));
     c.n++;
@@ -99,6 +105,7 @@ export function appendBatch(st: AppendState, events: readonly PreparedEvent[]): 
     const step = fold(lv.view, ev as PreparedEvent & { code: CodeId; source: string });
     if (!step) continue; // evidence only (shape.described)
     lv.dirty.add(step.codeSeq);
+    if (lv.why) whyStep(lv.why, step, whyEvent(interner, ev, position, pid, bid, cid!, sid, rid), KEEP_ALL, noDetails);
     if (step.records.length) {
       result.records += step.records.length;
       insertHistory(sql, interner, position, pid, step);
@@ -108,7 +115,9 @@ export function appendBatch(st: AppendState, events: readonly PreparedEvent[]): 
     if (lv.dirty.size && !refolds.has(id)) writeCodeStates(sql, id, lv.view, lv.dirty);
     lv.dirty.clear();
   }
-  checkpointAppended(sql, counts, (id) => (refolds.has(id) ? undefined : live.peek(id)?.view), st.checkpointCounts, interner.codeId);
+  checkpointAppended(sql, counts, (id) => (refolds.has(id) ? undefined : live.peek(id)?.view), st.checkpointCounts, interner.codeId, (id, position) =>
+    whyCheckpointAt(sql, interner.dict, id, position, interner.codeId, live.peek(id)),
+  );
   for (const id of refolds) {
     replayProfile(sql, interner, id);
     live.drop(id);
@@ -117,4 +126,34 @@ export function appendBatch(st: AppendState, events: readonly PreparedEvent[]): 
     sql.run('update profiles set event_count = event_count + ?, last_position = ?, last_time = max(coalesce(last_time, 0), ?) where id = ?', c.n, c.last, c.time, id);
   }
   return result;
+}
+
+const noDetails = () => {};
+const WHY_EVENT = {} as LeanEvent;
+
+/** An appended event as `why`'s fold reads it (one object, refilled; the code id the dictionaries' own). */
+function whyEvent(interner: Interner, ev: PreparedEvent, position: number, pid: number, bid: number, cid: number, sid: number | null, rid: number | null): LeanEvent {
+  const w = WHY_EVENT;
+  w.position = position;
+  w.profileId = pid;
+  w.bodyId = bid;
+  w.codeRow = cid;
+  w.sourceRow = sid;
+  w.runRow = rid;
+  w.kind = ev.kind;
+  w.code = interner.dict.code(cid);
+  w.source = ev.source!;
+  w.shape = ev.shape;
+  w.automaticDynamic = ev.automaticDynamic;
+  w.entry = ev.entry;
+  w.quiet = ev.quiet;
+  w.record = ev.record;
+  w.guard = ev.guard;
+  w.time = ev.time;
+  w.run = ev.run;
+  w.origin = ev.origin;
+  w.originLine = ev.originLine;
+  w.compileId = ev.compileId;
+  w.format = ev.kind === 'entry.imported' ? interner.dict.body(bid).format : null;
+  return w;
 }

@@ -2,15 +2,19 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { TORCH } from '../../test/support/fixtures.ts';
 import { tempDir } from '../../test/support/tmp.ts';
 import { ingestFile } from '../adapters/ingest-file.ts';
 import { renderProfile } from '../model/render.ts';
+import { reportProfile } from '../report/report-data.ts';
 import { checkpointPositions } from './checkpoints.ts';
 import { historyAsOf } from './history.ts';
 import { openLedger, type Ledger } from './ledger.ts';
 import { retractRun } from './retract.ts';
 import { verifyLedger } from './verify.ts';
 import type { Window } from './window.ts';
+import { explain } from './why.ts';
+import { whyCheckpointPositions } from './why-checkpoints.ts';
 
 const T0 = Date.UTC(2026, 10, 26, 10, 0, 0);
 
@@ -32,6 +36,25 @@ describe('issue 10.1: checkpoints', () => {
   let pid: number;
   const windows: Window[] = [];
   const answers = (w: Window) => JSON.stringify([renderProfile(l.fold(pid, w).profile), historyAsOf(l, pid, w).map((h) => [h.position, h.name, h.dim_changed, h.new])]);
+  const attempt = <T>(f: () => T): T | string => {
+    try {
+      return f();
+    } catch (e) {
+      return (e as Error).message;
+    }
+  };
+  /** why (every dynamic dim; every dim of each source; one code id; one dim) and the report, over a window. */
+  const whyAnswers = (w: Window) =>
+    JSON.stringify(
+      [
+        explain(l, pid, { window: w }),
+        explain(l, pid, { window: w, source: "L['x']" }),
+        attempt(() => explain(l, pid, { window: w, source: "L['y']", code: 'g' })),
+        explain(l, pid, { window: w, source: "L['x']", dim: { field: 'size', index: 1 } }),
+        reportProfile(l, l.profileByKey('c:None:')!, w),
+      ],
+      (_k, x) => (typeof x === 'bigint' ? `${x}n` : x),
+    );
 
   before(async () => {
     process.env.PGO_LEDGER_CHECKPOINT_EVERY = '7';
@@ -58,14 +81,44 @@ describe('issue 10.1: checkpoints', () => {
 
   it('issue 10.1: the append path writes them, and deleting them changes no answer', () => {
     assert.ok(checkpointPositions(l.sql, pid).length >= 8, String(checkpointPositions(l.sql, pid)));
+    assert.deepEqual(verifyLedger(l).differences, []);
     const withCp = windows.map(answers);
+    const whyWithCp = windows.map(whyAnswers);
+    assert.deepEqual(whyCheckpointPositions(l.sql, pid), checkpointPositions(l.sql, pid));
+    l.sql.run('delete from why_checkpoints');
+    assert.deepEqual(windows.map(whyAnswers), whyWithCp);
     l.sql.run('delete from checkpoints');
     assert.deepEqual(windows.map(answers), withCp);
+    assert.deepEqual(windows.map(whyAnswers), whyWithCp);
+  });
+
+  it('issue 10.1: why and the report read the why-checkpoint: one holding another point changes the answer', () => {
+    l.replay();
+    const [first, , third] = whyCheckpointPositions(l.sql, pid);
+    const honest = whyAnswers({ untilPosition: third });
+    // the state of `first` stored as that of `third`: a fold from it misses the events between
+    l.sql.run('update why_checkpoints set state = (select state from why_checkpoints where profile_id = ? and position = ?) where profile_id = ? and position = ?', pid, first, pid, third);
+    assert.notEqual(whyAnswers({ untilPosition: third }), honest);
+    assert.match(verifyLedger(l).differences.join('\n'), new RegExp(`why-checkpoint at ${third} differs`));
+    l.sql.run("update why_checkpoints set state = x'00' where profile_id = ? and position = ?", pid, first);
+    assert.match(verifyLedger(l).differences.join('\n'), new RegExp(`why-checkpoint at ${first} is unreadable`));
+    // the report's counts of the log: those of `first` stored as those of the newest
+    const last = whyCheckpointPositions(l.sql, pid).at(-1)!;
+    const report = JSON.stringify(reportProfile(l, l.profileByKey('c:None:')!));
+    l.sql.run('update why_checkpoints set counts = (select counts from why_checkpoints where profile_id = ? and position = ?) where profile_id = ? and position = ?', pid, first, pid, last);
+    assert.notEqual(JSON.stringify(reportProfile(l, l.profileByKey('c:None:')!)), report);
+    assert.match(verifyLedger(l).differences.join('\n'), new RegExp(`log counts of the why-checkpoint at ${last} differ`));
+    l.replay();
+    assert.deepEqual(verifyLedger(l).differences, []);
+    assert.equal(whyAnswers({ untilPosition: third }), honest);
   });
 
   it('issue 10.1: replay rebuilds them; verify checks them and names a damaged one', () => {
+    const whyBefore = windows.map(whyAnswers);
     l.replay();
     assert.ok(checkpointPositions(l.sql, pid).length >= 15);
+    assert.deepEqual(whyCheckpointPositions(l.sql, pid), checkpointPositions(l.sql, pid));
+    assert.deepEqual(windows.map(whyAnswers), whyBefore);
     const withCp = windows.map(answers);
     assert.deepEqual(verifyLedger(l).differences, []);
     // a checkpoint that says L['x'] of f was static at [8, 4] all along
@@ -82,10 +135,60 @@ describe('issue 10.1: checkpoints', () => {
     retractRun(l, 'r2');
     const more = [...windows, { untilPosition: 200 }, { untilTime: Date.now() + 1000 }];
     const withCp = more.map(answers);
+    const whyWithCp = more.map(whyAnswers);
     const rows = (w: Window) => historyAsOf(l, pid, w);
     for (const w of more.filter((x) => x.untilPosition !== undefined && !x.excludeRuns)) assert.deepEqual(rows(w), rows({ ...w, excludeRuns: ["no-such-run"] }));
     assert.deepEqual(verifyLedger(l).differences, []);
     l.sql.run('delete from checkpoints');
     assert.deepEqual(more.map(answers), withCp);
+    assert.deepEqual(more.map(whyAnswers), whyWithCp);
+  });
+
+  it('issue 10.1: appends after a retraction write why-checkpoints that verify and answer alike', async () => {
+    for (let k = 12; k < 16; k++) {
+      writeFileSync(join(dir, `part${k}.jsonl`), lines(k * 10, 10));
+      await ingestFile(l, join(dir, `part${k}.jsonl`));
+    }
+    assert.ok(whyCheckpointPositions(l.sql, pid).length >= 3, String(whyCheckpointPositions(l.sql, pid)));
+    assert.deepEqual(verifyLedger(l).differences, []);
+    const more = [...windows, { untilPosition: 160 }, { untilPosition: 200, excludeRuns: ['r0'] }, {}];
+    const whyWithCp = more.map(whyAnswers);
+    l.sql.run('delete from why_checkpoints');
+    assert.deepEqual(more.map(whyAnswers), whyWithCp);
+  });
+});
+
+describe('issue 10.1: why-checkpoints over imports and traces', () => {
+  it("issue 10.1: imported snapshots, PyTorch's records and described inputs: why and the report from why-checkpoints equal a fold from the start", async () => {
+    process.env.PGO_LEDGER_CHECKPOINT_EVERY = '2';
+    const dir = tempDir();
+    const l = await openLedger(join(dir, 't.db'));
+    try {
+      // one file a batch, the ledger kept open: the append path keeps why's state from one checkpoint to the next
+      for (const f of ['workload2/code_state_fixture2_0_.pkl', 'traces/cold-local.log', 'traces/warm-local.log', 'traces/cold-remote.log']) {
+        await ingestFile(l, join(TORCH, f), { defaults: { job: 'fixture' } });
+      }
+      const p = l.profiles().find((x) => x.eventCount > 4)!;
+      assert.ok(whyCheckpointPositions(l.sql, p.id).length >= 3, String(whyCheckpointPositions(l.sql, p.id)));
+      assert.deepEqual(verifyLedger(l).differences, []);
+      const last = l.profileByKey(p.cacheKey)!.lastPosition!;
+      const windows: Window[] = [{}, { excludeRuns: ['no-such-run'] }];
+      for (let pos = 1; pos <= last; pos++) windows.push({ untilPosition: pos });
+      const answers = () =>
+        JSON.stringify(
+          windows.map((w) => [explain(l, p.id, { window: w }), reportProfile(l, l.profileByKey(p.cacheKey)!, w)]),
+          (_k, x) => (typeof x === 'bigint' ? `${x}n` : x),
+        );
+      const withCp = answers();
+      l.sql.run('delete from why_checkpoints');
+      assert.equal(answers(), withCp);
+      l.replay();
+      assert.ok(whyCheckpointPositions(l.sql, p.id).length >= 3);
+      assert.equal(answers(), withCp);
+      assert.deepEqual(verifyLedger(l).differences, []);
+    } finally {
+      delete process.env.PGO_LEDGER_CHECKPOINT_EVERY;
+      await l.close();
+    }
   });
 });

@@ -92,7 +92,7 @@ export function checkpointPositions(sql: Sql, profileId: number): number[] {
 /**
  * After an append: each profile past checkpointEvery() events since its last checkpoint gets
  * one of its live view, at the batch's last event of the profile. `since` caches, per profile,
- * the event count at its newest checkpoint.
+ * the event count at its newest checkpoint; `written` hears of each one written.
  */
 export function checkpointAppended(
   sql: Sql,
@@ -100,6 +100,7 @@ export function checkpointAppended(
   viewOf: (pid: number) => StreamView | undefined,
   since: Map<number, number>,
   codeRow: (c: CodeId) => number,
+  written?: (pid: number, position: number) => void,
 ): void {
   for (const [pid, c] of counts) {
     const view = viewOf(pid);
@@ -111,5 +112,6 @@ export function checkpointAppended(
     if (total - at < checkpointEvery()) continue;
     writeCheckpoint(sql, pid, c.last, total, Math.max(row.last_time ?? 0, c.time), view, codeRow);
     since.set(pid, total);
+    written?.(pid, c.last);
   }
 }

@@ -119,6 +119,12 @@ const PLACEHOLDER_CODE: CodeId = { filename: '', firstlineno: 0, name: '', file_
 export interface LeanEvent extends FoldInput {
   position: number;
   profileId: number;
+  /** The stored body's id (events with one body carry the same shape or entry). */
+  bodyId: number;
+  /** The rows of its code id, source and run (null where it has none). */
+  codeRow: number | null;
+  sourceRow: number | null;
+  runRow: number | null;
   time: number;
   run: string | null;
   /** With `details`: where the event came from, and the compile that saw it. */
@@ -135,7 +141,7 @@ export interface LeanEvent extends FoldInput {
  * Memory stays flat however long the log, and no cursor is held open between pages.
  */
 export function scanEvents(sql: Sql, filter: ReadFilter, visit: (ev: LeanEvent) => void, dict: Dictionaries = dictionaries(sql)): number {
-  const ev: LeanEvent = { position: 0, profileId: 0, kind: '', time: 0, run: null, code: PLACEHOLDER_CODE, source: '', shape: null, automaticDynamic: true, entry: null, quiet: false, record: null, guard: null, origin: null, originLine: null, compileId: null, format: null };
+  const ev: LeanEvent = { position: 0, profileId: 0, bodyId: 0, codeRow: null, sourceRow: null, runRow: null, kind: '', time: 0, run: null, code: PLACEHOLDER_CODE, source: '', shape: null, automaticDynamic: true, entry: null, quiet: false, record: null, guard: null, origin: null, originLine: null, compileId: null, format: null };
   const until = filter.untilPosition ?? Number.MAX_SAFE_INTEGER;
   const byProfile = filter.profileId !== undefined;
   const details = filter.details === true;
@@ -162,6 +168,10 @@ export function scanEvents(sql: Sql, filter: ReadFilter, visit: (ev: LeanEvent) 
       }
       ev.position = r[0] as number;
       ev.profileId = r[1] as number;
+      ev.bodyId = r[4] as number;
+      ev.codeRow = r[2] as number | null;
+      ev.sourceRow = r[3] as number | null;
+      ev.runRow = r[5] as number | null;
       ev.kind = b.kind;
       ev.run = r[5] === null ? null : dict.run(r[5] as number);
       ev.shape = b.shape;

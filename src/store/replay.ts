@@ -6,6 +6,9 @@ import type { Interner } from './intern.ts';
 import { scanEvents } from './log.ts';
 import { insertHistory, writeCodeStates } from './views.ts';
 import { leftOutRuns } from './window.ts';
+import { writeWhyCheckpoint } from './why-checkpoints.ts';
+import { emptyWhyState, eventDetails, KEEP_ALL, whyStep, type WhyState } from './why-fold.ts';
+import { addToLogCounts, emptyLogCounts, type LogCounts } from './log-counts.ts';
 
 /**
  * Replay: the stored views rebuilt from the log. Runs inside the caller's write transaction.
@@ -24,6 +27,11 @@ export function replayAll(sql: Sql, interner: Interner, onProgress?: (events: nu
   // Checkpoints are rebuilt for profiles whose whole-log fold equals every prefix's fold (no
   // retraction); the others fold from the start when asked as of a point.
   sql.run('delete from checkpoints');
+  sql.run('delete from why_checkpoints');
+  // why's state beside each checkpoint (why-checkpoints.ts), for the same profiles
+  const whys = new Map<number, { why: WhyState; counts: LogCounts }>();
+  let why: { why: WhyState; counts: LogCounts } | undefined;
+  const details = eventDetails(sql, dict);
   const seen = new Map<number, { n: number; time: number }>();
   const every = checkpointEvery();
   let lastPid = -1;
@@ -40,19 +48,26 @@ export function replayAll(sql: Sql, interner: Interner, onProgress?: (events: nu
         v = views.get(lastPid);
         if (!v) views.set(lastPid, (v = emptyStream()));
         ex = excluded.get(lastPid);
+        why = whys.get(lastPid);
+        if (!why && ex!.size === 0) whys.set(lastPid, (why = { why: emptyWhyState(), counts: emptyLogCounts() }));
         c = seen.get(lastPid);
         if (!c) seen.set(lastPid, (c = { n: 0, time: 0 }));
       }
       c!.n++;
       if (ev.time > c!.time) c!.time = ev.time;
+      if (why) addToLogCounts(why.counts, ev.codeRow, ev.sourceRow, ev.runRow, ev.kind);
       if (ev.kind !== 'run.retracted' && !(ev.run !== null && ex?.has(ev.run))) {
         const step = fold(v!, ev);
+        if (step && why) whyStep(why.why, step, ev, KEEP_ALL, details);
         if (step?.records.length) {
           records += step.records.length;
           insertHistory(sql, interner, ev.position, ev.profileId, step);
         }
       }
-      if (c!.n % every === 0 && ex!.size === 0) writeCheckpoint(sql, ev.profileId, ev.position, c!.n, c!.time, v!, interner.codeId);
+      if (c!.n % every === 0 && ex!.size === 0) {
+        writeCheckpoint(sql, ev.profileId, ev.position, c!.n, c!.time, v!, interner.codeId);
+        writeWhyCheckpoint(sql, ev.profileId, ev.position, why!.why, interner.codeId, why!.counts);
+      }
     },
     dict,
   );

@@ -4,6 +4,7 @@ import { emptyStream, fold, type StreamView } from './fold.ts';
 import { checkpointPositions, decodeView } from './checkpoints.ts';
 import { dictionaries, scanEvents } from './log.ts';
 import { DamageError } from './damage.ts';
+import { verifyWhyCheckpoints } from './why-checkpoints.ts';
 
 export interface VerifyResult {
   profiles: number;
@@ -63,6 +64,7 @@ function verifyProfile(ledger: Ledger, p: ReturnType<Ledger['profiles']>[number]
       }
     }
     differences.push(...verifyCheckpoints(ledger, p.id, p.cacheKey));
+    differences.push(...verifyWhyCheckpoints(ledger.sql, dictionaries(ledger.sql), p.id, p.cacheKey));
   }
 }
 

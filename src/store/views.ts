@@ -9,6 +9,8 @@ import type { LedgerSchema } from './schema.ts';
 import { emptyStream, type FoldStep, type StreamView } from './fold.ts';
 import type { Interner } from './intern.ts';
 import { leftOutRuns } from './window.ts';
+import { emptyWhyState, type WhyState } from './why-fold.ts';
+import type { LogCounts } from './log-counts.ts';
 
 /**
  * The stored views: each profile's whole-log fold (`code_states`) and the records it logged
@@ -137,6 +139,10 @@ export interface LiveView {
   /** Runs whose events the whole log leaves out (retracted). */
   retracted: Set<string>;
   dirty: Set<number>;
+  /** `why`'s state of the whole log, once a why-checkpoint was due (why-checkpoints.ts). */
+  why?: WhyState;
+  /** The report's counts of the log (log-counts.ts), likewise. */
+  counts?: LogCounts;
 }
 
 /** The live views the append path folds into, loaded once per profile and dropped when stale. */
@@ -146,6 +152,8 @@ export function liveViews(sql: Sql, interner: Interner) {
     get(pid: number): LiveView {
       let s = live.get(pid);
       if (!s) live.set(pid, (s = { view: loadView(sql, pid), retracted: leftOutRuns(sql, pid, {}, interner.dict), dirty: new Set() }));
+      // A new profile: why's state is folded along from its first event (never read back from the log).
+      if (!s.why && sql.get<{ n: number }>('select event_count n from profiles where id = ?', pid)?.n === 0) s.why = emptyWhyState();
       return s;
     },
     peek: (pid: number) => live.get(pid),

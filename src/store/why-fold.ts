@@ -1,0 +1,427 @@
+import { atomEq, DYNAMIC, fieldEq, InferStride, UNSET, type Atom } from '../model/atoms.ts';
+import { codeKey, type CodeId } from '../model/code-id.ts';
+import type { FrameStateSizeEntry } from '../model/entry.ts';
+import { intRepr } from '../model/int.ts';
+import { entryOf, type Shape } from '../model/observation.ts';
+import { entryFromJson, entryToJson, type EntryJson } from '../codecs/entry-json.ts';
+import type { Sql } from './database.ts';
+import { emptyStream, fold, type FoldStep, type StreamView } from './fold.ts';
+import { scanEvents, type Dictionaries, type LeanEvent } from './log.ts';
+import { leftOutRuns, type Window } from './window.ts';
+
+/**
+ * What `why` gathers from the log, step by step, for each code id and source: the facts it
+ * reports (earliest evidence, the static values carried, when each dim turned dynamic and by
+ * what, PyTorch's own records). It is a fold like the profile's own: `whyFold` starts from the
+ * nearest why-checkpoint the window can use (why-checkpoints.ts) and folds only the tail; the
+ * checkpoints themselves are this state at a position.
+ */
+
+/**
+ * A dim of a source's entry: the int itself (`scalar`), one size or stride dim, or a whole
+ * size or stride tuple (no index: its number of dims, which a rank change makes dynamic).
+ */
+export type DimRef = { field: 'scalar' } | { field: 'size' | 'stride'; index?: number };
+
+/** One event's word on a dim: where it is in the log and what the dim was after it. */
+export interface Evidence {
+  position: number;
+  time: number;
+  run: string | null;
+  origin: string | null;
+  originLine: number | null;
+  compileId: string | null;
+  kind: string;
+  /** For imports: the snapshot's format (pickle, megacache, remote-json, redis, merge, put_local_code_state, …). */
+  format: string | null;
+  /** The dim after this event, as `show` prints it ('?' for dynamic). */
+  value: string;
+  /** What the event itself carried for the dim (an observation's value, an imported entry's, a record's new value). */
+  brought: string | null;
+}
+
+/** The record PyTorch itself logged for a change (from a trace), with its guard failure. */
+export type Logged = { compileId: string | null; reason: string; cached: string; new: string; guard: string | null; position: number } | null;
+
+export interface Track {
+  first: Evidence | null;
+  lastStatic: Evidence | null;
+  staticBefore: Evidence | null;
+  became: (Evidence & { before: string }) | null;
+  /** The latest record PyTorch logged for the dim, and the one that belongs to `became`. */
+  logged: Logged;
+  becameLogged: Logged;
+  values: Map<string, { count: number; runs: Set<string> }>;
+}
+
+export interface Acc {
+  code: CodeId;
+  source: string;
+  last: FrameStateSizeEntry;
+  sawScalar: boolean;
+  sawTensor: boolean;
+  /** Each dim's facts; undefined while `dimsText` stands for them (tracks() reads them back). */
+  dims?: Map<string, Track>;
+  /** How often each distinct body (an observed shape, an imported entry) came, and from which runs; by body id. */
+  carried: Map<number, Carried>;
+  /**
+   * `dims` in their stored form, kept while no step gives evidence (most steps only count): a
+   * checkpoint's is read into `dims` only for the sources an answer tells or a step changes.
+   */
+  dimsText?: string;
+  /** `dimsText` as a JSON string (as the stored form holds it), while `dimsText` stands. */
+  dimsJson?: string;
+}
+
+/** What a counted body carried, read from the log on first use. */
+export function carriedKey(slot: Carried, bodyId: number, dict: Dictionaries): Shape | EntryJson {
+  if (slot.key) return slot.key;
+  const b = dict.body(bodyId);
+  const key = b.shape ?? b.entry;
+  if (!key) throw new Error(`a why-checkpoint counts body ${bodyId}, which carries no shape or entry`);
+  return (slot.key = key);
+}
+
+/** An acc's dims, read from their stored form on first use. */
+export function tracks(acc: Acc): Map<string, Track> {
+  return (acc.dims ??= tracksFrom(acc.dimsText!));
+}
+
+/** One dim of an acc, reading only that one from the stored form (an answer tells a few dims of many). */
+export function track(acc: Acc, dk: string): Track | undefined {
+  if (acc.dims) return acc.dims.get(dk);
+  const text = (JSON.parse(acc.dimsText!) as [string, string][]).find(([k]) => k === dk)?.[1];
+  return text === undefined ? undefined : trackFrom(text);
+}
+
+export interface Carried {
+  /** The body's shape or entry (null until read, for one from a checkpoint: carriedKey). */
+  key: Shape | EntryJson | null;
+  count: number;
+  runs: Set<string>;
+  /** The run last added to `runs`. */
+  lastRun: string | null;
+}
+
+/** The state: every (code id, source) kept, in first-seen order; `byCode` finds one by the code id object (null: not kept). */
+export interface WhyState {
+  accs: Map<string, Acc>;
+  byCode: Map<CodeId, Map<string, Acc | null>>;
+}
+
+export function emptyWhyState(): WhyState {
+  return { accs: new Map(), byCode: new Map() };
+}
+
+/** Which (code id, source) an answer wants (`--source`, `--code`); a checkpoint keeps them all. */
+export type Keep = (code: CodeId, source: string) => boolean;
+export const KEEP_ALL: Keep = () => true;
+
+export function dimKey(d: DimRef): string {
+  return d.field === 'scalar' ? 'scalar' : d.index === undefined ? d.field : `${d.field}[${d.index}]`;
+}
+
+export const sameDim = (a: DimRef, b: DimRef) => dimKey(a) === dimKey(b);
+
+/** A value as a record prints it (`InferStride(dim=1)`, `(3, 4)`) as `show` prints it (`S(1)`, `[3, 4]`). */
+function recordValue(s: string): string {
+  const t = s.replace(/InferStride\(dim=(\d+)\)/g, 'S($1)').replace(/<AutoDynamic\.token: 0>|AutoDynamic\.token/g, '?');
+  return t.startsWith('(') && t.endsWith(')') ? `[${t.slice(1, -1).replace(/,\s*$/, '')}]` : t;
+}
+
+export type Val = Atom | readonly Atom[] | 'absent';
+
+export function valueAt(e: FrameStateSizeEntry | undefined, d: DimRef): Val {
+  if (!e) return 'absent';
+  if (d.field === 'scalar') return e.scalar;
+  const f = e[d.field];
+  if (d.index === undefined) return f as Val;
+  if (!Array.isArray(f)) return f === DYNAMIC ? DYNAMIC : 'absent';
+  return d.index < f.length ? (f[d.index] as Atom) : 'absent';
+}
+
+function atomShow(a: Atom): string {
+  if (a === DYNAMIC) return '?';
+  if (a === UNSET) return 'unset';
+  if (a instanceof InferStride) return `S(${a.dim})`;
+  return intRepr(a);
+}
+
+export function show(v: Val): string {
+  if (v === 'absent') return 'absent';
+  if (Array.isArray(v)) return `[${v.map(atomShow).join(', ')}]`;
+  return atomShow(v as Atom);
+}
+
+export const isDynamic = (v: Val) => v === DYNAMIC;
+export const isStatic = (v: Val) => v !== DYNAMIC && v !== UNSET && v !== 'absent';
+
+/** The dims whose value an entry has, for tracking changes step by step. */
+function trackedDims(...es: (FrameStateSizeEntry | undefined)[]): DimRef[] {
+  const out: DimRef[] = [{ field: 'scalar' }, { field: 'size' }, { field: 'stride' }];
+  for (const field of ['size', 'stride'] as const) {
+    let n = 0;
+    for (const e of es) if (e && Array.isArray(e[field])) n = Math.max(n, (e[field] as readonly Atom[]).length);
+    for (let i = 0; i < n; i++) out.push({ field, index: i });
+  }
+  return out;
+}
+
+/** What one event carried for the dims of its source, as an entry (null for records and retractions). */
+export function carried(key: Shape | EntryJson): FrameStateSizeEntry {
+  return 'kind' in key ? entryOf(key) : entryFromJson(key);
+}
+
+function sameEntry(a: FrameStateSizeEntry | undefined, b: FrameStateSizeEntry): boolean {
+  return a !== undefined && atomEq(a.scalar, b.scalar) && fieldEq(a.size, b.size) && fieldEq(a.stride, b.stride);
+}
+
+/** The dim a logged record is about. */
+function recordDim(r: { dim_changed: number | 'scalar' | 'all'; reason: string }, before: FrameStateSizeEntry | undefined, after: FrameStateSizeEntry): DimRef | null {
+  if (r.reason === 'scalar change') return { field: 'scalar' };
+  if (r.reason === 'size change' && typeof r.dim_changed === 'number') return { field: 'size', index: r.dim_changed };
+  if (r.reason === 'stride change' && typeof r.dim_changed === 'number') return { field: 'stride', index: r.dim_changed };
+  // a whole-field record: the field the fold changed
+  for (const field of ['size', 'stride'] as const) if (before && before[field] !== after[field]) return { field };
+  return null;
+}
+
+const newTrack = (): Track => ({ first: null, lastStatic: null, staticBefore: null, became: null, logged: null, becameLogged: null, values: new Map() });
+
+/**
+ * One fold step of one event into the state. Most steps only count the event's body; the few
+ * that give evidence need the event's details (time, origin, compile): `details` fills them.
+ * The event's code id is the one of the step, one object per code id (dictionaries' own).
+ */
+export function whyStep(st: WhyState, step: FoldStep, ev: LeanEvent, keep: Keep, details: (ev: LeanEvent) => void): void {
+  let bySource = st.byCode.get(ev.code);
+  let acc = bySource?.get(step.source);
+  if (acc === null) return;
+  if (!acc) {
+    if (!bySource) st.byCode.set(ev.code, (bySource = new Map()));
+    if (!keep(ev.code, step.source)) {
+      bySource.set(step.source, null);
+      return;
+    }
+    const k = `${codeKey(ev.code)}\u0000${step.source}`;
+    acc = st.accs.get(k);
+    if (!acc) st.accs.set(k, (acc = { code: ev.code, source: step.source, last: step.after, sawScalar: false, sawTensor: false, dims: new Map(), carried: new Map() }));
+    bySource.set(step.source, acc);
+  }
+  acc.last = step.after;
+  // Most events of a long log bring a shape seen before and change nothing: count them by body.
+  const key = ev.shape ?? ev.entry;
+  let slot: Carried | undefined;
+  if (key) {
+    slot = acc.carried.get(ev.bodyId);
+    if (!slot) acc.carried.set(ev.bodyId, (slot = { key, count: 0, runs: new Set(), lastRun: null }));
+    slot.count++;
+    // runs change rarely: the set is touched only when this body's run does
+    if (ev.run && ev.run !== slot.lastRun) slot.runs.add((slot.lastRun = ev.run));
+  }
+  const logged = ev.kind === 'dynamic.logged' ? ev.record : null;
+  if (!logged && slot && slot.count > 1 && sameEntry(step.before, step.after)) return;
+  details(ev);
+  const dims = tracks(acc);
+  acc.dimsText = acc.dimsJson = undefined;
+  const got = key ? carried(key) : null;
+  if (ev.kind === 'shape.observed') {
+    if (ev.shape!.kind === 'scalar') acc.sawScalar = true;
+    else acc.sawTensor = true;
+  } else if (got) {
+    if (Array.isArray(got.size)) acc.sawTensor = true;
+    if (got.scalar !== DYNAMIC && got.scalar !== UNSET) acc.sawScalar = true;
+  }
+  const loggedDim = logged ? recordDim(logged, step.before, step.after) : null;
+  for (const d of trackedDims(step.before, step.after)) {
+    const dk = dimKey(d);
+    let t = dims.get(dk);
+    if (!t) dims.set(dk, (t = newTrack()));
+    const b = valueAt(step.before, d);
+    const a = valueAt(step.after, d);
+    const brought = got ? valueAt(got, d) : null;
+    const isRecordDim = loggedDim !== null && sameDim(loggedDim, d);
+    const touched = (brought !== null && brought !== 'absent' && brought !== UNSET) || a !== b || isRecordDim;
+    if (!touched) continue;
+    const evidence: Evidence = {
+      position: ev.position,
+      time: ev.time,
+      run: ev.run,
+      origin: ev.origin,
+      originLine: ev.originLine,
+      compileId: ev.compileId,
+      kind: ev.kind,
+      format: ev.format,
+      value: show(a),
+      brought: logged && isRecordDim ? logged.new : brought === null || brought === 'absent' ? null : show(brought),
+    };
+    t.first ??= evidence;
+    if (logged && isRecordDim) {
+      t.logged = { compileId: ev.compileId, reason: logged.reason, cached: logged.cached, new: logged.new, guard: ev.guard, position: ev.position };
+      // the value PyTorch saw that made the change counts among the values seen
+      const v = recordValue(logged.new);
+      const into = t.values.get(v) ?? { count: 0, runs: new Set<string>() };
+      into.count++;
+      if (ev.run) into.runs.add(ev.run);
+      t.values.set(v, into);
+    }
+    if (isDynamic(a) && !isDynamic(b)) {
+      t.staticBefore = t.lastStatic;
+      t.became = { ...evidence, before: show(b) };
+      // PyTorch's record of this change: this one, or the latest before a snapshot brought it
+      t.becameLogged = t.logged;
+    }
+    // The earliest evidence of the static value it had (a run of one value is one span).
+    if (isStatic(a) && (!t.lastStatic || t.lastStatic.value !== evidence.value || !isStatic(b))) t.lastStatic = evidence;
+  }
+}
+
+/** Where a fold of `why`'s state starts: a checkpoint's position, with the profile and `why`'s state there. */
+export interface WhyStart {
+  position: number;
+  view: StreamView;
+  state: WhyState;
+}
+
+/**
+ * `why`'s state over a window: from `start` (a why-checkpoint the window rule lets it use, or
+ * the beginning of the log), then the tail of the log, each step with its details.
+ */
+export function whyFold(sql: Sql, dict: Dictionaries, pid: number, window: Window, keep: Keep, start: WhyStart | null): WhyState {
+  const excluded = leftOutRuns(sql, pid, window, dict);
+  const view = start?.view ?? emptyStream();
+  const st = start?.state ?? emptyWhyState();
+  const details = eventDetails(sql, dict);
+  scanEvents(
+    sql,
+    { ...window, profileId: pid, afterPosition: start?.position },
+    (ev) => {
+      if (ev.kind === 'run.retracted' || (ev.run !== null && excluded.has(ev.run))) return;
+      const step = fold(view, ev);
+      if (step) whyStep(st, step, ev, keep, details);
+    },
+    dict,
+  );
+  return st;
+}
+
+/** Fills an event's time, origin and compile from the log (for the few steps that give evidence). */
+export function eventDetails(sql: Sql, dict: Dictionaries): (ev: LeanEvent) => void {
+  return (ev) => {
+    const r = sql.allRaw('select time, origin_id, origin_line, compile_id from events where position = ?', ev.position)[0];
+    ev.time = r[0] as number;
+    ev.origin = r[1] === null ? null : dict.origin(r[1] as number);
+    ev.originLine = r[2] as number | null;
+    ev.compileId = r[3] as string | null;
+  };
+}
+
+// The stored form: arrays, not objects; per code id and source, its dims as JSON text within,
+// each dim's its own (read only when an answer tells it), with each event's details and each
+// piece of evidence named once.
+type EventJson = [position: number, time: number, run: string | null, origin: string | null, originLine: number | null, compileId: string | null, kind: string, format: string | null];
+type EvidenceJson = [event: number, value: string, brought: string | null];
+type LoggedJson = [string | null, string, string, string, string | null, number] | null;
+/** Evidence by its index in the acc's pool, -1 for none. */
+type TrackJson = [first: number, lastStatic: number, staticBefore: number, became: [number, string] | null, logged: LoggedJson, becameLogged: LoggedJson, values: [string, number, string[]][]];
+/** One dim, self-contained: its events, its evidence, its facts. */
+type DimJson = [events: EventJson[], evidence: EvidenceJson[], track: TrackJson];
+type AccJson = [code: number | string, source: string, saw: number, dims: string, last: EntryJson, carried: [body: number, count: number, runs: string[]][]];
+export type WhyStateJson = AccJson[];
+
+const loggedJson = (l: Logged): LoggedJson => l && [l.compileId, l.reason, l.cached, l.new, l.guard, l.position];
+const loggedFrom = (j: LoggedJson): Logged => j && { compileId: j[0], reason: j[1], cached: j[2], new: j[3], guard: j[4], position: j[5] };
+
+function trackText(t: Track): string {
+  const events: EventJson[] = [];
+  const evidence: EvidenceJson[] = [];
+  const eventIdx = new Map<number, number>();
+  const pool = new Map<Evidence, number>();
+  const ev = (e: Evidence | null): number => {
+    if (!e) return -1;
+    let i = pool.get(e);
+    if (i === undefined) {
+      let k = eventIdx.get(e.position);
+      if (k === undefined) eventIdx.set(e.position, (k = events.push([e.position, e.time, e.run, e.origin, e.originLine, e.compileId, e.kind, e.format]) - 1));
+      pool.set(e, (i = evidence.push([k, e.value, e.brought]) - 1));
+    }
+    return i;
+  };
+  const row: TrackJson = [
+    ev(t.first),
+    ev(t.lastStatic),
+    ev(t.staticBefore),
+    t.became && [ev(t.became), t.became.before],
+    loggedJson(t.logged),
+    loggedJson(t.becameLogged),
+    [...t.values].map(([v, x]) => [v, x.count, [...x.runs]]),
+  ];
+  const j: DimJson = [events, evidence, row];
+  return JSON.stringify(j);
+}
+
+/** The dims as JSON text: [[dim, its own JSON text], ...] (read one by one). */
+const tracksText = (dims: Map<string, Track>): string => JSON.stringify([...dims].map(([dk, t]) => [dk, trackText(t)]));
+
+function trackFrom(text: string): Track {
+  const [events, pooled, [first, lastStatic, staticBefore, became, logged, becameLogged, values]] = JSON.parse(text) as DimJson;
+  const evidence: Evidence[] = pooled.map(([k, value, brought]) => {
+    const e = events[k];
+    return { position: e[0], time: e[1], run: e[2], origin: e[3], originLine: e[4], compileId: e[5], kind: e[6], format: e[7], value, brought };
+  });
+  const ev = (i: number): Evidence | null => (i < 0 ? null : evidence[i]);
+  return {
+    first: ev(first),
+    lastStatic: ev(lastStatic),
+    staticBefore: ev(staticBefore),
+    became: became && { ...ev(became[0])!, before: became[1] },
+    logged: loggedFrom(logged),
+    becameLogged: loggedFrom(becameLogged),
+    values: new Map(values.map(([v, count, runs]) => [v, { count, runs: new Set(runs) }])),
+  };
+}
+
+const tracksFrom = (text: string): Map<string, Track> => new Map((JSON.parse(text) as [string, string][]).map(([dk, t]) => [dk, trackFrom(t)]));
+
+/**
+ * The state as JSON text (WhyStateJson), in its own order; `codeRef` names a code id (its row,
+ * or its key for comparing). `cached: false` (verify) writes every part afresh.
+ */
+export function whyStateText(st: WhyState, codeRef: (c: CodeId) => number | string, cached = true): string {
+  const parts: string[] = [];
+  for (const a of st.accs.values()) {
+    let dims: string;
+    if (cached) {
+      // the dims' text, as a JSON string, kept while no step changes them (most steps only count)
+      if (a.dimsText === undefined || a.dimsJson === undefined) a.dimsJson = JSON.stringify((a.dimsText ??= tracksText(a.dims!)));
+      dims = a.dimsJson;
+      // the text stands for them until a step changes them (memory: a state has every dim of every source)
+      a.dims = undefined;
+    } else dims = JSON.stringify(tracksText(tracks(a)));
+    const carriedRows: AccJson[5] = [];
+    for (const [body, c] of a.carried) carriedRows.push([body, c.count, [...c.runs]]);
+    const head = JSON.stringify([codeRef(a.code), a.source, (a.sawScalar ? 1 : 0) | (a.sawTensor ? 2 : 0)]);
+    parts.push(`${head.slice(0, -1)},${dims},${JSON.stringify(entryToJson(a.last))},${JSON.stringify(carriedRows)}]`);
+  }
+  return `[${parts.join(',')}]`;
+}
+
+/** The state back from its JSON, keeping only what `keep` wants (the rest marked not kept). */
+export function whyStateFrom(j: WhyStateJson, dict: Dictionaries, keep: Keep): WhyState {
+  const st = emptyWhyState();
+  for (const [ref, source, saw, dims, last, carriedRows] of j) {
+    if (typeof ref !== 'number') throw new Error('a why-checkpoint names a code id by its row');
+    const code = dict.code(ref);
+    let bySource = st.byCode.get(code);
+    if (!bySource) st.byCode.set(code, (bySource = new Map()));
+    if (!keep(code, source)) {
+      bySource.set(source, null);
+      continue;
+    }
+    const acc: Acc = { code, source, last: entryFromJson(last), sawScalar: (saw & 1) !== 0, sawTensor: (saw & 2) !== 0, carried: new Map(), dimsText: dims };
+    for (const [body, count, runs] of carriedRows) acc.carried.set(body, { key: null, count, runs: new Set(runs), lastRun: null });
+    st.accs.set(`${codeKey(code)}\u0000${source}`, acc);
+    bySource.set(source, acc);
+  }
+  return st;
+}
