@@ -1,7 +1,7 @@
 import { toPyInt } from '../../model/int.ts';
 import { DYNAMIC, UNSET } from '../../model/atoms.ts';
 import { PickleError } from './errors.ts';
-import { PyDict, PyFloat, PyGlobal, PyInstance, PyList } from './py-values.ts';
+import { dictKey, dictPush, dictValue, isDict, isInstance, isList, newDict, newInstance, newList, PyFloat, PyGlobal, type PyDict, type PyInstance } from './py-values.ts';
 import { decodeRawUnicodeEscape, decodeUtf8 } from './text.ts';
 
 const PGO = 'torch._dynamo.pgo';
@@ -165,14 +165,14 @@ export function unpickle(bytes: Uint8Array): unknown {
     if (start <= base()) fail(`opcode ${opName(op)} with no dict below its items`);
     const target = stack[start - 1];
     let d: PyDict;
-    if (target instanceof PyDict) d = target;
-    else if (target instanceof PyInstance && target.items) d = target.items;
+    if (isDict(target)) d = target;
+    else if (isInstance(target) && target.items) d = target.items;
     else return fail(`SETITEM(S) on a ${typeName(target)}`);
     if ((stack.length - start) % 2 !== 0) fail('SETITEMS with an odd number of items');
     for (let i = start; i < stack.length; i += 2) {
       const k = stack[i];
-      if (k instanceof PyList || k instanceof PyDict) fail(`unhashable dict key: ${typeName(k)}`);
-      d.push(k, stack[i + 1]);
+      if (isList(k) || isDict(k)) fail(`unhashable dict key: ${typeName(k)}`);
+      dictPush(d, k, stack[i + 1]);
     }
     stack.length = start;
   };
@@ -194,11 +194,11 @@ export function unpickle(bytes: Uint8Array): unknown {
     if (!/^[+-]?\d+$/.test(s)) fail(`not an integer: ${JSON.stringify(t)}`);
     return toPyInt(BigInt(s));
   };
-  const newInstance = (cls: unknown): PyInstance => {
+  const newDataclass = (cls: unknown): PyInstance => {
     if (!(cls instanceof PyGlobal) || cls.module !== PGO || !DATACLASSES.has(cls.name)) {
       return fail(`cannot create an instance of ${describe(cls)}`);
     }
-    return new PyInstance(cls);
+    return newInstance(cls);
   };
   const reduce = (fn: unknown, args: unknown): unknown => {
     if (!(fn instanceof PyGlobal)) return fail(`REDUCE on ${describe(fn)}, not a class`);
@@ -206,8 +206,8 @@ export function unpickle(bytes: Uint8Array): unknown {
     const q = fn.qualified;
     if (q === 'collections.defaultdict') {
       if (args.length > 1) fail('defaultdict with more than one argument');
-      const d = new PyInstance(fn);
-      d.items = new PyDict();
+      const d = newInstance(fn);
+      d.items = newDict();
       d.factory = args.length ? args[0] : null;
       return d;
     }
@@ -217,7 +217,7 @@ export function unpickle(bytes: Uint8Array): unknown {
       if (args.length !== 3 || !(base instanceof PyGlobal) || base.name !== 'object' || args[2] !== null) {
         fail('copyreg._reconstructor with arguments other than (cls, object, None)');
       }
-      return newInstance(args[0]);
+      return newDataclass(args[0]);
     }
     if (fn.module === PGO && ENUMS.has(fn.name)) {
       if (args.length !== 1 || args[0] !== 0) fail(`${q} has no member with value ${describe(args[0])}`);
@@ -342,26 +342,26 @@ export function unpickle(bytes: Uint8Array): unknown {
       case 0x74: // TUPLE
         push(takeMark());
         break;
-      case 0x5d: push(new PyList([])); break; // EMPTY_LIST
-      case 0x6c: push(new PyList(takeMark())); break; // LIST
+      case 0x5d: push(newList([])); break; // EMPTY_LIST
+      case 0x6c: push(newList(takeMark())); break; // LIST
       case 0x61: { // APPEND
         const v = pop();
         const l = top();
-        if (!(l instanceof PyList)) fail(`APPEND to a ${typeName(l)}`);
-        (l as PyList).items.push(v);
+        if (!isList(l)) return fail(`APPEND to a ${typeName(l)}`);
+        l.items.push(v);
         break;
       }
       case 0x65: { // APPENDS
         const items = takeMark();
         const l = top();
-        if (!(l instanceof PyList)) fail(`APPENDS to a ${typeName(l)}`);
-        for (const v of items) (l as PyList).items.push(v);
+        if (!isList(l)) return fail(`APPENDS to a ${typeName(l)}`);
+        for (const v of items) l.items.push(v);
         break;
       }
-      case 0x7d: push(new PyDict()); break; // EMPTY_DICT
+      case 0x7d: push(newDict()); break; // EMPTY_DICT
       case 0x64: { // DICT: the dict goes below its items, then they are set into it
         const start = popMark();
-        stack.splice(start, 0, new PyDict());
+        stack.splice(start, 0, newDict());
         setItems(start + 1);
         break;
       }
@@ -402,29 +402,27 @@ export function unpickle(bytes: Uint8Array): unknown {
       case 0x81: { // NEWOBJ
         const args = pop(), cls = pop();
         if (!Array.isArray(args) || args.length) fail('NEWOBJ with arguments: the pgo classes take none');
-        push(newInstance(cls));
+        push(newDataclass(cls));
         break;
       }
       case 0x92: { // NEWOBJ_EX
         const kw = pop(), args = pop(), cls = pop();
-        if (!Array.isArray(args) || args.length || !(kw instanceof PyDict) || kw.size) fail('NEWOBJ_EX with arguments');
-        push(newInstance(cls));
+        if (!Array.isArray(args) || args.length || !isDict(kw) || kw.size) fail('NEWOBJ_EX with arguments');
+        push(newDataclass(cls));
         break;
       }
       case 0x62: { // BUILD
         let state = pop();
         const obj = top();
-        if (!(obj instanceof PyInstance) || obj.items) fail(`BUILD on ${describe(obj)}`);
+        if (!isInstance(obj) || obj.items) return fail(`BUILD on ${describe(obj)}`);
         if (Array.isArray(state) && state.length === 2) {
           // (state, slotstate): dataclasses without slots have no slot state
           if (state[1] !== null) fail('BUILD with slot state');
           state = state[0];
         }
-        if (!(state instanceof PyDict)) fail(`BUILD with a ${typeName(state)} state, not a dict`);
-        const inst = obj as PyInstance;
-        const st = state as PyDict;
-        if (inst.state) for (let i = 0; i < st.size; i++) inst.state.push(st.key(i), st.value(i));
-        else inst.state = st;
+        if (!isDict(state)) return fail(`BUILD with a ${typeName(state)} state, not a dict`);
+        if (obj.state) for (let i = 0; i < state.size; i++) dictPush(obj.state, dictKey(state, i), dictValue(state, i));
+        else obj.state = state;
         break;
       }
       case 0x50: case 0x51: fail('persistent ids are not part of a PGO profile'); break;
@@ -463,11 +461,11 @@ export function typeName(v: unknown): string {
   if (typeof v === 'symbol') return v === DYNAMIC ? 'AutoDynamic' : 'AutoUnset';
   if (v instanceof Uint8Array) return 'bytes';
   if (Array.isArray(v)) return 'tuple';
-  if (v instanceof PyList) return 'list';
-  if (v instanceof PyDict) return 'dict';
+  if (isList(v)) return 'list';
+  if (isDict(v)) return 'dict';
   if (v instanceof PyFloat) return 'float';
   if (v instanceof PyGlobal) return `class ${v.qualified}`;
-  if (v instanceof PyInstance) return v.cls.qualified;
+  if (isInstance(v)) return v.cls.qualified;
   return typeof v;
 }
 
