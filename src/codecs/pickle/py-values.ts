@@ -9,6 +9,8 @@ export class PyGlobal {
   constructor(
     readonly module: string,
     readonly name: string,
+    /** One of the pgo dataclasses (NEWOBJ may build it): decided once, at the allow-list. */
+    readonly dataclass = false,
   ) {}
   get qualified(): string {
     return `${this.module}.${this.name}`;

@@ -25,7 +25,7 @@ for (const [m, n] of [
   ['builtins', 'object'],
   ...[...DATACLASSES, ...ENUMS.keys()].map((n) => [PGO, n]),
 ]) {
-  ALLOWED.set(`${m}\n${n}`, new PyGlobal(m, n));
+  ALLOWED.set(`${m}\n${n}`, new PyGlobal(m, n, m === PGO && DATACLASSES.has(n)));
 }
 
 const MAX_STACK = 1 << 22;
@@ -41,7 +41,10 @@ export function unpickle(bytes: Uint8Array): unknown {
   let pos = 0;
   let op = 0;
   let opAt = 0;
+  // stack[0..sp) is the stack: truncating by `sp` rather than `length` keeps V8 from
+  // trimming and regrowing the backing store at every SETITEMS.
   const stack: unknown[] = [];
+  let sp = 0;
   const marks: number[] = [];
   // Memo indices are dense in practice (MEMOIZE); a far-off PUT index goes to a side map.
   const memo: unknown[] = [];
@@ -99,18 +102,18 @@ export function unpickle(bytes: Uint8Array): unknown {
     return t;
   };
   const push = (v: unknown): void => {
-    if (stack.length >= MAX_STACK) fail('stack too deep');
-    stack.push(v);
+    if (sp >= MAX_STACK) fail('stack too deep');
+    stack[sp++] = v;
   };
   // Values above the innermost MARK are stack[base..]; MARKs are indices, not stack items.
   const base = (): number => (marks.length ? marks[marks.length - 1] : 0);
   const pop = (): unknown => {
-    if (stack.length <= base()) fail(`opcode ${opName(op)} on an empty stack${marks.length ? ' (above a MARK)' : ''}`);
-    return stack.pop();
+    if (sp <= base()) fail(`opcode ${opName(op)} on an empty stack${marks.length ? ' (above a MARK)' : ''}`);
+    return stack[--sp];
   };
   const top = (): unknown => {
-    if (stack.length <= base()) fail(`opcode ${opName(op)} on an empty stack${marks.length ? ' (above a MARK)' : ''}`);
-    return stack[stack.length - 1];
+    if (sp <= base()) fail(`opcode ${opName(op)} on an empty stack${marks.length ? ' (above a MARK)' : ''}`);
+    return stack[sp - 1];
   };
   /** Ends the innermost MARK; returns where its items start (caller truncates the stack). */
   const popMark = (): number => {
@@ -120,8 +123,8 @@ export function unpickle(bytes: Uint8Array): unknown {
   };
   const takeMark = (): unknown[] => {
     const start = popMark();
-    const items = stack.slice(start);
-    stack.length = start;
+    const items = stack.slice(start, sp);
+    sp = start;
     return items;
   };
   const str = (len: number): string => {
@@ -168,13 +171,13 @@ export function unpickle(bytes: Uint8Array): unknown {
     if (isDict(target)) d = target;
     else if (isInstance(target) && target.items) d = target.items;
     else return fail(`SETITEM(S) on a ${typeName(target)}`);
-    if ((stack.length - start) % 2 !== 0) fail('SETITEMS with an odd number of items');
-    for (let i = start; i < stack.length; i += 2) {
+    if ((sp - start) % 2 !== 0) fail('SETITEMS with an odd number of items');
+    for (let i = start; i < sp; i += 2) {
       const k = stack[i];
       if (isList(k) || isDict(k)) fail(`unhashable dict key: ${typeName(k)}`);
       dictPush(d, k, stack[i + 1]);
     }
-    stack.length = start;
+    sp = start;
   };
   const decodeLong = (start: number, len: number): bigint | number => {
     if (len === 0) return 0;
@@ -195,7 +198,7 @@ export function unpickle(bytes: Uint8Array): unknown {
     return toPyInt(BigInt(s));
   };
   const newDataclass = (cls: unknown): PyInstance => {
-    if (!(cls instanceof PyGlobal) || cls.module !== PGO || !DATACLASSES.has(cls.name)) {
+    if (!(cls instanceof PyGlobal) || !cls.dataclass) {
       return fail(`cannot create an instance of ${describe(cls)}`);
     }
     return newInstance(cls);
@@ -203,8 +206,7 @@ export function unpickle(bytes: Uint8Array): unknown {
   const reduce = (fn: unknown, args: unknown): unknown => {
     if (!(fn instanceof PyGlobal)) return fail(`REDUCE on ${describe(fn)}, not a class`);
     if (!Array.isArray(args)) return fail(`REDUCE arguments are a ${typeName(args)}, not a tuple`);
-    const q = fn.qualified;
-    if (q === 'collections.defaultdict') {
+    if (fn.module === 'collections' && fn.name === 'defaultdict') {
       if (args.length > 1) fail('defaultdict with more than one argument');
       const d = newInstance(fn);
       d.items = newDict();
@@ -220,10 +222,10 @@ export function unpickle(bytes: Uint8Array): unknown {
       return newDataclass(args[0]);
     }
     if (fn.module === PGO && ENUMS.has(fn.name)) {
-      if (args.length !== 1 || args[0] !== 0) fail(`${q} has no member with value ${describe(args[0])}`);
+      if (args.length !== 1 || args[0] !== 0) fail(`${fn.qualified} has no member with value ${describe(args[0])}`);
       return ENUMS.get(fn.name);
     }
-    return fail(`refusing to call ${q}`);
+    return fail(`refusing to call ${fn.qualified}`);
   };
 
   for (;;) {
@@ -251,14 +253,14 @@ export function unpickle(bytes: Uint8Array): unknown {
       }
       case 0x28: // MARK
         if (marks.length >= MAX_STACK) fail('too many MARKs');
-        marks.push(stack.length);
+        marks.push(sp);
         break;
       case 0x30: // POP
-        if (stack.length > base()) stack.pop();
+        if (sp > base()) sp--;
         else popMark();
         break;
       case 0x31: // POP_MARK
-        stack.length = popMark();
+        sp = popMark();
         break;
       case 0x32: // DUP
         push(top());
@@ -339,9 +341,18 @@ export function unpickle(bytes: Uint8Array): unknown {
         push([x, y, z]);
         break;
       }
-      case 0x74: // TUPLE
-        push(takeMark());
+      case 0x74: { // TUPLE: rank-4 to 6 shapes as literals, which V8 can pretenure (see py-values.ts)
+        const start = popMark();
+        const k = sp - start;
+        const s = stack;
+        const t = k === 4 ? [s[start], s[start + 1], s[start + 2], s[start + 3]]
+          : k === 5 ? [s[start], s[start + 1], s[start + 2], s[start + 3], s[start + 4]]
+          : k === 6 ? [s[start], s[start + 1], s[start + 2], s[start + 3], s[start + 4], s[start + 5]]
+          : s.slice(start, sp);
+        sp = start;
+        push(t);
         break;
+      }
       case 0x5d: push(newList([])); break; // EMPTY_LIST
       case 0x6c: push(newList(takeMark())); break; // LIST
       case 0x61: { // APPEND
@@ -361,13 +372,15 @@ export function unpickle(bytes: Uint8Array): unknown {
       case 0x7d: push(newDict()); break; // EMPTY_DICT
       case 0x64: { // DICT: the dict goes below its items, then they are set into it
         const start = popMark();
-        stack.splice(start, 0, newDict());
+        for (let i = sp; i > start; i--) stack[i] = stack[i - 1];
+        stack[start] = newDict();
+        sp++;
         setItems(start + 1);
         break;
       }
       case 0x73: // SETITEM
-        if (stack.length - 2 < base()) fail('SETITEM needs a key and a value');
-        setItems(stack.length - 2);
+        if (sp - 2 < base()) fail('SETITEM needs a key and a value');
+        setItems(sp - 2);
         break;
       case 0x75: // SETITEMS
         setItems(popMark());
