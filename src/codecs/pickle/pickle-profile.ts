@@ -75,6 +75,7 @@ class Writer {
   private unsetMemo = -1;
   private readonly keyMemo = new Int32Array(KEYS.length).fill(-1);
   private readonly globalKeyMemo = new Int32Array(KEYS.length).fill(-1);
+  private readonly sourceMemo = new Map<string, number>();
   private batchAt = 0;
   private batchLen = 0;
   private readonly dv: () => DataView;
@@ -507,7 +508,18 @@ class Writer {
   }
 
   private saveSourceName(src: string): void {
-    if (!this.perCodeSources) return this.saveStr(src);
+    if (!this.perCodeSources) {
+      // The few source names recur in every code state: their memo indices come from a
+      // small map, not from the one of every string (strMemo's entries never change).
+      const m = this.sourceMemo.get(src);
+      if (m !== undefined) {
+        this.boundary();
+        return this.memoGet(m);
+      }
+      this.saveStr(src);
+      if (this.sourceMemo.size < 1024) this.sourceMemo.set(src, this.strMemo.get(src)!);
+      return;
+    }
     // A fresh string object: its memo slot is never reused by another code state.
     const saved = this.strMemo;
     this.strMemo = new Map();

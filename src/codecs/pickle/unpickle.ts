@@ -29,6 +29,8 @@ for (const [m, n] of [
 }
 
 const MAX_STACK = 1 << 22;
+/** The () a NEWOBJ pops right away: never memoised, never kept. */
+const NO_ARGS: readonly unknown[] = Object.freeze([]);
 
 /**
  * Reads a pickle (protocols 0 to 5) into plain values. Only the allow-listed globals can
@@ -329,7 +331,8 @@ export function unpickle(bytes: Uint8Array): unknown {
       case 0x42: push(bytesOf(u32())); break; // BINBYTES
       case 0x8e: push(bytesOf(u64())); break; // BINBYTES8
       case 0x96: push(bytesOf(u64())); break; // BYTEARRAY8
-      case 0x29: push([]); break; // EMPTY_TUPLE
+      // EMPTY_TUPLE; NEWOBJ's args (the next opcode) need no array of their own
+      case 0x29: push(b[pos] === 0x81 ? NO_ARGS : []); break;
       case 0x85: push([pop()]); break; // TUPLE1
       case 0x86: { // TUPLE2
         const y = pop(), x = pop();
