@@ -176,4 +176,14 @@ describe('issue 10.4: the unpickler stack after the speed work', () => {
     assert.equal(load('I5\n(I1\nI2\n1I3\n0.'), 5);
     assert.deepEqual(load('(I7\n(I1\n1I2\n0t.'), [7]);
   });
+  it('the chunked memo: 10,000 MEMOIZEd values read back across chunks, far and negative keys', () => {
+    const ops: number[] = [0x80, 4, 0x28];
+    for (let i = 0; i < 10_000; i++) ops.push(0x4a, i & 0xff, (i >> 8) & 0xff, 0, 0, 0x94, 0x30); // BININT i, MEMOIZE, POP
+    for (const i of [0, 4095, 4096, 8191, 8192, 9999]) ops.push(0x6a, i & 0xff, (i >> 8) & 0xff, 0, 0); // LONG_BINGET
+    ops.push(0x74, 0x2e);
+    assert.deepEqual(unpickle(Uint8Array.from(ops)), [0, 4095, 4096, 8191, 8192, 9999]);
+    assert.equal(load('I5\np100000\n0g100000\n.'), 5);
+    assert.throws(() => load('I5\np-1\n.'), /negative PUT argument/);
+    assert.throws(() => load('I5\np0\n0g-1\n.'), /memo key -1 was never stored/);
+  });
 });

@@ -102,14 +102,18 @@ export interface PyInstance {
   readonly cls: PyGlobal;
   /** `__dict__` after BUILD. */
   state: PyDict | undefined;
-  /** defaultdict's items and factory. */
-  items: PyDict | undefined;
-  factory: unknown;
+  /** defaultdict's items and factory (a defaultdict's own shape; dataclasses have none). */
+  readonly items?: PyDict;
+  readonly factory?: unknown;
   /** The model object this instance became (so shared instances stay shared). */
   converted: unknown;
 }
+/** A dataclass instance: four fields, the most numerous object of a profile after tuples. */
 export function newInstance(cls: PyGlobal): PyInstance {
-  return { $: T_INSTANCE, cls, state: undefined, items: undefined, factory: undefined, converted: undefined };
+  return { $: T_INSTANCE, cls, state: undefined, converted: undefined };
+}
+export function newDefaultDict(cls: PyGlobal, factory: unknown): PyInstance {
+  return { $: T_INSTANCE, cls, state: undefined, items: newDict(), factory, converted: undefined };
 }
 export function isInstance(v: unknown): v is PyInstance {
   return typeof v === 'object' && v !== null && (v as { $?: unknown }).$ === T_INSTANCE;

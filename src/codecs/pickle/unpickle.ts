@@ -1,7 +1,7 @@
 import { toPyInt } from '../../model/int.ts';
 import { DYNAMIC, UNSET } from '../../model/atoms.ts';
 import { PickleError } from './errors.ts';
-import { dictKey, dictPush, dictValue, isDict, isInstance, isList, newDict, newInstance, newList, PyFloat, PyGlobal, type PyDict, type PyInstance } from './py-values.ts';
+import { dictKey, dictPush, dictValue, isDict, isInstance, isList, newDefaultDict, newDict, newInstance, newList, PyFloat, PyGlobal, type PyDict, type PyInstance } from './py-values.ts';
 import { decodeRawUnicodeEscape, decodeUtf8 } from './text.ts';
 
 const PGO = 'torch._dynamo.pgo';
@@ -29,6 +29,8 @@ for (const [m, n] of [
 }
 
 const MAX_STACK = 1 << 22;
+const MEMO_CHUNK_BITS = 12;
+const MEMO_CHUNK_MASK = (1 << MEMO_CHUNK_BITS) - 1;
 /** The () a NEWOBJ pops right away: never memoised, never kept. */
 const NO_ARGS: readonly unknown[] = Object.freeze([]);
 
@@ -49,7 +51,10 @@ export function unpickle(bytes: Uint8Array): unknown {
   let sp = 0;
   const marks: number[] = [];
   // Memo indices are dense in practice (MEMOIZE); a far-off PUT index goes to a side map.
-  const memo: unknown[] = [];
+  // The dense part in chunks that are never copied as it grows (MEMOIZE makes one entry
+  // for every few bytes); memoLen plays the part of an array's length.
+  const memo: unknown[][] = [];
+  let memoLen = 0;
   const farMemo = new Map<number, unknown>();
   let memoCount = 0;
   let frameEnd = -1;
@@ -143,17 +148,19 @@ export function unpickle(bytes: Uint8Array): unknown {
     return v;
   };
   const memoGet = (i: number): unknown => {
-    const v = i < memo.length ? memo[i] : farMemo.get(i);
+    const v = i >= 0 && i < memoLen ? memo[i >>> MEMO_CHUNK_BITS][i & MEMO_CHUNK_MASK] : farMemo.get(i);
     if (v === undefined) fail(`memo key ${i} was never stored`);
     return v;
   };
   const memoPut = (i: number): void => {
     const v = top();
-    if (i < memo.length) {
-      if (memo[i] === undefined) memoCount++;
-      memo[i] = v;
-    } else if (i === memo.length) {
-      memo.push(v);
+    if (i < 0) fail('negative PUT argument');
+    if (i < memoLen) {
+      memo[i >>> MEMO_CHUNK_BITS][i & MEMO_CHUNK_MASK] = v; // below memoLen every slot is set
+    } else if (i === memoLen) {
+      if ((i & MEMO_CHUNK_MASK) === 0) memo.push(new Array(MEMO_CHUNK_MASK + 1));
+      memo[i >>> MEMO_CHUNK_BITS][i & MEMO_CHUNK_MASK] = v;
+      memoLen++;
       memoCount++;
     } else {
       if (!farMemo.has(i)) memoCount++;
@@ -210,10 +217,7 @@ export function unpickle(bytes: Uint8Array): unknown {
     if (!Array.isArray(args)) return fail(`REDUCE arguments are a ${typeName(args)}, not a tuple`);
     if (fn.module === 'collections' && fn.name === 'defaultdict') {
       if (args.length > 1) fail('defaultdict with more than one argument');
-      const d = newInstance(fn);
-      d.items = newDict();
-      d.factory = args.length ? args[0] : null;
-      return d;
+      return newDefaultDict(fn, args.length ? args[0] : null);
     }
     if (fn.name === '_reconstructor') {
       // copyreg._reconstructor(cls, object, None): object.__new__(cls)
