@@ -187,3 +187,16 @@ describe('issue 10.4: the unpickler stack after the speed work', () => {
     assert.throws(() => load('I5\np0\n0g-1\n.'), /memo key -1 was never stored/);
   });
 });
+
+describe('issue 10.4: the writer after the speed work', () => {
+  it('tuple objects shared between entries, code states and fields, and batch edges: CPython\'s bytes', () => {
+    const bytes = fixture('pickle-speed/shared-tuples.pkl');
+    const p = unpickleProfile(bytes);
+    const states = [...p.codes.values()].map((s) => s.state.automaticDynamic);
+    // the shared tuple is one array in the model, in two code states
+    assert.equal(states[0].get("L['x0']")!.size, states[1].get("L['x97']")!.size);
+    assert.equal(states[0].get("L['x89']")!.size, states[0].get("L['x89']")!.stride);
+    assert.deepEqual([p.codes.size, states[0].size, states[1].size], [1001, 1001, 1000]);
+    assert.ok(Buffer.from(pickleProfile(p)).equals(bytes));
+  });
+});
