@@ -47,14 +47,36 @@ export function pickleProfile(profile: Profile, options: PickleOptions | PickleP
     const clash = closureConflicts(profile);
     if (clash.length) throw new RangeError(`the 2.11 layout cannot hold code ids that differ only in closure_hash: ${clash.join('; ')}`);
   }
-  // First on the assumption that no tuple object occurs twice (the rule in practice): each
-  // tuple then costs one Set.add, not a Map lookup and insert, the most of a big profile's
-  // time. The first tuple met again stops that pass; the second memoises tuples by identity.
-  const fast = new Writer(protocol, opts.sourceNames === 'per-code', layout === '2.12', new Set());
-  if (fast.run(profile)) return fast.finish();
-  const w = new Writer(protocol, opts.sourceNames === 'per-code', layout === '2.12', null);
+  const w = new Writer(protocol, opts.sourceNames === 'per-code', layout === '2.12', tuplesUnshared(profile));
   w.run(profile);
   return w.finish();
+}
+
+/**
+ * True if no tuple object occurs twice in the profile (the rule in practice): the writer then
+ * keeps no identity memo of tuples, whose lookups and inserts, interleaved with the writing,
+ * were the most of a big profile's time. Found in one go, a Set built from all of them at
+ * once (sized up front). A superset of the tuples the writer meets: more can only mean false.
+ */
+function tuplesUnshared(profile: Profile): boolean {
+  const all: unknown[] = [];
+  const plain = (v: PyPlain): void => {
+    if (Array.isArray(v) && v.length) {
+      all.push(v);
+      for (const x of v as readonly PyPlain[]) plain(x);
+    }
+  };
+  const entry = (e: FrameStateSizeEntry): void => {
+    if (Array.isArray(e.size) && e.size.length) all.push(e.size);
+    if (Array.isArray(e.stride) && e.stride.length) all.push(e.stride);
+    if (e.excluded_sizes?.length) all.push(e.excluded_sizes);
+    if (e.extra) for (const [, v] of e.extra) plain(v);
+  };
+  for (const slot of profile.codes.values()) {
+    if (slot.id.extra) for (const [, v] of slot.id.extra) plain(v);
+    slot.state.automaticDynamic.forEach(entry);
+  }
+  return new Set(all).size === all.length;
 }
 
 /** The constant names a profile pickle repeats (Key: an index here). */
@@ -65,9 +87,6 @@ const KEYS = [
 type Key = number;
 const [K_filename, K_firstlineno, K_name, K_file_hash, K_closure_hash, K_scalar, K_size, K_stride, K_excluded_sizes, K_excluded_scalar, K_dim] = KEYS.map((_, i) => i);
 const [K_automatic_dynamic, K_CodeId, K_CodeState, K_FrameStateSizeEntry, K_InferStride] = KEYS.slice(11).map((_, i) => 11 + i);
-
-/** Thrown (and caught in Writer.run) when the tuple-identity assumption fails. */
-const TUPLE_AGAIN = Symbol('a tuple object occurs twice');
 
 class Writer {
   private buf = new Uint8Array(1 << 16);
@@ -92,8 +111,8 @@ class Writer {
     private readonly proto: PickleProtocol,
     private readonly perCodeSources: boolean,
     private readonly next: boolean,
-    /** Tuples written so far, while assuming none occurs twice; null: memoised by identity. */
-    private readonly tuplesSeen: Set<unknown> | null,
+    /** No tuple object occurs twice (tuplesUnshared): tuples need no identity memo. */
+    private readonly unshared: boolean,
   ) {
     let cached: DataView | null = null;
     let cachedBuf: Uint8Array | null = null;
@@ -106,18 +125,7 @@ class Writer {
     };
   }
 
-  /** false: a tuple occurred twice while tuplesSeen assumed none would (output abandoned). */
-  run(profile: Profile): boolean {
-    try {
-      this.runAll(profile);
-    } catch (e) {
-      if (e === TUPLE_AGAIN) return false;
-      throw e;
-    }
-    return true;
-  }
-
-  private runAll(profile: Profile): void {
+  run(profile: Profile): void {
     this.raw([0x80, this.proto]);
     if (this.proto >= 4) this.framing = true;
     if (this.defaultDictStart(profile, K_CodeState)) {
@@ -374,11 +382,7 @@ class Writer {
     const xs = f as readonly Atom[];
     this.boundary();
     if (xs.length === 0) return this.write1(0x29);
-    const seen = this.tuplesSeen;
-    if (seen !== null) {
-      const n = seen.size;
-      if (seen.add(xs).size === n) throw TUPLE_AGAIN;
-    } else {
+    if (!this.unshared) {
       const m = this.objMemo.get(xs);
       if (m !== undefined) return this.memoGet(m);
     }
@@ -386,18 +390,14 @@ class Writer {
     if (!short) this.write1(0x28);
     for (let i = 0; i < xs.length; i++) this.saveAtom(xs[i]);
     this.write1(short ? 0x84 + xs.length : 0x74);
-    if (seen !== null) this.memoPut();
+    if (this.unshared) this.memoPut();
     else this.remember(xs);
   }
   /** save_tuple: memoised by identity, the empty tuple never. */
   private saveTupleWith(xs: readonly unknown[], saveItem: (x: unknown) => void): void {
     this.boundary();
     if (xs.length === 0) return this.write1(0x29); // EMPTY_TUPLE, never memoised
-    const seen = this.tuplesSeen;
-    if (seen !== null) {
-      const n = seen.size;
-      if (seen.add(xs).size === n) throw TUPLE_AGAIN;
-    } else if (this.recall(xs)) return;
+    if (!this.unshared && this.recall(xs)) return;
     if (xs.length <= 3 && this.proto >= 2) {
       for (const a of xs) saveItem(a);
       this.write1(0x84 + xs.length); // TUPLE1..3
@@ -406,7 +406,7 @@ class Writer {
       for (const a of xs) saveItem(a);
       this.write1(0x74);
     }
-    if (seen !== null) this.memoPut();
+    if (this.unshared) this.memoPut();
     else this.remember(xs);
   }
 
