@@ -47,7 +47,12 @@ export function pickleProfile(profile: Profile, options: PickleOptions | PickleP
     const clash = closureConflicts(profile);
     if (clash.length) throw new RangeError(`the 2.11 layout cannot hold code ids that differ only in closure_hash: ${clash.join('; ')}`);
   }
-  const w = new Writer(protocol, opts.sourceNames === 'per-code', layout === '2.12', tuplesUnshared(profile));
+  let entries = 0;
+  for (const slot of profile.codes.values()) entries += slot.state.automaticDynamic.size;
+  const w = new Writer(protocol, opts.sourceNames === 'per-code', layout === '2.12', tuplesUnshared(profile, entries));
+  // Sized up front from what real profiles take (~100 bytes a code id, ~40 an entry), so a
+  // big profile's buffer is not grown and copied a dozen times.
+  w.reserve(64 + profile.codes.size * 100 + entries * 40);
   w.run(profile);
   return w.finish();
 }
@@ -58,25 +63,28 @@ export function pickleProfile(profile: Profile, options: PickleOptions | PickleP
  * were the most of a big profile's time. Found in one go, a Set built from all of them at
  * once (sized up front). A superset of the tuples the writer meets: more can only mean false.
  */
-function tuplesUnshared(profile: Profile): boolean {
-  const all: unknown[] = [];
+function tuplesUnshared(profile: Profile, entries: number): boolean {
+  // Sized for the size and stride of every entry (not grown and copied as it fills).
+  const all: unknown[] = new Array(2 * entries);
+  let n = 0;
   const plain = (v: PyPlain): void => {
     if (Array.isArray(v) && v.length) {
-      all.push(v);
+      all[n++] = v;
       for (const x of v as readonly PyPlain[]) plain(x);
     }
   };
   const entry = (e: FrameStateSizeEntry): void => {
-    if (Array.isArray(e.size) && e.size.length) all.push(e.size);
-    if (Array.isArray(e.stride) && e.stride.length) all.push(e.stride);
-    if (e.excluded_sizes?.length) all.push(e.excluded_sizes);
+    if (Array.isArray(e.size) && e.size.length) all[n++] = e.size;
+    if (Array.isArray(e.stride) && e.stride.length) all[n++] = e.stride;
+    if (e.excluded_sizes?.length) all[n++] = e.excluded_sizes;
     if (e.extra) for (const [, v] of e.extra) plain(v);
   };
   for (const slot of profile.codes.values()) {
     if (slot.id.extra) for (const [, v] of slot.id.extra) plain(v);
     slot.state.automaticDynamic.forEach(entry);
   }
-  return new Set(all).size === all.length;
+  all.length = n;
+  return new Set(all).size === n;
 }
 
 /** The constant names a profile pickle repeats (Key: an index here). */
@@ -154,7 +162,7 @@ class Writer {
 
   // --- output -----------------------------------------------------------------------
 
-  private reserve(k: number): void {
+  reserve(k: number): void {
     if (this.len + k <= this.buf.length) return;
     let cap = this.buf.length * 2;
     while (cap < this.len + k) cap *= 2;
