@@ -60,8 +60,9 @@ export function pickleProfile(profile: Profile, options: PickleOptions | PickleP
 /**
  * True if no tuple object occurs twice in the profile (the rule in practice): the writer then
  * keeps no identity memo of tuples, whose lookups and inserts, interleaved with the writing,
- * were the most of a big profile's time. Found in one go, a Set built from all of them at
- * once (sized up front). A superset of the tuples the writer meets: more can only mean false.
+ * were the most of a big profile's time. Found in one go: a Set built from all of them at
+ * once, away from the writing. A superset of the tuples the writer meets: more can only mean
+ * false (the identity memo, as before).
  */
 function tuplesUnshared(profile: Profile, entries: number): boolean {
   // Sized for the size and stride of every entry (not grown and copied as it fills).
