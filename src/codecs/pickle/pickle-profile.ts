@@ -47,10 +47,55 @@ export function pickleProfile(profile: Profile, options: PickleOptions | PickleP
     const clash = closureConflicts(profile);
     if (clash.length) throw new RangeError(`the 2.11 layout cannot hold code ids that differ only in closure_hash: ${clash.join('; ')}`);
   }
-  const w = new Writer(protocol, opts.sourceNames === 'per-code', layout === '2.12');
+  let entries = 0;
+  for (const slot of profile.codes.values()) entries += slot.state.automaticDynamic.size;
+  const w = new Writer(protocol, opts.sourceNames === 'per-code', layout === '2.12', tuplesUnshared(profile, entries));
+  // Sized up front from what real profiles take (~100 bytes a code id, ~40 an entry), so a
+  // big profile's buffer is not grown and copied a dozen times.
+  w.reserve(64 + profile.codes.size * 100 + entries * 40);
   w.run(profile);
   return w.finish();
 }
+
+/**
+ * True if no tuple object occurs twice in the profile (the rule in practice): the writer then
+ * keeps no identity memo of tuples, whose lookups and inserts, interleaved with the writing,
+ * were the most of a big profile's time. Found in one go: a Set built from all of them at
+ * once, away from the writing. A superset of the tuples the writer meets: more can only mean
+ * false (the identity memo, as before).
+ */
+function tuplesUnshared(profile: Profile, entries: number): boolean {
+  // Sized for the size and stride of every entry (not grown and copied as it fills).
+  const all: unknown[] = new Array(2 * entries);
+  let n = 0;
+  const plain = (v: PyPlain): void => {
+    if (Array.isArray(v) && v.length) {
+      all[n++] = v;
+      for (const x of v as readonly PyPlain[]) plain(x);
+    }
+  };
+  const entry = (e: FrameStateSizeEntry): void => {
+    if (Array.isArray(e.size) && e.size.length) all[n++] = e.size;
+    if (Array.isArray(e.stride) && e.stride.length) all[n++] = e.stride;
+    if (e.excluded_sizes?.length) all[n++] = e.excluded_sizes;
+    if (e.extra) for (const [, v] of e.extra) plain(v);
+  };
+  for (const slot of profile.codes.values()) {
+    if (slot.id.extra) for (const [, v] of slot.id.extra) plain(v);
+    slot.state.automaticDynamic.forEach(entry);
+  }
+  all.length = n;
+  return new Set(all).size === n;
+}
+
+/** The constant names a profile pickle repeats (Key: an index here). */
+const KEYS = [
+  'filename', 'firstlineno', 'name', 'file_hash', 'closure_hash', 'scalar', 'size', 'stride', 'excluded_sizes', 'excluded_scalar', 'dim',
+  'automatic_dynamic', 'CodeId', 'CodeState', 'FrameStateSizeEntry', 'InferStride',
+] as const;
+type Key = number;
+const [K_filename, K_firstlineno, K_name, K_file_hash, K_closure_hash, K_scalar, K_size, K_stride, K_excluded_sizes, K_excluded_scalar, K_dim] = KEYS.map((_, i) => i);
+const [K_automatic_dynamic, K_CodeId, K_CodeState, K_FrameStateSizeEntry, K_InferStride] = KEYS.slice(11).map((_, i) => 11 + i);
 
 class Writer {
   private buf = new Uint8Array(1 << 16);
@@ -61,12 +106,22 @@ class Writer {
   private strMemo = new Map<string, number>();
   private readonly globalMemo = new Map<string, number>();
   private readonly objMemo = new Map<unknown, number>();
+  /** Memo indices of the two tokens and of the constant names, looked up once (-1: not yet). */
+  private dynamicMemo = -1;
+  private unsetMemo = -1;
+  private readonly keyMemo = new Int32Array(KEYS.length).fill(-1);
+  private readonly globalKeyMemo = new Int32Array(KEYS.length).fill(-1);
+  private readonly sourceMemo = new Map<string, number>();
+  private batchAt = 0;
+  private batchLen = 0;
   private readonly dv: () => DataView;
 
   constructor(
     private readonly proto: PickleProtocol,
     private readonly perCodeSources: boolean,
     private readonly next: boolean,
+    /** No tuple object occurs twice (tuplesUnshared): tuples need no identity memo. */
+    private readonly unshared: boolean,
   ) {
     let cached: DataView | null = null;
     let cachedBuf: Uint8Array | null = null;
@@ -82,10 +137,22 @@ class Writer {
   run(profile: Profile): void {
     this.raw([0x80, this.proto]);
     if (this.proto >= 4) this.framing = true;
-    this.saveDefaultDict(profile, 'CodeState', profile.codes.values(), (slot) => {
-      this.saveCodeId(slot.id);
-      this.saveCodeState(slot.state);
-    });
+    if (this.defaultDictStart(profile, K_CodeState)) {
+      // batch_dict, as in batchItem (with its own counters: each item holds a defaultdict)
+      const n = profile.codes.size;
+      let i = 0;
+      let len = 0;
+      for (const slot of profile.codes.values()) {
+        if (i % BATCHSIZE === 0) {
+          len = Math.min(BATCHSIZE, n - i);
+          if (len > 1) this.write1(0x28);
+        }
+        this.saveCodeId(slot.id);
+        this.saveCodeState(slot.state);
+        i++;
+        if (i % BATCHSIZE === 0 || i === n) this.write1(len > 1 ? 0x75 : 0x73);
+      }
+    }
     this.write1(0x2e); // STOP
     this.commitFrame();
   }
@@ -96,7 +163,7 @@ class Writer {
 
   // --- output -----------------------------------------------------------------------
 
-  private reserve(k: number): void {
+  reserve(k: number): void {
     if (this.len + k <= this.buf.length) return;
     let cap = this.buf.length * 2;
     while (cap < this.len + k) cap *= 2;
@@ -237,9 +304,31 @@ class Writer {
       this.len += 4;
       return;
     }
+    if (typeof v === 'number') return this.saveSafeLong(v);
     const bytes = longBytes(BigInt(v));
     if (bytes.length < 256) this.raw([0x8a, bytes.length, ...bytes]);
     else this.raw([0x8b, ...le32(bytes.length), ...bytes]);
+  }
+
+  /** LONG1 for a safe integer outside int32, without BigInt: the bytes longBytes gives. */
+  private saveSafeLong(v: number): void {
+    const abs = Math.abs(v);
+    const hi = Math.floor(abs / 0x100000000);
+    const nbits = hi ? 64 - Math.clz32(hi) : 32 - Math.clz32(abs >>> 0);
+    let nbytes = (nbits >> 3) + 1;
+    this.open(2 + nbytes);
+    const at = this.len + 2;
+    let x = v;
+    for (let i = 0; i < nbytes; i++) {
+      // floor division keeps two's complement for negatives, exactly (a power-of-two divisor)
+      const q = Math.floor(x / 256);
+      this.buf[at + i] = x - q * 256;
+      x = q;
+    }
+    if (v < 0 && nbytes > 1 && this.buf[at + nbytes - 1] === 0xff && (this.buf[at + nbytes - 2] & 0x80) !== 0) nbytes--;
+    this.buf[this.len] = 0x8a;
+    this.buf[this.len + 1] = nbytes;
+    this.len = at + nbytes;
   }
 
   private saveGlobal(name: string, module = PGO): void {
@@ -268,11 +357,26 @@ class Writer {
   }
   private saveToken(t: typeof DYNAMIC | typeof UNSET): void {
     this.boundary();
-    if (this.recall(t)) return;
+    const m = t === DYNAMIC ? this.dynamicMemo : this.unsetMemo;
+    if (m >= 0) return this.memoGet(m);
     this.saveGlobal(t === DYNAMIC ? 'AutoDynamic' : 'AutoUnset');
     this.saveTuple1(() => this.saveInt(0));
     this.write1(0x52); // REDUCE
-    this.remember(t);
+    if (t === DYNAMIC) this.dynamicMemo = this.memoSize;
+    else this.unsetMemo = this.memoSize;
+    this.memoPut();
+  }
+
+  /** saveStr of a constant name (a field name or a class name), its memo index cached. */
+  private saveKey(k: Key): void {
+    const m = this.keyMemo[k];
+    if (m >= 0) {
+      this.boundary();
+      return this.memoGet(m);
+    }
+    const s = KEYS[k];
+    this.saveStr(s);
+    this.keyMemo[k] = this.strMemo.get(s)!;
   }
 
   private saveAtom(a: Atom): void {
@@ -281,15 +385,28 @@ class Writer {
     else this.saveInt(a);
   }
 
+  /** saveTupleWith for a size or stride tuple, without a closure per tuple. */
   private saveTupleField(f: readonly Atom[] | typeof DYNAMIC | typeof UNSET): void {
     if (!Array.isArray(f)) return this.saveToken(f as typeof DYNAMIC);
-    this.saveTupleWith(f as readonly Atom[], (a) => this.saveAtom(a as Atom));
+    const xs = f as readonly Atom[];
+    this.boundary();
+    if (xs.length === 0) return this.write1(0x29);
+    if (!this.unshared) {
+      const m = this.objMemo.get(xs);
+      if (m !== undefined) return this.memoGet(m);
+    }
+    const short = xs.length <= 3 && this.proto >= 2;
+    if (!short) this.write1(0x28);
+    for (let i = 0; i < xs.length; i++) this.saveAtom(xs[i]);
+    this.write1(short ? 0x84 + xs.length : 0x74);
+    if (this.unshared) this.memoPut();
+    else this.remember(xs);
   }
   /** save_tuple: memoised by identity, the empty tuple never. */
   private saveTupleWith(xs: readonly unknown[], saveItem: (x: unknown) => void): void {
     this.boundary();
     if (xs.length === 0) return this.write1(0x29); // EMPTY_TUPLE, never memoised
-    if (this.recall(xs)) return;
+    if (!this.unshared && this.recall(xs)) return;
     if (xs.length <= 3 && this.proto >= 2) {
       for (const a of xs) saveItem(a);
       this.write1(0x84 + xs.length); // TUPLE1..3
@@ -298,7 +415,8 @@ class Writer {
       for (const a of xs) saveItem(a);
       this.write1(0x74);
     }
-    this.remember(xs);
+    if (this.unshared) this.memoPut();
+    else this.remember(xs);
   }
 
   /**
@@ -306,9 +424,16 @@ class Writer {
    * its __dict__ and writes BUILD. Only InferStride objects can be shared in a profile,
    * so only they are kept in the identity memo.
    */
-  private newObj(cls: string, shareable?: unknown): void {
+  private newObj(cls: Key, shareable?: unknown): void {
     this.boundary();
-    this.saveGlobal(cls);
+    const g = this.globalKeyMemo[cls];
+    if (g >= 0) {
+      this.boundary();
+      this.memoGet(g);
+    } else {
+      this.saveGlobal(KEYS[cls]);
+      this.globalKeyMemo[cls] = this.globalMemo.get(KEYS[cls])!;
+    }
     this.boundary();
     this.write1(0x29); // the empty args tuple
     this.write1(0x81); // NEWOBJ
@@ -327,57 +452,49 @@ class Writer {
     this.write1(n === 1 ? 0x73 : 0x75);
   }
 
-  /** defaultdict(factory) through its __reduce__: items by an iterator (batch_dict). */
-  private saveDefaultDict<T>(obj: unknown, factory: string, items: Iterable<T>, saveItem: (t: T) => void): void {
+  /**
+   * defaultdict(factory) through its __reduce__, up to its items; true if they are to be
+   * written (false: it was memoised, a BINGET was written).
+   */
+  private defaultDictStart(obj: unknown, factory: Key): boolean {
     this.boundary();
-    if (this.recall(obj)) return;
+    if (this.recall(obj)) return false;
     this.saveGlobal('defaultdict', 'collections');
-    this.saveTuple1(() => this.saveGlobal(factory));
+    this.saveTuple1(() => this.saveGlobal(KEYS[factory]));
     this.write1(0x52); // REDUCE
     this.remember(obj);
-    const it = items[Symbol.iterator]();
-    for (;;) {
-      const first = it.next();
-      if (first.done) break;
-      const second = it.next();
-      if (second.done) {
-        saveItem(first.value);
-        this.write1(0x73); // SETITEM
-        break;
-      }
-      this.write1(0x28);
-      saveItem(first.value);
-      saveItem(second.value);
-      let n = 2;
-      let done = false;
-      while (n < BATCHSIZE) {
-        const r = it.next();
-        if (r.done) {
-          done = true;
-          break;
-        }
-        saveItem(r.value);
-        n++;
-      }
-      this.write1(0x75); // SETITEMS
-      if (done || n !== BATCHSIZE) break;
+    return true;
+  }
+  /**
+   * batch_dict over an iterator of `size` items, in place: MARK before a batch of two or
+   * more, SETITEMS after it, a lone last item with SETITEM; batches of 1000. Called around
+   * each entry of a code state (entries hold no defaultdict, so the counters never nest).
+   */
+  private batchItem(size: number): void {
+    if (this.batchAt % BATCHSIZE === 0) {
+      this.batchLen = Math.min(BATCHSIZE, size - this.batchAt);
+      if (this.batchLen > 1) this.write1(0x28);
     }
+  }
+  private batchItemEnd(size: number): void {
+    this.batchAt++;
+    if (this.batchAt % BATCHSIZE === 0 || this.batchAt === size) this.write1(this.batchLen > 1 ? 0x75 : 0x73);
   }
 
   private saveCodeId(id: CodeId): void {
     const n = (this.next ? 5 : 4) + (id.extra?.length ?? 0);
-    this.newObj('CodeId');
+    this.newObj(K_CodeId);
     this.dictStart(n);
-    this.saveStr('filename');
+    this.saveKey(K_filename);
     this.saveStr(id.filename);
-    this.saveStr('firstlineno');
+    this.saveKey(K_firstlineno);
     this.saveInt(id.firstlineno);
-    this.saveStr('name');
+    this.saveKey(K_name);
     this.saveStr(id.name);
-    this.saveStr('file_hash');
+    this.saveKey(K_file_hash);
     this.saveStr(id.file_hash);
     if (this.next) {
-      this.saveStr('closure_hash');
+      this.saveKey(K_closure_hash);
       this.saveIntOrNone(id.closure_hash ?? null);
     }
     this.saveExtra(id.extra);
@@ -412,21 +529,39 @@ class Writer {
   }
 
   private saveCodeState(cs: CodeState): void {
-    this.newObj('CodeState');
+    this.newObj(K_CodeState);
     this.dictStart(1);
-    this.saveStr('automatic_dynamic');
-    this.saveDefaultDict(cs.automaticDynamic, 'FrameStateSizeEntry', cs.automaticDynamic, this.saveSourceEntry);
+    this.saveKey(K_automatic_dynamic);
+    const ad = cs.automaticDynamic;
+    if (this.defaultDictStart(ad, K_FrameStateSizeEntry)) {
+      this.batchAt = 0;
+      ad.forEach(this.saveSourceEntry, this);
+    }
     this.dictEnd(1);
     this.write1(0x62);
   }
 
-  private readonly saveSourceEntry = ([src, e]: [string, FrameStateSizeEntry]): void => {
+  private saveSourceEntry(e: FrameStateSizeEntry, src: string, ad: Map<string, FrameStateSizeEntry>): void {
+    const n = ad.size;
+    this.batchItem(n);
     this.saveSourceName(src);
     this.saveEntry(e);
-  };
+    this.batchItemEnd(n);
+  }
 
   private saveSourceName(src: string): void {
-    if (!this.perCodeSources) return this.saveStr(src);
+    if (!this.perCodeSources) {
+      // The few source names recur in every code state: their memo indices come from a
+      // small map, not from the one of every string (strMemo's entries never change).
+      const m = this.sourceMemo.get(src);
+      if (m !== undefined) {
+        this.boundary();
+        return this.memoGet(m);
+      }
+      this.saveStr(src);
+      if (this.sourceMemo.size < 1024) this.sourceMemo.set(src, this.strMemo.get(src)!);
+      return;
+    }
     // A fresh string object: its memo slot is never reused by another code state.
     const saved = this.strMemo;
     this.strMemo = new Map();
@@ -436,19 +571,19 @@ class Writer {
 
   private saveEntry(e: FrameStateSizeEntry): void {
     const n = (this.next ? 5 : 3) + (e.extra?.length ?? 0);
-    this.newObj('FrameStateSizeEntry');
+    this.newObj(K_FrameStateSizeEntry);
     this.dictStart(n);
-    this.saveStr('scalar');
+    this.saveKey(K_scalar);
     this.saveAtom(e.scalar);
-    this.saveStr('size');
+    this.saveKey(K_size);
     this.saveTupleField(e.size);
-    this.saveStr('stride');
+    this.saveKey(K_stride);
     this.saveTupleField(e.stride);
     if (this.next) {
-      this.saveStr('excluded_sizes');
+      this.saveKey(K_excluded_sizes);
       if (e.excluded_sizes == null) this.saveIntOrNone(null);
       else this.saveTupleWith(e.excluded_sizes, (x) => this.saveIntOrNone(x as PyInt | null));
-      this.saveStr('excluded_scalar');
+      this.saveKey(K_excluded_scalar);
       this.saveIntOrNone(e.excluded_scalar ?? null);
     }
     this.saveExtra(e.extra);
@@ -459,9 +594,9 @@ class Writer {
   private saveInferStride(s: InferStride): void {
     this.boundary();
     if (this.recall(s)) return;
-    this.newObj('InferStride', s);
+    this.newObj(K_InferStride, s);
     this.dictStart(1);
-    this.saveStr('dim');
+    this.saveKey(K_dim);
     this.saveInt(s.dim);
     this.dictEnd(1);
     this.write1(0x62);

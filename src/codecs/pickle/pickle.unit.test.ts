@@ -6,7 +6,8 @@ import { entryOf, type Shape } from '../../model/observation.ts';
 import { emptyProfile } from '../../model/profile.ts';
 import { renderProfile } from '../../model/render.ts';
 import { updateAutomaticDynamic } from '../../model/update.ts';
-import { pickleProfile, unpickleProfile } from './index.ts';
+import { pickleProfile, unpickle, unpickleProfile } from './index.ts';
+import { dictGet, isDict } from './py-values.ts';
 
 const BIG = ['big-7-0', 'big-7-1', 'big-7-2', 'big-7-3', 'big-7-4', 'big-8-0', 'big-8-1'];
 
@@ -159,5 +160,43 @@ describe('issue 13.1: pickles CPython made with newer fields (stand-in classes o
     assert.throws(() => unpickleProfile(B('gASVXwEAAAAAAACMC2NvbGxlY3Rpb25zlIwLZGVmYXVsdGRpY3SUk5SMEXRvcmNoLl9keW5hbW8ucGdvlIwJQ29kZVN0YXRllJOUhZRSlGgDjAZDb2RlSWSUk5QpgZR9lCiMCGZpbGVuYW1llIwHL3cvbS5weZSMC2ZpcnN0bGluZW5vlEsHjARuYW1llIwFaW5uZXKUjAlmaWxlX2hhc2iUjANhYmOUjAxjbG9zdXJlX2hhc2iUaBJ1YmgFKYGUfZSMEWF1dG9tYXRpY19keW5hbWljlGgCaAOME0ZyYW1lU3RhdGVTaXplRW50cnmUk5SFlFKUjAZMWyd4J12UaBgpgZR9lCiMBnNjYWxhcpRoA4wJQXV0b1Vuc2V0lJOUSwCFlFKUjARzaXpllEsCSwOGlIwGc3RyaWRllGgijA5leGNsdWRlZF9zaXplc5ROjA9leGNsdWRlZF9zY2FsYXKUTnVic3Nicy4=')), /code 0: closure_hash is "abc", not an int or None/);
     assert.throws(() => unpickleProfile(B('gASVbwEAAAAAAACMC2NvbGxlY3Rpb25zlIwLZGVmYXVsdGRpY3SUk5SMEXRvcmNoLl9keW5hbW8ucGdvlIwJQ29kZVN0YXRllJOUhZRSlGgDjAZDb2RlSWSUk5QpgZR9lCiMCGZpbGVuYW1llIwHL3cvbS5weZSMC2ZpcnN0bGluZW5vlEsHjARuYW1llIwFaW5uZXKUjAlmaWxlX2hhc2iUjANhYmOUjAxjbG9zdXJlX2hhc2iUTnViaAUpgZR9lIwRYXV0b21hdGljX2R5bmFtaWOUaAJoA4wTRnJhbWVTdGF0ZVNpemVFbnRyeZSTlIWUUpSMBkxbJ3gnXZRoGCmBlH2UKIwGc2NhbGFylGgDjAlBdXRvVW5zZXSUk5RLAIWUUpSMBHNpemWUSwJLA4aUjAZzdHJpZGWUaCKMDmV4Y2x1ZGVkX3NpemVzlE6MD2V4Y2x1ZGVkX3NjYWxhcpROjAVoaW50c5R9lIwBYZRLAXN1YnNzYnMu')), /FrameStateSizeEntry: unknown field hints holds a dict/);
     assert.throws(() => unpickleProfile(B('gASVYAEAAAAAAACMC2NvbGxlY3Rpb25zlIwLZGVmYXVsdGRpY3SUk5SMEXRvcmNoLl9keW5hbW8ucGdvlIwJQ29kZVN0YXRllJOUhZRSlGgDjAZDb2RlSWSUk5QpgZR9lCiMCGZpbGVuYW1llIwHL3cvbS5weZSMC2ZpcnN0bGluZW5vlEsHjARuYW1llIwFaW5uZXKUjAlmaWxlX2hhc2iUjANhYmOUjAxjbG9zdXJlX2hhc2iUSwN1YmgFKYGUfZSMEWF1dG9tYXRpY19keW5hbWljlGgCaAOME0ZyYW1lU3RhdGVTaXplRW50cnmUk5SFlFKUjAZMWyd4J12UaBgpgZR9lCiMBnNjYWxhcpRoA4wJQXV0b1Vuc2V0lJOUSwCFlFKUjARzaXpllEsCSwOGlIwGc3RyaWRllGgijA5leGNsdWRlZF9zaXplc5RLBYwPZXhjbHVkZWRfc2NhbGFylE51YnNzYnMu')), /excluded_sizes is 5, not a tuple of int \| None or None/);
+  });
+});
+
+describe('issue 10.4: the unpickler stack after the speed work', () => {
+  const load = (s: string) => unpickle(Buffer.from(s, 'latin1'));
+  it('TUPLE of 4 to 7 items, DICT with items, POP and POP_MARK as CPython loads them', () => {
+    // Expected values are what CPython's pickle.loads gives for the same bytes.
+    assert.deepEqual(load('((I1\nI2\nI3\nI4\nt(I1\nI2\nI3\nI4\nI5\nt(I1\nI2\nI3\nI4\nI5\nI6\nt(I1\nI2\nI3\nI4\nI5\nI6\nI7\nt(I8\nI9\ntt.'), [
+      [1, 2, 3, 4], [1, 2, 3, 4, 5], [1, 2, 3, 4, 5, 6], [1, 2, 3, 4, 5, 6, 7], [8, 9],
+    ]);
+    const d = load("(S'a'\nI1\nS'b'\n(I1\nI2\nI3\nI4\nI5\nI6\nI7\ntd.");
+    assert.ok(isDict(d));
+    assert.deepEqual([dictGet(d, 'a'), dictGet(d, 'b'), d.size], [1, [1, 2, 3, 4, 5, 6, 7], 2]);
+    assert.equal(load('I5\n(I1\nI2\n1I3\n0.'), 5);
+    assert.deepEqual(load('(I7\n(I1\n1I2\n0t.'), [7]);
+  });
+  it('the chunked memo: 10,000 MEMOIZEd values read back across chunks, far and negative keys', () => {
+    const ops: number[] = [0x80, 4, 0x28];
+    for (let i = 0; i < 10_000; i++) ops.push(0x4a, i & 0xff, (i >> 8) & 0xff, 0, 0, 0x94, 0x30); // BININT i, MEMOIZE, POP
+    for (const i of [0, 4095, 4096, 8191, 8192, 9999]) ops.push(0x6a, i & 0xff, (i >> 8) & 0xff, 0, 0); // LONG_BINGET
+    ops.push(0x74, 0x2e);
+    assert.deepEqual(unpickle(Uint8Array.from(ops)), [0, 4095, 4096, 8191, 8192, 9999]);
+    assert.equal(load('I5\np100000\n0g100000\n.'), 5);
+    assert.throws(() => load('I5\np-1\n.'), /negative PUT argument/);
+    assert.throws(() => load('I5\np0\n0g-1\n.'), /memo key -1 was never stored/);
+  });
+});
+
+describe('issue 10.4: the writer after the speed work', () => {
+  it('tuple objects shared between entries, code states and fields, and batch edges: CPython\'s bytes', () => {
+    const bytes = fixture('pickle-speed/shared-tuples.pkl');
+    const p = unpickleProfile(bytes);
+    const states = [...p.codes.values()].map((s) => s.state.automaticDynamic);
+    // the shared tuple is one array in the model, in two code states
+    assert.equal(states[0].get("L['x0']")!.size, states[1].get("L['x97']")!.size);
+    assert.equal(states[0].get("L['x89']")!.size, states[0].get("L['x89']")!.stride);
+    assert.deepEqual([p.codes.size, states[0].size, states[1].size], [1001, 1001, 1000]);
+    assert.ok(Buffer.from(pickleProfile(p)).equals(bytes));
   });
 });

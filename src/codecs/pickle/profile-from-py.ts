@@ -5,7 +5,7 @@ import { isPyInt, type PyInt } from '../../model/int.ts';
 import { isPyPlain, type PyPlain } from '../../model/py-plain.ts';
 import type { CodeState, Profile } from '../../model/profile.ts';
 import { ProfileShapeError } from './errors.ts';
-import { PyDict, PyGlobal, PyInstance } from './py-values.ts';
+import { dictGet, dictHas, dictKey, dictValue, isInstance as isPyInstance, PyGlobal, type PyDict, type PyInstance } from './py-values.ts';
 import { describe, typeName } from './unpickle.ts';
 
 const PGO = 'torch._dynamo.pgo';
@@ -14,11 +14,11 @@ const PGO = 'torch._dynamo.pgo';
 export const MAX_PROFILE_ENTRIES = 250_000;
 
 function isInstance(v: unknown, name: string): v is PyInstance {
-  return v instanceof PyInstance && v.cls.module === PGO && v.cls.name === name;
+  return isPyInstance(v) && v.cls.module === PGO && v.cls.name === name;
 }
 function isDefaultDict(v: unknown, factory: string): v is PyInstance {
   return (
-    v instanceof PyInstance &&
+    isPyInstance(v) &&
     v.cls.qualified === 'collections.defaultdict' &&
     v.factory instanceof PyGlobal &&
     v.factory.module === PGO &&
@@ -39,8 +39,8 @@ export function profileFromPy(root: unknown): Profile {
   let total = 0;
   const codeCount = items.size;
   for (let i = 0; i < items.size; i++) {
-    const k = items.key(i);
-    const v = items.value(i);
+    const k = dictKey(items, i);
+    const v = dictValue(items, i);
     const id = codeIdFromPy(k, i);
     const state = codeStateFromPy(v, { i, id });
     const key = codeKey(id);
@@ -61,19 +61,19 @@ export function profileFromPy(root: unknown): Profile {
     const where = () => loc(code);
     if (!isInstance(v, 'CodeState')) throw new ProfileShapeError(`${where()}: value is a ${typeName(v)}, not CodeState`);
     for (let f = 0; f < (v.state?.size ?? 0); f++) {
-      const name = v.state!.key(f);
+      const name = dictKey(v.state!, f);
       // Not kept (the store has no place for a code state's own fields): refused, never dropped.
       if (name !== 'automatic_dynamic') throw new ProfileShapeError(`${where()}: CodeState has a field ${describe(name)} that this pgo-ledger does not know`);
     }
-    const ad = v.state?.get('automatic_dynamic');
+    const ad = v.state && dictGet(v.state, 'automatic_dynamic');
     if (!isDefaultDict(ad, 'FrameStateSizeEntry')) {
       throw new ProfileShapeError(`${where()}: automatic_dynamic is a ${typeName(ad)}, not defaultdict(FrameStateSizeEntry)`);
     }
     const entries = new Map<string, FrameStateSizeEntry>();
     const items = ad.items!;
     for (let j = 0; j < items.size; j++) {
-      const src = items.key(j);
-      const e = items.value(j);
+      const src = dictKey(items, j);
+      const e = dictValue(items, j);
       if (typeof src !== 'string') throw new ProfileShapeError(`${where()}: a source name is a ${typeName(src)}, not str`);
       // Issue 9.8: one memoised CodeState under many code ids expands without bound (a 75 KB
       // pickle to a million entries, each an event); past the limit it is refused.
@@ -98,15 +98,15 @@ export function profileFromPy(root: unknown): Profile {
     let extra: [string, PyPlain][] | undefined;
     const n = st ? st.size : 0;
     for (let i = 0; i < n; i++) {
-      const k = st!.key(i);
+      const k = dictKey(st!, i);
       switch (k) {
-        case 'scalar': scalar = st!.value(i); break;
-        case 'size': size = st!.value(i); break;
-        case 'stride': stride = st!.value(i); break;
+        case 'scalar': scalar = dictValue(st!, i); break;
+        case 'size': size = dictValue(st!, i); break;
+        case 'stride': stride = dictValue(st!, i); break;
         // The layout after 2.11: excluded_sizes (a tuple of int | None, or None), excluded_scalar (int | None).
-        case 'excluded_sizes': exSizes = st!.value(i); break;
-        case 'excluded_scalar': exScalar = st!.value(i); break;
-        default: extra = extraField(extra, k, st!.value(i), `${loc(code, src)}: FrameStateSizeEntry`);
+        case 'excluded_sizes': exSizes = dictValue(st!, i); break;
+        case 'excluded_scalar': exScalar = dictValue(st!, i); break;
+        default: extra = extraField(extra, k, dictValue(st!, i), `${loc(code, src)}: FrameStateSizeEntry`);
       }
     }
     if (!(scalar === DYNAMIC || scalar === UNSET || isPyInt(scalar))) {
@@ -150,7 +150,7 @@ export function profileFromPy(root: unknown): Profile {
 
   function inferFromPy(v: PyInstance, code: Loc, src: string, d: number): InferStride {
     if (v.converted) return v.converted as InferStride;
-    const dim = v.state?.get('dim');
+    const dim = v.state && dictGet(v.state, 'dim');
     if (typeof dim !== 'number' || !Number.isInteger(dim)) throw new ProfileShapeError(`${loc(code, src)}: stride[${d}]: InferStride.dim is ${describe(dim)}`);
     const out = new InferStride(dim);
     v.converted = out;
@@ -168,8 +168,8 @@ function loc(code: Loc, src?: string): string {
 
 function field(v: PyInstance, name: string, where: string): unknown {
   const s: PyDict | undefined = v.state;
-  if (!s || !s.has(name)) throw new ProfileShapeError(`${where}: ${v.cls.name} has no ${name}`);
-  return s.get(name);
+  if (!s || !dictHas(s, name)) throw new ProfileShapeError(`${where}: ${v.cls.name} has no ${name}`);
+  return dictGet(s, name);
 }
 
 function codeIdFromPy(k: unknown, i: number): CodeId {
@@ -187,14 +187,14 @@ function codeIdFromPy(k: unknown, i: number): CodeId {
   const st = k.state!;
   let extra: [string, PyPlain][] | undefined;
   for (let f = 0; f < st.size; f++) {
-    const key = st.key(f);
+    const key = dictKey(st, f);
     if (key === 'filename' || key === 'firstlineno' || key === 'name' || key === 'file_hash') continue;
     if (key === 'closure_hash') {
       // The layout after 2.11: closure_hash (int | None) takes part in identity.
-      const h = st.value(f);
+      const h = dictValue(st, f);
       if (h !== null && !isPyInt(h)) throw new ProfileShapeError(`${where}: closure_hash is ${describe(h)}, not an int or None`);
       id.closure_hash = h;
-    } else extra = extraField(extra, key, st.value(f), `${where}: CodeId`);
+    } else extra = extraField(extra, key, dictValue(st, f), `${where}: CodeId`);
   }
   if (extra) id.extra = extra;
   return id;

@@ -1,7 +1,7 @@
 import { toPyInt } from '../../model/int.ts';
 import { DYNAMIC, UNSET } from '../../model/atoms.ts';
 import { PickleError } from './errors.ts';
-import { PyDict, PyFloat, PyGlobal, PyInstance, PyList } from './py-values.ts';
+import { dictKey, dictPush, dictValue, isDict, isInstance, isList, newDefaultDict, newDict, newInstance, newList, PyFloat, PyGlobal, type PyDict, type PyInstance } from './py-values.ts';
 import { decodeRawUnicodeEscape, decodeUtf8 } from './text.ts';
 
 const PGO = 'torch._dynamo.pgo';
@@ -25,10 +25,14 @@ for (const [m, n] of [
   ['builtins', 'object'],
   ...[...DATACLASSES, ...ENUMS.keys()].map((n) => [PGO, n]),
 ]) {
-  ALLOWED.set(`${m}\n${n}`, new PyGlobal(m, n));
+  ALLOWED.set(`${m}\n${n}`, new PyGlobal(m, n, m === PGO && DATACLASSES.has(n)));
 }
 
 const MAX_STACK = 1 << 22;
+const MEMO_CHUNK_BITS = 12;
+const MEMO_CHUNK_MASK = (1 << MEMO_CHUNK_BITS) - 1;
+/** The () a NEWOBJ pops right away: never memoised, never kept. */
+const NO_ARGS: readonly unknown[] = Object.freeze([]);
 
 /**
  * Reads a pickle (protocols 0 to 5) into plain values. Only the allow-listed globals can
@@ -41,10 +45,16 @@ export function unpickle(bytes: Uint8Array): unknown {
   let pos = 0;
   let op = 0;
   let opAt = 0;
+  // stack[0..sp) is the stack: truncating by `sp` rather than `length` keeps V8 from
+  // trimming and regrowing the backing store at every SETITEMS.
   const stack: unknown[] = [];
+  let sp = 0;
   const marks: number[] = [];
   // Memo indices are dense in practice (MEMOIZE); a far-off PUT index goes to a side map.
-  const memo: unknown[] = [];
+  // The dense part in chunks that are never copied as it grows (MEMOIZE makes one entry
+  // for every few bytes); memoLen plays the part of an array's length.
+  const memo: unknown[][] = [];
+  let memoLen = 0;
   const farMemo = new Map<number, unknown>();
   let memoCount = 0;
   let frameEnd = -1;
@@ -99,18 +109,18 @@ export function unpickle(bytes: Uint8Array): unknown {
     return t;
   };
   const push = (v: unknown): void => {
-    if (stack.length >= MAX_STACK) fail('stack too deep');
-    stack.push(v);
+    if (sp >= MAX_STACK) fail('stack too deep');
+    stack[sp++] = v;
   };
   // Values above the innermost MARK are stack[base..]; MARKs are indices, not stack items.
   const base = (): number => (marks.length ? marks[marks.length - 1] : 0);
   const pop = (): unknown => {
-    if (stack.length <= base()) fail(`opcode ${opName(op)} on an empty stack${marks.length ? ' (above a MARK)' : ''}`);
-    return stack.pop();
+    if (sp <= base()) fail(`opcode ${opName(op)} on an empty stack${marks.length ? ' (above a MARK)' : ''}`);
+    return stack[--sp];
   };
   const top = (): unknown => {
-    if (stack.length <= base()) fail(`opcode ${opName(op)} on an empty stack${marks.length ? ' (above a MARK)' : ''}`);
-    return stack[stack.length - 1];
+    if (sp <= base()) fail(`opcode ${opName(op)} on an empty stack${marks.length ? ' (above a MARK)' : ''}`);
+    return stack[sp - 1];
   };
   /** Ends the innermost MARK; returns where its items start (caller truncates the stack). */
   const popMark = (): number => {
@@ -120,8 +130,8 @@ export function unpickle(bytes: Uint8Array): unknown {
   };
   const takeMark = (): unknown[] => {
     const start = popMark();
-    const items = stack.slice(start);
-    stack.length = start;
+    const items = stack.slice(start, sp);
+    sp = start;
     return items;
   };
   const str = (len: number): string => {
@@ -138,17 +148,19 @@ export function unpickle(bytes: Uint8Array): unknown {
     return v;
   };
   const memoGet = (i: number): unknown => {
-    const v = i < memo.length ? memo[i] : farMemo.get(i);
+    const v = i >= 0 && i < memoLen ? memo[i >>> MEMO_CHUNK_BITS][i & MEMO_CHUNK_MASK] : farMemo.get(i);
     if (v === undefined) fail(`memo key ${i} was never stored`);
     return v;
   };
   const memoPut = (i: number): void => {
     const v = top();
-    if (i < memo.length) {
-      if (memo[i] === undefined) memoCount++;
-      memo[i] = v;
-    } else if (i === memo.length) {
-      memo.push(v);
+    if (i < 0) fail('negative PUT argument');
+    if (i < memoLen) {
+      memo[i >>> MEMO_CHUNK_BITS][i & MEMO_CHUNK_MASK] = v; // below memoLen every slot is set
+    } else if (i === memoLen) {
+      if ((i & MEMO_CHUNK_MASK) === 0) memo.push(new Array(MEMO_CHUNK_MASK + 1));
+      memo[i >>> MEMO_CHUNK_BITS][i & MEMO_CHUNK_MASK] = v;
+      memoLen++;
       memoCount++;
     } else {
       if (!farMemo.has(i)) memoCount++;
@@ -165,16 +177,16 @@ export function unpickle(bytes: Uint8Array): unknown {
     if (start <= base()) fail(`opcode ${opName(op)} with no dict below its items`);
     const target = stack[start - 1];
     let d: PyDict;
-    if (target instanceof PyDict) d = target;
-    else if (target instanceof PyInstance && target.items) d = target.items;
+    if (isDict(target)) d = target;
+    else if (isInstance(target) && target.items) d = target.items;
     else return fail(`SETITEM(S) on a ${typeName(target)}`);
-    if ((stack.length - start) % 2 !== 0) fail('SETITEMS with an odd number of items');
-    for (let i = start; i < stack.length; i += 2) {
+    if ((sp - start) % 2 !== 0) fail('SETITEMS with an odd number of items');
+    for (let i = start; i < sp; i += 2) {
       const k = stack[i];
-      if (k instanceof PyList || k instanceof PyDict) fail(`unhashable dict key: ${typeName(k)}`);
-      d.push(k, stack[i + 1]);
+      if (isList(k) || isDict(k)) fail(`unhashable dict key: ${typeName(k)}`);
+      dictPush(d, k, stack[i + 1]);
     }
-    stack.length = start;
+    sp = start;
   };
   const decodeLong = (start: number, len: number): bigint | number => {
     if (len === 0) return 0;
@@ -194,22 +206,18 @@ export function unpickle(bytes: Uint8Array): unknown {
     if (!/^[+-]?\d+$/.test(s)) fail(`not an integer: ${JSON.stringify(t)}`);
     return toPyInt(BigInt(s));
   };
-  const newInstance = (cls: unknown): PyInstance => {
-    if (!(cls instanceof PyGlobal) || cls.module !== PGO || !DATACLASSES.has(cls.name)) {
+  const newDataclass = (cls: unknown): PyInstance => {
+    if (!(cls instanceof PyGlobal) || !cls.dataclass) {
       return fail(`cannot create an instance of ${describe(cls)}`);
     }
-    return new PyInstance(cls);
+    return newInstance(cls);
   };
   const reduce = (fn: unknown, args: unknown): unknown => {
     if (!(fn instanceof PyGlobal)) return fail(`REDUCE on ${describe(fn)}, not a class`);
     if (!Array.isArray(args)) return fail(`REDUCE arguments are a ${typeName(args)}, not a tuple`);
-    const q = fn.qualified;
-    if (q === 'collections.defaultdict') {
+    if (fn.module === 'collections' && fn.name === 'defaultdict') {
       if (args.length > 1) fail('defaultdict with more than one argument');
-      const d = new PyInstance(fn);
-      d.items = new PyDict();
-      d.factory = args.length ? args[0] : null;
-      return d;
+      return newDefaultDict(fn, args.length ? args[0] : null);
     }
     if (fn.name === '_reconstructor') {
       // copyreg._reconstructor(cls, object, None): object.__new__(cls)
@@ -217,13 +225,13 @@ export function unpickle(bytes: Uint8Array): unknown {
       if (args.length !== 3 || !(base instanceof PyGlobal) || base.name !== 'object' || args[2] !== null) {
         fail('copyreg._reconstructor with arguments other than (cls, object, None)');
       }
-      return newInstance(args[0]);
+      return newDataclass(args[0]);
     }
     if (fn.module === PGO && ENUMS.has(fn.name)) {
-      if (args.length !== 1 || args[0] !== 0) fail(`${q} has no member with value ${describe(args[0])}`);
+      if (args.length !== 1 || args[0] !== 0) fail(`${fn.qualified} has no member with value ${describe(args[0])}`);
       return ENUMS.get(fn.name);
     }
-    return fail(`refusing to call ${q}`);
+    return fail(`refusing to call ${fn.qualified}`);
   };
 
   for (;;) {
@@ -251,14 +259,14 @@ export function unpickle(bytes: Uint8Array): unknown {
       }
       case 0x28: // MARK
         if (marks.length >= MAX_STACK) fail('too many MARKs');
-        marks.push(stack.length);
+        marks.push(sp);
         break;
       case 0x30: // POP
-        if (stack.length > base()) stack.pop();
+        if (sp > base()) sp--;
         else popMark();
         break;
       case 0x31: // POP_MARK
-        stack.length = popMark();
+        sp = popMark();
         break;
       case 0x32: // DUP
         push(top());
@@ -327,7 +335,8 @@ export function unpickle(bytes: Uint8Array): unknown {
       case 0x42: push(bytesOf(u32())); break; // BINBYTES
       case 0x8e: push(bytesOf(u64())); break; // BINBYTES8
       case 0x96: push(bytesOf(u64())); break; // BYTEARRAY8
-      case 0x29: push([]); break; // EMPTY_TUPLE
+      // EMPTY_TUPLE; NEWOBJ's args (the next opcode) need no array of their own
+      case 0x29: push(b[pos] === 0x81 ? NO_ARGS : []); break;
       case 0x85: push([pop()]); break; // TUPLE1
       case 0x86: { // TUPLE2
         const y = pop(), x = pop();
@@ -339,35 +348,46 @@ export function unpickle(bytes: Uint8Array): unknown {
         push([x, y, z]);
         break;
       }
-      case 0x74: // TUPLE
-        push(takeMark());
+      case 0x74: { // TUPLE: rank-4 to 6 shapes as literals, which V8 can pretenure (see py-values.ts)
+        const start = popMark();
+        const k = sp - start;
+        const s = stack;
+        const t = k === 4 ? [s[start], s[start + 1], s[start + 2], s[start + 3]]
+          : k === 5 ? [s[start], s[start + 1], s[start + 2], s[start + 3], s[start + 4]]
+          : k === 6 ? [s[start], s[start + 1], s[start + 2], s[start + 3], s[start + 4], s[start + 5]]
+          : s.slice(start, sp);
+        sp = start;
+        push(t);
         break;
-      case 0x5d: push(new PyList([])); break; // EMPTY_LIST
-      case 0x6c: push(new PyList(takeMark())); break; // LIST
+      }
+      case 0x5d: push(newList([])); break; // EMPTY_LIST
+      case 0x6c: push(newList(takeMark())); break; // LIST
       case 0x61: { // APPEND
         const v = pop();
         const l = top();
-        if (!(l instanceof PyList)) fail(`APPEND to a ${typeName(l)}`);
-        (l as PyList).items.push(v);
+        if (!isList(l)) return fail(`APPEND to a ${typeName(l)}`);
+        l.items.push(v);
         break;
       }
       case 0x65: { // APPENDS
         const items = takeMark();
         const l = top();
-        if (!(l instanceof PyList)) fail(`APPENDS to a ${typeName(l)}`);
-        for (const v of items) (l as PyList).items.push(v);
+        if (!isList(l)) return fail(`APPENDS to a ${typeName(l)}`);
+        for (const v of items) l.items.push(v);
         break;
       }
-      case 0x7d: push(new PyDict()); break; // EMPTY_DICT
+      case 0x7d: push(newDict()); break; // EMPTY_DICT
       case 0x64: { // DICT: the dict goes below its items, then they are set into it
         const start = popMark();
-        stack.splice(start, 0, new PyDict());
+        for (let i = sp; i > start; i--) stack[i] = stack[i - 1];
+        stack[start] = newDict();
+        sp++;
         setItems(start + 1);
         break;
       }
       case 0x73: // SETITEM
-        if (stack.length - 2 < base()) fail('SETITEM needs a key and a value');
-        setItems(stack.length - 2);
+        if (sp - 2 < base()) fail('SETITEM needs a key and a value');
+        setItems(sp - 2);
         break;
       case 0x75: // SETITEMS
         setItems(popMark());
@@ -402,29 +422,27 @@ export function unpickle(bytes: Uint8Array): unknown {
       case 0x81: { // NEWOBJ
         const args = pop(), cls = pop();
         if (!Array.isArray(args) || args.length) fail('NEWOBJ with arguments: the pgo classes take none');
-        push(newInstance(cls));
+        push(newDataclass(cls));
         break;
       }
       case 0x92: { // NEWOBJ_EX
         const kw = pop(), args = pop(), cls = pop();
-        if (!Array.isArray(args) || args.length || !(kw instanceof PyDict) || kw.size) fail('NEWOBJ_EX with arguments');
-        push(newInstance(cls));
+        if (!Array.isArray(args) || args.length || !isDict(kw) || kw.size) fail('NEWOBJ_EX with arguments');
+        push(newDataclass(cls));
         break;
       }
       case 0x62: { // BUILD
         let state = pop();
         const obj = top();
-        if (!(obj instanceof PyInstance) || obj.items) fail(`BUILD on ${describe(obj)}`);
+        if (!isInstance(obj) || obj.items) return fail(`BUILD on ${describe(obj)}`);
         if (Array.isArray(state) && state.length === 2) {
           // (state, slotstate): dataclasses without slots have no slot state
           if (state[1] !== null) fail('BUILD with slot state');
           state = state[0];
         }
-        if (!(state instanceof PyDict)) fail(`BUILD with a ${typeName(state)} state, not a dict`);
-        const inst = obj as PyInstance;
-        const st = state as PyDict;
-        if (inst.state) for (let i = 0; i < st.size; i++) inst.state.push(st.key(i), st.value(i));
-        else inst.state = st;
+        if (!isDict(state)) return fail(`BUILD with a ${typeName(state)} state, not a dict`);
+        if (obj.state) for (let i = 0; i < state.size; i++) dictPush(obj.state, dictKey(state, i), dictValue(state, i));
+        else obj.state = state;
         break;
       }
       case 0x50: case 0x51: fail('persistent ids are not part of a PGO profile'); break;
@@ -463,11 +481,11 @@ export function typeName(v: unknown): string {
   if (typeof v === 'symbol') return v === DYNAMIC ? 'AutoDynamic' : 'AutoUnset';
   if (v instanceof Uint8Array) return 'bytes';
   if (Array.isArray(v)) return 'tuple';
-  if (v instanceof PyList) return 'list';
-  if (v instanceof PyDict) return 'dict';
+  if (isList(v)) return 'list';
+  if (isDict(v)) return 'dict';
   if (v instanceof PyFloat) return 'float';
   if (v instanceof PyGlobal) return `class ${v.qualified}`;
-  if (v instanceof PyInstance) return v.cls.qualified;
+  if (isInstance(v)) return v.cls.qualified;
   return typeof v;
 }
 
