@@ -40,7 +40,7 @@ export function createInterner(sql: Sql): Interner {
   const dictId = (cache: Map<string, number>, table: 'sources' | 'runs', column: 'source' | 'run', value: string): number => {
     let id = cache.get(value);
     if (id !== undefined) return id;
-    sql.run(`insert or ignore into ${table}(${column}) values (?)`, value);
+    sql.run(`insert into ${table}(${column}) values (?) on conflict do nothing`, value);
     id = sql.get<{ id: number }>(`select id from ${table} where ${column} = ?`, value)!.id;
     if (cache.size > BOUND) cache.clear();
     cache.set(value, id);
@@ -59,7 +59,10 @@ export function createInterner(sql: Sql): Interner {
       else {
         const k = parseCacheKey(key);
         formatCacheKey(k); // refuses mast: job ids as PyTorch does
-        id = sql.run('insert into profiles(cache_key, job, rank, tag) values (?, ?, ?, ?)', key, k.job, k.rank, k.tag).lastInsertRowid;
+        // another writer may add it at the same time (PostgreSQL): then its row is the one
+        id =
+          sql.get<{ id: number }>('insert into profiles(cache_key, job, rank, tag) values (?, ?, ?, ?) on conflict do nothing returning id', key, k.job, k.rank, k.tag)?.id ??
+          sql.get<{ id: number }>('select id from profiles where cache_key = ?', key)!.id;
       }
       profileIds.set(key, id);
       return id;
@@ -68,7 +71,7 @@ export function createInterner(sql: Sql): Interner {
       if (origin == null) return null;
       let id = originIds.get(origin);
       if (id !== undefined) return id;
-      sql.run('insert or ignore into origins(origin) values (?)', origin);
+      sql.run('insert into origins(origin) values (?) on conflict do nothing', origin);
       id = sql.get<{ id: number }>('select id from origins where origin = ?', origin)!.id;
       originIds.set(origin, id);
       return id;
@@ -81,7 +84,7 @@ export function createInterner(sql: Sql): Interner {
       const k = `${c.file_hash}\u0000${c.firstlineno}\u0000${c.name}\u0000${c.filename}\u0000${closure}\u0000${extra}`;
       id = codeIds.get(k);
       if (id === undefined) {
-        sql.run('insert or ignore into codes(filename, firstlineno, name, file_hash, closure_hash, extra) values (?, ?, ?, ?, ?, ?)', c.filename, c.firstlineno, c.name, c.file_hash, closure, extra);
+        sql.run('insert into codes(filename, firstlineno, name, file_hash, closure_hash, extra) values (?, ?, ?, ?, ?, ?) on conflict do nothing', c.filename, c.firstlineno, c.name, c.file_hash, closure, extra);
         id = sql.get<{ id: number }>(
           'select id from codes where file_hash = ? and firstlineno = ? and name = ? and filename = ? and closure_hash = ? and extra = ?',
           c.file_hash, c.firstlineno, c.name, c.filename, closure, extra,
@@ -98,10 +101,11 @@ export function createInterner(sql: Sql): Interner {
       if (!byJson) bodyIds.set(kind, (byJson = new Map()));
       let id = byJson.get(json);
       if (id !== undefined) return id;
-      const payload = encodePayload(json);
+      const payload = sql.dialect.payload(encodePayload(json));
       const version = CURRENT_VERSION[kind as EventKind];
-      sql.run('insert or ignore into bodies(kind, version, payload) values (?, ?, ?)', kind, version, payload);
-      id = sql.get<{ id: number }>('select id from bodies where kind = ? and version = ? and payload = ?', kind, version, payload)!.id;
+      id =
+        sql.get<{ id: number }>('insert into bodies(kind, version, payload) values (?, ?, ?) on conflict do nothing returning id', kind, version, payload)?.id ??
+        sql.dialect.findBody(sql, kind, version, payload)!;
       if (++bodyCount > BOUND) {
         bodyIds.clear();
         bodyCount = 0;

@@ -169,6 +169,7 @@ function createLedger(db: OpenedDatabase): Ledger {
     },
     replay(onProgress) {
       const r = sql.immediate(() => {
+        sql.dialect.lock(sql, 'all');
         syncCache();
         const out = replayAll(sql, interner, onProgress);
         live.clear();
@@ -183,11 +184,11 @@ function createLedger(db: OpenedDatabase): Ledger {
     },
     recordImport(format, origin, bytes, digest) {
       // Snapshots are kept deflated: profiles are repetitive and compress well.
-      sql.run('insert or ignore into imports(digest, format, origin, bytes, recorded_at) values (?, ?, ?, ?, ?)', digest, format, origin, pako.deflate(bytes), Date.now());
+      sql.run('insert into imports(digest, format, origin, bytes, recorded_at) values (?, ?, ?, ?, ?) on conflict do nothing', digest, format, origin, pako.deflate(bytes), Date.now());
       return sql.get<{ id: number }>('select id from imports where digest = ?', digest)!.id;
     },
     async close() {
-      await db.kysely.destroy();
+      await db.close();
     },
   };
   return ledger;
