@@ -1,7 +1,8 @@
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import pg from 'pg';
-import { startPgServer } from './postgres-server.ts';
+import { pgBin, startPgServer } from './postgres-server.ts';
 import { tempDir } from './tmp.ts';
 
 /** The backends every store, ingest, audit and CLI test runs against (as Kysely's own tests loop over dialects). */
@@ -12,40 +13,55 @@ let adminUrl: string | undefined;
 
 /**
  * The test server's superuser URL: `npm test`'s one server (scripts/with-postgres.mjs sets
- * PGO_LEDGER_TEST_PG), or one started for this test file and stopped on exit.
+ * PGO_LEDGER_TEST_PG), or one started for this test process and stopped on exit.
  */
 export function pgAdminUrl(): string {
   adminUrl ??= process.env.PGO_LEDGER_TEST_PG || startPgServer().adminUrl;
   return adminUrl;
 }
 
-/** The URL of a database (another name, same server and superuser). */
-export function pgUrl(database: string, admin = pgAdminUrl()): string {
-  const u = new URL(admin);
+/** The URL of another database of the test server. */
+export function pgUrl(database: string): string {
+  const u = new URL(pgAdminUrl());
   u.pathname = `/${database}`;
   return u.toString();
 }
 
-/** Runs SQL as the superuser on the server's `postgres` database. */
-export async function pgAdmin<T = unknown>(text: string, params: unknown[] = [], database = 'postgres'): Promise<T[]> {
-  const c = new pg.Client({ connectionString: pgUrl(database) });
-  await c.connect();
-  try {
-    return (await c.query(text, params)).rows as T[];
-  } finally {
-    await c.end();
-  }
+/** Runs SQL as the superuser (psql, so that helpers stay synchronous); rows as tab-separated lines. */
+export function psql(text: string, database = 'postgres'): string[] {
+  const out = execFileSync(pgBin('psql'), ['-X', '-q', '-A', '-t', '-F', '\t', '-v', 'ON_ERROR_STOP=1', '-d', pgUrl(database), '-c', text], { encoding: 'utf8' });
+  return out.split('\n').filter((l) => l !== '');
 }
 
-/** A new empty PostgreSQL database (no tables): its URL. */
-export async function freshPgDatabase(): Promise<string> {
+/** A new empty PostgreSQL database (the DBA's `createdb`; pgo-ledger never creates one): its URL. */
+export function freshPgDatabase(): string {
   const name = `l_${randomBytes(6).toString('hex')}`;
-  await pgAdmin(`create database ${name} template template0`);
+  psql(`create database ${name} template template0`);
   return pgUrl(name);
 }
 
-/** Where a fresh ledger goes: a temp file path (SQLite) or a new empty database's URL (PostgreSQL). */
-export async function freshLedger(dialect: DialectName, dir?: string): Promise<string> {
-  if (dialect === 'sqlite') return join(dir ?? tempDir(), `l-${randomBytes(4).toString('hex')}.db`);
-  return freshPgDatabase();
+const named = new Map<string, string>();
+
+/**
+ * Where the ledger `name` of a test goes: the file dir/name (SQLite), or a new empty database,
+ * the same one each time the test names it (PostgreSQL).
+ */
+export function ledgerAt(dialect: DialectName, dir: string, name: string): string {
+  if (dialect === 'sqlite') return join(dir, name);
+  const key = `${dir}\u0000${name}`;
+  let url = named.get(key);
+  if (!url) named.set(key, (url = freshPgDatabase()));
+  return url;
+}
+
+/** A fresh ledger's place: a temp file path (SQLite) or a new empty database's URL (PostgreSQL). */
+export function freshLedger(dialect: DialectName, dir?: string): string {
+  return ledgerAt(dialect, dir ?? tempDir(), `l-${randomBytes(4).toString('hex')}.db`);
+}
+
+/** Whether anything was created there: the file (SQLite), or any table in the database (PostgreSQL). */
+export function ledgerCreated(db: string): boolean {
+  if (!/^postgres(ql)?:\/\//.test(db)) return existsSync(db);
+  const name = new URL(db).pathname.slice(1);
+  return Number(psql("select count(*) from information_schema.tables where table_schema = 'public'", name)[0]) > 0;
 }
