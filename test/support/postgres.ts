@@ -91,3 +91,14 @@ export function execOn(db: string, text: string): void {
     raw.close();
   }
 }
+
+/** Every row of a query on a ledger of either backend, as text. */
+export function textRows(db: string, text: string): string[][] {
+  if (/^postgres(ql)?:\/\//.test(db)) return psql(text, new URL(db).pathname.slice(1)).map((l) => l.split('\t'));
+  const raw = new Database(db, { readonly: true });
+  try {
+    return (raw.prepare(text).raw(true).all() as unknown[][]).map((r) => r.map(String));
+  } finally {
+    raw.close();
+  }
+}
