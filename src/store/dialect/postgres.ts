@@ -180,6 +180,7 @@ const encoder = new TextEncoder();
 
 export const postgresDialect: Dialect = {
   name: 'postgres',
+  internFirst: true,
   lock(sql, profiles) {
     if (profiles === 'all') {
       sql.get('select pg_advisory_xact_lock(?::bigint)', LOCK_ALL);
