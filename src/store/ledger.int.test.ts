@@ -139,4 +139,24 @@ for (const dialect of DIALECTS) describe(dialect, () => {
       await l.close();
     });
   });
+
+  describe('issue 11.2: another connection appending to the same profile', () => {
+    it('issue 11.2: each connection folds on from what the other wrote (its cached view is dropped when stale)', async () => {
+      const db = ledgerAt(dialect, tempDir(), 'two.db');
+      const a = await openLedger(db);
+      const b = await openLedger(db);
+      const code = { filename: 'a.py', firstlineno: 1, name: 'f', file_hash: 'h' };
+      const ev = (i: number, size: number) => ({ kind: 'shape.observed' as const, cacheKey: 'two:None:', payload: { code, source: "L['x']", shape: { kind: 'tensor' as const, size: [size, 4], stride: [4, 1] }, automatic_dynamic: true }, run: null, time: i, idempotencyKey: `e${i}` });
+      a.append([ev(1, 2)]);
+      b.append([ev(2, 3)]); // dim 0 turns dynamic in b's fold
+      a.append([ev(3, 3)]); // a must fold on from b's event, not from its own cached view
+      b.append([ev(4, 5)]);
+      const pid = a.profileByKey('two:None:')!.id;
+      assert.equal(renderProfile(a.view(pid).profile), renderProfile(a.fold(pid, { untilPosition: Number.MAX_SAFE_INTEGER }).profile));
+      assert.deepEqual(a.history(pid).map((h) => [h.dim_changed, h.cached, h.new]), [[0, '2', '3']]);
+      assert.deepEqual(verifyLedger(a).differences, []);
+      await a.close();
+      await b.close();
+    });
+  });
 });
