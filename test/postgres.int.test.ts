@@ -8,6 +8,7 @@ import { openLedger } from '../src/store/ledger.ts';
 import { cli, cliSpawnWith, startLine } from './support/cli.ts';
 import { freshPgDatabase, ledgerCreated, numbersOf, pgAdminUrl, pgUrl, psql } from './support/postgres.ts';
 import { freePort } from './support/redis-server.ts';
+import { TORCH } from './support/fixtures.ts';
 import { tempDir } from './support/tmp.ts';
 
 /** A command's exit, its words and how long it took (the bound is that of issue 11.6: a clear error, never a hang). */
@@ -110,6 +111,31 @@ describe('issue 11.1: every command behaves the same on both backends', () => {
     l.append(['b', 'a', 'B', 'A'].map((job) => ({ kind: 'shape.observed' as const, cacheKey: `${job}:None:`, payload: { code, source: "L['x']", shape: { kind: 'scalar' as const, value: 1 }, automatic_dynamic: true }, run: null, time: 1, idempotencyKey: job })));
     assert.deepEqual(l.profiles().map((p) => p.key.job), ['A', 'B', 'a', 'b']);
     await l.close();
+  });
+});
+
+describe('issue 11.8: roles', () => {
+  it('issue 11.8: read commands need SELECT only; a write command under that role is refused by the server, nothing written', () => {
+    const db = freshPgDatabase();
+    const name = new URL(db).pathname.slice(1);
+    assert.equal(cli(db, ['ingest', join(TORCH, 'traces/cold-local.log')]).status, 0);
+    const role = `reader_${process.pid}`;
+    psql(`create role ${role} login password '${SECRET}'`);
+    psql(`grant select on all tables in schema public to ${role}`, name);
+    const u = new URL(db);
+    u.username = role;
+    u.password = SECRET;
+    const reader = u.toString();
+    for (const args of [['jobs'], ['show', '--job', 'fixture'], ['history', '--job', 'fixture'], ['why', '--job', 'fixture'], ['export', '--job', 'fixture', '--format', 'pickle', '-o', join(tempDir(), 'p.pkl')], ['verify']]) {
+      const r = cli(reader, args);
+      assert.equal(r.status, 0, `${args.join(' ')}: ${r.stderr}`);
+    }
+    const before = numbersOf(db, 'select count(*) from events');
+    const w = cli(reader, ['replay']);
+    assert.equal(w.status, 2, w.stderr);
+    assert.match(w.stderr, /permission denied/);
+    assert.ok(!w.stderr.includes(SECRET));
+    assert.deepEqual(numbersOf(db, 'select count(*) from events'), before);
   });
 });
 
