@@ -17,7 +17,7 @@ export interface Sql {
   /** The database file, or the PostgreSQL URL without its password (for messages). */
   readonly path: string;
   readonly dialect: Dialect;
-  /** lastInsertRowid: SQLite only (portable code says `returning`). */
+  /** lastInsertRowid: SQLite only (PostgreSQL throws on reading it; portable code says `returning id`). */
   run(sql: string, ...params: unknown[]): { changes: number; lastInsertRowid: number };
   get<T>(sql: string, ...params: unknown[]): T | undefined;
   all<T>(sql: string, ...params: unknown[]): T[];

@@ -116,15 +116,22 @@ export async function openPostgres(url: string, options: OpenOptions = {}): Prom
 function pgSql(url: string, id: number, call: (...c: Call) => Reply<unknown>, unwrap: <T>(r: Reply<unknown>) => T): Sql {
   const where = redactUrl(url);
   const q = (s: string, p: unknown[], raw: boolean) => unwrap<{ rows: unknown[]; rowCount: number }>(call('query', id, s, p, raw));
+  // SQLite's rowid has no PostgreSQL counterpart: portable code says `returning id`.
+  const ran = (rowCount: number) => ({
+    changes: rowCount,
+    get lastInsertRowid(): number {
+      throw new Error('lastInsertRowid is SQLite only: use `insert ... returning id`');
+    },
+  });
   let depth = 0;
   let closed = false;
   const sql: Sql = {
     path: where,
     dialect: postgresDialect,
-    run: (s, ...p) => ({ changes: q(s, p, false).rowCount, lastInsertRowid: 0 }),
+    run: (s, ...p) => ran(q(s, p, false).rowCount),
     get: <T>(s: string, ...p: unknown[]) => q(s, p, false).rows[0] as T | undefined,
     all: <T>(s: string, ...p: unknown[]) => q(s, p, false).rows as T[],
-    statement: (s) => ({ run: (...p: unknown[]) => ({ changes: q(s, p, false).rowCount, lastInsertRowid: 0 }) }),
+    statement: (s) => ({ run: (...p: unknown[]) => ran(q(s, p, false).rowCount) }),
     allRaw: (s, ...p) => q(s, p, true).rows as unknown[][],
     exec: (s) => void unwrap(call('exec', id, s)),
     immediate<T>(fn: () => T): T {
