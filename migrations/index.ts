@@ -15,6 +15,7 @@ export const migrations: Record<string, Migration> = {
   '2026-11-26T00-00-initial': lazy(() => import('./2026-11-26T00-00-initial.ts')),
   '2026-11-28T02-30-checkpoints': lazy(() => import('./2026-11-28T02-30-checkpoints.ts')),
   '2026-11-28T03-00-closure-hash': lazy(() => import('./2026-11-28T03-00-closure-hash.ts')),
+  '2026-11-28T04-00-postgres': lazy(() => import('./2026-11-28T04-00-postgres.ts')),
   '2026-11-28T04-10-why-checkpoints': lazy(() => import('./2026-11-28T04-10-why-checkpoints.ts')),
   '2026-11-28T04-20-watch-cursors': lazy(() => import('./2026-11-28T04-20-watch-cursors.ts')),
   '2026-11-28T04-30-live-merges': lazy(() => import('./2026-11-28T04-30-live-merges.ts')),

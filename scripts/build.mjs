@@ -12,8 +12,9 @@ const require = createRequire(import.meta.url);
 const common = { bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', logLevel: 'warning', sourcemap: true };
 await build({
   ...common,
-  // One outdir: the library and the command line find observation-worker.mjs beside them.
-  entryPoints: { index: 'src/index.ts', bench: 'bench/run.ts', 'observation-worker': 'src/adapters/observation-worker.ts' },
+  // One outdir: the library and the command line find observation-worker.mjs and
+  // pg-worker.mjs (PostgreSQL's synchronous bridge) beside them.
+  entryPoints: { index: 'src/index.ts', bench: 'bench/run.ts', 'observation-worker': 'src/adapters/observation-worker.ts', 'pg-worker': 'src/store/dialect/pg-worker.ts' },
   outdir: 'dist',
   outExtension: { '.js': '.mjs' },
 });
@@ -126,6 +127,8 @@ await build({
   ...common,
   packages: undefined,
   plugins: [sqlitePlugin, lazyChildProcess, lazyModules],
+  // synckit finds its own files at run time (PostgreSQL's bridge): kept a package
+  external: ['synckit'],
   splitting: true,
   entryPoints: { 'pgo-ledger': 'src/cli/main.ts' },
   outdir: 'dist',

@@ -10,7 +10,8 @@ import { whyCheckpointAt } from './why-checkpoints.ts';
 import { addToLogCounts } from './log-counts.ts';
 import { KEEP_ALL, whyStep } from './why-fold.ts';
 import type { LeanEvent } from './log.ts';
-import { insertHistory, writeCodeStates, type LiveViews } from './views.ts';
+import { historyRows, writeCodeStates, type LiveViews } from './views.ts';
+import type { EventRow, HistoryInsert } from './dialect/dialect.ts';
 
 export interface AppendResult {
   appended: number;
@@ -30,32 +31,147 @@ export interface AppendState {
 }
 
 /**
- * Appending: one batch of prepared events, inside the caller's write transaction. Each event
- * is inserted once (its idempotency key decides; a true duplicate is the whole event again,
- * anything else a collision that moves to the next key of a fixed chain), folded into its
- * profile's live view with PyTorch's rules, and its records written to the history. A
- * retraction rebuilds its profile's views instead. Then the touched code states, checkpoints
- * and profile counters are written.
+ * Appending: one batch of prepared events, inside the caller's write transaction, in phases:
+ * (a) the dictionary ids of every event, then the write lock on the profiles it touches;
+ * (b) the dialect's bulk insert, skipping taken idempotency keys; (c) each skipped event
+ * checked: a true duplicate is the whole event again, anything else a collision that moves to
+ * the next key of a fixed chain; (d) in position order, each event folded into its profile's
+ * live view with PyTorch's rules and its records written to the history (a retraction
+ * rebuilds its profile's views instead), then the touched code states, checkpoints and
+ * profile counters.
  */
-export function appendBatch(st: AppendState, events: readonly PreparedEvent[]): AppendResult {
+export function appendBatch(st: AppendState, events: readonly PreparedEvent[], interned?: EventRow[]): AppendResult {
   const { sql, interner, live } = st;
+  const { dialect } = sql;
   const result: AppendResult = { appended: 0, duplicates: 0, records: 0, firstPosition: null, lastPosition: null };
-  const refolds = new Set<number>();
-  const counts = new Map<number, { n: number; last: number; time: number }>();
-  let lastKey = '';
-  let pid = 0;
-  let lastOrigin: string | null | undefined;
-  let origin: number | null = null;
-  const insert = sql.statement(
-    `insert or ignore into events(profile_id, kind, code_id, source_id, body_id, time, run_id, origin_id, origin_line, compile_id, idempotency_key)
-     values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-  );
+  // (a) ids (the caller may have interned them already: Dialect.internFirst)
+  const rows = interned ?? internBatch(st, events);
+  const pids = [...new Set(rows.map((r) => r[0]))];
+  dialect.lock(sql, pids);
+  const before = profileCounters(sql, pids);
+  // What another writer appended since this connection folded a profile makes its live view stale.
+  for (const id of pids) {
+    const lv = live.peek(id);
+    if (lv && lv.lastPosition !== (before.get(id)?.last_position ?? null)) {
+      live.drop(id);
+      st.checkpointCounts.delete(id);
+    }
+  }
+  // (b) the bulk insert
+  const positions = dialect.insertEvents(sql, rows);
+  // (c) duplicates and collisions
   const idemCheck = (key: number) =>
     sql.get<{ profile_id: number; kind: string; body_id: number; run_id: number | null; origin_line: number | null; code_id: number | null; source_id: number | null; time: number }>(
       'select profile_id, kind, body_id, run_id, origin_line, code_id, source_id, time from events where idempotency_key = ?',
       key,
     );
-  for (const ev of events) {
+  let reordered = false;
+  for (let i = 0; i < rows.length; i++) {
+    if (positions[i] !== 0) continue;
+    const row = rows[i];
+    const ev = events[i];
+    for (let seed = 1; ; seed++) {
+      const prev = idemCheck(row[10])!;
+      // Issue 9.1: a duplicate is the whole event again (time and line in its input
+      // included), never a partial match; anything else is a collision.
+      const same =
+        prev.profile_id === row[0] && prev.kind === ev.kind && prev.run_id === row[6] && prev.code_id === row[2] && prev.source_id === row[3] && prev.body_id === row[4] && (prev.origin_line ?? null) === ev.originLine && (!ev.keyedTime || prev.time === ev.time);
+      if (same) break; // ingested before: adds nothing
+      row[10] = hash53(String(row[10]), seed); // a hash collision: the next key of a fixed chain
+      const [p] = dialect.insertEvents(sql, [row]);
+      if (p !== 0) {
+        positions[i] = p;
+        reordered = true;
+        break;
+      }
+    }
+  }
+  // (d) the fold, in position order
+  let order = positions.map((_, i) => i).filter((i) => positions[i] !== 0);
+  if (reordered) order = order.sort((a, b) => positions[a] - positions[b]);
+  result.duplicates = events.length - order.length;
+  const refolds = new Set<number>();
+  const counts = new Map<number, { n: number; last: number; time: number }>();
+  const history: HistoryInsert[] = [];
+  for (const i of order) {
+    const ev = events[i];
+    const position = positions[i];
+    const id = rows[i][0];
+    result.appended++;
+    result.firstPosition ??= position;
+    result.lastPosition = position;
+    const row = rows[i];
+    const counted = live.peek(id)?.counts;
+    if (counted) addToLogCounts(counted, row[2], row[3], row[6], ev.kind);
+    let c = counts.get(id);
+    if (!c) counts.set(id, (c = { n: 0, last: 0, time: 0 }));
+    c.n++;
+    c.last = position;
+    if (ev.time > c.time) c.time = ev.time;
+    if (ev.kind === 'run.retracted') {
+      refolds.add(id);
+      continue;
+    }
+    if (refolds.has(id)) continue;
+    const lv = live.get(id, before.get(id)?.last_position ?? null);
+    if (ev.run !== null && lv.retracted.has(ev.run)) continue;
+    const step = fold(lv.view, ev as PreparedEvent & { code: CodeId; source: string });
+    if (!step) continue; // evidence only (shape.described)
+    lv.dirty.add(step.codeSeq);
+    if (lv.why) whyStep(lv.why, step, whyEvent(interner, ev, position, id, row[4], row[2]!, row[3], row[6]), KEEP_ALL, noDetails);
+    if (step.records.length) {
+      result.records += step.records.length;
+      historyRows(history, interner, position, id, step);
+    }
+  }
+  dialect.insertHistory(sql, history);
+  for (const [id, lv] of live.entries()) {
+    if (lv.dirty.size && !refolds.has(id)) writeCodeStates(sql, id, lv.view, lv.dirty);
+    lv.dirty.clear();
+    const c = counts.get(id);
+    if (c) lv.lastPosition = c.last;
+  }
+  checkpointAppended(sql, counts, (id) => (refolds.has(id) ? undefined : live.peek(id)?.view), st.checkpointCounts, interner.codeId,
+    (id, position) => whyCheckpointAt(sql, interner.dict, id, position, interner.codeId, live.peek(id)),
+    before,
+  );
+  for (const id of refolds) {
+    replayProfile(sql, interner, id);
+    live.drop(id);
+  }
+  for (const [id, c] of counts) {
+    sql.run('update profiles set event_count = event_count + ?, last_position = ?, last_time = case when coalesce(last_time, 0) > ? then last_time else ? end where id = ?', c.n, c.last, c.time, c.time, id);
+  }
+  return result;
+}
+
+export interface ProfileCounters {
+  event_count: number;
+  last_position: number | null;
+  last_time: number | null;
+}
+
+/** The counters of the given profiles, read under their lock. */
+function profileCounters(sql: Sql, pids: readonly number[]): Map<number, ProfileCounters> {
+  const out = new Map<number, ProfileCounters>();
+  for (let i = 0; i < pids.length; i += 500) {
+    const part = pids.slice(i, i + 500);
+    for (const r of sql.all<ProfileCounters & { id: number }>(`select id, event_count, last_position, last_time from profiles where id in (${part.map(() => '?').join(', ')})`, ...part)) out.set(r.id, r);
+  }
+  return out;
+}
+
+/** Phase (a): the dictionary ids of each event of a batch, as an event row (its key the event's own). */
+export function internBatch(st: Pick<AppendState, 'interner'>, events: readonly PreparedEvent[]): EventRow[] {
+  const { interner } = st;
+  interner.prime(events);
+  const rows: EventRow[] = new Array(events.length);
+  let lastKey = '';
+  let pid = 0;
+  let lastOrigin: string | null | undefined;
+  let origin: number | null = null;
+  for (let i = 0; i < events.length; i++) {
+    const ev = events[i];
     if (ev.cacheKey !== lastKey) {
       pid = interner.profileId(ev.cacheKey);
       lastKey = ev.cacheKey;
@@ -65,69 +181,10 @@ export function appendBatch(st: AppendState, events: readonly PreparedEvent[]): 
     const rid = ev.run === null ? null : interner.runId(ev.run);
     const cid = ev.code ? interner.codeId(ev.code) : null;
     if (ev.origin !== lastOrigin) origin = interner.originId((lastOrigin = ev.origin));
-    let key = ev.idem;
-    let position = 0;
-    for (let seed = 1; ; seed++) {
-      const r = insert.run(pid, ev.kind, cid, sid, bid, ev.time, rid, origin, ev.originLine, ev.compileId, key);
-      if (r.changes === 1) {
-        position = r.lastInsertRowid;
-        break;
-      }
-      const prev = idemCheck(key)!;
-      // Issue 9.1: a duplicate is the whole event again (time and line in its input
-      // included), never a partial match; anything else is a collision.
-      const same =
-        prev.profile_id === pid && prev.kind === ev.kind && prev.run_id === rid && prev.code_id === cid && prev.source_id === sid && prev.body_id === bid && (prev.origin_line ?? null) === ev.originLine && (!ev.keyedTime || prev.time === ev.time);
-      if (same) break; // ingested before: adds nothing
-      key = hash53(String(key), seed); // a hash collision: the next key of a fixed chain
-    }
-    if (position === 0) {
-      result.duplicates++;
-      continue;
-    }
-    result.appended++;
-    result.firstPosition ??= position;
-    result.lastPosition = position;
-    const counted = live.peek(pid)?.counts;
-    if (counted) addToLogCounts(counted, cid, sid, rid, ev.kind);
-    let c = counts.get(pid);
-    if (!c) counts.set(pid, (c = { n: 0, last: 0, time: 0 }));
-    c.n++;
-    c.last = position;
-    if (ev.time > c.time) c.time = ev.time;
-    if (ev.kind === 'run.retracted') {
-      refolds.add(pid);
-      continue;
-    }
-    if (refolds.has(pid)) continue;
-    const lv = live.get(pid);
-    if (ev.run !== null && lv.retracted.has(ev.run)) continue;
-    const step = fold(lv.view, ev as PreparedEvent & { code: CodeId; source: string });
-    if (!step) continue; // evidence only (shape.described)
-    lv.dirty.add(step.codeSeq);
-    if (lv.why) whyStep(lv.why, step, whyEvent(interner, ev, position, pid, bid, cid!, sid, rid), KEEP_ALL, noDetails);
-    if (step.records.length) {
-      result.records += step.records.length;
-      insertHistory(sql, interner, position, pid, step);
-    }
+    rows[i] = [pid, ev.kind, cid, sid, bid, ev.time, rid, origin, ev.originLine, ev.compileId, ev.idem];
   }
-  for (const [id, lv] of live.entries()) {
-    if (lv.dirty.size && !refolds.has(id)) writeCodeStates(sql, id, lv.view, lv.dirty);
-    lv.dirty.clear();
-  }
-  checkpointAppended(sql, counts, (id) => (refolds.has(id) ? undefined : live.peek(id)?.view), st.checkpointCounts, interner.codeId, (id, position) =>
-    whyCheckpointAt(sql, interner.dict, id, position, interner.codeId, live.peek(id)),
-  );
-  for (const id of refolds) {
-    replayProfile(sql, interner, id);
-    live.drop(id);
-  }
-  for (const [id, c] of counts) {
-    sql.run('update profiles set event_count = event_count + ?, last_position = ?, last_time = max(coalesce(last_time, 0), ?) where id = ?', c.n, c.last, c.time, id);
-  }
-  return result;
+  return rows;
 }
-
 const noDetails = () => {};
 const WHY_EVENT = {} as LeanEvent;
 

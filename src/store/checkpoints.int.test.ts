@@ -15,180 +15,183 @@ import { verifyLedger } from './verify.ts';
 import type { Window } from './window.ts';
 import { explain } from './why.ts';
 import { whyCheckpointPositions } from './why-checkpoints.ts';
+import { DIALECTS, ledgerAt } from '../../test/support/postgres.ts';
 
-const T0 = Date.UTC(2026, 10, 26, 10, 0, 0);
+for (const dialect of DIALECTS) describe(dialect, () => {
+  const T0 = Date.UTC(2026, 10, 26, 10, 0, 0);
 
-/** Lines over 3 runs and 2 code ids whose dims turn dynamic at different points; times rise. */
-function lines(from: number, n: number): string {
-  const out: string[] = [];
-  for (let i = from; i < from + n; i++) {
-    const run = `r${(i >> 4) % 3}`;
-    const code = { filename: '/m.py', firstlineno: 1 + (i % 2), name: i % 2 ? 'g' : 'f', file_hash: 'h' };
-    const size = [i < 40 ? 8 : [8, 16][i % 2], 4 + (i > 90 && run === 'r2' ? 1 : 0)];
-    out.push(JSON.stringify({ job: 'c', run, time: new Date(T0 + i * 1000).toISOString(), code, source: i % 3 ? "L['x']" : "L['y']", kind: 'tensor', size, stride: [size[1], 1] }));
+  /** Lines over 3 runs and 2 code ids whose dims turn dynamic at different points; times rise. */
+  function lines(from: number, n: number): string {
+    const out: string[] = [];
+    for (let i = from; i < from + n; i++) {
+      const run = `r${(i >> 4) % 3}`;
+      const code = { filename: '/m.py', firstlineno: 1 + (i % 2), name: i % 2 ? 'g' : 'f', file_hash: 'h' };
+      const size = [i < 40 ? 8 : [8, 16][i % 2], 4 + (i > 90 && run === 'r2' ? 1 : 0)];
+      out.push(JSON.stringify({ job: 'c', run, time: new Date(T0 + i * 1000).toISOString(), code, source: i % 3 ? "L['x']" : "L['y']", kind: 'tensor', size, stride: [size[1], 1] }));
+    }
+    return out.join('\n') + '\n';
   }
-  return out.join('\n') + '\n';
-}
 
-describe('issue 10.1: checkpoints', () => {
-  const dir = tempDir();
-  let l: Ledger;
-  let pid: number;
-  const windows: Window[] = [];
-  const answers = (w: Window) => JSON.stringify([renderProfile(l.fold(pid, w).profile), historyAsOf(l, pid, w).map((h) => [h.position, h.name, h.dim_changed, h.new])]);
-  const attempt = <T>(f: () => T): T | string => {
-    try {
-      return f();
-    } catch (e) {
-      return (e as Error).message;
-    }
-  };
-  /** why (every dynamic dim; every dim of each source; one code id; one dim) and the report, over a window. */
-  const whyAnswers = (w: Window) =>
-    JSON.stringify(
-      [
-        explain(l, pid, { window: w }),
-        explain(l, pid, { window: w, source: "L['x']" }),
-        attempt(() => explain(l, pid, { window: w, source: "L['y']", code: 'g' })),
-        explain(l, pid, { window: w, source: "L['x']", dim: { field: 'size', index: 1 } }),
-        reportProfile(l, l.profileByKey('c:None:')!, w),
-      ],
-      (_k, x) => (typeof x === 'bigint' ? `${x}n` : x),
-    );
-
-  before(async () => {
-    process.env.PGO_LEDGER_CHECKPOINT_EVERY = '7';
-    l = await openLedger(join(dir, 'c.db'));
-    for (let k = 0; k < 12; k++) {
-      writeFileSync(join(dir, `part${k}.jsonl`), lines(k * 10, 10));
-      await ingestFile(l, join(dir, `part${k}.jsonl`));
-    }
-    pid = l.profileByKey('c:None:')!.id;
-    for (let p = 0; p <= 125; p += 3) windows.push({ untilPosition: p });
-    for (let t = 0; t <= 125; t += 11) windows.push({ untilTime: T0 + t * 1000 });
-    windows.push({ excludeRuns: ['r1'] }, { untilPosition: 100, excludeRuns: ['r2'] }, {});
-  });
-  after(async () => {
-    delete process.env.PGO_LEDGER_CHECKPOINT_EVERY;
-    await l.close();
-  });
-
-  it('issue 10.1: history as of a position from the stored rows equals a fresh fold', () => {
-    // excluding a run that does not exist forces the fresh fold and leaves nothing out
-    const rows = (w: Window) => historyAsOf(l, pid, w);
-    for (const w of windows.filter((x) => x.untilPosition !== undefined && !x.excludeRuns)) assert.deepEqual(rows(w), rows({ ...w, excludeRuns: ["no-such-run"] }));
-  });
-
-  it('issue 10.1: the append path writes them, and deleting them changes no answer', () => {
-    assert.ok(checkpointPositions(l.sql, pid).length >= 8, String(checkpointPositions(l.sql, pid)));
-    assert.deepEqual(verifyLedger(l).differences, []);
-    const withCp = windows.map(answers);
-    const whyWithCp = windows.map(whyAnswers);
-    assert.deepEqual(whyCheckpointPositions(l.sql, pid), checkpointPositions(l.sql, pid));
-    l.sql.run('delete from why_checkpoints');
-    assert.deepEqual(windows.map(whyAnswers), whyWithCp);
-    l.sql.run('delete from checkpoints');
-    assert.deepEqual(windows.map(answers), withCp);
-    assert.deepEqual(windows.map(whyAnswers), whyWithCp);
-  });
-
-  it('issue 10.1: why and the report read the why-checkpoint: one holding another point changes the answer', () => {
-    l.replay();
-    const [first, , third] = whyCheckpointPositions(l.sql, pid);
-    const honest = whyAnswers({ untilPosition: third });
-    // the state of `first` stored as that of `third`: a fold from it misses the events between
-    l.sql.run('update why_checkpoints set state = (select state from why_checkpoints where profile_id = ? and position = ?) where profile_id = ? and position = ?', pid, first, pid, third);
-    assert.notEqual(whyAnswers({ untilPosition: third }), honest);
-    assert.match(verifyLedger(l).differences.join('\n'), new RegExp(`why-checkpoint at ${third} differs`));
-    l.sql.run("update why_checkpoints set state = x'00' where profile_id = ? and position = ?", pid, first);
-    assert.match(verifyLedger(l).differences.join('\n'), new RegExp(`why-checkpoint at ${first} is unreadable`));
-    // the report's counts of the log: those of `first` stored as those of the newest
-    const last = whyCheckpointPositions(l.sql, pid).at(-1)!;
-    const report = JSON.stringify(reportProfile(l, l.profileByKey('c:None:')!));
-    l.sql.run('update why_checkpoints set counts = (select counts from why_checkpoints where profile_id = ? and position = ?) where profile_id = ? and position = ?', pid, first, pid, last);
-    assert.notEqual(JSON.stringify(reportProfile(l, l.profileByKey('c:None:')!)), report);
-    assert.match(verifyLedger(l).differences.join('\n'), new RegExp(`log counts of the why-checkpoint at ${last} differ`));
-    l.replay();
-    assert.deepEqual(verifyLedger(l).differences, []);
-    assert.equal(whyAnswers({ untilPosition: third }), honest);
-  });
-
-  it('issue 10.1: replay rebuilds them; verify checks them and names a damaged one', () => {
-    const whyBefore = windows.map(whyAnswers);
-    l.replay();
-    assert.ok(checkpointPositions(l.sql, pid).length >= 15);
-    assert.deepEqual(whyCheckpointPositions(l.sql, pid), checkpointPositions(l.sql, pid));
-    assert.deepEqual(windows.map(whyAnswers), whyBefore);
-    const withCp = windows.map(answers);
-    assert.deepEqual(verifyLedger(l).differences, []);
-    // a checkpoint that says L['x'] of f was static at [8, 4] all along
-    const pos = checkpointPositions(l.sql, pid).at(-1)!;
-    const other = checkpointPositions(l.sql, pid)[0];
-    l.sql.run('update checkpoints set state = (select state from checkpoints where profile_id = ? and position = ?) where profile_id = ? and position = ?', pid, other, pid, pos);
-    assert.match(verifyLedger(l).differences.join('\n'), new RegExp(`checkpoint at ${pos} differs`));
-    l.replay();
-    assert.deepEqual(verifyLedger(l).differences, []);
-    assert.deepEqual(windows.map(answers), withCp);
-  });
-
-  it('issue 10.1: a retraction after a checkpoint: answers still equal those without checkpoints', () => {
-    retractRun(l, 'r2');
-    const more = [...windows, { untilPosition: 200 }, { untilTime: Date.now() + 1000 }];
-    const withCp = more.map(answers);
-    const whyWithCp = more.map(whyAnswers);
-    const rows = (w: Window) => historyAsOf(l, pid, w);
-    for (const w of more.filter((x) => x.untilPosition !== undefined && !x.excludeRuns)) assert.deepEqual(rows(w), rows({ ...w, excludeRuns: ["no-such-run"] }));
-    assert.deepEqual(verifyLedger(l).differences, []);
-    l.sql.run('delete from checkpoints');
-    assert.deepEqual(more.map(answers), withCp);
-    assert.deepEqual(more.map(whyAnswers), whyWithCp);
-  });
-
-  it('issue 10.1: appends after a retraction write why-checkpoints that verify and answer alike', async () => {
-    for (let k = 12; k < 16; k++) {
-      writeFileSync(join(dir, `part${k}.jsonl`), lines(k * 10, 10));
-      await ingestFile(l, join(dir, `part${k}.jsonl`));
-    }
-    assert.ok(whyCheckpointPositions(l.sql, pid).length >= 3, String(whyCheckpointPositions(l.sql, pid)));
-    assert.deepEqual(verifyLedger(l).differences, []);
-    const more = [...windows, { untilPosition: 160 }, { untilPosition: 200, excludeRuns: ['r0'] }, {}];
-    const whyWithCp = more.map(whyAnswers);
-    l.sql.run('delete from why_checkpoints');
-    assert.deepEqual(more.map(whyAnswers), whyWithCp);
-  });
-});
-
-describe('issue 10.1: why-checkpoints over imports and traces', () => {
-  it("issue 10.1: imported snapshots, PyTorch's records and described inputs: why and the report from why-checkpoints equal a fold from the start", async () => {
-    process.env.PGO_LEDGER_CHECKPOINT_EVERY = '2';
+  describe('issue 10.1: checkpoints', () => {
     const dir = tempDir();
-    const l = await openLedger(join(dir, 't.db'));
-    try {
-      // one file a batch, the ledger kept open: the append path keeps why's state from one checkpoint to the next
-      for (const f of ['workload2/code_state_fixture2_0_.pkl', 'traces/cold-local.log', 'traces/warm-local.log', 'traces/cold-remote.log']) {
-        await ingestFile(l, join(TORCH, f), { defaults: { job: 'fixture' } });
+    let l: Ledger;
+    let pid: number;
+    const windows: Window[] = [];
+    const answers = (w: Window) => JSON.stringify([renderProfile(l.fold(pid, w).profile), historyAsOf(l, pid, w).map((h) => [h.position, h.name, h.dim_changed, h.new])]);
+    const attempt = <T>(f: () => T): T | string => {
+      try {
+        return f();
+      } catch (e) {
+        return (e as Error).message;
       }
-      const p = l.profiles().find((x) => x.eventCount > 4)!;
-      assert.ok(whyCheckpointPositions(l.sql, p.id).length >= 3, String(whyCheckpointPositions(l.sql, p.id)));
-      assert.deepEqual(verifyLedger(l).differences, []);
-      const last = l.profileByKey(p.cacheKey)!.lastPosition!;
-      const windows: Window[] = [{}, { excludeRuns: ['no-such-run'] }];
-      for (let pos = 1; pos <= last; pos++) windows.push({ untilPosition: pos });
-      const answers = () =>
-        JSON.stringify(
-          windows.map((w) => [explain(l, p.id, { window: w }), reportProfile(l, l.profileByKey(p.cacheKey)!, w)]),
-          (_k, x) => (typeof x === 'bigint' ? `${x}n` : x),
-        );
-      const withCp = answers();
-      l.sql.run('delete from why_checkpoints');
-      assert.equal(answers(), withCp);
-      l.replay();
-      assert.ok(whyCheckpointPositions(l.sql, p.id).length >= 3);
-      assert.equal(answers(), withCp);
-      assert.deepEqual(verifyLedger(l).differences, []);
-    } finally {
+    };
+    /** why (every dynamic dim; every dim of each source; one code id; one dim) and the report, over a window. */
+    const whyAnswers = (w: Window) =>
+      JSON.stringify(
+        [
+          explain(l, pid, { window: w }),
+          explain(l, pid, { window: w, source: "L['x']" }),
+          attempt(() => explain(l, pid, { window: w, source: "L['y']", code: 'g' })),
+          explain(l, pid, { window: w, source: "L['x']", dim: { field: 'size', index: 1 } }),
+          reportProfile(l, l.profileByKey('c:None:')!, w),
+        ],
+        (_k, x) => (typeof x === 'bigint' ? `${x}n` : x),
+      );
+
+    before(async () => {
+      process.env.PGO_LEDGER_CHECKPOINT_EVERY = '7';
+      l = await openLedger(ledgerAt(dialect, dir, 'c.db'));
+      for (let k = 0; k < 12; k++) {
+        writeFileSync(join(dir, `part${k}.jsonl`), lines(k * 10, 10));
+        await ingestFile(l, join(dir, `part${k}.jsonl`));
+      }
+      pid = l.profileByKey('c:None:')!.id;
+      for (let p = 0; p <= 125; p += 3) windows.push({ untilPosition: p });
+      for (let t = 0; t <= 125; t += 11) windows.push({ untilTime: T0 + t * 1000 });
+      windows.push({ excludeRuns: ['r1'] }, { untilPosition: 100, excludeRuns: ['r2'] }, {});
+    });
+    after(async () => {
       delete process.env.PGO_LEDGER_CHECKPOINT_EVERY;
       await l.close();
-    }
+    });
+
+    it('issue 10.1: history as of a position from the stored rows equals a fresh fold', () => {
+      // excluding a run that does not exist forces the fresh fold and leaves nothing out
+      const rows = (w: Window) => historyAsOf(l, pid, w);
+      for (const w of windows.filter((x) => x.untilPosition !== undefined && !x.excludeRuns)) assert.deepEqual(rows(w), rows({ ...w, excludeRuns: ["no-such-run"] }));
+    });
+
+    it('issue 10.1: the append path writes them, and deleting them changes no answer', () => {
+      assert.ok(checkpointPositions(l.sql, pid).length >= 8, String(checkpointPositions(l.sql, pid)));
+      assert.deepEqual(verifyLedger(l).differences, []);
+      const withCp = windows.map(answers);
+      const whyWithCp = windows.map(whyAnswers);
+      assert.deepEqual(whyCheckpointPositions(l.sql, pid), checkpointPositions(l.sql, pid));
+      l.sql.run('delete from why_checkpoints');
+      assert.deepEqual(windows.map(whyAnswers), whyWithCp);
+      l.sql.run('delete from checkpoints');
+      assert.deepEqual(windows.map(answers), withCp);
+      assert.deepEqual(windows.map(whyAnswers), whyWithCp);
+    });
+
+    it('issue 10.1: why and the report read the why-checkpoint: one holding another point changes the answer', () => {
+      l.replay();
+      const [first, , third] = whyCheckpointPositions(l.sql, pid);
+      const honest = whyAnswers({ untilPosition: third });
+      // the state of `first` stored as that of `third`: a fold from it misses the events between
+      l.sql.run('update why_checkpoints set state = (select state from why_checkpoints where profile_id = ? and position = ?) where profile_id = ? and position = ?', pid, first, pid, third);
+      assert.notEqual(whyAnswers({ untilPosition: third }), honest);
+      assert.match(verifyLedger(l).differences.join('\n'), new RegExp(`why-checkpoint at ${third} differs`));
+      l.sql.run("update why_checkpoints set state = x'00' where profile_id = ? and position = ?", pid, first);
+      assert.match(verifyLedger(l).differences.join('\n'), new RegExp(`why-checkpoint at ${first} is unreadable`));
+      // the report's counts of the log: those of `first` stored as those of the newest
+      const last = whyCheckpointPositions(l.sql, pid).at(-1)!;
+      const report = JSON.stringify(reportProfile(l, l.profileByKey('c:None:')!));
+      l.sql.run('update why_checkpoints set counts = (select counts from why_checkpoints where profile_id = ? and position = ?) where profile_id = ? and position = ?', pid, first, pid, last);
+      assert.notEqual(JSON.stringify(reportProfile(l, l.profileByKey('c:None:')!)), report);
+      assert.match(verifyLedger(l).differences.join('\n'), new RegExp(`log counts of the why-checkpoint at ${last} differ`));
+      l.replay();
+      assert.deepEqual(verifyLedger(l).differences, []);
+      assert.equal(whyAnswers({ untilPosition: third }), honest);
+    });
+
+    it('issue 10.1: replay rebuilds them; verify checks them and names a damaged one', () => {
+      const whyBefore = windows.map(whyAnswers);
+      l.replay();
+      assert.ok(checkpointPositions(l.sql, pid).length >= 15);
+      assert.deepEqual(whyCheckpointPositions(l.sql, pid), checkpointPositions(l.sql, pid));
+      assert.deepEqual(windows.map(whyAnswers), whyBefore);
+      const withCp = windows.map(answers);
+      assert.deepEqual(verifyLedger(l).differences, []);
+      // a checkpoint that says L['x'] of f was static at [8, 4] all along
+      const pos = checkpointPositions(l.sql, pid).at(-1)!;
+      const other = checkpointPositions(l.sql, pid)[0];
+      l.sql.run('update checkpoints set state = (select state from checkpoints where profile_id = ? and position = ?) where profile_id = ? and position = ?', pid, other, pid, pos);
+      assert.match(verifyLedger(l).differences.join('\n'), new RegExp(`checkpoint at ${pos} differs`));
+      l.replay();
+      assert.deepEqual(verifyLedger(l).differences, []);
+      assert.deepEqual(windows.map(answers), withCp);
+    });
+
+    it('issue 10.1: a retraction after a checkpoint: answers still equal those without checkpoints', () => {
+      retractRun(l, 'r2');
+      const more = [...windows, { untilPosition: 200 }, { untilTime: Date.now() + 1000 }];
+      const withCp = more.map(answers);
+      const whyWithCp = more.map(whyAnswers);
+      const rows = (w: Window) => historyAsOf(l, pid, w);
+      for (const w of more.filter((x) => x.untilPosition !== undefined && !x.excludeRuns)) assert.deepEqual(rows(w), rows({ ...w, excludeRuns: ["no-such-run"] }));
+      assert.deepEqual(verifyLedger(l).differences, []);
+      l.sql.run('delete from checkpoints');
+      assert.deepEqual(more.map(answers), withCp);
+      assert.deepEqual(more.map(whyAnswers), whyWithCp);
+    });
+
+    it('issue 10.1: appends after a retraction write why-checkpoints that verify and answer alike', async () => {
+      for (let k = 12; k < 16; k++) {
+        writeFileSync(join(dir, `part${k}.jsonl`), lines(k * 10, 10));
+        await ingestFile(l, join(dir, `part${k}.jsonl`));
+      }
+      assert.ok(whyCheckpointPositions(l.sql, pid).length >= 3, String(whyCheckpointPositions(l.sql, pid)));
+      assert.deepEqual(verifyLedger(l).differences, []);
+      const more = [...windows, { untilPosition: 160 }, { untilPosition: 200, excludeRuns: ['r0'] }, {}];
+      const whyWithCp = more.map(whyAnswers);
+      l.sql.run('delete from why_checkpoints');
+      assert.deepEqual(more.map(whyAnswers), whyWithCp);
+    });
+  });
+
+  describe('issue 10.1: why-checkpoints over imports and traces', () => {
+    it("issue 10.1: imported snapshots, PyTorch's records and described inputs: why and the report from why-checkpoints equal a fold from the start", async () => {
+      process.env.PGO_LEDGER_CHECKPOINT_EVERY = '2';
+      const dir = tempDir();
+      const l = await openLedger(ledgerAt(dialect, dir, 't.db'));
+      try {
+        // one file a batch, the ledger kept open: the append path keeps why's state from one checkpoint to the next
+        for (const f of ['workload2/code_state_fixture2_0_.pkl', 'traces/cold-local.log', 'traces/warm-local.log', 'traces/cold-remote.log']) {
+          await ingestFile(l, join(TORCH, f), { defaults: { job: 'fixture' } });
+        }
+        const p = l.profiles().find((x) => x.eventCount > 4)!;
+        assert.ok(whyCheckpointPositions(l.sql, p.id).length >= 3, String(whyCheckpointPositions(l.sql, p.id)));
+        assert.deepEqual(verifyLedger(l).differences, []);
+        const last = l.profileByKey(p.cacheKey)!.lastPosition!;
+        const windows: Window[] = [{}, { excludeRuns: ['no-such-run'] }];
+        for (let pos = 1; pos <= last; pos++) windows.push({ untilPosition: pos });
+        const answers = () =>
+          JSON.stringify(
+            windows.map((w) => [explain(l, p.id, { window: w }), reportProfile(l, l.profileByKey(p.cacheKey)!, w)]),
+            (_k, x) => (typeof x === 'bigint' ? `${x}n` : x),
+          );
+        const withCp = answers();
+        l.sql.run('delete from why_checkpoints');
+        assert.equal(answers(), withCp);
+        l.replay();
+        assert.ok(whyCheckpointPositions(l.sql, p.id).length >= 3);
+        assert.equal(answers(), withCp);
+        assert.deepEqual(verifyLedger(l).differences, []);
+      } finally {
+        delete process.env.PGO_LEDGER_CHECKPOINT_EVERY;
+        await l.close();
+      }
+    });
   });
 });

@@ -101,13 +101,15 @@ export function checkpointAppended(
   since: Map<number, number>,
   codeRow: (c: CodeId) => number,
   written?: (pid: number, position: number) => void,
+  /** The profiles' counters before the append, where the caller read them already. */
+  counters?: Map<number, { event_count: number; last_time: number | null }>,
 ): void {
   for (const [pid, c] of counts) {
     const view = viewOf(pid);
     if (!view) continue;
     let at = since.get(pid);
     if (at === undefined) since.set(pid, (at = lastCheckpointCount(sql, pid)));
-    const row = sql.get<{ event_count: number; last_time: number | null }>('select event_count, last_time from profiles where id = ?', pid)!;
+    const row = counters?.get(pid) ?? sql.get<{ event_count: number; last_time: number | null }>('select event_count, last_time from profiles where id = ?', pid)!;
     const total = row.event_count + c.n;
     if (total - at < checkpointEvery()) continue;
     writeCheckpoint(sql, pid, c.last, total, Math.max(row.last_time ?? 0, c.time), view, codeRow);

@@ -5,11 +5,19 @@ import { migrations } from '../../migrations/index.ts';
 import { inputError, LedgerError } from '../errors.ts';
 import { damaged, isCorruption } from './damage.ts';
 import type { LedgerSchema } from './schema.ts';
+import { isPostgresUrl, type Dialect } from './dialect/dialect.ts';
+import { sqliteDialect } from './dialect/sqlite.ts';
 
-/** The small surface of SQLite the store uses (so better-sqlite3's types stay in here). */
+/**
+ * The small surface of the database the store uses (so better-sqlite3's and pg's types stay
+ * out of it): SQLite in process, or PostgreSQL through dialect/postgres.ts's synchronous
+ * bridge. SQL strings use `?` marks and portable SQL; what differs is in `dialect`.
+ */
 export interface Sql {
-  /** The database file (for messages). */
+  /** The database file, or the PostgreSQL URL without its password (for messages). */
   readonly path: string;
+  readonly dialect: Dialect;
+  /** lastInsertRowid: SQLite only (PostgreSQL throws on reading it; portable code says `returning id`). */
   run(sql: string, ...params: unknown[]): { changes: number; lastInsertRowid: number };
   get<T>(sql: string, ...params: unknown[]): T | undefined;
   all<T>(sql: string, ...params: unknown[]): T[];
@@ -18,7 +26,10 @@ export interface Sql {
   /** Rows as arrays (cheaper than objects on the hot read paths). */
   allRaw(sql: string, ...params: unknown[]): unknown[][];
   exec(sql: string): void;
-  /** Runs fn in BEGIN IMMEDIATE (the write lock up front: two writers queue, never deadlock). */
+  /**
+   * Runs fn in a write transaction: SQLite's BEGIN IMMEDIATE (the write lock up front: two
+   * writers queue, never deadlock); on PostgreSQL the lock is dialect.lock's, per profile.
+   */
   immediate<T>(fn: () => T): T;
   dataVersion(): number;
   close(): void;
@@ -26,9 +37,8 @@ export interface Sql {
 
 export interface OpenedDatabase {
   sql: Sql;
-  /** Only where the open migrated: reads need none of Kysely, a quarter of the command line's code. */
-  kysely?: Kysely<LedgerSchema>;
   path: string;
+  close(): Promise<void>;
 }
 
 /**
@@ -56,6 +66,8 @@ export interface OpenOptions {
   busyTimeoutMs?: number;
   /** Read only: the file must exist and hold a current ledger; nothing is created, migrated or written. */
   readonly?: boolean;
+  /** Written to, but never created: a database with no ledger tables is an error (PostgreSQL; on SQLite the file's absence says it). */
+  existing?: boolean;
 }
 
 /**
@@ -65,6 +77,7 @@ export interface OpenOptions {
  * the user may only read can be read).
  */
 export async function openDatabase(path: string, options: OpenOptions = {}): Promise<OpenedDatabase> {
+  if (isPostgresUrl(path)) return (await import('./dialect/postgres.ts')).openPostgres(path, options);
   const readonly = options.readonly === true;
   if (readonly && path !== ':memory:' && !existsSync(path)) {
     throw inputError(`no ledger at ${path}: a read command never creates one (check --db or PGO_LEDGER_DB; ingest or pull creates a ledger)`);
@@ -104,7 +117,8 @@ export async function openDatabase(path: string, options: OpenOptions = {}): Pro
     kysely = new Kysely<LedgerSchema>({ dialect: new SqliteDialect({ database: db }) });
     await migrate(db, kysely, path);
   }
-  return { sql: wrap(db, path), kysely, path };
+  // Closing Kysely closes the connection it was given.
+  return { sql: wrap(db, path), path, close: async () => void (kysely ? await kysely.destroy() : db.close()) };
 }
 
 /**
@@ -190,6 +204,7 @@ function wrap(db: Database.Database, path: string): Sql {
   };
   return {
     path,
+    dialect: sqliteDialect,
     run: (s, ...p) =>
       guard(() => {
         const r = stmt(s).run(...p);

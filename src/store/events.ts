@@ -179,8 +179,10 @@ export function encodePayload(json: string): string | Uint8Array {
   return json.length > DEFLATE_OVER ? pako.deflate(json) : json;
 }
 
+/** Stored text, or bytes: deflated (zlib's first byte, 0x78) or, on PostgreSQL (bytea), the JSON text itself. */
 export function decodePayload(payload: string | Uint8Array): unknown {
-  return JSON.parse(typeof payload === 'string' ? payload : pako.inflate(payload, { to: 'string' }));
+  if (typeof payload === 'string') return JSON.parse(payload);
+  return JSON.parse(payload[0] === 0x78 ? pako.inflate(payload, { to: 'string' }) : new TextDecoder().decode(payload));
 }
 
 /** A payload split for storage: code id and source (columns) and the JSON body. */

@@ -17,6 +17,8 @@ export interface Interner {
   sourceId(source: string): number;
   runId(run: string): number;
   bodyId(kind: string, json: string): number;
+  /** Where the dialect adds dictionary rows in bulk: those of a batch's events not cached yet, at once. */
+  prime(events: readonly { kind: string; json: string; source: string | null; run: string | null }[]): void;
   /** The readers of the same tables (rows read once). */
   readonly dict: Dictionaries;
   /** Ids handed out in a transaction that rolled back, or by another writer, are not to be trusted. */
@@ -40,7 +42,7 @@ export function createInterner(sql: Sql): Interner {
   const dictId = (cache: Map<string, number>, table: 'sources' | 'runs', column: 'source' | 'run', value: string): number => {
     let id = cache.get(value);
     if (id !== undefined) return id;
-    sql.run(`insert or ignore into ${table}(${column}) values (?)`, value);
+    sql.run(`insert into ${table}(${column}) values (?) on conflict do nothing`, value);
     id = sql.get<{ id: number }>(`select id from ${table} where ${column} = ?`, value)!.id;
     if (cache.size > BOUND) cache.clear();
     cache.set(value, id);
@@ -51,6 +53,39 @@ export function createInterner(sql: Sql): Interner {
     get dict() {
       return dict;
     },
+    prime(events) {
+      const bulk = sql.dialect.internRows;
+      if (!bulk) return;
+      const bodies = new Map<string, { kind: string; json: string }>();
+      const sources = new Set<string>();
+      const runs = new Set<string>();
+      for (const ev of events) {
+        if (!bodyIds.get(ev.kind)?.has(ev.json)) bodies.set(`${ev.kind}\u0000${ev.json}`, ev);
+        if (ev.source !== null && !sourceIds.has(ev.source)) sources.add(ev.source);
+        if (ev.run !== null && !runIds.has(ev.run)) runs.add(ev.run);
+      }
+      if (bodies.size) {
+        const want = [...bodies.values()];
+        const ids = bulk(sql, 'bodies', want.map((b) => [b.kind, CURRENT_VERSION[b.kind as EventKind], sql.dialect.payload(encodePayload(b.json))]));
+        if (bodyCount + want.length > BOUND) {
+          bodyIds.clear();
+          bodyCount = 0;
+        }
+        want.forEach((b, i) => {
+          let byJson = bodyIds.get(b.kind);
+          if (!byJson) bodyIds.set(b.kind, (byJson = new Map()));
+          byJson.set(b.json, ids[i]);
+          bodyCount++;
+        });
+      }
+      for (const [set, table, cache] of [[sources, 'sources', sourceIds], [runs, 'runs', runIds]] as const) {
+        if (!set.size) continue;
+        const want = [...set];
+        const ids = bulk(sql, table, want.map((v) => [v]));
+        if (cache.size + want.length > BOUND) cache.clear();
+        want.forEach((v, i) => cache.set(v, ids[i]));
+      }
+    },
     profileId(key) {
       let id = profileIds.get(key);
       if (id !== undefined) return id;
@@ -59,7 +94,10 @@ export function createInterner(sql: Sql): Interner {
       else {
         const k = parseCacheKey(key);
         formatCacheKey(k); // refuses mast: job ids as PyTorch does
-        id = sql.run('insert into profiles(cache_key, job, rank, tag) values (?, ?, ?, ?)', key, k.job, k.rank, k.tag).lastInsertRowid;
+        // another writer may add it at the same time (PostgreSQL): then its row is the one
+        id =
+          sql.get<{ id: number }>('insert into profiles(cache_key, job, rank, tag) values (?, ?, ?, ?) on conflict do nothing returning id', key, k.job, k.rank, k.tag)?.id ??
+          sql.get<{ id: number }>('select id from profiles where cache_key = ?', key)!.id;
       }
       profileIds.set(key, id);
       return id;
@@ -68,7 +106,7 @@ export function createInterner(sql: Sql): Interner {
       if (origin == null) return null;
       let id = originIds.get(origin);
       if (id !== undefined) return id;
-      sql.run('insert or ignore into origins(origin) values (?)', origin);
+      sql.run('insert into origins(origin) values (?) on conflict do nothing', origin);
       id = sql.get<{ id: number }>('select id from origins where origin = ?', origin)!.id;
       originIds.set(origin, id);
       return id;
@@ -81,7 +119,7 @@ export function createInterner(sql: Sql): Interner {
       const k = `${c.file_hash}\u0000${c.firstlineno}\u0000${c.name}\u0000${c.filename}\u0000${closure}\u0000${extra}`;
       id = codeIds.get(k);
       if (id === undefined) {
-        sql.run('insert or ignore into codes(filename, firstlineno, name, file_hash, closure_hash, extra) values (?, ?, ?, ?, ?, ?)', c.filename, c.firstlineno, c.name, c.file_hash, closure, extra);
+        sql.run('insert into codes(filename, firstlineno, name, file_hash, closure_hash, extra) values (?, ?, ?, ?, ?, ?) on conflict do nothing', c.filename, c.firstlineno, c.name, c.file_hash, closure, extra);
         id = sql.get<{ id: number }>(
           'select id from codes where file_hash = ? and firstlineno = ? and name = ? and filename = ? and closure_hash = ? and extra = ?',
           c.file_hash, c.firstlineno, c.name, c.filename, closure, extra,
@@ -98,10 +136,11 @@ export function createInterner(sql: Sql): Interner {
       if (!byJson) bodyIds.set(kind, (byJson = new Map()));
       let id = byJson.get(json);
       if (id !== undefined) return id;
-      const payload = encodePayload(json);
+      const payload = sql.dialect.payload(encodePayload(json));
       const version = CURRENT_VERSION[kind as EventKind];
-      sql.run('insert or ignore into bodies(kind, version, payload) values (?, ?, ?)', kind, version, payload);
-      id = sql.get<{ id: number }>('select id from bodies where kind = ? and version = ? and payload = ?', kind, version, payload)!.id;
+      id =
+        sql.get<{ id: number }>('insert into bodies(kind, version, payload) values (?, ?, ?) on conflict do nothing returning id', kind, version, payload)?.id ??
+        sql.dialect.findBody(sql, kind, version, payload)!;
       if (++bodyCount > BOUND) {
         bodyIds.clear();
         bodyCount = 0;

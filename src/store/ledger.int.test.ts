@@ -14,125 +14,149 @@ import { diffProfiles } from './diff.ts';
 import { openLedger, type Ledger } from './ledger.ts';
 import { retractRun } from './retract.ts';
 import { verifyLedger } from './verify.ts';
+import { DIALECTS, ledgerAt } from '../../test/support/postgres.ts';
 
-const cases = oracleCases();
-const runOf = (i: number) => (i % 3 === 2 ? 'r2' : 'r1');
+for (const dialect of DIALECTS) describe(dialect, () => {
 
-describe('the 600 oracle cases through the event store', () => {
-  const dir = tempDir();
-  let ledger: Ledger;
-  before(async () => {
-    writeFileSync(join(dir, 'all.jsonl'), cases.flatMap((c) => caseLines(c, { runs: runOf })).join('\n') + '\n');
-    ledger = await openLedger(join(dir, 'ledger.db'));
-    const s = await ingestObservations(ledger, join(dir, 'all.jsonl'), { batchSize: 997, worker: true });
-    assert.equal(s.appended, cases.reduce((n, c) => n + c.observations.length, 0));
-  });
+  const cases = oracleCases();
+  const runOf = (i: number) => (i % 3 === 2 ? 'r2' : 'r1');
 
-  it("each job's view renders, logs and pickles exactly as PyTorch", () => {
-    for (const c of cases) {
-      const p = ledger.profileByKey(`case-${c.id}:None:`)!;
-      const view = ledger.view(p.id);
-      assert.equal(renderProfile(view.profile), c.expected.render, `case ${c.id} render`);
-      assert.equal(Buffer.from(pickleProfile(view.profile)).toString('base64'), c.expected.pickle_p4, `case ${c.id} pickle`);
-      const want = c.expected.steps.flatMap((s) => s.logged.map(({ event: _e, ...r }) => r));
-      const got = ledger.history(p.id).map((h) => ({ name: h.name, dim_changed: h.dim_changed, reason: h.reason, cached: h.cached, new: h.new }));
-      assert.deepEqual(got, want, `case ${c.id} history`);
-    }
-  });
-
-  it('ingesting the same file again adds nothing (parsed in-thread this time)', async () => {
-    const s = await ingestObservations(ledger, join(dir, 'all.jsonl'), { worker: false });
-    assert.equal(s.appended, 0);
-    assert.equal(s.duplicates, s.lines);
-  });
-
-  it('a bad line found on the worker thread: file, line and field; nothing of its batch written', async () => {
-    const bad = join(dir, 'bad.jsonl');
-    const c3 = cases[3];
-    writeFileSync(bad, [...caseLines(c3, { runs: () => 'rb' }).map((l) => l.replace(`"case-${c3.id}"`, '"bad-job"')), '{"job": "bad-job", "code": {"filename": "a.py", "firstlineno": 1, "name": "f"}, "source": 7, "kind": "scalar", "value": 1}'].join('\n'));
-    await assert.rejects(ingestObservations(ledger, bad, { worker: true }), (e: unknown) => e instanceof InputError && e.line === c3.observations.length + 1 && /bad\.jsonl:\d+: field source: .*string/.test(e.message));
-    assert.equal(ledger.profileByKey('bad-job:None:'), undefined);
-    const skipped: string[] = [];
-    const s = await ingestObservations(ledger, bad, { worker: true, skipInvalid: true, onSkip: (m) => skipped.push(m) });
-    assert.equal(s.skipped, 1);
-    assert.equal(skipped.length, 1);
-    assert.equal(s.appended, c3.observations.length);
-    assert.equal(ledger.profileByKey('bad-job:None:')!.eventCount, c3.observations.length);
-  });
-
-  it('verify passes; replay leaves every view unchanged', () => {
-    assert.deepEqual(verifyLedger(ledger).differences, []);
-    const before = cases.map((c) => renderProfile(ledger.view(ledger.profileByKey(`case-${c.id}:None:`)!.id).profile));
-    const hist = cases.map((c) => JSON.stringify(ledger.history(ledger.profileByKey(`case-${c.id}:None:`)!.id)));
-    ledger.replay();
-    assert.deepEqual(cases.map((c) => renderProfile(ledger.view(ledger.profileByKey(`case-${c.id}:None:`)!.id).profile)), before);
-    assert.deepEqual(cases.map((c) => JSON.stringify(ledger.history(ledger.profileByKey(`case-${c.id}:None:`)!.id))), hist);
-    assert.deepEqual(verifyLedger(ledger).differences, []);
-  });
-
-  it('a fold --exclude-run equals a fresh store fed without that run; verify passes', async () => {
-    const fresh = await openLedger(join(dir, 'fresh.db'));
-    writeFileSync(join(dir, 'no-r2.jsonl'), cases.flatMap((c) => caseLines(c, { runs: runOf }).filter((_, i) => runOf(i) !== 'r2')).join('\n') + '\n');
-    await ingestObservations(fresh, join(dir, 'no-r2.jsonl'));
-    for (const c of cases) {
-      const a = ledger.profileByKey(`case-${c.id}:None:`)!;
-      const b = fresh.profileByKey(`case-${c.id}:None:`);
-      const got = renderProfile(ledger.fold(a.id, { excludeRuns: ['r2'] }).profile);
-      assert.equal(got, b ? renderProfile(fresh.view(b.id).profile) : '', `case ${c.id}`);
-      if (b) assert.deepEqual(historyAsOf(ledger, a.id, { excludeRuns: ['r2'] }).map((h) => [h.name, h.dim_changed, h.cached, h.new]), fresh.history(b.id).map((h) => [h.name, h.dim_changed, h.cached, h.new]));
-    }
-    assert.deepEqual(verifyLedger(ledger).differences, []);
-    await fresh.close();
-  });
-
-  it('retracting a run makes the profile what a store that never saw it holds, and as-of still sees it', async () => {
-    const c = cases.find((x) => x.observations.length >= 6 && x.automatic_dynamic_shapes)!;
-    const p = ledger.profileByKey(`case-${c.id}:None:`)!;
-    const lastBefore = p.lastPosition!;
-    assert.deepEqual(retractRun(ledger, 'r2', { job: `case-${c.id}` }), { retracted: [`case-${c.id}:None:`], already: [] });
-    // tryout: a second retraction adds nothing
-    const count = ledger.sql.get<{ n: number }>('select count(*) n from events')!.n;
-    assert.deepEqual(retractRun(ledger, 'r2', { job: `case-${c.id}` }), { retracted: [], already: [`case-${c.id}:None:`] });
-    assert.equal(ledger.sql.get<{ n: number }>('select count(*) n from events')!.n, count);
-    const fresh = await openLedger(join(dir, 'fresh2.db'));
-    writeFileSync(join(dir, 'one.jsonl'), caseLines(c, { runs: runOf }).filter((_, i) => runOf(i) !== 'r2').join('\n') + '\n');
-    await ingestObservations(fresh, join(dir, 'one.jsonl'));
-    const f = fresh.profileByKey(`case-${c.id}:None:`)!;
-    assert.equal(renderProfile(ledger.view(p.id).profile), renderProfile(fresh.view(f.id).profile));
-    assert.equal(renderProfile(ledger.fold(p.id, { untilPosition: lastBefore }).profile), c.expected.render);
-    assert.deepEqual(verifyLedger(ledger).differences, []);
-    await fresh.close();
-  });
-
-  it('diff lists the entries and dims that changed between two points', () => {
-    const c = cases.find((x) => x.expected.steps.some((s) => s.logged.some((l) => l.reason === 'size change')) && x.automatic_dynamic_shapes)!;
-    const p = ledger.profileByKey(`case-${c.id}:None:`)!;
-    const first = ledger.sql.get<{ p: number }>('select min(position) p from events where profile_id = ?', p.id)!.p;
-    const changes = diffProfiles(ledger.fold(p.id, { untilPosition: first - 1 }).profile, ledger.fold(p.id, {}).profile);
-    assert.ok(changes.length > 0);
-    assert.ok(changes.every((ch) => ch.change === 'added'));
-    const step = c.expected.steps.findIndex((s) => s.logged.some((l) => l.reason === 'size change'));
-    const positions = ledger.sql.all<{ position: number }>('select position from events where profile_id = ? order by position', p.id).map((r) => r.position);
-    const d = diffProfiles(ledger.fold(p.id, { untilPosition: positions[step - 1] }).profile, ledger.fold(p.id, { untilPosition: positions[step] }).profile);
-    const rec = c.expected.steps[step].logged.find((l) => l.reason === 'size change')!;
-    assert.ok(d.some((ch) => ch.source === rec.name && ch.dims.some((x) => x.dim === `size[${rec.dim_changed}]` && x.to === "?")), JSON.stringify(d));
-  });
-});
-
-describe('idempotency of line inputs', () => {
-  it('the same file again adds nothing; a grown file adds its new lines; another run’s file alike (--run) adds all', async () => {
+  describe('the 600 oracle cases through the event store', () => {
     const dir = tempDir();
-    const l = await openLedger(join(dir, 'i.db'));
-    const line = (n: number) => JSON.stringify({ job: 'idem', code: { filename: 'a.py', firstlineno: 1, name: 'f', file_hash: 'a' }, source: "L['x']", kind: 'scalar', value: n % 2 });
-    writeFileSync(join(dir, 'run1.jsonl'), [0, 1, 2].map(line).join('\n'));
-    assert.equal((await ingestObservations(l, join(dir, 'run1.jsonl'))).appended, 3);
-    assert.equal((await ingestObservations(l, join(dir, 'run1.jsonl'))).appended, 0);
-    writeFileSync(join(dir, 'run1.jsonl'), [0, 1, 2, 3, 4].map(line).join('\n'));
-    const grown = await ingestObservations(l, join(dir, 'run1.jsonl'));
-    assert.deepEqual([grown.appended, grown.duplicates], [2, 3]);
-    writeFileSync(join(dir, 'run2.jsonl'), [0, 1, 2].map(line).join('\n'));
-    assert.equal((await ingestObservations(l, join(dir, 'run2.jsonl'), { defaults: { run: 'r2' } })).appended, 3);
-    assert.equal(l.profileByKey('idem:None:')!.eventCount, 8);
-    await l.close();
+    let ledger: Ledger;
+    before(async () => {
+      writeFileSync(join(dir, 'all.jsonl'), cases.flatMap((c) => caseLines(c, { runs: runOf })).join('\n') + '\n');
+      ledger = await openLedger(ledgerAt(dialect, dir, 'ledger.db'));
+      const s = await ingestObservations(ledger, join(dir, 'all.jsonl'), { batchSize: 997, worker: true });
+      assert.equal(s.appended, cases.reduce((n, c) => n + c.observations.length, 0));
+    });
+
+    it("each job's view renders, logs and pickles exactly as PyTorch", () => {
+      for (const c of cases) {
+        const p = ledger.profileByKey(`case-${c.id}:None:`)!;
+        const view = ledger.view(p.id);
+        assert.equal(renderProfile(view.profile), c.expected.render, `case ${c.id} render`);
+        assert.equal(Buffer.from(pickleProfile(view.profile)).toString('base64'), c.expected.pickle_p4, `case ${c.id} pickle`);
+        const want = c.expected.steps.flatMap((s) => s.logged.map(({ event: _e, ...r }) => r));
+        const got = ledger.history(p.id).map((h) => ({ name: h.name, dim_changed: h.dim_changed, reason: h.reason, cached: h.cached, new: h.new }));
+        assert.deepEqual(got, want, `case ${c.id} history`);
+      }
+    });
+
+    it('ingesting the same file again adds nothing (parsed in-thread this time)', async () => {
+      const s = await ingestObservations(ledger, join(dir, 'all.jsonl'), { worker: false });
+      assert.equal(s.appended, 0);
+      assert.equal(s.duplicates, s.lines);
+    });
+
+    it('a bad line found on the worker thread: file, line and field; nothing of its batch written', async () => {
+      const bad = join(dir, 'bad.jsonl');
+      const c3 = cases[3];
+      writeFileSync(bad, [...caseLines(c3, { runs: () => 'rb' }).map((l) => l.replace(`"case-${c3.id}"`, '"bad-job"')), '{"job": "bad-job", "code": {"filename": "a.py", "firstlineno": 1, "name": "f"}, "source": 7, "kind": "scalar", "value": 1}'].join('\n'));
+      await assert.rejects(ingestObservations(ledger, bad, { worker: true }), (e: unknown) => e instanceof InputError && e.line === c3.observations.length + 1 && /bad\.jsonl:\d+: field source: .*string/.test(e.message));
+      assert.equal(ledger.profileByKey('bad-job:None:'), undefined);
+      const skipped: string[] = [];
+      const s = await ingestObservations(ledger, bad, { worker: true, skipInvalid: true, onSkip: (m) => skipped.push(m) });
+      assert.equal(s.skipped, 1);
+      assert.equal(skipped.length, 1);
+      assert.equal(s.appended, c3.observations.length);
+      assert.equal(ledger.profileByKey('bad-job:None:')!.eventCount, c3.observations.length);
+    });
+
+    it('verify passes; replay leaves every view unchanged', () => {
+      assert.deepEqual(verifyLedger(ledger).differences, []);
+      const before = cases.map((c) => renderProfile(ledger.view(ledger.profileByKey(`case-${c.id}:None:`)!.id).profile));
+      const hist = cases.map((c) => JSON.stringify(ledger.history(ledger.profileByKey(`case-${c.id}:None:`)!.id)));
+      ledger.replay();
+      assert.deepEqual(cases.map((c) => renderProfile(ledger.view(ledger.profileByKey(`case-${c.id}:None:`)!.id).profile)), before);
+      assert.deepEqual(cases.map((c) => JSON.stringify(ledger.history(ledger.profileByKey(`case-${c.id}:None:`)!.id))), hist);
+      assert.deepEqual(verifyLedger(ledger).differences, []);
+    });
+
+    it('a fold --exclude-run equals a fresh store fed without that run; verify passes', async () => {
+      const fresh = await openLedger(ledgerAt(dialect, dir, 'fresh.db'));
+      writeFileSync(join(dir, 'no-r2.jsonl'), cases.flatMap((c) => caseLines(c, { runs: runOf }).filter((_, i) => runOf(i) !== 'r2')).join('\n') + '\n');
+      await ingestObservations(fresh, join(dir, 'no-r2.jsonl'));
+      for (const c of cases) {
+        const a = ledger.profileByKey(`case-${c.id}:None:`)!;
+        const b = fresh.profileByKey(`case-${c.id}:None:`);
+        const got = renderProfile(ledger.fold(a.id, { excludeRuns: ['r2'] }).profile);
+        assert.equal(got, b ? renderProfile(fresh.view(b.id).profile) : '', `case ${c.id}`);
+        if (b) assert.deepEqual(historyAsOf(ledger, a.id, { excludeRuns: ['r2'] }).map((h) => [h.name, h.dim_changed, h.cached, h.new]), fresh.history(b.id).map((h) => [h.name, h.dim_changed, h.cached, h.new]));
+      }
+      assert.deepEqual(verifyLedger(ledger).differences, []);
+      await fresh.close();
+    });
+
+    it('retracting a run makes the profile what a store that never saw it holds, and as-of still sees it', async () => {
+      const c = cases.find((x) => x.observations.length >= 6 && x.automatic_dynamic_shapes)!;
+      const p = ledger.profileByKey(`case-${c.id}:None:`)!;
+      const lastBefore = p.lastPosition!;
+      assert.deepEqual(retractRun(ledger, 'r2', { job: `case-${c.id}` }), { retracted: [`case-${c.id}:None:`], already: [] });
+      // tryout: a second retraction adds nothing
+      const count = ledger.sql.get<{ n: number }>('select count(*) n from events')!.n;
+      assert.deepEqual(retractRun(ledger, 'r2', { job: `case-${c.id}` }), { retracted: [], already: [`case-${c.id}:None:`] });
+      assert.equal(ledger.sql.get<{ n: number }>('select count(*) n from events')!.n, count);
+      const fresh = await openLedger(ledgerAt(dialect, dir, 'fresh2.db'));
+      writeFileSync(join(dir, 'one.jsonl'), caseLines(c, { runs: runOf }).filter((_, i) => runOf(i) !== 'r2').join('\n') + '\n');
+      await ingestObservations(fresh, join(dir, 'one.jsonl'));
+      const f = fresh.profileByKey(`case-${c.id}:None:`)!;
+      assert.equal(renderProfile(ledger.view(p.id).profile), renderProfile(fresh.view(f.id).profile));
+      assert.equal(renderProfile(ledger.fold(p.id, { untilPosition: lastBefore }).profile), c.expected.render);
+      assert.deepEqual(verifyLedger(ledger).differences, []);
+      await fresh.close();
+    });
+
+    it('diff lists the entries and dims that changed between two points', () => {
+      const c = cases.find((x) => x.expected.steps.some((s) => s.logged.some((l) => l.reason === 'size change')) && x.automatic_dynamic_shapes)!;
+      const p = ledger.profileByKey(`case-${c.id}:None:`)!;
+      const first = ledger.sql.get<{ p: number }>('select min(position) p from events where profile_id = ?', p.id)!.p;
+      const changes = diffProfiles(ledger.fold(p.id, { untilPosition: first - 1 }).profile, ledger.fold(p.id, {}).profile);
+      assert.ok(changes.length > 0);
+      assert.ok(changes.every((ch) => ch.change === 'added'));
+      const step = c.expected.steps.findIndex((s) => s.logged.some((l) => l.reason === 'size change'));
+      const positions = ledger.sql.all<{ position: number }>('select position from events where profile_id = ? order by position', p.id).map((r) => r.position);
+      const d = diffProfiles(ledger.fold(p.id, { untilPosition: positions[step - 1] }).profile, ledger.fold(p.id, { untilPosition: positions[step] }).profile);
+      const rec = c.expected.steps[step].logged.find((l) => l.reason === 'size change')!;
+      assert.ok(d.some((ch) => ch.source === rec.name && ch.dims.some((x) => x.dim === `size[${rec.dim_changed}]` && x.to === "?")), JSON.stringify(d));
+    });
+  });
+
+  describe('idempotency of line inputs', () => {
+    it('the same file again adds nothing; a grown file adds its new lines; another run’s file alike (--run) adds all', async () => {
+      const dir = tempDir();
+      const l = await openLedger(ledgerAt(dialect, dir, 'i.db'));
+      const line = (n: number) => JSON.stringify({ job: 'idem', code: { filename: 'a.py', firstlineno: 1, name: 'f', file_hash: 'a' }, source: "L['x']", kind: 'scalar', value: n % 2 });
+      writeFileSync(join(dir, 'run1.jsonl'), [0, 1, 2].map(line).join('\n'));
+      assert.equal((await ingestObservations(l, join(dir, 'run1.jsonl'))).appended, 3);
+      assert.equal((await ingestObservations(l, join(dir, 'run1.jsonl'))).appended, 0);
+      writeFileSync(join(dir, 'run1.jsonl'), [0, 1, 2, 3, 4].map(line).join('\n'));
+      const grown = await ingestObservations(l, join(dir, 'run1.jsonl'));
+      assert.deepEqual([grown.appended, grown.duplicates], [2, 3]);
+      writeFileSync(join(dir, 'run2.jsonl'), [0, 1, 2].map(line).join('\n'));
+      assert.equal((await ingestObservations(l, join(dir, 'run2.jsonl'), { defaults: { run: 'r2' } })).appended, 3);
+      assert.equal(l.profileByKey('idem:None:')!.eventCount, 8);
+      await l.close();
+    });
+  });
+
+  describe('issue 11.2: another connection appending to the same profile', () => {
+    it('issue 11.2: each connection folds on from what the other wrote (its cached view is dropped when stale)', async () => {
+      const db = ledgerAt(dialect, tempDir(), 'two.db');
+      const a = await openLedger(db);
+      const b = await openLedger(db);
+      const code = { filename: 'a.py', firstlineno: 1, name: 'f', file_hash: 'h' };
+      const ev = (i: number, size: number) => ({ kind: 'shape.observed' as const, cacheKey: 'two:None:', payload: { code, source: "L['x']", shape: { kind: 'tensor' as const, size: [size, 4], stride: [4, 1] }, automatic_dynamic: true }, run: null, time: i, idempotencyKey: `e${i}` });
+      a.append([ev(1, 2)]);
+      b.append([ev(2, 3)]); // dim 0 turns dynamic in b's fold
+      a.append([ev(3, 3)]); // a must fold on from b's event, not from its own cached view
+      b.append([ev(4, 5)]);
+      const pid = a.profileByKey('two:None:')!.id;
+      assert.equal(renderProfile(a.view(pid).profile), renderProfile(a.fold(pid, { untilPosition: Number.MAX_SAFE_INTEGER }).profile));
+      assert.deepEqual(a.history(pid).map((h) => [h.dim_changed, h.cached, h.new]), [[0, '2', '3']]);
+      assert.deepEqual(verifyLedger(a).differences, []);
+      await a.close();
+      await b.close();
+    });
   });
 });

@@ -1,8 +1,8 @@
 import pako from 'pako';
 import { parseCacheKey, type ProfileKey } from '../model/cache-key.ts';
 import { inputError } from '../errors.ts';
-import { appendBatch, type AppendResult, type AppendState } from './append.ts';
-import { openDatabase, type OpenedDatabase, type Sql } from './database.ts';
+import { appendBatch, internBatch, type AppendResult, type AppendState } from './append.ts';
+import { openDatabase, type OpenedDatabase, type OpenOptions, type Sql } from './database.ts';
 import type { FoldStep, StreamView } from './fold.ts';
 import { foldWindow } from './fold-window.ts';
 import { createInterner } from './intern.ts';
@@ -65,7 +65,7 @@ export interface Ledger {
 export type FoldFilter = Window;
 
 /** Opens a ledger; `readonly` for read commands (nothing created, migrated or rebuilt). */
-export async function openLedger(path: string, options: { readonly?: boolean } = {}): Promise<Ledger> {
+export async function openLedger(path: string, options: OpenOptions = {}): Promise<Ledger> {
   const db = await openDatabase(path, options);
   const ledger = createLedger(db);
   try {
@@ -137,20 +137,26 @@ function createLedger(db: OpenedDatabase): Ledger {
     },
     appendPrepared(events) {
       if (events.length === 0) return { appended: 0, duplicates: 0, records: 0, firstPosition: null, lastPosition: null };
-      try {
-        const result = sql.immediate(() => {
-          syncCache();
-          const r = appendBatch(state, events);
-          // issue 12.5: `merge --live` targets join what this batch changed, in the same transaction
-          if (r.appended) followLiveMerges(state, events);
-          return r;
-        });
-        seenVersion = sql.dataVersion();
-        return result;
-      } catch (e) {
-        // The transaction rolled back: whatever was folded in memory for it is void.
-        forget();
-        throw e;
+      for (let attempt = 1; ; attempt++) {
+        try {
+          // PostgreSQL: the dictionary rows first, committed on their own (see Dialect.internFirst)
+          const rows = sql.dialect.internFirst ? internBatch(state, events) : undefined;
+          const result = sql.immediate(() => {
+            syncCache();
+            const r = appendBatch(state, events, rows);
+            // issue 12.5: `merge --live` targets join what this batch changed, in the same transaction
+            if (r.appended) followLiveMerges(state, events);
+            return r;
+          });
+          seenVersion = sql.dataVersion();
+          return result;
+        } catch (e) {
+          // The transaction rolled back: whatever was folded in memory for it is void.
+          forget();
+          // PostgreSQL chose this batch to break a deadlock with another writer: the batch again.
+          if ((e as { code?: unknown }).code === '40P01' && attempt < 5) continue;
+          throw e;
+        }
       }
     },
     appendWith(events, cursors) {
@@ -191,6 +197,7 @@ function createLedger(db: OpenedDatabase): Ledger {
     },
     replay(onProgress) {
       const r = sql.immediate(() => {
+        sql.dialect.lock(sql, 'all');
         syncCache();
         const out = replayAll(sql, interner, onProgress);
         live.clear();
@@ -205,11 +212,11 @@ function createLedger(db: OpenedDatabase): Ledger {
     },
     recordImport(format, origin, bytes, digest) {
       // Snapshots are kept deflated: profiles are repetitive and compress well.
-      sql.run('insert or ignore into imports(digest, format, origin, bytes, recorded_at) values (?, ?, ?, ?, ?)', digest, format, origin, pako.deflate(bytes), Date.now());
+      sql.run('insert into imports(digest, format, origin, bytes, recorded_at) values (?, ?, ?, ?, ?) on conflict do nothing', digest, format, origin, pako.deflate(bytes), Date.now());
       return sql.get<{ id: number }>('select id from imports where digest = ?', digest)!.id;
     },
     async close() {
-      await db.kysely?.destroy();
+      await db.close();
     },
   };
   return ledger;

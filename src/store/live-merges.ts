@@ -78,15 +78,22 @@ function keysOf(batch: readonly { cacheKey: string }[]): Set<string> {
   return out;
 }
 
+/** A profile's live view, read again when another writer appended to it since (its last position differs). */
+function liveView(st: AppendState, p: { id: number; last_position: number | null }) {
+  const lv = st.live.peek(p.id);
+  if (lv && lv.lastPosition !== p.last_position) st.live.drop(p.id);
+  return st.live.get(p.id, p.last_position);
+}
+
 /** The source's entries (its live fold) that the target does not cover, as merge events. */
 function catchUpEvents(st: AppendState, from: string, into: string): NewEvent[] {
-  const src = st.sql.get<{ id: number }>('select id from profiles where cache_key = ?', from);
+  const src = st.sql.get<{ id: number; last_position: number | null }>('select id, last_position from profiles where cache_key = ?', from);
   if (!src) return [];
-  const dst = st.sql.get<{ id: number }>('select id from profiles where cache_key = ?', into);
-  const target = dst ? st.live.get(dst.id).view.profile : null;
+  const dst = st.sql.get<{ id: number; last_position: number | null }>('select id, last_position from profiles where cache_key = ?', into);
+  const target = dst ? liveView(st, dst).view.profile : null;
   const time = Date.now();
   const out: NewEvent[] = [];
-  for (const [k, { id, state }] of st.live.get(src.id).view.profile.codes) {
+  for (const [k, { id, state }] of liveView(st, src).view.profile.codes) {
     const have = target?.codes.get(k)?.state.automaticDynamic;
     for (const [source, e] of state.automaticDynamic) {
       const t = have?.get(source);

@@ -4,7 +4,8 @@ import { emptyStream, fold, type StreamView } from './fold.ts';
 import { foldWindow } from './fold-window.ts';
 import type { Interner } from './intern.ts';
 import { scanEvents } from './log.ts';
-import { insertHistory, writeCodeStates } from './views.ts';
+import { historyRows, writeCodeStates } from './views.ts';
+import type { HistoryInsert } from './dialect/dialect.ts';
 import { leftOutRuns } from './window.ts';
 import { writeWhyCheckpoint } from './why-checkpoints.ts';
 import { emptyWhyState, eventDetails, KEEP_ALL, whyStep, type WhyState } from './why-fold.ts';
@@ -38,6 +39,12 @@ export function replayAll(sql: Sql, interner: Interner, onProgress?: (events: nu
   let v: StreamView | undefined;
   let ex: Set<string> | undefined;
   let c: { n: number; time: number } | undefined;
+  // history rows go in bulk (a round trip each on PostgreSQL)
+  let pending: HistoryInsert[] = [];
+  const flush = () => {
+    sql.dialect.insertHistory(sql, pending);
+    pending = [];
+  };
   const events = scanEvents(
     sql,
     { withTime: true },
@@ -61,7 +68,8 @@ export function replayAll(sql: Sql, interner: Interner, onProgress?: (events: nu
         if (step && why) whyStep(why.why, step, ev, KEEP_ALL, details);
         if (step?.records.length) {
           records += step.records.length;
-          insertHistory(sql, interner, ev.position, ev.profileId, step);
+          historyRows(pending, interner, ev.position, ev.profileId, step);
+          if (pending.length >= 5000) flush();
         }
       }
       if (c!.n % every === 0 && ex!.size === 0) {
@@ -71,6 +79,7 @@ export function replayAll(sql: Sql, interner: Interner, onProgress?: (events: nu
     },
     dict,
   );
+  flush();
   for (const [pid, view] of views) writeCodeStates(sql, pid, view, 'all');
   return { events, profiles: views.size, records };
 }
@@ -79,6 +88,8 @@ export function replayAll(sql: Sql, interner: Interner, onProgress?: (events: nu
 export function replayProfile(sql: Sql, interner: Interner, pid: number): void {
   sql.run('delete from history where profile_id = ?', pid);
   sql.run('delete from code_states where profile_id = ?', pid);
-  const view = foldWindow(sql, interner.dict, pid, {}, (step, ev) => insertHistory(sql, interner, ev.position, pid, step));
+  const pending: HistoryInsert[] = [];
+  const view = foldWindow(sql, interner.dict, pid, {}, (step, ev) => historyRows(pending, interner, ev.position, pid, step));
+  sql.dialect.insertHistory(sql, pending);
   writeCodeStates(sql, pid, view, 'all');
 }

@@ -1,3 +1,4 @@
+import { decodePayload } from './events.ts';
 import type { Ledger } from './ledger.ts';
 
 /**
@@ -12,12 +13,14 @@ export function retractRun(ledger: Ledger, run: string, opts: { job?: string; re
     )
     .map((r) => r.cache_key)
     .filter((k) => !opts.job || ledger.profiles().find((p) => p.cacheKey === k)?.key.job === opts.job);
+  // The (few) retraction bodies are read in JS: no JSON function is common to both backends.
   const isRetracted = (k: string) =>
-    !!ledger.sql.get(
-      "select 1 from events e join profiles p on p.id = e.profile_id join bodies b on b.id = e.body_id where p.cache_key = ? and e.kind = 'run.retracted' and json_extract(b.payload, '$.run') = ?",
-      k,
-      run,
-    );
+    ledger.sql
+      .all<{ payload: string | Uint8Array }>(
+        "select b.payload from events e join profiles p on p.id = e.profile_id join bodies b on b.id = e.body_id where p.cache_key = ? and e.kind = 'run.retracted'",
+        k,
+      )
+      .some((r) => (decodePayload(r.payload) as { run?: unknown }).run === run);
   const already = keys.filter(isRetracted);
   const retracted = keys.filter((k) => !already.includes(k));
   if (retracted.length) {

@@ -23,7 +23,7 @@ export function verifyLedger(ledger: Ledger): VerifyResult {
   // The file itself first: damage a fold never meets (a free page, an index) is damage all the same.
   let check: string[];
   try {
-    check = ledger.sql.all<{ quick_check: string }>('pragma quick_check').map((r) => r.quick_check);
+    check = ledger.sql.dialect.integrityCheck(ledger.sql);
   } catch (e) {
     check = [e instanceof DamageError ? (e.cause as Error).message : (e as Error).message];
   }

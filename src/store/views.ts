@@ -11,6 +11,7 @@ import type { Interner } from './intern.ts';
 import { leftOutRuns } from './window.ts';
 import { emptyWhyState, type WhyState } from './why-fold.ts';
 import type { LogCounts } from './log-counts.ts';
+import type { HistoryInsert } from './dialect/dialect.ts';
 
 /**
  * The stored views: each profile's whole-log fold (`code_states`) and the records it logged
@@ -78,22 +79,14 @@ export function writeCodeStates(sql: Sql, pid: number, view: StreamView, seqs: I
 }
 
 export function insertHistory(sql: Sql, interner: Interner, position: number, pid: number, step: FoldStep): void {
+  sql.dialect.insertHistory(sql, historyRows([], interner, position, pid, step));
+}
+
+/** The history rows of a fold step, added to `out` (the append and replay insert them in bulk). */
+export function historyRows(out: HistoryInsert[], interner: Interner, position: number, pid: number, step: FoldStep): HistoryInsert[] {
   const cid = interner.codeId(step.code);
-  for (const r of step.records) {
-    sql.run(
-      'insert into history(position, profile_id, code_seq, code_id, source, dim_changed, reason, cached, new, guard) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-      position,
-      pid,
-      step.codeSeq,
-      cid,
-      r.name,
-      String(r.dim_changed),
-      r.reason,
-      r.cached,
-      r.new,
-      step.guard,
-    );
-  }
+  for (const r of step.records) out.push([position, pid, step.codeSeq, cid, r.name, String(r.dim_changed), r.reason, r.cached, r.new, step.guard]);
+  return out;
 }
 
 /** The stored history of a profile, in the order it was logged. */
@@ -143,17 +136,20 @@ export interface LiveView {
   why?: WhyState;
   /** The report's counts of the log (log-counts.ts), likewise. */
   counts?: LogCounts;
+  /** The profile's last position folded into it: another writer's append makes it stale. */
+  lastPosition: number | null;
 }
 
 /** The live views the append path folds into, loaded once per profile and dropped when stale. */
 export function liveViews(sql: Sql, interner: Interner) {
   const live = new Map<number, LiveView>();
   return {
-    get(pid: number): LiveView {
+    /** The live view, loaded if need be (lastPosition: the profile's, as read under its lock). */
+    get(pid: number, lastPosition: number | null): LiveView {
       let s = live.get(pid);
-      if (!s) live.set(pid, (s = { view: loadView(sql, pid), retracted: leftOutRuns(sql, pid, {}, interner.dict), dirty: new Set() }));
+      if (!s) live.set(pid, (s = { view: loadView(sql, pid), retracted: leftOutRuns(sql, pid, {}, interner.dict), dirty: new Set(), lastPosition }));
       // A new profile: why's state is folded along from its first event (never read back from the log).
-      if (!s.why && sql.get<{ n: number }>('select event_count n from profiles where id = ?', pid)?.n === 0) s.why = emptyWhyState();
+      if (!s.why && s.lastPosition === null) s.why = emptyWhyState();
       return s;
     },
     peek: (pid: number) => live.get(pid),

@@ -1,39 +1,43 @@
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { it } from 'node:test';
+import { describe, it } from 'node:test';
 import { tempDir } from '../../test/support/tmp.ts';
 import { ingestObservations } from '../adapters/ingest-observations.ts';
 import { openLedger } from './ledger.ts';
 import { retractRun } from './retract.ts';
 import { explain } from './why.ts';
+import { DIALECTS, ledgerAt } from '../../test/support/postgres.ts';
 
-it('why: when each dim turned dynamic, by which observation, and what would have kept it static', async () => {
-  const dir = tempDir();
-  const code = { filename: '/srv/m.py', firstlineno: 3, name: 'forward', file_hash: 'abc' };
-  const line = (run: string, size: number[], t: number) => JSON.stringify({ job: 'j', run, time: new Date(Date.UTC(2026, 10, 26, 9, 0, t)).toISOString(), code, source: "L['x']", kind: 'tensor', size, stride: [size[1], 1] });
-  writeFileSync(join(dir, 'obs.jsonl'), [line('r1', [8, 64], 0), line('r1', [8, 64], 1), line('r2', [16, 64], 2), line('r1', [8, 64], 3)].join('\n'));
-  const l = await openLedger(join(dir, 'w.db'));
-  await ingestObservations(l, join(dir, 'obs.jsonl'));
-  const pid = l.profileByKey('j:None:')!.id;
-  const [d0, d1] = explain(l, pid, { source: "L['x']" }).filter((s) => s.dim.field === 'size');
-  assert.deepEqual(d0.dim, { field: 'size', index: 0 });
-  assert.equal(d0.dynamic, true);
-  assert.equal(d0.becameDynamic!.run, 'r2');
-  assert.equal(d0.becameDynamic!.before, '8');
-  assert.equal(d0.becameDynamic!.brought, '16');
-  assert.equal(d0.becameDynamic!.originLine, 3);
-  assert.equal(d0.becameDynamic!.time, Date.UTC(2026, 10, 26, 9, 0, 2));
-  assert.deepEqual(d0.values, [
-    { value: '8', runs: ['r1'], count: 3 },
-    { value: '16', runs: ['r2'], count: 1 },
-  ]);
-  assert.match(d0.advice, /retracting run r2 .* would keep dim 0 of L\['x'\] static at 8/);
-  assert.deepEqual(d1.dim, { field: 'size', index: 1 });
-  assert.equal(d1.dynamic, false);
-  assert.equal(d1.current, '64');
-  // and retracting it does
-  retractRun(l, 'r2');
-  assert.equal(explain(l, pid, { source: "L['x']", dim: { field: 'size', index: 0 } })[0].dynamic, false);
-  await l.close();
+for (const dialect of DIALECTS) describe(dialect, () => {
+
+  it('why: when each dim turned dynamic, by which observation, and what would have kept it static', async () => {
+    const dir = tempDir();
+    const code = { filename: '/srv/m.py', firstlineno: 3, name: 'forward', file_hash: 'abc' };
+    const line = (run: string, size: number[], t: number) => JSON.stringify({ job: 'j', run, time: new Date(Date.UTC(2026, 10, 26, 9, 0, t)).toISOString(), code, source: "L['x']", kind: 'tensor', size, stride: [size[1], 1] });
+    writeFileSync(join(dir, 'obs.jsonl'), [line('r1', [8, 64], 0), line('r1', [8, 64], 1), line('r2', [16, 64], 2), line('r1', [8, 64], 3)].join('\n'));
+    const l = await openLedger(ledgerAt(dialect, dir, 'w.db'));
+    await ingestObservations(l, join(dir, 'obs.jsonl'));
+    const pid = l.profileByKey('j:None:')!.id;
+    const [d0, d1] = explain(l, pid, { source: "L['x']" }).filter((s) => s.dim.field === 'size');
+    assert.deepEqual(d0.dim, { field: 'size', index: 0 });
+    assert.equal(d0.dynamic, true);
+    assert.equal(d0.becameDynamic!.run, 'r2');
+    assert.equal(d0.becameDynamic!.before, '8');
+    assert.equal(d0.becameDynamic!.brought, '16');
+    assert.equal(d0.becameDynamic!.originLine, 3);
+    assert.equal(d0.becameDynamic!.time, Date.UTC(2026, 10, 26, 9, 0, 2));
+    assert.deepEqual(d0.values, [
+      { value: '8', runs: ['r1'], count: 3 },
+      { value: '16', runs: ['r2'], count: 1 },
+    ]);
+    assert.match(d0.advice, /retracting run r2 .* would keep dim 0 of L\['x'\] static at 8/);
+    assert.deepEqual(d1.dim, { field: 'size', index: 1 });
+    assert.equal(d1.dynamic, false);
+    assert.equal(d1.current, '64');
+    // and retracting it does
+    retractRun(l, 'r2');
+    assert.equal(explain(l, pid, { source: "L['x']", dim: { field: 'size', index: 0 } })[0].dynamic, false);
+    await l.close();
+  });
 });

@@ -1,0 +1,59 @@
+import type { Sql } from '../database.ts';
+
+/**
+ * What differs between the store's two backends, and nothing else: the write lock, the bulk
+ * inserts of the append, finding a body, and the integrity check. Every other SQL string of
+ * the store is portable and shared.
+ */
+export interface Dialect {
+  readonly name: 'sqlite' | 'postgres';
+  /**
+   * Whether an append writes its dictionary rows (profiles, bodies, sources, runs, codes,
+   * origins) before its transaction, each committed at once. PostgreSQL: yes, so that
+   * concurrent writers never wait on (or deadlock over) each other's uncommitted dictionary
+   * rows; a rolled-back batch leaves rows no event names, which change no answer. SQLite: no,
+   * one writer at a time, and one transaction is cheaper than many.
+   */
+  readonly internFirst: boolean;
+  /** Each query is a round trip to a server: the log's scans read their dictionary rows a page at a time. */
+  readonly remote: boolean;
+  /**
+   * Takes the write lock inside the current transaction (Sql.immediate): for the profiles a
+   * batch touches (writers of different profiles may run at once, writers of one profile
+   * queue, so a profile's fold follows position order), or for the whole ledger ('all', replay).
+   */
+  lock(sql: Sql, profiles: readonly number[] | 'all'): void;
+  /**
+   * Where each query is a round trip: the ids of many dictionary rows (each [kind, version,
+   * payload] of bodies, [source] of sources, [run] of runs, none repeated), added where new,
+   * in a few statements. Absent: the interner adds them one by one.
+   */
+  internRows?(sql: Sql, table: 'bodies' | 'sources' | 'runs', rows: readonly unknown[][]): number[];
+  /** Inserts events skipping known idempotency keys; the position of each row, 0 where its key was taken. */
+  insertEvents(sql: Sql, rows: readonly EventRow[]): number[];
+  insertHistory(sql: Sql, rows: readonly HistoryInsert[]): void;
+  /** A body's payload as its column takes it. */
+  payload(p: string | Uint8Array): string | Uint8Array;
+  /** The id of a stored body, found through its unique index. */
+  findBody(sql: Sql, kind: string, version: number, payload: string | Uint8Array): number | undefined;
+  /** The database's own check: ['ok'] when sound. */
+  integrityCheck(sql: Sql): string[];
+}
+
+/** An event row: profile_id, kind, code_id, source_id, body_id, time, run_id, origin_id, origin_line, compile_id, idempotency_key. */
+export type EventRow = [number, string, number | null, number | null, number, number, number | null, number | null, number | null, string | null, number];
+/** A history row: position, profile_id, code_seq, code_id, source, dim_changed, reason, cached, new, guard. */
+export type HistoryInsert = [number, number, number, number, string, string, string, string, string, string | null];
+
+export const EVENT_COLUMNS = 'profile_id, kind, code_id, source_id, body_id, time, run_id, origin_id, origin_line, compile_id, idempotency_key';
+export const HISTORY_COLUMNS = 'position, profile_id, code_seq, code_id, source, dim_changed, reason, cached, new, guard';
+
+/** postgres:// or postgresql:// selects PostgreSQL; anything else is a SQLite path. */
+export function isPostgresUrl(db: string): boolean {
+  return /^postgres(ql)?:\/\//i.test(db);
+}
+
+/** The URL with its password left out, for messages. */
+export function redactUrl(db: string): string {
+  return db.replace(/^(postgres(?:ql)?:\/\/[^:/@]*):[^@/]*@/i, '$1:***@');
+}

@@ -1,0 +1,228 @@
+import { Kysely, Migrator, PostgresDialect, sql as ksql, type Migration, type MigrationProvider } from 'kysely';
+import pg from 'pg';
+import { runAsWorker } from 'synckit';
+import { migrations } from '../../../migrations/index.ts';
+
+/**
+ * PostgreSQL's side of the synchronous bridge (see postgres.ts): a worker thread owning the
+ * pg clients; the store's thread calls it through synckit and waits (Atomics.wait), so the
+ * store stays one synchronous module for both backends. One call = one round trip.
+ */
+
+// Every integer pgo-ledger stores fits 53 bits (positions, ms times, ids, 53-bit keys).
+pg.types.setTypeParser(20, (v: string) => Number(v)); // int8
+pg.types.setTypeParser(1700, (v: string) => Number(v)); // numeric (sum of bigints)
+pg.types.setTypeParser(5069 as never, (v: string) => Number(v)); // xid8
+
+interface Conn {
+  client: pg.Client;
+  /** statement text (with ? marks) -> prepared statement name and $n text */
+  prepared: Map<string, { name: string; text: string }>;
+}
+const conns = new Map<number, Conn>();
+let nextId = 1;
+
+/** A fixed key for the session advisory lock around check-and-migrate. */
+const MIGRATION_LOCK = 0x70676f6c; // 'pgol'
+
+export type Reply<T> = { ok: true; value: T } | { ok: false; error: { message: string; code?: string; kind: 'connect' | 'query' | 'newer' } };
+
+/** `?` marks to $1, $2...; marks inside quoted literals and identifiers are left alone. */
+export function numbered(text: string): string {
+  let n = 0;
+  let out = '';
+  let quote: string | null = null;
+  for (const ch of text) {
+    if (quote) {
+      if (ch === quote) quote = null;
+    } else if (ch === "'" || ch === '"') quote = ch;
+    else if (ch === '?') {
+      out += `$${++n}`;
+      continue;
+    }
+    out += ch;
+  }
+  return out;
+}
+
+// Buffers arrive as Uint8Arrays (structured clone): pg binds Buffers as bytea, in arrays too.
+const param = (v: unknown): unknown => (v instanceof Uint8Array && !Buffer.isBuffer(v) ? Buffer.from(v.buffer, v.byteOffset, v.byteLength) : Array.isArray(v) ? v.map(param) : v);
+
+function fail(kind: 'connect' | 'query' | 'newer', e: unknown): Reply<never> {
+  const err = e as { message?: string; code?: string };
+  return { ok: false, error: { kind, message: String(err?.message ?? e), code: typeof err?.code === 'string' ? err.code : undefined } };
+}
+
+async function open(url: string, timeoutMs: number): Promise<Reply<number>> {
+  const client = new pg.Client({
+    connectionString: url,
+    connectionTimeoutMillis: timeoutMs,
+    // a server that answers the handshake and then hangs is caught by the backstop in postgres.ts
+    application_name: 'pgo-ledger',
+  });
+  client.on('error', () => {}); // a dropped connection fails the next query instead
+  try {
+    await client.connect();
+  } catch (e) {
+    client.end().catch(() => {});
+    return fail('connect', e);
+  }
+  const id = nextId++;
+  conns.set(id, { client, prepared: new Map() });
+  return { ok: true, value: id };
+}
+
+async function query(id: number, text: string, params: unknown[], raw: boolean): Promise<Reply<{ rows: unknown[]; rowCount: number }>> {
+  const c = conns.get(id);
+  if (!c) return fail('query', new Error('connection closed'));
+  let p = c.prepared.get(text);
+  if (!p) c.prepared.set(text, (p = { name: `p${c.prepared.size + 1}`, text: numbered(text) }));
+  try {
+    const config = { name: p.name, text: p.text, values: params.map(param), ...(raw ? { rowMode: 'array' as const } : {}) };
+    const r = await c.client.query(config as pg.QueryConfig);
+    return { ok: true, value: { rows: r.rows, rowCount: r.rowCount ?? 0 } };
+  } catch (e) {
+    return fail('query', e);
+  }
+}
+
+async function exec(id: number, text: string): Promise<Reply<null>> {
+  const c = conns.get(id);
+  if (!c) return fail('query', new Error('connection closed'));
+  try {
+    await c.client.query(text);
+    return { ok: true, value: null };
+  } catch (e) {
+    return fail('query', e);
+  }
+}
+
+/**
+ * PostgreSQL-only shims around the frozen migrations, which were written for SQLite:
+ * - SQLite does not enforce the references (foreign_keys = OFF, see database.ts); on
+ *   PostgreSQL they would stop the closure-hash migration from dropping `codes`, so they go
+ *   right after the initial migration, leaving both backends alike.
+ * - Constraint names are per schema on PostgreSQL (per table on SQLite): the old `codes`
+ *   gives its `codes_unique` up before the rebuilt table takes the name.
+ */
+function forPostgres(all: Record<string, Migration>): Record<string, Migration> {
+  const out: Record<string, Migration> = {};
+  for (const [name, m] of Object.entries(all)) {
+    out[name] = {
+      async up(db) {
+        if (name === '2026-11-28T03-00-closure-hash') await ksql`alter table codes rename constraint codes_unique to codes_unique_before_closure_hash`.execute(db);
+        await m.up(db);
+        if (name === '2026-11-26T00-00-initial') {
+          const fks = await ksql<{ t: string; c: string }>`select conrelid::regclass::text t, conname c from pg_constraint where contype = 'f' and connamespace = current_schema()::regnamespace`.execute(db);
+          for (const r of fks.rows) await ksql`alter table ${ksql.table(r.t)} drop constraint ${ksql.ref(r.c)}`.execute(db);
+        }
+      },
+      down: m.down,
+    };
+  }
+  return out;
+}
+
+/**
+ * The frozen migrations use SQLite's `blob` and `typeof()`: on PostgreSQL `blob` is a domain
+ * over bytea, and typeof(bytea) tells a deflated body (zlib's 0x78 first byte) from JSON text,
+ * so they run as they are.
+ */
+const PREAMBLE = `
+do $$ begin
+  if not exists (select 1 from pg_type where typname = 'blob' and typnamespace = current_schema()::regnamespace) then
+    create domain blob as bytea;
+  end if;
+end $$;
+create or replace function typeof(bytea) returns text language sql immutable as
+  $$ select case when length($1) > 0 and get_byte($1, 0) = 120 then 'blob' else 'text' end $$;
+`;
+
+type State = { state: 'new' | 'behind' | 'current'; unknown: string[] };
+
+async function migrationState(client: pg.Client): Promise<State> {
+  const has = await client.query("select to_regclass('kysely_migration') is not null as has");
+  if (!has.rows[0].has) return { state: 'new', unknown: [] };
+  const done = new Set((await client.query('select name from kysely_migration')).rows.map((r: { name: string }) => r.name));
+  const unknown = [...done].filter((n) => !(n in migrations));
+  if (unknown.length) return { state: 'behind', unknown };
+  return { state: Object.keys(migrations).every((n) => done.has(n)) ? 'current' : 'behind', unknown: [] };
+}
+
+async function state(id: number): Promise<Reply<State>> {
+  const c = conns.get(id);
+  if (!c) return fail('query', new Error('connection closed'));
+  try {
+    return { ok: true, value: await migrationState(c.client) };
+  } catch (e) {
+    return fail('query', e);
+  }
+}
+
+/**
+ * Check-and-migrate under a session advisory lock: of many processes opening one fresh
+ * database at once, the first migrates and the others find it current. A database from a
+ * newer pgo-ledger is refused before anything is written.
+ */
+async function migrate(id: number): Promise<Reply<State>> {
+  const c = conns.get(id);
+  if (!c) return fail('query', new Error('connection closed'));
+  const client = c.client;
+  try {
+    await client.query('select pg_advisory_lock($1)', [MIGRATION_LOCK]);
+  } catch (e) {
+    return fail('query', e);
+  }
+  try {
+    const s = await migrationState(client);
+    if (s.unknown.length) return { ok: false, error: { kind: 'newer', message: s.unknown.join(', ') } };
+    if (s.state === 'current') return { ok: true, value: s };
+    await client.query(PREAMBLE);
+    // Kysely's PostgreSQL driver over this one client (its pool hands out the same client).
+    const pool = { connect: async () => ({ query: (...a: unknown[]) => (client.query as (...x: unknown[]) => unknown).apply(client, a), release() {} }), end: async () => {} };
+    const db = new Kysely<unknown>({ dialect: new PostgresDialect({ pool: pool as never }) });
+    const provider: MigrationProvider = { getMigrations: async () => forPostgres(migrations) };
+    const { error, results } = await new Migrator({ db, provider }).migrateToLatest();
+    if (error) {
+      const failed = results?.find((r) => r.status === 'Error');
+      return fail('query', Object.assign(new Error(`${failed ? `${failed.migrationName}: ` : ''}${(error as Error).message ?? error}`), { code: (error as { code?: string }).code }));
+    }
+    return { ok: true, value: await migrationState(client) };
+  } catch (e) {
+    return fail('query', e);
+  } finally {
+    await client.query('select pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => {});
+  }
+}
+
+async function close(id: number): Promise<Reply<null>> {
+  const c = conns.get(id);
+  conns.delete(id);
+  if (c) await c.client.end().catch(() => {});
+  return { ok: true, value: null };
+}
+
+export type Call =
+  | ['open', string, number]
+  | ['query', number, string, unknown[], boolean]
+  | ['exec', number, string]
+  | ['state', number]
+  | ['migrate', number]
+  | ['close', number];
+
+runAsWorker(async (...call: Call): Promise<Reply<unknown>> => {
+  switch (call[0]) {
+    case 'open':
+      return open(call[1], call[2]);
+    case 'query':
+      return query(call[1], call[2], call[3], call[4]);
+    case 'exec':
+      return exec(call[1], call[2]);
+    case 'state':
+      return state(call[1]);
+    case 'migrate':
+      return migrate(call[1]);
+    case 'close':
+      return close(call[1]);
+  }
+});

@@ -1,0 +1,229 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { createSyncFn } from 'synckit';
+import { inputError, LedgerError } from '../../errors.ts';
+import { DatabaseVersionError, type OpenedDatabase, type OpenOptions, type Sql } from '../database.ts';
+import { EVENT_COLUMNS, HISTORY_COLUMNS, redactUrl, type Dialect } from './dialect.ts';
+import type { Call, Reply } from './pg-worker.ts';
+
+/**
+ * PostgreSQL through a synchronous bridge: a worker thread owns the pg clients and the store's
+ * thread waits on each call (synckit: Atomics.wait on a shared buffer). The store, the fold
+ * and every reader stay one synchronous module shared with SQLite; each call is a round trip,
+ * so the append and the scans go in batches and pages.
+ */
+
+/** The connection and its handshake: a clear error within this, never a hang. */
+const CONNECT_TIMEOUT_MS = 3000;
+/** The backstop of every call (a server that stops answering mid-session). */
+const CALL_TIMEOUT_MS = Number(process.env.PGO_LEDGER_PG_TIMEOUT_MS) || 10 * 60_000;
+
+let bridge: ((...c: Call) => Reply<unknown>) | undefined;
+
+/** The worker: dist/pg-worker.mjs beside the bundle, or the TypeScript source through tsx. */
+function workerPath(): string {
+  const self = import.meta.url;
+  if (!self.endsWith('.ts')) {
+    const bundled = ['./pg-worker.mjs', '../pg-worker.mjs'].map((p) => new URL(p, self)).find((u) => existsSync(u));
+    if (bundled) return fileURLToPath(bundled);
+  }
+  return fileURLToPath(new URL('./pg-worker-bootstrap.mjs', self));
+}
+
+function callWorker(): (...c: Call) => Reply<unknown> {
+  bridge ??= createSyncFn(workerPath(), { timeout: CALL_TIMEOUT_MS }) as (...c: Call) => Reply<unknown>;
+  return bridge;
+}
+
+/** Connection-level failures (the server, the role, the rights) are the user's to fix: input errors. */
+const INPUT_CLASSES = ['08', '28', '3D', '42501', '53', '57'];
+
+function pgError(where: string, e: { message: string; code?: string }): Error {
+  const err = Object.assign(new Error(e.message), { code: e.code });
+  if (e.code && INPUT_CLASSES.some((c) => e.code!.startsWith(c))) return inputError(`${where}: ${e.message}`, err);
+  return err;
+}
+
+function connectError(url: string, e: { message: string; code?: string }): LedgerError {
+  const where = redactUrl(url);
+  const cause = Object.assign(new Error(e.message), { code: e.code });
+  if (e.code === '3D000') return inputError(`${where}: ${e.message}: the database must exist (create it with createdb; pgo-ledger creates the tables, never the database)`, cause);
+  if (e.code === '28P01' || e.code === '28000') return inputError(`${where}: ${e.message} (check the user and password of the URL)`, cause);
+  if (e.code === 'ECONNREFUSED') return inputError(`cannot connect to ${where}: no server is listening there (${e.message})`, cause);
+  if (/timeout/i.test(e.message)) return inputError(`cannot connect to ${where}: the server did not answer within ${CONNECT_TIMEOUT_MS / 1000} s`, cause);
+  return inputError(`cannot connect to ${where}: ${e.message}`, cause);
+}
+
+export async function openPostgres(url: string, options: OpenOptions = {}): Promise<OpenedDatabase> {
+  const where = redactUrl(url);
+  try {
+    new URL(url);
+  } catch (e) {
+    throw inputError(`${where} is not a valid PostgreSQL URL (want postgres://user:password@host:5432/database)`, e);
+  }
+  const bridge = callWorker();
+  // The worker answers every call with a Reply; a throw is the bridge's own backstop (no answer in time).
+  const call = (...c: Call): Reply<unknown> => {
+    try {
+      return bridge(...c);
+    } catch (e) {
+      throw inputError(`${where}: no answer from the server within ${CALL_TIMEOUT_MS / 1000} s (${(e as Error).message})`, e);
+    }
+  };
+  const r = call('open', url, CONNECT_TIMEOUT_MS);
+  if (!r.ok) throw connectError(url, r.error);
+  const id = r.value as number;
+  const unwrap = <T>(reply: Reply<unknown>): T => {
+    if (!reply.ok) throw pgError(where, reply.error);
+    return reply.value as T;
+  };
+  const closeConn = () => void call('close', id);
+  try {
+    const st = unwrap<{ state: string; unknown: string[] }>(call('state', id));
+    if (st.unknown.length) throw new DatabaseVersionError(where, st.unknown);
+    if (options.existing && st.state === 'new') throw inputError(`${where}: no ledger there (it holds no pgo-ledger tables; only ingest and pull create them)`);
+    if (options.readonly && st.state === 'new') throw inputError(`${where} holds no pgo-ledger tables: a read command never creates them (check --db or PGO_LEDGER_DB; ingest or pull creates a ledger)`);
+    if (options.readonly && st.state === 'behind') {
+      throw inputError(`${where} was written by an older pgo-ledger and must be upgraded, which a read command never does: run a write command on it once (e.g. pgo-ledger replay)`);
+    }
+    if (!options.readonly && st.state !== 'current') {
+      const m = call('migrate', id);
+      if (!m.ok && m.error.kind === 'newer') throw new DatabaseVersionError(where, m.error.message.split(', '));
+      if (!m.ok) throw inputError(`cannot migrate ${where}: ${m.error.message}`, Object.assign(new Error(m.error.message), { code: m.error.code }));
+    }
+  } catch (e) {
+    closeConn();
+    throw e;
+  }
+  const sql = pgSql(url, id, call, unwrap);
+  return { sql, path: where, close: async () => sql.close() };
+}
+
+function pgSql(url: string, id: number, call: (...c: Call) => Reply<unknown>, unwrap: <T>(r: Reply<unknown>) => T): Sql {
+  const where = redactUrl(url);
+  const q = (s: string, p: unknown[], raw: boolean) => unwrap<{ rows: unknown[]; rowCount: number }>(call('query', id, s, p, raw));
+  // SQLite's rowid has no PostgreSQL counterpart: portable code says `returning id`.
+  const ran = (rowCount: number) => ({
+    changes: rowCount,
+    get lastInsertRowid(): number {
+      throw new Error('lastInsertRowid is SQLite only: use `insert ... returning id`');
+    },
+  });
+  let depth = 0;
+  let closed = false;
+  const sql: Sql = {
+    path: where,
+    dialect: postgresDialect,
+    run: (s, ...p) => ran(q(s, p, false).rowCount),
+    get: <T>(s: string, ...p: unknown[]) => q(s, p, false).rows[0] as T | undefined,
+    all: <T>(s: string, ...p: unknown[]) => q(s, p, false).rows as T[],
+    statement: (s) => ({ run: (...p: unknown[]) => ran(q(s, p, false).rowCount) }),
+    allRaw: (s, ...p) => q(s, p, true).rows as unknown[][],
+    exec: (s) => void unwrap(call('exec', id, s)),
+    immediate<T>(fn: () => T): T {
+      // Nested calls (an import around its append) are savepoints, as better-sqlite3 makes them.
+      const name = `s${depth}`;
+      sql.exec(depth === 0 ? 'begin' : `savepoint ${name}`);
+      depth++;
+      try {
+        const out = fn();
+        depth--;
+        sql.exec(depth === 0 ? 'commit' : `release savepoint ${name}`);
+        return out;
+      } catch (e) {
+        depth--;
+        try {
+          sql.exec(depth === 0 ? 'rollback' : `rollback to savepoint ${name}`);
+        } catch {
+          /* the connection is gone: the server rolled back */
+        }
+        throw e;
+      }
+    },
+    // Other writers are seen per profile under its lock (append.ts), not per connection.
+    dataVersion: () => 0,
+    close() {
+      if (closed) return;
+      closed = true;
+      call('close', id);
+    },
+  };
+  return sql;
+}
+
+/** Namespaces of the advisory locks: the whole ledger (replay) and one profile (an append). */
+const LOCK_ALL = 0x70676f61;
+const LOCK_PROFILE = 0x70676f70;
+
+const EVENT_TYPES = ['bigint', 'text', 'bigint', 'bigint', 'bigint', 'float8', 'bigint', 'bigint', 'bigint', 'text', 'bigint'];
+const HISTORY_TYPES = ['bigint', 'bigint', 'bigint', 'bigint', 'text', 'text', 'text', 'text', 'text', 'text'];
+
+/** `insert ... select from unnest($1::t1[], ...)`: a whole batch in one statement and one round trip. */
+function unnestInsert(table: string, columns: string, types: string[], tail: string): string {
+  const names = columns.split(', ');
+  return `insert into ${table}(${columns}) select ${names.join(', ')} from unnest(${types.map((t) => `?::${t}[]`).join(', ')}) with ordinality as u(${names.join(', ')}, ord) order by ord ${tail}`;
+}
+const INSERT_EVENTS = unnestInsert('events', EVENT_COLUMNS, EVENT_TYPES, 'on conflict (idempotency_key) do nothing returning position, idempotency_key');
+const INSERT_HISTORY = unnestInsert('history', HISTORY_COLUMNS, HISTORY_TYPES, '');
+
+function columnsOf(rows: readonly unknown[][], n: number): unknown[][] {
+  const cols: unknown[][] = Array.from({ length: n }, () => new Array(rows.length));
+  for (let i = 0; i < rows.length; i++) for (let j = 0; j < n; j++) cols[j][i] = rows[i][j];
+  return cols;
+}
+
+const encoder = new TextEncoder();
+
+const DICTIONARIES = {
+  bodies: { columns: ['kind', 'version', 'payload'], types: ['text', 'bigint', 'bytea'], match: 't.kind = u.kind and t.version = u.version and md5(t.payload) = md5(u.payload) and t.payload = u.payload' },
+  sources: { columns: ['source'], types: ['text'], match: 't.source = u.source' },
+  runs: { columns: ['run'], types: ['text'], match: 't.run = u.run' },
+};
+
+export const postgresDialect: Dialect = {
+  name: 'postgres',
+  internFirst: true,
+  remote: true,
+  lock(sql, profiles) {
+    if (profiles === 'all') {
+      sql.get('select pg_advisory_xact_lock(?::bigint)', LOCK_ALL);
+      return;
+    }
+    // Writers share the ledger's lock (replay takes it alone) and take their profiles' in one order: no deadlock.
+    sql.get('select pg_advisory_xact_lock_shared(?::bigint)', LOCK_ALL);
+    const ids = [...new Set(profiles)].sort((a, b) => a - b);
+    if (ids.length) sql.all('select pg_advisory_xact_lock(?::int4, id) from unnest(?::int4[]) as u(id)', LOCK_PROFILE, ids);
+  },
+  insertEvents(sql, rows) {
+    if (!rows.length) return [];
+    const got = sql.allRaw(INSERT_EVENTS, ...columnsOf(rows, 11));
+    const byKey = new Map<number, number>();
+    for (const r of got) byKey.set(r[1] as number, r[0] as number);
+    // Two rows of one key in a batch: the first took it.
+    return rows.map((r) => {
+      const p = byKey.get(r[10]);
+      if (p === undefined) return 0;
+      byKey.delete(r[10]);
+      return p;
+    });
+  },
+  internRows(sql, table, rows) {
+    if (!rows.length) return [];
+    const d = DICTIONARIES[table];
+    const cols = d.columns.join(', ');
+    const arrays = d.types.map((t) => `?::${t}[]`).join(', ');
+    const params = columnsOf(rows, d.columns.length);
+    // in key order: concurrent writers adding overlapping rows wait on each other in one order, never in a cycle
+    sql.run(`insert into ${table}(${cols}) select ${cols} from unnest(${arrays}) as u(${cols}) order by ${cols} on conflict do nothing`, ...params);
+    const ids = sql.allRaw(`select t.id from unnest(${arrays}) with ordinality as u(${cols}, ord) join ${table} t on ${d.match} order by u.ord`, ...params).map((r) => r[0] as number);
+    if (ids.length !== rows.length) throw new Error(`${table}: ${rows.length} rows interned, ${ids.length} found`);
+    return ids;
+  },
+  insertHistory(sql, rows) {
+    if (rows.length) sql.run(INSERT_HISTORY, ...columnsOf(rows, 10));
+  },
+  payload: (p) => (typeof p === 'string' ? encoder.encode(p) : p),
+  findBody: (sql, kind, version, payload) =>
+    sql.get<{ id: number }>('select id from bodies where kind = ? and version = ? and md5(payload) = md5(?::bytea) and payload = ?', kind, version, payload, payload)?.id,
+  integrityCheck: () => ['ok'],
+};
