@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import type { Ledger } from '../store/ledger.ts';
 import { VERSION } from '../version.ts';
 import { usage, type CliContext } from './context.ts';
+import { copyCommand } from './commands/copy.ts';
 import { diffCommand } from './commands/diff.ts';
 import { exportCommand } from './commands/export.ts';
 import { historyCommand } from './commands/history.ts';
@@ -17,7 +18,7 @@ import { showCommand } from './commands/show.ts';
 import { verifyCommand } from './commands/verify.ts';
 import { whyCommand } from './commands/why.ts';
 
-const COMMANDS = [ingestCommand, jobsCommand, showCommand, historyCommand, whyCommand, diffCommand, exportCommand, publishCommand, pullCommand, mergeCommand, retractCommand, replayCommand, verifyCommand, reportCommand];
+const COMMANDS = [ingestCommand, jobsCommand, showCommand, historyCommand, whyCommand, diffCommand, exportCommand, publishCommand, pullCommand, mergeCommand, retractCommand, replayCommand, verifyCommand, reportCommand, copyCommand];
 
 /** Builds the command line and runs it; returns the exit code. Each command loads the library parts it uses when it runs. */
 export async function runCli(argv: string[], program = new Command()): Promise<number> {
