@@ -15,367 +15,371 @@ import { verifyLedger } from '../store/verify.ts';
 import { describedShapes, sawSentence } from '../store/described-shapes.ts';
 import { exportBytes, writeLocalDir } from './export-profile.ts';
 import { detectKind, ingestFile } from './ingest-file.ts';
+import { DIALECTS, ledgerAt } from '../../test/support/postgres.ts';
 
-const dir = tempDir();
-const COLD = fixtureText('torch-2.11/render/eager-cold-run.txt');
-let n = 0;
-async function fresh(): Promise<Ledger> {
-  return openLedger(join(dir, `l${n++}.db`));
-}
-const show = (l: Ledger, key: string) => renderProfile(l.view(l.profileByKey(key)!.id).profile);
+for (const dialect of DIALECTS) describe(dialect, () => {
 
-describe('every PyTorch artifact ingests; show prints the cold run exactly', () => {
-  const sources: [string, Record<string, string>][] = [
-    ['local/code_state_fixture_None_.pkl', {}],
-    ...[0, 1, 2, 3, 4, 5].map((p) => [`protocols/code_state_p${p}.pkl`, { job: 'fixture' }] as [string, Record<string, string>]),
-    ['remote/redis_value.json', { job: 'fixture' }],
-    ['megacache/eager-cold-run.bin', {}],
-    ['megacache/inductor-cuda-run.bin', {}],
-    ['traces/cold-local.log', {}],
-    ['traces/cold-remote.log', {}],
-  ];
-  for (const [f, defaults] of sources) {
-    it(f, async () => {
+  const dir = tempDir();
+  const COLD = fixtureText('torch-2.11/render/eager-cold-run.txt');
+  let n = 0;
+  async function fresh(): Promise<Ledger> {
+    return openLedger(ledgerAt(dialect, dir, `l${n++}.db`));
+  }
+  const show = (l: Ledger, key: string) => renderProfile(l.view(l.profileByKey(key)!.id).profile);
+
+  describe('every PyTorch artifact ingests; show prints the cold run exactly', () => {
+    const sources: [string, Record<string, string>][] = [
+      ['local/code_state_fixture_None_.pkl', {}],
+      ...[0, 1, 2, 3, 4, 5].map((p) => [`protocols/code_state_p${p}.pkl`, { job: 'fixture' }] as [string, Record<string, string>]),
+      ['remote/redis_value.json', { job: 'fixture' }],
+      ['megacache/eager-cold-run.bin', {}],
+      ['megacache/inductor-cuda-run.bin', {}],
+      ['traces/cold-local.log', {}],
+      ['traces/cold-remote.log', {}],
+    ];
+    for (const [f, defaults] of sources) {
+      it(f, async () => {
+        const l = await fresh();
+        const notes: string[] = [];
+        const s = await ingestFile(l, join(TORCH, f), { defaults, onNote: (m) => notes.push(m) });
+        assert.ok(s.appended > 0);
+        assert.equal(show(l, 'fixture:None:'), COLD);
+        assert.deepEqual(verifyLedger(l).differences, []);
+        const again = await ingestFile(l, join(TORCH, f), { defaults });
+        assert.equal(again.appended, 0, 'ingesting again adds nothing');
+        if (f.startsWith('local/')) assert.match(notes.join('\n'), /profile key fixture:None: derived from the file name/);
+        if (f.includes('inductor')) assert.match(notes.join('\n'), /left alone: 10 inductor, 8 aot_autograd, 2 autotune/);
+        await l.close();
+      });
+    }
+    it('the warm traces, the tagged run, the single-artifact bundle and workload 2', async () => {
       const l = await fresh();
-      const notes: string[] = [];
-      const s = await ingestFile(l, join(TORCH, f), { defaults, onNote: (m) => notes.push(m) });
-      assert.ok(s.appended > 0);
+      for (const f of ['traces/warm-local.log', 'traces/warm-remote.log']) await ingestFile(l, join(TORCH, f));
+      assert.equal(show(l, 'fixture:None:'), COLD);
+      await ingestFile(l, join(TORCH, 'local/code_state_team_job_7_None_v2.pkl'), { defaults: { job: 'team/job:7', tag: 'v2' } });
+      assert.equal(show(l, 'team/job:7:None:v2'), fixtureText('torch-2.11/render/tagged-run.txt'));
+      const w = await fresh();
+      await ingestFile(w, join(TORCH, 'megacache/single-pgo-artifact.bin'));
+      assert.equal(show(w, 'fixture:None:'), renderProfile(unpickleProfile(decodeMegaCache(readFileSync(join(TORCH, 'megacache/single-pgo-artifact.bin'))).artifacts[0].content)));
+      for (const [f, key, r] of [
+        ['workload2/trace-single.log', 'fixture2:None:', 'render-single.txt'],
+        ['workload2/trace-rank0.log', 'fixture2:0:', 'render-rank0.txt'],
+        ['workload2/trace-rank1.log', 'fixture2:1:', 'render-rank1.txt'],
+        ['workload2/megacache-rank1.bin', 'fixture2:1:', 'render-rank1.txt'],
+      ]) {
+        await ingestFile(w, join(TORCH, f));
+        assert.equal(show(w, key), fixtureText(`torch-2.11/workload2/${r}`), f);
+      }
+      assert.deepEqual(verifyLedger(w).differences, []);
+    });
+  });
+
+  describe('a trace’s history: every automatic_dynamic record, with compile ids and guard text', () => {
+    it('cold-local.log', async () => {
+      const l = await fresh();
+      await ingestFile(l, join(TORCH, 'traces/cold-local.log'));
+      const log = readFileSync(join(TORCH, 'traces/cold-local.log'), 'utf8');
+      const want = [...log.matchAll(/"name": "automatic_dynamic",\n\t"ts": [\d.]+,\n\t"args": \{\n\t"name": "(.*)",\n\t"dim_changed": (.*),\n\t"reason": "(.*)",\n\t"cached": "(.*)",\n\t"new": "(.*)",\n\t"compile_id": "(.*)"/g)].map((m) => [
+        JSON.parse(`"${m[1]}"`),
+        JSON.parse(m[2]),
+        m[3],
+        m[4],
+        m[5],
+        m[6],
+      ]);
+      assert.equal(want.length, 11);
+      const h = l.history(l.profileByKey('fixture:None:')!.id);
+      assert.deepEqual(h.map((r) => [r.name, r.dim_changed, r.reason, r.cached, r.new, r.compileId]), want);
+      const a = h.find((r) => r.name === "L['a']" && r.dim_changed === 1)!;
+      assert.match(a.guard!, /tensor 'a' size mismatch at index 1\. expected 6, actual 7/);
+      assert.equal(a.code.name, 'g');
+      assert.equal(a.code.file_hash, 'd02731e6');
+    });
+  });
+
+  describe('the shapes each compile saw: describe_tensor/describe_source as evidence', () => {
+    const viewRows = (l: Ledger, key: string) => JSON.stringify([...l.view(l.profileByKey(key)!.id).profile.codes.values()].map(({ id, state }) => [id, [...state.automaticDynamic].map(([s, e]) => [s, entryToJson(e)])]));
+    it("issue 8.8: a trace's describe_tensor/describe_source become shape.described events; the profile is unchanged", async () => {
+      const l = await fresh();
+      await ingestFile(l, join(TORCH, 'traces/cold-local.log'));
       assert.equal(show(l, 'fixture:None:'), COLD);
       assert.deepEqual(verifyLedger(l).differences, []);
-      const again = await ingestFile(l, join(TORCH, f), { defaults });
-      assert.equal(again.appended, 0, 'ingesting again adds nothing');
-      if (f.startsWith('local/')) assert.match(notes.join('\n'), /profile key fixture:None: derived from the file name/);
-      if (f.includes('inductor')) assert.match(notes.join('\n'), /left alone: 10 inductor, 8 aot_autograd, 2 autotune/);
+      const pid = l.profileByKey('fixture:None:')!.id;
+      const all = describedShapes(l, pid);
+      const x = all.filter((d) => d.code.name === 'f' && d.source === "L['x']");
+      assert.deepEqual(x.map((d) => [d.compileId, d.size, d.stride, d.dtype, d.device, d.role]), [
+        ['0/0', [2, 3], [3, 1], 'torch.float32', "device(type='cpu')", 'input'],
+        ['0/1', [4, 3], [3, 1], 'torch.float32', "device(type='cpu')", 'input'],
+      ]);
+      assert.equal(sawSentence(x), "compile 0/0 saw L['x'] [2, 3]; 0/1 saw [4, 3]");
+      // a view's described strides are the trace's (g's third compile took a transposed a)
+      assert.deepEqual(all.filter((d) => d.code.name === 'g' && d.source === "L['a']").map((d) => [d.compileId, d.size, d.stride]), [['1/0', [4, 6], [6, 1]], ['1/1', [4, 7], [7, 1]], ['1/2', [4, 6], [1, 4]]]);
+      assert.equal(all.length, 16, 'every described source of every compile, once');
+      assert.equal((await ingestFile(l, join(TORCH, 'traces/cold-local.log'))).appended, 0);
+      // the same trace without its descriptions folds to the very same profile and history
+      const bare = (await fresh()) as Ledger;
+      const stripped = readFileSync(join(TORCH, 'traces/cold-local.log'), 'utf8').split('\n').filter((t) => !/\{"describe_(tensor|source)"/.test(t));
+      const file = join(dir, 'undescribed.log');
+      writeFileSync(file, stripped.join('\n'));
+      await ingestFile(bare, file);
+      assert.equal(viewRows(bare, 'fixture:None:'), viewRows(l, 'fixture:None:'));
+      const records = (x: Ledger) => x.history(x.profileByKey('fixture:None:')!.id).map((h) => [h.name, h.dim_changed, h.reason, h.cached, h.new, h.compileId]);
+      assert.deepEqual(records(l), records(bare));
+      // descriptions alone (with the compilation_metrics that name the code) change no profile
+      const only = readFileSync(join(TORCH, 'traces/cold-local.log'), 'utf8').split('\n').filter((t) => /\{"(describe_(tensor|source)|compilation_metrics)"/.test(t));
+      writeFileSync(join(dir, 'only-described.log'), only.join('\n'));
+      const o = await fresh();
+      assert.equal((await ingestFile(o, join(dir, 'only-described.log'))).appended, 16);
+      assert.equal(o.view(o.profileByKey('fixture:None:')!.id).profile.codes.size, 0);
+      assert.equal(o.history(o.profileByKey('fixture:None:')!.id).length, 0);
+      // replay, --as-of and --exclude-run: the window rule applies
+      o.replay();
+      assert.deepEqual(verifyLedger(o).differences, []);
+      assert.equal(describedShapes(l, pid, { untilPosition: x[1].position - 1 }).filter((d) => d.source === "L['x']" && d.code.name === 'f').length, 1);
+      assert.equal(describedShapes(l, pid, { untilTime: x[1].time - 1 }).filter((d) => d.source === "L['x']" && d.code.name === 'f').length, 1);
+      assert.equal(describedShapes(l, pid, { excludeRuns: ['fixture:pid576@2026-11-26T05:46:07Z'] }).length, 0);
+      // a restarted compile (attempt 1 after a graph break) describes its inputs again: counted once
+      const w = await fresh();
+      await ingestFile(w, join(TORCH, 'workload2/trace-rank0.log'));
+      const fwd = describedShapes(w, w.profileByKey('fixture2:0:')!.id).filter((d) => d.code.name === 'forward');
+      assert.equal(sawSentence(fwd), "compile 0/0 saw L['x'] [2, 8]; 0/1 saw [3, 8]; 0/2 saw [4, 8]");
+      assert.equal(show(w, 'fixture2:0:'), fixtureText('torch-2.11/workload2/render-rank0.txt'));
+      for (const x of [l, bare, o, w]) await x.close();
+    });
+    it('issue 8.8: symbolic sizes are kept as evidence text; a source with no described tensor is reported', async () => {
+      const lines = readFileSync(join(TORCH, 'traces/cold-local.log'), 'utf8').split('\n');
+      // as a PyTorch that fakifies with symbols would write it (a SymInt's repr), and one tensor line lost
+      const i = lines.findIndex((t) => t.includes('"describe_tensor"') && t.includes('"size": [4, 3]'));
+      lines[i] = lines[i].replace('"size": [4, 3]', '"size": ["s0", 3]').replace('"stride": [3, 1]', '"stride": [3, null]');
+      const j = lines.findIndex((t) => t.includes('"describe_tensor"') && t.includes('"size": [3, 4]'));
+      lines.splice(j, 1);
+      writeFileSync(join(dir, 'symbolic.log'), lines.join('\n'));
+      const l = await fresh();
+      const notes: string[] = [];
+      await ingestFile(l, join(dir, 'symbolic.log'), { onNote: (m) => notes.push(m) });
+      const pid = l.profileByKey('fixture:None:')!.id;
+      const x = describedShapes(l, pid).filter((d) => d.code.name === 'f');
+      assert.deepEqual(x.map((d) => [d.size, d.stride]), [[[2, 3], [3, 1]], [['s0', 3], [3, null]]]);
+      assert.equal(sawSentence(x), "compile 0/0 saw L['x'] [2, 3]; 0/1 saw [s0, 3]");
+      assert.match(notes.join('\n'), /symbolic\.log:\d+: describe_source L\['t'\]: no describe_tensor with describer_id 10 and id 0; skipped/);
+      assert.equal(show(l, 'fixture:None:'), COLD);
       await l.close();
     });
-  }
-  it('the warm traces, the tagged run, the single-artifact bundle and workload 2', async () => {
-    const l = await fresh();
-    for (const f of ['traces/warm-local.log', 'traces/warm-remote.log']) await ingestFile(l, join(TORCH, f));
-    assert.equal(show(l, 'fixture:None:'), COLD);
-    await ingestFile(l, join(TORCH, 'local/code_state_team_job_7_None_v2.pkl'), { defaults: { job: 'team/job:7', tag: 'v2' } });
-    assert.equal(show(l, 'team/job:7:None:v2'), fixtureText('torch-2.11/render/tagged-run.txt'));
-    const w = await fresh();
-    await ingestFile(w, join(TORCH, 'megacache/single-pgo-artifact.bin'));
-    assert.equal(show(w, 'fixture:None:'), renderProfile(unpickleProfile(decodeMegaCache(readFileSync(join(TORCH, 'megacache/single-pgo-artifact.bin'))).artifacts[0].content)));
-    for (const [f, key, r] of [
-      ['workload2/trace-single.log', 'fixture2:None:', 'render-single.txt'],
-      ['workload2/trace-rank0.log', 'fixture2:0:', 'render-rank0.txt'],
-      ['workload2/trace-rank1.log', 'fixture2:1:', 'render-rank1.txt'],
-      ['workload2/megacache-rank1.bin', 'fixture2:1:', 'render-rank1.txt'],
-    ]) {
-      await ingestFile(w, join(TORCH, f));
-      assert.equal(show(w, key), fixtureText(`torch-2.11/workload2/${r}`), f);
-    }
-    assert.deepEqual(verifyLedger(w).differences, []);
-  });
-});
-
-describe('a trace’s history: every automatic_dynamic record, with compile ids and guard text', () => {
-  it('cold-local.log', async () => {
-    const l = await fresh();
-    await ingestFile(l, join(TORCH, 'traces/cold-local.log'));
-    const log = readFileSync(join(TORCH, 'traces/cold-local.log'), 'utf8');
-    const want = [...log.matchAll(/"name": "automatic_dynamic",\n\t"ts": [\d.]+,\n\t"args": \{\n\t"name": "(.*)",\n\t"dim_changed": (.*),\n\t"reason": "(.*)",\n\t"cached": "(.*)",\n\t"new": "(.*)",\n\t"compile_id": "(.*)"/g)].map((m) => [
-      JSON.parse(`"${m[1]}"`),
-      JSON.parse(m[2]),
-      m[3],
-      m[4],
-      m[5],
-      m[6],
-    ]);
-    assert.equal(want.length, 11);
-    const h = l.history(l.profileByKey('fixture:None:')!.id);
-    assert.deepEqual(h.map((r) => [r.name, r.dim_changed, r.reason, r.cached, r.new, r.compileId]), want);
-    const a = h.find((r) => r.name === "L['a']" && r.dim_changed === 1)!;
-    assert.match(a.guard!, /tensor 'a' size mismatch at index 1\. expected 6, actual 7/);
-    assert.equal(a.code.name, 'g');
-    assert.equal(a.code.file_hash, 'd02731e6');
-  });
-});
-
-describe('the shapes each compile saw: describe_tensor/describe_source as evidence', () => {
-  const viewRows = (l: Ledger, key: string) => JSON.stringify([...l.view(l.profileByKey(key)!.id).profile.codes.values()].map(({ id, state }) => [id, [...state.automaticDynamic].map(([s, e]) => [s, entryToJson(e)])]));
-  it("issue 8.8: a trace's describe_tensor/describe_source become shape.described events; the profile is unchanged", async () => {
-    const l = await fresh();
-    await ingestFile(l, join(TORCH, 'traces/cold-local.log'));
-    assert.equal(show(l, 'fixture:None:'), COLD);
-    assert.deepEqual(verifyLedger(l).differences, []);
-    const pid = l.profileByKey('fixture:None:')!.id;
-    const all = describedShapes(l, pid);
-    const x = all.filter((d) => d.code.name === 'f' && d.source === "L['x']");
-    assert.deepEqual(x.map((d) => [d.compileId, d.size, d.stride, d.dtype, d.device, d.role]), [
-      ['0/0', [2, 3], [3, 1], 'torch.float32', "device(type='cpu')", 'input'],
-      ['0/1', [4, 3], [3, 1], 'torch.float32', "device(type='cpu')", 'input'],
-    ]);
-    assert.equal(sawSentence(x), "compile 0/0 saw L['x'] [2, 3]; 0/1 saw [4, 3]");
-    // a view's described strides are the trace's (g's third compile took a transposed a)
-    assert.deepEqual(all.filter((d) => d.code.name === 'g' && d.source === "L['a']").map((d) => [d.compileId, d.size, d.stride]), [['1/0', [4, 6], [6, 1]], ['1/1', [4, 7], [7, 1]], ['1/2', [4, 6], [1, 4]]]);
-    assert.equal(all.length, 16, 'every described source of every compile, once');
-    assert.equal((await ingestFile(l, join(TORCH, 'traces/cold-local.log'))).appended, 0);
-    // the same trace without its descriptions folds to the very same profile and history
-    const bare = (await fresh()) as Ledger;
-    const stripped = readFileSync(join(TORCH, 'traces/cold-local.log'), 'utf8').split('\n').filter((t) => !/\{"describe_(tensor|source)"/.test(t));
-    const file = join(dir, 'undescribed.log');
-    writeFileSync(file, stripped.join('\n'));
-    await ingestFile(bare, file);
-    assert.equal(viewRows(bare, 'fixture:None:'), viewRows(l, 'fixture:None:'));
-    const records = (x: Ledger) => x.history(x.profileByKey('fixture:None:')!.id).map((h) => [h.name, h.dim_changed, h.reason, h.cached, h.new, h.compileId]);
-    assert.deepEqual(records(l), records(bare));
-    // descriptions alone (with the compilation_metrics that name the code) change no profile
-    const only = readFileSync(join(TORCH, 'traces/cold-local.log'), 'utf8').split('\n').filter((t) => /\{"(describe_(tensor|source)|compilation_metrics)"/.test(t));
-    writeFileSync(join(dir, 'only-described.log'), only.join('\n'));
-    const o = await fresh();
-    assert.equal((await ingestFile(o, join(dir, 'only-described.log'))).appended, 16);
-    assert.equal(o.view(o.profileByKey('fixture:None:')!.id).profile.codes.size, 0);
-    assert.equal(o.history(o.profileByKey('fixture:None:')!.id).length, 0);
-    // replay, --as-of and --exclude-run: the window rule applies
-    o.replay();
-    assert.deepEqual(verifyLedger(o).differences, []);
-    assert.equal(describedShapes(l, pid, { untilPosition: x[1].position - 1 }).filter((d) => d.source === "L['x']" && d.code.name === 'f').length, 1);
-    assert.equal(describedShapes(l, pid, { untilTime: x[1].time - 1 }).filter((d) => d.source === "L['x']" && d.code.name === 'f').length, 1);
-    assert.equal(describedShapes(l, pid, { excludeRuns: ['fixture:pid576@2026-11-26T05:46:07Z'] }).length, 0);
-    // a restarted compile (attempt 1 after a graph break) describes its inputs again: counted once
-    const w = await fresh();
-    await ingestFile(w, join(TORCH, 'workload2/trace-rank0.log'));
-    const fwd = describedShapes(w, w.profileByKey('fixture2:0:')!.id).filter((d) => d.code.name === 'forward');
-    assert.equal(sawSentence(fwd), "compile 0/0 saw L['x'] [2, 8]; 0/1 saw [3, 8]; 0/2 saw [4, 8]");
-    assert.equal(show(w, 'fixture2:0:'), fixtureText('torch-2.11/workload2/render-rank0.txt'));
-    for (const x of [l, bare, o, w]) await x.close();
-  });
-  it('issue 8.8: symbolic sizes are kept as evidence text; a source with no described tensor is reported', async () => {
-    const lines = readFileSync(join(TORCH, 'traces/cold-local.log'), 'utf8').split('\n');
-    // as a PyTorch that fakifies with symbols would write it (a SymInt's repr), and one tensor line lost
-    const i = lines.findIndex((t) => t.includes('"describe_tensor"') && t.includes('"size": [4, 3]'));
-    lines[i] = lines[i].replace('"size": [4, 3]', '"size": ["s0", 3]').replace('"stride": [3, 1]', '"stride": [3, null]');
-    const j = lines.findIndex((t) => t.includes('"describe_tensor"') && t.includes('"size": [3, 4]'));
-    lines.splice(j, 1);
-    writeFileSync(join(dir, 'symbolic.log'), lines.join('\n'));
-    const l = await fresh();
-    const notes: string[] = [];
-    await ingestFile(l, join(dir, 'symbolic.log'), { onNote: (m) => notes.push(m) });
-    const pid = l.profileByKey('fixture:None:')!.id;
-    const x = describedShapes(l, pid).filter((d) => d.code.name === 'f');
-    assert.deepEqual(x.map((d) => [d.size, d.stride]), [[[2, 3], [3, 1]], [['s0', 3], [3, null]]]);
-    assert.equal(sawSentence(x), "compile 0/0 saw L['x'] [2, 3]; 0/1 saw [s0, 3]");
-    assert.match(notes.join('\n'), /symbolic\.log:\d+: describe_source L\['t'\]: no describe_tensor with describer_id 10 and id 0; skipped/);
-    assert.equal(show(l, 'fixture:None:'), COLD);
-    await l.close();
-  });
-  it('issue 8.8: parameters and buffers are described but never enter the profile', async () => {
-    const l = await fresh();
-    await ingestFile(l, join(TORCH, 'traces/cold-local.log'));
-    const roles = (x: Ledger, key: string) => describedShapes(x, x.profileByKey(key)!.id).filter((d) => d.role !== 'input').map((d) => [d.compileId, d.source, d.size, d.role]);
-    const W = "L['self']._modules['lin']._parameters['weight']";
-    const B = "L['self']._modules['lin']._parameters['bias']";
-    // the module's Linear: PyTorch marks them is_parameter
-    assert.deepEqual(roles(l, 'fixture:None:'), [['3/0', W, [8, 8], 'parameter'], ['3/0', B, [8], 'parameter'], ['3/1', W, [8, 8], 'parameter'], ['3/1', B, [8], 'parameter']]);
-    const sources = (x: Ledger) => [...x.view(x.profileByKey('fixture:None:')!.id).profile.codes.values()].flatMap(({ state }) => [...state.automaticDynamic.keys()]);
-    assert.ok(!sources(l).some((s) => s.includes('_parameters')), 'no parameter in the profile');
-    // a buffer carries no mark: told by its source; a parameter without the mark by its source too
-    const R = "L['self']._modules['lin']._buffers['running_mean']";
-    const edited = readFileSync(join(TORCH, 'traces/cold-local.log'), 'utf8')
-      .split('\n')
-      .map((t) => (/\{"describe_(tensor|source)"/.test(t) ? t.replace('"is_parameter": true, ', '').replace(B, R) : t));
-    writeFileSync(join(dir, 'buffers.log'), edited.join('\n'));
-    const b = await fresh();
-    await ingestFile(b, join(dir, 'buffers.log'));
-    assert.deepEqual(roles(b, 'fixture:None:'), [['3/0', W, [8, 8], 'parameter'], ['3/0', R, [8], 'buffer'], ['3/1', W, [8, 8], 'parameter'], ['3/1', R, [8], 'buffer']]);
-    assert.ok(!sources(b).some((s) => s.includes('_buffers') || s.includes('_parameters')), 'no buffer in the profile');
-    assert.equal(show(b, 'fixture:None:'), COLD);
-    assert.deepEqual(verifyLedger(b).differences, []);
-    await l.close();
-    await b.close();
-  });
-  it('issue 8.8: history --shapes lists what each compile saw', () => {
-    const db = join(dir, 'shapes.db');
-    let r = cli(db, ['ingest', join(TORCH, 'traces/cold-local.log')]);
-    assert.equal(r.status, 0, r.stderr);
-    r = cli(db, ['history', '--job', 'fixture', '--shapes', '--code', 'f']);
-    assert.equal(r.status, 0, r.stderr);
-    assert.deepEqual(
-      r.stdout.trim().split('\n'),
-      [
-        "compile 0/0 saw L['x'] [2, 3] (stride [3, 1], torch.float32, cpu) in f, run fixture:pid576@2026-11-26T05:46:07Z, #1",
-        "compile 0/1 saw L['x'] [4, 3] (stride [3, 1], torch.float32, cpu) in f, run fixture:pid576@2026-11-26T05:46:07Z, #5",
-      ],
-    );
-    r = cli(db, ['history', '--job', 'fixture', '--shapes', '--json', '--source', "L['self']._modules['lin']._parameters['bias']"]);
-    assert.equal(r.status, 0, r.stderr);
-    const rows = r.stdout.trim().split('\n').map((t) => JSON.parse(t));
-    assert.deepEqual(Object.keys(rows[0]), ['position', 'time', 'run', 'code', 'source', 'compile_id', 'size', 'stride', 'dtype', 'device', 'role']);
-    assert.deepEqual(rows.map((x) => [x.compile_id, x.size, x.stride, x.role, x.code.name, x.code.file_hash, x.run]), [
-      ['3/0', [8], [1], 'parameter', 'forward', 'd02731e6', 'fixture:pid576@2026-11-26T05:46:07Z'],
-      ['3/1', [8], [1], 'parameter', 'forward', 'd02731e6', 'fixture:pid576@2026-11-26T05:46:07Z'],
-    ]);
-    assert.match(rows[0].time, /^2026-11-26T05:46:08\.\d{3}Z$/);
-    // the window applies: --exclude-run leaves the run's shapes out
-    r = cli(db, ['history', '--job', 'fixture', '--shapes', '--exclude-run', 'fixture:pid576@2026-11-26T05:46:07Z']);
-    assert.equal(r.status, 0, r.stderr);
-    assert.equal(r.stdout, '');
-  });
-});
-
-describe('bad files: a clear error or a reported skip, nothing half-written', () => {
-  it('corrupted pickles, bundles, values and traces', async () => {
-    const l = await fresh();
-    const bad = (name: string, bytes: Uint8Array | string) => {
-      const p = join(dir, name);
-      writeFileSync(p, bytes);
-      return p;
-    };
-    const pkl = readFileSync(join(TORCH, 'local/code_state_fixture_None_.pkl'));
-    await assert.rejects(ingestFile(l, bad('code_state_x_None_.pkl', pkl.subarray(0, 300))), /code_state_x_None_\.pkl: pickle: truncated.*at byte \d+/);
-    const evil = bad('evil.pkl', Buffer.from("cos\nsystem\n(S'id'\ntR.", 'latin1'));
-    await assert.rejects(ingestFile(l, evil, { defaults: { job: 'x' } }), /refusing global os\.system/);
-    const mc = Buffer.from(readFileSync(join(TORCH, 'megacache/eager-warm-run.bin')));
-    mc[200] ^= 1;
-    await assert.rejects(ingestFile(l, bad('flipped.bin', mc)), /flipped\.bin: mega-cache: checksum mismatch/);
-    await assert.rejects(ingestFile(l, bad('v.json', '{"data": "not*base64"}'), { kind: 'remote-json', defaults: { job: 'x' } }), /remote cache value: data: not base64/);
-    await assert.rejects(ingestFile(l, bad('redis_value.json', readFileSync(join(TORCH, 'remote/redis_value.json')))), /cannot tell the remote value's profile key; give --key/);
-    assert.equal(l.profiles().length, 0, 'nothing written');
-    // a trace cut mid-payload: the cut entry is reported and skipped, the rest ingests
-    const log = readFileSync(join(TORCH, 'traces/cold-local.log'), 'utf8');
-    const cut = log.slice(0, log.indexOf('PGO detected', log.indexOf('put_local_code_state', log.length / 2)) + 20);
-    const notes: string[] = [];
-    await ingestFile(l, bad('cut.log', cut), { onNote: (m) => notes.push(m) });
-    assert.match(notes.join('\n'), /cut\.log:\d+: artifact: payload does not match has_payload \(MD5\): the log ends inside it; entry skipped/);
-    assert.ok(l.profileByKey('fixture:None:'));
-    assert.deepEqual(verifyLedger(l).differences, []);
-    // garbage lines inside a trace are reported, never fatal
-    const garbled = log.split('\n');
-    garbled.splice(40, 0, 'this is not a glog line', '\tstray payload');
-    const notes2: string[] = [];
-    const l2 = await fresh();
-    await ingestFile(l2, bad('garbled.log', garbled.join('\n')), { kind: 'trace', onNote: (m) => notes2.push(m) });
-    assert.match(notes2.join('\n'), /garbled\.log:41: not a TORCH_TRACE \(glog\) line; skipped/);
-    assert.equal(show(l2, 'fixture:None:'), COLD);
-  });
-  it('a folder of traces: one run per file', async () => {
-    const l = await fresh();
-    const s = await ingestFile(l, join(TORCH, 'traces'));
-    assert.deepEqual([s.kind, s.kinds], ['folder', { trace: 4 }]);
-    assert.equal(show(l, 'fixture:None:'), COLD);
-    const runs = l.sql.all<{ run: string }>('select run from runs order by run').map((r) => r.run);
-    assert.deepEqual(runs, ['fixture:pid576@2026-11-26T05:46:07Z', 'fixture:pid603@2026-11-26T05:46:17Z', 'fixture:pid799@2026-11-26T05:47:04Z', 'fixture:pid831@2026-11-26T05:47:16Z']);
-  });
-  it("issue 8.6: a trace's run is named from what PyTorch wrote, not the file name; --run overrides", async () => {
-    const l = await fresh();
-    // the trace handler names its files at random: the same log under two such names is one run
-    const a = join(dir, 'dedicated_log_torch_trace_k2j4x9ab.log');
-    const b = join(dir, 'dedicated_log_torch_trace_q81mzz0c.log');
-    copyFileSync(join(TORCH, 'traces/cold-local.log'), a);
-    copyFileSync(join(TORCH, 'traces/cold-local.log'), b);
-    const first = await ingestFile(l, a);
-    assert.ok(first.appended > 0);
-    const second = await ingestFile(l, b);
-    assert.equal(second.appended, 0, 'the same trace under another file name appends nothing');
-    assert.equal(second.duplicates, first.appended);
-    const runs = () => l.sql.all<{ run: string }>('select distinct r.run from events e join runs r on r.id = e.run_id order by r.run').map((r) => r.run);
-    // job (compiler_config), pid (glog), first compile's start_time (compilation_metrics, UTC)
-    assert.deepEqual(runs(), ['fixture:pid576@2026-11-26T05:46:07Z']);
-    assert.equal(show(l, 'fixture:None:'), COLD);
-    // a rank's trace: the envelope's rank is in the name
-    await ingestFile(l, join(TORCH, 'workload2/trace-rank1.log'));
-    assert.deepEqual(runs(), ['fixture2:rank1:pid592@2026-11-26T05:55:19Z', 'fixture:pid576@2026-11-26T05:46:07Z']);
-    // --run overrides, on the command line too
-    const db = join(dir, 'run-override.db');
-    const r = cli(db, ['ingest', '--run', 'r9', a]);
-    assert.equal(r.status, 0, r.stderr);
-    const o = await openLedger(db);
-    assert.deepEqual(o.sql.all<{ run: string }>('select run from runs').map((x) => x.run), ['r9']);
-    await o.close();
-    await l.close();
-  });
-  it('detects kinds from content', () => {
-    assert.equal(detectKind(join(TORCH, 'protocols/code_state_p0.pkl')), 'pickle');
-    assert.equal(detectKind(join(TORCH, 'protocols/code_state_p4.pkl')), 'pickle');
-    assert.equal(detectKind(join(TORCH, 'megacache/eager-cold-run.bin')), 'megacache');
-    assert.equal(detectKind(join(TORCH, 'remote/redis_value.json')), 'remote-json');
-    assert.equal(detectKind(join(TORCH, 'traces/cold-local.log')), 'trace');
-  });
-});
-
-describe('exports read back equal', () => {
-  it('pickle, remote-json, megacache (--base keeps other artifacts byte for byte), local-dir', async () => {
-    const l = await fresh();
-    await ingestFile(l, join(TORCH, 'traces/cold-local.log'));
-    const p = l.view(l.profileByKey('fixture:None:')!.id).profile;
-    const opts = { cacheKey: 'fixture:None:' };
-    assert.equal(renderProfile(unpickleProfile(exportBytes(p, { ...opts, format: 'pickle' }))), COLD);
-    for (const proto of [2, 3, 5] as const) assert.equal(renderProfile(unpickleProfile(exportBytes(p, { ...opts, format: 'pickle', protocol: proto }))), COLD);
-    assert.equal(renderProfile(unpickleProfile(decodeRemoteValue(Buffer.from(exportBytes(p, { ...opts, format: 'remote-json' })).toString()))), COLD);
-    const mc = decodeMegaCache(exportBytes(p, { ...opts, format: 'megacache' }));
-    assert.deepEqual(mc.artifacts.map((a) => [a.type, a.key]), [['pgo', 'fixture:None:']]);
-    const baseBytes = readFileSync(join(TORCH, 'megacache/inductor-cuda-run.bin'));
-    const base = decodeMegaCache(baseBytes);
-    const merged = decodeMegaCache(exportBytes(p, { ...opts, format: 'megacache', base: baseBytes }));
-    const others = (m: typeof base) => m.artifacts.filter((a) => a.type !== 'pgo');
-    assert.equal(others(merged).length, others(base).length);
-    others(base).forEach((a, i) => {
-      assert.equal(others(merged)[i].type, a.type);
-      assert.equal(others(merged)[i].key, a.key);
-      assert.ok(Buffer.from(others(merged)[i].content).equals(Buffer.from(a.content)));
+    it('issue 8.8: parameters and buffers are described but never enter the profile', async () => {
+      const l = await fresh();
+      await ingestFile(l, join(TORCH, 'traces/cold-local.log'));
+      const roles = (x: Ledger, key: string) => describedShapes(x, x.profileByKey(key)!.id).filter((d) => d.role !== 'input').map((d) => [d.compileId, d.source, d.size, d.role]);
+      const W = "L['self']._modules['lin']._parameters['weight']";
+      const B = "L['self']._modules['lin']._parameters['bias']";
+      // the module's Linear: PyTorch marks them is_parameter
+      assert.deepEqual(roles(l, 'fixture:None:'), [['3/0', W, [8, 8], 'parameter'], ['3/0', B, [8], 'parameter'], ['3/1', W, [8, 8], 'parameter'], ['3/1', B, [8], 'parameter']]);
+      const sources = (x: Ledger) => [...x.view(x.profileByKey('fixture:None:')!.id).profile.codes.values()].flatMap(({ state }) => [...state.automaticDynamic.keys()]);
+      assert.ok(!sources(l).some((s) => s.includes('_parameters')), 'no parameter in the profile');
+      // a buffer carries no mark: told by its source; a parameter without the mark by its source too
+      const R = "L['self']._modules['lin']._buffers['running_mean']";
+      const edited = readFileSync(join(TORCH, 'traces/cold-local.log'), 'utf8')
+        .split('\n')
+        .map((t) => (/\{"describe_(tensor|source)"/.test(t) ? t.replace('"is_parameter": true, ', '').replace(B, R) : t));
+      writeFileSync(join(dir, 'buffers.log'), edited.join('\n'));
+      const b = await fresh();
+      await ingestFile(b, join(dir, 'buffers.log'));
+      assert.deepEqual(roles(b, 'fixture:None:'), [['3/0', W, [8, 8], 'parameter'], ['3/0', R, [8], 'buffer'], ['3/1', W, [8, 8], 'parameter'], ['3/1', R, [8], 'buffer']]);
+      assert.ok(!sources(b).some((s) => s.includes('_buffers') || s.includes('_parameters')), 'no buffer in the profile');
+      assert.equal(show(b, 'fixture:None:'), COLD);
+      assert.deepEqual(verifyLedger(b).differences, []);
+      await l.close();
+      await b.close();
     });
-    assert.deepEqual(merged.artifacts.filter((a) => a.type === 'pgo').map((a) => a.key), ['fixture:None:']);
-    assert.deepEqual([...new Set(merged.artifacts.map((a) => a.type))], [...new Set(base.artifacts.map((a) => a.type))]);
-    const path = writeLocalDir(join(dir, 'cache'), 'team/job:7:None:v2', p);
-    assert.match(path, /dynamo\/code_state_team_job_7_None_v2\.pkl$/);
-    assert.equal(renderProfile(unpickleProfile(readFileSync(path))), COLD);
-    copyFileSync(path, join(dir, 'copy.pkl'));
+    it('issue 8.8: history --shapes lists what each compile saw', () => {
+      const db = ledgerAt(dialect, dir, 'shapes.db');
+      let r = cli(db, ['ingest', join(TORCH, 'traces/cold-local.log')]);
+      assert.equal(r.status, 0, r.stderr);
+      r = cli(db, ['history', '--job', 'fixture', '--shapes', '--code', 'f']);
+      assert.equal(r.status, 0, r.stderr);
+      assert.deepEqual(
+        r.stdout.trim().split('\n'),
+        [
+          "compile 0/0 saw L['x'] [2, 3] (stride [3, 1], torch.float32, cpu) in f, run fixture:pid576@2026-11-26T05:46:07Z, #1",
+          "compile 0/1 saw L['x'] [4, 3] (stride [3, 1], torch.float32, cpu) in f, run fixture:pid576@2026-11-26T05:46:07Z, #5",
+        ],
+      );
+      r = cli(db, ['history', '--job', 'fixture', '--shapes', '--json', '--source', "L['self']._modules['lin']._parameters['bias']"]);
+      assert.equal(r.status, 0, r.stderr);
+      const rows = r.stdout.trim().split('\n').map((t) => JSON.parse(t));
+      assert.deepEqual(Object.keys(rows[0]), ['position', 'time', 'run', 'code', 'source', 'compile_id', 'size', 'stride', 'dtype', 'device', 'role']);
+      assert.deepEqual(rows.map((x) => [x.compile_id, x.size, x.stride, x.role, x.code.name, x.code.file_hash, x.run]), [
+        ['3/0', [8], [1], 'parameter', 'forward', 'd02731e6', 'fixture:pid576@2026-11-26T05:46:07Z'],
+        ['3/1', [8], [1], 'parameter', 'forward', 'd02731e6', 'fixture:pid576@2026-11-26T05:46:07Z'],
+      ]);
+      assert.match(rows[0].time, /^2026-11-26T05:46:08\.\d{3}Z$/);
+      // the window applies: --exclude-run leaves the run's shapes out
+      r = cli(db, ['history', '--job', 'fixture', '--shapes', '--exclude-run', 'fixture:pid576@2026-11-26T05:46:07Z']);
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(r.stdout, '');
+    });
   });
-});
 
-describe('merge: the join of rank profiles, as compiler collectives hand every rank', () => {
-  it('fixture2 rank 0 + rank 1', async () => {
-    const { mergeProfiles } = await import('./merge-profiles.ts');
-    const { join: joinEntries } = await import('../model/entry.ts');
-    const { entryToJson } = await import('../codecs/entry-json.ts');
-    const l = await fresh();
-    await ingestFile(l, join(TORCH, 'workload2/code_state_fixture2_0_.pkl'));
-    await ingestFile(l, join(TORCH, 'workload2/code_state_fixture2_1_.pkl'));
-    const a = l.profileByKey('fixture2:0:')!;
-    const b = l.profileByKey('fixture2:1:')!;
-    mergeProfiles(l, [a, b], 'fixture2-joined:None:');
-    const j = l.view(l.profileByKey('fixture2-joined:None:')!.id).profile;
-    const pa = l.view(a.id).profile;
-    const pb = l.view(b.id).profile;
-    for (const [k, { state }] of j.codes) {
-      for (const [src, e] of state.automaticDynamic) {
-        const x = pa.codes.get(k)?.state.automaticDynamic.get(src);
-        const y = pb.codes.get(k)?.state.automaticDynamic.get(src);
-        const want = x && y ? joinEntries(x, y) : (x ?? y)!;
-        assert.deepEqual(entryToJson(e), entryToJson(want), src);
+  describe('bad files: a clear error or a reported skip, nothing half-written', () => {
+    it('corrupted pickles, bundles, values and traces', async () => {
+      const l = await fresh();
+      const bad = (name: string, bytes: Uint8Array | string) => {
+        const p = join(dir, name);
+        writeFileSync(p, bytes);
+        return p;
+      };
+      const pkl = readFileSync(join(TORCH, 'local/code_state_fixture_None_.pkl'));
+      await assert.rejects(ingestFile(l, bad('code_state_x_None_.pkl', pkl.subarray(0, 300))), /code_state_x_None_\.pkl: pickle: truncated.*at byte \d+/);
+      const evil = bad('evil.pkl', Buffer.from("cos\nsystem\n(S'id'\ntR.", 'latin1'));
+      await assert.rejects(ingestFile(l, evil, { defaults: { job: 'x' } }), /refusing global os\.system/);
+      const mc = Buffer.from(readFileSync(join(TORCH, 'megacache/eager-warm-run.bin')));
+      mc[200] ^= 1;
+      await assert.rejects(ingestFile(l, bad('flipped.bin', mc)), /flipped\.bin: mega-cache: checksum mismatch/);
+      await assert.rejects(ingestFile(l, bad('v.json', '{"data": "not*base64"}'), { kind: 'remote-json', defaults: { job: 'x' } }), /remote cache value: data: not base64/);
+      await assert.rejects(ingestFile(l, bad('redis_value.json', readFileSync(join(TORCH, 'remote/redis_value.json')))), /cannot tell the remote value's profile key; give --key/);
+      assert.equal(l.profiles().length, 0, 'nothing written');
+      // a trace cut mid-payload: the cut entry is reported and skipped, the rest ingests
+      const log = readFileSync(join(TORCH, 'traces/cold-local.log'), 'utf8');
+      const cut = log.slice(0, log.indexOf('PGO detected', log.indexOf('put_local_code_state', log.length / 2)) + 20);
+      const notes: string[] = [];
+      await ingestFile(l, bad('cut.log', cut), { onNote: (m) => notes.push(m) });
+      assert.match(notes.join('\n'), /cut\.log:\d+: artifact: payload does not match has_payload \(MD5\): the log ends inside it; entry skipped/);
+      assert.ok(l.profileByKey('fixture:None:'));
+      assert.deepEqual(verifyLedger(l).differences, []);
+      // garbage lines inside a trace are reported, never fatal
+      const garbled = log.split('\n');
+      garbled.splice(40, 0, 'this is not a glog line', '\tstray payload');
+      const notes2: string[] = [];
+      const l2 = await fresh();
+      await ingestFile(l2, bad('garbled.log', garbled.join('\n')), { kind: 'trace', onNote: (m) => notes2.push(m) });
+      assert.match(notes2.join('\n'), /garbled\.log:41: not a TORCH_TRACE \(glog\) line; skipped/);
+      assert.equal(show(l2, 'fixture:None:'), COLD);
+    });
+    it('a folder of traces: one run per file', async () => {
+      const l = await fresh();
+      const s = await ingestFile(l, join(TORCH, 'traces'));
+      assert.deepEqual([s.kind, s.kinds], ['folder', { trace: 4 }]);
+      assert.equal(show(l, 'fixture:None:'), COLD);
+      const runs = l.sql.all<{ run: string }>('select run from runs order by run').map((r) => r.run);
+      assert.deepEqual(runs, ['fixture:pid576@2026-11-26T05:46:07Z', 'fixture:pid603@2026-11-26T05:46:17Z', 'fixture:pid799@2026-11-26T05:47:04Z', 'fixture:pid831@2026-11-26T05:47:16Z']);
+    });
+    it("issue 8.6: a trace's run is named from what PyTorch wrote, not the file name; --run overrides", async () => {
+      const l = await fresh();
+      // the trace handler names its files at random: the same log under two such names is one run
+      const a = join(dir, 'dedicated_log_torch_trace_k2j4x9ab.log');
+      const b = join(dir, 'dedicated_log_torch_trace_q81mzz0c.log');
+      copyFileSync(join(TORCH, 'traces/cold-local.log'), a);
+      copyFileSync(join(TORCH, 'traces/cold-local.log'), b);
+      const first = await ingestFile(l, a);
+      assert.ok(first.appended > 0);
+      const second = await ingestFile(l, b);
+      assert.equal(second.appended, 0, 'the same trace under another file name appends nothing');
+      assert.equal(second.duplicates, first.appended);
+      const runs = () => l.sql.all<{ run: string }>('select distinct r.run from events e join runs r on r.id = e.run_id order by r.run').map((r) => r.run);
+      // job (compiler_config), pid (glog), first compile's start_time (compilation_metrics, UTC)
+      assert.deepEqual(runs(), ['fixture:pid576@2026-11-26T05:46:07Z']);
+      assert.equal(show(l, 'fixture:None:'), COLD);
+      // a rank's trace: the envelope's rank is in the name
+      await ingestFile(l, join(TORCH, 'workload2/trace-rank1.log'));
+      assert.deepEqual(runs(), ['fixture2:rank1:pid592@2026-11-26T05:55:19Z', 'fixture:pid576@2026-11-26T05:46:07Z']);
+      // --run overrides, on the command line too
+      const db = ledgerAt(dialect, dir, 'run-override.db');
+      const r = cli(db, ['ingest', '--run', 'r9', a]);
+      assert.equal(r.status, 0, r.stderr);
+      const o = await openLedger(db);
+      assert.deepEqual(o.sql.all<{ run: string }>('select run from runs').map((x) => x.run), ['r9']);
+      await o.close();
+      await l.close();
+    });
+    it('detects kinds from content', () => {
+      assert.equal(detectKind(join(TORCH, 'protocols/code_state_p0.pkl')), 'pickle');
+      assert.equal(detectKind(join(TORCH, 'protocols/code_state_p4.pkl')), 'pickle');
+      assert.equal(detectKind(join(TORCH, 'megacache/eager-cold-run.bin')), 'megacache');
+      assert.equal(detectKind(join(TORCH, 'remote/redis_value.json')), 'remote-json');
+      assert.equal(detectKind(join(TORCH, 'traces/cold-local.log')), 'trace');
+    });
+  });
+
+  describe('exports read back equal', () => {
+    it('pickle, remote-json, megacache (--base keeps other artifacts byte for byte), local-dir', async () => {
+      const l = await fresh();
+      await ingestFile(l, join(TORCH, 'traces/cold-local.log'));
+      const p = l.view(l.profileByKey('fixture:None:')!.id).profile;
+      const opts = { cacheKey: 'fixture:None:' };
+      assert.equal(renderProfile(unpickleProfile(exportBytes(p, { ...opts, format: 'pickle' }))), COLD);
+      for (const proto of [2, 3, 5] as const) assert.equal(renderProfile(unpickleProfile(exportBytes(p, { ...opts, format: 'pickle', protocol: proto }))), COLD);
+      assert.equal(renderProfile(unpickleProfile(decodeRemoteValue(Buffer.from(exportBytes(p, { ...opts, format: 'remote-json' })).toString()))), COLD);
+      const mc = decodeMegaCache(exportBytes(p, { ...opts, format: 'megacache' }));
+      assert.deepEqual(mc.artifacts.map((a) => [a.type, a.key]), [['pgo', 'fixture:None:']]);
+      const baseBytes = readFileSync(join(TORCH, 'megacache/inductor-cuda-run.bin'));
+      const base = decodeMegaCache(baseBytes);
+      const merged = decodeMegaCache(exportBytes(p, { ...opts, format: 'megacache', base: baseBytes }));
+      const others = (m: typeof base) => m.artifacts.filter((a) => a.type !== 'pgo');
+      assert.equal(others(merged).length, others(base).length);
+      others(base).forEach((a, i) => {
+        assert.equal(others(merged)[i].type, a.type);
+        assert.equal(others(merged)[i].key, a.key);
+        assert.ok(Buffer.from(others(merged)[i].content).equals(Buffer.from(a.content)));
+      });
+      assert.deepEqual(merged.artifacts.filter((a) => a.type === 'pgo').map((a) => a.key), ['fixture:None:']);
+      assert.deepEqual([...new Set(merged.artifacts.map((a) => a.type))], [...new Set(base.artifacts.map((a) => a.type))]);
+      const path = writeLocalDir(join(dir, 'cache'), 'team/job:7:None:v2', p);
+      assert.match(path, /dynamo\/code_state_team_job_7_None_v2\.pkl$/);
+      assert.equal(renderProfile(unpickleProfile(readFileSync(path))), COLD);
+      copyFileSync(path, join(dir, 'copy.pkl'));
+    });
+  });
+
+  describe('merge: the join of rank profiles, as compiler collectives hand every rank', () => {
+    it('fixture2 rank 0 + rank 1', async () => {
+      const { mergeProfiles } = await import('./merge-profiles.ts');
+      const { join: joinEntries } = await import('../model/entry.ts');
+      const { entryToJson } = await import('../codecs/entry-json.ts');
+      const l = await fresh();
+      await ingestFile(l, join(TORCH, 'workload2/code_state_fixture2_0_.pkl'));
+      await ingestFile(l, join(TORCH, 'workload2/code_state_fixture2_1_.pkl'));
+      const a = l.profileByKey('fixture2:0:')!;
+      const b = l.profileByKey('fixture2:1:')!;
+      mergeProfiles(l, [a, b], 'fixture2-joined:None:');
+      const j = l.view(l.profileByKey('fixture2-joined:None:')!.id).profile;
+      const pa = l.view(a.id).profile;
+      const pb = l.view(b.id).profile;
+      for (const [k, { state }] of j.codes) {
+        for (const [src, e] of state.automaticDynamic) {
+          const x = pa.codes.get(k)?.state.automaticDynamic.get(src);
+          const y = pb.codes.get(k)?.state.automaticDynamic.get(src);
+          const want = x && y ? joinEntries(x, y) : (x ?? y)!;
+          assert.deepEqual(entryToJson(e), entryToJson(want), src);
+        }
       }
-    }
-    assert.ok(l.history(l.profileByKey('fixture2-joined:None:')!.id).length > 0, 'rank 1 made dims dynamic: recorded');
-    assert.deepEqual(verifyLedger(l).differences, []);
+      assert.ok(l.history(l.profileByKey('fixture2-joined:None:')!.id).length > 0, 'rank 1 made dims dynamic: recorded');
+      assert.deepEqual(verifyLedger(l).differences, []);
+    });
   });
-});
 
-describe('issue 9.2: the same content again', () => {
-  it('issue 9.2: the same profile pickled with protocols 0 to 5 is one import (found by a new-user tryout)', async () => {
-    const l = await openLedger(join(tempDir(), 'protocols.db'));
-    const added = [];
-    for (let p = 0; p <= 5; p++) added.push((await ingestFile(l, join(TORCH, `protocols/code_state_p${p}.pkl`), { defaults: { job: 'fixture' } })).appended);
-    assert.deepEqual(added, [9, 0, 0, 0, 0, 0]);
-    assert.equal(l.sql.get<{ n: number }>('select count(*) n from imports')!.n, 1);
+  describe('issue 9.2: the same content again', () => {
+    it('issue 9.2: the same profile pickled with protocols 0 to 5 is one import (found by a new-user tryout)', async () => {
+      const l = await openLedger(ledgerAt(dialect, tempDir(), 'protocols.db'));
+      const added = [];
+      for (let p = 0; p <= 5; p++) added.push((await ingestFile(l, join(TORCH, `protocols/code_state_p${p}.pkl`), { defaults: { job: 'fixture' } })).appended);
+      assert.deepEqual(added, [9, 0, 0, 0, 0, 0]);
+      assert.equal(l.sql.get<{ n: number }>('select count(*) n from imports')!.n, 1);
+      await l.close();
+    });
+  });
+
+  it('issue 9.13: binary bytes that are no known kind are said to be so, not echoed back as JSON errors (new-user tryout)', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'garbage.bin');
+    writeFileSync(file, Buffer.from([0x93, 0x00, 0x53, 0xa7, 0x33, 0x7d, 0x01, 0xff, 0x10]));
+    const l = await openLedger(ledgerAt(dialect, dir, 'g.db'));
+    await assert.rejects(() => ingestFile(l, file), /garbage\.bin: not PGO data: binary bytes/);
     await l.close();
   });
-});
 
-it('issue 9.13: binary bytes that are no known kind are said to be so, not echoed back as JSON errors (new-user tryout)', async () => {
-  const dir = tempDir();
-  const file = join(dir, 'garbage.bin');
-  writeFileSync(file, Buffer.from([0x93, 0x00, 0x53, 0xa7, 0x33, 0x7d, 0x01, 0xff, 0x10]));
-  const l = await openLedger(join(dir, 'g.db'));
-  await assert.rejects(() => ingestFile(l, file), /garbage\.bin: not PGO data: binary bytes/);
-  await l.close();
-});
-
-it('issue 9.14: --kind trace on what is no TORCH_TRACE log is an error saying so (new-user tryout)', async () => {
-  const l = await openLedger(join(tempDir(), 'k.db'));
-  await assert.rejects(() => ingestFile(l, join(TORCH, 'local/code_state_fixture_None_.pkl'), { kind: 'trace', defaults: { job: 'fixture' } }), /not a TORCH_TRACE log \(no glog line in it\)/);
-  assert.equal(l.profiles().length, 0);
-  await l.close();
+  it('issue 9.14: --kind trace on what is no TORCH_TRACE log is an error saying so (new-user tryout)', async () => {
+    const l = await openLedger(ledgerAt(dialect, tempDir(), 'k.db'));
+    await assert.rejects(() => ingestFile(l, join(TORCH, 'local/code_state_fixture_None_.pkl'), { kind: 'trace', defaults: { job: 'fixture' } }), /not a TORCH_TRACE log \(no glog line in it\)/);
+    assert.equal(l.profiles().length, 0);
+    await l.close();
+  });
 });

@@ -41,12 +41,14 @@ export async function runCli(argv: string[], program = new Command()): Promise<n
         const db = (program.opts() as { db: string }).db;
         // Only the commands that bring data in (ingest, pull) create a ledger; replay, retract
         // and merge on a mistyped path would otherwise leave an empty one behind.
-        if (options?.write && !options.create) {
+        // On PostgreSQL the same rule is "the database holds no ledger tables" (openDatabase's `existing`).
+        const existing = !!options?.write && !options.create;
+        if (existing && !/^postgres(ql)?:\/\//i.test(db)) {
           const { existsSync } = await import('node:fs');
           if (!existsSync(db)) usage(`${db}: no ledger there (only ingest and pull create one)`);
         }
         // Read commands open read-only: they never create, migrate or rebuild a database.
-        ledger = await openLedger(db, { readonly: !options?.write });
+        ledger = await openLedger(db, { readonly: !options?.write, existing });
         for (const n of ledger.notes) process.stderr.write(`${n}\n`);
       }
       return ledger;

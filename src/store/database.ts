@@ -68,6 +68,8 @@ export interface OpenOptions {
   busyTimeoutMs?: number;
   /** Read only: the file must exist and hold a current ledger; nothing is created, migrated or written. */
   readonly?: boolean;
+  /** Written to, but never created: a database with no ledger tables is an error (PostgreSQL; on SQLite the file's absence says it). */
+  existing?: boolean;
 }
 
 /**

@@ -2,7 +2,7 @@ import pako from 'pako';
 import { parseCacheKey, type ProfileKey } from '../model/cache-key.ts';
 import { inputError } from '../errors.ts';
 import { appendBatch, type AppendResult, type AppendState } from './append.ts';
-import { openDatabase, rows, type OpenedDatabase, type Sql } from './database.ts';
+import { openDatabase, rows, type OpenedDatabase, type OpenOptions, type Sql } from './database.ts';
 import type { FoldStep, StreamView } from './fold.ts';
 import { foldWindow } from './fold-window.ts';
 import { createInterner } from './intern.ts';
@@ -57,7 +57,7 @@ export interface Ledger {
 export type FoldFilter = Window;
 
 /** Opens a ledger; `readonly` for read commands (nothing created, migrated or rebuilt). */
-export async function openLedger(path: string, options: { readonly?: boolean } = {}): Promise<Ledger> {
+export async function openLedger(path: string, options: OpenOptions = {}): Promise<Ledger> {
   const db = await openDatabase(path, options);
   const ledger = createLedger(db);
   try {

@@ -92,6 +92,7 @@ export async function openPostgres(url: string, options: OpenOptions = {}): Prom
   try {
     const st = unwrap<{ state: string; unknown: string[] }>(call('state', id));
     if (st.unknown.length) throw new DatabaseVersionError(where, st.unknown);
+    if (options.existing && st.state === 'new') throw inputError(`${where}: no ledger there (it holds no pgo-ledger tables; only ingest and pull create them)`);
     if (options.readonly && st.state === 'new') throw inputError(`${where} holds no pgo-ledger tables: a read command never creates them (check --db or PGO_LEDGER_DB; ingest or pull creates a ledger)`);
     if (options.readonly && st.state === 'behind') {
       throw inputError(`${where} was written by an older pgo-ledger and must be upgraded, which a read command never does: run a write command on it once (e.g. pgo-ledger replay)`);
@@ -158,7 +159,7 @@ function pgSql(url: string, id: number, call: (...c: Call) => Reply<unknown>, un
 const LOCK_ALL = 0x70676f61;
 const LOCK_PROFILE = 0x70676f70;
 
-const EVENT_TYPES = ['bigint', 'text', 'bigint', 'bigint', 'bigint', 'bigint', 'bigint', 'bigint', 'bigint', 'text', 'bigint'];
+const EVENT_TYPES = ['bigint', 'text', 'bigint', 'bigint', 'bigint', 'float8', 'bigint', 'bigint', 'bigint', 'text', 'bigint'];
 const HISTORY_TYPES = ['bigint', 'bigint', 'bigint', 'bigint', 'text', 'text', 'text', 'text', 'text', 'text'];
 
 /** `insert ... select from unnest($1::t1[], ...)`: a whole batch in one statement and one round trip. */
