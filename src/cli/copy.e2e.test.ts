@@ -31,7 +31,7 @@ function looks(db: string, dir: string, tag: string): Record<string, string> {
     out[`${k} show`] = ok(db, ['show', ...sel]);
     out[`${k} why`] = ok(db, ['why', ...sel, '--json']);
     const pkl = join(dir, `${tag}-${k.replace(/:/g, '_')}.pkl`);
-    ok(db, ['export', ...sel, '--allow-empty', '-o', pkl]);
+    ok(db, ['export', ...sel, '--format', 'pickle', '--allow-empty', '-o', pkl]);
     out[`${k} pickle`] = readFileSync(pkl).toString('hex');
   }
   out.jobs = ok(db, ['jobs', '--json']);
