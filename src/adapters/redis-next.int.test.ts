@@ -11,44 +11,48 @@ import { decodeRemoteValue, encodeRemoteValue, remoteKey } from '../codecs/remot
 import { entryOf } from '../model/observation.ts';
 import { emptyProfile } from '../model/profile.ts';
 import { updateAutomaticDynamic } from '../model/update.ts';
+import { DIALECTS, ledgerAt } from '../../test/support/postgres.ts';
 
-describe('issue 13.4: publish and pull in the layout after 2.11 (a real redis-server)', () => {
-  it('publish writes the layout the data came in, or --torch; 2.11 refuses closures unless --merge-closures; pull reads it back', async () => {
-    const dir = tempDir();
-    const { url } = await startRedis();
-    const p = emptyProfile();
-    const code = { filename: '/w/m.py', firstlineno: 7, name: 'inner', file_hash: 'abc' };
-    updateAutomaticDynamic(p, { ...code, closure_hash: 1 }, "L['x']", entryOf({ kind: 'size', size: [2, 3] }));
-    updateAutomaticDynamic(p, { ...code, closure_hash: 2 }, "L['x']", entryOf({ kind: 'size', size: [4, 3] }));
-    const bytes = Buffer.from(pickleProfile(p, { layout: '2.12' }));
-    writeFileSync(join(dir, 'p.pkl'), bytes);
-    const db = join(dir, 'r.db');
-    assert.equal(cli(db, ['ingest', join(dir, 'p.pkl'), '--job', 'rj']).status, 0);
+for (const dialect of DIALECTS) describe(dialect, () => {
 
-    assert.equal(cli(db, ['publish', url, '--job', 'rj']).status, 0);
-    const r = new Redis(url);
-    const got = async () => Buffer.from(decodeRemoteValue((await r.get(remoteKey('rj:None:')))!));
-    assert.ok((await got()).equals(bytes));
+  describe('issue 13.4: publish and pull in the layout after 2.11 (a real redis-server)', () => {
+    it('publish writes the layout the data came in, or --torch; 2.11 refuses closures unless --merge-closures; pull reads it back', async () => {
+      const dir = tempDir();
+      const { url } = await startRedis();
+      const p = emptyProfile();
+      const code = { filename: '/w/m.py', firstlineno: 7, name: 'inner', file_hash: 'abc' };
+      updateAutomaticDynamic(p, { ...code, closure_hash: 1 }, "L['x']", entryOf({ kind: 'size', size: [2, 3] }));
+      updateAutomaticDynamic(p, { ...code, closure_hash: 2 }, "L['x']", entryOf({ kind: 'size', size: [4, 3] }));
+      const bytes = Buffer.from(pickleProfile(p, { layout: '2.12' }));
+      writeFileSync(join(dir, 'p.pkl'), bytes);
+      const db = ledgerAt(dialect, dir, 'r.db');
+      assert.equal(cli(db, ['ingest', join(dir, 'p.pkl'), '--job', 'rj']).status, 0);
 
-    const refused = cli(db, ['publish', url, '--job', 'rj', '--torch', '2.11']);
-    assert.equal(refused.status, 2);
-    assert.match(refused.stderr, /closure_hash: hash\(abc\)\/w\/m\.py:7:inner \(closures 0x1, 0x2\)/);
-    assert.ok((await got()).equals(bytes), 'nothing written on refusal');
+      assert.equal(cli(db, ['publish', url, '--job', 'rj']).status, 0);
+      const r = new Redis(url);
+      const got = async () => Buffer.from(decodeRemoteValue((await r.get(remoteKey('rj:None:')))!));
+      assert.ok((await got()).equals(bytes));
 
-    assert.equal(cli(db, ['publish', url, '--job', 'rj', '--torch', '2.11', '--merge-closures']).status, 0);
-    const merged = unpickleProfile(await got());
-    assert.equal(merged.codes.size, 1);
-    assert.equal((await got()).indexOf('closure_hash'), -1);
-    r.disconnect();
+      const refused = cli(db, ['publish', url, '--job', 'rj', '--torch', '2.11']);
+      assert.equal(refused.status, 2);
+      assert.match(refused.stderr, /closure_hash: hash\(abc\)\/w\/m\.py:7:inner \(closures 0x1, 0x2\)/);
+      assert.ok((await got()).equals(bytes), 'nothing written on refusal');
 
-    // pull of a newer-layout value keeps the closures apart
-    const r2 = new Redis(url);
-    await r2.set(remoteKey('rj:None:'), encodeRemoteValue(bytes));
-    r2.disconnect();
-    const db2 = join(dir, 'r2.db');
-    const pull = cli(db2, ['pull', url, '--job', 'rj']);
-    assert.equal(pull.status, 0, pull.stderr);
-    const json = JSON.parse(cli(db2, ['show', '--job', 'rj', '--json']).stdout);
-    assert.deepEqual(json.codes.map((c: { code: { closure_hash: number } }) => c.code.closure_hash), [1, 2]);
+      assert.equal(cli(db, ['publish', url, '--job', 'rj', '--torch', '2.11', '--merge-closures']).status, 0);
+      const merged = unpickleProfile(await got());
+      assert.equal(merged.codes.size, 1);
+      assert.equal((await got()).indexOf('closure_hash'), -1);
+      r.disconnect();
+
+      // pull of a newer-layout value keeps the closures apart
+      const r2 = new Redis(url);
+      await r2.set(remoteKey('rj:None:'), encodeRemoteValue(bytes));
+      r2.disconnect();
+      const db2 = ledgerAt(dialect, dir, 'r2.db');
+      const pull = cli(db2, ['pull', url, '--job', 'rj']);
+      assert.equal(pull.status, 0, pull.stderr);
+      const json = JSON.parse(cli(db2, ['show', '--job', 'rj', '--json']).stdout);
+      assert.deepEqual(json.codes.map((c: { code: { closure_hash: number } }) => c.code.closure_hash), [1, 2]);
+    });
   });
 });

@@ -10,114 +10,118 @@ import { pickleProfile, unpickleProfile } from '../codecs/pickle/index.ts';
 import { entryOf } from '../model/observation.ts';
 import { emptyProfile } from '../model/profile.ts';
 import { updateAutomaticDynamic } from '../model/update.ts';
+import { DIALECTS, ledgerAt } from '../../test/support/postgres.ts';
 
-const dir = tempDir();
+for (const dialect of DIALECTS) describe(dialect, () => {
 
-/** A newer PyTorch's profile: one factory-made function under two closures. */
-function handMade(): Uint8Array {
-  const p = emptyProfile();
-  const code = { filename: '/w/m.py', firstlineno: 7, name: 'inner', file_hash: 'abc' };
-  updateAutomaticDynamic(p, { ...code, closure_hash: 0x2a }, "L['x']", entryOf({ kind: 'size', size: [2, 3] }));
-  updateAutomaticDynamic(p, { ...code, closure_hash: 0x2a }, "L['x']", entryOf({ kind: 'size', size: [4, 3] }));
-  updateAutomaticDynamic(p, { ...code, closure_hash: 2n ** 61n - 1n }, "L['x']", entryOf({ kind: 'size', size: [5, 3] }));
-  updateAutomaticDynamic(p, { ...code, closure_hash: 2n ** 61n - 1n }, "L['n']", entryOf({ kind: 'scalar', value: 1 }));
-  return pickleProfile(p, { layout: '2.12' });
-}
+  const dir = tempDir();
 
-describe('issue 13: profiles in the layout after 2.11 on the command line', () => {
-  const db = join(dir, 'next.db');
-  const pkl = join(dir, 'hand.pkl');
-  const bytes = handMade();
-  writeFileSync(pkl, bytes);
-
-  it('issue 13.1: a hand-made newer pickle: two closure-distinct code ids stay two, and export gives the same bytes', () => {
-    assert.equal(cli(db, ['ingest', pkl, '--job', 'hm']).status, 0);
-    const show = cli(db, ['show', '--job', 'hm']);
-    assert.equal(show.status, 0, show.stderr);
-    // render_code_state prints closures alike, as upstream does
-    assert.equal(show.stdout.split('\n').filter((l) => l === 'hash(abc)/w/m.py:7:inner:').length, 2);
-    assert.match(show.stdout, /L\['x'\]: unusual FrameStateSizeEntry\(scalar=<AutoUnset.token: 0>, size=\(<AutoDynamic.token: 0>, 3\), stride=<AutoUnset.token: 0>, excluded_sizes=\(2, 3\), excluded_scalar=None\)/);
-    const json = JSON.parse(cli(db, ['show', '--job', 'hm', '--json']).stdout);
-    assert.deepEqual(json.codes.map((c: { code: { closure_hash: unknown } }) => c.code.closure_hash), [42, '2305843009213693951']);
-    const out = join(dir, 'hand-out.pkl');
-    assert.equal(cli(db, ['export', '--job', 'hm', '--format', 'pickle', '-o', out]).status, 0);
-    assert.ok(readFileSync(out).equals(Buffer.from(bytes)), 'default: the layout it came in');
-    assert.equal(cli(db, ['export', '--job', 'hm', '--format', 'pickle', '--torch', '2.12', '-o', out]).status, 0);
-    assert.ok(readFileSync(out).equals(Buffer.from(bytes)));
-  });
-
-  it('issue 13.3: why and history tell the closures apart', () => {
+  /** A newer PyTorch's profile: one factory-made function under two closures. */
+  function handMade(): Uint8Array {
+    const p = emptyProfile();
     const code = { filename: '/w/m.py', firstlineno: 7, name: 'inner', file_hash: 'abc' };
-    const line = (closure: number | string, n: number) => JSON.stringify({ job: 'hl', code: { ...code, closure_hash: closure }, source: "L['x']", kind: 'size', size: [n, 3] });
-    writeFileSync(join(dir, 'closures.jsonl'), [line(42, 2), line('2305843009213693951', 5), line(42, 4), line('2305843009213693951', 6)].join('\n') + '\n');
-    assert.equal(cli(db, ['ingest', join(dir, 'closures.jsonl')]).status, 0);
-    const why = cli(db, ['why', '--job', 'hl', '--source', "L['x']"]);
-    assert.equal(why.status, 0, why.stderr);
-    assert.match(why.stdout, /L\['x'\] in hash\(abc\)\/w\/m\.py:7:inner closure 0x2a:/);
-    assert.match(why.stdout, /L\['x'\] in hash\(abc\)\/w\/m\.py:7:inner closure 0x1fffffffffffffff:/);
-    const amb = cli(db, ['why', '--job', 'hl', '--source', "L['x']", '--code', 'm.py:7:inner']);
-    assert.equal(amb.status, 2);
-    assert.match(amb.stderr, /ambiguous: .*closure 0x2a, .*closure 0x1fffffffffffffff; pick one with the text shown, closure included/);
-    const one = cli(db, ['why', '--job', 'hl', '--source', "L['x']", '--code', 'hash(abc)/w/m.py:7:inner closure 0x2a']);
-    assert.equal(one.status, 0, one.stderr);
-    assert.match(one.stdout, /closure 0x2a:/);
-    assert.doesNotMatch(one.stdout, /closure 0x1fffffffffffffff/);
-    const hist = cli(db, ['history', '--job', 'hl', '--json']).stdout.trim().split('\n').map((l) => JSON.parse(l));
-    assert.deepEqual(hist.map((h) => [h.code.closure_hash, h.cached, h.new]), [[42, '2', '4'], ['2305843009213693951', '5', '6']]);
-    const diff = cli(db, ['diff', '--job', 'hl', '--from', '0']);
-    assert.equal(diff.status, 0, diff.stderr);
-    assert.match(diff.stdout, /added L\['x'\] in hash\(abc\)\/w\/m\.py:7:inner closure 0x2a:/);
-    assert.match(diff.stdout, /added L\['x'\] in hash\(abc\)\/w\/m\.py:7:inner closure 0x1fffffffffffffff:/);
-  });
+    updateAutomaticDynamic(p, { ...code, closure_hash: 0x2a }, "L['x']", entryOf({ kind: 'size', size: [2, 3] }));
+    updateAutomaticDynamic(p, { ...code, closure_hash: 0x2a }, "L['x']", entryOf({ kind: 'size', size: [4, 3] }));
+    updateAutomaticDynamic(p, { ...code, closure_hash: 2n ** 61n - 1n }, "L['x']", entryOf({ kind: 'size', size: [5, 3] }));
+    updateAutomaticDynamic(p, { ...code, closure_hash: 2n ** 61n - 1n }, "L['n']", entryOf({ kind: 'scalar', value: 1 }));
+    return pickleProfile(p, { layout: '2.12' });
+  }
 
-  it('issue 13.4: --torch 2.11 refuses closure-distinct code ids by name; --merge-closures joins them', () => {
-    const out = join(dir, 'hand-211.pkl');
-    const r = cli(db, ['export', '--job', 'hm', '--format', 'pickle', '--torch', '2.11', '-o', out]);
-    assert.equal(r.status, 2);
-    assert.match(r.stderr, /hash\(abc\)\/w\/m\.py:7:inner \(closures 0x2a, 0x1fffffffffffffff\).*--merge-closures/);
-    const m = cli(db, ['export', '--job', 'hm', '--format', 'pickle', '--torch', '2.11', '--merge-closures', '-o', out]);
-    assert.equal(m.status, 0, m.stderr);
-    const back = unpickleProfile(readFileSync(out));
-    assert.equal(back.layout, undefined);
-    assert.equal(back.codes.size, 1);
-    assert.equal(readFileSync(out).indexOf('closure_hash'), -1);
-    assert.deepEqual([...[...back.codes.values()][0].state.automaticDynamic.keys()], ["L['x']", "L['n']"]);
-  });
+  describe('issue 13: profiles in the layout after 2.11 on the command line', () => {
+    const db = ledgerAt(dialect, dir, 'next.db');
+    const pkl = join(dir, 'hand.pkl');
+    const bytes = handMade();
+    writeFileSync(pkl, bytes);
 
-  it('issue 13.4: mega-cache and remote-json exports carry the newer layout, and read back the same', () => {
-    for (const format of ['megacache', 'remote-json']) {
-      const out = join(dir, `hand.${format}`);
-      const ex = cli(db, ['export', '--job', 'hm', '--format', format, '-o', out]);
-      assert.equal(ex.status, 0, ex.stderr);
-      // into a fresh store (a mega-cache names its own key: hm)
-      const db2 = join(dir, `again-${format}.db`);
-      const job = 'hm';
-      const ing = cli(db2, ['ingest', out, '--job', job]);
-      assert.equal(ing.status, 0, ing.stderr);
-      const again = join(dir, `again-${format}.pkl`);
-      const ex2 = cli(db2, ['export', '--job', job, '--format', 'pickle', '-o', again]);
-      assert.equal(ex2.status, 0, ex2.stderr);
-      assert.ok(readFileSync(again).equals(Buffer.from(bytes)), format);
-    }
-  });
+    it('issue 13.1: a hand-made newer pickle: two closure-distinct code ids stay two, and export gives the same bytes', () => {
+      assert.equal(cli(db, ['ingest', pkl, '--job', 'hm']).status, 0);
+      const show = cli(db, ['show', '--job', 'hm']);
+      assert.equal(show.status, 0, show.stderr);
+      // render_code_state prints closures alike, as upstream does
+      assert.equal(show.stdout.split('\n').filter((l) => l === 'hash(abc)/w/m.py:7:inner:').length, 2);
+      assert.match(show.stdout, /L\['x'\]: unusual FrameStateSizeEntry\(scalar=<AutoUnset.token: 0>, size=\(<AutoDynamic.token: 0>, 3\), stride=<AutoUnset.token: 0>, excluded_sizes=\(2, 3\), excluded_scalar=None\)/);
+      const json = JSON.parse(cli(db, ['show', '--job', 'hm', '--json']).stdout);
+      assert.deepEqual(json.codes.map((c: { code: { closure_hash: unknown } }) => c.code.closure_hash), [42, '2305843009213693951']);
+      const out = join(dir, 'hand-out.pkl');
+      assert.equal(cli(db, ['export', '--job', 'hm', '--format', 'pickle', '-o', out]).status, 0);
+      assert.ok(readFileSync(out).equals(Buffer.from(bytes)), 'default: the layout it came in');
+      assert.equal(cli(db, ['export', '--job', 'hm', '--format', 'pickle', '--torch', '2.12', '-o', out]).status, 0);
+      assert.ok(readFileSync(out).equals(Buffer.from(bytes)));
+    });
 
-  it('issue 13.4/13.5: 2.11 data still exports 2.11 bytes by default and with --torch 2.11; oracle/next cases via the CLI', () => {
-    const c = oracleCases()[7];
-    const n = nextOracleCases().filter((x) => x.codes.some((k) => typeof k.closure_hash === 'bigint')).slice(0, 3);
-    writeFileSync(join(dir, 'mixed.jsonl'), [...caseLines(c), ...n.flatMap((x) => nextCaseLines(x))].join('\n') + '\n');
-    assert.equal(cli(db, ['ingest', join(dir, 'mixed.jsonl')]).status, 0);
-    const out = join(dir, 'c.pkl');
-    for (const torch of [[], ['--torch', '2.11']]) {
-      assert.equal(cli(db, ['export', '--job', `case-${c.id}`, '--format', 'pickle', ...torch, '-o', out]).status, 0);
-      assert.equal(readFileSync(out).toString('base64'), c.expected.pickle_p4);
-    }
-    for (const x of n) {
-      assert.equal(cli(db, ['show', '--job', `next-${x.id}`]).stdout, x.expected.render + '\n');
-      const hist = cli(db, ['history', '--job', `next-${x.id}`, '--json']).stdout.trim();
-      const got = hist ? hist.split('\n').map((l) => JSON.parse(l)) : [];
-      assert.deepEqual(got.map((g) => ({ event: 'automatic_dynamic', name: g.source, dim_changed: g.dim_changed, reason: g.reason, cached: g.cached, new: g.new })), x.expected.steps.flatMap((s) => s.logged));
-      assert.equal(cli(db, ['export', '--job', `next-${x.id}`, '--format', 'pickle', '--torch', '2.12', '-o', out]).status, 0);
-      assert.equal(readFileSync(out).toString('base64'), x.expected.pickle_p4);
-    }
+    it('issue 13.3: why and history tell the closures apart', () => {
+      const code = { filename: '/w/m.py', firstlineno: 7, name: 'inner', file_hash: 'abc' };
+      const line = (closure: number | string, n: number) => JSON.stringify({ job: 'hl', code: { ...code, closure_hash: closure }, source: "L['x']", kind: 'size', size: [n, 3] });
+      writeFileSync(join(dir, 'closures.jsonl'), [line(42, 2), line('2305843009213693951', 5), line(42, 4), line('2305843009213693951', 6)].join('\n') + '\n');
+      assert.equal(cli(db, ['ingest', join(dir, 'closures.jsonl')]).status, 0);
+      const why = cli(db, ['why', '--job', 'hl', '--source', "L['x']"]);
+      assert.equal(why.status, 0, why.stderr);
+      assert.match(why.stdout, /L\['x'\] in hash\(abc\)\/w\/m\.py:7:inner closure 0x2a:/);
+      assert.match(why.stdout, /L\['x'\] in hash\(abc\)\/w\/m\.py:7:inner closure 0x1fffffffffffffff:/);
+      const amb = cli(db, ['why', '--job', 'hl', '--source', "L['x']", '--code', 'm.py:7:inner']);
+      assert.equal(amb.status, 2);
+      assert.match(amb.stderr, /ambiguous: .*closure 0x2a, .*closure 0x1fffffffffffffff; pick one with the text shown, closure included/);
+      const one = cli(db, ['why', '--job', 'hl', '--source', "L['x']", '--code', 'hash(abc)/w/m.py:7:inner closure 0x2a']);
+      assert.equal(one.status, 0, one.stderr);
+      assert.match(one.stdout, /closure 0x2a:/);
+      assert.doesNotMatch(one.stdout, /closure 0x1fffffffffffffff/);
+      const hist = cli(db, ['history', '--job', 'hl', '--json']).stdout.trim().split('\n').map((l) => JSON.parse(l));
+      assert.deepEqual(hist.map((h) => [h.code.closure_hash, h.cached, h.new]), [[42, '2', '4'], ['2305843009213693951', '5', '6']]);
+      const diff = cli(db, ['diff', '--job', 'hl', '--from', '0']);
+      assert.equal(diff.status, 0, diff.stderr);
+      assert.match(diff.stdout, /added L\['x'\] in hash\(abc\)\/w\/m\.py:7:inner closure 0x2a:/);
+      assert.match(diff.stdout, /added L\['x'\] in hash\(abc\)\/w\/m\.py:7:inner closure 0x1fffffffffffffff:/);
+    });
+
+    it('issue 13.4: --torch 2.11 refuses closure-distinct code ids by name; --merge-closures joins them', () => {
+      const out = join(dir, 'hand-211.pkl');
+      const r = cli(db, ['export', '--job', 'hm', '--format', 'pickle', '--torch', '2.11', '-o', out]);
+      assert.equal(r.status, 2);
+      assert.match(r.stderr, /hash\(abc\)\/w\/m\.py:7:inner \(closures 0x2a, 0x1fffffffffffffff\).*--merge-closures/);
+      const m = cli(db, ['export', '--job', 'hm', '--format', 'pickle', '--torch', '2.11', '--merge-closures', '-o', out]);
+      assert.equal(m.status, 0, m.stderr);
+      const back = unpickleProfile(readFileSync(out));
+      assert.equal(back.layout, undefined);
+      assert.equal(back.codes.size, 1);
+      assert.equal(readFileSync(out).indexOf('closure_hash'), -1);
+      assert.deepEqual([...[...back.codes.values()][0].state.automaticDynamic.keys()], ["L['x']", "L['n']"]);
+    });
+
+    it('issue 13.4: mega-cache and remote-json exports carry the newer layout, and read back the same', () => {
+      for (const format of ['megacache', 'remote-json']) {
+        const out = join(dir, `hand.${format}`);
+        const ex = cli(db, ['export', '--job', 'hm', '--format', format, '-o', out]);
+        assert.equal(ex.status, 0, ex.stderr);
+        // into a fresh store (a mega-cache names its own key: hm)
+        const db2 = ledgerAt(dialect, dir, `again-${format}.db`);
+        const job = 'hm';
+        const ing = cli(db2, ['ingest', out, '--job', job]);
+        assert.equal(ing.status, 0, ing.stderr);
+        const again = join(dir, `again-${format}.pkl`);
+        const ex2 = cli(db2, ['export', '--job', job, '--format', 'pickle', '-o', again]);
+        assert.equal(ex2.status, 0, ex2.stderr);
+        assert.ok(readFileSync(again).equals(Buffer.from(bytes)), format);
+      }
+    });
+
+    it('issue 13.4/13.5: 2.11 data still exports 2.11 bytes by default and with --torch 2.11; oracle/next cases via the CLI', () => {
+      const c = oracleCases()[7];
+      const n = nextOracleCases().filter((x) => x.codes.some((k) => typeof k.closure_hash === 'bigint')).slice(0, 3);
+      writeFileSync(join(dir, 'mixed.jsonl'), [...caseLines(c), ...n.flatMap((x) => nextCaseLines(x))].join('\n') + '\n');
+      assert.equal(cli(db, ['ingest', join(dir, 'mixed.jsonl')]).status, 0);
+      const out = join(dir, 'c.pkl');
+      for (const torch of [[], ['--torch', '2.11']]) {
+        assert.equal(cli(db, ['export', '--job', `case-${c.id}`, '--format', 'pickle', ...torch, '-o', out]).status, 0);
+        assert.equal(readFileSync(out).toString('base64'), c.expected.pickle_p4);
+      }
+      for (const x of n) {
+        assert.equal(cli(db, ['show', '--job', `next-${x.id}`]).stdout, x.expected.render + '\n');
+        const hist = cli(db, ['history', '--job', `next-${x.id}`, '--json']).stdout.trim();
+        const got = hist ? hist.split('\n').map((l) => JSON.parse(l)) : [];
+        assert.deepEqual(got.map((g) => ({ event: 'automatic_dynamic', name: g.source, dim_changed: g.dim_changed, reason: g.reason, cached: g.cached, new: g.new })), x.expected.steps.flatMap((s) => s.logged));
+        assert.equal(cli(db, ['export', '--job', `next-${x.id}`, '--format', 'pickle', '--torch', '2.12', '-o', out]).status, 0);
+        assert.equal(readFileSync(out).toString('base64'), x.expected.pickle_p4);
+      }
+    });
   });
 });

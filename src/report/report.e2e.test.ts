@@ -15,105 +15,109 @@ import { updateAutomaticDynamic } from '../model/update.ts';
 import { openLedger } from '../store/ledger.ts';
 import { renderReportHtml } from './render-html.ts';
 import { reportProfile } from './report-data.ts';
+import { DIALECTS, ledgerAt } from '../../test/support/postgres.ts';
 
-const OUT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'test-output');
-const dir = tempDir();
-let browser: Browser;
+for (const dialect of DIALECTS) describe(dialect, () => {
 
-before(async () => {
-  // Debian's chromium (scripts/test-deps.sh installs it); never a downloaded browser.
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  const OUT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'test-output');
+  const dir = tempDir();
+  let browser: Browser;
+
+  before(async () => {
+    // Debian's chromium (scripts/test-deps.sh installs it); never a downloaded browser.
+    browser = await chromium.launch({
+      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    });
   });
-});
-after(async () => {
-  await browser?.close();
-});
-
-describe('the HTML report in a real headless Chromium', () => {
-  it('shows the fixture trace’s profile as `show` does; filters work; issue 8.8: each source shows the shapes each compile saw; a screenshot is saved', async () => {
-    const ledger = await openLedger(join(dir, 'r.db'));
-    await ingestFile(ledger, join(TORCH, 'traces/cold-local.log'));
-    const p = ledger.profileByKey('fixture:None:')!;
-    const file = join(dir, 'report.html');
-    writeFileSync(file, renderReportHtml([reportProfile(ledger, p)]));
-    const view = ledger.view(p.id).profile;
-
-    const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
-    const requests: string[] = [];
-    page.on('request', (r) => requests.push(r.url()));
-    await page.goto(pathToFileURL(file).href);
-    await page.waitForSelector('tr.entry');
-
-    // the table against what `show` prints: every code id, source and rendered entry, in order
-    const rows = await page.$$eval('tr.entry', (trs) => trs.map((tr) => [tr.getAttribute('data-code'), tr.getAttribute('data-source'), tr.querySelector('.rendered')!.textContent]));
-    const want = [...view.codes.values()].flatMap(({ id, state }) => [...state.automaticDynamic].map(([s, e]) => [codeIdText(id), s, renderEntry(e)]));
-    assert.deepEqual(rows, want);
-    const show = renderProfile(view);
-    for (const [code, source, rendered] of rows) {
-      assert.ok(show.includes(`${code}:`), code!);
-      assert.ok(show.includes(`  ${source}: ${rendered}`), `${source}: ${rendered}`);
-    }
-    assert.equal(await page.textContent('#advice'), show.slice(show.indexOf('TORCH_COMPILE_DYNAMIC_SOURCES=')));
-
-    // a dynamic dim says when it turned dynamic (PyTorch's compile id from the trace)
-    const aDims = await page.$$eval(`tr.entry[data-code$=":g"][data-source="L['a']"] .dim`, (ds) => ds.map((d) => [d.textContent, d.getAttribute('title')]));
-    assert.equal(aDims[0][0], '4');
-    assert.match(aDims[1][0]!, /^\?#\d+ · fixture:pid576@2026-11-26T05:46:07Z · 1\/1$/);
-    assert.match(aDims[1][1]!, /dynamic since event #\d+ .*compile 1\/1/);
-
-    // issue 8.8: the shapes each compile saw, from the trace's describe_tensor/describe_source
-    const saw = (code: string, source: string) => page.textContent(`tr.entry[data-code$=":${code}"][data-source="${source}"] .saw`);
-    assert.equal(await saw('f', "L['x']"), 'compile 0/0 saw [2, 3]; 0/1 saw [4, 3]');
-    assert.equal(await saw('g', "L['a']"), 'compile 1/0 saw [4, 6]; 1/1 saw [4, 7]; 1/2 saw [4, 6]');
-    assert.equal(await saw('forward', "L['x']"), 'compile 3/0 saw [2, 5, 8]; 3/1 saw [3, 7, 8]');
-    assert.equal(await page.$$eval(`tr.entry[data-source="L['n']"] .saw`, (e) => e.length), 0, 'a scalar is not a described tensor');
-
-    // filter by source
-    await page.selectOption('#source-filter', "L['x']");
-    const xs = await page.$$eval('tr.entry', (trs) => trs.map((tr) => tr.getAttribute('data-code')));
-    assert.deepEqual(xs, ['hash(d02731e6)/srv/train/train.py:24:f', 'hash(d02731e6)/srv/train/train.py:20:forward']);
-    // the search box
-    await page.selectOption('#source-filter', '');
-    await page.fill('#search', 'forward');
-    assert.deepEqual(await page.$$eval('tr.entry', (trs) => trs.map((tr) => tr.getAttribute('data-source'))), ["L['x']", "L['self'].scale", "L['mask_len']"]);
-    await page.fill('#search', '');
-    // filter by run: every changed source of that run
-    await page.selectOption('#run-filter', 'fixture:pid576@2026-11-26T05:46:07Z');
-    const changed = await page.$$eval('tr.entry', (trs) => trs.length);
-    assert.equal(changed, 7);
-    await page.selectOption('#run-filter', '');
-    // open a timeline: PyTorch's guard failure text is there
-    await page.click(`tr.entry[data-code$=":g"][data-source="L['a']"] summary`);
-    assert.match((await page.textContent(`tr.entry[data-code$=":g"][data-source="L['a']"] ol.timeline`))!, /guard failure: 1\/0: tensor 'a' size mismatch at index 1\. expected 6, actual 7/);
-    await page.click('#copy');
-    await page.waitForFunction("document.getElementById('copy').textContent === 'Copied'");
-
-    mkdirSync(OUT, { recursive: true });
-    await page.screenshot({ path: join(OUT, 'report.png'), fullPage: true });
-    assert.deepEqual(requests.filter((u) => !u.startsWith('file://')), [], 'no network access');
-    await page.close();
-    await ledger.close();
+  after(async () => {
+    await browser?.close();
   });
 
-  it('10,000 code ids: one page of 50 at a time, the search still finds the last one', async () => {
-    const profile = emptyProfile();
-    for (let i = 0; i < 10_000; i++) {
-      updateAutomaticDynamic(profile, { filename: `/srv/m${i % 97}.py`, firstlineno: i, name: `fn_${i}`, file_hash: 'abc' }, "L['n']", makeScalar(i % 5));
-    }
-    const data = { cacheKey: 'big:None:', events: 10_000, lastTime: null, dynamicSources: [], keepStatic: [], runs: [], codes: [...profile.codes.values()].map(({ id, state }) => ({ code: codeIdText(id), sources: [...state.automaticDynamic].map(([s, e]) => ({ source: s, rendered: renderEntry(e), kind: 'scalar' as const, dims: [], strides: [], observations: 1, timeline: [], saw: [] })) })) };
-    const file = join(dir, 'big.html');
-    writeFileSync(file, renderReportHtml([data]));
-    const page = await browser.newPage();
-    await page.goto(pathToFileURL(file).href);
-    await page.waitForSelector('tr.entry');
-    assert.equal(await page.$$eval('tr.code', (t) => t.length), 50);
-    assert.equal(await page.textContent('#page'), 'page 1 of 200');
-    await page.click('#next');
-    assert.equal(await page.textContent('#page'), 'page 2 of 200');
-    await page.fill('#search', 'fn_9999');
-    assert.deepEqual(await page.$$eval('tr.entry', (trs) => trs.map((tr) => tr.getAttribute('data-code'))), ['hash(abc)/srv/m8.py:9999:fn_9999']);
-    await page.close();
+  describe('the HTML report in a real headless Chromium', () => {
+    it('shows the fixture trace’s profile as `show` does; filters work; issue 8.8: each source shows the shapes each compile saw; a screenshot is saved', async () => {
+      const ledger = await openLedger(ledgerAt(dialect, dir, 'r.db'));
+      await ingestFile(ledger, join(TORCH, 'traces/cold-local.log'));
+      const p = ledger.profileByKey('fixture:None:')!;
+      const file = join(dir, 'report.html');
+      writeFileSync(file, renderReportHtml([reportProfile(ledger, p)]));
+      const view = ledger.view(p.id).profile;
+
+      const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+      const requests: string[] = [];
+      page.on('request', (r) => requests.push(r.url()));
+      await page.goto(pathToFileURL(file).href);
+      await page.waitForSelector('tr.entry');
+
+      // the table against what `show` prints: every code id, source and rendered entry, in order
+      const rows = await page.$$eval('tr.entry', (trs) => trs.map((tr) => [tr.getAttribute('data-code'), tr.getAttribute('data-source'), tr.querySelector('.rendered')!.textContent]));
+      const want = [...view.codes.values()].flatMap(({ id, state }) => [...state.automaticDynamic].map(([s, e]) => [codeIdText(id), s, renderEntry(e)]));
+      assert.deepEqual(rows, want);
+      const show = renderProfile(view);
+      for (const [code, source, rendered] of rows) {
+        assert.ok(show.includes(`${code}:`), code!);
+        assert.ok(show.includes(`  ${source}: ${rendered}`), `${source}: ${rendered}`);
+      }
+      assert.equal(await page.textContent('#advice'), show.slice(show.indexOf('TORCH_COMPILE_DYNAMIC_SOURCES=')));
+
+      // a dynamic dim says when it turned dynamic (PyTorch's compile id from the trace)
+      const aDims = await page.$$eval(`tr.entry[data-code$=":g"][data-source="L['a']"] .dim`, (ds) => ds.map((d) => [d.textContent, d.getAttribute('title')]));
+      assert.equal(aDims[0][0], '4');
+      assert.match(aDims[1][0]!, /^\?#\d+ · fixture:pid576@2026-11-26T05:46:07Z · 1\/1$/);
+      assert.match(aDims[1][1]!, /dynamic since event #\d+ .*compile 1\/1/);
+
+      // issue 8.8: the shapes each compile saw, from the trace's describe_tensor/describe_source
+      const saw = (code: string, source: string) => page.textContent(`tr.entry[data-code$=":${code}"][data-source="${source}"] .saw`);
+      assert.equal(await saw('f', "L['x']"), 'compile 0/0 saw [2, 3]; 0/1 saw [4, 3]');
+      assert.equal(await saw('g', "L['a']"), 'compile 1/0 saw [4, 6]; 1/1 saw [4, 7]; 1/2 saw [4, 6]');
+      assert.equal(await saw('forward', "L['x']"), 'compile 3/0 saw [2, 5, 8]; 3/1 saw [3, 7, 8]');
+      assert.equal(await page.$$eval(`tr.entry[data-source="L['n']"] .saw`, (e) => e.length), 0, 'a scalar is not a described tensor');
+
+      // filter by source
+      await page.selectOption('#source-filter', "L['x']");
+      const xs = await page.$$eval('tr.entry', (trs) => trs.map((tr) => tr.getAttribute('data-code')));
+      assert.deepEqual(xs, ['hash(d02731e6)/srv/train/train.py:24:f', 'hash(d02731e6)/srv/train/train.py:20:forward']);
+      // the search box
+      await page.selectOption('#source-filter', '');
+      await page.fill('#search', 'forward');
+      assert.deepEqual(await page.$$eval('tr.entry', (trs) => trs.map((tr) => tr.getAttribute('data-source'))), ["L['x']", "L['self'].scale", "L['mask_len']"]);
+      await page.fill('#search', '');
+      // filter by run: every changed source of that run
+      await page.selectOption('#run-filter', 'fixture:pid576@2026-11-26T05:46:07Z');
+      const changed = await page.$$eval('tr.entry', (trs) => trs.length);
+      assert.equal(changed, 7);
+      await page.selectOption('#run-filter', '');
+      // open a timeline: PyTorch's guard failure text is there
+      await page.click(`tr.entry[data-code$=":g"][data-source="L['a']"] summary`);
+      assert.match((await page.textContent(`tr.entry[data-code$=":g"][data-source="L['a']"] ol.timeline`))!, /guard failure: 1\/0: tensor 'a' size mismatch at index 1\. expected 6, actual 7/);
+      await page.click('#copy');
+      await page.waitForFunction("document.getElementById('copy').textContent === 'Copied'");
+
+      mkdirSync(OUT, { recursive: true });
+      await page.screenshot({ path: join(OUT, 'report.png'), fullPage: true });
+      assert.deepEqual(requests.filter((u) => !u.startsWith('file://')), [], 'no network access');
+      await page.close();
+      await ledger.close();
+    });
+
+    it('10,000 code ids: one page of 50 at a time, the search still finds the last one', async () => {
+      const profile = emptyProfile();
+      for (let i = 0; i < 10_000; i++) {
+        updateAutomaticDynamic(profile, { filename: `/srv/m${i % 97}.py`, firstlineno: i, name: `fn_${i}`, file_hash: 'abc' }, "L['n']", makeScalar(i % 5));
+      }
+      const data = { cacheKey: 'big:None:', events: 10_000, lastTime: null, dynamicSources: [], keepStatic: [], runs: [], codes: [...profile.codes.values()].map(({ id, state }) => ({ code: codeIdText(id), sources: [...state.automaticDynamic].map(([s, e]) => ({ source: s, rendered: renderEntry(e), kind: 'scalar' as const, dims: [], strides: [], observations: 1, timeline: [], saw: [] })) })) };
+      const file = join(dir, 'big.html');
+      writeFileSync(file, renderReportHtml([data]));
+      const page = await browser.newPage();
+      await page.goto(pathToFileURL(file).href);
+      await page.waitForSelector('tr.entry');
+      assert.equal(await page.$$eval('tr.code', (t) => t.length), 50);
+      assert.equal(await page.textContent('#page'), 'page 1 of 200');
+      await page.click('#next');
+      assert.equal(await page.textContent('#page'), 'page 2 of 200');
+      await page.fill('#search', 'fn_9999');
+      assert.deepEqual(await page.$$eval('tr.entry', (trs) => trs.map((tr) => tr.getAttribute('data-code'))), ['hash(abc)/srv/m8.py:9999:fn_9999']);
+      await page.close();
+    });
   });
 });

@@ -36,32 +36,13 @@ export interface AppendState {
  * rebuilds its profile's views instead), then the touched code states, checkpoints and
  * profile counters.
  */
-export function appendBatch(st: AppendState, events: readonly PreparedEvent[]): AppendResult {
+export function appendBatch(st: AppendState, events: readonly PreparedEvent[], interned?: EventRow[]): AppendResult {
   const { sql, interner, live } = st;
   const { dialect } = sql;
   const result: AppendResult = { appended: 0, duplicates: 0, records: 0, firstPosition: null, lastPosition: null };
-  // (a) ids
-  const rows: EventRow[] = new Array(events.length);
-  const touched = new Set<number>();
-  let lastKey = '';
-  let pid = 0;
-  let lastOrigin: string | null | undefined;
-  let origin: number | null = null;
-  for (let i = 0; i < events.length; i++) {
-    const ev = events[i];
-    if (ev.cacheKey !== lastKey) {
-      pid = interner.profileId(ev.cacheKey);
-      lastKey = ev.cacheKey;
-      touched.add(pid);
-    }
-    const bid = interner.bodyId(ev.kind, ev.json);
-    const sid = ev.source === null ? null : interner.sourceId(ev.source);
-    const rid = ev.run === null ? null : interner.runId(ev.run);
-    const cid = ev.code ? interner.codeId(ev.code) : null;
-    if (ev.origin !== lastOrigin) origin = interner.originId((lastOrigin = ev.origin));
-    rows[i] = [pid, ev.kind, cid, sid, bid, ev.time, rid, origin, ev.originLine, ev.compileId, ev.idem];
-  }
-  const pids = [...touched];
+  // (a) ids (the caller may have interned them already: Dialect.internFirst)
+  const rows = interned ?? internBatch(st, events);
+  const pids = [...new Set(rows.map((r) => r[0]))];
   dialect.lock(sql, pids);
   const before = profileCounters(sql, pids);
   // What another writer appended since this connection folded a profile makes its live view stale.
@@ -167,4 +148,28 @@ function profileCounters(sql: Sql, pids: readonly number[]): Map<number, Profile
     for (const r of sql.all<ProfileCounters & { id: number }>(`select id, event_count, last_position, last_time from profiles where id in (${part.map(() => '?').join(', ')})`, ...part)) out.set(r.id, r);
   }
   return out;
+}
+
+/** Phase (a): the dictionary ids of each event of a batch, as an event row (its key the event's own). */
+export function internBatch(st: Pick<AppendState, 'interner'>, events: readonly PreparedEvent[]): EventRow[] {
+  const { interner } = st;
+  const rows: EventRow[] = new Array(events.length);
+  let lastKey = '';
+  let pid = 0;
+  let lastOrigin: string | null | undefined;
+  let origin: number | null = null;
+  for (let i = 0; i < events.length; i++) {
+    const ev = events[i];
+    if (ev.cacheKey !== lastKey) {
+      pid = interner.profileId(ev.cacheKey);
+      lastKey = ev.cacheKey;
+    }
+    const bid = interner.bodyId(ev.kind, ev.json);
+    const sid = ev.source === null ? null : interner.sourceId(ev.source);
+    const rid = ev.run === null ? null : interner.runId(ev.run);
+    const cid = ev.code ? interner.codeId(ev.code) : null;
+    if (ev.origin !== lastOrigin) origin = interner.originId((lastOrigin = ev.origin));
+    rows[i] = [pid, ev.kind, cid, sid, bid, ev.time, rid, origin, ev.originLine, ev.compileId, ev.idem];
+  }
+  return rows;
 }

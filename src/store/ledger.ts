@@ -1,7 +1,7 @@
 import pako from 'pako';
 import { parseCacheKey, type ProfileKey } from '../model/cache-key.ts';
 import { inputError } from '../errors.ts';
-import { appendBatch, type AppendResult, type AppendState } from './append.ts';
+import { appendBatch, internBatch, type AppendResult, type AppendState } from './append.ts';
 import { openDatabase, rows, type OpenedDatabase, type OpenOptions, type Sql } from './database.ts';
 import type { FoldStep, StreamView } from './fold.ts';
 import { foldWindow } from './fold-window.ts';
@@ -129,17 +129,23 @@ function createLedger(db: OpenedDatabase): Ledger {
     },
     appendPrepared(events) {
       if (events.length === 0) return { appended: 0, duplicates: 0, records: 0, firstPosition: null, lastPosition: null };
-      try {
-        const result = sql.immediate(() => {
-          syncCache();
-          return appendBatch(state, events);
-        });
-        seenVersion = sql.dataVersion();
-        return result;
-      } catch (e) {
-        // The transaction rolled back: whatever was folded in memory for it is void.
-        forget();
-        throw e;
+      for (let attempt = 1; ; attempt++) {
+        try {
+          // PostgreSQL: the dictionary rows first, committed on their own (see Dialect.internFirst)
+          const rows = sql.dialect.internFirst ? internBatch(state, events) : undefined;
+          const result = sql.immediate(() => {
+            syncCache();
+            return appendBatch(state, events, rows);
+          });
+          seenVersion = sql.dataVersion();
+          return result;
+        } catch (e) {
+          // The transaction rolled back: whatever was folded in memory for it is void.
+          forget();
+          // PostgreSQL chose this batch to break a deadlock with another writer: the batch again.
+          if ((e as { code?: unknown }).code === '40P01' && attempt < 5) continue;
+          throw e;
+        }
       }
     },
     profiles() {

@@ -1,7 +1,6 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -29,7 +28,6 @@ export function pgBin(name: string): string {
 function freePortSync(): number {
   // a child asks the kernel for a free port (this must stay synchronous)
   const out = execFileSync(process.execPath, ['-e', "const s=require('net').createServer();s.listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"], { encoding: 'utf8' });
-  void createServer;
   return Number(out.trim());
 }
 
@@ -67,5 +65,8 @@ export function startPgServer(): PgServer {
     rmSync(dir, { recursive: true, force: true });
   };
   process.once('exit', stop);
+  // and should this process die without its exit hooks (killed), a watchdog stops the server
+  const ctl = [...(asRoot ? ['runuser', '-u', 'postgres', '--'] : []), pgBin('pg_ctl'), '-D', data, '-m', 'immediate', 'stop'].map((a) => `'${a}'`).join(' ');
+  spawn('bash', ['-c', `while kill -0 ${process.pid} 2>/dev/null; do sleep 1; done; [ -d '${data}' ] && ${ctl}; rm -rf '${dir}'`], { detached: true, stdio: 'ignore' }).unref();
   return { adminUrl: `postgres://admin:${password}@127.0.0.1:${port}/postgres`, stop };
 }

@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { pgBin, startPgServer } from './postgres-server.ts';
 import { tempDir } from './tmp.ts';
 
@@ -64,4 +65,40 @@ export function ledgerCreated(db: string): boolean {
   if (!/^postgres(ql)?:\/\//.test(db)) return existsSync(db);
   const name = new URL(db).pathname.slice(1);
   return Number(psql("select count(*) from information_schema.tables where table_schema = 'public'", name)[0]) > 0;
+}
+
+/** The first row of a query on a ledger of either backend, as numbers (counts and positions in tests). */
+export function numbersOf(db: string, text: string): number[] {
+  if (/^postgres(ql)?:\/\//.test(db)) return psql(text, new URL(db).pathname.slice(1))[0].split('\t').map(Number);
+  const raw = new Database(db, { readonly: true });
+  try {
+    return Object.values(raw.prepare(text).get() as Record<string, unknown>).map(Number);
+  } finally {
+    raw.close();
+  }
+}
+
+/** Runs a statement on a ledger of either backend (a test's tampering). */
+export function execOn(db: string, text: string): void {
+  if (/^postgres(ql)?:\/\//.test(db)) {
+    psql(text, new URL(db).pathname.slice(1));
+    return;
+  }
+  const raw = new Database(db);
+  try {
+    raw.exec(text);
+  } finally {
+    raw.close();
+  }
+}
+
+/** Every row of a query on a ledger of either backend, as text. */
+export function textRows(db: string, text: string): string[][] {
+  if (/^postgres(ql)?:\/\//.test(db)) return psql(text, new URL(db).pathname.slice(1)).map((l) => l.split('\t'));
+  const raw = new Database(db, { readonly: true });
+  try {
+    return (raw.prepare(text).raw(true).all() as unknown[][]).map((r) => r.map(String));
+  } finally {
+    raw.close();
+  }
 }

@@ -8,6 +8,14 @@ import type { Sql } from '../database.ts';
 export interface Dialect {
   readonly name: 'sqlite' | 'postgres';
   /**
+   * Whether an append writes its dictionary rows (profiles, bodies, sources, runs, codes,
+   * origins) before its transaction, each committed at once. PostgreSQL: yes, so that
+   * concurrent writers never wait on (or deadlock over) each other's uncommitted dictionary
+   * rows; a rolled-back batch leaves rows no event names, which change no answer. SQLite: no,
+   * one writer at a time, and one transaction is cheaper than many.
+   */
+  readonly internFirst: boolean;
+  /**
    * Takes the write lock inside the current transaction (Sql.immediate): for the profiles a
    * batch touches (writers of different profiles may run at once, writers of one profile
    * queue, so a profile's fold follows position order), or for the whole ledger ('all', replay).

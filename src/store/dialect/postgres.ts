@@ -16,7 +16,7 @@ import type { Call, Reply } from './pg-worker.ts';
  */
 
 /** The connection and its handshake: a clear error within this, never a hang. */
-const CONNECT_TIMEOUT_MS = 4000;
+const CONNECT_TIMEOUT_MS = 3000;
 /** The backstop of every call (a server that stops answering mid-session). */
 const CALL_TIMEOUT_MS = Number(process.env.PGO_LEDGER_PG_TIMEOUT_MS) || 10 * 60_000;
 
@@ -180,6 +180,7 @@ const encoder = new TextEncoder();
 
 export const postgresDialect: Dialect = {
   name: 'postgres',
+  internFirst: true,
   lock(sql, profiles) {
     if (profiles === 'all') {
       sql.get('select pg_advisory_xact_lock(?::bigint)', LOCK_ALL);

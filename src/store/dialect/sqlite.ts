@@ -4,6 +4,7 @@ import { EVENT_COLUMNS, HISTORY_COLUMNS, type Dialect } from './dialect.ts';
 /** SQLite: one writer at a time (BEGIN IMMEDIATE is the lock), a prepared statement per row (cheap in process). */
 export const sqliteDialect: Dialect = {
   name: 'sqlite',
+  internFirst: false,
   lock() {
     // BEGIN IMMEDIATE (Sql.immediate) already holds the whole file.
   },

@@ -1,0 +1,153 @@
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { migrations } from '../migrations/index.ts';
+import { openLedger } from '../src/store/ledger.ts';
+import { cli, cliSpawnWith, startLine } from './support/cli.ts';
+import { freshPgDatabase, ledgerCreated, numbersOf, pgAdminUrl, pgUrl, psql } from './support/postgres.ts';
+import { freePort } from './support/redis-server.ts';
+import { tempDir } from './support/tmp.ts';
+
+/** A command's exit, its words and how long it took (the bound is that of issue 11.6: a clear error, never a hang). */
+function timed(db: string, args: string[], input = '') {
+  const t0 = Date.now();
+  const r = cli(db, args, input);
+  return { ...r, ms: Date.now() - t0 };
+}
+
+const SECRET = 'hunter2-secret';
+
+describe('issue 11.6: PostgreSQL connection errors are clear input errors within 5 s, with nothing written', () => {
+  let silent: Server;
+  const sockets: Socket[] = [];
+  before(async () => {
+    // accepts the connection and never answers
+    silent = createServer((s) => void sockets.push(s));
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+  });
+  after(() => {
+    for (const s of sockets) s.destroy();
+    silent.close();
+  });
+  const admin = () => new URL(pgAdminUrl());
+
+  it('issue 11.6: a bad URL', () => {
+    const r = timed(`postgres://u:${SECRET}@[::1:5432/x`, ['jobs']);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /not a valid PostgreSQL URL/);
+    assert.ok(!r.stderr.includes(SECRET), 'the password is never printed');
+  });
+
+  it('issue 11.6: a wrong password', () => {
+    const u = admin();
+    u.password = SECRET;
+    const r = timed(u.toString(), ['ingest', '-']);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /password authentication failed.*check the user and password/);
+    assert.ok(!r.stderr.includes(SECRET));
+    assert.ok(r.ms < 5000, `${r.ms} ms`);
+  });
+
+  it('issue 11.6: a server that is down', async () => {
+    const port = await freePort();
+    const r = timed(`postgres://admin:${SECRET}@127.0.0.1:${port}/l`, ['ingest', '-']);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /cannot connect to postgres:\/\/admin:\*\*\*@127\.0\.0\.1:\d+\/l: no server is listening there/);
+    assert.ok(!r.stderr.includes(SECRET));
+    assert.ok(r.ms < 5000, `${r.ms} ms`);
+  });
+
+  it('issue 11.6: a server that accepts the connection but never answers', () => {
+    const port = (silent.address() as { port: number }).port;
+    const r = timed(`postgres://admin:${SECRET}@127.0.0.1:${port}/l`, ['jobs']);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /the server did not answer within \d+ s/);
+    assert.ok(!r.stderr.includes(SECRET));
+    assert.ok(r.ms < 5000, `${r.ms} ms`);
+  });
+
+  it('issue 11.6: a database that does not exist is never created', () => {
+    const name = `l_missing_${process.pid}`;
+    const r = timed(pgUrl(name), ['ingest', '-']);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /database "l_missing_\d+" does not exist: the database must exist \(create it with createdb/);
+    assert.ok(!r.stderr.includes(admin().password));
+    assert.deepEqual(psql(`select count(*) from pg_database where datname = '${name}'`), ['0']);
+  });
+
+  it('issue 11.1: read and non-creating write commands on an empty database: a clear error, no table created', () => {
+    const db = freshPgDatabase();
+    for (const args of [['jobs'], ['show', '--job', 'x'], ['replay'], ['verify']]) {
+      const r = timed(db, args);
+      assert.equal(r.status, 2, `${args[0]}: ${r.stderr}`);
+      assert.match(r.stderr, /holds no pgo-ledger tables/);
+    }
+    assert.equal(ledgerCreated(db), false);
+    // ingest creates the tables
+    assert.equal(cli(db, ['ingest', '-'], '').status, 0);
+    assert.equal(ledgerCreated(db), true);
+  });
+
+  it('issue 11.6: a database from a newer pgo-ledger is refused by the library too, nothing written', async () => {
+    const db = freshPgDatabase();
+    await (await openLedger(db)).close();
+    psql("insert into kysely_migration(name, timestamp) values ('2099-01-01T00-00-future', '2099')", new URL(db).pathname.slice(1));
+    await assert.rejects(openLedger(db), /written by a newer pgo-ledger \(unknown migrations: 2099-01-01T00-00-future\); it was left untouched/);
+    await assert.rejects(openLedger(db, { readonly: true }), /written by a newer pgo-ledger/);
+    assert.deepEqual(numbersOf(db, 'select count(*) from kysely_migration'), [Object.keys(migrations).length + 1]);
+  });
+});
+
+describe('issue 11.4: migrations under an advisory lock', () => {
+  it('issue 11.4: 8 processes open a fresh PostgreSQL database at once: all succeed, each migration recorded once', async () => {
+    const db = freshPgDatabase();
+    const dir = tempDir();
+    const go = join(dir, 'go');
+    const file = join(dir, 'one.jsonl');
+    const kids = Array.from({ length: 8 }, (_, i) => {
+      writeFileSync(`${file}.${i}`, JSON.stringify({ job: `w${i}`, code: { filename: 'a.py', firstlineno: 1, name: 'f', file_hash: 'a' }, source: "L['x']", kind: 'scalar', value: i }) + '\n');
+      const c = cliSpawnWith(db, ['ingest', `${file}.${i}`], { nodeArgs: startLine(go) });
+      let err = '';
+      c.stderr!.on('data', (d) => (err += d));
+      return new Promise<[number, string]>((resolve) => c.on('exit', (code) => resolve([code ?? -1, err])));
+    });
+    writeFileSync(go, '');
+    const done = await Promise.all(kids);
+    assert.deepEqual(done.map(([code]) => code), Array(8).fill(0), done.map(([, e]) => e).join('\n'));
+    const names = psql('select name, count(*) from kysely_migration group by name order by name', new URL(db).pathname.slice(1));
+    assert.deepEqual(names, Object.keys(migrations).sort().map((n) => `${n}\t1`));
+    assert.deepEqual(numbersOf(db, 'select count(*) from events'), [8]);
+    assert.equal(cli(db, ['verify']).status, 0);
+  });
+});
+
+describe('issue 11.4: concurrent writers on PostgreSQL', () => {
+  it('issue 11.4: 8 writer processes of different jobs sharing codes, sources, runs and shapes lose nothing, and verify passes', async () => {
+    const db = freshPgDatabase();
+    const dir = tempDir();
+    assert.equal(cli(db, ['ingest', '-'], '').status, 0); // migrated once up front
+    const N = 25_000; // three batches each
+    const go = join(dir, 'go');
+    const kids = Array.from({ length: 8 }, (_, k) => {
+      // each writer meets the shared dictionary values in another order
+      const lines = Array.from({ length: N }, (_, i) =>
+        JSON.stringify({ job: `w${k}`, run: `run-${(i + k) % 7}`, code: { filename: '/srv/m.py', firstlineno: 1 + ((i * (k + 1)) % 50), name: 'f', file_hash: 'abc' }, source: `L['x${(i + 3 * k) % 13}']`, kind: 'tensor', size: [(i + k) % 5, 8], stride: [8, 1] }),
+      );
+      writeFileSync(join(dir, `w${k}.jsonl`), lines.join('\n') + '\n');
+      const c = cliSpawnWith(db, ['ingest', join(dir, `w${k}.jsonl`)], { nodeArgs: startLine(go) });
+      let err = '';
+      c.stderr!.on('data', (d) => (err += d));
+      return new Promise<[number, string]>((resolve) => c.on('exit', (code) => resolve([code ?? -1, err])));
+    });
+    writeFileSync(go, '');
+    const done = await Promise.all(kids);
+    assert.deepEqual(done.map(([code]) => code), Array(8).fill(0), done.map(([, e]) => e).join('\n'));
+    const jobs = cli(db, ['jobs', '--json']).stdout.trim().split('\n').map((l) => JSON.parse(l));
+    assert.deepEqual(jobs.map((j) => [j.job, j.events]), Array.from({ length: 8 }, (_, k) => [`w${k}`, N]));
+    assert.deepEqual(numbersOf(db, 'select count(*), count(distinct position) from events'), [8 * N, 8 * N]);
+    const v = cli(db, ['verify']);
+    assert.equal(v.status, 0, v.stdout + v.stderr);
+  });
+});
