@@ -6,7 +6,8 @@ import { PostgresAdapter, sql, type Kysely } from 'kysely';
 // SQLite, where `integer primary key` is the rowid (assigned on insert) and every integer is
 // 64 bits. Here the ids and positions become identity columns (positions from a sequence),
 // every integer column bigint (53-bit idempotency keys), the ms times double precision (a
-// trace's times have fractions of a ms, which SQLite keeps as REAL in these columns), bodies unique by the md5
+// trace's times have fractions of a ms, which SQLite keeps as REAL in these columns), text
+// collated "C" (SQLite's BINARY order), bodies unique by the md5
 // of their payload (a btree row over ~2.7 kB fails), and each event records its transaction
 // (pg_current_xact_id) so a follower can read only committed transactions in order (issue 11.3).
 
@@ -38,6 +39,12 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     // rows written before (none yet: PostgreSQL support starts here) keep their ids
     await sql`select setval(pg_get_serial_sequence(${t}, ${c}), coalesce((select max(${sql.ref(c)}) from ${sql.table(t)}), 0) + 1, false)`.execute(db);
   }
+  // Text compares byte by byte, as SQLite's BINARY does: every listing sorts alike on both
+  // backends, whatever the database's locale.
+  const texts = await sql<{ t: string; c: string }>`select table_name t, column_name c from information_schema.columns
+    where table_schema = current_schema() and data_type = 'text' and table_name not like 'kysely%' and table_name in (select table_name from information_schema.tables where table_type = 'BASE TABLE')
+    order by table_name, column_name`.execute(db);
+  for (const { t, c } of texts.rows) await sql`alter table ${sql.table(t)} alter column ${sql.ref(c)} type text collate "C"`.execute(db);
   await sql`alter table bodies drop constraint bodies_unique`.execute(db);
   await sql`create unique index bodies_unique on bodies(kind, version, md5(payload))`.execute(db);
   await sql`alter table events add column transaction_id xid8 not null default pg_current_xact_id()`.execute(db);

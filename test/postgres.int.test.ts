@@ -100,6 +100,19 @@ describe('issue 11.6: PostgreSQL connection errors are clear input errors within
   });
 });
 
+describe('issue 11.1: every command behaves the same on both backends', () => {
+  it('issue 11.1: profiles list in byte order (as SQLite does) in a database whose locale sorts otherwise', async () => {
+    const name = `l_icu_${process.pid}`;
+    psql(`create database ${name} template template0 locale_provider icu icu_locale 'en-US'`);
+    assert.deepEqual(psql("select x from (values ('b'), ('a'), ('B'), ('A')) v(x) order by x", name), ['a', 'A', 'b', 'B'], 'the locale sorts case-insensitively first');
+    const l = await openLedger(pgUrl(name));
+    const code = { filename: 'a.py', firstlineno: 1, name: 'f', file_hash: 'h' };
+    l.append(['b', 'a', 'B', 'A'].map((job) => ({ kind: 'shape.observed' as const, cacheKey: `${job}:None:`, payload: { code, source: "L['x']", shape: { kind: 'scalar' as const, value: 1 }, automatic_dynamic: true }, run: null, time: 1, idempotencyKey: job })));
+    assert.deepEqual(l.profiles().map((p) => p.key.job), ['A', 'B', 'a', 'b']);
+    await l.close();
+  });
+});
+
 describe('issue 11.4: migrations under an advisory lock', () => {
   it('issue 11.4: 8 processes open a fresh PostgreSQL database at once: all succeed, each migration recorded once', async () => {
     const db = freshPgDatabase();

@@ -75,13 +75,16 @@ export async function openPostgres(url: string, options: OpenOptions = {}): Prom
   } catch (e) {
     throw inputError(`${where} is not a valid PostgreSQL URL (want postgres://user:password@host:5432/database)`, e);
   }
-  const call = callWorker();
-  let r: Reply<unknown>;
-  try {
-    r = call('open', url, CONNECT_TIMEOUT_MS);
-  } catch (e) {
-    throw inputError(`cannot connect to ${where}: ${(e as Error).message}`, e);
-  }
+  const bridge = callWorker();
+  // The worker answers every call with a Reply; a throw is the bridge's own backstop (no answer in time).
+  const call = (...c: Call): Reply<unknown> => {
+    try {
+      return bridge(...c);
+    } catch (e) {
+      throw inputError(`${where}: no answer from the server within ${CALL_TIMEOUT_MS / 1000} s (${(e as Error).message})`, e);
+    }
+  };
+  const r = call('open', url, CONNECT_TIMEOUT_MS);
   if (!r.ok) throw connectError(url, r.error);
   const id = r.value as number;
   const unwrap = <T>(reply: Reply<unknown>): T => {
