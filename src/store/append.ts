@@ -153,6 +153,7 @@ function profileCounters(sql: Sql, pids: readonly number[]): Map<number, Profile
 /** Phase (a): the dictionary ids of each event of a batch, as an event row (its key the event's own). */
 export function internBatch(st: Pick<AppendState, 'interner'>, events: readonly PreparedEvent[]): EventRow[] {
   const { interner } = st;
+  interner.prime(events);
   const rows: EventRow[] = new Array(events.length);
   let lastKey = '';
   let pid = 0;

@@ -17,6 +17,8 @@ export interface Interner {
   sourceId(source: string): number;
   runId(run: string): number;
   bodyId(kind: string, json: string): number;
+  /** Where the dialect adds dictionary rows in bulk: those of a batch's events not cached yet, at once. */
+  prime(events: readonly { kind: string; json: string; source: string | null; run: string | null }[]): void;
   /** The readers of the same tables (rows read once). */
   readonly dict: Dictionaries;
   /** Ids handed out in a transaction that rolled back, or by another writer, are not to be trusted. */
@@ -50,6 +52,39 @@ export function createInterner(sql: Sql): Interner {
   return {
     get dict() {
       return dict;
+    },
+    prime(events) {
+      const bulk = sql.dialect.internRows;
+      if (!bulk) return;
+      const bodies = new Map<string, { kind: string; json: string }>();
+      const sources = new Set<string>();
+      const runs = new Set<string>();
+      for (const ev of events) {
+        if (!bodyIds.get(ev.kind)?.has(ev.json)) bodies.set(`${ev.kind}\u0000${ev.json}`, ev);
+        if (ev.source !== null && !sourceIds.has(ev.source)) sources.add(ev.source);
+        if (ev.run !== null && !runIds.has(ev.run)) runs.add(ev.run);
+      }
+      if (bodies.size) {
+        const want = [...bodies.values()];
+        const ids = bulk(sql, 'bodies', want.map((b) => [b.kind, CURRENT_VERSION[b.kind as EventKind], sql.dialect.payload(encodePayload(b.json))]));
+        if (bodyCount + want.length > BOUND) {
+          bodyIds.clear();
+          bodyCount = 0;
+        }
+        want.forEach((b, i) => {
+          let byJson = bodyIds.get(b.kind);
+          if (!byJson) bodyIds.set(b.kind, (byJson = new Map()));
+          byJson.set(b.json, ids[i]);
+          bodyCount++;
+        });
+      }
+      for (const [set, table, cache] of [[sources, 'sources', sourceIds], [runs, 'runs', runIds]] as const) {
+        if (!set.size) continue;
+        const want = [...set];
+        const ids = bulk(sql, table, want.map((v) => [v]));
+        if (cache.size + want.length > BOUND) cache.clear();
+        want.forEach((v, i) => cache.set(v, ids[i]));
+      }
     },
     profileId(key) {
       let id = profileIds.get(key);

@@ -38,7 +38,12 @@ export interface Dictionaries {
   run(id: number): string;
   origin(id: number): string;
   body(id: number): Body;
+  /** Reads the rows of these ids not read yet, many a query (where each query is a round trip: Dialect.remote). */
+  load(table: 'bodies' | 'codes' | 'sources' | 'runs', ids: Iterable<number>): void;
 }
+
+/** Ids a load query takes (always this many marks, so that it is one statement). */
+const LOAD_CHUNK = 256;
 
 const BOUND = 200_000;
 
@@ -48,21 +53,36 @@ export function dictionaries(sql: Sql): Dictionaries {
   const runs = new Map<number, string>();
   const origins = new Map<number, string>();
   const bodies = new Map<number, Body>();
-  const text = (cache: Map<number, string>, table: string, column: string, id: number): string => {
+  const text = (cache: Map<number, string>, table: string, column: string, id: number, found?: Record<string, unknown>): string => {
     let s = cache.get(id);
     if (s === undefined) {
-      const row = sql.get<Record<string, unknown>>(`select ${column} from ${table} where id = ?`, id);
+      const row = found ?? sql.get<Record<string, unknown>>(`select ${column} from ${table} where id = ?`, id);
       if (!row || typeof row[column] !== 'string') throw new EventPayloadError(`${column} id ${id} is missing`);
       if (cache.size > BOUND) cache.clear();
       cache.set(id, (s = row[column] as string));
     }
     return s;
   };
-  return {
-    code(id) {
+  const COLUMNS = { bodies: 'id, kind, version, payload', codes: 'id, filename, firstlineno, name, file_hash, closure_hash, extra', sources: 'id, source', runs: 'id, run' };
+  const dict: Dictionaries = {
+    load(table, ids) {
+      const cache: Map<number, unknown> = table === 'bodies' ? bodies : table === 'codes' ? codes : table === 'sources' ? sources : runs;
+      const want = [...new Set(ids)].filter((id) => !cache.has(id));
+      for (let i = 0; i < want.length; i += LOAD_CHUNK) {
+        const part = want.slice(i, i + LOAD_CHUNK);
+        const marks = part.concat(Array(LOAD_CHUNK - part.length).fill(part[0]));
+        for (const row of sql.all<Record<string, unknown> & { id: number }>(`select ${COLUMNS[table]} from ${table} where id in (${marks.map(() => '?').join(', ')})`, ...marks)) {
+          // the readers below, given the row
+          if (table === 'bodies') (dict.body as (id: number, row: unknown) => Body)(row.id, row);
+          else if (table === 'codes') (dict.code as (id: number, row: unknown) => CodeId)(row.id, row);
+          else text(cache as Map<number, string>, table, table === 'sources' ? 'source' : 'run', row.id, row);
+        }
+      }
+    },
+    code(id, found?: Record<string, unknown>) {
       let c = codes.get(id);
       if (!c) {
-        const row = sql.get<Record<string, unknown>>('select filename, firstlineno, name, file_hash, closure_hash, extra from codes where id = ?', id);
+        const row = found ?? sql.get<Record<string, unknown>>('select filename, firstlineno, name, file_hash, closure_hash, extra from codes where id = ?', id);
         if (!row) throw new EventPayloadError(`code id ${id} is missing from the codes table`);
         let code: CodeId;
         try {
@@ -79,10 +99,10 @@ export function dictionaries(sql: Sql): Dictionaries {
     source: (id) => text(sources, 'sources', 'source', id),
     run: (id) => text(runs, 'runs', 'run', id),
     origin: (id) => text(origins, 'origins', 'origin', id),
-    body(id) {
+    body(id, found?: { kind: string; version: number; payload: string | Uint8Array }) {
       let b = bodies.get(id);
       if (!b) {
-        const row = sql.get<{ kind: string; version: number; payload: string | Uint8Array }>('select kind, version, payload from bodies where id = ?', id);
+        const row = found ?? sql.get<{ kind: string; version: number; payload: string | Uint8Array }>('select kind, version, payload from bodies where id = ?', id);
         if (!row) throw new EventPayloadError(`body ${id} is missing`);
         // zod checks the body on the way out (placeholders stand for the code and source columns)
         let stored: unknown;
@@ -111,6 +131,7 @@ export function dictionaries(sql: Sql): Dictionaries {
       return b;
     },
   };
+  return dict;
 }
 
 const PLACEHOLDER_CODE: CodeId = { filename: '', firstlineno: 0, name: '', file_hash: '' };
@@ -146,6 +167,13 @@ export function scanEvents(sql: Sql, filter: ReadFilter, visit: (ev: LeanEvent) 
   let n = 0;
   for (;;) {
     const rows = byProfile ? sql.allRaw(q, filter.profileId, after, until) : sql.allRaw(q, after, until);
+    if (sql.dialect.remote) {
+      // the page's dictionary rows in a few queries, not a round trip each
+      dict.load('bodies', rows.map((r) => r[4] as number));
+      dict.load('codes', rows.flatMap((r) => (r[2] === null ? [] : [r[2] as number])));
+      dict.load('sources', rows.flatMap((r) => (r[3] === null ? [] : [r[3] as number])));
+      dict.load('runs', rows.flatMap((r) => (r[5] === null ? [] : [r[5] as number])));
+    }
     for (let i = 0; i < rows.length; i++) {
       const r = rows[i];
       if (filter.untilTime !== undefined && (r[6] as number) > filter.untilTime) continue;

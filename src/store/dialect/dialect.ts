@@ -15,12 +15,20 @@ export interface Dialect {
    * one writer at a time, and one transaction is cheaper than many.
    */
   readonly internFirst: boolean;
+  /** Each query is a round trip to a server: the log's scans read their dictionary rows a page at a time. */
+  readonly remote: boolean;
   /**
    * Takes the write lock inside the current transaction (Sql.immediate): for the profiles a
    * batch touches (writers of different profiles may run at once, writers of one profile
    * queue, so a profile's fold follows position order), or for the whole ledger ('all', replay).
    */
   lock(sql: Sql, profiles: readonly number[] | 'all'): void;
+  /**
+   * Where each query is a round trip: the ids of many dictionary rows (each [kind, version,
+   * payload] of bodies, [source] of sources, [run] of runs, none repeated), added where new,
+   * in a few statements. Absent: the interner adds them one by one.
+   */
+  internRows?(sql: Sql, table: 'bodies' | 'sources' | 'runs', rows: readonly unknown[][]): number[];
   /** Inserts events skipping known idempotency keys; the position of each row, 0 where its key was taken. */
   insertEvents(sql: Sql, rows: readonly EventRow[]): number[];
   insertHistory(sql: Sql, rows: readonly HistoryInsert[]): void;

@@ -45,7 +45,8 @@ export function numbered(text: string): string {
   return out;
 }
 
-const param = (v: unknown) => (v instanceof Uint8Array && !Buffer.isBuffer(v) ? Buffer.from(v.buffer, v.byteOffset, v.byteLength) : v);
+// Buffers arrive as Uint8Arrays (structured clone): pg binds Buffers as bytea, in arrays too.
+const param = (v: unknown): unknown => (v instanceof Uint8Array && !Buffer.isBuffer(v) ? Buffer.from(v.buffer, v.byteOffset, v.byteLength) : Array.isArray(v) ? v.map(param) : v);
 
 function fail(kind: 'connect' | 'query' | 'newer', e: unknown): Reply<never> {
   const err = e as { message?: string; code?: string };

@@ -181,9 +181,16 @@ function columnsOf(rows: readonly unknown[][], n: number): unknown[][] {
 
 const encoder = new TextEncoder();
 
+const DICTIONARIES = {
+  bodies: { columns: ['kind', 'version', 'payload'], types: ['text', 'bigint', 'bytea'], match: 't.kind = u.kind and t.version = u.version and md5(t.payload) = md5(u.payload) and t.payload = u.payload' },
+  sources: { columns: ['source'], types: ['text'], match: 't.source = u.source' },
+  runs: { columns: ['run'], types: ['text'], match: 't.run = u.run' },
+};
+
 export const postgresDialect: Dialect = {
   name: 'postgres',
   internFirst: true,
+  remote: true,
   lock(sql, profiles) {
     if (profiles === 'all') {
       sql.get('select pg_advisory_xact_lock(?::bigint)', LOCK_ALL);
@@ -206,6 +213,18 @@ export const postgresDialect: Dialect = {
       byKey.delete(r[10]);
       return p;
     });
+  },
+  internRows(sql, table, rows) {
+    if (!rows.length) return [];
+    const d = DICTIONARIES[table];
+    const cols = d.columns.join(', ');
+    const arrays = d.types.map((t) => `?::${t}[]`).join(', ');
+    const params = columnsOf(rows, d.columns.length);
+    // in key order: concurrent writers adding overlapping rows wait on each other in one order, never in a cycle
+    sql.run(`insert into ${table}(${cols}) select ${cols} from unnest(${arrays}) as u(${cols}) order by ${cols} on conflict do nothing`, ...params);
+    const ids = sql.allRaw(`select t.id from unnest(${arrays}) with ordinality as u(${cols}, ord) join ${table} t on ${d.match} order by u.ord`, ...params).map((r) => r[0] as number);
+    if (ids.length !== rows.length) throw new Error(`${table}: ${rows.length} rows interned, ${ids.length} found`);
+    return ids;
   },
   insertHistory(sql, rows) {
     if (rows.length) sql.run(INSERT_HISTORY, ...columnsOf(rows, 10));

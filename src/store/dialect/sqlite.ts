@@ -5,6 +5,7 @@ import { EVENT_COLUMNS, HISTORY_COLUMNS, type Dialect } from './dialect.ts';
 export const sqliteDialect: Dialect = {
   name: 'sqlite',
   internFirst: false,
+  remote: false,
   lock() {
     // BEGIN IMMEDIATE (Sql.immediate) already holds the whole file.
   },
