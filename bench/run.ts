@@ -5,6 +5,7 @@ import { cpus, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Bench, type Row } from './measure.ts';
+import { postgresRows } from './postgres-rows.ts';
 import { ingestRows, pickleRows, readRows, startupRows, traceRows, writerRows, type Ctx, type Sizes } from './rows.ts';
 
 const HELP = `npm run bench -- [GROUP...] [--quick | --full] [--rounds N] [--dir D] [--out F]
@@ -16,6 +17,8 @@ of the per-round (paired) ratios, which is what PASS/FAIL judges.
 
 Groups (default: all): ingest writers pickle startup trace reads (reads covers why, diff,
 show --as-of, history --as-of, report, verify and replay on a big database; alias: replay).
+postgres (only when named): issue 11.7 on a local PostgreSQL server the bench starts (Debian's
+postgresql package): ingest beside psql \\copy of the same lines, 8 writers beside one, replay.
   --quick     tiny sizes: checks the harness runs, measures nothing worth quoting
   --full      the issue's sizes: ingest 1M and 5M lines, reads on a 5M-event database,
               200 traces (~130 MB); takes long: run it on an idle machine
@@ -26,7 +29,7 @@ show --as-of, history --as-of, report, verify and replay on a big database; alia
   --out F     the results as JSON (default bench/results.json)`;
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const GROUPS = ['ingest', 'writers', 'pickle', 'startup', 'trace', 'reads'] as const;
+const GROUPS = ['ingest', 'writers', 'pickle', 'startup', 'trace', 'reads', 'postgres'] as const;
 type Group = (typeof GROUPS)[number];
 
 const args = process.argv.slice(2);
@@ -54,7 +57,8 @@ for (let i = 0; i < args.length; i++) {
   else if ((GROUPS as readonly string[]).includes(a)) groups.add(a as Group);
   else die(`unknown group ${a}`);
 }
-if (!groups.size) for (const g of GROUPS) groups.add(g);
+// postgres starts a server and takes long: only when named
+if (!groups.size) for (const g of GROUPS) if (g !== 'postgres') groups.add(g);
 
 const quick = flag('--quick');
 const full = flag('--full');
@@ -97,7 +101,7 @@ const log = (s: string) => process.stderr.write(`  ${s}\n`);
 console.log(`pgo-ledger bench ${env.date}, ${env.commit}, node ${env.node}, ${env.python}, ${env.cpus}, load ${env.loadavgStart}, ${env.mode} sizes`);
 
 const ctx: Ctx = { b: new Bench(root, dir), sizes, build, log };
-const RUN: Record<Group, (c: Ctx) => Row[]> = { ingest: ingestRows, writers: writerRows, pickle: pickleRows, startup: startupRows, trace: traceRows, reads: readRows };
+const RUN: Record<Group, (c: Ctx) => Row[]> = { ingest: ingestRows, writers: writerRows, pickle: pickleRows, startup: startupRows, trace: traceRows, reads: readRows, postgres: postgresRows };
 const rows: Row[] = [];
 const failures: string[] = [];
 for (const g of GROUPS) {

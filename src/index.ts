@@ -16,6 +16,8 @@ export { openLedger, type Ledger, type NewEvent, type AppendResult, type History
 export { fold, applyEvent, type FoldStep, type StreamView } from './store/fold.ts';
 export type { EventBody, EventKind, StoredEvent } from './store/events.ts';
 export { verifyLedger } from './store/verify.ts';
+export { readAfter, START, type FollowCursor, type FollowedEvent, type FollowBatch } from './store/follow.ts';
+export { copyLedger, type CopyResult } from './store/copy.ts';
 export { explain, type DimStory } from './store/why.ts';
 export { diffProfiles, type EntryChange } from './store/diff.ts';
 export { retractRun } from './store/retract.ts';

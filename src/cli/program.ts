@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import type { Ledger } from '../store/ledger.ts';
 import { VERSION } from '../version.ts';
 import { usage, type CliContext } from './context.ts';
+import { copyCommand } from './commands/copy.ts';
 import { diffCommand } from './commands/diff.ts';
 import { exportCommand } from './commands/export.ts';
 import { historyCommand } from './commands/history.ts';
@@ -19,7 +20,7 @@ import { verifyCommand } from './commands/verify.ts';
 import { watchCommand } from './commands/watch.ts';
 import { whyCommand } from './commands/why.ts';
 
-const COMMANDS = { ingest: ingestCommand, jobs: jobsCommand, show: showCommand, history: historyCommand, why: whyCommand, diff: diffCommand, export: exportCommand, publish: publishCommand, pull: pullCommand, merge: mergeCommand, retract: retractCommand, replay: replayCommand, verify: verifyCommand, report: reportCommand, watch: watchCommand, stats: statsCommand };
+const COMMANDS = { ingest: ingestCommand, jobs: jobsCommand, show: showCommand, history: historyCommand, why: whyCommand, diff: diffCommand, export: exportCommand, publish: publishCommand, pull: pullCommand, merge: mergeCommand, retract: retractCommand, replay: replayCommand, verify: verifyCommand, report: reportCommand, watch: watchCommand, stats: statsCommand, copy: copyCommand };
 
 /**
  * The commands to define: only the one argv names when it names one (defining all of them is

@@ -64,7 +64,7 @@ it('issue 10.5: though a named command is the only one defined, help lists them 
   const help = run(['--help']);
   assert.equal(help.status, 0, help.stderr);
   const listed = [...help.stdout.matchAll(/^ {2}([a-z]+) /gm)].map((m) => m[1]);
-  assert.deepEqual(listed, ['ingest', 'jobs', 'show', 'history', 'why', 'diff', 'export', 'publish', 'pull', 'merge', 'retract', 'replay', 'verify', 'report', 'watch', 'stats', 'help']);
+  assert.deepEqual(listed, ['ingest', 'jobs', 'show', 'history', 'why', 'diff', 'export', 'publish', 'pull', 'merge', 'retract', 'replay', 'verify', 'report', 'watch', 'stats', 'copy', 'help']);
   assert.match(run(['--db', db, '-h', 'show']).stdout, /^ {2}report /m, '-h before a command is the program help');
   const typo = run(['--db', db, 'shwo']);
   assert.equal(typo.status, 2);

@@ -11,7 +11,8 @@ export interface VerifyResult {
   differences: string[];
 }
 
-function viewRows(v: StreamView): string[] {
+/** A view as rows of JSON (code states in order), for comparing views. */
+export function viewRows(v: StreamView): string[] {
   return [...v.profile.codes].map(([key, { id, state }]) =>
     JSON.stringify([v.codeSeq.get(key), id, [...state.automaticDynamic].map(([s, e]) => [s, entryToJson(e)])], (_k, x) => (typeof x === 'bigint' ? `${x}n` : x)),
   );

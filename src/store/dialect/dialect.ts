@@ -38,6 +38,18 @@ export interface Dialect {
   findBody(sql: Sql, kind: string, version: number, payload: string | Uint8Array): number | undefined;
   /** The database's own check: ['ok'] when sound. */
   integrityCheck(sql: Sql): string[];
+  /**
+   * The follower's read rule (follow.ts): up to `limit` events after the cursor in commit
+   * order, never one that a transaction still running could precede. Rows: [transaction,
+   * position, ...columns].
+   */
+  readAfter(sql: Sql, columns: string, cursor: FollowCursor, limit: number): unknown[][];
+}
+
+/** Where a follower is: the last event read, by its transaction (xid8 as text; '0' on SQLite) and position. */
+export interface FollowCursor {
+  transaction: string;
+  position: number;
 }
 
 /** An event row: profile_id, kind, code_id, source_id, body_id, time, run_id, origin_id, origin_line, compile_id, idempotency_key. */

@@ -226,4 +226,17 @@ export const postgresDialect: Dialect = {
   findBody: (sql, kind, version, payload) =>
     sql.get<{ id: number }>('select id from bodies where kind = ? and version = ? and md5(payload) = md5(?::bytea) and payload = ?', kind, version, payload, payload)?.id,
   integrityCheck: () => ['ok'],
+  // Positions come from a sequence, taken before commit: a transaction that commits late holds
+  // lower positions than events already read. Only transactions below the oldest one still
+  // running are final, read in (transaction, position) order: the rule of Emmett's PostgreSQL
+  // store (event-driven-io/emmett, src/packages/emmett-postgresql/src/eventStore/schema/
+  // readMessagesBatch.ts), with the (transaction, position) cursor of Beckett's read_global_stream.
+  readAfter: (sql, columns, cursor, limit) =>
+    sql.allRaw(
+      `select transaction_id::text, position, ${columns} from events
+       where (transaction_id, position) > (?::xid8, ?) and transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+       order by transaction_id, position limit ${limit}`,
+      cursor.transaction,
+      cursor.position,
+    ),
 };

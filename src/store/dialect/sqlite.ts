@@ -22,5 +22,7 @@ export const sqliteDialect: Dialect = {
   },
   payload: (p) => p,
   findBody: (sql, kind, version, payload) => sql.get<{ id: number }>('select id from bodies where kind = ? and version = ? and payload = ?', kind, version, payload)?.id,
+  // Writers are serialized (BEGIN IMMEDIATE) and take positions as they commit: position order is commit order.
+  readAfter: (sql, columns, cursor, limit) => sql.allRaw(`select '0', position, ${columns} from events where position > ? order by position limit ${limit}`, cursor.position),
   integrityCheck: (sql: Sql) => sql.all<{ quick_check: string }>('pragma quick_check').map((r) => r.quick_check),
 };

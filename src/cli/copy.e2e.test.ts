@@ -1,0 +1,91 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { cli } from '../../test/support/cli.ts';
+import { TORCH } from '../../test/support/fixtures.ts';
+import { freshLedger, psql } from '../../test/support/postgres.ts';
+import { tempDir } from '../../test/support/tmp.ts';
+
+const ok = (db: string, args: string[]) => {
+  const r = cli(db, args);
+  assert.equal(r.status, 0, `${args.join(' ')}: ${r.stderr}`);
+  return r.stdout;
+};
+
+const jobs = (db: string) =>
+  ok(db, ['jobs', '--json'])
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as { job: string; rank: number | null; tag: string; events: number });
+
+/** What a user sees of each profile: history, show, why and the exported pickle's bytes. */
+function looks(db: string, dir: string, tag: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const profiles = jobs(db);
+  assert.ok(profiles.length >= 4, `profiles of ${db}`);
+  for (const p of profiles) {
+    const sel = ['--job', p.job, ...(p.rank === null ? [] : ['--rank', String(p.rank)]), ...(p.tag ? ['--tag', p.tag] : [])];
+    const k = `${p.job}:${p.rank}:${p.tag}`;
+    out[`${k} history`] = ok(db, ['history', ...sel, '--json']);
+    out[`${k} show`] = ok(db, ['show', ...sel]);
+    out[`${k} why`] = ok(db, ['why', ...sel, '--json']);
+    const pkl = join(dir, `${tag}-${k.replace(/:/g, '_')}.pkl`);
+    ok(db, ['export', ...sel, '--format', 'pickle', '--allow-empty', '-o', pkl]);
+    out[`${k} pickle`] = readFileSync(pkl).toString('hex');
+  }
+  out.jobs = ok(db, ['jobs', '--json']);
+  return out;
+}
+
+describe('issue 11.5: copy moves a ledger between backends', () => {
+  it('issue 11.5: the fixtures ledger (traces, pickles, mega-caches, a retraction) copied SQLite -> PostgreSQL -> SQLite reads the same; verify passes; a second copy appends 0', () => {
+    const dir = tempDir();
+    const a = join(dir, 'a.db');
+    for (const f of ['traces/cold-local.log', 'traces/warm-local.log', 'local/code_state_fixture_None_.pkl', 'megacache/eager-cold-run.bin', 'workload2']) {
+      ok(a, ['ingest', '--job', 'fixture', '--run', `r-${f.split('/').pop()}`, join(TORCH, f)]);
+    }
+    ok(a, ['retract', '--run', 'r-eager-cold-run.bin', '--reason', 'a bad run']);
+    const pg = freshLedger('postgres');
+    const b = join(dir, 'b.db');
+    const events = jobs(a).reduce((n, p) => n + p.events, 0);
+    assert.ok(events > 200, `events: ${events}`);
+
+    const first = JSON.parse(ok(a, ['copy', '--from', a, '--to', pg, '--json']));
+    assert.equal(first.events, events);
+    assert.equal(first.appended, events);
+    assert.ok(first.imports >= 3, `imports: ${first.imports}`);
+    const back = JSON.parse(ok(a, ['copy', '--from', pg, '--to', b, '--json']));
+    assert.deepEqual(back, first);
+    // the snapshots themselves, not just their count
+    assert.equal(psql('select count(*) from imports', new URL(pg).pathname.slice(1))[0], String(first.imports));
+
+    const want = looks(a, dir, 'a');
+    assert.match(want['fixture:null: history'], /"position"/);
+    for (const db of [pg, b]) {
+      const got = looks(db, dir, db === b ? 'b' : 'pg');
+      for (const k of Object.keys(want)) assert.equal(got[k], want[k], `${k} of ${db === b ? 'the SQLite copy' : 'PostgreSQL'}`);
+      assert.match(ok(db, ['verify']), /match the log/);
+    }
+    assert.match(ok(a, ['verify']), /match the log/);
+    // the retraction went as an event: the retracted run stays out of the copies' views
+    assert.equal(JSON.parse(ok(pg, ['copy', '--from', a, '--to', pg, '--json'])).appended, 0);
+    assert.equal(JSON.parse(ok(a, ['copy', '--from', a, '--to', pg, '--json'])).appended, 0);
+    const again = JSON.parse(ok(a, ['copy', '--from', pg, '--to', b, '--json']));
+    assert.deepEqual([again.appended, again.duplicates, again.imports], [0, events, 0]);
+    // same to same
+    const c = join(dir, 'c.db');
+    assert.equal(JSON.parse(ok(a, ['copy', '--from', b, '--to', c, '--json'])).appended, events);
+    assert.equal(looks(c, dir, 'c')['fixture:null: why'], want['fixture:null: why']);
+    const pg2 = freshLedger('postgres');
+    assert.equal(JSON.parse(ok(a, ['copy', '--from', pg, '--to', pg2, '--json'])).appended, events);
+    assert.match(ok(pg2, ['verify']), /match the log/);
+  });
+
+  it('issue 11.5: copy needs two different ledgers and an existing source', () => {
+    const dir = tempDir();
+    const r = cli(join(dir, 'x.db'), ['copy', '--from', join(dir, 'none.db'), '--to', join(dir, 'y.db')]);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /no ledger at/);
+  });
+});

@@ -1,0 +1,145 @@
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { ROOT } from '../../test/support/build.ts';
+import { cliSpawn } from '../../test/support/cli.ts';
+import { DIALECTS, freshLedger, type DialectName } from '../../test/support/postgres.ts';
+import { tempDir } from '../../test/support/tmp.ts';
+import { readAfter, START, type FollowCursor } from './follow.ts';
+import { openLedger, type Ledger, type NewEvent } from './ledger.ts';
+import { verifyLedger, viewRows } from './verify.ts';
+
+/** The size of the concurrent test: the issue's 8 writers x 50k observations unless the environment says less. */
+const WRITERS = Number(process.env.PGO_LEDGER_FOLLOW_WRITERS) || 8;
+const LINES = Number(process.env.PGO_LEDGER_FOLLOW_LINES) || 50_000;
+
+/** Observation lines of one rank: 40 codes x 4 sources whose sizes change now and then (records, so history). */
+function observations(file: string, rank: number, n: number): void {
+  const out: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const code = i % 40;
+    const src = (i >> 3) % 4;
+    const batch = [8, 16, 8, 32][(i >> 9) % 4] * (src === 0 && i > n / 2 ? 2 : 1);
+    out.push(
+      `{"job":"follow","rank":${rank},"run":"r${rank}-${i >> 12}","code":{"filename":"/srv/m${code % 7}.py","firstlineno":${10 + code},"name":"f${code}","file_hash":"h${code % 7}"},` +
+        `"source":"L['x${src}']","kind":"tensor","size":[${batch},${64 * (1 + src)}],"stride":[${64 * (1 + src)},1]}`,
+    );
+  }
+  writeFileSync(file, out.join('\n') + '\n');
+}
+
+const exited = (p: ChildProcess, what: string) =>
+  new Promise<string>((resolve, reject) => {
+    let err = '';
+    p.stderr?.on('data', (d) => (err += d));
+    p.stdout?.resume();
+    p.on('exit', (code) => (code === 0 ? resolve(err) : reject(new Error(`${what} exited ${code}: ${err}`))));
+  });
+
+interface Followed {
+  positions: number[];
+  reads: number;
+  behind: number;
+  views: Record<string, string[]>;
+}
+
+async function concurrentFollow(dialect: DialectName, writers: number, lines: number): Promise<void> {
+  const dir = tempDir();
+  const db = freshLedger(dialect, dir);
+  // The ledger exists before anyone follows it (a read-only open never creates one).
+  await (await openLedger(db)).close();
+  const files = Array.from({ length: writers }, (_, w) => join(dir, `rank${w}.jsonl`));
+  files.forEach((f, w) => observations(f, w, lines));
+  const done = join(dir, 'done');
+  const out = join(dir, 'followed.json');
+  const follower = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'test/support/follower.ts'), db, done, out, '2000'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const following = exited(follower, 'the follower');
+  try {
+    await Promise.all(files.map((f, w) => exited(cliSpawn(db, ['ingest', '--json', f]), `writer ${w}`)));
+  } finally {
+    writeFileSync(done, '');
+  }
+  await following;
+  const got = JSON.parse(readFileSync(out, 'utf8')) as Followed;
+  const l = await openLedger(db, { readonly: true });
+  try {
+    const stored = l.sql.all<{ position: number }>('select position from events order by position').map((r) => Number(r.position));
+    assert.equal(stored.length, writers * lines, 'every writer appended every line');
+    assert.equal(new Set(got.positions).size, got.positions.length, 'no event followed twice');
+    const seen = new Set(got.positions);
+    const missing = stored.filter((p) => !seen.has(p));
+    assert.deepEqual(missing.slice(0, 20), [], `${missing.length} events never followed`);
+    assert.deepEqual([...got.positions].sort((a, b) => a - b), stored);
+    // Folding in the follower's order reproduces the stored views (code_states), profile by profile.
+    const profiles = l.profiles();
+    assert.equal(profiles.length, writers);
+    for (const p of profiles) assert.deepEqual(got.views[p.id], viewRows(l.view(p.id)), p.cacheKey);
+    assert.deepEqual(verifyLedger(l).differences, []);
+    process.stderr.write(`# ${dialect}: ${writers} x ${lines}: ${got.reads} reads, ${got.behind} events read after a higher position\n`);
+  } finally {
+    await l.close();
+  }
+}
+
+describe('issue 11.3: a follower reads every event exactly once, in commit order', () => {
+  it(`issue 11.3: postgres: ${WRITERS} writer processes append ${LINES} observations each while a follower process reads: every event once, its folds are the stored views; issue 11.4: no event lost, verify passes`, async () => {
+    await concurrentFollow('postgres', WRITERS, LINES);
+  });
+
+  it('issue 11.3: sqlite: 4 writer processes and a follower, every event once', async () => {
+    await concurrentFollow('sqlite', 4, 3000);
+  });
+
+  const ev = (rank: number, name: string): NewEvent => ({
+    kind: 'shape.observed',
+    cacheKey: `f:${rank}:`,
+    payload: { code: { filename: `/${name}.py`, firstlineno: 1, name, file_hash: name }, source: `L['${name}']`, shape: { kind: 'tensor', size: [rank + 2], stride: [1] }, automatic_dynamic: true },
+    idempotencyKey: name,
+  });
+  const all = (l: Ledger) => {
+    const out: number[] = [];
+    let c: FollowCursor = START;
+    for (;;) {
+      const b = readAfter(l, c, 1);
+      if (!b.events.length) return out;
+      out.push(...b.events.map((e) => e.position));
+      c = b.cursor;
+    }
+  };
+
+  for (const dialect of DIALECTS) {
+    it(`issue 11.3: ${dialect}: the cursor goes on where it stopped; nothing read twice`, async () => {
+      const l = await openLedger(freshLedger(dialect));
+      try {
+        l.append([ev(0, 'a'), ev(1, 'b')]);
+        const first = readAfter(l, START, 1);
+        assert.deepEqual(first.events.map((e) => [e.position, e.kind, e.source, e.profileId]), [[1, 'shape.observed', "L['a']", l.profileByKey('f:0:')!.id]]);
+        l.append([ev(2, 'c')]);
+        assert.deepEqual(readAfter(l, first.cursor, 10).events.map((e) => e.position), [2, 3]);
+        assert.deepEqual(all(l), [1, 2, 3]);
+        assert.deepEqual(readAfter(l, readAfter(l, START, 10).cursor).events, []);
+      } finally {
+        await l.close();
+      }
+    });
+  }
+
+  it('issue 11.3: postgres: an event that commits after a higher position is not skipped: nothing past a running transaction is read until it commits', async () => {
+    const db = freshLedger('postgres');
+    const [slow, fast, reader] = [await openLedger(db), await openLedger(db), await openLedger(db)];
+    try {
+      slow.sql.immediate(() => {
+        slow.append([ev(0, 'slow')]); // position 1, not committed yet
+        fast.append([ev(1, 'fast')]); // position 2, committed
+        // A follower by position alone would read 2 now and never see 1.
+        assert.deepEqual(reader.sql.all<{ position: number }>('select position from events').map((r) => r.position), [2]);
+        assert.deepEqual(all(reader), []);
+      });
+      assert.deepEqual(all(reader), [1, 2]);
+    } finally {
+      for (const l of [slow, fast, reader]) await l.close();
+    }
+  });
+});
