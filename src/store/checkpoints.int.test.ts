@@ -102,7 +102,7 @@ for (const dialect of DIALECTS) describe(dialect, () => {
       l.sql.run('update why_checkpoints set state = (select state from why_checkpoints where profile_id = ? and position = ?) where profile_id = ? and position = ?', pid, first, pid, third);
       assert.notEqual(whyAnswers({ untilPosition: third }), honest);
       assert.match(verifyLedger(l).differences.join('\n'), new RegExp(`why-checkpoint at ${third} differs`));
-      l.sql.run("update why_checkpoints set state = x'00' where profile_id = ? and position = ?", pid, first);
+      l.sql.run('update why_checkpoints set state = ? where profile_id = ? and position = ?', Buffer.from([0]), pid, first);
       assert.match(verifyLedger(l).differences.join('\n'), new RegExp(`why-checkpoint at ${first} is unreadable`));
       // the report's counts of the log: those of `first` stored as those of the newest
       const last = whyCheckpointPositions(l.sql, pid).at(-1)!;
