@@ -114,6 +114,19 @@ describe('issue 11.1: every command behaves the same on both backends', () => {
   });
 });
 
+describe('issue 11.2: the synchronous bridge', () => {
+  it('issue 11.2: a statement that failed (not prepared) runs again once it can', async () => {
+    const l = await openLedger(freshPgDatabase());
+    const q = 'select value from later where key = ?';
+    assert.throws(() => l.sql.get(q, 'k'), /relation "later" does not exist/);
+    l.sql.exec('create table later(key text, value text)');
+    l.sql.run('insert into later(key, value) values (?, ?)', 'k', 'v');
+    assert.deepEqual(l.sql.get(q, 'k'), { value: 'v' });
+    assert.throws(() => l.sql.run('insert into later(key, value) values (?, ?)', 'k', 'v').lastInsertRowid, /SQLite only/);
+    await l.close();
+  });
+});
+
 describe('issue 11.8: roles', () => {
   it('issue 11.8: read commands need SELECT only; a write command under that role is refused by the server, nothing written', () => {
     const db = freshPgDatabase();
