@@ -127,6 +127,18 @@ describe('issue 11.2: the synchronous bridge', () => {
   });
 });
 
+describe('issue 11.2: damage on PostgreSQL', () => {
+  it('issue 11.2: a body that cannot be read is damage, said as on SQLite', () => {
+    const db = freshPgDatabase();
+    assert.equal(cli(db, ['ingest', join(TORCH, 'traces/cold-local.log')]).status, 0);
+    const [id] = numbersOf(db, 'select body_id from events order by position limit 1');
+    psql(`update bodies set payload = '\\x7b7b'::bytea where id = ${id}`, new URL(db).pathname.slice(1));
+    const r = cli(db, ['replay']);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, new RegExp(`is damaged: event body ${id} cannot be read: .*JSON.*; run \`pgo-ledger verify --db postgres://admin:\\*\\*\\*@`));
+  });
+});
+
 describe('issue 11.8: roles', () => {
   it('issue 11.8: read commands need SELECT only; a write command under that role is refused by the server, nothing written', () => {
     const db = freshPgDatabase();
