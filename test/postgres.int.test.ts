@@ -114,6 +114,31 @@ describe('issue 11.1: every command behaves the same on both backends', () => {
   });
 });
 
+describe('issue 11.2: the synchronous bridge', () => {
+  it('issue 11.2: a statement that failed (not prepared) runs again once it can', async () => {
+    const l = await openLedger(freshPgDatabase());
+    const q = 'select value from later where key = ?';
+    assert.throws(() => l.sql.get(q, 'k'), /relation "later" does not exist/);
+    l.sql.exec('create table later(key text, value text)');
+    l.sql.run('insert into later(key, value) values (?, ?)', 'k', 'v');
+    assert.deepEqual(l.sql.get(q, 'k'), { value: 'v' });
+    assert.throws(() => l.sql.run('insert into later(key, value) values (?, ?)', 'k', 'v').lastInsertRowid, /SQLite only/);
+    await l.close();
+  });
+});
+
+describe('issue 11.2: damage on PostgreSQL', () => {
+  it('issue 11.2: a body that cannot be read is damage, said as on SQLite', () => {
+    const db = freshPgDatabase();
+    assert.equal(cli(db, ['ingest', join(TORCH, 'traces/cold-local.log')]).status, 0);
+    const [id] = numbersOf(db, 'select body_id from events order by position limit 1');
+    psql(`update bodies set payload = '\\x7b7b'::bytea where id = ${id}`, new URL(db).pathname.slice(1));
+    const r = cli(db, ['replay']);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, new RegExp(`is damaged: event body ${id} cannot be read: .*JSON.*; run \`pgo-ledger verify --db postgres://admin:\\*\\*\\*@`));
+  });
+});
+
 describe('issue 11.8: roles', () => {
   it('issue 11.8: read commands need SELECT only; a write command under that role is refused by the server, nothing written', () => {
     const db = freshPgDatabase();

@@ -44,7 +44,7 @@ export async function runCli(argv: string[], program = new Command()): Promise<n
     .name('pgo-ledger')
     .description('Event-sourced store for torch.compile automatic-dynamic (PGO) profiles')
     .version(VERSION, '-V, --version')
-    .addOption(new Option('--db <path>', 'the ledger database').env('PGO_LEDGER_DB').default('./pgo-ledger.db'))
+    .addOption(new Option('--db <path>', 'the ledger database: a SQLite file, or a postgres://user:password@host:5432/name URL').env('PGO_LEDGER_DB').default('./pgo-ledger.db'))
     .option('--debug', 'on an internal error, print the stack')
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) })
