@@ -6,6 +6,7 @@ import { TORCH } from '../../test/support/fixtures.ts';
 import { tempDir } from '../../test/support/tmp.ts';
 import { traceEvents, traceReader } from '../adapters/ingest-trace.ts';
 import { openLedger, type NewEvent } from './ledger.ts';
+import { DIALECTS, ledgerAt } from '../../test/support/postgres.ts';
 
 const dir = tempDir();
 
@@ -19,9 +20,9 @@ function fixtureEvents(): NewEvent[] {
   return t.events;
 }
 
-describe('watch cursors (issue 12.2)', () => {
+for (const dialect of DIALECTS) describe(`${dialect}: watch cursors (issue 12.2)`, () => {
   it('issue 12.2: a cursor is written in the transaction of its events: a failed append leaves neither, a good one both', async () => {
-    const db = join(dir, 'c.db');
+    const db = ledgerAt(dialect, dir, 'c.db');
     const l = await openLedger(db);
     const events = fixtureEvents();
     const cursor = { input: 'file:1:2', identity: 'head:3:abc', offset: 1234, hash: null, complete: false, path: '/x/trace.log', updatedAt: 5 };

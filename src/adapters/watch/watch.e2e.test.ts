@@ -8,6 +8,7 @@ import { cli, cliSpawn } from '../../../test/support/cli.ts';
 import { TORCH } from '../../../test/support/fixtures.ts';
 import { startRedis } from '../../../test/support/redis-server.ts';
 import { tempDir } from '../../../test/support/tmp.ts';
+import { DIALECTS, freshLedger } from '../../../test/support/postgres.ts';
 
 const dir = tempDir('pgo-watch-');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -299,3 +300,32 @@ describe('watch (issue 12): following what PyTorch writes, as it is written (rea
     await again.stop();
   });
 });
+
+// issue 12.3: watch, stats and merge --live work on every backend the store has.
+for (const dialect of DIALECTS) {
+  describe(`${dialect}: watch and the fleet views on every backend (issue 12.3)`, () => {
+    it(`issue 12.3: ${dialect}: watch --once over traces and pickles equals a one-shot ingest; a second pass appends nothing; stats and merge --live answer`, () => {
+      const folder = join(dir, `backends-${dialect}`);
+      mkdirSync(join(folder, 'rank0'), { recursive: true });
+      for (const t of TRACES) copyFileSync(t, join(folder, 'rank0', `trace_${t.split('/').pop()}`));
+      copyFileSync(join(TORCH, 'local/code_state_fixture_None_.pkl'), join(folder, 'code_state_fixture_None_.pkl'));
+      const watched = freshLedger(dialect);
+      const w = cli(watched, ['watch', folder, '--once', '--json', '--settle', '0.01']);
+      assert.equal(w.status, 0, w.stderr);
+      const again = cli(watched, ['watch', folder, '--once', '--json', '--settle', '0.01']);
+      assert.equal(again.status, 0, again.stderr);
+      const appended = again.stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { events?: number; appended?: number });
+      assert.ok(appended.every((j) => !j.appended && !j.events), `a second pass appended: ${again.stdout}`);
+      const oneshot = freshLedger(dialect);
+      const i = cli(oneshot, ['ingest', folder]);
+      assert.equal(i.status, 0, i.stderr);
+      assert.deepEqual(contents(watched), contents(oneshot));
+      const stats = cli(watched, ['stats', '--json']);
+      assert.equal(stats.status, 0, stats.stderr);
+      assert.ok(stats.stdout.trim().length > 0);
+      const m = cli(watched, ['merge', '--from', 'fixture*', '--into', 'joined', '--live']);
+      assert.equal(m.status, 0, m.stderr);
+      assert.match(cli(watched, ['show', '--job', 'joined']).stdout, /L\['x'\]/);
+    });
+  });
+}
