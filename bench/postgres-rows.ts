@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { pgBin, startPgServer, type PgServer } from '../test/support/postgres-server.ts';
 import { mixFile } from './generate.ts';
 import { paired, row, type Row, type Sample } from './measure.ts';
-import type { Ctx } from './rows.ts';
+import { appended, check, human, type Ctx } from './rows.ts';
 
 /**
  * Issue 11.7's rows, on a local PostgreSQL server the group starts (test/support's helper:
@@ -13,19 +13,6 @@ import type { Ctx } from './rows.ts';
  * ingest beside a raw COPY of the same lines, 8 writers beside one, replay's events a second.
  * The server's own CPU is in no row's CPU (rusage sees the client only): compare wall.
  */
-
-const human = (n: number) => (n >= 1e6 && n % 1e6 === 0 ? `${n / 1e6}M` : n >= 1000 && n % 1000 === 0 ? `${n / 1000}k` : String(n));
-
-function appended(out: string): number {
-  return readFileSync(out, 'utf8')
-    .split('\n')
-    .filter((l) => l.startsWith('{'))
-    .reduce((n, l) => n + (JSON.parse(l) as { appended: number }).appended, 0);
-}
-
-function check(r: Row, what: string, pass: boolean): void {
-  r.checks.push({ what, pass });
-}
 
 /** The mix with a rank of the writer's own on every line: each writer feeds profiles of its own. */
 function rankedMix(c: Ctx, n: number, rank: number): string {

@@ -32,17 +32,17 @@ const rmDb = (p: string) => {
   for (const s of ['', '-wal', '-shm', '-journal']) rmSync(p + s, { force: true });
 };
 const dbBytes = (p: string) => ['', '-wal'].reduce((n, s) => n + (existsSync(p + s) ? statSync(p + s).size : 0), 0);
-const human = (n: number) => (n >= 1e6 && n % 1e6 === 0 ? `${n / 1e6}M` : n >= 1000 && n % 1000 === 0 ? `${n / 1000}k` : String(n));
+export const human = (n: number) => (n >= 1e6 && n % 1e6 === 0 ? `${n / 1e6}M` : n >= 1000 && n % 1000 === 0 ? `${n / 1000}k` : String(n));
 
 /** Sums `appended` over the JSON lines `ingest --json` printed. */
-function appended(out: string): number {
+export function appended(out: string): number {
   return readFileSync(out, 'utf8')
     .split('\n')
     .filter((l) => l.startsWith('{'))
     .reduce((n, l) => n + (JSON.parse(l) as { appended: number }).appended, 0);
 }
 
-function check(r: Row, what: string, pass: boolean): void {
+export function check(r: Row, what: string, pass: boolean): void {
   r.checks.push({ what, pass });
 }
 
