@@ -1,0 +1,51 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { cli } from '../../test/support/cli.ts';
+import { ROOT } from '../../test/support/build.ts';
+import { stormLines } from '../../test/support/storm-lines.ts';
+import { tempDir } from '../../test/support/tmp.ts';
+
+const dir = tempDir();
+const W2 = join(ROOT, 'test/fixtures/torch-2.11/workload2');
+
+type Seen = { value: string; count: number }[];
+const byValue = (v: Seen) => [...v].sort((a, b) => a.value.localeCompare(b.value));
+
+/** stats' dim name (`size[0]`, `scalar`, `size`) as why's --dim. */
+const whyDim = (d: string) => d.replace(/^size\[(\d+)\]$/, '$1').replace(/^stride\[(\d+)\]$/, 'stride $1');
+
+/** For every dim stats reports: why's values for the same dim of the same profile (the same counts). */
+function agree(db: string): number {
+  const s = cli(db, ['stats', '--json']);
+  assert.equal(s.status, 0, s.stderr);
+  let dims = 0;
+  for (const w of s.stdout.trim().split('\n').map((l) => JSON.parse(l))) {
+    for (const d of w.dims) {
+      const args = ['why', '--job', w.job, '--rank', w.rank === null ? 'None' : String(w.rank), '--tag', w.tag, '--source', d.source, '--code', `${d.code.filename}:${d.code.firstlineno}:${d.code.name}`, '--dim', whyDim(d.dim), '--json'];
+      const y = cli(db, args);
+      assert.equal(y.status, 0, `${args.join(' ')}: ${y.stderr}`);
+      const stories = JSON.parse(y.stdout);
+      assert.equal(stories.length, 1, args.join(' '));
+      const values: Seen = stories[0].values.map((v: { value: string; count: number }) => ({ value: v.value, count: v.count }));
+      assert.deepEqual(byValue(d.values), byValue(values), `${w.cache_key} ${d.source} ${d.dim}`);
+      assert.equal(d.observations, values.reduce((n, v) => n + v.count, 0));
+      dims++;
+    }
+  }
+  return dims;
+}
+
+describe('issue: fleet commands tried by a new user', () => {
+  it('fleet 1: stats counts the values seen at a dim exactly as why does (a trace, observation lines)', () => {
+    const traces = join(dir, 'traces.db');
+    for (const f of ['trace-rank0.log', 'trace-rank1.log', 'trace-single.log']) assert.equal(cli(traces, ['ingest', join(W2, f)]).status, 0);
+    assert.ok(agree(traces) >= 4);
+    // the user's case: why says 2 and 3 were seen; stats said nothing was
+    const t = cli(traces, ['stats', '--job', 'fixture2', '--rank', '0']);
+    assert.doesNotMatch(t.stdout, /turned dynamic: L\['x'\] size\[0\] in \S+:12:forward at #\d+: no observations/);
+    const lines = join(dir, 'lines.db');
+    assert.equal(cli(lines, ['ingest', stormLines(join(dir, 'storm.jsonl'))]).status, 0);
+    assert.ok(agree(lines) >= 3);
+  });
+});
