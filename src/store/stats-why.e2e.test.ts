@@ -48,4 +48,21 @@ describe('issue: fleet commands tried by a new user', () => {
     assert.equal(cli(lines, ['ingest', stormLines(join(dir, 'storm.jsonl'))]).status, 0);
     assert.ok(agree(lines) >= 3);
   });
+
+  it('fleet 2: stats takes --rank and --tag as the other commands do (one rank of a job; a rank with no profile is exit 2)', () => {
+    const db = join(dir, 'ranks.db');
+    for (const f of ['trace-rank0.log', 'trace-rank1.log']) assert.equal(cli(db, ['ingest', join(W2, f)]).status, 0);
+    const all = cli(db, ['stats', '--job', 'fixture2', '--json']);
+    assert.equal(all.status, 0, all.stderr);
+    const ranks = (out: string) => [...new Set(out.trim().split('\n').map((l) => JSON.parse(l).rank))];
+    assert.deepEqual(ranks(all.stdout), [0, 1]);
+    const one = cli(db, ['stats', '--job', 'fixture2', '--rank', '1', '--json']);
+    assert.equal(one.status, 0, one.stderr);
+    assert.deepEqual(ranks(one.stdout), [1]);
+    assert.equal(cli(db, ['stats', '--job', 'fixture2', '--rank', '0', '--tag', '', '--json']).status, 0);
+    const none = cli(db, ['stats', '--job', 'fixture2', '--rank', '7']);
+    assert.equal(none.status, 2);
+    assert.match(none.stderr, /no profile for job fixture2 rank 7/);
+    assert.match(cli(db, ['stats', '--help']).stdout, /--rank <rank>[\s\S]*--tag <tag>/);
+  });
 });

@@ -41,6 +41,10 @@ export interface StormWindow {
 export interface StatsOptions {
   /** One job only. */
   job?: string;
+  /** One rank only (null: PyTorch's None). */
+  rank?: number | null;
+  /** One cache_key_tag only. */
+  tag?: string;
   /** Window length in ms (default an hour). */
   windowMs?: number;
   /** Which events count (`--as-of`, `--exclude-run`; the whole log by default). */
@@ -69,8 +73,9 @@ const dimId = (code: CodeId, source: string, dim: string) => `${codeKey(code)}\u
 /** Every storm window of the ledger's profiles (one job's with `job`), by profile, then time, then run. */
 export function recompileStats(ledger: Ledger, o: StatsOptions = {}): StormWindow[] {
   const windowMs = o.windowMs ?? UNITS.h;
-  const profiles = ledger.profiles().filter((p) => o.job === undefined || p.key.job === o.job);
-  if (o.job !== undefined && !profiles.length) throw inputError(`no profile for job ${o.job}`);
+  const profiles = ledger.profiles().filter((p) => (o.job === undefined || p.key.job === o.job) && (o.rank === undefined || p.key.rank === o.rank) && (o.tag === undefined || p.key.tag === o.tag));
+  const asked = [o.job !== undefined && `job ${o.job}`, o.rank !== undefined && `rank ${o.rank ?? 'None'}`, o.tag !== undefined && `tag ${JSON.stringify(o.tag)}`].filter(Boolean);
+  if (asked.length && !profiles.length) throw inputError(`no profile for ${asked.join(' ')}`);
   const out: StormWindow[] = [];
   for (const p of profiles) out.push(...profileStorms(ledger, p, windowMs, o.window ?? {}));
   return out;
