@@ -65,4 +65,22 @@ describe('issue: fleet commands tried by a new user', () => {
     assert.match(none.stderr, /no profile for job fixture2 rank 7/);
     assert.match(cli(db, ['stats', '--help']).stdout, /--rank <rank>[\s\S]*--tag <tag>/);
   });
+
+  it('fleet 3: stats --window takes any whole N of s|m|h|d, as its help says, each window a whole multiple since the epoch; others are exit 2', () => {
+    const db = join(dir, 'windows.db');
+    assert.equal(cli(db, ['ingest', stormLines(join(dir, 'storm-w.jsonl'))]).status, 0);
+    assert.match(cli(db, ['stats', '--help']).stdout.replace(/\s+/g, ' '), /a whole number and s, m, h or d \(30s, 7m, 1h, 1d\); windows start at whole multiples of it since the epoch/);
+    const r = cli(db, ['stats', '--window', '7m', '--json']);
+    assert.equal(r.status, 0, r.stderr);
+    const seven = 7 * 60_000;
+    for (const w of r.stdout.trim().split('\n').map((l) => JSON.parse(l))) {
+      assert.equal(Date.parse(w.start) % seven, 0);
+      assert.equal(Date.parse(w.end) - Date.parse(w.start), seven);
+    }
+    for (const bad of ['0m', '1.5h', '7w']) {
+      const b = cli(db, ['stats', '--window', bad]);
+      assert.equal(b.status, 2, bad);
+      assert.match(b.stderr, /want a whole number and s, m, h or d/);
+    }
+  });
 });

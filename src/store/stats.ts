@@ -53,11 +53,11 @@ export interface StatsOptions {
 
 const UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
-/** `--window 1h|10m|30s|1d` to ms. */
+/** `--window N[smhd]` (any whole N: windows are aligned to whole multiples since the epoch) to ms. */
 export function parseWindowLength(s: string): number {
   const m = /^(\d+)\s*([smhd])$/.exec(s.trim());
   const n = m ? Number(m[1]) * UNITS[m[2]] : NaN;
-  if (!m || !Number.isSafeInteger(n) || n <= 0) throw inputError(`--window ${s}: want a length such as 30s, 10m, 1h or 1d`);
+  if (!m || !Number.isSafeInteger(n) || n <= 0) throw inputError(`--window ${s}: want a whole number and s, m, h or d, such as 30s, 7m, 1h or 1d`);
   return n;
 }
 
