@@ -18,8 +18,7 @@ export function publishCommand(program: Command, ctx: CliContext): void {
       const p = selectProfile(l, o);
       if (o.ttl !== undefined && !/^\d+$/.test(o.ttl)) usage(`--ttl ${o.ttl}: want whole seconds`);
       const view = profileAt(l, p, windowFor(l, o));
-      // a merge of nothing adds nothing: --allow-empty is for replacing what Redis holds
-      refuseEmpty(p.cacheKey, view.profile, o.merge ? { ...o, allowEmpty: false } : o);
+      refuseEmpty(p.cacheKey, view.profile, o);
       const ttlSeconds = o.ttl === undefined ? undefined : Number(o.ttl);
       if (o.dryRun) {
         const { changeJson, changeText } = await import('../json.ts');
