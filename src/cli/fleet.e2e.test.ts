@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { cli } from '../../test/support/cli.ts';
 import { ROOT } from '../../test/support/build.ts';
+import { startRedis } from '../../test/support/redis-server.ts';
 import { tempDir } from '../../test/support/tmp.ts';
 
 const dir = tempDir();
@@ -23,5 +24,17 @@ describe('issue: fleet commands tried by a new user (publish, errors)', () => {
     assert.match(cli(db, ['publish', NOWHERE, '--job', 'fixture2', '--as-of', '0', '--merge']).stderr, /--merge never publishes an empty profile/);
     // without --merge the advice stands
     assert.match(cli(db, ['publish', NOWHERE, '--job', 'fixture2', '--as-of', '0']).stderr, /give --allow-empty if that is what you want/);
+  });
+
+  it('fleet 5: publish --dry-run says whether it previews a replace or (with --merge) a merge', async () => {
+    const redis = await startRedis();
+    after(() => redis.stop());
+    const plain = cli(db, ['publish', redis.url, '--job', 'fixture2', '--rank', '0', '--dry-run']);
+    assert.equal(plain.status, 0, plain.stderr);
+    assert.match(plain.stdout, /^dry run, would replace pt2:dynamo-pgo::fixture2:0::c1 \(--merge not given: add it to preview a merge\): holds nothing; .*nothing written$/m);
+    const merged = cli(db, ['publish', redis.url, '--job', 'fixture2', '--rank', '0', '--dry-run', '--merge']);
+    assert.equal(merged.status, 0, merged.stderr);
+    assert.match(merged.stdout, /^dry run, would merge into pt2:dynamo-pgo::fixture2:0::c1 \(--merge given\): holds nothing; .* after the join\); nothing written$/m);
+    assert.match(cli(db, ['publish', '--help']).stdout.replace(/\s+/g, ' '), /a replace, or with --merge a merge/);
   });
 });
