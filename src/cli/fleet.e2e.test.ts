@@ -37,4 +37,33 @@ describe('issue: fleet commands tried by a new user (publish, errors)', () => {
     assert.match(merged.stdout, /^dry run, would merge into pt2:dynamo-pgo::fixture2:0::c1 \(--merge given\): holds nothing; .* after the join\); nothing written$/m);
     assert.match(cli(db, ['publish', '--help']).stdout.replace(/\s+/g, ' '), /a replace, or with --merge a merge/);
   });
+
+  it('fleet 6: show --jbo names the unknown option (not the missing --job); a required option alone still is exit 2', () => {
+    for (const args of [['show', '--jbo', 'fixture2'], ['history', '--jbo', 'fixture2'], ['retract', '--rnu', 'x']]) {
+      const r = cli(db, args);
+      assert.equal(r.status, 2, args.join(' '));
+      assert.match(r.stderr, new RegExp(`^error: unknown option '${args[1]}'`), args.join(' '));
+      assert.doesNotMatch(r.stderr, /required option/);
+    }
+    const missing = cli(db, ['show']);
+    assert.equal(missing.status, 2);
+    assert.match(missing.stderr, /^error: required option '--job <job>' not specified/);
+    assert.equal(cli(db, ['show', '--job', 'fixture2']).status, 0);
+  });
+
+  it("fleet 6: why --dim with no such dim names what was asked in one sentence (no 'no source  with')", () => {
+    const r = cli(db, ['why', '--job', 'fixture2', '--dim', '9']);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /fixture2:0: has no source with dim 9$/m);
+    assert.match(cli(db, ['why', '--job', 'fixture2', '--source', "L['x']", '--dim', '9']).stderr, /fixture2:0: has no source L\['x'\] with dim 9$/m);
+  });
+
+  it('fleet 6: jobs --json lists each profile\'s runs, where the --exclude-run error points, and --exclude-run takes them', () => {
+    const bad = cli(db, ['show', '--job', 'fixture2', '--exclude-run', 'nope']);
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /--exclude-run nope: no such run .*jobs --json lists them by profile/);
+    const jobs = cli(db, ['jobs', '--json']).stdout.trim().split('\n').map((l) => JSON.parse(l));
+    assert.deepEqual(jobs.map((j) => [j.cache_key, j.runs]), [['fixture2:0:', ['fixture2:rank0:pid591@2026-11-26T05:55:19Z']]]);
+    assert.equal(cli(db, ['show', '--job', 'fixture2', '--exclude-run', jobs[0].runs[0]]).status, 0);
+  });
 });
