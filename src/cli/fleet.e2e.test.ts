@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { cli } from '../../test/support/cli.ts';
 import { ROOT } from '../../test/support/build.ts';
+import { DIALECTS, ledgerAt } from '../../test/support/postgres.ts';
 import { startRedis } from '../../test/support/redis-server.ts';
 import { tempDir } from '../../test/support/tmp.ts';
 
@@ -67,3 +68,14 @@ describe('issue: fleet commands tried by a new user (publish, errors)', () => {
     assert.equal(cli(db, ['show', '--job', 'fixture2', '--exclude-run', jobs[0].runs[0]]).status, 0);
   });
 });
+
+for (const dialect of DIALECTS) {
+  it(`fleet 6 (${dialect}): jobs --json gives each profile its runs, first seen first`, () => {
+    const db = ledgerAt(dialect, dir, 'runs.db');
+    for (const f of ['trace-rank1.log', 'trace-rank0.log']) assert.equal(cli(db, ['ingest', join(W2, f)]).status, 0);
+    const jobs = cli(db, ['jobs', '--json']);
+    assert.equal(jobs.status, 0, jobs.stderr);
+    const rows = jobs.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    assert.deepEqual(rows.map((j) => [j.cache_key, j.runs.length, j.runs.every((r: string) => r.startsWith(`fixture2:rank${j.rank}:`))]), [['fixture2:0:', 1, true], ['fixture2:1:', 1, true]]);
+  });
+}

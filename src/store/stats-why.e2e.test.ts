@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { cli } from '../../test/support/cli.ts';
 import { ROOT } from '../../test/support/build.ts';
+import { DIALECTS, ledgerAt } from '../../test/support/postgres.ts';
 import { stormLines } from '../../test/support/storm-lines.ts';
 import { tempDir } from '../../test/support/tmp.ts';
 
@@ -37,15 +38,15 @@ function agree(db: string): number {
 }
 
 describe('issue: fleet commands tried by a new user', () => {
-  it('fleet 1: stats counts the values seen at a dim exactly as why does (a trace, observation lines)', () => {
-    const traces = join(dir, 'traces.db');
+  for (const dialect of DIALECTS) it(`fleet 1 (${dialect}): stats counts the values seen at a dim exactly as why does (a trace, observation lines)`, () => {
+    const traces = ledgerAt(dialect, dir, 'traces.db');
     for (const f of ['trace-rank0.log', 'trace-rank1.log', 'trace-single.log']) assert.equal(cli(traces, ['ingest', join(W2, f)]).status, 0);
     assert.ok(agree(traces) >= 4);
     // the user's case: why says 2 and 3 were seen; stats said nothing was
     const t = cli(traces, ['stats', '--job', 'fixture2', '--rank', '0']);
     assert.doesNotMatch(t.stdout, /turned dynamic: L\['x'\] size\[0\] in \S+:12:forward at #\d+: no observations/);
-    const lines = join(dir, 'lines.db');
-    assert.equal(cli(lines, ['ingest', stormLines(join(dir, 'storm.jsonl'))]).status, 0);
+    const lines = ledgerAt(dialect, dir, 'lines.db');
+    assert.equal(cli(lines, ['ingest', stormLines(join(dir, `storm-${dialect}.jsonl`))]).status, 0);
     assert.ok(agree(lines) >= 3);
   });
 
