@@ -80,9 +80,11 @@ export function selectProfile(l: Ledger, o: SelectOpts): ProfileRow {
  * An empty profile written where PyTorch reads it would throw away what jobs learnt (an
  * `--as-of 0`, a window before the first event): refused unless asked for.
  */
-export function refuseEmpty(cacheKey: string, profile: Profile, o: WindowOpts & { allowEmpty?: boolean }): void {
-  if (profile.codes.size || o.allowEmpty) return;
+export function refuseEmpty(cacheKey: string, profile: Profile, o: WindowOpts & { allowEmpty?: boolean; merge?: boolean }): void {
+  if (profile.codes.size || (o.allowEmpty && !o.merge)) return;
   const when = o.asOf !== undefined || o.excludeRun?.length ? ' in the window given (--as-of/--exclude-run)' : '';
+  // a merge of nothing adds nothing: --allow-empty is for replacing what the target holds
+  if (o.merge) usage(`${cacheKey} has no code ids${when}: --merge never publishes an empty profile (a merge of nothing adds nothing${o.allowEmpty ? ', --allow-empty or not' : ''}); to write an empty profile over what Redis holds, publish --allow-empty without --merge`);
   usage(`${cacheKey} has no code ids${when}: writing it would leave PyTorch an empty profile; give --allow-empty if that is what you want`);
 }
 

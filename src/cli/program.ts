@@ -73,10 +73,25 @@ export async function runCli(argv: string[], program = new Command()): Promise<n
     setExitCode: (c) => void (code = c),
   };
   for (const add of commandsFor(argv)) add(program, ctx);
+  for (const c of program.commands) requiredAfterUnknown(c);
   try {
     await program.parseAsync(argv);
   } finally {
     await ledger?.close();
   }
   return code;
+}
+
+/**
+ * Commander checks required options before unknown ones, so `show --jbo x` said "--job not
+ * specified" instead of naming --jbo: the required options are checked in a preAction hook,
+ * which runs after the unknown-option check, with commander's own words.
+ */
+function requiredAfterUnknown(c: Command): void {
+  const required = c.options.filter((o) => o.mandatory);
+  if (!required.length) return;
+  for (const o of required) o.makeOptionMandatory(false);
+  c.hook('preAction', (cmd) => {
+    for (const o of required) if (cmd.getOptionValue(o.attributeName()) === undefined) cmd.error(`error: required option '${o.flags}' not specified`);
+  });
 }

@@ -2,9 +2,9 @@ import { inputError } from '../errors.ts';
 import { codeKey, type CodeId } from '../model/code-id.ts';
 import type { ProfileKey } from '../model/cache-key.ts';
 import type { HistoryRow, Ledger, ProfileRow } from './ledger.ts';
-import { dictionaries, scanEvents } from './log.ts';
+import { dimKey, explain } from './why.ts';
 import { historyAsOf } from './history.ts';
-import { leftOutRuns, type Window } from './window.ts';
+import type { Window } from './window.ts';
 
 /**
  * Recompile storms (issue 12.6): a profile's recompile records grouped by run and time window,
@@ -41,6 +41,10 @@ export interface StormWindow {
 export interface StatsOptions {
   /** One job only. */
   job?: string;
+  /** One rank only (null: PyTorch's None). */
+  rank?: number | null;
+  /** One cache_key_tag only. */
+  tag?: string;
   /** Window length in ms (default an hour). */
   windowMs?: number;
   /** Which events count (`--as-of`, `--exclude-run`; the whole log by default). */
@@ -49,11 +53,11 @@ export interface StatsOptions {
 
 const UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
-/** `--window 1h|10m|30s|1d` to ms. */
+/** `--window N[smhd]` (any whole N: windows are aligned to whole multiples since the epoch) to ms. */
 export function parseWindowLength(s: string): number {
   const m = /^(\d+)\s*([smhd])$/.exec(s.trim());
   const n = m ? Number(m[1]) * UNITS[m[2]] : NaN;
-  if (!m || !Number.isSafeInteger(n) || n <= 0) throw inputError(`--window ${s}: want a length such as 30s, 10m, 1h or 1d`);
+  if (!m || !Number.isSafeInteger(n) || n <= 0) throw inputError(`--window ${s}: want a whole number and s, m, h or d, such as 30s, 7m, 1h or 1d`);
   return n;
 }
 
@@ -69,8 +73,9 @@ const dimId = (code: CodeId, source: string, dim: string) => `${codeKey(code)}\u
 /** Every storm window of the ledger's profiles (one job's with `job`), by profile, then time, then run. */
 export function recompileStats(ledger: Ledger, o: StatsOptions = {}): StormWindow[] {
   const windowMs = o.windowMs ?? UNITS.h;
-  const profiles = ledger.profiles().filter((p) => o.job === undefined || p.key.job === o.job);
-  if (o.job !== undefined && !profiles.length) throw inputError(`no profile for job ${o.job}`);
+  const profiles = ledger.profiles().filter((p) => (o.job === undefined || p.key.job === o.job) && (o.rank === undefined || p.key.rank === o.rank) && (o.tag === undefined || p.key.tag === o.tag));
+  const asked = [o.job !== undefined && `job ${o.job}`, o.rank !== undefined && `rank ${o.rank ?? 'None'}`, o.tag !== undefined && `tag ${JSON.stringify(o.tag)}`].filter(Boolean);
+  if (asked.length && !profiles.length) throw inputError(`no profile for ${asked.join(' ')}`);
   const out: StormWindow[] = [];
   for (const p of profiles) out.push(...profileStorms(ledger, p, windowMs, o.window ?? {}));
   return out;
@@ -80,7 +85,7 @@ function profileStorms(ledger: Ledger, p: ProfileRow, windowMs: number, window: 
   const history = historyAsOf(ledger, p.id, window);
   if (!history.length) return [];
   const windows = new Map<string, StormWindow>();
-  const wanted = new Map<string, { field: 'scalar' | 'size' | 'stride'; index: number | null; values: Map<string, number>; observations: number }>();
+  const sources = new Set<string>();
   for (const h of history) {
     const start = Math.floor(h.time / windowMs) * windowMs;
     const wk = `${start}\u0000${h.run ?? ''}`;
@@ -90,61 +95,27 @@ function profileStorms(ledger: Ledger, p: ProfileRow, windowMs: number, window: 
     const dim = recordDimName(h);
     const id = dimId(h.code, h.name, dim);
     if (!w.dims.some((d) => dimId(d.code, d.source, d.dim) === id)) w.dims.push({ code: h.code, source: h.name, dim, position: h.position, time: h.time, values: [], observations: 0 });
-    if (!wanted.has(id)) {
-      const m = /^(size|stride)\[(\d+)\]$/.exec(dim);
-      wanted.set(id, { field: m ? (m[1] as 'size' | 'stride') : dim === 'scalar' ? 'scalar' : 'size', index: m ? Number(m[2]) : null, values: new Map(), observations: 0 });
-    }
+    sources.add(h.name);
   }
-  countValues(ledger, p.id, window, wanted);
+  const values = dimValues(ledger, p.id, window, sources);
   for (const w of windows.values()) {
     for (const d of w.dims) {
-      const c = wanted.get(dimId(d.code, d.source, d.dim))!;
-      d.values = [...c.values].map(([value, count]) => ({ value, count })).sort((a, b) => a.count - b.count);
-      d.observations = c.observations;
+      const v = values.get(dimId(d.code, d.source, d.dim)) ?? [];
+      d.values = [...v].sort((a, b) => a.count - b.count);
+      d.observations = v.reduce((n, x) => n + x.count, 0);
     }
   }
   return [...windows.values()].sort((a, b) => a.start - b.start || (a.records[0].position - b.records[0].position));
 }
 
 /**
- * One pass over the profile's observations in the window (retracted and excluded runs left
- * out, as the fold leaves them): the value each had at each wanted dim. A whole-tuple dim counts the number of dims.
+ * The values seen at each wanted dim, exactly as `why` counts them (explain in why.ts: the
+ * values events carried and the values PyTorch's own records logged), so the two never disagree.
  */
-function countValues(ledger: Ledger, pid: number, window: Window, wanted: Map<string, { field: 'scalar' | 'size' | 'stride'; index: number | null; values: Map<string, number>; observations: number }>): void {
-  const dict = dictionaries(ledger.sql);
-  const retracted = leftOutRuns(ledger.sql, pid, window, dict);
-  const bySource = new Map<string, { field: 'scalar' | 'size' | 'stride'; index: number | null; values: Map<string, number>; observations: number }[]>();
-  for (const [id, c] of wanted) {
-    const k = id.slice(0, id.lastIndexOf('\u0000'));
-    let l = bySource.get(k);
-    if (!l) bySource.set(k, (l = []));
-    l.push(c);
+function dimValues(ledger: Ledger, pid: number, window: Window, sources: Set<string>): Map<string, { value: string; count: number }[]> {
+  const out = new Map<string, { value: string; count: number }[]>();
+  for (const source of sources) {
+    for (const s of explain(ledger, pid, { source, window })) out.set(dimId(s.code, s.source, dimKey(s.dim)), s.values.map(({ value, count }) => ({ value, count })));
   }
-  let lastCode: CodeId | null = null;
-  let lastKey = '';
-  scanEvents(
-    ledger.sql,
-    { profileId: pid, untilPosition: window.untilPosition, untilTime: window.untilTime },
-    (ev) => {
-      if (ev.kind !== 'shape.observed' || !ev.shape || (ev.run !== null && retracted.has(ev.run))) return;
-      if (ev.code !== lastCode) lastKey = codeKey((lastCode = ev.code));
-      const dims = bySource.get(`${lastKey}\u0000${ev.source}`);
-      if (!dims) return;
-      const s = ev.shape;
-      for (const c of dims) {
-        let v: unknown;
-        if (c.field === 'scalar') v = s.kind === 'scalar' ? s.value : undefined;
-        else if (s.kind === 'scalar' || (c.field === 'stride' && s.kind !== 'tensor')) v = undefined;
-        else {
-          const t = c.field === 'size' ? s.size : (s as { stride: readonly unknown[] }).stride;
-          v = c.index === null ? t.length : t[c.index];
-        }
-        if (v === undefined) continue;
-        const key = String(v);
-        c.values.set(key, (c.values.get(key) ?? 0) + 1);
-        c.observations++;
-      }
-    },
-    dict,
-  );
+  return out;
 }

@@ -8,8 +8,10 @@ export function jobsCommand(program: Command, ctx: CliContext): void {
     .option('--json', 'JSON lines')
     .action(async (o: { json?: boolean }) => {
       const l = await ctx.open();
+      // the runs, for --exclude-run (a scan of the log: --json only)
+      const runs = o.json ? (await import('../../store/profile-runs.ts')).runsByProfile(l.sql) : null;
       for (const p of l.profiles()) {
-        if (o.json) ctx.out(JSON.stringify({ cache_key: p.cacheKey, job: p.key.job, rank: p.key.rank, tag: p.key.tag, events: p.eventCount, position: p.lastPosition, time: iso(p.lastTime) }));
+        if (runs) ctx.out(JSON.stringify({ cache_key: p.cacheKey, job: p.key.job, rank: p.key.rank, tag: p.key.tag, events: p.eventCount, position: p.lastPosition, time: iso(p.lastTime), runs: runs.get(p.id) ?? [] }));
         else ctx.out(`${p.cacheKey}\t${p.eventCount} events\tlast event #${p.lastPosition ?? '-'} (latest time ${iso(p.lastTime) ?? '-'})`);
       }
     });

@@ -9,7 +9,7 @@ export function publishCommand(program: Command, ctx: CliContext): void {
     .option('--allow-empty', 'publish a profile with no code ids (jobs reading it start from nothing)')
     .addOption(new Option('--torch <version>', "the PyTorch pickle layout (default: the one the profile's data came in, else 2.11)").choices(['2.11', '2.12']))
     .option('--merge-closures', '--torch 2.11: join code ids that differ only in closure_hash (that layout cannot hold them apart)')
-    .option('--dry-run', 'print what would change in what Redis holds (as diff prints it), write nothing')
+    .option('--dry-run', 'print what would change in what Redis holds (as diff prints it), write nothing: a replace, or with --merge a merge')
     .option('--merge', 'join the profile with what Redis holds and write by compare-and-set (WATCH/MULTI, retried), so a job that wrote meanwhile is kept')
     .option('--json', '--dry-run: JSON lines, as diff --json')
     .action(async (url: string, o: SelectOpts & WindowOpts & { ttl?: string; allowEmpty?: boolean; torch?: TorchLayout; mergeClosures?: boolean; dryRun?: boolean; merge?: boolean; json?: boolean }) => {
@@ -18,14 +18,13 @@ export function publishCommand(program: Command, ctx: CliContext): void {
       const p = selectProfile(l, o);
       if (o.ttl !== undefined && !/^\d+$/.test(o.ttl)) usage(`--ttl ${o.ttl}: want whole seconds`);
       const view = profileAt(l, p, windowFor(l, o));
-      // a merge of nothing adds nothing: --allow-empty is for replacing what Redis holds
-      refuseEmpty(p.cacheKey, view.profile, o.merge ? { ...o, allowEmpty: false } : o);
+      refuseEmpty(p.cacheKey, view.profile, o);
       const ttlSeconds = o.ttl === undefined ? undefined : Number(o.ttl);
       if (o.dryRun) {
         const { changeJson, changeText } = await import('../json.ts');
         const d = await previewPublish(url, p.cacheKey, view.profile, { merge: o.merge });
         for (const c of d.changes) ctx.out(o.json ? JSON.stringify(changeJson(c)) : changeText(c));
-        if (!o.json) ctx.out(`dry run: ${d.key} ${d.exists ? 'exists' : 'holds nothing'}; ${d.changes.length ? `${d.changes.length} ${d.changes.length === 1 ? 'entry' : 'entries'} would change` : 'no change'} (${d.profile.codes.size} code ids${o.merge ? ' after the join' : ''}); nothing written`);
+        if (!o.json) ctx.out(`dry run, would ${o.merge ? 'merge into' : 'replace'} ${d.key} (--merge ${o.merge ? 'given' : 'not given: add it to preview a merge'}): ${d.exists ? 'exists' : 'holds nothing'}; ${d.changes.length ? `${d.changes.length} ${d.changes.length === 1 ? 'entry' : 'entries'} would change` : 'no change'} (${d.profile.codes.size} code ids${o.merge ? ' after the join' : ''}); nothing written`);
         return;
       }
       if (o.merge) {

@@ -15,7 +15,7 @@ export function whyCommand(program: Command, ctx: CliContext): void {
       const dim = o.dim === undefined ? undefined : (parseDimRef(o.dim) ?? usage(`--dim ${o.dim}: want a number, "scalar", "rank" or "stride N"`));
       const stories = explain(l, p.id, { source: o.source, dim, code: o.code, window: windowFor(l, o) });
       if (!stories.length) {
-        if (o.source || dim !== undefined) usage(`${p.cacheKey} has no source ${o.source ?? ''}${o.code ? ` in code ${o.code}` : ''}${dim !== undefined ? ` with dim ${o.dim}` : ''}`);
+        if (o.source || dim !== undefined) usage(`${p.cacheKey} has no source${o.source !== undefined ? ` ${o.source}` : ''}${o.code ? ` in code ${o.code}` : ''}${dim !== undefined ? ` with dim ${o.dim}` : ''}`);
         if (!o.json) ctx.out(`${p.cacheKey}: no dim is dynamic`);
       }
       if (o.json) ctx.out(JSON.stringify(stories.map(storyJson)));
