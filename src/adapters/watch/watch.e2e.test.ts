@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, copyFileSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, mkdirSync, readFileSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
@@ -329,3 +329,57 @@ for (const dialect of DIALECTS) {
     });
   });
 }
+
+/** why --json (every dynamic dim), history --json in log order and show, of each profile, less log positions. */
+function story(db: string) {
+  const jobs = cli(db, ['jobs', '--json']);
+  assert.equal(jobs.status, 0, jobs.stderr);
+  const unposition = (_k: string, v: unknown) => (v && typeof v === 'object' && !Array.isArray(v) && 'position' in v ? { ...v, position: undefined } : v);
+  const out: Record<string, unknown> = {};
+  for (const l of jobs.stdout.trim().split('\n').filter(Boolean)) {
+    const p = JSON.parse(l) as { job: string; rank: number | null; tag: string };
+    const sel = ['--job', p.job, '--rank', p.rank === null ? 'None' : String(p.rank), '--tag', p.tag];
+    const why = cli(db, ['why', ...sel, '--json']);
+    const h = cli(db, ['history', ...sel, '--json']);
+    const show = cli(db, ['show', ...sel]);
+    assert.equal(why.status + h.status + show.status, 0, why.stderr + h.stderr + show.stderr);
+    out[`${p.job}:${p.rank}:${p.tag}`] = {
+      why: JSON.stringify(JSON.parse(why.stdout), unposition),
+      // not sorted: the order of the events is the story why tells
+      history: h.stdout.trim().split('\n').filter(Boolean).map((x) => JSON.stringify(JSON.parse(x), unposition)),
+      show: show.stdout,
+    };
+  }
+  return out;
+}
+
+describe('watch: a log cut anywhere gives the events of a one-shot ingest, in its order (issue S3-watch.1)', () => {
+  for (const trace of ['workload2/trace-rank0.log', 'traces/cold-local.log']) {
+    it(`issue S3-watch.1: ${trace} split at lines 500, 900, 1200, 1545, 2000: watch --once twice equals a one-shot ingest (why --json, history --json, show)`, () => {
+      const text = readFileSync(join(TORCH, trace), 'utf8');
+      const lines = text.split(/(?<=\n)/);
+      const folder = join(dir, 'split', trace.replace(/\W/g, '_'));
+      const log = join(folder, 't.log');
+      mkdirSync(folder, { recursive: true });
+      writeFileSync(log, text);
+      const oneshot = join(dir, 'split', `${trace.replace(/\W/g, '_')}-oneshot.db`);
+      const i = cli(oneshot, ['ingest', log]);
+      assert.equal(i.status, 0, i.stderr);
+      const want = story(oneshot);
+      for (const at of [500, 900, 1200, 1545, 2000]) {
+        const db = join(dir, 'split', `${trace.replace(/\W/g, '_')}-${at}.db`);
+        rmSync(log);
+        writeFileSync(log, lines.slice(0, at).join(''));
+        // just written: not final under the default --settle 30
+        const w1 = cli(db, ['watch', folder, '--once']);
+        assert.equal(w1.status, 0, w1.stderr);
+        appendFileSync(log, lines.slice(at).join(''));
+        const past = new Date(Date.now() - 10_000);
+        utimesSync(log, past, past);
+        const w2 = cli(db, ['watch', folder, '--once', '--settle', '1']);
+        assert.equal(w2.status, 0, w2.stderr);
+        assert.deepEqual(story(db), want, `split at line ${at}`);
+      }
+    });
+  }
+});
