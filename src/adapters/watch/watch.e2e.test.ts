@@ -383,3 +383,33 @@ describe('watch: a log cut anywhere gives the events of a one-shot ingest, in it
     });
   }
 });
+
+describe('watch: restarts read a log again only when it grew or settled (issue S3-watch.2)', () => {
+  it('issue S3-watch.2: after ingest, a second watch --once of logs not final yet reads nothing again; once they settle they are read to their end, equal to a one-shot ingest', () => {
+    const folder = join(dir, 'restart', 'traces');
+    mkdirSync(folder, { recursive: true });
+    for (const t of ['workload2/trace-rank0.log', 'traces/cold-local.log']) copyFileSync(join(TORCH, t), join(folder, t.split('/').pop()!));
+    const db = join(dir, 'restart', 'watch.db');
+    assert.equal(cli(db, ['ingest', folder]).status, 0);
+    const pass = () => {
+      const r = cli(db, ['watch', folder, '--once', '--json']);
+      assert.equal(r.status, 0, r.stderr);
+      return r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { report: string; input?: string; from?: number; appended?: number });
+    };
+    const first = pass().filter((j) => j.report === 'input');
+    assert.equal(first.length, 2, 'the first watch reads both logs (no cursor yet)');
+    assert.ok(first.every((j) => j.from === 0 && j.appended === 0));
+    const second = pass().filter((j) => j.report === 'input');
+    assert.deepEqual(second, [], 'the cursors were saved with only duplicates: nothing is read again');
+    const past = new Date(Date.now() - 60_000);
+    for (const f of ['trace-rank0.log', 'cold-local.log']) utimesSync(join(folder, f), past, past);
+    const settled = pass().filter((j) => j.report === 'input');
+    assert.equal(settled.length, 2, 'settled logs are read once more, to their last entry');
+    assert.deepEqual(pass().filter((j) => j.report === 'input'), [], 'and then never again');
+    assert.deepEqual(story(db), story((() => {
+      const o = join(dir, 'restart', 'oneshot.db');
+      assert.equal(cli(o, ['ingest', folder]).status, 0);
+      return o;
+    })()));
+  });
+});
