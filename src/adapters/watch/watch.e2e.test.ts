@@ -413,3 +413,20 @@ describe('watch: restarts read a log again only when it grew or settled (issue S
     })()));
   });
 });
+
+describe('watch: what it follows (issue S3-watch.3, S3-watch.4)', () => {
+  it('issue S3-watch.3: watch --redis URL needs no path; with neither a path nor --redis it is a usage error (exit 2)', async () => {
+    const server = await startRedis();
+    const r = new Redis(server.url);
+    await r.set('pt2:dynamo-pgo::job-r:None::c1', readFileSync(join(TORCH, 'remote/redis_value.json'), 'utf8').trim());
+    r.disconnect();
+    const db = join(dir, 'redis-only.db');
+    const w = cli(db, ['watch', '--redis', server.url, '--once', '--json']);
+    await server.stop();
+    assert.equal(w.status, 0, w.stderr);
+    assert.ok(w.stdout.split('\n').some((l) => l.includes('job-r:None::c1') && l.includes('"report":"input"')), w.stdout);
+    const none = cli(join(dir, 'nothing.db'), ['watch', '--once']);
+    assert.equal(none.status, 2, none.stderr);
+    assert.match(none.stderr, /give trace folders or files to follow, --redis URL, or both/);
+  });
+});
