@@ -429,4 +429,14 @@ describe('watch: what it follows (issue S3-watch.3, S3-watch.4)', () => {
     assert.equal(none.status, 2, none.stderr);
     assert.match(none.stderr, /give trace folders or files to follow, --redis URL, or both/);
   });
+
+  it('issue S3-watch.4: --settle 0 is refused (exit 2) with the least it takes and why; --settle 0.5 is taken', () => {
+    const folder = join(dir, 'settle0');
+    mkdirSync(folder, { recursive: true });
+    const r = cli(join(dir, 'settle0.db'), ['watch', folder, '--once', '--settle', '0']);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /--settle 0: the least is any time above 0 \(e\.g\. 0\.5 s\).*its last entry cut mid-write/);
+    const ok = cli(join(dir, 'settle0.db'), ['watch', folder, '--once', '--settle', '0.5']);
+    assert.equal(ok.status, 0, ok.stderr);
+  });
 });

@@ -20,6 +20,9 @@ export function watchCommand(program: Command, ctx: CliContext): void {
     .action(async (paths: string[], o: { redis?: string; interval: string; settle: string; once?: boolean; json?: boolean }) => {
       if (!paths.length && !o.redis) usage('watch: give trace folders or files to follow, --redis URL, or both');
       const intervalMs = seconds('--interval', o.interval);
+      // 0 is not sound: a log just written to would be final at once, its last entry read as
+      // complete while PyTorch may still be writing it (a large payload is flushed in pieces).
+      if (Number(o.settle) === 0) usage(`--settle 0: the least is any time above 0 (e.g. 0.5 s): a log is final once left alone that long, and at 0 a log still being written would be final at once, its last entry cut mid-write`);
       const settleMs = seconds('--settle', o.settle);
       const { watch } = await import('../../adapters/watch/watch.ts');
       const { statusSink } = await import('../../adapters/watch/status.ts');
