@@ -230,7 +230,11 @@ export function traceEvents(reader: TraceReader, file: string, o: FileIngestOpti
   // epoch times (a snapshot is logged after its compile, not when the last compile started).
   const lineTime = glogClock(clock, facts.filter(timed), lastTime);
   let previous = new Map<string, string>();
+  // A growing log gives only the longest settled prefix of the events a one-shot ingest gives,
+  // in its order: a compile's records wait for its compilation_metrics, and so does all after them.
+  const held = (compileId: string | null) => partial && compileId !== null && !metrics.has(compileId);
   for (const f of facts) {
+    if ((f.kind === 'automatic_dynamic' && held(f.compileId)) || (f.kind === 'describe_source' && held(f.compile))) break;
     lastTime = lineTime(f.line) ?? (timed(f) ? f.time : lastTime);
     if (f.kind === 'automatic_dynamic') {
       const code = codeOf(f.compileId);

@@ -60,6 +60,13 @@ export async function followTrace(ledger: Ledger, prev: TraceState | undefined, 
       s.complete = true;
       return { state: s, report: null };
     }
+    if (c && !c.complete && !quiet && c.offset === st.size && sameHead(path, c.identity)) {
+      // Read to its end before the restart, not final yet and not grown since: its settled events
+      // are in. It is read again from 0 (its facts) only once it grows or settles.
+      s.offset = c.offset;
+      s.identity = c.identity;
+      return { state: s, report: null };
+    }
     if (!said && c && c.offset > 0 && (st.size < c.offset || !sameHead(path, c.identity))) ctx.note(`${path}: truncated or replaced since the last run; read again from the start as a new file`);
   }
   s.size = st.size;

@@ -26,7 +26,7 @@ export interface StatusSink {
 const iso = (ms: number) => new Date(ms).toISOString();
 
 /**
- * How watch reports: `json` one object a line on stdout (each input that gave events, and
+ * How watch reports: `json` one object a line on stdout (each input read, and
  * each pass that appended or is behind, else one a minute); on a terminal, one status line
  * on stderr rewritten in place; otherwise a text line per input on stdout.
  */

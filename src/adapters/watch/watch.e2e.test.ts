@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, copyFileSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, mkdirSync, readFileSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
@@ -329,3 +329,114 @@ for (const dialect of DIALECTS) {
     });
   });
 }
+
+/** why --json (every dynamic dim), history --json in log order and show, of each profile, less log positions. */
+function story(db: string) {
+  const jobs = cli(db, ['jobs', '--json']);
+  assert.equal(jobs.status, 0, jobs.stderr);
+  const unposition = (_k: string, v: unknown) => (v && typeof v === 'object' && !Array.isArray(v) && 'position' in v ? { ...v, position: undefined } : v);
+  const out: Record<string, unknown> = {};
+  for (const l of jobs.stdout.trim().split('\n').filter(Boolean)) {
+    const p = JSON.parse(l) as { job: string; rank: number | null; tag: string };
+    const sel = ['--job', p.job, '--rank', p.rank === null ? 'None' : String(p.rank), '--tag', p.tag];
+    const why = cli(db, ['why', ...sel, '--json']);
+    const h = cli(db, ['history', ...sel, '--json']);
+    const show = cli(db, ['show', ...sel]);
+    assert.equal(why.status + h.status + show.status, 0, why.stderr + h.stderr + show.stderr);
+    out[`${p.job}:${p.rank}:${p.tag}`] = {
+      why: JSON.stringify(JSON.parse(why.stdout), unposition),
+      // not sorted: the order of the events is the story why tells
+      history: h.stdout.trim().split('\n').filter(Boolean).map((x) => JSON.stringify(JSON.parse(x), unposition)),
+      show: show.stdout,
+    };
+  }
+  return out;
+}
+
+describe('watch: a log cut anywhere gives the events of a one-shot ingest, in its order (issue S3-watch.1)', () => {
+  for (const trace of ['workload2/trace-rank0.log', 'traces/cold-local.log']) {
+    it(`issue S3-watch.1: ${trace} split at lines 500, 900, 1200, 1545, 2000: watch --once twice equals a one-shot ingest (why --json, history --json, show)`, () => {
+      const text = readFileSync(join(TORCH, trace), 'utf8');
+      const lines = text.split(/(?<=\n)/);
+      const folder = join(dir, 'split', trace.replace(/\W/g, '_'));
+      const log = join(folder, 't.log');
+      mkdirSync(folder, { recursive: true });
+      writeFileSync(log, text);
+      const oneshot = join(dir, 'split', `${trace.replace(/\W/g, '_')}-oneshot.db`);
+      const i = cli(oneshot, ['ingest', log]);
+      assert.equal(i.status, 0, i.stderr);
+      const want = story(oneshot);
+      for (const at of [500, 900, 1200, 1545, 2000]) {
+        const db = join(dir, 'split', `${trace.replace(/\W/g, '_')}-${at}.db`);
+        rmSync(log);
+        writeFileSync(log, lines.slice(0, at).join(''));
+        // just written: not final under the default --settle 30
+        const w1 = cli(db, ['watch', folder, '--once']);
+        assert.equal(w1.status, 0, w1.stderr);
+        appendFileSync(log, lines.slice(at).join(''));
+        const past = new Date(Date.now() - 10_000);
+        utimesSync(log, past, past);
+        const w2 = cli(db, ['watch', folder, '--once', '--settle', '1']);
+        assert.equal(w2.status, 0, w2.stderr);
+        assert.deepEqual(story(db), want, `split at line ${at}`);
+      }
+    });
+  }
+});
+
+describe('watch: restarts read a log again only when it grew or settled (issue S3-watch.2)', () => {
+  it('issue S3-watch.2: after ingest, a second watch --once of logs not final yet reads nothing again; once they settle they are read to their end, equal to a one-shot ingest', () => {
+    const folder = join(dir, 'restart', 'traces');
+    mkdirSync(folder, { recursive: true });
+    for (const t of ['workload2/trace-rank0.log', 'traces/cold-local.log']) copyFileSync(join(TORCH, t), join(folder, t.split('/').pop()!));
+    const db = join(dir, 'restart', 'watch.db');
+    assert.equal(cli(db, ['ingest', folder]).status, 0);
+    const pass = () => {
+      const r = cli(db, ['watch', folder, '--once', '--json']);
+      assert.equal(r.status, 0, r.stderr);
+      return r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { report: string; input?: string; from?: number; appended?: number });
+    };
+    const first = pass().filter((j) => j.report === 'input');
+    assert.equal(first.length, 2, 'the first watch reads both logs (no cursor yet)');
+    assert.ok(first.every((j) => j.from === 0 && j.appended === 0));
+    const second = pass().filter((j) => j.report === 'input');
+    assert.deepEqual(second, [], 'the cursors were saved with only duplicates: nothing is read again');
+    const past = new Date(Date.now() - 60_000);
+    for (const f of ['trace-rank0.log', 'cold-local.log']) utimesSync(join(folder, f), past, past);
+    const settled = pass().filter((j) => j.report === 'input');
+    assert.equal(settled.length, 2, 'settled logs are read once more, to their last entry');
+    assert.deepEqual(pass().filter((j) => j.report === 'input'), [], 'and then never again');
+    assert.deepEqual(story(db), story((() => {
+      const o = join(dir, 'restart', 'oneshot.db');
+      assert.equal(cli(o, ['ingest', folder]).status, 0);
+      return o;
+    })()));
+  });
+});
+
+describe('watch: what it follows (issue S3-watch.3, S3-watch.4)', () => {
+  it('issue S3-watch.3: watch --redis URL needs no path; with neither a path nor --redis it is a usage error (exit 2)', async () => {
+    const server = await startRedis();
+    const r = new Redis(server.url);
+    await r.set('pt2:dynamo-pgo::job-r:None::c1', readFileSync(join(TORCH, 'remote/redis_value.json'), 'utf8').trim());
+    r.disconnect();
+    const db = join(dir, 'redis-only.db');
+    const w = cli(db, ['watch', '--redis', server.url, '--once', '--json']);
+    await server.stop();
+    assert.equal(w.status, 0, w.stderr);
+    assert.ok(w.stdout.split('\n').some((l) => l.includes('job-r:None::c1') && l.includes('"report":"input"')), w.stdout);
+    const none = cli(join(dir, 'nothing.db'), ['watch', '--once']);
+    assert.equal(none.status, 2, none.stderr);
+    assert.match(none.stderr, /give trace folders or files to follow, --redis URL, or both/);
+  });
+
+  it('issue S3-watch.4: --settle 0 is refused (exit 2) with the least it takes and why; --settle 0.5 is taken', () => {
+    const folder = join(dir, 'settle0');
+    mkdirSync(folder, { recursive: true });
+    const r = cli(join(dir, 'settle0.db'), ['watch', folder, '--once', '--settle', '0']);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /--settle 0: the least is any time above 0 \(e\.g\. 0\.5 s\).*its last entry cut mid-write/);
+    const ok = cli(join(dir, 'settle0.db'), ['watch', folder, '--once', '--settle', '0.5']);
+    assert.equal(ok.status, 0, ok.stderr);
+  });
+});

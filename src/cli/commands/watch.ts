@@ -11,14 +11,18 @@ export function watchCommand(program: Command, ctx: CliContext): void {
   program
     .command('watch')
     .description('follow TORCH_TRACE folders, PGO files and the Redis remote cache as they are written, until stopped (SIGINT/SIGTERM finish the batch and exit 0)')
-    .argument('<paths...>', 'trace folders or files (recursively)')
+    .argument('[paths...]', 'trace folders or files (recursively); optional with --redis')
     .option('--redis <url>', 'also follow every pt2:dynamo-pgo::* key of this Redis')
     .option('--interval <seconds>', 'poll every this many seconds', '2')
     .option('--settle <seconds>', 'a log untouched this long is final (its last entry read)', '30')
     .option('--once', 'one pass, then exit (for cron)')
     .option('--json', 'one JSON object a line: each input ingested, and each pass that appended or is behind')
     .action(async (paths: string[], o: { redis?: string; interval: string; settle: string; once?: boolean; json?: boolean }) => {
+      if (!paths.length && !o.redis) usage('watch: give trace folders or files to follow, --redis URL, or both');
       const intervalMs = seconds('--interval', o.interval);
+      // 0 is not sound: a log just written to would be final at once, its last entry read as
+      // complete while PyTorch may still be writing it (a large payload is flushed in pieces).
+      if (Number(o.settle) === 0) usage(`--settle 0: the least is any time above 0 (e.g. 0.5 s): a log is final once left alone that long, and at 0 a log still being written would be final at once, its last entry cut mid-write`);
       const settleMs = seconds('--settle', o.settle);
       const { watch } = await import('../../adapters/watch/watch.ts');
       const { statusSink } = await import('../../adapters/watch/status.ts');
