@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { migrations } from '../migrations/index.ts';
 import { openLedger } from '../src/store/ledger.ts';
-import { cli, cliSpawnWith, startLine } from './support/cli.ts';
+import { cli, cliTogether } from './support/cli.ts';
 import { freshPgDatabase, ledgerCreated, numbersOf, pgAdminUrl, pgUrl, psql } from './support/postgres.ts';
 import { freePort } from './support/redis-server.ts';
 import { TORCH } from './support/fixtures.ts';
@@ -170,16 +170,14 @@ describe('issue 11.4: migrations under an advisory lock', () => {
     const dir = tempDir();
     const go = join(dir, 'go');
     const file = join(dir, 'one.jsonl');
-    const kids = Array.from({ length: 8 }, (_, i) => {
-      writeFileSync(`${file}.${i}`, JSON.stringify({ job: `w${i}`, code: { filename: 'a.py', firstlineno: 1, name: 'f', file_hash: 'a' }, source: "L['x']", kind: 'scalar', value: i }) + '\n');
-      const c = cliSpawnWith(db, ['ingest', `${file}.${i}`], { nodeArgs: startLine(go) });
-      let err = '';
-      c.stderr!.on('data', (d) => (err += d));
-      return new Promise<[number, string]>((resolve) => c.on('exit', (code) => resolve([code ?? -1, err])));
-    });
-    writeFileSync(go, '');
-    const done = await Promise.all(kids);
-    assert.deepEqual(done.map(([code]) => code), Array(8).fill(0), done.map(([, e]) => e).join('\n'));
+    const done = await cliTogether(
+      Array.from({ length: 8 }, (_, i) => {
+        writeFileSync(`${file}.${i}`, JSON.stringify({ job: `w${i}`, code: { filename: 'a.py', firstlineno: 1, name: 'f', file_hash: 'a' }, source: "L['x']", kind: 'scalar', value: i }) + '\n');
+        return { db, args: ['ingest', `${file}.${i}`] };
+      }),
+      go,
+    );
+    assert.deepEqual(done.map((r) => r.status), Array(8).fill(0), done.map((r) => r.stderr).join('\n'));
     const names = psql('select name, count(*) from kysely_migration group by name order by name', new URL(db).pathname.slice(1));
     assert.deepEqual(names, Object.keys(migrations).sort().map((n) => `${n}\t1`));
     assert.deepEqual(numbersOf(db, 'select count(*) from events'), [8]);
@@ -194,20 +192,18 @@ describe('issue 11.4: concurrent writers on PostgreSQL', () => {
     assert.equal(cli(db, ['ingest', '-'], '').status, 0); // migrated once up front
     const N = 25_000; // three batches each
     const go = join(dir, 'go');
-    const kids = Array.from({ length: 8 }, (_, k) => {
-      // each writer meets the shared dictionary values in another order
-      const lines = Array.from({ length: N }, (_, i) =>
-        JSON.stringify({ job: `w${k}`, run: `run-${(i + k) % 7}`, code: { filename: '/srv/m.py', firstlineno: 1 + ((i * (k + 1)) % 50), name: 'f', file_hash: 'abc' }, source: `L['x${(i + 3 * k) % 13}']`, kind: 'tensor', size: [(i + k) % 5, 8], stride: [8, 1] }),
-      );
-      writeFileSync(join(dir, `w${k}.jsonl`), lines.join('\n') + '\n');
-      const c = cliSpawnWith(db, ['ingest', join(dir, `w${k}.jsonl`)], { nodeArgs: startLine(go) });
-      let err = '';
-      c.stderr!.on('data', (d) => (err += d));
-      return new Promise<[number, string]>((resolve) => c.on('exit', (code) => resolve([code ?? -1, err])));
-    });
-    writeFileSync(go, '');
-    const done = await Promise.all(kids);
-    assert.deepEqual(done.map(([code]) => code), Array(8).fill(0), done.map(([, e]) => e).join('\n'));
+    const done = await cliTogether(
+      Array.from({ length: 8 }, (_, k) => {
+        // each writer meets the shared dictionary values in another order
+        const lines = Array.from({ length: N }, (_, i) =>
+          JSON.stringify({ job: `w${k}`, run: `run-${(i + k) % 7}`, code: { filename: '/srv/m.py', firstlineno: 1 + ((i * (k + 1)) % 50), name: 'f', file_hash: 'abc' }, source: `L['x${(i + 3 * k) % 13}']`, kind: 'tensor', size: [(i + k) % 5, 8], stride: [8, 1] }),
+        );
+        writeFileSync(join(dir, `w${k}.jsonl`), lines.join('\n') + '\n');
+        return { db, args: ['ingest', join(dir, `w${k}.jsonl`)] };
+      }),
+      go,
+    );
+    assert.deepEqual(done.map((r) => r.status), Array(8).fill(0), done.map((r) => r.stderr).join('\n'));
     const jobs = cli(db, ['jobs', '--json']).stdout.trim().split('\n').map((l) => JSON.parse(l));
     assert.deepEqual(jobs.map((j) => [j.job, j.events]), Array.from({ length: 8 }, (_, k) => [`w${k}`, N]));
     assert.deepEqual(numbersOf(db, 'select count(*), count(distinct position) from events'), [8 * N, 8 * N]);

@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
-import { cli, cliSpawnWith, startLine } from '../../test/support/cli.ts';
+import { cli, cliTogether } from '../../test/support/cli.ts';
 import { startRedis } from '../../test/support/redis-server.ts';
 import { tempDir } from '../../test/support/tmp.ts';
 import { pickleProfile, unpickleProfile } from '../codecs/pickle/index.ts';
@@ -86,18 +86,7 @@ describe('issue 12.4: safe publish (a real redis-server)', () => {
       dbs.push(db);
     }
     const go = join(dir, 'go');
-    const procs = dbs.map((db) => cliSpawnWith(db, ['publish', url, '--job', 'fleet', '--merge'], { nodeArgs: startLine(go) }));
-    const done = procs.map(
-      (p) =>
-        new Promise<{ code: number | null; out: string }>((res) => {
-          let out = '';
-          p.stdout!.on('data', (d) => (out += d));
-          p.stderr!.on('data', (d) => (out += d));
-          p.on('exit', (code) => res({ code, out }));
-        }),
-    );
-    writeFileSync(go, '');
-    for (const d of await Promise.all(done)) assert.equal(d.code, 0, d.out);
+    for (const d of await cliTogether(dbs.map((db) => ({ db, args: ['publish', url, '--job', 'fleet', '--merge'] })), go)) assert.equal(d.status, 0, d.stdout + d.stderr);
     const c = client(url);
     const got = renderProfile(decode((await c.get(KEY))!));
     c.disconnect();

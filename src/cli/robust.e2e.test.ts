@@ -3,7 +3,7 @@ import { chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, openSync, re
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
-import { cliAs, cliSpawnWith, startLine } from '../../test/support/cli.ts';
+import { cliAs, cliTogether } from '../../test/support/cli.ts';
 import { FIXTURES, oracleCases } from '../../test/support/fixtures.ts';
 import { caseLines } from '../../test/support/oracle-lines.ts';
 import { tempDir } from '../../test/support/tmp.ts';
@@ -22,18 +22,9 @@ describe('issue 9: opening databases', () => {
     const go = join(dir, 'go');
     const n = 40;
     for (let i = 0; i < n; i++) writeFileSync(join(dir, `opener-${i}.jsonl`), caseLines(cases[i]).join('\n') + '\n');
-    const all = Promise.all(
-      Array.from({ length: n }, (_, i) => new Promise<{ code: number; stderr: string }>((resolve) => {
-        const c = cliSpawnWith(db, ['ingest', join(dir, `opener-${i}.jsonl`)], { nodeArgs: startLine(go) });
-        let stderr = '';
-        c.stderr!.on('data', (d) => (stderr += d));
-        c.on('exit', (code) => resolve({ code: code ?? -1, stderr }));
-      })),
-    );
-    await new Promise((r) => setTimeout(r, 3000)); // every process started and waiting at the line
-    writeFileSync(go, '');
-    const results = await all;
-    const failed = results.filter((r) => r.code !== 0);
+    // every process started and waiting at the line before they go
+    const results = await cliTogether(Array.from({ length: n }, (_, i) => ({ db, args: ['ingest', join(dir, `opener-${i}.jsonl`)] })), go, { waitMs: 3000 });
+    const failed = results.filter((r) => r.status !== 0);
     assert.deepEqual(failed, [], `${failed.length} of ${n} failed`);
     const jobs = cliAs(db, ['jobs', '--json']).stdout.trim().split('\n');
     assert.equal(jobs.length, n);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { cliSpawnWith, startLine } from '../../test/support/cli.ts';
+import { cliTogether } from '../../test/support/cli.ts';
 import { DIALECTS, freshLedger } from '../../test/support/postgres.ts';
 import { tempDir } from '../../test/support/tmp.ts';
 import { openLedger } from './ledger.ts';
@@ -22,19 +22,10 @@ for (const dialect of DIALECTS) {
       );
       writeFileSync(file, lines.join('\n') + '\n');
       const go = join(dir, 'go');
-      const procs = [0, 1].map(() => cliSpawnWith(db, ['ingest', '--json', file], { nodeArgs: startLine(go) }));
-      const outs = procs.map(
-        (p) =>
-          new Promise<{ appended: number; duplicates: number }>((resolve, reject) => {
-            let out = '';
-            let err = '';
-            p.stdout!.on('data', (d) => (out += d));
-            p.stderr!.on('data', (d) => (err += d));
-            p.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out.trim().split('\n').pop()!)) : reject(new Error(`ingest exited ${code}: ${err}`))));
-          }),
-      );
-      writeFileSync(go, '');
-      const rs = await Promise.all(outs);
+      const rs = (await cliTogether([0, 1].map(() => ({ db, args: ['ingest', '--json', file] })), go)).map((r) => {
+        assert.equal(r.status, 0, `ingest exited ${r.status}: ${r.stderr}`);
+        return JSON.parse(r.stdout.trim().split('\n').pop()!) as { appended: number; duplicates: number };
+      });
       assert.equal(rs[0].appended + rs[1].appended, n, JSON.stringify(rs));
       assert.equal(rs[0].duplicates + rs[1].duplicates, n, JSON.stringify(rs));
       const l = await openLedger(db, { readonly: true });

@@ -1,4 +1,5 @@
 import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { ROOT, built } from './build.ts';
 
 // The bundle users run (npm test builds it first): starting it costs a fraction of tsx's
@@ -48,4 +49,26 @@ export function cliSpawnWith(db: string, args: string[], o: SpawnOptions & { nod
 export function startLine(go: string): string[] {
   const code = `import { existsSync } from 'node:fs'; const t = new Int32Array(new SharedArrayBuffer(4)); while (!existsSync(${JSON.stringify(go)})) Atomics.wait(t, 0, 0, 2);`;
   return ['--import', `data:text/javascript,${encodeURIComponent(code)}`];
+}
+
+/**
+ * Command lines that start together (races: writers, openers, publishers): each waits at the
+ * start line `go` (after `waitMs`, when every process must be up first), then all go at once;
+ * each one's exit status and output.
+ */
+export async function cliTogether(runs: readonly { db: string; args: string[] }[], go: string, o: { waitMs?: number } = {}): Promise<CliResult[]> {
+  const done = runs.map(
+    ({ db, args }) =>
+      new Promise<CliResult>((resolve) => {
+        const c = cliSpawnWith(db, args, { nodeArgs: startLine(go) });
+        let stdout = '';
+        let stderr = '';
+        c.stdout!.on('data', (d) => (stdout += d));
+        c.stderr!.on('data', (d) => (stderr += d));
+        c.on('close', (code) => resolve({ status: code ?? -1, stdout, stderr }));
+      }),
+  );
+  if (o.waitMs) await new Promise((r) => setTimeout(r, o.waitMs));
+  writeFileSync(go, '');
+  return Promise.all(done);
 }
