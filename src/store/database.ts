@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import Database from 'better-sqlite3';
-import type { CompiledQuery, Kysely, MigrationProvider } from 'kysely';
+import type { Kysely, MigrationProvider } from 'kysely';
 import { migrations } from '../../migrations/index.ts';
 import { inputError, LedgerError } from '../errors.ts';
 import { damaged, isCorruption } from './damage.ts';
@@ -39,15 +39,6 @@ export interface OpenedDatabase {
   sql: Sql;
   path: string;
   close(): Promise<void>;
-}
-
-/**
- * Runs a query built (and typed) with Kysely's builder on the synchronous connection: the
- * builder compiles without touching the database, so reads stay typed and synchronous.
- */
-export function rows<R>(sql: Sql, q: { compile(): CompiledQuery<R> }): R[] {
-  const c = q.compile();
-  return sql.all<R>(c.sql, ...c.parameters);
 }
 
 export class DatabaseVersionError extends LedgerError {
