@@ -49,14 +49,7 @@ export function appendBatch(st: AppendState, events: readonly PreparedEvent[], i
   const pids = [...new Set(rows.map((r) => r[0]))];
   dialect.lock(sql, pids);
   const before = profileCounters(sql, pids);
-  // What another writer appended since this connection folded a profile makes its live view stale.
-  for (const id of pids) {
-    const lv = live.peek(id);
-    if (lv && lv.lastPosition !== (before.get(id)?.last_position ?? null)) {
-      live.drop(id);
-      st.checkpointCounts.delete(id);
-    }
-  }
+  for (const id of pids) dropIfStale(st, id, before.get(id)?.last_position ?? null);
   // (b) the bulk insert
   const positions = dialect.insertEvents(sql, rows);
   // (c) duplicates and collisions
@@ -143,6 +136,15 @@ export function appendBatch(st: AppendState, events: readonly PreparedEvent[], i
     sql.run('update profiles set event_count = event_count + ?, last_position = ?, last_time = case when coalesce(last_time, 0) > ? then last_time else ? end where id = ?', c.n, c.last, c.time, c.time, id);
   }
   return result;
+}
+
+/** What another writer appended since this connection folded a profile makes its live view (and checkpoint count) stale. */
+export function dropIfStale(st: AppendState, id: number, lastPosition: number | null): void {
+  const lv = st.live.peek(id);
+  if (lv && lv.lastPosition !== lastPosition) {
+    st.live.drop(id);
+    st.checkpointCounts.delete(id);
+  }
 }
 
 export interface ProfileCounters {

@@ -2,7 +2,7 @@ import { entryToJson } from '../codecs/entry-json.ts';
 import { codeKey } from '../model/code-id.ts';
 import { joinKeeps } from '../model/entry.ts';
 import type { AppendState } from './append.ts';
-import { appendBatch } from './append.ts';
+import { appendBatch, dropIfStale } from './append.ts';
 import type { Sql } from './database.ts';
 import { prepareEvent, type NewEvent } from './prepare-event.ts';
 
@@ -80,8 +80,7 @@ function keysOf(batch: readonly { cacheKey: string }[]): Set<string> {
 
 /** A profile's live view, read again when another writer appended to it since (its last position differs). */
 function liveView(st: AppendState, p: { id: number; last_position: number | null }) {
-  const lv = st.live.peek(p.id);
-  if (lv && lv.lastPosition !== p.last_position) st.live.drop(p.id);
+  dropIfStale(st, p.id, p.last_position);
   return st.live.get(p.id, p.last_position);
 }
 
