@@ -2,7 +2,7 @@ import type { NewEvent, PreparedEvent } from '../store/ledger.ts';
 import { splitPayload } from '../store/events.ts';
 import { hash53 } from '../store/hash53.ts';
 import { prepareEvent } from '../store/ledger.ts';
-import { InputError, lineContext, parseObservationLine, type LineContext, type LineDefaults } from './observation-lines.ts';
+import { InputError, LINE_REST, LineHit, lineContext, parseLine, type LineContext, type LineDefaults, type LineEvent } from './observation-lines.ts';
 import { readLineChunks } from './read-lines.ts';
 
 /**
@@ -26,12 +26,16 @@ export interface WireBatch {
 export const ROW = 10; // key, code, source, json, auto, time, run, origin, line, compile; idem below
 const WIDTH = ROW + 1;
 
+/** A code id's key in the codes table: cheap where it can be, its JSON where not. */
+function codeKey(c: CodeId): string {
+  return c.closure_hash === undefined && !c.extra ? `${c.file_hash}\u0000${c.firstlineno}\u0000${c.name}\u0000${c.filename}` : codeToWire(c);
+}
+
 class Table {
   readonly items: string[] = [];
   private readonly index = new Map<string, number>();
   /** Code ids by a cheap key; the table holds their JSON. */
-  refCode(c: CodeId): number {
-    const k = c.closure_hash === undefined && !c.extra ? `${c.file_hash}\u0000${c.firstlineno}\u0000${c.name}\u0000${c.filename}` : codeToWire(c);
+  refCode(c: CodeId, k = codeKey(c)): number {
     let i = this.index.get(k);
     if (i === undefined) {
       i = this.items.length;
@@ -56,8 +60,51 @@ class Table {
   }
 }
 
+/** What a row holds of an event but its time, line and key, as computed once for a LineRest. */
+export interface WireParts {
+  cacheKey: string;
+  code: CodeId | null;
+  codeKey: string | null;
+  source: string | null;
+  json: string;
+  flags: number;
+  run: string | null;
+  origin: string | null;
+  compileId: string | null;
+  /** The refs into the tables of batch `batch`. */
+  batch: number;
+  refs: number[];
+}
+
+function partsOf(e: PreparedEvent | NewEvent): WireParts {
+  let code: CodeId | null, source: string | null, json: string, auto: boolean, keyed: boolean;
+  if ('json' in e) ({ code, source, json, automaticDynamic: auto, keyedTime: keyed } = e);
+  else {
+    ({ code, source, json } = splitPayload(e));
+    auto = e.kind === 'shape.observed' ? e.payload.automatic_dynamic : true;
+    keyed = e.keyedTime ?? e.time !== undefined;
+  }
+  return {
+    cacheKey: e.cacheKey,
+    code,
+    codeKey: code ? codeKey(code) : null,
+    source,
+    json,
+    flags: (auto ? 1 : 0) | (keyed ? 2 : 0),
+    run: e.run ?? null,
+    origin: e.origin ?? null,
+    compileId: e.compileId ?? null,
+    batch: 0,
+    refs: [],
+  };
+}
+
+/** Numbers each builder's batches, so a LineRest's refs are used only in the batch that made them. */
+let batchSerial = 0;
+
 /** Builds a wire batch event by event, so no event object outlives its line. */
 export class WireBuilder {
+  private batch = ++batchSerial;
   private keys = new Table();
   private codes = new Table();
   private sources = new Table();
@@ -66,33 +113,53 @@ export class WireBuilder {
   private rows = new Float64Array(1024 * WIDTH);
   count = 0;
 
-  add(e: PreparedEvent | NewEvent): void {
+  add(x: PreparedEvent | LineEvent | LineHit): void {
     if (this.rows.length < (this.count + 1) * WIDTH) {
       const r = new Float64Array(this.rows.length * 2);
       r.set(this.rows);
       this.rows = r;
     }
-    let o = this.count * WIDTH;
+    const o = this.count++ * WIDTH;
     const r = this.rows;
-    let code: CodeId | null, source: string | null, json: string, auto: boolean, keyed: boolean;
-    if ('json' in e) ({ code, source, json, automaticDynamic: auto, keyedTime: keyed } = e);
-    else {
-      ({ code, source, json } = splitPayload(e));
-      auto = e.kind === 'shape.observed' ? e.payload.automatic_dynamic : true;
-      keyed = e.keyedTime ?? e.time !== undefined;
+    // A line seen before but for its time shares its parts (and, within a batch, its refs).
+    let w: WireParts;
+    let time: number, line: number, idem: number;
+    if (x instanceof LineHit) {
+      w = x.rest.wire ??= partsOf(x.rest.event);
+      time = x.time;
+      line = x.line;
+      idem = x.idempotencyHash;
+    } else {
+      const rest = 'json' in x ? undefined : x[LINE_REST];
+      w = rest ? (rest.wire ??= partsOf(x)) : partsOf(x);
+      time = x.time ?? Date.now();
+      line = x.originLine ?? -1;
+      idem = 'idem' in x ? x.idem : (x.idempotencyHash ?? hash53(x.idempotencyKey));
     }
-    r[o++] = this.keys.ref(e.cacheKey);
-    r[o++] = code ? this.codes.refCode(code) : -1;
-    r[o++] = this.sources.ref(source);
-    r[o++] = this.jsons.ref(json);
-    r[o++] = (auto ? 1 : 0) | (keyed ? 2 : 0);
-    r[o++] = e.time ?? Date.now();
-    r[o++] = this.strings.ref(e.run ?? null);
-    r[o++] = this.strings.ref(e.origin ?? null);
-    r[o++] = e.originLine ?? -1;
-    r[o++] = this.strings.ref(e.compileId ?? null);
-    r[o++] = 'idem' in e ? e.idem : (e.idempotencyHash ?? hash53(e.idempotencyKey));
-    this.count++;
+    if (w.batch !== this.batch) {
+      w.batch = this.batch;
+      w.refs = [
+        this.keys.ref(w.cacheKey),
+        w.code ? this.codes.refCode(w.code, w.codeKey!) : -1,
+        this.sources.ref(w.source),
+        this.jsons.ref(w.json),
+        this.strings.ref(w.run),
+        this.strings.ref(w.origin),
+        this.strings.ref(w.compileId),
+      ];
+    }
+    const refs = w.refs;
+    r[o] = refs[0];
+    r[o + 1] = refs[1];
+    r[o + 2] = refs[2];
+    r[o + 3] = refs[3];
+    r[o + 4] = w.flags;
+    r[o + 5] = time;
+    r[o + 6] = refs[4];
+    r[o + 7] = refs[5];
+    r[o + 8] = line;
+    r[o + 9] = refs[6];
+    r[o + 10] = idem;
   }
 
   take(lines: number, bytes: number, skipped: number): WireBatch {
@@ -113,6 +180,7 @@ export class WireBuilder {
     this.jsons = new Table();
     this.strings = new Table();
     this.count = 0;
+    this.batch = ++batchSerial;
     return b;
   }
 }
@@ -201,7 +269,7 @@ export interface LineBatchOptions {
 
 /** Where parsed lines go until a batch is full; take() hands the batch over with the counts so far. */
 interface BatchSink<T> {
-  add(ev: NewEvent): void;
+  add(ev: LineEvent | LineHit): void;
   readonly count: number;
   take(lines: number, bytes: number, skipped: number): T;
 }
@@ -222,7 +290,7 @@ async function* batchesOf<T>(file: string, o: LineBatchOptions, sink: BatchSink<
       lines++;
       ctx ??= lineContext(file, o.defaults, l.text);
       try {
-        sink.add(parseObservationLine(l.text, l.line, ctx));
+        sink.add(parseLine(l.text, l.line, ctx));
       } catch (e) {
         if (!(e instanceof InputError) || !o.skipInvalid) throw e;
         skipped++;
@@ -244,7 +312,7 @@ export function lineWireBatches(file: string, o: LineBatchOptions): AsyncGenerat
 export function lineBatches(file: string, o: LineBatchOptions): AsyncGenerator<{ events: PreparedEvent[]; lines: number; bytes: number; skipped: number }> {
   let events: PreparedEvent[] = [];
   return batchesOf(file, o, {
-    add: (ev) => events.push(prepareEvent(ev, o.withShapes)),
+    add: (ev) => events.push(prepareEvent(ev instanceof LineHit ? ev.event() : ev, o.withShapes)),
     get count() {
       return events.length;
     },

@@ -8,6 +8,7 @@ import { hashOfCodeFile } from './hash-files.ts';
 import { hash53 } from '../store/hash53.ts';
 import { VALIDATED, zodMessage, type ShapeObserved } from '../store/events.ts';
 import type { NewEvent } from '../store/ledger.ts';
+import type { WireParts } from './observation-batches.ts';
 
 /** Values the command line gives for what a line leaves out. */
 export interface LineDefaults {
@@ -120,6 +121,9 @@ export interface LineContext {
    * comparing the whole event, time included (see Ledger.appendPrepared): never dropped.
    */
   tag?: number;
+  /** Lines already parsed, by what they hold besides their time (see parseLine). */
+  seen?: Map<string, Map<string, LineRest>>;
+  seenCount?: number;
 }
 
 export function lineContext(file: string, defaults: LineDefaults, _firstLine?: string): LineContext {
@@ -194,4 +198,164 @@ export function parseObservationLine(text: string, line: number, ctx: LineContex
     idempotencyKey: '',
     idempotencyHash: (ctx.tag ??= hash53(`obs\u0000${key}\u0000${run ?? ''}\u0000${time ?? ''}\u0000${JSON.stringify(payload, (_k, v) => (typeof v === 'bigint' ? String(v) : v))}`) % 2 ** 21) * 2 ** 32 + line,
   };
+}
+
+/**
+ * What a line holds besides its time, parsed and checked once: the event it gave, which every
+ * line that differs from it only in its time shares (code, payload and strings are never
+ * mutated). The wire builder keeps its table refs here (`wire`), valid for one batch.
+ */
+export interface LineRest {
+  event: NewEvent;
+  wire?: WireParts;
+}
+
+/** A line that repeats one parsed before but for its time: that line's event with this time and line. */
+export class LineHit {
+  constructor(
+    readonly rest: LineRest,
+    readonly time: number,
+    readonly line: number,
+    readonly idempotencyHash: number,
+  ) {}
+  /** The event parseObservationLine gives for the line. */
+  event(): NewEvent {
+    const e = this.rest.event;
+    return { [VALIDATED]: true, kind: 'shape.observed', cacheKey: e.cacheKey, payload: e.payload as ShapeObserved, time: this.time, run: e.run, origin: e.origin, originLine: this.line, compileId: e.compileId, idempotencyKey: '', idempotencyHash: this.idempotencyHash };
+  }
+}
+
+/** The event a full parse gave, with its LineRest when later lines may share it. */
+export const LINE_REST: unique symbol = Symbol('line rest');
+export type LineEvent = NewEvent & { [LINE_REST]?: LineRest };
+
+/** Bounded: a run id changes every line's text, so old entries die (cleared when full). */
+const SEEN_LIMIT = 1 << 15;
+const TIME_KEY = '"time":';
+
+/**
+ * parseObservationLine, fast for lines that repeat but for their time (most real traffic):
+ * the text around the time value is looked up among the lines already parsed, and only the
+ * time is read. That is sound only where the `"time":` found is the line's one top-level time
+ * key; timeKeyAlone proves it on the full parse that fills the cache, and a line with the same
+ * text around its time has the same structure. Anything else takes the full parse.
+ */
+export function parseLine(text: string, line: number, ctx: LineContext): LineEvent | LineHit {
+  const i = text.indexOf(TIME_KEY);
+  if (i < 0) return parseObservationLine(text, line, ctx);
+  const from = i + TIME_KEY.length;
+  const to = timeTokenEnd(text, from);
+  if (to < 0) return parseObservationLine(text, line, ctx);
+  // Keyed by the text before the time, then after it: slices of the line, hashed, never copied.
+  const seen = (ctx.seen ??= new Map());
+  const head = text.slice(0, from);
+  const tail = text.slice(to);
+  const byTail = seen.get(head);
+  const hit = byTail?.get(tail);
+  if (hit !== undefined && ctx.tag !== undefined) {
+    const t = timeTokenValue(text, from, to);
+    if (t !== undefined) {
+      const time = parseTime(t);
+      if (time == null) throw new InputError(ctx.file, line, `field time: ${JSON.stringify(t)} is not a time between 1970 and 9999`);
+      return new LineHit(hit, time, line, ctx.tag * 2 ** 32 + line);
+    }
+  }
+  const ev: LineEvent = parseObservationLine(text, line, ctx);
+  if (hit === undefined && timeKeyAlone(text, i, from, to)) {
+    const t = timeTokenValue(text, from, to);
+    // The cache only holds what the full parse agrees with (belt and braces over the proof).
+    if (t !== undefined && parseTime(t) === ev.time) {
+      if (ctx.seenCount === undefined || ctx.seenCount >= SEEN_LIMIT) {
+        seen.clear();
+        ctx.seenCount = 0;
+      }
+      const r: LineRest = { event: ev };
+      let m = seen.get(head);
+      if (m === undefined) seen.set(detached(head), (m = new Map()));
+      m.set(detached(tail), r);
+      ctx.seenCount++;
+      ev[LINE_REST] = r;
+    }
+  }
+  return ev;
+}
+
+/**
+ * A copy of a slice of a line: a slice shares its parent's memory, and the reader decodes a
+ * megabyte of lines as one string, which a cached slice would keep alive. (Flattening the
+ * concatenation copies; the slice of the copy holds only the copy.)
+ */
+const detached = (s: string): string => (s + ' ').slice(0, -1);
+
+const isDigit = (c: number) => c >= 48 && c <= 57;
+
+/**
+ * Where the value after `"time":` ends, when it is a plain token: a number (the longest run
+ * of number characters, as JSON reads one) or a string without escapes; -1 for anything else.
+ */
+function timeTokenEnd(text: string, from: number): number {
+  const c = text.charCodeAt(from);
+  if (c === 34) {
+    const end = text.indexOf('"', from + 1);
+    return end < 0 ? -1 : end + 1;
+  }
+  if (c !== 45 && !isDigit(c)) return -1;
+  let j = from + 1;
+  for (;;) {
+    const d = text.charCodeAt(j);
+    if (isDigit(d) || d === 46 || d === 101 || d === 69 || d === 43 || d === 45) j++;
+    else return j;
+  }
+}
+
+const JSON_NUMBER = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
+
+/** The JSON value of a time token, or undefined where it is not a valid one (the full parse words the error). */
+function timeTokenValue(text: string, from: number, to: number): number | string | undefined {
+  if (text.charCodeAt(from) === 34) {
+    for (let j = from + 1; j < to - 1; j++) {
+      const c = text.charCodeAt(j);
+      if (c < 32 || c === 92) return undefined;
+    }
+    return text.slice(from + 1, to - 1);
+  }
+  // Up to 15 digits, no leading zero: an exact int, summed without a slice.
+  if (to - from <= 15 && (to - from === 1 || text.charCodeAt(from) !== 48)) {
+    let v = 0;
+    let j = from;
+    for (; j < to; j++) {
+      const c = text.charCodeAt(j);
+      if (!isDigit(c)) break;
+      v = v * 10 + (c - 48);
+    }
+    if (j === to) return v;
+  }
+  const s = text.slice(from, to);
+  if (!JSON_NUMBER.test(s)) return undefined;
+  // zod's number() refuses what overflows to Infinity (1e400): the full parse words that.
+  const v = Number(s);
+  return Number.isFinite(v) ? v : undefined;
+}
+
+/**
+ * Whether the `"time":` at `at` is the line's one top-level time key (the line having parsed as
+ * JSON): without a backslash no key is spelled with escapes and every quote opens or closes a
+ * string, so counting quotes and brackets before it finds its depth; no other `"time"` means no
+ * duplicate key that JSON.parse would take instead.
+ */
+function timeKeyAlone(text: string, at: number, from: number, to: number): boolean {
+  if (text.indexOf('\\') >= 0) return false;
+  if (text.indexOf('"time"') !== at || text.indexOf('"time"', from) >= 0) return false;
+  if (text.charCodeAt(from) === 34 && text.slice(from + 1, to - 1).includes('"time"')) return false;
+  let inString = false;
+  let depth = 0;
+  for (let j = 0; j < at; j++) {
+    const c = text.charCodeAt(j);
+    if (c === 34) inString = !inString;
+    else if (!inString) {
+      if (c === 123 || c === 91) depth++;
+      else if (c === 125 || c === 93) depth--;
+    }
+  }
+  return !inString && depth === 1;
 }

@@ -14,6 +14,8 @@ export interface Line {
 /** Longer than any line PyTorch or an observation writer makes; past it a line is refused. */
 export const MAX_LINE_BYTES = 64 << 20;
 
+const SPLIT_BYTES = 64 << 10;
+
 /**
  * Streams the lines of a file (or stdin for '-') without loading it, in 1 MiB chunks: one
  * array of lines per chunk (an await per line cost as much as parsing the line). Linear in
@@ -46,13 +48,44 @@ export async function* readLineChunks(path: string, maxLine = MAX_LINE_BYTES): A
     for await (let chunk of input.chunks) {
       bytes += chunk.length;
       const out: Line[] = [];
-      let nl = chunk.indexOf(10);
-      while (nl >= 0) {
-        if (pendingLength + nl > maxLine) throw tooLong();
-        line++;
-        out.push({ text: take(chunk, nl), line, bytes });
-        chunk = chunk.subarray(nl + 1);
-        nl = chunk.indexOf(10);
+      const last = chunk.lastIndexOf(10);
+      if (last >= 0 && pendingLength + last <= maxLine) {
+        // No line here can be too long: decode every whole line at once and split it (a
+        // Buffer and a decode per line cost more than the split). A newline byte is never
+        // inside a UTF-8 sequence, so the text decodes as line by line.
+        const buf = pending.length ? Buffer.concat([...pending, chunk.subarray(0, last)]) : chunk;
+        const end = pendingLength + last;
+        pending = [];
+        pendingLength = 0;
+        let from = 0;
+        if (first) {
+          first = false;
+          if (end >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) from = 3;
+        }
+        // In pieces of about 64 KiB: a bigger string is a large object, freed only by a full GC.
+        while (from <= end) {
+          let stop = end;
+          if (end - from > SPLIT_BYTES) {
+            stop = buf.lastIndexOf(10, from + SPLIT_BYTES);
+            if (stop < from) stop = buf.indexOf(10, from + SPLIT_BYTES);
+            if (stop < 0 || stop > end) stop = end;
+          }
+          for (const t of buf.toString('utf8', from, stop).split('\n')) {
+            line++;
+            out.push({ text: t.charCodeAt(t.length - 1) === 13 ? t.slice(0, -1) : t, line, bytes });
+          }
+          from = stop + 1;
+        }
+        chunk = chunk.subarray(last + 1);
+      } else {
+        let nl = chunk.indexOf(10);
+        while (nl >= 0) {
+          if (pendingLength + nl > maxLine) throw tooLong();
+          line++;
+          out.push({ text: take(chunk, nl), line, bytes });
+          chunk = chunk.subarray(nl + 1);
+          nl = chunk.indexOf(10);
+        }
       }
       if (chunk.length) {
         pending.push(chunk);

@@ -1,0 +1,140 @@
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { tempDir } from '../../test/support/tmp.ts';
+import { batchCache, decodeBatch, WireBuilder } from './observation-batches.ts';
+import { LineHit, lineContext, parseLine, parseObservationLine } from './observation-lines.ts';
+import { readLineChunks } from './read-lines.ts';
+
+/** An event or the error it threw, comparable (symbols and shared objects aside). */
+function outcome(f: () => unknown): unknown {
+  try {
+    const e = f();
+    return { ok: JSON.parse(JSON.stringify(e instanceof LineHit ? e.event() : e, (_k, v) => (typeof v === 'bigint' ? `${v}n` : v))) };
+  } catch (e) {
+    return { error: `${(e as Error).name}: ${(e as Error).message}` };
+  }
+}
+
+const code = '"code":{"filename":"/srv/m.py","firstlineno":3,"name":"f","file_hash":"ab"}';
+/** Lines with a {T} where a time token goes: plain ones, and ones that try to fool a text search for "time":. */
+const TEMPLATES = [
+  `{"job":"j","run":"r","time":{T},${code},"source":"L['x']","kind":"tensor","size":[2,3],"stride":[3,1]}`,
+  `{"time":{T},"job":"j",${code},"source":"s","kind":"scalar","value":7}`,
+  `{"job":"j",${code},"source":"s","kind":"size","size":[1],"time":{T}}`,
+  `{"job":"j",${code},"source":"s","kind":"size","size":[1],"time":{T} }`,
+  // not the top-level key: in a nested object, in a string, behind an escaped quote
+  `{"job":"j","code":{"time":{T},"filename":"a","firstlineno":1,"name":"f"},"source":"s","kind":"scalar","value":1,"time":5}`,
+  `{"job":"j","source":"\\"time\\":{T}",${code},"kind":"scalar","value":1,"time":5}`,
+  `{"job":"j","source":"a\\"time\\":{T}",${code},"kind":"scalar","value":1}`,
+  `{"job":"j","source":"\\"time\\":{T}","time":{T},${code},"kind":"scalar","value":1}`,
+  // duplicate keys: JSON.parse keeps the last
+  `{"job":"j","time":{T},${code},"source":"s","kind":"scalar","value":1,"time":9}`,
+  `{"job":"j","time":{T},${code},"source":"s","kind":"scalar","value":1,"\\u0074ime":9}`,
+  `{"job":"j","time":{T},${code},"source":"s","kind":"scalar","value":1,"time" : 9}`,
+  `{"job":"j","time" : 9,"time":{T},${code},"source":"s","kind":"scalar","value":1}`,
+  `{"job":"j","\\u0074ime":9,"time":{T},${code},"source":"s","kind":"scalar","value":1}`,
+  // a key that ends in time, a value "time", escapes elsewhere
+  `{"job":"j","xtime":1,"time":{T},${code},"source":"time","kind":"scalar","value":1}`,
+  `{"job":"j","time":{T},${code},"source":"a\\\\b\\u00e9","kind":"scalar","value":1}`,
+  `{"job":"j","run":"\\"","time":{T},${code},"source":"s","kind":"scalar","value":1}`,
+  `[{"job":"j","time":{T}}]`,
+  `{"job":"j","time":{T},${code},"source":"s","kind":"scalar","value":"99999999999999999999"}`,
+  `{"job":"j","time":{T},${code},"source":"s","kind":"scalar"}`,
+  `{"job":"j","time":{T}${code},"source":"s","kind":"scalar","value":1}`,
+];
+const TOKENS = [
+  '1795600000', '1795600001', '0', '-0', '1', '12', '01', '-', '1.5', '1.', '.5', '1e3', '1E+3', '1e-3', '2e400', '-1', '253402300800', '1234567890123456', '99999999999999999999',
+  '"2026-11-28T06:00:00Z"', '"2026-11-28"', '"x"', '""', '"a\\"b"', '"a\\u0041"', '"\t"', '"time"', '"\\"time\\":1"', 'true', 'null', '[1]', '{"a":1}', '1,"time":2', '',
+];
+
+describe('parseLine: lines seen before but for their time', () => {
+  it('gives what parseObservationLine gives, error or event, on hostile lines after a first line that filled the cache', () => {
+    for (const t of TEMPLATES) {
+      for (const first of ['1795600000', '"2026-11-28T06:00:00Z"', '1.5']) {
+        for (const tok of TOKENS) {
+          const ref = lineContext('f.jsonl', {});
+          const fast = lineContext('f.jsonl', {});
+          const a = t.replaceAll('{T}', first);
+          const b = t.replaceAll('{T}', tok);
+          assert.deepEqual(outcome(() => parseLine(a, 1, fast)), outcome(() => parseObservationLine(a, 1, ref)), a);
+          assert.deepEqual(outcome(() => parseLine(b, 2, fast)), outcome(() => parseObservationLine(b, 2, ref)), `${a}\nthen\n${b}`);
+          assert.deepEqual(outcome(() => parseLine(b, 3, fast)), outcome(() => parseObservationLine(b, 3, ref)), `${a}\nthen twice\n${b}`);
+        }
+      }
+    }
+  });
+
+  it('takes the cached path for plain repeated lines (else the test above proves nothing)', () => {
+    const ctx = lineContext('f.jsonl', {});
+    parseLine(TEMPLATES[0].replace('{T}', '1795600000'), 1, ctx);
+    assert.ok(parseLine(TEMPLATES[0].replace('{T}', '1795600001'), 2, ctx) instanceof LineHit);
+    assert.ok(parseLine(TEMPLATES[0].replace('{T}', '"2026-11-28T06:00:00Z"'), 3, ctx) instanceof LineHit);
+    // a "time": that is not the one top-level key never fills the cache
+    for (const t of TEMPLATES.slice(4, 13)) {
+      const c = lineContext('f.jsonl', {});
+      try {
+        parseLine(t.replaceAll('{T}', '1795600000'), 1, c);
+      } catch {
+        continue;
+      }
+      assert.ok(!(parseLine(t.replaceAll('{T}', '1795600001'), 2, c) instanceof LineHit), t);
+    }
+  });
+
+  it('wire batches of cached lines decode to the events of the full parse, across batch boundaries', () => {
+    const lines: string[] = [];
+    for (let i = 0; i < 700; i++) {
+      const t = i % 3 === 0 ? `"2026-11-${String(1 + (i % 28)).padStart(2, '0')}T00:00:00Z"` : String(1795600000 + i);
+      lines.push(TEMPLATES[i % 4].replaceAll('{T}', t).replace('"job":"j"', `"job":"j${i % 5}"`));
+    }
+    const wire = (parse: typeof parseLine) => {
+      const ctx = lineContext('f.jsonl', {});
+      const b = new WireBuilder();
+      const out = [];
+      for (let i = 0; i < lines.length; i++) {
+        b.add(parse(lines[i], i + 1, ctx));
+        if (b.count === 97) out.push(...decodeBatch(b.take(0, 0, 0), batchCache()));
+      }
+      out.push(...decodeBatch(b.take(0, 0, 0), batchCache()));
+      return out;
+    };
+    const fast = wire(parseLine);
+    assert.deepEqual(fast, wire(parseObservationLine));
+    assert.equal(fast.length, 700);
+  });
+});
+
+describe('readLineChunks', () => {
+  it('reads what a split of the whole text reads: CRLF, BOM, empty lines, multibyte and bad UTF-8 across chunk and piece boundaries', async () => {
+    const dir = tempDir();
+    const parts: Buffer[] = [Buffer.from([0xef, 0xbb, 0xbf])];
+    let seed = 7;
+    const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % n);
+    for (let i = 0; i < 3000; i++) {
+      const len = rnd(20) === 0 ? rnd(150000) : rnd(120);
+      const pieces = ['é', '€', '😀', 'a', 'b', '\r', ' '];
+      let s = '';
+      for (let k = 0; k < len; k++) s += pieces[rnd(pieces.length)];
+      parts.push(Buffer.from(s));
+      if (rnd(50) === 0) parts.push(Buffer.from([0xe2, 0x82]));
+      parts.push(Buffer.from(rnd(4) === 0 ? '\r\n' : '\n'));
+    }
+    parts.push(Buffer.from('last line without newline €'));
+    const bytes = Buffer.concat(parts);
+    const file = join(dir, 'lines.txt');
+    writeFileSync(file, bytes);
+    const want = bytes
+      .subarray(3)
+      .toString('utf8')
+      .split('\n')
+      .map((l) => (l.endsWith('\r') ? l.slice(0, -1) : l));
+    const got: string[] = [];
+    const numbers: number[] = [];
+    for await (const c of readLineChunks(file)) for (const l of c) got.push(l.text), numbers.push(l.line);
+    assert.equal(got.length, want.length);
+    assert.deepEqual(got, want);
+    assert.deepEqual(numbers, want.map((_, i) => i + 1));
+  });
+});
