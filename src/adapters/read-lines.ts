@@ -1,4 +1,5 @@
 import { closeSync, createReadStream, openSync, readSync, statSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { constants as zlibConstants, createGunzip, gunzipSync } from 'node:zlib';
 import { inputError } from '../errors.ts';
 import { InputError } from './observation-lines.ts';
@@ -24,7 +25,7 @@ const SPLIT_BYTES = 64 << 10;
  * `file:line: line too long`. A UTF-8 BOM at the start is dropped (issue 9.13).
  */
 export async function* readLineChunks(path: string, maxLine = MAX_LINE_BYTES): AsyncGenerator<Line[]> {
-  const input = await openInput(path);
+  const input = await openInput(path, true);
   let pending: Buffer[] = [];
   let pendingLength = 0;
   let line = 0;
@@ -88,7 +89,8 @@ export async function* readLineChunks(path: string, maxLine = MAX_LINE_BYTES): A
         }
       }
       if (chunk.length) {
-        pending.push(chunk);
+        // a copy: the chunk's memory is read into again
+        pending.push(Buffer.from(chunk));
         pendingLength += chunk.length;
         if (pendingLength > maxLine) throw tooLong();
       }
@@ -156,8 +158,32 @@ async function rawHead(path: string, n: number): Promise<Buffer> {
   }
 }
 
-/** An input's bytes as a stream of chunks: a file, stdin ('-'), either gunzipped when it is a gzip. */
-export async function openInput(path: string): Promise<{ chunks: AsyncIterable<Buffer>; destroy?: () => void }> {
+const READ_BYTES = 1 << 20;
+/** Read buffers no reader holds now: a fresh megabyte per read cost more than the read (page faults). */
+const spareBuffers: Buffer[] = [];
+
+/** A plain file's bytes, read into one buffer over and over: each chunk is valid until the next is asked for. */
+async function* fileChunks(path: string): AsyncGenerator<Buffer> {
+  const file = await open(path, 'r');
+  const buf = spareBuffers.pop() ?? Buffer.allocUnsafeSlow(READ_BYTES);
+  try {
+    for (;;) {
+      const { bytesRead } = await file.read(buf, 0, buf.length, null);
+      if (bytesRead === 0) return;
+      yield buf.subarray(0, bytesRead);
+    }
+  } finally {
+    spareBuffers.push(buf);
+    await file.close();
+  }
+}
+
+/**
+ * An input's bytes as a stream of chunks: a file, stdin ('-'), either gunzipped when it is a
+ * gzip. With `reused`, a plain file's chunks share one buffer: the caller copies what it keeps
+ * past the next chunk.
+ */
+export async function openInput(path: string, reused = false): Promise<{ chunks: AsyncIterable<Buffer>; destroy?: () => void }> {
   const gz = isGzipHead(await rawHead(path, 2));
   if (path === '-') {
     if (!gz) return { chunks: stdinChunks() };
@@ -172,7 +198,11 @@ export async function openInput(path: string): Promise<{ chunks: AsyncIterable<B
     })();
     return { chunks: gunzip, destroy: () => gunzip.destroy() };
   }
-  const file = createReadStream(path, { highWaterMark: 1 << 20 });
+  if (!gz && reused) {
+    const chunks = fileChunks(path);
+    return { chunks, destroy: () => void chunks.return(undefined) };
+  }
+  const file = createReadStream(path, { highWaterMark: READ_BYTES });
   if (!gz) return { chunks: file, destroy: () => file.destroy() };
   const gunzip = file.pipe(createGunzip({ chunkSize: 1 << 20 }));
   file.on('error', (e) => gunzip.destroy(e));

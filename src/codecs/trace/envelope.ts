@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import * as crypto from 'node:crypto';
 
 /** One TORCH_TRACE log entry: the glog line, its JSON metadata and the payload lines under it. */
 export interface TraceEntry {
@@ -23,6 +23,12 @@ export interface TraceEntry {
 
 export type TraceProblem = { line: number; message: string };
 
+/** MD5 in hex; Node's one-shot hash (20.12 on) where there is one: a Hash object per entry cost more than the digest. */
+const md5Hex: (text: string) => string =
+  typeof (crypto as { hash?: unknown }).hash === 'function'
+    ? (text) => (crypto as unknown as { hash: (a: string, d: string, e: string) => string }).hash('md5', text, 'hex')
+    : (text) => crypto.createHash('md5').update(text).digest('hex');
+
 const GLOG = /^([VIWEC])(\d{4}) (\d\d:\d\d:\d\d\.\d+) +(\d+) ([^\]]*)\] (.*)$/;
 const BOOKKEEPING = new Set(['frame_id', 'frame_compile_id', 'attempt', 'has_payload', 'rank', 'compiled_autograd_id', 'payload_filename']);
 
@@ -43,7 +49,7 @@ export function traceAssembler(onEntry: (e: TraceEntry) => void, onProblem: (p: 
     payload = [];
     let mismatch = false;
     if (want !== null && text !== null) {
-      mismatch = createHash('md5').update(text).digest('hex') !== want;
+      mismatch = md5Hex(text) !== want;
       if (mismatch) onProblem({ line: h.line, message: `${h.kind}: payload does not match has_payload (MD5)${truncated ? ': the log ends inside it' : ''}; entry skipped` });
     }
     const fid = h.meta.frame_id;

@@ -1,0 +1,55 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { describe, it } from 'node:test';
+import { traceAssembler } from './envelope.ts';
+import { newStats, parseEntry, type TraceFact } from './facts.ts';
+
+/** One chromium_event entry with `payload` (one payload line each), read back as facts. */
+function factsOf(payloads: string[], md5 = (p: string) => createHash('md5').update(p).digest('hex')): { facts: TraceFact[]; ignored: number; problems: string[] } {
+  const stats = newStats();
+  const facts: TraceFact[] = [];
+  const problems: string[] = [];
+  const asm = traceAssembler(
+    (e) => parseEntry(e, stats, (f) => f.kind !== 'rank' && facts.push(f)),
+    (p) => problems.push(p.message),
+  );
+  let line = 0;
+  for (const p of payloads) {
+    asm.push(`V1126 05:46:07.428000 10000 torch/_dynamo/utils.py:2126] {"chromium_event": {}, "frame_id": 0, "frame_compile_id": 0, "attempt": 0, "has_payload": "${md5(p)}"}`, ++line);
+    asm.push(`\t${p}`, ++line);
+  }
+  asm.end();
+  return { facts, ignored: stats.ignored, problems };
+}
+
+describe('chromium_event facts', () => {
+  const ad = (name: string) => `{"name": "${name}", "ts": 1795671967428037.0, "args": {"compile_id": "0/0", "name": "L['x']", "dim_changed": 0, "reason": "size change", "cached": "[2]", "new": "[3]"}, "ph": "i"}`;
+  it('an automatic_dynamic or pgo.* event is a fact however its name is spelled (escapes included); timings and bad JSON are not', () => {
+    const r = factsOf([
+      '{"name": "dynamo", "ts": 1795671967428037.0, "args": {"compile_id": "0/0"}, "ph": "B"}',
+      ad('automatic_dynamic'),
+      ad('\\u0061utomatic_dynamic'),
+      '{"name": "pgo.put_local_code_state", "ts": 1.0, "args": {"cache_key": "j:0:"}}',
+      '{"name": "\\u0070go.get_remote_code_state", "ts": 2.0, "args": {"cache_key": "k:0:"}}',
+      '{"name": "dynamo", "args": {"note": "pgo. and automatic_dynamic named in passing"}}',
+      '{"name": "automatic_dynamic", ',
+      '["automatic_dynamic"]',
+    ]);
+    assert.deepEqual(
+      r.facts.map((f) => [f.kind, f.line, 'name' in f ? f.name : 'cacheKey' in f ? f.cacheKey : null]),
+      [
+        ['automatic_dynamic', 3, "L['x']"],
+        ['automatic_dynamic', 5, "L['x']"],
+        ['cache_key', 7, 'j:0:'],
+        ['cache_key', 9, 'k:0:'],
+      ],
+    );
+    assert.equal(r.ignored, 4);
+    assert.deepEqual(r.problems, []);
+  });
+  it('a payload that does not match has_payload is said and gives no fact', () => {
+    const r = factsOf([ad('automatic_dynamic')], () => '0'.repeat(32));
+    assert.deepEqual(r.facts, []);
+    assert.match(r.problems[0], /payload does not match has_payload \(MD5\)/);
+  });
+});
