@@ -71,7 +71,7 @@ export function prepareEvent(ev: NewEvent, withShape = true): PreparedEvent {
   if (ev.time !== undefined && !isEventTime(ev.time)) throw inputError(`${ev.origin ?? 'event'}${ev.originLine != null ? `:${ev.originLine}` : ''}: field time: ${ev.time} ms is not a time between 1970 and 9999`);
   const version = CURRENT_VERSION[ev.kind];
   const checked = (ev as { [VALIDATED]?: boolean })[VALIDATED];
-  if (!checked) validatePayload(ev.kind, version, ev.payload);
+  if (!checked && !(version === 1 && surelyValid(ev.kind, ev.payload))) validatePayload(ev.kind, version, ev.payload);
   const parts = splitPayload(ev);
   if (!checked) {
     // Issue 9.5: ids from pickles and traces as from lines: no control characters (they forge
@@ -116,4 +116,78 @@ export function prepareEvent(ev: NewEvent, withShape = true): PreparedEvent {
     compileId: ev.compileId ?? null,
     idem: ev.idempotencyHash ?? hash53(ev.idempotencyKey),
   };
+}
+
+/*
+ * A check that only ever says yes where the payload's zod schema (events.ts) accepts it, for
+ * the payloads builders make (traces, pickles, snapshots): zod then never loads nor runs for
+ * them. Anything it is unsure of (a layout's extra fields, odd values) goes to zod, which
+ * words the error. A test holds it to zod on hostile payloads.
+ */
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && Object.getPrototypeOf(v) === Object.prototype;
+const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v);
+const isStr = (v: unknown): v is string => typeof v === 'string';
+const isIntJson = (v: unknown) => isInt(v) || (isStr(v) && /^-?\d+$/.test(v));
+function isArrayOf(v: unknown, item: (x: unknown) => boolean): boolean {
+  if (!Array.isArray(v)) return false;
+  for (let i = 0; i < v.length; i++) if (!item(v[i])) return false;
+  return true;
+}
+function isAtomJson(v: unknown): boolean {
+  if (isIntJson(v) || v === 'dynamic' || v === 'unset') return true;
+  return isObj(v) && isInt(v.infer) && v.infer >= 0 && (v.obj === undefined || (isInt(v.obj) && v.obj > 0));
+}
+const isFieldJson = (v: unknown) => v === 'dynamic' || v === 'unset' || isArrayOf(v, isAtomJson);
+function isCode(v: unknown): boolean {
+  if (!isObj(v) || !isStr(v.filename) || !isInt(v.firstlineno) || !isStr(v.name) || !isStr(v.file_hash) || v.extra !== undefined) return false;
+  const ch = v.closure_hash;
+  return ch === undefined || ch === null || isInt(ch) || typeof ch === 'bigint';
+}
+function isEntryJson(v: unknown): boolean {
+  if (!isObj(v) || !isAtomJson(v.scalar) || !isFieldJson(v.size) || !isFieldJson(v.stride) || v.extra !== undefined) return false;
+  const xs = v.excluded_sizes;
+  if (xs !== undefined && xs !== null && !isArrayOf(xs, (x) => x === null || isIntJson(x))) return false;
+  const xc = v.excluded_scalar;
+  return xc === undefined || xc === null || isIntJson(xc);
+}
+const REASONS = new Set(['scalar change', 'size change', 'stride change', 'dimensionality change', 'other']);
+const ROLES = new Set(['input', 'parameter', 'buffer']);
+const isDescribedDim = (x: unknown) => x === null || isInt(x) || isStr(x);
+const strOrNull = (v: unknown) => v === null || isStr(v);
+
+export function surelyValid(kind: string, p: unknown): boolean {
+  if (!isObj(p)) return false;
+  switch (kind) {
+    case 'entry.imported':
+      return isCode(p.code) && isStr(p.source) && isEntryJson(p.entry) && (p.import_id === null || isInt(p.import_id)) && isStr(p.format) && (p.records === undefined || p.records === 'fold' || p.records === 'logged');
+    case 'dynamic.logged': {
+      const r = p.record;
+      if (!isCode(p.code) || !isStr(p.source) || !strOrNull(p.guard) || !isObj(r)) return false;
+      const d = r.dim_changed;
+      return (d === 'scalar' || d === 'all' || (isInt(d) && d >= 0)) && isStr(r.reason) && REASONS.has(r.reason) && isStr(r.cached) && isStr(r.new);
+    }
+    case 'shape.described':
+      return (
+        isCode(p.code) &&
+        isStr(p.source) &&
+        isArrayOf(p.size, isDescribedDim) &&
+        (p.stride === null || isArrayOf(p.stride, isDescribedDim)) &&
+        strOrNull(p.dtype) &&
+        strOrNull(p.device) &&
+        isStr(p.role) &&
+        ROLES.has(p.role)
+      );
+    case 'shape.observed': {
+      const s = p.shape;
+      if (!isCode(p.code) || !isStr(p.source) || typeof p.automatic_dynamic !== 'boolean' || !isObj(s)) return false;
+      if (s.kind === 'tensor') return isArrayOf(s.size, isIntJson) && isArrayOf(s.stride, isIntJson);
+      if (s.kind === 'scalar') return isIntJson(s.value);
+      return s.kind === 'size' && isArrayOf(s.size, isIntJson);
+    }
+    case 'run.retracted':
+      return isStr(p.run) && (p.reason === undefined || isStr(p.reason));
+    default:
+      return false;
+  }
 }
