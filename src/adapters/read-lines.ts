@@ -1,5 +1,4 @@
 import { closeSync, createReadStream, openSync, readSync, statSync } from 'node:fs';
-import { open } from 'node:fs/promises';
 import { constants as zlibConstants, createGunzip, gunzipSync } from 'node:zlib';
 import { inputError } from '../errors.ts';
 import { InputError } from './observation-lines.ts';
@@ -162,19 +161,23 @@ const READ_BYTES = 1 << 20;
 /** Read buffers no reader holds now: a fresh megabyte per read cost more than the read (page faults). */
 const spareBuffers: Buffer[] = [];
 
-/** A plain file's bytes, read into one buffer over and over: each chunk is valid until the next is asked for. */
+/**
+ * A plain file's bytes, read into one buffer over and over: each chunk is valid until the next
+ * is asked for. Read synchronously: a promise per read cost more than the read, and the reader
+ * waits for each chunk anyway (rawHead has already read the file's head the same way).
+ */
 async function* fileChunks(path: string): AsyncGenerator<Buffer> {
-  const file = await open(path, 'r');
+  const fd = openSync(path, 'r');
   const buf = spareBuffers.pop() ?? Buffer.allocUnsafeSlow(READ_BYTES);
   try {
     for (;;) {
-      const { bytesRead } = await file.read(buf, 0, buf.length, null);
-      if (bytesRead === 0) return;
-      yield buf.subarray(0, bytesRead);
+      const n = readSync(fd, buf, 0, buf.length, null);
+      if (n === 0) return;
+      yield buf.subarray(0, n);
     }
   } finally {
     spareBuffers.push(buf);
-    await file.close();
+    closeSync(fd);
   }
 }
 
