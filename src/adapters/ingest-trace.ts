@@ -12,7 +12,7 @@ import type { Profile } from '../model/profile.ts';
 import type { Ledger, NewEvent } from '../store/ledger.ts';
 import { hashOfCodeFile } from './hash-files.ts';
 import type { FileIngestOptions } from './ingest-file.ts';
-import { readLineChunks, sizeOf } from './read-lines.ts';
+import { readTextChunks, sizeOf } from './read-lines.ts';
 
 type Summary = { appended: number; duplicates: number; skipped: number; records: number };
 
@@ -77,9 +77,9 @@ export function describedRole(source: string, isParameter: boolean): 'input' | '
 export async function ingestTraceFile(ledger: Ledger, file: string, o: FileIngestOptions): Promise<Summary> {
   const reader = traceReader();
   const total = sizeOf(file);
-  for await (const chunk of readLineChunks(file)) {
-    for (const l of chunk) reader.push(l.text, l.line);
-    o.onProgress?.(chunk[chunk.length - 1].bytes, total);
+  for await (const chunk of readTextChunks(file)) {
+    for (let i = 0; i < chunk.texts.length; i++) reader.push(chunk.texts[i], chunk.first + i);
+    o.onProgress?.(chunk.bytes, total);
   }
   reader.end();
   const t = traceEvents(reader, file, o);

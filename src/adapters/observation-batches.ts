@@ -3,7 +3,7 @@ import { splitPayload } from '../store/events.ts';
 import { hash53 } from '../store/hash53.ts';
 import { prepareEvent } from '../store/ledger.ts';
 import { InputError, LINE_REST, LineHit, lineContext, parseLine, type LineContext, type LineDefaults, type LineEvent } from './observation-lines.ts';
-import { readLineChunks } from './read-lines.ts';
+import { readTextChunks } from './read-lines.ts';
 
 /**
  * A batch of prepared events in a compact, transferable form: the strings of the batch
@@ -283,14 +283,16 @@ async function* batchesOf<T>(file: string, o: LineBatchOptions, sink: BatchSink<
   let skipped = 0;
   let bytes = 0;
   let ctx: LineContext | undefined;
-  for await (const chunk of readLineChunks(file)) {
-    for (const l of chunk) {
-      bytes = l.bytes;
-      if (l.text.length === 0 || l.text.trim() === '') continue;
+  for await (const chunk of readTextChunks(file)) {
+    bytes = chunk.bytes;
+    const texts = chunk.texts;
+    for (let i = 0; i < texts.length; i++) {
+      const text = texts[i];
+      if (text.length === 0 || (text.charCodeAt(0) !== 123 && text.trim() === '')) continue;
       lines++;
-      ctx ??= lineContext(file, o.defaults, l.text);
+      ctx ??= lineContext(file, o.defaults, text);
       try {
-        sink.add(parseLine(l.text, l.line, ctx));
+        sink.add(parseLine(text, chunk.first + i, ctx));
       } catch (e) {
         if (!(e instanceof InputError) || !o.skipInvalid) throw e;
         skipped++;

@@ -24,6 +24,18 @@ const SPLIT_BYTES = 64 << 10;
  * `file:line: line too long`. A UTF-8 BOM at the start is dropped (issue 9.13).
  */
 export async function* readLineChunks(path: string, maxLine = MAX_LINE_BYTES): AsyncGenerator<Line[]> {
+  for await (const c of readTextChunks(path, maxLine)) yield c.texts.map((text, i) => ({ text, line: c.first + i, bytes: c.bytes }));
+}
+
+/** Lines of one chunk: texts[i] is line first + i; bytes read so far. */
+export interface TextChunk {
+  texts: string[];
+  first: number;
+  bytes: number;
+}
+
+/** readLineChunks without an object per line (the observation and trace readers' loop). */
+export async function* readTextChunks(path: string, maxLine = MAX_LINE_BYTES): AsyncGenerator<TextChunk> {
   const input = await openInput(path, true);
   let pending: Buffer[] = [];
   let pendingLength = 0;
@@ -47,7 +59,8 @@ export async function* readLineChunks(path: string, maxLine = MAX_LINE_BYTES): A
   try {
     for await (let chunk of input.chunks) {
       bytes += chunk.length;
-      const out: Line[] = [];
+      const out: string[] = [];
+      const firstLine = line + 1;
       const last = chunk.lastIndexOf(10);
       if (last >= 0 && pendingLength + last <= maxLine) {
         // No line here can be too long: decode every whole line at once and split it (a
@@ -72,7 +85,7 @@ export async function* readLineChunks(path: string, maxLine = MAX_LINE_BYTES): A
           }
           for (const t of buf.toString('utf8', from, stop).split('\n')) {
             line++;
-            out.push({ text: t.charCodeAt(t.length - 1) === 13 ? t.slice(0, -1) : t, line, bytes });
+            out.push(t.charCodeAt(t.length - 1) === 13 ? t.slice(0, -1) : t);
           }
           from = stop + 1;
         }
@@ -82,7 +95,7 @@ export async function* readLineChunks(path: string, maxLine = MAX_LINE_BYTES): A
         while (nl >= 0) {
           if (pendingLength + nl > maxLine) throw tooLong();
           line++;
-          out.push({ text: take(chunk, nl), line, bytes });
+          out.push(take(chunk, nl));
           chunk = chunk.subarray(nl + 1);
           nl = chunk.indexOf(10);
         }
@@ -93,12 +106,12 @@ export async function* readLineChunks(path: string, maxLine = MAX_LINE_BYTES): A
         pendingLength += chunk.length;
         if (pendingLength > maxLine) throw tooLong();
       }
-      if (out.length) yield out;
+      if (out.length) yield { texts: out, first: firstLine, bytes };
     }
   } finally {
     input.destroy?.();
   }
-  if (pendingLength) yield [{ text: take(Buffer.alloc(0), 0), line: line + 1, bytes }];
+  if (pendingLength) yield { texts: [take(Buffer.alloc(0), 0)], first: line + 1, bytes };
 }
 
 /** Line by line (for inputs where the await per line does not matter). */
