@@ -47,6 +47,11 @@ describe('chromium_event facts', () => {
     assert.equal(r.ignored, 4);
     assert.deepEqual(r.problems, []);
   });
+  it('has_payload is checked on the payload as UTF-8, lone surrogates and all', () => {
+    const r = factsOf([ad('automatic_dynamic').replace("L['x']", "L['\ud800é😀']")]);
+    assert.deepEqual(r.problems, []);
+    assert.deepEqual(r.facts.map((f) => f.kind), ['automatic_dynamic']);
+  });
   it('a payload that does not match has_payload is said and gives no fact', () => {
     const r = factsOf([ad('automatic_dynamic')], () => '0'.repeat(32));
     assert.deepEqual(r.facts, []);
