@@ -230,7 +230,7 @@ export const LINE_REST: unique symbol = Symbol('line rest');
 export type LineEvent = NewEvent & { [LINE_REST]?: LineRest };
 
 /**
- * Bounded (memory stays flat, ~1 KB an entry): a new run id changes every line's text, so old
+ * Bounded (memory stays flat, under 1 KB an entry): a new run id changes every line's text, so old
  * entries die (cleared when full). Above the realistic mix's 6,000 distinct lines a run.
  */
 const SEEN_LIMIT = 1 << 13;
@@ -285,8 +285,8 @@ export function parseLine(text: string, line: number, ctx: LineContext): LineEve
 }
 
 /**
- * A copy of a slice of a line: a slice shares its parent's memory, and the reader decodes a
- * megabyte of lines as one string, which a cached slice would keep alive. (Flattening the
+ * A copy of a slice of a line: a slice shares its parent's memory, and the reader decodes
+ * 64 KiB of lines as one string, which a cached slice would keep alive. (Flattening the
  * concatenation copies; the slice of the copy holds only the copy.)
  */
 const detached = (s: string): string => (s + ' ').slice(0, -1);
