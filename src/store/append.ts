@@ -94,6 +94,7 @@ export function appendBatch(st: AppendState, events: readonly PreparedEvent[], i
     result.firstPosition ??= position;
     result.lastPosition = position;
     const row = rows[i];
+    if (row[6] !== null) interner.profileRun(id, row[6], position);
     const counted = live.peek(id)?.counts;
     if (counted) addToLogCounts(counted, row[2], row[3], row[6], ev.kind);
     let c = counts.get(id);
