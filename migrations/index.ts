@@ -19,4 +19,5 @@ export const migrations: Record<string, Migration> = {
   '2026-11-28T04-10-why-checkpoints': lazy(() => import('./2026-11-28T04-10-why-checkpoints.ts')),
   '2026-11-28T04-20-watch-cursors': lazy(() => import('./2026-11-28T04-20-watch-cursors.ts')),
   '2026-11-28T04-30-live-merges': lazy(() => import('./2026-11-28T04-30-live-merges.ts')),
+  '2026-11-28T07-40-profile-runs': lazy(() => import('./2026-11-28T07-40-profile-runs.ts')),
 };

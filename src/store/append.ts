@@ -94,6 +94,7 @@ export function appendBatch(st: AppendState, events: readonly PreparedEvent[], i
     result.firstPosition ??= position;
     result.lastPosition = position;
     const row = rows[i];
+    if (row[6] !== null) interner.profileRun(id, row[6], position);
     const counted = live.peek(id)?.counts;
     if (counted) addToLogCounts(counted, row[2], row[3], row[6], ev.kind);
     let c = counts.get(id);
@@ -110,7 +111,8 @@ export function appendBatch(st: AppendState, events: readonly PreparedEvent[], i
     if (ev.run !== null && lv.retracted.has(ev.run)) continue;
     const step = fold(lv.view, ev as PreparedEvent & { code: CodeId; source: string });
     if (!step) continue; // evidence only (shape.described)
-    lv.dirty.add(step.codeSeq);
+    // An entry the join kept as it was (the same object back) leaves its code state as stored.
+    if (step.before !== step.after) lv.dirty.add(step.codeSeq);
     if (lv.why) whyStep(lv.why, step, whyEvent(interner, ev, position, id, row[4], row[2]!, row[3], row[6]), KEEP_ALL, noDetails);
     if (step.records.length) {
       result.records += step.records.length;

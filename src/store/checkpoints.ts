@@ -79,7 +79,7 @@ export function checkpointFor(sql: Sql, profileId: number, w: Window, dict: Dict
   }
   if (w.excludeRuns?.length) {
     const marks = w.excludeRuns.map(() => '?').join(', ');
-    const hit = sql.get(`select 1 from events e join runs r on r.id = e.run_id where e.profile_id = ? and e.position <= ? and r.run in (${marks}) limit 1`, profileId, row.position, ...w.excludeRuns);
+    const hit = sql.get(`select 1 from profile_runs pr join runs r on r.id = pr.run_id where pr.profile_id = ? and pr.first_position <= ? and r.run in (${marks}) limit 1`, profileId, row.position, ...w.excludeRuns);
     if (hit) return null;
   }
   return { position: row.position, view: decodeView(row.state, dict) };

@@ -79,11 +79,32 @@ export function fold(view: StreamView, ev: FoldInput): FoldStep | null {
     if (next) state.set(ev.source, next);
     return { code: ev.code, codeSeq: seq, source: ev.source, before: cur && { ...cur }, after: next ?? cur ?? emptyEntry(), records: [record], guard: ev.guard };
   }
+  // Most observations of a long run are a shape the entry already keeps: known ones skip the join.
+  const observed = ev.shape !== null && ev.automaticDynamic;
+  if (observed && seq !== undefined) {
+    const cur = view.profile.codes.get(key)?.state.automaticDynamic.get(ev.source);
+    if (cur && keptShapes.get(cur)?.has(ev.shape!)) return { code: ev.code, codeSeq: seq, source: ev.source, before: cur, after: cur, records: [], guard: null };
+  }
   const entry = ev.shape ? entryOf(ev.shape) : entryFromJson(ev.entry!);
   const r = updateAutomaticDynamic(view.profile, ev.code, ev.source, entry, ev.automaticDynamic);
   if (seq === undefined) view.codeSeq.set(key, (seq = view.codeSeq.size));
+  if (observed) {
+    // The same object back: the join kept it. Any other result is an entry changed in place.
+    if (r.before === r.entry) {
+      let kept = keptShapes.get(r.entry);
+      if (!kept) keptShapes.set(r.entry, (kept = new WeakSet()));
+      kept.add(ev.shape!);
+    } else keptShapes.delete(r.entry);
+  }
   return { code: ev.code, codeSeq: seq, source: ev.source, before: r.before, after: r.entry, records: ev.quiet ? [] : r.records, guard: null };
 }
+
+/**
+ * Per entry of a folded profile, the shapes (one shared object per distinct shape, see
+ * observation-batches.ts's cache) that a join would leave it as it is. Only the fold changes
+ * an entry in place (updateAutomaticDynamic), and it forgets the entry's set when it does.
+ */
+const keptShapes = new WeakMap<FrameStateSizeEntry, WeakSet<Shape>>();
 
 /** What an event's stored body contributes to the fold (the rest is its code, source and kind). */
 export type FoldPayload = Omit<FoldInput, 'kind' | 'code' | 'source'>;

@@ -17,6 +17,11 @@ export interface Interner {
   sourceId(source: string): number;
   runId(run: string): number;
   bodyId(kind: string, json: string): number;
+  /**
+   * Notes that a profile holds a run from the given position on (profile_runs): called in
+   * position order, the first call for a profile and run adds its row, the rest are known.
+   */
+  profileRun(profileId: number, runId: number, position: number): void;
   /** Where the dialect adds dictionary rows in bulk: those of a batch's events not cached yet, at once. */
   prime(events: readonly { kind: string; json: string; source: string | null; run: string | null }[]): void;
   /** The readers of the same tables (rows read once). */
@@ -36,6 +41,7 @@ export function createInterner(sql: Sql): Interner {
   const runIds = new Map<string, number>();
   const bodyIds = new Map<string, Map<string, number>>();
   let bodyCount = 0;
+  const runsOf = new Map<number, Set<number>>();
   let dict = dictionaries(sql);
 
   /** The id of a dictionary entry (sources, runs), added if new. */
@@ -129,6 +135,14 @@ export function createInterner(sql: Sql): Interner {
       codeIdsByObject.set(c, id);
       return id;
     },
+    profileRun(pid, rid, position) {
+      let runs = runsOf.get(pid);
+      if (!runs) runsOf.set(pid, (runs = new Set()));
+      if (runs.has(rid)) return;
+      // An earlier position of the run, stored before, stays.
+      sql.run('insert into profile_runs(profile_id, run_id, first_position) values (?, ?, ?) on conflict do nothing', pid, rid, position);
+      runs.add(rid);
+    },
     sourceId: (source) => dictId(sourceIds, 'sources', 'source', source),
     runId: (run) => dictId(runIds, 'runs', 'run', run),
     bodyId(kind, json) {
@@ -155,6 +169,7 @@ export function createInterner(sql: Sql): Interner {
       codeIdsByObject = new WeakMap();
       sourceIds.clear();
       runIds.clear();
+      runsOf.clear();
       bodyIds.clear();
       bodyCount = 0;
       dict = dictionaries(sql);

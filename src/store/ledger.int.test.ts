@@ -158,5 +158,49 @@ for (const dialect of DIALECTS) describe(dialect, () => {
       await a.close();
       await b.close();
     });
+
+    it('two connections taking turns on two profiles (checkpoints due, a retraction and a replay between): every view, checkpoint and why-checkpoint as one connection makes them', async () => {
+      const saved = process.env.PGO_LEDGER_CHECKPOINT_EVERY;
+      process.env.PGO_LEDGER_CHECKPOINT_EVERY = '3';
+      try {
+        const dir = tempDir();
+        const code = (k: number) => ({ filename: 'a.py', firstlineno: k, name: `f${k}`, file_hash: 'h' });
+        const ev = (key: string, i: number, size: number, run: string) => ({
+          kind: 'shape.observed' as const, cacheKey: key, payload: { code: code(i % 3), source: "L['x']", shape: { kind: 'tensor' as const, size: [size, 4], stride: [4, 1] }, automatic_dynamic: true }, run, time: i, idempotencyKey: `${key}${i}`,
+        });
+        // batch i: connection i % 2, profile one, two or both
+        const batches = Array.from({ length: 16 }, (_, i) => [
+          ...(i % 3 !== 1 ? [ev('one:None:', 2 * i, 2 + (i % 4), `r${i % 2}`), ev('one:None:', 2 * i + 1, 3, 'r2')] : []),
+          ...(i % 3 !== 0 ? [ev('two:None:', 2 * i, 2 + (i % 5), `r${i % 2}`)] : []),
+        ]);
+        const twoDb = ledgerAt(dialect, dir, 'turns.db');
+        const oneDb = ledgerAt(dialect, dir, 'alone.db');
+        const [a, b, alone] = [await openLedger(twoDb), await openLedger(twoDb), await openLedger(oneDb)];
+        for (const [i, batch] of batches.entries()) {
+          const l = i % 2 ? b : a;
+          l.append(batch);
+          alone.append(batch);
+          // a retraction at a fixed time (retractRun's is the clock's)
+          if (i === 6) for (const x of [b, alone]) x.append([{ kind: 'run.retracted', cacheKey: 'two:None:', payload: { run: 'r1' }, run: 'r1', time: 99, idempotencyKey: 'retract r1' }]);
+          if (i === 10) for (const x of [b, alone]) x.replay();
+        }
+        for (const l of [a, alone]) assert.deepEqual(verifyLedger(l).differences, []);
+        const state = (l: Ledger) =>
+          l.profiles().map((p) => ({
+            key: p.cacheKey,
+            view: renderProfile(l.view(p.id).profile),
+            history: l.history(p.id).map((h) => [h.position, h.dim_changed, h.cached, h.new]),
+            // PostgreSQL's sequences skip the ids another connection's conflicting inserts took:
+            // there the states name other dictionary ids (verify checked them above).
+            checkpoints: l.sql.allRaw(`select position, event_count, max_time${dialect === 'sqlite' ? ', state' : ''} from checkpoints where profile_id = ? order by position`, p.id),
+            why: l.sql.allRaw(`select position${dialect === 'sqlite' ? ', state, counts' : ''} from why_checkpoints where profile_id = ? order by position`, p.id),
+          }));
+        assert.deepEqual(state(a), state(alone));
+        for (const l of [a, b, alone]) await l.close();
+      } finally {
+        if (saved === undefined) delete process.env.PGO_LEDGER_CHECKPOINT_EVERY;
+        else process.env.PGO_LEDGER_CHECKPOINT_EVERY = saved;
+      }
+    });
   });
 });

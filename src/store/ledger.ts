@@ -142,7 +142,14 @@ function createLedger(db: OpenedDatabase): Ledger {
           // PostgreSQL: the dictionary rows first, committed on their own (see Dialect.internFirst)
           const rows = sql.dialect.internFirst ? internBatch(state, events) : undefined;
           const result = sql.immediate(() => {
-            syncCache();
+            // Another writer's commit leaves the dictionary ids true (rows are never changed
+            // nor deleted) and each profile's live view is checked under the lock against the
+            // profile's last position (dropIfStale); dropping them all at every commit made 4
+            // concurrent writers reload and refold them every batch. Only the checkpoint
+            // counts are read again: a replay rewrites the checkpoints.
+            const v = sql.dataVersion();
+            if (v !== seenVersion) state.checkpointCounts.clear();
+            seenVersion = v;
             const r = appendBatch(state, events, rows);
             // issue 12.5: `merge --live` targets join what this batch changed, in the same transaction
             if (r.appended) followLiveMerges(state, events);

@@ -6,11 +6,23 @@ import type { Sql } from './database.ts';
  */
 export function runsByProfile(sql: Sql): Map<number, string[]> {
   const out = new Map<number, string[]>();
-  const rows = sql.allRaw('select e.profile_id, r.run, min(e.position) as first_seen from events e join runs r on r.id = e.run_id group by e.profile_id, r.run order by e.profile_id, first_seen');
+  const rows = sql.allRaw('select pr.profile_id, r.run from profile_runs pr join runs r on r.id = pr.run_id order by pr.profile_id, pr.first_position');
   for (const [pid, run] of rows) {
     let l = out.get(Number(pid));
     if (!l) out.set(Number(pid), (l = []));
     l.push(String(run));
+  }
+  return out;
+}
+
+/** The profile's rows of profile_runs against its events (verify): each run it holds, from its first event. */
+export function verifyProfileRuns(sql: Sql, profileId: number, cacheKey: string): string[] {
+  const text = (rows: unknown[][]) => rows.map((r) => `run ${String(r[0])} from position ${String(r[1])}`);
+  const want = text(sql.allRaw('select r.run, min(e.position) from events e join runs r on r.id = e.run_id where e.profile_id = ? group by r.run order by 2', profileId));
+  const have = text(sql.allRaw('select r.run, pr.first_position from profile_runs pr join runs r on r.id = pr.run_id where pr.profile_id = ? order by 2', profileId));
+  const out: string[] = [];
+  for (let i = 0; i < Math.max(want.length, have.length); i++) {
+    if (want[i] !== have[i]) out.push(`${cacheKey}: profile run ${i}: stored ${have[i] ?? '(none)'}, the log holds ${want[i] ?? '(none)'}`);
   }
   return out;
 }

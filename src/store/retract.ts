@@ -8,7 +8,7 @@ import type { Ledger } from './ledger.ts';
 export function retractRun(ledger: Ledger, run: string, opts: { job?: string; reason?: string } = {}): { retracted: string[]; already: string[] } {
   const keys = ledger.sql
     .all<{ cache_key: string }>(
-      'select distinct p.cache_key from events e join profiles p on p.id = e.profile_id join runs r on r.id = e.run_id where r.run = ? order by p.cache_key',
+      'select p.cache_key from profile_runs pr join profiles p on p.id = pr.profile_id join runs r on r.id = pr.run_id where r.run = ? order by p.cache_key',
       run,
     )
     .map((r) => r.cache_key)

@@ -5,6 +5,7 @@ import { checkpointPositions, decodeView } from './checkpoints.ts';
 import { dictionaries, scanEvents } from './log.ts';
 import { DamageError } from './damage.ts';
 import { verifyWhyCheckpoints } from './why-checkpoints.ts';
+import { verifyProfileRuns } from './profile-runs.ts';
 
 export interface VerifyResult {
   profiles: number;
@@ -66,6 +67,7 @@ function verifyProfile(ledger: Ledger, p: ReturnType<Ledger['profiles']>[number]
     }
     differences.push(...verifyCheckpoints(ledger, p.id, p.cacheKey));
     differences.push(...verifyWhyCheckpoints(ledger.sql, dictionaries(ledger.sql), p.id, p.cacheKey));
+    differences.push(...verifyProfileRuns(ledger.sql, p.id, p.cacheKey));
   }
 }
 

@@ -1,5 +1,25 @@
 import type { Sql } from '../database.ts';
-import { EVENT_COLUMNS, HISTORY_COLUMNS, type Dialect } from './dialect.ts';
+import { EVENT_COLUMNS, HISTORY_COLUMNS, type Dialect, type EventRow } from './dialect.ts';
+
+/** Rows an insert statement of the append carries: fewer statements, a sixth less CPU a row. */
+const MANY = 100;
+const WIDTH = 11;
+const ROW_MARKS = `(${Array(WIDTH).fill('?').join(', ')})`;
+
+/**
+ * A statement of MANY rows skipped some (their keys were taken): the rows it inserted are the
+ * `changes` positions up to the last, in the rows' order, so their keys, read back, tell which.
+ * A key appears once among them: the first row holding it took it.
+ */
+function placeTaken(sql: Sql, rows: readonly EventRow[], positions: number[], from: number, changes: number, last: number): void {
+  const keys = changes === 0 ? [] : sql.allRaw('select idempotency_key from events where position > ? and position <= ? order by position', last - changes, last).map((r) => r[0] as number);
+  let j = 0;
+  for (let k = from; k < from + MANY; k++) {
+    if (j < keys.length && rows[k][10] === keys[j]) positions[k] = last - changes + 1 + j++;
+    else positions[k] = 0;
+  }
+  if (j !== keys.length) throw new Error(`bug: ${keys.length - j} inserted events not found among their statement's rows`);
+}
 
 /** SQLite: one writer at a time (BEGIN IMMEDIATE is the lock), a prepared statement per row (cheap in process). */
 export const sqliteDialect: Dialect = {
@@ -10,11 +30,27 @@ export const sqliteDialect: Dialect = {
     // BEGIN IMMEDIATE (Sql.immediate) already holds the whole file.
   },
   insertEvents(sql, rows) {
-    const insert = sql.statement(`insert into events(${EVENT_COLUMNS}) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) on conflict(idempotency_key) do nothing`);
-    return rows.map((r) => {
-      const x = insert.run(...r);
-      return x.changes === 1 ? x.lastInsertRowid : 0;
-    });
+    const positions: number[] = new Array(rows.length);
+    const many = sql.statement(`insert into events(${EVENT_COLUMNS}) values ${Array(MANY).fill(ROW_MARKS).join(', ')} on conflict(idempotency_key) do nothing`);
+    const params: unknown[] = new Array(MANY * WIDTH);
+    let i = 0;
+    for (; i + MANY <= rows.length; i += MANY) {
+      for (let k = 0, o = 0; k < MANY; k++) {
+        const r = rows[i + k];
+        for (let c = 0; c < WIDTH; c++) params[o++] = r[c];
+      }
+      const x = many.run(params);
+      if (x.changes === MANY) {
+        // Under the write lock a row's position is the largest so far plus one: the rows took the positions before the last in order.
+        for (let k = 0; k < MANY; k++) positions[i + k] = x.lastInsertRowid - MANY + 1 + k;
+      } else placeTaken(sql, rows, positions, i, x.changes, x.lastInsertRowid);
+    }
+    const one = sql.statement(`insert into events(${EVENT_COLUMNS}) values ${ROW_MARKS} on conflict(idempotency_key) do nothing`);
+    for (; i < rows.length; i++) {
+      const x = one.run(rows[i]);
+      positions[i] = x.changes === 1 ? x.lastInsertRowid : 0;
+    }
+    return positions;
   },
   insertHistory(sql, rows) {
     const insert = sql.statement(`insert into history(${HISTORY_COLUMNS}) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
