@@ -3,12 +3,12 @@ import { checkpointEvery, writeCheckpoint } from './checkpoints.ts';
 import { emptyStream, fold, type StreamView } from './fold.ts';
 import { foldWindow } from './fold-window.ts';
 import type { Interner } from './intern.ts';
-import { scanEvents } from './log.ts';
+import { scanEvents, type LeanEvent } from './log.ts';
 import { historyRows, writeCodeStates } from './views.ts';
 import type { HistoryInsert } from './dialect/dialect.ts';
 import { leftOutRuns } from './window.ts';
 import { writeWhyCheckpoint } from './why-checkpoints.ts';
-import { emptyWhyState, eventDetails, KEEP_ALL, whyStep, type WhyState } from './why-fold.ts';
+import { emptyWhyState, eventDetails, KEEP_ALL, whyCount, whySlot, whyStep, type Carried, type WhyState } from './why-fold.ts';
 import { addToLogCounts, emptyLogCounts, type LogCounts } from './log-counts.ts';
 
 /**
@@ -35,6 +35,7 @@ export function replayAll(sql: Sql, interner: Interner, onProgress?: (events: nu
   const details = eventDetails(sql, dict);
   const seen = new Map<number, { n: number; time: number }>();
   const every = checkpointEvery();
+  const unchanged = unchangedBodies();
   let lastPid = -1;
   let v: StreamView | undefined;
   let ex: Set<string> | undefined;
@@ -44,6 +45,28 @@ export function replayAll(sql: Sql, interner: Interner, onProgress?: (events: nu
   const flush = () => {
     sql.dialect.insertHistory(sql, pending);
     pending = [];
+  };
+  /** One event folded into its profile's view (and why's state): the records it logged. */
+  const foldOne = (ev: LeanEvent): number => {
+    // A body the fold found changes nothing, brought again with nothing folded in between:
+    // it changes nothing again (the fold is a function of the entry and the body).
+    const m = ev.kind === 'shape.observed' || ev.kind === 'entry.imported' ? unchanged.at(ev.profileId, ev.codeRow!, ev.sourceRow!) : null;
+    const known = m?.get(ev.bodyId);
+    if (known !== undefined) {
+      if (known) whyCount(known, ev.run);
+      return 0;
+    }
+    const step = fold(v!, ev);
+    if (!step) return 0;
+    if (why) whyStep(why.why, step, ev, KEEP_ALL, details);
+    // before === after: the fold's own word that the entry stayed as it was (UpdateResult)
+    const slot = why && step.before === step.after ? whySlot(why.why, step, ev.bodyId) : null;
+    if (m && step.before === step.after && (slot || !why)) m.set(ev.bodyId, slot);
+    else (m ?? unchanged.at(ev.profileId, ev.codeRow!, ev.sourceRow!)).clear();
+    if (!step.records.length) return 0;
+    historyRows(pending, interner, ev.position, ev.profileId, step);
+    if (pending.length >= 5000) flush();
+    return step.records.length;
   };
   const events = scanEvents(
     sql,
@@ -63,15 +86,7 @@ export function replayAll(sql: Sql, interner: Interner, onProgress?: (events: nu
       c!.n++;
       if (ev.time > c!.time) c!.time = ev.time;
       if (why) addToLogCounts(why.counts, ev.codeRow, ev.sourceRow, ev.runRow, ev.kind);
-      if (ev.kind !== 'run.retracted' && !(ev.run !== null && ex?.has(ev.run))) {
-        const step = fold(v!, ev);
-        if (step && why) whyStep(why.why, step, ev, KEEP_ALL, details);
-        if (step?.records.length) {
-          records += step.records.length;
-          historyRows(pending, interner, ev.position, ev.profileId, step);
-          if (pending.length >= 5000) flush();
-        }
-      }
+      if (ev.kind !== 'run.retracted' && !(ev.run !== null && ex?.has(ev.run))) records += foldOne(ev);
       if (c!.n % every === 0 && ex!.size === 0) {
         writeCheckpoint(sql, ev.profileId, ev.position, c!.n, c!.time, v!, interner.codeId);
         writeWhyCheckpoint(sql, ev.profileId, ev.position, why!.why, interner.codeId, why!.counts);
@@ -82,6 +97,26 @@ export function replayAll(sql: Sql, interner: Interner, onProgress?: (events: nu
   flush();
   for (const [pid, view] of views) writeCodeStates(sql, pid, view, 'all');
   return { events, profiles: views.size, records };
+}
+
+/**
+ * Per profile, code id and source (their rows): the bodies that changed nothing when last
+ * folded, since the last step that may have changed the entry; each with why's count of it
+ * (null where why's state is not kept). Most events of a long log are such.
+ */
+function unchangedBodies() {
+  const byProfile = new Map<number, Map<number, Map<number, Map<number, Carried | null>>>>();
+  return {
+    at(pid: number, codeRow: number, sourceRow: number): Map<number, Carried | null> {
+      let byCode = byProfile.get(pid);
+      if (!byCode) byProfile.set(pid, (byCode = new Map()));
+      let bySource = byCode.get(codeRow);
+      if (!bySource) byCode.set(codeRow, (bySource = new Map()));
+      let m = bySource.get(sourceRow);
+      if (!m) bySource.set(sourceRow, (m = new Map()));
+      return m;
+    },
+  };
 }
 
 /** One profile's stored views rebuilt from its events (after a retraction). */

@@ -276,6 +276,23 @@ export function whyStep(st: WhyState, step: FoldStep, ev: LeanEvent, keep: Keep,
   }
 }
 
+/**
+ * The count of a body in its acc, for `whyCount` (null where the acc is not kept). Its step
+ * must have been folded with `whyStep` first.
+ */
+export function whySlot(st: WhyState, step: FoldStep, bodyId: number): Carried | null {
+  return st.byCode.get(step.code)?.get(step.source)?.carried.get(bodyId) ?? null;
+}
+
+/**
+ * `whyStep` of a step that changed nothing (the fold left the entry as it was) of a body its
+ * acc counted before: all such a step does is count the body and its run.
+ */
+export function whyCount(slot: Carried, run: string | null): void {
+  slot.count++;
+  if (run && run !== slot.lastRun) slot.runs.add((slot.lastRun = run));
+}
+
 /** Where a fold of `why`'s state starts: a checkpoint's position, with the profile and `why`'s state there. */
 export interface WhyStart {
   position: number;
