@@ -221,9 +221,7 @@ export function whyStep(st: WhyState, step: FoldStep, ev: LeanEvent, keep: Keep,
   }
   const logged = ev.kind === 'dynamic.logged' ? ev.record : null;
   if (!logged && slot && slot.count > 1 && sameEntry(step.before, step.after)) return;
-  details(ev);
   const dims = tracks(acc);
-  acc.dimsText = acc.dimsJson = undefined;
   const got = key ? carried(key) : null;
   if (ev.kind === 'shape.observed') {
     if (ev.shape!.kind === 'scalar') acc.sawScalar = true;
@@ -233,16 +231,33 @@ export function whyStep(st: WhyState, step: FoldStep, ev: LeanEvent, keep: Keep,
     if (got.scalar !== DYNAMIC && got.scalar !== UNSET) acc.sawScalar = true;
   }
   const loggedDim = logged ? recordDim(logged, step.before, step.after) : null;
+  // Most such steps (a new body of a value seen before) change no dim's facts: then the dims'
+  // stored form stands, and the event's details are never read.
+  let changed = false;
+  let detailed = false;
   for (const d of trackedDims(step.before, step.after)) {
     const dk = dimKey(d);
     let t = dims.get(dk);
-    if (!t) dims.set(dk, (t = newTrack()));
+    if (!t) {
+      dims.set(dk, (t = newTrack()));
+      changed = true;
+    }
     const b = valueAt(step.before, d);
     const a = valueAt(step.after, d);
     const brought = got ? valueAt(got, d) : null;
     const isRecordDim = loggedDim !== null && sameDim(loggedDim, d);
     const touched = (brought !== null && brought !== 'absent' && brought !== UNSET) || a !== b || isRecordDim;
     if (!touched) continue;
+    const value = show(a);
+    const becomes = isDynamic(a) && !isDynamic(b);
+    // The earliest evidence of the static value it had (a run of one value is one span).
+    const newStatic = isStatic(a) && (!t.lastStatic || t.lastStatic.value !== value || !isStatic(b));
+    if (t.first && !(logged && isRecordDim) && !becomes && !newStatic) continue;
+    changed = true;
+    if (!detailed) {
+      detailed = true;
+      details(ev);
+    }
     const evidence: Evidence = {
       position: ev.position,
       time: ev.time,
@@ -252,7 +267,7 @@ export function whyStep(st: WhyState, step: FoldStep, ev: LeanEvent, keep: Keep,
       compileId: ev.compileId,
       kind: ev.kind,
       format: ev.format,
-      value: show(a),
+      value,
       brought: logged && isRecordDim ? logged.new : brought === null || brought === 'absent' ? null : show(brought),
     };
     t.first ??= evidence;
@@ -265,15 +280,15 @@ export function whyStep(st: WhyState, step: FoldStep, ev: LeanEvent, keep: Keep,
       if (ev.run) into.runs.add(ev.run);
       t.values.set(v, into);
     }
-    if (isDynamic(a) && !isDynamic(b)) {
+    if (becomes) {
       t.staticBefore = t.lastStatic;
       t.became = { ...evidence, before: show(b) };
       // PyTorch's record of this change: this one, or the latest before a snapshot brought it
       t.becameLogged = t.logged;
     }
-    // The earliest evidence of the static value it had (a run of one value is one span).
-    if (isStatic(a) && (!t.lastStatic || t.lastStatic.value !== evidence.value || !isStatic(b))) t.lastStatic = evidence;
+    if (newStatic) t.lastStatic = evidence;
   }
+  if (changed) acc.dimsText = acc.dimsJson = undefined;
 }
 
 /**
