@@ -321,7 +321,8 @@ export interface WhyStart {
  */
 export function whyFold(sql: Sql, dict: Dictionaries, pid: number, window: Window, keep: Keep, start: WhyStart | null): WhyState {
   const excluded = leftOutRuns(sql, pid, window, dict);
-  const view = start?.view ?? emptyStream();
+  // the profile's fold there, read only when an event of the window follows
+  let view: StreamView | undefined;
   const st = start?.state ?? emptyWhyState();
   const details = eventDetails(sql, dict);
   scanEvents(
@@ -329,7 +330,7 @@ export function whyFold(sql: Sql, dict: Dictionaries, pid: number, window: Windo
     { ...window, profileId: pid, afterPosition: start?.position },
     (ev) => {
       if (ev.kind === 'run.retracted' || (ev.run !== null && excluded.has(ev.run))) return;
-      const step = fold(view, ev);
+      const step = fold((view ??= start?.view ?? emptyStream()), ev);
       if (step) whyStep(st, step, ev, keep, details);
     },
     dict,
