@@ -308,6 +308,21 @@ export function whyCount(slot: Carried, run: string | null): void {
   if (run && run !== slot.lastRun) slot.runs.add((slot.lastRun = run));
 }
 
+/**
+ * `whyStep` where all it does is count: the fold changed nothing (before === after), the kept
+ * acc counts the event's body already, and the event is no record. False: call `whyStep`.
+ * `code` is the step's code id as the dictionaries hold it (the object whyStep keys by).
+ */
+export function whyCounted(st: WhyState, code: CodeId, step: FoldStep, kind: string, bodyId: number, run: string | null): boolean {
+  if (step.before !== step.after || kind === 'dynamic.logged') return false;
+  const acc = st.byCode.get(code)?.get(step.source);
+  const slot = acc?.carried.get(bodyId);
+  if (!slot) return false;
+  acc!.last = step.after;
+  whyCount(slot, run);
+  return true;
+}
+
 /** Where a fold of `why`'s state starts: a checkpoint's position, with the profile and `why`'s state there. */
 export interface WhyStart {
   position: number;
