@@ -141,7 +141,7 @@ export function dictionaries(sql: Sql): Dictionaries {
  * A code id of the most common form, which CodeIdSchema passes: its four fields of their types
  * and at most a null closure_hash (anything else goes to zod, which gives the verdict).
  */
-function plainCodeId(c: CodeId): boolean {
+export function plainCodeId(c: CodeId): boolean {
   return (
     typeof c.filename === 'string' &&
     typeof c.name === 'string' &&
