@@ -71,6 +71,8 @@ export interface Acc {
   dimsText?: string;
   /** `dimsText` as a JSON string (as the stored form holds it), while `dimsText` stands. */
   dimsJson?: string;
+  /** `dimsText` read into each dim's own text, by dim (track), while `dimsText` stands. */
+  dimsIndex?: Map<string, string>;
 }
 
 /** What a counted body carried, read from the log on first use. */
@@ -90,7 +92,12 @@ export function tracks(acc: Acc): Map<string, Track> {
 /** One dim of an acc, reading only that one from the stored form (an answer tells a few dims of many). */
 export function track(acc: Acc, dk: string): Track | undefined {
   if (acc.dims) return acc.dims.get(dk);
-  const text = (JSON.parse(acc.dimsText!) as [string, string][]).find(([k]) => k === dk)?.[1];
+  if (!acc.dimsIndex) {
+    // each dim's text by its key, the first of a key (the stored form read once for all the dims told)
+    acc.dimsIndex = new Map();
+    for (const [k, text] of JSON.parse(acc.dimsText!) as [string, string][]) if (!acc.dimsIndex.has(k)) acc.dimsIndex.set(k, text);
+  }
+  const text = acc.dimsIndex.get(dk);
   return text === undefined ? undefined : trackFrom(text);
 }
 
@@ -288,7 +295,7 @@ export function whyStep(st: WhyState, step: FoldStep, ev: LeanEvent, keep: Keep,
     }
     if (newStatic) t.lastStatic = evidence;
   }
-  if (changed) acc.dimsText = acc.dimsJson = undefined;
+  if (changed) acc.dimsText = acc.dimsJson = acc.dimsIndex = undefined;
 }
 
 /**
