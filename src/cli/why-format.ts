@@ -28,10 +28,15 @@ export function storyJson(s: DimStory): unknown {
 
 /** A file under the working folder as a relative path (the JSON keeps it whole). */
 function short(origin: string): string {
-  if (!isAbsolute(origin)) return origin;
-  const r = relative(process.cwd(), origin);
-  return r && !r.startsWith('..') ? r : origin;
+  let s = shortened.get(origin);
+  if (s === undefined) {
+    const r = isAbsolute(origin) ? relative(process.cwd(), origin) : '';
+    shortened.set(origin, (s = isAbsolute(origin) && r && !r.startsWith('..') ? r : origin));
+  }
+  return s;
 }
+/** Each origin shortened once (an answer names a few origins many times). */
+const shortened = new Map<string, string>();
 
 /** `#12 (compile 1/0, put_local_code_state, run r, 2026-…, from file:904)` */
 function where(e: Evidence): string {

@@ -137,7 +137,7 @@ export function reportProfile(ledger: Ledger, p: ProfileRow, window: Window = {}
   // Where each dynamic dim turned dynamic: why's answer, the one history, diff and show --as-of
   // agree on (a first record is wrong after an overwrite, and a snapshot brings no record).
   const became = new Map<string, Change>();
-  for (const st of explain(ledger, p.id, { window })) {
+  for (const st of explain(ledger, p.id, { window, becameOnly: true })) {
     const b = st.becameDynamic;
     if (!b) continue;
     became.set(`${codeKey(st.code)}\u0000${st.source}\u0000${dimKey(st.dim)}`, {

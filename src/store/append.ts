@@ -8,7 +8,7 @@ import type { PreparedEvent } from './prepare-event.ts';
 import { replayProfile } from './replay.ts';
 import { whyCheckpointAt } from './why-checkpoints.ts';
 import { addToLogCounts } from './log-counts.ts';
-import { KEEP_ALL, whyStep } from './why-fold.ts';
+import { KEEP_ALL, whyCounted, whyStep } from './why-fold.ts';
 import type { LeanEvent } from './log.ts';
 import { historyRows, writeCodeStates, type LiveViews } from './views.ts';
 import type { EventRow, HistoryInsert } from './dialect/dialect.ts';
@@ -113,7 +113,7 @@ export function appendBatch(st: AppendState, events: readonly PreparedEvent[], i
     if (!step) continue; // evidence only (shape.described)
     // An entry the join kept as it was (the same object back) leaves its code state as stored.
     if (step.before !== step.after) lv.dirty.add(step.codeSeq);
-    if (lv.why) whyStep(lv.why, step, whyEvent(interner, ev, position, id, row[4], row[2]!, row[3], row[6]), KEEP_ALL, noDetails);
+    if (lv.why && !whyCounted(lv.why, interner.dict.code(row[2]!), step, ev.kind, row[4], ev.run)) whyStep(lv.why, step, whyEvent(interner, ev, position, id, row[4], row[2]!, row[3], row[6]), KEEP_ALL, noDetails);
     if (step.records.length) {
       result.records += step.records.length;
       historyRows(history, interner, position, id, step);

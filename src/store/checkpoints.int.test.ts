@@ -160,6 +160,63 @@ for (const dialect of DIALECTS) describe(dialect, () => {
     });
   });
 
+  describe('issue 10.1/10.7: events the fold leaves unchanged, only counted', () => {
+    it('issue 10.7: a body that changed nothing, brought again after an overwrite, a change or a retraction: the append path and replay (which only count it) give what a fresh fold gives', async () => {
+      process.env.PGO_LEDGER_CHECKPOINT_EVERY = '3';
+      const dir = tempDir();
+      const l = await openLedger(ledgerAt(dialect, dir, 'u.db'));
+      try {
+        const A = [8, 4];
+        const B = [16, 4];
+        const C = [8, 5];
+        // the same bodies (shapes) in two code ids and two sources; an overwrite (automatic_dynamic
+        // false) makes the entry static again, so a body that changed nothing before changes it again
+        const seq: [number[], boolean][] = [[A, true], [A, true], [B, true], [A, true], [B, true], [A, false], [A, true], [B, true], [B, true], [C, true], [A, false], [A, true], [A, true], [C, true], [B, true], [A, false], [B, true], [A, true]];
+        const line = (i: number, k: number, size: number[], auto: boolean) =>
+          JSON.stringify({ job: 'u', run: `r${(i >> 2) % 3}`, time: new Date(T0 + i * 1000).toISOString(), code: { filename: '/m.py', firstlineno: 1 + k, name: k ? 'g' : 'f', file_hash: 'h' }, source: i % 2 ? "L['x']" : "L['y']", kind: 'tensor', size, stride: [size[1], 1], automatic_dynamic: auto });
+        let i = 0;
+        const batch = async (name: string, n: number) => {
+          const out: string[] = [];
+          for (let j = 0; j < n; j++, i++) for (const k of [0, 1]) for (const [size, auto] of [seq[i % seq.length], seq[(i * 7) % seq.length]]) out.push(line(i, k, size, auto));
+          writeFileSync(join(dir, name), out.join('\n') + '\n');
+          await ingestFile(l, join(dir, name));
+        };
+        for (let b = 0; b < 6; b++) await batch(`u${b}.jsonl`, 9);
+        retractRun(l, 'r1');
+        for (let b = 6; b < 10; b++) await batch(`u${b}.jsonl`, 9);
+        const p = l.profileByKey('u:None:')!;
+        assert.ok(whyCheckpointPositions(l.sql, p.id).length >= 10, String(whyCheckpointPositions(l.sql, p.id)));
+        assert.ok(historyAsOf(l, p.id).length >= 4);
+        // verify folds each checkpoint afresh, step by step (no event only counted)
+        assert.deepEqual(verifyLedger(l).differences, []);
+        const windows: Window[] = [{}, { excludeRuns: ['r0'] }];
+        for (let pos = 1; pos <= p.lastPosition!; pos += 41) windows.push({ untilPosition: pos });
+        const answers = () =>
+          JSON.stringify(
+            windows.map((w) => [renderProfile(l.fold(p.id, w).profile), historyAsOf(l, p.id, w), explain(l, p.id, { window: w }), explain(l, p.id, { window: w, source: "L['x']" }), reportProfile(l, l.profileByKey('u:None:')!, w)]),
+            (_k, x) => (typeof x === 'bigint' ? `${x}n` : x),
+          );
+        const withCp = answers();
+        l.sql.run('delete from why_checkpoints');
+        l.sql.run('delete from checkpoints');
+        assert.equal(answers(), withCp);
+        l.replay();
+        // (a profile with a retraction gets none from replay: every prefix no longer folds alike)
+        assert.deepEqual(verifyLedger(l).differences, []);
+        assert.equal(answers(), withCp);
+        // and without the retraction: replay writes a why-checkpoint every 3 events of the profile
+        l.sql.run("delete from events where kind = 'run.retracted'");
+        l.sql.run('update profiles set event_count = (select count(*) from events where profile_id = profiles.id)');
+        l.replay();
+        assert.ok(whyCheckpointPositions(l.sql, p.id).length >= 20, String(whyCheckpointPositions(l.sql, p.id).length));
+        assert.deepEqual(verifyLedger(l).differences, []);
+      } finally {
+        delete process.env.PGO_LEDGER_CHECKPOINT_EVERY;
+        await l.close();
+      }
+    });
+  });
+
   describe('issue 10.1: why-checkpoints over imports and traces', () => {
     it("issue 10.1: imported snapshots, PyTorch's records and described inputs: why and the report from why-checkpoints equal a fold from the start", async () => {
       process.env.PGO_LEDGER_CHECKPOINT_EVERY = '2';

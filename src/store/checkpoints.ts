@@ -82,7 +82,14 @@ export function checkpointFor(sql: Sql, profileId: number, w: Window, dict: Dict
     const hit = sql.get(`select 1 from profile_runs pr join runs r on r.id = pr.run_id where pr.profile_id = ? and pr.first_position <= ? and r.run in (${marks}) limit 1`, profileId, row.position, ...w.excludeRuns);
     if (hit) return null;
   }
-  return { position: row.position, view: decodeView(row.state, dict) };
+  // decoded when first read: `why` from a why-checkpoint with no event of the window after it reads none
+  let view: StreamView | undefined;
+  return {
+    position: row.position,
+    get view() {
+      return (view ??= decodeView(row.state, dict));
+    },
+  };
 }
 
 export function checkpointPositions(sql: Sql, profileId: number): number[] {

@@ -32,12 +32,18 @@ export function countLog(sql: Sql, profileId: number, into: LogCounts, after = 0
 export function addToLogCounts(into: LogCounts, codeId: number | null, sourceId: number | null, runId: number | null, kind: string, n = 1): void {
   if (runId !== null) into.runs.add(runId);
   if (kind !== 'shape.observed' && kind !== 'entry.imported') return;
-  let bySource = into.sources.get(codeId!);
-  if (!bySource) into.sources.set(codeId!, (bySource = new Map()));
-  let s = bySource.get(sourceId!);
-  if (!s) bySource.set(sourceId!, (s = { codeId: codeId!, sourceId: sourceId!, n: 0, runs: new Set() }));
+  const s = sourceCounts(into, codeId!, sourceId!);
   s.n += n;
   if (runId !== null) s.runs.add(runId);
+}
+
+/** The counts of one code id and source (rows), made empty if new: a caller may keep it and count into it. */
+export function sourceCounts(into: LogCounts, codeId: number, sourceId: number): { codeId: number; sourceId: number; n: number; runs: Set<number> } {
+  let bySource = into.sources.get(codeId);
+  if (!bySource) into.sources.set(codeId, (bySource = new Map()));
+  let s = bySource.get(sourceId);
+  if (!s) bySource.set(sourceId, (s = { codeId, sourceId, n: 0, runs: new Set() }));
+  return s;
 }
 
 type Stored = { runs: number[]; sources: [codeId: number, sourceId: number, n: number, runs: number[]][] };

@@ -51,7 +51,13 @@ export function whyCheckpointFor(sql: Sql, profileId: number, w: Window, dict: D
     // Derived data: an unreadable one costs time, not the answer (verify names it).
     return null;
   }
-  return { position: cp.position, view: cp.view, state };
+  return {
+    position: cp.position,
+    get view() {
+      return cp.view;
+    },
+    state,
+  };
 }
 
 /**

@@ -71,6 +71,8 @@ export interface Acc {
   dimsText?: string;
   /** `dimsText` as a JSON string (as the stored form holds it), while `dimsText` stands. */
   dimsJson?: string;
+  /** `dimsText` read into each dim's own text, by dim (track), while `dimsText` stands. */
+  dimsIndex?: Map<string, string>;
 }
 
 /** What a counted body carried, read from the log on first use. */
@@ -90,7 +92,12 @@ export function tracks(acc: Acc): Map<string, Track> {
 /** One dim of an acc, reading only that one from the stored form (an answer tells a few dims of many). */
 export function track(acc: Acc, dk: string): Track | undefined {
   if (acc.dims) return acc.dims.get(dk);
-  const text = (JSON.parse(acc.dimsText!) as [string, string][]).find(([k]) => k === dk)?.[1];
+  if (!acc.dimsIndex) {
+    // each dim's text by its key, the first of a key (the stored form read once for all the dims told)
+    acc.dimsIndex = new Map();
+    for (const [k, text] of JSON.parse(acc.dimsText!) as [string, string][]) if (!acc.dimsIndex.has(k)) acc.dimsIndex.set(k, text);
+  }
+  const text = acc.dimsIndex.get(dk);
   return text === undefined ? undefined : trackFrom(text);
 }
 
@@ -221,9 +228,7 @@ export function whyStep(st: WhyState, step: FoldStep, ev: LeanEvent, keep: Keep,
   }
   const logged = ev.kind === 'dynamic.logged' ? ev.record : null;
   if (!logged && slot && slot.count > 1 && sameEntry(step.before, step.after)) return;
-  details(ev);
   const dims = tracks(acc);
-  acc.dimsText = acc.dimsJson = undefined;
   const got = key ? carried(key) : null;
   if (ev.kind === 'shape.observed') {
     if (ev.shape!.kind === 'scalar') acc.sawScalar = true;
@@ -233,16 +238,33 @@ export function whyStep(st: WhyState, step: FoldStep, ev: LeanEvent, keep: Keep,
     if (got.scalar !== DYNAMIC && got.scalar !== UNSET) acc.sawScalar = true;
   }
   const loggedDim = logged ? recordDim(logged, step.before, step.after) : null;
+  // Most such steps (a new body of a value seen before) change no dim's facts: then the dims'
+  // stored form stands, and the event's details are never read.
+  let changed = false;
+  let detailed = false;
   for (const d of trackedDims(step.before, step.after)) {
     const dk = dimKey(d);
     let t = dims.get(dk);
-    if (!t) dims.set(dk, (t = newTrack()));
+    if (!t) {
+      dims.set(dk, (t = newTrack()));
+      changed = true;
+    }
     const b = valueAt(step.before, d);
     const a = valueAt(step.after, d);
     const brought = got ? valueAt(got, d) : null;
     const isRecordDim = loggedDim !== null && sameDim(loggedDim, d);
     const touched = (brought !== null && brought !== 'absent' && brought !== UNSET) || a !== b || isRecordDim;
     if (!touched) continue;
+    const value = show(a);
+    const becomes = isDynamic(a) && !isDynamic(b);
+    // The earliest evidence of the static value it had (a run of one value is one span).
+    const newStatic = isStatic(a) && (!t.lastStatic || t.lastStatic.value !== value || !isStatic(b));
+    if (t.first && !(logged && isRecordDim) && !becomes && !newStatic) continue;
+    changed = true;
+    if (!detailed) {
+      detailed = true;
+      details(ev);
+    }
     const evidence: Evidence = {
       position: ev.position,
       time: ev.time,
@@ -252,7 +274,7 @@ export function whyStep(st: WhyState, step: FoldStep, ev: LeanEvent, keep: Keep,
       compileId: ev.compileId,
       kind: ev.kind,
       format: ev.format,
-      value: show(a),
+      value,
       brought: logged && isRecordDim ? logged.new : brought === null || brought === 'absent' ? null : show(brought),
     };
     t.first ??= evidence;
@@ -265,15 +287,47 @@ export function whyStep(st: WhyState, step: FoldStep, ev: LeanEvent, keep: Keep,
       if (ev.run) into.runs.add(ev.run);
       t.values.set(v, into);
     }
-    if (isDynamic(a) && !isDynamic(b)) {
+    if (becomes) {
       t.staticBefore = t.lastStatic;
       t.became = { ...evidence, before: show(b) };
       // PyTorch's record of this change: this one, or the latest before a snapshot brought it
       t.becameLogged = t.logged;
     }
-    // The earliest evidence of the static value it had (a run of one value is one span).
-    if (isStatic(a) && (!t.lastStatic || t.lastStatic.value !== evidence.value || !isStatic(b))) t.lastStatic = evidence;
+    if (newStatic) t.lastStatic = evidence;
   }
+  if (changed) acc.dimsText = acc.dimsJson = acc.dimsIndex = undefined;
+}
+
+/**
+ * The count of a body in its acc, for `whyCount` (null where the acc is not kept). Its step
+ * must have been folded with `whyStep` first.
+ */
+export function whySlot(st: WhyState, step: FoldStep, bodyId: number): Carried | null {
+  return st.byCode.get(step.code)?.get(step.source)?.carried.get(bodyId) ?? null;
+}
+
+/**
+ * `whyStep` of a step that changed nothing (the fold left the entry as it was) of a body its
+ * acc counted before: all such a step does is count the body and its run.
+ */
+export function whyCount(slot: Carried, run: string | null): void {
+  slot.count++;
+  if (run && run !== slot.lastRun) slot.runs.add((slot.lastRun = run));
+}
+
+/**
+ * `whyStep` where all it does is count: the fold changed nothing (before === after), the kept
+ * acc counts the event's body already, and the event is no record. False: call `whyStep`.
+ * `code` is the step's code id as the dictionaries hold it (the object whyStep keys by).
+ */
+export function whyCounted(st: WhyState, code: CodeId, step: FoldStep, kind: string, bodyId: number, run: string | null): boolean {
+  if (step.before !== step.after || kind === 'dynamic.logged') return false;
+  const acc = st.byCode.get(code)?.get(step.source);
+  const slot = acc?.carried.get(bodyId);
+  if (!slot) return false;
+  acc!.last = step.after;
+  whyCount(slot, run);
+  return true;
 }
 
 /** Where a fold of `why`'s state starts: a checkpoint's position, with the profile and `why`'s state there. */
@@ -289,7 +343,8 @@ export interface WhyStart {
  */
 export function whyFold(sql: Sql, dict: Dictionaries, pid: number, window: Window, keep: Keep, start: WhyStart | null): WhyState {
   const excluded = leftOutRuns(sql, pid, window, dict);
-  const view = start?.view ?? emptyStream();
+  // the profile's fold there, read only when an event of the window follows
+  let view: StreamView | undefined;
   const st = start?.state ?? emptyWhyState();
   const details = eventDetails(sql, dict);
   scanEvents(
@@ -297,7 +352,7 @@ export function whyFold(sql: Sql, dict: Dictionaries, pid: number, window: Windo
     { ...window, profileId: pid, afterPosition: start?.position },
     (ev) => {
       if (ev.kind === 'run.retracted' || (ev.run !== null && excluded.has(ev.run))) return;
-      const step = fold(view, ev);
+      const step = fold((view ??= start?.view ?? emptyStream()), ev);
       if (step) whyStep(st, step, ev, keep, details);
     },
     dict,

@@ -47,6 +47,11 @@ export interface ExplainOptions {
   /** `--code`: a function name, file:line:name, or the code id's text (see code-ref.ts). */
   code?: string;
   window?: Window;
+  /**
+   * Only where and how each dim turned dynamic (first, becameDynamic, staticBefore, logged):
+   * no values, advice, compiles' shapes or merge story (the report reads no more).
+   */
+  becameOnly?: boolean;
 }
 
 /** `--dim`: `0` (a size dim), `scalar`, `rank`/`size` (the whole size), `stride 1`/`stride:1`/`stride[1]`, `stride`. */
@@ -115,7 +120,8 @@ function explainWith(ledger: Ledger, profileId: number, opts: ExplainOptions, on
   };
 
   const saw = new Map<string, DimStory['saw']>();
-  for (const r of accs.size ? describedShapes(ledger, profileId, window) : []) {
+  const full = !opts.becameOnly;
+  for (const r of accs.size && full ? describedShapes(ledger, profileId, window) : []) {
     const k = `${codeKey(r.code)}\u0000${r.source}`;
     if (!accs.has(k)) continue;
     let list = saw.get(k);
@@ -130,12 +136,12 @@ function explainWith(ledger: Ledger, profileId: number, opts: ExplainOptions, on
       const dynamic = isDynamic(cur);
       if (opts.source === undefined && !opts.dim && !dynamic) continue;
       const t = track(acc, dimKey(d));
-      if (t) fillValues(acc, d, t);
+      if (t && full) fillValues(acc, d, t);
       const became = dynamic ? (t?.became ?? null) : null;
       // A logged record belongs to this change when it is no later than it.
       const logged = became ? (t?.becameLogged ?? null) : null;
       let via: DimStory['via'] = null;
-      if (became && became.kind === 'entry.imported' && became.format === 'merge' && became.origin?.startsWith('profile ') && depth < 8) {
+      if (full && became && became.kind === 'entry.imported' && became.format === 'merge' && became.origin?.startsWith('profile ') && depth < 8) {
         const from = ledger.profileByKey(became.origin.slice('profile '.length));
         if (from) {
           const inner = explainWith(ledger, from.id, { source: acc.source, dim: d, window: { untilPosition: became.position - 1, excludeRuns: window.excludeRuns } }, codeKey(acc.code), depth + 1);
@@ -163,10 +169,12 @@ function explainWith(ledger: Ledger, profileId: number, opts: ExplainOptions, on
         values,
         advice: '',
       };
-      story.advice = advise(story);
-      // the newer switches (per-dim, unbacked, static), each with the versions that read it
-      const hint = dimSwitchHint(acc.source, d.field === 'scalar' ? 'scalar' : d.field === 'size' && d.index !== undefined ? d.index : 'rank', dynamic, values);
-      if (hint) story.advice += `; ${hint}`;
+      if (full) {
+        story.advice = advise(story);
+        // the newer switches (per-dim, unbacked, static), each with the versions that read it
+        const hint = dimSwitchHint(acc.source, d.field === 'scalar' ? 'scalar' : d.field === 'size' && d.index !== undefined ? d.index : 'rank', dynamic, values);
+        if (hint) story.advice += `; ${hint}`;
+      }
       out.push(story);
     }
   }

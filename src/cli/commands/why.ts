@@ -19,6 +19,10 @@ export function whyCommand(program: Command, ctx: CliContext): void {
         if (!o.json) ctx.out(`${p.cacheKey}: no dim is dynamic`);
       }
       if (o.json) ctx.out(JSON.stringify(stories.map(storyJson)));
-      else for (const line of storyText(stories)) ctx.out(line);
+      // one write, not one a line (a long answer is thousands of lines): the same bytes
+      else {
+        const text = storyText(stories).map((line) => (line.endsWith('\n') ? line : `${line}\n`)).join('');
+        if (text) ctx.out(text);
+      }
     });
 }
