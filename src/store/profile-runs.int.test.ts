@@ -31,6 +31,19 @@ for (const dialect of DIALECTS) describe(dialect, () => {
     await l.close();
   });
 
+  it('replay rebuilds profile_runs (derived data, as checkpoints): a lost row and a wrong position come back, verify passes', async () => {
+    const l = await openLedger(ledgerAt(dialect, tempDir(), 'replay-runs.db'));
+    fill(l);
+    const want = answers(l);
+    l.sql.run("delete from profile_runs where run_id = (select id from runs where run = 'r3')");
+    l.sql.run("update profile_runs set first_position = first_position + 100 where run_id = (select id from runs where run = 'r1')");
+    assert.notDeepEqual(verifyLedger(l).differences, []);
+    l.replay();
+    assert.equal(answers(l), want);
+    assert.deepEqual(verifyLedger(l).differences, []);
+    await l.close();
+  });
+
   it('the migration fills profile_runs from the log and drops events_by_run', async () => {
     const db = ledgerAt(dialect, tempDir(), 'old.db');
     let l = await openLedger(db);

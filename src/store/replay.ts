@@ -29,6 +29,11 @@ export function replayAll(sql: Sql, interner: Interner, onProgress?: (events: nu
   // retraction); the others fold from the start when asked as of a point.
   sql.run('delete from checkpoints');
   sql.run('delete from why_checkpoints');
+  // profile_runs is derived too: each profile's runs from their first position, noted as the scan meets them
+  sql.run('delete from profile_runs');
+  const runs = new Map<number, Map<number, number>>();
+  let pidRuns: Map<number, number> | undefined;
+  let lastRunRow: number | null = null;
   // why's state beside each checkpoint (why-checkpoints.ts), for the same profiles
   const whys = new Map<number, { why: WhyState; counts: LogCounts }>();
   let why: { why: WhyState; counts: LogCounts } | undefined;
@@ -83,7 +88,11 @@ export function replayAll(sql: Sql, interner: Interner, onProgress?: (events: nu
         c = seen.get(lastPid);
         if (!c) seen.set(lastPid, (c = { n: 0, time: 0 }));
         lastRun = null;
+        pidRuns = runs.get(lastPid);
+        if (!pidRuns) runs.set(lastPid, (pidRuns = new Map()));
+        lastRunRow = null;
       }
+      if (ev.runRow !== null && ev.runRow !== lastRunRow && !pidRuns!.has((lastRunRow = ev.runRow))) pidRuns!.set(ev.runRow, ev.position);
       c!.n++;
       if (ev.time > c!.time) c!.time = ev.time;
       const m = ev.kind === 'shape.observed' || ev.kind === 'entry.imported' ? unchanged.at(ev.profileId, ev.codeRow!, ev.sourceRow!) : null;
@@ -106,6 +115,7 @@ export function replayAll(sql: Sql, interner: Interner, onProgress?: (events: nu
   );
   flush();
   for (const [pid, view] of views) writeCodeStates(sql, pid, view, 'all');
+  for (const [pid, m] of runs) for (const [rid, position] of m) sql.run('insert into profile_runs(profile_id, run_id, first_position) values (?, ?, ?)', pid, rid, position);
   return { events, profiles: views.size, records };
 }
 
