@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { createSyncFn } from 'synckit';
 import { inputError, LedgerError } from '../../errors.ts';
 import { DatabaseVersionError, type OpenedDatabase, type OpenOptions, type Sql } from '../database.ts';
-import { EVENT_COLUMNS, HISTORY_COLUMNS, redactUrl, type Dialect } from './dialect.ts';
+import { CODE_STATE_COLUMNS, EVENT_COLUMNS, HISTORY_COLUMNS, redactUrl, type Dialect } from './dialect.ts';
 import type { Call, Reply } from './pg-worker.ts';
 
 /**
@@ -165,6 +165,8 @@ function unnestInsert(table: string, columns: string, types: string[], tail: str
 }
 const INSERT_EVENTS = unnestInsert('events', EVENT_COLUMNS, EVENT_TYPES, 'on conflict (idempotency_key) do nothing returning position, idempotency_key');
 const INSERT_HISTORY = unnestInsert('history', HISTORY_COLUMNS, HISTORY_TYPES, '');
+const CODE_STATE_TYPES = ['bigint', 'bigint', 'text', 'bigint', 'text', 'text', 'text', 'text', 'text'];
+const UPSERT_CODE_STATES = unnestInsert('code_states', CODE_STATE_COLUMNS, CODE_STATE_TYPES, 'on conflict (profile_id, seq) do update set entries = excluded.entries');
 
 function columnsOf(rows: readonly unknown[][], n: number): unknown[][] {
   const cols: unknown[][] = Array.from({ length: n }, () => new Array(rows.length));
@@ -221,6 +223,9 @@ export const postgresDialect: Dialect = {
   },
   insertHistory(sql, rows) {
     if (rows.length) sql.run(INSERT_HISTORY, ...columnsOf(rows, 10));
+  },
+  upsertCodeStates(sql, rows) {
+    if (rows.length) sql.run(UPSERT_CODE_STATES, ...columnsOf(rows, 9));
   },
   payload: (p) => (typeof p === 'string' ? encoder.encode(p) : p),
   findBody: (sql, kind, version, payload) =>
