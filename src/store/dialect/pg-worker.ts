@@ -86,6 +86,61 @@ async function query(id: number, text: string, params: unknown[], raw: boolean):
   }
 }
 
+/** COPY ... FROM STDIN of one buffer: pg's Query, given the data when the server asks for it. */
+class CopyIn extends pg.Query {
+  constructor(
+    text: string,
+    private readonly data: Buffer,
+    callback: (err: Error | null, r?: pg.QueryResult) => void,
+  ) {
+    super({ text, callback } as never);
+  }
+  handleCopyInResponse(con: { sendCopyFromChunk(b: Buffer): void; endCopyFrom(): void }): void {
+    con.sendCopyFromChunk(this.data);
+    con.endCopyFrom();
+  }
+}
+
+const copyIn = (client: pg.Client, text: string, data: Buffer) =>
+  new Promise<number>((resolve, reject) => client.query(new CopyIn(text, data, (err, r) => (err ? reject(err) : resolve(r?.rowCount ?? 0))) as never));
+
+/** The sequence of events.position, per connection (the identity column's). */
+const positionSeq = new WeakMap<pg.Client, string>();
+
+/**
+ * A batch of events by COPY, the cheapest way in (issue 11.7): positions are taken from the
+ * column's sequence first (in the batch's order), then the rows go in with them, under a
+ * savepoint. A taken idempotency key fails the COPY: rolled back to the savepoint, it answers
+ * null, and the caller inserts the batch skipping taken keys instead. `lines`: each row's
+ * COPY text without its position.
+ */
+async function copyEvents(id: number, columns: string, lines: string[]): Promise<Reply<number[] | null>> {
+  const c = conns.get(id);
+  if (!c) return fail('query', new Error('connection closed'));
+  const client = c.client;
+  try {
+    let seq = positionSeq.get(client);
+    if (!seq) positionSeq.set(client, (seq = (await client.query("select pg_get_serial_sequence('events', 'position') as s")).rows[0].s as string));
+    await client.query('savepoint pgo_copy');
+    const r = await client.query({ text: 'select nextval($1::regclass) from generate_series(1, $2::int)', values: [seq, lines.length], rowMode: 'array' });
+    // nextval is increasing within a session: the batch's order is the positions' order
+    const positions = (r.rows as number[][]).map((x) => x[0]).sort((a, b) => a - b);
+    const out: string[] = new Array(lines.length);
+    for (let i = 0; i < lines.length; i++) out[i] = `${positions[i]}\t${lines[i]}\n`;
+    try {
+      await copyIn(client, `copy events(position, ${columns}) from stdin`, Buffer.from(out.join(''), 'utf8'));
+    } catch (e) {
+      if ((e as { code?: string }).code !== '23505') throw e;
+      await client.query('rollback to savepoint pgo_copy');
+      return { ok: true, value: null };
+    }
+    await client.query('release savepoint pgo_copy');
+    return { ok: true, value: positions };
+  } catch (e) {
+    return fail('query', e);
+  }
+}
+
 async function exec(id: number, text: string): Promise<Reply<null>> {
   const c = conns.get(id);
   if (!c) return fail('query', new Error('connection closed'));
@@ -206,6 +261,7 @@ export type Call =
   | ['open', string, number]
   | ['query', number, string, unknown[], boolean]
   | ['exec', number, string]
+  | ['copyEvents', number, string, string[]]
   | ['state', number]
   | ['migrate', number]
   | ['close', number];
@@ -218,6 +274,8 @@ runAsWorker(async (...call: Call): Promise<Reply<unknown>> => {
       return query(call[1], call[2], call[3], call[4]);
     case 'exec':
       return exec(call[1], call[2]);
+    case 'copyEvents':
+      return copyEvents(call[1], call[2], call[3]);
     case 'state':
       return state(call[1]);
     case 'migrate':
