@@ -29,6 +29,12 @@ export interface Dialect {
    * in a few statements. Absent: the interner adds them one by one.
    */
   internRows?(sql: Sql, table: 'bodies' | 'sources' | 'runs', rows: readonly unknown[][]): number[];
+  /**
+   * Where each query is a round trip: starts the query a reader will make next (the next page
+   * of a scan) while it works on this one; Sql.allRaw of the same statement and parameters
+   * then takes its rows. Absent: nothing to gain.
+   */
+  prefetchRaw?(sql: Sql, statement: string, params: unknown[]): void;
   /** Inserts events skipping known idempotency keys; the position of each row, 0 where its key was taken. */
   insertEvents(sql: Sql, rows: readonly EventRow[]): number[];
   insertHistory(sql: Sql, rows: readonly HistoryInsert[]): void;

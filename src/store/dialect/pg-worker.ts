@@ -18,6 +18,8 @@ interface Conn {
   client: pg.Client;
   /** statement text (with ? marks) -> prepared statement name and $n text */
   prepared: Map<string, { name: string; text: string }>;
+  /** A query started ahead of its call (prefetch). */
+  ahead?: { text: string; params: unknown[]; result: Promise<pg.QueryResult> };
 }
 const conns = new Map<number, Conn>();
 let nextId = 1;
@@ -75,15 +77,41 @@ async function open(url: string, timeoutMs: number): Promise<Reply<number>> {
 async function query(id: number, text: string, params: unknown[], raw: boolean): Promise<Reply<{ rows: unknown[]; rowCount: number }>> {
   const c = conns.get(id);
   if (!c) return fail('query', new Error('connection closed'));
-  let p = c.prepared.get(text);
-  if (!p) c.prepared.set(text, (p = { name: `p${c.prepared.size + 1}`, text: numbered(text) }));
+  const ahead = c.ahead;
+  c.ahead = undefined;
   try {
-    const config = { name: p.name, text: p.text, values: params.map(param), ...(raw ? { rowMode: 'array' as const } : {}) };
-    const r = await c.client.query(config as pg.QueryConfig);
+    if (ahead) {
+      // the prefetched query, if this is it; else its answer goes unread (the connection runs it first all the same)
+      if (raw && ahead.text === text && sameParams(ahead.params, params)) {
+        const r = await ahead.result;
+        return { ok: true, value: { rows: r.rows, rowCount: r.rowCount ?? 0 } };
+      }
+      await ahead.result.catch(() => {});
+    }
+    const r = await c.client.query(config(c, text, params, raw));
     return { ok: true, value: { rows: r.rows, rowCount: r.rowCount ?? 0 } };
   } catch (e) {
     return fail('query', e);
   }
+}
+
+function config(c: Conn, text: string, params: unknown[], raw: boolean): pg.QueryConfig {
+  let p = c.prepared.get(text);
+  if (!p) c.prepared.set(text, (p = { name: `p${c.prepared.size + 1}`, text: numbered(text) }));
+  return { name: p.name, text: p.text, values: params.map(param), ...(raw ? { rowMode: 'array' as const } : {}) } as pg.QueryConfig;
+}
+
+const sameParams = (a: unknown[], b: unknown[]) => a.length === b.length && a.every((v, i) => v === b[i]);
+
+/** Starts a raw query now; the next query call takes its rows if it is the same (a scan's next page, while the store folds this one). */
+async function prefetch(id: number, text: string, params: unknown[]): Promise<Reply<null>> {
+  const c = conns.get(id);
+  if (!c) return fail('query', new Error('connection closed'));
+  if (c.ahead) return { ok: true, value: null }; // one at a time
+  const result = c.client.query(config(c, text, params, true));
+  result.catch(() => {}); // an error is answered to the call that takes it
+  c.ahead = { text, params, result };
+  return { ok: true, value: null };
 }
 
 /** COPY ... FROM STDIN of one buffer: pg's Query, given the data when the server asks for it. */
@@ -118,6 +146,7 @@ async function copyEvents(id: number, columns: string, lines: string[]): Promise
   const c = conns.get(id);
   if (!c) return fail('query', new Error('connection closed'));
   const client = c.client;
+  c.ahead = undefined;
   try {
     let seq = positionSeq.get(client);
     if (!seq) positionSeq.set(client, (seq = (await client.query("select pg_get_serial_sequence('events', 'position') as s")).rows[0].s as string));
@@ -144,6 +173,7 @@ async function copyEvents(id: number, columns: string, lines: string[]): Promise
 async function exec(id: number, text: string): Promise<Reply<null>> {
   const c = conns.get(id);
   if (!c) return fail('query', new Error('connection closed'));
+  c.ahead = undefined; // read before whatever this changes: never taken
   try {
     await c.client.query(text);
     return { ok: true, value: null };
@@ -262,6 +292,7 @@ export type Call =
   | ['query', number, string, unknown[], boolean]
   | ['exec', number, string]
   | ['copyEvents', number, string, string[]]
+  | ['prefetch', number, string, unknown[]]
   | ['state', number]
   | ['migrate', number]
   | ['close', number];
@@ -274,6 +305,8 @@ runAsWorker(async (...call: Call): Promise<Reply<unknown>> => {
       return query(call[1], call[2], call[3], call[4]);
     case 'exec':
       return exec(call[1], call[2]);
+    case 'prefetch':
+      return prefetch(call[1], call[2], call[3]);
     case 'copyEvents':
       return copyEvents(call[1], call[2], call[3]);
     case 'state':

@@ -101,6 +101,8 @@ export async function openPostgres(url: string, options: OpenOptions = {}): Prom
 
 /** The store's Sql over PostgreSQL, and what only PostgreSQL does. */
 interface PgSql extends Sql {
+  /** Starts a query whose rows a later allRaw of the same statement and parameters takes (pg-worker.ts prefetch). */
+  prefetchRaw(statement: string, params: unknown[]): void;
   /** Events by COPY (pg-worker.ts copyEvents): their positions, or null where a key was taken (nothing written). */
   copyEvents(lines: string[]): number[] | null;
 }
@@ -126,6 +128,7 @@ function pgSql(url: string, id: number, call: (...c: Call) => Reply<unknown>, un
     statement: (s) => ({ run: (...p: unknown[]) => ran(q(s, p, false).rowCount) }),
     allRaw: (s, ...p) => q(s, p, true).rows as unknown[][],
     exec: (s) => void unwrap(call('exec', id, s)),
+    prefetchRaw: (s, p) => void unwrap(call('prefetch', id, s, p)),
     copyEvents: (lines) => unwrap<number[] | null>(call('copyEvents', id, EVENT_COLUMNS, lines)),
     immediate<T>(fn: () => T): T {
       // Nested calls (an import around its append) are savepoints, as better-sqlite3 makes them.
@@ -229,6 +232,7 @@ export const postgresDialect: Dialect = {
     const ids = [...new Set(profiles)].sort((a, b) => a - b);
     if (ids.length) sql.all('select pg_advisory_xact_lock(?::int4, id) from unnest(?::int4[]) as u(id)', LOCK_PROFILE, ids);
   },
+  prefetchRaw: (sql, statement, params) => (sql as PgSql).prefetchRaw(statement, params),
   insertEvents(sql, rows) {
     if (!rows.length) return [];
     if (rows.length >= COPY_MIN && !repeatsKey(rows)) {
