@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
@@ -6,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { migrations } from '../migrations/index.ts';
 import { openLedger } from '../src/store/ledger.ts';
 import { cli, cliTogether } from './support/cli.ts';
+import { pgBin } from './support/postgres-server.ts';
 import { freshPgDatabase, ledgerCreated, numbersOf, pgAdminUrl, pgUrl, psql } from './support/postgres.ts';
 import { freePort } from './support/redis-server.ts';
 import { TORCH } from './support/fixtures.ts';
@@ -266,6 +268,35 @@ describe('issue 11.7: events by COPY', () => {
     await b.close();
     const strip = (rows: string[]) => rows.map((l) => l.split('\t').slice(1).join('\t'));
     assert.deepEqual(strip(stored(db)), strip(stored(ref)), 'the same events in the same order (positions aside: a failed COPY leaves a gap)');
+    assert.equal(cli(db, ['verify']).status, 0);
+  });
+});
+
+describe('issue 11.7: a key taken while a COPY runs', () => {
+  it('issue 11.7: another writer takes a key of a batch as its COPY runs: the batch runs again, nothing lost or doubled', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'mix.jsonl');
+    const code = { filename: 'a.py', firstlineno: 1, name: 'f', file_hash: 'a' };
+    writeFileSync(file, Array.from({ length: 300 }, (_, i) => JSON.stringify({ job: 'j', time: 1795600000 + i, code, source: `L['x${i % 5}']`, kind: 'scalar', value: i })).join('\n') + '\n');
+    const ref = freshPgDatabase();
+    assert.equal(cli(ref, ['ingest', file]).status, 0);
+    const [key] = numbersOf(ref, 'select idempotency_key from events order by position offset 150 limit 1');
+    const db = freshPgDatabase();
+    const name = new URL(db).pathname.slice(1);
+    assert.equal(cli(db, ['ingest', '-'], '').status, 0);
+    // another writer (of another profile) holds an uncommitted event of that key, then commits
+    const other = spawn(pgBin('psql'), ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', db, '-c', `begin; insert into events(profile_id, kind, body_id, time, idempotency_key) values (999999, 'shape.observed', 1, 0, ${key}); select pg_sleep(2); commit;`], { stdio: 'ignore' });
+    const exited = new Promise<number | null>((r) => other.on('exit', r));
+    for (let i = 0; i < 100 && psql("select count(*) from pg_stat_activity where query like 'begin; insert into events%' and wait_event = 'PgSleep'")[0] !== '1'; i++) await new Promise((r) => setTimeout(r, 50));
+    const r = cli(db, ['ingest', '--json', file]); // its COPY waits on the key, then fails when the other commits
+    assert.equal(await exited, 0);
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual([JSON.parse(r.stdout).appended, JSON.parse(r.stdout).duplicates], [300, 0]);
+    // the first attempt's positions were taken and rolled back: the batch ran again
+    assert.ok(numbersOf(db, 'select min(position) from events where profile_id <> 999999')[0] > 300);
+    psql('delete from events where profile_id = 999999', name);
+    const unplaced = (text: string) => text.replace(/#\d+ /g, '#N ');
+    for (const args of [['show', '--job', 'j'], ['history', '--job', 'j']]) assert.equal(unplaced(cli(db, args).stdout), unplaced(cli(ref, args).stdout), args[0]);
     assert.equal(cli(db, ['verify']).status, 0);
   });
 });

@@ -18,6 +18,8 @@ interface Conn {
   client: pg.Client;
   /** statement text (with ? marks) -> prepared statement name and $n text */
   prepared: Map<string, { name: string; text: string }>;
+  /** Statements started without waiting (post, copyEvents), not yet checked. */
+  posted: Promise<unknown>[];
   /** A query started ahead of its call (prefetch). */
   ahead?: { text: string; params: unknown[]; result: Promise<pg.QueryResult> };
 }
@@ -70,7 +72,7 @@ async function open(url: string, timeoutMs: number): Promise<Reply<number>> {
     return fail('connect', e);
   }
   const id = nextId++;
-  conns.set(id, { client, prepared: new Map() });
+  conns.set(id, { client, prepared: new Map(), posted: [] });
   return { ok: true, value: id };
 }
 
@@ -136,13 +138,15 @@ const copyIn = (client: pg.Client, text: string, data: Buffer) =>
 const positionSeq = new WeakMap<pg.Client, string>();
 
 /**
- * A batch of events by COPY, the cheapest way in (issue 11.7): positions are taken from the
- * column's sequence first (in the batch's order), then the rows go in with them, under a
- * savepoint. A taken idempotency key fails the COPY: rolled back to the savepoint, it answers
- * null, and the caller inserts the batch skipping taken keys instead. `lines`: each row's
- * COPY text without its position.
+ * A batch of events by COPY, the cheapest way in (issue 11.7), run while the store folds the
+ * batch: positions are taken from the column's sequence first (in the batch's order), and
+ * the keys looked up; where none is taken the COPY is posted (see post) with those
+ * positions, and they are the answer at once. Where one is taken (or a concurrent writer
+ * takes one before the COPY: then the transaction fails as a serialization failure, and the
+ * batch runs again), the answer is null, nothing written, and the caller inserts the batch
+ * skipping taken keys. `lines`: each row's COPY text without its position.
  */
-async function copyEvents(id: number, columns: string, lines: string[]): Promise<Reply<number[] | null>> {
+async function copyEvents(id: number, columns: string, lines: string[], keys: number[]): Promise<Reply<number[] | null>> {
   const c = conns.get(id);
   if (!c) return fail('query', new Error('connection closed'));
   const client = c.client;
@@ -150,24 +154,60 @@ async function copyEvents(id: number, columns: string, lines: string[]): Promise
   try {
     let seq = positionSeq.get(client);
     if (!seq) positionSeq.set(client, (seq = (await client.query("select pg_get_serial_sequence('events', 'position') as s")).rows[0].s as string));
-    await client.query('savepoint pgo_copy');
-    const r = await client.query({ text: 'select nextval($1::regclass) from generate_series(1, $2::int)', values: [seq, lines.length], rowMode: 'array' });
+    const r = await client.query({
+      text: 'select exists (select 1 from events where idempotency_key = any($3::int8[])), array(select nextval($1::regclass) from generate_series(1, $2::int))::text',
+      values: [seq, lines.length, keys],
+      rowMode: 'array',
+    });
+    const [taken, taking] = r.rows[0] as [boolean, string];
+    if (taken) return { ok: true, value: null };
     // nextval is increasing within a session: the batch's order is the positions' order
-    const positions = (r.rows as number[][]).map((x) => x[0]).sort((a, b) => a - b);
+    const positions = taking.slice(1, -1).split(',').map(Number).sort((a, b) => a - b);
     const out: string[] = new Array(lines.length);
     for (let i = 0; i < lines.length; i++) out[i] = `${positions[i]}\t${lines[i]}\n`;
-    try {
-      await copyIn(client, `copy events(position, ${columns}) from stdin`, Buffer.from(out.join(''), 'utf8'));
-    } catch (e) {
+    posted(c, copyIn(client, `copy events(position, ${columns}) from stdin`, Buffer.from(out.join(''), 'utf8')).catch((e) => {
       if ((e as { code?: string }).code !== '23505') throw e;
-      await client.query('rollback to savepoint pgo_copy');
-      return { ok: true, value: null };
-    }
-    await client.query('release savepoint pgo_copy');
+      throw Object.assign(new Error(`another writer took an idempotency key of this batch as it was written (${(e as Error).message}): the batch runs again`), { code: '40001' });
+    }));
     return { ok: true, value: positions };
   } catch (e) {
     return fail('query', e);
   }
+}
+
+/** Keeps a statement started without waiting for it (its failure is reported by the next call). */
+function posted(c: Conn, p: Promise<unknown>): void {
+  p.catch(() => {}); // read in postedFailure
+  c.posted.push(p);
+}
+
+/** A statement whose answer nothing needs, started now: the store goes on while the server runs it. */
+async function post(id: number, text: string, params: unknown[]): Promise<Reply<null>> {
+  const c = conns.get(id);
+  if (!c) return fail('query', new Error('connection closed'));
+  c.ahead = undefined;
+  posted(c, c.client.query(config(c, text, params, false)));
+  return { ok: true, value: null };
+}
+
+/**
+ * The first failure among the statements posted before this call, once they have run (the
+ * connection runs its statements in order, so they ran before this call's own). Reported to
+ * this call in place of its own answer: a transaction that failed there must not commit, and
+ * its own error is only the aftermath ("current transaction is aborted").
+ */
+async function postedFailure(c: Conn | undefined): Promise<unknown> {
+  if (!c?.posted.length) return undefined;
+  const all = c.posted;
+  c.posted = [];
+  for (const p of all) {
+    try {
+      await p;
+    } catch (e) {
+      return e;
+    }
+  }
+  return undefined;
 }
 
 async function exec(id: number, text: string): Promise<Reply<null>> {
@@ -291,13 +331,14 @@ export type Call =
   | ['open', string, number]
   | ['query', number, string, unknown[], boolean]
   | ['exec', number, string]
-  | ['copyEvents', number, string, string[]]
+  | ['copyEvents', number, string, string[], number[]]
+  | ['post', number, string, unknown[]]
   | ['prefetch', number, string, unknown[]]
   | ['state', number]
   | ['migrate', number]
   | ['close', number];
 
-runAsWorker(async (...call: Call): Promise<Reply<unknown>> => {
+async function dispatch(call: Call): Promise<Reply<unknown>> {
   switch (call[0]) {
     case 'open':
       return open(call[1], call[2]);
@@ -308,7 +349,9 @@ runAsWorker(async (...call: Call): Promise<Reply<unknown>> => {
     case 'prefetch':
       return prefetch(call[1], call[2], call[3]);
     case 'copyEvents':
-      return copyEvents(call[1], call[2], call[3]);
+      return copyEvents(call[1], call[2], call[3], call[4]);
+    case 'post':
+      return post(call[1], call[2], call[3]);
     case 'state':
       return state(call[1]);
     case 'migrate':
@@ -316,4 +359,11 @@ runAsWorker(async (...call: Call): Promise<Reply<unknown>> => {
     case 'close':
       return close(call[1]);
   }
+}
+
+runAsWorker(async (...call: Call): Promise<Reply<unknown>> => {
+  const conn = call[0] === 'open' || call[0] === 'post' ? undefined : conns.get(call[1]);
+  const r = await dispatch(call);
+  const failed = await postedFailure(conn);
+  return failed ? fail('query', failed) : r;
 });

@@ -103,8 +103,10 @@ export async function openPostgres(url: string, options: OpenOptions = {}): Prom
 interface PgSql extends Sql {
   /** Starts a query whose rows a later allRaw of the same statement and parameters takes (pg-worker.ts prefetch). */
   prefetchRaw(statement: string, params: unknown[]): void;
-  /** Events by COPY (pg-worker.ts copyEvents): their positions, or null where a key was taken (nothing written). */
-  copyEvents(lines: string[]): number[] | null;
+  /** Events by COPY (pg-worker.ts copyEvents), written while the caller goes on: their positions, or null where a key was taken (nothing written). */
+  copyEvents(lines: string[], keys: number[]): number[] | null;
+  /** A statement whose answer nothing needs, run while the caller goes on; its failure fails the next call (pg-worker.ts post). */
+  post(statement: string, params: unknown[]): void;
 }
 
 function pgSql(url: string, id: number, call: (...c: Call) => Reply<unknown>, unwrap: <T>(r: Reply<unknown>) => T): PgSql {
@@ -129,7 +131,8 @@ function pgSql(url: string, id: number, call: (...c: Call) => Reply<unknown>, un
     allRaw: (s, ...p) => q(s, p, true).rows as unknown[][],
     exec: (s) => void unwrap(call('exec', id, s)),
     prefetchRaw: (s, p) => void unwrap(call('prefetch', id, s, p)),
-    copyEvents: (lines) => unwrap<number[] | null>(call('copyEvents', id, EVENT_COLUMNS, lines)),
+    copyEvents: (lines, keys) => unwrap<number[] | null>(call('copyEvents', id, EVENT_COLUMNS, lines, keys)),
+    post: (s, p) => void unwrap(call('post', id, s, p)),
     immediate<T>(fn: () => T): T {
       // Nested calls (an import around its append) are savepoints, as better-sqlite3 makes them.
       const name = `s${depth}`;
@@ -236,7 +239,7 @@ export const postgresDialect: Dialect = {
   insertEvents(sql, rows) {
     if (!rows.length) return [];
     if (rows.length >= COPY_MIN && !repeatsKey(rows)) {
-      const positions = (sql as PgSql).copyEvents(rows.map(copyLine));
+      const positions = (sql as PgSql).copyEvents(rows.map(copyLine), rows.map((r) => r[10]));
       if (positions) return positions;
       // a key was taken: nothing was written; the insert below skips taken keys
     }
@@ -264,10 +267,10 @@ export const postgresDialect: Dialect = {
     return ids;
   },
   insertHistory(sql, rows) {
-    if (rows.length) sql.run(INSERT_HISTORY, ...columnsOf(rows, 10));
+    if (rows.length) (sql as PgSql).post(INSERT_HISTORY, columnsOf(rows, 10));
   },
   upsertCodeStates(sql, rows) {
-    if (rows.length) sql.run(UPSERT_CODE_STATES, ...columnsOf(rows, 9));
+    if (rows.length) (sql as PgSql).post(UPSERT_CODE_STATES, columnsOf(rows, 9));
   },
   payload: (p) => (typeof p === 'string' ? encoder.encode(p) : p),
   findBody: (sql, kind, version, payload) =>
