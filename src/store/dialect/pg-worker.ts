@@ -18,6 +18,8 @@ interface Conn {
   client: pg.Client;
   /** statement text (with ? marks) -> prepared statement name and $n text */
   prepared: Map<string, { name: string; text: string }>;
+  /** The end of the statements started so far (inOrder). */
+  tail: Promise<void>;
   /** Statements started without waiting (post, copyEvents), not yet checked. */
   posted: Promise<unknown>[];
   /** A query started ahead of its call (prefetch). */
@@ -72,7 +74,7 @@ async function open(url: string, timeoutMs: number): Promise<Reply<number>> {
     return fail('connect', e);
   }
   const id = nextId++;
-  conns.set(id, { client, prepared: new Map(), posted: [] });
+  conns.set(id, { client, prepared: new Map(), posted: [], tail: Promise.resolve() });
   return { ok: true, value: id };
 }
 
@@ -90,7 +92,7 @@ async function query(id: number, text: string, params: unknown[], raw: boolean):
       }
       await ahead.result.catch(() => {});
     }
-    const r = await c.client.query(config(c, text, params, raw));
+    const r = await inOrder(c, () => c.client.query(config(c, text, params, raw)));
     return { ok: true, value: { rows: r.rows, rowCount: r.rowCount ?? 0 } };
   } catch (e) {
     return fail('query', e);
@@ -110,7 +112,7 @@ async function prefetch(id: number, text: string, params: unknown[]): Promise<Re
   const c = conns.get(id);
   if (!c) return fail('query', new Error('connection closed'));
   if (c.ahead) return { ok: true, value: null }; // one at a time
-  const result = c.client.query(config(c, text, params, true));
+  const result = inOrder(c, () => c.client.query(config(c, text, params, true)));
   result.catch(() => {}); // an error is answered to the call that takes it
   c.ahead = { text, params, result };
   return { ok: true, value: null };
@@ -153,19 +155,20 @@ async function copyEvents(id: number, columns: string, lines: string[], keys: nu
   c.ahead = undefined;
   try {
     let seq = positionSeq.get(client);
-    if (!seq) positionSeq.set(client, (seq = (await client.query("select pg_get_serial_sequence('events', 'position') as s")).rows[0].s as string));
-    const r = await client.query({
+    if (!seq) positionSeq.set(client, (seq = (await inOrder(c, () => client.query("select pg_get_serial_sequence('events', 'position') as s"))).rows[0].s as string));
+    const r = await inOrder(c, () => client.query({
       text: 'select exists (select 1 from events where idempotency_key = any($3::int8[])), array(select nextval($1::regclass) from generate_series(1, $2::int))::text',
       values: [seq, lines.length, keys],
       rowMode: 'array',
-    });
+    }));
     const [taken, taking] = r.rows[0] as [boolean, string];
     if (taken) return { ok: true, value: null };
     // nextval is increasing within a session: the batch's order is the positions' order
     const positions = taking.slice(1, -1).split(',').map(Number).sort((a, b) => a - b);
     const out: string[] = new Array(lines.length);
     for (let i = 0; i < lines.length; i++) out[i] = `${positions[i]}\t${lines[i]}\n`;
-    posted(c, copyIn(client, `copy events(position, ${columns}) from stdin`, Buffer.from(out.join(''), 'utf8')).catch((e) => {
+    const data = Buffer.from(out.join(''), 'utf8');
+    posted(c, inOrder(c, () => copyIn(client, `copy events(position, ${columns}) from stdin`, data)).catch((e) => {
       if ((e as { code?: string }).code !== '23505') throw e;
       throw Object.assign(new Error(`another writer took an idempotency key of this batch as it was written (${(e as Error).message}): the batch runs again`), { code: '40001' });
     }));
@@ -173,6 +176,19 @@ async function copyEvents(id: number, columns: string, lines: string[], keys: nu
   } catch (e) {
     return fail('query', e);
   }
+}
+
+/**
+ * Runs a statement after the connection's earlier ones: pg queues them itself, but says
+ * queueing is deprecated (a warning on stderr); the store's statements run in call order.
+ */
+function inOrder<T>(c: Conn, run: () => Promise<T>): Promise<T> {
+  const p = c.tail.then(run, run);
+  c.tail = p.then(
+    () => {},
+    () => {},
+  );
+  return p;
 }
 
 /** Keeps a statement started without waiting for it (its failure is reported by the next call). */
@@ -186,7 +202,7 @@ async function post(id: number, text: string, params: unknown[]): Promise<Reply<
   const c = conns.get(id);
   if (!c) return fail('query', new Error('connection closed'));
   c.ahead = undefined;
-  posted(c, c.client.query(config(c, text, params, false)));
+  posted(c, inOrder(c, () => c.client.query(config(c, text, params, false))));
   return { ok: true, value: null };
 }
 
@@ -215,7 +231,7 @@ async function exec(id: number, text: string): Promise<Reply<null>> {
   if (!c) return fail('query', new Error('connection closed'));
   c.ahead = undefined; // read before whatever this changes: never taken
   try {
-    await c.client.query(text);
+    await inOrder(c, () => c.client.query(text));
     return { ok: true, value: null };
   } catch (e) {
     return fail('query', e);
