@@ -6,7 +6,9 @@ import { migrations } from '../../../migrations/index.ts';
 /**
  * PostgreSQL's side of the synchronous bridge (see postgres.ts): a worker thread owning the
  * pg clients; the store's thread calls it through synckit and waits (Atomics.wait), so the
- * store stays one synchronous module for both backends. One call = one round trip.
+ * store stays one synchronous module for both backends. One call = one round trip, but for
+ * writes whose answer nothing needs (post, the COPY of copyEvents) and a scan's next page
+ * (prefetch), which run while the store goes on: the server works as the store folds.
  */
 
 // Every integer pgo-ledger stores fits 53 bits (positions, ms times, ids, 53-bit keys).
