@@ -25,10 +25,11 @@ export interface Dialect {
   lock(sql: Sql, profiles: readonly number[] | 'all'): void;
   /**
    * Where each query is a round trip: the ids of many dictionary rows (each [kind, version,
-   * payload] of bodies, [source] of sources, [run] of runs, none repeated), added where new,
-   * in a few statements. Absent: the interner adds them one by one.
+   * payload] of bodies, [source] of sources, [run] of runs, [file_hash, firstlineno, name,
+   * filename, closure_hash, extra] of codes, none repeated), added where new, in a few
+   * statements. Absent: the interner adds them one by one.
    */
-  internRows?(sql: Sql, table: 'bodies' | 'sources' | 'runs', rows: readonly unknown[][]): number[];
+  internRows?(sql: Sql, table: 'bodies' | 'sources' | 'runs' | 'codes', rows: readonly unknown[][]): number[];
   /**
    * Where each query is a round trip: starts the query a reader will make next (the next page
    * of a scan) while it works on this one; Sql.allRaw of the same statement and parameters

@@ -219,6 +219,11 @@ const DICTIONARIES = {
   bodies: { columns: ['kind', 'version', 'payload'], types: ['text', 'bigint', 'bytea'], match: 't.kind = u.kind and t.version = u.version and md5(t.payload) = md5(u.payload) and t.payload = u.payload' },
   sources: { columns: ['source'], types: ['text'], match: 't.source = u.source' },
   runs: { columns: ['run'], types: ['text'], match: 't.run = u.run' },
+  codes: {
+    columns: ['file_hash', 'firstlineno', 'name', 'filename', 'closure_hash', 'extra'],
+    types: ['text', 'bigint', 'text', 'text', 'text', 'text'],
+    match: 't.file_hash = u.file_hash and t.firstlineno = u.firstlineno and t.name = u.name and t.filename = u.filename and t.closure_hash = u.closure_hash and t.extra = u.extra',
+  },
 };
 
 export const postgresDialect: Dialect = {
