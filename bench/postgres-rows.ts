@@ -98,7 +98,7 @@ function measure(c: Ctx, server: PgServer): Row[] {
     execFileSync(node, args, { input: '' });
   };
   const rows: Row[] = [];
-  const dataDir = psql(server.adminUrl, 'show data_directory').trim();
+  const dataDir = execFileSync(pgBin('psql'), ['-X', '-A', '-t', '-d', server.adminUrl, '-c', 'show data_directory'], { encoding: 'utf8' }).trim();
   const srv = { ing: [] as number[], copy: [] as number[], eight: [] as number[], one: [] as number[], replay: [] as number[] };
 
   // (a) ingest beside COPY of the same lines into a one-column table
