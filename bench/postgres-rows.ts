@@ -11,8 +11,48 @@ import { appended, check, human, type Ctx } from './rows.ts';
  * Issue 11.7's rows, on a local PostgreSQL server the group starts (test/support's helper:
  * initdb into a temp folder, pg_ctl on a free loopback port, durability off) and stops:
  * ingest beside a raw COPY of the same lines, 8 writers beside one, replay's events a second.
- * The server's own CPU is in no row's CPU (rusage sees the client only): compare wall.
+ * The server's own CPU is in no row's CPU (rusage sees the client only): compare wall. Each
+ * row's notes give the server's CPU beside it (serverCpu), to tell where the time goes.
  */
+
+/**
+ * CPU seconds the server has used: the postmaster's own and its reaped children's (each
+ * connection's backend exits with it), plus its living children's (checkpointer, writers,
+ * autovacuum). Linux /proc only; NaN elsewhere.
+ */
+function serverCpu(dataDir: string): number {
+  try {
+    const pm = Number(readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+    const stat = (pid: number) => {
+      const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      return text.slice(text.lastIndexOf(')') + 2).split(' '); // from the 3rd field (the name may hold spaces)
+    };
+    const own = stat(pm); // fields from state (3rd): utime is the 14th field, i.e. index 11 here
+    let ticks = Number(own[11]) + Number(own[12]) + Number(own[13]) + Number(own[14]);
+    for (const child of readFileSync(`/proc/${pm}/task/${pm}/children`, 'utf8').trim().split(/\s+/).filter(Boolean)) {
+      try {
+        const f = stat(Number(child));
+        ticks += Number(f[11]) + Number(f[12]);
+      } catch {
+        /* exited meanwhile: counted in the reaped total next time */
+      }
+    }
+    return ticks / 100; // USER_HZ
+  } catch {
+    return NaN;
+  }
+}
+
+/** Runs fn, adding the server CPU it took to `into`. */
+function withServerCpu<T>(dataDir: string, into: number[], fn: () => T): T {
+  const before = serverCpu(dataDir);
+  const out = fn();
+  into.push(serverCpu(dataDir) - before);
+  return out;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const cpuNote = (what: string, xs: number[]) => `server CPU ${what} ${xs.length ? median(xs).toFixed(2) : '-'} s (median)`;
 
 /** The mix with a rank of the writer's own on every line: each writer feeds profiles of its own. */
 function rankedMix(c: Ctx, n: number, rank: number): string {
@@ -58,6 +98,8 @@ function measure(c: Ctx, server: PgServer): Row[] {
     execFileSync(node, args, { input: '' });
   };
   const rows: Row[] = [];
+  const dataDir = execFileSync(pgBin('psql'), ['-X', '-A', '-t', '-d', server.adminUrl, '-c', 'show data_directory'], { encoding: 'utf8' }).trim();
+  const srv = { ing: [] as number[], copy: [] as number[], eight: [] as number[], one: [] as number[], replay: [] as number[] };
 
   // (a) ingest beside COPY of the same lines into a one-column table
   const n = sizes.ingest[0];
@@ -78,15 +120,16 @@ function measure(c: Ctx, server: PgServer): Row[] {
           drop();
           db = fresh();
         },
-        run: () => {
-          const s = b.one(b.cli(db, 'ingest', '--json', file), out);
-          events = appended(out);
-          return s;
-        },
+        run: () =>
+          withServerCpu(dataDir, srv.ing, () => {
+            const s = b.one(b.cli(db, 'ingest', '--json', file), out);
+            events = appended(out);
+            return s;
+          }),
       },
       {
         setup: () => psql(copyDb, 'drop table if exists t; create table t(line text)'),
-        run: () => b.one([pgBin('psql'), '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', copyDb, '-c', `\\copy t(line) from '${file}'`]),
+        run: () => withServerCpu(dataDir, srv.copy, () => b.one([pgBin('psql'), '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', copyDb, '-c', `\\copy t(line) from '${file}'`])),
       },
     ],
     c.log,
@@ -96,7 +139,7 @@ function measure(c: Ctx, server: PgServer): Row[] {
   const ri = row(`pg-ingest-${human(n)}`, `ingest ${human(n)} mix lines into PostgreSQL`, 'psql \\copy into a text column', ing, copy);
   ri.goal = '<=3x time';
   check(ri, `wall ${ri.ratio!.wallPaired.toFixed(2)}x <= 3x`, ri.ratio!.wallPaired <= 3);
-  ri.notes.push(`${events} events, ${copied} rows copied`, 'CPU: the clients only (the server is not measured)');
+  ri.notes.push(`${events} events, ${copied} rows copied`, 'CPU: the clients only', cpuNote('ingest', srv.ing), cpuNote('copy', srv.copy));
   rows.push(ri);
   drop();
 
@@ -119,11 +162,12 @@ function measure(c: Ctx, server: PgServer): Row[] {
           db8 = fresh();
           migrate(db8);
         },
-        run: () => {
-          const r = b.run(files.map((f, k) => ({ argv: b.cli(db8, 'ingest', '--json', f), stdout: outs[k] })));
-          events8 = outs.reduce((s, o) => s + appended(o), 0);
-          return { cpu: r.procs.reduce((s, p) => s + p.cpu, 0), wall: r.wall, rssMB: Math.max(...r.procs.map((p) => p.rssMB)) } as Sample;
-        },
+        run: () =>
+          withServerCpu(dataDir, srv.eight, () => {
+            const r = b.run(files.map((f, k) => ({ argv: b.cli(db8, 'ingest', '--json', f), stdout: outs[k] })));
+            events8 = outs.reduce((s, o) => s + appended(o), 0);
+            return { cpu: r.procs.reduce((s, p) => s + p.cpu, 0), wall: r.wall, rssMB: Math.max(...r.procs.map((p) => p.rssMB)) } as Sample;
+          }),
       },
       {
         setup: () => {
@@ -131,11 +175,12 @@ function measure(c: Ctx, server: PgServer): Row[] {
           db1 = fresh();
           migrate(db1);
         },
-        run: () => {
-          const s = b.one(b.cli(db1, 'ingest', '--json', ...files), outs[0] + '.all');
-          events1 = appended(outs[0] + '.all');
-          return s;
-        },
+        run: () =>
+          withServerCpu(dataDir, srv.one, () => {
+            const s = b.one(b.cli(db1, 'ingest', '--json', ...files), outs[0] + '.all');
+            events1 = appended(outs[0] + '.all');
+            return s;
+          }),
       },
     ],
     c.log,
@@ -144,7 +189,7 @@ function measure(c: Ctx, server: PgServer): Row[] {
   const rw = row('pg-writers-8', `8 writers (a rank each) x ${human(w)} lines, one PostgreSQL db`, '1 process, all 8 files', eight, one);
   rw.goal = '>=2x aggregate (wall <=0.5x)';
   check(rw, `wall ${rw.ratio!.wallPaired.toFixed(2)}x <= 0.5x`, rw.ratio!.wallPaired <= 0.5);
-  rw.notes.push(`events ${events8} vs ${events1}`);
+  rw.notes.push(`events ${events8} vs ${events1}`, cpuNote('8 writers', srv.eight), cpuNote('1 process', srv.one));
   if (events8 !== events1) check(rw, 'every line appended', false);
   rows.push(rw);
 
@@ -159,11 +204,12 @@ function measure(c: Ctx, server: PgServer): Row[] {
     sizes.rounds,
     [
       {
-        run: () => {
-          const s = b.one(b.cli(rdb, 'replay'), replayOut);
-          replayed = Number(/replayed (\d+) events/.exec(readFileSync(replayOut, 'utf8'))?.[1] ?? NaN);
-          return s;
-        },
+        run: () =>
+          withServerCpu(dataDir, srv.replay, () => {
+            const s = b.one(b.cli(rdb, 'replay'), replayOut);
+            replayed = Number(/replayed (\d+) events/.exec(readFileSync(replayOut, 'utf8'))?.[1] ?? NaN);
+            return s;
+          }),
       },
     ],
     c.log,
@@ -173,7 +219,7 @@ function measure(c: Ctx, server: PgServer): Row[] {
   rr.goal = '>=300k events/s (wall)';
   const rate = replayed / rr.a.wall.median;
   check(rr, `${(rate / 1e3).toFixed(0)}k events/wall-s >= 300k`, rate >= 300_000);
-  rr.notes.push(`${replayed} events, ${(replayed / rr.a.wall.min / 1e3).toFixed(0)}k/wall-s best, ${(replayed / rr.a.cpu.median / 1e3).toFixed(0)}k/client-CPU-s`);
+  rr.notes.push(`${replayed} events, ${(replayed / rr.a.wall.min / 1e3).toFixed(0)}k/wall-s best, ${(replayed / rr.a.cpu.median / 1e3).toFixed(0)}k/client-CPU-s`, cpuNote('replay', srv.replay));
   rows.push(rr);
   return rows;
 }

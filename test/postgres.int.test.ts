@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
@@ -6,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { migrations } from '../migrations/index.ts';
 import { openLedger } from '../src/store/ledger.ts';
 import { cli, cliTogether } from './support/cli.ts';
+import { pgBin } from './support/postgres-server.ts';
 import { freshPgDatabase, ledgerCreated, numbersOf, pgAdminUrl, pgUrl, psql } from './support/postgres.ts';
 import { freePort } from './support/redis-server.ts';
 import { TORCH } from './support/fixtures.ts';
@@ -209,5 +211,92 @@ describe('issue 11.4: concurrent writers on PostgreSQL', () => {
     assert.deepEqual(numbersOf(db, 'select count(*), count(distinct position) from events'), [8 * N, 8 * N]);
     const v = cli(db, ['verify']);
     assert.equal(v.status, 0, v.stdout + v.stderr);
+  });
+});
+
+describe('issue 11.7: events by COPY', () => {
+  /** Every stored column of every event but the transaction (the same rows by COPY or by insert). */
+  const stored = (db: string) =>
+    psql("select position, profile_id, kind, code_id, source_id, body_id, time::text, run_id, origin_id, origin_line, compile_id, idempotency_key from events order by position", new URL(db).pathname.slice(1));
+  const code = { filename: 'a\\b.py', firstlineno: 1, name: 'f', file_hash: 'h' };
+  // text and numbers COPY's text format must carry unchanged (control characters never reach a column: prepareEvent refuses them):
+  // its escape, its null marker, its end marker, unicode, odd floats
+  const hostile = ['plain', 'back\\slash', '\\.', '\\N', 'N', '', 'é ü 漢字 🎉', '\\\\t', '\\t', 'end\\', '0/1'];
+  const times = [1, 1.5, 0, 1e14 + 0.25, 1795600000123.7, 253402300799999, 5e-324, 0.1 + 0.2];
+  const events = (n: number) =>
+    Array.from({ length: n }, (_, i) => ({
+      kind: 'shape.observed' as const,
+      cacheKey: `j${i % 3}:None:`,
+      payload: { code, source: `L['x${i % 7}']`, shape: { kind: 'scalar' as const, value: i % 11 }, automatic_dynamic: true },
+      run: i % 5 === 0 ? null : `run\\${i % 2}`,
+      time: times[i % times.length],
+      origin: i % 4 === 0 ? null : `o\\${i % 3}`,
+      originLine: i % 6 === 0 ? null : i,
+      compileId: i % 9 === 0 ? null : hostile[i % hostile.length],
+      idempotencyKey: `k${i}`,
+    }));
+
+  it('issue 11.7: a batch by COPY stores exactly what the insert stores, hostile text and odd floats included', async () => {
+    const evs = events(600);
+    const [copied, inserted] = [freshPgDatabase(), freshPgDatabase()];
+    const a = await openLedger(copied);
+    assert.equal(a.append(evs).appended, 600); // one batch: COPY
+    await a.close();
+    const b = await openLedger(inserted);
+    for (let i = 0; i < evs.length; i += 100) assert.equal(b.append(evs.slice(i, i + 100)).appended, 100); // small batches: the insert
+    await b.close();
+    const rows = stored(copied);
+    assert.equal(rows.length, 600);
+    assert.deepEqual(rows, stored(inserted));
+    assert.deepEqual(cli(copied, ['history', '--job', 'j1']).stdout, cli(inserted, ['history', '--job', 'j1']).stdout);
+  });
+
+  it('issue 11.7: a COPY batch meeting a taken key stores nothing twice and keeps the batch order', async () => {
+    const evs = events(600);
+    const [db, ref] = [freshPgDatabase(), freshPgDatabase()];
+    const a = await openLedger(db);
+    assert.equal(a.append(evs.slice(200, 300)).appended, 100);
+    const r = a.append(evs); // COPY fails on a taken key; the insert skips the 100
+    assert.deepEqual([r.appended, r.duplicates], [500, 100]);
+    // a batch repeating a key: the first of the two is kept
+    const again = events(700).slice(600);
+    const r2 = a.append([...again, ...again]);
+    assert.deepEqual([r2.appended, r2.duplicates], [100, 100]);
+    await a.close();
+    const b = await openLedger(ref);
+    for (const part of [evs.slice(200, 300), evs.slice(0, 200), evs.slice(300), again]) b.append(part);
+    await b.close();
+    const strip = (rows: string[]) => rows.map((l) => l.split('\t').slice(1).join('\t'));
+    assert.deepEqual(strip(stored(db)), strip(stored(ref)), 'the same events in the same order (positions aside: a failed COPY leaves a gap)');
+    assert.equal(cli(db, ['verify']).status, 0);
+  });
+});
+
+describe('issue 11.7: a key taken while a COPY runs', () => {
+  it('issue 11.7: another writer takes a key of a batch as its COPY runs: the batch runs again, nothing lost or doubled', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'mix.jsonl');
+    const code = { filename: 'a.py', firstlineno: 1, name: 'f', file_hash: 'a' };
+    writeFileSync(file, Array.from({ length: 300 }, (_, i) => JSON.stringify({ job: 'j', time: 1795600000 + i, code, source: `L['x${i % 5}']`, kind: 'scalar', value: i })).join('\n') + '\n');
+    const ref = freshPgDatabase();
+    assert.equal(cli(ref, ['ingest', file]).status, 0);
+    const [key] = numbersOf(ref, 'select idempotency_key from events order by position offset 150 limit 1');
+    const db = freshPgDatabase();
+    const name = new URL(db).pathname.slice(1);
+    assert.equal(cli(db, ['ingest', '-'], '').status, 0);
+    // another writer (of another profile) holds an uncommitted event of that key, then commits
+    const other = spawn(pgBin('psql'), ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', db, '-c', `begin; insert into events(profile_id, kind, body_id, time, idempotency_key) values (999999, 'shape.observed', 1, 0, ${key}); select pg_sleep(2); commit;`], { stdio: 'ignore' });
+    const exited = new Promise<number | null>((r) => other.on('exit', r));
+    for (let i = 0; i < 100 && psql("select count(*) from pg_stat_activity where query like 'begin; insert into events%' and wait_event = 'PgSleep'")[0] !== '1'; i++) await new Promise((r) => setTimeout(r, 50));
+    const r = cli(db, ['ingest', '--json', file]); // its COPY waits on the key, then fails when the other commits
+    assert.equal(await exited, 0);
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual([JSON.parse(r.stdout).appended, JSON.parse(r.stdout).duplicates], [300, 0]);
+    // the first attempt's positions were taken and rolled back: the batch ran again
+    assert.ok(numbersOf(db, 'select min(position) from events where profile_id <> 999999')[0] > 300);
+    psql('delete from events where profile_id = 999999', name);
+    const unplaced = (text: string) => text.replace(/#\d+ /g, '#N ');
+    for (const args of [['show', '--job', 'j'], ['history', '--job', 'j']]) assert.equal(unplaced(cli(db, args).stdout), unplaced(cli(ref, args).stdout), args[0]);
+    assert.equal(cli(db, ['verify']).status, 0);
   });
 });

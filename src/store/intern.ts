@@ -23,7 +23,7 @@ export interface Interner {
    */
   profileRun(profileId: number, runId: number, position: number): void;
   /** Where the dialect adds dictionary rows in bulk: those of a batch's events not cached yet, at once. */
-  prime(events: readonly { kind: string; json: string; source: string | null; run: string | null }[]): void;
+  prime(events: readonly { kind: string; json: string; source: string | null; run: string | null; code?: CodeId | null }[]): void;
   /** The readers of the same tables (rows read once). */
   readonly dict: Dictionaries;
   /** Ids handed out in a transaction that rolled back, or by another writer, are not to be trusted. */
@@ -31,6 +31,9 @@ export interface Interner {
 }
 
 const BOUND = 200_000;
+
+/** A code id's row in the codes table, as a key (its unique columns). */
+const codeRowKey = (c: CodeId) => `${c.file_hash}\u0000${c.firstlineno}\u0000${c.name}\u0000${c.filename}\u0000${closureColumn(c)}\u0000${extraColumn(c)}`;
 
 export function createInterner(sql: Sql): Interner {
   const profileIds = new Map<string, number>();
@@ -65,7 +68,14 @@ export function createInterner(sql: Sql): Interner {
       const bodies = new Map<string, { kind: string; json: string }>();
       const sources = new Set<string>();
       const runs = new Set<string>();
+      const codes = new Map<string, CodeId>();
+      const seen = new Set<CodeId>();
       for (const ev of events) {
+        if (ev.code && !seen.has(ev.code) && !codeIdsByObject.has(ev.code)) {
+          seen.add(ev.code);
+          const k = codeRowKey(ev.code);
+          if (!codeIds.has(k)) codes.set(k, ev.code);
+        }
         if (!bodyIds.get(ev.kind)?.has(ev.json)) bodies.set(`${ev.kind}\u0000${ev.json}`, ev);
         if (ev.source !== null && !sourceIds.has(ev.source)) sources.add(ev.source);
         if (ev.run !== null && !runIds.has(ev.run)) runs.add(ev.run);
@@ -83,6 +93,12 @@ export function createInterner(sql: Sql): Interner {
           byJson.set(b.json, ids[i]);
           bodyCount++;
         });
+      }
+      if (codes.size) {
+        const want = [...codes];
+        const ids = bulk(sql, 'codes', want.map(([, c]) => [c.file_hash, c.firstlineno, c.name, c.filename, closureColumn(c), extraColumn(c)]));
+        want.forEach(([k], i) => codeIds.set(k, ids[i]));
+        dict.load('codes', ids); // the append's why fold reads each one's row
       }
       for (const [set, table, cache] of [[sources, 'sources', sourceIds], [runs, 'runs', runIds]] as const) {
         if (!set.size) continue;
@@ -122,7 +138,7 @@ export function createInterner(sql: Sql): Interner {
       if (id !== undefined) return id;
       const closure = closureColumn(c);
       const extra = extraColumn(c);
-      const k = `${c.file_hash}\u0000${c.firstlineno}\u0000${c.name}\u0000${c.filename}\u0000${closure}\u0000${extra}`;
+      const k = codeRowKey(c);
       id = codeIds.get(k);
       if (id === undefined) {
         sql.run('insert into codes(filename, firstlineno, name, file_hash, closure_hash, extra) values (?, ?, ?, ?, ?, ?) on conflict do nothing', c.filename, c.firstlineno, c.name, c.file_hash, closure, extra);

@@ -160,8 +160,10 @@ function createLedger(db: OpenedDatabase): Ledger {
         } catch (e) {
           // The transaction rolled back: whatever was folded in memory for it is void.
           forget();
-          // PostgreSQL chose this batch to break a deadlock with another writer: the batch again.
-          if ((e as { code?: unknown }).code === '40P01' && attempt < 5) continue;
+          // PostgreSQL chose this batch to break a deadlock with another writer, or another
+          // writer took a key as the batch's COPY ran (serialization failure): the batch again.
+          const code = (e as { code?: unknown }).code;
+          if ((code === '40P01' || code === '40001') && attempt < 5) continue;
           throw e;
         }
       }

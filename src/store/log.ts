@@ -197,6 +197,11 @@ export function scanEvents(sql: Sql, filter: ReadFilter, visit: (ev: LeanEvent) 
       dict.load('codes', rows.flatMap((r) => (r[2] === null ? [] : [r[2] as number])));
       dict.load('sources', rows.flatMap((r) => (r[3] === null ? [] : [r[3] as number])));
       dict.load('runs', rows.flatMap((r) => (r[5] === null ? [] : [r[5] as number])));
+      // the next page comes while this one is folded
+      if (rows.length === PAGE) {
+        const next = rows[rows.length - 1][0];
+        sql.dialect.prefetchRaw?.(sql, q, byProfile ? [filter.profileId, next, until] : [next, until]);
+      }
     }
     for (let i = 0; i < rows.length; i++) {
       const r = rows[i];

@@ -37,7 +37,10 @@ export function replayAll(sql: Sql, interner: Interner, onProgress?: (events: nu
   // why's state beside each checkpoint (why-checkpoints.ts), for the same profiles
   const whys = new Map<number, { why: WhyState; counts: LogCounts }>();
   let why: { why: WhyState; counts: LogCounts } | undefined;
-  const details = eventDetails(sql, dict);
+  // Where each query is a round trip (PostgreSQL), the scan reads every event's details at
+  // once rather than one query for each step that gives evidence.
+  const remote = sql.dialect.remote;
+  const details = remote ? () => {} : eventDetails(sql, dict);
   const seen = new Map<number, { n: number; time: number }>();
   const every = checkpointEvery();
   const unchanged = unchangedBodies();
@@ -75,7 +78,7 @@ export function replayAll(sql: Sql, interner: Interner, onProgress?: (events: nu
   };
   const events = scanEvents(
     sql,
-    { withTime: true },
+    remote ? { details: true } : { withTime: true },
     (ev) => {
       if (onProgress && ev.position % 50000 === 0) onProgress(ev.position);
       if (ev.profileId !== lastPid) {

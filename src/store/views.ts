@@ -11,7 +11,7 @@ import type { Interner } from './intern.ts';
 import { leftOutRuns } from './window.ts';
 import { emptyWhyState, type WhyState } from './why-fold.ts';
 import type { LogCounts } from './log-counts.ts';
-import type { HistoryInsert } from './dialect/dialect.ts';
+import type { CodeStateRow, HistoryInsert } from './dialect/dialect.ts';
 
 /**
  * The stored views: each profile's whole-log fold (`code_states`) and the records it logged
@@ -58,24 +58,14 @@ export function loadView(sql: Sql, pid: number): StreamView {
 /** Writes the code states of a view (those of the given seqs, or all). */
 export function writeCodeStates(sql: Sql, pid: number, view: StreamView, seqs: Iterable<number> | 'all'): void {
   const want = seqs === 'all' ? null : new Set(seqs);
+  const rows: CodeStateRow[] = [];
   for (const [key, { id, state }] of view.profile.codes) {
     const seq = view.codeSeq.get(key)!;
     if (want && !want.has(seq)) continue;
     const entries = JSON.stringify([...state.automaticDynamic].map(([s, e]) => [s, entryToJson(e)]));
-    sql.run(
-      `insert into code_states(profile_id, seq, filename, firstlineno, name, file_hash, closure_hash, extra, entries) values (?, ?, ?, ?, ?, ?, ?, ?, ?)
-       on conflict(profile_id, seq) do update set entries = excluded.entries`,
-      pid,
-      seq,
-      id.filename,
-      id.firstlineno,
-      id.name,
-      id.file_hash,
-      closureColumn(id),
-      extraColumn(id),
-      entries,
-    );
+    rows.push([pid, seq, id.filename, id.firstlineno, id.name, id.file_hash, closureColumn(id), extraColumn(id), entries]);
   }
+  sql.dialect.upsertCodeStates(sql, rows);
 }
 
 export function insertHistory(sql: Sql, interner: Interner, position: number, pid: number, step: FoldStep): void {

@@ -25,13 +25,22 @@ export interface Dialect {
   lock(sql: Sql, profiles: readonly number[] | 'all'): void;
   /**
    * Where each query is a round trip: the ids of many dictionary rows (each [kind, version,
-   * payload] of bodies, [source] of sources, [run] of runs, none repeated), added where new,
-   * in a few statements. Absent: the interner adds them one by one.
+   * payload] of bodies, [source] of sources, [run] of runs, [file_hash, firstlineno, name,
+   * filename, closure_hash, extra] of codes, none repeated), added where new, in a few
+   * statements. Absent: the interner adds them one by one.
    */
-  internRows?(sql: Sql, table: 'bodies' | 'sources' | 'runs', rows: readonly unknown[][]): number[];
+  internRows?(sql: Sql, table: 'bodies' | 'sources' | 'runs' | 'codes', rows: readonly unknown[][]): number[];
+  /**
+   * Where each query is a round trip: starts the query a reader will make next (the next page
+   * of a scan) while it works on this one; Sql.allRaw of the same statement and parameters
+   * then takes its rows. Absent: nothing to gain.
+   */
+  prefetchRaw?(sql: Sql, statement: string, params: unknown[]): void;
   /** Inserts events skipping known idempotency keys; the position of each row, 0 where its key was taken. */
   insertEvents(sql: Sql, rows: readonly EventRow[]): number[];
   insertHistory(sql: Sql, rows: readonly HistoryInsert[]): void;
+  /** Writes code states, replacing the entries of those already stored (one statement on PostgreSQL). */
+  upsertCodeStates(sql: Sql, rows: readonly CodeStateRow[]): void;
   /** A body's payload as its column takes it. */
   payload(p: string | Uint8Array): string | Uint8Array;
   /** The id of a stored body, found through its unique index. */
@@ -57,8 +66,12 @@ export type EventRow = [number, string, number | null, number | null, number, nu
 /** A history row: position, profile_id, code_seq, code_id, source, dim_changed, reason, cached, new, guard. */
 export type HistoryInsert = [number, number, number, number, string, string, string, string, string, string | null];
 
+/** A code state row: profile_id, seq, filename, firstlineno, name, file_hash, closure_hash, extra, entries. */
+export type CodeStateRow = [number, number, string, number, string, string, string, string, string];
+
 export const EVENT_COLUMNS = 'profile_id, kind, code_id, source_id, body_id, time, run_id, origin_id, origin_line, compile_id, idempotency_key';
 export const HISTORY_COLUMNS = 'position, profile_id, code_seq, code_id, source, dim_changed, reason, cached, new, guard';
+export const CODE_STATE_COLUMNS = 'profile_id, seq, filename, firstlineno, name, file_hash, closure_hash, extra, entries';
 
 /** postgres:// or postgresql:// selects PostgreSQL; anything else is a SQLite path. */
 export function isPostgresUrl(db: string): boolean {

@@ -6,7 +6,9 @@ import { migrations } from '../../../migrations/index.ts';
 /**
  * PostgreSQL's side of the synchronous bridge (see postgres.ts): a worker thread owning the
  * pg clients; the store's thread calls it through synckit and waits (Atomics.wait), so the
- * store stays one synchronous module for both backends. One call = one round trip.
+ * store stays one synchronous module for both backends. One call = one round trip, but for
+ * writes whose answer nothing needs (post, the COPY of copyEvents) and a scan's next page
+ * (prefetch), which run while the store goes on: the server works as the store folds.
  */
 
 // Every integer pgo-ledger stores fits 53 bits (positions, ms times, ids, 53-bit keys).
@@ -18,6 +20,12 @@ interface Conn {
   client: pg.Client;
   /** statement text (with ? marks) -> prepared statement name and $n text */
   prepared: Map<string, { name: string; text: string }>;
+  /** The end of the statements started so far (inOrder). */
+  tail: Promise<void>;
+  /** Statements started without waiting (post, copyEvents), not yet checked. */
+  posted: Promise<unknown>[];
+  /** A query started ahead of its call (prefetch). */
+  ahead?: { text: string; params: unknown[]; result: Promise<pg.QueryResult> };
 }
 const conns = new Map<number, Conn>();
 let nextId = 1;
@@ -68,29 +76,164 @@ async function open(url: string, timeoutMs: number): Promise<Reply<number>> {
     return fail('connect', e);
   }
   const id = nextId++;
-  conns.set(id, { client, prepared: new Map() });
+  conns.set(id, { client, prepared: new Map(), posted: [], tail: Promise.resolve() });
   return { ok: true, value: id };
 }
 
 async function query(id: number, text: string, params: unknown[], raw: boolean): Promise<Reply<{ rows: unknown[]; rowCount: number }>> {
   const c = conns.get(id);
   if (!c) return fail('query', new Error('connection closed'));
-  let p = c.prepared.get(text);
-  if (!p) c.prepared.set(text, (p = { name: `p${c.prepared.size + 1}`, text: numbered(text) }));
+  const ahead = c.ahead;
+  c.ahead = undefined;
   try {
-    const config = { name: p.name, text: p.text, values: params.map(param), ...(raw ? { rowMode: 'array' as const } : {}) };
-    const r = await c.client.query(config as pg.QueryConfig);
+    if (ahead) {
+      // the prefetched query, if this is it; else its answer goes unread (the connection runs it first all the same)
+      if (raw && ahead.text === text && sameParams(ahead.params, params)) {
+        const r = await ahead.result;
+        return { ok: true, value: { rows: r.rows, rowCount: r.rowCount ?? 0 } };
+      }
+      await ahead.result.catch(() => {});
+    }
+    const r = await inOrder(c, () => c.client.query(config(c, text, params, raw)));
     return { ok: true, value: { rows: r.rows, rowCount: r.rowCount ?? 0 } };
   } catch (e) {
     return fail('query', e);
   }
 }
 
+function config(c: Conn, text: string, params: unknown[], raw: boolean): pg.QueryConfig {
+  let p = c.prepared.get(text);
+  if (!p) c.prepared.set(text, (p = { name: `p${c.prepared.size + 1}`, text: numbered(text) }));
+  return { name: p.name, text: p.text, values: params.map(param), ...(raw ? { rowMode: 'array' as const } : {}) } as pg.QueryConfig;
+}
+
+const sameParams = (a: unknown[], b: unknown[]) => a.length === b.length && a.every((v, i) => v === b[i]);
+
+/** Starts a raw query now; the next query call takes its rows if it is the same (a scan's next page, while the store folds this one). */
+async function prefetch(id: number, text: string, params: unknown[]): Promise<Reply<null>> {
+  const c = conns.get(id);
+  if (!c) return fail('query', new Error('connection closed'));
+  if (c.ahead) return { ok: true, value: null }; // one at a time
+  const result = inOrder(c, () => c.client.query(config(c, text, params, true)));
+  result.catch(() => {}); // an error is answered to the call that takes it
+  c.ahead = { text, params, result };
+  return { ok: true, value: null };
+}
+
+/** COPY ... FROM STDIN of one buffer: pg's Query, given the data when the server asks for it. */
+class CopyIn extends pg.Query {
+  constructor(
+    text: string,
+    private readonly data: Buffer,
+    callback: (err: Error | null, r?: pg.QueryResult) => void,
+  ) {
+    super({ text, callback } as never);
+  }
+  handleCopyInResponse(con: { sendCopyFromChunk(b: Buffer): void; endCopyFrom(): void }): void {
+    con.sendCopyFromChunk(this.data);
+    con.endCopyFrom();
+  }
+}
+
+const copyIn = (client: pg.Client, text: string, data: Buffer) =>
+  new Promise<number>((resolve, reject) => client.query(new CopyIn(text, data, (err, r) => (err ? reject(err) : resolve(r?.rowCount ?? 0))) as never));
+
+/** The sequence of events.position, per connection (the identity column's). */
+const positionSeq = new WeakMap<pg.Client, string>();
+
+/**
+ * A batch of events by COPY, the cheapest way in (issue 11.7), run while the store folds the
+ * batch: positions are taken from the column's sequence first (in the batch's order), and
+ * the keys looked up; where none is taken the COPY is posted (see post) with those
+ * positions, and they are the answer at once. Where one is taken (or a concurrent writer
+ * takes one before the COPY: then the transaction fails as a serialization failure, and the
+ * batch runs again), the answer is null, nothing written, and the caller inserts the batch
+ * skipping taken keys. `lines`: each row's COPY text without its position.
+ */
+async function copyEvents(id: number, columns: string, lines: string[], keys: number[]): Promise<Reply<number[] | null>> {
+  const c = conns.get(id);
+  if (!c) return fail('query', new Error('connection closed'));
+  const client = c.client;
+  c.ahead = undefined;
+  try {
+    let seq = positionSeq.get(client);
+    if (!seq) positionSeq.set(client, (seq = (await inOrder(c, () => client.query("select pg_get_serial_sequence('events', 'position') as s"))).rows[0].s as string));
+    const r = await inOrder(c, () => client.query({
+      text: 'select exists (select 1 from events where idempotency_key = any($3::int8[])), array(select nextval($1::regclass) from generate_series(1, $2::int))::text',
+      values: [seq, lines.length, keys],
+      rowMode: 'array',
+    }));
+    const [taken, taking] = r.rows[0] as [boolean, string];
+    if (taken) return { ok: true, value: null };
+    // nextval is increasing within a session: the batch's order is the positions' order
+    const positions = taking.slice(1, -1).split(',').map(Number).sort((a, b) => a - b);
+    const out: string[] = new Array(lines.length);
+    for (let i = 0; i < lines.length; i++) out[i] = `${positions[i]}\t${lines[i]}\n`;
+    const data = Buffer.from(out.join(''), 'utf8');
+    posted(c, inOrder(c, () => copyIn(client, `copy events(position, ${columns}) from stdin`, data)).catch((e) => {
+      if ((e as { code?: string }).code !== '23505') throw e;
+      throw Object.assign(new Error(`another writer took an idempotency key of this batch as it was written (${(e as Error).message}): the batch runs again`), { code: '40001' });
+    }));
+    return { ok: true, value: positions };
+  } catch (e) {
+    return fail('query', e);
+  }
+}
+
+/**
+ * Runs a statement after the connection's earlier ones: pg queues them itself, but says
+ * queueing is deprecated (a warning on stderr); the store's statements run in call order.
+ */
+function inOrder<T>(c: Conn, run: () => Promise<T>): Promise<T> {
+  const p = c.tail.then(run, run);
+  c.tail = p.then(
+    () => {},
+    () => {},
+  );
+  return p;
+}
+
+/** Keeps a statement started without waiting for it (its failure is reported by the next call). */
+function posted(c: Conn, p: Promise<unknown>): void {
+  p.catch(() => {}); // read in postedFailure
+  c.posted.push(p);
+}
+
+/** A statement whose answer nothing needs, started now: the store goes on while the server runs it. */
+async function post(id: number, text: string, params: unknown[]): Promise<Reply<null>> {
+  const c = conns.get(id);
+  if (!c) return fail('query', new Error('connection closed'));
+  c.ahead = undefined;
+  posted(c, inOrder(c, () => c.client.query(config(c, text, params, false))));
+  return { ok: true, value: null };
+}
+
+/**
+ * The first failure among the statements posted before this call, once they have run (the
+ * connection runs its statements in order, so they ran before this call's own). Reported to
+ * this call in place of its own answer: a transaction that failed there must not commit, and
+ * its own error is only the aftermath ("current transaction is aborted").
+ */
+async function postedFailure(c: Conn | undefined): Promise<unknown> {
+  if (!c?.posted.length) return undefined;
+  const all = c.posted;
+  c.posted = [];
+  for (const p of all) {
+    try {
+      await p;
+    } catch (e) {
+      return e;
+    }
+  }
+  return undefined;
+}
+
 async function exec(id: number, text: string): Promise<Reply<null>> {
   const c = conns.get(id);
   if (!c) return fail('query', new Error('connection closed'));
+  c.ahead = undefined; // read before whatever this changes: never taken
   try {
-    await c.client.query(text);
+    await inOrder(c, () => c.client.query(text));
     return { ok: true, value: null };
   } catch (e) {
     return fail('query', e);
@@ -206,11 +349,14 @@ export type Call =
   | ['open', string, number]
   | ['query', number, string, unknown[], boolean]
   | ['exec', number, string]
+  | ['copyEvents', number, string, string[], number[]]
+  | ['post', number, string, unknown[]]
+  | ['prefetch', number, string, unknown[]]
   | ['state', number]
   | ['migrate', number]
   | ['close', number];
 
-runAsWorker(async (...call: Call): Promise<Reply<unknown>> => {
+async function dispatch(call: Call): Promise<Reply<unknown>> {
   switch (call[0]) {
     case 'open':
       return open(call[1], call[2]);
@@ -218,6 +364,12 @@ runAsWorker(async (...call: Call): Promise<Reply<unknown>> => {
       return query(call[1], call[2], call[3], call[4]);
     case 'exec':
       return exec(call[1], call[2]);
+    case 'prefetch':
+      return prefetch(call[1], call[2], call[3]);
+    case 'copyEvents':
+      return copyEvents(call[1], call[2], call[3], call[4]);
+    case 'post':
+      return post(call[1], call[2], call[3]);
     case 'state':
       return state(call[1]);
     case 'migrate':
@@ -225,4 +377,11 @@ runAsWorker(async (...call: Call): Promise<Reply<unknown>> => {
     case 'close':
       return close(call[1]);
   }
+}
+
+runAsWorker(async (...call: Call): Promise<Reply<unknown>> => {
+  const conn = call[0] === 'open' || call[0] === 'post' ? undefined : conns.get(call[1]);
+  const r = await dispatch(call);
+  const failed = await postedFailure(conn);
+  return failed ? fail('query', failed) : r;
 });

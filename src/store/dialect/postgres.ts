@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { createSyncFn } from 'synckit';
 import { inputError, LedgerError } from '../../errors.ts';
 import { DatabaseVersionError, type OpenedDatabase, type OpenOptions, type Sql } from '../database.ts';
-import { EVENT_COLUMNS, HISTORY_COLUMNS, redactUrl, type Dialect } from './dialect.ts';
+import { CODE_STATE_COLUMNS, EVENT_COLUMNS, HISTORY_COLUMNS, redactUrl, type Dialect, type EventRow } from './dialect.ts';
 import type { Call, Reply } from './pg-worker.ts';
 
 /**
@@ -99,7 +99,17 @@ export async function openPostgres(url: string, options: OpenOptions = {}): Prom
   return { sql, path: where, close: async () => sql.close() };
 }
 
-function pgSql(url: string, id: number, call: (...c: Call) => Reply<unknown>, unwrap: <T>(r: Reply<unknown>) => T): Sql {
+/** The store's Sql over PostgreSQL, and what only PostgreSQL does. */
+interface PgSql extends Sql {
+  /** Starts a query whose rows a later allRaw of the same statement and parameters takes (pg-worker.ts prefetch). */
+  prefetchRaw(statement: string, params: unknown[]): void;
+  /** Events by COPY (pg-worker.ts copyEvents), written while the caller goes on: their positions, or null where a key was taken (nothing written). */
+  copyEvents(lines: string[], keys: number[]): number[] | null;
+  /** A statement whose answer nothing needs, run while the caller goes on; its failure fails the next call (pg-worker.ts post). */
+  post(statement: string, params: unknown[]): void;
+}
+
+function pgSql(url: string, id: number, call: (...c: Call) => Reply<unknown>, unwrap: <T>(r: Reply<unknown>) => T): PgSql {
   const where = redactUrl(url);
   const q = (s: string, p: unknown[], raw: boolean) => unwrap<{ rows: unknown[]; rowCount: number }>(call('query', id, s, p, raw));
   // SQLite's rowid has no PostgreSQL counterpart: portable code says `returning id`.
@@ -111,7 +121,7 @@ function pgSql(url: string, id: number, call: (...c: Call) => Reply<unknown>, un
   });
   let depth = 0;
   let closed = false;
-  const sql: Sql = {
+  const sql: PgSql = {
     path: where,
     dialect: postgresDialect,
     run: (s, ...p) => ran(q(s, p, false).rowCount),
@@ -120,6 +130,9 @@ function pgSql(url: string, id: number, call: (...c: Call) => Reply<unknown>, un
     statement: (s) => ({ run: (...p: unknown[]) => ran(q(s, p, false).rowCount) }),
     allRaw: (s, ...p) => q(s, p, true).rows as unknown[][],
     exec: (s) => void unwrap(call('exec', id, s)),
+    prefetchRaw: (s, p) => void unwrap(call('prefetch', id, s, p)),
+    copyEvents: (lines, keys) => unwrap<number[] | null>(call('copyEvents', id, EVENT_COLUMNS, lines, keys)),
+    post: (s, p) => void unwrap(call('post', id, s, p)),
     immediate<T>(fn: () => T): T {
       // Nested calls (an import around its append) are savepoints, as better-sqlite3 makes them.
       const name = `s${depth}`;
@@ -165,6 +178,34 @@ function unnestInsert(table: string, columns: string, types: string[], tail: str
 }
 const INSERT_EVENTS = unnestInsert('events', EVENT_COLUMNS, EVENT_TYPES, 'on conflict (idempotency_key) do nothing returning position, idempotency_key');
 const INSERT_HISTORY = unnestInsert('history', HISTORY_COLUMNS, HISTORY_TYPES, '');
+const CODE_STATE_TYPES = ['bigint', 'bigint', 'text', 'bigint', 'text', 'text', 'text', 'text', 'text'];
+const UPSERT_CODE_STATES = unnestInsert('code_states', CODE_STATE_COLUMNS, CODE_STATE_TYPES, 'on conflict (profile_id, seq) do update set entries = excluded.entries');
+
+/** Batches from this size go by COPY (far less work for the server than the insert); a smaller one is one insert, no key lookup. */
+const COPY_MIN = 256;
+
+/** Two rows of one key in a batch: only the insert that skips taken keys keeps the first. */
+function repeatsKey(rows: readonly EventRow[]): boolean {
+  const keys = new Set<number>();
+  for (const r of rows) {
+    if (keys.has(r[10])) return true;
+    keys.add(r[10]);
+  }
+  return false;
+}
+
+/** A value in COPY's text format: \N for null; backslash, tab, newline and carriage return escaped. */
+function copyValue(v: string | number | null): string {
+  if (v === null) return '\\N';
+  if (typeof v === 'number') return String(v);
+  return /[\\\t\n\r]/.test(v) ? v.replace(/[\\\t\n\r]/g, (ch) => COPY_ESCAPES[ch]) : v;
+}
+const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
+
+/** An event row as a line of COPY text (EVENT_COLUMNS, no newline). */
+function copyLine(r: EventRow): string {
+  return `${r[0]}\t${copyValue(r[1])}\t${copyValue(r[2])}\t${copyValue(r[3])}\t${r[4]}\t${copyValue(r[5])}\t${copyValue(r[6])}\t${copyValue(r[7])}\t${copyValue(r[8])}\t${copyValue(r[9])}\t${r[10]}`;
+}
 
 function columnsOf(rows: readonly unknown[][], n: number): unknown[][] {
   const cols: unknown[][] = Array.from({ length: n }, () => new Array(rows.length));
@@ -178,6 +219,11 @@ const DICTIONARIES = {
   bodies: { columns: ['kind', 'version', 'payload'], types: ['text', 'bigint', 'bytea'], match: 't.kind = u.kind and t.version = u.version and md5(t.payload) = md5(u.payload) and t.payload = u.payload' },
   sources: { columns: ['source'], types: ['text'], match: 't.source = u.source' },
   runs: { columns: ['run'], types: ['text'], match: 't.run = u.run' },
+  codes: {
+    columns: ['file_hash', 'firstlineno', 'name', 'filename', 'closure_hash', 'extra'],
+    types: ['text', 'bigint', 'text', 'text', 'text', 'text'],
+    match: 't.file_hash = u.file_hash and t.firstlineno = u.firstlineno and t.name = u.name and t.filename = u.filename and t.closure_hash = u.closure_hash and t.extra = u.extra',
+  },
 };
 
 export const postgresDialect: Dialect = {
@@ -194,8 +240,14 @@ export const postgresDialect: Dialect = {
     const ids = [...new Set(profiles)].sort((a, b) => a - b);
     if (ids.length) sql.all('select pg_advisory_xact_lock(?::int4, id) from unnest(?::int4[]) as u(id)', LOCK_PROFILE, ids);
   },
+  prefetchRaw: (sql, statement, params) => (sql as PgSql).prefetchRaw(statement, params),
   insertEvents(sql, rows) {
     if (!rows.length) return [];
+    if (rows.length >= COPY_MIN && !repeatsKey(rows)) {
+      const positions = (sql as PgSql).copyEvents(rows.map(copyLine), rows.map((r) => r[10]));
+      if (positions) return positions;
+      // a key was taken: nothing was written; the insert below skips taken keys
+    }
     const got = sql.allRaw(INSERT_EVENTS, ...columnsOf(rows, 11));
     const byKey = new Map<number, number>();
     for (const r of got) byKey.set(r[1] as number, r[0] as number);
@@ -220,7 +272,10 @@ export const postgresDialect: Dialect = {
     return ids;
   },
   insertHistory(sql, rows) {
-    if (rows.length) sql.run(INSERT_HISTORY, ...columnsOf(rows, 10));
+    if (rows.length) (sql as PgSql).post(INSERT_HISTORY, columnsOf(rows, 10));
+  },
+  upsertCodeStates(sql, rows) {
+    if (rows.length) (sql as PgSql).post(UPSERT_CODE_STATES, columnsOf(rows, 9));
   },
   payload: (p) => (typeof p === 'string' ? encoder.encode(p) : p),
   findBody: (sql, kind, version, payload) =>

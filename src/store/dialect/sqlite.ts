@@ -1,5 +1,5 @@
 import type { Sql } from '../database.ts';
-import { EVENT_COLUMNS, HISTORY_COLUMNS, type Dialect, type EventRow } from './dialect.ts';
+import { CODE_STATE_COLUMNS, EVENT_COLUMNS, HISTORY_COLUMNS, type Dialect, type EventRow } from './dialect.ts';
 
 /** Rows an insert statement of the append carries: fewer statements, a sixth less CPU a row. */
 const MANY = 100;
@@ -55,6 +55,10 @@ export const sqliteDialect: Dialect = {
   insertHistory(sql, rows) {
     const insert = sql.statement(`insert into history(${HISTORY_COLUMNS}) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
     for (const r of rows) insert.run(...r);
+  },
+  upsertCodeStates(sql, rows) {
+    const upsert = sql.statement(`insert into code_states(${CODE_STATE_COLUMNS}) values (?, ?, ?, ?, ?, ?, ?, ?, ?) on conflict(profile_id, seq) do update set entries = excluded.entries`);
+    for (const r of rows) upsert.run(...r);
   },
   payload: (p) => p,
   findBody: (sql, kind, version, payload) => sql.get<{ id: number }>('select id from bodies where kind = ? and version = ? and payload = ?', kind, version, payload)?.id,
