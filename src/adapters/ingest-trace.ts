@@ -59,8 +59,8 @@ export function traceRunName(t: { job: string | null; rank: number | null; pid: 
  * not told apart by its text and counts as an input.
  */
 export function describedRole(source: string, isParameter: boolean): 'input' | 'parameter' | 'buffer' {
-  if (isParameter || /\._parameters\[/.test(source)) return 'parameter';
-  if (/\._buffers\[/.test(source)) return 'buffer';
+  if (isParameter || source.includes('._parameters[')) return 'parameter';
+  if (source.includes('._buffers[')) return 'buffer';
   return 'input';
 }
 
@@ -229,13 +229,28 @@ export function traceEvents(reader: TraceReader, file: string, o: FileIngestOpti
   // Each event at the time its own line was logged: glog's clock, set against the trace's
   // epoch times (a snapshot is logged after its compile, not when the last compile started).
   const lineTime = glogClock(clock, facts.filter(timed), lastTime);
+  // The time at fact i: its line's, else its own, else the time before it. Worked out only
+  // for the facts that give events (most facts give none), from i back to the last fact asked.
+  let asked = -1;
+  const timeAt = (i: number): number => {
+    for (let j = i; j > asked; j--) {
+      const f = facts[j];
+      const t = lineTime(f.line) ?? (timed(f) ? f.time : undefined);
+      if (t !== undefined) {
+        lastTime = t;
+        break;
+      }
+    }
+    asked = i;
+    return lastTime;
+  };
   let previous = new Map<string, string>();
   // A growing log gives only the longest settled prefix of the events a one-shot ingest gives,
   // in its order: a compile's records wait for its compilation_metrics, and so does all after them.
   const held = (compileId: string | null) => partial && compileId !== null && !metrics.has(compileId);
-  for (const f of facts) {
+  for (let i = 0; i < facts.length; i++) {
+    const f = facts[i];
     if ((f.kind === 'automatic_dynamic' && held(f.compileId)) || (f.kind === 'describe_source' && held(f.compile))) break;
-    lastTime = lineTime(f.line) ?? (timed(f) ? f.time : lastTime);
     if (f.kind === 'automatic_dynamic') {
       const code = codeOf(f.compileId);
       if (!code) {
@@ -251,7 +266,7 @@ export function traceEvents(reader: TraceReader, file: string, o: FileIngestOpti
           record: { dim_changed: f.dim_changed, reason: f.reason as 'size change', cached: f.cached, new: f.new },
           guard: (f.compileId && (guards.get(f.compileId) ?? metrics.get(f.compileId)?.recompileReason)) || null,
         },
-        time: lastTime,
+        time: timeAt(i),
         run,
         origin,
         originLine: f.line,
@@ -277,7 +292,7 @@ export function traceEvents(reader: TraceReader, file: string, o: FileIngestOpti
         kind: 'shape.described',
         cacheKey: key,
         payload: { code, source: f.source, size: t.size, stride: t.stride, dtype: t.dtype, device: t.device, role: describedRole(f.source, t.isParameter) },
-        time: lastTime,
+        time: timeAt(i),
         run,
         origin,
         originLine: f.line,
@@ -290,15 +305,16 @@ export function traceEvents(reader: TraceReader, file: string, o: FileIngestOpti
       const now = new Map<string, string>();
       for (const { id, state } of p.codes.values()) {
         for (const [source, entry] of state.automaticDynamic) {
-          const j = JSON.stringify(entryToJson(entry));
+          const ej = entryToJson(entry);
+          const j = JSON.stringify(ej);
           const slot = `${codeKey(id)}\u0000${source}`;
           now.set(slot, j);
           if (previous.get(slot) === j) continue;
           events.push({
             kind: 'entry.imported',
             cacheKey: key,
-            payload: { code: id, source, entry: entryToJson(entry), import_id: null, format: f.artifact, records: 'logged' },
-            time: lastTime,
+            payload: { code: id, source, entry: ej, import_id: null, format: f.artifact, records: 'logged' },
+            time: timeAt(i),
             run,
             origin,
             originLine: f.line,

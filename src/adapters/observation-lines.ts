@@ -20,38 +20,43 @@ export interface LineDefaults {
   hashFiles?: string;
 }
 
-const IntJson = z.union([z.number().int(), z.string().regex(/^-?\d+$/, 'not an integer')]);
-const ObservationLine = z
-  .object({
-    job: z.string().min(1).optional(),
-    rank: z.number().int().nonnegative().nullable().optional(),
-    tag: z.string().optional(),
-    run: z.string().optional(),
-    time: z.union([z.string(), z.number()]).optional(),
-    compile_id: z.string().optional(),
-    code: z.object({
-      filename: z.string(),
-      firstlineno: z.number().int(),
-      name: z.string(),
-      file_hash: z.string().optional(),
-      /** PyTorch after 2.11: part of the code's identity (None or any int; past 2**53 as a string). */
-      closure_hash: IntJson.nullable().optional(),
-    }),
-    source: z.string().min(1),
-    kind: z.enum(['tensor', 'scalar', 'size']),
-    size: z.array(IntJson).optional(),
-    stride: z.array(IntJson).optional(),
-    value: IntJson.optional(),
-    automatic_dynamic: z.boolean().optional(),
-  })
-  .superRefine((o, ctx) => {
-    if (o.kind !== 'scalar' && !o.size) ctx.addIssue({ code: 'custom', path: ['size'], message: `required for kind ${o.kind}` });
-    if (o.kind === 'tensor' && !o.stride) ctx.addIssue({ code: 'custom', path: ['stride'], message: 'required for kind tensor' });
-    if (o.kind === 'tensor' && o.size && o.stride && o.size.length !== o.stride.length) {
-      ctx.addIssue({ code: 'custom', path: ['stride'], message: `has ${o.stride.length} dims but size has ${o.size.length}` });
-    }
-    if (o.kind === 'scalar' && o.value === undefined) ctx.addIssue({ code: 'custom', path: ['value'], message: 'required for kind scalar' });
-  });
+// Built on first use: building it at load would load zod into every command that bundles the
+// file readers (trace and pickle ingest included), which never check an observation line.
+function buildObservationLine() {
+  const IntJson = z.union([z.number().int(), z.string().regex(/^-?\d+$/, 'not an integer')]);
+  return z
+    .object({
+      job: z.string().min(1).optional(),
+      rank: z.number().int().nonnegative().nullable().optional(),
+      tag: z.string().optional(),
+      run: z.string().optional(),
+      time: z.union([z.string(), z.number()]).optional(),
+      compile_id: z.string().optional(),
+      code: z.object({
+        filename: z.string(),
+        firstlineno: z.number().int(),
+        name: z.string(),
+        file_hash: z.string().optional(),
+        /** PyTorch after 2.11: part of the code's identity (None or any int; past 2**53 as a string). */
+        closure_hash: IntJson.nullable().optional(),
+      }),
+      source: z.string().min(1),
+      kind: z.enum(['tensor', 'scalar', 'size']),
+      size: z.array(IntJson).optional(),
+      stride: z.array(IntJson).optional(),
+      value: IntJson.optional(),
+      automatic_dynamic: z.boolean().optional(),
+    })
+    .superRefine((o, ctx) => {
+      if (o.kind !== 'scalar' && !o.size) ctx.addIssue({ code: 'custom', path: ['size'], message: `required for kind ${o.kind}` });
+      if (o.kind === 'tensor' && !o.stride) ctx.addIssue({ code: 'custom', path: ['stride'], message: 'required for kind tensor' });
+      if (o.kind === 'tensor' && o.size && o.stride && o.size.length !== o.stride.length) {
+        ctx.addIssue({ code: 'custom', path: ['stride'], message: `has ${o.stride.length} dims but size has ${o.size.length}` });
+      }
+      if (o.kind === 'scalar' && o.value === undefined) ctx.addIssue({ code: 'custom', path: ['value'], message: 'required for kind scalar' });
+    });
+}
+let observationLine: ReturnType<typeof buildObservationLine> | undefined;
 
 export class InputError extends Error {
   constructor(
@@ -139,7 +144,7 @@ export function parseObservationLine(text: string, line: number, ctx: LineContex
   } catch (e) {
     throw new InputError(file, line, `not JSON: ${(e as Error).message}`);
   }
-  const r = ObservationLine.safeParse(json);
+  const r = (observationLine ??= buildObservationLine()).safeParse(json);
   if (!r.success) throw new InputError(file, line, `field ${zodMessage(r.error)}`);
   const o = r.data;
   const job = o.job ?? defaults.job;

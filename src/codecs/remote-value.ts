@@ -12,7 +12,10 @@ export function cacheKeyOfRemoteKey(key: string): string | null {
   return m ? m[1] : null;
 }
 
-const RemoteValue = z.object({ data: z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, 'not base64') });
+// Built on first use: building it at load would load zod into every command that bundles this
+// module with the file readers (trace ingest included), for a value few inputs are.
+let remoteValue: z.ZodType<{ data: string }> | undefined;
+const RemoteValue = () => (remoteValue ??= z.object({ data: z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, 'not base64') }));
 
 export class RemoteValueError extends LedgerError {
   constructor(message: string) {
@@ -29,7 +32,7 @@ export function decodeRemoteValue(text: string): Uint8Array {
   } catch (e) {
     throw new RemoteValueError(`not JSON: ${(e as Error).message}`);
   }
-  const r = RemoteValue.safeParse(json);
+  const r = RemoteValue().safeParse(json);
   if (!r.success) throw new RemoteValueError(r.error.issues.map((i) => `${i.path.join('.') || 'value'}: ${i.message}`).join('; '));
   return new Uint8Array(Buffer.from(r.data.data, 'base64'));
 }

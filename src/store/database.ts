@@ -4,6 +4,7 @@ import type { Kysely, MigrationProvider } from 'kysely';
 import { migrations } from '../../migrations/index.ts';
 import { inputError, LedgerError } from '../errors.ts';
 import { damaged, isCorruption } from './damage.ts';
+import { createFresh, freshUsable } from './fresh-sqlite.ts';
 import type { LedgerSchema } from './schema.ts';
 import { isPostgresUrl, type Dialect } from './dialect/dialect.ts';
 import { sqliteDialect } from './dialect/sqlite.ts';
@@ -104,6 +105,7 @@ export async function openDatabase(path: string, options: OpenOptions = {}): Pro
     throw inputError(`cannot open database ${path}`, e);
   }
   let kysely: Kysely<LedgerSchema> | undefined;
+  if (state === 'new' && freshUsable() && createdFresh(db, path)) state = 'current';
   if (state !== 'current') {
     const { Kysely, SqliteDialect } = await import('kysely');
     kysely = new Kysely<LedgerSchema>({ dialect: new SqliteDialect({ database: db }) });
@@ -150,6 +152,29 @@ function migrationState(db: Database.Database, path: string): MigrationState {
   const unknown = [...done].filter((n) => !(n in migrations));
   if (unknown.length) throw new DatabaseVersionError(path, unknown);
   return Object.keys(migrations).every((n) => done.has(n)) ? 'current' : 'behind';
+}
+
+/**
+ * A new file made what the migrations make of it from their record (fresh-sqlite.ts), under
+ * the write lock; false when another process got there first (migrate then looks again).
+ */
+function createdFresh(db: Database.Database, path: string): boolean {
+  try {
+    db.exec('BEGIN IMMEDIATE');
+    if (migrationState(db, path) !== 'new') {
+      db.exec('ROLLBACK');
+      return false;
+    }
+    createFresh(db);
+    db.exec('COMMIT');
+    return true;
+  } catch (e) {
+    if (db.inTransaction) db.exec('ROLLBACK');
+    db.close();
+    if (e instanceof LedgerError) throw e;
+    if (isCorruption(e)) throw damaged(path, 'cannot open it', e);
+    throw inputError(`cannot create the ledger in ${path}`, e);
+  }
 }
 
 /**

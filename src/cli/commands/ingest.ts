@@ -19,7 +19,8 @@ export function ingestCommand(program: Command, ctx: CliContext): void {
     .option('--json', 'one JSON object per input')
     .action(async (files: string[], o: { job?: string; rank?: string; tag?: string; run?: string; key?: string; hashFiles?: string; kind?: IngestKind; skipInvalid?: boolean; json?: boolean }) => {
       const { ingestFile } = await import('../../adapters/ingest-file.ts');
-      const { progressBar } = await import('../progress.ts');
+      // cli-progress loads only where a bar can show (progress.ts draws none off a terminal).
+      const progressBar = process.stderr.isTTY ? (await import('../progress.ts')).progressBar : () => ({ update: () => {}, stop: () => {} });
       const l = await ctx.open({ write: true, create: true });
       const defaults = { job: o.job, rank: o.rank === undefined ? undefined : parseRank(o.rank), tag: o.tag, run: o.run, hashFiles: o.hashFiles };
       // Issue 9.15: each input is its own transaction; a failed one is said and the rest go on.
