@@ -9,7 +9,8 @@ export const FRESH_SQLITE: FreshSchema = {
     "2026-11-28T04-00-postgres",
     "2026-11-28T04-10-why-checkpoints",
     "2026-11-28T04-20-watch-cursors",
-    "2026-11-28T04-30-live-merges"
+    "2026-11-28T04-30-live-merges",
+    "2026-11-28T07-40-profile-runs"
   ],
   "sql": [
     "CREATE TABLE \"kysely_migration\" (\"name\" varchar(255) not null primary key, \"timestamp\" varchar(255) not null)",
@@ -21,7 +22,6 @@ export const FRESH_SQLITE: FreshSchema = {
     "CREATE TABLE \"bodies\" (\"id\" integer primary key, \"kind\" text not null, \"version\" integer not null, \"payload\" blob not null, constraint \"bodies_unique\" unique (\"kind\", \"version\", \"payload\"))",
     "CREATE TABLE \"events\" (\"position\" integer primary key, \"profile_id\" integer not null references \"profiles\" (\"id\"), \"kind\" text not null, \"code_id\" integer references \"codes\" (\"id\"), \"source_id\" integer references \"sources\" (\"id\"), \"body_id\" integer not null references \"bodies\" (\"id\"), \"time\" integer not null, \"run_id\" integer references \"runs\" (\"id\"), \"origin_id\" integer references \"origins\" (\"id\"), \"origin_line\" integer, \"compile_id\" text, \"idempotency_key\" integer not null unique)",
     "CREATE INDEX \"events_by_profile\" on \"events\" (\"profile_id\", \"position\")",
-    "CREATE INDEX \"events_by_run\" on \"events\" (\"run_id\")",
     "CREATE INDEX events_retractions on events(profile_id, position) where kind = 'run.retracted'",
     "CREATE TABLE \"code_states\" (\"profile_id\" integer not null, \"seq\" integer not null, \"filename\" text not null, \"firstlineno\" integer not null, \"name\" text not null, \"file_hash\" text not null, \"entries\" text not null, closure_hash text not null default '', extra text not null default '', constraint \"code_states_pk\" primary key (\"profile_id\", \"seq\"))",
     "CREATE TABLE \"history\" (\"id\" integer primary key, \"position\" integer not null, \"profile_id\" integer not null, \"code_seq\" integer not null, \"code_id\" integer not null, \"source\" text not null, \"dim_changed\" text not null, \"reason\" text not null, \"cached\" text not null, \"new\" text not null, \"guard\" text)",
@@ -34,7 +34,8 @@ export const FRESH_SQLITE: FreshSchema = {
     "CREATE TABLE \"why_checkpoints\" (\"profile_id\" bigint not null, \"position\" bigint not null, \"state\" blob not null, \"counts\" blob not null, constraint \"why_checkpoints_pk\" primary key (\"profile_id\", \"position\"))",
     "CREATE INDEX events_described on events(profile_id, position) where kind = 'shape.described'",
     "CREATE TABLE \"watch_cursors\" (\"input\" text primary key, \"identity\" text not null, \"byte_offset\" bigint not null, \"hash\" text, \"complete\" bigint not null, \"path\" text, \"updated_at\" bigint not null)",
-    "CREATE TABLE \"live_merges\" (\"into_key\" text not null, \"pattern\" text not null, \"created_at\" bigint not null, constraint \"live_merges_pk\" primary key (\"into_key\", \"pattern\"))"
+    "CREATE TABLE \"live_merges\" (\"into_key\" text not null, \"pattern\" text not null, \"created_at\" bigint not null, constraint \"live_merges_pk\" primary key (\"into_key\", \"pattern\"))",
+    "CREATE TABLE \"profile_runs\" (\"profile_id\" bigint not null, \"run_id\" bigint not null, \"first_position\" bigint not null, constraint \"profile_runs_pk\" primary key (\"profile_id\", \"run_id\"))"
   ],
   "rows": {
     "kysely_migration_lock": [
