@@ -4,6 +4,7 @@ import { closureColumn, extraColumn } from './code-columns.ts';
 import type { Sql } from './database.ts';
 import { CURRENT_VERSION, encodePayload, type EventKind } from './events.ts';
 import { dictionaries, type Dictionaries } from './log.ts';
+import { addProfileRun } from './profile-runs.ts';
 
 /**
  * Interning: the ids of the log's dictionary rows (profiles, origins, codes, sources, runs,
@@ -155,8 +156,7 @@ export function createInterner(sql: Sql): Interner {
       let runs = runsOf.get(pid);
       if (!runs) runsOf.set(pid, (runs = new Set()));
       if (runs.has(rid)) return;
-      // An earlier position of the run, stored before, stays.
-      sql.run('insert into profile_runs(profile_id, run_id, first_position) values (?, ?, ?) on conflict do nothing', pid, rid, position);
+      addProfileRun(sql, pid, rid, position);
       runs.add(rid);
     },
     sourceId: (source) => dictId(sourceIds, 'sources', 'source', source),

@@ -1,5 +1,10 @@
 import type { Sql } from './database.ts';
 
+/** Notes that a profile holds a run from a position on; a row stored before (an earlier position) stays. */
+export function addProfileRun(sql: Sql, profileId: number, runId: number, firstPosition: number): void {
+  sql.run('insert into profile_runs(profile_id, run_id, first_position) values (?, ?, ?) on conflict do nothing', profileId, runId, firstPosition);
+}
+
 /**
  * The runs whose events each profile holds (retracted ones included: `--exclude-run` takes
  * them), by profile id, each profile's in first-seen order.

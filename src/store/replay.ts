@@ -10,6 +10,7 @@ import { leftOutRuns } from './window.ts';
 import { writeWhyCheckpoint } from './why-checkpoints.ts';
 import { emptyWhyState, eventDetails, KEEP_ALL, whyCount, whySlot, whyStep, type Carried, type WhyState } from './why-fold.ts';
 import { emptyLogCounts, sourceCounts, type LogCounts } from './log-counts.ts';
+import { addProfileRun } from './profile-runs.ts';
 
 /**
  * Replay: the stored views rebuilt from the log. Runs inside the caller's write transaction.
@@ -118,7 +119,7 @@ export function replayAll(sql: Sql, interner: Interner, onProgress?: (events: nu
   );
   flush();
   for (const [pid, view] of views) writeCodeStates(sql, pid, view, 'all');
-  for (const [pid, m] of runs) for (const [rid, position] of m) sql.run('insert into profile_runs(profile_id, run_id, first_position) values (?, ?, ?)', pid, rid, position);
+  for (const [pid, m] of runs) for (const [rid, position] of m) addProfileRun(sql, pid, rid, position);
   return { events, profiles: views.size, records };
 }
 
