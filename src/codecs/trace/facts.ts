@@ -178,7 +178,8 @@ export function parseEntry(e: TraceEntry, stats: TraceStats, out: (f: TraceFact)
   stats.entries++;
   if (e.rank !== null) out({ kind: 'rank', line: e.line, rank: e.rank });
   if (e.payloadMismatch) return;
-  const p = parsers[e.kind];
+  // Own kinds only: a kind named `__proto__` or `constructor` is no parser of Object's.
+  const p = Object.hasOwn(parsers, e.kind) ? parsers[e.kind] : undefined;
   if (p && p(e, out)) return;
   if (p !== undefined || QUIET.has(e.kind)) stats.ignored++;
   else stats.unknown.set(e.kind, (stats.unknown.get(e.kind) ?? 0) + 1);

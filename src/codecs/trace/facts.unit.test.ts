@@ -58,3 +58,19 @@ describe('chromium_event facts', () => {
     assert.match(r.problems[0], /payload does not match has_payload \(MD5\)/);
   });
 });
+
+describe('entry kinds', () => {
+  it("a kind named like a member of Object's prototype is a kind with no parser (not a crash, not lost)", () => {
+    const stats = newStats();
+    const facts: TraceFact[] = [];
+    const asm = traceAssembler(
+      (e) => parseEntry(e, stats, (f) => facts.push(f)),
+      () => assert.fail('no problem expected'),
+    );
+    ['__proto__', 'constructor', 'toString', 'hasOwnProperty'].forEach((k, i) => asm.push(`V1126 05:46:07.428000 10000 x.py:1] {"${k}": {"x": 1}}`, i + 1));
+    asm.end();
+    assert.deepEqual(facts, []);
+    assert.equal(stats.entries, 4);
+    assert.deepEqual([...stats.unknown], [['__proto__', 1], ['constructor', 1], ['toString', 1], ['hasOwnProperty', 1]]);
+  });
+});
