@@ -49,13 +49,33 @@ const TAB = 9;
 const NL = 10;
 
 /**
+ * Searches a log's bytes for the entries' payloads in file order: each needle's next
+ * occurrence is kept, so a needle that is rare (as automatic_dynamic is) is looked for once
+ * a file rather than once an entry. A search that starts before the last one is made afresh.
+ */
+class ByteSearch {
+  #next = new Map<string, { at: number; length: number }>();
+  #last = 0;
+  constructor(readonly buf: Buffer) {}
+  /** Whether buf[from, to) holds needle. */
+  has(needle: string, from: number, to: number): boolean {
+    if (from < this.#last) return this.buf.subarray(from, to).includes(needle);
+    this.#last = from;
+    let n = this.#next.get(needle);
+    if (n === undefined) this.#next.set(needle, (n = { at: this.buf.indexOf(needle, from), length: Buffer.byteLength(needle) }));
+    else if (n.at >= 0 && n.at < from) n.at = this.buf.indexOf(needle, from);
+    return n.at >= 0 && n.at + n.length <= to;
+  }
+}
+
+/**
  * An entry's payload: the lines as strings (text pushed line by line), or the raw bytes of
  * its lines, tabs and newlines included, buf[from, to) (a whole file's bytes, see pushBytes).
  */
 class Entry implements TraceEntry {
   payloadMismatch = false;
   #text: string | null | undefined;
-  #buf: Buffer | null;
+  #bytes: ByteSearch | null;
   #from: number;
   #to: number;
   constructor(
@@ -69,26 +89,26 @@ class Entry implements TraceEntry {
     readonly rank: number | null,
     readonly pid: number | null,
     text: string | null | undefined,
-    buf: Buffer | null,
+    bytes: ByteSearch | null,
     from: number,
     to: number,
   ) {
     this.#text = text;
-    this.#buf = buf;
+    this.#bytes = bytes;
     this.#from = from;
     this.#to = to;
   }
   get payload(): string | null {
     if (this.#text === undefined) {
       // '\n\t' is only ever a line break and the next line's tab: no line holds a newline
-      this.#text = this.#buf!.toString('utf8', this.#from, this.#to).replaceAll('\n\t', '\n').slice(1);
-      this.#buf = null;
+      this.#text = this.#bytes!.buf.toString('utf8', this.#from, this.#to).replaceAll('\n\t', '\n').slice(1);
+      this.#bytes = null;
     }
     return this.#text;
   }
   payloadIncludes(needle: string): boolean {
     if (this.#text !== undefined) return this.#text !== null && this.#text.includes(needle);
-    return this.#buf!.subarray(this.#from, this.#to).includes(needle);
+    return this.#bytes!.has(needle, this.#from, this.#to);
   }
 }
 
@@ -129,7 +149,7 @@ export function traceAssembler(onEntry: (e: TraceEntry) => void, onProblem: (p: 
   let head: { line: number; level: string; date: string; time: string; pid: number; meta: Record<string, unknown>; kind: string } | null = null;
   // The payload under way: lines pushed as text, or a range of bytes (pushBytes).
   let payload: string[] = [];
-  let bytes: Buffer | null = null;
+  let bytes: ByteSearch | null = null;
   let from = 0;
   let to = 0;
   const flush = (truncated: boolean) => {
@@ -148,7 +168,7 @@ export function traceAssembler(onEntry: (e: TraceEntry) => void, onProblem: (p: 
     }
     let mismatch = false;
     if (want !== null) {
-      mismatch = md5Hex(text === undefined ? payloadBytes(buf!, from, to) : text!) !== want;
+      mismatch = md5Hex(text === undefined ? payloadBytes(buf!.buf, from, to) : text!) !== want;
       if (mismatch) onProblem({ line: h.line, message: `${h.kind}: payload does not match has_payload (MD5)${truncated ? ': the log ends inside it' : ''}; entry skipped` });
     }
     const fid = h.meta.frame_id;
@@ -206,6 +226,7 @@ export function traceAssembler(onEntry: (e: TraceEntry) => void, onProblem: (p: 
       // holds a line terminator and none loses a \r at its end.
       if (head !== null || payload.length || !isUtf8(buf) || buf.includes(13) || buf.includes('\u2028') || buf.includes('\u2029') || (buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf)) return false;
       const n = buf.length;
+      const search = new ByteSearch(buf);
       let line = firstLine;
       let i = 0;
       while (i < n) {
@@ -218,7 +239,7 @@ export function traceAssembler(onEntry: (e: TraceEntry) => void, onProblem: (p: 
             end = buf.indexOf(NL, end + 1);
           }
           if (end < 0) end = n;
-          bytes = buf;
+          bytes = search;
           from = i;
           to = end;
         } else {
