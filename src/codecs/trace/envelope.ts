@@ -48,24 +48,12 @@ const BOOKKEEPING = new Set(['frame_id', 'frame_compile_id', 'attempt', 'has_pay
 const TAB = 9;
 const NL = 10;
 
-/**
- * Searches a log's bytes for the entries' payloads in file order: each needle's next
- * occurrence is kept, so a needle that is rare (as automatic_dynamic is) is looked for once
- * a file rather than once an entry. A search that starts before the last one is made afresh.
- */
-class ByteSearch {
-  #next = new Map<string, { at: number; length: number }>();
-  #last = 0;
-  constructor(readonly buf: Buffer) {}
-  /** Whether buf[from, to) holds needle. */
-  has(needle: string, from: number, to: number): boolean {
-    if (from < this.#last) return this.buf.subarray(from, to).includes(needle);
-    this.#last = from;
-    let n = this.#next.get(needle);
-    if (n === undefined) this.#next.set(needle, (n = { at: this.buf.indexOf(needle, from), length: Buffer.byteLength(needle) }));
-    else if (n.at >= 0 && n.at < from) n.at = this.buf.indexOf(needle, from);
-    return n.at >= 0 && n.at + n.length <= to;
-  }
+/** A needle's UTF-8 bytes as a latin1 string (a byte a character), to search a payload's bytes decoded as latin1. */
+const latin1Needles = new Map<string, string>();
+function latin1Needle(needle: string): string {
+  let l = latin1Needles.get(needle);
+  if (l === undefined) latin1Needles.set(needle, (l = Buffer.from(needle, 'utf8').toString('latin1')));
+  return l;
 }
 
 /**
@@ -75,7 +63,9 @@ class ByteSearch {
 class Entry implements TraceEntry {
   payloadMismatch = false;
   #text: string | null | undefined;
-  #bytes: ByteSearch | null;
+  #buf: Buffer | null;
+  /** The payload's bytes a character each (cheaper to make than its text, and searched alike). */
+  #latin1: string | undefined;
   #from: number;
   #to: number;
   constructor(
@@ -89,26 +79,28 @@ class Entry implements TraceEntry {
     readonly rank: number | null,
     readonly pid: number | null,
     text: string | null | undefined,
-    bytes: ByteSearch | null,
+    buf: Buffer | null,
     from: number,
     to: number,
   ) {
     this.#text = text;
-    this.#bytes = bytes;
+    this.#buf = buf;
     this.#from = from;
     this.#to = to;
   }
   get payload(): string | null {
     if (this.#text === undefined) {
       // '\n\t' is only ever a line break and the next line's tab: no line holds a newline
-      this.#text = this.#bytes!.buf.toString('utf8', this.#from, this.#to).replaceAll('\n\t', '\n').slice(1);
-      this.#bytes = null;
+      this.#text = this.#buf!.toString('utf8', this.#from, this.#to).replaceAll('\n\t', '\n').slice(1);
+      this.#buf = null;
+      this.#latin1 = undefined;
     }
     return this.#text;
   }
   payloadIncludes(needle: string): boolean {
     if (this.#text !== undefined) return this.#text !== null && this.#text.includes(needle);
-    return this.#bytes!.has(needle, this.#from, this.#to);
+    this.#latin1 ??= this.#buf!.toString('latin1', this.#from, this.#to);
+    return this.#latin1.includes(latin1Needle(needle));
   }
 }
 
@@ -149,7 +141,7 @@ export function traceAssembler(onEntry: (e: TraceEntry) => void, onProblem: (p: 
   let head: { line: number; level: string; date: string; time: string; pid: number; meta: Record<string, unknown>; kind: string } | null = null;
   // The payload under way: lines pushed as text, or a range of bytes (pushBytes).
   let payload: string[] = [];
-  let bytes: ByteSearch | null = null;
+  let bytes: Buffer | null = null;
   let from = 0;
   let to = 0;
   const flush = (truncated: boolean) => {
@@ -168,7 +160,7 @@ export function traceAssembler(onEntry: (e: TraceEntry) => void, onProblem: (p: 
     }
     let mismatch = false;
     if (want !== null) {
-      mismatch = md5Hex(text === undefined ? payloadBytes(buf!.buf, from, to) : text!) !== want;
+      mismatch = md5Hex(text === undefined ? payloadBytes(buf!, from, to) : text!) !== want;
       if (mismatch) onProblem({ line: h.line, message: `${h.kind}: payload does not match has_payload (MD5)${truncated ? ': the log ends inside it' : ''}; entry skipped` });
     }
     const fid = h.meta.frame_id;
@@ -226,7 +218,6 @@ export function traceAssembler(onEntry: (e: TraceEntry) => void, onProblem: (p: 
       // holds a line terminator and none loses a \r at its end.
       if (head !== null || payload.length || !isUtf8(buf) || buf.includes(13) || buf.includes('\u2028') || buf.includes('\u2029') || (buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf)) return false;
       const n = buf.length;
-      const search = new ByteSearch(buf);
       let line = firstLine;
       let i = 0;
       while (i < n) {
@@ -239,7 +230,7 @@ export function traceAssembler(onEntry: (e: TraceEntry) => void, onProblem: (p: 
             end = buf.indexOf(NL, end + 1);
           }
           if (end < 0) end = n;
-          bytes = search;
+          bytes = buf;
           from = i;
           to = end;
         } else {

@@ -76,7 +76,7 @@ describe('entry kinds', () => {
 });
 
 describe('payloads read from bytes', () => {
-  it('payloadIncludes answers as the decoded text does, in any order of asking', () => {
+  it('payloadIncludes answers as the decoded text does (needles of any script, asked in any order)', () => {
     const md5 = (p: string) => createHash('md5').update(p).digest('hex');
     const payloads = [['{"name": "automatic_dynamic"}'], ['x', 'pgo.', ''], ['automatic_', 'dynamic'], ['\\u0061', 'é😀'], [], ['pgo', '.automatic_dynamic']];
     const text = payloads.map((p) => [`V1126 05:46:07.428000 10000 x.py:1] {"chromium_event": {}, "has_payload": "${md5(p.join('\n'))}"}`, ...p.map((l) => `\t${l}`)].join('\n')).join('\n');
