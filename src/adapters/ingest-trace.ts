@@ -377,19 +377,16 @@ const ZONE_MS = 15 * 60_000;
  * Returns each line's time in ms since the epoch (undefined for a line glog did not stamp).
  */
 export function glogClock(clock: ReadonlyMap<number, string>, anchors: { line: number; time: number }[], fallback: number): (line: number) => number | undefined {
-  const parse = (s: string, year: number): number | undefined => {
+  /** The glog time nearest `near`, trying the years around it (the text is read once for all three). */
+  const nearest = (s: string, near: number): number | undefined => {
     const m = /^(\d\d)(\d\d) (\d\d):(\d\d):(\d\d)(?:\.(\d+))?$/.exec(s);
     if (!m) return undefined;
     const ms = m[6] ? Math.round(Number(`0.${m[6]}`) * 1000) : 0;
-    return Date.UTC(year, Number(m[1]) - 1, Number(m[2]), Number(m[3]), Number(m[4]), Number(m[5]), ms);
-  };
-  /** The glog time nearest `near`, trying the years around it. */
-  const nearest = (s: string, near: number): number | undefined => {
     const y = new Date(near).getUTCFullYear();
     let best: number | undefined;
     for (const year of [y - 1, y, y + 1]) {
-      const t = parse(s, year);
-      if (t !== undefined && (best === undefined || Math.abs(t - near) < Math.abs(best - near))) best = t;
+      const t = Date.UTC(year, Number(m[1]) - 1, Number(m[2]), Number(m[3]), Number(m[4]), Number(m[5]), ms);
+      if (best === undefined || Math.abs(t - near) < Math.abs(best - near)) best = t;
     }
     return best;
   };
@@ -401,10 +398,15 @@ export function glogClock(clock: ReadonlyMap<number, string>, anchors: { line: n
     if (t !== undefined && Math.abs(anchor.time - t) < DAY_MS) offset = Math.round((anchor.time - t) / ZONE_MS) * ZONE_MS;
     near = anchor.time;
   }
+  // Many lines share a clock reading; each is worked out once.
+  const seen = new Map<string, number | undefined>();
   return (line) => {
     const s = clock.get(line);
     if (s === undefined) return undefined;
+    if (seen.has(s)) return seen.get(s);
     const t = nearest(s, near - offset);
-    return t === undefined ? undefined : t + offset;
+    const r = t === undefined ? undefined : t + offset;
+    seen.set(s, r);
+    return r;
   };
 }
