@@ -1,5 +1,5 @@
 import { inputError } from '../errors.ts';
-import { readdirSync, statSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { entryToJson } from '../codecs/entry-json.ts';
 import { parseRenderText } from '../codecs/render-text.ts';
@@ -12,7 +12,7 @@ import type { Profile } from '../model/profile.ts';
 import type { Ledger, NewEvent } from '../store/ledger.ts';
 import { hashOfCodeFile } from './hash-files.ts';
 import type { FileIngestOptions } from './ingest-file.ts';
-import { readTextChunks, sizeOf } from './read-lines.ts';
+import { MAX_LINE_BYTES, readTextChunks, sizeOf } from './read-lines.ts';
 
 type Summary = { appended: number; duplicates: number; skipped: number; records: number };
 
@@ -77,9 +77,13 @@ export function describedRole(source: string, isParameter: boolean): 'input' | '
 export async function ingestTraceFile(ledger: Ledger, file: string, o: FileIngestOptions): Promise<Summary> {
   const reader = traceReader();
   const total = sizeOf(file);
-  for await (const chunk of readTextChunks(file)) {
-    for (let i = 0; i < chunk.texts.length; i++) reader.push(chunk.texts[i], chunk.first + i);
-    o.onProgress?.(chunk.bytes, total);
+  const whole = wholeFile(file);
+  if (whole !== null && reader.pushBytes(whole)) o.onProgress?.(whole.length, total);
+  else {
+    for await (const chunk of readTextChunks(file)) {
+      for (let i = 0; i < chunk.texts.length; i++) reader.push(chunk.texts[i], chunk.first + i);
+      o.onProgress?.(chunk.bytes, total);
+    }
   }
   reader.end();
   const t = traceEvents(reader, file, o);
@@ -89,9 +93,38 @@ export async function ingestTraceFile(ledger: Ledger, file: string, o: FileInges
   return { appended: r.appended, duplicates: r.duplicates, skipped: t.skipped, records: r.records };
 }
 
+/**
+ * A regular file's bytes, when it is small enough to hold no line too long for readTextChunks
+ * (so read whole, it reads as streamed) and is no gzip; else null (stream it).
+ */
+function wholeFile(file: string): Buffer | null {
+  if (file === '-') return null;
+  let fd: number;
+  try {
+    fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch {
+    return null; // readTextChunks says why
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile() || st.size > MAX_LINE_BYTES) return null;
+    const buf = Buffer.allocUnsafe(st.size);
+    let n = 0;
+    for (let r; n < buf.length && (r = readSync(fd, buf, n, buf.length - n, n)) > 0; ) n += r;
+    if (n < buf.length || (n >= 2 && buf[0] === 0x1f && buf[1] === 0x8b)) return null;
+    return buf;
+  } catch {
+    return null;
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** What a trace's lines have given so far: its facts, kept to derive events from (see traceEvents). */
 export interface TraceReader {
   push(text: string, line: number): void;
+  /** A whole log's bytes, or false when they must be pushed line by line (TraceAssembler.pushBytes). */
+  pushBytes(buf: Buffer): boolean;
   /** The log ends: the entry under way is complete. */
   end(): void;
   readonly facts: readonly TraceFact[];
@@ -121,6 +154,7 @@ export function traceReader(): TraceReader {
     clock,
     parsed: new WeakMap<TraceFact, Profile>(),
     push: (text: string, line: number) => asm.push(text, line),
+    pushBytes: (buf: Buffer) => asm.pushBytes(buf),
     end: () => asm.end(),
   };
   const asm = traceAssembler(
@@ -343,19 +377,16 @@ const ZONE_MS = 15 * 60_000;
  * Returns each line's time in ms since the epoch (undefined for a line glog did not stamp).
  */
 export function glogClock(clock: ReadonlyMap<number, string>, anchors: { line: number; time: number }[], fallback: number): (line: number) => number | undefined {
-  const parse = (s: string, year: number): number | undefined => {
+  /** The glog time nearest `near`, trying the years around it (the text is read once for all three). */
+  const nearest = (s: string, near: number): number | undefined => {
     const m = /^(\d\d)(\d\d) (\d\d):(\d\d):(\d\d)(?:\.(\d+))?$/.exec(s);
     if (!m) return undefined;
     const ms = m[6] ? Math.round(Number(`0.${m[6]}`) * 1000) : 0;
-    return Date.UTC(year, Number(m[1]) - 1, Number(m[2]), Number(m[3]), Number(m[4]), Number(m[5]), ms);
-  };
-  /** The glog time nearest `near`, trying the years around it. */
-  const nearest = (s: string, near: number): number | undefined => {
     const y = new Date(near).getUTCFullYear();
     let best: number | undefined;
     for (const year of [y - 1, y, y + 1]) {
-      const t = parse(s, year);
-      if (t !== undefined && (best === undefined || Math.abs(t - near) < Math.abs(best - near))) best = t;
+      const t = Date.UTC(year, Number(m[1]) - 1, Number(m[2]), Number(m[3]), Number(m[4]), Number(m[5]), ms);
+      if (best === undefined || Math.abs(t - near) < Math.abs(best - near)) best = t;
     }
     return best;
   };
@@ -367,10 +398,15 @@ export function glogClock(clock: ReadonlyMap<number, string>, anchors: { line: n
     if (t !== undefined && Math.abs(anchor.time - t) < DAY_MS) offset = Math.round((anchor.time - t) / ZONE_MS) * ZONE_MS;
     near = anchor.time;
   }
+  // Many lines share a clock reading; each is worked out once.
+  const seen = new Map<string, number | undefined>();
   return (line) => {
     const s = clock.get(line);
     if (s === undefined) return undefined;
+    if (seen.has(s)) return seen.get(s);
     const t = nearest(s, near - offset);
-    return t === undefined ? undefined : t + offset;
+    const r = t === undefined ? undefined : t + offset;
+    seen.set(s, r);
+    return r;
   };
 }

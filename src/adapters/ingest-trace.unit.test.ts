@@ -1,10 +1,13 @@
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { TORCH } from '../../test/support/fixtures.ts';
 import { isEventTime } from '../model/event-time.ts';
 import { describedRole, glogClock, traceEvents, traceReader } from './ingest-trace.ts';
+import { readTextChunks } from './read-lines.ts';
 
 /** Each fact's time as the ingest took it before times were worked out per event: a forward pass over every fact. */
 function forwardTimes(r: ReturnType<typeof traceReader>, fallback: number): Map<number, number> {
@@ -52,6 +55,162 @@ describe('trace ingest: described roles', () => {
       const want = /\._parameters\[/.test(s) ? 'parameter' : /\._buffers\[/.test(s) ? 'buffer' : 'input';
       assert.equal(describedRole(s, false), want, s);
       assert.equal(describedRole(s, true), 'parameter');
+    }
+  });
+});
+
+/** What a reader holds, as plain data (an entry's facts, problems, counts, first line, clock). */
+function held(r: ReturnType<typeof traceReader>) {
+  return JSON.parse(JSON.stringify({ facts: r.facts, problems: r.problems, entries: r.stats.entries, ignored: r.stats.ignored, unknown: [...r.stats.unknown], first: r.first, clock: [...r.clock] }));
+}
+
+/** A log's bytes read as the ingest streams them: line by line through readTextChunks. */
+async function readStreamed(bytes: Buffer) {
+  const dir = mkdtempSync(join(tmpdir(), 'pgo-trace-'));
+  try {
+    const file = join(dir, 'trace.log');
+    writeFileSync(file, bytes);
+    const r = traceReader();
+    for await (const c of readTextChunks(file)) c.texts.forEach((t, i) => r.push(t, c.first + i));
+    r.end();
+    return r;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+describe('trace ingest: a whole file read from its bytes', () => {
+  const md5 = (s: string) => createHash('md5').update(s).digest('hex');
+  const glog = (meta: string) => `V1126 05:46:07.428000 10000 torch/_dynamo/utils.py:2126] ${meta}`;
+  const entry = (meta: string, payload: string[], hash: string | null = md5(payload.join('\n'))) =>
+    [glog(hash === null ? meta : meta.replace(/\}$/, `, "has_payload": "${hash}"}`)), ...payload.map((p) => `\t${p}`)].join('\n');
+  const ad = (name: string) => ['{', `"name": "${name}",`, '"ts": 1795671967428037.0,', '"args": {"compile_id": "0/0", "name": "L[\'x\']", "dim_changed": 0, "reason": "size change", "cached": "[2]", "new": "[3]"},', '"ph": "i"', '}'];
+  const first = readFileSync(join(TORCH, 'traces', readdirSync(join(TORCH, 'traces')).sort()[0]), 'utf8');
+  // Hostile lines: bad and odd metadata, payloads out of place or not matching, escapes, odd keys.
+  const pieces = [
+    entry('{"chromium_event": {}, "frame_id": 0, "frame_compile_id": 0, "attempt": 0}', ad('automatic_dynamic')),
+    entry('{"chromium_event": {}, "frame_id": 0, "frame_compile_id": 0, "attempt": 1}', ad('\\u0061utomatic_dynamic')),
+    entry('{"chromium_event": {}}', ['{"name": "pgo.get_local_code_state", "ts": 2.0, "args": {"cache_key": "k:0:"}}']),
+    entry('{"chromium_event": {}}', ['{"name": "dynamo", "args": {"x": "pgo. automatic_dynamic"}}']),
+    entry('{"chromium_event": {}}', ad('automatic_dynamic'), '0'.repeat(32)),
+    entry('{"chromium_event": {}}', ad('automatic_dynamic'), null),
+    entry('{"chromium_event": {}}', []),
+    entry('{"chromium_event": {}}', [], null),
+    entry('{"chromium_event": {}}', ['', '{"name": "automatic_dynamic"', '']),
+    entry('{"artifact": {"name": "recompile_reasons", "encoding": "json"}, "frame_id": 1, "frame_compile_id": 0}', ['["a", 2]']),
+    entry('{"artifact": {"name": "put_local_code_state", "encoding": "string"}}', ['Code Object: f', 'é 😀 ünïcode']),
+    entry('{"artifact": {"name": "other"}}', ['x']),
+    glog('{"compilation_metrics": {"co_name": "f", "co_filename": "/a.py", "co_firstlineno": 1, "compile_id": "0/0", "start_time": 1795671967.4, "compiler_config": "{\\"job_id\\": \\"j\\"}"}, "rank": 3}'),
+    glog('{"describe_tensor": {"describer_id": 0, "id": 1, "size": [2, 99999999999999999999999], "stride": [1e400, -0], "dtype": "float"}, "frame_id": 0, "frame_compile_id": 0}'),
+    glog('{"describe_source": {"describer_id": 0, "id": 1, "source": "L[\'x\']"}, "describe_source": {"describer_id": 0, "id": 1, "source": "dup"}, "frame_id": 0, "frame_compile_id": 0}'),
+    glog('{"rank": 1, "frame_id": 0}'),
+    glog('{"__proto__": {"x": 1}, "constructor": 2}'),
+    glog('{"str": ["a]b", 0]}'),
+    glog('{"str": ["\\ud800"]}'),
+    glog('{"str": '),
+    glog('[1, 2]'),
+    glog('null'),
+    'V1126 05:46:07 10000 x.py:1] {"str": []}',
+    'V1126 05:46:07.1 10000 x.py:1]{"str": []}',
+    'X1126 05:46:07.428000 10000 x.py:1] {"str": []}',
+    'V1126 05:46:07.428000   10000 a] b] {"str": []}',
+    'not a glog line',
+    '   ',
+    '\u00a0\u3000',
+    '',
+    '\tpayload line',
+    '\t',
+    '\t\t',
+  ];
+  const rnd = (() => {
+    let s = 12345;
+    return () => ((s = (s * 1103515245 + 12345) >>> 0) / 2 ** 32);
+  })();
+  const cases: [string, string | Buffer][] = [
+    ['a real trace', first],
+    ['every hostile line once', pieces.join('\n')],
+    ['every hostile line, no final newline', pieces.join('\n').trimEnd()],
+    ['a payload line first', `\tx\n${pieces.join('\n')}\n`],
+    ['ends inside a payload', `${entry('{"chromium_event": {}}', ad('automatic_dynamic')).slice(0, -10)}`],
+    ['empty', ''],
+    ['one newline', '\n'],
+  ];
+  for (let k = 0; k < 40; k++) {
+    const lines = Array.from({ length: 30 }, () => pieces[Math.floor(rnd() * pieces.length)]);
+    cases.push([`random mix ${k}`, lines.join('\n') + (rnd() < 0.5 ? '\n' : '')]);
+  }
+  for (const [name, text] of cases) {
+    it(`${name}: the same facts, problems and counts as read line by line`, async () => {
+      const bytes = Buffer.isBuffer(text) ? text : Buffer.from(text);
+      const fast = traceReader();
+      assert.equal(fast.pushBytes(bytes), true);
+      fast.end();
+      assert.deepEqual(held(fast), held(await readStreamed(bytes)));
+    });
+  }
+  // Bytes that decode or split otherwise than as they are: read line by line instead.
+  const refused: [string, Buffer][] = [
+    ['not UTF-8', Buffer.concat([Buffer.from(glog('{"str": ["')), Buffer.from([0xff, 0xc3]), Buffer.from('"]}\n')])],
+    ['a carriage return', Buffer.from(`${glog('{"str": []}')}\r\n`)],
+    ['a U+2028 in the metadata', Buffer.from(`${glog('{"str": ["\u2028"]}')}\n`)],
+    ['a U+2029 in a payload', Buffer.from(`${entry('{"chromium_event": {}}', ['\u2029'])}\n`)],
+    ['a byte order mark', Buffer.from(`\ufeff${glog('{"str": []}')}\n`)],
+  ];
+  for (const [name, bytes] of refused) {
+    it(`${name}: refused, the reader left as it was`, () => {
+      const r = traceReader();
+      assert.equal(r.pushBytes(bytes), false);
+      assert.deepEqual(held(r), held(traceReader()));
+    });
+  }
+});
+
+describe('trace ingest: the glog clock', () => {
+  /** glogClock as first written: the text read for each year tried, every line worked out anew. */
+  function referenceClock(clock: ReadonlyMap<number, string>, anchors: { line: number; time: number }[], fallback: number) {
+    const parse = (s: string, year: number) => {
+      const m = /^(\d\d)(\d\d) (\d\d):(\d\d):(\d\d)(?:\.(\d+))?$/.exec(s);
+      if (!m) return undefined;
+      const ms = m[6] ? Math.round(Number(`0.${m[6]}`) * 1000) : 0;
+      return Date.UTC(year, Number(m[1]) - 1, Number(m[2]), Number(m[3]), Number(m[4]), Number(m[5]), ms);
+    };
+    const nearest = (s: string, near: number) => {
+      const y = new Date(near).getUTCFullYear();
+      let best: number | undefined;
+      for (const year of [y - 1, y, y + 1]) {
+        const t = parse(s, year);
+        if (t !== undefined && (best === undefined || Math.abs(t - near) < Math.abs(best - near))) best = t;
+      }
+      return best;
+    };
+    let offset = 0;
+    let near = fallback;
+    const anchor = anchors.find((a) => clock.has(a.line));
+    if (anchor) {
+      const t = nearest(clock.get(anchor.line)!, anchor.time);
+      if (t !== undefined && Math.abs(anchor.time - t) < 86_400_000) offset = Math.round((anchor.time - t) / 900_000) * 900_000;
+      near = anchor.time;
+    }
+    return (line: number) => {
+      const s = clock.get(line);
+      if (s === undefined) return undefined;
+      const t = nearest(s, near - offset);
+      return t === undefined ? undefined : t + offset;
+    };
+  }
+  it('gives each line the time the reference does: odd clocks, repeated readings, odd anchors and fallbacks', () => {
+    let seed = 7;
+    const rnd = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
+    const d2 = (n: number) => String(Math.floor(n)).padStart(2, '0');
+    for (let k = 0; k < 500; k++) {
+      const clock = new Map<number, string>();
+      const reading = () => (rnd() < 0.05 ? 'junk' : `${d2(rnd() * 14)}${d2(rnd() * 33)} ${d2(rnd() * 25)}:${d2(rnd() * 61)}:${d2(rnd() * 61)}${rnd() < 0.8 ? `.${Math.floor(rnd() * 1e6)}` : ''}`);
+      for (let l = 1; l <= 20; l++) clock.set(l, l > 1 && rnd() < 0.3 ? clock.get(l - 1)! : reading());
+      const anchors = rnd() < 0.2 ? [] : [{ line: 1 + Math.floor(rnd() * 25), time: [0, 1.7e12, 2.5e14, 1795671967428, -1e13, NaN][Math.floor(rnd() * 6)] + rnd() * 1e10 }];
+      const fallback = [1.7e12, 0, 2.5e14, NaN][Math.floor(rnd() * 4)];
+      const a = glogClock(clock, anchors, fallback);
+      const b = referenceClock(clock, anchors, fallback);
+      for (let l = 0; l <= 21; l++) for (let rep = 0; rep < 2; rep++) assert.ok(Object.is(a(l), b(l)), `line ${l} (${clock.get(l)}): ${a(l)} against ${b(l)}`);
     }
   });
 });

@@ -1,4 +1,5 @@
 import * as crypto from 'node:crypto';
+import { isUtf8 } from 'node:buffer';
 
 /** One TORCH_TRACE log entry: the glog line, its JSON metadata and the payload lines under it. */
 export interface TraceEntry {
@@ -11,7 +12,8 @@ export interface TraceEntry {
   /** The entry's kind: the metadata's first key that is not envelope bookkeeping. */
   kind: string;
   meta: Record<string, unknown>;
-  payload: string | null;
+  /** The payload lines, each without its tab, joined by newlines; null when there are none and has_payload is not given. */
+  readonly payload: string | null;
   /** has_payload was given and the payload's MD5 did not match it. */
   payloadMismatch: boolean;
   /** "0/1" style compile id from frame_id / frame_compile_id / attempt, when the envelope has them. */
@@ -19,37 +21,146 @@ export interface TraceEntry {
   rank: number | null;
   /** The glog line's process id (PyTorch's trace handler writes the process, not the thread). */
   pid: number | null;
+  /**
+   * Whether the payload's text holds `needle`, which must hold no tab, newline or carriage
+   * return (so that it is in the text exactly when it is in one payload line's bytes): a
+   * payload read from a file's bytes is then searched without decoding it.
+   */
+  payloadIncludes(needle: string): boolean;
 }
 
 export type TraceProblem = { line: number; message: string };
 
 /** MD5 in hex; Node's one-shot hash (20.12 on) where there is one: a Hash object per entry cost more than the digest. */
-const md5Hex: (text: string) => string =
+const md5Hex: (data: string | Uint8Array) => string =
   typeof (crypto as { hash?: unknown }).hash === 'function'
-    ? (text) => (crypto as unknown as { hash: (a: string, d: string, e: string) => string }).hash('md5', text, 'hex')
-    : (text) => crypto.createHash('md5').update(text).digest('hex');
+    ? (data) => (crypto as unknown as { hash: (a: string, d: string | Uint8Array, e: string) => string }).hash('md5', data, 'hex')
+    : (data) => crypto.createHash('md5').update(data).digest('hex');
 
 const GLOG = /^([VIWEC])(\d{4}) (\d\d:\d\d:\d\d\.\d+) +(\d+) ([^\]]*)\] (.*)$/;
+/**
+ * GLOG up to the metadata: on a line known to hold no line terminator (\r, \u2028, \u2029),
+ * GLOG's `(.*)$` is all the rest of the line, so this gives GLOG's groups without scanning it.
+ */
+const GLOG_HEAD = /^([VIWEC])(\d{4}) (\d\d:\d\d:\d\d\.\d+) +(\d+) ([^\]]*)\] /;
 const BOOKKEEPING = new Set(['frame_id', 'frame_compile_id', 'attempt', 'has_payload', 'rank', 'compiled_autograd_id', 'payload_filename']);
+
+const TAB = 9;
+const NL = 10;
+
+/** A needle's UTF-8 bytes as a latin1 string (a byte a character), to search a payload's bytes decoded as latin1. */
+const latin1Needles = new Map<string, string>();
+function latin1Needle(needle: string): string {
+  let l = latin1Needles.get(needle);
+  if (l === undefined) latin1Needles.set(needle, (l = Buffer.from(needle, 'utf8').toString('latin1')));
+  return l;
+}
+
+/**
+ * An entry's payload: the lines as strings (text pushed line by line), or the raw bytes of
+ * its lines, tabs and newlines included, buf[from, to) (a whole file's bytes, see pushBytes).
+ */
+class Entry implements TraceEntry {
+  payloadMismatch = false;
+  #text: string | null | undefined;
+  #buf: Buffer | null;
+  /** The payload's bytes a character each (cheaper to make than its text, and searched alike). */
+  #latin1: string | undefined;
+  #from: number;
+  #to: number;
+  constructor(
+    readonly line: number,
+    readonly level: string,
+    readonly date: string,
+    readonly time: string,
+    readonly kind: string,
+    readonly meta: Record<string, unknown>,
+    readonly compileId: string | null,
+    readonly rank: number | null,
+    readonly pid: number | null,
+    text: string | null | undefined,
+    buf: Buffer | null,
+    from: number,
+    to: number,
+  ) {
+    this.#text = text;
+    this.#buf = buf;
+    this.#from = from;
+    this.#to = to;
+  }
+  get payload(): string | null {
+    if (this.#text === undefined) {
+      // '\n\t' is only ever a line break and the next line's tab: no line holds a newline
+      this.#text = this.#buf!.toString('utf8', this.#from, this.#to).replaceAll('\n\t', '\n').slice(1);
+      this.#buf = null;
+      this.#latin1 = undefined;
+    }
+    return this.#text;
+  }
+  payloadIncludes(needle: string): boolean {
+    if (this.#text !== undefined) return this.#text !== null && this.#text.includes(needle);
+    this.#latin1 ??= this.#buf!.toString('latin1', this.#from, this.#to);
+    return this.#latin1.includes(latin1Needle(needle));
+  }
+}
+
+let scratch = Buffer.allocUnsafe(1 << 16);
+
+/** The payload's bytes without each line's tab, as the text joined from its lines encodes (in a buffer reused by the next call). */
+function payloadBytes(buf: Buffer, from: number, to: number): Uint8Array {
+  if (scratch.length < to - from) scratch = Buffer.allocUnsafe(Math.max(to - from, scratch.length * 2));
+  const s = scratch;
+  let n = 0;
+  for (let i = from + 1; i < to; i++) {
+    const b = buf[i];
+    s[n++] = b;
+    if (b === NL) i++; // the next line's tab
+  }
+  return s.subarray(0, n);
+}
+
+export interface TraceAssembler {
+  /** One line (without its newline). */
+  push(text: string, line: number): void;
+  /**
+   * A whole log's bytes, lines from `firstLine` on; false, having read nothing, when they are
+   * not plain enough to be read from bytes exactly as push reads their decoded lines (then push
+   * them line by line): not UTF-8, a byte order mark, a carriage return or a U+2028/2029.
+   */
+  pushBytes(buf: Buffer, firstLine?: number): boolean;
+  /** The log ends: the entry under way is complete. */
+  end(): void;
+}
 
 /**
  * Assembles entries from a stream of lines. A line that is not a glog line or a payload
  * line is reported as a problem and skipped: a trace cut mid-payload or with a garbled
  * line still yields every entry around it.
  */
-export function traceAssembler(onEntry: (e: TraceEntry) => void, onProblem: (p: TraceProblem) => void) {
+export function traceAssembler(onEntry: (e: TraceEntry) => void, onProblem: (p: TraceProblem) => void): TraceAssembler {
   let head: { line: number; level: string; date: string; time: string; pid: number; meta: Record<string, unknown>; kind: string } | null = null;
+  // The payload under way: lines pushed as text, or a range of bytes (pushBytes).
   let payload: string[] = [];
+  let bytes: Buffer | null = null;
+  let from = 0;
+  let to = 0;
   const flush = (truncated: boolean) => {
     if (!head) return;
     const h = head;
     head = null;
     const want = typeof h.meta.has_payload === 'string' ? h.meta.has_payload : null;
-    const text = want !== null || payload.length ? payload.join('\n') : null;
-    payload = [];
+    let text: string | null | undefined;
+    const buf = bytes;
+    if (buf !== null) {
+      bytes = null;
+      text = from < to ? undefined : want !== null ? '' : null;
+    } else {
+      text = want !== null || payload.length ? payload.join('\n') : null;
+      payload = [];
+    }
     let mismatch = false;
-    if (want !== null && text !== null) {
-      mismatch = md5Hex(text) !== want;
+    if (want !== null) {
+      mismatch = md5Hex(text === undefined ? payloadBytes(buf!, from, to) : text!) !== want;
       if (mismatch) onProblem({ line: h.line, message: `${h.kind}: payload does not match has_payload (MD5)${truncated ? ': the log ends inside it' : ''}; entry skipped` });
     }
     const fid = h.meta.frame_id;
@@ -57,7 +168,40 @@ export function traceAssembler(onEntry: (e: TraceEntry) => void, onProblem: (p: 
     const attempt = h.meta.attempt;
     const compileId =
       typeof fid === 'number' && typeof fcid === 'number' ? `${fid}/${fcid}${typeof attempt === 'number' && attempt > 0 ? `_${attempt}` : ''}` : null;
-    onEntry({ line: h.line, level: h.level, date: h.date, time: h.time, kind: h.kind, meta: h.meta, payload: text, payloadMismatch: mismatch, compileId, rank: typeof h.meta.rank === 'number' ? h.meta.rank : null, pid: Number.isSafeInteger(h.pid) ? h.pid : null });
+    const e = new Entry(h.line, h.level, h.date, h.time, h.kind, h.meta, compileId, typeof h.meta.rank === 'number' ? h.meta.rank : null, Number.isSafeInteger(h.pid) ? h.pid : null, text, buf, from, to);
+    e.payloadMismatch = mismatch;
+    onEntry(e);
+  };
+  /** A line that is not a payload line; `plain` when it is known to hold no line terminator. */
+  const glogLine = (text: string, line: number, plain: boolean) => {
+    flush(false);
+    if (text.trim() === '') return;
+    let m: RegExpExecArray | null;
+    let rest: string;
+    if (plain) {
+      m = GLOG_HEAD.exec(text);
+      rest = m ? text.slice(m[0].length) : '';
+    } else {
+      m = GLOG.exec(text);
+      rest = m ? m[6] : '';
+    }
+    if (!m) {
+      onProblem({ line, message: 'not a TORCH_TRACE (glog) line; skipped' });
+      return;
+    }
+    let meta: unknown;
+    try {
+      meta = JSON.parse(rest);
+    } catch (e) {
+      onProblem({ line, message: `metadata is not JSON (${(e as Error).message}); skipped` });
+      return;
+    }
+    if (typeof meta !== 'object' || meta === null || Array.isArray(meta)) {
+      onProblem({ line, message: 'metadata is not a JSON object; skipped' });
+      return;
+    }
+    const kind = Object.keys(meta).find((k) => !BOOKKEEPING.has(k)) ?? '(none)';
+    head = { line, level: m[1], date: m[2], time: m[3], pid: Number(m[4]), meta: meta as Record<string, unknown>, kind };
   };
   return {
     push(text: string, line: number): void {
@@ -66,29 +210,43 @@ export function traceAssembler(onEntry: (e: TraceEntry) => void, onProblem: (p: 
         else onProblem({ line, message: 'payload line outside any entry; skipped' });
         return;
       }
-      flush(false);
-      if (text.trim() === '') return;
-      const m = GLOG.exec(text);
-      if (!m) {
-        onProblem({ line, message: 'not a TORCH_TRACE (glog) line; skipped' });
-        return;
+      glogLine(text, line, false);
+    },
+    pushBytes(buf: Buffer, firstLine = 1): boolean {
+      // Valid UTF-8 decodes line by line as it does whole, and re-encodes to the same bytes
+      // (so a payload's MD5 is that of its bytes); without \r, U+2028 and U+2029 no line
+      // holds a line terminator and none loses a \r at its end.
+      if (head !== null || payload.length || !isUtf8(buf) || buf.includes(13) || buf.includes('\u2028') || buf.includes('\u2029') || (buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf)) return false;
+      const n = buf.length;
+      let line = firstLine;
+      let i = 0;
+      while (i < n) {
+        let end: number;
+        if (buf[i] === TAB && head) {
+          // The entry's payload: every line from here that starts with a tab.
+          end = buf.indexOf(NL, i);
+          while (end >= 0 && buf[end + 1] === TAB) {
+            line++;
+            end = buf.indexOf(NL, end + 1);
+          }
+          if (end < 0) end = n;
+          bytes = buf;
+          from = i;
+          to = end;
+        } else {
+          end = buf.indexOf(NL, i);
+          if (end < 0) end = n;
+          if (buf[i] === TAB) onProblem({ line, message: 'payload line outside any entry; skipped' });
+          else glogLine(buf.toString('utf8', i, end), line, true);
+        }
+        line++;
+        i = end + 1;
       }
-      let meta: unknown;
-      try {
-        meta = JSON.parse(m[6]);
-      } catch (e) {
-        onProblem({ line, message: `metadata is not JSON (${(e as Error).message}); skipped` });
-        return;
-      }
-      if (typeof meta !== 'object' || meta === null || Array.isArray(meta)) {
-        onProblem({ line, message: 'metadata is not a JSON object; skipped' });
-        return;
-      }
-      const kind = Object.keys(meta).find((k) => !BOOKKEEPING.has(k)) ?? '(none)';
-      head = { line, level: m[1], date: m[2], time: m[3], pid: Number(m[4]), meta: meta as Record<string, unknown>, kind };
+      return true;
     },
     end(): void {
       flush(true);
     },
   };
 }
+

@@ -58,10 +58,11 @@ function describedCompile(e: TraceEntry): DescribedCompile {
 
 const parsers: Record<string, Parser> = {
   chromium_event(e, out) {
-    if (e.payload === null) return false;
     // Most chromium events are timings: without an escape, a name that is automatic_dynamic or
-    // starts with pgo. is spelled so in the text, so one that spells neither is no fact (as parsed).
-    if (!e.payload.includes('automatic_dynamic') && !e.payload.includes('pgo.') && !e.payload.includes('\\')) return false;
+    // starts with pgo. is spelled so in the text, so one that spells neither is no fact (as
+    // parsed). Asked before the text is: a payload read from bytes is searched undecoded.
+    if (!e.payloadIncludes('automatic_dynamic') && !e.payloadIncludes('pgo.') && !e.payloadIncludes('\\')) return false;
+    if (e.payload === null) return false;
     let ev: Record<string, unknown> | null;
     try {
       ev = obj(JSON.parse(e.payload));
@@ -96,7 +97,7 @@ const parsers: Record<string, Parser> = {
   artifact(e, out) {
     const a = obj(e.meta.artifact);
     const name = str(a?.name);
-    if (!name || e.payload === null) return false;
+    if (!name || (!CODE_STATE_ARTIFACTS.has(name) && name !== 'recompile_reasons') || e.payload === null) return false;
     if (CODE_STATE_ARTIFACTS.has(name)) {
       out({ kind: 'code_state', line: e.line, compileId: e.compileId, time: null, artifact: name, text: e.payload });
       return true;
@@ -178,7 +179,8 @@ export function parseEntry(e: TraceEntry, stats: TraceStats, out: (f: TraceFact)
   stats.entries++;
   if (e.rank !== null) out({ kind: 'rank', line: e.line, rank: e.rank });
   if (e.payloadMismatch) return;
-  const p = parsers[e.kind];
+  // Own kinds only: a kind named `__proto__` or `constructor` is no parser of Object's.
+  const p = Object.hasOwn(parsers, e.kind) ? parsers[e.kind] : undefined;
   if (p && p(e, out)) return;
   if (p !== undefined || QUIET.has(e.kind)) stats.ignored++;
   else stats.unknown.set(e.kind, (stats.unknown.get(e.kind) ?? 0) + 1);

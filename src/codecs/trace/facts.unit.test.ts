@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { traceAssembler } from './envelope.ts';
+import { traceAssembler, type TraceEntry } from './envelope.ts';
 import { newStats, parseEntry, type TraceFact } from './facts.ts';
 
 /** One chromium_event entry with `payload` (one payload line each), read back as facts. */
@@ -56,5 +56,39 @@ describe('chromium_event facts', () => {
     const r = factsOf([ad('automatic_dynamic')], () => '0'.repeat(32));
     assert.deepEqual(r.facts, []);
     assert.match(r.problems[0], /payload does not match has_payload \(MD5\)/);
+  });
+});
+
+describe('entry kinds', () => {
+  it("a kind named like a member of Object's prototype is a kind with no parser (not a crash, not lost)", () => {
+    const stats = newStats();
+    const facts: TraceFact[] = [];
+    const asm = traceAssembler(
+      (e) => parseEntry(e, stats, (f) => facts.push(f)),
+      () => assert.fail('no problem expected'),
+    );
+    ['__proto__', 'constructor', 'toString', 'hasOwnProperty'].forEach((k, i) => asm.push(`V1126 05:46:07.428000 10000 x.py:1] {"${k}": {"x": 1}}`, i + 1));
+    asm.end();
+    assert.deepEqual(facts, []);
+    assert.equal(stats.entries, 4);
+    assert.deepEqual([...stats.unknown], [['__proto__', 1], ['constructor', 1], ['toString', 1], ['hasOwnProperty', 1]]);
+  });
+});
+
+describe('payloads read from bytes', () => {
+  it('payloadIncludes answers as the decoded text does (needles of any script, asked in any order)', () => {
+    const md5 = (p: string) => createHash('md5').update(p).digest('hex');
+    const payloads = [['{"name": "automatic_dynamic"}'], ['x', 'pgo.', ''], ['automatic_', 'dynamic'], ['\\u0061', 'é😀'], [], ['pgo', '.automatic_dynamic']];
+    const text = payloads.map((p) => [`V1126 05:46:07.428000 10000 x.py:1] {"chromium_event": {}, "has_payload": "${md5(p.join('\n'))}"}`, ...p.map((l) => `\t${l}`)].join('\n')).join('\n');
+    const entries: TraceEntry[] = [];
+    const asm = traceAssembler((e) => entries.push(e), () => assert.fail('no problem expected'));
+    assert.equal(asm.pushBytes(Buffer.from(text)), true);
+    asm.end();
+    const needles = ['automatic_dynamic', 'pgo.', '\\', 'é😀', 'dynamic'];
+    const asked = [...entries.keys(), ...[...entries.keys()].reverse(), 2, 0, 5, 1];
+    // the texts apart: an entry whose payload was read answers from its text
+    for (const i of asked) for (const n of needles) assert.equal(entries[i].payloadIncludes(n), payloads[i].join('\n').includes(n), `entry ${i}, ${n}`);
+    assert.deepEqual(entries.map((e) => e.payload), payloads.map((p) => p.join('\n')));
+    assert.deepEqual(entries.map((e) => e.payloadMismatch), payloads.map(() => false));
   });
 });
