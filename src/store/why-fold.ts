@@ -381,7 +381,7 @@ type LoggedJson = [string | null, string, string, string, string | null, number]
 type TrackJson = [first: number, lastStatic: number, staticBefore: number, became: [number, string] | null, logged: LoggedJson, becameLogged: LoggedJson, values: [string, number, string[]][]];
 /** One dim, self-contained: its events, its evidence, its facts. */
 type DimJson = [events: EventJson[], evidence: EvidenceJson[], track: TrackJson];
-type AccJson = [code: number | string, source: string, saw: number, dims: string, last: EntryJson, carried: [body: number, count: number, runs: string[]][]];
+export type AccJson = [code: number | string, source: string, saw: number, dims: string, last: EntryJson, carried: [body: number, count: number, runs: string[]][]];
 export type WhyStateJson = AccJson[];
 
 const loggedJson = (l: Logged): LoggedJson => l && [l.compileId, l.reason, l.cached, l.new, l.guard, l.position];
@@ -439,24 +439,33 @@ function trackFrom(text: string): Track {
 const tracksFrom = (text: string): Map<string, Track> => new Map((JSON.parse(text) as [string, string][]).map(([dk, t]) => [dk, trackFrom(t)]));
 
 /**
+ * An acc's dims as a JSON string of their stored text, kept while no step changes them (most
+ * steps only count); the parsed dims are dropped (memory: a state has every dim of every source).
+ */
+export function accDimsJson(a: Acc): string {
+  if (a.dimsText === undefined || a.dimsJson === undefined) a.dimsJson = JSON.stringify((a.dimsText ??= tracksText(a.dims!)));
+  a.dims = undefined;
+  return a.dimsJson;
+}
+
+/** An acc's row (AccJson) in two pieces of JSON text around its dims: `[code,source,saw` and `last,carried]`. */
+export function accRowText(a: Acc, codeRef: (c: CodeId) => number | string): [head: string, tail: string] {
+  const carriedRows: AccJson[5] = [];
+  for (const [body, c] of a.carried) carriedRows.push([body, c.count, [...c.runs]]);
+  const head = JSON.stringify([codeRef(a.code), a.source, (a.sawScalar ? 1 : 0) | (a.sawTensor ? 2 : 0)]);
+  return [head.slice(0, -1), `${JSON.stringify(entryToJson(a.last))},${JSON.stringify(carriedRows)}]`];
+}
+
+/**
  * The state as JSON text (WhyStateJson), in its own order; `codeRef` names a code id (its row,
  * or its key for comparing). `cached: false` (verify) writes every part afresh.
  */
 export function whyStateText(st: WhyState, codeRef: (c: CodeId) => number | string, cached = true): string {
   const parts: string[] = [];
   for (const a of st.accs.values()) {
-    let dims: string;
-    if (cached) {
-      // the dims' text, as a JSON string, kept while no step changes them (most steps only count)
-      if (a.dimsText === undefined || a.dimsJson === undefined) a.dimsJson = JSON.stringify((a.dimsText ??= tracksText(a.dims!)));
-      dims = a.dimsJson;
-      // the text stands for them until a step changes them (memory: a state has every dim of every source)
-      a.dims = undefined;
-    } else dims = JSON.stringify(tracksText(tracks(a)));
-    const carriedRows: AccJson[5] = [];
-    for (const [body, c] of a.carried) carriedRows.push([body, c.count, [...c.runs]]);
-    const head = JSON.stringify([codeRef(a.code), a.source, (a.sawScalar ? 1 : 0) | (a.sawTensor ? 2 : 0)]);
-    parts.push(`${head.slice(0, -1)},${dims},${JSON.stringify(entryToJson(a.last))},${JSON.stringify(carriedRows)}]`);
+    const dims = cached ? accDimsJson(a) : JSON.stringify(tracksText(tracks(a)));
+    const [head, tail] = accRowText(a, codeRef);
+    parts.push(`${head},${dims},${tail}`);
   }
   return `[${parts.join(',')}]`;
 }
