@@ -73,6 +73,9 @@ export interface Acc {
   dimsJson?: string;
   /** `dimsText` read into each dim's own text, by dim (track), while `dimsText` stands. */
   dimsIndex?: Map<string, string>;
+  /** `last` as JSON text, while `lastFor` is `last` and no step changed it (accRowText). */
+  lastText?: string;
+  lastFor?: FrameStateSizeEntry;
 }
 
 /** What a counted body carried, read from the log on first use. */
@@ -108,6 +111,9 @@ export interface Carried {
   runs: Set<string>;
   /** The run last added to `runs`. */
   lastRun: string | null;
+  /** `runs` as JSON text when it had `runsSize` runs (accRowText). */
+  runsText?: string;
+  runsSize?: number;
 }
 
 /** The state: every (code id, source) kept, in first-seen order; `byCode` finds one by the code id object (null: not kept). */
@@ -216,6 +222,8 @@ export function whyStep(st: WhyState, step: FoldStep, ev: LeanEvent, keep: Keep,
     bySource.set(step.source, acc);
   }
   acc.last = step.after;
+  // the fold changes an entry in place: its text is written anew
+  if (step.before !== step.after) acc.lastText = undefined;
   // Most events of a long log bring a shape seen before and change nothing: count them by body.
   const key = ev.shape ?? ev.entry;
   let slot: Carried | undefined;
@@ -450,10 +458,22 @@ export function accDimsJson(a: Acc): string {
 
 /** An acc's row (AccJson) in two pieces of JSON text around its dims: `[code,source,saw` and `last,carried]`. */
 export function accRowText(a: Acc, codeRef: (c: CodeId) => number | string): [head: string, tail: string] {
-  const carriedRows: AccJson[5] = [];
-  for (const [body, c] of a.carried) carriedRows.push([body, c.count, [...c.runs]]);
+  // Written at every checkpoint, where only the counts have changed for most: the rest is kept
+  // (a run set only grows, so its size says whether its text stands).
+  let carriedText = '';
+  for (const [body, c] of a.carried) {
+    if (c.runsText === undefined || c.runsSize !== c.runs.size) {
+      c.runsText = JSON.stringify([...c.runs]);
+      c.runsSize = c.runs.size;
+    }
+    carriedText += `${carriedText ? ',' : ''}[${body},${c.count},${c.runsText}]`;
+  }
+  if (a.lastText === undefined || a.lastFor !== a.last) {
+    a.lastText = JSON.stringify(entryToJson(a.last));
+    a.lastFor = a.last;
+  }
   const head = JSON.stringify([codeRef(a.code), a.source, (a.sawScalar ? 1 : 0) | (a.sawTensor ? 2 : 0)]);
-  return [head.slice(0, -1), `${JSON.stringify(entryToJson(a.last))},${JSON.stringify(carriedRows)}]`];
+  return [head.slice(0, -1), `${a.lastText},[${carriedText}]]`];
 }
 
 /**
