@@ -52,6 +52,8 @@ export interface Track {
   logged: Logged;
   becameLogged: Logged;
   values: Map<string, { count: number; runs: Set<string> }>;
+  /** Its stored text, while no step has changed it since it was read (tracksText writes it again as it was). */
+  text?: string;
 }
 
 export interface Acc {
@@ -269,6 +271,7 @@ export function whyStep(st: WhyState, step: FoldStep, ev: LeanEvent, keep: Keep,
     const newStatic = isStatic(a) && (!t.lastStatic || t.lastStatic.value !== value || !isStatic(b));
     if (t.first && !(logged && isRecordDim) && !becomes && !newStatic) continue;
     changed = true;
+    t.text = undefined;
     if (!detailed) {
       detailed = true;
       details(ev);
@@ -424,7 +427,7 @@ function trackText(t: Track): string {
 }
 
 /** The dims as JSON text: [[dim, its own JSON text], ...] (read one by one). */
-const tracksText = (dims: Map<string, Track>): string => JSON.stringify([...dims].map(([dk, t]) => [dk, trackText(t)]));
+const tracksText = (dims: Map<string, Track>, cached: boolean): string => JSON.stringify([...dims].map(([dk, t]) => [dk, (cached && t.text) || trackText(t)]));
 
 function trackFrom(text: string): Track {
   const [events, pooled, [first, lastStatic, staticBefore, became, logged, becameLogged, values]] = JSON.parse(text) as DimJson;
@@ -434,6 +437,7 @@ function trackFrom(text: string): Track {
   });
   const ev = (i: number): Evidence | null => (i < 0 ? null : evidence[i]);
   return {
+    text,
     first: ev(first),
     lastStatic: ev(lastStatic),
     staticBefore: ev(staticBefore),
@@ -451,7 +455,7 @@ const tracksFrom = (text: string): Map<string, Track> => new Map((JSON.parse(tex
  * steps only count); the parsed dims are dropped (memory: a state has every dim of every source).
  */
 export function accDimsJson(a: Acc): string {
-  if (a.dimsText === undefined || a.dimsJson === undefined) a.dimsJson = JSON.stringify((a.dimsText ??= tracksText(a.dims!)));
+  if (a.dimsText === undefined || a.dimsJson === undefined) a.dimsJson = JSON.stringify((a.dimsText ??= tracksText(a.dims!, true)));
   a.dims = undefined;
   return a.dimsJson;
 }
@@ -483,7 +487,7 @@ export function accRowText(a: Acc, codeRef: (c: CodeId) => number | string): [he
 export function whyStateText(st: WhyState, codeRef: (c: CodeId) => number | string, cached = true): string {
   const parts: string[] = [];
   for (const a of st.accs.values()) {
-    const dims = cached ? accDimsJson(a) : JSON.stringify(tracksText(tracks(a)));
+    const dims = cached ? accDimsJson(a) : JSON.stringify(tracksText(tracks(a), false));
     const [head, tail] = accRowText(a, codeRef);
     parts.push(`${head},${dims},${tail}`);
   }
