@@ -1,4 +1,4 @@
-import pako from 'pako';
+import { deflateSync, inflateSync } from 'node:zlib';
 import { entryFromJson, entryToJson, type EntryJson } from '../codecs/entry-json.ts';
 import { codeKey, type CodeId } from '../model/code-id.ts';
 import type { Sql } from './database.ts';
@@ -33,12 +33,13 @@ export function encodeView(view: StreamView, codeRow: (c: CodeId) => number): Ui
   for (const [key, { id, state }] of view.profile.codes) {
     rows.push([view.codeSeq.get(key)!, codeRow(id), [...state.automaticDynamic].map(([s, e]) => [s, entryToJson(e)])]);
   }
-  return pako.deflate(JSON.stringify(rows));
+  // zlib's own deflate at a light level: written every few thousand events, on append and by replay
+  return deflateSync(JSON.stringify(rows), { level: 1 });
 }
 
 export function decodeView(bytes: Uint8Array, dict: Dictionaries): StreamView {
   const view = emptyStream();
-  const rows = JSON.parse(pako.inflate(bytes, { to: 'string' })) as Stored;
+  const rows = JSON.parse(inflateSync(bytes).toString()) as Stored;
   rows.sort((a, b) => a[0] - b[0]);
   for (const [seq, row, entries] of rows) {
     const id = dict.code(row);

@@ -19,7 +19,6 @@ import { addProfileRun } from './profile-runs.ts';
 export function replayAll(sql: Sql, interner: Interner, onProgress?: (events: number) => void): { events: number; profiles: number; records: number } {
   const dict = interner.dict;
   let records = 0;
-  const views = new Map<number, StreamView>();
   sql.run('delete from history');
   sql.run('delete from code_states');
   // Older versions could pin the live views to a what-if; the views now always fold the whole log.
@@ -32,24 +31,16 @@ export function replayAll(sql: Sql, interner: Interner, onProgress?: (events: nu
   sql.run('delete from why_checkpoints');
   // profile_runs is derived too: each profile's runs from their first position, noted as the scan meets them
   sql.run('delete from profile_runs');
-  const runs = new Map<number, Map<number, number>>();
-  let pidRuns: Map<number, number> | undefined;
-  let lastRunRow: number | null = null;
-  // why's state beside each checkpoint (why-checkpoints.ts), for the same profiles
-  const whys = new Map<number, { why: WhyState; counts: LogCounts }>();
-  let why: { why: WhyState; counts: LogCounts } | undefined;
   // Where each query is a round trip (PostgreSQL), the scan reads every event's details at
   // once rather than one query for each step that gives evidence.
   const remote = sql.dialect.remote;
   const details = remote ? () => {} : eventDetails(sql, dict);
-  const seen = new Map<number, { n: number; time: number }>();
   const every = checkpointEvery();
-  const unchanged = unchangedBodies();
-  let lastPid = -1;
-  let v: StreamView | undefined;
-  let ex: Set<string> | undefined;
-  let c: { n: number; time: number } | undefined;
-  let lastRun: number | null = null;
+  // each profile's part of the scan, found once an event (the log interleaves its profiles)
+  const profiles: Scanned[] = [];
+  // by id (rows: an array finds one fastest)
+  const byId: (Scanned | undefined)[] = [];
+  let p: Scanned | undefined;
   // history rows go in bulk (a round trip each on PostgreSQL)
   let pending: HistoryInsert[] = [];
   const flush = () => {
@@ -58,20 +49,31 @@ export function replayAll(sql: Sql, interner: Interner, onProgress?: (events: nu
   };
   /** One event folded into its profile's view (and why's state): the records it logged. */
   const foldOne = (ev: LeanEvent, m: Unchanged | null): number => {
+    const why = p!.why;
     // A body the fold found changes nothing, brought again with nothing folded in between:
     // it changes nothing again (the fold is a function of the entry and the body).
-    const known = m?.bodies.get(ev.bodyId);
-    if (known !== undefined) {
-      if (known) whyCount(known, ev.run);
-      return 0;
+    if (m) {
+      // most sources bring one body over and over: the last one found is asked first
+      const known = m.lastBody === ev.bodyId ? m.lastSlot : m.bodies.get(ev.bodyId);
+      if (known !== undefined) {
+        m.lastBody = ev.bodyId;
+        m.lastSlot = known;
+        if (known) whyCount(known, ev.run);
+        return 0;
+      }
+      m.lastBody = -1;
     }
-    const step = fold(v!, ev);
+    const step = fold(p!.view, ev);
     if (!step) return 0;
     if (why) whyStep(why.why, step, ev, KEEP_ALL, details);
     // before === after: the fold's own word that the entry stayed as it was (UpdateResult)
     const slot = why && step.before === step.after ? whySlot(why.why, step, ev.bodyId) : null;
     if (m && step.before === step.after && (slot || !why)) m.bodies.set(ev.bodyId, slot);
-    else (m ?? unchanged.at(ev.profileId, ev.codeRow!, ev.sourceRow!)).bodies.clear();
+    else {
+      const u = m ?? unchangedAt(p!, ev.codeRow!, ev.sourceRow!);
+      u.bodies.clear();
+      u.lastBody = -1;
+    }
     if (!step.records.length) return 0;
     historyRows(pending, interner, ev.position, ev.profileId, step);
     if (pending.length >= 5000) flush();
@@ -82,45 +84,42 @@ export function replayAll(sql: Sql, interner: Interner, onProgress?: (events: nu
     remote ? { details: true } : { withTime: true },
     (ev) => {
       if (onProgress && ev.position % 50000 === 0) onProgress(ev.position);
-      if (ev.profileId !== lastPid) {
-        lastPid = ev.profileId;
-        v = views.get(lastPid);
-        if (!v) views.set(lastPid, (v = emptyStream()));
-        ex = excluded.get(lastPid);
-        why = whys.get(lastPid);
-        if (!why && ex!.size === 0) whys.set(lastPid, (why = { why: emptyWhyState(), counts: emptyLogCounts() }));
-        c = seen.get(lastPid);
-        if (!c) seen.set(lastPid, (c = { n: 0, time: 0 }));
-        lastRun = null;
-        pidRuns = runs.get(lastPid);
-        if (!pidRuns) runs.set(lastPid, (pidRuns = new Map()));
-        lastRunRow = null;
-      }
-      if (ev.runRow !== null && ev.runRow !== lastRunRow && !pidRuns!.has((lastRunRow = ev.runRow))) pidRuns!.set(ev.runRow, ev.position);
-      c!.n++;
-      if (ev.time > c!.time) c!.time = ev.time;
-      const m = ev.kind === 'shape.observed' || ev.kind === 'entry.imported' ? unchanged.at(ev.profileId, ev.codeRow!, ev.sourceRow!) : null;
-      if (why) {
-        // addToLogCounts, with the counts of the code id and source kept (a set adds a run once)
-        if (ev.runRow !== null && ev.runRow !== lastRun) why.counts.runs.add((lastRun = ev.runRow));
-        if (m) {
-          const s = (m.counts ??= sourceCounts(why.counts, ev.codeRow!, ev.sourceRow!));
-          s.n++;
-          if (ev.runRow !== null && ev.runRow !== m.run) s.runs.add((m.run = ev.runRow));
+      if (p?.id !== ev.profileId) {
+        p = byId[ev.profileId];
+        if (!p) {
+          const ex = excluded.get(ev.profileId)!;
+          byId[ev.profileId] = p = { id: ev.profileId, view: emptyStream(), ex, why: ex.size === 0 ? { why: emptyWhyState(), counts: emptyLogCounts() } : undefined, n: 0, time: 0, runs: new Map(), lastRunRow: null, unchanged: [] };
+          profiles.push(p);
         }
       }
-      if (ev.kind !== 'run.retracted' && !(ev.run !== null && ex?.has(ev.run))) records += foldOne(ev, m);
-      if (c!.n % every === 0 && ex!.size === 0) {
-        writeCheckpoint(sql, ev.profileId, ev.position, c!.n, c!.time, v!, interner.codeId);
+      const why = p.why;
+      // the run last met in the profile: its first position noted, and the report's count of runs
+      if (ev.runRow !== null && ev.runRow !== p.lastRunRow) {
+        p.lastRunRow = ev.runRow;
+        if (!p.runs.has(ev.runRow)) p.runs.set(ev.runRow, ev.position);
+        if (why) why.counts.runs.add(ev.runRow);
+      }
+      p.n++;
+      if (ev.time > p.time) p.time = ev.time;
+      const m = ev.kind === 'shape.observed' || ev.kind === 'entry.imported' ? unchangedAt(p, ev.codeRow!, ev.sourceRow!) : null;
+      // addToLogCounts, with the counts of the code id and source kept (a set adds a run once)
+      if (why && m) {
+        const s = (m.counts ??= sourceCounts(why.counts, ev.codeRow!, ev.sourceRow!));
+        s.n++;
+        if (ev.runRow !== null && ev.runRow !== m.run) s.runs.add((m.run = ev.runRow));
+      }
+      if (ev.kind !== 'run.retracted' && !(ev.run !== null && p.ex.size !== 0 && p.ex.has(ev.run))) records += foldOne(ev, m);
+      if (p.n % every === 0 && p.ex.size === 0) {
+        writeCheckpoint(sql, ev.profileId, ev.position, p.n, p.time, p.view, interner.codeId);
         writeWhyCheckpoint(sql, ev.profileId, ev.position, why!.why, interner.codeId, why!.counts);
       }
     },
     dict,
   );
   flush();
-  for (const [pid, view] of views) writeCodeStates(sql, pid, view, 'all');
-  for (const [pid, m] of runs) for (const [rid, position] of m) addProfileRun(sql, pid, rid, position);
-  return { events, profiles: views.size, records };
+  for (const q of profiles) writeCodeStates(sql, q.id, q.view, 'all');
+  for (const q of profiles) for (const [rid, position] of q.runs) addProfileRun(sql, q.id, rid, position);
+  return { events, profiles: profiles.length, records };
 }
 
 /** What replay keeps per profile, code id and source (their rows). */
@@ -131,24 +130,35 @@ interface Unchanged {
    * events of a long log are such.
    */
   bodies: Map<number, Carried | null>;
+  /** The body last found in `bodies` (-1: none), and what `bodies` holds for it. */
+  lastBody: number;
+  lastSlot: Carried | null;
   /** The report's counts of the code id and source (log-counts.ts), and the run last added to them. */
   counts?: ReturnType<typeof sourceCounts>;
   run?: number;
 }
 
-function unchangedBodies() {
-  const byProfile = new Map<number, Map<number, Map<number, Unchanged>>>();
-  return {
-    at(pid: number, codeRow: number, sourceRow: number): Unchanged {
-      let byCode = byProfile.get(pid);
-      if (!byCode) byProfile.set(pid, (byCode = new Map()));
-      let bySource = byCode.get(codeRow);
-      if (!bySource) byCode.set(codeRow, (bySource = new Map()));
-      let m = bySource.get(sourceRow);
-      if (!m) bySource.set(sourceRow, (m = { bodies: new Map() }));
-      return m;
-    },
-  };
+/** What replay keeps per profile as it scans. */
+interface Scanned {
+  id: number;
+  view: StreamView;
+  /** The runs its window leaves out (a retraction); none: its checkpoints are rebuilt. */
+  ex: Set<string>;
+  /** why's state and the report's counts, where checkpoints are rebuilt. */
+  why: { why: WhyState; counts: LogCounts } | undefined;
+  /** Its events so far, and their latest time. */
+  n: number;
+  time: number;
+  /** Its runs (rows) from their first position, and the run of its last event. */
+  runs: Map<number, number>;
+  lastRunRow: number | null;
+  /** By code id, then source (rows: arrays find them fastest). */
+  unchanged: Unchanged[][];
+}
+
+function unchangedAt(p: Scanned, codeRow: number, sourceRow: number): Unchanged {
+  const bySource = (p.unchanged[codeRow] ??= []);
+  return (bySource[sourceRow] ??= { bodies: new Map(), lastBody: -1, lastSlot: null });
 }
 
 /** One profile's stored views rebuilt from its events (after a retraction). */

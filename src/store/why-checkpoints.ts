@@ -1,4 +1,4 @@
-import { deflateSync, inflateSync } from 'node:zlib';
+import { deflateRawSync, inflateRawSync, inflateSync } from 'node:zlib';
 import { codeKey, type CodeId } from '../model/code-id.ts';
 import { checkpointFor } from './checkpoints.ts';
 import type { Sql } from './database.ts';
@@ -6,7 +6,7 @@ import { countLog, decodeLogCounts, emptyLogCounts, encodeLogCounts, logCountsTe
 import { emptyStream, fold } from './fold.ts';
 import { scanEvents, type Dictionaries } from './log.ts';
 import type { Window } from './window.ts';
-import { emptyWhyState, eventDetails, KEEP_ALL, whyFold, whyStateFrom, whyStateText, whyStep, type Keep, type WhyStart, type WhyState, type WhyStateJson } from './why-fold.ts';
+import { accDimsJson, accRowText, emptyWhyState, eventDetails, KEEP_ALL, whyFold, whyStateFrom, whyStateText, whyStep, type Acc, type AccJson, type Keep, type WhyStart, type WhyState, type WhyStateJson } from './why-fold.ts';
 
 /**
  * Why-checkpoints: `why`'s state (why-fold.ts) beside each checkpoint of the profile's fold
@@ -15,13 +15,71 @@ import { emptyWhyState, eventDetails, KEEP_ALL, whyFold, whyStateFrom, whyStateT
  * written on append and by replay, checked by verify; deleting them changes no answer.
  */
 
-// zlib's own deflate (node:zlib), at a light level: written every few thousand events, read by every `why`.
+/**
+ * The stored form, version 2: a 0x02 byte and a uint32 count of pieces; the dims of every
+ * CHUNK accs as a piece of its own (a uint32 length and raw deflate of `[dims, ...]`); then the
+ * rest of every acc's row
+ * (raw deflate of `[[code, source, saw, last, carried], ...]`), in the state's order. The dims
+ * seldom change between checkpoints while the counts always do, so a state written again
+ * deflates anew only the pieces whose dims changed (kept per state in `pieces`). Version 1
+ * (rows written before it) is the whole WhyStateJson text zlib-deflated; its first byte is
+ * zlib's 0x78, and it is still read.
+ */
+const V2 = 0x02;
+const CHUNK = 64;
+interface Piece {
+  accs: Acc[];
+  dims: string[];
+  bytes: Buffer;
+}
+const pieces = new WeakMap<WhyState, Piece[]>();
+
 export function encodeWhyState(st: WhyState, codeRow: (c: CodeId) => number): Uint8Array {
-  return deflateSync(whyStateText(st, codeRow), { level: 1 });
+  const accs = [...st.accs.values()];
+  let kept = pieces.get(st);
+  if (!kept) pieces.set(st, (kept = []));
+  const out: Buffer[] = [Buffer.of(V2, 0, 0, 0, 0)];
+  const rest: string[] = [];
+  for (let i = 0, k = 0; i < accs.length; i += CHUNK, k++) {
+    const chunk = accs.slice(i, i + CHUNK);
+    const dims = chunk.map(accDimsJson);
+    let p = kept[k];
+    // the same accs with the same dims text (a changed acc's text is written anew: another string)
+    if (!p || p.accs.length !== chunk.length || chunk.some((a, j) => a !== p!.accs[j] || dims[j] !== p!.dims[j])) {
+      kept[k] = p = { accs: chunk, dims, bytes: deflateRawSync(`[${dims.join(',')}]`, { level: 1 }) };
+    }
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(p.bytes.length);
+    out.push(len, p.bytes);
+    for (const a of chunk) {
+      const [head, tail] = accRowText(a, codeRow);
+      rest.push(`${head},${tail}`);
+    }
+  }
+  kept.length = Math.ceil(accs.length / CHUNK);
+  out[0].writeUInt32BE(kept.length, 1);
+  out.push(deflateRawSync(`[${rest.join(',')}]`, { level: 1 }));
+  return Buffer.concat(out);
 }
 
 export function decodeWhyState(bytes: Uint8Array, dict: Dictionaries, keep: Keep): WhyState {
-  return whyStateFrom(JSON.parse(inflateSync(bytes).toString()) as WhyStateJson, dict, keep);
+  const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (b[0] !== V2) return whyStateFrom(JSON.parse(inflateSync(b).toString()) as WhyStateJson, dict, keep);
+  const k = b.readUInt32BE(1);
+  const dims: string[] = [];
+  let at = 5;
+  for (let i = 0; i < k; i++) {
+    const len = b.readUInt32BE(at);
+    if (at + 4 + len > b.length) throw new Error('a why-checkpoint ends inside its pieces');
+    dims.push(...(JSON.parse(inflateRawSync(b.subarray(at + 4, (at += 4 + len))).toString()) as string[]));
+  }
+  const rows = JSON.parse(inflateRawSync(b.subarray(at)).toString()) as [AccJson[0], AccJson[1], AccJson[2], AccJson[4], AccJson[5]][];
+  if (rows.length !== dims.length) throw new Error(`a why-checkpoint holds ${rows.length} rows and ${dims.length} dims`);
+  return whyStateFrom(
+    rows.map((r, i) => [r[0], r[1], r[2], dims[i], r[3], r[4]]),
+    dict,
+    keep,
+  );
 }
 
 /** `why`'s state at a position, and the report's counts of the log up to it (log-counts.ts). */

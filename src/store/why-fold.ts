@@ -52,6 +52,8 @@ export interface Track {
   logged: Logged;
   becameLogged: Logged;
   values: Map<string, { count: number; runs: Set<string> }>;
+  /** Its stored text, while no step has changed it since it was read (tracksText writes it again as it was). */
+  text?: string;
 }
 
 export interface Acc {
@@ -73,6 +75,9 @@ export interface Acc {
   dimsJson?: string;
   /** `dimsText` read into each dim's own text, by dim (track), while `dimsText` stands. */
   dimsIndex?: Map<string, string>;
+  /** `last` as JSON text, while `lastFor` is `last` and no step changed it (accRowText). */
+  lastText?: string;
+  lastFor?: FrameStateSizeEntry;
 }
 
 /** What a counted body carried, read from the log on first use. */
@@ -108,6 +113,9 @@ export interface Carried {
   runs: Set<string>;
   /** The run last added to `runs`. */
   lastRun: string | null;
+  /** `runs` as JSON text when it had `runsSize` runs (accRowText). */
+  runsText?: string;
+  runsSize?: number;
 }
 
 /** The state: every (code id, source) kept, in first-seen order; `byCode` finds one by the code id object (null: not kept). */
@@ -216,6 +224,8 @@ export function whyStep(st: WhyState, step: FoldStep, ev: LeanEvent, keep: Keep,
     bySource.set(step.source, acc);
   }
   acc.last = step.after;
+  // the fold changes an entry in place: its text is written anew
+  if (step.before !== step.after) acc.lastText = undefined;
   // Most events of a long log bring a shape seen before and change nothing: count them by body.
   const key = ev.shape ?? ev.entry;
   let slot: Carried | undefined;
@@ -261,6 +271,7 @@ export function whyStep(st: WhyState, step: FoldStep, ev: LeanEvent, keep: Keep,
     const newStatic = isStatic(a) && (!t.lastStatic || t.lastStatic.value !== value || !isStatic(b));
     if (t.first && !(logged && isRecordDim) && !becomes && !newStatic) continue;
     changed = true;
+    t.text = undefined;
     if (!detailed) {
       detailed = true;
       details(ev);
@@ -381,7 +392,7 @@ type LoggedJson = [string | null, string, string, string, string | null, number]
 type TrackJson = [first: number, lastStatic: number, staticBefore: number, became: [number, string] | null, logged: LoggedJson, becameLogged: LoggedJson, values: [string, number, string[]][]];
 /** One dim, self-contained: its events, its evidence, its facts. */
 type DimJson = [events: EventJson[], evidence: EvidenceJson[], track: TrackJson];
-type AccJson = [code: number | string, source: string, saw: number, dims: string, last: EntryJson, carried: [body: number, count: number, runs: string[]][]];
+export type AccJson = [code: number | string, source: string, saw: number, dims: string, last: EntryJson, carried: [body: number, count: number, runs: string[]][]];
 export type WhyStateJson = AccJson[];
 
 const loggedJson = (l: Logged): LoggedJson => l && [l.compileId, l.reason, l.cached, l.new, l.guard, l.position];
@@ -416,7 +427,7 @@ function trackText(t: Track): string {
 }
 
 /** The dims as JSON text: [[dim, its own JSON text], ...] (read one by one). */
-const tracksText = (dims: Map<string, Track>): string => JSON.stringify([...dims].map(([dk, t]) => [dk, trackText(t)]));
+const tracksText = (dims: Map<string, Track>, cached: boolean): string => JSON.stringify([...dims].map(([dk, t]) => [dk, (cached && t.text) || trackText(t)]));
 
 function trackFrom(text: string): Track {
   const [events, pooled, [first, lastStatic, staticBefore, became, logged, becameLogged, values]] = JSON.parse(text) as DimJson;
@@ -426,6 +437,7 @@ function trackFrom(text: string): Track {
   });
   const ev = (i: number): Evidence | null => (i < 0 ? null : evidence[i]);
   return {
+    text,
     first: ev(first),
     lastStatic: ev(lastStatic),
     staticBefore: ev(staticBefore),
@@ -439,24 +451,45 @@ function trackFrom(text: string): Track {
 const tracksFrom = (text: string): Map<string, Track> => new Map((JSON.parse(text) as [string, string][]).map(([dk, t]) => [dk, trackFrom(t)]));
 
 /**
+ * An acc's dims as a JSON string of their stored text, kept while no step changes them (most
+ * steps only count); the parsed dims are dropped (memory: a state has every dim of every source).
+ */
+export function accDimsJson(a: Acc): string {
+  if (a.dimsText === undefined || a.dimsJson === undefined) a.dimsJson = JSON.stringify((a.dimsText ??= tracksText(a.dims!, true)));
+  a.dims = undefined;
+  return a.dimsJson;
+}
+
+/** An acc's row (AccJson) in two pieces of JSON text around its dims: `[code,source,saw` and `last,carried]`. */
+export function accRowText(a: Acc, codeRef: (c: CodeId) => number | string): [head: string, tail: string] {
+  // Written at every checkpoint, where only the counts have changed for most: the rest is kept
+  // (a run set only grows, so its size says whether its text stands).
+  let carriedText = '';
+  for (const [body, c] of a.carried) {
+    if (c.runsText === undefined || c.runsSize !== c.runs.size) {
+      c.runsText = JSON.stringify([...c.runs]);
+      c.runsSize = c.runs.size;
+    }
+    carriedText += `${carriedText ? ',' : ''}[${body},${c.count},${c.runsText}]`;
+  }
+  if (a.lastText === undefined || a.lastFor !== a.last) {
+    a.lastText = JSON.stringify(entryToJson(a.last));
+    a.lastFor = a.last;
+  }
+  const head = JSON.stringify([codeRef(a.code), a.source, (a.sawScalar ? 1 : 0) | (a.sawTensor ? 2 : 0)]);
+  return [head.slice(0, -1), `${a.lastText},[${carriedText}]]`];
+}
+
+/**
  * The state as JSON text (WhyStateJson), in its own order; `codeRef` names a code id (its row,
  * or its key for comparing). `cached: false` (verify) writes every part afresh.
  */
 export function whyStateText(st: WhyState, codeRef: (c: CodeId) => number | string, cached = true): string {
   const parts: string[] = [];
   for (const a of st.accs.values()) {
-    let dims: string;
-    if (cached) {
-      // the dims' text, as a JSON string, kept while no step changes them (most steps only count)
-      if (a.dimsText === undefined || a.dimsJson === undefined) a.dimsJson = JSON.stringify((a.dimsText ??= tracksText(a.dims!)));
-      dims = a.dimsJson;
-      // the text stands for them until a step changes them (memory: a state has every dim of every source)
-      a.dims = undefined;
-    } else dims = JSON.stringify(tracksText(tracks(a)));
-    const carriedRows: AccJson[5] = [];
-    for (const [body, c] of a.carried) carriedRows.push([body, c.count, [...c.runs]]);
-    const head = JSON.stringify([codeRef(a.code), a.source, (a.sawScalar ? 1 : 0) | (a.sawTensor ? 2 : 0)]);
-    parts.push(`${head.slice(0, -1)},${dims},${JSON.stringify(entryToJson(a.last))},${JSON.stringify(carriedRows)}]`);
+    const dims = cached ? accDimsJson(a) : JSON.stringify(tracksText(tracks(a), false));
+    const [head, tail] = accRowText(a, codeRef);
+    parts.push(`${head},${dims},${tail}`);
   }
   return `[${parts.join(',')}]`;
 }

@@ -116,6 +116,8 @@ function explainWith(ledger: Ledger, profileId: number, opts: ExplainOptions, on
       into.count += slot.count;
       for (const r of slot.runs) into.runs.add(r);
       t.values.set(v, into);
+      // its stored text no longer tells it (why-fold.ts writes a dim's text again only without it)
+      t.text = undefined;
     }
   };
 

@@ -1,0 +1,143 @@
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { deflateSync, inflateRawSync } from 'node:zlib';
+import { after, before, describe, it } from 'node:test';
+import { tempDir } from '../../test/support/tmp.ts';
+import { DIALECTS, ledgerAt } from '../../test/support/postgres.ts';
+import { ingestFile } from '../adapters/ingest-file.ts';
+import { codeKey } from '../model/code-id.ts';
+import { reportProfile } from '../report/report-data.ts';
+import { openLedger, type Ledger } from './ledger.ts';
+import { dictionaries } from './log.ts';
+import { verifyLedger } from './verify.ts';
+import type { Window } from './window.ts';
+import { explain } from './why.ts';
+import { decodeWhyState, whyCheckpointPositions } from './why-checkpoints.ts';
+import { KEEP_ALL, whyStateText } from './why-fold.ts';
+
+/**
+ * The why-checkpoints' stored form: version 2 (the dims in pieces of 64 sources, reused while
+ * unchanged) against the answers folded from the start, and version 1 rows (written before it)
+ * still read.
+ */
+for (const dialect of DIALECTS) describe(dialect, () => {
+  const T0 = Date.UTC(2026, 10, 28, 10, 0, 0);
+  /** 50 code ids x 3 sources (150 accs: three pieces); dims turning dynamic at different points, some late. */
+  function lines(from: number, n: number): string {
+    const out: string[] = [];
+    for (let i = from; i < from + n; i++) {
+      const c = i % 50;
+      const code = { filename: `/m${c % 7}.py`, firstlineno: 1 + c, name: `f${c}`, file_hash: 'h' };
+      const source = ["L['x']", "L['y']", "L['z']"][Math.floor(i / 50) % 3];
+      // a few sources change dim 0 now and then, one of them only late in the log
+      const d0 = c % 9 === 0 ? [8, 16][Math.floor(i / 150) % 2] : c === 13 && i > 900 ? 9 : 8;
+      const size = [d0, 4 + (c % 4)];
+      out.push(JSON.stringify({ job: 'w', run: `r${Math.floor(i / 300)}`, time: new Date(T0 + i * 1000).toISOString(), code, source, kind: 'tensor', size, stride: [size[1], 1] }));
+    }
+    return out.join('\n') + '\n';
+  }
+  const dir = tempDir();
+  let l: Ledger;
+  let pid: number;
+  const windows: Window[] = [{}, { excludeRuns: ['no-such-run'] }];
+  for (let p = 1; p <= 1200; p += 97) windows.push({ untilPosition: p });
+  const answers = () =>
+    JSON.stringify(
+      windows.map((w) => [explain(l, pid, { window: w }), explain(l, pid, { window: w, source: "L['y']" }), reportProfile(l, l.profileByKey('w:None:')!, w)]),
+      (_k, x) => (typeof x === 'bigint' ? `${x}n` : x),
+    );
+  /** The answers folded from the start (no why-checkpoint), the checkpoints then rebuilt. */
+  const fromStart = () => {
+    l.sql.run('delete from why_checkpoints');
+    const a = answers();
+    l.replay();
+    return a;
+  };
+  // equal answers, without printing megabytes where they differ
+  const same = (a: string, b: string) => assert.ok(a === b, `the answers differ from the ${a.length}th character on: ${a.slice([...a].findIndex((c, i) => c !== b[i]), 200)}`);
+
+  before(async () => {
+    process.env.PGO_LEDGER_CHECKPOINT_EVERY = '100';
+    l = await openLedger(ledgerAt(dialect, dir, 'w.db'));
+    // batches that each cross a checkpoint, the ledger kept open: the append path writes one state again and again
+    for (let k = 0; k < 8; k++) {
+      writeFileSync(join(dir, `part${k}.jsonl`), lines(k * 150, 150));
+      await ingestFile(l, join(dir, `part${k}.jsonl`));
+    }
+    pid = l.profileByKey('w:None:')!.id;
+  });
+  after(async () => {
+    delete process.env.PGO_LEDGER_CHECKPOINT_EVERY;
+    await l.close();
+  });
+
+  it('issue 10.7: version-2 why-checkpoints, written by replay and by the append, give the answers a fold from the start gives, and verify passes', async () => {
+    const want = fromStart();
+    assert.ok(whyCheckpointPositions(l.sql, pid).length >= 10);
+    const state = l.sql.get<{ state: Uint8Array }>('select state from why_checkpoints where profile_id = ? order by position desc limit 1', pid)!.state;
+    assert.equal(state[0], 0x02);
+    assert.equal(Buffer.from(state).readUInt32BE(1), 3, 'three pieces of dims');
+    same(answers(), want);
+    assert.deepEqual(verifyLedger(l).differences, []);
+    // the append path's states, written again as batches come
+    l.sql.run('delete from why_checkpoints');
+    for (let k = 0; k < 9; k++) {
+      writeFileSync(join(dir, `more${k}.jsonl`), lines(1200 + k * 100, 100));
+      await ingestFile(l, join(dir, `more${k}.jsonl`));
+    }
+    assert.ok(whyCheckpointPositions(l.sql, pid).length >= 8, String(whyCheckpointPositions(l.sql, pid)));
+    assert.deepEqual(verifyLedger(l).differences, []);
+    const appended = answers();
+    same(appended, fromStart());
+    same(answers(), appended);
+    assert.deepEqual(verifyLedger(l).differences, []);
+  });
+
+  it('issue 10.7: version-1 why-checkpoints (one zlib stream of the whole state) are still read: the same answers, and verify passes', () => {
+    const want = fromStart();
+    const dict = dictionaries(l.sql);
+    const rows = l.sql.allRaw('select position, state from why_checkpoints where profile_id = ?', pid);
+    for (const [position, state] of rows as [number, Uint8Array][]) {
+      // version 2 taken apart into the older form's rows: [code, source, saw, dims, last, carried]
+      const b = Buffer.from(state);
+      const dims: string[] = [];
+      let at = 5;
+      for (let i = 0; i < b.readUInt32BE(1); i++) {
+        const len = b.readUInt32BE(at);
+        dims.push(...(JSON.parse(inflateRawSync(b.subarray(at + 4, at + 4 + len)).toString()) as string[]));
+        at += 4 + len;
+      }
+      const rest = JSON.parse(inflateRawSync(b.subarray(at)).toString()) as unknown[][];
+      const v1 = deflateSync(JSON.stringify(rest.map((r, i) => [r[0], r[1], r[2], dims[i], r[3], r[4]])), { level: 1 });
+      assert.equal(v1[0], 0x78);
+      assert.equal(whyStateText(decodeWhyState(v1, dict, KEEP_ALL), codeKey, false), whyStateText(decodeWhyState(state, dict, KEEP_ALL), codeKey, false));
+      l.sql.run('update why_checkpoints set state = ? where profile_id = ? and position = ?', v1, pid, position);
+    }
+    same(answers(), want);
+    // verify reads every one (an unreadable one would be named)
+    assert.deepEqual(verifyLedger(l).differences, []);
+  });
+
+  it('issue 10.7: a damaged version-2 why-checkpoint costs time, not the answer, and verify names it', () => {
+    const want = fromStart();
+    const rows = l.sql.allRaw('select position, state from why_checkpoints where profile_id = ? order by position', pid) as [number, Uint8Array][];
+    const b = Buffer.from(rows[3][1]);
+    const damage: Buffer[] = [
+      b.subarray(0, b.length >> 1), // cut short
+      Buffer.concat([b.subarray(0, 1), Buffer.from([0xff, 0xff, 0xff, 0xff]), b.subarray(5)]), // a count of pieces past its end
+      Buffer.concat([b.subarray(0, 1), Buffer.from([0, 0, 0, 2]), b.subarray(5)]), // a piece too few: rows and dims disagree
+      Buffer.from([0x02]),
+      Buffer.from([0x03, 0, 0, 0, 0]), // an unknown version
+    ];
+    for (const bad of damage) {
+      l.sql.run('update why_checkpoints set state = ? where profile_id = ? and position = ?', bad, pid, rows[3][0]);
+      same(answers(), want);
+      const d = verifyLedger(l).differences;
+      assert.equal(d.length, 1, d.join('\n'));
+      assert.match(d[0], new RegExp(`why-checkpoint at ${rows[3][0]} (is unreadable|differs)`));
+    }
+    l.replay();
+    assert.deepEqual(verifyLedger(l).differences, []);
+  });
+});
