@@ -24,4 +24,20 @@ describe('SQLite insertEvents', () => {
     assert.equal(sql.get<{ n: number }>('select count(*) n from events')!.n, last);
     await db.close();
   });
+  it("a statement of one kind takes it as a literal; mixed kinds, and a kind that is no plain word (a quote in it), are bound: each row stores the kind it came with", async () => {
+    const db = await openDatabase(join(tempDir(), 'kinds.db'));
+    const { sql } = db;
+    const kinds = ['shape.observed', 'entry.imported', "it's'); drop table events; --", 'Shape.Observed', 'dynamic.logged'];
+    let key = 2 ** 40;
+    const rows: EventRow[] = [];
+    // 100 of one kind (a literal), 100 mixed, 100 of the odd kind, 100 of another plain kind, a tail of 37
+    for (const pick of [() => 0, (k: number) => k % 5, () => 2, () => 4, (k: number) => (k * 7) % 5]) {
+      for (let k = 0; k < (rows.length >= 400 ? 37 : 100); k++) rows.push([1, kinds[pick(k)], 1, 1, 1, 1000 + k, null, null, k, null, key++]);
+    }
+    const got = sql.immediate(() => sql.dialect.insertEvents(sql, rows));
+    assert.deepEqual(got, rows.map((_, i) => i + 1));
+    const stored = sql.allRaw('select position, kind, typeof(kind), time, origin_line, idempotency_key from events order by position');
+    assert.deepEqual(stored, rows.map((r, i) => [i + 1, r[1], 'text', r[5], r[8], r[10]]));
+    await db.close();
+  });
 });
