@@ -7,10 +7,10 @@ import type { Interner } from './intern.ts';
 import type { PreparedEvent } from './prepare-event.ts';
 import { replayProfile } from './replay.ts';
 import { whyCheckpointAt } from './why-checkpoints.ts';
-import { addToLogCounts } from './log-counts.ts';
+import { addToLogCounts, type LogCounts } from './log-counts.ts';
 import { KEEP_ALL, whyCounted, whyStep } from './why-fold.ts';
 import type { LeanEvent } from './log.ts';
-import { historyRows, writeCodeStates, type LiveViews } from './views.ts';
+import { historyRows, writeCodeStates, type LiveView, type LiveViews } from './views.ts';
 import type { EventRow, HistoryInsert } from './dialect/dialect.ts';
 
 export interface AppendResult {
@@ -80,25 +80,34 @@ export function appendBatch(st: AppendState, events: readonly PreparedEvent[], i
     }
   }
   // (d) the fold, in position order
-  let order = positions.map((_, i) => i).filter((i) => positions[i] !== 0);
+  let order: number[] = [];
+  for (let i = 0; i < positions.length; i++) if (positions[i] !== 0) order.push(i);
   if (reordered) order = order.sort((a, b) => positions[a] - positions[b]);
   result.duplicates = events.length - order.length;
   const refolds = new Set<number>();
   const counts = new Map<number, { n: number; last: number; time: number }>();
   const history: HistoryInsert[] = [];
+  // What the loop needs of each profile, looked up at its first event (each lookup gives the
+  // same for the rest of the batch: the live views change after the loop).
+  const ofProfile = new Map<number, BatchProfile>();
   for (const i of order) {
     const ev = events[i];
     const position = positions[i];
-    const id = rows[i][0];
+    const row = rows[i];
+    const id = row[0];
     result.appended++;
     result.firstPosition ??= position;
     result.lastPosition = position;
-    const row = rows[i];
-    if (row[6] !== null) interner.profileRun(id, row[6], position);
-    const counted = live.peek(id)?.counts;
-    if (counted) addToLogCounts(counted, row[2], row[3], row[6], ev.kind);
-    let c = counts.get(id);
-    if (!c) counts.set(id, (c = { n: 0, last: 0, time: 0 }));
+    let p = ofProfile.get(id);
+    if (!p) {
+      const c = { n: 0, last: 0, time: 0 };
+      counts.set(id, c);
+      ofProfile.set(id, (p = { counted: live.peek(id)?.counts, c, run: null, lv: undefined }));
+    }
+    // profileRun adds a run's row once; later calls for it are no-ops, skipped here while the run stays
+    if (row[6] !== null && row[6] !== p.run) interner.profileRun(id, (p.run = row[6]), position);
+    if (p.counted) addToLogCounts(p.counted, row[2], row[3], row[6], ev.kind);
+    const c = p.c;
     c.n++;
     c.last = position;
     if (ev.time > c.time) c.time = ev.time;
@@ -107,7 +116,7 @@ export function appendBatch(st: AppendState, events: readonly PreparedEvent[], i
       continue;
     }
     if (refolds.has(id)) continue;
-    const lv = live.get(id, before.get(id)?.last_position ?? null);
+    const lv = (p.lv ??= live.get(id, before.get(id)?.last_position ?? null));
     if (ev.run !== null && lv.retracted.has(ev.run)) continue;
     const step = fold(lv.view, ev as PreparedEvent & { code: CodeId; source: string });
     if (!step) continue; // evidence only (shape.described)
@@ -138,6 +147,14 @@ export function appendBatch(st: AppendState, events: readonly PreparedEvent[], i
     sql.run('update profiles set event_count = event_count + ?, last_position = ?, last_time = case when coalesce(last_time, 0) > ? then last_time else ? end where id = ?', c.n, c.last, c.time, c.time, id);
   }
   return result;
+}
+
+/** One profile's part of a batch's fold: its report counts, event counters, last run noted, live view. */
+interface BatchProfile {
+  counted: LogCounts | undefined;
+  c: { n: number; last: number; time: number };
+  run: number | null;
+  lv: LiveView | undefined;
 }
 
 /** What another writer appended since this connection folded a profile makes its live view (and checkpoint count) stale. */
