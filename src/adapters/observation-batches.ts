@@ -191,34 +191,60 @@ export function encodeBatch(events: PreparedEvent[], lines: number, bytes: numbe
   return b.take(lines, bytes, skipped);
 }
 
-/** Decodes a wire batch, reusing code and shape objects across batches through `cache`. */
-export function decodeBatch(b: WireBatch, cache: BatchCache): PreparedEvent[] {
+/**
+ * Decodes a wire batch, reusing code and shape objects across batches through `cache`. With
+ * `reuse`, the events are that array's objects, refilled (none is allocated once it holds a
+ * batch): the caller must be done with the previous batch's events, as the ingest is once its
+ * append returned. Objects made per event and kept for a batch were most of what the
+ * writing thread's young-generation collections copied.
+ */
+export function decodeBatch(b: WireBatch, cache: BatchCache, reuse?: PreparedEvent[]): PreparedEvent[] {
   const codes = b.codes.map((c) => cache.code(c));
   const shapes = b.jsons.map((j) => cache.shape(j));
-  const out: PreparedEvent[] = new Array(b.rows.length / WIDTH);
+  const n = b.rows.length / WIDTH;
+  const out: PreparedEvent[] = reuse ?? new Array(n);
+  if (out.length > n) out.length = n;
   const r = b.rows;
   const str = (i: number) => (i < 0 ? null : b.strings[i]);
   for (let k = 0, o = 0; o < r.length; k++, o += WIDTH) {
-    out[k] = {
-      cacheKey: b.keys[r[o]],
-      kind: 'shape.observed',
-      code: codes[r[o + 1]],
-      source: b.sources[r[o + 2]],
-      json: b.jsons[r[o + 3]],
-      shape: shapes[r[o + 3]],
-      entry: null,
-      automaticDynamic: (r[o + 4] & 1) === 1,
-      quiet: false,
-      record: null,
-      guard: null,
-      time: r[o + 5],
-      keyedTime: (r[o + 4] & 2) === 2,
-      run: str(r[o + 6]),
-      origin: str(r[o + 7]),
-      originLine: r[o + 8] < 0 ? null : r[o + 8],
-      compileId: str(r[o + 9]),
-      idem: r[o + 10],
-    };
+    const e = out[k];
+    if (e === undefined) {
+      out[k] = {
+        cacheKey: b.keys[r[o]],
+        kind: 'shape.observed',
+        code: codes[r[o + 1]],
+        source: b.sources[r[o + 2]],
+        json: b.jsons[r[o + 3]],
+        shape: shapes[r[o + 3]],
+        entry: null,
+        automaticDynamic: (r[o + 4] & 1) === 1,
+        quiet: false,
+        record: null,
+        guard: null,
+        time: r[o + 5],
+        keyedTime: (r[o + 4] & 2) === 2,
+        run: str(r[o + 6]),
+        origin: str(r[o + 7]),
+        originLine: r[o + 8] < 0 ? null : r[o + 8],
+        compileId: str(r[o + 9]),
+        idem: r[o + 10],
+      };
+      continue;
+    }
+    // the same fields as a new one: kind, entry, quiet, record and guard never change
+    e.cacheKey = b.keys[r[o]];
+    e.code = codes[r[o + 1]];
+    e.source = b.sources[r[o + 2]];
+    e.json = b.jsons[r[o + 3]];
+    e.shape = shapes[r[o + 3]];
+    e.automaticDynamic = (r[o + 4] & 1) === 1;
+    e.time = r[o + 5];
+    e.keyedTime = (r[o + 4] & 2) === 2;
+    e.run = str(r[o + 6]);
+    e.origin = str(r[o + 7]);
+    e.originLine = r[o + 8] < 0 ? null : r[o + 8];
+    e.compileId = str(r[o + 9]);
+    e.idem = r[o + 10];
   }
   return out;
 }

@@ -104,6 +104,30 @@ describe('parseLine: lines seen before but for their time', () => {
     assert.deepEqual(fast, wire(parseObservationLine));
     assert.equal(fast.length, 700);
   });
+
+  it('a batch decoded into the objects of the one before (reuse) is the batch decoded afresh: shorter and longer batches, runs, times and lines present or not, automatic_dynamic false', () => {
+    const ctx = lineContext('f.jsonl', {});
+    const b = new WireBuilder();
+    const batches = [];
+    let n = 0;
+    for (const size of [150, 40, 300, 1, 0, 120]) {
+      for (let k = 0; k < size; k++, n++) {
+        let t = TEMPLATES[n % 9 === 0 ? 6 : n % 4].replaceAll('{T}', String(1795600000 + n)).replace('"job":"j"', `"job":"j${n % 3}"`);
+        if (n % 7 === 0) t = t.replace(/,"run":"[^"]*"/, '');
+        if (n % 5 === 0) t = t.replace(/}$/, ',"automatic_dynamic":false}');
+        b.add(parseObservationLine(t, n % 11 === 0 ? 1 : n + 1, ctx));
+      }
+      batches.push(b.take(n, 0, 0));
+    }
+    const reuse: ReturnType<typeof decodeBatch> = [];
+    const cache = batchCache();
+    for (const w of batches) {
+      const fresh = decodeBatch(w, batchCache());
+      const refilled = decodeBatch(w, cache, reuse);
+      assert.equal(refilled, reuse);
+      assert.deepEqual(refilled, fresh);
+    }
+  });
 });
 
 describe('readLineChunks', () => {
