@@ -45,7 +45,7 @@ export function appendBatch(st: AppendState, events: readonly PreparedEvent[], i
   const { dialect } = sql;
   const result: AppendResult = { appended: 0, duplicates: 0, records: 0, firstPosition: null, lastPosition: null };
   // (a) ids (the caller may have interned them already: Dialect.internFirst)
-  const rows = interned ?? internBatch(st, events);
+  const rows = interned ?? internBatch(st, events, rowsOf(st));
   const pids = [...new Set(rows.map((r) => r[0]))];
   dialect.lock(sql, pids);
   const before = profileCounters(sql, pids);
@@ -182,11 +182,24 @@ function profileCounters(sql: Sql, pids: readonly number[]): Map<number, Profile
   return out;
 }
 
-/** Phase (a): the dictionary ids of each event of a batch, as an event row (its key the event's own). */
-export function internBatch(st: Pick<AppendState, 'interner'>, events: readonly PreparedEvent[]): EventRow[] {
+/**
+ * The event rows an append state refills batch after batch (its appends run one after
+ * another, each done with its rows when it returns): a row array per event per batch was
+ * most of what the append allocated.
+ */
+const rowPools = new WeakMap<object, EventRow[]>();
+function rowsOf(st: AppendState): EventRow[] {
+  let rows = rowPools.get(st);
+  if (!rows) rowPools.set(st, (rows = []));
+  return rows;
+}
+
+/** Phase (a): the dictionary ids of each event of a batch, as an event row (its key the event's own); into `reuse`'s arrays when given. */
+export function internBatch(st: Pick<AppendState, 'interner'>, events: readonly PreparedEvent[], reuse?: EventRow[]): EventRow[] {
   const { interner } = st;
   interner.prime(events);
-  const rows: EventRow[] = new Array(events.length);
+  const rows: EventRow[] = reuse ?? new Array(events.length);
+  if (rows.length > events.length) rows.length = events.length;
   let lastKey = '';
   let pid = 0;
   let lastOrigin: string | null | undefined;
@@ -202,7 +215,22 @@ export function internBatch(st: Pick<AppendState, 'interner'>, events: readonly 
     const rid = ev.run === null ? null : interner.runId(ev.run);
     const cid = ev.code ? interner.codeId(ev.code) : null;
     if (ev.origin !== lastOrigin) origin = interner.originId((lastOrigin = ev.origin));
-    rows[i] = [pid, ev.kind, cid, sid, bid, ev.time, rid, origin, ev.originLine, ev.compileId, ev.idem];
+    const r = rows[i];
+    if (r === undefined) {
+      rows[i] = [pid, ev.kind, cid, sid, bid, ev.time, rid, origin, ev.originLine, ev.compileId, ev.idem];
+      continue;
+    }
+    r[0] = pid;
+    r[1] = ev.kind;
+    r[2] = cid;
+    r[3] = sid;
+    r[4] = bid;
+    r[5] = ev.time;
+    r[6] = rid;
+    r[7] = origin;
+    r[8] = ev.originLine;
+    r[9] = ev.compileId;
+    r[10] = ev.idem;
   }
   return rows;
 }
