@@ -30,10 +30,9 @@ describe('SQLite insertEvents', () => {
     const kinds = ['shape.observed', 'entry.imported', "it's'); drop table events; --", 'Shape.Observed', 'dynamic.logged'];
     let key = 2 ** 40;
     const rows: EventRow[] = [];
-    // 100 of one kind (a literal), 100 mixed, 100 of the odd kind, 100 of another plain kind, a tail of 37
-    for (const pick of [() => 0, (k: number) => k % 5, () => 2, () => 4, (k: number) => (k * 7) % 5]) {
-      for (let k = 0; k < (rows.length >= 400 ? 37 : 100); k++) rows.push([1, kinds[pick(k)], 1, 1, 1, 1000 + k, null, null, k, null, key++]);
-    }
+    // statements of 500 and of 100: one kind (a literal), mixed kinds (one odd row among 500), the odd kind, another plain kind; a tail of 37
+    const segments: [number, (k: number) => number][] = [[500, () => 0], [500, (k) => (k === 250 ? 3 : 1)], [100, (k) => k % 5], [100, () => 2], [100, () => 4], [37, (k) => (k * 7) % 5]];
+    for (const [n, pick] of segments) for (let k = 0; k < n; k++) rows.push([1, kinds[pick(k)], 1, 1, 1, 1000 + k, null, null, k, null, key++]);
     const got = sql.immediate(() => sql.dialect.insertEvents(sql, rows));
     assert.deepEqual(got, rows.map((_, i) => i + 1));
     const stored = sql.allRaw('select position, kind, typeof(kind), time, origin_line, idempotency_key from events order by position');
