@@ -71,13 +71,15 @@ export async function ingestObservations(ledger: Ledger, file: string, opts: Ing
     // the bench's mix, and keeps 25-50 MB less resident).
     const worker = new Worker(url, { workerData: { file, options, window: 3, entry: entry.href }, resourceLimits: { maxYoungGenerationSizeMb: 32 } });
     const cache = batchCache();
+    // one set of event objects, refilled batch after batch (see decodeBatch)
+    const reuse: Parameters<Ledger['appendPrepared']>[0][number][] = [];
     try {
       await new Promise<void>((resolve, reject) => {
         worker.on('message', (m: { type: string; batch?: WireBatch; message?: string; file?: string; line?: number }) => {
           try {
             if (m.type === 'batch') {
               const b = m.batch!;
-              write(decodeBatch(b, cache), b.lines, b.bytes, b.skipped);
+              write(decodeBatch(b, cache, reuse), b.lines, b.bytes, b.skipped);
               worker.postMessage({ type: 'credit' });
             } else if (m.type === 'skip') opts.onSkip?.(m.message!);
             else if (m.type === 'done') resolve();

@@ -6,11 +6,15 @@ import { InputError, LINE_REST, LineHit, lineContext, parseLine, type LineContex
 import { readTextChunks } from './read-lines.ts';
 
 /**
- * A batch of prepared events in a compact, transferable form: the strings of the batch
- * once each in tables, and one row of numbers per event pointing into them. This is what
- * the ingest worker sends to the writing thread (a Float64Array moves without a copy).
+ * A batch of prepared events in a compact, transferable form: strings once each in tables,
+ * and one row of numbers per event pointing into them. This is what the ingest worker sends
+ * to the writing thread (a Float64Array moves without a copy). The tables live across the
+ * batches of one builder: a batch carries only the entries new since the one before, which
+ * the decoder (its BatchCache) adds to what it holds; `fresh` says to start from empty
+ * tables (the first batch, and after the builder drops its tables to bound memory).
  */
 export interface WireBatch {
+  fresh: boolean;
   keys: string[];
   codes: string[];
   sources: string[];
@@ -33,6 +37,14 @@ function codeKey(c: CodeId): string {
 
 class Table {
   readonly items: string[] = [];
+  /** Items sent in batches before (the decoder holds them). */
+  private sent = 0;
+  /** The items new since the last call. */
+  unsent(): string[] {
+    const out = this.items.slice(this.sent);
+    this.sent = this.items.length;
+    return out;
+  }
   private readonly index = new Map<string, number>();
   /** Code ids by a cheap key; the table holds their JSON. */
   refCode(c: CodeId, k = codeKey(c)): number {
@@ -71,7 +83,7 @@ export interface WireParts {
   run: string | null;
   origin: string | null;
   compileId: string | null;
-  /** The refs into the tables of batch `batch`. */
+  /** The refs into the tables of table set `batch` (a builder's tables until it drops them). */
   batch: number;
   refs: number[];
 }
@@ -99,8 +111,11 @@ function partsOf(e: PreparedEvent | NewEvent): WireParts {
   };
 }
 
-/** Numbers each builder's batches, so a LineRest's refs are used only in the batch that made them. */
+/** Numbers each builder's table sets, so a LineRest's refs are used only with the tables that made them. */
 let batchSerial = 0;
+
+/** Table entries (all tables together) past which a builder starts afresh at its next batch: memory stays bounded. */
+const TABLES_LIMIT = 100_000;
 
 /** Builds a wire batch event by event, so no event object outlives its line. */
 export class WireBuilder {
@@ -110,8 +125,10 @@ export class WireBuilder {
   private sources = new Table();
   private jsons = new Table();
   private strings = new Table();
+  private fresh = true;
   private rows = new Float64Array(1024 * WIDTH);
   count = 0;
+  constructor(private readonly tablesLimit = TABLES_LIMIT) {}
 
   add(x: PreparedEvent | LineEvent | LineHit): void {
     if (this.rows.length < (this.count + 1) * WIDTH) {
@@ -164,23 +181,28 @@ export class WireBuilder {
 
   take(lines: number, bytes: number, skipped: number): WireBatch {
     const b: WireBatch = {
-      keys: this.keys.items,
-      codes: this.codes.items,
-      sources: this.sources.items,
-      jsons: this.jsons.items,
-      strings: this.strings.items,
+      fresh: this.fresh,
+      keys: this.keys.unsent(),
+      codes: this.codes.unsent(),
+      sources: this.sources.unsent(),
+      jsons: this.jsons.unsent(),
+      strings: this.strings.unsent(),
       rows: this.rows.slice(0, this.count * WIDTH),
       lines,
       bytes,
       skipped,
     };
-    this.keys = new Table();
-    this.codes = new Table();
-    this.sources = new Table();
-    this.jsons = new Table();
-    this.strings = new Table();
     this.count = 0;
-    this.batch = ++batchSerial;
+    this.fresh = false;
+    if (this.keys.items.length + this.codes.items.length + this.sources.items.length + this.jsons.items.length + this.strings.items.length > this.tablesLimit) {
+      this.keys = new Table();
+      this.codes = new Table();
+      this.sources = new Table();
+      this.jsons = new Table();
+      this.strings = new Table();
+      this.batch = ++batchSerial;
+      this.fresh = true;
+    }
     return b;
   }
 }
@@ -191,34 +213,60 @@ export function encodeBatch(events: PreparedEvent[], lines: number, bytes: numbe
   return b.take(lines, bytes, skipped);
 }
 
-/** Decodes a wire batch, reusing code and shape objects across batches through `cache`. */
-export function decodeBatch(b: WireBatch, cache: BatchCache): PreparedEvent[] {
-  const codes = b.codes.map((c) => cache.code(c));
-  const shapes = b.jsons.map((j) => cache.shape(j));
-  const out: PreparedEvent[] = new Array(b.rows.length / WIDTH);
+/**
+ * Decodes a wire batch, reusing code and shape objects across batches through `cache`. With
+ * `reuse`, the events are that array's objects, refilled (none is allocated once it holds a
+ * batch): the caller must be done with the previous batch's events, as the ingest is once its
+ * append returned. Objects made per event and kept for a batch were most of what the
+ * writing thread's young-generation collections copied.
+ */
+export function decodeBatch(b: WireBatch, cache: BatchCache, reuse?: PreparedEvent[]): PreparedEvent[] {
+  const t = cache.tables(b);
+  const { keys, codes, sources, jsons, shapes, strings } = t;
+  const n = b.rows.length / WIDTH;
+  const out: PreparedEvent[] = reuse ?? new Array(n);
+  if (out.length > n) out.length = n;
   const r = b.rows;
-  const str = (i: number) => (i < 0 ? null : b.strings[i]);
+  const str = (i: number) => (i < 0 ? null : strings[i]);
   for (let k = 0, o = 0; o < r.length; k++, o += WIDTH) {
-    out[k] = {
-      cacheKey: b.keys[r[o]],
-      kind: 'shape.observed',
-      code: codes[r[o + 1]],
-      source: b.sources[r[o + 2]],
-      json: b.jsons[r[o + 3]],
-      shape: shapes[r[o + 3]],
-      entry: null,
-      automaticDynamic: (r[o + 4] & 1) === 1,
-      quiet: false,
-      record: null,
-      guard: null,
-      time: r[o + 5],
-      keyedTime: (r[o + 4] & 2) === 2,
-      run: str(r[o + 6]),
-      origin: str(r[o + 7]),
-      originLine: r[o + 8] < 0 ? null : r[o + 8],
-      compileId: str(r[o + 9]),
-      idem: r[o + 10],
-    };
+    const e = out[k];
+    if (e === undefined) {
+      out[k] = {
+        cacheKey: keys[r[o]],
+        kind: 'shape.observed',
+        code: codes[r[o + 1]],
+        source: sources[r[o + 2]],
+        json: jsons[r[o + 3]],
+        shape: shapes[r[o + 3]],
+        entry: null,
+        automaticDynamic: (r[o + 4] & 1) === 1,
+        quiet: false,
+        record: null,
+        guard: null,
+        time: r[o + 5],
+        keyedTime: (r[o + 4] & 2) === 2,
+        run: str(r[o + 6]),
+        origin: str(r[o + 7]),
+        originLine: r[o + 8] < 0 ? null : r[o + 8],
+        compileId: str(r[o + 9]),
+        idem: r[o + 10],
+      };
+      continue;
+    }
+    // the same fields as a new one: kind, entry, quiet, record and guard never change
+    e.cacheKey = keys[r[o]];
+    e.code = codes[r[o + 1]];
+    e.source = sources[r[o + 2]];
+    e.json = jsons[r[o + 3]];
+    e.shape = shapes[r[o + 3]];
+    e.automaticDynamic = (r[o + 4] & 1) === 1;
+    e.time = r[o + 5];
+    e.keyedTime = (r[o + 4] & 2) === 2;
+    e.run = str(r[o + 6]);
+    e.origin = str(r[o + 7]);
+    e.originLine = r[o + 8] < 0 ? null : r[o + 8];
+    e.compileId = str(r[o + 9]);
+    e.idem = r[o + 10];
   }
   return out;
 }
@@ -228,16 +276,29 @@ import { shapeFromJson } from '../store/fold.ts';
 import type { Shape } from '../model/observation.ts';
 import { toPyInt } from '../model/int.ts';
 
+/** The tables a stream of wire batches built up so far, objects made once per code and body. */
+interface WireTables {
+  keys: string[];
+  codes: CodeId[];
+  sources: string[];
+  jsons: string[];
+  shapes: Shape[];
+  strings: string[];
+}
+
 export interface BatchCache {
   code(json: string): CodeId;
   shape(json: string): Shape;
+  /** The tables of one stream of batches, with this batch's entries added (each batch goes through here once, in order). */
+  tables(b: WireBatch): WireTables;
 }
 
-/** One CodeId object per code and one Shape per stored body, bounded so memory stays flat. */
+/** One CodeId object per code and one Shape per stored body, bounded so memory stays flat; the tables of one stream of wire batches. */
 export function batchCache(limit = 100_000): BatchCache {
   const codes = new Map<string, CodeId>();
   const shapes = new Map<string, Shape>();
-  return {
+  let t: WireTables | null = null;
+  const cache: BatchCache = {
     code(json) {
       let c = codes.get(json);
       if (!c) {
@@ -255,7 +316,23 @@ export function batchCache(limit = 100_000): BatchCache {
       }
       return s;
     },
+    tables(b) {
+      if (b.fresh || !t) {
+        if (!b.fresh) throw new Error('bug: a wire batch that adds to tables this cache never saw');
+        t = { keys: [], codes: [], sources: [], jsons: [], shapes: [], strings: [] };
+      }
+      for (const k of b.keys) t.keys.push(k);
+      for (const c of b.codes) t.codes.push(cache.code(c));
+      for (const s of b.sources) t.sources.push(s);
+      for (const j of b.jsons) {
+        t.jsons.push(j);
+        t.shapes.push(cache.shape(j));
+      }
+      for (const s of b.strings) t.strings.push(s);
+      return t;
+    },
   };
+  return cache;
 }
 
 export interface LineBatchOptions {

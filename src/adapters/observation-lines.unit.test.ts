@@ -92,19 +92,67 @@ describe('parseLine: lines seen before but for their time', () => {
     const wire = (parse: typeof parseLine) => {
       const ctx = lineContext('f.jsonl', {});
       const b = new WireBuilder();
+      const cache = batchCache();
       const out = [];
       for (let i = 0; i < lines.length; i++) {
         b.add(parse(lines[i], i + 1, ctx));
-        if (b.count === 97) out.push(...decodeBatch(b.take(0, 0, 0), batchCache()));
+        if (b.count === 97) out.push(...decodeBatch(b.take(0, 0, 0), cache));
       }
-      out.push(...decodeBatch(b.take(0, 0, 0), batchCache()));
+      out.push(...decodeBatch(b.take(0, 0, 0), cache));
       return out;
     };
     const fast = wire(parseLine);
     assert.deepEqual(fast, wire(parseObservationLine));
     assert.equal(fast.length, 700);
   });
+
+  it('a batch decoded into the objects of the one before (reuse) is the batch decoded afresh: shorter and longer batches, runs, times and lines present or not, automatic_dynamic false', () => {
+    const batches = wireBatches([150, 40, 300, 1, 0, 120]);
+    const reuse: ReturnType<typeof decodeBatch> = [];
+    const cache = batchCache();
+    const plain = batchCache();
+    for (const w of batches) {
+      const fresh = decodeBatch(w, plain);
+      const refilled = decodeBatch(w, cache, reuse);
+      assert.equal(refilled, reuse);
+      assert.deepEqual(refilled, fresh);
+    }
+  });
+
+  it('batches that carry only the table entries new since the batch before decode to the events of one batch of all the lines, across the builder starting its tables afresh', () => {
+    const sizes = [150, 40, 300, 1, 0, 120, 77, 200];
+    // a line without a time gets the time it was read: not compared
+    const timed = (es: ReturnType<typeof decodeBatch>) => es.map((e) => (e.keyedTime ? { ...e } : { ...e, time: 0 }));
+    const whole = timed(decodeBatch(wireBatches([sizes.reduce((a, b) => a + b, 0)])[0], batchCache()));
+    for (const limit of [1, 10, 60, 100_000]) {
+      const batches = wireBatches(sizes, limit);
+      if (limit === 10) assert.ok(batches.filter((b) => b.fresh).length > 2, 'the builder started afresh');
+      if (limit === 100_000) assert.deepEqual(batches.map((b) => b.fresh), sizes.map((_, i) => i === 0));
+      const cache = batchCache();
+      assert.deepEqual(timed(batches.flatMap((b) => decodeBatch(b, cache))), whole, `tables limit ${limit}`);
+    }
+    // a batch that adds to tables the decoder never saw is a bug, not wrong events
+    assert.throws(() => decodeBatch(wireBatches([5, 5])[1], batchCache()), /bug/);
+  });
 });
+
+/** Wire batches of the given sizes of varied lines (some without run or time, some automatic_dynamic false). */
+function wireBatches(sizes: number[], tablesLimit?: number) {
+  const ctx = lineContext('f.jsonl', {});
+  const b = new WireBuilder(tablesLimit);
+  const batches = [];
+  let n = 0;
+  for (const size of sizes) {
+    for (let k = 0; k < size; k++, n++) {
+      let t = TEMPLATES[n % 9 === 0 ? 6 : n % 4].replaceAll('{T}', String(1795600000 + n)).replace('"job":"j"', `"job":"j${n % 3}"`).replace('"source":"s"', `"source":"s${n % 13}"`);
+      if (n % 7 === 0) t = t.replace(/,"run":"[^"]*"/, '');
+      if (n % 5 === 0) t = t.replace(/}$/, ',"automatic_dynamic":false}');
+      b.add(parseObservationLine(t, n % 11 === 0 ? 1 : n + 1, ctx));
+    }
+    batches.push(b.take(n, 0, 0));
+  }
+  return batches;
+}
 
 describe('readLineChunks', () => {
   it('reads what a split of the whole text reads: CRLF, BOM, empty lines, multibyte and bad UTF-8 across chunk and piece boundaries', async () => {

@@ -7,10 +7,10 @@ import type { Interner } from './intern.ts';
 import type { PreparedEvent } from './prepare-event.ts';
 import { replayProfile } from './replay.ts';
 import { whyCheckpointAt } from './why-checkpoints.ts';
-import { addToLogCounts } from './log-counts.ts';
+import { addToLogCounts, type LogCounts } from './log-counts.ts';
 import { KEEP_ALL, whyCounted, whyStep } from './why-fold.ts';
 import type { LeanEvent } from './log.ts';
-import { historyRows, writeCodeStates, type LiveViews } from './views.ts';
+import { historyRows, writeCodeStates, type LiveView, type LiveViews } from './views.ts';
 import type { EventRow, HistoryInsert } from './dialect/dialect.ts';
 
 export interface AppendResult {
@@ -45,7 +45,7 @@ export function appendBatch(st: AppendState, events: readonly PreparedEvent[], i
   const { dialect } = sql;
   const result: AppendResult = { appended: 0, duplicates: 0, records: 0, firstPosition: null, lastPosition: null };
   // (a) ids (the caller may have interned them already: Dialect.internFirst)
-  const rows = interned ?? internBatch(st, events);
+  const rows = interned ?? internBatch(st, events, rowsOf(st));
   const pids = [...new Set(rows.map((r) => r[0]))];
   dialect.lock(sql, pids);
   const before = profileCounters(sql, pids);
@@ -80,25 +80,34 @@ export function appendBatch(st: AppendState, events: readonly PreparedEvent[], i
     }
   }
   // (d) the fold, in position order
-  let order = positions.map((_, i) => i).filter((i) => positions[i] !== 0);
+  let order: number[] = [];
+  for (let i = 0; i < positions.length; i++) if (positions[i] !== 0) order.push(i);
   if (reordered) order = order.sort((a, b) => positions[a] - positions[b]);
   result.duplicates = events.length - order.length;
   const refolds = new Set<number>();
   const counts = new Map<number, { n: number; last: number; time: number }>();
   const history: HistoryInsert[] = [];
+  // What the loop needs of each profile, looked up at its first event (each lookup gives the
+  // same for the rest of the batch: the live views change after the loop).
+  const ofProfile = new Map<number, BatchProfile>();
   for (const i of order) {
     const ev = events[i];
     const position = positions[i];
-    const id = rows[i][0];
+    const row = rows[i];
+    const id = row[0];
     result.appended++;
     result.firstPosition ??= position;
     result.lastPosition = position;
-    const row = rows[i];
-    if (row[6] !== null) interner.profileRun(id, row[6], position);
-    const counted = live.peek(id)?.counts;
-    if (counted) addToLogCounts(counted, row[2], row[3], row[6], ev.kind);
-    let c = counts.get(id);
-    if (!c) counts.set(id, (c = { n: 0, last: 0, time: 0 }));
+    let p = ofProfile.get(id);
+    if (!p) {
+      const c = { n: 0, last: 0, time: 0 };
+      counts.set(id, c);
+      ofProfile.set(id, (p = { counted: live.peek(id)?.counts, c, run: null, lv: undefined }));
+    }
+    // profileRun adds a run's row once; later calls for it are no-ops, skipped here while the run stays
+    if (row[6] !== null && row[6] !== p.run) interner.profileRun(id, (p.run = row[6]), position);
+    if (p.counted) addToLogCounts(p.counted, row[2], row[3], row[6], ev.kind);
+    const c = p.c;
     c.n++;
     c.last = position;
     if (ev.time > c.time) c.time = ev.time;
@@ -107,7 +116,7 @@ export function appendBatch(st: AppendState, events: readonly PreparedEvent[], i
       continue;
     }
     if (refolds.has(id)) continue;
-    const lv = live.get(id, before.get(id)?.last_position ?? null);
+    const lv = (p.lv ??= live.get(id, before.get(id)?.last_position ?? null));
     if (ev.run !== null && lv.retracted.has(ev.run)) continue;
     const step = fold(lv.view, ev as PreparedEvent & { code: CodeId; source: string });
     if (!step) continue; // evidence only (shape.described)
@@ -140,6 +149,14 @@ export function appendBatch(st: AppendState, events: readonly PreparedEvent[], i
   return result;
 }
 
+/** One profile's part of a batch's fold: its report counts, event counters, last run noted, live view. */
+interface BatchProfile {
+  counted: LogCounts | undefined;
+  c: { n: number; last: number; time: number };
+  run: number | null;
+  lv: LiveView | undefined;
+}
+
 /** What another writer appended since this connection folded a profile makes its live view (and checkpoint count) stale. */
 export function dropIfStale(st: AppendState, id: number, lastPosition: number | null): void {
   const lv = st.live.peek(id);
@@ -165,11 +182,24 @@ function profileCounters(sql: Sql, pids: readonly number[]): Map<number, Profile
   return out;
 }
 
-/** Phase (a): the dictionary ids of each event of a batch, as an event row (its key the event's own). */
-export function internBatch(st: Pick<AppendState, 'interner'>, events: readonly PreparedEvent[]): EventRow[] {
+/**
+ * The event rows an append state refills batch after batch (its appends run one after
+ * another, each done with its rows when it returns): a row array per event per batch was
+ * most of what the append allocated.
+ */
+const rowPools = new WeakMap<object, EventRow[]>();
+function rowsOf(st: AppendState): EventRow[] {
+  let rows = rowPools.get(st);
+  if (!rows) rowPools.set(st, (rows = []));
+  return rows;
+}
+
+/** Phase (a): the dictionary ids of each event of a batch, as an event row (its key the event's own); into `reuse`'s arrays when given. */
+export function internBatch(st: Pick<AppendState, 'interner'>, events: readonly PreparedEvent[], reuse?: EventRow[]): EventRow[] {
   const { interner } = st;
   interner.prime(events);
-  const rows: EventRow[] = new Array(events.length);
+  const rows: EventRow[] = reuse ?? new Array(events.length);
+  if (rows.length > events.length) rows.length = events.length;
   let lastKey = '';
   let pid = 0;
   let lastOrigin: string | null | undefined;
@@ -185,7 +215,22 @@ export function internBatch(st: Pick<AppendState, 'interner'>, events: readonly 
     const rid = ev.run === null ? null : interner.runId(ev.run);
     const cid = ev.code ? interner.codeId(ev.code) : null;
     if (ev.origin !== lastOrigin) origin = interner.originId((lastOrigin = ev.origin));
-    rows[i] = [pid, ev.kind, cid, sid, bid, ev.time, rid, origin, ev.originLine, ev.compileId, ev.idem];
+    const r = rows[i];
+    if (r === undefined) {
+      rows[i] = [pid, ev.kind, cid, sid, bid, ev.time, rid, origin, ev.originLine, ev.compileId, ev.idem];
+      continue;
+    }
+    r[0] = pid;
+    r[1] = ev.kind;
+    r[2] = cid;
+    r[3] = sid;
+    r[4] = bid;
+    r[5] = ev.time;
+    r[6] = rid;
+    r[7] = origin;
+    r[8] = ev.originLine;
+    r[9] = ev.compileId;
+    r[10] = ev.idem;
   }
   return rows;
 }

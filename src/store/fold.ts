@@ -83,7 +83,7 @@ export function fold(view: StreamView, ev: FoldInput): FoldStep | null {
   const observed = ev.shape !== null && ev.automaticDynamic;
   if (observed && seq !== undefined) {
     const cur = view.profile.codes.get(key)?.state.automaticDynamic.get(ev.source);
-    if (cur && keptShapes.get(cur)?.has(ev.shape!)) return { code: ev.code, codeSeq: seq, source: ev.source, before: cur, after: cur, records: [], guard: null };
+    if (cur && keptShapes.get(cur)?.has(ev.shape!)) return { code: ev.code, codeSeq: seq, source: ev.source, before: cur, after: cur, records: NO_RECORDS, guard: null };
   }
   const entry = ev.shape ? entryOf(ev.shape) : entryFromJson(ev.entry!);
   const r = updateAutomaticDynamic(view.profile, ev.code, ev.source, entry, ev.automaticDynamic);
@@ -96,8 +96,11 @@ export function fold(view: StreamView, ev: FoldInput): FoldStep | null {
       kept.add(ev.shape!);
     } else keptShapes.delete(r.entry);
   }
-  return { code: ev.code, codeSeq: seq, source: ev.source, before: r.before, after: r.entry, records: ev.quiet ? [] : r.records, guard: null };
+  return { code: ev.code, codeSeq: seq, source: ev.source, before: r.before, after: r.entry, records: ev.quiet ? NO_RECORDS : r.records, guard: null };
 }
+
+/** A step's records when it has none: one shared array, frozen (no reader adds to a step's records). */
+const NO_RECORDS = Object.freeze([]) as unknown as DynamicRecord[];
 
 /**
  * Per entry of a folded profile, the shapes (one shared object per distinct shape, see

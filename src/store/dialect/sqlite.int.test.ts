@@ -24,4 +24,19 @@ describe('SQLite insertEvents', () => {
     assert.equal(sql.get<{ n: number }>('select count(*) n from events')!.n, last);
     await db.close();
   });
+  it("a statement of one kind takes it as a literal; mixed kinds, and a kind that is no plain word (a quote in it), are bound: each row stores the kind it came with", async () => {
+    const db = await openDatabase(join(tempDir(), 'kinds.db'));
+    const { sql } = db;
+    const kinds = ['shape.observed', 'entry.imported', "it's'); drop table events; --", 'Shape.Observed', 'dynamic.logged'];
+    let key = 2 ** 40;
+    const rows: EventRow[] = [];
+    // statements of 500 and of 100: one kind (a literal), mixed kinds (one odd row among 500), the odd kind, another plain kind; a tail of 37
+    const segments: [number, (k: number) => number][] = [[500, () => 0], [500, (k) => (k === 250 ? 3 : 1)], [100, (k) => k % 5], [100, () => 2], [100, () => 4], [37, (k) => (k * 7) % 5]];
+    for (const [n, pick] of segments) for (let k = 0; k < n; k++) rows.push([1, kinds[pick(k)], 1, 1, 1, 1000 + k, null, null, k, null, key++]);
+    const got = sql.immediate(() => sql.dialect.insertEvents(sql, rows));
+    assert.deepEqual(got, rows.map((_, i) => i + 1));
+    const stored = sql.allRaw('select position, kind, typeof(kind), time, origin_line, idempotency_key from events order by position');
+    assert.deepEqual(stored, rows.map((r, i) => [i + 1, r[1], 'text', r[5], r[8], r[10]]));
+    await db.close();
+  });
 });
