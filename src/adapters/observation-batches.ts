@@ -243,6 +243,7 @@ export function decodeBatch(b: WireBatch, cache: BatchCache, reuse?: PreparedEve
         quiet: false,
         record: null,
         guard: null,
+        format: null,
         time: r[o + 5],
         keyedTime: (r[o + 4] & 2) === 2,
         run: str(r[o + 6]),

@@ -260,6 +260,6 @@ function whyEvent(interner: Interner, ev: PreparedEvent, position: number, pid: 
   w.origin = ev.origin;
   w.originLine = ev.originLine;
   w.compileId = ev.compileId;
-  w.format = ev.kind === 'entry.imported' ? interner.dict.body(bid).format : null;
+  w.format = ev.format; // the body just stored holds the same: no read back, no zod
   return w;
 }

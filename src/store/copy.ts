@@ -78,6 +78,7 @@ export function copyLedger(from: Ledger, to: Ledger, o: CopyOptions = {}): CopyR
         automaticDynamic: b.automaticDynamic,
         quiet: b.quiet,
         record: b.record,
+        format: b.format,
         guard: b.guard,
         time: Number(time),
         // The time is copied, so it is part of the event (a second copy matches it).

@@ -59,6 +59,8 @@ export interface PreparedEvent {
   origin: string | null;
   originLine: number | null;
   compileId: string | null;
+  /** entry.imported: the payload's format (the stored body holds the same; why reads it from here, not the body). */
+  format: string | null;
   /** hash53 of the idempotency key. */
   idem: number;
 }
@@ -114,6 +116,7 @@ export function prepareEvent(ev: NewEvent, withShape = true): PreparedEvent {
     origin: ev.origin ?? null,
     originLine: ev.originLine ?? null,
     compileId: ev.compileId ?? null,
+    format: ev.kind === 'entry.imported' ? ev.payload.format : null,
     idem: ev.idempotencyHash ?? hash53(ev.idempotencyKey),
   };
 }
