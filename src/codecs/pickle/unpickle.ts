@@ -1,7 +1,7 @@
 import { toPyInt } from '../../model/int.ts';
 import { DYNAMIC, UNSET } from '../../model/atoms.ts';
 import { PickleError } from './errors.ts';
-import { dictKey, dictPush, dictValue, isDict, isInstance, isList, newDefaultDict, newDict, newInstance, newList, PyFloat, PyGlobal, type PyDict, type PyInstance } from './py-values.ts';
+import { adoptState, beforeDictChange, dictPush, isDict, isInstance, isList, newDefaultDict, newDict, newInstance, newList, PyFloat, PyGlobal, type PyDict, type PyInstance } from './py-values.ts';
 import { decodeRawUnicodeEscape, decodeUtf8 } from './text.ts';
 
 const PGO = 'torch._dynamo.pgo';
@@ -181,6 +181,7 @@ export function unpickle(bytes: Uint8Array): unknown {
     else if (isInstance(target) && target.items) d = target.items;
     else return fail(`SETITEM(S) on a ${typeName(target)}`);
     if ((sp - start) % 2 !== 0) fail('SETITEMS with an odd number of items');
+    beforeDictChange(d);
     for (let i = start; i < sp; i += 2) {
       const k = stack[i];
       if (isList(k) || isDict(k)) fail(`unhashable dict key: ${typeName(k)}`);
@@ -441,8 +442,7 @@ export function unpickle(bytes: Uint8Array): unknown {
           state = state[0];
         }
         if (!isDict(state)) return fail(`BUILD with a ${typeName(state)} state, not a dict`);
-        if (obj.state) for (let i = 0; i < state.size; i++) dictPush(obj.state, dictKey(state, i), dictValue(state, i));
-        else obj.state = state;
+        adoptState(obj, state);
         break;
       }
       case 0x50: case 0x51: fail('persistent ids are not part of a PGO profile'); break;
