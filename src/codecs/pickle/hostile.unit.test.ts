@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { fixture } from '../../../test/support/fixtures.ts';
 import { decodeMegaCache, MegaCacheError } from '../megacache.ts';
-import { PickleError, ProfileShapeError, unpickleProfile } from './index.ts';
+import { PickleError, ProfileShapeError, unpickle, unpickleProfile } from './index.ts';
+import { dictGet, type PyInstance } from './py-values.ts';
 
 const isOurs = (e: unknown) => e instanceof PickleError || e instanceof ProfileShapeError;
 const P4 = fixture('torch-2.11/protocols/code_state_p4.pkl');
@@ -77,6 +78,25 @@ describe('hostile pickles', () => {
         assert.ok(e instanceof MegaCacheError, `mutation ${i}: ${(e as Error)?.stack}`);
       }
     }
+  });
+  // CPython's BUILD copies the state's items into the instance's __dict__ (load_build):
+  // the state dict stays a dict of its own. The expected values are CPython 3.11's.
+  describe("BUILD copies the state, as CPython's load_build does", () => {
+    const u = (t: string) => Buffer.concat([Buffer.from([0x58]), Buffer.from(Uint32Array.of(t.length).buffer), Buffer.from(t)]);
+    const FSSE = Buffer.from('ctorch._dynamo.pgo\nFrameStateSizeEntry\n)\x81', 'latin1');
+    const set = (k: string, v: number) => Buffer.concat([u(k), Buffer.from([0x4b, v, 0x73])]); // key BININT1 SETITEM
+    const scalar = (o: unknown) => dictGet((o as PyInstance).state!, 'scalar');
+    it('a SETITEM on the state dict after BUILD leaves the instance alone', () => {
+      // I, D (memo 1) {scalar: 5}, BUILD; then D from the memo, scalar = 7, POP D
+      const p = Buffer.concat([Buffer.from([0x80, 2]), FSSE, Buffer.from('}q\x01', 'latin1'), set('scalar', 5), Buffer.from('bh\x01', 'latin1'), set('scalar', 7), Buffer.from('0.', 'latin1')]);
+      assert.equal(scalar(unpickle(p)), 5);
+    });
+    it('a second BUILD on one instance leaves another built from the same dict alone', () => {
+      // I1 (memo 2), D (memo 1) {scalar: 5}, BUILD, POP; I2, D, BUILD (memo 3), POP; I1, {scalar: 7}, BUILD, POP; I2
+      const p = Buffer.concat([Buffer.from([0x80, 2]), FSSE, Buffer.from('q\x02}q\x01', 'latin1'), set('scalar', 5), Buffer.from('b0', 'latin1'),
+        FSSE, Buffer.from('h\x01bq\x030h\x02}', 'latin1'), set('scalar', 7), Buffer.from('b0h\x03.', 'latin1')]);
+      assert.equal(scalar(unpickle(p)), 5);
+    });
   });
 });
 

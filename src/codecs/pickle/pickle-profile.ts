@@ -66,26 +66,34 @@ export function pickleProfile(profile: Profile, options: PickleOptions | PickleP
  */
 function tuplesUnshared(profile: Profile, entries: number): boolean {
   // Sized for the size and stride of every entry (not grown and copied as it fills).
-  const all: unknown[] = new Array(2 * entries);
-  let n = 0;
-  const plain = (v: PyPlain): void => {
-    if (Array.isArray(v) && v.length) {
-      all[n++] = v;
-      for (const x of v as readonly PyPlain[]) plain(x);
-    }
-  };
-  const entry = (e: FrameStateSizeEntry): void => {
-    if (Array.isArray(e.size) && e.size.length) all[n++] = e.size;
-    if (Array.isArray(e.stride) && e.stride.length) all[n++] = e.stride;
-    if (e.excluded_sizes?.length) all[n++] = e.excluded_sizes;
-    if (e.extra) for (const [, v] of e.extra) plain(v);
-  };
+  const acc: TupleList = { all: new Array(2 * entries), n: 0 };
   for (const slot of profile.codes.values()) {
-    if (slot.id.extra) for (const [, v] of slot.id.extra) plain(v);
-    slot.state.automaticDynamic.forEach(entry);
+    if (slot.id.extra) for (const [, v] of slot.id.extra) plainTuples(acc, v);
+    for (const e of slot.state.automaticDynamic.values()) entryTuples(acc, e);
   }
-  all.length = n;
-  return new Set(all).size === n;
+  acc.all.length = acc.n;
+  return new Set(acc.all).size === acc.n;
+}
+
+/**
+ * tuplesUnshared's list. Its collectors are module functions, not closures in it: V8
+ * optimised fresh closures again for every profile written.
+ */
+interface TupleList {
+  readonly all: unknown[];
+  n: number;
+}
+function plainTuples(acc: TupleList, v: PyPlain): void {
+  if (Array.isArray(v) && v.length) {
+    acc.all[acc.n++] = v;
+    for (const x of v as readonly PyPlain[]) plainTuples(acc, x);
+  }
+}
+function entryTuples(acc: TupleList, e: FrameStateSizeEntry): void {
+  if (Array.isArray(e.size) && e.size.length) acc.all[acc.n++] = e.size;
+  if (Array.isArray(e.stride) && e.stride.length) acc.all[acc.n++] = e.stride;
+  if (e.excluded_sizes?.length) acc.all[acc.n++] = e.excluded_sizes;
+  if (e.extra) for (const [, v] of e.extra) plainTuples(acc, v);
 }
 
 /** The constant names a profile pickle repeats (Key: an index here). */
@@ -114,7 +122,8 @@ class Writer {
   private readonly sourceMemo = new Map<string, number>();
   private batchAt = 0;
   private batchLen = 0;
-  private readonly dv: () => DataView;
+  /** A DataView of buf, made again only when buf is replaced (reserve). */
+  private view: DataView | null = null;
 
   constructor(
     private readonly proto: PickleProtocol,
@@ -123,15 +132,6 @@ class Writer {
     /** No tuple object occurs twice (tuplesUnshared): tuples need no identity memo. */
     private readonly unshared: boolean,
   ) {
-    let cached: DataView | null = null;
-    let cachedBuf: Uint8Array | null = null;
-    this.dv = () => {
-      if (cachedBuf !== this.buf) {
-        cachedBuf = this.buf;
-        cached = new DataView(this.buf.buffer);
-      }
-      return cached!;
-    };
   }
 
   run(profile: Profile): void {
@@ -162,6 +162,11 @@ class Writer {
   }
 
   // --- output -----------------------------------------------------------------------
+
+  private dv(): DataView {
+    if (this.view === null || this.view.buffer !== this.buf.buffer) this.view = new DataView(this.buf.buffer);
+    return this.view;
+  }
 
   reserve(k: number): void {
     if (this.len + k <= this.buf.length) return;

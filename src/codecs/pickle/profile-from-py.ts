@@ -36,13 +36,12 @@ export function profileFromPy(root: unknown): Profile {
   }
   const profile: Profile = { codes: new Map() };
   const items = root.items!;
-  let total = 0;
-  const codeCount = items.size;
+  const b: Build = { profile, total: 0, codeCount: items.size };
   for (let i = 0; i < items.size; i++) {
     const k = dictKey(items, i);
     const v = dictValue(items, i);
     const id = codeIdFromPy(k, i);
-    const state = codeStateFromPy(v, { i, id });
+    const state = codeStateFromPy(b, v, { i, id });
     const key = codeKey(id);
     const prev = profile.codes.get(key);
     // A Python dict keeps the first key object and the last value for equal keys.
@@ -55,107 +54,118 @@ export function profileFromPy(root: unknown): Profile {
     for (const slot of profile.codes.values()) if (slot.id.closure_hash === undefined) slot.id = { ...slot.id, closure_hash: null };
   }
   return profile;
+}
 
-  // Error locations are built only when there is an error (no garbage per entry).
-  function codeStateFromPy(v: unknown, code: Loc): CodeState {
-    const where = () => loc(code);
-    if (!isInstance(v, 'CodeState')) throw new ProfileShapeError(`${where()}: value is a ${typeName(v)}, not CodeState`);
-    for (let f = 0; f < (v.state?.size ?? 0); f++) {
-      const name = dictKey(v.state!, f);
-      // Not kept (the store has no place for a code state's own fields): refused, never dropped.
-      if (name !== 'automatic_dynamic') throw new ProfileShapeError(`${where()}: CodeState has a field ${describe(name)} that this pgo-ledger does not know`);
-    }
-    const ad = v.state && dictGet(v.state, 'automatic_dynamic');
-    if (!isDefaultDict(ad, 'FrameStateSizeEntry')) {
-      throw new ProfileShapeError(`${where()}: automatic_dynamic is a ${typeName(ad)}, not defaultdict(FrameStateSizeEntry)`);
-    }
-    const entries = new Map<string, FrameStateSizeEntry>();
-    const items = ad.items!;
-    for (let j = 0; j < items.size; j++) {
-      const src = dictKey(items, j);
-      const e = dictValue(items, j);
-      if (typeof src !== 'string') throw new ProfileShapeError(`${where()}: a source name is a ${typeName(src)}, not str`);
-      // Issue 9.8: one memoised CodeState under many code ids expands without bound (a 75 KB
-      // pickle to a million entries, each an event); past the limit it is refused.
-      if (++total > MAX_PROFILE_ENTRIES) {
-        throw new ProfileShapeError(`the profile expands to more than ${MAX_PROFILE_ENTRIES} entries (at code ${code.i} of ${codeCount}; shared CodeState objects count once per code id)`);
-      }
-      entries.set(src, entryFromPy(e, code, src));
-    }
-    return { automaticDynamic: entries };
-  }
+/**
+ * What the conversion of one profile carries along. The converters are module functions,
+ * not closures in profileFromPy: fresh closures for every profile were each optimised
+ * afresh by V8, over and over in a process that reads many profiles.
+ */
+interface Build {
+  readonly profile: Profile;
+  /** Entries so far, against MAX_PROFILE_ENTRIES. */
+  total: number;
+  readonly codeCount: number;
+}
 
-  function entryFromPy(v: unknown, code: Loc, src: string): FrameStateSizeEntry {
-    if (!isInstance(v, 'FrameStateSizeEntry')) throw new ProfileShapeError(`${loc(code, src)}: a ${typeName(v)}, not FrameStateSizeEntry`);
-    // One pass over the state (the last assignment of a name wins, as in a Python dict); a
-    // missing field falls back to the class default, auto_unset.
-    const st = v.state;
-    let scalar: unknown = UNSET;
-    let size: unknown = UNSET;
-    let stride: unknown = UNSET;
-    let exSizes: unknown = undefined;
-    let exScalar: unknown = undefined;
-    let extra: [string, PyPlain][] | undefined;
-    const n = st ? st.size : 0;
-    for (let i = 0; i < n; i++) {
-      const k = dictKey(st!, i);
-      switch (k) {
-        case 'scalar': scalar = dictValue(st!, i); break;
-        case 'size': size = dictValue(st!, i); break;
-        case 'stride': stride = dictValue(st!, i); break;
-        // The layout after 2.11: excluded_sizes (a tuple of int | None, or None), excluded_scalar (int | None).
-        case 'excluded_sizes': exSizes = dictValue(st!, i); break;
-        case 'excluded_scalar': exScalar = dictValue(st!, i); break;
-        default: extra = extraField(extra, k, dictValue(st!, i), `${loc(code, src)}: FrameStateSizeEntry`);
-      }
-    }
-    if (!(scalar === DYNAMIC || scalar === UNSET || isPyInt(scalar))) {
-      throw new ProfileShapeError(`${loc(code, src)}: scalar is ${describe(scalar)}, not an int or token`);
-    }
-    const e: FrameStateSizeEntry = {
-      scalar: scalar as ScalarValue,
-      size: tupleField(size, code, src, 'size') as SizeField,
-      stride: tupleField(stride, code, src, 'stride') as StrideField,
-    };
-    if (exSizes !== undefined) {
-      if (exSizes !== null && !(Array.isArray(exSizes) && exSizes.every((a) => a === null || isPyInt(a)))) {
-        throw new ProfileShapeError(`${loc(code, src)}: excluded_sizes is ${describe(exSizes)}, not a tuple of int | None or None`);
-      }
-      e.excluded_sizes = exSizes as (PyInt | null)[] | null;
-      profile.layout = '2.12';
-    }
-    if (exScalar !== undefined) {
-      if (exScalar !== null && !isPyInt(exScalar)) throw new ProfileShapeError(`${loc(code, src)}: excluded_scalar is ${describe(exScalar)}, not an int or None`);
-      e.excluded_scalar = exScalar;
-      profile.layout = '2.12';
-    }
-    if (extra) e.extra = extra;
-    return e;
+// Error locations are built only when there is an error (no garbage per entry).
+function codeStateFromPy(b: Build, v: unknown, code: Loc): CodeState {
+  if (!isInstance(v, 'CodeState')) throw new ProfileShapeError(`${loc(code)}: value is a ${typeName(v)}, not CodeState`);
+  for (let f = 0; f < (v.state?.size ?? 0); f++) {
+    const name = dictKey(v.state!, f);
+    // Not kept (the store has no place for a code state's own fields): refused, never dropped.
+    if (name !== 'automatic_dynamic') throw new ProfileShapeError(`${loc(code)}: CodeState has a field ${describe(name)} that this pgo-ledger does not know`);
   }
+  const ad = v.state && dictGet(v.state, 'automatic_dynamic');
+  if (!isDefaultDict(ad, 'FrameStateSizeEntry')) {
+    throw new ProfileShapeError(`${loc(code)}: automatic_dynamic is a ${typeName(ad)}, not defaultdict(FrameStateSizeEntry)`);
+  }
+  const entries = new Map<string, FrameStateSizeEntry>();
+  const items = ad.items!;
+  for (let j = 0; j < items.size; j++) {
+    const src = dictKey(items, j);
+    const e = dictValue(items, j);
+    if (typeof src !== 'string') throw new ProfileShapeError(`${loc(code)}: a source name is a ${typeName(src)}, not str`);
+    // Issue 9.8: one memoised CodeState under many code ids expands without bound (a 75 KB
+    // pickle to a million entries, each an event); past the limit it is refused.
+    if (++b.total > MAX_PROFILE_ENTRIES) {
+      throw new ProfileShapeError(`the profile expands to more than ${MAX_PROFILE_ENTRIES} entries (at code ${code.i} of ${b.codeCount}; shared CodeState objects count once per code id)`);
+    }
+    entries.set(src, entryFromPy(b.profile, e, code, src));
+  }
+  return { automaticDynamic: entries };
+}
 
-  function tupleField(v: unknown, code: Loc, src: string, name: 'size' | 'stride'): unknown {
-    if (v === DYNAMIC || v === UNSET) return v;
-    const strides = name === 'stride';
-    if (!Array.isArray(v)) throw new ProfileShapeError(`${loc(code, src)}: ${name} is a ${typeName(v)}, not a tuple or token`);
-    // Converted in place: the unpickler's tuples are ours, and a tuple shared in the
-    // pickle stays one array, so a re-pickle memoises it the same way.
-    for (let d = 0; d < v.length; d++) {
-      const a = v[d];
-      if (a === DYNAMIC || isPyInt(a) || (strides && a instanceof InferStride)) continue;
-      if (strides && isInstance(a, 'InferStride')) v[d] = inferFromPy(a, code, src, d);
-      else throw new ProfileShapeError(`${loc(code, src)}: ${name}[${d}] is ${describe(a)}, not an int${strides ? ', InferStride' : ''} or AutoDynamic`);
+function entryFromPy(profile: Profile, v: unknown, code: Loc, src: string): FrameStateSizeEntry {
+  if (!isInstance(v, 'FrameStateSizeEntry')) throw new ProfileShapeError(`${loc(code, src)}: a ${typeName(v)}, not FrameStateSizeEntry`);
+  // One pass over the state (the last assignment of a name wins, as in a Python dict); a
+  // missing field falls back to the class default, auto_unset.
+  const st = v.state;
+  let scalar: unknown = UNSET;
+  let size: unknown = UNSET;
+  let stride: unknown = UNSET;
+  let exSizes: unknown = undefined;
+  let exScalar: unknown = undefined;
+  let extra: [string, PyPlain][] | undefined;
+  const n = st ? st.size : 0;
+  for (let i = 0; i < n; i++) {
+    const k = dictKey(st!, i);
+    switch (k) {
+      case 'scalar': scalar = dictValue(st!, i); break;
+      case 'size': size = dictValue(st!, i); break;
+      case 'stride': stride = dictValue(st!, i); break;
+      // The layout after 2.11: excluded_sizes (a tuple of int | None, or None), excluded_scalar (int | None).
+      case 'excluded_sizes': exSizes = dictValue(st!, i); break;
+      case 'excluded_scalar': exScalar = dictValue(st!, i); break;
+      default: extra = extraField(extra, k, dictValue(st!, i), `${loc(code, src)}: FrameStateSizeEntry`);
     }
-    return v;
   }
+  if (!(scalar === DYNAMIC || scalar === UNSET || isPyInt(scalar))) {
+    throw new ProfileShapeError(`${loc(code, src)}: scalar is ${describe(scalar)}, not an int or token`);
+  }
+  const e: FrameStateSizeEntry = {
+    scalar: scalar as ScalarValue,
+    size: tupleField(size, code, src, 'size') as SizeField,
+    stride: tupleField(stride, code, src, 'stride') as StrideField,
+  };
+  if (exSizes !== undefined) {
+    if (exSizes !== null && !(Array.isArray(exSizes) && exSizes.every((a) => a === null || isPyInt(a)))) {
+      throw new ProfileShapeError(`${loc(code, src)}: excluded_sizes is ${describe(exSizes)}, not a tuple of int | None or None`);
+    }
+    e.excluded_sizes = exSizes as (PyInt | null)[] | null;
+    profile.layout = '2.12';
+  }
+  if (exScalar !== undefined) {
+    if (exScalar !== null && !isPyInt(exScalar)) throw new ProfileShapeError(`${loc(code, src)}: excluded_scalar is ${describe(exScalar)}, not an int or None`);
+    e.excluded_scalar = exScalar;
+    profile.layout = '2.12';
+  }
+  if (extra) e.extra = extra;
+  return e;
+}
 
-  function inferFromPy(v: PyInstance, code: Loc, src: string, d: number): InferStride {
-    if (v.converted) return v.converted as InferStride;
-    const dim = v.state && dictGet(v.state, 'dim');
-    if (typeof dim !== 'number' || !Number.isInteger(dim)) throw new ProfileShapeError(`${loc(code, src)}: stride[${d}]: InferStride.dim is ${describe(dim)}`);
-    const out = new InferStride(dim);
-    v.converted = out;
-    return out;
+function tupleField(v: unknown, code: Loc, src: string, name: 'size' | 'stride'): unknown {
+  if (v === DYNAMIC || v === UNSET) return v;
+  const strides = name === 'stride';
+  if (!Array.isArray(v)) throw new ProfileShapeError(`${loc(code, src)}: ${name} is a ${typeName(v)}, not a tuple or token`);
+  // Converted in place: the unpickler's tuples are ours, and a tuple shared in the
+  // pickle stays one array, so a re-pickle memoises it the same way.
+  for (let d = 0; d < v.length; d++) {
+    const a = v[d];
+    if (a === DYNAMIC || isPyInt(a) || (strides && a instanceof InferStride)) continue;
+    if (strides && isInstance(a, 'InferStride')) v[d] = inferFromPy(a, code, src, d);
+    else throw new ProfileShapeError(`${loc(code, src)}: ${name}[${d}] is ${describe(a)}, not an int${strides ? ', InferStride' : ''} or AutoDynamic`);
   }
+  return v;
+}
+
+function inferFromPy(v: PyInstance, code: Loc, src: string, d: number): InferStride {
+  if (v.converted) return v.converted as InferStride;
+  const dim = v.state && dictGet(v.state, 'dim');
+  if (typeof dim !== 'number' || !Number.isInteger(dim)) throw new ProfileShapeError(`${loc(code, src)}: stride[${d}]: InferStride.dim is ${describe(dim)}`);
+  const out = new InferStride(dim);
+  v.converted = out;
+  return out;
 }
 
 interface Loc {

@@ -47,9 +47,49 @@ export interface PyDict {
   k3: unknown;
   v3: unknown;
   more: unknown[] | undefined;
+  /**
+   * The instance this dict is the state of (BUILD adopts the dict rather than copying it,
+   * as CPython does, while nothing else changes it; see adoptState).
+   */
+  owner: PyInstance | undefined;
 }
 export function newDict(): PyDict {
-  return { $: T_DICT, size: 0, k0: undefined, v0: undefined, k1: undefined, v1: undefined, k2: undefined, v2: undefined, k3: undefined, v3: undefined, more: undefined };
+  return { $: T_DICT, size: 0, k0: undefined, v0: undefined, k1: undefined, v1: undefined, k2: undefined, v2: undefined, k3: undefined, v3: undefined, more: undefined, owner: undefined };
+}
+function copyDict(d: PyDict): PyDict {
+  const c = newDict();
+  for (let i = 0; i < d.size; i++) dictPush(c, dictKey(d, i), dictValue(d, i));
+  return c;
+}
+/**
+ * BUILD with a dict state. CPython copies the state's items into the instance's __dict__;
+ * here the instance adopts the dict itself (no copy for the ~25k states of a profile), and
+ * a copy is made only where the two could differ: the dict already adopted by another
+ * instance, the dict changed later (beforeDictChange), or the instance built again.
+ */
+export function adoptState(obj: PyInstance, state: PyDict): void {
+  let own = obj.state;
+  if (!own) {
+    if (state.owner) obj.state = copyDict(state);
+    else {
+      obj.state = state;
+      state.owner = obj;
+    }
+    return;
+  }
+  if (own.owner === obj) {
+    own.owner = undefined; // the adopted dict is the pickle's again; the instance gets its own copy
+    own = obj.state = copyDict(own);
+  }
+  for (let i = 0; i < state.size; i++) dictPush(own, dictKey(state, i), dictValue(state, i));
+}
+/** Before a SETITEM(S) on d: the instance that adopted d keeps the items it had. */
+export function beforeDictChange(d: PyDict): void {
+  const obj = d.owner;
+  if (obj) {
+    obj.state = copyDict(d);
+    d.owner = undefined;
+  }
 }
 export function isDict(v: unknown): v is PyDict {
   return typeof v === 'object' && v !== null && (v as { $?: unknown }).$ === T_DICT;
