@@ -103,8 +103,10 @@ export async function openPostgres(url: string, options: OpenOptions = {}): Prom
 interface PgSql extends Sql {
   /** Starts a query whose rows a later allRaw of the same statement and parameters takes (pg-worker.ts prefetch). */
   prefetchRaw(statement: string, params: unknown[]): void;
-  /** Events by COPY (pg-worker.ts copyEvents), written while the caller goes on: their positions, or null where a key was taken (nothing written). */
-  copyEvents(lines: string[], keys: number[]): number[] | null;
+  /** Positions for a batch of events about to go by COPY, or null where one of their keys is taken (pg-worker.ts takePositions). */
+  takePositions(keys: number[]): number[] | null;
+  /** COPY ... FROM STDIN of this text, written while the caller goes on; its failure fails the next call (pg-worker.ts copyIn). */
+  copyIn(statement: string, text: string): void;
   /** A statement whose answer nothing needs, run while the caller goes on; its failure fails the next call (pg-worker.ts post). */
   post(statement: string, params: unknown[]): void;
 }
@@ -131,7 +133,8 @@ function pgSql(url: string, id: number, call: (...c: Call) => Reply<unknown>, un
     allRaw: (s, ...p) => q(s, p, true).rows as unknown[][],
     exec: (s) => void unwrap(call('exec', id, s)),
     prefetchRaw: (s, p) => void unwrap(call('prefetch', id, s, p)),
-    copyEvents: (lines, keys) => unwrap<number[] | null>(call('copyEvents', id, EVENT_COLUMNS, lines, keys)),
+    takePositions: (keys) => unwrap<number[] | null>(call('takePositions', id, keys)),
+    copyIn: (s, text) => void unwrap(call('copyIn', id, s, text)),
     post: (s, p) => void unwrap(call('post', id, s, p)),
     immediate<T>(fn: () => T): T {
       // Nested calls (an import around its append) are savepoints, as better-sqlite3 makes them.
@@ -202,9 +205,11 @@ function copyValue(v: string | number | null): string {
 }
 const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
 
-/** An event row as a line of COPY text (EVENT_COLUMNS, no newline). */
-function copyLine(r: EventRow): string {
-  return `${r[0]}\t${copyValue(r[1])}\t${copyValue(r[2])}\t${copyValue(r[3])}\t${r[4]}\t${copyValue(r[5])}\t${copyValue(r[6])}\t${copyValue(r[7])}\t${copyValue(r[8])}\t${copyValue(r[9])}\t${r[10]}`;
+const COPY_EVENTS = `copy events(position, ${EVENT_COLUMNS}) from stdin`;
+
+/** An event row at its position as a line of COPY text (position, EVENT_COLUMNS). */
+function copyLine(position: number, r: EventRow): string {
+  return `${position}\t${r[0]}\t${copyValue(r[1])}\t${copyValue(r[2])}\t${copyValue(r[3])}\t${r[4]}\t${copyValue(r[5])}\t${copyValue(r[6])}\t${copyValue(r[7])}\t${copyValue(r[8])}\t${copyValue(r[9])}\t${r[10]}\n`;
 }
 
 function columnsOf(rows: readonly unknown[][], n: number): unknown[][] {
@@ -244,8 +249,15 @@ export const postgresDialect: Dialect = {
   insertEvents(sql, rows) {
     if (!rows.length) return [];
     if (rows.length >= COPY_MIN && !repeatsKey(rows)) {
-      const positions = (sql as PgSql).copyEvents(rows.map(copyLine), rows.map((r) => r[10]));
-      if (positions) return positions;
+      const pg = sql as PgSql;
+      const positions = pg.takePositions(rows.map((r) => r[10]));
+      if (positions) {
+        // one string to the worker: far cheaper to pass than a string a row
+        let text = '';
+        for (let i = 0; i < rows.length; i++) text += copyLine(positions[i], rows[i]);
+        pg.copyIn(COPY_EVENTS, text);
+        return positions;
+      }
       // a key was taken: nothing was written; the insert below skips taken keys
     }
     const got = sql.allRaw(INSERT_EVENTS, ...columnsOf(rows, 11));
