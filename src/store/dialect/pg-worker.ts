@@ -2,6 +2,7 @@ import { Kysely, Migrator, PostgresDialect, sql as ksql, type Migration, type Mi
 import pg from 'pg';
 import { runAsWorker } from 'synckit';
 import { migrations } from '../../../migrations/index.ts';
+import { packRows, type PackedRows } from './pg-rows.ts';
 
 /**
  * PostgreSQL's side of the synchronous bridge (see postgres.ts): a worker thread owning the
@@ -82,22 +83,43 @@ async function open(url: string, timeoutMs: number): Promise<Reply<number>> {
   return { ok: true, value: id };
 }
 
-async function query(id: number, text: string, params: unknown[], raw: boolean): Promise<Reply<{ rows: unknown[]; rowCount: number }>> {
+/** A query's answer: raw rows of numbers and nulls as PackedRows (pg-rows.ts), far cheaper across the bridge. */
+export interface Answer {
+  rows: unknown[];
+  rowCount: number;
+  packed?: PackedRows;
+}
+
+function answer(r: pg.QueryResult, raw: boolean): Answer {
+  const packed = raw && r.rows.length ? packRows(r.rows as unknown[][], r.fields.length) : undefined;
+  return packed ? { rows: [], rowCount: r.rowCount ?? 0, packed } : { rows: r.rows, rowCount: r.rowCount ?? 0 };
+}
+
+/**
+ * Whether a statement leaves the rows of a prefetched page as they were (the page is then kept
+ * for its call): a read, or a statement naming no events table or view (the schema has no
+ * triggers). Transaction control (exec) and the events' own writes drop the page.
+ */
+const keepsPage = (text: string) => /^\s*select\b/i.test(text) || !/events/i.test(text);
+
+async function query(id: number, text: string, params: unknown[], raw: boolean): Promise<Reply<Answer>> {
   const c = conns.get(id);
   if (!c) return fail('query', new Error('connection closed'));
   const ahead = c.ahead;
-  c.ahead = undefined;
   try {
     if (ahead) {
-      // the prefetched query, if this is it; else its answer goes unread (the connection runs it first all the same)
+      // the prefetched query, if this is it
       if (raw && ahead.text === text && sameParams(ahead.params, params)) {
-        const r = await ahead.result;
-        return { ok: true, value: { rows: r.rows, rowCount: r.rowCount ?? 0 } };
+        c.ahead = undefined;
+        return { ok: true, value: answer(await ahead.result, true) };
       }
-      await ahead.result.catch(() => {});
+      // else it stays for its call where this changes none of its rows, or goes unread (the connection runs it first all the same)
+      if (!keepsPage(text)) {
+        c.ahead = undefined;
+        await ahead.result.catch(() => {});
+      }
     }
-    const r = await inOrder(c, () => c.client.query(config(c, text, params, raw)));
-    return { ok: true, value: { rows: r.rows, rowCount: r.rowCount ?? 0 } };
+    return { ok: true, value: answer(await inOrder(c, () => c.client.query(config(c, text, params, raw))), raw) };
   } catch (e) {
     return fail('query', e);
   }
@@ -115,7 +137,8 @@ const sameParams = (a: unknown[], b: unknown[]) => a.length === b.length && a.ev
 async function prefetch(id: number, text: string, params: unknown[]): Promise<Reply<null>> {
   const c = conns.get(id);
   if (!c) return fail('query', new Error('connection closed'));
-  if (c.ahead) return { ok: true, value: null }; // one at a time
+  if (c.ahead && c.ahead.text === text && sameParams(c.ahead.params, params)) return { ok: true, value: null };
+  // one at a time: a page left untaken (its scan ended early) goes unread
   const result = inOrder(c, () => c.client.query(config(c, text, params, true)));
   result.catch(() => {}); // an error is answered to the call that takes it
   c.ahead = { text, params, result };
@@ -219,7 +242,7 @@ function posted(c: Conn, p: Promise<unknown>): void {
 async function post(id: number, text: string, params: unknown[]): Promise<Reply<null>> {
   const c = conns.get(id);
   if (!c) return fail('query', new Error('connection closed'));
-  c.ahead = undefined;
+  if (!keepsPage(text)) c.ahead = undefined;
   posted(c, inOrder(c, () => c.client.query(config(c, text, params, false))));
   return { ok: true, value: null };
 }

@@ -4,7 +4,8 @@ import { createSyncFn } from 'synckit';
 import { inputError, LedgerError } from '../../errors.ts';
 import { DatabaseVersionError, type OpenedDatabase, type OpenOptions, type Sql } from '../database.ts';
 import { CODE_STATE_COLUMNS, EVENT_COLUMNS, HISTORY_COLUMNS, redactUrl, type Dialect, type EventRow } from './dialect.ts';
-import type { Call, Reply } from './pg-worker.ts';
+import { unpackRows } from './pg-rows.ts';
+import type { Answer, Call, Reply } from './pg-worker.ts';
 
 /**
  * PostgreSQL through a synchronous bridge: a worker thread owns the pg clients and the store's
@@ -113,7 +114,11 @@ interface PgSql extends Sql {
 
 function pgSql(url: string, id: number, call: (...c: Call) => Reply<unknown>, unwrap: <T>(r: Reply<unknown>) => T): PgSql {
   const where = redactUrl(url);
-  const q = (s: string, p: unknown[], raw: boolean) => unwrap<{ rows: unknown[]; rowCount: number }>(call('query', id, s, p, raw));
+  const q = (s: string, p: unknown[], raw: boolean) => {
+    const a = unwrap<Answer>(call('query', id, s, p, raw));
+    if (a.packed) a.rows = unpackRows(a.packed);
+    return a;
+  };
   // SQLite's rowid has no PostgreSQL counterpart: portable code says `returning id`.
   const ran = (rowCount: number) => ({
     changes: rowCount,

@@ -1,0 +1,45 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { freshPgDatabase } from '../../../test/support/postgres.ts';
+import { openDatabase } from '../database.ts';
+
+describe('PostgreSQL bridge', () => {
+  it('issue 11.7: raw rows of numbers and nulls (packed across the bridge) equal the rows of the same query read as objects', async () => {
+    const db = await openDatabase(freshPgDatabase());
+    const { sql } = db;
+    const q = `select a, b, c from (values (1::int8, null::float8, 'NaN'::float8), (9007199254740991, '-0'::float8, 'Infinity'::float8),
+               (null, 1795600000000.25, '-Infinity'::float8), (-5, 5e-324, 1.7976931348623157e308)) v(a, b, c)`;
+    const raw = sql.allRaw(q);
+    const objects = sql.all<{ a: number | null; b: number | null; c: number | null }>(q).map((r) => [r.a, r.b, r.c]);
+    assert.deepEqual(raw, objects);
+    assert.equal(raw.length, 4);
+    assert.ok(Object.is(raw[1][1], -0));
+    // mixed rows (text) go as they are
+    assert.deepEqual(sql.allRaw("select 1::int8, 'x', null::text union all select 2, null, 'y'"), [[1, 'x', null], [2, null, 'y']]);
+    await db.close();
+  });
+
+  it('issue 11.7: a prefetched page is kept across statements that change none of its rows, and dropped by those that may', async () => {
+    const db = await openDatabase(freshPgDatabase());
+    const { sql } = db;
+    const page = 'select position, profile_id from events where position > ? order by position';
+    const insert = (p: number) => sql.run("insert into events(position, profile_id, kind, body_id, time, idempotency_key) values (?, 1, 'shape.observed', 1, 0, ?)", p, p);
+    insert(1);
+    sql.dialect.prefetchRaw!(sql, page, [0]);
+    sql.all('select count(*) from sources'); // a read: kept
+    sql.run("insert into sources(source) values ('x')"); // no events: kept
+    assert.deepEqual(sql.allRaw(page, 0), [[1, 1]]);
+    sql.dialect.prefetchRaw!(sql, page, [0]);
+    insert(2); // the events: the page is read again
+    assert.deepEqual(sql.allRaw(page, 0), [[1, 1], [2, 1]]);
+    sql.immediate(() => {
+      sql.dialect.prefetchRaw!(sql, page, [0]);
+      sql.exec('savepoint a');
+      insert(3);
+      sql.dialect.prefetchRaw!(sql, page, [0]);
+      sql.exec('rollback to savepoint a'); // transaction control: dropped
+      assert.deepEqual(sql.allRaw(page, 0), [[1, 1], [2, 1]]);
+    });
+    await db.close();
+  });
+});
