@@ -8,7 +8,7 @@ import { packRows, type PackedRows } from './pg-rows.ts';
  * PostgreSQL's side of the synchronous bridge (see postgres.ts): a worker thread owning the
  * pg clients; the store's thread calls it through synckit and waits (Atomics.wait), so the
  * store stays one synchronous module for both backends. One call = one round trip, but for
- * writes whose answer nothing needs (post, the COPY of copyEvents) and a scan's next page
+ * writes whose answer nothing needs yet (post, copyIn) and a scan's next page
  * (prefetch), which run while the store goes on: the server works as the store folds.
  */
 
@@ -27,6 +27,9 @@ interface Conn {
   posted: Promise<unknown>[];
   /** A query started ahead of its call (prefetch). */
   ahead?: { text: string; params: unknown[]; result: Promise<pg.QueryResult> };
+  /** The row counts of posted statements, by ticket, until read (rowCount) or the transaction ends. */
+  counts: Map<number, Promise<number>>;
+  tickets: number;
   /** Whether takePositions looks the keys up first: from the first COPY that met a taken key on (see copyIn). */
   lookUp: boolean;
 }
@@ -79,7 +82,7 @@ async function open(url: string, timeoutMs: number): Promise<Reply<number>> {
     return fail('connect', e);
   }
   const id = nextId++;
-  conns.set(id, { client, prepared: new Map(), posted: [], tail: Promise.resolve(), lookUp: false });
+  conns.set(id, { client, prepared: new Map(), posted: [], tail: Promise.resolve(), lookUp: false, counts: new Map(), tickets: 0 });
   return { ok: true, value: id };
 }
 
@@ -239,12 +242,24 @@ function posted(c: Conn, p: Promise<unknown>): void {
 }
 
 /** A statement whose answer nothing needs, started now: the store goes on while the server runs it. */
-async function post(id: number, text: string, params: unknown[]): Promise<Reply<null>> {
+async function post(id: number, text: string, params: unknown[]): Promise<Reply<number>> {
   const c = conns.get(id);
   if (!c) return fail('query', new Error('connection closed'));
   if (!keepsPage(text)) c.ahead = undefined;
-  posted(c, inOrder(c, () => c.client.query(config(c, text, params, false))));
-  return { ok: true, value: null };
+  const p = inOrder(c, () => c.client.query(config(c, text, params, false)));
+  posted(c, p);
+  const ticket = ++c.tickets;
+  c.counts.set(ticket, p.then((r) => r.rowCount ?? 0, () => 0)); // a failure is reported as posted statements' are
+  return { ok: true, value: ticket };
+}
+
+/** The row count of a posted statement (its ticket), once it has run. */
+async function rowCount(id: number, ticket: number): Promise<Reply<number>> {
+  const c = conns.get(id);
+  const p = c?.counts.get(ticket);
+  if (!c || !p) return fail('query', new Error(`no posted statement ${ticket} (read within its transaction)`));
+  c.counts.delete(ticket);
+  return { ok: true, value: await p };
 }
 
 /**
@@ -271,6 +286,7 @@ async function exec(id: number, text: string): Promise<Reply<null>> {
   const c = conns.get(id);
   if (!c) return fail('query', new Error('connection closed'));
   c.ahead = undefined; // read before whatever this changes: never taken
+  if (/^\s*(commit|rollback)\s*$/i.test(text)) c.counts.clear(); // the transaction's posted statements: their counts unread
   try {
     await inOrder(c, () => c.client.query(text));
     return { ok: true, value: null };
@@ -391,6 +407,7 @@ export type Call =
   | ['takePositions', number, number[]]
   | ['copyIn', number, string, string]
   | ['post', number, string, unknown[]]
+  | ['rowCount', number, number]
   | ['prefetch', number, string, unknown[]]
   | ['state', number]
   | ['migrate', number]
@@ -412,6 +429,8 @@ async function dispatch(call: Call): Promise<Reply<unknown>> {
       return copyIn(call[1], call[2], call[3]);
     case 'post':
       return post(call[1], call[2], call[3]);
+    case 'rowCount':
+      return rowCount(call[1], call[2]);
     case 'state':
       return state(call[1]);
     case 'migrate':

@@ -42,4 +42,29 @@ describe('PostgreSQL bridge', () => {
     });
     await db.close();
   });
+
+  it('issue 11.7: a write in a transaction goes without waiting: its count is the one a waited write gives, and its failure fails the transaction, which keeps nothing', async () => {
+    const db = await openDatabase(freshPgDatabase());
+    const { sql } = db;
+    const sources = () => sql.all<{ source: string }>('select source from sources order by source').map((r) => r.source);
+    sql.run("insert into sources(source) values ('a'), ('b')");
+    const waited = sql.run("update sources set source = source || '1' where source in ('a', 'b')").changes;
+    const posted = sql.immediate(() => sql.run("update sources set source = source || '2' where source like '%1'").changes);
+    assert.deepEqual([waited, posted], [2, 2]);
+    assert.equal(sql.immediate(() => sql.run("insert into sources(source) values ('c') on conflict do nothing").changes), 1);
+    assert.deepEqual(sources(), ['a12', 'b12', 'c']);
+    // a failing write: the transaction fails at its next waiting call (here its commit) and keeps nothing
+    assert.throws(() =>
+      sql.immediate(() => {
+        sql.run("insert into sources(source) values ('d')");
+        sql.run("insert into sources(source) values ('a12')"); // unique
+      }),
+    /duplicate key/);
+    assert.deepEqual(sources(), ['a12', 'b12', 'c']);
+    // the connection goes on
+    assert.equal(sql.immediate(() => sql.run("insert into sources(source) values ('e')").changes), 1);
+    // outside a transaction a failure is at once
+    assert.throws(() => sql.run("insert into sources(source) values ('e')"), /duplicate key/);
+    await db.close();
+  });
 });

@@ -128,10 +128,27 @@ function pgSql(url: string, id: number, call: (...c: Call) => Reply<unknown>, un
   });
   let depth = 0;
   let closed = false;
+  /**
+   * In a transaction a write goes without waiting for the server (post): its count is read
+   * only where a caller asks for it, and its failure fails the next call that waits (at the
+   * latest the commit), which rolls the transaction back all the same.
+   */
+  const runInTransaction = (s: string, p: unknown[]) => {
+    const ticket = unwrap<number>(call('post', id, s, p));
+    let changes: number | undefined;
+    return {
+      get changes(): number {
+        return (changes ??= unwrap<number>(call('rowCount', id, ticket)));
+      },
+      get lastInsertRowid(): number {
+        throw new Error('lastInsertRowid is SQLite only: use `insert ... returning id`');
+      },
+    };
+  };
   const sql: PgSql = {
     path: where,
     dialect: postgresDialect,
-    run: (s, ...p) => ran(q(s, p, false).rowCount),
+    run: (s, ...p) => (depth > 0 ? runInTransaction(s, p) : ran(q(s, p, false).rowCount)),
     get: <T>(s: string, ...p: unknown[]) => q(s, p, false).rows[0] as T | undefined,
     all: <T>(s: string, ...p: unknown[]) => q(s, p, false).rows as T[],
     statement: (s) => ({ run: (...p: unknown[]) => ran(q(s, p, false).rowCount) }),
@@ -144,21 +161,23 @@ function pgSql(url: string, id: number, call: (...c: Call) => Reply<unknown>, un
     immediate<T>(fn: () => T): T {
       // Nested calls (an import around its append) are savepoints, as better-sqlite3 makes them.
       const name = `s${depth}`;
-      sql.exec(depth === 0 ? 'begin' : `savepoint ${name}`);
+      const outer = depth === 0;
+      sql.exec(outer ? 'begin' : `savepoint ${name}`);
       depth++;
       try {
         const out = fn();
-        depth--;
-        sql.exec(depth === 0 ? 'commit' : `release savepoint ${name}`);
+        // a posted write's failure fails this call: the catch below rolls back
+        sql.exec(outer ? 'commit' : `release savepoint ${name}`);
         return out;
       } catch (e) {
-        depth--;
         try {
-          sql.exec(depth === 0 ? 'rollback' : `rollback to savepoint ${name}`);
+          sql.exec(outer ? 'rollback' : `rollback to savepoint ${name}`);
         } catch {
           /* the connection is gone: the server rolled back */
         }
         throw e;
+      } finally {
+        depth--;
       }
     },
     // Other writers are seen per profile under its lock (append.ts), not per connection.
