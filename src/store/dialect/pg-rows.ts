@@ -41,3 +41,78 @@ export function unpackRows(p: PackedRows): unknown[][] {
   }
   return rows;
 }
+
+/**
+ * A batch of events for COPY, across the bridge: the numeric columns of EventRow (all but kind
+ * and compile_id, in EventRow's order) packed, each kind as an index into the batch's kinds,
+ * and the compile ids where any is set. The worker writes the COPY text (copyText), off the
+ * store's thread.
+ */
+export interface PackedEvents {
+  numbers: PackedRows;
+  kinds: string[];
+  kindOf: Uint16Array;
+  compileIds: (string | null)[] | null;
+}
+
+/** EventRow's columns that packEvents packs as numbers. */
+const NUMERIC = [0, 2, 3, 4, 5, 6, 7, 8, 10] as const;
+
+/** The batch as PackedEvents, or undefined where a column holds what its type does not (the caller then inserts the batch). */
+export function packEvents(rows: readonly (readonly unknown[])[]): PackedEvents | undefined {
+  const n = rows.length;
+  const width = NUMERIC.length;
+  const values = new Float64Array(n * width);
+  const nulls = new Uint8Array(n * width);
+  const kinds: string[] = [];
+  const kindIndex = new Map<string, number>();
+  const kindOf = new Uint16Array(n);
+  let compileIds: (string | null)[] | null = null;
+  for (let i = 0, k = 0; i < n; i++) {
+    const r = rows[i];
+    if (r.length !== 11) return undefined;
+    for (let j = 0; j < width; j++, k++) {
+      const v = r[NUMERIC[j]];
+      if (typeof v === 'number') values[k] = v;
+      else if (v === null) nulls[k] = 1;
+      else return undefined;
+    }
+    const kind = r[1];
+    if (typeof kind !== 'string') return undefined;
+    let x = kindIndex.get(kind);
+    if (x === undefined) {
+      if (kinds.length === 0xffff) return undefined;
+      kindIndex.set(kind, (x = kinds.length));
+      kinds.push(kind);
+    }
+    kindOf[i] = x;
+    const compileId = r[9];
+    if (compileId !== null) {
+      if (typeof compileId !== 'string') return undefined;
+      compileIds ??= new Array(n).fill(null);
+      compileIds[i] = compileId;
+    }
+  }
+  return { numbers: { width, values, nulls }, kinds, kindOf, compileIds };
+}
+
+/** A value in COPY's text format: \N for null; backslash, tab, newline and carriage return escaped. */
+export function copyValue(v: string | number | null): string {
+  if (v === null) return '\\N';
+  if (typeof v === 'number') return String(v);
+  return /[\\\t\n\r]/.test(v) ? v.replace(/[\\\t\n\r]/g, (ch) => COPY_ESCAPES[ch]) : v;
+}
+const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
+
+/** The COPY text of a packed batch at its positions: columns position, then EventRow's (EVENT_COLUMNS), a line a row. */
+export function copyText(positions: readonly number[], p: PackedEvents): string {
+  const { values, nulls, width } = p.numbers;
+  const num = (k: number) => (nulls[k] === 1 ? '\\N' : String(values[k]));
+  const parts: string[] = new Array(positions.length);
+  for (let i = 0, k = 0; i < positions.length; i++, k += width) {
+    const compileId = p.compileIds === null ? '\\N' : copyValue(p.compileIds[i]);
+    // EventRow: profile_id, kind, code_id, source_id, body_id, time, run_id, origin_id, origin_line, compile_id, idempotency_key
+    parts[i] = `${positions[i]}\t${num(k)}\t${copyValue(p.kinds[p.kindOf[i]])}\t${num(k + 1)}\t${num(k + 2)}\t${num(k + 3)}\t${num(k + 4)}\t${num(k + 5)}\t${num(k + 6)}\t${num(k + 7)}\t${compileId}\t${num(k + 8)}\n`;
+  }
+  return parts.join('');
+}

@@ -2,7 +2,7 @@ import { Kysely, Migrator, PostgresDialect, sql as ksql, type Migration, type Mi
 import pg from 'pg';
 import { runAsWorker } from 'synckit';
 import { migrations } from '../../../migrations/index.ts';
-import { packRows, type PackedRows } from './pg-rows.ts';
+import { copyText, packRows, type PackedEvents, type PackedRows } from './pg-rows.ts';
 
 /**
  * PostgreSQL's side of the synchronous bridge (see postgres.ts): a worker thread owning the
@@ -30,6 +30,8 @@ interface Conn {
   /** The row counts of posted statements, by ticket, until read (rowCount) or the transaction ends. */
   counts: Map<number, Promise<number>>;
   tickets: number;
+  /** The positions takePositions took last, for the copyIn that follows. */
+  taken?: number[];
   /** Whether takePositions looks the keys up first: from the first COPY that met a taken key on (see copyIn). */
   lookUp: boolean;
 }
@@ -183,6 +185,7 @@ async function takePositions(id: number, keys: number[]): Promise<Reply<number[]
   if (!c) return fail('query', new Error('connection closed'));
   const client = c.client;
   c.ahead = undefined;
+  c.taken = undefined;
   try {
     let seq = positionSeq.get(client);
     if (!seq) positionSeq.set(client, (seq = (await inOrder(c, () => client.query("select pg_get_serial_sequence('events', 'position') as s"))).rows[0].s as string));
@@ -196,24 +199,28 @@ async function takePositions(id: number, keys: number[]): Promise<Reply<number[]
     const [taken, taking] = r.rows[0] as [boolean, string];
     if (taken) return { ok: true, value: null };
     // nextval is increasing within a session: the batch's order is the positions' order
-    return { ok: true, value: taking.slice(1, -1).split(',').map(Number).sort((a, b) => a - b) };
+    c.taken = taking.slice(1, -1).split(',').map(Number).sort((a, b) => a - b);
+    return { ok: true, value: c.taken };
   } catch (e) {
     return fail('query', e);
   }
 }
 
 /**
- * The second half: the batch's COPY text (positions from takePositions), posted (see post):
+ * The second half: the batch's COPY text, at the positions takePositions just took, posted (see post):
  * the server writes it while the store folds the batch. A key already taken (an input
  * ingested before, a hash collision, or another writer's batch committed meanwhile) fails
  * the COPY and with it the transaction, as a serialization failure: the batch runs again
  * (ledger.ts), this time with its keys looked up first.
  */
-async function copyIn(id: number, statement: string, text: string): Promise<Reply<null>> {
+async function copyIn(id: number, statement: string, events: PackedEvents): Promise<Reply<null>> {
   const c = conns.get(id);
   if (!c) return fail('query', new Error('connection closed'));
   c.ahead = undefined;
-  const data = Buffer.from(text, 'utf8');
+  const positions = c.taken;
+  c.taken = undefined;
+  if (positions?.length !== events.kindOf.length) return fail('query', new Error(`copyIn of ${events.kindOf.length} events without their positions`));
+  const data = Buffer.from(copyText(positions, events), 'utf8');
   posted(c, inOrder(c, () => copyFrom(c.client, statement, data)).catch((e) => {
     if ((e as { code?: string }).code !== '23505') throw e;
     c.lookUp = true;
@@ -405,7 +412,7 @@ export type Call =
   | ['query', number, string, unknown[], boolean]
   | ['exec', number, string]
   | ['takePositions', number, number[]]
-  | ['copyIn', number, string, string]
+  | ['copyIn', number, string, PackedEvents]
   | ['post', number, string, unknown[]]
   | ['rowCount', number, number]
   | ['prefetch', number, string, unknown[]]

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { freshPgDatabase } from '../../../test/support/postgres.ts';
 import { openDatabase } from '../database.ts';
+import { EVENT_COLUMNS, type EventRow } from './dialect.ts';
 
 describe('PostgreSQL bridge', () => {
   it('issue 11.7: raw rows of numbers and nulls (packed across the bridge) equal the rows of the same query read as objects', async () => {
@@ -66,5 +67,21 @@ describe('PostgreSQL bridge', () => {
     // outside a transaction a failure is at once
     assert.throws(() => sql.run("insert into sources(source) values ('e')"), /duplicate key/);
     await db.close();
+  });
+
+  it('issue 11.7: a batch by COPY (its text written in the worker) stores what the insert stores, hostile text and numbers included', async () => {
+    const [copied, inserted] = [await openDatabase(freshPgDatabase()), await openDatabase(freshPgDatabase())];
+    const odd = ['a\tb', 'back\\slash', 'new\nline\r', '☃ \u00e9 \ud83d\ude00', '\\N', '', 'plain'];
+    const rows: EventRow[] = Array.from({ length: 300 }, (_, i) => [
+      1 + (i % 3), i % 7 === 0 ? 'run.retracted' : 'shape.observed', i % 5 === 0 ? null : i, i % 4 === 0 ? null : 2 * i, 1 + i, 1795600000000 + i * 0.125, i % 3 === 0 ? null : 9007199254740991 - i, null, i % 2 ? i : null, i % 2 ? odd[i % odd.length] : null, 2 ** 52 + i,
+    ]);
+    const positions = copied.sql.immediate(() => copied.sql.dialect.insertEvents(copied.sql, rows)); // one batch: COPY
+    const one = inserted.sql.immediate(() => [0, 100, 200].flatMap((i) => inserted.sql.dialect.insertEvents(inserted.sql, rows.slice(i, i + 100)))); // small batches: the insert
+    assert.deepEqual(positions, one);
+    const stored = (db: typeof copied) => db.sql.allRaw(`select position, ${EVENT_COLUMNS} from events order by position`);
+    assert.deepEqual(stored(copied), stored(inserted));
+    assert.deepEqual(stored(copied).map((r) => r[10]), rows.map((r) => r[9]));
+    await copied.close();
+    await inserted.close();
   });
 });

@@ -4,7 +4,7 @@ import { createSyncFn } from 'synckit';
 import { inputError, LedgerError } from '../../errors.ts';
 import { DatabaseVersionError, type OpenedDatabase, type OpenOptions, type Sql } from '../database.ts';
 import { CODE_STATE_COLUMNS, EVENT_COLUMNS, HISTORY_COLUMNS, redactUrl, type Dialect, type EventRow } from './dialect.ts';
-import { unpackRows } from './pg-rows.ts';
+import { packEvents, unpackRows, type PackedEvents } from './pg-rows.ts';
 import type { Answer, Call, Reply } from './pg-worker.ts';
 
 /**
@@ -106,8 +106,8 @@ interface PgSql extends Sql {
   prefetchRaw(statement: string, params: unknown[]): void;
   /** Positions for a batch of events about to go by COPY, or null where one of their keys is taken (pg-worker.ts takePositions). */
   takePositions(keys: number[]): number[] | null;
-  /** COPY ... FROM STDIN of this text, written while the caller goes on; its failure fails the next call (pg-worker.ts copyIn). */
-  copyIn(statement: string, text: string): void;
+  /** COPY ... FROM STDIN of these events at the positions just taken, written while the caller goes on; its failure fails the next call (pg-worker.ts copyIn). */
+  copyIn(statement: string, events: PackedEvents): void;
   /** A statement whose answer nothing needs, run while the caller goes on; its failure fails the next call (pg-worker.ts post). */
   post(statement: string, params: unknown[]): void;
 }
@@ -156,7 +156,7 @@ function pgSql(url: string, id: number, call: (...c: Call) => Reply<unknown>, un
     exec: (s) => void unwrap(call('exec', id, s)),
     prefetchRaw: (s, p) => void unwrap(call('prefetch', id, s, p)),
     takePositions: (keys) => unwrap<number[] | null>(call('takePositions', id, keys)),
-    copyIn: (s, text) => void unwrap(call('copyIn', id, s, text)),
+    copyIn: (s, events) => void unwrap(call('copyIn', id, s, events)),
     post: (s, p) => void unwrap(call('post', id, s, p)),
     immediate<T>(fn: () => T): T {
       // Nested calls (an import around its append) are savepoints, as better-sqlite3 makes them.
@@ -221,20 +221,7 @@ function repeatsKey(rows: readonly EventRow[]): boolean {
   return false;
 }
 
-/** A value in COPY's text format: \N for null; backslash, tab, newline and carriage return escaped. */
-function copyValue(v: string | number | null): string {
-  if (v === null) return '\\N';
-  if (typeof v === 'number') return String(v);
-  return /[\\\t\n\r]/.test(v) ? v.replace(/[\\\t\n\r]/g, (ch) => COPY_ESCAPES[ch]) : v;
-}
-const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
-
 const COPY_EVENTS = `copy events(position, ${EVENT_COLUMNS}) from stdin`;
-
-/** An event row at its position as a line of COPY text (position, EVENT_COLUMNS). */
-function copyLine(position: number, r: EventRow): string {
-  return `${position}\t${r[0]}\t${copyValue(r[1])}\t${copyValue(r[2])}\t${copyValue(r[3])}\t${r[4]}\t${copyValue(r[5])}\t${copyValue(r[6])}\t${copyValue(r[7])}\t${copyValue(r[8])}\t${copyValue(r[9])}\t${r[10]}\n`;
-}
 
 function columnsOf(rows: readonly unknown[][], n: number): unknown[][] {
   const cols: unknown[][] = Array.from({ length: n }, () => new Array(rows.length));
@@ -272,14 +259,13 @@ export const postgresDialect: Dialect = {
   prefetchRaw: (sql, statement, params) => (sql as PgSql).prefetchRaw(statement, params),
   insertEvents(sql, rows) {
     if (!rows.length) return [];
-    if (rows.length >= COPY_MIN && !repeatsKey(rows)) {
+    // packed, the batch crosses to the worker at little cost, and the worker writes its COPY text
+    const packed = rows.length >= COPY_MIN && !repeatsKey(rows) ? packEvents(rows) : undefined;
+    if (packed) {
       const pg = sql as PgSql;
       const positions = pg.takePositions(rows.map((r) => r[10]));
       if (positions) {
-        // one string to the worker: far cheaper to pass than a string a row
-        let text = '';
-        for (let i = 0; i < rows.length; i++) text += copyLine(positions[i], rows[i]);
-        pg.copyIn(COPY_EVENTS, text);
+        pg.copyIn(COPY_EVENTS, packed);
         return positions;
       }
       // a key was taken: nothing was written; the insert below skips taken keys
