@@ -2,12 +2,13 @@ import { Kysely, Migrator, PostgresDialect, sql as ksql, type Migration, type Mi
 import pg from 'pg';
 import { runAsWorker } from 'synckit';
 import { migrations } from '../../../migrations/index.ts';
+import { copyText, packRows, type PackedEvents, type PackedRows } from './pg-rows.ts';
 
 /**
  * PostgreSQL's side of the synchronous bridge (see postgres.ts): a worker thread owning the
  * pg clients; the store's thread calls it through synckit and waits (Atomics.wait), so the
  * store stays one synchronous module for both backends. One call = one round trip, but for
- * writes whose answer nothing needs (post, the COPY of copyEvents) and a scan's next page
+ * writes whose answer nothing needs yet (post, copyIn) and a scan's next page
  * (prefetch), which run while the store goes on: the server works as the store folds.
  */
 
@@ -22,10 +23,17 @@ interface Conn {
   prepared: Map<string, { name: string; text: string }>;
   /** The end of the statements started so far (inOrder). */
   tail: Promise<void>;
-  /** Statements started without waiting (post, copyEvents), not yet checked. */
+  /** Statements started without waiting (post, copyIn), not yet checked. */
   posted: Promise<unknown>[];
   /** A query started ahead of its call (prefetch). */
   ahead?: { text: string; params: unknown[]; result: Promise<pg.QueryResult> };
+  /** The row counts of posted statements, by ticket, until read (rowCount) or the transaction ends. */
+  counts: Map<number, Promise<number>>;
+  tickets: number;
+  /** The positions takePositions took last, for the copyIn that follows. */
+  taken?: number[];
+  /** Whether takePositions looks the keys up first: from the first COPY that met a taken key on (see copyIn). */
+  lookUp: boolean;
 }
 const conns = new Map<number, Conn>();
 let nextId = 1;
@@ -76,26 +84,47 @@ async function open(url: string, timeoutMs: number): Promise<Reply<number>> {
     return fail('connect', e);
   }
   const id = nextId++;
-  conns.set(id, { client, prepared: new Map(), posted: [], tail: Promise.resolve() });
+  conns.set(id, { client, prepared: new Map(), posted: [], tail: Promise.resolve(), lookUp: false, counts: new Map(), tickets: 0 });
   return { ok: true, value: id };
 }
 
-async function query(id: number, text: string, params: unknown[], raw: boolean): Promise<Reply<{ rows: unknown[]; rowCount: number }>> {
+/** A query's answer: raw rows of numbers and nulls as PackedRows (pg-rows.ts), far cheaper across the bridge. */
+export interface Answer {
+  rows: unknown[];
+  rowCount: number;
+  packed?: PackedRows;
+}
+
+function answer(r: pg.QueryResult, raw: boolean): Answer {
+  const packed = raw && r.rows.length ? packRows(r.rows as unknown[][], r.fields.length) : undefined;
+  return packed ? { rows: [], rowCount: r.rowCount ?? 0, packed } : { rows: r.rows, rowCount: r.rowCount ?? 0 };
+}
+
+/**
+ * Whether a statement leaves the rows of a prefetched page as they were (the page is then kept
+ * for its call): a read, or a statement naming no events table or view (the schema has no
+ * triggers). Transaction control (exec) and the events' own writes drop the page.
+ */
+const keepsPage = (text: string) => /^\s*select\b/i.test(text) || !/events/i.test(text);
+
+async function query(id: number, text: string, params: unknown[], raw: boolean): Promise<Reply<Answer>> {
   const c = conns.get(id);
   if (!c) return fail('query', new Error('connection closed'));
   const ahead = c.ahead;
-  c.ahead = undefined;
   try {
     if (ahead) {
-      // the prefetched query, if this is it; else its answer goes unread (the connection runs it first all the same)
+      // the prefetched query, if this is it
       if (raw && ahead.text === text && sameParams(ahead.params, params)) {
-        const r = await ahead.result;
-        return { ok: true, value: { rows: r.rows, rowCount: r.rowCount ?? 0 } };
+        c.ahead = undefined;
+        return { ok: true, value: answer(await ahead.result, true) };
       }
-      await ahead.result.catch(() => {});
+      // else it stays for its call where this changes none of its rows, or goes unread (the connection runs it first all the same)
+      if (!keepsPage(text)) {
+        c.ahead = undefined;
+        await ahead.result.catch(() => {});
+      }
     }
-    const r = await inOrder(c, () => c.client.query(config(c, text, params, raw)));
-    return { ok: true, value: { rows: r.rows, rowCount: r.rowCount ?? 0 } };
+    return { ok: true, value: answer(await inOrder(c, () => c.client.query(config(c, text, params, raw))), raw) };
   } catch (e) {
     return fail('query', e);
   }
@@ -113,7 +142,8 @@ const sameParams = (a: unknown[], b: unknown[]) => a.length === b.length && a.ev
 async function prefetch(id: number, text: string, params: unknown[]): Promise<Reply<null>> {
   const c = conns.get(id);
   if (!c) return fail('query', new Error('connection closed'));
-  if (c.ahead) return { ok: true, value: null }; // one at a time
+  if (c.ahead && c.ahead.text === text && sameParams(c.ahead.params, params)) return { ok: true, value: null };
+  // one at a time: a page left untaken (its scan ended early) goes unread
   const result = inOrder(c, () => c.client.query(config(c, text, params, true)));
   result.catch(() => {}); // an error is answered to the call that takes it
   c.ahead = { text, params, result };
@@ -121,7 +151,7 @@ async function prefetch(id: number, text: string, params: unknown[]): Promise<Re
 }
 
 /** COPY ... FROM STDIN of one buffer: pg's Query, given the data when the server asks for it. */
-class CopyIn extends pg.Query {
+class CopyFrom extends pg.Query {
   constructor(
     text: string,
     private readonly data: Buffer,
@@ -135,49 +165,68 @@ class CopyIn extends pg.Query {
   }
 }
 
-const copyIn = (client: pg.Client, text: string, data: Buffer) =>
-  new Promise<number>((resolve, reject) => client.query(new CopyIn(text, data, (err, r) => (err ? reject(err) : resolve(r?.rowCount ?? 0))) as never));
+const copyFrom = (client: pg.Client, text: string, data: Buffer) =>
+  new Promise<number>((resolve, reject) => client.query(new CopyFrom(text, data, (err, r) => (err ? reject(err) : resolve(r?.rowCount ?? 0))) as never));
 
 /** The sequence of events.position, per connection (the identity column's). */
 const positionSeq = new WeakMap<pg.Client, string>();
 
 /**
- * A batch of events by COPY, the cheapest way in (issue 11.7), run while the store folds the
- * batch: positions are taken from the column's sequence first (in the batch's order), and
- * the keys looked up; where none is taken the COPY is posted (see post) with those
- * positions, and they are the answer at once. Where one is taken (or a concurrent writer
- * takes one before the COPY: then the transaction fails as a serialization failure, and the
- * batch runs again), the answer is null, nothing written, and the caller inserts the batch
- * skipping taken keys. `lines`: each row's COPY text without its position.
+ * The first half of a batch of events by COPY, the cheapest way in (issue 11.7): positions
+ * taken from the column's sequence, in the batch's order (under the caller's profile locks).
+ * Once a COPY of this connection has met a taken key (an input ingested before), the keys are
+ * looked up first, and where one is taken the answer is null, nothing taken: the caller
+ * inserts the batch skipping taken keys. Until then no lookup: a COPY that meets a taken key
+ * fails and its batch runs again (copyIn), which costs one batch once, where the lookup cost
+ * a fifth of the server's time on every batch. The second half is copyIn.
  */
-async function copyEvents(id: number, columns: string, lines: string[], keys: number[]): Promise<Reply<number[] | null>> {
+async function takePositions(id: number, keys: number[]): Promise<Reply<number[] | null>> {
   const c = conns.get(id);
   if (!c) return fail('query', new Error('connection closed'));
   const client = c.client;
   c.ahead = undefined;
+  c.taken = undefined;
   try {
     let seq = positionSeq.get(client);
     if (!seq) positionSeq.set(client, (seq = (await inOrder(c, () => client.query("select pg_get_serial_sequence('events', 'position') as s"))).rows[0].s as string));
     const r = await inOrder(c, () => client.query({
-      text: 'select exists (select 1 from events where idempotency_key = any($3::int8[])), array(select nextval($1::regclass) from generate_series(1, $2::int))::text',
-      values: [seq, lines.length, keys],
+      text: c.lookUp
+        ? 'select exists (select 1 from events where idempotency_key = any($3::int8[])), array(select nextval($1::regclass) from generate_series(1, $2::int))::text'
+        : 'select false, array(select nextval($1::regclass) from generate_series(1, $2::int))::text',
+      values: c.lookUp ? [seq, keys.length, keys] : [seq, keys.length],
       rowMode: 'array',
     }));
     const [taken, taking] = r.rows[0] as [boolean, string];
     if (taken) return { ok: true, value: null };
     // nextval is increasing within a session: the batch's order is the positions' order
-    const positions = taking.slice(1, -1).split(',').map(Number).sort((a, b) => a - b);
-    const out: string[] = new Array(lines.length);
-    for (let i = 0; i < lines.length; i++) out[i] = `${positions[i]}\t${lines[i]}\n`;
-    const data = Buffer.from(out.join(''), 'utf8');
-    posted(c, inOrder(c, () => copyIn(client, `copy events(position, ${columns}) from stdin`, data)).catch((e) => {
-      if ((e as { code?: string }).code !== '23505') throw e;
-      throw Object.assign(new Error(`another writer took an idempotency key of this batch as it was written (${(e as Error).message}): the batch runs again`), { code: '40001' });
-    }));
-    return { ok: true, value: positions };
+    c.taken = taking.slice(1, -1).split(',').map(Number).sort((a, b) => a - b);
+    return { ok: true, value: c.taken };
   } catch (e) {
     return fail('query', e);
   }
+}
+
+/**
+ * The second half: the batch's COPY text, at the positions takePositions just took, posted (see post):
+ * the server writes it while the store folds the batch. A key already taken (an input
+ * ingested before, a hash collision, or another writer's batch committed meanwhile) fails
+ * the COPY and with it the transaction, as a serialization failure: the batch runs again
+ * (ledger.ts), this time with its keys looked up first.
+ */
+async function copyIn(id: number, statement: string, events: PackedEvents): Promise<Reply<null>> {
+  const c = conns.get(id);
+  if (!c) return fail('query', new Error('connection closed'));
+  c.ahead = undefined;
+  const positions = c.taken;
+  c.taken = undefined;
+  if (positions?.length !== events.kindOf.length) return fail('query', new Error(`copyIn of ${events.kindOf.length} events without their positions`));
+  const data = Buffer.from(copyText(positions, events), 'utf8');
+  posted(c, inOrder(c, () => copyFrom(c.client, statement, data)).catch((e) => {
+    if ((e as { code?: string }).code !== '23505') throw e;
+    c.lookUp = true;
+    throw Object.assign(new Error(`an idempotency key of this batch was taken as it was written (${(e as Error).message}): the batch runs again`), { code: '40001' });
+  }));
+  return { ok: true, value: null };
 }
 
 /**
@@ -200,12 +249,24 @@ function posted(c: Conn, p: Promise<unknown>): void {
 }
 
 /** A statement whose answer nothing needs, started now: the store goes on while the server runs it. */
-async function post(id: number, text: string, params: unknown[]): Promise<Reply<null>> {
+async function post(id: number, text: string, params: unknown[]): Promise<Reply<number>> {
   const c = conns.get(id);
   if (!c) return fail('query', new Error('connection closed'));
-  c.ahead = undefined;
-  posted(c, inOrder(c, () => c.client.query(config(c, text, params, false))));
-  return { ok: true, value: null };
+  if (!keepsPage(text)) c.ahead = undefined;
+  const p = inOrder(c, () => c.client.query(config(c, text, params, false)));
+  posted(c, p);
+  const ticket = ++c.tickets;
+  c.counts.set(ticket, p.then((r) => r.rowCount ?? 0, () => 0)); // a failure is reported as posted statements' are
+  return { ok: true, value: ticket };
+}
+
+/** The row count of a posted statement (its ticket), once it has run. */
+async function rowCount(id: number, ticket: number): Promise<Reply<number>> {
+  const c = conns.get(id);
+  const p = c?.counts.get(ticket);
+  if (!c || !p) return fail('query', new Error(`no posted statement ${ticket} (read within its transaction)`));
+  c.counts.delete(ticket);
+  return { ok: true, value: await p };
 }
 
 /**
@@ -232,6 +293,7 @@ async function exec(id: number, text: string): Promise<Reply<null>> {
   const c = conns.get(id);
   if (!c) return fail('query', new Error('connection closed'));
   c.ahead = undefined; // read before whatever this changes: never taken
+  if (/^\s*(commit|rollback)\s*$/i.test(text)) c.counts.clear(); // the transaction's posted statements: their counts unread
   try {
     await inOrder(c, () => c.client.query(text));
     return { ok: true, value: null };
@@ -349,8 +411,10 @@ export type Call =
   | ['open', string, number]
   | ['query', number, string, unknown[], boolean]
   | ['exec', number, string]
-  | ['copyEvents', number, string, string[], number[]]
+  | ['takePositions', number, number[]]
+  | ['copyIn', number, string, PackedEvents]
   | ['post', number, string, unknown[]]
+  | ['rowCount', number, number]
   | ['prefetch', number, string, unknown[]]
   | ['state', number]
   | ['migrate', number]
@@ -366,10 +430,14 @@ async function dispatch(call: Call): Promise<Reply<unknown>> {
       return exec(call[1], call[2]);
     case 'prefetch':
       return prefetch(call[1], call[2], call[3]);
-    case 'copyEvents':
-      return copyEvents(call[1], call[2], call[3], call[4]);
+    case 'takePositions':
+      return takePositions(call[1], call[2]);
+    case 'copyIn':
+      return copyIn(call[1], call[2], call[3]);
     case 'post':
       return post(call[1], call[2], call[3]);
+    case 'rowCount':
+      return rowCount(call[1], call[2]);
     case 'state':
       return state(call[1]);
     case 'migrate':
@@ -380,7 +448,8 @@ async function dispatch(call: Call): Promise<Reply<unknown>> {
 }
 
 runAsWorker(async (...call: Call): Promise<Reply<unknown>> => {
-  const conn = call[0] === 'open' || call[0] === 'post' ? undefined : conns.get(call[1]);
+  // a posted statement is checked by the next call that waits, never by its own
+  const conn = call[0] === 'open' || call[0] === 'post' || call[0] === 'copyIn' ? undefined : conns.get(call[1]);
   const r = await dispatch(call);
   const failed = await postedFailure(conn);
   return failed ? fail('query', failed) : r;

@@ -4,7 +4,8 @@ import { createSyncFn } from 'synckit';
 import { inputError, LedgerError } from '../../errors.ts';
 import { DatabaseVersionError, type OpenedDatabase, type OpenOptions, type Sql } from '../database.ts';
 import { CODE_STATE_COLUMNS, EVENT_COLUMNS, HISTORY_COLUMNS, redactUrl, type Dialect, type EventRow } from './dialect.ts';
-import type { Call, Reply } from './pg-worker.ts';
+import { packEvents, unpackRows, type PackedEvents } from './pg-rows.ts';
+import type { Answer, Call, Reply } from './pg-worker.ts';
 
 /**
  * PostgreSQL through a synchronous bridge: a worker thread owns the pg clients and the store's
@@ -103,15 +104,21 @@ export async function openPostgres(url: string, options: OpenOptions = {}): Prom
 interface PgSql extends Sql {
   /** Starts a query whose rows a later allRaw of the same statement and parameters takes (pg-worker.ts prefetch). */
   prefetchRaw(statement: string, params: unknown[]): void;
-  /** Events by COPY (pg-worker.ts copyEvents), written while the caller goes on: their positions, or null where a key was taken (nothing written). */
-  copyEvents(lines: string[], keys: number[]): number[] | null;
+  /** Positions for a batch of events about to go by COPY, or null where one of their keys is taken (pg-worker.ts takePositions). */
+  takePositions(keys: number[]): number[] | null;
+  /** COPY ... FROM STDIN of these events at the positions just taken, written while the caller goes on; its failure fails the next call (pg-worker.ts copyIn). */
+  copyIn(statement: string, events: PackedEvents): void;
   /** A statement whose answer nothing needs, run while the caller goes on; its failure fails the next call (pg-worker.ts post). */
   post(statement: string, params: unknown[]): void;
 }
 
 function pgSql(url: string, id: number, call: (...c: Call) => Reply<unknown>, unwrap: <T>(r: Reply<unknown>) => T): PgSql {
   const where = redactUrl(url);
-  const q = (s: string, p: unknown[], raw: boolean) => unwrap<{ rows: unknown[]; rowCount: number }>(call('query', id, s, p, raw));
+  const q = (s: string, p: unknown[], raw: boolean) => {
+    const a = unwrap<Answer>(call('query', id, s, p, raw));
+    if (a.packed) a.rows = unpackRows(a.packed);
+    return a;
+  };
   // SQLite's rowid has no PostgreSQL counterpart: portable code says `returning id`.
   const ran = (rowCount: number) => ({
     changes: rowCount,
@@ -121,36 +128,56 @@ function pgSql(url: string, id: number, call: (...c: Call) => Reply<unknown>, un
   });
   let depth = 0;
   let closed = false;
+  /**
+   * In a transaction a write goes without waiting for the server (post): its count is read
+   * only where a caller asks for it, and its failure fails the next call that waits (at the
+   * latest the commit), which rolls the transaction back all the same.
+   */
+  const runInTransaction = (s: string, p: unknown[]) => {
+    const ticket = unwrap<number>(call('post', id, s, p));
+    let changes: number | undefined;
+    return {
+      get changes(): number {
+        return (changes ??= unwrap<number>(call('rowCount', id, ticket)));
+      },
+      get lastInsertRowid(): number {
+        throw new Error('lastInsertRowid is SQLite only: use `insert ... returning id`');
+      },
+    };
+  };
   const sql: PgSql = {
     path: where,
     dialect: postgresDialect,
-    run: (s, ...p) => ran(q(s, p, false).rowCount),
+    run: (s, ...p) => (depth > 0 ? runInTransaction(s, p) : ran(q(s, p, false).rowCount)),
     get: <T>(s: string, ...p: unknown[]) => q(s, p, false).rows[0] as T | undefined,
     all: <T>(s: string, ...p: unknown[]) => q(s, p, false).rows as T[],
     statement: (s) => ({ run: (...p: unknown[]) => ran(q(s, p, false).rowCount) }),
     allRaw: (s, ...p) => q(s, p, true).rows as unknown[][],
     exec: (s) => void unwrap(call('exec', id, s)),
     prefetchRaw: (s, p) => void unwrap(call('prefetch', id, s, p)),
-    copyEvents: (lines, keys) => unwrap<number[] | null>(call('copyEvents', id, EVENT_COLUMNS, lines, keys)),
+    takePositions: (keys) => unwrap<number[] | null>(call('takePositions', id, keys)),
+    copyIn: (s, events) => void unwrap(call('copyIn', id, s, events)),
     post: (s, p) => void unwrap(call('post', id, s, p)),
     immediate<T>(fn: () => T): T {
       // Nested calls (an import around its append) are savepoints, as better-sqlite3 makes them.
       const name = `s${depth}`;
-      sql.exec(depth === 0 ? 'begin' : `savepoint ${name}`);
+      const outer = depth === 0;
+      sql.exec(outer ? 'begin' : `savepoint ${name}`);
       depth++;
       try {
         const out = fn();
-        depth--;
-        sql.exec(depth === 0 ? 'commit' : `release savepoint ${name}`);
+        // a posted write's failure fails this call: the catch below rolls back
+        sql.exec(outer ? 'commit' : `release savepoint ${name}`);
         return out;
       } catch (e) {
-        depth--;
         try {
-          sql.exec(depth === 0 ? 'rollback' : `rollback to savepoint ${name}`);
+          sql.exec(outer ? 'rollback' : `rollback to savepoint ${name}`);
         } catch {
           /* the connection is gone: the server rolled back */
         }
         throw e;
+      } finally {
+        depth--;
       }
     },
     // Other writers are seen per profile under its lock (append.ts), not per connection.
@@ -194,18 +221,7 @@ function repeatsKey(rows: readonly EventRow[]): boolean {
   return false;
 }
 
-/** A value in COPY's text format: \N for null; backslash, tab, newline and carriage return escaped. */
-function copyValue(v: string | number | null): string {
-  if (v === null) return '\\N';
-  if (typeof v === 'number') return String(v);
-  return /[\\\t\n\r]/.test(v) ? v.replace(/[\\\t\n\r]/g, (ch) => COPY_ESCAPES[ch]) : v;
-}
-const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
-
-/** An event row as a line of COPY text (EVENT_COLUMNS, no newline). */
-function copyLine(r: EventRow): string {
-  return `${r[0]}\t${copyValue(r[1])}\t${copyValue(r[2])}\t${copyValue(r[3])}\t${r[4]}\t${copyValue(r[5])}\t${copyValue(r[6])}\t${copyValue(r[7])}\t${copyValue(r[8])}\t${copyValue(r[9])}\t${r[10]}`;
-}
+const COPY_EVENTS = `copy events(position, ${EVENT_COLUMNS}) from stdin`;
 
 function columnsOf(rows: readonly unknown[][], n: number): unknown[][] {
   const cols: unknown[][] = Array.from({ length: n }, () => new Array(rows.length));
@@ -243,9 +259,15 @@ export const postgresDialect: Dialect = {
   prefetchRaw: (sql, statement, params) => (sql as PgSql).prefetchRaw(statement, params),
   insertEvents(sql, rows) {
     if (!rows.length) return [];
-    if (rows.length >= COPY_MIN && !repeatsKey(rows)) {
-      const positions = (sql as PgSql).copyEvents(rows.map(copyLine), rows.map((r) => r[10]));
-      if (positions) return positions;
+    // packed, the batch crosses to the worker at little cost, and the worker writes its COPY text
+    const packed = rows.length >= COPY_MIN && !repeatsKey(rows) ? packEvents(rows) : undefined;
+    if (packed) {
+      const pg = sql as PgSql;
+      const positions = pg.takePositions(rows.map((r) => r[10]));
+      if (positions) {
+        pg.copyIn(COPY_EVENTS, packed);
+        return positions;
+      }
       // a key was taken: nothing was written; the insert below skips taken keys
     }
     const got = sql.allRaw(INSERT_EVENTS, ...columnsOf(rows, 11));

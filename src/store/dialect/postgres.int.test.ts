@@ -1,0 +1,87 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { freshPgDatabase } from '../../../test/support/postgres.ts';
+import { openDatabase } from '../database.ts';
+import { EVENT_COLUMNS, type EventRow } from './dialect.ts';
+
+describe('PostgreSQL bridge', () => {
+  it('issue 11.7: raw rows of numbers and nulls (packed across the bridge) equal the rows of the same query read as objects', async () => {
+    const db = await openDatabase(freshPgDatabase());
+    const { sql } = db;
+    const q = `select a, b, c from (values (1::int8, null::float8, 'NaN'::float8), (9007199254740991, '-0'::float8, 'Infinity'::float8),
+               (null, 1795600000000.25, '-Infinity'::float8), (-5, 5e-324, 1.7976931348623157e308)) v(a, b, c)`;
+    const raw = sql.allRaw(q);
+    const objects = sql.all<{ a: number | null; b: number | null; c: number | null }>(q).map((r) => [r.a, r.b, r.c]);
+    assert.deepEqual(raw, objects);
+    assert.equal(raw.length, 4);
+    assert.ok(Object.is(raw[1][1], -0));
+    // mixed rows (text) go as they are
+    assert.deepEqual(sql.allRaw("select 1::int8, 'x', null::text union all select 2, null, 'y'"), [[1, 'x', null], [2, null, 'y']]);
+    await db.close();
+  });
+
+  it('issue 11.7: a prefetched page is kept across statements that change none of its rows, and dropped by those that may', async () => {
+    const db = await openDatabase(freshPgDatabase());
+    const { sql } = db;
+    const page = 'select position, profile_id from events where position > ? order by position';
+    const insert = (p: number) => sql.run("insert into events(position, profile_id, kind, body_id, time, idempotency_key) values (?, 1, 'shape.observed', 1, 0, ?)", p, p);
+    insert(1);
+    sql.dialect.prefetchRaw!(sql, page, [0]);
+    sql.all('select count(*) from sources'); // a read: kept
+    sql.run("insert into sources(source) values ('x')"); // no events: kept
+    assert.deepEqual(sql.allRaw(page, 0), [[1, 1]]);
+    sql.dialect.prefetchRaw!(sql, page, [0]);
+    insert(2); // the events: the page is read again
+    assert.deepEqual(sql.allRaw(page, 0), [[1, 1], [2, 1]]);
+    sql.immediate(() => {
+      sql.dialect.prefetchRaw!(sql, page, [0]);
+      sql.exec('savepoint a');
+      insert(3);
+      sql.dialect.prefetchRaw!(sql, page, [0]);
+      sql.exec('rollback to savepoint a'); // transaction control: dropped
+      assert.deepEqual(sql.allRaw(page, 0), [[1, 1], [2, 1]]);
+    });
+    await db.close();
+  });
+
+  it('issue 11.7: a write in a transaction goes without waiting: its count is the one a waited write gives, and its failure fails the transaction, which keeps nothing', async () => {
+    const db = await openDatabase(freshPgDatabase());
+    const { sql } = db;
+    const sources = () => sql.all<{ source: string }>('select source from sources order by source').map((r) => r.source);
+    sql.run("insert into sources(source) values ('a'), ('b')");
+    const waited = sql.run("update sources set source = source || '1' where source in ('a', 'b')").changes;
+    const posted = sql.immediate(() => sql.run("update sources set source = source || '2' where source like '%1'").changes);
+    assert.deepEqual([waited, posted], [2, 2]);
+    assert.equal(sql.immediate(() => sql.run("insert into sources(source) values ('c') on conflict do nothing").changes), 1);
+    assert.deepEqual(sources(), ['a12', 'b12', 'c']);
+    // a failing write: the transaction fails at its next waiting call (here its commit) and keeps nothing
+    assert.throws(() =>
+      sql.immediate(() => {
+        sql.run("insert into sources(source) values ('d')");
+        sql.run("insert into sources(source) values ('a12')"); // unique
+      }),
+    /duplicate key/);
+    assert.deepEqual(sources(), ['a12', 'b12', 'c']);
+    // the connection goes on
+    assert.equal(sql.immediate(() => sql.run("insert into sources(source) values ('e')").changes), 1);
+    // outside a transaction a failure is at once
+    assert.throws(() => sql.run("insert into sources(source) values ('e')"), /duplicate key/);
+    await db.close();
+  });
+
+  it('issue 11.7: a batch by COPY (its text written in the worker) stores what the insert stores, hostile text and numbers included', async () => {
+    const [copied, inserted] = [await openDatabase(freshPgDatabase()), await openDatabase(freshPgDatabase())];
+    const odd = ['a\tb', 'back\\slash', 'new\nline\r', '☃ \u00e9 \ud83d\ude00', '\\N', '', 'plain'];
+    const rows: EventRow[] = Array.from({ length: 300 }, (_, i) => [
+      1 + (i % 3), i % 7 === 0 ? 'run.retracted' : 'shape.observed', i % 5 === 0 ? null : i, i % 4 === 0 ? null : 2 * i, 1 + i, 1795600000000 + i * 0.125, i % 3 === 0 ? null : 9007199254740991 - i, null, i % 2 ? i : null, i % 2 ? odd[i % odd.length] : null, 2 ** 52 + i,
+    ]);
+    const positions = copied.sql.immediate(() => copied.sql.dialect.insertEvents(copied.sql, rows)); // one batch: COPY
+    const one = inserted.sql.immediate(() => [0, 100, 200].flatMap((i) => inserted.sql.dialect.insertEvents(inserted.sql, rows.slice(i, i + 100)))); // small batches: the insert
+    assert.deepEqual(positions, one);
+    const stored = (db: typeof copied) => db.sql.allRaw(`select position, ${EVENT_COLUMNS} from events order by position`);
+    assert.deepEqual(stored(copied), stored(inserted));
+    assert.deepEqual(stored(copied).map((r) => r[10]), rows.map((r) => r[9]));
+    await copied.close();
+    await inserted.close();
+  });
+});
