@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { TORCH } from '../../test/support/fixtures.ts';
 import { tempDir } from '../../test/support/tmp.ts';
+import { ingestFile } from '../adapters/ingest-file.ts';
 import { ingestObservations } from '../adapters/ingest-observations.ts';
 import { openLedger } from './ledger.ts';
 import { retractRun } from './retract.ts';
@@ -39,5 +41,27 @@ for (const dialect of DIALECTS) describe(dialect, () => {
     retractRun(l, 'r2');
     assert.equal(explain(l, pid, { source: "L['x']", dim: { field: 'size', index: 0 } })[0].dynamic, false);
     await l.close();
+  });
+  it("why names an imported entry's format (pickle, megacache) as the append wrote it: the same as a fresh fold from the log", async () => {
+    // The append takes the format from the prepared event, not by reading the stored body back:
+    // why-checkpoints written on the append path (one every 2 events) must say what the body says.
+    process.env.PGO_LEDGER_CHECKPOINT_EVERY = '2';
+    const dir = tempDir();
+    const l = await openLedger(ledgerAt(dialect, dir, 'f.db'));
+    try {
+      await ingestFile(l, join(TORCH, 'local', 'code_state_fixture_None_.pkl'));
+      await ingestFile(l, join(TORCH, 'megacache', 'single-pgo-artifact.bin'));
+      const formats = new Set<string>();
+      for (const p of l.profiles()) {
+        const stored = explain(l, p.id);
+        const fresh = explain(l, p.id, { window: { excludeRuns: ['no such run'] } }); // a fresh fold: no checkpoint used
+        assert.deepEqual(stored, fresh);
+        for (const d of stored) if (d.becameDynamic?.kind === 'entry.imported') formats.add(String(d.becameDynamic.format));
+      }
+      assert.deepEqual([...formats].sort(), ['megacache', 'pickle']);
+    } finally {
+      delete process.env.PGO_LEDGER_CHECKPOINT_EVERY;
+      await l.close();
+    }
   });
 });
