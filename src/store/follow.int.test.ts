@@ -59,7 +59,12 @@ async function concurrentFollow(dialect: DialectName, writers: number, lines: nu
   try {
     await Promise.all(files.map((f, w) => exited(cliSpawn(db, ['ingest', '--json', f]), `writer ${w}`)));
   } finally {
-    writeFileSync(done, '');
+    try {
+      writeFileSync(done, '');
+    } catch (e) {
+      follower.kill('SIGKILL'); // it waits for `done`: without this the run hangs instead of failing
+      throw e;
+    }
   }
   await following;
   const got = JSON.parse(readFileSync(out, 'utf8')) as Followed;
