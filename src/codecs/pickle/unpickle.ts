@@ -340,7 +340,12 @@ class Unpickler {
           this.push(v);
           break;
         }
-        case 0x53: this.push(pyStringLiteral(this.lineText(), (m) => this.fail(m))); break; // STRING
+        case 0x53: { // STRING
+          const v = pyStringLiteral(this.lineText());
+          if (v === null) this.fail('STRING is not quoted');
+          this.push(v);
+          break;
+        }
         case 0x54: { // BINSTRING
           const len = this.i32();
           if (len < 0) this.fail('BINSTRING with a negative length');
@@ -478,10 +483,10 @@ function latin1(b: Uint8Array): string {
   return s;
 }
 
-/** Protocol 0's STRING: a Python bytes literal, quoted. */
-function pyStringLiteral(t: string, fail: (m: string) => never): string {
+/** Protocol 0's STRING: a Python bytes literal, quoted (null: not quoted). */
+function pyStringLiteral(t: string): string | null {
   const q = t[0];
-  if (t.length < 2 || (q !== "'" && q !== '"') || t[t.length - 1] !== q) fail('STRING is not quoted');
+  if (t.length < 2 || (q !== "'" && q !== '"') || t[t.length - 1] !== q) return null;
   const body = t.slice(1, -1);
   return body.replace(/\\(x[0-9a-fA-F]{2}|[0-7]{1,3}|.)/g, (_m, e: string) => {
     if (e[0] === 'x') return String.fromCharCode(parseInt(e.slice(1), 16));
