@@ -26,11 +26,16 @@ export function codeKey(c: CodeId): string {
   // Memoised per object: the store hands the fold one shared CodeId per code row.
   let k = keys.get(c);
   if (k === undefined) {
-    k = `${c.file_hash}\u0000${c.firstlineno}\u0000${c.name}`;
-    if (c.closure_hash != null) k += `\u0000c${String(c.closure_hash)}`;
-    if (c.extra?.length) k += `\u0000x${plainsKey(c.extra)}`;
+    k = codeKeyOnce(c);
     keys.set(c, k);
   }
+  return k;
+}
+/** codeKey without the memo, for a CodeId keyed once (a decoded pickle's: fresh objects). */
+export function codeKeyOnce(c: CodeId): string {
+  let k = `${c.file_hash}\u0000${c.firstlineno}\u0000${c.name}`;
+  if (c.closure_hash != null) k += `\u0000c${String(c.closure_hash)}`;
+  if (c.extra?.length) k += `\u0000x${plainsKey(c.extra)}`;
   return k;
 }
 

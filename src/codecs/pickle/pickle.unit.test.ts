@@ -186,6 +186,19 @@ describe('issue 10.4: the unpickler stack after the speed work', () => {
     assert.throws(() => load('I5\np-1\n.'), /negative PUT argument/);
     assert.throws(() => load('I5\np0\n0g-1\n.'), /memo key -1 was never stored/);
   });
+  it('runs one after another: each reads what it would alone (the stack and memo start with a placeholder)', () => {
+    const inputs = ["(S'a'\nI1\nd.", 'I5\np0\n0g0\n.', 'g0\n.', "S'x'\np0\n(g0\ng0\nt.", "S'\\x41\\n'\n.", 'Sabc\n.', 'N.'];
+    const once = (s: string) => {
+      try {
+        return { v: load(s) };
+      } catch (e) {
+        return { e: String(e) };
+      }
+    };
+    const alone = inputs.map(once);
+    assert.deepEqual(alone.slice(1, 6), [{ v: 5 }, { e: 'PickleError: pickle: memo key 0 was never stored (at byte 0)' }, { v: ['x', 'x'] }, { v: 'A\n' }, { e: 'PickleError: pickle: STRING is not quoted (at byte 0)' }]);
+    for (let round = 0; round < 3; round++) assert.deepEqual(inputs.map(once), alone);
+  });
 });
 
 describe('issue 10.4: the writer after the speed work', () => {

@@ -1,5 +1,5 @@
 import { DYNAMIC, InferStride, UNSET, type ScalarValue, type SizeField, type StrideField } from '../../model/atoms.ts';
-import { codeIdText, codeKey, type CodeId } from '../../model/code-id.ts';
+import { codeIdText, codeKeyOnce, type CodeId } from '../../model/code-id.ts';
 import type { FrameStateSizeEntry } from '../../model/entry.ts';
 import { isPyInt, type PyInt } from '../../model/int.ts';
 import { isPyPlain, type PyPlain } from '../../model/py-plain.ts';
@@ -42,7 +42,7 @@ export function profileFromPy(root: unknown): Profile {
     const v = dictValue(items, i);
     const id = codeIdFromPy(k, i);
     const state = codeStateFromPy(b, v, { i, id });
-    const key = codeKey(id);
+    const key = codeKeyOnce(id); // not memoised: this id is new, and most are never keyed again
     const prev = profile.codes.get(key);
     // A Python dict keeps the first key object and the last value for equal keys.
     profile.codes.set(key, { id: prev ? prev.id : id, state });

@@ -31,6 +31,11 @@ for (const [m, n] of [
 const MAX_STACK = 1 << 22;
 const MEMO_CHUNK_BITS = 12;
 const MEMO_CHUNK_MASK = (1 << MEMO_CHUNK_BITS) - 1;
+const NO_CHUNK: unknown[] = [];
+/** A memo chunk, filled so that it holds any value from birth (one elements kind in every run). */
+function newChunk(): unknown[] {
+  return new Array<unknown>(MEMO_CHUNK_MASK + 1).fill(undefined);
+}
 /** The () a NEWOBJ pops right away: never memoised, never kept. */
 const NO_ARGS: readonly unknown[] = Object.freeze([]);
 
@@ -54,14 +59,17 @@ class Unpickler {
   private op = 0;
   private opAt = 0;
   // stack[0..sp) is the stack: truncating by `sp` rather than `length` keeps V8 from
-  // trimming and regrowing the backing store at every SETITEMS.
-  private readonly stack: unknown[] = [];
+  // trimming and regrowing the backing store at every SETITEMS. Made with an element that
+  // is not a small int: the array holds objects from birth, so its elements kind (and map)
+  // is the same in every run and V8's optimised code for one run stays good for the next.
+  private readonly stack: unknown[] = [null];
   private sp = 0;
   private readonly marks: number[] = [];
   // Memo indices are dense in practice (MEMOIZE); a far-off PUT index goes to a side map.
   // The dense part in chunks that are never copied as it grows (MEMOIZE makes one entry
   // for every few bytes); memoLen plays the part of an array's length.
-  private readonly memo: unknown[][] = [];
+  // memo[0] is a placeholder until the first MEMOIZE (objects from birth, as the stack).
+  private readonly memo: unknown[][] = [NO_CHUNK];
   private memoLen = 0;
   private readonly farMemo = new Map<number, unknown>();
   private memoCount = 0;
@@ -173,7 +181,7 @@ class Unpickler {
     if (i < this.memoLen) {
       this.memo[i >>> MEMO_CHUNK_BITS][i & MEMO_CHUNK_MASK] = v; // below memoLen every slot is set
     } else if (i === this.memoLen) {
-      if ((i & MEMO_CHUNK_MASK) === 0) this.memo.push(new Array(MEMO_CHUNK_MASK + 1));
+      if ((i & MEMO_CHUNK_MASK) === 0) this.memo[i >>> MEMO_CHUNK_BITS] = newChunk();
       this.memo[i >>> MEMO_CHUNK_BITS][i & MEMO_CHUNK_MASK] = v;
       this.memoLen++;
       this.memoCount++;
@@ -340,7 +348,12 @@ class Unpickler {
           this.push(v);
           break;
         }
-        case 0x53: this.push(pyStringLiteral(this.lineText(), (m) => this.fail(m))); break; // STRING
+        case 0x53: { // STRING
+          const v = pyStringLiteral(this.lineText());
+          if (v === null) this.fail('STRING is not quoted');
+          this.push(v);
+          break;
+        }
         case 0x54: { // BINSTRING
           const len = this.i32();
           if (len < 0) this.fail('BINSTRING with a negative length');
@@ -478,10 +491,10 @@ function latin1(b: Uint8Array): string {
   return s;
 }
 
-/** Protocol 0's STRING: a Python bytes literal, quoted. */
-function pyStringLiteral(t: string, fail: (m: string) => never): string {
+/** Protocol 0's STRING: a Python bytes literal, quoted (null: not quoted). */
+function pyStringLiteral(t: string): string | null {
   const q = t[0];
-  if (t.length < 2 || (q !== "'" && q !== '"') || t[t.length - 1] !== q) fail('STRING is not quoted');
+  if (t.length < 2 || (q !== "'" && q !== '"') || t[t.length - 1] !== q) return null;
   const body = t.slice(1, -1);
   return body.replace(/\\(x[0-9a-fA-F]{2}|[0-7]{1,3}|.)/g, (_m, e: string) => {
     if (e[0] === 'x') return String.fromCharCode(parseInt(e.slice(1), 16));
