@@ -12,8 +12,10 @@ trap 'rm -rf "$tmp"' EXIT
 mkdir -p "$out"
 cp "$(readlink -f "$(command -v node)")" "$tmp/node"; strip "$tmp/node"; xz -6 -T1 -c "$tmp/node" >"$out/node.xz"
 cp "$root/package.json" "$root/package-lock.json" "$tmp/"
-(cd "$tmp" && npm ci --omit=dev --no-audit --no-fund >/dev/null)
-rm -rf "$tmp/node_modules/better-sqlite3/deps" "$tmp/node_modules/better-sqlite3/src"
+# --ignore-scripts: the project's own prepare (a build) needs its sources; better-sqlite3's install runs by rebuild
+(cd "$tmp" && npm ci --omit=dev --ignore-scripts --no-audit --no-fund >/dev/null && npm rebuild better-sqlite3 >/dev/null)
+bs=$tmp/node_modules/better-sqlite3; cp "$bs/build/Release/better_sqlite3.node" "$tmp/addon.node"
+rm -rf "$bs/deps" "$bs/src" "$bs/build"; mkdir -p "$bs/build/Release"; mv "$tmp/addon.node" "$bs/build/Release/better_sqlite3.node"  # the addon alone: the 64 MiB
 find "$tmp/node_modules" -name '*.map' -delete
 tar cf - -C "$tmp" node_modules | xz -6 -T1 >"$out/nm.tar.xz"
 tar cf - -C "$root" --exclude='*.map' --exclude=types --exclude='*.tsbuildinfo' dist | xz -6 -T1 >"$out/dist.tar.xz"
