@@ -14,7 +14,7 @@ describe('SQLite insertEvents', () => {
     const taken = new Set<number>();
     let last = 0;
     const row = (key: number): EventRow => [1, 'shape.observed', 1, 1, 1, 1000, null, null, 7, null, key];
-    // batches of several sizes around the statement's 100 rows; keys drawn from a small range so that many repeat
+    // batches of several sizes around the statements' 500 and 100 rows; keys drawn from a small range so that many repeat
     for (const [n, range] of [[250, 10_000], [100, 10_000], [100, 50], [340, 400], [99, 400], [1000, 2000], [100, 2000]]) {
       const rows = Array.from({ length: n }, () => row(2 ** 40 + rnd(range)));
       const want = rows.map((r) => (taken.has(r[10]) ? 0 : (taken.add(r[10]), ++last)));

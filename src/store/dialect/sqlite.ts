@@ -50,7 +50,7 @@ function placeTaken(sql: Sql, rows: readonly EventRow[], positions: number[], fr
   if (j !== keys.length) throw new Error(`bug: ${keys.length - j} inserted events not found among their statement's rows`);
 }
 
-/** SQLite: one writer at a time (BEGIN IMMEDIATE is the lock), prepared statements run in process (events MANY rows a statement). */
+/** SQLite: one writer at a time (BEGIN IMMEDIATE is the lock), prepared statements run in process (events many rows a statement). */
 export const sqliteDialect: Dialect = {
   name: 'sqlite',
   internFirst: false,
