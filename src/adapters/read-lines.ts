@@ -59,8 +59,8 @@ export async function* readTextChunks(path: string, maxLine = MAX_LINE_BYTES): A
   try {
     for await (let chunk of input.chunks) {
       bytes += chunk.length;
-      const out: string[] = [];
-      const firstLine = line + 1;
+      let out: string[] = [];
+      let firstLine = line + 1;
       const last = chunk.lastIndexOf(10);
       if (last >= 0 && pendingLength + last <= maxLine) {
         // No line here can be too long: decode every whole line at once and split it (a
@@ -76,6 +76,9 @@ export async function* readTextChunks(path: string, maxLine = MAX_LINE_BYTES): A
           if (end >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) from = 3;
         }
         // In pieces of about 64 KiB: a bigger string is a large object, freed only by a full GC.
+        // Each piece's lines go to the reader before the next is decoded: a reader that waits
+        // mid-chunk (the ingest worker, for its writer) then holds one piece's text, not the
+        // chunk's, and a scavenge there moves little to the old generation.
         while (from <= end) {
           let stop = end;
           if (end - from > SPLIT_BYTES) {
@@ -88,6 +91,11 @@ export async function* readTextChunks(path: string, maxLine = MAX_LINE_BYTES): A
             out.push(t.charCodeAt(t.length - 1) === 13 ? t.slice(0, -1) : t);
           }
           from = stop + 1;
+          if (from <= end) {
+            yield { texts: out, first: firstLine, bytes };
+            out = [];
+            firstLine = line + 1;
+          }
         }
         chunk = chunk.subarray(last + 1);
       } else {
