@@ -68,8 +68,13 @@ export async function ingestObservations(ledger: Ledger, file: string, opts: Ing
     const url = fromSources ? new URL('./ts-worker-bootstrap.mjs', self) : entry;
     // A roomy young generation: parsing makes many short-lived objects, and scavenges
     // dominated the worker's time with the default size (32 MB costs no more CPU than 64 on
-    // the bench's mix, and keeps 25-50 MB less resident).
-    const worker = new Worker(url, { workerData: { file, options, window: 3, entry: entry.href }, resourceLimits: { maxYoungGenerationSizeMb: 32 } });
+    // the bench's mix, and keeps 25-50 MB less resident). An old generation capped under
+    // 2 GB: V8 then lets it grow to at most twice what the last full GC kept before the next
+    // (under a cap of 2 GB or more, four times: 75 MB and more for the worker's ~20 MB), 40-50 MB
+    // less resident at 1M lines for a few more full GCs of 20 MB each. 2 GB holds the worst
+    // lines tried (62 MB: one size array of 31M ints, an object of 5M keys); a line of 21M
+    // empty objects overflows it as it does the default limit (4 GB on the bench machine).
+    const worker = new Worker(url, { workerData: { file, options, window: 3, entry: entry.href }, resourceLimits: { maxYoungGenerationSizeMb: 32, maxOldGenerationSizeMb: 2000 } });
     const cache = batchCache();
     // one set of event objects, refilled batch after batch (see decodeBatch)
     const reuse: Parameters<Ledger['appendPrepared']>[0][number][] = [];
