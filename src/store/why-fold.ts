@@ -110,22 +110,66 @@ export interface Carried {
   /** The body's shape or entry (null until read, for one from a checkpoint: carriedKey). */
   key: Shape | EntryJson | null;
   count: number;
-  runs: Set<string>;
+  /** The runs it came from, first-seen order: a list its state shares, or past MAX_SHARED_RUNS its own set (addRun). */
+  runs: RunList | Set<string>;
   /** The run last added to `runs`. */
   lastRun: string | null;
-  /** `runs` as JSON text when it had `runsSize` runs (accRowText). */
+  /** Its own set's runs as JSON text when it had `runsSize` runs (accRowText). */
   runsText?: string;
   runsSize?: number;
+}
+
+/**
+ * Runs in first-seen order, one object per distinct list in a state: the bodies of a profile
+ * mostly come from the same runs in the same order, and a Set a body held ~0.6 KB at 50 runs
+ * (14 MB of the writing thread's live heap 5M lines into an ingest). Never changed: adding a
+ * run gives the list with it, made once per list and run, then found in `next` (which also
+ * remembers the runs a list holds already, as the list itself).
+ */
+export class RunList {
+  private next: Map<string, RunList> | undefined;
+  /** `runs` as JSON (accRowText), made once. */
+  text: string | undefined;
+  constructor(readonly runs: readonly string[]) {}
+  get size(): number {
+    return this.runs.length;
+  }
+  [Symbol.iterator](): Iterator<string> {
+    return this.runs[Symbol.iterator]();
+  }
+  /** This list with `run` added (itself where it holds it); null where that would pass MAX_SHARED_RUNS. */
+  with(run: string): RunList | null {
+    let n = this.next?.get(run);
+    if (n === undefined) {
+      if (this.runs.includes(run)) n = this;
+      else if (this.runs.length >= MAX_SHARED_RUNS) return null;
+      else n = new RunList([...this.runs, run]);
+      (this.next ??= new Map()).set(run, n);
+    }
+    return n;
+  }
+}
+
+/** Runs past which a body keeps its own set (a shared list is copied to add a run: its cost grows with its length). */
+const MAX_SHARED_RUNS = 64;
+
+/** `run` added to a body's runs, if new to them (first-seen order kept). */
+export function addRun(slot: Carried, run: string): void {
+  const r = slot.runs;
+  if (r instanceof RunList) slot.runs = r.with(run) ?? new Set([...r.runs, run]);
+  else r.add(run);
 }
 
 /** The state: every (code id, source) kept, in first-seen order; `byCode` finds one by the code id object (null: not kept). */
 export interface WhyState {
   accs: Map<string, Acc>;
   byCode: Map<CodeId, Map<string, Acc | null>>;
+  /** The empty run list its bodies start from (the lists they share grow from it). */
+  noRuns: RunList;
 }
 
 export function emptyWhyState(): WhyState {
-  return { accs: new Map(), byCode: new Map() };
+  return { accs: new Map(), byCode: new Map(), noRuns: new RunList([]) };
 }
 
 /** Which (code id, source) an answer wants (`--source`, `--code`); a checkpoint keeps them all. */
@@ -231,10 +275,10 @@ export function whyStep(st: WhyState, step: FoldStep, ev: LeanEvent, keep: Keep,
   let slot: Carried | undefined;
   if (key) {
     slot = acc.carried.get(ev.bodyId);
-    if (!slot) acc.carried.set(ev.bodyId, (slot = { key, count: 0, runs: new Set(), lastRun: null }));
+    if (!slot) acc.carried.set(ev.bodyId, (slot = { key, count: 0, runs: st.noRuns, lastRun: null }));
     slot.count++;
-    // runs change rarely: the set is touched only when this body's run does
-    if (ev.run && ev.run !== slot.lastRun) slot.runs.add((slot.lastRun = ev.run));
+    // runs change rarely: the list is touched only when this body's run does
+    if (ev.run && ev.run !== slot.lastRun) addRun(slot, (slot.lastRun = ev.run));
   }
   const logged = ev.kind === 'dynamic.logged' ? ev.record : null;
   if (!logged && slot && slot.count > 1 && sameEntry(step.before, step.after)) return;
@@ -323,7 +367,7 @@ export function whySlot(st: WhyState, step: FoldStep, bodyId: number): Carried |
  */
 export function whyCount(slot: Carried, run: string | null): void {
   slot.count++;
-  if (run && run !== slot.lastRun) slot.runs.add((slot.lastRun = run));
+  if (run && run !== slot.lastRun) addRun(slot, (slot.lastRun = run));
 }
 
 /**
@@ -463,14 +507,20 @@ export function accDimsJson(a: Acc): string {
 /** An acc's row (AccJson) in two pieces of JSON text around its dims: `[code,source,saw` and `last,carried]`. */
 export function accRowText(a: Acc, codeRef: (c: CodeId) => number | string): [head: string, tail: string] {
   // Written at every checkpoint, where only the counts have changed for most: the rest is kept
-  // (a run set only grows, so its size says whether its text stands).
+  // (a shared run list keeps its own text; a run set only grows, so its size says whether its text stands).
   let carriedText = '';
   for (const [body, c] of a.carried) {
-    if (c.runsText === undefined || c.runsSize !== c.runs.size) {
-      c.runsText = JSON.stringify([...c.runs]);
-      c.runsSize = c.runs.size;
+    const runs = c.runs;
+    let runsText: string;
+    if (runs instanceof RunList) runsText = runs.text ??= JSON.stringify(runs.runs);
+    else {
+      if (c.runsText === undefined || c.runsSize !== runs.size) {
+        c.runsText = JSON.stringify([...runs]);
+        c.runsSize = runs.size;
+      }
+      runsText = c.runsText;
     }
-    carriedText += `${carriedText ? ',' : ''}[${body},${c.count},${c.runsText}]`;
+    carriedText += `${carriedText ? ',' : ''}[${body},${c.count},${runsText}]`;
   }
   if (a.lastText === undefined || a.lastFor !== a.last) {
     a.lastText = JSON.stringify(entryToJson(a.last));
@@ -507,7 +557,11 @@ export function whyStateFrom(j: WhyStateJson, dict: Dictionaries, keep: Keep): W
       continue;
     }
     const acc: Acc = { code, source, last: entryFromJson(last), sawScalar: (saw & 1) !== 0, sawTensor: (saw & 2) !== 0, carried: new Map(), dimsText: dims };
-    for (const [body, count, runs] of carriedRows) acc.carried.set(body, { key: null, count, runs: new Set(runs), lastRun: null });
+    for (const [body, count, runs] of carriedRows) {
+      const slot: Carried = { key: null, count, runs: st.noRuns, lastRun: null };
+      for (const run of runs) addRun(slot, run);
+      acc.carried.set(body, slot);
+    }
     st.accs.set(`${codeKey(code)}\u0000${source}`, acc);
     bySource.set(source, acc);
   }
