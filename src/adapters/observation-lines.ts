@@ -129,6 +129,9 @@ export interface LineContext {
   /** Lines already parsed, by what they hold besides their time (see parseLine). */
   seen?: Map<string, Map<string, LineRest>>;
   seenCount?: number;
+  /** The last tail looked up in `seen`, and what it found there (kept in step with `seen`). */
+  lastTail?: string;
+  lastByHead?: Map<string, LineRest>;
 }
 
 export function lineContext(file: string, defaults: LineDefaults, _firstLine?: string): LineContext {
@@ -259,7 +262,15 @@ export function parseLine(text: string, line: number, ctx: LineContext): LineEve
   const seen = (ctx.seen ??= new Map());
   const head = text.slice(0, from);
   const tail = text.slice(to);
-  const byHead = seen.get(tail);
+  // Lines of several jobs or ranks come in turn with one tail: comparing it with the last costs
+  // less than hashing it (a string's hash reads all of it; a compare stops at the first difference).
+  let byHead: Map<string, LineRest> | undefined;
+  if (tail === ctx.lastTail) byHead = ctx.lastByHead;
+  else {
+    byHead = seen.get(tail);
+    ctx.lastTail = tail;
+    ctx.lastByHead = byHead;
+  }
   const hit = byHead?.get(head);
   if (hit !== undefined && ctx.tag !== undefined) {
     const t = timeTokenValue(text, from, to);
@@ -282,6 +293,8 @@ export function parseLine(text: string, line: number, ctx: LineContext): LineEve
       let m = seen.get(tail);
       if (m === undefined) seen.set(detached(tail), (m = new Map()));
       m.set(detached(head), r);
+      ctx.lastTail = tail;
+      ctx.lastByHead = m;
       ctx.seenCount++;
       ev[LINE_REST] = r;
     }

@@ -83,6 +83,26 @@ describe('parseLine: lines seen before but for their time', () => {
     }
   });
 
+  it('gives what parseObservationLine gives for jobs coming in turn with one tail, new tails, repeats and a cache cleared when full', () => {
+    const ref = lineContext('f.jsonl', {});
+    const fast = lineContext('f.jsonl', {});
+    let hits = 0;
+    let n = 0;
+    // 3 jobs x 3000 sizes: more distinct lines than the cache holds, so it is cleared while a tail is the last one looked up
+    for (let round = 0; round < 2; round++) {
+      for (let k = 0; k < 3000; k++) {
+        for (const job of ['a', 'b', 'c', 'b']) {
+          const size = round === 1 && k % 7 === 0 ? k + 1 : k;
+          const line = `{"job":"${job}","run":"r","time":${1795600000 + n},${code},"source":"L['x']","kind":"tensor","size":[${size},3],"stride":[3,1]}`;
+          const got = parseLine(line, ++n, fast);
+          if (got instanceof LineHit) hits++;
+          assert.deepEqual(outcome(() => got), outcome(() => parseObservationLine(line, n, ref)), line);
+        }
+      }
+    }
+    assert.ok(hits >= 3000, `${hits} lines took the cached path`);
+  });
+
   it('wire batches of cached lines decode to the events of the full parse, across batch boundaries', () => {
     const lines: string[] = [];
     for (let i = 0; i < 700; i++) {
