@@ -70,7 +70,7 @@ export async function ingestObservations(ledger: Ledger, file: string, opts: Ing
     // dominated the worker's time with the default size (32 MB costs no more CPU than 64 on
     // the bench's mix, and keeps 25-50 MB less resident). An old generation capped under
     // 2 GB: V8 then lets it grow to at most twice what the last full GC kept before the next
-    // (under a cap of 2 GB or more, four times: 75 MB and more for the worker's ~20 MB), 40-50 MB
+    // (under a cap of 2 GB or more, four times: 75 MB and more for the worker's ~20 MB), 30-40 MB
     // less resident at 1M lines for a few more full GCs of 20 MB each. 2 GB holds the worst
     // lines tried (62 MB: one size array of 31M ints, an object of 5M keys); a line of 21M
     // empty objects overflows it as it does the default limit (4 GB on the bench machine).
