@@ -131,6 +131,7 @@ export interface TraceReader {
   readonly problems: readonly TraceProblem[];
   readonly stats: ReturnType<typeof newStats>;
   readonly first: { pid: number | null; date: string; time: string } | null;
+  /** glog's `MMDD hh:mm:ss.ffffff` at each line that gave facts. */
   readonly clock: ReadonlyMap<number, string>;
   /** Snapshots parsed by an earlier traceEvents (a growing log's are not parsed again each pass). */
   readonly parsed: WeakMap<TraceFact, Profile>;
@@ -145,7 +146,9 @@ export function traceReader(): TraceReader {
   const stats = newStats();
   const problems: TraceProblem[] = [];
   const facts: TraceFact[] = [];
-  const clock = new Map<number, string>(); // each entry's line: glog's MMDD and time of day
+  // glog's MMDD and time of day at each line that gave facts: only facts' lines are ever
+  // timed (glogClock), and a string an entry cost a tenth of reading a log
+  const clock = new Map<number, string>();
   const r = {
     facts,
     problems,
@@ -160,8 +163,9 @@ export function traceReader(): TraceReader {
   const asm = traceAssembler(
     (e) => {
       r.first ??= { pid: e.pid, date: e.date, time: e.time };
-      clock.set(e.line, `${e.date} ${e.time}`);
+      const before = facts.length;
       parseEntry(e, stats, (f) => facts.push(f));
+      if (facts.length > before) clock.set(e.line, `${e.date} ${e.time}`);
     },
     (p) => problems.push(p),
   );
@@ -182,10 +186,8 @@ export type TraceEvents =
  */
 export function traceEvents(reader: TraceReader, file: string, o: FileIngestOptions, partial = false): TraceEvents {
   const d = o.defaults ?? {};
-  const origin = file === '-' ? 'stdin' : resolve(file);
-  const { stats, first, clock } = reader;
+  const { stats, first } = reader;
   const facts = reader.facts as TraceFact[];
-  const problems = [...reader.problems];
 
   // The profile key: from the pgo.* events, else compiler_config's job id and the rank.
   let key: string | null = null;
@@ -212,158 +214,225 @@ export function traceEvents(reader: TraceReader, file: string, o: FileIngestOpti
   if (!d.run && !named) notes.push(`${file}: the trace names no process (no glog process id, no compile start); its run is named from the file`);
   const run = d.run ?? named ?? basename(file);
 
-  // Each compile's code: compilation_metrics names it; snapshots give its file hash.
-  const metrics = new Map<string, TraceFact & { kind: 'compilation_metrics' }>();
-  const guards = new Map<string, string>();
-  const hashes = new Map<string, string>();
-  for (const f of facts) {
-    if (f.kind === 'compilation_metrics' && f.compileId) metrics.set(f.compileId, f);
-    if (f.kind === 'recompile_reasons' && f.compileId) guards.set(f.compileId, f.reasons.join('\n'));
+  const t = new TraceScope(reader, file, d.hashFiles, key, run, partial);
+  t.build();
+  for (const p of t.problems) notes.push(p.line ? `${file}:${p.line}: ${p.message}` : `${file}: ${p.message}`);
+  if (stats.unknown.size) notes.push(`${file}: ${stats.entries} entries; kinds with no parser (counted, skipped): ${[...stats.unknown].map(([k, n]) => `${k} ${n}`).join(', ')}`);
+  return { settled: true, events: t.events, notes, skipped: t.problems.length, cacheKey: key, run };
+}
+
+type Fact<K extends TraceFact['kind']> = TraceFact & { kind: K };
+
+/** An event's time comes from the trace's own clock (chromium ts, compile start times). */
+function timed(f: TraceFact): f is TraceFact & { time: number } {
+  return 'time' in f && f.time !== null && isEventTime(f.time);
+}
+
+/**
+ * What traceEvents derives a settled trace's events with, one small method a kind of fact:
+ * V8 optimizes each on its own (as one function, it took TurboFan longer to compile than
+ * the whole ingest spent running it).
+ */
+class TraceScope {
+  readonly events: NewEvent[] = [];
+  readonly problems: TraceProblem[];
+  readonly #facts: TraceFact[];
+  readonly #origin: string;
+  /** Each compile's compilation_metrics, and its guard failures. */
+  readonly #metrics = new Map<string, Fact<'compilation_metrics'>>();
+  readonly #guards = new Map<string, string>();
+  /** File hashes the snapshots give, by filename, first line and name. */
+  readonly #hashes = new Map<string, string>();
+  readonly #parsed = new Map<TraceFact, Profile>();
+  /** Described inputs: describe_source names a tensor describe_tensor gave (describer_id, id). */
+  readonly #tensors = new Map<string, Fact<'describe_tensor'>>();
+  readonly #lastAttempt = new Map<string, number>();
+  readonly #described = new Set<string>();
+  readonly #undescribed = new Map<string, number>();
+  /** Each snapshot slot's entry as JSON, as the snapshots so far left it. */
+  readonly #previous = new Map<string, string>();
+  #lineTime: (line: number) => number | undefined;
+  #lastTime: number;
+  #asked = -1;
+
+  constructor(
+    readonly reader: TraceReader,
+    readonly file: string,
+    readonly hashFiles: string | undefined,
+    readonly key: string,
+    readonly run: string,
+    readonly partial: boolean,
+  ) {
+    this.#facts = reader.facts as TraceFact[];
+    this.problems = [...reader.problems];
+    this.#origin = file === '-' ? 'stdin' : resolve(file);
+    const facts = this.#facts;
+    // Each compile's code: compilation_metrics names it; snapshots give its file hash.
+    for (const f of facts) {
+      if (f.kind === 'compilation_metrics' && f.compileId) this.#metrics.set(f.compileId, f);
+      if (f.kind === 'recompile_reasons' && f.compileId) this.#guards.set(f.compileId, f.reasons.join('\n'));
+    }
+    for (const f of facts) if (f.kind === 'code_state') this.#parse(f);
+    // A restarted compile (attempt > 0) describes its inputs again: the last attempt is the
+    // one that produced the compile, so only its descriptions are kept.
+    for (const f of facts) {
+      if (f.kind !== 'describe_tensor' && f.kind !== 'describe_source') continue;
+      if (f.kind === 'describe_tensor') this.#tensors.set(`${f.describerId}/${f.id}`, f);
+      if (f.compile !== null && f.attempt > (this.#lastAttempt.get(f.compile) ?? -1)) this.#lastAttempt.set(f.compile, f.attempt);
+    }
+    // Issue 9.5: a ts past the year 9999 (1e300, say) is said and left out, not stored.
+    for (const f of facts) if ('time' in f && f.time !== null && !isEventTime(f.time)) this.problems.push({ line: f.line, message: `field ts: ${f.time / 1000} s is not a time between 1970 and 9999; ignored` });
+    this.#lastTime = (facts.find(timed) as { time: number } | undefined)?.time ?? (file === '-' ? Date.now() : statSync(file).mtimeMs);
+    // Each event at the time its own line was logged: glog's clock, set against the trace's
+    // epoch times (a snapshot is logged after its compile, not when the last compile started).
+    this.#lineTime = glogClock(reader.clock, facts.filter(timed), this.#lastTime);
   }
-  const snapshots = facts.filter((f): f is TraceFact & { kind: 'code_state' } => f.kind === 'code_state');
-  const parsed = new Map<TraceFact, Profile>();
-  for (const s of snapshots) {
+
+  #parse(s: Fact<'code_state'>): void {
     try {
-      const p = reader.parsed.get(s) ?? parseRenderText(s.text);
-      reader.parsed.set(s, p);
-      parsed.set(s, p);
-      for (const { id } of p.codes.values()) hashes.set(`${id.filename}\u0000${id.firstlineno}\u0000${id.name}`, id.file_hash);
+      const p = this.reader.parsed.get(s) ?? parseRenderText(s.text);
+      this.reader.parsed.set(s, p);
+      this.#parsed.set(s, p);
+      for (const { id } of p.codes.values()) this.#hashes.set(`${id.filename}\u0000${id.firstlineno}\u0000${id.name}`, id.file_hash);
     } catch (e) {
-      problems.push({ line: s.line, message: `${s.artifact}: ${(e as Error).message}; snapshot skipped` });
+      this.problems.push({ line: s.line, message: `${s.artifact}: ${(e as Error).message}; snapshot skipped` });
     }
   }
-  const codeOf = (compileId: string | null): CodeId | null => {
-    const m = compileId ? metrics.get(compileId) : undefined;
+
+  /** The events, in the facts' order. */
+  build(): void {
+    const facts = this.#facts;
+    for (let i = 0; i < facts.length; i++) {
+      const f = facts[i];
+      // A growing log gives only the longest settled prefix of the events a one-shot ingest
+      // gives, in its order: a compile's records wait for its compilation_metrics, and so
+      // does all after them.
+      if (f.kind === 'automatic_dynamic') {
+        if (this.#held(f.compileId)) break;
+        this.#dynamic(f, i);
+      } else if (f.kind === 'describe_source') {
+        if (this.#held(f.compile)) break;
+        this.#describedSource(f, i);
+      } else if (f.kind === 'code_state') this.#snapshot(f, i);
+    }
+    for (const [c, n] of this.#undescribed) this.problems.push({ line: 0, message: `compile ${c}: ${n} described input${n === 1 ? '' : 's'} but no compilation_metrics names its code; skipped` });
+  }
+
+  #held(compileId: string | null): boolean {
+    return this.partial && compileId !== null && !this.#metrics.has(compileId);
+  }
+
+  #codeOf(compileId: string | null): CodeId | null {
+    const m = compileId ? this.#metrics.get(compileId) : undefined;
     if (!m || m.co_filename === null || m.co_firstlineno === null || m.co_name === null) return null;
     const k = `${m.co_filename}\u0000${m.co_firstlineno}\u0000${m.co_name}`;
-    let h = hashes.get(k);
-    if (h === undefined) h = hashOfCodeFile(m.co_filename, d.hashFiles);
+    let h = this.#hashes.get(k);
+    if (h === undefined) h = hashOfCodeFile(m.co_filename, this.hashFiles);
     return { filename: m.co_filename, firstlineno: m.co_firstlineno, name: m.co_name, file_hash: h };
-  };
-
-  // Described inputs: describe_source names a tensor describe_tensor gave (describer_id, id).
-  // A restarted compile (attempt > 0) describes its inputs again: the last attempt is the one
-  // that produced the compile, so only its descriptions are kept.
-  const tensors = new Map<string, TraceFact & { kind: 'describe_tensor' }>();
-  const lastAttempt = new Map<string, number>();
-  for (const f of facts) {
-    if (f.kind !== 'describe_tensor' && f.kind !== 'describe_source') continue;
-    if (f.kind === 'describe_tensor') tensors.set(`${f.describerId}/${f.id}`, f);
-    if (f.compile !== null && f.attempt > (lastAttempt.get(f.compile) ?? -1)) lastAttempt.set(f.compile, f.attempt);
   }
-  const described = new Set<string>();
-  const undescribed = new Map<string, number>();
 
-  const events: NewEvent[] = [];
-  // Event times come from the trace's own clock (chromium ts, compile start times).
-  // Issue 9.5: a ts past the year 9999 (1e300, say) is said and left out, not stored.
-  const timed = (f: TraceFact): f is TraceFact & { time: number } => 'time' in f && f.time !== null && isEventTime(f.time);
-  for (const f of facts) if ('time' in f && f.time !== null && !isEventTime(f.time)) problems.push({ line: f.line, message: `field ts: ${f.time / 1000} s is not a time between 1970 and 9999; ignored` });
-  let lastTime = (facts.find(timed) as { time: number } | undefined)?.time ?? (file === '-' ? Date.now() : statSync(file).mtimeMs);
-  // Each event at the time its own line was logged: glog's clock, set against the trace's
-  // epoch times (a snapshot is logged after its compile, not when the last compile started).
-  const lineTime = glogClock(clock, facts.filter(timed), lastTime);
-  // The time at fact i: its line's, else its own, else the time before it. Worked out only
-  // for the facts that give events (most facts give none), from i back to the last fact asked.
-  let asked = -1;
-  const timeAt = (i: number): number => {
-    for (let j = i; j > asked; j--) {
+  /**
+   * The time at fact i: its line's, else its own, else the time before it. Worked out only
+   * for the facts that give events (most facts give none), from i back to the last fact asked.
+   */
+  #timeAt(i: number): number {
+    const facts = this.#facts;
+    for (let j = i; j > this.#asked; j--) {
       const f = facts[j];
-      const t = lineTime(f.line) ?? (timed(f) ? f.time : undefined);
+      const t = this.#lineTime(f.line) ?? (timed(f) ? f.time : undefined);
       if (t !== undefined) {
-        lastTime = t;
+        this.#lastTime = t;
         break;
       }
     }
-    asked = i;
-    return lastTime;
-  };
-  let previous = new Map<string, string>();
-  // A growing log gives only the longest settled prefix of the events a one-shot ingest gives,
-  // in its order: a compile's records wait for its compilation_metrics, and so does all after them.
-  const held = (compileId: string | null) => partial && compileId !== null && !metrics.has(compileId);
-  for (let i = 0; i < facts.length; i++) {
-    const f = facts[i];
-    if ((f.kind === 'automatic_dynamic' && held(f.compileId)) || (f.kind === 'describe_source' && held(f.compile))) break;
-    if (f.kind === 'automatic_dynamic') {
-      const code = codeOf(f.compileId);
-      if (!code) {
-        problems.push({ line: f.line, message: `automatic_dynamic for ${f.name} in compile ${f.compileId ?? '?'}: no compilation_metrics names its code; skipped` });
-        continue;
-      }
-      events.push({
-        kind: 'dynamic.logged',
-        cacheKey: key,
-        payload: {
-          code,
-          source: f.name,
-          record: { dim_changed: f.dim_changed, reason: f.reason as 'size change', cached: f.cached, new: f.new },
-          guard: (f.compileId && (guards.get(f.compileId) ?? metrics.get(f.compileId)?.recompileReason)) || null,
-        },
-        time: timeAt(i),
-        run,
-        origin,
-        originLine: f.line,
-        compileId: f.compileId,
-        idempotencyKey: `trace\u0000${key}\u0000${run}\u0000${f.line}\u0000${f.name}\u0000${f.dim_changed}\u0000${f.reason}`,
-      });
-    } else if (f.kind === 'describe_source') {
-      if (f.compile === null || f.attempt !== lastAttempt.get(f.compile)) continue;
-      const t = tensors.get(`${f.describerId}/${f.id}`);
-      if (!t) {
-        problems.push({ line: f.line, message: `describe_source ${f.source}: no describe_tensor with describer_id ${f.describerId} and id ${f.id}; skipped` });
-        continue;
-      }
-      const code = codeOf(f.compile);
-      if (!code) {
-        undescribed.set(f.compile, (undescribed.get(f.compile) ?? 0) + 1);
-        continue;
-      }
-      const once = `${f.compile}\u0000${f.source}`;
-      if (described.has(once)) continue;
-      described.add(once);
-      events.push({
-        kind: 'shape.described',
-        cacheKey: key,
-        payload: { code, source: f.source, size: t.size, stride: t.stride, dtype: t.dtype, device: t.device, role: describedRole(f.source, t.isParameter) },
-        time: timeAt(i),
-        run,
-        origin,
-        originLine: f.line,
-        compileId: f.compile,
-        idempotencyKey: `trace\u0000${key}\u0000${run}\u0000${f.line}\u0000described\u0000${f.source}`,
-      });
-    } else if (f.kind === 'code_state') {
-      const p = parsed.get(f);
-      if (!p) continue;
-      const now = new Map<string, string>();
-      for (const { id, state } of p.codes.values()) {
-        for (const [source, entry] of state.automaticDynamic) {
-          const ej = entryToJson(entry);
-          const j = JSON.stringify(ej);
-          const slot = `${codeKey(id)}\u0000${source}`;
-          now.set(slot, j);
-          if (previous.get(slot) === j) continue;
-          events.push({
-            kind: 'entry.imported',
-            cacheKey: key,
-            payload: { code: id, source, entry: ej, import_id: null, format: f.artifact, records: 'logged' },
-            time: timeAt(i),
-            run,
-            origin,
-            originLine: f.line,
-            compileId: f.compileId,
-            idempotencyKey: `trace\u0000${key}\u0000${run}\u0000${f.line}\u0000${codeKey(id)}\u0000${source}`,
-          });
-        }
-      }
-      previous = new Map([...previous, ...now]);
-    }
+    this.#asked = i;
+    return this.#lastTime;
   }
-  for (const [c, n] of undescribed) problems.push({ line: 0, message: `compile ${c}: ${n} described input${n === 1 ? '' : 's'} but no compilation_metrics names its code; skipped` });
-  for (const p of problems) notes.push(p.line ? `${file}:${p.line}: ${p.message}` : `${file}: ${p.message}`);
-  if (stats.unknown.size) notes.push(`${file}: ${stats.entries} entries; kinds with no parser (counted, skipped): ${[...stats.unknown].map(([k, n]) => `${k} ${n}`).join(', ')}`);
-  return { settled: true, events, notes, skipped: problems.length, cacheKey: key, run };
+
+  #dynamic(f: Fact<'automatic_dynamic'>, i: number): void {
+    const code = this.#codeOf(f.compileId);
+    if (!code) {
+      this.problems.push({ line: f.line, message: `automatic_dynamic for ${f.name} in compile ${f.compileId ?? '?'}: no compilation_metrics names its code; skipped` });
+      return;
+    }
+    const { key, run } = this;
+    this.events.push({
+      kind: 'dynamic.logged',
+      cacheKey: key,
+      payload: {
+        code,
+        source: f.name,
+        record: { dim_changed: f.dim_changed, reason: f.reason as 'size change', cached: f.cached, new: f.new },
+        guard: (f.compileId && (this.#guards.get(f.compileId) ?? this.#metrics.get(f.compileId)?.recompileReason)) || null,
+      },
+      time: this.#timeAt(i),
+      run,
+      origin: this.#origin,
+      originLine: f.line,
+      compileId: f.compileId,
+      idempotencyKey: `trace\u0000${key}\u0000${run}\u0000${f.line}\u0000${f.name}\u0000${f.dim_changed}\u0000${f.reason}`,
+    });
+  }
+
+  #describedSource(f: Fact<'describe_source'>, i: number): void {
+    if (f.compile === null || f.attempt !== this.#lastAttempt.get(f.compile)) return;
+    const t = this.#tensors.get(`${f.describerId}/${f.id}`);
+    if (!t) {
+      this.problems.push({ line: f.line, message: `describe_source ${f.source}: no describe_tensor with describer_id ${f.describerId} and id ${f.id}; skipped` });
+      return;
+    }
+    const code = this.#codeOf(f.compile);
+    if (!code) {
+      this.#undescribed.set(f.compile, (this.#undescribed.get(f.compile) ?? 0) + 1);
+      return;
+    }
+    const once = `${f.compile}\u0000${f.source}`;
+    if (this.#described.has(once)) return;
+    this.#described.add(once);
+    const { key, run } = this;
+    this.events.push({
+      kind: 'shape.described',
+      cacheKey: key,
+      payload: { code, source: f.source, size: t.size, stride: t.stride, dtype: t.dtype, device: t.device, role: describedRole(f.source, t.isParameter) },
+      time: this.#timeAt(i),
+      run,
+      origin: this.#origin,
+      originLine: f.line,
+      compileId: f.compile,
+      idempotencyKey: `trace\u0000${key}\u0000${run}\u0000${f.line}\u0000described\u0000${f.source}`,
+    });
+  }
+
+  /** A snapshot: an entry.imported event for each entry that changed since the previous snapshot. */
+  #snapshot(f: Fact<'code_state'>, i: number): void {
+    const p = this.#parsed.get(f);
+    if (!p) return;
+    const { key, run } = this;
+    const previous = this.#previous;
+    const now = new Map<string, string>();
+    for (const { id, state } of p.codes.values()) {
+      const ck = codeKey(id);
+      for (const [source, entry] of state.automaticDynamic) {
+        const ej = entryToJson(entry);
+        const j = JSON.stringify(ej);
+        const slot = `${ck}\u0000${source}`;
+        now.set(slot, j);
+        if (previous.get(slot) === j) continue;
+        this.events.push({
+          kind: 'entry.imported',
+          cacheKey: key,
+          payload: { code: id, source, entry: ej, import_id: null, format: f.artifact, records: 'logged' },
+          time: this.#timeAt(i),
+          run,
+          origin: this.#origin,
+          originLine: f.line,
+          compileId: f.compileId,
+          idempotencyKey: `trace\u0000${key}\u0000${run}\u0000${f.line}\u0000${ck}\u0000${source}`,
+        });
+      }
+    }
+    for (const [slot, j] of now) previous.set(slot, j);
+  }
 }
 
 

@@ -47,6 +47,14 @@ describe('trace ingest: event times', () => {
       for (const e of t.events) assert.equal(e.time, want.get(e.originLine!), `${e.kind} at line ${e.originLine}`);
     });
   }
+  it('the clock holds the glog time of each line that gave facts, and of no other line', () => {
+    const lines = first.split('\n');
+    const r = read(first);
+    const byLine = (a: number, b: number) => a - b;
+    assert.deepEqual([...r.clock.keys()].sort(byLine), [...new Set(r.facts.map((f) => f.line))].sort(byLine));
+    assert.ok(r.clock.size > 0 && r.clock.size < r.stats.entries, 'fewer lines than entries');
+    for (const [line, at] of r.clock) assert.equal(at, /^[VIWEC](\d{4}) (\S+)/.exec(lines[line - 1])!.slice(1).join(' '), `line ${line}`);
+  });
 });
 
 describe('trace ingest: described roles', () => {

@@ -1,3 +1,4 @@
+import './v8-flags.ts';
 import { CommanderError } from 'commander';
 import { classify, fullMessage } from '../errors.ts';
 import { runCli } from './program.ts';
