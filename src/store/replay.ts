@@ -3,7 +3,7 @@ import { checkpointEvery, writeCheckpoint } from './checkpoints.ts';
 import { emptyStream, fold, type StreamView } from './fold.ts';
 import { foldWindow } from './fold-window.ts';
 import type { Interner } from './intern.ts';
-import { scanEvents, type LeanEvent } from './log.ts';
+import { fillEvent, leanEvent, scanEvents, type Dictionaries, type LeanEvent } from './log.ts';
 import { historyRows, writeCodeStates } from './views.ts';
 import type { HistoryInsert } from './dialect/dialect.ts';
 import { leftOutRuns } from './window.ts';
@@ -79,43 +79,84 @@ export function replayAll(sql: Sql, interner: Interner, onProgress?: (events: nu
     if (pending.length >= 5000) flush();
     return step.records.length;
   };
-  const events = scanEvents(
-    sql,
-    remote ? { details: true } : { withTime: true },
-    (ev) => {
-      if (onProgress && ev.position % 50000 === 0) onProgress(ev.position);
-      if (p?.id !== ev.profileId) {
-        p = byId[ev.profileId];
-        if (!p) {
-          const ex = excluded.get(ev.profileId)!;
-          byId[ev.profileId] = p = { id: ev.profileId, view: emptyStream(), ex, why: ex.size === 0 ? { why: emptyWhyState(), counts: emptyLogCounts() } : undefined, n: 0, time: 0, runs: new Map(), lastRunRow: null, unchanged: [] };
-          profiles.push(p);
-        }
+  const visit = (ev: LeanEvent): void => {
+    if (onProgress && ev.position % 50000 === 0) onProgress(ev.position);
+    if (p?.id !== ev.profileId) {
+      p = byId[ev.profileId];
+      if (!p) {
+        const ex = excluded.get(ev.profileId)!;
+        byId[ev.profileId] = p = { id: ev.profileId, view: emptyStream(), ex, why: ex.size === 0 ? { why: emptyWhyState(), counts: emptyLogCounts() } : undefined, n: 0, time: 0, runs: new Map(), lastRunRow: null, unchanged: [] };
+        profiles.push(p);
       }
-      const why = p.why;
-      // the run last met in the profile: its first position noted, and the report's count of runs
-      if (ev.runRow !== null && ev.runRow !== p.lastRunRow) {
-        p.lastRunRow = ev.runRow;
-        if (!p.runs.has(ev.runRow)) p.runs.set(ev.runRow, ev.position);
-        if (why) why.counts.runs.add(ev.runRow);
-      }
-      p.n++;
-      if (ev.time > p.time) p.time = ev.time;
-      const m = ev.kind === 'shape.observed' || ev.kind === 'entry.imported' ? unchangedAt(p, ev.codeRow!, ev.sourceRow!) : null;
-      // addToLogCounts, with the counts of the code id and source kept (a set adds a run once)
-      if (why && m) {
-        const s = (m.counts ??= sourceCounts(why.counts, ev.codeRow!, ev.sourceRow!));
-        s.n++;
-        if (ev.runRow !== null && ev.runRow !== m.run) s.runs.add((m.run = ev.runRow));
-      }
-      if (ev.kind !== 'run.retracted' && !(ev.run !== null && p.ex.size !== 0 && p.ex.has(ev.run))) records += foldOne(ev, m);
-      if (p.n % every === 0 && p.ex.size === 0) {
-        writeCheckpoint(sql, ev.profileId, ev.position, p.n, p.time, p.view, interner.codeId);
-        writeWhyCheckpoint(sql, ev.profileId, ev.position, why!.why, interner.codeId, why!.counts);
-      }
-    },
-    dict,
-  );
+    }
+    const why = p.why;
+    // the run last met in the profile: its first position noted, and the report's count of runs
+    if (ev.runRow !== null && ev.runRow !== p.lastRunRow) {
+      p.lastRunRow = ev.runRow;
+      if (!p.runs.has(ev.runRow)) p.runs.set(ev.runRow, ev.position);
+      if (why) why.counts.runs.add(ev.runRow);
+    }
+    p.n++;
+    if (ev.time > p.time) p.time = ev.time;
+    const m = ev.kind === 'shape.observed' || ev.kind === 'entry.imported' ? unchangedAt(p, ev.codeRow!, ev.sourceRow!) : null;
+    // addToLogCounts, with the counts of the code id and source kept (a set adds a run once)
+    if (why && m) {
+      const s = (m.counts ??= sourceCounts(why.counts, ev.codeRow!, ev.sourceRow!));
+      s.n++;
+      if (ev.runRow !== null && ev.runRow !== m.run) s.runs.add((m.run = ev.runRow));
+    }
+    if (ev.kind !== 'run.retracted' && !(ev.run !== null && p.ex.size !== 0 && p.ex.has(ev.run))) records += foldOne(ev, m);
+    if (p.n % every === 0 && p.ex.size === 0) {
+      writeCheckpoint(sql, ev.profileId, ev.position, p.n, p.time, p.view, interner.codeId);
+      writeWhyCheckpoint(sql, ev.profileId, ev.position, why!.why, interner.codeId, why!.counts, true);
+    }
+  };
+  /**
+   * The hot path of the packed scan: an event its profile's fold has met before, body and
+   * all, since the last step that may have changed the entry. All `visit` would do for it is
+   * count it (the fold and why's state are functions of the entry and the body): done here
+   * with no event filled. False: not such an event (`visit` folds it).
+   */
+  const counted = (u: Unchanged | undefined, bodyId: number, runRow: number | null, position: number, time: number): boolean => {
+    if (u === undefined) return false;
+    const known = u.lastBody === bodyId ? u.lastSlot : u.bodies.get(bodyId);
+    if (known === undefined) return false;
+    const run = runRow === null ? null : runNames[runRow];
+    if (run === undefined) return false;
+    const q = u.owner;
+    const why = q.why!;
+    if (onProgress && position % 50000 === 0) onProgress(position);
+    if (runRow !== null && runRow !== q.lastRunRow) {
+      q.lastRunRow = runRow;
+      if (!q.runs.has(runRow)) q.runs.set(runRow, position);
+      why.counts.runs.add(runRow);
+    }
+    q.n++;
+    if (time > q.time) q.time = time;
+    const s = (u.counts ??= sourceCounts(why.counts, u.codeRow, u.sourceRow));
+    s.n++;
+    if (runRow !== null && runRow !== u.run) s.runs.add((u.run = runRow));
+    u.lastBody = bodyId;
+    u.lastSlot = known;
+    whyCount(known!, run);
+    p = q;
+    if (q.n % every === 0) {
+      writeCheckpoint(sql, q.id, position, q.n, q.time, q.view, interner.codeId);
+      writeWhyCheckpoint(sql, q.id, position, why.why, interner.codeId, why.counts, true);
+    }
+    return true;
+  };
+  const runNames: (string | undefined)[] = [];
+  const layout = remote ? null : packedLayout(sql);
+  const events = layout
+    ? packedScan(sql, layout, dict, counted, (ev) => {
+        visit(ev);
+        if (ev.runRow !== null) runNames[ev.runRow] = ev.run!;
+        // its (profile, code id, source) known from now on to the hot path, where its checkpoints are rebuilt
+        const u = p!.why && ev.codeRow !== null && ev.sourceRow !== null ? p!.unchanged[ev.codeRow]?.[ev.sourceRow] : undefined;
+        return u;
+      })
+    : scanEvents(sql, remote ? { details: true } : { withTime: true }, visit, dict);
   flush();
   for (const q of profiles) writeCodeStates(sql, q.id, q.view, 'all');
   for (const q of profiles) for (const [rid, position] of q.runs) addProfileRun(sql, q.id, rid, position);
@@ -133,6 +174,10 @@ interface Unchanged {
   /** The body last found in `bodies` (-1: none), and what `bodies` holds for it. */
   lastBody: number;
   lastSlot: Carried | null;
+  /** Its profile, code id and source (rows). */
+  owner: Scanned;
+  codeRow: number;
+  sourceRow: number;
   /** The report's counts of the code id and source (log-counts.ts), and the run last added to them. */
   counts?: ReturnType<typeof sourceCounts>;
   run?: number;
@@ -158,7 +203,7 @@ interface Scanned {
 
 function unchangedAt(p: Scanned, codeRow: number, sourceRow: number): Unchanged {
   const bySource = (p.unchanged[codeRow] ??= []);
-  return (bySource[sourceRow] ??= { bodies: new Map(), lastBody: -1, lastSlot: null });
+  return (bySource[sourceRow] ??= { bodies: new Map(), lastBody: -1, lastSlot: null, owner: p, codeRow, sourceRow });
 }
 
 /** One profile's stored views rebuilt from its events (after a retraction). */
@@ -169,4 +214,123 @@ export function replayProfile(sql: Sql, interner: Interner, pid: number): void {
   const view = foldWindow(sql, interner.dict, pid, {}, (step, ev) => historyRows(pending, interner, ev.position, pid, step));
   sql.dialect.insertHistory(sql, pending);
   writeCodeStates(sql, pid, view, 'all');
+}
+
+/**
+ * Replay's scan on SQLite, where each value read costs more than the fold of most events: the
+ * ids of an event's columns packed by SQL into one number (a page of numbers, no array per
+ * row), its time in a second. Rows whose ids do not fit (null, out of their range, not whole
+ * numbers) come packed as a mark, and are read as scanEvents reads them. Null where the
+ * dictionaries' ids need more than a double's 53 bits: scanEvents then.
+ */
+interface Layout {
+  /** Bits of each packed id (the run's: its row, or all ones for none). */
+  wr: number;
+  wb: number;
+  /** Of the profile, code id and source together (the hot path's key). */
+  wpcs: number;
+  ws: number;
+  wc: number;
+  ids: string;
+  times: string;
+}
+
+/** Positions a page spans (their offset in the page takes 12 bits). */
+const SPAN = 4096;
+
+function packedLayout(sql: Sql): Layout | null {
+  if (!sql.pluck) return null;
+  const top = (table: string) => sql.get<{ m: number | null }>(`select max(id) m from ${table}`)?.m ?? 0;
+  const width = (n: number) => {
+    let w = 0;
+    while (w < 53 && 2 ** w <= n) w++;
+    return w;
+  };
+  const wp = width(top('profiles'));
+  const wc = width(top('codes'));
+  const ws = width(top('sources'));
+  const wb = width(top('bodies'));
+  // all ones stands for no run
+  const wr = width(top('runs') + 1);
+  const total = 1 + wr + wb + ws + wc + wp + 12;
+  if (total > 53) return null;
+  const mask = (w: number) => 2 ** w - 1;
+  const fits = (col: string, w: number) => `${col} & ${mask(w)} = ${col}`;
+  const ids = `select case when ${fits('profile_id', wp)} and ${fits('code_id', wc)} and ${fits('source_id', ws)} and ${fits('body_id', wb)} and (run_id is null or (${fits('run_id', wr)} and run_id < ${mask(wr)}))
+      then ((((((position - ?) * ${2 ** wp} + profile_id) * ${2 ** wc} + code_id) * ${2 ** ws} + source_id) * ${2 ** wb} + body_id) * ${2 ** wr} + ifnull(run_id, ${mask(wr)})) * 2
+      else (position - ?) * ${2 ** (total - 12)} + 1 end
+    from events where position > ? and position <= ? order by position`;
+  return { wr, wb, wpcs: wp + wc + ws, ws, wc, ids, times: 'select time from events where position > ? and position <= ? order by position' };
+}
+
+/**
+ * The whole log through the packed pages: `hot` takes what it can count by the ids alone
+ * (the key of its profile, code id and source, its body, run and position); every other event
+ * goes filled to `cold`, which says what `hot` may use for its key from then on.
+ */
+function packedScan(
+  sql: Sql,
+  l: Layout,
+  dict: Dictionaries,
+  hot: (u: Unchanged | undefined, bodyId: number, runRow: number | null, position: number, time: number) => boolean,
+  cold: (ev: LeanEvent) => Unchanged | undefined,
+): number {
+  const ev = leanEvent();
+  // by the key of profile, code id and source
+  const known: (Unchanged | undefined)[] = [];
+  const RB = 2 ** l.wr;
+  const NONE = RB - 1;
+  const BB = 2 ** l.wb;
+  const PCS = 2 ** l.wpcs;
+  const SB = 2 ** l.ws;
+  const CB = 2 ** l.wc;
+  const MARKED = 2 ** (1 + l.wr + l.wb + l.wpcs);
+  const last = sql.get<{ m: number | null }>('select max(position) m from events')?.m ?? 0;
+  let n = 0;
+  for (let a = 0; a < last; a += SPAN) {
+    const ids = sql.pluck!(l.ids, a + 1, a + 1, a, a + SPAN) as number[];
+    if (!ids.length) {
+      // a gap in the positions: on to the page of the next event
+      const next = sql.get<{ m: number | null }>('select min(position) m from events where position > ?', a)?.m;
+      if (next == null) break;
+      a = next - 1 - SPAN;
+      continue;
+    }
+    const times = sql.pluck!(l.times, a, a + SPAN) as number[];
+    if (times.length !== ids.length) throw new Error(`replay read ${ids.length} events and ${times.length} times after position ${a}`);
+    for (let i = 0; i < ids.length; i++) {
+      const v = ids[i];
+      const time = times[i];
+      n++;
+      if (v % 2 === 1) {
+        const position = a + 1 + Math.floor(v / MARKED);
+        const r = sql.allRaw('select position, profile_id, code_id, source_id, body_id, run_id from events where position = ?', position)[0];
+        fillEvent(sql, dict, ev, position, r[1] as number, r[2] as number | null, r[3] as number | null, r[4] as number, r[5] as number | null);
+        ev.time = time;
+        cold(ev);
+        continue;
+      }
+      // whole numbers below 2**53 divided by powers of two: exact, with no fmod
+      let x = v / 2;
+      let q = Math.floor(x / RB);
+      const run = x - q * RB;
+      x = q;
+      q = Math.floor(x / BB);
+      const body = x - q * BB;
+      x = q;
+      q = Math.floor(x / PCS);
+      const key = x - q * PCS;
+      const position = a + 1 + q;
+      const runRow = run === NONE ? null : run;
+      if (hot(known[key], body, runRow, position, time)) continue;
+      const source = key % SB;
+      const code = Math.floor(key / SB) % CB;
+      const profile = Math.floor(key / SB / CB);
+      fillEvent(sql, dict, ev, position, profile, code, source, body, runRow);
+      ev.time = time;
+      const u = cold(ev);
+      if (u) known[key] = u;
+    }
+  }
+  return n;
 }

@@ -452,11 +452,12 @@ const tracksFrom = (text: string): Map<string, Track> => new Map((JSON.parse(tex
 
 /**
  * An acc's dims as a JSON string of their stored text, kept while no step changes them (most
- * steps only count); the parsed dims are dropped (memory: a state has every dim of every source).
+ * steps only count); the parsed dims are dropped (memory: a state has every dim of every source),
+ * unless `keep` (replay: its steps would read them back at once, at a cost in time and memory).
  */
-export function accDimsJson(a: Acc): string {
+export function accDimsJson(a: Acc, keep = false): string {
   if (a.dimsText === undefined || a.dimsJson === undefined) a.dimsJson = JSON.stringify((a.dimsText ??= tracksText(a.dims!, true)));
-  a.dims = undefined;
+  if (!keep) a.dims = undefined;
   return a.dimsJson;
 }
 
