@@ -253,7 +253,7 @@ function packedLayout(sql: Sql): Layout | null {
   // all ones stands for no run
   const wr = width(top('runs') + 1);
   const total = 1 + wr + wb + ws + wc + wp + 12;
-  if (total > 53) return null;
+  if (total > 53 || wr > 30 || wb > 30 || wp + wc + ws > 30) return null;
   const mask = (w: number) => 2 ** w - 1;
   const fits = (col: string, w: number) => `${col} & ${mask(w)} = ${col}`;
   const ids = `select case when ${fits('profile_id', wp)} and ${fits('code_id', wc)} and ${fits('source_id', ws)} and ${fits('body_id', wb)} and (run_id is null or (${fits('run_id', wr)} and run_id < ${mask(wr)}))
@@ -310,17 +310,18 @@ function packedScan(
         cold(ev);
         continue;
       }
-      // whole numbers below 2**53 divided by powers of two: exact, with no fmod
+      // whole numbers below 2**53 divided by powers of two: exact, with no fmod; each id below
+      // 2**30 (packedLayout), made a small integer (no number boxed for each event)
       let x = v / 2;
       let q = Math.floor(x / RB);
-      const run = x - q * RB;
+      const run = (x - q * RB) | 0;
       x = q;
       q = Math.floor(x / BB);
-      const body = x - q * BB;
+      const body = (x - q * BB) | 0;
       x = q;
       q = Math.floor(x / PCS);
-      const key = x - q * PCS;
-      const position = a + 1 + q;
+      const key = (x - q * PCS) | 0;
+      const position = a + 1 + (q | 0);
       const runRow = run === NONE ? null : run;
       if (hot(known[key], body, runRow, position, time)) continue;
       const source = key % SB;
