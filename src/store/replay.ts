@@ -1,5 +1,6 @@
 import type { Sql } from './database.ts';
-import { checkpointEvery, writeCheckpoint } from './checkpoints.ts';
+import { checkpointEvery, writeCheckpoint, type ViewRows } from './checkpoints.ts';
+import { codeKey } from '../model/code-id.ts';
 import { emptyStream, fold, type StreamView } from './fold.ts';
 import { foldWindow } from './fold-window.ts';
 import type { Interner } from './intern.ts';
@@ -65,6 +66,8 @@ export function replayAll(sql: Sql, interner: Interner, onProgress?: (events: nu
     }
     const step = fold(p!.view, ev);
     if (!step) return 0;
+    // the fold may have changed the code id's state (in place): its checkpoint row is written anew
+    p!.rows.dirty.add(codeKey(step.code));
     if (why) whyStep(why.why, step, ev, KEEP_ALL, details);
     // before === after: the fold's own word that the entry stayed as it was (UpdateResult)
     const slot = why && step.before === step.after ? whySlot(why.why, step, ev.bodyId) : null;
@@ -85,7 +88,7 @@ export function replayAll(sql: Sql, interner: Interner, onProgress?: (events: nu
       p = byId[ev.profileId];
       if (!p) {
         const ex = excluded.get(ev.profileId)!;
-        byId[ev.profileId] = p = { id: ev.profileId, view: emptyStream(), ex, why: ex.size === 0 ? { why: emptyWhyState(), counts: emptyLogCounts() } : undefined, n: 0, time: 0, runs: new Map(), lastRunRow: null, unchanged: [] };
+        byId[ev.profileId] = p = { id: ev.profileId, view: emptyStream(), ex, why: ex.size === 0 ? { why: emptyWhyState(), counts: emptyLogCounts() } : undefined, n: 0, time: 0, runs: new Map(), lastRunRow: null, unchanged: [], rows: { text: new Map(), dirty: new Set() } };
         profiles.push(p);
       }
     }
@@ -107,7 +110,7 @@ export function replayAll(sql: Sql, interner: Interner, onProgress?: (events: nu
     }
     if (ev.kind !== 'run.retracted' && !(ev.run !== null && p.ex.size !== 0 && p.ex.has(ev.run))) records += foldOne(ev, m);
     if (p.n % every === 0 && p.ex.size === 0) {
-      writeCheckpoint(sql, ev.profileId, ev.position, p.n, p.time, p.view, interner.codeId);
+      writeCheckpoint(sql, ev.profileId, ev.position, p.n, p.time, p.view, interner.codeId, p.rows);
       writeWhyCheckpoint(sql, ev.profileId, ev.position, why!.why, interner.codeId, why!.counts, true);
     }
   };
@@ -141,7 +144,7 @@ export function replayAll(sql: Sql, interner: Interner, onProgress?: (events: nu
     whyCount(known!, run);
     p = q;
     if (q.n % every === 0) {
-      writeCheckpoint(sql, q.id, position, q.n, q.time, q.view, interner.codeId);
+      writeCheckpoint(sql, q.id, position, q.n, q.time, q.view, interner.codeId, q.rows);
       writeWhyCheckpoint(sql, q.id, position, why.why, interner.codeId, why.counts, true);
     }
     return true;
@@ -199,6 +202,8 @@ interface Scanned {
   lastRunRow: number | null;
   /** By code id, then source (rows: arrays find them fastest). */
   unchanged: Unchanged[][];
+  /** Its checkpoints' rows, kept between them. */
+  rows: ViewRows;
 }
 
 function unchangedAt(p: Scanned, codeRow: number, sourceRow: number): Unchanged {
