@@ -150,7 +150,8 @@ export function replayAll(sql: Sql, interner: Interner, onProgress?: (events: nu
     return true;
   };
   const runNames: (string | undefined)[] = [];
-  const layout = remote ? null : packedLayout(sql);
+  // PGO_LEDGER_REPLAY_SCAN=rows: scanEvents on SQLite too (the tests compare the two scans)
+  const layout = remote || process.env.PGO_LEDGER_REPLAY_SCAN === 'rows' ? null : packedLayout(sql);
   const events = layout
     ? packedScan(sql, layout, dict, counted, (ev) => {
         visit(ev);
