@@ -80,6 +80,20 @@ describe('replay: the packed scan against the rows', () => {
     same();
   });
 
+  it('issue 10.7: times far from the others, a few of them and many (a page read spread)', () => {
+    for (const every of [400, 19]) {
+      l.sql.run('savepoint far');
+      try {
+        l.sql.run('update events set time = time - 100000000000 where position % ? = 0', every);
+        l.sql.run('update events set time = time + 0.5 where position = 77');
+        same();
+      } finally {
+        l.sql.run('rollback to far');
+        l.sql.run('release far');
+      }
+    }
+  });
+
   it('issue 10.7: positions with gaps and far apart, runs missing, a run row past the others', () => {
     const max = l.sql.get<{ m: number }>('select max(position) m from events')!.m;
     l.sql.run('delete from events where position > ? and position < ?', 100, 5000 + 100);

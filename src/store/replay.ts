@@ -225,9 +225,11 @@ export function replayProfile(sql: Sql, interner: Interner, pid: number): void {
 /**
  * Replay's scan on SQLite, where each value read costs more than the fold of most events: the
  * ids of an event's columns packed by SQL into one number (a page of numbers, no array per
- * row), its time in a second. Rows whose ids do not fit (null, out of their range, not whole
- * numbers) come packed as a mark, and are read as scanEvents reads them. Null where the
- * dictionaries' ids need more than a double's 53 bits: scanEvents then.
+ * row). Above the ids, the event's time less a base, where the bits left let it (a page
+ * whose positions run with no gap: each event's position is its place in the page); else its
+ * offset in the page, and its time read in a second page of numbers. Rows whose ids or time do
+ * not fit (null, out of their range, not whole numbers) come as a mark, and are read as
+ * scanEvents reads them. Null where the ids need more bits than a double's 53: scanEvents then.
  */
 interface Layout {
   /** Bits of each packed id (the run's: its row, or all ones for none). */
@@ -237,12 +239,20 @@ interface Layout {
   wpcs: number;
   ws: number;
   wc: number;
-  ids: string;
+  /** The page with times above the ids (null: too few bits left), and their bits. */
+  timed: string | null;
+  wt: number;
+  /** The page with offsets above the ids, and the page of times. */
+  spread: string;
   times: string;
 }
 
 /** Positions a page spans (their offset in the page takes 12 bits). */
 const SPAN = 4096;
+/** Bits a time less its base needs at least to be packed (2**20 ms: 17 minutes, half each way). */
+const TIME_BITS = 20;
+/** A page with more marks than this is read again spread (its times too far from the base). */
+const MARKS = 64;
 
 function packedLayout(sql: Sql): Layout | null {
   if (!sql.pluck) return null;
@@ -258,15 +268,25 @@ function packedLayout(sql: Sql): Layout | null {
   const wb = width(top('bodies'));
   // all ones stands for no run
   const wr = width(top('runs') + 1);
-  const total = 1 + wr + wb + ws + wc + wp + 12;
-  if (total > 53 || wr > 30 || wb > 30 || wp + wc + ws > 30) return null;
+  const low = 1 + wr + wb + ws + wc + wp;
+  if (low + 12 > 53 || wr > 30 || wb > 30 || wp + wc + ws > 30) return null;
+  const wt = Math.min(53 - low, 40);
   const mask = (w: number) => 2 ** w - 1;
   const fits = (col: string, w: number) => `${col} & ${mask(w)} = ${col}`;
-  const ids = `select case when ${fits('profile_id', wp)} and ${fits('code_id', wc)} and ${fits('source_id', ws)} and ${fits('body_id', wb)} and (run_id is null or (${fits('run_id', wr)} and run_id < ${mask(wr)}))
-      then ((((((position - ?) * ${2 ** wp} + profile_id) * ${2 ** wc} + code_id) * ${2 ** ws} + source_id) * ${2 ** wb} + body_id) * ${2 ** wr} + ifnull(run_id, ${mask(wr)})) * 2
-      else (position - ?) * ${2 ** (total - 12)} + 1 end
-    from events where position > ? and position <= ? order by position`;
-  return { wr, wb, wpcs: wp + wc + ws, ws, wc, ids, times: 'select time from events where position > ? and position <= ? order by position' };
+  const idsFit = `${fits('profile_id', wp)} and ${fits('code_id', wc)} and ${fits('source_id', ws)} and ${fits('body_id', wb)} and (run_id is null or (${fits('run_id', wr)} and run_id < ${mask(wr)}))`;
+  const packed = (high: string) => `(((((${high} * ${2 ** wp} + profile_id) * ${2 ** wc} + code_id) * ${2 ** ws} + source_id) * ${2 ** wb} + body_id) * ${2 ** wr} + ifnull(run_id, ${mask(wr)})) * 2`;
+  const page = 'from events where position > @after and position <= @until order by position';
+  return {
+    wr,
+    wb,
+    wpcs: wp + wc + ws,
+    ws,
+    wc,
+    timed: wt < TIME_BITS ? null : `select case when ${idsFit} and ${fits('(time - @base)', wt)} then ${packed('(time - @base)')} else 1 end ${page}`,
+    wt,
+    spread: `select case when ${idsFit} then ${packed('(position - @after - 1)')} else (position - @after - 1) * ${2 ** low} + 1 end ${page}`,
+    times: `select time ${page}`,
+  };
 }
 
 /**
@@ -290,35 +310,50 @@ function packedScan(
   const PCS = 2 ** l.wpcs;
   const SB = 2 ** l.ws;
   const CB = 2 ** l.wc;
-  const MARKED = 2 ** (1 + l.wr + l.wb + l.wpcs);
+  const HIGH = 2 ** (1 + l.wr + l.wb + l.wpcs);
   const last = sql.get<{ m: number | null }>('select max(position) m from events')?.m ?? 0;
+  // times are packed less a base: the time last read, less half their range
+  let lastTime = sql.get<{ t: number | null }>('select time t from events where position > 0 order by position limit 1')?.t ?? 0;
   let n = 0;
   for (let a = 0; a < last; a += SPAN) {
-    const ids = sql.pluck!(l.ids, a + 1, a + 1, a, a + SPAN) as number[];
-    if (!ids.length) {
+    const until = a + SPAN;
+    const bounds = { after: a, until };
+    let ids: number[] | null = null;
+    let base = 0;
+    if (l.timed !== null && Number.isSafeInteger(lastTime)) {
+      base = lastTime - 2 ** (l.wt - 1);
+      ids = sql.pluck!(l.timed, { ...bounds, base }) as number[];
+      let marks = 0;
+      for (let i = 0; i < ids.length; i++) if (ids[i] === 1) marks++;
+      // a gap in its positions, or too many times far from the base: read it spread
+      if (ids.length !== Math.min(SPAN, last - a) || marks > MARKS) ids = null;
+    }
+    const spread = ids === null;
+    if (spread) ids = sql.pluck!(l.spread, bounds) as number[];
+    if (!ids!.length) {
       // a gap in the positions: on to the page of the next event
       const next = sql.get<{ m: number | null }>('select min(position) m from events where position > ?', a)?.m;
       if (next == null) break;
       a = next - 1 - SPAN;
       continue;
     }
-    const times = sql.pluck!(l.times, a, a + SPAN) as number[];
-    if (times.length !== ids.length) throw new Error(`replay read ${ids.length} events and ${times.length} times after position ${a}`);
-    for (let i = 0; i < ids.length; i++) {
-      const v = ids[i];
-      const time = times[i];
+    const times = spread ? (sql.pluck!(l.times, bounds) as number[]) : null;
+    if (times && times.length !== ids!.length) throw new Error(`replay read ${ids!.length} events and ${times.length} times after position ${a}`);
+    for (let i = 0; i < ids!.length; i++) {
+      const v = ids![i];
       n++;
-      if (v % 2 === 1) {
-        const position = a + 1 + Math.floor(v / MARKED);
-        const r = sql.allRaw('select position, profile_id, code_id, source_id, body_id, run_id from events where position = ?', position)[0];
+      let x = v / 2;
+      // a mark: odd
+      if (x !== Math.floor(x)) {
+        const position = a + 1 + (spread ? Math.floor(v / HIGH) : i);
+        const r = sql.allRaw('select position, profile_id, code_id, source_id, body_id, run_id, time from events where position = ?', position)[0];
         fillEvent(sql, dict, ev, position, r[1] as number, r[2] as number | null, r[3] as number | null, r[4] as number, r[5] as number | null);
-        ev.time = time;
+        lastTime = ev.time = r[6] as number;
         cold(ev);
         continue;
       }
       // whole numbers below 2**53 divided by powers of two: exact, with no fmod; each id below
       // 2**30 (packedLayout), made a small integer (no number boxed for each event)
-      let x = v / 2;
       let q = Math.floor(x / RB);
       const run = (x - q * RB) | 0;
       x = q;
@@ -327,7 +362,9 @@ function packedScan(
       x = q;
       q = Math.floor(x / PCS);
       const key = (x - q * PCS) | 0;
-      const position = a + 1 + (q | 0);
+      const position = spread ? a + 1 + (q | 0) : a + 1 + i;
+      const time = spread ? times![i] : base + q;
+      lastTime = time;
       const runRow = run === NONE ? null : run;
       if (hot(known[key], body, runRow, position, time)) continue;
       const source = key % SB;
