@@ -426,8 +426,12 @@ function trackText(t: Track): string {
   return JSON.stringify(j);
 }
 
-/** The dims as JSON text: [[dim, its own JSON text], ...] (read one by one). */
-const tracksText = (dims: Map<string, Track>, cached: boolean): string => JSON.stringify([...dims].map(([dk, t]) => [dk, (cached && t.text) || trackText(t)]));
+/**
+ * The dims as JSON text: [[dim, its own JSON text], ...] (read one by one). `cached`: each
+ * dim's text kept in it until a step changes it (a state whose dims stay parsed, replay's,
+ * writes only those again).
+ */
+const tracksText = (dims: Map<string, Track>, cached: boolean): string => JSON.stringify([...dims].map(([dk, t]) => [dk, cached ? (t.text ??= trackText(t)) : trackText(t)]));
 
 function trackFrom(text: string): Track {
   const [events, pooled, [first, lastStatic, staticBefore, became, logged, becameLogged, values]] = JSON.parse(text) as DimJson;
