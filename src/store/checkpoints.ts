@@ -28,13 +28,30 @@ export function checkpointEvery(): number {
 
 type Stored = [seq: number, codeRow: number, entries: [string, EntryJson][]][];
 
-export function encodeView(view: StreamView, codeRow: (c: CodeId) => number): Uint8Array {
-  const rows: Stored = [];
+/**
+ * Each code id's row as JSON text, kept between checkpoints of one view (replay's): only the
+ * code ids a fold step met since (`dirty`, by key) are written anew.
+ */
+export interface ViewRows {
+  text: Map<string, string>;
+  dirty: Set<string>;
+}
+
+export function encodeView(view: StreamView, codeRow: (c: CodeId) => number, kept?: ViewRows): Uint8Array {
+  const rows: string[] = [];
   for (const [key, { id, state }] of view.profile.codes) {
-    rows.push([view.codeSeq.get(key)!, codeRow(id), [...state.automaticDynamic].map(([s, e]) => [s, entryToJson(e)])]);
+    let text = kept?.dirty.has(key) === false ? kept.text.get(key) : undefined;
+    if (text === undefined) {
+      const row: Stored[number] = [view.codeSeq.get(key)!, codeRow(id), [...state.automaticDynamic].map(([s, e]) => [s, entryToJson(e)])];
+      text = JSON.stringify(row);
+      kept?.text.set(key, text);
+    }
+    rows.push(text);
   }
+  kept?.dirty.clear();
   // zlib's own deflate at a light level: written every few thousand events, on append and by replay
-  return deflateSync(JSON.stringify(rows), { level: 1 });
+  // (the rows joined as JSON.stringify would write the array of them)
+  return deflateSync(`[${rows.join(',')}]`, { level: 1 });
 }
 
 export function decodeView(bytes: Uint8Array, dict: Dictionaries): StreamView {
@@ -49,14 +66,14 @@ export function decodeView(bytes: Uint8Array, dict: Dictionaries): StreamView {
   return view;
 }
 
-export function writeCheckpoint(sql: Sql, profileId: number, position: number, eventCount: number, maxTime: number, view: StreamView, codeRow: (c: CodeId) => number): void {
+export function writeCheckpoint(sql: Sql, profileId: number, position: number, eventCount: number, maxTime: number, view: StreamView, codeRow: (c: CodeId) => number, kept?: ViewRows): void {
   sql.run(
     'insert into checkpoints(profile_id, position, event_count, max_time, state) values (?, ?, ?, ?, ?) on conflict(profile_id, position) do update set event_count = excluded.event_count, max_time = excluded.max_time, state = excluded.state',
     profileId,
     position,
     eventCount,
     maxTime,
-    encodeView(view, codeRow),
+    encodeView(view, codeRow, kept),
   );
 }
 

@@ -26,6 +26,8 @@ export interface Sql {
   statement(sql: string): { run(...params: unknown[]): { changes: number; lastInsertRowid: number } };
   /** Rows as arrays (cheaper than objects on the hot read paths). */
   allRaw(sql: string, ...params: unknown[]): unknown[][];
+  /** SQLite only: each row's one column, no array per row (replay's scan of a million rows). */
+  pluck?(sql: string, ...params: unknown[]): unknown[];
   exec(sql: string): void;
   /**
    * Runs fn in a write transaction: SQLite's BEGIN IMMEDIATE (the write lock up front: two
@@ -232,6 +234,7 @@ function beginImmediate(db: Database.Database, busyMs: number): void {
 function wrap(db: Database.Database, path: string, busyMs: number): Sql {
   const cache = new Map<string, Database.Statement>();
   const rawCache = new Map<string, Database.Statement>();
+  const pluckCache = new Map<string, Database.Statement>();
   // A page SQLite cannot read is damage, said as such wherever a command meets it.
   const guard = <T>(fn: () => T): T => {
     try {
@@ -270,6 +273,12 @@ function wrap(db: Database.Database, path: string, busyMs: number): Sql {
         let st = rawCache.get(s);
         if (!st) rawCache.set(s, (st = db.prepare(s).raw(true)));
         return st.all(...p) as unknown[][];
+      }),
+    pluck: (s, ...p) =>
+      guard(() => {
+        let st = pluckCache.get(s);
+        if (!st) pluckCache.set(s, (st = db.prepare(s).pluck(true)));
+        return st.all(...p);
       }),
     exec: (s) => guard(() => db.exec(s)),
     immediate: <T>(fn: () => T) =>

@@ -175,12 +175,48 @@ export interface LeanEvent extends FoldInput {
 }
 
 /**
+ * One event's row (its position and the ids of its columns) resolved through the dictionaries
+ * into `ev`: scanEvents's, and replay's for the events its own scan does not fold by counting.
+ */
+export function fillEvent(sql: Sql, dict: Dictionaries, ev: LeanEvent, position: number, profileId: number, codeRow: number | null, sourceRow: number | null, bodyId: number, runRow: number | null): void {
+  let b: Body;
+  try {
+    b = dict.body(bodyId);
+    if (b.kind !== 'run.retracted') {
+      if (codeRow === null || sourceRow === null) throw new EventPayloadError(`${b.kind}: no code id or source`);
+      ev.code = dict.code(codeRow);
+      ev.source = dict.source(sourceRow);
+    }
+  } catch (e) {
+    throw damaged(sql.path, `event at position ${position} cannot be read`, e);
+  }
+  ev.position = position;
+  ev.profileId = profileId;
+  ev.bodyId = bodyId;
+  ev.codeRow = codeRow;
+  ev.sourceRow = sourceRow;
+  ev.runRow = runRow;
+  ev.kind = b.kind;
+  ev.run = runRow === null ? null : dict.run(runRow);
+  ev.shape = b.shape;
+  ev.automaticDynamic = b.automaticDynamic;
+  ev.entry = b.entry;
+  ev.quiet = b.quiet;
+  ev.record = b.record;
+  ev.guard = b.guard;
+  ev.format = b.format;
+}
+
+/** A LeanEvent to refill (scanEvents's, and replay's). */
+export const leanEvent = (): LeanEvent => ({ position: 0, profileId: 0, bodyId: 0, codeRow: null, sourceRow: null, runRow: null, kind: '', time: 0, run: null, code: PLACEHOLDER_CODE, source: '', shape: null, automaticDynamic: true, entry: null, quiet: false, record: null, guard: null, origin: null, originLine: null, compileId: null, format: null });
+
+/**
  * The log's one read loop (replay, verify, every window's fold): rows of integers a page at a
  * time, resolved through the dictionaries (each distinct body parsed and checked by zod once).
  * Memory stays flat however long the log, and no cursor is held open between pages.
  */
 export function scanEvents(sql: Sql, filter: ReadFilter, visit: (ev: LeanEvent) => void, dict: Dictionaries = dictionaries(sql)): number {
-  const ev: LeanEvent = { position: 0, profileId: 0, bodyId: 0, codeRow: null, sourceRow: null, runRow: null, kind: '', time: 0, run: null, code: PLACEHOLDER_CODE, source: '', shape: null, automaticDynamic: true, entry: null, quiet: false, record: null, guard: null, origin: null, originLine: null, compileId: null, format: null };
+  const ev = leanEvent();
   const until = filter.untilPosition ?? Number.MAX_SAFE_INTEGER;
   const byProfile = filter.profileId !== undefined;
   const details = filter.details === true;
@@ -206,32 +242,7 @@ export function scanEvents(sql: Sql, filter: ReadFilter, visit: (ev: LeanEvent) 
     for (let i = 0; i < rows.length; i++) {
       const r = rows[i];
       if (filter.untilTime !== undefined && (r[6] as number) > filter.untilTime) continue;
-      let b: Body;
-      try {
-        b = dict.body(r[4] as number);
-        if (b.kind !== 'run.retracted') {
-          if (r[2] === null || r[3] === null) throw new EventPayloadError(`${b.kind}: no code id or source`);
-          ev.code = dict.code(r[2] as number);
-          ev.source = dict.source(r[3] as number);
-        }
-      } catch (e) {
-        throw damaged(sql.path, `event at position ${r[0]} cannot be read`, e);
-      }
-      ev.position = r[0] as number;
-      ev.profileId = r[1] as number;
-      ev.bodyId = r[4] as number;
-      ev.codeRow = r[2] as number | null;
-      ev.sourceRow = r[3] as number | null;
-      ev.runRow = r[5] as number | null;
-      ev.kind = b.kind;
-      ev.run = r[5] === null ? null : dict.run(r[5] as number);
-      ev.shape = b.shape;
-      ev.automaticDynamic = b.automaticDynamic;
-      ev.entry = b.entry;
-      ev.quiet = b.quiet;
-      ev.record = b.record;
-      ev.guard = b.guard;
-      ev.format = b.format;
+      fillEvent(sql, dict, ev, r[0] as number, r[1] as number, r[2] as number | null, r[3] as number | null, r[4] as number, r[5] as number | null);
       if (timed) ev.time = r[6] as number;
       if (details) {
         ev.origin = r[7] === null ? null : dict.origin(r[7] as number);

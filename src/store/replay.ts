@@ -1,9 +1,10 @@
 import type { Sql } from './database.ts';
-import { checkpointEvery, writeCheckpoint } from './checkpoints.ts';
+import { checkpointEvery, writeCheckpoint, type ViewRows } from './checkpoints.ts';
+import { codeKey } from '../model/code-id.ts';
 import { emptyStream, fold, type StreamView } from './fold.ts';
 import { foldWindow } from './fold-window.ts';
 import type { Interner } from './intern.ts';
-import { scanEvents, type LeanEvent } from './log.ts';
+import { fillEvent, leanEvent, scanEvents, type Dictionaries, type LeanEvent } from './log.ts';
 import { historyRows, writeCodeStates } from './views.ts';
 import type { HistoryInsert } from './dialect/dialect.ts';
 import { leftOutRuns } from './window.ts';
@@ -65,6 +66,8 @@ export function replayAll(sql: Sql, interner: Interner, onProgress?: (events: nu
     }
     const step = fold(p!.view, ev);
     if (!step) return 0;
+    // the fold may have changed the code id's state (in place): its checkpoint row is written anew
+    p!.rows.dirty.add(codeKey(step.code));
     if (why) whyStep(why.why, step, ev, KEEP_ALL, details);
     // before === after: the fold's own word that the entry stayed as it was (UpdateResult)
     const slot = why && step.before === step.after ? whySlot(why.why, step, ev.bodyId) : null;
@@ -79,43 +82,85 @@ export function replayAll(sql: Sql, interner: Interner, onProgress?: (events: nu
     if (pending.length >= 5000) flush();
     return step.records.length;
   };
-  const events = scanEvents(
-    sql,
-    remote ? { details: true } : { withTime: true },
-    (ev) => {
-      if (onProgress && ev.position % 50000 === 0) onProgress(ev.position);
-      if (p?.id !== ev.profileId) {
-        p = byId[ev.profileId];
-        if (!p) {
-          const ex = excluded.get(ev.profileId)!;
-          byId[ev.profileId] = p = { id: ev.profileId, view: emptyStream(), ex, why: ex.size === 0 ? { why: emptyWhyState(), counts: emptyLogCounts() } : undefined, n: 0, time: 0, runs: new Map(), lastRunRow: null, unchanged: [] };
-          profiles.push(p);
-        }
+  const visit = (ev: LeanEvent): void => {
+    if (onProgress && ev.position % 50000 === 0) onProgress(ev.position);
+    if (p?.id !== ev.profileId) {
+      p = byId[ev.profileId];
+      if (!p) {
+        const ex = excluded.get(ev.profileId)!;
+        byId[ev.profileId] = p = { id: ev.profileId, view: emptyStream(), ex, why: ex.size === 0 ? { why: emptyWhyState(), counts: emptyLogCounts() } : undefined, n: 0, time: 0, runs: new Map(), lastRunRow: null, unchanged: [], rows: { text: new Map(), dirty: new Set() } };
+        profiles.push(p);
       }
-      const why = p.why;
-      // the run last met in the profile: its first position noted, and the report's count of runs
-      if (ev.runRow !== null && ev.runRow !== p.lastRunRow) {
-        p.lastRunRow = ev.runRow;
-        if (!p.runs.has(ev.runRow)) p.runs.set(ev.runRow, ev.position);
-        if (why) why.counts.runs.add(ev.runRow);
-      }
-      p.n++;
-      if (ev.time > p.time) p.time = ev.time;
-      const m = ev.kind === 'shape.observed' || ev.kind === 'entry.imported' ? unchangedAt(p, ev.codeRow!, ev.sourceRow!) : null;
-      // addToLogCounts, with the counts of the code id and source kept (a set adds a run once)
-      if (why && m) {
-        const s = (m.counts ??= sourceCounts(why.counts, ev.codeRow!, ev.sourceRow!));
-        s.n++;
-        if (ev.runRow !== null && ev.runRow !== m.run) s.runs.add((m.run = ev.runRow));
-      }
-      if (ev.kind !== 'run.retracted' && !(ev.run !== null && p.ex.size !== 0 && p.ex.has(ev.run))) records += foldOne(ev, m);
-      if (p.n % every === 0 && p.ex.size === 0) {
-        writeCheckpoint(sql, ev.profileId, ev.position, p.n, p.time, p.view, interner.codeId);
-        writeWhyCheckpoint(sql, ev.profileId, ev.position, why!.why, interner.codeId, why!.counts);
-      }
-    },
-    dict,
-  );
+    }
+    const why = p.why;
+    // the run last met in the profile: its first position noted, and the report's count of runs
+    if (ev.runRow !== null && ev.runRow !== p.lastRunRow) {
+      p.lastRunRow = ev.runRow;
+      if (!p.runs.has(ev.runRow)) p.runs.set(ev.runRow, ev.position);
+      if (why) why.counts.runs.add(ev.runRow);
+    }
+    p.n++;
+    if (ev.time > p.time) p.time = ev.time;
+    const m = ev.kind === 'shape.observed' || ev.kind === 'entry.imported' ? unchangedAt(p, ev.codeRow!, ev.sourceRow!) : null;
+    // addToLogCounts, with the counts of the code id and source kept (a set adds a run once)
+    if (why && m) {
+      const s = (m.counts ??= sourceCounts(why.counts, ev.codeRow!, ev.sourceRow!));
+      s.n++;
+      if (ev.runRow !== null && ev.runRow !== m.run) s.runs.add((m.run = ev.runRow));
+    }
+    if (ev.kind !== 'run.retracted' && !(ev.run !== null && p.ex.size !== 0 && p.ex.has(ev.run))) records += foldOne(ev, m);
+    if (p.n % every === 0 && p.ex.size === 0) {
+      writeCheckpoint(sql, ev.profileId, ev.position, p.n, p.time, p.view, interner.codeId, p.rows);
+      writeWhyCheckpoint(sql, ev.profileId, ev.position, why!.why, interner.codeId, why!.counts, true);
+    }
+  };
+  /**
+   * The hot path of the packed scan: an event its profile's fold has met before, body and
+   * all, since the last step that may have changed the entry. All `visit` would do for it is
+   * count it (the fold and why's state are functions of the entry and the body): done here
+   * with no event filled. False: not such an event (`visit` folds it).
+   */
+  const counted = (u: Unchanged | undefined, bodyId: number, runRow: number | null, position: number, time: number): boolean => {
+    if (u === undefined) return false;
+    const known = u.lastBody === bodyId ? u.lastSlot : u.bodies.get(bodyId);
+    if (known === undefined) return false;
+    const run = runRow === null ? null : runNames[runRow];
+    if (run === undefined) return false;
+    const q = u.owner;
+    const why = q.why!;
+    if (onProgress && position % 50000 === 0) onProgress(position);
+    if (runRow !== null && runRow !== q.lastRunRow) {
+      q.lastRunRow = runRow;
+      if (!q.runs.has(runRow)) q.runs.set(runRow, position);
+      why.counts.runs.add(runRow);
+    }
+    q.n++;
+    if (time > q.time) q.time = time;
+    const s = (u.counts ??= sourceCounts(why.counts, u.codeRow, u.sourceRow));
+    s.n++;
+    if (runRow !== null && runRow !== u.run) s.runs.add((u.run = runRow));
+    u.lastBody = bodyId;
+    u.lastSlot = known;
+    whyCount(known!, run);
+    p = q;
+    if (q.n % every === 0) {
+      writeCheckpoint(sql, q.id, position, q.n, q.time, q.view, interner.codeId, q.rows);
+      writeWhyCheckpoint(sql, q.id, position, why.why, interner.codeId, why.counts, true);
+    }
+    return true;
+  };
+  const runNames: (string | undefined)[] = [];
+  // PGO_LEDGER_REPLAY_SCAN=rows: scanEvents on SQLite too (the tests compare the two scans)
+  const layout = remote || process.env.PGO_LEDGER_REPLAY_SCAN === 'rows' ? null : packedLayout(sql);
+  const events = layout
+    ? packedScan(sql, layout, dict, counted, (ev) => {
+        visit(ev);
+        if (ev.runRow !== null) runNames[ev.runRow] = ev.run!;
+        // its (profile, code id, source) known from now on to the hot path, where its checkpoints are rebuilt
+        const u = p!.why && ev.codeRow !== null && ev.sourceRow !== null ? p!.unchanged[ev.codeRow]?.[ev.sourceRow] : undefined;
+        return u;
+      })
+    : scanEvents(sql, remote ? { details: true } : { withTime: true }, visit, dict);
   flush();
   for (const q of profiles) writeCodeStates(sql, q.id, q.view, 'all');
   for (const q of profiles) for (const [rid, position] of q.runs) addProfileRun(sql, q.id, rid, position);
@@ -133,6 +178,10 @@ interface Unchanged {
   /** The body last found in `bodies` (-1: none), and what `bodies` holds for it. */
   lastBody: number;
   lastSlot: Carried | null;
+  /** Its profile, code id and source (rows). */
+  owner: Scanned;
+  codeRow: number;
+  sourceRow: number;
   /** The report's counts of the code id and source (log-counts.ts), and the run last added to them. */
   counts?: ReturnType<typeof sourceCounts>;
   run?: number;
@@ -154,11 +203,13 @@ interface Scanned {
   lastRunRow: number | null;
   /** By code id, then source (rows: arrays find them fastest). */
   unchanged: Unchanged[][];
+  /** Its checkpoints' rows, kept between them. */
+  rows: ViewRows;
 }
 
 function unchangedAt(p: Scanned, codeRow: number, sourceRow: number): Unchanged {
   const bySource = (p.unchanged[codeRow] ??= []);
-  return (bySource[sourceRow] ??= { bodies: new Map(), lastBody: -1, lastSlot: null });
+  return (bySource[sourceRow] ??= { bodies: new Map(), lastBody: -1, lastSlot: null, owner: p, codeRow, sourceRow });
 }
 
 /** One profile's stored views rebuilt from its events (after a retraction). */
@@ -169,4 +220,161 @@ export function replayProfile(sql: Sql, interner: Interner, pid: number): void {
   const view = foldWindow(sql, interner.dict, pid, {}, (step, ev) => historyRows(pending, interner, ev.position, pid, step));
   sql.dialect.insertHistory(sql, pending);
   writeCodeStates(sql, pid, view, 'all');
+}
+
+/**
+ * Replay's scan on SQLite, where each value read costs more than the fold of most events: the
+ * ids of an event's columns packed by SQL into one number (a page of numbers, no array per
+ * row). Above the ids, the event's time less a base, where the bits left let it (a page
+ * whose positions run with no gap: each event's position is its place in the page); else its
+ * offset in the page, and its time read in a second page of numbers. Rows whose ids or time do
+ * not fit (null, out of their range, not whole numbers) come as a mark, and are read as
+ * scanEvents reads them. Null where the ids need more bits than a double's 53: scanEvents then.
+ */
+interface Layout {
+  /** Bits of each packed id (the run's: its row, or all ones for none). */
+  wr: number;
+  wb: number;
+  /** Of the profile, code id and source together (the hot path's key). */
+  wpcs: number;
+  ws: number;
+  wc: number;
+  /** The page with times above the ids (null: too few bits left), and their bits. */
+  timed: string | null;
+  wt: number;
+  /** The page with offsets above the ids, and the page of times. */
+  spread: string;
+  times: string;
+}
+
+/** Positions a page spans (their offset in the page takes 12 bits). */
+const SPAN = 4096;
+/** Bits a time less its base needs at least to be packed (2**20 ms: 17 minutes, half each way). */
+const TIME_BITS = 20;
+/** A page with more marks than this is read again spread (its times too far from the base). */
+const MARKS = 64;
+
+function packedLayout(sql: Sql): Layout | null {
+  if (!sql.pluck) return null;
+  const top = (table: string) => sql.get<{ m: number | null }>(`select max(id) m from ${table}`)?.m ?? 0;
+  const width = (n: number) => {
+    let w = 0;
+    while (w < 53 && 2 ** w <= n) w++;
+    return w;
+  };
+  const wp = width(top('profiles'));
+  const wc = width(top('codes'));
+  const ws = width(top('sources'));
+  const wb = width(top('bodies'));
+  // all ones stands for no run
+  const wr = width(top('runs') + 1);
+  const low = 1 + wr + wb + ws + wc + wp;
+  if (low + 12 > 53 || wr > 30 || wb > 30 || wp + wc + ws > 30) return null;
+  const wt = Math.min(53 - low, 40);
+  const mask = (w: number) => 2 ** w - 1;
+  const fits = (col: string, w: number) => `${col} & ${mask(w)} = ${col}`;
+  const idsFit = `${fits('profile_id', wp)} and ${fits('code_id', wc)} and ${fits('source_id', ws)} and ${fits('body_id', wb)} and (run_id is null or (${fits('run_id', wr)} and run_id < ${mask(wr)}))`;
+  const packed = (high: string) => `(((((${high} * ${2 ** wp} + profile_id) * ${2 ** wc} + code_id) * ${2 ** ws} + source_id) * ${2 ** wb} + body_id) * ${2 ** wr} + ifnull(run_id, ${mask(wr)})) * 2`;
+  const page = 'from events where position > @after and position <= @until order by position';
+  return {
+    wr,
+    wb,
+    wpcs: wp + wc + ws,
+    ws,
+    wc,
+    timed: wt < TIME_BITS ? null : `select case when ${idsFit} and ${fits('(time - @base)', wt)} then ${packed('(time - @base)')} else 1 end ${page}`,
+    wt,
+    spread: `select case when ${idsFit} then ${packed('(position - @after - 1)')} else (position - @after - 1) * ${2 ** low} + 1 end ${page}`,
+    times: `select time ${page}`,
+  };
+}
+
+/**
+ * The whole log through the packed pages: `hot` takes what it can count by the ids alone
+ * (the key of its profile, code id and source, its body, run and position); every other event
+ * goes filled to `cold`, which says what `hot` may use for its key from then on.
+ */
+function packedScan(
+  sql: Sql,
+  l: Layout,
+  dict: Dictionaries,
+  hot: (u: Unchanged | undefined, bodyId: number, runRow: number | null, position: number, time: number) => boolean,
+  cold: (ev: LeanEvent) => Unchanged | undefined,
+): number {
+  const ev = leanEvent();
+  // by the key of profile, code id and source
+  const known: (Unchanged | undefined)[] = [];
+  const RB = 2 ** l.wr;
+  const NONE = RB - 1;
+  const BB = 2 ** l.wb;
+  const PCS = 2 ** l.wpcs;
+  const SB = 2 ** l.ws;
+  const CB = 2 ** l.wc;
+  const HIGH = 2 ** (1 + l.wr + l.wb + l.wpcs);
+  const last = sql.get<{ m: number | null }>('select max(position) m from events')?.m ?? 0;
+  // times are packed less a base: the time last read, less half their range
+  let lastTime = sql.get<{ t: number | null }>('select time t from events where position > 0 order by position limit 1')?.t ?? 0;
+  let n = 0;
+  for (let a = 0; a < last; a += SPAN) {
+    const until = a + SPAN;
+    const bounds = { after: a, until };
+    let ids: number[] | null = null;
+    let base = 0;
+    if (l.timed !== null && Number.isSafeInteger(lastTime)) {
+      base = lastTime - 2 ** (l.wt - 1);
+      ids = sql.pluck!(l.timed, { ...bounds, base }) as number[];
+      let marks = 0;
+      for (let i = 0; i < ids.length; i++) if (ids[i] === 1) marks++;
+      // a gap in its positions, or too many times far from the base: read it spread
+      if (ids.length !== Math.min(SPAN, last - a) || marks > MARKS) ids = null;
+    }
+    const spread = ids === null;
+    if (spread) ids = sql.pluck!(l.spread, bounds) as number[];
+    if (!ids!.length) {
+      // a gap in the positions: on to the page of the next event
+      const next = sql.get<{ m: number | null }>('select min(position) m from events where position > ?', a)?.m;
+      if (next == null) break;
+      a = next - 1 - SPAN;
+      continue;
+    }
+    const times = spread ? (sql.pluck!(l.times, bounds) as number[]) : null;
+    if (times && times.length !== ids!.length) throw new Error(`replay read ${ids!.length} events and ${times.length} times after position ${a}`);
+    for (let i = 0; i < ids!.length; i++) {
+      const v = ids![i];
+      n++;
+      let x = v / 2;
+      // a mark: odd
+      if (x !== Math.floor(x)) {
+        const position = a + 1 + (spread ? Math.floor(v / HIGH) : i);
+        const r = sql.allRaw('select position, profile_id, code_id, source_id, body_id, run_id, time from events where position = ?', position)[0];
+        fillEvent(sql, dict, ev, position, r[1] as number, r[2] as number | null, r[3] as number | null, r[4] as number, r[5] as number | null);
+        lastTime = ev.time = r[6] as number;
+        cold(ev);
+        continue;
+      }
+      // whole numbers below 2**53 divided by powers of two: exact, with no fmod; each id below
+      // 2**30 (packedLayout), made a small integer (no number boxed for each event)
+      let q = Math.floor(x / RB);
+      const run = (x - q * RB) | 0;
+      x = q;
+      q = Math.floor(x / BB);
+      const body = (x - q * BB) | 0;
+      x = q;
+      q = Math.floor(x / PCS);
+      const key = (x - q * PCS) | 0;
+      const position = spread ? a + 1 + (q | 0) : a + 1 + i;
+      const time = spread ? times![i] : base + q;
+      lastTime = time;
+      const runRow = run === NONE ? null : run;
+      if (hot(known[key], body, runRow, position, time)) continue;
+      const source = key % SB;
+      const code = Math.floor(key / SB) % CB;
+      const profile = Math.floor(key / SB / CB);
+      fillEvent(sql, dict, ev, position, profile, code, source, body, runRow);
+      ev.time = time;
+      const u = cold(ev);
+      if (u) known[key] = u;
+    }
+  }
+  return n;
 }

@@ -34,7 +34,7 @@ interface Piece {
 }
 const pieces = new WeakMap<WhyState, Piece[]>();
 
-export function encodeWhyState(st: WhyState, codeRow: (c: CodeId) => number): Uint8Array {
+export function encodeWhyState(st: WhyState, codeRow: (c: CodeId) => number, keepDims = false): Uint8Array {
   const accs = [...st.accs.values()];
   let kept = pieces.get(st);
   if (!kept) pieces.set(st, (kept = []));
@@ -42,7 +42,7 @@ export function encodeWhyState(st: WhyState, codeRow: (c: CodeId) => number): Ui
   const rest: string[] = [];
   for (let i = 0, k = 0; i < accs.length; i += CHUNK, k++) {
     const chunk = accs.slice(i, i + CHUNK);
-    const dims = chunk.map(accDimsJson);
+    const dims = chunk.map((a) => accDimsJson(a, keepDims));
     let p = kept[k];
     // the same accs with the same dims text (a changed acc's text is written anew: another string)
     if (!p || p.accs.length !== chunk.length || chunk.some((a, j) => a !== p!.accs[j] || dims[j] !== p!.dims[j])) {
@@ -82,13 +82,16 @@ export function decodeWhyState(bytes: Uint8Array, dict: Dictionaries, keep: Keep
   );
 }
 
-/** `why`'s state at a position, and the report's counts of the log up to it (log-counts.ts). */
-export function writeWhyCheckpoint(sql: Sql, profileId: number, position: number, st: WhyState, codeRow: (c: CodeId) => number, counts?: LogCounts): void {
+/**
+ * `why`'s state at a position, and the report's counts of the log up to it (log-counts.ts).
+ * `keepDims`: the state keeps its dims parsed (accDimsJson).
+ */
+export function writeWhyCheckpoint(sql: Sql, profileId: number, position: number, st: WhyState, codeRow: (c: CodeId) => number, counts?: LogCounts, keepDims = false): void {
   sql.run(
     'insert into why_checkpoints(profile_id, position, state, counts) values (?, ?, ?, ?) on conflict(profile_id, position) do update set state = excluded.state, counts = excluded.counts',
     profileId,
     position,
-    encodeWhyState(st, codeRow),
+    encodeWhyState(st, codeRow, keepDims),
     encodeLogCounts(counts ?? logCountsUntil(sql, profileId, position)),
   );
 }

@@ -470,8 +470,12 @@ function trackText(t: Track): string {
   return JSON.stringify(j);
 }
 
-/** The dims as JSON text: [[dim, its own JSON text], ...] (read one by one). */
-const tracksText = (dims: Map<string, Track>, cached: boolean): string => JSON.stringify([...dims].map(([dk, t]) => [dk, (cached && t.text) || trackText(t)]));
+/**
+ * The dims as JSON text: [[dim, its own JSON text], ...] (read one by one). `cached`: each
+ * dim's text kept in it until a step changes it (a state whose dims stay parsed, replay's,
+ * writes only those again).
+ */
+const tracksText = (dims: Map<string, Track>, cached: boolean): string => JSON.stringify([...dims].map(([dk, t]) => [dk, cached ? (t.text ??= trackText(t)) : trackText(t)]));
 
 function trackFrom(text: string): Track {
   const [events, pooled, [first, lastStatic, staticBefore, became, logged, becameLogged, values]] = JSON.parse(text) as DimJson;
@@ -496,11 +500,12 @@ const tracksFrom = (text: string): Map<string, Track> => new Map((JSON.parse(tex
 
 /**
  * An acc's dims as a JSON string of their stored text, kept while no step changes them (most
- * steps only count); the parsed dims are dropped (memory: a state has every dim of every source).
+ * steps only count); the parsed dims are dropped (memory: a state has every dim of every source),
+ * unless `keep` (replay: its steps would read them back at once, at a cost in time and memory).
  */
-export function accDimsJson(a: Acc): string {
+export function accDimsJson(a: Acc, keep = false): string {
   if (a.dimsText === undefined || a.dimsJson === undefined) a.dimsJson = JSON.stringify((a.dimsText ??= tracksText(a.dims!, true)));
-  a.dims = undefined;
+  if (!keep) a.dims = undefined;
   return a.dimsJson;
 }
 

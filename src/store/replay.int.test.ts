@@ -1,0 +1,127 @@
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { tempDir } from '../../test/support/tmp.ts';
+import { ingestFile } from '../adapters/ingest-file.ts';
+import { openLedger, type Ledger } from './ledger.ts';
+import { retractRun } from './retract.ts';
+
+/**
+ * Replay's packed scan on SQLite (each event's ids packed by SQL into one number, the events
+ * met before only counted) against scanEvents's rows: the same stored views, checkpoints and
+ * why-checkpoints, and the same error, on logs a writer leaves and on hostile rows.
+ */
+describe('replay: the packed scan against the rows', () => {
+  const T0 = Date.UTC(2026, 10, 28, 10, 0, 0);
+  function lines(job: string, from: number, n: number): string {
+    const out: string[] = [];
+    for (let i = from; i < from + n; i++) {
+      const c = i % 23;
+      const code = { filename: `/m${c % 5}.py`, firstlineno: 1 + c, name: `f${c}`, file_hash: 'h' };
+      const source = ["L['x']", "L['y']", "L['n']"][Math.floor(i / 23) % 3];
+      // dims changing now and then, a late change, scalars, times going back now and then
+      const d0 = c % 7 === 0 ? [8, 16, 24][Math.floor(i / 97) % 3] : c === 5 && i > 700 ? 9 : 8;
+      const time = new Date(T0 + (i % 50 === 0 ? -3_600_000 * (i % 7) : i * 1000)).toISOString();
+      const run = i % 11 === 0 ? undefined : `r${Math.floor(i / 200)}`;
+      const base = { job, ...(run ? { run } : {}), time, code, source };
+      out.push(JSON.stringify(source === "L['n']" ? { ...base, kind: 'scalar', value: c % 4 === 0 ? i % 3 : 7 } : { ...base, kind: 'tensor', size: [d0, 4 + (c % 4)], stride: [4 + (c % 4), 1] }));
+    }
+    return out.join('\n') + '\n';
+  }
+  const dir = tempDir();
+  let db: string;
+  let l: Ledger;
+  const DERIVED = ['code_states', 'history', 'checkpoints', 'why_checkpoints', 'profile_runs'];
+  const tables = () => JSON.stringify(DERIVED.map((t) => l.sql.allRaw(`select * from ${t} order by 1, 2, 3`)), (_k, x) => (x instanceof Uint8Array ? Buffer.from(x).toString('base64') : x));
+  /** What replay leaves (or the error it throws) with each scan. */
+  const both = () => {
+    const run = (scan: string) => {
+      process.env.PGO_LEDGER_REPLAY_SCAN = scan;
+      try {
+        const r = l.replay();
+        return JSON.stringify(r) + tables();
+      } catch (e) {
+        return `error: ${(e as Error).message}`;
+      } finally {
+        delete process.env.PGO_LEDGER_REPLAY_SCAN;
+      }
+    };
+    const rows = run('rows');
+    const packed = run('packed');
+    return { rows, packed };
+  };
+  const same = () => {
+    const { rows, packed } = both();
+    assert.ok(rows === packed, `the scans differ from the ${[...rows].findIndex((c, i) => c !== packed[i])}th character: ${rows.slice(0, 300)} / ${packed.slice(0, 300)}`);
+    return rows;
+  };
+
+  before(async () => {
+    process.env.PGO_LEDGER_CHECKPOINT_EVERY = '97';
+    db = join(dir, 'r.db');
+    l = await openLedger(db);
+    for (let k = 0; k < 4; k++) {
+      writeFileSync(join(dir, `a${k}.jsonl`), lines('a', k * 300, 300) + lines('b', k * 100, 100));
+      await ingestFile(l, join(dir, `a${k}.jsonl`));
+    }
+    await ingestFile(l, 'test/fixtures/torch-2.11/traces/warm-local.log');
+    await ingestFile(l, 'test/fixtures/torch-2.11/local/code_state_fixture_None_.pkl');
+  });
+  after(async () => {
+    delete process.env.PGO_LEDGER_CHECKPOINT_EVERY;
+    await l.close();
+  });
+
+  it('issue 10.7: the same stored views, checkpoints and why-checkpoints as the rows give, with and without a retraction', () => {
+    const first = same();
+    assert.match(first, /"events":1\d{3}/);
+    retractRun(l, 'r2', { job: 'a' });
+    same();
+  });
+
+  it('issue 10.7: times far from the others, a few of them and many (a page read spread)', () => {
+    for (const every of [400, 19]) {
+      l.sql.run('savepoint far');
+      try {
+        l.sql.run('update events set time = time - 100000000000 where position % ? = 0', every);
+        l.sql.run('update events set time = time + 0.5 where position = 77');
+        same();
+      } finally {
+        l.sql.run('rollback to far');
+        l.sql.run('release far');
+      }
+    }
+  });
+
+  it('issue 10.7: positions with gaps and far apart, runs missing, a run row past the others', () => {
+    const max = l.sql.get<{ m: number }>('select max(position) m from events')!.m;
+    l.sql.run('delete from events where position > ? and position < ?', 100, 5000 + 100);
+    l.sql.run('update events set position = position + 10000000000 where position > ?', max - 20);
+    l.sql.run('update events set run_id = null where position % 13 = 0');
+    l.sql.run("insert into runs(id, run) values (1000, 'far')");
+    l.sql.run('update events set run_id = 1000 where position % 17 = 0');
+    same();
+  });
+
+  for (const [what, change] of [
+    ['a code id past the codes table', 'update events set code_id = 5000 where position = (select min(position) + 40 from events)'],
+    ['a code id of text', "update events set code_id = 'x' where position = (select min(position) + 41 from events)"],
+    ['a body id not a whole number', 'update events set body_id = body_id + 0.5 where position = (select min(position) + 42 from events)'],
+    ['a source id of null', 'update events set source_id = null where position = (select min(position) + 43 from events)'],
+    ['a negative run id', 'update events set run_id = -3 where position = (select min(position) + 44 from events)'],
+  ] as const) {
+    it(`issue 10.7: ${what}: the same error`, () => {
+      l.sql.run('savepoint hostile');
+      try {
+        l.sql.run(change);
+        const { rows, packed } = both();
+        assert.match(rows, /^error: /);
+        assert.equal(packed, rows);
+      } finally {
+        l.sql.run('rollback to hostile');
+        l.sql.run('release hostile');
+      }
+    });
+  }
+});
