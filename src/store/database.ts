@@ -34,6 +34,12 @@ export interface Sql {
    * writers queue, never deadlock); on PostgreSQL the lock is dialect.lock's, per profile.
    */
   immediate<T>(fn: () => T): T;
+  /**
+   * SQLite: the write transactions so far that met another writer (found its lock held, or
+   * the file changed by another connection since this one's last commit). Absent where the
+   * backend cannot tell.
+   */
+  writersMet?(): number;
   dataVersion(): number;
   close(): void;
 }
@@ -211,16 +217,16 @@ const pause = new Int32Array(new SharedArrayBuffer(4));
  * BEGIN IMMEDIATE, waiting for another writer's lock in steps of at most 2 ms: SQLite's own
  * busy handler sleeps 25 to 100 ms a step once a wait grows, and while it sleeps a lock that
  * was given back stays idle (writers-4 spent a third of its time so). Every other statement
- * keeps the busy timeout.
+ * keeps the busy timeout. True when it had to wait.
  */
-function beginImmediate(db: Database.Database, busyMs: number): void {
+function beginImmediate(db: Database.Database, busyMs: number): boolean {
   db.pragma('busy_timeout = 0');
   try {
     const deadline = Date.now() + busyMs;
     for (let wait = 0.25; ; wait = Math.min(2, wait * 2)) {
       try {
         db.exec('BEGIN IMMEDIATE');
-        return;
+        return wait > 0.25; // waited
       } catch (e) {
         if ((e as { code?: string }).code !== 'SQLITE_BUSY' || Date.now() >= deadline) throw e;
       }
@@ -243,6 +249,9 @@ function wrap(db: Database.Database, path: string, busyMs: number): Sql {
       throw isCorruption(e) ? damaged(path, 'SQLite cannot read it', e) : e;
     }
   };
+  let met = 0;
+  let committed: number | undefined; // data_version after this connection's last commit
+  const version = () => db.pragma('data_version', { simple: true }) as number;
   const stmt = (s: string) => {
     let st = cache.get(s);
     if (!st) cache.set(s, (st = guard(() => db.prepare(s))));
@@ -285,17 +294,20 @@ function wrap(db: Database.Database, path: string, busyMs: number): Sql {
       guard(() => {
         // Nested: better-sqlite3 makes it a savepoint of the transaction already open.
         if (db.inTransaction) return db.transaction(fn).immediate();
-        beginImmediate(db, busyMs);
+        const waited = beginImmediate(db, busyMs);
+        if (waited || (committed !== undefined && version() !== committed)) met++;
         try {
           const r = fn();
           db.exec('COMMIT');
+          committed = version();
           return r;
         } catch (e) {
           if (db.inTransaction) db.exec('ROLLBACK');
           throw e;
         }
       }),
-    dataVersion: () => guard(() => db.pragma('data_version', { simple: true }) as number),
+    writersMet: () => met,
+    dataVersion: () => guard(version),
     close: () => db.close(),
   };
 }
