@@ -2,7 +2,7 @@ import { Kysely, Migrator, PostgresDialect, sql as ksql, type Migration, type Mi
 import pg from 'pg';
 import { runAsWorker } from 'synckit';
 import { migrations } from '../../../migrations/index.ts';
-import { copyText, packRows, type PackedEvents, type PackedRows } from './pg-rows.ts';
+import { copyBinary, packRows, type PackedEvents, type PackedRows } from './pg-rows.ts';
 
 /**
  * PostgreSQL's side of the synchronous bridge (see postgres.ts): a worker thread owning the
@@ -154,18 +154,18 @@ async function prefetch(id: number, text: string, params: unknown[]): Promise<Re
 class CopyFrom extends pg.Query {
   constructor(
     text: string,
-    private readonly data: Buffer,
+    private readonly data: Uint8Array,
     callback: (err: Error | null, r?: pg.QueryResult) => void,
   ) {
     super({ text, callback } as never);
   }
-  handleCopyInResponse(con: { sendCopyFromChunk(b: Buffer): void; endCopyFrom(): void }): void {
+  handleCopyInResponse(con: { sendCopyFromChunk(b: Uint8Array): void; endCopyFrom(): void }): void {
     con.sendCopyFromChunk(this.data);
     con.endCopyFrom();
   }
 }
 
-const copyFrom = (client: pg.Client, text: string, data: Buffer) =>
+const copyFrom = (client: pg.Client, text: string, data: Uint8Array) =>
   new Promise<number>((resolve, reject) => client.query(new CopyFrom(text, data, (err, r) => (err ? reject(err) : resolve(r?.rowCount ?? 0))) as never));
 
 /** The sequence of events.position, per connection (the identity column's). */
@@ -207,7 +207,7 @@ async function takePositions(id: number, keys: number[]): Promise<Reply<number[]
 }
 
 /**
- * The second half: the batch's COPY text, at the positions takePositions just took, posted (see post):
+ * The second half: the batch's binary COPY, at the positions takePositions just took, posted (see post):
  * the server writes it while the store folds the batch. A key already taken (an input
  * ingested before, a hash collision, or another writer's batch committed meanwhile) fails
  * the COPY and with it the transaction, as a serialization failure: the batch runs again
@@ -220,8 +220,19 @@ async function copyIn(id: number, statement: string, events: PackedEvents): Prom
   const positions = c.taken;
   c.taken = undefined;
   if (positions?.length !== events.kindOf.length) return fail('query', new Error(`copyIn of ${events.kindOf.length} events without their positions`));
-  const data = Buffer.from(copyText(positions, events), 'utf8');
-  posted(c, inOrder(c, () => copyFrom(c.client, statement, data)).catch((e) => {
+  // The data is written after this call has answered (setImmediate runs once synckit has
+  // replied): the store folds the batch meanwhile instead of waiting for it. Its place in the
+  // connection's order is taken now.
+  const data = new Promise<Uint8Array>((resolve, reject) =>
+    setImmediate(() => {
+      try {
+        resolve(copyBinary(positions, events));
+      } catch (e) {
+        reject(e);
+      }
+    }),
+  );
+  posted(c, inOrder(c, () => data.then((d) => copyFrom(c.client, statement, d))).catch((e) => {
     if ((e as { code?: string }).code !== '23505') throw e;
     c.lookUp = true;
     throw Object.assign(new Error(`an idempotency key of this batch was taken as it was written (${(e as Error).message}): the batch runs again`), { code: '40001' });

@@ -221,7 +221,7 @@ function repeatsKey(rows: readonly EventRow[]): boolean {
   return false;
 }
 
-const COPY_EVENTS = `copy events(position, ${EVENT_COLUMNS}) from stdin`;
+const COPY_EVENTS = `copy events(position, ${EVENT_COLUMNS}) from stdin with (format binary)`;
 
 function columnsOf(rows: readonly unknown[][], n: number): unknown[][] {
   const cols: unknown[][] = Array.from({ length: n }, () => new Array(rows.length));
@@ -259,7 +259,7 @@ export const postgresDialect: Dialect = {
   prefetchRaw: (sql, statement, params) => (sql as PgSql).prefetchRaw(statement, params),
   insertEvents(sql, rows) {
     if (!rows.length) return [];
-    // packed, the batch crosses to the worker at little cost, and the worker writes its COPY text
+    // packed, the batch crosses to the worker at little cost, and the worker writes its COPY data
     const packed = rows.length >= COPY_MIN && !repeatsKey(rows) ? packEvents(rows) : undefined;
     if (packed) {
       const pg = sql as PgSql;
