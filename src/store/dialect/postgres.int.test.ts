@@ -93,4 +93,19 @@ describe('PostgreSQL bridge', () => {
     await copied.close();
     await inserted.close();
   });
+  it('issue 11.7: a COPY batch whose positions have gaps (another writer took some meanwhile) gets each of its positions, in order', async () => {
+    const db = await openDatabase(freshPgDatabase());
+    const { sql } = db;
+    const rows = (from: number): EventRow[] => Array.from({ length: 300 }, (_, i) => [1, 'shape.observed', 1, 1, 1, 0, null, null, i, null, from + i]);
+    const stored = () => sql.allRaw('select position, idempotency_key from events order by position');
+    // without a gap: first and last cross
+    const a = sql.immediate(() => sql.dialect.insertEvents(sql, rows(1000)));
+    assert.deepEqual(a, Array.from({ length: 300 }, (_, i) => 1 + i));
+    // a sequence stepping by 3 leaves gaps as concurrent writers do: every position crosses
+    sql.exec("select setval(pg_get_serial_sequence('events', 'position'), 1000); alter sequence events_position_seq increment by 3");
+    const b = sql.immediate(() => sql.dialect.insertEvents(sql, rows(5000)));
+    assert.deepEqual(b, Array.from({ length: 300 }, (_, i) => 1003 + 3 * i));
+    assert.deepEqual(stored(), [...a.map((p, i) => [p, 1000 + i]), ...b.map((p, i) => [p, 5000 + i])]);
+    await db.close();
+  });
 });

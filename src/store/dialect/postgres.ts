@@ -162,7 +162,8 @@ function pgSql(url: string, id: number, call: (...c: Call) => Reply<unknown>, un
       // Nested calls (an import around its append) are savepoints, as better-sqlite3 makes them.
       const name = `s${depth}`;
       const outer = depth === 0;
-      sql.exec(outer ? 'begin' : `savepoint ${name}`);
+      // not waited for: a failure fails the transaction's next call, inside the try below
+      unwrap(call('postExec', id, outer ? 'begin' : `savepoint ${name}`));
       depth++;
       try {
         const out = fn();
@@ -252,7 +253,8 @@ export const postgresDialect: Dialect = {
       return;
     }
     // Writers share the ledger's lock (replay takes it alone) and take their profiles' in one order: no deadlock.
-    sql.get('select pg_advisory_xact_lock_shared(?::bigint)', LOCK_ALL);
+    // The shared lock is posted: the profiles' locks run after it and are waited for.
+    (sql as PgSql).post('select pg_advisory_xact_lock_shared(?::bigint)', [LOCK_ALL]);
     const ids = [...new Set(profiles)].sort((a, b) => a - b);
     if (ids.length) sql.all('select pg_advisory_xact_lock(?::int4, id) from unnest(?::int4[]) as u(id)', LOCK_PROFILE, ids);
   },
