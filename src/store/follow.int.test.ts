@@ -147,4 +147,17 @@ describe('issue 11.3: a follower reads every event exactly once, in commit order
       for (const l of [slow, fast, reader]) await l.close();
     }
   });
+  it('issue 11.3: postgres: transactions are read in their order as numbers, not as text (9 before 10), page by page', async () => {
+    const l = await openLedger(freshLedger('postgres'));
+    try {
+      l.append([ev(0, 'a'), ev(1, 'b'), ev(2, 'c'), ev(3, 'd')]);
+      // the same events as if two transactions whose ids differ in their number of digits wrote them
+      l.sql.run('update events set transaction_id = (case when position <= 2 then 9 else 10 end)::text::xid8');
+      assert.deepEqual(readAfter(l, START, 10).events.map((e) => e.position), [1, 2, 3, 4]);
+      assert.deepEqual(all(l), [1, 2, 3, 4]);
+      assert.deepEqual(readAfter(l, START, 3).cursor, { transaction: '10', position: 3 });
+    } finally {
+      await l.close();
+    }
+  });
 });

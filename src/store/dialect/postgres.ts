@@ -310,11 +310,14 @@ export const postgresDialect: Dialect = {
   // running are final, read in (transaction, position) order: the rule of Emmett's PostgreSQL
   // store (event-driven-io/emmett, src/packages/emmett-postgresql/src/eventStore/schema/
   // readMessagesBatch.ts), with the (transaction, position) cursor of Beckett's read_global_stream.
+  // The order is the column's, e.transaction_id: a bare `transaction_id` would name the
+  // output column, its text ('10' before '9'), and no index serves that order (a sort of the
+  // whole log each page).
   readAfter: (sql, columns, cursor, limit) =>
     sql.allRaw(
-      `select transaction_id::text, position, ${columns} from events
-       where (transaction_id, position) > (?::xid8, ?) and transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-       order by transaction_id, position limit ${limit}`,
+      `select e.transaction_id::text, e.position, ${columns} from events e
+       where (e.transaction_id, e.position) > (?::xid8, ?) and e.transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+       order by e.transaction_id, e.position limit ${limit}`,
       cursor.transaction,
       cursor.position,
     ),
