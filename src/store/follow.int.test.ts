@@ -160,4 +160,21 @@ describe('issue 11.3: a follower reads every event exactly once, in commit order
       await l.close();
     }
   });
+  it('issue 11.4: postgres: a writer that cannot take its locks (posted, not waited for) fails its append, which writes nothing, and the next append goes on', async () => {
+    const db = freshLedger('postgres');
+    const [replaying, writer] = [await openLedger(db), await openLedger(db)];
+    try {
+      writer.append([ev(0, 'first')]);
+      writer.sql.exec("set lock_timeout = '300ms'");
+      replaying.sql.immediate(() => {
+        replaying.sql.dialect.lock(replaying.sql, 'all'); // as replay holds the ledger
+        assert.throws(() => writer.append([ev(0, 'second'), ev(1, 'third')]), (e: Error & { code?: string }) => e.code === '55P03' && /lock timeout/.test(e.message));
+      });
+      assert.deepEqual(replaying.sql.all<{ n: number }>('select count(*)::int n from events'), [{ n: 1 }]);
+      assert.equal(writer.append([ev(0, 'second'), ev(1, 'third')]).appended, 2);
+      assert.deepEqual(all(replaying), [1, 2, 3]);
+    } finally {
+      for (const l of [replaying, writer]) await l.close();
+    }
+  });
 });

@@ -253,10 +253,13 @@ export const postgresDialect: Dialect = {
       return;
     }
     // Writers share the ledger's lock (replay takes it alone) and take their profiles' in one order: no deadlock.
-    // The shared lock is posted: the profiles' locks run after it and are waited for.
-    (sql as PgSql).post('select pg_advisory_xact_lock_shared(?::bigint)', [LOCK_ALL]);
+    // Both are posted: the connection runs the batch's next statements after them, and the
+    // next call that waits (the profiles' counters) waits for the locks too, or fails with
+    // them (a deadlock's 40P01: the batch runs again).
+    const pg = sql as PgSql;
+    pg.post('select pg_advisory_xact_lock_shared(?::bigint)', [LOCK_ALL]);
     const ids = [...new Set(profiles)].sort((a, b) => a - b);
-    if (ids.length) sql.all('select pg_advisory_xact_lock(?::int4, id) from unnest(?::int4[]) as u(id)', LOCK_PROFILE, ids);
+    if (ids.length) pg.post('select pg_advisory_xact_lock(?::int4, id) from unnest(?::int4[]) as u(id)', [LOCK_PROFILE, ids]);
   },
   prefetchRaw: (sql, statement, params) => (sql as PgSql).prefetchRaw(statement, params),
   insertEvents(sql, rows) {
