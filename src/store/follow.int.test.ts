@@ -58,6 +58,11 @@ async function concurrentFollow(dialect: DialectName, writers: number, lines: nu
   const following = exited(follower, 'the follower');
   try {
     await Promise.all(files.map((f, w) => exited(cliSpawn(db, ['ingest', '--json', f]), `writer ${w}`)));
+  } catch (e) {
+    // a writer failed (or never started: a stale build): the follower would wait on for
+    // events that never come, past the test file's end, which removes `done` with its folder
+    follower.kill('SIGKILL');
+    throw e;
   } finally {
     try {
       writeFileSync(done, '');
