@@ -58,6 +58,11 @@ async function concurrentFollow(dialect: DialectName, writers: number, lines: nu
   const following = exited(follower, 'the follower');
   try {
     await Promise.all(files.map((f, w) => exited(cliSpawn(db, ['ingest', '--json', f]), `writer ${w}`)));
+  } catch (e) {
+    // a writer failed (or never started: a stale build): the follower would wait on for
+    // events that never come, past the test file's end, which removes `done` with its folder
+    follower.kill('SIGKILL');
+    throw e;
   } finally {
     try {
       writeFileSync(done, '');
@@ -145,6 +150,36 @@ describe('issue 11.3: a follower reads every event exactly once, in commit order
       assert.deepEqual(all(reader), [1, 2]);
     } finally {
       for (const l of [slow, fast, reader]) await l.close();
+    }
+  });
+  it('issue 11.3: postgres: transactions are read in their order as numbers, not as text (9 before 10), page by page', async () => {
+    const l = await openLedger(freshLedger('postgres'));
+    try {
+      l.append([ev(0, 'a'), ev(1, 'b'), ev(2, 'c'), ev(3, 'd')]);
+      // the same events as if two transactions whose ids differ in their number of digits wrote them
+      l.sql.run('update events set transaction_id = (case when position <= 2 then 9 else 10 end)::text::xid8');
+      assert.deepEqual(readAfter(l, START, 10).events.map((e) => e.position), [1, 2, 3, 4]);
+      assert.deepEqual(all(l), [1, 2, 3, 4]);
+      assert.deepEqual(readAfter(l, START, 3).cursor, { transaction: '10', position: 3 });
+    } finally {
+      await l.close();
+    }
+  });
+  it('issue 11.4: postgres: a writer that cannot take its locks (posted, not waited for) fails its append, which writes nothing, and the next append goes on', async () => {
+    const db = freshLedger('postgres');
+    const [replaying, writer] = [await openLedger(db), await openLedger(db)];
+    try {
+      writer.append([ev(0, 'first')]);
+      writer.sql.exec("set lock_timeout = '300ms'");
+      replaying.sql.immediate(() => {
+        replaying.sql.dialect.lock(replaying.sql, 'all'); // as replay holds the ledger
+        assert.throws(() => writer.append([ev(0, 'second'), ev(1, 'third')]), (e: Error & { code?: string }) => e.code === '55P03' && /lock timeout/.test(e.message));
+      });
+      assert.deepEqual(replaying.sql.all<{ n: number }>('select count(*)::int n from events'), [{ n: 1 }]);
+      assert.equal(writer.append([ev(0, 'second'), ev(1, 'third')]).appended, 2);
+      assert.deepEqual(all(replaying), [1, 2, 3]);
+    } finally {
+      for (const l of [replaying, writer]) await l.close();
     }
   });
 });

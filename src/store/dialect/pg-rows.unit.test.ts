@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { copyText, packEvents, packRows, unpackRows } from './pg-rows.ts';
+import { copyBinary, packEvents, packRows, unpackRows } from './pg-rows.ts';
 
 describe('PostgreSQL bridge: packed rows', () => {
   it('issue 11.7: rows of numbers and nulls come back value for value (-0, NaN, infinities, 2^53, null in every column)', () => {
@@ -25,37 +25,69 @@ describe('PostgreSQL bridge: packed rows', () => {
   });
 });
 
-describe('PostgreSQL bridge: packed events and their COPY text', () => {
-  // the text the store's thread wrote before the worker did, a value at a time: the reference
-  const value = (v: string | number | null) => (v === null ? '\\N' : typeof v === 'number' ? String(v) : v.replace(/[\\\t\n\r]/g, (ch) => ({ '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' })[ch]!));
-  const reference = (positions: number[], rows: unknown[][]) => rows.map((r, i) => [positions[i], ...r].map((v) => value(v as string | number | null)).join('\t') + '\n').join('');
+describe('PostgreSQL bridge: packed events and their binary COPY', () => {
+  /** COPY's binary format read back by the spec (PostgreSQL's COPY page): the int8 columns as integers, time as float8, the text columns as UTF-8. */
+  const decode = (b: Uint8Array): unknown[][] => {
+    const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+    assert.deepEqual([...b.subarray(0, 11)], [...Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1')]);
+    assert.deepEqual([v.getInt32(11), v.getInt32(15)], [0, 0]);
+    let at = 19;
+    const rows: unknown[][] = [];
+    for (;;) {
+      const fields = v.getInt16(at);
+      at += 2;
+      if (fields === -1) break;
+      assert.equal(fields, 12);
+      const row: unknown[] = [];
+      for (let f = 0; f < fields; f++) {
+        const len = v.getInt32(at);
+        at += 4;
+        if (len === -1) row.push(null);
+        else if (f === 2 || f === 10) row.push(Buffer.from(b.subarray(at, at + len)).toString('utf8'));
+        else if (f === 6) row.push(v.getFloat64(at));
+        else row.push(Number(v.getBigInt64(at)));
+        if (len !== -1) at += len;
+      }
+      rows.push(row);
+    }
+    assert.equal(at, b.length);
+    return rows;
+  };
 
-  it('issue 11.7: the worker writes the text the row-at-a-time writer wrote, hostile values included (escapes, unicode, nulls, -0, huge and fractional numbers)', () => {
+  it('issue 11.7: the binary COPY the worker writes holds the values of each row (escapes, unicode, nulls, negatives, -0 as 0, 2^53-1, fractional and odd times)', () => {
     const rows: unknown[][] = [
       [1, 'shape.observed', 113, 5, 35, 1795600000000, 1, 1, 1, null, 7933045113880577],
       [2, 'run.retracted', null, null, 36, 1795600000000.125, null, null, null, 'a\tb\\c\nd\re', 2 ** 53 - 1],
       [3, 'shape.observed', 0, -0, 1, 5e-324, 9007199254740991, 0, -1, '0/1 ☃ \u0000x', 1],
-      [4, 'entry.imported', 7, 8, 9, 1e21, 2, 3, 4, '', 42],
-      [1, 'shape.observed', 113, 5, 35, 1795600000000, 1, 1, 2, null, 7933045113880578],
+      [4, 'entry.imported', 7, 8, 9, 1e21, 2, 3, -(2 ** 53 - 1), '', 42],
+      [1, 'shape.observed', 113, 5, 35, -0, 1, 1, 2, null, 7933045113880578],
+      [5, 'shape.observed', -4294967296, -4294967297, 4294967296, NaN, 4294967295, 1, 2, null, 0],
+      [6, 'shape.observed', 1, 1, 1, Infinity, 1, 1, 1, null, 1],
     ];
-    const positions = [10, 11, 12, 13, 99];
+    const positions = [10, 11, 12, 13, 99, 2 ** 40 + 3, 2 ** 53 - 1];
     const packed = packEvents(rows);
     assert.ok(packed);
     assert.deepEqual(packed.kinds, ['shape.observed', 'run.retracted', 'entry.imported']);
-    assert.equal(copyText(positions, packed), reference(positions, rows));
+    const want = rows.map((r, i) => [positions[i], ...r].map((x) => (Object.is(x, -0) ? 0 : x)));
+    const got = decode(copyBinary(positions, packed));
+    assert.deepEqual(got, want);
+    assert.ok(Object.is(got[4][6], 0)); // -0 as the text format wrote it: 0
     // no compile id anywhere: none crosses
     const plain = rows.map((r) => [...r.slice(0, 9), null, r[10]]);
     assert.equal(packEvents(plain)!.compileIds, null);
-    assert.equal(copyText(positions, packEvents(plain)!), reference(positions, plain));
+    assert.deepEqual(decode(copyBinary(positions, packEvents(plain)!)), plain.map((r, i) => [positions[i], ...r].map((x) => (Object.is(x, -0) ? 0 : x))));
+    assert.deepEqual(decode(copyBinary([], packEvents([])!)), []);
   });
 
   it('issue 11.7: a batch with a value its column does not take is not packed (the store inserts it instead)', () => {
     const good: unknown[] = [1, 'shape.observed', 1, 1, 1, 0, null, null, null, null, 1];
-    for (const [j, odd] of [[0, '1'], [5, 1n], [10, undefined], [1, 3], [9, 7], [4, true]] as [number, unknown][]) {
+    for (const [j, odd] of [[0, '1'], [5, 1n], [10, undefined], [1, 3], [9, 7], [4, true], [2, 1.5], [10, 2 ** 53], [0, NaN], [6, Infinity], [3, -(2 ** 53)]] as [number, unknown][]) {
       const bad = [...good];
       bad[j] = odd;
       assert.equal(packEvents([good, bad]), undefined, `column ${j}: ${String(odd)}`);
     }
     assert.equal(packEvents([good.slice(0, 10)]), undefined);
+    // the time is a float8: any number
+    for (const t of [NaN, Infinity, 0.5, -0]) assert.ok(packEvents([[...good.slice(0, 5), t, ...good.slice(6)]]));
   });
 });

@@ -2,7 +2,7 @@ import { Kysely, Migrator, PostgresDialect, sql as ksql, type Migration, type Mi
 import pg from 'pg';
 import { runAsWorker } from 'synckit';
 import { migrations } from '../../../migrations/index.ts';
-import { copyText, packRows, type PackedEvents, type PackedRows } from './pg-rows.ts';
+import { copyBinary, packRows, type PackedEvents, type PackedRows } from './pg-rows.ts';
 
 /**
  * PostgreSQL's side of the synchronous bridge (see postgres.ts): a worker thread owning the
@@ -154,18 +154,18 @@ async function prefetch(id: number, text: string, params: unknown[]): Promise<Re
 class CopyFrom extends pg.Query {
   constructor(
     text: string,
-    private readonly data: Buffer,
+    private readonly data: Uint8Array,
     callback: (err: Error | null, r?: pg.QueryResult) => void,
   ) {
     super({ text, callback } as never);
   }
-  handleCopyInResponse(con: { sendCopyFromChunk(b: Buffer): void; endCopyFrom(): void }): void {
+  handleCopyInResponse(con: { sendCopyFromChunk(b: Uint8Array): void; endCopyFrom(): void }): void {
     con.sendCopyFromChunk(this.data);
     con.endCopyFrom();
   }
 }
 
-const copyFrom = (client: pg.Client, text: string, data: Buffer) =>
+const copyFrom = (client: pg.Client, text: string, data: Uint8Array) =>
   new Promise<number>((resolve, reject) => client.query(new CopyFrom(text, data, (err, r) => (err ? reject(err) : resolve(r?.rowCount ?? 0))) as never));
 
 /** The sequence of events.position, per connection (the identity column's). */
@@ -189,17 +189,20 @@ async function takePositions(id: number, keys: number[]): Promise<Reply<number[]
   try {
     let seq = positionSeq.get(client);
     if (!seq) positionSeq.set(client, (seq = (await inOrder(c, () => client.query("select pg_get_serial_sequence('events', 'position') as s"))).rows[0].s as string));
+    // The positions as their first and last where they run without a gap (no other writer
+    // took one meanwhile: the usual case), else all of them.
+    const take = `with t as (select nextval($1::regclass) v from generate_series(1, $2::int))
+      select min(v), max(v), case when max(v) - min(v) + 1 = count(*) then null else array_agg(v order by v)::text end from t`;
     const r = await inOrder(c, () => client.query({
-      text: c.lookUp
-        ? 'select exists (select 1 from events where idempotency_key = any($3::int8[])), array(select nextval($1::regclass) from generate_series(1, $2::int))::text'
-        : 'select false, array(select nextval($1::regclass) from generate_series(1, $2::int))::text',
+      text: c.lookUp ? `select exists (select 1 from events where idempotency_key = any($3::int8[])), p.* from (${take}) p` : `select false, p.* from (${take}) p`,
       values: c.lookUp ? [seq, keys.length, keys] : [seq, keys.length],
       rowMode: 'array',
     }));
-    const [taken, taking] = r.rows[0] as [boolean, string];
+    const [taken, first, last, all] = r.rows[0] as [boolean, number, number, string | null];
     if (taken) return { ok: true, value: null };
     // nextval is increasing within a session: the batch's order is the positions' order
-    c.taken = taking.slice(1, -1).split(',').map(Number).sort((a, b) => a - b);
+    c.taken = all === null ? Array.from({ length: last - first + 1 }, (_, i) => first + i) : all.slice(1, -1).split(',').map(Number);
+    if (c.taken.length !== keys.length) return fail('query', new Error(`${keys.length} positions asked, ${c.taken.length} taken`));
     return { ok: true, value: c.taken };
   } catch (e) {
     return fail('query', e);
@@ -207,7 +210,7 @@ async function takePositions(id: number, keys: number[]): Promise<Reply<number[]
 }
 
 /**
- * The second half: the batch's COPY text, at the positions takePositions just took, posted (see post):
+ * The second half: the batch's binary COPY, at the positions takePositions just took, posted (see post):
  * the server writes it while the store folds the batch. A key already taken (an input
  * ingested before, a hash collision, or another writer's batch committed meanwhile) fails
  * the COPY and with it the transaction, as a serialization failure: the batch runs again
@@ -220,8 +223,19 @@ async function copyIn(id: number, statement: string, events: PackedEvents): Prom
   const positions = c.taken;
   c.taken = undefined;
   if (positions?.length !== events.kindOf.length) return fail('query', new Error(`copyIn of ${events.kindOf.length} events without their positions`));
-  const data = Buffer.from(copyText(positions, events), 'utf8');
-  posted(c, inOrder(c, () => copyFrom(c.client, statement, data)).catch((e) => {
+  // The data is written after this call has answered (setImmediate runs once synckit has
+  // replied): the store folds the batch meanwhile instead of waiting for it. Its place in the
+  // connection's order is taken now.
+  const data = new Promise<Uint8Array>((resolve, reject) =>
+    setImmediate(() => {
+      try {
+        resolve(copyBinary(positions, events));
+      } catch (e) {
+        reject(e);
+      }
+    }),
+  );
+  posted(c, inOrder(c, () => data.then((d) => copyFrom(c.client, statement, d))).catch((e) => {
     if ((e as { code?: string }).code !== '23505') throw e;
     c.lookUp = true;
     throw Object.assign(new Error(`an idempotency key of this batch was taken as it was written (${(e as Error).message}): the batch runs again`), { code: '40001' });
@@ -287,6 +301,15 @@ async function postedFailure(c: Conn | undefined): Promise<unknown> {
     }
   }
   return undefined;
+}
+
+/** Transaction control whose answer nothing needs (begin, savepoint), started now: its failure fails the next call, as a posted statement's. */
+async function postExec(id: number, text: string): Promise<Reply<null>> {
+  const c = conns.get(id);
+  if (!c) return fail('query', new Error('connection closed'));
+  c.ahead = undefined; // read before whatever this changes: never taken
+  posted(c, inOrder(c, () => c.client.query(text)));
+  return { ok: true, value: null };
 }
 
 async function exec(id: number, text: string): Promise<Reply<null>> {
@@ -411,6 +434,7 @@ export type Call =
   | ['open', string, number]
   | ['query', number, string, unknown[], boolean]
   | ['exec', number, string]
+  | ['postExec', number, string]
   | ['takePositions', number, number[]]
   | ['copyIn', number, string, PackedEvents]
   | ['post', number, string, unknown[]]
@@ -428,6 +452,8 @@ async function dispatch(call: Call): Promise<Reply<unknown>> {
       return query(call[1], call[2], call[3], call[4]);
     case 'exec':
       return exec(call[1], call[2]);
+    case 'postExec':
+      return postExec(call[1], call[2]);
     case 'prefetch':
       return prefetch(call[1], call[2], call[3]);
     case 'takePositions':
@@ -449,7 +475,7 @@ async function dispatch(call: Call): Promise<Reply<unknown>> {
 
 runAsWorker(async (...call: Call): Promise<Reply<unknown>> => {
   // a posted statement is checked by the next call that waits, never by its own
-  const conn = call[0] === 'open' || call[0] === 'post' || call[0] === 'copyIn' ? undefined : conns.get(call[1]);
+  const conn = call[0] === 'open' || call[0] === 'post' || call[0] === 'postExec' || call[0] === 'copyIn' ? undefined : conns.get(call[1]);
   const r = await dispatch(call);
   const failed = await postedFailure(conn);
   return failed ? fail('query', failed) : r;

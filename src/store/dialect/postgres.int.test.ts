@@ -69,12 +69,21 @@ describe('PostgreSQL bridge', () => {
     await db.close();
   });
 
-  it('issue 11.7: a batch by COPY (its text written in the worker) stores what the insert stores, hostile text and numbers included', async () => {
+  it('issue 11.7: a batch by COPY (its binary data written in the worker) stores what the insert stores, hostile text and numbers included', async () => {
     const [copied, inserted] = [await openDatabase(freshPgDatabase()), await openDatabase(freshPgDatabase())];
     const odd = ['a\tb', 'back\\slash', 'new\nline\r', '☃ \u00e9 \ud83d\ude00', '\\N', '', 'plain'];
     const rows: EventRow[] = Array.from({ length: 300 }, (_, i) => [
       1 + (i % 3), i % 7 === 0 ? 'run.retracted' : 'shape.observed', i % 5 === 0 ? null : i, i % 4 === 0 ? null : 2 * i, 1 + i, 1795600000000 + i * 0.125, i % 3 === 0 ? null : 9007199254740991 - i, null, i % 2 ? i : null, i % 2 ? odd[i % odd.length] : null, 2 ** 52 + i,
     ]);
+    // odd numbers: -0 (stored as 0), NaN and infinite times, negative and 2^32-edged ids
+    const times = [-0, NaN, Infinity, -Infinity, 5e-324, -1.5, 1e300];
+    const ids = [-0, -1, -(2 ** 32), 2 ** 32 - 1, 2 ** 32, -(2 ** 53 - 1)];
+    for (let i = 0; i < rows.length; i += 11) {
+      const r = rows[i];
+      r[5] = times[i % times.length];
+      r[2] = ids[i % ids.length];
+      r[8] = ids[(i + 1) % ids.length];
+    }
     const positions = copied.sql.immediate(() => copied.sql.dialect.insertEvents(copied.sql, rows)); // one batch: COPY
     const one = inserted.sql.immediate(() => [0, 100, 200].flatMap((i) => inserted.sql.dialect.insertEvents(inserted.sql, rows.slice(i, i + 100)))); // small batches: the insert
     assert.deepEqual(positions, one);
@@ -83,5 +92,20 @@ describe('PostgreSQL bridge', () => {
     assert.deepEqual(stored(copied).map((r) => r[10]), rows.map((r) => r[9]));
     await copied.close();
     await inserted.close();
+  });
+  it('issue 11.7: a COPY batch whose positions have gaps (another writer took some meanwhile) gets each of its positions, in order', async () => {
+    const db = await openDatabase(freshPgDatabase());
+    const { sql } = db;
+    const rows = (from: number): EventRow[] => Array.from({ length: 300 }, (_, i) => [1, 'shape.observed', 1, 1, 1, 0, null, null, i, null, from + i]);
+    const stored = () => sql.allRaw('select position, idempotency_key from events order by position');
+    // without a gap: first and last cross
+    const a = sql.immediate(() => sql.dialect.insertEvents(sql, rows(1000)));
+    assert.deepEqual(a, Array.from({ length: 300 }, (_, i) => 1 + i));
+    // a sequence stepping by 3 leaves gaps as concurrent writers do: every position crosses
+    sql.exec("select setval(pg_get_serial_sequence('events', 'position'), 1000); alter sequence events_position_seq increment by 3");
+    const b = sql.immediate(() => sql.dialect.insertEvents(sql, rows(5000)));
+    assert.deepEqual(b, Array.from({ length: 300 }, (_, i) => 1003 + 3 * i));
+    assert.deepEqual(stored(), [...a.map((p, i) => [p, 1000 + i]), ...b.map((p, i) => [p, 5000 + i])]);
+    await db.close();
   });
 });

@@ -162,7 +162,8 @@ function pgSql(url: string, id: number, call: (...c: Call) => Reply<unknown>, un
       // Nested calls (an import around its append) are savepoints, as better-sqlite3 makes them.
       const name = `s${depth}`;
       const outer = depth === 0;
-      sql.exec(outer ? 'begin' : `savepoint ${name}`);
+      // not waited for: a failure fails the transaction's next call, inside the try below
+      unwrap(call('postExec', id, outer ? 'begin' : `savepoint ${name}`));
       depth++;
       try {
         const out = fn();
@@ -221,7 +222,7 @@ function repeatsKey(rows: readonly EventRow[]): boolean {
   return false;
 }
 
-const COPY_EVENTS = `copy events(position, ${EVENT_COLUMNS}) from stdin`;
+const COPY_EVENTS = `copy events(position, ${EVENT_COLUMNS}) from stdin with (format binary)`;
 
 function columnsOf(rows: readonly unknown[][], n: number): unknown[][] {
   const cols: unknown[][] = Array.from({ length: n }, () => new Array(rows.length));
@@ -252,14 +253,18 @@ export const postgresDialect: Dialect = {
       return;
     }
     // Writers share the ledger's lock (replay takes it alone) and take their profiles' in one order: no deadlock.
-    sql.get('select pg_advisory_xact_lock_shared(?::bigint)', LOCK_ALL);
+    // Both are posted: the connection runs the batch's next statements after them, and the
+    // next call that waits (the profiles' counters) waits for the locks too, or fails with
+    // them (a deadlock's 40P01: the batch runs again).
+    const pg = sql as PgSql;
+    pg.post('select pg_advisory_xact_lock_shared(?::bigint)', [LOCK_ALL]);
     const ids = [...new Set(profiles)].sort((a, b) => a - b);
-    if (ids.length) sql.all('select pg_advisory_xact_lock(?::int4, id) from unnest(?::int4[]) as u(id)', LOCK_PROFILE, ids);
+    if (ids.length) pg.post('select pg_advisory_xact_lock(?::int4, id) from unnest(?::int4[]) as u(id)', [LOCK_PROFILE, ids]);
   },
   prefetchRaw: (sql, statement, params) => (sql as PgSql).prefetchRaw(statement, params),
   insertEvents(sql, rows) {
     if (!rows.length) return [];
-    // packed, the batch crosses to the worker at little cost, and the worker writes its COPY text
+    // packed, the batch crosses to the worker at little cost, and the worker writes its COPY data
     const packed = rows.length >= COPY_MIN && !repeatsKey(rows) ? packEvents(rows) : undefined;
     if (packed) {
       const pg = sql as PgSql;
@@ -308,11 +313,14 @@ export const postgresDialect: Dialect = {
   // running are final, read in (transaction, position) order: the rule of Emmett's PostgreSQL
   // store (event-driven-io/emmett, src/packages/emmett-postgresql/src/eventStore/schema/
   // readMessagesBatch.ts), with the (transaction, position) cursor of Beckett's read_global_stream.
+  // The order is the column's, e.transaction_id: a bare `transaction_id` would name the
+  // output column, its text ('10' before '9'), and no index serves that order (a sort of the
+  // whole log each page).
   readAfter: (sql, columns, cursor, limit) =>
     sql.allRaw(
-      `select transaction_id::text, position, ${columns} from events
-       where (transaction_id, position) > (?::xid8, ?) and transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-       order by transaction_id, position limit ${limit}`,
+      `select e.transaction_id::text, e.position, ${columns} from events e
+       where (e.transaction_id, e.position) > (?::xid8, ?) and e.transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+       order by e.transaction_id, e.position limit ${limit}`,
       cursor.transaction,
       cursor.position,
     ),
