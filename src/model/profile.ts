@@ -16,6 +16,14 @@ export interface Profile {
    * alone decide, so a stored view (code_states) and a fresh fold always agree.
    */
   layout?: TorchLayout;
+  /**
+   * true: no tuple (array) object and no code state's automatic_dynamic object occurs twice in
+   * the profile, as its builder knows by construction (the pickle reader, when the pickle
+   * fetched nothing from its memo that can hold one). CPython's pickler memoises both by
+   * identity, so the pickle writer then needs no identity memo of them. Absent: not known (the
+   * writer finds out). Whoever adds or replaces entries clears it: codeStateFor does.
+   */
+  unshared?: boolean;
 }
 
 /** Pickle layouts of pgo.py: 2.11's, and the one after it (closure_hash, excluded_*). */
@@ -39,6 +47,8 @@ export function emptyProfile(): Profile {
 
 /** `get_code_state()[code_id]`: the code's state, created (keeping this filename) if new. */
 export function codeStateFor(profile: Profile, id: CodeId): CodeState {
+  // The caller is about to put entries in (a join may take an array from elsewhere).
+  if (profile.unshared) profile.unshared = false;
   const k = codeKey(id);
   let slot = profile.codes.get(k);
   if (!slot) {

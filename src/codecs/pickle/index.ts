@@ -1,6 +1,6 @@
 import type { Profile } from '../../model/profile.ts';
 import { profileFromPy } from './profile-from-py.ts';
-import { unpickle } from './unpickle.ts';
+import { unpickleTree } from './unpickle.ts';
 
 export { PickleError, ProfileShapeError } from './errors.ts';
 export { pickleProfile, type PickleProtocol } from './pickle-profile.ts';
@@ -8,5 +8,10 @@ export { unpickle } from './unpickle.ts';
 
 /** A profile pickle (protocols 0 to 5) to a Profile; PickleError/ProfileShapeError if not one. */
 export function unpickleProfile(bytes: Uint8Array): Profile {
-  return profileFromPy(unpickle(bytes));
+  const { value, tree } = unpickleTree(bytes);
+  const profile = profileFromPy(value);
+  // profileFromPy puts each tuple and each automatic_dynamic it builds in one place: a tree
+  // gives a profile in which none occurs twice.
+  if (tree) profile.unshared = true;
+  return profile;
 }

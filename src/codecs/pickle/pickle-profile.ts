@@ -49,7 +49,10 @@ export function pickleProfile(profile: Profile, options: PickleOptions | PickleP
   }
   let entries = 0;
   for (const slot of profile.codes.values()) entries += slot.state.automaticDynamic.size;
-  const w = new Writer(protocol, opts.sourceNames === 'per-code', layout === '2.12', tuplesUnshared(profile, entries));
+  // A profile that says none of its tuples or automatic_dynamic objects occurs twice (its
+  // builder knows it) is taken at its word; otherwise the tuples are looked at.
+  const known = profile.unshared === true;
+  const w = new Writer(protocol, opts.sourceNames === 'per-code', layout === '2.12', known || tuplesUnshared(profile, entries), known);
   // Sized up front from what real profiles take (~100 bytes a code id, ~40 an entry), so a
   // big profile's buffer is not grown and copied a dozen times.
   w.reserve(64 + profile.codes.size * 100 + entries * 40);
@@ -131,6 +134,8 @@ class Writer {
     private readonly next: boolean,
     /** No tuple object occurs twice (tuplesUnshared): tuples need no identity memo. */
     private readonly unshared: boolean,
+    /** No code state's automatic_dynamic occurs twice (Profile.unshared): they need none either. */
+    private readonly statesUnshared: boolean,
   ) {
   }
 
@@ -461,13 +466,14 @@ class Writer {
    * defaultdict(factory) through its __reduce__, up to its items; true if they are to be
    * written (false: it was memoised, a BINGET was written).
    */
-  private defaultDictStart(obj: unknown, factory: Key): boolean {
+  private defaultDictStart(obj: unknown, factory: Key, unshared = false): boolean {
     this.boundary();
-    if (this.recall(obj)) return false;
+    if (!unshared && this.recall(obj)) return false;
     this.saveGlobal('defaultdict', 'collections');
     this.saveTuple1(() => this.saveGlobal(KEYS[factory]));
     this.write1(0x52); // REDUCE
-    this.remember(obj);
+    if (unshared) this.memoPut();
+    else this.remember(obj);
     return true;
   }
   /**
@@ -538,7 +544,7 @@ class Writer {
     this.dictStart(1);
     this.saveKey(K_automatic_dynamic);
     const ad = cs.automaticDynamic;
-    if (this.defaultDictStart(ad, K_FrameStateSizeEntry)) {
+    if (this.defaultDictStart(ad, K_FrameStateSizeEntry, this.statesUnshared)) {
       this.batchAt = 0;
       ad.forEach(this.saveSourceEntry, this);
     }

@@ -44,7 +44,20 @@ const NO_ARGS: readonly unknown[] = Object.freeze([]);
  * be named; no code from the pickle runs. Every failure is a PickleError with the offset.
  */
 export function unpickle(bytes: Uint8Array): unknown {
-  return new Unpickler(Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)).run();
+  return unpickleTree(bytes).value;
+}
+
+/**
+ * unpickle, and whether its value is a tree as far as a profile can see: `tree` is true when
+ * no memo fetch (GET, BINGET, LONG_BINGET) or DUP gave back an object that can hold a tuple,
+ * so every tuple (every array but the NEWOBJ args) sits in exactly one place. Objects that
+ * cannot lead a profile to a tuple are left out: classes, and InferStride instances (a profile
+ * takes only their dim). Strings, ints and the AutoDynamic/AutoUnset tokens are no objects.
+ */
+export function unpickleTree(bytes: Uint8Array): { value: unknown; tree: boolean } {
+  const u = new Unpickler(Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  const value = u.run();
+  return { value, tree: !u.refetched };
 }
 
 /**
@@ -74,6 +87,8 @@ class Unpickler {
   private readonly farMemo = new Map<number, unknown>();
   private memoCount = 0;
   private frameEnd = -1;
+  /** A memo fetch or DUP gave back an object that may hold tuples (see unpickleTree). */
+  refetched = false;
 
   constructor(private readonly b: Buffer) {
     this.n = b.length;
@@ -173,7 +188,13 @@ class Unpickler {
   private memoGet(i: number): unknown {
     const v = i >= 0 && i < this.memoLen ? this.memo[i >>> MEMO_CHUNK_BITS][i & MEMO_CHUNK_MASK] : this.farMemo.get(i);
     if (v === undefined) this.fail(`memo key ${i} was never stored`);
+    if (typeof v === 'object') this.again(v);
     return v;
+  }
+  /** An object met a second time (memo fetch, DUP): unless it cannot hold a tuple, the value is no tree. */
+  private again(v: unknown): void {
+    if (v === null || v instanceof PyGlobal || (isInstance(v) && v.cls.module === PGO && v.cls.name === 'InferStride' && !v.items)) return;
+    this.refetched = true;
   }
   private memoPut(i: number): void {
     const v = this.top();
@@ -293,9 +314,12 @@ class Unpickler {
         case 0x31: // POP_MARK
           this.sp = this.popMark();
           break;
-        case 0x32: // DUP
-          this.push(this.top());
+        case 0x32: { // DUP
+          const v = this.top();
+          if (typeof v === 'object') this.again(v);
+          this.push(v);
           break;
+        }
         case 0x4e: this.push(null); break; // NONE
         case 0x88: this.push(true); break; // NEWTRUE
         case 0x89: this.push(false); break; // NEWFALSE
