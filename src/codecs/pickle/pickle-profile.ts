@@ -43,12 +43,14 @@ export function pickleProfile(profile: Profile, options: PickleOptions | PickleP
   const protocol = opts.protocol ?? 4;
   if (![2, 3, 4, 5].includes(protocol)) throw new RangeError(`pickle protocol ${protocol}: only 2 to 5 are written`);
   const layout = opts.layout ?? layoutOf(profile) ?? '2.11';
-  if (layout === '2.11') {
+  const c: Counts = { entries: 0, closures: false };
+  profile.codes.forEach(countSlot, c);
+  // closureConflicts finds none where no code id has a closure hash (the common case)
+  if (layout === '2.11' && c.closures) {
     const clash = closureConflicts(profile);
     if (clash.length) throw new RangeError(`the 2.11 layout cannot hold code ids that differ only in closure_hash: ${clash.join('; ')}`);
   }
-  let entries = 0;
-  for (const slot of profile.codes.values()) entries += slot.state.automaticDynamic.size;
+  const entries = c.entries;
   // A profile that says none of its tuples or automatic_dynamic objects occurs twice (its
   // builder knows it) is taken at its word; otherwise the tuples are looked at.
   const known = profile.unshared === true;
@@ -58,6 +60,19 @@ export function pickleProfile(profile: Profile, options: PickleOptions | PickleP
   w.reserve(64 + profile.codes.size * 100 + entries * 40);
   w.run(profile);
   return w.finish();
+}
+
+/**
+ * What pickleProfile counts before writing, in one pass. forEach with a module function,
+ * not for-of: a Map iterator's result objects were megabytes of garbage a big profile.
+ */
+interface Counts {
+  entries: number;
+  closures: boolean;
+}
+function countSlot(this: Counts, slot: { id: CodeId; state: CodeState }): void {
+  this.entries += slot.state.automaticDynamic.size;
+  if (slot.id.closure_hash != null) this.closures = true;
 }
 
 /**
@@ -143,23 +158,26 @@ class Writer {
     this.raw([0x80, this.proto]);
     if (this.proto >= 4) this.framing = true;
     if (this.defaultDictStart(profile, K_CodeState)) {
-      // batch_dict, as in batchItem (with its own counters: each item holds a defaultdict)
-      const n = profile.codes.size;
-      let i = 0;
-      let len = 0;
-      for (const slot of profile.codes.values()) {
-        if (i % BATCHSIZE === 0) {
-          len = Math.min(BATCHSIZE, n - i);
-          if (len > 1) this.write1(0x28);
-        }
-        this.saveCodeId(slot.id);
-        this.saveCodeState(slot.state);
-        i++;
-        if (i % BATCHSIZE === 0 || i === n) this.write1(len > 1 ? 0x75 : 0x73);
-      }
+      this.codeAt = 0;
+      profile.codes.forEach(this.saveCodeItem, this);
     }
     this.write1(0x2e); // STOP
     this.commitFrame();
+  }
+
+  /** batch_dict over the code ids, as in batchItem (with its own counters: each item holds a defaultdict). */
+  private codeAt = 0;
+  private codeBatchLen = 0;
+  private saveCodeItem(slot: { id: CodeId; state: CodeState }, _k: string, codes: Map<string, unknown>): void {
+    const n = codes.size;
+    if (this.codeAt % BATCHSIZE === 0) {
+      this.codeBatchLen = Math.min(BATCHSIZE, n - this.codeAt);
+      if (this.codeBatchLen > 1) this.write1(0x28);
+    }
+    this.saveCodeId(slot.id);
+    this.saveCodeState(slot.state);
+    this.codeAt++;
+    if (this.codeAt % BATCHSIZE === 0 || this.codeAt === n) this.write1(this.codeBatchLen > 1 ? 0x75 : 0x73);
   }
 
   finish(): Uint8Array {
@@ -358,10 +376,12 @@ class Writer {
     this.memoPut();
   }
 
-  /** save(args) for a fresh one-element tuple (never in the memo). */
-  private saveTuple1(saveItem: () => void): void {
-    this.boundary();
-    saveItem();
+  /**
+   * The end of save(args) for a fresh one-element tuple (never in the memo), after its
+   * boundary and item. No callback: a closure in a hot method made V8 allocate a context
+   * at every call, the memo hit included.
+   */
+  private tuple1End(): void {
     this.write1(0x85);
     this.memoPut();
   }
@@ -370,7 +390,9 @@ class Writer {
     const m = t === DYNAMIC ? this.dynamicMemo : this.unsetMemo;
     if (m >= 0) return this.memoGet(m);
     this.saveGlobal(t === DYNAMIC ? 'AutoDynamic' : 'AutoUnset');
-    this.saveTuple1(() => this.saveInt(0));
+    this.boundary(); // save((0,))
+    this.saveInt(0);
+    this.tuple1End();
     this.write1(0x52); // REDUCE
     if (t === DYNAMIC) this.dynamicMemo = this.memoSize;
     else this.unsetMemo = this.memoSize;
@@ -412,19 +434,21 @@ class Writer {
     if (this.unshared) this.memoPut();
     else this.remember(xs);
   }
-  /** save_tuple: memoised by identity, the empty tuple never. */
-  private saveTupleWith(xs: readonly unknown[], saveItem: (x: unknown) => void): void {
+  /**
+   * save_tuple: memoised by identity, the empty tuple never. Its items are plain values, or
+   * with `intOrNone` excluded sizes (a flag, not a callback: see tuple1End).
+   */
+  private saveTupleWith(xs: readonly unknown[], intOrNone: boolean): void {
     this.boundary();
     if (xs.length === 0) return this.write1(0x29); // EMPTY_TUPLE, never memoised
     if (!this.unshared && this.recall(xs)) return;
-    if (xs.length <= 3 && this.proto >= 2) {
-      for (const a of xs) saveItem(a);
-      this.write1(0x84 + xs.length); // TUPLE1..3
-    } else {
-      this.write1(0x28);
-      for (const a of xs) saveItem(a);
-      this.write1(0x74);
+    const short = xs.length <= 3 && this.proto >= 2;
+    if (!short) this.write1(0x28);
+    for (let i = 0; i < xs.length; i++) {
+      if (intOrNone) this.saveIntOrNone(xs[i] as PyInt | null);
+      else this.savePlain(xs[i] as PyPlain);
     }
+    this.write1(short ? 0x84 + xs.length : 0x74); // TUPLE1..3, TUPLE
     if (this.unshared) this.memoPut();
     else this.remember(xs);
   }
@@ -470,7 +494,9 @@ class Writer {
     this.boundary();
     if (!unshared && this.recall(obj)) return false;
     this.saveGlobal('defaultdict', 'collections');
-    this.saveTuple1(() => this.saveGlobal(KEYS[factory]));
+    this.boundary(); // save((factory,))
+    this.saveGlobal(KEYS[factory]);
+    this.tuple1End();
     this.write1(0x52); // REDUCE
     if (unshared) this.memoPut();
     else this.remember(obj);
@@ -535,7 +561,7 @@ class Writer {
       return this.write1(this.proto >= 2 ? (v ? 0x88 : 0x89) : 0x49);
     }
     if (typeof v === 'string') return this.saveStr(v);
-    if (Array.isArray(v)) return this.saveTupleWith(v, (x) => this.savePlain(x as PyPlain));
+    if (Array.isArray(v)) return this.saveTupleWith(v, false);
     this.saveInt(v as PyInt);
   }
 
@@ -593,7 +619,7 @@ class Writer {
     if (this.next) {
       this.saveKey(K_excluded_sizes);
       if (e.excluded_sizes == null) this.saveIntOrNone(null);
-      else this.saveTupleWith(e.excluded_sizes, (x) => this.saveIntOrNone(x as PyInt | null));
+      else this.saveTupleWith(e.excluded_sizes, true);
       this.saveKey(K_excluded_scalar);
       this.saveIntOrNone(e.excluded_scalar ?? null);
     }
