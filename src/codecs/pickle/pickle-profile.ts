@@ -220,6 +220,20 @@ class Writer {
     this.buf[this.len++] = x;
     this.buf[this.len++] = y;
   }
+  /**
+   * Four bytes little-endian of an int32 or uint32 (room already opened): a byte store keeps
+   * the low 8 bits, which is two's complement for negatives. Not through the DataView: LONG_BINGET
+   * writes one for most memo fetches of a big profile, and dv() reads buf.buffer each time.
+   */
+  private put32(x: number): void {
+    const b = this.buf;
+    const n = this.len;
+    b[n] = x;
+    b[n + 1] = x >>> 8;
+    b[n + 2] = x >>> 16;
+    b[n + 3] = x >>> 24;
+    this.len = n + 4;
+  }
   private commitFrame(): void {
     if (!this.framing || this.frameStart < 0) return;
     const frameLen = this.len - this.frameStart - FRAME_HEADER;
@@ -248,8 +262,7 @@ class Writer {
     else {
       this.open(5);
       this.buf[this.len++] = 0x72;
-      this.dv().setUint32(this.len, i, true);
-      this.len += 4;
+      this.put32(i);
     }
   }
   private memoGet(i: number): void {
@@ -257,8 +270,7 @@ class Writer {
     else {
       this.open(5);
       this.buf[this.len++] = 0x6a;
-      this.dv().setUint32(this.len, i, true);
-      this.len += 4;
+      this.put32(i);
     }
   }
   /** Memoise obj at the next index (the pickler's memo_put). */
@@ -328,8 +340,7 @@ class Writer {
       }
       this.open(5);
       this.buf[this.len++] = 0x4a;
-      this.dv().setInt32(this.len, v, true);
-      this.len += 4;
+      this.put32(v);
       return;
     }
     if (typeof v === 'number') return this.saveSafeLong(v);

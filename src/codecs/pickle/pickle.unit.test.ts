@@ -212,4 +212,13 @@ describe('issue 10.4: the writer after the speed work', () => {
     assert.deepEqual([p.codes.size, states[0].size, states[1].size], [1001, 1001, 1000]);
     assert.ok(Buffer.from(pickleProfile(p)).equals(bytes));
   });
+  it('memo indices past 255 and ints of every width, negatives included: CPython\'s protocol 2 and 4 bytes', () => {
+    for (const protocol of [2, 4] as const) {
+      const bytes = fixture(`pickle-speed/ints-memo-p${protocol}.pkl`);
+      const p = unpickleProfile(bytes);
+      const scalars = [...p.codes.values()].slice(0, 12).map((s) => s.state.automaticDynamic.get("L['x']")!.scalar);
+      assert.deepEqual(scalars, [-5, -70000, -(2 ** 31), 2 ** 31 - 1, 2 ** 31, 2 ** 40, -(2 ** 40) - 3, 65535, 65536, 255, 256, -1]);
+      assert.ok(Buffer.from(pickleProfile(p, { protocol })).equals(bytes), `protocol ${protocol}`);
+    }
+  });
 });
