@@ -140,6 +140,9 @@ class Writer {
   private readonly sourceMemo = new Map<string, number>();
   private batchAt = 0;
   private batchLen = 0;
+  /** saveCodeItem's batch counters. */
+  private codeAt = 0;
+  private codeBatchLen = 0;
   /** A DataView of buf, made again only when buf is replaced (reserve). */
   private view: DataView | null = null;
 
@@ -166,8 +169,6 @@ class Writer {
   }
 
   /** batch_dict over the code ids, as in batchItem (with its own counters: each item holds a defaultdict). */
-  private codeAt = 0;
-  private codeBatchLen = 0;
   private saveCodeItem(slot: { id: CodeId; state: CodeState }, _k: string, codes: Map<string, unknown>): void {
     const n = codes.size;
     if (this.codeAt % BATCHSIZE === 0) {
