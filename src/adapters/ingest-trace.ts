@@ -1,4 +1,4 @@
-import { inputError } from '../errors.ts';
+import { classify, inputError } from '../errors.ts';
 import { closeSync, constants, fstatSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { entryToJson } from '../codecs/entry-json.ts';
@@ -9,7 +9,7 @@ import { cacheKey } from '../model/cache-key.ts';
 import { codeKey, type CodeId } from '../model/code-id.ts';
 import { isEventTime } from '../model/event-time.ts';
 import type { Profile } from '../model/profile.ts';
-import type { Ledger, NewEvent } from '../store/ledger.ts';
+import { prepareEvent, type AppendResult, type Ledger, type NewEvent, type PreparedEvent } from '../store/ledger.ts';
 import { hashOfCodeFile } from './hash-files.ts';
 import type { FileIngestOptions } from './ingest-file.ts';
 import { MAX_LINE_BYTES, readTextChunks, sizeOf } from './read-lines.ts';
@@ -75,6 +75,13 @@ export function describedRole(source: string, isParameter: boolean): 'input' | '
  * compile's code id (from compilation_metrics) are known.
  */
 export async function ingestTraceFile(ledger: Ledger, file: string, o: FileIngestOptions): Promise<Summary> {
+  const t = await readTraceFile(file, o);
+  const r = ledger.append(t.events);
+  return { appended: r.appended, duplicates: r.duplicates, skipped: t.skipped, records: r.records };
+}
+
+/** A trace file's events, its notes said (o.onNote): what ingestTraceFile appends. Throws an input error for a file that gives none. */
+export async function readTraceFile(file: string, o: FileIngestOptions): Promise<{ events: NewEvent[]; skipped: number }> {
   const reader = traceReader();
   const total = sizeOf(file);
   const whole = wholeFile(file);
@@ -89,8 +96,71 @@ export async function ingestTraceFile(ledger: Ledger, file: string, o: FileInges
   const t = traceEvents(reader, file, o);
   if (!t.settled) throw inputError(t.why);
   for (const n of t.notes) o.onNote?.(n);
-  const r = ledger.append(t.events);
-  return { appended: r.appended, duplicates: r.duplicates, skipped: t.skipped, records: r.records };
+  return { events: t.events, skipped: t.skipped };
+}
+
+/** Events a TraceBatch holds before it writes them (a few megabytes). */
+const BATCH_EVENTS = 20_000;
+
+/**
+ * A folder's traces written a batch of files at a time, in one write transaction (SQLite's
+ * commit, 28 WAL pages for a trace's few dozen events, cost more than the append). The files
+ * are read and their events prepared outside the write lock. When an append fails, the batch
+ * rolls back and is written again a transaction a file, as without batches: a bad file writes
+ * none of its events and is said by name, the others land. A kill mid-way leaves whole
+ * batches. Only where the dictionary rows go in with the events (SQLite): PostgreSQL commits
+ * them first, on their own (Dialect.internFirst).
+ */
+export class TraceBatch {
+  #pending: { file: string; events: PreparedEvent[]; skipped: number }[] = [];
+  #events = 0;
+  constructor(
+    readonly ledger: Ledger,
+    /** A file's sums once its events are in, or what failed it. */
+    readonly done: (file: string, s: Summary | { failed: unknown }) => void,
+  ) {}
+
+  static fits(ledger: Ledger): boolean {
+    return !ledger.sql.dialect.internFirst;
+  }
+
+  /** Reads a file's events (throws as readTraceFile, or for an event prepareEvent refuses) and holds them. */
+  async add(file: string, o: FileIngestOptions): Promise<void> {
+    const t = await readTraceFile(file, o);
+    const events = t.events.map((e) => prepareEvent(e));
+    this.#pending.push({ file, events, skipped: t.skipped });
+    this.#events += events.length;
+    if (this.#events >= BATCH_EVENTS) this.flush();
+  }
+
+  /** Writes what is held (before another kind's file, and at the end, so positions follow the files' order). */
+  flush(): void {
+    const pending = this.#pending;
+    if (pending.length === 0) return;
+    this.#pending = [];
+    this.#events = 0;
+    const { ledger } = this;
+    const summary = (p: (typeof pending)[number], r: AppendResult): Summary => ({ appended: r.appended, duplicates: r.duplicates, skipped: p.skipped, records: r.records });
+    let results: Summary[];
+    try {
+      const r = ledger.appendEach(pending.map((p) => p.events));
+      results = pending.map((p, i) => summary(p, r[i]));
+    } catch (e) {
+      if (classify(e) === 'bug') throw e;
+      for (const p of pending) {
+        let s: Summary | { failed: unknown };
+        try {
+          s = summary(p, ledger.appendPrepared(p.events));
+        } catch (e) {
+          if (classify(e) === 'bug') throw e;
+          s = { failed: e };
+        }
+        this.done(p.file, s);
+      }
+      return;
+    }
+    for (let i = 0; i < pending.length; i++) this.done(pending[i].file, results[i]);
+  }
 }
 
 /**
