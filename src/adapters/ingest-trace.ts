@@ -516,36 +516,44 @@ const ZONE_MS = 15 * 60_000;
  * Returns each line's time in ms since the epoch (undefined for a line glog did not stamp).
  */
 export function glogClock(clock: ReadonlyMap<number, string>, anchors: { line: number; time: number }[], fallback: number): (line: number) => number | undefined {
-  /** The glog time nearest `near`, trying the years around it (the text is read once for all three). */
-  const nearest = (s: string, near: number): number | undefined => {
+  /** The glog time nearest `near` (whose year is y), trying the years around it (the text is read once for all three). */
+  const nearest = (s: string, near: number, y: number): number | undefined => {
     const m = /^(\d\d)(\d\d) (\d\d):(\d\d):(\d\d)(?:\.(\d+))?$/.exec(s);
     if (!m) return undefined;
     const ms = m[6] ? Math.round(Number(`0.${m[6]}`) * 1000) : 0;
-    const y = new Date(near).getUTCFullYear();
-    let best: number | undefined;
-    for (const year of [y - 1, y, y + 1]) {
-      const t = Date.UTC(year, Number(m[1]) - 1, Number(m[2]), Number(m[3]), Number(m[4]), Number(m[5]), ms);
-      if (best === undefined || Math.abs(t - near) < Math.abs(best - near)) best = t;
-    }
+    const mo = Number(m[1]) - 1;
+    const d = Number(m[2]);
+    const h = Number(m[3]);
+    const mi = Number(m[4]);
+    const sec = Number(m[5]);
+    let best = Date.UTC(y - 1, mo, d, h, mi, sec, ms);
+    const t = Date.UTC(y, mo, d, h, mi, sec, ms);
+    if (Math.abs(t - near) < Math.abs(best - near)) best = t;
+    const u = Date.UTC(y + 1, mo, d, h, mi, sec, ms);
+    if (Math.abs(u - near) < Math.abs(best - near)) best = u;
     return best;
   };
   let offset = 0;
   let near = fallback;
   const anchor = anchors.find((a) => clock.has(a.line));
   if (anchor) {
-    const t = nearest(clock.get(anchor.line)!, anchor.time);
+    const t = nearest(clock.get(anchor.line)!, anchor.time, new Date(anchor.time).getUTCFullYear());
     if (t !== undefined && Math.abs(anchor.time - t) < DAY_MS) offset = Math.round((anchor.time - t) / ZONE_MS) * ZONE_MS;
     near = anchor.time;
   }
+  const at = near - offset;
+  const y = new Date(at).getUTCFullYear();
   // Many lines share a clock reading; each is worked out once.
   const seen = new Map<string, number | undefined>();
   return (line) => {
     const s = clock.get(line);
     if (s === undefined) return undefined;
-    if (seen.has(s)) return seen.get(s);
-    const t = nearest(s, near - offset);
-    const r = t === undefined ? undefined : t + offset;
-    seen.set(s, r);
+    let r = seen.get(s);
+    if (r === undefined && !seen.has(s)) {
+      const t = nearest(s, at, y);
+      r = t === undefined ? undefined : t + offset;
+      seen.set(s, r);
+    }
     return r;
   };
 }
