@@ -164,8 +164,17 @@ export class TraceBatch {
 }
 
 /**
+ * Where files of up to 4 MiB are read, one after another: readTraceFile is done with a file's
+ * bytes once its events are derived, with no await in between (facts keep strings, never the
+ * bytes), and fresh pages for each file cost the kernel more than the read.
+ */
+let reused: Buffer | null = null;
+const REUSED_MAX = 4 << 20;
+
+/**
  * A regular file's bytes, when it is small enough to hold no line too long for readTextChunks
- * (so read whole, it reads as streamed) and is no gzip; else null (stream it).
+ * (so read whole, it reads as streamed) and is no gzip; else null (stream it). Valid until
+ * the next call.
  */
 function wholeFile(file: string): Buffer | null {
   if (file === '-') return null;
@@ -178,7 +187,12 @@ function wholeFile(file: string): Buffer | null {
   try {
     const st = fstatSync(fd);
     if (!st.isFile() || st.size > MAX_LINE_BYTES) return null;
-    const buf = Buffer.allocUnsafe(st.size);
+    let buf: Buffer;
+    if (st.size > REUSED_MAX) buf = Buffer.allocUnsafe(st.size);
+    else {
+      if (reused === null || reused.length < st.size) reused = Buffer.allocUnsafe(Math.min(REUSED_MAX, Math.max(st.size, 1 << 20)));
+      buf = reused.subarray(0, st.size);
+    }
     let n = 0;
     for (let r; n < buf.length && (r = readSync(fd, buf, n, buf.length - n, n)) > 0; ) n += r;
     if (n < buf.length || (n >= 2 && buf[0] === 0x1f && buf[1] === 0x8b)) return null;
