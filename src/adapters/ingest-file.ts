@@ -2,10 +2,8 @@ import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, read
 import { join } from 'node:path';
 import { classify, fullMessage, inputError } from '../errors.ts';
 import type { Ledger } from '../store/ledger.ts';
-import { ingestObservations } from './ingest-observations.ts';
 import type { LineDefaults } from './observation-lines.ts';
 import { inputHead, sizeOf } from './read-lines.ts';
-import { ingestMegaCacheFile, ingestPickleFile, ingestRemoteJsonFile } from './ingest-snapshot.ts';
 import { ingestTraceFile, TraceBatch } from './ingest-trace.ts';
 
 export type IngestKind = 'observations' | 'pickle' | 'megacache' | 'remote-json' | 'trace';
@@ -34,10 +32,11 @@ export interface FileIngestSummary {
   failed?: { input: string; message: string }[];
 }
 
+/** Each kind's reader, loaded when a file of its kind comes (a command loads what it uses). */
 const handlers: Record<Exclude<IngestKind, 'observations'>, (l: Ledger, file: string, o: FileIngestOptions) => Promise<Omit<FileIngestSummary, 'kind'>>> = {
-  pickle: ingestPickleFile,
-  'remote-json': ingestRemoteJsonFile,
-  megacache: ingestMegaCacheFile,
+  pickle: async (l, f, o) => (await import('./ingest-snapshot.ts')).ingestPickleFile(l, f, o),
+  'remote-json': async (l, f, o) => (await import('./ingest-snapshot.ts')).ingestRemoteJsonFile(l, f, o),
+  megacache: async (l, f, o) => (await import('./ingest-snapshot.ts')).ingestMegaCacheFile(l, f, o),
   trace: ingestTraceFile,
 };
 
@@ -114,6 +113,7 @@ async function ingestAs(ledger: Ledger, file: string, kind: IngestKind, o: FileI
   if (kind === 'observations') {
     // A gzip's size is not what is read from it: no total, so no percentage of a wrong one.
     const total = gzip ? undefined : sizeOf(file);
+    const { ingestObservations } = await import('./ingest-observations.ts');
     const s = await ingestObservations(ledger, file, { defaults: o.defaults, skipInvalid: o.skipInvalid, onProgress: (b) => o.onProgress?.(b, total), onSkip: (m) => o.onNote?.(`skipped ${m}`) });
     return { kind, appended: s.appended, duplicates: s.duplicates, skipped: s.skipped, records: s.records };
   }
