@@ -2,11 +2,9 @@ import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, read
 import { join } from 'node:path';
 import { classify, fullMessage, inputError } from '../errors.ts';
 import type { Ledger } from '../store/ledger.ts';
-import { ingestObservations } from './ingest-observations.ts';
 import type { LineDefaults } from './observation-lines.ts';
 import { inputHead, sizeOf } from './read-lines.ts';
-import { ingestMegaCacheFile, ingestPickleFile, ingestRemoteJsonFile } from './ingest-snapshot.ts';
-import { ingestTraceFile } from './ingest-trace.ts';
+import { ingestTraceFile, TraceBatch } from './ingest-trace.ts';
 
 export type IngestKind = 'observations' | 'pickle' | 'megacache' | 'remote-json' | 'trace';
 
@@ -34,10 +32,11 @@ export interface FileIngestSummary {
   failed?: { input: string; message: string }[];
 }
 
+/** Each kind's reader, loaded when a file of its kind comes (a command loads what it uses). */
 const handlers: Record<Exclude<IngestKind, 'observations'>, (l: Ledger, file: string, o: FileIngestOptions) => Promise<Omit<FileIngestSummary, 'kind'>>> = {
-  pickle: ingestPickleFile,
-  'remote-json': ingestRemoteJsonFile,
-  megacache: ingestMegaCacheFile,
+  pickle: async (l, f, o) => (await import('./ingest-snapshot.ts')).ingestPickleFile(l, f, o),
+  'remote-json': async (l, f, o) => (await import('./ingest-snapshot.ts')).ingestRemoteJsonFile(l, f, o),
+  megacache: async (l, f, o) => (await import('./ingest-snapshot.ts')).ingestMegaCacheFile(l, f, o),
   trace: ingestTraceFile,
 };
 
@@ -114,6 +113,7 @@ async function ingestAs(ledger: Ledger, file: string, kind: IngestKind, o: FileI
   if (kind === 'observations') {
     // A gzip's size is not what is read from it: no total, so no percentage of a wrong one.
     const total = gzip ? undefined : sizeOf(file);
+    const { ingestObservations } = await import('./ingest-observations.ts');
     const s = await ingestObservations(ledger, file, { defaults: o.defaults, skipInvalid: o.skipInvalid, onProgress: (b) => o.onProgress?.(b, total), onSkip: (m) => o.onNote?.(`skipped ${m}`) });
     return { kind, appended: s.appended, duplicates: s.duplicates, skipped: s.skipped, records: s.records };
   }
@@ -147,6 +147,23 @@ async function folderFileHead(file: string): Promise<Buffer> {
 async function ingestFolder(ledger: Ledger, dir: string, o: FileIngestOptions): Promise<FileIngestSummary> {
   const sum: FileIngestSummary = { kind: 'folder', appended: 0, duplicates: 0, skipped: 0, records: 0, kinds: {}, notPgo: 0, failed: [] };
   const files = filesUnder(dir);
+  const failed = (f: string, kind: IngestKind, e: unknown) => {
+    if (classify(e) === 'bug') throw e;
+    const message = fullMessage(e);
+    sum.failed!.push({ input: f, message });
+    o.onNote?.(`${f}: ${kind}: failed: ${message}`);
+  };
+  // Traces go in a batch of files a transaction (see TraceBatch).
+  const traces = TraceBatch.fits(ledger)
+    ? new TraceBatch(ledger, (f, s) => {
+        if ('failed' in s) return failed(f, 'trace', s.failed);
+        sum.appended += s.appended;
+        sum.duplicates += s.duplicates;
+        sum.skipped += s.skipped;
+        sum.records += s.records;
+        sum.kinds!.trace = (sum.kinds!.trace ?? 0) + 1;
+      })
+    : null;
   for (const f of files) {
     let kind: IngestKind | null;
     try {
@@ -159,20 +176,28 @@ async function ingestFolder(ledger: Ledger, dir: string, o: FileIngestOptions): 
       sum.notPgo!++;
       continue;
     }
+    const fo = { ...o, onProgress: undefined };
+    if (traces && kind === 'trace') {
+      try {
+        await traces.add(f, fo);
+      } catch (e) {
+        failed(f, kind, e);
+      }
+      continue;
+    }
+    traces?.flush();
     try {
-      const s = await ingestAs(ledger, f, kind, { ...o, onProgress: undefined });
+      const s = await ingestAs(ledger, f, kind, fo);
       sum.appended += s.appended;
       sum.duplicates += s.duplicates;
       sum.skipped += s.skipped;
       sum.records += s.records;
       sum.kinds![kind] = (sum.kinds![kind] ?? 0) + 1;
     } catch (e) {
-      if (classify(e) === 'bug') throw e;
-      const message = fullMessage(e);
-      sum.failed!.push({ input: f, message });
-      o.onNote?.(`${f}: ${kind}: failed: ${message}`);
+      failed(f, kind, e);
     }
   }
+  traces?.flush();
   if (Object.keys(sum.kinds!).length === 0 && sum.failed!.length === 0) {
     throw inputError(`${dir}: nothing to read: ${files.length} files, none a TORCH_TRACE log, profile pickle, mega-cache, remote value or observation lines`);
   }

@@ -1,4 +1,4 @@
-import { inputError } from '../errors.ts';
+import { classify, inputError } from '../errors.ts';
 import { closeSync, constants, fstatSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { entryToJson } from '../codecs/entry-json.ts';
@@ -9,7 +9,7 @@ import { cacheKey } from '../model/cache-key.ts';
 import { codeKey, type CodeId } from '../model/code-id.ts';
 import { isEventTime } from '../model/event-time.ts';
 import type { Profile } from '../model/profile.ts';
-import type { Ledger, NewEvent } from '../store/ledger.ts';
+import { prepareEvent, type AppendResult, type Ledger, type NewEvent, type PreparedEvent } from '../store/ledger.ts';
 import { hashOfCodeFile } from './hash-files.ts';
 import type { FileIngestOptions } from './ingest-file.ts';
 import { MAX_LINE_BYTES, readTextChunks, sizeOf } from './read-lines.ts';
@@ -75,6 +75,13 @@ export function describedRole(source: string, isParameter: boolean): 'input' | '
  * compile's code id (from compilation_metrics) are known.
  */
 export async function ingestTraceFile(ledger: Ledger, file: string, o: FileIngestOptions): Promise<Summary> {
+  const t = await readTraceFile(file, o);
+  const r = ledger.append(t.events);
+  return { appended: r.appended, duplicates: r.duplicates, skipped: t.skipped, records: r.records };
+}
+
+/** A trace file's events, its notes said (o.onNote): what ingestTraceFile appends. Throws an input error for a file that gives none. */
+export async function readTraceFile(file: string, o: FileIngestOptions): Promise<{ events: NewEvent[]; skipped: number }> {
   const reader = traceReader();
   const total = sizeOf(file);
   const whole = wholeFile(file);
@@ -89,13 +96,85 @@ export async function ingestTraceFile(ledger: Ledger, file: string, o: FileInges
   const t = traceEvents(reader, file, o);
   if (!t.settled) throw inputError(t.why);
   for (const n of t.notes) o.onNote?.(n);
-  const r = ledger.append(t.events);
-  return { appended: r.appended, duplicates: r.duplicates, skipped: t.skipped, records: r.records };
+  return { events: t.events, skipped: t.skipped };
+}
+
+/** Events a TraceBatch holds before it writes them (a few megabytes). */
+const BATCH_EVENTS = 20_000;
+
+/**
+ * A folder's traces written a batch of files at a time, in one write transaction (SQLite's
+ * commit, 28 WAL pages for a trace's few dozen events, cost more than the append). The files
+ * are read and their events prepared outside the write lock. When an append fails, the batch
+ * rolls back and is written again a transaction a file, as without batches: a bad file writes
+ * none of its events and is said by name, the others land. A kill mid-way leaves whole
+ * batches. Only where the dictionary rows go in with the events (SQLite): PostgreSQL commits
+ * them first, on their own (Dialect.internFirst).
+ */
+export class TraceBatch {
+  #pending: { file: string; events: PreparedEvent[]; skipped: number }[] = [];
+  #events = 0;
+  constructor(
+    readonly ledger: Ledger,
+    /** A file's sums once its events are in, or what failed it. */
+    readonly done: (file: string, s: Summary | { failed: unknown }) => void,
+  ) {}
+
+  static fits(ledger: Ledger): boolean {
+    return !ledger.sql.dialect.internFirst;
+  }
+
+  /** Reads a file's events (throws as readTraceFile, or for an event prepareEvent refuses) and holds them. */
+  async add(file: string, o: FileIngestOptions): Promise<void> {
+    const t = await readTraceFile(file, o);
+    const events = t.events.map((e) => prepareEvent(e));
+    this.#pending.push({ file, events, skipped: t.skipped });
+    this.#events += events.length;
+    if (this.#events >= BATCH_EVENTS) this.flush();
+  }
+
+  /** Writes what is held (before another kind's file, and at the end, so positions follow the files' order). */
+  flush(): void {
+    const pending = this.#pending;
+    if (pending.length === 0) return;
+    this.#pending = [];
+    this.#events = 0;
+    const { ledger } = this;
+    const summary = (p: (typeof pending)[number], r: AppendResult): Summary => ({ appended: r.appended, duplicates: r.duplicates, skipped: p.skipped, records: r.records });
+    let results: Summary[];
+    try {
+      const r = ledger.appendEach(pending.map((p) => p.events));
+      results = pending.map((p, i) => summary(p, r[i]));
+    } catch (e) {
+      if (classify(e) === 'bug') throw e;
+      for (const p of pending) {
+        let s: Summary | { failed: unknown };
+        try {
+          s = summary(p, ledger.appendPrepared(p.events));
+        } catch (e) {
+          if (classify(e) === 'bug') throw e;
+          s = { failed: e };
+        }
+        this.done(p.file, s);
+      }
+      return;
+    }
+    for (let i = 0; i < pending.length; i++) this.done(pending[i].file, results[i]);
+  }
 }
 
 /**
+ * Where files of up to 4 MiB are read, one after another: readTraceFile is done with a file's
+ * bytes once its events are derived, with no await in between (facts keep strings, never the
+ * bytes), and fresh pages for each file cost the kernel more than the read.
+ */
+let reused: Buffer | null = null;
+const REUSED_MAX = 4 << 20;
+
+/**
  * A regular file's bytes, when it is small enough to hold no line too long for readTextChunks
- * (so read whole, it reads as streamed) and is no gzip; else null (stream it).
+ * (so read whole, it reads as streamed) and is no gzip; else null (stream it). Valid until
+ * the next call.
  */
 function wholeFile(file: string): Buffer | null {
   if (file === '-') return null;
@@ -108,7 +187,12 @@ function wholeFile(file: string): Buffer | null {
   try {
     const st = fstatSync(fd);
     if (!st.isFile() || st.size > MAX_LINE_BYTES) return null;
-    const buf = Buffer.allocUnsafe(st.size);
+    let buf: Buffer;
+    if (st.size > REUSED_MAX) buf = Buffer.allocUnsafe(st.size);
+    else {
+      if (reused === null || reused.length < st.size) reused = Buffer.allocUnsafe(Math.min(REUSED_MAX, Math.max(st.size, 1 << 20)));
+      buf = reused.subarray(0, st.size);
+    }
     let n = 0;
     for (let r; n < buf.length && (r = readSync(fd, buf, n, buf.length - n, n)) > 0; ) n += r;
     if (n < buf.length || (n >= 2 && buf[0] === 0x1f && buf[1] === 0x8b)) return null;
@@ -446,36 +530,44 @@ const ZONE_MS = 15 * 60_000;
  * Returns each line's time in ms since the epoch (undefined for a line glog did not stamp).
  */
 export function glogClock(clock: ReadonlyMap<number, string>, anchors: { line: number; time: number }[], fallback: number): (line: number) => number | undefined {
-  /** The glog time nearest `near`, trying the years around it (the text is read once for all three). */
-  const nearest = (s: string, near: number): number | undefined => {
+  /** The glog time nearest `near` (whose year is y), trying the years around it (the text is read once for all three). */
+  const nearest = (s: string, near: number, y: number): number | undefined => {
     const m = /^(\d\d)(\d\d) (\d\d):(\d\d):(\d\d)(?:\.(\d+))?$/.exec(s);
     if (!m) return undefined;
     const ms = m[6] ? Math.round(Number(`0.${m[6]}`) * 1000) : 0;
-    const y = new Date(near).getUTCFullYear();
-    let best: number | undefined;
-    for (const year of [y - 1, y, y + 1]) {
-      const t = Date.UTC(year, Number(m[1]) - 1, Number(m[2]), Number(m[3]), Number(m[4]), Number(m[5]), ms);
-      if (best === undefined || Math.abs(t - near) < Math.abs(best - near)) best = t;
-    }
+    const mo = Number(m[1]) - 1;
+    const d = Number(m[2]);
+    const h = Number(m[3]);
+    const mi = Number(m[4]);
+    const sec = Number(m[5]);
+    let best = Date.UTC(y - 1, mo, d, h, mi, sec, ms);
+    const t = Date.UTC(y, mo, d, h, mi, sec, ms);
+    if (Math.abs(t - near) < Math.abs(best - near)) best = t;
+    const u = Date.UTC(y + 1, mo, d, h, mi, sec, ms);
+    if (Math.abs(u - near) < Math.abs(best - near)) best = u;
     return best;
   };
   let offset = 0;
   let near = fallback;
   const anchor = anchors.find((a) => clock.has(a.line));
   if (anchor) {
-    const t = nearest(clock.get(anchor.line)!, anchor.time);
+    const t = nearest(clock.get(anchor.line)!, anchor.time, new Date(anchor.time).getUTCFullYear());
     if (t !== undefined && Math.abs(anchor.time - t) < DAY_MS) offset = Math.round((anchor.time - t) / ZONE_MS) * ZONE_MS;
     near = anchor.time;
   }
+  const at = near - offset;
+  const y = new Date(at).getUTCFullYear();
   // Many lines share a clock reading; each is worked out once.
   const seen = new Map<string, number | undefined>();
   return (line) => {
     const s = clock.get(line);
     if (s === undefined) return undefined;
-    if (seen.has(s)) return seen.get(s);
-    const t = nearest(s, near - offset);
-    const r = t === undefined ? undefined : t + offset;
-    seen.set(s, r);
+    let r = seen.get(s);
+    if (r === undefined && !seen.has(s)) {
+      const t = nearest(s, at, y);
+      r = t === undefined ? undefined : t + offset;
+      seen.set(s, r);
+    }
     return r;
   };
 }

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { TORCH } from '../../test/support/fixtures.ts';
 import { isEventTime } from '../model/event-time.ts';
-import { describedRole, glogClock, traceEvents, traceReader } from './ingest-trace.ts';
+import { describedRole, glogClock, readTraceFile, traceEvents, traceReader } from './ingest-trace.ts';
 import { readTextChunks } from './read-lines.ts';
 
 /** Each fact's time as the ingest took it before times were worked out per event: a forward pass over every fact. */
@@ -171,6 +171,20 @@ describe('trace ingest: a whole file read from its bytes', () => {
       assert.deepEqual(held(r), held(traceReader()));
     });
   }
+});
+
+describe('trace ingest: files read one after another', () => {
+  it("a file's events hold nothing of its bytes: reading the next file (into the same memory) changes none of them", async () => {
+    const dir = join(TORCH, 'traces');
+    const files = [...readdirSync(dir).sort(), ...readdirSync(dir).sort().reverse()].map((f) => join(dir, f));
+    const read = await Promise.all(files.map(async (f) => ({ f, events: (await readTraceFile(f, {})).events })));
+    const before = read.map((r) => JSON.stringify(r.events));
+    for (const f of files) await readTraceFile(f, {});
+    assert.deepEqual(read.map((r) => JSON.stringify(r.events)), before);
+    // and each file alone gives what it gave after the others
+    for (const [i, f] of files.entries()) assert.equal(JSON.stringify((await readTraceFile(f, {})).events), before[i]);
+    assert.ok(before.every((b) => b.length > 100));
+  });
 });
 
 describe('trace ingest: the glog clock', () => {

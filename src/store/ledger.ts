@@ -40,6 +40,11 @@ export interface Ledger {
   readonly notes: string[];
   append(events: readonly NewEvent[]): AppendResult;
   appendPrepared(events: readonly PreparedEvent[]): AppendResult;
+  /**
+   * Several appends in one write transaction (a folder's traces, a file each): all or none.
+   * SQLite only: PostgreSQL commits an append's dictionary rows first (Dialect.internFirst).
+   */
+  appendEach(batches: readonly (readonly PreparedEvent[])[]): AppendResult[];
   /** Appends and writes followers' cursors in one transaction (exactly once across restarts). */
   appendWith(events: readonly NewEvent[], cursors: readonly WatchCursor[]): AppendResult;
   /** A follower's cursor for one input. */
@@ -166,6 +171,15 @@ function createLedger(db: OpenedDatabase): Ledger {
           if ((code === '40P01' || code === '40001') && attempt < 5) continue;
           throw e;
         }
+      }
+    },
+    appendEach(batches) {
+      try {
+        return sql.immediate(() => batches.map((b) => ledger.appendPrepared(b)));
+      } catch (e) {
+        // the rollback voids what the appends before the failing one held in memory
+        forget();
+        throw e;
       }
     },
     appendWith(events, cursors) {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { traceAssembler, type TraceEntry } from './envelope.ts';
-import { newStats, parseEntry, type TraceFact } from './facts.ts';
+import { mayNameFact, newStats, parseEntry, type TraceFact } from './facts.ts';
 
 /** One chromium_event entry with `payload` (one payload line each), read back as facts. */
 function factsOf(payloads: string[], md5 = (p: string) => createHash('md5').update(p).digest('hex')): { facts: TraceFact[]; ignored: number; problems: string[] } {
@@ -46,6 +46,45 @@ describe('chromium_event facts', () => {
     );
     assert.equal(r.ignored, 4);
     assert.deepEqual(r.problems, []);
+  });
+  it('events named plainly among escaped configs: a fact where the name is automatic_dynamic or pgo.*, whatever else is escaped', () => {
+    const config = '"dynamo_config": "{\\"automatic_dynamic_shapes\\": true, \\"automatic_dynamic\\": 1, \\"pgo.x\\": \\"a\\\\b\\/c\\"}"';
+    const r = factsOf([
+      `{"name": "dynamo", "ts": 1.0, "args": {${config}}}`,
+      `{"name": "automatic_dynamic", "ts": 1795671967428037.0, "args": {${config}, "compile_id": "0/0", "name": "L['x']", "dim_changed": 0, "reason": "size change", "cached": "[2]", "new": "[3]"}}`,
+      `{"args": {${config}, "cache_key": "j:0:"}, "name" :"pgo.put_local_code_state"}`,
+      `{"name": "pgo\\u002eget", "args": {"cache_key": "k:0:"}}`,
+      `{"name": "automatic_dynamic_shapes", "args": {"cache_key": "k:0:", "x": "pgo"}}`,
+    ]);
+    assert.deepEqual(r.facts.map((f) => [f.kind, f.line]), [['automatic_dynamic', 3], ['cache_key', 5], ['cache_key', 7]]);
+    assert.equal(r.ignored, 2);
+  });
+  it('mayNameFact says yes to every payload whose name is automatic_dynamic or starts with pgo. (hostile spellings, generated)', () => {
+    let seed = 11;
+    const rnd = (n: number) => Math.floor(((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32) * n);
+    // a character of a name as JSON may write it: itself, \u in either case of hex, or an escape
+    const spell = (c: string) => {
+      const hex = c.charCodeAt(0).toString(16).padStart(4, '0');
+      return [c, c, c, `\\u${hex}`, `\\u${hex.toUpperCase()}`, c === '/' ? '\\/' : c][rnd(6)];
+    };
+    const names = ['automatic_dynamic', 'pgo.', 'pgo.put_local_code_state', 'pgo.x"y', 'dynamo', 'automatic_dynamic_shapes', 'xpgo.', 'automatic/dynamic', 'pgo\\', 'Automatic_dynamic'];
+    const noise = ['"x": "\\"automatic_dynamic\\""', '"y": "\\\\pgo."', '"z": [1, {"name": "automatic_dynamic"}]', '"w": "\\n\\t\\/"'];
+    let yes = 0;
+    for (let k = 0; k < 3000; k++) {
+      const written = () => [...names[rnd(names.length)]].map((c) => (c === '"' ? '\\"' : c === '\\' ? '\\\\' : spell(c))).join('');
+      const members = [`"name": "${written()}"`, ...Array.from({ length: rnd(3) }, () => noise[rnd(noise.length)])];
+      if (rnd(4) === 0) members.push(`"name": "${written()}"`); // a duplicate key: the last wins
+      for (let i = members.length - 1; i > 0; i--) {
+        const j = rnd(i + 1);
+        [members[i], members[j]] = [members[j], members[i]];
+      }
+      const text = `{${members.join(rnd(2) ? ', ' : ',\n')}}`;
+      const parsed = JSON.parse(text) as { name: string };
+      const fact = parsed.name === 'automatic_dynamic' || parsed.name.startsWith('pgo.');
+      if (fact) yes++;
+      if (fact) assert.ok(mayNameFact({ payloadIncludes: (n) => text.includes(n) }), text);
+    }
+    assert.ok(yes > 300, `${yes} payloads name a fact`);
   });
   it('has_payload is checked on the payload as UTF-8, lone surrogates and all', () => {
     const r = factsOf([ad('automatic_dynamic').replace("L['x']", "L['\ud800é😀']")]);
