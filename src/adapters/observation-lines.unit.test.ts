@@ -103,6 +103,28 @@ describe('parseLine: lines seen before but for their time', () => {
     assert.ok(hits >= 3000, `${hits} lines took the cached path`);
   });
 
+  it('a new run of lines past the cache size keeps the run before in an older generation: its lines again take the cached path and give the full parse', () => {
+    const ref = lineContext('f.jsonl', {});
+    const fast = lineContext('f.jsonl', {});
+    let n = 0;
+    const pass = (run: string, count: number) => {
+      let hits = 0;
+      for (let k = 0; k < count; k++) {
+        const line = `{"job":"j","run":"${run}","time":${1795600000 + n},${code},"source":"L['x${k}']","kind":"tensor","size":[${k % 5},3],"stride":[3,1]}`;
+        const got = parseLine(line, ++n, fast);
+        if (got instanceof LineHit) hits++;
+        assert.deepEqual(outcome(() => got), outcome(() => parseObservationLine(line, n, ref)), line);
+      }
+      return hits;
+    };
+    // 6,000 distinct lines a run (the realistic mix's), the cache filling up during the second run
+    assert.equal(pass('r0', 6000), 0);
+    assert.equal(pass('r1', 6000), 0);
+    assert.equal(pass('r1', 6000), 6000);
+    assert.equal(pass('r2', 6000), 0);
+    assert.equal(pass('r2', 6000), 6000);
+  });
+
   it('wire batches of cached lines decode to the events of the full parse, across batch boundaries', () => {
     const lines: string[] = [];
     for (let i = 0; i < 700; i++) {
