@@ -21,14 +21,16 @@ export interface WireBatch {
   jsons: string[];
   strings: string[];
   rows: Float64Array;
+  /** Rest refs handed out so far in these tables (see WireParts.refs). */
+  rests: number;
   /** Lines read, bytes read and lines skipped so far. */
   lines: number;
   bytes: number;
   skipped: number;
 }
 
-export const ROW = 10; // key, code, source, json, auto, time, run, origin, line, compile; idem below
-const WIDTH = ROW + 1;
+export const ROW = 10; // key, code, source, json, auto, time, run, origin, line, compile; idem and rest below
+const WIDTH = ROW + 2;
 
 /** A code id's key in the codes table: cheap where it can be, its JSON where not. */
 function codeKey(c: CodeId): string {
@@ -83,7 +85,11 @@ export interface WireParts {
   run: string | null;
   origin: string | null;
   compileId: string | null;
-  /** The refs into the tables of table set `batch` (a builder's tables until it drops them). */
+  /**
+   * The refs into the tables of table set `batch` (a builder's tables until it drops them), and
+   * last the rest's own number there (-1 for an event of its own): the writing thread keeps what
+   * it worked out for one (see AppendMemo), which the events that share it use again.
+   */
   batch: number;
   refs: number[];
 }
@@ -116,6 +122,12 @@ let batchSerial = 0;
 
 /** Table entries (all tables together) past which a builder starts afresh at its next batch: memory stays bounded. */
 const TABLES_LIMIT = 100_000;
+/**
+ * Rest refs likewise: the writing thread keeps a memo for each (about 130 bytes); at 100,000
+ * they added 30 MB to the peak RSS of 5M mix lines. A new table set costs the first event of
+ * each rest its lookups again (6,000 a run of the mix), once.
+ */
+const RESTS_LIMIT = 20_000;
 
 /** Builds a wire batch event by event, so no event object outlives its line. */
 export class WireBuilder {
@@ -127,6 +139,7 @@ export class WireBuilder {
   private strings = new Table();
   private fresh = true;
   private rows = new Float64Array(1024 * WIDTH);
+  private rests = 0;
   count = 0;
   constructor(private readonly tablesLimit = TABLES_LIMIT) {}
 
@@ -141,6 +154,7 @@ export class WireBuilder {
     // A line seen before but for its time shares its parts (and, within a batch, its refs).
     let w: WireParts;
     let time: number, line: number, idem: number;
+    let shared = true;
     if (x instanceof LineHit) {
       w = x.rest.wire ??= partsOf(x.rest.event);
       time = x.time;
@@ -148,6 +162,7 @@ export class WireBuilder {
       idem = x.idempotencyHash;
     } else {
       const rest = 'json' in x ? undefined : x[LINE_REST];
+      shared = rest !== undefined;
       w = rest ? (rest.wire ??= partsOf(x)) : partsOf(x);
       time = x.time ?? Date.now();
       line = x.originLine ?? -1;
@@ -163,6 +178,7 @@ export class WireBuilder {
         this.strings.ref(w.run),
         this.strings.ref(w.origin),
         this.strings.ref(w.compileId),
+        shared ? this.rests++ : -1,
       ];
     }
     const refs = w.refs;
@@ -177,6 +193,7 @@ export class WireBuilder {
     r[o + 8] = line;
     r[o + 9] = refs[6];
     r[o + 10] = idem;
+    r[o + 11] = refs[7];
   }
 
   take(lines: number, bytes: number, skipped: number): WireBatch {
@@ -188,18 +205,20 @@ export class WireBuilder {
       jsons: this.jsons.unsent(),
       strings: this.strings.unsent(),
       rows: this.rows.slice(0, this.count * WIDTH),
+      rests: this.rests,
       lines,
       bytes,
       skipped,
     };
     this.count = 0;
     this.fresh = false;
-    if (this.keys.items.length + this.codes.items.length + this.sources.items.length + this.jsons.items.length + this.strings.items.length > this.tablesLimit) {
+    if (this.rests > RESTS_LIMIT || this.keys.items.length + this.codes.items.length + this.sources.items.length + this.jsons.items.length + this.strings.items.length + this.rests > this.tablesLimit) {
       this.keys = new Table();
       this.codes = new Table();
       this.sources = new Table();
       this.jsons = new Table();
       this.strings = new Table();
+      this.rests = 0;
       this.batch = ++batchSerial;
       this.fresh = true;
     }
@@ -222,7 +241,7 @@ export function encodeBatch(events: PreparedEvent[], lines: number, bytes: numbe
  */
 export function decodeBatch(b: WireBatch, cache: BatchCache, reuse?: PreparedEvent[]): PreparedEvent[] {
   const t = cache.tables(b);
-  const { keys, codes, sources, jsons, shapes, strings } = t;
+  const { keys, codes, sources, jsons, shapes, strings, memos } = t;
   const n = b.rows.length / WIDTH;
   const out: PreparedEvent[] = reuse ?? new Array(n);
   if (out.length > n) out.length = n;
@@ -251,6 +270,7 @@ export function decodeBatch(b: WireBatch, cache: BatchCache, reuse?: PreparedEve
         originLine: r[o + 8] < 0 ? null : r[o + 8],
         compileId: str(r[o + 9]),
         idem: r[o + 10],
+        memo: r[o + 11] < 0 ? null : memos[r[o + 11]],
       };
       continue;
     }
@@ -268,6 +288,7 @@ export function decodeBatch(b: WireBatch, cache: BatchCache, reuse?: PreparedEve
     e.originLine = r[o + 8] < 0 ? null : r[o + 8];
     e.compileId = str(r[o + 9]);
     e.idem = r[o + 10];
+    e.memo = r[o + 11] < 0 ? null : memos[r[o + 11]];
   }
   return out;
 }
@@ -276,6 +297,7 @@ import type { CodeId } from '../model/code-id.ts';
 import { shapeFromJson } from '../store/fold.ts';
 import type { Shape } from '../model/observation.ts';
 import { toPyInt } from '../model/int.ts';
+import { AppendMemo } from '../store/prepare-event.ts';
 
 /** The tables a stream of wire batches built up so far, objects made once per code and body. */
 interface WireTables {
@@ -285,6 +307,8 @@ interface WireTables {
   jsons: string[];
   shapes: Shape[];
   strings: string[];
+  /** One per rest ref: what the writing thread worked out once for the events that share it. */
+  memos: AppendMemo[];
 }
 
 export interface BatchCache {
@@ -320,7 +344,7 @@ export function batchCache(limit = 100_000): BatchCache {
     tables(b) {
       if (b.fresh || !t) {
         if (!b.fresh) throw new Error('bug: a wire batch that adds to tables this cache never saw');
-        t = { keys: [], codes: [], sources: [], jsons: [], shapes: [], strings: [] };
+        t = { keys: [], codes: [], sources: [], jsons: [], shapes: [], strings: [], memos: [] };
       }
       for (const k of b.keys) t.keys.push(k);
       for (const c of b.codes) t.codes.push(cache.code(c));
@@ -330,6 +354,7 @@ export function batchCache(limit = 100_000): BatchCache {
         t.shapes.push(cache.shape(j));
       }
       for (const s of b.strings) t.strings.push(s);
+      while (t.memos.length < b.rests) t.memos.push(new AppendMemo());
       return t;
     },
   };

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { tempDir } from '../../test/support/tmp.ts';
 import { batchCache, decodeBatch, WireBuilder } from './observation-batches.ts';
-import { LineHit, lineContext, parseLine, parseObservationLine } from './observation-lines.ts';
+import { LineHit, lineContext, observationLineSchema, parseLine, parseObservationLine, surelyValidLine } from './observation-lines.ts';
 import { readLineChunks } from './read-lines.ts';
 
 /** An event or the error it threw, comparable (symbols and shared objects aside). */
@@ -103,6 +103,28 @@ describe('parseLine: lines seen before but for their time', () => {
     assert.ok(hits >= 3000, `${hits} lines took the cached path`);
   });
 
+  it('a new run of lines past the cache size keeps the run before in an older generation: its lines again take the cached path and give the full parse', () => {
+    const ref = lineContext('f.jsonl', {});
+    const fast = lineContext('f.jsonl', {});
+    let n = 0;
+    const pass = (run: string, count: number) => {
+      let hits = 0;
+      for (let k = 0; k < count; k++) {
+        const line = `{"job":"j","run":"${run}","time":${1795600000 + n},${code},"source":"L['x${k}']","kind":"tensor","size":[${k % 5},3],"stride":[3,1]}`;
+        const got = parseLine(line, ++n, fast);
+        if (got instanceof LineHit) hits++;
+        assert.deepEqual(outcome(() => got), outcome(() => parseObservationLine(line, n, ref)), line);
+      }
+      return hits;
+    };
+    // 6,000 distinct lines a run (the realistic mix's), the cache filling up during the second run
+    assert.equal(pass('r0', 6000), 0);
+    assert.equal(pass('r1', 6000), 0);
+    assert.equal(pass('r1', 6000), 6000);
+    assert.equal(pass('r2', 6000), 0);
+    assert.equal(pass('r2', 6000), 6000);
+  });
+
   it('wire batches of cached lines decode to the events of the full parse, across batch boundaries', () => {
     const lines: string[] = [];
     for (let i = 0; i < 700; i++) {
@@ -121,9 +143,15 @@ describe('parseLine: lines seen before but for their time', () => {
       out.push(...decodeBatch(b.take(0, 0, 0), cache));
       return out;
     };
+    // the events of one rest share a memo (the append's, empty here); events of their own have none
+    const strip = (es: ReturnType<typeof wire>) => es.map(({ memo: _m, ...e }) => e);
     const fast = wire(parseLine);
-    assert.deepEqual(fast, wire(parseObservationLine));
+    const full = wire(parseObservationLine);
+    assert.deepEqual(strip(fast), strip(full));
     assert.equal(fast.length, 700);
+    assert.ok(full.every((e) => e.memo === null));
+    assert.ok(fast.filter((e) => e.memo).length > 600);
+    assert.equal(fast[0].memo, fast[4 * 5 * 3].memo, 'lines the same but for their time share one memo');
   });
 
   it('a batch decoded into the objects of the one before (reuse) is the batch decoded afresh: shorter and longer batches, runs, times and lines present or not, automatic_dynamic false', () => {
@@ -173,6 +201,74 @@ function wireBatches(sizes: number[], tablesLimit?: number) {
   }
   return batches;
 }
+
+describe('surelyValidLine', () => {
+  const VALUES: unknown[] = [undefined, null, '', 'x', 'tensor', 'scalar', 'size', '12', '-3', '-0', '1e3', ' 1', '99999999999999999999999', 0, -0, 1, -1, 7, 1.5, 1e3, 2 ** 53, 2 ** 53 - 1, -(2 ** 53), 1e300, true, false, [], [1], [1, '2'], [1.5], ['a'], [null], [[1]], [2 ** 53], {}, { a: 1 }];
+  const CODE = { filename: '/srv/m.py', firstlineno: 3, name: 'f', file_hash: 'ab' };
+  const BASES: Record<string, unknown>[] = [
+    { job: 'j', run: 'r', time: 1795600000, code: CODE, source: "L['x']", kind: 'tensor', size: [2, 3], stride: [3, 1] },
+    { job: 'j', rank: 0, tag: 't', time: '2026-11-28', compile_id: '0/0', code: { ...CODE, closure_hash: '123' }, source: 's', kind: 'scalar', value: 7, automatic_dynamic: false },
+    { code: { filename: 'a', firstlineno: 1, name: 'f', closure_hash: null }, source: 's', kind: 'size', size: [1, '2'] },
+  ];
+  /** Whether the check says yes only where zod accepts the line and gives it back as it is. */
+  const agrees = (j: unknown) => {
+    if (!surelyValidLine(j)) return;
+    const r = observationLineSchema().safeParse(j);
+    assert.ok(r.success, `surelyValidLine accepts what zod refuses: ${JSON.stringify(j)}`);
+    assert.deepEqual(r.data, j);
+  };
+  it('says yes only where the zod schema accepts the line and keeps all of it: every field of three lines set to hostile values, one and two at a time, extra keys, __proto__', () => {
+    let yes = 0;
+    const fields = ['job', 'rank', 'tag', 'run', 'time', 'compile_id', 'source', 'kind', 'size', 'stride', 'value', 'automatic_dynamic', 'code', 'extra'];
+    const codeFields = ['filename', 'firstlineno', 'name', 'file_hash', 'closure_hash', 'extra'];
+    for (const base of BASES) {
+      assert.ok(surelyValidLine(JSON.parse(JSON.stringify(base))), JSON.stringify(base));
+      for (const f of fields) {
+        for (const v of VALUES) {
+          const j = { ...base, [f]: v };
+          if (v === undefined) delete j[f];
+          agrees(j);
+          if (surelyValidLine(j)) yes++;
+          for (const f2 of ['kind', 'size', 'stride', 'value']) {
+            for (const v2 of VALUES) {
+              const k: Record<string, unknown> = { ...j, [f2]: v2 };
+              if (v2 === undefined) delete k[f2];
+              agrees(k);
+            }
+          }
+        }
+      }
+      for (const f of codeFields) {
+        for (const v of VALUES) {
+          const c: Record<string, unknown> = { ...(base.code as object), [f]: v };
+          if (v === undefined) delete c[f];
+          agrees({ ...base, code: c });
+        }
+      }
+      for (const text of ['{"__proto__":1,', '{"code":{"__proto__":{},']) {
+        const j = JSON.parse(JSON.stringify(base).replace(text.startsWith('{"code"') ? '{"filename"' : '{', text.startsWith('{"code"') ? '{"__proto__":{},"filename"' : '{"__proto__":1,'));
+        assert.equal(surelyValidLine(j), false, JSON.stringify(j));
+      }
+    }
+    assert.ok(yes > 100, `${yes} lines passed the check`);
+  });
+
+  it('parseObservationLine gives on hostile lines what it gives where zod checks them (an extra key turns the check off: zod drops it): events and errors', () => {
+    let events = 0;
+    for (const base of BASES) {
+      for (const f of ['job', 'rank', 'time', 'source', 'kind', 'size', 'stride', 'value', 'code', 'automatic_dynamic']) {
+        for (const v of VALUES) {
+          const text = JSON.stringify({ ...base, [f]: v });
+          const a = outcome(() => parseObservationLine(text, 1, lineContext('f.jsonl', {})));
+          const b = outcome(() => parseObservationLine(text.replace(/^\{/, '{"zz":1,'), 1, lineContext('f.jsonl', {})));
+          assert.deepEqual(a, b, text);
+          if ('ok' in (a as object)) events++;
+        }
+      }
+    }
+    assert.ok(events > 100, `${events} lines gave events`);
+  });
+});
 
 describe('readLineChunks', () => {
   it('reads what a split of the whole text reads: CRLF, BOM, empty lines, multibyte and bad UTF-8 across chunk and piece boundaries', async () => {

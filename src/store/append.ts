@@ -1,14 +1,14 @@
 import type { CodeId } from '../model/code-id.ts';
 import type { Sql } from './database.ts';
 import { checkpointAppended } from './checkpoints.ts';
-import { fold } from './fold.ts';
+import { fold, type FoldStep } from './fold.ts';
 import { hash53 } from './hash53.ts';
 import type { Interner } from './intern.ts';
-import type { PreparedEvent } from './prepare-event.ts';
+import type { AppendMemo, PreparedEvent } from './prepare-event.ts';
 import { replayProfile } from './replay.ts';
 import { whyCheckpointAt } from './why-checkpoints.ts';
-import { addToLogCounts, type LogCounts } from './log-counts.ts';
-import { KEEP_ALL, whyCounted, whyStep } from './why-fold.ts';
+import { addToLogCounts, sourceCounts, type LogCounts } from './log-counts.ts';
+import { KEEP_ALL, whyCount, whyCounted, whyStep, type Acc, type Carried } from './why-fold.ts';
 import type { LeanEvent } from './log.ts';
 import { historyRows, writeCodeStates, type LiveView, type LiveViews } from './views.ts';
 import type { EventRow, HistoryInsert } from './dialect/dialect.ts';
@@ -106,7 +106,18 @@ export function appendBatch(st: AppendState, events: readonly PreparedEvent[], i
     }
     // profileRun adds a run's row once; later calls for it are no-ops, skipped here while the run stays
     if (row[6] !== null && row[6] !== p.run) interner.profileRun(id, (p.run = row[6]), position);
-    if (p.counted) addToLogCounts(p.counted, row[2], row[3], row[6], ev.kind);
+    const m = ev.memo;
+    if (p.counted) {
+      // what addToLogCounts does, with the counts of this code id and source (and its run noted) kept
+      if (m && m.counted === p.counted) m.counts!.n++;
+      else {
+        addToLogCounts(p.counted, row[2], row[3], row[6], ev.kind);
+        if (m && ev.kind === 'shape.observed') {
+          m.counted = p.counted;
+          m.counts = sourceCounts(p.counted, row[2]!, row[3]!);
+        }
+      }
+    }
     const c = p.c;
     c.n++;
     c.last = position;
@@ -118,11 +129,22 @@ export function appendBatch(st: AppendState, events: readonly PreparedEvent[], i
     if (refolds.has(id)) continue;
     const lv = (p.lv ??= live.get(id, before.get(id)?.last_position ?? null));
     if (ev.run !== null && lv.retracted.has(ev.run)) continue;
+    // An event like one the fold kept its entry for, the view unchanged since: kept again, and
+    // why counts it where it counted that one (what fold and whyCounted would do, lookups aside).
+    if (m && m.view === lv.view && m.changes === lv.view.changes && m.why === lv.why) {
+      if (m.slot) {
+        m.acc!.last = m.kept!;
+        whyCount(m.slot, ev.run);
+      }
+      continue;
+    }
     const step = fold(lv.view, ev as PreparedEvent & { code: CodeId; source: string });
     if (!step) continue; // evidence only (shape.described)
     // An entry the join kept as it was (the same object back) leaves its code state as stored.
     if (step.before !== step.after) lv.dirty.add(step.codeSeq);
-    if (lv.why && !whyCounted(lv.why, interner.dict.code(row[2]!), step, ev.kind, row[4], ev.run)) whyStep(lv.why, step, whyEvent(interner, ev, position, id, row[4], row[2]!, row[3], row[6]), KEEP_ALL, noDetails);
+    const whyCode = lv.why ? interner.dict.code(row[2]!) : null;
+    if (lv.why && !whyCounted(lv.why, whyCode!, step, ev.kind, row[4], ev.run)) whyStep(lv.why, step, whyEvent(interner, ev, position, id, row[4], row[2]!, row[3], row[6]), KEEP_ALL, noDetails);
+    if (m) remember(m, lv, ev, step, whyCode, row[4]);
     if (step.records.length) {
       result.records += step.records.length;
       historyRows(history, interner, position, id, step);
@@ -147,6 +169,33 @@ export function appendBatch(st: AppendState, events: readonly PreparedEvent[], i
     sql.run('update profiles set event_count = event_count + ?, last_position = ?, last_time = case when coalesce(last_time, 0) > ? then last_time else ? end where id = ?', c.n, c.last, c.time, c.time, id);
   }
   return result;
+}
+
+/**
+ * Keeps in the memo a fold that kept its entry as it was, for an observation (what fold's own
+ * shortcut keeps: its shape, automatic dynamic on), with where why counted it when it has a state.
+ */
+function remember(m: AppendMemo, lv: LiveView, ev: PreparedEvent, step: FoldStep, whyCode: CodeId | null, bodyId: number): void {
+  if (step.before !== step.after || step.records.length || ev.kind !== 'shape.observed' || ev.shape === null || !ev.automaticDynamic) {
+    m.view = null;
+    return;
+  }
+  let acc: Acc | null = null;
+  let slot: Carried | null = null;
+  if (lv.why) {
+    acc = lv.why.byCode.get(whyCode!)?.get(step.source) ?? null;
+    slot = acc?.carried.get(bodyId) ?? null;
+    if (!slot) {
+      m.view = null;
+      return;
+    }
+  }
+  m.view = lv.view;
+  m.changes = lv.view.changes;
+  m.kept = step.after;
+  m.why = lv.why;
+  m.acc = acc;
+  m.slot = slot;
 }
 
 /** One profile's part of a batch's fold: its report counts, event counters, last run noted, live view. */
@@ -210,10 +259,27 @@ export function internBatch(st: Pick<AppendState, 'interner'>, events: readonly 
       pid = interner.profileId(ev.cacheKey);
       lastKey = ev.cacheKey;
     }
-    const bid = interner.bodyId(ev.kind, ev.json);
-    const sid = ev.source === null ? null : interner.sourceId(ev.source);
-    const rid = ev.run === null ? null : interner.runId(ev.run);
-    const cid = ev.code ? interner.codeId(ev.code) : null;
+    let bid: number, sid: number | null, rid: number | null, cid: number | null;
+    const m = ev.memo;
+    if (m && m.gen === interner.generation) {
+      bid = m.bodyId;
+      sid = m.sourceId;
+      rid = m.runId;
+      cid = m.codeId;
+    } else {
+      bid = interner.bodyId(ev.kind, ev.json);
+      sid = ev.source === null ? null : interner.sourceId(ev.source);
+      rid = ev.run === null ? null : interner.runId(ev.run);
+      cid = ev.code ? interner.codeId(ev.code) : null;
+      // a memo's events are observations (a code id each): the ids hold until the interner forgets
+      if (m && cid !== null) {
+        m.gen = interner.generation;
+        m.bodyId = bid;
+        m.sourceId = sid;
+        m.runId = rid;
+        m.codeId = cid;
+      }
+    }
     if (ev.origin !== lastOrigin) origin = interner.originId((lastOrigin = ev.origin));
     const r = rows[i];
     if (r === undefined) {

@@ -13,10 +13,15 @@ import { emptyEntry } from '../model/entry.ts';
 export interface StreamView {
   profile: Profile;
   codeSeq: Map<string, number>;
+  /**
+   * Counts the folds that changed the view or may have (absent: none yet). While it stands, a
+   * fold of what the view kept before keeps it again (the append's AppendMemo). Only fold changes a view.
+   */
+  changes?: number;
 }
 
 export function emptyStream(): StreamView {
-  return { profile: emptyProfile(), codeSeq: new Map() };
+  return { profile: emptyProfile(), codeSeq: new Map(), changes: 0 };
 }
 
 export interface FoldStep {
@@ -71,6 +76,7 @@ export function fold(view: StreamView, ev: FoldInput): FoldStep | null {
   if (ev.kind === 'dynamic.logged') {
     // A record PyTorch logged changes the profile here, at its own position; the snapshot
     // PyTorch writes after the compile joins in with no further change (it confirms it).
+    view.changes = (view.changes ?? 0) + 1;
     if (seq === undefined) view.codeSeq.set(key, (seq = view.codeSeq.size));
     const state = codeStateFor(view.profile, ev.code).automaticDynamic;
     const cur = state.get(ev.source);
@@ -87,6 +93,7 @@ export function fold(view: StreamView, ev: FoldInput): FoldStep | null {
   }
   const entry = ev.shape ? entryOf(ev.shape) : entryFromJson(ev.entry!);
   const r = updateAutomaticDynamic(view.profile, ev.code, ev.source, entry, ev.automaticDynamic);
+  if (seq === undefined || r.before !== r.entry) view.changes = (view.changes ?? 0) + 1;
   if (seq === undefined) view.codeSeq.set(key, (seq = view.codeSeq.size));
   if (observed) {
     // The same object back: the join kept it. Any other result is an entry changed in place.

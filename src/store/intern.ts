@@ -29,6 +29,8 @@ export interface Interner {
   readonly dict: Dictionaries;
   /** Ids handed out in a transaction that rolled back, or by another writer, are not to be trusted. */
   forget(): void;
+  /** Counts the calls of forget(): ids kept from before another one are void. */
+  readonly generation: number;
 }
 
 const BOUND = 200_000;
@@ -47,6 +49,7 @@ export function createInterner(sql: Sql): Interner {
   let bodyCount = 0;
   const runsOf = new Map<number, Set<number>>();
   let dict = dictionaries(sql);
+  let generation = 0;
 
   /** The id of a dictionary entry (sources, runs), added if new. */
   const dictId = (cache: Map<string, number>, table: 'sources' | 'runs', column: 'source' | 'run', value: string): number => {
@@ -62,6 +65,9 @@ export function createInterner(sql: Sql): Interner {
   return {
     get dict() {
       return dict;
+    },
+    get generation() {
+      return generation;
     },
     prime(events) {
       const bulk = sql.dialect.internRows;
@@ -179,6 +185,7 @@ export function createInterner(sql: Sql): Interner {
       return id;
     },
     forget() {
+      generation++;
       profileIds.clear();
       originIds.clear();
       codeIds.clear();

@@ -1,5 +1,9 @@
 import type { EntryJson } from '../codecs/entry-json.ts';
 import type { CodeId } from '../model/code-id.ts';
+import type { FrameStateSizeEntry } from '../model/entry.ts';
+import type { StreamView } from './fold.ts';
+import type { LogCounts, sourceCounts } from './log-counts.ts';
+import type { Acc, Carried, WhyState } from './why-fold.ts';
 import type { Shape } from '../model/observation.ts';
 import { CURRENT_VERSION, splitPayload, validatePayload, VALIDATED, type DynamicLogged, type EventBody, type EventKind } from './events.ts';
 import { shapeFromJson } from './fold.ts';
@@ -63,6 +67,36 @@ export interface PreparedEvent {
   format: string | null;
   /** hash53 of the idempotency key. */
   idem: number;
+  /** Shared by the events of one wire rest (decodeBatch): what the append worked out for the first of them. */
+  memo?: AppendMemo | null;
+}
+
+/**
+ * What the append worked out for the events of one wire rest (lines the same but for their
+ * time: the same profile, code id, source, body, run, origin and compile), kept for the next
+ * of them, which would look each of it up again. Each part names what it was worked out
+ * against, and is used only while that holds: the ids while the interner's generation stands
+ * (a rollback forgets ids), the counts while the report's counts are the same object, and the
+ * fold's outcome (the entry kept as it was) while the live view is the same object and no
+ * fold changed it (StreamView.changes): folding the same shape into the same state keeps it again.
+ */
+export class AppendMemo {
+  gen = -1;
+  codeId = 0;
+  sourceId: number | null = null;
+  bodyId = 0;
+  runId: number | null = null;
+  /** The report's counts this event's were added to, and its code id and source's there. */
+  counted: LogCounts | null = null;
+  counts: ReturnType<typeof sourceCounts> | null = null;
+  /** The live view whose fold kept the entry (`kept`) as it was, and its changes then. */
+  view: StreamView | null = null;
+  changes: number | undefined = undefined;
+  kept: FrameStateSizeEntry | null = null;
+  /** why's state (the view's when `view` was set), and where whyCounted counts the event there. */
+  why: WhyState | undefined = undefined;
+  acc: Acc | null = null;
+  slot: Carried | null = null;
 }
 
 const BAD_ID = /[\u0000-\u001f\u007f]|\p{Cs}/u;
