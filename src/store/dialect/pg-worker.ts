@@ -27,9 +27,8 @@ interface Conn {
   posted: Promise<unknown>[];
   /** A query started ahead of its call (prefetch). */
   ahead?: { text: string; params: unknown[]; result: Promise<pg.QueryResult> };
-  /** The row counts of posted statements, by ticket, until read (rowCount) or the transaction ends. */
+  /** The row counts of posted statements, by ticket (postgres.ts gives them), until read (rowCount) or the transaction ends. */
   counts: Map<number, Promise<number>>;
-  tickets: number;
   /** The positions takePositions took last, for the copyIn that follows. */
   taken?: number[];
   /** Whether takePositions looks the keys up first: from the first COPY that met a taken key on (see copyIn). */
@@ -84,7 +83,7 @@ async function open(url: string, timeoutMs: number): Promise<Reply<number>> {
     return fail('connect', e);
   }
   const id = nextId++;
-  conns.set(id, { client, prepared: new Map(), posted: [], tail: Promise.resolve(), lookUp: false, counts: new Map(), tickets: 0 });
+  conns.set(id, { client, prepared: new Map(), posted: [], tail: Promise.resolve(), lookUp: false, counts: new Map() });
   return { ok: true, value: id };
 }
 
@@ -262,16 +261,15 @@ function posted(c: Conn, p: Promise<unknown>): void {
   c.posted.push(p);
 }
 
-/** A statement whose answer nothing needs, started now: the store goes on while the server runs it. */
-async function post(id: number, text: string, params: unknown[]): Promise<Reply<number>> {
+/** A statement whose answer nothing needs, started now: the store goes on while the server runs it. Its row count is kept under its ticket (0: not asked for). */
+async function post(id: number, text: string, params: unknown[], ticket: number): Promise<Reply<null>> {
   const c = conns.get(id);
   if (!c) return fail('query', new Error('connection closed'));
   if (!keepsPage(text)) c.ahead = undefined;
   const p = inOrder(c, () => c.client.query(config(c, text, params, false)));
   posted(c, p);
-  const ticket = ++c.tickets;
-  c.counts.set(ticket, p.then((r) => r.rowCount ?? 0, () => 0)); // a failure is reported as posted statements' are
-  return { ok: true, value: ticket };
+  if (ticket) c.counts.set(ticket, p.then((r) => r.rowCount ?? 0, () => 0)); // a failure is reported as posted statements' are
+  return { ok: true, value: null };
 }
 
 /** The row count of a posted statement (its ticket), once it has run. */
@@ -437,12 +435,14 @@ export type Call =
   | ['postExec', number, string]
   | ['takePositions', number, number[]]
   | ['copyIn', number, string, PackedEvents]
-  | ['post', number, string, unknown[]]
+  | ['post', number, string, unknown[], number]
   | ['rowCount', number, number]
   | ['prefetch', number, string, unknown[]]
   | ['state', number]
   | ['migrate', number]
-  | ['close', number];
+  | ['close', number]
+  /** Posted calls held back by postgres.ts (see send there), then the call that sent them. */
+  | ['after', Call[], Call];
 
 async function dispatch(call: Call): Promise<Reply<unknown>> {
   switch (call[0]) {
@@ -461,7 +461,7 @@ async function dispatch(call: Call): Promise<Reply<unknown>> {
     case 'copyIn':
       return copyIn(call[1], call[2], call[3]);
     case 'post':
-      return post(call[1], call[2], call[3]);
+      return post(call[1], call[2], call[3], call[4]);
     case 'rowCount':
       return rowCount(call[1], call[2]);
     case 'state':
@@ -470,13 +470,25 @@ async function dispatch(call: Call): Promise<Reply<unknown>> {
       return migrate(call[1]);
     case 'close':
       return close(call[1]);
+    case 'after':
+      return handle(call);
   }
 }
 
-runAsWorker(async (...call: Call): Promise<Reply<unknown>> => {
+async function handle(call: Call): Promise<Reply<unknown>> {
+  if (call[0] === 'after') {
+    // the held-back posts start in order (each only queues its statement), then the call
+    for (const c of call[1]) {
+      const r = await handle(c);
+      if (!r.ok) return r;
+    }
+    return handle(call[2]);
+  }
   // a posted statement is checked by the next call that waits, never by its own
   const conn = call[0] === 'open' || call[0] === 'post' || call[0] === 'postExec' || call[0] === 'copyIn' ? undefined : conns.get(call[1]);
   const r = await dispatch(call);
   const failed = await postedFailure(conn);
   return failed ? fail('query', failed) : r;
-});
+}
+
+runAsWorker(async (...call: Call): Promise<Reply<unknown>> => handle(call));

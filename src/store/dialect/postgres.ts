@@ -36,6 +36,26 @@ function callWorker(): (...c: Call) => Reply<unknown> {
   return bridge;
 }
 
+/**
+ * Statements posted inside a transaction (post, postExec; its BEGIN included) and not sent
+ * yet: each call is a round trip to the worker thread (a message and a wait), which cost more
+ * than the statement itself for the append's many small posts. They go with the next call,
+ * ahead of it and in order, so the connection runs them in the order they were posted; their
+ * failure fails that call, as it would have failed the next call that waits. The transaction
+ * ends with a call that waits (its commit or rollback), so none is left behind; copyIn, whose
+ * COPY must start at once, sends them too.
+ */
+let unsent: Call[] = [];
+/** Tickets of posted statements (their row counts), given here since the worker sees them late. */
+let tickets = 0;
+
+function send(bridge: (...c: Call) => Reply<unknown>, c: Call): Reply<unknown> {
+  if (!unsent.length) return bridge(...c);
+  const before = unsent;
+  unsent = [];
+  return bridge('after', before, c);
+}
+
 /** Connection-level failures (the server, the role, the rights) are the user's to fix: input errors. */
 const INPUT_CLASSES = ['08', '28', '3D', '42501', '53', '57'];
 
@@ -66,7 +86,7 @@ export async function openPostgres(url: string, options: OpenOptions = {}): Prom
   // The worker answers every call with a Reply; a throw is the bridge's own backstop (no answer in time).
   const call = (...c: Call): Reply<unknown> => {
     try {
-      return bridge(...c);
+      return send(bridge, c);
     } catch (e) {
       throw inputError(`${where}: no answer from the server within ${CALL_TIMEOUT_MS / 1000} s (${(e as Error).message})`, e);
     }
@@ -134,7 +154,8 @@ function pgSql(url: string, id: number, call: (...c: Call) => Reply<unknown>, un
    * latest the commit), which rolls the transaction back all the same.
    */
   const runInTransaction = (s: string, p: unknown[]) => {
-    const ticket = unwrap<number>(call('post', id, s, p));
+    const ticket = ++tickets;
+    unsent.push(['post', id, s, p, ticket]);
     let changes: number | undefined;
     return {
       get changes(): number {
@@ -157,13 +178,13 @@ function pgSql(url: string, id: number, call: (...c: Call) => Reply<unknown>, un
     prefetchRaw: (s, p) => void unwrap(call('prefetch', id, s, p)),
     takePositions: (keys) => unwrap<number[] | null>(call('takePositions', id, keys)),
     copyIn: (s, events) => void unwrap(call('copyIn', id, s, events)),
-    post: (s, p) => void unwrap(call('post', id, s, p)),
+    post: (s, p) => void (depth > 0 ? unsent.push(['post', id, s, p, 0]) : unwrap(call('post', id, s, p, 0))),
     immediate<T>(fn: () => T): T {
       // Nested calls (an import around its append) are savepoints, as better-sqlite3 makes them.
       const name = `s${depth}`;
       const outer = depth === 0;
-      // not waited for: a failure fails the transaction's next call, inside the try below
-      unwrap(call('postExec', id, outer ? 'begin' : `savepoint ${name}`));
+      // not waited for (nor sent before the next call): a failure fails the transaction's next call, inside the try below
+      unsent.push(['postExec', id, outer ? 'begin' : `savepoint ${name}`]);
       depth++;
       try {
         const out = fn();
