@@ -93,6 +93,60 @@ describe('PostgreSQL bridge', () => {
     await copied.close();
     await inserted.close();
   });
+  it('issue 11.7: a COPY-sized batch holding a key twice, or a key already stored, gets what the insert gives it: the first row of a key, taken keys 0, positions alike', async () => {
+    const [copied, inserted] = [await openDatabase(freshPgDatabase()), await openDatabase(freshPgDatabase())];
+    const rows = (from: number, repeatAt = -1): EventRow[] =>
+      Array.from({ length: 300 }, (_, i) => [1, 'shape.observed', 1, 1, 1 + i, i, null, null, i, null, i === repeatAt ? from : from + i]);
+    const stored = (db: typeof copied) => db.sql.allRaw(`select position, ${EVENT_COLUMNS} from events order by position`);
+    const batches = [rows(1000, 299), rows(2000), rows(2000), rows(3000), [...rows(3000).slice(0, 10), ...rows(4000).slice(10)]];
+    for (const b of batches) {
+      // one batch of 300 (COPY where it can), against 3 of 100 (the insert) in one transaction
+      // a COPY that meets a taken key fails its transaction as a serialization failure, which the ledger runs again (ledger.ts)
+      const copy = () => copied.sql.immediate(() => copied.sql.dialect.insertEvents(copied.sql, b));
+      let a: number[];
+      try {
+        a = copy();
+      } catch (e) {
+        assert.equal((e as { code?: string }).code, '40001');
+        a = copy();
+      }
+      const one = inserted.sql.immediate(() => [0, 100, 200].flatMap((i) => inserted.sql.dialect.insertEvents(inserted.sql, b.slice(i, i + 100))));
+      assert.deepEqual(a.map((p) => p !== 0), one.map((p) => p !== 0));
+    }
+    const keys = (db: typeof copied) => stored(db).map((r) => [r[5], r[11]]); // body and key: positions differ where a COPY took some and the insert then ran
+    assert.deepEqual(keys(copied), keys(inserted));
+    assert.equal(stored(copied).length, 300 - 1 + 300 + 300 + 290);
+    await copied.close();
+    await inserted.close();
+  });
+
+  it('issue 11.7: statements posted in a transaction are held back and sent, in order, ahead of the next call: a prefetched page, the counts and a failure come out as when each was sent at once', async () => {
+    const db = await openDatabase(freshPgDatabase());
+    const { sql } = db;
+    const page = 'select position from events where position > ? order by position';
+    const insert = (p: number) => sql.run("insert into events(position, profile_id, kind, body_id, time, idempotency_key) values (?, 1, 'shape.observed', 1, 0, ?)", p, p);
+    insert(1);
+    const r = sql.immediate(() => {
+      sql.dialect.prefetchRaw!(sql, page, [0]);
+      const held = insert(2); // held back: sent with the next call, where it drops the page taken before it
+      const page1 = sql.allRaw(page, 0);
+      sql.dialect.prefetchRaw!(sql, page, [0]);
+      const counted = sql.run("insert into sources(source) values ('x'), ('y')"); // no events: the page stays
+      const page2 = sql.allRaw(page, 0);
+      return { page1, page2, held: held.changes, counted: counted.changes };
+    });
+    assert.deepEqual(r, { page1: [[1], [2]], page2: [[1], [2]], held: 1, counted: 2 });
+    // a held-back write that fails: the transaction fails at its commit and keeps nothing
+    assert.throws(() =>
+      sql.immediate(() => {
+        insert(3);
+        insert(3);
+      }),
+    /duplicate key/);
+    assert.deepEqual(sql.allRaw(page, 0), [[1], [2]]);
+    await db.close();
+  });
+
   it('issue 11.7: a COPY batch whose positions have gaps (another writer took some meanwhile) gets each of its positions, in order', async () => {
     const db = await openDatabase(freshPgDatabase());
     const { sql } = db;

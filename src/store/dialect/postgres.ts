@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { createSyncFn } from 'synckit';
 import { inputError, LedgerError } from '../../errors.ts';
 import { DatabaseVersionError, type OpenedDatabase, type OpenOptions, type Sql } from '../database.ts';
-import { CODE_STATE_COLUMNS, EVENT_COLUMNS, HISTORY_COLUMNS, redactUrl, type Dialect, type EventRow } from './dialect.ts';
+import { CODE_STATE_COLUMNS, EVENT_COLUMNS, HISTORY_COLUMNS, redactUrl, type Dialect } from './dialect.ts';
 import { packEvents, unpackRows, type PackedEvents } from './pg-rows.ts';
 import type { Answer, Call, Reply } from './pg-worker.ts';
 
@@ -42,7 +42,7 @@ function callWorker(): (...c: Call) => Reply<unknown> {
  * than the statement itself for the append's many small posts. They go with the next call,
  * ahead of it and in order, so the connection runs them in the order they were posted; their
  * failure fails that call, as it would have failed the next call that waits. The transaction
- * ends with a call that waits (its commit or rollback), so none is left behind; copyIn, whose
+ * ends with a call that waits (its commit or rollback), so none is left behind; copyEvents, whose
  * COPY must start at once, sends them too.
  */
 let unsent: Call[] = [];
@@ -124,10 +124,12 @@ export async function openPostgres(url: string, options: OpenOptions = {}): Prom
 interface PgSql extends Sql {
   /** Starts a query whose rows a later allRaw of the same statement and parameters takes (pg-worker.ts prefetch). */
   prefetchRaw(statement: string, params: unknown[]): void;
-  /** Positions for a batch of events about to go by COPY, or null where one of their keys is taken (pg-worker.ts takePositions). */
-  takePositions(keys: number[]): number[] | null;
-  /** COPY ... FROM STDIN of these events at the positions just taken, written while the caller goes on; its failure fails the next call (pg-worker.ts copyIn). */
-  copyIn(statement: string, events: PackedEvents): void;
+  /**
+   * COPY ... FROM STDIN of a batch of events: their positions, taken now, while the COPY runs
+   * as the caller goes on (its failure fails the next call); null, nothing written, where the
+   * batch holds a key twice or one already taken (pg-worker.ts copyEvents).
+   */
+  copyEvents(statement: string, events: PackedEvents): number[] | null;
   /** A statement whose answer nothing needs, run while the caller goes on; its failure fails the next call (pg-worker.ts post). */
   post(statement: string, params: unknown[]): void;
 }
@@ -176,8 +178,14 @@ function pgSql(url: string, id: number, call: (...c: Call) => Reply<unknown>, un
     allRaw: (s, ...p) => q(s, p, true).rows as unknown[][],
     exec: (s) => void unwrap(call('exec', id, s)),
     prefetchRaw: (s, p) => void unwrap(call('prefetch', id, s, p)),
-    takePositions: (keys) => unwrap<number[] | null>(call('takePositions', id, keys)),
-    copyIn: (s, events) => void unwrap(call('copyIn', id, s, events)),
+    copyEvents(s, events) {
+      const got = unwrap<number | number[] | null>(call('copyEvents', id, s, events));
+      // a run without a gap comes as its first position
+      if (typeof got !== 'number') return got;
+      const positions = new Array<number>(events.kindOf.length);
+      for (let i = 0; i < positions.length; i++) positions[i] = got + i;
+      return positions;
+    },
     post: (s, p) => void (depth > 0 ? unsent.push(['post', id, s, p, 0]) : unwrap(call('post', id, s, p, 0))),
     immediate<T>(fn: () => T): T {
       // Nested calls (an import around its append) are savepoints, as better-sqlite3 makes them.
@@ -233,16 +241,6 @@ const UPSERT_CODE_STATES = unnestInsert('code_states', CODE_STATE_COLUMNS, CODE_
 /** Batches from this size go by COPY (far less work for the server than the insert); a smaller one is one insert, no key lookup. */
 const COPY_MIN = 256;
 
-/** Two rows of one key in a batch: only the insert that skips taken keys keeps the first. */
-function repeatsKey(rows: readonly EventRow[]): boolean {
-  const keys = new Set<number>();
-  for (const r of rows) {
-    if (keys.has(r[10])) return true;
-    keys.add(r[10]);
-  }
-  return false;
-}
-
 const COPY_EVENTS = `copy events(position, ${EVENT_COLUMNS}) from stdin with (format binary)`;
 
 function columnsOf(rows: readonly unknown[][], n: number): unknown[][] {
@@ -286,15 +284,11 @@ export const postgresDialect: Dialect = {
   insertEvents(sql, rows) {
     if (!rows.length) return [];
     // packed, the batch crosses to the worker at little cost, and the worker writes its COPY data
-    const packed = rows.length >= COPY_MIN && !repeatsKey(rows) ? packEvents(rows) : undefined;
+    const packed = rows.length >= COPY_MIN ? packEvents(rows) : undefined;
     if (packed) {
-      const pg = sql as PgSql;
-      const positions = pg.takePositions(rows.map((r) => r[10]));
-      if (positions) {
-        pg.copyIn(COPY_EVENTS, packed);
-        return positions;
-      }
-      // a key was taken: nothing was written; the insert below skips taken keys
+      const positions = (sql as PgSql).copyEvents(COPY_EVENTS, packed);
+      if (positions) return positions;
+      // a key repeated or taken: nothing was written; the insert below skips taken keys (and keeps a repeated key's first row)
     }
     const got = sql.allRaw(INSERT_EVENTS, ...columnsOf(rows, 11));
     const byKey = new Map<number, number>();
