@@ -147,6 +147,28 @@ describe('PostgreSQL bridge', () => {
     await db.close();
   });
 
+  it('issue 11.7: dictionary rows interned in one statement (added and found together) get the ids a lookup finds, new, stored and mixed, in the order asked', async () => {
+    const db = await openDatabase(freshPgDatabase());
+    const { sql } = db;
+    const intern = sql.dialect.internRows!;
+    const body = (s: string) => new TextEncoder().encode(s);
+    const lookUp = (rows: unknown[][]) => rows.map((r) => sql.dialect.findBody(sql, r[0] as string, r[1] as number, r[2] as Uint8Array)!);
+    const a = [['shape.observed', 1, body('{"a":1}')], ['shape.observed', 1, body('x\u0000\\\t☃')], ['run.retracted', 2, new Uint8Array([0x78, 0, 255])]];
+    const first = intern(sql, 'bodies', a);
+    assert.deepEqual(first, lookUp(a));
+    assert.equal(new Set(first).size, 3);
+    const b = [a[2], ['shape.observed', 2, body('{"a":1}')], a[0]]; // stored, new (another version), stored
+    assert.deepEqual(intern(sql, 'bodies', b), lookUp(b));
+    assert.deepEqual(intern(sql, 'bodies', a), first); // all stored
+    const runs = ['r1', "it's", 'r\u00e9'].map((r) => [r]);
+    const ids = intern(sql, 'runs', runs);
+    assert.deepEqual(intern(sql, 'runs', [runs[2], ['r0'], runs[0]]).filter((_, i) => i !== 1), [ids[2], ids[0]]);
+    const runOf = new Map(sql.allRaw('select id, run from runs').map((r) => [r[0], r[1]]));
+    assert.deepEqual(ids.map((id) => runOf.get(id)), ['r1', "it's", 'r\u00e9']);
+    assert.equal(runOf.size, 4);
+    await db.close();
+  });
+
   it('issue 11.7: a COPY batch whose positions have gaps (another writer took some meanwhile) gets each of its positions, in order', async () => {
     const db = await openDatabase(freshPgDatabase());
     const { sql } = db;

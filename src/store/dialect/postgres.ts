@@ -307,11 +307,22 @@ export const postgresDialect: Dialect = {
     const cols = d.columns.join(', ');
     const arrays = d.types.map((t) => `?::${t}[]`).join(', ');
     const params = columnsOf(rows, d.columns.length);
-    // in key order: concurrent writers adding overlapping rows wait on each other in one order, never in a cycle
-    sql.run(`insert into ${table}(${cols}) select ${cols} from unnest(${arrays}) as u(${cols}) order by ${cols} on conflict do nothing`, ...params);
-    const ids = sql.allRaw(`select t.id from unnest(${arrays}) with ordinality as u(${cols}, ord) join ${table} t on ${d.match} order by u.ord`, ...params).map((r) => r[0] as number);
+    // One statement: the rows it adds (in key order: concurrent writers adding overlapping rows
+    // wait on each other in one order, never in a cycle) and those it found. A row another
+    // writer committed after the statement began is in neither (its insert skipped, its
+    // snapshot older): then the rows are looked up again.
+    const added = d.match.replace(/\bt\./g, 'a.');
+    let ids = sql
+      .allRaw(
+        `with u as (select * from unnest(${arrays}) with ordinality as u(${cols}, ord)),
+          a as (insert into ${table}(${cols}) select ${cols} from u order by ${cols} on conflict do nothing returning id, ${cols})
+        select coalesce(a.id, t.id) from u left join a on ${added} left join ${table} t on ${d.match} order by u.ord`,
+        ...params,
+      )
+      .map((r) => r[0] as number | null);
+    if (ids.includes(null)) ids = sql.allRaw(`select t.id from unnest(${arrays}) with ordinality as u(${cols}, ord) join ${table} t on ${d.match} order by u.ord`, ...params).map((r) => r[0] as number);
     if (ids.length !== rows.length) throw new Error(`${table}: ${rows.length} rows interned, ${ids.length} found`);
-    return ids;
+    return ids as number[];
   },
   insertHistory(sql, rows) {
     if (rows.length) (sql as PgSql).post(INSERT_HISTORY, columnsOf(rows, 10));
