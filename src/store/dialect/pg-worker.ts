@@ -2,7 +2,7 @@ import { Kysely, Migrator, PostgresDialect, sql as ksql, type Migration, type Mi
 import pg from 'pg';
 import { runAsWorker } from 'synckit';
 import { migrations } from '../../../migrations/index.ts';
-import { copyBinary, packRows, type PackedEvents, type PackedRows } from './pg-rows.ts';
+import { copyBinary, copyReads, copyRows, packRows, type PackedEvents, type PackedRows } from './pg-rows.ts';
 
 /**
  * PostgreSQL's side of the synchronous bridge (see postgres.ts): a worker thread owning the
@@ -25,8 +25,10 @@ interface Conn {
   tail: Promise<void>;
   /** Statements started without waiting (post, copyEvents' COPY), not yet checked. */
   posted: Promise<unknown>[];
-  /** A query started ahead of its call (prefetch). */
-  ahead?: { text: string; params: unknown[]; result: Promise<pg.QueryResult> };
+  /** A raw query started ahead of its call (prefetch). */
+  ahead?: { text: string; params: unknown[]; result: Promise<Answer> };
+  /** The column types of each raw query read so far: where copyRows reads them all, its next pages come by COPY (rawQuery). */
+  types: Map<string, number[]>;
   /** The row counts of posted statements, by ticket (postgres.ts gives them), until read (rowCount) or the transaction ends. */
   counts: Map<number, Promise<number>>;
   /** Whether copyEvents looks the keys up first: from the first COPY that met a taken key on. */
@@ -81,7 +83,7 @@ async function open(url: string, timeoutMs: number): Promise<Reply<number>> {
     return fail('connect', e);
   }
   const id = nextId++;
-  conns.set(id, { client, prepared: new Map(), posted: [], tail: Promise.resolve(), lookUp: false, counts: new Map() });
+  conns.set(id, { client, prepared: new Map(), posted: [], tail: Promise.resolve(), lookUp: false, counts: new Map(), types: new Map() });
   return { ok: true, value: id };
 }
 
@@ -113,7 +115,7 @@ async function query(id: number, text: string, params: unknown[], raw: boolean):
       // the prefetched query, if this is it
       if (raw && ahead.text === text && sameParams(ahead.params, params)) {
         c.ahead = undefined;
-        return { ok: true, value: answer(await ahead.result, true) };
+        return { ok: true, value: await ahead.result };
       }
       // else it stays for its call where this changes none of its rows, or goes unread (the connection runs it first all the same)
       if (!keepsPage(text)) {
@@ -121,11 +123,89 @@ async function query(id: number, text: string, params: unknown[], raw: boolean):
         await ahead.result.catch(() => {});
       }
     }
-    return { ok: true, value: answer(await inOrder(c, () => c.client.query(config(c, text, params, raw))), raw) };
+    if (raw) return { ok: true, value: await rawQuery(c, text, params) };
+    return { ok: true, value: answer(await inOrder(c, () => c.client.query(config(c, text, params, false))), false) };
   } catch (e) {
     return fail('query', e);
   }
 }
+
+/**
+ * A raw query in the connection's order. Once a read's column types are known (its first run)
+ * and copyRows reads them all, it runs as `COPY (select ...) TO STDOUT (FORMAT binary)`, its
+ * parameters written in as the text pg would have sent for them (unknown-typed literals, typed
+ * by the server as the parameters were): its rows then cross from the server as one buffer a
+ * page instead of a string per value, which pg parsed at more cost than the store folds them.
+ */
+function rawQuery(c: Conn, text: string, params: unknown[]): Promise<Answer> {
+  const types = c.types.get(text);
+  const sql = types && copyReads(types) ? inlined(text, params) : undefined;
+  if (sql !== undefined) {
+    return inOrder(c, () => copyTo(c.client, `copy (${sql}) to stdout with (format binary)`)).then((data) => {
+      const packed = copyRows(data, types!);
+      return { rows: [], rowCount: packed.values.length / packed.width, packed };
+    });
+  }
+  return inOrder(c, () => c.client.query(config(c, text, params, true))).then((r) => {
+    if (!c.types.has(text) && /^\s*select\b/i.test(text) && !/;|\bfor\s+(update|share|no\s+key|key)\b/i.test(text)) c.types.set(text, r.fields.map((f) => f.dataTypeID));
+    return answer(r, true);
+  });
+}
+
+/**
+ * The statement with its `?` marks replaced by the parameters as literals: each as the text
+ * pg sends for it, quoted (an unknown-typed literal, as an untyped parameter is); undefined
+ * where one is not a number, null, boolean or a string free of backslashes and NULs.
+ */
+export function inlined(text: string, params: readonly unknown[]): string | undefined {
+  const lits: string[] = [];
+  for (const v of params) {
+    if (v === null || v === undefined) lits.push('null');
+    else if (typeof v === 'number' || typeof v === 'boolean') lits.push(`'${String(v)}'`);
+    else if (typeof v === 'string' && !/[\\\0]/.test(v)) lits.push(`'${v.replace(/'/g, "''")}'`);
+    else return undefined;
+  }
+  let n = 0;
+  let out = '';
+  let quote: string | null = null;
+  for (const ch of text) {
+    if (quote) {
+      if (ch === quote) quote = null;
+    } else if (ch === "'" || ch === '"') quote = ch;
+    else if (ch === '?') {
+      if (n >= lits.length) return undefined;
+      out += lits[n++];
+      continue;
+    }
+    out += ch;
+  }
+  return n === lits.length ? out : undefined;
+}
+
+/** COPY ... TO STDOUT: pg's Query, keeping the data the server sends (copied: a message's chunk is a view of pg's read buffer, which it reuses). */
+class CopyTo extends pg.Query {
+  data = Buffer.allocUnsafe(1 << 16);
+  size = 0;
+  constructor(text: string, callback: (err: Error | null) => void) {
+    super({ text, callback } as never);
+  }
+  handleCopyData(msg: { chunk: Buffer }): void {
+    const chunk = msg.chunk;
+    if (this.size + chunk.length > this.data.length) {
+      const grown = Buffer.allocUnsafe(Math.max(this.data.length * 2, this.size + chunk.length));
+      this.data.copy(grown, 0, 0, this.size);
+      this.data = grown;
+    }
+    chunk.copy(this.data, this.size);
+    this.size += chunk.length;
+  }
+}
+
+const copyTo = (client: pg.Client, text: string) =>
+  new Promise<Buffer>((resolve, reject) => {
+    const q: CopyTo = new CopyTo(text, (err) => (err ? reject(err) : resolve(q.data.subarray(0, q.size))));
+    client.query(q as never);
+  });
 
 function config(c: Conn, text: string, params: unknown[], raw: boolean): pg.QueryConfig {
   let p = c.prepared.get(text);
@@ -141,7 +221,7 @@ async function prefetch(id: number, text: string, params: unknown[]): Promise<Re
   if (!c) return fail('query', new Error('connection closed'));
   if (c.ahead && c.ahead.text === text && sameParams(c.ahead.params, params)) return { ok: true, value: null };
   // one at a time: a page left untaken (its scan ended early) goes unread
-  const result = inOrder(c, () => c.client.query(config(c, text, params, true)));
+  const result = rawQuery(c, text, params);
   result.catch(() => {}); // an error is answered to the call that takes it
   c.ahead = { text, params, result };
   return { ok: true, value: null };
