@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { copyBinary, packEvents, packRows, unpackRows } from './pg-rows.ts';
+import { copyBinary, copyReads, copyRows, packEvents, packRows, unpackRows } from './pg-rows.ts';
 
 describe('PostgreSQL bridge: packed rows', () => {
   it('issue 11.7: rows of numbers and nulls come back value for value (-0, NaN, infinities, 2^53, null in every column)', () => {
@@ -89,5 +89,30 @@ describe('PostgreSQL bridge: packed events and their binary COPY', () => {
     assert.equal(packEvents([good.slice(0, 10)]), undefined);
     // the time is a float8: any number
     for (const t of [NaN, Infinity, 0.5, -0]) assert.ok(packEvents([[...good.slice(0, 5), t, ...good.slice(6)]]));
+  });
+  it('issue 11.7: rows read from a binary COPY (a scan page by COPY TO) are the rows written, past the first buffer, text by index, -0 as 0, nulls and 53-bit ints', () => {
+    const kinds = ['shape.observed', 'run.retracted', 'shape.described'];
+    const ids = [null, 'a\tb', '☃ \ud83d\ude00', '', "it's", '\\N'];
+    const rows = Array.from({ length: 3001 }, (_, i) => [
+      i % 9 === 0 ? null : i % 4, kinds[i % 3], i % 5 === 0 ? null : -i, i, 2 ** 53 - 1 - i, i % 7 === 0 ? -0 : [NaN, Infinity, -Infinity, 0.1, -1.5e300][i % 5] * (i + 1), null, -(2 ** 52) + i, i * 2 ** 32, ids[i % ids.length], 2 ** 52 + i,
+    ]);
+    const positions = rows.map((_, i) => 2 ** 40 + 3 * i);
+    const data = copyBinary(positions, packEvents(rows)!);
+    // the COPY's columns: position, then EventRow's (EVENT_COLUMNS): int8, text, float8
+    const types = [20, 20, 25, 20, 20, 20, 701, 20, 20, 20, 25, 20];
+    assert.ok(copyReads(types));
+    assert.ok(!copyReads([20, 16]) && !copyReads([700]) && !copyReads([1700]) && !copyReads([17]) && !copyReads([]));
+    const back = unpackRows(copyRows(data, types));
+    assert.equal(back.length, rows.length);
+    back.forEach((r, i) => {
+      const want = [positions[i], ...rows[i]].map((v) => (Object.is(v, -0) ? 0 : v)); // -0 goes as 0 (copyBinary)
+      assert.equal(r.length, want.length);
+      r.forEach((v, j) => assert.ok(Object.is(v, want[j]), `row ${i} column ${j}: ${String(v)} against ${String(want[j])}`));
+    });
+    // text columns are indexes into the page's strings, each distinct string once
+    const packed = copyRows(data, types);
+    assert.deepEqual([...packed.texts!], types.map((t) => (t === 25 ? 1 : 0)));
+    assert.equal(packed.strings!.length, kinds.length + ids.length - 1);
+    assert.throws(() => copyRows(data, types.slice(1)), /12 fields, 11 expected/);
   });
 });

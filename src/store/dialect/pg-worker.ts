@@ -2,13 +2,13 @@ import { Kysely, Migrator, PostgresDialect, sql as ksql, type Migration, type Mi
 import pg from 'pg';
 import { runAsWorker } from 'synckit';
 import { migrations } from '../../../migrations/index.ts';
-import { copyBinary, packRows, type PackedEvents, type PackedRows } from './pg-rows.ts';
+import { copyBinary, copyReads, copyRows, packRows, type PackedEvents, type PackedRows } from './pg-rows.ts';
 
 /**
  * PostgreSQL's side of the synchronous bridge (see postgres.ts): a worker thread owning the
  * pg clients; the store's thread calls it through synckit and waits (Atomics.wait), so the
  * store stays one synchronous module for both backends. One call = one round trip, but for
- * writes whose answer nothing needs yet (post, copyIn) and a scan's next page
+ * writes whose answer nothing needs yet (post, copyEvents' COPY) and a scan's next page
  * (prefetch), which run while the store goes on: the server works as the store folds.
  */
 
@@ -23,16 +23,15 @@ interface Conn {
   prepared: Map<string, { name: string; text: string }>;
   /** The end of the statements started so far (inOrder). */
   tail: Promise<void>;
-  /** Statements started without waiting (post, copyIn), not yet checked. */
+  /** Statements started without waiting (post, copyEvents' COPY), not yet checked. */
   posted: Promise<unknown>[];
-  /** A query started ahead of its call (prefetch). */
-  ahead?: { text: string; params: unknown[]; result: Promise<pg.QueryResult> };
-  /** The row counts of posted statements, by ticket, until read (rowCount) or the transaction ends. */
+  /** A raw query started ahead of its call (prefetch). */
+  ahead?: { text: string; params: unknown[]; result: Promise<Answer> };
+  /** The column types of each raw query read so far: where copyRows reads them all, its next pages come by COPY (rawQuery). */
+  types: Map<string, number[]>;
+  /** The row counts of posted statements, by ticket (postgres.ts gives them), until read (rowCount) or the transaction ends. */
   counts: Map<number, Promise<number>>;
-  tickets: number;
-  /** The positions takePositions took last, for the copyIn that follows. */
-  taken?: number[];
-  /** Whether takePositions looks the keys up first: from the first COPY that met a taken key on (see copyIn). */
+  /** Whether copyEvents looks the keys up first: from the first COPY that met a taken key on. */
   lookUp: boolean;
 }
 const conns = new Map<number, Conn>();
@@ -84,7 +83,7 @@ async function open(url: string, timeoutMs: number): Promise<Reply<number>> {
     return fail('connect', e);
   }
   const id = nextId++;
-  conns.set(id, { client, prepared: new Map(), posted: [], tail: Promise.resolve(), lookUp: false, counts: new Map(), tickets: 0 });
+  conns.set(id, { client, prepared: new Map(), posted: [], tail: Promise.resolve(), lookUp: false, counts: new Map(), types: new Map() });
   return { ok: true, value: id };
 }
 
@@ -116,7 +115,7 @@ async function query(id: number, text: string, params: unknown[], raw: boolean):
       // the prefetched query, if this is it
       if (raw && ahead.text === text && sameParams(ahead.params, params)) {
         c.ahead = undefined;
-        return { ok: true, value: answer(await ahead.result, true) };
+        return { ok: true, value: await ahead.result };
       }
       // else it stays for its call where this changes none of its rows, or goes unread (the connection runs it first all the same)
       if (!keepsPage(text)) {
@@ -124,11 +123,89 @@ async function query(id: number, text: string, params: unknown[], raw: boolean):
         await ahead.result.catch(() => {});
       }
     }
-    return { ok: true, value: answer(await inOrder(c, () => c.client.query(config(c, text, params, raw))), raw) };
+    if (raw) return { ok: true, value: await rawQuery(c, text, params) };
+    return { ok: true, value: answer(await inOrder(c, () => c.client.query(config(c, text, params, false))), false) };
   } catch (e) {
     return fail('query', e);
   }
 }
+
+/**
+ * A raw query in the connection's order. Once a read's column types are known (its first run)
+ * and copyRows reads them all, it runs as `COPY (select ...) TO STDOUT (FORMAT binary)`, its
+ * parameters written in as the text pg would have sent for them (unknown-typed literals, typed
+ * by the server as the parameters were): its rows then cross from the server as one buffer a
+ * page instead of a string per value, which pg parsed at more cost than the store folds them.
+ */
+function rawQuery(c: Conn, text: string, params: unknown[]): Promise<Answer> {
+  const types = c.types.get(text);
+  const sql = types && copyReads(types) ? inlined(text, params) : undefined;
+  if (sql !== undefined) {
+    return inOrder(c, () => copyTo(c.client, `copy (${sql}) to stdout with (format binary)`)).then((data) => {
+      const packed = copyRows(data, types!);
+      return { rows: [], rowCount: packed.values.length / packed.width, packed };
+    });
+  }
+  return inOrder(c, () => c.client.query(config(c, text, params, true))).then((r) => {
+    if (!c.types.has(text) && /^\s*select\b/i.test(text) && !/;|\bfor\s+(update|share|no\s+key|key)\b/i.test(text)) c.types.set(text, r.fields.map((f) => f.dataTypeID));
+    return answer(r, true);
+  });
+}
+
+/**
+ * The statement with its `?` marks replaced by the parameters as literals: each as the text
+ * pg sends for it, quoted (an unknown-typed literal, as an untyped parameter is); undefined
+ * where one is not a number, null, boolean or a string free of backslashes and NULs.
+ */
+export function inlined(text: string, params: readonly unknown[]): string | undefined {
+  const lits: string[] = [];
+  for (const v of params) {
+    if (v === null || v === undefined) lits.push('null');
+    else if (typeof v === 'number' || typeof v === 'boolean') lits.push(`'${String(v)}'`);
+    else if (typeof v === 'string' && !/[\\\0]/.test(v)) lits.push(`'${v.replace(/'/g, "''")}'`);
+    else return undefined;
+  }
+  let n = 0;
+  let out = '';
+  let quote: string | null = null;
+  for (const ch of text) {
+    if (quote) {
+      if (ch === quote) quote = null;
+    } else if (ch === "'" || ch === '"') quote = ch;
+    else if (ch === '?') {
+      if (n >= lits.length) return undefined;
+      out += lits[n++];
+      continue;
+    }
+    out += ch;
+  }
+  return n === lits.length ? out : undefined;
+}
+
+/** COPY ... TO STDOUT: pg's Query, keeping the data the server sends (copied: a message's chunk is a view of pg's read buffer, which it reuses). */
+class CopyTo extends pg.Query {
+  data = Buffer.allocUnsafe(1 << 16);
+  size = 0;
+  constructor(text: string, callback: (err: Error | null) => void) {
+    super({ text, callback } as never);
+  }
+  handleCopyData(msg: { chunk: Buffer }): void {
+    const chunk = msg.chunk;
+    if (this.size + chunk.length > this.data.length) {
+      const grown = Buffer.allocUnsafe(Math.max(this.data.length * 2, this.size + chunk.length));
+      this.data.copy(grown, 0, 0, this.size);
+      this.data = grown;
+    }
+    chunk.copy(this.data, this.size);
+    this.size += chunk.length;
+  }
+}
+
+const copyTo = (client: pg.Client, text: string) =>
+  new Promise<Buffer>((resolve, reject) => {
+    const q: CopyTo = new CopyTo(text, (err) => (err ? reject(err) : resolve(q.data.subarray(0, q.size))));
+    client.query(q as never);
+  });
 
 function config(c: Conn, text: string, params: unknown[], raw: boolean): pg.QueryConfig {
   let p = c.prepared.get(text);
@@ -144,7 +221,7 @@ async function prefetch(id: number, text: string, params: unknown[]): Promise<Re
   if (!c) return fail('query', new Error('connection closed'));
   if (c.ahead && c.ahead.text === text && sameParams(c.ahead.params, params)) return { ok: true, value: null };
   // one at a time: a page left untaken (its scan ended early) goes unread
-  const result = inOrder(c, () => c.client.query(config(c, text, params, true)));
+  const result = rawQuery(c, text, params);
   result.catch(() => {}); // an error is answered to the call that takes it
   c.ahead = { text, params, result };
   return { ok: true, value: null };
@@ -171,58 +248,75 @@ const copyFrom = (client: pg.Client, text: string, data: Uint8Array) =>
 /** The sequence of events.position, per connection (the identity column's). */
 const positionSeq = new WeakMap<pg.Client, string>();
 
+/** EventRow's idempotency key among PackedEvents' numbers (pg-rows.ts NUMERIC: its last). */
+const KEY_AT = 8;
+
+/** A key twice in the batch: only the insert that skips taken keys keeps the first. */
+function repeatsKey(events: PackedEvents): boolean {
+  const { values, nulls, width } = events.numbers;
+  const keys = new Set<number>();
+  for (let k = KEY_AT; k < values.length; k += width) {
+    if (nulls[k] === 1) continue; // the COPY refuses it (not null)
+    if (keys.has(values[k])) return true;
+    keys.add(values[k]);
+  }
+  return false;
+}
+
 /**
- * The first half of a batch of events by COPY, the cheapest way in (issue 11.7): positions
- * taken from the column's sequence, in the batch's order (under the caller's profile locks).
- * Once a COPY of this connection has met a taken key (an input ingested before), the keys are
- * looked up first, and where one is taken the answer is null, nothing taken: the caller
- * inserts the batch skipping taken keys. Until then no lookup: a COPY that meets a taken key
- * fails and its batch runs again (copyIn), which costs one batch once, where the lookup cost
- * a fifth of the server's time on every batch. The second half is copyIn.
+ * A batch of events by COPY, the cheapest way in (issue 11.7), in one call: positions taken
+ * from the column's sequence, in the batch's order (under the caller's profile locks), and
+ * answered; the binary COPY of the batch at them then posted (see post): the server writes it
+ * while the store folds the batch. The answer is the first position where they run without a
+ * gap (no other writer took one meanwhile: the usual case), else all of them; or null, nothing
+ * taken nor written, where the batch holds a key twice or (once looked up) one already taken:
+ * the caller then inserts the batch skipping taken keys.
+ *
+ * Keys are looked up first only once a COPY of this connection has met a taken key (an input
+ * ingested before). Until then a COPY that meets one (an input ingested before, a hash
+ * collision, or another writer's batch committed meanwhile) fails, and with it the
+ * transaction, as a serialization failure: the batch runs again (ledger.ts), this time with its
+ * keys looked up. That costs one batch once, where the lookup cost a fifth of the server's
+ * time on every batch.
  */
-async function takePositions(id: number, keys: number[]): Promise<Reply<number[] | null>> {
+async function copyEvents(id: number, statement: string, events: PackedEvents): Promise<Reply<number | number[] | null>> {
   const c = conns.get(id);
   if (!c) return fail('query', new Error('connection closed'));
   const client = c.client;
   c.ahead = undefined;
-  c.taken = undefined;
+  const n = events.kindOf.length;
+  if (repeatsKey(events)) return { ok: true, value: null };
+  let positions: number[];
+  let answer: number | number[];
   try {
     let seq = positionSeq.get(client);
     if (!seq) positionSeq.set(client, (seq = (await inOrder(c, () => client.query("select pg_get_serial_sequence('events', 'position') as s"))).rows[0].s as string));
-    // The positions as their first and last where they run without a gap (no other writer
-    // took one meanwhile: the usual case), else all of them.
     const take = `with t as (select nextval($1::regclass) v from generate_series(1, $2::int))
       select min(v), max(v), case when max(v) - min(v) + 1 = count(*) then null else array_agg(v order by v)::text end from t`;
-    const r = await inOrder(c, () => client.query({
-      text: c.lookUp ? `select exists (select 1 from events where idempotency_key = any($3::int8[])), p.* from (${take}) p` : `select false, p.* from (${take}) p`,
-      values: c.lookUp ? [seq, keys.length, keys] : [seq, keys.length],
-      rowMode: 'array',
-    }));
+    const keys = () => {
+      const { values, width } = events.numbers;
+      return Array.from({ length: n }, (_, i) => values[i * width + KEY_AT]);
+    };
+    const r = await inOrder(c, () =>
+      client.query({
+        text: c.lookUp ? `select exists (select 1 from events where idempotency_key = any($3::int8[])), p.* from (${take}) p` : `select false, p.* from (${take}) p`,
+        values: c.lookUp ? [seq, n, keys()] : [seq, n],
+        rowMode: 'array',
+      }),
+    );
     const [taken, first, last, all] = r.rows[0] as [boolean, number, number, string | null];
     if (taken) return { ok: true, value: null };
     // nextval is increasing within a session: the batch's order is the positions' order
-    c.taken = all === null ? Array.from({ length: last - first + 1 }, (_, i) => first + i) : all.slice(1, -1).split(',').map(Number);
-    if (c.taken.length !== keys.length) return fail('query', new Error(`${keys.length} positions asked, ${c.taken.length} taken`));
-    return { ok: true, value: c.taken };
+    positions = all === null ? Array.from({ length: last - first + 1 }, (_, i) => first + i) : all.slice(1, -1).split(',').map(Number);
+    if (positions.length !== n) return fail('query', new Error(`${n} positions asked, ${positions.length} taken`));
+    answer = all === null ? first : positions;
   } catch (e) {
-    return fail('query', e);
+    // an earlier posted statement's failure is the cause (this one then met an aborted transaction)
+    return fail('query', (await postedFailure(c)) ?? e);
   }
-}
-
-/**
- * The second half: the batch's binary COPY, at the positions takePositions just took, posted (see post):
- * the server writes it while the store folds the batch. A key already taken (an input
- * ingested before, a hash collision, or another writer's batch committed meanwhile) fails
- * the COPY and with it the transaction, as a serialization failure: the batch runs again
- * (ledger.ts), this time with its keys looked up first.
- */
-async function copyIn(id: number, statement: string, events: PackedEvents): Promise<Reply<null>> {
-  const c = conns.get(id);
-  if (!c) return fail('query', new Error('connection closed'));
-  c.ahead = undefined;
-  const positions = c.taken;
-  c.taken = undefined;
-  if (positions?.length !== events.kindOf.length) return fail('query', new Error(`copyIn of ${events.kindOf.length} events without their positions`));
+  // the statements posted before ran before the positions were taken: their failure is this call's
+  const failed = await postedFailure(c);
+  if (failed) return fail('query', failed);
   // The data is written after this call has answered (setImmediate runs once synckit has
   // replied): the store folds the batch meanwhile instead of waiting for it. Its place in the
   // connection's order is taken now.
@@ -240,7 +334,7 @@ async function copyIn(id: number, statement: string, events: PackedEvents): Prom
     c.lookUp = true;
     throw Object.assign(new Error(`an idempotency key of this batch was taken as it was written (${(e as Error).message}): the batch runs again`), { code: '40001' });
   }));
-  return { ok: true, value: null };
+  return { ok: true, value: answer };
 }
 
 /**
@@ -262,16 +356,15 @@ function posted(c: Conn, p: Promise<unknown>): void {
   c.posted.push(p);
 }
 
-/** A statement whose answer nothing needs, started now: the store goes on while the server runs it. */
-async function post(id: number, text: string, params: unknown[]): Promise<Reply<number>> {
+/** A statement whose answer nothing needs, started now: the store goes on while the server runs it. Its row count is kept under its ticket (0: not asked for). */
+async function post(id: number, text: string, params: unknown[], ticket: number): Promise<Reply<null>> {
   const c = conns.get(id);
   if (!c) return fail('query', new Error('connection closed'));
   if (!keepsPage(text)) c.ahead = undefined;
   const p = inOrder(c, () => c.client.query(config(c, text, params, false)));
   posted(c, p);
-  const ticket = ++c.tickets;
-  c.counts.set(ticket, p.then((r) => r.rowCount ?? 0, () => 0)); // a failure is reported as posted statements' are
-  return { ok: true, value: ticket };
+  if (ticket) c.counts.set(ticket, p.then((r) => r.rowCount ?? 0, () => 0)); // a failure is reported as posted statements' are
+  return { ok: true, value: null };
 }
 
 /** The row count of a posted statement (its ticket), once it has run. */
@@ -435,14 +528,15 @@ export type Call =
   | ['query', number, string, unknown[], boolean]
   | ['exec', number, string]
   | ['postExec', number, string]
-  | ['takePositions', number, number[]]
-  | ['copyIn', number, string, PackedEvents]
-  | ['post', number, string, unknown[]]
+  | ['copyEvents', number, string, PackedEvents]
+  | ['post', number, string, unknown[], number]
   | ['rowCount', number, number]
   | ['prefetch', number, string, unknown[]]
   | ['state', number]
   | ['migrate', number]
-  | ['close', number];
+  | ['close', number]
+  /** Posted calls held back by postgres.ts (see send there), then the call that sent them. */
+  | ['after', Call[], Call];
 
 async function dispatch(call: Call): Promise<Reply<unknown>> {
   switch (call[0]) {
@@ -456,12 +550,10 @@ async function dispatch(call: Call): Promise<Reply<unknown>> {
       return postExec(call[1], call[2]);
     case 'prefetch':
       return prefetch(call[1], call[2], call[3]);
-    case 'takePositions':
-      return takePositions(call[1], call[2]);
-    case 'copyIn':
-      return copyIn(call[1], call[2], call[3]);
+    case 'copyEvents':
+      return copyEvents(call[1], call[2], call[3]);
     case 'post':
-      return post(call[1], call[2], call[3]);
+      return post(call[1], call[2], call[3], call[4]);
     case 'rowCount':
       return rowCount(call[1], call[2]);
     case 'state':
@@ -470,13 +562,25 @@ async function dispatch(call: Call): Promise<Reply<unknown>> {
       return migrate(call[1]);
     case 'close':
       return close(call[1]);
+    case 'after':
+      return handle(call);
   }
 }
 
-runAsWorker(async (...call: Call): Promise<Reply<unknown>> => {
-  // a posted statement is checked by the next call that waits, never by its own
-  const conn = call[0] === 'open' || call[0] === 'post' || call[0] === 'postExec' || call[0] === 'copyIn' ? undefined : conns.get(call[1]);
+async function handle(call: Call): Promise<Reply<unknown>> {
+  if (call[0] === 'after') {
+    // the held-back posts start in order (each only queues its statement), then the call
+    for (const c of call[1]) {
+      const r = await handle(c);
+      if (!r.ok) return r;
+    }
+    return handle(call[2]);
+  }
+  // a posted statement is checked by the next call that waits, never by its own (copyEvents checks those before its COPY)
+  const conn = call[0] === 'open' || call[0] === 'post' || call[0] === 'postExec' || call[0] === 'copyEvents' ? undefined : conns.get(call[1]);
   const r = await dispatch(call);
   const failed = await postedFailure(conn);
   return failed ? fail('query', failed) : r;
-});
+}
+
+runAsWorker(async (...call: Call): Promise<Reply<unknown>> => handle(call));

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { createSyncFn } from 'synckit';
 import { inputError, LedgerError } from '../../errors.ts';
 import { DatabaseVersionError, type OpenedDatabase, type OpenOptions, type Sql } from '../database.ts';
-import { CODE_STATE_COLUMNS, EVENT_COLUMNS, HISTORY_COLUMNS, redactUrl, type Dialect, type EventRow } from './dialect.ts';
+import { CODE_STATE_COLUMNS, EVENT_COLUMNS, HISTORY_COLUMNS, redactUrl, type Dialect } from './dialect.ts';
 import { packEvents, unpackRows, type PackedEvents } from './pg-rows.ts';
 import type { Answer, Call, Reply } from './pg-worker.ts';
 
@@ -36,6 +36,26 @@ function callWorker(): (...c: Call) => Reply<unknown> {
   return bridge;
 }
 
+/**
+ * Statements posted inside a transaction (post, postExec; its BEGIN included) and not sent
+ * yet: each call is a round trip to the worker thread (a message and a wait), which cost more
+ * than the statement itself for the append's many small posts. They go with the next call,
+ * ahead of it and in order, so the connection runs them in the order they were posted; their
+ * failure fails that call, as it would have failed the next call that waits. The transaction
+ * ends with a call that waits (its commit or rollback), so none is left behind; copyEvents, whose
+ * COPY must start at once, sends them too.
+ */
+let unsent: Call[] = [];
+/** Tickets of posted statements (their row counts), given here since the worker sees them late. */
+let tickets = 0;
+
+function send(bridge: (...c: Call) => Reply<unknown>, c: Call): Reply<unknown> {
+  if (!unsent.length) return bridge(...c);
+  const before = unsent;
+  unsent = [];
+  return bridge('after', before, c);
+}
+
 /** Connection-level failures (the server, the role, the rights) are the user's to fix: input errors. */
 const INPUT_CLASSES = ['08', '28', '3D', '42501', '53', '57'];
 
@@ -66,7 +86,7 @@ export async function openPostgres(url: string, options: OpenOptions = {}): Prom
   // The worker answers every call with a Reply; a throw is the bridge's own backstop (no answer in time).
   const call = (...c: Call): Reply<unknown> => {
     try {
-      return bridge(...c);
+      return send(bridge, c);
     } catch (e) {
       throw inputError(`${where}: no answer from the server within ${CALL_TIMEOUT_MS / 1000} s (${(e as Error).message})`, e);
     }
@@ -104,10 +124,12 @@ export async function openPostgres(url: string, options: OpenOptions = {}): Prom
 interface PgSql extends Sql {
   /** Starts a query whose rows a later allRaw of the same statement and parameters takes (pg-worker.ts prefetch). */
   prefetchRaw(statement: string, params: unknown[]): void;
-  /** Positions for a batch of events about to go by COPY, or null where one of their keys is taken (pg-worker.ts takePositions). */
-  takePositions(keys: number[]): number[] | null;
-  /** COPY ... FROM STDIN of these events at the positions just taken, written while the caller goes on; its failure fails the next call (pg-worker.ts copyIn). */
-  copyIn(statement: string, events: PackedEvents): void;
+  /**
+   * COPY ... FROM STDIN of a batch of events: their positions, taken now, while the COPY runs
+   * as the caller goes on (its failure fails the next call); null, nothing written, where the
+   * batch holds a key twice or one already taken (pg-worker.ts copyEvents).
+   */
+  copyEvents(statement: string, events: PackedEvents): number[] | null;
   /** A statement whose answer nothing needs, run while the caller goes on; its failure fails the next call (pg-worker.ts post). */
   post(statement: string, params: unknown[]): void;
 }
@@ -134,7 +156,8 @@ function pgSql(url: string, id: number, call: (...c: Call) => Reply<unknown>, un
    * latest the commit), which rolls the transaction back all the same.
    */
   const runInTransaction = (s: string, p: unknown[]) => {
-    const ticket = unwrap<number>(call('post', id, s, p));
+    const ticket = ++tickets;
+    unsent.push(['post', id, s, p, ticket]);
     let changes: number | undefined;
     return {
       get changes(): number {
@@ -155,15 +178,21 @@ function pgSql(url: string, id: number, call: (...c: Call) => Reply<unknown>, un
     allRaw: (s, ...p) => q(s, p, true).rows as unknown[][],
     exec: (s) => void unwrap(call('exec', id, s)),
     prefetchRaw: (s, p) => void unwrap(call('prefetch', id, s, p)),
-    takePositions: (keys) => unwrap<number[] | null>(call('takePositions', id, keys)),
-    copyIn: (s, events) => void unwrap(call('copyIn', id, s, events)),
-    post: (s, p) => void unwrap(call('post', id, s, p)),
+    copyEvents(s, events) {
+      const got = unwrap<number | number[] | null>(call('copyEvents', id, s, events));
+      // a run without a gap comes as its first position
+      if (typeof got !== 'number') return got;
+      const positions = new Array<number>(events.kindOf.length);
+      for (let i = 0; i < positions.length; i++) positions[i] = got + i;
+      return positions;
+    },
+    post: (s, p) => void (depth > 0 ? unsent.push(['post', id, s, p, 0]) : unwrap(call('post', id, s, p, 0))),
     immediate<T>(fn: () => T): T {
       // Nested calls (an import around its append) are savepoints, as better-sqlite3 makes them.
       const name = `s${depth}`;
       const outer = depth === 0;
-      // not waited for: a failure fails the transaction's next call, inside the try below
-      unwrap(call('postExec', id, outer ? 'begin' : `savepoint ${name}`));
+      // not waited for (nor sent before the next call): a failure fails the transaction's next call, inside the try below
+      unsent.push(['postExec', id, outer ? 'begin' : `savepoint ${name}`]);
       depth++;
       try {
         const out = fn();
@@ -212,16 +241,6 @@ const UPSERT_CODE_STATES = unnestInsert('code_states', CODE_STATE_COLUMNS, CODE_
 /** Batches from this size go by COPY (far less work for the server than the insert); a smaller one is one insert, no key lookup. */
 const COPY_MIN = 256;
 
-/** Two rows of one key in a batch: only the insert that skips taken keys keeps the first. */
-function repeatsKey(rows: readonly EventRow[]): boolean {
-  const keys = new Set<number>();
-  for (const r of rows) {
-    if (keys.has(r[10])) return true;
-    keys.add(r[10]);
-  }
-  return false;
-}
-
 const COPY_EVENTS = `copy events(position, ${EVENT_COLUMNS}) from stdin with (format binary)`;
 
 function columnsOf(rows: readonly unknown[][], n: number): unknown[][] {
@@ -265,15 +284,11 @@ export const postgresDialect: Dialect = {
   insertEvents(sql, rows) {
     if (!rows.length) return [];
     // packed, the batch crosses to the worker at little cost, and the worker writes its COPY data
-    const packed = rows.length >= COPY_MIN && !repeatsKey(rows) ? packEvents(rows) : undefined;
+    const packed = rows.length >= COPY_MIN ? packEvents(rows) : undefined;
     if (packed) {
-      const pg = sql as PgSql;
-      const positions = pg.takePositions(rows.map((r) => r[10]));
-      if (positions) {
-        pg.copyIn(COPY_EVENTS, packed);
-        return positions;
-      }
-      // a key was taken: nothing was written; the insert below skips taken keys
+      const positions = (sql as PgSql).copyEvents(COPY_EVENTS, packed);
+      if (positions) return positions;
+      // a key repeated or taken: nothing was written; the insert below skips taken keys (and keeps a repeated key's first row)
     }
     const got = sql.allRaw(INSERT_EVENTS, ...columnsOf(rows, 11));
     const byKey = new Map<number, number>();
@@ -292,11 +307,22 @@ export const postgresDialect: Dialect = {
     const cols = d.columns.join(', ');
     const arrays = d.types.map((t) => `?::${t}[]`).join(', ');
     const params = columnsOf(rows, d.columns.length);
-    // in key order: concurrent writers adding overlapping rows wait on each other in one order, never in a cycle
-    sql.run(`insert into ${table}(${cols}) select ${cols} from unnest(${arrays}) as u(${cols}) order by ${cols} on conflict do nothing`, ...params);
-    const ids = sql.allRaw(`select t.id from unnest(${arrays}) with ordinality as u(${cols}, ord) join ${table} t on ${d.match} order by u.ord`, ...params).map((r) => r[0] as number);
+    // One statement: the rows it adds (in key order: concurrent writers adding overlapping rows
+    // wait on each other in one order, never in a cycle) and those it found. A row another
+    // writer committed after the statement began is in neither (its insert skipped, its
+    // snapshot older): then the rows are looked up again.
+    const added = d.match.replace(/\bt\./g, 'a.');
+    let ids = sql
+      .allRaw(
+        `with u as (select * from unnest(${arrays}) with ordinality as u(${cols}, ord)),
+          a as (insert into ${table}(${cols}) select ${cols} from u order by ${cols} on conflict do nothing returning id, ${cols})
+        select coalesce(a.id, t.id) from u left join a on ${added} left join ${table} t on ${d.match} order by u.ord`,
+        ...params,
+      )
+      .map((r) => r[0] as number | null);
+    if (ids.includes(null)) ids = sql.allRaw(`select t.id from unnest(${arrays}) with ordinality as u(${cols}, ord) join ${table} t on ${d.match} order by u.ord`, ...params).map((r) => r[0] as number);
     if (ids.length !== rows.length) throw new Error(`${table}: ${rows.length} rows interned, ${ids.length} found`);
-    return ids;
+    return ids as number[];
   },
   insertHistory(sql, rows) {
     if (rows.length) (sql as PgSql).post(INSERT_HISTORY, columnsOf(rows, 10));
