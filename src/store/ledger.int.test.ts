@@ -35,6 +35,8 @@ for (const dialect of DIALECTS) describe(dialect, () => {
       for (const c of cases) {
         const p = ledger.profileByKey(`case-${c.id}:None:`)!;
         const view = ledger.view(p.id);
+        // Marked unshared, so the pickle below is written without the identity memo of tuples.
+        assert.equal(view.profile.unshared, true, `case ${c.id} view marked unshared`);
         assert.equal(renderProfile(view.profile), c.expected.render, `case ${c.id} render`);
         assert.equal(Buffer.from(pickleProfile(view.profile)).toString('base64'), c.expected.pickle_p4, `case ${c.id} pickle`);
         const want = c.expected.steps.flatMap((s) => s.logged.map(({ event: _e, ...r }) => r));

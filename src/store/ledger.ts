@@ -208,7 +208,11 @@ function createLedger(db: OpenedDatabase): Ledger {
     },
     view(pid) {
       syncCache();
-      return loadView(sql, pid);
+      const v = loadView(sql, pid);
+      // Built fresh from the stored JSON: no tuple or automatic_dynamic object occurs twice, so
+      // the pickle writer may skip its identity memo (Profile.unshared; a later fold clears it).
+      v.profile.unshared = true;
+      return v;
     },
     fold(pid, window = {}, onStep) {
       if (!onStep && isWholeLog(window)) return ledger.view(pid);
