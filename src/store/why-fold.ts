@@ -71,13 +71,15 @@ export interface Acc {
    * checkpoint's is read into `dims` only for the sources an answer tells or a step changes.
    */
   dimsText?: string;
-  /** `dimsText` as a JSON string (as the stored form holds it), while `dimsText` stands. */
-  dimsJson?: string;
   /** `dimsText` read into each dim's own text, by dim (track), while `dimsText` stands. */
   dimsIndex?: Map<string, string>;
   /** `last` as JSON text, while `lastFor` is `last` and no step changed it (accRowText). */
   lastText?: string;
   lastFor?: FrameStateSizeEntry;
+  /** `[code,source,saw` as JSON text, for the code's ref and saw flags it was written with (accRowText). */
+  headText?: string;
+  headRef?: number | string;
+  headSaw?: number;
 }
 
 /** What a counted body carried, read from the log on first use. */
@@ -350,7 +352,7 @@ export function whyStep(st: WhyState, step: FoldStep, ev: LeanEvent, keep: Keep,
     }
     if (newStatic) t.lastStatic = evidence;
   }
-  if (changed) acc.dimsText = acc.dimsJson = acc.dimsIndex = undefined;
+  if (changed) acc.dimsText = acc.dimsIndex = undefined;
 }
 
 /**
@@ -499,14 +501,61 @@ function trackFrom(text: string): Track {
 const tracksFrom = (text: string): Map<string, Track> => new Map((JSON.parse(text) as [string, string][]).map(([dk, t]) => [dk, trackFrom(t)]));
 
 /**
- * An acc's dims as a JSON string of their stored text, kept while no step changes them (most
- * steps only count); the parsed dims are dropped (memory: a state has every dim of every source),
- * unless `keep` (replay: its steps would read them back at once, at a cost in time and memory).
+ * An acc's dims text (its stored form), kept while no step changes them (most steps only
+ * count); the parsed dims are dropped (memory: a state has every dim of every source), unless
+ * `keep` (replay: its steps would read them back at once, at a cost in time and memory).
  */
-export function accDimsJson(a: Acc, keep = false): string {
-  if (a.dimsText === undefined || a.dimsJson === undefined) a.dimsJson = JSON.stringify((a.dimsText ??= tracksText(a.dims!, true)));
+export function accDimsText(a: Acc, keep = false): string {
+  const text = (a.dimsText ??= tracksText(a.dims!, true));
   if (!keep) a.dims = undefined;
-  return a.dimsJson;
+  return text;
+}
+
+/** A shared run list as JSON, made once. */
+export const runListText = (r: RunList): string => (r.text ??= JSON.stringify(r.runs));
+
+/** A body's own set of runs as JSON, kept while its size says it stands (a set only grows). */
+function runSetText(c: Carried, runs: Set<string>): string {
+  if (c.runsText === undefined || c.runsSize !== runs.size) {
+    c.runsText = JSON.stringify([...runs]);
+    c.runsSize = runs.size;
+  }
+  return c.runsText;
+}
+
+/** An acc's `[code,source,saw` (kept while its code's ref and saw flags stand). */
+function accHead(a: Acc, codeRef: (c: CodeId) => number | string): string {
+  const ref = codeRef(a.code);
+  const saw = (a.sawScalar ? 1 : 0) | (a.sawTensor ? 2 : 0);
+  if (a.headText === undefined || a.headRef !== ref || a.headSaw !== saw) {
+    a.headText = JSON.stringify([ref, a.source, saw]).slice(0, -1);
+    a.headRef = ref;
+    a.headSaw = saw;
+  }
+  return a.headText;
+}
+
+/** `last` as JSON text, kept while `last` is the entry it was written from and no step changed it. */
+function accLastText(a: Acc): string {
+  if (a.lastText === undefined || a.lastFor !== a.last) {
+    a.lastText = JSON.stringify(entryToJson(a.last));
+    a.lastFor = a.last;
+  }
+  return a.lastText;
+}
+
+/**
+ * An acc's row without its dims as a version-3 why-checkpoint writes it,
+ * `[code,source,saw,last,[[body,count,runs],...]]`: a shared run list by its index (`listRef`),
+ * a body's own set written out.
+ */
+export function accRowRefs(a: Acc, codeRef: (c: CodeId) => number, listRef: (r: RunList) => number): string {
+  let carriedText = '';
+  for (const [body, c] of a.carried) {
+    const runs = c.runs;
+    carriedText += `${carriedText ? ',' : ''}[${body},${c.count},${runs instanceof RunList ? listRef(runs) : runSetText(c, runs)}]`;
+  }
+  return `${accHead(a, codeRef)},${accLastText(a)},[${carriedText}]]`;
 }
 
 /** An acc's row (AccJson) in two pieces of JSON text around its dims: `[code,source,saw` and `last,carried]`. */
@@ -516,23 +565,9 @@ export function accRowText(a: Acc, codeRef: (c: CodeId) => number | string): [he
   let carriedText = '';
   for (const [body, c] of a.carried) {
     const runs = c.runs;
-    let runsText: string;
-    if (runs instanceof RunList) runsText = runs.text ??= JSON.stringify(runs.runs);
-    else {
-      if (c.runsText === undefined || c.runsSize !== runs.size) {
-        c.runsText = JSON.stringify([...runs]);
-        c.runsSize = runs.size;
-      }
-      runsText = c.runsText;
-    }
-    carriedText += `${carriedText ? ',' : ''}[${body},${c.count},${runsText}]`;
+    carriedText += `${carriedText ? ',' : ''}[${body},${c.count},${runs instanceof RunList ? runListText(runs) : runSetText(c, runs)}]`;
   }
-  if (a.lastText === undefined || a.lastFor !== a.last) {
-    a.lastText = JSON.stringify(entryToJson(a.last));
-    a.lastFor = a.last;
-  }
-  const head = JSON.stringify([codeRef(a.code), a.source, (a.sawScalar ? 1 : 0) | (a.sawTensor ? 2 : 0)]);
-  return [head.slice(0, -1), `${a.lastText},[${carriedText}]]`];
+  return [accHead(a, codeRef), `${accLastText(a)},[${carriedText}]]`];
 }
 
 /**
@@ -542,7 +577,7 @@ export function accRowText(a: Acc, codeRef: (c: CodeId) => number | string): [he
 export function whyStateText(st: WhyState, codeRef: (c: CodeId) => number | string, cached = true): string {
   const parts: string[] = [];
   for (const a of st.accs.values()) {
-    const dims = cached ? accDimsJson(a) : JSON.stringify(tracksText(tracks(a), false));
+    const dims = JSON.stringify(cached ? accDimsText(a) : tracksText(tracks(a), false));
     const [head, tail] = accRowText(a, codeRef);
     parts.push(`${head},${dims},${tail}`);
   }
