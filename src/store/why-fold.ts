@@ -444,18 +444,51 @@ export type WhyStateJson = AccJson[];
 const loggedJson = (l: Logged): LoggedJson => l && [l.compileId, l.reason, l.cached, l.new, l.guard, l.position];
 const loggedFrom = (j: LoggedJson): Logged => j && { compileId: j[0], reason: j[1], cached: j[2], new: j[3], guard: j[4], position: j[5] };
 
+/** The last event written by trackText, and its text: the dims of a source written one after another mostly name one event. */
+let lastEvent: Evidence | null = null;
+let lastEventText = '';
+
+/** An evidence's event as EventJson text. */
+function eventText(e: Evidence): string {
+  const l = lastEvent;
+  if (
+    l === null ||
+    l.position !== e.position ||
+    l.time !== e.time ||
+    l.run !== e.run ||
+    l.origin !== e.origin ||
+    l.originLine !== e.originLine ||
+    l.compileId !== e.compileId ||
+    l.kind !== e.kind ||
+    l.format !== e.format ||
+    // -0 and 0 are one number to !==, not to the text (no time or line is -0 but a hostile one)
+    Object.is(l.time, -e.time) ||
+    Object.is(l.originLine, -(e.originLine as number))
+  ) {
+    lastEventText = JSON.stringify([e.position, e.time, e.run, e.origin, e.originLine, e.compileId, e.kind, e.format]);
+    lastEvent = e;
+  }
+  return lastEventText;
+}
+
+/** A dim as DimJson text: `[events, evidence, track]`, each event and each evidence once, in the order the track names them. */
 function trackText(t: Track): string {
-  const events: EventJson[] = [];
-  const evidence: EvidenceJson[] = [];
-  const eventIdx = new Map<number, number>();
-  const pool = new Map<Evidence, number>();
+  // a track names at most a few: lists found by a look along them
+  const pooled: Evidence[] = [];
+  const positions: number[] = [];
+  let events = '';
+  let evidence = '';
   const ev = (e: Evidence | null): number => {
     if (!e) return -1;
-    let i = pool.get(e);
-    if (i === undefined) {
-      let k = eventIdx.get(e.position);
-      if (k === undefined) eventIdx.set(e.position, (k = events.push([e.position, e.time, e.run, e.origin, e.originLine, e.compileId, e.kind, e.format]) - 1));
-      pool.set(e, (i = evidence.push([k, e.value, e.brought]) - 1));
+    let i = pooled.indexOf(e);
+    if (i < 0) {
+      let k = positions.indexOf(e.position);
+      if (k < 0) {
+        k = positions.push(e.position) - 1;
+        events += `${k ? ',' : ''}${eventText(e)}`;
+      }
+      i = pooled.push(e) - 1;
+      evidence += `${i ? ',' : ''}${JSON.stringify([k, e.value, e.brought])}`;
     }
     return i;
   };
@@ -468,8 +501,7 @@ function trackText(t: Track): string {
     loggedJson(t.becameLogged),
     [...t.values].map(([v, x]) => [v, x.count, [...x.runs]]),
   ];
-  const j: DimJson = [events, evidence, row];
-  return JSON.stringify(j);
+  return `[[${events}],[${evidence}],${JSON.stringify(row)}]`;
 }
 
 /**
