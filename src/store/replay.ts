@@ -66,8 +66,9 @@ export function replayAll(sql: Sql, interner: Interner, onProgress?: (events: nu
     }
     const step = fold(p!.view, ev);
     if (!step) return 0;
-    // the fold may have changed the code id's state (in place): its checkpoint row is written anew
-    p!.rows.dirty.add(codeKey(step.code));
+    // the fold changed the code id's state (in place; before === after: the fold's word that the
+    // entry stayed as it was, UpdateResult): its checkpoint row is written anew
+    if (step.before !== step.after) p!.rows.dirty.add(codeKey(step.code));
     if (why) whyStep(why.why, step, ev, KEEP_ALL, details);
     // before === after: the fold's own word that the entry stayed as it was (UpdateResult)
     const slot = why && step.before === step.after ? whySlot(why.why, step, ev.bodyId) : null;
