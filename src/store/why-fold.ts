@@ -102,7 +102,7 @@ export function track(acc: Acc, dk: string): Track | undefined {
   if (!acc.dimsIndex) {
     // each dim's text by its key, the first of a key (the stored form read once for all the dims told)
     acc.dimsIndex = new Map();
-    for (const [k, text] of JSON.parse(acc.dimsText!) as [string, string][]) if (!acc.dimsIndex.has(k)) acc.dimsIndex.set(k, text);
+    for (const [k, text] of dimsPairs(acc.dimsText!)) if (!acc.dimsIndex.has(k)) acc.dimsIndex.set(k, text);
   }
   const text = acc.dimsIndex.get(dk);
   return text === undefined ? undefined : trackFrom(text);
@@ -505,11 +505,39 @@ function trackText(t: Track): string {
 }
 
 /**
- * The dims as JSON text: [[dim, its own JSON text], ...] (read one by one). `cached`: each
- * dim's text kept in it until a step changes it (a state whose dims stay parsed, replay's,
- * writes only those again).
+ * The dims as text: each dim and its own JSON text, tab after tab (`dim\tjson\tdim\tjson...`;
+ * read one by one). JSON text holds no raw tab, so each is written as it is, not as a JSON
+ * string within JSON. Where a dim's key or text holds a tab or a newline, or the first key
+ * starts with `[` (a damaged older row can give such), the JSON form of before:
+ * `[[dim, its own JSON text], ...]`; dimsPairs reads both. `cached`: each dim's text kept in
+ * it until a step changes it (a state whose dims stay parsed, replay's, writes only those again).
  */
-const tracksText = (dims: Map<string, Track>, cached: boolean): string => JSON.stringify([...dims].map(([dk, t]) => [dk, cached ? (t.text ??= trackText(t)) : trackText(t)]));
+function tracksText(dims: Map<string, Track>, cached: boolean): string {
+  let out = '';
+  let plain = true;
+  let first = true;
+  for (const [dk, t] of dims) {
+    const text = cached ? (t.text ??= trackText(t)) : trackText(t);
+    if (first ? dk.charCodeAt(0) === 91 || dk.includes('\t') : dk.includes('\t')) plain = false;
+    if (dk.includes('\n') || text.includes('\t')) plain = false;
+    if (!plain) break;
+    out += first ? `${dk}\t${text}` : `\t${dk}\t${text}`;
+    first = false;
+  }
+  if (plain) return out;
+  return JSON.stringify([...dims].map(([dk, t]) => [dk, cached ? (t.text ??= trackText(t)) : trackText(t)]));
+}
+
+/** Each dim and its text, from either form tracksText writes (the JSON form's first character is `[`, the tab form's never). */
+function dimsPairs(text: string): [string, string][] {
+  if (text.charCodeAt(0) === 91) return JSON.parse(text) as [string, string][];
+  if (text === '') return [];
+  const parts = text.split('\t');
+  if (parts.length % 2 !== 0) throw new Error(`a why state's dims text holds ${parts.length} parts`);
+  const out: [string, string][] = [];
+  for (let i = 0; i < parts.length; i += 2) out.push([parts[i], parts[i + 1]]);
+  return out;
+}
 
 function trackFrom(text: string): Track {
   const [events, pooled, [first, lastStatic, staticBefore, became, logged, becameLogged, values]] = JSON.parse(text) as DimJson;
@@ -530,7 +558,7 @@ function trackFrom(text: string): Track {
   };
 }
 
-const tracksFrom = (text: string): Map<string, Track> => new Map((JSON.parse(text) as [string, string][]).map(([dk, t]) => [dk, trackFrom(t)]));
+const tracksFrom = (text: string): Map<string, Track> => new Map(dimsPairs(text).map(([dk, t]) => [dk, trackFrom(t)]));
 
 /**
  * An acc's dims text (its stored form), kept while no step changes them (most steps only
