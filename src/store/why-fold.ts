@@ -488,21 +488,21 @@ function trackText(t: Track): string {
         events += `${k ? ',' : ''}${eventText(e)}`;
       }
       i = pooled.push(e) - 1;
-      evidence += `${i ? ',' : ''}${JSON.stringify([k, e.value, e.brought])}`;
+      evidence += `${i ? ',' : ''}[${k},${json(e.value)},${json(e.brought)}]`;
     }
     return i;
   };
-  const row: TrackJson = [
-    ev(t.first),
-    ev(t.lastStatic),
-    ev(t.staticBefore),
-    t.became && [ev(t.became), t.became.before],
-    loggedJson(t.logged),
-    loggedJson(t.becameLogged),
-    [...t.values].map(([v, x]) => [v, x.count, [...x.runs]]),
-  ];
-  return `[[${events}],[${evidence}],${JSON.stringify(row)}]`;
+  // TrackJson, written as JSON.stringify writes it (the indices in the order it names them)
+  const first = ev(t.first);
+  const lastStatic = ev(t.lastStatic);
+  const staticBefore = ev(t.staticBefore);
+  const became: TrackJson[3] = t.became && [ev(t.became), t.became.before];
+  const values = t.values.size === 0 ? '[]' : JSON.stringify([...t.values].map(([v, x]) => [v, x.count, [...x.runs]]));
+  return `[[${events}],[${evidence}],[${first},${lastStatic},${staticBefore},${json(became)},${json(loggedJson(t.logged))},${json(loggedJson(t.becameLogged))},${values}]]`;
 }
+
+/** A value as JSON.stringify writes it within an array. */
+const json = (x: unknown): string => JSON.stringify(x) ?? 'null';
 
 /**
  * The dims as text: each dim and its own JSON text, tab after tab (`dim\tjson\tdim\tjson...`;
