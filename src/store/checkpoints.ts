@@ -30,7 +30,7 @@ type Stored = [seq: number, codeRow: number, entries: [string, EntryJson][]][];
 
 /**
  * Each code id's row as JSON text, kept between checkpoints of one view (replay's): only the
- * code ids a fold step met since (`dirty`, by key) are written anew.
+ * code ids whose state a fold step changed since (`dirty`, by key) are written anew.
  */
 export interface ViewRows {
   text: Map<string, string>;

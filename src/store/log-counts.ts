@@ -9,9 +9,27 @@ import type { Sql } from './database.ts';
  */
 export interface LogCounts {
   /** By code id, then source (the rows of the codes and sources tables). */
-  sources: Map<number, Map<number, { codeId: number; sourceId: number; n: number; runs: Set<number> }>>;
+  sources: Map<number, Map<number, SourceCounts>>;
   /** Rows of the runs table. */
   runs: Set<number>;
+  /**
+   * logCountsText's sort of `sources`, kept while no source is added (written at every
+   * checkpoint, where the counts have changed and the sources seldom), and `runs` as text
+   * while its size stands (counts only grow).
+   */
+  sorted?: SourceCounts[];
+  runsText?: string;
+  runsSize?: number;
+}
+
+export interface SourceCounts {
+  codeId: number;
+  sourceId: number;
+  n: number;
+  runs: Set<number>;
+  /** Its runs as sorted text while their number stands (logCountsText). */
+  runsText?: string;
+  runsSize?: number;
 }
 
 export const emptyLogCounts = (): LogCounts => ({ sources: new Map(), runs: new Set() });
@@ -38,7 +56,7 @@ export function addToLogCounts(into: LogCounts, codeId: number | null, sourceId:
 }
 
 /** The counts of one code id and source (rows), made empty if new: a caller may keep it and count into it. */
-export function sourceCounts(into: LogCounts, codeId: number, sourceId: number): { codeId: number; sourceId: number; n: number; runs: Set<number> } {
+export function sourceCounts(into: LogCounts, codeId: number, sourceId: number): SourceCounts {
   let bySource = into.sources.get(codeId);
   if (!bySource) into.sources.set(codeId, (bySource = new Map()));
   let s = bySource.get(sourceId);
@@ -50,10 +68,38 @@ type Stored = { runs: number[]; sources: [codeId: number, sourceId: number, n: n
 
 const byNumber = (a: number, b: number) => a - b;
 
-/** As JSON text, sorted: equal counts give equal text. */
+/** A value as JSON.stringify writes it within an array (a finite number: its String). */
+const json = (x: unknown): string => (typeof x === 'number' && Number.isFinite(x) ? String(x) : (JSON.stringify(x) ?? 'null'));
+
+/** A set of run rows as sorted JSON, kept in `o` while the set's size stands (sets of counts only grow). */
+function runsText(o: { runsText?: string; runsSize?: number }, runs: Set<number>): string {
+  if (o.runsText === undefined || o.runsSize !== runs.size) {
+    const list = [...runs];
+    // runs mostly come in the order of their rows: sorted already
+    let sorted = true;
+    for (let i = 1; i < list.length && sorted; i++) sorted = byNumber(list[i - 1], list[i]) <= 0;
+    o.runsText = JSON.stringify(sorted ? list : list.sort(byNumber));
+    o.runsSize = runs.size;
+  }
+  return o.runsText;
+}
+
+/**
+ * As JSON text, sorted: equal counts give equal text (`{"runs":[...],"sources":[[code,
+ * source, n, runs], ...]}`, as JSON.stringify writes it).
+ */
 export function logCountsText(c: LogCounts): string {
-  const sources = [...c.sources.values()].flatMap((m) => [...m.values()]).sort((a, b) => a.codeId - b.codeId || a.sourceId - b.sourceId).map((s) => [s.codeId, s.sourceId, s.n, [...s.runs].sort(byNumber)]);
-  return JSON.stringify({ runs: [...c.runs].sort(byNumber), sources });
+  let size = 0;
+  for (const m of c.sources.values()) size += m.size;
+  let sorted = c.sorted;
+  if (sorted === undefined || sorted.length !== size) {
+    sorted = c.sorted = [];
+    for (const m of c.sources.values()) for (const s of m.values()) sorted.push(s);
+    sorted.sort((a, b) => a.codeId - b.codeId || a.sourceId - b.sourceId);
+  }
+  let sources = '';
+  for (const s of sorted) sources += `${sources ? ',' : ''}[${json(s.codeId)},${json(s.sourceId)},${json(s.n)},${runsText(s, s.runs)}]`;
+  return `{"runs":${runsText(c, c.runs)},"sources":[${sources}]}`;
 }
 
 export const encodeLogCounts = (c: LogCounts): Uint8Array => deflateSync(logCountsText(c), { level: 1 });

@@ -1,7 +1,7 @@
 import type { CodeId } from '../model/code-id.ts';
 import { codeFromColumns } from './code-columns.ts';
 import type { Sql } from './database.ts';
-import { decodePayload, eventSchemas, EventPayloadError, joinPayload, zodMessage } from './events.ts';
+import { decodePayload, eventSchemas, EventPayloadError, joinPayload, zodMessage, type ShapeObserved } from './events.ts';
 import { damaged } from './damage.ts';
 import { shapeFromJson, type FoldInput, type FoldPayload } from './fold.ts';
 
@@ -112,7 +112,11 @@ export function dictionaries(sql: Sql): Dictionaries {
         let ev: ReturnType<typeof joinPayload>;
         try {
           stored = decodePayload(row.payload);
-          ev = joinPayload(row.kind, row.version, PLACEHOLDER_CODE, '', stored);
+          // zod only for what the plain check cannot pass (it passes nothing zod would refuse)
+          ev =
+            row.kind === 'shape.observed' && row.version === 1 && plainShapeBody(stored)
+              ? { kind: 'shape.observed', payload: { code: PLACEHOLDER_CODE, source: '', shape: stored as ShapeObserved['shape'], automatic_dynamic: stored.automatic_dynamic !== false } }
+              : joinPayload(row.kind, row.version, PLACEHOLDER_CODE, '', stored);
         } catch (e) {
           throw damaged(sql.path, `event body ${id} cannot be read`, e);
         }
@@ -150,6 +154,29 @@ export function plainCodeId(c: CodeId): boolean {
     (c.closure_hash === undefined || c.closure_hash === null) &&
     c.extra === undefined
   );
+}
+
+const safeInts = (a: unknown): boolean => Array.isArray(a) && a.every((x) => Number.isSafeInteger(x));
+
+/**
+ * A shape.observed v1 body of the common form, which its stored schema passes as it is: an
+ * object with only its kind's keys and `automatic_dynamic` (a boolean, or absent), each int a
+ * safe integer (ints written as strings, other keys and anything else go to zod).
+ */
+export function plainShapeBody(b: unknown): b is { kind: string; automatic_dynamic?: boolean } {
+  if (typeof b !== 'object' || b === null || Array.isArray(b)) return false;
+  const o = b as Record<string, unknown>;
+  let n = 1;
+  if (o.automatic_dynamic !== undefined) {
+    if (typeof o.automatic_dynamic !== 'boolean') return false;
+    n++;
+  }
+  if (o.kind === 'tensor') n += 2;
+  else if (o.kind === 'scalar' || o.kind === 'size') n++;
+  else return false;
+  if (Object.keys(o).length !== n) return false;
+  if (o.kind === 'scalar') return Number.isSafeInteger(o.value);
+  return safeInts(o.size) && (o.kind === 'size' || safeInts(o.stride));
 }
 
 const PLACEHOLDER_CODE: CodeId = { filename: '', firstlineno: 0, name: '', file_hash: '' };

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { deflateSync, inflateRawSync } from 'node:zlib';
+import { deflateRawSync, deflateSync, inflateRawSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 import { tempDir } from '../../test/support/tmp.ts';
 import { DIALECTS, ledgerAt } from '../../test/support/postgres.ts';
@@ -13,14 +13,45 @@ import { dictionaries } from './log.ts';
 import { verifyLedger } from './verify.ts';
 import type { Window } from './window.ts';
 import { explain } from './why.ts';
-import { decodeWhyState, whyCheckpointPositions } from './why-checkpoints.ts';
+import { decodeWhyState, encodeWhyState, whyCheckpointPositions } from './why-checkpoints.ts';
 import { KEEP_ALL, whyStateText } from './why-fold.ts';
 
 /**
- * The why-checkpoints' stored form: version 2 (the dims in pieces of 64 sources, reused while
- * unchanged) against the answers folded from the start, and version 1 rows (written before it)
- * still read.
+ * The why-checkpoints' stored form: version 3 (the dims in pieces of 64 sources, reused while
+ * unchanged, a line each; run lists by index) against the answers folded from the start, and
+ * version 2 and version 1 rows (written before it) still read.
  */
+
+/** A version-3 state taken apart: each acc's dims text, and its rows as version 2 wrote them ([code, source, saw, last, carried], runs written out). */
+function takeApart(state: Uint8Array): { dims: string[]; rows: unknown[][] } {
+  const b = Buffer.from(state);
+  assert.equal(b[0], 0x03);
+  const dims: string[] = [];
+  let at = 5;
+  for (let i = 0; i < b.readUInt32BE(1); i++) {
+    const len = b.readUInt32BE(at);
+    const text = inflateRawSync(b.subarray(at + 4, at + 4 + len)).toString();
+    dims.push(...(text[0] === '\n' ? text.slice(1).split('\n') : (JSON.parse(text) as string[])));
+    at += 4 + len;
+  }
+  const [lists, rows] = JSON.parse(inflateRawSync(b.subarray(at)).toString()) as [string[][], unknown[][]];
+  return { dims, rows: rows.map((r) => [r[0], r[1], r[2], r[3], (r[4] as [number, number, number | string[]][]).map(([body, n, runs]) => [body, n, typeof runs === 'number' ? lists[runs] : runs])]) };
+}
+
+/** The same state in version 2's form: pieces of 64 dims as JSON strings, then the rows. */
+function asVersion2({ dims, rows }: { dims: string[]; rows: unknown[][] }): Buffer {
+  const out: Buffer[] = [Buffer.of(0x02, 0, 0, 0, 0)];
+  let k = 0;
+  for (let i = 0; i < dims.length; i += 64, k++) {
+    const piece = deflateRawSync(JSON.stringify(dims.slice(i, i + 64)));
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(piece.length);
+    out.push(len, piece);
+  }
+  out[0].writeUInt32BE(k, 1);
+  out.push(deflateRawSync(JSON.stringify(rows)));
+  return Buffer.concat(out);
+}
 for (const dialect of DIALECTS) describe(dialect, () => {
   const T0 = Date.UTC(2026, 10, 28, 10, 0, 0);
   /** 50 code ids x 3 sources (150 accs: three pieces); dims turning dynamic at different points, some late. */
@@ -72,12 +103,13 @@ for (const dialect of DIALECTS) describe(dialect, () => {
     await l.close();
   });
 
-  it('issue 10.7: version-2 why-checkpoints, written by replay and by the append, give the answers a fold from the start gives, and verify passes', async () => {
+  it('issue 10.7: version-3 why-checkpoints, written by replay and by the append, give the answers a fold from the start gives, and verify passes', async () => {
     const want = fromStart();
     assert.ok(whyCheckpointPositions(l.sql, pid).length >= 10);
     const state = l.sql.get<{ state: Uint8Array }>('select state from why_checkpoints where profile_id = ? order by position desc limit 1', pid)!.state;
-    assert.equal(state[0], 0x02);
+    assert.equal(state[0], 0x03);
     assert.equal(Buffer.from(state).readUInt32BE(1), 3, 'three pieces of dims');
+    assert.ok(takeApart(state).rows.some((r) => (r[4] as unknown[]).length > 1), 'sources with several bodies');
     same(answers(), want);
     assert.deepEqual(verifyLedger(l).differences, []);
     // the append path's states, written again as batches come
@@ -94,32 +126,48 @@ for (const dialect of DIALECTS) describe(dialect, () => {
     assert.deepEqual(verifyLedger(l).differences, []);
   });
 
-  it('issue 10.7: version-1 why-checkpoints (one zlib stream of the whole state) are still read: the same answers, and verify passes', () => {
-    const want = fromStart();
-    const dict = dictionaries(l.sql);
-    const rows = l.sql.allRaw('select position, state from why_checkpoints where profile_id = ?', pid);
-    for (const [position, state] of rows as [number, Uint8Array][]) {
-      // version 2 taken apart into the older form's rows: [code, source, saw, dims, last, carried]
-      const b = Buffer.from(state);
-      const dims: string[] = [];
-      let at = 5;
-      for (let i = 0; i < b.readUInt32BE(1); i++) {
-        const len = b.readUInt32BE(at);
-        dims.push(...(JSON.parse(inflateRawSync(b.subarray(at + 4, at + 4 + len)).toString()) as string[]));
-        at += 4 + len;
+  for (const version of [1, 2]) {
+    it(`issue 10.7: version-${version} why-checkpoints (written before version 3) are still read: the same state, the same answers, and verify passes`, () => {
+      const want = fromStart();
+      const dict = dictionaries(l.sql);
+      const rows = l.sql.allRaw('select position, state from why_checkpoints where profile_id = ?', pid);
+      for (const [position, state] of rows as [number, Uint8Array][]) {
+        const parts = takeApart(state);
+        // version 1: one zlib stream of [code, source, saw, dims, last, carried] rows
+        const old = version === 1 ? deflateSync(JSON.stringify(parts.rows.map((r, i) => [r[0], r[1], r[2], parts.dims[i], r[3], r[4]])), { level: 1 }) : asVersion2(parts);
+        assert.equal(old[0], version === 1 ? 0x78 : 0x02);
+        assert.equal(whyStateText(decodeWhyState(old, dict, KEEP_ALL), codeKey, false), whyStateText(decodeWhyState(state, dict, KEEP_ALL), codeKey, false));
+        l.sql.run('update why_checkpoints set state = ? where profile_id = ? and position = ?', old, pid, position);
       }
-      const rest = JSON.parse(inflateRawSync(b.subarray(at)).toString()) as unknown[][];
-      const v1 = deflateSync(JSON.stringify(rest.map((r, i) => [r[0], r[1], r[2], dims[i], r[3], r[4]])), { level: 1 });
-      assert.equal(v1[0], 0x78);
-      assert.equal(whyStateText(decodeWhyState(v1, dict, KEEP_ALL), codeKey, false), whyStateText(decodeWhyState(state, dict, KEEP_ALL), codeKey, false));
-      l.sql.run('update why_checkpoints set state = ? where profile_id = ? and position = ?', v1, pid, position);
+      same(answers(), want);
+      // verify reads every one (an unreadable one would be named)
+      assert.deepEqual(verifyLedger(l).differences, []);
+      l.replay();
+    });
+  }
+
+  it('issue 10.7: a version-3 piece whose dims text holds a newline (a damaged older row can give one) is written as JSON strings, and reads back the same', () => {
+    fromStart();
+    const dict = dictionaries(l.sql);
+    const state = l.sql.get<{ state: Uint8Array }>('select state from why_checkpoints where profile_id = ? order by position desc limit 1', pid)!.state;
+    const st = decodeWhyState(state, dict, KEEP_ALL);
+    const acc = [...st.accs.values()][70];
+    // JSON whitespace: the same dims
+    acc.dimsText = acc.dimsText!.replace(',', ',\n');
+    const again = encodeWhyState(st, (c) => l.sql.get<{ id: number }>('select id from codes where name = ? and firstlineno = ?', c.name, c.firstlineno)!.id);
+    const b = Buffer.from(again);
+    let at = 5;
+    const first: string[] = [];
+    for (let i = 0; i < b.readUInt32BE(1); i++) {
+      const len = b.readUInt32BE(at);
+      first.push(inflateRawSync(b.subarray(at + 4, at + 4 + len)).toString()[0]);
+      at += 4 + len;
     }
-    same(answers(), want);
-    // verify reads every one (an unreadable one would be named)
-    assert.deepEqual(verifyLedger(l).differences, []);
+    assert.deepEqual(first, ['\n', '[', '\n']);
+    assert.equal(whyStateText(decodeWhyState(again, dict, KEEP_ALL), codeKey, false), whyStateText(decodeWhyState(state, dict, KEEP_ALL), codeKey, false));
   });
 
-  it('issue 10.7: a damaged version-2 why-checkpoint costs time, not the answer, and verify names it', () => {
+  it('issue 10.7: a damaged version-3 why-checkpoint costs time, not the answer, and verify names it', () => {
     const want = fromStart();
     const rows = l.sql.allRaw('select position, state from why_checkpoints where profile_id = ? order by position', pid) as [number, Uint8Array][];
     const b = Buffer.from(rows[3][1]);
@@ -127,8 +175,16 @@ for (const dialect of DIALECTS) describe(dialect, () => {
       b.subarray(0, b.length >> 1), // cut short
       Buffer.concat([b.subarray(0, 1), Buffer.from([0xff, 0xff, 0xff, 0xff]), b.subarray(5)]), // a count of pieces past its end
       Buffer.concat([b.subarray(0, 1), Buffer.from([0, 0, 0, 2]), b.subarray(5)]), // a piece too few: rows and dims disagree
-      Buffer.from([0x02]),
-      Buffer.from([0x03, 0, 0, 0, 0]), // an unknown version
+      Buffer.from([0x03]),
+      Buffer.from([0x04, 0, 0, 0, 0]), // an unknown version
+      ...(() => {
+        // a body's runs named by a run list the row does not hold
+        const parts = takeApart(b);
+        const v2 = asVersion2(parts);
+        const at = v2.length - deflateRawSync(JSON.stringify(parts.rows)).length;
+        const rows = parts.rows.map((r) => [r[0], r[1], r[2], r[3], (r[4] as unknown[][]).map(([body, n]) => [body, n, 7])]);
+        return [Buffer.concat([Buffer.of(0x03), v2.subarray(1, at), deflateRawSync(JSON.stringify([[], rows]))]), Buffer.concat([Buffer.of(0x03), v2.subarray(1, at), deflateRawSync(JSON.stringify(rows))])];
+      })(),
     ];
     for (const bad of damage) {
       l.sql.run('update why_checkpoints set state = ? where profile_id = ? and position = ?', bad, pid, rows[3][0]);

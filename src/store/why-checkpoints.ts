@@ -6,7 +6,7 @@ import { countLog, decodeLogCounts, emptyLogCounts, encodeLogCounts, logCountsTe
 import { emptyStream, fold } from './fold.ts';
 import { scanEvents, type Dictionaries } from './log.ts';
 import type { Window } from './window.ts';
-import { accDimsJson, accRowText, emptyWhyState, eventDetails, KEEP_ALL, whyFold, whyStateFrom, whyStateText, whyStep, type Acc, type AccJson, type Keep, type WhyStart, type WhyState, type WhyStateJson } from './why-fold.ts';
+import { accDimsText, accRowRefs, emptyWhyState, runListText, type RunList, eventDetails, KEEP_ALL, whyFold, whyStateFrom, whyStateText, whyStep, type Acc, type AccJson, type Keep, type WhyStart, type WhyState, type WhyStateJson } from './why-fold.ts';
 
 /**
  * Why-checkpoints: `why`'s state (why-fold.ts) beside each checkpoint of the profile's fold
@@ -16,16 +16,23 @@ import { accDimsJson, accRowText, emptyWhyState, eventDetails, KEEP_ALL, whyFold
  */
 
 /**
- * The stored form, version 2: a 0x02 byte and a uint32 count of pieces; the dims of every
- * CHUNK accs as a piece of its own (a uint32 length and raw deflate of `[dims, ...]`); then the
- * rest of every acc's row
- * (raw deflate of `[[code, source, saw, last, carried], ...]`), in the state's order. The dims
+ * The stored form, version 3: a 0x03 byte and a uint32 count of pieces; the dims of every
+ * CHUNK accs as a piece of its own (a uint32 length and raw deflate of a newline and each
+ * acc's dims text, a line each: JSON text holds no raw newline, so the text is written and
+ * read as it is, not as JSON strings within JSON); then the rest of every acc's row, in the
+ * state's order: raw deflate of `[runLists, [[code, source, saw, last, carried], ...]]`,
+ * where each carried body is `[body, count, runs]` and `runs` an index into `runLists` (the
+ * run lists the bodies share) or, for a body with its own set, the list itself. The dims
  * seldom change between checkpoints while the counts always do, so a state written again
- * deflates anew only the pieces whose dims changed (kept per state in `pieces`). Version 1
- * (rows written before it) is the whole WhyStateJson text zlib-deflated; its first byte is
- * zlib's 0x78, and it is still read.
+ * deflates anew only the pieces whose dims changed (kept per state in `pieces`).
+ *
+ * Still read: version 2 (a 0x02 byte; each piece `[dims, ...]` as JSON strings, the rest
+ * `[[code, source, saw, last, carried], ...]` with each body's runs written out; a version-3
+ * piece whose dims text holds a newline, which a damaged older row can give, is written so
+ * too), and version 1 (the whole WhyStateJson text zlib-deflated: its first byte is zlib's 0x78).
  */
 const V2 = 0x02;
+const V3 = 0x03;
 const CHUNK = 64;
 interface Piece {
   accs: Acc[];
@@ -34,49 +41,88 @@ interface Piece {
 }
 const pieces = new WeakMap<WhyState, Piece[]>();
 
+/** A piece's text: a newline and the dims texts a line each, or (one holds a newline) a JSON array of them. */
+function pieceText(dims: string[]): string {
+  for (const d of dims) if (d.includes('\n')) return JSON.stringify(dims);
+  return `\n${dims.join('\n')}`;
+}
+
+function pieceDims(text: string): string[] {
+  return text.charCodeAt(0) === 10 ? text.slice(1).split('\n') : (JSON.parse(text) as string[]);
+}
+
 export function encodeWhyState(st: WhyState, codeRow: (c: CodeId) => number, keepDims = false): Uint8Array {
   const accs = [...st.accs.values()];
   let kept = pieces.get(st);
   if (!kept) pieces.set(st, (kept = []));
-  const out: Buffer[] = [Buffer.of(V2, 0, 0, 0, 0)];
-  const rest: string[] = [];
+  const out: Buffer[] = [Buffer.of(V3, 0, 0, 0, 0)];
+  const rows: string[] = [];
+  const lists = new Map<RunList, number>();
+  const listRef = (r: RunList) => {
+    let i = lists.get(r);
+    if (i === undefined) lists.set(r, (i = lists.size));
+    return i;
+  };
   for (let i = 0, k = 0; i < accs.length; i += CHUNK, k++) {
     const chunk = accs.slice(i, i + CHUNK);
-    const dims = chunk.map((a) => accDimsJson(a, keepDims));
+    const dims = chunk.map((a) => accDimsText(a, keepDims));
     let p = kept[k];
     // the same accs with the same dims text (a changed acc's text is written anew: another string)
     if (!p || p.accs.length !== chunk.length || chunk.some((a, j) => a !== p!.accs[j] || dims[j] !== p!.dims[j])) {
-      kept[k] = p = { accs: chunk, dims, bytes: deflateRawSync(`[${dims.join(',')}]`, { level: 1 }) };
+      kept[k] = p = { accs: chunk, dims, bytes: deflateRawSync(pieceText(dims), { level: 1 }) };
     }
     const len = Buffer.alloc(4);
     len.writeUInt32BE(p.bytes.length);
     out.push(len, p.bytes);
-    for (const a of chunk) {
-      const [head, tail] = accRowText(a, codeRow);
-      rest.push(`${head},${tail}`);
-    }
+    for (const a of chunk) rows.push(accRowRefs(a, codeRow, listRef));
   }
   kept.length = Math.ceil(accs.length / CHUNK);
   out[0].writeUInt32BE(kept.length, 1);
-  out.push(deflateRawSync(`[${rest.join(',')}]`, { level: 1 }));
+  let listsText = '';
+  for (const r of lists.keys()) listsText += `${listsText ? ',' : ''}${runListText(r)}`;
+  out.push(deflateRawSync(`[[${listsText}],[${rows.join(',')}]]`, { level: 1 }));
   return Buffer.concat(out);
 }
 
+type RestRow = [AccJson[0], AccJson[1], AccJson[2], AccJson[4], [body: number, count: number, runs: number | string[]][]];
+
 export function decodeWhyState(bytes: Uint8Array, dict: Dictionaries, keep: Keep): WhyState {
   const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (b[0] !== V2) return whyStateFrom(JSON.parse(inflateSync(b).toString()) as WhyStateJson, dict, keep);
+  if (b[0] !== V2 && b[0] !== V3) return whyStateFrom(JSON.parse(inflateSync(b).toString()) as WhyStateJson, dict, keep);
   const k = b.readUInt32BE(1);
   const dims: string[] = [];
   let at = 5;
   for (let i = 0; i < k; i++) {
     const len = b.readUInt32BE(at);
     if (at + 4 + len > b.length) throw new Error('a why-checkpoint ends inside its pieces');
-    dims.push(...(JSON.parse(inflateRawSync(b.subarray(at + 4, (at += 4 + len))).toString()) as string[]));
+    const text = inflateRawSync(b.subarray(at + 4, (at += 4 + len))).toString();
+    for (const d of b[0] === V2 ? (JSON.parse(text) as string[]) : pieceDims(text)) dims.push(d);
   }
-  const rows = JSON.parse(inflateRawSync(b.subarray(at)).toString()) as [AccJson[0], AccJson[1], AccJson[2], AccJson[4], AccJson[5]][];
+  const rest = JSON.parse(inflateRawSync(b.subarray(at)).toString()) as unknown;
+  let rows: RestRow[];
+  let lists: string[][] = [];
+  if (b[0] === V2) rows = rest as RestRow[];
+  else {
+    if (!Array.isArray(rest) || rest.length !== 2 || !Array.isArray(rest[0]) || !Array.isArray(rest[1])) throw new Error('a why-checkpoint\'s rows are not [runLists, rows]');
+    [lists, rows] = rest as [string[][], RestRow[]];
+  }
   if (rows.length !== dims.length) throw new Error(`a why-checkpoint holds ${rows.length} rows and ${dims.length} dims`);
   return whyStateFrom(
-    rows.map((r, i) => [r[0], r[1], r[2], dims[i], r[3], r[4]]),
+    rows.map((r, i) => [
+      r[0],
+      r[1],
+      r[2],
+      dims[i],
+      r[3],
+      b[0] === V2
+        ? (r[4] as AccJson[5])
+        : r[4].map(([body, count, runs]) => {
+            if (typeof runs !== 'number') return [body, count, runs];
+            const list = lists[runs];
+            if (!Array.isArray(list)) throw new Error(`a why-checkpoint names run list ${runs} of ${lists.length}`);
+            return [body, count, list];
+          }),
+    ]),
     dict,
     keep,
   );
@@ -84,7 +130,7 @@ export function decodeWhyState(bytes: Uint8Array, dict: Dictionaries, keep: Keep
 
 /**
  * `why`'s state at a position, and the report's counts of the log up to it (log-counts.ts).
- * `keepDims`: the state keeps its dims parsed (accDimsJson).
+ * `keepDims`: the state keeps its dims parsed (accDimsText).
  */
 export function writeWhyCheckpoint(sql: Sql, profileId: number, position: number, st: WhyState, codeRow: (c: CodeId) => number, counts?: LogCounts, keepDims = false): void {
   sql.run(

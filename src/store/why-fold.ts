@@ -71,13 +71,15 @@ export interface Acc {
    * checkpoint's is read into `dims` only for the sources an answer tells or a step changes.
    */
   dimsText?: string;
-  /** `dimsText` as a JSON string (as the stored form holds it), while `dimsText` stands. */
-  dimsJson?: string;
   /** `dimsText` read into each dim's own text, by dim (track), while `dimsText` stands. */
   dimsIndex?: Map<string, string>;
   /** `last` as JSON text, while `lastFor` is `last` and no step changed it (accRowText). */
   lastText?: string;
   lastFor?: FrameStateSizeEntry;
+  /** `[code,source,saw` as JSON text, for the code's ref and saw flags it was written with (accRowText). */
+  headText?: string;
+  headRef?: number | string;
+  headSaw?: number;
 }
 
 /** What a counted body carried, read from the log on first use. */
@@ -100,7 +102,7 @@ export function track(acc: Acc, dk: string): Track | undefined {
   if (!acc.dimsIndex) {
     // each dim's text by its key, the first of a key (the stored form read once for all the dims told)
     acc.dimsIndex = new Map();
-    for (const [k, text] of JSON.parse(acc.dimsText!) as [string, string][]) if (!acc.dimsIndex.has(k)) acc.dimsIndex.set(k, text);
+    for (const [k, text] of dimsPairs(acc.dimsText!)) if (!acc.dimsIndex.has(k)) acc.dimsIndex.set(k, text);
   }
   const text = acc.dimsIndex.get(dk);
   return text === undefined ? undefined : trackFrom(text);
@@ -350,7 +352,7 @@ export function whyStep(st: WhyState, step: FoldStep, ev: LeanEvent, keep: Keep,
     }
     if (newStatic) t.lastStatic = evidence;
   }
-  if (changed) acc.dimsText = acc.dimsJson = acc.dimsIndex = undefined;
+  if (changed) acc.dimsText = acc.dimsIndex = undefined;
 }
 
 /**
@@ -442,40 +444,100 @@ export type WhyStateJson = AccJson[];
 const loggedJson = (l: Logged): LoggedJson => l && [l.compileId, l.reason, l.cached, l.new, l.guard, l.position];
 const loggedFrom = (j: LoggedJson): Logged => j && { compileId: j[0], reason: j[1], cached: j[2], new: j[3], guard: j[4], position: j[5] };
 
+/** The last event written by trackText, and its text: the dims of a source written one after another mostly name one event. */
+let lastEvent: Evidence | null = null;
+let lastEventText = '';
+
+/** An evidence's event as EventJson text. */
+function eventText(e: Evidence): string {
+  const l = lastEvent;
+  if (
+    l === null ||
+    l.position !== e.position ||
+    l.time !== e.time ||
+    l.run !== e.run ||
+    l.origin !== e.origin ||
+    l.originLine !== e.originLine ||
+    l.compileId !== e.compileId ||
+    l.kind !== e.kind ||
+    l.format !== e.format ||
+    // -0 and 0 are one number to !==, not to the text (no time or line is -0 but a hostile one)
+    Object.is(l.time, -e.time) ||
+    Object.is(l.originLine, -(e.originLine as number))
+  ) {
+    lastEventText = JSON.stringify([e.position, e.time, e.run, e.origin, e.originLine, e.compileId, e.kind, e.format]);
+    lastEvent = e;
+  }
+  return lastEventText;
+}
+
+/** A dim as DimJson text: `[events, evidence, track]`, each event and each evidence once, in the order the track names them. */
 function trackText(t: Track): string {
-  const events: EventJson[] = [];
-  const evidence: EvidenceJson[] = [];
-  const eventIdx = new Map<number, number>();
-  const pool = new Map<Evidence, number>();
+  // a track names at most a few: lists found by a look along them
+  const pooled: Evidence[] = [];
+  const positions: number[] = [];
+  let events = '';
+  let evidence = '';
   const ev = (e: Evidence | null): number => {
     if (!e) return -1;
-    let i = pool.get(e);
-    if (i === undefined) {
-      let k = eventIdx.get(e.position);
-      if (k === undefined) eventIdx.set(e.position, (k = events.push([e.position, e.time, e.run, e.origin, e.originLine, e.compileId, e.kind, e.format]) - 1));
-      pool.set(e, (i = evidence.push([k, e.value, e.brought]) - 1));
+    let i = pooled.indexOf(e);
+    if (i < 0) {
+      let k = positions.indexOf(e.position);
+      if (k < 0) {
+        k = positions.push(e.position) - 1;
+        events += `${k ? ',' : ''}${eventText(e)}`;
+      }
+      i = pooled.push(e) - 1;
+      evidence += `${i ? ',' : ''}[${k},${json(e.value)},${json(e.brought)}]`;
     }
     return i;
   };
-  const row: TrackJson = [
-    ev(t.first),
-    ev(t.lastStatic),
-    ev(t.staticBefore),
-    t.became && [ev(t.became), t.became.before],
-    loggedJson(t.logged),
-    loggedJson(t.becameLogged),
-    [...t.values].map(([v, x]) => [v, x.count, [...x.runs]]),
-  ];
-  const j: DimJson = [events, evidence, row];
-  return JSON.stringify(j);
+  // TrackJson, written as JSON.stringify writes it (the indices in the order it names them)
+  const first = ev(t.first);
+  const lastStatic = ev(t.lastStatic);
+  const staticBefore = ev(t.staticBefore);
+  const became: TrackJson[3] = t.became && [ev(t.became), t.became.before];
+  const values = t.values.size === 0 ? '[]' : JSON.stringify([...t.values].map(([v, x]) => [v, x.count, [...x.runs]]));
+  return `[[${events}],[${evidence}],[${first},${lastStatic},${staticBefore},${json(became)},${json(loggedJson(t.logged))},${json(loggedJson(t.becameLogged))},${values}]]`;
 }
 
+/** A value as JSON.stringify writes it within an array. */
+const json = (x: unknown): string => JSON.stringify(x) ?? 'null';
+
 /**
- * The dims as JSON text: [[dim, its own JSON text], ...] (read one by one). `cached`: each
- * dim's text kept in it until a step changes it (a state whose dims stay parsed, replay's,
- * writes only those again).
+ * The dims as text: each dim and its own JSON text, tab after tab (`dim\tjson\tdim\tjson...`;
+ * read one by one). JSON text holds no raw tab, so each is written as it is, not as a JSON
+ * string within JSON. Where a dim's key or text holds a tab or a newline, or the first key
+ * starts with `[` (a damaged older row can give such), the JSON form of before:
+ * `[[dim, its own JSON text], ...]`; dimsPairs reads both. `cached`: each dim's text kept in
+ * it until a step changes it (a state whose dims stay parsed, replay's, writes only those again).
  */
-const tracksText = (dims: Map<string, Track>, cached: boolean): string => JSON.stringify([...dims].map(([dk, t]) => [dk, cached ? (t.text ??= trackText(t)) : trackText(t)]));
+function tracksText(dims: Map<string, Track>, cached: boolean): string {
+  let out = '';
+  let plain = true;
+  let first = true;
+  for (const [dk, t] of dims) {
+    const text = cached ? (t.text ??= trackText(t)) : trackText(t);
+    if (first ? dk.charCodeAt(0) === 91 || dk.includes('\t') : dk.includes('\t')) plain = false;
+    if (dk.includes('\n') || text.includes('\t')) plain = false;
+    if (!plain) break;
+    out += first ? `${dk}\t${text}` : `\t${dk}\t${text}`;
+    first = false;
+  }
+  if (plain) return out;
+  return JSON.stringify([...dims].map(([dk, t]) => [dk, cached ? (t.text ??= trackText(t)) : trackText(t)]));
+}
+
+/** Each dim and its text, from either form tracksText writes (the JSON form's first character is `[`, the tab form's never). */
+function dimsPairs(text: string): [string, string][] {
+  if (text.charCodeAt(0) === 91) return JSON.parse(text) as [string, string][];
+  if (text === '') return [];
+  const parts = text.split('\t');
+  if (parts.length % 2 !== 0) throw new Error(`a why state's dims text holds ${parts.length} parts`);
+  const out: [string, string][] = [];
+  for (let i = 0; i < parts.length; i += 2) out.push([parts[i], parts[i + 1]]);
+  return out;
+}
 
 function trackFrom(text: string): Track {
   const [events, pooled, [first, lastStatic, staticBefore, became, logged, becameLogged, values]] = JSON.parse(text) as DimJson;
@@ -496,17 +558,64 @@ function trackFrom(text: string): Track {
   };
 }
 
-const tracksFrom = (text: string): Map<string, Track> => new Map((JSON.parse(text) as [string, string][]).map(([dk, t]) => [dk, trackFrom(t)]));
+const tracksFrom = (text: string): Map<string, Track> => new Map(dimsPairs(text).map(([dk, t]) => [dk, trackFrom(t)]));
 
 /**
- * An acc's dims as a JSON string of their stored text, kept while no step changes them (most
- * steps only count); the parsed dims are dropped (memory: a state has every dim of every source),
- * unless `keep` (replay: its steps would read them back at once, at a cost in time and memory).
+ * An acc's dims text (its stored form), kept while no step changes them (most steps only
+ * count); the parsed dims are dropped (memory: a state has every dim of every source), unless
+ * `keep` (replay: its steps would read them back at once, at a cost in time and memory).
  */
-export function accDimsJson(a: Acc, keep = false): string {
-  if (a.dimsText === undefined || a.dimsJson === undefined) a.dimsJson = JSON.stringify((a.dimsText ??= tracksText(a.dims!, true)));
+export function accDimsText(a: Acc, keep = false): string {
+  const text = (a.dimsText ??= tracksText(a.dims!, true));
   if (!keep) a.dims = undefined;
-  return a.dimsJson;
+  return text;
+}
+
+/** A shared run list as JSON, made once. */
+export const runListText = (r: RunList): string => (r.text ??= JSON.stringify(r.runs));
+
+/** A body's own set of runs as JSON, kept while its size says it stands (a set only grows). */
+function runSetText(c: Carried, runs: Set<string>): string {
+  if (c.runsText === undefined || c.runsSize !== runs.size) {
+    c.runsText = JSON.stringify([...runs]);
+    c.runsSize = runs.size;
+  }
+  return c.runsText;
+}
+
+/** An acc's `[code,source,saw` (kept while its code's ref and saw flags stand). */
+function accHead(a: Acc, codeRef: (c: CodeId) => number | string): string {
+  const ref = codeRef(a.code);
+  const saw = (a.sawScalar ? 1 : 0) | (a.sawTensor ? 2 : 0);
+  if (a.headText === undefined || a.headRef !== ref || a.headSaw !== saw) {
+    a.headText = JSON.stringify([ref, a.source, saw]).slice(0, -1);
+    a.headRef = ref;
+    a.headSaw = saw;
+  }
+  return a.headText;
+}
+
+/** `last` as JSON text, kept while `last` is the entry it was written from and no step changed it. */
+function accLastText(a: Acc): string {
+  if (a.lastText === undefined || a.lastFor !== a.last) {
+    a.lastText = JSON.stringify(entryToJson(a.last));
+    a.lastFor = a.last;
+  }
+  return a.lastText;
+}
+
+/**
+ * An acc's row without its dims as a version-3 why-checkpoint writes it,
+ * `[code,source,saw,last,[[body,count,runs],...]]`: a shared run list by its index (`listRef`),
+ * a body's own set written out.
+ */
+export function accRowRefs(a: Acc, codeRef: (c: CodeId) => number, listRef: (r: RunList) => number): string {
+  let carriedText = '';
+  for (const [body, c] of a.carried) {
+    const runs = c.runs;
+    carriedText += `${carriedText ? ',' : ''}[${body},${c.count},${runs instanceof RunList ? listRef(runs) : runSetText(c, runs)}]`;
+  }
+  return `${accHead(a, codeRef)},${accLastText(a)},[${carriedText}]]`;
 }
 
 /** An acc's row (AccJson) in two pieces of JSON text around its dims: `[code,source,saw` and `last,carried]`. */
@@ -516,23 +625,9 @@ export function accRowText(a: Acc, codeRef: (c: CodeId) => number | string): [he
   let carriedText = '';
   for (const [body, c] of a.carried) {
     const runs = c.runs;
-    let runsText: string;
-    if (runs instanceof RunList) runsText = runs.text ??= JSON.stringify(runs.runs);
-    else {
-      if (c.runsText === undefined || c.runsSize !== runs.size) {
-        c.runsText = JSON.stringify([...runs]);
-        c.runsSize = runs.size;
-      }
-      runsText = c.runsText;
-    }
-    carriedText += `${carriedText ? ',' : ''}[${body},${c.count},${runsText}]`;
+    carriedText += `${carriedText ? ',' : ''}[${body},${c.count},${runs instanceof RunList ? runListText(runs) : runSetText(c, runs)}]`;
   }
-  if (a.lastText === undefined || a.lastFor !== a.last) {
-    a.lastText = JSON.stringify(entryToJson(a.last));
-    a.lastFor = a.last;
-  }
-  const head = JSON.stringify([codeRef(a.code), a.source, (a.sawScalar ? 1 : 0) | (a.sawTensor ? 2 : 0)]);
-  return [head.slice(0, -1), `${a.lastText},[${carriedText}]]`];
+  return [accHead(a, codeRef), `${accLastText(a)},[${carriedText}]]`];
 }
 
 /**
@@ -542,7 +637,7 @@ export function accRowText(a: Acc, codeRef: (c: CodeId) => number | string): [he
 export function whyStateText(st: WhyState, codeRef: (c: CodeId) => number | string, cached = true): string {
   const parts: string[] = [];
   for (const a of st.accs.values()) {
-    const dims = cached ? accDimsJson(a) : JSON.stringify(tracksText(tracks(a), false));
+    const dims = JSON.stringify(cached ? accDimsText(a) : tracksText(tracks(a), false));
     const [head, tail] = accRowText(a, codeRef);
     parts.push(`${head},${dims},${tail}`);
   }

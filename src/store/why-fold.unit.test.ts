@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { CodeId } from '../model/code-id.ts';
 import { emptyEntry } from '../model/entry.ts';
-import { accRowText, addRun, emptyWhyState, whyCount, type Carried } from './why-fold.ts';
+import { entryToJson } from '../codecs/entry-json.ts';
+import type { Dictionaries } from './log.ts';
+import { accDimsText, accRowText, addRun, emptyWhyState, KEEP_ALL, track, tracks, whyCount, whyStateFrom, type Acc, type Carried, type Track } from './why-fold.ts';
 
 /** Seeded runs for many bodies: runs advancing, coming back, alternating, and one body past the shared lists' length. */
 function runSequences(seed: number): string[][] {
@@ -70,4 +72,41 @@ describe('why-fold: a body\'s runs (shared lists)', () => {
     }
     assert.ok(accRowText(acc, () => 1)[1].endsWith(`,[${setText(sets, counts)}]]`));
   });
+});
+
+describe('why state: the dims text', () => {
+  const code: CodeId = { filename: 'a.py', firstlineno: 1, name: 'f', file_hash: 'h' };
+  const dict = { code: () => code } as unknown as Dictionaries;
+  const dim = (value: string, ws = '') => `[[[4,${ws}1795600000000,"run-0","/o.jsonl",4,null,"shape.observed",null]],[[0,${JSON.stringify(value)},${JSON.stringify(value)}]],[0,0,-1,null,null,null,[[${JSON.stringify(value)},2,["r"]]]]]`;
+  /** An acc read from a version-1 row whose dims text is the JSON form of the given dims. */
+  const accOf = (dims: [string, string][]): Acc => [...whyStateFrom([[1, "L['x']", 2, JSON.stringify(dims), entryToJson(emptyEntry()), []]], dict, KEEP_ALL).accs.values()][0];
+  const facts = (t: Track | undefined) => t && JSON.stringify({ ...t, text: undefined, values: [...t.values].map(([v, x]) => [v, x.count, [...x.runs]]) });
+  const cases: [string, [string, string][], 'tab' | 'json'][] = [
+    ['plain dims', [['scalar', dim('?')], ['size', dim('[8, 3]')], ['size[0]', dim('8')]], 'tab'],
+    ['a value with a tab and a newline (escaped in JSON)', [['size[0]', dim('a\tb\nc')]], 'tab'],
+    ['a first key starting with [', [['[x', dim('1')], ['y', dim('2')]], 'json'],
+    ['a key with a tab', [['scalar', dim('1')], ['a\tb', dim('2')]], 'json'],
+    ['a key with a newline', [['scalar', dim('1')], ['a\nb', dim('2')]], 'json'],
+    ['a dim text with a tab between its tokens (JSON whitespace)', [['scalar', dim('1', '\t')]], 'json'],
+    ['an empty key', [['', dim('1')], ['size', dim('2')]], 'tab'],
+  ];
+  for (const [what, dims, form] of cases) {
+    it(`issue 10.7: ${what}: written in the ${form} form, read back as the same dims, whole and one by one`, () => {
+      const want = accOf(dims);
+      const wantFacts = [...tracks(want)].map(([k, t]) => [k, facts(t)]);
+      // the dims written again from their parsed form
+      const acc = accOf(dims);
+      tracks(acc);
+      acc.dimsText = undefined;
+      const text = accDimsText(acc, false);
+      assert.equal(text.charCodeAt(0) === 91 ? 'json' : 'tab', form, text);
+      if (form === 'tab') assert.equal(text, dims.map(([k, t]) => `${k}\t${t}`).join('\t'));
+      assert.equal(acc.dims, undefined);
+      assert.deepEqual([...tracks(acc)].map(([k, t]) => [k, facts(t)]), wantFacts);
+      acc.dims = undefined;
+      acc.dimsIndex = undefined;
+      for (const [k] of dims) assert.equal(facts(track(acc, k)), facts(track(want, k)), k);
+      assert.equal(track(acc, 'no-such-dim'), undefined);
+    });
+  }
 });
