@@ -103,6 +103,35 @@ describe('parseLine: lines seen before but for their time', () => {
     assert.ok(hits >= 3000, `${hits} lines took the cached path`);
   });
 
+  it('a line whose text ends with the last tail looked up but whose own tail is longer or shorter (time tokens of other lengths, a prefix before it) gives the full parse', () => {
+    const ref = lineContext('f.jsonl', {});
+    const fast = lineContext('f.jsonl', {});
+    const tail = `,${code},"source":"s","kind":"scalar","value":1}`;
+    const lines = [
+      `{"job":"j","time":1795600000${tail}`,
+      `{"job":"j","time":1795600000${tail}`,
+      // the same bytes at the end, the time token shorter, longer, a string, or part of what follows it
+      `{"job":"j","time":179560000${tail}`,
+      `{"job":"j","time":17956000001${tail}`,
+      `{"job":"j","time":"2026-11-28T06:00:00Z"${tail}`,
+      `{"job":"j","time":1795600000,"run":"r"${tail}`,
+      `{"job":"j","time":1795600000${tail.slice(1)}`,
+      `{"job":"j","time":1795600000 ${tail}`,
+      `{"job":"k","time":1795600000${tail}`,
+      `{"job":"j","time":1795600000${tail}`,
+      `{"job":"j","time":1795600000${tail} `,
+      `{"job":"j","time":1795600001${tail}`,
+    ];
+    let hits = 0;
+    lines.forEach((line, k) => {
+      let got: unknown;
+      const fastOutcome = outcome(() => (got = parseLine(line, k + 1, fast)));
+      if (got instanceof LineHit) hits++;
+      assert.deepEqual(fastOutcome, outcome(() => parseObservationLine(line, k + 1, ref)), line);
+    });
+    assert.ok(hits >= 4, `${hits} lines took the cached path`);
+  });
+
   it('a new run of lines past the cache size keeps the run before in an older generation: its lines again take the cached path and give the full parse', () => {
     const ref = lineContext('f.jsonl', {});
     const fast = lineContext('f.jsonl', {});
