@@ -314,22 +314,18 @@ export function parseLine(text: string, line: number, ctx: LineContext): LineEve
   // (Lines of several jobs or ranks differ only before it: their long tails are stored once.)
   const seen = (ctx.seen ??= new Map());
   const head = text.slice(0, from);
+  const tail = text.slice(to);
   // Lines of several jobs or ranks come in turn with one tail: comparing it with the last costs
-  // less than hashing it (a string's hash reads all of it; a compare stops at the first difference),
-  // and comparing it in place (the same length, endsWith) makes no slice for it.
+  // less than hashing it (a string's hash reads all of it; a compare stops at the first difference).
   let byHead: Map<string, LineRest> | undefined;
-  let tail: string | undefined;
-  const last = ctx.lastTail;
-  if (last !== undefined && text.length - to === last.length && text.endsWith(last)) byHead = ctx.lastByHead;
+  if (tail === ctx.lastTail) byHead = ctx.lastByHead;
   else {
-    tail = text.slice(to);
     byHead = seen.get(tail);
     ctx.lastTail = tail;
     ctx.lastByHead = byHead;
   }
   let hit = byHead?.get(head);
   if (hit === undefined && ctx.older !== undefined) {
-    tail ??= text.slice(to);
     hit = ctx.older.get(tail)?.get(head);
     if (hit !== undefined) remember(ctx, head, tail, hit);
   }
@@ -347,7 +343,7 @@ export function parseLine(text: string, line: number, ctx: LineContext): LineEve
     // The cache only holds what the full parse agrees with (belt and braces over the proof).
     if (t !== undefined && parseTime(t) === ev.time) {
       const r: LineRest = { event: ev };
-      remember(ctx, head, tail ?? text.slice(to), r);
+      remember(ctx, head, tail, r);
       ev[LINE_REST] = r;
     }
   }
