@@ -156,7 +156,7 @@ export class WireBuilder {
     let time: number, line: number, idem: number;
     let shared = true;
     if (x instanceof LineHit) {
-      w = x.rest.wire ??= partsOf(x.rest.event);
+      w = x.rest.wire ??= partsOf(x.rest.event!);
       time = x.time;
       line = x.line;
       idem = x.idempotencyHash;
@@ -164,6 +164,10 @@ export class WireBuilder {
       const rest = 'json' in x ? undefined : x[LINE_REST];
       shared = rest !== undefined;
       w = rest ? (rest.wire ??= partsOf(x)) : partsOf(x);
+      // The wire parts are all a rest is used for here on: its event (payload, shape and its
+      // arrays) need not stay in the line cache, whose entries live long enough to be copied by
+      // two scavenges and promoted.
+      if (rest) rest.event = null;
       time = x.time ?? Date.now();
       line = x.originLine ?? -1;
       idem = 'idem' in x ? x.idem : (x.idempotencyHash ?? hash53(x.idempotencyKey));

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { tempDir } from '../../test/support/tmp.ts';
 import { batchCache, decodeBatch, WireBuilder } from './observation-batches.ts';
-import { LineHit, lineContext, observationLineSchema, parseLine, parseObservationLine, surelyValidLine } from './observation-lines.ts';
+import { LINE_REST, LineHit, lineContext, type LineEvent, type LineRest, observationLineSchema, parseLine, parseObservationLine, surelyValidLine } from './observation-lines.ts';
 import { readLineChunks } from './read-lines.ts';
 
 /** An event or the error it threw, comparable (symbols and shared objects aside). */
@@ -181,6 +181,32 @@ describe('parseLine: lines seen before but for their time', () => {
     assert.ok(full.every((e) => e.memo === null));
     assert.ok(fast.filter((e) => e.memo).length > 600);
     assert.equal(fast[0].memo, fast[4 * 5 * 3].memo, 'lines the same but for their time share one memo');
+  });
+
+  it('a line rest lets go of its event once a wire builder took its parts: its later lines decode to the full parse\'s events, across builders starting their tables afresh', () => {
+    const lines: string[] = [];
+    for (let i = 0; i < 400; i++) lines.push(TEMPLATES[i % 3].replaceAll('{T}', String(1795600000 + i)).replace('"job":"j"', `"job":"j${i % 4}"`));
+    const wire = (parse: typeof parseLine) => {
+      const ctx = lineContext('f.jsonl', {});
+      const b = new WireBuilder(10); // tables start afresh every few batches: refs made again from the rest's parts
+      const cache = batchCache();
+      const out = [];
+      const rests = new Set<LineRest>();
+      for (let i = 0; i < lines.length; i++) {
+        const x = parse(lines[i], i + 1, ctx);
+        b.add(x);
+        const r = x instanceof LineHit ? x.rest : (x as LineEvent)[LINE_REST];
+        if (r) rests.add(r);
+        if (b.count === 13) out.push(...decodeBatch(b.take(0, 0, 0), cache));
+      }
+      out.push(...decodeBatch(b.take(0, 0, 0), cache));
+      return { out, rests };
+    };
+    const strip = (es: ReturnType<typeof wire>['out']) => es.map(({ memo: _m, ...e }) => e);
+    const fast = wire(parseLine);
+    assert.deepEqual(strip(fast.out), strip(wire(parseObservationLine).out));
+    assert.ok(fast.rests.size >= 12);
+    for (const r of fast.rests) assert.equal(r.event, null);
   });
 
   it('a batch decoded into the objects of the one before (reuse) is the batch decoded afresh: shorter and longer batches, runs, times and lines present or not, automatic_dynamic false', () => {
