@@ -21,7 +21,7 @@ export interface WireBatch {
   jsons: string[];
   strings: string[];
   rows: Float64Array;
-  /** Rest refs handed out so far in these tables (see WireParts.refs). */
+  /** Rest refs handed out so far in these tables (see WireParts.restRef). */
   rests: number;
   /** Lines read, bytes read and lines skipped so far. */
   lines: number;
@@ -88,10 +88,19 @@ export interface WireParts {
   /**
    * The refs into the tables of table set `batch` (a builder's tables until it drops them), and
    * last the rest's own number there (-1 for an event of its own): the writing thread keeps what
-   * it worked out for one (see AppendMemo), which the events that share it use again.
+   * it worked out for one (see AppendMemo), which the events that share it use again. Fields,
+   * not an array: a line cache entry lives long enough to be copied twice, and a hit reads one
+   * object less.
    */
   batch: number;
-  refs: number[];
+  keyRef: number;
+  codeRef: number;
+  sourceRef: number;
+  jsonRef: number;
+  runRef: number;
+  originRef: number;
+  compileRef: number;
+  restRef: number;
 }
 
 function partsOf(e: PreparedEvent | NewEvent): WireParts {
@@ -113,7 +122,14 @@ function partsOf(e: PreparedEvent | NewEvent): WireParts {
     origin: e.origin ?? null,
     compileId: e.compileId ?? null,
     batch: 0,
-    refs: [],
+    keyRef: -1,
+    codeRef: -1,
+    sourceRef: -1,
+    jsonRef: -1,
+    runRef: -1,
+    originRef: -1,
+    compileRef: -1,
+    restRef: -1,
   };
 }
 
@@ -156,7 +172,7 @@ export class WireBuilder {
     let time: number, line: number, idem: number;
     let shared = true;
     if (x instanceof LineHit) {
-      w = x.rest.wire ??= partsOf(x.rest.event);
+      w = x.rest.wire ??= partsOf(x.rest.event!);
       time = x.time;
       line = x.line;
       idem = x.idempotencyHash;
@@ -164,36 +180,37 @@ export class WireBuilder {
       const rest = 'json' in x ? undefined : x[LINE_REST];
       shared = rest !== undefined;
       w = rest ? (rest.wire ??= partsOf(x)) : partsOf(x);
+      // The wire parts are all a rest is used for here on: its event (payload, shape and its
+      // arrays) need not stay in the line cache, whose entries live long enough to be copied by
+      // two scavenges and promoted.
+      if (rest) rest.event = null;
       time = x.time ?? Date.now();
       line = x.originLine ?? -1;
       idem = 'idem' in x ? x.idem : (x.idempotencyHash ?? hash53(x.idempotencyKey));
     }
     if (w.batch !== this.batch) {
       w.batch = this.batch;
-      w.refs = [
-        this.keys.ref(w.cacheKey),
-        w.code ? this.codes.refCode(w.code, w.codeKey!) : -1,
-        this.sources.ref(w.source),
-        this.jsons.ref(w.json),
-        this.strings.ref(w.run),
-        this.strings.ref(w.origin),
-        this.strings.ref(w.compileId),
-        shared ? this.rests++ : -1,
-      ];
+      w.keyRef = this.keys.ref(w.cacheKey);
+      w.codeRef = w.code ? this.codes.refCode(w.code, w.codeKey!) : -1;
+      w.sourceRef = this.sources.ref(w.source);
+      w.jsonRef = this.jsons.ref(w.json);
+      w.runRef = this.strings.ref(w.run);
+      w.originRef = this.strings.ref(w.origin);
+      w.compileRef = this.strings.ref(w.compileId);
+      w.restRef = shared ? this.rests++ : -1;
     }
-    const refs = w.refs;
-    r[o] = refs[0];
-    r[o + 1] = refs[1];
-    r[o + 2] = refs[2];
-    r[o + 3] = refs[3];
+    r[o] = w.keyRef;
+    r[o + 1] = w.codeRef;
+    r[o + 2] = w.sourceRef;
+    r[o + 3] = w.jsonRef;
     r[o + 4] = w.flags;
     r[o + 5] = time;
-    r[o + 6] = refs[4];
-    r[o + 7] = refs[5];
+    r[o + 6] = w.runRef;
+    r[o + 7] = w.originRef;
     r[o + 8] = line;
-    r[o + 9] = refs[6];
+    r[o + 9] = w.compileRef;
     r[o + 10] = idem;
-    r[o + 11] = refs[7];
+    r[o + 11] = w.restRef;
   }
 
   take(lines: number, bytes: number, skipped: number): WireBatch {

@@ -265,7 +265,8 @@ export function parseObservationLine(text: string, line: number, ctx: LineContex
  * mutated). The wire builder keeps its table refs here (`wire`), valid for one batch.
  */
 export interface LineRest {
-  event: NewEvent;
+  /** Null once a wire builder took its parts (see WireBuilder.add): a context then feeds only wire batches. */
+  event: NewEvent | null;
   wire?: WireParts;
 }
 
@@ -280,6 +281,7 @@ export class LineHit {
   /** The event parseObservationLine gives for the line. */
   event(): NewEvent {
     const e = this.rest.event;
+    if (e === null) throw new Error('bug: the event of a line rest that went to a wire batch');
     return { [VALIDATED]: true, kind: 'shape.observed', cacheKey: e.cacheKey, payload: e.payload as ShapeObserved, time: this.time, run: e.run, origin: e.origin, originLine: this.line, compileId: e.compileId, idempotencyKey: '', idempotencyHash: this.idempotencyHash };
   }
 }

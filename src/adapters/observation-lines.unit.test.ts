@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { tempDir } from '../../test/support/tmp.ts';
 import { batchCache, decodeBatch, WireBuilder } from './observation-batches.ts';
-import { LineHit, lineContext, observationLineSchema, parseLine, parseObservationLine, surelyValidLine } from './observation-lines.ts';
+import { LINE_REST, LineHit, lineContext, type LineEvent, type LineRest, observationLineSchema, parseLine, parseObservationLine, surelyValidLine } from './observation-lines.ts';
 import { readLineChunks } from './read-lines.ts';
 
 /** An event or the error it threw, comparable (symbols and shared objects aside). */
@@ -103,6 +103,35 @@ describe('parseLine: lines seen before but for their time', () => {
     assert.ok(hits >= 3000, `${hits} lines took the cached path`);
   });
 
+  it('a line whose text ends with the last tail looked up but whose own tail is longer or shorter (time tokens of other lengths, a prefix before it) gives the full parse', () => {
+    const ref = lineContext('f.jsonl', {});
+    const fast = lineContext('f.jsonl', {});
+    const tail = `,${code},"source":"s","kind":"scalar","value":1}`;
+    const lines = [
+      `{"job":"j","time":1795600000${tail}`,
+      `{"job":"j","time":1795600000${tail}`,
+      // the same bytes at the end, the time token shorter, longer, a string, or part of what follows it
+      `{"job":"j","time":179560000${tail}`,
+      `{"job":"j","time":17956000001${tail}`,
+      `{"job":"j","time":"2026-11-28T06:00:00Z"${tail}`,
+      `{"job":"j","time":1795600000,"run":"r"${tail}`,
+      `{"job":"j","time":1795600000${tail.slice(1)}`,
+      `{"job":"j","time":1795600000 ${tail}`,
+      `{"job":"k","time":1795600000${tail}`,
+      `{"job":"j","time":1795600000${tail}`,
+      `{"job":"j","time":1795600000${tail} `,
+      `{"job":"j","time":1795600001${tail}`,
+    ];
+    let hits = 0;
+    lines.forEach((line, k) => {
+      let got: unknown;
+      const fastOutcome = outcome(() => (got = parseLine(line, k + 1, fast)));
+      if (got instanceof LineHit) hits++;
+      assert.deepEqual(fastOutcome, outcome(() => parseObservationLine(line, k + 1, ref)), line);
+    });
+    assert.ok(hits >= 4, `${hits} lines took the cached path`);
+  });
+
   it('a new run of lines past the cache size keeps the run before in an older generation: its lines again take the cached path and give the full parse', () => {
     const ref = lineContext('f.jsonl', {});
     const fast = lineContext('f.jsonl', {});
@@ -152,6 +181,32 @@ describe('parseLine: lines seen before but for their time', () => {
     assert.ok(full.every((e) => e.memo === null));
     assert.ok(fast.filter((e) => e.memo).length > 600);
     assert.equal(fast[0].memo, fast[4 * 5 * 3].memo, 'lines the same but for their time share one memo');
+  });
+
+  it('a line rest lets go of its event once a wire builder took its parts: its later lines decode to the full parse\'s events, across builders starting their tables afresh', () => {
+    const lines: string[] = [];
+    for (let i = 0; i < 400; i++) lines.push(TEMPLATES[i % 3].replaceAll('{T}', String(1795600000 + i)).replace('"job":"j"', `"job":"j${i % 4}"`));
+    const wire = (parse: typeof parseLine) => {
+      const ctx = lineContext('f.jsonl', {});
+      const b = new WireBuilder(10); // tables start afresh every few batches: refs made again from the rest's parts
+      const cache = batchCache();
+      const out = [];
+      const rests = new Set<LineRest>();
+      for (let i = 0; i < lines.length; i++) {
+        const x = parse(lines[i], i + 1, ctx);
+        b.add(x);
+        const r = x instanceof LineHit ? x.rest : (x as LineEvent)[LINE_REST];
+        if (r) rests.add(r);
+        if (b.count === 13) out.push(...decodeBatch(b.take(0, 0, 0), cache));
+      }
+      out.push(...decodeBatch(b.take(0, 0, 0), cache));
+      return { out, rests };
+    };
+    const strip = (es: ReturnType<typeof wire>['out']) => es.map(({ memo: _m, ...e }) => e);
+    const fast = wire(parseLine);
+    assert.deepEqual(strip(fast.out), strip(wire(parseObservationLine).out));
+    assert.ok(fast.rests.size >= 12);
+    for (const r of fast.rests) assert.equal(r.event, null);
   });
 
   it('a batch decoded into the objects of the one before (reuse) is the batch decoded afresh: shorter and longer batches, runs, times and lines present or not, automatic_dynamic false', () => {
