@@ -182,9 +182,9 @@ interface Unchanged {
   owner: Scanned;
   codeRow: number;
   sourceRow: number;
-  /** The report's counts of the code id and source (log-counts.ts), and the run last added to them. */
-  counts?: ReturnType<typeof sourceCounts>;
-  run?: number;
+  /** The report's counts of the code id and source (log-counts.ts), and the run last added to them (-1: none). */
+  counts: ReturnType<typeof sourceCounts> | undefined;
+  run: number;
 }
 
 /** What replay keeps per profile as it scans. */
@@ -209,7 +209,8 @@ interface Scanned {
 
 function unchangedAt(p: Scanned, codeRow: number, sourceRow: number): Unchanged {
   const bySource = (p.unchanged[codeRow] ??= []);
-  return (bySource[sourceRow] ??= { bodies: new Map(), lastBody: -1, lastSlot: null, owner: p, codeRow, sourceRow });
+  // every field made at once (a field added later changes the shape under the compiled hot path)
+  return (bySource[sourceRow] ??= { bodies: new Map(), lastBody: -1, lastSlot: null, owner: p, codeRow, sourceRow, counts: undefined, run: -1 });
 }
 
 /** One profile's stored views rebuilt from its events (after a retraction). */
