@@ -125,7 +125,9 @@ export function replayAll(sql: Sql, interner: Interner, onProgress?: (events: nu
     if (u === undefined) return false;
     const known = u.lastBody === bodyId ? u.lastSlot : u.bodies.get(bodyId);
     if (known === undefined) return false;
-    const run = runRow === null ? null : runNames[runRow];
+    // a read past an array's end, met late (a run or key new to the scan), throws the compiled
+    // scan away (V8's 'out of bounds' deopt): the length is asked first
+    const run = runRow === null ? null : runRow < runNames.length ? runNames[runRow] : undefined;
     if (run === undefined) return false;
     const q = u.owner;
     // the rare steps (a checkpoint due, progress to report) go to `visit`: compiled code for
@@ -367,7 +369,7 @@ function packedScan(
       const time = spread ? times![i] : base + q;
       lastTime = time;
       const runRow = run === NONE ? null : run;
-      if (hot(known[key], body, runRow, position, time)) continue;
+      if (hot(key < known.length ? known[key] : undefined, body, runRow, position, time)) continue;
       const source = key % SB;
       const code = Math.floor(key / SB) % CB;
       const profile = Math.floor(key / SB / CB);
