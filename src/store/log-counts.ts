@@ -32,7 +32,9 @@ export interface SourceCounts {
   runsSize?: number;
 }
 
-export const emptyLogCounts = (): LogCounts => ({ sources: new Map(), runs: new Set() });
+// every field made at once: a field added later (at a checkpoint) would change the objects' shape
+// under the replay's compiled hot path, which V8 then throws away and compiles again
+export const emptyLogCounts = (): LogCounts => ({ sources: new Map(), runs: new Set(), sorted: undefined, runsText: undefined, runsSize: 0 });
 
 /** Adds the profile's events after position `after`, up to `until`. */
 export function countLog(sql: Sql, profileId: number, into: LogCounts, after = 0, until = Number.MAX_SAFE_INTEGER): LogCounts {
@@ -60,7 +62,7 @@ export function sourceCounts(into: LogCounts, codeId: number, sourceId: number):
   let bySource = into.sources.get(codeId);
   if (!bySource) into.sources.set(codeId, (bySource = new Map()));
   let s = bySource.get(sourceId);
-  if (!s) bySource.set(sourceId, (s = { codeId, sourceId, n: 0, runs: new Set() }));
+  if (!s) bySource.set(sourceId, (s = { codeId, sourceId, n: 0, runs: new Set(), runsText: undefined, runsSize: 0 }));
   return s;
 }
 
@@ -111,7 +113,7 @@ export function decodeLogCounts(bytes: Uint8Array): LogCounts {
   for (const [codeId, sourceId, n, runs] of j.sources) {
     let bySource = c.sources.get(codeId);
     if (!bySource) c.sources.set(codeId, (bySource = new Map()));
-    bySource.set(sourceId, { codeId, sourceId, n, runs: new Set(runs) });
+    bySource.set(sourceId, { codeId, sourceId, n, runs: new Set(runs), runsText: undefined, runsSize: 0 });
   }
   return c;
 }

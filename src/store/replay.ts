@@ -125,7 +125,9 @@ export function replayAll(sql: Sql, interner: Interner, onProgress?: (events: nu
     if (u === undefined) return false;
     const known = u.lastBody === bodyId ? u.lastSlot : u.bodies.get(bodyId);
     if (known === undefined) return false;
-    const run = runRow === null ? null : runNames[runRow];
+    // a read past an array's end, met late (a run or key new to the scan), throws the compiled
+    // scan away (V8's 'out of bounds' deopt): the length is asked first
+    const run = runRow === null ? null : runRow < runNames.length ? runNames[runRow] : undefined;
     if (run === undefined) return false;
     const q = u.owner;
     // the rare steps (a checkpoint due, progress to report) go to `visit`: compiled code for
@@ -182,9 +184,9 @@ interface Unchanged {
   owner: Scanned;
   codeRow: number;
   sourceRow: number;
-  /** The report's counts of the code id and source (log-counts.ts), and the run last added to them. */
-  counts?: ReturnType<typeof sourceCounts>;
-  run?: number;
+  /** The report's counts of the code id and source (log-counts.ts), and the run last added to them (-1: none). */
+  counts: ReturnType<typeof sourceCounts> | undefined;
+  run: number;
 }
 
 /** What replay keeps per profile as it scans. */
@@ -209,7 +211,8 @@ interface Scanned {
 
 function unchangedAt(p: Scanned, codeRow: number, sourceRow: number): Unchanged {
   const bySource = (p.unchanged[codeRow] ??= []);
-  return (bySource[sourceRow] ??= { bodies: new Map(), lastBody: -1, lastSlot: null, owner: p, codeRow, sourceRow });
+  // every field made at once (a field added later changes the shape under the compiled hot path)
+  return (bySource[sourceRow] ??= { bodies: new Map(), lastBody: -1, lastSlot: null, owner: p, codeRow, sourceRow, counts: undefined, run: -1 });
 }
 
 /** One profile's stored views rebuilt from its events (after a retraction). */
@@ -366,7 +369,7 @@ function packedScan(
       const time = spread ? times![i] : base + q;
       lastTime = time;
       const runRow = run === NONE ? null : run;
-      if (hot(known[key], body, runRow, position, time)) continue;
+      if (hot(key < known.length ? known[key] : undefined, body, runRow, position, time)) continue;
       const source = key % SB;
       const code = Math.floor(key / SB) % CB;
       const profile = Math.floor(key / SB / CB);

@@ -277,7 +277,7 @@ export function whyStep(st: WhyState, step: FoldStep, ev: LeanEvent, keep: Keep,
   let slot: Carried | undefined;
   if (key) {
     slot = acc.carried.get(ev.bodyId);
-    if (!slot) acc.carried.set(ev.bodyId, (slot = { key, count: 0, runs: st.noRuns, lastRun: null }));
+    if (!slot) acc.carried.set(ev.bodyId, (slot = { key, count: 0, runs: st.noRuns, lastRun: null, runsText: undefined, runsSize: 0 }));
     slot.count++;
     // runs change rarely: the list is touched only when this body's run does
     if (ev.run && ev.run !== slot.lastRun) addRun(slot, (slot.lastRun = ev.run));
@@ -658,7 +658,7 @@ export function whyStateFrom(j: WhyStateJson, dict: Dictionaries, keep: Keep): W
     }
     const acc: Acc = { code, source, last: entryFromJson(last), sawScalar: (saw & 1) !== 0, sawTensor: (saw & 2) !== 0, carried: new Map(), dimsText: dims };
     for (const [body, count, runs] of carriedRows) {
-      const slot: Carried = { key: null, count, runs: st.noRuns, lastRun: null };
+      const slot: Carried = { key: null, count, runs: st.noRuns, lastRun: null, runsText: undefined, runsSize: 0 };
       for (const run of runs) addRun(slot, run);
       acc.carried.set(body, slot);
     }
