@@ -42,8 +42,11 @@ const MIGRATION_LOCK = 0x70676f6c; // 'pgol'
 
 export type Reply<T> = { ok: true; value: T } | { ok: false; error: { message: string; code?: string; kind: 'connect' | 'query' | 'newer' } };
 
-/** `?` marks to $1, $2...; marks inside quoted literals and identifiers are left alone. */
-export function numbered(text: string): string {
+/**
+ * The statement with its n-th `?` mark replaced by `mark(n)` (undefined: give up); marks
+ * inside quoted literals and identifiers are left alone. Also gives how many marks it met.
+ */
+function replaceMarks(text: string, mark: (n: number) => string | undefined): { out: string; marks: number } | undefined {
   let n = 0;
   let out = '';
   let quote: string | null = null;
@@ -52,12 +55,19 @@ export function numbered(text: string): string {
       if (ch === quote) quote = null;
     } else if (ch === "'" || ch === '"') quote = ch;
     else if (ch === '?') {
-      out += `$${++n}`;
+      const m = mark(n++);
+      if (m === undefined) return undefined;
+      out += m;
       continue;
     }
     out += ch;
   }
-  return out;
+  return { out, marks: n };
+}
+
+/** `?` marks to $1, $2...; marks inside quoted literals and identifiers are left alone. */
+export function numbered(text: string): string {
+  return replaceMarks(text, (n) => `$${n + 1}`)!.out;
 }
 
 // Buffers arrive as Uint8Arrays (structured clone): pg binds Buffers as bytea, in arrays too.
@@ -165,21 +175,8 @@ export function inlined(text: string, params: readonly unknown[]): string | unde
     else if (typeof v === 'string' && !/[\\\0]/.test(v)) lits.push(`'${v.replace(/'/g, "''")}'`);
     else return undefined;
   }
-  let n = 0;
-  let out = '';
-  let quote: string | null = null;
-  for (const ch of text) {
-    if (quote) {
-      if (ch === quote) quote = null;
-    } else if (ch === "'" || ch === '"') quote = ch;
-    else if (ch === '?') {
-      if (n >= lits.length) return undefined;
-      out += lits[n++];
-      continue;
-    }
-    out += ch;
-  }
-  return n === lits.length ? out : undefined;
+  const r = replaceMarks(text, (n) => lits[n]);
+  return r && r.marks === lits.length ? r.out : undefined;
 }
 
 /** COPY ... TO STDOUT: pg's Query, keeping the data the server sends (copied: a message's chunk is a view of pg's read buffer, which it reuses). */
