@@ -33,10 +33,11 @@ export interface FileIngestSummary {
 }
 
 /** Each kind's reader, loaded when a file of its kind comes (a command loads what it uses). */
+const snapshots = () => import('./ingest-snapshot.ts');
 const handlers: Record<Exclude<IngestKind, 'observations'>, (l: Ledger, file: string, o: FileIngestOptions) => Promise<Omit<FileIngestSummary, 'kind'>>> = {
-  pickle: async (l, f, o) => (await import('./ingest-snapshot.ts')).ingestPickleFile(l, f, o),
-  'remote-json': async (l, f, o) => (await import('./ingest-snapshot.ts')).ingestRemoteJsonFile(l, f, o),
-  megacache: async (l, f, o) => (await import('./ingest-snapshot.ts')).ingestMegaCacheFile(l, f, o),
+  pickle: async (l, f, o) => (await snapshots()).ingestPickleFile(l, f, o),
+  'remote-json': async (l, f, o) => (await snapshots()).ingestRemoteJsonFile(l, f, o),
+  megacache: async (l, f, o) => (await snapshots()).ingestMegaCacheFile(l, f, o),
   trace: ingestTraceFile,
 };
 
@@ -147,6 +148,13 @@ async function folderFileHead(file: string): Promise<Buffer> {
 async function ingestFolder(ledger: Ledger, dir: string, o: FileIngestOptions): Promise<FileIngestSummary> {
   const sum: FileIngestSummary = { kind: 'folder', appended: 0, duplicates: 0, skipped: 0, records: 0, kinds: {}, notPgo: 0, failed: [] };
   const files = filesUnder(dir);
+  const add = (kind: IngestKind, s: Omit<FileIngestSummary, 'kind'>) => {
+    sum.appended += s.appended;
+    sum.duplicates += s.duplicates;
+    sum.skipped += s.skipped;
+    sum.records += s.records;
+    sum.kinds![kind] = (sum.kinds![kind] ?? 0) + 1;
+  };
   const failed = (f: string, kind: IngestKind, e: unknown) => {
     if (classify(e) === 'bug') throw e;
     const message = fullMessage(e);
@@ -157,11 +165,7 @@ async function ingestFolder(ledger: Ledger, dir: string, o: FileIngestOptions): 
   const traces = TraceBatch.fits(ledger)
     ? new TraceBatch(ledger, (f, s) => {
         if ('failed' in s) return failed(f, 'trace', s.failed);
-        sum.appended += s.appended;
-        sum.duplicates += s.duplicates;
-        sum.skipped += s.skipped;
-        sum.records += s.records;
-        sum.kinds!.trace = (sum.kinds!.trace ?? 0) + 1;
+        add('trace', s);
       })
     : null;
   for (const f of files) {
@@ -187,12 +191,7 @@ async function ingestFolder(ledger: Ledger, dir: string, o: FileIngestOptions): 
     }
     traces?.flush();
     try {
-      const s = await ingestAs(ledger, f, kind, fo);
-      sum.appended += s.appended;
-      sum.duplicates += s.duplicates;
-      sum.skipped += s.skipped;
-      sum.records += s.records;
-      sum.kinds![kind] = (sum.kinds![kind] ?? 0) + 1;
+      add(kind, await ingestAs(ledger, f, kind, fo));
     } catch (e) {
       failed(f, kind, e);
     }
