@@ -326,6 +326,31 @@ describe('surelyValidLine', () => {
 });
 
 describe('readLineChunks', () => {
+  it('reads the line a read chunk (1 MiB) ends in the middle of as a split does: a BOM line longer than a chunk, a newline first or last in a chunk, CRLF cut between chunks', async () => {
+    const dir = tempDir();
+    const MiB = 1 << 20;
+    const cases: Buffer[] = [
+      // a first line of more than a chunk, behind a BOM, ending in CRLF
+      Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('é'.repeat(MiB / 2 + 7)), Buffer.from('\r\nnext\nlast')]),
+      // a chunk's last byte a newline, the next chunk's first byte a newline, a CR the last byte of a chunk
+      Buffer.concat([Buffer.from('a'.repeat(MiB - 1)), Buffer.from('\n\nb\n'), Buffer.from('c'.repeat(MiB - 8)), Buffer.from('€'), Buffer.from('x\r\ny\r\n')]),
+      Buffer.concat([Buffer.from('{"a":1}\n'.repeat(MiB / 8 - 1)), Buffer.from('{"b":"'), Buffer.from('😀'.repeat(300)), Buffer.from('"}\r\n{"c":1}')]),
+    ];
+    for (const [k, bytes] of cases.entries()) {
+      const file = join(dir, `split-${k}.txt`);
+      writeFileSync(file, bytes);
+      const text = bytes[0] === 0xef ? bytes.subarray(3).toString('utf8') : bytes.toString('utf8');
+      // a newline ends the last line: no empty line after it
+      const want = text.replace(/\n$/, '').split('\n').map((l) => (l.endsWith('\r') ? l.slice(0, -1) : l));
+      const got: string[] = [];
+      const numbers: number[] = [];
+      for await (const c of readLineChunks(file)) for (const l of c) got.push(l.text), numbers.push(l.line);
+      assert.equal(got.length, want.length, `case ${k}`);
+      assert.ok(got.every((g, i) => g === want[i]), `case ${k}`);
+      assert.deepEqual(numbers, want.map((_, i) => i + 1), `case ${k}`);
+    }
+  });
+
   it('reads what a split of the whole text reads: CRLF, BOM, empty lines, multibyte and bad UTF-8 across chunk and piece boundaries', async () => {
     const dir = tempDir();
     const parts: Buffer[] = [Buffer.from([0xef, 0xbb, 0xbf])];

@@ -65,13 +65,18 @@ export async function* readTextChunks(path: string, maxLine = MAX_LINE_BYTES): A
       if (last >= 0 && pendingLength + last <= maxLine) {
         // No line here can be too long: decode every whole line at once and split it (a
         // Buffer and a decode per line cost more than the split). A newline byte is never
-        // inside a UTF-8 sequence, so the text decodes as line by line.
-        const buf = pending.length ? Buffer.concat([...pending, chunk.subarray(0, last)]) : chunk;
-        const end = pendingLength + last;
-        pending = [];
-        pendingLength = 0;
+        // inside a UTF-8 sequence, so the text decodes as line by line. The line begun in the
+        // chunk before is joined and decoded on its own, the chunk's other lines in place (joining
+        // the whole chunk to it copied every byte of the file once more, into a fresh megabyte).
+        const buf = chunk;
+        const end = last;
         let from = 0;
-        if (first) {
+        if (pending.length) {
+          const nl = chunk.indexOf(10);
+          line++;
+          out.push(take(chunk, nl));
+          from = nl + 1;
+        } else if (first) {
           first = false;
           if (end >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) from = 3;
         }
