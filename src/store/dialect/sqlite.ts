@@ -72,7 +72,9 @@ export const sqliteDialect: Dialect = {
           if (kind === null) params.push(r[1]);
           for (let c = 2; c < WIDTH; c++) params.push(r[c]);
         }
-        const x = sql.statement(manyRows(many, kind)).run(params);
+        // Spread, not the array: better-sqlite3 reads an array's elements one generic property
+        // lookup each, while arguments it reads straight off the call (a sixth of the insert's CPU).
+        const x = sql.statement(manyRows(many, kind)).run(...params);
         if (x.changes === many) {
           // Under the write lock a row's position is the largest so far plus one: the rows took the positions before the last in order.
           for (let k = 0; k < many; k++) positions[i + k] = x.lastInsertRowid - many + 1 + k;
@@ -81,7 +83,7 @@ export const sqliteDialect: Dialect = {
     }
     const one = sql.statement(`insert into events(${EVENT_COLUMNS}) values ${ROW_MARKS} on conflict(idempotency_key) do nothing`);
     for (; i < rows.length; i++) {
-      const x = one.run(rows[i]);
+      const x = one.run(...rows[i]);
       positions[i] = x.changes === 1 ? x.lastInsertRowid : 0;
     }
     return positions;
