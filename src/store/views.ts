@@ -137,7 +137,8 @@ export function liveViews(sql: Sql, interner: Interner) {
     /** The live view, loaded if need be (lastPosition: the profile's, as read under its lock). */
     get(pid: number, lastPosition: number | null): LiveView {
       let s = live.get(pid);
-      if (!s) live.set(pid, (s = { view: loadView(sql, pid), retracted: leftOutRuns(sql, pid, {}, interner.dict), dirty: new Set(), lastPosition }));
+      // every field made at once: why and counts added later changed the object's shape under the append's compiled loop (a deopt and a recompile each)
+      if (!s) live.set(pid, (s = { view: loadView(sql, pid), retracted: leftOutRuns(sql, pid, {}, interner.dict), dirty: new Set(), why: undefined, counts: undefined, lastPosition }));
       // A new profile: why's state is folded along from its first event (never read back from the log).
       if (!s.why && s.lastPosition === null) s.why = emptyWhyState();
       return s;
