@@ -1,4 +1,4 @@
-import type { CodeId } from '../model/code-id.ts';
+import { codeKey, type CodeId } from '../model/code-id.ts';
 import type { Sql } from './database.ts';
 import { checkpointAppended } from './checkpoints.ts';
 import { fold, type FoldStep } from './fold.ts';
@@ -77,7 +77,10 @@ export function appendBatch(st: AppendState, events: readonly PreparedEvent[], i
     if (!p) {
       const c = { n: 0, last: 0, time: 0 };
       counts.set(id, c);
-      ofProfile.set(id, (p = { counted: live.peek(id)?.counts, c, run: null, lv: undefined }));
+      // A new profile's view is made at its first event, counts and all, so that the counts
+      // count that event too (live.get makes a new profile's counts empty, to count along).
+      const lv0 = live.peek(id) ?? (before.get(id)?.last_position == null ? live.get(id, null) : undefined);
+      ofProfile.set(id, (p = { counted: lv0?.counts, c, run: null, lv: undefined }));
     }
     // profileRun adds a run's row once; later calls for it are no-ops, skipped here while the run stays
     if (row[6] !== null && row[6] !== p.run) interner.profileRun(id, (p.run = row[6]), position);
@@ -116,7 +119,10 @@ export function appendBatch(st: AppendState, events: readonly PreparedEvent[], i
     const step = fold(lv.view, ev as PreparedEvent & { code: CodeId; source: string });
     if (!step) continue; // evidence only (shape.described)
     // An entry the join kept as it was (the same object back) leaves its code state as stored.
-    if (step.before !== step.after) lv.dirty.add(step.codeSeq);
+    if (step.before !== step.after) {
+      lv.dirty.add(step.codeSeq);
+      lv.rows.dirty.add(codeKey(step.code));
+    }
     const whyCode = lv.why ? interner.dict.code(row[2]!) : null;
     if (lv.why && !whyCounted(lv.why, whyCode!, step, ev.kind, row[4], ev.run)) whyStep(lv.why, step, whyEvent(interner, ev, position, id, row[4], row[2]!, row[3], row[6]), KEEP_ALL, noDetails);
     if (m) remember(m, lv, ev, step, whyCode, row[4]);
@@ -179,6 +185,7 @@ function finishBatch(st: AppendState, history: HistoryInsert[], counts: Map<numb
   checkpointAppended(sql, counts, (id) => (refolds.has(id) ? undefined : live.peek(id)?.view), st.checkpointCounts, interner.codeId,
     (id, position) => whyCheckpointAt(sql, interner.dict, id, position, interner.codeId, live.peek(id)),
     before,
+    (id) => live.peek(id)?.rows,
   );
   for (const id of refolds) {
     replayProfile(sql, interner, id);
