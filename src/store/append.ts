@@ -1,4 +1,4 @@
-import type { CodeId } from '../model/code-id.ts';
+import { codeKey, type CodeId } from '../model/code-id.ts';
 import type { Sql } from './database.ts';
 import { checkpointAppended } from './checkpoints.ts';
 import { fold, type FoldStep } from './fold.ts';
@@ -53,32 +53,7 @@ export function appendBatch(st: AppendState, events: readonly PreparedEvent[], i
   // (b) the bulk insert
   const positions = dialect.insertEvents(sql, rows);
   // (c) duplicates and collisions
-  const idemCheck = (key: number) =>
-    sql.get<{ profile_id: number; kind: string; body_id: number; run_id: number | null; origin_line: number | null; code_id: number | null; source_id: number | null; time: number }>(
-      'select profile_id, kind, body_id, run_id, origin_line, code_id, source_id, time from events where idempotency_key = ?',
-      key,
-    );
-  let reordered = false;
-  for (let i = 0; i < rows.length; i++) {
-    if (positions[i] !== 0) continue;
-    const row = rows[i];
-    const ev = events[i];
-    for (let seed = 1; ; seed++) {
-      const prev = idemCheck(row[10])!;
-      // Issue 9.1: a duplicate is the whole event again (time and line in its input
-      // included), never a partial match; anything else is a collision.
-      const same =
-        prev.profile_id === row[0] && prev.kind === ev.kind && prev.run_id === row[6] && prev.code_id === row[2] && prev.source_id === row[3] && prev.body_id === row[4] && (prev.origin_line ?? null) === ev.originLine && (!ev.keyedTime || prev.time === ev.time);
-      if (same) break; // ingested before: adds nothing
-      row[10] = hash53(String(row[10]), seed); // a hash collision: the next key of a fixed chain
-      const [p] = dialect.insertEvents(sql, [row]);
-      if (p !== 0) {
-        positions[i] = p;
-        reordered = true;
-        break;
-      }
-    }
-  }
+  const reordered = positions.includes(0) && placeSkipped(sql, events, rows, positions);
   // (d) the fold, in position order
   let order: number[] = [];
   for (let i = 0; i < positions.length; i++) if (positions[i] !== 0) order.push(i);
@@ -102,7 +77,10 @@ export function appendBatch(st: AppendState, events: readonly PreparedEvent[], i
     if (!p) {
       const c = { n: 0, last: 0, time: 0 };
       counts.set(id, c);
-      ofProfile.set(id, (p = { counted: live.peek(id)?.counts, c, run: null, lv: undefined }));
+      // A new profile's view is made at its first event, counts and all, so that the counts
+      // count that event too (live.get makes a new profile's counts empty, to count along).
+      const lv0 = live.peek(id) ?? (before.get(id)?.last_position == null ? live.get(id, null) : undefined);
+      ofProfile.set(id, (p = { counted: lv0?.counts, c, run: null, lv: undefined }));
     }
     // profileRun adds a run's row once; later calls for it are no-ops, skipped here while the run stays
     if (row[6] !== null && row[6] !== p.run) interner.profileRun(id, (p.run = row[6]), position);
@@ -126,9 +104,9 @@ export function appendBatch(st: AppendState, events: readonly PreparedEvent[], i
       refolds.add(id);
       continue;
     }
-    if (refolds.has(id)) continue;
+    if (refolds.size !== 0 && refolds.has(id)) continue;
     const lv = (p.lv ??= live.get(id, before.get(id)?.last_position ?? null));
-    if (ev.run !== null && lv.retracted.has(ev.run)) continue;
+    if (ev.run !== null && lv.retracted.size !== 0 && lv.retracted.has(ev.run)) continue;
     // An event like one the fold kept its entry for, the view unchanged since: kept again, and
     // why counts it where it counted that one (what fold and whyCounted would do, lookups aside).
     if (m && m.view === lv.view && m.changes === lv.view.changes && m.why === lv.why) {
@@ -141,7 +119,10 @@ export function appendBatch(st: AppendState, events: readonly PreparedEvent[], i
     const step = fold(lv.view, ev as PreparedEvent & { code: CodeId; source: string });
     if (!step) continue; // evidence only (shape.described)
     // An entry the join kept as it was (the same object back) leaves its code state as stored.
-    if (step.before !== step.after) lv.dirty.add(step.codeSeq);
+    if (step.before !== step.after) {
+      lv.dirty.add(step.codeSeq);
+      lv.rows.dirty.add(codeKey(step.code));
+    }
     const whyCode = lv.why ? interner.dict.code(row[2]!) : null;
     if (lv.why && !whyCounted(lv.why, whyCode!, step, ev.kind, row[4], ev.run)) whyStep(lv.why, step, whyEvent(interner, ev, position, id, row[4], row[2]!, row[3], row[6]), KEEP_ALL, noDetails);
     if (m) remember(m, lv, ev, step, whyCode, row[4]);
@@ -150,7 +131,51 @@ export function appendBatch(st: AppendState, events: readonly PreparedEvent[], i
       historyRows(history, interner, position, id, step);
     }
   }
-  dialect.insertHistory(sql, history);
+  finishBatch(st, history, counts, refolds, before);
+  return result;
+}
+
+/**
+ * Phase (c): each skipped event (its key taken) checked: a true duplicate is the whole event
+ * again and keeps position 0; anything else is a collision, inserted under the next key of a
+ * fixed chain. True when one was (its position then is out of the batch's order). Kept out of
+ * appendBatch (it rarely runs), as the end of a batch is: the smaller the function of the
+ * per-event loop, the less each of its compiles costs.
+ */
+function placeSkipped(sql: Sql, events: readonly PreparedEvent[], rows: EventRow[], positions: number[]): boolean {
+  const idemCheck = (key: number) =>
+    sql.get<{ profile_id: number; kind: string; body_id: number; run_id: number | null; origin_line: number | null; code_id: number | null; source_id: number | null; time: number }>(
+      'select profile_id, kind, body_id, run_id, origin_line, code_id, source_id, time from events where idempotency_key = ?',
+      key,
+    );
+  let reordered = false;
+  for (let i = 0; i < rows.length; i++) {
+    if (positions[i] !== 0) continue;
+    const row = rows[i];
+    const ev = events[i];
+    for (let seed = 1; ; seed++) {
+      const prev = idemCheck(row[10])!;
+      // Issue 9.1: a duplicate is the whole event again (time and line in its input
+      // included), never a partial match; anything else is a collision.
+      const same =
+        prev.profile_id === row[0] && prev.kind === ev.kind && prev.run_id === row[6] && prev.code_id === row[2] && prev.source_id === row[3] && prev.body_id === row[4] && (prev.origin_line ?? null) === ev.originLine && (!ev.keyedTime || prev.time === ev.time);
+      if (same) break; // ingested before: adds nothing
+      row[10] = hash53(String(row[10]), seed); // a hash collision: the next key of a fixed chain
+      const [p] = sql.dialect.insertEvents(sql, [row]);
+      if (p !== 0) {
+        positions[i] = p;
+        reordered = true;
+        break;
+      }
+    }
+  }
+  return reordered;
+}
+
+/** The end of phase (d): the history rows, the touched code states, checkpoints and profile counters. */
+function finishBatch(st: AppendState, history: HistoryInsert[], counts: Map<number, { n: number; last: number; time: number }>, refolds: Set<number>, before: Map<number, ProfileCounters>): void {
+  const { sql, interner, live } = st;
+  sql.dialect.insertHistory(sql, history);
   for (const [id, lv] of live.entries()) {
     if (lv.dirty.size && !refolds.has(id)) writeCodeStates(sql, id, lv.view, lv.dirty);
     lv.dirty.clear();
@@ -160,6 +185,7 @@ export function appendBatch(st: AppendState, events: readonly PreparedEvent[], i
   checkpointAppended(sql, counts, (id) => (refolds.has(id) ? undefined : live.peek(id)?.view), st.checkpointCounts, interner.codeId,
     (id, position) => whyCheckpointAt(sql, interner.dict, id, position, interner.codeId, live.peek(id)),
     before,
+    (id) => live.peek(id)?.rows,
   );
   for (const id of refolds) {
     replayProfile(sql, interner, id);
@@ -168,7 +194,6 @@ export function appendBatch(st: AppendState, events: readonly PreparedEvent[], i
   for (const [id, c] of counts) {
     sql.run('update profiles set event_count = event_count + ?, last_position = ?, last_time = case when coalesce(last_time, 0) > ? then last_time else ? end where id = ?', c.n, c.last, c.time, c.time, id);
   }
-  return result;
 }
 
 /**

@@ -128,6 +128,8 @@ export function checkpointAppended(
   written?: (pid: number, position: number) => void,
   /** The profiles' counters before the append, where the caller read them already. */
   counters?: Map<number, { event_count: number; last_time: number | null }>,
+  /** Each view's rows kept between its checkpoints (the append's live views'), as replay keeps them. */
+  rowsOf?: (pid: number) => ViewRows | undefined,
 ): void {
   for (const [pid, c] of counts) {
     const view = viewOf(pid);
@@ -137,7 +139,7 @@ export function checkpointAppended(
     const row = counters?.get(pid) ?? sql.get<{ event_count: number; last_time: number | null }>('select event_count, last_time from profiles where id = ?', pid)!;
     const total = row.event_count + c.n;
     if (total - at < checkpointEvery()) continue;
-    writeCheckpoint(sql, pid, c.last, total, Math.max(row.last_time ?? 0, c.time), view, codeRow);
+    writeCheckpoint(sql, pid, c.last, total, Math.max(row.last_time ?? 0, c.time), view, codeRow, rowsOf?.(pid));
     since.set(pid, total);
     written?.(pid, c.last);
   }

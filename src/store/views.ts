@@ -10,8 +10,9 @@ import { emptyStream, type FoldStep, type StreamView } from './fold.ts';
 import type { Interner } from './intern.ts';
 import { leftOutRuns } from './window.ts';
 import { emptyWhyState, type WhyState } from './why-fold.ts';
-import type { LogCounts } from './log-counts.ts';
+import { emptyLogCounts, type LogCounts } from './log-counts.ts';
 import type { CodeStateRow, HistoryInsert } from './dialect/dialect.ts';
+import type { ViewRows } from './checkpoints.ts';
 
 /**
  * The stored views: each profile's whole-log fold (`code_states`) and the records it logged
@@ -128,6 +129,8 @@ export interface LiveView {
   counts?: LogCounts;
   /** The profile's last position folded into it: another writer's append makes it stale. */
   lastPosition: number | null;
+  /** Its checkpoints' rows, kept between them (replay's way): only code ids a fold changed since are encoded again. */
+  rows: ViewRows;
 }
 
 /** The live views the append path folds into, loaded once per profile and dropped when stale. */
@@ -137,9 +140,12 @@ export function liveViews(sql: Sql, interner: Interner) {
     /** The live view, loaded if need be (lastPosition: the profile's, as read under its lock). */
     get(pid: number, lastPosition: number | null): LiveView {
       let s = live.get(pid);
-      if (!s) live.set(pid, (s = { view: loadView(sql, pid), retracted: leftOutRuns(sql, pid, {}, interner.dict), dirty: new Set(), lastPosition }));
-      // A new profile: why's state is folded along from its first event (never read back from the log).
+      // every field made at once: why and counts added later changed the object's shape under the append's compiled loop (a deopt and a recompile each)
+      if (!s) live.set(pid, (s = { view: loadView(sql, pid), retracted: leftOutRuns(sql, pid, {}, interner.dict), dirty: new Set(), why: undefined, counts: undefined, lastPosition, rows: { text: new Map(), dirty: new Set() } }));
+      // A new profile: why's state is folded along from its first event (never read back from the
+      // log), and the report's counts counted along likewise (never counted from the log at its first checkpoint).
       if (!s.why && s.lastPosition === null) s.why = emptyWhyState();
+      if (!s.counts && s.lastPosition === null) s.counts = emptyLogCounts();
       return s;
     },
     peek: (pid: number) => live.get(pid),

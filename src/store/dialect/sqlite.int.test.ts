@@ -39,4 +39,26 @@ describe('SQLite insertEvents', () => {
     assert.deepEqual(stored, rows.map((r, i) => [i + 1, r[1], 'text', r[5], r[8], r[10]]));
     await db.close();
   });
+  it('every column of every row is stored as one row at a time stores it, statement after statement of each size and layout (the bind arrays refilled: no value of an earlier statement stays)', async () => {
+    const many = await openDatabase(join(tempDir(), 'many.db'));
+    const one = await openDatabase(join(tempDir(), 'one.db'));
+    let key = 2 ** 40;
+    // nulls and values trading places between statements; times and keys past 2**31 (doubles)
+    const row = (k: number, kind: string, odd: boolean): EventRow => [
+      1 + (k % 3), kind, odd ? null : k % 7, odd ? null : k % 5, 1 + (k % 11), 1.7e12 + k * 1000, odd ? 4 : null, odd ? null : 2, odd ? null : k, odd ? `${k}/0` : null, key++,
+    ];
+    const batches: EventRow[][] = [];
+    for (const [n, mixed, odd] of [[500, false, false], [500, true, true], [500, false, true], [100, true, false], [100, false, true], [100, true, true], [600, false, false], [37, true, false]] as const) {
+      batches.push(Array.from({ length: n }, (_, k) => row(k, mixed && k % 2 ? 'entry.imported' : 'shape.observed', odd !== (k % 4 === 0))));
+    }
+    for (const b of batches) {
+      many.sql.immediate(() => many.sql.dialect.insertEvents(many.sql, b));
+      one.sql.immediate(() => b.forEach((r) => one.sql.dialect.insertEvents(one.sql, [r])));
+    }
+    const all = (db: typeof many) => db.sql.allRaw('select * from events order by position');
+    assert.equal(all(many).length, batches.flat().length);
+    assert.deepEqual(all(many), all(one));
+    await many.close();
+    await one.close();
+  });
 });
