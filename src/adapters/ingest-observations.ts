@@ -51,12 +51,12 @@ export async function ingestObservations(ledger: Ledger, file: string, opts: Ing
   const big = file !== '-' && (sizeOf(file) ?? 0) > BIG;
   const useWorker = file !== '-' && (opts.worker ?? (big && process.env.PGO_LEDGER_NO_WORKER !== '1'));
   // SQLite tells whether this connection's transactions met another writer: the worker then
-  // runs only while they met none (see withWorker), and the first batch, before any tells, is
-  // parsed here. Other backends, and a worker asked for, start with it.
+  // runs only while they met none (see withWorker), and the first batches, before that tells,
+  // are parsed here. Other backends, and a worker asked for, keep the worker throughout.
   const { writersMet, writes } = ledger.sql;
-  const alone = writersMet && writes && (() => writes() >= 2 && writersMet() === 0);
+  const alone = opts.worker === undefined && writersMet && writes ? () => writes() >= 2 && writersMet() === 0 : undefined;
   try {
-    return await (useWorker ? (alone && opts.worker === undefined && !alone() ? inThread(undefined, alone) : withWorker()) : big ? inThread() : small());
+    return await (useWorker ? (alone && !alone() ? inThread(undefined, alone) : withWorker()) : big ? inThread() : small());
   } catch (e) {
     // Issue 9.3: batches before a bad line are committed; say exactly what, and how to go on.
     if (!(e instanceof InputError) || sum.lines === 0) throw e;
@@ -149,9 +149,9 @@ export async function ingestObservations(ledger: Ledger, file: string, opts: Ing
           try {
             if (m.type === 'batch') {
               const b = m.batch!;
-              const met = writersMet?.();
+              const met = alone && writersMet!();
               write(decodeBatch(b, cache, reuse), b.lines, b.bytes, b.skipped);
-              if (met !== undefined && writersMet!() !== met && b.last !== undefined) {
+              if (alone && writersMet!() !== met && b.last !== undefined) {
                 after = { line: b.last, lines: b.lines, skipped: b.skipped };
                 resolve();
               } else worker.postMessage({ type: 'credit' });
