@@ -27,6 +27,8 @@ export interface WireBatch {
   lines: number;
   bytes: number;
   skipped: number;
+  /** The file's line number of the batch's last line, but for the last batch (a reader may go on after it: LineBatchOptions.after). */
+  last?: number;
 }
 
 export const ROW = 10; // key, code, source, json, auto, time, run, origin, line, compile; idem and rest below
@@ -213,7 +215,7 @@ export class WireBuilder {
     r[o + 11] = w.restRef;
   }
 
-  take(lines: number, bytes: number, skipped: number): WireBatch {
+  take(lines: number, bytes: number, skipped: number, last?: number): WireBatch {
     const b: WireBatch = {
       fresh: this.fresh,
       keys: this.keys.unsent(),
@@ -226,6 +228,7 @@ export class WireBuilder {
       lines,
       bytes,
       skipped,
+      last,
     };
     this.count = 0;
     this.fresh = false;
@@ -385,13 +388,15 @@ export interface LineBatchOptions {
   skipInvalid: boolean;
   batchSize: number;
   onSkip: (e: InputError) => void;
+  /** Go on after this line of the file, with the counts up to it (another reader took the lines before). */
+  after?: { line: number; lines: number; skipped: number };
 }
 
 /** Where parsed lines go until a batch is full; take() hands the batch over with the counts so far. */
 interface BatchSink<T> {
   add(ev: LineEvent | LineHit): void;
   readonly count: number;
-  take(lines: number, bytes: number, skipped: number): T;
+  take(lines: number, bytes: number, skipped: number, last?: number): T;
 }
 
 /**
@@ -399,8 +404,9 @@ interface BatchSink<T> {
  * the sink, and yields the sink's batch when it is full and at the end.
  */
 async function* batchesOf<T>(file: string, o: LineBatchOptions, sink: BatchSink<T>): AsyncGenerator<T> {
-  let lines = 0;
-  let skipped = 0;
+  let lines = o.after?.lines ?? 0;
+  let skipped = o.after?.skipped ?? 0;
+  const after = o.after?.line ?? 0;
   let bytes = 0;
   let ctx: LineContext | undefined;
   for await (const chunk of readTextChunks(file)) {
@@ -409,6 +415,19 @@ async function* batchesOf<T>(file: string, o: LineBatchOptions, sink: BatchSink<
     for (let i = 0; i < texts.length; i++) {
       const text = texts[i];
       if (text.length === 0 || (text.charCodeAt(0) !== 123 && text.trim() === '')) continue;
+      if (chunk.first + i <= after) {
+        // Read before (o.after) and counted there; parsed only until the input's first event
+        // names it (LineContext.tag: the idempotency keys of the lines after it).
+        if (ctx?.tag === undefined) {
+          ctx ??= lineContext(file, o.defaults, text);
+          try {
+            parseLine(text, chunk.first + i, ctx);
+          } catch {
+            /* a bad line: said and counted before */
+          }
+        }
+        continue;
+      }
       lines++;
       ctx ??= lineContext(file, o.defaults, text);
       try {
@@ -419,7 +438,7 @@ async function* batchesOf<T>(file: string, o: LineBatchOptions, sink: BatchSink<
         o.onSkip(e);
         continue;
       }
-      if (sink.count >= o.batchSize) yield sink.take(lines, bytes, skipped);
+      if (sink.count >= o.batchSize) yield sink.take(lines, bytes, skipped, chunk.first + i);
     }
   }
   yield sink.take(lines, bytes, skipped);

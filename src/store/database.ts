@@ -40,6 +40,8 @@ export interface Sql {
    * backend cannot tell.
    */
   writersMet?(): number;
+  /** SQLite: the write transactions this connection committed. */
+  writes?(): number;
   dataVersion(): number;
   close(): void;
 }
@@ -250,6 +252,7 @@ function wrap(db: Database.Database, path: string, busyMs: number): Sql {
     }
   };
   let met = 0;
+  let writes = 0;
   let committed: number | undefined; // data_version after this connection's last commit
   const version = () => db.pragma('data_version', { simple: true }) as number;
   const stmt = (s: string) => {
@@ -299,6 +302,7 @@ function wrap(db: Database.Database, path: string, busyMs: number): Sql {
         try {
           const r = fn();
           db.exec('COMMIT');
+          writes++;
           committed = version();
           return r;
         } catch (e) {
@@ -307,6 +311,7 @@ function wrap(db: Database.Database, path: string, busyMs: number): Sql {
         }
       }),
     writersMet: () => met,
+    writes: () => writes,
     dataVersion: () => guard(version),
     close: () => db.close(),
   };

@@ -1,0 +1,120 @@
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import Database from 'better-sqlite3';
+import { tempDir } from '../../test/support/tmp.ts';
+import { openLedger, type Ledger } from '../store/ledger.ts';
+import { ingestObservations } from './ingest-observations.ts';
+
+/** A big file (past 4 MiB) of two jobs, sizes that change, blank lines, and bad lines where asked. */
+function bigFile(path: string, n: number, bad: number[] = []): void {
+  const lines: string[] = [];
+  const padding = 'p'.repeat(120);
+  for (let i = 0; i < n; i++) {
+    const code = i % 37;
+    const dim = (Math.floor(i / 1024) % 4 === 1 ? 16 : 8) * (1 + (code % 3));
+    lines.push(
+      bad.includes(i)
+        ? `{"job": "j0", "code": {"filename": "a.py", "firstlineno": 1, "name": "f"}, "source": ${i}, "kind": "scalar", "value": 1}`
+        : JSON.stringify({ job: `j${i % 2}`, run: `run-${Math.floor(i / 9000)}`, time: 1795600000 + Math.floor(i / 1000), code: { filename: `/srv/${padding}/m${code}.py`, firstlineno: 10 + code, name: `f${code}` }, source: `L['x${i % 5}']`, kind: 'tensor', size: [dim, 3], stride: [3, 1] }),
+    );
+    if (i % 5000 === 4999) lines.push('');
+  }
+  writeFileSync(path, lines.join('\n') + '\n');
+}
+
+const TABLES = ['profiles', 'origins', 'sources', 'runs', 'bodies', 'codes', 'events', 'history', 'code_states', 'profile_runs'];
+/** The tables; with `checkpoints`, those too (derived data, taken at a transaction's last event of a profile). */
+function tables(path: string, checkpoints = false): Record<string, unknown[]> {
+  const db = new Database(path, { readonly: true });
+  try {
+    return Object.fromEntries([...TABLES, ...(checkpoints ? ['checkpoints', 'why_checkpoints'] : [])].map((t) => [t, db.prepare(`select * from ${t} order by rowid`).raw(true).all()]));
+  } finally {
+    db.close();
+  }
+}
+
+/**
+ * The ledger as an ingest sees it: its SQLite says `writes` transactions committed before and
+ * that the transactions from the `meetFrom`-th append on met another writer; the events each
+ * append took, and the answers of `writes` it was asked.
+ */
+function staged(ledger: Ledger, writes: number, meetFrom = Infinity): { ledger: Ledger; sizes: number[] } {
+  let n = 0;
+  let met = 0;
+  const sizes: number[] = [];
+  const sql = Object.assign(Object.create(ledger.sql), { writersMet: () => met, writes: () => writes + n });
+  return {
+    sizes,
+    ledger: Object.assign(Object.create(ledger), {
+      sql,
+      appendPrepared(events: Parameters<Ledger['appendPrepared']>[0]) {
+        sizes.push(events.length);
+        const r = ledger.appendPrepared(events);
+        if (++n >= meetFrom) met++;
+        return r;
+      },
+    }),
+  };
+}
+
+describe('a big file between the worker and the writing thread', () => {
+  const dir = tempDir();
+  const file = join(dir, 'big.jsonl');
+  bigFile(file, 65_000, [0, 12_345, 31_000, 64_999]); // the first line bad: the input is named by its second
+  const opts = { skipInvalid: true };
+
+  let ref: Promise<{ sum: unknown; skips: string[] }> | undefined;
+  const reference = () => (ref ??= worker());
+  async function worker(): Promise<{ sum: unknown; skips: string[] }> {
+    const l = await openLedger(join(dir, 'worker.db'));
+    try {
+      const skips: string[] = [];
+      const sum = await ingestObservations(l, file, { ...opts, worker: true, onSkip: (m) => skips.push(m) });
+      return { sum, skips };
+    } finally {
+      await l.close();
+    }
+  }
+
+  async function run(db: string, writes: number, meetFrom?: number): Promise<{ sum: unknown; skips: string[]; sizes: number[] }> {
+    const l = await openLedger(join(dir, db));
+    try {
+      const s = staged(l, writes, meetFrom);
+      const skips: string[] = [];
+      const sum = await ingestObservations(s.ledger, file, { ...opts, onSkip: (m) => skips.push(m) });
+      return { sum, skips, sizes: s.sizes };
+    } finally {
+      await l.close();
+    }
+  }
+
+  it('a first file alone: two batches parsed here, the rest by a worker from the line after them; the same log, counts and skipped lines', async () => {
+    const ref = await reference();
+    const r = await run('alone.db', 0);
+    assert.deepEqual(r.sum, ref.sum);
+    assert.deepEqual(r.skips, ref.skips);
+    assert.equal(r.skips.length, 4);
+    assert.deepEqual(r.sizes, [10_000, 10_000, 10_000, 10_000, 10_000, 10_000, 4_996]);
+    assert.deepEqual(tables(join(dir, 'alone.db'), true), tables(join(dir, 'worker.db'), true), 'the same transactions: the same checkpoints too');
+  });
+
+  it("on the worker, a transaction meets another writer: the rest parsed here from the batch's next line, 4 batches a transaction", async () => {
+    const r = await run('met.db', 2, 2);
+    const ref = await reference();
+    assert.deepEqual(r.sum, ref.sum);
+    assert.deepEqual(r.skips, ref.skips, 'each bad line said once: none the worker read past the hand-over twice');
+    assert.deepEqual(r.sizes, [10_000, 10_000, 40_000, 4_996]);
+    assert.deepEqual(tables(join(dir, 'met.db')), tables(join(dir, 'worker.db')));
+  });
+
+  it('met from the first transaction: all of it here, the first batch alone, then 4 a transaction', async () => {
+    const r = await run('crowded.db', 0, 1);
+    const ref = await reference();
+    assert.deepEqual(r.sum, ref.sum);
+    assert.deepEqual(r.skips, ref.skips);
+    assert.deepEqual(r.sizes, [10_000, 40_000, 14_996]);
+    assert.deepEqual(tables(join(dir, 'crowded.db')), tables(join(dir, 'worker.db')));
+  });
+});
