@@ -471,38 +471,65 @@ function eventText(e: Evidence): string {
   return lastEventText;
 }
 
+/**
+ * trackText's lists, made once for all its calls (a track names at most a few evidences and
+ * events: each found by a look along them; no closure and lists made for each of the ~8,000
+ * dims of a 1,000-source profile's first checkpoint), and the texts of its events and evidences.
+ */
+const pooled: Evidence[] = [];
+const positions: number[] = [];
+let eventsText = '';
+let evidenceText = '';
+
+/** An evidence's index in the track's pool, added (with its event, once per position) if new to it; -1 for none. */
+function pooledIndex(e: Evidence | null): number {
+  if (!e) return -1;
+  let i = pooled.indexOf(e);
+  if (i < 0) {
+    let k = positions.indexOf(e.position);
+    if (k < 0) {
+      k = positions.push(e.position) - 1;
+      eventsText += `${k ? ',' : ''}${eventText(e)}`;
+    }
+    i = pooled.push(e) - 1;
+    evidenceText += `${i ? ',' : ''}[${k},${json(e.value)},${json(e.brought)}]`;
+  }
+  return i;
+}
+
 /** A dim as DimJson text: `[events, evidence, track]`, each event and each evidence once, in the order the track names them. */
 function trackText(t: Track): string {
-  // a track names at most a few: lists found by a look along them
-  const pooled: Evidence[] = [];
-  const positions: number[] = [];
-  let events = '';
-  let evidence = '';
-  const ev = (e: Evidence | null): number => {
-    if (!e) return -1;
-    let i = pooled.indexOf(e);
-    if (i < 0) {
-      let k = positions.indexOf(e.position);
-      if (k < 0) {
-        k = positions.push(e.position) - 1;
-        events += `${k ? ',' : ''}${eventText(e)}`;
-      }
-      i = pooled.push(e) - 1;
-      evidence += `${i ? ',' : ''}[${k},${json(e.value)},${json(e.brought)}]`;
-    }
-    return i;
-  };
+  pooled.length = 0;
+  positions.length = 0;
+  eventsText = '';
+  evidenceText = '';
   // TrackJson, written as JSON.stringify writes it (the indices in the order it names them)
-  const first = ev(t.first);
-  const lastStatic = ev(t.lastStatic);
-  const staticBefore = ev(t.staticBefore);
-  const became: TrackJson[3] = t.became && [ev(t.became), t.became.before];
+  const first = pooledIndex(t.first);
+  const lastStatic = pooledIndex(t.lastStatic);
+  const staticBefore = pooledIndex(t.staticBefore);
+  // `[index, before]`, or (none) what JSON.stringify writes for the falsy value itself
+  const became = t.became ? `[${pooledIndex(t.became)},${json(t.became.before)}]` : json(t.became);
   const values = t.values.size === 0 ? '[]' : JSON.stringify([...t.values].map(([v, x]) => [v, x.count, [...x.runs]]));
-  return `[[${events}],[${evidence}],[${first},${lastStatic},${staticBefore},${json(became)},${json(loggedJson(t.logged))},${json(loggedJson(t.becameLogged))},${values}]]`;
+  const text = `[[${eventsText}],[${evidenceText}],[${first},${lastStatic},${staticBefore},${became},${json(loggedJson(t.logged))},${json(loggedJson(t.becameLogged))},${values}]]`;
+  pooled.length = 0;
+  return text;
+}
+
+/**
+ * A string as JSON.stringify writes it: quoted as it is where it holds nothing JSON escapes
+ * (control characters, quote, backslash; a surrogate, which may be a lone one). Most values
+ * (`8`, `?`, `S(1)`, `[8, 3]`) are such: no call into JSON.stringify for each.
+ */
+function jsonString(s: string): string {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c === 0x22 || c === 0x5c || (c >= 0xd800 && c <= 0xdfff)) return JSON.stringify(s);
+  }
+  return `"${s}"`;
 }
 
 /** A value as JSON.stringify writes it within an array. */
-const json = (x: unknown): string => JSON.stringify(x) ?? 'null';
+const json = (x: unknown): string => (typeof x === 'string' ? jsonString(x) : x === null ? 'null' : (JSON.stringify(x) ?? 'null'));
 
 /**
  * The dims as text: each dim and its own JSON text, tab after tab (`dim\tjson\tdim\tjson...`;
