@@ -133,13 +133,10 @@ export function replayAll(sql: Sql, interner: Interner, onProgress?: (events: nu
     // the rare steps (a checkpoint due, progress to report) go to `visit`: compiled code for
     // the hot path, which meets them long after it was made, knows nothing of them and would be
     // thrown away and made again (TurboFan's work, on another thread, counts in the process's CPU)
-    if ((q.n + 1) % every === 0 || (onProgress && position % 50000 === 0)) return false;
+    // (so does a run new to the profile's last events: a few each run, met late; its first
+    // time here the hot path would be compiled again for want of type feedback)
+    if ((q.n + 1) % every === 0 || (onProgress && position % 50000 === 0) || (runRow !== null && runRow !== q.lastRunRow)) return false;
     const why = q.why!;
-    if (runRow !== null && runRow !== q.lastRunRow) {
-      q.lastRunRow = runRow;
-      if (!q.runs.has(runRow)) q.runs.set(runRow, position);
-      why.counts.runs.add(runRow);
-    }
     q.n++;
     if (time > q.time) q.time = time;
     const s = (u.counts ??= sourceCounts(why.counts, u.codeRow, u.sourceRow));
@@ -151,9 +148,11 @@ export function replayAll(sql: Sql, interner: Interner, onProgress?: (events: nu
     p = q;
     return true;
   };
-  const runNames: (string | undefined)[] = [];
   // PGO_LEDGER_REPLAY_SCAN=rows: scanEvents on SQLite too (the tests compare the two scans)
   const layout = remote || process.env.PGO_LEDGER_REPLAY_SCAN === 'rows' ? null : packedLayout(sql);
+  // by run row, as long as the runs from the start: a store past an array's end (a run met
+  // late) throws the compiled scan away ('out of bounds'), as a read does
+  const runNames: (string | undefined)[] = new Array<string | undefined>(layout ? (sql.get<{ m: number | null }>('select max(id) m from runs')?.m ?? 0) + 1 : 0).fill(undefined);
   const events = layout
     ? packedScan(sql, layout, dict, counted, (ev) => {
         visit(ev);
