@@ -133,15 +133,21 @@ export function replayAll(sql: Sql, interner: Interner, onProgress?: (events: nu
     // the rare steps (a checkpoint due, progress to report) go to `visit`: compiled code for
     // the hot path, which meets them long after it was made, knows nothing of them and would be
     // thrown away and made again (TurboFan's work, on another thread, counts in the process's CPU)
-    // (so does a run new to the profile's last events: a few each run, met late; its first
-    // time here the hot path would be compiled again for want of type feedback)
-    if ((q.n + 1) % every === 0 || (onProgress && position % 50000 === 0) || (runRow !== null && runRow !== q.lastRunRow)) return false;
+    // So do the steps where a run is new to the profile's last event, to the code id and
+    // source's, or to the body's count (whyCount): a few at each run's start, met late, where
+    // the compiled hot path would be made again for want of type feedback.
+    if (
+      (q.n + 1) % every === 0 ||
+      (onProgress && position % 50000 === 0) ||
+      (runRow !== null && (runRow !== q.lastRunRow || runRow !== u.run)) ||
+      (run && run !== known!.lastRun)
+    )
+      return false;
     const why = q.why!;
     q.n++;
     if (time > q.time) q.time = time;
     const s = (u.counts ??= sourceCounts(why.counts, u.codeRow, u.sourceRow));
     s.n++;
-    if (runRow !== null && runRow !== u.run) s.runs.add((u.run = runRow));
     u.lastBody = bodyId;
     u.lastSlot = known;
     whyCount(known!, run);
