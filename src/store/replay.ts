@@ -104,11 +104,7 @@ export function replayAll(sql: Sql, interner: Interner, onProgress?: (events: nu
     if (ev.time > p.time) p.time = ev.time;
     const m = ev.kind === 'shape.observed' || ev.kind === 'entry.imported' ? unchangedAt(p, ev.codeRow!, ev.sourceRow!) : null;
     // addToLogCounts, with the counts of the code id and source kept (a set adds a run once)
-    if (why && m) {
-      const s = (m.counts ??= sourceCounts(why.counts, ev.codeRow!, ev.sourceRow!));
-      s.n++;
-      if (ev.runRow !== null && ev.runRow !== m.run) s.runs.add((m.run = ev.runRow));
-    }
+    if (why && m) countSource(p, m, ev.runRow);
     if (ev.kind !== 'run.retracted' && !(ev.run !== null && p.ex.size !== 0 && p.ex.has(ev.run))) records += foldOne(ev, m);
     if (p.n % every === 0 && p.ex.size === 0) {
       writeCheckpoint(sql, ev.profileId, ev.position, p.n, p.time, p.view, interner.codeId, p.rows);
@@ -133,21 +129,12 @@ export function replayAll(sql: Sql, interner: Interner, onProgress?: (events: nu
     // the rare steps (a checkpoint due, progress to report) go to `visit`: compiled code for
     // the hot path, which meets them long after it was made, knows nothing of them and would be
     // thrown away and made again (TurboFan's work, on another thread, counts in the process's CPU)
-    // So do the steps where a run is new to the profile's last event, to the code id and
-    // source's, or to the body's count (whyCount): a few at each run's start, met late, where
-    // the compiled hot path would be made again for want of type feedback.
-    if (
-      (q.n + 1) % every === 0 ||
-      (onProgress && position % 50000 === 0) ||
-      (runRow !== null && (runRow !== q.lastRunRow || runRow !== u.run)) ||
-      (run && run !== known!.lastRun)
-    )
-      return false;
-    const why = q.why!;
+    // So does a run new to the profile's last event (a few each run, met late: the compiled
+    // hot path would be made again for want of type feedback).
+    if ((q.n + 1) % every === 0 || (onProgress && position % 50000 === 0) || (runRow !== null && runRow !== q.lastRunRow)) return false;
     q.n++;
     if (time > q.time) q.time = time;
-    const s = (u.counts ??= sourceCounts(why.counts, u.codeRow, u.sourceRow));
-    s.n++;
+    countSource(q, u, runRow);
     u.lastBody = bodyId;
     u.lastSlot = known;
     whyCount(known!, run);
@@ -212,6 +199,17 @@ interface Scanned {
   unchanged: Unchanged[][];
   /** Its checkpoints' rows, kept between them. */
   rows: ViewRows;
+}
+
+/**
+ * addToLogCounts for an event of the code id and source, with their counts kept (a set adds a
+ * run once). One function for `visit` and the hot path: its rare branch (a run new to them)
+ * has run in `visit` by the time the hot path, which inlines it, is compiled.
+ */
+function countSource(p: Scanned, u: Unchanged, runRow: number | null): void {
+  const s = (u.counts ??= sourceCounts(p.why!.counts, u.codeRow, u.sourceRow));
+  s.n++;
+  if (runRow !== null && runRow !== u.run) s.runs.add((u.run = runRow));
 }
 
 function unchangedAt(p: Scanned, codeRow: number, sourceRow: number): Unchanged {
