@@ -278,9 +278,9 @@ export function whyStep(st: WhyState, step: FoldStep, ev: LeanEvent, keep: Keep,
   if (key) {
     slot = acc.carried.get(ev.bodyId);
     if (!slot) acc.carried.set(ev.bodyId, (slot = { key, count: 0, runs: st.noRuns, lastRun: null, runsText: undefined, runsSize: 0 }));
-    slot.count++;
-    // runs change rarely: the list is touched only when this body's run does
-    if (ev.run && ev.run !== slot.lastRun) addRun(slot, (slot.lastRun = ev.run));
+    // whyCount's own code, so that its rare branch (a run new to the body) has run by the time
+    // replay's hot path, which inlines it, is compiled (none: compiled again, met late)
+    whyCount(slot, ev.run);
   }
   const logged = ev.kind === 'dynamic.logged' ? ev.record : null;
   if (!logged && slot && slot.count > 1 && sameEntry(step.before, step.after)) return;
