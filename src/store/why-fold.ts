@@ -417,14 +417,58 @@ export function whyFold(sql: Sql, dict: Dictionaries, pid: number, window: Windo
   return st;
 }
 
-/** Fills an event's time, origin and compile from the log (for the few steps that give evidence). */
+/** Positions a page of details spans, and how many of its events are read one by one before it is read whole. */
+const DETAILS_PAGE = 4096;
+const DETAILS_ONE_BY_ONE = 16;
+
+/**
+ * Fills an event's time, origin and compile from the log (for the few steps that give
+ * evidence): one query each, until one page of positions has asked for many (a log's first
+ * events give evidence nearly all: ~5,000 queries of one row in a 1M-event replay); then the
+ * page's rows at once, each found by its position.
+ */
 export function eventDetails(sql: Sql, dict: Dictionaries): (ev: LeanEvent) => void {
+  let page = -1;
+  let asked = 0;
+  // the page's rows, by position ([position, time, origin, line, compile]), once read whole
+  let rows: unknown[][] | null = null;
+  const fill = (ev: LeanEvent, r: unknown[], at: number) => {
+    ev.time = r[at] as number;
+    ev.origin = r[at + 1] === null ? null : dict.origin(r[at + 1] as number);
+    ev.originLine = r[at + 2] as number | null;
+    ev.compileId = r[at + 3] as string | null;
+  };
   return (ev) => {
-    const r = sql.allRaw('select time, origin_id, origin_line, compile_id from events where position = ?', ev.position)[0];
-    ev.time = r[0] as number;
-    ev.origin = r[1] === null ? null : dict.origin(r[1] as number);
-    ev.originLine = r[2] as number | null;
-    ev.compileId = r[3] as string | null;
+    const at = Math.floor(ev.position / DETAILS_PAGE);
+    if (at !== page) {
+      page = at;
+      asked = 0;
+      rows = null;
+    }
+    if (rows === null && ++asked > DETAILS_ONE_BY_ONE) {
+      rows = sql.allRaw('select position, time, origin_id, origin_line, compile_id from events where position >= ? and position < ? order by position', at * DETAILS_PAGE, (at + 1) * DETAILS_PAGE);
+    }
+    if (rows !== null) {
+      // where the page's positions run with no gap, its row is at its offset from the first; else looked for
+      let r: unknown[] | undefined = rows.length ? rows[ev.position - (rows[0][0] as number)] : undefined;
+      if (r === undefined || r[0] !== ev.position) {
+        let lo = 0;
+        let hi = rows.length - 1;
+        r = undefined;
+        while (lo <= hi) {
+          const mid = (lo + hi) >> 1;
+          const p = rows[mid][0] as number;
+          if (p === ev.position) {
+            r = rows[mid];
+            break;
+          }
+          if (p < ev.position) lo = mid + 1;
+          else hi = mid - 1;
+        }
+      }
+      if (r !== undefined) return fill(ev, r, 1);
+    }
+    fill(ev, sql.allRaw('select time, origin_id, origin_line, compile_id from events where position = ?', ev.position)[0], 0);
   };
 }
 
