@@ -20,6 +20,9 @@ export interface LogCounts {
   sorted?: SourceCounts[];
   runsText?: string;
   runsSize?: number;
+  /** Whether `runs` came in order when `runsText` was written, and the last of them (runsText). */
+  runsInOrder?: boolean;
+  runsLast?: number;
 }
 
 export interface SourceCounts {
@@ -27,14 +30,16 @@ export interface SourceCounts {
   sourceId: number;
   n: number;
   runs: Set<number>;
-  /** Its runs as sorted text while their number stands (logCountsText). */
+  /** Its runs as sorted text while their number stands (logCountsText), and as LogCounts keeps them. */
   runsText?: string;
   runsSize?: number;
+  runsInOrder?: boolean;
+  runsLast?: number;
 }
 
 // every field made at once: a field added later (at a checkpoint) would change the objects' shape
 // under the replay's compiled hot path, which V8 then throws away and compiles again
-export const emptyLogCounts = (): LogCounts => ({ sources: new Map(), runs: new Set(), sorted: undefined, runsText: undefined, runsSize: 0 });
+export const emptyLogCounts = (): LogCounts => ({ sources: new Map(), runs: new Set(), sorted: undefined, runsText: undefined, runsSize: 0, runsInOrder: false, runsLast: 0 });
 
 /** Adds the profile's events after position `after`, up to `until`. */
 export function countLog(sql: Sql, profileId: number, into: LogCounts, after = 0, until = Number.MAX_SAFE_INTEGER): LogCounts {
@@ -62,7 +67,7 @@ export function sourceCounts(into: LogCounts, codeId: number, sourceId: number):
   let bySource = into.sources.get(codeId);
   if (!bySource) into.sources.set(codeId, (bySource = new Map()));
   let s = bySource.get(sourceId);
-  if (!s) bySource.set(sourceId, (s = { codeId, sourceId, n: 0, runs: new Set(), runsText: undefined, runsSize: 0 }));
+  if (!s) bySource.set(sourceId, (s = { codeId, sourceId, n: 0, runs: new Set(), runsText: undefined, runsSize: 0, runsInOrder: false, runsLast: 0 }));
   return s;
 }
 
@@ -73,16 +78,42 @@ const byNumber = (a: number, b: number) => a - b;
 /** A value as JSON.stringify writes it within an array (a finite number: its String). */
 const json = (x: unknown): string => (typeof x === 'number' && Number.isFinite(x) ? String(x) : (JSON.stringify(x) ?? 'null'));
 
-/** A set of run rows as sorted JSON, kept in `o` while the set's size stands (sets of counts only grow). */
-function runsText(o: { runsText?: string; runsSize?: number }, runs: Set<number>): string {
-  if (o.runsText === undefined || o.runsSize !== runs.size) {
-    const list = [...runs];
-    // runs mostly come in the order of their rows: sorted already
-    let sorted = true;
-    for (let i = 1; i < list.length && sorted; i++) sorted = byNumber(list[i - 1], list[i]) <= 0;
-    o.runsText = JSON.stringify(sorted ? list : list.sort(byNumber));
-    o.runsSize = runs.size;
+/**
+ * A set of run rows as sorted JSON, kept in `o` while the set's size stands (sets of counts only
+ * grow). Runs mostly come in the order of their rows: sorted already; then the runs added since
+ * (a set's last, in the order it was added to) are added to the text when they keep that order.
+ */
+function runsText(o: { runsText?: string; runsSize?: number; runsInOrder?: boolean; runsLast?: number }, runs: Set<number>): string {
+  if (o.runsText !== undefined && o.runsSize === runs.size) return o.runsText;
+  if (o.runsText !== undefined && o.runsInOrder && o.runsSize! > 0 && runs.size > o.runsSize!) {
+    let i = 0;
+    let last = o.runsLast!;
+    let added = '';
+    let inOrder = true;
+    for (const r of runs) {
+      if (i++ < o.runsSize!) continue;
+      if (!(byNumber(last, r) <= 0)) {
+        inOrder = false;
+        break;
+      }
+      added += `,${json(r)}`;
+      last = r;
+    }
+    if (inOrder) {
+      // JSON.stringify of the list: its items as json() writes each within an array
+      o.runsText = `${o.runsText.slice(0, -1)}${added}]`;
+      o.runsSize = runs.size;
+      o.runsLast = last;
+      return o.runsText;
+    }
   }
+  const list = [...runs];
+  let sorted = true;
+  for (let i = 1; i < list.length && sorted; i++) sorted = byNumber(list[i - 1], list[i]) <= 0;
+  o.runsText = JSON.stringify(sorted ? list : list.sort(byNumber));
+  o.runsSize = runs.size;
+  o.runsInOrder = sorted;
+  o.runsLast = list[list.length - 1];
   return o.runsText;
 }
 
@@ -113,7 +144,7 @@ export function decodeLogCounts(bytes: Uint8Array): LogCounts {
   for (const [codeId, sourceId, n, runs] of j.sources) {
     let bySource = c.sources.get(codeId);
     if (!bySource) c.sources.set(codeId, (bySource = new Map()));
-    bySource.set(sourceId, { codeId, sourceId, n, runs: new Set(runs), runsText: undefined, runsSize: 0 });
+    bySource.set(sourceId, { codeId, sourceId, n, runs: new Set(runs), runsText: undefined, runsSize: 0, runsInOrder: false, runsLast: 0 });
   }
   return c;
 }

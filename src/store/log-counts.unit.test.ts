@@ -39,3 +39,43 @@ describe('log counts: the text', () => {
     assert.equal(logCountsText(c), plainText(c));
   });
 });
+
+describe('log counts: runs added to the text kept', () => {
+  // the text as it was written afresh at each write (the list sorted unless in order already)
+  const byNumber = (a: number, b: number) => a - b;
+  const fresh = (runs: Set<number>) => {
+    const list = [...runs];
+    let sorted = true;
+    for (let i = 1; i < list.length && sorted; i++) sorted = byNumber(list[i - 1], list[i]) <= 0;
+    return JSON.stringify(sorted ? list : list.sort(byNumber));
+  };
+  const runsOf = (c: LogCounts) => JSON.parse(logCountsText(c)) as { runs: unknown; sources: [number, number, number, unknown][] };
+  it('issue 10.7: runs in order, then one out of order, then odd ones (NaN, -0, a string, a huge one), written between the adds: the text written afresh', () => {
+    const c = emptyLogCounts();
+    const adds: unknown[] = [3, 4, 4, 7, 20, 21, 5, 30, 31, Number.NaN, 40, -0, 0, '41', 2 ** 60, 50, 60];
+    const write = () => {
+      const text = logCountsText(c);
+      assert.equal(JSON.stringify(runsOf(c).runs), JSON.stringify(JSON.parse(fresh(c.runs))));
+      assert.ok(text.startsWith(`{"runs":${fresh(c.runs)},`), text);
+      assert.ok(text.includes(`[1,2,${c.sources.get(1)!.get(2)!.n},${fresh(c.sources.get(1)!.get(2)!.runs)}]`), text);
+    };
+    for (const [i, r] of adds.entries()) {
+      addToLogCounts(c, 1, 2, r as number, 'shape.observed');
+      if (i % 2 === 0 || i > 8) write();
+    }
+    // odd ones that keep the order: added to the kept text as JSON.stringify writes them
+    const o = emptyLogCounts();
+    for (const r of [1, 2, '3', 2 ** 60, 1e21, Number.POSITIVE_INFINITY] as number[]) {
+      addToLogCounts(o, 1, 2, r, 'shape.observed');
+      assert.equal(logCountsText(o), `{"runs":${fresh(o.runs)},"sources":[[1,2,${o.sources.get(1)!.get(2)!.n},${fresh(o.runs)}]]}`);
+    }
+    // the same adds, written only after each run in order: the kept text grows by the runs added
+    const d = emptyLogCounts();
+    for (let r = 1; r <= 40; r++) {
+      addToLogCounts(d, 1, 2, r, 'shape.observed');
+      addToLogCounts(d, 1, 2, r, 'shape.observed');
+      if (r % 3 === 0) assert.equal(logCountsText(d), plainText(d));
+    }
+    assert.equal(logCountsText(d), plainText(d));
+  });
+});

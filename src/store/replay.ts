@@ -104,11 +104,7 @@ export function replayAll(sql: Sql, interner: Interner, onProgress?: (events: nu
     if (ev.time > p.time) p.time = ev.time;
     const m = ev.kind === 'shape.observed' || ev.kind === 'entry.imported' ? unchangedAt(p, ev.codeRow!, ev.sourceRow!) : null;
     // addToLogCounts, with the counts of the code id and source kept (a set adds a run once)
-    if (why && m) {
-      const s = (m.counts ??= sourceCounts(why.counts, ev.codeRow!, ev.sourceRow!));
-      s.n++;
-      if (ev.runRow !== null && ev.runRow !== m.run) s.runs.add((m.run = ev.runRow));
-    }
+    if (why && m) countSource(p, m, ev.runRow);
     if (ev.kind !== 'run.retracted' && !(ev.run !== null && p.ex.size !== 0 && p.ex.has(ev.run))) records += foldOne(ev, m);
     if (p.n % every === 0 && p.ex.size === 0) {
       writeCheckpoint(sql, ev.profileId, ev.position, p.n, p.time, p.view, interner.codeId, p.rows);
@@ -133,27 +129,23 @@ export function replayAll(sql: Sql, interner: Interner, onProgress?: (events: nu
     // the rare steps (a checkpoint due, progress to report) go to `visit`: compiled code for
     // the hot path, which meets them long after it was made, knows nothing of them and would be
     // thrown away and made again (TurboFan's work, on another thread, counts in the process's CPU)
-    if ((q.n + 1) % every === 0 || (onProgress && position % 50000 === 0)) return false;
-    const why = q.why!;
-    if (runRow !== null && runRow !== q.lastRunRow) {
-      q.lastRunRow = runRow;
-      if (!q.runs.has(runRow)) q.runs.set(runRow, position);
-      why.counts.runs.add(runRow);
-    }
+    // So does a run new to the profile's last event (a few each run, met late: the compiled
+    // hot path would be made again for want of type feedback).
+    if ((q.n + 1) % every === 0 || (onProgress && position % 50000 === 0) || (runRow !== null && runRow !== q.lastRunRow)) return false;
     q.n++;
     if (time > q.time) q.time = time;
-    const s = (u.counts ??= sourceCounts(why.counts, u.codeRow, u.sourceRow));
-    s.n++;
-    if (runRow !== null && runRow !== u.run) s.runs.add((u.run = runRow));
+    countSource(q, u, runRow);
     u.lastBody = bodyId;
     u.lastSlot = known;
     whyCount(known!, run);
     p = q;
     return true;
   };
-  const runNames: (string | undefined)[] = [];
   // PGO_LEDGER_REPLAY_SCAN=rows: scanEvents on SQLite too (the tests compare the two scans)
   const layout = remote || process.env.PGO_LEDGER_REPLAY_SCAN === 'rows' ? null : packedLayout(sql);
+  // by run row, as long as the runs from the start: a store past an array's end (a run met
+  // late) throws the compiled scan away ('out of bounds'), as a read does
+  const runNames: (string | undefined)[] = new Array<string | undefined>(layout ? (sql.get<{ m: number | null }>('select max(id) m from runs')?.m ?? 0) + 1 : 0).fill(undefined);
   const events = layout
     ? packedScan(sql, layout, dict, counted, (ev) => {
         visit(ev);
@@ -207,6 +199,17 @@ interface Scanned {
   unchanged: Unchanged[][];
   /** Its checkpoints' rows, kept between them. */
   rows: ViewRows;
+}
+
+/**
+ * addToLogCounts for an event of the code id and source, with their counts kept (a set adds a
+ * run once). One function for `visit` and the hot path: its rare branch (a run new to them)
+ * has run in `visit` by the time the hot path, which inlines it, is compiled.
+ */
+function countSource(p: Scanned, u: Unchanged, runRow: number | null): void {
+  const s = (u.counts ??= sourceCounts(p.why!.counts, u.codeRow, u.sourceRow));
+  s.n++;
+  if (runRow !== null && runRow !== u.run) s.runs.add((u.run = runRow));
 }
 
 function unchangedAt(p: Scanned, codeRow: number, sourceRow: number): Unchanged {

@@ -9,12 +9,12 @@ import { ingestFile } from '../adapters/ingest-file.ts';
 import { codeKey } from '../model/code-id.ts';
 import { reportProfile } from '../report/report-data.ts';
 import { openLedger, type Ledger } from './ledger.ts';
-import { dictionaries } from './log.ts';
+import { dictionaries, leanEvent } from './log.ts';
 import { verifyLedger } from './verify.ts';
 import type { Window } from './window.ts';
 import { explain } from './why.ts';
 import { decodeWhyState, encodeWhyState, whyCheckpointPositions } from './why-checkpoints.ts';
-import { KEEP_ALL, whyStateText } from './why-fold.ts';
+import { eventDetails, KEEP_ALL, whyStateText } from './why-fold.ts';
 
 /**
  * The why-checkpoints' stored form: version 3 (the dims in pieces of 64 sources, reused while
@@ -195,5 +195,38 @@ for (const dialect of DIALECTS) describe(dialect, () => {
     }
     l.replay();
     assert.deepEqual(verifyLedger(l).differences, []);
+  });
+
+  it('issue 10.7: details read a page at once (many asked of one page) are the ones read one by one, gaps in the positions and pages crossed, in order and not', async () => {
+    const d = await openLedger(ledgerAt(dialect, dir, 'details.db'));
+    try {
+      const many: string[] = [];
+      for (let i = 0; i < 9000; i++) {
+        many.push(JSON.stringify({ job: 'd', run: i % 11 ? `r${i % 4}` : undefined, time: new Date(T0 + i * 7).toISOString(), code: { filename: '/d.py', firstlineno: 1 + (i % 40), name: 'f', file_hash: 'h' }, source: "L['x']", kind: 'tensor', size: [i % 9, 3], stride: [3, 1] }));
+      }
+      writeFileSync(join(dir, 'details.jsonl'), many.join('\n') + '\n');
+      await ingestFile(d, join(dir, 'details.jsonl'));
+      // gaps: single positions, a run of them, a whole page's worth near its end
+      d.sql.run('delete from events where position % 7 = 3 or (position > 100 and position < 140) or (position > 4000 and position < 4200)');
+      const dict = dictionaries(d.sql);
+      const positions = d.sql.allRaw('select position from events order by position').map((r) => r[0] as number);
+      assert.ok(positions.length > 7000);
+      const want = (position: number) => {
+        const r = d.sql.allRaw('select time, origin_id, origin_line, compile_id from events where position = ?', position)[0];
+        return [r[0], r[1] === null ? null : dict.origin(r[1] as number), r[2], r[3]];
+      };
+      const orders = [positions, [...positions].reverse(), positions.map((_, i) => positions[(i * 7919) % positions.length])];
+      for (const order of orders) {
+        const details = eventDetails(d.sql, dict);
+        const ev = leanEvent();
+        for (const position of order) {
+          ev.position = position;
+          details(ev);
+          assert.deepEqual([ev.time, ev.origin, ev.originLine, ev.compileId], want(position), `position ${position}`);
+        }
+      }
+    } finally {
+      await d.close();
+    }
   });
 });

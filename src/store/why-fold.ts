@@ -278,9 +278,9 @@ export function whyStep(st: WhyState, step: FoldStep, ev: LeanEvent, keep: Keep,
   if (key) {
     slot = acc.carried.get(ev.bodyId);
     if (!slot) acc.carried.set(ev.bodyId, (slot = { key, count: 0, runs: st.noRuns, lastRun: null, runsText: undefined, runsSize: 0 }));
-    slot.count++;
-    // runs change rarely: the list is touched only when this body's run does
-    if (ev.run && ev.run !== slot.lastRun) addRun(slot, (slot.lastRun = ev.run));
+    // whyCount's own code, so that its rare branch (a run new to the body) has run by the time
+    // replay's hot path, which inlines it, is compiled (none: compiled again, met late)
+    whyCount(slot, ev.run);
   }
   const logged = ev.kind === 'dynamic.logged' ? ev.record : null;
   if (!logged && slot && slot.count > 1 && sameEntry(step.before, step.after)) return;
@@ -417,14 +417,61 @@ export function whyFold(sql: Sql, dict: Dictionaries, pid: number, window: Windo
   return st;
 }
 
-/** Fills an event's time, origin and compile from the log (for the few steps that give evidence). */
+/**
+ * Positions a page of details spans, and how many of its events are read one by one before it
+ * is read whole (a page's rows at once cost about what 500 one-row queries cost).
+ */
+const DETAILS_PAGE = 4096;
+const DETAILS_ONE_BY_ONE = 512;
+
+/**
+ * Fills an event's time, origin and compile from the log (for the few steps that give
+ * evidence): one query each, until one page of positions has asked for many (a log's first
+ * events give evidence nearly all: ~5,000 queries of one row in a 1M-event replay); then the
+ * page's rows at once, each found by its position.
+ */
 export function eventDetails(sql: Sql, dict: Dictionaries): (ev: LeanEvent) => void {
+  let page = -1;
+  let asked = 0;
+  // the page's rows, by position ([position, time, origin, line, compile]), once read whole
+  let rows: unknown[][] | null = null;
+  const fill = (ev: LeanEvent, r: unknown[], at: number) => {
+    ev.time = r[at] as number;
+    ev.origin = r[at + 1] === null ? null : dict.origin(r[at + 1] as number);
+    ev.originLine = r[at + 2] as number | null;
+    ev.compileId = r[at + 3] as string | null;
+  };
   return (ev) => {
-    const r = sql.allRaw('select time, origin_id, origin_line, compile_id from events where position = ?', ev.position)[0];
-    ev.time = r[0] as number;
-    ev.origin = r[1] === null ? null : dict.origin(r[1] as number);
-    ev.originLine = r[2] as number | null;
-    ev.compileId = r[3] as string | null;
+    const at = Math.floor(ev.position / DETAILS_PAGE);
+    if (at !== page) {
+      page = at;
+      asked = 0;
+      rows = null;
+    }
+    if (rows === null && ++asked > DETAILS_ONE_BY_ONE) {
+      rows = sql.allRaw('select position, time, origin_id, origin_line, compile_id from events where position >= ? and position < ? order by position', at * DETAILS_PAGE, (at + 1) * DETAILS_PAGE);
+    }
+    if (rows !== null) {
+      // where the page's positions run with no gap, its row is at its offset from the first; else looked for
+      let r: unknown[] | undefined = rows.length ? rows[ev.position - (rows[0][0] as number)] : undefined;
+      if (r === undefined || r[0] !== ev.position) {
+        let lo = 0;
+        let hi = rows.length - 1;
+        r = undefined;
+        while (lo <= hi) {
+          const mid = (lo + hi) >> 1;
+          const p = rows[mid][0] as number;
+          if (p === ev.position) {
+            r = rows[mid];
+            break;
+          }
+          if (p < ev.position) lo = mid + 1;
+          else hi = mid - 1;
+        }
+      }
+      if (r !== undefined) return fill(ev, r, 1);
+    }
+    fill(ev, sql.allRaw('select time, origin_id, origin_line, compile_id from events where position = ?', ev.position)[0], 0);
   };
 }
 
@@ -471,38 +518,65 @@ function eventText(e: Evidence): string {
   return lastEventText;
 }
 
+/**
+ * trackText's lists, made once for all its calls (a track names at most a few evidences and
+ * events: each found by a look along them; no closure and lists made for each of the ~8,000
+ * dims of a 1,000-source profile's first checkpoint), and the texts of its events and evidences.
+ */
+const pooled: Evidence[] = [];
+const positions: number[] = [];
+let eventsText = '';
+let evidenceText = '';
+
+/** An evidence's index in the track's pool, added (with its event, once per position) if new to it; -1 for none. */
+function pooledIndex(e: Evidence | null): number {
+  if (!e) return -1;
+  let i = pooled.indexOf(e);
+  if (i < 0) {
+    let k = positions.indexOf(e.position);
+    if (k < 0) {
+      k = positions.push(e.position) - 1;
+      eventsText += `${k ? ',' : ''}${eventText(e)}`;
+    }
+    i = pooled.push(e) - 1;
+    evidenceText += `${i ? ',' : ''}[${k},${json(e.value)},${json(e.brought)}]`;
+  }
+  return i;
+}
+
 /** A dim as DimJson text: `[events, evidence, track]`, each event and each evidence once, in the order the track names them. */
 function trackText(t: Track): string {
-  // a track names at most a few: lists found by a look along them
-  const pooled: Evidence[] = [];
-  const positions: number[] = [];
-  let events = '';
-  let evidence = '';
-  const ev = (e: Evidence | null): number => {
-    if (!e) return -1;
-    let i = pooled.indexOf(e);
-    if (i < 0) {
-      let k = positions.indexOf(e.position);
-      if (k < 0) {
-        k = positions.push(e.position) - 1;
-        events += `${k ? ',' : ''}${eventText(e)}`;
-      }
-      i = pooled.push(e) - 1;
-      evidence += `${i ? ',' : ''}[${k},${json(e.value)},${json(e.brought)}]`;
-    }
-    return i;
-  };
+  pooled.length = 0;
+  positions.length = 0;
+  eventsText = '';
+  evidenceText = '';
   // TrackJson, written as JSON.stringify writes it (the indices in the order it names them)
-  const first = ev(t.first);
-  const lastStatic = ev(t.lastStatic);
-  const staticBefore = ev(t.staticBefore);
-  const became: TrackJson[3] = t.became && [ev(t.became), t.became.before];
+  const first = pooledIndex(t.first);
+  const lastStatic = pooledIndex(t.lastStatic);
+  const staticBefore = pooledIndex(t.staticBefore);
+  // `[index, before]`, or (none) what JSON.stringify writes for the falsy value itself
+  const became = t.became ? `[${pooledIndex(t.became)},${json(t.became.before)}]` : json(t.became);
   const values = t.values.size === 0 ? '[]' : JSON.stringify([...t.values].map(([v, x]) => [v, x.count, [...x.runs]]));
-  return `[[${events}],[${evidence}],[${first},${lastStatic},${staticBefore},${json(became)},${json(loggedJson(t.logged))},${json(loggedJson(t.becameLogged))},${values}]]`;
+  const text = `[[${eventsText}],[${evidenceText}],[${first},${lastStatic},${staticBefore},${became},${json(loggedJson(t.logged))},${json(loggedJson(t.becameLogged))},${values}]]`;
+  pooled.length = 0;
+  return text;
+}
+
+/**
+ * A string as JSON.stringify writes it: quoted as it is where it holds nothing JSON escapes
+ * (control characters, quote, backslash; a surrogate, which may be a lone one). Most values
+ * (`8`, `?`, `S(1)`, `[8, 3]`) are such: no call into JSON.stringify for each.
+ */
+function jsonString(s: string): string {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c === 0x22 || c === 0x5c || (c >= 0xd800 && c <= 0xdfff)) return JSON.stringify(s);
+  }
+  return `"${s}"`;
 }
 
 /** A value as JSON.stringify writes it within an array. */
-const json = (x: unknown): string => JSON.stringify(x) ?? 'null';
+const json = (x: unknown): string => (typeof x === 'string' ? jsonString(x) : x === null ? 'null' : (JSON.stringify(x) ?? 'null'));
 
 /**
  * The dims as text: each dim and its own JSON text, tab after tab (`dim\tjson\tdim\tjson...`;

@@ -4,7 +4,7 @@ import type { CodeId } from '../model/code-id.ts';
 import { emptyEntry } from '../model/entry.ts';
 import { entryToJson } from '../codecs/entry-json.ts';
 import type { Dictionaries } from './log.ts';
-import { accDimsText, accRowText, addRun, emptyWhyState, KEEP_ALL, track, tracks, whyCount, whyStateFrom, type Acc, type Carried, type Track } from './why-fold.ts';
+import { accDimsText, accRowText, addRun, emptyWhyState, KEEP_ALL, track, tracks, whyCount, whyStateFrom, type Acc, type Carried, type Evidence, type Track } from './why-fold.ts';
 
 /** Seeded runs for many bodies: runs advancing, coming back, alternating, and one body past the shared lists' length. */
 function runSequences(seed: number): string[][] {
@@ -109,4 +109,74 @@ describe('why state: the dims text', () => {
       assert.equal(track(acc, 'no-such-dim'), undefined);
     });
   }
+});
+
+describe('why state: the dims text, written without JSON.stringify for each plain string', () => {
+  const code: CodeId = { filename: 'a.py', firstlineno: 1, name: 'f', file_hash: 'h' };
+  const dict = { code: () => code } as unknown as Dictionaries;
+  // the writer as it was (JSON.stringify for every value): the reference the fast one must equal
+  const json = (x: unknown): string => JSON.stringify(x) ?? 'null';
+  const eventJson = (e: Evidence) => JSON.stringify([e.position, e.time, e.run, e.origin, e.originLine, e.compileId, e.kind, e.format]);
+  const loggedJson = (l: Track['logged']) => l && [l.compileId, l.reason, l.cached, l.new, l.guard, l.position];
+  function referenceTrack(t: Track): string {
+    const pooled: Evidence[] = [];
+    const positions: number[] = [];
+    let events = '';
+    let evidence = '';
+    const ev = (e: Evidence | null): number => {
+      if (!e) return -1;
+      let i = pooled.indexOf(e);
+      if (i < 0) {
+        let k = positions.indexOf(e.position);
+        if (k < 0) {
+          k = positions.push(e.position) - 1;
+          events += `${k ? ',' : ''}${eventJson(e)}`;
+        }
+        i = pooled.push(e) - 1;
+        evidence += `${i ? ',' : ''}[${k},${json(e.value)},${json(e.brought)}]`;
+      }
+      return i;
+    };
+    const first = ev(t.first);
+    const lastStatic = ev(t.lastStatic);
+    const staticBefore = ev(t.staticBefore);
+    const became = t.became && [ev(t.became), t.became.before];
+    const values = t.values.size === 0 ? '[]' : JSON.stringify([...t.values].map(([v, x]) => [v, x.count, [...x.runs]]));
+    return `[[${events}],[${evidence}],[${first},${lastStatic},${staticBefore},${json(became)},${json(loggedJson(t.logged))},${json(loggedJson(t.becameLogged))},${values}]]`;
+  }
+  const strings = ['8', '?', 'S(1)', '[8, 3]', '', 'a"b', 'back\\slash', 'tab\tnew\nline', '\u0000\u001f', '\u007f', 'lone \ud800 high', 'lone \udfff low', 'pair \ud83d\ude00', 'sep \u2028\u2029', 'é'];
+  const evidence = (i: number, over: Partial<Evidence> = {}): Evidence => ({
+    position: 10 + (i % 3),
+    time: i % 4 === 0 ? -0 : 1795600000000 + i,
+    run: i % 5 === 0 ? null : `run-${strings[i % strings.length]}`,
+    origin: strings[(i + 3) % strings.length],
+    originLine: i % 6 === 0 ? -0 : i,
+    compileId: i % 2 ? null : '0/1',
+    kind: 'shape.observed',
+    format: null,
+    value: strings[i % strings.length],
+    brought: i % 7 === 0 ? null : strings[(i + 5) % strings.length],
+    ...over,
+  });
+  it('gives the text JSON.stringify gives, for hostile strings, odd stored values and shared evidence', () => {
+    const tracksOf: Track[] = [];
+    for (let i = 0; i < strings.length * 4; i++) {
+      const a = evidence(i);
+      const b = i % 3 === 0 ? a : evidence(i + 1);
+      const odd: unknown[] = [0, false, '', null, undefined];
+      const became = i % 4 === 0 ? { ...evidence(i + 2), before: strings[(i + 7) % strings.length] } : i % 4 === 1 ? (odd[i % odd.length] as Track['became']) : i % 4 === 2 ? ({ ...evidence(i + 2, { value: 5 as unknown as string, brought: undefined as unknown as null }), before: [1, 'x'] } as unknown as Track['became']) : null;
+      const logged = i % 3 === 1 ? { compileId: null, reason: 'size change', cached: strings[i % strings.length], new: '\ud800', guard: i % 2 ? null : 'g"\\', position: 3 } : null;
+      const values = new Map<string, { count: number; runs: Set<string> }>();
+      if (i % 2) values.set(strings[i % strings.length], { count: i, runs: new Set(['r', strings[(i + 1) % strings.length]]) });
+      tracksOf.push({ first: a, lastStatic: b, staticBefore: i % 5 === 0 ? a : null, became, logged, becameLogged: logged, values });
+    }
+    const dims = new Map<string, Track>(tracksOf.map((t, i) => [`size[${i}]`, t]));
+    const acc = [...whyStateFrom([[1, "L['x']", 2, '', entryToJson(emptyEntry()), []]], dict, KEEP_ALL).accs.values()][0];
+    acc.dims = dims;
+    acc.dimsText = undefined;
+    assert.equal(accDimsText(acc, true), [...dims].map(([k, t]) => `${k}\t${referenceTrack(t)}`).join('\t'));
+    // kept texts: written again from them, the same
+    acc.dimsText = undefined;
+    assert.equal(accDimsText(acc, true), [...dims].map(([k, t]) => `${k}\t${referenceTrack(t)}`).join('\t'));
+  });
 });
