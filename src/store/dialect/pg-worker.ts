@@ -288,8 +288,11 @@ async function copyEvents(id: number, statement: string, events: PackedEvents): 
   try {
     let seq = positionSeq.get(client);
     if (!seq) positionSeq.set(client, (seq = (await inOrder(c, () => client.query("select pg_get_serial_sequence('events', 'position') as s"))).rows[0].s as string));
-    const take = `with t as (select nextval($1::regclass) v from generate_series(1, $2::int))
-      select min(v), max(v), case when max(v) - min(v) + 1 = count(*) then null else array_agg(v order by v)::text end from t`;
+    // The list of positions is built only where they have a gap (a subquery in the case runs
+    // only when reached): an aggregate beside min and max sorted every batch's positions.
+    const take = `with t as (select nextval($1::regclass) v from generate_series(1, $2::int)),
+        s as (select min(v) lo, max(v) hi, count(*) n from t)
+      select lo, hi, case when hi - lo + 1 = n then null else (select array_agg(v order by v) from t)::text end from s`;
     const keys = () => {
       const { values, width } = events.numbers;
       return Array.from({ length: n }, (_, i) => values[i * width + KEY_AT]);
