@@ -119,6 +119,13 @@ describe('issue 11.3: a follower reads every event exactly once, in commit order
     }
   };
 
+  /** Gives the events other transaction ids (a SQL expression of position), as if other transactions had written them. */
+  const retransact = (l: Ledger, id: string) => {
+    l.sql.run(`update events set transaction_id = ${id}::text::xid8`);
+    l.sql.run('delete from event_transactions');
+    l.sql.run('insert into event_transactions select transaction_id, min(position), max(position) from events group by transaction_id');
+  };
+
   for (const dialect of DIALECTS) {
     it(`issue 11.3: ${dialect}: the cursor goes on where it stopped; nothing read twice`, async () => {
       const l = await openLedger(freshLedger(dialect));
@@ -157,10 +164,81 @@ describe('issue 11.3: a follower reads every event exactly once, in commit order
     try {
       l.append([ev(0, 'a'), ev(1, 'b'), ev(2, 'c'), ev(3, 'd')]);
       // the same events as if two transactions whose ids differ in their number of digits wrote them
-      l.sql.run('update events set transaction_id = (case when position <= 2 then 9 else 10 end)::text::xid8');
+      retransact(l, '(case when position <= 2 then 9 else 10 end)');
       assert.deepEqual(readAfter(l, START, 10).events.map((e) => e.position), [1, 2, 3, 4]);
       assert.deepEqual(all(l), [1, 2, 3, 4]);
       assert.deepEqual(readAfter(l, START, 3).cursor, { transaction: '10', position: 3 });
+    } finally {
+      await l.close();
+    }
+  });
+  it('issue 11.3: postgres: transactions whose positions interleave (concurrent writers) are read whole, one after the other, whatever the page size', async () => {
+    const l = await openLedger(freshLedger('postgres'));
+    try {
+      l.append(Array.from({ length: 9 }, (_, i) => ev(i, `s${i}`)));
+      // three transactions: 5 holds 1, 4, 7; 6 holds 2, 5, 8; 7 holds 3, 6, 9
+      retransact(l, '(5 + (position - 1) % 3)');
+      const order = [1, 4, 7, 2, 5, 8, 3, 6, 9];
+      for (const limit of [1, 2, 3, 4, 5, 9, 10]) {
+        const out: number[] = [];
+        let c: FollowCursor = START;
+        for (let b = readAfter(l, c, limit); b.events.length; b = readAfter(l, c, limit)) {
+          assert.ok(b.events.length <= limit);
+          out.push(...b.events.map((e) => e.position));
+          c = b.cursor;
+        }
+        assert.deepEqual(out, order, `limit ${limit}`);
+      }
+    } finally {
+      await l.close();
+    }
+  });
+  it('issue 11.3: postgres: a transaction of several batches (COPY and insert) is read whole, in pages, each event once', async () => {
+    const l = await openLedger(freshLedger('postgres'));
+    try {
+      l.append([ev(0, 'before')]);
+      // one transaction: a batch large enough to go by COPY, then a small one (an insert), then COPY again
+      l.sql.immediate(() => {
+        l.append(Array.from({ length: 300 }, (_, i) => ev(i % 7, `a${i}`)));
+        l.append([ev(1, 'b')]);
+        l.append(Array.from({ length: 300 }, (_, i) => ev(i % 5, `c${i}`)));
+      });
+      l.append([ev(2, 'after')]);
+      const want = l.sql.allRaw('select position from events order by position').map((r) => r[0]);
+      assert.equal(want.length, 603);
+      const ranges = l.sql.allRaw('select first_position, last_position from event_transactions order by transaction_id');
+      assert.deepEqual(ranges, [[1, 1], [2, 602], [603, 603]]);
+      for (const limit of [1, 7, 100, 5000]) {
+        const out: number[] = [];
+        let c: FollowCursor = START;
+        for (let b = readAfter(l, c, limit); b.events.length; b = readAfter(l, c, limit)) {
+          out.push(...b.events.map((e) => e.position));
+          c = b.cursor;
+        }
+        assert.deepEqual(out, want, `limit ${limit}`);
+      }
+    } finally {
+      await l.close();
+    }
+  });
+  it('issue 11.3: postgres: a ledger from before event_transactions gets one row per transaction of its log when migrated; the follower reads it all', async () => {
+    const db = freshLedger('postgres');
+    let l = await openLedger(db);
+    try {
+      l.append([ev(0, 'a'), ev(1, 'b')]);
+      l.append(Array.from({ length: 300 }, (_, i) => ev(i % 3, `c${i}`)));
+      l.append([ev(2, 'd')]);
+      // as the ledger was before the migration (its down, and its name not yet run)
+      l.sql.exec('create index events_by_transaction on events(transaction_id, position); drop table event_transactions');
+      l.sql.run("delete from kysely_migration where name = '2026-11-28T12-70-event-transactions'");
+    } finally {
+      await l.close();
+    }
+    l = await openLedger(db);
+    try {
+      assert.deepEqual(l.sql.allRaw('select first_position, last_position from event_transactions order by transaction_id'), [[1, 2], [3, 302], [303, 303]]);
+      assert.equal(l.sql.get<{ n: number }>("select count(*) n from pg_indexes where indexname = 'events_by_transaction'")!.n, 0);
+      assert.deepEqual(all(l), Array.from({ length: 303 }, (_, i) => i + 1));
     } finally {
       await l.close();
     }

@@ -49,8 +49,9 @@ for (const dialect of DIALECTS) describe(dialect, () => {
     let l = await openLedger(db);
     fill(l);
     const want = answers(l);
-    // back to the schema before the migration
-    l.sql.exec("drop table profile_runs; create index events_by_run on events(run_id); delete from kysely_migration where name = '2026-11-28T07-40-profile-runs'");
+    // back to the schema before the migration, and before those after it (event_transactions: PostgreSQL only)
+    if (dialect === 'postgres') l.sql.exec('create index events_by_transaction on events(transaction_id, position); drop table event_transactions');
+    l.sql.exec("drop table profile_runs; create index events_by_run on events(run_id); delete from kysely_migration where name >= '2026-11-28T07-40-profile-runs'");
     await l.close();
     l = await openLedger(db);
     assert.equal(answers(l), want);

@@ -276,3 +276,15 @@ export function copyBinary(positions: readonly number[], p: PackedEvents): Uint8
   at += 2;
   return at === size ? out : out.subarray(0, at);
 }
+
+/**
+ * The statement that records a batch's transaction and its range of positions in
+ * event_transactions (the follower's index of the log, postgres.ts readAfter), from `select`
+ * (its transaction, first and last position: pg_current_xact_id(), in the batch's own
+ * statement, so in its transaction); a second batch of the transaction widens the range.
+ */
+export function recordTransaction(select: string): string {
+  return `insert into event_transactions(transaction_id, first_position, last_position) ${select}
+    on conflict (transaction_id) do update set first_position = least(event_transactions.first_position, excluded.first_position),
+      last_position = greatest(event_transactions.last_position, excluded.last_position)`;
+}

@@ -2,7 +2,7 @@ import { Kysely, Migrator, PostgresDialect, sql as ksql, type Migration, type Mi
 import pg from 'pg';
 import { runAsWorker } from 'synckit';
 import { migrations } from '../../../migrations/index.ts';
-import { copyBinary, copyReads, copyRows, packRows, type PackedEvents, type PackedRows } from './pg-rows.ts';
+import { copyBinary, copyReads, copyRows, packRows, recordTransaction, type PackedEvents, type PackedRows } from './pg-rows.ts';
 
 /**
  * PostgreSQL's side of the synchronous bridge (see postgres.ts): a worker thread owning the
@@ -288,15 +288,21 @@ async function copyEvents(id: number, statement: string, events: PackedEvents): 
   try {
     let seq = positionSeq.get(client);
     if (!seq) positionSeq.set(client, (seq = (await inOrder(c, () => client.query("select pg_get_serial_sequence('events', 'position') as s"))).rows[0].s as string));
-    const take = `with t as (select nextval($1::regclass) v from generate_series(1, $2::int))
-      select min(v), max(v), case when max(v) - min(v) + 1 = count(*) then null else array_agg(v order by v)::text end from t`;
+    // The list of positions is built only where they have a gap (a subquery in the case runs
+    // only when reached): an aggregate beside min and max sorted every batch's positions.
+    // The batch's transaction and range are recorded in the same statement (unless a key was
+    // taken: then nothing is written here).
     const keys = () => {
       const { values, width } = events.numbers;
       return Array.from({ length: n }, (_, i) => values[i * width + KEY_AT]);
     };
     const r = await inOrder(c, () =>
       client.query({
-        text: c.lookUp ? `select exists (select 1 from events where idempotency_key = any($3::int8[])), p.* from (${take}) p` : `select false, p.* from (${take}) p`,
+        text: `with t as (select nextval($1::regclass) v from generate_series(1, $2::int)),
+            s as (select min(v) lo, max(v) hi, count(*) n from t),
+            k as (select ${c.lookUp ? 'exists (select 1 from events where idempotency_key = any($3::int8[]))' : 'false'} taken),
+            x as (${recordTransaction('select pg_current_xact_id(), lo, hi from s, k where not k.taken')})
+          select k.taken, lo, hi, case when hi - lo + 1 = n then null else (select array_agg(v order by v) from t)::text end from s, k`,
         values: c.lookUp ? [seq, n, keys()] : [seq, n],
         rowMode: 'array',
       }),

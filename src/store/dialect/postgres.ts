@@ -4,7 +4,7 @@ import { createSyncFn } from 'synckit';
 import { inputError, LedgerError } from '../../errors.ts';
 import { DatabaseVersionError, type OpenedDatabase, type OpenOptions, type Sql } from '../database.ts';
 import { CODE_STATE_COLUMNS, EVENT_COLUMNS, HISTORY_COLUMNS, redactUrl, type Dialect } from './dialect.ts';
-import { packEvents, unpackRows, type PackedEvents } from './pg-rows.ts';
+import { packEvents, recordTransaction, unpackRows, type PackedEvents } from './pg-rows.ts';
 import type { Answer, Call, Reply } from './pg-worker.ts';
 
 /**
@@ -179,6 +179,8 @@ function pgSql(url: string, id: number, call: (...c: Call) => Reply<unknown>, un
     exec: (s) => void unwrap(call('exec', id, s)),
     prefetchRaw: (s, p) => void unwrap(call('prefetch', id, s, p)),
     copyEvents(s, events) {
+      // the batch's range is recorded with its transaction (pg-worker.ts), which must be the COPY's too: none outside one
+      if (depth === 0) return null;
       const got = unwrap<number | number[] | null>(call('copyEvents', id, s, events));
       // a run without a gap comes as its first position
       if (typeof got !== 'number') return got;
@@ -233,7 +235,10 @@ function unnestInsert(table: string, columns: string, types: string[], tail: str
   const names = columns.split(', ');
   return `insert into ${table}(${columns}) select ${names.join(', ')} from unnest(${types.map((t) => `?::${t}[]`).join(', ')}) with ordinality as u(${names.join(', ')}, ord) order by ord ${tail}`;
 }
-const INSERT_EVENTS = unnestInsert('events', EVENT_COLUMNS, EVENT_TYPES, 'on conflict (idempotency_key) do nothing returning position, idempotency_key');
+/** The events that take their keys, and their transaction's range (readAfter) recorded in the same statement. */
+const INSERT_EVENTS = `with i as (${unnestInsert('events', EVENT_COLUMNS, EVENT_TYPES, 'on conflict (idempotency_key) do nothing returning position, idempotency_key')}),
+    x as (${recordTransaction('select pg_current_xact_id(), min(position), max(position) from i having count(*) > 0')})
+  select position, idempotency_key from i`;
 const INSERT_HISTORY = unnestInsert('history', HISTORY_COLUMNS, HISTORY_TYPES, '');
 const CODE_STATE_TYPES = ['bigint', 'bigint', 'text', 'bigint', 'text', 'text', 'text', 'text', 'text'];
 const UPSERT_CODE_STATES = unnestInsert('code_states', CODE_STATE_COLUMNS, CODE_STATE_TYPES, 'on conflict (profile_id, seq) do update set entries = excluded.entries');
@@ -339,15 +344,28 @@ export const postgresDialect: Dialect = {
   // running are final, read in (transaction, position) order: the rule of Emmett's PostgreSQL
   // store (event-driven-io/emmett, src/packages/emmett-postgresql/src/eventStore/schema/
   // readMessagesBatch.ts), with the (transaction, position) cursor of Beckett's read_global_stream.
-  // The order is the column's, e.transaction_id: a bare `transaction_id` would name the
-  // output column, its text ('10' before '9'), and no index serves that order (a sort of the
-  // whole log each page).
+  // The transactions come from event_transactions (one row each, with the range of positions it
+  // wrote), the events of each by position in that range (the primary key), keeping the
+  // transaction's own (others' may lie between). The transactions read are those whose ranges,
+  // before each, span fewer positions than the limit (the first always): a page reads about
+  // `limit` positions however large the log or a transaction. The limit + 1 transactions
+  // include one with events past the cursor if any is final (every transaction recorded
+  // wrote some; only the cursor's own may have none left).
   readAfter: (sql, columns, cursor, limit) =>
     sql.allRaw(
-      `select e.transaction_id::text, e.position, ${columns} from events e
-       where (e.transaction_id, e.position) > (?::xid8, ?) and e.transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+      // a select (not a with) once its types are known runs as a binary COPY (pg-worker.ts rawQuery)
+      `select e.transaction_id::text, e.position, ${columns} from (
+         select tx, lo, hi from (
+           select tx, lo, hi, coalesce(sum(greatest(hi - lo, 0)) over (order by tx rows between unbounded preceding and 1 preceding), 0) spanned from (
+             select transaction_id tx, case when transaction_id = ?::xid8 then greatest(first_position - 1, ?) else first_position - 1 end lo, last_position hi
+             from event_transactions where transaction_id >= ?::xid8 and transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+             order by transaction_id limit ${limit + 1}) w) s
+         where spanned < ${limit}) c
+       cross join lateral (
+         select * from events e where e.position > c.lo and e.position <= c.hi and e.transaction_id = c.tx order by e.position limit ${limit}) e
        order by e.transaction_id, e.position limit ${limit}`,
       cursor.transaction,
       cursor.position,
+      cursor.transaction,
     ),
 };
