@@ -20,5 +20,5 @@ export const migrations: Record<string, Migration> = {
   '2026-11-28T04-20-watch-cursors': lazy(() => import('./2026-11-28T04-20-watch-cursors.ts')),
   '2026-11-28T04-30-live-merges': lazy(() => import('./2026-11-28T04-30-live-merges.ts')),
   '2026-11-28T07-40-profile-runs': lazy(() => import('./2026-11-28T07-40-profile-runs.ts')),
-  '2026-11-28T12-70-event-transactions': lazy(() => import('./2026-11-28T12-70-event-transactions.ts')),
+  '2026-11-28T17-30-event-transactions': lazy(() => import('./2026-11-28T17-30-event-transactions.ts')),
 };

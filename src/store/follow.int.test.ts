@@ -230,7 +230,7 @@ describe('issue 11.3: a follower reads every event exactly once, in commit order
       l.append([ev(2, 'd')]);
       // as the ledger was before the migration (its down, and its name not yet run)
       l.sql.exec('create index events_by_transaction on events(transaction_id, position); drop table event_transactions');
-      l.sql.run("delete from kysely_migration where name = '2026-11-28T12-70-event-transactions'");
+      l.sql.run("delete from kysely_migration where name = '2026-11-28T17-30-event-transactions'");
     } finally {
       await l.close();
     }
@@ -239,6 +239,22 @@ describe('issue 11.3: a follower reads every event exactly once, in commit order
       assert.deepEqual(l.sql.allRaw('select first_position, last_position from event_transactions order by transaction_id'), [[1, 2], [3, 302], [303, 303]]);
       assert.equal(l.sql.get<{ n: number }>("select count(*) n from pg_indexes where indexname = 'events_by_transaction'")!.n, 0);
       assert.deepEqual(all(l), Array.from({ length: 303 }, (_, i) => i + 1));
+    } finally {
+      await l.close();
+    }
+  });
+  it('issue 11.3: postgres: verify names the events event_transactions does not cover (a follower would never read them)', async () => {
+    const l = await openLedger(freshLedger('postgres'));
+    try {
+      l.append([ev(0, 'a'), ev(1, 'b')]);
+      l.append([ev(2, 'c')]);
+      assert.deepEqual(verifyLedger(l).differences, []);
+      l.sql.run('update event_transactions set last_position = first_position where last_position = 2');
+      const d = verifyLedger(l).differences;
+      assert.equal(d.length, 1);
+      assert.match(d[0], /^damaged: event_transactions does not cover 1 event\(s\) of transaction \d+: a follower would not read them$/);
+      l.sql.run('delete from event_transactions');
+      assert.equal(verifyLedger(l).differences.length, 2);
     } finally {
       await l.close();
     }

@@ -338,7 +338,16 @@ export const postgresDialect: Dialect = {
   payload: (p) => (typeof p === 'string' ? encoder.encode(p) : p),
   findBody: (sql, kind, version, payload) =>
     sql.get<{ id: number }>('select id from bodies where kind = ? and version = ? and md5(payload) = md5(?::bytea) and payload = ?', kind, version, payload, payload)?.id,
-  integrityCheck: () => ['ok'],
+  // The server keeps its own files whole; what it cannot know is that event_transactions, the
+  // follower's index of the log (readAfter), covers every event: one it misses, a follower never reads.
+  integrityCheck: (sql) => {
+    const missed = sql.allRaw(
+      `select e.transaction_id::text, count(*)::int from events e where not exists (select 1 from event_transactions t
+         where t.transaction_id = e.transaction_id and e.position between t.first_position and t.last_position)
+       group by e.transaction_id order by e.transaction_id limit 5`,
+    ) as [string, number][];
+    return missed.length ? missed.map(([tx, n]) => `event_transactions does not cover ${n} event(s) of transaction ${tx}: a follower would not read them`) : ['ok'];
+  },
   // Positions come from a sequence, taken before commit: a transaction that commits late holds
   // lower positions than events already read. Only transactions below the oldest one still
   // running are final, read in (transaction, position) order: the rule of Emmett's PostgreSQL
