@@ -244,11 +244,12 @@ export function traceReader(): TraceReader {
     pushBytes: (buf: Buffer) => asm.pushBytes(buf),
     end: () => asm.end(),
   };
+  const out = (f: TraceFact) => facts.push(f);
   const asm = traceAssembler(
     (e) => {
       r.first ??= { pid: e.pid, date: e.date, time: e.time };
       const before = facts.length;
-      parseEntry(e, stats, (f) => facts.push(f));
+      parseEntry(e, stats, out);
       if (facts.length > before) clock.set(e.line, `${e.date} ${e.time}`);
     },
     (p) => problems.push(p),

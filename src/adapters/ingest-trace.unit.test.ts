@@ -108,6 +108,11 @@ describe('trace ingest: a whole file read from its bytes', () => {
     entry('{"artifact": {"name": "recompile_reasons", "encoding": "json"}, "frame_id": 1, "frame_compile_id": 0}', ['["a", 2]']),
     entry('{"artifact": {"name": "put_local_code_state", "encoding": "string"}}', ['Code Object: f', 'é 😀 ünïcode']),
     entry('{"artifact": {"name": "other"}}', ['x']),
+    // payloads hashed from their bytes: tabs within and at the start of lines, empty lines, bytes past ASCII
+    entry('{"artifact": {"name": "other"}}', ['\tindented', '', '\t', 'a\tb', '\t\t', '']),
+    entry('{"artifact": {"name": "other"}}', ['\u0080\u00ff ÿ € \u{10ffff}', '\t\u00a0']),
+    entry('{"artifact": {"name": "other"}}', ['\tindented', '', 'a\tb'], md5('indented\n\na\tb')),
+    entry('{"chromium_event": {}}', ['\t{"name": "pgo.x", "args": {"cache_key": "k:0:"}}']),
     glog('{"compilation_metrics": {"co_name": "f", "co_filename": "/a.py", "co_firstlineno": 1, "compile_id": "0/0", "start_time": 1795671967.4, "compiler_config": "{\\"job_id\\": \\"j\\"}"}, "rank": 3}'),
     glog('{"describe_tensor": {"describer_id": 0, "id": 1, "size": [2, 99999999999999999999999], "stride": [1e400, -0], "dtype": "float"}, "frame_id": 0, "frame_compile_id": 0}'),
     glog('{"describe_source": {"describer_id": 0, "id": 1, "source": "L[\'x\']"}, "describe_source": {"describer_id": 0, "id": 1, "source": "dup"}, "frame_id": 0, "frame_compile_id": 0}'),
@@ -129,6 +134,27 @@ describe('trace ingest: a whole file read from its bytes', () => {
     '\tpayload line',
     '\t',
     '\t\t',
+    // glog heads that match, nearly match or fail late (read from bytes without the regex)
+    'V1126 05:46:07.428000 10000 é/😀 ü.py:1] {"str": []}',
+    'V1126 05:46:07.428000 10000 x.py:1]] {"str": []}',
+    'V1126 05:46:07.428000 10000 a]b] {"str": []}',
+    'V1126 05:46:07.428000 10000 x.py:1]',
+    'V1126 05:46:07.428000 10000 x.py:1] ',
+    'V1126 05:46:07.428000 10000 ] {"str": []}',
+    'V1126 05:46:07.428000 10000] {"str": []}',
+    'V1126 05:46:07.428000 1a000 x] {"str": []}',
+    'V112a 05:46:07.428000 10000 x] {"str": []}',
+    'V1126 05:46:07.428000 0099999999999999999999 x] {"str": []}',
+    'E1126 05:46:07.4 1 ] {"str": []}',
+    'W0000 99:99:99.0000000000 \u00a0 1 x] {"str": []}',
+    'V1126 05:46:07.428000 10000',
+    'V1126 05:46:07.428000  ',
+    'V1126 05:46:07. 10000 x] {"str": []}',
+    'v1126 05:46:07.428000 10000 x] {"str": []}',
+    'V1126\t05:46:07.428000 10000 x] {"str": []}',
+    'V１１26 05:46:07.428000 10000 x] {"str": []}',
+    'C1126 05:46:07.428000\t10000 x] {"str": []}',
+    'I1126 05:46:07.428000 10000 x\t] {"str": []}',
   ];
   const rnd = (() => {
     let s = 12345;
@@ -146,6 +172,18 @@ describe('trace ingest: a whole file read from its bytes', () => {
   for (let k = 0; k < 40; k++) {
     const lines = Array.from({ length: 30 }, () => pieces[Math.floor(rnd() * pieces.length)]);
     cases.push([`random mix ${k}`, lines.join('\n') + (rnd() < 0.5 ? '\n' : '')]);
+  }
+  // glog heads with a byte changed, cut or doubled anywhere: matched from bytes as the regex matches the text
+  const head = 'I1126 05:46:07.428000 10000 torch/x.py:1] ';
+  const odd = ['0', '9', ' ', '.', ':', ']', 'V', 'x', '\t', 'é', '\u00a0', ''];
+  for (let k = 0; k < 20; k++) {
+    const lines = Array.from({ length: 60 }, () => {
+      const at = Math.floor(rnd() * head.length);
+      const c = odd[Math.floor(rnd() * odd.length)];
+      const h = rnd() < 0.2 ? head.slice(0, at) + head[at] + head.slice(at) : head.slice(0, at) + c + head.slice(at + 1);
+      return `${h}{"str": [${k}]}`;
+    });
+    cases.push([`odd glog heads ${k}`, lines.join('\n')]);
   }
   for (const [name, text] of cases) {
     it(`${name}: the same facts, problems and counts as read line by line`, async () => {

@@ -17,7 +17,7 @@ export interface TraceEntry {
   /** has_payload was given and the payload's MD5 did not match it. */
   payloadMismatch: boolean;
   /** "0/1" style compile id from frame_id / frame_compile_id / attempt, when the envelope has them. */
-  compileId: string | null;
+  readonly compileId: string | null;
   rank: number | null;
   /** The glog line's process id (PyTorch's trace handler writes the process, not the thread). */
   pid: number | null;
@@ -75,7 +75,6 @@ class Entry implements TraceEntry {
     readonly time: string,
     readonly kind: string,
     readonly meta: Record<string, unknown>,
-    readonly compileId: string | null,
     readonly rank: number | null,
     readonly pid: number | null,
     text: string | null | undefined,
@@ -87,6 +86,13 @@ class Entry implements TraceEntry {
     this.#buf = buf;
     this.#from = from;
     this.#to = to;
+  }
+  /** Worked out when asked (by the few kinds that give facts), not for every entry. */
+  get compileId(): string | null {
+    const fid = this.meta.frame_id;
+    const fcid = this.meta.frame_compile_id;
+    const attempt = this.meta.attempt;
+    return typeof fid === 'number' && typeof fcid === 'number' ? `${fid}/${fcid}${typeof attempt === 'number' && attempt > 0 ? `_${attempt}` : ''}` : null;
   }
   get payload(): string | null {
     if (this.#text === undefined) {
@@ -163,12 +169,7 @@ export function traceAssembler(onEntry: (e: TraceEntry) => void, onProblem: (p: 
       mismatch = md5Hex(text === undefined ? payloadBytes(buf!, from, to) : text!) !== want;
       if (mismatch) onProblem({ line: h.line, message: `${h.kind}: payload does not match has_payload (MD5)${truncated ? ': the log ends inside it' : ''}; entry skipped` });
     }
-    const fid = h.meta.frame_id;
-    const fcid = h.meta.frame_compile_id;
-    const attempt = h.meta.attempt;
-    const compileId =
-      typeof fid === 'number' && typeof fcid === 'number' ? `${fid}/${fcid}${typeof attempt === 'number' && attempt > 0 ? `_${attempt}` : ''}` : null;
-    const e = new Entry(h.line, h.level, h.date, h.time, h.kind, h.meta, compileId, typeof h.meta.rank === 'number' ? h.meta.rank : null, Number.isSafeInteger(h.pid) ? h.pid : null, text, buf, from, to);
+    const e = new Entry(h.line, h.level, h.date, h.time, h.kind, h.meta, typeof h.meta.rank === 'number' ? h.meta.rank : null, Number.isSafeInteger(h.pid) ? h.pid : null, text, buf, from, to);
     e.payloadMismatch = mismatch;
     onEntry(e);
   };
@@ -200,7 +201,13 @@ export function traceAssembler(onEntry: (e: TraceEntry) => void, onProblem: (p: 
       onProblem({ line, message: 'metadata is not a JSON object; skipped' });
       return;
     }
-    const kind = Object.keys(meta).find((k) => !BOOKKEEPING.has(k)) ?? '(none)';
+    let kind = '(none)';
+    for (const k of Object.keys(meta)) {
+      if (!BOOKKEEPING.has(k)) {
+        kind = k;
+        break;
+      }
+    }
     head = { line, level: m[1], date: m[2], time: m[3], pid: Number(m[4]), meta: meta as Record<string, unknown>, kind };
   };
   return {
