@@ -3,8 +3,9 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
+import { staged } from '../../test/support/staged-ledger.ts';
 import { tempDir } from '../../test/support/tmp.ts';
-import { openLedger, type Ledger } from '../store/ledger.ts';
+import { openLedger } from '../store/ledger.ts';
 import { ingestObservations } from './ingest-observations.ts';
 
 /** A big file (past 4 MiB) of two jobs, sizes that change, blank lines, and bad lines where asked. */
@@ -33,30 +34,6 @@ function tables(path: string, checkpoints = false): Record<string, unknown[]> {
   } finally {
     db.close();
   }
-}
-
-/**
- * The ledger as an ingest sees it: its SQLite says `writes` transactions committed before and
- * that the transactions from the `meetFrom`-th append on met another writer; the events each
- * append took, and the answers of `writes` it was asked.
- */
-function staged(ledger: Ledger, writes: number, meetFrom = Infinity): { ledger: Ledger; sizes: number[] } {
-  let n = 0;
-  let met = 0;
-  const sizes: number[] = [];
-  const sql = Object.assign(Object.create(ledger.sql), { writersMet: () => met, writes: () => writes + n });
-  return {
-    sizes,
-    ledger: Object.assign(Object.create(ledger), {
-      sql,
-      appendPrepared(events: Parameters<Ledger['appendPrepared']>[0]) {
-        sizes.push(events.length);
-        const r = ledger.appendPrepared(events);
-        if (++n >= meetFrom) met++;
-        return r;
-      },
-    }),
-  };
 }
 
 describe('a big file between the worker and the writing thread', () => {

@@ -3,6 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
+import { staged } from '../../test/support/staged-ledger.ts';
 import { tempDir } from '../../test/support/tmp.ts';
 import { openDatabase } from '../store/database.ts';
 import { openLedger, type Ledger } from '../store/ledger.ts';
@@ -37,22 +38,7 @@ function tables(path: string): Record<string, unknown[]> {
 }
 
 /** The ledger as an ingest sees it, its SQLite saying that every write transaction met another writer; and the events each transaction took. */
-function crowded(ledger: Ledger): { ledger: Ledger; sizes: number[] } {
-  let met = 0;
-  const sizes: number[] = [];
-  const sql = Object.assign(Object.create(ledger.sql), { writersMet: () => met });
-  return {
-    sizes,
-    ledger: Object.assign(Object.create(ledger), {
-      sql,
-      appendPrepared(events: Parameters<Ledger['appendPrepared']>[0]) {
-        sizes.push(events.length);
-        met++;
-        return ledger.appendPrepared(events);
-      },
-    }),
-  };
-}
+const crowded = (ledger: Ledger) => staged(ledger, 0, 0);
 
 describe('a big file parsed in-thread (the worker turned off)', () => {
   const dir = tempDir();
