@@ -37,6 +37,8 @@ export interface ViewRows {
   dirty: Set<string>;
 }
 
+export const emptyViewRows = (): ViewRows => ({ text: new Map(), dirty: new Set() });
+
 export function encodeView(view: StreamView, codeRow: (c: CodeId) => number, kept?: ViewRows): Uint8Array {
   const rows: string[] = [];
   for (const [key, { id, state }] of view.profile.codes) {

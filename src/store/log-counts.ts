@@ -1,5 +1,6 @@
 import { deflateSync, inflateSync } from 'node:zlib';
 import type { Sql } from './database.ts';
+import { jsonItem as json } from './json-text.ts';
 
 /**
  * What the report counts straight from the log, whatever the window (every event, retracted
@@ -40,6 +41,7 @@ export interface SourceCounts {
 // every field made at once: a field added later (at a checkpoint) would change the objects' shape
 // under the replay's compiled hot path, which V8 then throws away and compiles again
 export const emptyLogCounts = (): LogCounts => ({ sources: new Map(), runs: new Set(), sorted: undefined, runsText: undefined, runsSize: 0, runsInOrder: false, runsLast: 0 });
+const newSourceCounts = (codeId: number, sourceId: number, n: number, runs: Set<number>): SourceCounts => ({ codeId, sourceId, n, runs, runsText: undefined, runsSize: 0, runsInOrder: false, runsLast: 0 });
 
 /** Adds the profile's events after position `after`, up to `until`. */
 export function countLog(sql: Sql, profileId: number, into: LogCounts, after = 0, until = Number.MAX_SAFE_INTEGER): LogCounts {
@@ -67,16 +69,13 @@ export function sourceCounts(into: LogCounts, codeId: number, sourceId: number):
   let bySource = into.sources.get(codeId);
   if (!bySource) into.sources.set(codeId, (bySource = new Map()));
   let s = bySource.get(sourceId);
-  if (!s) bySource.set(sourceId, (s = { codeId, sourceId, n: 0, runs: new Set(), runsText: undefined, runsSize: 0, runsInOrder: false, runsLast: 0 }));
+  if (!s) bySource.set(sourceId, (s = newSourceCounts(codeId, sourceId, 0, new Set())));
   return s;
 }
 
 type Stored = { runs: number[]; sources: [codeId: number, sourceId: number, n: number, runs: number[]][] };
 
 const byNumber = (a: number, b: number) => a - b;
-
-/** A value as JSON.stringify writes it within an array (a finite number: its String). */
-const json = (x: unknown): string => (typeof x === 'number' && Number.isFinite(x) ? String(x) : (JSON.stringify(x) ?? 'null'));
 
 /**
  * A set of run rows as sorted JSON, kept in `o` while the set's size stands (sets of counts only
@@ -144,7 +143,7 @@ export function decodeLogCounts(bytes: Uint8Array): LogCounts {
   for (const [codeId, sourceId, n, runs] of j.sources) {
     let bySource = c.sources.get(codeId);
     if (!bySource) c.sources.set(codeId, (bySource = new Map()));
-    bySource.set(sourceId, { codeId, sourceId, n, runs: new Set(runs), runsText: undefined, runsSize: 0, runsInOrder: false, runsLast: 0 });
+    bySource.set(sourceId, newSourceCounts(codeId, sourceId, n, new Set(runs)));
   }
   return c;
 }

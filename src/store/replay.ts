@@ -1,5 +1,5 @@
 import type { Sql } from './database.ts';
-import { checkpointEvery, writeCheckpoint, type ViewRows } from './checkpoints.ts';
+import { checkpointEvery, emptyViewRows, writeCheckpoint, type ViewRows } from './checkpoints.ts';
 import { codeKey } from '../model/code-id.ts';
 import { emptyStream, fold, type StreamView } from './fold.ts';
 import { foldWindow } from './fold-window.ts';
@@ -89,7 +89,7 @@ export function replayAll(sql: Sql, interner: Interner, onProgress?: (events: nu
       p = byId[ev.profileId];
       if (!p) {
         const ex = excluded.get(ev.profileId)!;
-        byId[ev.profileId] = p = { id: ev.profileId, view: emptyStream(), ex, why: ex.size === 0 ? { why: emptyWhyState(), counts: emptyLogCounts() } : undefined, n: 0, time: 0, runs: new Map(), lastRunRow: null, unchanged: [], rows: { text: new Map(), dirty: new Set() } };
+        byId[ev.profileId] = p = { id: ev.profileId, view: emptyStream(), ex, why: ex.size === 0 ? { why: emptyWhyState(), counts: emptyLogCounts() } : undefined, n: 0, time: 0, runs: new Map(), lastRunRow: null, unchanged: [], rows: emptyViewRows() };
         profiles.push(p);
       }
     }

@@ -12,7 +12,7 @@ import { leftOutRuns } from './window.ts';
 import { emptyWhyState, type WhyState } from './why-fold.ts';
 import { emptyLogCounts, type LogCounts } from './log-counts.ts';
 import type { CodeStateRow, HistoryInsert } from './dialect/dialect.ts';
-import type { ViewRows } from './checkpoints.ts';
+import { emptyViewRows, type ViewRows } from './checkpoints.ts';
 
 /**
  * The stored views: each profile's whole-log fold (`code_states`) and the records it logged
@@ -141,7 +141,7 @@ export function liveViews(sql: Sql, interner: Interner) {
     get(pid: number, lastPosition: number | null): LiveView {
       let s = live.get(pid);
       // every field made at once: why and counts added later changed the object's shape under the append's compiled loop (a deopt and a recompile each)
-      if (!s) live.set(pid, (s = { view: loadView(sql, pid), retracted: leftOutRuns(sql, pid, {}, interner.dict), dirty: new Set(), why: undefined, counts: undefined, lastPosition, rows: { text: new Map(), dirty: new Set() } }));
+      if (!s) live.set(pid, (s = { view: loadView(sql, pid), retracted: leftOutRuns(sql, pid, {}, interner.dict), dirty: new Set(), why: undefined, counts: undefined, lastPosition, rows: emptyViewRows() }));
       // A new profile: why's state is folded along from its first event (never read back from the
       // log), and the report's counts counted along likewise (never counted from the log at its first checkpoint).
       if (!s.why && s.lastPosition === null) s.why = emptyWhyState();

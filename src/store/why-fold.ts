@@ -5,6 +5,7 @@ import { intRepr } from '../model/int.ts';
 import { entryOf, type Shape } from '../model/observation.ts';
 import { entryFromJson, entryToJson, type EntryJson } from '../codecs/entry-json.ts';
 import type { Sql } from './database.ts';
+import { jsonItem as json } from './json-text.ts';
 import { emptyStream, fold, type FoldStep, type StreamView } from './fold.ts';
 import { scanEvents, type Dictionaries, type LeanEvent } from './log.ts';
 import { leftOutRuns, type Window } from './window.ts';
@@ -561,22 +562,6 @@ function trackText(t: Track): string {
   pooled.length = 0;
   return text;
 }
-
-/**
- * A string as JSON.stringify writes it: quoted as it is where it holds nothing JSON escapes
- * (control characters, quote, backslash; a surrogate, which may be a lone one). Most values
- * (`8`, `?`, `S(1)`, `[8, 3]`) are such: no call into JSON.stringify for each.
- */
-function jsonString(s: string): string {
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x20 || c === 0x22 || c === 0x5c || (c >= 0xd800 && c <= 0xdfff)) return JSON.stringify(s);
-  }
-  return `"${s}"`;
-}
-
-/** A value as JSON.stringify writes it within an array. */
-const json = (x: unknown): string => (typeof x === 'string' ? jsonString(x) : x === null ? 'null' : (JSON.stringify(x) ?? 'null'));
 
 /**
  * The dims as text: each dim and its own JSON text, tab after tab (`dim\tjson\tdim\tjson...`;
