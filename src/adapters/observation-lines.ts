@@ -174,11 +174,15 @@ export interface LineContext {
   /** Lines already parsed, by what they hold besides their time (see parseLine): by tail, then head. */
   seen?: Map<string, Map<string, LineRest>>;
   seenCount?: number;
+  /** Counts the generations (see LineRest.gen). */
+  gen?: number;
   /** The generation before `seen` (see SEEN_LIMIT): looked in on a miss, and what it holds moved up. */
   older?: Map<string, Map<string, LineRest>>;
   /** The last tail looked up in `seen`, and what it found there (kept in step with `seen`). */
   lastTail?: string;
   lastByHead?: Map<string, LineRest>;
+  /** The rest of the line before, when it had one: its `next` is the guess for this line. */
+  prev?: LineRest;
 }
 
 export function lineContext(file: string, defaults: LineDefaults, _firstLine?: string): LineContext {
@@ -268,6 +272,17 @@ export interface LineRest {
   /** Null once a wire builder took its parts (see WireBuilder.add): a context then feeds only wire batches. */
   event: NewEvent | null;
   wire?: WireParts;
+  /** The line's text up to and with `"time":`, and after the time's value (the keys it is cached under). */
+  head: string;
+  tail: string;
+  /**
+   * The rest of the line that came after this one last time: lines come round in the same order
+   * (each job's code ids and sources in turn), so the next line is first compared with it, which
+   * costs less than hashing its head and tail for the cache (see parseLine).
+   */
+  next?: LineRest;
+  /** The cache generation it was last put in (see remember). */
+  gen: number;
 }
 
 /** A line that repeats one parsed before but for its time: that line's event with this time and line. */
@@ -307,6 +322,28 @@ const TIME_KEY = '"time":';
  * text around its time has the same structure. Anything else takes the full parse.
  */
 export function parseLine(text: string, line: number, ctx: LineContext): LineEvent | LineHit {
+  // The guess: the line after the last one, last time. A line that starts with its head (which
+  // ends at the first `"time":` of its line, so this line's first one is at the same place) and
+  // ends with its tail right after the time's token has the head and tail the cache would look up.
+  // (Slices compared with ===, which compares memory at once: startsWith and endsWith cost 3x.)
+  const guess = ctx.prev?.next;
+  if (guess !== undefined && ctx.tag !== undefined && text.slice(0, guess.head.length) === guess.head) {
+    const from = guess.head.length;
+    const to = timeTokenEnd(text, from);
+    if (to >= 0 && text.length - to === guess.tail.length && text.slice(to) === guess.tail) {
+      const t = timeTokenValue(text, from, to);
+      if (t !== undefined) {
+        const time = parseTime(t);
+        if (time == null) throw new InputError(ctx.file, line, `field time: ${JSON.stringify(t)} is not a time between 1970 and 9999`);
+        // as a lookup would, a rest used now moves up to the new generation
+        if (guess.gen !== ctx.gen) remember(ctx, guess);
+        ctx.prev = guess;
+        return new LineHit(guess, time, line, ctx.tag * 2 ** 32 + line);
+      }
+    }
+  }
+  const prev = ctx.prev;
+  ctx.prev = undefined;
   const i = text.indexOf(TIME_KEY);
   if (i < 0) return parseObservationLine(text, line, ctx);
   const from = i + TIME_KEY.length;
@@ -329,13 +366,14 @@ export function parseLine(text: string, line: number, ctx: LineContext): LineEve
   let hit = byHead?.get(head);
   if (hit === undefined && ctx.older !== undefined) {
     hit = ctx.older.get(tail)?.get(head);
-    if (hit !== undefined) remember(ctx, head, tail, hit);
+    if (hit !== undefined) remember(ctx, hit);
   }
   if (hit !== undefined && ctx.tag !== undefined) {
     const t = timeTokenValue(text, from, to);
     if (t !== undefined) {
       const time = parseTime(t);
       if (time == null) throw new InputError(ctx.file, line, `field time: ${JSON.stringify(t)} is not a time between 1970 and 9999`);
+      follows(ctx, prev, hit);
       return new LineHit(hit, time, line, ctx.tag * 2 ** 32 + line);
     }
   }
@@ -344,26 +382,39 @@ export function parseLine(text: string, line: number, ctx: LineContext): LineEve
     const t = timeTokenValue(text, from, to);
     // The cache only holds what the full parse agrees with (belt and braces over the proof).
     if (t !== undefined && parseTime(t) === ev.time) {
-      const r: LineRest = { event: ev };
-      remember(ctx, head, tail, r);
+      const r: LineRest = { event: ev, head: detached(head), tail: detached(tail), gen: 0 };
+      remember(ctx, r);
       ev[LINE_REST] = r;
+      follows(ctx, prev, r);
     }
   }
   return ev;
 }
 
+/** Line `r` came after the line of `prev` (when that had a rest): the guess for the line after the next `prev`. */
+function follows(ctx: LineContext, prev: LineRest | undefined, r: LineRest): void {
+  if (prev !== undefined && prev.next !== r) prev.next = r;
+  ctx.prev = r;
+}
+
 /** Adds a line's rest to the cache (a new generation first, when full), as the last tail looked up. */
-function remember(ctx: LineContext, head: string, tail: string, r: LineRest): void {
+function remember(ctx: LineContext, r: LineRest): void {
   if (ctx.seenCount === undefined || ctx.seenCount >= SEEN_LIMIT) {
-    if (ctx.seenCount !== undefined) ctx.older = ctx.seen;
+    if (ctx.seenCount !== undefined) {
+      // The rests dropped now guess no more: a chain of guesses would keep every generation alive.
+      if (ctx.older !== undefined) for (const m of ctx.older.values()) for (const x of m.values()) x.next = undefined;
+      ctx.older = ctx.seen;
+    }
     ctx.seen = new Map();
     ctx.seenCount = 0;
+    ctx.gen = (ctx.gen ?? 0) + 1;
   }
+  r.gen = ctx.gen!;
   const seen = ctx.seen!;
-  let m = seen.get(tail);
-  if (m === undefined) seen.set(detached(tail), (m = new Map()));
-  m.set(detached(head), r);
-  ctx.lastTail = tail;
+  let m = seen.get(r.tail);
+  if (m === undefined) seen.set(r.tail, (m = new Map()));
+  m.set(r.head, r);
+  ctx.lastTail = r.tail;
   ctx.lastByHead = m;
   ctx.seenCount++;
 }

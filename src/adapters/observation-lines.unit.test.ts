@@ -132,6 +132,65 @@ describe('parseLine: lines seen before but for their time', () => {
     assert.ok(hits >= 4, `${hits} lines took the cached path`);
   });
 
+  it('a line after one it came after before (the guess, no cache lookup) gives what parseObservationLine gives: hostile time tokens, heads and tails of other lengths, prefixes and suffixes', () => {
+    const lead = `{"job":"lead","run":"r","time":1795600000,${code},"source":"s","kind":"scalar","value":1}`;
+    const tail = `,${code},"source":"s","kind":"scalar","value":1}`;
+    const others = [
+      `{"job":"j","time":179560000${tail}`,
+      `{"job":"j","time":17956000001${tail}`,
+      `{"job":"j","time":"2026-11-28T06:00:00Z"${tail}`,
+      `{"job":"j","time":1795600000,"run":"r"${tail}`,
+      `{"job":"j","time":1795600000${tail.slice(1)}`,
+      `{"job":"j","time":1795600000 ${tail}`,
+      `{"job":"k","time":1795600000${tail}`,
+      ` {"job":"j","time":1795600000${tail}`,
+      `{"job":"j","time":1795600000${tail} `,
+      `{"job":"j","time":1795600000${tail.replace('"s"', '"t"')}`,
+      `{"job":"j","time":1795600000${tail}\r`,
+    ];
+    let guessed = 0;
+    for (const t of TEMPLATES) {
+      const a = t.replaceAll('{T}', '1795600000');
+      for (const b of [...TOKENS.map((tok) => t.replaceAll('{T}', tok)), ...others]) {
+        const ref = lineContext('f.jsonl', {});
+        const fast = lineContext('f.jsonl', {});
+        let n = 0;
+        const check = (line: string) => {
+          let got: unknown;
+          const o = outcome(() => (got = parseLine(line, ++n, fast)));
+          assert.deepEqual(o, outcome(() => parseObservationLine(line, n, ref)), `${a}\nthen\n${line}`);
+          return got;
+        };
+        // lead, a, lead, a: the rest of a is what follows lead's
+        for (const line of [lead, a, lead, a, lead]) check(line);
+        // the cache emptied: only the guess can find a rest now
+        fast.seen = new Map();
+        fast.older = undefined;
+        fast.lastTail = undefined;
+        fast.lastByHead = undefined;
+        if (check(b) instanceof LineHit) guessed++;
+        check(lead);
+        check(b);
+      }
+    }
+    assert.ok(guessed >= 40, `${guessed} lines took the guess`);
+  });
+
+  it('the rests reachable through guesses stay about as many as the cache holds (a chain of guesses keeps no dropped generation alive)', () => {
+    const ctx = lineContext('f.jsonl', {});
+    let n = 0;
+    // 3 passes over 20,000 distinct lines: each rest's guess is the next, the last's the first
+    for (let pass = 0; pass < 3; pass++) {
+      for (let k = 0; k < 20_000; k++) parseLine(`{"job":"j","time":${1795600000 + n},${code},"source":"L['x${k}']","kind":"scalar","value":1}`, ++n, ctx);
+    }
+    const held = new Set<LineRest>();
+    for (const gen of [ctx.seen, ctx.older]) for (const m of gen?.values() ?? []) for (const r of m.values()) held.add(r);
+    const reached = new Set<LineRest>();
+    for (let r: LineRest | undefined = ctx.prev; r !== undefined && !reached.has(r); r = r.next) reached.add(r);
+    for (const h of held) for (let r: LineRest | undefined = h; r !== undefined && !reached.has(r); r = r.next) reached.add(r);
+    assert.ok(held.size > 0 && reached.size <= 2 * held.size + 1, `${reached.size} rests reachable, ${held.size} in the cache`);
+  });
+
   it('a new run of lines past the cache size keeps the run before in an older generation: its lines again take the cached path and give the full parse', () => {
     const ref = lineContext('f.jsonl', {});
     const fast = lineContext('f.jsonl', {});
