@@ -183,6 +183,8 @@ export interface LineContext {
   lastByHead?: Map<string, LineRest>;
   /** The rest of the line before, when it had one: its `next` is the guess for this line. */
   prev?: LineRest;
+  /** The last two runs of the rests put in the cache, the newest first (see derived). */
+  runs?: string[];
 }
 
 export function lineContext(file: string, defaults: LineDefaults, _firstLine?: string): LineContext {
@@ -283,6 +285,9 @@ export interface LineRest {
   next?: LineRest;
   /** The cache generation it was last put in (see remember). */
   gen: number;
+  /** Where the run's value lies in `head` (runEnd is its closing quote), when it is provably the one top-level run (see runSpan); -1 where not. */
+  runAt: number;
+  runEnd: number;
 }
 
 /** A line that repeats one parsed before but for its time: that line's event with this time and line. */
@@ -377,18 +382,99 @@ export function parseLine(text: string, line: number, ctx: LineContext): LineEve
       return new LineHit(hit, time, line, ctx.tag * 2 ** 32 + line);
     }
   }
+  if (hit === undefined && ctx.runs !== undefined && ctx.tag !== undefined) {
+    const d = derived(text, line, ctx, head, tail, from, to);
+    if (d !== undefined) {
+      follows(ctx, prev, d.rest);
+      return d;
+    }
+  }
   const ev: LineEvent = parseObservationLine(text, line, ctx);
   if (hit === undefined && timeKeyAlone(text, i, from, to)) {
     const t = timeTokenValue(text, from, to);
     // The cache only holds what the full parse agrees with (belt and braces over the proof).
     if (t !== undefined && parseTime(t) === ev.time) {
-      const r: LineRest = { event: ev, head: detached(head), tail: detached(tail), gen: 0 };
+      const [runAt, runEnd] = runSpan(text, i, ev.run ?? null);
+      const r: LineRest = { event: ev, head: detached(head), tail: detached(tail), gen: 0, runAt, runEnd };
       remember(ctx, r);
       ev[LINE_REST] = r;
       follows(ctx, prev, r);
     }
   }
   return ev;
+}
+
+const RUN_KEY = '"run":"';
+
+/**
+ * Where the run's value lies in a line that timeKeyAlone proved (no backslash) and that parsed
+ * to `run`: [start, closing quote) of the value of the line's one `"run"`, before the time key at
+ * `at`, outside strings at the top level; [-1, -1] for any other line. Counting as timeKeyAlone does.
+ */
+function runSpan(text: string, at: number, run: string | null): [number, number] {
+  const p = text.indexOf(RUN_KEY);
+  if (p < 0 || p > at || text.indexOf('"run"') !== p || text.indexOf('"run"', p + 1) >= 0) return [-1, -1];
+  const a = p + RUN_KEY.length;
+  const b = text.indexOf('"', a);
+  if (b < 0 || b > at || text.slice(a, b) !== run) return [-1, -1];
+  let inString = false;
+  let depth = 0;
+  for (let j = 0; j < p; j++) {
+    const c = text.charCodeAt(j);
+    if (c === 34) inString = !inString;
+    else if (!inString) {
+      if (c === 123 || c === 91) depth++;
+      else if (c === 125 || c === 93) depth--;
+    }
+  }
+  return !inString && depth === 1 ? [a, b] : [-1, -1];
+}
+
+/**
+ * A new line that is a cached one with another run (a new run id makes every line new, but
+ * for that): its rest made from the cached one's, without a parse. Exact: the cached line's
+ * run is its one top-level run (runSpan), so putting another value there, one without a
+ * quote, backslash or control character, changes nothing else JSON.parse gives; of the full
+ * parse's checks only the run's and the time's can then fail, in that order.
+ */
+function derived(text: string, line: number, ctx: LineContext, head: string, tail: string, from: number, to: number): LineHit | undefined {
+  const p = head.indexOf(RUN_KEY);
+  if (p < 0) return undefined;
+  const a = p + RUN_KEY.length;
+  const b = head.indexOf('"', a);
+  if (b < 0) return undefined;
+  const run = head.slice(a, b);
+  let base: LineRest | undefined;
+  for (const r of ctx.runs!) {
+    if (r === run) continue;
+    const h = head.slice(0, a) + r + head.slice(b);
+    base = ctx.seen?.get(tail)?.get(h) ?? ctx.older?.get(tail)?.get(h);
+    if (base !== undefined && base.runAt === a && base.runEnd === a + r.length) break;
+    base = undefined;
+  }
+  if (base === undefined) return undefined;
+  for (let j = 0; j < run.length; j++) {
+    const c = run.charCodeAt(j);
+    if (c < 32 || c === 92) return undefined;
+  }
+  const t = timeTokenValue(text, from, to);
+  if (t === undefined) return undefined;
+  checkText(run, 'run', ctx.file, line);
+  const time = parseTime(t);
+  if (time == null) throw new InputError(ctx.file, line, `field time: ${JSON.stringify(t)} is not a time between 1970 and 9999`);
+  const e = base.event;
+  const r: LineRest = {
+    event: e === null ? null : { [VALIDATED]: true, kind: 'shape.observed', cacheKey: e.cacheKey, payload: e.payload as ShapeObserved, time: e.time, run, origin: e.origin, originLine: e.originLine, compileId: e.compileId, idempotencyKey: '', idempotencyHash: e.idempotencyHash },
+    // the builder makes its refs again for a batch number of 0 (never a builder's)
+    wire: base.wire === undefined ? undefined : { ...base.wire, run, batch: 0 },
+    head: detached(head),
+    tail: base.tail,
+    gen: 0,
+    runAt: a,
+    runEnd: b,
+  };
+  remember(ctx, r);
+  return new LineHit(r, time, line, ctx.tag! * 2 ** 32 + line);
 }
 
 /** Line `r` came after the line of `prev` (when that had a rest): the guess for the line after the next `prev`. */
@@ -417,6 +503,11 @@ function remember(ctx: LineContext, r: LineRest): void {
   ctx.lastTail = r.tail;
   ctx.lastByHead = m;
   ctx.seenCount++;
+  if (r.runAt >= 0) {
+    const run = r.head.slice(r.runAt, r.runEnd);
+    const runs = (ctx.runs ??= []);
+    if (runs[0] !== run) runs.splice(0, runs.length, run, ...runs.slice(0, 1));
+  }
 }
 
 /**
