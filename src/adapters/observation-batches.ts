@@ -1,7 +1,7 @@
-import type { NewEvent, PreparedEvent } from '../store/ledger.ts';
 import { splitPayload } from '../store/events.ts';
 import { hash53 } from '../store/hash53.ts';
-import { prepareEvent } from '../store/ledger.ts';
+// Not through ledger.ts: that loads the whole store (kysely, better-sqlite3) into the worker.
+import { prepareEvent, type NewEvent, type PreparedEvent } from '../store/prepare-event.ts';
 import { InputError, LINE_REST, LineHit, lineContext, parseLine, type LineContext, type LineDefaults, type LineEvent } from './observation-lines.ts';
 import { readTextChunks } from './read-lines.ts';
 
