@@ -290,6 +290,23 @@ export interface LineRest {
   runEnd: number;
 }
 
+/**
+ * Every LineRest made here, with all its fields from the start: rests of one shape keep the
+ * reads of the per-line path (guess.head, rest.wire) to one hidden class (fields added later,
+ * or two literals, made several and the path slower).
+ */
+function lineRest(event: NewEvent | null, wire: WireParts | undefined, head: string, tail: string, runAt: number, runEnd: number): LineRest {
+  return { event, wire, head, tail, next: undefined, gen: 0, runAt, runEnd };
+}
+
+/**
+ * Every WireParts (see observation-batches.ts), its refs to be made (batch 0 is no builder's):
+ * one constructor, so the wire builder's per-line reads meet one hidden class.
+ */
+export function wireParts(cacheKey: string, code: CodeId | null, codeKey: string | null, source: string | null, json: string, flags: number, run: string | null, origin: string | null, compileId: string | null): WireParts {
+  return { cacheKey, code, codeKey, source, json, flags, run, origin, compileId, batch: 0, keyRef: -1, codeRef: -1, sourceRef: -1, jsonRef: -1, runRef: -1, originRef: -1, compileRef: -1, restRef: -1 };
+}
+
 /** A line that repeats one parsed before but for its time: that line's event with this time and line. */
 export class LineHit {
   constructor(
@@ -395,7 +412,7 @@ export function parseLine(text: string, line: number, ctx: LineContext): LineEve
     // The cache only holds what the full parse agrees with (belt and braces over the proof).
     if (t !== undefined && parseTime(t) === ev.time) {
       const [runAt, runEnd] = runSpan(text, i, ev.run ?? null);
-      const r: LineRest = { event: ev, head: detached(head), tail: detached(tail), gen: 0, runAt, runEnd };
+      const r = lineRest(ev, undefined, detached(head), detached(tail), runAt, runEnd);
       remember(ctx, r);
       ev[LINE_REST] = r;
       follows(ctx, prev, r);
@@ -463,16 +480,14 @@ function derived(text: string, line: number, ctx: LineContext, head: string, tai
   const time = parseTime(t);
   if (time == null) throw new InputError(ctx.file, line, `field time: ${JSON.stringify(t)} is not a time between 1970 and 9999`);
   const e = base.event;
-  const r: LineRest = {
-    event: e === null ? null : { [VALIDATED]: true, kind: 'shape.observed', cacheKey: e.cacheKey, payload: e.payload as ShapeObserved, time: e.time, run, origin: e.origin, originLine: e.originLine, compileId: e.compileId, idempotencyKey: '', idempotencyHash: e.idempotencyHash },
-    // the builder makes its refs again for a batch number of 0 (never a builder's)
-    wire: base.wire === undefined ? undefined : { ...base.wire, run, batch: 0 },
-    head: detached(head),
-    tail: base.tail,
-    gen: 0,
-    runAt: a,
-    runEnd: b,
-  };
+  const r = lineRest(
+    e === null ? null : { [VALIDATED]: true, kind: 'shape.observed', cacheKey: e.cacheKey, payload: e.payload as ShapeObserved, time: e.time, run, origin: e.origin, originLine: e.originLine, compileId: e.compileId, idempotencyKey: '', idempotencyHash: e.idempotencyHash },
+    base.wire === undefined ? undefined : wireParts(base.wire.cacheKey, base.wire.code, base.wire.codeKey, base.wire.source, base.wire.json, base.wire.flags, run, base.wire.origin, base.wire.compileId),
+    detached(head),
+    base.tail,
+    a,
+    b,
+  );
   remember(ctx, r);
   return new LineHit(r, time, line, ctx.tag! * 2 ** 32 + line);
 }
