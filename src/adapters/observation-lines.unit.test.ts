@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { tempDir } from '../../test/support/tmp.ts';
-import { batchCache, decodeBatch, WireBuilder } from './observation-batches.ts';
+import { batchCache, decodeBatch, lineWireBatches, WireBuilder } from './observation-batches.ts';
 import { LINE_REST, LineHit, lineContext, type LineEvent, type LineRest, observationLineSchema, parseLine, parseObservationLine, surelyValidLine } from './observation-lines.ts';
 import { readLineChunks } from './read-lines.ts';
 
@@ -284,6 +284,39 @@ describe('parseLine: lines seen before but for their time', () => {
       assert.notEqual(fast.out[0].memo, fast.out[150].memo);
       if (limit === 100_000) assert.equal(fast.out[150].memo, fast.out[210].memo);
     }
+  });
+
+  it('a file read as the worker reads it (1 MiB chunks, CRLF, runs changing, hostile runs and times now and then) gives the events and skips of a full parse of each line', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'mix.jsonl');
+    const texts: string[] = [];
+    const odd = ['r\\"x', 'r\\u0041', 'run', 'time', 'r\u0001', 'r\u007f', '"time":1,"run":"z'];
+    for (let i = 0; i < 24_000; i++) {
+      const run = i % 1999 === 0 ? odd[(i / 1999) % odd.length] : `run-${Math.floor(i / 3000)}`;
+      const time = i % 2503 === 0 ? '"2026-11-28T06:00:00Z"' : i % 3001 === 0 ? '99999999999999' : String(1795600000 + (i >> 10));
+      const size = i % 40 < 20 ? 8 : 16;
+      texts.push(`{"job":"train-${i % 4}","run":"${run}","time":${time},${code.replace('"f"', `"f${(i >> 2) % 50}"`)},"source":"L['x']","kind":"tensor","size":[${size},3],"stride":[3,1]}`);
+    }
+    writeFileSync(file, texts.map((t, i) => (i % 3 === 0 ? `${t}\r\n` : `${t}\n`)).join(''));
+    const fast: unknown[] = [];
+    const skipsFast: string[] = [];
+    const cache = batchCache();
+    for await (const b of lineWireBatches(file, { defaults: {}, skipInvalid: true, batchSize: 997, onSkip: (e) => skipsFast.push(e.message) })) fast.push(...decodeBatch(b, cache));
+    const ref = lineContext(file, {});
+    const builder = new WireBuilder();
+    const skipsRef: string[] = [];
+    texts.forEach((t, i) => {
+      try {
+        builder.add(parseObservationLine(t, i + 1, ref));
+      } catch (e) {
+        skipsRef.push((e as Error).message);
+      }
+    });
+    const full = decodeBatch(builder.take(0, 0, 0), batchCache());
+    const strip = (es: unknown[]) => es.map((e) => ({ ...(e as Record<string, unknown>), memo: null }));
+    assert.ok(skipsRef.length >= 5, `${skipsRef.length} lines skipped`);
+    assert.deepEqual(skipsFast, skipsRef);
+    assert.deepEqual(strip(fast), strip(full));
   });
 
   it('wire batches of cached lines decode to the events of the full parse, across batch boundaries', () => {
