@@ -1,8 +1,8 @@
-import type { NewEvent, PreparedEvent } from '../store/ledger.ts';
 import { splitPayload } from '../store/events.ts';
 import { hash53 } from '../store/hash53.ts';
-import { prepareEvent } from '../store/ledger.ts';
-import { InputError, LINE_REST, LineHit, lineContext, parseLine, type LineContext, type LineDefaults, type LineEvent } from './observation-lines.ts';
+// Not through ledger.ts: that loads the whole store (kysely, better-sqlite3) into the worker.
+import { prepareEvent, type NewEvent, type PreparedEvent } from '../store/prepare-event.ts';
+import { InputError, LINE_REST, LineHit, lineContext, parseLine, wireParts, type LineContext, type LineDefaults, type LineEvent } from './observation-lines.ts';
 import { readTextChunks } from './read-lines.ts';
 
 /**
@@ -113,26 +113,7 @@ function partsOf(e: PreparedEvent | NewEvent): WireParts {
     auto = e.kind === 'shape.observed' ? e.payload.automatic_dynamic : true;
     keyed = e.keyedTime ?? e.time !== undefined;
   }
-  return {
-    cacheKey: e.cacheKey,
-    code,
-    codeKey: code ? codeKey(code) : null,
-    source,
-    json,
-    flags: (auto ? 1 : 0) | (keyed ? 2 : 0),
-    run: e.run ?? null,
-    origin: e.origin ?? null,
-    compileId: e.compileId ?? null,
-    batch: 0,
-    keyRef: -1,
-    codeRef: -1,
-    sourceRef: -1,
-    jsonRef: -1,
-    runRef: -1,
-    originRef: -1,
-    compileRef: -1,
-    restRef: -1,
-  };
+  return wireParts(e.cacheKey, code, code ? codeKey(code) : null, source, json, (auto ? 1 : 0) | (keyed ? 2 : 0), e.run ?? null, e.origin ?? null, e.compileId ?? null);
 }
 
 /** Numbers each builder's table sets, so a LineRest's refs are used only with the tables that made them. */

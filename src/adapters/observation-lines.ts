@@ -174,11 +174,17 @@ export interface LineContext {
   /** Lines already parsed, by what they hold besides their time (see parseLine): by tail, then head. */
   seen?: Map<string, Map<string, LineRest>>;
   seenCount?: number;
+  /** Counts the generations (see LineRest.gen). */
+  gen?: number;
   /** The generation before `seen` (see SEEN_LIMIT): looked in on a miss, and what it holds moved up. */
   older?: Map<string, Map<string, LineRest>>;
   /** The last tail looked up in `seen`, and what it found there (kept in step with `seen`). */
   lastTail?: string;
   lastByHead?: Map<string, LineRest>;
+  /** The rest of the line before, when it had one: its `next` is the guess for this line. */
+  prev?: LineRest;
+  /** The last two runs of the rests put in the cache, the newest first (see derived). */
+  runs?: string[];
 }
 
 export function lineContext(file: string, defaults: LineDefaults, _firstLine?: string): LineContext {
@@ -268,6 +274,37 @@ export interface LineRest {
   /** Null once a wire builder took its parts (see WireBuilder.add): a context then feeds only wire batches. */
   event: NewEvent | null;
   wire?: WireParts;
+  /** The line's text up to and with `"time":`, and after the time's value (the keys it is cached under). */
+  head: string;
+  tail: string;
+  /**
+   * The rest of the line that came after this one last time: lines come round in the same order
+   * (each job's code ids and sources in turn), so the next line is first compared with it, which
+   * costs less than hashing its head and tail for the cache (see parseLine).
+   */
+  next?: LineRest;
+  /** The cache generation it was last put in (see remember). */
+  gen: number;
+  /** Where the run's value lies in `head` (runEnd is its closing quote), when it is provably the one top-level run (see runSpan); -1 where not. */
+  runAt: number;
+  runEnd: number;
+}
+
+/**
+ * Every LineRest made here, with all its fields from the start: rests of one shape keep the
+ * reads of the per-line path (guess.head, rest.wire) to one hidden class (fields added later,
+ * or two literals, made several and the path slower).
+ */
+function lineRest(event: NewEvent | null, wire: WireParts | undefined, head: string, tail: string, runAt: number, runEnd: number): LineRest {
+  return { event, wire, head, tail, next: undefined, gen: 0, runAt, runEnd };
+}
+
+/**
+ * Every WireParts (see observation-batches.ts), its refs to be made (batch 0 is no builder's):
+ * one constructor, so the wire builder's per-line reads meet one hidden class.
+ */
+export function wireParts(cacheKey: string, code: CodeId | null, codeKey: string | null, source: string | null, json: string, flags: number, run: string | null, origin: string | null, compileId: string | null): WireParts {
+  return { cacheKey, code, codeKey, source, json, flags, run, origin, compileId, batch: 0, keyRef: -1, codeRef: -1, sourceRef: -1, jsonRef: -1, runRef: -1, originRef: -1, compileRef: -1, restRef: -1 };
 }
 
 /** A line that repeats one parsed before but for its time: that line's event with this time and line. */
@@ -307,6 +344,28 @@ const TIME_KEY = '"time":';
  * text around its time has the same structure. Anything else takes the full parse.
  */
 export function parseLine(text: string, line: number, ctx: LineContext): LineEvent | LineHit {
+  // The guess: the line after the last one, last time. A line that starts with its head (which
+  // ends at the first `"time":` of its line, so this line's first one is at the same place) and
+  // ends with its tail right after the time's token has the head and tail the cache would look up.
+  // (Slices compared with ===, which compares memory at once: startsWith and endsWith cost 3x.)
+  const guess = ctx.prev?.next;
+  if (guess !== undefined && ctx.tag !== undefined && text.slice(0, guess.head.length) === guess.head) {
+    const from = guess.head.length;
+    const to = timeTokenEnd(text, from);
+    if (to >= 0 && text.length - to === guess.tail.length && text.slice(to) === guess.tail) {
+      const t = timeTokenValue(text, from, to);
+      if (t !== undefined) {
+        const time = parseTime(t);
+        if (time == null) throw new InputError(ctx.file, line, `field time: ${JSON.stringify(t)} is not a time between 1970 and 9999`);
+        // as a lookup would, a rest used now moves up to the new generation
+        if (guess.gen !== ctx.gen) remember(ctx, guess);
+        ctx.prev = guess;
+        return new LineHit(guess, time, line, ctx.tag * 2 ** 32 + line);
+      }
+    }
+  }
+  const prev = ctx.prev;
+  ctx.prev = undefined;
   const i = text.indexOf(TIME_KEY);
   if (i < 0) return parseObservationLine(text, line, ctx);
   const from = i + TIME_KEY.length;
@@ -329,14 +388,22 @@ export function parseLine(text: string, line: number, ctx: LineContext): LineEve
   let hit = byHead?.get(head);
   if (hit === undefined && ctx.older !== undefined) {
     hit = ctx.older.get(tail)?.get(head);
-    if (hit !== undefined) remember(ctx, head, tail, hit);
+    if (hit !== undefined) remember(ctx, hit);
   }
   if (hit !== undefined && ctx.tag !== undefined) {
     const t = timeTokenValue(text, from, to);
     if (t !== undefined) {
       const time = parseTime(t);
       if (time == null) throw new InputError(ctx.file, line, `field time: ${JSON.stringify(t)} is not a time between 1970 and 9999`);
+      follows(ctx, prev, hit);
       return new LineHit(hit, time, line, ctx.tag * 2 ** 32 + line);
+    }
+  }
+  if (hit === undefined && ctx.runs !== undefined && ctx.tag !== undefined) {
+    const d = derived(text, line, ctx, head, tail, from, to);
+    if (d !== undefined) {
+      follows(ctx, prev, d.rest);
+      return d;
     }
   }
   const ev: LineEvent = parseObservationLine(text, line, ctx);
@@ -344,28 +411,118 @@ export function parseLine(text: string, line: number, ctx: LineContext): LineEve
     const t = timeTokenValue(text, from, to);
     // The cache only holds what the full parse agrees with (belt and braces over the proof).
     if (t !== undefined && parseTime(t) === ev.time) {
-      const r: LineRest = { event: ev };
-      remember(ctx, head, tail, r);
+      const [runAt, runEnd] = runSpan(text, i, ev.run ?? null);
+      const r = lineRest(ev, undefined, detached(head), detached(tail), runAt, runEnd);
+      remember(ctx, r);
       ev[LINE_REST] = r;
+      follows(ctx, prev, r);
     }
   }
   return ev;
 }
 
+const RUN_KEY = '"run":"';
+
+/**
+ * Where the run's value lies in a line that timeKeyAlone proved (no backslash) and that parsed
+ * to `run`: [start, closing quote) of the value of the line's one `"run"`, before the time key at
+ * `at`, outside strings at the top level; [-1, -1] for any other line. Counting as timeKeyAlone does.
+ */
+function runSpan(text: string, at: number, run: string | null): [number, number] {
+  const p = text.indexOf(RUN_KEY);
+  if (p < 0 || p > at || text.indexOf('"run"') !== p || text.indexOf('"run"', p + 1) >= 0) return [-1, -1];
+  const a = p + RUN_KEY.length;
+  const b = text.indexOf('"', a);
+  if (b < 0 || b > at || text.slice(a, b) !== run) return [-1, -1];
+  let inString = false;
+  let depth = 0;
+  for (let j = 0; j < p; j++) {
+    const c = text.charCodeAt(j);
+    if (c === 34) inString = !inString;
+    else if (!inString) {
+      if (c === 123 || c === 91) depth++;
+      else if (c === 125 || c === 93) depth--;
+    }
+  }
+  return !inString && depth === 1 ? [a, b] : [-1, -1];
+}
+
+/**
+ * A new line that is a cached one with another run (a new run id makes every line new, but
+ * for that): its rest made from the cached one's, without a parse. Exact: the cached line's
+ * run is its one top-level run (runSpan), so putting another value there, one without a
+ * quote, backslash or control character, changes nothing else JSON.parse gives; of the full
+ * parse's checks only the run's and the time's can then fail, in that order.
+ */
+function derived(text: string, line: number, ctx: LineContext, head: string, tail: string, from: number, to: number): LineHit | undefined {
+  const p = head.indexOf(RUN_KEY);
+  if (p < 0) return undefined;
+  const a = p + RUN_KEY.length;
+  const b = head.indexOf('"', a);
+  if (b < 0) return undefined;
+  const run = head.slice(a, b);
+  let base: LineRest | undefined;
+  for (const r of ctx.runs!) {
+    if (r === run) continue;
+    const h = head.slice(0, a) + r + head.slice(b);
+    base = ctx.seen?.get(tail)?.get(h) ?? ctx.older?.get(tail)?.get(h);
+    if (base !== undefined && base.runAt === a && base.runEnd === a + r.length) break;
+    base = undefined;
+  }
+  if (base === undefined) return undefined;
+  for (let j = 0; j < run.length; j++) {
+    const c = run.charCodeAt(j);
+    if (c < 32 || c === 92) return undefined;
+  }
+  const t = timeTokenValue(text, from, to);
+  if (t === undefined) return undefined;
+  checkText(run, 'run', ctx.file, line);
+  const time = parseTime(t);
+  if (time == null) throw new InputError(ctx.file, line, `field time: ${JSON.stringify(t)} is not a time between 1970 and 9999`);
+  const e = base.event;
+  const r = lineRest(
+    e === null ? null : { [VALIDATED]: true, kind: 'shape.observed', cacheKey: e.cacheKey, payload: e.payload as ShapeObserved, time: e.time, run, origin: e.origin, originLine: e.originLine, compileId: e.compileId, idempotencyKey: '', idempotencyHash: e.idempotencyHash },
+    base.wire === undefined ? undefined : wireParts(base.wire.cacheKey, base.wire.code, base.wire.codeKey, base.wire.source, base.wire.json, base.wire.flags, run, base.wire.origin, base.wire.compileId),
+    detached(head),
+    base.tail,
+    a,
+    b,
+  );
+  remember(ctx, r);
+  return new LineHit(r, time, line, ctx.tag! * 2 ** 32 + line);
+}
+
+/** Line `r` came after the line of `prev` (when that had a rest): the guess for the line after the next `prev`. */
+function follows(ctx: LineContext, prev: LineRest | undefined, r: LineRest): void {
+  if (prev !== undefined && prev.next !== r) prev.next = r;
+  ctx.prev = r;
+}
+
 /** Adds a line's rest to the cache (a new generation first, when full), as the last tail looked up. */
-function remember(ctx: LineContext, head: string, tail: string, r: LineRest): void {
+function remember(ctx: LineContext, r: LineRest): void {
   if (ctx.seenCount === undefined || ctx.seenCount >= SEEN_LIMIT) {
-    if (ctx.seenCount !== undefined) ctx.older = ctx.seen;
+    if (ctx.seenCount !== undefined) {
+      // The rests dropped now guess no more: a chain of guesses would keep every generation alive.
+      if (ctx.older !== undefined) for (const m of ctx.older.values()) for (const x of m.values()) x.next = undefined;
+      ctx.older = ctx.seen;
+    }
     ctx.seen = new Map();
     ctx.seenCount = 0;
+    ctx.gen = (ctx.gen ?? 0) + 1;
   }
+  r.gen = ctx.gen!;
   const seen = ctx.seen!;
-  let m = seen.get(tail);
-  if (m === undefined) seen.set(detached(tail), (m = new Map()));
-  m.set(detached(head), r);
-  ctx.lastTail = tail;
+  let m = seen.get(r.tail);
+  if (m === undefined) seen.set(r.tail, (m = new Map()));
+  m.set(r.head, r);
+  ctx.lastTail = r.tail;
   ctx.lastByHead = m;
   ctx.seenCount++;
+  if (r.runAt >= 0) {
+    const run = r.head.slice(r.runAt, r.runEnd);
+    const runs = (ctx.runs ??= []);
+    if (runs[0] !== run) runs.splice(0, runs.length, run, ...runs.slice(0, 1));
+  }
 }
 
 /**
