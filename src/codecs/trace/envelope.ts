@@ -21,12 +21,6 @@ export interface TraceEntry {
   rank: number | null;
   /** The glog line's process id (PyTorch's trace handler writes the process, not the thread). */
   pid: number | null;
-  /**
-   * Whether the payload's text holds `needle`, which must hold no tab, newline or carriage
-   * return (so that it is in the text exactly when it is in one payload line's bytes): a
-   * payload read from a file's bytes is then searched without decoding it.
-   */
-  payloadIncludes(needle: string): boolean;
 }
 
 export type TraceProblem = { line: number; message: string };
@@ -48,26 +42,14 @@ const BOOKKEEPING = new Set(['frame_id', 'frame_compile_id', 'attempt', 'has_pay
 const TAB = 9;
 const NL = 10;
 
-/** A needle's UTF-8 bytes as a latin1 string (a byte a character), to search a payload's bytes decoded as latin1. */
-const latin1Needles = new Map<string, string>();
-function latin1Needle(needle: string): string {
-  let l = latin1Needles.get(needle);
-  if (l === undefined) latin1Needles.set(needle, (l = Buffer.from(needle, 'utf8').toString('latin1')));
-  return l;
+/** The text of a payload read from bytes: buf[from, to), its lines' tabs included. */
+function payloadText(buf: Buffer, from: number, to: number): string {
+  // '\n\t' is only ever a line break and the next line's tab: no line holds a newline
+  return buf.toString('utf8', from, to).replaceAll('\n\t', '\n').slice(1);
 }
 
-/**
- * An entry's payload: the lines as strings (text pushed line by line), or the raw bytes of
- * its lines, tabs and newlines included, buf[from, to) (a whole file's bytes, see pushBytes).
- */
 class Entry implements TraceEntry {
   payloadMismatch = false;
-  #text: string | null | undefined;
-  #buf: Buffer | null;
-  /** The payload's bytes a character each (cheaper to make than its text, and searched alike). */
-  #latin1: string | undefined;
-  #from: number;
-  #to: number;
   constructor(
     readonly line: number,
     readonly level: string,
@@ -77,16 +59,8 @@ class Entry implements TraceEntry {
     readonly meta: Record<string, unknown>,
     readonly rank: number | null,
     readonly pid: number | null,
-    text: string | null | undefined,
-    buf: Buffer | null,
-    from: number,
-    to: number,
-  ) {
-    this.#text = text;
-    this.#buf = buf;
-    this.#from = from;
-    this.#to = to;
-  }
+    readonly payload: string | null,
+  ) {}
   /** Worked out when asked (by the few kinds that give facts), not for every entry. */
   get compileId(): string | null {
     const fid = this.meta.frame_id;
@@ -94,35 +68,6 @@ class Entry implements TraceEntry {
     const attempt = this.meta.attempt;
     return typeof fid === 'number' && typeof fcid === 'number' ? `${fid}/${fcid}${typeof attempt === 'number' && attempt > 0 ? `_${attempt}` : ''}` : null;
   }
-  get payload(): string | null {
-    if (this.#text === undefined) {
-      // '\n\t' is only ever a line break and the next line's tab: no line holds a newline
-      this.#text = this.#buf!.toString('utf8', this.#from, this.#to).replaceAll('\n\t', '\n').slice(1);
-      this.#buf = null;
-      this.#latin1 = undefined;
-    }
-    return this.#text;
-  }
-  payloadIncludes(needle: string): boolean {
-    if (this.#text !== undefined) return this.#text !== null && this.#text.includes(needle);
-    this.#latin1 ??= this.#buf!.toString('latin1', this.#from, this.#to);
-    return this.#latin1.includes(latin1Needle(needle));
-  }
-}
-
-let scratch = Buffer.allocUnsafe(1 << 16);
-
-/** The payload's bytes without each line's tab, as the text joined from its lines encodes (in a buffer reused by the next call). */
-function payloadBytes(buf: Buffer, from: number, to: number): Uint8Array {
-  if (scratch.length < to - from) scratch = Buffer.allocUnsafe(Math.max(to - from, scratch.length * 2));
-  const s = scratch;
-  let n = 0;
-  for (let i = from + 1; i < to; i++) {
-    const b = buf[i];
-    s[n++] = b;
-    if (b === NL) i++; // the next line's tab
-  }
-  return s.subarray(0, n);
 }
 
 export interface TraceAssembler {
@@ -155,21 +100,22 @@ export function traceAssembler(onEntry: (e: TraceEntry) => void, onProblem: (p: 
     const h = head;
     head = null;
     const want = typeof h.meta.has_payload === 'string' ? h.meta.has_payload : null;
-    let text: string | null | undefined;
-    const buf = bytes;
-    if (buf !== null) {
+    let text: string | null;
+    if (bytes !== null) {
+      // Decoded whole, its tabs dropped after: cheaper than a copy of its bytes without
+      // them (to hash), and than searching the bytes for what makes a payload worth reading.
+      text = from < to ? payloadText(bytes, from, to) : want !== null ? '' : null;
       bytes = null;
-      text = from < to ? undefined : want !== null ? '' : null;
     } else {
       text = want !== null || payload.length ? payload.join('\n') : null;
       payload = [];
     }
     let mismatch = false;
     if (want !== null) {
-      mismatch = md5Hex(text === undefined ? payloadBytes(buf!, from, to) : text!) !== want;
+      mismatch = md5Hex(text!) !== want;
       if (mismatch) onProblem({ line: h.line, message: `${h.kind}: payload does not match has_payload (MD5)${truncated ? ': the log ends inside it' : ''}; entry skipped` });
     }
-    const e = new Entry(h.line, h.level, h.date, h.time, h.kind, h.meta, typeof h.meta.rank === 'number' ? h.meta.rank : null, Number.isSafeInteger(h.pid) ? h.pid : null, text, buf, from, to);
+    const e = new Entry(h.line, h.level, h.date, h.time, h.kind, h.meta, typeof h.meta.rank === 'number' ? h.meta.rank : null, Number.isSafeInteger(h.pid) ? h.pid : null, text);
     e.payloadMismatch = mismatch;
     onEntry(e);
   };
