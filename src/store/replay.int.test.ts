@@ -80,6 +80,19 @@ describe('replay: the packed scan against the rows', () => {
     same();
   });
 
+  it('issue 10.7: checkpoints every 1, 2, 97, 2.5 and -3 events (the hot path\'s due count against the remainder)', () => {
+    for (const every of ['1', '2', '97', '2.5', '-3']) {
+      process.env.PGO_LEDGER_CHECKPOINT_EVERY = every;
+      try {
+        const r = same();
+        if (every === '2.5') assert.ok(l.sql.get<{ n: number }>('select count(*) n from checkpoints')!.n > 0, 'a fractional interval still writes checkpoints (every 5)');
+        assert.ok(r.length > 0);
+      } finally {
+        process.env.PGO_LEDGER_CHECKPOINT_EVERY = '97';
+      }
+    }
+  });
+
   it('issue 10.7: times far from the others, a few of them and many (a page read spread)', () => {
     for (const every of [400, 19]) {
       l.sql.run('savepoint far');

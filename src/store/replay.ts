@@ -37,6 +37,11 @@ export function replayAll(sql: Sql, interner: Interner, onProgress?: (events: nu
   const remote = sql.dialect.remote;
   const details = remote ? () => {} : eventDetails(sql, dict);
   const every = checkpointEvery();
+  // The count at which a profile's next checkpoint is due, for the hot path (a compare, not a
+  // divide per event); an odd PGO_LEDGER_CHECKPOINT_EVERY (not a whole number above 0) sends
+  // every event to visit, which asks the remainder itself.
+  const stepwise = Number.isInteger(every) && every > 0;
+  const due = (n: number) => (stepwise ? (Math.floor(n / every) + 1) * every : n + 1);
   // each profile's part of the scan, found once an event (the log interleaves its profiles)
   const profiles: Scanned[] = [];
   // by id (rows: an array finds one fastest)
@@ -89,7 +94,7 @@ export function replayAll(sql: Sql, interner: Interner, onProgress?: (events: nu
       p = byId[ev.profileId];
       if (!p) {
         const ex = excluded.get(ev.profileId)!;
-        byId[ev.profileId] = p = { id: ev.profileId, view: emptyStream(), ex, why: ex.size === 0 ? { why: emptyWhyState(), counts: emptyLogCounts() } : undefined, n: 0, time: 0, runs: new Map(), lastRunRow: null, unchanged: [], rows: emptyViewRows() };
+        byId[ev.profileId] = p = { id: ev.profileId, view: emptyStream(), ex, why: ex.size === 0 ? { why: emptyWhyState(), counts: emptyLogCounts() } : undefined, n: 0, due: due(0), time: 0, runs: new Map(), lastRunRow: null, unchanged: [], rows: emptyViewRows() };
         profiles.push(p);
       }
     }
@@ -101,6 +106,7 @@ export function replayAll(sql: Sql, interner: Interner, onProgress?: (events: nu
       if (why) why.counts.runs.add(ev.runRow);
     }
     p.n++;
+    p.due = due(p.n);
     if (ev.time > p.time) p.time = ev.time;
     const m = ev.kind === 'shape.observed' || ev.kind === 'entry.imported' ? unchangedAt(p, ev.codeRow!, ev.sourceRow!) : null;
     // addToLogCounts, with the counts of the code id and source kept (a set adds a run once)
@@ -131,7 +137,7 @@ export function replayAll(sql: Sql, interner: Interner, onProgress?: (events: nu
     // thrown away and made again (TurboFan's work, on another thread, counts in the process's CPU)
     // So does a run new to the profile's last event (a few each run, met late: the compiled
     // hot path would be made again for want of type feedback).
-    if ((q.n + 1) % every === 0 || (onProgress && position % 50000 === 0) || (runRow !== null && runRow !== q.lastRunRow)) return false;
+    if (q.n + 1 === q.due || (onProgress && position % 50000 === 0) || (runRow !== null && runRow !== q.lastRunRow)) return false;
     q.n++;
     if (time > q.time) q.time = time;
     countSource(q, u, runRow);
@@ -189,8 +195,9 @@ interface Scanned {
   ex: Set<string>;
   /** why's state and the report's counts, where checkpoints are rebuilt. */
   why: { why: WhyState; counts: LogCounts } | undefined;
-  /** Its events so far, and their latest time. */
+  /** Its events so far, the count at which its next checkpoint is due (or, see `due`, the next event goes to visit), and their latest time. */
   n: number;
+  due: number;
   time: number;
   /** Its runs (rows) from their first position, and the run of its last event. */
   runs: Map<number, number>;
