@@ -93,6 +93,26 @@ describe('replay: the packed scan against the rows', () => {
     }
   });
 
+  it('issue 10.7: the connection\'s memory map setting is as it was after a replay (the scan maps the file), and after one that fails', () => {
+    const mmap = () => l.sql.get<{ mmap_size: number }>('pragma mmap_size')!.mmap_size;
+    l.sql.get('pragma mmap_size = 4096');
+    try {
+      l.replay();
+      assert.equal(mmap(), 4096);
+      l.sql.run('savepoint bad');
+      try {
+        l.sql.run("update events set run_id = 999999999 where position = 5");
+        assert.throws(() => l.replay());
+      } finally {
+        l.sql.run('rollback to bad');
+        l.sql.run('release bad');
+      }
+      assert.equal(mmap(), 4096);
+    } finally {
+      l.sql.get('pragma mmap_size = 0');
+    }
+  });
+
   it('issue 10.7: times far from the others, a few of them and many (a page read spread)', () => {
     for (const every of [400, 19]) {
       l.sql.run('savepoint far');
