@@ -574,6 +574,12 @@ function pooledIndex(e: Evidence | null): number {
 
 /** A dim as DimJson text: `[events, evidence, track]`, each event and each evidence once, in the order the track names them. */
 function trackText(t: Track): string {
+  // Most dims (every dim of a source's first step) name one evidence, as first and maybe last
+  // static, and nothing else: written at once, as the lists below would write them.
+  const e = t.first;
+  if (e !== null && (t.lastStatic === e || t.lastStatic === null) && t.staticBefore === null && t.became === null && t.logged === null && t.becameLogged === null && t.values.size === 0) {
+    return `[[${eventText(e)}],[[0,${json(e.value)},${json(e.brought)}]],[0,${t.lastStatic === null ? -1 : 0},-1,null,null,null,[]]]`;
+  }
   pooled.length = 0;
   positions.length = 0;
   eventsText = '';

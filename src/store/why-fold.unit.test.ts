@@ -202,4 +202,28 @@ describe('why state: the dims text, written without JSON.stringify for each plai
     acc.dimsText = undefined;
     assert.equal(accDimsText(acc, true), [...dims].map(([k, t]) => `${k}\t${referenceTrack(t)}`).join('\t'));
   });
+
+  it('gives the same text for a dim of one evidence (written at once), with hostile strings, and for dims near it', () => {
+    const tracksOf: Track[] = [];
+    const none = () => new Map<string, { count: number; runs: Set<string> }>();
+    for (let i = 0; i < strings.length * 2; i++) {
+      const a = evidence(i);
+      const one = { first: a, lastStatic: i % 2 ? a : null, staticBefore: null, became: null, logged: null, becameLogged: null, values: none() };
+      tracksOf.push(one);
+      // near it: each takes the lists' way
+      tracksOf.push({ ...one, lastStatic: evidence(i + 1) });
+      tracksOf.push({ ...one, lastStatic: { ...a } });
+      tracksOf.push({ ...one, staticBefore: a });
+      tracksOf.push({ ...one, became: undefined as unknown as null });
+      tracksOf.push({ ...one, became: { ...a, before: '8' } });
+      tracksOf.push({ ...one, logged: { compileId: null, reason: 'size change', cached: '8', new: '9', guard: null, position: 1 } });
+      tracksOf.push({ ...one, values: new Map([['8', { count: 1, runs: new Set(['r']) }]]) });
+      tracksOf.push({ ...one, first: null });
+    }
+    const dims = new Map<string, Track>(tracksOf.map((t, i) => [`size[${i}]`, t]));
+    const acc = [...whyStateFrom([[1, "L['x']", 2, '', entryToJson(emptyEntry()), []]], dict, KEEP_ALL).accs.values()][0];
+    acc.dims = dims;
+    acc.dimsText = undefined;
+    assert.equal(accDimsText(acc, true), [...dims].map(([k, t]) => `${k}\t${referenceTrack(t)}`).join('\t'));
+  });
 });
