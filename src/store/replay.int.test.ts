@@ -80,6 +80,39 @@ describe('replay: the packed scan against the rows', () => {
     same();
   });
 
+  it('issue 10.7: checkpoints every 1, 2, 97, 2.5 and -3 events (the hot path\'s due count against the remainder)', () => {
+    for (const every of ['1', '2', '97', '2.5', '-3']) {
+      process.env.PGO_LEDGER_CHECKPOINT_EVERY = every;
+      try {
+        const r = same();
+        if (every === '2.5') assert.ok(l.sql.get<{ n: number }>('select count(*) n from checkpoints')!.n > 0, 'a fractional interval still writes checkpoints (every 5)');
+        assert.ok(r.length > 0);
+      } finally {
+        process.env.PGO_LEDGER_CHECKPOINT_EVERY = '97';
+      }
+    }
+  });
+
+  it('issue 10.7: the connection\'s memory map setting is as it was after a replay (the scan maps the file), and after one that fails', () => {
+    const mmap = () => l.sql.get<{ mmap_size: number }>('pragma mmap_size')!.mmap_size;
+    l.sql.get('pragma mmap_size = 4096');
+    try {
+      l.replay();
+      assert.equal(mmap(), 4096);
+      l.sql.run('savepoint bad');
+      try {
+        l.sql.run("update events set run_id = 999999999 where position = 5");
+        assert.throws(() => l.replay());
+      } finally {
+        l.sql.run('rollback to bad');
+        l.sql.run('release bad');
+      }
+      assert.equal(mmap(), 4096);
+    } finally {
+      l.sql.get('pragma mmap_size = 0');
+    }
+  });
+
   it('issue 10.7: times far from the others, a few of them and many (a page read spread)', () => {
     for (const every of [400, 19]) {
       l.sql.run('savepoint far');

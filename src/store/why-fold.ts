@@ -218,13 +218,24 @@ export function show(v: Val): string {
 export const isDynamic = (v: Val) => v === DYNAMIC;
 export const isStatic = (v: Val) => v !== DYNAMIC && v !== UNSET && v !== 'absent';
 
-/** The dims whose value an entry has, for tracking changes step by step. */
-function trackedDims(...es: (FrameStateSizeEntry | undefined)[]): DimRef[] {
-  const out: DimRef[] = [{ field: 'scalar' }, { field: 'size' }, { field: 'stride' }];
+/** A dim trackedDims names, with its key: made once each (a fold step that gives evidence asks for ~10). */
+interface TrackedDim {
+  d: DimRef;
+  key: string;
+}
+const tracked = (d: DimRef): TrackedDim => ({ d, key: dimKey(d) });
+const WHOLE_DIMS: readonly TrackedDim[] = [tracked({ field: 'scalar' }), tracked({ field: 'size' }), tracked({ field: 'stride' })];
+const INDEXED_DIMS = { size: [] as TrackedDim[], stride: [] as TrackedDim[] };
+
+/** The dims whose value either entry has, for tracking changes step by step. */
+function trackedDims(before: FrameStateSizeEntry | undefined, after: FrameStateSizeEntry | undefined): TrackedDim[] {
+  const out = [...WHOLE_DIMS];
   for (const field of ['size', 'stride'] as const) {
     let n = 0;
-    for (const e of es) if (e && Array.isArray(e[field])) n = Math.max(n, (e[field] as readonly Atom[]).length);
-    for (let i = 0; i < n; i++) out.push({ field, index: i });
+    if (before && Array.isArray(before[field])) n = (before[field] as readonly Atom[]).length;
+    if (after && Array.isArray(after[field])) n = Math.max(n, (after[field] as readonly Atom[]).length);
+    const made = INDEXED_DIMS[field];
+    for (let i = 0; i < n; i++) out.push((made[i] ??= tracked({ field, index: i })));
   }
   return out;
 }
@@ -248,7 +259,22 @@ function recordDim(r: { dim_changed: number | 'scalar' | 'all'; reason: string }
   return null;
 }
 
-const newTrack = (): Track => ({ first: null, lastStatic: null, staticBefore: null, became: null, logged: null, becameLogged: null, values: new Map() });
+/**
+ * The values of a track that has none, shared: most dims never get one (a 1M-event replay made
+ * ~32k empty Maps, each kept to the end). Never written: valuesOf gives a track its own first.
+ */
+const NO_VALUES: Track['values'] = new (class extends Map<string, { count: number; runs: Set<string> }> {
+  override set(): never {
+    throw new Error('a track wrote into the shared empty values (valuesOf first)');
+  }
+})();
+
+/** A track's values, to write into: its own map, made on first use. */
+export function valuesOf(t: Track): Track['values'] {
+  return t.values === NO_VALUES ? (t.values = new Map()) : t.values;
+}
+
+const newTrack = (): Track => ({ first: null, lastStatic: null, staticBefore: null, became: null, logged: null, becameLogged: null, values: NO_VALUES });
 
 /**
  * One fold step of one event into the state. Most steps only count the event's body; the few
@@ -295,12 +321,12 @@ export function whyStep(st: WhyState, step: FoldStep, ev: LeanEvent, keep: Keep,
     if (got.scalar !== DYNAMIC && got.scalar !== UNSET) acc.sawScalar = true;
   }
   const loggedDim = logged ? recordDim(logged, step.before, step.after) : null;
+  const loggedKey = loggedDim === null ? null : dimKey(loggedDim);
   // Most such steps (a new body of a value seen before) change no dim's facts: then the dims'
   // stored form stands, and the event's details are never read.
   let changed = false;
   let detailed = false;
-  for (const d of trackedDims(step.before, step.after)) {
-    const dk = dimKey(d);
+  for (const { d, key: dk } of trackedDims(step.before, step.after)) {
     let t = dims.get(dk);
     if (!t) {
       dims.set(dk, (t = newTrack()));
@@ -309,7 +335,7 @@ export function whyStep(st: WhyState, step: FoldStep, ev: LeanEvent, keep: Keep,
     const b = valueAt(step.before, d);
     const a = valueAt(step.after, d);
     const brought = got ? valueAt(got, d) : null;
-    const isRecordDim = loggedDim !== null && sameDim(loggedDim, d);
+    const isRecordDim = loggedKey === dk;
     const touched = (brought !== null && brought !== 'absent' && brought !== UNSET) || a !== b || isRecordDim;
     if (!touched) continue;
     const value = show(a);
@@ -340,10 +366,11 @@ export function whyStep(st: WhyState, step: FoldStep, ev: LeanEvent, keep: Keep,
       t.logged = { compileId: ev.compileId, reason: logged.reason, cached: logged.cached, new: logged.new, guard: ev.guard, position: ev.position };
       // the value PyTorch saw that made the change counts among the values seen
       const v = recordValue(logged.new);
-      const into = t.values.get(v) ?? { count: 0, runs: new Set<string>() };
+      const values = valuesOf(t);
+      const into = values.get(v) ?? { count: 0, runs: new Set<string>() };
       into.count++;
       if (ev.run) into.runs.add(ev.run);
-      t.values.set(v, into);
+      values.set(v, into);
     }
     if (becomes) {
       t.staticBefore = t.lastStatic;
@@ -547,6 +574,12 @@ function pooledIndex(e: Evidence | null): number {
 
 /** A dim as DimJson text: `[events, evidence, track]`, each event and each evidence once, in the order the track names them. */
 function trackText(t: Track): string {
+  // Most dims (every dim of a source's first step) name one evidence, as first and maybe last
+  // static, and nothing else: written at once, as the lists below would write them.
+  const e = t.first;
+  if (e !== null && (t.lastStatic === e || t.lastStatic === null) && t.staticBefore === null && t.became === null && t.logged === null && t.becameLogged === null && t.values.size === 0) {
+    return `[[${eventText(e)}],[[0,${json(e.value)},${json(e.brought)}]],[0,${t.lastStatic === null ? -1 : 0},-1,null,null,null,[]]]`;
+  }
   pooled.length = 0;
   positions.length = 0;
   eventsText = '';
@@ -613,7 +646,7 @@ function trackFrom(text: string): Track {
     became: became && { ...ev(became[0])!, before: became[1] },
     logged: loggedFrom(logged),
     becameLogged: loggedFrom(becameLogged),
-    values: new Map(values.map(([v, count, runs]) => [v, { count, runs: new Set(runs) }])),
+    values: values.length === 0 ? NO_VALUES : new Map(values.map(([v, count, runs]) => [v, { count, runs: new Set(runs) }])),
   };
 }
 

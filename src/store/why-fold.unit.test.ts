@@ -4,7 +4,7 @@ import type { CodeId } from '../model/code-id.ts';
 import { emptyEntry } from '../model/entry.ts';
 import { entryToJson } from '../codecs/entry-json.ts';
 import type { Dictionaries } from './log.ts';
-import { accDimsText, accRowText, addRun, emptyWhyState, KEEP_ALL, track, tracks, whyCount, whyStateFrom, type Acc, type Carried, type Evidence, type Track } from './why-fold.ts';
+import { accDimsText, accRowText, addRun, emptyWhyState, KEEP_ALL, track, tracks, valuesOf, whyCount, whyStateFrom, type Acc, type Carried, type Evidence, type Track } from './why-fold.ts';
 
 /** Seeded runs for many bodies: runs advancing, coming back, alternating, and one body past the shared lists' length. */
 function runSequences(seed: number): string[][] {
@@ -111,6 +111,29 @@ describe('why state: the dims text', () => {
   }
 });
 
+describe('why state: a dim\'s values', () => {
+  const code: CodeId = { filename: 'a.py', firstlineno: 1, name: 'f', file_hash: 'h' };
+  const dict = { code: () => code } as unknown as Dictionaries;
+  const dim = (values: string) => `[[[4,1795600000000,"run-0","/o.jsonl",4,null,"shape.observed",null]],[[0,"8","8"]],[0,0,-1,null,null,null,${values}]]`;
+  it('a dim with none shares one empty map, which is never written: a value goes into the dim\'s own', () => {
+    const acc = [...whyStateFrom([[1, "L['x']", 2, JSON.stringify([['size[0]', dim('[]')], ['size[1]', dim('[]')], ['size[2]', dim('[["4",1,["r"]]]')]]), entryToJson(emptyEntry()), []]], dict, KEEP_ALL).accs.values()][0];
+    const [a, b, c] = [...tracks(acc).values()];
+    assert.equal(a.values, b.values, 'one shared empty map');
+    assert.throws(() => a.values.set('x', { count: 1, runs: new Set() }), /valuesOf/);
+    const own = valuesOf(a);
+    own.set('8', { count: 3, runs: new Set(['r']) });
+    assert.equal(a.values, own);
+    assert.equal(b.values.size, 0, 'the other dim still has none');
+    assert.notEqual(b.values, own);
+    assert.equal(valuesOf(c), c.values, 'a dim with values keeps its own');
+    assert.deepEqual([...c.values.keys()], ['4']);
+    // written as before: none is `[]`, a value is listed
+    acc.dimsText = undefined;
+    for (const t of [a, b, c]) t.text = undefined;
+    assert.equal(accDimsText(acc, true), `size[0]\t${dim('[["8",3,["r"]]]')}\tsize[1]\t${dim('[]')}\tsize[2]\t${dim('[["4",1,["r"]]]')}`);
+  });
+});
+
 describe('why state: the dims text, written without JSON.stringify for each plain string', () => {
   const code: CodeId = { filename: 'a.py', firstlineno: 1, name: 'f', file_hash: 'h' };
   const dict = { code: () => code } as unknown as Dictionaries;
@@ -176,6 +199,30 @@ describe('why state: the dims text, written without JSON.stringify for each plai
     acc.dimsText = undefined;
     assert.equal(accDimsText(acc, true), [...dims].map(([k, t]) => `${k}\t${referenceTrack(t)}`).join('\t'));
     // kept texts: written again from them, the same
+    acc.dimsText = undefined;
+    assert.equal(accDimsText(acc, true), [...dims].map(([k, t]) => `${k}\t${referenceTrack(t)}`).join('\t'));
+  });
+
+  it('gives the same text for a dim of one evidence (written at once), with hostile strings, and for dims near it', () => {
+    const tracksOf: Track[] = [];
+    const none = () => new Map<string, { count: number; runs: Set<string> }>();
+    for (let i = 0; i < strings.length * 2; i++) {
+      const a = evidence(i);
+      const one = { first: a, lastStatic: i % 2 ? a : null, staticBefore: null, became: null, logged: null, becameLogged: null, values: none() };
+      tracksOf.push(one);
+      // near it: each takes the lists' way
+      tracksOf.push({ ...one, lastStatic: evidence(i + 1) });
+      tracksOf.push({ ...one, lastStatic: { ...a } });
+      tracksOf.push({ ...one, staticBefore: a });
+      tracksOf.push({ ...one, became: undefined as unknown as null });
+      tracksOf.push({ ...one, became: { ...a, before: '8' } });
+      tracksOf.push({ ...one, logged: { compileId: null, reason: 'size change', cached: '8', new: '9', guard: null, position: 1 } });
+      tracksOf.push({ ...one, values: new Map([['8', { count: 1, runs: new Set(['r']) }]]) });
+      tracksOf.push({ ...one, first: null });
+    }
+    const dims = new Map<string, Track>(tracksOf.map((t, i) => [`size[${i}]`, t]));
+    const acc = [...whyStateFrom([[1, "L['x']", 2, '', entryToJson(emptyEntry()), []]], dict, KEEP_ALL).accs.values()][0];
+    acc.dims = dims;
     acc.dimsText = undefined;
     assert.equal(accDimsText(acc, true), [...dims].map(([k, t]) => `${k}\t${referenceTrack(t)}`).join('\t'));
   });

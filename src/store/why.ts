@@ -9,7 +9,7 @@ import { describedShapes } from './described-shapes.ts';
 import type { Ledger } from './ledger.ts';
 import type { Window } from './window.ts';
 import { whyCheckpointFor } from './why-checkpoints.ts';
-import { carried, carriedKey, dimKey, isDynamic, isStatic, sameDim, show, track, valueAt, whyFold, type Acc, type DimRef, type Evidence, type Keep, type Logged, type Track } from './why-fold.ts';
+import { carried, carriedKey, dimKey, isDynamic, isStatic, sameDim, show, track, valueAt, valuesOf, whyFold, type Acc, type DimRef, type Evidence, type Keep, type Logged, type Track } from './why-fold.ts';
 
 export { dimKey, type DimRef, type Evidence };
 
@@ -112,10 +112,11 @@ function explainWith(ledger: Ledger, profileId: number, opts: ExplainOptions, on
       const brought = valueAt(got[i++], d);
       if (!isStatic(brought)) continue;
       const v = show(brought);
-      const into = t.values.get(v) ?? { count: 0, runs: new Set<string>() };
+      const values = valuesOf(t);
+      const into = values.get(v) ?? { count: 0, runs: new Set<string>() };
       into.count += slot.count;
       for (const r of slot.runs) into.runs.add(r);
-      t.values.set(v, into);
+      values.set(v, into);
       // its stored text no longer tells it (why-fold.ts writes a dim's text again only without it)
       t.text = undefined;
     }
