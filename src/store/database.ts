@@ -22,8 +22,11 @@ export interface Sql {
   run(sql: string, ...params: unknown[]): { changes: number; lastInsertRowid: number };
   get<T>(sql: string, ...params: unknown[]): T | undefined;
   all<T>(sql: string, ...params: unknown[]): T[];
-  /** A prepared statement to run many times (the append's insert). */
-  statement(sql: string): { run(...params: unknown[]): { changes: number; lastInsertRowid: number } };
+  /**
+   * A prepared statement to run many times (the append's insert), its parameters one array:
+   * a rest parameter would copy the 5,000 values of each 500-row insert into a new array a call.
+   */
+  statement(sql: string): { run(params: readonly unknown[]): { changes: number; lastInsertRowid: number } };
   /** Rows as arrays (cheaper than objects on the hot read paths). */
   allRaw(sql: string, ...params: unknown[]): unknown[][];
   /** SQLite only: each row's one column, no array per row (replay's scan of a million rows). */
@@ -273,11 +276,15 @@ function wrap(db: Database.Database, path: string, busyMs: number): Sql {
     statement: (s) => {
       const st = stmt(s);
       return {
-        run: (...p: unknown[]) =>
-          guard(() => {
+        run: (p: readonly unknown[]) => {
+          try {
+            // spread, not the array: better-sqlite3 reads an array's elements one generic lookup each
             const r = st.run(...p);
             return { changes: r.changes, lastInsertRowid: Number(r.lastInsertRowid) };
-          }),
+          } catch (e) {
+            throw isCorruption(e) ? damaged(path, 'SQLite cannot read it', e) : e;
+          }
+        },
       };
     },
     allRaw: (s, ...p) =>

@@ -83,6 +83,15 @@ export interface Acc {
   headSaw?: number;
 }
 
+/**
+ * An acc with every field it ever holds, in one order: accs made by a step and read from a
+ * checkpoint, then given their texts, then share one hidden class, so that the append's
+ * compiled loop meets no acc of another (each such meeting threw away a compile of its loop).
+ */
+function newAcc(code: CodeId, source: string, last: FrameStateSizeEntry, sawScalar: boolean, sawTensor: boolean, dims: Map<string, Track> | undefined, dimsText: string | undefined): Acc {
+  return { code, source, last, sawScalar, sawTensor, dims, carried: new Map(), dimsText, dimsIndex: undefined, lastText: undefined, lastFor: undefined, headText: undefined, headRef: undefined, headSaw: undefined };
+}
+
 /** What a counted body carried, read from the log on first use. */
 export function carriedKey(slot: Carried, bodyId: number, dict: Dictionaries): Shape | EntryJson {
   if (slot.key) return slot.key;
@@ -293,7 +302,7 @@ export function whyStep(st: WhyState, step: FoldStep, ev: LeanEvent, keep: Keep,
     }
     const k = `${codeKey(ev.code)}\u0000${step.source}`;
     acc = st.accs.get(k);
-    if (!acc) st.accs.set(k, (acc = { code: ev.code, source: step.source, last: step.after, sawScalar: false, sawTensor: false, dims: new Map(), carried: new Map() }));
+    if (!acc) st.accs.set(k, (acc = newAcc(ev.code, step.source, step.after, false, false, new Map(), undefined)));
     bySource.set(step.source, acc);
   }
   acc.last = step.after;
@@ -748,7 +757,7 @@ export function whyStateFrom(j: WhyStateJson, dict: Dictionaries, keep: Keep): W
       bySource.set(source, null);
       continue;
     }
-    const acc: Acc = { code, source, last: entryFromJson(last), sawScalar: (saw & 1) !== 0, sawTensor: (saw & 2) !== 0, carried: new Map(), dimsText: dims };
+    const acc = newAcc(code, source, entryFromJson(last), (saw & 1) !== 0, (saw & 2) !== 0, undefined, dims);
     for (const [body, count, runs] of carriedRows) {
       const slot: Carried = { key: null, count, runs: st.noRuns, lastRun: null, runsText: undefined, runsSize: 0 };
       for (const run of runs) addRun(slot, run);

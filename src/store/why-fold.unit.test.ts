@@ -227,3 +227,28 @@ describe('why state: the dims text, written without JSON.stringify for each plai
     assert.equal(accDimsText(acc, true), [...dims].map(([k, t]) => `${k}\t${referenceTrack(t)}`).join('\t'));
   });
 });
+
+describe('why state: accs', () => {
+  it('an acc made by a step and one read back from the state\'s text hold the same fields in the same order, before and after their texts are written', async () => {
+    const { emptyStream, fold } = await import('./fold.ts');
+    const { whyStep, whyStateText } = await import('./why-fold.ts');
+    const code: CodeId = { filename: 'a.py', firstlineno: 1, name: 'f', file_hash: 'h' };
+    const view = emptyStream();
+    const st = emptyWhyState();
+    const shapes = [[8, 4], [16, 4], [8, 4]];
+    shapes.forEach((size, i) => {
+      const shape = { kind: 'tensor' as const, size, stride: [size[1], 1] };
+      const ev = { position: i + 1, profileId: 1, bodyId: 1 + (i % 2), codeRow: 1, sourceRow: 1, runRow: 1, kind: 'shape.observed', code, source: "L['x']", shape, automaticDynamic: true, entry: null, quiet: false, record: null, guard: null, time: 1000 * i, run: 'r', origin: null, originLine: null, compileId: null, format: null };
+      const step = fold(view, ev)!;
+      whyStep(st, step, ev as never, KEEP_ALL, () => {});
+    });
+    const made = [...st.accs.values()][0];
+    const text = whyStateText(st, () => 1);
+    const dict = { code: () => code } as unknown as Dictionaries;
+    const read = [...whyStateFrom(JSON.parse(text), dict, KEEP_ALL).accs.values()][0];
+    assert.deepEqual(Object.keys(read), Object.keys(made));
+    accDimsText(read);
+    accRowText(read, () => 1);
+    assert.deepEqual(Object.keys(read), Object.keys(made), 'the texts written into fields it had');
+  });
+});

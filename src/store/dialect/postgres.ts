@@ -174,7 +174,7 @@ function pgSql(url: string, id: number, call: (...c: Call) => Reply<unknown>, un
     run: (s, ...p) => (depth > 0 ? runInTransaction(s, p) : ran(q(s, p, false).rowCount)),
     get: <T>(s: string, ...p: unknown[]) => q(s, p, false).rows[0] as T | undefined,
     all: <T>(s: string, ...p: unknown[]) => q(s, p, false).rows as T[],
-    statement: (s) => ({ run: (...p: unknown[]) => ran(q(s, p, false).rowCount) }),
+    statement: (s) => ({ run: (p: readonly unknown[]) => ran(q(s, p as unknown[], false).rowCount) }),
     allRaw: (s, ...p) => q(s, p, true).rows as unknown[][],
     exec: (s) => void unwrap(call('exec', id, s)),
     prefetchRaw: (s, p) => void unwrap(call('prefetch', id, s, p)),
