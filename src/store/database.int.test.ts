@@ -40,4 +40,24 @@ describe('SQLite write transactions (Sql.immediate)', () => {
     assert.deepEqual(sql.allRaw('select x from t'), [[2]]);
     await db.close();
   });
+
+  it('a writer keeps statement journals in memory (no file in /var/tmp), and a statement that fails part-way is still undone alone', async () => {
+    const path = join(tempDir(), 'journal.db');
+    const db = await openDatabase(path);
+    const { sql } = db;
+    assert.equal(sql.get<{ temp_store: number }>('pragma temp_store')!.temp_store, 2);
+    sql.exec('create table t(x integer primary key, y integer not null)');
+    sql.immediate(() => {
+      sql.run('insert into t values (1, 1)');
+      // a statement of many rows whose last row fails: the rows before it in the statement are undone, not the transaction
+      const rows = Array.from({ length: 2000 }, (_, i) => `(${i + 2}, ${i === 1999 ? 'null' : i})`).join(', ');
+      assert.throws(() => sql.run(`insert into t values ${rows}`), /NOT NULL/);
+      sql.run('insert into t values (3, 3)');
+    });
+    assert.deepEqual(sql.allRaw('select x, y from t'), [[1, 1], [3, 3]]);
+    await db.close();
+    const read = await openDatabase(path, { readonly: true });
+    assert.equal(read.sql.get<{ temp_store: number }>('pragma temp_store')!.temp_store, 0, 'a reader keeps the default (its sorts may be big)');
+    await read.close();
+  });
 });

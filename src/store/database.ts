@@ -124,6 +124,12 @@ export async function openDatabase(path: string, options: OpenOptions = {}): Pro
     kysely = new Kysely<LedgerSchema>({ dialect: new SqliteDialect({ database: db }) });
     await migrate(db, kysely, path);
   }
+  // A multi-row insert inside a transaction keeps a statement journal (to undo just that
+  // statement should it fail); past 64 KiB SQLite spills it to a file in /var/tmp, and an
+  // ingest wrote a third of its pages there (~80k writes per 1M events). Kept in memory, it is
+  // a statement's pages at most. Set after migrating: an index built over a big log sorts in
+  // temporary files, not in memory.
+  if (!readonly) db.pragma('temp_store = MEMORY');
   // Closing Kysely closes the connection it was given.
   return { sql: wrap(db, path, busyMs), path, close: async () => void (kysely ? await kysely.destroy() : db.close()) };
 }
