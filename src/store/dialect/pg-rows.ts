@@ -208,21 +208,32 @@ const TWO_32 = 4294967296;
  * (EVENT_COLUMNS). Binary, not text: no number is written as a string and parsed back (the
  * text cost the worker most of its time and garbage, and the server a parse per value).
  * Integers go as int8, the time as float8; the text columns as UTF-8, as Buffer writes it.
+ * Rows `from` to `to` only (all by default): the header goes with the first row, the trailer
+ * with the last, so the parts of a batch, written one after another, are its whole COPY (the
+ * worker streams a batch in parts: the server inserts the first while the next is written).
  */
-export function copyBinary(positions: readonly number[], p: PackedEvents): Uint8Array {
+export function copyBinary(positions: readonly number[], p: PackedEvents, from = 0, to = positions.length): Uint8Array {
   const { values, nulls, width } = p.numbers;
-  const n = positions.length;
   const kindBytes = p.kinds.map((k) => Buffer.from(k, 'utf8'));
-  const compileBytes = p.compileIds?.map((c) => (c === null ? null : Buffer.from(c, 'utf8'))) ?? null;
-  let size = BINARY_SIGNATURE.length + 8 + 2 + n * (2 + FIELDS * 4 + 10 * 8);
-  for (let i = 0; i < n; i++) size += kindBytes[p.kindOf[i]].length + (compileBytes?.[i]?.length ?? 0);
+  const compileBytes = p.compileIds === null ? null : new Array<Buffer | null>(to - from);
+  let size = (from === 0 ? BINARY_SIGNATURE.length + 8 : 0) + (to === positions.length ? 2 : 0) + (to - from) * (2 + FIELDS * 4 + 10 * 8);
+  for (let i = from; i < to; i++) {
+    size += kindBytes[p.kindOf[i]].length;
+    if (compileBytes === null) continue;
+    const c = p.compileIds![i];
+    const b = (compileBytes[i - from] = c === null ? null : Buffer.from(c, 'utf8'));
+    if (b !== null) size += b.length;
+  }
   const out = Buffer.allocUnsafe(size);
   const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
-  out.set(BINARY_SIGNATURE, 0);
-  let at = BINARY_SIGNATURE.length;
-  view.setInt32(at, 0); // flags: no OIDs
-  view.setInt32(at + 4, 0); // header extension: none
-  at += 8;
+  let at = 0;
+  if (from === 0) {
+    out.set(BINARY_SIGNATURE, 0);
+    at = BINARY_SIGNATURE.length;
+    view.setInt32(at, 0); // flags: no OIDs
+    view.setInt32(at + 4, 0); // header extension: none
+    at += 8;
+  }
   const int8 = (v: number) => {
     // every integer stored fits 53 bits (packEvents checks): high and low words
     const hi = Math.floor(v / TWO_32);
@@ -247,7 +258,7 @@ export function copyBinary(positions: readonly number[], p: PackedEvents): Uint8
     out.set(b, at + 4);
     at += 4 + b.length;
   };
-  for (let i = 0, k = 0; i < n; i++, k += width) {
+  for (let i = from, k = from * width; i < to; i++, k += width) {
     view.setInt16(at, FIELDS);
     at += 2;
     // EventRow: profile_id, kind, code_id, source_id, body_id, time, run_id, origin_id, origin_line, compile_id, idempotency_key
@@ -269,11 +280,14 @@ export function copyBinary(positions: readonly number[], p: PackedEvents): Uint8
     num(k + 5);
     num(k + 6);
     num(k + 7);
-    text(compileBytes === null ? null : compileBytes[i]);
+    text(compileBytes === null ? null : compileBytes[i - from]);
     num(k + 8);
   }
-  view.setInt16(at, -1);
-  at += 2;
+  if (to === positions.length) {
+    view.setInt16(at, -1);
+    at += 2;
+  }
+  // a null writes no value: less than reckoned
   return at === size ? out : out.subarray(0, at);
 }
 
