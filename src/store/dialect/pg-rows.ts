@@ -234,54 +234,53 @@ export function copyBinary(positions: readonly number[], p: PackedEvents, from =
     view.setInt32(at + 4, 0); // header extension: none
     at += 8;
   }
-  const int8 = (v: number) => {
-    // every integer stored fits 53 bits (packEvents checks): high and low words
-    const hi = Math.floor(v / TWO_32);
-    view.setInt32(at, 8);
-    view.setInt32(at + 4, hi);
-    view.setUint32(at + 8, v - hi * TWO_32);
-    at += 12;
-  };
-  const num = (k: number) => {
-    if (nulls[k] === 1) {
-      view.setInt32(at, -1);
-      at += 4;
-    } else int8(values[k]);
-  };
-  const text = (b: Uint8Array | null) => {
-    if (b === null) {
-      view.setInt32(at, -1);
-      at += 4;
-      return;
-    }
-    view.setInt32(at, b.length);
-    out.set(b, at + 4);
-    at += 4 + b.length;
-  };
+  // One loop over the rows, its writes inline (helpers closing over `at` cost a third more):
+  // each int8 as its length then high and low words (every integer stored fits 53 bits,
+  // packEvents checks), a null as length -1 and no value.
   for (let i = from, k = from * width; i < to; i++, k += width) {
     view.setInt16(at, FIELDS);
     at += 2;
     // EventRow: profile_id, kind, code_id, source_id, body_id, time, run_id, origin_id, origin_line, compile_id, idempotency_key
-    int8(positions[i]);
-    num(k);
-    text(kindBytes[p.kindOf[i]]);
-    num(k + 1);
-    num(k + 2);
-    num(k + 3);
-    if (nulls[k + 4] === 1) {
-      view.setInt32(at, -1);
-      at += 4;
-    } else {
+    let v = positions[i];
+    let hi = Math.floor(v / TWO_32);
+    view.setInt32(at, 8);
+    view.setInt32(at + 4, hi);
+    view.setUint32(at + 8, v - hi * TWO_32);
+    at += 12;
+    for (let j = 0; j < width; j++) {
+      if (j === 1) {
+        const b = kindBytes[p.kindOf[i]];
+        view.setInt32(at, b.length);
+        out.set(b, at + 4);
+        at += 4 + b.length;
+      } else if (j === 8) {
+        const b = compileBytes === null ? null : compileBytes[i - from];
+        if (b === null) {
+          view.setInt32(at, -1);
+          at += 4;
+        } else {
+          view.setInt32(at, b.length);
+          out.set(b, at + 4);
+          at += 4 + b.length;
+        }
+      }
+      if (nulls[k + j] === 1) {
+        view.setInt32(at, -1);
+        at += 4;
+        continue;
+      }
+      v = values[k + j];
       view.setInt32(at, 8);
-      // -0 as 0: the text format wrote it as "0"
-      view.setFloat64(at + 4, values[k + 4] + 0);
+      if (j === 4) {
+        // the time, a float8: -0 as 0, as the text format wrote it
+        view.setFloat64(at + 4, v + 0);
+      } else {
+        hi = Math.floor(v / TWO_32);
+        view.setInt32(at + 4, hi);
+        view.setUint32(at + 8, v - hi * TWO_32);
+      }
       at += 12;
     }
-    num(k + 5);
-    num(k + 6);
-    num(k + 7);
-    text(compileBytes === null ? null : compileBytes[i - from]);
-    num(k + 8);
   }
   if (to === positions.length) {
     view.setInt16(at, -1);
