@@ -242,7 +242,8 @@ class CopyFrom extends pg.Query {
   private con?: CopyIn;
   private held: Uint8Array[] = [];
   private ended = false;
-  private failed?: string;
+  /** Why the data could not be made (abort): the COPY's failure, in place of the server's answer to the abort. */
+  failed?: Error;
   constructor(text: string, callback: (err: Error | null, r?: pg.QueryResult) => void) {
     super({ text, callback } as never);
   }
@@ -254,12 +255,12 @@ class CopyFrom extends pg.Query {
     this.ended = true;
     this.con?.endCopyFrom();
   }
-  abort(message: string): void {
-    this.failed = message;
-    this.con?.sendCopyFail(message);
+  abort(e: Error): void {
+    this.failed = e;
+    this.con?.sendCopyFail(`pgo-ledger could not write the COPY data: ${e.message}`);
   }
   handleCopyInResponse(con: CopyIn): void {
-    if (this.failed !== undefined) return con.sendCopyFail(this.failed);
+    if (this.failed !== undefined) return con.sendCopyFail(`pgo-ledger could not write the COPY data: ${this.failed.message}`);
     this.con = con;
     for (const b of this.held) con.sendCopyFromChunk(b);
     this.held = [];
@@ -278,7 +279,7 @@ const COPY_PART = 1000;
  */
 function copyEventsFrom(client: pg.Client, text: string, positions: readonly number[], events: PackedEvents): Promise<number> {
   return new Promise<number>((resolve, reject) => {
-    const q = new CopyFrom(text, (err, r) => (err ? reject(err) : resolve(r?.rowCount ?? 0)));
+    const q: CopyFrom = new CopyFrom(text, (err, r) => (err ? reject(q.failed ?? err) : resolve(r?.rowCount ?? 0)));
     client.query(q as never);
     const part = (from: number) => {
       try {
@@ -287,7 +288,7 @@ function copyEventsFrom(client: pg.Client, text: string, positions: readonly num
         if (to < positions.length) setImmediate(part, to);
         else q.end();
       } catch (e) {
-        q.abort(`pgo-ledger could not write the COPY data: ${(e as Error).message}`);
+        q.abort(e as Error);
       }
     };
     setImmediate(part, 0);
