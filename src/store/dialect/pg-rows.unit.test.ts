@@ -79,6 +79,20 @@ describe('PostgreSQL bridge: packed events and their binary COPY', () => {
     assert.deepEqual(decode(copyBinary([], packEvents([])!)), []);
   });
 
+  it('issue 11.7: a batch COPY written in parts (header with the first, trailer with the last) is byte for byte the whole', () => {
+    const ids = [null, 'a\tb', '☃ \ud83d\ude00', '', null];
+    const rows = Array.from({ length: 2503 }, (_, i) => [i % 3, ['shape.observed', 'run.retracted'][i % 2], i % 5 === 0 ? null : i, i, 7, i * 0.5, null, 1, i, ids[i % ids.length], 2 ** 52 + i]);
+    const positions = rows.map((_, i) => 5 + i);
+    for (const packed of [packEvents(rows)!, packEvents(rows.map((r) => [...r.slice(0, 9), null, r[10]]))!]) {
+      const whole = copyBinary(positions, packed);
+      for (const cuts of [[0, 2503], [0, 1, 2503], [0, 1000, 2000, 2503], [0, 2502, 2503], [0, 7, 7, 2503]]) {
+        const parts = cuts.slice(1).map((to, j) => copyBinary(positions, packed, cuts[j], to));
+        assert.deepEqual(Buffer.concat(parts), Buffer.from(whole), `cut at ${cuts.join(', ')}`);
+      }
+    }
+    assert.deepEqual(Buffer.from(copyBinary([], packEvents([])!, 0, 0)), Buffer.from(copyBinary([], packEvents([])!)));
+  });
+
   it('issue 11.7: a batch with a value its column does not take is not packed (the store inserts it instead)', () => {
     const good: unknown[] = [1, 'shape.observed', 1, 1, 1, 0, null, null, null, null, 1];
     for (const [j, odd] of [[0, '1'], [5, 1n], [10, undefined], [1, 3], [9, 7], [4, true], [2, 1.5], [10, 2 ** 53], [0, NaN], [6, Infinity], [3, -(2 ** 53)]] as [number, unknown][]) {

@@ -224,23 +224,76 @@ async function prefetch(id: number, text: string, params: unknown[]): Promise<Re
   return { ok: true, value: null };
 }
 
-/** COPY ... FROM STDIN of one buffer: pg's Query, given the data when the server asks for it. */
+/** What pg's connection offers a COPY FROM STDIN once the server has asked for the data. */
+interface CopyIn {
+  sendCopyFromChunk(b: Uint8Array): void;
+  endCopyFrom(): void;
+  sendCopyFail(message: string): void;
+}
+
+/**
+ * COPY ... FROM STDIN whose data comes in parts (push), then ends (end) or fails (abort): pg's
+ * Query, sending each part as soon as both it is ready and the server has asked for the data
+ * (parts ready before are held until then). The statement goes to the server at once, its
+ * data after: the server parses it while the data is made, and inserts the first part while
+ * the next is made.
+ */
 class CopyFrom extends pg.Query {
-  constructor(
-    text: string,
-    private readonly data: Uint8Array,
-    callback: (err: Error | null, r?: pg.QueryResult) => void,
-  ) {
+  private con?: CopyIn;
+  private held: Uint8Array[] = [];
+  private ended = false;
+  /** Why the data could not be made (abort): the COPY's failure, in place of the server's answer to the abort. */
+  failed?: Error;
+  constructor(text: string, callback: (err: Error | null, r?: pg.QueryResult) => void) {
     super({ text, callback } as never);
   }
-  handleCopyInResponse(con: { sendCopyFromChunk(b: Uint8Array): void; endCopyFrom(): void }): void {
-    con.sendCopyFromChunk(this.data);
-    con.endCopyFrom();
+  push(b: Uint8Array): void {
+    if (this.con) this.con.sendCopyFromChunk(b);
+    else this.held.push(b);
+  }
+  end(): void {
+    this.ended = true;
+    this.con?.endCopyFrom();
+  }
+  abort(e: Error): void {
+    this.failed = e;
+    this.con?.sendCopyFail(`pgo-ledger could not write the COPY data: ${e.message}`);
+  }
+  handleCopyInResponse(con: CopyIn): void {
+    if (this.failed !== undefined) return con.sendCopyFail(`pgo-ledger could not write the COPY data: ${this.failed.message}`);
+    this.con = con;
+    for (const b of this.held) con.sendCopyFromChunk(b);
+    this.held = [];
+    if (this.ended) con.endCopyFrom();
   }
 }
 
-const copyFrom = (client: pg.Client, text: string, data: Uint8Array) =>
-  new Promise<number>((resolve, reject) => client.query(new CopyFrom(text, data, (err, r) => (err ? reject(err) : resolve(r?.rowCount ?? 0))) as never));
+/** Rows of a batch's COPY data made and sent at a time (about 150 kB). */
+const COPY_PART = 1000;
+
+/**
+ * Starts the COPY of a batch at its positions (in the connection's order: called by inOrder),
+ * its data made a part at a time after this call's answer has gone (setImmediate runs once
+ * synckit has replied), each part sent as soon as it is made: the server inserts while the
+ * rest is made, and the store folds the batch meanwhile. Resolves with the rows copied.
+ */
+function copyEventsFrom(client: pg.Client, text: string, positions: readonly number[], events: PackedEvents): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    const q: CopyFrom = new CopyFrom(text, (err, r) => (err ? reject(q.failed ?? err) : resolve(r?.rowCount ?? 0)));
+    client.query(q as never);
+    const part = (from: number) => {
+      try {
+        const to = Math.min(from + COPY_PART, positions.length);
+        q.push(copyBinary(positions, events, from, to));
+        if (to < positions.length) setImmediate(part, to);
+        else q.end();
+      } catch (e) {
+        q.abort(e as Error);
+      }
+    };
+    setImmediate(part, 0);
+  });
+}
 
 /** The sequence of events.position, per connection (the identity column's). */
 const positionSeq = new WeakMap<pg.Client, string>();
@@ -320,19 +373,9 @@ async function copyEvents(id: number, statement: string, events: PackedEvents): 
   // the statements posted before ran before the positions were taken: their failure is this call's
   const failed = await postedFailure(c);
   if (failed) return fail('query', failed);
-  // The data is written after this call has answered (setImmediate runs once synckit has
-  // replied): the store folds the batch meanwhile instead of waiting for it. Its place in the
-  // connection's order is taken now.
-  const data = new Promise<Uint8Array>((resolve, reject) =>
-    setImmediate(() => {
-      try {
-        resolve(copyBinary(positions, events));
-      } catch (e) {
-        reject(e);
-      }
-    }),
-  );
-  posted(c, inOrder(c, () => data.then((d) => copyFrom(c.client, statement, d))).catch((e) => {
+  // The data is written after this call has answered (copyEventsFrom): the store folds the
+  // batch meanwhile instead of waiting for it. Its place in the connection's order is taken now.
+  posted(c, inOrder(c, () => copyEventsFrom(c.client, statement, positions, events)).catch((e) => {
     if ((e as { code?: string }).code !== '23505') throw e;
     c.lookUp = true;
     throw Object.assign(new Error(`an idempotency key of this batch was taken as it was written (${(e as Error).message}): the batch runs again`), { code: '40001' });
