@@ -109,6 +109,9 @@ export function appendBatch(st: AppendState, events: readonly PreparedEvent[], i
     if (ev.run !== null && lv.retracted.size !== 0 && lv.retracted.has(ev.run)) continue;
     // An event like one the fold kept its entry for, the view unchanged since: kept again, and
     // why counts it where it counted that one (what fold and whyCounted would do, lookups aside).
+    // A memo new to this batch (or one a change let go of): the outcome an earlier batch's memo
+    // of the same event but for its time kept, where it still holds (see carriedMemo).
+    if (m && m.view === null && ev.kind === 'shape.observed') carriedMemo(st, m, lv, row);
     if (m && m.view === lv.view && m.changes === lv.view.changes && m.why === lv.why) {
       if (m.slot) {
         m.acc!.last = m.kept!;
@@ -125,7 +128,10 @@ export function appendBatch(st: AppendState, events: readonly PreparedEvent[], i
     }
     const whyCode = lv.why ? interner.dict.code(row[2]!) : null;
     if (lv.why && !whyCounted(lv.why, whyCode!, step, ev.kind, row[4], ev.run)) whyStep(lv.why, step, whyEvent(interner, ev, position, id, row[4], row[2]!, row[3], row[6]), KEEP_ALL, noDetails);
-    if (m) remember(m, lv, ev, step, whyCode, row[4]);
+    if (m) {
+      remember(m, lv, ev, step, whyCode, row[4]);
+      if (m.view !== null) carryMemo(st, m, row);
+    }
     if (step.records.length) {
       result.records += step.records.length;
       historyRows(history, interner, position, id, step);
@@ -221,6 +227,48 @@ function remember(m: AppendMemo, lv: LiveView, ev: PreparedEvent, step: FoldStep
   m.why = lv.why;
   m.acc = acc;
   m.slot = slot;
+}
+
+/**
+ * The memos that kept a fold's outcome, by the event they were made for but for its time and
+ * run (profile, code id, source, body: what the fold and why's slot of an observation depend
+ * on), kept across batches: a batch's memos are new (one per wire rest), and the first event
+ * of each was folded again, ~80k of 1M lines. A carried outcome is used only under the same
+ * conditions as a memo's own (the same live view, unchanged, and the same why state) and
+ * within the interner generation it was keyed in (a rollback forgets ids and live views).
+ */
+const carried = new WeakMap<object, { gen: number; memos: Map<string, AppendMemo> }>();
+const CARRIED_BOUND = 200_000;
+
+const memoKey = (row: EventRow) => `${row[0]},${row[2]},${row[3]},${row[4]}`;
+
+function carriedOf(st: AppendState): Map<string, AppendMemo> {
+  let c = carried.get(st);
+  if (!c) carried.set(st, (c = { gen: st.interner.generation, memos: new Map() }));
+  if (c.gen !== st.interner.generation) {
+    c.gen = st.interner.generation;
+    c.memos.clear();
+  }
+  return c.memos;
+}
+
+/** Copies into `m` (new, or let go of) the outcome a memo of an earlier batch kept for the same event, where it holds. */
+function carriedMemo(st: AppendState, m: AppendMemo, lv: LiveView, row: EventRow): void {
+  const prev = carriedOf(st).get(memoKey(row));
+  if (prev === undefined || prev === m || prev.view !== lv.view || prev.changes !== lv.view.changes || prev.why !== lv.why) return;
+  m.view = prev.view;
+  m.changes = prev.changes;
+  m.kept = prev.kept;
+  m.why = prev.why;
+  m.acc = prev.acc;
+  m.slot = prev.slot;
+}
+
+/** Keeps a memo that holds a fold's outcome for the next batches' events like its own. */
+function carryMemo(st: AppendState, m: AppendMemo, row: EventRow): void {
+  const memos = carriedOf(st);
+  if (memos.size >= CARRIED_BOUND) memos.clear();
+  memos.set(memoKey(row), m);
 }
 
 /** One profile's part of a batch's fold: its report counts, event counters, last run noted, live view. */

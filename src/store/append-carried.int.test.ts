@@ -1,0 +1,94 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
+import { tempDir } from '../../test/support/tmp.ts';
+import { lineContext, parseObservationLine } from '../adapters/observation-lines.ts';
+import { openLedger, type Ledger } from './ledger.ts';
+import { AppendMemo, prepareEvent, type PreparedEvent } from './prepare-event.ts';
+
+/**
+ * A memo new to a batch takes the outcome an earlier batch's memo kept for the same event but
+ * for its time and run (append.ts, carriedMemo): each batch here gives every rest a new memo,
+ * runs change from batch to batch, entries change (automatic dynamic off, growing dims), and
+ * another writer appends between batches. Every table must be what the append without memos stores.
+ */
+const pad = 'p'.repeat(40);
+
+function line(i: number, batch: number): string {
+  const code = i % 7;
+  const source = i % 3;
+  const grow = code === 2 ? 3 + Math.floor(batch / 2) : 3;
+  const o: Record<string, unknown> = { job: `j${i % 2}`, run: `run-${batch % 3}`, time: 1795600000 + batch * 1000 + i, code: { filename: `/srv/${pad}/m${code}.py`, firstlineno: 10 + code, name: `f${code}`, file_hash: 'ab' } };
+  if (source === 2) Object.assign(o, { source: "L['n']", kind: 'scalar', value: code === 4 ? batch % 2 : 7 });
+  else Object.assign(o, { source: `L['x${source}']`, kind: 'tensor', size: [8, grow], stride: [grow, 1] });
+  if (code === 5 && batch % 4 === 1 && i < 14) Object.assign(o, { automatic_dynamic: false }, source === 2 ? { value: 99 } : { size: [99, grow] });
+  return JSON.stringify(o);
+}
+
+function otherWriter(other: Ledger, k: number): void {
+  const text = JSON.stringify({ job: 'j1', run: 'other', time: 1795600000 + k, code: { filename: `/srv/${pad}/m3.py`, firstlineno: 13, name: 'f3', file_hash: 'ab' }, source: "L['x0']", kind: 'tensor', size: [100 + k, 3], stride: [3, 1], automatic_dynamic: false });
+  other.append([parseObservationLine(text, k + 1, lineContext('other.jsonl', {}))]);
+}
+
+function tables(path: string): Record<string, unknown[]> {
+  const db = new Database(path, { readonly: true });
+  try {
+    const names = db.prepare("select name from sqlite_master where type = 'table' and name not like 'kysely%' order by name").pluck().all() as string[];
+    return Object.fromEntries(names.map((t) => [t, db.prepare(`select * from "${t}" order by rowid`).raw(true).all()]));
+  } finally {
+    db.close();
+  }
+}
+
+/** One batch's events; with memos, one new memo per distinct line but for its time (a wire rest). */
+function batchOf(b: number, withMemos: boolean): PreparedEvent[] {
+  const ctx = lineContext('in.jsonl', {});
+  const memos = new Map<string, AppendMemo>();
+  return Array.from({ length: 300 }, (_, i) => {
+    const text = line(i, b);
+    const ev = prepareEvent(parseObservationLine(text, b * 300 + i + 1, ctx));
+    if (withMemos && ev.kind === 'shape.observed') {
+      const rest = text.replace(/"time":\d+,/, '');
+      let m = memos.get(rest);
+      if (!m) memos.set(rest, (m = new AppendMemo()));
+      ev.memo = m;
+    }
+    return ev;
+  });
+}
+
+describe("the append's memos carried across batches", () => {
+  const every = process.env.PGO_LEDGER_CHECKPOINT_EVERY;
+  before(() => {
+    process.env.PGO_LEDGER_CHECKPOINT_EVERY = '400'; // why's state in the live views, checkpoints between batches
+  });
+  after(() => {
+    if (every === undefined) delete process.env.PGO_LEDGER_CHECKPOINT_EVERY;
+    else process.env.PGO_LEDGER_CHECKPOINT_EVERY = every;
+  });
+
+  it('a new memo per rest and batch, runs changing, another writer between batches: every table as without memos', async () => {
+    const dir = tempDir();
+    const stored: Record<string, unknown[]>[] = [];
+    for (const withMemos of [true, false]) {
+      const path = join(dir, `${withMemos}.db`);
+      const a = await openLedger(path);
+      const other = await openLedger(path);
+      try {
+        for (let b = 0; b < 16; b++) {
+          const r = a.appendPrepared(batchOf(b, withMemos));
+          assert.equal(r.appended, 300);
+          if (b % 5 === 3) otherWriter(other, b);
+        }
+      } finally {
+        await a.close();
+        await other.close();
+      }
+      stored.push(tables(path));
+    }
+    const [got, want] = stored;
+    assert.ok((want.why_checkpoints as unknown[]).length > 4 && (want.history as unknown[]).length > 4);
+    assert.deepEqual(got, want);
+  });
+});
