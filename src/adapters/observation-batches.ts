@@ -197,6 +197,10 @@ export class WireBuilder {
   }
 
   take(lines: number, bytes: number, skipped: number, last?: number): WireBatch {
+    // The rows go as they are, not copied (the worker moves them to the writing thread); the next
+    // batch gets an array of this one's size, which a batch of as many rows fills exactly.
+    const rows = this.rows.subarray(0, this.count * WIDTH);
+    this.rows = new Float64Array(Math.max(this.count, 1024) * WIDTH);
     const b: WireBatch = {
       fresh: this.fresh,
       keys: this.keys.unsent(),
@@ -204,7 +208,7 @@ export class WireBuilder {
       sources: this.sources.unsent(),
       jsons: this.jsons.unsent(),
       strings: this.strings.unsent(),
-      rows: this.rows.slice(0, this.count * WIDTH),
+      rows,
       rests: this.rests,
       lines,
       bytes,
