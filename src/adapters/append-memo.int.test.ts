@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
+import { envDuring } from '../../test/support/env.ts';
 import { tempDir } from '../../test/support/tmp.ts';
 import { openLedger, type Ledger } from '../store/ledger.ts';
 import { prepareEvent } from '../store/prepare-event.ts';
@@ -53,14 +54,7 @@ function tables(path: string): Record<string, unknown[]> {
 }
 
 describe('the append with its memo (wire batches) stores what the append without it stores', () => {
-  const every = process.env.PGO_LEDGER_CHECKPOINT_EVERY;
-  before(() => {
-    process.env.PGO_LEDGER_CHECKPOINT_EVERY = '1500'; // why's state in the live views, checkpoints between batches
-  });
-  after(() => {
-    if (every === undefined) delete process.env.PGO_LEDGER_CHECKPOINT_EVERY;
-    else process.env.PGO_LEDGER_CHECKPOINT_EVERY = every;
-  });
+  envDuring('PGO_LEDGER_CHECKPOINT_EVERY', '1500'); // why's state in the live views, checkpoints between batches
 
   it('every table, byte for byte, with another writer appending between batches', async () => {
     const dir = tempDir();

@@ -434,17 +434,7 @@ function runSpan(text: string, at: number, run: string | null): [number, number]
   const a = p + RUN_KEY.length;
   const b = text.indexOf('"', a);
   if (b < 0 || b > at || text.slice(a, b) !== run) return [-1, -1];
-  let inString = false;
-  let depth = 0;
-  for (let j = 0; j < p; j++) {
-    const c = text.charCodeAt(j);
-    if (c === 34) inString = !inString;
-    else if (!inString) {
-      if (c === 123 || c === 91) depth++;
-      else if (c === 125 || c === 93) depth--;
-    }
-  }
-  return !inString && depth === 1 ? [a, b] : [-1, -1];
+  return atTopLevel(text, p) ? [a, b] : [-1, -1];
 }
 
 /**
@@ -592,6 +582,14 @@ function timeKeyAlone(text: string, at: number, from: number, to: number): boole
   if (text.indexOf('\\') >= 0) return false;
   if (text.indexOf('"time"') !== at || text.indexOf('"time"', from) >= 0) return false;
   if (text.charCodeAt(from) === 34 && text.slice(from + 1, to - 1).includes('"time"')) return false;
+  return atTopLevel(text, at);
+}
+
+/**
+ * Whether index `at` of a line with no backslash lies in its top-level object, outside strings:
+ * there every quote opens or closes a string, so counting quotes and brackets before it tells.
+ */
+function atTopLevel(text: string, at: number): boolean {
   let inString = false;
   let depth = 0;
   for (let j = 0; j < at; j++) {

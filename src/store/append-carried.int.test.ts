@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
+import { envDuring } from '../../test/support/env.ts';
 import { tempDir } from '../../test/support/tmp.ts';
 import { lineContext, parseObservationLine } from '../adapters/observation-lines.ts';
 import { openLedger, type Ledger } from './ledger.ts';
@@ -59,14 +60,7 @@ function batchOf(b: number, withMemos: boolean): PreparedEvent[] {
 }
 
 describe("the append's memos carried across batches", () => {
-  const every = process.env.PGO_LEDGER_CHECKPOINT_EVERY;
-  before(() => {
-    process.env.PGO_LEDGER_CHECKPOINT_EVERY = '400'; // why's state in the live views, checkpoints between batches
-  });
-  after(() => {
-    if (every === undefined) delete process.env.PGO_LEDGER_CHECKPOINT_EVERY;
-    else process.env.PGO_LEDGER_CHECKPOINT_EVERY = every;
-  });
+  envDuring('PGO_LEDGER_CHECKPOINT_EVERY', '400'); // why's state in the live views, checkpoints between batches
 
   it('a new memo per rest and batch, runs changing, another writer between batches: every table as without memos', async () => {
     const dir = tempDir();
