@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import Database from 'better-sqlite3';
 import { envDuring } from '../../test/support/env.ts';
+import { storedTables } from '../../test/support/tables.ts';
 import { tempDir } from '../../test/support/tmp.ts';
 import { openLedger, type Ledger } from '../store/ledger.ts';
 import { prepareEvent } from '../store/prepare-event.ts';
@@ -43,15 +43,7 @@ function otherWriter(other: Ledger, k: number): void {
   other.append([parseObservationLine(text, k + 1, lineContext('other.jsonl', {}))]);
 }
 
-function tables(path: string): Record<string, unknown[]> {
-  const db = new Database(path, { readonly: true });
-  try {
-    const names = db.prepare("select name from sqlite_master where type = 'table' and name not like 'kysely%' order by name").pluck().all() as string[];
-    return Object.fromEntries(names.map((t) => [t, db.prepare(`select * from "${t}" order by rowid`).raw(true).all()]));
-  } finally {
-    db.close();
-  }
-}
+const tables = (path: string) => storedTables(path);
 
 describe('the append with its memo (wire batches) stores what the append without it stores', () => {
   envDuring('PGO_LEDGER_CHECKPOINT_EVERY', '1500'); // why's state in the live views, checkpoints between batches

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import Database from 'better-sqlite3';
 import { staged } from '../../test/support/staged-ledger.ts';
+import { storedTables } from '../../test/support/tables.ts';
 import { tempDir } from '../../test/support/tmp.ts';
 import { openLedger } from '../store/ledger.ts';
 import { ingestObservations } from './ingest-observations.ts';
@@ -27,14 +27,7 @@ function bigFile(path: string, n: number, bad: number[] = []): void {
 
 const TABLES = ['profiles', 'origins', 'sources', 'runs', 'bodies', 'codes', 'events', 'history', 'code_states', 'profile_runs'];
 /** The tables; with `checkpoints`, those too (derived data, taken at a transaction's last event of a profile). */
-function tables(path: string, checkpoints = false): Record<string, unknown[]> {
-  const db = new Database(path, { readonly: true });
-  try {
-    return Object.fromEntries([...TABLES, ...(checkpoints ? ['checkpoints', 'why_checkpoints'] : [])].map((t) => [t, db.prepare(`select * from ${t} order by rowid`).raw(true).all()]));
-  } finally {
-    db.close();
-  }
-}
+const tables = (path: string, checkpoints = false) => storedTables(path, checkpoints ? [...TABLES, 'checkpoints', 'why_checkpoints'] : TABLES);
 
 describe('a big file between the worker and the writing thread', () => {
   const dir = tempDir();

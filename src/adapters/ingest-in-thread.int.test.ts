@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import Database from 'better-sqlite3';
 import { staged } from '../../test/support/staged-ledger.ts';
+import { storedTables } from '../../test/support/tables.ts';
 import { tempDir } from '../../test/support/tmp.ts';
 import { openDatabase } from '../store/database.ts';
 import { openLedger, type Ledger } from '../store/ledger.ts';
@@ -28,14 +28,7 @@ function bigFile(path: string, n: number, bad?: number): void {
 }
 
 const TABLES = ['profiles', 'origins', 'sources', 'runs', 'bodies', 'codes', 'events', 'history', 'code_states', 'profile_runs'];
-function tables(path: string): Record<string, unknown[]> {
-  const db = new Database(path, { readonly: true });
-  try {
-    return Object.fromEntries(TABLES.map((t) => [t, db.prepare(`select * from ${t} order by rowid`).raw(true).all()]));
-  } finally {
-    db.close();
-  }
-}
+const tables = (path: string) => storedTables(path, TABLES);
 
 /** The ledger as an ingest sees it, its SQLite saying that every write transaction met another writer; and the events each transaction took. */
 const crowded = (ledger: Ledger) => staged(ledger, 0, 0);

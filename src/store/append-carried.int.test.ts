@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import Database from 'better-sqlite3';
 import { envDuring } from '../../test/support/env.ts';
+import { storedTables } from '../../test/support/tables.ts';
 import { tempDir } from '../../test/support/tmp.ts';
 import { lineContext, parseObservationLine } from '../adapters/observation-lines.ts';
 import { openLedger, type Ledger } from './ledger.ts';
@@ -32,15 +32,7 @@ function otherWriter(other: Ledger, k: number): void {
   other.append([parseObservationLine(text, k + 1, lineContext('other.jsonl', {}))]);
 }
 
-function tables(path: string): Record<string, unknown[]> {
-  const db = new Database(path, { readonly: true });
-  try {
-    const names = db.prepare("select name from sqlite_master where type = 'table' and name not like 'kysely%' order by name").pluck().all() as string[];
-    return Object.fromEntries(names.map((t) => [t, db.prepare(`select * from "${t}" order by rowid`).raw(true).all()]));
-  } finally {
-    db.close();
-  }
-}
+const tables = (path: string) => storedTables(path);
 
 /** One batch's events; with memos, one new memo per distinct line but for its time (a wire rest). */
 function batchOf(b: number, withMemos: boolean): PreparedEvent[] {
