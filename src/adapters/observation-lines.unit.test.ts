@@ -18,6 +18,34 @@ function outcome(f: () => unknown): unknown {
 }
 
 const code = '"code":{"filename":"/srv/m.py","firstlineno":3,"name":"f","file_hash":"ab"}';
+
+/**
+ * Lines parsed one after the other by parseLine (its cache and guesses in `fast`) and by the
+ * full parse, each asserted to give the same outcome; `check` gives what parseLine gave.
+ */
+function sideBySide(after: string) {
+  const ref = lineContext('f.jsonl', {});
+  const fast = lineContext('f.jsonl', {});
+  let n = 0;
+  const check = (line: string) => {
+    let got: unknown;
+    const o = outcome(() => (got = parseLine(line, ++n, fast)));
+    assert.deepEqual(o, outcome(() => parseObservationLine(line, n, ref)), `${after}\nthen\n${line}`);
+    return got;
+  };
+  return { fast, check };
+}
+
+/** Lines that end in `tail` as a cached line does, the time token or what is around it other: each must take the full parse. */
+const nearLines = (tail: string) => [
+  `{"job":"j","time":179560000${tail}`,
+  `{"job":"j","time":17956000001${tail}`,
+  `{"job":"j","time":"2026-11-28T06:00:00Z"${tail}`,
+  `{"job":"j","time":1795600000,"run":"r"${tail}`,
+  `{"job":"j","time":1795600000${tail.slice(1)}`,
+  `{"job":"j","time":1795600000 ${tail}`,
+  `{"job":"k","time":1795600000${tail}`,
+];
 /** Lines with a {T} where a time token goes: plain ones, and ones that try to fool a text search for "time":. */
 const TEMPLATES = [
   `{"job":"j","run":"r","time":{T},${code},"source":"L['x']","kind":"tensor","size":[2,3],"stride":[3,1]}`,
@@ -111,13 +139,7 @@ describe('parseLine: lines seen before but for their time', () => {
       `{"job":"j","time":1795600000${tail}`,
       `{"job":"j","time":1795600000${tail}`,
       // the same bytes at the end, the time token shorter, longer, a string, or part of what follows it
-      `{"job":"j","time":179560000${tail}`,
-      `{"job":"j","time":17956000001${tail}`,
-      `{"job":"j","time":"2026-11-28T06:00:00Z"${tail}`,
-      `{"job":"j","time":1795600000,"run":"r"${tail}`,
-      `{"job":"j","time":1795600000${tail.slice(1)}`,
-      `{"job":"j","time":1795600000 ${tail}`,
-      `{"job":"k","time":1795600000${tail}`,
+      ...nearLines(tail),
       `{"job":"j","time":1795600000${tail}`,
       `{"job":"j","time":1795600000${tail} `,
       `{"job":"j","time":1795600001${tail}`,
@@ -136,13 +158,7 @@ describe('parseLine: lines seen before but for their time', () => {
     const lead = `{"job":"lead","run":"r","time":1795600000,${code},"source":"s","kind":"scalar","value":1}`;
     const tail = `,${code},"source":"s","kind":"scalar","value":1}`;
     const others = [
-      `{"job":"j","time":179560000${tail}`,
-      `{"job":"j","time":17956000001${tail}`,
-      `{"job":"j","time":"2026-11-28T06:00:00Z"${tail}`,
-      `{"job":"j","time":1795600000,"run":"r"${tail}`,
-      `{"job":"j","time":1795600000${tail.slice(1)}`,
-      `{"job":"j","time":1795600000 ${tail}`,
-      `{"job":"k","time":1795600000${tail}`,
+      ...nearLines(tail),
       ` {"job":"j","time":1795600000${tail}`,
       `{"job":"j","time":1795600000${tail} `,
       `{"job":"j","time":1795600000${tail.replace('"s"', '"t"')}`,
@@ -152,15 +168,7 @@ describe('parseLine: lines seen before but for their time', () => {
     for (const t of TEMPLATES) {
       const a = t.replaceAll('{T}', '1795600000');
       for (const b of [...TOKENS.map((tok) => t.replaceAll('{T}', tok)), ...others]) {
-        const ref = lineContext('f.jsonl', {});
-        const fast = lineContext('f.jsonl', {});
-        let n = 0;
-        const check = (line: string) => {
-          let got: unknown;
-          const o = outcome(() => (got = parseLine(line, ++n, fast)));
-          assert.deepEqual(o, outcome(() => parseObservationLine(line, n, ref)), `${a}\nthen\n${line}`);
-          return got;
-        };
+        const { fast, check } = sideBySide(a);
         // lead, a, lead, a: the rest of a is what follows lead's
         for (const line of [lead, a, lead, a, lead]) check(line);
         // the cache emptied: only the guess can find a rest now
@@ -237,15 +245,7 @@ describe('parseLine: lines seen before but for their time', () => {
       const a = t.replaceAll('{R}', 'r0');
       for (const run of RUNS) {
         for (const tok of TIMES) {
-          const ref = lineContext('f.jsonl', {});
-          const fast = lineContext('f.jsonl', {});
-          let n = 0;
-          const check = (line: string) => {
-            let got: unknown;
-            const o = outcome(() => (got = parseLine(line, ++n, fast)));
-            assert.deepEqual(o, outcome(() => parseObservationLine(line, n, ref)), `${a}\nthen\n${line}`);
-            return got;
-          };
+          const { check } = sideBySide(a);
           check(a.replaceAll('{T}', '1795600000'));
           const b = t.replaceAll('{R}', run).replaceAll('{T}', tok);
           if (check(b) instanceof LineHit) derived++;
