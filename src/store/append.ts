@@ -28,6 +28,8 @@ export interface AppendState {
   live: LiveViews;
   /** Each profile's event count at its newest checkpoint, as read once. */
   checkpointCounts: Map<number, number>;
+  /** The memos carried across batches (see carriedMemo), and the interner generation they were keyed in. */
+  carried: { gen: number; memos: Map<string, AppendMemo> };
 }
 
 /**
@@ -237,14 +239,12 @@ function remember(m: AppendMemo, lv: LiveView, ev: PreparedEvent, step: FoldStep
  * conditions as a memo's own (the same live view, unchanged, and the same why state) and
  * within the interner generation it was keyed in (a rollback forgets ids and live views).
  */
-const carried = new WeakMap<object, { gen: number; memos: Map<string, AppendMemo> }>();
 const CARRIED_BOUND = 200_000;
 
 const memoKey = (row: EventRow) => `${row[0]},${row[2]},${row[3]},${row[4]}`;
 
 function carriedOf(st: AppendState): Map<string, AppendMemo> {
-  let c = carried.get(st);
-  if (!c) carried.set(st, (c = { gen: st.interner.generation, memos: new Map() }));
+  const c = st.carried;
   if (c.gen !== st.interner.generation) {
     c.gen = st.interner.generation;
     c.memos.clear();

@@ -283,6 +283,7 @@ function wrap(db: Database.Database, path: string, busyMs: number): Sql {
       const st = stmt(s);
       return {
         run: (p: readonly unknown[]) => {
+          // guard's catch, written out: no closure made a call of the append's hot insert
           try {
             // spread, not the array: better-sqlite3 reads an array's elements one generic lookup each
             const r = st.run(...p);

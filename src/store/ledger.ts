@@ -116,7 +116,7 @@ function createLedger(db: OpenedDatabase): Ledger {
   const { sql } = db;
   const interner = createInterner(sql);
   const live = liveViews(sql, interner);
-  const state: AppendState = { sql, interner, live, checkpointCounts: new Map() };
+  const state: AppendState = { sql, interner, live, checkpointCounts: new Map(), carried: { gen: interner.generation, memos: new Map() } };
   let seenVersion = -1;
 
   /** What was cached of the tables is void: another connection committed, or a transaction rolled back. */
