@@ -118,7 +118,7 @@ export async function openDatabase(path: string, options: OpenOptions = {}): Pro
     throw inputError(`cannot open database ${path}`, e);
   }
   let kysely: Kysely<LedgerSchema> | undefined;
-  if (state === 'new' && freshUsable() && createdFresh(db, path)) state = 'current';
+  if (state === 'new' && freshUsable()) state = createIfNew(db, path);
   if (state !== 'current') {
     const { Kysely, SqliteDialect } = await import('kysely');
     kysely = new Kysely<LedgerSchema>({ dialect: new SqliteDialect({ database: db }) });
@@ -175,18 +175,21 @@ function migrationState(db: Database.Database, path: string): MigrationState {
 
 /**
  * A new file made what the migrations make of it from their record (fresh-sqlite.ts), under
- * the write lock; false when another process got there first (migrate then looks again).
+ * the write lock; the state found under the lock otherwise. Writers started together on a new
+ * file wait for the first to make it and find it current: no migration to run, so no Kysely to
+ * load (a tenth of a CPU second a process).
  */
-function createdFresh(db: Database.Database, path: string): boolean {
+function createIfNew(db: Database.Database, path: string): MigrationState {
   try {
     db.exec('BEGIN IMMEDIATE');
-    if (migrationState(db, path) !== 'new') {
+    const state = migrationState(db, path);
+    if (state !== 'new') {
       db.exec('ROLLBACK');
-      return false;
+      return state;
     }
     createFresh(db);
     db.exec('COMMIT');
-    return true;
+    return 'current';
   } catch (e) {
     if (db.inTransaction) db.exec('ROLLBACK');
     db.close();
