@@ -242,7 +242,8 @@ function beginImmediate(db: Database.Database, busyMs: number): boolean {
         db.exec('BEGIN IMMEDIATE');
         return wait > 0.25; // waited
       } catch (e) {
-        if ((e as { code?: string }).code !== 'SQLITE_BUSY' || Date.now() >= deadline) throw e;
+        // any kind of busy (SQLITE_BUSY_RECOVERY: another connection rebuilding the WAL index), as SQLite's own handler retries them
+        if (!String((e as { code?: string }).code).startsWith('SQLITE_BUSY') || Date.now() >= deadline) throw e;
       }
       Atomics.wait(pause, 0, 0, wait);
     }
