@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { tempDir } from '../../test/support/tmp.ts';
-import { openDatabase } from './database.ts';
+import { beginImmediate, openDatabase } from './database.ts';
 
 describe('SQLite write transactions (Sql.immediate)', () => {
   it('a writer waits for the lock no longer than its busy timeout, is left in no transaction, and writes once the lock is free', async () => {
@@ -20,6 +20,22 @@ describe('SQLite write transactions (Sql.immediate)', () => {
     assert.deepEqual(a.sql.allRaw('select x from t order by x'), [[1], [3]]);
     await a.close();
     await b.close();
+  });
+
+  it('the wait for the lock retries every kind of busy (SQLite\'s busy handler does: SQLITE_BUSY_RECOVERY while another connection rebuilds the WAL index), and nothing else', () => {
+    const busy = (code: string) => Object.assign(new Error('database is locked'), { code });
+    const db = (errors: Error[]) => {
+      const seen: string[] = [];
+      return { seen, pragma: (s: string) => void seen.push(s), exec: (s: string) => { seen.push(s); const e = errors.shift(); if (e) throw e; return db; } };
+    };
+    const a = db([busy('SQLITE_BUSY'), busy('SQLITE_BUSY_RECOVERY'), busy('SQLITE_BUSY_SNAPSHOT')]);
+    assert.equal(beginImmediate(a as never, 1000), true, 'waited');
+    assert.deepEqual(a.seen, ['busy_timeout = 0', ...Array(4).fill('BEGIN IMMEDIATE'), 'busy_timeout = 1000']);
+    const b = db([]);
+    assert.equal(beginImmediate(b as never, 1000), false, 'no wait');
+    const c = db([busy('SQLITE_BUSY_RECOVERY'), busy('SQLITE_IOERR')]);
+    assert.throws(() => beginImmediate(c as never, 1000), (e: unknown) => (e as { code?: string }).code === 'SQLITE_IOERR');
+    assert.equal(c.seen.at(-1), 'busy_timeout = 1000', 'the busy timeout given back');
   });
 
   it('a throw rolls the whole transaction back; a nested one is a savepoint of it', async () => {
