@@ -233,7 +233,7 @@ const pause = new Int32Array(new SharedArrayBuffer(4));
  * was given back stays idle (writers-4 spent a third of its time so). Every other statement
  * keeps the busy timeout. True when it had to wait.
  */
-export function beginImmediate(db: Pick<Database.Database, 'pragma' | 'exec'>, busyMs: number): boolean {
+export function beginImmediate(db: { pragma(s: string): unknown; exec(s: string): unknown }, busyMs: number): boolean {
   db.pragma('busy_timeout = 0');
   try {
     const deadline = Date.now() + busyMs;
