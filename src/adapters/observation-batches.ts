@@ -64,7 +64,9 @@ class Table {
   private lastRef = -1;
   ref(s: string | null): number {
     if (s === null) return -1;
-    if (s === this.last) return this.lastRef; // runs of equal values (job, run, origin) skip the hash
+    // runs of equal values (job, run, origin) skip the hash (lastRef first: a compare with the
+    // null of a new table met a string compare's speculation in the optimized code and threw it away)
+    if (this.lastRef >= 0 && s === this.last) return this.lastRef;
     this.last = s;
     let i = this.index.get(s);
     if (i === undefined) {

@@ -400,11 +400,10 @@ export function parseLine(text: string, line: number, ctx: LineContext): LineEve
     }
   }
   if (hit === undefined && ctx.runs !== undefined && ctx.tag !== undefined) {
-    const d = derived(text, line, ctx, head, tail, from, to);
-    if (d !== undefined) {
-      follows(ctx, prev, d.rest);
-      return d;
-    }
+    // (derived notes what follows what: a read of the hit's rest here, first made at the input's
+    // first new run, had no type feedback in this function's optimized code, which it threw away)
+    const d = derived(text, line, ctx, head, tail, from, to, prev);
+    if (d !== undefined) return d;
   }
   const ev: LineEvent = parseObservationLine(text, line, ctx);
   if (hit === undefined && timeKeyAlone(text, i, from, to)) {
@@ -442,9 +441,10 @@ function runSpan(text: string, at: number, run: string | null): [number, number]
  * for that): its rest made from the cached one's, without a parse. Exact: the cached line's
  * run is its one top-level run (runSpan), so putting another value there, one without a
  * quote, backslash or control character, changes nothing else JSON.parse gives; of the full
- * parse's checks only the run's and the time's can then fail, in that order.
+ * parse's checks only the run's and the time's can then fail, in that order. The line follows
+ * the line of `prev` (see follows).
  */
-function derived(text: string, line: number, ctx: LineContext, head: string, tail: string, from: number, to: number): LineHit | undefined {
+function derived(text: string, line: number, ctx: LineContext, head: string, tail: string, from: number, to: number, prev: LineRest | undefined): LineHit | undefined {
   const p = head.indexOf(RUN_KEY);
   if (p < 0) return undefined;
   const a = p + RUN_KEY.length;
@@ -479,6 +479,7 @@ function derived(text: string, line: number, ctx: LineContext, head: string, tai
     b,
   );
   remember(ctx, r);
+  follows(ctx, prev, r);
   return new LineHit(r, time, line, ctx.tag! * 2 ** 32 + line);
 }
 

@@ -8,7 +8,8 @@ import type { AppendMemo, PreparedEvent } from './prepare-event.ts';
 import { replayProfile } from './replay.ts';
 import { whyCheckpointAt } from './why-checkpoints.ts';
 import { addToLogCounts, sourceCounts, type LogCounts } from './log-counts.ts';
-import { KEEP_ALL, whyCount, whyCounted, whyStep, type Acc, type Carried } from './why-fold.ts';
+import { KEEP_ALL, whyCount, whyCountingAcc, whyStep, type Acc, type Carried } from './why-fold.ts';
+import type { FrameStateSizeEntry } from '../model/entry.ts';
 import type { LeanEvent } from './log.ts';
 import { historyRows, writeCodeStates, type LiveView, type LiveViews } from './views.ts';
 import type { EventRow, HistoryInsert } from './dialect/dialect.ts';
@@ -110,33 +111,55 @@ export function appendBatch(st: AppendState, events: readonly PreparedEvent[], i
     const lv = (p.lv ??= live.get(id, before.get(id)?.last_position ?? null));
     if (ev.run !== null && lv.retracted.size !== 0 && lv.retracted.has(ev.run)) continue;
     // An event like one the fold kept its entry for, the view unchanged since: kept again, and
-    // why counts it where it counted that one (what fold and whyCounted would do, lookups aside).
+    // why counts it where it counted that one (what fold and whyStep would do, lookups aside).
     // A memo new to this batch (or one a change let go of): the outcome an earlier batch's memo
     // of the same event but for its time kept, where it still holds (see carriedMemo).
     if (m && m.view === null && ev.kind === 'shape.observed') carriedMemo(st, m, lv, row);
-    if (m && m.view === lv.view && m.changes === lv.view.changes && m.why === lv.why) {
-      if (m.slot) {
-        m.acc!.last = m.kept!;
-        whyCount(m.slot, ev.run);
-      }
-      continue;
-    }
-    const step = fold(lv.view, ev as PreparedEvent & { code: CodeId; source: string });
-    if (!step) continue; // evidence only (shape.described)
-    // An entry the join kept as it was (the same object back) leaves its code state as stored.
-    if (step.before !== step.after) {
-      lv.dirty.add(step.codeSeq);
-      lv.rows.dirty.add(codeKey(step.code));
-    }
-    const whyCode = lv.why ? interner.dict.code(row[2]!) : null;
-    if (lv.why && !whyCounted(lv.why, whyCode!, step, ev.kind, row[4], ev.run)) whyStep(lv.why, step, whyEvent(interner, ev, position, id, row[4], row[2]!, row[3], row[6]), KEEP_ALL, noDetails);
+    // Where why counts the event (a body its acc counted before, the entry kept as it was): the
+    // memo's, or what the fold below finds. Each of the memo's fields is read on every event
+    // that has one, and the count below is one site for both ways: reads and a count made only
+    // after a match had no type feedback when the loop was first optimized, and the first match
+    // threw that code away (twice on the 1M mix: four optimizing compiles of this function, now
+    // three, and 198 ms of compile time where there were 478, as --trace-opt printed them).
+    let acc: Acc | null = null;
+    let slot: Carried | null = null;
+    let kept: FrameStateSizeEntry | null = null;
+    let hit = false;
     if (m) {
-      remember(m, lv, ev, step, whyCode, row[4]);
-      if (m.view !== null) carryMemo(st, m, row);
+      const view = lv.view;
+      const held = m.view === view;
+      const changes = m.changes === view.changes;
+      const why = m.why === lv.why;
+      acc = m.acc;
+      slot = m.slot;
+      kept = m.kept;
+      hit = held && changes && why;
     }
-    if (step.records.length) {
-      result.records += step.records.length;
-      historyRows(history, interner, position, id, step);
+    if (!hit) {
+      const step = fold(lv.view, ev as PreparedEvent & { code: CodeId; source: string });
+      if (!step) continue; // evidence only (shape.described)
+      // An entry the join kept as it was (the same object back) leaves its code state as stored.
+      if (step.before !== step.after) {
+        lv.dirty.add(step.codeSeq);
+        lv.rows.dirty.add(codeKey(step.code));
+      }
+      const whyCode = lv.why ? interner.dict.code(row[2]!) : null;
+      acc = lv.why ? whyCountingAcc(lv.why, whyCode!, step, ev.kind, row[4]) : null;
+      slot = acc === null ? null : acc.carried.get(row[4])!;
+      kept = step.after;
+      if (lv.why && acc === null) whyStep(lv.why, step, whyEvent(interner, ev, position, id, row[4], row[2]!, row[3], row[6]), KEEP_ALL, noDetails);
+      if (m) {
+        remember(m, lv, ev, step, whyCode, row[4]);
+        if (m.view !== null) carryMemo(st, m, row);
+      }
+      if (step.records.length) {
+        result.records += step.records.length;
+        historyRows(history, interner, position, id, step);
+      }
+    }
+    if (slot !== null) {
+      acc!.last = kept!;
+      whyCount(slot, ev.run);
     }
   }
   finishBatch(st, history, counts, refolds, before);

@@ -93,7 +93,7 @@ export class AppendMemo {
   view: StreamView | null = null;
   changes: number | undefined = undefined;
   kept: FrameStateSizeEntry | null = null;
-  /** why's state (the view's when `view` was set), and where whyCounted counts the event there. */
+  /** why's state (the view's when `view` was set), and where why counts the event there (whyCountingAcc). */
   why: WhyState | undefined = undefined;
   acc: Acc | null = null;
   slot: Carried | null = null;

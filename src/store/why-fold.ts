@@ -410,18 +410,16 @@ export function whyCount(slot: Carried, run: string | null): void {
 }
 
 /**
- * `whyStep` where all it does is count: the fold changed nothing (before === after), the kept
- * acc counts the event's body already, and the event is no record. False: call `whyStep`.
- * `code` is the step's code id as the dictionaries hold it (the object whyStep keys by).
+ * The acc where all `whyStep` would do is count: the fold changed nothing (before === after),
+ * the kept acc counts the event's body already, and the event is no record. The count is then
+ * `acc.last = step.after` and `whyCount` of the body's slot (acc.carried.get(bodyId)); null:
+ * call `whyStep`. `code` is the step's code id as the dictionaries hold it (the object whyStep
+ * keys by).
  */
-export function whyCounted(st: WhyState, code: CodeId, step: FoldStep, kind: string, bodyId: number, run: string | null): boolean {
-  if (step.before !== step.after || kind === 'dynamic.logged') return false;
+export function whyCountingAcc(st: WhyState, code: CodeId, step: FoldStep, kind: string, bodyId: number): Acc | null {
+  if (step.before !== step.after || kind === 'dynamic.logged') return null;
   const acc = st.byCode.get(code)?.get(step.source);
-  const slot = acc?.carried.get(bodyId);
-  if (!slot) return false;
-  acc!.last = step.after;
-  whyCount(slot, run);
-  return true;
+  return acc != null && acc.carried.has(bodyId) ? acc : null;
 }
 
 /** Where a fold of `why`'s state starts: a checkpoint's position, with the profile and `why`'s state there. */
