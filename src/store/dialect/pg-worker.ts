@@ -336,7 +336,9 @@ async function copyEvents(id: number, statement: string, events: PackedEvents): 
   try {
     // The batch's positions, one block (take_positions: the migration 2026-11-28T22-39 says
     // why), and its transaction and range recorded in the same statement (unless a key was
-    // taken: then nothing is taken nor written here).
+    // taken: then nothing is written here; the block is taken all the same, as nextval took
+    // the positions before: the insert that follows takes its own, and later events keep the
+    // positions they had).
     const keys = () => {
       const { values, width } = events.numbers;
       return Array.from({ length: n }, (_, i) => values[i * width + KEY_AT]);
@@ -344,16 +346,15 @@ async function copyEvents(id: number, statement: string, events: PackedEvents): 
     const r = await inOrder(c, () =>
       client.query({
         text: `with k as (select ${c.lookUp ? 'exists (select 1 from events where idempotency_key = any($2::int8[]))' : 'false'} taken),
-            s as materialized (select take_positions($1::int8) lo from k where not k.taken),
-            x as (${recordTransaction('select pg_current_xact_id(), lo, lo + $1::int8 - 1 from s')})
-          select k.taken, (select lo from s) from k`,
+            s as materialized (select take_positions($1::int8) lo),
+            x as (${recordTransaction('select pg_current_xact_id(), lo, lo + $1::int8 - 1 from s, k where not k.taken')})
+          select k.taken, lo from s, k`,
         values: c.lookUp ? [n, keys()] : [n],
         rowMode: 'array',
       }),
     );
-    const [taken, lo] = r.rows[0] as [boolean, number | null];
+    const [taken, lo] = r.rows[0] as [boolean, number];
     if (taken) return { ok: true, value: null };
-    if (lo === null) return fail('query', new Error(`${n} positions asked, none taken`));
     first = lo;
   } catch (e) {
     // an earlier posted statement's failure is the cause (this one then met an aborted transaction)
