@@ -11,7 +11,8 @@ export const FRESH_SQLITE: FreshSchema = {
     "2026-11-28T04-20-watch-cursors",
     "2026-11-28T04-30-live-merges",
     "2026-11-28T07-40-profile-runs",
-    "2026-11-28T17-30-event-transactions"
+    "2026-11-28T17-30-event-transactions",
+    "2026-11-28T22-39-position-blocks"
   ],
   "sql": [
     "CREATE TABLE \"kysely_migration\" (\"name\" varchar(255) not null primary key, \"timestamp\" varchar(255) not null)",

@@ -295,9 +295,6 @@ function copyEventsFrom(client: pg.Client, text: string, positions: readonly num
   });
 }
 
-/** The sequence of events.position, per connection (the identity column's). */
-const positionSeq = new WeakMap<pg.Client, string>();
-
 /** EventRow's idempotency key among PackedEvents' numbers (pg-rows.ts NUMERIC: its last). */
 const KEY_AT = 8;
 
@@ -314,13 +311,12 @@ function repeatsKey(events: PackedEvents): boolean {
 }
 
 /**
- * A batch of events by COPY, the cheapest way in (issue 11.7), in one call: positions taken
- * from the column's sequence, in the batch's order (under the caller's profile locks), and
- * answered; the binary COPY of the batch at them then posted (see post): the server writes it
- * while the store folds the batch. The answer is the first position where they run without a
- * gap (no other writer took one meanwhile: the usual case), else all of them; or null, nothing
- * taken nor written, where the batch holds a key twice or (once looked up) one already taken:
- * the caller then inserts the batch skipping taken keys.
+ * A batch of events by COPY, the cheapest way in (issue 11.7), in one call: a block of
+ * positions taken from the column's sequence (take_positions, under the caller's profile
+ * locks), the batch's in its order, and its first answered; the binary COPY of the batch at
+ * them then posted (see post): the server writes it while the store folds the batch. Or null,
+ * nothing taken nor written, where the batch holds a key twice or (once looked up) one already
+ * taken: the caller then inserts the batch skipping taken keys.
  *
  * Keys are looked up first only once a COPY of this connection has met a taken key (an input
  * ingested before). Until then a COPY that meets one (an input ingested before, a hash
@@ -329,47 +325,42 @@ function repeatsKey(events: PackedEvents): boolean {
  * keys looked up. That costs one batch once, where the lookup cost a fifth of the server's
  * time on every batch.
  */
-async function copyEvents(id: number, statement: string, events: PackedEvents): Promise<Reply<number | number[] | null>> {
+async function copyEvents(id: number, statement: string, events: PackedEvents): Promise<Reply<number | null>> {
   const c = conns.get(id);
   if (!c) return fail('query', new Error('connection closed'));
   const client = c.client;
   c.ahead = undefined;
   const n = events.kindOf.length;
   if (repeatsKey(events)) return { ok: true, value: null };
-  let positions: number[];
-  let answer: number | number[];
+  let first: number;
   try {
-    let seq = positionSeq.get(client);
-    if (!seq) positionSeq.set(client, (seq = (await inOrder(c, () => client.query("select pg_get_serial_sequence('events', 'position') as s"))).rows[0].s as string));
-    // The list of positions is built only where they have a gap (a subquery in the case runs
-    // only when reached): an aggregate beside min and max sorted every batch's positions.
-    // The batch's transaction and range are recorded in the same statement (unless a key was
-    // taken: then nothing is written here).
+    // The batch's positions, one block (take_positions: the migration 2026-11-28T22-39 says
+    // why), and its transaction and range recorded in the same statement (unless a key was
+    // taken: then nothing is written here; the block is taken all the same, as nextval took
+    // the positions before: the insert that follows takes its own, and later events keep the
+    // positions they had).
     const keys = () => {
       const { values, width } = events.numbers;
       return Array.from({ length: n }, (_, i) => values[i * width + KEY_AT]);
     };
     const r = await inOrder(c, () =>
       client.query({
-        text: `with t as (select nextval($1::regclass) v from generate_series(1, $2::int)),
-            s as (select min(v) lo, max(v) hi, count(*) n from t),
-            k as (select ${c.lookUp ? 'exists (select 1 from events where idempotency_key = any($3::int8[]))' : 'false'} taken),
-            x as (${recordTransaction('select pg_current_xact_id(), lo, hi from s, k where not k.taken')})
-          select k.taken, lo, hi, case when hi - lo + 1 = n then null else (select array_agg(v order by v) from t)::text end from s, k`,
-        values: c.lookUp ? [seq, n, keys()] : [seq, n],
+        text: `with k as (select ${c.lookUp ? 'exists (select 1 from events where idempotency_key = any($2::int8[]))' : 'false'} taken),
+            s as materialized (select take_positions($1::int8) lo),
+            x as (${recordTransaction('select pg_current_xact_id(), lo, lo + $1::int8 - 1 from s, k where not k.taken')})
+          select k.taken, lo from s, k`,
+        values: c.lookUp ? [n, keys()] : [n],
         rowMode: 'array',
       }),
     );
-    const [taken, first, last, all] = r.rows[0] as [boolean, number, number, string | null];
+    const [taken, lo] = r.rows[0] as [boolean, number];
     if (taken) return { ok: true, value: null };
-    // nextval is increasing within a session: the batch's order is the positions' order
-    positions = all === null ? Array.from({ length: last - first + 1 }, (_, i) => first + i) : all.slice(1, -1).split(',').map(Number);
-    if (positions.length !== n) return fail('query', new Error(`${n} positions asked, ${positions.length} taken`));
-    answer = all === null ? first : positions;
+    first = lo;
   } catch (e) {
     // an earlier posted statement's failure is the cause (this one then met an aborted transaction)
     return fail('query', (await postedFailure(c)) ?? e);
   }
+  const positions = Array.from({ length: n }, (_, i) => first + i);
   // the statements posted before ran before the positions were taken: their failure is this call's
   const failed = await postedFailure(c);
   if (failed) return fail('query', failed);
@@ -380,7 +371,7 @@ async function copyEvents(id: number, statement: string, events: PackedEvents): 
     c.lookUp = true;
     throw Object.assign(new Error(`an idempotency key of this batch was taken as it was written (${(e as Error).message}): the batch runs again`), { code: '40001' });
   }));
-  return { ok: true, value: answer };
+  return { ok: true, value: first };
 }
 
 /**

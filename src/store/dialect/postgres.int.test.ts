@@ -198,19 +198,33 @@ describe('PostgreSQL bridge', () => {
     await db.close();
   });
 
-  it('issue 11.7: a COPY batch whose positions have gaps (another writer took some meanwhile) gets each of its positions, in order', async () => {
-    const db = await openDatabase(freshPgDatabase());
+  it('issue 11.7: a batch takes its positions as one block (take_positions), by COPY or insert: those nextval gave one by one, a skipped key\'s left unused; the sequence goes on after the block; a take that fails leaves its lock free', async () => {
+    const url = freshPgDatabase();
+    const db = await openDatabase(url);
     const { sql } = db;
-    const rows = (from: number): EventRow[] => Array.from({ length: 300 }, (_, i) => [1, 'shape.observed', 1, 1, 1, 0, null, null, i, null, from + i]);
-    const stored = () => sql.allRaw('select position, idempotency_key from events order by position');
-    // without a gap: first and last cross
-    const a = sql.immediate(() => sql.dialect.insertEvents(sql, rows(1000)));
+    const rows = (from: number, n: number): EventRow[] => Array.from({ length: n }, (_, i) => [1, 'shape.observed', 1, 1, 1, 0, null, null, i, null, from + i]);
+    const a = sql.immediate(() => sql.dialect.insertEvents(sql, rows(1000, 300)));
     assert.deepEqual(a, Array.from({ length: 300 }, (_, i) => 1 + i));
-    // a sequence stepping by 3 leaves gaps as concurrent writers do: every position crosses
-    sql.exec("select setval(pg_get_serial_sequence('events', 'position'), 1000); alter sequence events_position_seq increment by 3");
-    const b = sql.immediate(() => sql.dialect.insertEvents(sql, rows(5000)));
-    assert.deepEqual(b, Array.from({ length: 300 }, (_, i) => 1003 + 3 * i));
-    assert.deepEqual(stored(), [...a.map((p, i) => [p, 1000 + i]), ...b.map((p, i) => [p, 5000 + i])]);
+    // by insert (a small batch): the row whose key is taken had its position (302) taken too, as the column's default took it
+    const b = sql.immediate(() => sql.dialect.insertEvents(sql, [...rows(7000, 1), ...rows(1000, 1), ...rows(7001, 1)]));
+    assert.deepEqual(b, [301, 0, 303]);
+    assert.equal(sql.get<{ n: number }>("select nextval(pg_get_serial_sequence('events', 'position')) n")!.n, 304);
+    const c = sql.immediate(() => sql.dialect.insertEvents(sql, rows(8000, 300)));
+    assert.deepEqual(c, Array.from({ length: 300 }, (_, i) => 305 + i));
+    // a COPY that meets a taken key fails (its block 605-904 left unused) and runs again with its keys looked up: a taken one
+    // found, its block (905-1204) is taken all the same, as nextval took them, and the insert takes its own (1205-1504)
+    const again = () => sql.immediate(() => sql.dialect.insertEvents(sql, rows(1000, 300)));
+    assert.throws(again, (e: { code?: string }) => e.code === '40001');
+    assert.deepEqual(again(), new Array(300).fill(0));
+    const d = sql.immediate(() => sql.dialect.insertEvents(sql, rows(9500, 300)));
+    assert.deepEqual(d, Array.from({ length: 300 }, (_, i) => 1505 + i));
+    // the sequence at its end: the take fails, the batch with it, and another connection takes the lock at once
+    sql.get("select setval(pg_get_serial_sequence('events', 'position'), 9223372036854775807)");
+    assert.throws(() => sql.immediate(() => sql.dialect.insertEvents(sql, rows(9000, 300))), /maximum value/);
+    const other = await openDatabase(url);
+    assert.equal(other.sql.get<{ ok: boolean }>('select pg_try_advisory_lock(1885826931) ok')!.ok, true);
+    await other.close();
+    assert.equal(sql.get<{ n: number }>('select count(*)::int n from events')!.n, 902);
     await db.close();
   });
 });

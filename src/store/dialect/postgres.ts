@@ -181,11 +181,11 @@ function pgSql(url: string, id: number, call: (...c: Call) => Reply<unknown>, un
     copyEvents(s, events) {
       // the batch's range is recorded with its transaction (pg-worker.ts), which must be the COPY's too: none outside one
       if (depth === 0) return null;
-      const got = unwrap<number | number[] | null>(call('copyEvents', id, s, events));
-      // a run without a gap comes as its first position
-      if (typeof got !== 'number') return got;
+      const first = unwrap<number | null>(call('copyEvents', id, s, events));
+      if (first === null) return null;
+      // one block: the batch's positions run without a gap
       const positions = new Array<number>(events.kindOf.length);
-      for (let i = 0; i < positions.length; i++) positions[i] = got + i;
+      for (let i = 0; i < positions.length; i++) positions[i] = first + i;
       return positions;
     },
     post: (s, p) => void (depth > 0 ? unsent.push(['post', id, s, p, 0]) : unwrap(call('post', id, s, p, 0))),
@@ -235,8 +235,16 @@ function unnestInsert(table: string, columns: string, types: string[], tail: str
   const names = columns.split(', ');
   return `insert into ${table}(${columns}) select ${names.join(', ')} from unnest(${types.map((t) => `?::${t}[]`).join(', ')}) with ordinality as u(${names.join(', ')}, ord) order by ord ${tail}`;
 }
-/** The events that take their keys, and their transaction's range (readAfter) recorded in the same statement. */
-const INSERT_EVENTS = `with i as (${unnestInsert('events', EVENT_COLUMNS, EVENT_TYPES, 'on conflict (idempotency_key) do nothing returning position, idempotency_key')}),
+/**
+ * The events that take their keys, at a block of positions (take_positions: every taker of
+ * positions takes a block, see its migration; a row that skips its key leaves its position
+ * unused, as the column's default did), and their transaction's range (readAfter) recorded in
+ * the same statement. Its parameters: the batch's size, then the columns.
+ */
+const INSERT_EVENTS = `with p as materialized (select take_positions(?::int8) lo),
+    i as (insert into events(position, ${EVENT_COLUMNS}) select p.lo + u.ord - 1, ${EVENT_COLUMNS}
+      from p, unnest(${EVENT_TYPES.map((t) => `?::${t}[]`).join(', ')}) with ordinality as u(${EVENT_COLUMNS}, ord) order by u.ord
+      on conflict (idempotency_key) do nothing returning position, idempotency_key),
     x as (${recordTransaction('select pg_current_xact_id(), min(position), max(position) from i having count(*) > 0')})
   select position, idempotency_key from i`;
 const INSERT_HISTORY = unnestInsert('history', HISTORY_COLUMNS, HISTORY_TYPES, '');
@@ -295,7 +303,7 @@ export const postgresDialect: Dialect = {
       if (positions) return positions;
       // a key repeated or taken: nothing was written; the insert below skips taken keys (and keeps a repeated key's first row)
     }
-    const got = sql.allRaw(INSERT_EVENTS, ...columnsOf(rows, 11));
+    const got = sql.allRaw(INSERT_EVENTS, rows.length, ...columnsOf(rows, 11));
     const byKey = new Map<number, number>();
     for (const r of got) byKey.set(r[1] as number, r[0] as number);
     // Two rows of one key in a batch: the first took it.
