@@ -127,6 +127,22 @@ describe('replay: the packed scan against the rows', () => {
     }
   });
 
+  it('issue 10.7: times at the ends of 64 bits, huge, not numbers (the packed scan\'s time less its base, in integers, overflows): what the rows give', () => {
+    l.sql.run('savepoint ends');
+    try {
+      l.sql.run('update events set time = -9223372036854775808 where position = 60');
+      l.sql.run('update events set time = 9223372036854775807 where position = 61');
+      l.sql.run('update events set time = 1e300 where position = 62');
+      l.sql.run('update events set time = -1e300 where position = 63');
+      l.sql.run("update events set time = 'x' where position = 64");
+      l.sql.run('update events set time = 4611686018427387904 where position = 65');
+      same();
+    } finally {
+      l.sql.run('rollback to ends');
+      l.sql.run('release ends');
+    }
+  });
+
   it('issue 10.7: positions with gaps and far apart, runs missing, a run row past the others', () => {
     const max = l.sql.get<{ m: number }>('select max(position) m from events')!.m;
     l.sql.run('delete from events where position > ? and position < ?', 100, 5000 + 100);
