@@ -43,8 +43,6 @@ function otherWriter(other: Ledger, k: number): void {
   other.append([parseObservationLine(text, k + 1, lineContext('other.jsonl', {}))]);
 }
 
-const tables = (path: string) => storedTables(path);
-
 describe('the append with its memo (wire batches) stores what the append without it stores', () => {
   envDuring('PGO_LEDGER_CHECKPOINT_EVERY', '1500'); // why's state in the live views, checkpoints between batches
 
@@ -78,7 +76,7 @@ describe('the append with its memo (wire batches) stores what the append without
       await b.close();
       await b2.close();
     }
-    const [got, want] = [tables(memoDb), tables(plainDb)];
+    const [got, want] = [storedTables(memoDb), storedTables(plainDb)];
     assert.ok((want.why_checkpoints as unknown[]).length > 10 && (want.history as unknown[]).length > 10);
     assert.deepEqual(got, want);
   });

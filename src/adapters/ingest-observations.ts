@@ -71,8 +71,9 @@ export async function ingestObservations(ledger: Ledger, file: string, opts: Ing
    * A big file parsed on this thread (the worker turned off): the worker's way, wire batches
    * decoded here, which costs half the CPU a line of preparing each event as it is parsed.
    * A transaction takes one batch, as the worker's do: with four writers on two cores, four
-   * batches a transaction cost the fleet a tenth more CPU (4.8-5.2 CPU-s against 4.3-4.8) and
-   * more time holding the lock, for a quarter of the times the lock changed hands.
+   * batches a transaction cost the fleet a tenth more CPU (5.10-5.27 CPU-s against 4.62-4.67,
+   * paired: bench/README.md) and more time holding the lock, for a quarter of the times the
+   * lock changed hands.
    */
   async function inThread(after?: LineBatchOptions['after'], handOff?: () => boolean): Promise<IngestSummary> {
     const cache = batchCache();

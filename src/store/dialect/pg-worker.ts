@@ -231,6 +231,9 @@ interface CopyIn {
   sendCopyFail(message: string): void;
 }
 
+/** What the server is told (CopyFail) when the COPY's data could not be made. */
+const copyFailure = (e: Error) => `pgo-ledger could not write the COPY data: ${e.message}`;
+
 /**
  * COPY ... FROM STDIN whose data comes in parts (push), then ends (end) or fails (abort): pg's
  * Query, sending each part as soon as both it is ready and the server has asked for the data
@@ -257,10 +260,10 @@ class CopyFrom extends pg.Query {
   }
   abort(e: Error): void {
     this.failed = e;
-    this.con?.sendCopyFail(`pgo-ledger could not write the COPY data: ${e.message}`);
+    this.con?.sendCopyFail(copyFailure(e));
   }
   handleCopyInResponse(con: CopyIn): void {
-    if (this.failed !== undefined) return con.sendCopyFail(`pgo-ledger could not write the COPY data: ${this.failed.message}`);
+    if (this.failed !== undefined) return con.sendCopyFail(copyFailure(this.failed));
     this.con = con;
     for (const b of this.held) con.sendCopyFromChunk(b);
     this.held = [];
