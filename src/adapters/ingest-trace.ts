@@ -4,7 +4,7 @@ import { basename, join, resolve } from 'node:path';
 import { entryToJson } from '../codecs/entry-json.ts';
 import { parseRenderText } from '../codecs/render-text.ts';
 import { traceAssembler, type TraceProblem } from '../codecs/trace/envelope.ts';
-import { newStats, parseEntry, type TraceFact } from '../codecs/trace/facts.ts';
+import { newStats, parseEntry, payloadMatters, type TraceFact } from '../codecs/trace/facts.ts';
 import { cacheKey } from '../model/cache-key.ts';
 import { codeKey, type CodeId } from '../model/code-id.ts';
 import { isEventTime } from '../model/event-time.ts';
@@ -253,6 +253,7 @@ export function traceReader(): TraceReader {
       if (facts.length > before) clock.set(e.line, `${e.date} ${e.time}`);
     },
     (p) => problems.push(p),
+    payloadMatters,
   );
   return r;
 }

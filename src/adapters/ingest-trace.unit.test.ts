@@ -274,3 +274,77 @@ describe('trace ingest: the glog clock', () => {
     }
   });
 });
+
+describe('trace ingest: payloads nothing reads', () => {
+  const md5 = (s: string) => createHash('md5').update(s).digest('hex');
+  const glog = (meta: string) => `V1126 05:46:07.428000 10000 torch/_dynamo/utils.py:2126] ${meta}`;
+  const entry = (meta: string, payload: string[], hash: string) => [glog(meta.replace(/\}$/, `, "has_payload": "${hash}"}`)), ...payload.map((p) => `\t${p}`)].join('\n');
+  const bad = '0'.repeat(32);
+  const log = [
+    entry('{"dynamo_cpp_guards_str": {}, "frame_id": 0, "frame_compile_id": 0}', ['TREE_GUARD_MANAGER:', '| +- GuardManager'], bad),
+    entry('{"no_such_kind": {}}', ['x'], bad),
+    entry('{"artifact": {"name": "fx_graph_cache_hash", "encoding": "json"}}', ['{"key": 1}'], bad),
+    entry('{"artifact": {"name": "put_local_code_state", "encoding": "string"}}', ['Code Object: f'], bad),
+    entry('{"artifact": {"name": "recompile_reasons", "encoding": "json"}}', ['["a"]', ''], bad),
+    entry('{"chromium_event": {}}', ['{"name": "dynamo", "ts": 1.0}'], bad),
+    entry('{"describe_tensor": {"describer_id": 0, "id": 1, "size": [2]}, "frame_id": 0, "frame_compile_id": 0}', ['x'], bad),
+    entry('{"dynamo_output_graph": {"sizes": {}}}', ['a', 'b'], md5('a\nb')),
+    entry('{"artifact": {"name": "put_local_code_state", "encoding": "string"}}', ['Code Object: f', '  x'], md5('Code Object: f\n  x')),
+    entry('{"str": ["x"]}', ['cut'], bad),
+  ].join('\n');
+  it('only the payloads of entries a parser reads are checked against has_payload: the others are counted and skipped, unhashed', async () => {
+    const fast = traceReader();
+    assert.equal(fast.pushBytes(Buffer.from(log)), true);
+    fast.end();
+    const h = held(fast);
+    assert.deepEqual(held(await readStreamed(Buffer.from(log))), h);
+    // the put_local_code_state, recompile_reasons, chromium_event and describe_tensor that do not match
+    assert.deepEqual(
+      h.problems.map((p: { line: number; message: string }) => `${p.line}: ${p.message}`),
+      [
+        '8: artifact: payload does not match has_payload (MD5); entry skipped',
+        '10: artifact: payload does not match has_payload (MD5); entry skipped',
+        '13: chromium_event: payload does not match has_payload (MD5); entry skipped',
+        '15: describe_tensor: payload does not match has_payload (MD5); entry skipped',
+      ],
+    );
+    assert.deepEqual(h.facts.map((f: { kind: string; line: number }) => [f.kind, f.line]), [['code_state', 20]]);
+    // dynamo_cpp_guards_str, fx_graph_cache_hash, dynamo_output_graph and str counted as known kinds; no_such_kind as one with no parser
+    assert.deepEqual([h.entries, h.ignored, h.unknown], [10, 4, [['no_such_kind', 1]]]);
+  });
+  it("a trace's events are the same whatever the payloads nothing reads hold", async () => {
+    for (const f of readdirSync(join(TORCH, 'traces')).sort()) {
+      const text = readFileSync(join(TORCH, 'traces', f), 'utf8');
+      // every entry of a kind without a parser, and every artifact nothing reads, its payload garbled
+      let garbled = 0;
+      const lines = text.split('\n');
+      let unread = false;
+      for (let i = 0; i < lines.length; i++) {
+        const l = lines[i];
+        if (l.startsWith('\t')) {
+          if (unread) lines[i] = `\t#${l.slice(1)}`;
+          continue;
+        }
+        const m = /\] \{"(\w+)": (\{"name": "(\w+)")?/.exec(l);
+        unread = !!m && !['chromium_event', 'describe_tensor', 'describe_source', 'compilation_metrics', 'artifact'].includes(m[1]);
+        if (m?.[1] === 'artifact') unread = !/code_state|recompile_reasons/.test(m[3] ?? '');
+        if (unread && l.includes('has_payload')) garbled++;
+      }
+      assert.ok(garbled > 3, `${f}: ${garbled} payloads garbled`);
+      const dir = mkdtempSync(join(tmpdir(), 'pgo-trace-'));
+      try {
+        const file = join(dir, f);
+        const strip = (t: Awaited<ReturnType<typeof readTraceFile>>) => JSON.stringify(t);
+        writeFileSync(file, text);
+        const intact = strip(await readTraceFile(file, {}));
+        writeFileSync(file, lines.join('\n'));
+        const notes: string[] = [];
+        const after = strip(await readTraceFile(file, { onNote: (n) => notes.push(n) }));
+        assert.equal(after, intact, f);
+        assert.ok(!notes.some((n) => n.includes('has_payload')), notes.join('\n'));
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }
+  });
+});

@@ -14,7 +14,13 @@ export interface TraceEntry {
   meta: Record<string, unknown>;
   /** The payload lines, each without its tab, joined by newlines; null when there are none and has_payload is not given. */
   readonly payload: string | null;
-  /** has_payload was given and the payload's MD5 did not match it. */
+  /**
+   * The payload as logged, each line's tab included, when it was read from bytes (else null):
+   * valid until the next entry. A search for ASCII text without a tab or newline finds in it
+   * what it finds in payload (a match lies within one line), without decoding it.
+   */
+  readonly payloadBytes: Buffer | null;
+  /** has_payload was given, the payload was checked (traceAssembler's `checks`) and its MD5 did not match it. */
   payloadMismatch: boolean;
   /** "0/1" style compile id from frame_id / frame_compile_id / attempt, when the envelope has them. */
   readonly compileId: string | null;
@@ -50,6 +56,11 @@ function payloadText(buf: Buffer, from: number, to: number): string {
 
 class Entry implements TraceEntry {
   payloadMismatch = false;
+  /** The payload's text, or undefined until it is decoded from bytes[from, to). */
+  #text: string | null | undefined;
+  #bytes: Buffer | null = null;
+  #from = 0;
+  #to = 0;
   constructor(
     readonly line: number,
     readonly level: string,
@@ -59,8 +70,24 @@ class Entry implements TraceEntry {
     readonly meta: Record<string, unknown>,
     readonly rank: number | null,
     readonly pid: number | null,
-    readonly payload: string | null,
-  ) {}
+    text: string | null | undefined,
+  ) {
+    this.#text = text;
+  }
+  /** A payload read from bytes: decoded only when asked (most entries' payloads never are). */
+  static fromBytes(e: Entry, bytes: Buffer, from: number, to: number): Entry {
+    e.#bytes = bytes;
+    e.#from = from;
+    e.#to = to;
+    return e;
+  }
+  get payload(): string | null {
+    if (this.#text === undefined) this.#text = payloadText(this.#bytes!, this.#from, this.#to);
+    return this.#text;
+  }
+  get payloadBytes(): Buffer | null {
+    return this.#bytes === null ? null : this.#bytes.subarray(this.#from, this.#to);
+  }
   /** Worked out when asked (by the few kinds that give facts), not for every entry. */
   get compileId(): string | null {
     const fid = this.meta.frame_id;
@@ -86,36 +113,48 @@ export interface TraceAssembler {
 /**
  * Assembles entries from a stream of lines. A line that is not a glog line or a payload
  * line is reported as a problem and skipped: a trace cut mid-payload or with a garbled
- * line still yields every entry around it.
+ * line still yields every entry around it. `checks` says which entries' payloads are checked
+ * against has_payload (every entry's unless given): a reader that never looks at some
+ * entries' payloads need not hash them.
  */
-export function traceAssembler(onEntry: (e: TraceEntry) => void, onProblem: (p: TraceProblem) => void): TraceAssembler {
+export function traceAssembler(onEntry: (e: TraceEntry) => void, onProblem: (p: TraceProblem) => void, checks: (kind: string, meta: Record<string, unknown>) => boolean = () => true): TraceAssembler {
   let head: { line: number; level: string; date: string; time: string; pid: number; meta: Record<string, unknown>; kind: string } | null = null;
   // The payload under way: lines pushed as text, or a range of bytes (pushBytes).
   let payload: string[] = [];
   let bytes: Buffer | null = null;
   let from = 0;
   let to = 0;
+  let lines = 0;
   const flush = (truncated: boolean) => {
     if (!head) return;
     const h = head;
     head = null;
     const want = typeof h.meta.has_payload === 'string' ? h.meta.has_payload : null;
-    let text: string | null;
+    const rank = typeof h.meta.rank === 'number' ? h.meta.rank : null;
+    const pid = Number.isSafeInteger(h.pid) ? h.pid : null;
+    const check = want !== null && checks(h.kind, h.meta);
+    let e: Entry;
+    let mismatch = false;
     if (bytes !== null) {
-      // Decoded whole, its tabs dropped after: cheaper than a copy of its bytes without
-      // them (to hash), and than searching the bytes for what makes a payload worth reading.
-      text = from < to ? payloadText(bytes, from, to) : want !== null ? '' : null;
+      // A payload of one line (a chromium event's) is hashed from its bytes, and decoded only
+      // if a parser reads it; one of many lines that is checked is decoded whole and its tabs
+      // dropped after (cheaper than a copy of its bytes without them, line by line).
+      if (lines === 1 || !check) {
+        e = Entry.fromBytes(new Entry(h.line, h.level, h.date, h.time, h.kind, h.meta, rank, pid, undefined), bytes, from, to);
+        if (check) mismatch = md5Hex(bytes.subarray(from + 1, to)) !== want;
+      } else {
+        const text = payloadText(bytes, from, to);
+        e = new Entry(h.line, h.level, h.date, h.time, h.kind, h.meta, rank, pid, text);
+        mismatch = md5Hex(text) !== want;
+      }
       bytes = null;
     } else {
-      text = want !== null || payload.length ? payload.join('\n') : null;
+      const text = want !== null || payload.length ? payload.join('\n') : null;
       payload = [];
+      e = new Entry(h.line, h.level, h.date, h.time, h.kind, h.meta, rank, pid, text);
+      if (check) mismatch = md5Hex(text!) !== want;
     }
-    let mismatch = false;
-    if (want !== null) {
-      mismatch = md5Hex(text!) !== want;
-      if (mismatch) onProblem({ line: h.line, message: `${h.kind}: payload does not match has_payload (MD5)${truncated ? ': the log ends inside it' : ''}; entry skipped` });
-    }
-    const e = new Entry(h.line, h.level, h.date, h.time, h.kind, h.meta, typeof h.meta.rank === 'number' ? h.meta.rank : null, Number.isSafeInteger(h.pid) ? h.pid : null, text);
+    if (mismatch) onProblem({ line: h.line, message: `${h.kind}: payload does not match has_payload (MD5)${truncated ? ': the log ends inside it' : ''}; entry skipped` });
     e.payloadMismatch = mismatch;
     onEntry(e);
   };
@@ -177,6 +216,7 @@ export function traceAssembler(onEntry: (e: TraceEntry) => void, onProblem: (p: 
         let end: number;
         if (buf[i] === TAB && head) {
           // The entry's payload: every line from here that starts with a tab.
+          const first = line;
           end = buf.indexOf(NL, i);
           while (end >= 0 && buf[end + 1] === TAB) {
             line++;
@@ -186,6 +226,7 @@ export function traceAssembler(onEntry: (e: TraceEntry) => void, onProblem: (p: 
           bytes = buf;
           from = i;
           to = end;
+          lines = line - first + 1;
         } else {
           end = buf.indexOf(NL, i);
           if (end < 0) end = n;

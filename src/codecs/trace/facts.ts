@@ -69,12 +69,21 @@ const FACT_NEEDLES = /automatic_dynamic"|pgo\.|\\u/;
 export function mayNameFact(payload: string): boolean {
   return FACT_NEEDLES.test(payload);
 }
+/** mayNameFact of a payload's bytes as logged (TraceEntry.payloadBytes), without decoding them. */
+export function bytesMayNameFact(payload: Buffer): boolean {
+  return payload.includes('automatic_dynamic"') || payload.includes('pgo.') || payload.includes('\\u');
+}
+/** Whether an entry's payload may name a fact, from its bytes when it was read from bytes. */
+function entryMayNameFact(e: TraceEntry): boolean {
+  const b = e.payloadBytes;
+  return b !== null ? bytesMayNameFact(b) : e.payload !== null && mayNameFact(e.payload);
+}
 const parsers: Record<string, Parser> = {
   chromium_event(e, out) {
-    if (e.payload === null || !mayNameFact(e.payload)) return false;
+    if (!entryMayNameFact(e)) return false;
     let ev: Record<string, unknown> | null;
     try {
-      ev = obj(JSON.parse(e.payload));
+      ev = obj(JSON.parse(e.payload!));
     } catch {
       return false;
     }
@@ -182,6 +191,22 @@ const parsers: Record<string, Parser> = {
 
 /** Known kinds that never hold PGO facts (counted as ignored, not unknown). */
 const QUIET = new Set(['str', 'dynamo_start', 'describe_storage', 'guard_added_fast', 'guard_added', 'create_symbol', 'sizes', 'dynamo_output_graph', 'dynamo_cpp_guards_str', 'feature_usage', 'optimize_ddp_split_graph', 'aot_joint_graph', 'aot_forward_graph', 'aot_backward_graph', 'aot_inference_graph', 'inductor_output_code', 'inductor_post_grad_graph', 'inductor_pre_grad_graph', 'dynamo_guards', 'bwd_compilation_metrics', 'symbolic_shape_specialization', 'propagate_real_tensors', 'graph_break', 'missing_fake_kernel', 'mismatched_fake_kernel', 'exported_program', 'link', 'guard_added_fast', 'compiled_autograd_graph', 'dump_file', 'fx_graph_cache_hit', 'fx_graph_cache_miss', 'fx_graph_cache_bypass', 'aotautograd_cache_hit', 'aotautograd_cache_miss', 'aotautograd_cache_bypass', 'artifact']);
+
+/**
+ * Whether an entry's facts may depend on its payload, so that a payload that does not match
+ * has_payload must be said and the entry skipped: every kind with a parser (a describe_* or
+ * compilation_metrics with a payload is skipped as it always was), but for artifacts of
+ * names read by none. Other entries are counted and skipped with their payloads unread and
+ * unhashed (tlparse's manner for kinds it has no parser for): what a payload that nothing
+ * reads holds, broken or not, changes no fact, and hashing them cost more than the ingest's
+ * reading of the facts.
+ */
+export function payloadMatters(kind: string, meta: Record<string, unknown>): boolean {
+  if (!Object.hasOwn(parsers, kind)) return false;
+  if (kind !== 'artifact') return true;
+  const name = str(obj(meta.artifact)?.name);
+  return name !== null && (CODE_STATE_ARTIFACTS.has(name) || name === 'recompile_reasons');
+}
 
 /** Facts in one entry; unknown kinds are counted, never fatal. */
 export function parseEntry(e: TraceEntry, stats: TraceStats, out: (f: TraceFact) => void): void {
