@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { TORCH } from '../../test/support/fixtures.ts';
 import { isEventTime } from '../model/event-time.ts';
+import { FACT_READS } from '../codecs/trace/facts.ts';
 import { describedRole, glogClock, readTraceFile, traceEvents, traceReader } from './ingest-trace.ts';
 import { readTextChunks } from './read-lines.ts';
 
@@ -346,5 +347,77 @@ describe('trace ingest: payloads nothing reads', () => {
         rmSync(dir, { recursive: true, force: true });
       }
     }
+  });
+});
+
+describe('trace ingest: metadata nothing reads', () => {
+  // The reader that parses every line's metadata (checking payloads as the ingest does).
+  const full = () => traceReader({ parses: () => true, checks: FACT_READS.checks });
+  const glog = (meta: string) => `V1126 05:46:07.428000 10000 torch/_dynamo/utils.py:2126] ${meta}`;
+  const first = glog('{"str": ["first"]}');
+  // Lines of kinds with no parser whose metadata is JSON, the first key written otherwise than
+  // plainly or not the first key of the parse among them.
+  const valid = [
+    '{"guard_added_fast": {"expr": "Eq(s0, 3)", "stack": {"frames": [{"line": 1, "name": "f"}]}}, "frame_id": 0, "frame_compile_id": 0, "attempt": 0}',
+    '{"str": ["a"], "rank": 1}',
+    '{"str": ["a"], "rank": 1.5}',
+    '{"str": ["a"], "r\\u0061nk": 2}',
+    '{"str": 1, "0": {}}',
+    '{"str": 1, "7" : {}}',
+    '{"str": 1, "4294967294": {}}',
+    '{"str": 1, "4294967295": {}}',
+    '{"str": 1, "01": 2, "-1": 3, "1.5": 4}',
+    '{"str": {"0": 1}}',
+    '{"str" : 1}',
+    '{"str":1}',
+    '{ "str": 1}',
+    '{"frame_id": 1, "str": 2}',
+    '{"has_payload": "x", "create_symbol": 2}',
+    '{"create_symbol": {}, "dynamo_start": 1, "create_symbol": 2}',
+    '{"__proto__": {"x": 1}}',
+    '{"constructor": {}}',
+    '{"toString": 1, "hasOwnProperty": 2}',
+    '{"\\u0073tr": 1}',
+    '{"str": "\\"rank\\": 1, \\"0\\": 2"}',
+    '{"dynamo_cpp_guards_str": {}, "has_payload": "00000000000000000000000000000000"}',
+    '{"str": "\\ud800", "x": [1e400, -0, 99999999999999999999]}',
+    '{"describe_tensor": {"describer_id": 0, "id": 1, "size": [2]}, "frame_id": 0, "frame_compile_id": 0, "rank": 4}',
+    '{"compilation_metrics": {"co_name": "f", "co_filename": "/a.py", "co_firstlineno": 1, "compile_id": "0/0", "start_time": 1795671967.4, "compiler_config": "{\\"job_id\\": \\"j\\"}"}}',
+    '{"chromium_event": {}, "has_payload": "c4ca4238a0b923820dcc509a6f75849b"}',
+  ];
+  const texts: [string, string][] = [
+    ...readdirSync(join(TORCH, 'traces')).sort().map((f): [string, string] => [f, readFileSync(join(TORCH, 'traces', f), 'utf8')]),
+    ['every valid line, each with a payload line', [first, ...valid.flatMap((v) => [glog(v), '\t1'])].join('\n')],
+    ['every valid line first', valid.map(glog).join('\n')],
+  ];
+  for (const [name, text] of texts) {
+    it(`${name}: the same facts, problems and counts as when every line's metadata is parsed`, () => {
+      for (const bytes of [true, false]) {
+        const fast = traceReader();
+        const slow = full();
+        for (const r of [fast, slow]) {
+          if (bytes) assert.equal(r.pushBytes(Buffer.from(text)), true);
+          else text.split('\n').forEach((l, i) => r.push(l, i + 1));
+          r.end();
+        }
+        assert.deepEqual(held(fast), held(slow));
+      }
+    });
+  }
+  it("a line of a kind nothing reads whose metadata is not JSON is counted by the kind it names, unparsed (but for a log's first entry), and holds its payload lines", () => {
+    const bad = ['{"str": ', '{"str": "\t"}', '{"guard_added_fast": {}}}', '{"create_symbol": [1,]}'];
+    const log = [glog(bad[0]), first, ...bad.flatMap((b) => [glog(b), '\tx']), glog('{"artifact": {}}')].join('\n');
+    const fast = traceReader();
+    fast.pushBytes(Buffer.from(log));
+    fast.end();
+    const h = held(fast);
+    // the first line is parsed: no entry came before it
+    assert.deepEqual(h.problems.map((p: { line: number; message: string }) => [p.line, p.message.replace(/ \(.*\)/, '')]), [[1, 'metadata is not JSON; skipped']]);
+    assert.deepEqual([h.entries, h.ignored, h.unknown, h.first.time], [6, 6, [], '05:46:07.428000']);
+    const slow = full();
+    slow.pushBytes(Buffer.from(log));
+    slow.end();
+    assert.equal(held(slow).problems.length, 1 + 2 * bad.length);
+    assert.deepEqual(held(slow).facts, h.facts);
   });
 });

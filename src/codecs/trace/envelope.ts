@@ -11,6 +11,7 @@ export interface TraceEntry {
   time: string;
   /** The entry's kind: the metadata's first key that is not envelope bookkeeping. */
   kind: string;
+  /** The metadata; empty for an entry of a kind the reader does not parse (EntryReads.parses), whose metadata is not parsed. */
   meta: Record<string, unknown>;
   /** The payload lines, each without its tab, joined by newlines; null when there are none and has_payload is not given. */
   readonly payload: string | null;
@@ -20,7 +21,7 @@ export interface TraceEntry {
    * what it finds in payload (a match lies within one line), without decoding it.
    */
   readonly payloadBytes: Buffer | null;
-  /** has_payload was given, the payload was checked (traceAssembler's `checks`) and its MD5 did not match it. */
+  /** has_payload was given, the payload was checked (EntryReads.checks) and its MD5 did not match it. */
   payloadMismatch: boolean;
   /** "0/1" style compile id from frame_id / frame_compile_id / attempt, when the envelope has them. */
   readonly compileId: string | null;
@@ -110,14 +111,52 @@ export interface TraceAssembler {
   end(): void;
 }
 
+/** What a reader of entries reads of them; by default, everything. */
+export interface EntryReads {
+  /**
+   * Whether entries of a kind have their metadata parsed. Those of a kind that is not are
+   * counted by the kind their line names first, their metadata never parsed (nor checked to
+   * be JSON), where that kind is surely the one the parse would give (see unparsedKind).
+   */
+  parses(kind: string): boolean;
+  /** Whether an entry's payload is checked against has_payload: a reader that never looks at some payloads need not hash them. */
+  checks(kind: string, meta: Record<string, unknown>): boolean;
+}
+const READS_ALL: EntryReads = { parses: () => true, checks: () => true };
+/** The metadata of an entry whose metadata is not parsed. */
+const UNPARSED: Record<string, unknown> = Object.freeze({});
+
+/** `{"kind": ` at the start of a metadata: its first key, spelled without escapes. */
+const FIRST_KEY = /^\{"([A-Za-z_][A-Za-z0-9_]*)": /;
+/**
+ * What makes the first key written not surely the first key of the parse, or the metadata
+ * matter: a rank (the entry's rank is read from any entry), a \u escape (a key can spell
+ * "rank" or an index so), or a key that is an array index (Object.keys lists those first).
+ */
+const UNSURE = /"rank"|\\u|"(?:0|[1-9]\d*)"\s*:/;
+
+/**
+ * The kind of a metadata that need not be parsed, or null: its first key is written plainly,
+ * is no bookkeeping, names a kind the reader does not parse, and is the first key JSON.parse
+ * would give, were the text JSON (it is not checked to be: that is the parse saved).
+ */
+function unparsedKind(rest: string, reads: EntryReads): string | null {
+  const m = FIRST_KEY.exec(rest);
+  if (m === null || BOOKKEEPING.has(m[1]) || reads.parses(m[1]) || UNSURE.test(rest)) return null;
+  return m[1];
+}
+
 /**
  * Assembles entries from a stream of lines. A line that is not a glog line or a payload
  * line is reported as a problem and skipped: a trace cut mid-payload or with a garbled
- * line still yields every entry around it. `checks` says which entries' payloads are checked
- * against has_payload (every entry's unless given): a reader that never looks at some
- * entries' payloads need not hash them.
+ * line still yields every entry around it. The metadata of a line whose kind `reads` does
+ * not parse is not parsed, once a first entry was (so that the first entry, which names
+ * the process, is always one whose metadata is JSON).
  */
-export function traceAssembler(onEntry: (e: TraceEntry) => void, onProblem: (p: TraceProblem) => void, checks: (kind: string, meta: Record<string, unknown>) => boolean = () => true): TraceAssembler {
+export function traceAssembler(onEntry: (e: TraceEntry) => void, onProblem: (p: TraceProblem) => void, reads: EntryReads = READS_ALL): TraceAssembler {
+  const checks = reads.checks;
+  /** Whether an entry was assembled (its metadata parsed). */
+  let seen = false;
   let head: { line: number; level: string; date: string; time: string; pid: number; meta: Record<string, unknown>; kind: string } | null = null;
   // The payload under way: lines pushed as text, or a range of bytes (pushBytes).
   let payload: string[] = [];
@@ -175,6 +214,11 @@ export function traceAssembler(onEntry: (e: TraceEntry) => void, onProblem: (p: 
       onProblem({ line, message: 'not a TORCH_TRACE (glog) line; skipped' });
       return;
     }
+    const unparsed = seen ? unparsedKind(rest, reads) : null;
+    if (unparsed !== null) {
+      head = { line, level: m[1], date: m[2], time: m[3], pid: Number(m[4]), meta: UNPARSED, kind: unparsed };
+      return;
+    }
     let meta: unknown;
     try {
       meta = JSON.parse(rest);
@@ -194,6 +238,7 @@ export function traceAssembler(onEntry: (e: TraceEntry) => void, onProblem: (p: 
       }
     }
     head = { line, level: m[1], date: m[2], time: m[3], pid: Number(m[4]), meta: meta as Record<string, unknown>, kind };
+    seen = true;
   };
   return {
     push(text: string, line: number): void {

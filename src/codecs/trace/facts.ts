@@ -1,4 +1,4 @@
-import type { TraceEntry } from './envelope.ts';
+import type { EntryReads, TraceEntry } from './envelope.ts';
 
 /** What pgo-ledger takes from a TORCH_TRACE log, one kind per parser (as tlparse does). */
 export type TraceFact =
@@ -207,6 +207,9 @@ export function payloadMatters(kind: string, meta: Record<string, unknown>): boo
   const name = str(obj(meta.artifact)?.name);
   return name !== null && (CODE_STATE_ARTIFACTS.has(name) || name === 'recompile_reasons');
 }
+
+/** What parseEntry reads: the metadata of kinds with a parser, the payloads that matter. */
+export const FACT_READS: EntryReads = { parses: (kind) => Object.hasOwn(parsers, kind), checks: payloadMatters };
 
 /** Facts in one entry; unknown kinds are counted, never fatal. */
 export function parseEntry(e: TraceEntry, stats: TraceStats, out: (f: TraceFact) => void): void {
