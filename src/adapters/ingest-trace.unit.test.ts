@@ -385,8 +385,13 @@ describe('trace ingest: metadata nothing reads', () => {
     '{"compilation_metrics": {"co_name": "f", "co_filename": "/a.py", "co_firstlineno": 1, "compile_id": "0/0", "start_time": 1795671967.4, "compiler_config": "{\\"job_id\\": \\"j\\"}"}}',
     '{"chromium_event": {}, "has_payload": "c4ca4238a0b923820dcc509a6f75849b"}',
   ];
+  const ranks = ['{"str": ["a"]}', '{"str": ["b"], "rank": 3}', '{"create_symbol": {}, "rank": 1}', '{"str": [], "rank": 2}', '{"describe_storage": {}, "rank": "7"}', '{"compilation_metrics": {"compile_id": "0/0"}, "rank": 5}'];
   const texts: [string, string][] = [
     ...readdirSync(join(TORCH, 'traces')).sort().map((f): [string, string] => [f, readFileSync(join(TORCH, 'traces', f), 'utf8')]),
+    ...['trace-rank0.log', 'trace-rank1.log', 'trace-single.log'].map((f): [string, string] => [f, readFileSync(join(TORCH, 'workload2', f), 'utf8')]),
+    ['ranks named by lines of kinds nothing reads, and others', ranks.map(glog).join('\n')],
+    ['ranks, the first a string', [ranks[0], ranks[4], ...ranks.slice(1)].map(glog).join('\n')],
+    ['ranks, the first spelled with an escape', [ranks[0], '{"str": [], "r\\u0061nk": 9}', ...ranks.slice(1)].map(glog).join('\n')],
     ['every valid line, each with a payload line', [first, ...valid.flatMap((v) => [glog(v), '\t1'])].join('\n')],
     ['every valid line first', valid.map(glog).join('\n')],
   ];

@@ -25,6 +25,7 @@ export interface TraceEntry {
   payloadMismatch: boolean;
   /** "0/1" style compile id from frame_id / frame_compile_id / attempt, when the envelope has them. */
   readonly compileId: string | null;
+  /** The metadata's rank; null also where the metadata is not parsed: one that names no rank, or one after an entry that named one. */
   rank: number | null;
   /** The glog line's process id (PyTorch's trace handler writes the process, not the thread). */
   pid: number | null;
@@ -130,19 +131,21 @@ const UNPARSED: Record<string, unknown> = Object.freeze({});
 const FIRST_KEY = /^\{"([A-Za-z_][A-Za-z0-9_]*)": /;
 /**
  * What makes the first key written not surely the first key of the parse, or the metadata
- * matter: a rank (the entry's rank is read from any entry), a \u escape (a key can spell
- * "rank" or an index so), or a key that is an array index (Object.keys lists those first).
+ * matter: a \u escape (a key can spell "rank" or an index so), a key that is an array index
+ * (Object.keys lists those first), or, until an entry gave one, a rank (a trace's rank is
+ * its first entry's that names one).
  */
 const UNSURE = /"rank"|\\u|"(?:0|[1-9]\d*)"\s*:/;
+const UNSURE_RANKED = /\\u|"(?:0|[1-9]\d*)"\s*:/;
 
 /**
  * The kind of a metadata that need not be parsed, or null: its first key is written plainly,
  * is no bookkeeping, names a kind the reader does not parse, and is the first key JSON.parse
  * would give, were the text JSON (it is not checked to be: that is the parse saved).
  */
-function unparsedKind(rest: string, reads: EntryReads): string | null {
+function unparsedKind(rest: string, reads: EntryReads, ranked: boolean): string | null {
   const m = FIRST_KEY.exec(rest);
-  if (m === null || BOOKKEEPING.has(m[1]) || reads.parses(m[1]) || UNSURE.test(rest)) return null;
+  if (m === null || BOOKKEEPING.has(m[1]) || reads.parses(m[1]) || (ranked ? UNSURE_RANKED : UNSURE).test(rest)) return null;
   return m[1];
 }
 
@@ -155,8 +158,9 @@ function unparsedKind(rest: string, reads: EntryReads): string | null {
  */
 export function traceAssembler(onEntry: (e: TraceEntry) => void, onProblem: (p: TraceProblem) => void, reads: EntryReads = READS_ALL): TraceAssembler {
   const checks = reads.checks;
-  /** Whether an entry was assembled (its metadata parsed). */
+  /** Whether an entry was assembled (its metadata parsed), and one with a rank. */
   let seen = false;
+  let ranked = false;
   let head: { line: number; level: string; date: string; time: string; pid: number; meta: Record<string, unknown>; kind: string } | null = null;
   // The payload under way: lines pushed as text, or a range of bytes (pushBytes).
   let payload: string[] = [];
@@ -214,7 +218,7 @@ export function traceAssembler(onEntry: (e: TraceEntry) => void, onProblem: (p: 
       onProblem({ line, message: 'not a TORCH_TRACE (glog) line; skipped' });
       return;
     }
-    const unparsed = seen ? unparsedKind(rest, reads) : null;
+    const unparsed = seen ? unparsedKind(rest, reads, ranked) : null;
     if (unparsed !== null) {
       head = { line, level: m[1], date: m[2], time: m[3], pid: Number(m[4]), meta: UNPARSED, kind: unparsed };
       return;
@@ -239,6 +243,7 @@ export function traceAssembler(onEntry: (e: TraceEntry) => void, onProblem: (p: 
     }
     head = { line, level: m[1], date: m[2], time: m[3], pid: Number(m[4]), meta: meta as Record<string, unknown>, kind };
     seen = true;
+    if (typeof head.meta.rank === 'number') ranked = true;
   };
   return {
     push(text: string, line: number): void {

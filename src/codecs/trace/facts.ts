@@ -33,10 +33,12 @@ export interface TraceStats {
   unknown: Map<string, number>;
   /** Entries of known kinds that were not PGO-related (e.g. other chromium events). */
   ignored: number;
+  /** Whether an entry gave the trace's rank (a rank fact, the first entry's that names one). */
+  ranked: boolean;
 }
 
 export function newStats(): TraceStats {
-  return { entries: 0, unknown: new Map(), ignored: 0 };
+  return { entries: 0, unknown: new Map(), ignored: 0, ranked: false };
 }
 
 const CODE_STATE_ARTIFACTS = new Set(['put_local_code_state', 'put_remote_code_state', 'get_local_code_state', 'get_remote_code_state', 'get_extra_remote_code_state']);
@@ -214,7 +216,11 @@ export const FACT_READS: EntryReads = { parses: (kind) => Object.hasOwn(parsers,
 /** Facts in one entry; unknown kinds are counted, never fatal. */
 export function parseEntry(e: TraceEntry, stats: TraceStats, out: (f: TraceFact) => void): void {
   stats.entries++;
-  if (e.rank !== null) out({ kind: 'rank', line: e.line, rank: e.rank });
+  // A trace's rank is its first entry's that names one (the reader need not parse later ones).
+  if (e.rank !== null && !stats.ranked) {
+    stats.ranked = true;
+    out({ kind: 'rank', line: e.line, rank: e.rank });
+  }
   if (e.payloadMismatch) return;
   // Own kinds only: a kind named `__proto__` or `constructor` is no parser of Object's.
   const p = Object.hasOwn(parsers, e.kind) ? parsers[e.kind] : undefined;
