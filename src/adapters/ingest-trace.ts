@@ -3,8 +3,8 @@ import { closeSync, constants, fstatSync, openSync, readdirSync, readSync, statS
 import { basename, join, resolve } from 'node:path';
 import { entryToJson } from '../codecs/entry-json.ts';
 import { parseRenderText } from '../codecs/render-text.ts';
-import { traceAssembler, type TraceProblem } from '../codecs/trace/envelope.ts';
-import { newStats, parseEntry, type TraceFact } from '../codecs/trace/facts.ts';
+import { traceAssembler, type EntryReads, type TraceProblem } from '../codecs/trace/envelope.ts';
+import { FACT_READS, newStats, parseEntry, type TraceFact } from '../codecs/trace/facts.ts';
 import { cacheKey } from '../model/cache-key.ts';
 import { codeKey, type CodeId } from '../model/code-id.ts';
 import { isEventTime } from '../model/event-time.ts';
@@ -224,9 +224,10 @@ export interface TraceReader {
 /**
  * Reads a trace line by line into facts. Only complete entries give facts (an entry is
  * complete when the next glog line starts, or at end()), so a reader fed a growing log's
- * complete lines can be fed more later (watch keeps one per file).
+ * complete lines can be fed more later (watch keeps one per file). `reads` is parseEntry's
+ * (tests give another, to compare).
  */
-export function traceReader(): TraceReader {
+export function traceReader(reads: EntryReads = FACT_READS): TraceReader {
   const stats = newStats();
   const problems: TraceProblem[] = [];
   const facts: TraceFact[] = [];
@@ -253,6 +254,7 @@ export function traceReader(): TraceReader {
       if (facts.length > before) clock.set(e.line, `${e.date} ${e.time}`);
     },
     (p) => problems.push(p),
+    reads,
   );
   return r;
 }

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { TORCH } from '../../test/support/fixtures.ts';
 import { isEventTime } from '../model/event-time.ts';
+import { FACT_READS } from '../codecs/trace/facts.ts';
 import { describedRole, glogClock, readTraceFile, traceEvents, traceReader } from './ingest-trace.ts';
 import { readTextChunks } from './read-lines.ts';
 
@@ -272,5 +273,156 @@ describe('trace ingest: the glog clock', () => {
       const b = referenceClock(clock, anchors, fallback);
       for (let l = 0; l <= 21; l++) for (let rep = 0; rep < 2; rep++) assert.ok(Object.is(a(l), b(l)), `line ${l} (${clock.get(l)}): ${a(l)} against ${b(l)}`);
     }
+  });
+});
+
+describe('trace ingest: payloads nothing reads', () => {
+  const md5 = (s: string) => createHash('md5').update(s).digest('hex');
+  const glog = (meta: string) => `V1126 05:46:07.428000 10000 torch/_dynamo/utils.py:2126] ${meta}`;
+  const entry = (meta: string, payload: string[], hash: string) => [glog(meta.replace(/\}$/, `, "has_payload": "${hash}"}`)), ...payload.map((p) => `\t${p}`)].join('\n');
+  const bad = '0'.repeat(32);
+  const log = [
+    entry('{"dynamo_cpp_guards_str": {}, "frame_id": 0, "frame_compile_id": 0}', ['TREE_GUARD_MANAGER:', '| +- GuardManager'], bad),
+    entry('{"no_such_kind": {}}', ['x'], bad),
+    entry('{"artifact": {"name": "fx_graph_cache_hash", "encoding": "json"}}', ['{"key": 1}'], bad),
+    entry('{"artifact": {"name": "put_local_code_state", "encoding": "string"}}', ['Code Object: f'], bad),
+    entry('{"artifact": {"name": "recompile_reasons", "encoding": "json"}}', ['["a"]', ''], bad),
+    entry('{"chromium_event": {}}', ['{"name": "dynamo", "ts": 1.0}'], bad),
+    entry('{"describe_tensor": {"describer_id": 0, "id": 1, "size": [2]}, "frame_id": 0, "frame_compile_id": 0}', ['x'], bad),
+    entry('{"dynamo_output_graph": {"sizes": {}}}', ['a', 'b'], md5('a\nb')),
+    entry('{"artifact": {"name": "put_local_code_state", "encoding": "string"}}', ['Code Object: f', '  x'], md5('Code Object: f\n  x')),
+    entry('{"str": ["x"]}', ['cut'], bad),
+  ].join('\n');
+  it('only the payloads of entries a parser reads are checked against has_payload: the others are counted and skipped, unhashed', async () => {
+    const fast = traceReader();
+    assert.equal(fast.pushBytes(Buffer.from(log)), true);
+    fast.end();
+    const h = held(fast);
+    assert.deepEqual(held(await readStreamed(Buffer.from(log))), h);
+    // the put_local_code_state, recompile_reasons, chromium_event and describe_tensor that do not match
+    assert.deepEqual(
+      h.problems.map((p: { line: number; message: string }) => `${p.line}: ${p.message}`),
+      [
+        '8: artifact: payload does not match has_payload (MD5); entry skipped',
+        '10: artifact: payload does not match has_payload (MD5); entry skipped',
+        '13: chromium_event: payload does not match has_payload (MD5); entry skipped',
+        '15: describe_tensor: payload does not match has_payload (MD5); entry skipped',
+      ],
+    );
+    assert.deepEqual(h.facts.map((f: { kind: string; line: number }) => [f.kind, f.line]), [['code_state', 20]]);
+    // dynamo_cpp_guards_str, fx_graph_cache_hash, dynamo_output_graph and str counted as known kinds; no_such_kind as one with no parser
+    assert.deepEqual([h.entries, h.ignored, h.unknown], [10, 4, [['no_such_kind', 1]]]);
+  });
+  it("a trace's events are the same whatever the payloads nothing reads hold", async () => {
+    for (const f of readdirSync(join(TORCH, 'traces')).sort()) {
+      const text = readFileSync(join(TORCH, 'traces', f), 'utf8');
+      // every entry of a kind without a parser, and every artifact nothing reads, its payload garbled
+      let garbled = 0;
+      const lines = text.split('\n');
+      let unread = false;
+      for (let i = 0; i < lines.length; i++) {
+        const l = lines[i];
+        if (l.startsWith('\t')) {
+          if (unread) lines[i] = `\t#${l.slice(1)}`;
+          continue;
+        }
+        const m = /\] \{"(\w+)": (\{"name": "(\w+)")?/.exec(l);
+        unread = !!m && !['chromium_event', 'describe_tensor', 'describe_source', 'compilation_metrics', 'artifact'].includes(m[1]);
+        if (m?.[1] === 'artifact') unread = !/code_state|recompile_reasons/.test(m[3] ?? '');
+        if (unread && l.includes('has_payload')) garbled++;
+      }
+      assert.ok(garbled > 3, `${f}: ${garbled} payloads garbled`);
+      const dir = mkdtempSync(join(tmpdir(), 'pgo-trace-'));
+      try {
+        const file = join(dir, f);
+        const strip = (t: Awaited<ReturnType<typeof readTraceFile>>) => JSON.stringify(t);
+        writeFileSync(file, text);
+        const intact = strip(await readTraceFile(file, {}));
+        writeFileSync(file, lines.join('\n'));
+        const notes: string[] = [];
+        const after = strip(await readTraceFile(file, { onNote: (n) => notes.push(n) }));
+        assert.equal(after, intact, f);
+        assert.ok(!notes.some((n) => n.includes('has_payload')), notes.join('\n'));
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }
+  });
+});
+
+describe('trace ingest: metadata nothing reads', () => {
+  // The reader that parses every line's metadata (checking payloads as the ingest does).
+  const full = () => traceReader({ parses: () => true, checks: FACT_READS.checks });
+  const glog = (meta: string) => `V1126 05:46:07.428000 10000 torch/_dynamo/utils.py:2126] ${meta}`;
+  const first = glog('{"str": ["first"]}');
+  // Lines of kinds with no parser whose metadata is JSON, the first key written otherwise than
+  // plainly or not the first key of the parse among them.
+  const valid = [
+    '{"guard_added_fast": {"expr": "Eq(s0, 3)", "stack": {"frames": [{"line": 1, "name": "f"}]}}, "frame_id": 0, "frame_compile_id": 0, "attempt": 0}',
+    '{"str": ["a"], "rank": 1}',
+    '{"str": ["a"], "rank": 1.5}',
+    '{"str": ["a"], "r\\u0061nk": 2}',
+    '{"str": 1, "0": {}}',
+    '{"str": 1, "7" : {}}',
+    '{"str": 1, "4294967294": {}}',
+    '{"str": 1, "4294967295": {}}',
+    '{"str": 1, "01": 2, "-1": 3, "1.5": 4}',
+    '{"str": {"0": 1}}',
+    '{"str" : 1}',
+    '{"str":1}',
+    '{ "str": 1}',
+    '{"frame_id": 1, "str": 2}',
+    '{"has_payload": "x", "create_symbol": 2}',
+    '{"create_symbol": {}, "dynamo_start": 1, "create_symbol": 2}',
+    '{"__proto__": {"x": 1}}',
+    '{"constructor": {}}',
+    '{"toString": 1, "hasOwnProperty": 2}',
+    '{"\\u0073tr": 1}',
+    '{"str": "\\"rank\\": 1, \\"0\\": 2"}',
+    '{"dynamo_cpp_guards_str": {}, "has_payload": "00000000000000000000000000000000"}',
+    '{"str": "\\ud800", "x": [1e400, -0, 99999999999999999999]}',
+    '{"describe_tensor": {"describer_id": 0, "id": 1, "size": [2]}, "frame_id": 0, "frame_compile_id": 0, "rank": 4}',
+    '{"compilation_metrics": {"co_name": "f", "co_filename": "/a.py", "co_firstlineno": 1, "compile_id": "0/0", "start_time": 1795671967.4, "compiler_config": "{\\"job_id\\": \\"j\\"}"}}',
+    '{"chromium_event": {}, "has_payload": "c4ca4238a0b923820dcc509a6f75849b"}',
+  ];
+  const ranks = ['{"str": ["a"]}', '{"str": ["b"], "rank": 3}', '{"create_symbol": {}, "rank": 1}', '{"str": [], "rank": 2}', '{"describe_storage": {}, "rank": "7"}', '{"compilation_metrics": {"compile_id": "0/0"}, "rank": 5}'];
+  const texts: [string, string][] = [
+    ...readdirSync(join(TORCH, 'traces')).sort().map((f): [string, string] => [f, readFileSync(join(TORCH, 'traces', f), 'utf8')]),
+    ...['trace-rank0.log', 'trace-rank1.log', 'trace-single.log'].map((f): [string, string] => [f, readFileSync(join(TORCH, 'workload2', f), 'utf8')]),
+    ['ranks named by lines of kinds nothing reads, and others', ranks.map(glog).join('\n')],
+    ['ranks, the first a string', [ranks[0], ranks[4], ...ranks.slice(1)].map(glog).join('\n')],
+    ['ranks, the first spelled with an escape', [ranks[0], '{"str": [], "r\\u0061nk": 9}', ...ranks.slice(1)].map(glog).join('\n')],
+    ['every valid line, each with a payload line', [first, ...valid.flatMap((v) => [glog(v), '\t1'])].join('\n')],
+    ['every valid line first', valid.map(glog).join('\n')],
+  ];
+  for (const [name, text] of texts) {
+    it(`${name}: the same facts, problems and counts as when every line's metadata is parsed`, () => {
+      for (const bytes of [true, false]) {
+        const fast = traceReader();
+        const slow = full();
+        for (const r of [fast, slow]) {
+          if (bytes) assert.equal(r.pushBytes(Buffer.from(text)), true);
+          else text.split('\n').forEach((l, i) => r.push(l, i + 1));
+          r.end();
+        }
+        assert.deepEqual(held(fast), held(slow));
+      }
+    });
+  }
+  it("a line of a kind nothing reads whose metadata is not JSON is counted by the kind it names, unparsed (but for a log's first entry), and holds its payload lines", () => {
+    const bad = ['{"str": ', '{"str": "\t"}', '{"guard_added_fast": {}}}', '{"create_symbol": [1,]}'];
+    const log = [glog(bad[0]), first, ...bad.flatMap((b) => [glog(b), '\tx']), glog('{"artifact": {}}')].join('\n');
+    const fast = traceReader();
+    fast.pushBytes(Buffer.from(log));
+    fast.end();
+    const h = held(fast);
+    // the first line is parsed: no entry came before it
+    assert.deepEqual(h.problems.map((p: { line: number; message: string }) => [p.line, p.message.replace(/ \(.*\)/, '')]), [[1, 'metadata is not JSON; skipped']]);
+    assert.deepEqual([h.entries, h.ignored, h.unknown, h.first.time], [6, 6, [], '05:46:07.428000']);
+    const slow = full();
+    slow.pushBytes(Buffer.from(log));
+    slow.end();
+    assert.equal(held(slow).problems.length, 1 + 2 * bad.length);
+    assert.deepEqual(held(slow).facts, h.facts);
   });
 });

@@ -11,13 +11,21 @@ export interface TraceEntry {
   time: string;
   /** The entry's kind: the metadata's first key that is not envelope bookkeeping. */
   kind: string;
+  /** The metadata; empty for an entry of a kind the reader does not parse (EntryReads.parses), whose metadata is not parsed. */
   meta: Record<string, unknown>;
   /** The payload lines, each without its tab, joined by newlines; null when there are none and has_payload is not given. */
   readonly payload: string | null;
-  /** has_payload was given and the payload's MD5 did not match it. */
+  /**
+   * The payload as logged, each line's tab included, when it was read from bytes (else null):
+   * valid until the next entry. A search for ASCII text without a tab or newline finds in it
+   * what it finds in payload (a match lies within one line), without decoding it.
+   */
+  readonly payloadBytes: Buffer | null;
+  /** has_payload was given, the payload was checked (EntryReads.checks) and its MD5 did not match it. */
   payloadMismatch: boolean;
   /** "0/1" style compile id from frame_id / frame_compile_id / attempt, when the envelope has them. */
   readonly compileId: string | null;
+  /** The metadata's rank; null also where the metadata is not parsed: one that names no rank, or one after an entry that named one. */
   rank: number | null;
   /** The glog line's process id (PyTorch's trace handler writes the process, not the thread). */
   pid: number | null;
@@ -50,6 +58,11 @@ function payloadText(buf: Buffer, from: number, to: number): string {
 
 class Entry implements TraceEntry {
   payloadMismatch = false;
+  /** The payload's text, or undefined until it is decoded from bytes[from, to). */
+  #text: string | null | undefined;
+  #bytes: Buffer | null = null;
+  #from = 0;
+  #to = 0;
   constructor(
     readonly line: number,
     readonly level: string,
@@ -59,8 +72,24 @@ class Entry implements TraceEntry {
     readonly meta: Record<string, unknown>,
     readonly rank: number | null,
     readonly pid: number | null,
-    readonly payload: string | null,
-  ) {}
+    text: string | null | undefined,
+  ) {
+    this.#text = text;
+  }
+  /** A payload read from bytes: decoded only when asked (most entries' payloads never are). */
+  static fromBytes(e: Entry, bytes: Buffer, from: number, to: number): Entry {
+    e.#bytes = bytes;
+    e.#from = from;
+    e.#to = to;
+    return e;
+  }
+  get payload(): string | null {
+    if (this.#text === undefined) this.#text = payloadText(this.#bytes!, this.#from, this.#to);
+    return this.#text;
+  }
+  get payloadBytes(): Buffer | null {
+    return this.#bytes === null ? null : this.#bytes.subarray(this.#from, this.#to);
+  }
   /** Worked out when asked (by the few kinds that give facts), not for every entry. */
   get compileId(): string | null {
     const fid = this.meta.frame_id;
@@ -83,39 +112,92 @@ export interface TraceAssembler {
   end(): void;
 }
 
+/** What a reader of entries reads of them; by default, everything. */
+export interface EntryReads {
+  /**
+   * Whether entries of a kind have their metadata parsed. Those of a kind that is not are
+   * counted by the kind their line names first, their metadata never parsed (nor checked to
+   * be JSON), where that kind is surely the one the parse would give (see unparsedKind).
+   */
+  parses(kind: string): boolean;
+  /** Whether an entry's payload is checked against has_payload: a reader that never looks at some payloads need not hash them. */
+  checks(kind: string, meta: Record<string, unknown>): boolean;
+}
+const READS_ALL: EntryReads = { parses: () => true, checks: () => true };
+/** The metadata of an entry whose metadata is not parsed. */
+const UNPARSED: Record<string, unknown> = Object.freeze({});
+
+/** `{"kind": ` at the start of a metadata: its first key, spelled without escapes. */
+const FIRST_KEY = /^\{"([A-Za-z_][A-Za-z0-9_]*)": /;
+/**
+ * What makes the first key written not surely the first key of the parse, or the metadata
+ * matter: a \u escape (a key can spell "rank" or an index so), a key that is an array index
+ * (Object.keys lists those first), or, until an entry gave one, a rank (a trace's rank is
+ * its first entry's that names one).
+ */
+const UNSURE = /"rank"|\\u|"(?:0|[1-9]\d*)"\s*:/;
+const UNSURE_RANKED = /\\u|"(?:0|[1-9]\d*)"\s*:/;
+
+/**
+ * The kind of a metadata that need not be parsed, or null: its first key is written plainly,
+ * is no bookkeeping, names a kind the reader does not parse, and is the first key JSON.parse
+ * would give, were the text JSON (it is not checked to be: that is the parse saved).
+ */
+function unparsedKind(rest: string, reads: EntryReads, ranked: boolean): string | null {
+  const m = FIRST_KEY.exec(rest);
+  if (m === null || BOOKKEEPING.has(m[1]) || reads.parses(m[1]) || (ranked ? UNSURE_RANKED : UNSURE).test(rest)) return null;
+  return m[1];
+}
+
 /**
  * Assembles entries from a stream of lines. A line that is not a glog line or a payload
  * line is reported as a problem and skipped: a trace cut mid-payload or with a garbled
- * line still yields every entry around it.
+ * line still yields every entry around it. The metadata of a line whose kind `reads` does
+ * not parse is not parsed, once a first entry was (so that the first entry, which names
+ * the process, is always one whose metadata is JSON).
  */
-export function traceAssembler(onEntry: (e: TraceEntry) => void, onProblem: (p: TraceProblem) => void): TraceAssembler {
+export function traceAssembler(onEntry: (e: TraceEntry) => void, onProblem: (p: TraceProblem) => void, reads: EntryReads = READS_ALL): TraceAssembler {
+  const checks = reads.checks;
+  /** Whether an entry was assembled (its metadata parsed), and one with a rank. */
+  let seen = false;
+  let ranked = false;
   let head: { line: number; level: string; date: string; time: string; pid: number; meta: Record<string, unknown>; kind: string } | null = null;
   // The payload under way: lines pushed as text, or a range of bytes (pushBytes).
   let payload: string[] = [];
   let bytes: Buffer | null = null;
   let from = 0;
   let to = 0;
+  let lines = 0;
   const flush = (truncated: boolean) => {
     if (!head) return;
     const h = head;
     head = null;
     const want = typeof h.meta.has_payload === 'string' ? h.meta.has_payload : null;
-    let text: string | null;
+    const rank = typeof h.meta.rank === 'number' ? h.meta.rank : null;
+    const pid = Number.isSafeInteger(h.pid) ? h.pid : null;
+    const check = want !== null && checks(h.kind, h.meta);
+    let e: Entry;
+    let mismatch = false;
     if (bytes !== null) {
-      // Decoded whole, its tabs dropped after: cheaper than a copy of its bytes without
-      // them (to hash), and than searching the bytes for what makes a payload worth reading.
-      text = from < to ? payloadText(bytes, from, to) : want !== null ? '' : null;
+      // A payload of one line (a chromium event's) is hashed from its bytes, and decoded only
+      // if a parser reads it; one of many lines that is checked is decoded whole and its tabs
+      // dropped after (cheaper than a copy of its bytes without them, line by line).
+      if (lines === 1 || !check) {
+        e = Entry.fromBytes(new Entry(h.line, h.level, h.date, h.time, h.kind, h.meta, rank, pid, undefined), bytes, from, to);
+        if (check) mismatch = md5Hex(bytes.subarray(from + 1, to)) !== want;
+      } else {
+        const text = payloadText(bytes, from, to);
+        e = new Entry(h.line, h.level, h.date, h.time, h.kind, h.meta, rank, pid, text);
+        mismatch = md5Hex(text) !== want;
+      }
       bytes = null;
     } else {
-      text = want !== null || payload.length ? payload.join('\n') : null;
+      const text = want !== null || payload.length ? payload.join('\n') : null;
       payload = [];
+      e = new Entry(h.line, h.level, h.date, h.time, h.kind, h.meta, rank, pid, text);
+      if (check) mismatch = md5Hex(text!) !== want;
     }
-    let mismatch = false;
-    if (want !== null) {
-      mismatch = md5Hex(text!) !== want;
-      if (mismatch) onProblem({ line: h.line, message: `${h.kind}: payload does not match has_payload (MD5)${truncated ? ': the log ends inside it' : ''}; entry skipped` });
-    }
-    const e = new Entry(h.line, h.level, h.date, h.time, h.kind, h.meta, typeof h.meta.rank === 'number' ? h.meta.rank : null, Number.isSafeInteger(h.pid) ? h.pid : null, text);
+    if (mismatch) onProblem({ line: h.line, message: `${h.kind}: payload does not match has_payload (MD5)${truncated ? ': the log ends inside it' : ''}; entry skipped` });
     e.payloadMismatch = mismatch;
     onEntry(e);
   };
@@ -134,6 +216,11 @@ export function traceAssembler(onEntry: (e: TraceEntry) => void, onProblem: (p: 
     }
     if (!m) {
       onProblem({ line, message: 'not a TORCH_TRACE (glog) line; skipped' });
+      return;
+    }
+    const unparsed = seen ? unparsedKind(rest, reads, ranked) : null;
+    if (unparsed !== null) {
+      head = { line, level: m[1], date: m[2], time: m[3], pid: Number(m[4]), meta: UNPARSED, kind: unparsed };
       return;
     }
     let meta: unknown;
@@ -155,6 +242,8 @@ export function traceAssembler(onEntry: (e: TraceEntry) => void, onProblem: (p: 
       }
     }
     head = { line, level: m[1], date: m[2], time: m[3], pid: Number(m[4]), meta: meta as Record<string, unknown>, kind };
+    seen = true;
+    if (typeof head.meta.rank === 'number') ranked = true;
   };
   return {
     push(text: string, line: number): void {
@@ -177,6 +266,7 @@ export function traceAssembler(onEntry: (e: TraceEntry) => void, onProblem: (p: 
         let end: number;
         if (buf[i] === TAB && head) {
           // The entry's payload: every line from here that starts with a tab.
+          const first = line;
           end = buf.indexOf(NL, i);
           while (end >= 0 && buf[end + 1] === TAB) {
             line++;
@@ -186,6 +276,7 @@ export function traceAssembler(onEntry: (e: TraceEntry) => void, onProblem: (p: 
           bytes = buf;
           from = i;
           to = end;
+          lines = line - first + 1;
         } else {
           end = buf.indexOf(NL, i);
           if (end < 0) end = n;

@@ -1,4 +1,4 @@
-import type { TraceEntry } from './envelope.ts';
+import type { EntryReads, TraceEntry } from './envelope.ts';
 
 /** What pgo-ledger takes from a TORCH_TRACE log, one kind per parser (as tlparse does). */
 export type TraceFact =
@@ -33,10 +33,12 @@ export interface TraceStats {
   unknown: Map<string, number>;
   /** Entries of known kinds that were not PGO-related (e.g. other chromium events). */
   ignored: number;
+  /** Whether an entry gave the trace's rank (a rank fact, the first entry's that names one). */
+  ranked: boolean;
 }
 
 export function newStats(): TraceStats {
-  return { entries: 0, unknown: new Map(), ignored: 0 };
+  return { entries: 0, unknown: new Map(), ignored: 0, ranked: false };
 }
 
 const CODE_STATE_ARTIFACTS = new Set(['put_local_code_state', 'put_remote_code_state', 'get_local_code_state', 'get_remote_code_state', 'get_extra_remote_code_state']);
@@ -69,12 +71,21 @@ const FACT_NEEDLES = /automatic_dynamic"|pgo\.|\\u/;
 export function mayNameFact(payload: string): boolean {
   return FACT_NEEDLES.test(payload);
 }
+/** mayNameFact of a payload's bytes as logged (TraceEntry.payloadBytes), without decoding them. */
+export function bytesMayNameFact(payload: Buffer): boolean {
+  return payload.includes('automatic_dynamic"') || payload.includes('pgo.') || payload.includes('\\u');
+}
+/** Whether an entry's payload may name a fact, from its bytes when it was read from bytes. */
+function entryMayNameFact(e: TraceEntry): boolean {
+  const b = e.payloadBytes;
+  return b !== null ? bytesMayNameFact(b) : e.payload !== null && mayNameFact(e.payload);
+}
 const parsers: Record<string, Parser> = {
   chromium_event(e, out) {
-    if (e.payload === null || !mayNameFact(e.payload)) return false;
+    if (!entryMayNameFact(e)) return false;
     let ev: Record<string, unknown> | null;
     try {
-      ev = obj(JSON.parse(e.payload));
+      ev = obj(JSON.parse(e.payload!));
     } catch {
       return false;
     }
@@ -183,10 +194,33 @@ const parsers: Record<string, Parser> = {
 /** Known kinds that never hold PGO facts (counted as ignored, not unknown). */
 const QUIET = new Set(['str', 'dynamo_start', 'describe_storage', 'guard_added_fast', 'guard_added', 'create_symbol', 'sizes', 'dynamo_output_graph', 'dynamo_cpp_guards_str', 'feature_usage', 'optimize_ddp_split_graph', 'aot_joint_graph', 'aot_forward_graph', 'aot_backward_graph', 'aot_inference_graph', 'inductor_output_code', 'inductor_post_grad_graph', 'inductor_pre_grad_graph', 'dynamo_guards', 'bwd_compilation_metrics', 'symbolic_shape_specialization', 'propagate_real_tensors', 'graph_break', 'missing_fake_kernel', 'mismatched_fake_kernel', 'exported_program', 'link', 'guard_added_fast', 'compiled_autograd_graph', 'dump_file', 'fx_graph_cache_hit', 'fx_graph_cache_miss', 'fx_graph_cache_bypass', 'aotautograd_cache_hit', 'aotautograd_cache_miss', 'aotautograd_cache_bypass', 'artifact']);
 
+/**
+ * Whether an entry's facts may depend on its payload, so that a payload that does not match
+ * has_payload must be said and the entry skipped: every kind with a parser (a describe_* or
+ * compilation_metrics with a payload is skipped as it always was), but for artifacts of
+ * names read by none. Other entries are counted and skipped with their payloads unread and
+ * unhashed (tlparse's manner for kinds it has no parser for): what a payload that nothing
+ * reads holds, broken or not, changes no fact, and hashing them cost more than the ingest's
+ * reading of the facts.
+ */
+export function payloadMatters(kind: string, meta: Record<string, unknown>): boolean {
+  if (!Object.hasOwn(parsers, kind)) return false;
+  if (kind !== 'artifact') return true;
+  const name = str(obj(meta.artifact)?.name);
+  return name !== null && (CODE_STATE_ARTIFACTS.has(name) || name === 'recompile_reasons');
+}
+
+/** What parseEntry reads: the metadata of kinds with a parser, the payloads that matter. */
+export const FACT_READS: EntryReads = { parses: (kind) => Object.hasOwn(parsers, kind), checks: payloadMatters };
+
 /** Facts in one entry; unknown kinds are counted, never fatal. */
 export function parseEntry(e: TraceEntry, stats: TraceStats, out: (f: TraceFact) => void): void {
   stats.entries++;
-  if (e.rank !== null) out({ kind: 'rank', line: e.line, rank: e.rank });
+  // A trace's rank is its first entry's that names one (the reader need not parse later ones).
+  if (e.rank !== null && !stats.ranked) {
+    stats.ranked = true;
+    out({ kind: 'rank', line: e.line, rank: e.rank });
+  }
   if (e.payloadMismatch) return;
   // Own kinds only: a kind named `__proto__` or `constructor` is no parser of Object's.
   const p = Object.hasOwn(parsers, e.kind) ? parsers[e.kind] : undefined;
