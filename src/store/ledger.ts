@@ -118,9 +118,13 @@ function createLedger(db: OpenedDatabase): Ledger {
   const live = liveViews(sql, interner);
   const state: AppendState = { sql, interner, live, checkpointCounts: new Map(), carried: { gen: interner.generation, memos: new Map() } };
   let seenVersion = -1;
+  // Appends in a row whose transactions met no other writer (SQLite: Sql.writersMet), from
+  // this connection's first: a batch is folded ahead of the lock while one of the last two met
+  // one (alone, as a fleet's last writer is, folding ahead buys nothing: no one waits).
+  let quiet = Infinity;
   // PGO_LEDGER_FOLD_AHEAD=1 folds ahead always, 0 never (tests, measuring)
   const aheadEnv = process.env.PGO_LEDGER_FOLD_AHEAD;
-  const foldsAhead = () => (aheadEnv === '1' ? true : aheadEnv === '0' ? false : (sql.writersMet?.() ?? 0) > 0);
+  const foldsAhead = () => (aheadEnv === '1' ? true : aheadEnv === '0' ? false : quiet < 2);
 
   /** What was cached of the tables is void: another connection committed, or a transaction rolled back. */
   const forget = () => {
@@ -148,6 +152,7 @@ function createLedger(db: OpenedDatabase): Ledger {
       for (let attempt = 1; ; attempt++) {
         try {
           // PostgreSQL: the dictionary rows first, committed on their own (see Dialect.internFirst)
+          const met = sql.writersMet?.();
           const rows = sql.dialect.internFirst ? internBatch(state, events) : undefined;
           // SQLite: once this connection met another writer, the batch is folded before the
           // lock (foldAhead), so that the lock is held for little more than the insert.
@@ -167,6 +172,7 @@ function createLedger(db: OpenedDatabase): Ledger {
             return r;
           });
           seenVersion = sql.dataVersion();
+          if (met !== undefined) quiet = sql.writersMet!() !== met ? 0 : quiet + 1;
           return result;
         } catch (e) {
           // The transaction rolled back: whatever was folded in memory for it is void.
