@@ -151,11 +151,11 @@ function createLedger(db: OpenedDatabase): Ledger {
       if (events.length === 0) return { appended: 0, duplicates: 0, records: 0, firstPosition: null, lastPosition: null };
       for (let attempt = 1; ; attempt++) {
         try {
-          // PostgreSQL: the dictionary rows first, committed on their own (see Dialect.internFirst)
           const met = sql.writersMet?.();
+          // PostgreSQL: the dictionary rows first, committed on their own (see Dialect.internFirst)
           const rows = sql.dialect.internFirst ? internBatch(state, events) : undefined;
-          // SQLite: once this connection met another writer, the batch is folded before the
-          // lock (foldAhead), so that the lock is held for little more than the insert.
+          // SQLite, while this connection's appends meet other writers: the batch folded before
+          // the lock (foldAhead), so that the lock is held for little more than the insert.
           const ahead = rows === undefined && foldsAhead() ? foldAhead(state, events) : null;
           const result = sql.immediate(() => {
             // Another writer's commit leaves the dictionary ids true (rows are never changed
