@@ -1,18 +1,18 @@
 import { codeKey, type CodeId } from '../model/code-id.ts';
 import type { Sql } from './database.ts';
-import { checkpointAppended } from './checkpoints.ts';
+import { checkpointAppended, checkpointDue, encodeView, lastCheckpointCount } from './checkpoints.ts';
 import { fold, type FoldStep } from './fold.ts';
 import { hash53 } from './hash53.ts';
-import type { Interner } from './intern.ts';
+import { NOT_CACHED, type Interner } from './intern.ts';
 import type { AppendMemo, PreparedEvent } from './prepare-event.ts';
 import { replayProfile } from './replay.ts';
-import { whyCheckpointAt } from './why-checkpoints.ts';
-import { addToLogCounts, sourceCounts, type LogCounts } from './log-counts.ts';
-import { KEEP_ALL, whyCount, whyCountingAcc, whyStep, type Acc, type Carried } from './why-fold.ts';
+import { encodeWhyState, whyCheckpointAt, writeWhyCheckpointState } from './why-checkpoints.ts';
+import { addToLogCounts, encodeLogCounts, sourceCounts, type LogCounts } from './log-counts.ts';
+import { KEEP_ALL, moveEvidence, whyCount, whyCountingAcc, whyStep, type Acc, type Carried } from './why-fold.ts';
 import type { FrameStateSizeEntry } from '../model/entry.ts';
 import type { LeanEvent } from './log.ts';
-import { historyRows, writeCodeStates, type LiveView, type LiveViews } from './views.ts';
-import type { EventRow, HistoryInsert } from './dialect/dialect.ts';
+import { codeStateRows, historyRows, writeCodeStates, type LiveView, type LiveViews } from './views.ts';
+import type { CodeStateRow, EventRow, HistoryInsert } from './dialect/dialect.ts';
 
 export interface AppendResult {
   appended: number;
@@ -44,24 +44,49 @@ export interface AppendState {
  * profile counters.
  */
 export function appendBatch(st: AppendState, events: readonly PreparedEvent[], interned?: EventRow[]): AppendResult {
-  const { sql, interner, live } = st;
-  const { dialect } = sql;
-  const result: AppendResult = { appended: 0, duplicates: 0, records: 0, firstPosition: null, lastPosition: null };
+  const { sql } = st;
   // (a) ids (the caller may have interned them already: Dialect.internFirst)
   const rows = interned ?? internBatch(st, events, rowsOf(st));
   const pids = [...new Set(rows.map((r) => r[0]))];
-  dialect.lock(sql, pids);
+  sql.dialect.lock(sql, pids);
   const before = profileCounters(sql, pids);
   for (const id of pids) dropIfStale(st, id, before.get(id)?.last_position ?? null);
   // (b) the bulk insert
-  const positions = dialect.insertEvents(sql, rows);
+  return foldInserted(st, events, rows, sql.dialect.insertEvents(sql, rows), before);
+}
+
+/** Phases (c) and (d) of appendBatch, the batch's events inserted at `positions`. */
+function foldInserted(st: AppendState, events: readonly PreparedEvent[], rows: EventRow[], positions: number[], before: Map<number, ProfileCounters>): AppendResult {
   // (c) duplicates and collisions
-  const reordered = positions.includes(0) && placeSkipped(sql, events, rows, positions);
+  const reordered = positions.includes(0) && placeSkipped(st.sql, events, rows, positions);
   // (d) the fold, in position order
   let order: number[] = [];
   for (let i = 0; i < positions.length; i++) if (positions[i] !== 0) order.push(i);
   if (reordered) order = order.sort((a, b) => positions[a] - positions[b]);
-  result.duplicates = events.length - order.length;
+  const f = foldEvents(st, events, rows, positions, order, before, null);
+  f.result.duplicates = events.length - order.length;
+  finishBatch(st, f.history, f.counts, f.refolds, before);
+  return f.result;
+}
+
+/** A batch's fold (phase d): what appendBatch writes after it. */
+interface Folded {
+  result: AppendResult;
+  counts: Map<number, { n: number; last: number; time: number }>;
+  refolds: Set<number>;
+  history: HistoryInsert[];
+}
+
+/** What a fold ahead of the write lock keeps for appendAhead: the profile runs to note (profile, run, position each), the accs that took positions into evidence. */
+interface FoldingAhead {
+  runs: number[];
+  accs: Set<Acc>;
+}
+
+/** Phase (d)'s loop: the events of `order` folded, in that order, each at its position (`ahead`: foldAhead's fold, see FoldingAhead). */
+function foldEvents(st: AppendState, events: readonly PreparedEvent[], rows: EventRow[], positions: number[], order: readonly number[], before: Map<number, ProfileCounters>, ahead: FoldingAhead | null): Folded {
+  const { interner, live } = st;
+  const result: AppendResult = { appended: 0, duplicates: 0, records: 0, firstPosition: null, lastPosition: null };
   const refolds = new Set<number>();
   const counts = new Map<number, { n: number; last: number; time: number }>();
   const history: HistoryInsert[] = [];
@@ -86,7 +111,10 @@ export function appendBatch(st: AppendState, events: readonly PreparedEvent[], i
       ofProfile.set(id, (p = { counted: lv0?.counts, c, run: null, lv: undefined }));
     }
     // profileRun adds a run's row once; later calls for it are no-ops, skipped here while the run stays
-    if (row[6] !== null && row[6] !== p.run) interner.profileRun(id, (p.run = row[6]), position);
+    if (row[6] !== null && row[6] !== p.run) {
+      if (ahead === null) interner.profileRun(id, (p.run = row[6]), position);
+      else ahead.runs.push(id, (p.run = row[6]), position);
+    }
     const m = ev.memo;
     if (p.counted) {
       // what addToLogCounts does, with the counts of this code id and source (and its run noted) kept
@@ -147,7 +175,12 @@ export function appendBatch(st: AppendState, events: readonly PreparedEvent[], i
       acc = lv.why ? whyCountingAcc(lv.why, whyCode!, step, ev.kind, row[4]) : null;
       slot = acc === null ? null : acc.carried.get(row[4])!;
       kept = step.after;
-      if (lv.why && acc === null) whyStep(lv.why, step, whyEvent(interner, ev, position, id, row[4], row[2]!, row[3], row[6]), KEEP_ALL, noDetails);
+      if (lv.why && acc === null) {
+        const d = detailed;
+        whyStep(lv.why, step, whyEvent(interner, ev, position, id, row[4], row[2]!, row[3], row[6]), KEEP_ALL, noDetails);
+        // evidence at a position folded ahead (moved should the events take others)
+        if (ahead !== null && detailed !== d) ahead.accs.add(lv.why.byCode.get(WHY_EVENT.code)!.get(step.source)!);
+      }
       if (m) {
         remember(m, lv, ev, step, whyCode, row[4]);
         if (m.view !== null) carryMemo(st, m, row);
@@ -162,8 +195,7 @@ export function appendBatch(st: AppendState, events: readonly PreparedEvent[], i
       whyCount(slot, ev.run);
     }
   }
-  finishBatch(st, history, counts, refolds, before);
-  return result;
+  return { result, counts, refolds, history };
 }
 
 /**
@@ -222,9 +254,168 @@ function finishBatch(st: AppendState, history: HistoryInsert[], counts: Map<numb
     replayProfile(sql, interner, id);
     live.drop(id);
   }
+  countAppended(sql, counts);
+}
+
+/** The profile counters of an append. */
+function countAppended(sql: Sql, counts: Map<number, { n: number; last: number; time: number }>): void {
   for (const [id, c] of counts) {
     sql.run('update profiles set event_count = event_count + ?, last_position = ?, last_time = case when coalesce(last_time, 0) > ? then last_time else ? end where id = ?', c.n, c.last, c.time, c.time, id);
   }
+}
+
+/**
+ * A batch folded ahead of the write lock (foldAhead), for appendAhead to write under it: the
+ * fold of its events as though they took the positions from `base` on, one after another.
+ */
+export interface Ahead {
+  rows: EventRow[];
+  pids: number[];
+  base: number;
+  /** Each profile's last position, as its live view (folded ahead from) had it. */
+  seen: Map<number, number | null>;
+  folded: Folded;
+  ahead: FoldingAhead;
+  codeStates: CodeStateRow[];
+  /** The checkpoint states of profiles due one, encoded; why's where its live state was at hand. */
+  checkpoints: Map<number, { view: Uint8Array; why: Uint8Array | null; counts: Uint8Array | null }>;
+}
+
+/**
+ * Issue 10.3: what an append computes from a batch, computed before the write lock, so that
+ * writers of one database hold the lock only for what needs it (the insert, the writes of
+ * what is computed here, the commit) and fold their batches at the same time. The batch is
+ * folded into this connection's live views of its profiles as they were after its last
+ * append, its events given positions from one past the log's last: appendAhead, under the
+ * lock, writes it only where that still holds (nothing appended to those profiles since, no
+ * event of the batch in the log, the positions one after another; from the one predicted
+ * where why's state took positions in) and otherwise lets the live views go and appends the
+ * batch as appendBatch does. Null where the batch is not folded ahead: a dictionary id not
+ * cached (a row to add), a profile with no live view, a retraction (it rebuilds its profile).
+ */
+export function foldAhead(st: AppendState, events: readonly PreparedEvent[]): Ahead | null {
+  const { sql, interner, live } = st;
+  for (const ev of events) if (ev.kind === 'run.retracted') return null;
+  let pids: number[] = [];
+  let interning = false;
+  interner.cachedOnly = true;
+  try {
+    // a new profile is appended under the lock (its row never stands without its events)
+    let key = '';
+    for (const ev of events) if (ev.cacheKey !== key) interner.profileId((key = ev.cacheKey));
+    let rows: EventRow[];
+    try {
+      rows = internBatch(st, events, rowsOf(st));
+    } catch (e) {
+      if (e !== NOT_CACHED) throw e;
+      // New dictionary rows (a body, a run, ...): added and committed in a short write
+      // transaction of their own, as PostgreSQL does (Dialect.internFirst); should the batch
+      // then fail, they are rows no event names, which change no answer.
+      interner.cachedOnly = false;
+      interning = true;
+      rows = sql.immediate(() => internBatch(st, events, rowsOf(st)));
+      interning = false;
+      interner.cachedOnly = true;
+    }
+    pids = [...new Set(rows.map((r) => r[0]))];
+    const seen = new Map<number, number | null>();
+    for (const id of pids) {
+      const lv = live.peek(id);
+      if (!lv || lv.lastPosition === null) return null;
+      seen.set(id, lv.lastPosition);
+    }
+    const before = profileCounters(sql, pids);
+    for (const id of pids) if (before.get(id)?.last_position !== seen.get(id)) return null;
+    const base = (sql.get<{ p: number | null }>('select max(position) p from events')?.p ?? 0) + 1;
+    const positions = new Array<number>(rows.length);
+    const order = new Array<number>(rows.length);
+    for (let i = 0; i < rows.length; i++) {
+      positions[i] = base + i;
+      order[i] = i;
+    }
+    const ahead: FoldingAhead = { runs: [], accs: new Set() };
+    const folded = foldEvents(st, events, rows, positions, order, before, ahead);
+    const codeStates: CodeStateRow[] = [];
+    const checkpoints: Ahead['checkpoints'] = new Map();
+    for (const id of pids) {
+      const lv = live.peek(id)!;
+      if (lv.dirty.size) codeStateRows(codeStates, id, lv.view, lv.dirty);
+      lv.dirty.clear();
+      const at = st.checkpointCounts.get(id) ?? lastCheckpointCount(sql, id);
+      if (!checkpointDue(before.get(id)!.event_count + folded.counts.get(id)!.n, at)) continue;
+      // what checkpointAppended and whyCheckpointAt write, encoded here
+      const view = encodeView(lv.view, interner.codeId, lv.rows);
+      const why = lv.why && lv.counts ? encodeWhyState(lv.why, interner.codeId, true) : null;
+      checkpoints.set(id, { view, why, counts: why && encodeLogCounts(lv.counts!) });
+    }
+    return { rows, pids, base, seen, folded, ahead, codeStates, checkpoints };
+  } catch (e) {
+    // the dictionary rows' transaction failed (rolled back): the caller forgets its ids
+    if (interning) throw e;
+    // The live views hold part of the batch: let them go. appendBatch, under the lock, loads
+    // them again and appends the batch (any error is its to give, in its transaction).
+    voidAhead(st, pids);
+    return null;
+  } finally {
+    interner.cachedOnly = false;
+  }
+}
+
+/** The live views a batch folded ahead into, let go of. */
+function voidAhead(st: AppendState, pids: readonly number[]): void {
+  for (const id of pids) {
+    st.live.drop(id);
+    st.checkpointCounts.delete(id);
+  }
+}
+
+/** Under the write lock: a batch folded ahead (foldAhead) written where its fold holds, else appended afresh (appendBatch). */
+export function appendAhead(st: AppendState, events: readonly PreparedEvent[], a: Ahead): AppendResult {
+  const { sql, interner, live } = st;
+  sql.dialect.lock(sql, a.pids);
+  const before = profileCounters(sql, a.pids);
+  for (const id of a.pids) {
+    if (before.get(id)?.last_position !== a.seen.get(id)) {
+      voidAhead(st, a.pids);
+      return appendBatch(st, events, a.rows);
+    }
+  }
+  const positions = sql.dialect.insertEvents(sql, a.rows);
+  const first = positions[0];
+  const delta = first - a.base;
+  let holds = first !== 0;
+  for (let i = 1; holds && i < positions.length; i++) holds = positions[i] === first + i;
+  if (!holds) {
+    voidAhead(st, a.pids);
+    return foldInserted(st, events, a.rows, positions, before);
+  }
+  // the positions the events took
+  const { result, counts, history } = a.folded;
+  result.firstPosition = first;
+  result.lastPosition = positions[positions.length - 1];
+  for (const c of counts.values()) c.last += delta;
+  for (const h of history) h[0] += delta;
+  const { runs, accs } = a.ahead;
+  for (let i = 0; i < runs.length; i += 3) interner.profileRun(runs[i], runs[i + 1], runs[i + 2] + delta);
+  // why's evidence at the positions folded ahead, and its states encoded ahead, are void where the events took others
+  const moved = delta !== 0 && accs.size !== 0;
+  if (moved) for (const acc of accs) moveEvidence(acc, a.base, delta);
+  // what finishBatch writes
+  sql.dialect.insertHistory(sql, history);
+  sql.dialect.upsertCodeStates(sql, a.codeStates);
+  for (const [id, c] of counts) live.peek(id)!.lastPosition = c.last;
+  checkpointAppended(sql, counts, (id) => live.peek(id)?.view, st.checkpointCounts, interner.codeId,
+    (id, position) => {
+      const cp = a.checkpoints.get(id);
+      if (cp?.why && !moved) writeWhyCheckpointState(sql, id, position, cp.why, cp.counts!);
+      else whyCheckpointAt(sql, interner.dict, id, position, interner.codeId, live.peek(id));
+    },
+    before,
+    (id) => live.peek(id)?.rows,
+    (id) => a.checkpoints.get(id)?.view,
+  );
+  countAppended(sql, counts);
+  return result;
 }
 
 /**
@@ -396,7 +587,11 @@ export function internBatch(st: Pick<AppendState, 'interner'>, events: readonly 
   }
   return rows;
 }
-const noDetails = () => {};
+/** Events whose details why's fold took (counted: an event's position taken into evidence, see FoldingAhead). */
+let detailed = 0;
+const noDetails = () => {
+  detailed++;
+};
 const WHY_EVENT = {} as LeanEvent;
 
 /** An appended event as `why`'s fold reads it (one object, refilled; the code id the dictionaries' own). */

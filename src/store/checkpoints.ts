@@ -69,15 +69,23 @@ export function decodeView(bytes: Uint8Array, dict: Dictionaries): StreamView {
 }
 
 export function writeCheckpoint(sql: Sql, profileId: number, position: number, eventCount: number, maxTime: number, view: StreamView, codeRow: (c: CodeId) => number, kept?: ViewRows): void {
+  writeCheckpointState(sql, profileId, position, eventCount, maxTime, encodeView(view, codeRow, kept));
+}
+
+/** A checkpoint whose view is encoded already (encodeView). */
+export function writeCheckpointState(sql: Sql, profileId: number, position: number, eventCount: number, maxTime: number, state: Uint8Array): void {
   sql.run(
     'insert into checkpoints(profile_id, position, event_count, max_time, state) values (?, ?, ?, ?, ?) on conflict(profile_id, position) do update set event_count = excluded.event_count, max_time = excluded.max_time, state = excluded.state',
     profileId,
     position,
     eventCount,
     maxTime,
-    encodeView(view, codeRow, kept),
+    state,
   );
 }
+
+/** Whether a profile of `total` events, `at` of them at its newest checkpoint, is due another. */
+export const checkpointDue = (total: number, at: number): boolean => total - at >= checkpointEvery();
 
 /** The profile's event count at its newest checkpoint (0 when none). */
 export function lastCheckpointCount(sql: Sql, profileId: number): number {
@@ -132,6 +140,8 @@ export function checkpointAppended(
   counters?: Map<number, { event_count: number; last_time: number | null }>,
   /** Each view's rows kept between its checkpoints (the append's live views'), as replay keeps them. */
   rowsOf?: (pid: number) => ViewRows | undefined,
+  /** A view's encoded state, where the caller encoded it already (append.ts foldAhead). */
+  encoded?: (pid: number) => Uint8Array | undefined,
 ): void {
   for (const [pid, c] of counts) {
     const view = viewOf(pid);
@@ -140,8 +150,10 @@ export function checkpointAppended(
     if (at === undefined) since.set(pid, (at = lastCheckpointCount(sql, pid)));
     const row = counters?.get(pid) ?? sql.get<{ event_count: number; last_time: number | null }>('select event_count, last_time from profiles where id = ?', pid)!;
     const total = row.event_count + c.n;
-    if (total - at < checkpointEvery()) continue;
-    writeCheckpoint(sql, pid, c.last, total, Math.max(row.last_time ?? 0, c.time), view, codeRow, rowsOf?.(pid));
+    if (!checkpointDue(total, at)) continue;
+    const state = encoded?.(pid);
+    if (state) writeCheckpointState(sql, pid, c.last, total, Math.max(row.last_time ?? 0, c.time), state);
+    else writeCheckpoint(sql, pid, c.last, total, Math.max(row.last_time ?? 0, c.time), view, codeRow, rowsOf?.(pid));
     since.set(pid, total);
     written?.(pid, c.last);
   }

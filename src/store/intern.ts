@@ -31,7 +31,15 @@ export interface Interner {
   forget(): void;
   /** Counts the calls of forget(): ids kept from before another one are void. */
   readonly generation: number;
+  /**
+   * Ids from memory and reads only, as an append folding ahead of the write lock needs them
+   * (append.ts foldAhead): while set, an id that would add a row throws NOT_CACHED instead.
+   */
+  cachedOnly: boolean;
 }
+
+/** Thrown by an Interner in cachedOnly mode for an id it would have to add. */
+export const NOT_CACHED = new Error('bug: an interner id that is not cached, asked for outside the write lock');
 
 const BOUND = 200_000;
 
@@ -50,11 +58,16 @@ export function createInterner(sql: Sql): Interner {
   const runsOf = new Map<number, Set<number>>();
   let dict = dictionaries(sql);
   let generation = 0;
+  let cachedOnly = false;
+  const adding = () => {
+    if (cachedOnly) throw NOT_CACHED;
+  };
 
   /** The id of a dictionary entry (sources, runs), added if new. */
   const dictId = (cache: Map<string, number>, table: 'sources' | 'runs', column: 'source' | 'run', value: string): number => {
     let id = cache.get(value);
     if (id !== undefined) return id;
+    adding();
     sql.run(`insert into ${table}(${column}) values (?) on conflict do nothing`, value);
     id = sql.get<{ id: number }>(`select id from ${table} where ${column} = ?`, value)!.id;
     if (cache.size > BOUND) cache.clear();
@@ -68,6 +81,12 @@ export function createInterner(sql: Sql): Interner {
     },
     get generation() {
       return generation;
+    },
+    get cachedOnly() {
+      return cachedOnly;
+    },
+    set cachedOnly(on: boolean) {
+      cachedOnly = on;
     },
     prime(events) {
       const bulk = sql.dialect.internRows;
@@ -121,6 +140,7 @@ export function createInterner(sql: Sql): Interner {
       const row = sql.get<{ id: number }>('select id from profiles where cache_key = ?', key);
       if (row) id = row.id;
       else {
+        adding();
         const k = parseCacheKey(key);
         formatCacheKey(k); // refuses mast: job ids as PyTorch does
         // another writer may add it at the same time (PostgreSQL): then its row is the one
@@ -135,6 +155,7 @@ export function createInterner(sql: Sql): Interner {
       if (origin == null) return null;
       let id = originIds.get(origin);
       if (id !== undefined) return id;
+      adding();
       sql.run('insert into origins(origin) values (?) on conflict do nothing', origin);
       id = sql.get<{ id: number }>('select id from origins where origin = ?', origin)!.id;
       originIds.set(origin, id);
@@ -148,6 +169,7 @@ export function createInterner(sql: Sql): Interner {
       const k = codeRowKey(c);
       id = codeIds.get(k);
       if (id === undefined) {
+        adding();
         sql.run('insert into codes(filename, firstlineno, name, file_hash, closure_hash, extra) values (?, ?, ?, ?, ?, ?) on conflict do nothing', c.filename, c.firstlineno, c.name, c.file_hash, closure, extra);
         id = sql.get<{ id: number }>(
           'select id from codes where file_hash = ? and firstlineno = ? and name = ? and filename = ? and closure_hash = ? and extra = ?',
@@ -162,6 +184,7 @@ export function createInterner(sql: Sql): Interner {
       let runs = runsOf.get(pid);
       if (!runs) runsOf.set(pid, (runs = new Set()));
       if (runs.has(rid)) return;
+      adding();
       addProfileRun(sql, pid, rid, position);
       runs.add(rid);
     },
@@ -172,6 +195,7 @@ export function createInterner(sql: Sql): Interner {
       if (!byJson) bodyIds.set(kind, (byJson = new Map()));
       let id = byJson.get(json);
       if (id !== undefined) return id;
+      adding();
       const payload = sql.dialect.payload(encodePayload(json));
       const version = CURRENT_VERSION[kind as EventKind];
       id =

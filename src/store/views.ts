@@ -58,15 +58,19 @@ export function loadView(sql: Sql, pid: number): StreamView {
 
 /** Writes the code states of a view (those of the given seqs, or all). */
 export function writeCodeStates(sql: Sql, pid: number, view: StreamView, seqs: Iterable<number> | 'all'): void {
+  sql.dialect.upsertCodeStates(sql, codeStateRows([], pid, view, seqs));
+}
+
+/** The code state rows of a view (those of the given seqs, or all), added to `rows`. */
+export function codeStateRows(rows: CodeStateRow[], pid: number, view: StreamView, seqs: Iterable<number> | 'all'): CodeStateRow[] {
   const want = seqs === 'all' ? null : new Set(seqs);
-  const rows: CodeStateRow[] = [];
   for (const [key, { id, state }] of view.profile.codes) {
     const seq = view.codeSeq.get(key)!;
     if (want && !want.has(seq)) continue;
     const entries = JSON.stringify([...state.automaticDynamic].map(([s, e]) => [s, entryToJson(e)]));
     rows.push([pid, seq, id.filename, id.firstlineno, id.name, id.file_hash, closureColumn(id), extraColumn(id), entries]);
   }
-  sql.dialect.upsertCodeStates(sql, rows);
+  return rows;
 }
 
 export function insertHistory(sql: Sql, interner: Interner, position: number, pid: number, step: FoldStep): void {

@@ -133,12 +133,17 @@ export function decodeWhyState(bytes: Uint8Array, dict: Dictionaries, keep: Keep
  * `keepDims`: the state keeps its dims parsed (accDimsText).
  */
 export function writeWhyCheckpoint(sql: Sql, profileId: number, position: number, st: WhyState, codeRow: (c: CodeId) => number, counts?: LogCounts, keepDims = false): void {
+  writeWhyCheckpointState(sql, profileId, position, encodeWhyState(st, codeRow, keepDims), encodeLogCounts(counts ?? logCountsUntil(sql, profileId, position)));
+}
+
+/** A why-checkpoint whose state and counts are encoded already (encodeWhyState, encodeLogCounts). */
+export function writeWhyCheckpointState(sql: Sql, profileId: number, position: number, state: Uint8Array, counts: Uint8Array): void {
   sql.run(
     'insert into why_checkpoints(profile_id, position, state, counts) values (?, ?, ?, ?) on conflict(profile_id, position) do update set state = excluded.state, counts = excluded.counts',
     profileId,
     position,
-    encodeWhyState(st, codeRow, keepDims),
-    encodeLogCounts(counts ?? logCountsUntil(sql, profileId, position)),
+    state,
+    counts,
   );
 }
 

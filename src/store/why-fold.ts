@@ -393,6 +393,43 @@ export function whyStep(st: WhyState, step: FoldStep, ev: LeanEvent, keep: Keep,
 }
 
 /**
+ * An acc's evidence at positions from `from` on, moved by `delta`: an append folded its batch
+ * ahead of the write lock at positions its events then did not take (append.ts appendAhead).
+ * Each such evidence is replaced, not changed (texts made of it stay true of it), its sharing
+ * kept; the texts of the tracks it was in are let go.
+ */
+export function moveEvidence(acc: Acc, from: number, delta: number): void {
+  const dims = acc.dims;
+  if (!dims) return;
+  const moved = new Map<object, object>();
+  const move = <T extends { position: number } | null>(e: T): T => {
+    if (e === null || e.position < from) return e;
+    let m = moved.get(e);
+    if (!m) moved.set(e, (m = { ...e, position: e.position + delta }));
+    return m as T;
+  };
+  let any = false;
+  for (const t of dims.values()) {
+    const first = move(t.first);
+    const lastStatic = move(t.lastStatic);
+    const staticBefore = move(t.staticBefore);
+    const became = move(t.became);
+    const logged = move(t.logged);
+    const becameLogged = move(t.becameLogged);
+    if (first === t.first && lastStatic === t.lastStatic && staticBefore === t.staticBefore && became === t.became && logged === t.logged && becameLogged === t.becameLogged) continue;
+    t.first = first;
+    t.lastStatic = lastStatic;
+    t.staticBefore = staticBefore;
+    t.became = became;
+    t.logged = logged;
+    t.becameLogged = becameLogged;
+    t.text = undefined;
+    any = true;
+  }
+  if (any) acc.dimsText = acc.dimsIndex = undefined;
+}
+
+/**
  * The count of a body in its acc, for `whyCount` (null where the acc is not kept). Its step
  * must have been folded with `whyStep` first.
  */
