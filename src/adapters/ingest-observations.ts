@@ -3,7 +3,7 @@ import { Worker } from 'node:worker_threads';
 import type { Ledger } from '../store/ledger.ts';
 import type { PreparedEvent } from '../store/prepare-event.ts';
 import { batchCache, decodeBatch, lineBatches, lineWireBatches, type LineBatchOptions, type WireBatch } from './observation-batches.ts';
-import { InputError, type LineDefaults } from './observation-lines.ts';
+import { InputError, handOverCache, lineContext, type LineCacheHandOver, type LineDefaults } from './observation-lines.ts';
 import { sizeOf } from './read-lines.ts';
 
 export interface IngestOptions {
@@ -78,13 +78,19 @@ export async function ingestObservations(ledger: Ledger, file: string, opts: Ing
   async function inThread(after?: LineBatchOptions['after'], handOff?: () => boolean): Promise<IngestSummary> {
     const cache = batchCache();
     const reuse: PreparedEvent[] = [];
-    const batches = lineWireBatches(file, { ...options, after, onSkip: (e) => opts.onSkip?.(e.message) });
+    // The lines parsed here go to the worker with what they hold (see handOverCache): it would
+    // parse every shape of them in full again (~0.2 CPU-s a 1M-line ingest of the mix).
+    let context = handOff ? lineContext(file, options.defaults) : undefined;
+    const batches = lineWireBatches(file, { ...options, after, context, onSkip: (e) => opts.onSkip?.(e.message) });
     for await (const b of batches) {
       write(decodeBatch(b, cache, reuse), b.lines, b.bytes, b.skipped);
       // no other writer met: the rest goes to a worker
       if (handOff && b.last !== undefined && handOff()) {
         await batches.return(undefined);
-        return withWorker({ line: b.last, lines: b.lines, skipped: b.skipped });
+        const lineCache = handOverCache(context!);
+        // (not kept alive here while the worker runs)
+        context = undefined;
+        return withWorker({ line: b.last, lines: b.lines, skipped: b.skipped }, lineCache);
       }
     }
     return sum;
@@ -95,7 +101,7 @@ export async function ingestObservations(ledger: Ledger, file: string, opts: Ing
     return sum;
   }
 
-  async function withWorker(from?: LineBatchOptions['after']): Promise<IngestSummary> {
+  async function withWorker(from?: LineBatchOptions['after'], lineCache?: LineCacheHandOver): Promise<IngestSummary> {
     const self = import.meta.url;
     const fromSources = self.endsWith('.ts');
     // dist/observation-worker.mjs sits beside the library bundle, one folder up from the command line's chunks.
@@ -110,7 +116,7 @@ export async function ingestObservations(ledger: Ledger, file: string, opts: Ing
     // less resident at 1M lines for a few more full GCs of 20 MB each. 2 GB holds the worst
     // lines tried (62 MB: one size array of 31M ints, an object of 5M keys); a line of 21M
     // empty objects overflows it as it does the default limit (4 GB on the bench machine).
-    const worker = new Worker(url, { workerData: { file, options: { ...options, after: from }, window: 3, entry: entry.href }, resourceLimits: { maxYoungGenerationSizeMb: 32, maxOldGenerationSizeMb: 2000 } });
+    const worker = new Worker(url, { workerData: { file, options: { ...options, after: from }, lineCache, window: 3, entry: entry.href }, resourceLimits: { maxYoungGenerationSizeMb: 32, maxOldGenerationSizeMb: 2000 } });
     const cache = batchCache();
     // one set of event objects, refilled batch after batch (see decodeBatch)
     const reuse: Parameters<Ledger['appendPrepared']>[0][number][] = [];

@@ -377,6 +377,8 @@ export interface LineBatchOptions {
   onSkip: (e: InputError) => void;
   /** Go on after this line of the file, with the counts up to it (another reader took the lines before). */
   after?: { line: number; lines: number; skipped: number };
+  /** The line context to parse with (default: a new one): a reader that hands its cache on to another keeps it (see handOverCache). */
+  context?: LineContext;
 }
 
 /** Where parsed lines go until a batch is full; take() hands the batch over with the counts so far. */
@@ -395,7 +397,7 @@ async function* batchesOf<T>(file: string, o: LineBatchOptions, sink: BatchSink<
   let skipped = o.after?.skipped ?? 0;
   const after = o.after?.line ?? 0;
   let bytes = 0;
-  let ctx: LineContext | undefined;
+  let ctx: LineContext | undefined = o.context;
   for await (const chunk of readTextChunks(file)) {
     bytes = chunk.bytes;
     const texts = chunk.texts;
