@@ -87,8 +87,9 @@ export async function ingestObservations(ledger: Ledger, file: string, opts: Ing
       // no other writer met: the rest goes to a worker
       if (handOff && b.last !== undefined && handOff()) {
         await batches.return(undefined);
-        const lineCache = handOverCache(context!);
-        // (not kept alive here while the worker runs)
+        // Neither the context nor what it hands over stays alive here while the worker runs (4 MB
+        // of the heap at the next full GC): the worker's start lets go of `lineCache.handed`.
+        const lineCache = { handed: handOverCache(context!) };
         context = undefined;
         return withWorker({ line: b.last, lines: b.lines, skipped: b.skipped }, lineCache);
       }
@@ -101,7 +102,7 @@ export async function ingestObservations(ledger: Ledger, file: string, opts: Ing
     return sum;
   }
 
-  async function withWorker(from?: LineBatchOptions['after'], lineCache?: LineCacheHandOver): Promise<IngestSummary> {
+  async function withWorker(from?: LineBatchOptions['after'], lineCache?: { handed?: LineCacheHandOver }): Promise<IngestSummary> {
     const self = import.meta.url;
     const fromSources = self.endsWith('.ts');
     // dist/observation-worker.mjs sits beside the library bundle, one folder up from the command line's chunks.
@@ -116,7 +117,8 @@ export async function ingestObservations(ledger: Ledger, file: string, opts: Ing
     // less resident at 1M lines for a few more full GCs of 20 MB each. 2 GB holds the worst
     // lines tried (62 MB: one size array of 31M ints, an object of 5M keys); a line of 21M
     // empty objects overflows it as it does the default limit (4 GB on the bench machine).
-    const worker = new Worker(url, { workerData: { file, options: { ...options, after: from }, lineCache, window: 3, entry: entry.href }, resourceLimits: { maxYoungGenerationSizeMb: 32, maxOldGenerationSizeMb: 2000 } });
+    const worker = new Worker(url, { workerData: { file, options: { ...options, after: from }, lineCache: lineCache?.handed, window: 3, entry: entry.href }, resourceLimits: { maxYoungGenerationSizeMb: 32, maxOldGenerationSizeMb: 2000 } });
+    if (lineCache) lineCache.handed = undefined;
     const cache = batchCache();
     // one set of event objects, refilled batch after batch (see decodeBatch)
     const reuse: Parameters<Ledger['appendPrepared']>[0][number][] = [];
