@@ -203,15 +203,19 @@ export interface LineCacheHandOver {
   seenCount: number | undefined;
   runs: string[] | undefined;
   prev: number;
-  /** Per rest: head, tail, runAt, runEnd, gen, next, then its wire parts (cacheKey, code, codeKey, source, json, flags, run, origin, compileId). */
+  /**
+   * Per rest: head, tail, runAt, runEnd, gen, next, then its wire parts (cacheKey, code, codeKey,
+   * source, json, flags, run, origin, compileId), then, where they are refs into the table set
+   * handed over with it, its refs (keyRef, codeRef, sourceRef, jsonRef, runRef, originRef, compileRef, restRef).
+   */
   rests: unknown[][];
   /** Rests by place, in the order `seen` and `older` hold them (older null where the context has none). */
   seen: number[];
   older: number[] | null;
 }
 
-/** What `ctx` has cached, for a reader in another thread to go on with (see takeOverCache). */
-export function handOverCache(ctx: LineContext): LineCacheHandOver {
+/** What `ctx` has cached, for a reader in another thread to go on with (see takeOverCache), with the refs into table set `batch` where handed over with it. */
+export function handOverCache(ctx: LineContext, batch?: number): LineCacheHandOver {
   const place = new Map<LineRest, number>();
   const rests: unknown[][] = [];
   const all: LineRest[] = [];
@@ -236,19 +240,29 @@ export function handOverCache(ctx: LineContext): LineCacheHandOver {
   for (let i = 0; i < all.length; i++) {
     const r = all[i];
     const w = r.wire!;
-    rests.push([r.head, r.tail, r.runAt, r.runEnd, r.gen, placeOf(r.next), w.cacheKey, w.code, w.codeKey, w.source, w.json, w.flags, w.run, w.origin, w.compileId]);
+    const x = [r.head, r.tail, r.runAt, r.runEnd, r.gen, placeOf(r.next), w.cacheKey, w.code, w.codeKey, w.source, w.json, w.flags, w.run, w.origin, w.compileId];
+    if (batch !== undefined && w.batch === batch) x.push(w.keyRef, w.codeRef, w.sourceRef, w.jsonRef, w.runRef, w.originRef, w.compileRef, w.restRef);
+    rests.push(x);
   }
   return { tag: ctx.tag, gen: ctx.gen, seenCount: ctx.seenCount, runs: ctx.runs?.slice(), prev, rests, seen, older };
 }
 
 /**
  * A fresh context given the cache another reader handed over: the lines it parsed hit here as
- * they would have there. Its rests' table refs are no wire builder's of this thread (batch 0):
- * builders are numbered per thread, so another thread's numbers would name tables here.
+ * they would have there. Table refs handed over are refs into table set `batch` (the builder
+ * here that took over the table set they were made in); the other rests' refs are no wire
+ * builder's (batch 0): builders are numbered per thread, so another thread's numbers would
+ * name tables here.
  */
-export function takeOverCache(ctx: LineContext, h: LineCacheHandOver): void {
+export function takeOverCache(ctx: LineContext, h: LineCacheHandOver, batch?: number): void {
   const rests = h.rests.map((x) => {
-    const r = lineRest(null, wireParts(x[6] as string, x[7] as CodeId | null, x[8] as string | null, x[9] as string | null, x[10] as string, x[11] as number, x[12] as string | null, x[13] as string | null, x[14] as string | null), x[0] as string, x[1] as string, x[2] as number, x[3] as number);
+    const w = wireParts(x[6] as string, x[7] as CodeId | null, x[8] as string | null, x[9] as string | null, x[10] as string, x[11] as number, x[12] as string | null, x[13] as string | null, x[14] as string | null);
+    if (x.length > 15) {
+      if (batch === undefined) throw new Error('bug: table refs handed over without their table set');
+      w.batch = batch;
+      [w.keyRef, w.codeRef, w.sourceRef, w.jsonRef, w.runRef, w.originRef, w.compileRef, w.restRef] = x.slice(15) as number[];
+    }
+    const r = lineRest(null, w, x[0] as string, x[1] as string, x[2] as number, x[3] as number);
     r.gen = x[4] as number;
     return r;
   });

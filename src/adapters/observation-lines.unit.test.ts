@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { tempDir } from '../../test/support/tmp.ts';
-import { batchCache, decodeBatch, lineWireBatches, ROW, WireBuilder, type WireBatch } from './observation-batches.ts';
+import { batchCache, decodeBatch, handOverReader, lineWireBatches, ROW, takeOverReader, WireBuilder, type WireBatch } from './observation-batches.ts';
 import { handOverCache, LINE_REST, LineHit, lineContext, takeOverCache, type LineEvent, type LineRest, observationLineSchema, parseLine, parseObservationLine, surelyValidLine } from './observation-lines.ts';
 import { readLineChunks } from './read-lines.ts';
 
@@ -442,11 +442,12 @@ describe('a line cache handed over to another reader (the writing thread to the 
   }
 
   /** Wire batches as bytes and strings (the rows' numbers as their bytes), with the lines skipped. */
-  async function readFrom(file: string, o: { after?: { line: number; lines: number; skipped: number }; context?: ReturnType<typeof lineContext> }, stopAt?: number) {
+  async function readFrom(file: string, o: { after?: { line: number; lines: number; skipped: number }; context?: ReturnType<typeof lineContext>; builder?: WireBuilder }, stopAt?: number) {
     const batches: unknown[] = [];
     const skips: string[] = [];
     let last: WireBatch | undefined;
-    for await (const b of lineWireBatches(file, { defaults: {}, skipInvalid: true, batchSize: 1000, onSkip: (e) => skips.push(e.message), ...o })) {
+    const builder = o.builder ?? new WireBuilder();
+    for await (const b of lineWireBatches(file, { defaults: {}, skipInvalid: true, batchSize: 1000, onSkip: (e) => skips.push(e.message), ...o, builder })) {
       const { rows, ...rest } = b;
       // a line without a time gets the time it was read: not compared
       for (let o = 0; o < rows.length; o += ROW + 2) if ((rows[o + 4] & 2) === 0) rows[o + 5] = 0;
@@ -454,7 +455,7 @@ describe('a line cache handed over to another reader (the writing thread to the 
       last = b;
       if (stopAt !== undefined && b.last !== undefined && b.last >= stopAt) break;
     }
-    return { batches, skips, last: last! };
+    return { batches, skips, last: last!, builder };
   }
 
   it('the reader that takes it over gives the wire batches a fresh reader gives from the same line, byte for byte, and the same lines skipped: hostile lines, runs changing, older generations', async () => {
@@ -472,6 +473,28 @@ describe('a line cache handed over to another reader (the writing thread to the 
       assert.ok(ref.skips.length >= 5, `${ref.skips.length} lines skipped`);
       assert.deepEqual(got.skips, ref.skips, `from line ${after.line}`);
       assert.deepEqual(got.batches, ref.batches, `from line ${after.line}`);
+    }
+  });
+
+  it('a reader that goes on with the line cache and the table set handed over gives the wire batches of one reader of the whole file, byte for byte: hostile lines, tables started afresh often and seldom', async () => {
+    const { file } = hostileFile();
+    for (const limit of [4000, 100_000]) {
+      const whole = await readFrom(file, { builder: new WireBuilder(limit) });
+      let nulls = 0;
+      for (const stopAt of [1, 2500, 9000, 20_000, 21_000, 33_000]) {
+        const context = lineContext(file, {});
+        const first = await readFrom(file, { context, builder: new WireBuilder(limit) }, stopAt);
+        const after = { line: first.last.last!, lines: first.last.lines, skipped: first.last.skipped };
+        const handed = structuredClone(handOverReader(context, first.builder));
+        if (handed.tables === null) nulls++;
+        const got = await readFrom(file, { after, ...takeOverReader(file, {}, handed, limit) });
+        const n = first.batches.length;
+        assert.deepEqual(first.batches, whole.batches.slice(0, n));
+        assert.deepEqual(got.skips, whole.skips.slice(first.skips.length), `from line ${after.line}`);
+        assert.deepEqual(got.batches, whole.batches.slice(n), `from line ${after.line}, tables limit ${limit}`);
+        if (limit === 100_000) assert.ok(handed.lines.rests.some((x) => x.length > 15), 'refs into the tables handed over');
+      }
+      if (limit === 4000) assert.ok(nulls > 0 && nulls < 6, `${nulls} hand-overs as the builder started its tables afresh`);
     }
   });
 

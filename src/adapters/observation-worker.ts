@@ -1,16 +1,15 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { lineWireBatches, type LineBatchOptions } from './observation-batches.ts';
-import { InputError, lineContext, takeOverCache, type LineCacheHandOver } from './observation-lines.ts';
+import { lineWireBatches, takeOverReader, type LineBatchOptions, type ReaderHandOver } from './observation-batches.ts';
+import { InputError } from './observation-lines.ts';
 
 /**
  * The ingest worker: reads, parses and validates observation lines on the second core,
  * and sends compact batches to the thread that writes. At most `window` batches are in
  * flight, so a slow writer holds the reader back (memory stays flat).
  */
-const { file, options, lineCache, window } = workerData as { file: string; options: Omit<LineBatchOptions, 'onSkip' | 'context'>; lineCache?: LineCacheHandOver; window: number };
-// The lines the writing thread parsed before this worker started hit its cache here (see handOverCache).
-let context: LineBatchOptions['context'];
-if (lineCache) takeOverCache((context = lineContext(file, options.defaults)), lineCache);
+const { file, options, reader, window } = workerData as { file: string; options: Omit<LineBatchOptions, 'onSkip' | 'context' | 'builder'>; reader?: ReaderHandOver; window: number };
+// Goes on with the line cache and tables of the writing thread's reader, where it handed them over (see handOverReader).
+const goOn = reader && takeOverReader(file, options.defaults, reader);
 const port = parentPort!;
 let credits = window;
 let wake: (() => void) | null = null;
@@ -23,7 +22,7 @@ port.on('message', (m: { type: string }) => {
 });
 
 try {
-  for await (const wire of lineWireBatches(file, { ...options, context, onSkip: (e) => port.postMessage({ type: 'skip', message: e.message }) })) {
+  for await (const wire of lineWireBatches(file, { ...options, ...goOn, onSkip: (e) => port.postMessage({ type: 'skip', message: e.message }) })) {
     while (credits === 0) await new Promise<void>((r) => (wake = r));
     credits--;
     port.postMessage({ type: 'batch', batch: wire }, [wire.rows.buffer as ArrayBuffer]);
