@@ -46,20 +46,20 @@ interface TableHandOver {
 }
 
 class Table {
+  /** With `from`: the table another builder handed over, all of it sent, taken as it is (a copy made for this one: what a worker's workerData gives). */
+  constructor(from?: TableHandOver) {
+    if (from) {
+      this.items = from.items;
+      this.index = from.index;
+      this.sent = from.items.length;
+    }
+  }
   readonly items: string[] = [];
   /** Items sent in batches before (the decoder holds them). */
   private sent = 0;
   handOver(): TableHandOver {
     if (this.sent !== this.items.length) throw new Error('bug: a table handed over with items no batch sent');
     return { items: this.items, index: this.index };
-  }
-  /** A new table that goes on from `h` (its items sent). */
-  static takeOver(h: TableHandOver): Table {
-    const t = new Table();
-    for (const x of h.items) t.items.push(x);
-    for (const [k, i] of h.index) t.index.set(k, i);
-    t.sent = t.items.length;
-    return t;
   }
   /** The items new since the last call. */
   unsent(): string[] {
@@ -177,15 +177,15 @@ export class WireBuilder {
     return { keys: this.keys.handOver(), codes: this.codes.handOver(), sources: this.sources.handOver(), jsons: this.jsons.handOver(), strings: this.strings.handOver(), rests: this.rests };
   }
 
-  /** A new builder that goes on with the table set another handed over (under a number of this thread: refs of rests handed over are renumbered to it, see takeOverCache). */
+  /** A new builder that goes on with the table set another handed over, taken as it is (a copy made for this one), under a number of this thread: refs of rests handed over are renumbered to it (see takeOverCache). */
   static takeOver(h: TablesHandOver, tablesLimit?: number): WireBuilder {
     const b = new WireBuilder(tablesLimit);
     if (h !== null) {
-      b.keys = Table.takeOver(h.keys);
-      b.codes = Table.takeOver(h.codes);
-      b.sources = Table.takeOver(h.sources);
-      b.jsons = Table.takeOver(h.jsons);
-      b.strings = Table.takeOver(h.strings);
+      b.keys = new Table(h.keys);
+      b.codes = new Table(h.codes);
+      b.sources = new Table(h.sources);
+      b.jsons = new Table(h.jsons);
+      b.strings = new Table(h.strings);
       b.rests = h.rests;
       b.fresh = false;
     }
