@@ -50,7 +50,7 @@ export async function ingestObservations(ledger: Ledger, file: string, opts: Ing
   const useWorker = file !== '-' && (opts.worker ?? (big && process.env.PGO_LEDGER_NO_WORKER !== '1'));
   // SQLite tells whether this connection's transactions met another writer: the worker then
   // runs only while they met none (see withWorker), and the first batches, before that tells,
-  // are parsed here (their line cache goes on to the worker). Other backends, and a worker asked
+  // are parsed here (their line cache and tables go on to the worker). Other backends, and a worker asked
   // for, keep the worker throughout.
   const { writersMet, writes } = ledger.sql;
   const alone = opts.worker === undefined && writersMet && writes ? () => writes() >= 2 && writersMet() === 0 : undefined;
