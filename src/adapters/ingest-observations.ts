@@ -2,8 +2,8 @@ import { existsSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import type { Ledger } from '../store/ledger.ts';
 import type { PreparedEvent } from '../store/prepare-event.ts';
-import { batchCache, decodeBatch, lineBatches, lineWireBatches, type LineBatchOptions, type WireBatch } from './observation-batches.ts';
-import { InputError, type LineDefaults } from './observation-lines.ts';
+import { batchCache, decodeBatch, handOverReader, lineBatches, lineWireBatches, WireBuilder, type LineBatchOptions, type ReaderHandOver, type WireBatch } from './observation-batches.ts';
+import { InputError, lineContext, type LineDefaults } from './observation-lines.ts';
 import { sizeOf } from './read-lines.ts';
 
 export interface IngestOptions {
@@ -50,7 +50,8 @@ export async function ingestObservations(ledger: Ledger, file: string, opts: Ing
   const useWorker = file !== '-' && (opts.worker ?? (big && process.env.PGO_LEDGER_NO_WORKER !== '1'));
   // SQLite tells whether this connection's transactions met another writer: the worker then
   // runs only while they met none (see withWorker), and the first batches, before that tells,
-  // are parsed here. Other backends, and a worker asked for, keep the worker throughout.
+  // are parsed here (their line cache and tables go on to the worker). Other backends, and a worker asked
+  // for, keep the worker throughout.
   const { writersMet, writes } = ledger.sql;
   const alone = opts.worker === undefined && writersMet && writes ? () => writes() >= 2 && writersMet() === 0 : undefined;
   try {
@@ -75,16 +76,23 @@ export async function ingestObservations(ledger: Ledger, file: string, opts: Ing
    * paired: bench/README.md) and more time holding the lock, for a quarter of the times the
    * lock changed hands.
    */
-  async function inThread(after?: LineBatchOptions['after'], handOff?: () => boolean): Promise<IngestSummary> {
-    const cache = batchCache();
+  async function inThread(after?: LineBatchOptions['after'], handOff?: () => boolean, cache = batchCache()): Promise<IngestSummary> {
     const reuse: PreparedEvent[] = [];
-    const batches = lineWireBatches(file, { ...options, after, onSkip: (e) => opts.onSkip?.(e.message) });
+    // The worker goes on with the lines parsed here and the tables of their batches (see
+    // handOverReader): it would parse every shape of them in full again, on a thread whose
+    // code is cold, and this one decode them again (~0.2 CPU-s a 1M-line ingest of the mix).
+    let reader = handOff ? { context: lineContext(file, options.defaults), builder: new WireBuilder() } : undefined;
+    const batches = lineWireBatches(file, { ...options, after, ...reader, onSkip: (e) => opts.onSkip?.(e.message) });
     for await (const b of batches) {
       write(decodeBatch(b, cache, reuse), b.lines, b.bytes, b.skipped);
       // no other writer met: the rest goes to a worker
       if (handOff && b.last !== undefined && handOff()) {
         await batches.return(undefined);
-        return withWorker({ line: b.last, lines: b.lines, skipped: b.skipped });
+        // Neither the reader nor what it hands over stays alive here while the worker runs (4 MB
+        // of the heap at the next full GC): the worker's start lets go of `handed.reader`.
+        const handed = { reader: handOverReader(reader!.context, reader!.builder) };
+        reader = undefined;
+        return withWorker({ line: b.last, lines: b.lines, skipped: b.skipped }, handed, cache);
       }
     }
     return sum;
@@ -95,7 +103,7 @@ export async function ingestObservations(ledger: Ledger, file: string, opts: Ing
     return sum;
   }
 
-  async function withWorker(from?: LineBatchOptions['after']): Promise<IngestSummary> {
+  async function withWorker(from?: LineBatchOptions['after'], handed?: { reader?: ReaderHandOver }, cache = batchCache()): Promise<IngestSummary> {
     const self = import.meta.url;
     const fromSources = self.endsWith('.ts');
     // dist/observation-worker.mjs sits beside the library bundle, one folder up from the command line's chunks.
@@ -110,8 +118,8 @@ export async function ingestObservations(ledger: Ledger, file: string, opts: Ing
     // less resident at 1M lines for a few more full GCs of 20 MB each. 2 GB holds the worst
     // lines tried (62 MB: one size array of 31M ints, an object of 5M keys); a line of 21M
     // empty objects overflows it as it does the default limit (4 GB on the bench machine).
-    const worker = new Worker(url, { workerData: { file, options: { ...options, after: from }, window: 3, entry: entry.href }, resourceLimits: { maxYoungGenerationSizeMb: 32, maxOldGenerationSizeMb: 2000 } });
-    const cache = batchCache();
+    const worker = new Worker(url, { workerData: { file, options: { ...options, after: from }, reader: handed?.reader, window: 3, entry: entry.href }, resourceLimits: { maxYoungGenerationSizeMb: 32, maxOldGenerationSizeMb: 2000 } });
+    if (handed) handed.reader = undefined;
     // one set of event objects, refilled batch after batch (see decodeBatch)
     const reuse: Parameters<Ledger['appendPrepared']>[0][number][] = [];
     // Where this thread takes over from the worker: once a transaction met another writer, the
@@ -145,6 +153,6 @@ export async function ingestObservations(ledger: Ledger, file: string, opts: Ing
     } finally {
       await worker.terminate();
     }
-    return after ? inThread(after) : sum;
+    return after ? inThread(after, undefined, cache) : sum;
   }
 }

@@ -2,7 +2,7 @@ import { splitPayload } from '../store/events.ts';
 import { hash53 } from '../store/hash53.ts';
 // Not through ledger.ts: that loads the whole store (kysely, better-sqlite3) into the worker.
 import { prepareEvent, type NewEvent, type PreparedEvent } from '../store/prepare-event.ts';
-import { InputError, LINE_REST, LineHit, lineContext, parseLine, wireParts, type LineContext, type LineDefaults, type LineEvent } from './observation-lines.ts';
+import { handOverCache, InputError, LINE_REST, LineHit, lineContext, parseLine, takeOverCache, wireParts, type LineCacheHandOver, type LineContext, type LineDefaults, type LineEvent } from './observation-lines.ts';
 import { readTextChunks } from './read-lines.ts';
 
 /**
@@ -39,10 +39,28 @@ function codeKey(c: CodeId): string {
   return c.closure_hash === undefined && !c.extra ? `${c.file_hash}\u0000${c.firstlineno}\u0000${c.name}\u0000${c.filename}` : codeToWire(c);
 }
 
+/** A table as one builder hands it to another (see WireBuilder.handOver): every item sent. */
+interface TableHandOver {
+  items: string[];
+  index: Map<string, number>;
+}
+
 class Table {
+  /** With `from`: the table another builder handed over, all of it sent, taken as it is (a copy made for this one: what a worker's workerData gives). */
+  constructor(from?: TableHandOver) {
+    if (from) {
+      this.items = from.items;
+      this.index = from.index;
+      this.sent = from.items.length;
+    }
+  }
   readonly items: string[] = [];
   /** Items sent in batches before (the decoder holds them). */
   private sent = 0;
+  handOver(): TableHandOver {
+    if (this.sent !== this.items.length) throw new Error('bug: a table handed over with items no batch sent');
+    return { items: this.items, index: this.index };
+  }
   /** The items new since the last call. */
   unsent(): string[] {
     const out = this.items.slice(this.sent);
@@ -130,9 +148,17 @@ const TABLES_LIMIT = 100_000;
  */
 const RESTS_LIMIT = 20_000;
 
+/**
+ * A wire builder's table set as it hands it to a builder in another thread, which goes on
+ * where it stopped: the decoder of its batches then goes on with its tables, its objects and
+ * the append's memos (see batchCache). Null where the builder starts a new set at its next batch.
+ */
+export type TablesHandOver = { keys: TableHandOver; codes: TableHandOver; sources: TableHandOver; jsons: TableHandOver; strings: TableHandOver; rests: number } | null;
+
 /** Builds a wire batch event by event, so no event object outlives its line. */
 export class WireBuilder {
-  private batch = ++batchSerial;
+  /** This builder's table set's number (see WireParts.batch). */
+  batch = ++batchSerial;
   private keys = new Table();
   private codes = new Table();
   private sources = new Table();
@@ -143,6 +169,28 @@ export class WireBuilder {
   private rests = 0;
   count = 0;
   constructor(private readonly tablesLimit = TABLES_LIMIT) {}
+
+  /** Its table set, between batches, for a builder that goes on with it (see takeOver). */
+  handOver(): TablesHandOver {
+    if (this.count !== 0) throw new Error('bug: a wire builder handed over in the middle of a batch');
+    if (this.fresh) return null;
+    return { keys: this.keys.handOver(), codes: this.codes.handOver(), sources: this.sources.handOver(), jsons: this.jsons.handOver(), strings: this.strings.handOver(), rests: this.rests };
+  }
+
+  /** A new builder that goes on with the table set another handed over, taken as it is (a copy made for this one), under a number of this thread: refs of rests handed over are renumbered to it (see takeOverCache). */
+  static takeOver(h: TablesHandOver, tablesLimit?: number): WireBuilder {
+    const b = new WireBuilder(tablesLimit);
+    if (h !== null) {
+      b.keys = new Table(h.keys);
+      b.codes = new Table(h.codes);
+      b.sources = new Table(h.sources);
+      b.jsons = new Table(h.jsons);
+      b.strings = new Table(h.strings);
+      b.rests = h.rests;
+      b.fresh = false;
+    }
+    return b;
+  }
 
   add(x: PreparedEvent | LineEvent | LineHit): void {
     if (this.rows.length < (this.count + 1) * WIDTH) {
@@ -377,6 +425,30 @@ export interface LineBatchOptions {
   onSkip: (e: InputError) => void;
   /** Go on after this line of the file, with the counts up to it (another reader took the lines before). */
   after?: { line: number; lines: number; skipped: number };
+  /** The line context to parse with (default: a new one): a reader that hands its cache on to another keeps it (see handOverReader). */
+  context?: LineContext;
+  /** The wire builder (lineWireBatches; default: a new one), likewise. */
+  builder?: WireBuilder;
+}
+
+/** What a reader of wire batches hands, between batches, to one in another thread that goes on from the next line (see takeOverReader). */
+export interface ReaderHandOver {
+  lines: LineCacheHandOver;
+  tables: TablesHandOver;
+}
+
+/** The line cache and table set of a reader (the context and builder it was given), between batches. */
+export function handOverReader(context: LineContext, builder: WireBuilder): ReaderHandOver {
+  const tables = builder.handOver();
+  return { lines: handOverCache(context, tables === null ? undefined : builder.batch), tables };
+}
+
+/** A context and builder that go on with what another reader handed over: its batches decode with the decoder of that reader's batches. */
+export function takeOverReader(file: string, defaults: LineDefaults, h: ReaderHandOver, tablesLimit?: number): { context: LineContext; builder: WireBuilder } {
+  const context = lineContext(file, defaults);
+  const builder = WireBuilder.takeOver(h.tables, tablesLimit);
+  takeOverCache(context, h.lines, h.tables === null ? undefined : builder.batch);
+  return { context, builder };
 }
 
 /** Where parsed lines go until a batch is full; take() hands the batch over with the counts so far. */
@@ -395,7 +467,7 @@ async function* batchesOf<T>(file: string, o: LineBatchOptions, sink: BatchSink<
   let skipped = o.after?.skipped ?? 0;
   const after = o.after?.line ?? 0;
   let bytes = 0;
-  let ctx: LineContext | undefined;
+  let ctx: LineContext | undefined = o.context;
   for await (const chunk of readTextChunks(file)) {
     bytes = chunk.bytes;
     const texts = chunk.texts;
@@ -433,7 +505,7 @@ async function* batchesOf<T>(file: string, o: LineBatchOptions, sink: BatchSink<
 
 /** Observation lines straight to wire batches (the worker's loop: no event outlives its line). */
 export function lineWireBatches(file: string, o: LineBatchOptions): AsyncGenerator<WireBatch> {
-  return batchesOf(file, o, new WireBuilder());
+  return batchesOf(file, o, o.builder ?? new WireBuilder());
 }
 
 /** Observation lines to batches of prepared events, parsed on this thread. */

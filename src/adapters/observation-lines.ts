@@ -191,6 +191,104 @@ export function lineContext(file: string, defaults: LineDefaults, _firstLine?: s
   return { file, defaults, origin: file === '-' ? 'stdin' : resolve(file) };
 }
 
+/**
+ * A line context's cache as one reader hands it to another (the writing thread to the ingest
+ * worker, in workerData): plain data a structured clone copies. Only rests that went to a wire
+ * batch (their event let go of: see WireBuilder.add) go over; `next` and `prev` name rests by
+ * their place in `rests`, -1 for none (or one left behind).
+ */
+export interface LineCacheHandOver {
+  tag: number | undefined;
+  gen: number | undefined;
+  seenCount: number | undefined;
+  runs: string[] | undefined;
+  prev: number;
+  /**
+   * Per rest: head, tail, runAt, runEnd, gen, next, then its wire parts (cacheKey, code, codeKey,
+   * source, json, flags, run, origin, compileId), then, where they are refs into the table set
+   * handed over with it, its refs (keyRef, codeRef, sourceRef, jsonRef, runRef, originRef, compileRef, restRef).
+   */
+  rests: unknown[][];
+  /** Rests by place, in the order `seen` and `older` hold them (older null where the context has none). */
+  seen: number[];
+  older: number[] | null;
+}
+
+/** What `ctx` has cached, for a reader in another thread to go on with (see takeOverCache), with the refs into table set `batch` where handed over with it. */
+export function handOverCache(ctx: LineContext, batch?: number): LineCacheHandOver {
+  const place = new Map<LineRest, number>();
+  const rests: unknown[][] = [];
+  const all: LineRest[] = [];
+  const placeOf = (r: LineRest | undefined): number => {
+    if (r === undefined || r.wire === undefined) return -1;
+    let i = place.get(r);
+    if (i === undefined) {
+      place.set(r, (i = all.length));
+      all.push(r);
+    }
+    return i;
+  };
+  const places = (m: Map<string, Map<string, LineRest>> | undefined): number[] => {
+    const out: number[] = [];
+    if (m !== undefined) for (const byHead of m.values()) for (const r of byHead.values()) if (placeOf(r) >= 0) out.push(place.get(r)!);
+    return out;
+  };
+  const seen = places(ctx.seen);
+  const older = ctx.older === undefined ? null : places(ctx.older);
+  const prev = placeOf(ctx.prev);
+  // (all grows while the loop runs: a rest's next is placed after it)
+  for (let i = 0; i < all.length; i++) {
+    const r = all[i];
+    const w = r.wire!;
+    const x = [r.head, r.tail, r.runAt, r.runEnd, r.gen, placeOf(r.next), w.cacheKey, w.code, w.codeKey, w.source, w.json, w.flags, w.run, w.origin, w.compileId];
+    if (batch !== undefined && w.batch === batch) x.push(w.keyRef, w.codeRef, w.sourceRef, w.jsonRef, w.runRef, w.originRef, w.compileRef, w.restRef);
+    rests.push(x);
+  }
+  return { tag: ctx.tag, gen: ctx.gen, seenCount: ctx.seenCount, runs: ctx.runs?.slice(), prev, rests, seen, older };
+}
+
+/**
+ * A fresh context given the cache another reader handed over: the lines it parsed hit here as
+ * they would have there. Table refs handed over are refs into table set `batch` (the builder
+ * here that took over the table set they were made in); the other rests' refs are no wire
+ * builder's (batch 0): builders are numbered per thread, so another thread's numbers would
+ * name tables here.
+ */
+export function takeOverCache(ctx: LineContext, h: LineCacheHandOver, batch?: number): void {
+  const rests = h.rests.map((x) => {
+    const w = wireParts(x[6] as string, x[7] as CodeId | null, x[8] as string | null, x[9] as string | null, x[10] as string, x[11] as number, x[12] as string | null, x[13] as string | null, x[14] as string | null);
+    if (x.length > 15) {
+      if (batch === undefined) throw new Error('bug: table refs handed over without their table set');
+      w.batch = batch;
+      [w.keyRef, w.codeRef, w.sourceRef, w.jsonRef, w.runRef, w.originRef, w.compileRef, w.restRef] = x.slice(15) as number[];
+    }
+    const r = lineRest(null, w, x[0] as string, x[1] as string, x[2] as number, x[3] as number);
+    r.gen = x[4] as number;
+    return r;
+  });
+  for (let i = 0; i < rests.length; i++) {
+    const n = h.rests[i][5] as number;
+    if (n >= 0) rests[i].next = rests[n];
+  }
+  const mapOf = (places: number[]) => {
+    const m = new Map<string, Map<string, LineRest>>();
+    for (const i of places) {
+      const r = rests[i];
+      let byHead = m.get(r.tail);
+      if (byHead === undefined) m.set(r.tail, (byHead = new Map()));
+      byHead.set(r.head, r);
+    }
+    return m;
+  };
+  ctx.tag = h.tag;
+  ctx.gen = h.gen;
+  ctx.seenCount = h.seenCount;
+  ctx.runs = h.runs;
+  if (h.seenCount !== undefined) ctx.seen = mapOf(h.seen);
+  if (h.older !== null) ctx.older = mapOf(h.older);
+  ctx.prev = h.prev >= 0 ? rests[h.prev] : undefined;
+}
+
 /** One JSON observation line to a `shape.observed` event (InputError naming file, line, field). */
 export function parseObservationLine(text: string, line: number, ctx: LineContext): NewEvent {
   const { file, defaults } = ctx;

@@ -3,8 +3,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { tempDir } from '../../test/support/tmp.ts';
-import { batchCache, decodeBatch, lineWireBatches, WireBuilder } from './observation-batches.ts';
-import { LINE_REST, LineHit, lineContext, type LineEvent, type LineRest, observationLineSchema, parseLine, parseObservationLine, surelyValidLine } from './observation-lines.ts';
+import { batchCache, decodeBatch, handOverReader, lineWireBatches, ROW, takeOverReader, WireBuilder, type WireBatch } from './observation-batches.ts';
+import { handOverCache, LINE_REST, LineHit, lineContext, takeOverCache, type LineEvent, type LineRest, observationLineSchema, parseLine, parseObservationLine, surelyValidLine } from './observation-lines.ts';
 import { readLineChunks } from './read-lines.ts';
 
 /** An event or the error it threw, comparable (symbols and shared objects aside). */
@@ -421,6 +421,99 @@ function wireBatches(sizes: number[], tablesLimit?: number) {
   }
   return batches;
 }
+
+describe('a line cache handed over to another reader (the writing thread to the ingest worker)', () => {
+  /** Lines of the mix's kind with hostile ones among them: runs changing, bad times and runs, escapes, duplicate keys, closure hashes, more distinct lines than the cache holds. */
+  function hostileFile(): { file: string; count: number } {
+    const file = join(tempDir(), 'mix.jsonl');
+    const texts: string[] = [];
+    const odd = ['r\\"x', 'r\\u0041', 'run', 'time', 'r\u0001', 'r\u007f', '"time":1,"run":"z'];
+    const closures = ['', ',"closure_hash":null', ',"closure_hash":7', ',"closure_hash":"123456789012345678901"', ',"closure_hash":"-9223372036854775808"'];
+    for (let i = 0; i < 40_000; i++) {
+      const run = i % 1999 === 0 ? odd[(i / 1999) % odd.length] : `run-${Math.floor(i / 7000)}`;
+      const time = i % 2503 === 0 ? '"2026-11-28T06:00:00Z"' : i % 3001 === 0 ? '99999999999999' : String(1795600000 + (i >> 10));
+      const f = (i >> 2) % 1500;
+      const c = `"code":{"filename":"/srv/m${f % 7}.py","firstlineno":${f},"name":"f${f}","file_hash":"ab"${closures[f % 5]}}`;
+      if (i % 997 === 0) texts.push(TEMPLATES[(i / 997) % TEMPLATES.length].replaceAll('{T}', TOKENS[(i / 997) % TOKENS.length]));
+      else texts.push(`{"job":"train-${i % 4}","run":"${run}","time":${time},${c},"source":"L['x${i % 3}']","kind":"tensor","size":[${i % 40 < 20 ? 8 : 16},3],"stride":[3,1]}`);
+    }
+    writeFileSync(file, texts.map((t, i) => (i % 3 === 0 ? `${t}\r\n` : `${t}\n`)).join(''));
+    return { file, count: texts.length };
+  }
+
+  /** Wire batches as bytes and strings (the rows' numbers as their bytes), with the lines skipped. */
+  async function readFrom(file: string, o: { after?: { line: number; lines: number; skipped: number }; context?: ReturnType<typeof lineContext>; builder?: WireBuilder }, stopAt?: number) {
+    const batches: unknown[] = [];
+    const skips: string[] = [];
+    let last: WireBatch | undefined;
+    const builder = o.builder ?? new WireBuilder();
+    for await (const b of lineWireBatches(file, { defaults: {}, skipInvalid: true, batchSize: 1000, onSkip: (e) => skips.push(e.message), ...o, builder })) {
+      const { rows, ...rest } = b;
+      // a line without a time gets the time it was read: not compared
+      for (let o = 0; o < rows.length; o += ROW + 2) if ((rows[o + 4] & 2) === 0) rows[o + 5] = 0;
+      batches.push({ ...rest, rows: Buffer.from(rows.buffer, rows.byteOffset, rows.byteLength).toString('base64') });
+      last = b;
+      if (stopAt !== undefined && b.last !== undefined && b.last >= stopAt) break;
+    }
+    return { batches, skips, last: last!, builder };
+  }
+
+  it('the reader that takes it over gives the wire batches a fresh reader gives from the same line, byte for byte, and the same lines skipped: hostile lines, runs changing, older generations', async () => {
+    const { file } = hostileFile();
+    for (const stopAt of [1, 2500, 9000, 20_000, 33_000]) {
+      const context = lineContext(file, {});
+      const first = await readFrom(file, { context }, stopAt);
+      const after = { line: first.last.last!, lines: first.last.lines, skipped: first.last.skipped };
+      const handed = structuredClone(handOverCache(context));
+      if (stopAt >= 20_000) assert.ok(handed.older !== null && handed.older.length > 0, 'the cache turned a generation over before the hand-over');
+      const taken = lineContext(file, {});
+      takeOverCache(taken, handed);
+      const got = await readFrom(file, { after, context: taken });
+      const ref = await readFrom(file, { after });
+      assert.ok(ref.skips.length >= 5, `${ref.skips.length} lines skipped`);
+      assert.deepEqual(got.skips, ref.skips, `from line ${after.line}`);
+      assert.deepEqual(got.batches, ref.batches, `from line ${after.line}`);
+    }
+  });
+
+  it('a reader that goes on with the line cache and the table set handed over gives the wire batches of one reader of the whole file, byte for byte: hostile lines, tables started afresh often and seldom', async () => {
+    const { file } = hostileFile();
+    for (const limit of [4000, 100_000]) {
+      const whole = await readFrom(file, { builder: new WireBuilder(limit) });
+      let nulls = 0;
+      for (const stopAt of [1, 2500, 9000, 20_000, 21_000, 33_000]) {
+        const context = lineContext(file, {});
+        const first = await readFrom(file, { context, builder: new WireBuilder(limit) }, stopAt);
+        const after = { line: first.last.last!, lines: first.last.lines, skipped: first.last.skipped };
+        const handed = structuredClone(handOverReader(context, first.builder));
+        if (handed.tables === null) nulls++;
+        const got = await readFrom(file, { after, ...takeOverReader(file, {}, handed, limit) });
+        const n = first.batches.length;
+        assert.deepEqual(first.batches, whole.batches.slice(0, n));
+        assert.deepEqual(got.skips, whole.skips.slice(first.skips.length), `from line ${after.line}`);
+        assert.deepEqual(got.batches, whole.batches.slice(n), `from line ${after.line}, tables limit ${limit}`);
+        if (limit === 100_000) assert.ok(handed.lines.rests.some((x) => x.length > 15), 'refs into the tables handed over');
+      }
+      if (limit === 4000) assert.ok(nulls > 0 && nulls < 6, `${nulls} hand-overs as the builder started its tables afresh`);
+    }
+  });
+
+  it('the line after the hand-over, and the lines the first reader parsed again, take the cached path (else the test above proves nothing)', () => {
+    const line = (i: number, run = 'r0') => `{"job":"j${i % 4}","run":"${run}","time":${1795600000 + i},${code.replace('"f"', `"f${(i >> 2) % 50}"`)},"source":"s","kind":"tensor","size":[8,3],"stride":[3,1]}`;
+    const a = lineContext('f.jsonl', {});
+    for (let i = 0; i < 400; i++) new WireBuilder().add(parseLine(line(i), i + 1, a));
+    const b = lineContext('f.jsonl', {});
+    takeOverCache(b, structuredClone(handOverCache(a)));
+    assert.equal(b.tag, a.tag);
+    const hits = [400, 401, 0, 57, 399].map((i) => parseLine(line(i), i + 1, b) instanceof LineHit);
+    assert.deepEqual(hits, [true, true, true, true, true]);
+    assert.ok(parseLine(line(402, 'r1'), 403, b) instanceof LineHit, 'a new run derived from the cached one');
+    // a rest whose event no wire builder took (never on a wire) stays behind
+    const c = lineContext('f.jsonl', {});
+    parseLine(line(0), 1, c);
+    assert.equal(handOverCache(c).rests.length, 0);
+  });
+});
 
 describe('surelyValidLine', () => {
   const VALUES: unknown[] = [undefined, null, '', 'x', 'tensor', 'scalar', 'size', '12', '-3', '-0', '1e3', ' 1', '99999999999999999999999', 0, -0, 1, -1, 7, 1.5, 1e3, 2 ** 53, 2 ** 53 - 1, -(2 ** 53), 1e300, true, false, [], [1], [1, '2'], [1.5], ['a'], [null], [[1]], [2 ** 53], {}, { a: 1 }];

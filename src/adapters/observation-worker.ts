@@ -1,5 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { lineWireBatches, type LineBatchOptions } from './observation-batches.ts';
+import { lineWireBatches, takeOverReader, type LineBatchOptions, type ReaderHandOver } from './observation-batches.ts';
 import { InputError } from './observation-lines.ts';
 
 /**
@@ -7,7 +7,9 @@ import { InputError } from './observation-lines.ts';
  * and sends compact batches to the thread that writes. At most `window` batches are in
  * flight, so a slow writer holds the reader back (memory stays flat).
  */
-const { file, options, window } = workerData as { file: string; options: Omit<LineBatchOptions, 'onSkip'>; window: number };
+const { file, options, reader, window } = workerData as { file: string; options: Omit<LineBatchOptions, 'onSkip' | 'context' | 'builder'>; reader?: ReaderHandOver; window: number };
+// Goes on with the line cache and tables of the writing thread's reader, where it handed them over (see handOverReader).
+const goOn = reader && takeOverReader(file, options.defaults, reader);
 const port = parentPort!;
 let credits = window;
 let wake: (() => void) | null = null;
@@ -20,7 +22,7 @@ port.on('message', (m: { type: string }) => {
 });
 
 try {
-  for await (const wire of lineWireBatches(file, { ...options, onSkip: (e) => port.postMessage({ type: 'skip', message: e.message }) })) {
+  for await (const wire of lineWireBatches(file, { ...options, ...goOn, onSkip: (e) => port.postMessage({ type: 'skip', message: e.message }) })) {
     while (credits === 0) await new Promise<void>((r) => (wake = r));
     credits--;
     port.postMessage({ type: 'batch', batch: wire }, [wire.rows.buffer as ArrayBuffer]);
