@@ -176,6 +176,55 @@ describe('PostgreSQL bridge', () => {
     await db.close();
   });
 
+  it('issue 11.7: a read asked for ahead (Dialect.ask) gives the rows the same read gives when made, as objects or raw, back with a later call or not yet; one left untaken is dropped with its transaction; its failure fails the transaction', async () => {
+    const db = await openDatabase(freshPgDatabase());
+    const { sql } = db;
+    const ask = sql.dialect.ask!;
+    sql.exec('create table odd(k int8 primary key, f8 float8, t text)');
+    const texts = ["it's", 'a\tb', 'back\\slash', '\u2603 \ud83d\ude00', '', null];
+    for (let k = 0; k < 12; k++) sql.run('insert into odd values (?, ?, ?)', k, [-0, 0.1, null, 1795600000000.25][k % 4], texts[k % texts.length]);
+    sql.run("update odd set f8 = '-0'::float8 where k = 8"); // a parameter -0 is sent as 0
+    const q = 'select k, f8, t from odd where k >= ? and (t is null or t <> ?) order by k';
+    const objects = sql.all(q, 1, '');
+    const raw = sql.allRaw(q, 1, '');
+    const count = 'select count(*)::int n from odd where k < ?';
+    const r = sql.immediate(() => {
+      ask(sql, q, [1, '']);
+      ask(sql, count, [100]);
+      ask(sql, q, [2, '']);
+      sql.run("insert into sources(source) values ('x')"); // held back, sent with the next call
+      sql.get('select 1'); // a call that waits: the asked answers come back with it
+      const asObjects = sql.all(q, 1, '');
+      const n = sql.get<{ n: number }>(count, 100)!.n;
+      ask(sql, q, [1, '']);
+      const asRaw = sql.allRaw(q, 1, ''); // its answer not back yet: taken in the worker
+      const other = sql.allRaw(q, 2, ''); // other parameters: its own answer
+      ask(sql, count, [5]); // never taken
+      return { asObjects, n, asRaw, other };
+    });
+    assert.deepEqual(r.asObjects, objects);
+    assert.deepEqual(r.asRaw, raw);
+    assert.ok(r.asRaw.some((row) => row[0] === 8 && Object.is(row[1], -0)) && r.asObjects.some((o) => (o as { k: number }).k === 8 && Object.is((o as { f8: number }).f8, -0)));
+    assert.deepEqual(r.other, raw.slice(1));
+    assert.equal(r.n, 12);
+    // the untaken answer went with its transaction: the read is made afresh
+    sql.run('insert into odd(k) values (-1)');
+    assert.equal(sql.get<{ n: number }>(count, 5)!.n, 6);
+    // a failing asked read fails the transaction at its next call that waits, and nothing is kept
+    assert.throws(() =>
+      sql.immediate(() => {
+        sql.run("insert into sources(source) values ('y')");
+        ask(sql, 'select 1 / (k - k) from odd where k = ?', [3]);
+        sql.get('select 1');
+      }),
+    /division by zero/);
+    assert.deepEqual(sql.all<{ source: string }>('select source from sources order by source').map((s) => s.source), ['x']);
+    // outside a transaction an asked read runs when made
+    ask(sql, count, [2]);
+    assert.equal(sql.get<{ n: number }>(count, 2)!.n, 3);
+    await db.close();
+  });
+
   it('issue 11.7: dictionary rows interned in one statement (added and found together) get the ids a lookup finds, new, stored and mixed, in the order asked', async () => {
     const db = await openDatabase(freshPgDatabase());
     const { sql } = db;
