@@ -210,7 +210,11 @@ function pgSql(url: string, id: number, call: (...c: Call) => Reply<unknown>, un
     },
     post: (s, p) => void (depth > 0 ? unsent.push(['post', id, s, p, 0]) : unwrap(call('post', id, s, p, 0))),
     // outside a transaction the read runs when made: there is no later call to bring it back sooner
-    ask: (s, p) => void (depth > 0 && unsent.push(['ask', id, s, p])),
+    ask(s, p) {
+      if (depth === 0) return;
+      answered.delete(askKey(id, s, p)); // an earlier answer (of a batch run again) is not this one
+      unsent.push(['ask', id, s, p]);
+    },
     immediate<T>(fn: () => T): T {
       // Nested calls (an import around its append) are savepoints, as better-sqlite3 makes them.
       const name = `s${depth}`;
@@ -224,6 +228,7 @@ function pgSql(url: string, id: number, call: (...c: Call) => Reply<unknown>, un
         sql.exec(outer ? 'commit' : `release savepoint ${name}`);
         return out;
       } catch (e) {
+        dropAnswers();
         try {
           sql.exec(outer ? 'rollback' : `rollback to savepoint ${name}`);
         } catch {
