@@ -211,12 +211,14 @@ const TWO_32 = 4294967296;
  * Rows `from` to `to` only (all by default): the header goes with the first row, the trailer
  * with the last, so the parts of a batch, written one after another, are its whole COPY (the
  * worker streams a batch in parts: the server inserts the first while the next is written).
+ * `reserve` bytes are left at the start for the caller (the worker writes its CopyData
+ * message's header there: the part goes out as it is, not copied into another buffer).
  */
-export function copyBinary(positions: readonly number[], p: PackedEvents, from = 0, to = positions.length): Uint8Array {
+export function copyBinary(positions: readonly number[], p: PackedEvents, from = 0, to = positions.length, reserve = 0): Uint8Array {
   const { values, nulls, width } = p.numbers;
   const kindBytes = p.kinds.map((k) => Buffer.from(k, 'utf8'));
   const compileBytes = p.compileIds === null ? null : new Array<Buffer | null>(to - from);
-  let size = (from === 0 ? BINARY_SIGNATURE.length + 8 : 0) + (to === positions.length ? 2 : 0) + (to - from) * (2 + FIELDS * 4 + 10 * 8);
+  let size = reserve + (from === 0 ? BINARY_SIGNATURE.length + 8 : 0) + (to === positions.length ? 2 : 0) + (to - from) * (2 + FIELDS * 4 + 10 * 8);
   for (let i = from; i < to; i++) {
     size += kindBytes[p.kindOf[i]].length;
     if (compileBytes === null) continue;
@@ -226,10 +228,10 @@ export function copyBinary(positions: readonly number[], p: PackedEvents, from =
   }
   const out = Buffer.allocUnsafe(size);
   const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
-  let at = 0;
+  let at = reserve;
   if (from === 0) {
-    out.set(BINARY_SIGNATURE, 0);
-    at = BINARY_SIGNATURE.length;
+    out.set(BINARY_SIGNATURE, at);
+    at += BINARY_SIGNATURE.length;
     view.setInt32(at, 0); // flags: no OIDs
     view.setInt32(at + 4, 0); // header extension: none
     at += 8;
