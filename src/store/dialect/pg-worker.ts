@@ -50,7 +50,9 @@ export type Reply<T> = ({ ok: true; value: T } | { ok: false; error: { message: 
 };
 
 /** What names a read asked for ahead (ask): its connection, statement and parameters. */
-export const askKey = (id: number, text: string, params: readonly unknown[]): string => `${id}\u0000${text}\u0000${JSON.stringify(params)}`;
+export const askKey = (id: number, text: string, params: readonly unknown[]): string => `${askPrefix(id)}${text}\u0000${JSON.stringify(params)}`;
+/** What begins the askKey of every read of a connection. */
+export const askPrefix = (id: number): string => `${id}\u0000`;
 
 /**
  * The statement with its n-th `?` mark replaced by `mark(n)` (undefined: give up); marks

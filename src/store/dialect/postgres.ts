@@ -5,7 +5,7 @@ import { inputError, LedgerError } from '../../errors.ts';
 import { DatabaseVersionError, type OpenedDatabase, type OpenOptions, type Sql } from '../database.ts';
 import { CODE_STATE_COLUMNS, EVENT_COLUMNS, HISTORY_COLUMNS, redactUrl, type Dialect } from './dialect.ts';
 import { packEvents, recordTransaction, unpackRows, type PackedEvents } from './pg-rows.ts';
-import { askKey, type Answer, type Call, type Reply } from './pg-worker.ts';
+import { askKey, askPrefix, type Answer, type Call, type Reply } from './pg-worker.ts';
 
 /**
  * PostgreSQL through a synchronous bridge: a worker thread owns the pg clients and the store's
@@ -158,7 +158,7 @@ function pgSql(url: string, id: number, call: (...c: Call) => Reply<unknown>, un
   };
   /** The asked reads of this connection not read by the end of their transaction: void. */
   const dropAnswers = () => {
-    const prefix = askKey(id, '', []).split('\u0000')[0] + '\u0000';
+    const prefix = askPrefix(id);
     for (const k of answered.keys()) if (k.startsWith(prefix)) answered.delete(k);
   };
   // SQLite's rowid has no PostgreSQL counterpart: portable code says `returning id`.
