@@ -48,11 +48,17 @@ export function appendBatch(st: AppendState, events: readonly PreparedEvent[], i
   // (a) ids (the caller may have interned them already: Dialect.internFirst)
   const rows = interned ?? internBatch(st, events, rowsOf(st));
   const pids = [...new Set(rows.map((r) => r[0]))];
-  sql.dialect.lock(sql, pids);
-  const before = profileCounters(sql, pids);
-  for (const id of pids) dropIfStale(st, id, before.get(id)?.last_position ?? null);
+  const { dialect } = sql;
+  dialect.lock(sql, pids);
+  // The counters are read under the lock; on PostgreSQL their answer comes back with the
+  // insert's (Dialect.ask): one round trip less a batch. The insert changes no counter.
+  const counters = countersReads(pids);
+  if (dialect.ask) for (const [q, p] of counters) dialect.ask(sql, q, p);
   // (b) the bulk insert
-  return foldInserted(st, events, rows, sql.dialect.insertEvents(sql, rows), before);
+  const positions = dialect.insertEvents(sql, rows);
+  const before = profileCounters(sql, counters);
+  for (const id of pids) dropIfStale(st, id, before.get(id)?.last_position ?? null);
+  return foldInserted(st, events, rows, positions, before);
 }
 
 /** Phases (c) and (d) of appendBatch, the batch's events inserted at `positions`. */
@@ -324,7 +330,7 @@ export function foldAhead(st: AppendState, events: readonly PreparedEvent[]): Ah
       if (!lv || lv.lastPosition === null) return null;
       seen.set(id, lv.lastPosition);
     }
-    const before = profileCounters(sql, pids);
+    const before = profileCounters(sql, countersReads(pids));
     for (const id of pids) if (before.get(id)?.last_position !== seen.get(id)) return null;
     const base = (sql.get<{ p: number | null }>('select max(position) p from events')?.p ?? 0) + 1;
     const positions = new Array<number>(rows.length);
@@ -373,7 +379,7 @@ function voidAhead(st: AppendState, pids: readonly number[]): void {
 export function appendAhead(st: AppendState, events: readonly PreparedEvent[], a: Ahead): AppendResult {
   const { sql, interner, live } = st;
   sql.dialect.lock(sql, a.pids);
-  const before = profileCounters(sql, a.pids);
+  const before = profileCounters(sql, countersReads(a.pids));
   for (const id of a.pids) {
     if (before.get(id)?.last_position !== a.seen.get(id)) {
       voidAhead(st, a.pids);
@@ -508,13 +514,20 @@ export interface ProfileCounters {
   last_time: number | null;
 }
 
-/** The counters of the given profiles, read under their lock. */
-function profileCounters(sql: Sql, pids: readonly number[]): Map<number, ProfileCounters> {
-  const out = new Map<number, ProfileCounters>();
+/** The reads of the given profiles' counters (statement, parameters), 500 profiles a read. */
+function countersReads(pids: readonly number[]): [string, number[]][] {
+  const out: [string, number[]][] = [];
   for (let i = 0; i < pids.length; i += 500) {
     const part = pids.slice(i, i + 500);
-    for (const r of sql.all<ProfileCounters & { id: number }>(`select id, event_count, last_position, last_time from profiles where id in (${part.map(() => '?').join(', ')})`, ...part)) out.set(r.id, r);
+    out.push([`select id, event_count, last_position, last_time from profiles where id in (${part.map(() => '?').join(', ')})`, part]);
   }
+  return out;
+}
+
+/** The counters of the given profiles (countersReads), read under their lock. */
+function profileCounters(sql: Sql, reads: readonly [string, number[]][]): Map<number, ProfileCounters> {
+  const out = new Map<number, ProfileCounters>();
+  for (const [q, p] of reads) for (const r of sql.all<ProfileCounters & { id: number }>(q, ...p)) out.set(r.id, r);
   return out;
 }
 

@@ -11,7 +11,7 @@ import type { LeanEvent } from './log.ts';
 import { prepareEvent, type NewEvent, type PreparedEvent } from './prepare-event.ts';
 import { replayAll } from './replay.ts';
 import { liveViews, loadView, readHistory, type HistoryRow } from './views.ts';
-import { followLiveMerges } from './live-merges.ts';
+import { askLiveMerges, followLiveMerges } from './live-merges.ts';
 import { isWholeLog, type Window } from './window.ts';
 import type { Selectable } from 'kysely';
 import type { LedgerSchema } from './schema.ts';
@@ -166,6 +166,7 @@ function createLedger(db: OpenedDatabase): Ledger {
             const v = sql.dataVersion();
             if (v !== seenVersion) state.checkpointCounts.clear();
             seenVersion = v;
+            askLiveMerges(sql);
             const r = ahead ? appendAhead(state, events, ahead) : appendBatch(state, events, rows);
             // issue 12.5: `merge --live` targets join what this batch changed, in the same transaction
             if (r.appended) followLiveMerges(state, events);

@@ -3,6 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { cli } from '../../test/support/cli.ts';
+import { DIALECTS, ledgerAt } from '../../test/support/postgres.ts';
 import { tempDir } from '../../test/support/tmp.ts';
 
 const dir = tempDir();
@@ -47,15 +48,15 @@ describe('issue 12.5: merging ranks', () => {
     assert.match(none.stderr, /--from nobody:\*: no profile matches/);
   });
 
-  it('issue 12.5: merge --live keeps the joined profile up to date as ranks are ingested: show equals a fresh merge --from of them all, and why follows into the rank', () => {
-    const db = join(dir, 'live.db');
+  for (const dialect of DIALECTS) it(`issue 12.5 (${dialect}): merge --live keeps the joined profile up to date as ranks are ingested: show equals a fresh merge --from of them all, and why follows into the rank`, () => {
+    const db = ledgerAt(dialect, dir, 'live.db');
     ok(cli(db, ['ingest', rank0()]));
     assert.match(ok(cli(db, ['merge', '--from', 'lm:*', '--into', 'joined', '--live'])), /live: joined:None: follows lm:\*/);
     ok(cli(db, ['ingest', rank1()]));
     ok(cli(db, ['ingest', rank2()]));
     const live = ok(cli(db, ['show', '--job', 'joined']));
 
-    const fresh = join(dir, 'fresh.db');
+    const fresh = ledgerAt(dialect, dir, 'fresh.db');
     for (const f of [rank0(), rank1(), rank2()]) ok(cli(fresh, ['ingest', f]));
     ok(cli(fresh, ['merge', '--from', 'lm:*', '--into', 'joined']));
     assert.equal(live, ok(cli(fresh, ['show', '--job', 'joined'])));

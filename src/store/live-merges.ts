@@ -35,8 +35,15 @@ export function matchingKeys(keys: readonly string[], pattern: string, into: str
   return keys.filter((k) => k !== into && re.test(k));
 }
 
+const LIVE_MERGES = 'select into_key, pattern from live_merges order by into_key, pattern';
+
 export function liveMerges(sql: Sql): LiveMerge[] {
-  return sql.all<{ into_key: string; pattern: string }>('select into_key, pattern from live_merges order by into_key, pattern').map((r) => ({ into: r.into_key, pattern: r.pattern }));
+  return sql.all<{ into_key: string; pattern: string }>(LIVE_MERGES).map((r) => ({ into: r.into_key, pattern: r.pattern }));
+}
+
+/** Starts the read of the live merges at a batch's start, in its transaction, for followLiveMerges to take after the batch (Dialect.ask: on PostgreSQL no round trip of its own). */
+export function askLiveMerges(sql: Sql): void {
+  sql.dialect.ask?.(sql, LIVE_MERGES, []);
 }
 
 /** Stores a live merge (again: nothing changes). */

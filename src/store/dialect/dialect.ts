@@ -36,6 +36,14 @@ export interface Dialect {
    * then takes its rows. Absent: nothing to gain.
    */
   prefetchRaw?(sql: Sql, statement: string, params: unknown[]): void;
+  /**
+   * Where each query is a round trip: starts a read now, inside the current transaction and
+   * after what it has sent so far, whose answer comes back with the next call that waits; the
+   * same read later (Sql.all, get or allRaw, the same statement and parameters, in the same
+   * transaction) then takes it without a round trip of its own. Only for a read whose rows
+   * nothing in between changes. Absent: the read runs when made.
+   */
+  ask?(sql: Sql, statement: string, params: unknown[]): void;
   /** Inserts events skipping known idempotency keys; the position of each row, 0 where its key was taken. */
   insertEvents(sql: Sql, rows: readonly EventRow[]): number[];
   insertHistory(sql: Sql, rows: readonly HistoryInsert[]): void;

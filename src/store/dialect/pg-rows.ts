@@ -15,11 +15,20 @@ export interface PackedRows {
   strings?: string[];
 }
 
+/**
+ * A typed array over shared memory: it crosses the bridge by reference, where an ordinary
+ * one is copied out and in again (structured clone). Each is made for one crossing and never
+ * written after it (the side that made it lets go), so no two threads touch it at once.
+ */
+function shared<T extends Float64Array | Uint8Array | Uint16Array>(of: { new (b: SharedArrayBuffer): T; BYTES_PER_ELEMENT: number }, n: number): T {
+  return new of(new SharedArrayBuffer(n * of.BYTES_PER_ELEMENT));
+}
+
 /** The rows as PackedRows, or undefined where a value is neither a number nor null. */
 export function packRows(rows: readonly unknown[][], width: number): PackedRows | undefined {
   const n = rows.length * width;
-  const values = new Float64Array(n);
-  const nulls = new Uint8Array(n);
+  const values = shared(Float64Array, n);
+  const nulls = shared(Uint8Array, n);
   let k = 0;
   for (const row of rows) {
     if (row.length !== width) return undefined;
@@ -139,7 +148,11 @@ export function copyRows(data: Uint8Array, types: readonly number[]): PackedRows
     }
   }
   const texts = how.some((h) => h === 'text') ? Uint8Array.from(how, (h) => (h === 'text' ? 1 : 0)) : undefined;
-  return { width, values: values.slice(0, k), nulls: nulls.slice(0, k), ...(texts ? { texts, strings } : {}) };
+  const v = shared(Float64Array, k);
+  v.set(values.subarray(0, k));
+  const nl = shared(Uint8Array, k);
+  nl.set(nulls.subarray(0, k));
+  return { width, values: v, nulls: nl, ...(texts ? { texts, strings } : {}) };
 }
 
 /**
@@ -162,11 +175,11 @@ const NUMERIC = [0, 2, 3, 4, 5, 6, 7, 8, 10] as const;
 export function packEvents(rows: readonly (readonly unknown[])[]): PackedEvents | undefined {
   const n = rows.length;
   const width = NUMERIC.length;
-  const values = new Float64Array(n * width);
-  const nulls = new Uint8Array(n * width);
+  const values = shared(Float64Array, n * width);
+  const nulls = shared(Uint8Array, n * width);
   const kinds: string[] = [];
   const kindIndex = new Map<string, number>();
-  const kindOf = new Uint16Array(n);
+  const kindOf = shared(Uint16Array, n);
   let compileIds: (string | null)[] | null = null;
   for (let i = 0, k = 0; i < n; i++) {
     const r = rows[i];
@@ -211,12 +224,14 @@ const TWO_32 = 4294967296;
  * Rows `from` to `to` only (all by default): the header goes with the first row, the trailer
  * with the last, so the parts of a batch, written one after another, are its whole COPY (the
  * worker streams a batch in parts: the server inserts the first while the next is written).
+ * `reserve` bytes are left at the start for the caller (the worker writes its CopyData
+ * message's header there: the part goes out as it is, not copied into another buffer).
  */
-export function copyBinary(positions: readonly number[], p: PackedEvents, from = 0, to = positions.length): Uint8Array {
+export function copyBinary(positions: readonly number[], p: PackedEvents, from = 0, to = positions.length, reserve = 0): Uint8Array {
   const { values, nulls, width } = p.numbers;
   const kindBytes = p.kinds.map((k) => Buffer.from(k, 'utf8'));
   const compileBytes = p.compileIds === null ? null : new Array<Buffer | null>(to - from);
-  let size = (from === 0 ? BINARY_SIGNATURE.length + 8 : 0) + (to === positions.length ? 2 : 0) + (to - from) * (2 + FIELDS * 4 + 10 * 8);
+  let size = reserve + (from === 0 ? BINARY_SIGNATURE.length + 8 : 0) + (to === positions.length ? 2 : 0) + (to - from) * (2 + FIELDS * 4 + 10 * 8);
   for (let i = from; i < to; i++) {
     size += kindBytes[p.kindOf[i]].length;
     if (compileBytes === null) continue;
@@ -226,10 +241,10 @@ export function copyBinary(positions: readonly number[], p: PackedEvents, from =
   }
   const out = Buffer.allocUnsafe(size);
   const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
-  let at = 0;
+  let at = reserve;
   if (from === 0) {
-    out.set(BINARY_SIGNATURE, 0);
-    at = BINARY_SIGNATURE.length;
+    out.set(BINARY_SIGNATURE, at);
+    at += BINARY_SIGNATURE.length;
     view.setInt32(at, 0); // flags: no OIDs
     view.setInt32(at + 4, 0); // header extension: none
     at += 8;

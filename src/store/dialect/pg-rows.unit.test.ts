@@ -88,6 +88,9 @@ describe('PostgreSQL bridge: packed events and their binary COPY', () => {
       for (const cuts of [[0, 2503], [0, 1, 2503], [0, 1000, 2000, 2503], [0, 2502, 2503], [0, 7, 7, 2503]]) {
         const parts = cuts.slice(1).map((to, j) => copyBinary(positions, packed, cuts[j], to));
         assert.deepEqual(Buffer.concat(parts), Buffer.from(whole), `cut at ${cuts.join(', ')}`);
+        // bytes reserved at the start (the worker's CopyData header): the same part after them
+        const reserved = cuts.slice(1).map((to, j) => copyBinary(positions, packed, cuts[j], to, 5));
+        reserved.forEach((r, j) => assert.deepEqual(Buffer.from(r.subarray(5)), Buffer.from(parts[j])));
       }
     }
     assert.deepEqual(Buffer.from(copyBinary([], packEvents([])!, 0, 0)), Buffer.from(copyBinary([], packEvents([])!)));

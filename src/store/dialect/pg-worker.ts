@@ -33,6 +33,10 @@ interface Conn {
   counts: Map<number, Promise<number>>;
   /** Whether copyEvents looks the keys up first: from the first COPY that met a taken key on. */
   lookUp: boolean;
+  /** Reads asked for ahead (ask), by askKey, until they have run. */
+  asked: Map<string, Promise<Answer>>;
+  /** Reads asked for ahead that have run: their answers go back with the next reply (handle), or to the query that makes them. */
+  ready: Map<string, Answer>;
 }
 const conns = new Map<number, Conn>();
 let nextId = 1;
@@ -40,7 +44,15 @@ let nextId = 1;
 /** A fixed key for the session advisory lock around check-and-migrate. */
 const MIGRATION_LOCK = 0x70676f6c; // 'pgol'
 
-export type Reply<T> = { ok: true; value: T } | { ok: false; error: { message: string; code?: string; kind: 'connect' | 'query' | 'newer' } };
+export type Reply<T> = ({ ok: true; value: T } | { ok: false; error: { message: string; code?: string; kind: 'connect' | 'query' | 'newer' } }) & {
+  /** The answers of reads asked for ahead (ask) that have run, by askKey: whatever the call, its reply brings them. */
+  answers?: [string, Answer][];
+};
+
+/** What names a read asked for ahead (ask): its connection, statement and parameters. */
+export const askKey = (id: number, text: string, params: readonly unknown[]): string => `${askPrefix(id)}${text}\u0000${JSON.stringify(params)}`;
+/** What begins the askKey of every read of a connection. */
+export const askPrefix = (id: number): string => `${id}\u0000`;
 
 /**
  * The statement with its n-th `?` mark replaced by `mark(n)` (undefined: give up); marks
@@ -93,7 +105,7 @@ async function open(url: string, timeoutMs: number): Promise<Reply<number>> {
     return fail('connect', e);
   }
   const id = nextId++;
-  conns.set(id, { client, prepared: new Map(), posted: [], tail: Promise.resolve(), lookUp: false, counts: new Map(), types: new Map() });
+  conns.set(id, { client, prepared: new Map(), posted: [], tail: Promise.resolve(), lookUp: false, counts: new Map(), types: new Map(), asked: new Map(), ready: new Map() });
   return { ok: true, value: id };
 }
 
@@ -102,6 +114,8 @@ export interface Answer {
   rows: unknown[];
   rowCount: number;
   packed?: PackedRows;
+  /** A read asked for ahead (ask): its rows are arrays, these their columns' names (postgres.ts makes objects of them where the read wants). */
+  fields?: string[];
 }
 
 function answer(r: pg.QueryResult, raw: boolean): Answer {
@@ -121,6 +135,15 @@ async function query(id: number, text: string, params: unknown[], raw: boolean):
   if (!c) return fail('query', new Error('connection closed'));
   const ahead = c.ahead;
   try {
+    // asked for ahead (ask) and not yet taken back with a reply: its answer
+    if (c.asked.size || c.ready.size) {
+      const key = askKey(id, text, params);
+      const asked = c.asked.get(key);
+      c.asked.delete(key);
+      const ready = c.ready.get(key) ?? (asked && (await asked));
+      c.ready.delete(key);
+      if (ready) return { ok: true, value: ready };
+    }
     if (ahead) {
       // the prefetched query, if this is it
       if (raw && ahead.text === text && sameParams(ahead.params, params)) {
@@ -224,11 +247,25 @@ async function prefetch(id: number, text: string, params: unknown[]): Promise<Re
   return { ok: true, value: null };
 }
 
-/** What pg's connection offers a COPY FROM STDIN once the server has asked for the data. */
+/** What pg's connection offers a COPY FROM STDIN once the server has asked for the data: its socket too. */
 interface CopyIn {
-  sendCopyFromChunk(b: Uint8Array): void;
+  stream: { writable: boolean; write(b: Uint8Array): boolean };
   endCopyFrom(): void;
   sendCopyFail(message: string): void;
+}
+
+/** A CopyData message's header: its type byte and length (Int32, itself included). */
+const COPY_DATA_HEAD = 5;
+
+/**
+ * A part of COPY data as its CopyData message, the header written into the `COPY_DATA_HEAD`
+ * bytes the part left for it (copyBinary's reserve): pg's own sendCopyFromChunk copies each
+ * part into a new buffer of its own first, a third of the worker's allocation.
+ */
+function copyDataMessage(part: Uint8Array): Uint8Array {
+  part[0] = 0x64; // 'd'
+  new DataView(part.buffer, part.byteOffset, part.byteLength).setInt32(1, part.byteLength - 1);
+  return part;
 }
 
 /** What the server is told (CopyFail) when the COPY's data could not be made. */
@@ -250,9 +287,14 @@ class CopyFrom extends pg.Query {
   constructor(text: string, callback: (err: Error | null, r?: pg.QueryResult) => void) {
     super({ text, callback } as never);
   }
+  /** A part, as its CopyData message (copyDataMessage). */
   push(b: Uint8Array): void {
-    if (this.con) this.con.sendCopyFromChunk(b);
+    if (this.con) CopyFrom.send(this.con, b);
     else this.held.push(b);
+  }
+  /** What pg's sendCopyFromChunk does with the message it makes. */
+  private static send(con: CopyIn, b: Uint8Array): void {
+    if (con.stream.writable) con.stream.write(b);
   }
   end(): void {
     this.ended = true;
@@ -265,7 +307,7 @@ class CopyFrom extends pg.Query {
   handleCopyInResponse(con: CopyIn): void {
     if (this.failed !== undefined) return con.sendCopyFail(copyFailure(this.failed));
     this.con = con;
-    for (const b of this.held) con.sendCopyFromChunk(b);
+    for (const b of this.held) CopyFrom.send(con, b);
     this.held = [];
     if (this.ended) con.endCopyFrom();
   }
@@ -287,7 +329,7 @@ function copyEventsFrom(client: pg.Client, text: string, positions: readonly num
     const part = (from: number) => {
       try {
         const to = Math.min(from + COPY_PART, positions.length);
-        q.push(copyBinary(positions, events, from, to));
+        q.push(copyDataMessage(copyBinary(positions, events, from, to, COPY_DATA_HEAD)));
         if (to < positions.length) setImmediate(part, to);
         else q.end();
       } catch (e) {
@@ -304,6 +346,10 @@ const KEY_AT = 8;
 /** A key twice in the batch: only the insert that skips taken keys keeps the first. */
 function repeatsKey(events: PackedEvents): boolean {
   const { values, nulls, width } = events.numbers;
+  // Rising keys (a line input's: its tag, then the line) cannot repeat: no set of them needed.
+  let rising = true;
+  for (let k = KEY_AT + width; k < values.length && rising; k += width) rising = nulls[k] === 0 && nulls[k - width] === 0 && values[k] > values[k - width];
+  if (rising) return false;
   const keys = new Set<number>();
   for (let k = KEY_AT; k < values.length; k += width) {
     if (nulls[k] === 1) continue; // the COPY refuses it (not null)
@@ -396,6 +442,28 @@ function posted(c: Conn, p: Promise<unknown>): void {
   c.posted.push(p);
 }
 
+/**
+ * A read started now, in the connection's order, whose answer a later read of the same
+ * statement and parameters takes (postgres.ts ask): once it has run, the next reply brings it
+ * back (handle), so that read needs no round trip. Posted: its failure fails the next call.
+ */
+async function ask(id: number, text: string, params: unknown[]): Promise<Reply<null>> {
+  const c = conns.get(id);
+  if (!c) return fail('query', new Error('connection closed'));
+  const key = askKey(id, text, params);
+  const p: Promise<Answer> = inOrder(c, () => c.client.query(config(c, text, params, true))).then((r) => {
+    const a: Answer = { ...answer(r, true), fields: r.fields.map((f) => f.name) };
+    if (c.asked.get(key) === p) {
+      c.asked.delete(key);
+      c.ready.set(key, a);
+    }
+    return a;
+  });
+  c.asked.set(key, p);
+  posted(c, p);
+  return { ok: true, value: null };
+}
+
 /** A statement whose answer nothing needs, started now: the store goes on while the server runs it. Its row count is kept under its ticket (0: not asked for). */
 async function post(id: number, text: string, params: unknown[], ticket: number): Promise<Reply<null>> {
   const c = conns.get(id);
@@ -449,7 +517,12 @@ async function exec(id: number, text: string): Promise<Reply<null>> {
   const c = conns.get(id);
   if (!c) return fail('query', new Error('connection closed'));
   c.ahead = undefined; // read before whatever this changes: never taken
-  if (/^\s*(commit|rollback)\s*$/i.test(text)) c.counts.clear(); // the transaction's posted statements: their counts unread
+  if (/^\s*(commit|rollback)\s*$/i.test(text)) {
+    // the transaction's posted statements: their counts unread, the reads asked for ahead untaken
+    c.counts.clear();
+    c.asked.clear();
+    c.ready.clear();
+  }
   try {
     await inOrder(c, () => c.client.query(text));
     return { ok: true, value: null };
@@ -570,6 +643,7 @@ export type Call =
   | ['postExec', number, string]
   | ['copyEvents', number, string, PackedEvents]
   | ['post', number, string, unknown[], number]
+  | ['ask', number, string, unknown[]]
   | ['rowCount', number, number]
   | ['prefetch', number, string, unknown[]]
   | ['state', number]
@@ -594,6 +668,8 @@ async function dispatch(call: Call): Promise<Reply<unknown>> {
       return copyEvents(call[1], call[2], call[3]);
     case 'post':
       return post(call[1], call[2], call[3], call[4]);
+    case 'ask':
+      return ask(call[1], call[2], call[3]);
     case 'rowCount':
       return rowCount(call[1], call[2]);
     case 'state':
@@ -617,10 +693,20 @@ async function handle(call: Call): Promise<Reply<unknown>> {
     return handle(call[2]);
   }
   // a posted statement is checked by the next call that waits, never by its own (copyEvents checks those before its COPY)
-  const conn = call[0] === 'open' || call[0] === 'post' || call[0] === 'postExec' || call[0] === 'copyEvents' ? undefined : conns.get(call[1]);
+  const conn = call[0] === 'open' || call[0] === 'post' || call[0] === 'postExec' || call[0] === 'ask' || call[0] === 'copyEvents' ? undefined : conns.get(call[1]);
   const r = await dispatch(call);
   const failed = await postedFailure(conn);
   return failed ? fail('query', failed) : r;
 }
 
-runAsWorker(async (...call: Call): Promise<Reply<unknown>> => handle(call));
+runAsWorker(async (...call: Call): Promise<Reply<unknown>> => {
+  const r = await handle(call);
+  // the reads asked for ahead that have run go back with this reply, whatever the call
+  for (const c of conns.values()) {
+    if (!c.ready.size) continue;
+    r.answers ??= [];
+    for (const e of c.ready) r.answers.push(e);
+    c.ready.clear();
+  }
+  return r;
+});

@@ -127,7 +127,8 @@ describe('PostgreSQL bridge', () => {
     const rows = (from: number, repeatAt = -1): EventRow[] =>
       Array.from({ length: 300 }, (_, i) => [1, 'shape.observed', 1, 1, 1 + i, i, null, null, i, null, i === repeatAt ? from : from + i]);
     const stored = (db: typeof copied) => db.sql.allRaw(`select position, ${EVENT_COLUMNS} from events order by position`);
-    const batches = [rows(1000, 299), rows(2000), rows(2000), rows(3000), [...rows(3000).slice(0, 10), ...rows(4000).slice(10)]];
+    // keys repeated far apart and side by side, falling but none repeated, stored, partly stored
+    const batches = [rows(1000, 299), rows(2000), rows(2000), rows(3000), [...rows(3000).slice(0, 10), ...rows(4000).slice(10)], rows(5000).reverse(), rows(6000, 1)];
     for (const b of batches) {
       // one batch of 300 (COPY where it can), against 3 of 100 (the insert) in one transaction
       // a COPY that meets a taken key fails its transaction as a serialization failure, which the ledger runs again (ledger.ts)
@@ -144,7 +145,7 @@ describe('PostgreSQL bridge', () => {
     }
     const keys = (db: typeof copied) => stored(db).map((r) => [r[5], r[11]]); // body and key: positions differ where a COPY took some and the insert then ran
     assert.deepEqual(keys(copied), keys(inserted));
-    assert.equal(stored(copied).length, 300 - 1 + 300 + 300 + 290);
+    assert.equal(stored(copied).length, 300 - 1 + 300 + 300 + 290 + 300 + 300 - 1);
     await copied.close();
     await inserted.close();
   });
@@ -173,6 +174,55 @@ describe('PostgreSQL bridge', () => {
       }),
     /duplicate key/);
     assert.deepEqual(sql.allRaw(page, 0), [[1], [2]]);
+    await db.close();
+  });
+
+  it('issue 11.7: a read asked for ahead (Dialect.ask) gives the rows the same read gives when made, as objects or raw, back with a later call or not yet; one left untaken is dropped with its transaction; its failure fails the transaction', async () => {
+    const db = await openDatabase(freshPgDatabase());
+    const { sql } = db;
+    const ask = sql.dialect.ask!;
+    sql.exec('create table odd(k int8 primary key, f8 float8, t text)');
+    const texts = ["it's", 'a\tb', 'back\\slash', '\u2603 \ud83d\ude00', '', null];
+    for (let k = 0; k < 12; k++) sql.run('insert into odd values (?, ?, ?)', k, [-0, 0.1, null, 1795600000000.25][k % 4], texts[k % texts.length]);
+    sql.run("update odd set f8 = '-0'::float8 where k = 8"); // a parameter -0 is sent as 0
+    const q = 'select k, f8, t from odd where k >= ? and (t is null or t <> ?) order by k';
+    const objects = sql.all(q, 1, '');
+    const raw = sql.allRaw(q, 1, '');
+    const count = 'select count(*)::int n from odd where k < ?';
+    const r = sql.immediate(() => {
+      ask(sql, q, [1, '']);
+      ask(sql, count, [100]);
+      ask(sql, q, [2, '']);
+      sql.run("insert into sources(source) values ('x')"); // held back, sent with the next call
+      sql.get('select 1'); // a call that waits: the asked answers come back with it
+      const asObjects = sql.all(q, 1, '');
+      const n = sql.get<{ n: number }>(count, 100)!.n;
+      ask(sql, q, [1, '']);
+      const asRaw = sql.allRaw(q, 1, ''); // its answer not back yet: taken in the worker
+      const other = sql.allRaw(q, 2, ''); // other parameters: its own answer
+      ask(sql, count, [5]); // never taken
+      return { asObjects, n, asRaw, other };
+    });
+    assert.deepEqual(r.asObjects, objects);
+    assert.deepEqual(r.asRaw, raw);
+    assert.ok(r.asRaw.some((row) => row[0] === 8 && Object.is(row[1], -0)) && r.asObjects.some((o) => (o as { k: number }).k === 8 && Object.is((o as { f8: number }).f8, -0)));
+    assert.deepEqual(r.other, raw.slice(1));
+    assert.equal(r.n, 12);
+    // the untaken answer went with its transaction: the read is made afresh
+    sql.run('insert into odd(k) values (-1)');
+    assert.equal(sql.get<{ n: number }>(count, 5)!.n, 6);
+    // a failing asked read fails the transaction at its next call that waits, and nothing is kept
+    assert.throws(() =>
+      sql.immediate(() => {
+        sql.run("insert into sources(source) values ('y')");
+        ask(sql, 'select 1 / (k - k) from odd where k = ?', [3]);
+        sql.get('select 1');
+      }),
+    /division by zero/);
+    assert.deepEqual(sql.all<{ source: string }>('select source from sources order by source').map((s) => s.source), ['x']);
+    // outside a transaction an asked read runs when made
+    ask(sql, count, [2]);
+    assert.equal(sql.get<{ n: number }>(count, 2)!.n, 3);
     await db.close();
   });
 

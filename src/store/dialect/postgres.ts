@@ -5,7 +5,7 @@ import { inputError, LedgerError } from '../../errors.ts';
 import { DatabaseVersionError, type OpenedDatabase, type OpenOptions, type Sql } from '../database.ts';
 import { CODE_STATE_COLUMNS, EVENT_COLUMNS, HISTORY_COLUMNS, redactUrl, type Dialect } from './dialect.ts';
 import { packEvents, recordTransaction, unpackRows, type PackedEvents } from './pg-rows.ts';
-import type { Answer, Call, Reply } from './pg-worker.ts';
+import { askKey, askPrefix, type Answer, type Call, type Reply } from './pg-worker.ts';
 
 /**
  * PostgreSQL through a synchronous bridge: a worker thread owns the pg clients and the store's
@@ -49,11 +49,15 @@ let unsent: Call[] = [];
 /** Tickets of posted statements (their row counts), given here since the worker sees them late. */
 let tickets = 0;
 
+/** The answers of reads asked for ahead (ask), by askKey, brought back by the worker's replies and not yet read. */
+const answered = new Map<string, Answer>();
+
 function send(bridge: (...c: Call) => Reply<unknown>, c: Call): Reply<unknown> {
-  if (!unsent.length) return bridge(...c);
   const before = unsent;
   unsent = [];
-  return bridge('after', before, c);
+  const r = before.length ? bridge('after', before, c) : bridge(...c);
+  if (r.answers) for (const [k, a] of r.answers) answered.set(k, a);
+  return r;
 }
 
 /** Connection-level failures (the server, the role, the rights) are the user's to fix: input errors. */
@@ -132,14 +136,30 @@ interface PgSql extends Sql {
   copyEvents(statement: string, events: PackedEvents): number[] | null;
   /** A statement whose answer nothing needs, run while the caller goes on; its failure fails the next call (pg-worker.ts post). */
   post(statement: string, params: unknown[]): void;
+  /** Dialect.ask: a read started ahead, in a transaction, its answer kept for the same read. */
+  ask(statement: string, params: unknown[]): void;
 }
 
 function pgSql(url: string, id: number, call: (...c: Call) => Reply<unknown>, unwrap: <T>(r: Reply<unknown>) => T): PgSql {
   const where = redactUrl(url);
   const q = (s: string, p: unknown[], raw: boolean) => {
-    const a = unwrap<Answer>(call('query', id, s, p, raw));
+    let a: Answer | undefined;
+    if (answered.size) {
+      // asked for ahead (ask), and its answer back: no round trip
+      const key = askKey(id, s, p);
+      a = answered.get(key);
+      answered.delete(key);
+    }
+    a ??= unwrap<Answer>(call('query', id, s, p, raw));
     if (a.packed) a.rows = unpackRows(a.packed);
+    // an asked read's rows are arrays: objects where the read wants them
+    if (a.fields && !raw) a.rows = (a.rows as unknown[][]).map((r) => Object.fromEntries(a.fields!.map((f, j) => [f, r[j]])));
     return a;
+  };
+  /** The asked reads of this connection not read by the end of their transaction: void. */
+  const dropAnswers = () => {
+    const prefix = askPrefix(id);
+    for (const k of answered.keys()) if (k.startsWith(prefix)) answered.delete(k);
   };
   // SQLite's rowid has no PostgreSQL counterpart: portable code says `returning id`.
   const ran = (rowCount: number) => ({
@@ -189,6 +209,12 @@ function pgSql(url: string, id: number, call: (...c: Call) => Reply<unknown>, un
       return positions;
     },
     post: (s, p) => void (depth > 0 ? unsent.push(['post', id, s, p, 0]) : unwrap(call('post', id, s, p, 0))),
+    // outside a transaction the read runs when made: there is no later call to bring it back sooner
+    ask(s, p) {
+      if (depth === 0) return;
+      answered.delete(askKey(id, s, p)); // an earlier answer (of a batch run again) is not this one
+      unsent.push(['ask', id, s, p]);
+    },
     immediate<T>(fn: () => T): T {
       // Nested calls (an import around its append) are savepoints, as better-sqlite3 makes them.
       const name = `s${depth}`;
@@ -202,6 +228,7 @@ function pgSql(url: string, id: number, call: (...c: Call) => Reply<unknown>, un
         sql.exec(outer ? 'commit' : `release savepoint ${name}`);
         return out;
       } catch (e) {
+        dropAnswers();
         try {
           sql.exec(outer ? 'rollback' : `rollback to savepoint ${name}`);
         } catch {
@@ -210,6 +237,7 @@ function pgSql(url: string, id: number, call: (...c: Call) => Reply<unknown>, un
         throw e;
       } finally {
         depth--;
+        if (outer) dropAnswers();
       }
     },
     // Other writers are seen per profile under its lock (append.ts), not per connection.
@@ -294,6 +322,7 @@ export const postgresDialect: Dialect = {
     if (ids.length) pg.post('select pg_advisory_xact_lock(?::int4, id) from unnest(?::int4[]) as u(id)', [LOCK_PROFILE, ids]);
   },
   prefetchRaw: (sql, statement, params) => (sql as PgSql).prefetchRaw(statement, params),
+  ask: (sql, statement, params) => (sql as PgSql).ask(statement, params),
   insertEvents(sql, rows) {
     if (!rows.length) return [];
     // packed, the batch crosses to the worker at little cost, and the worker writes its COPY data
