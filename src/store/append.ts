@@ -43,13 +43,15 @@ export interface AppendState {
  * rebuilds its profile's views instead), then the touched code states, checkpoints and
  * profile counters.
  */
-export function appendBatch(st: AppendState, events: readonly PreparedEvent[], interned?: EventRow[]): AppendResult {
+export function appendBatch(st: AppendState, events: readonly PreparedEvent[], interned?: EventRow[], locked?: (sql: Sql) => void): AppendResult {
   const { sql } = st;
   // (a) ids (the caller may have interned them already: Dialect.internFirst)
   const rows = interned ?? internBatch(st, events, rowsOf(st));
   const pids = [...new Set(rows.map((r) => r[0]))];
   const { dialect } = sql;
   dialect.lock(sql, pids);
+  // what the caller reads in the batch's transaction once its locks are held (the live merges)
+  locked?.(sql);
   // The counters are read under the lock; on PostgreSQL their answer comes back with the
   // insert's (Dialect.ask): one round trip less a batch. The insert changes no counter.
   const counters = countersReads(pids);
@@ -376,14 +378,15 @@ function voidAhead(st: AppendState, pids: readonly number[]): void {
 }
 
 /** Under the write lock: a batch folded ahead (foldAhead) written where its fold holds, else appended afresh (appendBatch). */
-export function appendAhead(st: AppendState, events: readonly PreparedEvent[], a: Ahead): AppendResult {
+export function appendAhead(st: AppendState, events: readonly PreparedEvent[], a: Ahead, locked?: (sql: Sql) => void): AppendResult {
   const { sql, interner, live } = st;
   sql.dialect.lock(sql, a.pids);
+  locked?.(sql);
   const before = profileCounters(sql, countersReads(a.pids));
   for (const id of a.pids) {
     if (before.get(id)?.last_position !== a.seen.get(id)) {
       voidAhead(st, a.pids);
-      return appendBatch(st, events, a.rows);
+      return appendBatch(st, events, a.rows, locked);
     }
   }
   const positions = sql.dialect.insertEvents(sql, a.rows);

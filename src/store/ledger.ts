@@ -166,8 +166,9 @@ function createLedger(db: OpenedDatabase): Ledger {
             const v = sql.dataVersion();
             if (v !== seenVersion) state.checkpointCounts.clear();
             seenVersion = v;
-            askLiveMerges(sql);
-            const r = ahead ? appendAhead(state, events, ahead) : appendBatch(state, events, rows);
+            // the live merges are read once the batch's locks are held: a `merge --live` that
+            // commits first is seen, one that waits for this batch (defineLiveMerge) joins it
+            const r = ahead ? appendAhead(state, events, ahead, askLiveMerges) : appendBatch(state, events, rows, askLiveMerges);
             // issue 12.5: `merge --live` targets join what this batch changed, in the same transaction
             if (r.appended) followLiveMerges(state, events);
             return r;

@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { cli } from '../../test/support/cli.ts';
-import { DIALECTS, ledgerAt } from '../../test/support/postgres.ts';
+import { cli, cliSpawn } from '../../test/support/cli.ts';
+import { DIALECTS, ledgerAt, psql } from '../../test/support/postgres.ts';
+import { pgBin } from '../../test/support/postgres-server.ts';
+import { LOCK_PROFILE } from './dialect/postgres.ts';
 import { tempDir } from '../../test/support/tmp.ts';
 
 const dir = tempDir();
@@ -77,5 +80,49 @@ describe('issue 12.5: merging ranks', () => {
     ok(cli(db, ['ingest', rank3()]));
     assert.equal(events(), before);
     assert.doesNotMatch(ok(cli(db, ['show', '--job', 'joined'])), /late/);
+  });
+
+  it('issue 12.5 (postgres): a merge --live defined while a batch of a source is under way joins that batch: the merge waits for it, and the batch reads the live merges once its locks are held', async () => {
+    const db = ledgerAt('postgres', dir, 'race.db');
+    const name = new URL(db).pathname.slice(1);
+    ok(cli(db, ['ingest', rank0()]));
+    const [pid] = psql("select id from profiles where cache_key = 'lm:0:'", name);
+    // Another session holds rank 0's profile lock, as a batch under way would; an ingest to
+    // rank 0 then waits there, having started its batch, while the merge is defined.
+    const holder = spawn(pgBin('psql'), ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', db], { stdio: ['pipe', 'ignore', 'inherit'] });
+    holder.stdin!.write(`begin;\nselect pg_advisory_xact_lock(${LOCK_PROFILE}, ${pid});\n`);
+    const waiting = () => Number(psql("select count(*) from pg_locks l join pg_database d on d.oid = l.database where d.datname = current_database() and l.locktype = 'advisory' and not l.granted", name)[0]);
+    const exited = (c: ChildProcess) => new Promise<{ status: number; out: string }>((resolve) => {
+      let out = '';
+      c.stdout!.on('data', (d) => (out += d));
+      c.stderr!.on('data', (d) => (out += d));
+      c.on('close', (code) => resolve({ status: code ?? -1, out }));
+    });
+    const until = async (what: () => boolean, ms: number) => {
+      for (const end = Date.now() + ms; !what() && Date.now() < end; ) await new Promise((r) => setTimeout(r, 50));
+    };
+    try {
+      await until(() => Number(psql(`select count(*) from pg_locks where locktype = 'advisory' and granted and objid = ${pid}`, name)[0]) > 0, 10_000);
+      const more = rank('rank0-more', 0, '', [{ code: 'forward', source: "L['x']", size: [24, 4] }]);
+      const batch = exited(cliSpawn(db, ['ingest', more]));
+      await until(() => waiting() >= 1, 20_000);
+      assert.equal(waiting(), 1, 'the ingest waits for the profile lock');
+      let mergeDone = false;
+      const merge = exited(cliSpawn(db, ['merge', '--from', 'lm:*', '--into', 'joined', '--live'])).then((r) => ((mergeDone = true), r));
+      // the merge waits for the batch under way (2 waiting), or, were it not to, is done
+      await until(() => mergeDone || waiting() >= 2, 20_000);
+      holder.stdin!.end('commit;\n');
+      const [b, m] = await Promise.all([batch, merge]);
+      assert.equal(b.status, 0, b.out);
+      assert.equal(m.status, 0, m.out);
+    } finally {
+      holder.stdin!.end();
+      holder.kill();
+    }
+    // the joined profile holds the batch: it equals a merge made after everything
+    ok(cli(db, ['merge', '--from', 'lm:*', '--into', 'check']));
+    const show = (job: string) => ok(cli(db, ['show', '--job', job])).replaceAll(`${job}:None:`, 'TARGET');
+    assert.match(show('joined'), /size=\[\?, 4\]/, "rank 0's later batch made dim 0 dynamic");
+    assert.equal(show('joined'), show('check'));
   });
 });

@@ -41,13 +41,19 @@ export function liveMerges(sql: Sql): LiveMerge[] {
   return sql.all<{ into_key: string; pattern: string }>(LIVE_MERGES).map((r) => ({ into: r.into_key, pattern: r.pattern }));
 }
 
-/** Starts the read of the live merges at a batch's start, in its transaction, for followLiveMerges to take after the batch (Dialect.ask: on PostgreSQL no round trip of its own). */
+/** Starts the read of the live merges in a batch's transaction, once its locks are held, for followLiveMerges to take after the batch (Dialect.ask: on PostgreSQL no round trip of its own). */
 export function askLiveMerges(sql: Sql): void {
   sql.dialect.ask?.(sql, LIVE_MERGES, []);
 }
 
-/** Stores a live merge (again: nothing changes). */
+/**
+ * Stores a live merge (again: nothing changes). It first takes the ledger's lock alone (as
+ * replay does), so that no batch is under way: one that read the live merges before this
+ * one committed has committed, and its events are in the sources the merge joins now; one
+ * that starts later reads it once it is committed. (SQLite: the write lock already does.)
+ */
 export function defineLiveMerge(sql: Sql, into: string, patterns: readonly string[]): void {
+  sql.dialect.lock(sql, 'all');
   for (const p of patterns) sql.run('insert into live_merges(into_key, pattern, created_at) values (?, ?, ?) on conflict do nothing', into, p, Date.now());
 }
 

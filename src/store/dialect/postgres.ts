@@ -253,7 +253,7 @@ function pgSql(url: string, id: number, call: (...c: Call) => Reply<unknown>, un
 
 /** Namespaces of the advisory locks: the whole ledger (replay) and one profile (an append). */
 const LOCK_ALL = 0x70676f61;
-const LOCK_PROFILE = 0x70676f70;
+export const LOCK_PROFILE = 0x70676f70;
 
 const EVENT_TYPES = ['bigint', 'text', 'bigint', 'bigint', 'bigint', 'float8', 'bigint', 'bigint', 'bigint', 'text', 'bigint'];
 const HISTORY_TYPES = ['bigint', 'bigint', 'bigint', 'bigint', 'text', 'text', 'text', 'text', 'text', 'text'];
