@@ -58,8 +58,10 @@ function describedCompile(e: TraceEntry): DescribedCompile {
   return { compile: f !== null && c !== null ? `${f}/${c}` : null, attempt: int(e.meta.attempt) ?? 0 };
 }
 
+/** What mayNameFact looks for (see there). */
+const NEEDLES = ['automatic_dynamic"', 'pgo.', '\\u'];
 /** One search for the three (a search a needle cost three passes over each payload). */
-const FACT_NEEDLES = /automatic_dynamic"|pgo\.|\\u/;
+const FACT_NEEDLES = new RegExp(NEEDLES.map((n) => n.replace(/[.\\]/g, '\\$&')).join('|'));
 
 /**
  * Whether a chromium event's payload may name a fact: a string that is automatic_dynamic or
@@ -73,7 +75,7 @@ export function mayNameFact(payload: string): boolean {
 }
 /** mayNameFact of a payload's bytes as logged (TraceEntry.payloadBytes), without decoding them. */
 export function bytesMayNameFact(payload: Buffer): boolean {
-  return payload.includes('automatic_dynamic"') || payload.includes('pgo.') || payload.includes('\\u');
+  return NEEDLES.some((n) => payload.includes(n));
 }
 /** Whether an entry's payload may name a fact, from its bytes when it was read from bytes. */
 function entryMayNameFact(e: TraceEntry): boolean {
