@@ -1,0 +1,45 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { it } from 'node:test';
+import { built, ROOT } from '../../test/support/build.ts';
+import { tempDir } from '../../test/support/tmp.ts';
+
+const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+
+/** The package's bin with PGO_LEDGER_DEBUG set (which says when V8 refuses the code cache). */
+function version(root: string): { status: number | null; stdout: string; stderr: string } {
+  const { NODE_TEST_CONTEXT: _, ...env } = process.env;
+  return spawnSync(process.execPath, [join(root, 'bin/pgo-ledger.cjs'), '--version'], { cwd: root, env: { ...env, PGO_LEDGER_DEBUG: '1' }, encoding: 'utf8', timeout: 120_000 });
+}
+
+/** A copy of the bin and the bundle, with `cache` as the bundle's code cache (none: null). */
+function copy(cache: Buffer | null): string {
+  const root = tempDir();
+  mkdirSync(join(root, 'bin'));
+  mkdirSync(join(root, 'dist'));
+  copyFileSync(join(ROOT, 'bin/pgo-ledger.cjs'), join(root, 'bin/pgo-ledger.cjs'));
+  copyFileSync(built('dist/pgo-ledger.cjs'), join(root, 'dist/pgo-ledger.cjs'));
+  if (cache) writeFileSync(join(root, 'dist/pgo-ledger.cjs.cache'), cache);
+  return root;
+}
+
+it('the command line compiles with the code cache the build made: V8 takes it (it was made under the flags the bin sets)', () => {
+  built('dist/pgo-ledger.cjs.cache');
+  const r = version(ROOT);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout.trim(), VERSION);
+  assert.doesNotMatch(r.stderr, /code cache/);
+});
+
+it('a code cache V8 refuses, or none, is compiling as usual, with the same answers', () => {
+  const refused = version(copy(Buffer.from('not a code cache of this bundle')));
+  assert.equal(refused.status, 0, refused.stderr);
+  assert.equal(refused.stdout.trim(), VERSION);
+  assert.match(refused.stderr, /V8 rejected the code cache .*pgo-ledger\.cjs\.cache; compiling as it runs/);
+  const none = version(copy(null));
+  assert.equal(none.status, 0, none.stderr);
+  assert.equal(none.stdout.trim(), VERSION);
+  assert.equal(none.stderr, '');
+});
