@@ -37,7 +37,7 @@ if (source === undefined) {
  */
 function run(file, text) {
   const vm = require('node:vm');
-  const { createRequire, wrap } = require('node:module');
+  const { createRequire } = require('node:module');
   const cacheFile = `${file}.cache`;
   let cachedData;
   try {
@@ -45,7 +45,8 @@ function run(file, text) {
   } catch {
     // no cache: compiled as it runs
   }
-  const script = new vm.Script(wrap(text), { filename: file, cachedData });
+  // The bundle's text is the function Node would wrap a CommonJS file in (see scripts/build.mjs).
+  const script = new vm.Script(text, { filename: file, cachedData });
   if (script.cachedDataRejected && (process.argv.includes('--debug') || process.env.PGO_LEDGER_DEBUG)) process.stderr.write(`pgo-ledger: V8 rejected the code cache ${cacheFile}; compiling as it runs\n`);
   if (process.env.PGO_LEDGER_WRITE_CODE_CACHE === '1') process.on('exit', () => writeFileSync(cacheFile, script.createCachedData()));
   const module = { exports: {} };

@@ -3,6 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { it } from 'node:test';
+import { Script } from 'node:vm';
 import { built, ROOT } from '../../test/support/build.ts';
 import { tempDir } from '../../test/support/tmp.ts';
 
@@ -42,4 +43,12 @@ it('a code cache V8 refuses, or none, is compiling as usual, with the same answe
   assert.equal(none.status, 0, none.stderr);
   assert.equal(none.stdout.trim(), VERSION);
   assert.equal(none.stderr, '');
+});
+
+it("the bundle's text is the function Node wraps a CommonJS file in, strict as the modules it is made of", () => {
+  const fn: unknown = new Script(readFileSync(built('dist/pgo-ledger.cjs'), 'utf8')).runInThisContext();
+  assert.equal(typeof fn, 'function');
+  assert.equal((fn as (...a: unknown[]) => void).length, 5, '(exports, require, module, __filename, __dirname)');
+  // A strict function's caller is not there to read.
+  assert.throws(() => (fn as { caller: unknown }).caller, TypeError);
 });
