@@ -154,8 +154,11 @@ await build({
   // Written as the function Node wraps a CommonJS file's text in (Module.wrap), so that the
   // bin compiles the file's text as it is: wrapping it there copied 1.1 MB into the heap,
   // which then ended each command with a full collection (10 ms of a trace ingest's CPU).
-  // Strict, as the ES modules it is made of are (the directive must come first).
-  banner: { js: "(function (exports, require, module, __filename, __dirname) { 'use strict'; const __pgoImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
+  // The text's value is that function; run as a file by Node (no bin), it calls it. Strict,
+  // as the ES modules it is made of are (the directive must come first).
+  banner: {
+    js: "((main) => (typeof module === 'object' && module !== null ? void main(exports, require, module, __filename, __dirname) : main))(function (exports, require, module, __filename, __dirname) { 'use strict'; const __pgoImportMetaUrl = require('node:url').pathToFileURL(__filename).href;",
+  },
   footer: { js: '\n})' },
 });
 if (/\bimport\(/.test(readFileSync('dist/pgo-ledger.cjs', 'utf8'))) throw new Error('dist/pgo-ledger.cjs holds an import(), which a vm.Script cannot run');

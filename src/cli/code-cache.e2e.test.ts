@@ -45,10 +45,15 @@ it('a code cache V8 refuses, or none, is compiling as usual, with the same answe
   assert.equal(none.stderr, '');
 });
 
-it("the bundle's text is the function Node wraps a CommonJS file in, strict as the modules it is made of", () => {
+it("the bundle's text is the function Node wraps a CommonJS file in, strict as the modules it is made of, and runs as a file too", () => {
   const fn: unknown = new Script(readFileSync(built('dist/pgo-ledger.cjs'), 'utf8')).runInThisContext();
   assert.equal(typeof fn, 'function');
   assert.equal((fn as (...a: unknown[]) => void).length, 5, '(exports, require, module, __filename, __dirname)');
   // A strict function's caller is not there to read.
   assert.throws(() => (fn as { caller: unknown }).caller, TypeError);
+  // Run as a file by Node (no bin), it runs the command line.
+  const { NODE_TEST_CONTEXT: _, ...env } = process.env;
+  const r = spawnSync(process.execPath, [built('dist/pgo-ledger.cjs'), '--version'], { cwd: ROOT, env, encoding: 'utf8', timeout: 120_000 });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout.trim(), VERSION);
 });
