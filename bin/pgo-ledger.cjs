@@ -31,24 +31,30 @@ if (source === undefined) {
 /**
  * Runs the bundle as Node runs a CommonJS file, but compiled with its code cache
  * (dist/pgo-ledger.cjs.cache, which the build makes), so V8 neither parses it nor compiles
- * again what the cache holds. A cache V8 refuses (another Node, other V8 flags) or none is
- * compiling as usual (--debug says so). PGO_LEDGER_WRITE_CODE_CACHE=1 (the build's) writes
- * the cache at exit: what it held and what this run compiled.
+ * again what the cache holds. The cache starts with the id of the build it was made from
+ * (the bundle's last line names its own); one of another build, one V8 refuses (another
+ * Node, other V8 flags) or none is compiling as usual (--debug says why).
+ * PGO_LEDGER_WRITE_CODE_CACHE=1 (the build's) writes the cache at exit: what it held and what
+ * this run compiled.
  */
 function run(file, text) {
   const vm = require('node:vm');
   const { createRequire } = require('node:module');
+  const debug = process.argv.includes('--debug') || !!process.env.PGO_LEDGER_DEBUG;
   const cacheFile = `${file}.cache`;
+  const build = /pgo-ledger-build=([0-9a-f]{16})\n$/.exec(text.slice(-48))?.[1];
   let cachedData;
   try {
-    cachedData = readFileSync(cacheFile);
+    const cache = readFileSync(cacheFile);
+    if (build !== undefined && cache.toString('latin1', 0, build.length) === build) cachedData = cache.subarray(build.length);
+    else if (debug) process.stderr.write(`pgo-ledger: the code cache ${cacheFile} is not of this build; compiling as it runs\n`);
   } catch {
     // no cache: compiled as it runs
   }
   // The bundle's text is the function Node would wrap a CommonJS file in (see scripts/build.mjs).
   const script = new vm.Script(text, { filename: file, cachedData });
-  if (script.cachedDataRejected && (process.argv.includes('--debug') || process.env.PGO_LEDGER_DEBUG)) process.stderr.write(`pgo-ledger: V8 rejected the code cache ${cacheFile}; compiling as it runs\n`);
-  if (process.env.PGO_LEDGER_WRITE_CODE_CACHE === '1') process.on('exit', () => writeFileSync(cacheFile, script.createCachedData()));
+  if (script.cachedDataRejected && debug) process.stderr.write(`pgo-ledger: V8 rejected the code cache ${cacheFile}; compiling as it runs\n`);
+  if (build !== undefined && process.env.PGO_LEDGER_WRITE_CODE_CACHE === '1') process.on('exit', () => writeFileSync(cacheFile, Buffer.concat([Buffer.from(build, 'latin1'), script.createCachedData()])));
   const module = { exports: {} };
   script.runInThisContext().call(module.exports, module.exports, createRequire(file), module, file, dirname(file));
 }

@@ -3,6 +3,7 @@
 // closure, which costs a third of the pickle codec's speed), and emits the library's type
 // declarations with tsc. Run by `npm install` (prepare) and first by `npm test`.
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -161,7 +162,11 @@ await build({
   },
   footer: { js: '\n})' },
 });
-if (/\bimport\(/.test(readFileSync('dist/pgo-ledger.cjs', 'utf8'))) throw new Error('dist/pgo-ledger.cjs holds an import(), which a vm.Script cannot run');
+const bundle = readFileSync('dist/pgo-ledger.cjs', 'utf8');
+if (/\bimport\(/.test(bundle)) throw new Error('dist/pgo-ledger.cjs holds an import(), which a vm.Script cannot run');
+// The build's id, which the code cache is written under: V8 checks only that a cache's
+// source has the same length, so a cache of another build could otherwise be taken.
+writeFileSync('dist/pgo-ledger.cjs', `${bundle}//# pgo-ledger-build=${createHash('sha256').update(bundle).digest('hex').slice(0, 16)}\n`);
 
 /**
  * The ingest worker gets zod and pako the command line's way (the lazy modules above, from
@@ -207,7 +212,7 @@ if (existsSync(traces)) {
       ['--db', join(tmp, 'a.db'), 'show', '--job', 'j'],
       ['--db', join(tmp, 't.db'), 'ingest', '--kind', 'trace', traces],
     ];
-    for (const args of runs) execFileSync(process.execPath, ['bin/pgo-ledger.cjs', ...args], { stdio: 'ignore', env: { ...process.env, PGO_LEDGER_WRITE_CODE_CACHE: '1' } });
+    for (const args of runs) execFileSync(process.execPath, ['bin/pgo-ledger.cjs', ...args], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, PGO_LEDGER_WRITE_CODE_CACHE: '1' } });
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }

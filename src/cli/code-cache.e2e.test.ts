@@ -34,8 +34,15 @@ it('the command line compiles with the code cache the build made: V8 takes it (i
   assert.doesNotMatch(r.stderr, /code cache/);
 });
 
-it('a code cache V8 refuses, or none, is compiling as usual, with the same answers', () => {
-  const refused = version(copy(Buffer.from('not a code cache of this bundle')));
+it('a code cache of another build, one V8 refuses, or none, is compiling as usual, with the same answers', () => {
+  const cache = readFileSync(built('dist/pgo-ledger.cjs.cache'));
+  const build = cache.subarray(0, 16);
+  // Another build's cache: even where V8 would take it (the same length of source), it is not used.
+  const other = version(copy(Buffer.concat([Buffer.from('0123456789abcdef'), cache.subarray(16)])));
+  assert.equal(other.status, 0, other.stderr);
+  assert.equal(other.stdout.trim(), VERSION);
+  assert.match(other.stderr, /the code cache .*pgo-ledger\.cjs\.cache is not of this build; compiling as it runs/);
+  const refused = version(copy(Buffer.concat([build, Buffer.from('not a code cache of this bundle')])));
   assert.equal(refused.status, 0, refused.stderr);
   assert.equal(refused.stdout.trim(), VERSION);
   assert.match(refused.stderr, /V8 rejected the code cache .*pgo-ledger\.cjs\.cache; compiling as it runs/);
