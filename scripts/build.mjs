@@ -212,7 +212,10 @@ if (existsSync(traces)) {
       ['--db', join(tmp, 'a.db'), 'show', '--job', 'j'],
       ['--db', join(tmp, 't.db'), 'ingest', '--kind', 'trace', traces],
     ];
-    for (const args of runs) execFileSync(process.execPath, ['bin/pgo-ledger.cjs', ...args], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, PGO_LEDGER_WRITE_CODE_CACHE: '1' } });
+    // Under no NODE_OPTIONS: V8 flags of the build's own (a heap size, say) would make a cache
+    // that V8 refuses in every run without them.
+    const { NODE_OPTIONS: _, ...env } = process.env;
+    for (const args of runs) execFileSync(process.execPath, ['bin/pgo-ledger.cjs', ...args], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...env, PGO_LEDGER_WRITE_CODE_CACHE: '1' } });
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }

@@ -4,11 +4,10 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } fro
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { it } from 'node:test';
-import { built, ROOT } from '../../test/support/build.ts';
+import { built, builtCli, ROOT } from '../../test/support/build.ts';
 import { tempDir } from '../../test/support/tmp.ts';
 
 const dir = tempDir();
-const BIN = join(ROOT, 'bin/pgo-ledger.cjs');
 /** The name esbuild gives the function that runs a bundled module: its path (or a plugin's namespace and path). */
 const MODULE = /^[\w.@:-]*[/:][^ ]*$/;
 
@@ -22,7 +21,7 @@ const MODULE = /^[\w.@:-]*[/:][^ ]*$/;
 function loadedSources(db: string, args: string[]): string[] {
   const coverage = mkdtempSync(join(dir, `coverage-${args[0]}-`));
   const { NODE_TEST_CONTEXT: _, ...env } = process.env;
-  const r = spawnSync(process.execPath, [BIN, '--db', db, ...args], { cwd: ROOT, env: { ...env, NODE_V8_COVERAGE: coverage }, encoding: 'utf8', timeout: 120_000 });
+  const r = spawnSync(process.execPath, [builtCli(), '--db', db, ...args], { cwd: ROOT, env: { ...env, NODE_V8_COVERAGE: coverage }, encoding: 'utf8', timeout: 120_000 });
   assert.equal(r.status, 0, r.stderr);
   const bundle = built('dist/pgo-ledger.cjs');
   const out: string[] = [];
@@ -70,7 +69,7 @@ it('issue 10.5: show on a current database loads only what it uses: no Kysely (n
 it('issue 10.5: though a named command is the only one defined, help lists them all and a misspelt command is still matched', () => {
   const db = join(dir, 'tiny.db');
   const { NODE_TEST_CONTEXT: _, ...env } = process.env;
-  const run = (args: string[]) => spawnSync(process.execPath, [(built('dist/pgo-ledger.cjs'), BIN), ...args], { cwd: ROOT, env, encoding: 'utf8', timeout: 120_000 });
+  const run = (args: string[]) => spawnSync(process.execPath, [builtCli(), ...args], { cwd: ROOT, env, encoding: 'utf8', timeout: 120_000 });
   const help = run(['--help']);
   assert.equal(help.status, 0, help.stderr);
   const listed = [...help.stdout.matchAll(/^ {2}([a-z]+) /gm)].map((m) => m[1]);
