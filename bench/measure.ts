@@ -33,9 +33,9 @@ export class Bench {
     readonly dir: string,
   ) {}
 
-  /** The built command line, as a user runs it. */
+  /** The built command line, as a user runs it (the package's bin). */
   cli(db: string, ...args: string[]): string[] {
-    return [process.execPath, join(this.root, 'dist/pgo-ledger.mjs'), '--db', db, ...args];
+    return [process.execPath, join(this.root, 'bin/pgo-ledger.cjs'), '--db', db, ...args];
   }
 
   floor(script: string, ...args: string[]): string[] {

@@ -77,7 +77,7 @@ const outFile = resolve(value('--out') ?? join(root, 'bench/results.json'));
 mkdirSync(dir, { recursive: true });
 
 const build = createHash('sha1')
-  .update(readFileSync(join(root, 'dist/pgo-ledger.mjs')))
+  .update(readFileSync(join(root, 'dist/pgo-ledger.cjs')))
   .digest('hex')
   .slice(0, 12);
 const sh = (cmd: string, a: string[]) => {

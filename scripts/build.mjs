@@ -3,11 +3,16 @@
 // closure, which costs a third of the pickle codec's speed), and emits the library's type
 // declarations with tsc. Run by `npm install` (prepare) and first by `npm test`.
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { build } from 'esbuild';
 
 const require = createRequire(import.meta.url);
+/** Where bin/pgo-ledger.cjs finds the command line's code cache. */
+const CODE_CACHE = 'dist/pgo-ledger.cjs.cache';
 
 const common = { bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', logLevel: 'warning', sourcemap: true };
 await build({
@@ -108,7 +113,7 @@ const lazyModules = {
           "import { createRequire } from 'node:module';",
           "import { fileURLToPath } from 'node:url';",
           'let m;',
-          // This module lands in a chunk in dist/cli/, or in dist/pgo-ledger.mjs.
+          // This module lands in dist/pgo-ledger.cjs, or in a bundle in dist/cli/.
           `const load = () => (m ??= createRequire(import.meta.url)(fileURLToPath(new URL(new URL('.', import.meta.url).pathname.endsWith('/cli/') ? '${file}' : 'cli/${file}', import.meta.url))));`,
           ...fns.map((k, i) => `const f${i} = (...a) => load().${k}(...a);`),
           `export { ${fns.map((k, i) => `f${i} as ${k}`).join(', ')} };`,
@@ -119,28 +124,49 @@ const lazyModules = {
   },
 };
 
-// The command line bundles its dependencies too, split so each command loads only what it
-// imports (start-up is most of a small command's cost: Node resolving and compiling hundreds
-// of files of kysely, zod and ioredis).
+/**
+ * The command line is one CommonJS bundle, dist/pgo-ledger.cjs, with its dependencies, which
+ * bin/pgo-ledger.cjs compiles with V8's code cache (made below): start-up was most of a small
+ * command's cost, and compiling the code was much of that, which Node 20 caches for no ES
+ * module. A module that a command imports when it runs stays a function of the bundle that
+ * runs on that import (esbuild wraps it), so a command still runs only what it imports.
+ */
 rmSync('dist/cli', { recursive: true, force: true }); // chunks of an older build
+rmSync('dist/pgo-ledger.mjs', { force: true });
+rmSync('dist/pgo-ledger.mjs.map', { force: true });
 await build({
   ...common,
   packages: undefined,
   plugins: [sqlitePlugin, lazyChildProcess, lazyModules],
   // synckit finds its own files at run time (PostgreSQL's bridge): kept a package
-  external: ['synckit'],
-  splitting: true,
+  // (and better-sqlite3's package.json is resolved at run time, not bundled)
+  external: ['synckit', 'better-sqlite3/package.json'],
   entryPoints: { 'pgo-ledger': 'src/cli/main.ts' },
   outdir: 'dist',
-  chunkNames: 'cli/[name]-[hash]',
+  format: 'cjs',
   minifySyntax: true,
   minifyWhitespace: true,
-  outExtension: { '.js': '.mjs' },
+  outExtension: { '.js': '.cjs' },
+  // A vm.Script has no import(): every one becomes a require.
+  supported: { 'dynamic-import': false },
   // A lazy module's function the sources call but lazyUses() did not find.
   logOverride: { 'import-is-undefined': 'error' },
-  // CommonJS dependencies call require() for Node's modules; give the ESM bundle one.
-  banner: { js: "import { createRequire as __pgoRequire } from 'node:module'; const require = __pgoRequire(import.meta.url);" },
+  define: { 'import.meta.url': '__pgoImportMetaUrl' },
+  // Written as the function Node wraps a CommonJS file's text in (Module.wrap), so that the
+  // bin compiles the file's text as it is: wrapping it there copied 1.1 MB into the heap,
+  // which then ended each command with a full collection (10 ms of a trace ingest's CPU).
+  // The text's value is that function; run as a file by Node (no bin), it calls it. Strict,
+  // as the ES modules it is made of are (the directive must come first).
+  banner: {
+    js: "((main) => (typeof module === 'object' && module !== null ? void main(exports, require, module, __filename, __dirname) : main))(function (exports, require, module, __filename, __dirname) { 'use strict'; const __pgoImportMetaUrl = require('node:url').pathToFileURL(__filename).href;",
+  },
+  footer: { js: '\n})' },
 });
+const bundle = readFileSync('dist/pgo-ledger.cjs', 'utf8');
+if (/\bimport\(/.test(bundle)) throw new Error('dist/pgo-ledger.cjs holds an import(), which a vm.Script cannot run');
+// The build's id, which the code cache is written under: V8 checks only that a cache's
+// source has the same length, so a cache of another build could otherwise be taken.
+writeFileSync('dist/pgo-ledger.cjs', `${bundle}//# pgo-ledger-build=${createHash('sha256').update(bundle).digest('hex').slice(0, 16)}\n`);
 
 /**
  * The ingest worker gets zod and pako the command line's way (the lazy modules above, from
@@ -165,6 +191,34 @@ for (const name of LAZY) {
     minifySyntax: true,
     minifyWhitespace: true,
   });
+}
+
+/**
+ * V8's code cache for the command line: the compiled code of what a few commands ran on the
+ * fixtures (bin/pgo-ledger.cjs writes it at exit under PGO_LEDGER_WRITE_CODE_CACHE=1, each
+ * run keeping what the cache held and adding what it compiled). Without the fixtures (an
+ * unpacked tarball) there is none, and the command line compiles as it runs.
+ */
+rmSync(CODE_CACHE, { force: true });
+const traces = 'test/fixtures/torch-2.11/traces';
+if (existsSync(traces)) {
+  const tmp = mkdtempSync(join(tmpdir(), 'pgo-ledger-cache-'));
+  try {
+    const obs = join(tmp, 'obs.jsonl');
+    const line = (i) => JSON.stringify({ job: 'j', run: 'r', time: 1795600000 + i, code: { filename: '/srv/m.py', firstlineno: 1, name: 'f', file_hash: 'h' }, source: "L['x']", kind: 'tensor', size: [8 * (1 + (i % 3)), 4], stride: [4, 1] });
+    writeFileSync(obs, Array.from({ length: 20 }, (_, i) => line(i)).join('\n') + '\n');
+    const runs = [
+      ['--db', join(tmp, 'a.db'), 'ingest', obs],
+      ['--db', join(tmp, 'a.db'), 'show', '--job', 'j'],
+      ['--db', join(tmp, 't.db'), 'ingest', '--kind', 'trace', traces],
+    ];
+    // Under no NODE_OPTIONS: V8 flags of the build's own (a heap size, say) would make a cache
+    // that V8 refuses in every run without them.
+    const { NODE_OPTIONS: _, ...env } = process.env;
+    for (const args of runs) execFileSync(process.execPath, ['bin/pgo-ledger.cjs', ...args], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...env, PGO_LEDGER_WRITE_CODE_CACHE: '1' } });
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
 }
 
 // Declarations only (esbuild writes the code). Incremental, so a rebuild with no source

@@ -4,7 +4,7 @@
 # explain why one input's dims became dynamic.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ledger() { node bin/pgo-ledger.js "$@"; }
+ledger() { node bin/pgo-ledger.cjs "$@"; }
 trace=test/fixtures/torch-2.11/traces/cold-local.log
 
 echo "\$ pgo-ledger ingest $trace"

@@ -17,12 +17,12 @@ function run(cmd: string, args: string[], cwd: string): string {
 }
 
 it('issue 8.9: npm pack installs and imports in a plain Node app', () => {
-  for (const f of ['dist/index.mjs', 'dist/index.d.ts', 'dist/pgo-ledger.mjs', 'dist/observation-worker.mjs', 'dist/pg-worker.mjs']) built(f);
+  for (const f of ['dist/index.mjs', 'dist/index.d.ts', 'dist/pgo-ledger.cjs', 'dist/pgo-ledger.cjs.cache', 'dist/observation-worker.mjs', 'dist/pg-worker.mjs']) built(f);
   const dir = tempDir();
   // The build is npm test's first step; packing must not rebuild dist/ under other tests.
   const [pack] = JSON.parse(run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', dir], ROOT)) as { filename: string; files: { path: string }[] }[];
   const files = pack.files.map((f) => f.path);
-  for (const f of ['package.json', 'README.md', 'bin/pgo-ledger.js', 'dist/index.mjs', 'dist/index.d.ts', 'dist/types/src/index.d.ts', 'dist/pgo-ledger.mjs', 'dist/observation-worker.mjs', 'dist/pg-worker.mjs']) {
+  for (const f of ['package.json', 'README.md', 'bin/pgo-ledger.cjs', 'dist/index.mjs', 'dist/index.d.ts', 'dist/types/src/index.d.ts', 'dist/pgo-ledger.cjs', 'dist/pgo-ledger.cjs.cache', 'dist/cli/lazy-zod.cjs', 'dist/observation-worker.mjs', 'dist/pg-worker.mjs']) {
     assert.ok(files.includes(f), `${f} is in the tarball`);
   }
   assert.deepEqual(files.filter((f) => /^(test|src|bench|scripts|migrations|\.ci)\/|\.db$|tsbuildinfo|bench\.mjs/.test(f)), []);
@@ -52,13 +52,13 @@ it('issue 8.9: npm pack installs and imports in a plain Node app', () => {
   writeFileSync(join(app, 'main.js'), script);
   assert.deepEqual(JSON.parse(run(process.execPath, ['main.js'], app)), { keys: ['fixture:None:', 'j:None:'], render: true });
   // The installed command line reads the same database.
-  const jobs = run(process.execPath, [join(mod, 'pgo-ledger/bin/pgo-ledger.js'), '--db', 'app.db', 'jobs', '--json'], app);
+  const jobs = run(process.execPath, [join(mod, 'pgo-ledger/bin/pgo-ledger.cjs'), '--db', 'app.db', 'jobs', '--json'], app);
   assert.equal(jobs.trim().split('\n').length, 2);
   // issue 11.1: the same library on a PostgreSQL URL (its bridge: dist/pg-worker.mjs), and the command line on it
   const pgDb = freshPgDatabase();
   writeFileSync(join(app, 'pg.js'), script.replace("openLedger('app.db')", `openLedger(${JSON.stringify(pgDb)})`));
   assert.deepEqual(JSON.parse(run(process.execPath, ['pg.js'], app)), { keys: ['fixture:None:', 'j:None:'], render: true });
-  assert.equal(run(process.execPath, [join(mod, 'pgo-ledger/bin/pgo-ledger.js'), '--db', pgDb, 'jobs', '--json'], app).trim().split('\n').length, 2);
+  assert.equal(run(process.execPath, [join(mod, 'pgo-ledger/bin/pgo-ledger.cjs'), '--db', pgDb, 'jobs', '--json'], app).trim().split('\n').length, 2);
 
   // A TypeScript consumer type-checks against the shipped declarations (no skipLibCheck).
   writeFileSync(join(app, 'tsconfig.json'), JSON.stringify({ compilerOptions: { target: 'ES2022', lib: ['ES2022'], module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, noEmit: true, types: ['node'] }, files: ['app.ts'] }));

@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { it } from 'node:test';
-import { built, ROOT } from '../../test/support/build.ts';
+import { built, builtCli, ROOT } from '../../test/support/build.ts';
 import { tempDir } from '../../test/support/tmp.ts';
 
 const dir = tempDir();
@@ -20,7 +20,7 @@ it('the built ingest worker loads zod and pako only on first use, and zod still 
   lines[20_000] = lines[20_000].replace('"stride":[4,1]', '"stride":"4"');
   writeFileSync(obs, lines.join('\n') + '\n');
   const { NODE_TEST_CONTEXT: _, ...env } = process.env;
-  const r = spawnSync(process.execPath, [built('dist/pgo-ledger.mjs'), '--db', join(dir, 'big.db'), 'ingest', '--skip-invalid', obs], { cwd: ROOT, env, encoding: 'utf8', timeout: 120_000 });
+  const r = spawnSync(process.execPath, [builtCli(), '--db', join(dir, 'big.db'), 'ingest', '--skip-invalid', obs], { cwd: ROOT, env, encoding: 'utf8', timeout: 120_000 });
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stderr + r.stdout, /skipped .*big\.jsonl:20001: field stride: Invalid input: expected array, received string/);
   assert.match(r.stdout, /24999 events appended, 0 already in the log, 1 invalid lines skipped/);

@@ -1,4 +1,3 @@
-import './v8-flags.ts';
 import { CommanderError } from 'commander';
 import { classify, fullMessage } from '../errors.ts';
 import { runCli } from './program.ts';

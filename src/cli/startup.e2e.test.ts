@@ -1,35 +1,40 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { it } from 'node:test';
-import { built, ROOT } from '../../test/support/build.ts';
+import { built, builtCli, ROOT } from '../../test/support/build.ts';
 import { tempDir } from '../../test/support/tmp.ts';
 
 const dir = tempDir();
+/** The name esbuild gives the function that runs a bundled module: its path (or a plugin's namespace and path). */
+const MODULE = /^[\w.@:-]*[/:][^ ]*$/;
 
 /**
- * The source files a run of the built command line loaded: a loader hook logs every module
- * Node loads, and each bundle file's source map names the sources in it.
+ * The source files a run of the built command line ran. The bundle wraps each module that
+ * loads on use in a function named by its source path (esbuild's `__esm` and `__commonJS`),
+ * which V8's coverage (NODE_V8_COVERAGE) counts the calls of; files it requires
+ * (dist/cli/lazy-*.cjs, on first use) are scripts of their own, whose source maps name the
+ * sources in them.
  */
 function loadedSources(db: string, args: string[]): string[] {
-  const log = join(dir, `loaded-${args[0]}.txt`);
-  writeFileSync(log, '');
-  const hooks = `import { appendFileSync } from 'node:fs'; export async function load(url, context, next) { appendFileSync(${JSON.stringify(log)}, url + '\\n'); return next(url, context); }`;
-  const register = `import { register } from 'node:module'; register(${JSON.stringify(`data:text/javascript,${encodeURIComponent(hooks)}`)});`;
-  // CommonJS files (dist/cli/lazy-*.cjs, required on first use) are in require.cache at exit.
-  const cjs = join(dir, 'cjs-log.cjs');
-  writeFileSync(cjs, `process.on('exit', () => require('node:fs').appendFileSync(${JSON.stringify(log)}, Object.keys(require.cache).map((f) => require('node:url').pathToFileURL(f).href + '\\n').join('')));`);
+  const coverage = mkdtempSync(join(dir, `coverage-${args[0]}-`));
   const { NODE_TEST_CONTEXT: _, ...env } = process.env;
-  const r = spawnSync(process.execPath, ['--require', cjs, '--import', `data:text/javascript,${encodeURIComponent(register)}`, built('dist/pgo-ledger.mjs'), '--db', db, ...args], { cwd: ROOT, env, encoding: 'utf8', timeout: 120_000 });
+  const r = spawnSync(process.execPath, [builtCli(), '--db', db, ...args], { cwd: ROOT, env: { ...env, NODE_V8_COVERAGE: coverage }, encoding: 'utf8', timeout: 120_000 });
   assert.equal(r.status, 0, r.stderr);
-  const files = readFileSync(log, 'utf8')
-    .split('\n')
-    .filter((u) => u.startsWith('file:') && u !== pathToFileURL(cjs).href)
-    .map((u) => fileURLToPath(u));
-  assert.ok(files.length > 1, 'the hook saw the bundle load');
-  return files.flatMap((f) => (existsSync(`${f}.map`) ? (JSON.parse(readFileSync(`${f}.map`, 'utf8')) as { sources: string[] }).sources : [f]));
+  const bundle = built('dist/pgo-ledger.cjs');
+  const out: string[] = [];
+  for (const f of readdirSync(coverage)) {
+    const { result } = JSON.parse(readFileSync(join(coverage, f), 'utf8')) as { result: { url: string; functions: { functionName: string; ranges: { count: number }[] }[] }[] };
+    for (const script of result) {
+      const path = script.url.startsWith('file:') ? fileURLToPath(script.url) : script.url;
+      if (path === bundle) out.push(...script.functions.filter((fn) => fn.ranges[0].count > 0 && MODULE.test(fn.functionName)).map((fn) => fn.functionName));
+      else if (path.startsWith(join(ROOT, 'dist'))) out.push(...(existsSync(`${path}.map`) ? (JSON.parse(readFileSync(`${path}.map`, 'utf8')) as { sources: string[] }).sources : [path]));
+    }
+  }
+  assert.ok(out.length > 1, 'coverage saw the bundle run');
+  return out;
 }
 
 const heavy = (sources: string[]) => ({
@@ -50,7 +55,7 @@ it('issue 10.5: show on a current database loads only what it uses: no Kysely (n
   // and zod loads only to word what is wrong with this one.
   writeFileSync(obs, [0, 1, 2].map(line).join('\n') + '\n' + line(3).replace('"L[\'x\']"', '7') + '\n');
 
-  // Control: the hook sees zod load to check the bad line; the new ledger is made from the
+  // Control: zod loads to check the bad line; the new ledger is made from the
   // migrations' record (fresh-sqlite.ts), with no Kysely, Migrator or migration loaded.
   const ingest = heavy(loadedSources(db, ['ingest', '--skip-invalid', obs]));
   assert.ok(ingest.zod > 0, `ingest of an observation line that is not surely valid loads zod to check it: ${JSON.stringify(ingest)}`);
@@ -64,7 +69,7 @@ it('issue 10.5: show on a current database loads only what it uses: no Kysely (n
 it('issue 10.5: though a named command is the only one defined, help lists them all and a misspelt command is still matched', () => {
   const db = join(dir, 'tiny.db');
   const { NODE_TEST_CONTEXT: _, ...env } = process.env;
-  const run = (args: string[]) => spawnSync(process.execPath, [built('dist/pgo-ledger.mjs'), ...args], { cwd: ROOT, env, encoding: 'utf8', timeout: 120_000 });
+  const run = (args: string[]) => spawnSync(process.execPath, [builtCli(), ...args], { cwd: ROOT, env, encoding: 'utf8', timeout: 120_000 });
   const help = run(['--help']);
   assert.equal(help.status, 0, help.stderr);
   const listed = [...help.stdout.matchAll(/^ {2}([a-z]+) /gm)].map((m) => m[1]);

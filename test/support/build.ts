@@ -34,3 +34,9 @@ export function built(rel: string): string {
   if (src.mtime > mtime) throw new Error(`${rel} is older than ${src.file}: run \`npm run build\` (npm test does)`);
   return path;
 }
+
+/** The package's bin, which runs the built command line (dist/pgo-ledger.cjs, refused as `built` refuses it). */
+export function builtCli(): string {
+  built('dist/pgo-ledger.cjs');
+  return join(ROOT, 'bin/pgo-ledger.cjs');
+}
