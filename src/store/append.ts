@@ -298,10 +298,8 @@ export interface Ahead {
  * lock, writes it only where that still holds (nothing appended to those profiles since, no
  * event of the batch in the log, the positions one after another; from the one predicted
  * where why's state took positions in) and otherwise lets the live views go and appends the
- * batch as appendBatch does. New dictionary rows, a new profile's included, are committed
- * first in a transaction of their own. Null where the batch is not folded ahead: a profile with
- * events but no live view as of them (another writer appended to it), a retraction (it
- * rebuilds its profile).
+ * batch as appendBatch does. Null where the batch is not folded ahead: a dictionary id not
+ * cached (a row to add), a profile with no live view, a retraction (it rebuilds its profile).
  */
 export function foldAhead(st: AppendState, events: readonly PreparedEvent[]): Ahead | null {
   const { sql, interner, live } = st;
@@ -310,6 +308,9 @@ export function foldAhead(st: AppendState, events: readonly PreparedEvent[]): Ah
   let interning = false;
   interner.cachedOnly = true;
   try {
+    // a new profile is appended under the lock (its row never stands without its events)
+    let key = '';
+    for (const ev of events) if (ev.cacheKey !== key) interner.profileId((key = ev.cacheKey));
     let rows: EventRow[];
     try {
       rows = internBatch(st, events, rowsOf(st));
@@ -327,15 +328,13 @@ export function foldAhead(st: AppendState, events: readonly PreparedEvent[]): Ah
     }
     pids = [...new Set(rows.map((r) => r[0]))];
     const seen = new Map<number, number | null>();
-    const before = profileCounters(sql, countersReads(pids));
     for (const id of pids) {
-      // folded from the live view as of this connection's last append to the profile, or from
-      // none where the profile has no event yet (its row added above, by this writer or another)
-      const last = before.get(id)?.last_position ?? null;
       const lv = live.peek(id);
-      if (lv ? lv.lastPosition === null || lv.lastPosition !== last : last !== null) return null;
-      seen.set(id, last);
+      if (!lv || lv.lastPosition === null) return null;
+      seen.set(id, lv.lastPosition);
     }
+    const before = profileCounters(sql, countersReads(pids));
+    for (const id of pids) if (before.get(id)?.last_position !== seen.get(id)) return null;
     const base = (sql.get<{ p: number | null }>('select max(position) p from events')?.p ?? 0) + 1;
     const positions = new Array<number>(rows.length);
     const order = new Array<number>(rows.length);

@@ -38,11 +38,6 @@ export interface Sql {
    */
   immediate<T>(fn: () => T): T;
   /**
-   * SQLite: as immediate, but only where the write lock is free now; undefined (fn not run)
-   * where another writer holds it, which counts as meeting it (writersMet).
-   */
-  tryImmediate?<T>(fn: () => T): T | undefined;
-  /**
    * SQLite: the write transactions so far that met another writer (found its lock held, or
    * the file changed by another connection since this one's last commit). Absent where the
    * backend cannot tell.
@@ -239,11 +234,6 @@ const pause = new Int32Array(new SharedArrayBuffer(4));
  * keeps the busy timeout. True when it had to wait.
  */
 export function beginImmediate(db: { pragma(s: string): unknown; exec(s: string): unknown }, busyMs: number): boolean {
-  return begin(db, busyMs, true)!;
-}
-
-/** beginImmediate's loop; `waits` false: one try, undefined where the lock is held. */
-function begin(db: { pragma(s: string): unknown; exec(s: string): unknown }, busyMs: number, waits: boolean): boolean | undefined {
   db.pragma('busy_timeout = 0');
   try {
     const deadline = Date.now() + busyMs;
@@ -254,7 +244,6 @@ function begin(db: { pragma(s: string): unknown; exec(s: string): unknown }, bus
       } catch (e) {
         // any kind of busy (SQLITE_BUSY_RECOVERY: another connection rebuilding the WAL index), as SQLite's own handler retries them
         if (!String((e as { code?: string }).code).startsWith('SQLITE_BUSY') || Date.now() >= deadline) throw e;
-        if (!waits) return undefined;
       }
       Atomics.wait(pause, 0, 0, wait);
     }
@@ -279,25 +268,6 @@ function wrap(db: Database.Database, path: string, busyMs: number): Sql {
   let writes = 0;
   let committed: number | undefined; // data_version after this connection's last commit
   const version = () => db.pragma('data_version', { simple: true }) as number;
-  /** immediate and tryImmediate (`waits` false: undefined where the lock is held). */
-  const transaction = <T>(fn: () => T, waits: boolean): T | undefined =>
-    guard(() => {
-      // Nested: better-sqlite3 makes it a savepoint of the transaction already open.
-      if (db.inTransaction) return db.transaction(fn).immediate();
-      const waited = begin(db, busyMs, waits);
-      if (waited !== false || (committed !== undefined && version() !== committed)) met++;
-      if (waited === undefined) return undefined;
-      try {
-        const r = fn();
-        db.exec('COMMIT');
-        writes++;
-        committed = version();
-        return r;
-      } catch (e) {
-        if (db.inTransaction) db.exec('ROLLBACK');
-        throw e;
-      }
-    });
   const stmt = (s: string) => {
     let st = cache.get(s);
     if (!st) cache.set(s, (st = guard(() => db.prepare(s))));
@@ -341,8 +311,23 @@ function wrap(db: Database.Database, path: string, busyMs: number): Sql {
         return st.all(...p);
       }),
     exec: (s) => guard(() => db.exec(s)),
-    immediate: <T>(fn: () => T) => transaction(fn, true)!,
-    tryImmediate: <T>(fn: () => T) => transaction(fn, false),
+    immediate: <T>(fn: () => T) =>
+      guard(() => {
+        // Nested: better-sqlite3 makes it a savepoint of the transaction already open.
+        if (db.inTransaction) return db.transaction(fn).immediate();
+        const waited = beginImmediate(db, busyMs);
+        if (waited || (committed !== undefined && version() !== committed)) met++;
+        try {
+          const r = fn();
+          db.exec('COMMIT');
+          writes++;
+          committed = version();
+          return r;
+        } catch (e) {
+          if (db.inTransaction) db.exec('ROLLBACK');
+          throw e;
+        }
+      }),
     writersMet: () => met,
     writes: () => writes,
     dataVersion: () => guard(version),

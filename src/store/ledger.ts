@@ -156,9 +156,8 @@ function createLedger(db: OpenedDatabase): Ledger {
           const rows = sql.dialect.internFirst ? internBatch(state, events) : undefined;
           // SQLite, while this connection's appends meet other writers: the batch folded before
           // the lock (foldAhead), so that the lock is held for little more than the insert.
-          const folds = rows === undefined && foldsAhead();
-          let ahead = folds ? foldAhead(state, events) : null;
-          const locked = () => {
+          const ahead = rows === undefined && foldsAhead() ? foldAhead(state, events) : null;
+          const result = sql.immediate(() => {
             // Another writer's commit leaves the dictionary ids true (rows are never changed
             // nor deleted) and each profile's live view is checked under the lock against the
             // profile's last position (dropIfStale); dropping them all at every commit made 4
@@ -173,15 +172,7 @@ function createLedger(db: OpenedDatabase): Ledger {
             // issue 12.5: `merge --live` targets join what this batch changed, in the same transaction
             if (r.appended) followLiveMerges(state, events);
             return r;
-          };
-          // A batch not folded ahead (a writer's first, or one of a writer alone so far) takes the
-          // lock where it is free; where another writer holds it, the batch is folded while it waits.
-          const tries = rows === undefined && !folds && aheadEnv !== '0' && sql.tryImmediate !== undefined;
-          let result = tries ? sql.tryImmediate!(locked) : undefined;
-          if (result === undefined) {
-            if (tries) ahead = foldAhead(state, events);
-            result = sql.immediate(locked);
-          }
+          });
           seenVersion = sql.dataVersion();
           if (met !== undefined) quiet = sql.writersMet!() !== met ? 0 : quiet + 1;
           return result;
