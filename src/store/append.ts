@@ -316,9 +316,10 @@ export function foldAhead(st: AppendState, events: readonly PreparedEvent[]): Ah
       rows = internBatch(st, events, rowsOf(st));
     } catch (e) {
       if (e !== NOT_CACHED) throw e;
-      // New dictionary rows (a body, a run, ...): added and committed in a short write
-      // transaction of their own, as PostgreSQL does (Dialect.internFirst); should the batch
-      // then fail, they are rows no event names, which change no answer.
+      // New dictionary rows (a body, a run, ...; rows another writer added were read, see
+      // Interner.cachedOnly): added and committed in a short write transaction of their own, as
+      // PostgreSQL does (Dialect.internFirst); should the batch then fail, they are rows no
+      // event names, which change no answer.
       interner.cachedOnly = false;
       interning = true;
       rows = sql.immediate(() => internBatch(st, events, rowsOf(st)));

@@ -190,3 +190,30 @@ function resolved(path: string): Record<string, unknown[]> {
     checkpoints: (t.checkpoints as unknown[][]).map((r) => [profiles.get(r[0]), r[1], r[2], r[3]]),
   };
 }
+
+describe('a writer folding ahead whose batch names dictionary rows another writer added', () => {
+  envDuring('PGO_LEDGER_FOLD_AHEAD', '1');
+
+  // Two connections to one file, as two processes have (their own caches, SQLite's own lock):
+  // the rows are read outside the lock, and no write transaction of their own is taken for them.
+  it('reads their ids and takes the write lock once, for the append', async () => {
+    const path = join(tempDir(), 'rows.db');
+    const w = await openLedger(path);
+    const other = await openLedger(path);
+    try {
+      // one context a writer (each its own keys), one input name (one origin row)
+      const batch = (b: number, job: string, ctx = lineContext('in.jsonl', {})) => Array.from({ length: 200 }, (_, i) => prepareEvent(parseObservationLine(line(i, b, job), b * 1000 + i + 1, ctx)));
+      w.appendPrepared(batch(0, 'j0'));
+      // batch 5: a new run and grown and cycled dims (new bodies), all added by the other writer, to its own profile
+      other.appendPrepared(batch(5, 'j9'));
+      const writes = w.sql.writes!();
+      const r = w.appendPrepared(batch(5, 'j0'));
+      assert.equal(r.appended, 200);
+      assert.equal(w.sql.writes!() - writes, 1);
+      assert.deepEqual(verifyLedger(w).differences, []);
+    } finally {
+      await w.close();
+      await other.close();
+    }
+  });
+});

@@ -33,7 +33,8 @@ export interface Interner {
   readonly generation: number;
   /**
    * Ids from memory and reads only, as an append folding ahead of the write lock needs them
-   * (append.ts foldAhead): while set, an id that would add a row throws NOT_CACHED instead.
+   * (append.ts foldAhead): while set, a row not cached is read (another writer may have added
+   * it), and an id that would add a row throws NOT_CACHED instead.
    */
   cachedOnly: boolean;
 }
@@ -62,14 +63,25 @@ export function createInterner(sql: Sql): Interner {
   const adding = () => {
     if (cachedOnly) throw NOT_CACHED;
   };
+  /**
+   * Outside the write lock (cachedOnly), the id of a row as read: another writer may have added
+   * it (writers of one ledger add the same code ids, sources, runs and bodies), and a row is
+   * never changed nor deleted once committed. Only a row not there yet needs the lock.
+   */
+  const known = (id: number | undefined): number => {
+    if (id === undefined) throw NOT_CACHED;
+    return id;
+  };
 
   /** The id of a dictionary entry (sources, runs), added if new. */
   const dictId = (cache: Map<string, number>, table: 'sources' | 'runs', column: 'source' | 'run', value: string): number => {
     let id = cache.get(value);
     if (id !== undefined) return id;
-    adding();
-    sql.run(`insert into ${table}(${column}) values (?) on conflict do nothing`, value);
-    id = sql.get<{ id: number }>(`select id from ${table} where ${column} = ?`, value)!.id;
+    if (cachedOnly) id = known(sql.get<{ id: number }>(`select id from ${table} where ${column} = ?`, value)?.id);
+    else {
+      sql.run(`insert into ${table}(${column}) values (?) on conflict do nothing`, value);
+      id = sql.get<{ id: number }>(`select id from ${table} where ${column} = ?`, value)!.id;
+    }
     if (cache.size > BOUND) cache.clear();
     cache.set(value, id);
     return id;
@@ -155,9 +167,11 @@ export function createInterner(sql: Sql): Interner {
       if (origin == null) return null;
       let id = originIds.get(origin);
       if (id !== undefined) return id;
-      adding();
-      sql.run('insert into origins(origin) values (?) on conflict do nothing', origin);
-      id = sql.get<{ id: number }>('select id from origins where origin = ?', origin)!.id;
+      if (cachedOnly) id = known(sql.get<{ id: number }>('select id from origins where origin = ?', origin)?.id);
+      else {
+        sql.run('insert into origins(origin) values (?) on conflict do nothing', origin);
+        id = sql.get<{ id: number }>('select id from origins where origin = ?', origin)!.id;
+      }
       originIds.set(origin, id);
       return id;
     },
@@ -169,12 +183,11 @@ export function createInterner(sql: Sql): Interner {
       const k = codeRowKey(c);
       id = codeIds.get(k);
       if (id === undefined) {
-        adding();
-        sql.run('insert into codes(filename, firstlineno, name, file_hash, closure_hash, extra) values (?, ?, ?, ?, ?, ?) on conflict do nothing', c.filename, c.firstlineno, c.name, c.file_hash, closure, extra);
-        id = sql.get<{ id: number }>(
+        if (!cachedOnly) sql.run('insert into codes(filename, firstlineno, name, file_hash, closure_hash, extra) values (?, ?, ?, ?, ?, ?) on conflict do nothing', c.filename, c.firstlineno, c.name, c.file_hash, closure, extra);
+        id = known(sql.get<{ id: number }>(
           'select id from codes where file_hash = ? and firstlineno = ? and name = ? and filename = ? and closure_hash = ? and extra = ?',
           c.file_hash, c.firstlineno, c.name, c.filename, closure, extra,
-        )!.id;
+        )?.id);
         codeIds.set(k, id);
       }
       codeIdsByObject.set(c, id);
@@ -195,12 +208,11 @@ export function createInterner(sql: Sql): Interner {
       if (!byJson) bodyIds.set(kind, (byJson = new Map()));
       let id = byJson.get(json);
       if (id !== undefined) return id;
-      adding();
       const payload = sql.dialect.payload(encodePayload(json));
       const version = CURRENT_VERSION[kind as EventKind];
-      id =
-        sql.get<{ id: number }>('insert into bodies(kind, version, payload) values (?, ?, ?) on conflict do nothing returning id', kind, version, payload)?.id ??
-        sql.dialect.findBody(sql, kind, version, payload)!;
+      id = cachedOnly
+        ? known(sql.dialect.findBody(sql, kind, version, payload))
+        : (sql.get<{ id: number }>('insert into bodies(kind, version, payload) values (?, ?, ?) on conflict do nothing returning id', kind, version, payload)?.id ?? sql.dialect.findBody(sql, kind, version, payload)!);
       if (++bodyCount > BOUND) {
         bodyIds.clear();
         bodyCount = 0;
