@@ -21,11 +21,13 @@ const READS: [string, string][] = [
   ["select position, time, run_id, compile_id, code_id, source_id, body_id from events where profile_id = 1 and kind = 'shape.described' order by position", 'events_described'],
 ];
 
+const columns = (db: Database.Database, index: string) => (db.pragma(`index_info('${index}')`) as { name: string }[]).map((c) => c.name);
+
 function check(path: string): void {
   const db = new Database(path, { readonly: true });
   try {
     for (const index of ['events_by_profile', 'events_retractions', 'events_described']) {
-      assert.deepEqual(db.pragma(`index_info('${index}')`).map((c) => (c as { name: string }).name), ['profile_id'], index);
+      assert.deepEqual(columns(db, index), ['profile_id'], index);
     }
     for (const [q, index] of READS) {
       const plan = (db.prepare(`explain query plan ${q}`).all() as { detail: string }[]).map((r) => r.detail).join('; ');
@@ -53,7 +55,7 @@ describe('sqlite: each profile\'s events indexed by (profile_id) alone, the rowi
     raw.exec("insert into profiles(id, cache_key, job, tag) values (1, 'j', 'j', ''); insert into bodies(id, kind, version, payload) values (1, 'shape.observed', 1, '{}')");
     const insert = raw.prepare("insert into events(profile_id, kind, body_id, time, idempotency_key) values (1, ?, 1, 1000, ?)");
     for (let k = 0; k < 300; k++) insert.run(k % 100 === 7 ? 'shape.described' : 'shape.observed', k);
-    assert.deepEqual(raw.pragma("index_info('events_by_profile')").map((c) => (c as { name: string }).name), ['profile_id', 'position']);
+    assert.deepEqual(columns(raw, 'events_by_profile'), ['profile_id', 'position']);
     await kysely.destroy();
     await (await openDatabase(path)).close();
     check(path);
