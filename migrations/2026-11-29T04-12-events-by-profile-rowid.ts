@@ -8,7 +8,7 @@ import { PostgresAdapter, sql, type Kysely } from 'kysely';
  * rowid, which `position` is, so (profile_id, position) held each position twice; (profile_id)
  * orders its entries alike, by profile then position, and serves the same ranges and orders
  * (`profile_id = ? and position > ?`, `order by position`): 4.4 MB less of a 1M-event log
- * (the bench's mix: 97 to 93 bytes an event) and less to write a row.
+ * (the bench's mix: 97 to 92 bytes an event) and less to write a row.
  *
  * The partial indexes (retractions, described inputs) take the same shape and are made after
  * it: with no statistics SQLite weighs indexes of one shape alike for a query and takes the
