@@ -67,10 +67,12 @@ describe('SQLite insertEvents', () => {
     let key = 2 ** 40;
     const row = (k: number, run: number | null, origin: number | null, compile: string | null = null): EventRow => [1 + (k % 4), 'shape.observed', 1 + (k % 7), 1 + (k % 5), 1 + (k % 11), 1.7e12 + k * 1000, run, origin, k, compile, key++];
     const stretch = (n: number, run: number | null, origin: number | null) => Array.from({ length: n }, (_, k) => row(k, run, origin));
-    // batches of 10,000 as an ingest writes them: a stretch of 30 statements, on into the next
+    const kinded = (r: EventRow, kind: string) => [r[0], kind, ...r.slice(2)] as EventRow;
+    // batches of 10,000 as an ingest writes them: a stretch of 30 statements (one of them of two
+    // kinds), on into the next
     // batch; a run that ends inside a statement; a null run; a compile id in one row; a run
     // id that is no integer (bound); one stretch again, its keys partly taken
-    const batches: EventRow[][] = [stretch(10_000, 3, 1), stretch(5_250, 3, 1).concat(stretch(4_750, 4, 1)), stretch(7_000, null, 2), stretch(6_600, 5, 1).map((r, k) => (k === 6_400 ? row(k, 5, 1, '0/1') : r)), stretch(7_000, 2.5, 1)];
+    const batches: EventRow[][] = [stretch(10_000, 3, 1).map((r, k) => (k === 9_250 ? kinded(r, 'entry.imported') : r)), stretch(5_250, 3, 1).concat(stretch(4_750, 4, 1)), stretch(7_000, null, 2), stretch(6_600, 5, 1).map((r, k) => (k === 6_400 ? row(k, 5, 1, '0/1') : r)), stretch(7_000, 2.5, 1)];
     const again = stretch(8_000, 3, 1);
     for (let k = 0; k < again.length; k += 3) again[k][10] = batches[0][k][10];
     batches.push(again);
