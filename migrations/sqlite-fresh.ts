@@ -12,7 +12,8 @@ export const FRESH_SQLITE: FreshSchema = {
     "2026-11-28T04-30-live-merges",
     "2026-11-28T07-40-profile-runs",
     "2026-11-28T17-30-event-transactions",
-    "2026-11-28T22-39-position-blocks"
+    "2026-11-28T22-39-position-blocks",
+    "2026-11-29T04-12-events-by-profile-rowid"
   ],
   "sql": [
     "CREATE TABLE \"kysely_migration\" (\"name\" varchar(255) not null primary key, \"timestamp\" varchar(255) not null)",
@@ -23,8 +24,6 @@ export const FRESH_SQLITE: FreshSchema = {
     "CREATE TABLE \"runs\" (\"id\" integer primary key, \"run\" text not null unique)",
     "CREATE TABLE \"bodies\" (\"id\" integer primary key, \"kind\" text not null, \"version\" integer not null, \"payload\" blob not null, constraint \"bodies_unique\" unique (\"kind\", \"version\", \"payload\"))",
     "CREATE TABLE \"events\" (\"position\" integer primary key, \"profile_id\" integer not null references \"profiles\" (\"id\"), \"kind\" text not null, \"code_id\" integer references \"codes\" (\"id\"), \"source_id\" integer references \"sources\" (\"id\"), \"body_id\" integer not null references \"bodies\" (\"id\"), \"time\" integer not null, \"run_id\" integer references \"runs\" (\"id\"), \"origin_id\" integer references \"origins\" (\"id\"), \"origin_line\" integer, \"compile_id\" text, \"idempotency_key\" integer not null unique)",
-    "CREATE INDEX \"events_by_profile\" on \"events\" (\"profile_id\", \"position\")",
-    "CREATE INDEX events_retractions on events(profile_id, position) where kind = 'run.retracted'",
     "CREATE TABLE \"code_states\" (\"profile_id\" integer not null, \"seq\" integer not null, \"filename\" text not null, \"firstlineno\" integer not null, \"name\" text not null, \"file_hash\" text not null, \"entries\" text not null, closure_hash text not null default '', extra text not null default '', constraint \"code_states_pk\" primary key (\"profile_id\", \"seq\"))",
     "CREATE TABLE \"history\" (\"id\" integer primary key, \"position\" integer not null, \"profile_id\" integer not null, \"code_seq\" integer not null, \"code_id\" integer not null, \"source\" text not null, \"dim_changed\" text not null, \"reason\" text not null, \"cached\" text not null, \"new\" text not null, \"guard\" text)",
     "CREATE INDEX \"history_by_profile\" on \"history\" (\"profile_id\", \"position\")",
@@ -34,10 +33,12 @@ export const FRESH_SQLITE: FreshSchema = {
     "CREATE TABLE \"codes\" (\n    id integer primary key,\n    filename text not null,\n    firstlineno integer not null,\n    name text not null,\n    file_hash text not null,\n    closure_hash text not null default '',\n    extra text not null default '',\n    constraint codes_unique unique (file_hash, firstlineno, name, filename, closure_hash, extra)\n  )",
     "CREATE VIEW events_readable as\n    select e.position, p.cache_key, e.kind, b.version, c.filename, c.firstlineno, c.name, c.file_hash, c.closure_hash, s.source,\n           case when typeof(b.payload) = 'text' then b.payload else '(deflated)' end as body,\n           e.time, r.run, o.origin, e.origin_line, e.compile_id\n    from events e join profiles p on p.id = e.profile_id join bodies b on b.id = e.body_id\n    left join codes c on c.id = e.code_id left join sources s on s.id = e.source_id\n    left join runs r on r.id = e.run_id left join origins o on o.id = e.origin_id",
     "CREATE TABLE \"why_checkpoints\" (\"profile_id\" bigint not null, \"position\" bigint not null, \"state\" blob not null, \"counts\" blob not null, constraint \"why_checkpoints_pk\" primary key (\"profile_id\", \"position\"))",
-    "CREATE INDEX events_described on events(profile_id, position) where kind = 'shape.described'",
     "CREATE TABLE \"watch_cursors\" (\"input\" text primary key, \"identity\" text not null, \"byte_offset\" bigint not null, \"hash\" text, \"complete\" bigint not null, \"path\" text, \"updated_at\" bigint not null)",
     "CREATE TABLE \"live_merges\" (\"into_key\" text not null, \"pattern\" text not null, \"created_at\" bigint not null, constraint \"live_merges_pk\" primary key (\"into_key\", \"pattern\"))",
-    "CREATE TABLE \"profile_runs\" (\"profile_id\" bigint not null, \"run_id\" bigint not null, \"first_position\" bigint not null, constraint \"profile_runs_pk\" primary key (\"profile_id\", \"run_id\"))"
+    "CREATE TABLE \"profile_runs\" (\"profile_id\" bigint not null, \"run_id\" bigint not null, \"first_position\" bigint not null, constraint \"profile_runs_pk\" primary key (\"profile_id\", \"run_id\"))",
+    "CREATE INDEX events_by_profile on events(profile_id)",
+    "CREATE INDEX events_retractions on events(profile_id) where kind = 'run.retracted'",
+    "CREATE INDEX events_described on events(profile_id) where kind = 'shape.described'"
   ],
   "rows": {
     "kysely_migration_lock": [

@@ -47,7 +47,7 @@ export function appendBatch(st: AppendState, events: readonly PreparedEvent[], i
   const { sql } = st;
   // (a) ids (the caller may have interned them already: Dialect.internFirst)
   const rows = interned ?? internBatch(st, events, rowsOf(st));
-  const pids = [...new Set(rows.map((r) => r[0]))];
+  const pids = profilesOf(rows);
   const { dialect } = sql;
   dialect.lock(sql, pids);
   // what the caller reads in the batch's transaction once its locks are held (the live merges)
@@ -61,6 +61,26 @@ export function appendBatch(st: AppendState, events: readonly PreparedEvent[], i
   const before = profileCounters(sql, counters);
   for (const id of pids) dropIfStale(st, id, before.get(id)?.last_position ?? null);
   return foldInserted(st, events, rows, positions, before);
+}
+
+/**
+ * The profiles of a batch's rows, in the order first seen. A loop, not a Set of the rows
+ * mapped to their profiles: this runs once a batch, mostly on V8's baseline tier, where the
+ * map, its closure and the Set's 10,000 adds took ~60 ms of a 1M-line ingest (perf).
+ */
+function profilesOf(rows: readonly EventRow[]): number[] {
+  const pids: number[] = [];
+  let seen: Set<number> | undefined;
+  for (let i = 0; i < rows.length; i++) {
+    const id = rows[i][0];
+    if (pids.length !== 0 && id === pids[pids.length - 1]) continue;
+    // a batch's rows name a handful of profiles as a rule: a Set only past that
+    if (seen === undefined ? pids.includes(id) : seen.has(id)) continue;
+    pids.push(id);
+    if (seen !== undefined) seen.add(id);
+    else if (pids.length > 16) seen = new Set(pids);
+  }
+  return pids;
 }
 
 /** Phases (c) and (d) of appendBatch, the batch's events inserted at `positions`. */
@@ -326,7 +346,7 @@ export function foldAhead(st: AppendState, events: readonly PreparedEvent[]): Ah
       interning = false;
       interner.cachedOnly = true;
     }
-    pids = [...new Set(rows.map((r) => r[0]))];
+    pids = profilesOf(rows);
     const seen = new Map<number, number | null>();
     for (const id of pids) {
       const lv = live.peek(id);

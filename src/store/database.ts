@@ -25,8 +25,9 @@ export interface Sql {
   /**
    * A prepared statement to run many times (the append's insert), its parameters one array:
    * a rest parameter would copy the 5,000 values of each 500-row insert into a new array a call.
+   * `kept` false: not kept by the connection (a statement its caller holds, and lets go of).
    */
-  statement(sql: string): { run(params: readonly unknown[]): { changes: number; lastInsertRowid: number } };
+  statement(sql: string, kept?: boolean): { run(params: readonly unknown[]): { changes: number; lastInsertRowid: number } };
   /** Rows as arrays (cheaper than objects on the hot read paths). */
   allRaw(sql: string, ...params: unknown[]): unknown[][];
   /** SQLite only: each row's one column, no array per row (replay's scan of a million rows). */
@@ -283,8 +284,8 @@ function wrap(db: Database.Database, path: string, busyMs: number): Sql {
       }),
     get: <T>(s: string, ...p: unknown[]) => guard(() => stmt(s).get(...p) as T | undefined),
     all: <T>(s: string, ...p: unknown[]) => guard(() => stmt(s).all(...p) as T[]),
-    statement: (s) => {
-      const st = stmt(s);
+    statement: (s, kept = true) => {
+      const st = kept ? stmt(s) : guard(() => db.prepare(s));
       return {
         run: (p: readonly unknown[]) => {
           // guard's catch, written out: no closure made a call of the append's hot insert

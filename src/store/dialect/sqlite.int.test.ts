@@ -61,4 +61,32 @@ describe('SQLite insertEvents', () => {
     await many.close();
     await one.close();
   });
+  it('a long stretch of one run and origin and no compile id (their values then written into the statements): every column stored, type and all, as one row at a time stores it, taken keys skipped, and where the stretch ends the values are bound again', async () => {
+    const many = await openDatabase(join(tempDir(), 'stretch-many.db'));
+    const one = await openDatabase(join(tempDir(), 'stretch-one.db'));
+    let key = 2 ** 40;
+    const row = (k: number, run: number | null, origin: number | null, compile: string | null = null): EventRow => [1 + (k % 4), 'shape.observed', 1 + (k % 7), 1 + (k % 5), 1 + (k % 11), 1.7e12 + k * 1000, run, origin, k, compile, key++];
+    const stretch = (n: number, run: number | null, origin: number | null) => Array.from({ length: n }, (_, k) => row(k, run, origin));
+    const kinded = (r: EventRow, kind: string) => [r[0], kind, ...r.slice(2)] as EventRow;
+    // batches of 10,000 as an ingest writes them: a stretch of 30 statements (one of them of two
+    // kinds), on into the next
+    // batch; a run that ends inside a statement; a null run; a compile id in one row; a run
+    // id that is no integer (bound); one stretch again, its keys partly taken
+    const batches: EventRow[][] = [stretch(10_000, 3, 1).map((r, k) => (k === 9_250 ? kinded(r, 'entry.imported') : r)), stretch(5_250, 3, 1).concat(stretch(4_750, 4, 1)), stretch(7_000, null, 2), stretch(6_600, 5, 1).map((r, k) => (k === 6_400 ? row(k, 5, 1, '0/1') : r)), stretch(7_000, 2.5, 1)];
+    const again = stretch(8_000, 3, 1);
+    for (let k = 0; k < again.length; k += 3) again[k][10] = batches[0][k][10];
+    batches.push(again);
+    for (const b of batches) {
+      const got = many.sql.immediate(() => many.sql.dialect.insertEvents(many.sql, b));
+      const want = one.sql.immediate(() => b.map((r) => one.sql.dialect.insertEvents(one.sql, [r])[0]));
+      assert.deepEqual(got, want);
+    }
+    const all = (db: typeof many) =>
+      db.sql.allRaw('select *, typeof(profile_id), typeof(run_id), typeof(origin_id), typeof(compile_id), typeof(time), typeof(idempotency_key) from events order by position');
+    const stored = all(many);
+    assert.equal(stored.length, batches.flat().length - Math.ceil(8_000 / 3));
+    assert.deepEqual(stored, all(one));
+    await many.close();
+    await one.close();
+  });
 });
