@@ -146,6 +146,12 @@ interface PgSql extends Sql {
   later(fn: () => void): number;
   /** Pipeline.settle. */
   settle(ticket: number): void;
+  /**
+   * Where dictionary rows are added (internRows): this connection, or while a pipelined
+   * commit of it is under way, a second one of the same URL (opened on first need), since a
+   * statement here would wait for that batch to be written.
+   */
+  dictionary(): Sql;
 }
 
 function pgSql(url: string, id: number, call: (...c: Call) => Reply<unknown>, unwrap: <T>(r: Reply<unknown>) => T): PgSql {
@@ -178,6 +184,10 @@ function pgSql(url: string, id: number, call: (...c: Call) => Reply<unknown>, un
   });
   let depth = 0;
   let closed = false;
+  /** Pipelined commits posted and not settled (later, settle). */
+  let unsettled = 0;
+  /** The second connection for dictionary rows (dictionary). */
+  let side: PgSql | undefined;
   /**
    * In a transaction a write goes without waiting for the server (post): its count is read
    * only where a caller asks for it, and its failure fails the next call that waits (at the
@@ -245,10 +255,23 @@ function pgSql(url: string, id: number, call: (...c: Call) => Reply<unknown>, un
       // sent now with the transaction's statements, not waited for: the server writes them as the store folds the next batch
       const ticket = ++tickets;
       unsent.push(['postExec', id, 'commit', ticket]);
+      unsettled++;
       unwrap(call('flush'));
       return ticket;
     },
-    settle: (ticket) => void unwrap(call('settle', id, ticket)),
+    settle(ticket) {
+      unsettled--;
+      unwrap(call('settle', id, ticket));
+    },
+    dictionary() {
+      if (unsettled === 0 || depth !== 0) return sql;
+      if (!side) {
+        const r = call('open', url, CONNECT_TIMEOUT_MS);
+        if (!r.ok) throw connectError(url, r.error);
+        side = pgSql(url, r.value as number, call, unwrap);
+      }
+      return side;
+    },
     // outside a transaction the read runs when made: there is no later call to bring it back sooner
     ask(s, p) {
       if (depth === 0) return;
@@ -285,6 +308,7 @@ function pgSql(url: string, id: number, call: (...c: Call) => Reply<unknown>, un
     close() {
       if (closed) return;
       closed = true;
+      side?.close();
       call('close', id);
     },
   };
@@ -419,8 +443,10 @@ export const postgresDialect: Dialect = {
       return p;
     });
   },
-  internRows(sql, table, rows) {
+  internRows(on, table, rows) {
     if (!rows.length) return [];
+    // committed at once, as every dictionary row on PostgreSQL (internFirst)
+    const sql = (on as PgSql).dictionary();
     const d = DICTIONARIES[table];
     const cols = d.columns.join(', ');
     const arrays = d.types.map((t) => `?::${t}[]`).join(', ');
