@@ -276,6 +276,8 @@ function createLedger(db: OpenedDatabase): Ledger {
       }
       expected = state.after.next;
       pending.push({ events, ticket, result: result!, done });
+      // the settle of the batch before sends this one's statements ahead of it
+      if (pending.length === 1) pipeline!.send(sql);
       while (pending.length > 1) settleOldest();
     },
     settle,

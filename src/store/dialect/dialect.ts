@@ -87,6 +87,11 @@ export interface Pipeline {
   insertEventsAt(sql: Sql, rows: readonly EventRow[], base: number, counters: ReadonlyMap<number, { event_count: number; last_position: number | null }>): void;
   /** Waits for a transaction's commit (its ticket); throws its failure, where nothing of it was written. */
   settle(sql: Sql, ticket: number): void;
+  /**
+   * Sends the statements of the transactions posted so far to the server, waiting for nothing
+   * (settle sends them too, first): each send is a round trip to the thread that sends them.
+   */
+  send(sql: Sql): void;
 }
 
 /** Where a follower is: the last event read, by its transaction (xid8 as text; '0' on SQLite) and position. */

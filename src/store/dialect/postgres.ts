@@ -146,6 +146,8 @@ interface PgSql extends Sql {
   later(fn: () => void): number;
   /** Pipeline.settle. */
   settle(ticket: number): void;
+  /** Pipeline.send. */
+  send(): void;
   /**
    * Where dictionary rows are added (internRows): this connection, or while a pipelined
    * commit of it is under way, a second one of the same URL (opened on first need), since a
@@ -252,17 +254,17 @@ function pgSql(url: string, id: number, call: (...c: Call) => Reply<unknown>, un
         depth--;
         dropAnswers();
       }
-      // sent now with the transaction's statements, not waited for: the server writes them as the store folds the next batch
+      // sent with the next call (Pipeline.send, or the settle of the batch before), not waited for
       const ticket = ++tickets;
       unsent.push(['postExec', id, 'commit', ticket]);
       unsettled++;
-      unwrap(call('flush'));
       return ticket;
     },
     settle(ticket) {
       unsettled--;
       unwrap(call('settle', id, ticket));
     },
+    send: () => void unwrap(call('flush')),
     dictionary() {
       if (unsettled === 0 || depth !== 0) return sql;
       if (!side) {
@@ -406,6 +408,7 @@ export const postgresDialect: Dialect = {
       pg.copyAt(COPY_EVENTS, base, packed);
     },
     settle: (sql, ticket) => (sql as PgSql).settle(ticket),
+    send: (sql) => (sql as PgSql).send(),
   },
   lock(sql, profiles) {
     if (profiles === 'all') {
