@@ -74,7 +74,7 @@ describe('a big file parsed in-thread (the worker turned off)', () => {
     const l = await openLedger(join(dir, 'alone.db'));
     try {
       const sizes: number[] = [];
-      const spy = Object.assign(Object.create(l), { appendPrepared: (e: Parameters<Ledger['appendPrepared']>[0]) => (sizes.push(e.length), l.appendPrepared(e)) });
+      const spy = Object.assign(Object.create(l), { appendPipelined: (e: Parameters<Ledger['appendPrepared']>[0], done: (r: ReturnType<Ledger['appendPrepared']>) => void) => (sizes.push(e.length), l.appendPipelined(e, done)) });
       await ingestObservations(spy, file, { worker: false });
       assert.deepEqual(sizes, [10_000, 10_000, 10_000, 10_000, 5_000]);
     } finally {

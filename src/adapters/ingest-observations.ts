@@ -36,14 +36,24 @@ export interface IngestSummary {
 export async function ingestObservations(ledger: Ledger, file: string, opts: IngestOptions = {}): Promise<IngestSummary> {
   const sum: IngestSummary = { lines: 0, appended: 0, duplicates: 0, skipped: 0, records: 0 };
   const options = { defaults: opts.defaults ?? {}, skipInvalid: !!opts.skipInvalid, batchSize: opts.batchSize ?? 10000 };
+  // A batch is counted once committed: on PostgreSQL the next batch is folded while the
+  // server writes this one (Ledger.appendPipelined), so its events stay as they are until
+  // then, and the batch after it is decoded into a second set of event objects (see reused).
   const write = (events: Parameters<Ledger['appendPrepared']>[0], lines: number, bytes: number, skipped: number) => {
-    const r = ledger.appendPrepared(events);
-    sum.appended += r.appended;
-    sum.duplicates += r.duplicates;
-    sum.records += r.records;
-    sum.lines = lines;
-    sum.skipped = skipped;
-    opts.onProgress?.(bytes);
+    ledger.appendPipelined(events, (r) => {
+      sum.appended += r.appended;
+      sum.duplicates += r.duplicates;
+      sum.records += r.records;
+      sum.lines = lines;
+      sum.skipped = skipped;
+      opts.onProgress?.(bytes);
+    });
+  };
+  /** Two sets of event objects, refilled batch after batch in turn (decodeBatch): one for the batch written, one for the batch whose commit may still be under way. */
+  const reused = (): (() => PreparedEvent[]) => {
+    const sets: PreparedEvent[][] = [[], []];
+    let k = 0;
+    return () => sets[(k ^= 1)];
   };
   // A worker pays off on big files; a small one is parsed faster than a thread starts.
   const big = file !== '-' && (sizeOf(file) ?? 0) > BIG;
@@ -55,8 +65,12 @@ export async function ingestObservations(ledger: Ledger, file: string, opts: Ing
   const { writersMet, writes } = ledger.sql;
   const alone = opts.worker === undefined && writersMet && writes ? () => writes() >= 2 && writersMet() === 0 : undefined;
   try {
-    return await (useWorker ? (alone && !alone() ? inThread(undefined, alone) : withWorker()) : big ? inThread() : small());
+    await (useWorker ? (alone && !alone() ? inThread(undefined, alone) : withWorker()) : big ? inThread() : small());
+    ledger.settle();
+    return sum;
   } catch (e) {
+    // what was committed before the failure: counted (a batch that fails to commit throws from here)
+    ledger.settle();
     // Issue 9.3: batches before a bad line are committed; say exactly what, and how to go on.
     if (!(e instanceof InputError) || sum.lines === 0) throw e;
     const said = e.message.startsWith(`${e.file}:${e.line}: `) ? e.message.slice(`${e.file}:${e.line}: `.length) : e.message;
@@ -77,14 +91,14 @@ export async function ingestObservations(ledger: Ledger, file: string, opts: Ing
    * lock changed hands.
    */
   async function inThread(after?: LineBatchOptions['after'], handOff?: () => boolean, cache = batchCache()): Promise<IngestSummary> {
-    const reuse: PreparedEvent[] = [];
+    const reuse = reused();
     // The worker goes on with the lines parsed here and the tables of their batches (see
     // handOverReader): it would parse every shape of them in full again, on a thread whose
     // code is cold, and this one decode them again (~0.2 CPU-s a 1M-line ingest of the mix).
     let reader = handOff ? { context: lineContext(file, options.defaults), builder: new WireBuilder() } : undefined;
     const batches = lineWireBatches(file, { ...options, after, ...reader, onSkip: (e) => opts.onSkip?.(e.message) });
     for await (const b of batches) {
-      write(decodeBatch(b, cache, reuse), b.lines, b.bytes, b.skipped);
+      write(decodeBatch(b, cache, reuse()), b.lines, b.bytes, b.skipped);
       // no other writer met: the rest goes to a worker
       if (handOff && b.last !== undefined && handOff()) {
         await batches.return(undefined);
@@ -120,8 +134,8 @@ export async function ingestObservations(ledger: Ledger, file: string, opts: Ing
     // empty objects overflows it as it does the default limit (4 GB on the bench machine).
     const worker = new Worker(url, { workerData: { file, options: { ...options, after: from }, reader: handed?.reader, window: 3, entry: entry.href }, resourceLimits: { maxYoungGenerationSizeMb: 32, maxOldGenerationSizeMb: 2000 } });
     if (handed) handed.reader = undefined;
-    // one set of event objects, refilled batch after batch (see decodeBatch)
-    const reuse: Parameters<Ledger['appendPrepared']>[0][number][] = [];
+    // event objects refilled batch after batch (see decodeBatch, reused)
+    const reuse = reused();
     // Where this thread takes over from the worker: once a transaction met another writer, the
     // cores are shared, and the worker's thread, its messages and its second heap cost a writer
     // a fifth more CPU (about 1.45 against 1.2 CPU-s a 250k-line file) for no time gained.
@@ -135,7 +149,7 @@ export async function ingestObservations(ledger: Ledger, file: string, opts: Ing
             if (m.type === 'batch') {
               const b = m.batch!;
               const met = alone && writersMet!();
-              write(decodeBatch(b, cache, reuse), b.lines, b.bytes, b.skipped);
+              write(decodeBatch(b, cache, reuse()), b.lines, b.bytes, b.skipped);
               if (alone && writersMet!() !== met && b.last !== undefined) {
                 after = { line: b.last, lines: b.lines, skipped: b.skipped };
                 resolve();

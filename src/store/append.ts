@@ -31,6 +31,13 @@ export interface AppendState {
   checkpointCounts: Map<number, number>;
   /** The memos carried across batches (see carriedMemo), and the interner generation they were keyed in. */
   carried: { gen: number; memos: Map<string, AppendMemo> };
+  /**
+   * What this connection's appends left, as far as it knows without a read: the counters it
+   * wrote for each profile, and the position after its last batch where that batch's events
+   * took one block of positions, none skipped (else undefined). A batch folded from them
+   * (foldAhead's `known`) is written only where its transaction finds them so (Pipeline).
+   */
+  after: { counters: Map<number, ProfileCounters>; next: number | undefined };
 }
 
 /**
@@ -58,6 +65,7 @@ export function appendBatch(st: AppendState, events: readonly PreparedEvent[], i
   if (dialect.ask) for (const [q, p] of counters) dialect.ask(sql, q, p);
   // (b) the bulk insert
   const positions = dialect.insertEvents(sql, rows);
+  noteBlock(st, positions);
   const before = profileCounters(sql, counters);
   for (const id of pids) dropIfStale(st, id, before.get(id)?.last_position ?? null);
   return foldInserted(st, events, rows, positions, before);
@@ -95,6 +103,14 @@ function foldInserted(st: AppendState, events: readonly PreparedEvent[], rows: E
   f.result.duplicates = events.length - order.length;
   finishBatch(st, f.history, f.counts, f.refolds, before);
   return f.result;
+}
+
+/** Where a batch's events took one block of positions, none skipped: the position after it (AppendState.after). */
+function noteBlock(st: AppendState, positions: readonly number[]): void {
+  const first = positions[0];
+  let block = positions.length > 0 && first !== 0;
+  for (let i = 1; block && i < positions.length; i++) block = positions[i] === first + i;
+  st.after.next = block ? first + positions.length : undefined;
 }
 
 /** A batch's fold (phase d): what appendBatch writes after it. */
@@ -282,13 +298,17 @@ function finishBatch(st: AppendState, history: HistoryInsert[], counts: Map<numb
     replayProfile(sql, interner, id);
     live.drop(id);
   }
-  countAppended(sql, counts);
+  countAppended(st, counts, before);
 }
 
-/** The profile counters of an append. */
-function countAppended(sql: Sql, counts: Map<number, { n: number; last: number; time: number }>): void {
+/** The profile counters of an append, written, and kept as written (AppendState.after). */
+function countAppended(st: AppendState, counts: Map<number, { n: number; last: number; time: number }>, before: Map<number, ProfileCounters>): void {
+  const { sql } = st;
   for (const [id, c] of counts) {
     sql.run('update profiles set event_count = event_count + ?, last_position = ?, last_time = case when coalesce(last_time, 0) > ? then last_time else ? end where id = ?', c.n, c.last, c.time, c.time, id);
+    const b = before.get(id);
+    const lastTime = b?.last_time ?? null;
+    st.after.counters.set(id, { event_count: (b?.event_count ?? 0) + c.n, last_position: c.last, last_time: (lastTime ?? 0) > c.time ? lastTime : c.time });
   }
 }
 
@@ -302,6 +322,8 @@ export interface Ahead {
   base: number;
   /** Each profile's last position, as its live view (folded ahead from) had it. */
   seen: Map<number, number | null>;
+  /** The profiles' counters the batch was folded from. */
+  before: Map<number, ProfileCounters>;
   folded: Folded;
   ahead: FoldingAhead;
   codeStates: CodeStateRow[];
@@ -321,16 +343,21 @@ export interface Ahead {
  * batch as appendBatch does. Null where the batch is not folded ahead: a dictionary id not
  * cached (a row to add), a profile with no live view, a retraction (it rebuilds its profile).
  */
-export function foldAhead(st: AppendState, events: readonly PreparedEvent[]): Ahead | null {
+export function foldAhead(st: AppendState, events: readonly PreparedEvent[], known = false): Ahead | null {
   const { sql, interner, live } = st;
   for (const ev of events) if (ev.kind === 'run.retracted') return null;
   let pids: number[] = [];
   let interning = false;
-  interner.cachedOnly = true;
+  // `known`: folded from what this connection's appends left (AppendState.after), with no read
+  // of the database but the dictionary rows it adds first (Dialect.internFirst): the batch's
+  // transaction checks them (Pipeline.insertEventsAt)
+  const from = known ? st.after : undefined;
+  if (from && from.next === undefined) return null;
+  interner.cachedOnly = !from;
   try {
     // a new profile is appended under the lock (its row never stands without its events)
     let key = '';
-    for (const ev of events) if (ev.cacheKey !== key) interner.profileId((key = ev.cacheKey));
+    if (!from) for (const ev of events) if (ev.cacheKey !== key) interner.profileId((key = ev.cacheKey));
     let rows: EventRow[];
     try {
       rows = internBatch(st, events, rowsOf(st));
@@ -350,12 +377,12 @@ export function foldAhead(st: AppendState, events: readonly PreparedEvent[]): Ah
     const seen = new Map<number, number | null>();
     for (const id of pids) {
       const lv = live.peek(id);
-      if (!lv || lv.lastPosition === null) return null;
+      if (!lv || lv.lastPosition === null || (from && !st.checkpointCounts.has(id))) return null;
       seen.set(id, lv.lastPosition);
     }
-    const before = profileCounters(sql, countersReads(pids));
+    const before = from ? new Map(pids.map((id) => [id, from.counters.get(id)!])) : profileCounters(sql, countersReads(pids));
     for (const id of pids) if (before.get(id)?.last_position !== seen.get(id)) return null;
-    const base = (sql.get<{ p: number | null }>('select max(position) p from events')?.p ?? 0) + 1;
+    const base = from ? from.next! : (sql.get<{ p: number | null }>('select max(position) p from events')?.p ?? 0) + 1;
     const positions = new Array<number>(rows.length);
     const order = new Array<number>(rows.length);
     for (let i = 0; i < rows.length; i++) {
@@ -377,7 +404,7 @@ export function foldAhead(st: AppendState, events: readonly PreparedEvent[]): Ah
       const why = lv.why && lv.counts ? encodeWhyState(lv.why, interner.codeId, true) : null;
       checkpoints.set(id, { view, why, counts: why && encodeLogCounts(lv.counts!) });
     }
-    return { rows, pids, base, seen, folded, ahead, codeStates, checkpoints };
+    return { rows, pids, base, seen, before, folded, ahead, codeStates, checkpoints };
   } catch (e) {
     // the dictionary rows' transaction failed (rolled back): the caller forgets its ids
     if (interning) throw e;
@@ -400,7 +427,7 @@ function voidAhead(st: AppendState, pids: readonly number[]): void {
 
 /** Under the write lock: a batch folded ahead (foldAhead) written where its fold holds, else appended afresh (appendBatch). */
 export function appendAhead(st: AppendState, events: readonly PreparedEvent[], a: Ahead, locked?: (sql: Sql) => void): AppendResult {
-  const { sql, interner, live } = st;
+  const { sql } = st;
   sql.dialect.lock(sql, a.pids);
   locked?.(sql);
   const before = profileCounters(sql, countersReads(a.pids));
@@ -411,18 +438,39 @@ export function appendAhead(st: AppendState, events: readonly PreparedEvent[], a
     }
   }
   const positions = sql.dialect.insertEvents(sql, a.rows);
+  noteBlock(st, positions);
   const first = positions[0];
-  const delta = first - a.base;
   let holds = first !== 0;
   for (let i = 1; holds && i < positions.length; i++) holds = positions[i] === first + i;
   if (!holds) {
     voidAhead(st, a.pids);
     return foldInserted(st, events, a.rows, positions, before);
   }
+  return writeAhead(st, a, first, before);
+}
+
+/**
+ * Issue 11.7: a batch folded ahead from what this connection's appends left (foldAhead's
+ * `known`), written in a transaction of the Pipeline, whose commit the caller does not wait
+ * for: its events at the positions it was folded at, which the transaction checks under its
+ * locks (Pipeline.insertEventsAt).
+ */
+export function appendFolded(st: AppendState, a: Ahead): AppendResult {
+  const { sql } = st;
+  sql.dialect.lock(sql, a.pids);
+  sql.dialect.pipeline!.insertEventsAt(sql, a.rows, a.base, a.before);
+  st.after.next = a.base + a.rows.length;
+  return writeAhead(st, a, a.base, a.before);
+}
+
+/** What appendAhead and appendFolded write of a batch folded ahead, its events at positions from `first` on. */
+function writeAhead(st: AppendState, a: Ahead, first: number, before: Map<number, ProfileCounters>): AppendResult {
+  const { sql, interner, live } = st;
+  const delta = first - a.base;
   // the positions the events took
   const { result, counts, history } = a.folded;
   result.firstPosition = first;
-  result.lastPosition = positions[positions.length - 1];
+  result.lastPosition = first + a.rows.length - 1;
   for (const c of counts.values()) c.last += delta;
   for (const h of history) h[0] += delta;
   const { runs, accs } = a.ahead;
@@ -444,7 +492,7 @@ export function appendAhead(st: AppendState, events: readonly PreparedEvent[], a
     (id) => live.peek(id)?.rows,
     (id) => a.checkpoints.get(id)?.view,
   );
-  countAppended(sql, counts);
+  countAppended(st, counts, before);
   return result;
 }
 

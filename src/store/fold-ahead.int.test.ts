@@ -57,7 +57,7 @@ function otherWriter(other: Ledger, k: number): void {
 async function appendState(path: string): Promise<{ st: AppendState; close: () => Promise<void> }> {
   const db = await openDatabase(path);
   const interner = createInterner(db.sql);
-  const st: AppendState = { sql: db.sql, interner, live: liveViews(db.sql, interner), checkpointCounts: new Map(), carried: { gen: interner.generation, memos: new Map() } };
+  const st: AppendState = { sql: db.sql, interner, live: liveViews(db.sql, interner), checkpointCounts: new Map(), carried: { gen: interner.generation, memos: new Map() }, after: { counters: new Map(), next: undefined } };
   return { st, close: db.close };
 }
 

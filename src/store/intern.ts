@@ -29,6 +29,12 @@ export interface Interner {
   readonly dict: Dictionaries;
   /** Ids handed out in a transaction that rolled back, or by another writer, are not to be trusted. */
   forget(): void;
+  /**
+   * A transaction rolled back on a backend that commits its dictionary rows first
+   * (Dialect.internFirst): their ids hold; what the transaction itself wrote (the profiles'
+   * runs noted) is forgotten. Elsewhere, forget().
+   */
+  rolledBack(): void;
   /** Counts the calls of forget(): ids kept from before another one are void. */
   readonly generation: number;
   /**
@@ -219,6 +225,10 @@ export function createInterner(sql: Sql): Interner {
       }
       byJson.set(json, id);
       return id;
+    },
+    rolledBack() {
+      if (sql.dialect.internFirst) runsOf.clear();
+      else this.forget();
     },
     forget() {
       generation++;

@@ -1,7 +1,7 @@
 import pako from 'pako';
 import { parseCacheKey, type ProfileKey } from '../model/cache-key.ts';
 import { inputError } from '../errors.ts';
-import { appendAhead, appendBatch, foldAhead, internBatch, type AppendResult, type AppendState } from './append.ts';
+import { appendAhead, appendBatch, appendFolded, foldAhead, internBatch, type AppendResult, type AppendState } from './append.ts';
 import { openDatabase, type OpenedDatabase, type OpenOptions, type Sql } from './database.ts';
 import type { FoldStep, StreamView } from './fold.ts';
 import { foldWindow } from './fold-window.ts';
@@ -40,6 +40,16 @@ export interface Ledger {
   readonly notes: string[];
   append(events: readonly NewEvent[]): AppendResult;
   appendPrepared(events: readonly PreparedEvent[]): AppendResult;
+  /**
+   * appendPrepared whose commit may be waited for later: `done` gets the batch's result once
+   * it has committed, during this call or a later one of this ledger (settle at the latest),
+   * batches in order. Until then the caller keeps `events` as they are (a failed batch is
+   * appended again from them). A batch that fails for good throws from the call that meets it,
+   * with nothing of it or of the batches after it written, and their `done` never called.
+   */
+  appendPipelined(events: readonly PreparedEvent[], done: (r: AppendResult) => void): void;
+  /** Waits for the batches of appendPipelined still under way (every other call of the ledger does first). */
+  settle(): void;
   /**
    * Several appends in one write transaction (a folder's traces, a file each): all or none.
    * SQLite only: PostgreSQL commits an append's dictionary rows first (Dialect.internFirst).
@@ -116,7 +126,7 @@ function createLedger(db: OpenedDatabase): Ledger {
   const { sql } = db;
   const interner = createInterner(sql);
   const live = liveViews(sql, interner);
-  const state: AppendState = { sql, interner, live, checkpointCounts: new Map(), carried: { gen: interner.generation, memos: new Map() } };
+  const state: AppendState = { sql, interner, live, checkpointCounts: new Map(), carried: { gen: interner.generation, memos: new Map() }, after: { counters: new Map(), next: undefined } };
   let seenVersion = -1;
   // Appends in a row whose transactions met no other writer (SQLite: Sql.writersMet), from
   // this connection's first: a batch is folded ahead of the lock while one of the last two met
@@ -131,6 +141,63 @@ function createLedger(db: OpenedDatabase): Ledger {
     live.clear();
     interner.forget();
     state.checkpointCounts.clear();
+    state.after.counters.clear();
+    state.after.next = undefined;
+  };
+
+  // Issue 11.7, PostgreSQL (Dialect.pipeline): a batch's commit is not waited for, so the
+  // server writes it while the next batch is folded, from what this one left (foldAhead's
+  // `known`); the next batch's transaction checks that under its locks. Batches go this way
+  // once `streak` batches in a row took the positions right after the one before (no other
+  // writer took positions in between, as a lone writer's do), and no live merge was defined.
+  /** Batches whose commit is posted, oldest first (two at most: one settles as the next is posted). */
+  const pending: { events: readonly PreparedEvent[]; ticket: number; result: AppendResult; done: (r: AppendResult) => void }[] = [];
+  let streak = 0;
+  /** Batches in a row needed: doubled by each pipelined batch that failed (other writers about). */
+  let needed = 2;
+  /** Where the last batch's events ended, as AppendState.after has it. */
+  let expected: number | undefined;
+  const note = (r: AppendResult, merges: boolean) => {
+    streak = !merges && r.firstPosition !== null && r.firstPosition === expected ? streak + 1 : 0;
+    expected = state.after.next;
+  };
+  /** A pipelined batch rolled back: what it folded and wrote is void; the dictionary rows it added were committed first (Dialect.internFirst). */
+  const rolledBack = () => {
+    live.clear();
+    interner.rolledBack();
+    state.checkpointCounts.clear();
+    state.after.counters.clear();
+    state.after.next = undefined;
+  };
+  /** The oldest pending batch settled: done where it committed; else it and those after it appended again, the usual way. */
+  const settleOldest = () => {
+    const p = pending.shift()!;
+    try {
+      sql.dialect.pipeline!.settle(sql, p.ticket);
+    } catch {
+      // Nothing of it was written; the batches after it were folded from it, and their
+      // transactions' checks fail (the log's last position is not the one they were folded after).
+      const after = pending.splice(0);
+      const again = [p];
+      for (const q of after) {
+        try {
+          sql.dialect.pipeline!.settle(sql, q.ticket);
+          q.done(q.result);
+        } catch {
+          again.push(q);
+        }
+      }
+      rolledBack();
+      streak = 0;
+      needed = Math.min(needed * 2, 64);
+      // appended again in order: a failure that holds (not another writer's or a key taken) throws here
+      for (const q of again) q.done(ledger.appendPrepared(q.events));
+      return;
+    }
+    p.done(p.result);
+  };
+  const settle = () => {
+    while (pending.length) settleOldest();
   };
   const syncCache = () => {
     const v = sql.dataVersion();
@@ -148,6 +215,7 @@ function createLedger(db: OpenedDatabase): Ledger {
       return ledger.appendPrepared(events.map((e) => prepareEvent(e)));
     },
     appendPrepared(events) {
+      settle();
       if (events.length === 0) return { appended: 0, duplicates: 0, records: 0, firstPosition: null, lastPosition: null };
       for (let attempt = 1; ; attempt++) {
         try {
@@ -170,7 +238,8 @@ function createLedger(db: OpenedDatabase): Ledger {
             // commits first is seen, one that waits for this batch (defineLiveMerge) joins it
             const r = ahead ? appendAhead(state, events, ahead, askLiveMerges) : appendBatch(state, events, rows, askLiveMerges);
             // issue 12.5: `merge --live` targets join what this batch changed, in the same transaction
-            if (r.appended) followLiveMerges(state, events);
+            const merges = r.appended !== 0 && followLiveMerges(state, events);
+            note(r, merges);
             return r;
           });
           seenVersion = sql.dataVersion();
@@ -187,7 +256,33 @@ function createLedger(db: OpenedDatabase): Ledger {
         }
       }
     },
+    appendPipelined(events, done) {
+      const pipeline = sql.dialect.pipeline;
+      let ticket = 0;
+      let result: AppendResult | undefined;
+      if (pipeline && events.length !== 0 && streak >= needed) {
+        try {
+          const a = foldAhead(state, events, true);
+          if (a) ticket = pipeline.transaction(sql, () => void (result = appendFolded(state, a)));
+        } catch {
+          // folded, and not written (the transaction rolled back): appended the usual way below
+          rolledBack();
+          ticket = 0;
+        }
+      }
+      if (!ticket) {
+        done(ledger.appendPrepared(events));
+        return;
+      }
+      expected = state.after.next;
+      pending.push({ events, ticket, result: result!, done });
+      // the settle of the batch before sends this one's statements ahead of it
+      if (pending.length === 1) pipeline!.send(sql);
+      while (pending.length > 1) settleOldest();
+    },
+    settle,
     appendEach(batches) {
+      settle();
       try {
         return sql.immediate(() => batches.map((b) => ledger.appendPrepared(b)));
       } catch (e) {
@@ -197,6 +292,7 @@ function createLedger(db: OpenedDatabase): Ledger {
       }
     },
     appendWith(events, cursors) {
+      settle();
       return sql.immediate(() => {
         const r = ledger.append(events);
         for (const c of cursors) writeCursor(sql, c);
@@ -204,9 +300,11 @@ function createLedger(db: OpenedDatabase): Ledger {
       });
     },
     cursor(input) {
+      settle();
       return readCursor(sql, input);
     },
     profiles() {
+      settle();
       type Row = Pick<Selectable<LedgerSchema['profiles']>, 'id' | 'cache_key' | 'event_count' | 'last_position' | 'last_time'>;
       return sql.all<Row>('select id, cache_key, event_count, last_position, last_time from profiles order by cache_key').map((r) => ({
         id: r.id,
@@ -221,6 +319,7 @@ function createLedger(db: OpenedDatabase): Ledger {
       return ledger.profiles().find((p) => p.cacheKey === key);
     },
     view(pid) {
+      settle();
       syncCache();
       const v = loadView(sql, pid);
       // Built fresh from the stored JSON: no tuple or automatic_dynamic object occurs twice, so
@@ -230,13 +329,16 @@ function createLedger(db: OpenedDatabase): Ledger {
     },
     fold(pid, window = {}, onStep) {
       if (!onStep && isWholeLog(window)) return ledger.view(pid);
+      settle();
       syncCache();
       return foldWindow(sql, interner.dict, pid, window, onStep);
     },
     history(pid) {
+      settle();
       return readHistory(db, pid);
     },
     replay(onProgress) {
+      settle();
       const r = sql.immediate(() => {
         sql.dialect.lock(sql, 'all');
         syncCache();
@@ -248,16 +350,22 @@ function createLedger(db: OpenedDatabase): Ledger {
       return r;
     },
     importSnapshot(id) {
+      settle();
       const r = sql.get<{ format: string; origin: string; bytes: Uint8Array }>('select format, origin, bytes from imports where id = ?', id);
       return r && { ...r, bytes: pako.inflate(r.bytes) };
     },
     recordImport(format, origin, bytes, digest) {
+      settle();
       // Snapshots are kept deflated: profiles are repetitive and compress well.
       sql.run('insert into imports(digest, format, origin, bytes, recorded_at) values (?, ?, ?, ?, ?) on conflict do nothing', digest, format, origin, pako.deflate(bytes), Date.now());
       return sql.get<{ id: number }>('select id from imports where digest = ?', digest)!.id;
     },
     async close() {
-      await db.close();
+      try {
+        settle();
+      } finally {
+        await db.close();
+      }
     },
   };
   return ledger;

@@ -66,11 +66,12 @@ export function dropLiveMerges(sql: Sql, into: string): number {
  * After a batch (inside its transaction): each live merge whose pattern matches a profile the
  * batch touched gets that profile's entries the target does not cover yet. A target may be
  * another merge's source, so this goes on for what it appended, a few levels at most.
+ * Whether any live merge is defined.
  */
-export function followLiveMerges(st: AppendState, batch: readonly { cacheKey: string }[] | ReadonlySet<string>, depth = 0): void {
-  if (depth > 8) return;
+export function followLiveMerges(st: AppendState, batch: readonly { cacheKey: string }[] | ReadonlySet<string>, depth = 0): boolean {
+  if (depth > 8) return true;
   const merges = liveMerges(st.sql);
-  if (!merges.length) return;
+  if (!merges.length) return false;
   const touched = batch instanceof Set ? batch : keysOf(batch as readonly { cacheKey: string }[]);
   const next = new Set<string>();
   for (const m of merges) {
@@ -82,6 +83,7 @@ export function followLiveMerges(st: AppendState, batch: readonly { cacheKey: st
     }
   }
   if (next.size) followLiveMerges(st, next, depth + 1);
+  return true;
 }
 
 function keysOf(batch: readonly { cacheKey: string }[]): Set<string> {

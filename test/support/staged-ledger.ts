@@ -3,7 +3,7 @@ import type { Ledger } from '../../src/store/ledger.ts';
 /**
  * The ledger as an ingest sees it: its SQLite says `writes` transactions committed before and
  * that the transactions from the `meetFrom`-th append on met another writer; the events each
- * append took, and the answers of `writes` it was asked.
+ * append took (appendPrepared, or appendPipelined as SQLite runs it), and the answers of `writes` it was asked.
  */
 export function staged(ledger: Ledger, writes: number, meetFrom = Infinity): { ledger: Ledger; sizes: number[] } {
   let n = 0;
@@ -19,6 +19,10 @@ export function staged(ledger: Ledger, writes: number, meetFrom = Infinity): { l
         const r = ledger.appendPrepared(events);
         if (++n >= meetFrom) met++;
         return r;
+      },
+      // what an ingest calls (SQLite: appendPrepared, its result given at once)
+      appendPipelined(events: Parameters<Ledger['appendPrepared']>[0], done: (r: ReturnType<Ledger['appendPrepared']>) => void) {
+        done(this.appendPrepared(events));
       },
     }),
   };

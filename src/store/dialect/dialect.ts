@@ -44,6 +44,12 @@ export interface Dialect {
    * nothing in between changes. Absent: the read runs when made.
    */
   ask?(sql: Sql, statement: string, params: unknown[]): void;
+  /**
+   * Where each query is a round trip: batches whose commits are not waited for, so that the
+   * server writes one batch while the store folds the next (ledger.ts appendPipelined).
+   * Absent: each append waits for its commit.
+   */
+  pipeline?: Pipeline;
   /** Inserts events skipping known idempotency keys; the position of each row, 0 where its key was taken. */
   insertEvents(sql: Sql, rows: readonly EventRow[]): number[];
   insertHistory(sql: Sql, rows: readonly HistoryInsert[]): void;
@@ -61,6 +67,31 @@ export interface Dialect {
    * position, ...columns].
    */
   readAfter(sql: Sql, columns: string, cursor: FollowCursor, limit: number): unknown[][];
+}
+
+/**
+ * A batch's transaction whose commit is posted, not waited for. Its events' positions were
+ * predicted when it was folded (append.ts foldAhead); under its locks the transaction checks
+ * them and what the fold read, and fails as a serialization failure (40001), writing nothing,
+ * where they do not hold.
+ */
+export interface Pipeline {
+  /** Runs fn, which posts the batch's writes, in a transaction whose commit is posted: the ticket that settle takes. */
+  transaction(sql: Sql, fn: () => void): number;
+  /**
+   * The batch's events at positions from `base` on, where these are the next positions taken
+   * and `base - 1` the log's last, each profile's counters are as given, and no live merge is
+   * defined (the batch would have to join its targets). Throws, posting nothing, where the
+   * rows cannot go this way (the caller then appends the batch the usual way).
+   */
+  insertEventsAt(sql: Sql, rows: readonly EventRow[], base: number, counters: ReadonlyMap<number, { event_count: number; last_position: number | null }>): void;
+  /** Waits for a transaction's commit (its ticket); throws its failure, where nothing of it was written. */
+  settle(sql: Sql, ticket: number): void;
+  /**
+   * Sends the statements of the transactions posted so far to the server, waiting for nothing
+   * (settle sends them too, first): each send is a round trip to the thread that sends them.
+   */
+  send(sql: Sql): void;
 }
 
 /** Where a follower is: the last event read, by its transaction (xid8 as text; '0' on SQLite) and position. */

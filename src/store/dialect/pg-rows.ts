@@ -210,6 +210,25 @@ export function packEvents(rows: readonly (readonly unknown[])[]): PackedEvents 
   return { numbers: { width, values, nulls }, kinds, kindOf, compileIds };
 }
 
+/** EventRow's idempotency key among PackedEvents' numbers (pg-rows.ts NUMERIC: its last). */
+export const KEY_AT = 8;
+
+/** A key twice in the batch: only the insert that skips taken keys keeps the first. */
+export function repeatsKey(events: PackedEvents): boolean {
+  const { values, nulls, width } = events.numbers;
+  // Rising keys (a line input's: its tag, then the line) cannot repeat: no set of them needed.
+  let rising = true;
+  for (let k = KEY_AT + width; k < values.length && rising; k += width) rising = nulls[k] === 0 && nulls[k - width] === 0 && values[k] > values[k - width];
+  if (rising) return false;
+  const keys = new Set<number>();
+  for (let k = KEY_AT; k < values.length; k += width) {
+    if (nulls[k] === 1) continue; // the COPY refuses it (not null)
+    if (keys.has(values[k])) return true;
+    keys.add(values[k]);
+  }
+  return false;
+}
+
 /** COPY's binary format: its signature, flags and header extension; each row then its field count, each field its byte length (-1: null) and bytes; -1 ends. */
 const BINARY_SIGNATURE = [0x50, 0x47, 0x43, 0x4f, 0x50, 0x59, 0x0a, 0xff, 0x0d, 0x0a, 0x00];
 /** position, then EventRow's 11 columns. */

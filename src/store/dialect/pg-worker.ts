@@ -2,7 +2,7 @@ import { Kysely, Migrator, PostgresDialect, sql as ksql, type Migration, type Mi
 import pg from 'pg';
 import { runAsWorker } from 'synckit';
 import { migrations } from '../../../migrations/index.ts';
-import { copyBinary, copyReads, copyRows, packRows, recordTransaction, type PackedEvents, type PackedRows } from './pg-rows.ts';
+import { copyBinary, copyReads, copyRows, KEY_AT, packRows, recordTransaction, repeatsKey, type PackedEvents, type PackedRows } from './pg-rows.ts';
 
 /**
  * PostgreSQL's side of the synchronous bridge (see postgres.ts): a worker thread owning the
@@ -37,6 +37,10 @@ interface Conn {
   asked: Map<string, Promise<Answer>>;
   /** Reads asked for ahead that have run: their answers go back with the next reply (handle), or to the query that makes them. */
   ready: Map<string, Answer>;
+  /** The statements of the transaction begun by postExec and not yet ended by a posted commit (see commits). */
+  tx?: Promise<unknown>[];
+  /** Posted commits by ticket (postgres.ts later), until settled: the first failure among their transaction's statements, and those statements. */
+  commits: Map<number, Promise<{ failure?: unknown; statements: Promise<unknown>[] }>>;
 }
 const conns = new Map<number, Conn>();
 let nextId = 1;
@@ -105,7 +109,7 @@ async function open(url: string, timeoutMs: number): Promise<Reply<number>> {
     return fail('connect', e);
   }
   const id = nextId++;
-  conns.set(id, { client, prepared: new Map(), posted: [], tail: Promise.resolve(), lookUp: false, counts: new Map(), types: new Map(), asked: new Map(), ready: new Map() });
+  conns.set(id, { client, prepared: new Map(), posted: [], tail: Promise.resolve(), lookUp: false, counts: new Map(), types: new Map(), asked: new Map(), ready: new Map(), commits: new Map() });
   return { ok: true, value: id };
 }
 
@@ -340,25 +344,6 @@ function copyEventsFrom(client: pg.Client, text: string, positions: readonly num
   });
 }
 
-/** EventRow's idempotency key among PackedEvents' numbers (pg-rows.ts NUMERIC: its last). */
-const KEY_AT = 8;
-
-/** A key twice in the batch: only the insert that skips taken keys keeps the first. */
-function repeatsKey(events: PackedEvents): boolean {
-  const { values, nulls, width } = events.numbers;
-  // Rising keys (a line input's: its tag, then the line) cannot repeat: no set of them needed.
-  let rising = true;
-  for (let k = KEY_AT + width; k < values.length && rising; k += width) rising = nulls[k] === 0 && nulls[k - width] === 0 && values[k] > values[k - width];
-  if (rising) return false;
-  const keys = new Set<number>();
-  for (let k = KEY_AT; k < values.length; k += width) {
-    if (nulls[k] === 1) continue; // the COPY refuses it (not null)
-    if (keys.has(values[k])) return true;
-    keys.add(values[k]);
-  }
-  return false;
-}
-
 /**
  * A batch of events by COPY, the cheapest way in (issue 11.7), in one call: a block of
  * positions taken from the column's sequence (take_positions, under the caller's profile
@@ -424,6 +409,25 @@ async function copyEvents(id: number, statement: string, events: PackedEvents): 
 }
 
 /**
+ * A batch of events by COPY at positions from `first` on, which the caller has taken and
+ * checked in its transaction already (postgres.ts insertEventsAt): posted, its failure fails
+ * the next call that waits, or the settle of its transaction. A key taken fails it as a
+ * serialization failure, as copyEvents' COPY does.
+ */
+async function copyAt(id: number, statement: string, first: number, events: PackedEvents): Promise<Reply<null>> {
+  const c = conns.get(id);
+  if (!c) return fail('query', new Error('connection closed'));
+  c.ahead = undefined;
+  const positions = Array.from({ length: events.kindOf.length }, (_, i) => first + i);
+  posted(c, inOrder(c, () => copyEventsFrom(c.client, statement, positions, events)).catch((e) => {
+    if ((e as { code?: string }).code !== '23505') throw e;
+    c.lookUp = true;
+    throw Object.assign(new Error(`an idempotency key of this batch was taken as it was written (${(e as Error).message}): the batch runs again`), { code: '40001' });
+  }));
+  return { ok: true, value: null };
+}
+
+/**
  * Runs a statement after the connection's earlier ones: pg queues them itself, but says
  * queueing is deprecated (a warning on stderr); the store's statements run in call order.
  */
@@ -440,6 +444,7 @@ function inOrder<T>(c: Conn, run: () => Promise<T>): Promise<T> {
 function posted(c: Conn, p: Promise<unknown>): void {
   p.catch(() => {}); // read in postedFailure
   c.posted.push(p);
+  c.tx?.push(p);
 }
 
 /**
@@ -504,13 +509,51 @@ async function postedFailure(c: Conn | undefined): Promise<unknown> {
   return undefined;
 }
 
-/** Transaction control whose answer nothing needs (begin, savepoint), started now: its failure fails the next call, as a posted statement's. */
-async function postExec(id: number, text: string): Promise<Reply<null>> {
+/**
+ * Transaction control whose answer nothing needs (begin, savepoint), started now: its failure
+ * fails the next call, as a posted statement's. A commit with a ticket (postgres.ts later) is
+ * settled by that ticket: its outcome is the first failure among its transaction's statements,
+ * or a commit that rolled back (COMMIT of a failed transaction answers ROLLBACK, no error).
+ */
+async function postExec(id: number, text: string, ticket = 0): Promise<Reply<null>> {
   const c = conns.get(id);
   if (!c) return fail('query', new Error('connection closed'));
   c.ahead = undefined; // read before whatever this changes: never taken
-  posted(c, inOrder(c, () => c.client.query(text)));
+  if (/^\s*begin\s*$/i.test(text)) c.tx = [];
+  const p = inOrder(c, () => c.client.query(text));
+  posted(c, p);
+  if (ticket) {
+    const statements = c.tx ?? [p];
+    c.tx = undefined;
+    // what exec does at a commit: the transaction's counts and asked reads go with it
+    c.counts.clear();
+    c.asked.clear();
+    c.ready.clear();
+    c.commits.set(ticket, (async () => {
+      for (const q of statements) {
+        try {
+          await q;
+        } catch (failure) {
+          return { failure, statements };
+        }
+      }
+      const r = (await p) as pg.QueryResult;
+      return r.command === 'COMMIT' ? { statements } : { failure: new Error(`the transaction was rolled back (${r.command})`), statements };
+    })());
+  }
   return { ok: true, value: null };
+}
+
+/** The outcome of a posted commit (postExec's ticket), once it has run; its statements are then checked (no later call reports them again). */
+async function settle(id: number, ticket: number): Promise<Reply<null>> {
+  const c = conns.get(id);
+  const p = c?.commits.get(ticket);
+  if (!c || !p) return fail('query', new Error(`no posted commit ${ticket}`));
+  c.commits.delete(ticket);
+  const { failure, statements } = await p;
+  const mine = new Set(statements);
+  c.posted = c.posted.filter((q) => !mine.has(q));
+  return failure ? fail('query', failure) : { ok: true, value: null };
 }
 
 async function exec(id: number, text: string): Promise<Reply<null>> {
@@ -519,6 +562,7 @@ async function exec(id: number, text: string): Promise<Reply<null>> {
   c.ahead = undefined; // read before whatever this changes: never taken
   if (/^\s*(commit|rollback)\s*$/i.test(text)) {
     // the transaction's posted statements: their counts unread, the reads asked for ahead untaken
+    c.tx = undefined;
     c.counts.clear();
     c.asked.clear();
     c.ready.clear();
@@ -640,8 +684,12 @@ export type Call =
   | ['open', string, number]
   | ['query', number, string, unknown[], boolean]
   | ['exec', number, string]
-  | ['postExec', number, string]
+  | ['postExec', number, string, number?]
   | ['copyEvents', number, string, PackedEvents]
+  | ['copyAt', number, string, number, PackedEvents]
+  | ['settle', number, number]
+  /** Nothing: what it brings (the held-back posts of a pipelined transaction) goes to the server now. */
+  | ['flush']
   | ['post', number, string, unknown[], number]
   | ['ask', number, string, unknown[]]
   | ['rowCount', number, number]
@@ -661,7 +709,13 @@ async function dispatch(call: Call): Promise<Reply<unknown>> {
     case 'exec':
       return exec(call[1], call[2]);
     case 'postExec':
-      return postExec(call[1], call[2]);
+      return postExec(call[1], call[2], call[3]);
+    case 'copyAt':
+      return copyAt(call[1], call[2], call[3], call[4]);
+    case 'settle':
+      return settle(call[1], call[2]);
+    case 'flush':
+      return { ok: true, value: null };
     case 'prefetch':
       return prefetch(call[1], call[2], call[3]);
     case 'copyEvents':
@@ -692,8 +746,11 @@ async function handle(call: Call): Promise<Reply<unknown>> {
     }
     return handle(call[2]);
   }
-  // a posted statement is checked by the next call that waits, never by its own (copyEvents checks those before its COPY)
-  const conn = call[0] === 'open' || call[0] === 'post' || call[0] === 'postExec' || call[0] === 'ask' || call[0] === 'copyEvents' ? undefined : conns.get(call[1]);
+  // a posted statement is checked by the next call that waits, never by its own (copyEvents
+  // checks those before its COPY); settle checks only its transaction's: a later one's are
+  // still under way, written while the store folds the next batch
+  const kind = call[0];
+  const conn = kind === 'open' || kind === 'post' || kind === 'postExec' || kind === 'ask' || kind === 'copyEvents' || kind === 'copyAt' || kind === 'settle' || kind === 'flush' ? undefined : conns.get(call[1]);
   const r = await dispatch(call);
   const failed = await postedFailure(conn);
   return failed ? fail('query', failed) : r;

@@ -4,7 +4,7 @@ import { createSyncFn } from 'synckit';
 import { inputError, LedgerError } from '../../errors.ts';
 import { DatabaseVersionError, type OpenedDatabase, type OpenOptions, type Sql } from '../database.ts';
 import { CODE_STATE_COLUMNS, EVENT_COLUMNS, HISTORY_COLUMNS, redactUrl, type Dialect } from './dialect.ts';
-import { packEvents, recordTransaction, unpackRows, type PackedEvents } from './pg-rows.ts';
+import { packEvents, recordTransaction, repeatsKey, unpackRows, type PackedEvents } from './pg-rows.ts';
 import { askKey, askPrefix, type Answer, type Call, type Reply } from './pg-worker.ts';
 
 /**
@@ -138,6 +138,22 @@ interface PgSql extends Sql {
   post(statement: string, params: unknown[]): void;
   /** Dialect.ask: a read started ahead, in a transaction, its answer kept for the same read. */
   ask(statement: string, params: unknown[]): void;
+  /** COPY ... FROM STDIN of a batch of events at positions from `first` on, taken and checked already in this transaction: posted. */
+  copyAt(statement: string, first: number, events: PackedEvents): void;
+  /** A statement of no parameters (a DO block) posted in this transaction. */
+  postExec(statement: string): void;
+  /** Pipeline.transaction: fn in a transaction whose commit is posted; its ticket. */
+  later(fn: () => void): number;
+  /** Pipeline.settle. */
+  settle(ticket: number): void;
+  /** Pipeline.send. */
+  send(): void;
+  /**
+   * Where dictionary rows are added (internRows): this connection, or while a pipelined
+   * commit of it is under way, a second one of the same URL (opened on first need), since a
+   * statement here would wait for that batch to be written.
+   */
+  dictionary(): Sql;
 }
 
 function pgSql(url: string, id: number, call: (...c: Call) => Reply<unknown>, unwrap: <T>(r: Reply<unknown>) => T): PgSql {
@@ -170,6 +186,10 @@ function pgSql(url: string, id: number, call: (...c: Call) => Reply<unknown>, un
   });
   let depth = 0;
   let closed = false;
+  /** Pipelined commits posted and not settled (later, settle). */
+  let unsettled = 0;
+  /** The second connection for dictionary rows (dictionary). */
+  let side: PgSql | undefined;
   /**
    * In a transaction a write goes without waiting for the server (post): its count is read
    * only where a caller asks for it, and its failure fails the next call that waits (at the
@@ -209,6 +229,51 @@ function pgSql(url: string, id: number, call: (...c: Call) => Reply<unknown>, un
       return positions;
     },
     post: (s, p) => void (depth > 0 ? unsent.push(['post', id, s, p, 0]) : unwrap(call('post', id, s, p, 0))),
+    copyAt(s, first, events) {
+      if (depth === 0) throw new Error('bug: copyAt outside a transaction');
+      unsent.push(['copyAt', id, s, first, events]);
+    },
+    postExec(s) {
+      if (depth === 0) throw new Error('bug: postExec outside a transaction');
+      unsent.push(['postExec', id, s]);
+    },
+    later(fn) {
+      if (depth !== 0) throw new Error('bug: a pipelined transaction inside another');
+      unsent.push(['postExec', id, 'begin']);
+      depth++;
+      try {
+        fn();
+      } catch (e) {
+        try {
+          sql.exec('rollback');
+        } catch {
+          /* the connection is gone: the server rolled back */
+        }
+        throw e;
+      } finally {
+        depth--;
+        dropAnswers();
+      }
+      // sent with the next call (Pipeline.send, or the settle of the batch before), not waited for
+      const ticket = ++tickets;
+      unsent.push(['postExec', id, 'commit', ticket]);
+      unsettled++;
+      return ticket;
+    },
+    settle(ticket) {
+      unsettled--;
+      unwrap(call('settle', id, ticket));
+    },
+    send: () => void unwrap(call('flush')),
+    dictionary() {
+      if (unsettled === 0 || depth !== 0) return sql;
+      if (!side) {
+        const r = call('open', url, CONNECT_TIMEOUT_MS);
+        if (!r.ok) throw connectError(url, r.error);
+        side = pgSql(url, r.value as number, call, unwrap);
+      }
+      return side;
+    },
     // outside a transaction the read runs when made: there is no later call to bring it back sooner
     ask(s, p) {
       if (depth === 0) return;
@@ -245,6 +310,7 @@ function pgSql(url: string, id: number, call: (...c: Call) => Reply<unknown>, un
     close() {
       if (closed) return;
       closed = true;
+      side?.close();
       call('close', id);
     },
   };
@@ -303,10 +369,47 @@ const DICTIONARIES = {
   },
 };
 
+/** Numbers written into a statement's text (a DO block takes no parameters): integers only. */
+function int(n: number | null): string {
+  if (n === null) return 'null';
+  if (!Number.isSafeInteger(n)) throw new Error(`bug: ${n} is no integer`);
+  return String(n);
+}
+
+/**
+ * Pipeline.insertEventsAt's check, under the batch's locks, and its positions taken: the
+ * failure of either is a serialization failure (the batch is appended again, the usual way).
+ * The positions are taken only once the rest holds, so a failed check takes none.
+ */
+function pipelineCheck(base: number, n: number, counters: ReadonlyMap<number, { event_count: number; last_position: number | null }>): string {
+  const expect = [...counters].map(([id, c]) => `(${int(id)}, ${int(c.event_count)}, ${int(c.last_position)})`).join(', ');
+  const fail = `raise exception 'pgo-ledger: the batch was folded at positions from ${int(base)} on, which no longer hold' using errcode = '40001'`;
+  return `do $$ begin
+    if coalesce((select max(position) from events), 0) <> ${int(base - 1)} or exists (select 1 from live_merges)
+      or (select count(*) from profiles p join (values ${expect}) as v(id, n, last) on p.id = v.id and p.event_count = v.n and p.last_position = v.last) <> ${int(counters.size)}
+    then ${fail}; end if;
+    if take_positions(${int(n)}) <> ${int(base)} then ${fail}; end if;
+    ${recordTransaction(`select pg_current_xact_id(), ${int(base)}, ${int(base + n - 1)}`)};
+  end $$`;
+}
+
 export const postgresDialect: Dialect = {
   name: 'postgres',
   internFirst: true,
   remote: true,
+  pipeline: {
+    transaction: (sql, fn) => (sql as PgSql).later(fn),
+    insertEventsAt(sql, rows, base, counters) {
+      const packed = rows.length && counters.size ? packEvents(rows) : undefined;
+      // a key twice in the batch: only the insert that skips taken keys keeps the first
+      if (!packed || repeatsKey(packed)) throw new Error('this batch goes by the insert that skips taken keys');
+      const pg = sql as PgSql;
+      pg.postExec(pipelineCheck(base, rows.length, counters));
+      pg.copyAt(COPY_EVENTS, base, packed);
+    },
+    settle: (sql, ticket) => (sql as PgSql).settle(ticket),
+    send: (sql) => (sql as PgSql).send(),
+  },
   lock(sql, profiles) {
     if (profiles === 'all') {
       sql.get('select pg_advisory_xact_lock(?::bigint)', LOCK_ALL);
@@ -343,8 +446,10 @@ export const postgresDialect: Dialect = {
       return p;
     });
   },
-  internRows(sql, table, rows) {
+  internRows(on, table, rows) {
     if (!rows.length) return [];
+    // committed at once, as every dictionary row on PostgreSQL (internFirst)
+    const sql = (on as PgSql).dictionary();
     const d = DICTIONARIES[table];
     const cols = d.columns.join(', ');
     const arrays = d.types.map((t) => `?::${t}[]`).join(', ');
