@@ -136,10 +136,15 @@ function createLedger(db: OpenedDatabase): Ledger {
   const aheadEnv = process.env.PGO_LEDGER_FOLD_AHEAD;
   const foldsAhead = () => (aheadEnv === '1' ? true : aheadEnv === '0' ? false : quiet < 2);
 
-  /** What was cached of the tables is void: another connection committed, or a transaction rolled back. */
-  const forget = () => {
+  /**
+   * What was cached of the tables is void: another connection committed, or a transaction
+   * rolled back. `rolledBack`: a pipelined batch's, whose dictionary rows were committed first
+   * (Dialect.internFirst), so the interner keeps their ids.
+   */
+  const forget = (rolledBack = false) => {
     live.clear();
-    interner.forget();
+    if (rolledBack) interner.rolledBack();
+    else interner.forget();
     state.checkpointCounts.clear();
     state.after.counters.clear();
     state.after.next = undefined;
@@ -161,14 +166,6 @@ function createLedger(db: OpenedDatabase): Ledger {
     streak = !merges && r.firstPosition !== null && r.firstPosition === expected ? streak + 1 : 0;
     expected = state.after.next;
   };
-  /** A pipelined batch rolled back: what it folded and wrote is void; the dictionary rows it added were committed first (Dialect.internFirst). */
-  const rolledBack = () => {
-    live.clear();
-    interner.rolledBack();
-    state.checkpointCounts.clear();
-    state.after.counters.clear();
-    state.after.next = undefined;
-  };
   /** The oldest pending batch settled: done where it committed; else it and those after it appended again, the usual way. */
   const settleOldest = () => {
     const p = pending.shift()!;
@@ -187,7 +184,7 @@ function createLedger(db: OpenedDatabase): Ledger {
           again.push(q);
         }
       }
-      rolledBack();
+      forget(true);
       streak = 0;
       needed = Math.min(needed * 2, 64);
       // appended again in order: a failure that holds (not another writer's or a key taken) throws here
@@ -266,7 +263,7 @@ function createLedger(db: OpenedDatabase): Ledger {
           if (a) ticket = pipeline.transaction(sql, () => void (result = appendFolded(state, a)));
         } catch {
           // folded, and not written (the transaction rolled back): appended the usual way below
-          rolledBack();
+          forget(true);
           ticket = 0;
         }
       }
