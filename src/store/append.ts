@@ -105,12 +105,13 @@ function foldInserted(st: AppendState, events: readonly PreparedEvent[], rows: E
   return f.result;
 }
 
-/** Where a batch's events took one block of positions, none skipped: the position after it (AppendState.after). */
-function noteBlock(st: AppendState, positions: readonly number[]): void {
+/** Whether a batch's events took one block of positions, none skipped; where so, the position after it is noted (AppendState.after). */
+function noteBlock(st: AppendState, positions: readonly number[]): boolean {
   const first = positions[0];
   let block = positions.length > 0 && first !== 0;
   for (let i = 1; block && i < positions.length; i++) block = positions[i] === first + i;
   st.after.next = block ? first + positions.length : undefined;
+  return block;
 }
 
 /** A batch's fold (phase d): what appendBatch writes after it. */
@@ -438,15 +439,11 @@ export function appendAhead(st: AppendState, events: readonly PreparedEvent[], a
     }
   }
   const positions = sql.dialect.insertEvents(sql, a.rows);
-  noteBlock(st, positions);
-  const first = positions[0];
-  let holds = first !== 0;
-  for (let i = 1; holds && i < positions.length; i++) holds = positions[i] === first + i;
-  if (!holds) {
+  if (!noteBlock(st, positions)) {
     voidAhead(st, a.pids);
     return foldInserted(st, events, a.rows, positions, before);
   }
-  return writeAhead(st, a, first, before);
+  return writeAhead(st, a, positions[0], before);
 }
 
 /**

@@ -79,8 +79,8 @@ export function createInterner(sql: Sql): Interner {
     return id;
   };
 
-  /** The id of a dictionary entry (sources, runs), added if new. */
-  const dictId = (cache: Map<string, number>, table: 'sources' | 'runs', column: 'source' | 'run', value: string): number => {
+  /** The id of a dictionary entry (sources, runs, origins), added if new. */
+  const dictId = (cache: Map<string, number>, table: 'sources' | 'runs' | 'origins', column: 'source' | 'run' | 'origin', value: string): number => {
     let id = cache.get(value);
     if (id !== undefined) return id;
     if (cachedOnly) id = known(sql.get<{ id: number }>(`select id from ${table} where ${column} = ?`, value)?.id);
@@ -170,16 +170,7 @@ export function createInterner(sql: Sql): Interner {
       return id;
     },
     originId(origin) {
-      if (origin == null) return null;
-      let id = originIds.get(origin);
-      if (id !== undefined) return id;
-      if (cachedOnly) id = known(sql.get<{ id: number }>('select id from origins where origin = ?', origin)?.id);
-      else {
-        sql.run('insert into origins(origin) values (?) on conflict do nothing', origin);
-        id = sql.get<{ id: number }>('select id from origins where origin = ?', origin)!.id;
-      }
-      originIds.set(origin, id);
-      return id;
+      return origin == null ? null : dictId(originIds, 'origins', 'origin', origin);
     },
     codeId(c) {
       let id = codeIdsByObject.get(c);
