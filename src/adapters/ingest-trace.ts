@@ -312,12 +312,13 @@ export function traceEvents(reader: TraceReader, file: string, o: FileIngestOpti
  * Snapshots parsed before, by their text. A folder's traces repeat them: every rank of a job
  * logs the get_remote_code_state it fetched, the same text, and ranks of one model put
  * alike states. A parsed profile is only read, never changed (reader.parsed shares one
- * between passes the same way). Up to PARSED_CHARS characters of text, then it starts over;
- * a text that fails to parse is not kept (it fails again, with the same message).
+ * between passes the same way). Up to PARSED_CHARS characters of text (a snapshot is a few
+ * kilobytes; `watch` holds the memo as long as it runs), then it starts over; a text that
+ * fails to parse is not kept (it fails again, with the same message).
  */
 const parsedTexts = new Map<string, Profile>();
 let parsedChars = 0;
-const PARSED_CHARS = 16 << 20;
+const PARSED_CHARS = 4 << 20;
 
 function parsedSnapshot(text: string): Profile {
   let p = parsedTexts.get(text);
