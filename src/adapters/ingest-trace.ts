@@ -308,6 +308,32 @@ export function traceEvents(reader: TraceReader, file: string, o: FileIngestOpti
   return { settled: true, events: t.events, notes, skipped: t.problems.length, cacheKey: key, run };
 }
 
+/**
+ * Snapshots parsed before, by their text. A folder's traces repeat them: every rank of a job
+ * logs the get_remote_code_state it fetched, the same text, and ranks of one model put
+ * alike states. A parsed profile is only read, never changed (reader.parsed shares one
+ * between passes the same way). Up to PARSED_CHARS characters of text (a snapshot is a few
+ * kilobytes; `watch` holds the memo as long as it runs), then it starts over; a text that
+ * fails to parse is not kept (it fails again, with the same message).
+ */
+const parsedTexts = new Map<string, Profile>();
+let parsedChars = 0;
+const PARSED_CHARS = 4 << 20;
+
+function parsedSnapshot(text: string): Profile {
+  let p = parsedTexts.get(text);
+  if (p === undefined) {
+    p = parseRenderText(text);
+    if (parsedChars + text.length > PARSED_CHARS) {
+      parsedTexts.clear();
+      parsedChars = 0;
+    }
+    parsedTexts.set(text, p);
+    parsedChars += text.length;
+  }
+  return p;
+}
+
 type Fact<K extends TraceFact['kind']> = TraceFact & { kind: K };
 
 /** An event's time comes from the trace's own clock (chromium ts, compile start times). */
@@ -377,7 +403,7 @@ class TraceScope {
 
   #parse(s: Fact<'code_state'>): void {
     try {
-      const p = this.reader.parsed.get(s) ?? parseRenderText(s.text);
+      const p = this.reader.parsed.get(s) ?? parsedSnapshot(s.text);
       this.reader.parsed.set(s, p);
       this.#parsed.set(s, p);
       for (const { id } of p.codes.values()) this.#hashes.set(`${id.filename}\u0000${id.firstlineno}\u0000${id.name}`, id.file_hash);

@@ -226,6 +226,31 @@ describe('trace ingest: files read one after another', () => {
   });
 });
 
+describe('trace ingest: snapshots a folder repeats', () => {
+  it("a snapshot whose text an earlier trace held is not parsed again: the events are a fresh parse's, from the profile parsed first", async () => {
+    const file = join(TORCH, 'traces', 'cold-local.log');
+    const first = (await readTraceFile(file, {})).events;
+    const again = (await readTraceFile(file, {})).events;
+    assert.deepEqual(again, first);
+    const imported = (events: typeof first) => events.filter((e) => e.kind === 'entry.imported').map((e) => (e.payload as { code: object }).code);
+    assert.ok(imported(first).length > 0);
+    // the same CodeId objects: the second read took the profiles the first one parsed
+    imported(again).forEach((code, i) => assert.equal(code, imported(first)[i]));
+  });
+  it('a snapshot that fails to parse is said in each trace that holds it', () => {
+    const md5 = (p: string) => createHash('md5').update(p).digest('hex');
+    const bad = 'hash(x) not a render text';
+    const text = [`V1126 05:46:07.428000 10000 x.py:1] {"artifact": {"name": "put_local_code_state", "encoding": "string"}, "frame_id": 0, "frame_compile_id": 0, "attempt": 0, "has_payload": "${md5(bad)}"}`, `\t${bad}`].join('\n');
+    for (let i = 0; i < 2; i++) {
+      // '-' (stdin): a trace with no time of its own is timed from now, not from its file
+      const t = traceEvents(read(text), '-', { defaults: { job: 'j' } });
+      assert.ok(t.settled, t.settled ? '' : t.why);
+      assert.equal(t.skipped, 1);
+      assert.match(t.notes.join('\n'), /^-:1: put_local_code_state: .*; snapshot skipped$/m);
+    }
+  });
+});
+
 describe('trace ingest: the glog clock', () => {
   /** glogClock as first written: the text read for each year tried, every line worked out anew. */
   function referenceClock(clock: ReadonlyMap<number, string>, anchors: { line: number; time: number }[], fallback: number) {
