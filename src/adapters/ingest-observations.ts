@@ -21,6 +21,9 @@ export interface IngestOptions {
   worker?: boolean;
 }
 
+/** What the command line sets (bin/v8-flags.cjs): puts Node's own V8 flags back, and returns what raises them again; unset in a library's process. */
+const nodeFlags = () => (globalThis as { [k: symbol]: (() => () => void) | undefined })[Symbol.for('pgo-ledger.nodeFlags')];
+
 /** A file past which a worker pays off (a small one is parsed faster than a thread starts). */
 const BIG = 4 << 20;
 
@@ -132,6 +135,10 @@ export async function ingestObservations(ledger: Ledger, file: string, opts: Ing
     // less resident at 1M lines for a few more full GCs of 20 MB each. 2 GB holds the worst
     // lines tried (62 MB: one size array of 31M ints, an object of 5M keys); a line of 21M
     // empty objects overflows it as it does the default limit (4 GB on the bench machine).
+    // Under Node's own V8 flags where the command line raised V8's (bin/v8-flags.cjs): the worker
+    // then compiles the Node modules it starts with from Node's code cache. Raised again once it
+    // runs its own code ('started').
+    let raiseAgain = nodeFlags()?.();
     const worker = new Worker(url, { workerData: { file, options: { ...options, after: from }, reader: handed?.reader, window: 3, entry: entry.href }, resourceLimits: { maxYoungGenerationSizeMb: 32, maxOldGenerationSizeMb: 2000 } });
     if (handed) handed.reader = undefined;
     // event objects refilled batch after batch (see decodeBatch, reused)
@@ -143,6 +150,11 @@ export async function ingestObservations(ledger: Ledger, file: string, opts: Ing
     try {
       await new Promise<void>((resolve, reject) => {
         worker.on('message', (m: { type: string; batch?: WireBatch; message?: string; file?: string; line?: number }) => {
+          if (m.type === 'started') {
+            raiseAgain?.();
+            raiseAgain = undefined;
+            return;
+          }
           // the worker's messages past the line this thread goes on after: read again here
           if (after) return;
           try {
@@ -165,6 +177,7 @@ export async function ingestObservations(ledger: Ledger, file: string, opts: Ing
         worker.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`ingest worker exited with code ${code}`))));
       });
     } finally {
+      raiseAgain?.();
       await worker.terminate();
     }
     return after ? inThread(after, undefined, cache) : sum;
