@@ -12,15 +12,9 @@ const { dirname, join } = require('node:path');
 require('node:zlib');
 require('node:crypto');
 
-/**
- * V8 hands a function to TurboFan once it has run its interrupt budget of bytecode (66 KB by
- * default). A command runs many functions a short while each, and compiling them cost more
- * than running them: TurboFan was a fifth of the instructions of `ingest --kind trace` of 200
- * traces (cachegrind). With sixteen times the budget the short-lived ones stay on the baseline
- * tiers and the hot loops still reach TurboFan. Set before any code is compiled: V8 takes a
- * code cache only under the flags it was made with. Process-wide, so workers share it.
- */
-require('node:v8').setFlagsFromString('--interrupt-budget=1081344');
+// V8's interrupt budget, raised (see v8-flags.cjs). Set before any code is compiled: V8 takes a
+// code cache only under the flags it was made with.
+require('./v8-flags.cjs').raise();
 
 const bundle = join(__dirname, '..', 'dist', 'pgo-ledger.cjs');
 let source;

@@ -22,7 +22,7 @@ it('issue 8.9: npm pack installs and imports in a plain Node app', () => {
   // The build is npm test's first step; packing must not rebuild dist/ under other tests.
   const [pack] = JSON.parse(run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', dir], ROOT)) as { filename: string; files: { path: string }[] }[];
   const files = pack.files.map((f) => f.path);
-  for (const f of ['package.json', 'README.md', 'bin/pgo-ledger.cjs', 'dist/index.mjs', 'dist/index.d.ts', 'dist/types/src/index.d.ts', 'dist/pgo-ledger.cjs', 'dist/pgo-ledger.cjs.cache', 'dist/cli/lazy-zod.cjs', 'dist/observation-worker.mjs', 'dist/pg-worker.mjs']) {
+  for (const f of ['package.json', 'README.md', 'bin/pgo-ledger.cjs', 'bin/v8-flags.cjs', 'dist/index.mjs', 'dist/index.d.ts', 'dist/types/src/index.d.ts', 'dist/pgo-ledger.cjs', 'dist/pgo-ledger.cjs.cache', 'dist/cli/lazy-zod.cjs', 'dist/observation-worker.mjs', 'dist/pg-worker.mjs']) {
     assert.ok(files.includes(f), `${f} is in the tarball`);
   }
   assert.deepEqual(files.filter((f) => /^(test|src|bench|scripts|migrations|\.ci)\/|\.db$|tsbuildinfo|bench\.mjs/.test(f)), []);

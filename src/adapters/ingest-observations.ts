@@ -21,6 +21,9 @@ export interface IngestOptions {
   worker?: boolean;
 }
 
+/** What the command line sets (bin/v8-flags.cjs): puts Node's own V8 flags back, and returns what raises them again; unset in a library's process. */
+const nodeFlags = () => (globalThis as { [k: symbol]: (() => () => void) | undefined })[Symbol.for('pgo-ledger.nodeFlags')];
+
 /** A file past which a worker pays off (a small one is parsed faster than a thread starts). */
 const BIG = 4 << 20;
 
@@ -124,6 +127,11 @@ export async function ingestObservations(ledger: Ledger, file: string, opts: Ing
     const bundled = ['./observation-worker.mjs', '../observation-worker.mjs'].map((p) => new URL(p, self)).find((u) => existsSync(u));
     const entry = fromSources || !bundled ? new URL('./observation-worker.ts', self) : bundled;
     const url = fromSources ? new URL('./ts-worker-bootstrap.mjs', self) : entry;
+    // Started under Node's own V8 flags where the command line raised V8's (bin/v8-flags.cjs): the
+    // worker then compiles the Node modules it starts with from Node's code cache. Raised again
+    // once it runs its own code ('started'), or fails.
+    let raiseAgain = nodeFlags()?.();
+    let worker: Worker;
     // A roomy young generation: parsing makes many short-lived objects, and scavenges
     // dominated the worker's time with the default size (32 MB costs no more CPU than 64 on
     // the bench's mix, and keeps 25-50 MB less resident). An old generation capped under
@@ -132,7 +140,12 @@ export async function ingestObservations(ledger: Ledger, file: string, opts: Ing
     // less resident at 1M lines for a few more full GCs of 20 MB each. 2 GB holds the worst
     // lines tried (62 MB: one size array of 31M ints, an object of 5M keys); a line of 21M
     // empty objects overflows it as it does the default limit (4 GB on the bench machine).
-    const worker = new Worker(url, { workerData: { file, options: { ...options, after: from }, reader: handed?.reader, window: 3, entry: entry.href }, resourceLimits: { maxYoungGenerationSizeMb: 32, maxOldGenerationSizeMb: 2000 } });
+    try {
+      worker = new Worker(url, { workerData: { file, options: { ...options, after: from }, reader: handed?.reader, window: 3, entry: entry.href }, resourceLimits: { maxYoungGenerationSizeMb: 32, maxOldGenerationSizeMb: 2000 } });
+    } catch (e) {
+      raiseAgain?.();
+      throw e;
+    }
     if (handed) handed.reader = undefined;
     // event objects refilled batch after batch (see decodeBatch, reused)
     const reuse = reused();
@@ -143,6 +156,11 @@ export async function ingestObservations(ledger: Ledger, file: string, opts: Ing
     try {
       await new Promise<void>((resolve, reject) => {
         worker.on('message', (m: { type: string; batch?: WireBatch; message?: string; file?: string; line?: number }) => {
+          if (m.type === 'started') {
+            raiseAgain?.();
+            raiseAgain = undefined;
+            return;
+          }
           // the worker's messages past the line this thread goes on after: read again here
           if (after) return;
           try {
@@ -165,6 +183,7 @@ export async function ingestObservations(ledger: Ledger, file: string, opts: Ing
         worker.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`ingest worker exited with code ${code}`))));
       });
     } finally {
+      raiseAgain?.();
       await worker.terminate();
     }
     return after ? inThread(after, undefined, cache) : sum;

@@ -7,10 +7,12 @@ import { InputError } from './observation-lines.ts';
  * and sends compact batches to the thread that writes. At most `window` batches are in
  * flight, so a slow writer holds the reader back (memory stays flat).
  */
+const port = parentPort!;
+// Node's modules are loaded: the writing thread may raise V8's budget again (see ingest-observations.ts withWorker).
+port.postMessage({ type: 'started' });
 const { file, options, reader, window } = workerData as { file: string; options: Omit<LineBatchOptions, 'onSkip' | 'context' | 'builder'>; reader?: ReaderHandOver; window: number };
 // Goes on with the line cache and tables of the writing thread's reader, where it handed them over (see handOverReader).
 const goOn = reader && takeOverReader(file, options.defaults, reader);
-const port = parentPort!;
 let credits = window;
 let wake: (() => void) | null = null;
 port.on('message', (m: { type: string }) => {

@@ -20,7 +20,7 @@ function copy(cache: Buffer | null): string {
   const root = tempDir();
   mkdirSync(join(root, 'bin'));
   mkdirSync(join(root, 'dist'));
-  copyFileSync(join(ROOT, 'bin/pgo-ledger.cjs'), join(root, 'bin/pgo-ledger.cjs'));
+  for (const f of ['bin/pgo-ledger.cjs', 'bin/v8-flags.cjs']) copyFileSync(join(ROOT, f), join(root, f));
   copyFileSync(built('dist/pgo-ledger.cjs'), join(root, 'dist/pgo-ledger.cjs'));
   if (cache) writeFileSync(join(root, 'dist/pgo-ledger.cjs.cache'), cache);
   return root;
