@@ -34,6 +34,8 @@ export interface Body extends FoldPayload {
 /** Readers of the log's dictionaries (codes, sources, runs, bodies), each row read once. */
 export interface Dictionaries {
   code(id: number): CodeId;
+  /** The row a code id object of code() was read from (its id in the codes table, which the interner asks for). */
+  codeRow(c: CodeId): number | undefined;
   source(id: number): string;
   run(id: number): string;
   origin(id: number): string;
@@ -49,6 +51,7 @@ const BOUND = 200_000;
 
 export function dictionaries(sql: Sql): Dictionaries {
   const codes = new Map<number, CodeId>();
+  const codeRows = new WeakMap<CodeId, number>();
   const sources = new Map<number, string>();
   const runs = new Map<number, string>();
   const origins = new Map<number, string>();
@@ -96,9 +99,11 @@ export function dictionaries(sql: Sql): Dictionaries {
           if (!r.success) throw new EventPayloadError(`code id ${id}: ${zodMessage(r.error)}`);
         }
         codes.set(id, (c = code));
+        codeRows.set(c, id);
       }
       return c;
     },
+    codeRow: (c) => codeRows.get(c),
     source: (id) => text(sources, 'sources', 'source', id),
     run: (id) => text(runs, 'runs', 'run', id),
     origin: (id) => text(origins, 'origins', 'origin', id),
