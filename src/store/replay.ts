@@ -318,7 +318,7 @@ function packedLayout(sql: Sql): Layout | null {
   const fits = (col: string, w: number) => `${col} & ${mask(w)} = ${col}`;
   const idsFit = `${fits('profile_id', wp)} and ${fits('code_id', wc)} and ${fits('source_id', ws)} and ${fits('body_id', wb)} and (run_id is null or (${fits('run_id', wr)} and run_id < ${mask(wr)}))`;
   const packed = (high: string) => `(((((${high} * ${2 ** wp} + profile_id) * ${2 ** wc} + code_id) * ${2 ** ws} + source_id) * ${2 ** wb} + body_id) * ${2 ** wr} + coalesce(run_id, ${mask(wr)})) * 2`;
-  const rows = 'from events where position > @after and position <= @until order by position';
+  const numbers = (expr: string) => page(sql.dialect.numbersByPosition(expr, 'position > @after and position <= @until'));
   return {
     tops: { bodies: top('bodies'), codes: top('codes'), sources: top('sources'), runs: top('runs') },
     wr,
@@ -326,10 +326,10 @@ function packedLayout(sql: Sql): Layout | null {
     wpcs: wp + wc + ws,
     ws,
     wc,
-    timed: wt < TIME_BITS ? null : page(`select case when ${idsFit} and ${sql.dialect.wholeUpTo('(time - @base)', mask(wt))} then ${packed('(time - @base)')} else 1 end ${rows}`),
+    timed: wt < TIME_BITS ? null : numbers(`case when ${idsFit} and ${sql.dialect.wholeUpTo('(time - @base)', mask(wt))} then ${packed('(time - @base)')} else 1 end`),
     wt,
-    spread: page(`select case when ${idsFit} then ${packed('(position - @after - 1)')} else (position - @after - 1) * ${2 ** low} + 1 end ${rows}`),
-    times: page(`select time ${rows}`),
+    spread: numbers(`case when ${idsFit} then ${packed('(position - @after - 1)')} else (position - @after - 1) * ${2 ** low} + 1 end`),
+    times: numbers('time'),
   };
 }
 

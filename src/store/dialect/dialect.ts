@@ -65,6 +65,13 @@ export interface Dialect {
    * with integer arithmetic; PostgreSQL's are doubles, which take no bitwise operator.
    */
   wholeUpTo(expr: string, mask: number): string;
+  /**
+   * The query of a number for each event `where` holds (`expr`: a time, or a whole number below 2**53), in
+   * position order, as Sql.pluck reads it: SQLite, a row each; PostgreSQL, one float8 array
+   * (a row would cross as a message of its own, which cost the server and the worker more than
+   * the numbers did).
+   */
+  numbersByPosition(expr: string, where: string): string;
   /** The database's own check: ['ok'] when sound. */
   integrityCheck(sql: Sql): string[];
   /**

@@ -487,6 +487,8 @@ export const postgresDialect: Dialect = {
   payload: (p) => (typeof p === 'string' ? encoder.encode(p) : p),
   // a fraction, NaN (above every number here) or an infinity fails it
   wholeUpTo: (expr, mask) => `(${expr} between 0 and ${mask} and ${expr} = trunc(${expr}))`,
+  // a float8 holds each whole number below 2**53 exactly; a raw read gives the array's elements, one a row (pg-rows.ts FLOAT8_ARRAY)
+  numbersByPosition: (expr, where) => `select array_agg((${expr})::float8 order by position) from events where ${where}`,
   findBody: (sql, kind, version, payload) =>
     sql.get<{ id: number }>('select id from bodies where kind = ? and version = ? and md5(payload) = md5(?::bytea) and payload = ?', kind, version, payload, payload)?.id,
   // The server keeps its own files whole; what it cannot know is that event_transactions, the
