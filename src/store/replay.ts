@@ -246,9 +246,9 @@ export function replayProfile(sql: Sql, interner: Interner, pid: number): void {
 }
 
 /**
- * Replay's scan on SQLite, where each value read costs more than the fold of most events: the
- * ids of an event's columns packed by SQL into one number (a page of numbers, no array per
- * row). Above the ids, the event's time less a base, where the bits left let it (a page
+ * Replay's scan, where each value read costs more than the fold of most events (and on
+ * PostgreSQL each crosses the server's wire and the worker's bridge): the ids of an event's
+ * columns packed by SQL into one number (a page of numbers, no array per row). Above the ids, the event's time less a base, where the bits left let it (a page
  * whose positions run with no gap: each event's position is its place in the page); else its
  * offset in the page, and its time read in a second page of numbers. Rows whose ids or time do
  * not fit (null, out of their range, not whole numbers) come as a mark, and are read as
