@@ -30,7 +30,10 @@ export interface Sql {
   statement(sql: string, kept?: boolean): { run(params: readonly unknown[]): { changes: number; lastInsertRowid: number } };
   /** Rows as arrays (cheaper than objects on the hot read paths). */
   allRaw(sql: string, ...params: unknown[]): unknown[][];
-  /** SQLite only: each row's one column, no array per row (replay's scan of a million rows). */
+  /**
+   * Each row's one column, no array per row (replay's scan of a million rows); on PostgreSQL a
+   * column of numbers comes as the Float64Array that crossed from the worker.
+   */
   pluck?(sql: string, ...params: unknown[]): unknown[];
   exec(sql: string): void;
   /**

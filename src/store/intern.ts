@@ -173,7 +173,9 @@ export function createInterner(sql: Sql): Interner {
       return origin == null ? null : dictId(originIds, 'origins', 'origin', origin);
     },
     codeId(c) {
-      let id = codeIdsByObject.get(c);
+      // a code id the log's reader made (replay's, a window's fold) names its row: no query (a
+      // round trip each on PostgreSQL)
+      let id = codeIdsByObject.get(c) ?? dict.codeRow(c);
       if (id !== undefined) return id;
       const closure = closureColumn(c);
       const extra = extraColumn(c);

@@ -34,6 +34,8 @@ export interface Body extends FoldPayload {
 /** Readers of the log's dictionaries (codes, sources, runs, bodies), each row read once. */
 export interface Dictionaries {
   code(id: number): CodeId;
+  /** The row a code id object of code() was read from (its id in the codes table, which the interner asks for). */
+  codeRow(c: CodeId): number | undefined;
   source(id: number): string;
   run(id: number): string;
   origin(id: number): string;
@@ -49,14 +51,23 @@ const BOUND = 200_000;
 
 export function dictionaries(sql: Sql): Dictionaries {
   const codes = new Map<number, CodeId>();
+  const codeRows = new WeakMap<CodeId, number>();
   const sources = new Map<number, string>();
   const runs = new Map<number, string>();
   const origins = new Map<number, string>();
   const bodies = new Map<number, Body>();
-  const text = (cache: Map<number, string>, table: string, column: string, id: number, found?: Record<string, unknown>): string => {
+  // rows load() read and no event has named yet: checked and kept by the readers below when one
+  // does (a row no event names, one a rolled-back batch left, is never checked, as before)
+  const loaded = { bodies: new Map<number, Record<string, unknown>>(), codes: new Map<number, Record<string, unknown>>(), sources: new Map<number, Record<string, unknown>>(), runs: new Map<number, Record<string, unknown>>() };
+  const take = (table: keyof typeof loaded, id: number) => {
+    const row = loaded[table].get(id);
+    if (row !== undefined) loaded[table].delete(id);
+    return row;
+  };
+  const text = (cache: Map<number, string>, table: string, column: string, id: number): string => {
     let s = cache.get(id);
     if (s === undefined) {
-      const row = found ?? sql.get<Record<string, unknown>>(`select ${column} from ${table} where id = ?`, id);
+      const row = (table === 'sources' || table === 'runs' ? take(table, id) : undefined) ?? sql.get<Record<string, unknown>>(`select ${column} from ${table} where id = ?`, id);
       if (!row || typeof row[column] !== 'string') throw new EventPayloadError(`${column} id ${id} is missing`);
       if (cache.size > BOUND) cache.clear();
       cache.set(id, (s = row[column] as string));
@@ -67,22 +78,17 @@ export function dictionaries(sql: Sql): Dictionaries {
   const dict: Dictionaries = {
     load(table, ids) {
       const cache: Map<number, unknown> = table === 'bodies' ? bodies : table === 'codes' ? codes : table === 'sources' ? sources : runs;
-      const want = [...new Set(ids)].filter((id) => !cache.has(id));
+      const want = [...new Set(ids)].filter((id) => !cache.has(id) && !loaded[table].has(id));
       for (let i = 0; i < want.length; i += LOAD_CHUNK) {
         const part = want.slice(i, i + LOAD_CHUNK);
         const marks = part.concat(Array(LOAD_CHUNK - part.length).fill(part[0]));
-        for (const row of sql.all<Record<string, unknown> & { id: number }>(`select ${COLUMNS[table]} from ${table} where id in (${marks.map(() => '?').join(', ')})`, ...marks)) {
-          // the readers below, given the row
-          if (table === 'bodies') (dict.body as (id: number, row: unknown) => Body)(row.id, row);
-          else if (table === 'codes') (dict.code as (id: number, row: unknown) => CodeId)(row.id, row);
-          else text(cache as Map<number, string>, table, table === 'sources' ? 'source' : 'run', row.id, row);
-        }
+        for (const row of sql.all<Record<string, unknown> & { id: number }>(`select ${COLUMNS[table]} from ${table} where id in (${marks.map(() => '?').join(', ')})`, ...marks)) loaded[table].set(row.id, row);
       }
     },
-    code(id, found?: Record<string, unknown>) {
+    code(id) {
       let c = codes.get(id);
       if (!c) {
-        const row = found ?? sql.get<Record<string, unknown>>('select filename, firstlineno, name, file_hash, closure_hash, extra from codes where id = ?', id);
+        const row = take('codes', id) ?? sql.get<Record<string, unknown>>('select filename, firstlineno, name, file_hash, closure_hash, extra from codes where id = ?', id);
         if (!row) throw new EventPayloadError(`code id ${id} is missing from the codes table`);
         let code: CodeId;
         try {
@@ -96,16 +102,18 @@ export function dictionaries(sql: Sql): Dictionaries {
           if (!r.success) throw new EventPayloadError(`code id ${id}: ${zodMessage(r.error)}`);
         }
         codes.set(id, (c = code));
+        codeRows.set(c, id);
       }
       return c;
     },
+    codeRow: (c) => codeRows.get(c),
     source: (id) => text(sources, 'sources', 'source', id),
     run: (id) => text(runs, 'runs', 'run', id),
     origin: (id) => text(origins, 'origins', 'origin', id),
-    body(id, found?: { kind: string; version: number; payload: string | Uint8Array }) {
+    body(id) {
       let b = bodies.get(id);
       if (!b) {
-        const row = found ?? sql.get<{ kind: string; version: number; payload: string | Uint8Array }>('select kind, version, payload from bodies where id = ?', id);
+        const row = (take('bodies', id) as { kind: string; version: number; payload: string | Uint8Array } | undefined) ?? sql.get<{ kind: string; version: number; payload: string | Uint8Array }>('select kind, version, payload from bodies where id = ?', id);
         if (!row) throw new EventPayloadError(`body ${id} is missing`);
         // zod checks the body on the way out (placeholders stand for the code and source columns)
         let stored: unknown;

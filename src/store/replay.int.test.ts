@@ -2,10 +2,29 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { freshLedger } from '../../test/support/postgres.ts';
 import { tempDir } from '../../test/support/tmp.ts';
 import { ingestFile } from '../adapters/ingest-file.ts';
+import { createInterner } from './intern.ts';
 import { openLedger, type Ledger } from './ledger.ts';
 import { retractRun } from './retract.ts';
+
+const T0 = Date.UTC(2026, 10, 28, 10, 0, 0);
+function lines(job: string, from: number, n: number): string {
+  const out: string[] = [];
+  for (let i = from; i < from + n; i++) {
+    const c = i % 23;
+    const code = { filename: `/m${c % 5}.py`, firstlineno: 1 + c, name: `f${c}`, file_hash: 'h' };
+    const source = ["L['x']", "L['y']", "L['n']"][Math.floor(i / 23) % 3];
+    // dims changing now and then, a late change, scalars, times going back now and then
+    const d0 = c % 7 === 0 ? [8, 16, 24][Math.floor(i / 97) % 3] : c === 5 && i > 700 ? 9 : 8;
+    const time = new Date(T0 + (i % 50 === 0 ? -3_600_000 * (i % 7) : i * 1000)).toISOString();
+    const run = i % 11 === 0 ? undefined : `r${Math.floor(i / 200)}`;
+    const base = { job, ...(run ? { run } : {}), time, code, source };
+    out.push(JSON.stringify(source === "L['n']" ? { ...base, kind: 'scalar', value: c % 4 === 0 ? i % 3 : 7 } : { ...base, kind: 'tensor', size: [d0, 4 + (c % 4)], stride: [4 + (c % 4), 1] }));
+  }
+  return out.join('\n') + '\n';
+}
 
 /**
  * Replay's packed scan on SQLite (each event's ids packed by SQL into one number, the events
@@ -13,22 +32,6 @@ import { retractRun } from './retract.ts';
  * why-checkpoints, and the same error, on logs a writer leaves and on hostile rows.
  */
 describe('replay: the packed scan against the rows', () => {
-  const T0 = Date.UTC(2026, 10, 28, 10, 0, 0);
-  function lines(job: string, from: number, n: number): string {
-    const out: string[] = [];
-    for (let i = from; i < from + n; i++) {
-      const c = i % 23;
-      const code = { filename: `/m${c % 5}.py`, firstlineno: 1 + c, name: `f${c}`, file_hash: 'h' };
-      const source = ["L['x']", "L['y']", "L['n']"][Math.floor(i / 23) % 3];
-      // dims changing now and then, a late change, scalars, times going back now and then
-      const d0 = c % 7 === 0 ? [8, 16, 24][Math.floor(i / 97) % 3] : c === 5 && i > 700 ? 9 : 8;
-      const time = new Date(T0 + (i % 50 === 0 ? -3_600_000 * (i % 7) : i * 1000)).toISOString();
-      const run = i % 11 === 0 ? undefined : `r${Math.floor(i / 200)}`;
-      const base = { job, ...(run ? { run } : {}), time, code, source };
-      out.push(JSON.stringify(source === "L['n']" ? { ...base, kind: 'scalar', value: c % 4 === 0 ? i % 3 : 7 } : { ...base, kind: 'tensor', size: [d0, 4 + (c % 4)], stride: [4 + (c % 4), 1] }));
-    }
-    return out.join('\n') + '\n';
-  }
   const dir = tempDir();
   let db: string;
   let l: Ledger;
@@ -173,4 +176,152 @@ describe('replay: the packed scan against the rows', () => {
       }
     });
   }
+});
+
+/**
+ * The same on PostgreSQL, where the packed pages come by binary COPY through the worker (a
+ * Float64Array, the next page read ahead) and times are doubles: hostile rows its column types
+ * take, each change undone after (no savepoint outside a transaction there).
+ */
+describe('replay on PostgreSQL: the packed scan against the rows', () => {
+  const dir = tempDir();
+  let l: Ledger;
+  // history's id is an identity, new on each replay: its rows in id order
+  const DERIVED = ['code_states', 'checkpoints', 'why_checkpoints', 'profile_runs'];
+  const tables = () =>
+    JSON.stringify([
+      ...DERIVED.map((t) => l.sql.allRaw(`select * from ${t} order by 1, 2, 3`)),
+      l.sql.allRaw('select position, profile_id, code_seq, code_id, source, dim_changed, reason, cached, new, guard from history order by id'),
+    ], (_k, x) => (x instanceof Uint8Array ? Buffer.from(x).toString('base64') : x));
+  const run = (scan: string) => {
+    process.env.PGO_LEDGER_REPLAY_SCAN = scan;
+    try {
+      return JSON.stringify(l.replay()) + tables();
+    } catch (e) {
+      return `error: ${(e as Error).message}`;
+    } finally {
+      delete process.env.PGO_LEDGER_REPLAY_SCAN;
+    }
+  };
+  const same = () => {
+    const rows = run('rows');
+    const packed = run('packed');
+    assert.ok(rows === packed, `the scans differ from the ${[...rows].findIndex((c, i) => c !== packed[i])}th character: ${rows.slice(0, 300)} / ${packed.slice(0, 300)}`);
+    return rows;
+  };
+  /** The rows' columns as they were before `change`, put back after the comparison. */
+  const changed = (columns: string, where: string, change: string, check: () => void) => {
+    const saved = l.sql.allRaw(`select position, ${columns} from events where ${where}`);
+    l.sql.run(change);
+    try {
+      check();
+    } finally {
+      const names = columns.split(', ');
+      for (const r of saved) l.sql.run(`update events set ${names.map((c) => `${c} = ?`).join(', ')} where position = ?`, ...r.slice(1), r[0]);
+    }
+  };
+
+  before(async () => {
+    process.env.PGO_LEDGER_CHECKPOINT_EVERY = '97';
+    l = await openLedger(freshLedger('postgres', dir));
+    for (let k = 0; k < 4; k++) {
+      writeFileSync(join(dir, `a${k}.jsonl`), lines('a', k * 300, 300) + lines('b', k * 100, 100));
+      await ingestFile(l, join(dir, `a${k}.jsonl`));
+    }
+    await ingestFile(l, 'test/fixtures/torch-2.11/traces/warm-local.log');
+    await ingestFile(l, 'test/fixtures/torch-2.11/local/code_state_fixture_None_.pkl');
+  });
+  after(async () => {
+    delete process.env.PGO_LEDGER_CHECKPOINT_EVERY;
+    await l.close();
+  });
+
+  it('issue 11.7: the packed scan reads pages of numbers there too (Sql.pluck)', () => {
+    const pluck = l.sql.pluck;
+    assert.ok(pluck, 'PostgreSQL reads a column of numbers');
+    let pages = 0;
+    l.sql.pluck = (s, ...p) => (pages++, pluck.call(l.sql, s, ...p));
+    try {
+      run('packed');
+    } finally {
+      l.sql.pluck = pluck;
+    }
+    assert.ok(pages > 0, 'replay took the packed scan');
+  });
+
+  it('issue 11.7: the interner gives a code id the log\'s reader made its row, with no query (a round trip each)', () => {
+    const interner = createInterner(l.sql);
+    const rows = l.sql.allRaw('select id from codes order by id').map((r) => r[0] as number);
+    const codes = rows.map((id) => interner.dict.code(id));
+    const { get, run: write } = l.sql;
+    let queries = 0;
+    l.sql.get = ((...a: Parameters<typeof get>) => (queries++, get.apply(l.sql, a))) as typeof get;
+    l.sql.run = (...a) => (queries++, write.apply(l.sql, a));
+    try {
+      assert.deepEqual(codes.map((c) => interner.codeId(c)), rows);
+    } finally {
+      l.sql.get = get;
+      l.sql.run = write;
+    }
+    assert.equal(queries, 0);
+    // a copy of one (not the reader's object) is looked up: the same row
+    assert.equal(interner.codeId({ ...codes[0] }), rows[0]);
+  });
+
+  it('issue 11.7: the same stored views, checkpoints and why-checkpoints as the rows give, checkpoints every 97 and 1, and after a retraction', () => {
+    assert.match(same(), /"events":1\d{3}/);
+    process.env.PGO_LEDGER_CHECKPOINT_EVERY = '1';
+    try {
+      same();
+    } finally {
+      process.env.PGO_LEDGER_CHECKPOINT_EVERY = '97';
+    }
+    retractRun(l, 'r2', { job: 'a' });
+    same();
+  });
+
+  it('issue 11.7: times far from the others, a fraction, not a number, infinite, huge: what the rows give', () => {
+    changed('time', 'position % 19 = 0 or position between 60 and 64', 'update events set time = time - 100000000000 where position % 19 = 0', () => {
+      same();
+      l.sql.run("update events set time = 'NaN' where position = 60");
+      l.sql.run("update events set time = 'Infinity' where position = 61");
+      l.sql.run("update events set time = '-Infinity' where position = 62");
+      l.sql.run('update events set time = 1e300 where position = 63');
+      l.sql.run('update events set time = time + 0.5 where position = 64');
+      same();
+    });
+  });
+
+  it('issue 11.7: ids the packing cannot take (a code id past the codes table, a negative run id, no source): the same error', () => {
+    const at = l.sql.get<{ m: number }>('select min(position) + 40 m from events')!.m;
+    for (const change of [`update events set code_id = 5000 where position = ${at}`, `update events set run_id = -3 where position = ${at}`, `update events set source_id = null where position = ${at}`]) {
+      changed('code_id, run_id, source_id', `position = ${at}`, change, () => {
+        const rows = run('rows');
+        assert.match(rows, /^error: /);
+        assert.equal(run('packed'), rows);
+      });
+    }
+  });
+
+  it('issue 11.7: dictionary rows no event names (a damaged body and code id, as a rolled-back batch could leave) are never checked: the views as before', () => {
+    const before = same();
+    const body = l.sql.get<{ id: number }>("insert into bodies(kind, version, payload) values ('shape.observed', 1, decode('7b7b7b', 'hex')) returning id")!.id;
+    const code = l.sql.get<{ id: number }>("insert into codes(filename, firstlineno, name, file_hash, closure_hash) values ('/bad.py', 1, 'f', 'h', 'x') returning id")!.id;
+    try {
+      assert.equal(same(), before);
+    } finally {
+      l.sql.run('delete from bodies where id = ?', body);
+      l.sql.run('delete from codes where id = ?', code);
+    }
+  });
+
+  it('issue 11.7: positions with gaps and far apart, runs missing, a run row past the others', () => {
+    const max = l.sql.get<{ m: number }>('select max(position) m from events')!.m;
+    l.sql.run('delete from events where position > ? and position < ?', 100, 5000 + 100);
+    l.sql.run('update events set position = position + 10000000000 where position > ?', max - 20);
+    l.sql.run('update events set run_id = null where position % 13 = 0');
+    l.sql.run("insert into runs(id, run) values (1000, 'far')");
+    l.sql.run('update events set run_id = 1000 where position % 17 = 0');
+    same();
+  });
 });

@@ -32,10 +32,7 @@ export function replayAll(sql: Sql, interner: Interner, onProgress?: (events: nu
   sql.run('delete from why_checkpoints');
   // profile_runs is derived too: each profile's runs from their first position, noted as the scan meets them
   sql.run('delete from profile_runs');
-  // Where each query is a round trip (PostgreSQL), the scan reads every event's details at
-  // once rather than one query for each step that gives evidence.
   const remote = sql.dialect.remote;
-  const details = remote ? () => {} : eventDetails(sql, dict);
   const every = checkpointEvery();
   // The count at which a profile's next checkpoint is due, for the hot path (a compare, not a
   // divide per event); an odd PGO_LEDGER_CHECKPOINT_EVERY (not a whole number above 0) sends
@@ -147,15 +144,18 @@ export function replayAll(sql: Sql, interner: Interner, onProgress?: (events: nu
     p = q;
     return true;
   };
-  // PGO_LEDGER_REPLAY_SCAN=rows: scanEvents on SQLite too (the tests compare the two scans)
-  const layout = remote || process.env.PGO_LEDGER_REPLAY_SCAN === 'rows' ? null : packedLayout(sql);
+  // PGO_LEDGER_REPLAY_SCAN=rows: scanEvents (the tests compare the two scans)
+  const layout = process.env.PGO_LEDGER_REPLAY_SCAN === 'rows' ? null : packedLayout(sql);
+  // Where scanEvents reads where each query is a round trip (PostgreSQL), it reads every event's
+  // details at once rather than one query for each step that gives evidence.
+  const details = !layout && remote ? () => {} : eventDetails(sql, dict);
   // by run row, as long as the runs from the start: a store past an array's end (a run met
   // late) throws the compiled scan away ('out of bounds'), as a read does
   const runNames: (string | undefined)[] = new Array<string | undefined>(layout ? (sql.get<{ m: number | null }>('select max(id) m from runs')?.m ?? 0) + 1 : 0).fill(undefined);
   // The scan reads the whole events table once: SQLite reads its pages from a memory map rather
   // than copying each in by a read() call (a 1M-event log: ~40 ms less of the kernel's CPU), the
   // connection's own setting put back after.
-  const mapped = layout ? sql.get<{ mmap_size: number }>('pragma mmap_size')?.mmap_size : undefined;
+  const mapped = layout && !remote ? sql.get<{ mmap_size: number }>('pragma mmap_size')?.mmap_size : undefined;
   if (mapped !== undefined && mapped < MMAP_SIZE) sql.get(`pragma mmap_size = ${MMAP_SIZE}`);
   let events: number;
   try {
@@ -246,9 +246,9 @@ export function replayProfile(sql: Sql, interner: Interner, pid: number): void {
 }
 
 /**
- * Replay's scan on SQLite, where each value read costs more than the fold of most events: the
- * ids of an event's columns packed by SQL into one number (a page of numbers, no array per
- * row). Above the ids, the event's time less a base, where the bits left let it (a page
+ * Replay's scan, where each value read costs more than the fold of most events (and on
+ * PostgreSQL each crosses the server's wire and the worker's bridge): the ids of an event's
+ * columns packed by SQL into one number (a page of numbers, no array per row). Above the ids, the event's time less a base, where the bits left let it (a page
  * whose positions run with no gap: each event's position is its place in the page); else its
  * offset in the page, and its time read in a second page of numbers. Rows whose ids or time do
  * not fit (null, out of their range, not whole numbers) come as a mark, and are read as
@@ -262,16 +262,33 @@ interface Layout {
   wpcs: number;
   ws: number;
   wc: number;
+  /** The largest id of each dictionary. */
+  tops: { bodies: number; codes: number; sources: number; runs: number };
   /** The page with times above the ids (null: too few bits left), and their bits. */
-  timed: string | null;
+  timed: Page | null;
   wt: number;
   /** The page with offsets above the ids, and the page of times. */
-  spread: string;
-  times: string;
+  spread: Page;
+  times: Page;
+}
+
+/** A page's query, its marks `?` (portable), and the name of the bound value each takes. */
+interface Page {
+  text: string;
+  names: string[];
+}
+
+/** The query written with named values (`@after`), as a Page. */
+function page(text: string): Page {
+  const names: string[] = [];
+  return { text: text.replace(/@(\w+)/g, (_, name: string) => (names.push(name), '?')), names };
 }
 
 /** The memory map the packed scan asks of SQLite (at most; SQLite caps it at its own limit, 2 GB by default). */
 const MMAP_SIZE = 2 ** 31;
+
+/** Dictionary rows (all tables) up to which replay on PostgreSQL reads them all before the scan. */
+const PRELOAD = 50_000;
 
 /** Positions a page spans (their offset in the page takes 12 bits). */
 const SPAN = 4096;
@@ -300,18 +317,19 @@ function packedLayout(sql: Sql): Layout | null {
   const mask = (w: number) => 2 ** w - 1;
   const fits = (col: string, w: number) => `${col} & ${mask(w)} = ${col}`;
   const idsFit = `${fits('profile_id', wp)} and ${fits('code_id', wc)} and ${fits('source_id', ws)} and ${fits('body_id', wb)} and (run_id is null or (${fits('run_id', wr)} and run_id < ${mask(wr)}))`;
-  const packed = (high: string) => `(((((${high} * ${2 ** wp} + profile_id) * ${2 ** wc} + code_id) * ${2 ** ws} + source_id) * ${2 ** wb} + body_id) * ${2 ** wr} + ifnull(run_id, ${mask(wr)})) * 2`;
-  const page = 'from events where position > @after and position <= @until order by position';
+  const packed = (high: string) => `(((((${high} * ${2 ** wp} + profile_id) * ${2 ** wc} + code_id) * ${2 ** ws} + source_id) * ${2 ** wb} + body_id) * ${2 ** wr} + coalesce(run_id, ${mask(wr)})) * 2`;
+  const numbers = (expr: string) => page(sql.dialect.numbersByPosition(expr, 'position > @after and position <= @until'));
   return {
+    tops: { bodies: top('bodies'), codes: top('codes'), sources: top('sources'), runs: top('runs') },
     wr,
     wb,
     wpcs: wp + wc + ws,
     ws,
     wc,
-    timed: wt < TIME_BITS ? null : `select case when ${idsFit} and ${fits('(time - @base)', wt)} then ${packed('(time - @base)')} else 1 end ${page}`,
+    timed: wt < TIME_BITS ? null : numbers(`case when ${idsFit} and ${sql.dialect.wholeUpTo('(time - @base)', mask(wt))} then ${packed('(time - @base)')} else 1 end`),
     wt,
-    spread: `select case when ${idsFit} then ${packed('(position - @after - 1)')} else (position - @after - 1) * ${2 ** low} + 1 end ${page}`,
-    times: `select time ${page}`,
+    spread: numbers(`case when ${idsFit} then ${packed('(position - @after - 1)')} else (position - @after - 1) * ${2 ** low} + 1 end`),
+    times: numbers('time'),
   };
 }
 
@@ -343,25 +361,59 @@ function packedScan(
   const last = sql.get<{ m: number | null }>('select max(position) m from events')?.m ?? 0;
   // times are packed less a base: the time last read, less half their range
   let lastTime = sql.get<{ t: number | null }>('select time t from events where position > 0 order by position limit 1')?.t ?? 0;
+  const remote = sql.dialect.remote;
+  // On SQLite bound as integers (BigInt): a JS number binds as a REAL, which made every row's
+  // sums, masks and compares SQLite's floating-point and mixed ones (a 1M-event scan: 5.83G ->
+  // 5.27G instructions); every bound is a whole number (positions; a time checked safe).
+  // PostgreSQL types each by its column (pg-worker.ts writes it into the COPY as a literal).
+  const args = (p: Page, values: { after: number; until: number; base?: number }) => p.names.map((k) => (remote ? values[k as 'after'] : BigInt(values[k as 'after'])));
+  const read = (p: Page, values: { after: number; until: number; base?: number }) => sql.pluck!(p.text, ...args(p, values)) as number[];
+  // Where each query is a round trip (PostgreSQL): the dictionary rows a page's events name,
+  // read in a few queries before it is folded (not one each as events meet them), and the next
+  // page asked for while this one is folded
+  const asked = { bodies: new Set<number>(), codes: new Set<number>(), sources: new Set<number>(), runs: new Set<number>() };
+  // a whole log names nearly every dictionary row: where they are few, all read at once
+  // (each query waits behind the page being read ahead)
+  const all = remote && l.tops.bodies + l.tops.codes + l.tops.sources + l.tops.runs <= PRELOAD;
+  if (all) for (const table of ['bodies', 'codes', 'sources', 'runs'] as const) dict.load(table, Array.from({ length: l.tops[table] }, (_, i) => i + 1));
+  const load = (ids: number[]) => {
+    const want = { bodies: [] as number[], codes: [] as number[], sources: [] as number[], runs: [] as number[] };
+    const ask = (table: keyof typeof want, id: number) => {
+      if (!asked[table].has(id)) {
+        asked[table].add(id);
+        want[table].push(id);
+      }
+    };
+    for (let i = 0; i < ids.length; i++) {
+      const x = ids[i] / 2;
+      if (x !== Math.floor(x)) continue;
+      const r = Math.floor(x * PER_RB);
+      const rb = Math.floor(x * PER_RBB);
+      const key = rb - Math.floor(x * PER_LOW) * PCS;
+      const run = x - r * RB;
+      ask('bodies', r - rb * BB);
+      ask('sources', key % SB);
+      ask('codes', Math.floor(key / SB) % CB);
+      if (run !== NONE) ask('runs', run);
+    }
+    for (const table of ['bodies', 'codes', 'sources', 'runs'] as const) if (want[table].length) dict.load(table, want[table]);
+  };
   let n = 0;
   for (let a = 0; a < last; a += SPAN) {
     const until = a + SPAN;
-    // bound as integers (BigInt): a JS number binds as a REAL, which made every row's sums,
-    // masks and compares SQLite's floating-point and mixed ones (a 1M-event scan: 5.83G ->
-    // 5.27G instructions); every bound is a whole number (positions; a time checked safe)
-    const bounds = { after: BigInt(a), until: BigInt(until) };
+    const bounds = { after: a, until };
     let ids: number[] | null = null;
     let base = 0;
     if (l.timed !== null && Number.isSafeInteger(lastTime)) {
       base = lastTime - 2 ** (l.wt - 1);
-      ids = sql.pluck!(l.timed, { ...bounds, base: BigInt(base) }) as number[];
+      ids = read(l.timed, { ...bounds, base });
       let marks = 0;
       for (let i = 0; i < ids.length; i++) if (ids[i] === 1) marks++;
       // a gap in its positions, or too many times far from the base: read it spread
       if (ids.length !== Math.min(SPAN, last - a) || marks > MARKS) ids = null;
     }
     const spread = ids === null;
-    if (spread) ids = sql.pluck!(l.spread, bounds) as number[];
+    if (spread) ids = read(l.spread, bounds);
     if (!ids!.length) {
       // a gap in the positions: on to the page of the next event
       const next = sql.get<{ m: number | null }>('select min(position) m from events where position > ?', a)?.m;
@@ -369,8 +421,18 @@ function packedScan(
       a = next - 1 - SPAN;
       continue;
     }
-    const times = spread ? (sql.pluck!(l.times, bounds) as number[]) : null;
+    const times = spread ? read(l.times, bounds) : null;
     if (times && times.length !== ids!.length) throw new Error(`replay read ${ids!.length} events and ${times.length} times after position ${a}`);
+    if (remote) {
+      if (!all) load(ids!);
+      // the next page as `lastTime` will be once this one is folded (its last event's time, where packed)
+      const end = ids![ids!.length - 1] / 2;
+      const t = end !== Math.floor(end) ? NaN : spread ? times![times!.length - 1] : base + Math.floor(end * PER_LOW);
+      if (until < last && l.timed !== null && Number.isSafeInteger(t)) {
+        const p = l.timed;
+        sql.dialect.prefetchRaw?.(sql, p.text, args(p, { after: until, until: until + SPAN, base: t - 2 ** (l.wt - 1) }));
+      }
+    }
     for (let i = 0; i < ids!.length; i++) {
       const v = ids![i];
       n++;

@@ -503,6 +503,9 @@ const DETAILS_ONE_BY_ONE = 512;
  * page's rows at once, each found by its position.
  */
 export function eventDetails(sql: Sql, dict: Dictionaries): (ev: LeanEvent) => void {
+  // where each query is a round trip (PostgreSQL), a page whole at the first ask: one round trip
+  // cost more than reading a page's rows did (a 1M-event replay: thousands of one-row queries)
+  const oneByOne = sql.dialect.remote ? 0 : DETAILS_ONE_BY_ONE;
   let page = -1;
   let asked = 0;
   // the page's rows, by position ([position, time, origin, line, compile]), once read whole
@@ -520,7 +523,7 @@ export function eventDetails(sql: Sql, dict: Dictionaries): (ev: LeanEvent) => v
       asked = 0;
       rows = null;
     }
-    if (rows === null && ++asked > DETAILS_ONE_BY_ONE) {
+    if (rows === null && ++asked > oneByOne) {
       rows = sql.allRaw('select position, time, origin_id, origin_line, compile_id from events where position >= ? and position < ? order by position', at * DETAILS_PAGE, (at + 1) * DETAILS_PAGE);
     }
     if (rows !== null) {

@@ -59,6 +59,19 @@ export interface Dialect {
   payload(p: string | Uint8Array): string | Uint8Array;
   /** The id of a stored body, found through its unique index. */
   findBody(sql: Sql, kind: string, version: number, payload: string | Uint8Array): number | undefined;
+  /**
+   * SQL that is true where `expr`, an event's time less a whole number, is a whole number from
+   * 0 to `mask` (replay's packed scan): SQLite's times are integers, which a mask tells apart
+   * with integer arithmetic; PostgreSQL's are doubles, which take no bitwise operator.
+   */
+  wholeUpTo(expr: string, mask: number): string;
+  /**
+   * The query of a number for each event `where` holds (`expr`: a time, or a whole number below 2**53), in
+   * position order, as Sql.pluck reads it: SQLite, a row each; PostgreSQL, one float8 array
+   * (a row would cross as a message of its own, which cost the server and the worker more than
+   * the numbers did).
+   */
+  numbersByPosition(expr: string, where: string): string;
   /** The database's own check: ['ok'] when sound. */
   integrityCheck(sql: Sql): string[];
   /**

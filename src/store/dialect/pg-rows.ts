@@ -55,13 +55,22 @@ export function unpackRows(p: PackedRows): unknown[][] {
 }
 
 /**
+ * float8[]'s type oid. A raw read of a lone float8[] column comes as its elements, one a row
+ * (copyRows; pg-worker.ts's answer for its first, text, run): a page of numbers aggregated by
+ * the server (`array_agg`) crosses as one CopyData message, where a row each cost the server
+ * and the worker a message each (replay's scan).
+ */
+export const FLOAT8_ARRAY = 1022;
+
+/**
  * The column types (PostgreSQL type oids) whose binary COPY output copyRows reads into the
  * value the text protocol gives (pg-worker.ts's parsers: int8, xid8 as Number, float8 as
- * parseFloat of its shortest text), and how: int2, int4, int8, xid8, float8, text, varchar.
+ * parseFloat of its shortest text), and how: int2, int4, int8, xid8, float8, text, varchar,
+ * and a lone float8[] (its elements, FLOAT8_ARRAY).
  * Any other type (float4's binary is not its text's double, bool is no number) keeps the
  * rows' text.
  */
-const COPY_TYPES = new Map<number, 'int' | 'uint' | 'float' | 'text'>([
+const COPY_TYPES = new Map<number, 'int' | 'uint' | 'float' | 'text' | 'floats'>([
   [21, 'int'],
   [23, 'int'],
   [20, 'int'],
@@ -69,12 +78,14 @@ const COPY_TYPES = new Map<number, 'int' | 'uint' | 'float' | 'text'>([
   [701, 'float'],
   [25, 'text'],
   [1043, 'text'],
+  [FLOAT8_ARRAY, 'floats'],
 ]);
 
-/** Whether copyRows reads every one of these column types. */
-export const copyReads = (types: readonly number[]): boolean => types.length > 0 && types.every((t) => COPY_TYPES.has(t));
+/** Whether copyRows reads every one of these column types (a float8[] only as the one column). */
+export const copyReads = (types: readonly number[]): boolean => types.length > 0 && types.every((t) => COPY_TYPES.has(t) && (t !== FLOAT8_ARRAY || types.length === 1));
 
 const TWO_21 = 2097152;
+
 
 /**
  * The rows of a `COPY (select ...) TO STDOUT (FORMAT binary)` whose columns have these types
@@ -97,19 +108,47 @@ export function copyRows(data: Uint8Array, types: readonly number[]): PackedRows
   const strings: string[] = [];
   const stringIndex = new Map<string, number>();
   let k = 0;
+  const grow = () => {
+    const v = new Float64Array(values.length * 2);
+    v.set(values);
+    values = v;
+    const n = new Uint8Array(nulls.length * 2);
+    n.set(nulls);
+    nulls = n;
+  };
   for (;;) {
     const fields = view.getInt16(at);
     at += 2;
     if (fields === -1) break;
     if (fields !== width) throw new Error(`COPY binary: ${fields} fields, ${width} expected`);
-    if (k + width > values.length) {
-      const v = new Float64Array(values.length * 2);
-      v.set(values);
-      values = v;
-      const n = new Uint8Array(nulls.length * 2);
-      n.set(nulls);
-      nulls = n;
+    if (how[0] === 'floats') {
+      // array_send: dimensions, a null flag, the element type, each dimension's size and lower bound, then each element (a length, -1 for null, and its float8)
+      const len = view.getInt32(at);
+      at += 4;
+      if (len === -1) continue;
+      const end = at + len;
+      const dims = view.getInt32(at);
+      if (dims > 1) throw new Error(`COPY binary: a float8 array of ${dims} dimensions`);
+      const count = dims === 0 ? 0 : view.getInt32(at + 12);
+      at += 12 + 8 * dims;
+      for (let e = 0; e < count; e++, k++) {
+        if (k + 1 > values.length) grow();
+        const n = view.getInt32(at);
+        at += 4;
+        if (n === -1) {
+          nulls[k] = 1;
+          values[k] = 0;
+          continue;
+        }
+        if (n !== 8) throw new Error(`COPY binary: a float8 of ${n} bytes`);
+        nulls[k] = 0;
+        values[k] = view.getFloat64(at);
+        at += 8;
+      }
+      if (at !== end) throw new Error('COPY binary: a float8 array whose length is not its elements\'');
+      continue;
     }
+    if (k + width > values.length) grow();
     for (let j = 0; j < width; j++, k++) {
       const len = view.getInt32(at);
       at += 4;

@@ -133,3 +133,47 @@ describe('PostgreSQL bridge: packed events and their binary COPY', () => {
     assert.throws(() => copyRows(data, types.slice(1)), /12 fields, 11 expected/);
   });
 });
+
+describe('PostgreSQL bridge: a lone float8[] column', () => {
+  /** A binary COPY of one float8[] column: each row's array (null: SQL null), as array_send writes it. */
+  function copyOfArrays(rows: ((number | null)[] | null)[]): Uint8Array {
+    const parts: Buffer[] = [Buffer.from([0x50, 0x47, 0x43, 0x4f, 0x50, 0x59, 0x0a, 0xff, 0x0d, 0x0a, 0x00]), Buffer.alloc(8)];
+    const int = (n: number, bytes: 2 | 4) => {
+      const b = Buffer.alloc(bytes);
+      if (bytes === 2) b.writeInt16BE(n);
+      else b.writeInt32BE(n);
+      return b;
+    };
+    for (const r of rows) {
+      parts.push(int(1, 2));
+      if (r === null) {
+        parts.push(int(-1, 4));
+        continue;
+      }
+      const body: Buffer[] = r.length === 0 ? [int(0, 4), int(0, 4), int(701, 4)] : [int(1, 4), int(r.includes(null) ? 1 : 0, 4), int(701, 4), int(r.length, 4), int(1, 4)];
+      for (const x of r) {
+        if (x === null) body.push(int(-1, 4));
+        else {
+          const f = Buffer.alloc(8);
+          f.writeDoubleBE(x);
+          body.push(int(8, 4), f);
+        }
+      }
+      const b = Buffer.concat(body);
+      parts.push(int(b.length, 4), b);
+    }
+    parts.push(int(-1, 2));
+    return new Uint8Array(Buffer.concat(parts));
+  }
+
+  it('issue 11.7: comes as its elements, one a row, past the first buffer (a page aggregated by array_agg), null arrays and empty ones giving none', () => {
+    const page = Array.from({ length: 3000 }, (_, i) => (i % 7 === 0 ? 1 : 2 ** 52 + i * 2));
+    const rows = [page, null, [], [-0, NaN, null, 5]];
+    const packed = copyRows(copyOfArrays(rows), [1022]);
+    assert.equal(packed.width, 1);
+    assert.deepEqual(unpackRows(packed), [...page, -0, NaN, null, 5].map((x) => [x]));
+    assert.deepEqual(unpackRows(copyRows(copyOfArrays([null]), [1022])), []);
+    assert.ok(copyReads([1022]));
+    assert.ok(!copyReads([1022, 20]), 'only as the one column');
+  });
+});

@@ -2,7 +2,7 @@ import { Kysely, Migrator, PostgresDialect, sql as ksql, type Migration, type Mi
 import pg from 'pg';
 import { runAsWorker } from 'synckit';
 import { migrations } from '../../../migrations/index.ts';
-import { copyBinary, copyReads, copyRows, KEY_AT, packRows, recordTransaction, repeatsKey, type PackedEvents, type PackedRows } from './pg-rows.ts';
+import { copyBinary, copyReads, copyRows, FLOAT8_ARRAY, KEY_AT, packRows, recordTransaction, repeatsKey, type PackedEvents, type PackedRows } from './pg-rows.ts';
 
 /**
  * PostgreSQL's side of the synchronous bridge (see postgres.ts): a worker thread owning the
@@ -123,6 +123,12 @@ export interface Answer {
 }
 
 function answer(r: pg.QueryResult, raw: boolean): Answer {
+  // a lone float8[] column: its elements, one a row, as copyRows gives them on the later runs
+  if (raw && r.fields.length === 1 && r.fields[0].dataTypeID === FLOAT8_ARRAY) {
+    const rows = (r.rows as unknown[][]).flatMap((row) => ((row[0] as unknown[] | null) ?? []).map((x) => [x]));
+    const packed = packRows(rows, 1);
+    return packed ? { rows: [], rowCount: rows.length, packed } : { rows, rowCount: rows.length };
+  }
   const packed = raw && r.rows.length ? packRows(r.rows as unknown[][], r.fields.length) : undefined;
   return packed ? { rows: [], rowCount: r.rowCount ?? 0, packed } : { rows: r.rows, rowCount: r.rowCount ?? 0 };
 }

@@ -158,7 +158,7 @@ interface PgSql extends Sql {
 
 function pgSql(url: string, id: number, call: (...c: Call) => Reply<unknown>, unwrap: <T>(r: Reply<unknown>) => T): PgSql {
   const where = redactUrl(url);
-  const q = (s: string, p: unknown[], raw: boolean) => {
+  const q = (s: string, p: unknown[], raw: boolean, packed = false) => {
     let a: Answer | undefined;
     if (answered.size) {
       // asked for ahead (ask), and its answer back: no round trip
@@ -167,7 +167,7 @@ function pgSql(url: string, id: number, call: (...c: Call) => Reply<unknown>, un
       answered.delete(key);
     }
     a ??= unwrap<Answer>(call('query', id, s, p, raw));
-    if (a.packed) a.rows = unpackRows(a.packed);
+    if (a.packed && !packed) a.rows = unpackRows(a.packed);
     // an asked read's rows are arrays: objects where the read wants them
     if (a.fields && !raw) a.rows = (a.rows as unknown[][]).map((r) => Object.fromEntries(a.fields!.map((f, j) => [f, r[j]])));
     return a;
@@ -216,6 +216,13 @@ function pgSql(url: string, id: number, call: (...c: Call) => Reply<unknown>, un
     all: <T>(s: string, ...p: unknown[]) => q(s, p, false).rows as T[],
     statement: (s) => ({ run: (p: readonly unknown[]) => ran(q(s, p as unknown[], false).rowCount) }),
     allRaw: (s, ...p) => q(s, p, true).rows as unknown[][],
+    pluck(s, ...p) {
+      const a = q(s, p, true, true);
+      const k = a.packed;
+      // a column of numbers: its values as they crossed (no array a row, no value copied)
+      if (k && k.width === 1 && !k.texts && !k.nulls.includes(1)) return k.values as unknown as unknown[];
+      return (k ? unpackRows(k) : (a.rows as unknown[][])).map((r) => r[0]);
+    },
     exec: (s) => void unwrap(call('exec', id, s)),
     prefetchRaw: (s, p) => void unwrap(call('prefetch', id, s, p)),
     copyEvents(s, events) {
@@ -478,6 +485,10 @@ export const postgresDialect: Dialect = {
     if (rows.length) (sql as PgSql).post(UPSERT_CODE_STATES, columnsOf(rows, 9));
   },
   payload: (p) => (typeof p === 'string' ? encoder.encode(p) : p),
+  // a fraction, NaN (above every number here) or an infinity fails it
+  wholeUpTo: (expr, mask) => `(${expr} between 0 and ${mask} and ${expr} = trunc(${expr}))`,
+  // a float8 holds each whole number below 2**53 exactly; a raw read gives the array's elements, one a row (pg-rows.ts FLOAT8_ARRAY)
+  numbersByPosition: (expr, where) => `select array_agg((${expr})::float8 order by position) from events where ${where}`,
   findBody: (sql, kind, version, payload) =>
     sql.get<{ id: number }>('select id from bodies where kind = ? and version = ? and md5(payload) = md5(?::bytea) and payload = ?', kind, version, payload, payload)?.id,
   // The server keeps its own files whole; what it cannot know is that event_transactions, the

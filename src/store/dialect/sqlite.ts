@@ -174,6 +174,8 @@ export const sqliteDialect: Dialect = {
     for (const r of rows) upsert.run(r);
   },
   payload: (p) => p,
+  wholeUpTo: (expr, mask) => `${expr} & ${mask} = ${expr}`,
+  numbersByPosition: (expr, where) => `select ${expr} from events where ${where} order by position`,
   findBody: (sql, kind, version, payload) => sql.get<{ id: number }>('select id from bodies where kind = ? and version = ? and payload = ?', kind, version, payload)?.id,
   // Writers are serialized (BEGIN IMMEDIATE) and take positions as they commit: position order is commit order.
   readAfter: (sql, columns, cursor, limit) => sql.allRaw(`select '0', position, ${columns} from events where position > ? order by position limit ${limit}`, cursor.position),
