@@ -23,5 +23,4 @@ export const migrations: Record<string, Migration> = {
   '2026-11-28T17-30-event-transactions': lazy(() => import('./2026-11-28T17-30-event-transactions.ts')),
   '2026-11-28T22-39-position-blocks': lazy(() => import('./2026-11-28T22-39-position-blocks.ts')),
   '2026-11-29T04-12-events-by-profile-rowid': lazy(() => import('./2026-11-29T04-12-events-by-profile-rowid.ts')),
-  '2026-11-29T06-47-pg-index-fillfactor': lazy(() => import('./2026-11-29T06-47-pg-index-fillfactor.ts')),
 };

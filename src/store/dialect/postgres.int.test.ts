@@ -277,19 +277,4 @@ describe('PostgreSQL bridge', () => {
     assert.equal(sql.get<{ n: number }>('select count(*)::int n from events')!.n, 902);
     await db.close();
   });
-
-  it('issue 11.7: the log\'s primary key and idempotency key fill their leaf pages (fillfactor 100: both are appended in rising order), its other indexes keep the default', async () => {
-    const db = await openDatabase(freshPgDatabase());
-    const options = db.sql.allRaw(
-      "select c.relname, coalesce(array_to_string(c.reloptions, ','), '') from pg_index i join pg_class c on c.oid = i.indexrelid where i.indrelid = 'events'::regclass order by c.relname",
-    );
-    assert.deepEqual(options, [
-      ['events_by_profile', ''],
-      ['events_described', ''],
-      ['events_idempotency_key_key', 'fillfactor=100'],
-      ['events_pkey', 'fillfactor=100'],
-      ['events_retractions', ''],
-    ]);
-    await db.close();
-  });
 });
