@@ -17,11 +17,26 @@ const CODE_CACHE = 'dist/pgo-ledger.cjs.cache';
 const common = { bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', logLevel: 'warning', sourcemap: true };
 await build({
   ...common,
-  // One outdir: the library and the command line find observation-worker.mjs (built below)
-  // and pg-worker.mjs (PostgreSQL's synchronous bridge) beside them.
-  entryPoints: { index: 'src/index.ts', bench: 'bench/run.ts', 'pg-worker': 'src/store/dialect/pg-worker.ts' },
+  // One outdir: the library and the command line find observation-worker.mjs and
+  // pg-worker.mjs (PostgreSQL's synchronous bridge, both built below) beside them.
+  entryPoints: { index: 'src/index.ts', bench: 'bench/run.ts' },
   outdir: 'dist',
   outExtension: { '.js': '.mjs' },
+});
+/**
+ * The PostgreSQL worker in chunks: what it imports when it runs (Kysely and the migrations,
+ * only to migrate) is a chunk of its own in dist/pg-worker-chunks/, loaded on that import.
+ * One file would import Kysely at the worker's start (esbuild hoists a bundle's imports of
+ * packages to its top), a quarter of the start of every command on PostgreSQL.
+ */
+rmSync('dist/pg-worker-chunks', { recursive: true, force: true }); // chunks of an older build
+await build({
+  ...common,
+  entryPoints: { 'pg-worker': 'src/store/dialect/pg-worker.ts' },
+  outdir: 'dist',
+  outExtension: { '.js': '.mjs' },
+  splitting: true,
+  chunkNames: 'pg-worker-chunks/[name]-[hash]',
 });
 /**
  * better-sqlite3's JavaScript goes into the command line's bundle too, and its addon is loaded

@@ -24,7 +24,7 @@ export interface Interner {
    */
   profileRun(profileId: number, runId: number, position: number): void;
   /** Where the dialect adds dictionary rows in bulk: those of a batch's events not cached yet, at once. */
-  prime(events: readonly { kind: string; json: string; source: string | null; run: string | null; code?: CodeId | null }[]): void;
+  prime(events: readonly { kind: string; json: string; source: string | null; run: string | null; code?: CodeId | null; memo?: { gen: number } | null }[]): void;
   /** The readers of the same tables (rows read once). */
   readonly dict: Dictionaries;
   /** Ids handed out in a transaction that rolled back, or by another writer, are not to be trusted. */
@@ -115,6 +115,8 @@ export function createInterner(sql: Sql): Interner {
       const codes = new Map<string, CodeId>();
       const seen = new Set<CodeId>();
       for (const ev of events) {
+        // its ids worked out in this generation (append.ts internBatch takes them from the memo): its rows are there
+        if (ev.memo && ev.memo.gen === generation) continue;
         if (ev.code && !seen.has(ev.code) && !codeIdsByObject.has(ev.code)) {
           seen.add(ev.code);
           const k = codeRowKey(ev.code);

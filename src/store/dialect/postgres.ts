@@ -5,7 +5,8 @@ import { inputError, LedgerError } from '../../errors.ts';
 import { DatabaseVersionError, type OpenedDatabase, type OpenOptions, type Sql } from '../database.ts';
 import { CODE_STATE_COLUMNS, EVENT_COLUMNS, HISTORY_COLUMNS, redactUrl, type Dialect } from './dialect.ts';
 import { packEvents, recordTransaction, repeatsKey, unpackRows, type PackedEvents } from './pg-rows.ts';
-import { askKey, askPrefix, type Answer, type Call, type Reply } from './pg-worker.ts';
+import { askKey, askPrefix } from './pg-ask.ts';
+import type { Answer, Call, Reply } from './pg-worker.ts';
 
 /**
  * PostgreSQL through a synchronous bridge: a worker thread owns the pg clients and the store's
