@@ -99,9 +99,10 @@ export async function ingestFile(ledger: Ledger, file: string, o: FileIngestOpti
     }
     if (st.isDirectory()) return ingestFolder(ledger, file, o);
   }
-  const { head, gzip } = await inputHead(file);
+  const { head, gzip, gzipError } = await inputHead(file);
   let kind = o.kind ?? kindOfHead(head);
   if (!kind) {
+    if (gzipError) throw damagedGzip(file, gzipError);
     if (head.length === 0 && file !== '-' && !LINE_NAMES.test(file)) throw inputError(`${file}: empty file (no PGO data)`);
     // Binary bytes are no lines: say so, rather than echo them back as "not JSON".
     if (looksBinary(head)) throw inputError(`${file}: not PGO data: binary bytes that are no pickle, mega-cache, gzip or TORCH_TRACE log`);
@@ -141,7 +142,14 @@ async function folderFileHead(file: string): Promise<Buffer> {
   } finally {
     closeSync(fd);
   }
-  return (await inputHead(file)).head;
+  const { head, gzipError } = await inputHead(file);
+  if (gzipError) throw damagedGzip(file, gzipError);
+  return head;
+}
+
+/** A gzip that inflates to nothing and fails whole is cut off or damaged, not empty. */
+function damagedGzip(file: string, message: string) {
+  return inputError(`${file === '-' ? 'stdin' : file}: gzip: ${message} (cut off or damaged before its first inflated byte)`);
 }
 
 /** Issue 9.14: each file of a folder as its own kind; files that are no PGO data are counted. */
@@ -173,7 +181,11 @@ async function ingestFolder(ledger: Ledger, dir: string, o: FileIngestOptions): 
     try {
       kind = o.kind ?? kindOfHead(await folderFileHead(f));
     } catch (e) {
-      sum.failed!.push({ input: f, message: fullMessage(e) });
+      if (classify(e) === 'bug') throw e;
+      const message = fullMessage(e);
+      sum.failed!.push({ input: f, message });
+      // said like a failure of a known kind: the summary names the file, this line says why
+      o.onNote?.(`${f}: failed: ${message}`);
       continue;
     }
     if (!kind) {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, statSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { cliAs, cliTogether } from '../../test/support/cli.ts';
@@ -287,5 +288,27 @@ describe('issue 9: errors and exit codes', () => {
     assert.equal(r.status, 2, r.stderr);
     assert.match(r.stderr, /broken\.pkl: pickle: unknown opcode 0xff \(at byte 11\)/);
     assert.doesNotMatch(r.stderr, /this is a bug/);
+  });
+});
+
+describe('session 14 tryout: damaged inputs', () => {
+  it('a .gz cut off before its first inflated byte is said as a cut gzip, not as an empty file, alone or in a folder', () => {
+    // gzip's 10-byte header and 2 deflate bytes: too few to inflate any
+    const whole = gzipSync(readFileSync(join(FIXTURES, 'torch-2.11/local/code_state_fixture_None_.pkl')));
+    const sub = join(dir, 'cut-gz');
+    mkdirSync(sub);
+    const file = join(sub, 'code_state_cut_None_.pkl.gz');
+    writeFileSync(file, whole.subarray(0, 12));
+    const db = join(dir, 'cut-gz.db');
+    for (const input of [file, sub]) {
+      const r = cliAs(db, ['ingest', input]);
+      assert.equal(r.status, 2, r.stderr);
+      assert.match(r.stderr, /code_state_cut_None_\.pkl\.gz: failed: .*code_state_cut_None_\.pkl\.gz: gzip: unexpected end of file/);
+      assert.doesNotMatch(r.stderr, /empty file/);
+    }
+    // a whole gzip of nothing is still an empty input, not a damaged one
+    writeFileSync(join(dir, 'nothing.jsonl.gz'), gzipSync(Buffer.alloc(0)));
+    const r = cliAs(db, ['ingest', join(dir, 'nothing.jsonl.gz')]);
+    assert.equal(r.status, 0, r.stderr);
   });
 });
