@@ -312,3 +312,15 @@ describe('session 14 tryout: damaged inputs', () => {
     assert.equal(r.status, 0, r.stderr);
   });
 });
+
+describe('session 14 tryout: --db', () => {
+  it('a folder given as --db is said to be a folder, by read and write commands (not "disk I/O error")', () => {
+    const folder = join(dir, 'db-is-a-folder');
+    mkdirSync(folder);
+    for (const args of [['jobs'], ['verify'], ['ingest', '-']]) {
+      const r = cliAs(folder, args, { input: lines(0) });
+      assert.equal(r.status, 2, r.stderr);
+      assert.match(r.stderr, /db-is-a-folder is a folder, not a ledger database file/, args.join(' '));
+    }
+  });
+});
