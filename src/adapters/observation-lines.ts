@@ -23,7 +23,10 @@ export interface LineDefaults {
 // Built on first use: building it at load would load zod into every command that bundles the
 // file readers (trace and pickle ingest included), which never check an observation line.
 function buildObservationLine() {
-  const IntJson = z.union([z.number().int(), z.string().regex(/^-?\d+$/, 'not an integer')]);
+  // zod words a union that no branch takes as "Invalid input": say what an int field takes
+  const IntJson = z.union([z.number().int(), z.string().regex(/^-?\d+$/, 'not an integer')], {
+    error: (i) => (i.code === 'invalid_union' ? `expected an int (past 2**53, its digits as a string), got ${JSON.stringify(i.input)}` : undefined),
+  });
   return z
     .object({
       job: z.string().min(1).optional(),
