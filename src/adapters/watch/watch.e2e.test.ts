@@ -440,3 +440,16 @@ describe('watch: what it follows (issue S3-watch.3, S3-watch.4)', () => {
     assert.equal(ok.status, 0, ok.stderr);
   });
 });
+
+describe('session 14 tryout: watch --redis', () => {
+  it('a --redis that is no Redis URL is bad usage (exit 2) as for pull, not a server retried forever', () => {
+    const folder = join(dir, 'bad-redis-url');
+    mkdirSync(folder, { recursive: true });
+    for (const args of [['--redis', 'localhost:6379', folder], ['--redis', 'http://localhost:6379']]) {
+      const r = cli(join(dir, 'bad-redis-url.db'), ['watch', ...args, '--once']);
+      assert.equal(r.status, 2, r.stderr);
+      assert.match(r.stderr, /not a Redis URL \(want redis:\/\/ or rediss:\/\/\): /);
+      assert.doesNotMatch(r.stderr, /trying again/);
+    }
+  });
+});
