@@ -52,11 +52,13 @@ describe('issue: fleet commands tried by a new user (publish, errors)', () => {
     assert.equal(cli(db, ['show', '--job', 'fixture2']).status, 0);
   });
 
-  it("fleet 6: why --dim with no such dim names what was asked in one sentence (no 'no source  with')", () => {
+  it("fleet 6: why --dim with no such dim names what was asked in one sentence (no 'no source  with'); a source that is there is said with its dims", () => {
     const r = cli(db, ['why', '--job', 'fixture2', '--dim', '9']);
     assert.equal(r.status, 2);
     assert.match(r.stderr, /fixture2:0: has no source with dim 9$/m);
-    assert.match(cli(db, ['why', '--job', 'fixture2', '--source', "L['x']", '--dim', '9']).stderr, /fixture2:0: has no source L\['x'\] with dim 9$/m);
+    // session 14 tryout: the source is there, so say so and list its dims (it said "has no source L['x']")
+    assert.match(cli(db, ['why', '--job', 'fixture2', '--source', "L['x']", '--dim', '9']).stderr, /^pgo-ledger: L\['x'\] of fixture2:0: has no dim 9; its dims: 0, 1, stride 0, stride 1$/m);
+    assert.match(cli(db, ['why', '--job', 'fixture2', '--source', "L['nope']", '--dim', '9']).stderr, /fixture2:0: has no source L\['nope'\] with dim 9$/m);
   });
 
   it('fleet 6: jobs --json lists each profile\'s runs, where the --exclude-run error points, and --exclude-run takes them', () => {
