@@ -4,6 +4,7 @@ import { intFromJson } from '../codecs/entry-json.ts';
 import { cacheKey } from '../model/cache-key.ts';
 import type { CodeId } from '../model/code-id.ts';
 import { isEventTime } from '../model/event-time.ts';
+import { parseUtcTime } from '../model/utc-time.ts';
 import { hashOfCodeFile } from './hash-files.ts';
 import { hash53 } from '../store/hash53.ts';
 import { VALIDATED, zodMessage, type ShapeObserved } from '../store/events.ts';
@@ -119,7 +120,7 @@ export class InputError extends Error {
 
 function parseTime(t: string | number | undefined): number | undefined | null {
   if (t === undefined) return undefined;
-  const ms = typeof t === 'number' ? t * 1000 : Date.parse(t);
+  const ms = typeof t === 'number' ? t * 1000 : parseUtcTime(t);
   return isEventTime(ms) ? ms : null;
 }
 

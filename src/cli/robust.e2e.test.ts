@@ -324,3 +324,25 @@ describe('session 14 tryout: --db', () => {
     }
   });
 });
+
+describe('session 14 tryout: times with no offset', () => {
+  it('a time with no offset is UTC on every machine: in an observation line and in --as-of, under TZ=America/New_York as under UTC', () => {
+    const line = (time: string, size: number) =>
+      JSON.stringify({ job: 'tz', run: 'r1', time, code: { filename: '/srv/m.py', firstlineno: 1, name: 'f', file_hash: 'ab' }, source: "L['x']", kind: 'tensor', size: [size, 3], stride: [3, 1] });
+    const text = [line('2026-11-26T10:00:00', 2), line('2026-11-26 11:00:00.5', 4)].join('\n') + '\n';
+    const shows: string[] = [];
+    for (const TZ of ['UTC', 'America/New_York']) {
+      const env = { ...process.env, TZ };
+      const db = join(dir, `tz-${TZ.replace('/', '-')}.db`);
+      assert.equal(cliAs(db, ['ingest', '-'], { input: text, env }).status, 0);
+      const jobs = JSON.parse(cliAs(db, ['jobs', '--json'], { env }).stdout) as { time: string };
+      assert.equal(jobs.time, '2026-11-26T11:00:00.500Z', TZ);
+      // 10:30 UTC falls between the two lines: the first only
+      const show = cliAs(db, ['show', '--job', 'tz', '--as-of', '2026-11-26T10:30:00'], { env });
+      assert.equal(show.status, 0, show.stderr);
+      assert.match(show.stdout, /L\['x'\]: tensor size=\[2, 3\]/, TZ);
+      shows.push(show.stdout);
+    }
+    assert.equal(shows[0], shows[1]);
+  });
+});
