@@ -61,6 +61,14 @@ describe('issue: fleet commands tried by a new user (publish, errors)', () => {
     assert.match(cli(db, ['why', '--job', 'fixture2', '--source', "L['nope']", '--dim', '9']).stderr, /fixture2:0: has no source L\['nope'\] with dim 9$/m);
   });
 
+  it('session 14 tryout: publish --ttl 0 is bad usage said before Redis is asked (Redis said "invalid expire time")', () => {
+    for (const ttl of ['0', '00']) {
+      const r = cli(db, ['publish', NOWHERE, '--job', 'fixture2', '--rank', '0', '--ttl', ttl]);
+      assert.equal(r.status, 2, r.stderr);
+      assert.match(r.stderr, new RegExp(`^pgo-ledger: --ttl ${ttl}: want whole seconds above 0 \\(leave it out for no expiry\\)$`, 'm'));
+    }
+  });
+
   it('fleet 6: jobs --json lists each profile\'s runs, where the --exclude-run error points, and --exclude-run takes them', () => {
     const bad = cli(db, ['show', '--job', 'fixture2', '--exclude-run', 'nope']);
     assert.equal(bad.status, 2);
