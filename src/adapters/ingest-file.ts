@@ -95,6 +95,8 @@ export async function ingestFile(ledger: Ledger, file: string, o: FileIngestOpti
     try {
       st = statSync(file);
     } catch (e) {
+      // a path there but not reachable (a folder above it closed to this user) is no missing one
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw inputError(`${file}: cannot reach it: ${(e as Error).message}`, e);
       throw inputError(`${file}: no such file or folder`, e);
     }
     if (st.isDirectory()) return ingestFolder(ledger, file, o);
@@ -122,14 +124,24 @@ async function ingestAs(ledger: Ledger, file: string, kind: IngestKind, o: FileI
   return { kind, ...(await handlers[kind](ledger, file, o)) };
 }
 
-/** Regular files under a folder, depth first in name order; no symlinks, no dot files. */
-function filesUnder(dir: string, out: string[] = []): string[] {
+/**
+ * Regular files under a folder, depth first in name order; no symlinks, no dot files. A folder
+ * under it that cannot be listed goes to `closed`, as a file that fails, and the others are read.
+ */
+function filesUnder(dir: string, closed: { input: string; message: string }[], out: string[] = []): string[] {
   for (const name of readdirSync(dir).sort()) {
     if (name.startsWith('.')) continue;
     const p = join(dir, name);
     const st = lstatSync(p);
-    if (st.isDirectory()) filesUnder(p, out);
-    else if (st.isFile()) out.push(p);
+    if (!st.isDirectory()) {
+      if (st.isFile()) out.push(p);
+      continue;
+    }
+    try {
+      filesUnder(p, closed, out);
+    } catch (e) {
+      closed.push({ input: p, message: `${p}: cannot list the folder: ${(e as Error).message}` });
+    }
   }
   return out;
 }
@@ -155,7 +167,12 @@ function damagedGzip(file: string, message: string) {
 /** Issue 9.14: each file of a folder as its own kind; files that are no PGO data are counted. */
 async function ingestFolder(ledger: Ledger, dir: string, o: FileIngestOptions): Promise<FileIngestSummary> {
   const sum: FileIngestSummary = { kind: 'folder', appended: 0, duplicates: 0, skipped: 0, records: 0, kinds: {}, notPgo: 0, failed: [] };
-  const files = filesUnder(dir);
+  const closed: { input: string; message: string }[] = [];
+  const files = filesUnder(dir, closed);
+  for (const c of closed) {
+    sum.failed!.push(c);
+    o.onNote?.(`${c.input}: failed: ${c.message}`);
+  }
   const add = (kind: IngestKind, s: Omit<FileIngestSummary, 'kind'>) => {
     sum.appended += s.appended;
     sum.duplicates += s.duplicates;
