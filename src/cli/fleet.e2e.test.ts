@@ -69,6 +69,13 @@ describe('issue: fleet commands tried by a new user (publish, errors)', () => {
     }
   });
 
+  it('session 14 tryout: report --job with --all is bad usage, not a --job dropped without a word', () => {
+    const r = cli(db, ['report', '--job', 'fixture2', '--all', '-o', join(dir, 'both/')]);
+    assert.equal(r.status, 2, r.stdout + r.stderr);
+    assert.match(r.stderr, /report: give --job \(one profile\) or --all \(every profile\), not both/);
+    assert.equal(r.stdout, '');
+  });
+
   it('fleet 6: jobs --json lists each profile\'s runs, where the --exclude-run error points, and --exclude-run takes them', () => {
     const bad = cli(db, ['show', '--job', 'fixture2', '--exclude-run', 'nope']);
     assert.equal(bad.status, 2);
