@@ -95,13 +95,16 @@ export async function ingestFile(ledger: Ledger, file: string, o: FileIngestOpti
     try {
       st = statSync(file);
     } catch (e) {
+      // a path there but not reachable (a folder above it closed to this user) is no missing one
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw inputError(`${file}: cannot reach it: ${(e as Error).message}`, e);
       throw inputError(`${file}: no such file or folder`, e);
     }
     if (st.isDirectory()) return ingestFolder(ledger, file, o);
   }
-  const { head, gzip } = await inputHead(file);
+  const { head, gzip, gzipError } = await inputHead(file);
   let kind = o.kind ?? kindOfHead(head);
   if (!kind) {
+    if (gzipError) throw damagedGzip(file, gzipError);
     if (head.length === 0 && file !== '-' && !LINE_NAMES.test(file)) throw inputError(`${file}: empty file (no PGO data)`);
     // Binary bytes are no lines: say so, rather than echo them back as "not JSON".
     if (looksBinary(head)) throw inputError(`${file}: not PGO data: binary bytes that are no pickle, mega-cache, gzip or TORCH_TRACE log`);
@@ -121,14 +124,24 @@ async function ingestAs(ledger: Ledger, file: string, kind: IngestKind, o: FileI
   return { kind, ...(await handlers[kind](ledger, file, o)) };
 }
 
-/** Regular files under a folder, depth first in name order; no symlinks, no dot files. */
-function filesUnder(dir: string, out: string[] = []): string[] {
+/**
+ * Regular files under a folder, depth first in name order; no symlinks, no dot files. A folder
+ * under it that cannot be listed goes to `closed`, as a file that fails, and the others are read.
+ */
+function filesUnder(dir: string, closed: { input: string; message: string }[], out: string[] = []): string[] {
   for (const name of readdirSync(dir).sort()) {
     if (name.startsWith('.')) continue;
     const p = join(dir, name);
     const st = lstatSync(p);
-    if (st.isDirectory()) filesUnder(p, out);
-    else if (st.isFile()) out.push(p);
+    if (!st.isDirectory()) {
+      if (st.isFile()) out.push(p);
+      continue;
+    }
+    try {
+      filesUnder(p, closed, out);
+    } catch (e) {
+      closed.push({ input: p, message: `${p}: cannot list the folder: ${(e as Error).message}` });
+    }
   }
   return out;
 }
@@ -141,13 +154,25 @@ async function folderFileHead(file: string): Promise<Buffer> {
   } finally {
     closeSync(fd);
   }
-  return (await inputHead(file)).head;
+  const { head, gzipError } = await inputHead(file);
+  if (gzipError) throw damagedGzip(file, gzipError);
+  return head;
+}
+
+/** A gzip that inflates to nothing and fails whole is cut off or damaged, not empty. */
+function damagedGzip(file: string, message: string) {
+  return inputError(`${file === '-' ? 'stdin' : file}: gzip: ${message} (cut off or damaged before its first inflated byte)`);
 }
 
 /** Issue 9.14: each file of a folder as its own kind; files that are no PGO data are counted. */
 async function ingestFolder(ledger: Ledger, dir: string, o: FileIngestOptions): Promise<FileIngestSummary> {
   const sum: FileIngestSummary = { kind: 'folder', appended: 0, duplicates: 0, skipped: 0, records: 0, kinds: {}, notPgo: 0, failed: [] };
-  const files = filesUnder(dir);
+  const closed: { input: string; message: string }[] = [];
+  const files = filesUnder(dir, closed);
+  for (const c of closed) {
+    sum.failed!.push(c);
+    o.onNote?.(`${c.input}: failed: ${c.message}`);
+  }
   const add = (kind: IngestKind, s: Omit<FileIngestSummary, 'kind'>) => {
     sum.appended += s.appended;
     sum.duplicates += s.duplicates;
@@ -173,7 +198,11 @@ async function ingestFolder(ledger: Ledger, dir: string, o: FileIngestOptions): 
     try {
       kind = o.kind ?? kindOfHead(await folderFileHead(f));
     } catch (e) {
-      sum.failed!.push({ input: f, message: fullMessage(e) });
+      if (classify(e) === 'bug') throw e;
+      const message = fullMessage(e);
+      sum.failed!.push({ input: f, message });
+      // said like a failure of a known kind: the summary names the file, this line says why
+      o.onNote?.(`${f}: failed: ${message}`);
       continue;
     }
     if (!kind) {

@@ -4,6 +4,7 @@ import { intFromJson } from '../codecs/entry-json.ts';
 import { cacheKey } from '../model/cache-key.ts';
 import type { CodeId } from '../model/code-id.ts';
 import { isEventTime } from '../model/event-time.ts';
+import { parseUtcTime } from '../model/utc-time.ts';
 import { hashOfCodeFile } from './hash-files.ts';
 import { hash53 } from '../store/hash53.ts';
 import { VALIDATED, zodMessage, type ShapeObserved } from '../store/events.ts';
@@ -23,7 +24,10 @@ export interface LineDefaults {
 // Built on first use: building it at load would load zod into every command that bundles the
 // file readers (trace and pickle ingest included), which never check an observation line.
 function buildObservationLine() {
-  const IntJson = z.union([z.number().int(), z.string().regex(/^-?\d+$/, 'not an integer')]);
+  // zod words a union that no branch takes as "Invalid input": say what an int field takes
+  const IntJson = z.union([z.number().int(), z.string().regex(/^-?\d+$/, 'not an integer')], {
+    error: (i) => (i.code === 'invalid_union' ? `expected an int (past 2**53, its digits as a string), got ${JSON.stringify(i.input)}` : undefined),
+  });
   return z
     .object({
       job: z.string().min(1).optional(),
@@ -116,7 +120,7 @@ export class InputError extends Error {
 
 function parseTime(t: string | number | undefined): number | undefined | null {
   if (t === undefined) return undefined;
-  const ms = typeof t === 'number' ? t * 1000 : Date.parse(t);
+  const ms = typeof t === 'number' ? t * 1000 : parseUtcTime(t);
   return isEventTime(ms) ? ms : null;
 }
 

@@ -640,3 +640,17 @@ describe('readLineChunks', () => {
     assert.deepEqual(numbers, want.map((_, i) => i + 1));
   });
 });
+
+describe('session 14 tryout: an int field zod refuses says what it takes, named as size[0]', () => {
+  it('a float, a bool or a null where an int goes is said with the value, and a list item by its index', () => {
+    const ctx = lineContext('f.jsonl', {});
+    const cases: [string, RegExp][] = [
+      [`{"job":"j",${code},"source":"x","kind":"tensor","size":[1.5,3],"stride":[3,1]}`, /^f\.jsonl:1: field size\[0\]: expected an int \(past 2\*\*53, its digits as a string\), got 1\.5$/],
+      [`{"job":"j",${code},"source":"x","kind":"scalar","value":true}`, /^f\.jsonl:1: field value: expected an int .*, got true$/],
+      [`{"job":"j",${code},"source":"x","kind":"tensor","size":[2,3],"stride":[3,"a"]}`, /^f\.jsonl:1: field stride\[1\]: not an integer$/],
+    ];
+    for (const [line, want] of cases) {
+      assert.throws(() => parseObservationLine(line, 1, ctx), (e: Error) => (assert.match(e.message, want), true), line);
+    }
+  });
+});

@@ -239,14 +239,24 @@ export async function openInput(path: string, reused = false): Promise<{ chunks:
 }
 
 /** The first `n` bytes of what an input holds (gunzipped when it is a gzip), to tell its kind. */
-export async function inputHead(path: string, n = 64): Promise<{ head: Buffer; gzip: boolean }> {
+export async function inputHead(path: string, n = 64): Promise<{ head: Buffer; gzip: boolean; gzipError?: string }> {
   const raw = await rawHead(path, 4096);
   if (!isGzipHead(raw)) return { head: raw.subarray(0, n), gzip: false };
+  let head: Buffer;
   try {
     // A sync flush inflates what a cut-off gzip holds so far: the head of the whole.
-    return { head: gunzipSync(raw, { finishFlush: zlibConstants.Z_SYNC_FLUSH }).subarray(0, n), gzip: true };
-  } catch {
-    return { head: Buffer.alloc(0), gzip: true };
+    head = gunzipSync(raw, { finishFlush: zlibConstants.Z_SYNC_FLUSH }).subarray(0, n);
+  } catch (e) {
+    return { head: Buffer.alloc(0), gzip: true, gzipError: (e as Error).message };
+  }
+  if (head.length > 0) return { head, gzip: true };
+  // Nothing inflated: an empty gzip, or one cut off or damaged before its first bytes. Only the
+  // full inflate tells them apart, so the cut one is said as such, not as an empty file.
+  try {
+    gunzipSync(raw);
+    return { head, gzip: true };
+  } catch (e) {
+    return { head, gzip: true, gzipError: (e as Error).message };
   }
 }
 

@@ -32,13 +32,18 @@ function where(url: string): string {
   }
 }
 
+/** A URL that is no Redis URL is bad usage, said before any connection is tried (watch would retry it forever). */
+export function checkRedisUrl(url: string): void {
+  if (!/^rediss?:\/\//.test(url)) throw new RedisError(`not a Redis URL (want redis:// or rediss://): ${url.replace(/\/\/[^@/]*@/, '//***@')}`);
+}
+
 /**
  * Opens a connection to the Redis PyTorch's remote cache uses (redis:// or rediss://, with
  * a password in the URL if needed). No retry loops: a server that is down or refuses the
  * password is a clear error within the timeout.
  */
 async function connect(url: string, o: RedisOptions): Promise<Redis> {
-  if (!/^rediss?:\/\//.test(url)) throw new RedisError(`not a Redis URL (want redis:// or rediss://): ${url.replace(/\/\/[^@/]*@/, '//***@')}`);
+  checkRedisUrl(url);
   const db = databaseIndex(url);
   const timeout = o.timeoutMs ?? 5000;
   const r = new Redis(url, {

@@ -89,3 +89,19 @@ describe('issue 11.5: copy moves a ledger between backends', () => {
     assert.match(r.stderr, /no ledger at/);
   });
 });
+
+describe('session 14 tryout: copy and --db', () => {
+  it('copy without --from reads the ledger --db names, as every command does', () => {
+    const dir = tempDir();
+    const a = join(dir, 'a.db');
+    const b = join(dir, 'b.db');
+    ok(a, ['ingest', join(TORCH, 'traces', 'cold-local.log')]);
+    const r = JSON.parse(ok(a, ['copy', '--to', b, '--json'])) as { events: number; appended: number };
+    assert.ok(r.events > 0);
+    assert.equal(r.appended, r.events);
+    assert.equal(ok(b, ['show', '--job', 'fixture']), ok(a, ['show', '--job', 'fixture']));
+    const same = cli(a, ['copy', '--to', a]);
+    assert.equal(same.status, 2);
+    assert.match(same.stderr, /--from and --to name the same ledger/);
+  });
+});

@@ -52,11 +52,28 @@ describe('issue: fleet commands tried by a new user (publish, errors)', () => {
     assert.equal(cli(db, ['show', '--job', 'fixture2']).status, 0);
   });
 
-  it("fleet 6: why --dim with no such dim names what was asked in one sentence (no 'no source  with')", () => {
+  it("fleet 6: why --dim with no such dim names what was asked in one sentence (no 'no source  with'); a source that is there is said with its dims", () => {
     const r = cli(db, ['why', '--job', 'fixture2', '--dim', '9']);
     assert.equal(r.status, 2);
     assert.match(r.stderr, /fixture2:0: has no source with dim 9$/m);
-    assert.match(cli(db, ['why', '--job', 'fixture2', '--source', "L['x']", '--dim', '9']).stderr, /fixture2:0: has no source L\['x'\] with dim 9$/m);
+    // session 14 tryout: the source is there, so say so and list its dims (it said "has no source L['x']")
+    assert.match(cli(db, ['why', '--job', 'fixture2', '--source', "L['x']", '--dim', '9']).stderr, /^pgo-ledger: L\['x'\] of fixture2:0: has no dim 9; its dims: 0, 1, stride 0, stride 1$/m);
+    assert.match(cli(db, ['why', '--job', 'fixture2', '--source', "L['nope']", '--dim', '9']).stderr, /fixture2:0: has no source L\['nope'\] with dim 9$/m);
+  });
+
+  it('session 14 tryout: publish --ttl 0 is bad usage said before Redis is asked (Redis said "invalid expire time")', () => {
+    for (const ttl of ['0', '00']) {
+      const r = cli(db, ['publish', NOWHERE, '--job', 'fixture2', '--rank', '0', '--ttl', ttl]);
+      assert.equal(r.status, 2, r.stderr);
+      assert.match(r.stderr, new RegExp(`^pgo-ledger: --ttl ${ttl}: want whole seconds above 0 \\(leave it out for no expiry\\)$`, 'm'));
+    }
+  });
+
+  it('session 14 tryout: report --job with --all is bad usage, not a --job dropped without a word', () => {
+    const r = cli(db, ['report', '--job', 'fixture2', '--all', '-o', join(dir, 'both/')]);
+    assert.equal(r.status, 2, r.stdout + r.stderr);
+    assert.match(r.stderr, /report: give --job \(one profile\) or --all \(every profile\), not both/);
+    assert.equal(r.stdout, '');
   });
 
   it('fleet 6: jobs --json lists each profile\'s runs, where the --exclude-run error points, and --exclude-run takes them', () => {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, statSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { cliAs, cliTogether } from '../../test/support/cli.ts';
@@ -287,5 +288,89 @@ describe('issue 9: errors and exit codes', () => {
     assert.equal(r.status, 2, r.stderr);
     assert.match(r.stderr, /broken\.pkl: pickle: unknown opcode 0xff \(at byte 11\)/);
     assert.doesNotMatch(r.stderr, /this is a bug/);
+  });
+});
+
+describe('session 14 tryout: damaged inputs', () => {
+  it('a .gz cut off before its first inflated byte is said as a cut gzip, not as an empty file, alone or in a folder', () => {
+    // gzip's 10-byte header and 2 deflate bytes: too few to inflate any
+    const whole = gzipSync(readFileSync(join(FIXTURES, 'torch-2.11/local/code_state_fixture_None_.pkl')));
+    const sub = join(dir, 'cut-gz');
+    mkdirSync(sub);
+    const file = join(sub, 'code_state_cut_None_.pkl.gz');
+    writeFileSync(file, whole.subarray(0, 12));
+    const db = join(dir, 'cut-gz.db');
+    for (const input of [file, sub]) {
+      const r = cliAs(db, ['ingest', input]);
+      assert.equal(r.status, 2, r.stderr);
+      assert.match(r.stderr, /code_state_cut_None_\.pkl\.gz: failed: .*code_state_cut_None_\.pkl\.gz: gzip: unexpected end of file/);
+      assert.doesNotMatch(r.stderr, /empty file/);
+    }
+    // a whole gzip of nothing is still an empty input, not a damaged one
+    writeFileSync(join(dir, 'nothing.jsonl.gz'), gzipSync(Buffer.alloc(0)));
+    const r = cliAs(db, ['ingest', join(dir, 'nothing.jsonl.gz')]);
+    assert.equal(r.status, 0, r.stderr);
+  });
+});
+
+describe('session 14 tryout: --db', () => {
+  it('a folder given as --db is said to be a folder, by read and write commands (not "disk I/O error")', () => {
+    const folder = join(dir, 'db-is-a-folder');
+    mkdirSync(folder);
+    for (const args of [['jobs'], ['verify'], ['ingest', '-']]) {
+      const r = cliAs(folder, args, { input: lines(0) });
+      assert.equal(r.status, 2, r.stderr);
+      assert.match(r.stderr, /db-is-a-folder is a folder, not a ledger database file/, args.join(' '));
+    }
+  });
+});
+
+describe('session 14 tryout: times with no offset', () => {
+  it('a time with no offset is UTC on every machine: in an observation line and in --as-of, under TZ=America/New_York as under UTC', () => {
+    const line = (time: string, size: number) =>
+      JSON.stringify({ job: 'tz', run: 'r1', time, code: { filename: '/srv/m.py', firstlineno: 1, name: 'f', file_hash: 'ab' }, source: "L['x']", kind: 'tensor', size: [size, 3], stride: [3, 1] });
+    const text = [line('2026-11-26T10:00:00', 2), line('2026-11-26 11:00:00.5', 4)].join('\n') + '\n';
+    const shows: string[] = [];
+    for (const TZ of ['UTC', 'America/New_York']) {
+      const env = { ...process.env, TZ };
+      const db = join(dir, `tz-${TZ.replace('/', '-')}.db`);
+      assert.equal(cliAs(db, ['ingest', '-'], { input: text, env }).status, 0);
+      const jobs = JSON.parse(cliAs(db, ['jobs', '--json'], { env }).stdout) as { time: string };
+      assert.equal(jobs.time, '2026-11-26T11:00:00.500Z', TZ);
+      // 10:30 UTC falls between the two lines: the first only
+      const show = cliAs(db, ['show', '--job', 'tz', '--as-of', '2026-11-26T10:30:00'], { env });
+      assert.equal(show.status, 0, show.stderr);
+      assert.match(show.stdout, /L\['x'\]: tensor size=\[2, 3\]/, TZ);
+      shows.push(show.stdout);
+    }
+    assert.equal(shows[0], shows[1]);
+  });
+});
+
+describe('session 14 tryout: folders the user may not read', () => {
+  it('a subfolder closed to the user fails alone: the folder\'s other files are ingested; a file under it is said unreachable, not missing', () => {
+    const top = join(dir, 'part-closed');
+    const closed = join(top, 'closed');
+    const out = join(dir, 'part-closed-db');
+    mkdirSync(closed, { recursive: true });
+    mkdirSync(out);
+    copyFileSync(join(FIXTURES, 'torch-2.11/local/code_state_fixture_None_.pkl'), join(top, 'code_state_fixture_None_.pkl'));
+    copyFileSync(join(FIXTURES, 'torch-2.11/traces/cold-local.log'), join(closed, 'cold-local.log'));
+    chmodSync(dir, 0o755);
+    chmodSync(out, 0o777);
+    chmodSync(closed, 0o000);
+    try {
+      const db = join(out, 'l.db');
+      const r = cliAs(db, ['ingest', top], asReader);
+      assert.equal(r.status, 2, r.stderr);
+      assert.match(r.stderr, /closed: failed: .*closed: cannot list the folder: EACCES/);
+      assert.match(r.stdout, /folder \(1 pickle; .*1 failed\): 9 events appended/);
+      const one = cliAs(db, ['ingest', join(closed, 'cold-local.log')], asReader);
+      assert.equal(one.status, 2, one.stderr);
+      assert.match(one.stderr, /cold-local\.log: cannot reach it: EACCES/);
+      assert.doesNotMatch(one.stderr, /no such file/);
+    } finally {
+      chmodSync(closed, 0o755);
+    }
   });
 });

@@ -91,6 +91,8 @@ export async function openDatabase(path: string, options: OpenOptions = {}): Pro
   if (readonly && path !== ':memory:' && !existsSync(path)) {
     throw inputError(`no ledger at ${path}: a read command never creates one (check --db or PGO_LEDGER_DB; ingest or pull creates a ledger)`);
   }
+  // SQLite says only "disk I/O error" or "unable to open database file" for a folder
+  if (path !== ':memory:' && isFolder(path)) throw inputError(`${path} is a folder, not a ledger database file (check --db or PGO_LEDGER_DB)`);
   let db: Database.Database;
   try {
     db = readonly ? openReadonly(path) : new Database(path);
@@ -337,4 +339,12 @@ function wrap(db: Database.Database, path: string, busyMs: number): Sql {
     dataVersion: () => guard(version),
     close: () => db.close(),
   };
+}
+
+function isFolder(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
 }

@@ -160,7 +160,12 @@ export class EventPayloadError extends LedgerError {
 }
 
 export function zodMessage(e: z.ZodError): string {
-  return e.issues.map((i) => `${i.path.join('.') || '(top)'}: ${i.message}`).join('; ');
+  return e.issues.map((i) => `${fieldPath(i.path) || '(top)'}: ${i.message}`).join('; ');
+}
+
+/** `size[0]`, `code.firstlineno`: a field named as the line's own checks name it. */
+function fieldPath(path: readonly PropertyKey[]): string {
+  return path.map((p, k) => (typeof p === 'number' ? `[${p}]` : k === 0 ? String(p) : `.${String(p)}`)).join('');
 }
 
 export function validatePayload(kind: string, version: number, payload: unknown): unknown {

@@ -82,6 +82,19 @@ describe('issue 12.5: merging ranks', () => {
     assert.doesNotMatch(ok(cli(db, ['show', '--job', 'joined'])), /late/);
   });
 
+  it('session 14 tryout: merge --from naming the target itself (a cache key or a job) is bad usage and appends nothing, --live or not', () => {
+    const db = join(dir, 'self.db');
+    ok(cli(db, ['ingest', rank0()]));
+    const events = () => cli(db, ['jobs', '--json']).stdout;
+    const before = events();
+    for (const args of [['--from', 'lm:0:', '--into', 'lm:0:'], ['--from', 'lm:0:', '--into', 'lm', '--rank', '0', '--live']]) {
+      const r = cli(db, ['merge', ...args]);
+      assert.equal(r.status, 2, r.stdout + r.stderr);
+      assert.match(r.stderr, /--from lm:0: is the target lm:0: itself/);
+    }
+    assert.equal(events(), before);
+  });
+
   it('issue 12.5 (postgres): a merge --live defined while a batch of a source is under way joins that batch: the merge waits for it, and the batch reads the live merges once its locks are held', async () => {
     const db = ledgerAt('postgres', dir, 'race.db');
     const name = new URL(db).pathname.slice(1);

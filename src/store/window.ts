@@ -1,4 +1,5 @@
 import { inputError } from '../errors.ts';
+import { parseUtcTime } from '../model/utc-time.ts';
 import type { Sql } from './database.ts';
 import type { Dictionaries } from './log.ts';
 
@@ -60,7 +61,7 @@ export function parsePoint(s: string): Point {
   if (!/^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/.test(s)) {
     throw inputError(`${JSON.stringify(s)} is neither a log position nor an ISO 8601 time`);
   }
-  const t = Date.parse(s);
+  const t = parseUtcTime(s);
   if (!Number.isFinite(t)) throw inputError(`${JSON.stringify(s)} is not a valid time`);
   return { time: t };
 }

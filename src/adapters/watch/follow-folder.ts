@@ -23,7 +23,7 @@ function busy(e: unknown): boolean {
 export const newFolderState = (): FolderState => ({ files: new Map(), missing: new Set() });
 
 /** Regular files under the given paths (files or folders, recursively, in name order); no symlinks, no dot files, as ingest reads a folder. */
-function filesUnder(p: string, out: Map<string, Stats>, top = true): void {
+function filesUnder(p: string, out: Map<string, Stats>, say: (m: string) => void, top = true): void {
   let st: Stats;
   try {
     st = top ? statSync(p) : lstatSync(p);
@@ -34,10 +34,12 @@ function filesUnder(p: string, out: Map<string, Stats>, top = true): void {
     let names: string[];
     try {
       names = readdirSync(p).sort();
-    } catch {
+    } catch (e) {
+      // said (once: notes are), as ingest says it, rather than a folder silently never read
+      say(`${p}: cannot list the folder: ${(e as Error).message}; tried again each pass`);
       return;
     }
-    for (const n of names) if (!n.startsWith('.')) filesUnder(join(p, n), out, false);
+    for (const n of names) if (!n.startsWith('.')) filesUnder(join(p, n), out, say, false);
   } else if (st.isFile()) out.set(p, st);
 }
 
@@ -51,7 +53,7 @@ export async function followPaths(ledger: Ledger, state: FolderState, paths: str
   const seen = new Map<string, Stats>();
   for (const p of paths) {
     const before = seen.size;
-    filesUnder(p, seen);
+    filesUnder(p, seen, (m) => ctx.note(m));
     if (seen.size === before && !state.missing.has(p)) {
       let there = true;
       try {

@@ -5,6 +5,7 @@ import { cacheKeyOfRemoteKey, decodeRemoteValue } from '../../codecs/remote-valu
 import { classify, fullMessage, isDatabaseFailure } from '../../errors.ts';
 import { cacheKey as formatCacheKey, parseCacheKey } from '../../model/cache-key.ts';
 import type { Ledger, WatchCursor } from '../../store/ledger.ts';
+import { checkRedisUrl } from '../redis.ts';
 import { importEvents } from '../ingest-snapshot.ts';
 import type { FollowContext, InputReport } from './follow-context.ts';
 
@@ -35,6 +36,7 @@ export interface RedisFollower {
 }
 
 export function followRedis(url: string, o: { intervalMs: number; timeoutMs?: number }, ctx: FollowContext, wake: () => void): RedisFollower {
+  checkRedisUrl(url);
   const where = redisWhere(url);
   const db = Number(/^\/(\d+)$/.exec(safePath(url))?.[1] ?? 0);
   const timeout = o.timeoutMs ?? 5000;

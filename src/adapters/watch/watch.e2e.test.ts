@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, copyFileSync, mkdirSync, readFileSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, copyFileSync, mkdirSync, readFileSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
-import { cli, cliSpawn } from '../../../test/support/cli.ts';
+import { cli, cliAs, cliSpawn } from '../../../test/support/cli.ts';
 import { TORCH } from '../../../test/support/fixtures.ts';
 import { startRedis } from '../../../test/support/redis-server.ts';
 import { tempDir } from '../../../test/support/tmp.ts';
@@ -96,7 +96,7 @@ const TRACES = [join(TORCH, 'traces/cold-local.log'), join(TORCH, 'workload2/tra
  * to a dot file, then renamed, as PyTorch writes them).
  */
 const WRITER = `
-import { appendFileSync, copyFileSync, readFileSync, renameSync } from 'node:fs';
+import { appendFileSync, chmodSync, copyFileSync, readFileSync, renameSync } from 'node:fs';
 import { basename, join } from 'node:path';
 const [out, pickles, ...traces] = process.argv.slice(2);
 let seed = 12;
@@ -438,5 +438,41 @@ describe('watch: what it follows (issue S3-watch.3, S3-watch.4)', () => {
     assert.match(r.stderr, /--settle 0: the least is any time above 0 \(e\.g\. 0\.5 s\).*its last entry cut mid-write/);
     const ok = cli(join(dir, 'settle0.db'), ['watch', folder, '--once', '--settle', '0.5']);
     assert.equal(ok.status, 0, ok.stderr);
+  });
+});
+
+describe('session 14 tryout: watch --redis', () => {
+  it('a --redis that is no Redis URL is bad usage (exit 2) as for pull, not a server retried forever', () => {
+    const folder = join(dir, 'bad-redis-url');
+    mkdirSync(folder, { recursive: true });
+    for (const args of [['--redis', 'localhost:6379', folder], ['--redis', 'http://localhost:6379']]) {
+      const r = cli(join(dir, 'bad-redis-url.db'), ['watch', ...args, '--once']);
+      assert.equal(r.status, 2, r.stderr);
+      assert.match(r.stderr, /not a Redis URL \(want redis:\/\/ or rediss:\/\/\): /);
+      assert.doesNotMatch(r.stderr, /trying again/);
+    }
+  });
+});
+
+describe('session 14 tryout: watch and folders the user may not read', () => {
+  it('a subfolder closed to the user is said once on stderr (it was skipped silently); the others are read', () => {
+    const top = join(dir, 'watch-closed');
+    const closed = join(top, 'closed');
+    const out = join(dir, 'watch-closed-db');
+    mkdirSync(closed, { recursive: true });
+    mkdirSync(out);
+    copyFileSync(join(TORCH, 'traces/cold-local.log'), join(top, 'cold-local.log'));
+    chmodSync(dir, 0o755);
+    chmodSync(out, 0o777);
+    chmodSync(closed, 0o000);
+    try {
+      // root lists any folder: run as nobody
+      const r = cliAs(join(out, 'w.db'), ['watch', top, '--once'], process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {});
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stderr, /closed: cannot list the folder: EACCES.*; tried again each pass/);
+      assert.match(r.stdout, /cold-local\.log: trace bytes 0\.\.\d+: 44 events appended/);
+    } finally {
+      chmodSync(closed, 0o755);
+    }
   });
 });

@@ -5,10 +5,12 @@ export function copyCommand(program: Command, ctx: CliContext): void {
   program
     .command('copy')
     .description('copy a ledger into another, SQLite file or PostgreSQL URL either way (running it again adds nothing)')
-    .requiredOption('--from <db>', 'the ledger to read (a path or postgres://…)')
+    // every command reads --db (README): copy's source is it unless --from names another
+    .option('--from <db>', 'the ledger to read (a path or postgres://…; default: --db)')
     .requiredOption('--to <db>', 'the ledger to append to (created if needed)')
     .option('--json', 'JSON')
-    .action(async (o: { from: string; to: string; json?: boolean }) => {
+    .action(async (opts: { from?: string; to: string; json?: boolean }) => {
+      const o = { ...opts, from: opts.from ?? (ctx.program.opts() as { db: string }).db };
       if (o.from === o.to) usage('--from and --to name the same ledger');
       const [{ openLedger }, { copyLedger }, { redactUrl }] = await Promise.all([import('../../store/ledger.ts'), import('../../store/copy.ts'), import('../../store/dialect/dialect.ts')]);
       const from = await openLedger(o.from, { readonly: true });

@@ -27,6 +27,8 @@ export function mergeCommand(program: Command, ctx: CliContext): void {
       const from = o.from.flatMap((f) => {
         if (!isGlob(f)) {
           const p = l.profileByKey(f) ?? selectProfile(l, { job: f });
+          // as a glob never takes the target: joined into itself it would only gain import events
+          if (p.cacheKey === into) usage(`--from ${f} is the target ${into} itself (--into names where the join goes)`);
           patterns.push(p.cacheKey);
           return [p];
         }

@@ -16,7 +16,8 @@ export function publishCommand(program: Command, ctx: CliContext): void {
       const { publishProfile, previewPublish, publishMerged } = await import('../../adapters/redis.ts');
       const l = await ctx.open();
       const p = selectProfile(l, o);
-      if (o.ttl !== undefined && !/^\d+$/.test(o.ttl)) usage(`--ttl ${o.ttl}: want whole seconds`);
+      // Redis refuses an expiry of 0 ("invalid expire time") only after the profile was read and sent
+      if (o.ttl !== undefined && !/^0*[1-9]\d*$/.test(o.ttl)) usage(`--ttl ${o.ttl}: want whole seconds above 0 (leave it out for no expiry)`);
       const view = profileAt(l, p, windowFor(l, o));
       refuseEmpty(p.cacheKey, view.profile, o);
       const ttlSeconds = o.ttl === undefined ? undefined : Number(o.ttl);

@@ -15,6 +15,8 @@ export function reportCommand(program: Command, ctx: CliContext): void {
       const { join } = await import('node:path');
       const l = await ctx.open();
       if (!o.all && !o.job) usage('report needs --job or --all');
+      // --all takes every profile: a --job beside it would be dropped without a word
+      if (o.all && (o.job !== undefined || o.rank !== undefined || o.tag !== undefined)) usage('report: give --job (one profile) or --all (every profile), not both');
       const profiles = o.all ? l.profiles() : [selectProfile(l, { job: o.job!, rank: o.rank, tag: o.tag })];
       if (!profiles.length) usage('the ledger holds no profiles');
       const w = windowFor(l, o);

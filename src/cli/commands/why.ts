@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import type { DimRef } from '../../store/why-fold.ts';
 import { profileOptions, selectProfile, usage, windowFor, windowOptions, type CliContext, type SelectOpts, type WindowOpts } from '../context.ts';
 
 export function whyCommand(program: Command, ctx: CliContext): void {
@@ -13,7 +14,13 @@ export function whyCommand(program: Command, ctx: CliContext): void {
       const l = await ctx.open();
       const p = selectProfile(l, o);
       const dim = o.dim === undefined ? undefined : (parseDimRef(o.dim) ?? usage(`--dim ${o.dim}: want a number, "scalar", "rank" or "stride N"`));
-      const stories = explain(l, p.id, { source: o.source, dim, code: o.code, window: windowFor(l, o) });
+      const window = windowFor(l, o);
+      const stories = explain(l, p.id, { source: o.source, dim, code: o.code, window });
+      if (!stories.length && dim !== undefined && o.source) {
+        // the source is there but not that dim: say which dims it has, in --dim's words
+        const has = [...new Set(explain(l, p.id, { source: o.source, code: o.code, window }).map((s) => dimWord(s.dim)))];
+        if (has.length) usage(`${o.source}${o.code ? ` in code ${o.code}` : ''} of ${p.cacheKey} has no dim ${o.dim}; its dims: ${has.join(', ')}`);
+      }
       if (!stories.length) {
         if (o.source || dim !== undefined) usage(`${p.cacheKey} has no source${o.source !== undefined ? ` ${o.source}` : ''}${o.code ? ` in code ${o.code}` : ''}${dim !== undefined ? ` with dim ${o.dim}` : ''}`);
         if (!o.json) ctx.out(`${p.cacheKey}: no dim is dynamic`);
@@ -25,4 +32,11 @@ export function whyCommand(program: Command, ctx: CliContext): void {
         if (text) ctx.out(text);
       }
     });
+}
+
+/** A dim as --dim takes it. */
+function dimWord(d: DimRef): string {
+  if (d.field === 'scalar') return 'scalar';
+  if (d.index === undefined) return d.field === 'size' ? 'rank' : 'stride';
+  return d.field === 'size' ? String(d.index) : `stride ${d.index}`;
 }
