@@ -4,7 +4,7 @@ import { intFromJson } from '../codecs/entry-json.ts';
 import { cacheKey } from '../model/cache-key.ts';
 import type { CodeId } from '../model/code-id.ts';
 import { isEventTime } from '../model/event-time.ts';
-import { parseUtcTime } from '../model/utc-time.ts';
+import { isIsoTime, parseUtcTime } from '../model/utc-time.ts';
 import { hashOfCodeFile } from './hash-files.ts';
 import { hash53 } from '../store/hash53.ts';
 import { VALIDATED, zodMessage, type ShapeObserved } from '../store/events.ts';
@@ -116,6 +116,12 @@ export class InputError extends Error {
     super(`${file}:${line}: ${message}`);
     this.name = 'InputError';
   }
+}
+
+/** A time parseTime refused: a text that is no ISO 8601 time, or one outside the years an event may have. */
+function badTime(file: string, line: number, t: unknown): InputError {
+  const what = typeof t === 'string' && !isIsoTime(t) ? 'is not an ISO 8601 time (nor seconds since the epoch)' : 'is not a time between 1970 and 9999';
+  return new InputError(file, line, `field time: ${JSON.stringify(t)} ${what}`);
 }
 
 function parseTime(t: string | number | undefined): number | undefined | null {
@@ -331,7 +337,7 @@ export function parseObservationLine(text: string, line: number, ctx: LineContex
   checkText(o.code.name, 'code.name', file, line);
   checkText(o.code.file_hash, 'code.file_hash', file, line);
   const time = parseTime(o.time);
-  if (time === null) throw new InputError(file, line, `field time: ${JSON.stringify(o.time)} is not a time between 1970 and 9999`);
+  if (time === null) throw badTime(file, line, o.time);
   let shape: ShapeObserved['shape'];
   if (o.kind === 'scalar') {
     checkInt(o.value!, 'value', file, line, false);
@@ -458,7 +464,7 @@ export function parseLine(text: string, line: number, ctx: LineContext): LineEve
       const t = timeTokenValue(text, from, to);
       if (t !== undefined) {
         const time = parseTime(t);
-        if (time == null) throw new InputError(ctx.file, line, `field time: ${JSON.stringify(t)} is not a time between 1970 and 9999`);
+        if (time == null) throw badTime(ctx.file, line, t);
         // as a lookup would, a rest used now moves up to the new generation
         if (guess.gen !== ctx.gen) remember(ctx, guess);
         ctx.prev = guess;
@@ -496,7 +502,7 @@ export function parseLine(text: string, line: number, ctx: LineContext): LineEve
     const t = timeTokenValue(text, from, to);
     if (t !== undefined) {
       const time = parseTime(t);
-      if (time == null) throw new InputError(ctx.file, line, `field time: ${JSON.stringify(t)} is not a time between 1970 and 9999`);
+      if (time == null) throw badTime(ctx.file, line, t);
       follows(ctx, prev, hit);
       return new LineHit(hit, time, line, ctx.tag * 2 ** 32 + line);
     }
@@ -570,7 +576,7 @@ function derived(text: string, line: number, ctx: LineContext, head: string, tai
   if (t === undefined) return undefined;
   checkText(run, 'run', ctx.file, line);
   const time = parseTime(t);
-  if (time == null) throw new InputError(ctx.file, line, `field time: ${JSON.stringify(t)} is not a time between 1970 and 9999`);
+  if (time == null) throw badTime(ctx.file, line, t);
   const e = base.event;
   const r = lineRest(
     e === null ? null : { [VALIDATED]: true, kind: 'shape.observed', cacheKey: e.cacheKey, payload: e.payload as ShapeObserved, time: e.time, run, origin: e.origin, originLine: e.originLine, compileId: e.compileId, idempotencyKey: '', idempotencyHash: e.idempotencyHash },

@@ -345,6 +345,14 @@ describe('session 14 tryout: times with no offset', () => {
     }
     assert.equal(shows[0], shows[1]);
   });
+  it("a time in another of Date.parse's forms is bad input naming its line, not read in the machine's zone", () => {
+    const line = (time: string) =>
+      JSON.stringify({ job: 'tz2', run: 'r1', time, code: { filename: '/srv/m.py', firstlineno: 1, name: 'f', file_hash: 'ab' }, source: "L['x']", kind: 'tensor', size: [2, 3], stride: [3, 1] });
+    const db = join(dir, 'tz-other-form.db');
+    const r = cliAs(db, ['ingest', '-'], { input: `${line('2026-11-26T10:00:00Z')}\n${line('Nov 26 2026 11:00')}\n`, env: { ...process.env, TZ: 'America/New_York' } });
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /-:2: field time: "Nov 26 2026 11:00" is not an ISO 8601 time/);
+  });
 });
 
 describe('session 14 tryout: folders the user may not read', () => {

@@ -1,5 +1,14 @@
-/** A date and a time of day with no offset: what Date.parse would read in the machine's zone. */
-const NO_OFFSET = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)$/;
+/**
+ * ISO 8601 as pgo-ledger reads it: a date, or a date and a time of day with 'Z', an offset or
+ * none. Date.parse also takes many other forms ("1", "May 2", "Nov 26 2026 10:00"), read in the
+ * machine's zone: those name no one instant, so they are no time here.
+ */
+const ISO = /^(\d{4}-\d{2}-\d{2})(?:[Tt ](\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)([Zz]|[+-]\d{2}:?\d{2})?)?$/;
+
+/** Whether a text has the form of a time pgo-ledger reads (parseUtcTime may still find no such day). */
+export function isIsoTime(s: string): boolean {
+  return ISO.test(s);
+}
 
 /**
  * A time's text as ms since the epoch (NaN when it is none). Every time pgo-ledger reads or
@@ -7,9 +16,11 @@ const NO_OFFSET = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)$/;
  * the same instant on every machine (Date.parse alone reads it in the local zone).
  */
 export function parseUtcTime(s: string): number {
-  const last = s.charCodeAt(s.length - 1);
-  // 'Z' (the common case) or a digit ending an offset or a time of day: only the latter may lack one
-  if (last === 90 /* Z */ || last === 122 /* z */) return Date.parse(s);
-  const m = NO_OFFSET.exec(s);
-  return Date.parse(m ? `${m[1]}T${m[2]}Z` : s);
+  const m = ISO.exec(s);
+  if (m === null) return NaN;
+  // a date alone: ECMAScript reads it as UTC already
+  if (m[2] === undefined) return Date.parse(m[1]);
+  const z = m[3];
+  const offset = z === undefined || z === 'z' || z === 'Z' ? 'Z' : z.length === 5 ? `${z.slice(0, 3)}:${z.slice(3)}` : z;
+  return Date.parse(`${m[1]}T${m[2]}${offset}`);
 }

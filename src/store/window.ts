@@ -1,5 +1,5 @@
 import { inputError } from '../errors.ts';
-import { parseUtcTime } from '../model/utc-time.ts';
+import { isIsoTime, parseUtcTime } from '../model/utc-time.ts';
 import type { Sql } from './database.ts';
 import type { Dictionaries } from './log.ts';
 
@@ -57,8 +57,7 @@ export function parsePoint(s: string): Point {
     return { position: n };
   }
   if (/^-\d+$/.test(s)) throw inputError(`${s}: a log position is 0 or more`);
-  // Only ISO 8601 dates: Date.parse takes many other forms ("1", "May 2") that name nothing here.
-  if (!/^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/.test(s)) {
+  if (!isIsoTime(s)) {
     throw inputError(`${JSON.stringify(s)} is neither a log position nor an ISO 8601 time`);
   }
   const t = parseUtcTime(s);
