@@ -299,6 +299,15 @@ export function takeOverCache(ctx: LineContext, h: LineCacheHandOver, batch?: nu
   ctx.prev = h.prev >= 0 ? rests[h.prev] : undefined;
 }
 
+/**
+ * JSON.parse quotes the text around a bad token: of a binary file read as lines (`--kind
+ * observations` on a pickle), NULs, control bytes and U+FFFD for bytes that are no UTF-8. An
+ * error says them as escapes, never as the bytes themselves.
+ */
+function printable(message: string): string {
+  return message.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\ufffd]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 /** One JSON observation line to a `shape.observed` event (InputError naming file, line, field). */
 export function parseObservationLine(text: string, line: number, ctx: LineContext): NewEvent {
   const { file, defaults } = ctx;
@@ -306,7 +315,7 @@ export function parseObservationLine(text: string, line: number, ctx: LineContex
   try {
     json = JSON.parse(text);
   } catch (e) {
-    throw new InputError(file, line, `not JSON: ${(e as Error).message}`);
+    throw new InputError(file, line, `not JSON: ${printable((e as Error).message)}`);
   }
   let o: z.infer<ReturnType<typeof buildObservationLine>>;
   if (surelyValidLine(json)) o = json;

@@ -654,3 +654,19 @@ describe('session 14 tryout: an int field zod refuses says what it takes, named 
     }
   });
 });
+
+describe('observation lines: binary bytes read as lines', () => {
+  it("a pickle's bytes given as observations are said as escapes, never echoed back as NULs, control bytes or U+FFFD", () => {
+    const ctx = lineContext('p.pkl', {});
+    // what a pickle's first line reads as text: its protocol bytes, then bytes that are no UTF-8
+    const text = Buffer.from([0x80, 0x04, 0x95, 0x4c, 0x03, 0, 0, 0, 0, 0, 0, 0x8c, 0x01, 0x7b]).toString('utf8');
+    assert.throws(
+      () => parseObservationLine(text, 1, ctx),
+      (e: Error) => {
+        assert.match(e.message, /^p\.pkl:1: not JSON: .*\\ufffd/);
+        assert.doesNotMatch(e.message, /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\ufffd]/);
+        return true;
+      },
+    );
+  });
+});

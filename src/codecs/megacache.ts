@@ -16,10 +16,12 @@ export interface MegaCache {
 
 export class MegaCacheError extends LedgerError {
   readonly offset: number;
+  readonly detail: string;
   constructor(message: string, offset: number) {
     super(`mega-cache: ${message} (at byte ${offset})`);
     this.name = 'MegaCacheError';
     this.offset = offset;
+    this.detail = message;
   }
 }
 
@@ -38,8 +40,20 @@ export function decodeMegaCache(b: Uint8Array): MegaCache {
   const want = dv.getUint32(0, false);
   const got = crc32(b.subarray(4));
   if (want !== got) {
-    throw new MegaCacheError(`checksum mismatch: header says ${hex(want)}, content has ${hex(got)}`, 0);
+    const mismatch = `checksum mismatch: header says ${hex(want)}, content has ${hex(got)}`;
+    // A bundle cut short (a copy that stopped, a full disk) fails its checksum too: say where it ends.
+    try {
+      walk(b, dv);
+    } catch (e) {
+      if (e instanceof MegaCacheError && e.detail.startsWith('truncated')) throw new MegaCacheError(`cut off: ${e.detail}; ${mismatch}`, e.offset);
+    }
+    throw new MegaCacheError(mismatch, 0);
   }
+  return walk(b, dv);
+}
+
+/** The bundle's fields after the checksum, each checked against the bytes left. */
+function walk(b: Uint8Array, dv: DataView): MegaCache {
   let pos = 4;
   const u64 = (what: string): bigint => {
     if (pos + 8 > b.length) throw new MegaCacheError(`truncated: ${what} needs 8 bytes, ${b.length - pos} left`, pos);

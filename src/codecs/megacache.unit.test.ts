@@ -44,6 +44,14 @@ describe('mega-cache bundles written by PyTorch 2.11', () => {
     cut.writeUInt32BE(crc32(cut.subarray(4)), 0);
     assert.throws(() => decodeMegaCache(cut), /truncated: .*\(at byte \d+\)/);
   });
+  it('a bundle cut short as it is (its checksum then fails too) is said to be cut off, with what is missing and where', () => {
+    const whole = fixture('torch-2.11/megacache/eager-warm-run.bin');
+    const cut = Buffer.from(whole).subarray(0, 400);
+    assert.throws(
+      () => decodeMegaCache(cut),
+      (e: unknown) => e instanceof MegaCacheError && /^mega-cache: cut off: truncated: .* bytes, \d+ left; checksum mismatch: .*\(at byte \d+\)$/.test(e.message) && e.offset > 0 && e.offset < 400,
+    );
+  });
 });
 
 describe('remote cache value and key', () => {
