@@ -347,6 +347,23 @@ for (const dialect of DIALECTS) describe(dialect, () => {
       assert.match(r.stderr, /2 inputs failed \(the others were ingested\): .*bad-input\.jsonl, .*missing\.pkl/);
       assert.equal(count(path), 2);
     });
+    it('issue 9.15: --json names a failure the same way for an input and for a file of a folder: {input, error}', () => {
+      const path = db();
+      const folder = join(dir, 'json-failures');
+      mkdirSync(folder, { recursive: true });
+      writeFileSync(join(folder, 'good.jsonl'), obs({ time: 1 }));
+      writeFileSync(join(folder, 'bad.jsonl'), '{"job": 1}');
+      const bad = join(dir, 'json-bad.jsonl');
+      writeFileSync(bad, '{"job": 1}');
+      const r = cli(path, ['ingest', '--json', folder, bad]);
+      assert.equal(r.status, 2, r.stderr);
+      const [inFolder, alone] = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+      assert.equal(inFolder.failed.length, 1);
+      assert.deepEqual(Object.keys(inFolder.failed[0]), ['input', 'error']);
+      assert.match(inFolder.failed[0].error, /bad\.jsonl:1: field/);
+      assert.deepEqual(Object.keys(alone), ['input', 'error']);
+      assert.match(alone.error, /json-bad\.jsonl:1: field/);
+    });
     it('issue 9.15: stdin takes every kind, detected from its first bytes (pickle, gzipped trace, remote value with --key)', async () => {
       const { readFileSync } = await import('node:fs');
       const { gzipSync } = await import('node:zlib');

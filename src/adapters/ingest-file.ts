@@ -29,7 +29,7 @@ export interface FileIngestSummary {
   /** A folder: files that hold no PGO data (lock files, other artifacts), left alone. */
   notPgo?: number;
   /** A folder: files that failed (each its own transaction; the others went on). */
-  failed?: { input: string; message: string }[];
+  failed?: { input: string; error: string }[];
 }
 
 /** Each kind's reader, loaded when a file of its kind comes (a command loads what it uses). */
@@ -128,7 +128,7 @@ async function ingestAs(ledger: Ledger, file: string, kind: IngestKind, o: FileI
  * Regular files under a folder, depth first in name order; no symlinks, no dot files. A folder
  * under it that cannot be listed goes to `closed`, as a file that fails, and the others are read.
  */
-function filesUnder(dir: string, closed: { input: string; message: string }[], out: string[] = []): string[] {
+function filesUnder(dir: string, closed: { input: string; error: string }[], out: string[] = []): string[] {
   for (const name of readdirSync(dir).sort()) {
     if (name.startsWith('.')) continue;
     const p = join(dir, name);
@@ -140,7 +140,7 @@ function filesUnder(dir: string, closed: { input: string; message: string }[], o
     try {
       filesUnder(p, closed, out);
     } catch (e) {
-      closed.push({ input: p, message: `${p}: cannot list the folder: ${(e as Error).message}` });
+      closed.push({ input: p, error: `${p}: cannot list the folder: ${(e as Error).message}` });
     }
   }
   return out;
@@ -167,11 +167,11 @@ function damagedGzip(file: string, message: string) {
 /** Issue 9.14: each file of a folder as its own kind; files that are no PGO data are counted. */
 async function ingestFolder(ledger: Ledger, dir: string, o: FileIngestOptions): Promise<FileIngestSummary> {
   const sum: FileIngestSummary = { kind: 'folder', appended: 0, duplicates: 0, skipped: 0, records: 0, kinds: {}, notPgo: 0, failed: [] };
-  const closed: { input: string; message: string }[] = [];
+  const closed: { input: string; error: string }[] = [];
   const files = filesUnder(dir, closed);
   for (const c of closed) {
     sum.failed!.push(c);
-    o.onNote?.(`${c.input}: failed: ${c.message}`);
+    o.onNote?.(`${c.input}: failed: ${c.error}`);
   }
   const add = (kind: IngestKind, s: Omit<FileIngestSummary, 'kind'>) => {
     sum.appended += s.appended;
@@ -183,7 +183,7 @@ async function ingestFolder(ledger: Ledger, dir: string, o: FileIngestOptions): 
   const failed = (f: string, kind: IngestKind, e: unknown) => {
     if (classify(e) === 'bug') throw e;
     const message = fullMessage(e);
-    sum.failed!.push({ input: f, message });
+    sum.failed!.push({ input: f, error: message });
     o.onNote?.(`${f}: ${kind}: failed: ${message}`);
   };
   // Traces go in a batch of files a transaction (see TraceBatch).
@@ -200,7 +200,7 @@ async function ingestFolder(ledger: Ledger, dir: string, o: FileIngestOptions): 
     } catch (e) {
       if (classify(e) === 'bug') throw e;
       const message = fullMessage(e);
-      sum.failed!.push({ input: f, message });
+      sum.failed!.push({ input: f, error: message });
       // said like a failure of a known kind: the summary names the file, this line says why
       o.onNote?.(`${f}: failed: ${message}`);
       continue;

@@ -62,7 +62,7 @@ for (const dialect of DIALECTS) describe(dialect, () => {
         sum.records += r.records;
         sum.kinds![r.kind as 'trace'] = (sum.kinds![r.kind as 'trace'] ?? 0) + 1;
       } catch (e) {
-        sum.failed!.push({ input: join(d, f), message: (e as Error).message });
+        sum.failed!.push({ input: join(d, f), error: (e as Error).message });
       }
     }
     assert.deepEqual(s, sum);

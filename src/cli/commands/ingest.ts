@@ -24,7 +24,7 @@ export function ingestCommand(program: Command, ctx: CliContext): void {
       const l = await ctx.open({ write: true, create: true });
       const defaults = { job: o.job, rank: o.rank === undefined ? undefined : parseRank(o.rank), tag: o.tag, run: o.run, hashFiles: o.hashFiles };
       // Issue 9.15: each input is its own transaction; a failed one is said and the rest go on.
-      const failed: { input: string; message: string }[] = [];
+      const failed: { input: string; error: string }[] = [];
       for (const f of files) {
         const bar = progressBar(f);
         let s: FileIngestSummary;
@@ -35,7 +35,7 @@ export function ingestCommand(program: Command, ctx: CliContext): void {
           if (classify(e) === 'bug') throw e; // pgo-ledger is wrong, not the input: exit 70 with the stack
           if (isDatabaseFailure(e)) throw e; // the ledger cannot take any input (read-only, full, damaged): stop here
           const message = fullMessage(e);
-          failed.push({ input: f, message });
+          failed.push({ input: f, error: message });
           if (o.json) ctx.out(JSON.stringify({ input: f, error: message }));
           process.stderr.write(`${f}: failed: ${message}\n`);
           continue;
