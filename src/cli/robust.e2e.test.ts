@@ -7,6 +7,7 @@ import Database from 'better-sqlite3';
 import { cliAs, cliTogether } from '../../test/support/cli.ts';
 import { FIXTURES, oracleCases } from '../../test/support/fixtures.ts';
 import { caseLines } from '../../test/support/oracle-lines.ts';
+import { withClosedSubfolder } from '../../test/support/closed-folder.ts';
 import { tempDir } from '../../test/support/tmp.ts';
 
 // Issue 9 ("Nothing lost, nothing read, nothing hangs"), the store and command line half,
@@ -357,28 +358,16 @@ describe('session 14 tryout: times with no offset', () => {
 
 describe('session 14 tryout: folders the user may not read', () => {
   it('a subfolder closed to the user fails alone: the folder\'s other files are ingested; a file under it is said unreachable, not missing', () => {
-    const top = join(dir, 'part-closed');
-    const closed = join(top, 'closed');
-    const out = join(dir, 'part-closed-db');
-    mkdirSync(closed, { recursive: true });
-    mkdirSync(out);
-    copyFileSync(join(FIXTURES, 'torch-2.11/local/code_state_fixture_None_.pkl'), join(top, 'code_state_fixture_None_.pkl'));
-    copyFileSync(join(FIXTURES, 'torch-2.11/traces/cold-local.log'), join(closed, 'cold-local.log'));
-    chmodSync(dir, 0o755);
-    chmodSync(out, 0o777);
-    chmodSync(closed, 0o000);
-    try {
+    withClosedSubfolder(dir, 'part-closed', { open: [join(FIXTURES, 'torch-2.11/local/code_state_fixture_None_.pkl')], hidden: [join(FIXTURES, 'torch-2.11/traces/cold-local.log')] }, ({ top, closed, out, as }) => {
       const db = join(out, 'l.db');
-      const r = cliAs(db, ['ingest', top], asReader);
+      const r = cliAs(db, ['ingest', top], as);
       assert.equal(r.status, 2, r.stderr);
       assert.match(r.stderr, /closed: failed: .*closed: cannot list the folder: EACCES/);
       assert.match(r.stdout, /folder \(1 pickle; .*1 failed\): 9 events appended/);
-      const one = cliAs(db, ['ingest', join(closed, 'cold-local.log')], asReader);
+      const one = cliAs(db, ['ingest', join(closed, 'cold-local.log')], as);
       assert.equal(one.status, 2, one.stderr);
       assert.match(one.stderr, /cold-local\.log: cannot reach it: EACCES/);
       assert.doesNotMatch(one.stderr, /no such file/);
-    } finally {
-      chmodSync(closed, 0o755);
-    }
+    });
   });
 });

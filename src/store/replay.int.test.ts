@@ -26,6 +26,32 @@ function lines(job: string, from: number, n: number): string {
   return out.join('\n') + '\n';
 }
 
+/** The log both suites replay: four observation files of two jobs, a trace and a pickle. */
+async function seed(l: Ledger, dir: string): Promise<void> {
+  for (let k = 0; k < 4; k++) {
+    writeFileSync(join(dir, `a${k}.jsonl`), lines('a', k * 300, 300) + lines('b', k * 100, 100));
+    await ingestFile(l, join(dir, `a${k}.jsonl`));
+  }
+  await ingestFile(l, 'test/fixtures/torch-2.11/traces/warm-local.log');
+  await ingestFile(l, 'test/fixtures/torch-2.11/local/code_state_fixture_None_.pkl');
+}
+
+/** What replay leaves (its summary and `tables()`), or the error it throws, with one scan. */
+function replayWith(l: Ledger, scan: 'rows' | 'packed', tables: () => string): string {
+  process.env.PGO_LEDGER_REPLAY_SCAN = scan;
+  try {
+    return JSON.stringify(l.replay()) + tables();
+  } catch (e) {
+    return `error: ${(e as Error).message}`;
+  } finally {
+    delete process.env.PGO_LEDGER_REPLAY_SCAN;
+  }
+}
+
+function assertSame(rows: string, packed: string): void {
+  assert.ok(rows === packed, `the scans differ from the ${[...rows].findIndex((c, i) => c !== packed[i])}th character: ${rows.slice(0, 300)} / ${packed.slice(0, 300)}`);
+}
+
 /**
  * Replay's packed scan on SQLite (each event's ids packed by SQL into one number, the events
  * met before only counted) against scanEvents's rows: the same stored views, checkpoints and
@@ -38,25 +64,10 @@ describe('replay: the packed scan against the rows', () => {
   const DERIVED = ['code_states', 'history', 'checkpoints', 'why_checkpoints', 'profile_runs'];
   const tables = () => JSON.stringify(DERIVED.map((t) => l.sql.allRaw(`select * from ${t} order by 1, 2, 3`)), (_k, x) => (x instanceof Uint8Array ? Buffer.from(x).toString('base64') : x));
   /** What replay leaves (or the error it throws) with each scan. */
-  const both = () => {
-    const run = (scan: string) => {
-      process.env.PGO_LEDGER_REPLAY_SCAN = scan;
-      try {
-        const r = l.replay();
-        return JSON.stringify(r) + tables();
-      } catch (e) {
-        return `error: ${(e as Error).message}`;
-      } finally {
-        delete process.env.PGO_LEDGER_REPLAY_SCAN;
-      }
-    };
-    const rows = run('rows');
-    const packed = run('packed');
-    return { rows, packed };
-  };
+  const both = () => ({ rows: replayWith(l, 'rows', tables), packed: replayWith(l, 'packed', tables) });
   const same = () => {
     const { rows, packed } = both();
-    assert.ok(rows === packed, `the scans differ from the ${[...rows].findIndex((c, i) => c !== packed[i])}th character: ${rows.slice(0, 300)} / ${packed.slice(0, 300)}`);
+    assertSame(rows, packed);
     return rows;
   };
 
@@ -64,12 +75,7 @@ describe('replay: the packed scan against the rows', () => {
     process.env.PGO_LEDGER_CHECKPOINT_EVERY = '97';
     db = join(dir, 'r.db');
     l = await openLedger(db);
-    for (let k = 0; k < 4; k++) {
-      writeFileSync(join(dir, `a${k}.jsonl`), lines('a', k * 300, 300) + lines('b', k * 100, 100));
-      await ingestFile(l, join(dir, `a${k}.jsonl`));
-    }
-    await ingestFile(l, 'test/fixtures/torch-2.11/traces/warm-local.log');
-    await ingestFile(l, 'test/fixtures/torch-2.11/local/code_state_fixture_None_.pkl');
+    await seed(l, dir);
   });
   after(async () => {
     delete process.env.PGO_LEDGER_CHECKPOINT_EVERY;
@@ -193,20 +199,10 @@ describe('replay on PostgreSQL: the packed scan against the rows', () => {
       ...DERIVED.map((t) => l.sql.allRaw(`select * from ${t} order by 1, 2, 3`)),
       l.sql.allRaw('select position, profile_id, code_seq, code_id, source, dim_changed, reason, cached, new, guard from history order by id'),
     ], (_k, x) => (x instanceof Uint8Array ? Buffer.from(x).toString('base64') : x));
-  const run = (scan: string) => {
-    process.env.PGO_LEDGER_REPLAY_SCAN = scan;
-    try {
-      return JSON.stringify(l.replay()) + tables();
-    } catch (e) {
-      return `error: ${(e as Error).message}`;
-    } finally {
-      delete process.env.PGO_LEDGER_REPLAY_SCAN;
-    }
-  };
+  const run = (scan: 'rows' | 'packed') => replayWith(l, scan, tables);
   const same = () => {
     const rows = run('rows');
-    const packed = run('packed');
-    assert.ok(rows === packed, `the scans differ from the ${[...rows].findIndex((c, i) => c !== packed[i])}th character: ${rows.slice(0, 300)} / ${packed.slice(0, 300)}`);
+    assertSame(rows, run('packed'));
     return rows;
   };
   /** The rows' columns as they were before `change`, put back after the comparison. */
@@ -224,12 +220,7 @@ describe('replay on PostgreSQL: the packed scan against the rows', () => {
   before(async () => {
     process.env.PGO_LEDGER_CHECKPOINT_EVERY = '97';
     l = await openLedger(freshLedger('postgres', dir));
-    for (let k = 0; k < 4; k++) {
-      writeFileSync(join(dir, `a${k}.jsonl`), lines('a', k * 300, 300) + lines('b', k * 100, 100));
-      await ingestFile(l, join(dir, `a${k}.jsonl`));
-    }
-    await ingestFile(l, 'test/fixtures/torch-2.11/traces/warm-local.log');
-    await ingestFile(l, 'test/fixtures/torch-2.11/local/code_state_fixture_None_.pkl');
+    await seed(l, dir);
   });
   after(async () => {
     delete process.env.PGO_LEDGER_CHECKPOINT_EVERY;

@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, chmodSync, copyFileSync, mkdirSync, readFileSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, mkdirSync, readFileSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { cli, cliAs, cliSpawn } from '../../../test/support/cli.ts';
 import { TORCH } from '../../../test/support/fixtures.ts';
 import { startRedis } from '../../../test/support/redis-server.ts';
+import { withClosedSubfolder } from '../../../test/support/closed-folder.ts';
 import { tempDir } from '../../../test/support/tmp.ts';
 import { DIALECTS, freshLedger } from '../../../test/support/postgres.ts';
 
@@ -456,23 +457,11 @@ describe('session 14 tryout: watch --redis', () => {
 
 describe('session 14 tryout: watch and folders the user may not read', () => {
   it('a subfolder closed to the user is said once on stderr (it was skipped silently); the others are read', () => {
-    const top = join(dir, 'watch-closed');
-    const closed = join(top, 'closed');
-    const out = join(dir, 'watch-closed-db');
-    mkdirSync(closed, { recursive: true });
-    mkdirSync(out);
-    copyFileSync(join(TORCH, 'traces/cold-local.log'), join(top, 'cold-local.log'));
-    chmodSync(dir, 0o755);
-    chmodSync(out, 0o777);
-    chmodSync(closed, 0o000);
-    try {
-      // root lists any folder: run as nobody
-      const r = cliAs(join(out, 'w.db'), ['watch', top, '--once'], process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {});
+    withClosedSubfolder(dir, 'watch-closed', { open: [join(TORCH, 'traces/cold-local.log')], hidden: [] }, ({ top, out, as }) => {
+      const r = cliAs(join(out, 'w.db'), ['watch', top, '--once'], as);
       assert.equal(r.status, 0, r.stderr);
       assert.match(r.stderr, /closed: cannot list the folder: EACCES.*; tried again each pass/);
       assert.match(r.stdout, /cold-local\.log: trace bytes 0\.\.\d+: 44 events appended/);
-    } finally {
-      chmodSync(closed, 0o755);
-    }
+    });
   });
 });
