@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
@@ -163,6 +163,48 @@ describe('issue 11.8: roles', () => {
     assert.match(w.stderr, /permission denied/);
     assert.ok(!w.stderr.includes(SECRET));
     assert.deepEqual(numbersOf(db, 'select count(*) from events'), before);
+  });
+  it("trial 14.2: a writer with the README's grants (USAGE on sequences, no UPDATE) ingests, retracts and replays; a reader calling take_positions is refused and takes none", () => {
+    const db = freshPgDatabase();
+    const name = new URL(db).pathname.slice(1);
+    assert.equal(cli(db, ['ingest', join(TORCH, 'traces/cold-local.log')]).status, 0);
+    const writer = `writer_${process.pid}`;
+    const reader = `reader2_${process.pid}`;
+    psql(`create role ${writer} login password '${SECRET}'`);
+    psql(`create role ${reader} login password '${SECRET}'`);
+    // exactly the README's grants (section "One ledger for a team")
+    psql(`grant usage on schema public to ${writer}, ${reader}`, name);
+    psql(`grant select, insert, update, delete on all tables in schema public to ${writer}`, name);
+    psql(`grant usage on all sequences in schema public to ${writer}`, name);
+    psql(`grant select on all tables in schema public to ${reader}`, name);
+    const as = (role: string) => {
+      const u = new URL(db);
+      u.username = role;
+      u.password = SECRET;
+      return u.toString();
+    };
+    const w = cli(as(writer), ['ingest', join(TORCH, 'workload2/trace-rank0.log')]);
+    assert.equal(w.status, 0, w.stderr);
+    assert.match(w.stdout, /23 events appended/);
+    assert.equal(cli(as(writer), ['retract', '--run', 'fixture2:rank0:pid591@2026-11-26T05:55:19Z']).status, 0);
+    assert.equal(cli(as(writer), ['replay']).status, 0);
+    assert.equal(cli(as(reader), ['verify']).status, 0);
+    // a pgo-ledger upgrade: the database is behind, and a writer may not migrate it; it is told who can
+    const last = Object.keys(migrations).sort().at(-1)!;
+    psql(`delete from kysely_migration where name = '${last}'`, name);
+    const behind = cli(as(writer), ['ingest', join(TORCH, 'workload2/trace-rank1.log')]);
+    assert.equal(behind.status, 2, behind.stderr);
+    assert.match(behind.stderr, /cannot migrate .*permission denied.*the database's owner runs the migrations \(one write command as the owner, e\.g\. pgo-ledger replay\)/);
+    assert.equal(cli(db, ['replay']).status, 0);
+    assert.equal(cli(as(writer), ['ingest', join(TORCH, 'workload2/trace-rank1.log')]).status, 0);
+    // a reader may not take positions (the function runs as its owner: it checks the caller)
+    const seq = () => psql("select last_value from events_position_seq", name);
+    const before = seq();
+    const u = new URL(as(reader));
+    const r = spawnSync(pgBin('psql'), ['-X', '-v', 'ON_ERROR_STOP=1', '-c', 'select take_positions(5)', `postgresql://${u.username}:${SECRET}@${u.host}${u.pathname}`], { encoding: 'utf8' });
+    assert.notEqual(r.status, 0, r.stdout);
+    assert.match(r.stderr, /may not take positions/);
+    assert.deepEqual(seq(), before);
   });
 });
 

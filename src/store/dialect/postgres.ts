@@ -115,7 +115,9 @@ export async function openPostgres(url: string, options: OpenOptions = {}): Prom
     if (!options.readonly && st.state !== 'current') {
       const m = call('migrate', id);
       if (!m.ok && m.error.kind === 'newer') throw new DatabaseVersionError(where, m.error.message.split(', '));
-      if (!m.ok) throw inputError(`cannot migrate ${where}: ${m.error.message}`, Object.assign(new Error(m.error.message), { code: m.error.code }));
+      // a writer role (README "One ledger for a team") may not create: the owner migrates
+      const owner = m.ok || m.error.code !== '42501' ? '' : `; this role may not change the tables: the database's owner runs the migrations (one write command as the owner, e.g. pgo-ledger replay), then the others can write`;
+      if (!m.ok) throw inputError(`cannot migrate ${where}: ${m.error.message}${owner}`, Object.assign(new Error(m.error.message), { code: m.error.code }));
     }
   } catch (e) {
     closeConn();
