@@ -64,8 +64,12 @@ function send(bridge: (...c: Call) => Reply<unknown>, c: Call): Reply<unknown> {
 /** Connection-level failures (the server, the role, the rights) are the user's to fix: input errors. */
 const INPUT_CLASSES = ['08', '28', '3D', '42501', '53', '57'];
 
+/** Said of a connection cut under a command: the server shut down or restarted, or an admin ended it (57P0x), or node-postgres's words for a dead socket (no code). */
+const LOST = /Connection terminated|not queryable|ECONNRESET|EPIPE|socket hang up/;
+
 function pgError(where: string, e: { message: string; code?: string }): Error {
   const err = Object.assign(new Error(e.message), { code: e.code });
+  if (/^57P0[123]$/.test(e.code ?? '') || (!e.code && LOST.test(e.message))) return inputError(`${where}: the connection to the server was lost (${e.message})`, err);
   if (e.code && INPUT_CLASSES.some((c) => e.code!.startsWith(c))) return inputError(`${where}: ${e.message}`, err);
   return err;
 }
