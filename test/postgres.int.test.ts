@@ -1,15 +1,16 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { Redis } from 'ioredis';
 import { migrations } from '../migrations/index.ts';
 import { openLedger } from '../src/store/ledger.ts';
 import { cli, cliSpawn, cliTogether } from './support/cli.ts';
 import { pgBin } from './support/postgres-server.ts';
 import { freshPgDatabase, ledgerCreated, numbersOf, pgAdminUrl, pgUrl, psql } from './support/postgres.ts';
-import { freePort } from './support/redis-server.ts';
+import { freePort, startRedis } from './support/redis-server.ts';
 import { TORCH } from './support/fixtures.ts';
 import { tempDir } from './support/tmp.ts';
 
@@ -235,6 +236,41 @@ describe('issue 11.8: roles', () => {
     assert.notEqual(r.status, 0, r.stdout);
     assert.match(r.stderr, /may not take positions/);
     assert.deepEqual(seq(), before);
+  });
+});
+
+describe('trial 14.2: a ledger that refuses every write stops a many-input command at the first', () => {
+  it('trial 14.2: a reader role ingesting a folder, or pulling from Redis, is told the server refused once (not once an input, not a bad entry)', async () => {
+    const db = freshPgDatabase();
+    const name = new URL(db).pathname.slice(1);
+    assert.equal(cli(db, ['ingest', join(TORCH, 'traces/cold-local.log')]).status, 0);
+    const role = `reader3_${process.pid}`;
+    psql(`create role ${role} login password '${SECRET}'`);
+    psql(`grant select on all tables in schema public to ${role}`, name);
+    const u = new URL(db);
+    u.username = role;
+    u.password = SECRET;
+    const reader = u.toString();
+    const before = numbersOf(db, 'select count(*) from events');
+    const r = cli(reader, ['ingest', join(TORCH, 'megacache')]);
+    assert.equal(r.status, 2, r.stderr);
+    assert.equal(r.stderr.match(/permission denied/g)?.length, 1, r.stderr);
+    assert.doesNotMatch(r.stderr, /inputs? failed/);
+    const redis = await startRedis();
+    try {
+      const value = readFileSync(join(TORCH, 'remote/redis_value.json'), 'utf8');
+      const c = new Redis(redis.url);
+      await c.set('pt2:dynamo-pgo::a:None::c1', value);
+      await c.set('pt2:dynamo-pgo::b:None::c1', value);
+      await c.quit();
+      const p = cli(reader, ['pull', redis.url, '--all']);
+      assert.equal(p.status, 2, p.stderr);
+      assert.equal(p.stderr.match(/permission denied/g)?.length, 1, p.stderr);
+      assert.doesNotMatch(p.stderr, /bad entr/);
+    } finally {
+      await redis.stop();
+    }
+    assert.deepEqual(numbersOf(db, 'select count(*) from events'), before);
   });
 });
 

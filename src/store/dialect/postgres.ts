@@ -69,9 +69,11 @@ const LOST = /Connection terminated|not queryable|ECONNRESET|EPIPE|socket hang u
 
 function pgError(where: string, e: { message: string; code?: string }): Error {
   const err = Object.assign(new Error(e.message), { code: e.code });
-  if (/^57P0[123]$/.test(e.code ?? '') || (!e.code && LOST.test(e.message))) return inputError(`${where}: the connection to the server was lost (${e.message})`, err);
-  if (e.code && INPUT_CLASSES.some((c) => e.code!.startsWith(c))) return inputError(`${where}: ${e.message}`, err);
-  return err;
+  const lost = /^57P0[123]$/.test(e.code ?? '') || (!e.code && LOST.test(e.message));
+  if (!lost && !(e.code && INPUT_CLASSES.some((c) => e.code!.startsWith(c)))) return err;
+  // the ledger can take no more input: a many-input command stops here (errors.ts isDatabaseFailure)
+  err.name = 'PostgresRefusal';
+  return inputError(lost ? `${where}: the connection to the server was lost (${e.message})` : `${where}: ${e.message}`, err);
 }
 
 function connectError(url: string, e: { message: string; code?: string }): LedgerError {
