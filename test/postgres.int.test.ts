@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -169,6 +169,30 @@ describe('trial 14.2: the server goes away mid-ingest', () => {
     const again = cli(db, ['ingest', file]);
     assert.equal(again.status, 0, again.stderr);
     assert.deepEqual(numbersOf(db, 'select count(*) from events'), [n]);
+  });
+});
+
+describe('trial 14.2: watch on a PostgreSQL ledger whose server goes away', () => {
+  it('trial 14.2: watch exits 2 naming the server (it went on failing every file forever, "Client has encountered a connection error"), and a restart takes the files on once', async () => {
+    const db = freshPgDatabase();
+    const name = new URL(db).pathname.slice(1);
+    const dir = tempDir();
+    assert.equal(cli(db, ['ingest', join(TORCH, 'traces/cold-local.log')]).status, 0);
+    const child = cliSpawn(db, ['watch', dir, '--interval', '0.2']);
+    let stderr = '';
+    child.stderr!.on('data', (d) => (stderr += d));
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    await new Promise((r) => setTimeout(r, 1500));
+    psql(`select pg_terminate_backend(pid) from pg_stat_activity where datname = '${name}' and pid <> pg_backend_pid()`);
+    copyFileSync(join(TORCH, 'workload2/code_state_fixture2_0_.pkl'), join(dir, 'code_state_fixture2_0_.pkl'));
+    const code = await Promise.race([exited, new Promise<string>((r) => setTimeout(() => r('still running'), 10_000))]);
+    if (code === 'still running') child.kill('SIGKILL');
+    assert.equal(code, 2, stderr);
+    assert.match(stderr, /postgres:\/\/admin:\*\*\*@127\.0\.0\.1:\d+\/l_[0-9a-f]+: the connection to the server was lost/);
+    const again = cli(db, ['watch', dir, '--once']);
+    assert.equal(again.status, 0, again.stderr);
+    assert.equal(cli(db, ['watch', dir, '--once']).status, 0);
+    assert.deepEqual(numbersOf(db, "select count(*) from events e join profiles p on p.id = e.profile_id where p.cache_key = 'fixture2:0:'"), [6]);
   });
 });
 
