@@ -58,13 +58,14 @@ export function fullMessage(e: unknown): string {
 }
 
 /**
- * Whether an error is about the ledger's own database (read-only, locked, full, damaged)
+ * Whether an error is about the ledger's own database (read-only, locked, full, damaged; a
+ * PostgreSQL server refusing the role or gone: postgres.ts names those PostgresRefusal)
  * rather than the input being read: then no further input can fare better.
  */
 export function isDatabaseFailure(e: unknown): boolean {
   for (let cur = e, i = 0; cur instanceof Error && i < 8; cur = cur.cause, i++) {
     const code = (cur as NodeJS.ErrnoException).code;
-    if ((typeof code === 'string' && code.startsWith('SQLITE_')) || cur.name === 'DamageError') return true;
+    if ((typeof code === 'string' && code.startsWith('SQLITE_')) || cur.name === 'DamageError' || cur.name === 'PostgresRefusal') return true;
   }
   return false;
 }

@@ -1,15 +1,16 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { Redis } from 'ioredis';
 import { migrations } from '../migrations/index.ts';
 import { openLedger } from '../src/store/ledger.ts';
-import { cli, cliTogether } from './support/cli.ts';
+import { cli, cliSpawn, cliTogether } from './support/cli.ts';
 import { pgBin } from './support/postgres-server.ts';
 import { freshPgDatabase, ledgerCreated, numbersOf, pgAdminUrl, pgUrl, psql } from './support/postgres.ts';
-import { freePort } from './support/redis-server.ts';
+import { freePort, startRedis } from './support/redis-server.ts';
 import { TORCH } from './support/fixtures.ts';
 import { tempDir } from './support/tmp.ts';
 
@@ -141,6 +142,60 @@ describe('issue 11.2: damage on PostgreSQL', () => {
   });
 });
 
+describe('trial 14.2: the server goes away mid-ingest', () => {
+  it('trial 14.2: its connections killed during an observation ingest: exit 2 naming the server and what was committed; the log verifies; the same file again adds the rest', async () => {
+    const db = freshPgDatabase();
+    const name = new URL(db).pathname.slice(1);
+    const file = join(tempDir(), 'big.jsonl');
+    const n = 200_000;
+    const lines: string[] = [];
+    for (let i = 0; i < n; i++) lines.push(JSON.stringify({ job: 'gone', run: 'r1', time: 1764000000 + i, code: { filename: '/srv/m.py', firstlineno: 1, name: 'f', file_hash: 'ab' }, source: "L['x']", kind: 'tensor', size: [8, (i % 50) + 1], stride: [(i % 50) + 1, 1] }));
+    writeFileSync(file, lines.join('\n') + '\n');
+    assert.equal(cli(db, ['ingest', '-'], lines[0] + '\n').status, 0); // the tables exist before the race
+    const child = cliSpawn(db, ['ingest', file]);
+    let stderr = '';
+    child.stderr!.on('data', (d) => (stderr += d));
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    // once some batches are in, every connection to the database but this one is cut (as a server restart does)
+    for (let i = 0; i < 600 && numbersOf(db, 'select count(*) from events')[0] < 2; i++) await new Promise((r) => setTimeout(r, 20));
+    psql(`select pg_terminate_backend(pid) from pg_stat_activity where datname = '${name}' and pid <> pg_backend_pid()`);
+    const code = await exited;
+    const [count] = numbersOf(db, 'select count(*) from events');
+    if (count === n) return; // the ingest won the race: nothing to see (never seen with 200k lines)
+    assert.equal(code, 2, stderr);
+    assert.match(stderr, /postgres:\/\/admin:\*\*\*@127\.0\.0\.1:\d+\/l_[0-9a-f]+: the connection to the server was lost/);
+    assert.match(stderr, /the first \d+ observation lines of .*big\.jsonl were committed/);
+    assert.equal(cli(db, ['verify']).status, 0);
+    const again = cli(db, ['ingest', file]);
+    assert.equal(again.status, 0, again.stderr);
+    assert.deepEqual(numbersOf(db, 'select count(*) from events'), [n]);
+  });
+});
+
+describe('trial 14.2: watch on a PostgreSQL ledger whose server goes away', () => {
+  it('trial 14.2: watch exits 2 naming the server (it went on failing every file forever, "Client has encountered a connection error"), and a restart takes the files on once', async () => {
+    const db = freshPgDatabase();
+    const name = new URL(db).pathname.slice(1);
+    const dir = tempDir();
+    assert.equal(cli(db, ['ingest', join(TORCH, 'traces/cold-local.log')]).status, 0);
+    const child = cliSpawn(db, ['watch', dir, '--interval', '0.2']);
+    let stderr = '';
+    child.stderr!.on('data', (d) => (stderr += d));
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    await new Promise((r) => setTimeout(r, 1500));
+    psql(`select pg_terminate_backend(pid) from pg_stat_activity where datname = '${name}' and pid <> pg_backend_pid()`);
+    copyFileSync(join(TORCH, 'workload2/code_state_fixture2_0_.pkl'), join(dir, 'code_state_fixture2_0_.pkl'));
+    const code = await Promise.race([exited, new Promise<string>((r) => setTimeout(() => r('still running'), 10_000))]);
+    if (code === 'still running') child.kill('SIGKILL');
+    assert.equal(code, 2, stderr);
+    assert.match(stderr, /postgres:\/\/admin:\*\*\*@127\.0\.0\.1:\d+\/l_[0-9a-f]+: the connection to the server was lost/);
+    const again = cli(db, ['watch', dir, '--once']);
+    assert.equal(again.status, 0, again.stderr);
+    assert.equal(cli(db, ['watch', dir, '--once']).status, 0);
+    assert.deepEqual(numbersOf(db, "select count(*) from events e join profiles p on p.id = e.profile_id where p.cache_key = 'fixture2:0:'"), [6]);
+  });
+});
+
 describe('issue 11.8: roles', () => {
   it('issue 11.8: read commands need SELECT only; a write command under that role is refused by the server, nothing written', () => {
     const db = freshPgDatabase();
@@ -162,6 +217,83 @@ describe('issue 11.8: roles', () => {
     assert.equal(w.status, 2, w.stderr);
     assert.match(w.stderr, /permission denied/);
     assert.ok(!w.stderr.includes(SECRET));
+    assert.deepEqual(numbersOf(db, 'select count(*) from events'), before);
+  });
+  it("trial 14.2: a writer with the README's grants (USAGE on sequences, no UPDATE) ingests, retracts and replays; a reader calling take_positions is refused and takes none", () => {
+    const db = freshPgDatabase();
+    const name = new URL(db).pathname.slice(1);
+    assert.equal(cli(db, ['ingest', join(TORCH, 'traces/cold-local.log')]).status, 0);
+    const writer = `writer_${process.pid}`;
+    const reader = `reader2_${process.pid}`;
+    psql(`create role ${writer} login password '${SECRET}'`);
+    psql(`create role ${reader} login password '${SECRET}'`);
+    // exactly the README's grants (section "One ledger for a team")
+    psql(`grant usage on schema public to ${writer}, ${reader}`, name);
+    psql(`grant select, insert, update, delete on all tables in schema public to ${writer}`, name);
+    psql(`grant usage on all sequences in schema public to ${writer}`, name);
+    psql(`grant select on all tables in schema public to ${reader}`, name);
+    const as = (role: string) => {
+      const u = new URL(db);
+      u.username = role;
+      u.password = SECRET;
+      return u.toString();
+    };
+    const w = cli(as(writer), ['ingest', join(TORCH, 'workload2/trace-rank0.log')]);
+    assert.equal(w.status, 0, w.stderr);
+    assert.match(w.stdout, /23 events appended/);
+    assert.equal(cli(as(writer), ['retract', '--run', 'fixture2:rank0:pid591@2026-11-26T05:55:19Z']).status, 0);
+    assert.equal(cli(as(writer), ['replay']).status, 0);
+    assert.equal(cli(as(reader), ['verify']).status, 0);
+    // a pgo-ledger upgrade: the database is behind, and a writer may not migrate it; it is told who can
+    const last = Object.keys(migrations).sort().at(-1)!;
+    psql(`delete from kysely_migration where name = '${last}'`, name);
+    const behind = cli(as(writer), ['ingest', join(TORCH, 'workload2/trace-rank1.log')]);
+    assert.equal(behind.status, 2, behind.stderr);
+    assert.match(behind.stderr, /cannot migrate .*permission denied.*the database's owner runs the migrations \(one write command as the owner, e\.g\. pgo-ledger replay\)/);
+    assert.equal(cli(db, ['replay']).status, 0);
+    assert.equal(cli(as(writer), ['ingest', join(TORCH, 'workload2/trace-rank1.log')]).status, 0);
+    // a reader may not take positions (the function runs as its owner: it checks the caller)
+    const seq = () => psql("select last_value from events_position_seq", name);
+    const before = seq();
+    const u = new URL(as(reader));
+    const r = spawnSync(pgBin('psql'), ['-X', '-v', 'ON_ERROR_STOP=1', '-c', 'select take_positions(5)', `postgresql://${u.username}:${SECRET}@${u.host}${u.pathname}`], { encoding: 'utf8' });
+    assert.notEqual(r.status, 0, r.stdout);
+    assert.match(r.stderr, /may not take positions/);
+    assert.deepEqual(seq(), before);
+  });
+});
+
+describe('trial 14.2: a ledger that refuses every write stops a many-input command at the first', () => {
+  it('trial 14.2: a reader role ingesting a folder, or pulling from Redis, is told the server refused once (not once an input, not a bad entry)', async () => {
+    const db = freshPgDatabase();
+    const name = new URL(db).pathname.slice(1);
+    assert.equal(cli(db, ['ingest', join(TORCH, 'traces/cold-local.log')]).status, 0);
+    const role = `reader3_${process.pid}`;
+    psql(`create role ${role} login password '${SECRET}'`);
+    psql(`grant select on all tables in schema public to ${role}`, name);
+    const u = new URL(db);
+    u.username = role;
+    u.password = SECRET;
+    const reader = u.toString();
+    const before = numbersOf(db, 'select count(*) from events');
+    const r = cli(reader, ['ingest', join(TORCH, 'megacache')]);
+    assert.equal(r.status, 2, r.stderr);
+    assert.equal(r.stderr.match(/permission denied/g)?.length, 1, r.stderr);
+    assert.doesNotMatch(r.stderr, /inputs? failed/);
+    const redis = await startRedis();
+    try {
+      const value = readFileSync(join(TORCH, 'remote/redis_value.json'), 'utf8');
+      const c = new Redis(redis.url);
+      await c.set('pt2:dynamo-pgo::a:None::c1', value);
+      await c.set('pt2:dynamo-pgo::b:None::c1', value);
+      await c.quit();
+      const p = cli(reader, ['pull', redis.url, '--all']);
+      assert.equal(p.status, 2, p.stderr);
+      assert.equal(p.stderr.match(/permission denied/g)?.length, 1, p.stderr);
+      assert.doesNotMatch(p.stderr, /bad entr/);
+    } finally {
+      await redis.stop();
+    }
     assert.deepEqual(numbersOf(db, 'select count(*) from events'), before);
   });
 });

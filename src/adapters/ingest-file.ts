@@ -1,6 +1,6 @@
 import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { classify, fullMessage, inputError } from '../errors.ts';
+import { classify, fullMessage, inputError, isDatabaseFailure } from '../errors.ts';
 import type { Ledger } from '../store/ledger.ts';
 import type { LineDefaults } from './observation-lines.ts';
 import { inputHead, sizeOf } from './read-lines.ts';
@@ -181,7 +181,8 @@ async function ingestFolder(ledger: Ledger, dir: string, o: FileIngestOptions): 
     sum.kinds![kind] = (sum.kinds![kind] ?? 0) + 1;
   };
   const failed = (f: string, kind: IngestKind, e: unknown) => {
-    if (classify(e) === 'bug') throw e;
+    // a bug, or a ledger that can take no input (read-only, full, a server refusing or gone): stop here
+    if (classify(e) === 'bug' || isDatabaseFailure(e)) throw e;
     const message = fullMessage(e);
     sum.failed!.push({ input: f, error: message });
     o.onNote?.(`${f}: ${kind}: failed: ${message}`);

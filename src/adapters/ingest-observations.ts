@@ -5,6 +5,7 @@ import type { PreparedEvent } from '../store/prepare-event.ts';
 import { batchCache, decodeBatch, handOverReader, lineBatches, lineWireBatches, WireBuilder, type LineBatchOptions, type ReaderHandOver, type WireBatch } from './observation-batches.ts';
 import { InputError, lineContext, type LineDefaults } from './observation-lines.ts';
 import { sizeOf } from './read-lines.ts';
+import { classify, fullMessage, LedgerError } from '../errors.ts';
 
 export interface IngestOptions {
   defaults?: LineDefaults;
@@ -74,8 +75,16 @@ export async function ingestObservations(ledger: Ledger, file: string, opts: Ing
   } catch (e) {
     // what was committed before the failure: counted (a batch that fails to commit throws from here)
     ledger.settle();
+    if (sum.lines === 0) throw e;
+    // the ledger failed (a server gone, a disk full) after some batches: they stay; say which
+    if (!(e instanceof InputError)) {
+      throw new LedgerError(
+        `${fullMessage(e)}\n  the first ${sum.lines} observation lines of ${file} were committed (${sum.appended} events appended, ${sum.duplicates} already in the log), the lines after them were not; ` +
+          'ingest the file again to continue: what is in the log is not added twice',
+        { kind: classify(e), cause: e },
+      );
+    }
     // Issue 9.3: batches before a bad line are committed; say exactly what, and how to go on.
-    if (!(e instanceof InputError) || sum.lines === 0) throw e;
     const said = e.message.startsWith(`${e.file}:${e.line}: `) ? e.message.slice(`${e.file}:${e.line}: `.length) : e.message;
     throw new InputError(
       e.file,

@@ -2,7 +2,7 @@ import { Redis } from 'ioredis';
 import { profilePickle, type LayoutOptions } from './export-profile.ts';
 import { unpickleProfile } from '../codecs/pickle/index.ts';
 import { cacheKeyOfRemoteKey, decodeRemoteValue, encodeRemoteValue, remoteKey } from '../codecs/remote-value.ts';
-import { classify, fullMessage, inputError, LedgerError } from '../errors.ts';
+import { classify, fullMessage, inputError, isDatabaseFailure, LedgerError } from '../errors.ts';
 import { cacheKey as formatCacheKey, parseCacheKey } from '../model/cache-key.ts';
 import { joinProfiles } from '../model/join-profiles.ts';
 import type { Profile } from '../model/profile.ts';
@@ -249,8 +249,8 @@ export async function pullProfiles(ledger: Ledger, url: string, which: { cacheKe
         await pullOne(k);
       } catch (e) {
         // One bad entry must not hide the others: name it and go on (the caller exits 2).
-        // A broken connection or a bug of ours stops the pull.
-        if (classify(e) === 'bug' || r.status !== 'ready') throw e;
+        // A broken connection, a ledger that can take nothing or a bug of ours stops the pull.
+        if (classify(e) === 'bug' || r.status !== 'ready' || isDatabaseFailure(e)) throw e;
         res.bad.push({ key: k, message: fullMessage(e) });
       }
     }

@@ -64,10 +64,16 @@ function send(bridge: (...c: Call) => Reply<unknown>, c: Call): Reply<unknown> {
 /** Connection-level failures (the server, the role, the rights) are the user's to fix: input errors. */
 const INPUT_CLASSES = ['08', '28', '3D', '42501', '53', '57'];
 
+/** Said of a connection cut under a command: the server shut down or restarted, or an admin ended it (57P0x), or node-postgres's words for a dead socket (no code). */
+const LOST = /Connection terminated|not queryable|ECONNRESET|EPIPE|socket hang up/;
+
 function pgError(where: string, e: { message: string; code?: string }): Error {
   const err = Object.assign(new Error(e.message), { code: e.code });
-  if (e.code && INPUT_CLASSES.some((c) => e.code!.startsWith(c))) return inputError(`${where}: ${e.message}`, err);
-  return err;
+  const lost = /^57P0[123]$/.test(e.code ?? '') || (!e.code && LOST.test(e.message));
+  if (!lost && !(e.code && INPUT_CLASSES.some((c) => e.code!.startsWith(c)))) return err;
+  // the ledger can take no more input: a many-input command stops here (errors.ts isDatabaseFailure)
+  err.name = 'PostgresRefusal';
+  return inputError(lost ? `${where}: the connection to the server was lost (${e.message})` : `${where}: ${e.message}`, err);
 }
 
 function connectError(url: string, e: { message: string; code?: string }): LedgerError {
@@ -115,7 +121,9 @@ export async function openPostgres(url: string, options: OpenOptions = {}): Prom
     if (!options.readonly && st.state !== 'current') {
       const m = call('migrate', id);
       if (!m.ok && m.error.kind === 'newer') throw new DatabaseVersionError(where, m.error.message.split(', '));
-      if (!m.ok) throw inputError(`cannot migrate ${where}: ${m.error.message}`, Object.assign(new Error(m.error.message), { code: m.error.code }));
+      // a writer role (README "One ledger for a team") may not create: the owner migrates
+      const owner = m.ok || m.error.code !== '42501' ? '' : `; this role may not change the tables: the database's owner runs the migrations (one write command as the owner, e.g. pgo-ledger replay), then the others can write`;
+      if (!m.ok) throw inputError(`cannot migrate ${where}: ${m.error.message}${owner}`, Object.assign(new Error(m.error.message), { code: m.error.code }));
     }
   } catch (e) {
     closeConn();
