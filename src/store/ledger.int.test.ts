@@ -206,3 +206,30 @@ for (const dialect of DIALECTS) describe(dialect, () => {
     });
   });
 });
+
+describe('postgres: a first batch that fails leaves no profile a command sees', () => {
+  it("the profile's row, committed first with the other dictionary rows, is listed by no command until its events land", async () => {
+    const { freshLedger, psql } = await import('../../test/support/postgres.ts');
+    const { ingestFile } = await import('../adapters/ingest-file.ts');
+    const dir = tempDir();
+    const url = freshLedger('postgres', dir);
+    const name = new URL(url).pathname.slice(1);
+    const l = await openLedger(url);
+    try {
+      // every insert into events refused, as a server that refuses the role or runs out of room would
+      psql("create function no_events() returns trigger language plpgsql as $$ begin raise exception 'no room for events'; end $$", name);
+      psql('create trigger no_events before insert on events for each statement execute function no_events()', name);
+      const line = JSON.stringify({ job: 'half', run: 'r1', time: '2026-11-26T10:00:00Z', code: { filename: '/m.py', firstlineno: 1, name: 'f', file_hash: 'ab' }, source: "L['x']", kind: 'tensor', size: [2, 3], stride: [3, 1] });
+      writeFileSync(join(dir, 'half.jsonl'), `${line}\n`);
+      await assert.rejects(ingestFile(l, join(dir, 'half.jsonl')), /no room for events/);
+      assert.deepEqual(psql("select event_count from profiles where cache_key = 'half:None:'", name), ['0'], 'the row the failed batch left');
+      assert.deepEqual(l.profiles().map((p) => p.cacheKey), []);
+      assert.equal(l.profileByKey('half:None:'), undefined);
+      psql('drop trigger no_events on events', name);
+      await ingestFile(l, join(dir, 'half.jsonl'));
+      assert.deepEqual(l.profiles().map((p) => [p.cacheKey, p.eventCount]), [['half:None:', 1]]);
+    } finally {
+      await l.close();
+    }
+  });
+});

@@ -303,7 +303,10 @@ function createLedger(db: OpenedDatabase): Ledger {
     profiles() {
       settle();
       type Row = Pick<Selectable<LedgerSchema['profiles']>, 'id' | 'cache_key' | 'event_count' | 'last_position' | 'last_time'>;
-      return sql.all<Row>('select id, cache_key, event_count, last_position, last_time from profiles order by cache_key').map((r) => ({
+      // A profile is one with events. PostgreSQL commits an append's dictionary rows first
+      // (Dialect.internFirst): a first batch that then failed leaves its profile's row with none,
+      // which no command is to list or answer from.
+      return sql.all<Row>('select id, cache_key, event_count, last_position, last_time from profiles where event_count > 0 order by cache_key').map((r) => ({
         id: r.id,
         cacheKey: r.cache_key,
         key: parseCacheKey(r.cache_key),
