@@ -193,8 +193,10 @@ function megaCacheEvents(ledger: Ledger, file: string, bundle: ReturnType<typeof
     events.push(...importEvents(ledger, profile, key, { format: 'megacache', origin: originOf(file), bytes: a.content, run: d.run ?? null, time: fileTime(file) }, part));
     part++;
   }
+  // said once the append stood: a failed one is said as failed, not as ingested
+  const s = append(ledger, events);
   if (others.size) o.onNote?.(`${file}: ${part} pgo artifacts ingested; left alone: ${[...others].map(([t, n]) => `${n} ${t}`).join(', ')}`);
-  return append(ledger, events);
+  return s;
 }
 
 function withFile<T>(file: string, fn: () => T, what?: string): T {

@@ -371,3 +371,24 @@ describe('session 14 tryout: folders the user may not read', () => {
     });
   });
 });
+
+describe('session 14: a mega-cache whose append fails', () => {
+  it('is not said to be ingested: the note on the artifacts left alone comes only once the append stood', () => {
+    const db = join(dir, 'mc-refused.db');
+    const bundle = join(FIXTURES, 'torch-2.11/megacache/inductor-cuda-run.bin');
+    assert.equal(cliAs(db, ['ingest', join(FIXTURES, 'torch-2.11/traces/cold-local.log')]).status, 0);
+    const d = new Database(db);
+    d.exec("create trigger no_events before insert on events begin select raise(abort, 'no room for events'); end");
+    d.close();
+    const r = cliAs(db, ['ingest', bundle]);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /no room for events/);
+    assert.doesNotMatch(r.stderr, /ingested/);
+    const d2 = new Database(db);
+    d2.exec('drop trigger no_events');
+    d2.close();
+    const ok = cliAs(db, ['ingest', bundle]);
+    assert.equal(ok.status, 0, ok.stderr);
+    assert.match(ok.stderr, /9 pgo artifacts ingested; left alone: 10 inductor, 8 aot_autograd, 2 autotune/);
+  });
+});
