@@ -23,6 +23,16 @@ function timed(db: string, args: string[], input = '') {
 
 const SECRET = 'hunter2-secret';
 
+/** A login role that may SELECT every table of the ledger's database `name`: the URL of `db` as that role. */
+function readerRole(db: string, name: string, role: string): string {
+  psql(`create role ${role} login password '${SECRET}'`);
+  psql(`grant select on all tables in schema public to ${role}`, name);
+  const u = new URL(db);
+  u.username = role;
+  u.password = SECRET;
+  return u.toString();
+}
+
 describe('issue 11.6: PostgreSQL connection errors are clear input errors within 5 s, with nothing written', () => {
   let silent: Server;
   const sockets: Socket[] = [];
@@ -201,13 +211,7 @@ describe('issue 11.8: roles', () => {
     const db = freshPgDatabase();
     const name = new URL(db).pathname.slice(1);
     assert.equal(cli(db, ['ingest', join(TORCH, 'traces/cold-local.log')]).status, 0);
-    const role = `reader_${process.pid}`;
-    psql(`create role ${role} login password '${SECRET}'`);
-    psql(`grant select on all tables in schema public to ${role}`, name);
-    const u = new URL(db);
-    u.username = role;
-    u.password = SECRET;
-    const reader = u.toString();
+    const reader = readerRole(db, name, `reader_${process.pid}`);
     for (const args of [['jobs'], ['show', '--job', 'fixture'], ['history', '--job', 'fixture'], ['why', '--job', 'fixture'], ['export', '--job', 'fixture', '--format', 'pickle', '-o', join(tempDir(), 'p.pkl')], ['verify']]) {
       const r = cli(reader, args);
       assert.equal(r.status, 0, `${args.join(' ')}: ${r.stderr}`);
@@ -268,13 +272,7 @@ describe('trial 14.2: a ledger that refuses every write stops a many-input comma
     const db = freshPgDatabase();
     const name = new URL(db).pathname.slice(1);
     assert.equal(cli(db, ['ingest', join(TORCH, 'traces/cold-local.log')]).status, 0);
-    const role = `reader3_${process.pid}`;
-    psql(`create role ${role} login password '${SECRET}'`);
-    psql(`grant select on all tables in schema public to ${role}`, name);
-    const u = new URL(db);
-    u.username = role;
-    u.password = SECRET;
-    const reader = u.toString();
+    const reader = readerRole(db, name, `reader3_${process.pid}`);
     const before = numbersOf(db, 'select count(*) from events');
     const r = cli(reader, ['ingest', join(TORCH, 'megacache')]);
     assert.equal(r.status, 2, r.stderr);

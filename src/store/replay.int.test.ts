@@ -48,6 +48,16 @@ function replayWith(l: Ledger, scan: 'rows' | 'packed', tables: () => string): s
   }
 }
 
+/** A log with positions far apart and gaps, events with no run, and a run row past the others. */
+function gapsAndFarRuns(l: Ledger): void {
+  const max = l.sql.get<{ m: number }>('select max(position) m from events')!.m;
+  l.sql.run('delete from events where position > ? and position < ?', 100, 5000 + 100);
+  l.sql.run('update events set position = position + 10000000000 where position > ?', max - 20);
+  l.sql.run('update events set run_id = null where position % 13 = 0');
+  l.sql.run("insert into runs(id, run) values (1000, 'far')");
+  l.sql.run('update events set run_id = 1000 where position % 17 = 0');
+}
+
 function assertSame(rows: string, packed: string): void {
   assert.ok(rows === packed, `the scans differ from the ${[...rows].findIndex((c, i) => c !== packed[i])}th character: ${rows.slice(0, 300)} / ${packed.slice(0, 300)}`);
 }
@@ -153,12 +163,7 @@ describe('replay: the packed scan against the rows', () => {
   });
 
   it('issue 10.7: positions with gaps and far apart, runs missing, a run row past the others', () => {
-    const max = l.sql.get<{ m: number }>('select max(position) m from events')!.m;
-    l.sql.run('delete from events where position > ? and position < ?', 100, 5000 + 100);
-    l.sql.run('update events set position = position + 10000000000 where position > ?', max - 20);
-    l.sql.run('update events set run_id = null where position % 13 = 0');
-    l.sql.run("insert into runs(id, run) values (1000, 'far')");
-    l.sql.run('update events set run_id = 1000 where position % 17 = 0');
+    gapsAndFarRuns(l);
     same();
   });
 
@@ -307,12 +312,7 @@ describe('replay on PostgreSQL: the packed scan against the rows', () => {
   });
 
   it('issue 11.7: positions with gaps and far apart, runs missing, a run row past the others', () => {
-    const max = l.sql.get<{ m: number }>('select max(position) m from events')!.m;
-    l.sql.run('delete from events where position > ? and position < ?', 100, 5000 + 100);
-    l.sql.run('update events set position = position + 10000000000 where position > ?', max - 20);
-    l.sql.run('update events set run_id = null where position % 13 = 0');
-    l.sql.run("insert into runs(id, run) values (1000, 'far')");
-    l.sql.run('update events set run_id = 1000 where position % 17 = 0');
+    gapsAndFarRuns(l);
     same();
   });
 });
