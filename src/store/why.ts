@@ -67,6 +67,13 @@ export function parseDimRef(s: string): DimRef | undefined {
   return undefined;
 }
 
+/** A dim as `--dim` takes it: parseDimRef's inverse. */
+export function dimRefText(d: DimRef): string {
+  if (d.field === 'scalar') return 'scalar';
+  if (d.index === undefined) return d.field === 'size' ? 'rank' : 'stride';
+  return d.field === 'size' ? String(d.index) : `stride ${d.index}`;
+}
+
 /** The dims an entry has to explain: what `show` lists of it. */
 function dimsOf(e: FrameStateSizeEntry, sawScalar: boolean, sawTensor: boolean): DimRef[] {
   const out: DimRef[] = [];

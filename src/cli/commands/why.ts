@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import type { DimRef } from '../../store/why-fold.ts';
 import { profileOptions, selectProfile, usage, windowFor, windowOptions, type CliContext, type SelectOpts, type WindowOpts } from '../context.ts';
 
 export function whyCommand(program: Command, ctx: CliContext): void {
@@ -9,7 +8,7 @@ export function whyCommand(program: Command, ctx: CliContext): void {
     .option('--code <ref>', 'one code id: a function name, file:line:name, or the code id text')
     .option('--json', 'JSON')
     .action(async (o: SelectOpts & WindowOpts & { source?: string; dim?: string; code?: string; json?: boolean }) => {
-      const { explain, parseDimRef } = await import('../../store/why.ts');
+      const { dimRefText, explain, parseDimRef } = await import('../../store/why.ts');
       const { storyJson, storyText } = await import('../why-format.ts');
       const l = await ctx.open();
       const p = selectProfile(l, o);
@@ -18,7 +17,7 @@ export function whyCommand(program: Command, ctx: CliContext): void {
       const stories = explain(l, p.id, { source: o.source, dim, code: o.code, window });
       if (!stories.length && dim !== undefined && o.source) {
         // the source is there but not that dim: say which dims it has, in --dim's words
-        const has = [...new Set(explain(l, p.id, { source: o.source, code: o.code, window }).map((s) => dimWord(s.dim)))];
+        const has = [...new Set(explain(l, p.id, { source: o.source, code: o.code, window }).map((s) => dimRefText(s.dim)))];
         if (has.length) usage(`${o.source}${o.code ? ` in code ${o.code}` : ''} of ${p.cacheKey} has no dim ${o.dim}; its dims: ${has.join(', ')}`);
       }
       if (!stories.length) {
@@ -34,9 +33,3 @@ export function whyCommand(program: Command, ctx: CliContext): void {
     });
 }
 
-/** A dim as --dim takes it. */
-function dimWord(d: DimRef): string {
-  if (d.field === 'scalar') return 'scalar';
-  if (d.index === undefined) return d.field === 'size' ? 'rank' : 'stride';
-  return d.field === 'size' ? String(d.index) : `stride ${d.index}`;
-}

@@ -86,7 +86,6 @@ export const copyReads = (types: readonly number[]): boolean => types.length > 0
 
 const TWO_21 = 2097152;
 
-
 /**
  * The rows of a `COPY (select ...) TO STDOUT (FORMAT binary)` whose columns have these types
  * (copyReads), packed: numbers into values, text as an index into the page's strings (each
