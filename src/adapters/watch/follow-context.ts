@@ -5,6 +5,8 @@ export interface FollowContext {
   settleMs: number;
   /** Said once where it matters (stderr). */
   note(message: string): void;
+  /** An input that could not be taken (or a Redis away): said as a note, and counted for the pass (`watch --once` exits 2 on it). */
+  fail(message: string): void;
 }
 
 /** What one input gave in a pass (a status line, a --json line). */

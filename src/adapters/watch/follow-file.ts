@@ -45,7 +45,7 @@ export async function followFile(ledger: Ledger, prev: FileState | undefined, pa
     if (classify(e) === 'bug') throw e;
     // A bad file is said once and left until it changes (a half-written one changes again)
     // or watch restarts (a remote value whose key file came after it); no cursor is written.
-    ctx.note(`${path}: ${kind ?? 'gzip'}: not ingested: ${fullMessage(e)}`);
+    ctx.fail(`${path}: ${kind ?? 'gzip'}: not ingested: ${fullMessage(e)}`);
     return { state, report: null };
   }
 }

@@ -53,7 +53,7 @@ export async function followPaths(ledger: Ledger, state: FolderState, paths: str
   const seen = new Map<string, Stats>();
   for (const p of paths) {
     const before = seen.size;
-    filesUnder(p, seen, (m) => ctx.note(m));
+    filesUnder(p, seen, (m) => ctx.fail(m));
     if (seen.size === before && !state.missing.has(p)) {
       let there = true;
       try {
@@ -103,7 +103,7 @@ export async function followPaths(ledger: Ledger, state: FolderState, paths: str
     } catch (e) {
       // pgo-ledger is wrong, or the ledger cannot take any input (read-only, full, damaged): stop, as ingest does
       if (classify(e) === 'bug' || (isDatabaseFailure(e) && !busy(e))) throw e;
-      ctx.note(`${path}: ${fullMessage(e)}`);
+      ctx.fail(`${path}: ${fullMessage(e)}`);
     }
   }
   return { inputs: seen.size, behindBytes, oldestUnreadMs };

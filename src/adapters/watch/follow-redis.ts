@@ -59,7 +59,7 @@ export function followRedis(url: string, o: { intervalMs: number; timeoutMs?: nu
     sub?.disconnect();
     main = sub = null;
     retryAt = ctx.now() + backoff;
-    ctx.note(`watch: Redis at ${where}: ${why}; trying again in ${Math.round(backoff / 1000)} s (watch goes on with its files)`);
+    ctx.fail(`watch: Redis at ${where}: ${why}; trying again in ${Math.round(backoff / 1000)} s (watch goes on with its files)`);
     backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
     wasDown = true;
   };
@@ -130,7 +130,7 @@ export function followRedis(url: string, o: { intervalMs: number; timeoutMs?: nu
       return { input: origin, kind: 'redis', appended: r.appended, duplicates: r.duplicates, records: r.records };
     } catch (e) {
       if (classify(e) === 'bug' || isDatabaseFailure(e)) throw e;
-      ctx.note(`${origin}: not ingested: ${fullMessage(e)}`);
+      ctx.fail(`${origin}: not ingested: ${fullMessage(e)}`);
       ledger.appendWith([], [cursor]); // said once; read again when the value changes
       hashes.set(k, hash);
       return null;

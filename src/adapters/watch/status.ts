@@ -10,6 +10,8 @@ export interface PassReport {
   keys: number | null;
   redisUp: boolean | null;
   appended: number;
+  /** Inputs that could not be taken this pass (a Redis away counts one); each said as a note. */
+  failed: number;
   /** Bytes written to logs but not read yet (partial last lines). */
   behindBytes: number;
   /** Seconds since the oldest write not read yet (null when nothing is behind). */
@@ -50,18 +52,19 @@ export function statusSink(o: { json: boolean; tty: boolean; out: (s: string) =>
     },
     pass(p) {
       if (o.json) {
-        if (o.once || p.appended || p.behindBytes || p.time - lastPassLine >= 60_000) {
+        if (o.once || p.appended || p.failed || p.behindBytes || p.time - lastPassLine >= 60_000) {
           lastPassLine = p.time;
-          o.out(JSON.stringify({ report: 'pass', pass: p.pass, time: iso(p.time), files: p.files, keys: p.keys, redis_up: p.redisUp, appended: p.appended, behind: { bytes: p.behindBytes, seconds: p.behindSeconds } }));
+          o.out(JSON.stringify({ report: 'pass', pass: p.pass, time: iso(p.time), files: p.files, keys: p.keys, redis_up: p.redisUp, appended: p.appended, failed: p.failed, behind: { bytes: p.behindBytes, seconds: p.behindSeconds } }));
         }
         return;
       }
       if (!o.tty) return;
       clear();
       const redis = p.keys === null ? '' : p.redisUp ? `, ${p.keys} Redis keys` : ', Redis away';
+      const failing = p.failed ? `; ${p.failed} failed (said above)` : '';
       const behind = p.behindBytes ? `; behind ${p.behindBytes} bytes, ${p.behindSeconds?.toFixed(1)} s` : '; up to date';
       const lastly = last ? ` (last from ${last.input} at ${iso(last.time).slice(11, 19)})` : '';
-      line = `watch ${iso(p.time).slice(11, 19)}: ${p.files} files${redis}; ${total} events appended${lastly}${behind}`;
+      line = `watch ${iso(p.time).slice(11, 19)}: ${p.files} files${redis}; ${total} events appended${lastly}${failing}${behind}`;
       draw();
     },
     note(m) {

@@ -459,9 +459,35 @@ describe('session 14 tryout: watch and folders the user may not read', () => {
   it('a subfolder closed to the user is said once on stderr (it was skipped silently); the others are read', () => {
     withClosedSubfolder(dir, 'watch-closed', { open: [join(TORCH, 'traces/cold-local.log')], hidden: [] }, ({ top, out, as }) => {
       const r = cliAs(join(out, 'w.db'), ['watch', top, '--once'], as);
-      assert.equal(r.status, 0, r.stderr);
+      assert.equal(r.status, 2, r.stderr); // --once: a cron job must see it, as ingest's exit 2 says it
       assert.match(r.stderr, /closed: cannot list the folder: EACCES.*; tried again each pass/);
+      assert.match(r.stderr, /watch --once: an input could not be taken \(said above\)/);
       assert.match(r.stdout, /cold-local\.log: trace bytes 0\.\.\d+: 44 events appended/);
     });
+  });
+});
+
+describe('session 15: watch --once for cron', () => {
+  it('a pass with an input it could not take, or a Redis away, exits 2 (it exited 0: cron never knew); the inputs it could take are in', async () => {
+    const folder = join(dir, 'once-failed');
+    mkdirSync(folder, { recursive: true });
+    copyFileSync(join(TORCH, 'traces/cold-local.log'), join(folder, 'cold-local.log'));
+    writeFileSync(join(folder, 'bad.pkl'), Buffer.from([0x80, 0x04, 0x95, 0xff]));
+    const db = join(dir, 'once-failed.db');
+    const r = cli(db, ['watch', folder, '--once', '--settle', '0.001', '--json']);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /bad\.pkl: .*not ingested: /);
+    assert.match(r.stderr, /watch --once: an input could not be taken \(said above\)/);
+    const passLine = r.stdout.trim().split('\n').map((l) => JSON.parse(l)).find((j) => j.report === 'pass');
+    assert.equal(passLine.failed, 1);
+    assert.equal(passLine.appended, 44, 'the good log went in');
+    // a Redis that is not there: said, and exit 2 after the pass (the files still read)
+    const server = await startRedis();
+    const url = server.url;
+    await server.stop();
+    const away = cli(join(dir, 'once-redis-away.db'), ['watch', '--redis', url, '--once']);
+    assert.equal(away.status, 2, away.stderr);
+    assert.match(away.stderr, /watch: Redis at redis:\/\/127\.0\.0\.1:\d+: cannot reach it/);
+    assert.match(away.stderr, /watch --once: an input could not be taken/);
   });
 });

@@ -21,19 +21,26 @@ export interface WatchOptions {
 /**
  * Follows trace folders, PGO files and the Redis remote cache until stopped (or one pass with
  * `once`): polls every `intervalMs` (keyspace notifications wake it early), each input's
- * events and cursor in one transaction.
+ * events and cursor in one transaction. `failed`: the inputs of the last pass that could not
+ * be taken, a Redis away counted as one (a cron job's `--once` must see them).
  */
-export async function watch(ledger: Ledger, o: WatchOptions): Promise<{ passes: number; appended: number }> {
+export async function watch(ledger: Ledger, o: WatchOptions): Promise<{ passes: number; appended: number; failed: number }> {
   const now = o.now ?? Date.now;
   const said = new Set<string>();
+  let failed = 0;
+  const note = (m: string) => {
+    // the same thing is said once, not every pass
+    if (said.has(m) && !m.startsWith('watch: Redis')) return;
+    said.add(m);
+    o.status.note(m);
+  };
   const ctx: FollowContext = {
     now,
     settleMs: o.settleMs,
-    note: (m) => {
-      // the same thing is said once, not every pass
-      if (said.has(m) && !m.startsWith('watch: Redis')) return;
-      said.add(m);
-      o.status.note(m);
+    note,
+    fail: (m) => {
+      failed++;
+      note(m);
     },
   };
   let wakeUp: (() => void) | null = null;
@@ -48,6 +55,7 @@ export async function watch(ledger: Ledger, o: WatchOptions): Promise<{ passes: 
   try {
     for (;;) {
       passes++;
+      failed = 0;
       let appended = 0;
       const onInput = (r: Parameters<StatusSink['input']>[0]) => {
         appended += r.appended;
@@ -57,7 +65,7 @@ export async function watch(ledger: Ledger, o: WatchOptions): Promise<{ passes: 
       const r = redis && !stop() ? await redis.pass(ledger, stop, onInput) : null;
       total += appended;
       const t = now();
-      o.status.pass({ pass: passes, time: t, files: f.inputs, keys: r ? r.keys : null, redisUp: r ? r.up : null, appended, behindBytes: f.behindBytes, behindSeconds: f.oldestUnreadMs === null ? null : Math.max(0, (t - f.oldestUnreadMs) / 1000) });
+      o.status.pass({ pass: passes, time: t, files: f.inputs, keys: r ? r.keys : null, redisUp: r ? r.up : null, appended, failed, behindBytes: f.behindBytes, behindSeconds: f.oldestUnreadMs === null ? null : Math.max(0, (t - f.oldestUnreadMs) / 1000) });
       if (o.once || stop()) break;
       await new Promise<void>((resolve) => {
         const done = () => {
@@ -78,5 +86,5 @@ export async function watch(ledger: Ledger, o: WatchOptions): Promise<{ passes: 
     redis?.close();
     o.status.done();
   }
-  return { passes, appended: total };
+  return { passes, appended: total, failed };
 }

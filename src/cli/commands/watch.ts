@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { inputError } from '../../errors.ts';
 import { usage, type CliContext } from '../context.ts';
 
 const seconds = (flag: string, v: string): number => {
@@ -15,7 +16,7 @@ export function watchCommand(program: Command, ctx: CliContext): void {
     .option('--redis <url>', 'also follow every pt2:dynamo-pgo::* key of this Redis')
     .option('--interval <seconds>', 'poll every this many seconds', '2')
     .option('--settle <seconds>', 'a log untouched this long is final (its last entry read)', '30')
-    .option('--once', 'one pass, then exit (for cron)')
+    .option('--once', 'one pass, then exit (for cron): exit 2 when an input could not be taken or Redis was away')
     .option('--json', 'one JSON object a line: each input ingested, and each pass that appended or is behind')
     .action(async (paths: string[], o: { redis?: string; interval: string; settle: string; once?: boolean; json?: boolean }) => {
       if (!paths.length && !o.redis) usage('watch: give trace folders or files to follow, --redis URL, or both');
@@ -36,7 +37,7 @@ export function watchCommand(program: Command, ctx: CliContext): void {
       process.on('SIGTERM', stop);
       try {
         const l = await ctx.open({ write: true, create: true });
-        await watch(l, {
+        const r = await watch(l, {
           paths,
           redis: o.redis,
           intervalMs,
@@ -45,6 +46,8 @@ export function watchCommand(program: Command, ctx: CliContext): void {
           signal: stopper.signal,
           status: statusSink({ json: o.json === true, tty: process.stderr.isTTY === true && !o.json, out: ctx.out, err: (s) => void process.stderr.write(s), once: o.once }),
         });
+        // cron sees a pass that could not take everything; a long-running watch goes on (says it, tries again)
+        if (o.once && r.failed > 0) throw inputError(`watch --once: ${r.failed === 1 ? 'an input' : `${r.failed} inputs`} could not be taken (said above)`);
       } finally {
         process.off('SIGINT', stop);
         process.off('SIGTERM', stop);
