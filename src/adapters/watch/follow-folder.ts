@@ -55,15 +55,15 @@ export async function followPaths(ledger: Ledger, state: FolderState, paths: str
     const before = seen.size;
     filesUnder(p, seen, (m) => ctx.fail(m));
     if (seen.size === before && !state.missing.has(p)) {
-      let there = true;
       try {
         statSync(p);
-      } catch {
-        there = false;
-      }
-      if (!there) {
-        state.missing.add(p);
-        ctx.note(`${p}: not there (yet); watched for`);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        // not there yet is what a watch waits for; a path it may not reach (EACCES above it) is a failure to say, not a wait
+        if (code === 'ENOENT' || code === 'ENOTDIR') {
+          state.missing.add(p);
+          ctx.note(`${p}: not there (yet); watched for`);
+        } else ctx.fail(`${p}: cannot be reached: ${(e as Error).message}; tried again each pass`);
       }
     }
   }

@@ -490,4 +490,16 @@ describe('session 15: watch --once for cron', () => {
     assert.match(away.stderr, /watch: Redis at redis:\/\/127\.0\.0\.1:\d+: cannot reach it/);
     assert.match(away.stderr, /watch --once: an input could not be taken/);
   });
+
+  it('a watched path it may not reach (a folder above it closed) is said as such and fails the pass, not "not there (yet)" (it waited silently)', () => {
+    withClosedSubfolder(dir, 'watch-unreachable', { open: [join(TORCH, 'traces/cold-local.log')], hidden: [join(TORCH, 'traces/cold-local.log')] }, ({ top, closed, out, as }) => {
+      const r = cliAs(join(out, 'w.db'), ['watch', join(closed, 'cold-local.log'), top, '--once'], as);
+      assert.equal(r.status, 2, r.stderr);
+      assert.match(r.stderr, /closed\/cold-local\.log: cannot be reached: EACCES.*; tried again each pass/);
+      assert.doesNotMatch(r.stderr, /not there \(yet\)/);
+      const missing = cliAs(join(out, 'w.db'), ['watch', join(top, 'not-yet'), '--once'], as);
+      assert.equal(missing.status, 0, missing.stderr);
+      assert.match(missing.stderr, /not-yet: not there \(yet\); watched for/);
+    });
+  });
 });
