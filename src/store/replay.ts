@@ -4,6 +4,7 @@ import { codeKey } from '../model/code-id.ts';
 import { emptyStream, fold, type StreamView } from './fold.ts';
 import { foldWindow } from './fold-window.ts';
 import type { Interner } from './intern.ts';
+import { rebuildSpans } from './profile-spans.ts';
 import { fillEvent, leanEvent, scanEvents, type Dictionaries, type LeanEvent } from './log.ts';
 import { historyRows, writeCodeStates } from './views.ts';
 import type { HistoryInsert } from './dialect/dialect.ts';
@@ -32,6 +33,8 @@ export function replayAll(sql: Sql, interner: Interner, onProgress?: (events: nu
   sql.run('delete from why_checkpoints');
   // profile_runs is derived too: each profile's runs from their first position, noted as the scan meets them
   sql.run('delete from profile_runs');
+  // and so are the spans a profile's events are read in (verify names any event outside them)
+  rebuildSpans(sql);
   const remote = sql.dialect.remote;
   const every = checkpointEvery();
   // The count at which a profile's next checkpoint is due, for the hot path (a compare, not a

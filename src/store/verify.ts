@@ -6,6 +6,7 @@ import { dictionaries, scanEvents } from './log.ts';
 import { DamageError } from './damage.ts';
 import { verifyWhyCheckpoints } from './why-checkpoints.ts';
 import { verifyProfileRuns } from './profile-runs.ts';
+import { eventsOutsideSpans } from './profile-spans.ts';
 
 export interface VerifyResult {
   profiles: number;
@@ -34,6 +35,11 @@ export function verifyLedger(ledger: Ledger): VerifyResult {
     return { profiles: 0, differences };
   }
   const profiles = ledger.profiles();
+  // every event in a span of its profile, else the profile's reads (verify's own too) miss it
+  const keys = new Map(profiles.map((p) => [p.id, p.cacheKey]));
+  for (const o of eventsOutsideSpans(ledger.sql)) {
+    differences.push(`${keys.get(o.profileId) ?? `profile ${o.profileId}`}: ${o.n} event${o.n === 1 ? '' : 's'} in no span of the profile (profile_spans), the first at position ${o.first}: its reads miss them (run pgo-ledger replay)`);
+  }
   for (const p of profiles) {
     try {
       verifyProfile(ledger, p, differences);
