@@ -12,7 +12,8 @@ import type { Sql } from './database.ts';
  * an event, each a descent of its own (the costliest of the events' indexes to keep).
  *
  * Spans are a function of the log alone (the same whichever batches wrote it): the migration's
- * backfill and replay make them with spansSelect, the append with batchSpans and spanStart.
+ * backfill makes them in SQL (spansSelect), replay as its scan meets the events (trackSpan),
+ * the append with batchSpans and spanStart.
  */
 
 /**
@@ -86,10 +87,47 @@ export function spansSelect(rows: string): string {
     group by profile_id, island`;
 }
 
-/** Replay: every span made again from the log. */
-export function rebuildSpans(sql: Sql): void {
+/**
+ * A profile's spans made from its positions met in order (replay's scan): the closed ones as
+ * flat pairs, and the open one (0: none yet).
+ */
+export interface SpanTrack {
+  done: number[];
+  first: number;
+  last: number;
+}
+
+export const spanTrack = (): SpanTrack => ({ done: [], first: 0, last: 0 });
+
+/** The profile's next position (rising), into its spans. */
+export function trackSpan(t: SpanTrack, position: number): void {
+  if (t.last !== 0 && position - t.last <= SPAN_GAP) {
+    t.last = position;
+    return;
+  }
+  if (t.last !== 0) t.done.push(t.first, t.last);
+  t.first = t.last = position;
+}
+
+/** Rows of a VALUES list a statement of writeTracked carries. */
+const TRACKED_ROWS = 200;
+
+/** Replay: each profile's spans, as tracked over the whole log, in place of those stored (a statement a few hundred). */
+export function writeTracked(sql: Sql, tracks: Iterable<[profileId: number, track: SpanTrack]>): void {
   sql.run('delete from profile_spans');
-  sql.run(`insert into profile_spans(profile_id, first_position, last_position) ${spansSelect('events')}`);
+  const rows: number[] = [];
+  const put = (n: number) => {
+    const marks = Array(n / 3).fill('(?, ?, ?)').join(', ');
+    sql.run(`insert into profile_spans(profile_id, first_position, last_position) values ${marks}`, ...rows.splice(0, n));
+  };
+  for (const [pid, t] of tracks) {
+    if (t.last !== 0) t.done.push(t.first, t.last);
+    for (let k = 0; k < t.done.length; k += 2) {
+      rows.push(pid, t.done[k], t.done[k + 1]);
+      if (rows.length === 3 * TRACKED_ROWS) put(rows.length);
+    }
+  }
+  if (rows.length) put(rows.length);
 }
 
 /**
