@@ -1,7 +1,7 @@
 import { deflateSync, inflateSync } from 'node:zlib';
 import type { Sql } from './database.ts';
 import { jsonItem as json } from './json-text.ts';
-import { profileRanges } from './profile-spans.ts';
+import { checkEnds, profileRanges } from './profile-spans.ts';
 
 /**
  * What the report counts straight from the log, whatever the window (every event, retracted
@@ -47,14 +47,21 @@ const newSourceCounts = (codeId: number, sourceId: number, n: number, runs: Set<
 /** Adds the profile's events after position `after`, up to `until` (read within its spans, profile-spans.ts). */
 export function countLog(sql: Sql, profileId: number, into: LogCounts, after = 0, until = Number.MAX_SAFE_INTEGER): LogCounts {
   const ranges = profileRanges(sql, profileId, after, until);
-  for (let k = 0; k < ranges.length; k += 2) {
+  for (let k = 0; k < ranges.length; k += 3) {
     const rows = sql.allRaw(
-      'select code_id, source_id, run_id, kind, count(*) from events where profile_id = ? and position > ? and position <= ? group by code_id, source_id, run_id, kind',
+      'select code_id, source_id, run_id, kind, count(*), min(position), max(position) from events where profile_id = ? and position > ? and position <= ? group by code_id, source_id, run_id, kind',
       profileId,
       ranges[k],
       ranges[k + 1],
     );
-    for (const [codeId, sourceId, runId, kind, n] of rows as [number, number, number | null, string, number][]) addToLogCounts(into, codeId, sourceId, runId, kind, n);
+    let first: number | undefined;
+    let last: number | undefined;
+    for (const [codeId, sourceId, runId, kind, n, lo, hi] of rows as [number, number, number | null, string, number, number, number][]) {
+      addToLogCounts(into, codeId, sourceId, runId, kind, n);
+      if (first === undefined || lo < first) first = lo;
+      if (last === undefined || hi > last) last = hi;
+    }
+    checkEnds(sql, profileId, ranges[k], ranges[k + 1], ranges[k + 2], first, last);
   }
   return into;
 }

@@ -3,7 +3,7 @@ import { codeFromColumns } from './code-columns.ts';
 import type { Sql } from './database.ts';
 import { decodePayload, eventSchemas, EventPayloadError, joinPayload, zodMessage, type ShapeObserved } from './events.ts';
 import { damaged } from './damage.ts';
-import { profileRanges } from './profile-spans.ts';
+import { checkEnds, profileRanges } from './profile-spans.ts';
 import { shapeFromJson, type FoldInput, type FoldPayload } from './fold.ts';
 
 const PAGE = 5000;
@@ -262,12 +262,16 @@ export function scanEvents(sql: Sql, filter: ReadFilter, visit: (ev: LeanEvent) 
              where ${byProfile ? 'profile_id = ? and ' : ''}position > ? and position <= ? order by position limit ${PAGE}`;
   // the ranges (after, until] read, in order
   const after0 = filter.afterPosition ?? 0;
+  // (a profile's: triples, with which of its span's ends each holds)
   const ranges = byProfile ? profileRanges(sql, filter.profileId!, after0, until) : [after0, until];
   const params = (after: number, to: number) => (byProfile ? [filter.profileId, after, to] : [after, to]);
   let n = 0;
-  for (let k = 0; k < ranges.length; k += 2) {
+  const step = byProfile ? 3 : 2;
+  for (let k = 0; k < ranges.length; k += step) {
     let after = ranges[k];
     const to = ranges[k + 1];
+    let first: number | undefined;
+    let last: number | undefined;
     for (;;) {
       const rows = sql.allRaw(q, ...params(after, to));
       if (sql.dialect.remote) {
@@ -278,7 +282,11 @@ export function scanEvents(sql: Sql, filter: ReadFilter, visit: (ev: LeanEvent) 
         dict.load('runs', rows.flatMap((r) => (r[5] === null ? [] : [r[5] as number])));
         // the next page (of this range, or the next) comes while this one is folded
         if (rows.length === PAGE) sql.dialect.prefetchRaw?.(sql, q, params(rows[rows.length - 1][0] as number, to));
-        else if (k + 2 < ranges.length) sql.dialect.prefetchRaw?.(sql, q, params(ranges[k + 2], ranges[k + 3]));
+        else if (k + step < ranges.length) sql.dialect.prefetchRaw?.(sql, q, params(ranges[k + step], ranges[k + step + 1]));
+      }
+      if (rows.length) {
+        first ??= rows[0][0] as number;
+        last = rows[rows.length - 1][0] as number;
       }
       for (let i = 0; i < rows.length; i++) {
         const r = rows[i];
@@ -296,6 +304,7 @@ export function scanEvents(sql: Sql, filter: ReadFilter, visit: (ev: LeanEvent) 
       if (rows.length < PAGE) break;
       after = rows[rows.length - 1][0] as number;
     }
+    if (byProfile) checkEnds(sql, filter.profileId!, ranges[k], to, ranges[k + 2], first, last);
   }
   return n;
 }

@@ -27,7 +27,7 @@ export function verifyProfileRuns(sql: Sql, profileId: number, cacheKey: string)
   // each run's first event, within the profile's spans (profile-spans.ts)
   const first = new Map<string, number>();
   const ranges = profileRanges(sql, profileId, 0, Number.MAX_SAFE_INTEGER);
-  for (let k = 0; k < ranges.length; k += 2) {
+  for (let k = 0; k < ranges.length; k += 3) {
     const rows = sql.allRaw('select r.run, min(e.position) from events e join runs r on r.id = e.run_id where e.profile_id = ? and e.position > ? and e.position <= ? group by r.run', profileId, ranges[k], ranges[k + 1]);
     for (const [run, p] of rows) if (!first.has(String(run))) first.set(String(run), Number(p));
   }

@@ -139,4 +139,26 @@ for (const dialect of DIALECTS) describe(`${dialect}: profile spans`, () => {
       await l.close();
     }
   });
+
+  it('a span that begins or ends at no event of its profile (a damaged page reads as no rows): a read of it says the file is damaged, verify names the span; replay makes it again', async () => {
+    const l = await openLedger(ledgerAt(dialect, tempDir(), 'ends.db'));
+    try {
+      fill(l);
+      const want = spans(l);
+      const c = l.profileByKey('c:None:')!.id;
+      // c's first span ends at its event at position 6; position 7 is a's
+      assert.deepEqual(want.find((s) => s[0] === c), [c, 6, 6]);
+      l.sql.run('update profile_spans set last_position = 7 where profile_id = ? and first_position = 6', c);
+      assert.throws(() => scanEvents(l.sql, { profileId: c }, () => {}), (e: Error) => e.name === 'DamageError' && /is damaged: the events of profile \d+ from position 6 to 7: an event a span of the profile begins or ends at \(profile_spans\) is not there/.test(e.message));
+      // a window that cuts the span before its damaged end reads as before
+      assert.equal(scanEvents(l.sql, { profileId: c, untilPosition: 6 }, () => {}), 1);
+      const d = verifyLedger(l).differences;
+      assert.ok(d.includes('c:None:: 1 span of the profile (profile_spans) begin or end at no event of it, the first from position 6 (run pgo-ledger replay)'), d.join('\n'));
+      l.replay();
+      assert.deepEqual(spans(l), want);
+      assert.deepEqual(verifyLedger(l).differences, []);
+    } finally {
+      await l.close();
+    }
+  });
 });

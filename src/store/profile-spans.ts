@@ -1,4 +1,5 @@
 import type { Sql } from './database.ts';
+import { damaged } from './damage.ts';
 
 /**
  * How a profile's events are found: its spans, not an index of every event by profile.
@@ -130,10 +131,16 @@ export function writeTracked(sql: Sql, tracks: Iterable<[profileId: number, trac
   if (rows.length) put(rows.length);
 }
 
+/** Bits of a range's `ends` (profileRanges): its span's first event is the range's first, its last the range's last. */
+export const FIRST = 1;
+export const LAST = 2;
+
 /**
  * THE rule of a profile's reads: the position ranges (after, until] to read its events in
- * after `after` up to `until`, as flat pairs [after, until, ...] in position order: its spans
- * that meet the window, cut to it. A reader still filters each range by profile_id.
+ * after `after` up to `until`, as flat triples [after, until, ends, ...] in position order:
+ * its spans that meet the window, cut to it. A reader still filters each range by
+ * profile_id, and checks with checkEnds that the range's ends that are its span's (`ends`:
+ * FIRST, LAST) are there: a span begins and ends at events of its profile.
  */
 export function profileRanges(sql: Sql, profileId: number, after: number, until: number): number[] {
   if (until <= after) return [];
@@ -149,8 +156,23 @@ export function profileRanges(sql: Sql, profileId: number, after: number, until:
     after + 1,
   );
   const out: number[] = [];
-  for (const r of rows) out.push(Math.max((r[0] as number) - 1, after), Math.min(r[1] as number, until));
+  for (const r of rows) {
+    const first = r[0] as number;
+    const last = r[1] as number;
+    out.push(Math.max(first - 1, after), Math.min(last, until), (first > after ? FIRST : 0) | (last <= until ? LAST : 0));
+  }
   return out;
+}
+
+/**
+ * A range read (profileRanges) met `first` and `last` of the profile's events (undefined:
+ * none): where a span's first or last event is missing from the log the file is damaged (a
+ * page that reads as no rows), which a read must not take for a profile with fewer events.
+ */
+export function checkEnds(sql: Sql, profileId: number, after: number, until: number, ends: number, first: number | undefined, last: number | undefined): void {
+  if (((ends & FIRST) !== 0 && first !== after + 1) || ((ends & LAST) !== 0 && last !== until)) {
+    throw damaged(sql.path, `the events of profile ${profileId} from position ${after + 1} to ${until}`, new Error('an event a span of the profile begins or ends at (profile_spans) is not there'));
+  }
 }
 
 /**
@@ -165,6 +187,18 @@ export function eventsOutsideSpans(sql: Sql): { profileId: number; n: number; fi
        where coalesce((select s.last_position from profile_spans s where s.profile_id = e.profile_id and s.first_position <= e.position
                        order by s.first_position desc limit 1), 0) < e.position
        group by e.profile_id order by e.profile_id`,
+    )
+    .map((r) => ({ profileId: Number(r[0]), n: Number(r[1]), first: Number(r[2]) }));
+}
+
+/** Verify: by profile, its spans that begin or end at a position that is no event of it (a read of them would take the log for damaged). */
+export function spansWithoutEnds(sql: Sql): { profileId: number; n: number; first: number }[] {
+  return sql
+    .allRaw(
+      `select s.profile_id, count(*), min(s.first_position) from profile_spans s
+       where not exists (select 1 from events e where e.position = s.first_position and e.profile_id = s.profile_id)
+          or not exists (select 1 from events e where e.position = s.last_position and e.profile_id = s.profile_id)
+       group by s.profile_id order by s.profile_id`,
     )
     .map((r) => ({ profileId: Number(r[0]), n: Number(r[1]), first: Number(r[2]) }));
 }
