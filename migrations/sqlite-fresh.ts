@@ -14,7 +14,8 @@ export const FRESH_SQLITE: FreshSchema = {
     "2026-11-28T17-30-event-transactions",
     "2026-11-28T22-39-position-blocks",
     "2026-11-29T04-12-events-by-profile-rowid",
-    "2026-11-29T07-55-take-positions-definer"
+    "2026-11-29T07-55-take-positions-definer",
+    "2026-11-29T09-24-profile-spans"
   ],
   "sql": [
     "CREATE TABLE \"kysely_migration\" (\"name\" varchar(255) not null primary key, \"timestamp\" varchar(255) not null)",
@@ -37,9 +38,9 @@ export const FRESH_SQLITE: FreshSchema = {
     "CREATE TABLE \"watch_cursors\" (\"input\" text primary key, \"identity\" text not null, \"byte_offset\" bigint not null, \"hash\" text, \"complete\" bigint not null, \"path\" text, \"updated_at\" bigint not null)",
     "CREATE TABLE \"live_merges\" (\"into_key\" text not null, \"pattern\" text not null, \"created_at\" bigint not null, constraint \"live_merges_pk\" primary key (\"into_key\", \"pattern\"))",
     "CREATE TABLE \"profile_runs\" (\"profile_id\" bigint not null, \"run_id\" bigint not null, \"first_position\" bigint not null, constraint \"profile_runs_pk\" primary key (\"profile_id\", \"run_id\"))",
-    "CREATE INDEX events_by_profile on events(profile_id)",
     "CREATE INDEX events_retractions on events(profile_id) where kind = 'run.retracted'",
-    "CREATE INDEX events_described on events(profile_id) where kind = 'shape.described'"
+    "CREATE INDEX events_described on events(profile_id) where kind = 'shape.described'",
+    "CREATE TABLE \"profile_spans\" (\"profile_id\" bigint not null, \"first_position\" bigint not null, \"last_position\" bigint not null, constraint \"profile_spans_pk\" primary key (\"profile_id\", \"first_position\"))"
   ],
   "rows": {
     "kysely_migration_lock": [

@@ -9,10 +9,10 @@ import { openDatabase } from './database.ts';
 
 const dir = tempDir();
 
-/** A profile's reads (log.ts, log-counts.ts, window.ts, checkpoints.ts, history.ts, described-shapes.ts, retract.ts) and the index each must use. */
+/** A profile's reads (log.ts, log-counts.ts, window.ts, checkpoints.ts, history.ts, described-shapes.ts, retract.ts) and the index each must use ('' for a span's range of the events' own key: profile-spans.ts). */
 const READS: [string, string][] = [
-  ['select position, profile_id, code_id, source_id, body_id, run_id, time from events where profile_id = 1 and position > 5 and position <= 9000 order by position limit 2000', 'events_by_profile'],
-  ['select code_id, source_id, run_id, kind, count(*) from events where profile_id = 1 and position > 5 and position <= 9000 group by code_id, source_id, run_id, kind', 'events_by_profile'],
+  ['select position, profile_id, code_id, source_id, body_id, run_id, time from events where profile_id = 1 and position > 5 and position <= 9000 order by position limit 2000', ''],
+  ['select code_id, source_id, run_id, kind, count(*) from events where profile_id = 1 and position > 5 and position <= 9000 group by code_id, source_id, run_id, kind', ''],
   ["select position, time, body_id from events where profile_id = 1 and kind = 'run.retracted' order by position", 'events_retractions'],
   ["select 1 from events where profile_id = 1 and kind = 'run.retracted' limit 1", 'events_retractions'],
   ["select 1 from events where profile_id = 1 and kind = 'run.retracted' and position > 5 limit 1", 'events_retractions'],
@@ -26,12 +26,14 @@ const columns = (db: Database.Database, index: string) => (db.pragma(`index_info
 function check(path: string): void {
   const db = new Database(path, { readonly: true });
   try {
-    for (const index of ['events_by_profile', 'events_retractions', 'events_described']) {
+    for (const index of ['events_retractions', 'events_described']) {
       assert.deepEqual(columns(db, index), ['profile_id'], index);
     }
+    // no index of every event by profile (migration 2026-11-29T09-24-profile-spans): spans in its place
+    assert.deepEqual(columns(db, 'events_by_profile'), []);
     for (const [q, index] of READS) {
       const plan = (db.prepare(`explain query plan ${q}`).all() as { detail: string }[]).map((r) => r.detail).join('; ');
-      assert.match(plan, new RegExp(`USING (COVERING )?INDEX ${index} \\(`), `${q}: ${plan}`);
+      assert.match(plan, index ? new RegExp(`USING (COVERING )?INDEX ${index} \\(`) : /SEARCH events USING INTEGER PRIMARY KEY \(rowid>\? AND rowid<\?\)/, `${q}: ${plan}`);
       assert.doesNotMatch(plan, /TEMP B-TREE FOR ORDER BY/, `${q}: ${plan}`);
     }
   } finally {
@@ -39,8 +41,8 @@ function check(path: string): void {
   }
 }
 
-describe('sqlite: each profile\'s events indexed by (profile_id) alone, the rowid (position) ending each entry', () => {
-  it('a new database: the indexes hold profile_id alone, and each read of a profile uses the index meant for it (the partial ones for retractions and described inputs), in position order with no sort', async () => {
+describe('sqlite: the indexes of a profile\'s events: (profile_id) alone, the rowid (position) ending each entry; none of every event (spans)', () => {
+  it('a new database: the indexes hold profile_id alone, and each read of a profile uses the index meant for it (the partial ones for retractions and described inputs; a span\'s range of positions for the rest), in position order with no sort', async () => {
     const path = join(dir, 'new.db');
     await (await openDatabase(path)).close();
     check(path);
@@ -61,7 +63,7 @@ describe('sqlite: each profile\'s events indexed by (profile_id) alone, the rowi
     check(path);
     const db = new Database(path, { readonly: true });
     assert.deepEqual(db.prepare("select position from events where profile_id = 1 and kind = 'shape.described' order by position").pluck().all(), [8, 108, 208]);
-    assert.equal(db.prepare('select count(*) from events indexed by events_by_profile where profile_id = 1 and position > 150').pluck().get(), 150);
+    assert.deepEqual(db.prepare('select profile_id, first_position, last_position from profile_spans').raw().all(), [[1, 1, 300]]);
     db.close();
   });
 });

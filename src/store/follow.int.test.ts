@@ -214,6 +214,7 @@ describe('issue 11.3: a follower reads every event exactly once, in commit order
       l.append(Array.from({ length: 300 }, (_, i) => ev(i % 3, `c${i}`)));
       l.append([ev(2, 'd')]);
       // as the ledger was before the migration (its down, and its name not yet run)
+      l.sql.exec('drop table profile_spans; create index events_by_profile on events(profile_id, position)');
       l.sql.exec('create index events_by_transaction on events(transaction_id, position); drop table event_transactions');
       l.sql.run("delete from kysely_migration where name >= '2026-11-28T17-30-event-transactions'");
     } finally {

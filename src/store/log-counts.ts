@@ -1,6 +1,7 @@
 import { deflateSync, inflateSync } from 'node:zlib';
 import type { Sql } from './database.ts';
 import { jsonItem as json } from './json-text.ts';
+import { checkEnds, profileRanges } from './profile-spans.ts';
 
 /**
  * What the report counts straight from the log, whatever the window (every event, retracted
@@ -43,15 +44,25 @@ export interface SourceCounts {
 export const emptyLogCounts = (): LogCounts => ({ sources: new Map(), runs: new Set(), sorted: undefined, runsText: undefined, runsSize: 0, runsInOrder: false, runsLast: 0 });
 const newSourceCounts = (codeId: number, sourceId: number, n: number, runs: Set<number>): SourceCounts => ({ codeId, sourceId, n, runs, runsText: undefined, runsSize: 0, runsInOrder: false, runsLast: 0 });
 
-/** Adds the profile's events after position `after`, up to `until`. */
+/** Adds the profile's events after position `after`, up to `until` (read within its spans, profile-spans.ts). */
 export function countLog(sql: Sql, profileId: number, into: LogCounts, after = 0, until = Number.MAX_SAFE_INTEGER): LogCounts {
-  const rows = sql.allRaw(
-    'select code_id, source_id, run_id, kind, count(*) from events where profile_id = ? and position > ? and position <= ? group by code_id, source_id, run_id, kind',
-    profileId,
-    after,
-    until,
-  );
-  for (const [codeId, sourceId, runId, kind, n] of rows as [number, number, number | null, string, number][]) addToLogCounts(into, codeId, sourceId, runId, kind, n);
+  const ranges = profileRanges(sql, profileId, after, until);
+  for (let k = 0; k < ranges.length; k += 3) {
+    const rows = sql.allRaw(
+      'select code_id, source_id, run_id, kind, count(*), min(position), max(position) from events where profile_id = ? and position > ? and position <= ? group by code_id, source_id, run_id, kind',
+      profileId,
+      ranges[k],
+      ranges[k + 1],
+    );
+    let first: number | undefined;
+    let last: number | undefined;
+    for (const [codeId, sourceId, runId, kind, n, lo, hi] of rows as [number, number, number | null, string, number, number, number][]) {
+      addToLogCounts(into, codeId, sourceId, runId, kind, n);
+      if (first === undefined || lo < first) first = lo;
+      if (last === undefined || hi > last) last = hi;
+    }
+    checkEnds(sql, profileId, ranges[k], ranges[k + 1], ranges[k + 2], first, last);
+  }
   return into;
 }
 

@@ -3,6 +3,7 @@ import { codeFromColumns } from './code-columns.ts';
 import type { Sql } from './database.ts';
 import { decodePayload, eventSchemas, EventPayloadError, joinPayload, zodMessage, type ShapeObserved } from './events.ts';
 import { damaged } from './damage.ts';
+import { checkEnds, profileRanges } from './profile-spans.ts';
 import { shapeFromJson, type FoldInput, type FoldPayload } from './fold.ts';
 
 const PAGE = 5000;
@@ -248,7 +249,8 @@ export const leanEvent = (): LeanEvent => ({ position: 0, profileId: 0, bodyId: 
 /**
  * The log's one read loop (replay, verify, every window's fold): rows of integers a page at a
  * time, resolved through the dictionaries (each distinct body parsed and checked by zod once).
- * Memory stays flat however long the log, and no cursor is held open between pages.
+ * Memory stays flat however long the log, and no cursor is held open between pages. A
+ * profile's events are read within its spans (profile-spans.ts), by position.
  */
 export function scanEvents(sql: Sql, filter: ReadFilter, visit: (ev: LeanEvent) => void, dict: Dictionaries = dictionaries(sql)): number {
   const ev = leanEvent();
@@ -258,36 +260,51 @@ export function scanEvents(sql: Sql, filter: ReadFilter, visit: (ev: LeanEvent) 
   const timed = filter.untilTime !== undefined || filter.withTime === true || details;
   const q = `select position, profile_id, code_id, source_id, body_id, run_id${timed ? ', time' : ''}${details ? ', origin_id, origin_line, compile_id' : ''} from events
              where ${byProfile ? 'profile_id = ? and ' : ''}position > ? and position <= ? order by position limit ${PAGE}`;
-  let after = filter.afterPosition ?? 0;
+  // the ranges (after, until] read, in order
+  const after0 = filter.afterPosition ?? 0;
+  // (a profile's: triples, with which of its span's ends each holds)
+  const ranges = byProfile ? profileRanges(sql, filter.profileId!, after0, until) : [after0, until];
+  const params = (after: number, to: number) => (byProfile ? [filter.profileId, after, to] : [after, to]);
   let n = 0;
-  for (;;) {
-    const rows = byProfile ? sql.allRaw(q, filter.profileId, after, until) : sql.allRaw(q, after, until);
-    if (sql.dialect.remote) {
-      // the page's dictionary rows in a few queries, not a round trip each
-      dict.load('bodies', rows.map((r) => r[4] as number));
-      dict.load('codes', rows.flatMap((r) => (r[2] === null ? [] : [r[2] as number])));
-      dict.load('sources', rows.flatMap((r) => (r[3] === null ? [] : [r[3] as number])));
-      dict.load('runs', rows.flatMap((r) => (r[5] === null ? [] : [r[5] as number])));
-      // the next page comes while this one is folded
-      if (rows.length === PAGE) {
-        const next = rows[rows.length - 1][0];
-        sql.dialect.prefetchRaw?.(sql, q, byProfile ? [filter.profileId, next, until] : [next, until]);
+  const step = byProfile ? 3 : 2;
+  for (let k = 0; k < ranges.length; k += step) {
+    let after = ranges[k];
+    const to = ranges[k + 1];
+    let first: number | undefined;
+    let last: number | undefined;
+    for (;;) {
+      const rows = sql.allRaw(q, ...params(after, to));
+      if (sql.dialect.remote) {
+        // the page's dictionary rows in a few queries, not a round trip each
+        dict.load('bodies', rows.map((r) => r[4] as number));
+        dict.load('codes', rows.flatMap((r) => (r[2] === null ? [] : [r[2] as number])));
+        dict.load('sources', rows.flatMap((r) => (r[3] === null ? [] : [r[3] as number])));
+        dict.load('runs', rows.flatMap((r) => (r[5] === null ? [] : [r[5] as number])));
+        // the next page (of this range, or the next) comes while this one is folded
+        if (rows.length === PAGE) sql.dialect.prefetchRaw?.(sql, q, params(rows[rows.length - 1][0] as number, to));
+        else if (k + step < ranges.length) sql.dialect.prefetchRaw?.(sql, q, params(ranges[k + step], ranges[k + step + 1]));
       }
-    }
-    for (let i = 0; i < rows.length; i++) {
-      const r = rows[i];
-      if (filter.untilTime !== undefined && (r[6] as number) > filter.untilTime) continue;
-      fillEvent(sql, dict, ev, r[0] as number, r[1] as number, r[2] as number | null, r[3] as number | null, r[4] as number, r[5] as number | null);
-      if (timed) ev.time = r[6] as number;
-      if (details) {
-        ev.origin = r[7] === null ? null : dict.origin(r[7] as number);
-        ev.originLine = r[8] as number | null;
-        ev.compileId = r[9] as string | null;
+      if (rows.length) {
+        first ??= rows[0][0] as number;
+        last = rows[rows.length - 1][0] as number;
       }
-      visit(ev);
-      n++;
+      for (let i = 0; i < rows.length; i++) {
+        const r = rows[i];
+        if (filter.untilTime !== undefined && (r[6] as number) > filter.untilTime) continue;
+        fillEvent(sql, dict, ev, r[0] as number, r[1] as number, r[2] as number | null, r[3] as number | null, r[4] as number, r[5] as number | null);
+        if (timed) ev.time = r[6] as number;
+        if (details) {
+          ev.origin = r[7] === null ? null : dict.origin(r[7] as number);
+          ev.originLine = r[8] as number | null;
+          ev.compileId = r[9] as string | null;
+        }
+        visit(ev);
+        n++;
+      }
+      if (rows.length < PAGE) break;
+      after = rows[rows.length - 1][0] as number;
     }
-    if (rows.length < PAGE) return n;
-    after = rows[rows.length - 1][0] as number;
+    if (byProfile) checkEnds(sql, filter.profileId!, ranges[k], to, ranges[k + 2], first, last);
   }
+  return n;
 }

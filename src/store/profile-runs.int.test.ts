@@ -50,6 +50,7 @@ for (const dialect of DIALECTS) describe(dialect, () => {
     fill(l);
     const want = answers(l);
     // back to the schema before the migration, and before those after it (event_transactions: PostgreSQL only)
+    l.sql.exec(`drop table profile_spans; create index events_by_profile on events(profile_id${dialect === 'postgres' ? ', position' : ''})`);
     if (dialect === 'postgres') l.sql.exec('create index events_by_transaction on events(transaction_id, position); drop table event_transactions');
     l.sql.exec("drop table profile_runs; create index events_by_run on events(run_id); delete from kysely_migration where name >= '2026-11-28T07-40-profile-runs'");
     await l.close();

@@ -1,4 +1,5 @@
 import type { Sql } from './database.ts';
+import { profileRanges } from './profile-spans.ts';
 
 /** Notes that a profile holds a run from a position on; a row stored before (an earlier position) stays. */
 export function addProfileRun(sql: Sql, profileId: number, runId: number, firstPosition: number): void {
@@ -23,7 +24,14 @@ export function runsByProfile(sql: Sql): Map<number, string[]> {
 /** The profile's rows of profile_runs against its events (verify): each run it holds, from its first event. */
 export function verifyProfileRuns(sql: Sql, profileId: number, cacheKey: string): string[] {
   const text = (rows: unknown[][]) => rows.map((r) => `run ${String(r[0])} from position ${String(r[1])}`);
-  const want = text(sql.allRaw('select r.run, min(e.position) from events e join runs r on r.id = e.run_id where e.profile_id = ? group by r.run order by 2', profileId));
+  // each run's first event, within the profile's spans (profile-spans.ts)
+  const first = new Map<string, number>();
+  const ranges = profileRanges(sql, profileId, 0, Number.MAX_SAFE_INTEGER);
+  for (let k = 0; k < ranges.length; k += 3) {
+    const rows = sql.allRaw('select r.run, min(e.position) from events e join runs r on r.id = e.run_id where e.profile_id = ? and e.position > ? and e.position <= ? group by r.run', profileId, ranges[k], ranges[k + 1]);
+    for (const [run, p] of rows) if (!first.has(String(run))) first.set(String(run), Number(p));
+  }
+  const want = text([...first].sort((a, b) => a[1] - b[1]));
   const have = text(sql.allRaw('select r.run, pr.first_position from profile_runs pr join runs r on r.id = pr.run_id where pr.profile_id = ? order by 2', profileId));
   const out: string[] = [];
   for (let i = 0; i < Math.max(want.length, have.length); i++) {

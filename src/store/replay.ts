@@ -4,6 +4,7 @@ import { codeKey } from '../model/code-id.ts';
 import { emptyStream, fold, type StreamView } from './fold.ts';
 import { foldWindow } from './fold-window.ts';
 import type { Interner } from './intern.ts';
+import { spanTrack, trackSpan, writeTracked, type SpanTrack } from './profile-spans.ts';
 import { fillEvent, leanEvent, scanEvents, type Dictionaries, type LeanEvent } from './log.ts';
 import { historyRows, writeCodeStates } from './views.ts';
 import type { HistoryInsert } from './dialect/dialect.ts';
@@ -91,7 +92,7 @@ export function replayAll(sql: Sql, interner: Interner, onProgress?: (events: nu
       p = byId[ev.profileId];
       if (!p) {
         const ex = excluded.get(ev.profileId)!;
-        byId[ev.profileId] = p = { id: ev.profileId, view: emptyStream(), ex, why: ex.size === 0 ? { why: emptyWhyState(), counts: emptyLogCounts() } : undefined, n: 0, due: due(0), time: 0, runs: new Map(), lastRunRow: null, unchanged: [], rows: emptyViewRows() };
+        byId[ev.profileId] = p = { id: ev.profileId, view: emptyStream(), ex, why: ex.size === 0 ? { why: emptyWhyState(), counts: emptyLogCounts() } : undefined, n: 0, due: due(0), time: 0, runs: new Map(), lastRunRow: null, unchanged: [], rows: emptyViewRows(), spans: spanTrack() };
         profiles.push(p);
       }
     }
@@ -104,6 +105,7 @@ export function replayAll(sql: Sql, interner: Interner, onProgress?: (events: nu
     }
     p.n++;
     p.due = due(p.n);
+    trackSpan(p.spans, ev.position);
     if (ev.time > p.time) p.time = ev.time;
     const m = ev.kind === 'shape.observed' || ev.kind === 'entry.imported' ? unchangedAt(p, ev.codeRow!, ev.sourceRow!) : null;
     // addToLogCounts, with the counts of the code id and source kept (a set adds a run once)
@@ -136,6 +138,7 @@ export function replayAll(sql: Sql, interner: Interner, onProgress?: (events: nu
     // hot path would be made again for want of type feedback).
     if (q.n + 1 === q.due || (onProgress && position % 50000 === 0) || (runRow !== null && runRow !== q.lastRunRow)) return false;
     q.n++;
+    trackSpan(q.spans, position);
     if (time > q.time) q.time = time;
     countSource(q, u, runRow);
     u.lastBody = bodyId;
@@ -174,6 +177,8 @@ export function replayAll(sql: Sql, interner: Interner, onProgress?: (events: nu
   flush();
   for (const q of profiles) writeCodeStates(sql, q.id, q.view, 'all');
   for (const q of profiles) for (const [rid, position] of q.runs) addProfileRun(sql, q.id, rid, position);
+  // the spans a profile's events are read in are derived too (verify names any event outside them)
+  writeTracked(sql, profiles.map((q) => [q.id, q.spans]));
   return { events, profiles: profiles.length, records };
 }
 
@@ -216,6 +221,8 @@ interface Scanned {
   unchanged: Unchanged[][];
   /** Its checkpoints' rows, kept between them. */
   rows: ViewRows;
+  /** Its spans so far (profile-spans.ts). */
+  spans: SpanTrack;
 }
 
 /**

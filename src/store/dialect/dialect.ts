@@ -50,7 +50,7 @@ export interface Dialect {
    * Absent: each append waits for its commit.
    */
   pipeline?: Pipeline;
-  /** Inserts events skipping known idempotency keys; the position of each row, 0 where its key was taken. */
+  /** Inserts events skipping known idempotency keys, and their spans (profile-spans.ts); the position of each row, 0 where its key was taken. */
   insertEvents(sql: Sql, rows: readonly EventRow[]): number[];
   insertHistory(sql: Sql, rows: readonly HistoryInsert[]): void;
   /** Writes code states, replacing the entries of those already stored (one statement on PostgreSQL). */
@@ -92,7 +92,7 @@ export interface Pipeline {
   /** Runs fn, which posts the batch's writes, in a transaction whose commit is posted: the ticket that settle takes. */
   transaction(sql: Sql, fn: () => void): number;
   /**
-   * The batch's events at positions from `base` on, where these are the next positions taken
+   * The batch's events (and spans, profile-spans.ts) at positions from `base` on, where these are the next positions taken
    * and `base - 1` the log's last, each profile's counters are as given, and no live merge is
    * defined (the batch would have to join its targets). Throws, posting nothing, where the
    * rows cannot go this way (the caller then appends the batch the usual way).

@@ -3,6 +3,7 @@ import pg from 'pg';
 import { runAsWorker } from 'synckit';
 import { migrations } from '../../../migrations/index.ts';
 import { askKey } from './pg-ask.ts';
+import { spanStart, upsertSpans } from '../profile-spans.ts';
 import { copyBinary, copyReads, copyRows, FLOAT8_ARRAY, KEY_AT, packRows, recordTransaction, repeatsKey, type PackedEvents, type PackedRows } from './pg-rows.ts';
 
 /**
@@ -362,7 +363,7 @@ function copyEventsFrom(client: pg.Client, text: string, positions: readonly num
  * keys looked up. That costs one batch once, where the lookup cost a fifth of the server's
  * time on every batch.
  */
-async function copyEvents(id: number, statement: string, events: PackedEvents): Promise<Reply<number | null>> {
+async function copyEvents(id: number, statement: string, events: PackedEvents, spans: number[]): Promise<Reply<number | null>> {
   const c = conns.get(id);
   if (!c) return fail('query', new Error('connection closed'));
   const client = c.client;
@@ -372,7 +373,8 @@ async function copyEvents(id: number, statement: string, events: PackedEvents): 
   let first: number;
   try {
     // The batch's positions, one block (take_positions: the migration 2026-11-28T22-39 says
-    // why), and its transaction and range recorded in the same statement (unless a key was
+    // why), and its transaction and range and its spans (profile-spans.ts, given at positions
+    // from 1) recorded in the same statement (unless a key was
     // taken: then nothing is written here; the block is taken all the same, as nextval took
     // the positions before: the insert that follows takes its own, and later events keep the
     // positions they had).
@@ -382,11 +384,12 @@ async function copyEvents(id: number, statement: string, events: PackedEvents): 
     };
     const r = await inOrder(c, () =>
       client.query({
-        text: `with k as (select ${c.lookUp ? 'exists (select 1 from events where idempotency_key = any($2::int8[]))' : 'false'} taken),
+        text: `with k as (select ${c.lookUp ? 'exists (select 1 from events where idempotency_key = any($5::int8[]))' : 'false'} taken),
             s as materialized (select take_positions($1::int8) lo),
-            x as (${recordTransaction('select pg_current_xact_id(), lo, lo + $1::int8 - 1 from s, k where not k.taken')})
+            x as (${recordTransaction('select pg_current_xact_id(), lo, lo + $1::int8 - 1 from s, k where not k.taken')}),
+            y as (${upsertSpans(`select u.p, ${spanStart('u.p', 's.lo + u.a - 1')}, s.lo + u.b - 1 from s, k, unnest($2::int8[], $3::int8[], $4::int8[]) as u(p, a, b) where not k.taken`)})
           select k.taken, lo from s, k`,
-        values: c.lookUp ? [n, keys()] : [n],
+        values: [n, ...spanColumns(spans), ...(c.lookUp ? [keys()] : [])],
         rowMode: 'array',
       }),
     );
@@ -428,6 +431,13 @@ async function copyAt(id: number, statement: string, first: number, events: Pack
     throw Object.assign(new Error(`an idempotency key of this batch was taken as it was written (${(e as Error).message}): the batch runs again`), { code: '40001' });
   }));
   return { ok: true, value: null };
+}
+
+/** Flat triples (profile-spans.ts batchSpans) as three columns. */
+function spanColumns(spans: readonly number[]): [number[], number[], number[]] {
+  const cols: [number[], number[], number[]] = [[], [], []];
+  for (let k = 0; k < spans.length; k += 3) for (let j = 0; j < 3; j++) cols[j].push(spans[k + j]);
+  return cols;
 }
 
 /**
@@ -690,7 +700,7 @@ export type Call =
   | ['query', number, string, unknown[], boolean]
   | ['exec', number, string]
   | ['postExec', number, string, number?]
-  | ['copyEvents', number, string, PackedEvents]
+  | ['copyEvents', number, string, PackedEvents, number[]]
   | ['copyAt', number, string, number, PackedEvents]
   | ['settle', number, number]
   /** Nothing: what it brings (the held-back posts of a pipelined transaction) goes to the server now. */
@@ -724,7 +734,7 @@ async function dispatch(call: Call): Promise<Reply<unknown>> {
     case 'prefetch':
       return prefetch(call[1], call[2], call[3]);
     case 'copyEvents':
-      return copyEvents(call[1], call[2], call[3]);
+      return copyEvents(call[1], call[2], call[3], call[4]);
     case 'post':
       return post(call[1], call[2], call[3], call[4]);
     case 'ask':

@@ -6,6 +6,7 @@ import { DatabaseVersionError, type OpenedDatabase, type OpenOptions, type Sql }
 import { CODE_STATE_COLUMNS, EVENT_COLUMNS, HISTORY_COLUMNS, redactUrl, type Dialect } from './dialect.ts';
 import { packEvents, recordTransaction, repeatsKey, unpackRows, type PackedEvents } from './pg-rows.ts';
 import { askKey, askPrefix } from './pg-ask.ts';
+import { batchSpans, spansSelect, spanStart, upsertSpans } from '../profile-spans.ts';
 import type { Answer, Call, Reply } from './pg-worker.ts';
 
 /**
@@ -140,9 +141,11 @@ interface PgSql extends Sql {
   /**
    * COPY ... FROM STDIN of a batch of events: their positions, taken now, while the COPY runs
    * as the caller goes on (its failure fails the next call); null, nothing written, where the
-   * batch holds a key twice or one already taken (pg-worker.ts copyEvents).
+   * batch holds a key twice or one already taken (pg-worker.ts copyEvents). `spans`: the
+   * batch's (profile-spans.ts batchSpans) at positions 1 to n, written in the same statement
+   * as the positions are taken, where they are.
    */
-  copyEvents(statement: string, events: PackedEvents): number[] | null;
+  copyEvents(statement: string, events: PackedEvents, spans: number[]): number[] | null;
   /** A statement whose answer nothing needs, run while the caller goes on; its failure fails the next call (pg-worker.ts post). */
   post(statement: string, params: unknown[]): void;
   /** Dialect.ask: a read started ahead, in a transaction, its answer kept for the same read. */
@@ -234,10 +237,10 @@ function pgSql(url: string, id: number, call: (...c: Call) => Reply<unknown>, un
     },
     exec: (s) => void unwrap(call('exec', id, s)),
     prefetchRaw: (s, p) => void unwrap(call('prefetch', id, s, p)),
-    copyEvents(s, events) {
+    copyEvents(s, events, spans) {
       // the batch's range is recorded with its transaction (pg-worker.ts), which must be the COPY's too: none outside one
       if (depth === 0) return null;
-      const first = unwrap<number | null>(call('copyEvents', id, s, events));
+      const first = unwrap<number | null>(call('copyEvents', id, s, events, spans));
       if (first === null) return null;
       // one block: the batch's positions run without a gap
       const positions = new Array<number>(events.kindOf.length);
@@ -354,8 +357,9 @@ function unnestInsert(table: string, columns: string, types: string[], tail: str
 const INSERT_EVENTS = `with p as materialized (select take_positions(?::int8) lo),
     i as (insert into events(position, ${EVENT_COLUMNS}) select p.lo + u.ord - 1, ${EVENT_COLUMNS}
       from p, unnest(${EVENT_TYPES.map((t) => `?::${t}[]`).join(', ')}) with ordinality as u(${EVENT_COLUMNS}, ord) order by u.ord
-      on conflict (idempotency_key) do nothing returning position, idempotency_key),
-    x as (${recordTransaction('select pg_current_xact_id(), min(position), max(position) from i having count(*) > 0')})
+      on conflict (idempotency_key) do nothing returning position, idempotency_key, profile_id),
+    x as (${recordTransaction('select pg_current_xact_id(), min(position), max(position) from i having count(*) > 0')}),
+    y as (${upsertSpans(`select g.profile_id, ${spanStart('g.profile_id', 'g.first_position')}, g.last_position from (${spansSelect('i')}) g`)})
   select position, idempotency_key from i`;
 const INSERT_HISTORY = unnestInsert('history', HISTORY_COLUMNS, HISTORY_TYPES, '');
 const CODE_STATE_TYPES = ['bigint', 'bigint', 'text', 'bigint', 'text', 'text', 'text', 'text', 'text'];
@@ -392,12 +396,19 @@ function int(n: number | null): string {
   return String(n);
 }
 
+/** Flat triples of integers (batchSpans') as the rows of a VALUES list. */
+function triples(t: readonly number[]): string {
+  const out: string[] = [];
+  for (let k = 0; k < t.length; k += 3) out.push(`(${int(t[k])}::int8, ${int(t[k + 1])}::int8, ${int(t[k + 2])}::int8)`);
+  return out.join(', ');
+}
+
 /**
  * Pipeline.insertEventsAt's check, under the batch's locks, and its positions taken: the
  * failure of either is a serialization failure (the batch is appended again, the usual way).
  * The positions are taken only once the rest holds, so a failed check takes none.
  */
-function pipelineCheck(base: number, n: number, counters: ReadonlyMap<number, { event_count: number; last_position: number | null }>): string {
+function pipelineCheck(base: number, n: number, counters: ReadonlyMap<number, { event_count: number; last_position: number | null }>, spans: readonly number[]): string {
   const expect = [...counters].map(([id, c]) => `(${int(id)}, ${int(c.event_count)}, ${int(c.last_position)})`).join(', ');
   const fail = `raise exception 'pgo-ledger: the batch was folded at positions from ${int(base)} on, which no longer hold' using errcode = '40001'`;
   return `do $$ begin
@@ -406,6 +417,7 @@ function pipelineCheck(base: number, n: number, counters: ReadonlyMap<number, { 
     then ${fail}; end if;
     if take_positions(${int(n)}) <> ${int(base)} then ${fail}; end if;
     ${recordTransaction(`select pg_current_xact_id(), ${int(base)}, ${int(base + n - 1)}`)};
+    ${upsertSpans(`select u.p, ${spanStart('u.p', 'u.a')}, u.b from (values ${triples(spans)}) as u(p, a, b)`)};
   end $$`;
 }
 
@@ -420,7 +432,7 @@ export const postgresDialect: Dialect = {
       // a key twice in the batch: only the insert that skips taken keys keeps the first
       if (!packed || repeatsKey(packed)) throw new Error('this batch goes by the insert that skips taken keys');
       const pg = sql as PgSql;
-      pg.postExec(pipelineCheck(base, rows.length, counters));
+      pg.postExec(pipelineCheck(base, rows.length, counters, batchSpans(rows.length, (k) => rows[k][0], (k) => base + k)));
       pg.copyAt(COPY_EVENTS, base, packed);
     },
     settle: (sql, ticket) => (sql as PgSql).settle(ticket),
@@ -447,7 +459,7 @@ export const postgresDialect: Dialect = {
     // packed, the batch crosses to the worker at little cost, and the worker writes its COPY data
     const packed = rows.length >= COPY_MIN ? packEvents(rows) : undefined;
     if (packed) {
-      const positions = (sql as PgSql).copyEvents(COPY_EVENTS, packed);
+      const positions = (sql as PgSql).copyEvents(COPY_EVENTS, packed, batchSpans(rows.length, (k) => rows[k][0], (k) => k + 1));
       if (positions) return positions;
       // a key repeated or taken: nothing was written; the insert below skips taken keys (and keeps a repeated key's first row)
     }

@@ -1,4 +1,5 @@
 import type { Sql } from '../database.ts';
+import { batchSpans, writeSpans } from '../profile-spans.ts';
 import { CODE_STATE_COLUMNS, EVENT_COLUMNS, HISTORY_COLUMNS, type Dialect, type EventRow } from './dialect.ts';
 
 /**
@@ -163,6 +164,8 @@ export const sqliteDialect: Dialect = {
       const x = one.run(rows[i]);
       positions[i] = x.changes === 1 ? x.lastInsertRowid : 0;
     }
+    // the batch's spans, in its transaction (profile-spans.ts)
+    writeSpans(sql, batchSpans(rows.length, (k) => rows[k][0], (k) => positions[k]));
     return positions;
   },
   insertHistory(sql, rows) {
