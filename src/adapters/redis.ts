@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import { profilePickle, type LayoutOptions } from './export-profile.ts';
+import { profileAsWritten, profilePickle, type LayoutOptions } from './export-profile.ts';
 import { unpickleProfile } from '../codecs/pickle/index.ts';
 import { cacheKeyOfRemoteKey, decodeRemoteValue, encodeRemoteValue, remoteKey } from '../codecs/remote-value.ts';
 import { classify, fullMessage, inputError, isDatabaseFailure, LedgerError } from '../errors.ts';
@@ -192,7 +192,7 @@ export async function publishMerged(url: string, cacheKey: string, profile: Prof
       let held: number;
       try {
         const current = await currentProfile(r, key);
-        joined = current ? joinProfiles(current, profile) : profile;
+        joined = profileAsWritten(current ? joinProfiles(current, profile) : profile, o);
         held = current?.codes.size ?? 0;
         value = encodeRemoteValue(profilePickle(joined, 4, o));
         await o.beforeWrite?.(attempt);
