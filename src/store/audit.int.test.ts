@@ -375,6 +375,30 @@ for (const dialect of DIALECTS) describe(dialect, () => {
       assert.equal(Number(/, (\d+) bytes\)/.exec(rep.stdout)![1]), statSync(join(dir, 'r.html')).size);
     });
 
+    it('diff refuses a position and a time that do not nest (times out of position order), and takes those that do (found by s15-trial)', () => {
+      const db = ledgerAt(dialect, dir, 'nest.db');
+      const code = { filename: '/srv/m.py', firstlineno: 24, name: 'forward', file_hash: 'd02731e6' };
+      const obs = (time: string, source: string, value: number) => JSON.stringify({ job: 'nest', run: 'r1', time, code, source, kind: 'scalar', value });
+      // #3 is written before #4 but happened later
+      const file = join(dir, 'nest.jsonl');
+      writeFileSync(file, [obs('2026-11-26T10:00:00Z', "L['n']", 4), obs('2026-11-26T10:01:00Z', "L['m']", 1), obs('2026-11-26T11:05:00Z', "L['n']", 7), obs('2026-11-26T11:00:00Z', "L['m']", 2)].join('\n') + '\n');
+      assert.equal(cli(db, ['ingest', file]).status, 0);
+      // the window up to 11:00 holds #4 but not #3; the one up to #3 holds #3: neither within the other
+      const bad = cli(db, ['diff', '--job', 'nest', '--from', '2026-11-26T11:00:00Z', '--to', '3']);
+      assert.equal(bad.status, 2, bad.stdout);
+      assert.match(bad.stderr, /--from 2026-11-26T11:00:00Z holds #4 \(2026-11-26T11:00:00.000Z\), which --to 3 does not/);
+      assert.equal(bad.stdout, '');
+      const back = cli(db, ['diff', '--job', 'nest', '--from', '3', '--to', '2026-11-26T11:00:00Z']);
+      assert.equal(back.status, 2);
+      assert.match(back.stderr, /--from 3 holds #3 \(2026-11-26T11:05:00.000Z\), which --to 2026-11-26T11:00:00Z does not/);
+      // a position and a time that nest are a diff as before
+      const ok = cli(db, ['diff', '--job', 'nest', '--from', '2', '--to', '2026-11-26T11:00:00Z']);
+      assert.equal(ok.status, 0, ok.stderr);
+      assert.match(ok.stdout, /^changed L\['m'\] .*: scalar 1 -> fully dynamic scalar or tensor$/m);
+      assert.doesNotMatch(ok.stdout, /L\['n'\]/);
+      assert.equal(cli(db, ['diff', '--job', 'nest', '--from', '2026-11-26T10:01:00Z', '--to', '4']).status, 0);
+    });
+
     it('issue 8.10: one JSON vocabulary across ingest, jobs, history, why, diff and verify', () => {
       const db = ledgerAt(dialect, dir, 'vocab.db');
       copyFileSync(join(TORCH, 'traces/cold-local.log'), join(dir, 'vocab.log'));
