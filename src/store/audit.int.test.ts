@@ -375,14 +375,21 @@ for (const dialect of DIALECTS) describe(dialect, () => {
       assert.equal(Number(/, (\d+) bytes\)/.exec(rep.stdout)![1]), statSync(join(dir, 'r.html')).size);
     });
 
-    it('diff refuses a position and a time that do not nest (times out of position order), and takes those that do (found by s15-trial)', () => {
+    /** Job `nest`, run r1: L['n'] from #1, L['m'] from #2 (10:01); #3 is written before #4 but happened later. */
+    let nestDb: string | undefined;
+    function nest(): string {
+      if (nestDb) return nestDb;
       const db = ledgerAt(dialect, dir, 'nest.db');
       const code = { filename: '/srv/m.py', firstlineno: 24, name: 'forward', file_hash: 'd02731e6' };
       const obs = (time: string, source: string, value: number) => JSON.stringify({ job: 'nest', run: 'r1', time, code, source, kind: 'scalar', value });
-      // #3 is written before #4 but happened later
       const file = join(dir, 'nest.jsonl');
       writeFileSync(file, [obs('2026-11-26T10:00:00Z', "L['n']", 4), obs('2026-11-26T10:01:00Z', "L['m']", 1), obs('2026-11-26T11:05:00Z', "L['n']", 7), obs('2026-11-26T11:00:00Z', "L['m']", 2)].join('\n') + '\n');
       assert.equal(cli(db, ['ingest', file]).status, 0);
+      return (nestDb = db);
+    }
+
+    it('diff refuses a position and a time that do not nest (times out of position order), and takes those that do (found by s15-trial)', () => {
+      const db = nest();
       // the window up to 11:00 holds #4 but not #3; the one up to #3 holds #3: neither within the other
       const bad = cli(db, ['diff', '--job', 'nest', '--from', '2026-11-26T11:00:00Z', '--to', '3']);
       assert.equal(bad.status, 2, bad.stdout);
@@ -397,6 +404,25 @@ for (const dialect of DIALECTS) describe(dialect, () => {
       assert.match(ok.stdout, /^changed L\['m'\] .*: scalar 1 -> fully dynamic scalar or tensor$/m);
       assert.doesNotMatch(ok.stdout, /L\['n'\]/);
       assert.equal(cli(db, ['diff', '--job', 'nest', '--from', '2026-11-26T10:01:00Z', '--to', '4']).status, 0);
+    });
+
+    it('history --source of a source the profile does not hold is an error, as in why, and both name the window; no records is said (found by s15-trial)', () => {
+      const db = nest();
+      for (const c of ['why', 'history']) {
+        const r = cli(db, [c, '--job', 'nest', '--source', "L['typo']"]);
+        assert.equal(r.status, 2, c);
+        assert.match(r.stderr, /nest:None: has no source L\['typo'\]$/m, c);
+        const before = cli(db, [c, '--job', 'nest', '--source', "L['m']", '--as-of', '2026-11-26T10:00:00Z']);
+        assert.equal(before.status, 2, c);
+        assert.match(before.stderr, /nest:None: has no source L\['m'\] as of 2026-11-26T10:00:00Z$/m, c);
+        const without = cli(db, [c, '--job', 'nest', '--source', "L['m']", '--exclude-run', 'r1']);
+        assert.match(without.stderr, /has no source L\['m'\] without run r1$/m, c);
+      }
+      const none = cli(db, ['history', '--job', 'nest', '--source', "L['m']", '--as-of', '2']);
+      assert.equal(none.status, 0, none.stderr);
+      assert.equal(none.stdout, 'no recompile records\n');
+      assert.equal(cli(db, ['history', '--job', 'nest', '--source', "L['m']", '--as-of', '2', '--json']).stdout, '');
+      assert.match(cli(db, ['history', '--job', 'nest', '--source', "L['m']"]).stdout, /^#4 .* L\['m'\] scalar: scalar change: 1 -> 2$/m);
     });
 
     it('issue 8.10: one JSON vocabulary across ingest, jobs, history, why, diff and verify', () => {
