@@ -86,6 +86,22 @@ function storyLines(s: DimStory, indent: string): string[] {
   return lines;
 }
 
+/**
+ * What each compile saw of the source. Every run numbers its compiles from 0/0, so where the
+ * shapes come from several runs each run's compiles go under its name ("which compile").
+ */
+function sawText(s: DimStory): string {
+  const byRun = new Map<string | null, DimStory['saw']>();
+  for (const x of s.saw) {
+    const list = byRun.get(x.run);
+    if (list) list.push(x);
+    else byRun.set(x.run, [x]);
+  }
+  const sentence = (saw: DimStory['saw']) => sawSentence(saw.map((x) => ({ compileId: x.compileId, source: s.source, size: x.size })));
+  if (byRun.size === 1) return sentence(s.saw);
+  return [...byRun].map(([run, saw]) => `run ${run ?? '-'}: ${sentence(saw)}`).join('; ');
+}
+
 export function storyText(stories: DimStory[]): string[] {
   const lines: string[] = [];
   let last = '';
@@ -93,7 +109,7 @@ export function storyText(stories: DimStory[]): string[] {
     const head = `${s.source} in ${codeIdLabel(s.code)}:`;
     if (head !== last) {
       lines.push(head);
-      if (s.saw.length) lines.push(`  ${sawSentence(s.saw.map((x) => ({ compileId: x.compileId, source: s.source, size: x.size })))}`);
+      if (s.saw.length) lines.push(`  ${sawText(s)}`);
     }
     last = head;
     lines.push(...storyLines(s, '  '));

@@ -425,6 +425,17 @@ for (const dialect of DIALECTS) describe(dialect, () => {
       assert.match(cli(db, ['history', '--job', 'nest', '--source', "L['m']"]).stdout, /^#4 .* L\['m'\] scalar: scalar change: 1 -> 2$/m);
     });
 
+    it("why names each run's compiles where two runs' shapes are told (every run numbers its compiles from 0/0; found by s15-trial)", () => {
+      const db = ledgerAt(dialect, dir, 'two-runs.db');
+      assert.equal(cli(db, ['ingest', join(TORCH, 'traces/cold-local.log'), join(TORCH, 'traces/cold-remote.log')]).status, 0);
+      const two = cli(db, ['why', '--job', 'fixture', '--source', "L['t']"]);
+      assert.equal(two.status, 0, two.stderr);
+      assert.match(two.stdout, /^  run fixture:pid576@2026-11-26T05:46:07Z: compile 2\/0 saw L\['t'\] \[3, 4\]; 2\/1 saw \[3, 4, 5\]; run fixture:pid799@2026-11-26T05:47:04Z: compile 2\/0 saw L\['t'\] \[3, 4\]; 2\/1 saw \[3, 4, 5\]$/m);
+      // one run: as before, no run named
+      const one = cli(db, ['why', '--job', 'fixture', '--source', "L['t']", '--exclude-run', 'fixture:pid799@2026-11-26T05:47:04Z']);
+      assert.match(one.stdout, /^  compile 2\/0 saw L\['t'\] \[3, 4\]; 2\/1 saw \[3, 4, 5\]$/m);
+    });
+
     it('issue 8.10: one JSON vocabulary across ingest, jobs, history, why, diff and verify', () => {
       const db = ledgerAt(dialect, dir, 'vocab.db');
       copyFileSync(join(TORCH, 'traces/cold-local.log'), join(dir, 'vocab.log'));
