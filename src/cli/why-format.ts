@@ -1,7 +1,7 @@
 import { isAbsolute, relative } from 'node:path';
 import { codeIdLabel } from '../model/code-id.ts';
 import { sawSentence } from '../store/described-shapes.ts';
-import { dimLabel, type DimStory, type Evidence } from '../store/why.ts';
+import { dimLabel, mergeJoined, type DimStory, type Evidence } from '../store/why.ts';
 import { codeJson, isoTime, originJson } from './json.ts';
 
 function evidenceJson(e: Evidence | null) {
@@ -78,7 +78,9 @@ function storyLines(s: DimStory, indent: string): string[] {
     lines.push(`${indent}  that observation had ${b.brought ?? '?'}`);
   }
   if (s.via) {
-    lines.push(`${indent}  it came from ${s.via.cacheKey}, where:`);
+    // static in that profile too: the join of two static values made it dynamic, not that profile
+    const joined = mergeJoined(s);
+    lines.push(joined ? `${indent}  the merge joined ${joined}, where:` : `${indent}  it came from ${s.via.cacheKey}, where:`);
     lines.push(...storyLines(s.via.story, `${indent}    `));
   }
   if (s.values.length) lines.push(`${indent}  values seen: ${s.values.map((v) => `${v.value} (${v.count}x${v.runs.length ? `, runs ${v.runs.join(', ')}` : ''})`).join('; ')}`);

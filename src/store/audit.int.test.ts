@@ -329,6 +329,24 @@ for (const dialect of DIALECTS) describe(dialect, () => {
     });
   });
 
+  describe('merged ranks that each had a dim static (found by s15-trial)', () => {
+    it('why says the merge joined the two static values, each with its rank, not that it came dynamic from one rank', () => {
+      const db = ledgerAt(dialect, dir, 'merge-static.db');
+      assert.equal(cli(db, ['ingest', join(TORCH, 'workload2/trace-rank0.log'), join(TORCH, 'workload2/trace-rank1.log')]).status, 0);
+      assert.equal(cli(db, ['merge', '--from', 'fixture2:*', '--into', 'f2all']).status, 0);
+      // L['x'] dim 1 in the resumed frame: 8 on rank 0, 9 on rank 1, static on each
+      const r = cli(db, ['why', '--job', 'f2all', '--source', "L['x']", '--code', 'torch_dynamo_resume_in_forward_at_14', '--dim', '1']);
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stdout, /^    the merge joined 8 from fixture2:0: and 9 from fixture2:1:, where:\n      dim 1: static at 9/m);
+      assert.match(r.stdout, /the merge joined two static values \(8 from fixture2:0: and 9 from fixture2:1:\): profiles that agree on it keep it static/);
+      assert.doesNotMatch(r.stdout, /it came from fixture2:1:/);
+      // a dim a rank had dynamic already still comes from that rank
+      const y = cli(db, ['why', '--job', 'f2all', '--source', "L['y']", '--code', 'k', '--dim', '0']);
+      assert.match(y.stdout, /^    it came from fixture2:1:, where:$/m);
+      assert.match(y.stdout, /it came from fixture2:1: in a merge: to change it, change fixture2:1:/);
+    });
+  });
+
   describe('issue 8.10: flags and JSON', () => {
     it('issue 8.10: --version, and diff --to defaults to now', () => {
       const db = ledgerAt(dialect, dir, 'flags.db');
