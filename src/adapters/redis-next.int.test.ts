@@ -40,6 +40,13 @@ for (const dialect of DIALECTS) describe(dialect, () => {
         assert.match(refused.stderr, /closure_hash: hash\(abc\)\/w\/m\.py:7:inner \(closures 0x1, 0x2\)/);
         assert.ok((await got()).equals(bytes), 'nothing written on refusal');
 
+        // the dry run refuses it as the publish does, and counts what would be written
+        const dry = cli(db, ['publish', url, '--job', 'rj', '--torch', '2.11', '--dry-run']);
+        assert.equal(dry.status, 2, dry.stdout);
+        assert.match(dry.stderr, /closure_hash: hash\(abc\)\/w\/m\.py:7:inner \(closures 0x1, 0x2\)/);
+        const dryJoined = cli(db, ['publish', url, '--job', 'rj', '--torch', '2.11', '--merge-closures', '--dry-run']);
+        assert.equal(dryJoined.status, 0, dryJoined.stderr);
+        assert.match(dryJoined.stdout, /^dry run, would replace pt2:dynamo-pgo::rj:None::c1 .*\(1 code ids\); nothing written$/m);
         const joined = cli(db, ['publish', url, '--job', 'rj', '--torch', '2.11', '--merge-closures']);
         assert.equal(joined.status, 0, joined.stderr);
         // the message counts the code ids written (the view holds two)

@@ -147,11 +147,13 @@ export interface PublishPreview {
  * `publish --dry-run`: what a publish would change at the key, reading Redis and writing
  * nothing.
  */
-export async function previewPublish(url: string, cacheKey: string, profile: Profile, o: RedisOptions & { merge?: boolean } = {}): Promise<PublishPreview> {
+export async function previewPublish(url: string, cacheKey: string, profile: Profile, o: RedisOptions & LayoutOptions & { merge?: boolean } = {}): Promise<PublishPreview> {
   const key = remoteKey(cacheKey);
+  profileAsWritten(profile, o); // what the publish would refuse (closures --torch 2.11 cannot hold), the preview refuses
   return withRedis(url, o, async (r) => {
     const current = await currentProfile(r, key);
-    const next = o.merge && current ? joinProfiles(current, profile) : profile;
+    // as publish and publishMerged write it: in the layout asked for
+    const next = profileAsWritten(o.merge && current ? joinProfiles(current, profile) : profile, o);
     return { key, exists: current !== null, profile: next, changes: diffProfiles(current ?? { codes: new Map() }, next) };
   });
 }

@@ -24,7 +24,7 @@ export function publishCommand(program: Command, ctx: CliContext): void {
       const ttlSeconds = o.ttl === undefined ? undefined : Number(o.ttl);
       if (o.dryRun) {
         const { changeJson, changeText } = await import('../json.ts');
-        const d = await previewPublish(url, p.cacheKey, view.profile, { merge: o.merge });
+        const d = await previewPublish(url, p.cacheKey, view.profile, { merge: o.merge, torch: o.torch, mergeClosures: o.mergeClosures });
         for (const c of d.changes) ctx.out(o.json ? JSON.stringify(changeJson(c)) : changeText(c));
         if (!o.json) ctx.out(`dry run, would ${o.merge ? 'merge into' : 'replace'} ${d.key} (--merge ${o.merge ? 'given' : 'not given: add it to preview a merge'}): ${d.exists ? 'exists' : 'holds nothing'}; ${d.changes.length ? `${d.changes.length} ${d.changes.length === 1 ? 'entry' : 'entries'} would change` : 'no change'} (${d.profile.codes.size} code ids${o.merge ? ' after the join' : ''}); nothing written`);
         return;
