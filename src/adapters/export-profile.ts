@@ -20,20 +20,21 @@ export interface LayoutOptions {
 }
 
 /**
- * The profile's pickle in the layout asked for. Writing closure-distinct code ids as 2.11 is
- * an input error naming them, unless mergeClosures joins them first.
+ * The profile as the layout asked for holds it: for 2.11, code ids that differ only in
+ * closure_hash are an input error naming them, unless mergeClosures joins them (then the
+ * profile written has fewer code ids than the one asked for: what `export` and `publish` count).
  */
+export function profileAsWritten(profile: Profile, o: LayoutOptions = {}): Profile {
+  if ((o.torch ?? layoutOf(profile) ?? '2.11') !== '2.11') return profile;
+  const clash = closureConflicts(profile);
+  if (!clash.length) return profile;
+  if (!o.mergeClosures) throw inputError(`PyTorch 2.11's layout cannot hold code ids that differ only in closure_hash: ${clash.join('; ')}. Write --torch 2.12, or join them with --merge-closures`);
+  return mergeClosures(profile);
+}
+
+/** The profile's pickle in the layout asked for (profileAsWritten's profile). */
 export function profilePickle(profile: Profile, protocol: PickleProtocol = 4, o: LayoutOptions = {}): Uint8Array {
-  const layout = o.torch ?? layoutOf(profile) ?? '2.11';
-  let p = profile;
-  if (layout === '2.11') {
-    const clash = closureConflicts(profile);
-    if (clash.length && !o.mergeClosures) {
-      throw inputError(`PyTorch 2.11's layout cannot hold code ids that differ only in closure_hash: ${clash.join('; ')}. Write --torch 2.12, or join them with --merge-closures`);
-    }
-    if (clash.length) p = mergeClosures(profile);
-  }
-  return pickleProfile(p, { protocol, layout });
+  return pickleProfile(profileAsWritten(profile, o), { protocol, layout: o.torch ?? layoutOf(profile) ?? '2.11' });
 }
 
 export interface ExportOptions extends LayoutOptions {

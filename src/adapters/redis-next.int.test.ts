@@ -30,19 +30,37 @@ for (const dialect of DIALECTS) describe(dialect, () => {
 
       assert.equal(cli(db, ['publish', url, '--job', 'rj']).status, 0);
       const r = new Redis(url);
-      const got = async () => Buffer.from(decodeRemoteValue((await r.get(remoteKey('rj:None:')))!));
-      assert.ok((await got()).equals(bytes));
+      // a failed assertion must not leave the client open (the test would never end)
+      try {
+        const got = async () => Buffer.from(decodeRemoteValue((await r.get(remoteKey('rj:None:')))!));
+        assert.ok((await got()).equals(bytes));
 
-      const refused = cli(db, ['publish', url, '--job', 'rj', '--torch', '2.11']);
-      assert.equal(refused.status, 2);
-      assert.match(refused.stderr, /closure_hash: hash\(abc\)\/w\/m\.py:7:inner \(closures 0x1, 0x2\)/);
-      assert.ok((await got()).equals(bytes), 'nothing written on refusal');
+        const refused = cli(db, ['publish', url, '--job', 'rj', '--torch', '2.11']);
+        assert.equal(refused.status, 2);
+        assert.match(refused.stderr, /closure_hash: hash\(abc\)\/w\/m\.py:7:inner \(closures 0x1, 0x2\)/);
+        assert.ok((await got()).equals(bytes), 'nothing written on refusal');
 
-      assert.equal(cli(db, ['publish', url, '--job', 'rj', '--torch', '2.11', '--merge-closures']).status, 0);
-      const merged = unpickleProfile(await got());
-      assert.equal(merged.codes.size, 1);
-      assert.equal((await got()).indexOf('closure_hash'), -1);
-      r.disconnect();
+        // the dry run refuses it as the publish does, and counts what would be written
+        const dry = cli(db, ['publish', url, '--job', 'rj', '--torch', '2.11', '--dry-run']);
+        assert.equal(dry.status, 2, dry.stdout);
+        assert.match(dry.stderr, /closure_hash: hash\(abc\)\/w\/m\.py:7:inner \(closures 0x1, 0x2\)/);
+        const dryJoined = cli(db, ['publish', url, '--job', 'rj', '--torch', '2.11', '--merge-closures', '--dry-run']);
+        assert.equal(dryJoined.status, 0, dryJoined.stderr);
+        assert.match(dryJoined.stdout, /^dry run, would replace pt2:dynamo-pgo::rj:None::c1 .*\(1 code ids\); nothing written$/m);
+        const joined = cli(db, ['publish', url, '--job', 'rj', '--torch', '2.11', '--merge-closures']);
+        assert.equal(joined.status, 0, joined.stderr);
+        // the message counts the code ids written (the view holds two)
+        assert.equal(joined.stdout, 'set pt2:dynamo-pgo::rj:None::c1 (1 code ids)\n');
+        const merged = unpickleProfile(await got());
+        assert.equal(merged.codes.size, 1);
+        assert.equal((await got()).indexOf('closure_hash'), -1);
+        const again = cli(db, ['publish', url, '--job', 'rj', '--torch', '2.11', '--merge-closures', '--merge']);
+        assert.equal(again.status, 0, again.stderr);
+        assert.equal(again.stdout, 'set pt2:dynamo-pgo::rj:None::c1 (1 code ids: 1 joined with the 1 Redis held)\n');
+        assert.equal(unpickleProfile(await got()).codes.size, 1);
+      } finally {
+        r.disconnect();
+      }
 
       // pull of a newer-layout value keeps the closures apart
       const r2 = new Redis(url);

@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import { profilePickle, type LayoutOptions } from './export-profile.ts';
+import { profileAsWritten, profilePickle, type LayoutOptions } from './export-profile.ts';
 import { unpickleProfile } from '../codecs/pickle/index.ts';
 import { cacheKeyOfRemoteKey, decodeRemoteValue, encodeRemoteValue, remoteKey } from '../codecs/remote-value.ts';
 import { classify, fullMessage, inputError, isDatabaseFailure, LedgerError } from '../errors.ts';
@@ -147,11 +147,13 @@ export interface PublishPreview {
  * `publish --dry-run`: what a publish would change at the key, reading Redis and writing
  * nothing.
  */
-export async function previewPublish(url: string, cacheKey: string, profile: Profile, o: RedisOptions & { merge?: boolean } = {}): Promise<PublishPreview> {
+export async function previewPublish(url: string, cacheKey: string, profile: Profile, o: RedisOptions & LayoutOptions & { merge?: boolean } = {}): Promise<PublishPreview> {
   const key = remoteKey(cacheKey);
+  profileAsWritten(profile, o); // what the publish would refuse (closures --torch 2.11 cannot hold), the preview refuses
   return withRedis(url, o, async (r) => {
     const current = await currentProfile(r, key);
-    const next = o.merge && current ? joinProfiles(current, profile) : profile;
+    // as publish and publishMerged write it: in the layout asked for
+    const next = profileAsWritten(o.merge && current ? joinProfiles(current, profile) : profile, o);
     return { key, exists: current !== null, profile: next, changes: diffProfiles(current ?? { codes: new Map() }, next) };
   });
 }
@@ -192,7 +194,7 @@ export async function publishMerged(url: string, cacheKey: string, profile: Prof
       let held: number;
       try {
         const current = await currentProfile(r, key);
-        joined = current ? joinProfiles(current, profile) : profile;
+        joined = profileAsWritten(current ? joinProfiles(current, profile) : profile, o);
         held = current?.codes.size ?? 0;
         value = encodeRemoteValue(profilePickle(joined, 4, o));
         await o.beforeWrite?.(attempt);

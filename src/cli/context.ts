@@ -47,6 +47,16 @@ export function windowFor(l: Ledger, o: WindowOpts, point: string | undefined = 
   return windowOf(o, point);
 }
 
+/**
+ * `why` and `history` when the profile holds no such source (in that code id) in the window:
+ * one error in both, naming the window, where a source that is there later reads as a typo.
+ */
+export function noSuchSource(cacheKey: string, o: WindowOpts & { source?: string; code?: string; dim?: string }): never {
+  const where = `${o.source !== undefined ? ` ${o.source}` : ''}${o.code ? ` in code ${o.code}` : ''}${o.dim !== undefined ? ` with dim ${o.dim}` : ''}`;
+  const when = `${o.asOf !== undefined ? ` as of ${o.asOf}` : ''}${o.excludeRun?.length ? ` without run${o.excludeRun.length > 1 ? 's' : ''} ${o.excludeRun.join(', ')}` : ''}`;
+  usage(`${cacheKey} has no source${where}${when}`);
+}
+
 /** The window a command's options name (the whole log when none). */
 export function windowOf(o: WindowOpts, point: string | undefined = o.asOf): Window {
   const p = point === undefined ? {} : parsePoint(point);

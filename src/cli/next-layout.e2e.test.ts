@@ -80,6 +80,8 @@ for (const dialect of DIALECTS) describe(dialect, () => {
       assert.match(r.stderr, /hash\(abc\)\/w\/m\.py:7:inner \(closures 0x2a, 0x1fffffffffffffff\).*--merge-closures/);
       const m = cli(db, ['export', '--job', 'hm', '--format', 'pickle', '--torch', '2.11', '--merge-closures', '-o', out]);
       assert.equal(m.status, 0, m.stderr);
+      // the message counts the code ids written (the view holds two)
+      assert.match(m.stdout, /^wrote \S+ \(pickle, \d+ bytes, 1 code ids\)$/m);
       const back = unpickleProfile(readFileSync(out));
       assert.equal(back.layout, undefined);
       assert.equal(back.codes.size, 1);

@@ -1,7 +1,7 @@
 import { isAbsolute, relative } from 'node:path';
 import { codeIdLabel } from '../model/code-id.ts';
 import { sawSentence } from '../store/described-shapes.ts';
-import { dimLabel, type DimStory, type Evidence } from '../store/why.ts';
+import { dimLabel, mergeJoined, type DimStory, type Evidence } from '../store/why.ts';
 import { codeJson, isoTime, originJson } from './json.ts';
 
 function evidenceJson(e: Evidence | null) {
@@ -78,12 +78,30 @@ function storyLines(s: DimStory, indent: string): string[] {
     lines.push(`${indent}  that observation had ${b.brought ?? '?'}`);
   }
   if (s.via) {
-    lines.push(`${indent}  it came from ${s.via.cacheKey}, where:`);
+    // static in that profile too: the join of two static values made it dynamic, not that profile
+    const joined = mergeJoined(s);
+    lines.push(joined ? `${indent}  the merge joined ${joined}, where:` : `${indent}  it came from ${s.via.cacheKey}, where:`);
     lines.push(...storyLines(s.via.story, `${indent}    `));
   }
   if (s.values.length) lines.push(`${indent}  values seen: ${s.values.map((v) => `${v.value} (${v.count}x${v.runs.length ? `, runs ${v.runs.join(', ')}` : ''})`).join('; ')}`);
   lines.push(`${indent}  ${s.advice}`);
   return lines;
+}
+
+/**
+ * What each compile saw of the source. Every run numbers its compiles from 0/0, so where the
+ * shapes come from several runs each run's compiles go under its name ("which compile").
+ */
+function sawText(s: DimStory): string {
+  const byRun = new Map<string | null, DimStory['saw']>();
+  for (const x of s.saw) {
+    const list = byRun.get(x.run);
+    if (list) list.push(x);
+    else byRun.set(x.run, [x]);
+  }
+  const sentence = (saw: DimStory['saw']) => sawSentence(saw.map((x) => ({ compileId: x.compileId, source: s.source, size: x.size })));
+  if (byRun.size === 1) return sentence(s.saw);
+  return [...byRun].map(([run, saw]) => `run ${run ?? '-'}: ${sentence(saw)}`).join('; ');
 }
 
 export function storyText(stories: DimStory[]): string[] {
@@ -93,7 +111,7 @@ export function storyText(stories: DimStory[]): string[] {
     const head = `${s.source} in ${codeIdLabel(s.code)}:`;
     if (head !== last) {
       lines.push(head);
-      if (s.saw.length) lines.push(`  ${sawSentence(s.saw.map((x) => ({ compileId: x.compileId, source: s.source, size: x.size })))}`);
+      if (s.saw.length) lines.push(`  ${sawText(s)}`);
     }
     last = head;
     lines.push(...storyLines(s, '  '));

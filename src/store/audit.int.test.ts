@@ -329,6 +329,24 @@ for (const dialect of DIALECTS) describe(dialect, () => {
     });
   });
 
+  describe('merged ranks that each had a dim static (found by s15-trial)', () => {
+    it('why says the merge joined the two static values, each with its rank, not that it came dynamic from one rank', () => {
+      const db = ledgerAt(dialect, dir, 'merge-static.db');
+      assert.equal(cli(db, ['ingest', join(TORCH, 'workload2/trace-rank0.log'), join(TORCH, 'workload2/trace-rank1.log')]).status, 0);
+      assert.equal(cli(db, ['merge', '--from', 'fixture2:*', '--into', 'f2all']).status, 0);
+      // L['x'] dim 1 in the resumed frame: 8 on rank 0, 9 on rank 1, static on each
+      const r = cli(db, ['why', '--job', 'f2all', '--source', "L['x']", '--code', 'torch_dynamo_resume_in_forward_at_14', '--dim', '1']);
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stdout, /^    the merge joined 8 from fixture2:0: and 9 from fixture2:1:, where:\n      dim 1: static at 9/m);
+      assert.match(r.stdout, /the merge joined two static values \(8 from fixture2:0: and 9 from fixture2:1:\): profiles that agree on it keep it static/);
+      assert.doesNotMatch(r.stdout, /it came from fixture2:1:/);
+      // a dim a rank had dynamic already still comes from that rank
+      const y = cli(db, ['why', '--job', 'f2all', '--source', "L['y']", '--code', 'k', '--dim', '0']);
+      assert.match(y.stdout, /^    it came from fixture2:1:, where:$/m);
+      assert.match(y.stdout, /it came from fixture2:1: in a merge: to change it, change fixture2:1:/);
+    });
+  });
+
   describe('issue 8.10: flags and JSON', () => {
     it('issue 8.10: --version, and diff --to defaults to now', () => {
       const db = ledgerAt(dialect, dir, 'flags.db');
@@ -373,6 +391,67 @@ for (const dialect of DIALECTS) describe(dialect, () => {
       // the report counts its bytes, not its characters
       const rep = cli(db, ['report', '--job', 'fixture', '-o', join(dir, 'r.html')]);
       assert.equal(Number(/, (\d+) bytes\)/.exec(rep.stdout)![1]), statSync(join(dir, 'r.html')).size);
+    });
+
+    /** Job `nest`, run r1: L['n'] from #1, L['m'] from #2 (10:01); #3 is written before #4 but happened later. */
+    let nestDb: string | undefined;
+    function nest(): string {
+      if (nestDb) return nestDb;
+      const db = ledgerAt(dialect, dir, 'nest.db');
+      const code = { filename: '/srv/m.py', firstlineno: 24, name: 'forward', file_hash: 'd02731e6' };
+      const obs = (time: string, source: string, value: number) => JSON.stringify({ job: 'nest', run: 'r1', time, code, source, kind: 'scalar', value });
+      const file = join(dir, 'nest.jsonl');
+      writeFileSync(file, [obs('2026-11-26T10:00:00Z', "L['n']", 4), obs('2026-11-26T10:01:00Z', "L['m']", 1), obs('2026-11-26T11:05:00Z', "L['n']", 7), obs('2026-11-26T11:00:00Z', "L['m']", 2)].join('\n') + '\n');
+      assert.equal(cli(db, ['ingest', file]).status, 0);
+      return (nestDb = db);
+    }
+
+    it('diff refuses a position and a time that do not nest (times out of position order), and takes those that do (found by s15-trial)', () => {
+      const db = nest();
+      // the window up to 11:00 holds #4 but not #3; the one up to #3 holds #3: neither within the other
+      const bad = cli(db, ['diff', '--job', 'nest', '--from', '2026-11-26T11:00:00Z', '--to', '3']);
+      assert.equal(bad.status, 2, bad.stdout);
+      assert.match(bad.stderr, /--from 2026-11-26T11:00:00Z holds #4 \(2026-11-26T11:00:00.000Z\), which --to 3 does not/);
+      assert.equal(bad.stdout, '');
+      const back = cli(db, ['diff', '--job', 'nest', '--from', '3', '--to', '2026-11-26T11:00:00Z']);
+      assert.equal(back.status, 2);
+      assert.match(back.stderr, /--from 3 holds #3 \(2026-11-26T11:05:00.000Z\), which --to 2026-11-26T11:00:00Z does not/);
+      // a position and a time that nest are a diff as before
+      const ok = cli(db, ['diff', '--job', 'nest', '--from', '2', '--to', '2026-11-26T11:00:00Z']);
+      assert.equal(ok.status, 0, ok.stderr);
+      assert.match(ok.stdout, /^changed L\['m'\] .*: scalar 1 -> fully dynamic scalar or tensor$/m);
+      assert.doesNotMatch(ok.stdout, /L\['n'\]/);
+      assert.equal(cli(db, ['diff', '--job', 'nest', '--from', '2026-11-26T10:01:00Z', '--to', '4']).status, 0);
+    });
+
+    it('history --source of a source the profile does not hold is an error, as in why, and both name the window; no records is said (found by s15-trial)', () => {
+      const db = nest();
+      for (const c of ['why', 'history']) {
+        const r = cli(db, [c, '--job', 'nest', '--source', "L['typo']"]);
+        assert.equal(r.status, 2, c);
+        assert.match(r.stderr, /nest:None: has no source L\['typo'\]$/m, c);
+        const before = cli(db, [c, '--job', 'nest', '--source', "L['m']", '--as-of', '2026-11-26T10:00:00Z']);
+        assert.equal(before.status, 2, c);
+        assert.match(before.stderr, /nest:None: has no source L\['m'\] as of 2026-11-26T10:00:00Z$/m, c);
+        const without = cli(db, [c, '--job', 'nest', '--source', "L['m']", '--exclude-run', 'r1']);
+        assert.match(without.stderr, /has no source L\['m'\] without run r1$/m, c);
+      }
+      const none = cli(db, ['history', '--job', 'nest', '--source', "L['m']", '--as-of', '2']);
+      assert.equal(none.status, 0, none.stderr);
+      assert.equal(none.stdout, 'no recompile records\n');
+      assert.equal(cli(db, ['history', '--job', 'nest', '--source', "L['m']", '--as-of', '2', '--json']).stdout, '');
+      assert.match(cli(db, ['history', '--job', 'nest', '--source', "L['m']"]).stdout, /^#4 .* L\['m'\] scalar: scalar change: 1 -> 2$/m);
+    });
+
+    it("why names each run's compiles where two runs' shapes are told (every run numbers its compiles from 0/0; found by s15-trial)", () => {
+      const db = ledgerAt(dialect, dir, 'two-runs.db');
+      assert.equal(cli(db, ['ingest', join(TORCH, 'traces/cold-local.log'), join(TORCH, 'traces/cold-remote.log')]).status, 0);
+      const two = cli(db, ['why', '--job', 'fixture', '--source', "L['t']"]);
+      assert.equal(two.status, 0, two.stderr);
+      assert.match(two.stdout, /^  run fixture:pid576@2026-11-26T05:46:07Z: compile 2\/0 saw L\['t'\] \[3, 4\]; 2\/1 saw \[3, 4, 5\]; run fixture:pid799@2026-11-26T05:47:04Z: compile 2\/0 saw L\['t'\] \[3, 4\]; 2\/1 saw \[3, 4, 5\]$/m);
+      // one run: as before, no run named
+      const one = cli(db, ['why', '--job', 'fixture', '--source', "L['t']", '--exclude-run', 'fixture:pid799@2026-11-26T05:47:04Z']);
+      assert.match(one.stdout, /^  compile 2\/0 saw L\['t'\] \[3, 4\]; 2\/1 saw \[3, 4, 5\]$/m);
     });
 
     it('issue 8.10: one JSON vocabulary across ingest, jobs, history, why, diff and verify', () => {

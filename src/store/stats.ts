@@ -1,5 +1,7 @@
 import { inputError } from '../errors.ts';
+import { DYNAMIC, UNSET } from '../model/atoms.ts';
 import { codeKey, type CodeId } from '../model/code-id.ts';
+import { atomStr } from '../model/python-repr.ts';
 import type { ProfileKey } from '../model/cache-key.ts';
 import type { HistoryRow, Ledger, ProfileRow } from './ledger.ts';
 import { dimKey, explain } from './why.ts';
@@ -68,6 +70,18 @@ export function recordDimName(r: Pick<HistoryRow, 'dim_changed' | 'reason'>): st
   return 'size';
 }
 
+/**
+ * Whether a record turned its dim dynamic. PyTorch logs, for an entry the observation changed,
+ * every dim where the old entry differs from the *observation*, so a dim dynamic already
+ * (cached `AutoDynamic.token`) gets a record too; an unset one (`AutoUnset.token`) only takes
+ * a value. A record whose cached value was a static one is the join of two values: dynamic.
+ */
+function recordTurnsDynamic(r: Pick<HistoryRow, 'cached'>): boolean {
+  return r.cached !== WAS_DYNAMIC && r.cached !== WAS_UNSET;
+}
+const WAS_DYNAMIC = atomStr(DYNAMIC);
+const WAS_UNSET = atomStr(UNSET);
+
 const dimId = (code: CodeId, source: string, dim: string) => `${codeKey(code)}\u0000${source}\u0000${dim}`;
 
 /** Every storm window of the ledger's profiles (one job's with `job`), by profile, then time, then run. */
@@ -94,7 +108,7 @@ function profileStorms(ledger: Ledger, p: ProfileRow, windowMs: number, window: 
     w.records.push(h);
     const dim = recordDimName(h);
     const id = dimId(h.code, h.name, dim);
-    if (!w.dims.some((d) => dimId(d.code, d.source, d.dim) === id)) w.dims.push({ code: h.code, source: h.name, dim, position: h.position, time: h.time, values: [], observations: 0 });
+    if (recordTurnsDynamic(h) && !w.dims.some((d) => dimId(d.code, d.source, d.dim) === id)) w.dims.push({ code: h.code, source: h.name, dim, position: h.position, time: h.time, values: [], observations: 0 });
     sources.add(h.name);
   }
   const values = dimValues(ledger, p.id, window, sources);

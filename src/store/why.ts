@@ -198,6 +198,18 @@ export function dimLabel(d: DimRef): string {
   return d.field === 'size' ? `dim ${d.index}` : `stride dim ${d.index}`;
 }
 
+/**
+ * A dim a merge made dynamic though the profile it names had it static: the two values joined,
+ * each with the profile it came from ("8 from fixture2:0: and 9 from fixture2:1:"); null when
+ * the profile it came from had it dynamic already.
+ */
+export function mergeJoined(s: DimStory): string | null {
+  if (!s.via || s.via.story.dynamic) return null;
+  const o = s.staticBefore?.origin;
+  const first = o?.startsWith('profile ') ? ` from ${o.slice('profile '.length)}` : o ? ` (${o})` : '';
+  return `${s.staticBefore?.value ?? '?'}${first} and ${s.via.story.current} from ${s.via.cacheKey}`;
+}
+
 function what(s: DimStory): string {
   const d = s.dim;
   if (d.field === 'scalar') return s.source;
@@ -215,6 +227,10 @@ function advise(s: DimStory): string {
     // A merge is a snapshot of its sources: retracting a run there leaves the merged profile as it was.
     const run = s.via.story.becameDynamic?.run;
     if (run && s.via.retractedSince.includes(run)) return `run ${run} was retracted from ${s.via.cacheKey} after the merge, but the merged profile keeps what it joined: merge again (pgo-ledger merge --from ... --into ...) to leave it out`;
+    if (!s.via.story.dynamic) {
+      // each profile had it static: the merge's join of their two values made it dynamic
+      return `the merge joined two static values (${mergeJoined(s)}): profiles that agree on it keep it static; to change it, change one of them (retract a run there) and merge again`;
+    }
     return `it came from ${s.via.cacheKey} in a merge: to change it, change ${s.via.cacheKey} (retract a run there) and merge again`;
   }
   const markStatic = s.dim.field === 'size' && s.dim.index !== undefined ? `, or torch._dynamo.mark_static on dim ${s.dim.index}` : '';

@@ -43,6 +43,30 @@ export function leftOutRuns(sql: Sql, profileId: number, w: Window, dict: Dictio
   return out;
 }
 
+/**
+ * The first event of a profile (in position order) that window `a` folds and `b` does not, by
+ * position and time (runs aside), or null when `a` lies within `b`. A position and a time need
+ * not nest: events come out of time order (ranks, late files), so the window up to a time can
+ * hold a position past another window's. Two points of one kind always nest.
+ */
+export function firstOutside(sql: Sql, profileId: number, a: Window, b: Window): { position: number; time: number } | null {
+  const args: unknown[] = [profileId];
+  const inA = ['profile_id = ?'];
+  const outB: string[] = [];
+  const bound = (into: string[], test: string, value: number | undefined) => {
+    if (value === undefined) return;
+    into.push(test);
+    args.push(value);
+  };
+  bound(inA, 'position <= ?', a.untilPosition);
+  bound(inA, 'time <= ?', a.untilTime);
+  bound(outB, 'position > ?', b.untilPosition);
+  bound(outB, 'time > ?', b.untilTime);
+  if (!outB.length) return null;
+  const row = sql.allRaw(`select position, time from events where ${inA.join(' and ')} and (${outB.join(' or ')}) order by position limit 1`, ...args)[0];
+  return row ? { position: row[0] as number, time: row[1] as number } : null;
+}
+
 /** A point in the log: a position, or a time. */
 export interface Point {
   position?: number;

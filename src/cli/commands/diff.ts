@@ -10,12 +10,16 @@ export function diffCommand(program: Command, ctx: CliContext): void {
       const { diffProfiles } = await import('../../store/diff.ts');
       const { explain, dimKey } = await import('../../store/why.ts');
       const { codeKey } = await import('../../model/code-id.ts');
-      const { changeJson, changeText } = await import('../json.ts');
+      const { changeJson, changeText, isoTime } = await import('../json.ts');
+      const { firstOutside } = await import('../../store/window.ts');
       const l = await ctx.open();
       const p = selectProfile(l, o);
       const to = windowFor(l, o, o.to);
       const from = windowFor(l, o, o.from);
       if ((from.untilPosition ?? 0) > (to.untilPosition ?? Infinity) || (from.untilTime ?? 0) > (to.untilTime ?? Infinity)) usage(`--from ${o.from} comes after --to ${o.to}`);
+      // a position and a time: the diff of two windows that do not nest reads as changes undone
+      const outside = o.to !== undefined && (from.untilPosition === undefined) !== (to.untilPosition === undefined) ? firstOutside(l.sql, p.id, from, to) : null;
+      if (outside) usage(`--from ${o.from} holds #${outside.position} (${isoTime(outside.time)}), which --to ${o.to} does not: a position and a time name windows that need not nest, as event times can run out of position order; give both as positions or both as times`);
       const changes = diffProfiles(l.fold(p.id, from).profile, l.fold(p.id, to).profile);
       if (changes.some((c) => c.dims.some((d) => d.to === '?'))) {
         // Where each dim turned dynamic: the same answer `why` and `history` give.

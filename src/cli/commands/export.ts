@@ -16,7 +16,7 @@ export function exportCommand(program: Command, ctx: CliContext): void {
     .addOption(new Option('--torch <version>', "the PyTorch pickle layout (default: the one the profile's data came in, else 2.11)").choices(['2.11', '2.12']))
     .option('--merge-closures', '--torch 2.11: join code ids that differ only in closure_hash (that layout cannot hold them apart)')
     .action(async (o: SelectOpts & WindowOpts & { format: ExportFormat; output?: string; protocol: string; base?: string; allowEmpty?: boolean; torch?: TorchLayout; mergeClosures?: boolean }) => {
-      const { exportBytes, writeFileAtomic, writeLocalDir } = await import('../../adapters/export-profile.ts');
+      const { exportBytes, profileAsWritten, writeFileAtomic, writeLocalDir } = await import('../../adapters/export-profile.ts');
       const { readFileSync } = await import('node:fs');
       if (!o.output) usage('export needs -o/--output');
       if (o.base !== undefined && o.format !== 'megacache') usage(`--base is a mega-cache bundle to write into: it goes with --format megacache, not ${o.format}`);
@@ -34,17 +34,19 @@ export function exportCommand(program: Command, ctx: CliContext): void {
       refuseEmpty(p.cacheKey, view.profile, o);
       const protocol = Number(o.protocol) as PickleProtocol;
       const layout = { torch: o.torch, mergeClosures: o.mergeClosures };
-      if (o.format === 'local-dir') return void ctx.out(`wrote ${writeLocalDir(o.output, p.cacheKey, view.profile, protocol, layout)}`);
+      // with --merge-closures it has fewer code ids than the view: the message counts what was written
+      const written = profileAsWritten(view.profile, layout);
+      if (o.format === 'local-dir') return void ctx.out(`wrote ${writeLocalDir(o.output, p.cacheKey, written, protocol, layout)}`);
       let bytes: Uint8Array;
       try {
-        bytes = exportBytes(view.profile, { format: o.format, cacheKey: p.cacheKey, protocol, base, ...layout });
+        bytes = exportBytes(written, { format: o.format, cacheKey: p.cacheKey, protocol, base, ...layout });
       } catch (e) {
         throw base && e instanceof LedgerError ? inputError(`--base ${o.base}`, e) : e;
       }
       if (o.output === '-') process.stdout.write(bytes);
       else {
         writeFileAtomic(o.output, bytes);
-        ctx.out(`wrote ${o.output} (${o.format}, ${bytes.length} bytes, ${view.profile.codes.size} code ids)`);
+        ctx.out(`wrote ${o.output} (${o.format}, ${bytes.length} bytes, ${written.codes.size} code ids)`);
       }
     });
 }

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { profileOptions, selectProfile, windowFor, windowOptions, type CliContext, type SelectOpts, type WindowOpts } from '../context.ts';
+import { noSuchSource, profileOptions, selectProfile, windowFor, windowOptions, type CliContext, type SelectOpts, type WindowOpts } from '../context.ts';
 
 export function historyCommand(program: Command, ctx: CliContext): void {
   windowOptions(profileOptions(program.command('history').description('the recompile-reason records, in order')))
@@ -15,7 +15,10 @@ export function historyCommand(program: Command, ctx: CliContext): void {
       const p = selectProfile(l, o);
       const w = windowFor(l, o);
       // --code names one of the profile's code ids, whatever the rows hold (one rule, as why's)
-      const wanted = o.code === undefined ? null : matchCode([...l.fold(p.id, w).profile.codes.values()].map((c) => c.id), o.code);
+      const codes = o.code === undefined && o.source === undefined ? [] : [...l.fold(p.id, w).profile.codes.values()];
+      const wanted = o.code === undefined ? null : matchCode(codes.map((c) => c.id), o.code);
+      // a source the profile does not hold is an error, as in why (not an empty answer)
+      if (o.source !== undefined && !codes.some((c) => (!wanted || wanted(c.id)) && c.state.automaticDynamic.has(o.source!))) noSuchSource(p.cacheKey, o);
       if (o.shapes) {
         const { describedShapes } = await import('../../store/described-shapes.ts');
         const { describedJson, describedText } = await import('../json.ts');
@@ -26,9 +29,9 @@ export function historyCommand(program: Command, ctx: CliContext): void {
       }
       let rows = historyAsOf(l, p.id, w);
       if (wanted) rows = rows.filter((h) => wanted(h.code));
-      for (const h of rows) {
-        if (o.source && h.name !== o.source) continue;
-        ctx.out(o.json ? JSON.stringify(historyJson(h)) : historyText(h));
-      }
+      if (o.source) rows = rows.filter((h) => h.name === o.source);
+      for (const h of rows) ctx.out(o.json ? JSON.stringify(historyJson(h)) : historyText(h));
+      // as stats says it: an empty answer is not a silent one
+      if (!rows.length && !o.json) ctx.out('no recompile records');
     });
 }

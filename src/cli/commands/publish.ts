@@ -14,6 +14,7 @@ export function publishCommand(program: Command, ctx: CliContext): void {
     .option('--json', '--dry-run: JSON lines, as diff --json')
     .action(async (url: string, o: SelectOpts & WindowOpts & { ttl?: string; allowEmpty?: boolean; torch?: TorchLayout; mergeClosures?: boolean; dryRun?: boolean; merge?: boolean; json?: boolean }) => {
       const { publishProfile, previewPublish, publishMerged } = await import('../../adapters/redis.ts');
+      const { profileAsWritten } = await import('../../adapters/export-profile.ts');
       const l = await ctx.open();
       const p = selectProfile(l, o);
       // Redis refuses an expiry of 0 ("invalid expire time") only after the profile was read and sent
@@ -23,18 +24,20 @@ export function publishCommand(program: Command, ctx: CliContext): void {
       const ttlSeconds = o.ttl === undefined ? undefined : Number(o.ttl);
       if (o.dryRun) {
         const { changeJson, changeText } = await import('../json.ts');
-        const d = await previewPublish(url, p.cacheKey, view.profile, { merge: o.merge });
+        const d = await previewPublish(url, p.cacheKey, view.profile, { merge: o.merge, torch: o.torch, mergeClosures: o.mergeClosures });
         for (const c of d.changes) ctx.out(o.json ? JSON.stringify(changeJson(c)) : changeText(c));
         if (!o.json) ctx.out(`dry run, would ${o.merge ? 'merge into' : 'replace'} ${d.key} (--merge ${o.merge ? 'given' : 'not given: add it to preview a merge'}): ${d.exists ? 'exists' : 'holds nothing'}; ${d.changes.length ? `${d.changes.length} ${d.changes.length === 1 ? 'entry' : 'entries'} would change` : 'no change'} (${d.profile.codes.size} code ids${o.merge ? ' after the join' : ''}); nothing written`);
         return;
       }
+      // with --merge-closures it has fewer code ids than the view: the messages count what was written
+      const written = profileAsWritten(view.profile, { torch: o.torch, mergeClosures: o.mergeClosures });
       if (o.merge) {
-        const m = await publishMerged(url, p.cacheKey, view.profile, { ttlSeconds, torch: o.torch, mergeClosures: o.mergeClosures });
+        const m = await publishMerged(url, p.cacheKey, written, { ttlSeconds, torch: o.torch, mergeClosures: o.mergeClosures });
         const after = m.attempts > 1 ? `, after ${m.attempts - 1} conflicting write${m.attempts > 2 ? 's' : ''} by others` : '';
-        ctx.out(`set ${m.key} (${m.profile.codes.size} code ids: ${view.profile.codes.size} joined with the ${m.heldBefore} Redis held${after})${o.ttl ? `, expiring in ${o.ttl} s` : ''}`);
+        ctx.out(`set ${m.key} (${m.profile.codes.size} code ids: ${written.codes.size} joined with the ${m.heldBefore} Redis held${after})${o.ttl ? `, expiring in ${o.ttl} s` : ''}`);
         return;
       }
-      const key = await publishProfile(url, p.cacheKey, view.profile, { ttlSeconds, torch: o.torch, mergeClosures: o.mergeClosures });
-      ctx.out(`set ${key} (${view.profile.codes.size} code ids)${o.ttl ? `, expiring in ${o.ttl} s` : ''}`);
+      const key = await publishProfile(url, p.cacheKey, written, { ttlSeconds, torch: o.torch, mergeClosures: o.mergeClosures });
+      ctx.out(`set ${key} (${written.codes.size} code ids)${o.ttl ? `, expiring in ${o.ttl} s` : ''}`);
     });
 }

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { profileOptions, selectProfile, usage, windowFor, windowOptions, type CliContext, type SelectOpts, type WindowOpts } from '../context.ts';
+import { noSuchSource, profileOptions, selectProfile, usage, windowFor, windowOptions, type CliContext, type SelectOpts, type WindowOpts } from '../context.ts';
 
 export function whyCommand(program: Command, ctx: CliContext): void {
   windowOptions(profileOptions(program.command('why').description('when and why each dim of a source became dynamic (every dynamic dim when no --source)')))
@@ -21,7 +21,7 @@ export function whyCommand(program: Command, ctx: CliContext): void {
         if (has.length) usage(`${o.source}${o.code ? ` in code ${o.code}` : ''} of ${p.cacheKey} has no dim ${o.dim}; its dims: ${has.join(', ')}`);
       }
       if (!stories.length) {
-        if (o.source || dim !== undefined) usage(`${p.cacheKey} has no source${o.source !== undefined ? ` ${o.source}` : ''}${o.code ? ` in code ${o.code}` : ''}${dim !== undefined ? ` with dim ${o.dim}` : ''}`);
+        if (o.source || dim !== undefined) noSuchSource(p.cacheKey, o);
         if (!o.json) ctx.out(`${p.cacheKey}: no dim is dynamic`);
       }
       if (o.json) ctx.out(JSON.stringify(stories.map(storyJson)));
