@@ -181,6 +181,8 @@ function explainWith(ledger: Ledger, profileId: number, opts: ExplainOptions, on
       };
       if (full) {
         story.advice = advise(story, acc.sawScalar && acc.sawTensor);
+        const inferred = dynamic && d.field === 'stride' ? strideInferredBy(acc.last) : null;
+        if (inferred) story.advice += `; PyTorch infers the strides of ${acc.source} from its sizes while ${inferred} (is_stride_dynamic): this stride is not compiled dynamic`;
         // the newer switches (per-dim, unbacked, static), each with the versions that read it
         const hint = dimSwitchHint(acc.source, d.field === 'scalar' ? 'scalar' : d.field === 'size' && d.index !== undefined ? d.index : 'rank', dynamic, values);
         if (hint) story.advice += `; ${hint}`;
@@ -190,6 +192,17 @@ function explainWith(ledger: Ledger, profileId: number, opts: ExplainOptions, on
   }
   if (opts.source === undefined) out.sort((x, y) => (y.becameDynamic?.position ?? -1) - (x.becameDynamic?.position ?? -1));
   return out;
+}
+
+/**
+ * Why Dynamo compiles no stride of this entry dynamic, or null where it may: `is_stride_dynamic`
+ * is true only while every size is an int (builder.py's _automatic_dynamic then infers strides).
+ */
+function strideInferredBy(e: FrameStateSizeEntry): string | null {
+  if (!Array.isArray(e.size)) return e.size === DYNAMIC ? 'its number of dims is dynamic' : null;
+  const dims = e.size.flatMap((a, i) => (a === DYNAMIC ? [i] : []));
+  if (dims.length === 0) return null;
+  return dims.length === 1 ? `size dim ${dims[0]} is dynamic` : `size dims ${dims.join(', ')} are dynamic`;
 }
 
 export function dimLabel(d: DimRef): string {
