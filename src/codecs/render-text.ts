@@ -15,7 +15,19 @@ export class RenderTextError extends LedgerError {
   }
 }
 
-const CODE = /^hash\((.*?)\)(.*):(-?\d+):([^:]*):$/s;
+const CODE = /^hash\((.*)\)(.*):(-?\d+):([^:]*):$/s;
+
+/**
+ * `hash(<file_hash>)<filename>` split at the right ')': a CRC32 hash holds none, so the first
+ * one; but a file PyTorch could not read has its path as its hash (_hash_containing_file), and
+ * a path may hold ')': then the split where hash and filename are one path.
+ */
+function hashAndFilename(body: string): [string, string] {
+  const half = (body.length - 1) / 2;
+  if (Number.isInteger(half) && body[half] === ')' && body.slice(0, half) === body.slice(half + 1)) return [body.slice(0, half), body.slice(half + 1)];
+  const i = body.indexOf(')');
+  return [body.slice(0, i), body.slice(i + 1)];
+}
 const ENTRY = /^ {2}(.+?): (tensor size=\[.*\] stride=\[.*\]|scalar .+|fully dynamic scalar or tensor|unusual FrameStateSizeEntry\(.*\))$/s;
 const ADVICE = 'PGO detected a recompilation due to dynamic shapes.';
 
@@ -35,7 +47,8 @@ export function parseRenderText(text: string): Profile {
     if (line.startsWith(ADVICE)) break;
     const c = CODE.exec(line);
     if (c) {
-      const id: CodeId = { filename: c[2], firstlineno: Number(c[3]), name: c[4], file_hash: c[1] };
+      const [fileHash, filename] = hashAndFilename(`${c[1]})${c[2]}`);
+      const id: CodeId = { filename, firstlineno: Number(c[3]), name: c[4], file_hash: fileHash };
       const key = codeKey(id);
       let slot = profile.codes.get(key);
       // Only closure-distinct code ids (the layout after 2.11) render alike; the text cannot say

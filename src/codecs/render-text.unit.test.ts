@@ -19,6 +19,19 @@ describe('render text back to a profile', () => {
       assert.equal(renderProfile(parseRenderText(t)), t, f);
     }
   });
+  it("a file PyTorch could not read has its path as file_hash: a path with ')' in it is read whole", () => {
+    // torch/_dynamo/pgo.py (v2.11.0) _hash_containing_file returns the path itself for a file that
+    // does not exist, and CodeId.__str__ prints f"hash({file_hash}){filename}:{firstlineno}:{name}"
+    for (const path of ['/tmp/run (2)/m.py', '<exec (cell 3)>', 'a)b']) {
+      const text = `hash(${path})${path}:7:forward:\n  L['x']: scalar 5`;
+      const [{ id }] = [...parseRenderText(text).codes.values()];
+      assert.deepEqual({ ...id }, { filename: path, firstlineno: 7, name: 'forward', file_hash: path });
+      assert.equal(renderProfile(parseRenderText(text)), text);
+    }
+    // a CRC32 hash and a path with ')' (the file existed)
+    const [{ id }] = [...parseRenderText("hash(d02731e6)/srv/a (1).py:3:f:\n  L['n']: scalar 2").codes.values()];
+    assert.deepEqual([id.file_hash, id.filename], ['d02731e6', '/srv/a (1).py']);
+  });
   it('a line that is neither a code id nor an entry names its line', () => {
     assert.throws(() => parseRenderText('hash(a)f.py:1:f:\n  L[x]: tensor size=[1] stride=[1]\n  garbage'), (e: unknown) => e instanceof RenderTextError && e.line === 3);
     assert.throws(() => parseRenderText('  L[x]: scalar 3'), /line 1: an entry before any code id/);
