@@ -271,6 +271,42 @@ def empty_and_rank_change():
     return {"frames_after_each_call": after, "records": list(RECORDS), **profile()}
 
 
+N = 2
+
+
+class Heads(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.heads = 2
+
+    def forward(self, x):
+        return x * self.heads
+
+
+@case
+def int_specialization_warm_start():
+    """Ints of globals and nn modules (is_int_specialization_case): the profile says dynamic, but
+    does a warm start with it (same job, local profile read back) still compile per value?"""
+    global N
+    def f(x):
+        return x * N
+    frames = {}
+    for phase in ("cold", "warm"):
+        torch._dynamo.reset()  # drops the in-memory profile; the local one is read back
+        RECORDS.clear()
+        torch.compiler.config.job_id = "probe-spec"
+        bf, bm = Recorder(), Recorder()
+        cf, m = torch.compile(f, backend=bf), Heads()
+        cm = torch.compile(m, backend=bm)
+        for v in (2, 3, 4):
+            N = v
+            m.heads = v
+            cf(torch.ones(3))
+            cm(torch.ones(3))
+        frames[phase] = {"global": bf.frames, "module_attr": bm.frames}
+    return {"frames": frames, "records": list(RECORDS), **profile()}
+
+
 def main():
     head = {"torch": torch.__version__, "python": sys.version.split()[0], "pickle_default_protocol": pickle.DEFAULT_PROTOCOL}
     for fn in CASES:
