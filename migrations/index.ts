@@ -24,4 +24,5 @@ export const migrations: Record<string, Migration> = {
   '2026-11-28T22-39-position-blocks': lazy(() => import('./2026-11-28T22-39-position-blocks.ts')),
   '2026-11-29T04-12-events-by-profile-rowid': lazy(() => import('./2026-11-29T04-12-events-by-profile-rowid.ts')),
   '2026-11-29T07-55-take-positions-definer': lazy(() => import('./2026-11-29T07-55-take-positions-definer.ts')),
+  '2026-11-29T09-44-float-scalars': lazy(() => import('./2026-11-29T09-44-float-scalars.ts')),
 };

@@ -6,6 +6,8 @@ import { FIXTURES } from './support/fixtures.ts';
 import { pickleProfile, unpickleProfile } from '../src/codecs/pickle/index.ts';
 import { parseRenderText } from '../src/codecs/render-text.ts';
 import { localFileName, parseCacheKey } from '../src/model/cache-key.ts';
+import { makeScalar } from '../src/model/entry.ts';
+import { PyFloat } from '../src/model/float.ts';
 import { entryOf } from '../src/model/observation.ts';
 import { emptyProfile } from '../src/model/profile.ts';
 import { renderProfile } from '../src/model/render.ts';
@@ -41,11 +43,12 @@ const code = (name: string) => ({ filename: 'probe.py', firstlineno: 1, name, fi
 describe('PyTorch probe (scripts/oracle-probe.py)', { skip: present ? false : `no ${PROBE}: run scripts/oracle-probe.py with PyTorch and put its output there` }, () => {
   it('every profile the probe wrote reads back to its render text and pickles to the same protocol-4 bytes', () => {
     for (const l of lines.values()) {
-      if (l.error || !l.pickle_p4 || l.case === 'float_scalar') continue; // floats: the last test
+      if (l.error || !l.pickle_p4) continue;
       const p4 = Buffer.from(l.pickle_p4, 'base64');
       const p = unpickleProfile(p4);
       assert.equal(renderProfile(p), l.render, `${l.case}: render`);
-      assert.equal(Buffer.from(pickleProfile(p)).toString('base64'), l.pickle_p4, `${l.case}: protocol-4 bytes`);
+      // as the live process wrote it: each code state's source names are their own string objects
+      assert.equal(Buffer.from(pickleProfile(p, { sourceNames: 'per-code' })).toString('base64'), l.pickle_p4, `${l.case}: protocol-4 bytes`);
       // the pickle put_code_state wrote (this Python's default protocol) reads as the same profile
       assert.equal(renderProfile(unpickleProfile(Buffer.from(l.pickle!, 'base64'))), l.render, `${l.case}: default-protocol pickle`);
     }
@@ -57,15 +60,29 @@ describe('PyTorch probe (scripts/oracle-probe.py)', { skip: present ? false : `n
     assert.ok(s[2] > s[1] && s[3] > s[2], `size: frames after each call ${s}`);
   });
   it("a source that flips between tensor and int logs what update_automatic_dynamic's model logs", () => {
+    const l = probe('tensor_int_flip');
     const p = emptyProfile();
     const got: DynamicRecord[] = [];
-    for (const [c, shape] of [
-      ['f', { kind: 'tensor', size: [3, 4], stride: [4, 1] }],
-      ['f', { kind: 'scalar', value: 5 }],
-      ['g', { kind: 'scalar', value: 5 }],
-      ['g', { kind: 'tensor', size: [3], stride: [1] }],
-    ] as const) got.push(...updateAutomaticDynamic(p, code(c), "L['a']", entryOf(shape)).records);
-    assert.deepEqual(records(probe('tensor_int_flip')), ours(got));
+    for (const shape of [{ kind: 'tensor', size: [3, 4], stride: [4, 1] }, { kind: 'scalar', value: 5 }] as const) got.push(...updateAutomaticDynamic(p, code('f'), "L['a']", entryOf(shape)).records);
+    assert.deepEqual(records(l), ours(got));
+    assert.equal(renderProfile(p).split('\n')[1], "  L['a']: fully dynamic scalar or tensor");
+    // g(5) made no graph, and Dynamo compiled g no more (frames [0, 0]): its entry is the int's
+    assert.deepEqual((l.frames_after_each_call as number[][])[1], [0, 0]);
+    assert.deepEqual((l.state as { entries: Record<string, unknown> }[])[1].entries["L['a']"], { scalar: 5, size: 'dynamic', stride: 'dynamic' });
+  });
+  it('views and wobbling strides: the records of a view and its ._base (recorded first) are the model\'s', () => {
+    const t = (size: number[], stride: number[]) => entryOf({ kind: 'tensor', size, stride });
+    const p = emptyProfile();
+    const got: DynamicRecord[] = [];
+    const obs: [string, string, ReturnType<typeof t>][] = [
+      // f: a contiguous (3, 4); then ones(4, 5).t(): its base first; the third call compiled nothing
+      ['f', "L['x']", t([3, 4], [4, 1])], ['f', "L['x']._base", t([4, 5], [5, 1])], ['f', "L['x']", t([5, 4], [1, 5])],
+      // g: (3, 4); ones(4, 3).t(); ones(3, 5)[:, :4]
+      ['g', "L['x']", t([3, 4], [4, 1])], ['g', "L['x']._base", t([4, 3], [3, 1])], ['g', "L['x']", t([3, 4], [1, 3])],
+      ['g', "L['x']._base", t([3, 5], [5, 1])], ['g', "L['x']", t([3, 4], [5, 1])],
+    ];
+    for (const [c, src, e] of obs) got.push(...updateAutomaticDynamic(p, code(c), src, e).records);
+    assert.deepEqual(records(probe('stride_with_dynamic_size')), ours(got));
   });
   it('a rank change and a size-0 tensor log what the model logs', () => {
     const p = emptyProfile();
@@ -102,8 +119,12 @@ describe('PyTorch probe (scripts/oracle-probe.py)', { skip: present ? false : `n
     assert.deepEqual(first.records, []);
     assert.equal(first.state[0].entries["L['x']"].size[0], 'dynamic');
   });
-  it('specialize_float=False: a float scalar in the profile is read (pgo-ledger refuses it today: an open finding)', () => {
+  it("floats: 2.11's default is specialize_float=False, and a float input's records are the model's for float scalars", () => {
     const l = probe('float_scalar');
-    assert.doesNotThrow(() => unpickleProfile(Buffer.from(l.pickle_p4!, 'base64')));
+    assert.equal(l.specialize_float_default, false);
+    const p = emptyProfile();
+    const got: DynamicRecord[] = [];
+    for (const v of [0.5, 0.25]) got.push(...updateAutomaticDynamic(p, code('f'), "L['s']", makeScalar(new PyFloat(v))).records);
+    assert.deepEqual(records(l), ours(got));
   });
 });

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { fixtureText, nextOracleCases, oracleCases } from '../../test/support/fixtures.ts';
 import { pickleProfile } from './pickle/index.ts';
+import { PyFloat } from '../model/float.ts';
 import { renderProfile } from '../model/render.ts';
 import { parseRenderText, RenderTextError } from './render-text.ts';
 
@@ -31,6 +32,15 @@ describe('render text back to a profile', () => {
     // a CRC32 hash and a path with ')' (the file existed)
     const [{ id }] = [...parseRenderText("hash(d02731e6)/srv/a (1).py:3:f:\n  L['n']: scalar 2").codes.values()];
     assert.deepEqual([id.file_hash, id.filename], ['d02731e6', '/srv/a (1).py']);
+  });
+  it('float scalars (specialize_float=False) as render() prints them, its unusual repr included', () => {
+    const text = ["hash(h)m.py:1:f:", "  L['lr']: scalar 0.5", "  L['eps']: scalar 1e-05", "  L['a']: scalar nan", "  L['b']: scalar -inf", "  L['c']: scalar 2.0", "  L['s']: unusual FrameStateSizeEntry(scalar=0.25, size=(3,), stride=<AutoUnset.token: 0>)"].join('\n');
+    const p = parseRenderText(text);
+    assert.equal(renderProfile(p), text);
+    const e = [...p.codes.values()][0].state.automaticDynamic.get("L['c']")!;
+    assert.ok(e.scalar instanceof PyFloat && e.scalar.value === 2);
+    // an int stays an int
+    assert.equal([...parseRenderText("hash(h)m.py:1:f:\n  L['n']: scalar 2").codes.values()][0].state.automaticDynamic.get("L['n']")!.scalar, 2);
   });
   it('a line that is neither a code id nor an entry names its line', () => {
     assert.throws(() => parseRenderText('hash(a)f.py:1:f:\n  L[x]: tensor size=[1] stride=[1]\n  garbage'), (e: unknown) => e instanceof RenderTextError && e.line === 3);
