@@ -15,8 +15,8 @@ import { updateAutomaticDynamic, type DynamicRecord } from '../src/model/update.
 
 /**
  * PyTorch's answers from scripts/oracle-probe.py, for the rules the audit of session 15 could
- * not settle by reading the source (test/fixtures/oracle-probe/README.md). Skipped until a run
- * of the probe on a machine with PyTorch is put at test/fixtures/oracle-probe/probe.jsonl.
+ * not settle by reading the source (test/fixtures/oracle-probe/README.md: PyTorch 2.11.0's run
+ * of it is test/fixtures/oracle-probe/probe.jsonl; skipped where that file is absent).
  */
 const PROBE = join(FIXTURES, 'oracle-probe', 'probe.jsonl');
 const present = existsSync(PROBE);

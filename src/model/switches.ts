@@ -102,6 +102,12 @@ export function dimSwitchHint(source: string, dim: number | 'scalar' | 'rank', d
         ? `TORCH_COMPILE_DYNAMIC_SOURCES="${source}" (${SWITCH_VERSIONS.TORCH_COMPILE_DYNAMIC_SOURCES}) starts it dynamic`
         : `TORCH_COMPILE_DYNAMIC_SOURCES="${entry}" (${SWITCH_VERSIONS.perDim}; "${source}", every dim, ${SWITCH_VERSIONS.TORCH_COMPILE_DYNAMIC_SOURCES}) starts it dynamic`,
     );
+    // An int read from a global is specialized whatever the profile says (builder.py's
+    // is_int_specialization_case: `not source.guard_source().is_local()`); the allowlist is
+    // read before it (wrap_literal), so only the switch makes it dynamic.
+    if (dim === 'scalar' && source.startsWith('G[')) {
+      hints.push('the profile alone does not: Dynamo specializes an int read from a global whatever the profile says, so a warm start still compiles once per value');
+    }
     // sizes only: an int's 0 and 1 are not specialized (see SourceFacts.zeroOneDims)
     if (dim !== 'scalar' && values.some((v) => v.value === '0' || v.value === '1')) {
       hints.push(
