@@ -25,4 +25,5 @@ export const migrations: Record<string, Migration> = {
   '2026-11-29T04-12-events-by-profile-rowid': lazy(() => import('./2026-11-29T04-12-events-by-profile-rowid.ts')),
   '2026-11-29T07-55-take-positions-definer': lazy(() => import('./2026-11-29T07-55-take-positions-definer.ts')),
   '2026-11-29T09-24-profile-spans': lazy(() => import('./2026-11-29T09-24-profile-spans.ts')),
+  '2026-11-29T09-44-float-scalars': lazy(() => import('./2026-11-29T09-44-float-scalars.ts')),
 };

@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { entryFromJson, entryToJson } from '../src/codecs/entry-json.ts';
 import { exportBytes } from '../src/adapters/export-profile.ts';
 import { ingestFile } from '../src/adapters/ingest-file.ts';
+import { FLOAT_PICKLES } from '../src/codecs/pickle/float-pickles.ts';
 import { InferStride } from '../src/model/atoms.ts';
 import { openLedger, type Ledger } from '../src/store/ledger.ts';
 import { verifyLedger } from '../src/store/verify.ts';
@@ -34,6 +36,23 @@ for (const dialect of DIALECTS) describe(dialect, () => {
       assert.deepEqual(verifyLedger(ledger).differences, []);
       for (const n of BIG) assert.ok(exported(ledger, n).equals(fixture(`oracle/big-canonical-dev/${n}.pkl`)), `${n}, after replay`);
       await ledger.close();
+    });
+
+    it('float scalars (specialize_float=False, 2.11\'s default) are ingested, stored, replayed and exported as CPython pickled them', async () => {
+      const dir = tempDir();
+      const file = join(dir, 'code_state_fl_None_.pkl');
+      writeFileSync(file, Buffer.from(FLOAT_PICKLES[4], 'base64'));
+      const ledger = await openLedger(ledgerAt(dialect, dir, 'fl.db'));
+      try {
+        await ingestFile(ledger, file, { defaults: { job: 'fl' } });
+        assert.ok(exported(ledger, 'fl').equals(Buffer.from(FLOAT_PICKLES[4], 'base64')), 'inline view');
+        ledger.replay();
+        assert.deepEqual(verifyLedger(ledger).differences, []);
+        assert.ok(exported(ledger, 'fl').equals(Buffer.from(FLOAT_PICKLES[4], 'base64')), 'after replay');
+        assert.deepEqual(entryToJson(entryFromJson({ scalar: { float: 'nan' }, size: 'dynamic', stride: 'dynamic' })).scalar, { float: 'nan' });
+      } finally {
+        await ledger.close();
+      }
     });
 
     it('entry JSON keeps which InferStrides in a tuple are one object', () => {

@@ -1,11 +1,12 @@
 import { DYNAMIC, InferStride, UNSET, type Atom, type ScalarValue, type SizeField, type StrideField } from '../model/atoms.ts';
 import type { FrameStateSizeEntry } from '../model/entry.ts';
+import { floatFromRepr, floatRepr, PyFloat } from '../model/float.ts';
 import { toPyInt, type PyInt } from '../model/int.ts';
 import { fieldsFromJson, fieldsToJson, type PlainJson } from '../model/py-plain.ts';
 
 /**
  * JSON spelling of entries, as in PyTorch's oracle files: "dynamic", "unset",
- * {"infer": d}; ints as numbers, or as decimal strings past 2**53.
+ * {"infer": d}; ints as numbers, or as decimal strings past 2**53; a float scalar {"float": repr}.
  *
  * Object identity is part of a profile's pickle (CPython memoises InferStride objects, so
  * a repeated one is a back-reference), and a live process may hold either: Dynamo's stride
@@ -14,8 +15,12 @@ import { fieldsFromJson, fieldsToJson, type PlainJson } from '../model/py-plain.
  * the tuple's first InferStride(d) object and `{"infer": d, "obj": k}` its k-th other one.
  */
 export type IntJson = number | string;
-export type AtomJson = IntJson | 'dynamic' | 'unset' | { infer: number; obj?: number };
-export type FieldJson = AtomJson[] | 'dynamic' | 'unset';
+/** A float (a scalar only, with specialize_float=False) as its Python repr: nan, inf and -0.0 survive JSON. */
+export type FloatJson = { float: string };
+/** An atom of a size or stride tuple. */
+export type TupleAtomJson = IntJson | 'dynamic' | 'unset' | { infer: number; obj?: number };
+export type AtomJson = TupleAtomJson | FloatJson;
+export type FieldJson = TupleAtomJson[] | 'dynamic' | 'unset';
 export interface EntryJson {
   scalar: AtomJson;
   size: FieldJson;
@@ -50,12 +55,13 @@ function atomToJson(a: Atom, infer: Map<number, InferStride[]> | null): AtomJson
     if (k < 0) k = objs.push(a) - 1;
     return k === 0 ? { infer: a.dim } : { infer: a.dim, obj: k };
   }
+  if (a instanceof PyFloat) return { float: floatRepr(a.value) };
   return intToJson(a);
 }
 function fieldToJson(f: readonly Atom[] | Atom): FieldJson {
   if (!Array.isArray(f)) return atomToJson(f as Atom, null) as FieldJson;
   const infer = new Map<number, InferStride[]>();
-  return f.map((a) => atomToJson(a, infer));
+  return f.map((a) => atomToJson(a, infer) as TupleAtomJson); // tuples hold no float (profile-from-py)
 }
 export function entryToJson(e: FrameStateSizeEntry): EntryJson {
   const j: EntryJson = { scalar: atomToJson(e.scalar, null), size: fieldToJson(e.size), stride: fieldToJson(e.stride) };
@@ -68,6 +74,11 @@ export function entryToJson(e: FrameStateSizeEntry): EntryJson {
 function atomFromJson(a: AtomJson, infer: Map<number, InferStride[]> | null): Atom {
   if (a === 'dynamic') return DYNAMIC;
   if (a === 'unset') return UNSET;
+  if (typeof a === 'object' && a !== null && 'float' in a) {
+    const f = floatFromRepr(a.float);
+    if (!f) throw new RangeError(`${JSON.stringify(a.float)} is not a float as Python prints it`);
+    return f;
+  }
   if (typeof a === 'object' && a !== null) {
     if (!infer) throw new RangeError('InferStride outside a stride tuple');
     let objs = infer.get(a.infer);

@@ -2,6 +2,7 @@ import { LedgerError } from '../errors.ts';
 import { DYNAMIC, InferStride, UNSET, type Atom, type ScalarValue, type SizeField, type StrideField } from '../model/atoms.ts';
 import { codeKey, type CodeId } from '../model/code-id.ts';
 import type { FrameStateSizeEntry } from '../model/entry.ts';
+import { floatFromRepr } from '../model/float.ts';
 import { toPyInt } from '../model/int.ts';
 import { emptyProfile, type Profile } from '../model/profile.ts';
 
@@ -15,7 +16,19 @@ export class RenderTextError extends LedgerError {
   }
 }
 
-const CODE = /^hash\((.*?)\)(.*):(-?\d+):([^:]*):$/s;
+const CODE = /^hash\((.*)\)(.*):(-?\d+):([^:]*):$/s;
+
+/**
+ * `hash(<file_hash>)<filename>` split at the right ')': a CRC32 hash holds none, so the first
+ * one; but a file PyTorch could not read has its path as its hash (_hash_containing_file), and
+ * a path may hold ')': then the split where hash and filename are one path.
+ */
+function hashAndFilename(body: string): [string, string] {
+  const half = (body.length - 1) / 2;
+  if (Number.isInteger(half) && body[half] === ')' && body.slice(0, half) === body.slice(half + 1)) return [body.slice(0, half), body.slice(half + 1)];
+  const i = body.indexOf(')');
+  return [body.slice(0, i), body.slice(i + 1)];
+}
 const ENTRY = /^ {2}(.+?): (tensor size=\[.*\] stride=\[.*\]|scalar .+|fully dynamic scalar or tensor|unusual FrameStateSizeEntry\(.*\))$/s;
 const ADVICE = 'PGO detected a recompilation due to dynamic shapes.';
 
@@ -35,7 +48,8 @@ export function parseRenderText(text: string): Profile {
     if (line.startsWith(ADVICE)) break;
     const c = CODE.exec(line);
     if (c) {
-      const id: CodeId = { filename: c[2], firstlineno: Number(c[3]), name: c[4], file_hash: c[1] };
+      const [fileHash, filename] = hashAndFilename(`${c[1]})${c[2]}`);
+      const id: CodeId = { filename, firstlineno: Number(c[3]), name: c[4], file_hash: fileHash };
       const key = codeKey(id);
       let slot = profile.codes.get(key);
       // Only closure-distinct code ids (the layout after 2.11) render alike; the text cannot say
@@ -72,20 +86,20 @@ export function parseEntry(t: string): FrameStateSizeEntry {
   // The layout after 2.11 prints excluded_sizes / excluded_scalar too.
   m = /^unusual FrameStateSizeEntry\(scalar=(.*), size=(.*), stride=(.*), excluded_sizes=(None|\([-\d, None]*\)), excluded_scalar=(None|-?\d+)\)$/.exec(t);
   if (m) {
-    const e: FrameStateSizeEntry = { scalar: reprAtom(m[1], false) as ScalarValue, size: reprField(m[2], false) as SizeField, stride: reprField(m[3], true) as StrideField };
+    const e: FrameStateSizeEntry = { scalar: reprScalar(m[1]), size: reprField(m[2], false) as SizeField, stride: reprField(m[3], true) as StrideField };
     e.excluded_sizes = m[4] === 'None' ? null : excludedOf(m[4]);
     e.excluded_scalar = m[5] === 'None' ? null : int(m[5]);
     return e;
   }
   m = /^unusual FrameStateSizeEntry\(scalar=(.*), size=(.*), stride=(.*)\)$/.exec(t);
-  if (m) return { scalar: reprAtom(m[1], false) as ScalarValue, size: reprField(m[2], false) as SizeField, stride: reprField(m[3], true) as StrideField };
+  if (m) return { scalar: reprScalar(m[1]), size: reprField(m[2], false) as SizeField, stride: reprField(m[3], true) as StrideField };
   throw new Error(`not a rendered entry: ${JSON.stringify(t)}`);
 }
 
 function scalarOf(s: string): ScalarValue {
   if (s === 'AutoUnset.token') return UNSET;
   if (s === 'AutoDynamic.token') return DYNAMIC;
-  return int(s);
+  return floatFromRepr(s) ?? int(s); // a float with specialize_float=False
 }
 
 function int(s: string): ReturnType<typeof toPyInt> {
@@ -130,6 +144,11 @@ function reprAtom(s: string, strides: boolean): Atom {
     return new InferStride(Number(m[1]));
   }
   return int(s);
+}
+
+/** The scalar inside the dataclass repr: a token, an int or a float. */
+function reprScalar(s: string): ScalarValue {
+  return floatFromRepr(s.trim()) ?? (reprAtom(s, false) as ScalarValue);
 }
 
 function reprField(s: string, strides: boolean): Atom[] | Atom {

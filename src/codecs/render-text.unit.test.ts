@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { fixtureText, nextOracleCases, oracleCases } from '../../test/support/fixtures.ts';
 import { pickleProfile } from './pickle/index.ts';
+import { PyFloat } from '../model/float.ts';
 import { renderProfile } from '../model/render.ts';
 import { parseRenderText, RenderTextError } from './render-text.ts';
 
@@ -18,6 +19,28 @@ describe('render text back to a profile', () => {
       const t = fixtureText(`torch-2.11/${f}`);
       assert.equal(renderProfile(parseRenderText(t)), t, f);
     }
+  });
+  it("a file PyTorch could not read has its path as file_hash: a path with ')' in it is read whole", () => {
+    // torch/_dynamo/pgo.py (v2.11.0) _hash_containing_file returns the path itself for a file that
+    // does not exist, and CodeId.__str__ prints f"hash({file_hash}){filename}:{firstlineno}:{name}"
+    for (const path of ['/tmp/run (2)/m.py', '<exec (cell 3)>', 'a)b']) {
+      const text = `hash(${path})${path}:7:forward:\n  L['x']: scalar 5`;
+      const [{ id }] = [...parseRenderText(text).codes.values()];
+      assert.deepEqual({ ...id }, { filename: path, firstlineno: 7, name: 'forward', file_hash: path });
+      assert.equal(renderProfile(parseRenderText(text)), text);
+    }
+    // a CRC32 hash and a path with ')' (the file existed)
+    const [{ id }] = [...parseRenderText("hash(d02731e6)/srv/a (1).py:3:f:\n  L['n']: scalar 2").codes.values()];
+    assert.deepEqual([id.file_hash, id.filename], ['d02731e6', '/srv/a (1).py']);
+  });
+  it('float scalars (specialize_float=False) as render() prints them, its unusual repr included', () => {
+    const text = ["hash(h)m.py:1:f:", "  L['lr']: scalar 0.5", "  L['eps']: scalar 1e-05", "  L['a']: scalar nan", "  L['b']: scalar -inf", "  L['c']: scalar 2.0", "  L['s']: unusual FrameStateSizeEntry(scalar=0.25, size=(3,), stride=<AutoUnset.token: 0>)"].join('\n');
+    const p = parseRenderText(text);
+    assert.equal(renderProfile(p), text);
+    const e = [...p.codes.values()][0].state.automaticDynamic.get("L['c']")!;
+    assert.ok(e.scalar instanceof PyFloat && e.scalar.value === 2);
+    // an int stays an int
+    assert.equal([...parseRenderText("hash(h)m.py:1:f:\n  L['n']: scalar 2").codes.values()][0].state.automaticDynamic.get("L['n']")!.scalar, 2);
   });
   it('a line that is neither a code id nor an entry names its line', () => {
     assert.throws(() => parseRenderText('hash(a)f.py:1:f:\n  L[x]: tensor size=[1] stride=[1]\n  garbage'), (e: unknown) => e instanceof RenderTextError && e.line === 3);

@@ -1,3 +1,4 @@
+import { PyFloat } from './float.ts';
 import type { PyInt } from './int.ts';
 
 /** `auto_dynamic` (AutoDynamic.token): the top of the lattice. */
@@ -21,14 +22,20 @@ export class InferStride {
 
 export type SizeAtom = PyInt | Dynamic;
 export type StrideAtom = PyInt | Dynamic | InferStride;
-export type ScalarValue = PyInt | Dynamic | Unset;
+/** A float only with specialize_float=False (wrap_symfloat's make_scalar): see float.ts. */
+export type ScalarValue = PyInt | PyFloat | Dynamic | Unset;
 /** A tuple field: a Python tuple (a fresh JS array per tuple object), or a token. */
 export type SizeField = readonly SizeAtom[] | Dynamic | Unset;
 export type StrideField = readonly StrideAtom[] | Dynamic | Unset;
-export type Atom = PyInt | Dynamic | Unset | InferStride;
+export type Atom = PyInt | PyFloat | Dynamic | Unset | InferStride;
 
-/** Python `x == y` for atoms: ints by value, InferStride by dim, tokens by identity. */
+/**
+ * Python `x == y` for atoms: ints by value, InferStride by dim, tokens by identity; a float
+ * by number, even against an int (`1.0 == 1`), and never a nan, not even itself (`_merge_atom`
+ * compares with `!=`, which for floats skips the identity shortcut containers take).
+ */
 export function atomEq(x: Atom, y: Atom): boolean {
+  if (x instanceof PyFloat || y instanceof PyFloat) return numberEq(x, y);
   if (x === y) return true;
   if (x instanceof InferStride) return y instanceof InferStride && x.dim === y.dim;
   return false;
@@ -41,4 +48,14 @@ export function fieldEq(x: readonly Atom[] | Dynamic | Unset, y: readonly Atom[]
   if (x.length !== y.length) return false;
   for (let i = 0; i < x.length; i++) if (!atomEq(x[i], y[i])) return false;
   return true;
+}
+
+/** A float against a float or an int, exactly as Python compares them (no rounding of big ints). */
+function numberEq(x: Atom, y: Atom): boolean {
+  const a = x instanceof PyFloat ? x.value : x;
+  const b = y instanceof PyFloat ? y.value : y;
+  if (typeof a === 'number' && typeof b === 'number') return a === b;
+  if (typeof a === 'bigint' && typeof b === 'number') return Number.isInteger(b) && BigInt(b) === a;
+  if (typeof a === 'number' && typeof b === 'bigint') return Number.isInteger(a) && BigInt(a) === b;
+  return false;
 }

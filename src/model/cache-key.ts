@@ -26,10 +26,11 @@ export function cacheKey(k: ProfileKey): string {
 
 /**
  * Split a cache key back into job, rank and tag. The job id may itself hold colons
- * (`team/job:7`), so rank and tag are taken from the right.
+ * (`team/job:7`), so rank and tag are taken from the right: a tag without a colon first, else
+ * (cache_key_tag is any str: `exp:v2`) the tag after the rightmost field that reads as a rank.
  */
 export function parseCacheKey(key: string): ProfileKey {
-  const m = /^(.*):(None|-?\d+):([^:]*)$/s.exec(key);
+  const m = /^(.*):(None|-?\d+):([^:]*)$/s.exec(key) ?? /^(.*):(None|-?\d+):(.*)$/s.exec(key);
   if (!m) throw inputError(`not a PGO cache key (want job:rank:tag): ${JSON.stringify(key)}`);
   return { job: m[1], rank: m[2] === 'None' ? null : Number(m[2]), tag: m[3] };
 }

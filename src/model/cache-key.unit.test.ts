@@ -14,6 +14,16 @@ describe('cache keys, as get_cache_key and code_state_path make them', () => {
     assert.deepEqual(parseCacheKey('team/job:7:None:v2'), { job: 'team/job:7', rank: null, tag: 'v2' });
     assert.throws(() => parseCacheKey('nope'), /not a PGO cache key/);
   });
+  it('a cache_key_tag may hold colons: format_cache_key writes it as it is (torch/_dynamo/pgo.py v2.11.0)', () => {
+    // f"{key}:{rank}:{tag}" with torch.compiler.config.cache_key_tag any str: read back whole
+    for (const k of [
+      { job: 'job', rank: null, tag: 'exp:v2' },
+      { job: 'team/job:7', rank: 3, tag: 'a:b:c' },
+      { job: 'job', rank: 0, tag: ':' },
+    ]) assert.deepEqual(parseCacheKey(cacheKey(k)), k);
+    // a tag without a colon is still read as before where a job id holds what looks like a rank
+    assert.deepEqual(parseCacheKey('a:1:b:2:c'), { job: 'a:1:b', rank: 2, tag: 'c' });
+  });
   it('refuses mast: job ids as PyTorch does', () => {
     assert.throws(() => cacheKey({ job: 'mast:x', rank: null, tag: '' }), ReservedJobIdError);
   });

@@ -1,4 +1,5 @@
 import { atomEq, DYNAMIC, fieldEq, UNSET, type Atom, type Dynamic, type ScalarValue, type SizeAtom, type SizeField, type StrideAtom, type StrideField, type Unset } from './atoms.ts';
+import type { PyFloat } from './float.ts';
 import { isPyInt, type PyInt } from './int.ts';
 import type { PyFields } from './py-plain.ts';
 
@@ -22,8 +23,8 @@ export function emptyEntry(): FrameStateSizeEntry {
   return { scalar: UNSET, size: UNSET, stride: UNSET };
 }
 
-/** `FrameStateSizeEntry.make_scalar` */
-export function makeScalar(x: PyInt): FrameStateSizeEntry {
+/** `FrameStateSizeEntry.make_scalar` (a float with specialize_float=False: wrap_symfloat) */
+export function makeScalar(x: PyInt | PyFloat): FrameStateSizeEntry {
   return { scalar: x, size: DYNAMIC, stride: DYNAMIC };
 }
 

@@ -1,4 +1,5 @@
 export * from './int.ts';
+export * from './float.ts';
 export * from './atoms.ts';
 export * from './entry.ts';
 export * from './code-id.ts';

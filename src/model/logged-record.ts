@@ -1,5 +1,6 @@
 import { DYNAMIC, InferStride, UNSET, type Atom, type ScalarValue, type SizeField, type StrideField } from './atoms.ts';
 import { mergeAtom, mergeAtomTup, type FrameStateSizeEntry } from './entry.ts';
+import { floatFromRepr } from './float.ts';
 import { toPyInt } from './int.ts';
 import { fieldStr } from './python-repr.ts';
 import type { DynamicRecord } from './update.ts';
@@ -10,6 +11,8 @@ function atomText(s: string): Atom | undefined {
   if (s === 'AutoDynamic.token' || s === '<AutoDynamic.token: 0>') return DYNAMIC;
   if (s === 'AutoUnset.token' || s === '<AutoUnset.token: 0>') return UNSET;
   if (/^-?\d+$/.test(s)) return toPyInt(BigInt(s));
+  const f = floatFromRepr(s); // a float scalar (specialize_float=False)
+  if (f) return f;
   const m = /^InferStride\(dim=(\d+)\)$/.exec(s);
   return m ? new InferStride(Number(m[1])) : undefined;
 }

@@ -1,5 +1,6 @@
 import { DYNAMIC, InferStride, UNSET, type Atom } from './atoms.ts';
 import type { FrameStateSizeEntry } from './entry.ts';
+import { numberRepr } from './float.ts';
 import { intRepr } from './int.ts';
 import type { TorchLayout } from './profile.ts';
 import { plainRepr } from './py-plain.ts';
@@ -9,7 +10,7 @@ export function atomRepr(a: Atom): string {
   if (a === DYNAMIC) return '<AutoDynamic.token: 0>';
   if (a === UNSET) return '<AutoUnset.token: 0>';
   if (a instanceof InferStride) return `InferStride(dim=${a.dim})`;
-  return intRepr(a);
+  return numberRepr(a);
 }
 
 /** Python's `str()` of an atom (enum members print as `AutoDynamic.token`). */

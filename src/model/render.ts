@@ -1,7 +1,7 @@
 import { DYNAMIC, InferStride, UNSET, type Atom } from './atoms.ts';
 import { codeIdText } from './code-id.ts';
 import type { FrameStateSizeEntry } from './entry.ts';
-import { intRepr } from './int.ts';
+import { numberRepr } from './float.ts';
 import { layoutOf, type CodeState, type Profile, type TorchLayout } from './profile.ts';
 import { atomStr, entryRepr } from './python-repr.ts';
 
@@ -9,7 +9,7 @@ function renderSingle(s: Atom): string {
   if (s === DYNAMIC) return '?';
   if (s === UNSET) return 'auto unset';
   if (s instanceof InferStride) return `S(${s.dim})`;
-  return intRepr(s);
+  return numberRepr(s);
 }
 
 function renderTuple(ss: readonly Atom[]): string {

@@ -39,7 +39,11 @@ export interface SourceFacts {
   source: string;
   /** Seen in more than one observation (or run) and never changed. */
   staticAcrossRuns?: boolean;
-  /** Dims (or 'scalar') that took 0 or 1 in some observation while they varied. */
+  /**
+   * Dims (or 'scalar') that took 0 or 1 in some observation while they varied. Only size dims
+   * count for advice: Dynamo makes a dynamic int with create_unspecified_symbol, which does not
+   * specialize 0 and 1 (do_not_specialize_zero_one=True), so an int needs no unbacked switch.
+   */
   zeroOneDims?: (number | 'scalar')[];
 }
 
@@ -71,13 +75,12 @@ export function switchAdvice(profile: Profile, facts: readonly SourceFacts[] = [
   if (partial) out.push({ switch: 'TORCH_COMPILE_DYNAMIC_SOURCES', value: perDim.join(','), versions: SWITCH_VERSIONS.perDim, why: 'only the dims that changed start dynamic; the others stay static' });
   const stat = facts.filter((f) => f.staticAcrossRuns).map((f) => f.source);
   if (stat.length) out.push({ switch: 'TORCH_COMPILE_STATIC_SOURCES', value: [...new Set(stat)].join(','), versions: SWITCH_VERSIONS.TORCH_COMPILE_STATIC_SOURCES, why: 'these stayed static across runs; kept static even where a profile says dynamic' });
-  const zo = facts.flatMap((f) => (f.zeroOneDims ?? []).map((d) => (d === 'scalar' ? f.source : `${f.source}:${d}`)));
+  const zo = facts.flatMap((f) => (f.zeroOneDims ?? []).flatMap((d) => (d === 'scalar' ? [] : [`${f.source}:${d}`])));
   if (zo.length) {
-    const anyDim = zo.some((z) => /:\d+$/.test(z));
     out.push({
       switch: 'TORCH_COMPILE_UNBACKED_SOURCES',
       value: [...new Set(zo)].join(','),
-      versions: anyDim ? `${SWITCH_VERSIONS.TORCH_COMPILE_UNBACKED_SOURCES}, per-dim entries ${SWITCH_VERSIONS.perDim}` : SWITCH_VERSIONS.TORCH_COMPILE_UNBACKED_SOURCES,
+      versions: `${SWITCH_VERSIONS.TORCH_COMPILE_UNBACKED_SOURCES}, per-dim entries ${SWITCH_VERSIONS.perDim}`,
       why: 'these took 0 or 1, which PyTorch specializes; unbacked, they compile once for all sizes',
     });
   }
@@ -99,9 +102,16 @@ export function dimSwitchHint(source: string, dim: number | 'scalar' | 'rank', d
         ? `TORCH_COMPILE_DYNAMIC_SOURCES="${source}" (${SWITCH_VERSIONS.TORCH_COMPILE_DYNAMIC_SOURCES}) starts it dynamic`
         : `TORCH_COMPILE_DYNAMIC_SOURCES="${entry}" (${SWITCH_VERSIONS.perDim}; "${source}", every dim, ${SWITCH_VERSIONS.TORCH_COMPILE_DYNAMIC_SOURCES}) starts it dynamic`,
     );
-    if (values.some((v) => v.value === '0' || v.value === '1')) {
+    // An int read from a global is specialized whatever the profile says (builder.py's
+    // is_int_specialization_case: `not source.guard_source().is_local()`); the allowlist is
+    // read before it (wrap_literal), so only the switch makes it dynamic.
+    if (dim === 'scalar' && source.startsWith('G[')) {
+      hints.push('the profile alone does not: Dynamo specializes an int read from a global whatever the profile says, so a warm start still compiles once per value');
+    }
+    // sizes only: an int's 0 and 1 are not specialized (see SourceFacts.zeroOneDims)
+    if (dim !== 'scalar' && values.some((v) => v.value === '0' || v.value === '1')) {
       hints.push(
-        `it took ${values.filter((v) => v.value === '0' || v.value === '1').map((v) => v.value).join(' and ')}, which PyTorch specializes: TORCH_COMPILE_UNBACKED_SOURCES="${entry}" (${SWITCH_VERSIONS.TORCH_COMPILE_UNBACKED_SOURCES}${dim === 'scalar' ? '' : `, per dim ${SWITCH_VERSIONS.perDim}`}) compiles once for all sizes`,
+        `it took ${values.filter((v) => v.value === '0' || v.value === '1').map((v) => v.value).join(' and ')}, which PyTorch specializes: TORCH_COMPILE_UNBACKED_SOURCES="${entry}" (${SWITCH_VERSIONS.TORCH_COMPILE_UNBACKED_SOURCES}, per dim ${SWITCH_VERSIONS.perDim}) compiles once for all sizes`,
       );
     }
   } else if (new Set(values.flatMap((v) => v.runs)).size >= 2) {

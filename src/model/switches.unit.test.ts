@@ -34,6 +34,34 @@ describe('issue 13.6: advice in the newer switches', () => {
     updateAutomaticDynamic(p, code, "L['x']", entryOf({ kind: 'size', size: [4, 5] }));
     assert.deepEqual(switchAdvice(p).map((x) => x.value), ["L['x']"]);
   });
+  it('an int that took 0 or 1 gets no UNBACKED advice: Dynamo does not specialize an unspecialized int on 0/1', () => {
+    // torch/_dynamo/variables/builder.py (v2.11.0) VariableBuilder.wrap_symint makes a dynamic int
+    // with ShapeEnv.create_unspecified_symint_and_symbol, whose create_unspecified_symbol passes
+    // do_not_specialize_zero_one=True (torch/fx/experimental/symbolic_shapes.py): 0 and 1 get a
+    // symbol like any other value. Only tensor sizes (create_symbol's default) are specialized.
+    const p = emptyProfile();
+    updateAutomaticDynamic(p, code, "L['n']", entryOf({ kind: 'scalar', value: 0 }));
+    updateAutomaticDynamic(p, code, "L['n']", entryOf({ kind: 'scalar', value: 5 }));
+    const a = switchAdvice(p, [{ source: "L['n']", zeroOneDims: ['scalar'] }]);
+    assert.deepEqual(a.map((x) => x.switch), ['TORCH_COMPILE_DYNAMIC_SOURCES']);
+    const hint = dimSwitchHint("L['n']", 'scalar', true, [{ value: '0', runs: ['a'] }, { value: '5', runs: ['b'] }]);
+    assert.match(hint, /^TORCH_COMPILE_DYNAMIC_SOURCES="L\['n'\]"/);
+    assert.doesNotMatch(hint, /UNBACKED|specializes/);
+    // a size dim that took 1 still does
+    assert.deepEqual(switchAdvice(p, [{ source: "L['x']", zeroOneDims: [0, 'scalar'] }]).at(-1)!.value, "L['x']:0");
+  });
+  it('an int read from a global: the profile alone does not make it dynamic, only the switch does', () => {
+    // torch/_dynamo/variables/builder.py (v2.11.0) wrap_literal: is_dynamic_source first, then
+    // is_int_specialization_case (`not source.guard_source().is_local()`: globals) gives a constant
+    // with EQUALS_MATCH after recording the profile. test/fixtures/oracle-probe/probe.jsonl
+    // (int_specialization_warm_start): PyTorch 2.11 compiled G['N'] = 2, 3, 4 three times cold and
+    // three times again warm, with the profile saying dynamic.
+    const values = [{ value: '2', runs: ['a'] }, { value: '3', runs: ['a'] }];
+    const g = dimSwitchHint("G['N']", 'scalar', true, values);
+    assert.match(g, /^TORCH_COMPILE_DYNAMIC_SOURCES="G\['N'\]" \(PyTorch 2\.7\+\) starts it dynamic; the profile alone does not: Dynamo specializes an int read from a global/);
+    assert.doesNotMatch(dimSwitchHint("L['n']", 'scalar', true, values), /profile alone/);
+    assert.doesNotMatch(dimSwitchHint("G['x']", 0, true, values), /profile alone/);
+  });
   it("why's hint: per dim, unbacked for 0/1, static over runs", () => {
     assert.match(dimSwitchHint("L['x']", 0, true, [{ value: '1', runs: ['a'] }, { value: '8', runs: ['b'] }]), /DYNAMIC_SOURCES="L\['x'\]:0" \(PyTorch after 2\.11.*it took 1, which PyTorch specializes: TORCH_COMPILE_UNBACKED_SOURCES="L\['x'\]:0"/);
     assert.match(dimSwitchHint("L['x']", 1, false, [{ value: '3', runs: ['a', 'b'] }]), /^TORCH_COMPILE_STATIC_SOURCES="L\['x'\]:1" \(PyTorch after 2\.11 \(#193626\)\)/);

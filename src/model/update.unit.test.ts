@@ -3,6 +3,8 @@ import { describe, it } from 'node:test';
 import { nextOracleCases, oracleCases } from '../../test/support/fixtures.ts';
 import { entryJson, entryJsonNext } from '../../test/support/oracle-json.ts';
 import { DYNAMIC, InferStride, UNSET, type Atom } from './atoms.ts';
+import { PyFloat } from './float.ts';
+import { applyLoggedRecord } from './logged-record.ts';
 import { join, makeScalar, makeSize, mergeAtom, mergeAtomTup } from './entry.ts';
 import { inferStrides } from './infer-strides.ts';
 import { entryOf, type Shape } from './observation.ts';
@@ -25,6 +27,34 @@ describe('the join (PyTorch _merge_atom / _merge_atom_tup / |=)', () => {
     assert.equal(mergeAtom(a, new InferStride(1)), a);
     assert.equal(mergeAtom(a, new InferStride(2)), DYNAMIC);
     assert.equal(mergeAtom<InferStride | number>(a, 1), DYNAMIC);
+  });
+  it('floats (specialize_float=False) join as Python compares them: 1.0 == 1, nan != nan', () => {
+    // torch/_dynamo/pgo.py (v2.11.0) _merge_atom: `x is auto_dynamic or y is auto_dynamic or x != y`
+    const half = new PyFloat(0.5);
+    assert.equal(mergeAtom<Atom>(half, new PyFloat(0.5)), half);
+    assert.equal(mergeAtom<Atom>(half, new PyFloat(0.25)), DYNAMIC);
+    const one = new PyFloat(1);
+    assert.equal(mergeAtom<Atom>(one, 1), one);
+    assert.equal(mergeAtom<Atom>(1, one), 1);
+    assert.equal(mergeAtom<Atom>(new PyFloat(2 ** 60), 2n ** 60n + 1n), DYNAMIC);
+    const nan = new PyFloat(NaN);
+    assert.equal(mergeAtom<Atom>(nan, nan), DYNAMIC);
+    assert.equal(mergeAtom<Atom>(new PyFloat(-0), new PyFloat(0)) instanceof PyFloat, true);
+    // update_automatic_dynamic's record prints str() of each: the float's repr
+    const p = emptyProfile();
+    const code = { filename: 'm.py', firstlineno: 1, name: 'f', file_hash: 'h' };
+    assert.deepEqual(updateAutomaticDynamic(p, code, "L['lr']", makeScalar(new PyFloat(1e-5))).records, []);
+    assert.deepEqual(updateAutomaticDynamic(p, code, "L['lr']", makeScalar(new PyFloat(1e-5))).records, []);
+    assert.deepEqual(updateAutomaticDynamic(p, code, "L['lr']", makeScalar(new PyFloat(0.25))).records, [
+      { name: "L['lr']", dim_changed: 'scalar', reason: 'scalar change', cached: '1e-05', new: '0.25' },
+    ]);
+    assert.equal(renderProfile(p), "hash(h)m.py:1:f:\n  L['lr']: fully dynamic scalar or tensor\n\nPGO detected a recompilation due to dynamic shapes. To reduce shape recompilations by compiling dynamically to start, set environment variable TORCH_COMPILE_DYNAMIC_SOURCES=\"L['lr']\"");
+  });
+  it("a trace's scalar change record of floats applies as the join it logged", () => {
+    const e = applyLoggedRecord(makeScalar(new PyFloat(0.5)), { name: "L['lr']", dim_changed: 'scalar', reason: 'scalar change', cached: '0.5', new: '0.25' });
+    assert.equal(e?.scalar, DYNAMIC);
+    const same = applyLoggedRecord(makeScalar(new PyFloat(1)), { name: "L['lr']", dim_changed: 'scalar', reason: 'scalar change', cached: '1.0', new: '1' });
+    assert.ok(same?.scalar instanceof PyFloat);
   });
   it('tuples of different lengths join to dynamic', () => {
     assert.equal(mergeAtomTup([1, 2], [1]), DYNAMIC);

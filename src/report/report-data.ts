@@ -1,6 +1,6 @@
 import { DYNAMIC, InferStride, type Atom } from '../model/atoms.ts';
 import { codeIdLabel, codeKey } from '../model/code-id.ts';
-import { intRepr } from '../model/int.ts';
+import { numberRepr } from '../model/float.ts';
 import { dynamicSources, renderEntry } from '../model/render.ts';
 import { layoutOf } from '../model/profile.ts';
 import { shellQuoted, switchAdvice, type SourceFacts, type SwitchAdvice } from '../model/switches.ts';
@@ -80,7 +80,7 @@ const MANY = 3;
 function atomText(a: Atom): string {
   if (a === DYNAMIC) return '?';
   if (a instanceof InferStride) return `S(${a.dim})`;
-  return typeof a === 'symbol' ? 'unset' : intRepr(a);
+  return typeof a === 'symbol' ? 'unset' : numberRepr(a);
 }
 
 function change(h: HistoryRow): Change {

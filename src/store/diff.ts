@@ -27,6 +27,7 @@ function atomText(a: unknown): string {
   if (a === 'dynamic') return '?';
   if (a === 'unset') return 'unset';
   if (Array.isArray(a)) return `[${a.map(atomText).join(', ')}]`;
+  if (typeof a === 'object' && a !== null && 'float' in a) return (a as { float: string }).float;
   if (typeof a === 'object' && a !== null) return `S(${(a as { infer: number }).infer})`;
   return String(a);
 }

@@ -2,6 +2,7 @@ import pako from 'pako';
 import { LedgerError } from '../errors.ts';
 import * as z from 'zod';
 import type { EntryJson } from '../codecs/entry-json.ts';
+import { floatFromRepr } from '../model/float.ts';
 import { isPyPlain, type PyFields } from '../model/py-plain.ts';
 
 /**
@@ -21,8 +22,10 @@ function buildSchemas() {
    * written before stay valid, and an older pgo-ledger refuses a database that has them, by
    * its migrations) and a newer layout's unknown fields (extra, in model/py-plain.ts's JSON).
    */
+  // a float scalar (specialize_float=False) as its Python repr; tuples hold none
+  const FloatJson = z.object({ float: z.string().refine((s) => floatFromRepr(s) !== undefined, 'not a float as Python prints it') });
   const EntryJsonSchema = z.object({
-    scalar: AtomJson,
+    scalar: z.union([AtomJson, FloatJson]),
     size: FieldJson,
     stride: FieldJson,
     excluded_sizes: z.array(IntJson.nullable()).nullable().optional(),

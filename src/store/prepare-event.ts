@@ -10,6 +10,7 @@ import { shapeFromJson } from './fold.ts';
 import { hash53 } from './hash53.ts';
 import { inputError } from '../errors.ts';
 import { isEventTime } from '../model/event-time.ts';
+import { floatFromRepr } from '../model/float.ts';
 import { parseCacheKey } from '../model/cache-key.ts';
 
 /** One event to append. */
@@ -175,6 +176,8 @@ function isAtomJson(v: unknown): boolean {
   if (isIntJson(v) || v === 'dynamic' || v === 'unset') return true;
   return isObj(v) && isInt(v.infer) && v.infer >= 0 && (v.obj === undefined || (isInt(v.obj) && v.obj > 0));
 }
+/** A float scalar as entry-json.ts spells it (specialize_float=False). */
+const isFloatJson = (v: unknown) => isObj(v) && typeof v.float === 'string' && floatFromRepr(v.float) !== undefined;
 const isFieldJson = (v: unknown) => v === 'dynamic' || v === 'unset' || isArrayOf(v, isAtomJson);
 function isCode(v: unknown): boolean {
   if (!isObj(v) || !isStr(v.filename) || !isInt(v.firstlineno) || !isStr(v.name) || !isStr(v.file_hash) || v.extra !== undefined) return false;
@@ -182,7 +185,7 @@ function isCode(v: unknown): boolean {
   return ch === undefined || ch === null || isInt(ch) || typeof ch === 'bigint';
 }
 function isEntryJson(v: unknown): boolean {
-  if (!isObj(v) || !isAtomJson(v.scalar) || !isFieldJson(v.size) || !isFieldJson(v.stride) || v.extra !== undefined) return false;
+  if (!isObj(v) || !(isAtomJson(v.scalar) || isFloatJson(v.scalar)) || !isFieldJson(v.size) || !isFieldJson(v.stride) || v.extra !== undefined) return false;
   const xs = v.excluded_sizes;
   if (xs !== undefined && xs !== null && !isArrayOf(xs, (x) => x === null || isIntJson(x))) return false;
   const xc = v.excluded_scalar;

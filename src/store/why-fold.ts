@@ -1,7 +1,7 @@
 import { atomEq, DYNAMIC, fieldEq, InferStride, UNSET, type Atom } from '../model/atoms.ts';
 import { codeKey, type CodeId } from '../model/code-id.ts';
 import type { FrameStateSizeEntry } from '../model/entry.ts';
-import { intRepr } from '../model/int.ts';
+import { numberRepr } from '../model/float.ts';
 import { entryOf, type Shape } from '../model/observation.ts';
 import { entryFromJson, entryToJson, type EntryJson } from '../codecs/entry-json.ts';
 import type { Sql } from './database.ts';
@@ -215,7 +215,7 @@ function atomShow(a: Atom): string {
   if (a === DYNAMIC) return '?';
   if (a === UNSET) return 'unset';
   if (a instanceof InferStride) return `S(${a.dim})`;
-  return intRepr(a);
+  return numberRepr(a);
 }
 
 export function show(v: Val): string {

@@ -42,6 +42,60 @@ for (const dialect of DIALECTS) describe(dialect, () => {
     assert.equal(explain(l, pid, { source: "L['x']", dim: { field: 'size', index: 0 } })[0].dynamic, false);
     await l.close();
   });
+  it('why: a source that was a tensor in some events and an int in others is dynamic by that change of kind, not by a setting', async () => {
+    // torch/_dynamo/pgo.py (v2.11.0), FrameStateSizeEntry.make_tensor / make_scalar and _merge_atom:
+    // a tensor's entry has scalar=auto_dynamic, an int's has size=stride=auto_dynamic, so their |=
+    // is auto_dynamic in every field; update_automatic_dynamic logs it as 'other' (size, stride)
+    // or 'scalar change'. No config is involved: passing one kind keeps it static.
+    const dir = tempDir();
+    const code = { filename: '/srv/m.py', firstlineno: 3, name: 'forward', file_hash: 'abc' };
+    const at = (t: number) => new Date(Date.UTC(2026, 10, 26, 9, 0, t)).toISOString();
+    const tensor = (source: string, t: number) => JSON.stringify({ job: 'k', run: 'r1', time: at(t), code, source, kind: 'tensor', size: [3, 4], stride: [4, 1] });
+    const int = (source: string, t: number) => JSON.stringify({ job: 'k', run: 'r1', time: at(t), code, source, kind: 'scalar', value: 5 });
+    writeFileSync(join(dir, 'obs.jsonl'), [tensor("L['x']", 0), int("L['x']", 1), int("L['n']", 2), tensor("L['n']", 3)].join('\n'));
+    const l = await openLedger(ledgerAt(dialect, dir, 'k.db'));
+    try {
+      await ingestObservations(l, join(dir, 'obs.jsonl'));
+      const stories = explain(l, l.profileByKey('k:None:')!.id);
+      assert.deepEqual(stories.map((s) => `${s.source} ${s.dim.field}${s.dim.field === 'scalar' ? '' : s.dim.index ?? ''}`).sort(), ["L['n'] scalar", "L['n'] size", "L['n'] stride", "L['x'] scalar", "L['x'] size", "L['x'] stride"]);
+      for (const s of stories) {
+        assert.equal(s.dynamic, true);
+        assert.doesNotMatch(s.advice, /job's own setting/, `${s.source} ${s.dim.field}: ${s.advice}`);
+        assert.match(s.advice, new RegExp(`was a tensor in some events and an int in others`), `${s.source} ${s.dim.field}: ${s.advice}`);
+      }
+    } finally {
+      await l.close();
+    }
+  });
+  it('why: a stride dim of a tensor with a dynamic size dim says PyTorch infers it (is_stride_dynamic), one of a static size does not', async () => {
+    // torch/_dynamo/pgo.py (v2.11.0), FrameStateSizeEntry.is_stride_dynamic: strides are made
+    // dynamic only while every size is an int; variables/builder.py's _automatic_dynamic then
+    // gives them DimDynamic.INFER_STRIDE. L['x'] changes size and stride order, L['y'] only order.
+    const dir = tempDir();
+    const code = { filename: '/srv/m.py', firstlineno: 3, name: 'forward', file_hash: 'abc' };
+    const at = (t: number) => new Date(Date.UTC(2026, 10, 26, 9, 0, t)).toISOString();
+    const line = (source: string, size: number[], stride: number[], t: number) => JSON.stringify({ job: 's', run: 'r1', time: at(t), code, source, kind: 'tensor', size, stride });
+    writeFileSync(join(dir, 'obs.jsonl'), [line("L['x']", [3, 4], [4, 1], 0), line("L['x']", [5, 4], [1, 5], 1), line("L['y']", [3, 4], [4, 1], 2), line("L['y']", [3, 4], [1, 3], 3)].join('\n'));
+    const l = await openLedger(ledgerAt(dialect, dir, 's.db'));
+    try {
+      await ingestObservations(l, join(dir, 'obs.jsonl'));
+      const pid = l.profileByKey('s:None:')!.id;
+      const x = explain(l, pid, { source: "L['x']" }).filter((s) => s.dim.field === 'stride');
+      const y = explain(l, pid, { source: "L['y']" }).filter((s) => s.dim.field === 'stride');
+      assert.equal(x.length, 2);
+      assert.equal(y.length, 2);
+      for (const s of x) {
+        assert.equal(s.dynamic, true);
+        assert.match(s.advice, /PyTorch infers the strides of L\['x'\] from its sizes while size dim 0 is dynamic \(is_stride_dynamic\): this stride is not compiled dynamic/);
+      }
+      for (const s of y) {
+        assert.equal(s.dynamic, true);
+        assert.doesNotMatch(s.advice, /infers the strides/);
+      }
+    } finally {
+      await l.close();
+    }
+  });
   it("why names an imported entry's format (pickle, megacache) as the append wrote it: the same as a fresh fold from the log", async () => {
     // The append takes the format from the prepared event, not by reading the stored body back:
     // why-checkpoints written on the append path (one every 2 events) must say what the body says.

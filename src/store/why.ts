@@ -180,7 +180,9 @@ function explainWith(ledger: Ledger, profileId: number, opts: ExplainOptions, on
         advice: '',
       };
       if (full) {
-        story.advice = advise(story);
+        story.advice = advise(story, acc.sawScalar && acc.sawTensor);
+        const inferred = dynamic && d.field === 'stride' ? strideInferredBy(acc.last) : null;
+        if (inferred) story.advice += `; PyTorch infers the strides of ${acc.source} from its sizes while ${inferred} (is_stride_dynamic): this stride is not compiled dynamic`;
         // the newer switches (per-dim, unbacked, static), each with the versions that read it
         const hint = dimSwitchHint(acc.source, d.field === 'scalar' ? 'scalar' : d.field === 'size' && d.index !== undefined ? d.index : 'rank', dynamic, values);
         if (hint) story.advice += `; ${hint}`;
@@ -190,6 +192,17 @@ function explainWith(ledger: Ledger, profileId: number, opts: ExplainOptions, on
   }
   if (opts.source === undefined) out.sort((x, y) => (y.becameDynamic?.position ?? -1) - (x.becameDynamic?.position ?? -1));
   return out;
+}
+
+/**
+ * Why Dynamo compiles no stride of this entry dynamic, or null where it may: `is_stride_dynamic`
+ * is true only while every size is an int (builder.py's _automatic_dynamic then infers strides).
+ */
+function strideInferredBy(e: FrameStateSizeEntry): string | null {
+  if (!Array.isArray(e.size)) return e.size === DYNAMIC ? 'its number of dims is dynamic' : null;
+  const dims = e.size.flatMap((a, i) => (a === DYNAMIC ? [i] : []));
+  if (dims.length === 0) return null;
+  return dims.length === 1 ? `size dim ${dims[0]} is dynamic` : `size dims ${dims.join(', ')} are dynamic`;
 }
 
 export function dimLabel(d: DimRef): string {
@@ -217,7 +230,8 @@ function what(s: DimStory): string {
   return `${d.field === 'size' ? 'dim' : 'stride dim'} ${d.index} of ${s.source}`;
 }
 
-function advise(s: DimStory): string {
+/** `bothKinds`: events brought the source as a tensor and as an int (make_tensor's and make_scalar's entries). */
+function advise(s: DimStory, bothKinds: boolean): string {
   if (!s.dynamic) {
     const runs = new Set(s.values.flatMap((v) => v.runs));
     return `static: ${s.values.length <= 1 ? 'every event agreed' : `${s.values.length} values seen`}${runs.size ? ` across ${runs.size} run${runs.size > 1 ? 's' : ''}` : ''}`;
@@ -249,5 +263,8 @@ function advise(s: DimStory): string {
   if (b?.kind === 'entry.imported') {
     return `it came dynamic in an imported profile (${b.format ?? 'snapshot'}${b.origin ? ` from ${b.origin}` : ''})${b.run ? `; pgo-ledger retract --run ${b.run} leaves that import out` : ''}`;
   }
+  // A tensor's entry holds scalar=auto_dynamic and an int's size=stride=auto_dynamic
+  // (make_tensor, make_scalar): their join is dynamic everywhere, whatever the values.
+  if (bothKinds) return `${s.source} was a tensor in some events and an int in others, and PyTorch's join of the two is dynamic in every field: passing it as one kind keeps ${what(s)} static`;
   return `${what(s)} was made dynamic by the job's own setting, not by differing events here`;
 }

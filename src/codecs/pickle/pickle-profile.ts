@@ -1,6 +1,7 @@
 import { DYNAMIC, InferStride, UNSET, type Atom } from '../../model/atoms.ts';
 import type { CodeId } from '../../model/code-id.ts';
 import type { FrameStateSizeEntry } from '../../model/entry.ts';
+import { PyFloat } from '../../model/float.ts';
 import type { PyInt } from '../../model/int.ts';
 import { closureConflicts } from '../../model/closures.ts';
 import { layoutOf, type CodeState, type Profile, type TorchLayout } from '../../model/profile.ts';
@@ -426,7 +427,17 @@ class Writer {
   private saveAtom(a: Atom): void {
     if (a === DYNAMIC || a === UNSET) this.saveToken(a);
     else if (a instanceof InferStride) this.saveInferStride(a);
+    else if (a instanceof PyFloat) this.saveFloat(a.value);
     else this.saveInt(a);
+  }
+
+  /** save_float: BINFLOAT, the IEEE double big-endian (protocols 1 and up); never memoised. */
+  private saveFloat(v: number): void {
+    this.boundary();
+    this.open(9);
+    this.buf[this.len] = 0x47;
+    this.dv().setFloat64(this.len + 1, v, false);
+    this.len += 9;
   }
 
   /** saveTupleWith for a size or stride tuple, without a closure per tuple. */

@@ -5,7 +5,7 @@ import { isPyInt, type PyInt } from '../../model/int.ts';
 import { isPyPlain, type PyPlain } from '../../model/py-plain.ts';
 import type { CodeState, Profile } from '../../model/profile.ts';
 import { ProfileShapeError } from './errors.ts';
-import { dictGet, dictHas, dictKey, dictValue, isInstance as isPyInstance, PyGlobal, type PyDict, type PyInstance } from './py-values.ts';
+import { dictGet, dictHas, dictKey, dictValue, isInstance as isPyInstance, PyFloat, PyGlobal, type PyDict, type PyInstance } from './py-values.ts';
 import { describe, typeName } from './unpickle.ts';
 
 const PGO = 'torch._dynamo.pgo';
@@ -120,8 +120,9 @@ function entryFromPy(profile: Profile, v: unknown, code: Loc, src: string): Fram
       default: extra = extraField(extra, k, dictValue(st!, i), `${loc(code, src)}: FrameStateSizeEntry`);
     }
   }
-  if (!(scalar === DYNAMIC || scalar === UNSET || isPyInt(scalar))) {
-    throw new ProfileShapeError(`${loc(code, src)}: scalar is ${describe(scalar)}, not an int or token`);
+  // a float with specialize_float=False (wrap_symfloat's make_scalar)
+  if (!(scalar === DYNAMIC || scalar === UNSET || isPyInt(scalar) || scalar instanceof PyFloat)) {
+    throw new ProfileShapeError(`${loc(code, src)}: scalar is ${describe(scalar)}, not an int, a float or a token`);
   }
   const e: FrameStateSizeEntry = {
     scalar: scalar as ScalarValue,

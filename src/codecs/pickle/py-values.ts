@@ -132,9 +132,8 @@ export function dictHas(d: PyDict, key: string): boolean {
   return false;
 }
 
-export class PyFloat {
-  constructor(readonly value: number) {}
-}
+/** A float is the model's own (a profile's scalar may be one). */
+export { PyFloat } from '../../model/float.ts';
 
 /** An instance of an allow-listed class, built without running any of its code. */
 export interface PyInstance {

@@ -350,9 +350,11 @@ class Unpickler {
         }
         case 0x4c: this.push(this.parseDecimal(this.lineText())); break; // LONG
         case 0x46: { // FLOAT
-          const t = this.lineText();
-          const v = Number(t);
-          if (Number.isNaN(v) && !/nan/i.test(t)) this.fail(`not a float: ${JSON.stringify(t)}`);
+          // float(text): repr's digits, or inf / nan (which Number() does not read as Python does)
+          const t = this.lineText().trim();
+          const special = /^([+-]?)(inf|infinity|nan)$/i.exec(t);
+          const v = special ? (special[2].toLowerCase() === 'nan' ? NaN : special[1] === '-' ? -Infinity : Infinity) : t === '' ? NaN : Number(t);
+          if (Number.isNaN(v) && !special) this.fail(`not a float: ${JSON.stringify(t)}`);
           this.push(new PyFloat(v));
           break;
         }
