@@ -274,8 +274,9 @@ const FIELDS = 12;
 const TWO_32 = 4294967296;
 
 /**
- * The binary COPY of a packed batch at its positions: columns position, then EventRow's
- * (EVENT_COLUMNS). Binary, not text: no number is written as a string and parsed back (the
+ * The binary COPY of a packed batch at positions from `first` on (a batch takes its positions
+ * as one block, so they run without a gap: no array of them is made): columns position, then
+ * EventRow's (EVENT_COLUMNS). Binary, not text: no number is written as a string and parsed back (the
  * text cost the worker most of its time and garbage, and the server a parse per value).
  * Integers go as int8, the time as float8; the text columns as UTF-8, as Buffer writes it.
  * Rows `from` to `to` only (all by default): the header goes with the first row, the trailer
@@ -284,11 +285,12 @@ const TWO_32 = 4294967296;
  * `reserve` bytes are left at the start for the caller (the worker writes its CopyData
  * message's header there: the part goes out as it is, not copied into another buffer).
  */
-export function copyBinary(positions: readonly number[], p: PackedEvents, from = 0, to = positions.length, reserve = 0): Uint8Array {
+export function copyBinary(first: number, p: PackedEvents, from = 0, to = p.kindOf.length, reserve = 0): Uint8Array {
   const { values, nulls, width } = p.numbers;
+  const count = p.kindOf.length;
   const kindBytes = p.kinds.map((k) => Buffer.from(k, 'utf8'));
   const compileBytes = p.compileIds === null ? null : new Array<Buffer | null>(to - from);
-  let size = reserve + (from === 0 ? BINARY_SIGNATURE.length + 8 : 0) + (to === positions.length ? 2 : 0) + (to - from) * (2 + FIELDS * 4 + 10 * 8);
+  let size = reserve + (from === 0 ? BINARY_SIGNATURE.length + 8 : 0) + (to === count ? 2 : 0) + (to - from) * (2 + FIELDS * 4 + 10 * 8);
   for (let i = from; i < to; i++) {
     size += kindBytes[p.kindOf[i]].length;
     if (compileBytes === null) continue;
@@ -308,13 +310,14 @@ export function copyBinary(positions: readonly number[], p: PackedEvents, from =
   }
   // One loop over the rows, its writes inline (helpers closing over `at` cost a third more):
   // each int8 as its length then high and low words (every integer stored fits 53 bits,
-  // packEvents checks), a null as length -1 and no value.
+  // packEvents checks; most are ids and positions, whose high word is 0 with no division),
+  // a null as length -1 and no value.
   for (let i = from, k = from * width; i < to; i++, k += width) {
     view.setInt16(at, FIELDS);
     at += 2;
     // EventRow: profile_id, kind, code_id, source_id, body_id, time, run_id, origin_id, origin_line, compile_id, idempotency_key
-    let v = positions[i];
-    let hi = Math.floor(v / TWO_32);
+    let v = first + i;
+    let hi = v < TWO_32 ? 0 : Math.floor(v / TWO_32);
     view.setInt32(at, 8);
     view.setInt32(at + 4, hi);
     view.setUint32(at + 8, v - hi * TWO_32);
@@ -347,14 +350,14 @@ export function copyBinary(positions: readonly number[], p: PackedEvents, from =
         // the time, a float8: -0 as 0, as the text format wrote it
         view.setFloat64(at + 4, v + 0);
       } else {
-        hi = Math.floor(v / TWO_32);
+        hi = v >= 0 && v < TWO_32 ? 0 : Math.floor(v / TWO_32);
         view.setInt32(at + 4, hi);
         view.setUint32(at + 8, v - hi * TWO_32);
       }
       at += 12;
     }
   }
-  if (to === positions.length) {
+  if (to === count) {
     view.setInt16(at, -1);
     at += 2;
   }

@@ -329,15 +329,16 @@ const COPY_PART = 1000;
  * synckit has replied), each part sent as soon as it is made: the server inserts while the
  * rest is made, and the store folds the batch meanwhile. Resolves with the rows copied.
  */
-function copyEventsFrom(client: pg.Client, text: string, positions: readonly number[], events: PackedEvents): Promise<number> {
+function copyEventsFrom(client: pg.Client, text: string, first: number, events: PackedEvents): Promise<number> {
   return new Promise<number>((resolve, reject) => {
     const q: CopyFrom = new CopyFrom(text, (err, r) => (err ? reject(q.failed ?? err) : resolve(r?.rowCount ?? 0)));
     client.query(q as never);
     const part = (from: number) => {
       try {
-        const to = Math.min(from + COPY_PART, positions.length);
-        q.push(copyDataMessage(copyBinary(positions, events, from, to, COPY_DATA_HEAD)));
-        if (to < positions.length) setImmediate(part, to);
+        const n = events.kindOf.length;
+        const to = Math.min(from + COPY_PART, n);
+        q.push(copyDataMessage(copyBinary(first, events, from, to, COPY_DATA_HEAD)));
+        if (to < n) setImmediate(part, to);
         else q.end();
       } catch (e) {
         q.abort(e as Error);
@@ -397,13 +398,12 @@ async function copyEvents(id: number, statement: string, events: PackedEvents): 
     // an earlier posted statement's failure is the cause (this one then met an aborted transaction)
     return fail('query', (await postedFailure(c)) ?? e);
   }
-  const positions = Array.from({ length: n }, (_, i) => first + i);
   // the statements posted before ran before the positions were taken: their failure is this call's
   const failed = await postedFailure(c);
   if (failed) return fail('query', failed);
   // The data is written after this call has answered (copyEventsFrom): the store folds the
   // batch meanwhile instead of waiting for it. Its place in the connection's order is taken now.
-  posted(c, inOrder(c, () => copyEventsFrom(c.client, statement, positions, events)).catch((e) => {
+  posted(c, inOrder(c, () => copyEventsFrom(c.client, statement, first, events)).catch((e) => {
     if ((e as { code?: string }).code !== '23505') throw e;
     c.lookUp = true;
     throw Object.assign(new Error(`an idempotency key of this batch was taken as it was written (${(e as Error).message}): the batch runs again`), { code: '40001' });
@@ -421,8 +421,7 @@ async function copyAt(id: number, statement: string, first: number, events: Pack
   const c = conns.get(id);
   if (!c) return fail('query', new Error('connection closed'));
   c.ahead = undefined;
-  const positions = Array.from({ length: events.kindOf.length }, (_, i) => first + i);
-  posted(c, inOrder(c, () => copyEventsFrom(c.client, statement, positions, events)).catch((e) => {
+  posted(c, inOrder(c, () => copyEventsFrom(c.client, statement, first, events)).catch((e) => {
     if ((e as { code?: string }).code !== '23505') throw e;
     c.lookUp = true;
     throw Object.assign(new Error(`an idempotency key of this batch was taken as it was written (${(e as Error).message}): the batch runs again`), { code: '40001' });
