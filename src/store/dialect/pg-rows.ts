@@ -283,9 +283,10 @@ const TWO_32 = 4294967296;
  * with the last, so the parts of a batch, written one after another, are its whole COPY (the
  * worker streams a batch in parts: the server inserts the first while the next is written).
  * `reserve` bytes are left at the start for the caller (the worker writes its CopyData
- * message's header there: the part goes out as it is, not copied into another buffer).
+ * message's header there: the part goes out as it is, not copied into another buffer), and
+ * `alloc` gives the buffer written (the worker's reuses the parts its socket has written).
  */
-export function copyBinary(first: number, p: PackedEvents, from = 0, to = p.kindOf.length, reserve = 0): Uint8Array {
+export function copyBinary(first: number, p: PackedEvents, from = 0, to = p.kindOf.length, reserve = 0, alloc: (size: number) => Buffer = Buffer.allocUnsafe): Uint8Array {
   const { values, nulls, width } = p.numbers;
   const count = p.kindOf.length;
   const kindBytes = p.kinds.map((k) => Buffer.from(k, 'utf8'));
@@ -298,7 +299,7 @@ export function copyBinary(first: number, p: PackedEvents, from = 0, to = p.kind
     const b = (compileBytes[i - from] = c === null ? null : Buffer.from(c, 'utf8'));
     if (b !== null) size += b.length;
   }
-  const out = Buffer.allocUnsafe(size);
+  const out = alloc(size);
   const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
   let at = reserve;
   if (from === 0) {

@@ -256,7 +256,7 @@ async function prefetch(id: number, text: string, params: unknown[]): Promise<Re
 
 /** What pg's connection offers a COPY FROM STDIN once the server has asked for the data: its socket too. */
 interface CopyIn {
-  stream: { writable: boolean; write(b: Uint8Array): boolean };
+  stream: { writable: boolean; write(b: Uint8Array, written?: () => void): boolean };
   endCopyFrom(): void;
   sendCopyFail(message: string): void;
 }
@@ -299,9 +299,9 @@ class CopyFrom extends pg.Query {
     if (this.con) CopyFrom.send(this.con, b);
     else this.held.push(b);
   }
-  /** What pg's sendCopyFromChunk does with the message it makes. */
+  /** What pg's sendCopyFromChunk does with the message it makes; once the socket has written it, its buffer makes a later part (partBuffer). */
   private static send(con: CopyIn, b: Uint8Array): void {
-    if (con.stream.writable) con.stream.write(b);
+    if (con.stream.writable) con.stream.write(b, () => partWritten(b));
   }
   end(): void {
     this.ended = true;
@@ -323,6 +323,28 @@ class CopyFrom extends pg.Query {
 /** Rows of a batch's COPY data made and sent at a time (about 150 kB). */
 const COPY_PART = 1000;
 
+/** A part's buffer: COPY_PART rows fit it, but for long kinds or compile ids (then a buffer of its own, not kept). */
+const PART_BYTES = 256 * 1024;
+/**
+ * Part buffers the socket has written, for the next parts: a new one each (a 1M ingest makes
+ * a thousand) cost its pages' faults and the GC's upkeep of external memory. Parts wait on
+ * the socket only while the server lags behind, so a few are about at once; no more are kept.
+ */
+const freeParts: ArrayBuffer[] = [];
+const FREE_PARTS_MAX = 16;
+const partBuffers = new WeakSet<ArrayBufferLike>();
+
+function partBuffer(size: number): Buffer {
+  if (size > PART_BYTES) return Buffer.allocUnsafe(size);
+  const ab = freeParts.pop() ?? new ArrayBuffer(PART_BYTES);
+  partBuffers.add(ab);
+  return Buffer.from(ab, 0, size);
+}
+
+function partWritten(b: Uint8Array): void {
+  if (partBuffers.has(b.buffer) && freeParts.length < FREE_PARTS_MAX) freeParts.push(b.buffer as ArrayBuffer);
+}
+
 /**
  * Starts the COPY of a batch at its positions (in the connection's order: called by inOrder),
  * its data made a part at a time after this call's answer has gone (setImmediate runs once
@@ -337,7 +359,7 @@ function copyEventsFrom(client: pg.Client, text: string, first: number, events: 
       try {
         const n = events.kindOf.length;
         const to = Math.min(from + COPY_PART, n);
-        q.push(copyDataMessage(copyBinary(first, events, from, to, COPY_DATA_HEAD)));
+        q.push(copyDataMessage(copyBinary(first, events, from, to, COPY_DATA_HEAD, partBuffer)));
         if (to < n) setImmediate(part, to);
         else q.end();
       } catch (e) {
