@@ -195,19 +195,60 @@ function rawQuery(c: Conn, text: string, params: unknown[]): Promise<Answer> {
 /**
  * The statement with its `?` marks replaced by the parameters as literals: each as the text
  * pg sends for it, quoted (an unknown-typed literal, as an untyped parameter is); undefined
- * where one is not a number, null, boolean or a string free of backslashes and NULs.
+ * where one is not a number, null, boolean or a string free of backslashes and NULs, or, with
+ * `arrays`, an array of finite numbers (pg sends `{"1","2"}`: the same array).
  */
-export function inlined(text: string, params: readonly unknown[]): string | undefined {
+export function inlined(text: string, params: readonly unknown[], arrays = false): string | undefined {
   const lits: string[] = [];
   for (const v of params) {
     if (v === null || v === undefined) lits.push('null');
     else if (typeof v === 'number' || typeof v === 'boolean') lits.push(`'${String(v)}'`);
     else if (typeof v === 'string' && !/[\\\0]/.test(v)) lits.push(`'${v.replace(/'/g, "''")}'`);
+    else if (arrays && Array.isArray(v) && v.every((x) => typeof x === 'number' && Number.isFinite(x))) lits.push(`'{${v.join(',')}}'`);
     else return undefined;
   }
   const r = replaceMarks(text, (n) => lits[n]);
   return r && r.marks === lits.length ? r.out : undefined;
 }
+
+/**
+ * The held-back posts of a call (postgres.ts send) with each run of posted statements of one
+ * connection whose parameters can be written into their text (inlined) made one `postMany`:
+ * one simple-protocol query of them all. pg sends a statement only once the one before has
+ * answered, so each was a round trip between the worker and the server, which waited for
+ * the worker between them (a batch's BEGIN, locks and check, then its counters after its
+ * COPY); a commit waited for (a ticket) and every other call stays as it is, in its place.
+ * A BEGIN starts a run (postMany starts the transaction's statements there).
+ */
+export function coalesce(calls: readonly Call[]): Call[] {
+  const out: Call[] = [];
+  let run: { first: Call; id: number; texts: string[]; tickets: number[]; drops: boolean } | undefined;
+  const end = () => {
+    if (run) out.push(run.texts.length === 1 ? run.first : ['postMany', run.id, run.texts, run.tickets, run.drops]);
+    run = undefined;
+  };
+  for (const c of calls) {
+    const text = c[0] === 'post' ? inlined(c[2], c[3], true) : c[0] === 'postExec' && !c[3] ? c[2] : undefined;
+    if (text === undefined || /;\s*$/.test(text)) {
+      end();
+      out.push(c);
+      continue;
+    }
+    const id = c[1] as number;
+    if (!run || run.id !== id || BEGIN.test(text)) {
+      end();
+      run = { first: c, id, texts: [], tickets: [], drops: false };
+    }
+    run.texts.push(text);
+    run.tickets.push(c[0] === 'post' ? c[4] : 0);
+    // what post and postExec do to a prefetched page
+    run.drops ||= c[0] === 'postExec' || !keepsPage(text);
+  }
+  end();
+  return out;
+}
+
+const BEGIN = /^\s*begin\s*$/i;
 
 /** COPY ... TO STDOUT: pg's Query, keeping the data the server sends (copied: a message's chunk is a view of pg's read buffer, which it reuses). */
 class CopyTo extends pg.Query {
@@ -504,6 +545,26 @@ async function post(id: number, text: string, params: unknown[], ticket: number)
   return { ok: true, value: null };
 }
 
+/**
+ * Posted statements of one connection (coalesce) as one simple-protocol query, started now:
+ * the server runs them one after another with no round trip between them (each `;` on a line
+ * of its own: a statement's last line may be a comment). A failure skips
+ * the rest, as it would have failed them (the transaction is aborted), and fails the next call.
+ * Each ticket's row count is its statement's (pg answers such a query with a result each).
+ */
+async function postMany(id: number, texts: string[], tickets: number[], drops: boolean): Promise<Reply<null>> {
+  const c = conns.get(id);
+  if (!c) return fail('query', new Error('connection closed'));
+  if (drops) c.ahead = undefined;
+  if (BEGIN.test(texts[0])) c.tx = [];
+  const p = inOrder(c, () => c.client.query(texts.join('\n;\n')) as unknown as Promise<pg.QueryResult | pg.QueryResult[]>);
+  posted(c, p);
+  tickets.forEach((ticket, i) => {
+    if (ticket) c.counts.set(ticket, p.then((r) => (Array.isArray(r) ? r[i] : r).rowCount ?? 0, () => 0));
+  });
+  return { ok: true, value: null };
+}
+
 /** The row count of a posted statement (its ticket), once it has run. */
 async function rowCount(id: number, ticket: number): Promise<Reply<number>> {
   const c = conns.get(id);
@@ -717,6 +778,8 @@ export type Call =
   /** Nothing: what it brings (the held-back posts of a pipelined transaction) goes to the server now. */
   | ['flush']
   | ['post', number, string, unknown[], number]
+  /** Posted statements as one query (coalesce): their texts, each one's ticket (0: none), whether they drop a prefetched page. */
+  | ['postMany', number, string[], number[], boolean]
   | ['ask', number, string, unknown[]]
   | ['rowCount', number, number]
   | ['prefetch', number, string, unknown[]]
@@ -748,6 +811,8 @@ async function dispatch(call: Call): Promise<Reply<unknown>> {
       return copyEvents(call[1], call[2], call[3]);
     case 'post':
       return post(call[1], call[2], call[3], call[4]);
+    case 'postMany':
+      return postMany(call[1], call[2], call[3], call[4]);
     case 'ask':
       return ask(call[1], call[2], call[3]);
     case 'rowCount':
@@ -766,7 +831,7 @@ async function dispatch(call: Call): Promise<Reply<unknown>> {
 async function handle(call: Call): Promise<Reply<unknown>> {
   if (call[0] === 'after') {
     // the held-back posts start in order (each only queues its statement), then the call
-    for (const c of call[1]) {
+    for (const c of coalesce(call[1])) {
       const r = await handle(c);
       if (!r.ok) return r;
     }
@@ -776,7 +841,7 @@ async function handle(call: Call): Promise<Reply<unknown>> {
   // checks those before its COPY); settle checks only its transaction's: a later one's are
   // still under way, written while the store folds the next batch
   const kind = call[0];
-  const conn = kind === 'open' || kind === 'post' || kind === 'postExec' || kind === 'ask' || kind === 'copyEvents' || kind === 'copyAt' || kind === 'settle' || kind === 'flush' ? undefined : conns.get(call[1]);
+  const conn = kind === 'open' || kind === 'post' || kind === 'postMany' || kind === 'postExec' || kind === 'ask' || kind === 'copyEvents' || kind === 'copyAt' || kind === 'settle' || kind === 'flush' ? undefined : conns.get(call[1]);
   const r = await dispatch(call);
   const failed = await postedFailure(conn);
   return failed ? fail('query', failed) : r;

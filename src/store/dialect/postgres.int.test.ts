@@ -177,6 +177,33 @@ describe('PostgreSQL bridge', () => {
     await db.close();
   });
 
+  it('statements posted in a row go to the server as one query: each count is its own, array parameters and locks included, and a failure among them fails the transaction, which keeps nothing', async () => {
+    const db = await openDatabase(freshPgDatabase());
+    const { sql } = db;
+    const sources = () => sql.all<{ source: string }>('select source from sources order by source').map((r) => r.source);
+    const counts = sql.immediate(() => {
+      sql.dialect.lock(sql, [3, 1, 2]);
+      const added = sql.run("insert into sources(source) values (?), (?), ('c')", "it's", 'b?');
+      const renamed = sql.run('update sources set source = source || ? where source in (?, ?)', '!', 'b?', 'c');
+      const none = sql.run('delete from sources where source = ?', 'none');
+      const locks = sql.get<{ n: number }>("select count(*)::int n from pg_locks where locktype = 'advisory' and pid = pg_backend_pid()")!.n;
+      return [added.changes, renamed.changes, none.changes, locks];
+    });
+    assert.deepEqual(counts, [3, 2, 0, 4]);
+    assert.deepEqual(sources(), ['b?!', 'c!', "it's"]);
+    assert.throws(() =>
+      sql.immediate(() => {
+        sql.run("insert into sources(source) values ('d')");
+        sql.run("insert into sources(source) values ('c!')"); // unique
+        sql.run("insert into sources(source) values ('e')");
+      }),
+    /duplicate key/);
+    assert.deepEqual(sources(), ['b?!', 'c!', "it's"]);
+    // the connection goes on
+    assert.equal(sql.immediate(() => sql.run("insert into sources(source) values ('f')").changes), 1);
+    await db.close();
+  });
+
   it('issue 11.7: a read asked for ahead (Dialect.ask) gives the rows the same read gives when made, as objects or raw, back with a later call or not yet; one left untaken is dropped with its transaction; its failure fails the transaction', async () => {
     const db = await openDatabase(freshPgDatabase());
     const { sql } = db;
