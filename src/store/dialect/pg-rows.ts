@@ -287,18 +287,10 @@ const TWO_32 = 4294967296;
  * `alloc` gives the buffer written (the worker's reuses the parts its socket has written).
  */
 export function copyBinary(first: number, p: PackedEvents, from = 0, to = p.kindOf.length, reserve = 0, alloc: (size: number) => Buffer = Buffer.allocUnsafe): Uint8Array {
-  const { values, nulls, width } = p.numbers;
   const count = p.kindOf.length;
   const kindBytes = p.kinds.map((k) => Buffer.from(k, 'utf8'));
   const compileBytes = p.compileIds === null ? null : new Array<Buffer | null>(to - from);
-  let size = reserve + (from === 0 ? BINARY_SIGNATURE.length + 8 : 0) + (to === count ? 2 : 0) + (to - from) * (2 + FIELDS * 4 + 10 * 8);
-  for (let i = from; i < to; i++) {
-    size += kindBytes[p.kindOf[i]].length;
-    if (compileBytes === null) continue;
-    const c = p.compileIds![i];
-    const b = (compileBytes[i - from] = c === null ? null : Buffer.from(c, 'utf8'));
-    if (b !== null) size += b.length;
-  }
+  const size = reserve + (from === 0 ? BINARY_SIGNATURE.length + 8 : 0) + (to === count ? 2 : 0) + rowsSize(p, kindBytes, compileBytes, from, to);
   const out = alloc(size);
   const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
   let at = reserve;
@@ -309,6 +301,39 @@ export function copyBinary(first: number, p: PackedEvents, from = 0, to = p.kind
     view.setInt32(at + 4, 0); // header extension: none
     at += 8;
   }
+  at = writeRows(out, view, at, first, p, kindBytes, compileBytes, from, to);
+  if (to === count) {
+    view.setInt16(at, -1);
+    at += 2;
+  }
+  // a null writes no value: less than reckoned
+  return at === size ? out : out.subarray(0, at);
+}
+
+/*
+ * The loops of copyBinary are functions of their own, which end with a number: a loop that V8
+ * compiles as it runs (on-stack replacement) is compiled before the code after it has run,
+ * and code after it that had not (the trailer of a batch's last part) threw that compiled
+ * code away again at every batch (--trace-deopt: "insufficient type feedback").
+ */
+
+/** The bytes of rows `from` to `to`, their compile ids as UTF-8 into compileBytes. */
+function rowsSize(p: PackedEvents, kindBytes: readonly Buffer[], compileBytes: (Buffer | null)[] | null, from: number, to: number): number {
+  let size = (to - from) * (2 + FIELDS * 4 + 10 * 8);
+  for (let i = from; i < to; i++) {
+    size += kindBytes[p.kindOf[i]].length;
+    if (compileBytes === null) continue;
+    const c = p.compileIds![i];
+    const b = (compileBytes[i - from] = c === null ? null : Buffer.from(c, 'utf8'));
+    if (b !== null) size += b.length;
+  }
+  return size;
+}
+
+/** Rows `from` to `to` written at `at`: where they end. */
+function writeRows(out: Buffer, view: DataView, at: number, first: number, p: PackedEvents, kindBytes: readonly Buffer[], compileBytes: readonly (Buffer | null)[] | null, from: number, to: number): number {
+  const { values, nulls, width } = p.numbers;
+  const kindOf = p.kindOf;
   // One loop over the rows, its writes inline (helpers closing over `at` cost a third more):
   // each int8 as its length then high and low words (every integer stored fits 53 bits,
   // packEvents checks; most are ids and positions, whose high word is 0 with no division),
@@ -325,7 +350,7 @@ export function copyBinary(first: number, p: PackedEvents, from = 0, to = p.kind
     at += 12;
     for (let j = 0; j < width; j++) {
       if (j === 1) {
-        const b = kindBytes[p.kindOf[i]];
+        const b = kindBytes[kindOf[i]];
         view.setInt32(at, b.length);
         out.set(b, at + 4);
         at += 4 + b.length;
@@ -358,12 +383,7 @@ export function copyBinary(first: number, p: PackedEvents, from = 0, to = p.kind
       at += 12;
     }
   }
-  if (to === count) {
-    view.setInt16(at, -1);
-    at += 2;
-  }
-  // a null writes no value: less than reckoned
-  return at === size ? out : out.subarray(0, at);
+  return at;
 }
 
 /**

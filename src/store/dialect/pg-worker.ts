@@ -228,6 +228,12 @@ export function coalesce(calls: readonly Call[]): Call[] {
     run = undefined;
   };
   for (const c of calls) {
+    if (c[0] === 'copyAt' && run && run.id === c[1] && !c[5]) {
+      // the COPY ends the run's query (copyAt)
+      out.push(['copyAt', c[1], c[2], c[3], c[4], [run.texts, run.tickets]]);
+      run = undefined;
+      continue;
+    }
     const text = c[0] === 'post' ? inlined(c[2], c[3], true) : c[0] === 'postExec' && !c[3] ? c[2] : undefined;
     if (text === undefined || /;\s*$/.test(text)) {
       end();
@@ -392,9 +398,10 @@ function partWritten(b: Uint8Array): void {
  * synckit has replied), each part sent as soon as it is made: the server inserts while the
  * rest is made, and the store folds the batch meanwhile. Resolves with the rows copied.
  */
-function copyEventsFrom(client: pg.Client, text: string, first: number, events: PackedEvents): Promise<number> {
-  return new Promise<number>((resolve, reject) => {
-    const q: CopyFrom = new CopyFrom(text, (err, r) => (err ? reject(q.failed ?? err) : resolve(r?.rowCount ?? 0)));
+function copyEventsFrom(client: pg.Client, text: string, first: number, events: PackedEvents): Promise<pg.QueryResult[]> {
+  return new Promise<pg.QueryResult[]>((resolve, reject) => {
+    // a result a statement (text may hold statements before the COPY: copyAt)
+    const q: CopyFrom = new CopyFrom(text, (err, r) => (err ? reject(q.failed ?? err) : resolve(Array.isArray(r) ? r : r ? [r] : [])));
     client.query(q as never);
     const part = (from: number) => {
       try {
@@ -478,13 +485,20 @@ async function copyEvents(id: number, statement: string, events: PackedEvents): 
  * A batch of events by COPY at positions from `first` on, which the caller has taken and
  * checked in its transaction already (postgres.ts insertEventsAt): posted, its failure fails
  * the next call that waits, or the settle of its transaction. A key taken fails it as a
- * serialization failure, as copyEvents' COPY does.
+ * serialization failure, as copyEvents' COPY does. `before`: posted statements that go ahead
+ * of it in its query (coalesce), each ticket's count its statement's, as postMany's.
  */
-async function copyAt(id: number, statement: string, first: number, events: PackedEvents): Promise<Reply<null>> {
+async function copyAt(id: number, statement: string, first: number, events: PackedEvents, before?: [string[], number[]]): Promise<Reply<null>> {
   const c = conns.get(id);
   if (!c) return fail('query', new Error('connection closed'));
   c.ahead = undefined;
-  posted(c, inOrder(c, () => copyEventsFrom(c.client, statement, first, events)).catch((e) => {
+  const [texts, tickets] = before ?? [[], []];
+  if (texts.length && BEGIN.test(texts[0])) c.tx = [];
+  const p = inOrder(c, () => copyEventsFrom(c.client, [...texts, statement].join('\n;\n'), first, events));
+  tickets.forEach((ticket, i) => {
+    if (ticket) c.counts.set(ticket, p.then((r) => r[i].rowCount ?? 0, () => 0));
+  });
+  posted(c, p.catch((e) => {
     if ((e as { code?: string }).code !== '23505') throw e;
     c.lookUp = true;
     throw Object.assign(new Error(`an idempotency key of this batch was taken as it was written (${(e as Error).message}): the batch runs again`), { code: '40001' });
@@ -773,7 +787,8 @@ export type Call =
   | ['exec', number, string]
   | ['postExec', number, string, number?]
   | ['copyEvents', number, string, PackedEvents]
-  | ['copyAt', number, string, number, PackedEvents]
+  /** With the posted statements that go ahead of it in its query (coalesce): their texts and tickets. */
+  | ['copyAt', number, string, number, PackedEvents, [string[], number[]]?]
   | ['settle', number, number]
   /** Nothing: what it brings (the held-back posts of a pipelined transaction) goes to the server now. */
   | ['flush']
@@ -800,7 +815,7 @@ async function dispatch(call: Call): Promise<Reply<unknown>> {
     case 'postExec':
       return postExec(call[1], call[2], call[3]);
     case 'copyAt':
-      return copyAt(call[1], call[2], call[3], call[4]);
+      return copyAt(call[1], call[2], call[3], call[4], call[5]);
     case 'settle':
       return settle(call[1], call[2]);
     case 'flush':

@@ -3,29 +3,37 @@ import { describe, it } from 'node:test';
 import { coalesce, inlined, type Call } from './pg-worker.ts';
 
 describe('PostgreSQL bridge: posted statements in one query', () => {
-  it("a pipelined batch's held-back posts: its BEGIN, locks and check one query, its COPY and commit as they were, its counters after the COPY one query", () => {
+  it("a pipelined batch's held-back posts (postgres.ts holds its COPY behind those that name no events): one query of its BEGIN, locks, check, counters and COPY, then its commit", () => {
+    const copy: Call = ['copyAt', 1, 'copy events from stdin', 5, { numbers: { width: 1, values: new Float64Array(), nulls: new Uint8Array() }, kinds: [], kindOf: new Uint16Array(), compileIds: null }];
     const calls: Call[] = [
       ['postExec', 1, 'begin'],
       ['post', 1, 'select pg_advisory_xact_lock_shared(?::bigint)', [7], 0],
       ['post', 1, 'select pg_advisory_xact_lock(?::int4, id) from unnest(?::int4[]) as u(id)', [8, [1, 2, 3]], 0],
       ['postExec', 1, "do $$ begin raise exception 'x; y'; end $$"],
-      ['copyAt', 1, 'copy events from stdin', 5, { numbers: { width: 1, values: new Float64Array(), nulls: new Uint8Array() }, kinds: [], kindOf: new Uint16Array(), compileIds: null }],
       ['post', 1, 'update profiles set event_count = event_count + ?, last_position = ? where id = ?', [10, 1795600000000.5, 1], 11],
       ['post', 1, 'update profiles set job = ? where id = ?', ["it's?", null], 12],
+      copy,
       ['postExec', 1, 'commit', 13],
     ];
-    assert.deepEqual(coalesce(calls), [
-      [
-        'postMany',
-        1,
-        ['begin', "select pg_advisory_xact_lock_shared('7'::bigint)", "select pg_advisory_xact_lock('8'::int4, id) from unnest('{1,2,3}'::int4[]) as u(id)", "do $$ begin raise exception 'x; y'; end $$"],
-        [0, 0, 0, 0],
-        true,
-      ],
-      calls[4],
-      ['postMany', 1, ["update profiles set event_count = event_count + '10', last_position = '1795600000000.5' where id = '1'", "update profiles set job = 'it''s?' where id = null"], [11, 12], false],
+    const texts = [
+      'begin',
+      "select pg_advisory_xact_lock_shared('7'::bigint)",
+      "select pg_advisory_xact_lock('8'::int4, id) from unnest('{1,2,3}'::int4[]) as u(id)",
+      "do $$ begin raise exception 'x; y'; end $$",
+      "update profiles set event_count = event_count + '10', last_position = '1795600000000.5' where id = '1'",
+      "update profiles set job = 'it''s?' where id = null",
+    ];
+    assert.deepEqual(coalesce(calls), [[...copy, [texts, [0, 0, 0, 0, 11, 12]]], calls[7]]);
+    // posts after a COPY (a commit waited for between): a query of their own
+    assert.deepEqual(coalesce([...calls.slice(0, 4), copy, ...calls.slice(4, 6), calls[7]]), [
+      [...copy, [texts.slice(0, 4), [0, 0, 0, 0]]],
+      ['postMany', 1, texts.slice(4), [11, 12], false],
       calls[7],
     ]);
+    // a COPY after a statement that cannot go as text, or of another connection, is a query of its own
+    const bytes: Call = ['post', 1, 'insert into bodies(payload) values (?)', [new Uint8Array([1])], 0];
+    assert.deepEqual(coalesce([calls[0], bytes, copy]), [calls[0], bytes, copy]);
+    assert.deepEqual(coalesce([['postExec', 2, 'begin'], copy]), [['postExec', 2, 'begin'], copy]);
   });
 
   it('a statement whose parameters cannot be written into it, of another connection, a commit waited for, a read asked for or a BEGIN ends a run; a run of one stays as it was', () => {
