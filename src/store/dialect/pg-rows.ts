@@ -274,29 +274,24 @@ const FIELDS = 12;
 const TWO_32 = 4294967296;
 
 /**
- * The binary COPY of a packed batch at its positions: columns position, then EventRow's
- * (EVENT_COLUMNS). Binary, not text: no number is written as a string and parsed back (the
+ * The binary COPY of a packed batch at positions from `first` on (a batch takes its positions
+ * as one block, so they run without a gap: no array of them is made): columns position, then
+ * EventRow's (EVENT_COLUMNS). Binary, not text: no number is written as a string and parsed back (the
  * text cost the worker most of its time and garbage, and the server a parse per value).
  * Integers go as int8, the time as float8; the text columns as UTF-8, as Buffer writes it.
  * Rows `from` to `to` only (all by default): the header goes with the first row, the trailer
  * with the last, so the parts of a batch, written one after another, are its whole COPY (the
  * worker streams a batch in parts: the server inserts the first while the next is written).
  * `reserve` bytes are left at the start for the caller (the worker writes its CopyData
- * message's header there: the part goes out as it is, not copied into another buffer).
+ * message's header there: the part goes out as it is, not copied into another buffer), and
+ * `alloc` gives the buffer written (the worker's reuses the parts its socket has written).
  */
-export function copyBinary(positions: readonly number[], p: PackedEvents, from = 0, to = positions.length, reserve = 0): Uint8Array {
-  const { values, nulls, width } = p.numbers;
+export function copyBinary(first: number, p: PackedEvents, from = 0, to = p.kindOf.length, reserve = 0, alloc: (size: number) => Buffer = Buffer.allocUnsafe): Uint8Array {
+  const count = p.kindOf.length;
   const kindBytes = p.kinds.map((k) => Buffer.from(k, 'utf8'));
   const compileBytes = p.compileIds === null ? null : new Array<Buffer | null>(to - from);
-  let size = reserve + (from === 0 ? BINARY_SIGNATURE.length + 8 : 0) + (to === positions.length ? 2 : 0) + (to - from) * (2 + FIELDS * 4 + 10 * 8);
-  for (let i = from; i < to; i++) {
-    size += kindBytes[p.kindOf[i]].length;
-    if (compileBytes === null) continue;
-    const c = p.compileIds![i];
-    const b = (compileBytes[i - from] = c === null ? null : Buffer.from(c, 'utf8'));
-    if (b !== null) size += b.length;
-  }
-  const out = Buffer.allocUnsafe(size);
+  const size = reserve + (from === 0 ? BINARY_SIGNATURE.length + 8 : 0) + (to === count ? 2 : 0) + rowsSize(p, kindBytes, compileBytes, from, to);
+  const out = alloc(size);
   const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
   let at = reserve;
   if (from === 0) {
@@ -306,22 +301,56 @@ export function copyBinary(positions: readonly number[], p: PackedEvents, from =
     view.setInt32(at + 4, 0); // header extension: none
     at += 8;
   }
+  at = writeRows(out, view, at, first, p, kindBytes, compileBytes, from, to);
+  if (to === count) {
+    view.setInt16(at, -1);
+    at += 2;
+  }
+  // a null writes no value: less than reckoned
+  return at === size ? out : out.subarray(0, at);
+}
+
+/*
+ * The loops of copyBinary are functions of their own, which end with a number: a loop that V8
+ * compiles as it runs (on-stack replacement) is compiled before the code after it has run,
+ * and code after it that had not (the trailer of a batch's last part) threw that compiled
+ * code away again at every batch (--trace-deopt: "insufficient type feedback").
+ */
+
+/** The bytes of rows `from` to `to`, their compile ids as UTF-8 into compileBytes. */
+function rowsSize(p: PackedEvents, kindBytes: readonly Buffer[], compileBytes: (Buffer | null)[] | null, from: number, to: number): number {
+  let size = (to - from) * (2 + FIELDS * 4 + 10 * 8);
+  for (let i = from; i < to; i++) {
+    size += kindBytes[p.kindOf[i]].length;
+    if (compileBytes === null) continue;
+    const c = p.compileIds![i];
+    const b = (compileBytes[i - from] = c === null ? null : Buffer.from(c, 'utf8'));
+    if (b !== null) size += b.length;
+  }
+  return size;
+}
+
+/** Rows `from` to `to` written at `at`: where they end. */
+function writeRows(out: Buffer, view: DataView, at: number, first: number, p: PackedEvents, kindBytes: readonly Buffer[], compileBytes: readonly (Buffer | null)[] | null, from: number, to: number): number {
+  const { values, nulls, width } = p.numbers;
+  const kindOf = p.kindOf;
   // One loop over the rows, its writes inline (helpers closing over `at` cost a third more):
   // each int8 as its length then high and low words (every integer stored fits 53 bits,
-  // packEvents checks), a null as length -1 and no value.
+  // packEvents checks; most are ids and positions, whose high word is 0 with no division),
+  // a null as length -1 and no value.
   for (let i = from, k = from * width; i < to; i++, k += width) {
     view.setInt16(at, FIELDS);
     at += 2;
     // EventRow: profile_id, kind, code_id, source_id, body_id, time, run_id, origin_id, origin_line, compile_id, idempotency_key
-    let v = positions[i];
-    let hi = Math.floor(v / TWO_32);
+    let v = first + i;
+    let hi = v < TWO_32 ? 0 : Math.floor(v / TWO_32);
     view.setInt32(at, 8);
     view.setInt32(at + 4, hi);
     view.setUint32(at + 8, v - hi * TWO_32);
     at += 12;
     for (let j = 0; j < width; j++) {
       if (j === 1) {
-        const b = kindBytes[p.kindOf[i]];
+        const b = kindBytes[kindOf[i]];
         view.setInt32(at, b.length);
         out.set(b, at + 4);
         at += 4 + b.length;
@@ -347,19 +376,14 @@ export function copyBinary(positions: readonly number[], p: PackedEvents, from =
         // the time, a float8: -0 as 0, as the text format wrote it
         view.setFloat64(at + 4, v + 0);
       } else {
-        hi = Math.floor(v / TWO_32);
+        hi = v >= 0 && v < TWO_32 ? 0 : Math.floor(v / TWO_32);
         view.setInt32(at + 4, hi);
         view.setUint32(at + 8, v - hi * TWO_32);
       }
       at += 12;
     }
   }
-  if (to === positions.length) {
-    view.setInt16(at, -1);
-    at += 2;
-  }
-  // a null writes no value: less than reckoned
-  return at === size ? out : out.subarray(0, at);
+  return at;
 }
 
 /**

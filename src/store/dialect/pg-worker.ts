@@ -196,19 +196,66 @@ function rawQuery(c: Conn, text: string, params: unknown[]): Promise<Answer> {
 /**
  * The statement with its `?` marks replaced by the parameters as literals: each as the text
  * pg sends for it, quoted (an unknown-typed literal, as an untyped parameter is); undefined
- * where one is not a number, null, boolean or a string free of backslashes and NULs.
+ * where one is not a number, null, boolean or a string free of backslashes and NULs, or, with
+ * `arrays`, an array of finite numbers (pg sends `{"1","2"}`: the same array).
  */
-export function inlined(text: string, params: readonly unknown[]): string | undefined {
+export function inlined(text: string, params: readonly unknown[], arrays = false): string | undefined {
   const lits: string[] = [];
   for (const v of params) {
     if (v === null || v === undefined) lits.push('null');
     else if (typeof v === 'number' || typeof v === 'boolean') lits.push(`'${String(v)}'`);
     else if (typeof v === 'string' && !/[\\\0]/.test(v)) lits.push(`'${v.replace(/'/g, "''")}'`);
+    else if (arrays && Array.isArray(v) && v.every((x) => typeof x === 'number' && Number.isFinite(x))) lits.push(`'{${v.join(',')}}'`);
     else return undefined;
   }
   const r = replaceMarks(text, (n) => lits[n]);
   return r && r.marks === lits.length ? r.out : undefined;
 }
+
+/**
+ * The held-back posts of a call (postgres.ts send) with each run of posted statements of one
+ * connection whose parameters can be written into their text (inlined) made one `postMany`:
+ * one simple-protocol query of them all. pg sends a statement only once the one before has
+ * answered, so each was a round trip between the worker and the server, which waited for
+ * the worker between them (a batch's BEGIN, locks and check, then its counters after its
+ * COPY); a commit waited for (a ticket) and every other call stays as it is, in its place.
+ * A BEGIN starts a run (postMany starts the transaction's statements there).
+ */
+export function coalesce(calls: readonly Call[]): Call[] {
+  const out: Call[] = [];
+  let run: { first: Call; id: number; texts: string[]; tickets: number[]; drops: boolean } | undefined;
+  const end = () => {
+    if (run) out.push(run.texts.length === 1 ? run.first : ['postMany', run.id, run.texts, run.tickets, run.drops]);
+    run = undefined;
+  };
+  for (const c of calls) {
+    if (c[0] === 'copyAt' && run && run.id === c[1] && !c[5]) {
+      // the COPY ends the run's query (copyAt)
+      out.push(['copyAt', c[1], c[2], c[3], c[4], [run.texts, run.tickets]]);
+      run = undefined;
+      continue;
+    }
+    const text = c[0] === 'post' ? inlined(c[2], c[3], true) : c[0] === 'postExec' && !c[3] ? c[2] : undefined;
+    if (text === undefined || /;\s*$/.test(text)) {
+      end();
+      out.push(c);
+      continue;
+    }
+    const id = c[1] as number;
+    if (!run || run.id !== id || BEGIN.test(text)) {
+      end();
+      run = { first: c, id, texts: [], tickets: [], drops: false };
+    }
+    run.texts.push(text);
+    run.tickets.push(c[0] === 'post' ? c[4] : 0);
+    // what post and postExec do to a prefetched page
+    run.drops ||= c[0] === 'postExec' || !keepsPage(text);
+  }
+  end();
+  return out;
+}
+
+const BEGIN = /^\s*begin\s*$/i;
 
 /** COPY ... TO STDOUT: pg's Query, keeping the data the server sends (copied: a message's chunk is a view of pg's read buffer, which it reuses). */
 class CopyTo extends pg.Query {
@@ -257,7 +304,7 @@ async function prefetch(id: number, text: string, params: unknown[]): Promise<Re
 
 /** What pg's connection offers a COPY FROM STDIN once the server has asked for the data: its socket too. */
 interface CopyIn {
-  stream: { writable: boolean; write(b: Uint8Array): boolean };
+  stream: { writable: boolean; write(b: Uint8Array, written?: () => void): boolean };
   endCopyFrom(): void;
   sendCopyFail(message: string): void;
 }
@@ -300,9 +347,9 @@ class CopyFrom extends pg.Query {
     if (this.con) CopyFrom.send(this.con, b);
     else this.held.push(b);
   }
-  /** What pg's sendCopyFromChunk does with the message it makes. */
+  /** What pg's sendCopyFromChunk does with the message it makes; once the socket has written it, its buffer makes a later part (partBuffer). */
   private static send(con: CopyIn, b: Uint8Array): void {
-    if (con.stream.writable) con.stream.write(b);
+    if (con.stream.writable) con.stream.write(b, () => partWritten(b));
   }
   end(): void {
     this.ended = true;
@@ -324,21 +371,45 @@ class CopyFrom extends pg.Query {
 /** Rows of a batch's COPY data made and sent at a time (about 150 kB). */
 const COPY_PART = 1000;
 
+/** A part's buffer: COPY_PART rows fit it, but for long kinds or compile ids (then a buffer of its own, not kept). */
+const PART_BYTES = 256 * 1024;
+/**
+ * Part buffers the socket has written, for the next parts: a new one each (a 1M ingest makes
+ * a thousand) cost its pages' faults and the GC's upkeep of external memory. Parts wait on
+ * the socket only while the server lags behind, so a few are about at once; no more are kept.
+ */
+const freeParts: ArrayBuffer[] = [];
+const FREE_PARTS_MAX = 16;
+const partBuffers = new WeakSet<ArrayBufferLike>();
+
+function partBuffer(size: number): Buffer {
+  if (size > PART_BYTES) return Buffer.allocUnsafe(size);
+  const ab = freeParts.pop() ?? new ArrayBuffer(PART_BYTES);
+  partBuffers.add(ab);
+  return Buffer.from(ab, 0, size);
+}
+
+function partWritten(b: Uint8Array): void {
+  if (partBuffers.has(b.buffer) && freeParts.length < FREE_PARTS_MAX) freeParts.push(b.buffer as ArrayBuffer);
+}
+
 /**
  * Starts the COPY of a batch at its positions (in the connection's order: called by inOrder),
  * its data made a part at a time after this call's answer has gone (setImmediate runs once
  * synckit has replied), each part sent as soon as it is made: the server inserts while the
  * rest is made, and the store folds the batch meanwhile. Resolves with the rows copied.
  */
-function copyEventsFrom(client: pg.Client, text: string, positions: readonly number[], events: PackedEvents): Promise<number> {
-  return new Promise<number>((resolve, reject) => {
-    const q: CopyFrom = new CopyFrom(text, (err, r) => (err ? reject(q.failed ?? err) : resolve(r?.rowCount ?? 0)));
+function copyEventsFrom(client: pg.Client, text: string, first: number, events: PackedEvents): Promise<pg.QueryResult[]> {
+  return new Promise<pg.QueryResult[]>((resolve, reject) => {
+    // a result a statement (text may hold statements before the COPY: copyAt)
+    const q: CopyFrom = new CopyFrom(text, (err, r) => (err ? reject(q.failed ?? err) : resolve(Array.isArray(r) ? r : r ? [r] : [])));
     client.query(q as never);
     const part = (from: number) => {
       try {
-        const to = Math.min(from + COPY_PART, positions.length);
-        q.push(copyDataMessage(copyBinary(positions, events, from, to, COPY_DATA_HEAD)));
-        if (to < positions.length) setImmediate(part, to);
+        const n = events.kindOf.length;
+        const to = Math.min(from + COPY_PART, n);
+        q.push(copyDataMessage(copyBinary(first, events, from, to, COPY_DATA_HEAD, partBuffer)));
+        if (to < n) setImmediate(part, to);
         else q.end();
       } catch (e) {
         q.abort(e as Error);
@@ -400,13 +471,12 @@ async function copyEvents(id: number, statement: string, events: PackedEvents, s
     // an earlier posted statement's failure is the cause (this one then met an aborted transaction)
     return fail('query', (await postedFailure(c)) ?? e);
   }
-  const positions = Array.from({ length: n }, (_, i) => first + i);
   // the statements posted before ran before the positions were taken: their failure is this call's
   const failed = await postedFailure(c);
   if (failed) return fail('query', failed);
   // The data is written after this call has answered (copyEventsFrom): the store folds the
   // batch meanwhile instead of waiting for it. Its place in the connection's order is taken now.
-  posted(c, inOrder(c, () => copyEventsFrom(c.client, statement, positions, events)).catch((e) => {
+  posted(c, inOrder(c, () => copyEventsFrom(c.client, statement, first, events)).catch((e) => {
     if ((e as { code?: string }).code !== '23505') throw e;
     c.lookUp = true;
     throw Object.assign(new Error(`an idempotency key of this batch was taken as it was written (${(e as Error).message}): the batch runs again`), { code: '40001' });
@@ -418,14 +488,20 @@ async function copyEvents(id: number, statement: string, events: PackedEvents, s
  * A batch of events by COPY at positions from `first` on, which the caller has taken and
  * checked in its transaction already (postgres.ts insertEventsAt): posted, its failure fails
  * the next call that waits, or the settle of its transaction. A key taken fails it as a
- * serialization failure, as copyEvents' COPY does.
+ * serialization failure, as copyEvents' COPY does. `before`: posted statements that go ahead
+ * of it in its query (coalesce), each ticket's count its statement's, as postMany's.
  */
-async function copyAt(id: number, statement: string, first: number, events: PackedEvents): Promise<Reply<null>> {
+async function copyAt(id: number, statement: string, first: number, events: PackedEvents, before?: [string[], number[]]): Promise<Reply<null>> {
   const c = conns.get(id);
   if (!c) return fail('query', new Error('connection closed'));
   c.ahead = undefined;
-  const positions = Array.from({ length: events.kindOf.length }, (_, i) => first + i);
-  posted(c, inOrder(c, () => copyEventsFrom(c.client, statement, positions, events)).catch((e) => {
+  const [texts, tickets] = before ?? [[], []];
+  if (texts.length && BEGIN.test(texts[0])) c.tx = [];
+  const p = inOrder(c, () => copyEventsFrom(c.client, [...texts, statement].join('\n;\n'), first, events));
+  tickets.forEach((ticket, i) => {
+    if (ticket) c.counts.set(ticket, p.then((r) => r[i].rowCount ?? 0, () => 0));
+  });
+  posted(c, p.catch((e) => {
     if ((e as { code?: string }).code !== '23505') throw e;
     c.lookUp = true;
     throw Object.assign(new Error(`an idempotency key of this batch was taken as it was written (${(e as Error).message}): the batch runs again`), { code: '40001' });
@@ -490,6 +566,26 @@ async function post(id: number, text: string, params: unknown[], ticket: number)
   const p = inOrder(c, () => c.client.query(config(c, text, params, false)));
   posted(c, p);
   if (ticket) c.counts.set(ticket, p.then((r) => r.rowCount ?? 0, () => 0)); // a failure is reported as posted statements' are
+  return { ok: true, value: null };
+}
+
+/**
+ * Posted statements of one connection (coalesce) as one simple-protocol query, started now:
+ * the server runs them one after another with no round trip between them (each `;` on a line
+ * of its own: a statement's last line may be a comment). A failure skips
+ * the rest, as it would have failed them (the transaction is aborted), and fails the next call.
+ * Each ticket's row count is its statement's (pg answers such a query with a result each).
+ */
+async function postMany(id: number, texts: string[], tickets: number[], drops: boolean): Promise<Reply<null>> {
+  const c = conns.get(id);
+  if (!c) return fail('query', new Error('connection closed'));
+  if (drops) c.ahead = undefined;
+  if (BEGIN.test(texts[0])) c.tx = [];
+  const p = inOrder(c, () => c.client.query(texts.join('\n;\n')) as unknown as Promise<pg.QueryResult | pg.QueryResult[]>);
+  posted(c, p);
+  tickets.forEach((ticket, i) => {
+    if (ticket) c.counts.set(ticket, p.then((r) => (Array.isArray(r) ? r[i] : r).rowCount ?? 0, () => 0));
+  });
   return { ok: true, value: null };
 }
 
@@ -701,11 +797,14 @@ export type Call =
   | ['exec', number, string]
   | ['postExec', number, string, number?]
   | ['copyEvents', number, string, PackedEvents, number[]]
-  | ['copyAt', number, string, number, PackedEvents]
+  /** With the posted statements that go ahead of it in its query (coalesce): their texts and tickets. */
+  | ['copyAt', number, string, number, PackedEvents, [string[], number[]]?]
   | ['settle', number, number]
   /** Nothing: what it brings (the held-back posts of a pipelined transaction) goes to the server now. */
   | ['flush']
   | ['post', number, string, unknown[], number]
+  /** Posted statements as one query (coalesce): their texts, each one's ticket (0: none), whether they drop a prefetched page. */
+  | ['postMany', number, string[], number[], boolean]
   | ['ask', number, string, unknown[]]
   | ['rowCount', number, number]
   | ['prefetch', number, string, unknown[]]
@@ -726,7 +825,7 @@ async function dispatch(call: Call): Promise<Reply<unknown>> {
     case 'postExec':
       return postExec(call[1], call[2], call[3]);
     case 'copyAt':
-      return copyAt(call[1], call[2], call[3], call[4]);
+      return copyAt(call[1], call[2], call[3], call[4], call[5]);
     case 'settle':
       return settle(call[1], call[2]);
     case 'flush':
@@ -737,6 +836,8 @@ async function dispatch(call: Call): Promise<Reply<unknown>> {
       return copyEvents(call[1], call[2], call[3], call[4]);
     case 'post':
       return post(call[1], call[2], call[3], call[4]);
+    case 'postMany':
+      return postMany(call[1], call[2], call[3], call[4]);
     case 'ask':
       return ask(call[1], call[2], call[3]);
     case 'rowCount':
@@ -755,7 +856,7 @@ async function dispatch(call: Call): Promise<Reply<unknown>> {
 async function handle(call: Call): Promise<Reply<unknown>> {
   if (call[0] === 'after') {
     // the held-back posts start in order (each only queues its statement), then the call
-    for (const c of call[1]) {
+    for (const c of coalesce(call[1])) {
       const r = await handle(c);
       if (!r.ok) return r;
     }
@@ -765,7 +866,7 @@ async function handle(call: Call): Promise<Reply<unknown>> {
   // checks those before its COPY); settle checks only its transaction's: a later one's are
   // still under way, written while the store folds the next batch
   const kind = call[0];
-  const conn = kind === 'open' || kind === 'post' || kind === 'postExec' || kind === 'ask' || kind === 'copyEvents' || kind === 'copyAt' || kind === 'settle' || kind === 'flush' ? undefined : conns.get(call[1]);
+  const conn = kind === 'open' || kind === 'post' || kind === 'postMany' || kind === 'postExec' || kind === 'ask' || kind === 'copyEvents' || kind === 'copyAt' || kind === 'settle' || kind === 'flush' ? undefined : conns.get(call[1]);
   const r = await dispatch(call);
   const failed = await postedFailure(conn);
   return failed ? fail('query', failed) : r;

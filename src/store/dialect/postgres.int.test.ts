@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { freshPgDatabase } from '../../../test/support/postgres.ts';
 import { openDatabase } from '../database.ts';
 import { EVENT_COLUMNS, type EventRow } from './dialect.ts';
+import { packEvents } from './pg-rows.ts';
 
 describe('PostgreSQL bridge', () => {
   it('issue 11.7: raw rows of numbers and nulls (packed across the bridge) equal the rows of the same query read as objects', async () => {
@@ -174,6 +175,64 @@ describe('PostgreSQL bridge', () => {
       }),
     /duplicate key/);
     assert.deepEqual(sql.allRaw(page, 0), [[1], [2]]);
+    await db.close();
+  });
+
+  it('statements posted in a row go to the server as one query: each count is its own, array parameters and locks included, and a failure among them fails the transaction, which keeps nothing', async () => {
+    const db = await openDatabase(freshPgDatabase());
+    const { sql } = db;
+    const sources = () => sql.all<{ source: string }>('select source from sources order by source').map((r) => r.source);
+    const counts = sql.immediate(() => {
+      sql.dialect.lock(sql, [3, 1, 2]);
+      const added = sql.run("insert into sources(source) values (?), (?), ('c')", "it's", 'b?');
+      const renamed = sql.run('update sources set source = source || ? where source in (?, ?)', '!', 'b?', 'c');
+      const none = sql.run('delete from sources where source = ?', 'none');
+      const locks = sql.get<{ n: number }>("select count(*)::int n from pg_locks where locktype = 'advisory' and pid = pg_backend_pid()")!.n;
+      return [added.changes, renamed.changes, none.changes, locks];
+    });
+    assert.deepEqual(counts, [3, 2, 0, 4]);
+    assert.deepEqual(sources(), ['b?!', 'c!', "it's"]);
+    assert.throws(() =>
+      sql.immediate(() => {
+        sql.run("insert into sources(source) values ('d')");
+        sql.run("insert into sources(source) values ('c!')"); // unique
+        sql.run("insert into sources(source) values ('e')");
+      }),
+    /duplicate key/);
+    assert.deepEqual(sources(), ['b?!', 'c!', "it's"]);
+    // the connection goes on
+    assert.equal(sql.immediate(() => sql.run("insert into sources(source) values ('f')").changes), 1);
+    await db.close();
+  });
+
+  it("a pipelined batch's COPY goes after the statements posted after it that name no events, in its query, and before any that does: their counts are their own, and a statement on the events sees the batch's rows", async () => {
+    const db = await openDatabase(freshPgDatabase());
+    const { sql } = db;
+    const pg = sql as unknown as { later(fn: () => void): number; settle(ticket: number): void; copyAt(s: string, first: number, e: unknown): void; send(): void };
+    const rows: EventRow[] = Array.from({ length: 300 }, (_, i) => [1, 'shape.observed', 1, 1, 1 + i, i, null, null, i, null, 1000 + i]);
+    const copy = `copy events(position, ${EVENT_COLUMNS}) from stdin with (format binary)`;
+    sql.run("insert into sources(source) values ('a')");
+    let counts: number[] = [];
+    const ticket = pg.later(() => {
+      pg.copyAt(copy, 1, packEvents(rows));
+      const renamed = sql.run("update sources set source = source || '!' where source = ?", 'a'); // goes ahead of the COPY
+      const seen = sql.run('update events set time = time + 1 where position <= ?', 5); // names events: after it
+      counts = [renamed.changes, seen.changes];
+    });
+    pg.send();
+    pg.settle(ticket);
+    assert.deepEqual(counts, [1, 5]);
+    assert.deepEqual(sql.allRaw('select count(*)::int, sum(time)::int from events'), [[300, rows.reduce((n, r) => n + (r[5] as number), 0) + 5]]);
+    assert.deepEqual(sql.allRaw('select source from sources'), [['a!']]);
+    // a statement failing ahead of the COPY fails the batch: nothing of it is written, and the connection goes on
+    const failed = pg.later(() => {
+      pg.copyAt(copy, 301, packEvents(rows.map((r) => [...r.slice(0, 10), 5000 + (r[10] as number)])));
+      sql.run('insert into sources(source) values (?)', 'a!'); // unique
+    });
+    pg.send();
+    assert.throws(() => pg.settle(failed), /duplicate key/);
+    assert.deepEqual(sql.allRaw('select count(*)::int from events'), [[300]]);
+    assert.equal(sql.immediate(() => sql.run("insert into sources(source) values ('b')").changes), 1);
     await db.close();
   });
 

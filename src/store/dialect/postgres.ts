@@ -168,8 +168,28 @@ interface PgSql extends Sql {
   dictionary(): Sql;
 }
 
-function pgSql(url: string, id: number, call: (...c: Call) => Reply<unknown>, unwrap: <T>(r: Reply<unknown>) => T): PgSql {
+function pgSql(url: string, id: number, callAny: (...c: Call) => Reply<unknown>, unwrap: <T>(r: Reply<unknown>) => T): PgSql {
   const where = redactUrl(url);
+  /**
+   * A pipelined batch's COPY (copyAt), held back behind the statements posted after it that
+   * name no events (its counters, code states, checkpoints: none reads or writes a row of the
+   * batch), so that they go ahead of it in one query with its BEGIN, locks and check (the
+   * worker's coalesce) and the COPY ends that query: the server runs the batch with no round
+   * trip to the worker but its commit. Anything else posted, and every call, sends it first.
+   */
+  let held: Call | undefined;
+  const release = () => {
+    if (held) unsent.push(held);
+    held = undefined;
+  };
+  const hold = (c: Call) => {
+    if (held && !(c[0] === 'post' && !/events/i.test(c[2]))) release();
+    unsent.push(c);
+  };
+  const call = (...c: Call): Reply<unknown> => {
+    release();
+    return callAny(...c);
+  };
   const q = (s: string, p: unknown[], raw: boolean, packed = false) => {
     let a: Answer | undefined;
     if (answered.size) {
@@ -209,7 +229,7 @@ function pgSql(url: string, id: number, call: (...c: Call) => Reply<unknown>, un
    */
   const runInTransaction = (s: string, p: unknown[]) => {
     const ticket = ++tickets;
-    unsent.push(['post', id, s, p, ticket]);
+    hold(['post', id, s, p, ticket]);
     let changes: number | undefined;
     return {
       get changes(): number {
@@ -247,22 +267,24 @@ function pgSql(url: string, id: number, call: (...c: Call) => Reply<unknown>, un
       for (let i = 0; i < positions.length; i++) positions[i] = first + i;
       return positions;
     },
-    post: (s, p) => void (depth > 0 ? unsent.push(['post', id, s, p, 0]) : unwrap(call('post', id, s, p, 0))),
+    post: (s, p) => void (depth > 0 ? hold(['post', id, s, p, 0]) : unwrap(call('post', id, s, p, 0))),
     copyAt(s, first, events) {
       if (depth === 0) throw new Error('bug: copyAt outside a transaction');
-      unsent.push(['copyAt', id, s, first, events]);
+      release();
+      held = ['copyAt', id, s, first, events];
     },
     postExec(s) {
       if (depth === 0) throw new Error('bug: postExec outside a transaction');
-      unsent.push(['postExec', id, s]);
+      hold(['postExec', id, s]);
     },
     later(fn) {
       if (depth !== 0) throw new Error('bug: a pipelined transaction inside another');
-      unsent.push(['postExec', id, 'begin']);
+      hold(['postExec', id, 'begin']);
       depth++;
       try {
         fn();
       } catch (e) {
+        held = undefined; // rolled back: not written
         try {
           sql.exec('rollback');
         } catch {
@@ -275,7 +297,7 @@ function pgSql(url: string, id: number, call: (...c: Call) => Reply<unknown>, un
       }
       // sent with the next call (Pipeline.send, or the settle of the batch before), not waited for
       const ticket = ++tickets;
-      unsent.push(['postExec', id, 'commit', ticket]);
+      hold(['postExec', id, 'commit', ticket]);
       unsettled++;
       return ticket;
     },
@@ -289,7 +311,7 @@ function pgSql(url: string, id: number, call: (...c: Call) => Reply<unknown>, un
       if (!side) {
         const r = call('open', url, CONNECT_TIMEOUT_MS);
         if (!r.ok) throw connectError(url, r.error);
-        side = pgSql(url, r.value as number, call, unwrap);
+        side = pgSql(url, r.value as number, callAny, unwrap);
       }
       return side;
     },
@@ -297,14 +319,14 @@ function pgSql(url: string, id: number, call: (...c: Call) => Reply<unknown>, un
     ask(s, p) {
       if (depth === 0) return;
       answered.delete(askKey(id, s, p)); // an earlier answer (of a batch run again) is not this one
-      unsent.push(['ask', id, s, p]);
+      hold(['ask', id, s, p]);
     },
     immediate<T>(fn: () => T): T {
       // Nested calls (an import around its append) are savepoints, as better-sqlite3 makes them.
       const name = `s${depth}`;
       const outer = depth === 0;
       // not waited for (nor sent before the next call): a failure fails the transaction's next call, inside the try below
-      unsent.push(['postExec', id, outer ? 'begin' : `savepoint ${name}`]);
+      hold(['postExec', id, outer ? 'begin' : `savepoint ${name}`]);
       depth++;
       try {
         const out = fn();
