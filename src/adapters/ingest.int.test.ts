@@ -212,6 +212,10 @@ for (const dialect of DIALECTS) describe(dialect, () => {
         ['3/1', [8], [1], 'parameter', 'forward', 'd02731e6', 'fixture:pid576@2026-11-26T05:46:07Z'],
       ]);
       assert.match(rows[0].time, /^2026-11-26T05:46:08\.\d{3}Z$/);
+      // a source neither the profile nor any described shape holds is an error, as without --shapes
+      r = cli(db, ['history', '--job', 'fixture', '--shapes', '--source', "L['self']._modules['lin']._parameters['typo']"]);
+      assert.equal(r.status, 2, r.stderr);
+      assert.match(r.stderr, /fixture:None: has no source L\['self'\]\._modules\['lin'\]\._parameters\['typo'\]/);
       // the window applies: --exclude-run leaves the run's shapes out
       r = cli(db, ['history', '--job', 'fixture', '--shapes', '--exclude-run', 'fixture:pid576@2026-11-26T05:46:07Z']);
       assert.equal(r.status, 0, r.stderr);

@@ -17,16 +17,20 @@ export function historyCommand(program: Command, ctx: CliContext): void {
       // --code names one of the profile's code ids, whatever the rows hold (one rule, as why's)
       const codes = o.code === undefined && o.source === undefined ? [] : [...l.fold(p.id, w).profile.codes.values()];
       const wanted = o.code === undefined ? null : matchCode(codes.map((c) => c.id), o.code);
-      // a source the profile does not hold is an error, as in why (not an empty answer)
-      if (o.source !== undefined && !codes.some((c) => (!wanted || wanted(c.id)) && c.state.automaticDynamic.has(o.source!))) noSuchSource(p.cacheKey, o);
+      const holds = (source: string) => codes.some((c) => (!wanted || wanted(c.id)) && c.state.automaticDynamic.has(source));
       if (o.shapes) {
         const { describedShapes } = await import('../../store/described-shapes.ts');
         const { describedJson, describedText } = await import('../json.ts');
         let shapes = describedShapes(l, p.id, w);
         if (wanted) shapes = shapes.filter((s) => wanted(s.code));
-        for (const s of shapes) if (!o.source || s.source === o.source) ctx.out(o.json ? JSON.stringify(describedJson(s)) : describedText(s));
+        if (o.source !== undefined) shapes = shapes.filter((s) => s.source === o.source);
+        // a trace describes sources the profile never holds (a module's parameters): those are no typo
+        if (o.source !== undefined && !shapes.length && !holds(o.source)) noSuchSource(p.cacheKey, o);
+        for (const s of shapes) ctx.out(o.json ? JSON.stringify(describedJson(s)) : describedText(s));
         return;
       }
+      // a source the profile does not hold is an error, as in why (not an empty answer)
+      if (o.source !== undefined && !holds(o.source)) noSuchSource(p.cacheKey, o);
       let rows = historyAsOf(l, p.id, w);
       if (wanted) rows = rows.filter((h) => wanted(h.code));
       if (o.source) rows = rows.filter((h) => h.name === o.source);
