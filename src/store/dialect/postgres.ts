@@ -65,12 +65,18 @@ function send(bridge: (...c: Call) => Reply<unknown>, c: Call): Reply<unknown> {
 /** Connection-level failures (the server, the role, the rights) are the user's to fix: input errors. */
 const INPUT_CLASSES = ['08', '28', '3D', '42501', '53', '57'];
 
-/** Said of a connection cut under a command: the server shut down or restarted, or an admin ended it (57P0x), or node-postgres's words for a dead socket (no code). */
+/**
+ * Said of a connection cut under a command: the server shut down or restarted, or an admin ended
+ * it (57P0x), the socket's own error (a write to a socket the server closed: `write ECONNRESET`,
+ * with its errno code), or node-postgres's words for a dead socket (no code).
+ */
 const LOST = /Connection terminated|not queryable|ECONNRESET|EPIPE|socket hang up/;
+const LOST_CODES = /^(57P0[123]|ECONNRESET|EPIPE|ECONNABORTED)$/;
 
-function pgError(where: string, e: { message: string; code?: string }): Error {
+/** A failure of a statement as the store tells it (exported for its test). */
+export function pgError(where: string, e: { message: string; code?: string }): Error {
   const err = Object.assign(new Error(e.message), { code: e.code });
-  const lost = /^57P0[123]$/.test(e.code ?? '') || (!e.code && LOST.test(e.message));
+  const lost = LOST_CODES.test(e.code ?? '') || (!e.code && LOST.test(e.message));
   if (!lost && !(e.code && INPUT_CLASSES.some((c) => e.code!.startsWith(c)))) return err;
   // the ledger can take no more input: a many-input command stops here (errors.ts isDatabaseFailure)
   err.name = 'PostgresRefusal';
