@@ -13,6 +13,7 @@ import { freshPgDatabase, ledgerCreated, numbersOf, pgAdminUrl, pgUrl, psql } fr
 import { freePort, startRedis } from './support/redis-server.ts';
 import { TORCH } from './support/fixtures.ts';
 import { tempDir } from './support/tmp.ts';
+import { undoProfileSpans } from './support/undo-migrations.ts';
 
 /** A command's exit, its words and how long it took (the bound is that of issue 11.6: a clear error, never a hang). */
 function timed(db: string, args: string[], input = '') {
@@ -256,7 +257,7 @@ describe('issue 11.8: roles', () => {
     // the table the first adds gets the default privileges)
     const lastTwo = Object.keys(migrations).sort().slice(-2);
     assert.deepEqual(lastTwo, ['2026-11-29T09-24-profile-spans', '2026-11-29T09-44-float-scalars']);
-    psql('drop table profile_spans; create index events_by_profile on events(profile_id, position)', name);
+    psql(undoProfileSpans('postgres'), name);
     psql(`delete from kysely_migration where name in ('${lastTwo.join("', '")}')`, name);
     const behind = cli(as(writer), ['ingest', join(TORCH, 'workload2/trace-rank1.log')]);
     assert.equal(behind.status, 2, behind.stderr);

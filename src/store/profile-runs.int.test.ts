@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { tempDir } from '../../test/support/tmp.ts';
 import { DIALECTS, ledgerAt } from '../../test/support/postgres.ts';
+import { undoProfileSpans } from '../../test/support/undo-migrations.ts';
 import { openLedger, type Ledger } from './ledger.ts';
 import { runsByProfile } from './profile-runs.ts';
 import { retractRun } from './retract.ts';
@@ -50,7 +51,7 @@ for (const dialect of DIALECTS) describe(dialect, () => {
     fill(l);
     const want = answers(l);
     // back to the schema before the migration, and before those after it (event_transactions: PostgreSQL only)
-    l.sql.exec(`drop table profile_spans; create index events_by_profile on events(profile_id${dialect === 'postgres' ? ', position' : ''})`);
+    l.sql.exec(undoProfileSpans(dialect));
     if (dialect === 'postgres') l.sql.exec('create index events_by_transaction on events(transaction_id, position); drop table event_transactions');
     l.sql.exec("drop table profile_runs; create index events_by_run on events(run_id); delete from kysely_migration where name >= '2026-11-28T07-40-profile-runs'");
     await l.close();

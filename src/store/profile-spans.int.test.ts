@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { tempDir } from '../../test/support/tmp.ts';
 import { DIALECTS, ledgerAt } from '../../test/support/postgres.ts';
+import { undoProfileSpans } from '../../test/support/undo-migrations.ts';
 import { openLedger, type Ledger } from './ledger.ts';
 import { scanEvents } from './log.ts';
 import { prepareEvent } from './prepare-event.ts';
@@ -105,7 +106,7 @@ for (const dialect of DIALECTS) describe(`${dialect}: profile spans`, () => {
     fill(l);
     const want = spans(l);
     // as the ledger was before the migration (its down, and its name not yet run; the later float-scalars changes no schema)
-    l.sql.exec(`drop table profile_spans; create index events_by_profile on events(profile_id${dialect === 'postgres' ? ', position' : ''})`);
+    l.sql.exec(undoProfileSpans(dialect));
     l.sql.run("delete from kysely_migration where name in ('2026-11-29T09-24-profile-spans', '2026-11-29T09-44-float-scalars')");
     await l.close();
     l = await openLedger(db);
