@@ -4,7 +4,8 @@ import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { cli, cliSpawn } from '../../test/support/cli.ts';
-import { oracleCases } from '../../test/support/fixtures.ts';
+import { oracleCases, TORCH } from '../../test/support/fixtures.ts';
+import { decodeMegaCache, encodeMegaCache } from '../codecs/megacache.ts';
 import { caseLines } from '../../test/support/oracle-lines.ts';
 import { tempDir } from '../../test/support/tmp.ts';
 import { migrations } from '../../migrations/index.ts';
@@ -104,6 +105,20 @@ for (const dialect of DIALECTS) describe(dialect, () => {
       const r = cli(db, ['ingest', file]);
       assert.equal(r.status, 0, r.stderr);
       assert.match(cli(db, ['jobs']).stdout, /^mast:trainer:7:None:\t1 events/);
+    });
+    it("a mega-cache pgo artifact under a mast: key: --job names the loading job's key, without it the key stays (_rewrite_cache_key_for_mega_cache)", () => {
+      const m = decodeMegaCache(readFileSync(join(TORCH, 'megacache/single-pgo-artifact.bin')));
+      for (const a of m.artifacts) if (a.type === 'pgo') a.key = 'mast:trainer:7:None:';
+      const file = join(dir, 'mast-bundle.bin');
+      writeFileSync(file, encodeMegaCache(m));
+      const keys = (db: string) => cli(db, ['jobs', '--json']).stdout.trim().split('\n').map((l) => JSON.parse(l).cache_key);
+      const plain = ledgerAt(dialect, dir, 'mast-bundle.db');
+      const r = cli(plain, ['ingest', file]);
+      assert.equal(r.status, 0, r.stderr);
+      assert.deepEqual(keys(plain), ['mast:trainer:7:None:']);
+      const named = ledgerAt(dialect, dir, 'mast-bundle-job.db');
+      assert.equal(cli(named, ['ingest', '--job', 'mine', file]).status, 0);
+      assert.deepEqual(keys(named), ['mine:None:']);
     });
     it('a database from a newer pgo-ledger is refused and left untouched', () => {
       const db = ledgerAt(dialect, dir, 'newer.db');
