@@ -6,7 +6,7 @@ import { entryToJson } from '../codecs/entry-json.ts';
 import { decodeMegaCache } from '../codecs/megacache.ts';
 import { unpickleProfile } from '../codecs/pickle/index.ts';
 import { cacheKeyOfRemoteKey, decodeRemoteValue } from '../codecs/remote-value.ts';
-import { cacheKey, parseCacheKey } from '../model/cache-key.ts';
+import { cacheKey, parseCacheKey, rewriteMegaCacheKey } from '../model/cache-key.ts';
 import type { Profile } from '../model/profile.ts';
 import type { Ledger, NewEvent } from '../store/ledger.ts';
 import type { FileIngestOptions } from './ingest-file.ts';
@@ -183,12 +183,8 @@ function megaCacheEvents(ledger: Ledger, file: string, bundle: ReturnType<typeof
       others.set(a.type, (others.get(a.type) ?? 0) + 1);
       continue;
     }
-    let key = a.key;
-    if (key.startsWith('mast:')) {
-      // PyTorch rewrites mast: keys to the loading job's key; here the user names that job.
-      if (!d.job) throw new Error(`${file}: pgo artifact ${part} has the MAST key ${key}; give --job to say which job it belongs to`);
-      key = cacheKey({ job: d.job, rank: d.rank ?? null, tag: d.tag ?? '' });
-    }
+    // A mast: key becomes the loading job's key, here the one --job names; with none it stays.
+    const key = rewriteMegaCacheKey(a.key, d.job ? cacheKey({ job: d.job, rank: d.rank ?? null, tag: d.tag ?? '' }) : null);
     const profile = withFile(file, () => unpickleProfile(a.content), `pgo artifact ${part} (${a.key})`);
     events.push(...importEvents(ledger, profile, key, { format: 'megacache', origin: originOf(file), bytes: a.content, run: d.run ?? null, time: fileTime(file) }, part));
     part++;

@@ -3,7 +3,7 @@ import { profileAsWritten, profilePickle, type LayoutOptions } from './export-pr
 import { unpickleProfile } from '../codecs/pickle/index.ts';
 import { cacheKeyOfRemoteKey, decodeRemoteValue, encodeRemoteValue, remoteKey } from '../codecs/remote-value.ts';
 import { classify, fullMessage, inputError, isDatabaseFailure, LedgerError } from '../errors.ts';
-import { cacheKey as formatCacheKey, parseCacheKey } from '../model/cache-key.ts';
+import { parseCacheKey } from '../model/cache-key.ts';
 import { joinProfiles } from '../model/join-profiles.ts';
 import type { Profile } from '../model/profile.ts';
 import { diffProfiles, type EntryChange } from '../store/diff.ts';
@@ -260,7 +260,7 @@ export async function pullProfiles(ledger: Ledger, url: string, which: { cacheKe
       const cacheKey = cacheKeyOfRemoteKey(k);
       if (cacheKey === null) throw inputError('not a PGO entry key (want pt2:dynamo-pgo::<job>:<rank>:<tag>:c1)');
       try {
-        formatCacheKey(parseCacheKey(cacheKey)); // a malformed or mast: key, refused as PyTorch refuses it
+        parseCacheKey(cacheKey); // a malformed key (a mast: one is PyTorch's own: parseCacheKey)
       } catch (e) {
         throw inputError('bad cache key', e);
       }

@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { cli, cliSpawn } from '../../test/support/cli.ts';
-import { oracleCases } from '../../test/support/fixtures.ts';
+import { oracleCases, TORCH } from '../../test/support/fixtures.ts';
+import { decodeMegaCache, encodeMegaCache } from '../codecs/megacache.ts';
 import { caseLines } from '../../test/support/oracle-lines.ts';
 import { tempDir } from '../../test/support/tmp.ts';
 import { migrations } from '../../migrations/index.ts';
@@ -88,6 +90,35 @@ for (const dialect of DIALECTS) describe(dialect, () => {
       const r = cli(ledgerAt(dialect, dir, 'mast.db'), ['ingest', '-'], JSON.stringify({ job: 'mast:x', code: { filename: 'a', firstlineno: 1, name: 'f', file_hash: 'a' }, source: 's', kind: 'scalar', value: 1 }));
       assert.equal(r.status, 2);
       assert.match(r.stderr, /-:1: field job: .*prefix 'mast:' is reserved/);
+    });
+    it("a key PyTorch made itself may start with mast: (get_cache_key's mast:{name}:{version} for a MAST job with no job_id): it is taken", () => {
+      // a TORCH_TRACE of such a job: its pgo events name the key, its artifact renders the profile
+      const md5 = (t: string) => createHash('md5').update(t).digest('hex');
+      const entry = (meta: string, payload: string[]) =>
+        [`V1126 05:46:07.428000 10000 torch/_dynamo/utils.py:2126] ${meta.replace(/\}$/, `, "has_payload": "${md5(payload.join('\n'))}"}`)}`, ...payload.map((p) => `\t${p}`)].join('\n');
+      const file = join(dir, 'mast-trace.log');
+      writeFileSync(file, [
+        entry('{"chromium_event": {}}', ['{"name": "pgo.put_local_code_state", "ts": 1795671967428037.0, "args": {"cache_key": "mast:trainer:7:None:"}, "ph": "B"}']),
+        entry('{"artifact": {"name": "put_local_code_state", "encoding": "string"}}', ['hash(d02731e6)/srv/train/train.py:24:f:', "  L['x']: tensor size=[?, 4] stride=[4, 1]"]),
+      ].join('\n') + '\n');
+      const db = ledgerAt(dialect, dir, 'mast-key.db');
+      const r = cli(db, ['ingest', file]);
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(cli(db, ['jobs']).stdout, /^mast:trainer:7:None:\t1 events/);
+    });
+    it("a mega-cache pgo artifact under a mast: key: --job names the loading job's key, without it the key stays (_rewrite_cache_key_for_mega_cache)", () => {
+      const m = decodeMegaCache(readFileSync(join(TORCH, 'megacache/single-pgo-artifact.bin')));
+      for (const a of m.artifacts) if (a.type === 'pgo') a.key = 'mast:trainer:7:None:';
+      const file = join(dir, 'mast-bundle.bin');
+      writeFileSync(file, encodeMegaCache(m));
+      const keys = (db: string) => cli(db, ['jobs', '--json']).stdout.trim().split('\n').map((l) => JSON.parse(l).cache_key);
+      const plain = ledgerAt(dialect, dir, 'mast-bundle.db');
+      const r = cli(plain, ['ingest', file]);
+      assert.equal(r.status, 0, r.stderr);
+      assert.deepEqual(keys(plain), ['mast:trainer:7:None:']);
+      const named = ledgerAt(dialect, dir, 'mast-bundle-job.db');
+      assert.equal(cli(named, ['ingest', '--job', 'mine', file]).status, 0);
+      assert.deepEqual(keys(named), ['mine:None:']);
     });
     it('a database from a newer pgo-ledger is refused and left untouched', () => {
       const db = ledgerAt(dialect, dir, 'newer.db');

@@ -40,6 +40,8 @@ const ADVICE = 'PGO detected a recompilation due to dynamic shapes.';
 export function parseRenderText(text: string): Profile {
   const profile = emptyProfile();
   let state: Map<string, FrameStateSizeEntry> | undefined;
+  /** A code id met again after a block with entries: its own block must stay empty. */
+  let twice: { line: number; text: string } | undefined;
   const lines = text.split('\n');
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i];
@@ -52,15 +54,19 @@ export function parseRenderText(text: string): Profile {
       const id: CodeId = { filename, firstlineno: Number(c[3]), name: c[4], file_hash: fileHash };
       const key = codeKey(id);
       let slot = profile.codes.get(key);
-      // Only closure-distinct code ids (the layout after 2.11) render alike; the text cannot say
-      // which closure is which, so it is refused rather than merged.
-      if (slot) throw new RenderTextError(n, `code id ${line.slice(0, -1)} appears twice: closures of one function (PyTorch after 2.11) render alike and cannot be told apart here; ingest the profile's pickle instead`);
       if (!slot) profile.codes.set(key, (slot = { id, state: { automaticDynamic: new Map() } }));
+      // Only closure-distinct code ids (the layout after 2.11) render alike. An empty block joins
+      // the other: log_frame_dynamic_whitelist looks each compiled frame up without its closure
+      // (CodeId.make(f_code, None)), which leaves an empty CodeState beside a closure's own, and
+      // it holds nothing. Two blocks with entries cannot be told apart: refused, not merged.
       state = slot.state.automaticDynamic;
+      if (state.size) (twice = { line: n, text: line.slice(0, -1) }), (state = undefined);
+      else twice = undefined;
       continue;
     }
     const e = ENTRY.exec(line);
     if (e) {
+      if (twice) throw new RenderTextError(twice.line, `code id ${twice.text} appears twice: closures of one function (PyTorch after 2.11) render alike and cannot be told apart here; ingest the profile's pickle instead`);
       if (!state) throw new RenderTextError(n, 'an entry before any code id');
       try {
         state.set(e[1], parseEntry(e[2]));

@@ -66,4 +66,19 @@ describe('issue 13.1: render text of the layout after 2.11', () => {
     })!;
     assert.throws(() => parseRenderText(c.expected.render), /render text line \d+: code id .* appears twice: closures/);
   });
+  it("an empty block of a code id that repeats is log_frame_dynamic_whitelist's closure-less lookup: it joins the other, before or after it", () => {
+    // torch/_dynamo/pgo.py after #173512: log_frame_dynamic_whitelist does get_code_state()[CodeId.make(f_code, None)]
+    // on each compiled frame, a defaultdict lookup that leaves an empty CodeState beside a closure's own.
+    const head = 'hash(deadbeef)/a.py:3:f:';
+    const entry = "  L['x']: tensor size=[?, 4] stride=[4, 1]";
+    const advice = '\n\nPGO detected a recompilation due to dynamic shapes. To reduce shape recompilations by compiling dynamically to start, set environment variable TORCH_COMPILE_DYNAMIC_SOURCES="L[\'x\']"';
+    const alone = `${head}\n${entry}${advice}`;
+    for (const text of [`${head}\n${entry}\n${head}\n${advice}`, `${head}\n\n${head}\n${entry}${advice}`]) {
+      const p = parseRenderText(text);
+      assert.equal(p.codes.size, 1);
+      assert.equal(renderProfile(p), alone);
+    }
+    // the twin's block holding an entry is two closures again, named at the twin's line
+    assert.throws(() => parseRenderText(`${head}\n${entry}\n${head}\n${entry}`), /render text line 3: code id .* appears twice: closures/);
+  });
 });

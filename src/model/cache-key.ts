@@ -1,6 +1,10 @@
 import { inputError, LedgerError } from '../errors.ts';
 
-/** PyTorch refuses job ids that start with `mast:` (ReservedWorkflowIdUserError). */
+/**
+ * PyTorch refuses a `torch.compiler.config.job_id` that starts with `mast:`
+ * (ReservedWorkflowIdUserError). Only a job id is refused: keys PyTorch makes itself may start
+ * so (see parseCacheKey).
+ */
 export class ReservedJobIdError extends LedgerError {
   constructor(jobId: string) {
     super(
@@ -18,15 +22,23 @@ export interface ProfileKey {
   tag: string;
 }
 
-/** `get_cache_key()`: `{job_id}:{rank}:{tag}`, rank `None` when absent. */
+/** `get_cache_key()` from a job id: `{job_id}:{rank}:{tag}`, a `mast:` job id refused. */
 export function cacheKey(k: ProfileKey): string {
   if (k.job.startsWith('mast:')) throw new ReservedJobIdError(k.job);
+  return formatCacheKey(k);
+}
+
+/** `format_cache_key()`: `{key}:{rank}:{tag}`, rank `None` when absent; any key, `mast:` ones too. */
+export function formatCacheKey(k: ProfileKey): string {
   return `${k.job}:${k.rank === null ? 'None' : k.rank}:${k.tag}`;
 }
 
 /**
- * Split a cache key back into job, rank and tag. The job id may itself hold colons
- * (`team/job:7`), so rank and tag are taken from the right: a tag without a colon first, else
+ * Split a cache key back into job, rank and tag. A job part that starts with `mast:` is no
+ * error here: PyTorch writes such keys itself, `mast:{name}:{version}` for a MAST job that set
+ * no job_id (get_cache_key) and any pgo_extra_read_key/pgo_extra_write_key as given
+ * (get_extra_cache_key, unchecked); only a job id is refused (cacheKey). The job may itself
+ * hold colons (`team/job:7`), so rank and tag are taken from the right: a tag without a colon first, else
  * (cache_key_tag is any str: `exp:v2`) the tag after the rightmost field that reads as a rank.
  */
 export function parseCacheKey(key: string): ProfileKey {

@@ -3,7 +3,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { TORCH } from '../../test/support/fixtures.ts';
-import { cacheKey, localFileName, parseCacheKey, ReservedJobIdError, rewriteMegaCacheKey } from './cache-key.ts';
+import { cacheKey, formatCacheKey, localFileName, parseCacheKey, ReservedJobIdError, rewriteMegaCacheKey } from './cache-key.ts';
 import { codeIdText } from './code-id.ts';
 import { crc32, fileHash } from './file-hash.ts';
 
@@ -26,6 +26,11 @@ describe('cache keys, as get_cache_key and code_state_path make them', () => {
   });
   it('refuses mast: job ids as PyTorch does', () => {
     assert.throws(() => cacheKey({ job: 'mast:x', rank: null, tag: '' }), ReservedJobIdError);
+  });
+  it("keys PyTorch makes itself may start with mast: (get_cache_key's MAST branch, get_extra_cache_key): formatted and parsed back", () => {
+    const k = { job: 'mast:trainer:7', rank: 3, tag: '' };
+    assert.equal(formatCacheKey(k), 'mast:trainer:7:3:');
+    assert.deepEqual(parseCacheKey(formatCacheKey(k)), k);
   });
   it('the local file name replaces <>:"/\\|?* by _ (the fixture files PyTorch wrote)', () => {
     const names = readdirSync(join(TORCH, 'local'));

@@ -1,4 +1,4 @@
-import { cacheKey as formatCacheKey, parseCacheKey } from '../model/cache-key.ts';
+import { parseCacheKey } from '../model/cache-key.ts';
 import type { CodeId } from '../model/code-id.ts';
 import { closureColumn, extraColumn } from './code-columns.ts';
 import type { Sql } from './database.ts';
@@ -162,7 +162,6 @@ export function createInterner(sql: Sql): Interner {
       else {
         adding();
         const k = parseCacheKey(key);
-        formatCacheKey(k); // refuses mast: job ids as PyTorch does
         // another writer may add it at the same time (PostgreSQL): then its row is the one
         id =
           sql.get<{ id: number }>('insert into profiles(cache_key, job, rank, tag) values (?, ?, ?, ?) on conflict do nothing returning id', key, k.job, k.rank, k.tag)?.id ??

@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import { unpickleProfile } from '../../codecs/pickle/index.ts';
 import { cacheKeyOfRemoteKey, decodeRemoteValue } from '../../codecs/remote-value.ts';
 import { classify, fullMessage, isDatabaseFailure } from '../../errors.ts';
-import { cacheKey as formatCacheKey, parseCacheKey } from '../../model/cache-key.ts';
+import { parseCacheKey } from '../../model/cache-key.ts';
 import type { Ledger, WatchCursor } from '../../store/ledger.ts';
 import { checkRedisUrl } from '../redis.ts';
 import { importEvents } from '../ingest-snapshot.ts';
@@ -122,7 +122,7 @@ export function followRedis(url: string, o: { intervalMs: number; timeoutMs?: nu
     try {
       const cacheKey = cacheKeyOfRemoteKey(k);
       if (cacheKey === null) throw new Error('not a PGO entry key (want pt2:dynamo-pgo::<job>:<rank>:<tag>:c1)');
-      formatCacheKey(parseCacheKey(cacheKey)); // a malformed key, refused as PyTorch refuses it
+      parseCacheKey(cacheKey); // a malformed key
       const pickle = decodeRemoteValue(value.toString('utf8'));
       const profile = unpickleProfile(pickle);
       const r = ledger.sql.immediate(() => ledger.appendWith(importEvents(ledger, profile, cacheKey, { format: 'redis', origin, bytes: pickle, run: null, time: ctx.now() }), [cursor]));

@@ -14,9 +14,10 @@ export function pullCommand(program: Command, ctx: CliContext): void {
     .action(async (url: string, o: { job?: string; rank?: string; tag?: string; all?: boolean; run?: string }) => {
       if (!o.all && !o.job) usage('pull needs --job or --all');
       const { pullProfiles } = await import('../../adapters/redis.ts');
-      const { cacheKey } = await import('../../model/cache-key.ts');
+      // the key PyTorch wrote: a MAST job's own (mast:{name}:{version}) and an extra key may start with mast:
+      const { formatCacheKey } = await import('../../model/cache-key.ts');
       const l = await ctx.open({ write: true, create: true });
-      const which = o.all ? ({ all: true } as const) : { cacheKey: cacheKey({ job: o.job!, rank: o.rank === undefined ? null : parseRank(o.rank), tag: o.tag ?? '' }) };
+      const which = o.all ? ({ all: true } as const) : { cacheKey: formatCacheKey({ job: o.job!, rank: o.rank === undefined ? null : parseRank(o.rank), tag: o.tag ?? '' }) };
       const r = await pullProfiles(l, url, which, { run: o.run ?? null });
       for (const b of r.bad) process.stderr.write(`pgo-ledger: ${b.key}: ${b.message}\n`);
       if (!r.keys.length && !r.missing.length && !r.bad.length) ctx.out('no pt2:dynamo-pgo entries');
