@@ -52,12 +52,13 @@ export function ingestCommand(program: Command, ctx: CliContext): void {
               duplicates: s.duplicates,
               skipped: s.skipped ?? 0,
               records: s.records ?? 0,
+              ...(s.leftOut ? { left_out: Object.entries(s.leftOut).map(([run, appended]) => ({ run, appended })) } : {}),
               ...(s.kind === 'folder' ? { kinds: s.kinds, not_pgo: s.notPgo, failed: s.failed } : {}),
             }),
           );
         } else {
           const folder = s.kind === 'folder' ? ` (${Object.entries(s.kinds ?? {}).map(([k, n]) => `${n} ${k}`).join(', ') || 'no files read'}; ${s.notPgo} not PGO data, skipped${s.failed?.length ? `; ${s.failed.length} failed` : ''})` : '';
-          ctx.out(`${f}: ${s.kind}${folder}: ${s.appended} events appended, ${s.duplicates} already in the log${s.skipped ? `, ${s.skipped} invalid lines skipped` : ''}${s.records ? `, ${s.records} recompile reasons` : ''}`);
+          ctx.out(`${f}: ${s.kind}${folder}: ${s.appended} events appended, ${s.duplicates} already in the log${s.skipped ? `, ${s.skipped} invalid lines skipped` : ''}${s.records ? `, ${s.records} recompile reasons` : ''}${leftOutText(s.leftOut)}`);
         }
       }
       if (failed.length) {
@@ -66,4 +67,14 @@ export function ingestCommand(program: Command, ctx: CliContext): void {
         ctx.setExitCode(2);
       }
     });
+}
+
+/**
+ * Events of a run their profile retracted: appended (the log keeps what came), and left out of
+ * every answer, as the retraction leaves out its whole run, later events included.
+ */
+function leftOutText(leftOut: Record<string, number> | undefined): string {
+  if (!leftOut) return '';
+  const runs = Object.entries(leftOut).map(([run, n], i) => `${n}${i ? '' : ' of them'} of run ${run}`);
+  return `; ${runs.join(', ')}, retracted before: stored, and left out of every answer (a retract is for good)`;
 }
