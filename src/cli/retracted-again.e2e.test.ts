@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { cli } from '../../test/support/cli.ts';
@@ -36,6 +36,19 @@ for (const dialect of DIALECTS) describe(dialect, () => {
       writeFileSync(more, [line('r1', '2026-11-26T10:04:00Z', 13), line('r3', '2026-11-26T10:05:00Z', 8)].join('\n') + '\n');
       const r = cli(db, ['ingest', '--json', more]);
       assert.deepEqual(JSON.parse(r.stdout), { input: more, kind: 'observations', appended: 2, duplicates: 0, skipped: 0, records: 0, left_out: [{ run: 'r1', appended: 1 }] });
+    });
+
+    it('watch says it too, in its text and --json lines', () => {
+      const folder = join(dir, `watched-${dialect}`);
+      mkdirSync(folder);
+      writeFileSync(join(folder, 'e.jsonl'), line('r1', '2026-11-26T10:07:00Z', 14) + '\n');
+      const r = cli(db, ['watch', folder, '--once', '--json']);
+      assert.equal(r.status, 0, r.stderr);
+      const input = JSON.parse(r.stdout.split('\n')[0]);
+      assert.deepEqual([input.appended, input.left_out], [1, [{ run: 'r1', appended: 1 }]]);
+      writeFileSync(join(folder, 'f.jsonl'), line('r1', '2026-11-26T10:08:00Z', 15) + '\n');
+      const t = cli(db, ['watch', folder, '--once']);
+      assert.match(t.stdout, /f\.jsonl: observations: 1 events appended, 0 already in the log; 1 of them of run r1, retracted before: stored, and left out of every answer/);
     });
 
     it('a profile that never retracted the run takes it as any other', () => {

@@ -19,6 +19,7 @@ export function ingestCommand(program: Command, ctx: CliContext): void {
     .option('--json', 'one JSON object per input')
     .action(async (files: string[], o: { job?: string; rank?: string; tag?: string; run?: string; key?: string; hashFiles?: string; kind?: IngestKind; skipInvalid?: boolean; json?: boolean }) => {
       const { ingestFile } = await import('../../adapters/ingest-file.ts');
+      const { leftOutJson, leftOutText } = await import('../../adapters/left-out.ts');
       // cli-progress loads only where a bar can show (progress.ts draws none off a terminal).
       const progressBar = process.stderr.isTTY ? (await import('../progress.ts')).progressBar : () => ({ update: () => {}, stop: () => {} });
       const l = await ctx.open({ write: true, create: true });
@@ -52,7 +53,7 @@ export function ingestCommand(program: Command, ctx: CliContext): void {
               duplicates: s.duplicates,
               skipped: s.skipped ?? 0,
               records: s.records ?? 0,
-              ...(s.leftOut ? { left_out: Object.entries(s.leftOut).map(([run, appended]) => ({ run, appended })) } : {}),
+              ...leftOutJson(s.leftOut),
               ...(s.kind === 'folder' ? { kinds: s.kinds, not_pgo: s.notPgo, failed: s.failed } : {}),
             }),
           );
@@ -67,14 +68,4 @@ export function ingestCommand(program: Command, ctx: CliContext): void {
         ctx.setExitCode(2);
       }
     });
-}
-
-/**
- * Events of a run their profile retracted: appended (the log keeps what came), and left out of
- * every answer, as the retraction leaves out its whole run, later events included.
- */
-function leftOutText(leftOut: Record<string, number> | undefined): string {
-  if (!leftOut) return '';
-  const runs = Object.entries(leftOut).map(([run, n], i) => `${n}${i ? '' : ' of them'} of run ${run}`);
-  return `; ${runs.join(', ')}, retracted before: stored, and left out of every answer (a retract is for good)`;
 }
