@@ -43,7 +43,10 @@ export interface DimStory {
    * scalar dim only, and not with `becameOnly`.
    */
   scalarKind: 'int' | 'float' | null;
-  /** Each static value events carried for this dim, first-seen order, with the runs that fed it. */
+  /**
+   * Each static value seen for this dim, with the runs that fed it: the values PyTorch's records
+   * logged (in log order) first, then those events carried (first-seen order).
+   */
   values: { value: string; count: number; runs: string[] }[];
   advice: string;
 }
