@@ -5,6 +5,7 @@ import type { Ledger } from '../store/ledger.ts';
 import type { LineDefaults } from './observation-lines.ts';
 import { inputHead, sizeOf } from './read-lines.ts';
 import { ingestTraceFile, TraceBatch } from './ingest-trace.ts';
+import { addLeftOut } from './left-out.ts';
 
 export type IngestKind = 'observations' | 'pickle' | 'megacache' | 'remote-json' | 'trace';
 
@@ -24,6 +25,8 @@ export interface FileIngestSummary {
   duplicates: number;
   skipped: number;
   records: number;
+  /** Events of runs their profile retracted, by run: stored, left out of every answer (AppendResult.leftOut). */
+  leftOut?: Record<string, number>;
   /** A folder: how many of its files were read, of which kinds. */
   kinds?: Partial<Record<IngestKind, number>>;
   /** A folder: files that hold no PGO data (lock files, other artifacts), left alone. */
@@ -119,7 +122,7 @@ async function ingestAs(ledger: Ledger, file: string, kind: IngestKind, o: FileI
     const total = gzip ? undefined : sizeOf(file);
     const { ingestObservations } = await import('./ingest-observations.ts');
     const s = await ingestObservations(ledger, file, { defaults: o.defaults, skipInvalid: o.skipInvalid, onProgress: (b) => o.onProgress?.(b, total), onSkip: (m) => o.onNote?.(`skipped ${m}`) });
-    return { kind, appended: s.appended, duplicates: s.duplicates, skipped: s.skipped, records: s.records };
+    return { kind, appended: s.appended, duplicates: s.duplicates, skipped: s.skipped, records: s.records, ...(s.leftOut ? { leftOut: s.leftOut } : {}) };
   }
   return { kind, ...(await handlers[kind](ledger, file, o)) };
 }
@@ -178,6 +181,7 @@ async function ingestFolder(ledger: Ledger, dir: string, o: FileIngestOptions): 
     sum.duplicates += s.duplicates;
     sum.skipped += s.skipped;
     sum.records += s.records;
+    addLeftOut(sum, s);
     sum.kinds![kind] = (sum.kinds![kind] ?? 0) + 1;
   };
   const failed = (f: string, kind: IngestKind, e: unknown) => {

@@ -6,6 +6,7 @@ import { batchCache, decodeBatch, handOverReader, lineBatches, lineWireBatches, 
 import { InputError, lineContext, type LineDefaults } from './observation-lines.ts';
 import { sizeOf } from './read-lines.ts';
 import { classify, fullMessage, LedgerError } from '../errors.ts';
+import { addLeftOut } from './left-out.ts';
 
 export interface IngestOptions {
   defaults?: LineDefaults;
@@ -34,6 +35,8 @@ export interface IngestSummary {
   duplicates: number;
   skipped: number;
   records: number;
+  /** Events of runs their profile retracted, by run (AppendResult.leftOut). */
+  leftOut?: Record<string, number>;
 }
 
 /** Observation JSONL (a file, or '-' for stdin) into the log, batch by batch. */
@@ -48,6 +51,7 @@ export async function ingestObservations(ledger: Ledger, file: string, opts: Ing
       sum.appended += r.appended;
       sum.duplicates += r.duplicates;
       sum.records += r.records;
+      addLeftOut(sum, r);
       sum.lines = lines;
       sum.skipped = skipped;
       opts.onProgress?.(bytes);

@@ -74,11 +74,11 @@ function keyFor(file: string, d: LineDefaults, note: (m: string) => void): strin
   return k;
 }
 
-type Summary = { appended: number; duplicates: number; skipped: number; records: number };
+type Summary = { appended: number; duplicates: number; skipped: number; records: number; leftOut?: Record<string, number> };
 
 function append(ledger: Ledger, events: NewEvent[]): Summary {
   const r = ledger.append(events);
-  return { appended: r.appended, duplicates: r.duplicates, skipped: 0, records: r.records };
+  return { appended: r.appended, duplicates: r.duplicates, skipped: 0, records: r.records, ...(r.leftOut ? { leftOut: r.leftOut } : {}) };
 }
 
 function fileTime(file: string): number {

@@ -13,8 +13,9 @@ import { prepareEvent, type AppendResult, type Ledger, type NewEvent, type Prepa
 import { hashOfCodeFile } from './hash-files.ts';
 import type { FileIngestOptions } from './ingest-file.ts';
 import { MAX_LINE_BYTES, readTextChunks, sizeOf } from './read-lines.ts';
+import { addLeftOut } from './left-out.ts';
 
-type Summary = { appended: number; duplicates: number; skipped: number; records: number };
+type Summary = { appended: number; duplicates: number; skipped: number; records: number; leftOut?: Record<string, number> };
 
 /** A TORCH_TRACE log, or a folder of them (each file its own run, named from what PyTorch wrote in it). */
 export async function ingestTracePath(ledger: Ledger, path: string, o: FileIngestOptions): Promise<Summary> {
@@ -29,6 +30,7 @@ export async function ingestTracePath(ledger: Ledger, path: string, o: FileInges
       sum.duplicates += s.duplicates;
       sum.skipped += s.skipped;
       sum.records += s.records;
+      addLeftOut(sum, s);
     }
     return sum;
   }
@@ -77,7 +79,7 @@ export function describedRole(source: string, isParameter: boolean): 'input' | '
 export async function ingestTraceFile(ledger: Ledger, file: string, o: FileIngestOptions): Promise<Summary> {
   const t = await readTraceFile(file, o);
   const r = ledger.append(t.events);
-  return { appended: r.appended, duplicates: r.duplicates, skipped: t.skipped, records: r.records };
+  return { appended: r.appended, duplicates: r.duplicates, skipped: t.skipped, records: r.records, ...(r.leftOut ? { leftOut: r.leftOut } : {}) };
 }
 
 /** A trace file's events, its notes said (o.onNote): what ingestTraceFile appends. Throws an input error for a file that gives none. */
@@ -140,7 +142,7 @@ export class TraceBatch {
     this.#pending = [];
     this.#events = 0;
     const { ledger } = this;
-    const summary = (p: (typeof pending)[number], r: AppendResult): Summary => ({ appended: r.appended, duplicates: r.duplicates, skipped: p.skipped, records: r.records });
+    const summary = (p: (typeof pending)[number], r: AppendResult): Summary => ({ appended: r.appended, duplicates: r.duplicates, skipped: p.skipped, records: r.records, ...(r.leftOut ? { leftOut: r.leftOut } : {}) });
     let results: Summary[];
     try {
       const r = ledger.appendEach(pending.map((p) => p.events));

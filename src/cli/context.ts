@@ -39,12 +39,32 @@ export interface WindowOpts {
   excludeRun?: string[];
 }
 
-/** The window of a command's options, its runs checked against the ledger (a misspelt run is an error, not a silent no-op). */
-export function windowFor(l: Ledger, o: WindowOpts, point: string | undefined = o.asOf): Window {
+/**
+ * The window of a command's options, its runs checked against the ledger (a misspelt run is an
+ * error, not a silent no-op). A point past the log's end (`flag`: the option that gave it) holds
+ * the whole log, which is the right answer, but a mistyped position reads the same: a note on
+ * stderr names the log's last position or time.
+ */
+export function windowFor(l: Ledger, o: WindowOpts, point: string | undefined = o.asOf, flag = '--as-of'): Window {
   for (const run of o.excludeRun ?? []) {
     if (!l.sql.get('select 1 from runs where run = ?', run)) usage(`--exclude-run ${run}: no such run in ${l.path} (pgo-ledger jobs --json lists them by profile; history shows each record's run)`);
   }
-  return windowOf(o, point);
+  const w = windowOf(o, point);
+  if (w.untilPosition !== undefined || w.untilTime !== undefined) {
+    // each profile keeps its last position and its latest event time (profiles' counters)
+    let position = -1;
+    let time = -Infinity;
+    for (const p of l.profiles()) {
+      position = Math.max(position, p.lastPosition ?? -1);
+      time = Math.max(time, p.lastTime ?? -Infinity);
+    }
+    if (position >= 0 && w.untilPosition !== undefined && w.untilPosition > position) {
+      process.stderr.write(`pgo-ledger: note: ${flag} ${point} is past the log's last position, ${position}: it holds every event\n`);
+    } else if (position >= 0 && w.untilTime !== undefined && w.untilTime > time) {
+      process.stderr.write(`pgo-ledger: note: ${flag} ${point} is after the log's latest event time, ${iso(time)}: it holds every event\n`);
+    }
+  }
+  return w;
 }
 
 /**

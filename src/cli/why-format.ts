@@ -52,7 +52,7 @@ function where(e: Evidence): string {
 
 function storyLines(s: DimStory, indent: string): string[] {
   const lines: string[] = [];
-  const label = dimLabel(s.dim);
+  const label = dimLabel(s.dim, s.scalarKind);
   if (!s.dynamic) {
     const seen = s.values.reduce((n, v) => n + v.count, 0);
     const runs = [...new Set(s.values.flatMap((v) => v.runs))];

@@ -20,6 +20,11 @@ export interface AppendResult {
   records: number;
   firstPosition: number | null;
   lastPosition: number | null;
+  /**
+   * Of the events appended, those of a run their profile retracted, by run: stored (the log
+   * keeps what came) but left out of every answer whose window holds the retraction.
+   */
+  leftOut?: Record<string, number>;
 }
 
 /** What the append path keeps between batches on one connection. */
@@ -182,7 +187,12 @@ function foldEvents(st: AppendState, events: readonly PreparedEvent[], rows: Eve
     }
     if (refolds.size !== 0 && refolds.has(id)) continue;
     const lv = (p.lv ??= live.get(id, before.get(id)?.last_position ?? null));
-    if (ev.run !== null && lv.retracted.size !== 0 && lv.retracted.has(ev.run)) continue;
+    if (ev.run !== null && lv.retracted.size !== 0 && lv.retracted.has(ev.run)) {
+      // stored, and left out: the caller says so (a retract is for good)
+      const leftOut = (result.leftOut ??= {});
+      leftOut[ev.run] = (leftOut[ev.run] ?? 0) + 1;
+      continue;
+    }
     // An event like one the fold kept its entry for, the view unchanged since: kept again, and
     // why counts it where it counted that one (what fold and whyStep would do, lookups aside).
     // A memo new to this batch (or one a change let go of): the outcome an earlier batch's memo

@@ -19,7 +19,7 @@ import { leftOutRuns, type Window } from './window.ts';
  */
 
 /**
- * A dim of a source's entry: the int itself (`scalar`), one size or stride dim, or a whole
+ * A dim of a source's entry: the scalar itself (`scalar`: an int or a float), one size or stride dim, or a whole
  * size or stride tuple (no index: its number of dims, which a rank change makes dynamic).
  */
 export type DimRef = { field: 'scalar' } | { field: 'size' | 'stride'; index?: number };

@@ -1,6 +1,8 @@
 import { DYNAMIC, UNSET } from '../model/atoms.ts';
 import { codeKey, type CodeId } from '../model/code-id.ts';
 import { dimSwitchHint } from '../model/switches.ts';
+import { PyFloat } from '../model/float.ts';
+import { isPyInt } from '../model/int.ts';
 import type { FrameStateSizeEntry } from '../model/entry.ts';
 import { matchCode } from './code-ref.ts';
 import { dictionaries } from './log.ts';
@@ -35,7 +37,16 @@ export interface DimStory {
   via: { cacheKey: string; story: DimStory; retractedSince: string[] } | null;
   /** What each compile saw of the source, as a trace described its inputs (evidence only). */
   saw: { position: number; compileId: string | null; run: string | null; size: (number | string | null)[] }[];
-  /** Each static value events carried for this dim, first-seen order, with the runs that fed it. */
+  /**
+   * What the source's scalar held where events carried one: `float` (specialize_float=False
+   * records a float input's value), `int`, or null when none did or both came. Told for the
+   * scalar dim only, and not with `becameOnly`.
+   */
+  scalarKind: 'int' | 'float' | null;
+  /**
+   * Each static value seen for this dim, with the runs that fed it: the values PyTorch's records
+   * logged (in log order) first, then those events carried (first-seen order).
+   */
   values: { value: string; count: number; runs: string[] }[];
   advice: string;
 }
@@ -111,9 +122,25 @@ function explainWith(ledger: Ledger, profileId: number, opts: ExplainOptions, on
   // The static values a dim was brought, from the bodies counted above, in first-seen order
   // (for the dims told only: most of a long log's are not).
   const bodies = new Map<Acc, FrameStateSizeEntry[]>();
-  const fillValues = (acc: Acc, d: DimRef, t: Track) => {
+  const bodiesOf = (acc: Acc) => {
     let got = bodies.get(acc);
     if (!got) bodies.set(acc, (got = [...acc.carried].map(([body, slot]) => carried(carriedKey(slot, body, dict)))));
+    return got;
+  };
+  // PyTorch's entry does not say whether its scalar is an int or a float: the values events brought do.
+  const scalarKinds = new Map<Acc, 'int' | 'float' | null>();
+  const scalarKindOf = (acc: Acc) => {
+    let k = scalarKinds.get(acc);
+    if (k === undefined) {
+      const got = bodiesOf(acc);
+      const float = got.some((e) => e.scalar instanceof PyFloat);
+      k = float === got.some((e) => isPyInt(e.scalar)) ? null : float ? 'float' : 'int';
+      scalarKinds.set(acc, k);
+    }
+    return k;
+  };
+  const fillValues = (acc: Acc, d: DimRef, t: Track) => {
+    const got = bodiesOf(acc);
     let i = 0;
     for (const slot of acc.carried.values()) {
       const brought = valueAt(got[i++], d);
@@ -176,6 +203,7 @@ function explainWith(ledger: Ledger, profileId: number, opts: ExplainOptions, on
         logged,
         via,
         saw: saw.get(`${codeKey(acc.code)}\u0000${acc.source}`) ?? [],
+        scalarKind: full && d.field === 'scalar' ? scalarKindOf(acc) : null,
         values,
         advice: '',
       };
@@ -205,8 +233,9 @@ function strideInferredBy(e: FrameStateSizeEntry): string | null {
   return dims.length === 1 ? `size dim ${dims[0]} is dynamic` : `size dims ${dims.join(', ')} are dynamic`;
 }
 
-export function dimLabel(d: DimRef): string {
-  if (d.field === 'scalar') return 'the int itself';
+/** The dim in words; a scalar by what it held (DimStory.scalarKind). */
+export function dimLabel(d: DimRef, scalarKind: 'int' | 'float' | null): string {
+  if (d.field === 'scalar') return scalarKind ? `the ${scalarKind} itself` : 'the scalar itself';
   if (d.index === undefined) return d.field === 'size' ? 'the number of dims (size)' : 'the number of dims (stride)';
   return d.field === 'size' ? `dim ${d.index}` : `stride dim ${d.index}`;
 }

@@ -1,3 +1,5 @@
+import type { LeftOut } from '../left-out.ts';
+
 /** What a follower is given for a pass. */
 export interface FollowContext {
   now(): number;
@@ -20,6 +22,8 @@ export interface InputReport {
   appended: number;
   duplicates: number;
   records: number;
+  /** Events of runs their profile retracted before: stored, left out of every answer (left-out.ts). */
+  leftOut?: LeftOut;
   /** A log: bytes written but not read yet (a partial last line). */
   behindBytes?: number;
 }

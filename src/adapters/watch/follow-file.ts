@@ -40,7 +40,7 @@ export async function followFile(ledger: Ledger, prev: FileState | undefined, pa
   try {
     const s = await ingestFile(inTx, path, { kind, onNote: ctx.note });
     if (kind === 'observations' || s.appended + s.duplicates === 0) ledger.appendWith([], [cursor]);
-    return { state, report: { input: path, kind: s.kind, appended: s.appended, duplicates: s.duplicates, records: s.records } };
+    return { state, report: { input: path, kind: s.kind, appended: s.appended, duplicates: s.duplicates, records: s.records, ...(s.leftOut ? { leftOut: s.leftOut } : {}) } };
   } catch (e) {
     if (classify(e) === 'bug') throw e;
     // A bad file is said once and left until it changes (a half-written one changes again)

@@ -106,7 +106,7 @@ export async function followTrace(ledger: Ledger, prev: TraceState | undefined, 
     s.reader = null;
     s.committed = new Set();
   }
-  return { state: s, report: { input: path, kind: 'trace', from, to: s.offset, appended: r.appended, duplicates: r.duplicates, records: r.records, behindBytes: st.size - s.offset } };
+  return { state: s, report: { input: path, kind: 'trace', from, to: s.offset, appended: r.appended, duplicates: r.duplicates, records: r.records, ...(r.leftOut ? { leftOut: r.leftOut } : {}), behindBytes: st.size - s.offset } };
 }
 
 /** Feeds the reader the complete lines in [offset, size): up to the last newline. */

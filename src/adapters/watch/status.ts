@@ -1,4 +1,5 @@
 import type { InputReport } from './follow-context.ts';
+import { leftOutJson, leftOutText } from '../left-out.ts';
 
 /** What one pass did, and how far behind the writers watch is. */
 export interface PassReport {
@@ -47,8 +48,14 @@ export function statusSink(o: { json: boolean; tty: boolean; out: (s: string) =>
     input(r, time) {
       total += r.appended;
       if (r.appended) last = { input: r.input.split('/').pop()!, time };
-      if (o.json) o.out(JSON.stringify({ report: 'input', time: iso(time), input: r.input, kind: r.kind, ...(r.from !== undefined ? { from: r.from, to: r.to } : {}), appended: r.appended, duplicates: r.duplicates, records: r.records }));
-      else if (!o.tty && (r.appended || r.records)) o.out(`${r.input}: ${r.kind}${r.from !== undefined ? ` bytes ${r.from}..${r.to}` : ''}: ${r.appended} events appended, ${r.duplicates} already in the log${r.records ? `, ${r.records} recompile reasons` : ''}`);
+      if (o.json) o.out(JSON.stringify({ report: 'input', time: iso(time), input: r.input, kind: r.kind, ...(r.from !== undefined ? { from: r.from, to: r.to } : {}), appended: r.appended, duplicates: r.duplicates, records: r.records, ...leftOutJson(r.leftOut) }));
+      else if (!o.tty && (r.appended || r.records)) o.out(`${r.input}: ${r.kind}${r.from !== undefined ? ` bytes ${r.from}..${r.to}` : ''}: ${r.appended} events appended, ${r.duplicates} already in the log${r.records ? `, ${r.records} recompile reasons` : ''}${leftOutText(r.leftOut)}`);
+      else if (o.tty && r.leftOut) {
+        // the status line counts them as appended: say above it that no answer holds them
+        clear();
+        o.err(`${r.input}: ${r.appended} events appended${leftOutText(r.leftOut)}\n`);
+        draw();
+      }
     },
     pass(p) {
       if (o.json) {

@@ -19,6 +19,7 @@ export function ingestCommand(program: Command, ctx: CliContext): void {
     .option('--json', 'one JSON object per input')
     .action(async (files: string[], o: { job?: string; rank?: string; tag?: string; run?: string; key?: string; hashFiles?: string; kind?: IngestKind; skipInvalid?: boolean; json?: boolean }) => {
       const { ingestFile } = await import('../../adapters/ingest-file.ts');
+      const { leftOutJson, leftOutText } = await import('../../adapters/left-out.ts');
       // cli-progress loads only where a bar can show (progress.ts draws none off a terminal).
       const progressBar = process.stderr.isTTY ? (await import('../progress.ts')).progressBar : () => ({ update: () => {}, stop: () => {} });
       const l = await ctx.open({ write: true, create: true });
@@ -52,12 +53,13 @@ export function ingestCommand(program: Command, ctx: CliContext): void {
               duplicates: s.duplicates,
               skipped: s.skipped ?? 0,
               records: s.records ?? 0,
+              ...leftOutJson(s.leftOut),
               ...(s.kind === 'folder' ? { kinds: s.kinds, not_pgo: s.notPgo, failed: s.failed } : {}),
             }),
           );
         } else {
           const folder = s.kind === 'folder' ? ` (${Object.entries(s.kinds ?? {}).map(([k, n]) => `${n} ${k}`).join(', ') || 'no files read'}; ${s.notPgo} not PGO data, skipped${s.failed?.length ? `; ${s.failed.length} failed` : ''})` : '';
-          ctx.out(`${f}: ${s.kind}${folder}: ${s.appended} events appended, ${s.duplicates} already in the log${s.skipped ? `, ${s.skipped} invalid lines skipped` : ''}${s.records ? `, ${s.records} recompile reasons` : ''}`);
+          ctx.out(`${f}: ${s.kind}${folder}: ${s.appended} events appended, ${s.duplicates} already in the log${s.skipped ? `, ${s.skipped} invalid lines skipped` : ''}${s.records ? `, ${s.records} recompile reasons` : ''}${leftOutText(s.leftOut)}`);
         }
       }
       if (failed.length) {
