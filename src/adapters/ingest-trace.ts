@@ -9,6 +9,7 @@ import { cacheKey } from '../model/cache-key.ts';
 import { codeKey, type CodeId } from '../model/code-id.ts';
 import { isEventTime } from '../model/event-time.ts';
 import type { Profile } from '../model/profile.ts';
+import { hash53After, hash53Prefix, type Hash53Prefix } from '../store/hash53.ts';
 import { prepareEvent, type AppendResult, type Ledger, type NewEvent, type PreparedEvent } from '../store/ledger.ts';
 import { hashOfCodeFile } from './hash-files.ts';
 import type { FileIngestOptions } from './ingest-file.ts';
@@ -369,6 +370,9 @@ class TraceScope {
   #lineTime: (line: number) => number | undefined;
   #lastTime: number;
   #asked = -1;
+  /** The start every event's idempotency key has (`trace\0key\0run\0`), and its hash53 state. */
+  readonly #idemStart: string;
+  readonly #idemPrefix: Hash53Prefix;
 
   constructor(
     readonly reader: TraceReader,
@@ -380,6 +384,8 @@ class TraceScope {
   ) {
     this.#facts = reader.facts as TraceFact[];
     this.problems = [...reader.problems];
+    this.#idemStart = `trace\u0000${key}\u0000${run}\u0000`;
+    this.#idemPrefix = hash53Prefix(this.#idemStart);
     this.#origin = file === '-' ? 'stdin' : resolve(file);
     const facts = this.#facts;
     // Each compile's code: compilation_metrics names it; snapshots give its file hash.
@@ -471,6 +477,7 @@ class TraceScope {
       return;
     }
     const { key, run } = this;
+    const rest = `${f.line}\u0000${f.name}\u0000${f.dim_changed}\u0000${f.reason}`;
     this.events.push({
       kind: 'dynamic.logged',
       cacheKey: key,
@@ -485,7 +492,8 @@ class TraceScope {
       origin: this.#origin,
       originLine: f.line,
       compileId: f.compileId,
-      idempotencyKey: `trace\u0000${key}\u0000${run}\u0000${f.line}\u0000${f.name}\u0000${f.dim_changed}\u0000${f.reason}`,
+      idempotencyKey: this.#idemStart + rest,
+      idempotencyHash: hash53After(this.#idemPrefix, rest),
     });
   }
 
@@ -505,6 +513,7 @@ class TraceScope {
     if (this.#described.has(once)) return;
     this.#described.add(once);
     const { key, run } = this;
+    const rest = `${f.line}\u0000described\u0000${f.source}`;
     this.events.push({
       kind: 'shape.described',
       cacheKey: key,
@@ -514,7 +523,8 @@ class TraceScope {
       origin: this.#origin,
       originLine: f.line,
       compileId: f.compile,
-      idempotencyKey: `trace\u0000${key}\u0000${run}\u0000${f.line}\u0000described\u0000${f.source}`,
+      idempotencyKey: this.#idemStart + rest,
+      idempotencyHash: hash53After(this.#idemPrefix, rest),
     });
   }
 
@@ -533,6 +543,7 @@ class TraceScope {
         const slot = `${ck}\u0000${source}`;
         now.set(slot, j);
         if (previous.get(slot) === j) continue;
+        const rest = `${f.line}\u0000${ck}\u0000${source}`;
         this.events.push({
           kind: 'entry.imported',
           cacheKey: key,
@@ -542,7 +553,8 @@ class TraceScope {
           origin: this.#origin,
           originLine: f.line,
           compileId: f.compileId,
-          idempotencyKey: `trace\u0000${key}\u0000${run}\u0000${f.line}\u0000${ck}\u0000${source}`,
+          idempotencyKey: this.#idemStart + rest,
+          idempotencyHash: hash53After(this.#idemPrefix, rest),
         });
       }
     }

@@ -7,6 +7,7 @@ import { describe, it } from 'node:test';
 import { TORCH } from '../../test/support/fixtures.ts';
 import { isEventTime } from '../model/event-time.ts';
 import { FACT_READS } from '../codecs/trace/facts.ts';
+import { hash53 } from '../store/hash53.ts';
 import { describedRole, glogClock, readTraceFile, traceEvents, traceReader } from './ingest-trace.ts';
 import { readTextChunks } from './read-lines.ts';
 
@@ -223,6 +224,21 @@ describe('trace ingest: files read one after another', () => {
     // and each file alone gives what it gave after the others
     for (const [i, f] of files.entries()) assert.equal(JSON.stringify((await readTraceFile(f, {})).events), before[i]);
     assert.ok(before.every((b) => b.length > 100));
+  });
+});
+
+describe('trace ingest: idempotency keys', () => {
+  it("each event's idempotencyHash is hash53 of its idempotencyKey (the keys' shared start hashed once a trace)", async () => {
+    const dir = join(TORCH, 'traces');
+    let n = 0;
+    for (const f of readdirSync(dir).sort()) {
+      for (const e of (await readTraceFile(join(dir, f), {})).events) {
+        assert.ok(e.idempotencyKey.startsWith('trace\u0000'));
+        assert.equal(e.idempotencyHash, hash53(e.idempotencyKey), e.idempotencyKey);
+        n++;
+      }
+    }
+    assert.ok(n > 100);
   });
 });
 
