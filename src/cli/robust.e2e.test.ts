@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
-import { chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, statSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { cliAs, cliTogether } from '../../test/support/cli.ts';
+import { builtCli } from '../../test/support/build.ts';
 import { FIXTURES, oracleCases } from '../../test/support/fixtures.ts';
 import { caseLines } from '../../test/support/oracle-lines.ts';
 import { withClosedSubfolder } from '../../test/support/closed-folder.ts';
@@ -247,6 +249,36 @@ describe('issue 9: safe exports', () => {
     assert.equal(r.status, 2, r.stderr);
     assert.match(r.stderr, /cannot write .*locked\/x\.pkl: permission denied/);
     assert.doesNotMatch(r.stderr, /\.tmp/);
+  });
+  it('a local-dir export fails whole: a folder where its file goes, a file in its path, a write past ulimit -f; no folder it made left behind (trial 16)', () => {
+    ready();
+    const file = join('dynamo', `code_state_${job}_None_.pkl`);
+    // mv(1) moved the file into such a folder and the export said it wrote the path, exit 0
+    const occupied = join(dir, 'occupied');
+    mkdirSync(join(occupied, file), { recursive: true });
+    let r = cliAs(db, ['export', '--job', job, '--format', 'local-dir', '-o', occupied]);
+    assert.equal(r.status, 2, r.stdout + r.stderr);
+    assert.match(r.stderr, /^pgo-ledger: cannot write .*occupied\/dynamo\/code_state_.*\.pkl: it is a folder\n$/);
+    assert.deepEqual(readdirSync(join(occupied, file)), []);
+    // a file where a folder goes: the project's words, not Node's "ENOTDIR: ..., mkdir"
+    writeFileSync(join(dir, 'a-file'), 'x');
+    r = cliAs(db, ['export', '--job', job, '--format', 'local-dir', '-o', join(dir, 'a-file', 'cache')]);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /^pgo-ledger: cannot write .*a-file\/cache\/dynamo\/code_state_.*\.pkl: a part of its path is a file, not a folder\n$/);
+    // a write that fails midway (the file size limit) takes back the folders it made
+    const wide = join(dir, 'wide.db');
+    const obs = Array.from({ length: 3000 }, (_, i) => JSON.stringify({ job: 'wide', run: 'r', time: 1764151200 + i, code: { filename: '/a.py', firstlineno: 1, name: 'f' }, source: `L['x${i}']`, kind: 'size', size: [8, i + 1] }));
+    assert.equal(cliAs(wide, ['ingest', '-'], { input: obs.join('\n') + '\n' }).status, 0);
+    const out = join(dir, 'limited', 'cache');
+    const l = spawnSync('bash', ['-c', 'ulimit -f 64; exec "$@"', 'bash', process.execPath, builtCli(), '--db', wide, 'export', '--job', 'wide', '--format', 'local-dir', '-o', out], { encoding: 'utf8' });
+    assert.equal(l.status, 2, l.stdout + l.stderr);
+    assert.match(l.stderr, /^pgo-ledger: cannot write .*limited\/cache\/dynamo\/code_state_wide_None_\.pkl: larger than this process may write \(ulimit -f\)\n$/);
+    assert.equal(existsSync(join(dir, 'limited')), false);
+    // and into a folder that was there, only what the export made goes
+    mkdirSync(join(dir, 'kept'));
+    const k = spawnSync('bash', ['-c', 'ulimit -f 64; exec "$@"', 'bash', process.execPath, builtCli(), '--db', wide, 'export', '--job', 'wide', '--format', 'local-dir', '-o', join(dir, 'kept')], { encoding: 'utf8' });
+    assert.equal(k.status, 2, k.stderr);
+    assert.deepEqual(readdirSync(join(dir, 'kept')), []);
   });
 });
 
