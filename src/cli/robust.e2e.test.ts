@@ -344,6 +344,26 @@ describe('session 14 tryout: damaged inputs', () => {
     const r = cliAs(db, ['ingest', join(dir, 'nothing.jsonl.gz')]);
     assert.equal(r.status, 0, r.stderr);
   });
+
+  it('a .gz cut in half or followed by bytes that are no gzip is said as a gzip, with the byte it stopped at, trace and observation lines alike (trial 16)', () => {
+    // zlib's words alone ("failed: unexpected end of file") named neither the format nor the place
+    const trace = gzipSync(readFileSync(join(FIXTURES, 'torch-2.11/traces/cold-local.log')));
+    const half = trace.subarray(0, trace.length >> 1);
+    writeFileSync(join(dir, 'half.log.gz'), half);
+    const db = join(dir, 'half-gz.db');
+    let r = cliAs(db, ['ingest', join(dir, 'half.log.gz')]);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, new RegExp(`half\\.log\\.gz: failed: gzip: unexpected end of file: cut off after compressed byte ${half.length}, \\d+ bytes inflated before it\n`));
+    r = cliAs(db, ['ingest', '-'], { input: half as unknown as string });
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /gzip: unexpected end of file: cut off after compressed byte/);
+    assert.equal(existsSync(db) ? cliAs(db, ['jobs']).stdout : '', '', 'nothing written');
+    const obs = gzipSync(lines(3) + lines(4));
+    writeFileSync(join(dir, 'trailing.jsonl.gz'), Buffer.concat([obs, Buffer.from('garbage')]));
+    r = cliAs(db, ['ingest', join(dir, 'trailing.jsonl.gz')]);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /trailing\.jsonl\.gz: failed: gzip: incorrect header check: damaged past compressed byte \d+ \(or not gzip data after the end of its stream\)/);
+  });
 });
 
 describe('session 14 tryout: --db', () => {
