@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, renameSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { inputError } from '../errors.ts';
+import { inputError, LedgerError } from '../errors.ts';
 import { decodeMegaCache, encodeMegaCache, type CacheArtifact } from '../codecs/megacache.ts';
 import { pickleProfile, type PickleProtocol } from '../codecs/pickle/index.ts';
 import { encodeRemoteValue } from '../codecs/remote-value.ts';
@@ -85,7 +85,8 @@ export function exportBytes(profile: Profile, opts: ExportOptions): Uint8Array {
  * Writes a file whole or not at all: a temporary file beside it, then a rename. Errors name
  * the file asked for, never the temporary one, and leave nothing behind.
  */
-export function writeFileAtomic(path: string, bytes: Uint8Array): void {
+export function writeFileAtomic(path: string, bytes: Uint8Array, o: { ledger?: string } = {}): void {
+  if (o.ledger !== undefined) refuseLedgerFile(path, o.ledger);
   const dir = dirname(path);
   let isDir = false;
   try {
@@ -101,6 +102,27 @@ export function writeFileAtomic(path: string, bytes: Uint8Array): void {
   } catch (e) {
     rmSync(tmp, { force: true });
     throw inputError(`cannot write ${path}: ${describeFsError(e, tmp, path)}`);
+  }
+}
+
+/**
+ * An output named as the ledger's own file (or its -wal, -shm or -journal) would be renamed
+ * over it: the whole ledger lost to an export. The same file by device and inode, any name.
+ */
+function refuseLedgerFile(path: string, ledger: string): void {
+  let out: { dev: number; ino: number };
+  try {
+    out = statSync(path);
+  } catch {
+    return; // nothing there: no ledger to lose (a PostgreSQL ledger's URL is no file either)
+  }
+  for (const suffix of ['', '-wal', '-shm', '-journal']) {
+    try {
+      const f = statSync(ledger + suffix);
+      if (f.dev === out.dev && f.ino === out.ino) throw inputError(`cannot write ${path}: it is the ledger's own file (${ledger + suffix}), which the output would replace`);
+    } catch (e) {
+      if (e instanceof LedgerError) throw e;
+    }
   }
 }
 

@@ -250,6 +250,19 @@ describe('issue 9: safe exports', () => {
     assert.match(r.stderr, /cannot write .*locked\/x\.pkl: permission denied/);
     assert.doesNotMatch(r.stderr, /\.tmp/);
   });
+  it("an export or report whose -o is the ledger's own file is refused, and the ledger stays: it was renamed over, the whole ledger lost, exit 0 (trial 16)", () => {
+    ready();
+    const before = cliAs(db, ['jobs']).stdout;
+    assert.notEqual(before, '');
+    for (const args of [['export', '--job', job, '--format', 'pickle', '-o', db], ['export', '--job', job, '--format', 'remote-json', '-o', `${db}-wal`], ['report', '--job', job, '-o', db]]) {
+      const r = cliAs(db, args);
+      assert.equal(r.status, 2, `${args.join(' ')}: ${r.stdout}${r.stderr}`);
+      assert.match(r.stderr, /^pgo-ledger: cannot write .*: it is the ledger's own file \(.*exports\.db(-wal)?\), which the output would replace\n$/);
+      assert.equal(cliAs(db, ['jobs']).stdout, before);
+      assert.equal(cliAs(db, ['verify']).status, 0);
+    }
+  });
+
   it('a local-dir export fails whole: a folder where its file goes, a file in its path, a write past ulimit -f; no folder it made left behind (trial 16)', () => {
     ready();
     const file = join('dynamo', `code_state_${job}_None_.pkl`);
