@@ -86,6 +86,10 @@ export function exportBytes(profile: Profile, opts: ExportOptions): Uint8Array {
  * the file asked for, never the temporary one, and leave nothing behind.
  */
 export function writeFileAtomic(path: string, bytes: Uint8Array, o: { ledger?: string } = {}): void {
+  if (path === '') throw inputError('the output path is empty');
+  // rename(2) onto a folder fails as ENOTDIR ("outdir/") or EISDIR: either way it is a folder
+  if (isFolder(path)) throw inputError(`cannot write ${path}: it is a folder`);
+  if (/[/\\]$/.test(path)) throw inputError(`cannot write ${path}: a name ending in / is a folder's, not a file's`);
   if (o.ledger !== undefined) refuseLedgerFile(path, o.ledger);
   const dir = dirname(path);
   let isDir = false;

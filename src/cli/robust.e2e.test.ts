@@ -263,6 +263,29 @@ describe('issue 9: safe exports', () => {
     }
   });
 
+  it('an export -o that is a folder (with or without a trailing /) or empty is said so in words (trial 16)', () => {
+    ready();
+    const folder = join(dir, 'out-folder');
+    mkdirSync(folder);
+    const cases: [string, RegExp][] = [
+      [folder, /^pgo-ledger: cannot write .*out-folder: it is a folder\n$/],
+      // rename(2) onto "folder/" fails as ENOTDIR: it was said as a file in the path, with Node's words
+      [`${folder}/`, /^pgo-ledger: cannot write .*out-folder\/: it is a folder\n$/],
+      [join(dir, 'no-folder') + '/', /^pgo-ledger: cannot write .*no-folder\/: a name ending in \/ is a folder's, not a file's\n$/],
+      // it was "cannot write : ENOENT: no such file or directory, rename '' -> ''"
+      ['', /^pgo-ledger: (export needs -o\/--output|the output path is empty)\n$/],
+    ];
+    for (const [out, want] of cases) {
+      const r = cliAs(db, ['export', '--job', job, '--format', 'pickle', '-o', out]);
+      assert.equal(r.status, 2, r.stderr);
+      assert.match(r.stderr, want);
+    }
+    const r = cliAs(db, ['report', '--job', job, '-o', '']);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /^pgo-ledger: the output path is empty\n$/);
+    assert.deepEqual(readdirSync(folder), []);
+  });
+
   it('a local-dir export fails whole: a folder where its file goes, a file in its path, a write past ulimit -f; no folder it made left behind (trial 16)', () => {
     ready();
     const file = join('dynamo', `code_state_${job}_None_.pkl`);
