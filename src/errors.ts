@@ -69,3 +69,16 @@ export function isDatabaseFailure(e: unknown): boolean {
   }
   return false;
 }
+
+/**
+ * A failure of a SQLite ledger's file (full, read-only, an I/O error) with the file named:
+ * SQLite's own words ("database or disk is full") name none. Others (PostgreSQL's name the
+ * server already) as they are.
+ */
+export function namingLedger(ledgerPath: string, e: unknown): unknown {
+  for (let cur = e, i = 0; cur instanceof Error && i < 8; cur = cur.cause, i++) {
+    const code = (cur as NodeJS.ErrnoException).code;
+    if (typeof code === 'string' && code.startsWith('SQLITE_')) return fullMessage(e).includes(ledgerPath) ? e : withContext(`the ledger ${ledgerPath}`, e);
+  }
+  return e;
+}

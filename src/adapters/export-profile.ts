@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { inputError } from '../errors.ts';
+import { inputError, LedgerError } from '../errors.ts';
 import { decodeMegaCache, encodeMegaCache, type CacheArtifact } from '../codecs/megacache.ts';
 import { pickleProfile, type PickleProtocol } from '../codecs/pickle/index.ts';
 import { encodeRemoteValue } from '../codecs/remote-value.ts';
@@ -85,7 +85,12 @@ export function exportBytes(profile: Profile, opts: ExportOptions): Uint8Array {
  * Writes a file whole or not at all: a temporary file beside it, then a rename. Errors name
  * the file asked for, never the temporary one, and leave nothing behind.
  */
-export function writeFileAtomic(path: string, bytes: Uint8Array): void {
+export function writeFileAtomic(path: string, bytes: Uint8Array, o: { ledger?: string } = {}): void {
+  if (path === '') throw inputError('the output path is empty');
+  // rename(2) onto a folder fails as ENOTDIR ("outdir/") or EISDIR: either way it is a folder
+  if (isFolder(path)) throw inputError(`cannot write ${path}: it is a folder`);
+  if (/[/\\]$/.test(path)) throw inputError(`cannot write ${path}: a name ending in / is a folder's, not a file's`);
+  if (o.ledger !== undefined) refuseLedgerFile(path, o.ledger);
   const dir = dirname(path);
   let isDir = false;
   try {
@@ -104,9 +109,30 @@ export function writeFileAtomic(path: string, bytes: Uint8Array): void {
   }
 }
 
+/**
+ * An output named as the ledger's own file (or its -wal, -shm or -journal) would be renamed
+ * over it: the whole ledger lost to an export. The same file by device and inode, any name.
+ */
+function refuseLedgerFile(path: string, ledger: string): void {
+  let out: { dev: number; ino: number };
+  try {
+    out = statSync(path);
+  } catch {
+    return; // nothing there: no ledger to lose (a PostgreSQL ledger's URL is no file either)
+  }
+  for (const suffix of ['', '-wal', '-shm', '-journal']) {
+    try {
+      const f = statSync(ledger + suffix);
+      if (f.dev === out.dev && f.ino === out.ino) throw inputError(`cannot write ${path}: it is the ledger's own file (${ledger + suffix}), which the output would replace`);
+    } catch (e) {
+      if (e instanceof LedgerError) throw e;
+    }
+  }
+}
+
 /** A file system error in words, with the temporary file's name put back to the real one. */
 function describeFsError(e: unknown, tmp: string, path: string): string {
-  const words: Record<string, string> = { EACCES: 'permission denied', EPERM: 'permission denied', EISDIR: 'it is a folder', ENOSPC: 'no space left on the device', EROFS: 'the file system is read-only', EDQUOT: 'over the disk quota' };
+  const words: Record<string, string> = { EACCES: 'permission denied', EPERM: 'permission denied', EISDIR: 'it is a folder', ENOSPC: 'no space left on the device', EROFS: 'the file system is read-only', EDQUOT: 'over the disk quota', EFBIG: 'larger than this process may write (ulimit -f)', ENOTDIR: 'a part of its path is a file, not a folder' };
   const code = (e as NodeJS.ErrnoException).code;
   return (code && words[code]) || String((e as Error).message).split(tmp).join(path);
 }
@@ -115,27 +141,60 @@ function describeFsError(e: unknown, tmp: string, path: string): string {
  * `DIR/dynamo/code_state_<key>.pkl` as PyTorch's write_local_impl writes it, so that
  * TORCHINDUCTOR_CACHE_DIR=DIR picks it up: a temporary file, renamed into place while
  * holding PyTorch's own lock file (flock(1) on `<path>.lock`, as torch.utils._filelock).
+ * A failure leaves nothing behind: neither the temporary file nor folders it made.
  */
 export function writeLocalDir(dir: string, cacheKey: string, profile: Profile, protocol: PickleProtocol = 4, layout: LayoutOptions = {}): string {
   const path = join(dir, 'dynamo', localFileName(cacheKey));
-  mkdirSync(dirname(path), { recursive: true });
   const bytes = profilePickle(profile, protocol, layout);
+  let made: string | undefined;
+  try {
+    made = mkdirSync(dirname(path), { recursive: true });
+  } catch (e) {
+    throw inputError(`cannot write ${path}: ${describeFsError(e, path, path)}`);
+  }
   const tmp = `${path}.tmp.${process.pid}`;
   try {
     writeFileSync(tmp, bytes);
+    try {
+      // -T: a folder at the path is an error, not a folder to move the file into (mv's default)
+      execFileSync('flock', ['-E', String(LOCK_TIMED_OUT), '-w', '10', `${path}.lock`, 'mv', '-fT', tmp, path], { stdio: 'pipe' });
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException & { status?: number | null; stderr?: Buffer };
+      if (err.code !== 'ENOENT') throw err;
+      // no flock(1) here: the rename alone is still atomic
+      if (isFolder(path)) throw Object.assign(new Error('a folder'), { code: 'EISDIR' });
+      renameSync(tmp, path);
+    }
   } catch (e) {
     rmSync(tmp, { force: true });
-    throw inputError(`cannot write ${path}: ${describeFsError(e, tmp, path)}`);
-  }
-  try {
-    execFileSync('flock', ['-w', '10', `${path}.lock`, 'mv', '-f', tmp, path], { stdio: 'pipe' });
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException & { stderr?: Buffer };
-    if (err.code !== 'ENOENT') {
-      rmSync(tmp, { force: true });
-      throw new Error(`could not take the lock ${path}.lock: ${err.stderr?.toString().trim() || err.message}`);
-    }
-    renameSync(tmp, path); // no flock(1) here: the rename alone is still atomic
+    if (made) removeMade(made, path);
+    const err = e as NodeJS.ErrnoException & { status?: number | null; stderr?: Buffer };
+    if (err.status === LOCK_TIMED_OUT) throw inputError(`cannot write ${path}: another process held its lock ${path}.lock for 10 s`);
+    const why = typeof err.status === 'number' ? (isFolder(path) ? 'it is a folder' : err.stderr?.toString().trim() || err.message) : describeFsError(e, tmp, path);
+    throw inputError(`cannot write ${path}: ${why}`);
   }
   return path;
+}
+
+/** flock(1)'s exit status when it could not take the lock in time (its -E). */
+const LOCK_TIMED_OUT = 75;
+
+/** Takes back the folders a failed writeLocalDir made (`made`, the first, down to the file's), where still empty. */
+function removeMade(made: string, path: string): void {
+  rmSync(`${path}.lock`, { force: true }); // made by this write's flock(1) in a folder it made
+  for (let d = dirname(path); d.length >= made.length; d = dirname(d)) {
+    try {
+      rmdirSync(d);
+    } catch {
+      return; // another writer's file is in it: keep it
+    }
+  }
+}
+
+function isFolder(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
 }

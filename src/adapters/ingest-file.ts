@@ -103,6 +103,9 @@ export async function ingestFile(ledger: Ledger, file: string, o: FileIngestOpti
       throw inputError(`${file}: no such file or folder`, e);
     }
     if (st.isDirectory()) return ingestFolder(ledger, file, o);
+    // A file's kind is told from its head, then it is opened again: a pipe would lose that head
+    // (ESPIPE), and one no process writes to would hold the ingest forever. stdin takes pipes.
+    if (st.isFIFO() || st.isSocket()) throw inputError(`${file}: a pipe, not a file: give a pipe as stdin (\`… | pgo-ledger ingest -\`)`);
   }
   const { head, gzip, gzipError } = await inputHead(file);
   let kind = o.kind ?? kindOfHead(head);

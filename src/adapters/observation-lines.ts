@@ -25,8 +25,12 @@ export interface LineDefaults {
 // file readers (trace and pickle ingest included), which never check an observation line.
 function buildObservationLine() {
   // zod words a union that no branch takes as "Invalid input": say what an int field takes
-  const IntJson = z.union([z.number().int(), z.string().regex(/^-?\d+$/, 'not an integer')], {
-    error: (i) => (i.code === 'invalid_union' ? `expected an int (past 2**53, its digits as a string), got ${JSON.stringify(i.input)}` : undefined),
+  // JSON.parse reads 1e400 as Infinity, which JSON.stringify would print as null
+  const shown = (v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? `${v} (a number past a double's range)` : JSON.stringify(v));
+  // a number past 2**53 has lost its last digits to JSON.parse already: say how to give it whole
+  const unsafe = (i: { code: string; input?: unknown }) => (i.code === 'too_big' || i.code === 'too_small' ? `read as ${shown(i.input)}: a JSON number past 2**53 loses its last digits; give its digits as a string` : undefined);
+  const IntJson = z.union([z.number().int({ error: unsafe }), z.string().regex(/^-?\d+$/, 'not an integer')], {
+    error: (i) => (i.code === 'invalid_union' ? `expected an int (past 2**53, its digits as a string), got ${shown(i.input)}` : undefined),
   });
   return z
     .object({

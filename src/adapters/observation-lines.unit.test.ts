@@ -670,3 +670,22 @@ describe('observation lines: binary bytes read as lines', () => {
     );
   });
 });
+
+describe('trial 16: a number JSON cannot hold as an int is said as what JSON.parse read', () => {
+  it('1e400 is said as Infinity, not null; an int past 2**53 says to give its digits as a string', () => {
+    const ctx = lineContext('f.jsonl', {});
+    const cases: [string, RegExp][] = [
+      // JSON.stringify(Infinity) is "null": the message said "got null" of a line that holds no null
+      [`{"job":"j",${code},"source":"x","kind":"tensor","size":[8,1e400],"stride":[3,1]}`, /^f\.jsonl:1: field size\[1\]: expected an int .*, got Infinity \(a number past a double's range\)$/],
+      [`{"job":"j",${code},"source":"x","kind":"scalar","value":-1e400}`, /^f\.jsonl:1: field value: expected an int .*, got -Infinity /],
+      // zod's "Too big: expected int to be <=9007199254740991" did not say that a string takes it
+      [`{"job":"j",${code},"source":"x","kind":"scalar","value":9007199254740993}`, /^f\.jsonl:1: field value: read as 9007199254740992: a JSON number past 2\*\*53 loses its last digits; give its digits as a string$/],
+      [`{"job":"j",${code},"source":"x","kind":"tensor","size":[-9007199254740993],"stride":[1]}`, /^f\.jsonl:1: field size\[0\]: read as -9007199254740992: .* give its digits as a string$/],
+    ];
+    for (const [line, want] of cases) {
+      assert.throws(() => parseObservationLine(line, 1, ctx), (e: Error) => (assert.match(e.message, want), true), line);
+    }
+    // and the string form is taken
+    assert.doesNotThrow(() => parseObservationLine(`{"job":"j",${code},"source":"x","kind":"scalar","value":"9007199254740993"}`, 1, ctx));
+  });
+});

@@ -1,5 +1,5 @@
 import { closeSync, createReadStream, openSync, readSync, statSync } from 'node:fs';
-import { constants as zlibConstants, createGunzip, gunzipSync } from 'node:zlib';
+import { constants as zlibConstants, createGunzip, gunzipSync, type Gunzip } from 'node:zlib';
 import { inputError } from '../errors.ts';
 import { InputError } from './observation-lines.ts';
 
@@ -225,7 +225,7 @@ export async function openInput(path: string, reused = false): Promise<{ chunks:
         gunzip.destroy(e as Error);
       }
     })();
-    return { chunks: gunzip, destroy: () => gunzip.destroy() };
+    return { chunks: inflated(gunzip), destroy: () => gunzip.destroy() };
   }
   if (!gz && reused) {
     const chunks = fileChunks(path);
@@ -235,7 +235,29 @@ export async function openInput(path: string, reused = false): Promise<{ chunks:
   if (!gz) return { chunks: file, destroy: () => file.destroy() };
   const gunzip = file.pipe(createGunzip({ chunkSize: 1 << 20 }));
   file.on('error', (e) => gunzip.destroy(e));
-  return { chunks: gunzip, destroy: () => (file.destroy(), gunzip.destroy()) };
+  return { chunks: inflated(gunzip), destroy: () => (file.destroy(), gunzip.destroy()) };
+}
+
+/**
+ * A gunzip's chunks, its failure said as a gzip's, with where it stopped: zlib's own words
+ * ("unexpected end of file", "incorrect header check") name neither the format nor the place.
+ */
+async function* inflated(gunzip: Gunzip): AsyncGenerator<Buffer> {
+  let out = 0;
+  try {
+    for await (const c of gunzip) {
+      out += (c as Buffer).length;
+      yield c as Buffer;
+    }
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (!code?.startsWith('Z_')) throw e;
+    // bytesWritten counts the chunks handed to zlib before the failing one: all of a cut file
+    const n = gunzip.bytesWritten;
+    // what follows a stream's trailer is read as a next member: gunzip(1) calls it "trailing garbage"
+    const why = code === 'Z_BUF_ERROR' ? `cut off after compressed byte ${n}` : `damaged past compressed byte ${n} (or not gzip data after the end of its stream)`;
+    throw inputError(`gzip: ${(e as Error).message}: ${why}, ${out} bytes inflated before it`, e);
+  }
 }
 
 /** The first `n` bytes of what an input holds (gunzipped when it is a gzip), to tell its kind. */
@@ -247,7 +269,9 @@ export async function inputHead(path: string, n = 64): Promise<{ head: Buffer; g
     // A sync flush inflates what a cut-off gzip holds so far: the head of the whole.
     head = gunzipSync(raw, { finishFlush: zlibConstants.Z_SYNC_FLUSH }).subarray(0, n);
   } catch (e) {
-    return { head: Buffer.alloc(0), gzip: true, gzipError: (e as Error).message };
+    head = inflatedBefore(raw).subarray(0, n);
+    // bytes that are no gzip after a whole one: the reader says it with where it stopped
+    if (!head.length) return { head, gzip: true, gzipError: (e as Error).message };
   }
   if (head.length > 0) return { head, gzip: true };
   // Nothing inflated: an empty gzip, or one cut off or damaged before its first bytes. Only the
@@ -258,6 +282,25 @@ export async function inputHead(path: string, n = 64): Promise<{ head: Buffer; g
   } catch (e) {
     return { head, gzip: true, gzipError: (e as Error).message };
   }
+}
+
+/**
+ * What the longest prefix of `raw` that inflates without an error gives: a small gzip with
+ * bytes after its end fails whole in gunzipSync (they are read as a next member), though its
+ * first member is whole. A prefix that inflates still does for any shorter one, so halving finds it.
+ */
+function inflatedBefore(raw: Buffer): Buffer {
+  let good = Buffer.alloc(0);
+  for (let lo = 0, hi = raw.length - 1; lo <= hi; ) {
+    const mid = (lo + hi) >> 1;
+    try {
+      good = gunzipSync(raw.subarray(0, mid), { finishFlush: zlibConstants.Z_SYNC_FLUSH });
+      lo = mid + 1;
+    } catch {
+      hi = mid - 1;
+    }
+  }
+  return good;
 }
 
 /** A whole input (a pickle, a bundle, a remote value), gunzipped when it is a gzip; at most MAX_WHOLE_BYTES. */

@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
-import { chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, statSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { cliAs, cliTogether } from '../../test/support/cli.ts';
+import { builtCli } from '../../test/support/build.ts';
 import { FIXTURES, oracleCases } from '../../test/support/fixtures.ts';
 import { caseLines } from '../../test/support/oracle-lines.ts';
 import { withClosedSubfolder } from '../../test/support/closed-folder.ts';
@@ -248,6 +250,72 @@ describe('issue 9: safe exports', () => {
     assert.match(r.stderr, /cannot write .*locked\/x\.pkl: permission denied/);
     assert.doesNotMatch(r.stderr, /\.tmp/);
   });
+  it("an export or report whose -o is the ledger's own file is refused, and the ledger stays: it was renamed over, the whole ledger lost, exit 0 (trial 16)", () => {
+    ready();
+    const before = cliAs(db, ['jobs']).stdout;
+    assert.notEqual(before, '');
+    for (const args of [['export', '--job', job, '--format', 'pickle', '-o', db], ['export', '--job', job, '--format', 'remote-json', '-o', `${db}-wal`], ['report', '--job', job, '-o', db]]) {
+      const r = cliAs(db, args);
+      assert.equal(r.status, 2, `${args.join(' ')}: ${r.stdout}${r.stderr}`);
+      assert.match(r.stderr, /^pgo-ledger: cannot write .*: it is the ledger's own file \(.*exports\.db(-wal)?\), which the output would replace\n$/);
+      assert.equal(cliAs(db, ['jobs']).stdout, before);
+      assert.equal(cliAs(db, ['verify']).status, 0);
+    }
+  });
+
+  it('an export -o that is a folder (with or without a trailing /) or empty is said so in words (trial 16)', () => {
+    ready();
+    const folder = join(dir, 'out-folder');
+    mkdirSync(folder);
+    const cases: [string, RegExp][] = [
+      [folder, /^pgo-ledger: cannot write .*out-folder: it is a folder\n$/],
+      // rename(2) onto "folder/" fails as ENOTDIR: it was said as a file in the path, with Node's words
+      [`${folder}/`, /^pgo-ledger: cannot write .*out-folder\/: it is a folder\n$/],
+      [join(dir, 'no-folder') + '/', /^pgo-ledger: cannot write .*no-folder\/: a name ending in \/ is a folder's, not a file's\n$/],
+      // it was "cannot write : ENOENT: no such file or directory, rename '' -> ''"
+      ['', /^pgo-ledger: (export needs -o\/--output|the output path is empty)\n$/],
+    ];
+    for (const [out, want] of cases) {
+      const r = cliAs(db, ['export', '--job', job, '--format', 'pickle', '-o', out]);
+      assert.equal(r.status, 2, r.stderr);
+      assert.match(r.stderr, want);
+    }
+    const r = cliAs(db, ['report', '--job', job, '-o', '']);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /^pgo-ledger: the output path is empty\n$/);
+    assert.deepEqual(readdirSync(folder), []);
+  });
+
+  it('a local-dir export fails whole: a folder where its file goes, a file in its path, a write past ulimit -f; no folder it made left behind (trial 16)', () => {
+    ready();
+    const file = join('dynamo', `code_state_${job}_None_.pkl`);
+    // mv(1) moved the file into such a folder and the export said it wrote the path, exit 0
+    const occupied = join(dir, 'occupied');
+    mkdirSync(join(occupied, file), { recursive: true });
+    let r = cliAs(db, ['export', '--job', job, '--format', 'local-dir', '-o', occupied]);
+    assert.equal(r.status, 2, r.stdout + r.stderr);
+    assert.match(r.stderr, /^pgo-ledger: cannot write .*occupied\/dynamo\/code_state_.*\.pkl: it is a folder\n$/);
+    assert.deepEqual(readdirSync(join(occupied, file)), []);
+    // a file where a folder goes: the project's words, not Node's "ENOTDIR: ..., mkdir"
+    writeFileSync(join(dir, 'a-file'), 'x');
+    r = cliAs(db, ['export', '--job', job, '--format', 'local-dir', '-o', join(dir, 'a-file', 'cache')]);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /^pgo-ledger: cannot write .*a-file\/cache\/dynamo\/code_state_.*\.pkl: a part of its path is a file, not a folder\n$/);
+    // a write that fails midway (the file size limit) takes back the folders it made
+    const wide = join(dir, 'wide.db');
+    const obs = Array.from({ length: 3000 }, (_, i) => JSON.stringify({ job: 'wide', run: 'r', time: 1764151200 + i, code: { filename: '/a.py', firstlineno: 1, name: 'f' }, source: `L['x${i}']`, kind: 'size', size: [8, i + 1] }));
+    assert.equal(cliAs(wide, ['ingest', '-'], { input: obs.join('\n') + '\n' }).status, 0);
+    const out = join(dir, 'limited', 'cache');
+    const l = spawnSync('bash', ['-c', 'ulimit -f 64; exec "$@"', 'bash', process.execPath, builtCli(), '--db', wide, 'export', '--job', 'wide', '--format', 'local-dir', '-o', out], { encoding: 'utf8' });
+    assert.equal(l.status, 2, l.stdout + l.stderr);
+    assert.match(l.stderr, /^pgo-ledger: cannot write .*limited\/cache\/dynamo\/code_state_wide_None_\.pkl: larger than this process may write \(ulimit -f\)\n$/);
+    assert.equal(existsSync(join(dir, 'limited')), false);
+    // and into a folder that was there, only what the export made goes
+    mkdirSync(join(dir, 'kept'));
+    const k = spawnSync('bash', ['-c', 'ulimit -f 64; exec "$@"', 'bash', process.execPath, builtCli(), '--db', wide, 'export', '--job', 'wide', '--format', 'local-dir', '-o', join(dir, 'kept')], { encoding: 'utf8' });
+    assert.equal(k.status, 2, k.stderr);
+    assert.deepEqual(readdirSync(join(dir, 'kept')), []);
+  });
 });
 
 describe('issue 9: errors and exit codes', () => {
@@ -311,6 +379,43 @@ describe('session 14 tryout: damaged inputs', () => {
     writeFileSync(join(dir, 'nothing.jsonl.gz'), gzipSync(Buffer.alloc(0)));
     const r = cliAs(db, ['ingest', join(dir, 'nothing.jsonl.gz')]);
     assert.equal(r.status, 0, r.stderr);
+  });
+
+  it('a named pipe given to ingest is refused at once, naming it and saying to give it as stdin: it held the ingest forever with no writer, and failed as ESPIPE with one (trial 16)', () => {
+    const fifo = join(dir, 'a-pipe');
+    spawnSync('mkfifo', [fifo]);
+    const db = join(dir, 'pipe.db');
+    const r = spawnSync(process.execPath, [builtCli(), '--db', db, 'ingest', fifo], { encoding: 'utf8', timeout: 20_000 });
+    assert.equal(r.status, 2, `${r.signal ?? ''} ${r.stderr}`);
+    assert.match(r.stderr, /a-pipe: failed: .*a-pipe: a pipe, not a file: give a pipe as stdin/);
+    assert.doesNotMatch(r.stderr, /ESPIPE/);
+    // a pipe with a writer, as bash's <(…) gives: the same, where it lost the head it had read
+    const sub = spawnSync('bash', ['-c', 'exec "$0" "$1" --db "$2" ingest <(cat "$3")', process.execPath, builtCli(), db, join(FIXTURES, 'torch-2.11/traces/cold-local.log')], { encoding: 'utf8', timeout: 20_000 });
+    assert.equal(sub.status, 2, sub.stderr);
+    assert.match(sub.stderr, /\/dev\/fd\/\d+: a pipe, not a file: give a pipe as stdin/);
+    // and as stdin it goes in
+    const ok = cliAs(db, ['ingest', '-'], { input: readFileSync(join(FIXTURES, 'torch-2.11/traces/cold-local.log'), 'utf8') });
+    assert.equal(ok.status, 0, ok.stderr);
+  });
+
+  it('a .gz cut in half or followed by bytes that are no gzip is said as a gzip, with the byte it stopped at, trace and observation lines alike (trial 16)', () => {
+    // zlib's words alone ("failed: unexpected end of file") named neither the format nor the place
+    const trace = gzipSync(readFileSync(join(FIXTURES, 'torch-2.11/traces/cold-local.log')));
+    const half = trace.subarray(0, trace.length >> 1);
+    writeFileSync(join(dir, 'half.log.gz'), half);
+    const db = join(dir, 'half-gz.db');
+    let r = cliAs(db, ['ingest', join(dir, 'half.log.gz')]);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, new RegExp(`half\\.log\\.gz: failed: gzip: unexpected end of file: cut off after compressed byte ${half.length}, \\d+ bytes inflated before it\n`));
+    r = cliAs(db, ['ingest', '-'], { input: half as unknown as string });
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /gzip: unexpected end of file: cut off after compressed byte/);
+    assert.equal(existsSync(db) ? cliAs(db, ['jobs']).stdout : '', '', 'nothing written');
+    const obs = gzipSync(lines(3) + lines(4));
+    writeFileSync(join(dir, 'trailing.jsonl.gz'), Buffer.concat([obs, Buffer.from('garbage')]));
+    r = cliAs(db, ['ingest', join(dir, 'trailing.jsonl.gz')]);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /trailing\.jsonl\.gz: failed: gzip: incorrect header check: damaged past compressed byte \d+ \(or not gzip data after the end of its stream\)/);
   });
 });
 

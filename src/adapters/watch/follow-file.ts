@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Stats } from 'node:fs';
-import { classify, fullMessage } from '../../errors.ts';
+import { classify, fullMessage, isDatabaseFailure } from '../../errors.ts';
 import type { Ledger, WatchCursor } from '../../store/ledger.ts';
 import { ingestFile, type IngestKind } from '../ingest-file.ts';
 import { readInput } from '../read-lines.ts';
@@ -42,7 +42,8 @@ export async function followFile(ledger: Ledger, prev: FileState | undefined, pa
     if (kind === 'observations' || s.appended + s.duplicates === 0) ledger.appendWith([], [cursor]);
     return { state, report: { input: path, kind: s.kind, appended: s.appended, duplicates: s.duplicates, records: s.records, ...(s.leftOut ? { leftOut: s.leftOut } : {}) } };
   } catch (e) {
-    if (classify(e) === 'bug') throw e;
+    // pgo-ledger is wrong, or the ledger can take nothing (full, read-only): follow-folder stops watch
+    if (classify(e) === 'bug' || isDatabaseFailure(e)) throw e;
     // A bad file is said once and left until it changes (a half-written one changes again)
     // or watch restarts (a remote value whose key file came after it); no cursor is written.
     ctx.fail(`${path}: ${kind ?? 'gzip'}: not ingested: ${fullMessage(e)}`);

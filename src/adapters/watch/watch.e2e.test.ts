@@ -503,3 +503,25 @@ describe('session 15: watch --once for cron', () => {
     });
   });
 });
+
+describe('trial 16: a ledger that can take nothing more stops watch, for any kind of file', () => {
+  it('an observation file met with the ledger full (ulimit -f) stops watch with exit 2 naming the ledger, as a trace did; ingest names it too', async () => {
+    // watch said "not ingested: disk I/O error" of the file and went on polling, exit never
+    const { builtCli } = await import('../../../test/support/build.ts');
+    const folder = join(dir, 'full-ledger');
+    mkdirSync(folder);
+    const line = (i: number) => JSON.stringify({ job: 'full', run: 'r', time: 1764151200 + i, code: { filename: '/a.py', firstlineno: 1, name: 'f' }, source: 'x', kind: 'size', size: [8, (i % 97) + 1] });
+    writeFileSync(join(folder, 'obs.jsonl'), Array.from({ length: 100_000 }, (_, i) => line(i)).join('\n') + '\n');
+    for (const args of [['watch', folder, '--interval', '0.2'], ['ingest', join(folder, 'obs.jsonl')]]) {
+      const db = join(dir, `full-${args[0]}.db`);
+      const child = spawn('bash', ['-c', 'ulimit -f 2000; exec "$@"', 'bash', process.execPath, builtCli(), '--db', db, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+      children.add(child);
+      let stderr = '';
+      child.stderr!.on('data', (b: Buffer) => (stderr += b.toString('utf8')));
+      const code = await Promise.race([new Promise<number | null>((r) => child.once('exit', (c) => r(c))), sleep(60_000).then(() => 'still running')]);
+      assert.equal(code, 2, `${args[0]}: ${stderr}`);
+      assert.match(stderr, new RegExp(`^pgo-ledger: the ledger ${db.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: (disk I/O error|database or disk is full)\\n`, 'm'), stderr);
+      assert.equal(cli(db, ['verify']).status, 0);
+    }
+  });
+});

@@ -45,7 +45,7 @@ export function exportCommand(program: Command, ctx: CliContext): void {
       }
       if (o.output === '-') process.stdout.write(bytes);
       else {
-        writeFileAtomic(o.output, bytes);
+        writeFileAtomic(o.output, bytes, { ledger: l.path });
         ctx.out(`wrote ${o.output} (${o.format}, ${bytes.length} bytes, ${written.codes.size} code ids)`);
       }
     });

@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
 import type { FileIngestSummary, IngestKind } from '../../adapters/ingest-file.ts';
-import { classify, fullMessage, isDatabaseFailure } from '../../errors.ts';
+import { classify, fullMessage, isDatabaseFailure, namingLedger } from '../../errors.ts';
 import { parseRank, type CliContext } from '../context.ts';
 
 export function ingestCommand(program: Command, ctx: CliContext): void {
@@ -34,7 +34,7 @@ export function ingestCommand(program: Command, ctx: CliContext): void {
         } catch (e) {
           bar.stop();
           if (classify(e) === 'bug') throw e; // pgo-ledger is wrong, not the input: exit 70 with the stack
-          if (isDatabaseFailure(e)) throw e; // the ledger cannot take any input (read-only, full, damaged): stop here
+          if (isDatabaseFailure(e)) throw namingLedger(l.path, e); // the ledger cannot take any input (read-only, full, damaged): stop here
           const message = fullMessage(e);
           failed.push({ input: f, error: message });
           if (o.json) ctx.out(JSON.stringify({ input: f, error: message }));

@@ -32,7 +32,7 @@ export function reportCommand(program: Command, ctx: CliContext): void {
         mkdirSync(file, { recursive: true });
         file = join(file, 'index.html');
       }
-      writeFileAtomic(file, bytes);
+      writeFileAtomic(file, bytes, { ledger: l.path });
       ctx.out(`wrote ${file} (${profiles.length} profile${profiles.length === 1 ? '' : 's'}${jobs.length ? `, ${jobs.length} job${jobs.length === 1 ? '' : 's'} on its index` : ''}, ${bytes.length} bytes)`);
     });
 }
