@@ -58,6 +58,16 @@ export function fullMessage(e: unknown): string {
 }
 
 /**
+ * An input's failure as a line that names the input once: `${input}: ${what}` with the message
+ * less the input's name where it starts with it (readers name their file, for callers that do
+ * not; ingest and watch lines name it themselves).
+ */
+export function aboutInput(input: string, what: string, e: unknown): string {
+  const m = fullMessage(e);
+  return `${input}: ${what}${m.startsWith(`${input}: `) ? m.slice(input.length + 2) : m}`;
+}
+
+/**
  * Whether an error is about the ledger's own database (read-only, locked, full, damaged; a
  * PostgreSQL server refusing the role or gone: postgres.ts names those PostgresRefusal)
  * rather than the input being read: then no further input can fare better.

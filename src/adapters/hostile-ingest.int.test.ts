@@ -215,7 +215,7 @@ for (const dialect of DIALECTS) describe(dialect, () => {
       const path = db();
       const r = cli(path, ['ingest', file]);
       assert.equal(r.status, 2, r.stderr);
-      assert.match(r.stderr, /code_state_bomb_None_\.pkl: pickle holds no valid PGO profile: the profile expands to more than 250000 entries \(at code 250 of 1000/);
+      assert.match(r.stderr, /code_state_bomb_None_\.pkl: failed: pickle holds no valid PGO profile: the profile expands to more than 250000 entries \(at code 250 of 1000/);
       assert.equal(count(path), 0);
     });
   });
@@ -242,7 +242,7 @@ for (const dialect of DIALECTS) describe(dialect, () => {
       writeFileSync(file, '');
       const r = cli(db(), ['ingest', file]);
       assert.equal(r.status, 2);
-      assert.match(r.stderr, /code_state_empty_None_\.pkl: empty file/);
+      assert.match(r.stderr, /code_state_empty_None_\.pkl: failed: empty file/);
     });
     it('issue 9.13: protocol-0 pickles starting with I, F, P or g are pickles; a trace starting with I is a trace', async () => {
       const { kindOfHead } = await import('./ingest-file.ts');
@@ -253,7 +253,7 @@ for (const dialect of DIALECTS) describe(dialect, () => {
       writeFileSync(file, 'I1\n.');
       const r = cli(db(), ['ingest', '--job', 'x', file]);
       assert.equal(r.status, 2);
-      assert.match(r.stderr, /p0\.pkl: pickle holds no valid PGO profile/);
+      assert.match(r.stderr, /p0\.pkl: failed: pickle holds no valid PGO profile/);
     });
     it('issue 9.13: --as-of -5 is an error', () => {
       const path = db();
@@ -317,7 +317,7 @@ for (const dialect of DIALECTS) describe(dialect, () => {
       writeFileSync(join(empty, 'b.bin'), Buffer.from([1, 2, 3]));
       const r = cli(db(), ['ingest', empty]);
       assert.equal(r.status, 2);
-      assert.match(r.stderr, /nothing: nothing to read: 2 files, none a TORCH_TRACE log, profile pickle, mega-cache, remote value or observation lines/);
+      assert.match(r.stderr, /nothing: failed: nothing to read: 2 files, none a TORCH_TRACE log, profile pickle, mega-cache, remote value or observation lines/);
     });
     it('issue 9.14: a bad pickle in a folder is named as a pickle, not a trace without a cache key', () => {
       const d = join(dir, 'badpkl');
@@ -396,7 +396,7 @@ for (const dialect of DIALECTS) describe(dialect, () => {
         const path = db();
         const r = cli(path, ['ingest', file]);
         assert.equal(r.status, 2, r.stderr);
-        assert.match(r.stderr, new RegExp(`code_state_ids${i}_None_\\.pkl: field source: .* holds a control character or a lone surrogate`));
+        assert.match(r.stderr, new RegExp(`code_state_ids${i}_None_\\.pkl: failed: field source: .* holds a control character or a lone surrogate`));
         assert.equal(count(path), 0);
       }
     });
@@ -414,7 +414,7 @@ for (const dialect of DIALECTS) describe(dialect, () => {
       const path = db();
       const r = cli(path, ['ingest', file]);
       assert.equal(r.status, 2, r.stderr);
-      assert.match(r.stderr, /badkey\.bin: not a PGO cache key \(want job:rank:tag\): "a:b"/);
+      assert.match(r.stderr, /badkey\.bin: failed: not a PGO cache key \(want job:rank:tag\): "a:b"/);
       assert.equal(count(path), 0);
     });
   });

@@ -1,6 +1,6 @@
 import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { classify, fullMessage, inputError, isDatabaseFailure } from '../errors.ts';
+import { aboutInput, classify, fullMessage, inputError, isDatabaseFailure } from '../errors.ts';
 import type { Ledger } from '../store/ledger.ts';
 import type { LineDefaults } from './observation-lines.ts';
 import { inputHead, sizeOf } from './read-lines.ts';
@@ -192,7 +192,7 @@ async function ingestFolder(ledger: Ledger, dir: string, o: FileIngestOptions): 
     if (classify(e) === 'bug' || isDatabaseFailure(e)) throw e;
     const message = fullMessage(e);
     sum.failed!.push({ input: f, error: message });
-    o.onNote?.(`${f}: ${kind}: failed: ${message}`);
+    o.onNote?.(aboutInput(f, `${kind}: failed: `, e));
   };
   // Traces go in a batch of files a transaction (see TraceBatch).
   const traces = TraceBatch.fits(ledger)
@@ -210,7 +210,7 @@ async function ingestFolder(ledger: Ledger, dir: string, o: FileIngestOptions): 
       const message = fullMessage(e);
       sum.failed!.push({ input: f, error: message });
       // said like a failure of a known kind: the summary names the file, this line says why
-      o.onNote?.(`${f}: failed: ${message}`);
+      o.onNote?.(aboutInput(f, 'failed: ', e));
       continue;
     }
     if (!kind) {

@@ -317,6 +317,9 @@ export async function readInput(path: string, max = MAX_WHOLE_BYTES): Promise<Bu
   try {
     return gunzipSync(bytes, { maxOutputLength: max });
   } catch (e) {
-    throw inputError(`${path === '-' ? 'stdin' : path}: gzip: ${(e as Error).message}`, e);
+    const code = (e as NodeJS.ErrnoException).code;
+    // said as the streaming reader says it (inflated): where it stopped, what came before
+    const why = code === 'Z_BUF_ERROR' ? `: cut off after compressed byte ${bytes.length}, ${inflatedBefore(bytes).length} bytes inflated before it` : code?.startsWith('Z_') ? ' (damaged, or not gzip data after the end of its stream)' : '';
+    throw inputError(`${path === '-' ? 'stdin' : path}: gzip: ${(e as Error).message}${why}`, e);
   }
 }

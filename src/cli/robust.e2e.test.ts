@@ -355,7 +355,7 @@ describe('issue 9: errors and exit codes', () => {
     writeFileSync(file, bad);
     const r = cliAs(join(dir, 'pickle-errors.db'), ['ingest', '--job', 'x', file]);
     assert.equal(r.status, 2, r.stderr);
-    assert.match(r.stderr, /broken\.pkl: pickle: unknown opcode 0xff \(at byte 11\)/);
+    assert.match(r.stderr, /broken\.pkl: failed: pickle: unknown opcode 0xff \(at byte 11\)/);
     assert.doesNotMatch(r.stderr, /this is a bug/);
   });
 });
@@ -372,7 +372,7 @@ describe('session 14 tryout: damaged inputs', () => {
     for (const input of [file, sub]) {
       const r = cliAs(db, ['ingest', input]);
       assert.equal(r.status, 2, r.stderr);
-      assert.match(r.stderr, /code_state_cut_None_\.pkl\.gz: failed: .*code_state_cut_None_\.pkl\.gz: gzip: unexpected end of file/);
+      assert.match(r.stderr, /code_state_cut_None_\.pkl\.gz: failed: gzip: unexpected end of file/);
       assert.doesNotMatch(r.stderr, /empty file/);
     }
     // a whole gzip of nothing is still an empty input, not a damaged one
@@ -387,12 +387,12 @@ describe('session 14 tryout: damaged inputs', () => {
     const db = join(dir, 'pipe.db');
     const r = spawnSync(process.execPath, [builtCli(), '--db', db, 'ingest', fifo], { encoding: 'utf8', timeout: 20_000 });
     assert.equal(r.status, 2, `${r.signal ?? ''} ${r.stderr}`);
-    assert.match(r.stderr, /a-pipe: failed: .*a-pipe: a pipe, not a file: give a pipe as stdin/);
+    assert.match(r.stderr, /a-pipe: failed: a pipe, not a file: give a pipe as stdin/);
     assert.doesNotMatch(r.stderr, /ESPIPE/);
     // a pipe with a writer, as bash's <(…) gives: the same, where it lost the head it had read
     const sub = spawnSync('bash', ['-c', 'exec "$0" "$1" --db "$2" ingest <(cat "$3")', process.execPath, builtCli(), db, join(FIXTURES, 'torch-2.11/traces/cold-local.log')], { encoding: 'utf8', timeout: 20_000 });
     assert.equal(sub.status, 2, sub.stderr);
-    assert.match(sub.stderr, /\/dev\/fd\/\d+: a pipe, not a file: give a pipe as stdin/);
+    assert.match(sub.stderr, /\/dev\/fd\/\d+: failed: a pipe, not a file: give a pipe as stdin/);
     // and as stdin it goes in
     const ok = cliAs(db, ['ingest', '-'], { input: readFileSync(join(FIXTURES, 'torch-2.11/traces/cold-local.log'), 'utf8') });
     assert.equal(ok.status, 0, ok.stderr);
@@ -416,6 +416,29 @@ describe('session 14 tryout: damaged inputs', () => {
     r = cliAs(db, ['ingest', join(dir, 'trailing.jsonl.gz')]);
     assert.equal(r.status, 2, r.stderr);
     assert.match(r.stderr, /trailing\.jsonl\.gz: failed: gzip: incorrect header check: damaged past compressed byte \d+ \(or not gzip data after the end of its stream\)/);
+  });
+
+  it('a failed input is named once in its line, by ingest and watch, and a cut gzip read whole says where it stopped (trial 16)', () => {
+    // was: "x.pkl.gz: failed: x.pkl.gz: gzip: unexpected end of file", watch the same with its own words
+    const sub = join(dir, 'named-once');
+    mkdirSync(sub);
+    const pkl = gzipSync(readFileSync(join(FIXTURES, 'torch-2.11/local/code_state_fixture_None_.pkl')));
+    const cut = pkl.subarray(0, 200);
+    writeFileSync(join(sub, 'code_state_cut_None_.pkl.gz'), cut);
+    writeFileSync(join(sub, 'code_state_short_None_.pkl'), readFileSync(join(FIXTURES, 'torch-2.11/local/code_state_fixture_None_.pkl')).subarray(0, 100));
+    const db = join(dir, 'named-once.db');
+    const gz = join(sub, 'code_state_cut_None_.pkl.gz');
+    const short = join(sub, 'code_state_short_None_.pkl');
+    const r = cliAs(db, ['ingest', gz, short]);
+    assert.equal(r.status, 2, r.stderr);
+    assert.ok(r.stderr.includes(`${gz}: failed: gzip: unexpected end of file: cut off after compressed byte ${cut.length}, `), r.stderr);
+    assert.ok(r.stderr.includes(`${short}: failed: pickle: truncated`), r.stderr);
+    const w = cliAs(db, ['watch', sub, '--once']);
+    assert.equal(w.status, 2, w.stderr);
+    assert.ok(w.stderr.includes(`${gz}: gzip: not ingested: gzip: unexpected end of file: cut off after compressed byte ${cut.length}, `), w.stderr);
+    assert.ok(w.stderr.includes(`${short}: pickle: not ingested: pickle: truncated`), w.stderr);
+    for (const line of (r.stderr + w.stderr).split('\n')) for (const p of [gz, short]) assert.ok(!line.startsWith(p) || line.split(p).length === 2, `${p} named twice: ${line}`);
+    assert.match(r.stderr, /2 inputs failed: /, 'no other input was ingested');
   });
 });
 
@@ -471,7 +494,7 @@ describe('session 14 tryout: folders the user may not read', () => {
       assert.match(r.stdout, /folder \(1 pickle; .*1 failed\): 9 events appended/);
       const one = cliAs(db, ['ingest', join(closed, 'cold-local.log')], as);
       assert.equal(one.status, 2, one.stderr);
-      assert.match(one.stderr, /cold-local\.log: cannot reach it: EACCES/);
+      assert.match(one.stderr, /cold-local\.log: failed: cannot reach it: EACCES/);
       assert.doesNotMatch(one.stderr, /no such file/);
     });
   });

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Stats } from 'node:fs';
-import { classify, fullMessage, isDatabaseFailure } from '../../errors.ts';
+import { aboutInput, classify, isDatabaseFailure } from '../../errors.ts';
 import type { Ledger, WatchCursor } from '../../store/ledger.ts';
 import { ingestFile, type IngestKind } from '../ingest-file.ts';
 import { readInput } from '../read-lines.ts';
@@ -28,16 +28,16 @@ export async function followFile(ledger: Ledger, prev: FileState | undefined, pa
   const identity = `stat:${st.size}:${st.mtimeMs}`;
   const c = ledger.cursor(input);
   if (c && c.identity === identity) return { state, report: null };
-  const bytes = await readInput(path);
-  const hash = createHash('sha256').update(bytes).digest('hex');
-  const cursor: WatchCursor = { input, identity, offset: st.size, hash, complete: true, path, updatedAt: ctx.now() };
-  if (c && c.hash === hash) {
-    ledger.appendWith([], [cursor]);
-    return { state, report: null };
-  }
-  // The cursor goes into the transaction of the file's one append.
-  const inTx: Ledger = kind === 'observations' ? ledger : { ...ledger, append: (events) => ledger.appendWith(events, [cursor]) };
   try {
+    const bytes = await readInput(path);
+    const hash = createHash('sha256').update(bytes).digest('hex');
+    const cursor: WatchCursor = { input, identity, offset: st.size, hash, complete: true, path, updatedAt: ctx.now() };
+    if (c && c.hash === hash) {
+      ledger.appendWith([], [cursor]);
+      return { state, report: null };
+    }
+    // The cursor goes into the transaction of the file's one append.
+    const inTx: Ledger = kind === 'observations' ? ledger : { ...ledger, append: (events) => ledger.appendWith(events, [cursor]) };
     const s = await ingestFile(inTx, path, { kind, onNote: ctx.note });
     if (kind === 'observations' || s.appended + s.duplicates === 0) ledger.appendWith([], [cursor]);
     return { state, report: { input: path, kind: s.kind, appended: s.appended, duplicates: s.duplicates, records: s.records, ...(s.leftOut ? { leftOut: s.leftOut } : {}) } };
@@ -46,7 +46,7 @@ export async function followFile(ledger: Ledger, prev: FileState | undefined, pa
     if (classify(e) === 'bug' || isDatabaseFailure(e)) throw e;
     // A bad file is said once and left until it changes (a half-written one changes again)
     // or watch restarts (a remote value whose key file came after it); no cursor is written.
-    ctx.fail(`${path}: ${kind ?? 'gzip'}: not ingested: ${fullMessage(e)}`);
+    ctx.fail(aboutInput(path, `${kind ?? 'gzip'}: not ingested: `, e));
     return { state, report: null };
   }
 }

@@ -1,6 +1,6 @@
 import { lstatSync, readdirSync, statSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
-import { classify, fullMessage, isDatabaseFailure, namingLedger } from '../../errors.ts';
+import { aboutInput, classify, isDatabaseFailure, namingLedger } from '../../errors.ts';
 import type { Ledger } from '../../store/ledger.ts';
 import { kindOfHead, type IngestKind } from '../ingest-file.ts';
 import { inputHead } from '../read-lines.ts';
@@ -104,7 +104,7 @@ export async function followPaths(ledger: Ledger, state: FolderState, paths: str
       // pgo-ledger is wrong, or the ledger cannot take any input (read-only, full, damaged): stop, as ingest does
       if (classify(e) === 'bug') throw e;
       if (isDatabaseFailure(e) && !busy(e)) throw namingLedger(ledger.path, e);
-      ctx.fail(`${path}: ${fullMessage(e)}`);
+      ctx.fail(aboutInput(path, '', e));
     }
   }
   return { inputs: seen.size, behindBytes, oldestUnreadMs };

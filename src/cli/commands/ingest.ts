@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
 import type { FileIngestSummary, IngestKind } from '../../adapters/ingest-file.ts';
-import { classify, fullMessage, isDatabaseFailure, namingLedger } from '../../errors.ts';
+import { aboutInput, classify, fullMessage, isDatabaseFailure, namingLedger } from '../../errors.ts';
 import { parseRank, type CliContext } from '../context.ts';
 
 export function ingestCommand(program: Command, ctx: CliContext): void {
@@ -26,6 +26,7 @@ export function ingestCommand(program: Command, ctx: CliContext): void {
       const defaults = { job: o.job, rank: o.rank === undefined ? undefined : parseRank(o.rank), tag: o.tag, run: o.run, hashFiles: o.hashFiles };
       // Issue 9.15: each input is its own transaction; a failed one is said and the rest go on.
       const failed: { input: string; error: string }[] = [];
+      let taken = 0; // inputs (a folder's files) read whole, to say whether any others were ingested
       for (const f of files) {
         const bar = progressBar(f);
         let s: FileIngestSummary;
@@ -38,12 +39,13 @@ export function ingestCommand(program: Command, ctx: CliContext): void {
           const message = fullMessage(e);
           failed.push({ input: f, error: message });
           if (o.json) ctx.out(JSON.stringify({ input: f, error: message }));
-          process.stderr.write(`${f}: failed: ${message}\n`);
+          process.stderr.write(`${aboutInput(f, 'failed: ', e)}\n`);
           continue;
         } finally {
           bar.stop();
         }
         failed.push(...(s.failed ?? []));
+        taken += s.kind === 'folder' ? Object.values(s.kinds ?? {}).reduce((a, n) => a + n, 0) : 1;
         if (o.json) {
           ctx.out(
             JSON.stringify({
@@ -63,7 +65,7 @@ export function ingestCommand(program: Command, ctx: CliContext): void {
         }
       }
       if (failed.length) {
-        const others = files.length > 1 || failed.length > 1 ? ' (the others were ingested)' : '';
+        const others = taken > 0 ? ' (the others were ingested)' : '';
         process.stderr.write(`pgo-ledger: ${failed.length} input${failed.length === 1 ? '' : 's'} failed${others}: ${failed.map((x) => x.input).join(', ')}\n`);
         ctx.setExitCode(2);
       }
