@@ -15,7 +15,8 @@ export interface StreamView {
   codeSeq: Map<string, number>;
   /**
    * Counts the folds that changed the view or may have (absent: none yet). While it stands, a
-   * fold of what the view kept before keeps it again (the append's AppendMemo). Only fold changes a view.
+   * fold of what the view kept before keeps it again (the append's AppendMemo; past it, while
+   * the entry itself is unchanged: unchangedSince). Only fold changes a view.
    */
   changes?: number;
 }
