@@ -78,3 +78,40 @@ describe("the append's memos carried across batches", () => {
     assert.deepEqual(got, want);
   });
 });
+
+describe("the append's memos and an entry a logged record replaced", () => {
+  envDuring('PGO_LEDGER_CHECKPOINT_EVERY', '400');
+
+  it("a record of the same writer between batches gives an entry memos kept a new object: every table as without memos", async () => {
+    const dir = tempDir();
+    const stored: Record<string, unknown[]>[] = [];
+    // the profile, code id and source of line 0 (job j0, m0.py, L['x0'], size [8, 3])
+    const first = parseObservationLine(line(0, 0), 1, lineContext('in.jsonl', {}));
+    assert.equal(first.kind, 'shape.observed');
+    const record = (b: number) =>
+      prepareEvent({
+        kind: 'dynamic.logged',
+        cacheKey: first.cacheKey,
+        time: 1795600000 + b * 1000 + 999,
+        idempotencyKey: `record-${b}`,
+        payload: { code: first.payload.code, source: first.payload.source, record: { dim_changed: 0, reason: 'size change', cached: '8', new: String(9 + b) }, guard: null },
+      });
+    for (const withMemos of [true, false]) {
+      const path = join(dir, `${withMemos}.db`);
+      const a = await openLedger(path);
+      try {
+        for (let b = 0; b < 12; b++) {
+          a.appendPrepared(batchOf(b, withMemos));
+          // the fold takes the entry out of its place (applyLoggedRecord gives a new one), changing no other
+          if (b % 4 === 1) assert.equal(a.appendPrepared([record(b)]).appended, 1);
+        }
+      } finally {
+        await a.close();
+      }
+      stored.push(tables(path));
+    }
+    const [got, want] = stored;
+    assert.ok((want.why_checkpoints as unknown[]).length > 4);
+    assert.deepEqual(got, want);
+  });
+});

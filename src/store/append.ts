@@ -1,7 +1,7 @@
 import { codeKey, type CodeId } from '../model/code-id.ts';
 import type { Sql } from './database.ts';
 import { checkpointAppended, checkpointDue, encodeView, lastCheckpointCount } from './checkpoints.ts';
-import { fold, type FoldStep } from './fold.ts';
+import { fold, unchangedSince, type FoldStep, type StreamView } from './fold.ts';
 import { hash53 } from './hash53.ts';
 import { NOT_CACHED, type Interner } from './intern.ts';
 import type { AppendMemo, PreparedEvent } from './prepare-event.ts';
@@ -216,7 +216,7 @@ function foldEvents(st: AppendState, events: readonly PreparedEvent[], rows: Eve
       acc = m.acc;
       slot = m.slot;
       kept = m.kept;
-      hit = held && changes && why;
+      hit = held && why && (changes || keptSince(m, view));
     }
     if (!hit) {
       const step = fold(lv.view, ev as PreparedEvent & { code: CodeId; source: string });
@@ -554,13 +554,24 @@ function carriedOf(st: AppendState): Map<string, AppendMemo> {
 /** Copies into `m` (new, or let go of) the outcome a memo of an earlier batch kept for the same event, where it holds. */
 function carriedMemo(st: AppendState, m: AppendMemo, lv: LiveView, row: EventRow): void {
   const prev = carriedOf(st).get(memoKey(row));
-  if (prev === undefined || prev === m || prev.view !== lv.view || prev.changes !== lv.view.changes || prev.why !== lv.why) return;
+  if (prev === undefined || prev === m || prev.view !== lv.view || prev.why !== lv.why || (prev.changes !== lv.view.changes && !keptSince(prev, lv.view))) return;
   m.view = prev.view;
   m.changes = prev.changes;
   m.kept = prev.kept;
   m.why = prev.why;
   m.acc = prev.acc;
   m.slot = prev.slot;
+}
+
+/**
+ * A memo of the view as it is, made before the fold changed other entries of it: it holds
+ * while its own entry is unchanged since (fold.ts unchangedSince), and then stands for the
+ * view's changes now. Out of the per-event loop: it runs only on the events after a change.
+ */
+function keptSince(m: AppendMemo, view: StreamView): boolean {
+  if (m.kept === null || !unchangedSince(m.kept, m.changes)) return false;
+  m.changes = view.changes;
+  return true;
 }
 
 /** Keeps a memo that holds a fold's outcome for the next batches' events like its own. */

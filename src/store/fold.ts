@@ -15,7 +15,8 @@ export interface StreamView {
   codeSeq: Map<string, number>;
   /**
    * Counts the folds that changed the view or may have (absent: none yet). While it stands, a
-   * fold of what the view kept before keeps it again (the append's AppendMemo). Only fold changes a view.
+   * fold of what the view kept before keeps it again (the append's AppendMemo; past it, while
+   * the entry itself is unchanged: unchangedSince). Only fold changes a view.
    */
   changes?: number;
 }
@@ -76,13 +77,15 @@ export function fold(view: StreamView, ev: FoldInput): FoldStep | null {
   if (ev.kind === 'dynamic.logged') {
     // A record PyTorch logged changes the profile here, at its own position; the snapshot
     // PyTorch writes after the compile joins in with no further change (it confirms it).
-    view.changes = (view.changes ?? 0) + 1;
+    const changes = (view.changes = (view.changes ?? 0) + 1);
     if (seq === undefined) view.codeSeq.set(key, (seq = view.codeSeq.size));
     const state = codeStateFor(view.profile, ev.code).automaticDynamic;
     const cur = state.get(ev.source);
     const record = { name: ev.source, ...ev.record! };
     const next = cur && applyLoggedRecord(cur, record);
     if (next) state.set(ev.source, next);
+    if (cur) entryChanged.set(cur, changes);
+    if (next) entryChanged.set(next, changes);
     return { code: ev.code, codeSeq: seq, source: ev.source, before: cur && { ...cur }, after: next ?? cur ?? emptyEntry(), records: [record], guard: ev.guard };
   }
   // Most observations of a long run are a shape the entry already keeps: known ones skip the join.
@@ -92,8 +95,14 @@ export function fold(view: StreamView, ev: FoldInput): FoldStep | null {
     if (cur && keptShapes.get(cur)?.has(ev.shape!)) return { code: ev.code, codeSeq: seq, source: ev.source, before: cur, after: cur, records: NO_RECORDS, guard: null };
   }
   const entry = ev.shape ? entryOf(ev.shape) : entryFromJson(ev.entry!);
+  // with automatic dynamic off the observation takes the entry's place (no join in place)
+  const replaced = ev.automaticDynamic ? undefined : view.profile.codes.get(key)?.state.automaticDynamic.get(ev.source);
   const r = updateAutomaticDynamic(view.profile, ev.code, ev.source, entry, ev.automaticDynamic);
-  if (seq === undefined || r.before !== r.entry) view.changes = (view.changes ?? 0) + 1;
+  if (seq === undefined || r.before !== r.entry) {
+    const changes = (view.changes = (view.changes ?? 0) + 1);
+    entryChanged.set(r.entry, changes);
+    if (replaced) entryChanged.set(replaced, changes);
+  }
   if (seq === undefined) view.codeSeq.set(key, (seq = view.codeSeq.size));
   if (observed) {
     // The same object back: the join kept it. Any other result is an entry changed in place.
@@ -104,6 +113,21 @@ export function fold(view: StreamView, ev: FoldInput): FoldStep | null {
     } else keptShapes.delete(r.entry);
   }
   return { code: ev.code, codeSeq: seq, source: ev.source, before: r.before, after: r.entry, records: ev.quiet ? NO_RECORDS : r.records, guard: null };
+}
+
+/**
+ * Per entry of a folded view, the view's `changes` once the fold last changed it, or took it
+ * out of its place (absent: not since the view was made, as for an entry a checkpoint gave).
+ * Entries change in place, so an AppendMemo of a fold that kept one names it and the view's
+ * `changes` then: while the view has changed only other entries since, the memo holds (in the
+ * 1M mix's first 50k lines some entry of each profile changes in every batch).
+ */
+const entryChanged = new WeakMap<FrameStateSizeEntry, number>();
+
+/** Whether the fold changed `entry` (or took it out) after the view's `changes` was `since`. */
+export function unchangedSince(entry: FrameStateSizeEntry, since: number | undefined): boolean {
+  const at = entryChanged.get(entry);
+  return at === undefined || (since !== undefined && at <= since);
 }
 
 /** A step's records when it has none: one shared array, frozen (no reader adds to a step's records). */

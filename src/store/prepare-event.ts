@@ -79,7 +79,8 @@ export interface PreparedEvent {
  * against, and is used only while that holds: the ids while the interner's generation stands
  * (a rollback forgets ids), the counts while the report's counts are the same object, and the
  * fold's outcome (the entry kept as it was) while the live view is the same object and no
- * fold changed it (StreamView.changes): folding the same shape into the same state keeps it again.
+ * fold changed it (StreamView.changes), or changed only other entries of it (fold.ts
+ * unchangedSince): folding the same shape into the same entry keeps it again.
  */
 export class AppendMemo {
   gen = -1;
@@ -90,7 +91,7 @@ export class AppendMemo {
   /** The report's counts this event's were added to, and its code id and source's there. */
   counted: LogCounts | null = null;
   counts: ReturnType<typeof sourceCounts> | null = null;
-  /** The live view whose fold kept the entry (`kept`) as it was, and its changes then. */
+  /** The live view whose fold kept the entry (`kept`) as it was, and its changes then (or when the memo was last found to hold). */
   view: StreamView | null = null;
   changes: number | undefined = undefined;
   kept: FrameStateSizeEntry | null = null;
