@@ -111,7 +111,7 @@ export async function openDatabase(path: string, options: OpenOptions = {}): Pro
       throw inputError(`${path} was written by an older pgo-ledger and must be upgraded, which a read command never does: run a write command on it once (e.g. pgo-ledger replay)`);
     }
     if (!readonly) {
-      db.pragma('journal_mode = WAL');
+      walMode(db, busyMs);
       db.pragma('synchronous = NORMAL');
     }
     // References are documented in the schema but not enforced: the store alone writes these
@@ -232,6 +232,26 @@ async function migrate(db: Database.Database, kysely: Kysely<LedgerSchema>, path
 }
 
 const pause = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * journal_mode = WAL, retried while busy until the busy timeout. On a file still in rollback
+ * mode (a new one another writer is making, or one another tool holds) the change reads the
+ * header and then asks for the write lock inside that read, where SQLite returns SQLITE_BUSY at
+ * once, not through the busy handler: 4 writers started together on a new file failed so
+ * ("cannot open database: database is locked") on a 16-core machine.
+ */
+function walMode(db: Database.Database, busyMs: number): void {
+  const deadline = Date.now() + busyMs;
+  for (let wait = 0.25; ; wait = Math.min(8, wait * 2)) {
+    try {
+      db.pragma('journal_mode = WAL');
+      return;
+    } catch (e) {
+      if (!String((e as { code?: string }).code).startsWith('SQLITE_BUSY') || Date.now() >= deadline) throw e;
+    }
+    Atomics.wait(pause, 0, 0, wait);
+  }
+}
 
 /**
  * BEGIN IMMEDIATE, waiting for another writer's lock in steps of at most 2 ms: SQLite's own

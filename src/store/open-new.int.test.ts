@@ -17,10 +17,10 @@ register(`data:text/javascript,${encodeURIComponent(hook)}`, { data: { port: por
 
 /** Another writer: takes the write lock on a new file, says so, and makes the ledger in it a while later (what createFresh does). */
 const OTHER = `
-const { workerData: { path, fresh, lib, flag } } = require('node:worker_threads');
+const { workerData: { path, fresh, lib, flag, wal } } = require('node:worker_threads');
 const Database = require(lib);
 const db = new Database(path);
-db.pragma('journal_mode = WAL');
+if (wal) db.pragma('journal_mode = WAL');
 db.exec('BEGIN IMMEDIATE');
 Atomics.store(flag, 0, 1);
 Atomics.notify(flag, 0);
@@ -37,7 +37,7 @@ describe('SQLite: a new file another writer makes while this one waits for the l
   it('opens as current, made once (by the other), with no migration run and no Kysely loaded', async () => {
     const path = join(tempDir(), 'new.db');
     const flag = new Int32Array(new SharedArrayBuffer(4));
-    const other = new Worker(OTHER, { eval: true, workerData: { path, fresh: FRESH_SQLITE, lib: createRequire(import.meta.url).resolve('better-sqlite3'), flag } });
+    const other = new Worker(OTHER, { eval: true, workerData: { path, fresh: FRESH_SQLITE, lib: createRequire(import.meta.url).resolve('better-sqlite3'), flag, wal: true } });
     const exited = new Promise((resolve, reject) => other.on('exit', resolve).on('error', reject));
     Atomics.wait(flag, 0, 0, 10_000); // the other holds the lock; the file holds no ledger tables yet
     const db = await openDatabase(path);
@@ -51,5 +51,23 @@ describe('SQLite: a new file another writer makes while this one waits for the l
     await exited;
     await new Promise((r) => setTimeout(r, 100)); // the hook's messages
     assert.deepEqual(kysely, [], 'Kysely never loaded');
+  });
+
+  it('waits while the file is still in rollback mode and another holds its write lock (was: "database is locked" at once, 4 writers on 16 cores)', async () => {
+    // journal_mode = WAL reads the header, then asks for the write lock inside that read: SQLite
+    // answers SQLITE_BUSY at once there, not through the busy handler
+    const path = join(tempDir(), 'rollback.db');
+    const flag = new Int32Array(new SharedArrayBuffer(4));
+    const other = new Worker(OTHER, { eval: true, workerData: { path, fresh: FRESH_SQLITE, lib: createRequire(import.meta.url).resolve('better-sqlite3'), flag, wal: false } });
+    const exited = new Promise((resolve, reject) => other.on('exit', resolve).on('error', reject));
+    Atomics.wait(flag, 0, 0, 10_000);
+    const db = await openDatabase(path);
+    try {
+      assert.equal(db.sql.get<{ value: string }>("select value from meta where key = 'made by'")?.value, 'the other writer');
+      assert.equal(db.sql.get<{ journal_mode: string }>('pragma journal_mode')?.journal_mode, 'wal');
+    } finally {
+      await db.close();
+    }
+    await exited;
   });
 });
