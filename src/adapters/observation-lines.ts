@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import * as z from 'zod';
 import { intFromJson } from '../codecs/entry-json.ts';
 import { cacheKey } from '../model/cache-key.ts';
+import { LedgerError } from '../errors.ts';
 import type { CodeId } from '../model/code-id.ts';
 import { isEventTime } from '../model/event-time.ts';
 import { isIsoTime, parseUtcTime } from '../model/utc-time.ts';
@@ -111,13 +112,14 @@ export function surelyValidLine(j: unknown): j is z.infer<ReturnType<typeof buil
   return kind === 'tensor' && size !== undefined && stride !== undefined && size.length === stride.length;
 }
 
-export class InputError extends Error {
+/** A bad line, named by file and line: a LedgerError of kind 'input', as the library's callers catch it. */
+export class InputError extends LedgerError {
   constructor(
     readonly file: string,
     readonly line: number,
     message: string,
   ) {
-    super(`${file}:${line}: ${message}`);
+    super(`${file}:${line}: ${message}`, { kind: 'input' });
     this.name = 'InputError';
   }
 }
