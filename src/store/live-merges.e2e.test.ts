@@ -95,6 +95,18 @@ describe('issue 12.5: merging ranks', () => {
     assert.equal(events(), before);
   });
 
+  it('session 16 trial: merge --stop-live with --live or --from is bad usage (it would stop the merges and drop the rest unsaid), and stops nothing', () => {
+    const db = join(dir, 'stop.db');
+    ok(cli(db, ['ingest', rank0()]));
+    ok(cli(db, ['merge', '--from', 'lm:*', '--into', 'stopjoin', '--live']));
+    for (const args of [['--live'], ['--from', 'lm:*']]) {
+      const r = cli(db, ['merge', '--into', 'stopjoin', '--stop-live', ...args]);
+      assert.equal(r.status, 2, r.stdout + r.stderr);
+      assert.match(r.stderr, /--stop-live.* cannot be used with/);
+    }
+    assert.match(ok(cli(db, ['merge', '--into', 'stopjoin', '--stop-live'])), /1 live merges stopped/);
+  });
+
   it('issue 12.5 (postgres): a merge --live defined while a batch of a source is under way joins that batch: the merge waits for it, and the batch reads the live merges once its locks are held', async () => {
     const db = ledgerAt('postgres', dir, 'race.db');
     const name = new URL(db).pathname.slice(1);

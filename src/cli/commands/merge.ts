@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { parseRank, selectProfile, usage, type CliContext } from '../context.ts';
 
 export function mergeCommand(program: Command, ctx: CliContext): void {
@@ -10,7 +10,8 @@ export function mergeCommand(program: Command, ctx: CliContext): void {
     .option('--rank <rank>', 'rank of the target')
     .option('--tag <tag>', 'cache_key_tag of the target')
     .option('--live', 'keep the target up to date: each later batch appended to a matching profile is joined in (in its transaction)')
-    .option('--stop-live', "stop the target's live merges (what was joined stays)")
+    // with --live or --from it would stop the merges and leave the rest undone, unsaid
+    .addOption(new Option('--stop-live', "stop the target's live merges (what was joined stays)").conflicts(['live', 'from']))
     .action(async (o: { from: string[]; into: string; rank?: string; tag?: string; live?: boolean; stopLive?: boolean }) => {
       const { mergeProfiles } = await import('../../adapters/merge-profiles.ts');
       const { defineLiveMerge, dropLiveMerges, isGlob, matchingKeys } = await import('../../store/live-merges.ts');
