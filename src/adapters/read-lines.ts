@@ -250,14 +250,20 @@ async function* inflated(gunzip: Gunzip): AsyncGenerator<Buffer> {
       yield c as Buffer;
     }
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (!code?.startsWith('Z_')) throw e;
     // bytesWritten counts the chunks handed to zlib before the failing one: all of a cut file
-    const n = gunzip.bytesWritten;
-    // what follows a stream's trailer is read as a next member: gunzip(1) calls it "trailing garbage"
-    const why = code === 'Z_BUF_ERROR' ? `cut off after compressed byte ${n}` : `damaged past compressed byte ${n} (or not gzip data after the end of its stream)`;
-    throw inputError(`gzip: ${(e as Error).message}: ${why}, ${out} bytes inflated before it`, e);
+    throw (e as NodeJS.ErrnoException).code?.startsWith('Z_') ? gzipFailure(e, gunzip.bytesWritten, out) : e;
   }
+}
+
+/**
+ * zlib's failure of a gzip in words, with where it stopped (`compressed`) and how much came
+ * out before it: zlib's own ("unexpected end of file", "incorrect header check") name neither
+ * the format nor the place. What follows a stream's trailer is read as a next member: gunzip(1)
+ * calls it "trailing garbage".
+ */
+function gzipFailure(e: unknown, compressed: number, inflatedBytes: number, input = ''): Error {
+  const why = (e as NodeJS.ErrnoException).code === 'Z_BUF_ERROR' ? `cut off after compressed byte ${compressed}` : `damaged past compressed byte ${compressed} (or not gzip data after the end of its stream)`;
+  return inputError(`${input}gzip: ${(e as Error).message}: ${why}, ${inflatedBytes} bytes inflated before it`, e);
 }
 
 /** The first `n` bytes of what an input holds (gunzipped when it is a gzip), to tell its kind. */
@@ -269,7 +275,7 @@ export async function inputHead(path: string, n = 64): Promise<{ head: Buffer; g
     // A sync flush inflates what a cut-off gzip holds so far: the head of the whole.
     head = gunzipSync(raw, { finishFlush: zlibConstants.Z_SYNC_FLUSH }).subarray(0, n);
   } catch (e) {
-    head = inflatedBefore(raw).subarray(0, n);
+    head = inflatedBefore(raw).bytes.subarray(0, n);
     // bytes that are no gzip after a whole one: the reader says it with where it stopped
     if (!head.length) return { head, gzip: true, gzipError: (e as Error).message };
   }
@@ -289,12 +295,12 @@ export async function inputHead(path: string, n = 64): Promise<{ head: Buffer; g
  * bytes after its end fails whole in gunzipSync (they are read as a next member), though its
  * first member is whole. A prefix that inflates still does for any shorter one, so halving finds it.
  */
-function inflatedBefore(raw: Buffer): Buffer {
-  let good = Buffer.alloc(0);
+function inflatedBefore(raw: Buffer): { bytes: Buffer; end: number } {
+  let good = { bytes: Buffer.alloc(0), end: 0 };
   for (let lo = 0, hi = raw.length - 1; lo <= hi; ) {
     const mid = (lo + hi) >> 1;
     try {
-      good = gunzipSync(raw.subarray(0, mid), { finishFlush: zlibConstants.Z_SYNC_FLUSH });
+      good = { bytes: gunzipSync(raw.subarray(0, mid), { finishFlush: zlibConstants.Z_SYNC_FLUSH }), end: mid };
       lo = mid + 1;
     } catch {
       hi = mid - 1;
@@ -317,9 +323,11 @@ export async function readInput(path: string, max = MAX_WHOLE_BYTES): Promise<Bu
   try {
     return gunzipSync(bytes, { maxOutputLength: max });
   } catch (e) {
+    const name = `${path === '-' ? 'stdin' : path}: `;
     const code = (e as NodeJS.ErrnoException).code;
-    // said as the streaming reader says it (inflated): where it stopped, what came before
-    const why = code === 'Z_BUF_ERROR' ? `: cut off after compressed byte ${bytes.length}, ${inflatedBefore(bytes).length} bytes inflated before it` : code?.startsWith('Z_') ? ' (damaged, or not gzip data after the end of its stream)' : '';
-    throw inputError(`${path === '-' ? 'stdin' : path}: gzip: ${(e as Error).message}${why}`, e);
+    if (!code?.startsWith('Z_')) throw inputError(`${name}gzip: ${(e as Error).message}`, e);
+    // said as the streaming reader says it (inflated): a cut file at its end, damage past what inflates
+    const good = inflatedBefore(bytes);
+    throw gzipFailure(e, code === 'Z_BUF_ERROR' ? bytes.length : good.end, good.bytes.length, name);
   }
 }

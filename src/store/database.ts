@@ -241,16 +241,7 @@ const pause = new Int32Array(new SharedArrayBuffer(4));
  * ("cannot open database: database is locked") on a 16-core machine.
  */
 function walMode(db: Database.Database, busyMs: number): void {
-  const deadline = Date.now() + busyMs;
-  for (let wait = 0.25; ; wait = Math.min(8, wait * 2)) {
-    try {
-      db.pragma('journal_mode = WAL');
-      return;
-    } catch (e) {
-      if (!String((e as { code?: string }).code).startsWith('SQLITE_BUSY') || Date.now() >= deadline) throw e;
-    }
-    Atomics.wait(pause, 0, 0, wait);
-  }
+  whileBusy(busyMs, 8, () => db.pragma('journal_mode = WAL'));
 }
 
 /**
@@ -262,19 +253,28 @@ function walMode(db: Database.Database, busyMs: number): void {
 export function beginImmediate(db: { pragma(s: string): unknown; exec(s: string): unknown }, busyMs: number): boolean {
   db.pragma('busy_timeout = 0');
   try {
-    const deadline = Date.now() + busyMs;
-    for (let wait = 0.25; ; wait = Math.min(2, wait * 2)) {
-      try {
-        db.exec('BEGIN IMMEDIATE');
-        return wait > 0.25; // waited
-      } catch (e) {
-        // any kind of busy (SQLITE_BUSY_RECOVERY: another connection rebuilding the WAL index), as SQLite's own handler retries them
-        if (!String((e as { code?: string }).code).startsWith('SQLITE_BUSY') || Date.now() >= deadline) throw e;
-      }
-      Atomics.wait(pause, 0, 0, wait);
-    }
+    return whileBusy(busyMs, 2, () => db.exec('BEGIN IMMEDIATE'));
   } finally {
     db.pragma(`busy_timeout = ${busyMs}`);
+  }
+}
+
+/**
+ * Runs `attempt` again while it fails busy, sleeping 0.25 ms and doubling up to `maxStepMs`,
+ * until `busyMs` have passed; true when it had to wait. Any kind of busy
+ * (SQLITE_BUSY_RECOVERY: another connection rebuilding the WAL index), as SQLite's own handler
+ * retries them; any other error at once.
+ */
+function whileBusy(busyMs: number, maxStepMs: number, attempt: () => unknown): boolean {
+  const deadline = Date.now() + busyMs;
+  for (let wait = 0.25; ; wait = Math.min(maxStepMs, wait * 2)) {
+    try {
+      attempt();
+      return wait > 0.25;
+    } catch (e) {
+      if (!String((e as { code?: string }).code).startsWith('SQLITE_BUSY') || Date.now() >= deadline) throw e;
+    }
+    Atomics.wait(pause, 0, 0, wait);
   }
 }
 
