@@ -454,6 +454,45 @@ for (const dialect of DIALECTS) describe(dialect, () => {
       assert.match(one.stdout, /^  compile 2\/0 saw L\['t'\] \[3, 4\]; 2\/1 saw \[3, 4, 5\]$/m);
     });
 
+    it("a compile's guard failures are told for every cache entry that failed: g's compile 1/2 after 1/1 and 1/0 (s17-trial2)", async () => {
+      // cold-local.log's recompile_reasons for 1/2 lists two reasons; the second is the one
+      // about stride index 0, the dim #19 made dynamic. A reason's user stack trace stays out.
+      const db = ledgerAt(dialect, dir, 'guards.db');
+      assert.equal(cli(db, ['ingest', join(TORCH, 'traces/cold-local.log')]).status, 0);
+      const both = "compile 1/2 recompiled after: 1/1: tensor 'a' stride mismatch at index 1. expected 1, actual 4; 1/0: tensor 'a' stride mismatch at index 0. expected 6, actual 1";
+      const why = cli(db, ['why', '--job', 'fixture', '--source', "L['a']", '--code', 'g', '--dim', 'stride 0']);
+      assert.equal(why.status, 0, why.stderr);
+      assert.ok(why.stdout.includes(`\n    ${both}\n`), why.stdout);
+      const hist = cli(db, ['history', '--job', 'fixture', '--source', "L['a']", '--code', 'g']);
+      assert.ok(hist.stdout.includes(`\n    ${both}\n`), hist.stdout);
+      assert.match(cli(db, ['history', '--job', 'fixture']).stdout, /^ {4}compile 0\/1 recompiled after: 0\/0: n == 2 +# return x \* n \+ x\.sum\(\) +# rv\/train\/train\.py:25 in f$/m);
+      const l = await openLedger(db);
+      const page = reportProfile(l, l.profileByKey('fixture:None:')!);
+      const a = page.codes.find((c) => c.code.endsWith(':g'))!.sources.find((s) => s.source === "L['a']")!;
+      assert.equal(a.timeline.find((t) => t.dim === '0' && t.reason === 'stride change')!.guard, both.slice('compile 1/2 recompiled after: '.length));
+      await l.close();
+    });
+
+    it("why: a source the trace described as a tensor is told by its number of dims, not as a scalar, when only a snapshot made it fully dynamic (warm-local.log's L['t']; s17-trial2)", async () => {
+      const l = await ledgerWith(join(TORCH, 'traces/warm-local.log'));
+      const p = l.profileByKey('fixture:None:')!;
+      const t = explain(l, p.id, { source: "L['t']", code: 'h' });
+      assert.deepEqual(t.map((s) => dimKey(s.dim)), ['size', 'stride']);
+      assert.ok(t.every((s) => s.dynamic && s.becameDynamic?.format === 'get_local_code_state'));
+      // the same answer a ledger that also saw the cold run gives for the dims it names
+      const full = await ledgerWith(join(TORCH, 'traces/cold-local.log'));
+      assert.deepEqual(explain(full, full.profileByKey('fixture:None:')!.id, { source: "L['t']", code: 'h' }).map((s) => dimKey(s.dim)), ['size', 'stride']);
+      // an int PyTorch's snapshot also holds fully dynamic stays the int itself
+      assert.deepEqual(explain(l, p.id, { source: "L['mask_len']" }).map((s) => dimKey(s.dim)), ['scalar']);
+      await l.close();
+      await full.close();
+      const db = ledgerAt(dialect, dir, 'warm-t.db');
+      assert.equal(cli(db, ['ingest', join(TORCH, 'traces/warm-local.log')]).status, 0);
+      const rank = cli(db, ['why', '--job', 'fixture', '--source', "L['t']", '--dim', 'rank']);
+      assert.equal(rank.status, 0, rank.stderr);
+      assert.match(rank.stdout, /^ {2}the number of dims \(size\): dynamic in #\d+ \(compile 0\/0, imported get_local_code_state/m);
+    });
+
     it('issue 8.10: one JSON vocabulary across ingest, jobs, history, why, diff and verify', () => {
       const db = ledgerAt(dialect, dir, 'vocab.db');
       copyFileSync(join(TORCH, 'traces/cold-local.log'), join(dir, 'vocab.log'));

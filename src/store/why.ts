@@ -158,6 +158,7 @@ function explainWith(ledger: Ledger, profileId: number, opts: ExplainOptions, on
 
   const saw = new Map<string, DimStory['saw']>();
   const full = !opts.becameOnly;
+  // (a source a trace described is a tensor: describe_tensor is only of tensors)
   for (const r of accs.size && full ? describedShapes(ledger, profileId, window) : []) {
     const k = `${codeKey(r.code)}\u0000${r.source}`;
     if (!accs.has(k)) continue;
@@ -167,7 +168,8 @@ function explainWith(ledger: Ledger, profileId: number, opts: ExplainOptions, on
   }
   const out: DimStory[] = [];
   for (const acc of accs.values()) {
-    for (const d of dimsOf(acc.last, acc.sawScalar, acc.sawTensor)) {
+    const described = saw.has(`${codeKey(acc.code)}\u0000${acc.source}`);
+    for (const d of dimsOf(acc.last, acc.sawScalar, acc.sawTensor || described)) {
       if (opts.dim && !sameDim(opts.dim, d)) continue;
       const cur = valueAt(acc.last, d);
       const dynamic = isDynamic(cur);
