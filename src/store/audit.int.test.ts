@@ -493,6 +493,22 @@ for (const dialect of DIALECTS) describe(dialect, () => {
       assert.match(rank.stdout, /^ {2}the number of dims \(size\): dynamic in #\d+ \(compile 0\/0, imported get_local_code_state/m);
     });
 
+    it("why: a dim the run's own put_local_code_state holds dynamic with no record is told as mark_dynamic's silent join, not as an import (workload2's k L['x'] dim 0; s17-trial2)", async () => {
+      const l = await ledgerWith(join(TORCH, 'workload2/trace-single.log'));
+      const [s] = explain(l, l.profileByKey('fixture2:None:')!.id, { source: "L['x']", code: 'k', dim: { field: 'size', index: 0 } });
+      assert.equal(s.dynamic, true);
+      assert.equal(s.logged, null);
+      assert.equal(s.becameDynamic?.format, 'put_local_code_state');
+      assert.match(s.advice, /^run fixture2:pid422@2026-11-26T05:54:44Z wrote it dynamic in its own profile \(put_local_code_state at compile 2\/0\) with no record logged: Dynamo logs none for a dim marked dynamic \(torch\._dynamo\.mark_dynamic\)/);
+      assert.doesNotMatch(s.advice, /imported profile/);
+      // a snapshot read back (get_local_code_state) is still an import
+      const w = await ledgerWith(join(TORCH, 'traces/warm-local.log'));
+      const [m] = explain(w, w.profileByKey('fixture:None:')!.id, { source: "L['mask_len']" });
+      assert.match(m.advice, /^it came dynamic in an imported profile \(get_local_code_state from /);
+      await l.close();
+      await w.close();
+    });
+
     it('issue 8.10: one JSON vocabulary across ingest, jobs, history, why, diff and verify', () => {
       const db = ledgerAt(dialect, dir, 'vocab.db');
       copyFileSync(join(TORCH, 'traces/cold-local.log'), join(dir, 'vocab.log'));

@@ -291,6 +291,12 @@ function advise(s: DimStory, bothKinds: boolean): string {
     }
     return `${what(s)} took ${s.values.length} values (${s.values.map((v) => v.value).join(', ')}); only feeding it one value keeps it static${markStatic}`;
   }
+  if (b?.kind === 'entry.imported' && b.format?.startsWith('put_')) {
+    // A trace's put_*_code_state is what the run itself wrote, not an import; a dim it holds
+    // dynamic with no record logged is one Dynamo joined in silently: _automatic_dynamic's
+    // `entry |= make_size(...)` for a dim marked dynamic logs nothing.
+    return `run ${b.run ?? '?'} wrote it dynamic in its own profile (${b.format}${b.compileId ? ` at compile ${b.compileId}` : ''}) with no record logged: Dynamo logs none for a dim marked dynamic (torch._dynamo.mark_dynamic), which it joins into the profile as it compiles; remove the mark to keep it static${b.run ? `, or pgo-ledger retract --run ${b.run} leaves that run out` : ''}`;
+  }
   if (b?.kind === 'entry.imported') {
     return `it came dynamic in an imported profile (${b.format ?? 'snapshot'}${b.origin ? ` from ${b.origin}` : ''})${b.run ? `; pgo-ledger retract --run ${b.run} leaves that import out` : ''}`;
   }
