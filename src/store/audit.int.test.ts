@@ -327,6 +327,18 @@ for (const dialect of DIALECTS) describe(dialect, () => {
       assert.match(after.advice, /retracted from fixture2:1: after the merge, but the merged profile keeps what it joined: merge again/);
       await l.close();
     });
+
+    it("why on a merge names an int the merge made dynamic as the int, as the rank's own story does (L['self'].heads; s17-trial2)", async () => {
+      const l = await openLedger(ledgerAt(dialect, dir, 'merge-kind.db'));
+      await ingestFile(l, join(TORCH, 'workload2/trace-rank0.log'));
+      await ingestFile(l, join(TORCH, 'workload2/trace-rank1.log'));
+      mergeProfiles(l, [l.profileByKey('fixture2:0:')!, l.profileByKey('fixture2:1:')!], 'fixture2-kind:None:');
+      const [s] = explain(l, l.profileByKey('fixture2-kind:None:')!.id, { source: "L['self'].heads" });
+      assert.equal(s.becameDynamic!.format, 'merge');
+      assert.equal(s.via!.story.scalarKind, 'int');
+      assert.equal(s.scalarKind, 'int');
+      await l.close();
+    });
   });
 
   describe('merged ranks that each had a dim static (found by s15-trial)', () => {

@@ -127,14 +127,16 @@ function explainWith(ledger: Ledger, profileId: number, opts: ExplainOptions, on
     if (!got) bodies.set(acc, (got = [...acc.carried].map(([body, slot]) => carried(carriedKey(slot, body, dict)))));
     return got;
   };
-  // PyTorch's entry does not say whether its scalar is an int or a float: the values events brought do.
+  // PyTorch's entry does not say whether its scalar is an int or a float: the values events
+  // brought do; where none brought one (a merge brings the join), the profile it came from does.
   const scalarKinds = new Map<Acc, 'int' | 'float' | null>();
-  const scalarKindOf = (acc: Acc) => {
+  const scalarKindOf = (acc: Acc, via: DimStory['via']) => {
     let k = scalarKinds.get(acc);
     if (k === undefined) {
       const got = bodiesOf(acc);
       const float = got.some((e) => e.scalar instanceof PyFloat);
-      k = float === got.some((e) => isPyInt(e.scalar)) ? null : float ? 'float' : 'int';
+      const int = got.some((e) => isPyInt(e.scalar));
+      k = float && int ? null : float ? 'float' : int ? 'int' : via?.story.scalarKind ?? null;
       scalarKinds.set(acc, k);
     }
     return k;
@@ -205,7 +207,7 @@ function explainWith(ledger: Ledger, profileId: number, opts: ExplainOptions, on
         logged,
         via,
         saw: saw.get(`${codeKey(acc.code)}\u0000${acc.source}`) ?? [],
-        scalarKind: full && d.field === 'scalar' ? scalarKindOf(acc) : null,
+        scalarKind: full && d.field === 'scalar' ? scalarKindOf(acc, via) : null,
         values,
         advice: '',
       };
