@@ -63,11 +63,21 @@ export function parseWindowLength(s: string): number {
   return n;
 }
 
-/** The dim a record is about, in diff's words (a whole-tuple record: the number of dims, `size`). */
-export function recordDimName(r: Pick<HistoryRow, 'dim_changed' | 'reason'>): string {
+type RecordRef = Pick<HistoryRow, 'dim_changed' | 'reason' | 'code' | 'name' | 'run' | 'compileId'>;
+
+/**
+ * The dim a record is about, in diff's words. A whole-tuple record (`dimensionality change`)
+ * names no field: a tensor's rank changes its size's and its stride's number of dims together,
+ * and PyTorch logs the size's record, then the stride's, so the whole-tuple record right after
+ * the size's (`prev`, the record before it in the log), of the same source, compile and run, is
+ * the stride's (`stride`); any other is the size's (`size`).
+ */
+export function recordDimName(r: RecordRef, prev?: { record: RecordRef; dim: string }): string {
   if (r.reason === 'scalar change') return 'scalar';
   if (typeof r.dim_changed === 'number') return `${r.reason === 'stride change' ? 'stride' : 'size'}[${r.dim_changed}]`;
-  return 'size';
+  const p = prev?.record;
+  const pair = p && prev.dim === 'size' && p.name === r.name && codeKey(p.code) === codeKey(r.code) && p.run === r.run && p.compileId === r.compileId;
+  return pair ? 'stride' : 'size';
 }
 
 /**
@@ -98,17 +108,18 @@ export function recompileStats(ledger: Ledger, o: StatsOptions = {}): StormWindo
 function profileStorms(ledger: Ledger, p: ProfileRow, windowMs: number, window: Window): StormWindow[] {
   const history = historyAsOf(ledger, p.id, window);
   if (!history.length) return [];
-  const { values, tuples } = whyFacts(ledger, p.id, window, new Set(history.map((h) => h.name)));
+  const values = dimValues(ledger, p.id, window, new Set(history.map((h) => h.name)));
   const windows = new Map<string, StormWindow>();
+  let prev: { record: HistoryRow; dim: string } | undefined;
   for (const h of history) {
     const start = Math.floor(h.time / windowMs) * windowMs;
     const wk = `${start}\u0000${h.run ?? ''}`;
     let w = windows.get(wk);
     if (!w) windows.set(wk, (w = { cacheKey: p.cacheKey, key: p.key, run: h.run, start, end: start + windowMs, records: [], dims: [] }));
     w.records.push(h);
+    const dim = recordDimName(h, prev);
+    prev = { record: h, dim };
     if (!recordTurnsDynamic(h)) continue;
-    const whole = typeof h.dim_changed !== 'number' && h.reason !== 'scalar change';
-    const dim = (whole && tuples.get(`${h.position}\u0000${dimId(h.code, h.name, '')}`)?.shift()) || recordDimName(h);
     const id = dimId(h.code, h.name, dim);
     if (!w.dims.some((d) => dimId(d.code, d.source, d.dim) === id)) w.dims.push({ code: h.code, source: h.name, dim, position: h.position, time: h.time, values: [], observations: 0 });
   }
@@ -123,22 +134,13 @@ function profileStorms(ledger: Ledger, p: ProfileRow, windowMs: number, window: 
 }
 
 /**
- * From `why`'s stories of the wanted sources (explain in why.ts), so the two never disagree:
- * the values seen at each dim, exactly as `why` counts them (the values events carried and the
- * values PyTorch's own records logged), and which tuple, size or stride, turned dynamic at each
- * position (by code id and source), size first as PyTorch logs them: a whole-tuple record
- * (`dimensionality change`) names neither, and its text cannot tell a 1-d size from its stride.
+ * The values seen at each wanted dim, exactly as `why` counts them (explain in why.ts: the
+ * values events carried and the values PyTorch's own records logged), so the two never disagree.
  */
-function whyFacts(ledger: Ledger, pid: number, window: Window, sources: Set<string>) {
-  const values = new Map<string, { value: string; count: number }[]>();
-  const tuples = new Map<string, string[]>();
+function dimValues(ledger: Ledger, pid: number, window: Window, sources: Set<string>): Map<string, { value: string; count: number }[]> {
+  const out = new Map<string, { value: string; count: number }[]>();
   for (const source of sources) {
-    for (const s of explain(ledger, pid, { source, window })) {
-      values.set(dimId(s.code, s.source, dimKey(s.dim)), s.values.map(({ value, count }) => ({ value, count })));
-      if (s.dim.field === 'scalar' || s.dim.index !== undefined || !s.becameDynamic) continue;
-      const k = `${s.becameDynamic.position}\u0000${dimId(s.code, s.source, '')}`;
-      tuples.set(k, [...(tuples.get(k) ?? []), dimKey(s.dim)].sort((a, b) => (a === 'size' ? -1 : b === 'size' ? 1 : 0)));
-    }
+    for (const s of explain(ledger, pid, { source, window })) out.set(dimId(s.code, s.source, dimKey(s.dim)), s.values.map(({ value, count }) => ({ value, count })));
   }
-  return { values, tuples };
+  return out;
 }
