@@ -127,14 +127,16 @@ function explainWith(ledger: Ledger, profileId: number, opts: ExplainOptions, on
     if (!got) bodies.set(acc, (got = [...acc.carried].map(([body, slot]) => carried(carriedKey(slot, body, dict)))));
     return got;
   };
-  // PyTorch's entry does not say whether its scalar is an int or a float: the values events brought do.
+  // PyTorch's entry does not say whether its scalar is an int or a float: the values events
+  // brought do; where none brought one (a merge brings the join), the profile it came from does.
   const scalarKinds = new Map<Acc, 'int' | 'float' | null>();
-  const scalarKindOf = (acc: Acc) => {
+  const scalarKindOf = (acc: Acc, via: DimStory['via']) => {
     let k = scalarKinds.get(acc);
     if (k === undefined) {
       const got = bodiesOf(acc);
       const float = got.some((e) => e.scalar instanceof PyFloat);
-      k = float === got.some((e) => isPyInt(e.scalar)) ? null : float ? 'float' : 'int';
+      const int = got.some((e) => isPyInt(e.scalar));
+      k = float && int ? null : float ? 'float' : int ? 'int' : via?.story.scalarKind ?? null;
       scalarKinds.set(acc, k);
     }
     return k;
@@ -158,6 +160,7 @@ function explainWith(ledger: Ledger, profileId: number, opts: ExplainOptions, on
 
   const saw = new Map<string, DimStory['saw']>();
   const full = !opts.becameOnly;
+  // (a source a trace described is a tensor: describe_tensor is only of tensors)
   for (const r of accs.size && full ? describedShapes(ledger, profileId, window) : []) {
     const k = `${codeKey(r.code)}\u0000${r.source}`;
     if (!accs.has(k)) continue;
@@ -167,7 +170,8 @@ function explainWith(ledger: Ledger, profileId: number, opts: ExplainOptions, on
   }
   const out: DimStory[] = [];
   for (const acc of accs.values()) {
-    for (const d of dimsOf(acc.last, acc.sawScalar, acc.sawTensor)) {
+    const described = saw.has(`${codeKey(acc.code)}\u0000${acc.source}`);
+    for (const d of dimsOf(acc.last, acc.sawScalar, acc.sawTensor || described)) {
       if (opts.dim && !sameDim(opts.dim, d)) continue;
       const cur = valueAt(acc.last, d);
       const dynamic = isDynamic(cur);
@@ -203,7 +207,7 @@ function explainWith(ledger: Ledger, profileId: number, opts: ExplainOptions, on
         logged,
         via,
         saw: saw.get(`${codeKey(acc.code)}\u0000${acc.source}`) ?? [],
-        scalarKind: full && d.field === 'scalar' ? scalarKindOf(acc) : null,
+        scalarKind: full && d.field === 'scalar' ? scalarKindOf(acc, via) : null,
         values,
         advice: '',
       };
@@ -288,6 +292,12 @@ function advise(s: DimStory, bothKinds: boolean): string {
       return `retracting run${onlyOthers.length > 1 ? 's' : ''} ${onlyOthers.join(', ')} (pgo-ledger retract --run ...) would keep ${what(s)} static at ${top.value}`;
     }
     return `${what(s)} took ${s.values.length} values (${s.values.map((v) => v.value).join(', ')}); only feeding it one value keeps it static${markStatic}`;
+  }
+  if (b?.kind === 'entry.imported' && b.format?.startsWith('put_')) {
+    // A trace's put_*_code_state is what the run itself wrote, not an import; a dim it holds
+    // dynamic with no record logged is one Dynamo joined in silently: _automatic_dynamic's
+    // `entry |= make_size(...)` for a dim marked dynamic logs nothing.
+    return `run ${b.run ?? '?'} wrote it dynamic in its own profile (${b.format}${b.compileId ? ` at compile ${b.compileId}` : ''}) with no record logged: Dynamo logs none for a dim marked dynamic (torch._dynamo.mark_dynamic), which it joins into the profile as it compiles; remove the mark to keep it static${b.run ? `, or pgo-ledger retract --run ${b.run} leaves that run out` : ''}`;
   }
   if (b?.kind === 'entry.imported') {
     return `it came dynamic in an imported profile (${b.format ?? 'snapshot'}${b.origin ? ` from ${b.origin}` : ''})${b.run ? `; pgo-ledger retract --run ${b.run} leaves that import out` : ''}`;
