@@ -4,7 +4,9 @@ import { dimSwitchHint } from '../model/switches.ts';
 import { PyFloat } from '../model/float.ts';
 import { isPyInt } from '../model/int.ts';
 import type { FrameStateSizeEntry } from '../model/entry.ts';
+import { inputError } from '../errors.ts';
 import { matchCode } from './code-ref.ts';
+import { knownRead, noSuchSource } from './known.ts';
 import { dictionaries, scanEvents, type Dictionaries } from './log.ts';
 import { leftOutRuns } from './window.ts';
 import { describedShapes } from './described-shapes.ts';
@@ -108,7 +110,18 @@ function dimsOf(e: FrameStateSizeEntry, sawScalar: boolean, sawTensor: boolean):
  * answer, static ones included.
  */
 export function explain(ledger: Ledger, profileId: number, opts: ExplainOptions = {}): DimStory[] {
-  return explainWith(ledger, profileId, opts, null, 0);
+  const cacheKey = knownRead(ledger, profileId, opts.window);
+  const stories = explainWith(ledger, profileId, opts, null, 0);
+  // a source or dim asked for and not there is an error, not an empty answer (every dim of a source asked for is told)
+  if (!stories.length && (opts.source !== undefined || opts.dim)) {
+    const dim = opts.dim && dimRefText(opts.dim);
+    if (opts.source !== undefined && dim !== undefined) {
+      const has = [...new Set(explainWith(ledger, profileId, { source: opts.source, code: opts.code, window: opts.window, becameOnly: true }, null, 0).map((s) => dimRefText(s.dim)))];
+      if (has.length) throw inputError(`${opts.source}${opts.code ? ` in code ${opts.code}` : ''} of ${cacheKey} has no dim ${dim}; its dims: ${has.join(', ')}`);
+    }
+    noSuchSource(cacheKey, { source: opts.source, code: opts.code, dim, window: opts.window });
+  }
+  return stories;
 }
 
 function explainWith(ledger: Ledger, profileId: number, opts: ExplainOptions, onlyCode: string | null, depth: number): DimStory[] {
