@@ -4,14 +4,16 @@ import { dimSwitchHint } from '../model/switches.ts';
 import { PyFloat } from '../model/float.ts';
 import { isPyInt } from '../model/int.ts';
 import type { FrameStateSizeEntry } from '../model/entry.ts';
+import { inputError } from '../errors.ts';
 import { matchCode } from './code-ref.ts';
-import { dictionaries } from './log.ts';
+import { knownRead, noSuchSource } from './known.ts';
+import { dictionaries, scanEvents, type Dictionaries } from './log.ts';
 import { leftOutRuns } from './window.ts';
 import { describedShapes } from './described-shapes.ts';
 import type { Ledger } from './ledger.ts';
 import type { Window } from './window.ts';
 import { whyCheckpointFor } from './why-checkpoints.ts';
-import { carried, carriedKey, dimKey, isDynamic, isStatic, sameDim, show, track, valueAt, valuesOf, whyFold, type Acc, type DimRef, type Evidence, type Keep, type Logged, type Track } from './why-fold.ts';
+import { carried, carriedKey, dimKey, isDynamic, isStatic, recordValue, sameDim, show, track, valueAt, valuesOf, whyFold, type Acc, type DimRef, type Evidence, type Keep, type Logged, type Track } from './why-fold.ts';
 
 export { dimKey, type DimRef, type Evidence };
 
@@ -44,8 +46,8 @@ export interface DimStory {
    */
   scalarKind: 'int' | 'float' | null;
   /**
-   * Each static value seen for this dim, with the runs that fed it: the values PyTorch's records
-   * logged (in log order) first, then those events carried (first-seen order).
+   * Each static value seen for this dim, with the runs that fed it, in first-seen order (by
+   * position): the values events carried and those PyTorch's records logged, counted together.
    */
   values: { value: string; count: number; runs: string[] }[];
   advice: string;
@@ -108,7 +110,18 @@ function dimsOf(e: FrameStateSizeEntry, sawScalar: boolean, sawTensor: boolean):
  * answer, static ones included.
  */
 export function explain(ledger: Ledger, profileId: number, opts: ExplainOptions = {}): DimStory[] {
-  return explainWith(ledger, profileId, opts, null, 0);
+  const cacheKey = knownRead(ledger, profileId, opts.window);
+  const stories = explainWith(ledger, profileId, opts, null, 0);
+  // a source or dim asked for and not there is an error, not an empty answer (every dim of a source asked for is told)
+  if (!stories.length && (opts.source !== undefined || opts.dim)) {
+    const dim = opts.dim && dimRefText(opts.dim);
+    if (opts.source !== undefined && dim !== undefined) {
+      const has = [...new Set(explainWith(ledger, profileId, { source: opts.source, code: opts.code, window: opts.window, becameOnly: true }, null, 0).map((s) => dimRefText(s.dim)))];
+      if (has.length) throw inputError(`${opts.source}${opts.code ? ` in code ${opts.code}` : ''} of ${cacheKey} has no dim ${dim}; its dims: ${has.join(', ')}`);
+    }
+    noSuchSource(cacheKey, { source: opts.source, code: opts.code, dim, window: opts.window });
+  }
+  return stories;
 }
 
 function explainWith(ledger: Ledger, profileId: number, opts: ExplainOptions, onlyCode: string | null, depth: number): DimStory[] {
@@ -141,10 +154,17 @@ function explainWith(ledger: Ledger, profileId: number, opts: ExplainOptions, on
     }
     return k;
   };
+  // where each body and each record's value first came, read from the log only for a dim that has both
+  const seen = firstSeen(ledger, dict, profileId, window, accs);
   const fillValues = (acc: Acc, d: DimRef, t: Track) => {
     const got = bodiesOf(acc);
+    // PyTorch's records counted their values as the state folded, before any body's: where a
+    // dim has both, each value's first position puts the list in first-seen order
+    const firstAt = t.values.size && t.logged && got.length ? seen(acc, dimKey(d), t.logged.position) : null;
+    const at = new Map<string, number>();
+    if (firstAt) for (const v of t.values.keys()) at.set(v, firstAt.record(v));
     let i = 0;
-    for (const slot of acc.carried.values()) {
+    for (const [bodyId, slot] of acc.carried) {
       const brought = valueAt(got[i++], d);
       if (!isStatic(brought)) continue;
       const v = show(brought);
@@ -153,9 +173,12 @@ function explainWith(ledger: Ledger, profileId: number, opts: ExplainOptions, on
       into.count += slot.count;
       for (const r of slot.runs) into.runs.add(r);
       values.set(v, into);
+      if (firstAt) at.set(v, Math.min(at.get(v) ?? Infinity, firstAt.body(bodyId)));
       // its stored text no longer tells it (why-fold.ts writes a dim's text again only without it)
       t.text = undefined;
     }
+    // (a stable sort: values whose first position is past what was read keep the bodies' order, which is first-seen)
+    if (firstAt) t.values = new Map([...t.values].sort(([x], [y]) => (at.get(x)! < at.get(y)! ? -1 : at.get(x)! > at.get(y)! ? 1 : 0)));
   };
 
   const saw = new Map<string, DimStory['saw']>();
@@ -224,6 +247,70 @@ function explainWith(ledger: Ledger, profileId: number, opts: ExplainOptions, on
   }
   if (opts.source === undefined) out.sort((x, y) => (y.becameDynamic?.position ?? -1) - (x.becameDynamic?.position ?? -1));
   return out;
+}
+
+/** The first positions of one acc's bodies and of its dim's record values (Infinity: not read, so later than any record's). */
+interface FirstSeen {
+  body(bodyId: number): number;
+  record(value: string): number;
+}
+
+/**
+ * Where each value of a dim was first seen in the window, for the dims whose values came both
+ * from PyTorch's records and from bodies (observations, imports). why's state keeps no
+ * position per value (why-fold.ts; its checkpoints are stored as they are), so the log is read
+ * here, up to the dim's latest record: a body first met later than that comes after every
+ * record's value, in the order the state met the bodies. One read serves every dim told, and
+ * goes further on when a later dim's record is later. The events are those why's fold takes:
+ * the window's, less the runs it leaves out.
+ */
+function firstSeen(ledger: Ledger, dict: Dictionaries, profileId: number, window: Window, accs: Map<string, Acc>): (acc: Acc, dk: string, until: number) => FirstSeen {
+  let excluded: Set<string> | null = null;
+  let read = 0;
+  const keys = new Map<CodeId, string>();
+  const bodies = new Map<Acc, Map<number, number>>();
+  // by acc: `${dim key}\u0000${value}` -> position; a whole-field record names its field's dim key
+  const records = new Map<Acc, Map<string, number>>();
+  const first = <K>(m: Map<K, number>, k: K, position: number) => {
+    if (!m.has(k)) m.set(k, position);
+  };
+  return (acc, dk, until) => {
+    if (until > read) {
+      excluded ??= leftOutRuns(ledger.sql, profileId, window, dict);
+      const out = excluded;
+      scanEvents(
+        ledger.sql,
+        { untilTime: window.untilTime, profileId, afterPosition: read, untilPosition: Math.min(until, window.untilPosition ?? Infinity) },
+        (ev) => {
+          if (ev.kind === 'run.retracted' || (ev.run !== null && out.has(ev.run))) return;
+          let ck = keys.get(ev.code);
+          if (ck === undefined) keys.set(ev.code, (ck = codeKey(ev.code)));
+          const a = accs.get(`${ck}\u0000${ev.source}`);
+          if (!a) return;
+          if (ev.record) {
+            let m = records.get(a);
+            if (!m) records.set(a, (m = new Map()));
+            const r = ev.record;
+            const v = recordValue(r.new);
+            // the dim why-fold.ts counts it at (recordDim): by its reason, a whole field's by either field
+            if (r.reason === 'scalar change') first(m, `scalar\u0000${v}`, ev.position);
+            else if ((r.reason === 'size change' || r.reason === 'stride change') && typeof r.dim_changed === 'number') first(m, `${r.reason === 'size change' ? 'size' : 'stride'}[${r.dim_changed}]\u0000${v}`, ev.position);
+            else for (const f of ['size', 'stride']) first(m, `${f}\u0000${v}`, ev.position);
+          } else if (ev.shape || ev.entry) {
+            let m = bodies.get(a);
+            if (!m) bodies.set(a, (m = new Map()));
+            first(m, ev.bodyId, ev.position);
+          }
+        },
+        dict,
+      );
+      read = until;
+    }
+    return {
+      body: (id) => bodies.get(acc)?.get(id) ?? Infinity,
+      record: (v) => records.get(acc)?.get(`${dk}\u0000${v}`) ?? Infinity,
+    };
+  };
 }
 
 /**
