@@ -3,6 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { cli } from '../../test/support/cli.ts';
+import { TORCH } from '../../test/support/fixtures.ts';
 import { tempDir } from '../../test/support/tmp.ts';
 import { pickleProfile } from '../codecs/pickle/index.ts';
 import { DYNAMIC, InferStride } from '../model/atoms.ts';
@@ -56,6 +57,23 @@ for (const dialect of DIALECTS) describe(dialect, () => {
       const x = json.codes[0].entries["L['x']"];
       assert.deepEqual(x.size, ['dynamic', 128]);
       assert.equal(x.excluded_sizes ?? null, null, JSON.stringify(x));
+    });
+
+    it("gives k's code state of real PyTorch 2.11's workload 2 (x = randn(5, 6) marked at dim 0, then y = randn(6))", () => {
+      // torch-harness/train2.py: `x = torch.randn(5, 6); torch._dynamo.mark_dynamic(x, 0); ck(x, torch.randn(6))`;
+      // the call after it (7, 6) hits the dynamic graph, so it records nothing. Dynamo wrapped y first.
+      const k = { filename: '/srv/train/train2.py', firstlineno: 17, name: 'k', file_hash: 'e6c5f2f9' };
+      const obs = (o: object) => JSON.stringify({ job: 'w2mine', code: k, ...o });
+      writeFileSync(join(dir, 'w2.jsonl'), [obs({ source: "L['y']", kind: 'tensor', size: [6], stride: [1] }), obs({ source: "L['x']", kind: 'tensor', size: [5, 6], stride: [6, 1], mark_dynamic: [0] })].join('\n') + '\n');
+      assert.equal(cli(db, ['ingest', join(dir, 'w2.jsonl')]).status, 0);
+      assert.equal(cli(db, ['ingest', join(TORCH, 'workload2/code_state_fixture2_None_.pkl'), '--job', 'w2real']).status, 0);
+      const codeK = (job: string) => JSON.parse(cli(db, ['show', '--job', job, '--json']).stdout).codes.find((c: { code: { name: string } }) => c.code.name === 'k');
+      const real = codeK('w2real');
+      assert.deepEqual(real.entries["L['x']"].size, ['dynamic', 6]);
+      // the 2.11 layout pickles no excluded_* (show --json names what the join kept of them all the same)
+      const mine = codeK('w2mine');
+      for (const e of Object.values(mine.entries) as { excluded_sizes?: unknown }[]) delete e.excluded_sizes;
+      assert.deepEqual(mine, real);
     });
 
     it('refuses marks on a scalar or past the size, naming the line', () => {
