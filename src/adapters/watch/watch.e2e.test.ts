@@ -555,3 +555,24 @@ describe('trial 17: watch --redis says why it cannot follow a server, as pull do
     }
   });
 });
+
+describe('trial 17: a log gone before it was final is said', () => {
+  it('a log deleted mid-write is said with how far it was read (it was forgotten silently, its waiting records with it); one renamed within the folder is not', async () => {
+    const folder = join(dir, 'gone-mid-write');
+    mkdirSync(join(folder, 'sub'), { recursive: true });
+    // cut where compile 0/1's records wait for its compilation_metrics (line 366 and on)
+    writeFileSync(join(folder, 'c.log'), readFileSync(join(TORCH, 'traces/cold-local.log')).subarray(0, 58258));
+    writeFileSync(join(folder, 'r.log'), readFileSync(join(TORCH, 'workload2/trace-rank0.log')).subarray(0, 100_000));
+    const w = watching(join(dir, 'gone-mid-write.db'), [folder, '--interval', '0.2', '--settle', '600']);
+    const read = (name: string) => w.lines.some((l) => l.report === 'input' && String(l.input).endsWith(name));
+    await w.until('both logs read', () => read('c.log') && read('r.log'));
+    rmSync(join(folder, 'c.log'));
+    renameSync(join(folder, 'r.log'), join(folder, 'sub', 'r2.log'));
+    await w.until('the note', () => /c\.log: gone before it was final/.test(w.stderr()));
+    assert.match(w.stderr(), /c\.log: gone before it was final \(deleted or moved away\), read to byte 58258 \(line 418\): the events it had settled are in; its last entry and any record still waiting/);
+    await sleep(600);
+    assert.doesNotMatch(w.stderr(), /r\.log: gone/, 'a log renamed within the folder is read there, not gone');
+    w.proc.kill('SIGINT');
+    assert.equal(await w.exit, 0, w.stderr());
+  });
+});
