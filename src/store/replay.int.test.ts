@@ -146,6 +146,20 @@ describe('replay: the packed scan against the rows', () => {
     }
   });
 
+  it('issue 10.7: a page read spread with times of text and of a blob (read as they are, each goes as a mark does): what the rows give', () => {
+    l.sql.run('savepoint spread');
+    try {
+      l.sql.run('update events set time = time - 100000000000 where position % 19 = 0');
+      l.sql.run("update events set time = 'x' where position = 78");
+      l.sql.run("update events set time = x'00' where position = 79");
+      l.sql.run("update events set time = '12' where position = 80");
+      same();
+    } finally {
+      l.sql.run('rollback to spread');
+      l.sql.run('release spread');
+    }
+  });
+
   it('issue 10.7: times at the ends of 64 bits, huge, not numbers (the packed scan\'s time less its base, in integers, overflows): what the rows give', () => {
     l.sql.run('savepoint ends');
     try {

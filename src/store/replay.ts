@@ -405,6 +405,13 @@ function packedScan(
     }
     for (const table of ['bodies', 'codes', 'sources', 'runs'] as const) if (want[table].length) dict.load(table, want[table]);
   };
+  /** An event read from its row, as scanEvents reads it (its ids or time did not fit the packing). */
+  const marked = (position: number) => {
+    const r = sql.allRaw('select position, profile_id, code_id, source_id, body_id, run_id, time from events where position = ?', position)[0];
+    fillEvent(sql, dict, ev, position, r[1] as number, r[2] as number | null, r[3] as number | null, r[4] as number, r[5] as number | null);
+    lastTime = ev.time = r[6] as number;
+    cold(ev);
+  };
   let n = 0;
   for (let a = 0; a < last; a += SPAN) {
     const until = a + SPAN;
@@ -446,11 +453,7 @@ function packedScan(
       const x = v / 2;
       // a mark: odd
       if (x !== Math.floor(x)) {
-        const position = a + 1 + (spread ? Math.floor(v / HIGH) : i);
-        const r = sql.allRaw('select position, profile_id, code_id, source_id, body_id, run_id, time from events where position = ?', position)[0];
-        fillEvent(sql, dict, ev, position, r[1] as number, r[2] as number | null, r[3] as number | null, r[4] as number, r[5] as number | null);
-        lastTime = ev.time = r[6] as number;
-        cold(ev);
+        marked(a + 1 + (spread ? Math.floor(v / HIGH) : i));
         continue;
       }
       // whole numbers below 2**53 scaled by powers of two (a product by 2**-k is exact, as the
@@ -464,8 +467,17 @@ function packedScan(
       const body = (r - rb * BB) | 0;
       const key = (rb - q * PCS) | 0;
       const position = spread ? a + 1 + (q | 0) : a + 1 + i;
-      const time = spread ? times![i] : base + q;
-      lastTime = time;
+      // a number in every path (a phi of a page's value and a sum boxed the sum: a heap number an event)
+      let time: number;
+      if (spread) {
+        const t = times![i];
+        // a spread page's times are read as they are: one that is no number (a hostile row) goes as a mark does
+        if (typeof t !== 'number') {
+          marked(position);
+          continue;
+        }
+        time = t;
+      } else time = base + q;
       const runRow = run === NONE ? null : run;
       if (hot(key < known.length ? known[key] : undefined, body, runRow, position, time)) continue;
       const source = key % SB;
@@ -476,6 +488,10 @@ function packedScan(
       const u = cold(ev);
       if (u) known[key] = u;
     }
+    // the time of the page's last event, where packed (a mark's was taken as it was read): set
+    // once a page, not an event (a variable the marks also set holds a boxed number)
+    const end = ids![ids!.length - 1] / 2;
+    if (end === Math.floor(end)) lastTime = spread ? times![times!.length - 1] : base + Math.floor(end * PER_LOW);
   }
   return n;
 }
