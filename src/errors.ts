@@ -57,12 +57,18 @@ export function fullMessage(e: unknown): string {
   return parts.join(': ');
 }
 
+/** How a message names an input: its path, or "standard input" for '-' (a "-:4:" read as a typo). */
+export function inputName(input: string): string {
+  return input === '-' ? 'standard input' : input;
+}
+
 /**
  * An input's failure as a line that names the input once: `${input}: ${what}` with the message
  * less the input's name where it starts with it (readers name their file, for callers that do
  * not; ingest and watch lines name it themselves).
  */
-export function aboutInput(input: string, what: string, e: unknown): string {
+export function aboutInput(path: string, what: string, e: unknown): string {
+  const input = inputName(path);
   const m = fullMessage(e);
   return `${input}: ${what}${m.startsWith(`${input}: `) ? m.slice(input.length + 2) : m}`;
 }

@@ -1,6 +1,6 @@
 import { closeSync, createReadStream, openSync, readSync, statSync } from 'node:fs';
 import { constants as zlibConstants, createGunzip, gunzipSync, type Gunzip } from 'node:zlib';
-import { inputError } from '../errors.ts';
+import { inputError, inputName } from '../errors.ts';
 import { InputError } from './observation-lines.ts';
 
 export interface Line {
@@ -316,14 +316,14 @@ export async function readInput(path: string, max = MAX_WHOLE_BYTES): Promise<Bu
   const raw = path === '-' ? stdinChunks() : createReadStream(path, { highWaterMark: 1 << 20 });
   for await (const c of raw as AsyncIterable<Buffer>) {
     parts.push(c);
-    if ((have += c.length) > max) throw inputError(`${path === '-' ? 'stdin' : path}: larger than ${max} bytes`);
+    if ((have += c.length) > max) throw inputError(`${inputName(path)}: larger than ${max} bytes`);
   }
   const bytes = Buffer.concat(parts);
   if (!isGzipHead(bytes)) return bytes;
   try {
     return gunzipSync(bytes, { maxOutputLength: max });
   } catch (e) {
-    const name = `${path === '-' ? 'stdin' : path}: `;
+    const name = `${inputName(path)}: `;
     const code = (e as NodeJS.ErrnoException).code;
     if (!code?.startsWith('Z_')) throw inputError(`${name}gzip: ${(e as Error).message}`, e);
     // said as the streaming reader says it (inflated): a cut file at its end, damage past what inflates

@@ -480,7 +480,7 @@ describe('session 14 tryout: times with no offset', () => {
     const db = join(dir, 'tz-other-form.db');
     const r = cliAs(db, ['ingest', '-'], { input: `${line('2026-11-26T10:00:00Z')}\n${line('Nov 26 2026 11:00')}\n`, env: { ...process.env, TZ: 'America/New_York' } });
     assert.equal(r.status, 2, r.stderr);
-    assert.match(r.stderr, /-:2: field time: "Nov 26 2026 11:00" is not an ISO 8601 time/);
+    assert.match(r.stderr, /standard input:2: field time: "Nov 26 2026 11:00" is not an ISO 8601 time/);
   });
 });
 
@@ -518,5 +518,28 @@ describe('session 14: a mega-cache whose append fails', () => {
     const ok = cliAs(db, ['ingest', bundle]);
     assert.equal(ok.status, 0, ok.stderr);
     assert.match(ok.stderr, /9 pgo artifacts ingested; left alone: 10 inductor, 8 aot_autograd, 2 autotune/);
+  });
+});
+
+describe('session 17: standard input is named so', () => {
+  it('every message that names an input says "standard input" for -, never "-" (a failure, its line, the summary, a success line, a gzip, a pickle)', () => {
+    const db = join(dir, 'stdin-named.db');
+    const bad = cliAs(db, ['ingest', '-'], { input: `${lines(0)}{bad\n` });
+    assert.equal(bad.status, 2, bad.stderr);
+    assert.match(bad.stderr, /^standard input: failed: standard input:\d+: not JSON/m);
+    assert.match(bad.stderr, /^pgo-ledger: 1 input failed: standard input\n/m);
+    const bytesIn = (args: string[], input: Buffer) => spawnSync(process.execPath, [builtCli(), '--db', db, 'ingest', ...args, '-'], { input, encoding: 'utf8' });
+    const gz = bytesIn([], gzipSync(Buffer.from(lines(1))).subarray(0, 20));
+    assert.equal(gz.status, 2, gz.stderr);
+    assert.match(gz.stderr, /^standard input: failed: gzip: /m);
+    const pickle = bytesIn(['--kind', 'pickle'], Buffer.from([0x80, 0x04, 0x6a]));
+    assert.equal(pickle.status, 2, pickle.stderr);
+    assert.match(pickle.stderr, /^standard input: failed: pickle: /m);
+    const ok = cliAs(db, ['ingest', '-'], { input: lines(2) });
+    assert.equal(ok.status, 0, ok.stderr);
+    assert.match(ok.stdout, /^standard input: observations: \d+ events appended/);
+    for (const r of [bad, gz, pickle, ok]) assert.doesNotMatch(r.stdout + r.stderr, /(^|[\s(])-:|\bstdin\b/m);
+    // the JSON line keeps the argument as given
+    assert.match(cliAs(db, ['ingest', '--json', '-'], { input: lines(2) }).stdout, /^\{"input":"-",/);
   });
 });
