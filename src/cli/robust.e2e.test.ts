@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -541,5 +541,26 @@ describe('session 17: standard input is named so', () => {
     for (const r of [bad, gz, pickle, ok]) assert.doesNotMatch(r.stdout + r.stderr, /(^|[\s(])-:|\bstdin\b/m);
     // the JSON line keeps the argument as given
     assert.match(cliAs(db, ['ingest', '--json', '-'], { input: lines(2) }).stdout, /^\{"input":"-",/);
+  });
+});
+
+describe('session 17: a file-size limit below what SQLite needs', () => {
+  it('read commands on an existing ledger under ulimit -f 8 fail with exit 2 naming the ledger and the limit, not a bare "disk I/O error"; a new ledger too', () => {
+    const db = join(dir, 'fsize.db');
+    assert.equal(cliAs(db, ['ingest', '-'], { input: lines(0) }).status, 0);
+    const limited = (d: string, args: string[]) => spawnSync('bash', ['-c', 'ulimit -f 8; exec "$@"', 'bash', process.execPath, builtCli(), '--db', d, ...args], { encoding: 'utf8' });
+    const said = (d: string) => `${d.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: disk I/O error: ${d.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}-shm, which SQLite maps for every reader and writer \\(32 KiB at least\\), cannot grow past this process's file-size limit of 8192 bytes \\(ulimit -f\\)\\n$`;
+    for (const args of [['show', '--job', 'case-0'], ['why', '--job', 'case-0'], ['history', '--job', 'case-0'], ['jobs'], ['verify']]) {
+      for (const f of [`${db}-shm`, `${db}-wal`]) rmSync(f, { force: true });
+      const r = limited(db, args);
+      assert.equal(r.status, 2, `${args[0]}: ${r.stderr}`);
+      assert.match(r.stderr, new RegExp(`^pgo-ledger: cannot open database ${said(db)}`), args[0]);
+    }
+    const fresh = join(dir, 'fsize-new.db');
+    const w = spawnSync('bash', ['-c', 'ulimit -f 8; exec "$@"', 'bash', process.execPath, builtCli(), '--db', fresh, 'ingest', '-'], { input: lines(1), encoding: 'utf8' });
+    assert.equal(w.status, 2, w.stderr);
+    assert.match(w.stderr, new RegExp(`^pgo-ledger: cannot create the ledger in ${said(fresh)}`));
+    // with no limit the same ledger reads
+    assert.equal(cliAs(db, ['show', '--job', 'case-0']).stdout, cases[0].expected.render + '\n');
   });
 });
