@@ -89,7 +89,8 @@ export async function ingestObservations(ledger: Ledger, file: string, opts: Ing
       );
     }
     // Issue 9.3: batches before a bad line are committed; say exactly what, and how to go on.
-    const said = e.message.startsWith(`${e.file}:${e.line}: `) ? e.message.slice(`${e.file}:${e.line}: `.length) : e.message;
+    const at = `${inputName(e.file)}:${e.line}: `;
+    const said = e.message.startsWith(at) ? e.message.slice(at.length) : e.message;
     throw new InputError(
       e.file,
       e.line,

@@ -415,7 +415,7 @@ describe('session 14 tryout: damaged inputs', () => {
     writeFileSync(join(dir, 'trailing.jsonl.gz'), Buffer.concat([obs, Buffer.from('garbage')]));
     r = cliAs(db, ['ingest', join(dir, 'trailing.jsonl.gz')]);
     assert.equal(r.status, 2, r.stderr);
-    assert.match(r.stderr, /trailing\.jsonl\.gz: failed: gzip: incorrect header check: damaged past compressed byte \d+ \(or not gzip data after the end of its stream\)/);
+    assert.match(r.stderr, new RegExp(`trailing\\.jsonl\\.gz: failed: gzip: not gzip data after the end of its last member \\(gunzip's trailing garbage\\), from compressed byte ${obs.length}, `));
   });
 
   it('a failed input is named once in its line, by ingest and watch, and a cut gzip read whole says where it stopped (trial 16)', () => {
@@ -538,7 +538,12 @@ describe('session 17: standard input is named so', () => {
     const ok = cliAs(db, ['ingest', '-'], { input: lines(2) });
     assert.equal(ok.status, 0, ok.stderr);
     assert.match(ok.stdout, /^standard input: observations: \d+ events appended/);
-    for (const r of [bad, gz, pickle, ok]) assert.doesNotMatch(r.stdout + r.stderr, /(^|[\s(])-:|\bstdin\b/m);
+    // a bad line after a committed batch: named once, as the file's is
+    const many = Array.from({ length: 10_001 }, (_, i) => JSON.stringify({ job: 'many', run: 'r', time: 1764151200 + i, code: { filename: '/a.py', firstlineno: 1, name: 'f' }, source: 'x', kind: 'size', size: [8, 1 + (i % 7)] }));
+    const later = cliAs(db, ['ingest', '-'], { input: `${many.join('\n')}\n{bad\n` });
+    assert.equal(later.status, 2, later.stderr);
+    assert.match(later.stderr, /^standard input: failed: standard input:10002: not JSON[^\n]*\n {2}the first 10000 observation lines of standard input were committed/m);
+    for (const r of [bad, gz, pickle, ok, later]) assert.doesNotMatch(r.stdout + r.stderr, /(^|[\s(])-:|\bstdin\b/m);
     // the JSON line keeps the argument as given
     assert.match(cliAs(db, ['ingest', '--json', '-'], { input: lines(2) }).stdout, /^\{"input":"-",/);
   });
@@ -562,5 +567,44 @@ describe('session 17: a file-size limit below what SQLite needs', () => {
     assert.match(w.stderr, new RegExp(`^pgo-ledger: cannot create the ledger in ${said(fresh)}`));
     // with no limit the same ledger reads
     assert.equal(cliAs(db, ['show', '--job', 'case-0']).stdout, cases[0].expected.render + '\n');
+  });
+});
+
+describe('session 17: a gzip with bytes after its end', () => {
+  it('gets the same outcome whatever its size, file or standard input: its whole members\' lines go in, then it fails naming the byte the garbage starts at', () => {
+    // a small one committed nothing, a streamed one all but its last megabyte's lines
+    let seed = 7;
+    const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31);
+    const line = (i: number) => JSON.stringify({ job: 'gz', run: 'r', time: 1764151200 + i, code: { filename: '/a.py', firstlineno: 1, name: 'f' }, source: 'x', kind: 'size', size: [next() % 100000, next() % 100000, next() % 100000] });
+    const text = (n: number) => Array.from({ length: n }, (_, i) => line(i)).join('\n') + '\n';
+    for (const [name, n, members] of [['small', 3, 1], ['two members', 5, 2], ['streamed', 120_007, 1]] as const) {
+      const body = text(n);
+      const half = body.indexOf('\n', body.length >> 1) + 1;
+      const gz = members === 1 ? gzipSync(body) : Buffer.concat([gzipSync(body.slice(0, half)), gzipSync(body.slice(half))]);
+      if (name === 'streamed') assert.ok(gz.length > 1 << 20, `${gz.length} bytes: more than one read`);
+      const file = join(dir, `garbage-${n}.jsonl.gz`);
+      writeFileSync(file, Buffer.concat([gz, Buffer.from('garbage\n')]));
+      for (const input of [file, '-']) {
+        const db = join(dir, `garbage-${n}-${input === '-' ? 'stdin' : 'file'}.db`);
+        const r = spawnSync(process.execPath, [builtCli(), '--db', db, 'ingest', input], { input: input === '-' ? readFileSync(file) : undefined, encoding: 'utf8', maxBuffer: 1 << 26 });
+        assert.equal(r.status, 2, `${name} ${input}: ${r.stderr}`);
+        assert.match(r.stderr, new RegExp(`gzip: not gzip data after the end of its last member \\(gunzip's trailing garbage\\), from compressed byte ${gz.length}, ${Buffer.byteLength(body)} bytes inflated before it\n  the first ${n} observation lines of .* were committed`), `${name} ${input}`);
+        assert.match(cliAs(db, ['jobs']).stdout, new RegExp(`^gz:None:\t${n} events\t`), `${name} ${input}`);
+      }
+    }
+    // zero bytes after the end are padding, as gzip and zlib take them; a whole input read whole fails whole
+    const pkl = readFileSync(join(FIXTURES, 'torch-2.11/local/code_state_fixture_None_.pkl'));
+    const two = Buffer.concat([gzipSync(pkl.subarray(0, 100)), gzipSync(pkl.subarray(100))]);
+    const padded = join(dir, 'code_state_padded_None_.pkl.gz');
+    writeFileSync(padded, Buffer.concat([two, Buffer.alloc(16)]));
+    const db = join(dir, 'garbage-pickle.db');
+    const ok = cliAs(db, ['ingest', '--job', 'padded', padded]);
+    assert.equal(ok.status, 0, ok.stderr);
+    const junk = join(dir, 'code_state_junk_None_.pkl.gz');
+    writeFileSync(junk, Buffer.concat([two, Buffer.from([0, 0, 1])]));
+    const bad = cliAs(join(dir, 'garbage-pickle-2.db'), ['ingest', '--job', 'junk', junk]);
+    assert.equal(bad.status, 2, bad.stderr);
+    assert.ok(bad.stderr.includes(`${junk}: failed: gzip: not gzip data after the end of its last member (gunzip's trailing garbage), from compressed byte ${two.length + 2}, ${pkl.length} bytes inflated before it\n`), bad.stderr);
+    assert.equal(cliAs(join(dir, 'garbage-pickle-2.db'), ['jobs']).stdout, '');
   });
 });
