@@ -26,4 +26,5 @@ export const migrations: Record<string, Migration> = {
   '2026-11-29T07-55-take-positions-definer': lazy(() => import('./2026-11-29T07-55-take-positions-definer.ts')),
   '2026-11-29T09-24-profile-spans': lazy(() => import('./2026-11-29T09-24-profile-spans.ts')),
   '2026-11-29T09-44-float-scalars': lazy(() => import('./2026-11-29T09-44-float-scalars.ts')),
+  '2026-11-29T14-31-mark-dynamic': lazy(() => import('./2026-11-29T14-31-mark-dynamic.ts')),
 };

@@ -16,7 +16,8 @@ export const FRESH_SQLITE: FreshSchema = {
     "2026-11-29T04-12-events-by-profile-rowid",
     "2026-11-29T07-55-take-positions-definer",
     "2026-11-29T09-24-profile-spans",
-    "2026-11-29T09-44-float-scalars"
+    "2026-11-29T09-44-float-scalars",
+    "2026-11-29T14-31-mark-dynamic"
   ],
   "sql": [
     "CREATE TABLE \"kysely_migration\" (\"name\" varchar(255) not null primary key, \"timestamp\" varchar(255) not null)",

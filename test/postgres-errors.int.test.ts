@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { cli } from './support/cli.ts';
 import { freshPgDatabase, numbersOf, psql } from './support/postgres.ts';
+import { startPgServer } from './support/postgres-server.ts';
 import { freePort } from './support/redis-server.ts';
 import { tempDir } from './support/tmp.ts';
 
@@ -61,5 +62,23 @@ describe('issue 11.6: more PostgreSQL errors, each clear within 5 s with nothing
     assert.match(r.stderr, /cannot connect to postgres:\/\/admin:\*\*\*@127\.0\.0\.1:\d+\/l: no server is listening there/);
     assert.ok(r.ms < 5000, `${r.ms} ms`);
     assert.deepEqual(numbersOf(src, 'select count(*) from events'), [1]);
+  });
+});
+
+describe('trial 17: a server with TLS', () => {
+  it("sslmode=require against a certificate Node does not trust says what to do (it said only 'self-signed certificate'); uselibpqcompat=true connects", () => {
+    const server = startPgServer({ ssl: true });
+    try {
+      const password = new URL(server.adminUrl).password;
+      const req = cli(`${server.adminUrl}?sslmode=require`, ['jobs']);
+      assert.equal(req.status, 2, req.stderr);
+      assert.match(req.stderr, /cannot connect to postgres:\/\/admin:\*\*\*@127\.0\.0\.1:\d+\/postgres\?sslmode=require: self-signed certificate: the server's TLS certificate is checked \(node-postgres takes sslmode=require, prefer and verify-ca as verify-full\): give its CA with sslrootcert=FILE, or add uselibpqcompat=true/);
+      assert.ok(!req.stderr.includes(password), 'no password in messages');
+      const compat = cli(`${server.adminUrl}?uselibpqcompat=true&sslmode=require`, ['ingest', '-'], LINE);
+      assert.equal(compat.status, 0, compat.stderr);
+      assert.match(cli(`${server.adminUrl}?uselibpqcompat=true&sslmode=require`, ['jobs']).stdout, /^j:None:\t1 events/);
+    } finally {
+      server.stop();
+    }
   });
 });

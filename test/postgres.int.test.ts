@@ -253,12 +253,12 @@ describe('issue 11.8: roles', () => {
     assert.equal(cli(as(writer), ['replay']).status, 0);
     assert.equal(cli(as(reader), ['verify']).status, 0);
     // a pgo-ledger upgrade: the database is behind, and a writer may not migrate it; it is told who can
-    // (as the database was before the last two migrations: profile-spans' down, float-scalars none to undo;
-    // the table the first adds gets the default privileges)
-    const lastTwo = Object.keys(migrations).sort().slice(-2);
-    assert.deepEqual(lastTwo, ['2026-11-29T09-24-profile-spans', '2026-11-29T09-44-float-scalars']);
+    // (as the database was before the last three migrations: profile-spans' down, float-scalars and
+    // mark-dynamic none to undo; the table the first adds gets the default privileges)
+    const lastThree = Object.keys(migrations).sort().slice(-3);
+    assert.deepEqual(lastThree, ['2026-11-29T09-24-profile-spans', '2026-11-29T09-44-float-scalars', '2026-11-29T14-31-mark-dynamic']);
     psql(undoProfileSpans('postgres'), name);
-    psql(`delete from kysely_migration where name in ('${lastTwo.join("', '")}')`, name);
+    psql(`delete from kysely_migration where name in ('${lastThree.join("', '")}')`, name);
     const behind = cli(as(writer), ['ingest', join(TORCH, 'workload2/trace-rank1.log')]);
     assert.equal(behind.status, 2, behind.stderr);
     assert.match(behind.stderr, /cannot migrate .*permission denied.*the database's owner runs the migrations \(one write command as the owner, e\.g\. pgo-ledger replay\)/);

@@ -55,6 +55,8 @@ function buildObservationLine() {
       stride: z.array(IntJson).optional(),
       value: IntJson.optional(),
       automatic_dynamic: z.boolean().optional(),
+      /** torch._dynamo.mark_dynamic's dims of a tensor (any order; a dim twice is one). */
+      mark_dynamic: z.array(z.number().int().nonnegative()).optional(),
     })
     .superRefine((o, ctx) => {
       if (o.kind !== 'scalar' && !o.size) ctx.addIssue({ code: 'custom', path: ['size'], message: `required for kind ${o.kind}` });
@@ -63,6 +65,9 @@ function buildObservationLine() {
         ctx.addIssue({ code: 'custom', path: ['stride'], message: `has ${o.stride.length} dims but size has ${o.size.length}` });
       }
       if (o.kind === 'scalar' && o.value === undefined) ctx.addIssue({ code: 'custom', path: ['value'], message: 'required for kind scalar' });
+      if (o.mark_dynamic && o.kind !== 'tensor') ctx.addIssue({ code: 'custom', path: ['mark_dynamic'], message: `only for kind tensor (Dynamo marks a tensor's dims), not ${o.kind}` });
+      const past = o.mark_dynamic?.find((d) => o.size && d >= o.size.length);
+      if (past !== undefined && o.size) ctx.addIssue({ code: 'custom', path: ['mark_dynamic'], message: `dim ${past} is past the size's ${o.size.length} dims` });
     });
 }
 let observationLine: ReturnType<typeof buildObservationLine> | undefined;
@@ -75,7 +80,7 @@ export const observationLineSchema = () => (observationLine ??= buildObservation
  * has not met before take it (zod cost most of a full parse); anything it is unsure of goes to
  * zod, which words the error. A test holds it to zod on hostile lines.
  */
-const LINE_KEYS = new Set(['job', 'rank', 'tag', 'run', 'time', 'compile_id', 'code', 'source', 'kind', 'size', 'stride', 'value', 'automatic_dynamic']);
+const LINE_KEYS = new Set(['job', 'rank', 'tag', 'run', 'time', 'compile_id', 'code', 'source', 'kind', 'size', 'stride', 'value', 'automatic_dynamic', 'mark_dynamic']);
 const CODE_KEYS = new Set(['filename', 'firstlineno', 'name', 'file_hash', 'closure_hash']);
 const INT_TEXT = /^-?\d+$/;
 const isPlain = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && Object.getPrototypeOf(v) === Object.prototype;
@@ -106,6 +111,8 @@ export function surelyValidLine(j: unknown): j is z.infer<ReturnType<typeof buil
   if (size !== undefined && !intJsons(size)) return false;
   if (stride !== undefined && !intJsons(stride)) return false;
   if (value !== undefined && !isIntJson(value)) return false;
+  // marked dims go to zod, which words what is wrong with them
+  if (j.mark_dynamic !== undefined) return false;
   // the schema's refinements
   if (kind === 'scalar') return value !== undefined;
   if (kind === 'size') return size !== undefined;
@@ -361,7 +368,9 @@ export function parseObservationLine(text: string, line: number, ctx: LineContex
     checkInts(o.size!, 'size', file, line);
     if (o.kind === 'tensor') {
       checkInts(o.stride!, 'stride', file, line);
-      shape = { kind: 'tensor', size: o.size!, stride: o.stride! };
+      // Dynamo walks the dims in order (`for i in range(e.dim())`), whatever order they were marked in
+      const marks = o.mark_dynamic?.length ? [...new Set(o.mark_dynamic)].sort((a, b) => a - b) : undefined;
+      shape = marks ? { kind: 'tensor', size: o.size!, stride: o.stride!, mark_dynamic: marks } : { kind: 'tensor', size: o.size!, stride: o.stride! };
     } else shape = { kind: 'size', size: o.size! };
   }
   const run = o.run ?? defaults.run ?? null;

@@ -689,3 +689,22 @@ describe('trial 16: a number JSON cannot hold as an int is said as what JSON.par
     assert.doesNotThrow(() => parseObservationLine(`{"job":"j",${code},"source":"x","kind":"scalar","value":"9007199254740993"}`, 1, ctx));
   });
 });
+
+describe('mark_dynamic on a line', () => {
+  const job = '"job":"j",' + code + ',"source":"x"';
+  it("is the tensor's marked dims, in dim order and once each, as Dynamo walks them (the fast parse agrees)", () => {
+    const { check } = sideBySide('');
+    const ev = check(`{${job},"kind":"tensor","size":[4,6,8],"stride":[48,8,1],"mark_dynamic":[2,0,2]}`) as LineEvent;
+    assert.deepEqual((ev.payload as { shape: unknown }).shape, { kind: 'tensor', size: [4, 6, 8], stride: [48, 8, 1], mark_dynamic: [0, 2] });
+    // none marked: the plain tensor body, as before
+    const plain = check(`{${job},"kind":"tensor","size":[4],"stride":[1],"mark_dynamic":[]}`) as LineEvent;
+    assert.deepEqual((plain.payload as { shape: unknown }).shape, { kind: 'tensor', size: [4], stride: [1] });
+  });
+  it('is refused on a scalar or a size-only line, and past the tensor\'s dims', () => {
+    const ctx = lineContext('f.jsonl', {});
+    assert.throws(() => parseObservationLine(`{${job},"kind":"scalar","value":3,"mark_dynamic":[0]}`, 1, ctx), /f\.jsonl:1: field mark_dynamic: only for kind tensor/);
+    assert.throws(() => parseObservationLine(`{${job},"kind":"size","size":[3],"mark_dynamic":[0]}`, 2, ctx), /f\.jsonl:2: field mark_dynamic: only for kind tensor/);
+    assert.throws(() => parseObservationLine(`{${job},"kind":"tensor","size":[3,4],"stride":[4,1],"mark_dynamic":[2]}`, 3, ctx), /f\.jsonl:3: field mark_dynamic: dim 2 is past the size's 2 dims/);
+    assert.throws(() => parseObservationLine(`{${job},"kind":"tensor","size":[3],"stride":[1],"mark_dynamic":[-1]}`, 4, ctx), /f\.jsonl:4: field mark_dynamic/);
+  });
+});

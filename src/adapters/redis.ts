@@ -22,8 +22,8 @@ export interface RedisOptions {
   timeoutMs?: number;
 }
 
-/** Where a URL points, without its password (for messages). */
-function where(url: string): string {
+/** Where a URL points, without its password (messages; watch's cursor names and origins, as pull writes them). */
+export function redisWhere(url: string): string {
   try {
     const u = new URL(url);
     return `${u.protocol}//${u.hostname}:${u.port || 6379}${u.pathname && u.pathname !== '/' ? u.pathname : ''}`;
@@ -39,10 +39,11 @@ export function checkRedisUrl(url: string): void {
 
 /**
  * Opens a connection to the Redis PyTorch's remote cache uses (redis:// or rediss://, with
- * a password in the URL if needed). No retry loops: a server that is down or refuses the
- * password is a clear error within the timeout.
+ * a password in the URL if needed). No retry loops: a server that is down, refuses the
+ * password or has not the URL's database is a clear error within the timeout (watch retries
+ * it, with these words).
  */
-async function connect(url: string, o: RedisOptions): Promise<Redis> {
+export async function connectRedis(url: string, o: RedisOptions): Promise<Redis> {
   checkRedisUrl(url);
   const db = databaseIndex(url);
   const timeout = o.timeoutMs ?? 5000;
@@ -64,8 +65,8 @@ async function connect(url: string, o: RedisOptions): Promise<Redis> {
     r.disconnect();
     // ioredis reports a refused AUTH on its error event, then "Connection is closed"
     const m = [(last as Error | null)?.message, (e as Error).message].filter(Boolean).join('; ');
-    if (/NOAUTH|WRONGPASS|invalid password|AUTH/i.test(m)) throw new RedisError(`Redis at ${where(url)} refused the credentials: ${m}`);
-    throw new RedisError(`cannot reach Redis at ${where(url)}: ${m}`);
+    if (/NOAUTH|WRONGPASS|invalid password|AUTH/i.test(m)) throw new RedisError(`Redis at ${redisWhere(url)} refused the credentials: ${m}`);
+    throw new RedisError(`cannot reach Redis at ${redisWhere(url)}: ${m}`);
   }
   if (db !== 0) {
     // ioredis SELECTs the URL's database on connecting but only reports a refusal on its
@@ -74,14 +75,14 @@ async function connect(url: string, o: RedisOptions): Promise<Redis> {
       await r.select(db);
     } catch (e) {
       r.disconnect();
-      throw new RedisError(`Redis at ${where(url)} has no database ${db}: ${(e as Error).message}`);
+      throw new RedisError(`Redis at ${redisWhere(url)} has no database ${db}: ${(e as Error).message}`);
     }
   }
   return r;
 }
 
-/** The database a URL names (`redis://host/3`), 0 when none. */
-function databaseIndex(url: string): number {
+/** The database a URL names (`redis://host/3`), 0 when none; a path that is no number is an error. */
+export function databaseIndex(url: string): number {
   let path: string;
   try {
     path = new URL(url).pathname;
@@ -89,17 +90,17 @@ function databaseIndex(url: string): number {
     throw new RedisError(`not a valid Redis URL: ${(e as Error).message}`);
   }
   if (path === '' || path === '/') return 0;
-  if (!/^\/\d{1,9}$/.test(path)) throw new RedisError(`Redis URL ${where(url)}: the path must be a database number (redis://host:port/3), not ${JSON.stringify(path)}`);
+  if (!/^\/\d{1,9}$/.test(path)) throw new RedisError(`Redis URL ${redisWhere(url)}: the path must be a database number (redis://host:port/3), not ${JSON.stringify(path)}`);
   return Number(path.slice(1));
 }
 
 async function withRedis<T>(url: string, o: RedisOptions, fn: (r: Redis) => Promise<T>): Promise<T> {
-  const r = await connect(url, o);
+  const r = await connectRedis(url, o);
   try {
     return await fn(r);
   } catch (e) {
     if (e instanceof RedisError) throw e;
-    throw new RedisError(`Redis at ${where(url)}: ${(e as Error).message}`);
+    throw new RedisError(`Redis at ${redisWhere(url)}: ${(e as Error).message}`);
   } finally {
     r.disconnect();
   }
@@ -271,7 +272,7 @@ export async function pullProfiles(ledger: Ledger, url: string, which: { cacheKe
       }
       const pickle = decodeRemoteValue(value.toString('utf8'));
       const profile = unpickleProfile(pickle);
-      const origin = `${where(url)}/${k}`;
+      const origin = `${redisWhere(url)}/${k}`;
       // the snapshot and its events are one transaction: a failure leaves neither
       const a = ledger.sql.immediate(() => ledger.append(importEvents(ledger, profile, cacheKey, { format: 'redis', origin, bytes: pickle, run: o.run ?? null, time: Date.now() })));
       res.keys.push(k);

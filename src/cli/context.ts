@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { inputError } from '../errors.ts';
+import { knownRuns } from '../store/known.ts';
 import type { Ledger, ProfileRow } from '../store/ledger.ts';
 import type { StreamView } from '../store/fold.ts';
 import type { Profile } from '../model/profile.ts';
@@ -46,9 +47,7 @@ export interface WindowOpts {
  * stderr names the log's last position or time.
  */
 export function windowFor(l: Ledger, o: WindowOpts, point: string | undefined = o.asOf, flag = '--as-of'): Window {
-  for (const run of o.excludeRun ?? []) {
-    if (!l.sql.get('select 1 from runs where run = ?', run)) usage(`--exclude-run ${run}: no such run in ${l.path} (pgo-ledger jobs --json lists them by profile; history shows each record's run)`);
-  }
+  knownRuns(l, o.excludeRun, '--exclude-run');
   const w = windowOf(o, point);
   if (w.untilPosition !== undefined || w.untilTime !== undefined) {
     // each profile keeps its last position and its latest event time (profiles' counters)
@@ -65,16 +64,6 @@ export function windowFor(l: Ledger, o: WindowOpts, point: string | undefined = 
     }
   }
   return w;
-}
-
-/**
- * `why` and `history` when the profile holds no such source (in that code id) in the window:
- * one error in both, naming the window, where a source that is there later reads as a typo.
- */
-export function noSuchSource(cacheKey: string, o: WindowOpts & { source?: string; code?: string; dim?: string }): never {
-  const where = `${o.source !== undefined ? ` ${o.source}` : ''}${o.code ? ` in code ${o.code}` : ''}${o.dim !== undefined ? ` with dim ${o.dim}` : ''}`;
-  const when = `${o.asOf !== undefined ? ` as of ${o.asOf}` : ''}${o.excludeRun?.length ? ` without run${o.excludeRun.length > 1 ? 's' : ''} ${o.excludeRun.join(', ')}` : ''}`;
-  usage(`${cacheKey} has no source${where}${when}`);
 }
 
 /** The window a command's options name (the whole log when none). */

@@ -6,6 +6,7 @@ import type { HistoryRow } from '../store/ledger.ts';
 import type { EntryChange } from '../store/diff.ts';
 import type { StormWindow } from '../store/stats.ts';
 import { codeIdLabel } from '../model/code-id.ts';
+import { guardFailures } from '../model/guard-failures.ts';
 import { sawSentence, type DescribedShape } from '../store/described-shapes.ts';
 
 /**
@@ -57,7 +58,7 @@ export function historyText(h: HistoryRow): string {
   const dim = h.dim_changed === 'all' || h.dim_changed === 'scalar' ? h.dim_changed : `dim ${h.dim_changed}`;
   const head = `#${h.position} ${isoTime(h.time)} ${h.run ?? '-'}${h.compileId ? ` [${h.compileId}]` : ''} ${h.code.name}:${h.code.firstlineno} ${h.name} ${dim}: ${h.reason}: ${h.cached} -> ${h.new}`;
   const derived = h.kind === 'entry.imported' ? ' (by PyTorch\'s rule, joining an imported snapshot: not a record PyTorch logged)' : '';
-  return h.guard ? `${head}${derived}\n    compile ${h.compileId ?? '?'} recompiled after: ${h.guard.split('\n')[0]}` : head + derived;
+  return h.guard ? `${head}${derived}\n    compile ${h.compileId ?? '?'} recompiled after: ${guardFailures(h.guard)}` : head + derived;
 }
 
 /** `history --shapes`: one input a compile saw (a trace's describe_tensor/describe_source). */

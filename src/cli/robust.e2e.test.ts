@@ -608,3 +608,23 @@ describe('session 17: a gzip with bytes after its end', () => {
     assert.equal(cliAs(join(dir, 'garbage-pickle-2.db'), ['jobs']).stdout, '');
   });
 });
+
+describe('trial 17: ingest stopped by its ledger', () => {
+  it('names the inputs after the one the ledger stopped on as not read (it named none: they could pass for ingested)', () => {
+    const folder = join(dir, 'stopped-ledger');
+    mkdirSync(folder);
+    const line = (i: number) => JSON.stringify({ job: 'full', run: 'r', time: 1764151200 + i, code: { filename: '/a.py', firstlineno: 1, name: 'f' }, source: 'x', kind: 'size', size: [8, (i % 97) + 1] });
+    writeFileSync(join(folder, 'obs.jsonl'), Array.from({ length: 100_000 }, (_, i) => line(i)).join('\n') + '\n');
+    const later = [join(FIXTURES, 'torch-2.11/traces/cold-local.log'), join(FIXTURES, 'torch-2.11/local/code_state_fixture_None_.pkl')];
+    const db = join(folder, 'full.db');
+    // the ledger full (ulimit -f) within the first input
+    const r = spawnSync('bash', ['-c', 'ulimit -f 2000; exec "$@"', 'bash', process.execPath, builtCli(), '--db', db, 'ingest', join(folder, 'obs.jsonl'), ...later], { encoding: 'utf8' });
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /^pgo-ledger: the ledger .*full\.db: (disk I\/O error|database or disk is full)/m);
+    assert.ok(r.stderr.trimEnd().endsWith(`\n  not read, as the ledger stopped: ${later.join(', ')}`), r.stderr);
+    // the last input: nothing after it to name
+    const last = spawnSync('bash', ['-c', 'ulimit -f 2000; exec "$@"', 'bash', process.execPath, builtCli(), '--db', join(folder, 'full2.db'), 'ingest', join(folder, 'obs.jsonl')], { encoding: 'utf8' });
+    assert.equal(last.status, 2, last.stderr);
+    assert.doesNotMatch(last.stderr, /not read, as the ledger stopped/);
+  });
+});

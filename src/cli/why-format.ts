@@ -1,5 +1,6 @@
 import { isAbsolute, relative } from 'node:path';
 import { codeIdLabel } from '../model/code-id.ts';
+import { guardFailures } from '../model/guard-failures.ts';
 import { sawSentence } from '../store/described-shapes.ts';
 import { dimLabel, mergeJoined, type DimStory, type Evidence } from '../store/why.ts';
 import { codeJson, isoTime, originJson } from './json.ts';
@@ -72,8 +73,8 @@ function storyLines(s: DimStory, indent: string): string[] {
   }
   if (s.logged) {
     lines.push(`${indent}  PyTorch logged at compile ${s.logged.compileId ?? '?'}: ${s.logged.reason} ${s.logged.cached} -> ${s.logged.new}`);
-    // PyTorch gives one reason per compile: the guard that failed first, whichever dim it names
-    if (s.logged.guard) lines.push(`${indent}  compile ${s.logged.compileId ?? '?'} recompiled after: ${s.logged.guard.split('\n')[0]}`);
+    // one reason per cache entry whose guards failed, whichever dim it names
+    if (s.logged.guard) lines.push(`${indent}  compile ${s.logged.compileId ?? '?'} recompiled after: ${guardFailures(s.logged.guard)}`);
   } else if (b && b.kind === 'shape.observed') {
     lines.push(`${indent}  that observation had ${b.brought ?? '?'}`);
   }

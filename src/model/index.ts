@@ -15,3 +15,4 @@ export * from './py-plain.ts';
 export * from './closures.ts';
 export * from './switches.ts';
 export * from './join-profiles.ts';
+export * from './mark-dynamic.ts';

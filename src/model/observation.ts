@@ -4,9 +4,15 @@ import { InferStride, type StrideAtom } from './atoms.ts';
 import { inferStrides } from './infer-strides.ts';
 import type { PyInt } from './int.ts';
 
-/** What Dynamo saw of one input: a raw tensor, an int, or a size-only (mark_dynamic) entry. */
+/** What Dynamo saw of one input: a raw tensor (and the dims the user marked dynamic), an int, or a size-only entry. */
 export type Shape =
-  | { kind: 'tensor'; size: readonly PyInt[]; stride: readonly PyInt[] }
+  | {
+      kind: 'tensor';
+      size: readonly PyInt[];
+      stride: readonly PyInt[];
+      /** The dims `torch._dynamo.mark_dynamic` marked (sorted, distinct, each below the rank; absent: none). */
+      markDynamic?: readonly number[];
+    }
   | { kind: 'scalar'; value: PyInt }
   | { kind: 'size'; size: readonly PyInt[] };
 

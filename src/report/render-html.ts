@@ -188,7 +188,7 @@ export function renderReportHtml(profiles: ReportProfile[], generatedAt: Date = 
               el('ol', { class: 'timeline' }, ...tl.map((t) => el('li', {},
                 el('span', { class: 'mono', text: (t.dim === 'scalar' || t.dim === 'all' ? t.dim : 'dim ' + t.dim) + ': ' + t.cached + ' → ' + t.new }),
                 ' ', el('span', { class: 'muted', text: t.reason + ' · #' + t.position + ' · ' + t.time + (t.run ? ' · run ' + t.run : '') + (t.compileId ? ' · compile ' + t.compileId : '') + (t.origin ? ' · ' + t.origin : '') }),
-                t.guard ? el('div', { class: 'guard', text: 'guard failure: ' + t.guard.split('\\n')[0] }) : null))))
+                t.guard ? el('div', { class: 'guard', text: 'guard failure: ' + t.guard }) : null))))
           : el('span', { class: 'muted', text: 'never changed' });
         rows.push(el('tr', { class: 'entry', 'data-code': c.code, 'data-source': s.source },
           el('td', {}, el('code', { text: s.source })),

@@ -1,6 +1,7 @@
 import { DYNAMIC, InferStride, type Atom } from '../model/atoms.ts';
 import { codeIdLabel, codeKey } from '../model/code-id.ts';
 import { numberRepr } from '../model/float.ts';
+import { guardFailures } from '../model/guard-failures.ts';
 import { dynamicSources, renderEntry } from '../model/render.ts';
 import { layoutOf } from '../model/profile.ts';
 import { shellQuoted, switchAdvice, type SourceFacts, type SwitchAdvice } from '../model/switches.ts';
@@ -71,6 +72,7 @@ export interface Change {
   reason: string;
   cached: string;
   new: string;
+  /** The compile's guard failures as one line (guardFailures): each cache entry's reason. */
   guard: string | null;
   origin: string | null;
 }
@@ -93,7 +95,7 @@ function change(h: HistoryRow): Change {
     reason: h.reason,
     cached: h.cached,
     new: h.new,
-    guard: h.guard,
+    guard: h.guard === null ? null : guardFailures(h.guard),
     origin: h.origin === null ? null : h.originLine === null ? h.origin : `${h.origin}:${h.originLine}`,
   };
 }
@@ -149,7 +151,7 @@ export function reportProfile(ledger: Ledger, p: ProfileRow, window: Window = {}
       reason: st.logged?.reason ?? (b.kind === 'entry.imported' ? `imported ${b.format ?? 'snapshot'}` : 'observation'),
       cached: st.logged?.cached ?? b.before,
       new: st.logged?.new ?? b.brought ?? '?',
-      guard: st.logged?.guard ?? null,
+      guard: st.logged?.guard ? guardFailures(st.logged.guard) : null,
       origin: b.origin === null ? null : b.originLine === null ? b.origin : `${b.origin}:${b.originLine}`,
     });
   }

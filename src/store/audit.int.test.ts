@@ -327,6 +327,18 @@ for (const dialect of DIALECTS) describe(dialect, () => {
       assert.match(after.advice, /retracted from fixture2:1: after the merge, but the merged profile keeps what it joined: merge again/);
       await l.close();
     });
+
+    it("why on a merge names an int the merge made dynamic as the int, as the rank's own story does (L['self'].heads; s17-trial2)", async () => {
+      const l = await openLedger(ledgerAt(dialect, dir, 'merge-kind.db'));
+      await ingestFile(l, join(TORCH, 'workload2/trace-rank0.log'));
+      await ingestFile(l, join(TORCH, 'workload2/trace-rank1.log'));
+      mergeProfiles(l, [l.profileByKey('fixture2:0:')!, l.profileByKey('fixture2:1:')!], 'fixture2-kind:None:');
+      const [s] = explain(l, l.profileByKey('fixture2-kind:None:')!.id, { source: "L['self'].heads" });
+      assert.equal(s.becameDynamic!.format, 'merge');
+      assert.equal(s.via!.story.scalarKind, 'int');
+      assert.equal(s.scalarKind, 'int');
+      await l.close();
+    });
   });
 
   describe('merged ranks that each had a dim static (found by s15-trial)', () => {
@@ -452,6 +464,61 @@ for (const dialect of DIALECTS) describe(dialect, () => {
       // one run: as before, no run named
       const one = cli(db, ['why', '--job', 'fixture', '--source', "L['t']", '--exclude-run', 'fixture:pid799@2026-11-26T05:47:04Z']);
       assert.match(one.stdout, /^  compile 2\/0 saw L\['t'\] \[3, 4\]; 2\/1 saw \[3, 4, 5\]$/m);
+    });
+
+    it("a compile's guard failures are told for every cache entry that failed: g's compile 1/2 after 1/1 and 1/0 (s17-trial2)", async () => {
+      // cold-local.log's recompile_reasons for 1/2 lists two reasons; the second is the one
+      // about stride index 0, the dim #19 made dynamic. A reason's user stack trace stays out.
+      const db = ledgerAt(dialect, dir, 'guards.db');
+      assert.equal(cli(db, ['ingest', join(TORCH, 'traces/cold-local.log')]).status, 0);
+      const both = "compile 1/2 recompiled after: 1/1: tensor 'a' stride mismatch at index 1. expected 1, actual 4; 1/0: tensor 'a' stride mismatch at index 0. expected 6, actual 1";
+      const why = cli(db, ['why', '--job', 'fixture', '--source', "L['a']", '--code', 'g', '--dim', 'stride 0']);
+      assert.equal(why.status, 0, why.stderr);
+      assert.ok(why.stdout.includes(`\n    ${both}\n`), why.stdout);
+      const hist = cli(db, ['history', '--job', 'fixture', '--source', "L['a']", '--code', 'g']);
+      assert.ok(hist.stdout.includes(`\n    ${both}\n`), hist.stdout);
+      assert.match(cli(db, ['history', '--job', 'fixture']).stdout, /^ {4}compile 0\/1 recompiled after: 0\/0: n == 2 +# return x \* n \+ x\.sum\(\) +# rv\/train\/train\.py:25 in f$/m);
+      const l = await openLedger(db);
+      const page = reportProfile(l, l.profileByKey('fixture:None:')!);
+      const a = page.codes.find((c) => c.code.endsWith(':g'))!.sources.find((s) => s.source === "L['a']")!;
+      assert.equal(a.timeline.find((t) => t.dim === '0' && t.reason === 'stride change')!.guard, both.slice('compile 1/2 recompiled after: '.length));
+      await l.close();
+    });
+
+    it("why: a source the trace described as a tensor is told by its number of dims, not as a scalar, when only a snapshot made it fully dynamic (warm-local.log's L['t']; s17-trial2)", async () => {
+      const l = await ledgerWith(join(TORCH, 'traces/warm-local.log'));
+      const p = l.profileByKey('fixture:None:')!;
+      const t = explain(l, p.id, { source: "L['t']", code: 'h' });
+      assert.deepEqual(t.map((s) => dimKey(s.dim)), ['size', 'stride']);
+      assert.ok(t.every((s) => s.dynamic && s.becameDynamic?.format === 'get_local_code_state'));
+      // the same answer a ledger that also saw the cold run gives for the dims it names
+      const full = await ledgerWith(join(TORCH, 'traces/cold-local.log'));
+      assert.deepEqual(explain(full, full.profileByKey('fixture:None:')!.id, { source: "L['t']", code: 'h' }).map((s) => dimKey(s.dim)), ['size', 'stride']);
+      // an int PyTorch's snapshot also holds fully dynamic stays the int itself
+      assert.deepEqual(explain(l, p.id, { source: "L['mask_len']" }).map((s) => dimKey(s.dim)), ['scalar']);
+      await l.close();
+      await full.close();
+      const db = ledgerAt(dialect, dir, 'warm-t.db');
+      assert.equal(cli(db, ['ingest', join(TORCH, 'traces/warm-local.log')]).status, 0);
+      const rank = cli(db, ['why', '--job', 'fixture', '--source', "L['t']", '--dim', 'rank']);
+      assert.equal(rank.status, 0, rank.stderr);
+      assert.match(rank.stdout, /^ {2}the number of dims \(size\): dynamic in #\d+ \(compile 0\/0, imported get_local_code_state/m);
+    });
+
+    it("why: a dim the run's own put_local_code_state holds dynamic with no record is told as mark_dynamic's silent join, not as an import (workload2's k L['x'] dim 0; s17-trial2)", async () => {
+      const l = await ledgerWith(join(TORCH, 'workload2/trace-single.log'));
+      const [s] = explain(l, l.profileByKey('fixture2:None:')!.id, { source: "L['x']", code: 'k', dim: { field: 'size', index: 0 } });
+      assert.equal(s.dynamic, true);
+      assert.equal(s.logged, null);
+      assert.equal(s.becameDynamic?.format, 'put_local_code_state');
+      assert.match(s.advice, /^run fixture2:pid422@2026-11-26T05:54:44Z wrote it dynamic in its own profile \(put_local_code_state at compile 2\/0\) with no record logged: Dynamo logs none for a dim marked dynamic \(torch\._dynamo\.mark_dynamic\)/);
+      assert.doesNotMatch(s.advice, /imported profile/);
+      // a snapshot read back (get_local_code_state) is still an import
+      const w = await ledgerWith(join(TORCH, 'traces/warm-local.log'));
+      const [m] = explain(w, w.profileByKey('fixture:None:')!.id, { source: "L['mask_len']" });
+      assert.match(m.advice, /^it came dynamic in an imported profile \(get_local_code_state from /);
+      await l.close();
+      await w.close();
     });
 
     it('issue 8.10: one JSON vocabulary across ingest, jobs, history, why, diff and verify', () => {

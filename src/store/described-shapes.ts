@@ -1,6 +1,7 @@
 import type { CodeId } from '../model/code-id.ts';
 import type { ShapeDescribed } from './events.ts';
 import type { Ledger } from './ledger.ts';
+import { knownRead } from './known.ts';
 import { dictionaries } from './log.ts';
 import { inWindow, leftOutRuns, type Window } from './window.ts';
 
@@ -21,6 +22,7 @@ export interface DescribedShape {
 
 /** The inputs each compile of a profile saw, in log order, over a window (`--as-of`, `--exclude-run`, retractions). */
 export function describedShapes(ledger: Ledger, profileId: number, window: Window = {}): DescribedShape[] {
+  knownRead(ledger, profileId, window);
   const dict = dictionaries(ledger.sql);
   const out = leftOutRuns(ledger.sql, profileId, window, dict);
   const rows = ledger.sql.allRaw(

@@ -48,8 +48,16 @@ function buildSchemas() {
     extra: ExtraSchema.optional(),
   });
 
+  /** The dims torch._dynamo.mark_dynamic marked: sorted, distinct, each below the tensor's rank. */
+  const MarkDynamic = z
+    .array(z.number().int().nonnegative())
+    .min(1)
+    .refine((d) => d.every((x, k) => k === 0 || x > d[k - 1]), 'not sorted and distinct')
+    .optional();
+  const marksFit = (s: { size: unknown[]; mark_dynamic?: number[] }) => !s.mark_dynamic || s.mark_dynamic[s.mark_dynamic.length - 1] < s.size.length;
+  const TensorShape = z.object({ kind: z.literal('tensor'), size: z.array(IntJson), stride: z.array(IntJson), mark_dynamic: MarkDynamic });
   const ShapeSchema = z.discriminatedUnion('kind', [
-    z.object({ kind: z.literal('tensor'), size: z.array(IntJson), stride: z.array(IntJson) }),
+    TensorShape.refine(marksFit, { message: 'a dim past the size', path: ['mark_dynamic'] }),
     z.object({ kind: z.literal('scalar'), value: IntJson }),
     z.object({ kind: z.literal('size'), size: z.array(IntJson) }),
   ]);
@@ -107,7 +115,7 @@ function buildSchemas() {
   const StoredBodies: Record<string, Record<number, z.ZodType>> = {
     'shape.observed': {
       1: z.discriminatedUnion('kind', [
-        z.object({ kind: z.literal('tensor'), size: z.array(IntJson), stride: z.array(IntJson), ...AutoFlag }),
+        z.object({ kind: z.literal('tensor'), size: z.array(IntJson), stride: z.array(IntJson), mark_dynamic: MarkDynamic, ...AutoFlag }).refine(marksFit, { message: 'a dim past the size', path: ['mark_dynamic'] }),
         z.object({ kind: z.literal('scalar'), value: IntJson, ...AutoFlag }),
         z.object({ kind: z.literal('size'), size: z.array(IntJson), ...AutoFlag }),
       ]),
@@ -223,7 +231,7 @@ function shapeJson(s: ShapeObserved['shape'], auto: boolean): string {
   const tail = auto ? '}' : ',"automatic_dynamic":false}';
   switch (s.kind) {
     case 'tensor':
-      return `{"kind":"tensor","size":[${s.size.map(intJson).join(',')}],"stride":[${s.stride.map(intJson).join(',')}]${tail}`;
+      return `{"kind":"tensor","size":[${s.size.map(intJson).join(',')}],"stride":[${s.stride.map(intJson).join(',')}]${s.mark_dynamic ? `,"mark_dynamic":[${s.mark_dynamic.join(',')}]` : ''}${tail}`;
     case 'scalar':
       return `{"kind":"scalar","value":${intJson(s.value)}${tail}`;
     case 'size':

@@ -5,6 +5,7 @@ import { entryOf, type Shape } from '../model/observation.ts';
 import { codeStateFor, emptyProfile, type Profile } from '../model/profile.ts';
 import { applyLoggedRecord } from '../model/logged-record.ts';
 import { updateAutomaticDynamic, type DynamicRecord } from '../model/update.ts';
+import { markDynamic } from '../model/mark-dynamic.ts';
 import type { DynamicLogged, EventBody, ShapeObserved } from './events.ts';
 import type { EntryJson } from '../codecs/entry-json.ts';
 import { emptyEntry } from '../model/entry.ts';
@@ -39,7 +40,9 @@ export interface FoldStep {
 export function shapeFromJson(s: ShapeObserved['shape']): Shape {
   switch (s.kind) {
     case 'tensor':
-      return { kind: 'tensor', size: s.size.map(intFromJson), stride: s.stride.map(intFromJson) };
+      return s.mark_dynamic?.length
+        ? { kind: 'tensor', size: s.size.map(intFromJson), stride: s.stride.map(intFromJson), markDynamic: s.mark_dynamic }
+        : { kind: 'tensor', size: s.size.map(intFromJson), stride: s.stride.map(intFromJson) };
     case 'scalar':
       return { kind: 'scalar', value: intFromJson(s.value) };
     case 'size':
@@ -97,7 +100,8 @@ export function fold(view: StreamView, ev: FoldInput): FoldStep | null {
   const entry = ev.shape ? entryOf(ev.shape) : entryFromJson(ev.entry!);
   // with automatic dynamic off the observation takes the entry's place (no join in place)
   const replaced = ev.automaticDynamic ? undefined : view.profile.codes.get(key)?.state.automaticDynamic.get(ev.source);
-  const r = updateAutomaticDynamic(view.profile, ev.code, ev.source, entry, ev.automaticDynamic);
+  let r = updateAutomaticDynamic(view.profile, ev.code, ev.source, entry, ev.automaticDynamic);
+  if (ev.shape?.kind === 'tensor' && ev.shape.markDynamic) r = markDynamic(r, ev.shape.markDynamic, ev.shape.size.length);
   if (seq === undefined || r.before !== r.entry) {
     const changes = (view.changes = (view.changes ?? 0) + 1);
     entryChanged.set(r.entry, changes);

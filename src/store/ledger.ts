@@ -13,6 +13,7 @@ import { replayAll } from './replay.ts';
 import { liveViews, loadView, readHistory, type HistoryRow } from './views.ts';
 import { askLiveMerges, followLiveMerges } from './live-merges.ts';
 import { isWholeLog, type Window } from './window.ts';
+import { knownProfile, knownRead } from './known.ts';
 import type { Selectable } from 'kysely';
 import type { LedgerSchema } from './schema.ts';
 
@@ -61,11 +62,11 @@ export interface Ledger {
   cursor(input: string): WatchCursor | undefined;
   profiles(): ProfileRow[];
   profileByKey(cacheKey: string): ProfileRow | undefined;
-  /** The stored view: the whole log folded (what PyTorch would hold now). */
+  /** The stored view: the whole log folded (what PyTorch would hold now). A profile id the ledger does not hold throws (known.ts). */
   view(profileId: number): StreamView;
-  /** A fresh fold of the log for one profile over a window (see window.ts). */
+  /** A fresh fold of the log for one profile over a window (see window.ts). An unknown profile id or run left out throws (known.ts). */
   fold(profileId: number, window?: Window, onStep?: (step: FoldStep, ev: LeanEvent) => void): StreamView;
-  /** The stored history: the records of the whole log. */
+  /** The stored history: the records of the whole log. A profile id the ledger does not hold throws (known.ts). */
   history(profileId: number): HistoryRow[];
   /** Rebuilds every live view from the whole log. */
   replay(onProgress?: (events: number) => void): { events: number; profiles: number; records: number };
@@ -320,6 +321,7 @@ function createLedger(db: OpenedDatabase): Ledger {
     },
     view(pid) {
       settle();
+      knownProfile(ledger, pid);
       syncCache();
       const v = loadView(sql, pid);
       // Built fresh from the stored JSON: no tuple or automatic_dynamic object occurs twice, so
@@ -330,11 +332,13 @@ function createLedger(db: OpenedDatabase): Ledger {
     fold(pid, window = {}, onStep) {
       if (!onStep && isWholeLog(window)) return ledger.view(pid);
       settle();
+      knownRead(ledger, pid, window);
       syncCache();
       return foldWindow(sql, interner.dict, pid, window, onStep);
     },
     history(pid) {
       settle();
+      knownProfile(ledger, pid);
       return readHistory(db, pid);
     },
     replay(onProgress) {

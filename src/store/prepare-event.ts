@@ -222,7 +222,8 @@ export function surelyValid(kind: string, p: unknown): boolean {
     case 'shape.observed': {
       const s = p.shape;
       if (!isCode(p.code) || !isStr(p.source) || typeof p.automatic_dynamic !== 'boolean' || !isObj(s)) return false;
-      if (s.kind === 'tensor') return isArrayOf(s.size, isIntJson) && isArrayOf(s.stride, isIntJson);
+      // a shape with marked dims goes to zod, which checks them
+      if (s.kind === 'tensor') return s.mark_dynamic === undefined && isArrayOf(s.size, isIntJson) && isArrayOf(s.stride, isIntJson);
       if (s.kind === 'scalar') return isIntJson(s.value);
       return s.kind === 'size' && isArrayOf(s.size, isIntJson);
     }

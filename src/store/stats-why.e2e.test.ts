@@ -50,6 +50,25 @@ describe('issue: fleet commands tried by a new user', () => {
     assert.ok(agree(lines) >= 3);
   });
 
+  it("stats lists a stride's rank turned dynamic, as why does: the second whole-tuple record of L['t'] is the stride's (cold-local.log #28, and cold-remote.log's in its own window; a mega-cache's two at one position; s17-trial2)", () => {
+    const TORCH = join(ROOT, 'test/fixtures/torch-2.11');
+    const turned = (db: string) => cli(db, ['stats', '--json']).stdout.trim().split('\n').map((l) => JSON.parse(l))
+      .flatMap((w) => w.dims).filter((d) => d.source === "L['t']").map((d) => `${d.dim}@${d.position}`);
+    const trace = join(dir, 'rank-trace.db');
+    // two runs: the second's records turn its own profile's ranks dynamic again, and why tells the first's
+    assert.equal(cli(trace, ['ingest', join(TORCH, 'traces/cold-local.log'), join(TORCH, 'traces/cold-remote.log')]).status, 0);
+    const ranks = cli(trace, ['history', '--job', 'fixture', '--source', "L['t']", '--json']).stdout.trim().split('\n').map((l) => JSON.parse(l).position);
+    assert.equal(ranks.length, 4);
+    assert.deepEqual(turned(trace), [`size@${ranks[0]}`, `stride@${ranks[1]}`, `size@${ranks[2]}`, `stride@${ranks[3]}`]);
+    assert.ok(agree(trace) >= 11);
+    const mega = join(dir, 'rank-mega.db');
+    assert.equal(cli(mega, ['ingest', join(TORCH, 'megacache/eager-cold-run.bin')]).status, 0);
+    const [size, stride] = turned(mega);
+    assert.match(size, /^size@\d+$/);
+    assert.equal(stride, `stride@${size.slice('size@'.length)}`);
+    assert.ok(agree(mega) >= 11);
+  });
+
   it('fleet 2: stats takes --rank and --tag as the other commands do (one rank of a job; a rank with no profile is exit 2)', () => {
     const db = join(dir, 'ranks.db');
     for (const f of ['trace-rank0.log', 'trace-rank1.log']) assert.equal(cli(db, ['ingest', join(W2, f)]).status, 0);

@@ -63,11 +63,21 @@ export function parseWindowLength(s: string): number {
   return n;
 }
 
-/** The dim a record is about, in diff's words (a whole-tuple record: the number of dims, `size`). */
-export function recordDimName(r: Pick<HistoryRow, 'dim_changed' | 'reason'>): string {
+type RecordRef = Pick<HistoryRow, 'dim_changed' | 'reason' | 'code' | 'name' | 'run' | 'compileId'>;
+
+/**
+ * The dim a record is about, in diff's words. A whole-tuple record (`dimensionality change`)
+ * names no field: a tensor's rank changes its size's and its stride's number of dims together,
+ * and PyTorch logs the size's record, then the stride's, so the whole-tuple record right after
+ * the size's (`prev`, the record before it in the log), of the same source, compile and run, is
+ * the stride's (`stride`); any other is the size's (`size`).
+ */
+export function recordDimName(r: RecordRef, prev?: { record: RecordRef; dim: string }): string {
   if (r.reason === 'scalar change') return 'scalar';
   if (typeof r.dim_changed === 'number') return `${r.reason === 'stride change' ? 'stride' : 'size'}[${r.dim_changed}]`;
-  return 'size';
+  const p = prev?.record;
+  const pair = p && prev.dim === 'size' && p.name === r.name && codeKey(p.code) === codeKey(r.code) && p.run === r.run && p.compileId === r.compileId;
+  return pair ? 'stride' : 'size';
 }
 
 /**
@@ -98,20 +108,21 @@ export function recompileStats(ledger: Ledger, o: StatsOptions = {}): StormWindo
 function profileStorms(ledger: Ledger, p: ProfileRow, windowMs: number, window: Window): StormWindow[] {
   const history = historyAsOf(ledger, p.id, window);
   if (!history.length) return [];
+  const values = dimValues(ledger, p.id, window, new Set(history.map((h) => h.name)));
   const windows = new Map<string, StormWindow>();
-  const sources = new Set<string>();
+  let prev: { record: HistoryRow; dim: string } | undefined;
   for (const h of history) {
     const start = Math.floor(h.time / windowMs) * windowMs;
     const wk = `${start}\u0000${h.run ?? ''}`;
     let w = windows.get(wk);
     if (!w) windows.set(wk, (w = { cacheKey: p.cacheKey, key: p.key, run: h.run, start, end: start + windowMs, records: [], dims: [] }));
     w.records.push(h);
-    const dim = recordDimName(h);
+    const dim = recordDimName(h, prev);
+    prev = { record: h, dim };
+    if (!recordTurnsDynamic(h)) continue;
     const id = dimId(h.code, h.name, dim);
-    if (recordTurnsDynamic(h) && !w.dims.some((d) => dimId(d.code, d.source, d.dim) === id)) w.dims.push({ code: h.code, source: h.name, dim, position: h.position, time: h.time, values: [], observations: 0 });
-    sources.add(h.name);
+    if (!w.dims.some((d) => dimId(d.code, d.source, d.dim) === id)) w.dims.push({ code: h.code, source: h.name, dim, position: h.position, time: h.time, values: [], observations: 0 });
   }
-  const values = dimValues(ledger, p.id, window, sources);
   for (const w of windows.values()) {
     for (const d of w.dims) {
       const v = values.get(dimId(d.code, d.source, d.dim)) ?? [];

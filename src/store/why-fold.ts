@@ -195,7 +195,7 @@ export function dimKey(d: DimRef): string {
 export const sameDim = (a: DimRef, b: DimRef) => dimKey(a) === dimKey(b);
 
 /** A value as a record prints it (`InferStride(dim=1)`, `(3, 4)`) as `show` prints it (`S(1)`, `[3, 4]`). */
-function recordValue(s: string): string {
+export function recordValue(s: string): string {
   const t = s.replace(/InferStride\(dim=(\d+)\)/g, 'S($1)').replace(/<AutoDynamic\.token: 0>|AutoDynamic\.token/g, '?');
   return t.startsWith('(') && t.endsWith(')') ? `[${t.slice(1, -1).replace(/,\s*$/, '')}]` : t;
 }

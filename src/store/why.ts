@@ -4,14 +4,16 @@ import { dimSwitchHint } from '../model/switches.ts';
 import { PyFloat } from '../model/float.ts';
 import { isPyInt } from '../model/int.ts';
 import type { FrameStateSizeEntry } from '../model/entry.ts';
+import { inputError } from '../errors.ts';
 import { matchCode } from './code-ref.ts';
-import { dictionaries } from './log.ts';
+import { knownRead, noSuchSource } from './known.ts';
+import { dictionaries, scanEvents, type Dictionaries } from './log.ts';
 import { leftOutRuns } from './window.ts';
 import { describedShapes } from './described-shapes.ts';
 import type { Ledger } from './ledger.ts';
 import type { Window } from './window.ts';
 import { whyCheckpointFor } from './why-checkpoints.ts';
-import { carried, carriedKey, dimKey, isDynamic, isStatic, sameDim, show, track, valueAt, valuesOf, whyFold, type Acc, type DimRef, type Evidence, type Keep, type Logged, type Track } from './why-fold.ts';
+import { carried, carriedKey, dimKey, isDynamic, isStatic, recordValue, sameDim, show, track, valueAt, valuesOf, whyFold, type Acc, type DimRef, type Evidence, type Keep, type Logged, type Track } from './why-fold.ts';
 
 export { dimKey, type DimRef, type Evidence };
 
@@ -44,8 +46,8 @@ export interface DimStory {
    */
   scalarKind: 'int' | 'float' | null;
   /**
-   * Each static value seen for this dim, with the runs that fed it: the values PyTorch's records
-   * logged (in log order) first, then those events carried (first-seen order).
+   * Each static value seen for this dim, with the runs that fed it, in first-seen order (by
+   * position): the values events carried and those PyTorch's records logged, counted together.
    */
   values: { value: string; count: number; runs: string[] }[];
   advice: string;
@@ -108,7 +110,18 @@ function dimsOf(e: FrameStateSizeEntry, sawScalar: boolean, sawTensor: boolean):
  * answer, static ones included.
  */
 export function explain(ledger: Ledger, profileId: number, opts: ExplainOptions = {}): DimStory[] {
-  return explainWith(ledger, profileId, opts, null, 0);
+  const cacheKey = knownRead(ledger, profileId, opts.window);
+  const stories = explainWith(ledger, profileId, opts, null, 0);
+  // a source or dim asked for and not there is an error, not an empty answer (every dim of a source asked for is told)
+  if (!stories.length && (opts.source !== undefined || opts.dim)) {
+    const dim = opts.dim && dimRefText(opts.dim);
+    if (opts.source !== undefined && dim !== undefined) {
+      const has = [...new Set(explainWith(ledger, profileId, { source: opts.source, code: opts.code, window: opts.window, becameOnly: true }, null, 0).map((s) => dimRefText(s.dim)))];
+      if (has.length) throw inputError(`${opts.source}${opts.code ? ` in code ${opts.code}` : ''} of ${cacheKey} has no dim ${dim}; its dims: ${has.join(', ')}`);
+    }
+    noSuchSource(cacheKey, { source: opts.source, code: opts.code, dim, window: opts.window });
+  }
+  return stories;
 }
 
 function explainWith(ledger: Ledger, profileId: number, opts: ExplainOptions, onlyCode: string | null, depth: number): DimStory[] {
@@ -127,22 +140,31 @@ function explainWith(ledger: Ledger, profileId: number, opts: ExplainOptions, on
     if (!got) bodies.set(acc, (got = [...acc.carried].map(([body, slot]) => carried(carriedKey(slot, body, dict)))));
     return got;
   };
-  // PyTorch's entry does not say whether its scalar is an int or a float: the values events brought do.
+  // PyTorch's entry does not say whether its scalar is an int or a float: the values events
+  // brought do; where none brought one (a merge brings the join), the profile it came from does.
   const scalarKinds = new Map<Acc, 'int' | 'float' | null>();
-  const scalarKindOf = (acc: Acc) => {
+  const scalarKindOf = (acc: Acc, via: DimStory['via']) => {
     let k = scalarKinds.get(acc);
     if (k === undefined) {
       const got = bodiesOf(acc);
       const float = got.some((e) => e.scalar instanceof PyFloat);
-      k = float === got.some((e) => isPyInt(e.scalar)) ? null : float ? 'float' : 'int';
+      const int = got.some((e) => isPyInt(e.scalar));
+      k = float && int ? null : float ? 'float' : int ? 'int' : via?.story.scalarKind ?? null;
       scalarKinds.set(acc, k);
     }
     return k;
   };
+  // where each body and each record's value first came, read from the log only for a dim that has both
+  const seen = firstSeen(ledger, dict, profileId, window, accs);
   const fillValues = (acc: Acc, d: DimRef, t: Track) => {
     const got = bodiesOf(acc);
+    // PyTorch's records counted their values as the state folded, before any body's: where a
+    // dim has both, each value's first position puts the list in first-seen order
+    const firstAt = t.values.size && t.logged && got.length ? seen(acc, dimKey(d), t.logged.position) : null;
+    const at = new Map<string, number>();
+    if (firstAt) for (const v of t.values.keys()) at.set(v, firstAt.record(v));
     let i = 0;
-    for (const slot of acc.carried.values()) {
+    for (const [bodyId, slot] of acc.carried) {
       const brought = valueAt(got[i++], d);
       if (!isStatic(brought)) continue;
       const v = show(brought);
@@ -151,13 +173,17 @@ function explainWith(ledger: Ledger, profileId: number, opts: ExplainOptions, on
       into.count += slot.count;
       for (const r of slot.runs) into.runs.add(r);
       values.set(v, into);
+      if (firstAt) at.set(v, Math.min(at.get(v) ?? Infinity, firstAt.body(bodyId)));
       // its stored text no longer tells it (why-fold.ts writes a dim's text again only without it)
       t.text = undefined;
     }
+    // (a stable sort: values whose first position is past what was read keep the bodies' order, which is first-seen)
+    if (firstAt) t.values = new Map([...t.values].sort(([x], [y]) => (at.get(x)! < at.get(y)! ? -1 : at.get(x)! > at.get(y)! ? 1 : 0)));
   };
 
   const saw = new Map<string, DimStory['saw']>();
   const full = !opts.becameOnly;
+  // (a source a trace described is a tensor: describe_tensor is only of tensors)
   for (const r of accs.size && full ? describedShapes(ledger, profileId, window) : []) {
     const k = `${codeKey(r.code)}\u0000${r.source}`;
     if (!accs.has(k)) continue;
@@ -167,7 +193,8 @@ function explainWith(ledger: Ledger, profileId: number, opts: ExplainOptions, on
   }
   const out: DimStory[] = [];
   for (const acc of accs.values()) {
-    for (const d of dimsOf(acc.last, acc.sawScalar, acc.sawTensor)) {
+    const described = saw.has(`${codeKey(acc.code)}\u0000${acc.source}`);
+    for (const d of dimsOf(acc.last, acc.sawScalar, acc.sawTensor || described)) {
       if (opts.dim && !sameDim(opts.dim, d)) continue;
       const cur = valueAt(acc.last, d);
       const dynamic = isDynamic(cur);
@@ -203,7 +230,7 @@ function explainWith(ledger: Ledger, profileId: number, opts: ExplainOptions, on
         logged,
         via,
         saw: saw.get(`${codeKey(acc.code)}\u0000${acc.source}`) ?? [],
-        scalarKind: full && d.field === 'scalar' ? scalarKindOf(acc) : null,
+        scalarKind: full && d.field === 'scalar' ? scalarKindOf(acc, via) : null,
         values,
         advice: '',
       };
@@ -220,6 +247,70 @@ function explainWith(ledger: Ledger, profileId: number, opts: ExplainOptions, on
   }
   if (opts.source === undefined) out.sort((x, y) => (y.becameDynamic?.position ?? -1) - (x.becameDynamic?.position ?? -1));
   return out;
+}
+
+/** The first positions of one acc's bodies and of its dim's record values (Infinity: not read, so later than any record's). */
+interface FirstSeen {
+  body(bodyId: number): number;
+  record(value: string): number;
+}
+
+/**
+ * Where each value of a dim was first seen in the window, for the dims whose values came both
+ * from PyTorch's records and from bodies (observations, imports). why's state keeps no
+ * position per value (why-fold.ts; its checkpoints are stored as they are), so the log is read
+ * here, up to the dim's latest record: a body first met later than that comes after every
+ * record's value, in the order the state met the bodies. One read serves every dim told, and
+ * goes further on when a later dim's record is later. The events are those why's fold takes:
+ * the window's, less the runs it leaves out.
+ */
+function firstSeen(ledger: Ledger, dict: Dictionaries, profileId: number, window: Window, accs: Map<string, Acc>): (acc: Acc, dk: string, until: number) => FirstSeen {
+  let excluded: Set<string> | null = null;
+  let read = 0;
+  const keys = new Map<CodeId, string>();
+  const bodies = new Map<Acc, Map<number, number>>();
+  // by acc: `${dim key}\u0000${value}` -> position; a whole-field record names its field's dim key
+  const records = new Map<Acc, Map<string, number>>();
+  const first = <K>(m: Map<K, number>, k: K, position: number) => {
+    if (!m.has(k)) m.set(k, position);
+  };
+  return (acc, dk, until) => {
+    if (until > read) {
+      excluded ??= leftOutRuns(ledger.sql, profileId, window, dict);
+      const out = excluded;
+      scanEvents(
+        ledger.sql,
+        { untilTime: window.untilTime, profileId, afterPosition: read, untilPosition: Math.min(until, window.untilPosition ?? Infinity) },
+        (ev) => {
+          if (ev.kind === 'run.retracted' || (ev.run !== null && out.has(ev.run))) return;
+          let ck = keys.get(ev.code);
+          if (ck === undefined) keys.set(ev.code, (ck = codeKey(ev.code)));
+          const a = accs.get(`${ck}\u0000${ev.source}`);
+          if (!a) return;
+          if (ev.record) {
+            let m = records.get(a);
+            if (!m) records.set(a, (m = new Map()));
+            const r = ev.record;
+            const v = recordValue(r.new);
+            // the dim why-fold.ts counts it at (recordDim): by its reason, a whole field's by either field
+            if (r.reason === 'scalar change') first(m, `scalar\u0000${v}`, ev.position);
+            else if ((r.reason === 'size change' || r.reason === 'stride change') && typeof r.dim_changed === 'number') first(m, `${r.reason === 'size change' ? 'size' : 'stride'}[${r.dim_changed}]\u0000${v}`, ev.position);
+            else for (const f of ['size', 'stride']) first(m, `${f}\u0000${v}`, ev.position);
+          } else if (ev.shape || ev.entry) {
+            let m = bodies.get(a);
+            if (!m) bodies.set(a, (m = new Map()));
+            first(m, ev.bodyId, ev.position);
+          }
+        },
+        dict,
+      );
+      read = until;
+    }
+    return {
+      body: (id) => bodies.get(acc)?.get(id) ?? Infinity,
+      record: (v) => records.get(acc)?.get(`${dk}\u0000${v}`) ?? Infinity,
+    };
+  };
 }
 
 /**
@@ -288,6 +379,12 @@ function advise(s: DimStory, bothKinds: boolean): string {
       return `retracting run${onlyOthers.length > 1 ? 's' : ''} ${onlyOthers.join(', ')} (pgo-ledger retract --run ...) would keep ${what(s)} static at ${top.value}`;
     }
     return `${what(s)} took ${s.values.length} values (${s.values.map((v) => v.value).join(', ')}); only feeding it one value keeps it static${markStatic}`;
+  }
+  if (b?.kind === 'entry.imported' && b.format?.startsWith('put_')) {
+    // A trace's put_*_code_state is what the run itself wrote, not an import; a dim it holds
+    // dynamic with no record logged is one Dynamo joined in silently: _automatic_dynamic's
+    // `entry |= make_size(...)` for a dim marked dynamic logs nothing.
+    return `run ${b.run ?? '?'} wrote it dynamic in its own profile (${b.format}${b.compileId ? ` at compile ${b.compileId}` : ''}) with no record logged: Dynamo logs none for a dim marked dynamic (torch._dynamo.mark_dynamic), which it joins into the profile as it compiles; remove the mark to keep it static${b.run ? `, or pgo-ledger retract --run ${b.run} leaves that run out` : ''}`;
   }
   if (b?.kind === 'entry.imported') {
     return `it came dynamic in an imported profile (${b.format ?? 'snapshot'}${b.origin ? ` from ${b.origin}` : ''})${b.run ? `; pgo-ledger retract --run ${b.run} leaves that import out` : ''}`;

@@ -1,6 +1,6 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -31,7 +31,8 @@ function freePortSync(): number {
   return Number(out.trim());
 }
 
-export function startPgServer(): PgServer {
+/** `ssl`: TLS on, with a self-signed certificate made by openssl (what a client that checks certificates refuses). */
+export function startPgServer(o: { ssl?: boolean } = {}): PgServer {
   const dir = mkdtempSync(join(tmpdir(), 'pgo-ledger-pg-'));
   const asRoot = process.getuid?.() === 0;
   const run = (bin: string, args: string[]) => {
@@ -50,8 +51,14 @@ export function startPgServer(): PgServer {
   }
   const data = join(dir, 'data');
   run('initdb', ['-D', data, '-U', 'admin', `--pwfile=${join(dir, 'pwfile')}`, '--auth-host=scram-sha-256', '--auth-local=trust', '-E', 'UTF8', '--no-sync', '--locale=C']);
+  if (o.ssl) {
+    const r = spawnSync('openssl', ['req', '-new', '-x509', '-days', '2', '-nodes', '-subj', '/CN=127.0.0.1', '-keyout', join(data, 'server.key'), '-out', join(data, 'server.crt')], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`openssl req failed (${r.error?.message ?? r.status}): ${r.stderr}`);
+    if (asRoot) for (const f of ['server.key', 'server.crt']) chownSync(join(data, f), Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' })), Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' })));
+    chmodSync(join(data, 'server.key'), 0o600);
+  }
   const port = freePortSync();
-  const opts = `-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c listen_addresses=127.0.0.1 -p ${port} -k ${dir} -c max_connections=200`;
+  const opts = `${o.ssl ? '-c ssl=on ' : ''}-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c listen_addresses=127.0.0.1 -p ${port} -k ${dir} -c max_connections=200`;
   run('pg_ctl', ['-D', data, '-l', join(dir, 'log'), '-w', '-t', '60', '-o', opts, 'start']);
   let stopped = false;
   const stop = () => {

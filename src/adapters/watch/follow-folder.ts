@@ -5,6 +5,7 @@ import type { Ledger } from '../../store/ledger.ts';
 import { kindOfHead, type IngestKind } from '../ingest-file.ts';
 import { inputHead } from '../read-lines.ts';
 import type { FollowContext, InputReport } from './follow-context.ts';
+import { fileInput } from './file-identity.ts';
 import { followFile, type FileState } from './follow-file.ts';
 import { followTrace, type TraceState } from './follow-trace.ts';
 
@@ -18,6 +19,24 @@ export interface FolderState {
 function busy(e: unknown): boolean {
   for (let cur = e, i = 0; cur instanceof Error && i < 8; cur = cur.cause, i++) if ((cur as NodeJS.ErrnoException).code === 'SQLITE_BUSY') return true;
   return false;
+}
+
+/**
+ * Files no longer under the paths are forgotten. A log gone before it was final (deleted, or
+ * moved out of the watched paths) is said: what it had settled is in, but its last entry and
+ * records still waiting for their compile's compilation_metrics never will be (one moved
+ * within the paths, the same inode under another name, is read there).
+ */
+function forgetGone(state: FolderState, seen: Map<string, Stats>, ctx: FollowContext): void {
+  let moved: Set<string> | null = null;
+  for (const [path, known] of state.files) {
+    if (seen.has(path)) continue;
+    state.files.delete(path);
+    if (known.kind !== 'trace' || !known.trace || known.trace.complete) continue;
+    moved ??= new Set([...seen.values()].map(fileInput));
+    if (moved.has(known.trace.input)) continue;
+    ctx.note(`${path}: gone before it was final (deleted or moved away), read to byte ${known.trace.offset} (line ${known.trace.line}): the events it had settled are in; its last entry and any record still waiting for its compile's compilation_metrics are not (ingest the file where it went to take them)`);
+  }
 }
 
 export const newFolderState = (): FolderState => ({ files: new Map(), missing: new Set() });
@@ -67,7 +86,7 @@ export async function followPaths(ledger: Ledger, state: FolderState, paths: str
       }
     }
   }
-  for (const f of state.files.keys()) if (!seen.has(f)) state.files.delete(f);
+  forgetGone(state, seen, ctx);
   let behindBytes = 0;
   let oldestUnreadMs: number | null = null;
   for (const [path, st] of seen) {

@@ -1,26 +1,16 @@
 import { createHash } from 'node:crypto';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { unpickleProfile } from '../../codecs/pickle/index.ts';
 import { cacheKeyOfRemoteKey, decodeRemoteValue } from '../../codecs/remote-value.ts';
 import { classify, fullMessage, isDatabaseFailure } from '../../errors.ts';
 import { parseCacheKey } from '../../model/cache-key.ts';
 import type { Ledger, WatchCursor } from '../../store/ledger.ts';
-import { checkRedisUrl } from '../redis.ts';
+import { checkRedisUrl, connectRedis, databaseIndex, RedisError, redisWhere } from '../redis.ts';
 import { importEvents } from '../ingest-snapshot.ts';
 import type { FollowContext, InputReport } from './follow-context.ts';
 
 const PATTERN = 'pt2:dynamo-pgo::*';
 const MAX_BACKOFF_MS = 30_000;
-
-/** Where a URL points, without its password (messages, cursor names, origins: as pull writes them). */
-export function redisWhere(url: string): string {
-  try {
-    const u = new URL(url);
-    return `${u.protocol}//${u.hostname}:${u.port || 6379}${u.pathname && u.pathname !== '/' ? u.pathname : ''}`;
-  } catch {
-    return '(the given URL)';
-  }
-}
 
 export interface RedisFollower {
   /**
@@ -38,7 +28,7 @@ export interface RedisFollower {
 export function followRedis(url: string, o: { intervalMs: number; timeoutMs?: number }, ctx: FollowContext, wake: () => void): RedisFollower {
   checkRedisUrl(url);
   const where = redisWhere(url);
-  const db = Number(/^\/(\d+)$/.exec(safePath(url))?.[1] ?? 0);
+  const db = databaseIndex(url); // a path that is no database number is bad usage now, not a retry forever
   const timeout = o.timeoutMs ?? 5000;
   let main: Redis | null = null;
   let sub: Redis | null = null;
@@ -49,28 +39,26 @@ export function followRedis(url: string, o: { intervalMs: number; timeoutMs?: nu
   const dirty = new Set<string>();
   const hashes = new Map<string, string>();
 
-  const client = () => {
-    const r = new Redis(url, { lazyConnect: true, connectTimeout: timeout, commandTimeout: timeout, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null, reconnectOnError: () => false });
-    r.on('error', () => {}); // reported where a command fails
-    return r;
-  };
-  const down = (why: string) => {
+  /** `what`: the failure in full, naming the server (`Redis at …: …`, `cannot reach Redis at …`). */
+  const down = (what: string) => {
     main?.disconnect();
     sub?.disconnect();
     main = sub = null;
     retryAt = ctx.now() + backoff;
-    ctx.fail(`watch: Redis at ${where}: ${why}; trying again in ${Math.round(backoff / 1000)} s (watch goes on with its files)`);
+    ctx.fail(`watch: ${what}; trying again in ${Math.round(backoff / 1000)} s (watch goes on with its files)`);
     backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
     wasDown = true;
   };
   const connect = async (): Promise<boolean> => {
-    const r = client();
+    let r: Redis;
     try {
-      await r.connect();
-      await r.ping();
+      // pull's connection, so watch says what pull says (refused credentials, no such database:
+      // ioredis alone reports those on its error event, then goes on in database 0 or says only
+      // "Connection is closed")
+      r = await connectRedis(url, { timeoutMs: timeout });
     } catch (e) {
-      r.disconnect();
-      down(`cannot reach it (${(e as Error).message})`);
+      if (!(e instanceof RedisError)) throw e;
+      down(e.message);
       return false;
     }
     main = r;
@@ -139,7 +127,7 @@ export function followRedis(url: string, o: { intervalMs: number; timeoutMs?: nu
 
   return {
     async pass(ledger, stop, onInput) {
-      if (main && main.status !== 'ready') down('lost the connection');
+      if (main && main.status !== 'ready') down(`Redis at ${where}: lost the connection`);
       if (!main) {
         if (ctx.now() < retryAt) return { keys: 0, up: false };
         if (!(await connect())) return { keys: 0, up: false };
@@ -150,7 +138,7 @@ export function followRedis(url: string, o: { intervalMs: number; timeoutMs?: nu
         try {
           return await fn();
         } catch (e) {
-          down(`lost the connection (${(e as Error).message})`);
+          down(`Redis at ${where}: lost the connection (${(e as Error).message})`);
           return null;
         }
       };
@@ -195,12 +183,4 @@ export function followRedis(url: string, o: { intervalMs: number; timeoutMs?: nu
       sub?.disconnect();
     },
   };
-}
-
-function safePath(url: string): string {
-  try {
-    return new URL(url).pathname;
-  } catch {
-    return '';
-  }
 }

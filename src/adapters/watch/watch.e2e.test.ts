@@ -281,7 +281,7 @@ describe('watch (issue 12): following what PyTorch writes, as it is written (rea
     const redisInputs = () => w.lines.filter((l) => l.report === 'input' && l.kind === 'redis');
     await w.until('job-a', () => redisInputs().some((l) => String(l.input).endsWith('job-a:None::c1')));
     await server.stop();
-    await w.until('the message', () => /Redis at redis:\/\/127\.0\.0\.1:\d+: (lost the connection|cannot reach it).*trying again in \d+ s/.test(w.stderr()));
+    await w.until('the message', () => /(Redis at redis:\/\/127\.0\.0\.1:\d+: lost the connection|cannot reach Redis at redis:\/\/127\.0\.0\.1:\d+).*trying again in \d+ s/.test(w.stderr()));
     await sleep(1500);
     assert.equal(w.proc.exitCode, null, 'watch does not exit on it');
     const again = await startRedis({ port: server.port });
@@ -487,7 +487,7 @@ describe('session 15: watch --once for cron', () => {
     await server.stop();
     const away = cli(join(dir, 'once-redis-away.db'), ['watch', '--redis', url, '--once']);
     assert.equal(away.status, 2, away.stderr);
-    assert.match(away.stderr, /watch: Redis at redis:\/\/127\.0\.0\.1:\d+: cannot reach it/);
+    assert.match(away.stderr, /watch: cannot reach Redis at redis:\/\/127\.0\.0\.1:\d+: connect ECONNREFUSED/);
     assert.match(away.stderr, /watch --once: an input could not be taken/);
   });
 
@@ -523,5 +523,56 @@ describe('trial 16: a ledger that can take nothing more stops watch, for any kin
       assert.match(stderr, new RegExp(`^pgo-ledger: the ledger ${db.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: (disk I/O error|database or disk is full): this process may write no file past 2048000 bytes \\(its file-size limit, ulimit -f\\), the likely cause\\n`, 'm'), stderr);
       assert.equal(cli(db, ['verify']).status, 0);
     }
+  });
+});
+
+describe('trial 17: watch --redis says why it cannot follow a server, as pull does', () => {
+  it('a refused password and a database the server has not are named (watch said "cannot reach it (Connection is closed.)", and with /99 followed database 0 under /99 origins)', async () => {
+    const server = await startRedis({ password: 'sekret' });
+    try {
+      const port = server.port;
+      const wrong = cli(join(dir, 'redis-wrong-pw.db'), ['watch', '--redis', `redis://:wrong@127.0.0.1:${port}`, '--once']);
+      assert.equal(wrong.status, 2, wrong.stderr);
+      assert.match(wrong.stderr, new RegExp(`watch: Redis at redis://127\\.0\\.0\\.1:${port} refused the credentials: WRONGPASS.*; trying again in 1 s`));
+      assert.doesNotMatch(wrong.stderr, /sekret|:wrong@/, 'no password in messages');
+      // a profile at pt2:dynamo-pgo::… in database 0; the URL names database 99, which the server has not
+      const r = new Redis(server.url);
+      await r.set('pt2:dynamo-pgo::fixture:None::c1', readFileSync(join(TORCH, 'remote/redis_value.json')));
+      r.disconnect();
+      const db = join(dir, 'redis-db99.db');
+      assert.equal(cli(db, ['ingest', join(TORCH, 'local/code_state_fixture_None_.pkl')]).status, 0);
+      const before = cli(db, ['jobs']).stdout;
+      const none = cli(db, ['watch', '--redis', `redis://:sekret@127.0.0.1:${port}/99`, '--once']);
+      assert.equal(none.status, 2, none.stderr);
+      assert.match(none.stderr, new RegExp(`watch: Redis at redis://127\\.0\\.0\\.1:${port}/99 has no database 99: .*DB index is out of range`));
+      assert.equal(cli(db, ['jobs']).stdout, before, "database 0's key is not taken for database 99's");
+      // a path that is no database number is bad usage at once, not a retry forever
+      const bad = cli(db, ['watch', '--redis', `redis://127.0.0.1:${port}/abc`, '--once']);
+      assert.equal(bad.status, 2, bad.stderr);
+      assert.match(bad.stderr, /the path must be a database number/);
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
+describe('trial 17: a log gone before it was final is said', () => {
+  it('a log deleted mid-write is said with how far it was read (it was forgotten silently, its waiting records with it); one renamed within the folder is not', async () => {
+    const folder = join(dir, 'gone-mid-write');
+    mkdirSync(join(folder, 'sub'), { recursive: true });
+    // cut where compile 0/1's records wait for its compilation_metrics (line 366 and on)
+    writeFileSync(join(folder, 'c.log'), readFileSync(join(TORCH, 'traces/cold-local.log')).subarray(0, 58258));
+    writeFileSync(join(folder, 'r.log'), readFileSync(join(TORCH, 'workload2/trace-rank0.log')).subarray(0, 100_000));
+    const w = watching(join(dir, 'gone-mid-write.db'), [folder, '--interval', '0.2', '--settle', '600']);
+    const read = (name: string) => w.lines.some((l) => l.report === 'input' && String(l.input).endsWith(name));
+    await w.until('both logs read', () => read('c.log') && read('r.log'));
+    rmSync(join(folder, 'c.log'));
+    renameSync(join(folder, 'r.log'), join(folder, 'sub', 'r2.log'));
+    await w.until('the note', () => /c\.log: gone before it was final/.test(w.stderr()));
+    assert.match(w.stderr(), /c\.log: gone before it was final \(deleted or moved away\), read to byte 58258 \(line 418\): the events it had settled are in; its last entry and any record still waiting/);
+    await sleep(600);
+    assert.doesNotMatch(w.stderr(), /r\.log: gone/, 'a log renamed within the folder is read there, not gone');
+    w.proc.kill('SIGINT');
+    assert.equal(await w.exit, 0, w.stderr());
   });
 });

@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
 import type { FileIngestSummary, IngestKind } from '../../adapters/ingest-file.ts';
-import { aboutInput, classify, fullMessage, inputName, isDatabaseFailure, namingLedger } from '../../errors.ts';
+import { aboutInput, classify, fullMessage, inputName, isDatabaseFailure, LedgerError, namingLedger } from '../../errors.ts';
 import { parseRank, type CliContext } from '../context.ts';
 
 export function ingestCommand(program: Command, ctx: CliContext): void {
@@ -27,7 +27,7 @@ export function ingestCommand(program: Command, ctx: CliContext): void {
       // Issue 9.15: each input is its own transaction; a failed one is said and the rest go on.
       const failed: { input: string; error: string }[] = [];
       let taken = 0; // inputs (a folder's files) read whole, to say whether any others were ingested
-      for (const f of files) {
+      for (const [i, f] of files.entries()) {
         const bar = progressBar(inputName(f));
         let s: FileIngestSummary;
         try {
@@ -35,7 +35,14 @@ export function ingestCommand(program: Command, ctx: CliContext): void {
         } catch (e) {
           bar.stop();
           if (classify(e) === 'bug') throw e; // pgo-ledger is wrong, not the input: exit 70 with the stack
-          if (isDatabaseFailure(e)) throw namingLedger(l.path, e); // the ledger cannot take any input (read-only, full, damaged): stop here
+          if (isDatabaseFailure(e)) {
+            // the ledger cannot take any input (read-only, full, damaged, its server gone): stop
+            // here, naming what was not read, so it is not taken for ingested
+            const stopped = namingLedger(l.path, e);
+            const rest = files.slice(i + 1);
+            if (!rest.length) throw stopped;
+            throw new LedgerError(`${fullMessage(stopped)}\n  not read, as the ledger stopped: ${rest.map(inputName).join(', ')}`, { kind: classify(stopped), cause: stopped });
+          }
           const message = fullMessage(e);
           failed.push({ input: f, error: message });
           if (o.json) ctx.out(JSON.stringify({ input: f, error: message }));

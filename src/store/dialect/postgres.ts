@@ -83,6 +83,9 @@ export function pgError(where: string, e: { message: string; code?: string }): E
   return inputError(lost ? `${where}: the connection to the server was lost (${e.message})` : `${where}: ${e.message}`, err);
 }
 
+/** Node's TLS codes for a certificate it does not trust or that names another host. */
+const CERT_CODES = /^(DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT(_LOCALLY)?|CERT_HAS_EXPIRED|CERT_NOT_YET_VALID|ERR_TLS_CERT_ALTNAME_INVALID)$/;
+
 function connectError(url: string, e: { message: string; code?: string }): LedgerError {
   const where = redactUrl(url);
   const cause = Object.assign(new Error(e.message), { code: e.code });
@@ -90,6 +93,8 @@ function connectError(url: string, e: { message: string; code?: string }): Ledge
   if (e.code === '28P01' || e.code === '28000') return inputError(`${where}: ${e.message} (check the user and password of the URL)`, cause);
   if (e.code === 'ECONNREFUSED') return inputError(`cannot connect to ${where}: no server is listening there (${e.message})`, cause);
   if (/timeout/i.test(e.message)) return inputError(`cannot connect to ${where}: the server did not answer within ${CONNECT_TIMEOUT_MS / 1000} s`, cause);
+  // what managed PostgreSQL's guides give (sslmode=require) fails here with node-postgres, which checks the certificate
+  if (CERT_CODES.test(e.code ?? '')) return inputError(`cannot connect to ${where}: ${e.message}: the server's TLS certificate is checked (node-postgres takes sslmode=require, prefer and verify-ca as verify-full): give its CA with sslrootcert=FILE, or add uselibpqcompat=true to the URL for libpq's sslmode`, cause);
   return inputError(`cannot connect to ${where}: ${e.message}`, cause);
 }
 

@@ -1,0 +1,57 @@
+import { inputError } from '../errors.ts';
+import type { Sql } from './database.ts';
+import type { Window } from './window.ts';
+
+/**
+ * What a read names must be in the ledger: a profile id, the runs a window leaves out, a
+ * source. An unknown one is an error that names it (kind input: the command line's exit 2),
+ * never an empty answer, where a typo would read as "nothing there". The library's reads
+ * check here, and the command line's options go through the same checks and words.
+ */
+
+/** The ledger as these checks need it. */
+interface Named {
+  readonly sql: Sql;
+  readonly path: string;
+}
+
+/** A profile the ledger holds (one with events, as `profiles()` lists them): its cache key. */
+export function knownProfile(ledger: Named, profileId: number): string {
+  const row = ledger.sql.get<{ cache_key: string }>('select cache_key from profiles where id = ? and event_count > 0', profileId);
+  if (!row) throw inputError(`no profile with id ${profileId} in ${ledger.path} (profiles() lists them)`);
+  return row.cache_key;
+}
+
+/**
+ * Each run a window leaves out, one the ledger holds (a misspelt run would leave nothing out,
+ * silently). `flag` is how the caller names them (`--exclude-run` on the command line).
+ */
+export function knownRuns(ledger: Named, runs: readonly string[] | undefined, flag = 'excludeRuns'): void {
+  for (const run of runs ?? []) {
+    if (!ledger.sql.get('select 1 from runs where run = ?', run)) throw inputError(`${flag} ${run}: no such run in ${ledger.path} (pgo-ledger jobs --json lists them by profile; history shows each record's run)`);
+  }
+}
+
+/** A read of one profile over a window: the profile and the window's runs known. Returns the profile's cache key. */
+export function knownRead(ledger: Named, profileId: number, window: Window = {}): string {
+  const cacheKey = knownProfile(ledger, profileId);
+  knownRuns(ledger, window.excludeRuns);
+  return cacheKey;
+}
+
+/** A window in words, after what it names: ` as of 1200`, ` as of 2026-11-26T10:00:00Z`, ` without run r1`. */
+export function windowWords(w: Window): string {
+  const point = [w.untilPosition !== undefined ? String(w.untilPosition) : '', w.untilTime !== undefined ? new Date(w.untilTime).toISOString().replace('.000Z', 'Z') : ''].filter(Boolean).join(' and ');
+  const runs = w.excludeRuns ?? [];
+  return `${point ? ` as of ${point}` : ''}${runs.length ? ` without run${runs.length > 1 ? 's' : ''} ${runs.join(', ')}` : ''}`;
+}
+
+/**
+ * A profile holds no such source (in that code id, with that dim) in the window: one error for
+ * `why`, `history` and the library, naming the window, where a source that is there later reads
+ * as a typo.
+ */
+export function noSuchSource(cacheKey: string, o: { source?: string; code?: string; dim?: string; window?: Window }): never {
+  const where = `${o.source !== undefined ? ` ${o.source}` : ''}${o.code ? ` in code ${o.code}` : ''}${o.dim !== undefined ? ` with dim ${o.dim}` : ''}`;
+  throw inputError(`${cacheKey} has no source${where}${windowWords(o.window ?? {})}`);
+}
