@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+
 /**
  * The one error type of pgo-ledger. It keeps its cause (so a pickle's byte offset or
  * SQLite's own message reaches the user) and says what kind of failure it is, which is
@@ -57,12 +59,18 @@ export function fullMessage(e: unknown): string {
   return parts.join(': ');
 }
 
+/** How a message names an input: its path, or "standard input" for '-' (a "-:4:" read as a typo). */
+export function inputName(input: string): string {
+  return input === '-' ? 'standard input' : input;
+}
+
 /**
  * An input's failure as a line that names the input once: `${input}: ${what}` with the message
  * less the input's name where it starts with it (readers name their file, for callers that do
  * not; ingest and watch lines name it themselves).
  */
-export function aboutInput(input: string, what: string, e: unknown): string {
+export function aboutInput(path: string, what: string, e: unknown): string {
+  const input = inputName(path);
   const m = fullMessage(e);
   return `${input}: ${what}${m.startsWith(`${input}: `) ? m.slice(input.length + 2) : m}`;
 }
@@ -83,12 +91,35 @@ export function isDatabaseFailure(e: unknown): boolean {
 /**
  * A failure of a SQLite ledger's file (full, read-only, an I/O error) with the file named:
  * SQLite's own words ("database or disk is full") name none. Others (PostgreSQL's name the
- * server already) as they are.
+ * server already) as they are. An I/O error under a file-size limit says the limit: SQLite's
+ * words ("disk I/O error") name no cause, and the limit is the one a user set without knowing
+ * that a read too writes (the -shm file every connection to a WAL ledger maps).
  */
 export function namingLedger(ledgerPath: string, e: unknown): unknown {
   for (let cur = e, i = 0; cur instanceof Error && i < 8; cur = cur.cause, i++) {
     const code = (cur as NodeJS.ErrnoException).code;
-    if (typeof code === 'string' && code.startsWith('SQLITE_')) return fullMessage(e).includes(ledgerPath) ? e : withContext(`the ledger ${ledgerPath}`, e);
+    if (typeof code !== 'string' || !code.startsWith('SQLITE_')) continue;
+    const named = fullMessage(e).includes(ledgerPath) ? e : withContext(`the ledger ${ledgerPath}`, e);
+    const limit = code.startsWith('SQLITE_IOERR') || code === 'SQLITE_FULL' ? fileSizeLimit() : undefined;
+    if (limit === undefined) return named;
+    const why =
+      code === 'SQLITE_IOERR_SHMSIZE'
+        ? `${ledgerPath}-shm, which SQLite maps for every reader and writer (32 KiB at least), cannot grow past this process's file-size limit of ${limit} bytes (ulimit -f)`
+        : `this process may write no file past ${limit} bytes (its file-size limit, ulimit -f), the likely cause`;
+    // right after SQLite's words, before any note that follows them (the lines committed)
+    const m = fullMessage(named);
+    const at = m.indexOf(cur.message) + cur.message.length;
+    return new LedgerError(`${m.slice(0, at)}: ${why}${m.slice(at)}`, { kind: classify(e), cause: e });
   }
   return e;
+}
+
+/** This process's limit on the size of a file it writes (RLIMIT_FSIZE), where Linux tells it; none when unlimited. */
+function fileSizeLimit(): number | undefined {
+  try {
+    const m = /^Max file size\s+(\d+)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -375,13 +375,13 @@ for (const dialect of DIALECTS) describe(dialect, () => {
       const p1 = db();
       const a = run(p1, ['ingest', '--job', 'fixture', '-'], readFileSync(join(TORCH, 'local/code_state_fixture_None_.pkl')));
       assert.equal(a.status, 0, a.stderr);
-      assert.match(a.stdout, /^-: pickle: \d+ events appended/);
+      assert.match(a.stdout, /^standard input: pickle: \d+ events appended/);
       const b = run(db(), ['ingest', '-'], gzipSync(readFileSync(join(TORCH, 'traces/cold-local.log'))));
       assert.equal(b.status, 0, b.stderr);
-      assert.match(b.stdout, /^-: trace: \d+ events appended/);
+      assert.match(b.stdout, /^standard input: trace: \d+ events appended/);
       const c = run(db(), ['ingest', '--key', 'pt2:dynamo-pgo::fixture:None::c1', '-'], readFileSync(join(TORCH, 'remote/redis_value.json')));
       assert.equal(c.status, 0, c.stderr);
-      assert.match(c.stdout, /^-: remote-json: \d+ events appended/);
+      assert.match(c.stdout, /^standard input: remote-json: \d+ events appended/);
     });
   });
 

@@ -1,6 +1,6 @@
 import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { aboutInput, classify, fullMessage, inputError, isDatabaseFailure } from '../errors.ts';
+import { aboutInput, classify, fullMessage, inputError, inputName, isDatabaseFailure } from '../errors.ts';
 import type { Ledger } from '../store/ledger.ts';
 import type { LineDefaults } from './observation-lines.ts';
 import { inputHead, sizeOf } from './read-lines.ts';
@@ -111,9 +111,9 @@ export async function ingestFile(ledger: Ledger, file: string, o: FileIngestOpti
   let kind = o.kind ?? kindOfHead(head);
   if (!kind) {
     if (gzipError) throw damagedGzip(file, gzipError);
-    if (head.length === 0 && file !== '-' && !LINE_NAMES.test(file)) throw inputError(`${file}: empty file (no PGO data)`);
+    if (head.length === 0 && file !== '-' && !LINE_NAMES.test(file)) throw inputError(`${inputName(file)}: empty file (no PGO data)`);
     // Binary bytes are no lines: say so, rather than echo them back as "not JSON".
-    if (looksBinary(head)) throw inputError(`${file}: not PGO data: binary bytes that are no pickle, mega-cache, gzip or TORCH_TRACE log`);
+    if (looksBinary(head)) throw inputError(`${inputName(file)}: not PGO data: binary bytes that are no pickle, mega-cache, gzip or TORCH_TRACE log`);
     kind = 'observations'; // anything else is read as lines, so a bad one is named by line
   }
   return ingestAs(ledger, file, kind, o, gzip);
@@ -167,7 +167,7 @@ async function folderFileHead(file: string): Promise<Buffer> {
 
 /** A gzip that inflates to nothing and fails whole is cut off or damaged, not empty. */
 function damagedGzip(file: string, message: string) {
-  return inputError(`${file === '-' ? 'stdin' : file}: gzip: ${message} (cut off or damaged before its first inflated byte)`);
+  return inputError(`${inputName(file)}: gzip: ${message} (cut off or damaged before its first inflated byte)`);
 }
 
 /** Issue 9.14: each file of a folder as its own kind; files that are no PGO data are counted. */

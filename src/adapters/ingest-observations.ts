@@ -5,7 +5,7 @@ import type { PreparedEvent } from '../store/prepare-event.ts';
 import { batchCache, decodeBatch, handOverReader, lineBatches, lineWireBatches, WireBuilder, type LineBatchOptions, type ReaderHandOver, type WireBatch } from './observation-batches.ts';
 import { InputError, lineContext, type LineDefaults } from './observation-lines.ts';
 import { sizeOf } from './read-lines.ts';
-import { classify, fullMessage, LedgerError } from '../errors.ts';
+import { classify, fullMessage, inputName, LedgerError } from '../errors.ts';
 import { addLeftOut } from './left-out.ts';
 
 export interface IngestOptions {
@@ -83,17 +83,18 @@ export async function ingestObservations(ledger: Ledger, file: string, opts: Ing
     // the ledger failed (a server gone, a disk full) after some batches: they stay; say which
     if (!(e instanceof InputError)) {
       throw new LedgerError(
-        `${fullMessage(e)}\n  the first ${sum.lines} observation lines of ${file} were committed (${sum.appended} events appended, ${sum.duplicates} already in the log), the lines after them were not; ` +
+        `${fullMessage(e)}\n  the first ${sum.lines} observation lines of ${inputName(file)} were committed (${sum.appended} events appended, ${sum.duplicates} already in the log), the lines after them were not; ` +
           'ingest the file again to continue: what is in the log is not added twice',
         { kind: classify(e), cause: e },
       );
     }
     // Issue 9.3: batches before a bad line are committed; say exactly what, and how to go on.
-    const said = e.message.startsWith(`${e.file}:${e.line}: `) ? e.message.slice(`${e.file}:${e.line}: `.length) : e.message;
+    const at = `${inputName(e.file)}:${e.line}: `;
+    const said = e.message.startsWith(at) ? e.message.slice(at.length) : e.message;
     throw new InputError(
       e.file,
       e.line,
-      `${said}\n  the first ${sum.lines} observation lines of ${file} were committed (${sum.appended} events appended, ${sum.duplicates} already in the log), the lines after them were not; ` +
+      `${said}\n  the first ${sum.lines} observation lines of ${inputName(file)} were committed (${sum.appended} events appended, ${sum.duplicates} already in the log), the lines after them were not; ` +
         'fix the line and ingest the file again to continue: what is in the log is not added twice',
     );
   }

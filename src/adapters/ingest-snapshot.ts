@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { closeSync, constants, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { withContext } from '../errors.ts';
+import { inputName, withContext } from '../errors.ts';
 import { entryToJson } from '../codecs/entry-json.ts';
 import { decodeMegaCache } from '../codecs/megacache.ts';
 import { unpickleProfile } from '../codecs/pickle/index.ts';
@@ -68,9 +68,9 @@ export function keyFromFileName(file: string): string | null {
 function keyFor(file: string, d: LineDefaults, note: (m: string) => void): string {
   if (d.job) return cacheKey({ job: d.job, rank: d.rank ?? null, tag: d.tag ?? '' });
   const k = keyFromFileName(file);
-  if (!k) throw new Error(`${file}: cannot tell the profile's job from the file name; give --job (and --rank/--tag)`);
+  if (!k) throw new Error(`${inputName(file)}: cannot tell the profile's job from the file name; give --job (and --rank/--tag)`);
   parseCacheKey(k);
-  note(`${file}: profile key ${k} derived from the file name (characters PyTorch replaced by _ stay _; give --job to set it)`);
+  note(`${inputName(file)}: profile key ${k} derived from the file name (characters PyTorch replaced by _ stay _; give --job to set it)`);
   return k;
 }
 
@@ -109,7 +109,7 @@ function remoteKeyFor(file: string, o: FileIngestOptions): string {
   }
   const k = keyFromFileName(file);
   if (k) return keyFor(file, d, o.onNote ?? (() => {}));
-  throw new Error(`${file}: cannot tell the remote value's profile key; give --key (pt2:dynamo-pgo::<job>:<rank>:<tag>:c1) or --job`);
+  throw new Error(`${inputName(file)}: cannot tell the remote value's profile key; give --key (pt2:dynamo-pgo::<job>:<rank>:<tag>:c1) or --job`);
 }
 
 function checkedKey(key: string, where: string): string {
@@ -143,7 +143,7 @@ function readSmallFile(path: string): string | undefined {
 export async function ingestPickleFile(ledger: Ledger, file: string, o: FileIngestOptions): Promise<Summary> {
   const bytes = await readInput(file);
   // Issue 9.13: an empty file is no pickle (it used to pass as 0 observations).
-  if (bytes.length === 0) throw new Error(`${file}: empty file, not a pickle`);
+  if (bytes.length === 0) throw new Error(`${inputName(file)}: empty file, not a pickle`);
   const profile = withFile(file, () => unpickleProfile(bytes));
   const key = keyFor(file, o.defaults ?? {}, o.onNote ?? (() => {}));
   return whole(ledger, () => append(ledger, importEvents(ledger, profile, key, { format: 'pickle', origin: originOf(file), bytes, run: o.defaults?.run ?? null, time: fileTime(file) })));
@@ -191,7 +191,7 @@ function megaCacheEvents(ledger: Ledger, file: string, bundle: ReturnType<typeof
   }
   // said once the append stood: a failed one is said as failed, not as ingested
   const s = append(ledger, events);
-  if (others.size) o.onNote?.(`${file}: ${part} pgo artifacts ingested; left alone: ${[...others].map(([t, n]) => `${n} ${t}`).join(', ')}`);
+  if (others.size) o.onNote?.(`${inputName(file)}: ${part} pgo artifacts ingested; left alone: ${[...others].map(([t, n]) => `${n} ${t}`).join(', ')}`);
   return s;
 }
 
@@ -199,6 +199,6 @@ function withFile<T>(file: string, fn: () => T, what?: string): T {
   try {
     return fn();
   } catch (e) {
-    throw withContext(`${file}${what ? `: ${what}` : ''}`, e);
+    throw withContext(`${inputName(file)}${what ? `: ${what}` : ''}`, e);
   }
 }

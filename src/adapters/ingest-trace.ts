@@ -1,4 +1,4 @@
-import { classify, inputError } from '../errors.ts';
+import { classify, inputError, inputName } from '../errors.ts';
 import { closeSync, constants, fstatSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { entryToJson } from '../codecs/entry-json.ts';
@@ -294,20 +294,20 @@ export function traceEvents(reader: TraceReader, file: string, o: FileIngestOpti
   }
   if (!key && (jobId || d.job)) key = cacheKey({ job: jobId ?? d.job!, rank: rank ?? d.rank ?? null, tag: tag ?? d.tag ?? '' });
   // No glog line at all: this is no TORCH_TRACE log (a --kind that was forced, say).
-  if (stats.entries === 0) return { settled: false, why: `${file}: not a TORCH_TRACE log (no glog line in it)` };
-  if (!key) return { settled: false, why: `${file}: the trace names no PGO cache key (no pgo.* events, no compiler_config job_id); give --job` };
+  if (stats.entries === 0) return { settled: false, why: `${inputName(file)}: not a TORCH_TRACE log (no glog line in it)` };
+  if (!key) return { settled: false, why: `${inputName(file)}: the trace names no PGO cache key (no pgo.* events, no compiler_config job_id); give --job` };
   let start: number | null = null;
   for (const f of facts) if (f.kind === 'compilation_metrics' && f.time !== null && (start === null || f.time < start)) start = f.time;
-  if (partial && (start === null || !facts.some((f) => f.kind === 'cache_key' || (f.kind === 'compilation_metrics' && f.jobId)))) return { settled: false, why: `${file}: no compile finished yet` };
+  if (partial && (start === null || !facts.some((f) => f.kind === 'cache_key' || (f.kind === 'compilation_metrics' && f.jobId)))) return { settled: false, why: `${inputName(file)}: no compile finished yet` };
   const named = traceRunName({ job: jobId, rank, pid: first?.pid ?? null, start, glog: first });
   const notes: string[] = [];
-  if (!d.run && !named) notes.push(`${file}: the trace names no process (no glog process id, no compile start); its run is named from the file`);
+  if (!d.run && !named) notes.push(`${inputName(file)}: the trace names no process (no glog process id, no compile start); its run is named from the file`);
   const run = d.run ?? named ?? basename(file);
 
   const t = new TraceScope(reader, file, d.hashFiles, key, run, partial);
   t.build();
-  for (const p of t.problems) notes.push(p.line ? `${file}:${p.line}: ${p.message}` : `${file}: ${p.message}`);
-  if (stats.unknown.size) notes.push(`${file}: ${stats.entries} entries; kinds with no parser (counted, skipped): ${[...stats.unknown].map(([k, n]) => `${k} ${n}`).join(', ')}`);
+  for (const p of t.problems) notes.push(p.line ? `${inputName(file)}:${p.line}: ${p.message}` : `${inputName(file)}: ${p.message}`);
+  if (stats.unknown.size) notes.push(`${inputName(file)}: ${stats.entries} entries; kinds with no parser (counted, skipped): ${[...stats.unknown].map(([k, n]) => `${k} ${n}`).join(', ')}`);
   return { settled: true, events: t.events, notes, skipped: t.problems.length, cacheKey: key, run };
 }
 

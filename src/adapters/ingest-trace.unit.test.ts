@@ -262,7 +262,7 @@ describe('trace ingest: snapshots a folder repeats', () => {
       const t = traceEvents(read(text), '-', { defaults: { job: 'j' } });
       assert.ok(t.settled, t.settled ? '' : t.why);
       assert.equal(t.skipped, 1);
-      assert.match(t.notes.join('\n'), /^-:1: put_local_code_state: .*; snapshot skipped$/m);
+      assert.match(t.notes.join('\n'), /^standard input:1: put_local_code_state: .*; snapshot skipped$/m);
     }
   });
 });

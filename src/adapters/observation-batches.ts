@@ -3,7 +3,7 @@ import { hash53 } from '../store/hash53.ts';
 // Not through ledger.ts: that loads the whole store (kysely, better-sqlite3) into the worker.
 import { prepareEvent, type NewEvent, type PreparedEvent } from '../store/prepare-event.ts';
 import { handOverCache, InputError, LINE_REST, LineHit, lineContext, parseLine, takeOverCache, wireParts, type LineCacheHandOver, type LineContext, type LineDefaults, type LineEvent } from './observation-lines.ts';
-import { readTextChunks } from './read-lines.ts';
+import { readTextChunks, type TextChunk } from './read-lines.ts';
 
 /**
  * A batch of prepared events in a compact, transferable form: strings once each in tables,
@@ -468,7 +468,20 @@ async function* batchesOf<T>(file: string, o: LineBatchOptions, sink: BatchSink<
   const after = o.after?.line ?? 0;
   let bytes = 0;
   let ctx: LineContext | undefined = o.context;
-  for await (const chunk of readTextChunks(file)) {
+  const chunks = readTextChunks(file);
+  for (;;) {
+    let next: IteratorResult<TextChunk>;
+    try {
+      next = await chunks.next();
+    } catch (e) {
+      // The input failed to read (a gzip cut off, damaged, or with bytes after its end): its whole
+      // lines before that go in as a batch, as a big input's batches before it did, so that what
+      // is committed does not hang on where a batch happened to end.
+      if (sink.count) yield sink.take(lines, bytes, skipped);
+      throw e;
+    }
+    if (next.done) break;
+    const chunk = next.value;
     bytes = chunk.bytes;
     const texts = chunk.texts;
     for (let i = 0; i < texts.length; i++) {

@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import * as z from 'zod';
 import { intFromJson } from '../codecs/entry-json.ts';
 import { cacheKey } from '../model/cache-key.ts';
-import { LedgerError } from '../errors.ts';
+import { inputName, LedgerError } from '../errors.ts';
 import type { CodeId } from '../model/code-id.ts';
 import { isEventTime } from '../model/event-time.ts';
 import { isIsoTime, parseUtcTime } from '../model/utc-time.ts';
@@ -126,7 +126,7 @@ export class InputError extends LedgerError {
     readonly line: number,
     message: string,
   ) {
-    super(`${file}:${line}: ${message}`, { kind: 'input' });
+    super(`${inputName(file)}:${line}: ${message}`, { kind: 'input' });
     this.name = 'InputError';
   }
 }

@@ -1,6 +1,7 @@
 import { closeSync, createReadStream, openSync, readSync, statSync } from 'node:fs';
-import { constants as zlibConstants, createGunzip, gunzipSync, type Gunzip } from 'node:zlib';
-import { inputError } from '../errors.ts';
+import * as zlib from 'node:zlib';
+import { constants as zlibConstants, createGunzip, createInflateRaw, gunzipSync, type Gunzip, type InflateRaw } from 'node:zlib';
+import { inputError, inputName } from '../errors.ts';
 import { InputError } from './observation-lines.ts';
 
 export interface Line {
@@ -216,6 +217,10 @@ export async function openInput(path: string, reused = false): Promise<{ chunks:
   const gz = isGzipHead(await rawHead(path, 2));
   if (path === '-') {
     if (!gz) return { chunks: stdinChunks() };
+    if (crc32) {
+      const chunks = gunzipMembers(stdinChunks());
+      return { chunks, destroy: () => void chunks.return(undefined) };
+    }
     const gunzip = createGunzip();
     void (async () => {
       try {
@@ -233,6 +238,10 @@ export async function openInput(path: string, reused = false): Promise<{ chunks:
   }
   const file = createReadStream(path, { highWaterMark: READ_BYTES });
   if (!gz) return { chunks: file, destroy: () => file.destroy() };
+  if (crc32) {
+    const chunks = gunzipMembers(file);
+    return { chunks, destroy: () => (file.destroy(), void chunks.return(undefined)) };
+  }
   const gunzip = file.pipe(createGunzip({ chunkSize: 1 << 20 }));
   file.on('error', (e) => gunzip.destroy(e));
   return { chunks: inflated(gunzip), destroy: () => (file.destroy(), gunzip.destroy()) };
@@ -264,6 +273,151 @@ async function* inflated(gunzip: Gunzip): AsyncGenerator<Buffer> {
 function gzipFailure(e: unknown, compressed: number, inflatedBytes: number, input = ''): Error {
   const why = (e as NodeJS.ErrnoException).code === 'Z_BUF_ERROR' ? `cut off after compressed byte ${compressed}` : `damaged past compressed byte ${compressed} (or not gzip data after the end of its stream)`;
   return inputError(`${input}gzip: ${(e as Error).message}: ${why}, ${inflatedBytes} bytes inflated before it`, e);
+}
+
+/** zlib's CRC-32 (Node 20.15 and later); without it a gzip is inflated by zlib's gunzip whole. */
+const crc32 = (zlib as { crc32?: (data: Uint8Array, value?: number) => number }).crc32;
+
+/**
+ * A gzip's members inflated one after another, as gunzip(1) reads them: each member's header is
+ * read here and its deflate data inflated raw, so where a member ends is known to the byte.
+ * zlib's gunzip read bytes after a member as a next one and failed there, and what it had
+ * inflated of the member's tail in that same step was lost: a small gzip with bytes after its
+ * end gave no line, a big one all but its last megabyte's. Here every whole member's bytes come
+ * out first; then bytes after the last member that are no gzip member fail as gzip -t fails
+ * them, naming the byte they start at (zero bytes to the end are padding, as zlib and gzip take
+ * them). A member's CRC-32 and length are checked as gunzip checks them.
+ */
+async function* gunzipMembers(raw: AsyncIterable<Buffer> | Iterable<Buffer>, input = ''): AsyncGenerator<Buffer> {
+  const crc = crc32!;
+  const source = Symbol.asyncIterator in raw ? raw[Symbol.asyncIterator]() : raw[Symbol.iterator]();
+  let pending: Buffer = Buffer.alloc(0); // read, not yet taken
+  let at = 0; // compressed bytes before `pending`
+  let inflatedBytes = 0;
+  let eof = false;
+  const more = async (): Promise<boolean> => {
+    const r = eof ? undefined : await source.next();
+    if (!r || r.done) return !(eof = true);
+    pending = pending.length ? Buffer.concat([pending, r.value]) : r.value;
+    return true;
+  };
+  const take = (n: number) => {
+    pending = pending.subarray(n);
+    at += n;
+  };
+  const fail = (what: string, cause?: unknown) => inputError(`${input}gzip: ${what}, ${inflatedBytes} bytes inflated before it`, cause);
+  const garbage = () => fail(`not gzip data after the end of its last member (gunzip's trailing garbage), from compressed byte ${at}`);
+  try {
+    for (let member = 1; ; member++) {
+      if (member > 1) {
+        while (!pending.length && (await more()));
+        if (!pending.length) return;
+        if (pending[0] === 0) {
+          for (;;) {
+            const i = pending.findIndex((b) => b !== 0);
+            if (i >= 0) {
+              take(i);
+              throw garbage();
+            }
+            take(pending.length);
+            if (!(await more())) return;
+          }
+        }
+      }
+      let header = memberHeader(pending);
+      while (header === 'short' && (await more())) header = memberHeader(pending);
+      if (header === 'short') throw fail(`unexpected end of file: cut off after compressed byte ${at + pending.length}`);
+      if (header === 'not gzip') throw member > 1 ? garbage() : fail(`not gzip data at compressed byte ${at}`);
+      take(header);
+      const inflater = createInflateRaw({ chunkSize: 1 << 20 });
+      let check = 0;
+      let length = 0;
+      try {
+        for (let given = 0; ; ) {
+          if (!pending.length && !(await more())) throw fail(`unexpected end of file: cut off after compressed byte ${at}`);
+          for await (const out of inflateStep(inflater, pending)) {
+            check = crc(out, check);
+            length += out.length;
+            inflatedBytes += out.length;
+            yield out;
+          }
+          const used = inflater.bytesWritten - given;
+          given = inflater.bytesWritten;
+          const all = used === pending.length;
+          take(used);
+          if (!all) break; // its deflate data ended within what it was given
+        }
+      } catch (e) {
+        throw (e as NodeJS.ErrnoException).code?.startsWith('Z_') ? fail(`${(e as Error).message}: damaged past compressed byte ${at}`, e) : e;
+      } finally {
+        inflater.destroy();
+      }
+      while (pending.length < 8 && (await more()));
+      if (pending.length < 8) throw fail(`unexpected end of file: cut off after compressed byte ${at + pending.length}`);
+      if (pending.readUInt32LE(0) !== check || pending.readUInt32LE(4) !== length % 2 ** 32) throw fail(`incorrect data check: member ${member}'s CRC-32 or length at compressed byte ${at} is not that of what it inflated to`);
+      take(8);
+    }
+  } finally {
+    await source.return?.();
+  }
+}
+
+/** The length of the gzip member header `b` starts with; 'short' when `b` ends inside it. */
+function memberHeader(b: Buffer): number | 'short' | 'not gzip' {
+  if ((b.length > 0 && b[0] !== 0x1f) || (b.length > 1 && b[1] !== 0x8b) || (b.length > 2 && b[2] !== 8) || (b.length > 3 && b[3] & 0xe0)) return 'not gzip';
+  if (b.length < 10) return 'short';
+  const flags = b[3];
+  let n = 10;
+  if (flags & 4) {
+    if (b.length < n + 2) return 'short';
+    n += 2 + b.readUInt16LE(n);
+  }
+  for (const bit of [8, 16]) {
+    if (!(flags & bit)) continue;
+    const z = b.indexOf(0, n);
+    if (z < 0) return 'short';
+    n = z + 1;
+  }
+  if (flags & 2) {
+    if (b.length < n + 2) return 'short';
+    if (b.readUInt16LE(n) !== (crc32!(b.subarray(0, n)) & 0xffff)) return 'not gzip';
+    n += 2;
+  }
+  return n <= b.length ? n : 'short';
+}
+
+/** Gives `chunk` to the inflater and yields what comes out, until it has taken what it will of it. */
+async function* inflateStep(inflater: InflateRaw, chunk: Buffer): AsyncGenerator<Buffer> {
+  let done = false;
+  let failure: Error | undefined;
+  let wake: (() => void) | undefined;
+  const rouse = () => {
+    const w = wake;
+    wake = undefined;
+    w?.();
+  };
+  const onError = (e: Error) => {
+    failure = e;
+    rouse();
+  };
+  inflater.on('readable', rouse);
+  inflater.on('error', onError);
+  inflater.write(chunk, () => {
+    done = true;
+    rouse();
+  });
+  try {
+    for (;;) {
+      let out: Buffer | null;
+      while ((out = inflater.read() as Buffer | null) !== null) yield out;
+      if (failure) throw failure;
+      if (done) return;
+      await new Promise<void>((r) => (wake = r));
+    }
+  } finally {
+    inflater.off('readable', rouse);
+    inflater.off('error', onError);
+  }
 }
 
 /** The first `n` bytes of what an input holds (gunzipped when it is a gzip), to tell its kind. */
@@ -316,14 +470,25 @@ export async function readInput(path: string, max = MAX_WHOLE_BYTES): Promise<Bu
   const raw = path === '-' ? stdinChunks() : createReadStream(path, { highWaterMark: 1 << 20 });
   for await (const c of raw as AsyncIterable<Buffer>) {
     parts.push(c);
-    if ((have += c.length) > max) throw inputError(`${path === '-' ? 'stdin' : path}: larger than ${max} bytes`);
+    if ((have += c.length) > max) throw inputError(`${inputName(path)}: larger than ${max} bytes`);
   }
   const bytes = Buffer.concat(parts);
   if (!isGzipHead(bytes)) return bytes;
+  if (crc32) {
+    // as the streaming reader reads it: a whole member's bytes before any failure after it
+    const name = `${inputName(path)}: `;
+    const out: Buffer[] = [];
+    let n = 0;
+    for await (const c of gunzipMembers([bytes], name)) {
+      if ((n += c.length) > max) throw inputError(`${name}gzip: inflates to more than ${max} bytes`);
+      out.push(c);
+    }
+    return Buffer.concat(out);
+  }
   try {
     return gunzipSync(bytes, { maxOutputLength: max });
   } catch (e) {
-    const name = `${path === '-' ? 'stdin' : path}: `;
+    const name = `${inputName(path)}: `;
     const code = (e as NodeJS.ErrnoException).code;
     if (!code?.startsWith('Z_')) throw inputError(`${name}gzip: ${(e as Error).message}`, e);
     // said as the streaming reader says it (inflated): a cut file at its end, damage past what inflates

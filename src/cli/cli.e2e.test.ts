@@ -89,7 +89,7 @@ for (const dialect of DIALECTS) describe(dialect, () => {
     it('a mast: job id is refused as PyTorch refuses it', () => {
       const r = cli(ledgerAt(dialect, dir, 'mast.db'), ['ingest', '-'], JSON.stringify({ job: 'mast:x', code: { filename: 'a', firstlineno: 1, name: 'f', file_hash: 'a' }, source: 's', kind: 'scalar', value: 1 }));
       assert.equal(r.status, 2);
-      assert.match(r.stderr, /-:1: field job: .*prefix 'mast:' is reserved/);
+      assert.match(r.stderr, /standard input:1: field job: .*prefix 'mast:' is reserved/);
     });
     it("a key PyTorch made itself may start with mast: (get_cache_key's mast:{name}:{version} for a MAST job with no job_id): it is taken", () => {
       // a TORCH_TRACE of such a job: its pgo events name the key, its artifact renders the profile

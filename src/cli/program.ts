@@ -36,6 +36,26 @@ function commandsFor(argv: string[]): Array<(program: Command, ctx: CliContext) 
   return Object.values(COMMANDS);
 }
 
+/**
+ * Commander answers a help flag before it looks at the command, so `switches --help` printed the
+ * program's help with exit 0, and `help switches` printed it as an error naming nothing. A first
+ * word that is no command (after `help` too) is said as one, commander's "unknown command" with
+ * its suggestion and exit 2, whatever help flags come with it: the help flags are dropped.
+ */
+function unknownCommandFirst(argv: string[]): string[] {
+  const words: number[] = [];
+  for (let i = 2; i < argv.length && words.length < 2; i++) {
+    if (argv[i] === '--db') i++; // the global option that takes a value
+    else if (!argv[i].startsWith('-')) words.push(i);
+  }
+  const known = (i: number | undefined) => i === undefined || Object.hasOwn(COMMANDS, argv[i]);
+  const [first, second] = words;
+  const afterHelp = first !== undefined && argv[first] === 'help';
+  if (afterHelp ? known(second) : known(first)) return argv;
+  const isHelp = (a: string, i: number) => (a === '-h' || a === '--help') && argv[i - 1] !== '--db';
+  return argv.filter((a, i) => i < 2 || !((afterHelp && i === first) || isHelp(a, i)));
+}
+
 /** Builds the command line and runs it; returns the exit code. Each command loads the library parts it uses when it runs. */
 export async function runCli(argv: string[], program = new Command()): Promise<number> {
   let code = 0;
@@ -75,7 +95,7 @@ export async function runCli(argv: string[], program = new Command()): Promise<n
   for (const add of commandsFor(argv)) add(program, ctx);
   for (const c of program.commands) requiredAfterUnknown(c);
   try {
-    await program.parseAsync(argv);
+    await program.parseAsync(unknownCommandFirst(argv));
   } finally {
     await ledger?.close();
   }

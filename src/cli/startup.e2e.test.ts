@@ -82,3 +82,23 @@ it('issue 10.5: though a named command is the only one defined, help lists them 
   assert.equal(show.status, 0, show.stderr);
   assert.match(show.stdout, /^Usage: pgo-ledger show \[options\]/);
 });
+
+it('trial 16: an unknown command is an error naming it (exit 2) with --help or -h after or before it, and after help', () => {
+  // `switches --help` printed the program's help with exit 0; `help switches` printed it as an error naming nothing
+  const { NODE_TEST_CONTEXT: _, ...env } = process.env;
+  const run = (args: string[]) => spawnSync(process.execPath, [builtCli(), ...args], { cwd: ROOT, env, encoding: 'utf8', timeout: 120_000 });
+  for (const args of [['switches', '--help'], ['switches', '-h'], ['--help', 'switches'], ['-h', 'switches'], ['help', 'switches'], ['--db', join(dir, 'x.db'), 'switches', 'show', '--help']]) {
+    const r = run(args);
+    assert.equal(r.status, 2, args.join(' '));
+    assert.match(r.stderr, /^error: unknown command 'switches'\n/, args.join(' '));
+    assert.equal(r.stdout, '', args.join(' '));
+  }
+  assert.match(run(['help', 'shwo']).stderr, /^error: unknown command 'shwo'\n\(Did you mean show\?\)/);
+  // a known command's help stays as it was
+  for (const args of [['help', 'show'], ['show', '-h']]) {
+    const r = run(args);
+    assert.equal(r.status, 0, args.join(' '));
+    assert.match(r.stdout, /^Usage: pgo-ledger show \[options\]/, args.join(' '));
+  }
+  assert.equal(run(['help']).status, 0);
+});

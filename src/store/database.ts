@@ -2,7 +2,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import type { Kysely, MigrationProvider } from 'kysely';
 import { migrations } from '../../migrations/index.ts';
-import { inputError, LedgerError } from '../errors.ts';
+import { inputError, LedgerError, namingLedger } from '../errors.ts';
 import { damaged, isCorruption } from './damage.ts';
 import { createFresh, freshUsable } from './fresh-sqlite.ts';
 import type { LedgerSchema } from './schema.ts';
@@ -98,7 +98,7 @@ export async function openDatabase(path: string, options: OpenOptions = {}): Pro
     db = readonly ? openReadonly(path) : new Database(path);
   } catch (e) {
     if (isCorruption(e)) throw damaged(path, 'cannot open it', e);
-    throw inputError(`cannot open database ${path}`, e);
+    throw namingLedger(path, inputError(`cannot open database ${path}`, e));
   }
   let state: MigrationState;
   const busyMs = options.busyTimeoutMs ?? 30000;
@@ -121,7 +121,7 @@ export async function openDatabase(path: string, options: OpenOptions = {}): Pro
     db.close();
     if (e instanceof DatabaseVersionError || e instanceof LedgerError) throw e;
     if (isCorruption(e)) throw damaged(path, 'cannot open it', e);
-    throw inputError(`cannot open database ${path}`, e);
+    throw namingLedger(path, inputError(`cannot open database ${path}`, e));
   }
   let kysely: Kysely<LedgerSchema> | undefined;
   if (state === 'new' && freshUsable()) state = createIfNew(db, path);
@@ -201,7 +201,7 @@ function createIfNew(db: Database.Database, path: string): MigrationState {
     db.close();
     if (e instanceof LedgerError) throw e;
     if (isCorruption(e)) throw damaged(path, 'cannot open it', e);
-    throw inputError(`cannot create the ledger in ${path}`, e);
+    throw namingLedger(path, inputError(`cannot create the ledger in ${path}`, e));
   }
 }
 

@@ -520,7 +520,7 @@ describe('trial 16: a ledger that can take nothing more stops watch, for any kin
       child.stderr!.on('data', (b: Buffer) => (stderr += b.toString('utf8')));
       const code = await Promise.race([new Promise<number | null>((r) => child.once('exit', (c) => r(c))), sleep(60_000).then(() => 'still running')]);
       assert.equal(code, 2, `${args[0]}: ${stderr}`);
-      assert.match(stderr, new RegExp(`^pgo-ledger: the ledger ${db.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: (disk I/O error|database or disk is full)\\n`, 'm'), stderr);
+      assert.match(stderr, new RegExp(`^pgo-ledger: the ledger ${db.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: (disk I/O error|database or disk is full): this process may write no file past 2048000 bytes \\(its file-size limit, ulimit -f\\), the likely cause\\n`, 'm'), stderr);
       assert.equal(cli(db, ['verify']).status, 0);
     }
   });

@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
 import type { FileIngestSummary, IngestKind } from '../../adapters/ingest-file.ts';
-import { aboutInput, classify, fullMessage, isDatabaseFailure, LedgerError, namingLedger } from '../../errors.ts';
+import { aboutInput, classify, fullMessage, inputName, isDatabaseFailure, LedgerError, namingLedger } from '../../errors.ts';
 import { parseRank, type CliContext } from '../context.ts';
 
 export function ingestCommand(program: Command, ctx: CliContext): void {
@@ -28,7 +28,7 @@ export function ingestCommand(program: Command, ctx: CliContext): void {
       const failed: { input: string; error: string }[] = [];
       let taken = 0; // inputs (a folder's files) read whole, to say whether any others were ingested
       for (const [i, f] of files.entries()) {
-        const bar = progressBar(f);
+        const bar = progressBar(inputName(f));
         let s: FileIngestSummary;
         try {
           s = await ingestFile(l, f, { kind: o.kind, defaults, key: o.key, skipInvalid: o.skipInvalid, onProgress: bar.update, onNote: (m) => process.stderr.write(`${m}\n`) });
@@ -41,7 +41,7 @@ export function ingestCommand(program: Command, ctx: CliContext): void {
             const stopped = namingLedger(l.path, e);
             const rest = files.slice(i + 1);
             if (!rest.length) throw stopped;
-            throw new LedgerError(`${fullMessage(stopped)}\n  not read, as the ledger stopped: ${rest.join(', ')}`, { kind: classify(stopped), cause: stopped });
+            throw new LedgerError(`${fullMessage(stopped)}\n  not read, as the ledger stopped: ${rest.map(inputName).join(', ')}`, { kind: classify(stopped), cause: stopped });
           }
           const message = fullMessage(e);
           failed.push({ input: f, error: message });
@@ -68,12 +68,12 @@ export function ingestCommand(program: Command, ctx: CliContext): void {
           );
         } else {
           const folder = s.kind === 'folder' ? ` (${Object.entries(s.kinds ?? {}).map(([k, n]) => `${n} ${k}`).join(', ') || 'no files read'}; ${s.notPgo} not PGO data, skipped${s.failed?.length ? `; ${s.failed.length} failed` : ''})` : '';
-          ctx.out(`${f}: ${s.kind}${folder}: ${s.appended} events appended, ${s.duplicates} already in the log${s.skipped ? `, ${s.skipped} invalid lines skipped` : ''}${s.records ? `, ${s.records} recompile reasons` : ''}${leftOutText(s.leftOut)}`);
+          ctx.out(`${inputName(f)}: ${s.kind}${folder}: ${s.appended} events appended, ${s.duplicates} already in the log${s.skipped ? `, ${s.skipped} invalid lines skipped` : ''}${s.records ? `, ${s.records} recompile reasons` : ''}${leftOutText(s.leftOut)}`);
         }
       }
       if (failed.length) {
         const others = taken > 0 ? ' (the others were ingested)' : '';
-        process.stderr.write(`pgo-ledger: ${failed.length} input${failed.length === 1 ? '' : 's'} failed${others}: ${failed.map((x) => x.input).join(', ')}\n`);
+        process.stderr.write(`pgo-ledger: ${failed.length} input${failed.length === 1 ? '' : 's'} failed${others}: ${failed.map((x) => inputName(x.input)).join(', ')}\n`);
         ctx.setExitCode(2);
       }
     });
