@@ -11,7 +11,7 @@ import ts from 'typescript';
  */
 const PYTORCH = ['file_hash', 'closure_hash', 'dim_changed', 'excluded_sizes', 'excluded_scalar'];
 /** An event payload's stored field names (NewEvent's `payload`, EventBody): renaming them would change what the log stores. */
-const STORED = ['automatic_dynamic', 'import_id'];
+const STORED = ['automatic_dynamic', 'import_id', 'mark_dynamic'];
 
 it("the library's exported types: snake_case fields are PyTorch's own or an event payload's stored ones", () => {
   const root = fileURLToPath(new URL('..', import.meta.url));
