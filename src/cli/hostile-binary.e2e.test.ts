@@ -1,0 +1,83 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { encodeMegaCache, decodeMegaCache } from '../codecs/megacache.ts';
+import { encodeRemoteValue } from '../codecs/remote-value.ts';
+import { builtCli } from '../../test/support/build.ts';
+import { fixture } from '../../test/support/fixtures.ts';
+import { tempDir } from '../../test/support/tmp.ts';
+
+// Session 17 trial 3: hostile binary inputs through the built command line, in real processes.
+const dir = tempDir();
+const P2 = fixture('torch-2.11/protocols/code_state_p2.pkl');
+/** Byte 214 of the protocol 2 fixture is the SETITEMS of the first CodeId's state: a field put before it is one more field. */
+const withCodeIdField = (name: string, value: Buffer) => {
+  const key = Buffer.alloc(5 + name.length);
+  key[0] = 0x58; // BINUNICODE
+  key.writeUInt32LE(name.length, 1);
+  key.write(name, 5, 'latin1');
+  return Buffer.concat([P2.subarray(0, 214), key, value, P2.subarray(214)]);
+};
+/** None inside `depth` TUPLE1s: a tuple nested that deep. */
+const nested = (depth: number) => Buffer.concat([Buffer.from([0x4e]), Buffer.alloc(depth, 0x85)]);
+/** LONG4 of `len` bytes, all 0x01: an int of about 2.4 digits a byte. */
+const long4 = (len: number) => {
+  const b = Buffer.alloc(5 + len, 1);
+  b[0] = 0x8b;
+  b.writeInt32LE(len, 1);
+  return b;
+};
+let n = 0;
+function ingest(name: string, bytes: Buffer | string) {
+  const file = join(dir, name);
+  writeFileSync(file, bytes);
+  const db = join(dir, `h${n++}.db`);
+  const r = spawnSync(process.execPath, [builtCli(), '--db', db, 'ingest', '--job', 'h', file], { encoding: 'utf8', timeout: 120_000 });
+  return { status: r.status, stderr: r.stderr, file };
+}
+const inBundle = (pickle: Buffer) => {
+  const m = decodeMegaCache(fixture('torch-2.11/megacache/single-pgo-artifact.bin'));
+  return Buffer.from(encodeMegaCache({ ...m, artifacts: m.artifacts.map((a) => (a.type === 'pgo' ? { ...a, content: pickle } : a)) }));
+};
+
+describe('trial 17.3: hostile profile pickles', () => {
+  it('an unknown field holding tuples nested 200,000 deep is bad input naming the field (exit 2), in a pickle, a mega-cache and a remote value: it was exit 70, "Maximum call stack size exceeded"', () => {
+    const evil = withCodeIdField('newfield', nested(200_000));
+    for (const [name, bytes] of [['deep.pkl', evil], ['deep.bin', inBundle(evil)], ['deep.json', encodeRemoteValue(evil)]] as const) {
+      const r = ingest(name, bytes);
+      assert.equal(r.status, 2, r.stderr);
+      assert.match(r.stderr, /unknown field newfield holds a tuple;.*nested at most 1000 deep/);
+      assert.ok(r.stderr.includes(r.file), r.stderr);
+      assert.doesNotMatch(r.stderr, /this is a bug/);
+    }
+  });
+  it('tuples nested 1000 deep (more than CPython can pickle) are still kept, and 1001 refused', () => {
+    assert.equal(ingest('d1000.pkl', withCodeIdField('newfield', nested(1000))).status, 0);
+    const r = ingest('d1001.pkl', withCodeIdField('newfield', nested(1001)));
+    assert.equal(r.status, 2, r.stderr);
+  });
+  it('a LONG4 of 8 MB is refused at its byte as more digits than CPython reads (exit 2): reading it took minutes, quadratic in its length', () => {
+    const r = ingest('long4.pkl', withCodeIdField('closure_hash', long4(8 << 20)));
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /pickle: an int of more than 4300 decimal digits .*\(at byte 231\)/);
+  });
+  it("ints up to CPython's 4300 digits are read, one more is refused (exit 2), as text (LONG) and as LONG4", () => {
+    const text = (digits: number) => Buffer.from(`L-${'9'.repeat(digits)}L\n`, 'latin1');
+    assert.equal(ingest('l4300.pkl', withCodeIdField('closure_hash', text(4300))).status, 0);
+    assert.equal(ingest('l4301.pkl', withCodeIdField('closure_hash', text(4301))).status, 2);
+    // as LONG4 (little-endian, a sign byte when the top bit is set): 10**4300 - 1 has 4300 digits, 10**4300 one more
+    const asLong4 = (v: bigint) => {
+      let hex = v.toString(16);
+      if (hex.length % 2) hex = '0' + hex;
+      const le = Buffer.from(hex, 'hex').reverse();
+      const body = le[le.length - 1] & 0x80 ? Buffer.concat([le, Buffer.from([0])]) : le;
+      const head = Buffer.from([0x8b, 0, 0, 0, 0]);
+      head.writeInt32LE(body.length, 1);
+      return Buffer.concat([head, body]);
+    };
+    assert.equal(ingest('long4-4300.pkl', withCodeIdField('closure_hash', asLong4(10n ** 4300n - 1n))).status, 0);
+    assert.equal(ingest('long4-4301.pkl', withCodeIdField('closure_hash', asLong4(10n ** 4300n))).status, 2);
+  });
+});
