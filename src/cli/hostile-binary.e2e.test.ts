@@ -3,6 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import Database from 'better-sqlite3';
 import { encodeMegaCache, decodeMegaCache } from '../codecs/megacache.ts';
 import { encodeRemoteValue } from '../codecs/remote-value.ts';
 import { builtCli } from '../../test/support/build.ts';
@@ -79,5 +80,27 @@ describe('trial 17.3: hostile profile pickles', () => {
     };
     assert.equal(ingest('long4-4300.pkl', withCodeIdField('closure_hash', asLong4(10n ** 4300n - 1n))).status, 0);
     assert.equal(ingest('long4-4301.pkl', withCodeIdField('closure_hash', asLong4(10n ** 4300n))).status, 2);
+  });
+});
+
+describe('trial 17.3: SQLite files handed over as ledgers', () => {
+  const ledger = (name: string, change: string) => {
+    const db = join(dir, `${name}.db`);
+    const r = spawnSync(process.execPath, [builtCli(), '--db', db, 'ingest', '--job', 'h', join(dir, 'p2.pkl')], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const d = new Database(db);
+    d.exec(change);
+    d.close();
+    return spawnSync(process.execPath, [builtCli(), '--db', db, 'verify'], { encoding: 'utf8' });
+  };
+  it("verify names an event row whose kind is not its body's, or whose time is text: both passed as matching the log (exit 0)", () => {
+    writeFileSync(join(dir, 'p2.pkl'), P2);
+    assert.equal(ledger('fine', 'select 1').status, 0);
+    const kind = ledger('kind', "update events set kind = 'run.retracted' where position = 2");
+    assert.equal(kind.status, 1, kind.stdout + kind.stderr);
+    assert.match(kind.stdout, /event at position 2: kind "run\.retracted", but its body's kind is entry\.imported/);
+    const time = ledger('time', "update events set time = 'yesterday' where position = 1");
+    assert.equal(time.status, 1, time.stdout + time.stderr);
+    assert.match(time.stdout, /event at position 1: time "yesterday" is not a number/);
   });
 });
