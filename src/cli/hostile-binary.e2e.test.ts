@@ -104,3 +104,31 @@ describe('trial 17.3: SQLite files handed over as ledgers', () => {
     assert.match(time.stdout, /event at position 1: time "yesterday" is not a number/);
   });
 });
+
+describe("trial 17.3: another program's SQLite file given as --db", () => {
+  it('a write command refuses it and leaves it untouched (no ledger tables, no WAL): ingest made it a ledger, exit 0', () => {
+    const db = join(dir, 'foreign.db');
+    const d = new Database(db);
+    d.exec('create table t(x); insert into t values (1)');
+    d.close();
+    writeFileSync(join(dir, 'p2.pkl'), P2);
+    const r = spawnSync(process.execPath, [builtCli(), '--db', db, 'ingest', '--job', 'h', join(dir, 'p2.pkl')], { encoding: 'utf8' });
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /foreign\.db is a database of something else \(tables: t\), not a pgo-ledger ledger; it was left untouched/);
+    const after = new Database(db, { readonly: true });
+    assert.deepEqual(after.prepare("select name from sqlite_master where type = 'table'").all(), [{ name: 't' }]);
+    assert.equal(after.pragma('journal_mode', { simple: true }), 'delete');
+    after.close();
+  });
+  it('a ledger whose record of migrations was dropped is said to be damaged, not made again', () => {
+    const db = join(dir, 'no-record.db');
+    writeFileSync(join(dir, 'p2.pkl'), P2);
+    assert.equal(spawnSync(process.execPath, [builtCli(), '--db', db, 'ingest', '--job', 'h', join(dir, 'p2.pkl')]).status, 0);
+    const d = new Database(db);
+    d.exec('drop table kysely_migration');
+    d.close();
+    const r = spawnSync(process.execPath, [builtCli(), '--db', db, 'ingest', '--job', 'h', join(dir, 'p2.pkl')], { encoding: 'utf8' });
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /holds a ledger's tables but no record of its migrations \(kysely_migration\): it is damaged/);
+  });
+});
