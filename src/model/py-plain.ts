@@ -9,9 +9,18 @@ export type PyPlain = null | boolean | PyInt | string | readonly PyPlain[];
 /** Unknown fields of one object, in the order they came. */
 export type PyFields = readonly (readonly [string, PyPlain])[];
 
-export function isPyPlain(v: unknown): v is PyPlain {
+/**
+ * How deep tuples in an unknown field may nest: CPython's pickler stops at its recursion
+ * limit (1000) before this, so no profile PyTorch writes is refused, and every reader and
+ * writer of these values (JSON.stringify included) can recurse this deep.
+ */
+export const MAX_PLAIN_DEPTH = 1000;
+
+export function isPyPlain(v: unknown, depth = 0): v is PyPlain {
   if (v === null || typeof v === 'boolean' || typeof v === 'string' || isPyInt(v)) return true;
-  return Array.isArray(v) && v.every(isPyPlain);
+  if (!Array.isArray(v) || depth >= MAX_PLAIN_DEPTH) return false;
+  for (const x of v) if (!isPyPlain(x, depth + 1)) return false;
+  return true;
 }
 
 /** Python's repr(). */

@@ -107,6 +107,7 @@ export async function openDatabase(path: string, options: OpenOptions = {}): Pro
     // Refuse a newer database before writing anything to it.
     state = migrationState(db, path);
     if (readonly && state === 'new') throw inputError(`${path} is not a pgo-ledger database (it holds no ledger tables)`);
+    if (state === 'new') refuseForeign(db, path);
     if (readonly && state === 'behind') {
       throw inputError(`${path} was written by an older pgo-ledger and must be upgraded, which a read command never does: run a write command on it once (e.g. pgo-ledger replay)`);
     }
@@ -170,6 +171,21 @@ function openReadonly(path: string): Database.Database {
 type MigrationState = 'new' | 'behind' | 'current';
 
 /** How far the file's schema is: no ledger tables, older migrations only, or all of ours. */
+/**
+ * A file with tables but none of the ledger's is another program's database: making a ledger
+ * in it would add the ledger's tables and switch it to WAL (trial 17.3: `ingest` did, exit 0).
+ * One read of the schema, so a ledger another process made meanwhile is seen as one.
+ */
+function refuseForeign(db: Database.Database, path: string): void {
+  const names = (db.prepare("select name from sqlite_master where type = 'table' and name not like 'sqlite\\_%' escape '\\' order by name").all() as { name: string }[]).map((r) => r.name);
+  if (!names.length || names.includes('kysely_migration')) return;
+  if (names.includes('events') && names.includes('bodies')) {
+    throw inputError(`${path} holds a ledger's tables but no record of its migrations (kysely_migration): it is damaged, and was left untouched`);
+  }
+  const shown = names.slice(0, 5).join(', ') + (names.length > 5 ? `, ... (${names.length} tables)` : '');
+  throw inputError(`${path} is a database of something else (tables: ${shown}), not a pgo-ledger ledger; it was left untouched: give a new file as --db`);
+}
+
 function migrationState(db: Database.Database, path: string): MigrationState {
   const hasTable = db.prepare("select 1 from sqlite_master where type = 'table' and name = 'kysely_migration'").get();
   if (!hasTable) return 'new';

@@ -79,6 +79,35 @@ describe('hostile pickles', () => {
       }
     }
   });
+  it('LONG1 and LONG4 read the two\'s complement int exactly at every length (read through hex text since trial 17.3)', () => {
+    const r = rng(17);
+    for (let i = 0; i < 400; i++) {
+      const len = 1 + Math.floor(r() * (i < 300 ? 40 : 1785));
+      const body = Buffer.from(Array.from({ length: len }, () => Math.floor(r() * 256)));
+      let want = 0n;
+      for (let k = len - 1; k >= 0; k--) want = want * 256n + BigInt(body[k]);
+      if (body[len - 1] & 0x80) want -= 2n ** BigInt(8 * len);
+      const head = len < 256 && i % 2 ? Buffer.from([0x8a, len]) : Buffer.from([0x8b, len & 0xff, len >> 8, 0, 0]);
+      const got = unpickle(Buffer.concat([Buffer.from([0x80, 2]), head, body, Buffer.from('.')]));
+      assert.equal(BigInt(got as number | bigint), want, `length ${len}`);
+    }
+  });
+  it("an int of more digits than CPython reads (4300) is refused at its opcode, as text and as LONG4", () => {
+    assert.throws(() => unpickle(Buffer.from(`I${'1'.repeat(4301)}\n.`, 'latin1')), /an int of more than 4300 decimal digits .*\(at byte 0\)/);
+    assert.equal(String(unpickle(Buffer.from(`L-${'1'.repeat(4300)}L\n.`, 'latin1'))), `-${'1'.repeat(4300)}`);
+    const big = Buffer.alloc(2 << 20, 0x7f);
+    const head = Buffer.from([0x80, 2, 0x8b, 0, 0, 0, 0]);
+    head.writeInt32LE(big.length, 3);
+    assert.throws(() => unpickle(Buffer.concat([head, big, Buffer.from('.')])), /more than 4300 decimal digits .*\(at byte 2\)/);
+  });
+  it('an unknown field of tuples nested deeper than 1000 is a shape error naming it', () => {
+    const P2 = fixture('torch-2.11/protocols/code_state_p2.pkl');
+    const field = Buffer.from('X\x08\x00\x00\x00newfieldN', 'latin1');
+    const at = (depth: number) => Buffer.concat([P2.subarray(0, 214), field, Buffer.alloc(depth, 0x85), P2.subarray(214)]);
+    assert.ok(unpickleProfile(at(1000)));
+    assert.throws(() => unpickleProfile(at(1001)), (e: unknown) => e instanceof ProfileShapeError && /unknown field newfield holds a tuple.*nested at most 1000 deep/.test(e.message));
+    assert.throws(() => unpickleProfile(at(100_000)), ProfileShapeError);
+  });
   // CPython's BUILD copies the state's items into the instance's __dict__ (load_build):
   // the state dict stays a dict of its own. The expected values are CPython 3.11's.
   describe("BUILD copies the state, as CPython's load_build does", () => {

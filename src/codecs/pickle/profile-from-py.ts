@@ -2,7 +2,7 @@ import { DYNAMIC, InferStride, UNSET, type ScalarValue, type SizeField, type Str
 import { codeIdText, codeKeyOnce, type CodeId } from '../../model/code-id.ts';
 import type { FrameStateSizeEntry } from '../../model/entry.ts';
 import { isPyInt, type PyInt } from '../../model/int.ts';
-import { isPyPlain, type PyPlain } from '../../model/py-plain.ts';
+import { isPyPlain, MAX_PLAIN_DEPTH, type PyPlain } from '../../model/py-plain.ts';
 import type { CodeState, Profile } from '../../model/profile.ts';
 import { ProfileShapeError } from './errors.ts';
 import { dictGet, dictHas, dictKey, dictValue, isInstance as isPyInstance, PyFloat, PyGlobal, type PyDict, type PyInstance } from './py-values.ts';
@@ -217,7 +217,7 @@ function codeIdFromPy(k: unknown, i: number): CodeId {
  */
 function extraField(out: [string, PyPlain][] | undefined, name: unknown, val: unknown, where: string): [string, PyPlain][] {
   if (typeof name !== 'string') throw new ProfileShapeError(`${where}: a field name is a ${typeName(name)}, not str`);
-  if (!isPyPlain(val)) throw new ProfileShapeError(`${where}: unknown field ${name} holds a ${typeName(val)}; pgo-ledger keeps unknown fields only when they hold None, bool, int, str or tuples of them`);
+  if (!isPyPlain(val)) throw new ProfileShapeError(`${where}: unknown field ${name} holds a ${typeName(val)}; pgo-ledger keeps unknown fields only when they hold None, bool, int, str or tuples of them (nested at most ${MAX_PLAIN_DEPTH} deep)`);
   const kept = (out ?? []).filter(([n]) => n !== name); // assigned again: the last value wins
   kept.push([name, val]);
   return kept;

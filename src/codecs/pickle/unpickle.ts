@@ -29,6 +29,15 @@ for (const [m, n] of [
 }
 
 const MAX_STACK = 1 << 22;
+/**
+ * CPython (3.11 on) refuses to read or print an int of more digits than this
+ * (sys.get_int_max_str_digits), so PyTorch can neither load one from protocol 0 text nor
+ * log or guard on one; V8's decimal conversions of such an int grow faster than its size
+ * (a 2 MB LONG4 took seconds each time the store keyed it).
+ */
+const MAX_INT_DIGITS = 4300;
+const INT_TOO_LONG = `an int of more than ${MAX_INT_DIGITS} decimal digits (more than CPython reads or prints: sys.get_int_max_str_digits)`;
+let TOO_MANY_DIGITS: bigint | undefined;
 const MEMO_CHUNK_BITS = 12;
 const MEMO_CHUNK_MASK = (1 << MEMO_CHUNK_BITS) - 1;
 const NO_CHUNK: unknown[] = [];
@@ -241,14 +250,18 @@ class Unpickler {
       for (let i = len - 1; i >= 0; i--) v = v * 256 + this.b[start + i];
       return this.b[start + len - 1] & 0x80 ? v - 2 ** (8 * len) : v;
     }
-    let v = 0n;
-    for (let i = len - 1; i >= 0; i--) v = (v << 8n) | BigInt(this.b[start + i]);
+    // Through hex text, most significant byte first: linear in len, where shifting a BigInt
+    // a byte at a time copies it every time (a LONG4 of 2 MB ran past 30 s).
+    let v = BigInt('0x' + Buffer.from(this.b.subarray(start, start + len)).reverse().toString('hex'));
     if (this.b[start + len - 1] & 0x80) v -= 1n << BigInt(8 * len);
+    // Up to 1785 bytes an int has at most 4299 digits: only a longer one needs the check.
+    if (len > 1785 && (v < 0n ? -v : v) >= (TOO_MANY_DIGITS ??= 10n ** BigInt(MAX_INT_DIGITS))) this.fail(INT_TOO_LONG);
     return toPyInt(v);
   }
   private parseDecimal(t: string): number | bigint {
     const s = t.endsWith('L') ? t.slice(0, -1) : t;
-    if (!/^[+-]?\d+$/.test(s)) this.fail(`not an integer: ${JSON.stringify(t)}`);
+    if (!/^[+-]?\d+$/.test(s)) this.fail(`not an integer: ${JSON.stringify(t.length > 40 ? t.slice(0, 40) + '…' : t)}`);
+    if (s.length - (s[0] === '+' || s[0] === '-' ? 1 : 0) > MAX_INT_DIGITS) this.fail(INT_TOO_LONG);
     return toPyInt(BigInt(s));
   }
   private newDataclass(cls: unknown): PyInstance {
