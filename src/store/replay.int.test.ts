@@ -92,6 +92,17 @@ describe('replay: the packed scan against the rows', () => {
     await l.close();
   });
 
+  /** The changes `body` makes to the ledger, undone after (a savepoint), whatever it throws. */
+  const undone = (body: () => void) => {
+    l.sql.run('savepoint undone');
+    try {
+      body();
+    } finally {
+      l.sql.run('rollback to undone');
+      l.sql.run('release undone');
+    }
+  };
+
   it('issue 10.7: the same stored views, checkpoints and why-checkpoints as the rows give, with and without a retraction', () => {
     const first = same();
     assert.match(first, /"events":1\d{3}/);
@@ -118,14 +129,10 @@ describe('replay: the packed scan against the rows', () => {
     try {
       l.replay();
       assert.equal(mmap(), 4096);
-      l.sql.run('savepoint bad');
-      try {
+      undone(() => {
         l.sql.run("update events set run_id = 999999999 where position = 5");
         assert.throws(() => l.replay());
-      } finally {
-        l.sql.run('rollback to bad');
-        l.sql.run('release bad');
-      }
+      });
       assert.equal(mmap(), 4096);
     } finally {
       l.sql.get('pragma mmap_size = 0');
@@ -134,35 +141,26 @@ describe('replay: the packed scan against the rows', () => {
 
   it('issue 10.7: times far from the others, a few of them and many (a page read spread)', () => {
     for (const every of [400, 19]) {
-      l.sql.run('savepoint far');
-      try {
+      undone(() => {
         l.sql.run('update events set time = time - 100000000000 where position % ? = 0', every);
         l.sql.run('update events set time = time + 0.5 where position = 77');
         same();
-      } finally {
-        l.sql.run('rollback to far');
-        l.sql.run('release far');
-      }
+      });
     }
   });
 
   it('issue 10.7: a page read spread with times of text and of a blob (read as they are, each goes as a mark does): what the rows give', () => {
-    l.sql.run('savepoint spread');
-    try {
+    undone(() => {
       l.sql.run('update events set time = time - 100000000000 where position % 19 = 0');
       l.sql.run("update events set time = 'x' where position = 78");
       l.sql.run("update events set time = x'00' where position = 79");
       l.sql.run("update events set time = '12' where position = 80");
       same();
-    } finally {
-      l.sql.run('rollback to spread');
-      l.sql.run('release spread');
-    }
+    });
   });
 
   it('issue 10.7: times at the ends of 64 bits, huge, not numbers (the packed scan\'s time less its base, in integers, overflows): what the rows give', () => {
-    l.sql.run('savepoint ends');
-    try {
+    undone(() => {
       l.sql.run('update events set time = -9223372036854775808 where position = 60');
       l.sql.run('update events set time = 9223372036854775807 where position = 61');
       l.sql.run('update events set time = 1e300 where position = 62');
@@ -170,10 +168,7 @@ describe('replay: the packed scan against the rows', () => {
       l.sql.run("update events set time = 'x' where position = 64");
       l.sql.run('update events set time = 4611686018427387904 where position = 65');
       same();
-    } finally {
-      l.sql.run('rollback to ends');
-      l.sql.run('release ends');
-    }
+    });
   });
 
   it('issue 10.7: positions with gaps and far apart, runs missing, a run row past the others', () => {
@@ -189,16 +184,12 @@ describe('replay: the packed scan against the rows', () => {
     ['a negative run id', 'update events set run_id = -3 where position = (select min(position) + 44 from events)'],
   ] as const) {
     it(`issue 10.7: ${what}: the same error`, () => {
-      l.sql.run('savepoint hostile');
-      try {
+      undone(() => {
         l.sql.run(change);
         const { rows, packed } = both();
         assert.match(rows, /^error: /);
         assert.equal(packed, rows);
-      } finally {
-        l.sql.run('rollback to hostile');
-        l.sql.run('release hostile');
-      }
+      });
     });
   }
 });
