@@ -103,6 +103,11 @@ describe('replay: the packed scan against the rows', () => {
     }
   };
 
+  /** Each event's time set to an SQL literal as it is (text, a blob, past 64 bits: hostile rows). */
+  const timesAt = (at: [position: number, literal: string][]) => {
+    for (const [position, literal] of at) l.sql.run(`update events set time = ${literal} where position = ?`, position);
+  };
+
   it('issue 10.7: the same stored views, checkpoints and why-checkpoints as the rows give, with and without a retraction', () => {
     const first = same();
     assert.match(first, /"events":1\d{3}/);
@@ -152,21 +157,14 @@ describe('replay: the packed scan against the rows', () => {
   it('issue 10.7: a page read spread with times of text and of a blob (read as they are, each goes as a mark does): what the rows give', () => {
     undone(() => {
       l.sql.run('update events set time = time - 100000000000 where position % 19 = 0');
-      l.sql.run("update events set time = 'x' where position = 78");
-      l.sql.run("update events set time = x'00' where position = 79");
-      l.sql.run("update events set time = '12' where position = 80");
+      timesAt([[78, "'x'"], [79, "x'00'"], [80, "'12'"]]);
       same();
     });
   });
 
   it('issue 10.7: times at the ends of 64 bits, huge, not numbers (the packed scan\'s time less its base, in integers, overflows): what the rows give', () => {
     undone(() => {
-      l.sql.run('update events set time = -9223372036854775808 where position = 60');
-      l.sql.run('update events set time = 9223372036854775807 where position = 61');
-      l.sql.run('update events set time = 1e300 where position = 62');
-      l.sql.run('update events set time = -1e300 where position = 63');
-      l.sql.run("update events set time = 'x' where position = 64");
-      l.sql.run('update events set time = 4611686018427387904 where position = 65');
+      timesAt([[60, '-9223372036854775808'], [61, '9223372036854775807'], [62, '1e300'], [63, '-1e300'], [64, "'x'"], [65, '4611686018427387904']]);
       same();
     });
   });
