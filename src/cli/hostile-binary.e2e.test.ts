@@ -131,4 +131,18 @@ describe("trial 17.3: another program's SQLite file given as --db", () => {
     assert.equal(r.status, 2, r.stderr);
     assert.match(r.stderr, /holds a ledger's tables but no record of its migrations \(kysely_migration\): it is damaged/);
   });
+
+  it('a ledger with its events table dropped is said to be damaged by the commands that read it, verify included (not "no such table" alone)', () => {
+    const db = join(dir, 'no-events.db');
+    writeFileSync(join(dir, 'p2.pkl'), P2);
+    assert.equal(spawnSync(process.execPath, [builtCli(), '--db', db, 'ingest', '--job', 'h', join(dir, 'p2.pkl')]).status, 0);
+    const d = new Database(db);
+    d.exec('drop table events');
+    d.close();
+    for (const args of [['why', '--job', 'h'], ['history', '--job', 'h'], ['verify'], ['ingest', '--job', 'h2', join(dir, 'p2.pkl')]]) {
+      const r = spawnSync(process.execPath, [builtCli(), '--db', db, ...args], { encoding: 'utf8' });
+      assert.equal(r.status, 2, `${args[0]}: ${r.stderr}`);
+      assert.match(r.stderr, new RegExp(`${db.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is damaged: a table or column of the ledger is missing: no such table: events; run \`pgo-ledger verify`), args[0]);
+    }
+  });
 });

@@ -24,6 +24,16 @@ export function isCorruption(e: unknown): boolean {
   return typeof code === 'string' && (code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB' || code === 'SQLITE_IOERR_SHORT_READ');
 }
 
+/**
+ * SQLite's words for a statement that names a table or column the file lacks: every statement
+ * of ours names the ledger's own schema, so in a ledger that opened (its migrations recorded)
+ * one is gone: damage, not a bug of ours (a table dropped by hand said "no such table: events").
+ */
+export function isMissingPart(e: unknown): boolean {
+  const code = (e as { code?: unknown } | null)?.code;
+  return code === 'SQLITE_ERROR' && /^no such (table|column): /.test((e as Error).message);
+}
+
 /** The error to throw for what was met: damage once (never wrapped twice). */
 export function damaged(path: string, what: string, cause: unknown): DamageError {
   return cause instanceof DamageError ? cause : new DamageError(path, what, cause);
