@@ -51,6 +51,20 @@ for (const dialect of DIALECTS) describe(dialect, () => {
       assert.match(t.stdout, /f\.jsonl: observations: 1 events appended, 0 already in the log; 1 of them of run r1, retracted before: stored, and left out of every answer/);
     });
 
+    it('show of a profile whose every run is retracted prints PyTorch\'s render of it (nothing) and says why on stderr', () => {
+      const only = ledgerAt(dialect, dir, 'only.db');
+      const one = join(dir, `one-${dialect}.jsonl`);
+      writeFileSync(one, line('solo', '2026-11-26T10:00:00Z', 8) + '\n');
+      assert.equal(cli(only, ['ingest', one]).status, 0);
+      assert.equal(cli(only, ['retract', '--run', 'solo']).status, 0);
+      const r = cli(only, ['show', '--job', 'rj']);
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(r.stdout, '\n');
+      assert.equal(r.stderr, 'pgo-ledger: rj:None: holds no code id (its runs retracted, or none brought one): PyTorch renders such a profile as nothing\n');
+      const w = cli(db, ['show', '--job', 'rj', '--as-of', '2026-11-25T00:00:00Z']);
+      assert.match(w.stderr, /rj:None: holds no code id in the window given \(--as-of\/--exclude-run\)/);
+    });
+
     it('a profile that never retracted the run takes it as any other', () => {
       const other = join(dir, 'd.jsonl');
       writeFileSync(other, JSON.stringify({ ...JSON.parse(line('r1', '2026-11-26T10:06:00Z', 8)), job: 'other' }) + '\n');

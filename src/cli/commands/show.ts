@@ -12,5 +12,8 @@ export function showCommand(program: Command, ctx: CliContext): void {
       const view = profileAt(l, p, windowFor(l, o));
       if (o.json) ctx.out(JSON.stringify({ cache_key: p.cacheKey, codes: profileJson(view.profile), dynamic_sources: dynamicSources(view.profile) }));
       else ctx.out(renderProfile(view.profile));
+      // PyTorch renders an empty profile as nothing at all: stdout stays its render, and stderr
+      // says why there is none (a bare empty line read as a failure)
+      if (!view.profile.codes.size) process.stderr.write(`pgo-ledger: ${p.cacheKey} holds no code id${o.asOf !== undefined || o.excludeRun?.length ? ' in the window given (--as-of/--exclude-run)' : ' (its runs retracted, or none brought one)'}: PyTorch renders such a profile as nothing\n`);
     });
 }
