@@ -94,6 +94,12 @@ for (const dialect of DIALECTS) describe(dialect, () => {
       assert.match(d1.advice, /^dim 1 of L\['x'\] was marked dynamic \(torch\._dynamo\.mark_dynamic\) in #2 \(run r1\)/);
       // dim 0 took two values: its story is not the mark's
       assert.doesNotMatch(d0.advice, /marked/);
+      // a mark on an observation that itself brought a new value: the value made it dynamic (PyTorch logged that record), the mark joined nothing
+      writeFileSync(join(dir, 'marked-new.jsonl'), [obs([8, 128], '2026-11-26T11:00:00Z'), obs([16, 128], '2026-11-26T11:01:00Z', [0])].map((l) => l.replace('"mw"', '"mw2"')).join('\n') + '\n');
+      assert.equal(cli(db2, ['ingest', join(dir, 'marked-new.jsonl')]).status, 0);
+      const w2 = cli(db2, ['why', '--job', 'mw2', '--source', "L['x']", '--dim', '0', '--json']);
+      assert.equal(w2.status, 0, w2.stderr);
+      assert.match(JSON.parse(w2.stdout)[0].advice, /^dim 0 of L\['x'\] took 2 values \(8, 16\)/);
     });
   });
 });
