@@ -100,6 +100,12 @@ for (const dialect of DIALECTS) describe(dialect, () => {
       const w2 = cli(db2, ['why', '--job', 'mw2', '--source', "L['x']", '--dim', '0', '--json']);
       assert.equal(w2.status, 0, w2.stderr);
       assert.match(JSON.parse(w2.stdout)[0].advice, /^dim 0 of L\['x'\] took 2 values \(8, 16\)/);
+      // with "automatic_dynamic": false the observation overwrites (static 16): the mark made it dynamic
+      writeFileSync(join(dir, 'marked-over.jsonl'), [obs([8, 128], '2026-11-26T12:00:00Z'), obs([16, 128], '2026-11-26T12:01:00Z', [0])].map((l) => l.replace('"mw"', '"mw3"')).map((l, i) => (i ? l.replace('"kind":"tensor"', '"kind":"tensor","automatic_dynamic":false') : l)).join('\n') + '\n');
+      assert.equal(cli(db2, ['ingest', join(dir, 'marked-over.jsonl')]).status, 0);
+      const w3 = cli(db2, ['why', '--job', 'mw3', '--source', "L['x']", '--dim', '0', '--json']);
+      assert.equal(w3.status, 0, w3.stderr);
+      assert.match(JSON.parse(w3.stdout)[0].advice, /^dim 0 of L\['x'\] was marked dynamic/);
     });
   });
 });

@@ -358,11 +358,12 @@ function what(s: DimStory): string {
 function markedAt(ledger: Ledger, dict: Dictionaries, s: DimStory): boolean {
   const b = s.becameDynamic;
   if (!b || b.kind !== 'shape.observed' || s.logged || s.dim.field !== 'size' || s.dim.index === undefined) return false;
-  // an observation that brought a new value made the dim dynamic itself (with its record), before its mark's join
-  if (b.brought !== b.before && b.before !== 'absent' && b.before !== 'unset') return false;
   const row = ledger.sql.get<{ body_id: number }>('select body_id from events where position = ?', b.position);
-  const shape = row ? dict.body(Number(row.body_id)).shape : null;
-  return shape?.kind === 'tensor' && (shape.markDynamic?.includes(s.dim.index) ?? false);
+  const body = row ? dict.body(Number(row.body_id)) : null;
+  if (body?.shape?.kind !== 'tensor' || !body.shape.markDynamic?.includes(s.dim.index)) return false;
+  // an observation joined in (not overwriting) that brought a new value made the dim dynamic
+  // itself, with its record, before its mark's join
+  return !body.automaticDynamic || b.brought === b.before || b.before === 'absent' || b.before === 'unset';
 }
 
 /**
