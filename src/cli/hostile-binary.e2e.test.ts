@@ -130,6 +130,10 @@ describe("trial 17.3: another program's SQLite file given as --db", () => {
     const r = spawnSync(process.execPath, [builtCli(), '--db', db, 'ingest', '--job', 'h', join(dir, 'p2.pkl')], { encoding: 'utf8' });
     assert.equal(r.status, 2, r.stderr);
     assert.match(r.stderr, /holds a ledger's tables but no record of its migrations \(kysely_migration\): it is damaged/);
+    // a read command says the same (it said the file "holds no ledger tables")
+    const show = spawnSync(process.execPath, [builtCli(), '--db', db, 'show', '--job', 'h'], { encoding: 'utf8' });
+    assert.equal(show.status, 2, show.stderr);
+    assert.match(show.stderr, /holds a ledger's tables but no record of its migrations \(kysely_migration\): it is damaged/);
   });
 
   it('a ledger with its events table dropped is said to be damaged by the commands that read it, verify included (not "no such table" alone)', () => {

@@ -82,5 +82,30 @@ for (const dialect of DIALECTS) describe(dialect, () => {
       assert.equal(r.status, 2);
       assert.match(r.stderr, /bad\.jsonl:1: field mark_dynamic: only for kind tensor/);
     });
+
+    it("why says a dim turned dynamic by a mark was marked (it said 'by the job's own setting')", () => {
+      const db2 = ledgerAt(dialect, dir, 'marked-why.db');
+      const obs = (size: number[], time: string, mark?: number[]) => line({ job: 'mw', source: "L['x']", kind: 'tensor', size, stride: [size[1], 1], time, ...(mark ? { mark_dynamic: mark } : {}) });
+      writeFileSync(join(dir, 'marked-why.jsonl'), [obs([8, 128], '2026-11-26T10:00:00Z'), obs([8, 128], '2026-11-26T10:01:00Z', [1]), obs([16, 128], '2026-11-26T10:02:00Z')].join('\n') + '\n');
+      assert.equal(cli(db2, ['ingest', join(dir, 'marked-why.jsonl')]).status, 0);
+      const r = cli(db2, ['why', '--job', 'mw', '--json']);
+      assert.equal(r.status, 0, r.stderr);
+      const [d0, d1] = ['0', '1'].map((i) => (JSON.parse(r.stdout) as { dim: { index: number }; advice: string }[]).find((s) => String(s.dim.index) === i)!);
+      assert.match(d1.advice, /^dim 1 of L\['x'\] was marked dynamic \(torch\._dynamo\.mark_dynamic\) in #2 \(run r1\)/);
+      // dim 0 took two values: its story is not the mark's
+      assert.doesNotMatch(d0.advice, /marked/);
+      // a mark on an observation that itself brought a new value: the value made it dynamic (PyTorch logged that record), the mark joined nothing
+      writeFileSync(join(dir, 'marked-new.jsonl'), [obs([8, 128], '2026-11-26T11:00:00Z'), obs([16, 128], '2026-11-26T11:01:00Z', [0])].map((l) => l.replace('"mw"', '"mw2"')).join('\n') + '\n');
+      assert.equal(cli(db2, ['ingest', join(dir, 'marked-new.jsonl')]).status, 0);
+      const w2 = cli(db2, ['why', '--job', 'mw2', '--source', "L['x']", '--dim', '0', '--json']);
+      assert.equal(w2.status, 0, w2.stderr);
+      assert.match(JSON.parse(w2.stdout)[0].advice, /^dim 0 of L\['x'\] took 2 values \(8, 16\)/);
+      // with "automatic_dynamic": false the observation overwrites (static 16): the mark made it dynamic
+      writeFileSync(join(dir, 'marked-over.jsonl'), [obs([8, 128], '2026-11-26T12:00:00Z'), obs([16, 128], '2026-11-26T12:01:00Z', [0])].map((l) => l.replace('"mw"', '"mw3"')).map((l, i) => (i ? l.replace('"kind":"tensor"', '"kind":"tensor","automatic_dynamic":false') : l)).join('\n') + '\n');
+      assert.equal(cli(db2, ['ingest', join(dir, 'marked-over.jsonl')]).status, 0);
+      const w3 = cli(db2, ['why', '--job', 'mw3', '--source', "L['x']", '--dim', '0', '--json']);
+      assert.equal(w3.status, 0, w3.stderr);
+      assert.match(JSON.parse(w3.stdout)[0].advice, /^dim 0 of L\['x'\] was marked dynamic/);
+    });
   });
 });

@@ -106,7 +106,11 @@ export async function openDatabase(path: string, options: OpenOptions = {}): Pro
     db.pragma(`busy_timeout = ${busyMs}`);
     // Refuse a newer database before writing anything to it.
     state = migrationState(db, path);
-    if (readonly && state === 'new') throw inputError(`${path} is not a pgo-ledger database (it holds no ledger tables)`);
+    if (readonly && state === 'new') {
+      // a ledger whose record of migrations was dropped holds the tables all the same
+      if (ledgerTablesUnrecorded(db)) throw unrecorded(path);
+      throw inputError(`${path} is not a pgo-ledger database (it holds no ledger tables)`);
+    }
     if (state === 'new') refuseForeign(db, path);
     if (readonly && state === 'behind') {
       throw inputError(`${path} was written by an older pgo-ledger and must be upgraded, which a read command never does: run a write command on it once (e.g. pgo-ledger replay)`);
@@ -179,11 +183,18 @@ type MigrationState = 'new' | 'behind' | 'current';
 function refuseForeign(db: Database.Database, path: string): void {
   const names = (db.prepare("select name from sqlite_master where type = 'table' and name not like 'sqlite\\_%' escape '\\' order by name").all() as { name: string }[]).map((r) => r.name);
   if (!names.length || names.includes('kysely_migration')) return;
-  if (names.includes('events') && names.includes('bodies')) {
-    throw inputError(`${path} holds a ledger's tables but no record of its migrations (kysely_migration): it is damaged, and was left untouched`);
-  }
+  if (ledgerTablesUnrecorded(db)) throw unrecorded(path);
   const shown = names.slice(0, 5).join(', ') + (names.length > 5 ? `, ... (${names.length} tables)` : '');
   throw inputError(`${path} is a database of something else (tables: ${shown}), not a pgo-ledger ledger; it was left untouched: give a new file as --db`);
+}
+
+/** The ledger's tables there, its record of migrations (kysely_migration) gone: a damaged ledger, not a new file. */
+function ledgerTablesUnrecorded(db: Database.Database): boolean {
+  return (db.prepare("select count(*) as n from sqlite_master where type = 'table' and name in ('events', 'bodies')").get() as { n: number }).n === 2;
+}
+
+function unrecorded(path: string): LedgerError {
+  return inputError(`${path} holds a ledger's tables but no record of its migrations (kysely_migration): it is damaged, and was left untouched`);
 }
 
 function migrationState(db: Database.Database, path: string): MigrationState {

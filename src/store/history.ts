@@ -1,4 +1,5 @@
 import type { HistoryRow, Ledger } from './ledger.ts';
+import { knownPoints } from './known.ts';
 import { isWholeLog, type Window } from './window.ts';
 
 /**
@@ -8,6 +9,8 @@ import { isWholeLog, type Window } from './window.ts';
  */
 export function historyAsOf(ledger: Ledger, profileId: number, window: Window = {}): HistoryRow[] {
   if (isWholeLog(window)) return ledger.history(profileId);
+  // (the stored rows' path below reads no fold, which checks the window)
+  knownPoints(window);
   const until = window.untilPosition;
   if (until !== undefined && window.untilTime === undefined && !window.excludeRuns?.length) {
     const later = ledger.sql.get("select 1 from events where profile_id = ? and kind = 'run.retracted' and position > ? limit 1", profileId, until);

@@ -79,6 +79,31 @@ for (const dialect of DIALECTS)
       }
     });
 
+    it('a window point that is no log position or time (NaN, negative, 1.5, a string): explain, historyAsOf, describedShapes and Ledger.fold', async () => {
+      // they answered an empty profile (NaN, -5, 1.5 as positions) or the whole log (NaN as a time)
+      const { l, pid } = await open();
+      try {
+        for (const [window, words] of [
+          [{ untilPosition: NaN }, /^untilPosition NaN: a log position is a whole number, 0 or more$/],
+          [{ untilPosition: -5 }, /^untilPosition -5: a log position is a whole number, 0 or more$/],
+          [{ untilPosition: 1.5 }, /^untilPosition 1\.5: a log position is a whole number, 0 or more$/],
+          [{ untilPosition: '2' as unknown as number }, /^untilPosition "2": a log position is a whole number, 0 or more$/],
+          [{ untilTime: NaN }, /^untilTime NaN: a time is ms since the epoch, a finite number$/],
+          [{ untilTime: Infinity }, /^untilTime Infinity: a time is ms since the epoch, a finite number$/],
+        ] as const) {
+          refuses(() => explain(l, pid, { window }), words);
+          refuses(() => historyAsOf(l, pid, window), words);
+          refuses(() => describedShapes(l, pid, window), words);
+          refuses(() => l.fold(pid, window), words);
+        }
+        // a whole number is a position, past the log's end too
+        assert.equal(l.fold(pid, { untilPosition: 0 }).profile.codes.size, 0);
+        assert.equal(l.fold(pid, { untilPosition: 2 ** 53 - 1 }).profile.codes.size, 1);
+      } finally {
+        await l.close();
+      }
+    });
+
     it('an unknown source, dim or code: explain says which (as why does)', async () => {
       const { l, pid } = await open();
       try {

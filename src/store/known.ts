@@ -32,9 +32,22 @@ export function knownRuns(ledger: Named, runs: readonly string[] | undefined, fl
   }
 }
 
-/** A read of one profile over a window: the profile and the window's runs known. Returns the profile's cache key. */
+/**
+ * A window's points are a log position and a time the rule can compare: NaN compares false
+ * with every event (an empty answer as a position, the whole log as a time), and a fraction or
+ * a negative number is no position; the command line's parsePoint never makes one.
+ */
+export function knownPoints(window: Window): void {
+  const p = window.untilPosition;
+  if (p !== undefined && !(Number.isSafeInteger(p) && p >= 0)) throw inputError(`untilPosition ${typeof p === 'string' ? JSON.stringify(p) : String(p)}: a log position is a whole number, 0 or more`);
+  const t = window.untilTime;
+  if (t !== undefined && !(typeof t === 'number' && Number.isFinite(t))) throw inputError(`untilTime ${typeof t === 'string' ? JSON.stringify(t) : String(t)}: a time is ms since the epoch, a finite number`);
+}
+
+/** A read of one profile over a window: the profile, the window's points and runs known. Returns the profile's cache key. */
 export function knownRead(ledger: Named, profileId: number, window: Window = {}): string {
   const cacheKey = knownProfile(ledger, profileId);
+  knownPoints(window);
   knownRuns(ledger, window.excludeRuns);
   return cacheKey;
 }

@@ -235,7 +235,7 @@ function explainWith(ledger: Ledger, profileId: number, opts: ExplainOptions, on
         advice: '',
       };
       if (full) {
-        story.advice = advise(story, acc.sawScalar && acc.sawTensor);
+        story.advice = advise(story, acc.sawScalar && acc.sawTensor, markedAt(ledger, dict, story));
         const inferred = dynamic && d.field === 'stride' ? strideInferredBy(acc.last) : null;
         if (inferred) story.advice += `; PyTorch infers the strides of ${acc.source} from its sizes while ${inferred} (is_stride_dynamic): this stride is not compiled dynamic`;
         // the newer switches (per-dim, unbacked, static), each with the versions that read it
@@ -350,8 +350,27 @@ function what(s: DimStory): string {
   return `${d.field === 'size' ? 'dim' : 'stride dim'} ${d.index} of ${s.source}`;
 }
 
-/** `bothKinds`: events brought the source as a tensor and as an int (make_tensor's and make_scalar's entries). */
-function advise(s: DimStory, bothKinds: boolean): string {
+/**
+ * Whether the observation at which a size dim turned dynamic marked it (`mark_dynamic`): a
+ * mark's join logs nothing, so no record tells it, and the fold's state keeps no body; the
+ * event's own body, read once here for such a dim only, does.
+ */
+function markedAt(ledger: Ledger, dict: Dictionaries, s: DimStory): boolean {
+  const b = s.becameDynamic;
+  if (!b || b.kind !== 'shape.observed' || s.logged || s.dim.field !== 'size' || s.dim.index === undefined) return false;
+  const row = ledger.sql.get<{ body_id: number }>('select body_id from events where position = ?', b.position);
+  const body = row ? dict.body(Number(row.body_id)) : null;
+  if (body?.shape?.kind !== 'tensor' || !body.shape.markDynamic?.includes(s.dim.index)) return false;
+  // an observation joined in (not overwriting) that brought a new value made the dim dynamic
+  // itself, with its record, before its mark's join
+  return !body.automaticDynamic || b.brought === b.before || b.before === 'absent' || b.before === 'unset';
+}
+
+/**
+ * `bothKinds`: events brought the source as a tensor and as an int (make_tensor's and make_scalar's entries).
+ * `marked`: the observation it turned dynamic at marked it (markedAt).
+ */
+function advise(s: DimStory, bothKinds: boolean, marked: boolean): string {
   if (!s.dynamic) {
     const runs = new Set(s.values.flatMap((v) => v.runs));
     return `static: ${s.values.length <= 1 ? 'every event agreed' : `${s.values.length} values seen`}${runs.size ? ` across ${runs.size} run${runs.size > 1 ? 's' : ''}` : ''}`;
@@ -370,6 +389,9 @@ function advise(s: DimStory, bothKinds: boolean): string {
   const markStatic = s.dim.field === 'size' && s.dim.index !== undefined ? `, or torch._dynamo.mark_static on dim ${s.dim.index}` : '';
   if (s.logged) {
     return `PyTorch saw ${s.logged.cached} then ${s.logged.new}${b?.run ? ` (run ${b.run})` : ''}: feeding one value keeps it static${markStatic}` + (b?.run ? `; pgo-ledger retract --run ${b.run} undoes that run` : '');
+  }
+  if (marked) {
+    return `${what(s)} was marked dynamic (torch._dynamo.mark_dynamic) in #${b!.position}${b!.run ? ` (run ${b!.run})` : ''}: Dynamo makes a marked dim dynamic whatever values it sees, and logs no record for it; remove the mark to keep it static`;
   }
   if (s.values.length >= 2) {
     const [top, ...others] = [...s.values].sort((x, y) => y.count - x.count);
