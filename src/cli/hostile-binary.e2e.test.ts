@@ -120,13 +120,19 @@ describe("trial 17.3: another program's SQLite file given as --db", () => {
     assert.equal(after.pragma('journal_mode', { simple: true }), 'delete');
     after.close();
   });
-  it('a ledger whose record of migrations was dropped is said to be damaged, not made again', () => {
-    const db = join(dir, 'no-record.db');
+  /** A ledger of p2.pkl (job h) at `name`, then `damage` run on its file by hand. */
+  const damagedLedger = (name: string, damage: string) => {
+    const db = join(dir, name);
     writeFileSync(join(dir, 'p2.pkl'), P2);
     assert.equal(spawnSync(process.execPath, [builtCli(), '--db', db, 'ingest', '--job', 'h', join(dir, 'p2.pkl')]).status, 0);
     const d = new Database(db);
-    d.exec('drop table kysely_migration');
+    d.exec(damage);
     d.close();
+    return db;
+  };
+
+  it('a ledger whose record of migrations was dropped is said to be damaged, not made again', () => {
+    const db = damagedLedger('no-record.db', 'drop table kysely_migration');
     const r = spawnSync(process.execPath, [builtCli(), '--db', db, 'ingest', '--job', 'h', join(dir, 'p2.pkl')], { encoding: 'utf8' });
     assert.equal(r.status, 2, r.stderr);
     assert.match(r.stderr, /holds a ledger's tables but no record of its migrations \(kysely_migration\): it is damaged/);
@@ -137,12 +143,7 @@ describe("trial 17.3: another program's SQLite file given as --db", () => {
   });
 
   it('a ledger with its events table dropped is said to be damaged by the commands that read it, verify included (not "no such table" alone)', () => {
-    const db = join(dir, 'no-events.db');
-    writeFileSync(join(dir, 'p2.pkl'), P2);
-    assert.equal(spawnSync(process.execPath, [builtCli(), '--db', db, 'ingest', '--job', 'h', join(dir, 'p2.pkl')]).status, 0);
-    const d = new Database(db);
-    d.exec('drop table events');
-    d.close();
+    const db = damagedLedger('no-events.db', 'drop table events');
     for (const args of [['why', '--job', 'h'], ['history', '--job', 'h'], ['verify'], ['ingest', '--job', 'h2', join(dir, 'p2.pkl')]]) {
       const r = spawnSync(process.execPath, [builtCli(), '--db', db, ...args], { encoding: 'utf8' });
       assert.equal(r.status, 2, `${args[0]}: ${r.stderr}`);
