@@ -260,11 +260,18 @@ function sameEntry(a: FrameStateSizeEntry | undefined, b: FrameStateSizeEntry): 
 
 /** The dim a logged record is about. */
 function recordDim(r: { dim_changed: number | 'scalar' | 'all'; reason: string }, before: FrameStateSizeEntry | undefined, after: FrameStateSizeEntry): DimRef | null {
+  const named = recordNamedDim(r);
+  if (named) return named;
+  // a whole-field record: the field the fold changed
+  for (const field of ['size', 'stride'] as const) if (before && before[field] !== after[field]) return { field };
+  return null;
+}
+
+/** The dim a record names by its reason and dim_changed; null for a whole-field record (its field is the one the fold changed). */
+export function recordNamedDim(r: { dim_changed: number | 'scalar' | 'all'; reason: string }): DimRef | null {
   if (r.reason === 'scalar change') return { field: 'scalar' };
   if (r.reason === 'size change' && typeof r.dim_changed === 'number') return { field: 'size', index: r.dim_changed };
   if (r.reason === 'stride change' && typeof r.dim_changed === 'number') return { field: 'stride', index: r.dim_changed };
-  // a whole-field record: the field the fold changed
-  for (const field of ['size', 'stride'] as const) if (before && before[field] !== after[field]) return { field };
   return null;
 }
 

@@ -13,7 +13,7 @@ import { describedShapes } from './described-shapes.ts';
 import type { Ledger } from './ledger.ts';
 import type { Window } from './window.ts';
 import { whyCheckpointFor } from './why-checkpoints.ts';
-import { carried, carriedKey, dimKey, isDynamic, isStatic, recordValue, sameDim, show, track, valueAt, valuesOf, whyFold, type Acc, type DimRef, type Evidence, type Keep, type Logged, type Track } from './why-fold.ts';
+import { carried, carriedKey, dimKey, isDynamic, isStatic, recordNamedDim, recordValue, sameDim, show, track, valueAt, valuesOf, whyFold, type Acc, type DimRef, type Evidence, type Keep, type Logged, type Track } from './why-fold.ts';
 
 export { dimKey, type DimRef, type Evidence };
 
@@ -293,8 +293,8 @@ function firstSeen(ledger: Ledger, dict: Dictionaries, profileId: number, window
             const r = ev.record;
             const v = recordValue(r.new);
             // the dim why-fold.ts counts it at (recordDim): by its reason, a whole field's by either field
-            if (r.reason === 'scalar change') first(m, `scalar\u0000${v}`, ev.position);
-            else if ((r.reason === 'size change' || r.reason === 'stride change') && typeof r.dim_changed === 'number') first(m, `${r.reason === 'size change' ? 'size' : 'stride'}[${r.dim_changed}]\u0000${v}`, ev.position);
+            const named = recordNamedDim(r);
+            if (named) first(m, `${dimKey(named)}\u0000${v}`, ev.position);
             else for (const f of ['size', 'stride']) first(m, `${f}\u0000${v}`, ev.position);
           } else if (ev.shape || ev.entry) {
             let m = bodies.get(a);
