@@ -174,7 +174,6 @@ function openReadonly(path: string): Database.Database {
 
 type MigrationState = 'new' | 'behind' | 'current';
 
-/** How far the file's schema is: no ledger tables, older migrations only, or all of ours. */
 /**
  * A file with tables but none of the ledger's is another program's database: making a ledger
  * in it would add the ledger's tables and switch it to WAL (trial 17.3: `ingest` did, exit 0).
@@ -197,6 +196,7 @@ function unrecorded(path: string): LedgerError {
   return inputError(`${path} holds a ledger's tables but no record of its migrations (kysely_migration): it is damaged, and was left untouched`);
 }
 
+/** How far the file's schema is: no ledger tables, older migrations only, or all of ours. */
 function migrationState(db: Database.Database, path: string): MigrationState {
   const hasTable = db.prepare("select 1 from sqlite_master where type = 'table' and name = 'kysely_migration'").get();
   if (!hasTable) return 'new';
