@@ -589,6 +589,9 @@ describe('session 17: a gzip with bytes after its end', () => {
         const r = spawnSync(process.execPath, [builtCli(), '--db', db, 'ingest', input], { input: input === '-' ? readFileSync(file) : undefined, encoding: 'utf8', maxBuffer: 1 << 26 });
         assert.equal(r.status, 2, `${name} ${input}: ${r.stderr}`);
         assert.match(r.stderr, new RegExp(`gzip: not gzip data after the end of its last member \\(gunzip's trailing garbage\\), from compressed byte ${gz.length}, ${Buffer.byteLength(body)} bytes inflated before it\n  the first ${n} observation lines of .* were committed`), `${name} ${input}`);
+        // what went in stays, and the same file again stops at the same byte: not "ingest the file again to continue" (trial 18)
+        assert.match(r.stderr, /were committed \(\d+ events appended, 0 already in the log\), and stay; the rest of the file cannot be read \(the failure above\), so ingesting it again stops at the same place\n/, `${name} ${input}`);
+        assert.doesNotMatch(r.stderr, /again to continue/, `${name} ${input}`);
         assert.match(cliAs(db, ['jobs']).stdout, new RegExp(`^gz:None:\t${n} events\t`), `${name} ${input}`);
       }
     }
