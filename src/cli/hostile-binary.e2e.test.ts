@@ -142,12 +142,37 @@ describe("trial 17.3: another program's SQLite file given as --db", () => {
     assert.match(show.stderr, /holds a ledger's tables but no record of its migrations \(kysely_migration\): it is damaged/);
   });
 
-  it('a ledger with its events table dropped is said to be damaged by the commands that read it, verify included (not "no such table" alone)', () => {
+  const escaped = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+  it('a ledger with its events table dropped is said to be damaged by every command, show and verify included, with what to do: show answered from the views, verify pointed at verify (trial 18)', () => {
     const db = damagedLedger('no-events.db', 'drop table events');
-    for (const args of [['why', '--job', 'h'], ['history', '--job', 'h'], ['verify'], ['ingest', '--job', 'h2', join(dir, 'p2.pkl')]]) {
+    for (const args of [['show', '--job', 'h'], ['jobs'], ['why', '--job', 'h'], ['history', '--job', 'h'], ['verify'], ['ingest', '--job', 'h2', join(dir, 'p2.pkl')]]) {
       const r = spawnSync(process.execPath, [builtCli(), '--db', db, ...args], { encoding: 'utf8' });
       assert.equal(r.status, 2, `${args[0]}: ${r.stderr}`);
-      assert.match(r.stderr, new RegExp(`${db.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is damaged: a table or column of the ledger is missing: no such table: events; run \`pgo-ledger verify`), args[0]);
+      assert.equal(r.stdout, '', args[0]);
+      assert.equal(r.stderr, `pgo-ledger: ${db} is damaged: the ledger's table events is missing (dropped by hand?); what the log kept there is lost and no command makes it again: restore the ledger from a backup\n`, args[0]);
     }
+  });
+
+  it("a ledger with a view's table dropped: verify names every table missing and says copy makes a whole ledger (replay cannot), and copy does (trial 18)", () => {
+    const db = damagedLedger('no-views.db', 'drop table code_states; drop table history');
+    const v = spawnSync(process.execPath, [builtCli(), '--db', db, 'verify'], { encoding: 'utf8' });
+    assert.equal(v.status, 2, v.stderr);
+    const advice = `the log is whole: \`pgo-ledger copy --from ${db} --to NEW-LEDGER\` makes a whole ledger of it (\`replay\` cannot: it rebuilds the views' rows, not their tables)`;
+    assert.equal(v.stderr, `pgo-ledger: ${db} is damaged: the ledger's tables code_states, history are missing (dropped by hand?); ${advice}\n`);
+    assert.doesNotMatch(v.stderr, /run `pgo-ledger verify/);
+    // a command that meets one of them says the same of it
+    const show = spawnSync(process.execPath, [builtCli(), '--db', db, 'show', '--job', 'h'], { encoding: 'utf8' });
+    assert.equal(show.status, 2, show.stderr);
+    assert.match(show.stderr, new RegExp(`is damaged: the ledger's table code_states is missing \\(dropped by hand\\?\\); ${escaped(advice)}`));
+    // what it advises repairs it; replay, which it says cannot, does not
+    const replay = spawnSync(process.execPath, [builtCli(), '--db', db, 'replay'], { encoding: 'utf8' });
+    assert.equal(replay.status, 2, replay.stderr);
+    const fresh = join(dir, 'from-no-views.db');
+    const copy = spawnSync(process.execPath, [builtCli(), 'copy', '--from', db, '--to', fresh], { encoding: 'utf8' });
+    assert.equal(copy.status, 0, copy.stderr);
+    const again = spawnSync(process.execPath, [builtCli(), '--db', fresh, 'verify'], { encoding: 'utf8' });
+    assert.equal(again.status, 0, again.stdout + again.stderr);
+    assert.equal(spawnSync(process.execPath, [builtCli(), '--db', fresh, 'show', '--job', 'h'], { encoding: 'utf8' }).stdout.split('\n')[0], 'hash(d02731e6)/srv/train/train.py:24:f:');
   });
 });

@@ -3,7 +3,7 @@ import Database from 'better-sqlite3';
 import type { Kysely, MigrationProvider } from 'kysely';
 import { migrations } from '../../migrations/index.ts';
 import { inputError, LedgerError, namingLedger } from '../errors.ts';
-import { damaged, isCorruption, isMissingPart } from './damage.ts';
+import { damaged, isCorruption, isMissingPart, missingPart } from './damage.ts';
 import { createFresh, freshUsable } from './fresh-sqlite.ts';
 import type { LedgerSchema } from './schema.ts';
 import { isPostgresUrl, type Dialect } from './dialect/dialect.ts';
@@ -314,7 +314,7 @@ function wrap(db: Database.Database, path: string, busyMs: number): Sql {
     try {
       return fn();
     } catch (e) {
-      throw isCorruption(e) ? damaged(path, 'SQLite cannot read it', e) : isMissingPart(e) ? damaged(path, 'a table or column of the ledger is missing', e) : e;
+      throw isCorruption(e) ? damaged(path, 'SQLite cannot read it', e) : isMissingPart(e) ? missingPart(path, e) : e;
     }
   };
   let met = 0;
