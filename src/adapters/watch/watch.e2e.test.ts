@@ -556,6 +556,28 @@ describe('trial 17: watch --redis says why it cannot follow a server, as pull do
   });
 });
 
+describe('trial 18: watch --redis and pull say one message of a server they cannot use', () => {
+  it('a server away or a refused password is said once, without ioredis\' own "; Connection is closed." after it', async () => {
+    const server = await startRedis({ password: 'sekret' });
+    const port = server.port;
+    try {
+      const wrong = cli(join(dir, 'redis18-pw.db'), ['watch', '--redis', `redis://:wrong@127.0.0.1:${port}`, '--once']);
+      assert.equal(wrong.status, 2, wrong.stderr);
+      assert.match(wrong.stderr, new RegExp(`^watch: Redis at redis://127\\.0\\.0\\.1:${port} refused the credentials: WRONGPASS [^;\n]*; trying again in 1 s \\(watch goes on with its files\\)\n`, 'm'));
+      const pull = cli(join(dir, 'redis18-pw.db'), ['pull', '--all', `redis://:wrong@127.0.0.1:${port}`]);
+      assert.equal(pull.status, 2, pull.stderr);
+      assert.match(pull.stderr, new RegExp(`^pgo-ledger: Redis at redis://127\\.0\\.0\\.1:${port} refused the credentials: WRONGPASS [^;\n]*\n$`));
+      for (const r of [wrong, pull]) assert.doesNotMatch(r.stderr, /Connection is closed/);
+    } finally {
+      await server.stop();
+    }
+    const away = cli(join(dir, 'redis18-away.db'), ['watch', '--redis', `redis://127.0.0.1:${port}`, '--once']);
+    assert.equal(away.status, 2, away.stderr);
+    assert.match(away.stderr, new RegExp(`^watch: cannot reach Redis at redis://127\\.0\\.0\\.1:${port}: connect ECONNREFUSED 127\\.0\\.0\\.1:${port}; trying again in 1 s \\(watch goes on with its files\\)\n`, 'm'));
+    assert.doesNotMatch(away.stderr, /Connection is closed/);
+  });
+});
+
 describe('trial 17: a log gone before it was final is said', () => {
   it('a log deleted mid-write is said with how far it was read (it was forgotten silently, its waiting records with it); one renamed within the folder is not', async () => {
     const folder = join(dir, 'gone-mid-write');
