@@ -1,4 +1,4 @@
-import { fullMessage, LedgerError } from '../errors.ts';
+import { fullMessage, inputError, LedgerError } from '../errors.ts';
 
 /**
  * The database is damaged (a page SQLite cannot read, a row that does not parse): the
@@ -83,4 +83,24 @@ export function isMissingPart(e: unknown): boolean {
 /** The error to throw for what was met: damage once (never wrapped twice). */
 export function damaged(path: string, what: string, cause: unknown): DamageError {
   return cause instanceof DamageError ? cause : new DamageError(path, what, cause);
+}
+
+/**
+ * A database with tables but no record of migrations, given its tables' names, on either
+ * backend: a ledger whose record was dropped (damaged), or another program's database, which a
+ * write would make a ledger of (trial 17.3: `ingest` did, exit 0); null where it holds none.
+ */
+export function notALedger(path: string, tables: readonly string[], fresh = 'a new file'): LedgerError | null {
+  const names = tables.filter((t) => !t.startsWith('sqlite_')).sort();
+  if (!names.length) return null;
+  const unrecorded = unrecordedLedger(path, names);
+  if (unrecorded) return unrecorded;
+  const shown = names.slice(0, 5).join(', ') + (names.length > 5 ? `, ... (${names.length} tables)` : '');
+  return inputError(`${path} is a database of something else (tables: ${shown}), not a pgo-ledger ledger; it was left untouched: give ${fresh} as --db`);
+}
+
+/** The ledger's tables there, its record of migrations (kysely_migration) gone: a damaged ledger, not a new database; else null. */
+export function unrecordedLedger(path: string, tables: readonly string[]): LedgerError | null {
+  if (!tables.includes('events') || !tables.includes('bodies')) return null;
+  return inputError(`${path} holds a ledger's tables but no record of its migrations (kysely_migration): it is damaged, and was left untouched`);
 }

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { createSyncFn } from 'synckit';
 import { inputError, LedgerError } from '../../errors.ts';
 import { DatabaseVersionError, type OpenedDatabase, type OpenOptions, type Sql } from '../database.ts';
-import { missingPart } from '../damage.ts';
+import { missingPart, notALedger, unrecordedLedger } from '../damage.ts';
 import { CODE_STATE_COLUMNS, EVENT_COLUMNS, HISTORY_COLUMNS, redactUrl, type Dialect } from './dialect.ts';
 import { packEvents, recordTransaction, repeatsKey, unpackRows, type PackedEvents } from './pg-rows.ts';
 import { askKey, askPrefix } from './pg-ask.ts';
@@ -126,8 +126,15 @@ export async function openPostgres(url: string, options: OpenOptions = {}): Prom
   };
   const closeConn = () => void call('close', id);
   try {
-    const st = unwrap<{ state: string; unknown: string[] }>(call('state', id));
+    const st = unwrap<{ state: string; unknown: string[]; tables?: string[] }>(call('state', id));
     if (st.unknown.length) throw new DatabaseVersionError(where, st.unknown);
+    // another program's tables, or a ledger's without its record of migrations: refused as SQLite refuses them
+    const unrecorded = unrecordedLedger(where, st.tables ?? []);
+    if (unrecorded) throw unrecorded;
+    if (!options.readonly && st.state === 'new') {
+      const foreign = notALedger(where, st.tables ?? [], 'an empty database');
+      if (foreign) throw foreign;
+    }
     if (options.existing && st.state === 'new') throw inputError(`${where}: no ledger there (it holds no pgo-ledger tables; only ingest and pull create them)`);
     if (options.readonly && st.state === 'new') throw inputError(`${where} holds no pgo-ledger tables: a read command never creates them (check --db or PGO_LEDGER_DB; ingest or pull creates a ledger)`);
     if (options.readonly && st.state === 'behind') {
