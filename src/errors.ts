@@ -106,10 +106,12 @@ export function namingLedger(ledgerPath: string, e: unknown): unknown {
       code === 'SQLITE_IOERR_SHMSIZE'
         ? `${ledgerPath}-shm, which SQLite maps for every reader and writer (32 KiB at least), cannot grow past this process's file-size limit of ${limit} bytes (ulimit -f)`
         : `this process may write no file past ${limit} bytes (its file-size limit, ulimit -f), the likely cause`;
-    // right after SQLite's words, before any note that follows them (the lines committed)
+    // right after SQLite's words, before any note that follows them (the lines committed); its
+    // cause SQLite's error, whose words it holds: one whose words it split (the note's) would
+    // be said again after it
     const m = fullMessage(named);
     const at = m.indexOf(cur.message) + cur.message.length;
-    return new LedgerError(`${m.slice(0, at)}: ${why}${m.slice(at)}`, { kind: classify(e), cause: e });
+    return new LedgerError(`${m.slice(0, at)}: ${why}${m.slice(at)}`, { kind: classify(e), cause: cur });
   }
   return e;
 }

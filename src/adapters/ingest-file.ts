@@ -1,6 +1,6 @@
 import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { aboutInput, classify, fullMessage, inputError, inputName, isDatabaseFailure } from '../errors.ts';
+import { aboutInput, classify, fullMessage, inputError, inputName, isDatabaseFailure, LedgerError } from '../errors.ts';
 import type { Ledger } from '../store/ledger.ts';
 import type { LineDefaults } from './observation-lines.ts';
 import { inputHead, sizeOf } from './read-lines.ts';
@@ -170,6 +170,21 @@ function damagedGzip(file: string, message: string) {
   return inputError(`${inputName(file)}: gzip: ${message} (cut off or damaged before its first inflated byte)`);
 }
 
+/** Names a folder's files a stop leaves out: at most this many, then how many more. */
+const NAMED = 10;
+
+/**
+ * A ledger that can take no more input met within a folder: the failure, then how many of the
+ * folder's files were taken and which were not (the one it stopped on among them: a message
+ * above says what of it was committed). Only the top-level inputs after the folder were named,
+ * so the folder's own unread files could pass for ingested (trial 18).
+ */
+function stoppedIn(dir: string, files: readonly string[], settled: ReadonlySet<string>, e: unknown): LedgerError {
+  const left = files.filter((f) => !settled.has(f));
+  const named = left.slice(0, NAMED).join(', ') + (left.length > NAMED ? `, and ${left.length - NAMED} more` : '');
+  return new LedgerError(`${fullMessage(e)}\n  ${dir}: ${files.length - left.length} of its ${files.length} files were taken before the ledger stopped; not read, or not whole: ${named}`, { kind: classify(e), cause: e });
+}
+
 /** Issue 9.14: each file of a folder as its own kind; files that are no PGO data are counted. */
 async function ingestFolder(ledger: Ledger, dir: string, o: FileIngestOptions): Promise<FileIngestSummary> {
   const sum: FileIngestSummary = { kind: 'folder', appended: 0, duplicates: 0, skipped: 0, records: 0, kinds: {}, notPgo: 0, failed: [] };
@@ -187,9 +202,17 @@ async function ingestFolder(ledger: Ledger, dir: string, o: FileIngestOptions): 
     addLeftOut(sum, s);
     sum.kinds![kind] = (sum.kinds![kind] ?? 0) + 1;
   };
+  const took = (f: string, kind: IngestKind, s: Omit<FileIngestSummary, 'kind'>) => {
+    settled.add(f);
+    add(kind, s);
+  };
+  // the files whose outcome is final (ingested, failed, or no PGO data): those a stop leaves out are the others
+  const settled = new Set<string>();
   const failed = (f: string, kind: IngestKind, e: unknown) => {
     // a bug, or a ledger that can take no input (read-only, full, a server refusing or gone): stop here
-    if (classify(e) === 'bug' || isDatabaseFailure(e)) throw e;
+    if (classify(e) === 'bug') throw e;
+    if (isDatabaseFailure(e)) throw stoppedIn(dir, files, settled, e);
+    settled.add(f);
     const message = fullMessage(e);
     sum.failed!.push({ input: f, error: message });
     o.onNote?.(aboutInput(f, `${kind}: failed: `, e));
@@ -198,7 +221,7 @@ async function ingestFolder(ledger: Ledger, dir: string, o: FileIngestOptions): 
   const traces = TraceBatch.fits(ledger)
     ? new TraceBatch(ledger, (f, s) => {
         if ('failed' in s) return failed(f, 'trace', s.failed);
-        add('trace', s);
+        took(f, 'trace', s);
       })
     : null;
   for (const f of files) {
@@ -207,6 +230,7 @@ async function ingestFolder(ledger: Ledger, dir: string, o: FileIngestOptions): 
       kind = o.kind ?? kindOfHead(await folderFileHead(f));
     } catch (e) {
       if (classify(e) === 'bug') throw e;
+      settled.add(f);
       const message = fullMessage(e);
       sum.failed!.push({ input: f, error: message });
       // said like a failure of a known kind: the summary names the file, this line says why
@@ -214,6 +238,7 @@ async function ingestFolder(ledger: Ledger, dir: string, o: FileIngestOptions): 
       continue;
     }
     if (!kind) {
+      settled.add(f);
       sum.notPgo!++;
       continue;
     }
@@ -228,7 +253,7 @@ async function ingestFolder(ledger: Ledger, dir: string, o: FileIngestOptions): 
     }
     traces?.flush();
     try {
-      add(kind, await ingestAs(ledger, f, kind, fo));
+      took(f, kind, await ingestAs(ledger, f, kind, fo));
     } catch (e) {
       failed(f, kind, e);
     }

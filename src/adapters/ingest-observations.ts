@@ -5,7 +5,7 @@ import type { PreparedEvent } from '../store/prepare-event.ts';
 import { batchCache, decodeBatch, handOverReader, lineBatches, lineWireBatches, WireBuilder, type LineBatchOptions, type ReaderHandOver, type WireBatch } from './observation-batches.ts';
 import { InputError, lineContext, type LineDefaults } from './observation-lines.ts';
 import { sizeOf } from './read-lines.ts';
-import { classify, fullMessage, inputName, LedgerError } from '../errors.ts';
+import { classify, fullMessage, inputName, isDatabaseFailure, LedgerError, type FailureKind } from '../errors.ts';
 import { addLeftOut } from './left-out.ts';
 
 export interface IngestOptions {
@@ -81,12 +81,16 @@ export async function ingestObservations(ledger: Ledger, file: string, opts: Ing
     ledger.settle();
     if (sum.lines === 0) throw e;
     // the ledger failed (a server gone, a disk full) after some batches: they stay; say which
+    const committed = `the first ${sum.lines} observation lines of ${inputName(file)} were committed (${sum.appended} events appended, ${sum.duplicates} already in the log)`;
     if (!(e instanceof InputError)) {
-      throw new LedgerError(
-        `${fullMessage(e)}\n  the first ${sum.lines} observation lines of ${inputName(file)} were committed (${sum.appended} events appended, ${sum.duplicates} already in the log), the lines after them were not; ` +
-          'ingest the file again to continue: what is in the log is not added twice',
-        { kind: classify(e), cause: e },
-      );
+      // the file itself unreadable past them (a gzip cut, damaged, or with bytes after its
+      // end): ingesting it again stops at the same byte, so "again to continue" misled
+      const kind = classify(e);
+      const rest =
+        kind === 'input' && !isDatabaseFailure(e)
+          ? 'and stay; the rest of the file cannot be read (the failure above), so ingesting it again stops at the same place'
+          : 'the lines after them were not; ingest the file again to continue: what is in the log is not added twice';
+      throw new LedgerError(`${fullMessage(e)}\n  ${committed}, ${rest}`, { kind, cause: e });
     }
     // Issue 9.3: batches before a bad line are committed; say exactly what, and how to go on.
     const at = `${inputName(e.file)}:${e.line}: `;
@@ -94,7 +98,7 @@ export async function ingestObservations(ledger: Ledger, file: string, opts: Ing
     throw new InputError(
       e.file,
       e.line,
-      `${said}\n  the first ${sum.lines} observation lines of ${inputName(file)} were committed (${sum.appended} events appended, ${sum.duplicates} already in the log), the lines after them were not; ` +
+      `${said}\n  ${committed}, the lines after them were not; ` +
         'fix the line and ingest the file again to continue: what is in the log is not added twice',
     );
   }
@@ -169,7 +173,7 @@ export async function ingestObservations(ledger: Ledger, file: string, opts: Ing
     let after: LineBatchOptions['after'];
     try {
       await new Promise<void>((resolve, reject) => {
-        worker.on('message', (m: { type: string; batch?: WireBatch; message?: string; file?: string; line?: number }) => {
+        worker.on('message', (m: { type: string; batch?: WireBatch; message?: string; file?: string; line?: number; kind?: FailureKind }) => {
           if (m.type === 'started') {
             raiseAgain?.();
             raiseAgain = undefined;
@@ -188,7 +192,7 @@ export async function ingestObservations(ledger: Ledger, file: string, opts: Ing
               } else worker.postMessage({ type: 'credit' });
             } else if (m.type === 'skip') opts.onSkip?.(m.message!);
             else if (m.type === 'done') resolve();
-            else if (m.type === 'error') reject(m.line !== undefined ? Object.assign(new InputError(m.file!, m.line, ''), { message: m.message }) : new Error(m.message));
+            else if (m.type === 'error') reject(m.line !== undefined ? Object.assign(new InputError(m.file!, m.line, ''), { message: m.message }) : new LedgerError(m.message!, { kind: m.kind }));
           } catch (e) {
             reject(e);
           }

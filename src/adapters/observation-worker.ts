@@ -1,6 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { lineWireBatches, takeOverReader, type LineBatchOptions, type ReaderHandOver } from './observation-batches.ts';
 import { InputError } from './observation-lines.ts';
+import { classify, fullMessage } from '../errors.ts';
 
 /**
  * The ingest worker: reads, parses and validates observation lines on the second core,
@@ -32,5 +33,6 @@ try {
   port.postMessage({ type: 'done' });
 } catch (e) {
   if (e instanceof InputError) port.postMessage({ type: 'error', file: e.file, line: e.line, message: e.message });
-  else port.postMessage({ type: 'error', message: `${(e as Error)?.message ?? e}` });
+  // its kind goes with it: the file's own failure (a gzip damaged) is the input's, a slip of this code a bug
+  else port.postMessage({ type: 'error', message: fullMessage(e), kind: classify(e) });
 }

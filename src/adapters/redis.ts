@@ -63,8 +63,11 @@ export async function connectRedis(url: string, o: RedisOptions): Promise<Redis>
     await r.ping();
   } catch (e) {
     r.disconnect();
-    // ioredis reports a refused AUTH on its error event, then "Connection is closed"
-    const m = [(last as Error | null)?.message, (e as Error).message].filter(Boolean).join('; ');
+    // ioredis reports why (a refused AUTH, ECONNREFUSED) on its error event, then rejects with
+    // its own "Connection is closed.", which said after the why only trailed it (trial 18)
+    const why = (last as Error | null)?.message;
+    const own = (e as Error).message;
+    const m = why && (/^Connection is closed\.?$/.test(own) || own === why) ? why : [why, own].filter(Boolean).join('; ');
     if (/NOAUTH|WRONGPASS|invalid password|AUTH/i.test(m)) throw new RedisError(`Redis at ${redisWhere(url)} refused the credentials: ${m}`);
     throw new RedisError(`cannot reach Redis at ${redisWhere(url)}: ${m}`);
   }

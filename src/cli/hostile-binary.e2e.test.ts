@@ -9,6 +9,7 @@ import { encodeRemoteValue } from '../codecs/remote-value.ts';
 import { builtCli } from '../../test/support/build.ts';
 import { fixture } from '../../test/support/fixtures.ts';
 import { tempDir } from '../../test/support/tmp.ts';
+import { freshPgDatabase, psql } from '../../test/support/postgres.ts';
 
 // Session 17 trial 3: hostile binary inputs through the built command line, in real processes.
 const dir = tempDir();
@@ -142,12 +143,85 @@ describe("trial 17.3: another program's SQLite file given as --db", () => {
     assert.match(show.stderr, /holds a ledger's tables but no record of its migrations \(kysely_migration\): it is damaged/);
   });
 
-  it('a ledger with its events table dropped is said to be damaged by the commands that read it, verify included (not "no such table" alone)', () => {
+  const escaped = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+  it('a ledger with its events table dropped is said to be damaged by every command, show and verify included, with what to do: show answered from the views, verify pointed at verify (trial 18)', () => {
     const db = damagedLedger('no-events.db', 'drop table events');
-    for (const args of [['why', '--job', 'h'], ['history', '--job', 'h'], ['verify'], ['ingest', '--job', 'h2', join(dir, 'p2.pkl')]]) {
+    for (const args of [['show', '--job', 'h'], ['jobs'], ['why', '--job', 'h'], ['history', '--job', 'h'], ['verify'], ['ingest', '--job', 'h2', join(dir, 'p2.pkl')]]) {
       const r = spawnSync(process.execPath, [builtCli(), '--db', db, ...args], { encoding: 'utf8' });
       assert.equal(r.status, 2, `${args[0]}: ${r.stderr}`);
-      assert.match(r.stderr, new RegExp(`${db.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is damaged: a table or column of the ledger is missing: no such table: events; run \`pgo-ledger verify`), args[0]);
+      assert.equal(r.stdout, '', args[0]);
+      assert.equal(r.stderr, `pgo-ledger: ${db} is damaged: the ledger's table events is missing (dropped by hand?); what the log kept there is lost and no command makes it again: restore the ledger from a backup\n`, args[0]);
+    }
+  });
+
+  it("a ledger with a view's table dropped: verify names every table missing and says copy makes a whole ledger (replay cannot), and copy does (trial 18)", () => {
+    const db = damagedLedger('no-views.db', 'drop table code_states; drop table history');
+    const v = spawnSync(process.execPath, [builtCli(), '--db', db, 'verify'], { encoding: 'utf8' });
+    assert.equal(v.status, 2, v.stderr);
+    const advice = `the log is whole: \`pgo-ledger copy --from ${db} --to NEW-LEDGER\` makes a whole ledger of it (\`replay\` cannot: it rebuilds the views' rows, not their tables)`;
+    assert.equal(v.stderr, `pgo-ledger: ${db} is damaged: the ledger's tables code_states, history are missing (dropped by hand?); ${advice}\n`);
+    assert.doesNotMatch(v.stderr, /run `pgo-ledger verify/);
+    // a command that meets one of them says the same of it
+    const show = spawnSync(process.execPath, [builtCli(), '--db', db, 'show', '--job', 'h'], { encoding: 'utf8' });
+    assert.equal(show.status, 2, show.stderr);
+    assert.match(show.stderr, new RegExp(`is damaged: the ledger's table code_states is missing \\(dropped by hand\\?\\); ${escaped(advice)}`));
+    // what it advises repairs it; replay, which it says cannot, does not
+    const replay = spawnSync(process.execPath, [builtCli(), '--db', db, 'replay'], { encoding: 'utf8' });
+    assert.equal(replay.status, 2, replay.stderr);
+    const fresh = join(dir, 'from-no-views.db');
+    const copy = spawnSync(process.execPath, [builtCli(), 'copy', '--from', db, '--to', fresh], { encoding: 'utf8' });
+    assert.equal(copy.status, 0, copy.stderr);
+    const again = spawnSync(process.execPath, [builtCli(), '--db', fresh, 'verify'], { encoding: 'utf8' });
+    assert.equal(again.status, 0, again.stdout + again.stderr);
+    assert.equal(spawnSync(process.execPath, [builtCli(), '--db', fresh, 'show', '--job', 'h'], { encoding: 'utf8' }).stdout.split('\n')[0], 'hash(d02731e6)/srv/train/train.py:24:f:');
+  });
+});
+
+describe('trial 18: PostgreSQL says what SQLite says of a database that is no ledger, or a damaged one', () => {
+  const run = (db: string, ...args: string[]) => spawnSync(process.execPath, [builtCli(), '--db', db, ...args], { encoding: 'utf8' });
+  const dbName = (url: string) => new URL(url).pathname.slice(1);
+  /** A PostgreSQL ledger of p2.pkl (job h), then `damage` run on it by hand. */
+  const pgLedger = (damage: string) => {
+    const url = freshPgDatabase();
+    writeFileSync(join(dir, 'p2.pkl'), P2);
+    const r = run(url, 'ingest', '--job', 'h', join(dir, 'p2.pkl'));
+    assert.equal(r.status, 0, r.stderr);
+    psql(damage, dbName(url));
+    return url;
+  };
+
+  it("a database holding another program's tables is refused by a write command and left untouched: ingest made it a ledger, exit 0", () => {
+    const url = freshPgDatabase();
+    psql('create table t(x int); insert into t values (1)', dbName(url));
+    const r = run(url, 'ingest', '--job', 'h', join(dir, 'p2.pkl'));
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /^pgo-ledger: \S+ is a database of something else \(tables: t\), not a pgo-ledger ledger; it was left untouched: give an empty database as --db\n$/);
+    assert.deepEqual(psql("select tablename from pg_tables where schemaname = 'public'", dbName(url)), ['t']);
+  });
+
+  it("a ledger whose record of migrations was dropped is said to be damaged, by write and read commands", () => {
+    const url = pgLedger('drop table kysely_migration');
+    for (const args of [['ingest', '--job', 'h', join(dir, 'p2.pkl')], ['show', '--job', 'h']]) {
+      const r = run(url, ...args);
+      assert.equal(r.status, 2, r.stderr);
+      assert.match(r.stderr, /holds a ledger's tables but no record of its migrations \(kysely_migration\): it is damaged, and was left untouched/, args[0]);
+    }
+  });
+
+  it('a table dropped is said as SQLite says it, naming the table and what repairs it, not in PostgreSQL\'s words', () => {
+    const noEvents = pgLedger('drop table events cascade');
+    for (const args of [['show', '--job', 'h'], ['verify'], ['ingest', '--job', 'h2', join(dir, 'p2.pkl')]]) {
+      const r = run(noEvents, ...args);
+      assert.equal(r.status, 2, `${args[0]}: ${r.stderr}`);
+      assert.match(r.stderr, /^pgo-ledger: \S+ is damaged: the ledger's table events is missing \(dropped by hand\?\); what the log kept there is lost and no command makes it again: restore the ledger from a backup\n$/, args[0]);
+    }
+    const noViews = pgLedger('drop table code_states cascade');
+    for (const args of [['verify'], ['show', '--job', 'h']]) {
+      const r = run(noViews, ...args);
+      assert.equal(r.status, 2, `${args[0]}: ${r.stderr}`);
+      assert.match(r.stderr, /^pgo-ledger: \S+ is damaged: the ledger's table code_states is missing \(dropped by hand\?\); the log is whole: `pgo-ledger copy --from \S+ --to NEW-LEDGER` makes a whole ledger of it/, args[0]);
+      assert.doesNotMatch(r.stderr, /relation .* does not exist/, args[0]);
     }
   });
 });

@@ -40,7 +40,8 @@ function commandsFor(argv: string[]): Array<(program: Command, ctx: CliContext) 
  * Commander answers a help flag before it looks at the command, so `switches --help` printed the
  * program's help with exit 0, and `help switches` printed it as an error naming nothing. A first
  * word that is no command (after `help` too) is said as one, commander's "unknown command" with
- * its suggestion and exit 2, whatever help flags come with it: the help flags are dropped.
+ * its suggestion and exit 2, whatever help or version flags come with it: they are dropped
+ * (`frobnicate --version` printed the version, exit 0).
  */
 function unknownCommandFirst(argv: string[]): string[] {
   const words: number[] = [];
@@ -52,8 +53,8 @@ function unknownCommandFirst(argv: string[]): string[] {
   const [first, second] = words;
   const afterHelp = first !== undefined && argv[first] === 'help';
   if (afterHelp ? known(second) : known(first)) return argv;
-  const isHelp = (a: string, i: number) => (a === '-h' || a === '--help') && argv[i - 1] !== '--db';
-  return argv.filter((a, i) => i < 2 || !((afterHelp && i === first) || isHelp(a, i)));
+  const answeredAtOnce = (a: string, i: number) => ['-h', '--help', '-V', '--version'].includes(a) && argv[i - 1] !== '--db';
+  return argv.filter((a, i) => i < 2 || !((afterHelp && i === first) || answeredAtOnce(a, i)));
 }
 
 /** Builds the command line and runs it; returns the exit code. Each command loads the library parts it uses when it runs. */

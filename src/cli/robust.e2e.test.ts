@@ -589,6 +589,9 @@ describe('session 17: a gzip with bytes after its end', () => {
         const r = spawnSync(process.execPath, [builtCli(), '--db', db, 'ingest', input], { input: input === '-' ? readFileSync(file) : undefined, encoding: 'utf8', maxBuffer: 1 << 26 });
         assert.equal(r.status, 2, `${name} ${input}: ${r.stderr}`);
         assert.match(r.stderr, new RegExp(`gzip: not gzip data after the end of its last member \\(gunzip's trailing garbage\\), from compressed byte ${gz.length}, ${Buffer.byteLength(body)} bytes inflated before it\n  the first ${n} observation lines of .* were committed`), `${name} ${input}`);
+        // what went in stays, and the same file again stops at the same byte: not "ingest the file again to continue" (trial 18)
+        assert.match(r.stderr, /were committed \(\d+ events appended, 0 already in the log\), and stay; the rest of the file cannot be read \(the failure above\), so ingesting it again stops at the same place\n/, `${name} ${input}`);
+        assert.doesNotMatch(r.stderr, /again to continue/, `${name} ${input}`);
         assert.match(cliAs(db, ['jobs']).stdout, new RegExp(`^gz:None:\t${n} events\t`), `${name} ${input}`);
       }
     }
@@ -626,5 +629,30 @@ describe('trial 17: ingest stopped by its ledger', () => {
     const last = spawnSync('bash', ['-c', 'ulimit -f 2000; exec "$@"', 'bash', process.execPath, builtCli(), '--db', join(folder, 'full2.db'), 'ingest', join(folder, 'obs.jsonl')], { encoding: 'utf8' });
     assert.equal(last.status, 2, last.stderr);
     assert.doesNotMatch(last.stderr, /not read, as the ledger stopped/);
+  });
+});
+
+describe('trial 18: ingest of a folder stopped by its ledger', () => {
+  it("names the folder's files it did not read, and how many it took (only the inputs after the folder were named), each note once", () => {
+    const folder = join(dir, 'stopped-folder');
+    mkdirSync(join(folder, 'sub'), { recursive: true });
+    const line = (i: number) => JSON.stringify({ job: 'full', run: 'r', time: 1764151200 + i, code: { filename: '/a.py', firstlineno: 1, name: 'f' }, source: 'x', kind: 'size', size: [8, (i % 97) + 1] });
+    copyFileSync(join(FIXTURES, 'torch-2.11/traces/cold-local.log'), join(folder, 'a-cold.log'));
+    writeFileSync(join(folder, 'b-obs.jsonl'), Array.from({ length: 100_000 }, (_, i) => line(i)).join('\n') + '\n');
+    copyFileSync(join(FIXTURES, 'torch-2.11/local/code_state_fixture_None_.pkl'), join(folder, 'c.pkl'));
+    copyFileSync(join(FIXTURES, 'torch-2.11/traces/cold-local.log'), join(folder, 'sub', 'd.log'));
+    const later = join(FIXTURES, 'torch-2.11/local/code_state_fixture_None_.pkl');
+    const db = join(dir, 'stopped-folder.db');
+    // the ledger full (ulimit -f) within the folder's second file
+    const r = spawnSync('bash', ['-c', 'ulimit -f 2000; exec "$@"', 'bash', process.execPath, builtCli(), '--db', db, 'ingest', folder, later], { encoding: 'utf8' });
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /^pgo-ledger: the ledger .*stopped-folder\.db: (disk I\/O error|database or disk is full)/);
+    const unread = ['b-obs.jsonl', 'c.pkl', 'sub/d.log'].map((f) => join(folder, f)).join(', ');
+    assert.ok(r.stderr.endsWith(`\n  ${folder}: 1 of its 4 files were taken before the ledger stopped; not read, or not whole: ${unread}\n  not read, as the ledger stopped: ${later}\n`), r.stderr);
+    // the note on the lines committed is said once (it was said twice, after SQLite's words again)
+    assert.equal(r.stderr.split('observation lines of').length, 2, r.stderr);
+    assert.equal(r.stderr.split('disk I/O error').length + r.stderr.split('database or disk is full').length, 3, r.stderr);
+    // what it says was taken is in: the trace, and the first batches of the observation lines
+    assert.match(cliAs(db, ['jobs']).stdout, /^full:None:\t\d+ events\t/m);
   });
 });

@@ -102,3 +102,20 @@ it('trial 16: an unknown command is an error naming it (exit 2) with --help or -
   }
   assert.equal(run(['help']).status, 0);
 });
+
+it('trial 18: an unknown command is an error naming it (exit 2) with --version or -V after or before it: `frobnicate --version` printed the version, exit 0', () => {
+  const { NODE_TEST_CONTEXT: _, ...env } = process.env;
+  const run = (args: string[]) => spawnSync(process.execPath, [builtCli(), ...args], { cwd: ROOT, env, encoding: 'utf8', timeout: 120_000 });
+  for (const args of [['frobnicate', '--version'], ['frobnicate', '-V'], ['--version', 'frobnicate'], ['help', 'frobnicate', '-V']]) {
+    const r = run(args);
+    assert.equal(r.status, 2, args.join(' '));
+    assert.match(r.stderr, /^error: unknown command 'frobnicate'\n/, args.join(' '));
+    assert.equal(r.stdout, '', args.join(' '));
+  }
+  // the version alone, or after a known command, is still answered
+  for (const args of [['--version'], ['-V'], ['show', '--version']]) {
+    const r = run(args);
+    assert.equal(r.status, 0, args.join(' '));
+    assert.match(r.stdout, /^\d+\.\d+\.\d+\n$/, args.join(' '));
+  }
+});

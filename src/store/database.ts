@@ -3,7 +3,7 @@ import Database from 'better-sqlite3';
 import type { Kysely, MigrationProvider } from 'kysely';
 import { migrations } from '../../migrations/index.ts';
 import { inputError, LedgerError, namingLedger } from '../errors.ts';
-import { damaged, isCorruption, isMissingPart } from './damage.ts';
+import { damaged, isCorruption, isMissingPart, missingPart, notALedger, unrecordedLedger } from './damage.ts';
 import { createFresh, freshUsable } from './fresh-sqlite.ts';
 import type { LedgerSchema } from './schema.ts';
 import { isPostgresUrl, type Dialect } from './dialect/dialect.ts';
@@ -108,7 +108,8 @@ export async function openDatabase(path: string, options: OpenOptions = {}): Pro
     state = migrationState(db, path);
     if (readonly && state === 'new') {
       // a ledger whose record of migrations was dropped holds the tables all the same
-      if (ledgerTablesUnrecorded(db)) throw unrecorded(path);
+      const unrecorded = unrecordedLedger(path, tableNames(db));
+      if (unrecorded) throw unrecorded;
       throw inputError(`${path} is not a pgo-ledger database (it holds no ledger tables)`);
     }
     if (state === 'new') refuseForeign(db, path);
@@ -180,21 +181,13 @@ type MigrationState = 'new' | 'behind' | 'current';
  * One read of the schema, so a ledger another process made meanwhile is seen as one.
  */
 function refuseForeign(db: Database.Database, path: string): void {
-  const names = (db.prepare("select name from sqlite_master where type = 'table' and name not like 'sqlite\\_%' escape '\\' order by name").all() as { name: string }[]).map((r) => r.name);
-  if (!names.length || names.includes('kysely_migration')) return;
-  if (ledgerTablesUnrecorded(db)) throw unrecorded(path);
-  const shown = names.slice(0, 5).join(', ') + (names.length > 5 ? `, ... (${names.length} tables)` : '');
-  throw inputError(`${path} is a database of something else (tables: ${shown}), not a pgo-ledger ledger; it was left untouched: give a new file as --db`);
+  const names = tableNames(db);
+  if (names.includes('kysely_migration')) return;
+  const not = notALedger(path, names);
+  if (not) throw not;
 }
 
-/** The ledger's tables there, its record of migrations (kysely_migration) gone: a damaged ledger, not a new file. */
-function ledgerTablesUnrecorded(db: Database.Database): boolean {
-  return (db.prepare("select count(*) as n from sqlite_master where type = 'table' and name in ('events', 'bodies')").get() as { n: number }).n === 2;
-}
-
-function unrecorded(path: string): LedgerError {
-  return inputError(`${path} holds a ledger's tables but no record of its migrations (kysely_migration): it is damaged, and was left untouched`);
-}
+const tableNames = (db: Database.Database): string[] => (db.prepare("select name from sqlite_master where type = 'table'").all() as { name: string }[]).map((r) => r.name);
 
 /** How far the file's schema is: no ledger tables, older migrations only, or all of ours. */
 function migrationState(db: Database.Database, path: string): MigrationState {
@@ -314,7 +307,7 @@ function wrap(db: Database.Database, path: string, busyMs: number): Sql {
     try {
       return fn();
     } catch (e) {
-      throw isCorruption(e) ? damaged(path, 'SQLite cannot read it', e) : isMissingPart(e) ? damaged(path, 'a table or column of the ledger is missing', e) : e;
+      throw isCorruption(e) ? damaged(path, 'SQLite cannot read it', e) : isMissingPart(e) ? missingPart(path, e) : e;
     }
   };
   let met = 0;

@@ -1,6 +1,7 @@
 import pako from 'pako';
 import { parseCacheKey, type ProfileKey } from '../model/cache-key.ts';
 import { inputError } from '../errors.ts';
+import { isLogTable, missingTables, tablesMissing } from './damage.ts';
 import { appendAhead, appendBatch, appendFolded, foldAhead, internBatch, type AppendResult, type AppendState } from './append.ts';
 import { openDatabase, type OpenedDatabase, type OpenOptions, type Sql } from './database.ts';
 import type { FoldStep, StreamView } from './fold.ts';
@@ -85,6 +86,9 @@ export async function openLedger(path: string, options: OpenOptions = {}): Promi
   const db = await openDatabase(path, options);
   const ledger = createLedger(db);
   try {
+    // a table of the log dropped: no command answers from the views left (show did), nor writes
+    const lost = missingTables(db.sql.dialect.tables(db.sql)).filter(isLogTable);
+    if (lost.length) throw tablesMissing(db.path, lost);
     unpin(ledger, options.readonly === true);
   } catch (e) {
     await ledger.close();

@@ -3,7 +3,7 @@ import type { Ledger } from './ledger.ts';
 import { emptyStream, fold, type StreamView } from './fold.ts';
 import { checkpointPositions, decodeView } from './checkpoints.ts';
 import { dictionaries, scanEvents } from './log.ts';
-import { DamageError } from './damage.ts';
+import { DamageError, missingTables, tablesMissing } from './damage.ts';
 import { verifyWhyCheckpoints } from './why-checkpoints.ts';
 import { verifyProfileRuns } from './profile-runs.ts';
 import { eventsOutsideSpans, spansWithoutEnds } from './profile-spans.ts';
@@ -23,6 +23,10 @@ export function viewRows(v: StreamView): string[] {
 /** Folds the whole log afresh and lists every difference from the stored views. */
 export function verifyLedger(ledger: Ledger): VerifyResult {
   const differences: string[] = [];
+  // A table gone: said with what repairs it (the statements below would meet it one by one,
+  // each pointing back at verify)
+  const missing = missingTables(ledger.sql.dialect.tables(ledger.sql));
+  if (missing.length) throw tablesMissing(ledger.path, missing);
   // The file itself first: damage a fold never meets (a free page, an index) is damage all the same.
   let check: string[];
   try {

@@ -556,6 +556,66 @@ describe('trial 17: watch --redis says why it cannot follow a server, as pull do
   });
 });
 
+describe('trial 18: watch --redis and pull say one message of a server they cannot use', () => {
+  it('a server away or a refused password is said once, without ioredis\' own "; Connection is closed." after it', async () => {
+    const server = await startRedis({ password: 'sekret' });
+    const port = server.port;
+    try {
+      const wrong = cli(join(dir, 'redis18-pw.db'), ['watch', '--redis', `redis://:wrong@127.0.0.1:${port}`, '--once']);
+      assert.equal(wrong.status, 2, wrong.stderr);
+      assert.match(wrong.stderr, new RegExp(`^watch: Redis at redis://127\\.0\\.0\\.1:${port} refused the credentials: WRONGPASS [^;\n]*; trying again in 1 s \\(watch goes on with its files\\)\n`, 'm'));
+      const pull = cli(join(dir, 'redis18-pw.db'), ['pull', '--all', `redis://:wrong@127.0.0.1:${port}`]);
+      assert.equal(pull.status, 2, pull.stderr);
+      assert.match(pull.stderr, new RegExp(`^pgo-ledger: Redis at redis://127\\.0\\.0\\.1:${port} refused the credentials: WRONGPASS [^;\n]*\n$`));
+      for (const r of [wrong, pull]) assert.doesNotMatch(r.stderr, /Connection is closed/);
+    } finally {
+      await server.stop();
+    }
+    const away = cli(join(dir, 'redis18-away.db'), ['watch', '--redis', `redis://127.0.0.1:${port}`, '--once']);
+    assert.equal(away.status, 2, away.stderr);
+    assert.match(away.stderr, new RegExp(`^watch: cannot reach Redis at redis://127\\.0\\.0\\.1:${port}: connect ECONNREFUSED 127\\.0\\.0\\.1:${port}; trying again in 1 s \\(watch goes on with its files\\)\n`, 'm'));
+    assert.doesNotMatch(away.stderr, /Connection is closed/);
+  });
+});
+
+describe('trial 18: a second signal says what was committed', () => {
+  it('SIGINT then SIGTERM while a pass waits on a Redis that never answers: the first is said, the second stops at once (exit 143) saying what is in the ledger, and it is', async () => {
+    // a Redis that accepts and never answers holds the pass (ioredis waits for its ready check)
+    const { createServer } = await import('node:net');
+    const sockets: import('node:net').Socket[] = [];
+    let connected!: () => void;
+    const reached = new Promise<void>((r) => (connected = r));
+    const mute = createServer((s) => {
+      sockets.push(s);
+      connected();
+    });
+    await new Promise<void>((r) => mute.listen(0, '127.0.0.1', r));
+    const port = (mute.address() as import('node:net').AddressInfo).port;
+    try {
+      const folder = join(dir, 'second-signal');
+      mkdirSync(folder, { recursive: true });
+      copyFileSync(join(TORCH, 'traces/cold-local.log'), join(folder, 'cold-local.log'));
+      const db = join(dir, 'second-signal.db');
+      // files go first in a pass, then Redis: the log is in (and reported) once Redis is reached
+      const w = watching(db, [folder, '--redis', `redis://127.0.0.1:${port}`, '--settle', '600']);
+      await reached;
+      await w.until('the log reported', () => w.lines.some((l) => l.report === 'input'));
+      const appended = w.lines.filter((l) => l.report === 'input').reduce((n, l) => n + Number(l.appended), 0);
+      assert.ok(appended > 0);
+      w.proc.kill('SIGINT');
+      await w.until('the first signal said', () => /watch: SIGINT: finishing the input under way, then exiting \(a second signal stops at once\)\n/.test(w.stderr()));
+      w.proc.kill('SIGTERM');
+      assert.equal(await w.exit, 143, w.stderr());
+      assert.match(w.stderr(), new RegExp(`watch: stopped at once by a second SIGTERM: the inputs reported ingested \\(${appended} events appended\\) are in the ledger; of an input under way, what was committed stays and the rest was not written \\(rolled back\\): the next watch reads on from its last commit\n$`));
+      const jobs = cli(db, ['jobs', '--json']).stdout.trim().split('\n').map((l) => JSON.parse(l));
+      assert.equal(jobs.reduce((n, j) => n + Number(j.events), 0), appended, 'what it says is in, is');
+    } finally {
+      for (const s of sockets) s.destroy();
+      mute.close();
+    }
+  });
+});
+
 describe('trial 17: a log gone before it was final is said', () => {
   it('a log deleted mid-write is said with how far it was read (it was forgotten silently, its waiting records with it); one renamed within the folder is not', async () => {
     const folder = join(dir, 'gone-mid-write');

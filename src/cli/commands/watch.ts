@@ -28,10 +28,21 @@ export function watchCommand(program: Command, ctx: CliContext): void {
       const { watch } = await import('../../adapters/watch/watch.ts');
       const { statusSink } = await import('../../adapters/watch/status.ts');
       const stopper = new AbortController();
+      const sink = statusSink({ json: o.json === true, tty: process.stderr.isTTY === true && !o.json, out: ctx.out, err: (s) => void process.stderr.write(s), once: o.once });
+      // what this watch reported ingested: a second signal says it (it exited without a word)
+      let appended = 0;
+      const status: typeof sink = { ...sink, input: (r, time) => ((appended += r.appended), sink.input(r, time)) };
       // the first signal finishes the input under way; a second one stops at once (an open transaction rolls back)
       const stop = (signal: NodeJS.Signals) => {
-        if (stopper.signal.aborted) process.exit(signal === 'SIGINT' ? 130 : 143);
+        if (stopper.signal.aborted) {
+          status.note(
+            `watch: stopped at once by a second ${signal}: the inputs reported ingested (${appended} events appended) are in the ledger; ` +
+              'of an input under way, what was committed stays and the rest was not written (rolled back): the next watch reads on from its last commit',
+          );
+          process.exit(signal === 'SIGINT' ? 130 : 143);
+        }
         stopper.abort();
+        status.note(`watch: ${signal}: finishing the input under way, then exiting (a second signal stops at once)`);
       };
       process.on('SIGINT', stop);
       process.on('SIGTERM', stop);
@@ -44,7 +55,7 @@ export function watchCommand(program: Command, ctx: CliContext): void {
           settleMs,
           once: o.once,
           signal: stopper.signal,
-          status: statusSink({ json: o.json === true, tty: process.stderr.isTTY === true && !o.json, out: ctx.out, err: (s) => void process.stderr.write(s), once: o.once }),
+          status,
         });
         // cron sees a pass that could not take everything; a long-running watch goes on (says it, tries again)
         if (o.once && r.failed > 0) throw inputError(`watch --once: ${r.failed === 1 ? 'an input' : `${r.failed} inputs`} could not be taken (said above)`);

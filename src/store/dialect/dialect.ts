@@ -74,6 +74,8 @@ export interface Dialect {
   numbersByPosition(expr: string, where: string): string;
   /** The database's own check: ['ok'] when sound. */
   integrityCheck(sql: Sql): string[];
+  /** The names of the tables the ledger's database (or schema) holds. */
+  tables(sql: Sql): string[];
   /**
    * The follower's read rule (follow.ts): up to `limit` events after the cursor in commit
    * order, never one that a transaction still running could precede. Rows: [transaction,

@@ -725,11 +725,15 @@ create or replace function typeof(bytea) returns text language sql immutable as
   $$ select case when length($1) > 0 and get_byte($1, 0) = 120 then 'blob' else 'text' end $$;
 `;
 
-type State = { state: 'new' | 'behind' | 'current'; unknown: string[] };
+/** `tables`: where no ledger is recorded, the tables its schema holds all the same (damage.ts notALedger). */
+type State = { state: 'new' | 'behind' | 'current'; unknown: string[]; tables?: string[] };
 
 async function migrationState(client: pg.Client): Promise<State> {
   const has = await client.query("select to_regclass('kysely_migration') is not null as has");
-  if (!has.rows[0].has) return { state: 'new', unknown: [] };
+  if (!has.rows[0].has) {
+    const tables = await client.query('select tablename from pg_tables where schemaname = current_schema()');
+    return { state: 'new', unknown: [], tables: tables.rows.map((r: { tablename: string }) => r.tablename) };
+  }
   const done = new Set((await client.query('select name from kysely_migration')).rows.map((r: { name: string }) => r.name));
   const unknown = [...done].filter((n) => !(n in migrations));
   if (unknown.length) return { state: 'behind', unknown };

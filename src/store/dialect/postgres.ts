@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { createSyncFn } from 'synckit';
 import { inputError, LedgerError } from '../../errors.ts';
 import { DatabaseVersionError, type OpenedDatabase, type OpenOptions, type Sql } from '../database.ts';
+import { missingPart, notALedger, unrecordedLedger } from '../damage.ts';
 import { CODE_STATE_COLUMNS, EVENT_COLUMNS, HISTORY_COLUMNS, redactUrl, type Dialect } from './dialect.ts';
 import { packEvents, recordTransaction, repeatsKey, unpackRows, type PackedEvents } from './pg-rows.ts';
 import { askKey, askPrefix } from './pg-ask.ts';
@@ -76,6 +77,8 @@ const LOST_CODES = /^(57P0[123]|ECONNRESET|EPIPE|ECONNABORTED)$/;
 /** A failure of a statement as the store tells it (exported for its test). */
 export function pgError(where: string, e: { message: string; code?: string }): Error {
   const err = Object.assign(new Error(e.message), { code: e.code });
+  // a table or column of the ledger gone (dropped by hand): damage, said as SQLite's is
+  if (e.code === '42P01' || e.code === '42703') return missingPart(where, err);
   const lost = LOST_CODES.test(e.code ?? '') || (!e.code && LOST.test(e.message));
   if (!lost && !(e.code && INPUT_CLASSES.some((c) => e.code!.startsWith(c)))) return err;
   // the ledger can take no more input: a many-input command stops here (errors.ts isDatabaseFailure)
@@ -123,8 +126,15 @@ export async function openPostgres(url: string, options: OpenOptions = {}): Prom
   };
   const closeConn = () => void call('close', id);
   try {
-    const st = unwrap<{ state: string; unknown: string[] }>(call('state', id));
+    const st = unwrap<{ state: string; unknown: string[]; tables?: string[] }>(call('state', id));
     if (st.unknown.length) throw new DatabaseVersionError(where, st.unknown);
+    // another program's tables, or a ledger's without its record of migrations: refused as SQLite refuses them
+    const unrecorded = unrecordedLedger(where, st.tables ?? []);
+    if (unrecorded) throw unrecorded;
+    if (!options.readonly && st.state === 'new') {
+      const foreign = notALedger(where, st.tables ?? [], 'an empty database');
+      if (foreign) throw foreign;
+    }
     if (options.existing && st.state === 'new') throw inputError(`${where}: no ledger there (it holds no pgo-ledger tables; only ingest and pull create them)`);
     if (options.readonly && st.state === 'new') throw inputError(`${where} holds no pgo-ledger tables: a read command never creates them (check --db or PGO_LEDGER_DB; ingest or pull creates a ledger)`);
     if (options.readonly && st.state === 'behind') {
@@ -547,6 +557,7 @@ export const postgresDialect: Dialect = {
     sql.get<{ id: number }>('select id from bodies where kind = ? and version = ? and md5(payload) = md5(?::bytea) and payload = ?', kind, version, payload, payload)?.id,
   // The server keeps its own files whole; what it cannot know is that event_transactions, the
   // follower's index of the log (readAfter), covers every event: one it misses, a follower never reads.
+  tables: (sql) => sql.all<{ name: string }>('select tablename as name from pg_tables where schemaname = current_schema()').map((r) => r.name),
   integrityCheck: (sql) => {
     const missed = sql.allRaw(
       `select e.transaction_id::text, count(*)::int from events e where not exists (select 1 from event_transactions t

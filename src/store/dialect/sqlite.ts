@@ -183,4 +183,5 @@ export const sqliteDialect: Dialect = {
   // Writers are serialized (BEGIN IMMEDIATE) and take positions as they commit: position order is commit order.
   readAfter: (sql, columns, cursor, limit) => sql.allRaw(`select '0', position, ${columns} from events where position > ? order by position limit ${limit}`, cursor.position),
   integrityCheck: (sql: Sql) => sql.all<{ quick_check: string }>('pragma quick_check').map((r) => r.quick_check),
+  tables: (sql: Sql) => sql.all<{ name: string }>("select name from sqlite_master where type = 'table'").map((r) => r.name),
 };
