@@ -433,6 +433,9 @@ describe('trace ingest: metadata nothing reads', () => {
     ['ranks named by lines of kinds nothing reads, and others', ranks.map(glog).join('\n')],
     ['ranks, the first a string', [ranks[0], ranks[4], ...ranks.slice(1)].map(glog).join('\n')],
     ['ranks, the first spelled with an escape', [ranks[0], '{"str": [], "r\\u0061nk": 9}', ...ranks.slice(1)].map(glog).join('\n')],
+    // "rank" as a value or a nested key names no rank; a key is its name, whitespace, a colon
+    ['"rank" as a value, a nested key, then a key spaced from its colon', ['{"str": ["a"]}', '{"str": ["rank"], "x": "rank", "y": {"rank": 8}}', '{"guard_added_fast": {"rank": 8}}', '{"str": [], "rank" \t: 6}', ...ranks.slice(1)].map(glog).join('\n')],
+    ['an index key spaced from its colon', ['{"str": ["a"]}', '{"str": [], "3" \t : 1}', '{"create_symbol": {"0": 1}, "00": 2}'].map(glog).join('\n')],
     ['every valid line, each with a payload line', [first, ...valid.flatMap((v) => [glog(v), '\t1'])].join('\n')],
     ['every valid line first', valid.map(glog).join('\n')],
   ];
