@@ -132,15 +132,14 @@ const FIRST_KEY = /^\{"([A-Za-z_][A-Za-z0-9_]*)": /;
 /**
  * What makes the first key written not surely the first key of the parse, or the metadata
  * matter: a \u escape (a key can spell "rank" or an index so), a key that is an array index
- * (Object.keys lists those first), or, until an entry gave one, a rank key (a trace's rank is
- * its first entry's that names one). A key is its quoted name, then JSON's whitespace and a
- * colon. Two expressions, each starting with one character, not one alternation: V8 skips
- * ahead to a `\` or a `"` then, and the one test of the three took 7.3-7.6 ms on the bench's
- * 1,120 unparsed lines (7 MB), these two 3.8-4.0.
+ * (Object.keys lists those first), or, until an entry gave one, "rank" (a trace's rank is its
+ * first entry's that names one). Two expressions, each starting with one character, not one
+ * alternation: V8 skips ahead to a `\` or a `"` then, and the one test of the three took
+ * 7.3-7.6 ms on the bench's 1,120 unparsed lines (7 MB), these two 4.0-4.1.
  */
 const ESCAPE = /\\u/;
-const KEY_UNSURE = /"(?:rank|0|[1-9]\d*)"\s*:/;
-const KEY_UNSURE_RANKED = /"(?:0|[1-9]\d*)"\s*:/;
+const QUOTED_UNSURE = /"(?:rank"|(?:0|[1-9]\d*)"\s*:)/;
+const QUOTED_UNSURE_RANKED = /"(?:0|[1-9]\d*)"\s*:/;
 
 /**
  * The kind of a metadata that need not be parsed, or null: its first key is written plainly,
@@ -149,7 +148,7 @@ const KEY_UNSURE_RANKED = /"(?:0|[1-9]\d*)"\s*:/;
  */
 function unparsedKind(rest: string, reads: EntryReads, ranked: boolean): string | null {
   const m = FIRST_KEY.exec(rest);
-  if (m === null || BOOKKEEPING.has(m[1]) || reads.parses(m[1]) || ESCAPE.test(rest) || (ranked ? KEY_UNSURE_RANKED : KEY_UNSURE).test(rest)) return null;
+  if (m === null || BOOKKEEPING.has(m[1]) || reads.parses(m[1]) || ESCAPE.test(rest) || (ranked ? QUOTED_UNSURE_RANKED : QUOTED_UNSURE).test(rest)) return null;
   return m[1];
 }
 
