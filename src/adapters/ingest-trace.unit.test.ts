@@ -433,6 +433,9 @@ describe('trace ingest: metadata nothing reads', () => {
     ['ranks named by lines of kinds nothing reads, and others', ranks.map(glog).join('\n')],
     ['ranks, the first a string', [ranks[0], ranks[4], ...ranks.slice(1)].map(glog).join('\n')],
     ['ranks, the first spelled with an escape', [ranks[0], '{"str": [], "r\\u0061nk": 9}', ...ranks.slice(1)].map(glog).join('\n')],
+    // "rank" as a value or a nested key names no rank; a key is its name, whitespace, a colon
+    ['"rank" as a value, a nested key, then a key spaced from its colon', ['{"str": ["a"]}', '{"str": ["rank"], "x": "rank", "y": {"rank": 8}}', '{"guard_added_fast": {"rank": 8}}', '{"str": [], "rank" \t: 6}', ...ranks.slice(1)].map(glog).join('\n')],
+    ['an index key spaced from its colon', ['{"str": ["a"]}', '{"str": [], "3" \t : 1}', '{"create_symbol": {"0": 1}, "00": 2}'].map(glog).join('\n')],
     ['every valid line, each with a payload line', [first, ...valid.flatMap((v) => [glog(v), '\t1'])].join('\n')],
     ['every valid line first', valid.map(glog).join('\n')],
   ];
@@ -450,6 +453,16 @@ describe('trace ingest: metadata nothing reads', () => {
       }
     });
   }
+  it('until a rank was given, a line of a kind nothing reads that holds "rank" anywhere is parsed: one that is not JSON is said and skipped', () => {
+    const log = [first, glog('{"str": ["rank"]'), glog('{"str": "x"} "rank"'), glog('{"str": ["a"], "rank": 2}'), glog('{"str": ["rank"]')].join('\n');
+    const fast = traceReader();
+    fast.pushBytes(Buffer.from(log));
+    fast.end();
+    const h = held(fast);
+    assert.deepEqual(h.problems.map((p: { line: number; message: string }) => [p.line, p.message.replace(/ \(.*\)/, '')]), [[2, 'metadata is not JSON; skipped'], [3, 'metadata is not JSON; skipped']]);
+    // once ranked, "rank" no longer matters: the last line is counted unparsed
+    assert.deepEqual([h.entries, h.ignored], [3, 3]);
+  });
   it("a line of a kind nothing reads whose metadata is not JSON is counted by the kind it names, unparsed (but for a log's first entry), and holds its payload lines", () => {
     const bad = ['{"str": ', '{"str": "\t"}', '{"guard_added_fast": {}}}', '{"create_symbol": [1,]}'];
     const log = [glog(bad[0]), first, ...bad.flatMap((b) => [glog(b), '\tx']), glog('{"artifact": {}}')].join('\n');

@@ -82,6 +82,16 @@ function entryMayNameFact(e: TraceEntry): boolean {
   const b = e.payloadBytes;
   return b !== null ? bytesMayNameFact(b) : e.payload !== null && mayNameFact(e.payload);
 }
+/** A JSON text whose value is no object, array or string: a number or a literal, JSON's whitespace around it. */
+const JSON_SCALAR = /^[ \t\n\r]*(?:true|false|null|-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?)[ \t\n\r]*$/;
+/**
+ * Whether JSON.parse may take a text: false only where it surely throws. PyTorch writes most
+ * recompile_reasons as plain text ("0/0: n == 2"), and each SyntaxError thrown (its message, its
+ * stack) cost several times the parse of a payload.
+ */
+function mayBeJson(text: string): boolean {
+  return /^[ \t\n\r]*[[{"]/.test(text) || JSON_SCALAR.test(text);
+}
 const parsers: Record<string, Parser> = {
   chromium_event(e, out) {
     if (!entryMayNameFact(e)) return false;
@@ -125,12 +135,14 @@ const parsers: Record<string, Parser> = {
       return true;
     }
     if (name === 'recompile_reasons') {
-      let reasons: string[];
-      try {
-        const j = JSON.parse(e.payload);
-        reasons = Array.isArray(j) ? j.map(String) : [String(j)];
-      } catch {
-        reasons = [e.payload];
+      let reasons = [e.payload];
+      if (mayBeJson(e.payload)) {
+        try {
+          const j = JSON.parse(e.payload);
+          reasons = Array.isArray(j) ? j.map(String) : [String(j)];
+        } catch {
+          /* not JSON: the text is the reason */
+        }
       }
       out({ kind: 'recompile_reasons', line: e.line, compileId: e.compileId, reasons });
       return true;

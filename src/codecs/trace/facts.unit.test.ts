@@ -134,3 +134,47 @@ describe('payloads read from bytes', () => {
     assert.deepEqual(entries.map((e) => e.payloadMismatch), payloads.map(() => false));
   });
 });
+
+describe('recompile_reasons facts', () => {
+  /** Each payload (its lines) as a recompile_reasons artifact, read back as its reasons. */
+  const reasonsOf = (payloads: string[]): string[][] => {
+    const stats = newStats();
+    const out: string[][] = [];
+    const asm = traceAssembler(
+      (e) => parseEntry(e, stats, (f) => f.kind === 'recompile_reasons' && out.push(f.reasons)),
+      () => {},
+    );
+    let line = 0;
+    for (const p of payloads) {
+      asm.push(`V1126 05:46:07.875000 10000 torch/_dynamo/guards.py:4764] {"artifact": {"name": "recompile_reasons", "encoding": "json"}, "frame_id": 0, "frame_compile_id": 1, "attempt": 0, "has_payload": "${createHash('md5').update(p).digest('hex')}"}`, ++line);
+      for (const l of p.split('\n')) asm.push(`\t${l}`, ++line);
+    }
+    asm.end();
+    return out;
+  };
+  it('a payload that is JSON gives its values (an array, each), any other its text, as JSON.parse tells them apart', () => {
+    const payloads = [
+      '0/0: n == 2  # return x * n\nUser stack trace:\n  File "/srv/train/train.py", line 25, in f',
+      '["1/1: tensor \'a\' stride mismatch", "1/0: size mismatch"]',
+      '[\n"a",\n"b"\n]',
+      ' \t"one reason"',
+      '{"a": 1}',
+      ...['0', '-0', '12', '1.5e3', '-2E-2', '1e400', ' true', 'false\n', 'null', '\t7 '],
+      ...['01', '1.', '.5', '+1', '- 1', '1e', 'tru', 'nul', 'True', '0/0', '1 2', '[1,]', '"open', '{', '', ' ', '\u00a01', '1\u00a0'],
+    ];
+    const plain = (p: string): string[] => {
+      try {
+        const j = JSON.parse(p);
+        return Array.isArray(j) ? j.map(String) : [String(j)];
+      } catch {
+        return [p];
+      }
+    };
+    const got = reasonsOf(payloads);
+    assert.equal(got.length, payloads.length);
+    payloads.forEach((p, i) => assert.deepEqual(got[i], plain(p), JSON.stringify(p)));
+    assert.deepEqual(got[0], [payloads[0]]);
+    assert.deepEqual(got[6], ['0']);
+    assert.deepEqual(got[11], ['true']);
+  });
+});
