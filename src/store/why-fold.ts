@@ -63,7 +63,7 @@ export interface Acc {
   last: FrameStateSizeEntry;
   sawScalar: boolean;
   sawTensor: boolean;
-  /** Each dim's facts; undefined while `dimsText` stands for them (tracks() reads them back). */
+  /** Each dim's facts but those `first` stands for; undefined while `dimsText` stands for them (tracks() reads them back). */
   dims?: Map<string, Track>;
   /** How often each distinct body (an observed shape, an imported entry) came, and from which runs; by body id. */
   carried: Map<number, Carried>;
