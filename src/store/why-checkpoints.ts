@@ -6,7 +6,7 @@ import { countLog, decodeLogCounts, emptyLogCounts, encodeLogCounts, logCountsTe
 import { emptyStream, fold } from './fold.ts';
 import { scanEvents, type Dictionaries } from './log.ts';
 import type { Window } from './window.ts';
-import { accDimsText, accRowRefs, emptyWhyState, runListText, type RunList, eventDetails, KEEP_ALL, whyFold, whyStateFrom, whyStateText, whyStep, type Acc, type AccJson, type Keep, type WhyStart, type WhyState, type WhyStateJson } from './why-fold.ts';
+import { accDimsText, accRowRefs, firstStepText, emptyWhyState, runListText, type RunList, eventDetails, KEEP_ALL, whyFold, whyStateFrom, whyStateText, whyStep, type Acc, type AccJson, type Keep, type WhyStart, type WhyState, type WhyStateJson } from './why-fold.ts';
 
 /**
  * Why-checkpoints: `why`'s state (why-fold.ts) beside each checkpoint of the profile's fold
@@ -16,7 +16,13 @@ import { accDimsText, accRowRefs, emptyWhyState, runListText, type RunList, even
  */
 
 /**
- * The stored form, version 3: a 0x03 byte and a uint32 count of pieces; the dims of every
+ * The stored form, version 4: version 3's, with each acc's line of dims text in a piece
+ * preceded by a line of its first step (firstStepText: the source's first event and entry,
+ * standing for every dim no later step changed; empty for none), and its dims text holding
+ * only the dims a later step changed. A source's first checkpoint then writes one line for
+ * it, not a text for each of its dims.
+ *
+ * Version 3: a 0x03 byte and a uint32 count of pieces; the dims of every
  * CHUNK accs as a piece of its own (a uint32 length and raw deflate of a newline and each
  * acc's dims text, a line each: JSON text holds no raw newline, so the text is written and
  * read as it is, not as JSON strings within JSON); then the rest of every acc's row, in the
@@ -33,6 +39,7 @@ import { accDimsText, accRowRefs, emptyWhyState, runListText, type RunList, even
  */
 const V2 = 0x02;
 const V3 = 0x03;
+const V4 = 0x04;
 const CHUNK = 64;
 interface Piece {
   accs: Acc[];
@@ -55,7 +62,7 @@ export function encodeWhyState(st: WhyState, codeRow: (c: CodeId) => number, kee
   const accs = [...st.accs.values()];
   let kept = pieces.get(st);
   if (!kept) pieces.set(st, (kept = []));
-  const out: Buffer[] = [Buffer.of(V3, 0, 0, 0, 0)];
+  const out: Buffer[] = [Buffer.of(V4, 0, 0, 0, 0)];
   const rows: string[] = [];
   const lists = new Map<RunList, number>();
   const listRef = (r: RunList) => {
@@ -65,10 +72,12 @@ export function encodeWhyState(st: WhyState, codeRow: (c: CodeId) => number, kee
   };
   for (let i = 0, k = 0; i < accs.length; i += CHUNK, k++) {
     const chunk = accs.slice(i, i + CHUNK);
-    const dims = chunk.map((a) => accDimsText(a, keepDims));
+    // each acc's first step and dims text, a line each
+    const dims: string[] = [];
+    for (const a of chunk) dims.push(firstStepText(a), accDimsText(a, keepDims));
     let p = kept[k];
     // the same accs with the same dims text (a changed acc's text is written anew: another string)
-    if (!p || p.accs.length !== chunk.length || chunk.some((a, j) => a !== p!.accs[j] || dims[j] !== p!.dims[j])) {
+    if (!p || p.accs.length !== chunk.length || chunk.some((a, j) => a !== p!.accs[j] || dims[2 * j] !== p!.dims[2 * j] || dims[2 * j + 1] !== p!.dims[2 * j + 1])) {
       kept[k] = p = { accs: chunk, dims, bytes: deflateRawSync(pieceText(dims), { level: 1 }) };
     }
     const len = Buffer.alloc(4);
@@ -88,15 +97,21 @@ type RestRow = [AccJson[0], AccJson[1], AccJson[2], AccJson[4], [body: number, c
 
 export function decodeWhyState(bytes: Uint8Array, dict: Dictionaries, keep: Keep): WhyState {
   const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (b[0] !== V2 && b[0] !== V3) return whyStateFrom(JSON.parse(inflateSync(b).toString()) as WhyStateJson, dict, keep);
+  if (b[0] !== V2 && b[0] !== V3 && b[0] !== V4) return whyStateFrom(JSON.parse(inflateSync(b).toString()) as WhyStateJson, dict, keep);
   const k = b.readUInt32BE(1);
   const dims: string[] = [];
+  // version 4: each acc's first step, the line before its dims
+  const firsts: string[] | undefined = b[0] === V4 ? [] : undefined;
   let at = 5;
   for (let i = 0; i < k; i++) {
     const len = b.readUInt32BE(at);
     if (at + 4 + len > b.length) throw new Error('a why-checkpoint ends inside its pieces');
     const text = inflateRawSync(b.subarray(at + 4, (at += 4 + len))).toString();
-    for (const d of b[0] === V2 ? (JSON.parse(text) as string[]) : pieceDims(text)) dims.push(d);
+    const lines = b[0] === V2 ? (JSON.parse(text) as string[]) : pieceDims(text);
+    if (firsts) {
+      if (lines.length % 2 !== 0) throw new Error('a why-checkpoint\'s piece holds a first step without its dims');
+      for (let j = 0; j < lines.length; j += 2) firsts.push(lines[j]), dims.push(lines[j + 1]);
+    } else for (const d of lines) dims.push(d);
   }
   const rest = JSON.parse(inflateRawSync(b.subarray(at)).toString()) as unknown;
   let rows: RestRow[];
@@ -125,6 +140,7 @@ export function decodeWhyState(bytes: Uint8Array, dict: Dictionaries, keep: Keep
     ]),
     dict,
     keep,
+    firsts,
   );
 }
 

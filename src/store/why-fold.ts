@@ -63,7 +63,7 @@ export interface Acc {
   last: FrameStateSizeEntry;
   sawScalar: boolean;
   sawTensor: boolean;
-  /** Each dim's facts; undefined while `dimsText` stands for them (tracks() reads them back). */
+  /** Each dim's facts but those `first` stands for; undefined while `dimsText` stands for them (tracks() reads them back). */
   dims?: Map<string, Track>;
   /** How often each distinct body (an observed shape, an imported entry) came, and from which runs; by body id. */
   carried: Map<number, Carried>;
@@ -81,6 +81,25 @@ export interface Acc {
   headText?: string;
   headRef?: number | string;
   headSaw?: number;
+  /**
+   * The source's first step, standing for every dim it gave evidence and no later step
+   * changed (most dims of a source: its first event is their only evidence); such a dim has
+   * no track in `dims` until a later step changes it (firstTrack).
+   */
+  first?: FirstStep;
+}
+
+/** A source's first step, kept once for all its dims (Acc.first): what each dim's track from it is made of. */
+export interface FirstStep {
+  /** The event, as each dim's evidence names it (its value and brought are each dim's own). */
+  event: Omit<Evidence, 'value' | 'brought'>;
+  /** The entry after it (a copy: the fold changes entries in place) and what the event carried. */
+  after: FrameStateSizeEntry;
+  got: FrameStateSizeEntry | null;
+  /** The dims it tracked, in the order it tracked them (the order of a state's dims). */
+  dims: readonly TrackedDim[];
+  /** Its stored text (firstStepText). */
+  text?: string;
 }
 
 /**
@@ -88,8 +107,8 @@ export interface Acc {
  * checkpoint, then given their texts, then share one hidden class, so that the append's
  * compiled loop meets no acc of another (each such meeting threw away a compile of its loop).
  */
-function newAcc(code: CodeId, source: string, last: FrameStateSizeEntry, sawScalar: boolean, sawTensor: boolean, dims: Map<string, Track> | undefined, dimsText: string | undefined): Acc {
-  return { code, source, last, sawScalar, sawTensor, dims, carried: new Map(), dimsText, dimsIndex: undefined, lastText: undefined, lastFor: undefined, headText: undefined, headRef: undefined, headSaw: undefined };
+function newAcc(code: CodeId, source: string, last: FrameStateSizeEntry, sawScalar: boolean, sawTensor: boolean, dims: Map<string, Track> | undefined, dimsText: string | undefined, first?: FirstStep): Acc {
+  return { code, source, last, sawScalar, sawTensor, dims, carried: new Map(), dimsText, dimsIndex: undefined, lastText: undefined, lastFor: undefined, headText: undefined, headRef: undefined, headSaw: undefined, first };
 }
 
 /** What a counted body carried, read from the log on first use. */
@@ -101,21 +120,47 @@ export function carriedKey(slot: Carried, bodyId: number, dict: Dictionaries): S
   return (slot.key = key);
 }
 
-/** An acc's dims, read from their stored form on first use. */
-export function tracks(acc: Acc): Map<string, Track> {
+/** An acc's own tracks (not those its first step stands for), read from their stored form on first use. */
+function ownTracks(acc: Acc): Map<string, Track> {
   return (acc.dims ??= tracksFrom(acc.dimsText!));
+}
+
+/**
+ * Every dim of an acc, in the order its steps first tracked them: those its first step stands
+ * for made from it. Made anew for such an acc: the state keeps only its own tracks.
+ */
+export function tracks(acc: Acc): Map<string, Track> {
+  const own = ownTracks(acc);
+  const f = acc.first;
+  if (!f) return own;
+  const all = new Map<string, Track>();
+  for (const { d, key } of f.dims) all.set(key, own.get(key) ?? firstTrack(f, d));
+  for (const [k, t] of own) if (!all.has(k)) all.set(k, t);
+  return all;
+}
+
+/** Whether the first step tracked the dim `dk`. */
+function firstHas(f: FirstStep, dk: string): TrackedDim | undefined {
+  for (let i = 0; i < f.dims.length; i++) if (f.dims[i].key === dk) return f.dims[i];
+  return undefined;
 }
 
 /** One dim of an acc, reading only that one from the stored form (an answer tells a few dims of many). */
 export function track(acc: Acc, dk: string): Track | undefined {
-  if (acc.dims) return acc.dims.get(dk);
-  if (!acc.dimsIndex) {
-    // each dim's text by its key, the first of a key (the stored form read once for all the dims told)
-    acc.dimsIndex = new Map();
-    for (const [k, text] of dimsPairs(acc.dimsText!)) if (!acc.dimsIndex.has(k)) acc.dimsIndex.set(k, text);
+  let own: Track | undefined;
+  if (acc.dims) own = acc.dims.get(dk);
+  else {
+    if (!acc.dimsIndex) {
+      // each dim's text by its key, the first of a key (the stored form read once for all the dims told)
+      acc.dimsIndex = new Map();
+      for (const [k, text] of dimsPairs(acc.dimsText!)) if (!acc.dimsIndex.has(k)) acc.dimsIndex.set(k, text);
+    }
+    const text = acc.dimsIndex.get(dk);
+    own = text === undefined ? undefined : trackFrom(text);
   }
-  const text = acc.dimsIndex.get(dk);
-  return text === undefined ? undefined : trackFrom(text);
+  if (own || !acc.first) return own;
+  const td = firstHas(acc.first, dk);
+  return td && firstTrack(acc.first, td.d);
 }
 
 export interface Carried {
@@ -293,6 +338,64 @@ export function valuesOf(t: Track): Track['values'] {
 /** A track with no facts yet: its fields in trackFrom's order (one hidden class for both, `text` in place from the start). */
 const newTrack = (): Track => ({ text: undefined, first: null, lastStatic: null, staticBefore: null, became: null, logged: null, becameLogged: null, values: NO_VALUES });
 
+/** An entry's copy, its tuples too (the fold changes an entry in place; a first step keeps the one it made). */
+function copyEntry(e: FrameStateSizeEntry): FrameStateSizeEntry {
+  return { ...e, size: Array.isArray(e.size) ? e.size.slice() : e.size, stride: Array.isArray(e.stride) ? e.stride.slice() : e.stride };
+}
+
+/** What the first step brought a dim: null, or its value as evidence names it (whyStep's rule, for a step with no record). */
+function firstBrought(f: FirstStep, d: DimRef): Val | null {
+  return f.got ? valueAt(f.got, d) : null;
+}
+
+/**
+ * A dim's track as a source's first step made it (whyStep on a new track, nothing before,
+ * no record): the step touches a dim it carried or has, its evidence is its first, the last
+ * static where it is static, and where it is dynamic it became so then, from `absent`.
+ */
+function firstTrack(f: FirstStep, d: DimRef): Track {
+  const t = newTrack();
+  const a = valueAt(f.after, d);
+  const brought = firstBrought(f, d);
+  if (!((brought !== null && brought !== 'absent' && brought !== UNSET) || a !== 'absent')) return t;
+  const e = f.event;
+  const evidence: Evidence = {
+    position: e.position,
+    time: e.time,
+    run: e.run,
+    origin: e.origin,
+    originLine: e.originLine,
+    compileId: e.compileId,
+    kind: e.kind,
+    format: e.format,
+    value: show(a),
+    brought: brought === null || brought === 'absent' ? null : show(brought),
+  };
+  t.first = evidence;
+  if (isDynamic(a)) {
+    t.staticBefore = null;
+    t.became = { position: evidence.position, time: evidence.time, run: evidence.run, origin: evidence.origin, originLine: evidence.originLine, compileId: evidence.compileId, kind: evidence.kind, format: evidence.format, value: evidence.value, brought: evidence.brought, before: show('absent') };
+    t.becameLogged = null;
+  }
+  if (isStatic(a)) t.lastStatic = evidence;
+  return t;
+}
+
+const HAS_FIRST = 1;
+const SAME_LAST = 2;
+
+/**
+ * Of firstTrack's track, without making it (a later step asks of every dim it is given):
+ * HAS_FIRST where it has a first evidence, SAME_LAST where its last static's value is
+ * `value` (`now` shown; the same number or object shows the same).
+ */
+function firstFacts(f: FirstStep, d: DimRef, now: Val, value: string): number {
+  const a = valueAt(f.after, d);
+  const brought = firstBrought(f, d);
+  if (!((brought !== null && brought !== 'absent' && brought !== UNSET) || a !== 'absent')) return 0;
+  return isStatic(a) && (Object.is(a, now) || show(a) === value) ? HAS_FIRST | SAME_LAST : HAS_FIRST;
+}
+
 /**
  * One fold step of one event into the state. Most steps only count the event's body; the few
  * that give evidence need the event's details (time, origin, compile): `details` fills them.
@@ -302,6 +405,7 @@ export function whyStep(st: WhyState, step: FoldStep, ev: LeanEvent, keep: Keep,
   let bySource = st.byCode.get(ev.code);
   let acc = bySource?.get(step.source);
   if (acc === null) return;
+  let fresh = false;
   if (!acc) {
     if (!bySource) st.byCode.set(ev.code, (bySource = new Map()));
     if (!keep(ev.code, step.source)) {
@@ -310,7 +414,10 @@ export function whyStep(st: WhyState, step: FoldStep, ev: LeanEvent, keep: Keep,
     }
     const k = `${codeKey(ev.code)}\u0000${step.source}`;
     acc = st.accs.get(k);
-    if (!acc) st.accs.set(k, (acc = newAcc(ev.code, step.source, step.after, false, false, new Map(), undefined)));
+    if (!acc) {
+      st.accs.set(k, (acc = newAcc(ev.code, step.source, step.after, false, false, new Map(), undefined)));
+      fresh = true;
+    }
     bySource.set(step.source, acc);
   }
   acc.last = step.after;
@@ -328,7 +435,7 @@ export function whyStep(st: WhyState, step: FoldStep, ev: LeanEvent, keep: Keep,
   }
   const logged = ev.kind === 'dynamic.logged' ? ev.record : null;
   if (!logged && slot && slot.count > 1 && sameEntry(step.before, step.after)) return;
-  const dims = tracks(acc);
+  const dims = ownTracks(acc);
   const got = key ? carried(key) : null;
   if (ev.kind === 'shape.observed') {
     if (ev.shape!.kind === 'scalar') acc.sawScalar = true;
@@ -337,6 +444,23 @@ export function whyStep(st: WhyState, step: FoldStep, ev: LeanEvent, keep: Keep,
     if (Array.isArray(got.size)) acc.sawTensor = true;
     if (got.scalar !== DYNAMIC && got.scalar !== UNSET) acc.sawScalar = true;
   }
+  if (fresh && !logged && step.before === undefined) {
+    // A source's first step (no record, nothing before it) is kept once for its dims, not a
+    // track each: it is most dims' only evidence (firstTrack makes a dim's when asked). Every
+    // dim it tracks is touched (its scalar is never absent), so its details are read.
+    details(ev);
+    const after = copyEntry(step.after);
+    acc.first = {
+      event: { position: ev.position, time: ev.time, run: ev.run, origin: ev.origin, originLine: ev.originLine, compileId: ev.compileId, kind: ev.kind, format: ev.format },
+      after,
+      got: got && copyEntry(got),
+      dims: trackedDims(undefined, after),
+      text: undefined,
+    };
+    acc.dimsText = acc.dimsIndex = undefined;
+    return;
+  }
+  const first = acc.first;
   const loggedDim = logged ? recordDim(logged, step.before, step.after) : null;
   const loggedKey = loggedDim === null ? null : dimKey(loggedDim);
   // Most such steps (a new body of a value seen before) change no dim's facts: then the dims'
@@ -349,7 +473,9 @@ export function whyStep(st: WhyState, step: FoldStep, ev: LeanEvent, keep: Keep,
   for (let k = 0; k < dimList.length; k++) {
     const { d, key: dk } = dimList[k];
     let t = dims.get(dk);
-    if (!t) {
+    // a dim the first step stands for: its track made only if this step changes it
+    const fromFirst = !t && first !== undefined && firstHas(first, dk) !== undefined;
+    if (!t && !fromFirst) {
       dims.set(dk, (t = newTrack()));
       changed = true;
     }
@@ -362,8 +488,11 @@ export function whyStep(st: WhyState, step: FoldStep, ev: LeanEvent, keep: Keep,
     const value = show(a);
     const becomes = isDynamic(a) && !isDynamic(b);
     // The earliest evidence of the static value it had (a run of one value is one span).
-    const newStatic = isStatic(a) && (!t.lastStatic || t.lastStatic.value !== value || !isStatic(b));
-    if (t.first && !(logged && isRecordDim) && !becomes && !newStatic) continue;
+    // (whether it has a first evidence, and whether its last static is `value`)
+    const facts = t ? (t.first !== null ? HAS_FIRST : 0) | (t.lastStatic !== null && t.lastStatic.value === value ? SAME_LAST : 0) : firstFacts(first!, d, a, value);
+    const newStatic = isStatic(a) && ((facts & SAME_LAST) === 0 || !isStatic(b));
+    if ((facts & HAS_FIRST) !== 0 && !(logged && isRecordDim) && !becomes && !newStatic) continue;
+    if (!t) dims.set(dk, (t = firstTrack(first!, d)));
     changed = true;
     t.text = undefined;
     if (!detailed) {
@@ -412,6 +541,11 @@ export function whyStep(st: WhyState, step: FoldStep, ev: LeanEvent, keep: Keep,
  * kept; the texts of the tracks it was in are let go.
  */
 export function moveEvidence(acc: Acc, from: number, delta: number): void {
+  const f = acc.first;
+  if (f && f.event.position >= from) {
+    acc.first = { ...f, event: { ...f.event, position: f.event.position + delta }, text: undefined };
+    acc.dimsText = acc.dimsIndex = undefined;
+  }
   const dims = acc.dims;
   if (!dims) return;
   const moved = new Map<object, object>();
@@ -789,17 +923,41 @@ export function accRowText(a: Acc, codeRef: (c: CodeId) => number | string): [he
 export function whyStateText(st: WhyState, codeRef: (c: CodeId) => number | string, cached = true): string {
   const parts: string[] = [];
   for (const a of st.accs.values()) {
-    const dims = JSON.stringify(cached ? accDimsText(a) : tracksText(tracks(a), false));
+    // (an acc's first step written out into its dims: this form has no place for it)
+    const dims = JSON.stringify(cached && !a.first ? accDimsText(a) : tracksText(tracks(a), false));
     const [head, tail] = accRowText(a, codeRef);
     parts.push(`${head},${dims},${tail}`);
   }
   return `[${parts.join(',')}]`;
 }
 
-/** The state back from its JSON, keeping only what `keep` wants (the rest marked not kept). */
-export function whyStateFrom(j: WhyStateJson, dict: Dictionaries, keep: Keep): WhyState {
+type FirstStepJson = [position: number, time: number, run: string | null, origin: string | null, originLine: number | null, compileId: string | null, kind: string, format: string | null, after: EntryJson, got: EntryJson | null];
+
+/** An acc's first step (Acc.first) as JSON text, '' for none; kept while it stands. */
+export function firstStepText(a: Acc): string {
+  const f = a.first;
+  if (!f) return '';
+  const e = f.event;
+  return (f.text ??= JSON.stringify([e.position, e.time, e.run, e.origin, e.originLine, e.compileId, e.kind, e.format, entryToJson(f.after), f.got && entryToJson(f.got)] satisfies FirstStepJson));
+}
+
+function firstStepFrom(text: string): FirstStep | undefined {
+  if (text === '') return undefined;
+  const j = JSON.parse(text) as FirstStepJson;
+  if (!Array.isArray(j) || j.length !== 10) throw new Error('a why-checkpoint\'s first step is not [event, after, got]');
+  const after = entryFromJson(j[8]);
+  return { event: { position: j[0], time: j[1], run: j[2], origin: j[3], originLine: j[4], compileId: j[5], kind: j[6], format: j[7] }, after, got: j[9] === null ? null : entryFromJson(j[9]), dims: trackedDims(undefined, after), text };
+}
+
+/**
+ * The state back from its JSON, keeping only what `keep` wants (the rest marked not kept);
+ * `firsts`: each row's first step as firstStepText wrote it (version 4), else none.
+ */
+export function whyStateFrom(j: WhyStateJson, dict: Dictionaries, keep: Keep, firsts?: readonly string[]): WhyState {
   const st = emptyWhyState();
+  let i = -1;
   for (const [ref, source, saw, dims, last, carriedRows] of j) {
+    i++;
     if (typeof ref !== 'number') throw new Error('a why-checkpoint names a code id by its row');
     const code = dict.code(ref);
     let bySource = st.byCode.get(code);
@@ -808,7 +966,7 @@ export function whyStateFrom(j: WhyStateJson, dict: Dictionaries, keep: Keep): W
       bySource.set(source, null);
       continue;
     }
-    const acc = newAcc(code, source, entryFromJson(last), (saw & 1) !== 0, (saw & 2) !== 0, undefined, dims);
+    const acc = newAcc(code, source, entryFromJson(last), (saw & 1) !== 0, (saw & 2) !== 0, undefined, dims, firsts && firstStepFrom(firsts[i]));
     for (const [body, count, runs] of carriedRows) {
       const slot: Carried = { key: null, count, runs: st.noRuns, lastRun: null, runsText: undefined, runsSize: 0 };
       for (const run of runs) addRun(slot, run);

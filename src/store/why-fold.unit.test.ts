@@ -252,3 +252,39 @@ describe('why state: accs', () => {
     assert.deepEqual(Object.keys(read), Object.keys(made), 'the texts written into fields it had');
   });
 });
+
+describe('why state: a source\'s first step', () => {
+  it('issue 10.7: stands for the dims no later step changed (no track of their own), and every dim reads as a track made at each step would', async () => {
+    const { emptyStream, fold } = await import('./fold.ts');
+    const { whyStep } = await import('./why-fold.ts');
+    const code: CodeId = { filename: 'a.py', firstlineno: 1, name: 'f', file_hash: 'h' };
+    const view = emptyStream();
+    const st = emptyWhyState();
+    // dim 0 turns dynamic at the second step; the third changes nothing
+    const shapes = [[8, 4], [16, 4], [8, 4]];
+    const acc = () => [...st.accs.values()][0];
+    shapes.forEach((size, i) => {
+      const shape = { kind: 'tensor' as const, size, stride: size.map((_, k) => size.slice(k + 1).reduce((a, b) => a * b, 1)) };
+      const ev = { position: i + 1, profileId: 1, bodyId: 1 + i, codeRow: 1, sourceRow: 1, runRow: 1, kind: 'shape.observed', code, source: "L['x']", shape, automaticDynamic: true, entry: null, quiet: false, record: null, guard: null, time: 1000 * i, run: 'r', origin: 'o', originLine: i + 1, compileId: null, format: null };
+      whyStep(st, fold(view, ev)!, ev as never, KEEP_ALL, () => {});
+      if (i === 0) {
+        assert.equal(acc().first?.event.position, 1);
+        assert.equal(acc().dims!.size, 0, 'no track of its own');
+      }
+      if (i === 1) assert.deepEqual([...acc().dims!.keys()].sort(), ['size', 'size[0]'], 'tracks only of the dims the step changed');
+    });
+    const all = tracks(acc());
+    // the order the first step tracked them in (not the order of the tracks made since)
+    assert.deepEqual([...all.keys()], ['scalar', 'size', 'stride', 'size[0]', 'size[1]', 'stride[0]', 'stride[1]']);
+    const t1 = all.get('size[1]')!;
+    assert.deepEqual([t1.first?.position, t1.first?.value, t1.first?.brought, t1.first?.originLine], [1, '4', '4', 1]);
+    assert.equal(t1.lastStatic, t1.first);
+    assert.equal(t1.became, null);
+    const t0 = all.get('size[0]')!;
+    assert.deepEqual([t0.first?.position, t0.staticBefore?.position, t0.became?.position, t0.became?.before, t0.became?.value], [1, 1, 2, '8', '?']);
+    // one dim read alone is the same track
+    assert.deepEqual(track(acc(), 'size[1]'), t1);
+    assert.deepEqual(track(acc(), 'stride[0]'), all.get('stride[0]'));
+    assert.equal(track(acc(), 'size[5]'), undefined);
+  });
+});
