@@ -17,15 +17,15 @@ import { decodeWhyState, encodeWhyState, whyCheckpointPositions } from './why-ch
 import { eventDetails, KEEP_ALL, whyStateText } from './why-fold.ts';
 
 /**
- * The why-checkpoints' stored form: version 3 (the dims in pieces of 64 sources, reused while
- * unchanged, a line each; run lists by index) against the answers folded from the start, and
- * version 2 and version 1 rows (written before it) still read.
+ * The why-checkpoints' stored form: version 4 (version 3's layout: the dims in pieces of 64
+ * sources, reused while unchanged, a line each; run lists by index) against the answers folded
+ * from the start, and version 3, 2 and 1 rows (written before it) still read.
  */
 
-/** A version-3 state taken apart: each acc's dims text, and its rows as version 2 wrote them ([code, source, saw, last, carried], runs written out). */
+/** A version-4 (or 3) state taken apart: each acc's dims text, and its rows as version 2 wrote them ([code, source, saw, last, carried], runs written out). */
 function takeApart(state: Uint8Array): { dims: string[]; rows: unknown[][] } {
   const b = Buffer.from(state);
-  assert.equal(b[0], 0x03);
+  assert.ok(b[0] === 0x04 || b[0] === 0x03, `version ${b[0]}`);
   const dims: string[] = [];
   let at = 5;
   for (let i = 0; i < b.readUInt32BE(1); i++) {
@@ -111,11 +111,11 @@ for (const dialect of DIALECTS) describe(dialect, () => {
     await l.close();
   });
 
-  it('issue 10.7: version-3 why-checkpoints, written by replay and by the append, give the answers a fold from the start gives, and verify passes', async () => {
+  it('issue 10.7: version-4 why-checkpoints, written by replay and by the append, give the answers a fold from the start gives, and verify passes', async () => {
     const want = fromStart();
     assert.ok(whyCheckpointPositions(l.sql, pid).length >= 10);
     const state = l.sql.get<{ state: Uint8Array }>('select state from why_checkpoints where profile_id = ? order by position desc limit 1', pid)!.state;
-    assert.equal(state[0], 0x03);
+    assert.equal(state[0], 0x04);
     assert.equal(Buffer.from(state).readUInt32BE(1), 3, 'three pieces of dims');
     assert.ok(takeApart(state).rows.some((r) => (r[4] as unknown[]).length > 1), 'sources with several bodies');
     same(answers(), want);
@@ -134,16 +134,17 @@ for (const dialect of DIALECTS) describe(dialect, () => {
     assert.deepEqual(verifyLedger(l).differences, []);
   });
 
-  for (const version of [1, 2]) {
-    it(`issue 10.7: version-${version} why-checkpoints (written before version 3) are still read: the same state, the same answers, and verify passes`, () => {
+  for (const version of [1, 2, 3]) {
+    it(`issue 10.7: version-${version} why-checkpoints (written before version 4) are still read: the same state, the same answers, and verify passes`, () => {
       const want = fromStart();
       const dict = dictionaries(l.sql);
       const rows = l.sql.allRaw('select position, state from why_checkpoints where profile_id = ?', pid);
       for (const [position, state] of rows as [number, Uint8Array][]) {
         const parts = takeApart(state);
         // version 1: one zlib stream of [code, source, saw, dims, last, carried] rows
-        const old = version === 1 ? deflateSync(JSON.stringify(parts.rows.map((r, i) => [r[0], r[1], r[2], parts.dims[i], r[3], r[4]])), { level: 1 }) : asVersion2(parts);
-        assert.equal(old[0], version === 1 ? 0x78 : 0x02);
+        // version 3: version 4's layout under its own byte
+        const old = version === 1 ? deflateSync(JSON.stringify(parts.rows.map((r, i) => [r[0], r[1], r[2], parts.dims[i], r[3], r[4]])), { level: 1 }) : version === 2 ? asVersion2(parts) : Buffer.concat([Buffer.of(0x03), Buffer.from(state).subarray(1)]);
+        assert.equal(old[0], version === 1 ? 0x78 : version);
         assert.equal(whyStateText(decodeWhyState(old, dict, KEEP_ALL), codeKey, false), whyStateText(decodeWhyState(state, dict, KEEP_ALL), codeKey, false));
         l.sql.run('update why_checkpoints set state = ? where profile_id = ? and position = ?', old, pid, position);
       }
@@ -154,7 +155,7 @@ for (const dialect of DIALECTS) describe(dialect, () => {
     });
   }
 
-  it('issue 10.7: a version-3 piece whose dims text holds a newline (a damaged older row can give one) is written as JSON strings, and reads back the same', () => {
+  it('issue 10.7: a version-4 piece whose dims text holds a newline (a damaged older row can give one) is written as JSON strings, and reads back the same', () => {
     fromStart();
     const dict = dictionaries(l.sql);
     const state = l.sql.get<{ state: Uint8Array }>('select state from why_checkpoints where profile_id = ? order by position desc limit 1', pid)!.state;
@@ -175,7 +176,7 @@ for (const dialect of DIALECTS) describe(dialect, () => {
     assert.equal(whyStateText(decodeWhyState(again, dict, KEEP_ALL), codeKey, false), whyStateText(decodeWhyState(state, dict, KEEP_ALL), codeKey, false));
   });
 
-  it('issue 10.7: a damaged version-3 why-checkpoint costs time, not the answer, and verify names it', () => {
+  it('issue 10.7: a damaged version-4 why-checkpoint costs time, not the answer, and verify names it', () => {
     const want = fromStart();
     const rows = l.sql.allRaw('select position, state from why_checkpoints where profile_id = ? order by position', pid) as [number, Uint8Array][];
     const b = Buffer.from(rows[3][1]);
@@ -183,15 +184,15 @@ for (const dialect of DIALECTS) describe(dialect, () => {
       b.subarray(0, b.length >> 1), // cut short
       Buffer.concat([b.subarray(0, 1), Buffer.from([0xff, 0xff, 0xff, 0xff]), b.subarray(5)]), // a count of pieces past its end
       Buffer.concat([b.subarray(0, 1), Buffer.from([0, 0, 0, 2]), b.subarray(5)]), // a piece too few: rows and dims disagree
-      Buffer.from([0x03]),
-      Buffer.from([0x04, 0, 0, 0, 0]), // an unknown version
+      Buffer.from([0x04]),
+      Buffer.from([0x05, 0, 0, 0, 0]), // an unknown version
       ...(() => {
         // a body's runs named by a run list the row does not hold
         const parts = takeApart(b);
         const v2 = asVersion2(parts);
         const at = v2.length - deflateRawSync(JSON.stringify(parts.rows)).length;
         const rows = parts.rows.map((r) => [r[0], r[1], r[2], r[3], (r[4] as unknown[][]).map(([body, n]) => [body, n, 7])]);
-        return [Buffer.concat([Buffer.of(0x03), v2.subarray(1, at), deflateRawSync(JSON.stringify([[], rows]))]), Buffer.concat([Buffer.of(0x03), v2.subarray(1, at), deflateRawSync(JSON.stringify(rows))])];
+        return [Buffer.concat([Buffer.of(0x04), v2.subarray(1, at), deflateRawSync(JSON.stringify([[], rows]))]), Buffer.concat([Buffer.of(0x04), v2.subarray(1, at), deflateRawSync(JSON.stringify(rows))])];
       })(),
     ];
     for (const bad of damage) {

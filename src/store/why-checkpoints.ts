@@ -16,7 +16,13 @@ import { accDimsText, accRowRefs, emptyWhyState, runListText, type RunList, even
  */
 
 /**
- * The stored form, version 3: a 0x03 byte and a uint32 count of pieces; the dims of every
+ * The stored form, version 4: version 3's layout, of a state whose values seen count a
+ * whole-field record's value where the field was dynamic already (why-fold.ts recordDim). The
+ * older versions' states were folded without it: still read (verify compares them with the
+ * log like any), but `why` never starts from one (whyCheckpointFor), so an older ledger's
+ * answer stays right before `pgo-ledger replay` writes them anew.
+ *
+ * Version 3: a 0x03 byte and a uint32 count of pieces; the dims of every
  * CHUNK accs as a piece of its own (a uint32 length and raw deflate of a newline and each
  * acc's dims text, a line each: JSON text holds no raw newline, so the text is written and
  * read as it is, not as JSON strings within JSON); then the rest of every acc's row, in the
@@ -33,6 +39,7 @@ import { accDimsText, accRowRefs, emptyWhyState, runListText, type RunList, even
  */
 const V2 = 0x02;
 const V3 = 0x03;
+const V4 = 0x04;
 const CHUNK = 64;
 interface Piece {
   accs: Acc[];
@@ -55,7 +62,7 @@ export function encodeWhyState(st: WhyState, codeRow: (c: CodeId) => number, kee
   const accs = [...st.accs.values()];
   let kept = pieces.get(st);
   if (!kept) pieces.set(st, (kept = []));
-  const out: Buffer[] = [Buffer.of(V3, 0, 0, 0, 0)];
+  const out: Buffer[] = [Buffer.of(V4, 0, 0, 0, 0)];
   const rows: string[] = [];
   const lists = new Map<RunList, number>();
   const listRef = (r: RunList) => {
@@ -88,7 +95,7 @@ type RestRow = [AccJson[0], AccJson[1], AccJson[2], AccJson[4], [body: number, c
 
 export function decodeWhyState(bytes: Uint8Array, dict: Dictionaries, keep: Keep): WhyState {
   const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (b[0] !== V2 && b[0] !== V3) return whyStateFrom(JSON.parse(inflateSync(b).toString()) as WhyStateJson, dict, keep);
+  if (b[0] !== V2 && b[0] !== V3 && b[0] !== V4) return whyStateFrom(JSON.parse(inflateSync(b).toString()) as WhyStateJson, dict, keep);
   const k = b.readUInt32BE(1);
   const dims: string[] = [];
   let at = 5;
@@ -155,7 +162,8 @@ export function whyCheckpointFor(sql: Sql, profileId: number, w: Window, dict: D
   const cp = checkpointFor(sql, profileId, w, dict);
   if (!cp) return null;
   const row = sql.get<{ state: Uint8Array }>('select state from why_checkpoints where profile_id = ? and position = ?', profileId, cp.position);
-  if (!row) return null;
+  // one of an older version was folded by an older rule (its values seen may fall short)
+  if (!row || row.state[0] !== V4) return null;
   let state: WhyState;
   try {
     state = decodeWhyState(row.state, dict, keep);

@@ -2,6 +2,7 @@ import { atomEq, DYNAMIC, fieldEq, InferStride, UNSET, type Atom } from '../mode
 import { codeKey, type CodeId } from '../model/code-id.ts';
 import type { FrameStateSizeEntry } from '../model/entry.ts';
 import { numberRepr } from '../model/float.ts';
+import { recordField } from '../model/logged-record.ts';
 import { entryOf, type Shape } from '../model/observation.ts';
 import { entryFromJson, entryToJson, type EntryJson } from '../codecs/entry-json.ts';
 import type { Sql } from './database.ts';
@@ -259,12 +260,17 @@ function sameEntry(a: FrameStateSizeEntry | undefined, b: FrameStateSizeEntry): 
 }
 
 /** The dim a logged record is about. */
-function recordDim(r: { dim_changed: number | 'scalar' | 'all'; reason: string }, before: FrameStateSizeEntry | undefined, after: FrameStateSizeEntry): DimRef | null {
+function recordDim(r: { dim_changed: number | 'scalar' | 'all'; reason: string; cached: string; new: string }, before: FrameStateSizeEntry | undefined, after: FrameStateSizeEntry, dims: Map<string, Track>): DimRef | null {
   const named = recordNamedDim(r);
   if (named) return named;
   // a whole-field record: the field the fold changed
   for (const field of ['size', 'stride'] as const) if (before && before[field] !== after[field]) return { field };
-  return null;
+  // The field was dynamic already (another run's rank change came first): PyTorch's `cached` is
+  // the static value this run's compile had, so it names the field by the last static value
+  // kept, as the fold names it by the entry's (recordField); the value it brought still counts.
+  const cached = recordValue(r.cached);
+  const field = recordField(r, dims.get('size')?.lastStatic?.value === cached, dims.get('stride')?.lastStatic?.value === cached);
+  return field ? { field } : null;
 }
 
 /** The dim a record names by its reason and dim_changed; null for a whole-field record (its field is the one the fold changed). */
@@ -337,7 +343,7 @@ export function whyStep(st: WhyState, step: FoldStep, ev: LeanEvent, keep: Keep,
     if (Array.isArray(got.size)) acc.sawTensor = true;
     if (got.scalar !== DYNAMIC && got.scalar !== UNSET) acc.sawScalar = true;
   }
-  const loggedDim = logged ? recordDim(logged, step.before, step.after) : null;
+  const loggedDim = logged ? recordDim(logged, step.before, step.after, dims) : null;
   const loggedKey = loggedDim === null ? null : dimKey(loggedDim);
   // Most such steps (a new body of a value seen before) change no dim's facts: then the dims'
   // stored form stands, and the event's details are never read.

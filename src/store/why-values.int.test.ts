@@ -4,8 +4,12 @@ import { envDuring } from '../../test/support/env.ts';
 import { tempDir } from '../../test/support/tmp.ts';
 import { DIALECTS, ledgerAt } from '../../test/support/postgres.ts';
 import { openLedger, type NewEvent } from './ledger.ts';
+import { dictionaries } from './log.ts';
 import { recompileStats } from './stats.ts';
+import { verifyLedger } from './verify.ts';
 import { explain } from './why.ts';
+import { decodeWhyState, encodeWhyState } from './why-checkpoints.ts';
+import { KEEP_ALL, tracks } from './why-fold.ts';
 
 /**
  * `why`'s values seen are in first-seen order, by position, whatever brought them: PyTorch's
@@ -73,6 +77,99 @@ for (const dialect of DIALECTS)
           assert.ok(l.sql.get<{ n: number }>('select count(*) n from why_checkpoints')!.n >= 2);
           const pid = l.profileByKey('v:None:')!.id;
           assert.deepEqual(explain(l, pid, { source: "L['x']", dim: { field: 'size', index: 0 } })[0].values, WANT);
+        } finally {
+          await l.close();
+        }
+      });
+    });
+  });
+
+/**
+ * A rank change PyTorch logged in a run whose compile started from the profile before another
+ * run's rank change made the field dynamic: its record (cached the static tuple that run had,
+ * new the tuple it saw) changes nothing in the fold, and its value used to go uncounted.
+ */
+const rank = (i: number, run: string, _field: 'size' | 'stride', cached: string, value: string): NewEvent => ({
+  kind: 'dynamic.logged',
+  cacheKey: 'k:None:',
+  time: T0 + i * 1000,
+  run,
+  compileId: '0/1',
+  idempotencyKey: `rank-${i}`,
+  payload: { code, source: "L['t']", record: { dim_changed: 'all', reason: 'dimensionality change', cached, new: value }, guard: null },
+});
+const RANK_LOG: NewEvent[] = [
+  { kind: 'shape.observed', cacheKey: 'k:None:', time: T0, run: 'r1', idempotencyKey: 'k-0', payload: { code, source: "L['t']", shape: { kind: 'tensor', size: [3, 4], stride: [4, 1] }, automatic_dynamic: true } },
+  rank(1, 'a', 'size', '(3, 4)', '(3, 4, 5)'),
+  rank(2, 'a', 'stride', '(InferStride(dim=1), 1)', '(InferStride(dim=1), InferStride(dim=2), 1)'),
+  // run b loaded the profile of r1 (size (3, 4)) and saw rank 4: the fields are dynamic already
+  rank(3, 'b', 'size', '(3, 4)', '(3, 4, 5, 6)'),
+  rank(4, 'b', 'stride', '(InferStride(dim=1), 1)', '(InferStride(dim=1), InferStride(dim=2), InferStride(dim=3), 1)'),
+];
+const RANK_WANT = {
+  size: [
+    { value: '[3, 4]', count: 1, runs: ['r1'] },
+    { value: '[3, 4, 5]', count: 1, runs: ['a'] },
+    { value: '[3, 4, 5, 6]', count: 1, runs: ['b'] },
+  ],
+  stride: [
+    // (a contiguous stride is kept as PyTorch keeps it: inferred from the sizes)
+    { value: '[S(1), 1]', count: 1, runs: ['r1'] },
+    { value: '[S(1), S(2), 1]', count: 1, runs: ['a'] },
+    { value: '[S(1), S(2), S(3), 1]', count: 1, runs: ['b'] },
+  ],
+};
+
+for (const dialect of DIALECTS)
+  describe(`${dialect}: why's values seen of a rank change logged where the field was dynamic already`, () => {
+    const valuesOf = (l: Awaited<ReturnType<typeof openLedger>>, field: 'size' | 'stride') => explain(l, l.profileByKey('k:None:')!.id, { source: "L['t']", dim: { field } })[0];
+
+    it("count the record's tuple for the field it names (run b's rank 4, after run a's rank 3)", async () => {
+      const l = await openLedger(ledgerAt(dialect, tempDir(), 'r.db'));
+      try {
+        l.append(RANK_LOG);
+        for (const field of ['size', 'stride'] as const) {
+          const s = valuesOf(l, field);
+          assert.equal(s.current, '?');
+          // the change is run a's record; run b's is the latest PyTorch logged
+          assert.equal(s.becameDynamic!.position, field === 'size' ? 2 : 3);
+          assert.deepEqual(s.values, RANK_WANT[field]);
+        }
+      } finally {
+        await l.close();
+      }
+    });
+
+    describe('from why-checkpoints', () => {
+      envDuring('PGO_LEDGER_CHECKPOINT_EVERY', '2');
+      it('the state a checkpoint holds round-trips; one of an older version (folded without the count) is never started from, and verify names it', async () => {
+        const l = await openLedger(ledgerAt(dialect, tempDir(), 'rc.db'));
+        try {
+          for (const e of RANK_LOG) l.append([e]);
+          const rows = l.sql.allRaw('select position, state from why_checkpoints order by position') as [number, Uint8Array][];
+          assert.ok(rows.length >= 2);
+          for (const field of ['size', 'stride'] as const) assert.deepEqual(valuesOf(l, field).values, RANK_WANT[field]);
+          assert.deepEqual(verifyLedger(l).differences, []);
+          // the last checkpoint as an older pgo-ledger wrote it: run b's values left out, version 3
+          const [position, state] = rows[rows.length - 1];
+          const dict = dictionaries(l.sql);
+          const st = decodeWhyState(state, dict, KEEP_ALL);
+          const acc = [...st.accs.values()].find((a) => a.source === "L['t']")!;
+          for (const field of ['size', 'stride']) tracks(acc).get(field)!.values.delete(field === 'size' ? '[3, 4, 5, 6]' : '[S(1), S(2), S(3), 1]');
+          acc.dimsText = undefined;
+          for (const t of tracks(acc).values()) t.text = undefined;
+          const codeRow = l.sql.get<{ id: number }>('select id from codes')!.id;
+          const older = Buffer.from(encodeWhyState(st, () => codeRow));
+          assert.equal(older[0], 0x04);
+          older[0] = 0x03;
+          l.sql.run('update why_checkpoints set state = ? where position = ?', older, position);
+          for (const field of ['size', 'stride'] as const) assert.deepEqual(valuesOf(l, field).values, RANK_WANT[field]);
+          const d = verifyLedger(l).differences;
+          assert.equal(d.length, 1, d.join('\n'));
+          assert.match(d[0], new RegExp(`why-checkpoint at ${position} differs`));
+          l.replay();
+          assert.equal(Buffer.from(l.sql.get<{ state: Uint8Array }>('select state from why_checkpoints where position = ?', position)!.state)[0], 0x04);
+          assert.deepEqual(verifyLedger(l).differences, []);
         } finally {
           await l.close();
         }
