@@ -55,11 +55,14 @@ export interface StatsOptions {
 
 const UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
-/** `--window N[smhd]` (any whole N: windows are aligned to whole multiples since the epoch) to ms. */
-export function parseWindowLength(s: string): number {
+/**
+ * A window length `N[smhd]` (the command line's `--window`; any whole N: windows are aligned to
+ * whole multiples since the epoch) to ms. `flag`: how the caller names it in an error.
+ */
+export function parseWindowLength(s: string, flag = 'window length'): number {
   const m = /^(\d+)\s*([smhd])$/.exec(s.trim());
   const n = m ? Number(m[1]) * UNITS[m[2]] : NaN;
-  if (!m || !Number.isSafeInteger(n) || n <= 0) throw inputError(`--window ${s}: want a whole number and s, m, h or d, such as 30s, 7m, 1h or 1d`);
+  if (!m || !Number.isSafeInteger(n) || n <= 0) throw inputError(`${flag} ${s}: want a whole number and s, m, h or d, such as 30s, 7m, 1h or 1d`);
   return n;
 }
 
