@@ -273,6 +273,32 @@ function recordDim(r: { dim_changed: number | 'scalar' | 'all'; reason: string; 
   return field ? { field } : null;
 }
 
+/**
+ * A record's dim in dimKey's words from the records alone (stats reads no fold): the dim it
+ * names (recordNamedDim), else a whole field, which a whole-field record names not: a tensor's
+ * rank changes its size's and its stride's number of dims together, and PyTorch logs the size's
+ * record, then the stride's, so the whole-field record right after the size's (`prev`, the
+ * record before it in the log, with the dim this gave it), of the same source, compile and run,
+ * is the stride's; any other the size's.
+ */
+export function recordDimKey(r: RecordRef, prev?: { record: RecordRef; dim: string }): string {
+  const named = recordNamedDim(r);
+  if (named) return dimKey(named);
+  const p = prev?.record;
+  const pair = p && prev.dim === 'size' && p.name === r.name && codeKey(p.code) === codeKey(r.code) && p.run === r.run && p.compileId === r.compileId;
+  return pair ? 'stride' : 'size';
+}
+
+/** What recordDimKey reads of a record (a history row). */
+export interface RecordRef {
+  dim_changed: number | 'scalar' | 'all';
+  reason: string;
+  code: CodeId;
+  name: string;
+  run: string | null;
+  compileId: string | null;
+}
+
 /** The dim a record names by its reason and dim_changed; null for a whole-field record (its field is the one the fold changed). */
 export function recordNamedDim(r: { dim_changed: number | 'scalar' | 'all'; reason: string }): DimRef | null {
   if (r.reason === 'scalar change') return { field: 'scalar' };

@@ -176,3 +176,27 @@ for (const dialect of DIALECTS)
       });
     });
   });
+
+/**
+ * stats names a record's dim by why's rule (recordDimKey, by recordNamedDim): a record that
+ * numbers a dim but whose reason is no size or stride change is folded on the whole field (the
+ * rank), as why tells it; stats named it `size[1]` by its number alone.
+ */
+for (const dialect of DIALECTS)
+  it(`${dialect}: stats names a record's dim as why does (a numbered record of no per-dim reason is the whole field's)`, async () => {
+    const l = await openLedger(ledgerAt(dialect, tempDir(), 's.db'));
+    try {
+      l.append([
+        { kind: 'shape.observed', cacheKey: 's:None:', time: T0, run: 'r1', idempotencyKey: 's-0', payload: { code, source: "L['t']", shape: { kind: 'tensor', size: [3, 4], stride: [4, 1] }, automatic_dynamic: true } },
+        { kind: 'dynamic.logged', cacheKey: 's:None:', time: T0 + 1000, run: 'a', compileId: '0/1', idempotencyKey: 's-1', payload: { code, source: "L['t']", record: { dim_changed: 1, reason: 'other', cached: '(3, 4)', new: '(3, 4, 5)' }, guard: null } },
+      ]);
+      const [rank] = explain(l, l.profileByKey('s:None:')!.id, { source: "L['t']", dim: { field: 'size' } });
+      assert.equal(rank.current, '?');
+      assert.equal(rank.becameDynamic!.position, 2);
+      const [w] = recompileStats(l, { job: 's' });
+      assert.deepEqual(w.dims.map((d) => d.dim), ['size']);
+      assert.deepEqual(w.dims[0].values.map((v) => v.value), ['[3, 4]', '[3, 4, 5]']);
+    } finally {
+      await l.close();
+    }
+  });
