@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { TORCH } from '../../test/support/fixtures.ts';
 import { envDuring } from '../../test/support/env.ts';
 import { tempDir } from '../../test/support/tmp.ts';
 import { DIALECTS, ledgerAt } from '../../test/support/postgres.ts';
+import { ingestFile } from '../adapters/ingest-file.ts';
 import { openLedger, type NewEvent } from './ledger.ts';
 import { dictionaries } from './log.ts';
 import { recompileStats } from './stats.ts';
@@ -200,3 +203,24 @@ for (const dialect of DIALECTS)
       await l.close();
     }
   });
+
+/**
+ * PyTorch's own logs: the cold remote run (pid799) started from a profile with L['t'] at rank 2
+ * and logged the same rank change as the cold local run (pid576) had, when the ledger held the
+ * fields dynamic already: its tuples count too.
+ */
+it("why's values seen: the cold remote trace's rank change, logged after the cold local one's, counts (3, 4, 5) twice", async () => {
+  const l = await openLedger(join(tempDir(), 't.db'));
+  try {
+    for (const f of ['cold-local.log', 'cold-remote.log']) await ingestFile(l, join(TORCH, 'traces', f));
+    const pid = l.profileByKey('fixture:None:')!.id;
+    for (const [field, value] of [['size', '[3, 4, 5]'], ['stride', '[S(1), S(2), 1]']] as const) {
+      const [s] = explain(l, pid, { source: "L['t']", dim: { field } });
+      const v = s.values.find((x) => x.value === value)!;
+      assert.equal(v.count, 2, field);
+      assert.equal(v.runs.length, 2, field);
+    }
+  } finally {
+    await l.close();
+  }
+});
