@@ -24,13 +24,20 @@ export interface LayoutOptions {
  * closure_hash are an input error naming them, unless mergeClosures joins them (then the
  * profile written has fewer code ids than the one asked for: what `export` and `publish` count).
  */
-export function profileAsWritten(profile: Profile, o: LayoutOptions = {}): Profile {
+export function profileAsWritten(profile: Profile, o: LayoutOptions = {}, words: LayoutWords = LAYOUT_FIELDS): Profile {
   if ((o.torch ?? layoutOf(profile) ?? '2.11') !== '2.11') return profile;
   const clash = closureConflicts(profile);
   if (!clash.length) return profile;
-  if (!o.mergeClosures) throw inputError(`PyTorch 2.11's layout cannot hold code ids that differ only in closure_hash: ${clash.join('; ')}. Write --torch 2.12, or join them with --merge-closures`);
+  if (!o.mergeClosures) throw inputError(`PyTorch 2.11's layout cannot hold code ids that differ only in closure_hash: ${clash.join('; ')}. Write ${words.torch}, or join them with ${words.mergeClosures}`);
   return mergeClosures(profile);
 }
+
+/** How the caller names the two ways out in profileAsWritten's error: the library's fields, or the command line's flags. */
+export interface LayoutWords {
+  torch: string;
+  mergeClosures: string;
+}
+const LAYOUT_FIELDS: LayoutWords = { torch: "torch: '2.12'", mergeClosures: 'mergeClosures: true' };
 
 /** The profile's pickle in the layout asked for (profileAsWritten's profile). */
 export function profilePickle(profile: Profile, protocol: PickleProtocol = 4, o: LayoutOptions = {}): Uint8Array {

@@ -3,7 +3,7 @@ import { closeSync, constants, fstatSync, openSync, readdirSync, readSync, statS
 import { basename, join, resolve } from 'node:path';
 import { entryToJson } from '../codecs/entry-json.ts';
 import { parseRenderText } from '../codecs/render-text.ts';
-import { traceAssembler, type EntryReads, type TraceProblem } from '../codecs/trace/envelope.ts';
+import { attemptId, compileOfAttempt, traceAssembler, type EntryReads, type TraceProblem } from '../codecs/trace/envelope.ts';
 import { FACT_READS, newStats, parseEntry, type TraceFact } from '../codecs/trace/facts.ts';
 import { cacheKey } from '../model/cache-key.ts';
 import { codeKey, type CodeId } from '../model/code-id.ts';
@@ -390,8 +390,9 @@ class TraceScope {
     const facts = this.#facts;
     // Each compile's code: compilation_metrics names it; snapshots give its file hash.
     for (const f of facts) {
-      if (f.kind === 'compilation_metrics' && f.compileId) this.#metrics.set(f.compileId, f);
-      if (f.kind === 'recompile_reasons' && f.compileId) this.#guards.set(f.compileId, f.reasons.join('\n'));
+      // by compile, not attempt: a restarted compile's metrics name it without (compileOfAttempt)
+      if (f.kind === 'compilation_metrics' && f.compileId) this.#metrics.set(compileOfAttempt(f.compileId), f);
+      if (f.kind === 'recompile_reasons' && f.compileId) this.#guards.set(compileOfAttempt(f.compileId), f.reasons.join('\n'));
     }
     for (const f of facts) if (f.kind === 'code_state') this.#parse(f);
     // A restarted compile (attempt > 0) describes its inputs again: the last attempt is the
@@ -440,11 +441,11 @@ class TraceScope {
   }
 
   #held(compileId: string | null): boolean {
-    return this.partial && compileId !== null && !this.#metrics.has(compileId);
+    return this.partial && compileId !== null && !this.#metrics.has(compileOfAttempt(compileId));
   }
 
   #codeOf(compileId: string | null): CodeId | null {
-    const m = compileId ? this.#metrics.get(compileId) : undefined;
+    const m = compileId ? this.#metrics.get(compileOfAttempt(compileId)) : undefined;
     if (!m || m.co_filename === null || m.co_firstlineno === null || m.co_name === null) return null;
     const k = `${m.co_filename}\u0000${m.co_firstlineno}\u0000${m.co_name}`;
     let h = this.#hashes.get(k);
@@ -485,7 +486,7 @@ class TraceScope {
         code,
         source: f.name,
         record: { dim_changed: f.dim_changed, reason: f.reason as 'size change', cached: f.cached, new: f.new },
-        guard: (f.compileId && (this.#guards.get(f.compileId) ?? this.#metrics.get(f.compileId)?.recompileReason)) || null,
+        guard: (f.compileId && (this.#guards.get(compileOfAttempt(f.compileId)) ?? this.#metrics.get(compileOfAttempt(f.compileId))?.recompileReason)) || null,
       },
       time: this.#timeAt(i),
       run,
@@ -522,7 +523,8 @@ class TraceScope {
       run,
       origin: this.#origin,
       originLine: f.line,
-      compileId: f.compile,
+      // the attempt described (the last: a restart describes again), as PyTorch names it
+      compileId: attemptId(f.compile, f.attempt),
       idempotencyKey: this.#idemStart + rest,
       idempotencyHash: hash53After(this.#idemPrefix, rest),
     });

@@ -480,3 +480,41 @@ describe('trace ingest: metadata nothing reads', () => {
     assert.deepEqual(held(slow).facts, h.facts);
   });
 });
+
+describe('trace ingest: a restarted compile', () => {
+  // PyTorch names a compile attempt `frame_id/frame_compile_id`, `_attempt` added where attempt > 0
+  // (TraceId): a restarted compile is never told as its plain id, though its own compile_id
+  // fields (compilation_metrics, a chromium event's args) name it without the attempt.
+  it("a restarted compile's descriptions are stored under its attempt's id (0/0_1), as its snapshots are", async () => {
+    const { events } = await readTraceFile(join(TORCH, 'workload2', 'trace-single.log'), {});
+    const ids = (kind: string) => events.filter((e) => e.kind === kind).map((e) => e.compileId);
+    assert.deepEqual(ids('shape.described'), ['0/0_1', '1/0', '1/0', '0/1_1', '1/1', '1/1', '0/2_1', '2/0', '2/0']);
+    assert.deepEqual([...new Set(ids('entry.imported'))], ['0/0_1', '1/0', '0/1_1', '1/1', '2/0']);
+    // every description found its code (metrics name the compile 0/0, not 0/0_1)
+    assert.ok(events.filter((e) => e.kind === 'shape.described').every((e) => (e.payload as { code: { name: string } }).code.name));
+  });
+
+  it("a record logged in attempt 1 is stored as compile 2/1_1 (its args say 2/1), its code and guard found as for attempt 0", () => {
+    const text = readFileSync(join(TORCH, 'traces', 'cold-local.log'), 'utf8');
+    // the size's rank-change record of compile 2/1 (the chromium event its envelope names)
+    const lines = text.split('\n');
+    const at = lines.findIndex((l, i) => l.includes('"frame_id": 2, "frame_compile_id": 1, "attempt": 0') && lines[i + 2]?.includes('"automatic_dynamic"'));
+    assert.ok(at > 0);
+    const restarted = [...lines];
+    restarted[at] = restarted[at].replace('"attempt": 0', '"attempt": 1');
+    const recordsOf = (text: string) => {
+      const t = traceEvents(read(text), '-', { defaults: { job: 'j' } });
+      assert.ok(t.settled, t.settled ? '' : t.why);
+      return t.events.filter((e) => e.kind === 'dynamic.logged');
+    };
+    const before = recordsOf(text);
+    const after = recordsOf(restarted.join('\n'));
+    assert.equal(after.length, before.length);
+    const i = before.findIndex((e) => e.originLine === at + 1);
+    assert.ok(i >= 0);
+    assert.equal(before[i].compileId, '2/1');
+    assert.equal(after[i].compileId, '2/1_1');
+    assert.deepEqual(after[i].payload, before[i].payload);
+    assert.ok((before[i].payload as { guard: string | null }).guard);
+  });
+});

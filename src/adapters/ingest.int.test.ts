@@ -138,11 +138,12 @@ for (const dialect of DIALECTS) describe(dialect, () => {
       assert.equal(describedShapes(l, pid, { untilPosition: x[1].position - 1 }).filter((d) => d.source === "L['x']" && d.code.name === 'f').length, 1);
       assert.equal(describedShapes(l, pid, { untilTime: x[1].time - 1 }).filter((d) => d.source === "L['x']" && d.code.name === 'f').length, 1);
       assert.equal(describedShapes(l, pid, { excludeRuns: ['fixture:pid576@2026-11-26T05:46:07Z'] }).length, 0);
-      // a restarted compile (attempt 1 after a graph break) describes its inputs again: counted once
+      // a restarted compile (attempt 1 after a graph break) describes its inputs again: counted
+      // once, under the attempt's id as PyTorch names it (0/0_1, never its plain 0/0)
       const w = await fresh();
       await ingestFile(w, join(TORCH, 'workload2/trace-rank0.log'));
       const fwd = describedShapes(w, w.profileByKey('fixture2:0:')!.id).filter((d) => d.code.name === 'forward');
-      assert.equal(sawSentence(fwd), "compile 0/0 saw L['x'] [2, 8]; 0/1 saw [3, 8]; 0/2 saw [4, 8]");
+      assert.equal(sawSentence(fwd), "compile 0/0_1 saw L['x'] [2, 8]; 0/1_1 saw [3, 8]; 0/2_1 saw [4, 8]");
       assert.equal(show(w, 'fixture2:0:'), fixtureText('torch-2.11/workload2/render-rank0.txt'));
       for (const x of [l, bare, o, w]) await x.close();
     });

@@ -15,6 +15,9 @@ export interface CliContext {
   setExitCode(code: number): void;
 }
 
+/** The command line's words for profileAsWritten's error (export-profile.ts). */
+export const LAYOUT_FLAGS = { torch: '--torch 2.12', mergeClosures: '--merge-closures' };
+
 export const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 export function usage(msg: string): never {

@@ -7,6 +7,7 @@ import { nextOracleCases, oracleCases } from '../../test/support/fixtures.ts';
 import { caseLines, nextCaseLines } from '../../test/support/oracle-lines.ts';
 import { tempDir } from '../../test/support/tmp.ts';
 import { pickleProfile, unpickleProfile } from '../codecs/pickle/index.ts';
+import { profileAsWritten } from '../adapters/export-profile.ts';
 import { entryOf } from '../model/observation.ts';
 import { emptyProfile } from '../model/profile.ts';
 import { updateAutomaticDynamic } from '../model/update.ts';
@@ -77,7 +78,9 @@ for (const dialect of DIALECTS) describe(dialect, () => {
       const out = join(dir, 'hand-211.pkl');
       const r = cli(db, ['export', '--job', 'hm', '--format', 'pickle', '--torch', '2.11', '-o', out]);
       assert.equal(r.status, 2);
-      assert.match(r.stderr, /hash\(abc\)\/w\/m\.py:7:inner \(closures 0x2a, 0x1fffffffffffffff\).*--merge-closures/);
+      assert.match(r.stderr, /hash\(abc\)\/w\/m\.py:7:inner \(closures 0x2a, 0x1fffffffffffffff\).*Write --torch 2\.12, or join them with --merge-closures$/m);
+      // the library's error names its own fields, not the command line's flags
+      assert.throws(() => profileAsWritten(unpickleProfile(handMade()), { torch: '2.11' }), (e: Error) => /Write torch: '2\.12', or join them with mergeClosures: true$/.test(e.message) && !e.message.includes('--'));
       const m = cli(db, ['export', '--job', 'hm', '--format', 'pickle', '--torch', '2.11', '--merge-closures', '-o', out]);
       assert.equal(m.status, 0, m.stderr);
       // the message counts the code ids written (the view holds two)

@@ -105,17 +105,27 @@ function sawText(s: DimStory): string {
   return [...byRun].map(([run, saw]) => `run ${run ?? '-'}: ${sentence(saw)}`).join('; ');
 }
 
+/**
+ * The stories as text, each source's told once under its header: the list puts the latest
+ * change first, so two sources' dims can interleave (L['a'] dim 1, L['b'] dim 0, L['a']
+ * stride 1); a source is told where its first story comes, its dims in log order (the order
+ * they turned dynamic, then those that did not, as listed).
+ */
 export function storyText(stories: DimStory[]): string[] {
-  const lines: string[] = [];
-  let last = '';
+  const bySource = new Map<string, DimStory[]>();
   for (const s of stories) {
     const head = `${s.source} in ${codeIdLabel(s.code)}:`;
-    if (head !== last) {
-      lines.push(head);
-      if (s.saw.length) lines.push(`  ${sawText(s)}`);
-    }
-    last = head;
-    lines.push(...storyLines(s, '  '));
+    const list = bySource.get(head);
+    if (list) list.push(s);
+    else bySource.set(head, [s]);
+  }
+  const lines: string[] = [];
+  for (const [head, list] of bySource) {
+    lines.push(head);
+    if (list[0].saw.length) lines.push(`  ${sawText(list[0])}`);
+    // a stable sort: the dims that never turned dynamic keep the order they came in
+    list.sort((x, y) => (x.becameDynamic?.position ?? Infinity) - (y.becameDynamic?.position ?? Infinity) || 0);
+    for (const s of list) lines.push(...storyLines(s, '  '));
   }
   return lines;
 }

@@ -38,8 +38,14 @@ type Field = 'size' | 'stride';
  * so when both read alike the size is the one not yet changed.
  */
 function fieldOf(e: FrameStateSizeEntry, r: DynamicRecord): Field | undefined {
-  const size = fieldStr(e.size as never) === r.cached;
-  const stride = fieldStr(e.stride as never) === r.cached;
+  return recordField(r, fieldStr(e.size as never) === r.cached, fieldStr(e.stride as never) === r.cached);
+}
+
+/**
+ * fieldOf's rule, given whether the record's `cached` is the size's value and the stride's (why
+ * asks it of the last static values it kept, where the field was dynamic already).
+ */
+export function recordField(r: Pick<DynamicRecord, 'new'>, size: boolean, stride: boolean): Field | undefined {
   if (size && stride) return fieldText(r.new) instanceof Array && (fieldText(r.new) as Atom[]).some((a) => a instanceof InferStride) ? 'stride' : 'size';
   return size ? 'size' : stride ? 'stride' : undefined;
 }

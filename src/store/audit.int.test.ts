@@ -125,7 +125,7 @@ for (const dialect of DIALECTS) describe(dialect, () => {
       // `f` is not `forward`
       assert.deepEqual([...new Set(explain(l, p.id, { source: "L['x']", code: 'f' }).map((s) => s.code.name))], ['f']);
       assert.deepEqual([...new Set(explain(l, p.id, { source: "L['x']", code: 'train.py:20:forward' }).map((s) => s.code.name))], ['forward']);
-      assert.throws(() => explain(l, p.id, { source: "L['x']", code: 'nope' }), /no code id matches --code nope/);
+      assert.throws(() => explain(l, p.id, { source: "L['x']", code: 'nope' }), /no code id matches code nope/);
       const obs = join(dir, 'two-f.jsonl');
       const line = (filename: string, size: number) =>
         JSON.stringify({ job: 'amb', code: { filename, firstlineno: 1, name: 'f', file_hash: 'h' + filename.length }, source: "L['x']", kind: 'tensor', size: [size], stride: [1] });

@@ -6,6 +6,7 @@ import { LedgerError } from '../errors.ts';
 import { describedShapes } from './described-shapes.ts';
 import { historyAsOf } from './history.ts';
 import { openLedger, type Ledger, type NewEvent } from './ledger.ts';
+import { parseWindowLength } from './stats.ts';
 import { explain } from './why.ts';
 
 /**
@@ -104,7 +105,7 @@ for (const dialect of DIALECTS)
       }
     });
 
-    it('an unknown source, dim or code: explain says which (as why does)', async () => {
+    it('an unknown source, dim or code: explain says which (as why does, in its own words for the code: code, not --code)', async () => {
       const { l, pid } = await open();
       try {
         refuses(() => explain(l, pid, { source: "L['typo']" }), /^k:None: has no source L\['typo'\]$/);
@@ -112,7 +113,11 @@ for (const dialect of DIALECTS)
         refuses(() => explain(l, pid, { source: "L['x']", window: { untilTime: Date.UTC(2026, 10, 26, 8) } }), /^k:None: has no source L\['x'\] as of 2026-11-26T08:00:00Z$/);
         refuses(() => explain(l, pid, { source: "L['x']", dim: { field: 'size', index: 5 } }), /^L\['x'\] of k:None: has no dim 5; its dims: 0, 1, stride 0, stride 1$/);
         refuses(() => explain(l, pid, { dim: { field: 'size', index: 5 } }), /^k:None: has no source with dim 5$/);
-        refuses(() => explain(l, pid, { source: "L['x']", code: 'nope' }), /no code id matches --code nope/);
+        // the library names its field (`code`), never the command line's flag (--code: why's and history's)
+        refuses(() => explain(l, pid, { source: "L['x']", code: 'nope' }), /^no code id matches code nope \(there are: /);
+        refuses(() => explain(l, pid, { source: "L['x']", code: ' ' }), /^code is empty: /);
+        // likewise the library's window length (the command line's --window: stats.e2e)
+        refuses(() => parseWindowLength('an hour'), /^window length an hour: want a whole number/);
         // what is there is told, static or not
         assert.equal(explain(l, pid, { source: "L['x']", dim: { field: 'size', index: 0 } })[0].current, '8');
       } finally {

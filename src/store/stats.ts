@@ -5,6 +5,7 @@ import { atomStr } from '../model/python-repr.ts';
 import type { ProfileKey } from '../model/cache-key.ts';
 import type { HistoryRow, Ledger, ProfileRow } from './ledger.ts';
 import { dimKey, explain } from './why.ts';
+import { recordDimKey } from './why-fold.ts';
 import { historyAsOf } from './history.ts';
 import type { Window } from './window.ts';
 
@@ -55,30 +56,17 @@ export interface StatsOptions {
 
 const UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
-/** `--window N[smhd]` (any whole N: windows are aligned to whole multiples since the epoch) to ms. */
-export function parseWindowLength(s: string): number {
+/**
+ * A window length `N[smhd]` (the command line's `--window`; any whole N: windows are aligned to
+ * whole multiples since the epoch) to ms. `flag`: how the caller names it in an error.
+ */
+export function parseWindowLength(s: string, flag = 'window length'): number {
   const m = /^(\d+)\s*([smhd])$/.exec(s.trim());
   const n = m ? Number(m[1]) * UNITS[m[2]] : NaN;
-  if (!m || !Number.isSafeInteger(n) || n <= 0) throw inputError(`--window ${s}: want a whole number and s, m, h or d, such as 30s, 7m, 1h or 1d`);
+  if (!m || !Number.isSafeInteger(n) || n <= 0) throw inputError(`${flag} ${s}: want a whole number and s, m, h or d, such as 30s, 7m, 1h or 1d`);
   return n;
 }
 
-type RecordRef = Pick<HistoryRow, 'dim_changed' | 'reason' | 'code' | 'name' | 'run' | 'compileId'>;
-
-/**
- * The dim a record is about, in diff's words. A whole-tuple record (`dimensionality change`)
- * names no field: a tensor's rank changes its size's and its stride's number of dims together,
- * and PyTorch logs the size's record, then the stride's, so the whole-tuple record right after
- * the size's (`prev`, the record before it in the log), of the same source, compile and run, is
- * the stride's (`stride`); any other is the size's (`size`).
- */
-export function recordDimName(r: RecordRef, prev?: { record: RecordRef; dim: string }): string {
-  if (r.reason === 'scalar change') return 'scalar';
-  if (typeof r.dim_changed === 'number') return `${r.reason === 'stride change' ? 'stride' : 'size'}[${r.dim_changed}]`;
-  const p = prev?.record;
-  const pair = p && prev.dim === 'size' && p.name === r.name && codeKey(p.code) === codeKey(r.code) && p.run === r.run && p.compileId === r.compileId;
-  return pair ? 'stride' : 'size';
-}
 
 /**
  * Whether a record turned its dim dynamic. PyTorch logs, for an entry the observation changed,
@@ -117,7 +105,7 @@ function profileStorms(ledger: Ledger, p: ProfileRow, windowMs: number, window: 
     let w = windows.get(wk);
     if (!w) windows.set(wk, (w = { cacheKey: p.cacheKey, key: p.key, run: h.run, start, end: start + windowMs, records: [], dims: [] }));
     w.records.push(h);
-    const dim = recordDimName(h, prev);
+    const dim = recordDimKey(h, prev);
     prev = { record: h, dim };
     if (!recordTurnsDynamic(h)) continue;
     const id = dimId(h.code, h.name, dim);

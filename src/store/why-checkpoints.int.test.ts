@@ -233,7 +233,7 @@ for (const dialect of DIALECTS) describe(dialect, () => {
         const v2 = asVersion2(parts);
         const at = v2.length - deflateRawSync(JSON.stringify(parts.rows)).length;
         const rows = parts.rows.map((r) => [r[0], r[1], r[2], r[3], (r[4] as unknown[][]).map(([body, n]) => [body, n, 7])]);
-        return [Buffer.concat([Buffer.of(0x03), v2.subarray(1, at), deflateRawSync(JSON.stringify([[], rows]))]), Buffer.concat([Buffer.of(0x03), v2.subarray(1, at), deflateRawSync(JSON.stringify(rows))])];
+        return [Buffer.concat([Buffer.of(0x04), v2.subarray(1, at), deflateRawSync(JSON.stringify([[], rows]))]), Buffer.concat([Buffer.of(0x04), v2.subarray(1, at), deflateRawSync(JSON.stringify(rows))])];
       })(),
     ];
     for (const bad of damage) {

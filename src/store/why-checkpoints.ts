@@ -22,6 +22,12 @@ import { accDimsText, accRowRefs, firstStepText, emptyWhyState, runListText, typ
  * only the dims a later step changed. A source's first checkpoint then writes one line for
  * it, not a text for each of its dims.
  *
+ * A version-4 state also counts, among the values seen, a whole-field record's value where the
+ * field was dynamic already (why-fold.ts recordDim). The older versions' states were folded
+ * without it: still read (verify compares them with the log like any), but `why` never starts
+ * from one (whyCheckpointFor), so an older ledger's answer stays right before `pgo-ledger
+ * replay` writes them anew.
+ *
  * Version 3: a 0x03 byte and a uint32 count of pieces; the dims of every
  * CHUNK accs as a piece of its own (a uint32 length and raw deflate of a newline and each
  * acc's dims text, a line each: JSON text holds no raw newline, so the text is written and
@@ -171,7 +177,8 @@ export function whyCheckpointFor(sql: Sql, profileId: number, w: Window, dict: D
   const cp = checkpointFor(sql, profileId, w, dict);
   if (!cp) return null;
   const row = sql.get<{ state: Uint8Array }>('select state from why_checkpoints where profile_id = ? and position = ?', profileId, cp.position);
-  if (!row) return null;
+  // one of an older version was folded by an older rule (its values seen may fall short)
+  if (!row || row.state[0] !== V4) return null;
   let state: WhyState;
   try {
     state = decodeWhyState(row.state, dict, keep);

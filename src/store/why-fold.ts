@@ -2,6 +2,7 @@ import { atomEq, DYNAMIC, fieldEq, InferStride, UNSET, type Atom } from '../mode
 import { codeKey, type CodeId } from '../model/code-id.ts';
 import type { FrameStateSizeEntry } from '../model/entry.ts';
 import { numberRepr } from '../model/float.ts';
+import { recordField } from '../model/logged-record.ts';
 import { entryOf, type Shape } from '../model/observation.ts';
 import { entryFromJson, entryToJson, type EntryJson } from '../codecs/entry-json.ts';
 import type { Sql } from './database.ts';
@@ -304,12 +305,44 @@ function sameEntry(a: FrameStateSizeEntry | undefined, b: FrameStateSizeEntry): 
 }
 
 /** The dim a logged record is about. */
-function recordDim(r: { dim_changed: number | 'scalar' | 'all'; reason: string }, before: FrameStateSizeEntry | undefined, after: FrameStateSizeEntry): DimRef | null {
+function recordDim(r: { dim_changed: number | 'scalar' | 'all'; reason: string; cached: string; new: string }, before: FrameStateSizeEntry | undefined, after: FrameStateSizeEntry, acc: Acc): DimRef | null {
   const named = recordNamedDim(r);
   if (named) return named;
   // a whole-field record: the field the fold changed
   for (const field of ['size', 'stride'] as const) if (before && before[field] !== after[field]) return { field };
-  return null;
+  // The field was dynamic already (another run's rank change came first): PyTorch's `cached` is
+  // the static value this run's compile had, so it names the field by the last static value
+  // kept, as the fold names it by the entry's (recordField); the value it brought still counts.
+  const cached = recordValue(r.cached);
+  // track(): the dim's own track, or the one its source's first step stands for
+  const field = recordField(r, track(acc, 'size')?.lastStatic?.value === cached, track(acc, 'stride')?.lastStatic?.value === cached);
+  return field ? { field } : null;
+}
+
+/**
+ * A record's dim in dimKey's words from the records alone (stats reads no fold): the dim it
+ * names (recordNamedDim), else a whole field, which a whole-field record names not: a tensor's
+ * rank changes its size's and its stride's number of dims together, and PyTorch logs the size's
+ * record, then the stride's, so the whole-field record right after the size's (`prev`, the
+ * record before it in the log, with the dim this gave it), of the same source, compile and run,
+ * is the stride's; any other the size's.
+ */
+export function recordDimKey(r: RecordRef, prev?: { record: RecordRef; dim: string }): string {
+  const named = recordNamedDim(r);
+  if (named) return dimKey(named);
+  const p = prev?.record;
+  const pair = p && prev.dim === 'size' && p.name === r.name && codeKey(p.code) === codeKey(r.code) && p.run === r.run && p.compileId === r.compileId;
+  return pair ? 'stride' : 'size';
+}
+
+/** What recordDimKey reads of a record (a history row). */
+export interface RecordRef {
+  dim_changed: number | 'scalar' | 'all';
+  reason: string;
+  code: CodeId;
+  name: string;
+  run: string | null;
+  compileId: string | null;
 }
 
 /** The dim a record names by its reason and dim_changed; null for a whole-field record (its field is the one the fold changed). */
@@ -461,7 +494,7 @@ export function whyStep(st: WhyState, step: FoldStep, ev: LeanEvent, keep: Keep,
     return;
   }
   const first = acc.first;
-  const loggedDim = logged ? recordDim(logged, step.before, step.after) : null;
+  const loggedDim = logged ? recordDim(logged, step.before, step.after, acc) : null;
   const loggedKey = loggedDim === null ? null : dimKey(loggedDim);
   // Most such steps (a new body of a value seen before) change no dim's facts: then the dims'
   // stored form stands, and the event's details are never read.

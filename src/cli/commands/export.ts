@@ -3,7 +3,7 @@ import type { ExportFormat } from '../../adapters/export-profile.ts';
 import type { PickleProtocol } from '../../codecs/pickle/index.ts';
 import { inputError, LedgerError } from '../../errors.ts';
 import type { TorchLayout } from '../../model/profile.ts';
-import { profileAt, profileOptions, refuseEmpty, selectProfile, usage, windowFor, windowOptions, type CliContext, type SelectOpts, type WindowOpts } from '../context.ts';
+import { LAYOUT_FLAGS, profileAt, profileOptions, refuseEmpty, selectProfile, usage, windowFor, windowOptions, type CliContext, type SelectOpts, type WindowOpts } from '../context.ts';
 
 export function exportCommand(program: Command, ctx: CliContext): void {
   windowOptions(profileOptions(program.command('export').description('what PyTorch loads: a pickle, a mega-cache bundle, the remote-cache JSON value, or a cache dir')))
@@ -35,7 +35,7 @@ export function exportCommand(program: Command, ctx: CliContext): void {
       const protocol = Number(o.protocol) as PickleProtocol;
       const layout = { torch: o.torch, mergeClosures: o.mergeClosures };
       // with --merge-closures it has fewer code ids than the view: the message counts what was written
-      const written = profileAsWritten(view.profile, layout);
+      const written = profileAsWritten(view.profile, layout, LAYOUT_FLAGS);
       if (o.format === 'local-dir') return void ctx.out(`wrote ${writeLocalDir(o.output, p.cacheKey, written, protocol, layout)}`);
       let bytes: Uint8Array;
       try {

@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
 import type { TorchLayout } from '../../model/profile.ts';
-import { profileAt, profileOptions, refuseEmpty, selectProfile, usage, windowFor, windowOptions, type CliContext, type SelectOpts, type WindowOpts } from '../context.ts';
+import { LAYOUT_FLAGS, profileAt, profileOptions, refuseEmpty, selectProfile, usage, windowFor, windowOptions, type CliContext, type SelectOpts, type WindowOpts } from '../context.ts';
 
 export function publishCommand(program: Command, ctx: CliContext): void {
   windowOptions(profileOptions(program.command('publish').description("set the profile as PyTorch's remote-cache entry (read with TORCH_DYNAMO_AUTOMATIC_DYNAMIC_REMOTE_PGO=1)")))
@@ -22,6 +22,9 @@ export function publishCommand(program: Command, ctx: CliContext): void {
       const view = profileAt(l, p, windowFor(l, o));
       refuseEmpty(p.cacheKey, view.profile, o);
       const ttlSeconds = o.ttl === undefined ? undefined : Number(o.ttl);
+      // with --merge-closures it has fewer code ids than the view: the messages count what was
+      // written; refused here in the command line's words (the dry run too, before Redis is asked)
+      const written = profileAsWritten(view.profile, { torch: o.torch, mergeClosures: o.mergeClosures }, LAYOUT_FLAGS);
       if (o.dryRun) {
         const { changeJson, changeText } = await import('../json.ts');
         const d = await previewPublish(url, p.cacheKey, view.profile, { merge: o.merge, torch: o.torch, mergeClosures: o.mergeClosures });
@@ -29,8 +32,6 @@ export function publishCommand(program: Command, ctx: CliContext): void {
         if (!o.json) ctx.out(`dry run, would ${o.merge ? 'merge into' : 'replace'} ${d.key} (--merge ${o.merge ? 'given' : 'not given: add it to preview a merge'}): ${d.exists ? 'exists' : 'holds nothing'}; ${d.changes.length ? `${d.changes.length} ${d.changes.length === 1 ? 'entry' : 'entries'} would change` : 'no change'} (${d.profile.codes.size} code ids${o.merge ? ' after the join' : ''}); nothing written`);
         return;
       }
-      // with --merge-closures it has fewer code ids than the view: the messages count what was written
-      const written = profileAsWritten(view.profile, { torch: o.torch, mergeClosures: o.mergeClosures });
       if (o.merge) {
         const m = await publishMerged(url, p.cacheKey, written, { ttlSeconds, torch: o.torch, mergeClosures: o.mergeClosures });
         const after = m.attempts > 1 ? `, after ${m.attempts - 1} conflicting write${m.attempts > 2 ? 's' : ''} by others` : '';

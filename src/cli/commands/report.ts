@@ -20,7 +20,7 @@ export function reportCommand(program: Command, ctx: CliContext): void {
       const profiles = o.all ? l.profiles() : [selectProfile(l, { job: o.job!, rank: o.rank, tag: o.tag })];
       if (!profiles.length) usage('the ledger holds no profiles');
       const w = windowFor(l, o);
-      const jobs = o.all ? reportJobs(l, profiles, w, parseWindowLength(o.window), o.window) : [];
+      const jobs = o.all ? reportJobs(l, profiles, w, parseWindowLength(o.window, '--window'), o.window) : [];
       const html = renderReportHtml(
         profiles.map((p) => reportProfile(l, p, w)),
         new Date(),

@@ -14,6 +14,11 @@ export function whyCommand(program: Command, ctx: CliContext): void {
       const p = selectProfile(l, o);
       const dim = o.dim === undefined ? undefined : (parseDimRef(o.dim) ?? usage(`--dim ${o.dim}: want a number, "scalar", "rank" or "stride N"`));
       const window = windowFor(l, o);
+      // --code in the command line's words first (explain's own check names its field, `code`)
+      if (o.code !== undefined) {
+        const { matchCode } = await import('../../store/code-ref.ts');
+        matchCode([...l.fold(p.id, window).profile.codes.values()].map((c) => c.id), o.code, '--code');
+      }
       // a source or dim the profile does not hold is explain's error (one for the library and here)
       const stories = explain(l, p.id, { source: o.source, dim, code: o.code, window });
       if (!stories.length && !o.json) ctx.out(`${p.cacheKey}: no dim is dynamic`);

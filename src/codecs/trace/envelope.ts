@@ -95,8 +95,22 @@ class Entry implements TraceEntry {
     const fid = this.meta.frame_id;
     const fcid = this.meta.frame_compile_id;
     const attempt = this.meta.attempt;
-    return typeof fid === 'number' && typeof fcid === 'number' ? `${fid}/${fcid}${typeof attempt === 'number' && attempt > 0 ? `_${attempt}` : ''}` : null;
+    return typeof fid === 'number' && typeof fcid === 'number' ? attemptId(`${fid}/${fcid}`, typeof attempt === 'number' ? attempt : 0) : null;
   }
+}
+
+/**
+ * A compile attempt's id as PyTorch names it (TraceId): `0/0`, and `0/0_1` for a restarted
+ * compile's attempt 1. Its own `compile_id` fields (compilation_metrics, a chromium event's
+ * args) name the compile without the attempt.
+ */
+export function attemptId(compile: string, attempt: number): string {
+  return attempt > 0 ? `${compile}_${attempt}` : compile;
+}
+
+/** The compile an attempt's id is of (`0/0_1` -> `0/0`): what its compile_id fields name. */
+export function compileOfAttempt(id: string): string {
+  return id.replace(/_\d+$/, '');
 }
 
 export interface TraceAssembler {

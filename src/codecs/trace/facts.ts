@@ -110,7 +110,8 @@ const parsers: Record<string, Parser> = {
       out({
         kind: 'automatic_dynamic',
         line: e.line,
-        compileId: str(args.compile_id) ?? e.compileId,
+        // the envelope's names the attempt (0/0_1, a restarted compile's); the args' compile_id does not
+        compileId: e.compileId ?? str(args.compile_id),
         time: ts,
         name: String(args.name),
         dim_changed: typeof dim === 'number' ? dim : dim === 'scalar' ? 'scalar' : 'all',
