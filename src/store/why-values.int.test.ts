@@ -175,7 +175,7 @@ for (const dialect of DIALECTS)
           assert.equal(d.length, 1, d.join('\n'));
           assert.match(d[0], new RegExp(`why-checkpoint at ${position} differs`));
           l.replay();
-          assert.equal(Buffer.from(l.sql.get<{ state: Uint8Array }>('select state from why_checkpoints where position = ?', position)!.state)[0], 0x04);
+          assert.equal(Buffer.from(l.sql.get<{ state: Uint8Array }>('select state from why_checkpoints where position = ?', position)!.state)[0], 0x05);
           assert.deepEqual(verifyLedger(l).differences, []);
         } finally {
           await l.close();
