@@ -983,7 +983,7 @@ function firstStepFrom(text: string): FirstStep | undefined {
 
 /**
  * The state back from its JSON, keeping only what `keep` wants (the rest marked not kept);
- * `firsts`: each row's first step as firstStepText wrote it (version 4), else none.
+ * `firsts`: each row's first step as firstStepText wrote it (versions 4 and 5), else none.
  */
 export function whyStateFrom(j: WhyStateJson, dict: Dictionaries, keep: Keep, firsts?: readonly string[]): WhyState {
   const st = emptyWhyState();
