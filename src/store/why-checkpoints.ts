@@ -24,9 +24,9 @@ import { accDimsText, accRowRefs, firstStepText, emptyWhyState, runListText, typ
  *
  * A version-4 state also counts, among the values seen, a whole-field record's value where the
  * field was dynamic already (why-fold.ts recordDim). The older versions' states were folded
- * without it: still read (verify compares them with the log like any), but `why` never starts
- * from one (whyCheckpointFor), so an older ledger's answer stays right before `pgo-ledger
- * replay` writes them anew.
+ * without it: still read (verify checks that they read, not what they hold, which may fall
+ * short of the log's fold), but `why` never starts from one (whyCheckpointFor), so an older
+ * ledger's answer stays right before `pgo-ledger replay` writes them anew.
  *
  * Version 3: a 0x03 byte and a uint32 count of pieces; the dims of every
  * CHUNK accs as a piece of its own (a uint32 length and raw deflate of a newline and each
@@ -257,6 +257,10 @@ export function verifyWhyCheckpoints(sql: Sql, dict: Dictionaries, profileId: nu
       out.push(`${cacheKey}: why-checkpoint at ${pos} is unreadable (${(e as Error).message}): delete it, or run pgo-ledger replay`);
       return;
     }
+    // One of an older version was folded by the older rule, whose values seen fall short of the
+    // log's where another run's rank change came first: no damage, and `why` never starts from
+    // it (whyCheckpointFor), so only that it reads is checked (replay writes it anew).
+    if (row.state[0] !== V4) return;
     if (have !== canonical(fresh)) out.push(`${cacheKey}: why-checkpoint at ${pos} differs from the log folded to it (delete it, or run pgo-ledger replay)`);
   };
   const retracted = sql.get("select 1 from events where profile_id = ? and kind = 'run.retracted' limit 1", profileId);
