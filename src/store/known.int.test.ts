@@ -118,6 +118,8 @@ for (const dialect of DIALECTS)
         refuses(() => explain(l, pid, { source: "L['x']", code: ' ' }), /^code is empty: /);
         // likewise the library's window length (the command line's --window: stats.e2e)
         refuses(() => parseWindowLength('an hour'), /^window length an hour: want a whole number/);
+        // 0 is a whole number: the words say the length must be above it (trial, session 18)
+        refuses(() => parseWindowLength('0m'), /^window length 0m: want a whole number above 0 and s, m, h or d/);
         // what is there is told, static or not
         assert.equal(explain(l, pid, { source: "L['x']", dim: { field: 'size', index: 0 } })[0].current, '8');
       } finally {

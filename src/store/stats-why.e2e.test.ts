@@ -100,7 +100,7 @@ describe('issue: fleet commands tried by a new user', () => {
     for (const bad of ['0m', '1.5h', '7w']) {
       const b = cli(db, ['stats', '--window', bad]);
       assert.equal(b.status, 2, bad);
-      assert.match(b.stderr, /want a whole number and s, m, h or d/);
+      assert.match(b.stderr, /want a whole number above 0 and s, m, h or d/);
     }
   });
 });

@@ -51,7 +51,7 @@ describe('issue 12.6: recompile storms (stats)', () => {
     assert.equal(cli(db, ['stats', '--fail-over', '1', '--window', '1m']).status, 0);
     const bad = cli(db, ['stats', '--window', 'an hour']);
     assert.equal(bad.status, 2);
-    assert.match(bad.stderr, /--window an hour: want a whole number and s, m, h or d, such as 30s/);
+    assert.match(bad.stderr, /--window an hour: want a whole number above 0 and s, m, h or d, such as 30s/);
     assert.equal(cli(db, ['stats', '--job', 'nobody']).status, 2);
   });
   it('a record on a dim already dynamic (PyTorch logs one for each dim the observation differs at) is no "turned dynamic" of a later window', () => {

@@ -63,7 +63,7 @@ const UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_
 export function parseWindowLength(s: string, flag = 'window length'): number {
   const m = /^(\d+)\s*([smhd])$/.exec(s.trim());
   const n = m ? Number(m[1]) * UNITS[m[2]] : NaN;
-  if (!m || !Number.isSafeInteger(n) || n <= 0) throw inputError(`${flag} ${s}: want a whole number and s, m, h or d, such as 30s, 7m, 1h or 1d`);
+  if (!m || !Number.isSafeInteger(n) || n <= 0) throw inputError(`${flag} ${s}: want a whole number above 0 and s, m, h or d, such as 30s, 7m, 1h or 1d`);
   return n;
 }
 

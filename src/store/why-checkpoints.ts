@@ -31,9 +31,9 @@ import { accCarriedRefs, accDimsText, accHead, accLastText, firstStepText, empty
  *
  * A version-4 state also counts, among the values seen, a whole-field record's value where the
  * field was dynamic already (why-fold.ts recordDim). The older versions' states were folded
- * without it: still read (verify compares them with the log like any), but `why` never starts
- * from one (whyCheckpointFor), so an older ledger's answer stays right before `pgo-ledger
- * replay` writes them anew.
+ * without it: still read (verify checks that they read, not what they hold, which may fall
+ * short of the log's fold), but `why` never starts from one (whyCheckpointFor), so an older
+ * ledger's answer stays right before `pgo-ledger replay` writes them anew.
  *
  * Version 3 (still read): a 0x03 byte and a uint32 count of pieces; the dims of every
  * CHUNK accs as a piece of its own (a uint32 length and raw deflate of a newline and each
@@ -194,6 +194,9 @@ export function writeWhyCheckpointState(sql: Sql, profileId: number, position: n
   );
 }
 
+/** Whether a stored state was folded by this build's rule (versions 4 and 5); older ones by one whose values seen may fall short. */
+const foldedByThisRule = (state: Uint8Array): boolean => state[0] === V4 || state[0] === V5;
+
 /**
  * Where a window's `why` starts: the checkpoint the window rule picks for the window
  * (checkpointFor), when `why`'s state was kept there too; else null (from the beginning).
@@ -203,7 +206,7 @@ export function whyCheckpointFor(sql: Sql, profileId: number, w: Window, dict: D
   if (!cp) return null;
   const row = sql.get<{ state: Uint8Array }>('select state from why_checkpoints where profile_id = ? and position = ?', profileId, cp.position);
   // one of an older version was folded by an older rule (its values seen may fall short)
-  if (!row || (row.state[0] !== V4 && row.state[0] !== V5)) return null;
+  if (!row || !foldedByThisRule(row.state)) return null;
   let state: WhyState;
   try {
     state = decodeWhyState(row.state, dict, keep);
@@ -282,6 +285,10 @@ export function verifyWhyCheckpoints(sql: Sql, dict: Dictionaries, profileId: nu
       out.push(`${cacheKey}: why-checkpoint at ${pos} is unreadable (${(e as Error).message}): delete it, or run pgo-ledger replay`);
       return;
     }
+    // One of an older version was folded by the older rule, whose values seen fall short of the
+    // log's where another run's rank change came first: no damage, and `why` never starts from
+    // it (whyCheckpointFor), so only that it reads is checked (replay writes it anew).
+    if (!foldedByThisRule(row.state)) return;
     if (have !== canonical(fresh)) out.push(`${cacheKey}: why-checkpoint at ${pos} differs from the log folded to it (delete it, or run pgo-ledger replay)`);
   };
   const retracted = sql.get("select 1 from events where profile_id = ? and kind = 'run.retracted' limit 1", profileId);

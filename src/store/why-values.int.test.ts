@@ -146,7 +146,7 @@ for (const dialect of DIALECTS)
 
     describe('from why-checkpoints', () => {
       envDuring('PGO_LEDGER_CHECKPOINT_EVERY', '2');
-      it('the state a checkpoint holds round-trips; one of an older version (folded without the count) is never started from, and verify names it', async () => {
+      it('the state a checkpoint holds round-trips; one of an older version (folded without the count) is never started from, and verify passes it', async () => {
         const l = await openLedger(ledgerAt(dialect, tempDir(), 'rc.db'));
         try {
           for (const e of RANK_LOG) l.append([e]);
@@ -171,9 +171,8 @@ for (const dialect of DIALECTS)
           older.writeUInt32BE(piece.length, 5);
           l.sql.run('update why_checkpoints set state = ? where position = ?', older, position);
           for (const field of ['size', 'stride'] as const) assert.deepEqual(valuesOf(l, field).values, RANK_WANT[field]);
-          const d = verifyLedger(l).differences;
-          assert.equal(d.length, 1, d.join('\n'));
-          assert.match(d[0], new RegExp(`why-checkpoint at ${position} differs`));
+          // an older row is checked to read, not compared: folded by the older rule, it is no damage
+          assert.deepEqual(verifyLedger(l).differences, []);
           l.replay();
           assert.equal(Buffer.from(l.sql.get<{ state: Uint8Array }>('select state from why_checkpoints where position = ?', position)!.state)[0], 0x05);
           assert.deepEqual(verifyLedger(l).differences, []);

@@ -36,8 +36,9 @@ export function watchCommand(program: Command, ctx: CliContext): void {
       const stop = (signal: NodeJS.Signals) => {
         if (stopper.signal.aborted) {
           status.note(
-            `watch: stopped at once by a second ${signal}: the inputs reported ingested (${appended} events appended) are in the ledger; ` +
-              'of an input under way, what was committed stays and the rest was not written (rolled back): the next watch reads on from its last commit',
+            // the count is of the inputs reported whole: an input under way may have committed batches too (trial 18.2 read "0 events" as nothing stored)
+            `watch: stopped at once by a second ${signal}: the inputs reported ingested are in the ledger (${appended} events appended by them); ` +
+              'so are the batches an input under way committed before the signal, and the rest of it was not written (rolled back): the next watch reads on from its last commit',
           );
           process.exit(signal === 'SIGINT' ? 130 : 143);
         }
