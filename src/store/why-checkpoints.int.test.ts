@@ -18,28 +18,47 @@ import { eventDetails, KEEP_ALL, whyStateText, type WhyState } from './why-fold.
 import type { CodeId } from '../model/code-id.ts';
 
 /**
- * The why-checkpoints' stored form: version 4 (the dims in pieces of 64 sources, reused while
- * unchanged, a line each after a line of the source's first step, which stands for the dims no
- * later step changed; run lists by index) against the answers folded from the start, and
- * version 3, 2 and 1 rows (written before it) still read.
+ * The why-checkpoints' stored form: version 5 (the dims in pieces of 64 sources, reused while
+ * unchanged, each source's lines its first step, which stands for the dims no later step
+ * changed, its `[code, source, saw, last]` and its dims; the rest its counted bodies, run lists
+ * by index) against the answers folded from the start, and version 4, 3, 2 and 1 rows (written
+ * before it) still read.
  */
 
-/** A version-4 state taken apart: each acc's first step and own dims text, and its rows ([code, source, saw, last, carried], runs written out). */
+/** A version-5 state taken apart: each acc's first step and own dims text, and its rows ([code, source, saw, last, carried], runs written out). */
 function takeApart(state: Uint8Array): { firsts: string[]; dims: string[]; rows: unknown[][] } {
   const b = Buffer.from(state);
-  assert.equal(b[0], 0x04);
+  assert.equal(b[0], 0x05);
   const firsts: string[] = [];
   const dims: string[] = [];
+  const heads: unknown[][] = [];
   let at = 5;
   for (let i = 0; i < b.readUInt32BE(1); i++) {
     const len = b.readUInt32BE(at);
     const text = inflateRawSync(b.subarray(at + 4, at + 4 + len)).toString();
     const lines = text[0] === '\n' ? text.slice(1).split('\n') : (JSON.parse(text) as string[]);
-    for (let j = 0; j < lines.length; j += 2) firsts.push(lines[j]), dims.push(lines[j + 1]);
+    for (let j = 0; j < lines.length; j += 3) firsts.push(lines[j]), heads.push(JSON.parse(lines[j + 1]) as unknown[]), dims.push(lines[j + 2]);
     at += 4 + len;
   }
-  const [lists, rows] = JSON.parse(inflateRawSync(b.subarray(at)).toString()) as [string[][], unknown[][]];
-  return { firsts, dims, rows: rows.map((r) => [r[0], r[1], r[2], r[3], (r[4] as [number, number, number | string[]][]).map(([body, n, runs]) => [body, n, typeof runs === 'number' ? lists[runs] : runs])]) };
+  const [lists, carried] = JSON.parse(inflateRawSync(b.subarray(at)).toString()) as [string[][], [number, number, number | string[]][][]];
+  return { firsts, dims, rows: heads.map((h, i) => [...h, carried[i].map(([body, n, runs]) => [body, n, typeof runs === 'number' ? lists[runs] : runs])]) };
+}
+
+/** The same state in version 4's form: each piece's lines an acc's first step and its dims, then the run lists (none shared here) and the rows. */
+function asVersion4({ firsts, dims, rows }: { firsts: string[]; dims: string[]; rows: unknown[][] }): Buffer {
+  const out: Buffer[] = [Buffer.of(0x04, 0, 0, 0, 0)];
+  let k = 0;
+  for (let i = 0; i < dims.length; i += 64, k++) {
+    const lines: string[] = [];
+    for (let j = i; j < Math.min(i + 64, dims.length); j++) lines.push(firsts[j], dims[j]);
+    const piece = deflateRawSync(`\n${lines.join('\n')}`);
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(piece.length);
+    out.push(len, piece);
+  }
+  out[0].writeUInt32BE(k, 1);
+  out.push(deflateRawSync(JSON.stringify([[], rows])));
+  return Buffer.concat(out);
 }
 
 /** A state as versions 1-3 held it: each acc's dims all written out (no first step), and its rows as version 2 wrote them. */
@@ -137,11 +156,11 @@ for (const dialect of DIALECTS) describe(dialect, () => {
     await l.close();
   });
 
-  it('issue 10.7: version-4 why-checkpoints, written by replay and by the append, give the answers a fold from the start gives, and verify passes', async () => {
+  it('issue 10.7: version-5 why-checkpoints, written by replay and by the append, give the answers a fold from the start gives, and verify passes', async () => {
     const want = fromStart();
     assert.ok(whyCheckpointPositions(l.sql, pid).length >= 10);
     const state = l.sql.get<{ state: Uint8Array }>('select state from why_checkpoints where profile_id = ? order by position desc limit 1', pid)!.state;
-    assert.equal(state[0], 0x04);
+    assert.equal(state[0], 0x05);
     assert.equal(Buffer.from(state).readUInt32BE(1), 3, 'three pieces of dims');
     const parts = takeApart(state);
     assert.ok(parts.rows.some((r) => (r[4] as unknown[]).length > 1), 'sources with several bodies');
@@ -166,16 +185,16 @@ for (const dialect of DIALECTS) describe(dialect, () => {
     assert.deepEqual(verifyLedger(l).differences, []);
   });
 
-  for (const version of [1, 2, 3]) {
-    it(`issue 10.7: version-${version} why-checkpoints (written before version 4) are still read: the same state, the same answers, and verify passes`, () => {
+  for (const version of [1, 2, 3, 4]) {
+    it(`issue 10.7: version-${version} why-checkpoints (written before version 5) are still read: the same state, the same answers, and verify passes`, () => {
       const want = fromStart();
       const dict = dictionaries(l.sql);
       const rows = l.sql.allRaw('select position, state from why_checkpoints where profile_id = ?', pid);
       for (const [position, state] of rows as [number, Uint8Array][]) {
-        assert.equal(state[0], 0x04);
+        assert.equal(state[0], 0x05);
         const parts = asBefore(decodeWhyState(state, dict, KEEP_ALL), codeRow);
         // version 1: one zlib stream of [code, source, saw, dims, last, carried] rows
-        const old = version === 1 ? deflateSync(JSON.stringify(parts.rows.map((r, i) => [r[0], r[1], r[2], parts.dims[i], r[3], r[4]])), { level: 1 }) : version === 2 ? asVersion2(parts) : asVersion3(parts);
+        const old = version === 1 ? deflateSync(JSON.stringify(parts.rows.map((r, i) => [r[0], r[1], r[2], parts.dims[i], r[3], r[4]])), { level: 1 }) : version === 2 ? asVersion2(parts) : version === 3 ? asVersion3(parts) : asVersion4(takeApart(state));
         assert.equal(old[0], version === 1 ? 0x78 : version);
         assert.equal(whyStateText(decodeWhyState(old, dict, KEEP_ALL), codeKey, false), whyStateText(decodeWhyState(state, dict, KEEP_ALL), codeKey, false));
         l.sql.run('update why_checkpoints set state = ? where profile_id = ? and position = ?', old, pid, position);
@@ -187,7 +206,7 @@ for (const dialect of DIALECTS) describe(dialect, () => {
     });
   }
 
-  it('issue 10.7: a version-4 piece whose dims text holds a newline (a damaged older row can give one) is written as JSON strings, and reads back the same', () => {
+  it('issue 10.7: a version-5 piece whose dims text holds a newline (a damaged older row can give one) is written as JSON strings, and reads back the same', () => {
     fromStart();
     const dict = dictionaries(l.sql);
     const state = l.sql.get<{ state: Uint8Array }>('select state from why_checkpoints where profile_id = ? order by position desc limit 1', pid)!.state;
@@ -210,7 +229,7 @@ for (const dialect of DIALECTS) describe(dialect, () => {
     assert.equal(whyStateText(decodeWhyState(again, dict, KEEP_ALL), codeKey, false), whyStateText(decodeWhyState(state, dict, KEEP_ALL), codeKey, false));
   });
 
-  it('issue 10.7: a damaged version-4 (or version-3) why-checkpoint costs time, not the answer, and verify names it', () => {
+  it('issue 10.7: a damaged version-5 (or version-4 or -3) why-checkpoint costs time, not the answer, and verify names it', () => {
     const want = fromStart();
     const rows = l.sql.allRaw('select position, state from why_checkpoints where profile_id = ? order by position', pid) as [number, Uint8Array][];
     const b = Buffer.from(rows[3][1]);
@@ -218,14 +237,33 @@ for (const dialect of DIALECTS) describe(dialect, () => {
       b.subarray(0, b.length >> 1), // cut short
       Buffer.concat([b.subarray(0, 1), Buffer.from([0xff, 0xff, 0xff, 0xff]), b.subarray(5)]), // a count of pieces past its end
       Buffer.concat([b.subarray(0, 1), Buffer.from([0, 0, 0, 2]), b.subarray(5)]), // a piece too few: rows and dims disagree
-      Buffer.from([0x04]),
-      Buffer.from([0x05, 0, 0, 0, 0]), // an unknown version
+      Buffer.from([0x05]),
+      Buffer.from([0x06, 0, 0, 0, 0]), // an unknown version
       (() => {
-        // a piece with a first step and no dims line after it
+        // a version-4 piece with a first step and no dims line after it
         const one = deflateRawSync(`\n${takeApart(b).firsts[0]}`);
         const len = Buffer.alloc(4);
         len.writeUInt32BE(one.length);
         return Buffer.concat([Buffer.of(0x04, 0, 0, 0, 1), len, one, deflateRawSync(JSON.stringify([[], [takeApart(b).rows[0]]]))]);
+      })(),
+      ...(() => {
+        // a version-5 piece of one source: its first step and head without its dims; its head no [code, source, saw, last]
+        const parts = takeApart(b);
+        const [code, source, saw, last, carried] = parts.rows[0];
+        const one = (lines: string[]) => {
+          const piece = deflateRawSync(`\n${lines.join('\n')}`);
+          const len = Buffer.alloc(4);
+          len.writeUInt32BE(piece.length);
+          return Buffer.concat([Buffer.of(0x05, 0, 0, 0, 1), len, piece, deflateRawSync(JSON.stringify([[], [carried]]))]);
+        };
+        return [one([parts.firsts[0], JSON.stringify([code, source, saw, last])]), one([parts.firsts[0], JSON.stringify([code, source, saw]), parts.dims[0]]), one([parts.firsts[0], JSON.stringify({ code }), parts.dims[0]])];
+      })(),
+      // version 5's rest a source short of its pieces' heads
+      (() => {
+        const parts = takeApart(b);
+        let end = 5;
+        for (let i = 0; i < b.readUInt32BE(1); i++) end += 4 + b.readUInt32BE(end);
+        return Buffer.concat([b.subarray(0, end), deflateRawSync(JSON.stringify([[], parts.rows.slice(1).map((r) => r[4])]))]);
       })(),
       ...(() => {
         // a body's runs named by a run list the row does not hold (version 3's rows, as version 4's)
@@ -242,6 +280,21 @@ for (const dialect of DIALECTS) describe(dialect, () => {
       const d = verifyLedger(l).differences;
       assert.equal(d.length, 1, d.join('\n'));
       assert.match(d[0], new RegExp(`why-checkpoint at ${rows[3][0]} (is unreadable|differs)`));
+    }
+    l.replay();
+    assert.deepEqual(verifyLedger(l).differences, []);
+  });
+
+  it('issue 10.7: verify compares a version-5 (or version-4) why-checkpoint with the log: another position\'s state, readable, is named as differing', () => {
+    fromStart();
+    const rows = l.sql.allRaw('select position, state from why_checkpoints where profile_id = ? order by position', pid) as [number, Uint8Array][];
+    const v5 = Buffer.from(rows[2][1]);
+    assert.equal(v5[0], 0x05);
+    for (const state of [v5, asVersion4(takeApart(v5))]) {
+      l.sql.run('update why_checkpoints set state = ? where profile_id = ? and position = ?', state, pid, rows[3][0]);
+      const d = verifyLedger(l).differences;
+      assert.equal(d.length, 1, d.join('\n'));
+      assert.match(d[0], new RegExp(`why-checkpoint at ${rows[3][0]} differs from the log`));
     }
     l.replay();
     assert.deepEqual(verifyLedger(l).differences, []);
@@ -281,7 +334,7 @@ for (const dialect of DIALECTS) describe(dialect, () => {
   });
 });
 
-/** A version-3 state with each dims text's `from` (a file's path) written as `to`. */
+/** An older state with each dims text's `from` (a file's path) written as `to`. */
 function withOrigin(v3: Buffer, from: string, to: string): Buffer {
   const out: Buffer[] = [v3.subarray(0, 5)];
   let at = 5;
@@ -299,8 +352,14 @@ function withOrigin(v3: Buffer, from: string, to: string): Buffer {
   return Buffer.concat(out);
 }
 
-describe('a version-3 why-checkpoint main wrote (626f88e)', () => {
-  it('issue 10.7: still reads: the same state as the version-4 one written now, the same answers, and verify passes', async () => {
+// what main's `PGO_LEDGER_CHECKPOINT_EVERY=10 pgo-ledger ingest <file>` of the lines below wrote at position 12
+const WRITTEN = [
+  { version: 3, main: '626f88e', file: '/tmp/s18r/fx/w.jsonl', state: 'AwAAAAEAAAG2zVbLbsIwEDzDV6A9tdJCvJDScOIjelz5EEqqUqWAEvoQX1/ZDnErFPJaUJEA40jxzGRnmGH+HKdxNmBmQnpcPERz5V4ImQKE4PC+D3KKsuDlO/iavOW7bQpIuP1IU4T8Nd4nk90qT7LPZA12V2tkVghLMG+Nv9b2x5hwTMiEEK/yZHsA7W5m78ha60G+OSaiiJAXnlyklELIqJLcogE5jnAUakAoFtoS4uVpl+Z2ZbRQaAlbev7DET1km7Us1UJ8frqjexyRhViuHRxl9PdI/urOSv9z6SNAiMxckZsxmsOJl7Kb5qKnV04UkyyzQukQEMISQZWy9kFLa1sgMI8XEOzXSYnLOK6jhHEU1Sgx9Hkz9ZYkZ8nqvJk2sGT/vJFGdBYSNg2q7VemgTiQMgEQfDLUzcrmmBQTK42nsHCNHOZ8N6nS57f3rDSCrp6VxtHSszPv2WmdZ2c38awYImTyDcgE0uWSQE0q0FkA9GwJYmSFWoIYnmuI37MniHHr3BOkEXTNHGkcLTMn9Jkzq8uc8CaZI43oLCZq/hjLniAOpGdPkMbTtidIn9++J0gj6OpZaRxNPPsDvY8xCsMwEAT/so2bLSzFRdAb8oPjCMZSQOC4kBKwY/z3ILlIk4CrVLcs3A4jIkgtlIJk9tOCNStFDHGRZm4UtFyRh37sExz8MvX3OIDI8RXg5NN0SuRHir7UK+J0CwnObDRKhHkYnz74a3nLcHJmp1sFWbZKsTQ0qjUdRJeJn8h9+0RbN3ed5T869ovOAfRhHdU3' },
+  { version: 4, main: 'f471bec', file: '/tmp/s18r2/fx/w.jsonl', state: 'BAAAAAEAAAEazZRNbsIwEIXX5BTVW0+JJ6TgsOEgo1mkENRUISCb/iLuXjkpjbpokIBK8cKyxx5Z3/ObiYSJZ9mDnZp2EJwBId5vdrFn65J4/R6/jZ/9tq5ATPVLVRH8U74rxttHX7jXYoU2eoBf5lXuMMfqo8435RIEX34WmIulVAl+78pV2B5Q1uvCYc5HYj3S5akahRdGIrcDUZKsE8UaYwiO/xYl6xFFlUQMQSzdpYqfhZIwQRanKE+bVbhuiOn+W+hG7WYSVR0FVDE6eFoLgkXLuACBp2jJDJkGPBz+Zosk6TTnVvMeIyY9ml/hpitSNYpk0iEkZxEmA0Q41dLNQIIHug4T/vVMMXFfi/m3aho470X1lHZmnJw1YzpAM34BvY8xCsMwEAT/so2bLSzFRdAb8oPjCMZSQOC4kBKwY/z3ILlIk4CrVLcs3A4jIkgtlIJk9tOCNStFDHGRZm4UtFyRh37sExz8MvX3OIDI8RXg5NN0SuRHir7UK+J0CwnObDRKhHkYnz74a3nLcHJmp1sFWbZKsTQ0qjUdRJeJn8h9+0RbN3ed5T869ovOAfRhHdU3' },
+];
+
+for (const { version, main, file, state } of WRITTEN) describe(`a version-${version} why-checkpoint main wrote (${main})`, () => {
+  it('issue 10.7: still reads: the same state as the version-5 one written now, the same answers, and verify passes', async () => {
     const T0 = Date.UTC(2026, 10, 28, 10, 0, 0);
     // two code ids, two sources each; dim 0 of f0's two sources turns dynamic late
     const out: string[] = [];
@@ -310,32 +369,30 @@ describe('a version-3 why-checkpoint main wrote (626f88e)', () => {
       const size = [i >= 8 && c === 0 ? 16 : 8, 4];
       out.push(JSON.stringify({ job: 'w', run: `r${Math.floor(i / 6)}`, time: new Date(T0 + i * 1000).toISOString(), code, source: ["L['x']", "L['y']"][Math.floor(i / 2) % 2], kind: 'tensor', size, stride: [size[1], 1] }));
     }
-    // what main's `PGO_LEDGER_CHECKPOINT_EVERY=10 pgo-ledger ingest /tmp/s18r/fx/w.jsonl` of these lines wrote at position 12
-    const written = Buffer.from('AwAAAAEAAAG2zVbLbsIwEDzDV6A9tdJCvJDScOIjelz5EEqqUqWAEvoQX1/ZDnErFPJaUJEA40jxzGRnmGH+HKdxNmBmQnpcPERz5V4ImQKE4PC+D3KKsuDlO/iavOW7bQpIuP1IU4T8Nd4nk90qT7LPZA12V2tkVghLMG+Nv9b2x5hwTMiEEK/yZHsA7W5m78ha60G+OSaiiJAXnlyklELIqJLcogE5jnAUakAoFtoS4uVpl+Z2ZbRQaAlbev7DET1km7Us1UJ8frqjexyRhViuHRxl9PdI/urOSv9z6SNAiMxckZsxmsOJl7Kb5qKnV04UkyyzQukQEMISQZWy9kFLa1sgMI8XEOzXSYnLOK6jhHEU1Sgx9Hkz9ZYkZ8nqvJk2sGT/vJFGdBYSNg2q7VemgTiQMgEQfDLUzcrmmBQTK42nsHCNHOZ8N6nS57f3rDSCrp6VxtHSszPv2WmdZ2c38awYImTyDcgE0uWSQE0q0FkA9GwJYmSFWoIYnmuI37MniHHr3BOkEXTNHGkcLTMn9Jkzq8uc8CaZI43oLCZq/hjLniAOpGdPkMbTtidIn9++J0gj6OpZaRxNPPsDvY8xCsMwEAT/so2bLSzFRdAb8oPjCMZSQOC4kBKwY/z3ILlIk4CrVLcs3A4jIkgtlIJk9tOCNStFDHGRZm4UtFyRh37sExz8MvX3OIDI8RXg5NN0SuRHir7UK+J0CwnObDRKhHkYnz74a3nLcHJmp1sFWbZKsTQ0qjUdRJeJn8h9+0RbN3ed5T869ovOAfRhHdU3', 'base64');
     const dir = tempDir();
     writeFileSync(join(dir, 'w.jsonl'), out.join('\n') + '\n');
     // its evidence names the file it read: here the same lines' file is another (the pieces' dims texts, deflated anew, name it)
-    const v3 = withOrigin(written, '/tmp/s18r/fx/w.jsonl', join(dir, 'w.jsonl'));
+    const older = withOrigin(Buffer.from(state, 'base64'), file, join(dir, 'w.jsonl'));
     process.env.PGO_LEDGER_CHECKPOINT_EVERY = '10';
     const l = await openLedger(join(dir, 'w.db'));
     try {
       await ingestFile(l, join(dir, 'w.jsonl'));
       const pid = l.profileByKey('w:None:')!.id;
-      const v4 = l.sql.get<{ state: Uint8Array }>('select state from why_checkpoints where profile_id = ? and position = 12', pid)!.state;
-      assert.equal(v4[0], 0x04);
-      assert.equal(v3[0], 0x03);
+      const v5 = l.sql.get<{ state: Uint8Array }>('select state from why_checkpoints where profile_id = ? and position = 12', pid)!.state;
+      assert.equal(v5[0], 0x05);
+      assert.equal(older[0], version);
       const dict = dictionaries(l.sql);
       const text = (b: Uint8Array) => whyStateText(decodeWhyState(b, dict, KEEP_ALL), codeKey, false);
-      assert.equal(text(v3), text(v4));
+      assert.equal(text(older), text(v5));
       // an answer from each (the checkpoint at 12 is the one a window to the end starts from)
       const answer = () => JSON.stringify([explain(l, pid, {}), explain(l, pid, { source: "L['x']" }), reportProfile(l, l.profileByKey('w:None:')!, {})]);
-      const fromV4 = answer();
-      assert.match(fromV4, /"became/);
-      l.sql.run('update why_checkpoints set state = ? where profile_id = ? and position = 12', v3, pid);
-      assert.equal(answer(), fromV4);
+      const fromV5 = answer();
+      assert.match(fromV5, /"became/);
+      l.sql.run('update why_checkpoints set state = ? where profile_id = ? and position = 12', older, pid);
+      assert.equal(answer(), fromV5);
       assert.deepEqual(verifyLedger(l).differences, []);
       l.sql.run('delete from why_checkpoints');
-      assert.equal(answer(), fromV4);
+      assert.equal(answer(), fromV5);
     } finally {
       delete process.env.PGO_LEDGER_CHECKPOINT_EVERY;
       await l.close();
@@ -352,17 +409,17 @@ describe('a version-3 why-checkpoint main wrote (626f88e)', () => {
     try {
       for (const f of ['cold-local', 'cold-remote']) await ingestFile(l, `test/fixtures/torch-2.11/traces/${f}.log`);
       const pid = l.profileByKey('fixture:None:')!.id;
-      const v4 = l.sql.get<{ state: Uint8Array }>('select state from why_checkpoints where profile_id = ? and position = 88', pid)!.state;
-      assert.equal(v4[0], 0x04);
+      const now = l.sql.get<{ state: Uint8Array }>('select state from why_checkpoints where profile_id = ? and position = 88', pid)!.state;
+      assert.equal(now[0], 0x05);
       assert.equal(written[0], 0x03);
       const dict = dictionaries(l.sql);
       const text = (b: Uint8Array) => whyStateText(decodeWhyState(b, dict, KEEP_ALL), codeKey, false);
       // the older rule's state: run b's (3, 4, 5) of L['t'] not among the values seen
-      assert.notEqual(text(written), text(v4));
+      assert.notEqual(text(written), text(now));
       const answer = () => JSON.stringify([explain(l, pid, {}), reportProfile(l, l.profileByKey('fixture:None:')!, {})]);
-      const fromV4 = answer();
+      const fromNow = answer();
       l.sql.run('update why_checkpoints set state = ? where profile_id = ? and position = 88', written, pid);
-      assert.equal(answer(), fromV4);
+      assert.equal(answer(), fromNow);
       assert.deepEqual(verifyLedger(l).differences, []);
       // one that cannot be read is still named
       l.sql.run('update why_checkpoints set state = ? where profile_id = ? and position = 88', written.subarray(0, written.length >> 1), pid);

@@ -6,7 +6,7 @@ import { countLog, decodeLogCounts, emptyLogCounts, encodeLogCounts, logCountsTe
 import { emptyStream, fold } from './fold.ts';
 import { scanEvents, type Dictionaries } from './log.ts';
 import type { Window } from './window.ts';
-import { accDimsText, accRowRefs, firstStepText, emptyWhyState, runListText, type RunList, eventDetails, KEEP_ALL, whyFold, whyStateFrom, whyStateText, whyStep, type Acc, type AccJson, type Keep, type WhyStart, type WhyState, type WhyStateJson } from './why-fold.ts';
+import { accCarriedRefs, accDimsText, accHead, accLastText, firstStepText, emptyWhyState, runListText, type RunList, eventDetails, KEEP_ALL, whyFold, whyStateFrom, whyStateText, whyStep, type Acc, type AccJson, type Keep, type WhyStart, type WhyState, type WhyStateJson } from './why-fold.ts';
 
 /**
  * Why-checkpoints: `why`'s state (why-fold.ts) beside each checkpoint of the profile's fold
@@ -16,7 +16,14 @@ import { accDimsText, accRowRefs, firstStepText, emptyWhyState, runListText, typ
  */
 
 /**
- * The stored form, version 4: version 3's, with each acc's line of dims text in a piece
+ * The stored form, version 5: version 4's, with each acc's `[code, source, saw, last]` moved
+ * from the rest into its piece (a line between its first step and its dims: JSON holds no raw
+ * newline), and the rest `[runLists, [carried, ...]]`, an acc's carried bodies in the state's
+ * order. Those seldom change between checkpoints while the counts always do: a state written
+ * again then deflates only its bodies' counts and runs anew (of a 1M-event replay's later
+ * checkpoints, ~25 KB of text, not ~140 KB). It holds what version 4 holds: `why` starts from both.
+ *
+ * Still read: version 4, version 3's with each acc's line of dims text in a piece
  * preceded by a line of its first step (firstStepText: the source's first event and entry,
  * standing for every dim no later step changed; empty for none), and its dims text holding
  * only the dims a later step changed. A source's first checkpoint then writes one line for
@@ -28,7 +35,7 @@ import { accDimsText, accRowRefs, firstStepText, emptyWhyState, runListText, typ
  * short of the log's fold), but `why` never starts from one (whyCheckpointFor), so an older
  * ledger's answer stays right before `pgo-ledger replay` writes them anew.
  *
- * Version 3: a 0x03 byte and a uint32 count of pieces; the dims of every
+ * Version 3 (still read): a 0x03 byte and a uint32 count of pieces; the dims of every
  * CHUNK accs as a piece of its own (a uint32 length and raw deflate of a newline and each
  * acc's dims text, a line each: JSON text holds no raw newline, so the text is written and
  * read as it is, not as JSON strings within JSON); then the rest of every acc's row, in the
@@ -46,10 +53,12 @@ import { accDimsText, accRowRefs, firstStepText, emptyWhyState, runListText, typ
 const V2 = 0x02;
 const V3 = 0x03;
 const V4 = 0x04;
+const V5 = 0x05;
 const CHUNK = 64;
 interface Piece {
   accs: Acc[];
-  dims: string[];
+  /** Each acc's first step, head, last and dims text (what the piece's lines are made of). */
+  parts: string[];
   bytes: Buffer;
 }
 const pieces = new WeakMap<WhyState, Piece[]>();
@@ -68,7 +77,7 @@ export function encodeWhyState(st: WhyState, codeRow: (c: CodeId) => number, kee
   const accs = [...st.accs.values()];
   let kept = pieces.get(st);
   if (!kept) pieces.set(st, (kept = []));
-  const out: Buffer[] = [Buffer.of(V4, 0, 0, 0, 0)];
+  const out: Buffer[] = [Buffer.of(V5, 0, 0, 0, 0)];
   const rows: string[] = [];
   const lists = new Map<RunList, number>();
   const listRef = (r: RunList) => {
@@ -78,18 +87,19 @@ export function encodeWhyState(st: WhyState, codeRow: (c: CodeId) => number, kee
   };
   for (let i = 0, k = 0; i < accs.length; i += CHUNK, k++) {
     const chunk = accs.slice(i, i + CHUNK);
-    // each acc's first step and dims text, a line each
-    const dims: string[] = [];
-    for (const a of chunk) dims.push(firstStepText(a), accDimsText(a, keepDims));
+    // each acc's first step, [code, source, saw, last] and dims text (kept texts: mostly the same strings)
+    const parts: string[] = [];
+    for (const a of chunk) parts.push(firstStepText(a), accHead(a, codeRow), accLastText(a), accDimsText(a, keepDims));
     let p = kept[k];
-    // the same accs with the same dims text (a changed acc's text is written anew: another string)
-    if (!p || p.accs.length !== chunk.length || chunk.some((a, j) => a !== p!.accs[j] || dims[2 * j] !== p!.dims[2 * j] || dims[2 * j + 1] !== p!.dims[2 * j + 1])) {
-      kept[k] = p = { accs: chunk, dims, bytes: deflateRawSync(pieceText(dims), { level: 1 }) };
+    if (!p || p.accs.length !== chunk.length || chunk.some((a, j) => a !== p!.accs[j]) || parts.some((t, j) => t !== p!.parts[j])) {
+      const lines: string[] = [];
+      for (let j = 0; j < parts.length; j += 4) lines.push(parts[j], `${parts[j + 1]},${parts[j + 2]}]`, parts[j + 3]);
+      kept[k] = p = { accs: chunk, parts, bytes: deflateRawSync(pieceText(lines), { level: 1 }) };
     }
     const len = Buffer.alloc(4);
     len.writeUInt32BE(p.bytes.length);
     out.push(len, p.bytes);
-    for (const a of chunk) rows.push(accRowRefs(a, codeRow, listRef));
+    for (const a of chunk) rows.push(accCarriedRefs(a, listRef));
   }
   kept.length = Math.ceil(accs.length / CHUNK);
   out[0].writeUInt32BE(kept.length, 1);
@@ -99,22 +109,35 @@ export function encodeWhyState(st: WhyState, codeRow: (c: CodeId) => number, kee
   return Buffer.concat(out);
 }
 
+/** Version 5's rows: each acc's `[code, source, saw, last]` (from its piece) and its carried bodies (from the rest). */
+function withHeads(heads: unknown[], carried: RestRow[4][]): RestRow[] {
+  if (heads.length !== carried.length) throw new Error(`a why-checkpoint holds ${heads.length} heads and ${carried.length} rows`);
+  return heads.map((h, i) => {
+    if (!Array.isArray(h) || h.length !== 4 || !Array.isArray(carried[i])) throw new Error('a why-checkpoint\'s head is not [code, source, saw, last] or its bodies no list');
+    return [h[0], h[1], h[2], h[3], carried[i]] as RestRow;
+  });
+}
+
 type RestRow = [AccJson[0], AccJson[1], AccJson[2], AccJson[4], [body: number, count: number, runs: number | string[]][]];
 
 export function decodeWhyState(bytes: Uint8Array, dict: Dictionaries, keep: Keep): WhyState {
   const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (b[0] !== V2 && b[0] !== V3 && b[0] !== V4) return whyStateFrom(JSON.parse(inflateSync(b).toString()) as WhyStateJson, dict, keep);
+  if (b[0] !== V2 && b[0] !== V3 && b[0] !== V4 && b[0] !== V5) return whyStateFrom(JSON.parse(inflateSync(b).toString()) as WhyStateJson, dict, keep);
   const k = b.readUInt32BE(1);
   const dims: string[] = [];
-  // version 4: each acc's first step, the line before its dims
-  const firsts: string[] | undefined = b[0] === V4 ? [] : undefined;
+  // version 4: each acc's first step, the line before its dims; version 5: and its head between them
+  const firsts: string[] | undefined = b[0] >= V4 ? [] : undefined;
+  const heads: unknown[] | undefined = b[0] === V5 ? [] : undefined;
   let at = 5;
   for (let i = 0; i < k; i++) {
     const len = b.readUInt32BE(at);
     if (at + 4 + len > b.length) throw new Error('a why-checkpoint ends inside its pieces');
     const text = inflateRawSync(b.subarray(at + 4, (at += 4 + len))).toString();
     const lines = b[0] === V2 ? (JSON.parse(text) as string[]) : pieceDims(text);
-    if (firsts) {
+    if (heads) {
+      if (lines.length % 3 !== 0) throw new Error('a why-checkpoint\'s piece holds a source without its head or dims');
+      for (let j = 0; j < lines.length; j += 3) firsts!.push(lines[j]), heads.push(JSON.parse(lines[j + 1])), dims.push(lines[j + 2]);
+    } else if (firsts) {
       if (lines.length % 2 !== 0) throw new Error('a why-checkpoint\'s piece holds a first step without its dims');
       for (let j = 0; j < lines.length; j += 2) firsts.push(lines[j]), dims.push(lines[j + 1]);
     } else for (const d of lines) dims.push(d);
@@ -127,6 +150,8 @@ export function decodeWhyState(bytes: Uint8Array, dict: Dictionaries, keep: Keep
     if (!Array.isArray(rest) || rest.length !== 2 || !Array.isArray(rest[0]) || !Array.isArray(rest[1])) throw new Error('a why-checkpoint\'s rows are not [runLists, rows]');
     [lists, rows] = rest as [string[][], RestRow[]];
   }
+  // version 5: the rows made of each head and the acc's carried bodies
+  if (heads) rows = withHeads(heads, rows as unknown as RestRow[4][]);
   if (rows.length !== dims.length) throw new Error(`a why-checkpoint holds ${rows.length} rows and ${dims.length} dims`);
   return whyStateFrom(
     rows.map((r, i) => [
@@ -169,6 +194,9 @@ export function writeWhyCheckpointState(sql: Sql, profileId: number, position: n
   );
 }
 
+/** Whether a stored state was folded by this build's rule (versions 4 and 5); older ones by one whose values seen may fall short. */
+const foldedByThisRule = (state: Uint8Array): boolean => state[0] === V4 || state[0] === V5;
+
 /**
  * Where a window's `why` starts: the checkpoint the window rule picks for the window
  * (checkpointFor), when `why`'s state was kept there too; else null (from the beginning).
@@ -178,7 +206,7 @@ export function whyCheckpointFor(sql: Sql, profileId: number, w: Window, dict: D
   if (!cp) return null;
   const row = sql.get<{ state: Uint8Array }>('select state from why_checkpoints where profile_id = ? and position = ?', profileId, cp.position);
   // one of an older version was folded by an older rule (its values seen may fall short)
-  if (!row || row.state[0] !== V4) return null;
+  if (!row || !foldedByThisRule(row.state)) return null;
   let state: WhyState;
   try {
     state = decodeWhyState(row.state, dict, keep);
@@ -260,7 +288,7 @@ export function verifyWhyCheckpoints(sql: Sql, dict: Dictionaries, profileId: nu
     // One of an older version was folded by the older rule, whose values seen fall short of the
     // log's where another run's rank change came first: no damage, and `why` never starts from
     // it (whyCheckpointFor), so only that it reads is checked (replay writes it anew).
-    if (row.state[0] !== V4) return;
+    if (!foldedByThisRule(row.state)) return;
     if (have !== canonical(fresh)) out.push(`${cacheKey}: why-checkpoint at ${pos} differs from the log folded to it (delete it, or run pgo-ledger replay)`);
   };
   const retracted = sql.get("select 1 from events where profile_id = ? and kind = 'run.retracted' limit 1", profileId);

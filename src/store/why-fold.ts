@@ -903,7 +903,7 @@ function runSetText(c: Carried, runs: Set<string>): string {
 }
 
 /** An acc's `[code,source,saw` (kept while its code's ref and saw flags stand). */
-function accHead(a: Acc, codeRef: (c: CodeId) => number | string): string {
+export function accHead(a: Acc, codeRef: (c: CodeId) => number | string): string {
   const ref = codeRef(a.code);
   const saw = (a.sawScalar ? 1 : 0) | (a.sawTensor ? 2 : 0);
   if (a.headText === undefined || a.headRef !== ref || a.headSaw !== saw) {
@@ -915,7 +915,7 @@ function accHead(a: Acc, codeRef: (c: CodeId) => number | string): string {
 }
 
 /** `last` as JSON text, kept while `last` is the entry it was written from and no step changed it. */
-function accLastText(a: Acc): string {
+export function accLastText(a: Acc): string {
   if (a.lastText === undefined || a.lastFor !== a.last) {
     a.lastText = JSON.stringify(entryToJson(a.last));
     a.lastFor = a.last;
@@ -924,17 +924,16 @@ function accLastText(a: Acc): string {
 }
 
 /**
- * An acc's row without its dims as a version-3 why-checkpoint writes it,
- * `[code,source,saw,last,[[body,count,runs],...]]`: a shared run list by its index (`listRef`),
- * a body's own set written out.
+ * An acc's counted bodies as a version-5 why-checkpoint writes them, `[[body,count,runs],...]`:
+ * a shared run list by its index (`listRef`), a body's own set written out.
  */
-export function accRowRefs(a: Acc, codeRef: (c: CodeId) => number, listRef: (r: RunList) => number): string {
+export function accCarriedRefs(a: Acc, listRef: (r: RunList) => number): string {
   let carriedText = '';
   for (const [body, c] of a.carried) {
     const runs = c.runs;
     carriedText += `${carriedText ? ',' : ''}[${body},${c.count},${runs instanceof RunList ? listRef(runs) : runSetText(c, runs)}]`;
   }
-  return `${accHead(a, codeRef)},${accLastText(a)},[${carriedText}]]`;
+  return `[${carriedText}]`;
 }
 
 /** An acc's row (AccJson) in two pieces of JSON text around its dims: `[code,source,saw` and `last,carried]`. */
@@ -984,7 +983,7 @@ function firstStepFrom(text: string): FirstStep | undefined {
 
 /**
  * The state back from its JSON, keeping only what `keep` wants (the rest marked not kept);
- * `firsts`: each row's first step as firstStepText wrote it (version 4), else none.
+ * `firsts`: each row's first step as firstStepText wrote it (versions 4 and 5), else none.
  */
 export function whyStateFrom(j: WhyStateJson, dict: Dictionaries, keep: Keep, firsts?: readonly string[]): WhyState {
   const st = emptyWhyState();
