@@ -44,21 +44,31 @@ function takeApart(state: Uint8Array): { firsts: string[]; dims: string[]; rows:
   return { firsts, dims, rows: heads.map((h, i) => [...h, carried[i].map(([body, n, runs]) => [body, n, typeof runs === 'number' ? lists[runs] : runs])]) };
 }
 
-/** The same state in version 4's form: each piece's lines an acc's first step and its dims, then the run lists (none shared here) and the rows. */
-function asVersion4({ firsts, dims, rows }: { firsts: string[]; dims: string[]; rows: unknown[][] }): Buffer {
-  const out: Buffer[] = [Buffer.of(0x04, 0, 0, 0, 0)];
-  let k = 0;
-  for (let i = 0; i < dims.length; i += 64, k++) {
-    const lines: string[] = [];
-    for (let j = i; j < Math.min(i + 64, dims.length); j++) lines.push(firsts[j], dims[j]);
-    const piece = deflateRawSync(`\n${lines.join('\n')}`);
+/** A stored form of pieces: the version byte, the pieces' count, each piece (a uint32 length and its raw deflate), then the rest's raw deflate. */
+function withPieces(version: number, pieces: string[], rest: string): Buffer {
+  const out: Buffer[] = [Buffer.of(version, 0, 0, 0, 0)];
+  for (const text of pieces) {
+    const piece = deflateRawSync(text);
     const len = Buffer.alloc(4);
     len.writeUInt32BE(piece.length);
     out.push(len, piece);
   }
-  out[0].writeUInt32BE(k, 1);
-  out.push(deflateRawSync(JSON.stringify([[], rows])));
+  out[0].writeUInt32BE(pieces.length, 1);
+  out.push(deflateRawSync(rest));
   return Buffer.concat(out);
+}
+
+/** Items in groups of 64 (a piece's accs). */
+function by64<T>(items: T[]): T[][] {
+  const groups: T[][] = [];
+  for (let i = 0; i < items.length; i += 64) groups.push(items.slice(i, i + 64));
+  return groups;
+}
+
+/** The same state in version 4's form: each piece's lines an acc's first step and its dims, then the run lists (none shared here) and the rows. */
+function asVersion4({ firsts, dims, rows }: { firsts: string[]; dims: string[]; rows: unknown[][] }): Buffer {
+  const at = dims.map((_, i) => i);
+  return withPieces(0x04, by64(at).map((g) => `\n${g.flatMap((j) => [firsts[j], dims[j]]).join('\n')}`), JSON.stringify([[], rows]));
 }
 
 /** A state as versions 1-3 held it: each acc's dims all written out (no first step), and its rows as version 2 wrote them. */
@@ -69,32 +79,12 @@ function asBefore(state: WhyState, codeRow: (c: CodeId) => number): { dims: stri
 
 /** The same state in version 3's form: pieces of 64 dims texts, a line each, then the run lists (none shared here: each body's written out) and the rows. */
 function asVersion3({ dims, rows }: { dims: string[]; rows: unknown[][] }): Buffer {
-  const out: Buffer[] = [Buffer.of(0x03, 0, 0, 0, 0)];
-  let k = 0;
-  for (let i = 0; i < dims.length; i += 64, k++) {
-    const piece = deflateRawSync(`\n${dims.slice(i, i + 64).join('\n')}`);
-    const len = Buffer.alloc(4);
-    len.writeUInt32BE(piece.length);
-    out.push(len, piece);
-  }
-  out[0].writeUInt32BE(k, 1);
-  out.push(deflateRawSync(JSON.stringify([[], rows])));
-  return Buffer.concat(out);
+  return withPieces(0x03, by64(dims).map((g) => `\n${g.join('\n')}`), JSON.stringify([[], rows]));
 }
 
 /** The same state in version 2's form: pieces of 64 dims as JSON strings, then the rows. */
 function asVersion2({ dims, rows }: { dims: string[]; rows: unknown[][] }): Buffer {
-  const out: Buffer[] = [Buffer.of(0x02, 0, 0, 0, 0)];
-  let k = 0;
-  for (let i = 0; i < dims.length; i += 64, k++) {
-    const piece = deflateRawSync(JSON.stringify(dims.slice(i, i + 64)));
-    const len = Buffer.alloc(4);
-    len.writeUInt32BE(piece.length);
-    out.push(len, piece);
-  }
-  out[0].writeUInt32BE(k, 1);
-  out.push(deflateRawSync(JSON.stringify(rows)));
-  return Buffer.concat(out);
+  return withPieces(0x02, by64(dims).map((g) => JSON.stringify(g)), JSON.stringify(rows));
 }
 for (const dialect of DIALECTS) describe(dialect, () => {
   const T0 = Date.UTC(2026, 10, 28, 10, 0, 0);
