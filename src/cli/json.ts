@@ -118,7 +118,7 @@ export function stormText(w: StormWindow): string {
   const head = `${w.cacheKey} run ${w.run ?? '-'}, ${isoTime(w.start)} to ${isoTime(w.end)}: ${w.records.length} recompile record${w.records.length === 1 ? '' : 's'}`;
   const recs = w.records.map((h) => `  ${historyText(h).replace(/\n/g, '\n  ')}`);
   const dims = w.dims.map((d) => {
-    const seen = d.values.length ? `${d.values.slice(0, 5).map((v) => `${v.value} seen ${n(v.count)} time${v.count === 1 ? '' : 's'}`).join(', ')}${d.values.length > 5 ? `, and ${d.values.length - 5} more values` : ''} in ${n(d.observations)} observations` : 'no observations of it (it came in a snapshot)';
+    const seen = d.values.length ? `${d.values.slice(0, 5).map((v) => `${v.value} seen ${n(v.count)} time${v.count === 1 ? '' : 's'}`).join(', ')}${d.values.length > 5 ? `, and ${d.values.length - 5} more values` : ''} in ${n(d.observations)} observation${d.observations === 1 ? '' : 's'}` : 'no observations of it (it came in a snapshot)';
     return `  turned dynamic: ${d.source} ${d.dim} in ${codeIdLabel(d.code)} at #${d.position}: ${seen}`;
   });
   return [head, ...recs, ...dims].join('\n');

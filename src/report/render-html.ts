@@ -215,7 +215,7 @@ export function renderReportHtml(profiles: ReportProfile[], generatedAt: Date = 
   }
   if (jobs.length) {
     $('index').hidden = false;
-    const values = (d) => d.values.length ? d.values.map((v) => v.value + ' seen ' + v.count.toLocaleString('en-US') + ' time' + (v.count === 1 ? '' : 's')).join(', ') + ' in ' + d.observations.toLocaleString('en-US') + ' observations' : 'no observations of it';
+    const values = (d) => d.values.length ? d.values.map((v) => v.value + ' seen ' + v.count.toLocaleString('en-US') + ' time' + (v.count === 1 ? '' : 's')).join(', ') + ' in ' + d.observations.toLocaleString('en-US') + ' observation' + (d.observations === 1 ? '' : 's') : 'no observations of it';
     $('job-rows').replaceChildren(...jobs.map((j) => {
       const link = el('a', { href: '#', class: 'job-link', text: j.job });
       link.addEventListener('click', (e) => { e.preventDefault(); showProfile(all.findIndex((p) => p.cacheKey === j.profiles[0])); });

@@ -324,7 +324,14 @@ for (const dialect of DIALECTS) describe(dialect, () => {
       retractRun(l, rank1Run);
       const after = story(explain(l, j.id, { source: "L['y']", code: 'k' }), "L['y']", 'size[0]')!;
       assert.deepEqual(after.via!.retractedSince, [rank1Run]);
-      assert.match(after.advice, /retracted from fixture2:1: after the merge, but the merged profile keeps what it joined: merge again/);
+      assert.match(after.advice, /retracted from fixture2:1: after the merge, but the merged profile keeps what it joined: merge into a new target/);
+      // merging again into the same target joins (it never takes back): the dim stays dynamic there,
+      // so the advice names a new target, where the merge indeed leaves the run out (s18-trial3)
+      mergeProfiles(l, [r0, r1], 'fixture2-joined:None:');
+      assert.equal(story(explain(l, j.id, { source: "L['y']", code: 'k' }), "L['y']", 'size[0]')!.dynamic, true);
+      mergeProfiles(l, [r0, r1], 'fixture2-rejoined:None:');
+      const fresh = story(explain(l, l.profileByKey('fixture2-rejoined:None:')!.id, { source: "L['y']", code: 'k' }), "L['y']", 'size[0]');
+      assert.notEqual(fresh?.dynamic, true);
       await l.close();
     });
 

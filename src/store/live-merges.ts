@@ -13,7 +13,7 @@ import { prepareEvent, type NewEvent } from './prepare-event.ts';
  * does not already cover. The events are entry.imported snapshots of the source's entries
  * (format `merge`, origin `profile <source>`) as `merge` writes them, so `why` on the target
  * follows a dim into the source profile. A merge joins, it never takes back: a run retracted
- * from a source stays in the target until it is merged afresh.
+ * from a source stays in the target (a merge into it again joins too): only a new target leaves it out.
  */
 
 export interface LiveMerge {

@@ -377,14 +377,15 @@ function advise(s: DimStory, bothKinds: boolean, marked: boolean): string {
   }
   const b = s.becameDynamic;
   if (s.via) {
-    // A merge is a snapshot of its sources: retracting a run there leaves the merged profile as it was.
+    // A merge is a snapshot of its sources: retracting a run there leaves the merged profile as it was,
+    // and a merge into it again joins, never takes back; only a new target leaves the run out.
     const run = s.via.story.becameDynamic?.run;
-    if (run && s.via.retractedSince.includes(run)) return `run ${run} was retracted from ${s.via.cacheKey} after the merge, but the merged profile keeps what it joined: merge again (pgo-ledger merge --from ... --into ...) to leave it out`;
+    if (run && s.via.retractedSince.includes(run)) return `run ${run} was retracted from ${s.via.cacheKey} after the merge, but the merged profile keeps what it joined: merge into a new target (pgo-ledger merge --from ... --into NEW) to leave it out, as a merge into the same target joins again and never takes back`;
     if (!s.via.story.dynamic) {
       // each profile had it static: the merge's join of their two values made it dynamic
-      return `the merge joined two static values (${mergeJoined(s)}): profiles that agree on it keep it static; to change it, change one of them (retract a run there) and merge again`;
+      return `the merge joined two static values (${mergeJoined(s)}): profiles that agree on it keep it static; to change it, change one of them (retract a run there) and merge into a new target`;
     }
-    return `it came from ${s.via.cacheKey} in a merge: to change it, change ${s.via.cacheKey} (retract a run there) and merge again`;
+    return `it came from ${s.via.cacheKey} in a merge: to change it, change ${s.via.cacheKey} (retract a run there) and merge into a new target`;
   }
   const markStatic = s.dim.field === 'size' && s.dim.index !== undefined ? `, or torch._dynamo.mark_static on dim ${s.dim.index}` : '';
   if (s.logged) {

@@ -25,7 +25,8 @@ export interface RedisFollower {
   close(): void;
 }
 
-export function followRedis(url: string, o: { intervalMs: number; timeoutMs?: number }, ctx: FollowContext, wake: () => void): RedisFollower {
+/** `notify: false` (`watch --once`): one pass waits for nothing, so the server's keyspace notifications are left as they are. */
+export function followRedis(url: string, o: { intervalMs: number; timeoutMs?: number; notify?: boolean }, ctx: FollowContext, wake: () => void): RedisFollower {
   checkRedisUrl(url);
   const where = redisWhere(url);
   const db = databaseIndex(url); // a path that is no database number is bad usage now, not a retry forever
@@ -66,7 +67,7 @@ export function followRedis(url: string, o: { intervalMs: number; timeoutMs?: nu
     wasDown = false;
     backoff = 1000;
     lastScan = -Infinity; // what changed while away is found by a scan
-    await listen(r);
+    if (o.notify !== false) await listen(r);
     return true;
   };
   /** Keyspace notifications narrow what a poll can miss; where CONFIG SET is refused, the poll alone. */

@@ -423,8 +423,13 @@ describe('watch: what it follows (issue S3-watch.3, S3-watch.4)', () => {
     r.disconnect();
     const db = join(dir, 'redis-only.db');
     const w = cli(db, ['watch', '--redis', server.url, '--once', '--json']);
+    // one pass waits for no notification: the server's settings are left as they were (s18-trial3)
+    const c = new Redis(server.url);
+    const flags = ((await c.config('GET', 'notify-keyspace-events')) as string[])[1];
+    c.disconnect();
     await server.stop();
     assert.equal(w.status, 0, w.stderr);
+    assert.equal(flags, '', 'watch --once turned keyspace notifications on');
     assert.ok(w.stdout.split('\n').some((l) => l.includes('job-r:None::c1') && l.includes('"report":"input"')), w.stdout);
     const none = cli(join(dir, 'nothing.db'), ['watch', '--once']);
     assert.equal(none.status, 2, none.stderr);

@@ -45,7 +45,7 @@ export async function watch(ledger: Ledger, o: WatchOptions): Promise<{ passes: 
   };
   let wakeUp: (() => void) | null = null;
   const wake = () => wakeUp?.();
-  const redis = o.redis ? followRedis(o.redis, { intervalMs: o.intervalMs }, ctx, wake) : null;
+  const redis = o.redis ? followRedis(o.redis, { intervalMs: o.intervalMs, notify: !o.once }, ctx, wake) : null;
   const folder = newFolderState();
   // one name per file, however the paths were written (./t and t, a folder and its subfolder)
   const paths = [...new Set(o.paths.map((p) => resolve(p)))];
