@@ -729,11 +729,12 @@ create or replace function typeof(bytea) returns text language sql immutable as
 type State = { state: 'new' | 'behind' | 'current'; unknown: string[]; tables?: string[] };
 
 async function migrationState(client: pg.Client): Promise<State> {
-  const has = await client.query("select to_regclass('kysely_migration') is not null as has");
-  if (!has.rows[0].has) {
-    const tables = await client.query('select tablename from pg_tables where schemaname = current_schema()');
-    return { state: 'new', unknown: [], tables: tables.rows.map((r: { tablename: string }) => r.tablename) };
-  }
+  // One listing answers both (is a ledger recorded, what else is there): two queries let another
+  // process's migrator create kysely_migration between them, and a fresh database opened by
+  // several writers at once was then taken for another program's (trial 18.3: 1 of 8 refused).
+  const listed = await client.query('select tablename from pg_tables where schemaname = current_schema()');
+  const tables = listed.rows.map((r: { tablename: string }) => r.tablename);
+  if (!tables.includes('kysely_migration')) return { state: 'new', unknown: [], tables };
   const done = new Set((await client.query('select name from kysely_migration')).rows.map((r: { name: string }) => r.name));
   const unknown = [...done].filter((n) => !(n in migrations));
   if (unknown.length) return { state: 'behind', unknown };
