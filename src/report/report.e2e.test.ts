@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { chromium, type Browser } from 'playwright-core';
 import { cli } from '../../test/support/cli.ts';
 import { TORCH } from '../../test/support/fixtures.ts';
-import { stormLines } from '../../test/support/storm-lines.ts';
+import { stormLines, twoRanksMerged } from '../../test/support/storm-lines.ts';
 import { tempDir } from '../../test/support/tmp.ts';
 import { ingestFile } from '../adapters/ingest-file.ts';
 import { codeIdText } from '../model/code-id.ts';
@@ -162,15 +162,7 @@ for (const dialect of DIALECTS) describe(dialect, () => {
 
   it("the index says '1 observation' of a dim seen once, as stats does (a merge of two ranks; s18-trial3)", async () => {
     const db = join(dir, 'one.db');
-    const code = { filename: '/srv/train.py', firstlineno: 24, name: 'forward', file_hash: 'd02731e6' };
-    const obs = (rank: number, time: string, size: number[]) => JSON.stringify({ job: 'one', rank, tag: '', run: `r${rank}`, time, code, source: "L['x']", kind: 'tensor', size, stride: [size[1], 1] });
-    const f0 = join(dir, 'one0.jsonl');
-    const f1 = join(dir, 'one1.jsonl');
-    writeFileSync(f0, obs(0, '2026-11-26T10:00:00Z', [8, 128]) + '\n');
-    writeFileSync(f1, [obs(1, '2026-11-26T10:00:00Z', [8, 128]), obs(1, '2026-11-26T10:02:00Z', [256, 128])].join('\n') + '\n');
-    assert.equal(cli(db, ['ingest', f0]).status, 0);
-    assert.equal(cli(db, ['merge', '--from', 'one:*', '--into', 'one-all', '--live']).status, 0);
-    assert.equal(cli(db, ['ingest', f1]).status, 0);
+    twoRanksMerged(dir, (args) => cli(db, args).status === 0);
     const site = join(dir, 'one-site') + '/';
     assert.equal(cli(db, ['report', '--all', '-o', site]).status, 0);
     const page = await browser.newPage();

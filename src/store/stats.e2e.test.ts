@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { cli } from '../../test/support/cli.ts';
-import { stormLines } from '../../test/support/storm-lines.ts';
+import { stormLines, twoRanksMerged } from '../../test/support/storm-lines.ts';
 import { tempDir } from '../../test/support/tmp.ts';
 
 const dir = tempDir();
@@ -74,15 +74,7 @@ describe('issue 12.6: recompile storms (stats)', () => {
   });
   it("a dim seen in one observation says '1 observation', not '1 observations' (a live merge of two ranks; s18-trial3)", () => {
     const db3 = join(dir, 'one.db');
-    const code = { filename: '/srv/train.py', firstlineno: 24, name: 'forward', file_hash: 'd02731e6' };
-    const obs = (rank: number, time: string, size: number[]) => JSON.stringify({ job: 'one', rank, tag: '', run: `r${rank}`, time, code, source: "L['x']", kind: 'tensor', size, stride: [size[1], 1] });
-    const f0 = join(dir, 'one0.jsonl');
-    const f1 = join(dir, 'one1.jsonl');
-    writeFileSync(f0, obs(0, '2026-11-26T10:00:00Z', [8, 128]) + '\n');
-    writeFileSync(f1, [obs(1, '2026-11-26T10:00:00Z', [8, 128]), obs(1, '2026-11-26T10:02:00Z', [256, 128])].join('\n') + '\n');
-    assert.equal(cli(db3, ['ingest', f0]).status, 0);
-    assert.equal(cli(db3, ['merge', '--from', 'one:*', '--into', 'one-all', '--live']).status, 0);
-    assert.equal(cli(db3, ['ingest', f1]).status, 0);
+    twoRanksMerged(dir, (args) => cli(db3, args).status === 0);
     const t = cli(db3, ['stats', '--job', 'one-all']);
     assert.equal(t.status, 0, t.stderr);
     assert.match(t.stdout, /turned dynamic: L\['x'\] size\[0\] in \S+:24:forward at #\d+: 8 seen 1 time in 1 observation$/m);
