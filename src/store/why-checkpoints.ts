@@ -23,7 +23,7 @@ import { accCarriedRefs, accDimsText, accHead, accLastText, firstStepText, empty
  * again then deflates only its bodies' counts and runs anew (of a 1M-event replay's later
  * checkpoints, ~25 KB of text, not ~140 KB). It holds what version 4 holds: `why` starts from both.
  *
- * Still read: version 4, version 3's with each acc's line of dims text in a piece
+ * Version 4 (still read): version 3's, with each acc's line of dims text in a piece
  * preceded by a line of its first step (firstStepText: the source's first event and entry,
  * standing for every dim no later step changed; empty for none), and its dims text holding
  * only the dims a later step changed. A source's first checkpoint then writes one line for

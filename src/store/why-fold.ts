@@ -381,6 +381,11 @@ function firstBrought(f: FirstStep, d: DimRef): Val | null {
   return f.got ? valueAt(f.got, d) : null;
 }
 
+/** Whether the first step touched a dim (whyStep's `touched` with nothing before and no record): it brought a value, or the dim has one. */
+function firstTouched(brought: Val | null, a: Val): boolean {
+  return (brought !== null && brought !== 'absent' && brought !== UNSET) || a !== 'absent';
+}
+
 /**
  * A dim's track as a source's first step made it (whyStep on a new track, nothing before,
  * no record): the step touches a dim it carried or has, its evidence is its first, the last
@@ -390,7 +395,7 @@ function firstTrack(f: FirstStep, d: DimRef): Track {
   const t = newTrack();
   const a = valueAt(f.after, d);
   const brought = firstBrought(f, d);
-  if (!((brought !== null && brought !== 'absent' && brought !== UNSET) || a !== 'absent')) return t;
+  if (!firstTouched(brought, a)) return t;
   const e = f.event;
   const evidence: Evidence = {
     position: e.position,
@@ -425,7 +430,7 @@ const SAME_LAST = 2;
 function firstFacts(f: FirstStep, d: DimRef, now: Val, value: string): number {
   const a = valueAt(f.after, d);
   const brought = firstBrought(f, d);
-  if (!((brought !== null && brought !== 'absent' && brought !== UNSET) || a !== 'absent')) return 0;
+  if (!firstTouched(brought, a)) return 0;
   return isStatic(a) && (Object.is(a, now) || show(a) === value) ? HAS_FIRST | SAME_LAST : HAS_FIRST;
 }
 
