@@ -66,6 +66,21 @@ it('issue 10.5: show on a current database loads only what it uses: no Kysely (n
   assert.deepEqual(heavy(sources), { kysely: 0, migrator: 0, migrations: 0, ioredis: 0, cliProgress: 0, zod: 0, pako: 0 });
 });
 
+it('issue 10.7: replay off a terminal loads no cli-progress (its bar draws only on one), and rebuilds the views all the same', () => {
+  const db = join(dir, 'replay.db');
+  const obs = join(dir, 'replay.jsonl');
+  writeFileSync(obs, [8, 16].map((n) => JSON.stringify({ job: 'j', code: { filename: '/srv/m.py', firstlineno: 1, name: 'f', file_hash: 'abc' }, source: "L['x']", kind: 'tensor', size: [n, 4], stride: [4, 1] })).join('\n') + '\n');
+  const { NODE_TEST_CONTEXT: _, ...env } = process.env;
+  const ingest = spawnSync(process.execPath, [builtCli(), '--db', db, 'ingest', obs], { cwd: ROOT, env, encoding: 'utf8', timeout: 120_000 });
+  assert.equal(ingest.status, 0, ingest.stderr);
+  const sources = loadedSources(db, ['replay']);
+  assert.ok(sources.some((s) => s.endsWith('src/store/replay.ts')), 'replay ran (and was seen)');
+  assert.equal(heavy(sources).cliProgress, 0, 'no cli-progress off a terminal');
+  const show = spawnSync(process.execPath, [builtCli(), '--db', db, 'show', '--job', 'j'], { cwd: ROOT, env, encoding: 'utf8', timeout: 120_000 });
+  assert.equal(show.status, 0, show.stderr);
+  assert.match(show.stdout, /L\['x'\]: tensor size=\[\?, 4\]/);
+});
+
 it('issue 10.5: though a named command is the only one defined, help lists them all and a misspelt command is still matched', () => {
   const db = join(dir, 'tiny.db');
   const { NODE_TEST_CONTEXT: _, ...env } = process.env;

@@ -10,12 +10,13 @@ export function replayCommand(program: Command, ctx: CliContext): void {
     .action(async (o: { until?: string; excludeRun: string[] }) => {
       // What-ifs are read-time: a replay that pinned the views made later ingests invisible.
       if (o.until !== undefined || o.excludeRun.length) usage('replay only rebuilds the live views from the whole log; give --as-of/--exclude-run to show, history, why, diff, export, publish or report instead');
-      const { progressBar } = await import('../progress.ts');
+      // cli-progress (and the readline it loads) only where a bar can show (progress.ts draws none
+      // off a terminal); off one the scan has no progress to report, and asks no event for it
+      const bar = process.stderr.isTTY ? (await import('../progress.ts')).progressBar('replay', 'events') : undefined;
       const l = await ctx.open({ write: true });
-      const bar = progressBar('replay', 'events');
-      const total = l.sql.get<{ n: number | null }>('select max(position) n from events')?.n ?? 0;
-      const r = l.replay((n) => bar.update(n, total));
-      bar.stop();
+      const total = bar && (l.sql.get<{ n: number | null }>('select max(position) n from events')?.n ?? 0);
+      const r = l.replay(bar && ((n) => bar.update(n, total)));
+      bar?.stop();
       ctx.out(`replayed ${r.events} events into ${r.profiles} profiles (${r.records} recompile reasons)`);
     });
 }
