@@ -11,6 +11,7 @@ import type { Profile } from '../model/profile.ts';
 import type { Ledger, NewEvent } from '../store/ledger.ts';
 import type { FileIngestOptions } from './ingest-file.ts';
 import type { LineDefaults } from './observation-lines.ts';
+import { flagsNotUsed } from './flags-not-used.ts';
 import { readInput } from './read-lines.ts';
 
 export interface SnapshotSource {
@@ -177,6 +178,7 @@ export async function ingestMegaCacheFile(ledger: Ledger, file: string, o: FileI
 function megaCacheEvents(ledger: Ledger, file: string, bundle: ReturnType<typeof decodeMegaCache>, d: LineDefaults, o: FileIngestOptions): Summary {
   const events: NewEvent[] = [];
   const others = new Map<string, number>();
+  const unused = new Map<string, string>();
   let part = 0;
   for (const a of bundle.artifacts) {
     if (a.type !== 'pgo') {
@@ -185,12 +187,14 @@ function megaCacheEvents(ledger: Ledger, file: string, bundle: ReturnType<typeof
     }
     // A mast: key becomes the loading job's key, here the one --job names; with none it stays.
     const key = rewriteMegaCacheKey(a.key, d.job ? cacheKey({ job: d.job, rank: d.rank ?? null, tag: d.tag ?? '' }) : null);
+    if (!unused.has(key)) unused.set(key, flagsNotUsed(file, 'mega-cache', key, d) ?? '');
     const profile = withFile(file, () => unpickleProfile(a.content), `pgo artifact ${part} (${a.key})`);
     events.push(...importEvents(ledger, profile, key, { format: 'megacache', origin: originOf(file), bytes: a.content, run: d.run ?? null, time: fileTime(file) }, part));
     part++;
   }
   // said once the append stood: a failed one is said as failed, not as ingested
   const s = append(ledger, events);
+  for (const n of unused.values()) if (n) o.onNote?.(n);
   if (others.size) o.onNote?.(`${inputName(file)}: ${part} pgo artifacts ingested; left alone: ${[...others].map(([t, n]) => `${n} ${t}`).join(', ')}`);
   return s;
 }

@@ -14,6 +14,7 @@ import { prepareEvent, type AppendResult, type Ledger, type NewEvent, type Prepa
 import { hashOfCodeFile } from './hash-files.ts';
 import type { FileIngestOptions } from './ingest-file.ts';
 import { MAX_LINE_BYTES, readTextChunks, sizeOf } from './read-lines.ts';
+import { flagsNotUsed } from './flags-not-used.ts';
 import { addLeftOut } from './left-out.ts';
 
 type Summary = { appended: number; duplicates: number; skipped: number; records: number; leftOut?: Record<string, number> };
@@ -301,6 +302,8 @@ export function traceEvents(reader: TraceReader, file: string, o: FileIngestOpti
   if (partial && (start === null || !facts.some((f) => f.kind === 'cache_key' || (f.kind === 'compilation_metrics' && f.jobId)))) return { settled: false, why: `${inputName(file)}: no compile finished yet` };
   const named = traceRunName({ job: jobId, rank, pid: first?.pid ?? null, start, glog: first });
   const notes: string[] = [];
+  const unused = flagsNotUsed(file, 'trace', key, d);
+  if (unused) notes.push(unused);
   if (!d.run && !named) notes.push(`${inputName(file)}: the trace names no process (no glog process id, no compile start); its run is named from the file`);
   const run = d.run ?? named ?? basename(file);
 

@@ -35,7 +35,7 @@ function buildObservationLine() {
   });
   return z
     .object({
-      job: z.string().min(1).optional(),
+      job: z.string().min(1, 'empty: give the job id (torch.compiler.config.job_id), or leave the field out to take --job').optional(),
       rank: z.number().int().nonnegative().nullable().optional(),
       tag: z.string().optional(),
       run: z.string().optional(),
@@ -49,7 +49,7 @@ function buildObservationLine() {
         /** PyTorch after 2.11: part of the code's identity (None or any int; past 2**53 as a string). */
         closure_hash: IntJson.nullable().optional(),
       }),
-      source: z.string().min(1),
+      source: z.string().min(1, "empty: a source is PyTorch's name of an input, such as L['x']"),
       kind: z.enum(['tensor', 'scalar', 'size']),
       size: z.array(IntJson).optional(),
       stride: z.array(IntJson).optional(),

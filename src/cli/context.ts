@@ -24,8 +24,17 @@ export function usage(msg: string): never {
   throw inputError(msg);
 }
 
-/** --job/--rank/--tag: which profile. */
-export function profileOptions(c: Command, required = true): Command {
+/**
+ * --job/--rank/--tag: which profile. `every`: optional, and each one left out takes every
+ * value of it (stats), not PyTorch's None and empty tag.
+ */
+export function profileOptions(c: Command, required: boolean | 'every' = true): Command {
+  if (required === 'every') {
+    return c
+      .option('--job <job>', 'job id (torch.compiler.config.job_id; omit for every job)')
+      .option('--rank <rank>', 'rank (omit for every rank)')
+      .option('--tag <tag>', 'cache_key_tag (omit for every tag)');
+  }
   (required ? c.requiredOption('--job <job>', 'job id (torch.compiler.config.job_id)') : c.option('--job <job>', 'job id (torch.compiler.config.job_id)'))
     .option('--rank <rank>', "rank (omit for PyTorch's None when the job has one profile)")
     .option('--tag <tag>', 'cache_key_tag');

@@ -399,7 +399,7 @@ function advise(s: DimStory, bothKinds: boolean, marked: boolean): string {
     const otherRuns = new Set(others.flatMap((o) => o.runs));
     const onlyOthers = [...otherRuns].filter((r) => !top.runs.includes(r));
     if (onlyOthers.length && onlyOthers.length === otherRuns.size && others.every((o) => o.runs.length > 0)) {
-      return `retracting run${onlyOthers.length > 1 ? 's' : ''} ${onlyOthers.join(', ')} (pgo-ledger retract --run ...) would keep ${what(s)} static at ${top.value}`;
+      return `retracting run${onlyOthers.length > 1 ? 's' : ''} ${onlyOthers.join(', ')} (${onlyOthers.map((r) => `pgo-ledger retract --run ${r}`).join('; ')}) would keep ${what(s)} static at ${top.value}`;
     }
     return `${what(s)} took ${s.values.length} values (${s.values.map((v) => v.value).join(', ')}); only feeding it one value keeps it static${markStatic}`;
   }

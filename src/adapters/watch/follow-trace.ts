@@ -28,6 +28,8 @@ export interface TraceState {
 }
 
 const CHUNK = 8 << 20;
+/** A partial last line longer than this is no trace's: the log is read again rather than the tail. */
+const PARTIAL_LINE_BYTES = 1 << 20;
 
 /**
  * One pass over one log. A log's events depend on lines before them (the profile key, the run's
@@ -60,9 +62,10 @@ export async function followTrace(ledger: Ledger, prev: TraceState | undefined, 
       s.complete = true;
       return { state: s, report: null };
     }
-    if (c && !c.complete && !quiet && c.offset === st.size && sameHead(path, c.identity)) {
-      // Read to its end before the restart, not final yet and not grown since: its settled events
-      // are in. It is read again from 0 (its facts) only once it grows or settles.
+    if (c && !c.complete && !quiet && noLineAfter(path, c.offset, st.size) && sameHead(path, c.identity)) {
+      // Read to its end before the restart, not final yet and not grown by a line since (a partial
+      // last line is read only once its newline comes): its settled events are in. It is read
+      // again from 0 (its facts) only once it grows or settles.
       s.offset = c.offset;
       s.identity = c.identity;
       return { state: s, report: null };
@@ -137,4 +140,10 @@ function readNewLines(s: TraceState, size: number): void {
     s.offset += start;
     carry = start < buf.length ? buf.subarray(start) : null;
   }
+}
+
+/** Whether bytes [offset, size) of a log hold no newline: no line completed since a cursor. */
+function noLineAfter(path: string, offset: number, size: number): boolean {
+  if (size < offset || size - offset > PARTIAL_LINE_BYTES) return false;
+  return size === offset || !readRange(path, offset, size).includes(0x0a);
 }

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { parseRank, profileOptions, usage, windowFor, windowOptions, type CliContext, type WindowOpts } from '../context.ts';
 
 export function statsCommand(program: Command, ctx: CliContext): void {
-  profileOptions(windowOptions(program.command('stats').description('recompile storms: per job, rank, run and time window, the recompile records, the dims they made dynamic and the values seen there')), false)
+  profileOptions(windowOptions(program.command('stats').description('recompile storms: per job, rank, run and time window, the recompile records, the dims they made dynamic and the values seen there')), 'every')
     .option('--window <length>', 'time window: a whole number and s, m, h or d (30s, 7m, 1h, 1d); windows start at whole multiples of it since the epoch (UTC)', '1h')
     .option('--fail-over <n>', 'exit 1 when a window has more than n records (a CI or monitoring gate)')
     .option('--json', 'JSON lines, one per window')

@@ -1,0 +1,49 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { cli } from '../../test/support/cli.ts';
+import { TORCH } from '../../test/support/fixtures.ts';
+import { tempDir } from '../../test/support/tmp.ts';
+
+// Trial 19: `ingest --job other` on a trace or a mega-cache, which name their own profile key,
+// stored the events under that key and said nothing, while a pickle or a remote value took
+// --job: the flag a user gave passed unseen.
+const dir = tempDir();
+const trace = join(TORCH, 'traces', 'warm-local.log');
+const bundle = join(TORCH, 'megacache', 'eager-warm-run.bin');
+const keys = (db: string) => cli(db, ['jobs', '--json']).stdout.trim().split('\n').map((l) => JSON.parse(l).cache_key);
+
+describe('--job/--rank/--tag on an input that names its own profile key', () => {
+  it('a trace: stored under its own key, and stderr says the flags were not used', () => {
+    const db = join(dir, 'trace.db');
+    const r = cli(db, ['ingest', '--job', 'other', '--rank', '3', trace]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /warm-local\.log: --job other --rank 3 not used: the trace names its profile key fixture:None: \(they name the profile of an input that names none\)/);
+    assert.deepEqual(keys(db), ['fixture:None:']);
+  });
+
+  it('a mega-cache: the same, once a key', () => {
+    const db = join(dir, 'bundle.db');
+    const r = cli(db, ['ingest', '--job', 'other', bundle]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stderr.match(/not used/g)?.length, 1, r.stderr);
+    assert.match(r.stderr, /eager-warm-run\.bin: --job other not used: the mega-cache names its profile key fixture:None:/);
+    assert.deepEqual(keys(db), ['fixture:None:']);
+  });
+
+  it('flags that name the key the input names say nothing', () => {
+    const db = join(dir, 'agree.db');
+    const r = cli(db, ['ingest', '--job', 'fixture', trace, bundle]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.doesNotMatch(r.stderr, /not used/);
+  });
+});
+
+describe('stats --help', () => {
+  it('says that --job, --rank and --tag left out take every profile, as stats does', () => {
+    const help = cli(join(dir, 'none.db'), ['stats', '--help']).stdout.replace(/\s+/g, ' ');
+    assert.match(help, /--rank <rank> rank \(omit for every rank\)/);
+    assert.match(help, /--job <job> job id \(torch\.compiler\.config\.job_id; omit for every job\)/);
+    assert.doesNotMatch(help, /PyTorch's None/);
+  });
+});
