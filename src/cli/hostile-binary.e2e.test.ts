@@ -159,7 +159,7 @@ describe("trial 17.3: another program's SQLite file given as --db", () => {
     const db = damagedLedger('no-views.db', 'drop table code_states; drop table history');
     const v = spawnSync(process.execPath, [builtCli(), '--db', db, 'verify'], { encoding: 'utf8' });
     assert.equal(v.status, 2, v.stderr);
-    const advice = `the log is whole: \`pgo-ledger copy --from ${db} --to NEW-LEDGER\` makes a whole ledger of it (\`replay\` cannot: it rebuilds the views' rows, not their tables)`;
+    const advice = `the log is whole: \`pgo-ledger copy --from ${db} --to NEW-LEDGER\` makes a whole ledger of it (\`replay\` cannot: it rebuilds the views' rows, not their tables), its live merges included; not watch's cursors: a watch on the new ledger reads its inputs again, and what the log holds adds nothing`;
     assert.equal(v.stderr, `pgo-ledger: ${db} is damaged: the ledger's tables code_states, history are missing (dropped by hand?); ${advice}\n`);
     assert.doesNotMatch(v.stderr, /run `pgo-ledger verify/);
     // a command that meets one of them says the same of it
@@ -175,6 +175,16 @@ describe("trial 17.3: another program's SQLite file given as --db", () => {
     const again = spawnSync(process.execPath, [builtCli(), '--db', fresh, 'verify'], { encoding: 'utf8' });
     assert.equal(again.status, 0, again.stdout + again.stderr);
     assert.equal(spawnSync(process.execPath, [builtCli(), '--db', fresh, 'show', '--job', 'h'], { encoding: 'utf8' }).stdout.split('\n')[0], 'hash(d02731e6)/srv/train/train.py:24:f:');
+  });
+
+  it("copy repairs a ledger whose live merges' and watch's tables were dropped: nothing of them to carry (session 19)", () => {
+    const db = damagedLedger('no-merges.db', 'drop table live_merges; drop table watch_cursors');
+    const fresh = join(dir, 'from-no-merges.db');
+    const copy = spawnSync(process.execPath, [builtCli(), 'copy', '--from', db, '--to', fresh], { encoding: 'utf8' });
+    assert.equal(copy.status, 0, copy.stderr);
+    assert.match(copy.stdout, /import snapshots\n$/);
+    const again = spawnSync(process.execPath, [builtCli(), '--db', fresh, 'verify'], { encoding: 'utf8' });
+    assert.equal(again.status, 0, again.stdout + again.stderr);
   });
 });
 

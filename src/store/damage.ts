@@ -39,13 +39,13 @@ const RESTORE = 'restore the ledger from a backup';
  * Tables of a ledger that are gone (dropped by hand): what is missing and what truly repairs it.
  * `replay` does not: it rebuilds the views' rows, not their tables. A table of the log held
  * what nothing else holds; without one of them only the views are lost, and `copy` folds a
- * whole new ledger from the log (the live merges and watch's cursors it does not carry).
+ * whole new ledger from the log, live merges included (watch's cursors it leaves: copyLedger).
  */
 export function tablesMissing(path: string, missing: readonly string[]): DamageError {
   const tables = `the ledger's table${missing.length === 1 ? '' : 's'} ${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} missing (dropped by hand?)`;
   const next = missing.some(isLogTable)
     ? `what the log kept there is lost and no command makes it again: ${RESTORE}`
-    : `the log is whole: \`pgo-ledger copy --from ${path} --to NEW-LEDGER\` makes a whole ledger of it (\`replay\` cannot: it rebuilds the views' rows, not their tables)`;
+    : `the log is whole: \`pgo-ledger copy --from ${path} --to NEW-LEDGER\` makes a whole ledger of it (\`replay\` cannot: it rebuilds the views' rows, not their tables), its live merges included; not watch's cursors: a watch on the new ledger reads its inputs again, and what the log holds adds nothing`;
   // no cause: the backend's own words ("no such table: events", 'relation "events" does not
   // exist') would follow the message, and both backends say the same
   return new DamageError(path, tables, undefined, next);

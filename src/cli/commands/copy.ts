@@ -18,8 +18,15 @@ export function copyCommand(program: Command, ctx: CliContext): void {
         const to = await openLedger(o.to);
         try {
           const r = copyLedger(from, to);
-          if (o.json) ctx.out(JSON.stringify(r));
-          else ctx.out(`copied ${r.events} events from ${redactUrl(o.from)} to ${redactUrl(o.to)}: ${r.appended} appended, ${r.duplicates} there already; ${r.imports} import snapshots`);
+          const { liveMerges, watchCursorsLeft, ...counts } = r;
+          if (o.json) ctx.out(JSON.stringify({ ...counts, live_merges: liveMerges.length, watch_cursors_left: watchCursorsLeft }));
+          else {
+            const merges = liveMerges.length ? `; ${liveMerges.length} live merge${liveMerges.length === 1 ? '' : 's'} (${liveMerges.map((m) => `${m.into} follows ${m.pattern}`).join(', ')})` : '';
+            const cursors = watchCursorsLeft
+              ? `; watch's ${watchCursorsLeft} cursor${watchCursorsLeft === 1 ? '' : 's'} not carried: a watch on ${redactUrl(o.to)} reads its inputs again, and what the log holds adds nothing`
+              : '';
+            ctx.out(`copied ${r.events} events from ${redactUrl(o.from)} to ${redactUrl(o.to)}: ${r.appended} appended, ${r.duplicates} there already; ${r.imports} import snapshots${merges}${cursors}`);
+          }
         } finally {
           await to.close();
         }
