@@ -165,4 +165,27 @@ describe("session 19: what a live merge's events hold", () => {
     assert.equal(story.via.story.became_dynamic.time, '2026-11-26T10:02:00.000Z');
     assert.equal(story.became_dynamic.time, '2026-11-26T10:02:00.000Z');
   });
+
+  it("a live join that changes nothing as PyTorch's == sees it (only excluded_sizes would differ) appends nothing", () => {
+    const d = join(dir, 'no-op');
+    mkdirSync(d);
+    const db = join(d, 'l.db');
+    const obs = (rank: number, minute: number, n: number) => {
+      const f = join(d, `r${rank}-${minute}.jsonl`);
+      writeFileSync(f, JSON.stringify({ job: 'nx', rank, tag: '', run: `r${rank}`, time: `2026-11-26T10:0${minute}:00Z`, code: { filename: '/srv/train.py', firstlineno: 24, name: 'forward', file_hash: 'd02731e6' }, source: "L['x']", kind: 'tensor', size: [n, 4], stride: [4, 1] }) + '\n');
+      return f;
+    };
+    const targetEvents = () => (JSON.parse(ok(cli(db, ['jobs', '--json'])).trim().split('\n').find((l) => l.includes('"nx-all:None:"'))!) as { events: number }).events;
+    ok(cli(db, ['ingest', obs(0, 0, 8)]));
+    ok(cli(db, ['merge', '--from', 'nx:*', '--into', 'nx-all', '--live']));
+    // rank 1 makes dim 0 of the target dynamic (its excluded_sizes then [8, 4])
+    ok(cli(db, ['ingest', obs(1, 1, 16)]));
+    const before = targetEvents();
+    const shown = ok(cli(db, ['show', '--job', 'nx-all']));
+    assert.match(shown, /size=\[\?, 4\]/);
+    // rank 0 turns dim 0 dynamic too: the target holds that already
+    ok(cli(db, ['ingest', obs(0, 2, 32)]));
+    assert.equal(targetEvents(), before);
+    assert.equal(ok(cli(db, ['show', '--job', 'nx-all'])), shown);
+  });
 });

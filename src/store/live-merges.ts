@@ -1,6 +1,6 @@
 import { entryToJson } from '../codecs/entry-json.ts';
 import { codeKey, type CodeId } from '../model/code-id.ts';
-import { joinKeeps } from '../model/entry.ts';
+import { covers } from '../model/entry.ts';
 import type { AppendState } from './append.ts';
 import { appendBatch, dropIfStale } from './append.ts';
 import type { Sql } from './database.ts';
@@ -142,7 +142,9 @@ function catchUpEvents(st: AppendState, from: string, into: string, batch: reado
     const have = target?.codes.get(k)?.state.automaticDynamic;
     for (const [source, e] of state.automaticDynamic) {
       const t = have?.get(source);
-      if (t && joinKeeps(t, e)) continue;
+      // PyTorch's == decides what a change is: a join that would only clear the target's
+      // excluded_* (compare=False) is none, and appends nothing
+      if (t && covers(t, e)) continue;
       const entry = entryToJson(e);
       out.push({
         kind: 'entry.imported',
