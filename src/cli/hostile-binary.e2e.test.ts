@@ -210,6 +210,39 @@ describe('trial 18: PostgreSQL says what SQLite says of a database that is no le
     assert.deepEqual(psql("select tablename from pg_tables where schemaname = 'public'", dbName(url)), ['t']);
   });
 
+  it("a read command given another program's database, or one with no tables, says so in one message on SQLite and PostgreSQL (session 19)", () => {
+    const sqlite = (name: string, sql: string) => {
+      const db = join(dir, name);
+      const d = new Database(db);
+      d.exec(sql);
+      d.close();
+      return db;
+    };
+    const foreignPg = freshPgDatabase();
+    psql('create table t(x int); insert into t values (1)', dbName(foreignPg));
+    const cases = [
+      { what: 'foreign', dbs: [sqlite('foreign-read.db', 'create table t(x); insert into t values (1)'), foreignPg] },
+      { what: 'empty', dbs: [sqlite('empty-read.db', 'pragma user_version = 0'), freshPgDatabase()] },
+    ];
+    for (const { what, dbs } of cases) {
+      const said = dbs.map((db) => {
+        const r = run(db, 'jobs');
+        assert.equal(r.status, 2, r.stderr);
+        assert.equal(r.stdout, '');
+        // the path as the message names it: a SQLite file's, a URL's database
+        return r.stderr.replace(db.startsWith('postgres') ? /^pgo-ledger: \S+/ : `pgo-ledger: ${db}`, 'pgo-ledger: DB');
+      });
+      assert.equal(said[1], said[0], what);
+      assert.equal(
+        said[0],
+        what === 'foreign'
+          ? 'pgo-ledger: DB is a database of something else (tables: t), not a pgo-ledger ledger: a read command never makes one (check --db or PGO_LEDGER_DB)\n'
+          : 'pgo-ledger: DB holds no pgo-ledger ledger (no tables at all): a read command never creates one (check --db or PGO_LEDGER_DB; ingest or pull creates a ledger)\n',
+      );
+    }
+    assert.deepEqual(psql("select tablename from pg_tables where schemaname = 'public'", dbName(foreignPg)), ['t']);
+  });
+
   it("a ledger whose record of migrations was dropped is said to be damaged, by write and read commands", () => {
     const url = pgLedger('drop table kysely_migration');
     for (const args of [['ingest', '--job', 'h', join(dir, 'p2.pkl')], ['show', '--job', 'h']]) {

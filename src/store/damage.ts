@@ -89,15 +89,30 @@ export function damaged(path: string, what: string, cause: unknown): DamageError
  * A database with tables but no record of migrations, given its tables' names, on either
  * backend: a ledger whose record was dropped (damaged), or another program's database, which a
  * write would make a ledger of (trial 17.3: `ingest` did, exit 0); null where it holds none.
+ * `give`: how the caller names the path (OpenOptions.words).
  */
-export function notALedger(path: string, tables: readonly string[], fresh = 'a new file'): LedgerError | null {
+export function notALedger(path: string, tables: readonly string[], give: string, fresh = 'a new file'): LedgerError | null {
   const names = tables.filter((t) => !t.startsWith('sqlite_')).sort();
   if (!names.length) return null;
   const unrecorded = unrecordedLedger(path, names);
   if (unrecorded) return unrecorded;
-  const shown = names.slice(0, 5).join(', ') + (names.length > 5 ? `, ... (${names.length} tables)` : '');
-  return inputError(`${path} is a database of something else (tables: ${shown}), not a pgo-ledger ledger; it was left untouched: give ${fresh} as --db`);
+  return inputError(`${path} is a database of something else (tables: ${shownTables(names)}), not a pgo-ledger ledger; it was left untouched: give ${fresh} as ${give}`);
 }
+
+/**
+ * What a read (which never creates a ledger) says of a database that holds none, on either
+ * backend, given its tables: a ledger's without its record (damaged), another program's, or
+ * none at all. `named`: how the caller names the path (OpenOptions.named).
+ */
+export function noLedgerToRead(path: string, tables: readonly string[], named: string): LedgerError {
+  const names = tables.filter((t) => !t.startsWith('sqlite_')).sort();
+  const unrecorded = unrecordedLedger(path, names);
+  if (unrecorded) return unrecorded;
+  if (!names.length) return inputError(`${path} holds no pgo-ledger ledger (no tables at all): a read command never creates one (check ${named}; ingest or pull creates a ledger)`);
+  return inputError(`${path} is a database of something else (tables: ${shownTables(names)}), not a pgo-ledger ledger: a read command never makes one (check ${named})`);
+}
+
+const shownTables = (names: readonly string[]) => names.slice(0, 5).join(', ') + (names.length > 5 ? `, ... (${names.length} tables)` : '');
 
 /** The ledger's tables there, its record of migrations (kysely_migration) gone: a damaged ledger, not a new database; else null. */
 export function unrecordedLedger(path: string, tables: readonly string[]): LedgerError | null {

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { usage, type CliContext } from '../context.ts';
+import { DB_FLAG, usage, type CliContext } from '../context.ts';
 
 export function copyCommand(program: Command, ctx: CliContext): void {
   program
@@ -13,9 +13,10 @@ export function copyCommand(program: Command, ctx: CliContext): void {
       const o = { ...opts, from: opts.from ?? (ctx.program.opts() as { db: string }).db };
       if (o.from === o.to) usage('--from and --to name the same ledger');
       const [{ openLedger }, { copyLedger }, { redactUrl }] = await Promise.all([import('../../store/ledger.ts'), import('../../store/copy.ts'), import('../../store/dialect/dialect.ts')]);
-      const from = await openLedger(o.from, { readonly: true });
+      // the ledger --from names, else --db's (as every command's)
+      const from = await openLedger(o.from, { readonly: true, words: opts.from === undefined ? DB_FLAG : { check: '--from', give: '--from' } });
       try {
-        const to = await openLedger(o.to);
+        const to = await openLedger(o.to, { words: { check: '--to', give: '--to' } });
         try {
           const r = copyLedger(from, to);
           const { liveMerges, watchCursorsLeft, ...counts } = r;
