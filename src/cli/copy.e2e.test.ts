@@ -124,11 +124,14 @@ describe('session 19: what copy carries besides the log', () => {
     const r = JSON.parse(ok(a, ['copy', '--to', join(dir, 'c.db'), '--json'])) as { live_merges: number; watch_cursors_left: number };
     assert.deepEqual([r.live_merges, r.watch_cursors_left], [1, 1]);
     // the copy's target follows a rank ingested later, as the source's does
+    // and on PostgreSQL, where defining one takes the ledger's lock alone
+    const pg = freshLedger('postgres');
+    assert.match(ok(a, ['copy', '--to', pg]), /; 1 live merge \(cp-all:None: follows cp:\*\)/);
     const late = join(dir, 'rank1.jsonl');
     writeFileSync(late, obs(1, [16, 4]));
-    for (const db of [a, b]) ok(db, ['ingest', late]);
+    for (const db of [a, b, pg]) ok(db, ['ingest', late]);
     assert.match(ok(b, ['show', '--job', 'cp-all']), /size=\[\?, 4\]/);
-    assert.equal(ok(b, ['show', '--job', 'cp-all']), ok(a, ['show', '--job', 'cp-all']));
+    for (const db of [b, pg]) assert.equal(ok(db, ['show', '--job', 'cp-all']), ok(a, ['show', '--job', 'cp-all']));
     // a second copy adds no second live merge
     assert.match(ok(a, ['copy', '--to', b]), /; 1 live merge \(cp-all:None: follows cp:\*\)/);
     assert.match(ok(b, ['merge', '--into', 'cp-all', '--stop-live']), /1 live merges stopped/);
