@@ -154,16 +154,24 @@ describe('issue 12.5: merging ranks', () => {
 });
 
 describe("session 19: what a live merge's events hold", () => {
-  it("a live merge's event carries the time of the rank's events it joins, not the append's: why on the target tells when the rank saw it", () => {
+  it("a live merge's event carries the time it was joined (what the target held then), and why tells the rank's time through its story", () => {
     const d = join(dir, 'times');
     mkdirSync(d);
     const db = join(d, 'l.db');
+    const before = Date.now();
     twoRanksMerged(d, (args) => cli(db, args).status === 0);
+    const after = Date.now();
     const [story] = JSON.parse(ok(cli(db, ['why', '--job', 'one-all', '--json']))) as { became_dynamic: { time: string; origin: { name: string } }; via: { story: { became_dynamic: { time: string } } } }[];
     assert.equal(story.became_dynamic.origin.name, 'profile one:1:');
-    // rank 1's observations, 10:00 and 10:02, came in one batch: what it joined holds both
+    // rank 1's observations, 10:00 and 10:02, came in one batch: the rank's story tells its time
     assert.equal(story.via.story.became_dynamic.time, '2026-11-26T10:02:00.000Z');
-    assert.equal(story.became_dynamic.time, '2026-11-26T10:02:00.000Z');
+    // the target held it only from the join (a rank's time would back-date it: session 19's trial)
+    const joined = Date.parse(story.became_dynamic.time);
+    assert.ok(joined >= before - 1000 && joined <= after + 1000, story.became_dynamic.time);
+    // so the target as of the ranks' day holds nothing yet
+    const early = cli(db, ['show', '--job', 'one-all', '--as-of', '2026-11-27T00:00:00Z']);
+    assert.equal(early.status, 0, early.stderr);
+    assert.equal(early.stdout.trim(), '');
   });
 
   it("a live join that changes nothing as PyTorch's == sees it (only excluded_sizes would differ) appends nothing", () => {
