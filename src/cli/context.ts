@@ -21,6 +21,9 @@ export const DB_FLAG = { check: '--db or PGO_LEDGER_DB', give: '--db' };
 /** The command line's words for the ways to say which profile an input is for (ingest-words.ts). */
 export const INGEST_FLAGS = { job: '--job', rank: '--rank', tag: '--tag', key: '--key' };
 
+/** What `watch` names instead: it has no --job or --key, so the advice points at ingest's (watch.ts WatchOptions.words). */
+export const WATCH_FLAGS = { job: '--job of pgo-ledger ingest', rank: '--rank', tag: '--tag', key: '--key of pgo-ledger ingest' };
+
 /** The command line's words for the write that replaces a Redis value that is no PGO profile (redis.ts ReplaceWords). */
 export const PUBLISH_REPLACES = 'publish without --merge';
 
