@@ -8,6 +8,11 @@ import { tempDir } from './support/tmp.ts';
 import { ingestFile } from '../src/adapters/ingest-file.ts';
 import { openLedger } from '../src/store/ledger.ts';
 import { watch } from '../src/adapters/watch/watch.ts';
+import { exportBytes, type ExportFormat } from '../src/adapters/export-profile.ts';
+import { mergeProfiles } from '../src/adapters/merge-profiles.ts';
+import type { IngestKind } from '../src/adapters/ingest-file.ts';
+import type { PickleProtocol } from '../src/codecs/pickle/index.ts';
+import { LedgerError } from '../src/errors.ts';
 
 // Session 19: the library names its own fields in a message, the command line its flags
 // (as matchCode and parseWindowLength take the flag's name from the command line).
@@ -114,4 +119,42 @@ describe('session 19: library messages name fields, the command line flags', () 
     assert.match(text, /give defaults\.job of ingestFile \(and defaults\.rank\/defaults\.tag\)/);
     assert.match(text, /give key of ingestFile \(pt2:dynamo-pgo::<job>:<rank>:<tag>:c1\) or defaults\.job of ingestFile/);
   });
+
+  // Trial 19.2: what the types check for a TypeScript caller, a JavaScript one can still get
+  // wrong: ingestFile's kind threw a TypeError ("handlers[kind] is not a function"), exportBytes
+  // returned undefined for a format it has no case for and threw a RangeError for protocol 9,
+  // and mergeProfiles said a bad `into` of the first profile joined ("profile fixture:None::").
+  it("the library's fields a JavaScript caller gets wrong are input LedgerErrors naming the field", async () => {
+    const l = await openLedger(join(dir, 'fields.db'));
+    try {
+      await ingestFile(l, join(TORCH, 'local/code_state_fixture_None_.pkl'));
+      const p = l.profileByKey('fixture:None:')!;
+      const profile = l.fold(p.id).profile;
+      const input = async (f: () => unknown, words: RegExp) => {
+        const e = await thrownError(f);
+        assert.ok(e instanceof LedgerError, `${e.name}: ${e.message}`);
+        assert.equal(e.kind, 'input');
+        assert.match(e.message, words);
+      };
+      await input(() => ingestFile(l, join(dir, 'no-job.jsonl'), { kind: 'nope' as IngestKind }), /^kind "nope": want observations, pickle, /);
+      await input(() => exportBytes(profile, { format: 'bogus' as ExportFormat, cacheKey: p.cacheKey }), /^format "bogus": want pickle, megacache or remote-json/);
+      await input(() => exportBytes(profile, { format: 'local-dir', cacheKey: p.cacheKey }), /^format local-dir: a folder, which writeLocalDir writes/);
+      await input(() => exportBytes(profile, { format: 'pickle', cacheKey: p.cacheKey, protocol: 9 as PickleProtocol }), /^protocol 9: only pickle protocols 2 to 5/);
+      await input(() => mergeProfiles(l, [p], 'joined'), /^into: not a PGO cache key \(want job:rank:tag\): "joined"$/);
+      await input(() => mergeProfiles(l, [p], p.cacheKey), /^from fixture:None: is into itself/);
+      assert.equal(exportBytes(profile, { format: 'pickle', cacheKey: p.cacheKey, protocol: 2 })[1], 2);
+    } finally {
+      await l.close();
+    }
+  });
 });
+
+/** What `f` throws (or rejects with). */
+async function thrownError(f: () => unknown): Promise<Error> {
+  try {
+    await f();
+  } catch (e) {
+    return e as Error;
+  }
+  assert.fail('no error');
+}
