@@ -7,6 +7,12 @@ import { TORCH } from './support/fixtures.ts';
 import { tempDir } from './support/tmp.ts';
 import { ingestFile } from '../src/adapters/ingest-file.ts';
 import { openLedger } from '../src/store/ledger.ts';
+import { watch } from '../src/adapters/watch/watch.ts';
+import { exportBytes, type ExportFormat } from '../src/adapters/export-profile.ts';
+import { mergeProfiles } from '../src/adapters/merge-profiles.ts';
+import type { IngestKind } from '../src/adapters/ingest-file.ts';
+import type { PickleProtocol } from '../src/codecs/pickle/index.ts';
+import { LedgerError } from '../src/errors.ts';
 
 // Session 19: the library names its own fields in a message, the command line its flags
 // (as matchCode and parseWindowLength take the flag's name from the command line).
@@ -78,4 +84,77 @@ describe('session 19: library messages name fields, the command line flags', () 
     assert.match(said(['--kind', 'trace', trace]), /give --job/);
     assert.doesNotMatch([noJob, remote, pickle, trace].map((f) => said([f])).join(''), /defaults\.|give key/);
   });
+
+  // Trial 19.2: watch said "give --job" (and the library's "give defaults.job"), which watch does
+  // not take: the advice names what does (ingest's, and the file's own fixes).
+  it('watch, which takes no job or key, names what ingest takes and what the file can hold', async () => {
+    const folder = join(dir, 'watched');
+    mkdirSync(folder);
+    writeFileSync(join(folder, 'no-job.jsonl'), line({}));
+    copyFileSync(join(TORCH, 'remote/redis_value.json'), join(folder, 'redis_value.json'));
+    copyFileSync(join(TORCH, 'local/code_state_fixture_None_.pkl'), join(folder, 'profile.pkl'));
+    const r = cli(join(dir, 'watch.db'), ['watch', '--once', folder]);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /field job: missing \(give it in the line or with --job of pgo-ledger ingest\)/);
+    assert.match(r.stderr, /from the file name \(PyTorch names it code_state_<job>_<rank>_<tag>\.pkl\); give --job of pgo-ledger ingest \(and --rank\/--tag\)/);
+    assert.match(r.stderr, /\(no redis_key\.txt or redis_value\.json\.key beside it holds the key\); give --key of pgo-ledger ingest \(pt2:dynamo-pgo::<job>:<rank>:<tag>:c1\) or --job of pgo-ledger ingest/);
+    assert.doesNotMatch(r.stderr, /give --job(?! of)|or --job(?! of)|with --job(?! of)/);
+
+    const l = await openLedger(join(dir, 'watch-lib.db'));
+    const notes: string[] = [];
+    try {
+      await watch(l, {
+        paths: [folder],
+        intervalMs: 1000,
+        settleMs: 1000,
+        once: true,
+        signal: new AbortController().signal,
+        status: { input: () => {}, pass: () => {}, done: () => {}, note: (m) => void notes.push(m) },
+      });
+    } finally {
+      await l.close();
+    }
+    const text = notes.join('\n');
+    assert.match(text, /give it in the line or with defaults\.job of ingestFile\)/);
+    assert.match(text, /give defaults\.job of ingestFile \(and defaults\.rank\/defaults\.tag\)/);
+    assert.match(text, /give key of ingestFile \(pt2:dynamo-pgo::<job>:<rank>:<tag>:c1\) or defaults\.job of ingestFile/);
+  });
+
+  // Trial 19.2: what the types check for a TypeScript caller, a JavaScript one can still get
+  // wrong: ingestFile's kind threw a TypeError ("handlers[kind] is not a function"), exportBytes
+  // returned undefined for a format it has no case for and threw a RangeError for protocol 9,
+  // and mergeProfiles said a bad `into` of the first profile joined ("profile fixture:None::").
+  it("the library's fields a JavaScript caller gets wrong are input LedgerErrors naming the field", async () => {
+    const l = await openLedger(join(dir, 'fields.db'));
+    try {
+      await ingestFile(l, join(TORCH, 'local/code_state_fixture_None_.pkl'));
+      const p = l.profileByKey('fixture:None:')!;
+      const profile = l.fold(p.id).profile;
+      const input = async (f: () => unknown, words: RegExp) => {
+        const e = await thrownError(f);
+        assert.ok(e instanceof LedgerError, `${e.name}: ${e.message}`);
+        assert.equal(e.kind, 'input');
+        assert.match(e.message, words);
+      };
+      await input(() => ingestFile(l, join(dir, 'no-job.jsonl'), { kind: 'nope' as IngestKind }), /^kind "nope": want observations, pickle, /);
+      await input(() => exportBytes(profile, { format: 'bogus' as ExportFormat, cacheKey: p.cacheKey }), /^format "bogus": want pickle, megacache or remote-json/);
+      await input(() => exportBytes(profile, { format: 'local-dir', cacheKey: p.cacheKey }), /^format local-dir: a folder, which writeLocalDir writes/);
+      await input(() => exportBytes(profile, { format: 'pickle', cacheKey: p.cacheKey, protocol: 9 as PickleProtocol }), /^protocol 9: only pickle protocols 2 to 5/);
+      await input(() => mergeProfiles(l, [p], 'joined'), /^into: not a PGO cache key \(want job:rank:tag\): "joined"$/);
+      await input(() => mergeProfiles(l, [p], p.cacheKey), /^from fixture:None: is into itself/);
+      assert.equal(exportBytes(profile, { format: 'pickle', cacheKey: p.cacheKey, protocol: 2 })[1], 2);
+    } finally {
+      await l.close();
+    }
+  });
 });
+
+/** What `f` throws (or rejects with). */
+async function thrownError(f: () => unknown): Promise<Error> {
+  try {
+    await f();
+  } catch (e) {
+    return e as Error;
+  }
+  assert.fail('no error');
+}

@@ -52,8 +52,13 @@ export interface ExportOptions extends LayoutOptions {
   base?: Uint8Array;
 }
 
+const BYTE_FORMATS = new Set<string>(['pickle', 'megacache', 'remote-json']);
+
 /** The bytes PyTorch reads for a profile, in one of its formats (not local-dir). */
 export function exportBytes(profile: Profile, opts: ExportOptions): Uint8Array {
+  // a JavaScript caller's format is unchecked by the types: say it, rather than return undefined
+  if (opts.format === 'local-dir') throw inputError('format local-dir: a folder, which writeLocalDir writes; exportBytes gives pickle, megacache or remote-json');
+  if (!BYTE_FORMATS.has(opts.format)) throw inputError(`format ${JSON.stringify(opts.format)}: want pickle, megacache or remote-json (local-dir: writeLocalDir)`);
   const pickle = profilePickle(profile, opts.protocol ?? 4, opts);
   switch (opts.format) {
     case 'pickle':
@@ -83,9 +88,8 @@ export function exportBytes(profile: Profile, opts: ExportOptions): Uint8Array {
       }
       return encodeMegaCache({ version: base.version, artifacts });
     }
-    case 'local-dir':
-      throw new Error('local-dir is written with writeLocalDir');
   }
+  throw new Error(`unreachable: format ${opts.format}`);
 }
 
 /**

@@ -93,6 +93,10 @@ const LINE_NAMES = /\.(jsonl|ndjson|json|txt)(\.gz)?$/i;
  * is read through gunzip.
  */
 export async function ingestFile(ledger: Ledger, file: string, o: FileIngestOptions = {}): Promise<FileIngestSummary> {
+  // a JavaScript caller's kind is unchecked by the types (a TypeError from deep inside, read as a bug)
+  if (o.kind !== undefined && o.kind !== 'observations' && !Object.hasOwn(handlers, o.kind)) {
+    throw inputError(`kind ${JSON.stringify(o.kind)}: want observations, ${Object.keys(handlers).join(', ')} (or none: told from the first bytes)`);
+  }
   if (file !== '-') {
     let st;
     try {

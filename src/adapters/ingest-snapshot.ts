@@ -71,7 +71,8 @@ function keyFor(file: string, d: LineDefaults, note: (m: string) => void): strin
   if (d.job) return cacheKey({ job: d.job, rank: d.rank ?? null, tag: d.tag ?? '' });
   const k = keyFromFileName(file);
   const w = ingestWords(d);
-  if (!k) throw new Error(`${inputName(file)}: cannot tell the profile's job from the file name; give ${w.job} (and ${w.rank}/${w.tag})`);
+  // the file's own fix first: watch takes no flags, so renaming is what a watched folder can do
+  if (!k) throw new Error(`${inputName(file)}: cannot tell the profile's job from the file name (PyTorch names it code_state_<job>_<rank>_<tag>.pkl); give ${w.job} (and ${w.rank}/${w.tag})`);
   parseCacheKey(k);
   note(`${inputName(file)}: profile key ${k} derived from the file name (characters PyTorch replaced by _ stay _; give ${w.job} to set it)`);
   return k;
@@ -99,21 +100,19 @@ function remoteKeyFor(file: string, o: FileIngestOptions): string {
   if (d.job) return cacheKey({ job: d.job, rank: d.rank ?? null, tag: d.tag ?? '' });
   const w = ingestWords(d);
   if (o.key !== undefined) return checkedKey(o.key, w.key);
-  if (file !== '-') {
-    const dir = dirname(file);
-    const name = basename(file);
-    for (const beside of new Set([name.replace(/value/g, 'key').replace(/\.json$/, '.txt'), `${name}.key`])) {
-      if (beside === name) continue;
-      const text = readSmallFile(join(dir, beside));
-      if (text === undefined) continue;
-      const k = checkedKey(text.trim(), join(dir, beside));
-      o.onNote?.(`${file}: profile key ${k} from ${join(dir, beside)}`);
-      return k;
-    }
+  const besides = file === '-' ? [] : [...new Set([basename(file).replace(/value/g, 'key').replace(/\.json$/, '.txt'), `${basename(file)}.key`])].filter((b) => b !== basename(file));
+  for (const beside of besides) {
+    const text = readSmallFile(join(dirname(file), beside));
+    if (text === undefined) continue;
+    const k = checkedKey(text.trim(), join(dirname(file), beside));
+    o.onNote?.(`${file}: profile key ${k} from ${join(dirname(file), beside)}`);
+    return k;
   }
   const k = keyFromFileName(file);
   if (k) return keyFor(file, d, o.onNote ?? (() => {}));
-  throw new Error(`${inputName(file)}: cannot tell the remote value's profile key; give ${w.key} (pt2:dynamo-pgo::<job>:<rank>:<tag>:c1) or ${w.job}`);
+  // where the key file would be read from is the one fix a watched folder takes (watch has no flags)
+  const beside = besides.length ? ` (no ${besides.join(' or ')} beside it holds the key)` : '';
+  throw new Error(`${inputName(file)}: cannot tell the remote value's profile key${beside}; give ${w.key} (pt2:dynamo-pgo::<job>:<rank>:<tag>:c1) or ${w.job}`);
 }
 
 function checkedKey(key: string, where: string): string {

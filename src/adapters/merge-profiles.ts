@@ -1,3 +1,5 @@
+import { inputError } from '../errors.ts';
+import { parseCacheKey } from '../model/cache-key.ts';
 import { pickleProfile } from '../codecs/pickle/index.ts';
 import type { Ledger } from '../store/ledger.ts';
 import { importEvents } from './ingest-snapshot.ts';
@@ -8,6 +10,16 @@ import { importEvents } from './ingest-snapshot.ts';
  * `why` names the source that made a dim dynamic.
  */
 export function mergeProfiles(ledger: Ledger, from: { id: number; cacheKey: string }[], into: string, run: string | null = null) {
+  // said of `into`, not of the first profile joined (whose origin the append names)
+  try {
+    parseCacheKey(into);
+  } catch (e) {
+    throw inputError(`into: ${(e as Error).message}`, e);
+  }
+  const target = ledger.profileByKey(into);
+  // joined into itself, a profile would only gain import events (merge's --from refuses it too)
+  const self = target && from.find((f) => f.id === target.id);
+  if (self) throw inputError(`from ${self.cacheKey} is into itself: a merge joins other profiles into it`);
   let appended = 0;
   let duplicates = 0;
   let records = 0;

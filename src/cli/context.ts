@@ -21,6 +21,12 @@ export const DB_FLAG = { check: '--db or PGO_LEDGER_DB', give: '--db' };
 /** The command line's words for the ways to say which profile an input is for (ingest-words.ts). */
 export const INGEST_FLAGS = { job: '--job', rank: '--rank', tag: '--tag', key: '--key' };
 
+/** What `watch` names instead: it has no --job or --key, so the advice points at ingest's (watch.ts WatchOptions.words). */
+export const WATCH_FLAGS = { job: '--job of pgo-ledger ingest', rank: '--rank', tag: '--tag', key: '--key of pgo-ledger ingest' };
+
+/** The command line's words for a run to leave out, and where its runs are listed (known.ts RunWords). */
+export const EXCLUDE_RUN = { field: '--exclude-run', lists: "pgo-ledger jobs --json lists them by profile; history shows each record's run" };
+
 /** The command line's words for the write that replaces a Redis value that is no PGO profile (redis.ts ReplaceWords). */
 export const PUBLISH_REPLACES = 'publish without --merge';
 
@@ -68,7 +74,7 @@ export interface WindowOpts {
  * stderr names the log's last position or time.
  */
 export function windowFor(l: Ledger, o: WindowOpts, point: string | undefined = o.asOf, flag = '--as-of'): Window {
-  knownRuns(l, o.excludeRun, '--exclude-run');
+  knownRuns(l, o.excludeRun, EXCLUDE_RUN);
   const w = windowOf(o, point);
   if (w.untilPosition !== undefined || w.untilTime !== undefined) {
     // each profile keeps its last position and its latest event time (profiles' counters)

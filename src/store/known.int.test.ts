@@ -67,7 +67,7 @@ for (const dialect of DIALECTS)
       const { l, pid } = await open();
       try {
         const window = { excludeRuns: ['r1', 'typo'] };
-        const words = /excludeRuns typo: no such run in .*jobs --json lists them/;
+        const words = /excludeRuns typo: no such run in .* \(runsByProfile\(ledger\.sql\) lists them by profile; historyAsOf gives each record's run\)$/;
         refuses(() => explain(l, pid, { window }), words);
         refuses(() => explain(l, pid, { source: "L['x']", window }), words);
         refuses(() => historyAsOf(l, pid, window), words);

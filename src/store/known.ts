@@ -22,13 +22,22 @@ export function knownProfile(ledger: Named, profileId: number): string {
   return row.cache_key;
 }
 
+/** How a caller names the runs to leave out, and where its user finds the runs there are. */
+export interface RunWords {
+  field: string;
+  lists: string;
+}
+
+/** The library's (trial 19.2: it named `pgo-ledger jobs --json`, a command, to a program). */
+const RUN_FIELDS: RunWords = { field: 'excludeRuns', lists: "runsByProfile(ledger.sql) lists them by profile; historyAsOf gives each record's run" };
+
 /**
  * Each run a window leaves out, one the ledger holds (a misspelt run would leave nothing out,
- * silently). `flag` is how the caller names them (`--exclude-run` on the command line).
+ * silently). `words`: how the caller names them (the command line: `--exclude-run`, `jobs --json`).
  */
-export function knownRuns(ledger: Named, runs: readonly string[] | undefined, flag = 'excludeRuns'): void {
+export function knownRuns(ledger: Named, runs: readonly string[] | undefined, words: RunWords = RUN_FIELDS): void {
   for (const run of runs ?? []) {
-    if (!ledger.sql.get('select 1 from runs where run = ?', run)) throw inputError(`${flag} ${run}: no such run in ${ledger.path} (pgo-ledger jobs --json lists them by profile; history shows each record's run)`);
+    if (!ledger.sql.get('select 1 from runs where run = ?', run)) throw inputError(`${words.field} ${run}: no such run in ${ledger.path} (${words.lists})`);
   }
 }
 

@@ -1,4 +1,4 @@
-import type { IngestWords } from '../ingest-words.ts';
+import { WATCH_FIELDS, type IngestWords } from '../ingest-words.ts';
 import { resolve } from 'node:path';
 import type { Ledger } from '../../store/ledger.ts';
 import type { FollowContext } from './follow-context.ts';
@@ -12,7 +12,7 @@ export interface WatchOptions {
   intervalMs: number;
   /** A log untouched this long is final (its last entry complete). */
   settleMs: number;
-  /** How notes name the ways to say which profile an input is for (LineDefaults.words). */
+  /** How notes name the ways to say which profile an input is for (LineDefaults.words); default WATCH_FIELDS. */
   words?: IngestWords;
   once?: boolean;
   /** Aborted (SIGINT, SIGTERM): the input under way finishes its transaction, then watch returns. */
@@ -40,7 +40,7 @@ export async function watch(ledger: Ledger, o: WatchOptions): Promise<{ passes: 
   const ctx: FollowContext = {
     now,
     settleMs: o.settleMs,
-    words: o.words,
+    words: o.words ?? WATCH_FIELDS,
     note,
     fail: (m) => {
       failed++;

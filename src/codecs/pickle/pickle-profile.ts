@@ -1,3 +1,4 @@
+import { inputError } from '../../errors.ts';
 import { DYNAMIC, InferStride, UNSET, type Atom } from '../../model/atoms.ts';
 import type { CodeId } from '../../model/code-id.ts';
 import type { FrameStateSizeEntry } from '../../model/entry.ts';
@@ -42,7 +43,8 @@ export interface PickleOptions {
 export function pickleProfile(profile: Profile, options: PickleOptions | PickleProtocol = {}): Uint8Array {
   const opts = typeof options === 'number' ? { protocol: options } : options;
   const protocol = opts.protocol ?? 4;
-  if (![2, 3, 4, 5].includes(protocol)) throw new RangeError(`pickle protocol ${protocol}: only 2 to 5 are written`);
+  // the caller's word, not a bug: a LedgerError of kind input (a RangeError read as "this is a bug")
+  if (![2, 3, 4, 5].includes(protocol)) throw inputError(`protocol ${protocol}: only pickle protocols 2 to 5 are written`);
   const layout = opts.layout ?? layoutOf(profile) ?? '2.11';
   const c: Counts = { entries: 0, closures: false };
   profile.codes.forEach(countSlot, c);
