@@ -197,3 +197,20 @@ describe("session 19: what a live merge's events hold", () => {
     assert.equal(ok(cli(db, ['show', '--job', 'nx-all'])), shown);
   });
 });
+
+describe("session 19: why's advice on a live merge's target", () => {
+  it('names the live merge a new target needs and the --stop-live that ends this one (it would go on joining the run back)', () => {
+    const d = join(dir, 'advice');
+    mkdirSync(d);
+    const db = join(d, 'l.db');
+    twoRanksMerged(d, (args) => cli(db, args).status === 0);
+    ok(cli(db, ['retract', '--run', 'r1']));
+    const [story] = JSON.parse(ok(cli(db, ['why', '--job', 'one-all', '--json']))) as { advice: string }[];
+    assert.match(story.advice, /run r1 was retracted from one:1: after the merge/);
+    assert.match(story.advice, /pgo-ledger merge --live --from \.\.\. --into NEW, and pgo-ledger merge --into "one-all:None:" --stop-live\)/);
+    // once it is no longer live, the plain form
+    ok(cli(db, ['merge', '--into', 'one-all', '--stop-live']));
+    const [after] = JSON.parse(ok(cli(db, ['why', '--job', 'one-all', '--json']))) as { advice: string }[];
+    assert.match(after.advice, /\(pgo-ledger merge --from \.\.\. --into NEW\) to leave it out/);
+  });
+});

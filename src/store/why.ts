@@ -1,6 +1,6 @@
 import { DYNAMIC, UNSET } from '../model/atoms.ts';
 import { codeKey, type CodeId } from '../model/code-id.ts';
-import { dimSwitchHint } from '../model/switches.ts';
+import { dimSwitchHint, shellQuoted } from '../model/switches.ts';
 import { PyFloat } from '../model/float.ts';
 import { isPyInt } from '../model/int.ts';
 import type { FrameStateSizeEntry } from '../model/entry.ts';
@@ -9,6 +9,7 @@ import { matchCode } from './code-ref.ts';
 import { knownRead, noSuchSource } from './known.ts';
 import { dictionaries, scanEvents, type Dictionaries } from './log.ts';
 import { leftOutRuns } from './window.ts';
+import { liveMerges } from './live-merges.ts';
 import { describedShapes } from './described-shapes.ts';
 import type { Ledger } from './ledger.ts';
 import type { Window } from './window.ts';
@@ -131,6 +132,15 @@ function explainWith(ledger: Ledger, profileId: number, opts: ExplainOptions, on
   // From the nearest why-checkpoint the window can use, then the tail (why-fold.ts).
   const keep: Keep = (code, source) => (opts.source === undefined || source === opts.source) && (onlyCode === null || codeKey(code) === onlyCode) && (!wanted || wanted(code));
   const dict = dictionaries(ledger.sql);
+  // the profile's key where it is a live merge's target (a merged dim's advice then ends that merge too)
+  let live: string | null | undefined;
+  const liveTarget = () => {
+    if (live === undefined) {
+      const key = ledger.sql.get<{ cache_key: string }>('select cache_key from profiles where id = ?', profileId)?.cache_key;
+      live = key !== undefined && liveMerges(ledger.sql).some((m) => m.into === key) ? key : null;
+    }
+    return live;
+  };
   const accs = whyFold(ledger.sql, dict, profileId, window, keep, whyCheckpointFor(ledger.sql, profileId, window, dict, keep)).accs;
   // The static values a dim was brought, from the bodies counted above, in first-seen order
   // (for the dims told only: most of a long log's are not).
@@ -235,7 +245,7 @@ function explainWith(ledger: Ledger, profileId: number, opts: ExplainOptions, on
         advice: '',
       };
       if (full) {
-        story.advice = advise(story, acc.sawScalar && acc.sawTensor, markedAt(ledger, dict, story));
+        story.advice = advise(story, acc.sawScalar && acc.sawTensor, markedAt(ledger, dict, story), story.via === null ? null : liveTarget());
         const inferred = dynamic && d.field === 'stride' ? strideInferredBy(acc.last) : null;
         if (inferred) story.advice += `; PyTorch infers the strides of ${acc.source} from its sizes while ${inferred} (is_stride_dynamic): this stride is not compiled dynamic`;
         // the newer switches (per-dim, unbacked, static), each with the versions that read it
@@ -370,7 +380,12 @@ function markedAt(ledger: Ledger, dict: Dictionaries, s: DimStory): boolean {
  * `bothKinds`: events brought the source as a tensor and as an int (make_tensor's and make_scalar's entries).
  * `marked`: the observation it turned dynamic at marked it (markedAt).
  */
-function advise(s: DimStory, bothKinds: boolean, marked: boolean): string {
+/** The commands that make a new merge target; a live one's also end the old one's live merge (else it goes on joining). */
+function newTarget(live: string | null): string {
+  return live === null ? 'pgo-ledger merge --from ... --into NEW' : `pgo-ledger merge --live --from ... --into NEW, and pgo-ledger merge --into ${shellQuoted(live)} --stop-live`;
+}
+
+function advise(s: DimStory, bothKinds: boolean, marked: boolean, live: string | null): string {
   if (!s.dynamic) {
     const runs = new Set(s.values.flatMap((v) => v.runs));
     return `static: ${s.values.length <= 1 ? 'every event agreed' : `${s.values.length} values seen`}${runs.size ? ` across ${runs.size} run${runs.size > 1 ? 's' : ''}` : ''}`;
@@ -380,12 +395,12 @@ function advise(s: DimStory, bothKinds: boolean, marked: boolean): string {
     // A merge is a snapshot of its sources: retracting a run there leaves the merged profile as it was,
     // and a merge into it again joins, never takes back; only a new target leaves the run out.
     const run = s.via.story.becameDynamic?.run;
-    if (run && s.via.retractedSince.includes(run)) return `run ${run} was retracted from ${s.via.cacheKey} after the merge, but the merged profile keeps what it joined: merge into a new target (pgo-ledger merge --from ... --into NEW) to leave it out, as a merge into the same target joins again and never takes back`;
+    if (run && s.via.retractedSince.includes(run)) return `run ${run} was retracted from ${s.via.cacheKey} after the merge, but the merged profile keeps what it joined: merge into a new target (${newTarget(live)}) to leave it out, as a merge into the same target joins again and never takes back`;
     if (!s.via.story.dynamic) {
       // each profile had it static: the merge's join of their two values made it dynamic
-      return `the merge joined two static values (${mergeJoined(s)}): profiles that agree on it keep it static; to change it, change one of them (retract a run there) and merge into a new target`;
+      return `the merge joined two static values (${mergeJoined(s)}): profiles that agree on it keep it static; to change it, change one of them (retract a run there) and merge into a new target (${newTarget(live)})`;
     }
-    return `it came from ${s.via.cacheKey} in a merge: to change it, change ${s.via.cacheKey} (retract a run there) and merge into a new target`;
+    return `it came from ${s.via.cacheKey} in a merge: to change it, change ${s.via.cacheKey} (retract a run there) and merge into a new target (${newTarget(live)})`;
   }
   const markStatic = s.dim.field === 'size' && s.dim.index !== undefined ? `, or torch._dynamo.mark_static on dim ${s.dim.index}` : '';
   if (s.logged) {
