@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { usage, type CliContext } from '../context.ts';
+import { counted } from '../../counted.ts';
 
 export function copyCommand(program: Command, ctx: CliContext): void {
   program
@@ -19,7 +20,7 @@ export function copyCommand(program: Command, ctx: CliContext): void {
         try {
           const r = copyLedger(from, to);
           if (o.json) ctx.out(JSON.stringify(r));
-          else ctx.out(`copied ${r.events} events from ${redactUrl(o.from)} to ${redactUrl(o.to)}: ${r.appended} appended, ${r.duplicates} there already; ${r.imports} import snapshots`);
+          else ctx.out(`copied ${counted(r.events, 'event')} from ${redactUrl(o.from)} to ${redactUrl(o.to)}: ${r.appended} appended, ${r.duplicates} there already; ${counted(r.imports, 'import snapshot')}`);
         } finally {
           await to.close();
         }

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { iso, type CliContext } from '../context.ts';
+import { counted } from '../../counted.ts';
 
 export function jobsCommand(program: Command, ctx: CliContext): void {
   program
@@ -12,7 +13,7 @@ export function jobsCommand(program: Command, ctx: CliContext): void {
       const runs = o.json ? (await import('../../store/profile-runs.ts')).runsByProfile(l.sql) : null;
       for (const p of l.profiles()) {
         if (runs) ctx.out(JSON.stringify({ cache_key: p.cacheKey, job: p.key.job, rank: p.key.rank, tag: p.key.tag, events: p.eventCount, position: p.lastPosition, time: iso(p.lastTime), runs: runs.get(p.id) ?? [] }));
-        else ctx.out(`${p.cacheKey}\t${p.eventCount} events\tlast event #${p.lastPosition ?? '-'} (latest time ${iso(p.lastTime) ?? '-'})`);
+        else ctx.out(`${p.cacheKey}\t${counted(p.eventCount, 'event')}\tlast event #${p.lastPosition ?? '-'} (latest time ${iso(p.lastTime) ?? '-'})`);
       }
     });
 }
