@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { cli } from '../../test/support/cli.ts';
 import { tempDir } from '../../test/support/tmp.ts';
+import { DIALECTS, ledgerAt } from '../../test/support/postgres.ts';
 
 const dir = tempDir();
 
@@ -46,9 +47,9 @@ describe('a point past the log\'s end is said, and answers as the whole log', ()
   });
 });
 
-describe('a point before the log\'s first event is said too: the empty answer is right, exit 0', () => {
-  const db = join(dir, 'start.db');
-  const obs = join(dir, 'start.jsonl');
+for (const dialect of DIALECTS) describe(`a point before the log's first event is said too: the empty answer is right, exit 0 (${dialect})`, () => {
+  const db = ledgerAt(dialect, dir, 'start.db');
+  const obs = join(dir, `start-${dialect}.jsonl`);
   const line = (t: string, n: number) => JSON.stringify({ job: 'start', run: 'r1', time: t, code: { filename: '/srv/m.py', firstlineno: 3, name: 'f', file_hash: 'abc' }, source: "L['x']", kind: 'tensor', size: [n, 4], stride: [4, 1] });
   writeFileSync(obs, [line('2026-11-26T10:05:00Z', 8), line('2026-11-26T10:00:00Z', 9)].join('\n') + '\n');
   const base = ['--job', 'start'];
