@@ -161,6 +161,7 @@ await build({
   format: 'cjs',
   minifySyntax: true,
   minifyWhitespace: true,
+  charset: 'ascii',
   outExtension: { '.js': '.cjs' },
   // A vm.Script has no import(): every one becomes a require.
   supported: { 'dynamic-import': false },
@@ -179,6 +180,8 @@ await build({
 });
 const bundle = readFileSync('dist/pgo-ledger.cjs', 'utf8');
 if (/\bimport\(/.test(bundle)) throw new Error('dist/pgo-ledger.cjs holds an import(), which a vm.Script cannot run');
+// bin/pgo-ledger.cjs reads it as Latin-1 (esbuild escapes what is not ASCII: charset 'ascii' above)
+if (/[^\x00-\x7f]/.test(bundle)) throw new Error('dist/pgo-ledger.cjs holds a character that is not ASCII, which the bin would read wrong');
 // The build's id, which the code cache is written under: V8 checks only that a cache's
 // source has the same length, so a cache of another build could otherwise be taken.
 writeFileSync('dist/pgo-ledger.cjs', `${bundle}//# pgo-ledger-build=${createHash('sha256').update(bundle).digest('hex').slice(0, 16)}\n`);

@@ -13,6 +13,7 @@ import type { FileIngestOptions } from './ingest-file.ts';
 import type { LineDefaults } from './observation-lines.ts';
 import { flagsNotUsed } from './flags-not-used.ts';
 import { readInput } from './read-lines.ts';
+import { ingestWords } from './ingest-words.ts';
 
 export interface SnapshotSource {
   /** What PyTorch wrote it as: 'pickle', 'remote-json', 'megacache', or a trace artifact name. */
@@ -69,9 +70,10 @@ export function keyFromFileName(file: string): string | null {
 function keyFor(file: string, d: LineDefaults, note: (m: string) => void): string {
   if (d.job) return cacheKey({ job: d.job, rank: d.rank ?? null, tag: d.tag ?? '' });
   const k = keyFromFileName(file);
-  if (!k) throw new Error(`${inputName(file)}: cannot tell the profile's job from the file name; give --job (and --rank/--tag)`);
+  const w = ingestWords(d);
+  if (!k) throw new Error(`${inputName(file)}: cannot tell the profile's job from the file name; give ${w.job} (and ${w.rank}/${w.tag})`);
   parseCacheKey(k);
-  note(`${inputName(file)}: profile key ${k} derived from the file name (characters PyTorch replaced by _ stay _; give --job to set it)`);
+  note(`${inputName(file)}: profile key ${k} derived from the file name (characters PyTorch replaced by _ stay _; give ${w.job} to set it)`);
   return k;
 }
 
@@ -95,7 +97,8 @@ const originOf = (file: string) => (file === '-' ? 'stdin' : resolve(file));
 function remoteKeyFor(file: string, o: FileIngestOptions): string {
   const d = o.defaults ?? {};
   if (d.job) return cacheKey({ job: d.job, rank: d.rank ?? null, tag: d.tag ?? '' });
-  if (o.key !== undefined) return checkedKey(o.key, '--key');
+  const w = ingestWords(d);
+  if (o.key !== undefined) return checkedKey(o.key, w.key);
   if (file !== '-') {
     const dir = dirname(file);
     const name = basename(file);
@@ -110,7 +113,7 @@ function remoteKeyFor(file: string, o: FileIngestOptions): string {
   }
   const k = keyFromFileName(file);
   if (k) return keyFor(file, d, o.onNote ?? (() => {}));
-  throw new Error(`${inputName(file)}: cannot tell the remote value's profile key; give --key (pt2:dynamo-pgo::<job>:<rank>:<tag>:c1) or --job`);
+  throw new Error(`${inputName(file)}: cannot tell the remote value's profile key; give ${w.key} (pt2:dynamo-pgo::<job>:<rank>:<tag>:c1) or ${w.job}`);
 }
 
 function checkedKey(key: string, where: string): string {

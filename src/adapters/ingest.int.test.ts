@@ -240,7 +240,7 @@ for (const dialect of DIALECTS) describe(dialect, () => {
       mc[200] ^= 1;
       await assert.rejects(ingestFile(l, bad('flipped.bin', mc)), /flipped\.bin: mega-cache: checksum mismatch/);
       await assert.rejects(ingestFile(l, bad('v.json', '{"data": "not*base64"}'), { kind: 'remote-json', defaults: { job: 'x' } }), /remote cache value: data: not base64/);
-      await assert.rejects(ingestFile(l, bad('redis_value.json', readFileSync(join(TORCH, 'remote/redis_value.json')))), /cannot tell the remote value's profile key; give --key/);
+      await assert.rejects(ingestFile(l, bad('redis_value.json', readFileSync(join(TORCH, 'remote/redis_value.json')))), /cannot tell the remote value's profile key; give key \(pt2:dynamo-pgo::<job>:<rank>:<tag>:c1\) or defaults\.job$/);
       assert.equal(l.profiles().length, 0, 'nothing written');
       // a trace cut mid-payload: the cut entry is reported and skipped, the rest ingests
       const log = readFileSync(join(TORCH, 'traces/cold-local.log'), 'utf8');

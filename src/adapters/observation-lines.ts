@@ -11,6 +11,7 @@ import { hash53 } from '../store/hash53.ts';
 import { VALIDATED, zodMessage, type ShapeObserved } from '../store/events.ts';
 import type { NewEvent } from '../store/ledger.ts';
 import type { WireParts } from './observation-batches.ts';
+import { ingestWords, type IngestWords } from './ingest-words.ts';
 
 /** Values the command line gives for what a line leaves out. */
 export interface LineDefaults {
@@ -20,6 +21,8 @@ export interface LineDefaults {
   run?: string;
   /** `--hash-files DIR`: the folder whose files a missing file_hash may be computed from. */
   hashFiles?: string;
+  /** How the caller names these (and a remote value's key) in a message asking for one: the library's fields by default, the command line's flags. */
+  words?: IngestWords;
 }
 
 // Built on first use: building it at load would load zod into every command that bundles the
@@ -338,7 +341,7 @@ export function parseObservationLine(text: string, line: number, ctx: LineContex
     o = r.data;
   }
   const job = o.job ?? defaults.job;
-  if (!job) throw new InputError(file, line, 'field job: missing (give it in the line or with --job)');
+  if (!job) throw new InputError(file, line, `field job: missing (give it in the line or with ${ingestWords(defaults).job})`);
   const rank = o.rank !== undefined ? o.rank : (defaults.rank ?? null);
   const tag = o.tag ?? defaults.tag ?? '';
   // Issue 9.5: PyTorch joins job:rank:tag; a tag with ':' would read back as another job and rank.

@@ -143,4 +143,19 @@ describe('issue 12.4: safe publish (a real redis-server)', () => {
     }
     c.disconnect();
   });
+
+  it('a value there that is no PGO profile: the library names its publishProfile as what replaces it, the command line its publish without --merge (session 19)', async () => {
+    const { url } = await startRedis();
+    const other = client(url);
+    await other.set(KEY, 'not a profile');
+    const ours = await profileOf('words', [{ name: 'f', size: [8, 128] }]);
+    await assert.rejects(publishMerged(url, 'fleet:None:', ours), (e: Error) => /holds a value that is no PGO profile \(publishProfile replaces it\)/.test(e.message) && !e.message.includes('--merge'));
+    const db = join(dir, 'words.db');
+    for (const args of [['--merge'], ['--dry-run']]) {
+      const r = cli(db, ['publish', url, '--job', 'fleet', ...args]);
+      assert.equal(r.status, 2, r.stderr);
+      assert.match(r.stderr, /holds a value that is no PGO profile \(publish without --merge replaces it\)/, args[0]);
+    }
+    assert.equal(await other.get(KEY), 'not a profile');
+  });
 });

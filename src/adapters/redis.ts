@@ -120,15 +120,24 @@ export async function publishProfile(url: string, cacheKey: string, profile: Pro
   return key;
 }
 
+/**
+ * How the caller names, in the refusal of a value that is no PGO profile, the write that
+ * replaces it: the library's publishProfile by default, the command line's plain `publish`.
+ */
+export interface ReplaceWords {
+  replace?: string;
+}
+const REPLACE_FIELD = 'publishProfile';
+
 /** What Redis holds at a key now, decoded with the remote value's and the pickle's codecs (null: nothing). */
-async function currentProfile(r: Redis, key: string): Promise<Profile | null> {
+async function currentProfile(r: Redis, key: string, o: ReplaceWords): Promise<Profile | null> {
   const raw = await r.getBuffer(key);
   if (raw === null) return null;
   try {
     return unpickleProfile(decodeRemoteValue(raw.toString('utf8')));
   } catch (e) {
     // never joined with, nor silently replaced by a merge: the user decides
-    throw inputError(`${key} holds a value that is no PGO profile (publish without --merge replaces it)`, e);
+    throw inputError(`${key} holds a value that is no PGO profile (${o.replace ?? REPLACE_FIELD} replaces it)`, e);
   }
 }
 
@@ -151,11 +160,11 @@ export interface PublishPreview {
  * `publish --dry-run`: what a publish would change at the key, reading Redis and writing
  * nothing.
  */
-export async function previewPublish(url: string, cacheKey: string, profile: Profile, o: RedisOptions & LayoutOptions & { merge?: boolean } = {}): Promise<PublishPreview> {
+export async function previewPublish(url: string, cacheKey: string, profile: Profile, o: RedisOptions & LayoutOptions & ReplaceWords & { merge?: boolean } = {}): Promise<PublishPreview> {
   const key = remoteKey(cacheKey);
   profileAsWritten(profile, o); // what the publish would refuse (closures --torch 2.11 cannot hold), the preview refuses
   return withRedis(url, o, async (r) => {
-    const current = await currentProfile(r, key);
+    const current = await currentProfile(r, key, o);
     // as publish and publishMerged write it: in the layout asked for
     const next = profileAsWritten(o.merge && current ? joinProfiles(current, profile) : profile, o);
     return { key, exists: current !== null, profile: next, changes: diffProfiles(current ?? { codes: new Map() }, next) };
@@ -172,7 +181,7 @@ export interface MergedPublish {
   profile: Profile;
 }
 
-export interface MergeOptions extends RedisOptions, LayoutOptions {
+export interface MergeOptions extends RedisOptions, LayoutOptions, ReplaceWords {
   ttlSeconds?: number;
   /** Rounds before giving up (default 10). */
   maxAttempts?: number;
@@ -197,7 +206,7 @@ export async function publishMerged(url: string, cacheKey: string, profile: Prof
       let joined: Profile;
       let held: number;
       try {
-        const current = await currentProfile(r, key);
+        const current = await currentProfile(r, key, o);
         joined = profileAsWritten(current ? joinProfiles(current, profile) : profile, o);
         held = current?.codes.size ?? 0;
         value = encodeRemoteValue(profilePickle(joined, 4, o));

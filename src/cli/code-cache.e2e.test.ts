@@ -52,6 +52,19 @@ it('a code cache of another build, one V8 refuses, or none, is compiling as usua
   assert.equal(none.stderr, '');
 });
 
+it('the bundle is ASCII, which the bin reads as Latin-1: text the sources write in other characters comes out as written', () => {
+  const bytes = readFileSync(built('dist/pgo-ledger.cjs'));
+  assert.equal(bytes.findIndex((b) => b > 0x7f), -1, 'a byte past ASCII in the bundle');
+  // the refusal of a named pipe quotes `… | pgo-ledger ingest -`, an ellipsis in the sources
+  const dir = tempDir();
+  const fifo = join(dir, 'a-pipe');
+  spawnSync('mkfifo', [fifo]);
+  const { NODE_TEST_CONTEXT: _, ...env } = process.env;
+  const r = spawnSync(process.execPath, [join(ROOT, 'bin/pgo-ledger.cjs'), '--db', join(dir, 'l.db'), 'ingest', fifo], { cwd: ROOT, env, encoding: 'utf8', timeout: 120_000 });
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(r.stderr, /give a pipe as stdin \(`\u2026 \| pgo-ledger ingest -`\)/);
+});
+
 it("the bundle's text is the function Node wraps a CommonJS file in, strict as the modules it is made of, and runs as a file too", () => {
   const fn: unknown = new Script(readFileSync(built('dist/pgo-ledger.cjs'), 'utf8')).runInThisContext();
   assert.equal(typeof fn, 'function');

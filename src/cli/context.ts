@@ -15,6 +15,15 @@ export interface CliContext {
   setExitCode(code: number): void;
 }
 
+/** The command line's words for the ledger's path (OpenOptions.words): where every command reads it. */
+export const DB_FLAG = { check: '--db or PGO_LEDGER_DB', give: '--db' };
+
+/** The command line's words for the ways to say which profile an input is for (ingest-words.ts). */
+export const INGEST_FLAGS = { job: '--job', rank: '--rank', tag: '--tag', key: '--key' };
+
+/** The command line's words for the write that replaces a Redis value that is no PGO profile (redis.ts ReplaceWords). */
+export const PUBLISH_REPLACES = 'publish without --merge';
+
 /** The command line's words for profileAsWritten's error (export-profile.ts). */
 export const LAYOUT_FLAGS = { torch: '--torch 2.12', mergeClosures: '--merge-closures' };
 

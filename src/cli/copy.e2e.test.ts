@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { cli } from '../../test/support/cli.ts';
@@ -103,5 +103,37 @@ describe('session 14 tryout: copy and --db', () => {
     const same = cli(a, ['copy', '--to', a]);
     assert.equal(same.status, 2);
     assert.match(same.stderr, /--from and --to name the same ledger/);
+  });
+});
+
+describe('session 19: what copy carries besides the log', () => {
+  it("copy carries the live merges (the copy's target follows its ranks as the source's did) and says it leaves watch's cursors, with what that costs", () => {
+    const dir = tempDir();
+    const a = join(dir, 'a.db');
+    const b = join(dir, 'b.db');
+    const obs = (rank: number, size: number[]) =>
+      JSON.stringify({ job: 'cp', rank, tag: '', run: `r${rank}`, time: '2026-11-26T10:00:00Z', code: { filename: '/srv/train.py', firstlineno: 24, name: 'forward', file_hash: 'd02731e6' }, source: "L['x']", kind: 'tensor', size, stride: [size[1], 1] }) + '\n';
+    const watched = join(dir, 'watched');
+    mkdirSync(watched);
+    writeFileSync(join(watched, 'rank0.jsonl'), obs(0, [8, 4]));
+    // a watch's pass leaves its cursor for the file
+    ok(a, ['watch', watched, '--once']);
+    ok(a, ['merge', '--from', 'cp:*', '--into', 'cp-all', '--live']);
+    const out = ok(a, ['copy', '--to', b]);
+    assert.match(out, /; 1 live merge \(cp-all:None: follows cp:\*\); watch's 1 cursor not carried: a watch on .*b\.db reads its inputs again, and what the log holds adds nothing\n$/);
+    const r = JSON.parse(ok(a, ['copy', '--to', join(dir, 'c.db'), '--json'])) as { live_merges: number; watch_cursors_left: number };
+    assert.deepEqual([r.live_merges, r.watch_cursors_left], [1, 1]);
+    // the copy's target follows a rank ingested later, as the source's does
+    // and on PostgreSQL, where defining one takes the ledger's lock alone
+    const pg = freshLedger('postgres');
+    assert.match(ok(a, ['copy', '--to', pg]), /; 1 live merge \(cp-all:None: follows cp:\*\)/);
+    const late = join(dir, 'rank1.jsonl');
+    writeFileSync(late, obs(1, [16, 4]));
+    for (const db of [a, b, pg]) ok(db, ['ingest', late]);
+    assert.match(ok(b, ['show', '--job', 'cp-all']), /size=\[\?, 4\]/);
+    for (const db of [b, pg]) assert.equal(ok(db, ['show', '--job', 'cp-all']), ok(a, ['show', '--job', 'cp-all']));
+    // a second copy adds no second live merge
+    assert.match(ok(a, ['copy', '--to', b]), /; 1 live merge \(cp-all:None: follows cp:\*\)/);
+    assert.match(ok(b, ['merge', '--into', 'cp-all', '--stop-live']), /1 live merge stopped/);
   });
 });

@@ -159,7 +159,7 @@ describe("trial 17.3: another program's SQLite file given as --db", () => {
     const db = damagedLedger('no-views.db', 'drop table code_states; drop table history');
     const v = spawnSync(process.execPath, [builtCli(), '--db', db, 'verify'], { encoding: 'utf8' });
     assert.equal(v.status, 2, v.stderr);
-    const advice = `the log is whole: \`pgo-ledger copy --from ${db} --to NEW-LEDGER\` makes a whole ledger of it (\`replay\` cannot: it rebuilds the views' rows, not their tables)`;
+    const advice = `the log is whole: \`pgo-ledger copy --from ${db} --to NEW-LEDGER\` makes a whole ledger of it (\`replay\` cannot: it rebuilds the views' rows, not their tables), its live merges included; not watch's cursors: a watch on the new ledger reads its inputs again, and what the log holds adds nothing`;
     assert.equal(v.stderr, `pgo-ledger: ${db} is damaged: the ledger's tables code_states, history are missing (dropped by hand?); ${advice}\n`);
     assert.doesNotMatch(v.stderr, /run `pgo-ledger verify/);
     // a command that meets one of them says the same of it
@@ -175,6 +175,16 @@ describe("trial 17.3: another program's SQLite file given as --db", () => {
     const again = spawnSync(process.execPath, [builtCli(), '--db', fresh, 'verify'], { encoding: 'utf8' });
     assert.equal(again.status, 0, again.stdout + again.stderr);
     assert.equal(spawnSync(process.execPath, [builtCli(), '--db', fresh, 'show', '--job', 'h'], { encoding: 'utf8' }).stdout.split('\n')[0], 'hash(d02731e6)/srv/train/train.py:24:f:');
+  });
+
+  it("copy repairs a ledger whose live merges' and watch's tables were dropped: nothing of them to carry (session 19)", () => {
+    const db = damagedLedger('no-merges.db', 'drop table live_merges; drop table watch_cursors');
+    const fresh = join(dir, 'from-no-merges.db');
+    const copy = spawnSync(process.execPath, [builtCli(), 'copy', '--from', db, '--to', fresh], { encoding: 'utf8' });
+    assert.equal(copy.status, 0, copy.stderr);
+    assert.match(copy.stdout, /import snapshots\n$/);
+    const again = spawnSync(process.execPath, [builtCli(), '--db', fresh, 'verify'], { encoding: 'utf8' });
+    assert.equal(again.status, 0, again.stdout + again.stderr);
   });
 });
 
@@ -198,6 +208,39 @@ describe('trial 18: PostgreSQL says what SQLite says of a database that is no le
     assert.equal(r.status, 2, r.stderr);
     assert.match(r.stderr, /^pgo-ledger: \S+ is a database of something else \(tables: t\), not a pgo-ledger ledger; it was left untouched: give an empty database as --db\n$/);
     assert.deepEqual(psql("select tablename from pg_tables where schemaname = 'public'", dbName(url)), ['t']);
+  });
+
+  it("a read command given another program's database, or one with no tables, says so in one message on SQLite and PostgreSQL (session 19)", () => {
+    const sqlite = (name: string, sql: string) => {
+      const db = join(dir, name);
+      const d = new Database(db);
+      d.exec(sql);
+      d.close();
+      return db;
+    };
+    const foreignPg = freshPgDatabase();
+    psql('create table t(x int); insert into t values (1)', dbName(foreignPg));
+    const cases = [
+      { what: 'foreign', dbs: [sqlite('foreign-read.db', 'create table t(x); insert into t values (1)'), foreignPg] },
+      { what: 'empty', dbs: [sqlite('empty-read.db', 'pragma user_version = 0'), freshPgDatabase()] },
+    ];
+    for (const { what, dbs } of cases) {
+      const said = dbs.map((db) => {
+        const r = run(db, 'jobs');
+        assert.equal(r.status, 2, r.stderr);
+        assert.equal(r.stdout, '');
+        // the path as the message names it: a SQLite file's, a URL's database
+        return r.stderr.replace(db.startsWith('postgres') ? /^pgo-ledger: \S+/ : `pgo-ledger: ${db}`, 'pgo-ledger: DB');
+      });
+      assert.equal(said[1], said[0], what);
+      assert.equal(
+        said[0],
+        what === 'foreign'
+          ? 'pgo-ledger: DB is a database of something else (tables: t), not a pgo-ledger ledger: a read command never makes one (check --db or PGO_LEDGER_DB)\n'
+          : 'pgo-ledger: DB holds no pgo-ledger ledger (no tables at all): a read command never creates one (check --db or PGO_LEDGER_DB; ingest or pull creates a ledger)\n',
+      );
+    }
+    assert.deepEqual(psql("select tablename from pg_tables where schemaname = 'public'", dbName(foreignPg)), ['t']);
   });
 
   it("a ledger whose record of migrations was dropped is said to be damaged, by write and read commands", () => {

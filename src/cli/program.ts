@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
 import type { Ledger } from '../store/ledger.ts';
 import { VERSION } from '../version.ts';
-import { usage, type CliContext } from './context.ts';
+import { DB_FLAG, usage, type CliContext } from './context.ts';
 import { copyCommand } from './commands/copy.ts';
 import { diffCommand } from './commands/diff.ts';
 import { exportCommand } from './commands/export.ts';
@@ -87,7 +87,7 @@ export async function runCli(argv: string[], program = new Command()): Promise<n
           if (!existsSync(db)) usage(`${db}: no ledger there (only ingest and pull create one)`);
         }
         // Read commands open read-only: they never create, migrate or rebuild a database.
-        ledger = await openLedger(db, { readonly: !options?.write, existing });
+        ledger = await openLedger(db, { readonly: !options?.write, existing, words: DB_FLAG });
         for (const n of ledger.notes) process.stderr.write(`${n}\n`);
       }
       return ledger;

@@ -122,5 +122,13 @@ function tupleCovers(xs: readonly Atom[] | Dynamic | Unset, ys: readonly Atom[] 
 export function joinKeeps(self: FrameStateSizeEntry, other: FrameStateSizeEntry): boolean {
   if (self.excluded_sizes != null && Array.isArray(self.size)) return false;
   if (self.excluded_scalar != null && self.scalar === DYNAMIC) return false;
+  return covers(self, other);
+}
+
+/**
+ * Whether `self |= other` leaves `self` equal as PyTorch's `==` sees it: `excluded_sizes` and
+ * `excluded_scalar` are `compare=False`, so a join that would only clear them changes nothing.
+ */
+export function covers(self: FrameStateSizeEntry, other: FrameStateSizeEntry): boolean {
   return atomCovers(self.scalar, other.scalar) && tupleCovers(self.size, other.size) && tupleCovers(self.stride, other.stride);
 }

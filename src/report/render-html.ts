@@ -157,7 +157,14 @@ export function renderReportHtml(profiles: ReportProfile[], generatedAt: Date = 
   }
 
   function since(t) {
-    return '#' + t.position + (t.run ? ' · ' + t.run : '') + (t.compileId ? ' · ' + t.compileId : '');
+    return '#' + t.position + (t.run ? ' · ' + t.run : '') + (t.compileId ? ' · ' + t.compileId : '') + (t.via ? ' ← ' + t.via.cacheKey + ' #' + t.via.position + (t.via.run ? ' · ' + t.via.run : '') : '');
+  }
+
+  // a merged change: where it came in the profile it was joined from, as why tells it
+  function viaText(v) {
+    if (!v) return '';
+    return ', from ' + v.cacheKey + ', where it came at #' + v.position + ' (' + v.reason + (v.run ? ', run ' + v.run : '') + (v.compileId ? ', compile ' + v.compileId : '') + ', ' + v.time + (v.origin ? ', ' + v.origin : '') + ')' +
+      (v.retractedSince ? '; run ' + v.run + ' was retracted from ' + v.cacheKey + ' since, and the merge keeps what it joined' : '') + viaText(v.via);
   }
 
   // what each compile saw of a source: "compile 0/0 saw [2, 3]; 0/1 saw [4, 3]" (the first 12)
@@ -178,7 +185,7 @@ export function renderReportHtml(profiles: ReportProfile[], generatedAt: Date = 
       for (const s of c.sources) {
         const dims = el('div', { class: 'dims' }, ...s.dims.map((d) => {
           const dyn = d.value === '?';
-          const cell = el('span', { class: 'dim ' + (dyn ? 'dynamic' : 'static'), title: d.label + (dyn && d.since ? ': dynamic since event #' + d.since.position + ' (' + d.since.time + (d.since.run ? ', run ' + d.since.run : '') + (d.since.compileId ? ', compile ' + d.since.compileId : '') + ')' : dyn ? ': dynamic' : ': static') }, d.value);
+          const cell = el('span', { class: 'dim ' + (dyn ? 'dynamic' : 'static'), title: d.label + (dyn && d.since ? ': dynamic since event #' + d.since.position + ' (' + d.since.time + (d.since.run ? ', run ' + d.since.run : '') + (d.since.compileId ? ', compile ' + d.since.compileId : '') + ')' + viaText(d.since.via) : dyn ? ': dynamic' : ': static') }, d.value);
           if (dyn && d.since) cell.append(el('small', { text: since(d.since) }));
           return cell;
         }));
@@ -187,7 +194,7 @@ export function renderReportHtml(profiles: ReportProfile[], generatedAt: Date = 
           ? el('details', {}, el('summary', { text: tl.length + ' change' + (tl.length === 1 ? '' : 's') }),
               el('ol', { class: 'timeline' }, ...tl.map((t) => el('li', {},
                 el('span', { class: 'mono', text: (t.dim === 'scalar' || t.dim === 'all' ? t.dim : 'dim ' + t.dim) + ': ' + t.cached + ' → ' + t.new }),
-                ' ', el('span', { class: 'muted', text: t.reason + ' · #' + t.position + ' · ' + t.time + (t.run ? ' · run ' + t.run : '') + (t.compileId ? ' · compile ' + t.compileId : '') + (t.origin ? ' · ' + t.origin : '') }),
+                ' ', el('span', { class: 'muted', text: t.reason + ' · #' + t.position + ' · ' + t.time + (t.run ? ' · run ' + t.run : '') + (t.compileId ? ' · compile ' + t.compileId : '') + (t.origin ? ' · ' + t.origin : '') + viaText(t.via) }),
                 t.guard ? el('div', { class: 'guard', text: 'guard failure: ' + t.guard }) : null))))
           : el('span', { class: 'muted', text: 'never changed' });
         rows.push(el('tr', { class: 'entry', 'data-code': c.code, 'data-source': s.source },

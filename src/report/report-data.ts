@@ -7,7 +7,7 @@ import { layoutOf } from '../model/profile.ts';
 import { shellQuoted, switchAdvice, type SourceFacts, type SwitchAdvice } from '../model/switches.ts';
 import type { HistoryRow, Ledger, ProfileRow } from '../store/ledger.ts';
 import { historyAsOf } from '../store/history.ts';
-import { dimKey, explain } from '../store/why.ts';
+import { dimKey, explain, type DimStory } from '../store/why.ts';
 import { describedShapes } from '../store/described-shapes.ts';
 import { logCountsUntil } from '../store/log-counts.ts';
 import type { Window } from '../store/window.ts';
@@ -75,6 +75,26 @@ export interface Change {
   /** The compile's guard failures as one line (guardFailures): each cache entry's reason. */
   guard: string | null;
   origin: string | null;
+  /** A change a merge brought: where it came in the profile it was joined from, as `why` tells it. */
+  via?: Via;
+}
+
+/**
+ * Where a merged dim came from in the profile a merge joined it from (why's DimStory.via): the
+ * event there (where it turned dynamic, else its first evidence), and whether that event's
+ * run was retracted there since (the merge keeps what it joined); `via` again where that
+ * profile is itself a merge.
+ */
+export interface Via {
+  cacheKey: string;
+  position: number;
+  time: string;
+  run: string | null;
+  compileId: string | null;
+  reason: string;
+  origin: string | null;
+  retractedSince: boolean;
+  via: Via | null;
 }
 
 const MANY = 3;
@@ -97,6 +117,31 @@ function change(h: HistoryRow): Change {
     new: h.new,
     guard: h.guard === null ? null : guardFailures(h.guard),
     origin: h.origin === null ? null : h.originLine === null ? h.origin : `${h.origin}:${h.originLine}`,
+  };
+}
+
+type Evidence = NonNullable<DimStory['first']>;
+
+const isMerge = (e: Evidence) => e.kind === 'entry.imported' && e.format === 'merge';
+const originText = (e: Evidence) => (e.origin === null ? null : e.originLine === null ? e.origin : `${e.origin}:${e.originLine}`);
+const changeReason = (st: DimStory, e: Evidence) => st.logged?.reason ?? (e.kind === 'entry.imported' ? `imported ${e.format ?? 'snapshot'}` : 'observation');
+
+function viaOf(st: DimStory): Via | null {
+  if (!st.via) return null;
+  const inner = st.via.story;
+  // static there (the join of two ranks' values made it dynamic): its first evidence
+  const e = inner.becameDynamic ?? inner.first;
+  if (!e) return null;
+  return {
+    cacheKey: st.via.cacheKey,
+    position: e.position,
+    time: new Date(e.time).toISOString(),
+    run: e.run,
+    compileId: e.compileId,
+    reason: changeReason(inner, e),
+    origin: originText(e),
+    retractedSince: e.run !== null && st.via.retractedSince.includes(e.run),
+    via: viaOf(inner),
   };
 }
 
@@ -139,21 +184,36 @@ export function reportProfile(ledger: Ledger, p: ProfileRow, window: Window = {}
   // Where each dynamic dim turned dynamic: why's answer, the one history, diff and show --as-of
   // agree on (a first record is wrong after an overwrite, and a snapshot brings no record).
   const became = new Map<string, Change>();
-  for (const st of explain(ledger, p.id, { window, becameOnly: true })) {
+  let stories = explain(ledger, p.id, { window, becameOnly: true });
+  // A dim a merge brought: why's whole story, which follows it into the profile it came from
+  // (only then: it folds that profile too).
+  if (stories.some((st) => st.becameDynamic && isMerge(st.becameDynamic))) stories = explain(ledger, p.id, { window });
+  for (const st of stories) {
     const b = st.becameDynamic;
     if (!b) continue;
-    became.set(`${codeKey(st.code)}\u0000${st.source}\u0000${dimKey(st.dim)}`, {
+    const c: Change = {
       position: b.position,
       time: new Date(b.time).toISOString(),
       run: b.run,
       compileId: b.compileId,
       dim: dimKey(st.dim),
-      reason: st.logged?.reason ?? (b.kind === 'entry.imported' ? `imported ${b.format ?? 'snapshot'}` : 'observation'),
+      reason: changeReason(st, b),
       cached: st.logged?.cached ?? b.before,
       new: st.logged?.new ?? b.brought ?? '?',
       guard: st.logged?.guard ? guardFailures(st.logged.guard) : null,
-      origin: b.origin === null ? null : b.originLine === null ? b.origin : `${b.origin}:${b.originLine}`,
-    });
+      origin: originText(b),
+    };
+    const via = viaOf(st);
+    if (via) c.via = via;
+    became.set(`${codeKey(st.code)}\u0000${st.source}\u0000${dimKey(st.dim)}`, c);
+  }
+  // a record of the merge's own (PyTorch's rule, joining it) names the same change
+  for (const [k, list] of byKey) {
+    for (const c of list) {
+      const dim = c.reason === 'scalar change' ? 'scalar' : c.reason === 'size change' ? `size[${c.dim}]` : c.reason === 'stride change' ? `stride[${c.dim}]` : null;
+      const b = dim === null ? undefined : became.get(`${k}\u0000${dim}`);
+      if (b?.via && b.position === c.position) c.via = b.via;
+    }
   }
   const codes: ReportCode[] = [];
   const keepStatic: ReportProfile['keepStatic'] = [];

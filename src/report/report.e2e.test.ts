@@ -172,4 +172,33 @@ for (const dialect of DIALECTS) describe(dialect, () => {
     assert.deepEqual(dims, ["L['x'] size[0] in hash(d02731e6)/srv/train.py:24:forward: 8 seen 1 time in 1 observation"]);
     await page.close();
   });
+
+  it("a merged profile's change names, as why does, what it came from in the rank: its observation, run, time and line, and a run retracted there since (session 19)", async () => {
+    const d = join(dir, 'via');
+    mkdirSync(d, { recursive: true });
+    const db = join(d, 'l.db');
+    twoRanksMerged(d, (args) => cli(db, args).status === 0);
+    assert.equal(cli(db, ['retract', '--run', 'r1']).status, 0);
+    const l = await openLedger(db, { readonly: true });
+    let since;
+    try {
+      const r = reportProfile(l, l.profileByKey('one-all:None:')!);
+      since = r.codes[0].sources[0].dims[0].since!;
+    } finally {
+      await l.close();
+    }
+    assert.equal(since.origin, 'profile one:1:');
+    assert.deepEqual(since.via, {
+      cacheKey: 'one:1:', position: 4, time: '2026-11-26T10:02:00.000Z', run: 'r1', compileId: null, reason: 'observation', origin: `${join(d, 'one1.jsonl')}:2`, retractedSince: true, via: null,
+    });
+    const html = join(d, 'r.html');
+    assert.equal(cli(db, ['report', '--job', 'one-all', '-o', html]).status, 0);
+    const page = await browser.newPage();
+    await page.goto(pathToFileURL(html).href);
+    await page.waitForSelector('span.dim.dynamic');
+    const cell = await page.$eval('span.dim.dynamic', (e) => [e.getAttribute('title'), e.querySelector('small')!.textContent]);
+    assert.match(cell[0]!, /: dynamic since event #\d+ \(.*\), from one:1:, where it came at #4 \(observation, run r1, 2026-11-26T10:02:00.000Z, .*one1\.jsonl:2\); run r1 was retracted from one:1: since, and the merge keeps what it joined$/);
+    assert.match(cell[1]!, /← one:1: #4 · r1$/);
+    await page.close();
+  });
 });

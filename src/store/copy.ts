@@ -1,6 +1,8 @@
 import type { CodeId } from '../model/code-id.ts';
 import type { EventKind } from './events.ts';
 import type { Ledger, PreparedEvent } from './ledger.ts';
+import { cursorCount } from './cursors.ts';
+import { defineLiveMerge, liveMerges, type LiveMerge } from './live-merges.ts';
 import { dictionaries, type Body } from './log.ts';
 
 export interface CopyResult {
@@ -12,6 +14,10 @@ export interface CopyResult {
   duplicates: number;
   /** Import snapshots new to the target. */
   imports: number;
+  /** The source's live merges, each now defined in the target too. */
+  liveMerges: LiveMerge[];
+  /** The source's watch cursors, which are not copied (see copyLedger). */
+  watchCursorsLeft: number;
 }
 
 export interface CopyOptions {
@@ -29,9 +35,24 @@ const PAGE = 5000;
  * compile ids and retractions (events like any other) go as they are. Each event keeps its
  * idempotency key, so a second copy adds nothing. The import snapshots go first, by digest,
  * and each imported entry is pointed at its snapshot's id in the target.
+ *
+ * The live merges go too, once the events are in: defined before, they would join each
+ * copied batch again, at the copy's time; after, the target already holds what they joined.
+ * Watch's cursors stay: one names a file by its device and inode on the machine that watched
+ * it, which in another ledger may be another file; without them a watch reads its inputs
+ * again, and what the log holds already adds nothing. A table of them that is gone (the
+ * damage `copy` repairs) is nothing to carry.
  */
 export function copyLedger(from: Ledger, to: Ledger, o: CopyOptions = {}): CopyResult {
-  const out: CopyResult = { events: 0, appended: 0, duplicates: 0, imports: 0 };
+  const tables = new Set(from.sql.dialect.tables(from.sql));
+  const out: CopyResult = {
+    events: 0,
+    appended: 0,
+    duplicates: 0,
+    imports: 0,
+    liveMerges: tables.has('live_merges') ? liveMerges(from.sql) : [],
+    watchCursorsLeft: tables.has('watch_cursors') ? cursorCount(from.sql) : 0,
+  };
   const importIds = copyImports(from, to, out);
   const dict = dictionaries(from.sql);
   const batchSize = o.batch ?? PAGE;
@@ -96,6 +117,9 @@ export function copyLedger(from: Ledger, to: Ledger, o: CopyOptions = {}): CopyR
     after = rows[rows.length - 1][0] as number;
   }
   flush();
+  if (out.liveMerges.length) to.sql.immediate(() => {
+    for (const m of out.liveMerges) defineLiveMerge(to.sql, m.into, [m.pattern]);
+  });
   return out;
 }
 

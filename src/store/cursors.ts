@@ -43,3 +43,8 @@ export function writeCursor(sql: Sql, c: WatchCursor): void {
     c.updatedAt,
   );
 }
+
+/** How many inputs the ledger holds a cursor for. */
+export function cursorCount(sql: Sql): number {
+  return Number(sql.get<{ n: number | string }>('select count(*) as n from watch_cursors')!.n);
+}

@@ -39,13 +39,13 @@ const RESTORE = 'restore the ledger from a backup';
  * Tables of a ledger that are gone (dropped by hand): what is missing and what truly repairs it.
  * `replay` does not: it rebuilds the views' rows, not their tables. A table of the log held
  * what nothing else holds; without one of them only the views are lost, and `copy` folds a
- * whole new ledger from the log (the live merges and watch's cursors it does not carry).
+ * whole new ledger from the log, live merges included (watch's cursors it leaves: copyLedger).
  */
 export function tablesMissing(path: string, missing: readonly string[]): DamageError {
   const tables = `the ledger's table${missing.length === 1 ? '' : 's'} ${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} missing (dropped by hand?)`;
   const next = missing.some(isLogTable)
     ? `what the log kept there is lost and no command makes it again: ${RESTORE}`
-    : `the log is whole: \`pgo-ledger copy --from ${path} --to NEW-LEDGER\` makes a whole ledger of it (\`replay\` cannot: it rebuilds the views' rows, not their tables)`;
+    : `the log is whole: \`pgo-ledger copy --from ${path} --to NEW-LEDGER\` makes a whole ledger of it (\`replay\` cannot: it rebuilds the views' rows, not their tables), its live merges included; not watch's cursors: a watch on the new ledger reads its inputs again, and what the log holds adds nothing`;
   // no cause: the backend's own words ("no such table: events", 'relation "events" does not
   // exist') would follow the message, and both backends say the same
   return new DamageError(path, tables, undefined, next);
@@ -89,15 +89,30 @@ export function damaged(path: string, what: string, cause: unknown): DamageError
  * A database with tables but no record of migrations, given its tables' names, on either
  * backend: a ledger whose record was dropped (damaged), or another program's database, which a
  * write would make a ledger of (trial 17.3: `ingest` did, exit 0); null where it holds none.
+ * `give`: how the caller names the path (OpenOptions.words).
  */
-export function notALedger(path: string, tables: readonly string[], fresh = 'a new file'): LedgerError | null {
+export function notALedger(path: string, tables: readonly string[], give: string, fresh = 'a new file'): LedgerError | null {
   const names = tables.filter((t) => !t.startsWith('sqlite_')).sort();
   if (!names.length) return null;
   const unrecorded = unrecordedLedger(path, names);
   if (unrecorded) return unrecorded;
-  const shown = names.slice(0, 5).join(', ') + (names.length > 5 ? `, ... (${names.length} tables)` : '');
-  return inputError(`${path} is a database of something else (tables: ${shown}), not a pgo-ledger ledger; it was left untouched: give ${fresh} as --db`);
+  return inputError(`${path} is a database of something else (tables: ${shownTables(names)}), not a pgo-ledger ledger; it was left untouched: give ${fresh} as ${give}`);
 }
+
+/**
+ * What a read (which never creates a ledger) says of a database that holds none, on either
+ * backend, given its tables: a ledger's without its record (damaged), another program's, or
+ * none at all. `named`: how the caller names the path (OpenOptions.named).
+ */
+export function noLedgerToRead(path: string, tables: readonly string[], named: string): LedgerError {
+  const names = tables.filter((t) => !t.startsWith('sqlite_')).sort();
+  const unrecorded = unrecordedLedger(path, names);
+  if (unrecorded) return unrecorded;
+  if (!names.length) return inputError(`${path} holds no pgo-ledger ledger (no tables at all): a read command never creates one (check ${named}; ingest or pull creates a ledger)`);
+  return inputError(`${path} is a database of something else (tables: ${shownTables(names)}), not a pgo-ledger ledger: a read command never makes one (check ${named})`);
+}
+
+const shownTables = (names: readonly string[]) => names.slice(0, 5).join(', ') + (names.length > 5 ? `, ... (${names.length} tables)` : '');
 
 /** The ledger's tables there, its record of migrations (kysely_migration) gone: a damaged ledger, not a new database; else null. */
 export function unrecordedLedger(path: string, tables: readonly string[]): LedgerError | null {

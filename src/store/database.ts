@@ -3,7 +3,7 @@ import Database from 'better-sqlite3';
 import type { Kysely, MigrationProvider } from 'kysely';
 import { migrations } from '../../migrations/index.ts';
 import { inputError, LedgerError, namingLedger } from '../errors.ts';
-import { damaged, isCorruption, isMissingPart, missingPart, notALedger, unrecordedLedger } from './damage.ts';
+import { damaged, isCorruption, isMissingPart, missingPart, noLedgerToRead, notALedger } from './damage.ts';
 import { createFresh, freshUsable } from './fresh-sqlite.ts';
 import type { LedgerSchema } from './schema.ts';
 import { isPostgresUrl, SERVED_DATABASES, unservedScheme, type Dialect } from './dialect/dialect.ts';
@@ -77,7 +77,17 @@ export interface OpenOptions {
   readonly?: boolean;
   /** Written to, but never created: a database with no ledger tables is an error (PostgreSQL; on SQLite the file's absence says it). */
   existing?: boolean;
+  /** How the caller names the path in messages: the library's words by default, the command line's flags. */
+  words?: PathWords;
 }
+
+/** The path as a message names it: where to check it (a mistyped one), and where to give another. */
+export interface PathWords {
+  check: string;
+  give: string;
+}
+const PATH_FIELDS: PathWords = { check: 'the path', give: 'the path' };
+export const pathWords = (o: OpenOptions): PathWords => o.words ?? PATH_FIELDS;
 
 /**
  * Opens a ledger database. Written to (the default): created if needed and migrated, under
@@ -91,10 +101,10 @@ export async function openDatabase(path: string, options: OpenOptions = {}): Pro
   if (scheme) throw inputError(`a ${scheme}: URL is not a database pgo-ledger serves: give ${SERVED_DATABASES}`);
   const readonly = options.readonly === true;
   if (readonly && path !== ':memory:' && !existsSync(path)) {
-    throw inputError(`no ledger at ${path}: a read command never creates one (check --db or PGO_LEDGER_DB; ingest or pull creates a ledger)`);
+    throw inputError(`no ledger at ${path}: a read command never creates one (check ${pathWords(options).check}; ingest or pull creates a ledger)`);
   }
   // SQLite says only "disk I/O error" or "unable to open database file" for a folder
-  if (path !== ':memory:' && isFolder(path)) throw inputError(`${path} is a folder, not a ledger database file (check --db or PGO_LEDGER_DB)`);
+  if (path !== ':memory:' && isFolder(path)) throw inputError(`${path} is a folder, not a ledger database file (check ${pathWords(options).check})`);
   let db: Database.Database;
   try {
     db = readonly ? openReadonly(path) : new Database(path);
@@ -110,11 +120,9 @@ export async function openDatabase(path: string, options: OpenOptions = {}): Pro
     state = migrationState(db, path);
     if (readonly && state === 'new') {
       // a ledger whose record of migrations was dropped holds the tables all the same
-      const unrecorded = unrecordedLedger(path, tableNames(db));
-      if (unrecorded) throw unrecorded;
-      throw inputError(`${path} is not a pgo-ledger database (it holds no ledger tables)`);
+      throw noLedgerToRead(path, tableNames(db), pathWords(options).check);
     }
-    if (state === 'new') refuseForeign(db, path);
+    if (state === 'new') refuseForeign(db, path, pathWords(options).give);
     if (readonly && state === 'behind') {
       throw inputError(`${path} was written by an older pgo-ledger and must be upgraded, which a read command never does: run a write command on it once (e.g. pgo-ledger replay)`);
     }
@@ -182,10 +190,10 @@ type MigrationState = 'new' | 'behind' | 'current';
  * in it would add the ledger's tables and switch it to WAL (trial 17.3: `ingest` did, exit 0).
  * One read of the schema, so a ledger another process made meanwhile is seen as one.
  */
-function refuseForeign(db: Database.Database, path: string): void {
+function refuseForeign(db: Database.Database, path: string, give: string): void {
   const names = tableNames(db);
   if (names.includes('kysely_migration')) return;
-  const not = notALedger(path, names);
+  const not = notALedger(path, names, give);
   if (not) throw not;
 }
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { cli, cliSpawn } from '../../test/support/cli.ts';
@@ -8,6 +8,7 @@ import { DIALECTS, ledgerAt, psql } from '../../test/support/postgres.ts';
 import { pgBin } from '../../test/support/postgres-server.ts';
 import { LOCK_PROFILE } from './dialect/postgres.ts';
 import { tempDir } from '../../test/support/tmp.ts';
+import { twoRanksMerged } from '../../test/support/storm-lines.ts';
 
 const dir = tempDir();
 
@@ -76,7 +77,7 @@ describe('issue 12.5: merging ranks', () => {
     assert.equal(events(), before);
 
     // stopped: later ranks are not joined
-    assert.match(ok(cli(db, ['merge', '--into', 'joined', '--stop-live'])), /1 live merges stopped/);
+    assert.match(ok(cli(db, ['merge', '--into', 'joined', '--stop-live'])), /1 live merge stopped/);
     ok(cli(db, ['ingest', rank3()]));
     assert.equal(events(), before);
     assert.doesNotMatch(ok(cli(db, ['show', '--job', 'joined'])), /late/);
@@ -104,7 +105,7 @@ describe('issue 12.5: merging ranks', () => {
       assert.equal(r.status, 2, r.stdout + r.stderr);
       assert.match(r.stderr, /--stop-live.* cannot be used with/);
     }
-    assert.match(ok(cli(db, ['merge', '--into', 'stopjoin', '--stop-live'])), /1 live merges stopped/);
+    assert.match(ok(cli(db, ['merge', '--into', 'stopjoin', '--stop-live'])), /1 live merge stopped/);
   });
 
   it('issue 12.5 (postgres): a merge --live defined while a batch of a source is under way joins that batch: the merge waits for it, and the batch reads the live merges once its locks are held', async () => {
@@ -149,5 +150,42 @@ describe('issue 12.5: merging ranks', () => {
     const show = (job: string) => ok(cli(db, ['show', '--job', job])).replaceAll(`${job}:None:`, 'TARGET');
     assert.match(show('joined'), /size=\[\?, 4\]/, "rank 0's later batch made dim 0 dynamic");
     assert.equal(show('joined'), show('check'));
+  });
+});
+
+describe("session 19: what a live merge's events hold", () => {
+  it("a live merge's event carries the time of the rank's events it joins, not the append's: why on the target tells when the rank saw it", () => {
+    const d = join(dir, 'times');
+    mkdirSync(d);
+    const db = join(d, 'l.db');
+    twoRanksMerged(d, (args) => cli(db, args).status === 0);
+    const [story] = JSON.parse(ok(cli(db, ['why', '--job', 'one-all', '--json']))) as { became_dynamic: { time: string; origin: { name: string } }; via: { story: { became_dynamic: { time: string } } } }[];
+    assert.equal(story.became_dynamic.origin.name, 'profile one:1:');
+    // rank 1's observations, 10:00 and 10:02, came in one batch: what it joined holds both
+    assert.equal(story.via.story.became_dynamic.time, '2026-11-26T10:02:00.000Z');
+    assert.equal(story.became_dynamic.time, '2026-11-26T10:02:00.000Z');
+  });
+
+  it("a live join that changes nothing as PyTorch's == sees it (only excluded_sizes would differ) appends nothing", () => {
+    const d = join(dir, 'no-op');
+    mkdirSync(d);
+    const db = join(d, 'l.db');
+    const obs = (rank: number, minute: number, n: number) => {
+      const f = join(d, `r${rank}-${minute}.jsonl`);
+      writeFileSync(f, JSON.stringify({ job: 'nx', rank, tag: '', run: `r${rank}`, time: `2026-11-26T10:0${minute}:00Z`, code: { filename: '/srv/train.py', firstlineno: 24, name: 'forward', file_hash: 'd02731e6' }, source: "L['x']", kind: 'tensor', size: [n, 4], stride: [4, 1] }) + '\n');
+      return f;
+    };
+    const targetEvents = () => (JSON.parse(ok(cli(db, ['jobs', '--json'])).trim().split('\n').find((l) => l.includes('"nx-all:None:"'))!) as { events: number }).events;
+    ok(cli(db, ['ingest', obs(0, 0, 8)]));
+    ok(cli(db, ['merge', '--from', 'nx:*', '--into', 'nx-all', '--live']));
+    // rank 1 makes dim 0 of the target dynamic (its excluded_sizes then [8, 4])
+    ok(cli(db, ['ingest', obs(1, 1, 16)]));
+    const before = targetEvents();
+    const shown = ok(cli(db, ['show', '--job', 'nx-all']));
+    assert.match(shown, /size=\[\?, 4\]/);
+    // rank 0 turns dim 0 dynamic too: the target holds that already
+    ok(cli(db, ['ingest', obs(0, 2, 32)]));
+    assert.equal(targetEvents(), before);
+    assert.equal(ok(cli(db, ['show', '--job', 'nx-all'])), shown);
   });
 });

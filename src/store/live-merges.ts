@@ -1,6 +1,6 @@
 import { entryToJson } from '../codecs/entry-json.ts';
-import { codeKey } from '../model/code-id.ts';
-import { joinKeeps } from '../model/entry.ts';
+import { codeKey, type CodeId } from '../model/code-id.ts';
+import { covers } from '../model/entry.ts';
 import type { AppendState } from './append.ts';
 import { appendBatch, dropIfStale } from './append.ts';
 import type { Sql } from './database.ts';
@@ -14,6 +14,8 @@ import { prepareEvent, type NewEvent } from './prepare-event.ts';
  * (format `merge`, origin `profile <source>`) as `merge` writes them, so `why` on the target
  * follows a dim into the source profile. A merge joins, it never takes back: a run retracted
  * from a source stays in the target (a merge into it again joins too): only a new target leaves it out.
+ * Each event takes the time of the source's events it joins (see entryTimes), not the append's:
+ * `why` and `--as-of` on the target then tell when the rank saw it, as they do on the rank.
  */
 
 export interface LiveMerge {
@@ -62,27 +64,35 @@ export function dropLiveMerges(sql: Sql, into: string): number {
   return sql.run('delete from live_merges where into_key = ?', into).changes;
 }
 
+/** What followLiveMerges reads of an event appended: its profile, entry and time. */
+export interface Appended {
+  cacheKey: string;
+  code: CodeId | null;
+  source: string | null;
+  time: number;
+}
+
 /**
  * After a batch (inside its transaction): each live merge whose pattern matches a profile the
  * batch touched gets that profile's entries the target does not cover yet. A target may be
  * another merge's source, so this goes on for what it appended, a few levels at most.
  * Whether any live merge is defined.
  */
-export function followLiveMerges(st: AppendState, batch: readonly { cacheKey: string }[] | ReadonlySet<string>, depth = 0): boolean {
+export function followLiveMerges(st: AppendState, batch: readonly Appended[], depth = 0): boolean {
   if (depth > 8) return true;
   const merges = liveMerges(st.sql);
   if (!merges.length) return false;
-  const touched = batch instanceof Set ? batch : keysOf(batch as readonly { cacheKey: string }[]);
-  const next = new Set<string>();
+  const touched = keysOf(batch);
+  const appended: Appended[] = [];
   for (const m of merges) {
     const re = globToRegExp(m.pattern);
     for (const key of touched) {
       if (key === m.into || !re.test(key)) continue;
-      const events = catchUpEvents(st, key, m.into);
-      if (events.length && appendBatch(st, events.map((e) => prepareEvent(e))).appended) next.add(m.into);
+      const events = catchUpEvents(st, key, m.into, batch).map((e) => prepareEvent(e));
+      if (events.length && appendBatch(st, events).appended) appended.push(...events);
     }
   }
-  if (next.size) followLiveMerges(st, next, depth + 1);
+  if (appended.length) followLiveMerges(st, appended, depth + 1);
   return true;
 }
 
@@ -93,6 +103,27 @@ function keysOf(batch: readonly { cacheKey: string }[]): Set<string> {
   return out;
 }
 
+/**
+ * A source's entries' times in a batch: per code id and source, the latest time of the
+ * batch's events there, and (key '') of any of its events. What a catch-up joins is the
+ * source's entry after them, so from that time on the source, `--as-of` any later time, holds
+ * it too; an entry the batch did not name (another writer's batch changed it) takes the
+ * batch's latest time.
+ */
+function entryTimes(batch: readonly Appended[], cacheKey: string): Map<string, number> {
+  const out = new Map<string, number>();
+  const later = (k: string, t: number) => {
+    const had = out.get(k);
+    if (had === undefined || t > had) out.set(k, t);
+  };
+  for (const e of batch) {
+    if (e.cacheKey !== cacheKey) continue;
+    later('', e.time);
+    if (e.code !== null && e.source !== null) later(`${codeKey(e.code)}\u0000${e.source}`, e.time);
+  }
+  return out;
+}
+
 /** A profile's live view, read again when another writer appended to it since (its last position differs). */
 function liveView(st: AppendState, p: { id: number; last_position: number | null }) {
   dropIfStale(st, p.id, p.last_position);
@@ -100,24 +131,26 @@ function liveView(st: AppendState, p: { id: number; last_position: number | null
 }
 
 /** The source's entries (its live fold) that the target does not cover, as merge events. */
-function catchUpEvents(st: AppendState, from: string, into: string): NewEvent[] {
+function catchUpEvents(st: AppendState, from: string, into: string, batch: readonly Appended[]): NewEvent[] {
   const src = st.sql.get<{ id: number; last_position: number | null }>('select id, last_position from profiles where cache_key = ?', from);
   if (!src) return [];
   const dst = st.sql.get<{ id: number; last_position: number | null }>('select id, last_position from profiles where cache_key = ?', into);
   const target = dst ? liveView(st, dst).view.profile : null;
-  const time = Date.now();
+  const times = entryTimes(batch, from);
   const out: NewEvent[] = [];
   for (const [k, { id, state }] of liveView(st, src).view.profile.codes) {
     const have = target?.codes.get(k)?.state.automaticDynamic;
     for (const [source, e] of state.automaticDynamic) {
       const t = have?.get(source);
-      if (t && joinKeeps(t, e)) continue;
+      // PyTorch's == decides what a change is: a join that would only clear the target's
+      // excluded_* (compare=False) is none, and appends nothing
+      if (t && covers(t, e)) continue;
       const entry = entryToJson(e);
       out.push({
         kind: 'entry.imported',
         cacheKey: into,
         payload: { code: id, source, entry, import_id: null, format: 'merge' },
-        time,
+        time: times.get(`${k}\u0000${source}`) ?? times.get('')!,
         keyedTime: false,
         run: null,
         origin: `profile ${from}`,

@@ -31,7 +31,10 @@ export interface SourceCounts {
   codeId: number;
   sourceId: number;
   n: number;
+  /** Within the profile's runs (LogCounts.runs): an event's run is added to both. */
   runs: Set<number>;
+  /** `[code,source,` as the stored text writes it (storedText), made once. */
+  head?: string;
   /** Its runs as sorted text while their number stands (logCountsText), and as LogCounts keeps them. */
   runsText?: string;
   runsSize?: number;
@@ -42,7 +45,7 @@ export interface SourceCounts {
 // every field made at once: a field added later (at a checkpoint) would change the objects' shape
 // under the replay's compiled hot path, which V8 then throws away and compiles again
 export const emptyLogCounts = (): LogCounts => ({ sources: new Map(), runs: new Set(), sorted: undefined, runsText: undefined, runsSize: 0, runsInOrder: false, runsLast: 0 });
-const newSourceCounts = (codeId: number, sourceId: number, n: number, runs: Set<number>): SourceCounts => ({ codeId, sourceId, n, runs, runsText: undefined, runsSize: 0, runsInOrder: false, runsLast: 0 });
+const newSourceCounts = (codeId: number, sourceId: number, n: number, runs: Set<number>): SourceCounts => ({ codeId, sourceId, n, runs, head: undefined, runsText: undefined, runsSize: 0, runsInOrder: false, runsLast: 0 });
 
 /** Adds the profile's events after position `after`, up to `until` (read within its spans, profile-spans.ts). */
 export function countLog(sql: Sql, profileId: number, into: LogCounts, after = 0, until = Number.MAX_SAFE_INTEGER): LogCounts {
@@ -84,7 +87,7 @@ export function sourceCounts(into: LogCounts, codeId: number, sourceId: number):
   return s;
 }
 
-type Stored = { runs: number[]; sources: [codeId: number, sourceId: number, n: number, runs: number[]][] };
+type Stored = { runs: number[]; sources: [codeId: number, sourceId: number, n: number, runs: number[] | 0][] };
 
 const byNumber = (a: number, b: number) => a - b;
 
@@ -132,6 +135,14 @@ function runsText(o: { runsText?: string; runsSize?: number; runsInOrder?: boole
  * source, n, runs], ...]}`, as JSON.stringify writes it).
  */
 export function logCountsText(c: LogCounts): string {
+  const sorted = sortedSources(c);
+  let sources = '';
+  for (const s of sorted) sources += `${sources ? ',' : ''}[${json(s.codeId)},${json(s.sourceId)},${json(s.n)},${runsText(s, s.runs)}]`;
+  return `{"runs":${runsText(c, c.runs)},"sources":[${sources}]}`;
+}
+
+/** The sources in code id and source order, the sort kept while no source is added. */
+function sortedSources(c: LogCounts): SourceCounts[] {
   let size = 0;
   for (const m of c.sources.values()) size += m.size;
   let sorted = c.sorted;
@@ -140,13 +151,43 @@ export function logCountsText(c: LogCounts): string {
     for (const m of c.sources.values()) for (const s of m.values()) sorted.push(s);
     sorted.sort((a, b) => a.codeId - b.codeId || a.sourceId - b.sourceId);
   }
+  return sorted;
+}
+
+/**
+ * Whether the profile's runs are numbers, each greater than the one added before it: then a
+ * source's runs of the same size (within them) are the same set and write the same sorted text.
+ */
+function runsIncreasing(runs: Set<number>): boolean {
+  let last = Number.NEGATIVE_INFINITY;
+  for (const r of runs) {
+    if (typeof r !== 'number' || !(r > last)) return false;
+    last = r;
+  }
+  return true;
+}
+
+/**
+ * The stored text, version 2: logCountsText's, but a source whose runs are all the profile's
+ * runs writes `0` for them (in a 1M-event log every source runs in every run: its list was
+ * written again for each of 1,000 sources at every checkpoint, growing with the runs). Only
+ * where the profile's runs came in increasing order, so that its list is that source's sorted
+ * list too. Version 1, every list written out, still reads (decodeLogCounts).
+ */
+function storedText(c: LogCounts): string {
+  const sorted = sortedSources(c);
+  const all = runsIncreasing(c.runs) ? c.runs.size : -1;
   let sources = '';
-  for (const s of sorted) sources += `${sources ? ',' : ''}[${json(s.codeId)},${json(s.sourceId)},${json(s.n)},${runsText(s, s.runs)}]`;
+  for (const s of sorted) {
+    const head = (s.head ??= `[${json(s.codeId)},${json(s.sourceId)},`);
+    sources += `${sources ? ',' : ''}${head}${json(s.n)},${s.runs.size === all ? '0' : runsText(s, s.runs)}]`;
+  }
   return `{"runs":${runsText(c, c.runs)},"sources":[${sources}]}`;
 }
 
-export const encodeLogCounts = (c: LogCounts): Uint8Array => deflateSync(logCountsText(c), { level: 1 });
+export const encodeLogCounts = (c: LogCounts): Uint8Array => deflateSync(storedText(c), { level: 1 });
 
+/** Either version (storedText): a source's runs `0` are the profile's; a source's runs outside the profile's, damage. */
 export function decodeLogCounts(bytes: Uint8Array): LogCounts {
   const j = JSON.parse(inflateSync(bytes).toString()) as Stored;
   const c = emptyLogCounts();
@@ -154,7 +195,13 @@ export function decodeLogCounts(bytes: Uint8Array): LogCounts {
   for (const [codeId, sourceId, n, runs] of j.sources) {
     let bySource = c.sources.get(codeId);
     if (!bySource) c.sources.set(codeId, (bySource = new Map()));
-    bySource.set(sourceId, newSourceCounts(codeId, sourceId, n, new Set(runs)));
+    if (runs === 0) {
+      bySource.set(sourceId, newSourceCounts(codeId, sourceId, n, new Set(c.runs)));
+      continue;
+    }
+    const own = new Set(runs);
+    for (const r of own) if (!c.runs.has(r)) throw new Error(`the log counts name run ${JSON.stringify(r)} of a source, not among the profile's runs`);
+    bySource.set(sourceId, newSourceCounts(codeId, sourceId, n, own));
   }
   return c;
 }

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { deflateSync, inflateSync } from 'node:zlib';
 import { describe, it } from 'node:test';
 import { addToLogCounts, decodeLogCounts, emptyLogCounts, encodeLogCounts, logCountsText, type LogCounts } from './log-counts.ts';
 
@@ -77,5 +78,44 @@ describe('log counts: runs added to the text kept', () => {
       if (r % 3 === 0) assert.equal(logCountsText(d), plainText(d));
     }
     assert.equal(logCountsText(d), plainText(d));
+  });
+});
+
+describe('log counts: the stored form (version 2)', () => {
+  const stored = (c: LogCounts) => inflateSync(encodeLogCounts(c)).toString();
+  const v1 = (text: string) => deflateSync(text);
+  it('issue 10.7: a source in every run of the profile writes 0 for its runs (runs come in increasing order), another its list; both read back to the same counts', () => {
+    const c = emptyLogCounts();
+    for (const run of [3, 5, 9]) {
+      addToLogCounts(c, 1, 1, run, 'shape.observed');
+      addToLogCounts(c, 1, 2, run, 'entry.imported', 2);
+    }
+    addToLogCounts(c, 2, 1, 5, 'shape.observed');
+    addToLogCounts(c, 2, 2, null, 'shape.observed');
+    assert.equal(stored(c), '{"runs":[3,5,9],"sources":[[1,1,3,0],[1,2,6,0],[2,1,1,[5]],[2,2,1,[]]]}');
+    const back = decodeLogCounts(encodeLogCounts(c));
+    assert.equal(logCountsText(back), plainText(c));
+    // counted into again after the read: the source's runs its own set, not the profile's
+    addToLogCounts(back, 1, 1, 12, 'shape.observed');
+    addToLogCounts(back, 3, 1, 13, 'shape.observed');
+    assert.equal(logCountsText(back), plainText(back));
+    assert.equal(stored(back), '{"runs":[3,5,9,12,13],"sources":[[1,1,4,[3,5,9,12]],[1,2,6,[3,5,9]],[2,1,1,[5]],[2,2,1,[]],[3,1,1,[13]]]}');
+  });
+
+  it('issue 10.7: the profile runs out of order, or runs that sort as one number ("1" and 1, a hostile log): every list written out', () => {
+    const c = emptyLogCounts();
+    for (const run of [9, 3]) addToLogCounts(c, 1, 1, run, 'shape.observed');
+    assert.equal(stored(c), '{"runs":[3,9],"sources":[[1,1,2,[3,9]]]}');
+    const odd = emptyLogCounts();
+    for (const run of [1, '1', 2] as number[]) addToLogCounts(odd, 1, 1, run, 'shape.observed');
+    assert.equal(stored(odd), logCountsText(odd));
+    assert.equal(logCountsText(decodeLogCounts(encodeLogCounts(odd))), logCountsText(odd));
+  });
+
+  it('issue 10.7: version 1 (every list written) still reads; a source with a run the profile lacks, or runs neither a list nor 0, is unreadable', () => {
+    const text = '{"runs":[3,5],"sources":[[1,1,2,[3,5]],[1,2,1,[5]]]}';
+    assert.equal(logCountsText(decodeLogCounts(v1(text))), text);
+    assert.throws(() => decodeLogCounts(v1('{"runs":[3],"sources":[[1,1,2,[3,5]]]}')), /run 5 of a source/);
+    assert.throws(() => decodeLogCounts(v1('{"runs":[3],"sources":[[1,1,2,1]]}')));
   });
 });

@@ -1,3 +1,4 @@
+import type { IngestWords } from '../ingest-words.ts';
 import type { LeftOut } from '../left-out.ts';
 
 /** What a follower is given for a pass. */
@@ -9,6 +10,8 @@ export interface FollowContext {
   note(message: string): void;
   /** An input that could not be taken (or a Redis away): said as a note, and counted for the pass (`watch --once` exits 2 on it). */
   fail(message: string): void;
+  /** How a note asking which profile an input is for names the ways to say it (LineDefaults.words). */
+  words?: IngestWords;
 }
 
 /** What one input gave in a pass (a status line, a --json line). */

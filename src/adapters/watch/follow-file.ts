@@ -38,7 +38,7 @@ export async function followFile(ledger: Ledger, prev: FileState | undefined, pa
     }
     // The cursor goes into the transaction of the file's one append.
     const inTx: Ledger = kind === 'observations' ? ledger : { ...ledger, append: (events) => ledger.appendWith(events, [cursor]) };
-    const s = await ingestFile(inTx, path, { kind, onNote: ctx.note });
+    const s = await ingestFile(inTx, path, { kind, onNote: ctx.note, defaults: { words: ctx.words } });
     if (kind === 'observations' || s.appended + s.duplicates === 0) ledger.appendWith([], [cursor]);
     return { state, report: { input: path, kind: s.kind, appended: s.appended, duplicates: s.duplicates, records: s.records, ...(s.leftOut ? { leftOut: s.leftOut } : {}) } };
   } catch (e) {

@@ -89,7 +89,7 @@ export async function followTrace(ledger: Ledger, prev: TraceState | undefined, 
     s.reader.end();
     s.ended = true;
   }
-  const t = traceEvents(s.reader, path, { onNote: undefined }, !final);
+  const t = traceEvents(s.reader, path, { onNote: undefined, defaults: { words: ctx.words } }, !final);
   const events = t.settled ? t.events.filter((e) => !s.committed.has(e.idempotencyKey!)) : [];
   if (t.settled) {
     const run = `${t.cacheKey} ${t.run}`;

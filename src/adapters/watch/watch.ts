@@ -1,3 +1,4 @@
+import type { IngestWords } from '../ingest-words.ts';
 import { resolve } from 'node:path';
 import type { Ledger } from '../../store/ledger.ts';
 import type { FollowContext } from './follow-context.ts';
@@ -11,6 +12,8 @@ export interface WatchOptions {
   intervalMs: number;
   /** A log untouched this long is final (its last entry complete). */
   settleMs: number;
+  /** How notes name the ways to say which profile an input is for (LineDefaults.words). */
+  words?: IngestWords;
   once?: boolean;
   /** Aborted (SIGINT, SIGTERM): the input under way finishes its transaction, then watch returns. */
   signal: AbortSignal;
@@ -37,6 +40,7 @@ export async function watch(ledger: Ledger, o: WatchOptions): Promise<{ passes: 
   const ctx: FollowContext = {
     now,
     settleMs: o.settleMs,
+    words: o.words,
     note,
     fail: (m) => {
       failed++;

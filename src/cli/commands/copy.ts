@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { usage, type CliContext } from '../context.ts';
+import { DB_FLAG, usage, type CliContext } from '../context.ts';
 import { counted } from '../../counted.ts';
 
 export function copyCommand(program: Command, ctx: CliContext): void {
@@ -14,13 +14,21 @@ export function copyCommand(program: Command, ctx: CliContext): void {
       const o = { ...opts, from: opts.from ?? (ctx.program.opts() as { db: string }).db };
       if (o.from === o.to) usage('--from and --to name the same ledger');
       const [{ openLedger }, { copyLedger }, { redactUrl }] = await Promise.all([import('../../store/ledger.ts'), import('../../store/copy.ts'), import('../../store/dialect/dialect.ts')]);
-      const from = await openLedger(o.from, { readonly: true });
+      // the ledger --from names, else --db's (as every command's)
+      const from = await openLedger(o.from, { readonly: true, words: opts.from === undefined ? DB_FLAG : { check: '--from', give: '--from' } });
       try {
-        const to = await openLedger(o.to);
+        const to = await openLedger(o.to, { words: { check: '--to', give: '--to' } });
         try {
           const r = copyLedger(from, to);
-          if (o.json) ctx.out(JSON.stringify(r));
-          else ctx.out(`copied ${counted(r.events, 'event')} from ${redactUrl(o.from)} to ${redactUrl(o.to)}: ${r.appended} appended, ${r.duplicates} there already; ${counted(r.imports, 'import snapshot')}`);
+          const { liveMerges, watchCursorsLeft, ...counts } = r;
+          if (o.json) ctx.out(JSON.stringify({ ...counts, live_merges: liveMerges.length, watch_cursors_left: watchCursorsLeft }));
+          else {
+            const merges = liveMerges.length ? `; ${counted(liveMerges.length, 'live merge')} (${liveMerges.map((m) => `${m.into} follows ${m.pattern}`).join(', ')})` : '';
+            const cursors = watchCursorsLeft
+              ? `; watch's ${counted(watchCursorsLeft, 'cursor')} not carried: a watch on ${redactUrl(o.to)} reads its inputs again, and what the log holds adds nothing`
+              : '';
+            ctx.out(`copied ${counted(r.events, 'event')} from ${redactUrl(o.from)} to ${redactUrl(o.to)}: ${r.appended} appended, ${r.duplicates} there already; ${counted(r.imports, 'import snapshot')}${merges}${cursors}`);
+          }
         } finally {
           await to.close();
         }

@@ -1,7 +1,7 @@
 import { Option, type Command } from 'commander';
 import type { FileIngestSummary, IngestKind } from '../../adapters/ingest-file.ts';
 import { aboutInput, classify, fullMessage, inputName, isDatabaseFailure, LedgerError, namingLedger } from '../../errors.ts';
-import { parseRank, type CliContext } from '../context.ts';
+import { INGEST_FLAGS, parseRank, type CliContext } from '../context.ts';
 import { counted } from '../../counted.ts';
 
 export function ingestCommand(program: Command, ctx: CliContext): void {
@@ -24,7 +24,7 @@ export function ingestCommand(program: Command, ctx: CliContext): void {
       // cli-progress loads only where a bar can show (progress.ts draws none off a terminal).
       const progressBar = process.stderr.isTTY ? (await import('../progress.ts')).progressBar : () => ({ update: () => {}, stop: () => {} });
       const l = await ctx.open({ write: true, create: true });
-      const defaults = { job: o.job, rank: o.rank === undefined ? undefined : parseRank(o.rank), tag: o.tag, run: o.run, hashFiles: o.hashFiles };
+      const defaults = { job: o.job, rank: o.rank === undefined ? undefined : parseRank(o.rank), tag: o.tag, run: o.run, hashFiles: o.hashFiles, words: INGEST_FLAGS };
       // Issue 9.15: each input is its own transaction; a failed one is said and the rest go on.
       const failed: { input: string; error: string }[] = [];
       let taken = 0; // inputs (a folder's files) read whole, to say whether any others were ingested

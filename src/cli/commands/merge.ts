@@ -20,7 +20,7 @@ export function mergeCommand(program: Command, ctx: CliContext): void {
       const l = await ctx.open({ write: true });
       const into = l.profileByKey(o.into)?.cacheKey ?? cacheKey({ job: o.into, rank: o.rank === undefined ? null : parseRank(o.rank), tag: o.tag ?? '' });
       if (o.stopLive) {
-        ctx.out(`${into}: ${dropLiveMerges(l.sql, into)} live merges stopped`);
+        ctx.out(`${into}: ${counted(dropLiveMerges(l.sql, into), 'live merge')} stopped`);
         return;
       }
       if (!o.from.length) usage('give --from (a job, a cache key, or a glob such as \'job:*\')');

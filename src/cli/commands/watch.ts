@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { inputError } from '../../errors.ts';
-import { usage, type CliContext } from '../context.ts';
+import { INGEST_FLAGS, usage, type CliContext } from '../context.ts';
 
 const seconds = (flag: string, v: string): number => {
   const n = Number(v);
@@ -54,6 +54,7 @@ export function watchCommand(program: Command, ctx: CliContext): void {
           redis: o.redis,
           intervalMs,
           settleMs,
+          words: INGEST_FLAGS,
           once: o.once,
           signal: stopper.signal,
           status,

@@ -2,8 +2,8 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createSyncFn } from 'synckit';
 import { inputError, LedgerError } from '../../errors.ts';
-import { DatabaseVersionError, type OpenedDatabase, type OpenOptions, type Sql } from '../database.ts';
-import { missingPart, notALedger, unrecordedLedger } from '../damage.ts';
+import { DatabaseVersionError, pathWords, type OpenedDatabase, type OpenOptions, type Sql } from '../database.ts';
+import { missingPart, noLedgerToRead, notALedger, unrecordedLedger } from '../damage.ts';
 import { CODE_STATE_COLUMNS, EVENT_COLUMNS, HISTORY_COLUMNS, redactUrl, type Dialect } from './dialect.ts';
 import { packEvents, recordTransaction, repeatsKey, unpackRows, type PackedEvents } from './pg-rows.ts';
 import { askKey, askPrefix } from './pg-ask.ts';
@@ -132,11 +132,11 @@ export async function openPostgres(url: string, options: OpenOptions = {}): Prom
     const unrecorded = unrecordedLedger(where, st.tables ?? []);
     if (unrecorded) throw unrecorded;
     if (!options.readonly && st.state === 'new') {
-      const foreign = notALedger(where, st.tables ?? [], 'an empty database');
+      const foreign = notALedger(where, st.tables ?? [], pathWords(options).give, 'an empty database');
       if (foreign) throw foreign;
     }
     if (options.existing && st.state === 'new') throw inputError(`${where}: no ledger there (it holds no pgo-ledger tables; only ingest and pull create them)`);
-    if (options.readonly && st.state === 'new') throw inputError(`${where} holds no pgo-ledger tables: a read command never creates them (check --db or PGO_LEDGER_DB; ingest or pull creates a ledger)`);
+    if (options.readonly && st.state === 'new') throw noLedgerToRead(where, st.tables ?? [], pathWords(options).check);
     if (options.readonly && st.state === 'behind') {
       throw inputError(`${where} was written by an older pgo-ledger and must be upgraded, which a read command never does: run a write command on it once (e.g. pgo-ledger replay)`);
     }
