@@ -76,7 +76,7 @@ describe('trial 17: a server with TLS', () => {
       assert.ok(!req.stderr.includes(password), 'no password in messages');
       const compat = cli(`${server.adminUrl}?uselibpqcompat=true&sslmode=require`, ['ingest', '-'], LINE);
       assert.equal(compat.status, 0, compat.stderr);
-      assert.match(cli(`${server.adminUrl}?uselibpqcompat=true&sslmode=require`, ['jobs']).stdout, /^j:None:\t1 events/);
+      assert.match(cli(`${server.adminUrl}?uselibpqcompat=true&sslmode=require`, ['jobs']).stdout, /^j:None:\t1 event/);
     } finally {
       server.stop();
     }

@@ -7,6 +7,7 @@ import { InputError, lineContext, type LineDefaults } from './observation-lines.
 import { sizeOf } from './read-lines.ts';
 import { classify, fullMessage, inputName, isDatabaseFailure, LedgerError, type FailureKind } from '../errors.ts';
 import { addLeftOut } from './left-out.ts';
+import { counted } from '../counted.ts';
 
 export interface IngestOptions {
   defaults?: LineDefaults;
@@ -81,7 +82,7 @@ export async function ingestObservations(ledger: Ledger, file: string, opts: Ing
     ledger.settle();
     if (sum.lines === 0) throw e;
     // the ledger failed (a server gone, a disk full) after some batches: they stay; say which
-    const committed = `the first ${sum.lines} observation lines of ${inputName(file)} were committed (${sum.appended} events appended, ${sum.duplicates} already in the log)`;
+    const committed = `the first ${sum.lines} observation lines of ${inputName(file)} were committed (${counted(sum.appended, 'event')} appended, ${sum.duplicates} already in the log)`;
     if (!(e instanceof InputError)) {
       // the file itself unreadable past them (a gzip cut, damaged, or with bytes after its
       // end): ingesting it again stops at the same byte, so "again to continue" misled

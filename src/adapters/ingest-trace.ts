@@ -1,4 +1,5 @@
-import { classify, inputError, inputName } from '../errors.ts';
+import { classify, fullMessage, inputError, inputName, LedgerError } from '../errors.ts';
+import { counted } from '../counted.ts';
 import { closeSync, constants, fstatSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { entryToJson } from '../codecs/entry-json.ts';
@@ -82,26 +83,45 @@ export function describedRole(source: string, isParameter: boolean): 'input' | '
 export async function ingestTraceFile(ledger: Ledger, file: string, o: FileIngestOptions): Promise<Summary> {
   const t = await readTraceFile(file, o);
   const r = ledger.append(t.events);
+  if (t.unreadable) throw unreadableAfter(file, r, t.unreadable);
   return { appended: r.appended, duplicates: r.duplicates, skipped: t.skipped, records: r.records, ...(r.leftOut ? { leftOut: r.leftOut } : {}) };
 }
 
-/** A trace file's events, its notes said (o.onNote): what ingestTraceFile appends. Throws an input error for a file that gives none. */
-export async function readTraceFile(file: string, o: FileIngestOptions): Promise<{ events: NewEvent[]; skipped: number }> {
+/**
+ * A trace file's events, its notes said (o.onNote): what ingestTraceFile appends. Throws an
+ * input error for a file that gives none. A gzip that cannot be read to its end (cut, damaged,
+ * bytes after it) gives the events of its whole lines before that, as the same log cut
+ * uncompressed does, and `unreadable`: the failure its caller says once they are appended.
+ */
+export async function readTraceFile(file: string, o: FileIngestOptions): Promise<{ events: NewEvent[]; skipped: number; unreadable?: LedgerError }> {
   const reader = traceReader();
   const total = sizeOf(file);
   const whole = wholeFile(file);
+  let unreadable: LedgerError | undefined;
   if (whole !== null && reader.pushBytes(whole)) o.onProgress?.(whole.length, total);
   else {
-    for await (const chunk of readTextChunks(file)) {
-      for (let i = 0; i < chunk.texts.length; i++) reader.push(chunk.texts[i], chunk.first + i);
-      o.onProgress?.(chunk.bytes, total);
+    try {
+      for await (const chunk of readTextChunks(file)) {
+        for (let i = 0; i < chunk.texts.length; i++) reader.push(chunk.texts[i], chunk.first + i);
+        o.onProgress?.(chunk.bytes, total);
+      }
+    } catch (e) {
+      // read-lines says a gzip's failure as an input error, after every whole line before it
+      if (!(e instanceof LedgerError) || e.kind !== 'input') throw e;
+      unreadable = e;
     }
   }
   reader.end();
   const t = traceEvents(reader, file, o);
-  if (!t.settled) throw inputError(t.why);
+  if (!t.settled) throw unreadable ?? inputError(t.why);
+  if (unreadable && !t.events.length) throw unreadable;
   for (const n of t.notes) o.onNote?.(n);
-  return { events: t.events, skipped: t.skipped };
+  return { events: t.events, skipped: t.skipped, ...(unreadable ? { unreadable } : {}) };
+}
+
+/** A trace whose events before an unreadable part went in: a failure all the same, saying what stays (as observation lines say it). */
+function unreadableAfter(file: string, r: AppendResult, e: LedgerError): LedgerError {
+  return new LedgerError(`${fullMessage(e)}\n  the trace entries of ${inputName(file)} before it were ingested (${counted(r.appended, 'event')} appended, ${r.duplicates} already in the log), and stay; the rest of the file cannot be read (the failure above), so ingesting it again stops at the same place`, { kind: 'input', cause: e });
 }
 
 /** Events a TraceBatch holds before it writes them (a few megabytes). */
@@ -133,6 +153,12 @@ export class TraceBatch {
   async add(file: string, o: FileIngestOptions): Promise<void> {
     const t = await readTraceFile(file, o);
     const events = t.events.map((e) => prepareEvent(e));
+    if (t.unreadable) {
+      // its events go in on their own, in the files' order, and the file is said failed
+      this.flush();
+      this.done(file, { failed: unreadableAfter(file, this.ledger.appendPrepared(events), t.unreadable) });
+      return;
+    }
     this.#pending.push({ file, events, skipped: t.skipped });
     this.#events += events.length;
     if (this.#events >= BATCH_EVENTS) this.flush();

@@ -107,7 +107,7 @@ describe('issue 12.4: safe publish (a real redis-server)', () => {
     assert.equal(plain.status, 0, plain.stderr);
     assert.match(plain.stdout, /^changed L\['x'\] in \S+:10:f: tensor size=\[16, 128\].* -> tensor size=\[8, 128\].*\n {4}size\[0\]: 16 -> 8\n/m);
     assert.match(plain.stdout, /^removed L\['y'\] in \S+:10:g: /m);
-    assert.match(plain.stdout, /dry run, would replace pt2:dynamo-pgo::fleet:None::c1 \(--merge not given: add it to preview a merge\): exists; 2 entries would change \(1 code ids\); nothing written/);
+    assert.match(plain.stdout, /dry run, would replace pt2:dynamo-pgo::fleet:None::c1 \(--merge not given: add it to preview a merge\): exists; 2 entries would change \(1 code id\); nothing written/);
 
     const merged = cli(db, ['publish', url, '--job', 'fleet', '--dry-run', '--merge', '--json']);
     assert.equal(merged.status, 0, merged.stderr);

@@ -46,17 +46,17 @@ for (const dialect of DIALECTS) describe(dialect, () => {
         assert.match(dry.stderr, /closure_hash: hash\(abc\)\/w\/m\.py:7:inner \(closures 0x1, 0x2\)/);
         const dryJoined = cli(db, ['publish', url, '--job', 'rj', '--torch', '2.11', '--merge-closures', '--dry-run']);
         assert.equal(dryJoined.status, 0, dryJoined.stderr);
-        assert.match(dryJoined.stdout, /^dry run, would replace pt2:dynamo-pgo::rj:None::c1 .*\(1 code ids\); nothing written$/m);
+        assert.match(dryJoined.stdout, /^dry run, would replace pt2:dynamo-pgo::rj:None::c1 .*\(1 code id\); nothing written$/m);
         const joined = cli(db, ['publish', url, '--job', 'rj', '--torch', '2.11', '--merge-closures']);
         assert.equal(joined.status, 0, joined.stderr);
         // the message counts the code ids written (the view holds two)
-        assert.equal(joined.stdout, 'set pt2:dynamo-pgo::rj:None::c1 (1 code ids)\n');
+        assert.equal(joined.stdout, 'set pt2:dynamo-pgo::rj:None::c1 (1 code id)\n');
         const merged = unpickleProfile(await got());
         assert.equal(merged.codes.size, 1);
         assert.equal((await got()).indexOf('closure_hash'), -1);
         const again = cli(db, ['publish', url, '--job', 'rj', '--torch', '2.11', '--merge-closures', '--merge']);
         assert.equal(again.status, 0, again.stderr);
-        assert.equal(again.stdout, 'set pt2:dynamo-pgo::rj:None::c1 (1 code ids: 1 joined with the 1 Redis held)\n');
+        assert.equal(again.stdout, 'set pt2:dynamo-pgo::rj:None::c1 (1 code id: 1 joined with the 1 Redis held)\n');
         assert.equal(unpickleProfile(await got()).codes.size, 1);
       } finally {
         r.disconnect();

@@ -23,5 +23,5 @@ it('the built ingest worker loads zod and pako only on first use, and zod still 
   const r = spawnSync(process.execPath, [builtCli(), '--db', join(dir, 'big.db'), 'ingest', '--skip-invalid', obs], { cwd: ROOT, env, encoding: 'utf8', timeout: 120_000 });
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stderr + r.stdout, /skipped .*big\.jsonl:20001: field stride: Invalid input: expected array, received string/);
-  assert.match(r.stdout, /24999 events appended, 0 already in the log, 1 invalid lines skipped/);
+  assert.match(r.stdout, /24999 events appended, 0 already in the log, 1 invalid line skipped/);
 });

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { cli } from '../../test/support/cli.ts';
 import { tempDir } from '../../test/support/tmp.ts';
+import { DIALECTS, ledgerAt } from '../../test/support/postgres.ts';
 
 const dir = tempDir();
 
@@ -43,5 +44,29 @@ describe('a point past the log\'s end is said, and answers as the whole log', ()
     assert.match(t.stderr, /note: --to 2027-01-02T00:00:00Z is after the log's latest event time/);
     assert.match(t.stderr, /note: --from 2027-01-01T00:00:00Z is after the log's latest event time/);
     assert.equal(t.stdout, 'no change\n');
+  });
+});
+
+for (const dialect of DIALECTS) describe(`a point before the log's first event is said too: the empty answer is right, exit 0 (${dialect})`, () => {
+  const db = ledgerAt(dialect, dir, 'start.db');
+  const obs = join(dir, `start-${dialect}.jsonl`);
+  const line = (t: string, n: number) => JSON.stringify({ job: 'start', run: 'r1', time: t, code: { filename: '/srv/m.py', firstlineno: 3, name: 'f', file_hash: 'abc' }, source: "L['x']", kind: 'tensor', size: [n, 4], stride: [4, 1] });
+  writeFileSync(obs, [line('2026-11-26T10:05:00Z', 8), line('2026-11-26T10:00:00Z', 9)].join('\n') + '\n');
+  const base = ['--job', 'start'];
+
+  it('every read command that takes --as-of notes it on stderr, as past the end, with the same exit code', () => {
+    assert.equal(cli(db, ['ingest', obs]).status, 0);
+    for (const cmd of [['show'], ['why'], ['history', '--json'], ['stats']]) {
+      for (const [point, note] of [
+        ['0', /pgo-ledger: note: --as-of 0 is before the log's first position, 1: no event is at or before it\n/],
+        ['2026-11-26T09:59:59Z', /pgo-ledger: note: --as-of 2026-11-26T09:59:59Z is before the log's earliest event time, 2026-11-26T10:00:00\.000Z: no event is at or before it\n/],
+      ] as const) {
+        const r = cli(db, [...cmd, ...base, '--as-of', point]);
+        assert.equal(r.status, 0, `${cmd[0]}: ${r.stderr}`);
+        assert.match(r.stderr, note, cmd[0]);
+      }
+      // the first position and the earliest time hold an event: no note
+      for (const point of ['1', '2026-11-26T10:00:00Z']) assert.equal(cli(db, [...cmd, ...base, '--as-of', point]).stderr, '', `${cmd[0]} --as-of ${point}`);
+    }
   });
 });

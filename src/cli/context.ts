@@ -71,7 +71,8 @@ export interface WindowOpts {
  * The window of a command's options, its runs checked against the ledger (a misspelt run is an
  * error, not a silent no-op). A point past the log's end (`flag`: the option that gave it) holds
  * the whole log, which is the right answer, but a mistyped position reads the same: a note on
- * stderr names the log's last position or time.
+ * stderr names the log's last position or time. A point before the log's first event holds
+ * nothing (exit 0 all the same, as past the end: the answer is right): a note says so.
  */
 export function windowFor(l: Ledger, o: WindowOpts, point: string | undefined = o.asOf, flag = '--as-of'): Window {
   knownRuns(l, o.excludeRun, EXCLUDE_RUN);
@@ -88,6 +89,20 @@ export function windowFor(l: Ledger, o: WindowOpts, point: string | undefined = 
       process.stderr.write(`pgo-ledger: note: ${flag} ${point} is past the log's last position, ${position}: it holds every event\n`);
     } else if (position >= 0 && w.untilTime !== undefined && w.untilTime > time) {
       process.stderr.write(`pgo-ledger: note: ${flag} ${point} is after the log's latest event time, ${iso(time)}: it holds every event\n`);
+    } else if (position >= 0) {
+      // before the log's start the answer is empty, which reads as a ledger that lost its data;
+      // `limit 1` stops at the first event inside the window, so only that case reads further
+      const before = w.untilPosition !== undefined
+        ? !l.sql.get('select 1 from events where position <= ? limit 1', w.untilPosition)
+        : !l.sql.get('select 1 from events where time <= ? limit 1', w.untilTime);
+      if (before && w.untilPosition !== undefined) {
+        const first = l.sql.get<{ p: number | string }>('select min(position) p from events')!.p;
+        process.stderr.write(`pgo-ledger: note: ${flag} ${point} is before the log's first position, ${first}: no event is at or before it\n`);
+      } else if (before) {
+        // PostgreSQL's bigint comes as text
+        const first = Number(l.sql.get<{ t: number | string }>('select min(time) t from events')!.t);
+        process.stderr.write(`pgo-ledger: note: ${flag} ${point} is before the log's earliest event time, ${iso(first)}: no event is at or before it\n`);
+      }
     }
   }
   return w;

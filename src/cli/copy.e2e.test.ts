@@ -134,6 +134,6 @@ describe('session 19: what copy carries besides the log', () => {
     for (const db of [b, pg]) assert.equal(ok(db, ['show', '--job', 'cp-all']), ok(a, ['show', '--job', 'cp-all']));
     // a second copy adds no second live merge
     assert.match(ok(a, ['copy', '--to', b]), /; 1 live merge \(cp-all:None: follows cp:\*\)/);
-    assert.match(ok(b, ['merge', '--into', 'cp-all', '--stop-live']), /1 live merges stopped/);
+    assert.match(ok(b, ['merge', '--into', 'cp-all', '--stop-live']), /1 live merge stopped/);
   });
 });

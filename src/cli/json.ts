@@ -16,6 +16,9 @@ import { sawSentence, type DescribedShape } from '../store/described-shapes.ts';
  */
 export const isoTime = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
+/** A duration in seconds, to the millisecond as `time` is: an mtime's fraction of a millisecond is float noise (1.996044921875). */
+export const seconds = (s: number | null) => (s === null ? null : Math.round(s * 1000) / 1000);
+
 export function codeJson(c: CodeId) {
   return {
     filename: c.filename,

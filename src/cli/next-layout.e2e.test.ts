@@ -84,7 +84,7 @@ for (const dialect of DIALECTS) describe(dialect, () => {
       const m = cli(db, ['export', '--job', 'hm', '--format', 'pickle', '--torch', '2.11', '--merge-closures', '-o', out]);
       assert.equal(m.status, 0, m.stderr);
       // the message counts the code ids written (the view holds two)
-      assert.match(m.stdout, /^wrote \S+ \(pickle, \d+ bytes, 1 code ids\)$/m);
+      assert.match(m.stdout, /^wrote \S+ \(pickle, \d+ bytes, 1 code id\)$/m);
       const back = unpickleProfile(readFileSync(out));
       assert.equal(back.layout, undefined);
       assert.equal(back.codes.size, 1);

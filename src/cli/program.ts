@@ -80,7 +80,9 @@ export async function runCli(argv: string[], program = new Command()): Promise<n
         // and merge on a mistyped path would otherwise leave an empty one behind.
         // On PostgreSQL the same rule is "the database holds no ledger tables" (openDatabase's `existing`).
         const existing = !!options?.write && !options.create;
-        if (existing && !(await import('../store/dialect/dialect.ts')).isPostgresUrl(db)) {
+        const { isPostgresUrl, unservedScheme } = await import('../store/dialect/dialect.ts');
+        // a URL of another scheme is refused by openDatabase, naming the schemes served
+        if (existing && !isPostgresUrl(db) && !unservedScheme(db)) {
           const { existsSync } = await import('node:fs');
           if (!existsSync(db)) usage(`${db}: no ledger there (only ingest and pull create one)`);
         }

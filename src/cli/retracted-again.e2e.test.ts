@@ -48,7 +48,7 @@ for (const dialect of DIALECTS) describe(dialect, () => {
       assert.deepEqual([input.appended, input.left_out], [1, [{ run: 'r1', appended: 1 }]]);
       writeFileSync(join(folder, 'f.jsonl'), line('r1', '2026-11-26T10:08:00Z', 15) + '\n');
       const t = cli(db, ['watch', folder, '--once']);
-      assert.match(t.stdout, /f\.jsonl: observations: 1 events appended, 0 already in the log; 1 of them of run r1, retracted before: stored, and left out of every answer/);
+      assert.match(t.stdout, /f\.jsonl: observations: 1 event appended, 0 already in the log; 1 of them of run r1, retracted before: stored, and left out of every answer/);
     });
 
     it('show of a profile whose every run is retracted prints PyTorch\'s render of it (nothing) and says why on stderr', () => {
@@ -69,7 +69,7 @@ for (const dialect of DIALECTS) describe(dialect, () => {
       const other = join(dir, 'd.jsonl');
       writeFileSync(other, JSON.stringify({ ...JSON.parse(line('r1', '2026-11-26T10:06:00Z', 8)), job: 'other' }) + '\n');
       const r = cli(db, ['ingest', other]);
-      assert.equal(r.stdout, `${other}: observations: 1 events appended, 0 already in the log\n`);
+      assert.equal(r.stdout, `${other}: observations: 1 event appended, 0 already in the log\n`);
     });
   });
 });

@@ -37,7 +37,7 @@ describe('rotated observation files', () => {
     assert.match(ingest(db, gz), /: 0 events appended, 3 already in the log/);
     const grown = join(dir, 'grown.jsonl');
     writeFileSync(grown, readFileSync(older, 'utf8') + line('2026-11-26T10:00:03Z', 8) + '\n');
-    assert.match(ingest(db, grown), /: 1 events appended, 3 already in the log/);
+    assert.match(ingest(db, grown), /: 1 event appended, 3 already in the log/);
     assert.equal(seen8(db), 5);
   });
 

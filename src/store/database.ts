@@ -6,7 +6,7 @@ import { inputError, LedgerError, namingLedger } from '../errors.ts';
 import { damaged, isCorruption, isMissingPart, missingPart, noLedgerToRead, notALedger } from './damage.ts';
 import { createFresh, freshUsable } from './fresh-sqlite.ts';
 import type { LedgerSchema } from './schema.ts';
-import { isPostgresUrl, type Dialect } from './dialect/dialect.ts';
+import { isPostgresUrl, SERVED_DATABASES, unservedScheme, type Dialect } from './dialect/dialect.ts';
 import { sqliteDialect } from './dialect/sqlite.ts';
 
 /**
@@ -97,6 +97,8 @@ export const pathWords = (o: OpenOptions): PathWords => o.words ?? PATH_FIELDS;
  */
 export async function openDatabase(path: string, options: OpenOptions = {}): Promise<OpenedDatabase> {
   if (isPostgresUrl(path)) return (await import('./dialect/postgres.ts')).openPostgres(path, options);
+  const scheme = unservedScheme(path);
+  if (scheme) throw inputError(`a ${scheme}: URL is not a database pgo-ledger serves: give ${SERVED_DATABASES}`);
   const readonly = options.readonly === true;
   if (readonly && path !== ':memory:' && !existsSync(path)) {
     throw inputError(`no ledger at ${path}: a read command never creates one (check ${pathWords(options).check}; ingest or pull creates a ledger)`);

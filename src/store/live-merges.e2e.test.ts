@@ -77,7 +77,7 @@ describe('issue 12.5: merging ranks', () => {
     assert.equal(events(), before);
 
     // stopped: later ranks are not joined
-    assert.match(ok(cli(db, ['merge', '--into', 'joined', '--stop-live'])), /1 live merges stopped/);
+    assert.match(ok(cli(db, ['merge', '--into', 'joined', '--stop-live'])), /1 live merge stopped/);
     ok(cli(db, ['ingest', rank3()]));
     assert.equal(events(), before);
     assert.doesNotMatch(ok(cli(db, ['show', '--job', 'joined'])), /late/);
@@ -105,7 +105,7 @@ describe('issue 12.5: merging ranks', () => {
       assert.equal(r.status, 2, r.stdout + r.stderr);
       assert.match(r.stderr, /--stop-live.* cannot be used with/);
     }
-    assert.match(ok(cli(db, ['merge', '--into', 'stopjoin', '--stop-live'])), /1 live merges stopped/);
+    assert.match(ok(cli(db, ['merge', '--into', 'stopjoin', '--stop-live'])), /1 live merge stopped/);
   });
 
   it('issue 12.5 (postgres): a merge --live defined while a batch of a source is under way joins that batch: the merge waits for it, and the batch reads the live merges once its locks are held', async () => {

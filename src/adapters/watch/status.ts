@@ -1,5 +1,7 @@
 import type { InputReport } from './follow-context.ts';
 import { leftOutJson, leftOutText } from '../left-out.ts';
+import { counted } from '../../counted.ts';
+import { seconds } from '../../cli/json.ts';
 
 /** What one pass did, and how far behind the writers watch is. */
 export interface PassReport {
@@ -49,11 +51,11 @@ export function statusSink(o: { json: boolean; tty: boolean; out: (s: string) =>
       total += r.appended;
       if (r.appended) last = { input: r.input.split('/').pop()!, time };
       if (o.json) o.out(JSON.stringify({ report: 'input', time: iso(time), input: r.input, kind: r.kind, ...(r.from !== undefined ? { from: r.from, to: r.to } : {}), appended: r.appended, duplicates: r.duplicates, records: r.records, ...leftOutJson(r.leftOut) }));
-      else if (!o.tty && (r.appended || r.records)) o.out(`${r.input}: ${r.kind}${r.from !== undefined ? ` bytes ${r.from}..${r.to}` : ''}: ${r.appended} events appended, ${r.duplicates} already in the log${r.records ? `, ${r.records} recompile reasons` : ''}${leftOutText(r.leftOut)}`);
+      else if (!o.tty && (r.appended || r.records)) o.out(`${r.input}: ${r.kind}${r.from !== undefined ? ` bytes ${r.from}..${r.to}` : ''}: ${counted(r.appended, 'event')} appended, ${r.duplicates} already in the log${r.records ? `, ${counted(r.records, 'recompile reason')}` : ''}${leftOutText(r.leftOut)}`);
       else if (o.tty && r.leftOut) {
         // the status line counts them as appended: say above it that no answer holds them
         clear();
-        o.err(`${r.input}: ${r.appended} events appended${leftOutText(r.leftOut)}\n`);
+        o.err(`${r.input}: ${counted(r.appended, 'event')} appended${leftOutText(r.leftOut)}\n`);
         draw();
       }
     },
@@ -61,7 +63,7 @@ export function statusSink(o: { json: boolean; tty: boolean; out: (s: string) =>
       if (o.json) {
         if (o.once || p.appended || p.failed || p.behindBytes || p.time - lastPassLine >= 60_000) {
           lastPassLine = p.time;
-          o.out(JSON.stringify({ report: 'pass', pass: p.pass, time: iso(p.time), files: p.files, keys: p.keys, redis_up: p.redisUp, appended: p.appended, failed: p.failed, behind: { bytes: p.behindBytes, seconds: p.behindSeconds } }));
+          o.out(JSON.stringify({ report: 'pass', pass: p.pass, time: iso(p.time), files: p.files, keys: p.keys, redis_up: p.redisUp, appended: p.appended, failed: p.failed, behind: { bytes: p.behindBytes, seconds: seconds(p.behindSeconds) } }));
         }
         return;
       }
@@ -71,7 +73,7 @@ export function statusSink(o: { json: boolean; tty: boolean; out: (s: string) =>
       const failing = p.failed ? `; ${p.failed} failed (said above)` : '';
       const behind = p.behindBytes ? `; behind ${p.behindBytes} bytes, ${p.behindSeconds?.toFixed(1)} s` : '; up to date';
       const lastly = last ? ` (last from ${last.input} at ${iso(last.time).slice(11, 19)})` : '';
-      line = `watch ${iso(p.time).slice(11, 19)}: ${p.files} files${redis}; ${total} events appended${lastly}${failing}${behind}`;
+      line = `watch ${iso(p.time).slice(11, 19)}: ${counted(p.files, 'file')}${redis}; ${counted(total, 'event')} appended${lastly}${failing}${behind}`;
       draw();
     },
     note(m) {

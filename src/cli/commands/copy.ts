@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { DB_FLAG, usage, type CliContext } from '../context.ts';
+import { counted } from '../../counted.ts';
 
 export function copyCommand(program: Command, ctx: CliContext): void {
   program
@@ -22,11 +23,11 @@ export function copyCommand(program: Command, ctx: CliContext): void {
           const { liveMerges, watchCursorsLeft, ...counts } = r;
           if (o.json) ctx.out(JSON.stringify({ ...counts, live_merges: liveMerges.length, watch_cursors_left: watchCursorsLeft }));
           else {
-            const merges = liveMerges.length ? `; ${liveMerges.length} live merge${liveMerges.length === 1 ? '' : 's'} (${liveMerges.map((m) => `${m.into} follows ${m.pattern}`).join(', ')})` : '';
+            const merges = liveMerges.length ? `; ${counted(liveMerges.length, 'live merge')} (${liveMerges.map((m) => `${m.into} follows ${m.pattern}`).join(', ')})` : '';
             const cursors = watchCursorsLeft
-              ? `; watch's ${watchCursorsLeft} cursor${watchCursorsLeft === 1 ? '' : 's'} not carried: a watch on ${redactUrl(o.to)} reads its inputs again, and what the log holds adds nothing`
+              ? `; watch's ${counted(watchCursorsLeft, 'cursor')} not carried: a watch on ${redactUrl(o.to)} reads its inputs again, and what the log holds adds nothing`
               : '';
-            ctx.out(`copied ${r.events} events from ${redactUrl(o.from)} to ${redactUrl(o.to)}: ${r.appended} appended, ${r.duplicates} there already; ${r.imports} import snapshots${merges}${cursors}`);
+            ctx.out(`copied ${counted(r.events, 'event')} from ${redactUrl(o.from)} to ${redactUrl(o.to)}: ${r.appended} appended, ${r.duplicates} there already; ${counted(r.imports, 'import snapshot')}${merges}${cursors}`);
           }
         } finally {
           await to.close();

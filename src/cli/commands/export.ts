@@ -4,6 +4,7 @@ import type { PickleProtocol } from '../../codecs/pickle/index.ts';
 import { inputError, LedgerError } from '../../errors.ts';
 import type { TorchLayout } from '../../model/profile.ts';
 import { LAYOUT_FLAGS, profileAt, profileOptions, refuseEmpty, selectProfile, usage, windowFor, windowOptions, type CliContext, type SelectOpts, type WindowOpts } from '../context.ts';
+import { counted } from '../../counted.ts';
 
 export function exportCommand(program: Command, ctx: CliContext): void {
   windowOptions(profileOptions(program.command('export').description('what PyTorch loads: a pickle, a mega-cache bundle, the remote-cache JSON value, or a cache dir')))
@@ -46,7 +47,7 @@ export function exportCommand(program: Command, ctx: CliContext): void {
       if (o.output === '-') process.stdout.write(bytes);
       else {
         writeFileAtomic(o.output, bytes, { ledger: l.path });
-        ctx.out(`wrote ${o.output} (${o.format}, ${bytes.length} bytes, ${written.codes.size} code ids)`);
+        ctx.out(`wrote ${o.output} (${o.format}, ${bytes.length} bytes, ${counted(written.codes.size, 'code id')})`);
       }
     });
 }

@@ -2,6 +2,7 @@ import { Option, type Command } from 'commander';
 import type { FileIngestSummary, IngestKind } from '../../adapters/ingest-file.ts';
 import { aboutInput, classify, fullMessage, inputName, isDatabaseFailure, LedgerError, namingLedger } from '../../errors.ts';
 import { INGEST_FLAGS, parseRank, type CliContext } from '../context.ts';
+import { counted } from '../../counted.ts';
 
 export function ingestCommand(program: Command, ctx: CliContext): void {
   program
@@ -68,12 +69,12 @@ export function ingestCommand(program: Command, ctx: CliContext): void {
           );
         } else {
           const folder = s.kind === 'folder' ? ` (${Object.entries(s.kinds ?? {}).map(([k, n]) => `${n} ${k}`).join(', ') || 'no files read'}; ${s.notPgo} not PGO data, skipped${s.failed?.length ? `; ${s.failed.length} failed` : ''})` : '';
-          ctx.out(`${inputName(f)}: ${s.kind}${folder}: ${s.appended} events appended, ${s.duplicates} already in the log${s.skipped ? `, ${s.skipped} invalid lines skipped` : ''}${s.records ? `, ${s.records} recompile reasons` : ''}${leftOutText(s.leftOut)}`);
+          ctx.out(`${inputName(f)}: ${s.kind}${folder}: ${counted(s.appended, 'event')} appended, ${s.duplicates} already in the log${s.skipped ? `, ${counted(s.skipped, 'invalid line')} skipped` : ''}${s.records ? `, ${counted(s.records, 'recompile reason')}` : ''}${leftOutText(s.leftOut)}`);
         }
       }
       if (failed.length) {
         const others = taken > 0 ? ' (the others were ingested)' : '';
-        process.stderr.write(`pgo-ledger: ${failed.length} input${failed.length === 1 ? '' : 's'} failed${others}: ${failed.map((x) => inputName(x.input)).join(', ')}\n`);
+        process.stderr.write(`pgo-ledger: ${counted(failed.length, 'input')} failed${others}: ${failed.map((x) => inputName(x.input)).join(', ')}\n`);
         ctx.setExitCode(2);
       }
     });

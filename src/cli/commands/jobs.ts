@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { iso, type CliContext } from '../context.ts';
+import { counted } from '../../counted.ts';
 
 export function jobsCommand(program: Command, ctx: CliContext): void {
   program
@@ -10,9 +11,14 @@ export function jobsCommand(program: Command, ctx: CliContext): void {
       const l = await ctx.open();
       // the runs, for --exclude-run (a scan of the log: --json only)
       const runs = o.json ? (await import('../../store/profile-runs.ts')).runsByProfile(l.sql) : null;
+      // the runs each profile retracted (its run.retracted events, an index of their own): a
+      // retracted run's events are still counted here, and read as live without the mark
+      const [{ leftOutRuns }, { dictionaries }] = await Promise.all([import('../../store/window.ts'), import('../../store/log.ts')]);
+      const dict = dictionaries(l.sql);
       for (const p of l.profiles()) {
-        if (runs) ctx.out(JSON.stringify({ cache_key: p.cacheKey, job: p.key.job, rank: p.key.rank, tag: p.key.tag, events: p.eventCount, position: p.lastPosition, time: iso(p.lastTime), runs: runs.get(p.id) ?? [] }));
-        else ctx.out(`${p.cacheKey}\t${p.eventCount} events\tlast event #${p.lastPosition ?? '-'} (latest time ${iso(p.lastTime) ?? '-'})`);
+        const retracted = [...leftOutRuns(l.sql, p.id, {}, dict)];
+        if (runs) ctx.out(JSON.stringify({ cache_key: p.cacheKey, job: p.key.job, rank: p.key.rank, tag: p.key.tag, events: p.eventCount, position: p.lastPosition, time: iso(p.lastTime), runs: runs.get(p.id) ?? [], retracted }));
+        else ctx.out(`${p.cacheKey}\t${counted(p.eventCount, 'event')}\tlast event #${p.lastPosition ?? '-'} (latest time ${iso(p.lastTime) ?? '-'})${retracted.length ? `\tretracted: ${retracted.map((r) => `run ${r}`).join(', ')}` : ''}`);
       }
     });
 }

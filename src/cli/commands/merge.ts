@@ -1,5 +1,6 @@
 import { Option, type Command } from 'commander';
 import { parseRank, selectProfile, usage, type CliContext } from '../context.ts';
+import { counted } from '../../counted.ts';
 
 export function mergeCommand(program: Command, ctx: CliContext): void {
   program
@@ -19,7 +20,7 @@ export function mergeCommand(program: Command, ctx: CliContext): void {
       const l = await ctx.open({ write: true });
       const into = l.profileByKey(o.into)?.cacheKey ?? cacheKey({ job: o.into, rank: o.rank === undefined ? null : parseRank(o.rank), tag: o.tag ?? '' });
       if (o.stopLive) {
-        ctx.out(`${into}: ${dropLiveMerges(l.sql, into)} live merges stopped`);
+        ctx.out(`${into}: ${counted(dropLiveMerges(l.sql, into), 'live merge')} stopped`);
         return;
       }
       if (!o.from.length) usage('give --from (a job, a cache key, or a glob such as \'job:*\')');
@@ -44,7 +45,7 @@ export function mergeCommand(program: Command, ctx: CliContext): void {
         if (o.live) defineLiveMerge(l.sql, into, patterns);
         return mergeProfiles(l, unique, into);
       });
-      ctx.out(`joined ${unique.map((f) => f.cacheKey).join(' + ') || 'nothing yet'} into ${into}: ${r.appended} events${r.records ? `, ${r.records} recompile reasons` : ''}`);
+      ctx.out(`joined ${unique.map((f) => f.cacheKey).join(' + ') || 'nothing yet'} into ${into}: ${counted(r.appended, 'event')}${r.records ? `, ${counted(r.records, 'recompile reason')}` : ''}`);
       if (o.live) ctx.out(`live: ${into} follows ${patterns.join(', ')} (each batch appended to a matching profile is joined in)`);
     });
 }

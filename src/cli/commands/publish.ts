@@ -1,6 +1,7 @@
 import { Option, type Command } from 'commander';
 import type { TorchLayout } from '../../model/profile.ts';
 import { LAYOUT_FLAGS, PUBLISH_REPLACES, profileAt, profileOptions, refuseEmpty, selectProfile, usage, windowFor, windowOptions, type CliContext, type SelectOpts, type WindowOpts } from '../context.ts';
+import { counted } from '../../counted.ts';
 
 export function publishCommand(program: Command, ctx: CliContext): void {
   windowOptions(profileOptions(program.command('publish').description("set the profile as PyTorch's remote-cache entry (read with TORCH_DYNAMO_AUTOMATIC_DYNAMIC_REMOTE_PGO=1)")))
@@ -29,16 +30,16 @@ export function publishCommand(program: Command, ctx: CliContext): void {
         const { changeJson, changeText } = await import('../json.ts');
         const d = await previewPublish(url, p.cacheKey, view.profile, { merge: o.merge, torch: o.torch, mergeClosures: o.mergeClosures, replace: PUBLISH_REPLACES });
         for (const c of d.changes) ctx.out(o.json ? JSON.stringify(changeJson(c)) : changeText(c));
-        if (!o.json) ctx.out(`dry run, would ${o.merge ? 'merge into' : 'replace'} ${d.key} (--merge ${o.merge ? 'given' : 'not given: add it to preview a merge'}): ${d.exists ? 'exists' : 'holds nothing'}; ${d.changes.length ? `${d.changes.length} ${d.changes.length === 1 ? 'entry' : 'entries'} would change` : 'no change'} (${d.profile.codes.size} code ids${o.merge ? ' after the join' : ''}); nothing written`);
+        if (!o.json) ctx.out(`dry run, would ${o.merge ? 'merge into' : 'replace'} ${d.key} (--merge ${o.merge ? 'given' : 'not given: add it to preview a merge'}): ${d.exists ? 'exists' : 'holds nothing'}; ${d.changes.length ? `${counted(d.changes.length, 'entry', 'entries')} would change` : 'no change'} (${counted(d.profile.codes.size, 'code id')}${o.merge ? ' after the join' : ''}); nothing written`);
         return;
       }
       if (o.merge) {
         const m = await publishMerged(url, p.cacheKey, written, { ttlSeconds, torch: o.torch, mergeClosures: o.mergeClosures, replace: PUBLISH_REPLACES });
         const after = m.attempts > 1 ? `, after ${m.attempts - 1} conflicting write${m.attempts > 2 ? 's' : ''} by others` : '';
-        ctx.out(`set ${m.key} (${m.profile.codes.size} code ids: ${written.codes.size} joined with the ${m.heldBefore} Redis held${after})${o.ttl ? `, expiring in ${o.ttl} s` : ''}`);
+        ctx.out(`set ${m.key} (${counted(m.profile.codes.size, 'code id')}: ${written.codes.size} joined with the ${m.heldBefore} Redis held${after})${o.ttl ? `, expiring in ${o.ttl} s` : ''}`);
         return;
       }
       const key = await publishProfile(url, p.cacheKey, written, { ttlSeconds, torch: o.torch, mergeClosures: o.mergeClosures });
-      ctx.out(`set ${key} (${written.codes.size} code ids)${o.ttl ? `, expiring in ${o.ttl} s` : ''}`);
+      ctx.out(`set ${key} (${counted(written.codes.size, 'code id')})${o.ttl ? `, expiring in ${o.ttl} s` : ''}`);
     });
 }

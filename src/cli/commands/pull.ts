@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { parseRank, usage, type CliContext } from '../context.ts';
+import { counted } from '../../counted.ts';
 
 export function pullCommand(program: Command, ctx: CliContext): void {
   program
@@ -22,7 +23,7 @@ export function pullCommand(program: Command, ctx: CliContext): void {
       for (const b of r.bad) process.stderr.write(`pgo-ledger: ${b.key}: ${b.message}\n`);
       if (!r.keys.length && !r.missing.length && !r.bad.length) ctx.out('no pt2:dynamo-pgo entries');
       for (const k of r.missing) ctx.out(`${k}: not set`);
-      if (r.keys.length) ctx.out(`pulled ${r.keys.length} entr${r.keys.length === 1 ? 'y' : 'ies'}: ${r.appended} events appended, ${r.duplicates} already in the log${r.records ? `, ${r.records} recompile reasons` : ''}`);
+      if (r.keys.length) ctx.out(`pulled ${counted(r.keys.length, 'entry', 'entries')}: ${counted(r.appended, 'event')} appended, ${r.duplicates} already in the log${r.records ? `, ${counted(r.records, 'recompile reason')}` : ''}`);
       if (r.bad.length) process.stderr.write(`pgo-ledger: ${r.bad.length} bad entr${r.bad.length === 1 ? 'y' : 'ies'} not pulled (named above)\n`);
       if ((!o.all && r.missing.length) || r.bad.length) ctx.setExitCode(2);
     });

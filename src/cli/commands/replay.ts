@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { usage, type CliContext } from '../context.ts';
+import { counted } from '../../counted.ts';
 
 export function replayCommand(program: Command, ctx: CliContext): void {
   program
@@ -17,6 +18,6 @@ export function replayCommand(program: Command, ctx: CliContext): void {
       const total = bar && (l.sql.get<{ n: number | null }>('select max(position) n from events')?.n ?? 0);
       const r = l.replay(bar && ((n) => bar.update(n, total)));
       bar?.stop();
-      ctx.out(`replayed ${r.events} events into ${r.profiles} profiles (${r.records} recompile reasons)`);
+      ctx.out(`replayed ${counted(r.events, 'event')} into ${counted(r.profiles, 'profile')} (${counted(r.records, 'recompile reason')})`);
     });
 }

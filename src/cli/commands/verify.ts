@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../context.ts';
+import { counted } from '../../counted.ts';
 
 export function verifyCommand(program: Command, ctx: CliContext): void {
   program
@@ -13,7 +14,8 @@ export function verifyCommand(program: Command, ctx: CliContext): void {
       if (o.json) ctx.out(JSON.stringify({ ok: r.differences.length === 0, profiles: r.profiles, differences: r.differences }));
       else {
         for (const d of r.differences) ctx.out(d);
-        ctx.out(r.differences.length ? `verify: ${r.differences.length} difference${r.differences.length === 1 ? '' : 's'} in ${r.profiles} profile${r.profiles === 1 ? '' : 's'}` : `verify: ${r.profiles === 1 ? 'the profile matches' : `${r.profiles} profiles match`} the log`);
+        // an empty ledger matches trivially: '0 profiles match the log' read as if they were lost
+        ctx.out(r.differences.length ? `verify: ${counted(r.differences.length, 'difference')} in ${counted(r.profiles, 'profile')}` : r.profiles === 0 ? 'verify: the ledger is empty: it holds no event, so there is nothing to check' : `verify: ${r.profiles === 1 ? 'the profile matches' : `${r.profiles} profiles match`} the log`);
       }
       if (r.differences.length) ctx.setExitCode(1);
     });

@@ -132,6 +132,19 @@ export function isPostgresUrl(db: string): boolean {
   return /^postgres(ql)?:\/\//i.test(db);
 }
 
+/**
+ * The scheme of a URL we do not serve (`mysql://…`, SQLite's own `file:…` URIs, which
+ * better-sqlite3 would take as a folder named `file:`), else undefined: taken as a path it
+ * said only "no ledger at mysql://x", or made a file of that name.
+ */
+export function unservedScheme(db: string): string | undefined {
+  if (isPostgresUrl(db)) return undefined;
+  return /^([a-z][a-z0-9+.-]*):\/\//i.exec(db)?.[1] ?? /^(file):/i.exec(db)?.[1];
+}
+
+/** What --db takes, for the message that refuses another scheme. */
+export const SERVED_DATABASES = 'a SQLite file path, or a postgres:// or postgresql:// URL';
+
 /** The URL with its password left out, for messages. */
 export function redactUrl(db: string): string {
   return db.replace(/^(postgres(?:ql)?:\/\/[^:/@]*):[^@/]*@/i, '$1:***@');

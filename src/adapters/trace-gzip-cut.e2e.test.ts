@@ -1,0 +1,51 @@
+import assert from 'node:assert/strict';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gunzipSync, gzipSync, constants } from 'node:zlib';
+import { describe, it } from 'node:test';
+import { cli } from '../../test/support/cli.ts';
+import { TORCH } from '../../test/support/fixtures.ts';
+import { tempDir } from '../../test/support/tmp.ts';
+
+const dir = tempDir('pgo-trace-gz-');
+
+describe('a .gz trace that cannot be read to its end keeps its whole lines before that, as the same log cut uncompressed (trial 19)', () => {
+  const whole = readFileSync(join(TORCH, 'traces', 'warm-local.log'));
+  const gz = gzipSync(whole);
+  const cut = gz.subarray(0, gz.length >> 1);
+  // what the cut inflates to, up to its last whole line: the uncompressed log cut there
+  const inflated = gunzipSync(cut, { finishFlush: constants.Z_SYNC_FLUSH });
+  const plain = whole.subarray(0, inflated.lastIndexOf(0x0a) + 1);
+  const jobs = (db: string) => cli(db, ['jobs', '--json']).stdout;
+  const shown = (db: string) => cli(db, ['show', '--job', 'fixture']).stdout;
+
+  it('a cut gzip: the entries before the cut go in, exit 2, the rest said unreadable; again stops at the same place', () => {
+    writeFileSync(join(dir, 'cut.log.gz'), cut);
+    writeFileSync(join(dir, 'plain.log'), plain);
+    const db = join(dir, 'cut.db');
+    const r = cli(db, ['ingest', join(dir, 'cut.log.gz')]);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, new RegExp(`cut\\.log\\.gz: failed: gzip: unexpected end of file: cut off after compressed byte ${cut.length}, \\d+ bytes inflated before it\n  the trace entries of \\S*cut\\.log\\.gz before it were ingested \\((\\d+) events appended, 0 already in the log\\), and stay; the rest of the file cannot be read \\(the failure above\\), so ingesting it again stops at the same place\n`));
+    const base = join(dir, 'plain.db');
+    assert.equal(cli(base, ['ingest', join(dir, 'plain.log')]).status, 0);
+    assert.ok(JSON.parse(jobs(base)).events > 0);
+    assert.equal(JSON.parse(jobs(db)).events, JSON.parse(jobs(base)).events, 'as many events as the uncompressed cut');
+    assert.equal(shown(db), shown(base));
+    const again = cli(db, ['ingest', join(dir, 'cut.log.gz')]);
+    assert.equal(again.status, 2);
+    assert.match(again.stderr, /\(0 events appended, \d+ already in the log\)/);
+  });
+
+  it('in a folder too, the others ingested', () => {
+    const folder = join(dir, 'folder');
+    mkdirSync(folder);
+    writeFileSync(join(folder, 'a-cut.log.gz'), cut);
+    writeFileSync(join(folder, 'b-cold.log'), readFileSync(join(TORCH, 'traces', 'cold-local.log')));
+    const db = join(dir, 'folder.db');
+    const r = cli(db, ['ingest', folder]);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /a-cut\.log\.gz: trace: failed: gzip: unexpected end of file: .*\n  the trace entries of \S*a-cut\.log\.gz before it were ingested \(\d+ events appended/);
+    assert.match(r.stderr, /1 input failed \(the others were ingested\)/);
+    assert.ok(JSON.parse(jobs(db)).events > JSON.parse(jobs(join(dir, 'plain.db'))).events);
+  });
+});

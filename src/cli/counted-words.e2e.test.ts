@@ -1,0 +1,31 @@
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { openLedger } from '../store/ledger.ts';
+import { cli } from '../../test/support/cli.ts';
+import { tempDir } from '../../test/support/tmp.ts';
+
+const dir = tempDir();
+
+describe('counts are said in English: one of a thing is singular', () => {
+  const obs = join(dir, 'one.jsonl');
+  writeFileSync(obs, JSON.stringify({ job: 'one', run: 'r1', time: '2026-11-26T10:00:00Z', code: { filename: '/srv/m.py', firstlineno: 3, name: 'f', file_hash: 'abc' }, source: "L['x']", kind: 'tensor', size: [8, 4], stride: [4, 1] }) + '\n{"not": "an observation"}\n');
+
+  it('ingest, replay, jobs and export of one event, one profile, one code id', () => {
+    const db = join(dir, 'one.db');
+    const i = cli(db, ['ingest', '--skip-invalid', obs]);
+    assert.equal(i.stdout, `${obs}: observations: 1 event appended, 0 already in the log, 1 invalid line skipped\n`, i.stderr);
+    assert.equal(cli(db, ['replay']).stdout, 'replayed 1 event into 1 profile (0 recompile reasons)\n');
+    assert.match(cli(db, ['jobs']).stdout, /^one:None:\t1 event\t/);
+    assert.match(cli(db, ['export', '--job', 'one', '--format', 'remote-json', '-o', join(dir, 'one.json')]).stdout, /^wrote \S+ \(remote-json, \d+ bytes, 1 code id\)\n$/);
+  });
+
+  it('verify of an empty ledger says it is empty, not that 0 profiles match', async () => {
+    const db = join(dir, 'empty.db');
+    await (await openLedger(db)).close();
+    const v = cli(db, ['verify']);
+    assert.equal(v.status, 0, v.stderr);
+    assert.equal(v.stdout, 'verify: the ledger is empty: it holds no event, so there is nothing to check\n');
+  });
+});
