@@ -339,6 +339,15 @@ def full_answers(db, profs, log, r):
     return A
 
 
+def check_verify(case, name, d, said=None):
+    """verify on ledger d passes (exit 0); a failure is recorded under name and printed."""
+    rc, o, e = cli(d, 'verify')
+    STATS['verify'] += 1
+    if rc != 0:
+        FAILS.append(('verify', case, [(name, o, e)]))
+        print(f'FAIL verify {case} {said or name}: {o} {e}', flush=True)
+
+
 def compare_full(prop, case, A, B):
     STATS[prop] += 1
     bad = [k for k in A if A.get(k) != B.get(k)]
@@ -581,22 +590,14 @@ def run_case(backend, seed, ops=None, kind='random'):
     cl = clone_db(db, case + '-nocp')
     sql_exec(cl, 'delete from checkpoints; delete from why_checkpoints;')
     for name, d in (('before', db), ('after-delete', cl)):
-        rc, o, e = cli(d, 'verify')
-        STATS['verify'] += 1
-        if rc != 0:
-            FAILS.append(('verify', case, [(name, o, e)]))
-            print(f'FAIL verify {case} {name}: {o} {e}', flush=True)
+        check_verify(case, name, d)
     B = full_answers(cl, profs, log, r)
     for k in list(A):
         if k[1] == 'asof':
             B[k] = answers(cl, k[0], ('--as-of', str(k[2])), KINDS)
     compare_full('no-checkpoints', f'{case} ({ncp[0]} checkpoints, {ncp[1]} why)', A, B)
     cli(cl, 'replay', check=True)
-    rc, o, e = cli(cl, 'verify')
-    STATS['verify'] += 1
-    if rc != 0:
-        FAILS.append(('verify', case, [('after-replay', o, e)]))
-        print(f'FAIL verify {case} after replay: {o} {e}', flush=True)
+    check_verify(case, 'after-replay', cl, 'after replay')
     B2 = full_answers(cl, profs, log, r)
     for k in list(A):
         if k[1] == 'asof':
@@ -669,11 +670,7 @@ def cross(seed, ops=None, kind='random'):
     ps = new_db('sqlite', case + '-ps')
     cli(pg, 'copy', '--to', ps, check=True)
     for name, d in (('copy-sqlite-to-pg', sp), ('copy-pg-to-sqlite', ps)):
-        rc, o, e = cli(d, 'verify')
-        STATS['verify'] += 1
-        if rc != 0:
-            FAILS.append(('verify', case, [(name, o, e)]))
-            print(f'FAIL verify {case} {name}: {o} {e}', flush=True)
+        check_verify(case, name, d)
         compare_full(name, case, A, full_answers(d, profs, log_of(d), r))
     for d in (s, pg, sp, ps):
         drop(d)

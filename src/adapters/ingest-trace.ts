@@ -467,7 +467,7 @@ class TraceScope {
         this.#describedSource(f, i);
       } else if (f.kind === 'code_state') this.#snapshot(f, i);
     }
-    for (const [c, n] of this.#undescribed) this.problems.push({ line: 0, message: `compile ${c}: ${n} described input${n === 1 ? '' : 's'} but no compilation_metrics names its code; skipped` });
+    for (const [c, n] of this.#undescribed) this.problems.push({ line: 0, message: `compile ${c}: ${counted(n, 'described input')} but no compilation_metrics names its code; skipped` });
   }
 
   #held(compileId: string | null): boolean {

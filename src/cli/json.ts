@@ -8,6 +8,7 @@ import type { StormWindow } from '../store/stats.ts';
 import { codeIdLabel } from '../model/code-id.ts';
 import { guardFailures } from '../model/guard-failures.ts';
 import { sawSentence, type DescribedShape } from '../store/described-shapes.ts';
+import { counted } from '../counted.ts';
 
 /**
  * The command line's one JSON vocabulary: the same field names for the same things in every
@@ -15,9 +16,6 @@ import { sawSentence, type DescribedShape } from '../store/described-shapes.ts';
  * `origin` as {name, line}), structured values, never preformatted strings.
  */
 export const isoTime = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
-
-/** A duration in seconds, to the millisecond as `time` is: an mtime's fraction of a millisecond is float noise (1.996044921875). */
-export const seconds = (s: number | null) => (s === null ? null : Math.round(s * 1000) / 1000);
 
 export function codeJson(c: CodeId) {
   return {
@@ -118,7 +116,7 @@ const n = (x: number) => x.toLocaleString('en-US');
 
 /** `stats`, in words: the window, its records, and each dim it made dynamic with the values seen there (rarest first). */
 export function stormText(w: StormWindow): string {
-  const head = `${w.cacheKey} run ${w.run ?? '-'}, ${isoTime(w.start)} to ${isoTime(w.end)}: ${w.records.length} recompile record${w.records.length === 1 ? '' : 's'}`;
+  const head = `${w.cacheKey} run ${w.run ?? '-'}, ${isoTime(w.start)} to ${isoTime(w.end)}: ${counted(w.records.length, 'recompile record')}`;
   const recs = w.records.map((h) => `  ${historyText(h).replace(/\n/g, '\n  ')}`);
   const dims = w.dims.map((d) => {
     const seen = d.values.length ? `${d.values.slice(0, 5).map((v) => `${v.value} seen ${n(v.count)} time${v.count === 1 ? '' : 's'}`).join(', ')}${d.values.length > 5 ? `, and ${d.values.length - 5} more values` : ''} in ${n(d.observations)} observation${d.observations === 1 ? '' : 's'}` : 'no observations of it (it came in a snapshot)';

@@ -24,3 +24,6 @@ export function parseUtcTime(s: string): number {
   const offset = z === undefined || z === 'z' || z === 'Z' ? 'Z' : z.length === 5 ? `${z.slice(0, 3)}:${z.slice(3)}` : z;
   return Date.parse(`${m[1]}T${m[2]}${offset}`);
 }
+
+/** A duration in seconds, to the millisecond as every time printed is: an mtime's fraction of a millisecond is float noise (1.996044921875). */
+export const toMillisecond = (s: number | null) => (s === null ? null : Math.round(s * 1000) / 1000);

@@ -7,6 +7,7 @@ import { DamageError, missingTables, tablesMissing } from './damage.ts';
 import { verifyWhyCheckpoints } from './why-checkpoints.ts';
 import { verifyProfileRuns } from './profile-runs.ts';
 import { eventsOutsideSpans, spansWithoutEnds } from './profile-spans.ts';
+import { counted } from '../counted.ts';
 
 export interface VerifyResult {
   profiles: number;
@@ -43,10 +44,10 @@ export function verifyLedger(ledger: Ledger): VerifyResult {
   // every event in a span of its profile, else the profile's reads (verify's own too) miss it
   const keys = new Map(profiles.map((p) => [p.id, p.cacheKey]));
   for (const o of eventsOutsideSpans(ledger.sql)) {
-    differences.push(`${keys.get(o.profileId) ?? `profile ${o.profileId}`}: ${o.n} event${o.n === 1 ? '' : 's'} in no span of the profile (profile_spans), the first at position ${o.first}: its reads miss them (run pgo-ledger replay)`);
+    differences.push(`${keys.get(o.profileId) ?? `profile ${o.profileId}`}: ${counted(o.n, 'event')} in no span of the profile (profile_spans), the first at position ${o.first}: its reads miss them (run pgo-ledger replay)`);
   }
   for (const o of spansWithoutEnds(ledger.sql)) {
-    differences.push(`${keys.get(o.profileId) ?? `profile ${o.profileId}`}: ${o.n} span${o.n === 1 ? '' : 's'} of the profile (profile_spans) begin or end at no event of it, the first from position ${o.first} (run pgo-ledger replay)`);
+    differences.push(`${keys.get(o.profileId) ?? `profile ${o.profileId}`}: ${counted(o.n, 'span')} of the profile (profile_spans) begin or end at no event of it, the first from position ${o.first} (run pgo-ledger replay)`);
   }
   for (const p of profiles) {
     try {

@@ -1,7 +1,7 @@
 import type { InputReport } from './follow-context.ts';
 import { leftOutJson, leftOutText } from '../left-out.ts';
 import { counted } from '../../counted.ts';
-import { seconds } from '../../cli/json.ts';
+import { toMillisecond } from '../../model/utc-time.ts';
 
 /** What one pass did, and how far behind the writers watch is. */
 export interface PassReport {
@@ -63,7 +63,7 @@ export function statusSink(o: { json: boolean; tty: boolean; out: (s: string) =>
       if (o.json) {
         if (o.once || p.appended || p.failed || p.behindBytes || p.time - lastPassLine >= 60_000) {
           lastPassLine = p.time;
-          o.out(JSON.stringify({ report: 'pass', pass: p.pass, time: iso(p.time), files: p.files, keys: p.keys, redis_up: p.redisUp, appended: p.appended, failed: p.failed, behind: { bytes: p.behindBytes, seconds: seconds(p.behindSeconds) } }));
+          o.out(JSON.stringify({ report: 'pass', pass: p.pass, time: iso(p.time), files: p.files, keys: p.keys, redis_up: p.redisUp, appended: p.appended, failed: p.failed, behind: { bytes: p.behindBytes, seconds: toMillisecond(p.behindSeconds) } }));
         }
         return;
       }

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { profileOptions, selectProfile, usage, windowFor, windowOptions, type CliContext, type WindowOpts } from '../context.ts';
+import { counted } from '../../counted.ts';
 
 export function reportCommand(program: Command, ctx: CliContext): void {
   windowOptions(profileOptions(program.command('report').description("an HTML report of a profile's history: one self-contained file that works from disk"), false))
@@ -33,6 +34,6 @@ export function reportCommand(program: Command, ctx: CliContext): void {
         file = join(file, 'index.html');
       }
       writeFileAtomic(file, bytes, { ledger: l.path });
-      ctx.out(`wrote ${file} (${profiles.length} profile${profiles.length === 1 ? '' : 's'}${jobs.length ? `, ${jobs.length} job${jobs.length === 1 ? '' : 's'} on its index` : ''}, ${bytes.length} bytes)`);
+      ctx.out(`wrote ${file} (${counted(profiles.length, 'profile')}${jobs.length ? `, ${counted(jobs.length, 'job')} on its index` : ''}, ${bytes.length} bytes)`);
     });
 }
