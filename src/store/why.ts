@@ -1,6 +1,6 @@
 import { DYNAMIC, UNSET } from '../model/atoms.ts';
 import { codeKey, type CodeId } from '../model/code-id.ts';
-import { dimSwitchHint, shellQuoted } from '../model/switches.ts';
+import { dimSwitchHint, runsOfValues, shellQuoted } from '../model/switches.ts';
 import { PyFloat } from '../model/float.ts';
 import { isPyInt } from '../model/int.ts';
 import type { FrameStateSizeEntry } from '../model/entry.ts';
@@ -387,8 +387,8 @@ function newTarget(live: string | null): string {
 
 function advise(s: DimStory, bothKinds: boolean, marked: boolean, live: string | null): string {
   if (!s.dynamic) {
-    const runs = new Set(s.values.flatMap((v) => v.runs));
-    return `static: ${s.values.length <= 1 ? 'every event agreed' : `${s.values.length} values seen`}${runs.size ? ` across ${runs.size} run${runs.size > 1 ? 's' : ''}` : ''}`;
+    const runs = runsOfValues(s.values).length;
+    return `static: ${s.values.length <= 1 ? 'every event agreed' : `${s.values.length} values seen`}${runs ? ` across ${runs} run${runs > 1 ? 's' : ''}` : ''}`;
   }
   const b = s.becameDynamic;
   if (s.via) {
