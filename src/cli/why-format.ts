@@ -5,6 +5,7 @@ import { sawSentence } from '../store/described-shapes.ts';
 import { dimLabel, mergeJoined, type DimStory, type Evidence } from '../store/why.ts';
 import { codeJson, isoTime, originJson } from './json.ts';
 import { counted } from '../counted.ts';
+import { runsOfValues } from '../model/switches.ts';
 
 function evidenceJson(e: Evidence | null) {
   return e && { position: e.position, time: isoTime(e.time), run: e.run, compile_id: e.compileId, kind: e.kind, format: e.format, origin: originJson(e.origin, e.originLine), value: e.value, brought: e.brought };
@@ -57,7 +58,7 @@ function storyLines(s: DimStory, indent: string): string[] {
   const label = dimLabel(s.dim, s.scalarKind);
   if (!s.dynamic) {
     const seen = s.values.reduce((n, v) => n + v.count, 0);
-    const runs = [...new Set(s.values.flatMap((v) => v.runs))];
+    const runs = runsOfValues(s.values);
     lines.push(`${indent}${label}: static at ${s.current}, seen ${counted(seen, 'time')}${runs.length ? ` (runs ${runs.join(', ')})` : ''}${s.first ? `; first in ${where(s.first)}` : ''}`);
     const keep = s.advice.split('; ').find((x) => x.startsWith('TORCH_COMPILE_STATIC_SOURCES'));
     if (keep) lines.push(`${indent}  ${keep}`);

@@ -9,7 +9,7 @@ import type { HistoryRow, Ledger, ProfileRow } from '../store/ledger.ts';
 import { historyAsOf } from '../store/history.ts';
 import { dimKey, explain, type DimStory } from '../store/why.ts';
 import { describedShapes } from '../store/described-shapes.ts';
-import { logCountsUntil } from '../store/log-counts.ts';
+import { logCountSizes } from '../store/log-counts.ts';
 import type { Window } from '../store/window.ts';
 import { recompileStats } from '../store/stats.ts';
 
@@ -169,8 +169,8 @@ export function reportProfile(ledger: Ledger, p: ProfileRow, window: Window = {}
   const names = new Map<number, { file_hash: string; firstlineno: number; name: string; closure_hash: string }>();
   const sources = new Map<number, string>();
   // From the newest why-checkpoint's counts plus the events since (log-counts.ts).
-  const logCounts = logCountsUntil(ledger.sql, p.id);
-  for (const r of [...logCounts.sources.values()].flatMap((m) => [...m.values()]).map((s) => ({ code_id: s.codeId, source_id: s.sourceId, n: s.n, runs: s.runs.size }))) {
+  const logCounts = logCountSizes(ledger.sql, p.id);
+  for (const r of logCounts.sources.map((s) => ({ code_id: s.codeId, source_id: s.sourceId, n: s.n, runs: s.runs }))) {
     let c = names.get(r.code_id);
     if (!c) names.set(r.code_id, (c = ledger.sql.get<{ file_hash: string; firstlineno: number; name: string; closure_hash: string }>('select file_hash, firstlineno, name, closure_hash from codes where id = ?', r.code_id)!));
     let source = sources.get(r.source_id);

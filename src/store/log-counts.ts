@@ -187,23 +187,76 @@ function storedText(c: LogCounts): string {
 
 export const encodeLogCounts = (c: LogCounts): Uint8Array => deflateSync(storedText(c), { level: 1 });
 
-/** Either version (storedText): a source's runs `0` are the profile's; a source's runs outside the profile's, damage. */
-export function decodeLogCounts(bytes: Uint8Array): LogCounts {
+/** A stored form read (either version, storedText): each source's own runs, null for `0` (the profile's); a source's runs outside the profile's, damage. */
+function readStored(bytes: Uint8Array): { runs: Set<number>; sources: Map<number, Map<number, { n: number; runs: Set<number> | null }>> } {
   const j = JSON.parse(inflateSync(bytes).toString()) as Stored;
-  const c = emptyLogCounts();
-  for (const r of j.runs) c.runs.add(r);
+  const all = new Set<number>();
+  for (const r of j.runs) all.add(r);
+  const sources = new Map<number, Map<number, { n: number; runs: Set<number> | null }>>();
   for (const [codeId, sourceId, n, runs] of j.sources) {
-    let bySource = c.sources.get(codeId);
-    if (!bySource) c.sources.set(codeId, (bySource = new Map()));
+    let bySource = sources.get(codeId);
+    if (!bySource) sources.set(codeId, (bySource = new Map()));
     if (runs === 0) {
-      bySource.set(sourceId, newSourceCounts(codeId, sourceId, n, new Set(c.runs)));
+      bySource.set(sourceId, { n, runs: null });
       continue;
     }
     const own = new Set(runs);
-    for (const r of own) if (!c.runs.has(r)) throw new Error(`the log counts name run ${JSON.stringify(r)} of a source, not among the profile's runs`);
-    bySource.set(sourceId, newSourceCounts(codeId, sourceId, n, own));
+    for (const r of own) if (!all.has(r)) throw new Error(`the log counts name run ${JSON.stringify(r)} of a source, not among the profile's runs`);
+    bySource.set(sourceId, { n, runs: own });
+  }
+  return { runs: all, sources };
+}
+
+/** Either version (storedText): a source's runs `0` are the profile's; a source's runs outside the profile's, damage. */
+export function decodeLogCounts(bytes: Uint8Array): LogCounts {
+  const stored = readStored(bytes);
+  const c = emptyLogCounts();
+  for (const r of stored.runs) c.runs.add(r);
+  for (const [codeId, m] of stored.sources) {
+    const bySource = new Map<number, SourceCounts>();
+    c.sources.set(codeId, bySource);
+    for (const [sourceId, s] of m) bySource.set(sourceId, newSourceCounts(codeId, sourceId, s.n, s.runs ?? new Set(c.runs)));
   }
   return c;
+}
+
+/** A source's counts as the report reads them: its events, and the number of its runs. */
+export interface SourceSizes {
+  codeId: number;
+  sourceId: number;
+  n: number;
+  runs: number;
+}
+
+/**
+ * logCountsUntil's counts of the whole log, as the report reads them: each source's events and
+ * number of runs, and the profile's runs. A source in every run of the profile is not given a
+ * set of them (logCountsUntil copies the profile's for each, to count into: a 5M-event log's
+ * 1,000 sources each copied 50); its runs are the profile's and the tail's runs of it.
+ */
+export function logCountSizes(sql: Sql, profileId: number): { runs: Set<number>; sources: SourceSizes[] } {
+  const row = sql.get<{ position: number; counts: Uint8Array }>('select position, counts from why_checkpoints where profile_id = ? and position <= ? order by position desc limit 1', profileId, Number.MAX_SAFE_INTEGER);
+  let from: ReturnType<typeof readStored> | null = null;
+  try {
+    from = row ? readStored(row.counts) : null;
+  } catch {
+    // Derived data: an unreadable one costs time, not the answer (verify names it).
+  }
+  const tail = countLog(sql, profileId, emptyLogCounts(), from ? row!.position : 0);
+  const sources: SourceSizes[] = [];
+  const runs = new Set(from?.runs);
+  for (const r of tail.runs) runs.add(r);
+  for (const [codeId, m] of from?.sources ?? []) {
+    for (const [sourceId, s] of m) {
+      const base = s.runs ?? from!.runs;
+      const t = tail.sources.get(codeId)?.get(sourceId);
+      let size = base.size;
+      if (t) for (const r of t.runs) if (!base.has(r)) size++;
+      sources.push({ codeId, sourceId, n: s.n + (t?.n ?? 0), runs: size });
+    }
+  }
+  for (const [codeId, m] of tail.sources) for (const [sourceId, t] of m) if (!from?.sources.get(codeId)?.has(sourceId)) sources.push({ codeId, sourceId, n: t.n, runs: t.runs.size });
+  return { runs, sources };
 }
 
 /** The counts of the log up to `until`: from the newest why-checkpoint before it that holds them, plus the events since. */

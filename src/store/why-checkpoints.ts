@@ -153,25 +153,13 @@ export function decodeWhyState(bytes: Uint8Array, dict: Dictionaries, keep: Keep
   // version 5: the rows made of each head and the acc's carried bodies
   if (heads) rows = withHeads(heads, rows as unknown as RestRow[4][]);
   if (rows.length !== dims.length) throw new Error(`a why-checkpoint holds ${rows.length} rows and ${dims.length} dims`);
+  // (a body's runs: the index of a list in `lists`, or its own list written out)
   return whyStateFrom(
-    rows.map((r, i) => [
-      r[0],
-      r[1],
-      r[2],
-      dims[i],
-      r[3],
-      b[0] === V2
-        ? (r[4] as AccJson[5])
-        : r[4].map(([body, count, runs]) => {
-            if (typeof runs !== 'number') return [body, count, runs];
-            const list = lists[runs];
-            if (!Array.isArray(list)) throw new Error(`a why-checkpoint names run list ${runs} of ${lists.length}`);
-            return [body, count, list];
-          }),
-    ]),
+    rows.map((r, i) => [r[0], r[1], r[2], dims[i], r[3], r[4]]),
     dict,
     keep,
     firsts,
+    lists,
   );
 }
 

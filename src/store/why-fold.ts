@@ -188,7 +188,15 @@ export class RunList {
   private next: Map<string, RunList> | undefined;
   /** `runs` as JSON (accRowText), made once. */
   text: string | undefined;
-  constructor(readonly runs: readonly string[]) {}
+  /**
+   * `read`: the lists a checkpoint's state was read with, by their JSON (one map per state,
+   * sharedRunLists): such a list has no list before it here, so a list made by adding a run
+   * is looked for there first, and a state holds one list of the same runs, as a fold makes it.
+   */
+  constructor(
+    readonly runs: readonly string[],
+    readonly read: Map<string, RunList>,
+  ) {}
   get size(): number {
     return this.runs.length;
   }
@@ -201,7 +209,10 @@ export class RunList {
     if (n === undefined) {
       if (this.runs.includes(run)) n = this;
       else if (this.runs.length >= MAX_SHARED_RUNS) return null;
-      else n = new RunList([...this.runs, run]);
+      else {
+        const runs = [...this.runs, run];
+        n = (this.read.size === 0 ? undefined : this.read.get(JSON.stringify(runs))) ?? new RunList(runs, this.read);
+      }
       (this.next ??= new Map()).set(run, n);
     }
     return n;
@@ -227,7 +238,7 @@ export interface WhyState {
 }
 
 export function emptyWhyState(): WhyState {
-  return { accs: new Map(), byCode: new Map(), noRuns: new RunList([]) };
+  return { accs: new Map(), byCode: new Map(), noRuns: new RunList([], new Map()) };
 }
 
 /** Which (code id, source) an answer wants (`--source`, `--code`); a checkpoint keeps them all. */
@@ -747,6 +758,8 @@ type TrackJson = [first: number, lastStatic: number, staticBefore: number, becam
 type DimJson = [events: EventJson[], evidence: EvidenceJson[], track: TrackJson];
 export type AccJson = [code: number | string, source: string, saw: number, dims: string, last: EntryJson, carried: [body: number, count: number, runs: string[]][]];
 export type WhyStateJson = AccJson[];
+/** An AccJson as a checkpoint is read: a body's runs written out, or (versions 3 to 5) the index of a run list. */
+export type WhyStateRow = [AccJson[0], AccJson[1], AccJson[2], AccJson[3], AccJson[4], [body: number, count: number, runs: string[] | number][]];
 
 const loggedJson = (l: Logged): LoggedJson => l && [l.compileId, l.reason, l.cached, l.new, l.guard, l.position];
 const loggedFrom = (j: LoggedJson): Logged => j && { compileId: j[0], reason: j[1], cached: j[2], new: j[3], guard: j[4], position: j[5] };
@@ -987,11 +1000,46 @@ function firstStepFrom(text: string): FirstStep | undefined {
 }
 
 /**
- * The state back from its JSON, keeping only what `keep` wants (the rest marked not kept);
- * `firsts`: each row's first step as firstStepText wrote it (versions 4 and 5), else none.
+ * A checkpoint's run lists (the lists its bodies share, versions 3 to 5) as the state's own:
+ * each list of distinct runs, MAX_SHARED_RUNS at most, is taken whole and found by its JSON
+ * (RunList.with), not made run by run from the empty list (a list of 50 runs made 50 lists, and
+ * a 5M-event log's checkpoint names ~200 lists read by ~4,500 bodies); any other (a damaged
+ * one) is read as addRun would read it, a body's own set copied for each body. Undefined for
+ * an entry that is no list (an error where a body names it).
  */
-export function whyStateFrom(j: WhyStateJson, dict: Dictionaries, keep: Keep, firsts?: readonly string[]): WhyState {
+function sharedRunLists(st: WhyState, lists: readonly unknown[]): (RunList | Set<string> | undefined)[] {
+  const read = st.noRuns.read;
+  return lists.map((list) => {
+    if (!Array.isArray(list)) return undefined;
+    if (list.length === 0) return st.noRuns;
+    if (list.length <= MAX_SHARED_RUNS && new Set(list).size === list.length) {
+      const text = JSON.stringify(list);
+      let r = read.get(text);
+      if (!r) {
+        read.set(text, (r = new RunList(list as string[], read)));
+        r.text = text;
+      }
+      return r;
+    }
+    const slot: Carried = { key: null, count: 0, runs: st.noRuns, lastRun: null, runsText: undefined, runsSize: 0 };
+    for (const run of list) addRun(slot, run as string);
+    return slot.runs;
+  });
+}
+
+/**
+ * The state back from its JSON, keeping only what `keep` wants (the rest marked not kept);
+ * `firsts`: each row's first step as firstStepText wrote it (versions 4 and 5), else none;
+ * `lists`: the run lists a body's runs name by their index (versions 3 to 5).
+ */
+export function whyStateFrom(j: readonly WhyStateRow[], dict: Dictionaries, keep: Keep, firsts?: readonly string[], lists: readonly unknown[] = []): WhyState {
   const st = emptyWhyState();
+  const shared = sharedRunLists(st, lists);
+  const named = (runs: number) => {
+    const r = shared[runs];
+    if (r === undefined) throw new Error(`a why-checkpoint names run list ${runs} of ${lists.length}`);
+    return r;
+  };
   let i = -1;
   for (const [ref, source, saw, dims, last, carriedRows] of j) {
     i++;
@@ -1000,13 +1048,18 @@ export function whyStateFrom(j: WhyStateJson, dict: Dictionaries, keep: Keep, fi
     let bySource = st.byCode.get(code);
     if (!bySource) st.byCode.set(code, (bySource = new Map()));
     if (!keep(code, source)) {
+      // (a body naming no list is damage, kept or not)
+      for (const [, , runs] of carriedRows) if (typeof runs === 'number') named(runs);
       bySource.set(source, null);
       continue;
     }
     const acc = newAcc(code, source, entryFromJson(last), (saw & 1) !== 0, (saw & 2) !== 0, undefined, dims, firsts && firstStepFrom(firsts[i]));
     for (const [body, count, runs] of carriedRows) {
       const slot: Carried = { key: null, count, runs: st.noRuns, lastRun: null, runsText: undefined, runsSize: 0 };
-      for (const run of runs) addRun(slot, run);
+      if (typeof runs === 'number') {
+        const r = named(runs);
+        slot.runs = r instanceof RunList ? r : new Set(r);
+      } else for (const run of runs) addRun(slot, run);
       acc.carried.set(body, slot);
     }
     st.accs.set(`${codeKey(code)}\u0000${source}`, acc);

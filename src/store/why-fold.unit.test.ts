@@ -72,6 +72,33 @@ describe('why-fold: a body\'s runs (shared lists)', () => {
     }
     assert.ok(accRowText(acc, () => 1)[1].endsWith(`,[${setText(sets, counts)}]]`));
   });
+
+  it('read from a checkpoint by index, are taken whole, and a run added to one gives the list of the same runs the state holds (one list a content, as a fold makes it)', () => {
+    const code: CodeId = { filename: 'a.py', firstlineno: 1, name: 'f', file_hash: 'h' };
+    const dict = { code: () => code } as unknown as Dictionaries;
+    const lists = [['run-0', 'run-1'], ['run-0'], ['run-1', 'run-0'], []];
+    const last = entryToJson(emptyEntry());
+    const st = whyStateFrom(
+      [[1, "L['x']", 1, '', last, [[1, 1, 0], [2, 1, 1], [3, 1, 2], [4, 1, 0], [5, 1, 3], [6, 1, ['run-0', 'run-1']]]]],
+      dict,
+      KEEP_ALL,
+      undefined,
+      lists,
+    );
+    const slots = [...st.accs.values()][0].carried;
+    const runs = (body: number) => slots.get(body)!.runs;
+    assert.equal(runs(1), runs(4), 'two bodies naming one list share it');
+    assert.deepEqual([...runs(1)], ['run-0', 'run-1']);
+    assert.equal(runs(5), st.noRuns, 'the empty list is the state\'s own');
+    assert.equal(runs(6), runs(1), 'runs written out, read run by run from the empty list: the list read whole');
+    addRun(slots.get(2)!, 'run-1');
+    assert.equal(runs(2), runs(1), 'run-0 then run-1: the list read whole, not one made anew');
+    addRun(slots.get(2)!, 'run-0');
+    assert.equal(runs(2), runs(1), 'a run it holds: the same list');
+    assert.notEqual(runs(3), runs(1), 'run-1 then run-0 is another list');
+    assert.throws(() => whyStateFrom([[1, "L['x']", 1, '', last, [[1, 1, 4]]]], dict, KEEP_ALL, undefined, lists), /names run list 4 of 4/);
+    assert.throws(() => whyStateFrom([[1, "L['x']", 1, '', last, [[1, 1, 0]]]], dict, () => false, undefined, ['run-0']), /names run list 0 of 1/, 'a list that is no list, in a source not kept too');
+  });
 });
 
 describe('why state: the dims text', () => {

@@ -1,6 +1,6 @@
 import { DYNAMIC, UNSET } from '../model/atoms.ts';
 import { codeKey, type CodeId } from '../model/code-id.ts';
-import { dimSwitchHint, shellQuoted } from '../model/switches.ts';
+import { dimSwitchHint, runsOfValues, shellQuoted } from '../model/switches.ts';
 import { PyFloat } from '../model/float.ts';
 import { isPyInt } from '../model/int.ts';
 import type { FrameStateSizeEntry } from '../model/entry.ts';
@@ -166,6 +166,26 @@ function explainWith(ledger: Ledger, profileId: number, opts: ExplainOptions, on
   };
   // where each body and each record's value first came, read from the log only for a dim that has both
   const seen = firstSeen(ledger, dict, profileId, window, accs);
+  // The runs of a value's bodies, in their order, made once for each sequence of run lists:
+  // the bodies of a state share a few hundred lists (why-fold.ts RunList), so most dims of the
+  // sources told name the same few, each list up to every run of the log. A union is shared by
+  // the values that name its lists, and never written.
+  const listIds = new Map<Iterable<string>, number>();
+  const unions = new Map<string, Set<string>>();
+  const unionOf = (lists: Iterable<string>[]) => {
+    let key = '';
+    for (const l of lists) {
+      let id = listIds.get(l);
+      if (id === undefined) listIds.set(l, (id = listIds.size));
+      key += `${id},`;
+    }
+    let u = unions.get(key);
+    if (!u) {
+      unions.set(key, (u = new Set()));
+      for (const l of lists) for (const r of l) u.add(r);
+    }
+    return u;
+  };
   const fillValues = (acc: Acc, d: DimRef, t: Track) => {
     const got = bodiesOf(acc);
     // PyTorch's records counted their values as the state folded, before any body's: where a
@@ -173,20 +193,29 @@ function explainWith(ledger: Ledger, profileId: number, opts: ExplainOptions, on
     const firstAt = t.values.size && t.logged && got.length ? seen(acc, dimKey(d), t.logged.position) : null;
     const at = new Map<string, number>();
     if (firstAt) for (const v of t.values.keys()) at.set(v, firstAt.record(v));
+    // the run lists of each value no record brought, joined once all its bodies are met (unionOf)
+    const lists = new Map<{ count: number; runs: Set<string> }, Iterable<string>[]>();
     let i = 0;
     for (const [bodyId, slot] of acc.carried) {
       const brought = valueAt(got[i++], d);
       if (!isStatic(brought)) continue;
       const v = show(brought);
       const values = valuesOf(t);
-      const into = values.get(v) ?? { count: 0, runs: new Set<string>() };
+      let into = values.get(v);
+      if (into === undefined) {
+        into = { count: 0, runs: NO_RUNS };
+        values.set(v, into);
+        lists.set(into, []);
+      }
       into.count += slot.count;
-      for (const r of slot.runs) into.runs.add(r);
-      values.set(v, into);
+      const pending = lists.get(into);
+      if (pending) pending.push(slot.runs);
+      else for (const r of slot.runs) into.runs.add(r);
       if (firstAt) at.set(v, Math.min(at.get(v) ?? Infinity, firstAt.body(bodyId)));
       // its stored text no longer tells it (why-fold.ts writes a dim's text again only without it)
       t.text = undefined;
     }
+    for (const [into, runs] of lists) into.runs = unionOf(runs);
     // (a stable sort: values whose first position is past what was read keep the bodies' order, which is first-seen)
     if (firstAt) t.values = new Map([...t.values].sort(([x], [y]) => (at.get(x)! < at.get(y)! ? -1 : at.get(x)! > at.get(y)! ? 1 : 0)));
   };
@@ -258,6 +287,9 @@ function explainWith(ledger: Ledger, profileId: number, opts: ExplainOptions, on
   if (opts.source === undefined) out.sort((x, y) => (y.becameDynamic?.position ?? -1) - (x.becameDynamic?.position ?? -1));
   return out;
 }
+
+/** A value's runs until its bodies' are joined (fillValues, which replaces it before anything reads it): never written. */
+const NO_RUNS = new Set<string>();
 
 /** The first positions of one acc's bodies and of its dim's record values (Infinity: not read, so later than any record's). */
 interface FirstSeen {
@@ -387,8 +419,8 @@ function newTarget(live: string | null): string {
 
 function advise(s: DimStory, bothKinds: boolean, marked: boolean, live: string | null): string {
   if (!s.dynamic) {
-    const runs = new Set(s.values.flatMap((v) => v.runs));
-    return `static: ${s.values.length <= 1 ? 'every event agreed' : `${s.values.length} values seen`}${runs.size ? ` across ${runs.size} run${runs.size > 1 ? 's' : ''}` : ''}`;
+    const runs = runsOfValues(s.values).length;
+    return `static: ${s.values.length <= 1 ? 'every event agreed' : `${s.values.length} values seen`}${runs ? ` across ${runs} run${runs > 1 ? 's' : ''}` : ''}`;
   }
   const b = s.becameDynamic;
   if (s.via) {
