@@ -124,7 +124,7 @@ for (const dialect of DIALECTS) describe(dialect, () => {
         assert.equal(cli(db, ['show', '--job', `next-${x.id}`]).stdout, x.expected.render + '\n');
         const hist = cli(db, ['history', '--job', `next-${x.id}`, '--json']).stdout.trim();
         const got = hist ? hist.split('\n').map((l) => JSON.parse(l)) : [];
-        assert.deepEqual(got.map((g) => ({ event: 'automatic_dynamic', name: g.source, dim_changed: g.dim_changed, reason: g.reason, cached: g.cached, new: g.new })), x.expected.steps.flatMap((s) => s.logged).map((r) => ({ ...r, cached: recordValue(r.cached), new: recordValue(r.new) })));
+        assert.deepEqual(got.map((g) => ({ event: 'automatic_dynamic', name: g.source, dim_changed: g.dim_changed, reason: g.reason, cached: g.cached, new: g.new })), x.expected.steps.flatMap((s) => s.logged).map((r) => ({ ...r, cached: recordValue(String(r.cached)), new: recordValue(String(r.new)) })));
         assert.equal(cli(db, ['export', '--job', `next-${x.id}`, '--format', 'pickle', '--torch', '2.12', '-o', out]).status, 0);
         assert.equal(readFileSync(out).toString('base64'), x.expected.pickle_p4);
       }
