@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { cli } from '../../test/support/cli.ts';
 import { tempDir } from '../../test/support/tmp.ts';
+import { TORCH } from '../../test/support/fixtures.ts';
 
 // Session 20: a record's cached/new came as Python's str() of the atom ("AutoDynamic.token"),
 // where show, why and report say `?`: a merge of ranks whose profiles differ printed
@@ -60,5 +61,14 @@ describe("a record's cached and new print as show prints a dim (`?` dynamic), in
     writeFileSync(file, [line('rank', 0, 'r1', '2026-11-26T10:00:00Z', [8, 4]), JSON.stringify({ job: 'rank', rank: 0, run: 'r1', time: '2026-11-26T10:01:00Z', code, source: "L['x']", kind: 'tensor', size: [8, 4, 2], stride: [8, 2, 1] })].join('\n') + '\n');
     assert.equal(cli(db3, ['ingest', file]).status, 0);
     assert.match(cli(db3, ['history', '--job', 'rank']).stdout, /L\['x'\] all: dimensionality change: \[8, 4\] -> \[8, 4, 2\]\n/);
+  });
+
+  it("why's record of a trace and its advice say the same values: a rank change's strides as [S(1), 1], not PyTorch's (InferStride(dim=1), 1)", () => {
+    const db4 = join(dir, 'trace.db');
+    assert.equal(cli(db4, ['ingest', join(TORCH, 'traces', 'cold-local.log')]).status, 0);
+    const why = cli(db4, ['why', '--job', 'fixture', '--source', "L['t']"]);
+    assert.equal(why.status, 0, why.stderr);
+    assert.match(why.stdout, /PyTorch logged at compile 2\/1: dimensionality change \[S\(1\), 1\] -> \[S\(1\), S\(2\), 1\]\n\s+PyTorch saw \[S\(1\), 1\] then \[S\(1\), S\(2\), 1\] \(run /);
+    assert.doesNotMatch(why.stdout, /InferStride|AutoDynamic/);
   });
 });
