@@ -5,9 +5,9 @@ import { describe, it } from 'node:test';
 import { cli } from '../../test/support/cli.ts';
 import { tempDir } from '../../test/support/tmp.ts';
 
-// Session 20: `--job ''` was read as no --job, so `retract --run r1 --job ''` retracted r1 in
-// every job, and `stats --job ''` took every job; elsewhere it said `no profile for job ` (a
-// name left blank). An empty job id on the command line is bad input, said before anything runs.
+// Session 20: `--job ''` was read as no --job by retract (`retract --run r1 --job ''` retracted
+// r1 in every job) and report ("report needs --job or --all"); elsewhere it said `no profile
+// for job ` (a name left blank). An empty job id on the command line is bad input, said before anything runs.
 const dir = tempDir();
 
 describe("--job '' is bad input on every command that takes --job", () => {

@@ -123,9 +123,10 @@ function requiredAfterUnknown(c: Command): void {
 }
 
 /**
- * `--job ''` read as no --job made `retract --job ''` retract in every job and `stats --job ''`
- * take every job. An empty job id names no job (observation lines refuse one too): bad input,
- * checked here for every command that takes --job, before it opens the ledger.
+ * `--job ''` read as no --job made `retract --job ''` retract in every job and `report --job ''`
+ * ask for --job; elsewhere it was a job named blank. An empty job id names no job (observation
+ * lines refuse one too): bad input, checked here for every command that takes --job, before it
+ * opens the ledger.
  */
 function emptyJobRefused(c: Command): void {
   const job = c.options.find((o) => o.long === '--job');
