@@ -21,7 +21,7 @@ describe('a point past the log\'s end is said, and answers as the whole log', ()
       const whole = cli(db, [...cmd, ...base]);
       assert.equal(whole.status, 0, whole.stderr);
       for (const [point, note] of [
-        ['4', /pgo-ledger: note: --as-of 4 is past the log's last position, 3: it holds every event\n/],
+        ['4', /pgo-ledger: note: --as-of 4 is past the log's last position, 3: it holds every event \(a bare number is a log position; a time is written in ISO 8601, such as the log's latest event time, 2026-11-26T10:05:00\.000Z\)\n/],
         ['2026-11-26T10:06:00Z', /pgo-ledger: note: --as-of 2026-11-26T10:06:00Z is after the log's latest event time, 2026-11-26T10:05:00\.000Z: it holds every event\n/],
       ] as const) {
         const r = cli(db, [...cmd, ...base, '--as-of', point]);
@@ -32,6 +32,20 @@ describe('a point past the log\'s end is said, and answers as the whole log', ()
       // the last position and the latest time are inside the log: no note
       for (const point of ['3', '2026-11-26T10:05:00Z']) assert.equal(cli(db, [...cmd, ...base, '--as-of', point]).stderr, '', `${cmd[0]} --as-of ${point}`);
     }
+  });
+
+  it('a number past the end that reads as seconds since the epoch: the note says a time is ISO 8601 and gives those seconds as one, on every command that takes --as-of (session 20)', () => {
+    // 1795687320 is 2026-11-26T10:02:00Z as seconds since the epoch: read as a position it held every event, unsaid
+    const note = /pgo-ledger: note: --as-of 1795687320 is past the log's last position, 3: it holds every event \(a bare number is a log position; a time is written in ISO 8601: as seconds since the epoch, 1795687320 is 2026-11-26T10:02:00\.000Z\)\n/;
+    for (const cmd of [['show'], ['why'], ['history', '--json'], ['stats'], ['export', '--format', 'remote-json', '-o', '-'], ['publish', 'redis://127.0.0.1:1', '--dry-run'], ['report', '-o', join(dir, 'end.html')]]) {
+      const r = cli(db, [...cmd, ...base, '--as-of', '1795687320']);
+      assert.match(r.stderr, note, cmd[0]);
+    }
+    // milliseconds too
+    assert.match(cli(db, ['show', ...base, '--as-of', '1795687320000']).stderr, /a time is written in ISO 8601: as milliseconds since the epoch, 1795687320000 is 2026-11-26T10:02:00\.000Z\)\n$/);
+    const d = cli(db, ['diff', ...base, '--from', '1', '--to', '1795687560']);
+    assert.equal(d.status, 0, d.stderr);
+    assert.match(d.stderr, /note: --to 1795687560 is past the log's last position, 3: it holds every event \(a bare number is a log position; a time is written in ISO 8601: as seconds since the epoch, 1795687560 is 2026-11-26T10:06:00\.000Z\)/);
   });
 
   it('and diff says it of --from and --to', () => {

@@ -86,7 +86,7 @@ export function windowFor(l: Ledger, o: WindowOpts, point: string | undefined = 
       time = Math.max(time, p.lastTime ?? -Infinity);
     }
     if (position >= 0 && w.untilPosition !== undefined && w.untilPosition > position) {
-      process.stderr.write(`pgo-ledger: note: ${flag} ${point} is past the log's last position, ${position}: it holds every event\n`);
+      process.stderr.write(`pgo-ledger: note: ${flag} ${point} is past the log's last position, ${position}: it holds every event (${notATime(w.untilPosition, time)})\n`);
     } else if (position >= 0 && w.untilTime !== undefined && w.untilTime > time) {
       process.stderr.write(`pgo-ledger: note: ${flag} ${point} is after the log's latest event time, ${iso(time)}: it holds every event\n`);
     } else if (position >= 0) {
@@ -106,6 +106,18 @@ export function windowFor(l: Ledger, o: WindowOpts, point: string | undefined = 
     }
   }
   return w;
+}
+
+/**
+ * A bare number is a position, but users paste epoch times (observation lines take them): past
+ * the log's end, the note says how a time is written, and what the number is as one where it
+ * reads as seconds (or milliseconds) since the epoch, from 2001 on, else the log's latest time as one.
+ */
+function notATime(n: number, latest: number): string {
+  const position = 'a bare number is a log position; a time is written in ISO 8601';
+  if (n >= 1e9 && n < 1e11) return `${position}: as seconds since the epoch, ${n} is ${iso(n * 1000)}`;
+  if (n >= 1e12 && n < 1e14) return `${position}: as milliseconds since the epoch, ${n} is ${iso(n)}`;
+  return `${position}, such as the log's latest event time, ${iso(latest)}`;
 }
 
 /** The window a command's options name (the whole log when none). */

@@ -9,6 +9,7 @@ import { codeIdLabel } from '../model/code-id.ts';
 import { guardFailures } from '../model/guard-failures.ts';
 import { sawSentence, type DescribedShape } from '../store/described-shapes.ts';
 import { counted } from '../counted.ts';
+import { recordValue } from '../store/why-fold.ts';
 
 /**
  * The command line's one JSON vocabulary: the same field names for the same things in every
@@ -46,8 +47,9 @@ export function historyJson(h: HistoryRow) {
     source: h.name,
     dim_changed: h.dim_changed,
     reason: h.reason,
-    cached: h.cached,
-    new: h.new,
+    // the record's text is Python's str() (`AutoDynamic.token`, `(8, 4)`): said as show says a dim
+    cached: recordValue(h.cached),
+    new: recordValue(h.new),
     compile_id: h.compileId,
     origin: originJson(h.origin, h.originLine),
     guard: h.guard,
@@ -57,7 +59,7 @@ export function historyJson(h: HistoryRow) {
 
 export function historyText(h: HistoryRow): string {
   const dim = h.dim_changed === 'all' || h.dim_changed === 'scalar' ? h.dim_changed : `dim ${h.dim_changed}`;
-  const head = `#${h.position} ${isoTime(h.time)} ${h.run ?? '-'}${h.compileId ? ` [${h.compileId}]` : ''} ${h.code.name}:${h.code.firstlineno} ${h.name} ${dim}: ${h.reason}: ${h.cached} -> ${h.new}`;
+  const head = `#${h.position} ${isoTime(h.time)} ${h.run ?? '-'}${h.compileId ? ` [${h.compileId}]` : ''} ${h.code.name}:${h.code.firstlineno} ${h.name} ${dim}: ${h.reason}: ${recordValue(h.cached)} -> ${recordValue(h.new)}`;
   const derived = h.kind === 'entry.imported' ? ' (by PyTorch\'s rule, joining an imported snapshot: not a record PyTorch logged)' : '';
   return h.guard ? `${head}${derived}\n    compile ${h.compileId ?? '?'} recompiled after: ${guardFailures(h.guard)}` : head + derived;
 }

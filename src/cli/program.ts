@@ -96,7 +96,10 @@ export async function runCli(argv: string[], program = new Command()): Promise<n
     setExitCode: (c) => void (code = c),
   };
   for (const add of commandsFor(argv)) add(program, ctx);
-  for (const c of program.commands) requiredAfterUnknown(c);
+  for (const c of program.commands) {
+    emptyJobRefused(c);
+    requiredAfterUnknown(c);
+  }
   try {
     await program.parseAsync(unknownCommandFirst(argv));
   } finally {
@@ -116,5 +119,20 @@ function requiredAfterUnknown(c: Command): void {
   for (const o of required) o.makeOptionMandatory(false);
   c.hook('preAction', (cmd) => {
     for (const o of required) if (cmd.getOptionValue(o.attributeName()) === undefined) cmd.error(`error: required option '${o.flags}' not specified`);
+  });
+}
+
+/**
+ * `--job ''` read as no --job made `retract --job ''` retract in every job and `report --job ''`
+ * ask for --job; elsewhere it was a job named blank. An empty job id names no job (observation
+ * lines refuse one too): bad input, checked here for every command that takes --job, before it
+ * opens the ledger.
+ */
+function emptyJobRefused(c: Command): void {
+  const job = c.options.find((o) => o.long === '--job');
+  if (!job) return;
+  const leaveOut = job.mandatory ? '' : ', or leave --job out';
+  c.hook('preAction', (cmd) => {
+    if (cmd.getOptionValue('job') === '') usage(`--job is empty: an empty job id names no job; give the job id (torch.compiler.config.job_id)${leaveOut}`);
   });
 }

@@ -6,6 +6,7 @@ import { dimLabel, mergeJoined, type DimStory, type Evidence } from '../store/wh
 import { codeJson, isoTime, originJson } from './json.ts';
 import { counted } from '../counted.ts';
 import { runsOfValues } from '../model/switches.ts';
+import { recordValue } from '../store/why-fold.ts';
 
 function evidenceJson(e: Evidence | null) {
   return e && { position: e.position, time: isoTime(e.time), run: e.run, compile_id: e.compileId, kind: e.kind, format: e.format, origin: originJson(e.origin, e.originLine), value: e.value, brought: e.brought };
@@ -21,7 +22,7 @@ export function storyJson(s: DimStory): unknown {
     first: evidenceJson(s.first),
     static_before: evidenceJson(s.staticBefore),
     became_dynamic: s.becameDynamic && { ...evidenceJson(s.becameDynamic), before: s.becameDynamic.before },
-    logged: s.logged && { compile_id: s.logged.compileId, reason: s.logged.reason, cached: s.logged.cached, new: s.logged.new, guard: s.logged.guard, position: s.logged.position },
+    logged: s.logged && { compile_id: s.logged.compileId, reason: s.logged.reason, cached: recordValue(s.logged.cached), new: recordValue(s.logged.new), guard: s.logged.guard, position: s.logged.position },
     via: s.via && { cache_key: s.via.cacheKey, story: storyJson(s.via.story), retracted_since: s.via.retractedSince },
     saw: s.saw.map((x) => ({ position: x.position, compile_id: x.compileId, run: x.run, size: x.size })),
     values: s.values,
@@ -74,7 +75,7 @@ function storyLines(s: DimStory, indent: string): string[] {
     lines.push(`${indent}${label}: ${from}dynamic in ${where(b)}`);
   }
   if (s.logged) {
-    lines.push(`${indent}  PyTorch logged at compile ${s.logged.compileId ?? '?'}: ${s.logged.reason} ${s.logged.cached} -> ${s.logged.new}`);
+    lines.push(`${indent}  PyTorch logged at compile ${s.logged.compileId ?? '?'}: ${s.logged.reason} ${recordValue(s.logged.cached)} -> ${recordValue(s.logged.new)}`);
     // one reason per cache entry whose guards failed, whichever dim it names
     if (s.logged.guard) lines.push(`${indent}  compile ${s.logged.compileId ?? '?'} recompiled after: ${guardFailures(s.logged.guard)}`);
   } else if (b && b.kind === 'shape.observed') {

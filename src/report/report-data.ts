@@ -8,6 +8,7 @@ import { shellQuoted, switchAdvice, type SourceFacts, type SwitchAdvice } from '
 import type { HistoryRow, Ledger, ProfileRow } from '../store/ledger.ts';
 import { historyAsOf } from '../store/history.ts';
 import { dimKey, explain, type DimStory } from '../store/why.ts';
+import { recordValue } from '../store/why-fold.ts';
 import { describedShapes } from '../store/described-shapes.ts';
 import { logCountSizes } from '../store/log-counts.ts';
 import type { Window } from '../store/window.ts';
@@ -113,8 +114,9 @@ function change(h: HistoryRow): Change {
     compileId: h.compileId,
     dim: String(h.dim_changed),
     reason: h.reason,
-    cached: h.cached,
-    new: h.new,
+    // as the CLI's history says them (json.ts): `?`, not Python's `AutoDynamic.token`
+    cached: recordValue(h.cached),
+    new: recordValue(h.new),
     guard: h.guard === null ? null : guardFailures(h.guard),
     origin: h.origin === null ? null : h.originLine === null ? h.origin : `${h.origin}:${h.originLine}`,
   };
@@ -198,8 +200,8 @@ export function reportProfile(ledger: Ledger, p: ProfileRow, window: Window = {}
       compileId: b.compileId,
       dim: dimKey(st.dim),
       reason: changeReason(st, b),
-      cached: st.logged?.cached ?? b.before,
-      new: st.logged?.new ?? b.brought ?? '?',
+      cached: st.logged ? recordValue(st.logged.cached) : b.before,
+      new: st.logged ? recordValue(st.logged.new) : (b.brought ?? '?'),
       guard: st.logged?.guard ? guardFailures(st.logged.guard) : null,
       origin: originText(b),
     };

@@ -247,7 +247,12 @@ function explainWith(ledger: Ledger, profileId: number, opts: ExplainOptions, on
       if (full && became && became.kind === 'entry.imported' && became.format === 'merge' && became.origin?.startsWith('profile ') && depth < 8) {
         const from = ledger.profileByKey(became.origin.slice('profile '.length));
         if (from) {
-          const inner = explainWith(ledger, from.id, { source: acc.source, dim: d, window: { untilPosition: became.position - 1, excludeRuns: window.excludeRuns } }, codeKey(acc.code), depth + 1);
+          const there = (dim: DimRef) => explainWith(ledger, from.id, { source: acc.source, dim, window: { untilPosition: became.position - 1, excludeRuns: window.excludeRuns } }, codeKey(acc.code), depth + 1);
+          let inner = there(d);
+          // An entry new to the target that came fully dynamic reads here as a scalar (an import
+          // does not say it was a tensor); where it came from, it may be a tensor whose number
+          // of dims changed: its size's story, PyTorch's first record of such a change.
+          if (!inner[0] && d.field === 'scalar' && !acc.sawTensor) inner = there({ field: 'size' });
           if (inner[0]) {
             const dict = dictionaries(ledger.sql);
             const then = leftOutRuns(ledger.sql, from.id, { untilPosition: became.position - 1 }, dict);
@@ -436,7 +441,7 @@ function advise(s: DimStory, bothKinds: boolean, marked: boolean, live: string |
   }
   const markStatic = s.dim.field === 'size' && s.dim.index !== undefined ? `, or torch._dynamo.mark_static on dim ${s.dim.index}` : '';
   if (s.logged) {
-    return `PyTorch saw ${s.logged.cached} then ${s.logged.new}${b?.run ? ` (run ${b.run})` : ''}: feeding one value keeps it static${markStatic}` + (b?.run ? `; pgo-ledger retract --run ${b.run} undoes that run` : '');
+    return `PyTorch saw ${recordValue(s.logged.cached)} then ${recordValue(s.logged.new)}${b?.run ? ` (run ${b.run})` : ''}: feeding one value keeps it static${markStatic}` + (b?.run ? `; pgo-ledger retract --run ${b.run} undoes that run` : '');
   }
   if (marked) {
     return `${what(s)} was marked dynamic (torch._dynamo.mark_dynamic) in #${b!.position}${b!.run ? ` (run ${b!.run})` : ''}: Dynamo makes a marked dim dynamic whatever values it sees, and logs no record for it; remove the mark to keep it static`;

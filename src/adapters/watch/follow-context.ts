@@ -10,6 +10,11 @@ export interface FollowContext {
   note(message: string): void;
   /** An input that could not be taken (or a Redis away): said as a note, and counted for the pass (`watch --once` exits 2 on it). */
   fail(message: string): void;
+  /**
+   * Observation lines commit batch by batch: after each, the events the input still being read
+   * appended so far; `null` once it is done (reported, or failed). A second signal says them.
+   */
+  reading?(input: string | null, appended: number): void;
   /** How a note asking which profile an input is for names the ways to say it (LineDefaults.words). */
   words?: IngestWords;
 }

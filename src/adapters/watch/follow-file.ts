@@ -37,8 +37,20 @@ export async function followFile(ledger: Ledger, prev: FileState | undefined, pa
       return { state, report: null };
     }
     // The cursor goes into the transaction of the file's one append.
-    const inTx: Ledger = kind === 'observations' ? ledger : { ...ledger, append: (events) => ledger.appendWith(events, [cursor]) };
-    const s = await ingestFile(inTx, path, { kind, onNote: ctx.note, defaults: { words: ctx.words } });
+    // Observation lines commit batch by batch: each batch's events are said as it commits.
+    let sofar = 0;
+    const appendPipelined: Ledger['appendPipelined'] = (events, done) =>
+      ledger.appendPipelined(events, (r) => {
+        ctx.reading?.(path, (sofar += r.appended));
+        done(r);
+      });
+    const inTx: Ledger = kind === 'observations' ? { ...ledger, appendPipelined } : { ...ledger, appendPipelined, append: (events) => ledger.appendWith(events, [cursor]) };
+    let s;
+    try {
+      s = await ingestFile(inTx, path, { kind, onNote: ctx.note, defaults: { words: ctx.words } });
+    } finally {
+      ctx.reading?.(null, 0);
+    }
     if (kind === 'observations' || s.appended + s.duplicates === 0) ledger.appendWith([], [cursor]);
     return { state, report: { input: path, kind: s.kind, appended: s.appended, duplicates: s.duplicates, records: s.records, ...(s.leftOut ? { leftOut: s.leftOut } : {}) } };
   } catch (e) {

@@ -23,6 +23,8 @@ export interface PassReport {
 
 export interface StatusSink {
   input(r: InputReport, time: number): void;
+  /** FollowContext.reading: what an input still being read has appended so far (null: none is). */
+  reading?(input: string | null, appended: number): void;
   pass(p: PassReport): void;
   note(message: string): void;
   done(): void;

@@ -42,6 +42,7 @@ export async function watch(ledger: Ledger, o: WatchOptions): Promise<{ passes: 
     settleMs: o.settleMs,
     words: o.words ?? WATCH_FIELDS,
     note,
+    reading: (input, appended) => o.status.reading?.(input, appended),
     fail: (m) => {
       failed++;
       note(m);

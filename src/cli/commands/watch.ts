@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { inputError } from '../../errors.ts';
 import { WATCH_FLAGS, usage, type CliContext } from '../context.ts';
+import { counted } from '../../counted.ts';
 
 const seconds = (flag: string, v: string): number => {
   const n = Number(v);
@@ -29,17 +30,23 @@ export function watchCommand(program: Command, ctx: CliContext): void {
       const { statusSink } = await import('../../adapters/watch/status.ts');
       const stopper = new AbortController();
       const sink = statusSink({ json: o.json === true, tty: process.stderr.isTTY === true && !o.json, out: ctx.out, err: (s) => void process.stderr.write(s), once: o.once });
-      // what this watch reported ingested: a second signal says it (it exited without a word)
+      // what this watch reported ingested, and what an input still being read committed: a second signal says them
       let appended = 0;
-      const status: typeof sink = { ...sink, input: (r, time) => ((appended += r.appended), sink.input(r, time)) };
+      let underWay: { input: string; appended: number } | null = null;
+      const status: typeof sink = {
+        ...sink,
+        input: (r, time) => ((appended += r.appended), sink.input(r, time)),
+        reading: (input, n) => void (underWay = input === null ? null : { input, appended: n }),
+      };
       // the first signal finishes the input under way; a second one stops at once (an open transaction rolls back)
       const stop = (signal: NodeJS.Signals) => {
         if (stopper.signal.aborted) {
-          status.note(
-            // the count is of the inputs reported whole: an input under way may have committed batches too (trial 18.2 read "0 events" as nothing stored)
-            `watch: stopped at once by a second ${signal}: the inputs reported ingested are in the ledger (${appended} events appended by them); ` +
-              'so are the batches an input under way committed before the signal, and the rest of it was not written (rolled back): the next watch reads on from its last commit',
-          );
+          // the inputs reported whole, and of one under way the batches it committed (trial 18.2 read "0 events" as nothing stored)
+          const partly = underWay as { input: string; appended: number } | null;
+          const rest = partly
+            ? `so are ${counted(partly.appended, 'event')} of ${partly.input}, still being read, appended by the batches it committed before the signal; the rest of it was not written (rolled back)`
+            : 'no input under way had committed a batch, and what one was reading was not written (rolled back)';
+          status.note(`watch: stopped at once by a second ${signal}: the inputs reported ingested are in the ledger (${counted(appended, 'event')} appended by them); ${rest}: the next watch reads on from its last commit`);
           process.exit(signal === 'SIGINT' ? 130 : 143);
         }
         stopper.abort();
