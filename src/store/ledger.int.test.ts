@@ -94,6 +94,10 @@ for (const dialect of DIALECTS) describe(dialect, () => {
       const c = cases.find((x) => x.observations.length >= 6 && x.automatic_dynamic_shapes)!;
       const p = ledger.profileByKey(`case-${c.id}:None:`)!;
       const lastBefore = p.lastPosition!;
+      // an empty job names no job: refused, nothing appended (it was read as every job)
+      const before = ledger.sql.get<{ n: number }>('select count(*) n from events')!.n;
+      assert.throws(() => retractRun(ledger, 'r2', { job: '' }), (e: Error & { kind?: string }) => e.name === 'LedgerError' && e.kind === 'input' && /job is empty/.test(e.message));
+      assert.equal(ledger.sql.get<{ n: number }>('select count(*) n from events')!.n, before);
       assert.deepEqual(retractRun(ledger, 'r2', { job: `case-${c.id}` }), { retracted: [`case-${c.id}:None:`], already: [] });
       // tryout: a second retraction adds nothing
       const count = ledger.sql.get<{ n: number }>('select count(*) n from events')!.n;

@@ -1,11 +1,14 @@
 import { decodePayload } from './events.ts';
 import type { Ledger } from './ledger.ts';
+import { inputError } from '../errors.ts';
 
 /**
  * Appends a run.retracted event to each profile the run fed (or just the job's). A profile
  * that retracted the run already gets none: a second retraction would change nothing.
  */
 export function retractRun(ledger: Ledger, run: string, opts: { job?: string; reason?: string } = {}): { retracted: string[]; already: string[] } {
+  // An empty job names no job: read as "no job" it retracted the run in every job.
+  if (opts.job === '') throw inputError('retractRun: job is empty: an empty job id names no job; give the job id (torch.compiler.config.job_id), or leave job out for every job');
   // each key's job, read once: profiles() per key made --job quadratic (13 s of CPU for a run in 3,000 profiles)
   const jobOf = opts.job ? new Map(ledger.profiles().map((p) => [p.cacheKey, p.key.job])) : null;
   const keys = ledger.sql
