@@ -1,4 +1,5 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Kysely, MigrationProvider } from 'kysely';
 import { migrations } from '../../migrations/index.ts';
@@ -110,7 +111,7 @@ export async function openDatabase(path: string, options: OpenOptions = {}): Pro
     db = readonly ? openReadonly(path) : new Database(path);
   } catch (e) {
     if (isCorruption(e)) throw damaged(path, 'cannot open it', e);
-    throw namingLedger(path, inputError(`cannot open database ${path}`, e));
+    throw cannotOpen(path, readonly, e);
   }
   let state: MigrationState;
   const busyMs = options.busyTimeoutMs ?? 30000;
@@ -137,7 +138,7 @@ export async function openDatabase(path: string, options: OpenOptions = {}): Pro
     db.close();
     if (e instanceof DatabaseVersionError || e instanceof LedgerError) throw e;
     if (isCorruption(e)) throw damaged(path, 'cannot open it', e);
-    throw namingLedger(path, inputError(`cannot open database ${path}`, e));
+    throw cannotOpen(path, readonly, e);
   }
   let kysely: Kysely<LedgerSchema> | undefined;
   if (state === 'new' && freshUsable()) state = createIfNew(db, path);
@@ -154,6 +155,33 @@ export async function openDatabase(path: string, options: OpenOptions = {}): Pro
   if (!readonly) db.pragma('temp_store = MEMORY');
   // Closing Kysely closes the connection it was given.
   return { sql: wrap(db, path, busyMs), path, close: async () => void (kysely ? await kysely.destroy() : db.close()) };
+}
+
+/**
+ * A ledger SQLite could not open, named. Opened to write, where the file or its folder may not be
+ * written, says which and why: SQLite says only "unable to open database file" (a read-only
+ * mount) or "attempt to write a readonly database" (a folder the user may not write, where the
+ * WAL's -wal and -shm files go), which named neither (trial 20).
+ */
+function cannotOpen(path: string, readonly: boolean, e: unknown): unknown {
+  const code = (e as { code?: unknown }).code;
+  if (!readonly && typeof code === 'string' && (code === 'SQLITE_CANTOPEN' || code.startsWith('SQLITE_READONLY'))) {
+    const folder = dirname(path);
+    const exists = existsSync(path);
+    for (const [what, p] of [['the file', path], [`its folder ${folder}`, folder]] as const) {
+      if (p === path && !exists) continue;
+      try {
+        accessSync(p, constants.W_OK);
+      } catch (denied) {
+        const why = (denied as NodeJS.ErrnoException).code === 'EROFS' ? 'is on a read-only file system (EROFS)' : `may not be written by this user (${(denied as NodeJS.ErrnoException).code})`;
+        return inputError(
+          `cannot write the ledger ${path}: ${what} ${why}; a write command writes the file and its -wal and -shm beside it${exists ? ' (read commands still read it)' : ''}`,
+          e,
+        );
+      }
+    }
+  }
+  return namingLedger(path, inputError(`cannot open database ${path}`, e));
 }
 
 /**
