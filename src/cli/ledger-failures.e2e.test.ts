@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { cliAs } from '../../test/support/cli.ts';
@@ -9,6 +10,7 @@ import { tempDir } from '../../test/support/tmp.ts';
 
 // Trial 20: what each command says when its ledger fails under it, through the built command line.
 const dir = tempDir();
+const require = createRequire(import.meta.url);
 const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 
 /** Observation lines of two ranks and two runs, enough that a write command's pages pass a small file-size limit. */
@@ -68,5 +70,40 @@ describe('trial 20: a ledger whose folder may not be written', () => {
     } finally {
       chmodSync(sub, 0o755);
     }
+  });
+});
+
+describe('trial 20: a bad line in a file\'s first batch', () => {
+  it('says that the lines before it were not committed either, as it says how many were where a batch went in before it', () => {
+    const db = join(dir, 'first-batch.db');
+    const file = join(dir, 'cut.jsonl');
+    const good = lines(3);
+    writeFileSync(file, good + good.split('\n')[0].slice(0, 60));
+    const r = cliAs(db, ['ingest', file]);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, new RegExp(`^${esc(file)}: failed: ${esc(file)}:4: not JSON: .*\\n  no line of ${esc(file)} was committed: the 3 lines before it went in one batch with it \\(10000 lines a transaction\\); fix the line and ingest the file again\\n`));
+    assert.equal(cliAs(db, ['jobs', '--json']).stdout, '', 'and none was');
+    // a bad first line has nothing before it to speak of
+    writeFileSync(file, '{"job":\n');
+    assert.doesNotMatch(cliAs(db, ['ingest', file]).stderr, /committed/);
+  });
+});
+
+describe('trial 20: a write killed before a new ledger turned to WAL', () => {
+  it('leaves a hot journal: a read command says so and what to run (it said "attempt to write a readonly database"), and a write command rolls it back', () => {
+    const db = join(dir, 'hot.db');
+    // a writer killed midway through a transaction whose pages spilled to the file: its journal is hot
+    const writer = `const D = require(${JSON.stringify(require.resolve('better-sqlite3'))}); const d = new D(${JSON.stringify(db)});
+      d.pragma('journal_mode = DELETE'); d.exec('create table t(x)'); d.pragma('cache_size = 2'); d.exec('begin');
+      const s = d.prepare('insert into t values (?)'); for (let i = 0; i < 20000; i++) s.run('x'.repeat(100));
+      process.kill(process.pid, 'SIGKILL');`;
+    spawnSync(process.execPath, ['-e', writer]);
+    assert.ok(existsSync(`${db}-journal`), 'a hot journal');
+    const r = cliAs(db, ['jobs']);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, new RegExp(`^pgo-ledger: cannot open database ${esc(db)}: a write to it was stopped midway and ${esc(db)}-journal holds what undoes it, which a read command \\(it opens the ledger read-only\\) cannot apply: run a write command on it once \\(pgo-ledger ingest, replay\\), which rolls it back: `));
+    // the write command's open rolls it back (here the file is another program's, which it then refuses)
+    assert.match(cliAs(db, ['replay']).stderr, /not a pgo-ledger ledger/);
+    assert.ok(!existsSync(`${db}-journal`), 'rolled back');
   });
 });

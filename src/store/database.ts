@@ -197,6 +197,12 @@ function openReadonly(path: string): Database.Database {
   } catch (e) {
     db.close();
     const code = (e as { code?: string }).code;
+    // a hot journal: a write stopped midway (kill -9 while a new ledger was being made, before
+    // it turned to WAL) that SQLite rolls back on the next open that may write (trial 20: the
+    // read said only "attempt to write a readonly database")
+    if (code === 'SQLITE_READONLY_ROLLBACK') {
+      throw inputError(`a write to it was stopped midway and ${path}-journal holds what undoes it, which a read command (it opens the ledger read-only) cannot apply: run a write command on it once (pgo-ledger ingest, replay), which rolls it back`, e);
+    }
     if (code !== 'SQLITE_READONLY_DIRECTORY' && code !== 'SQLITE_CANTOPEN') throw e;
     let wal = 0;
     try {
