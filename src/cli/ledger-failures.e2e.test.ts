@@ -42,6 +42,17 @@ describe('trial 20: a write command whose ledger fails after it opened', () => {
       assert.equal(cliAs(db, ['jobs', '--json']).stdout, cliAs(base, ['jobs', '--json']).stdout, args[0]);
     }
   });
+
+  it('copy past a file-size limit names the ledger it writes (--to), not the one it reads', () => {
+    const to = join(dir, 'copy-to.db');
+    const r = spawnSync('bash', ['-c', 'ulimit -f 200; exec "$@"', 'bash', process.execPath, builtCli(), 'copy', '--from', base, '--to', to], { encoding: 'utf8' });
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, new RegExp(`^pgo-ledger: the ledger ${esc(to)}: disk I/O error: this process may write no file past 204800 bytes \\(its file-size limit, ulimit -f\\), the likely cause\\n$`));
+    // what it committed is whole, and the copy again adds the rest
+    assert.equal(cliAs(to, ['verify']).status, 0);
+    assert.equal(cliAs(base, ['copy', '--to', to]).status, 0);
+    assert.equal(cliAs(to, ['jobs', '--json']).stdout, cliAs(base, ['jobs', '--json']).stdout);
+  });
 });
 
 describe('trial 20: a ledger whose folder may not be written', () => {
