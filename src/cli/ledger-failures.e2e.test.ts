@@ -118,3 +118,24 @@ describe('trial 20: a write killed before a new ledger turned to WAL', () => {
     assert.ok(!existsSync(`${db}-journal`), 'rolled back');
   });
 });
+
+describe('trial 20: diff across a retraction', () => {
+  it('notes on stderr the run retracted between its two points, which undid the dims it names with no position', () => {
+    const db = join(dir, 'retracted-diff.db');
+    const code = { filename: '/srv/m.py', firstlineno: 10, name: 'forward', file_hash: 'aaaa' };
+    const obs = (run: string, s: number, size: number[]) => JSON.stringify({ job: 'rd', run, time: `2026-11-26T10:00:0${s}Z`, code, source: "L['x']", kind: 'tensor', size, stride: [size[1], 1] });
+    assert.equal(cliAs(db, ['ingest', '-'], { input: [obs('r1', 0, [8, 128]), obs('r3', 1, [8, 256])].join('\n') + '\n' }).status, 0);
+    assert.equal(cliAs(db, ['retract', '--run', 'r3']).status, 0);
+    const r = cliAs(db, ['diff', '--job', 'rd', '--from', '2']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^changed L\['x'\] .*\n {4}size\[1\]: \? -> 128\n$/);
+    assert.match(r.stderr, /^pgo-ledger: note: run r3 was retracted at #3 \(\d{4}-[^)]*Z\), after --from 2: --to leaves its events out, --from holds them\n$/);
+    // --json's lines are the changes alone; the note is the same
+    const j = cliAs(db, ['diff', '--job', 'rd', '--from', '2', '--json']);
+    assert.equal(j.stdout.trim().split('\n').length, 1);
+    assert.equal(j.stderr, r.stderr);
+    // no note where the retraction is in both windows, or the run is left out of both
+    assert.equal(cliAs(db, ['diff', '--job', 'rd', '--from', '1', '--to', '2']).stderr, '');
+    assert.equal(cliAs(db, ['diff', '--job', 'rd', '--from', '2', '--exclude-run', 'r3']).stderr, '');
+  });
+});
