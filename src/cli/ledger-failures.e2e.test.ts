@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -137,5 +137,33 @@ describe('trial 20: diff across a retraction', () => {
     // no note where the retraction is in both windows, or the run is left out of both
     assert.equal(cliAs(db, ['diff', '--job', 'rd', '--from', '1', '--to', '2']).stderr, '');
     assert.equal(cliAs(db, ['diff', '--job', 'rd', '--from', '2', '--exclude-run', 'r3']).stderr, '');
+  });
+});
+
+describe('trial 20: a ledger on a full disk', () => {
+  it('a read command says the -shm cannot grow as the file system is full, not a bare "disk I/O error" (a tmpfs mounted where the tests may)', (t) => {
+    const mnt = join(dir, 'full');
+    mkdirSync(mnt);
+    if (spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', mnt]).status !== 0) return t.skip('cannot mount a tmpfs here');
+    try {
+      const db = join(mnt, 'l.db');
+      assert.equal(cliAs(db, ['ingest', '-'], { input: lines(10) }).status, 0);
+      // fill the rest of the file system
+      const fd = openSync(join(mnt, 'fill'), 'w');
+      try {
+        for (const chunk = Buffer.alloc(4096); ; ) writeSync(fd, chunk);
+      } catch (e) {
+        assert.equal((e as NodeJS.ErrnoException).code, 'ENOSPC');
+      } finally {
+        closeSync(fd);
+      }
+      const r = cliAs(db, ['jobs']);
+      assert.equal(r.status, 2, r.stderr);
+      assert.match(r.stderr, new RegExp(`^pgo-ledger: cannot open database ${esc(db)}: disk I/O error: ${esc(db)}-shm, which SQLite maps for every reader and writer \\(32 KiB at least\\), cannot grow: the file system that holds it is full \\(\\d+ bytes free\\)\\n$`));
+      rmSync(join(mnt, 'fill'));
+      assert.equal(cliAs(db, ['jobs']).status, 0, 'with room again it reads');
+    } finally {
+      spawnSync('umount', [mnt]);
+    }
   });
 });
