@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statfsSync } from 'node:fs';
+import { dirname } from 'node:path';
 
 /**
  * The one error type of pgo-ledger. It keeps its cause (so a pickle's byte offset or
@@ -101,11 +102,17 @@ export function namingLedger(ledgerPath: string, e: unknown): unknown {
     if (typeof code !== 'string' || !code.startsWith('SQLITE_')) continue;
     const named = fullMessage(e).includes(ledgerPath) ? e : withContext(`the ledger ${ledgerPath}`, e);
     const limit = code.startsWith('SQLITE_IOERR') || code === 'SQLITE_FULL' ? fileSizeLimit() : undefined;
-    if (limit === undefined) return named;
+    // with no limit, a -shm that cannot grow is a full disk: a read command too then failed
+    // with a bare "disk I/O error" (trial 20)
+    const free = limit === undefined && code === 'SQLITE_IOERR_SHMSIZE' ? freeBytes(dirname(ledgerPath)) : undefined;
+    if (limit === undefined && (free === undefined || free >= SHM_BYTES)) return named;
+    const shm = `${ledgerPath}-shm, which SQLite maps for every reader and writer (32 KiB at least), cannot grow`;
     const why =
-      code === 'SQLITE_IOERR_SHMSIZE'
-        ? `${ledgerPath}-shm, which SQLite maps for every reader and writer (32 KiB at least), cannot grow past this process's file-size limit of ${limit} bytes (ulimit -f)`
-        : `this process may write no file past ${limit} bytes (its file-size limit, ulimit -f), the likely cause`;
+      limit === undefined
+        ? `${shm}: the file system that holds it is full (${free} bytes free)`
+        : code === 'SQLITE_IOERR_SHMSIZE'
+          ? `${shm} past this process's file-size limit of ${limit} bytes (ulimit -f)`
+          : `this process may write no file past ${limit} bytes (its file-size limit, ulimit -f), the likely cause`;
     // right after SQLite's words, before any note that follows them (the lines committed); its
     // cause SQLite's error, whose words it holds: one whose words it split (the note's) would
     // be said again after it
@@ -114,6 +121,19 @@ export function namingLedger(ledgerPath: string, e: unknown): unknown {
     return new LedgerError(`${m.slice(0, at)}: ${why}${m.slice(at)}`, { kind: classify(e), cause: cur });
   }
   return e;
+}
+
+/** What a -shm file takes at least: SQLite maps it in 32 KiB pieces. */
+const SHM_BYTES = 32 << 10;
+
+/** The bytes the user may still write in a folder's file system, where the system tells it. */
+function freeBytes(folder: string): number | undefined {
+  try {
+    const s = statfsSync(folder);
+    return s.bavail * s.bsize;
+  } catch {
+    return undefined;
+  }
 }
 
 /** This process's limit on the size of a file it writes (RLIMIT_FSIZE), where Linux tells it; none when unlimited. */

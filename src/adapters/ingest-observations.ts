@@ -80,7 +80,19 @@ export async function ingestObservations(ledger: Ledger, file: string, opts: Ing
   } catch (e) {
     // what was committed before the failure: counted (a batch that fails to commit throws from here)
     ledger.settle();
-    if (sum.lines === 0) throw e;
+    if (sum.lines === 0) {
+      // Trial 20: a bad line in the first batch took the lines before it along, which nothing
+      // said: a bad line 3001 of 3001 read as if lines 1-3000 were in
+      if (!(e instanceof InputError) || e.line <= 1) throw e;
+      const at = `${inputName(e.file)}:${e.line}: `;
+      const said = e.message.startsWith(at) ? e.message.slice(at.length) : e.message;
+      throw new InputError(
+        e.file,
+        e.line,
+        `${said}\n  no line of ${inputName(file)} was committed: the ${counted(e.line - 1, 'line')} before it went in one batch ` +
+          `with it (${options.batchSize} lines a transaction); fix the line and ingest the file again`,
+      );
+    }
     // the ledger failed (a server gone, a disk full) after some batches: they stay; say which
     const committed = `the first ${sum.lines} observation lines of ${inputName(file)} were committed (${counted(sum.appended, 'event')} appended, ${sum.duplicates} already in the log)`;
     if (!(e instanceof InputError)) {

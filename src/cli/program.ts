@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
 import type { Ledger } from '../store/ledger.ts';
+import { fullMessage, namingLedger } from '../errors.ts';
 import { VERSION } from '../version.ts';
 import { DB_FLAG, usage, type CliContext } from './context.ts';
 import { copyCommand } from './commands/copy.ts';
@@ -102,6 +103,12 @@ export async function runCli(argv: string[], program = new Command()): Promise<n
   }
   try {
     await program.parseAsync(unknownCommandFirst(argv));
+  } catch (e) {
+    // SQLite's words name no file ("disk I/O error", "database or disk is full"): every
+    // command's failure of its ledger names it, and a file-size limit, as ingest's did
+    // (trial 20: retract, merge and replay under ulimit -f said only "disk I/O error"); one
+    // that names it already (watch's, the open's) was told so where it was thrown
+    throw ledger && !fullMessage(e).includes(ledger.path) ? namingLedger(ledger.path, e) : e;
   } finally {
     await ledger?.close();
   }

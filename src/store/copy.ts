@@ -1,3 +1,4 @@
+import { namingLedger } from '../errors.ts';
 import type { CodeId } from '../model/code-id.ts';
 import type { EventKind } from './events.ts';
 import type { Ledger, PreparedEvent } from './ledger.ts';
@@ -75,7 +76,7 @@ export function copyLedger(from: Ledger, to: Ledger, o: CopyOptions = {}): CopyR
   let batch: PreparedEvent[] = [];
   const flush = () => {
     if (!batch.length) return;
-    const r = to.appendPrepared(batch);
+    const r = writing(to, () => to.appendPrepared(batch));
     out.appended += r.appended;
     out.duplicates += r.duplicates;
     batch = [];
@@ -117,10 +118,23 @@ export function copyLedger(from: Ledger, to: Ledger, o: CopyOptions = {}): CopyR
     after = rows[rows.length - 1][0] as number;
   }
   flush();
-  if (out.liveMerges.length) to.sql.immediate(() => {
+  if (out.liveMerges.length) writing(to, () => to.sql.immediate(() => {
     for (const m of out.liveMerges) defineLiveMerge(to.sql, m.into, [m.pattern]);
-  });
+  }));
   return out;
+}
+
+/**
+ * A write to the target, whose failure names it: SQLite's words ("database or disk is full",
+ * "disk I/O error") name no file, and a copy has two (trial 20: a copy past ulimit -f said only
+ * "disk I/O error").
+ */
+function writing<T>(to: Ledger, write: () => T): T {
+  try {
+    return write();
+  } catch (e) {
+    throw namingLedger(to.path, e);
+  }
 }
 
 /** The import snapshots (deflated bytes as they are), new ones by digest; source id -> target id. */
@@ -133,12 +147,12 @@ function copyImports(from: Ledger, to: Ledger, out: CopyResult): Map<number, num
       after,
     );
     if (!rows.length) return ids;
-    to.sql.immediate(() => {
+    writing(to, () => to.sql.immediate(() => {
       for (const r of rows) {
         out.imports += to.sql.run('insert into imports(digest, format, origin, bytes, recorded_at) values (?, ?, ?, ?, ?) on conflict do nothing', r.digest, r.format, r.origin, r.bytes, r.recorded_at).changes;
         ids.set(Number(r.id), Number(to.sql.get<{ id: number }>('select id from imports where digest = ?', r.digest)!.id));
       }
-    });
+    }));
     after = Number(rows[rows.length - 1].id);
   }
 }

@@ -1,4 +1,5 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Kysely, MigrationProvider } from 'kysely';
 import { migrations } from '../../migrations/index.ts';
@@ -110,7 +111,7 @@ export async function openDatabase(path: string, options: OpenOptions = {}): Pro
     db = readonly ? openReadonly(path) : new Database(path);
   } catch (e) {
     if (isCorruption(e)) throw damaged(path, 'cannot open it', e);
-    throw namingLedger(path, inputError(`cannot open database ${path}`, e));
+    throw cannotOpen(path, readonly, e);
   }
   let state: MigrationState;
   const busyMs = options.busyTimeoutMs ?? 30000;
@@ -137,7 +138,7 @@ export async function openDatabase(path: string, options: OpenOptions = {}): Pro
     db.close();
     if (e instanceof DatabaseVersionError || e instanceof LedgerError) throw e;
     if (isCorruption(e)) throw damaged(path, 'cannot open it', e);
-    throw namingLedger(path, inputError(`cannot open database ${path}`, e));
+    throw cannotOpen(path, readonly, e);
   }
   let kysely: Kysely<LedgerSchema> | undefined;
   if (state === 'new' && freshUsable()) state = createIfNew(db, path);
@@ -157,6 +158,33 @@ export async function openDatabase(path: string, options: OpenOptions = {}): Pro
 }
 
 /**
+ * A ledger SQLite could not open, named. Opened to write, where the file or its folder may not be
+ * written, says which and why: SQLite says only "unable to open database file" (a read-only
+ * mount) or "attempt to write a readonly database" (a folder the user may not write, where the
+ * WAL's -wal and -shm files go), which named neither (trial 20).
+ */
+function cannotOpen(path: string, readonly: boolean, e: unknown): unknown {
+  const code = (e as { code?: unknown }).code;
+  if (!readonly && typeof code === 'string' && (code === 'SQLITE_CANTOPEN' || code.startsWith('SQLITE_READONLY'))) {
+    const folder = dirname(path);
+    const exists = existsSync(path);
+    for (const [what, p] of [['the file', path], [`its folder ${folder}`, folder]] as const) {
+      if (p === path && !exists) continue;
+      try {
+        accessSync(p, constants.W_OK);
+      } catch (denied) {
+        const why = (denied as NodeJS.ErrnoException).code === 'EROFS' ? 'is on a read-only file system (EROFS)' : `may not be written by this user (${(denied as NodeJS.ErrnoException).code})`;
+        return inputError(
+          `cannot write the ledger ${path}: ${what} ${why}; a write command writes the file and its -wal and -shm beside it${exists ? ' (read commands still read it)' : ''}`,
+          e,
+        );
+      }
+    }
+  }
+  return namingLedger(path, inputError(`cannot open database ${path}`, e));
+}
+
+/**
  * A read-only connection. SQLite reads a WAL database only with its `-shm` file beside it;
  * a folder the user may only read cannot hold one, and when no writer made one (no writer
  * is at work), the file alone is the whole database: it is then read from a copy in memory.
@@ -169,6 +197,12 @@ function openReadonly(path: string): Database.Database {
   } catch (e) {
     db.close();
     const code = (e as { code?: string }).code;
+    // a hot journal: a write stopped midway (kill -9 while a new ledger was being made, before
+    // it turned to WAL) that SQLite rolls back on the next open that may write (trial 20: the
+    // read said only "attempt to write a readonly database")
+    if (code === 'SQLITE_READONLY_ROLLBACK') {
+      throw inputError(`a write to it was stopped midway and ${path}-journal holds what undoes it, which a read command (it opens the ledger read-only) cannot apply: run a write command on it once (pgo-ledger ingest, replay), which rolls it back`, e);
+    }
     if (code !== 'SQLITE_READONLY_DIRECTORY' && code !== 'SQLITE_CANTOPEN') throw e;
     let wal = 0;
     try {

@@ -36,9 +36,18 @@ export function inWindow(w: Window, position: number, time: number): boolean {
 /** The runs whose events the window leaves out: its excluded runs and those retracted inside it. */
 export function leftOutRuns(sql: Sql, profileId: number, w: Window, dict: Dictionaries): Set<string> {
   const out = new Set<string>(w.excludeRuns ?? []);
+  for (const r of retractionsIn(sql, profileId, w, dict)) out.add(r.run);
+  return out;
+}
+
+/** The profile's `run.retracted` events inside the window, in position order. */
+export function retractionsIn(sql: Sql, profileId: number, w: Window, dict: Dictionaries): { run: string; position: number; time: number }[] {
   const rows = sql.allRaw("select position, time, body_id from events where profile_id = ? and kind = 'run.retracted' order by position", profileId);
+  const out: { run: string; position: number; time: number }[] = [];
   for (const r of rows) {
-    if (inWindow(w, r[0] as number, r[1] as number)) out.add((dict.body(r[2] as number).stored as { run: string }).run);
+    const position = Number(r[0]);
+    const time = Number(r[1]);
+    if (inWindow(w, position, time)) out.push({ run: (dict.body(r[2] as number).stored as { run: string }).run, position, time });
   }
   return out;
 }

@@ -11,7 +11,7 @@ export function diffCommand(program: Command, ctx: CliContext): void {
       const { explain, dimKey } = await import('../../store/why.ts');
       const { codeKey } = await import('../../model/code-id.ts');
       const { changeJson, changeText, isoTime } = await import('../json.ts');
-      const { firstOutside } = await import('../../store/window.ts');
+      const { firstOutside, retractionsIn } = await import('../../store/window.ts');
       const l = await ctx.open();
       const p = selectProfile(l, o);
       const to = windowFor(l, o, o.to, '--to');
@@ -29,5 +29,17 @@ export function diffCommand(program: Command, ctx: CliContext): void {
       }
       for (const c of changes) ctx.out(o.json ? JSON.stringify(changeJson(c)) : changeText(c));
       if (!changes.length && !o.json) ctx.out('no change');
+      // A retraction between the two points undoes what its run brought, and no event of the
+      // run names the change (trial 20: `diff --from 12` printed `size[1]: ? -> 128`, no cause)
+      if (changes.length) {
+        const { dictionaries } = await import('../../store/log.ts');
+        const dict = dictionaries(l.sql);
+        const held = new Set(retractionsIn(l.sql, p.id, from, dict).map((r) => r.position));
+        const excluded = new Set(o.excludeRun ?? []);
+        for (const r of retractionsIn(l.sql, p.id, to, dict)) {
+          if (held.has(r.position) || excluded.has(r.run)) continue;
+          process.stderr.write(`pgo-ledger: note: run ${r.run} was retracted at #${r.position} (${isoTime(r.time)}), after --from ${o.from}: --to leaves its events out, --from holds them\n`);
+        }
+      }
     });
 }

@@ -1,0 +1,169 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { cliAs } from '../../test/support/cli.ts';
+import { builtCli } from '../../test/support/build.ts';
+import { tempDir } from '../../test/support/tmp.ts';
+
+// Trial 20: what each command says when its ledger fails under it, through the built command line.
+const dir = tempDir();
+const require = createRequire(import.meta.url);
+const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+
+/** Observation lines of two ranks and two runs, enough that a write command's pages pass a small file-size limit. */
+function lines(n: number): string {
+  const code = { filename: '/srv/m.py', firstlineno: 10, name: 'forward', file_hash: 'aaaa' };
+  const out: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const time = new Date(Date.UTC(2026, 10, 27) + i * 1000).toISOString();
+    out.push(JSON.stringify({ job: 'big', rank: i % 2, run: i < n / 2 ? 'b0' : 'b1', time, code, source: `L['x${i % 50}']`, kind: 'tensor', size: [(i % 7) + 1, 128], stride: [128, 1] }));
+  }
+  return out.join('\n') + '\n';
+}
+
+describe('trial 20: a write command whose ledger fails after it opened', () => {
+  const base = join(dir, 'base.db');
+  assert.equal(cliAs(base, ['ingest', '-'], { input: lines(3000) }).status, 0);
+
+  it('retract, merge and replay past a file-size limit name the ledger and the limit, as ingest does (they said only "disk I/O error")', () => {
+    for (const args of [['retract', '--run', 'b0'], ['merge', '--from', 'big:*', '--into', 'joined'], ['replay']]) {
+      const db = join(dir, `${args[0]}.db`);
+      copyFileSync(base, db);
+      for (const f of [`${db}-shm`, `${db}-wal`]) rmSync(f, { force: true });
+      const r = spawnSync('bash', ['-c', 'ulimit -f 40; exec "$@"', 'bash', process.execPath, builtCli(), '--db', db, ...args], { encoding: 'utf8' });
+      assert.equal(r.status, 2, `${args[0]}: ${r.stderr}`);
+      assert.match(r.stderr, new RegExp(`^pgo-ledger: the ledger ${esc(db)}: disk I/O error: this process may write no file past 40960 bytes \\(its file-size limit, ulimit -f\\), the likely cause\\n$`), args[0]);
+      // nothing half-written: the ledger as it was
+      const v = cliAs(db, ['verify']);
+      assert.equal(v.status, 0, v.stderr);
+      assert.equal(cliAs(db, ['jobs', '--json']).stdout, cliAs(base, ['jobs', '--json']).stdout, args[0]);
+    }
+  });
+
+  it('copy past a file-size limit names the ledger it writes (--to), not the one it reads', () => {
+    const to = join(dir, 'copy-to.db');
+    const r = spawnSync('bash', ['-c', 'ulimit -f 200; exec "$@"', 'bash', process.execPath, builtCli(), 'copy', '--from', base, '--to', to], { encoding: 'utf8' });
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, new RegExp(`^pgo-ledger: the ledger ${esc(to)}: disk I/O error: this process may write no file past 204800 bytes \\(its file-size limit, ulimit -f\\), the likely cause\\n$`));
+    // what it committed is whole, and the copy again adds the rest
+    assert.equal(cliAs(to, ['verify']).status, 0);
+    assert.equal(cliAs(base, ['copy', '--to', to]).status, 0);
+    assert.equal(cliAs(to, ['jobs', '--json']).stdout, cliAs(base, ['jobs', '--json']).stdout);
+  });
+});
+
+describe('trial 20: a ledger whose folder may not be written', () => {
+  /** Root writes anywhere: to stand for a user who may not write the folder, run as nobody. */
+  const asNobody = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
+
+  it('a write command says the folder may not be written, naming it, for an existing ledger and a new one (SQLite said "attempt to write a readonly database", "unable to open database file")', () => {
+    const sub = join(dir, 'closed');
+    mkdirSync(sub);
+    const db = join(sub, 'kept.db');
+    assert.equal(cliAs(db, ['ingest', '-'], { input: lines(10) }).status, 0);
+    for (const f of [`${db}-shm`, `${db}-wal`]) rmSync(f, { force: true });
+    chmodSync(dir, 0o755);
+    chmodSync(db, 0o666);
+    chmodSync(sub, 0o555);
+    try {
+      const before = readFileSync(db);
+      for (const [path, readable] of [[db, true], [join(sub, 'new.db'), false]] as const) {
+        const w = cliAs(path, ['ingest', '-'], { ...asNobody, input: lines(10) });
+        assert.equal(w.status, 2, w.stderr);
+        const tail = readable ? ' \\(read commands still read it\\)' : '';
+        assert.match(w.stderr, new RegExp(`^pgo-ledger: cannot write the ledger ${esc(path)}: its folder ${esc(sub)} may not be written by this user \\(EACCES\\); a write command writes the file and its -wal and -shm beside it${tail}: `), w.stderr);
+      }
+      assert.ok(readFileSync(db).equals(before), 'not a byte written');
+      assert.equal(cliAs(db, ['jobs'], asNobody).status, 0, 'a read command still reads it');
+    } finally {
+      chmodSync(sub, 0o755);
+    }
+  });
+});
+
+describe('trial 20: a bad line in a file\'s first batch', () => {
+  it('says that the lines before it were not committed either, as it says how many were where a batch went in before it', () => {
+    const db = join(dir, 'first-batch.db');
+    const file = join(dir, 'cut.jsonl');
+    const good = lines(3);
+    writeFileSync(file, good + good.split('\n')[0].slice(0, 60));
+    const r = cliAs(db, ['ingest', file]);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, new RegExp(`^${esc(file)}: failed: ${esc(file)}:4: not JSON: .*\\n  no line of ${esc(file)} was committed: the 3 lines before it went in one batch with it \\(10000 lines a transaction\\); fix the line and ingest the file again\\n`));
+    assert.equal(cliAs(db, ['jobs', '--json']).stdout, '', 'and none was');
+    // a bad first line has nothing before it to speak of
+    writeFileSync(file, '{"job":\n');
+    assert.doesNotMatch(cliAs(db, ['ingest', file]).stderr, /committed/);
+  });
+});
+
+describe('trial 20: a write killed before a new ledger turned to WAL', () => {
+  it('leaves a hot journal: a read command says so and what to run (it said "attempt to write a readonly database"), and a write command rolls it back', () => {
+    const db = join(dir, 'hot.db');
+    // a writer killed midway through a transaction whose pages spilled to the file: its journal is hot
+    const writer = `const D = require(${JSON.stringify(require.resolve('better-sqlite3'))}); const d = new D(${JSON.stringify(db)});
+      d.pragma('journal_mode = DELETE'); d.exec('create table t(x)'); d.pragma('cache_size = 2'); d.exec('begin');
+      const s = d.prepare('insert into t values (?)'); for (let i = 0; i < 20000; i++) s.run('x'.repeat(100));
+      process.kill(process.pid, 'SIGKILL');`;
+    spawnSync(process.execPath, ['-e', writer]);
+    assert.ok(existsSync(`${db}-journal`), 'a hot journal');
+    const r = cliAs(db, ['jobs']);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, new RegExp(`^pgo-ledger: cannot open database ${esc(db)}: a write to it was stopped midway and ${esc(db)}-journal holds what undoes it, which a read command \\(it opens the ledger read-only\\) cannot apply: run a write command on it once \\(pgo-ledger ingest, replay\\), which rolls it back: `));
+    // the write command's open rolls it back (here the file is another program's, which it then refuses)
+    assert.match(cliAs(db, ['replay']).stderr, /not a pgo-ledger ledger/);
+    assert.ok(!existsSync(`${db}-journal`), 'rolled back');
+  });
+});
+
+describe('trial 20: diff across a retraction', () => {
+  it('notes on stderr the run retracted between its two points, which undid the dims it names with no position', () => {
+    const db = join(dir, 'retracted-diff.db');
+    const code = { filename: '/srv/m.py', firstlineno: 10, name: 'forward', file_hash: 'aaaa' };
+    const obs = (run: string, s: number, size: number[]) => JSON.stringify({ job: 'rd', run, time: `2026-11-26T10:00:0${s}Z`, code, source: "L['x']", kind: 'tensor', size, stride: [size[1], 1] });
+    assert.equal(cliAs(db, ['ingest', '-'], { input: [obs('r1', 0, [8, 128]), obs('r3', 1, [8, 256])].join('\n') + '\n' }).status, 0);
+    assert.equal(cliAs(db, ['retract', '--run', 'r3']).status, 0);
+    const r = cliAs(db, ['diff', '--job', 'rd', '--from', '2']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^changed L\['x'\] .*\n {4}size\[1\]: \? -> 128\n$/);
+    assert.match(r.stderr, /^pgo-ledger: note: run r3 was retracted at #3 \(\d{4}-[^)]*Z\), after --from 2: --to leaves its events out, --from holds them\n$/);
+    // --json's lines are the changes alone; the note is the same
+    const j = cliAs(db, ['diff', '--job', 'rd', '--from', '2', '--json']);
+    assert.equal(j.stdout.trim().split('\n').length, 1);
+    assert.equal(j.stderr, r.stderr);
+    // no note where the retraction is in both windows, or the run is left out of both
+    assert.equal(cliAs(db, ['diff', '--job', 'rd', '--from', '1', '--to', '2']).stderr, '');
+    assert.equal(cliAs(db, ['diff', '--job', 'rd', '--from', '2', '--exclude-run', 'r3']).stderr, '');
+  });
+});
+
+describe('trial 20: a ledger on a full disk', () => {
+  it('a read command says the -shm cannot grow as the file system is full, not a bare "disk I/O error" (a tmpfs mounted where the tests may)', (t) => {
+    const mnt = join(dir, 'full');
+    mkdirSync(mnt);
+    if (spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', mnt]).status !== 0) return t.skip('cannot mount a tmpfs here');
+    try {
+      const db = join(mnt, 'l.db');
+      assert.equal(cliAs(db, ['ingest', '-'], { input: lines(10) }).status, 0);
+      // fill the rest of the file system
+      const fd = openSync(join(mnt, 'fill'), 'w');
+      try {
+        for (const chunk = Buffer.alloc(4096); ; ) writeSync(fd, chunk);
+      } catch (e) {
+        assert.equal((e as NodeJS.ErrnoException).code, 'ENOSPC');
+      } finally {
+        closeSync(fd);
+      }
+      const r = cliAs(db, ['jobs']);
+      assert.equal(r.status, 2, r.stderr);
+      assert.match(r.stderr, new RegExp(`^pgo-ledger: cannot open database ${esc(db)}: disk I/O error: ${esc(db)}-shm, which SQLite maps for every reader and writer \\(32 KiB at least\\), cannot grow: the file system that holds it is full \\(\\d+ bytes free\\)\\n$`));
+      rmSync(join(mnt, 'fill'));
+      assert.equal(cliAs(db, ['jobs']).status, 0, 'with room again it reads');
+    } finally {
+      spawnSync('umount', [mnt]);
+    }
+  });
+});
