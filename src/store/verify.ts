@@ -6,7 +6,7 @@ import { dictionaries, scanEvents } from './log.ts';
 import { DamageError, missingTables, tablesMissing } from './damage.ts';
 import { checkWhyCheckpoint, verifyWhyCheckpoints, whyCheckpointPositions, whyCountsDiffer } from './why-checkpoints.ts';
 import { profileRunsDiffer, verifyProfileRuns } from './profile-runs.ts';
-import { emptyWhyState, KEEP_ALL, whyStep } from './why-fold.ts';
+import { emptyWhyState, KEEP_ALL, whyCount, whySlot, whyStep, type Carried } from './why-fold.ts';
 import { addToLogCounts, emptyLogCounts, logCountsText } from './log-counts.ts';
 import type { FoldStep } from './fold.ts';
 import type { LeanEvent } from './log.ts';
@@ -147,6 +147,10 @@ function verifyInOnePass(ledger: Ledger, p: ReturnType<Ledger['profiles']>[numbe
   const countsOut: string[] = [];
   const whyOut: string[] = [];
   const firstOfRun = new Map<string, number>();
+  const why = whys.length > 0;
+  // by code id, then source (rows): the bodies that changed nothing since the last step that may have, with why's count of each
+  const unchanged: Map<number, Carried | null>[][] = [];
+  const unchangedAt = (codeRow: number, sourceRow: number) => ((unchanged[codeRow] ??= [])[sourceRow] ??= new Map());
   let nextCp = 0;
   let nextWhy = 0;
   let nextCount = 0;
@@ -164,10 +168,22 @@ function verifyInOnePass(ledger: Ledger, p: ReturnType<Ledger['profiles']>[numbe
       while (nextCount < whys.length && whys[nextCount] < ev.position) countsAt(whys[nextCount++]);
       addToLogCounts(counts, ev.codeRow, ev.sourceRow, ev.runRow, ev.kind);
       if (ev.run !== null && !firstOfRun.has(ev.run)) firstOfRun.set(ev.run, ev.position);
-      const step = fold(view, ev);
-      if (step) {
-        for (const r of historyTexts(step, ev)) fresh.push(r);
-        if (whys.length) whyStep(st, step, ev, KEEP_ALL, noDetails);
+      // replay's shortcut (replay.ts, foldOne): a body whose fold changed nothing, brought again
+      // to its code id and source with nothing changed there since, changes nothing again (the
+      // fold is a function of the entry and the body): counted in why's state, not folded
+      const m = ev.kind === 'shape.observed' || ev.kind === 'entry.imported' ? unchangedAt(ev.codeRow!, ev.sourceRow!) : null;
+      const known = m?.get(ev.bodyId);
+      if (known !== undefined) {
+        if (known) whyCount(known, ev.run);
+      } else {
+        const step = fold(view, ev);
+        if (step) {
+          for (const r of historyTexts(step, ev)) fresh.push(r);
+          if (why) whyStep(st, step, ev, KEEP_ALL, noDetails);
+          const slot = why && step.before === step.after ? whySlot(st, step, ev.bodyId) : null;
+          if (m && step.before === step.after && (slot || !why)) m.set(ev.bodyId, slot);
+          else (m ?? unchangedAt(ev.codeRow!, ev.sourceRow!)).clear();
+        }
       }
       if (ev.position === cps[nextCp]) compareCp(cps[nextCp++], view);
       if (ev.position === whys[nextWhy]) checkWhyCheckpoint(sql, dict, p.id, p.cacheKey, whys[nextWhy++], st, whyOut);
