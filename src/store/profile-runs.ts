@@ -23,7 +23,6 @@ export function runsByProfile(sql: Sql): Map<number, string[]> {
 
 /** The profile's rows of profile_runs against its events (verify): each run it holds, from its first event. */
 export function verifyProfileRuns(sql: Sql, profileId: number, cacheKey: string): string[] {
-  const text = (rows: unknown[][]) => rows.map((r) => `run ${String(r[0])} from position ${String(r[1])}`);
   // each run's first event, within the profile's spans (profile-spans.ts)
   const first = new Map<string, number>();
   const ranges = profileRanges(sql, profileId, 0, Number.MAX_SAFE_INTEGER);
@@ -31,6 +30,12 @@ export function verifyProfileRuns(sql: Sql, profileId: number, cacheKey: string)
     const rows = sql.allRaw('select r.run, min(e.position) from events e join runs r on r.id = e.run_id where e.profile_id = ? and e.position > ? and e.position <= ? group by r.run', profileId, ranges[k], ranges[k + 1]);
     for (const [run, p] of rows) if (!first.has(String(run))) first.set(String(run), Number(p));
   }
+  return profileRunsDiffer(sql, profileId, cacheKey, first);
+}
+
+/** The profile's rows of profile_runs against `first`, each run's first position in the log (verify): differences in words. */
+export function profileRunsDiffer(sql: Sql, profileId: number, cacheKey: string, first: Map<string, number>): string[] {
+  const text = (rows: unknown[][]) => rows.map((r) => `run ${String(r[0])} from position ${String(r[1])}`);
   const want = text([...first].sort((a, b) => a[1] - b[1]));
   const have = text(sql.allRaw('select r.run, pr.first_position from profile_runs pr join runs r on r.id = pr.run_id where pr.profile_id = ? order by 2', profileId));
   const out: string[] = [];

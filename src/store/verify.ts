@@ -4,8 +4,12 @@ import { emptyStream, fold, type StreamView } from './fold.ts';
 import { checkpointPositions, decodeView } from './checkpoints.ts';
 import { dictionaries, scanEvents } from './log.ts';
 import { DamageError, missingTables, tablesMissing } from './damage.ts';
-import { verifyWhyCheckpoints } from './why-checkpoints.ts';
-import { verifyProfileRuns } from './profile-runs.ts';
+import { checkWhyCheckpoint, verifyWhyCheckpoints, whyCheckpointPositions, whyCountsDiffer } from './why-checkpoints.ts';
+import { profileRunsDiffer, verifyProfileRuns } from './profile-runs.ts';
+import { emptyWhyState, KEEP_ALL, whyCount, whySlot, whyStep, type Carried } from './why-fold.ts';
+import { addToLogCounts, emptyLogCounts, logCountsText } from './log-counts.ts';
+import type { FoldStep } from './fold.ts';
+import type { LeanEvent } from './log.ts';
 import { eventsOutsideSpans, spansWithoutEnds } from './profile-spans.ts';
 import { counted } from '../counted.ts';
 
@@ -39,7 +43,8 @@ export function verifyLedger(ledger: Ledger): VerifyResult {
     for (const c of check) differences.push(`damaged: ${c}`);
     return { profiles: 0, differences };
   }
-  for (const r of eventRowsAmiss(ledger)) differences.push(r);
+  const amiss = eventRowsAmiss(ledger);
+  for (const r of amiss) differences.push(r);
   const profiles = ledger.profiles();
   // every event in a span of its profile, else the profile's reads (verify's own too) miss it
   const keys = new Map(profiles.map((p) => [p.id, p.cacheKey]));
@@ -51,7 +56,9 @@ export function verifyLedger(ledger: Ledger): VerifyResult {
   }
   for (const p of profiles) {
     try {
-      verifyProfile(ledger, p, differences);
+      // (an event row amiss: its `kind` column may say other than the fold reads, which the
+      // counts and the retraction rule take from the column: each check then reads as its own)
+      verifyProfile(ledger, p, differences, amiss.length === 0);
     } catch (e) {
       if (!(e instanceof DamageError)) throw e;
       differences.push(`${p.cacheKey}: ${e.message.replace(/; run `pgo-ledger verify.*$/s, '')}`);
@@ -80,30 +87,132 @@ function eventRowsAmiss(ledger: Ledger): string[] {
   return out;
 }
 
-function verifyProfile(ledger: Ledger, p: ReturnType<Ledger['profiles']>[number], differences: string[]): void {
-  {
-    const fresh: string[] = [];
-    const view = ledger.fold(p.id, {}, (step, ev) => {
-      for (const r of step.records) fresh.push(JSON.stringify([ev.position, step.codeSeq, r.name, String(r.dim_changed), r.reason, r.cached, r.new]));
-    });
-    const want = viewRows(view);
-    const have = viewRows(ledger.view(p.id));
-    for (let i = 0; i < Math.max(want.length, have.length); i++) {
-      if (want[i] !== have[i]) differences.push(`${p.cacheKey}: code state ${i}: stored ${have[i] ?? '(none)'}, log folds to ${want[i] ?? '(none)'}`);
-    }
-    const stored = ledger
-      .history(p.id)
-      .map((h) => JSON.stringify([h.position, h.codeSeq, h.name, String(h.dim_changed), h.reason, h.cached, h.new]));
-    for (let i = 0; i < Math.max(fresh.length, stored.length); i++) {
-      if (fresh[i] !== stored[i]) {
-        differences.push(`${p.cacheKey}: history record ${i}: stored ${stored[i] ?? '(none)'}, log folds to ${fresh[i] ?? '(none)'}`);
-        break;
-      }
-    }
-    differences.push(...verifyCheckpoints(ledger, p.id, p.cacheKey));
-    differences.push(...verifyWhyCheckpoints(ledger.sql, dictionaries(ledger.sql), p.id, p.cacheKey));
-    differences.push(...verifyProfileRuns(ledger.sql, p.id, p.cacheKey));
+function verifyProfile(ledger: Ledger, p: ReturnType<Ledger['profiles']>[number], differences: string[], onePass: boolean): void {
+  if (onePass && !ledger.sql.get("select 1 from events where profile_id = ? and kind = 'run.retracted' limit 1", p.id)) {
+    verifyInOnePass(ledger, p, differences);
+    return;
   }
+  const fresh: string[] = [];
+  const view = ledger.fold(p.id, {}, (step, ev) => fresh.push(...historyTexts(step, ev)));
+  differences.push(...viewsDiffer(ledger, p, view, fresh));
+  differences.push(...verifyCheckpoints(ledger, p.id, p.cacheKey));
+  differences.push(...verifyWhyCheckpoints(ledger.sql, dictionaries(ledger.sql), p.id, p.cacheKey));
+  differences.push(...verifyProfileRuns(ledger.sql, p.id, p.cacheKey));
+}
+
+/** A fold step's history records, as verify compares them. */
+function historyTexts(step: FoldStep, ev: LeanEvent): string[] {
+  return step.records.map((r) => JSON.stringify([ev.position, step.codeSeq, r.name, String(r.dim_changed), r.reason, r.cached, r.new]));
+}
+
+/** The profile's stored code states and history against the log's fold (`view`, and `fresh`: its records as historyTexts). */
+function viewsDiffer(ledger: Ledger, p: ReturnType<Ledger['profiles']>[number], view: StreamView, fresh: string[]): string[] {
+  const out: string[] = [];
+  const want = viewRows(view);
+  const have = viewRows(ledger.view(p.id));
+  for (let i = 0; i < Math.max(want.length, have.length); i++) {
+    if (want[i] !== have[i]) out.push(`${p.cacheKey}: code state ${i}: stored ${have[i] ?? '(none)'}, log folds to ${want[i] ?? '(none)'}`);
+  }
+  const stored = ledger
+    .history(p.id)
+    .map((h) => JSON.stringify([h.position, h.codeSeq, h.name, String(h.dim_changed), h.reason, h.cached, h.new]));
+  for (let i = 0; i < Math.max(fresh.length, stored.length); i++) {
+    if (fresh[i] !== stored[i]) {
+      out.push(`${p.cacheKey}: history record ${i}: stored ${stored[i] ?? '(none)'}, log folds to ${fresh[i] ?? '(none)'}`);
+      break;
+    }
+  }
+  return out;
+}
+
+/**
+ * A profile with no retraction (every prefix folds alike) checked in one scan of its events:
+ * the checks verifyProfile makes with a scan each (the fold and its history, the checkpoints,
+ * why's state and the report's counts at each why-checkpoint, the runs' first positions), made
+ * as the one fold passes each position, and said in the same words and order. Where an event
+ * row is amiss (eventRowsAmiss) verifyProfile reads each as its own, as the counts and the
+ * retraction rule read the rows' `kind`, which this scan takes from the body.
+ */
+function verifyInOnePass(ledger: Ledger, p: ReturnType<Ledger['profiles']>[number], differences: string[]): void {
+  const sql = ledger.sql;
+  const dict = dictionaries(sql);
+  const cps = checkpointPositions(sql, p.id);
+  const whys = whyCheckpointPositions(sql, p.id);
+  const view = emptyStream();
+  const fresh: string[] = [];
+  const cpOut: string[] = [];
+  const compareCp = checkpointCompare(ledger, p.id, p.cacheKey, dict, cpOut);
+  const st = emptyWhyState();
+  const counts = emptyLogCounts();
+  const countsOut: string[] = [];
+  const whyOut: string[] = [];
+  const firstOfRun = new Map<string, number>();
+  const why = whys.length > 0;
+  // by code id, then source (rows): the bodies that changed nothing since the last step that may have, with why's count of each
+  const unchanged: Map<number, Carried | null>[][] = [];
+  const unchangedAt = (codeRow: number, sourceRow: number) => ((unchanged[codeRow] ??= [])[sourceRow] ??= new Map());
+  let nextCp = 0;
+  let nextWhy = 0;
+  let nextCount = 0;
+  const countsAt = (pos: number) => {
+    const d = whyCountsDiffer(sql, p.id, p.cacheKey, pos, logCountsText(counts));
+    if (d) countsOut.push(d);
+  };
+  // the scan reads each event's details (as the fold for the history does): why's steps need no more
+  const noDetails = () => {};
+  scanEvents(
+    sql,
+    { profileId: p.id, details: true },
+    (ev) => {
+      // the counts at a why-checkpoint: the log up to it, whether or not an event is there
+      while (nextCount < whys.length && whys[nextCount] < ev.position) countsAt(whys[nextCount++]);
+      addToLogCounts(counts, ev.codeRow, ev.sourceRow, ev.runRow, ev.kind);
+      if (ev.run !== null && !firstOfRun.has(ev.run)) firstOfRun.set(ev.run, ev.position);
+      // replay's shortcut (replay.ts, foldOne): a body whose fold changed nothing, brought again
+      // to its code id and source with nothing changed there since, changes nothing again (the
+      // fold is a function of the entry and the body): counted in why's state, not folded
+      const m = ev.kind === 'shape.observed' || ev.kind === 'entry.imported' ? unchangedAt(ev.codeRow!, ev.sourceRow!) : null;
+      const known = m?.get(ev.bodyId);
+      if (known !== undefined) {
+        if (known) whyCount(known, ev.run);
+      } else {
+        const step = fold(view, ev);
+        if (step) {
+          for (const r of historyTexts(step, ev)) fresh.push(r);
+          if (why) whyStep(st, step, ev, KEEP_ALL, noDetails);
+          const slot = why && step.before === step.after ? whySlot(st, step, ev.bodyId) : null;
+          if (m && step.before === step.after && (slot || !why)) m.set(ev.bodyId, slot);
+          else (m ?? unchangedAt(ev.codeRow!, ev.sourceRow!)).clear();
+        }
+      }
+      if (ev.position === cps[nextCp]) compareCp(cps[nextCp++], view);
+      if (ev.position === whys[nextWhy]) checkWhyCheckpoint(sql, dict, p.id, p.cacheKey, whys[nextWhy++], st, whyOut);
+    },
+    dict,
+  );
+  while (nextCount < whys.length) countsAt(whys[nextCount++]);
+  for (; nextCp < cps.length; nextCp++) cpOut.push(`${p.cacheKey}: checkpoint at ${cps[nextCp]} names no event of the profile`);
+  for (; nextWhy < whys.length; nextWhy++) whyOut.push(`${p.cacheKey}: why-checkpoint at ${whys[nextWhy]} names no event of the profile`);
+  differences.push(...viewsDiffer(ledger, p, view, fresh));
+  differences.push(...cpOut, ...countsOut, ...whyOut);
+  differences.push(...profileRunsDiffer(sql, p.id, p.cacheKey, firstOfRun));
+}
+
+/** Compares a checkpoint with the log folded to it (`fresh`): a difference in words into `out`. */
+function checkpointCompare(ledger: Ledger, profileId: number, cacheKey: string, dict: ReturnType<typeof dictionaries>, out: string[]): (pos: number, fresh: StreamView) => void {
+  const stored = (pos: number) => {
+    const row = ledger.sql.get<{ state: Uint8Array }>('select state from checkpoints where profile_id = ? and position = ?', profileId, pos)!;
+    try {
+      return viewRows(decodeView(row.state, dict));
+    } catch (e) {
+      return [`unreadable: ${(e as Error).message}`];
+    }
+  };
+  return (pos, fresh) => {
+    const want = viewRows(fresh);
+    const have = stored(pos);
+    if (JSON.stringify(want) !== JSON.stringify(have)) out.push(`${cacheKey}: checkpoint at ${pos} differs from the log folded to it (delete it, or run pgo-ledger replay)`);
+  };
 }
 
 /**
@@ -114,20 +223,8 @@ function verifyCheckpoints(ledger: Ledger, profileId: number, cacheKey: string):
   const positions = checkpointPositions(ledger.sql, profileId);
   if (!positions.length) return [];
   const dict = dictionaries(ledger.sql);
-  const stored = (pos: number) => {
-    const row = ledger.sql.get<{ state: Uint8Array }>('select state from checkpoints where profile_id = ? and position = ?', profileId, pos)!;
-    try {
-      return viewRows(decodeView(row.state, dict));
-    } catch (e) {
-      return [`unreadable: ${(e as Error).message}`];
-    }
-  };
   const out: string[] = [];
-  const compare = (pos: number, fresh: StreamView) => {
-    const want = viewRows(fresh);
-    const have = stored(pos);
-    if (JSON.stringify(want) !== JSON.stringify(have)) out.push(`${cacheKey}: checkpoint at ${pos} differs from the log folded to it (delete it, or run pgo-ledger replay)`);
-  };
+  const compare = checkpointCompare(ledger, profileId, cacheKey, dict, out);
   const retracted = ledger.sql.get("select 1 from events where profile_id = ? and kind = 'run.retracted' limit 1", profileId);
   if (retracted) {
     for (const pos of positions) compare(pos, ledger.fold(profileId, { untilPosition: pos }, () => {}));
