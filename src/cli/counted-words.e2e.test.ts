@@ -28,4 +28,16 @@ describe('counts are said in English: one of a thing is singular', () => {
     assert.equal(v.status, 0, v.stderr);
     assert.equal(v.stdout, 'verify: the ledger is empty: it holds no event, so there is nothing to check\n');
   });
+
+  it('session 20 trial: jobs of an empty ledger says it holds no profile yet (--json stays JSON lines: none)', async () => {
+    const db = join(dir, 'empty-jobs.db');
+    await (await openLedger(db)).close();
+    const j = cli(db, ['jobs']);
+    assert.equal(j.status, 0, j.stderr);
+    assert.equal(j.stdout, 'jobs: the ledger holds no profile yet (ingest or pull adds them)\n');
+    const json = cli(db, ['jobs', '--json']);
+    assert.equal(json.status, 0, json.stderr);
+    assert.equal(json.stdout, '');
+  });
+
 });
