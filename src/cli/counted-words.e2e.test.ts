@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { openLedger } from '../store/ledger.ts';
 import { cli } from '../../test/support/cli.ts';
 import { tempDir } from '../../test/support/tmp.ts';
+import { TORCH } from '../../test/support/fixtures.ts';
 
 const dir = tempDir();
 
@@ -40,4 +41,13 @@ describe('counts are said in English: one of a thing is singular', () => {
     assert.equal(json.stdout, '');
   });
 
+  it("session 20 trial: a folder's summary counts its files by kind in English", () => {
+    const d = join(dir, 'folder');
+    mkdirSync(d);
+    writeFileSync(join(d, 'a.jsonl'), readFileSync(obs));
+    copyFileSync(join(TORCH, 'traces/warm-local.log'), join(d, 'b.log'));
+    copyFileSync(join(TORCH, 'traces/cold-local.log'), join(d, 'c.log'));
+    const i = cli(join(dir, 'folder.db'), ['ingest', '--skip-invalid', d]);
+    assert.match(i.stdout, /folder \(1 observations file, 2 trace files; 0 not PGO data, skipped\)/, i.stderr);
+  });
 });
