@@ -17,6 +17,7 @@ import type { FileIngestOptions } from './ingest-file.ts';
 import { MAX_LINE_BYTES, readTextChunks, sizeOf } from './read-lines.ts';
 import { flagsNotUsed } from './flags-not-used.ts';
 import { addLeftOut } from './left-out.ts';
+import { noteLineKey, withoutLineKeyed } from './trace-line-keys.ts';
 import { ingestWords } from './ingest-words.ts';
 
 type Summary = { appended: number; duplicates: number; skipped: number; records: number; leftOut?: Record<string, number> };
@@ -82,7 +83,10 @@ export function describedRole(source: string, isParameter: boolean): 'input' | '
  */
 export async function ingestTraceFile(ledger: Ledger, file: string, o: FileIngestOptions): Promise<Summary> {
   const t = await readTraceFile(file, o);
-  const r = ledger.append(t.events);
+  const events = withoutLineKeyed(ledger, t.events);
+  const r = ledger.append(events);
+  // those held under their old keys are in the log as well
+  r.duplicates += t.events.length - events.length;
   if (t.unreadable) throw unreadableAfter(file, r, t.unreadable);
   return { appended: r.appended, duplicates: r.duplicates, skipped: t.skipped, records: r.records, ...(r.leftOut ? { leftOut: r.leftOut } : {}) };
 }
@@ -137,7 +141,8 @@ const BATCH_EVENTS = 20_000;
  * them first, on their own (Dialect.internFirst).
  */
 export class TraceBatch {
-  #pending: { file: string; events: PreparedEvent[]; skipped: number }[] = [];
+  /** Each file's events, and how many more of them the log holds under their old keys (withoutLineKeyed). */
+  #pending: { file: string; events: PreparedEvent[]; skipped: number; held: number }[] = [];
   #events = 0;
   constructor(
     readonly ledger: Ledger,
@@ -152,14 +157,18 @@ export class TraceBatch {
   /** Reads a file's events (throws as readTraceFile, or for an event prepareEvent refuses) and holds them. */
   async add(file: string, o: FileIngestOptions): Promise<void> {
     const t = await readTraceFile(file, o);
-    const events = t.events.map((e) => prepareEvent(e));
+    const kept = withoutLineKeyed(this.ledger, t.events);
+    const held = t.events.length - kept.length;
+    const events = kept.map((e) => prepareEvent(e));
     if (t.unreadable) {
       // its events go in on their own, in the files' order, and the file is said failed
       this.flush();
-      this.done(file, { failed: unreadableAfter(file, this.ledger.appendPrepared(events), t.unreadable) });
+      const r = this.ledger.appendPrepared(events);
+      r.duplicates += held;
+      this.done(file, { failed: unreadableAfter(file, r, t.unreadable) });
       return;
     }
-    this.#pending.push({ file, events, skipped: t.skipped });
+    this.#pending.push({ file, events, skipped: t.skipped, held });
     this.#events += events.length;
     if (this.#events >= BATCH_EVENTS) this.flush();
   }
@@ -171,7 +180,7 @@ export class TraceBatch {
     this.#pending = [];
     this.#events = 0;
     const { ledger } = this;
-    const summary = (p: (typeof pending)[number], r: AppendResult): Summary => ({ appended: r.appended, duplicates: r.duplicates, skipped: p.skipped, records: r.records, ...(r.leftOut ? { leftOut: r.leftOut } : {}) });
+    const summary = (p: (typeof pending)[number], r: AppendResult): Summary => ({ appended: r.appended, duplicates: r.duplicates + p.held, skipped: p.skipped, records: r.records, ...(r.leftOut ? { leftOut: r.leftOut } : {}) });
     let results: Summary[];
     try {
       const r = ledger.appendEach(pending.map((p) => p.events));
@@ -400,7 +409,14 @@ class TraceScope {
   #lineTime: (line: number) => number | undefined;
   #lastTime: number;
   #asked = -1;
-  /** The start every event's idempotency key has (`trace\0key\0run\0`), and its hash53 state. */
+  /** How many of each compile and content #ordinal was asked for. */
+  readonly #seen = new Map<string, number>();
+  /**
+   * The start every event's idempotency key has (`trace\0key\0run\0`), and its hash53 state.
+   * The rest names the event by its compile id (frame and compile, attempt where it is part
+   * of the event) and its own content, never its line: a line inserted or cut elsewhere in the
+   * file leaves its events' keys as they were.
+   */
   readonly #idemStart: string;
   readonly #idemPrefix: Hash53Prefix;
 
@@ -508,8 +524,8 @@ class TraceScope {
       return;
     }
     const { key, run } = this;
-    const rest = `${f.line}\u0000${f.name}\u0000${f.dim_changed}\u0000${f.reason}`;
-    this.events.push({
+    const rest = this.#ordinal(`c\u0000${f.compileId}\u0000${f.name}\u0000${f.dim_changed}\u0000${f.reason}`);
+    this.#push({
       kind: 'dynamic.logged',
       cacheKey: key,
       payload: {
@@ -525,7 +541,8 @@ class TraceScope {
       compileId: f.compileId,
       idempotencyKey: this.#idemStart + rest,
       idempotencyHash: hash53After(this.#idemPrefix, rest),
-    });
+      keyedLine: false,
+    }, `${f.line}\u0000${f.name}\u0000${f.dim_changed}\u0000${f.reason}`);
   }
 
   #describedSource(f: Fact<'describe_source'>, i: number): void {
@@ -544,8 +561,9 @@ class TraceScope {
     if (this.#described.has(once)) return;
     this.#described.add(once);
     const { key, run } = this;
-    const rest = `${f.line}\u0000described\u0000${f.source}`;
-    this.events.push({
+    // once a compile and source (#described): its attempt and source are the event
+    const rest = `d\u0000${attemptId(f.compile, f.attempt)}\u0000${f.source}`;
+    this.#push({
       kind: 'shape.described',
       cacheKey: key,
       payload: { code, source: f.source, size: t.size, stride: t.stride, dtype: t.dtype, device: t.device, role: describedRole(f.source, t.isParameter) },
@@ -557,7 +575,24 @@ class TraceScope {
       compileId: attemptId(f.compile, f.attempt),
       idempotencyKey: this.#idemStart + rest,
       idempotencyHash: hash53After(this.#idemPrefix, rest),
-    });
+      keyedLine: false,
+    }, `${f.line}\u0000described\u0000${f.source}`);
+  }
+
+  /** An event, and the key it had when keys named the line (`lineRest`, after the shared start). */
+  #push(ev: NewEvent, lineRest: string): void {
+    this.events.push(ev);
+    noteLineKey(ev, hash53After(this.#idemPrefix, lineRest));
+  }
+
+  /**
+   * `what` (an event's compile and content) with which of its like it is, counted from 0 in
+   * the file's order: the same record twice in one compile stays two events.
+   */
+  #ordinal(what: string): string {
+    const n = this.#seen.get(what) ?? 0;
+    this.#seen.set(what, n + 1);
+    return `${what}\u0000${n}`;
   }
 
   /** A snapshot: an entry.imported event for each entry that changed since the previous snapshot. */
@@ -567,6 +602,8 @@ class TraceScope {
     const { key, run } = this;
     const previous = this.#previous;
     const now = new Map<string, string>();
+    // the snapshot: its compile, its kind and which of them in that compile it is
+    const snap = this.#ordinal(`s\u0000${f.compileId}\u0000${f.artifact}`);
     for (const { id, state } of p.codes.values()) {
       const ck = codeKey(id);
       for (const [source, entry] of state.automaticDynamic) {
@@ -575,8 +612,8 @@ class TraceScope {
         const slot = `${ck}\u0000${source}`;
         now.set(slot, j);
         if (previous.get(slot) === j) continue;
-        const rest = `${f.line}\u0000${ck}\u0000${source}`;
-        this.events.push({
+        const rest = `${snap}\u0000${ck}\u0000${source}`;
+        this.#push({
           kind: 'entry.imported',
           cacheKey: key,
           payload: { code: id, source, entry: ej, import_id: null, format: f.artifact, records: 'logged' },
@@ -587,7 +624,8 @@ class TraceScope {
           compileId: f.compileId,
           idempotencyKey: this.#idemStart + rest,
           idempotencyHash: hash53After(this.#idemPrefix, rest),
-        });
+          keyedLine: false,
+        }, `${f.line}\u0000${ck}\u0000${source}`);
       }
     }
     for (const [slot, j] of now) previous.set(slot, j);

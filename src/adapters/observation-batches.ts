@@ -320,6 +320,7 @@ export function decodeBatch(b: WireBatch, cache: BatchCache, reuse?: PreparedEve
         format: null,
         time: r[o + 5],
         keyedTime: (r[o + 4] & 2) === 2,
+        keyedLine: true,
         run: str(r[o + 6]),
         origin: str(r[o + 7]),
         originLine: r[o + 8] < 0 ? null : r[o + 8],

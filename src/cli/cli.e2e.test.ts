@@ -200,7 +200,7 @@ for (const dialect of DIALECTS) describe(dialect, () => {
       const db = ledgerAt(dialect, dir, 'interop.db');
       let r = cli(db, ['ingest', join(TORCH, 'traces'), join(TORCH, 'workload2/trace-rank0.log'), join(TORCH, 'workload2/trace-rank1.log')]);
       assert.equal(r.status, 0, r.stderr);
-      assert.match(r.stdout, /traces: folder \(4 trace; 0 not PGO data, skipped\): \d+ events? appended/);
+      assert.match(r.stdout, /traces: folder \(4 trace files; 0 not PGO data, skipped\): \d+ events? appended/);
       const bundle = join(dir, 'out.bin');
       r = cli(db, ['export', '--job', 'fixture', '--format', 'megacache', '--base', join(TORCH, 'megacache/inductor-cuda-run.bin'), '-o', bundle]);
       assert.equal(r.status, 0, r.stderr);

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { openLedger } from '../store/ledger.ts';
 import { cli } from '../../test/support/cli.ts';
 import { tempDir } from '../../test/support/tmp.ts';
+import { TORCH } from '../../test/support/fixtures.ts';
 
 const dir = tempDir();
 
@@ -27,5 +28,26 @@ describe('counts are said in English: one of a thing is singular', () => {
     const v = cli(db, ['verify']);
     assert.equal(v.status, 0, v.stderr);
     assert.equal(v.stdout, 'verify: the ledger is empty: it holds no event, so there is nothing to check\n');
+  });
+
+  it('session 20 trial: jobs of an empty ledger says it holds no profile yet (--json stays JSON lines: none)', async () => {
+    const db = join(dir, 'empty-jobs.db');
+    await (await openLedger(db)).close();
+    const j = cli(db, ['jobs']);
+    assert.equal(j.status, 0, j.stderr);
+    assert.equal(j.stdout, 'jobs: the ledger holds no profile yet (ingest or pull adds them)\n');
+    const json = cli(db, ['jobs', '--json']);
+    assert.equal(json.status, 0, json.stderr);
+    assert.equal(json.stdout, '');
+  });
+
+  it("session 20 trial: a folder's summary counts its files by kind in English", () => {
+    const d = join(dir, 'folder');
+    mkdirSync(d);
+    writeFileSync(join(d, 'a.jsonl'), readFileSync(obs));
+    copyFileSync(join(TORCH, 'traces/warm-local.log'), join(d, 'b.log'));
+    copyFileSync(join(TORCH, 'traces/cold-local.log'), join(d, 'c.log'));
+    const i = cli(join(dir, 'folder.db'), ['ingest', '--skip-invalid', d]);
+    assert.match(i.stdout, /folder \(1 observations file, 2 trace files; 0 not PGO data, skipped\)/, i.stderr);
   });
 });

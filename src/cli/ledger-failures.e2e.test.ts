@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -81,6 +81,24 @@ describe('trial 20: a ledger whose folder may not be written', () => {
     } finally {
       chmodSync(sub, 0o755);
     }
+  });
+
+  it('session 20 trial: a ledger file that may not be written, in a folder that may, is said the same way and nothing is written beside it (SQLite said "attempt to write a readonly database")', () => {
+    const sub = join(dir, 'rofile');
+    mkdirSync(sub);
+    const db = join(sub, 'a.db');
+    assert.equal(cliAs(db, ['ingest', '-'], { input: lines(10) }).status, 0);
+    for (const f of [`${db}-shm`, `${db}-wal`]) rmSync(f, { force: true });
+    chmodSync(dir, 0o755);
+    chmodSync(sub, 0o777);
+    chmodSync(db, 0o444);
+    const before = readFileSync(db);
+    const w = cliAs(db, ['ingest', '-'], { ...asNobody, input: lines(10) });
+    assert.equal(w.status, 2, w.stderr);
+    assert.match(w.stderr, new RegExp(`^pgo-ledger: cannot write the ledger ${esc(db)}: the file may not be written by this user \\(EACCES\\); a write command writes the file and its -wal and -shm beside it \\(read commands still read it\\)`), w.stderr);
+    assert.ok(readFileSync(db).equals(before), 'not a byte written');
+    assert.deepEqual(readdirSync(sub), ['a.db'], 'no -wal or -shm left beside it');
+    assert.equal(cliAs(db, ['jobs'], asNobody).status, 0, 'a read command still reads it');
   });
 });
 

@@ -493,7 +493,7 @@ describe('session 14 tryout: folders the user may not read', () => {
       const r = cliAs(db, ['ingest', top], as);
       assert.equal(r.status, 2, r.stderr);
       assert.match(r.stderr, /closed: failed: .*closed: cannot list the folder: EACCES/);
-      assert.match(r.stdout, /folder \(1 pickle; .*1 failed\): 9 events appended/);
+      assert.match(r.stdout, /folder \(1 pickle file; .*1 failed\): 9 events appended/);
       const one = cliAs(db, ['ingest', join(closed, 'cold-local.log')], as);
       assert.equal(one.status, 2, one.stderr);
       assert.match(one.stderr, /cold-local\.log: failed: cannot reach it: EACCES/);
@@ -610,7 +610,7 @@ describe('session 17: a gzip with bytes after its end', () => {
     const bad = cliAs(join(dir, 'garbage-pickle-2.db'), ['ingest', '--job', 'junk', junk]);
     assert.equal(bad.status, 2, bad.stderr);
     assert.ok(bad.stderr.includes(`${junk}: failed: gzip: not gzip data after the end of its last member (gunzip's trailing garbage), from compressed byte ${two.length + 2}, ${pkl.length} bytes inflated before it\n`), bad.stderr);
-    assert.equal(cliAs(join(dir, 'garbage-pickle-2.db'), ['jobs']).stdout, '');
+    assert.equal(cliAs(join(dir, 'garbage-pickle-2.db'), ['jobs', '--json']).stdout, '');
   });
 });
 

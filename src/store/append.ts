@@ -274,9 +274,10 @@ function placeSkipped(sql: Sql, events: readonly PreparedEvent[], rows: EventRow
     for (let seed = 1; ; seed++) {
       const prev = idemCheck(row[10])!;
       // Issue 9.1: a duplicate is the whole event again (time and line in its input
-      // included), never a partial match; anything else is a collision.
+      // included, where they are part of it: keyedTime, keyedLine), never a partial match;
+      // anything else is a collision.
       const same =
-        prev.profile_id === row[0] && prev.kind === ev.kind && prev.run_id === row[6] && prev.code_id === row[2] && prev.source_id === row[3] && prev.body_id === row[4] && (prev.origin_line ?? null) === ev.originLine && (!ev.keyedTime || prev.time === ev.time);
+        prev.profile_id === row[0] && prev.kind === ev.kind && prev.run_id === row[6] && prev.code_id === row[2] && prev.source_id === row[3] && prev.body_id === row[4] && (!ev.keyedLine || (prev.origin_line ?? null) === ev.originLine) && (!ev.keyedTime || prev.time === ev.time);
       if (same) break; // ingested before: adds nothing
       row[10] = hash53(String(row[10]), seed); // a hash collision: the next key of a fixed chain
       const [p] = sql.dialect.insertEvents(sql, [row]);

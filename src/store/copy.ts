@@ -105,6 +105,7 @@ export function copyLedger(from: Ledger, to: Ledger, o: CopyOptions = {}): CopyR
         time: Number(time),
         // The time is copied, so it is part of the event (a second copy matches it).
         keyedTime: true,
+        keyedLine: true,
         run: runId === null ? null : dict.run(runId),
         origin: originId === null ? null : dict.origin(originId),
         originLine: originLine === null ? null : Number(originLine),

@@ -106,6 +106,12 @@ export async function openDatabase(path: string, options: OpenOptions = {}): Pro
   }
   // SQLite says only "disk I/O error" or "unable to open database file" for a folder
   if (path !== ':memory:' && isFolder(path)) throw inputError(`${path} is a folder, not a ledger database file (check ${pathWords(options).check})`);
+  // SQLite opens a file this user may not write read-only, unsaid, and writes its -wal and
+  // -shm beside it; only the first write then fails, as "attempt to write a readonly database"
+  if (!readonly && path !== ':memory:' && existsSync(path)) {
+    const denied = notWritable(path, 'the file', path, true);
+    if (denied) throw denied;
+  }
   let db: Database.Database;
   try {
     db = readonly ? openReadonly(path) : new Database(path);
@@ -170,18 +176,22 @@ function cannotOpen(path: string, readonly: boolean, e: unknown): unknown {
     const exists = existsSync(path);
     for (const [what, p] of [['the file', path], [`its folder ${folder}`, folder]] as const) {
       if (p === path && !exists) continue;
-      try {
-        accessSync(p, constants.W_OK);
-      } catch (denied) {
-        const why = (denied as NodeJS.ErrnoException).code === 'EROFS' ? 'is on a read-only file system (EROFS)' : `may not be written by this user (${(denied as NodeJS.ErrnoException).code})`;
-        return inputError(
-          `cannot write the ledger ${path}: ${what} ${why}; a write command writes the file and its -wal and -shm beside it${exists ? ' (read commands still read it)' : ''}`,
-          e,
-        );
-      }
+      const denied = notWritable(path, what, p, exists, e);
+      if (denied) return denied;
     }
   }
   return namingLedger(path, inputError(`cannot open database ${path}`, e));
+}
+
+/** Where `p` (the ledger's file or folder, `what`) may not be written, the input error that says so and why; else null. */
+function notWritable(path: string, what: string, p: string, exists: boolean, cause?: unknown): LedgerError | null {
+  try {
+    accessSync(p, constants.W_OK);
+    return null;
+  } catch (denied) {
+    const why = (denied as NodeJS.ErrnoException).code === 'EROFS' ? 'is on a read-only file system (EROFS)' : `may not be written by this user (${(denied as NodeJS.ErrnoException).code})`;
+    return inputError(`cannot write the ledger ${path}: ${what} ${why}; a write command writes the file and its -wal and -shm beside it${exists ? ' (read commands still read it)' : ''}`, cause ?? denied);
+  }
 }
 
 /**

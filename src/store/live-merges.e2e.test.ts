@@ -108,6 +108,21 @@ describe('issue 12.5: merging ranks', () => {
     assert.match(ok(cli(db, ['merge', '--into', 'stopjoin', '--stop-live'])), /1 live merge stopped/);
   });
 
+  it('session 20 trial: merge --stop-live into a target with no live merge (a mistyped one) is bad input and names the targets there are', () => {
+    const db = join(dir, 'stop-none.db');
+    ok(cli(db, ['ingest', rank0()]));
+    const none = cli(db, ['merge', '--into', 'm', '--stop-live']);
+    assert.equal(none.status, 2, none.stdout + none.stderr);
+    assert.equal(none.stdout, '');
+    assert.match(none.stderr, /no live merge goes into m:None:, nothing stopped \(the ledger has no live merge\)/);
+    ok(cli(db, ['merge', '--from', 'lm:*', '--into', 'stopjoin2', '--live']));
+    const typo = cli(db, ['merge', '--into', 'stopjoin', '--stop-live']);
+    assert.equal(typo.status, 2, typo.stdout + typo.stderr);
+    assert.match(typo.stderr, /no live merge goes into stopjoin:None:, nothing stopped \(live merges go into: stopjoin2:None:\)/);
+    // the live merge there is untouched, and stops when named
+    assert.match(ok(cli(db, ['merge', '--into', 'stopjoin2', '--stop-live'])), /1 live merge stopped/);
+  });
+
   it('issue 12.5 (postgres): a merge --live defined while a batch of a source is under way joins that batch: the merge waits for it, and the batch reads the live merges once its locks are held', async () => {
     const db = ledgerAt('postgres', dir, 'race.db');
     const name = new URL(db).pathname.slice(1);

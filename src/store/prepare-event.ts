@@ -24,6 +24,12 @@ export type NewEvent = EventBody & {
    * is its file's mtime, not its content: a copy of the file is the same import.
    */
   keyedTime?: boolean;
+  /**
+   * Whether the line in its input is part of what the event is (default: yes). A trace's
+   * events are known by their compile and content (ingest-trace.ts), so a line inserted
+   * above them moves them without making them new.
+   */
+  keyedLine?: boolean;
   run?: string | null;
   origin?: string | null;
   originLine?: number | null;
@@ -60,6 +66,8 @@ export interface PreparedEvent {
   time: number;
   /** The time is part of the event's identity (a duplicate must have the same). */
   keyedTime: boolean;
+  /** The line in its input is part of the event's identity (NewEvent.keyedLine). */
+  keyedLine: boolean;
   run: string | null;
   origin: string | null;
   originLine: number | null;
@@ -148,6 +156,7 @@ export function prepareEvent(ev: NewEvent, withShape = true): PreparedEvent {
     guard: ev.kind === 'dynamic.logged' ? ev.payload.guard : null,
     time: ev.time ?? Date.now(),
     keyedTime: ev.keyedTime ?? ev.time !== undefined,
+    keyedLine: ev.keyedLine ?? true,
     run: ev.run ?? null,
     origin: ev.origin ?? null,
     originLine: ev.originLine ?? null,

@@ -1,6 +1,7 @@
 import type { Stats } from 'node:fs';
 import type { Ledger } from '../../store/ledger.ts';
 import { traceEvents, traceReader, type TraceReader } from '../ingest-trace.ts';
+import { withoutLineKeyed } from '../trace-line-keys.ts';
 import { fileInput, HEAD_BYTES, headIdentity, readRange, sameHead } from './file-identity.ts';
 import type { InputReport, FollowContext } from './follow-context.ts';
 
@@ -90,7 +91,8 @@ export async function followTrace(ledger: Ledger, prev: TraceState | undefined, 
     s.ended = true;
   }
   const t = traceEvents(s.reader, path, { onNote: undefined, defaults: { words: ctx.words } }, !final);
-  const events = t.settled ? t.events.filter((e) => !s.committed.has(e.idempotencyKey!)) : [];
+  const fresh = t.settled ? t.events.filter((e) => !s.committed.has(e.idempotencyKey!)) : [];
+  const events = withoutLineKeyed(ledger, fresh);
   if (t.settled) {
     const run = `${t.cacheKey} ${t.run}`;
     // Only when compiles start out of order (threads) can a later line rename the run: said, never hidden.
@@ -98,18 +100,18 @@ export async function followTrace(ledger: Ledger, prev: TraceState | undefined, 
     s.run = run;
   }
   if (final) for (const n of t.settled ? t.notes : [t.why]) if (!s.said.has(n)) (s.said.add(n), ctx.note(n));
-  if (!events.length && s.offset === from && s.complete === final) return { state: s, report: null };
+  if (!fresh.length && s.offset === from && s.complete === final) return { state: s, report: null };
   s.identity = headIdentity(path, Math.min(s.offset, HEAD_BYTES));
   const cursor = { input, identity: s.identity, offset: s.offset, hash: null, complete: final, path, updatedAt: now };
   const r = ledger.appendWith(events, [cursor]);
-  for (const e of events) s.committed.add(e.idempotencyKey!);
+  for (const e of fresh) s.committed.add(e.idempotencyKey!);
   s.complete = final;
   if (final) {
     // a finished log costs no memory: should it grow again, it is read again from 0
     s.reader = null;
     s.committed = new Set();
   }
-  return { state: s, report: { input: path, kind: 'trace', from, to: s.offset, appended: r.appended, duplicates: r.duplicates, records: r.records, ...(r.leftOut ? { leftOut: r.leftOut } : {}), behindBytes: st.size - s.offset } };
+  return { state: s, report: { input: path, kind: 'trace', from, to: s.offset, appended: r.appended, duplicates: r.duplicates + fresh.length - events.length, records: r.records, ...(r.leftOut ? { leftOut: r.leftOut } : {}), behindBytes: st.size - s.offset } };
 }
 
 /** Feeds the reader the complete lines in [offset, size): up to the last newline. */

@@ -68,7 +68,7 @@ export function ingestCommand(program: Command, ctx: CliContext): void {
             }),
           );
         } else {
-          const folder = s.kind === 'folder' ? ` (${Object.entries(s.kinds ?? {}).map(([k, n]) => `${n} ${k}`).join(', ') || 'no files read'}; ${s.notPgo} not PGO data, skipped${s.failed?.length ? `; ${s.failed.length} failed` : ''})` : '';
+          const folder = s.kind === 'folder' ? ` (${Object.entries(s.kinds ?? {}).map(([k, n]) => counted(n, `${k} file`)).join(', ') || 'no files read'}; ${s.notPgo} not PGO data, skipped${s.failed?.length ? `; ${s.failed.length} failed` : ''})` : '';
           ctx.out(`${inputName(f)}: ${s.kind}${folder}: ${counted(s.appended, 'event')} appended, ${s.duplicates} already in the log${s.skipped ? `, ${counted(s.skipped, 'invalid line')} skipped` : ''}${s.records ? `, ${counted(s.records, 'recompile reason')}` : ''}${leftOutText(s.leftOut)}`);
         }
       }

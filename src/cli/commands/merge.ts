@@ -15,12 +15,18 @@ export function mergeCommand(program: Command, ctx: CliContext): void {
     .addOption(new Option('--stop-live', "stop the target's live merges (what was joined stays)").conflicts(['live', 'from']))
     .action(async (o: { from: string[]; into: string; rank?: string; tag?: string; live?: boolean; stopLive?: boolean }) => {
       const { mergeProfiles } = await import('../../adapters/merge-profiles.ts');
-      const { defineLiveMerge, dropLiveMerges, isGlob, matchingKeys } = await import('../../store/live-merges.ts');
+      const { defineLiveMerge, dropLiveMerges, isGlob, liveMerges, matchingKeys } = await import('../../store/live-merges.ts');
       const { cacheKey } = await import('../../model/cache-key.ts');
       const l = await ctx.open({ write: true });
       const into = l.profileByKey(o.into)?.cacheKey ?? cacheKey({ job: o.into, rank: o.rank === undefined ? null : parseRank(o.rank), tag: o.tag ?? '' });
       if (o.stopLive) {
-        ctx.out(`${into}: ${counted(dropLiveMerges(l.sql, into), 'live merge')} stopped`);
+        const n = dropLiveMerges(l.sql, into);
+        if (n === 0) {
+          // a mistyped target stops nothing: said, as bad input, with the targets there are
+          const targets = [...new Set(liveMerges(l.sql).map((m) => m.into))];
+          usage(`no live merge goes into ${into}, nothing stopped (${targets.length ? `live merges go into: ${targets.join(', ')}` : 'the ledger has no live merge'})`);
+        }
+        ctx.out(`${into}: ${counted(n, 'live merge')} stopped`);
         return;
       }
       if (!o.from.length) usage('give --from (a job, a cache key, or a glob such as \'job:*\')');
