@@ -59,13 +59,19 @@ describe('trial 20: a ledger whose folder may not be written', () => {
   /** Root writes anywhere: to stand for a user who may not write the folder, run as nobody. */
   const asNobody = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
 
-  it('a write command says the folder may not be written, naming it, for an existing ledger and a new one (SQLite said "attempt to write a readonly database", "unable to open database file")', () => {
-    const sub = join(dir, 'closed');
+  /** A ledger of 10 lines in a folder of its own, closed (no -wal or -shm left beside it). */
+  const ledgerIn = (folder: string, name: string) => {
+    const sub = join(dir, folder);
     mkdirSync(sub);
-    const db = join(sub, 'kept.db');
+    const db = join(sub, name);
     assert.equal(cliAs(db, ['ingest', '-'], { input: lines(10) }).status, 0);
     for (const f of [`${db}-shm`, `${db}-wal`]) rmSync(f, { force: true });
     chmodSync(dir, 0o755);
+    return { sub, db };
+  };
+
+  it('a write command says the folder may not be written, naming it, for an existing ledger and a new one (SQLite said "attempt to write a readonly database", "unable to open database file")', () => {
+    const { sub, db } = ledgerIn('closed', 'kept.db');
     chmodSync(db, 0o666);
     chmodSync(sub, 0o555);
     try {
@@ -84,12 +90,7 @@ describe('trial 20: a ledger whose folder may not be written', () => {
   });
 
   it('session 20 trial: a ledger file that may not be written, in a folder that may, is said the same way and nothing is written beside it (SQLite said "attempt to write a readonly database")', () => {
-    const sub = join(dir, 'rofile');
-    mkdirSync(sub);
-    const db = join(sub, 'a.db');
-    assert.equal(cliAs(db, ['ingest', '-'], { input: lines(10) }).status, 0);
-    for (const f of [`${db}-shm`, `${db}-wal`]) rmSync(f, { force: true });
-    chmodSync(dir, 0o755);
+    const { sub, db } = ledgerIn('rofile', 'a.db');
     chmodSync(sub, 0o777);
     chmodSync(db, 0o444);
     const before = readFileSync(db);
