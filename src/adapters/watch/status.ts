@@ -71,9 +71,9 @@ export function statusSink(o: { json: boolean; tty: boolean; out: (s: string) =>
       }
       if (!o.tty) return;
       clear();
-      const redis = p.keys === null ? '' : p.redisUp ? `, ${p.keys} Redis keys` : ', Redis away';
+      const redis = p.keys === null ? '' : p.redisUp ? `, ${counted(p.keys, 'Redis key')}` : ', Redis away';
       const failing = p.failed ? `; ${p.failed} failed (said above)` : '';
-      const behind = p.behindBytes ? `; behind ${p.behindBytes} bytes, ${p.behindSeconds?.toFixed(1)} s` : '; up to date';
+      const behind = p.behindBytes ? `; behind ${counted(p.behindBytes, 'byte')}, ${p.behindSeconds?.toFixed(1)} s` : '; up to date';
       const lastly = last ? ` (last from ${last.input} at ${iso(last.time).slice(11, 19)})` : '';
       line = `watch ${iso(p.time).slice(11, 19)}: ${counted(p.files, 'file')}${redis}; ${counted(total, 'event')} appended${lastly}${failing}${behind}`;
       draw();

@@ -52,4 +52,11 @@ describe('watch status (issue 12.3)', () => {
     tty.pass(pass(1, t, 0, 0, 1));
     assert.equal(err[0], 'watch 04:00:00: 3 files, 2 Redis keys; 0 events appended; 1 failed (said above); up to date');
   });
+
+  it('the status line counts in English: one Redis key, one byte behind (it wrote "1 Redis keys", "1 bytes")', () => {
+    const err: string[] = [];
+    const s = statusSink({ json: false, tty: true, out: () => {}, err: (x) => err.push(x) });
+    s.pass({ ...pass(1, Date.UTC(2026, 10, 28, 4, 0, 0), 0, 1), files: 1, keys: 1 });
+    assert.equal(err[0], 'watch 04:00:00: 1 file, 1 Redis key; 0 events appended; behind 1 byte, 1.5 s');
+  });
 });
