@@ -88,11 +88,6 @@ export function switchAdvice(profile: Profile, facts: readonly SourceFacts[] = [
 }
 
 /**
- * `why`'s hint in the switches for one dim of one source: how to start it dynamic (per dim
- * where the switch reads that), unbacked where it took 0 or 1, or kept static where it
- * stayed static over several runs. Empty when none applies.
- */
-/**
  * The runs that fed a dim's values seen, each once, in the values' order: one value's own
  * list as it is (a value's runs are distinct already; most static dims have one value, and
  * `why` tells ~1,000 of them with every run of the log).
@@ -101,6 +96,11 @@ export function runsOfValues(values: readonly { runs: readonly string[] }[]): re
   return values.length === 1 ? values[0].runs : [...new Set(values.flatMap((v) => v.runs))];
 }
 
+/**
+ * `why`'s hint in the switches for one dim of one source: how to start it dynamic (per dim
+ * where the switch reads that), unbacked where it took 0 or 1, or kept static where it
+ * stayed static over several runs. Empty when none applies.
+ */
 export function dimSwitchHint(source: string, dim: number | 'scalar' | 'rank', dynamic: boolean, values: readonly { value: string; runs: readonly string[] }[]): string {
   if (dim === 'rank') return '';
   const entry = dim === 'scalar' ? source : `${source}:${dim}`;
