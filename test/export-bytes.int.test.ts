@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { entryFromJson, entryToJson } from '../src/codecs/entry-json.ts';
 import { exportBytes } from '../src/adapters/export-profile.ts';
+import { sourceNamesFor } from '../src/adapters/source-names.ts';
 import { ingestFile } from '../src/adapters/ingest-file.ts';
 import { FLOAT_PICKLES } from '../src/codecs/pickle/float-pickles.ts';
 import { InferStride } from '../src/model/atoms.ts';
@@ -19,7 +20,8 @@ for (const dialect of DIALECTS) describe(dialect, () => {
 
   function exported(ledger: Ledger, job: string): Buffer {
     const p = ledger.profileByKey(`${job}:None:`)!;
-    return Buffer.from(exportBytes(ledger.view(p.id).profile, { format: 'pickle', cacheKey: p.cacheKey }));
+    // as the command line exports it: the source names shared as the imported pickle had them
+    return Buffer.from(exportBytes(ledger.view(p.id).profile, { format: 'pickle', cacheKey: p.cacheKey, sourceNames: sourceNamesFor(ledger, p.id) }));
   }
 
   describe('issue 8.5: big-canonical profiles ingested and exported are CPython\'s bytes', () => {

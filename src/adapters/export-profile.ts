@@ -3,7 +3,7 @@ import { mkdirSync, renameSync, rmdirSync, rmSync, statSync, writeFileSync } fro
 import { basename, dirname, join } from 'node:path';
 import { inputError, LedgerError } from '../errors.ts';
 import { decodeMegaCache, encodeMegaCache, type CacheArtifact } from '../codecs/megacache.ts';
-import { pickleProfile, type PickleProtocol } from '../codecs/pickle/index.ts';
+import { pickleProfile, type PickleProtocol, type SourceNames } from '../codecs/pickle/index.ts';
 import { encodeRemoteValue } from '../codecs/remote-value.ts';
 import { localFileName } from '../model/cache-key.ts';
 import { closureConflicts, mergeClosures } from '../model/closures.ts';
@@ -17,6 +17,8 @@ export interface LayoutOptions {
   torch?: TorchLayout;
   /** `--merge-closures`: code ids that differ only in closure_hash are joined (2.11 cannot hold them apart). */
   mergeClosures?: boolean;
+  /** Which equal source names are one object in the pickle (default 'shared'; a ledger's profile: sourceNamesFor). */
+  sourceNames?: SourceNames;
 }
 
 /**
@@ -41,7 +43,7 @@ const LAYOUT_FIELDS: LayoutWords = { torch: "torch: '2.12'", mergeClosures: 'mer
 
 /** The profile's pickle in the layout asked for (profileAsWritten's profile). */
 export function profilePickle(profile: Profile, protocol: PickleProtocol = 4, o: LayoutOptions = {}): Uint8Array {
-  return pickleProfile(profileAsWritten(profile, o), { protocol, layout: o.torch ?? layoutOf(profile) ?? '2.11' });
+  return pickleProfile(profileAsWritten(profile, o), { protocol, layout: o.torch ?? layoutOf(profile) ?? '2.11', sourceNames: o.sourceNames });
 }
 
 export interface ExportOptions extends LayoutOptions {

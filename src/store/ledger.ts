@@ -15,6 +15,7 @@ import { liveViews, loadView, readHistory, type HistoryRow } from './views.ts';
 import { askLiveMerges, followLiveMerges } from './live-merges.ts';
 import { isWholeLog, type Window } from './window.ts';
 import { knownProfile, knownRead } from './known.ts';
+import { newestImport, type NewestImport } from './newest-import.ts';
 import type { Selectable } from 'kysely';
 import type { LedgerSchema } from './schema.ts';
 
@@ -71,6 +72,8 @@ export interface Ledger {
   history(profileId: number): HistoryRow[];
   /** Rebuilds every live view from the whole log. */
   replay(onProgress?: (events: number) => void): { events: number; profiles: number; records: number };
+  /** The newest entry.imported event the window folds for the profile (newest-import.ts), null where none. */
+  newestImport(profileId: number, window?: Window): NewestImport | null;
   /** The recorded snapshot of an import (format and raw bytes). */
   importSnapshot(id: number): { format: string; origin: string; bytes: Uint8Array } | undefined;
   recordImport(format: string, origin: string, bytes: Uint8Array, digest: string): number;
@@ -356,6 +359,12 @@ function createLedger(db: OpenedDatabase): Ledger {
       });
       seenVersion = sql.dataVersion();
       return r;
+    },
+    newestImport(pid, window = {}) {
+      settle();
+      knownRead(ledger, pid, window);
+      syncCache();
+      return newestImport(sql, interner.dict, pid, window);
     },
     importSnapshot(id) {
       settle();

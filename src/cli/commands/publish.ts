@@ -16,12 +16,15 @@ export function publishCommand(program: Command, ctx: CliContext): void {
     .action(async (url: string, o: SelectOpts & WindowOpts & { ttl?: string; allowEmpty?: boolean; torch?: TorchLayout; mergeClosures?: boolean; dryRun?: boolean; merge?: boolean; json?: boolean }) => {
       const { publishProfile, previewPublish, publishMerged } = await import('../../adapters/redis.ts');
       const { profileAsWritten } = await import('../../adapters/export-profile.ts');
+      const { sourceNamesFor } = await import('../../adapters/source-names.ts');
       const l = await ctx.open();
       const p = selectProfile(l, o);
       // Redis refuses an expiry of 0 ("invalid expire time") only after the profile was read and sent
       if (o.ttl !== undefined && !/^0*[1-9]\d*$/.test(o.ttl)) usage(`--ttl ${o.ttl}: want whole seconds above 0 (leave it out for no expiry)`);
-      const view = profileAt(l, p, windowFor(l, o));
+      const window = windowFor(l, o);
+      const view = profileAt(l, p, window);
       refuseEmpty(p.cacheKey, view.profile, o);
+      const sourceNames = sourceNamesFor(l, p.id, window);
       const ttlSeconds = o.ttl === undefined ? undefined : Number(o.ttl);
       // with --merge-closures it has fewer code ids than the view: the messages count what was
       // written; refused here in the command line's words (the dry run too, before Redis is asked)
@@ -34,12 +37,12 @@ export function publishCommand(program: Command, ctx: CliContext): void {
         return;
       }
       if (o.merge) {
-        const m = await publishMerged(url, p.cacheKey, written, { ttlSeconds, torch: o.torch, mergeClosures: o.mergeClosures, replace: PUBLISH_REPLACES });
+        const m = await publishMerged(url, p.cacheKey, written, { ttlSeconds, torch: o.torch, mergeClosures: o.mergeClosures, sourceNames, replace: PUBLISH_REPLACES });
         const after = m.attempts > 1 ? `, after ${m.attempts - 1} conflicting write${m.attempts > 2 ? 's' : ''} by others` : '';
         ctx.out(`set ${m.key} (${counted(m.profile.codes.size, 'code id')}: ${written.codes.size} joined with the ${m.heldBefore} Redis held${after})${o.ttl ? `, expiring in ${o.ttl} s` : ''}`);
         return;
       }
-      const key = await publishProfile(url, p.cacheKey, written, { ttlSeconds, torch: o.torch, mergeClosures: o.mergeClosures });
+      const key = await publishProfile(url, p.cacheKey, written, { ttlSeconds, torch: o.torch, mergeClosures: o.mergeClosures, sourceNames });
       ctx.out(`set ${key} (${counted(written.codes.size, 'code id')})${o.ttl ? `, expiring in ${o.ttl} s` : ''}`);
     });
 }

@@ -11,6 +11,9 @@ import { encodeUtf8 } from './text.ts';
 
 export type PickleProtocol = 2 | 3 | 4 | 5;
 
+/** Which equal source names are one string object in the pickling process (see PickleOptions.sourceNames). */
+export type SourceNames = 'shared' | 'per-code';
+
 const FRAME_SIZE_TARGET = 64 * 1024;
 const FRAME_SIZE_MIN = 4;
 const FRAME_HEADER = 9;
@@ -30,7 +33,7 @@ export interface PickleOptions {
    * 'per-code': source names are fresh objects in each code state, as in the live
    * process that first wrote the profile (the files PyTorch writes after a cold run).
    */
-  sourceNames?: 'shared' | 'per-code';
+  sourceNames?: SourceNames;
   /**
    * Which pgo.py layout (default: the profile's own, 2.11 if it never said). 2.12: every
    * CodeId has closure_hash and every entry excluded_sizes/excluded_scalar, as upstream

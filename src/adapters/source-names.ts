@@ -1,0 +1,30 @@
+import { sourceNamesOf, unpickleProfile, type SourceNames } from '../codecs/pickle/index.ts';
+import type { Ledger } from '../store/ledger.ts';
+import type { Window } from '../store/window.ts';
+
+/**
+ * Which equal source names an export of the profile writes as one string object: as the
+ * process that last wrote the profile whole had them (a pickle's bytes depend on it, its
+ * loaded profile does not).
+ * - Entries last imported from a TORCH_TRACE (or joined by a merge): PyTorch's process makes
+ *   each code state's names its own objects, so every profile file it writes has them per
+ *   code state: 'per-code' (byte for byte the file that run left).
+ * - Last imported from a profile pickle (a file, a remote value, a mega-cache artifact): as
+ *   that pickle had them, its own bytes tell (a profile CPython loaded and pickled again keeps
+ *   the sharing it loaded); where they cannot tell, 'per-code', PyTorch's way.
+ * - Never imported (observation lines): 'shared', equal names one object, as the oracle's
+ *   harness passed them to PyTorch's update_automatic_dynamic.
+ */
+export function sourceNamesFor(ledger: Ledger, profileId: number, window: Window = {}): SourceNames {
+  const last = ledger.newestImport(profileId, window);
+  if (last === null) return 'shared';
+  if (last.importId === null) return 'per-code';
+  const snap = ledger.importSnapshot(last.importId);
+  if (!snap) return 'per-code';
+  try {
+    return sourceNamesOf(snap.bytes, unpickleProfile(snap.bytes)) ?? 'per-code';
+  } catch {
+    // a kept snapshot that no longer reads (damage: verify's to say) tells nothing
+    return 'per-code';
+  }
+}
