@@ -8,8 +8,10 @@ import { counted } from '../counted.ts';
 import { runsOfValues } from '../model/switches.ts';
 import { recordValue } from '../store/why-fold.ts';
 
+// a record's `brought` is PyTorch's text of the new value (`(1, InferStride(dim=2))`): said as
+// show says it, as the record itself is (recordValue leaves show's words as they are)
 function evidenceJson(e: Evidence | null) {
-  return e && { position: e.position, time: isoTime(e.time), run: e.run, compile_id: e.compileId, kind: e.kind, format: e.format, origin: originJson(e.origin, e.originLine), value: e.value, brought: e.brought };
+  return e && { position: e.position, time: isoTime(e.time), run: e.run, compile_id: e.compileId, kind: e.kind, format: e.format, origin: originJson(e.origin, e.originLine), value: e.value, brought: e.brought === null ? null : recordValue(e.brought) };
 }
 
 export function storyJson(s: DimStory): unknown {

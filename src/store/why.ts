@@ -279,7 +279,7 @@ function explainWith(ledger: Ledger, profileId: number, opts: ExplainOptions, on
         advice: '',
       };
       if (full) {
-        story.advice = advise(story, acc.sawScalar && acc.sawTensor, markedAt(ledger, dict, story), story.via === null ? null : liveTarget());
+        story.advice = advise(story, acc.sawScalar && (acc.sawTensor || described), markedAt(ledger, dict, story), story.via === null ? null : liveTarget());
         const inferred = dynamic && d.field === 'stride' ? strideInferredBy(acc.last) : null;
         if (inferred) story.advice += `; PyTorch infers the strides of ${acc.source} from its sizes while ${inferred} (is_stride_dynamic): this stride is not compiled dynamic`;
         // the newer switches (per-dim, unbacked, static), each with the versions that read it
@@ -414,7 +414,8 @@ function markedAt(ledger: Ledger, dict: Dictionaries, s: DimStory): boolean {
 }
 
 /**
- * `bothKinds`: events brought the source as a tensor and as an int (make_tensor's and make_scalar's entries).
+ * `bothKinds`: events brought the source as a tensor and as an int (make_tensor's and make_scalar's
+ * entries; a trace's describe_tensor of it counts as a tensor).
  * `marked`: the observation it turned dynamic at marked it (markedAt).
  */
 /** The commands that make a new merge target; a live one's also end the old one's live merge (else it goes on joining). */
@@ -455,6 +456,10 @@ function advise(s: DimStory, bothKinds: boolean, marked: boolean, live: string |
     }
     return `${what(s)} took ${s.values.length} values (${s.values.map((v) => v.value).join(', ')}); only feeding it one value keeps it static${markStatic}`;
   }
+  // An int's entry holds size and stride dynamic (make_scalar), a tensor's scalar (make_tensor):
+  // a run that wrote such a field dynamic with no record while the source was the other kind
+  // elsewhere did so by the kind, not by a mark (which names a size dim)
+  if (bothKinds && !(s.dim.field === 'size' && s.dim.index !== undefined)) return bothKindsAdvice(s);
   if (b?.kind === 'entry.imported' && b.format?.startsWith('put_')) {
     // A trace's put_*_code_state is what the run itself wrote, not an import; a dim it holds
     // dynamic with no record logged is one Dynamo joined in silently: _automatic_dynamic's
@@ -466,6 +471,10 @@ function advise(s: DimStory, bothKinds: boolean, marked: boolean, live: string |
   }
   // A tensor's entry holds scalar=auto_dynamic and an int's size=stride=auto_dynamic
   // (make_tensor, make_scalar): their join is dynamic everywhere, whatever the values.
-  if (bothKinds) return `${s.source} was a tensor in some events and an int in others, and PyTorch's join of the two is dynamic in every field: passing it as one kind keeps ${what(s)} static`;
+  if (bothKinds) return bothKindsAdvice(s);
   return `${what(s)} was made dynamic by the job's own setting, not by differing events here`;
+}
+
+function bothKindsAdvice(s: DimStory): string {
+  return `${s.source} was a tensor in some events and an int in others, and PyTorch's join of the two is dynamic in every field: passing it as one kind keeps ${what(s)} static`;
 }
