@@ -6,84 +6,109 @@ import { cli } from './support/cli.ts';
 import { FIXTURES, TORCH } from './support/fixtures.ts';
 import { tempDir } from './support/tmp.ts';
 
-// Three runs of one job that PyTorch 2.11 wrote (fixtures/multirun/README.md): what pgo-ledger
-// folds from their traces must be, after each run, the profile file PyTorch left, byte for
-// byte, and its render text.
+// Runs of jobs that PyTorch 2.11 wrote (fixtures/multirun/README.md): what pgo-ledger folds
+// from their traces must be, after each run, the profile PyTorch left (its file byte for
+// byte, or the value it set in Redis) and its render text; and `why` must name, for each
+// dim a record made dynamic, the run that logged it.
 const RUNS = join(FIXTURES, 'multirun');
-const run = (n: number, f: string) => join(RUNS, `run${n}`, f);
-const PKL = 'code_state_probe3_None_.pkl';
 const dir = tempDir();
+
+interface JobRuns {
+  set: string;
+  /** The profile's flags. */
+  key: string[];
+  /** The snapshot PyTorch left after each run: the local file, or the Redis value. */
+  snapshot: string;
+  /** The snapshot's pickle. */
+  pickle: (file: string) => Buffer;
+}
+const fromValue = (file: string) => Buffer.from((JSON.parse(readFileSync(file, 'utf8')) as { data: string }).data, 'base64');
+const JOBS: JobRuns[] = [
+  { set: 'probe3', key: ['--job', 'probe3'], snapshot: 'code_state_probe3_None_.pkl', pickle: (f) => readFileSync(f) },
+  { set: 'probe4-local', key: ['--job', 'probe4'], snapshot: 'code_state_probe4_None_.pkl', pickle: (f) => readFileSync(f) },
+  { set: 'probe4-remote', key: ['--job', 'team/probe:5', '--tag', 'v1'], snapshot: 'value.json', pickle: fromValue },
+];
 
 function ok(r: { status: number; stdout: string; stderr: string }): string {
   assert.equal(r.status, 0, r.stderr);
   return r.stdout;
 }
 
-describe('three runs PyTorch wrote, read from their traces', () => {
-  it('after each run: export is the file PyTorch left, byte for byte, and show its render', () => {
-    const db = join(dir, 'runs.db');
-    for (const n of [1, 2, 3]) {
-      ok(cli(db, ['ingest', run(n, 'trace.log.gz')]));
-      const out = join(dir, `export-${n}.pkl`);
-      ok(cli(db, ['export', '--job', 'probe3', '--format', 'pickle', '-o', out]));
-      assert.deepEqual(readFileSync(out), readFileSync(run(n, PKL)), `run ${n}`);
-      assert.equal(ok(cli(db, ['show', '--job', 'probe3'])), readFileSync(run(n, 'render.txt'), 'utf8') + '\n', `run ${n}`);
-    }
+/** The profile's pickle as pgo-ledger exports it (a remote value's pickle for the remote job). */
+function exported(db: string, j: JobRuns, name: string, extra: string[] = []): Buffer {
+  const out = join(dir, `${name}.${j.snapshot === 'value.json' ? 'json' : 'pkl'}`);
+  ok(cli(db, ['export', ...j.key, ...extra, '--format', j.snapshot === 'value.json' ? 'remote-json' : 'pickle', '-o', out]));
+  return j.pickle(out);
+}
+
+for (const j of JOBS) {
+  const run = (n: number, f: string) => join(RUNS, j.set, `run${n}`, f);
+  describe(`${j.set}: three runs PyTorch wrote, read from their traces`, () => {
+    it('after each run: the profile PyTorch left, byte for byte, and show its render', () => {
+      const db = join(dir, `${j.set}-runs.db`);
+      for (const n of [1, 2, 3]) {
+        ok(cli(db, ['ingest', run(n, 'trace.log.gz')]));
+        assert.deepEqual(exported(db, j, `${j.set}-${n}`), j.pickle(run(n, j.snapshot)), `run ${n}`);
+        assert.equal(ok(cli(db, ['show', ...j.key])), readFileSync(run(n, 'render.txt'), 'utf8') + '\n', `run ${n}`);
+      }
+    });
+
+    it("--as-of each run's last event gives that run's profile; the traces in reverse order give the last", () => {
+      const db = join(dir, `${j.set}-asof.db`);
+      const ends: number[] = [];
+      for (const n of [1, 2, 3]) {
+        ok(cli(db, ['ingest', run(n, 'trace.log.gz')]));
+        ends.push((JSON.parse(ok(cli(db, ['jobs', '--json'])).trim().split('\n')[0]) as { position: number }).position);
+      }
+      for (const [i, end] of ends.entries()) assert.deepEqual(exported(db, j, `${j.set}-asof-${i}`, ['--as-of', String(end)]), j.pickle(run(i + 1, j.snapshot)), `as of run ${i + 1}`);
+      const rev = join(dir, `${j.set}-rev.db`);
+      for (const n of [3, 2, 1]) ok(cli(rev, ['ingest', run(n, 'trace.log.gz')]));
+      assert.deepEqual(exported(rev, j, `${j.set}-rev`), j.pickle(run(3, j.snapshot)));
+    });
+
+    it('why: every dim a record made dynamic names the run whose records.json holds it, in show\'s words', () => {
+      const db = join(dir, `${j.set}-why.db`);
+      const runNames: string[] = [];
+      for (const n of [1, 2, 3]) {
+        ok(cli(db, ['ingest', run(n, 'trace.log.gz')]));
+        const runs = (JSON.parse(ok(cli(db, ['jobs', '--json'])).trim().split('\n')[0]) as { runs: string[] }).runs;
+        runNames.push(runs.find((r) => !runNames.includes(r))!);
+      }
+      type Rec = { name: string; cached: string; new: string };
+      const records = [1, 2, 3].map((n) => JSON.parse(readFileSync(run(n, 'records.json'), 'utf8')) as Rec[]);
+      // PyTorch's str() of a value (InferStride(dim=1), <AutoDynamic.token: 0>, tuples) as show says it
+      const said = (v: string) => {
+        const t = v.replace(/InferStride\(dim=(\d+)\)/g, 'S($1)').replace(/<AutoDynamic\.token: 0>/g, '?');
+        return t.startsWith('(') ? `[${t.slice(1, -1).replace(/,\s*$/, '')}]` : t;
+      };
+      const out = ok(cli(db, ['why', ...j.key, '--json']));
+      assert.doesNotMatch(out, /InferStride|AutoDynamic/);
+      type Story = { source: string; became_dynamic: { run: string; kind: string } | null; logged: { cached: string; new: string } | null };
+      let checked = 0;
+      for (const st of JSON.parse(out) as Story[]) {
+        if (!st.logged || st.became_dynamic?.kind !== 'dynamic.logged') continue;
+        const i = records.findIndex((rs) => rs.some((r) => r.name === st.source && said(r.cached) === st.logged!.cached && said(r.new) === st.logged!.new));
+        assert.ok(i >= 0, `${st.source}: ${st.logged.cached} -> ${st.logged.new} is a record PyTorch logged`);
+        assert.equal(st.became_dynamic.run, runNames[i], `${st.source}: ${st.logged.cached} -> ${st.logged.new}`);
+        checked++;
+      }
+      assert.ok(checked >= 10, `${checked} dims checked`);
+    });
+
+    it('the profile PyTorch left, ingested alone, exports byte for byte', () => {
+      for (const n of [1, 2, 3]) {
+        const db = join(dir, `${j.set}-alone-${n}.db`);
+        ok(cli(db, ['ingest', run(n, j.snapshot), '--job', 'alone']));
+        assert.deepEqual(exported(db, { ...j, key: ['--job', 'alone'] }, `${j.set}-alone-${n}`), j.pickle(run(n, j.snapshot)), `run ${n}`);
+      }
+    });
   });
+}
 
-  it('--as-of each run\'s last event gives that run\'s file; the traces in reverse order give the last', () => {
-    const db = join(dir, 'asof.db');
-    const ends: number[] = [];
-    for (const n of [1, 2, 3]) {
-      ok(cli(db, ['ingest', run(n, 'trace.log.gz')]));
-      ends.push(Number((JSON.parse(ok(cli(db, ['jobs', '--json'])).trim().split('\n')[0]) as { position: number }).position));
-    }
-    for (const [i, end] of ends.entries()) {
-      const out = join(dir, `asof-${i + 1}.pkl`);
-      ok(cli(db, ['export', '--job', 'probe3', '--as-of', String(end), '--format', 'pickle', '-o', out]));
-      assert.deepEqual(readFileSync(out), readFileSync(run(i + 1, PKL)), `as of run ${i + 1}`);
-    }
-    const rev = join(dir, 'rev.db');
-    for (const n of [3, 2, 1]) ok(cli(rev, ['ingest', run(n, 'trace.log.gz')]));
-    const out = join(dir, 'rev.pkl');
-    ok(cli(rev, ['export', '--job', 'probe3', '--format', 'pickle', '-o', out]));
-    assert.deepEqual(readFileSync(out), readFileSync(run(3, PKL)));
-  });
-});
-
-describe("why on the three runs: PyTorch's records, each from the run that logged it", () => {
-  const db = join(dir, 'why.db');
-  const runNames: string[] = [];
-  for (const n of [1, 2, 3]) {
-    ok(cli(db, ['ingest', run(n, 'trace.log.gz')]));
-    const runs = (JSON.parse(ok(cli(db, ['jobs', '--json'])).trim().split('\n')[0]) as { runs: string[] }).runs;
-    runNames.push(runs.find((r) => !runNames.includes(r))!);
-  }
-  type Rec = { name: string; cached: string; new: string };
-  const records = [1, 2, 3].map((n) => JSON.parse(readFileSync(run(n, 'records.json'), 'utf8')) as Rec[]);
-  // PyTorch's str() of a value (InferStride(dim=1), <AutoDynamic.token: 0>, tuples) as show says it
-  const said = (v: string) => {
-    const t = v.replace(/InferStride\(dim=(\d+)\)/g, 'S($1)').replace(/<AutoDynamic\.token: 0>/g, '?');
-    return t.startsWith('(') ? `[${t.slice(1, -1).replace(/,\s*$/, '')}]` : t;
-  };
-
-  it('every dim that a record made dynamic names the run whose records.json holds it, in show\'s words', () => {
-    const out = ok(cli(db, ['why', '--job', 'probe3', '--json']));
-    assert.doesNotMatch(out, /InferStride|AutoDynamic/);
-    type Story = { source: string; became_dynamic: { run: string; kind: string } | null; logged: { cached: string; new: string } | null };
-    const stories = JSON.parse(out) as Story[];
-    let checked = 0;
-    for (const st of stories) {
-      if (!st.logged || st.became_dynamic?.kind !== 'dynamic.logged') continue;
-      const i = records.findIndex((rs) => rs.some((r) => r.name === st.source && said(r.cached) === st.logged!.cached && said(r.new) === st.logged!.new));
-      assert.ok(i >= 0, `${st.source}: ${st.logged.cached} -> ${st.logged.new} is a record PyTorch logged`);
-      assert.equal(st.became_dynamic.run, runNames[i], `${st.source}: ${st.logged.cached} -> ${st.logged.new}`);
-      checked++;
-    }
-    assert.ok(checked >= 15, `${checked} dims checked`);
-  });
-
-  it('an int that became a tensor (flip): its sizes are dynamic by the int\'s entry, not by a mark', () => {
+describe('probe3: an int that became a tensor (flip)', () => {
+  it("its sizes are dynamic by the int's entry, not by a mark", () => {
+    const db = join(dir, 'flip.db');
+    for (const n of [1, 2, 3]) ok(cli(db, ['ingest', join(RUNS, 'probe3', `run${n}`, 'trace.log.gz')]));
     const out = ok(cli(db, ['why', '--job', 'probe3', '--code', 'flip']));
     assert.doesNotMatch(out, /mark_dynamic|remove the mark/);
     assert.match(out, /the number of dims \(size\): dynamic in #\d+ [^\n]*\n {4}L\['x'\] was a tensor in some events and an int in others/);
@@ -91,18 +116,14 @@ describe("why on the three runs: PyTorch's records, each from the run that logge
   });
 });
 
-describe("a profile file PyTorch wrote comes back byte for byte (each code state's source names their own objects)", () => {
-  const files = [run(1, PKL), run(2, PKL), run(3, PKL), join(TORCH, 'local/code_state_fixture_None_.pkl'), join(TORCH, 'workload2/code_state_fixture2_0_.pkl')];
-  for (const [i, file] of files.entries()) {
-    it(file.slice(FIXTURES.length + 1), () => {
+describe("PyTorch's own fixture files come back byte for byte (each code state's source names their own objects)", () => {
+  for (const [i, file] of ['local/code_state_fixture_None_.pkl', 'workload2/code_state_fixture2_0_.pkl'].entries()) {
+    it(file, () => {
       const db = join(dir, `file-${i}.db`);
-      ok(cli(db, ['ingest', file, '--job', `j${i}`]));
-      for (const format of ['pickle', 'remote-json'] as const) {
-        const out = join(dir, `file-${i}.${format}`);
-        ok(cli(db, ['export', '--job', `j${i}`, '--format', format, '-o', out]));
-        const bytes = format === 'pickle' ? readFileSync(out) : Buffer.from((JSON.parse(readFileSync(out, 'utf8')) as { data: string }).data, 'base64');
-        assert.deepEqual(bytes, readFileSync(file), format);
-      }
+      ok(cli(db, ['ingest', join(TORCH, file), '--job', `j${i}`]));
+      const out = join(dir, `file-${i}.pkl`);
+      ok(cli(db, ['export', '--job', `j${i}`, '--format', 'pickle', '-o', out]));
+      assert.deepEqual(readFileSync(out), readFileSync(join(TORCH, file)));
     });
   }
 });
