@@ -78,7 +78,7 @@ for (const j of JOBS) {
       const records = [1, 2, 3].map((n) => JSON.parse(readFileSync(run(n, 'records.json'), 'utf8')) as Rec[]);
       // PyTorch's str() of a value (InferStride(dim=1), <AutoDynamic.token: 0>, tuples) as show says it
       const said = (v: string) => {
-        const t = v.replace(/InferStride\(dim=(\d+)\)/g, 'S($1)').replace(/<AutoDynamic\.token: 0>/g, '?');
+        const t = v.replace(/InferStride\(dim=(\d+)\)/g, 'S($1)').replace(/<AutoDynamic\.token: 0>|AutoDynamic\.token/g, '?');
         return t.startsWith('(') ? `[${t.slice(1, -1).replace(/,\s*$/, '')}]` : t;
       };
       const out = ok(cli(db, ['why', ...j.key, '--json']));
@@ -104,6 +104,35 @@ for (const j of JOBS) {
     });
   });
 }
+
+describe('retracting a run that later runs warm-started from', () => {
+  const set = JOBS[0];
+  const file = (n: number) => join(RUNS, set.set, `run${n}`, set.snapshot);
+  it("says the later runs carry it; retracting them too gives the profile before it; why's advice says so", () => {
+    const db = join(dir, 'retract.db');
+    const runNames: string[] = [];
+    for (const n of [1, 2, 3]) {
+      ok(cli(db, ['ingest', join(RUNS, set.set, `run${n}`, 'trace.log.gz')]));
+      const runs = (JSON.parse(ok(cli(db, ['jobs', '--json'])).trim().split('\n')[0]) as { runs: string[] }).runs;
+      runNames.push(runs.find((r) => !runNames.includes(r))!);
+    }
+    const [r1, r2, r3] = runNames;
+    // run 2 made L['xs'][0] dim 0 dynamic (size change 3 -> 1); run 3 started from run 2's file
+    const why = ok(cli(db, ['why', ...set.key, '--code', 'listdict', '--source', "L['xs'][0]", '--dim', '0']));
+    assert.ok(why.includes(`pgo-ledger retract --run ${r2} undoes that run; but run ${r3} warm-started from a profile that held what run ${r2} brought`), why);
+    const r = cli(db, ['retract', '--run', r2]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.ok(r.stderr.includes(`probe3:None:: run ${r2} is left out of its answers, but run ${r3} warm-started`), r.stderr);
+    assert.ok(r.stderr.includes(`(pgo-ledger retract --run ${r3})`), r.stderr);
+    // the profile still holds run 2's effects through run 3's snapshots: as before the retraction
+    assert.deepEqual(exported(db, set, 'retract-2'), set.pickle(file(3)));
+    const again = cli(db, ['retract', '--run', r3]);
+    assert.equal(again.status, 0, again.stderr);
+    assert.equal(again.stderr, '', 'the last run: nothing carries it');
+    assert.deepEqual(exported(db, set, 'retract-23'), set.pickle(file(1)));
+    assert.ok(r1);
+  });
+});
 
 describe('probe3: an int that became a tensor (flip)', () => {
   it("its sizes are dynamic by the int's entry, not by a mark", () => {

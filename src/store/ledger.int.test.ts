@@ -98,10 +98,10 @@ for (const dialect of DIALECTS) describe(dialect, () => {
       const before = ledger.sql.get<{ n: number }>('select count(*) n from events')!.n;
       assert.throws(() => retractRun(ledger, 'r2', { job: '' }), (e: Error & { kind?: string }) => e.name === 'LedgerError' && e.kind === 'input' && /job is empty/.test(e.message));
       assert.equal(ledger.sql.get<{ n: number }>('select count(*) n from events')!.n, before);
-      assert.deepEqual(retractRun(ledger, 'r2', { job: `case-${c.id}` }), { retracted: [`case-${c.id}:None:`], already: [] });
+      assert.deepEqual(retractRun(ledger, 'r2', { job: `case-${c.id}` }), { retracted: [`case-${c.id}:None:`], already: [], carried: [] });
       // tryout: a second retraction adds nothing
       const count = ledger.sql.get<{ n: number }>('select count(*) n from events')!.n;
-      assert.deepEqual(retractRun(ledger, 'r2', { job: `case-${c.id}` }), { retracted: [], already: [`case-${c.id}:None:`] });
+      assert.deepEqual(retractRun(ledger, 'r2', { job: `case-${c.id}` }), { retracted: [], already: [`case-${c.id}:None:`], carried: [] });
       assert.equal(ledger.sql.get<{ n: number }>('select count(*) n from events')!.n, count);
       const fresh = await openLedger(ledgerAt(dialect, dir, 'fresh2.db'));
       writeFileSync(join(dir, 'one.jsonl'), caseLines(c, { runs: runOf }).filter((_, i) => runOf(i) !== 'r2').join('\n') + '\n');

@@ -9,6 +9,7 @@ import { matchCode } from './code-ref.ts';
 import { knownRead, noSuchSource } from './known.ts';
 import { dictionaries, scanEvents, type Dictionaries } from './log.ts';
 import { leftOutRuns } from './window.ts';
+import { carriedAdvice, warmStartCarriers } from './warm-starts.ts';
 import { liveMerges } from './live-merges.ts';
 import { describedShapes } from './described-shapes.ts';
 import type { Ledger } from './ledger.ts';
@@ -141,6 +142,9 @@ function explainWith(ledger: Ledger, profileId: number, opts: ExplainOptions, on
     }
     return live;
   };
+  // the runs that carry what a run brought, read once a profile where advice names a run
+  let carriers: ((run: string) => string[]) | undefined;
+  const carriersOf = () => (carriers ??= warmStartCarriers(ledger.sql, dict, profileId, window));
   const accs = whyFold(ledger.sql, dict, profileId, window, keep, whyCheckpointFor(ledger.sql, profileId, window, dict, keep)).accs;
   // The static values a dim was brought, from the bodies counted above, in first-seen order
   // (for the dims told only: most of a long log's are not).
@@ -279,7 +283,7 @@ function explainWith(ledger: Ledger, profileId: number, opts: ExplainOptions, on
         advice: '',
       };
       if (full) {
-        story.advice = advise(story, acc.sawScalar && (acc.sawTensor || described), markedAt(ledger, dict, story), story.via === null ? null : liveTarget());
+        story.advice = advise(story, acc.sawScalar && (acc.sawTensor || described), markedAt(ledger, dict, story), story.via === null ? null : liveTarget(), carriersOf());
         const inferred = dynamic && d.field === 'stride' ? strideInferredBy(acc.last) : null;
         if (inferred) story.advice += `; PyTorch infers the strides of ${acc.source} from its sizes while ${inferred} (is_stride_dynamic): this stride is not compiled dynamic`;
         // the newer switches (per-dim, unbacked, static), each with the versions that read it
@@ -423,7 +427,12 @@ function newTarget(live: string | null): string {
   return live === null ? 'pgo-ledger merge --from ... --into NEW' : `pgo-ledger merge --live --from ... --into NEW, and pgo-ledger merge --into ${shellQuoted(live)} --stop-live`;
 }
 
-function advise(s: DimStory, bothKinds: boolean, marked: boolean, live: string | null): string {
+function advise(s: DimStory, bothKinds: boolean, marked: boolean, live: string | null, carriers: (run: string) => string[]): string {
+  // retracting runs undoes what they brought unless later runs warm-started from it (warm-starts.ts)
+  const carried = (runs: string[]) => {
+    const c = [...new Set(runs.flatMap(carriers))].filter((r) => !runs.includes(r));
+    return c.length ? `; ${carriedAdvice(runs, c)}` : '';
+  };
   if (!s.dynamic) {
     const runs = runsOfValues(s.values).length;
     return `static: ${s.values.length <= 1 ? 'every event agreed' : `${s.values.length} values seen`}${runs ? ` across ${runs} run${runs > 1 ? 's' : ''}` : ''}`;
@@ -442,7 +451,7 @@ function advise(s: DimStory, bothKinds: boolean, marked: boolean, live: string |
   }
   const markStatic = s.dim.field === 'size' && s.dim.index !== undefined ? `, or torch._dynamo.mark_static on dim ${s.dim.index}` : '';
   if (s.logged) {
-    return `PyTorch saw ${recordValue(s.logged.cached)} then ${recordValue(s.logged.new)}${b?.run ? ` (run ${b.run})` : ''}: feeding one value keeps it static${markStatic}` + (b?.run ? `; pgo-ledger retract --run ${b.run} undoes that run` : '');
+    return `PyTorch saw ${recordValue(s.logged.cached)} then ${recordValue(s.logged.new)}${b?.run ? ` (run ${b.run})` : ''}: feeding one value keeps it static${markStatic}` + (b?.run ? `; pgo-ledger retract --run ${b.run} undoes that run${carried([b.run])}` : '');
   }
   if (marked) {
     return `${what(s)} was marked dynamic (torch._dynamo.mark_dynamic) in #${b!.position}${b!.run ? ` (run ${b!.run})` : ''}: Dynamo makes a marked dim dynamic whatever values it sees, and logs no record for it; remove the mark to keep it static`;
@@ -452,7 +461,7 @@ function advise(s: DimStory, bothKinds: boolean, marked: boolean, live: string |
     const otherRuns = new Set(others.flatMap((o) => o.runs));
     const onlyOthers = [...otherRuns].filter((r) => !top.runs.includes(r));
     if (onlyOthers.length && onlyOthers.length === otherRuns.size && others.every((o) => o.runs.length > 0)) {
-      return `retracting run${onlyOthers.length > 1 ? 's' : ''} ${onlyOthers.join(', ')} (${onlyOthers.map((r) => `pgo-ledger retract --run ${r}`).join('; ')}) would keep ${what(s)} static at ${top.value}`;
+      return `retracting run${onlyOthers.length > 1 ? 's' : ''} ${onlyOthers.join(', ')} (${onlyOthers.map((r) => `pgo-ledger retract --run ${r}`).join('; ')}) would keep ${what(s)} static at ${top.value}${carried(onlyOthers)}`;
     }
     return `${what(s)} took ${s.values.length} values (${s.values.map((v) => v.value).join(', ')}); only feeding it one value keeps it static${markStatic}`;
   }
@@ -464,10 +473,10 @@ function advise(s: DimStory, bothKinds: boolean, marked: boolean, live: string |
     // A trace's put_*_code_state is what the run itself wrote, not an import; a dim it holds
     // dynamic with no record logged is one Dynamo joined in silently: _automatic_dynamic's
     // `entry |= make_size(...)` for a dim marked dynamic logs nothing.
-    return `run ${b.run ?? '?'} wrote it dynamic in its own profile (${b.format}${b.compileId ? ` at compile ${b.compileId}` : ''}) with no record logged: Dynamo logs none for a dim marked dynamic (torch._dynamo.mark_dynamic), which it joins into the profile as it compiles; remove the mark to keep it static${b.run ? `, or pgo-ledger retract --run ${b.run} leaves that run out` : ''}`;
+    return `run ${b.run ?? '?'} wrote it dynamic in its own profile (${b.format}${b.compileId ? ` at compile ${b.compileId}` : ''}) with no record logged: Dynamo logs none for a dim marked dynamic (torch._dynamo.mark_dynamic), which it joins into the profile as it compiles; remove the mark to keep it static${b.run ? `, or pgo-ledger retract --run ${b.run} leaves that run out${carried([b.run])}` : ''}`;
   }
   if (b?.kind === 'entry.imported') {
-    return `it came dynamic in an imported profile (${b.format ?? 'snapshot'}${b.origin ? ` from ${b.origin}` : ''})${b.run ? `; pgo-ledger retract --run ${b.run} leaves that import out` : ''}`;
+    return `it came dynamic in an imported profile (${b.format ?? 'snapshot'}${b.origin ? ` from ${b.origin}` : ''})${b.run ? `; pgo-ledger retract --run ${b.run} leaves that import out${carried([b.run])}` : ''}`;
   }
   // A tensor's entry holds scalar=auto_dynamic and an int's size=stride=auto_dynamic
   // (make_tensor, make_scalar): their join is dynamic everywhere, whatever the values.
