@@ -8,6 +8,9 @@
 #
 # Remote: TORCH_DYNAMO_AUTOMATIC_DYNAMIC_REMOTE_PGO=1 and LOCAL_PGO=0; the value PyTorch set
 # in Redis is kept after each run (value.json, key.txt). Standard library, torch (and redis).
+# PROBE_BACKEND=inductor PROBE_DEVICE=cuda: the same, compiled by Inductor on the GPU (its traces
+# then hold Inductor's entries too). test/fixtures/multirun/probe4.py is this script as it ran
+# for the fixtures, before these two variables.
 import json, os, shutil, subprocess, sys, tempfile
 
 
@@ -73,8 +76,10 @@ def child(run, out, mode):
 
         return inner
 
-    c = {f.__name__: torch.compile(f, backend="eager") for f in (zero_dim, expanded, tup, neg, flag, resumed, marked)}
-    dyn = torch.compile(lambda x: x.relu(), backend="eager", dynamic=True)
+    backend = os.environ.get("PROBE_BACKEND", "eager")
+    torch.set_default_device(os.environ.get("PROBE_DEVICE", "cpu"))
+    c = {f.__name__: torch.compile(f, backend=backend) for f in (zero_dim, expanded, tup, neg, flag, resumed, marked)}
+    dyn = torch.compile(lambda x: x.relu(), backend=backend, dynamic=True)
 
     if run == 1:
         c["zero_dim"](torch.tensor(2.0), 3)
@@ -87,7 +92,7 @@ def child(run, out, mode):
         x = torch.randn(5)
         torch._dynamo.mark_dynamic(x, 0)
         c["marked"](x)
-        torch.compile(maker(3), backend="eager")(torch.randn(3))
+        torch.compile(maker(3), backend=backend)(torch.randn(3))
         dyn(torch.randn(2, 3))
     elif run == 2:
         c["zero_dim"](torch.tensor(2.0), 4)
@@ -97,7 +102,7 @@ def child(run, out, mode):
         c["flag"](torch.randn(2), False)
         c["resumed"](torch.randn(6))
         c["marked"](torch.randn(6))
-        torch.compile(maker(4), backend="eager")(torch.randn(3))
+        torch.compile(maker(4), backend=backend)(torch.randn(3))
         dyn(torch.randn(3, 3))
     else:
         c["zero_dim"](torch.tensor([2.0]), 4)
