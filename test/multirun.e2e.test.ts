@@ -145,6 +145,19 @@ describe('probe3: an int that became a tensor (flip)', () => {
   });
 });
 
+describe('marks/: what PyTorch writes for marks and TORCH_COMPILE_DYNAMIC_SOURCES', () => {
+  it('only mark_dynamic writes a dim dynamic, and why says the mark; the export is the file', () => {
+    const db = join(dir, 'marks.db');
+    ok(cli(db, ['ingest', join(RUNS, 'marks', 'trace.log.gz')]));
+    const out = join(dir, 'marks.pkl');
+    ok(cli(db, ['export', '--job', 'probe6', '--format', 'pickle', '-o', out]));
+    assert.deepEqual(readFileSync(out), readFileSync(join(RUNS, 'marks', 'code_state_probe6_None_.pkl')));
+    const stories = JSON.parse(ok(cli(db, ['why', '--job', 'probe6', '--json']))) as { source: string; dim: { field: string; index: number | null }; advice: string }[];
+    assert.deepEqual(stories.map((s) => [s.source, s.dim.field, s.dim.index]), [["L['d']", 'size', 1]]);
+    assert.match(stories[0].advice, /no record logged: Dynamo logs none for a dim marked dynamic \(torch\._dynamo\.mark_dynamic\)/);
+  });
+});
+
 describe("PyTorch's own fixture files come back byte for byte (each code state's source names their own objects)", () => {
   for (const [i, file] of ['local/code_state_fixture_None_.pkl', 'workload2/code_state_fixture2_0_.pkl'].entries()) {
     it(file, () => {
