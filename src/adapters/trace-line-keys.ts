@@ -12,6 +12,15 @@ export function noteLineKey(ev: NewEvent, hash: number): void {
   lineKeys.set(ev, hash);
 }
 
+/**
+ * One ingest's traces (a folder's): whether the ledger held any event when the first was read.
+ * One that held none holds no line key (no build writes one any more), so its files skip the
+ * read, one a file.
+ */
+export interface LineKeyScope {
+  held?: boolean;
+}
+
 /** Keys asked in one statement (SQLite's and PostgreSQL's bound parameters are many more). */
 const CHUNK = 500;
 
@@ -22,7 +31,8 @@ const CHUNK = 500;
  * written any more, so a read before the write lock sees all there will be. One indexed
  * read a file (a few dozen keys); a trace none of whose keys are there comes back as it was.
  */
-export function withoutLineKeyed(ledger: Ledger, events: NewEvent[]): NewEvent[] {
+export function withoutLineKeyed(ledger: Ledger, events: NewEvent[], scope?: LineKeyScope): NewEvent[] {
+  if (scope !== undefined && !(scope.held ??= ledger.sql.get('select 1 as one from events limit 1') !== undefined)) return events;
   const held = new Map<number, number | null>();
   for (let i = 0; i < events.length; i += CHUNK) {
     const keys: number[] = [];
