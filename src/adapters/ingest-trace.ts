@@ -694,44 +694,66 @@ const ZONE_MS = 15 * 60_000;
  * Returns each line's time in ms since the epoch (undefined for a line glog did not stamp).
  */
 export function glogClock(clock: ReadonlyMap<number, string>, anchors: { line: number; time: number }[], fallback: number): (line: number) => number | undefined {
-  /** The glog time nearest `near` (whose year is y), trying the years around it (the text is read once for all three). */
-  const nearest = (s: string, near: number, y: number): number | undefined => {
-    const m = /^(\d\d)(\d\d) (\d\d):(\d\d):(\d\d)(?:\.(\d+))?$/.exec(s);
-    if (!m) return undefined;
-    const ms = m[6] ? Math.round(Number(`0.${m[6]}`) * 1000) : 0;
-    const mo = Number(m[1]) - 1;
-    const d = Number(m[2]);
-    const h = Number(m[3]);
-    const mi = Number(m[4]);
-    const sec = Number(m[5]);
-    let best = Date.UTC(y - 1, mo, d, h, mi, sec, ms);
-    const t = Date.UTC(y, mo, d, h, mi, sec, ms);
-    if (Math.abs(t - near) < Math.abs(best - near)) best = t;
-    const u = Date.UTC(y + 1, mo, d, h, mi, sec, ms);
-    if (Math.abs(u - near) < Math.abs(best - near)) best = u;
-    return best;
-  };
   let offset = 0;
   let near = fallback;
   const anchor = anchors.find((a) => clock.has(a.line));
   if (anchor) {
-    const t = nearest(clock.get(anchor.line)!, anchor.time, new Date(anchor.time).getUTCFullYear());
+    const t = nearestIn(new Date(anchor.time).getUTCFullYear())(clock.get(anchor.line)!, anchor.time);
     if (t !== undefined && Math.abs(anchor.time - t) < DAY_MS) offset = Math.round((anchor.time - t) / ZONE_MS) * ZONE_MS;
     near = anchor.time;
   }
   const at = near - offset;
-  const y = new Date(at).getUTCFullYear();
-  // Many lines share a clock reading; each is worked out once.
-  const seen = new Map<string, number | undefined>();
+  const nearest = nearestIn(new Date(at).getUTCFullYear());
   return (line) => {
     const s = clock.get(line);
     if (s === undefined) return undefined;
-    let r = seen.get(s);
-    if (r === undefined && !seen.has(s)) {
-      const t = nearest(s, at, y);
-      r = t === undefined ? undefined : t + offset;
-      seen.set(s, r);
-    }
-    return r;
+    const t = nearest(s, at);
+    return t === undefined ? undefined : t + offset;
   };
+}
+
+/**
+ * The glog time nearest `near` of a reading (`MMDD hh:mm:ss` and maybe `.ffffff`), trying the
+ * years around y; undefined for a text of another shape. Read by hand, not by a regular
+ * expression, and each day's start taken once (every line's reading differs, in its
+ * microseconds): Date.UTC(y, mo, d, h, mi, s, ms) is the day's start plus the time of day, in
+ * whole milliseconds, as the standard computes it.
+ */
+function nearestIn(y: number): (s: string, near: number) => number | undefined {
+  const days = new Map<number, readonly [number, number, number]>();
+  return (s, near) => {
+    const n = s.length;
+    if (n < 13 || n === 14 || s.charCodeAt(4) !== 32 || s.charCodeAt(7) !== 58 || s.charCodeAt(10) !== 58) return undefined;
+    const mo = twoDigits(s, 0);
+    const d = twoDigits(s, 2);
+    const h = twoDigits(s, 5);
+    const mi = twoDigits(s, 8);
+    const sec = twoDigits(s, 11);
+    if (mo < 0 || d < 0 || h < 0 || mi < 0 || sec < 0) return undefined;
+    let ms = 0;
+    if (n > 13) {
+      if (s.charCodeAt(13) !== 46) return undefined;
+      for (let i = 14; i < n; i++) {
+        const c = s.charCodeAt(i);
+        if (c < 48 || c > 57) return undefined;
+      }
+      ms = Math.round(Number(`0.${s.slice(14)}`) * 1000);
+    }
+    let day = days.get(mo * 100 + d);
+    if (day === undefined) days.set(mo * 100 + d, (day = [Date.UTC(y - 1, mo - 1, d), Date.UTC(y, mo - 1, d), Date.UTC(y + 1, mo - 1, d)]));
+    const tod = h * 3_600_000 + mi * 60_000 + sec * 1000 + ms;
+    let best = day[0] + tod;
+    const t = day[1] + tod;
+    if (Math.abs(t - near) < Math.abs(best - near)) best = t;
+    const u = day[2] + tod;
+    if (Math.abs(u - near) < Math.abs(best - near)) best = u;
+    return best;
+  };
+}
+
+/** The number of two ASCII digits at i, or -1. */
+function twoDigits(s: string, i: number): number {
+  const a = s.charCodeAt(i) - 48;
+  const b = s.charCodeAt(i + 1) - 48;
+  return a >= 0 && a <= 9 && b >= 0 && b <= 9 ? a * 10 + b : -1;
 }
