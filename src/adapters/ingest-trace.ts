@@ -605,7 +605,7 @@ class TraceScope {
   /** An event, and the key it had when keys named the line (`lineRest`, after the shared start). */
   #push(ev: NewEvent, lineRest: string): void {
     this.events.push(ev);
-    noteLineKey(ev, hash53After(this.#idemPrefix, lineRest));
+    noteLineKey(ev, this.#idemPrefix, lineRest);
   }
 
   /**
