@@ -322,20 +322,26 @@ export function traceEvents(reader: TraceReader, file: string, o: FileIngestOpti
   let rank: number | null = null;
   let jobId: string | null = null;
   let tag: string | null = null;
-  for (const f of facts) {
-    if (f.kind === 'cache_key' && !key) key = f.cacheKey;
-    if (f.kind === 'rank' && rank === null) rank = f.rank;
-    if (f.kind === 'compilation_metrics' && f.jobId && !jobId) {
-      jobId = f.jobId;
-      tag = f.cacheKeyTag;
+  // and the earliest compile start (the run's name), in the same pass
+  let start: number | null = null;
+  for (let i = 0; i < facts.length; i++) {
+    const f = facts[i];
+    if (f.kind === 'cache_key') {
+      if (!key) key = f.cacheKey;
+    } else if (f.kind === 'rank') {
+      if (rank === null) rank = f.rank;
+    } else if (f.kind === 'compilation_metrics') {
+      if (f.jobId && !jobId) {
+        jobId = f.jobId;
+        tag = f.cacheKeyTag;
+      }
+      if (f.time !== null && (start === null || f.time < start)) start = f.time;
     }
   }
   if (!key && (jobId || d.job)) key = cacheKey({ job: jobId ?? d.job!, rank: rank ?? d.rank ?? null, tag: tag ?? d.tag ?? '' });
   // No glog line at all: this is no TORCH_TRACE log (a --kind that was forced, say).
   if (stats.entries === 0) return { settled: false, why: `${inputName(file)}: not a TORCH_TRACE log (no glog line in it)` };
   if (!key) return { settled: false, why: `${inputName(file)}: the trace names no PGO cache key (no pgo.* events, no compiler_config job_id); give ${ingestWords(d).job}` };
-  let start: number | null = null;
-  for (const f of facts) if (f.kind === 'compilation_metrics' && f.time !== null && (start === null || f.time < start)) start = f.time;
   if (partial && (start === null || !facts.some((f) => f.kind === 'cache_key' || (f.kind === 'compilation_metrics' && f.jobId)))) return { settled: false, why: `${inputName(file)}: no compile finished yet` };
   const named = traceRunName({ job: jobId, rank, pid: first?.pid ?? null, start, glog: first });
   const notes: string[] = [];
