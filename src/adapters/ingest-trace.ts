@@ -2,7 +2,7 @@ import { classify, fullMessage, inputError, inputName, LedgerError } from '../er
 import { counted } from '../counted.ts';
 import { closeSync, constants, fstatSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { entryToJson } from '../codecs/entry-json.ts';
+import { entryToJson, type EntryJson } from '../codecs/entry-json.ts';
 import { parseRenderText } from '../codecs/render-text.ts';
 import { attemptId, compileOfAttempt, traceAssembler, type EntryReads, type TraceProblem } from '../codecs/trace/envelope.ts';
 import { FACT_READS, newStats, parseEntry, type TraceFact } from '../codecs/trace/facts.ts';
@@ -17,7 +17,7 @@ import type { FileIngestOptions } from './ingest-file.ts';
 import { MAX_LINE_BYTES, readTextChunks, sizeOf } from './read-lines.ts';
 import { flagsNotUsed } from './flags-not-used.ts';
 import { addLeftOut } from './left-out.ts';
-import { noteLineKey, withoutLineKeyed } from './trace-line-keys.ts';
+import { noteLineKey, withoutLineKeyed, type LineKeyScope } from './trace-line-keys.ts';
 import { ingestWords } from './ingest-words.ts';
 
 type Summary = { appended: number; duplicates: number; skipped: number; records: number; leftOut?: Record<string, number> };
@@ -144,6 +144,7 @@ export class TraceBatch {
   /** Each file's events, and how many more of them the log holds under their old keys (withoutLineKeyed). */
   #pending: { file: string; events: PreparedEvent[]; skipped: number; held: number }[] = [];
   #events = 0;
+  readonly #lineKeys: LineKeyScope = {};
   constructor(
     readonly ledger: Ledger,
     /** A file's sums once its events are in, or what failed it. */
@@ -157,7 +158,7 @@ export class TraceBatch {
   /** Reads a file's events (throws as readTraceFile, or for an event prepareEvent refuses) and holds them. */
   async add(file: string, o: FileIngestOptions): Promise<void> {
     const t = await readTraceFile(file, o);
-    const kept = withoutLineKeyed(this.ledger, t.events);
+    const kept = withoutLineKeyed(this.ledger, t.events, this.#lineKeys);
     const held = t.events.length - kept.length;
     const events = kept.map((e) => prepareEvent(e));
     if (t.unreadable) {
@@ -321,20 +322,26 @@ export function traceEvents(reader: TraceReader, file: string, o: FileIngestOpti
   let rank: number | null = null;
   let jobId: string | null = null;
   let tag: string | null = null;
-  for (const f of facts) {
-    if (f.kind === 'cache_key' && !key) key = f.cacheKey;
-    if (f.kind === 'rank' && rank === null) rank = f.rank;
-    if (f.kind === 'compilation_metrics' && f.jobId && !jobId) {
-      jobId = f.jobId;
-      tag = f.cacheKeyTag;
+  // and the earliest compile start (the run's name), in the same pass
+  let start: number | null = null;
+  for (let i = 0; i < facts.length; i++) {
+    const f = facts[i];
+    if (f.kind === 'cache_key') {
+      if (!key) key = f.cacheKey;
+    } else if (f.kind === 'rank') {
+      if (rank === null) rank = f.rank;
+    } else if (f.kind === 'compilation_metrics') {
+      if (f.jobId && !jobId) {
+        jobId = f.jobId;
+        tag = f.cacheKeyTag;
+      }
+      if (f.time !== null && (start === null || f.time < start)) start = f.time;
     }
   }
   if (!key && (jobId || d.job)) key = cacheKey({ job: jobId ?? d.job!, rank: rank ?? d.rank ?? null, tag: tag ?? d.tag ?? '' });
   // No glog line at all: this is no TORCH_TRACE log (a --kind that was forced, say).
   if (stats.entries === 0) return { settled: false, why: `${inputName(file)}: not a TORCH_TRACE log (no glog line in it)` };
   if (!key) return { settled: false, why: `${inputName(file)}: the trace names no PGO cache key (no pgo.* events, no compiler_config job_id); give ${ingestWords(d).job}` };
-  let start: number | null = null;
-  for (const f of facts) if (f.kind === 'compilation_metrics' && f.time !== null && (start === null || f.time < start)) start = f.time;
   if (partial && (start === null || !facts.some((f) => f.kind === 'cache_key' || (f.kind === 'compilation_metrics' && f.jobId)))) return { settled: false, why: `${inputName(file)}: no compile finished yet` };
   const named = traceRunName({ job: jobId, rank, pid: first?.pid ?? null, start, glog: first });
   const notes: string[] = [];
@@ -396,6 +403,8 @@ class TraceScope {
   /** Each compile's compilation_metrics, and its guard failures. */
   readonly #metrics = new Map<string, Fact<'compilation_metrics'>>();
   readonly #guards = new Map<string, string>();
+  /** Each compilation_metrics' code (#codeOf). */
+  readonly #codes = new Map<Fact<'compilation_metrics'>, CodeId>();
   /** File hashes the snapshots give, by filename, first line and name. */
   readonly #hashes = new Map<string, string>();
   readonly #parsed = new Map<TraceFact, Profile>();
@@ -434,26 +443,42 @@ class TraceScope {
     this.#idemPrefix = hash53Prefix(this.#idemStart);
     this.#origin = file === '-' ? 'stdin' : resolve(file);
     const facts = this.#facts;
-    // Each compile's code: compilation_metrics names it; snapshots give its file hash.
-    for (const f of facts) {
-      // by compile, not attempt: a restarted compile's metrics name it without (compileOfAttempt)
-      if (f.kind === 'compilation_metrics' && f.compileId) this.#metrics.set(compileOfAttempt(f.compileId), f);
-      if (f.kind === 'recompile_reasons' && f.compileId) this.#guards.set(compileOfAttempt(f.compileId), f.reasons.join('\n'));
+    // One pass over the facts (each pass cost its own lookups of facts of a dozen shapes).
+    const times: (TraceFact & { time: number })[] = [];
+    const badTimes: TraceProblem[] = [];
+    for (let i = 0; i < facts.length; i++) {
+      const f = facts[i];
+      switch (f.kind) {
+        // Each compile's code: compilation_metrics names it; snapshots give its file hash. By
+        // compile, not attempt: a restarted compile's metrics name it without (compileOfAttempt).
+        case 'compilation_metrics':
+          if (f.compileId) this.#metrics.set(compileOfAttempt(f.compileId), f);
+          break;
+        case 'recompile_reasons':
+          if (f.compileId) this.#guards.set(compileOfAttempt(f.compileId), f.reasons.join('\n'));
+          break;
+        case 'code_state':
+          this.#parse(f);
+          break;
+        // A restarted compile (attempt > 0) describes its inputs again: the last attempt is the
+        // one that produced the compile, so only its descriptions are kept.
+        case 'describe_tensor':
+        case 'describe_source':
+          if (f.kind === 'describe_tensor') this.#tensors.set(`${f.describerId}/${f.id}`, f);
+          if (f.compile !== null && f.attempt > (this.#lastAttempt.get(f.compile) ?? -1)) this.#lastAttempt.set(f.compile, f.attempt);
+          break;
+      }
+      if (!('time' in f) || f.time === null) continue;
+      if (isEventTime(f.time)) times.push(f as TraceFact & { time: number });
+      // Issue 9.5: a ts past the year 9999 (1e300, say) is said and left out, not stored.
+      else badTimes.push({ line: f.line, message: `field ts: ${f.time / 1000} s is not a time between 1970 and 9999; ignored` });
     }
-    for (const f of facts) if (f.kind === 'code_state') this.#parse(f);
-    // A restarted compile (attempt > 0) describes its inputs again: the last attempt is the
-    // one that produced the compile, so only its descriptions are kept.
-    for (const f of facts) {
-      if (f.kind !== 'describe_tensor' && f.kind !== 'describe_source') continue;
-      if (f.kind === 'describe_tensor') this.#tensors.set(`${f.describerId}/${f.id}`, f);
-      if (f.compile !== null && f.attempt > (this.#lastAttempt.get(f.compile) ?? -1)) this.#lastAttempt.set(f.compile, f.attempt);
-    }
-    // Issue 9.5: a ts past the year 9999 (1e300, say) is said and left out, not stored.
-    for (const f of facts) if ('time' in f && f.time !== null && !isEventTime(f.time)) this.problems.push({ line: f.line, message: `field ts: ${f.time / 1000} s is not a time between 1970 and 9999; ignored` });
-    this.#lastTime = (facts.find(timed) as { time: number } | undefined)?.time ?? (file === '-' ? Date.now() : statSync(file).mtimeMs);
+    // said after the snapshots' problems
+    for (const p of badTimes) this.problems.push(p);
+    this.#lastTime = times.length !== 0 ? times[0].time : file === '-' ? Date.now() : statSync(file).mtimeMs;
     // Each event at the time its own line was logged: glog's clock, set against the trace's
     // epoch times (a snapshot is logged after its compile, not when the last compile started).
-    this.#lineTime = glogClock(reader.clock, facts.filter(timed), this.#lastTime);
+    this.#lineTime = glogClock(reader.clock, times, this.#lastTime);
   }
 
   #parse(s: Fact<'code_state'>): void {
@@ -493,10 +518,14 @@ class TraceScope {
   #codeOf(compileId: string | null): CodeId | null {
     const m = compileId ? this.#metrics.get(compileOfAttempt(compileId)) : undefined;
     if (!m || m.co_filename === null || m.co_firstlineno === null || m.co_name === null) return null;
+    // one object a compile's code: the interner then knows it by the object (Interner.codeId)
+    let c = this.#codes.get(m);
+    if (c !== undefined) return c;
     const k = `${m.co_filename}\u0000${m.co_firstlineno}\u0000${m.co_name}`;
     let h = this.#hashes.get(k);
     if (h === undefined) h = hashOfCodeFile(m.co_filename, this.hashFiles);
-    return { filename: m.co_filename, firstlineno: m.co_firstlineno, name: m.co_name, file_hash: h };
+    this.#codes.set(m, (c = { filename: m.co_filename, firstlineno: m.co_firstlineno, name: m.co_name, file_hash: h }));
+    return c;
   }
 
   /**
@@ -582,7 +611,7 @@ class TraceScope {
   /** An event, and the key it had when keys named the line (`lineRest`, after the shared start). */
   #push(ev: NewEvent, lineRest: string): void {
     this.events.push(ev);
-    noteLineKey(ev, hash53After(this.#idemPrefix, lineRest));
+    noteLineKey(ev, this.#idemPrefix, lineRest);
   }
 
   /**
@@ -601,35 +630,63 @@ class TraceScope {
     if (!p) return;
     const { key, run } = this;
     const previous = this.#previous;
-    const now = new Map<string, string>();
     // the snapshot: its compile, its kind and which of them in that compile it is
     const snap = this.#ordinal(`s\u0000${f.compileId}\u0000${f.artifact}`);
-    for (const { id, state } of p.codes.values()) {
-      const ck = codeKey(id);
-      for (const [source, entry] of state.automaticDynamic) {
-        const ej = entryToJson(entry);
-        const j = JSON.stringify(ej);
-        const slot = `${ck}\u0000${source}`;
-        now.set(slot, j);
-        if (previous.get(slot) === j) continue;
-        const rest = `${snap}\u0000${ck}\u0000${source}`;
-        this.#push({
-          kind: 'entry.imported',
-          cacheKey: key,
-          payload: { code: id, source, entry: ej, import_id: null, format: f.artifact, records: 'logged' },
-          time: this.#timeAt(i),
-          run,
-          origin: this.#origin,
-          originLine: f.line,
-          compileId: f.compileId,
-          idempotencyKey: this.#idemStart + rest,
-          idempotencyHash: hash53After(this.#idemPrefix, rest),
-          keyedLine: false,
-        }, `${f.line}\u0000${ck}\u0000${source}`);
-      }
+    const slots = snapshotSlots(p);
+    for (const { id, ck, source, entry, json, slot } of slots) {
+      if (previous.get(slot) === json) continue;
+      const rest = `${snap}\u0000${ck}\u0000${source}`;
+      this.#push({
+        kind: 'entry.imported',
+        cacheKey: key,
+        payload: { code: id, source, entry, import_id: null, format: f.artifact, records: 'logged' },
+        time: this.#timeAt(i),
+        run,
+        origin: this.#origin,
+        originLine: f.line,
+        compileId: f.compileId,
+        idempotencyKey: this.#idemStart + rest,
+        idempotencyHash: hash53After(this.#idemPrefix, rest),
+        keyedLine: false,
+      }, `${f.line}\u0000${ck}\u0000${source}`);
     }
-    for (const [slot, j] of now) previous.set(slot, j);
+    for (const s of slots) previous.set(s.slot, s.json);
   }
+}
+
+/** One entry of a parsed snapshot, as its events and the comparison with the snapshot before take it. */
+interface SnapshotSlot {
+  id: CodeId;
+  /** codeKey(id), and the slot: its code key and source. */
+  ck: string;
+  slot: string;
+  source: string;
+  entry: EntryJson;
+  /** JSON of `entry`: what tells an entry changed since the previous snapshot. */
+  json: string;
+}
+
+/**
+ * Each parsed snapshot's entries as JSON, worked out once a profile: snapshots are parsed once
+ * a text (parsedSnapshot) and a folder's traces repeat their texts (every rank's
+ * get_remote_code_state, alike ranks' puts), so the same entries were written as JSON again
+ * in every trace. The entry objects go into events' payloads, which nothing changes.
+ */
+const slotsOf = new WeakMap<Profile, SnapshotSlot[]>();
+
+function snapshotSlots(p: Profile): SnapshotSlot[] {
+  let slots = slotsOf.get(p);
+  if (slots !== undefined) return slots;
+  slots = [];
+  for (const { id, state } of p.codes.values()) {
+    const ck = codeKey(id);
+    for (const [source, e] of state.automaticDynamic) {
+      const entry = entryToJson(e);
+      slots.push({ id, ck, slot: `${ck}\u0000${source}`, source, entry, json: JSON.stringify(entry) });
+    }
+  }
+  slotsOf.set(p, slots);
+  return slots;
 }
 
 
@@ -643,44 +700,66 @@ const ZONE_MS = 15 * 60_000;
  * Returns each line's time in ms since the epoch (undefined for a line glog did not stamp).
  */
 export function glogClock(clock: ReadonlyMap<number, string>, anchors: { line: number; time: number }[], fallback: number): (line: number) => number | undefined {
-  /** The glog time nearest `near` (whose year is y), trying the years around it (the text is read once for all three). */
-  const nearest = (s: string, near: number, y: number): number | undefined => {
-    const m = /^(\d\d)(\d\d) (\d\d):(\d\d):(\d\d)(?:\.(\d+))?$/.exec(s);
-    if (!m) return undefined;
-    const ms = m[6] ? Math.round(Number(`0.${m[6]}`) * 1000) : 0;
-    const mo = Number(m[1]) - 1;
-    const d = Number(m[2]);
-    const h = Number(m[3]);
-    const mi = Number(m[4]);
-    const sec = Number(m[5]);
-    let best = Date.UTC(y - 1, mo, d, h, mi, sec, ms);
-    const t = Date.UTC(y, mo, d, h, mi, sec, ms);
-    if (Math.abs(t - near) < Math.abs(best - near)) best = t;
-    const u = Date.UTC(y + 1, mo, d, h, mi, sec, ms);
-    if (Math.abs(u - near) < Math.abs(best - near)) best = u;
-    return best;
-  };
   let offset = 0;
   let near = fallback;
   const anchor = anchors.find((a) => clock.has(a.line));
   if (anchor) {
-    const t = nearest(clock.get(anchor.line)!, anchor.time, new Date(anchor.time).getUTCFullYear());
+    const t = nearestIn(new Date(anchor.time).getUTCFullYear())(clock.get(anchor.line)!, anchor.time);
     if (t !== undefined && Math.abs(anchor.time - t) < DAY_MS) offset = Math.round((anchor.time - t) / ZONE_MS) * ZONE_MS;
     near = anchor.time;
   }
   const at = near - offset;
-  const y = new Date(at).getUTCFullYear();
-  // Many lines share a clock reading; each is worked out once.
-  const seen = new Map<string, number | undefined>();
+  const nearest = nearestIn(new Date(at).getUTCFullYear());
   return (line) => {
     const s = clock.get(line);
     if (s === undefined) return undefined;
-    let r = seen.get(s);
-    if (r === undefined && !seen.has(s)) {
-      const t = nearest(s, at, y);
-      r = t === undefined ? undefined : t + offset;
-      seen.set(s, r);
-    }
-    return r;
+    const t = nearest(s, at);
+    return t === undefined ? undefined : t + offset;
   };
+}
+
+/**
+ * The glog time nearest `near` of a reading (`MMDD hh:mm:ss` and maybe `.ffffff`), trying the
+ * years around y; undefined for a text of another shape. Read by hand, not by a regular
+ * expression, and each day's start taken once (every line's reading differs, in its
+ * microseconds): Date.UTC(y, mo, d, h, mi, s, ms) is the day's start plus the time of day, in
+ * whole milliseconds, as the standard computes it.
+ */
+function nearestIn(y: number): (s: string, near: number) => number | undefined {
+  const days = new Map<number, readonly [number, number, number]>();
+  return (s, near) => {
+    const n = s.length;
+    if (n < 13 || n === 14 || s.charCodeAt(4) !== 32 || s.charCodeAt(7) !== 58 || s.charCodeAt(10) !== 58) return undefined;
+    const mo = twoDigits(s, 0);
+    const d = twoDigits(s, 2);
+    const h = twoDigits(s, 5);
+    const mi = twoDigits(s, 8);
+    const sec = twoDigits(s, 11);
+    if (mo < 0 || d < 0 || h < 0 || mi < 0 || sec < 0) return undefined;
+    let ms = 0;
+    if (n > 13) {
+      if (s.charCodeAt(13) !== 46) return undefined;
+      for (let i = 14; i < n; i++) {
+        const c = s.charCodeAt(i);
+        if (c < 48 || c > 57) return undefined;
+      }
+      ms = Math.round(Number(`0.${s.slice(14)}`) * 1000);
+    }
+    let day = days.get(mo * 100 + d);
+    if (day === undefined) days.set(mo * 100 + d, (day = [Date.UTC(y - 1, mo - 1, d), Date.UTC(y, mo - 1, d), Date.UTC(y + 1, mo - 1, d)]));
+    const tod = h * 3_600_000 + mi * 60_000 + sec * 1000 + ms;
+    let best = day[0] + tod;
+    const t = day[1] + tod;
+    if (Math.abs(t - near) < Math.abs(best - near)) best = t;
+    const u = day[2] + tod;
+    if (Math.abs(u - near) < Math.abs(best - near)) best = u;
+    return best;
+  };
+}
+
+/** The number of two ASCII digits at i, or -1. */
+function twoDigits(s: string, i: number): number {
+  const a = s.charCodeAt(i) - 48;
+  const b = s.charCodeAt(i + 1) - 48;
+  return a >= 0 && a <= 9 && b >= 0 && b <= 9 ? a * 10 + b : -1;
 }

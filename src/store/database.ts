@@ -367,7 +367,13 @@ function wrap(db: Database.Database, path: string, busyMs: number): Sql {
   let met = 0;
   let writes = 0;
   let committed: number | undefined; // data_version after this connection's last commit
-  const version = () => db.pragma('data_version', { simple: true }) as number;
+  // prepared once: better-sqlite3's pragma() prepares its statement at every call (an append
+  // asks twice a batch, and a folder of traces is a batch a file)
+  let versionStmt: Database.Statement | undefined;
+  const version = () => (versionStmt ??= db.prepare('PRAGMA data_version').pluck()).get() as number;
+  // one transaction function for every nested append (a savepoint): better-sqlite3's
+  // transaction() makes four wrappers at each call
+  let nested: Database.Transaction<(fn: () => unknown) => unknown> | undefined;
   const stmt = (s: string) => {
     let st = cache.get(s);
     if (!st) cache.set(s, (st = guard(() => db.prepare(s))));
@@ -414,7 +420,7 @@ function wrap(db: Database.Database, path: string, busyMs: number): Sql {
     immediate: <T>(fn: () => T) =>
       guard(() => {
         // Nested: better-sqlite3 makes it a savepoint of the transaction already open.
-        if (db.inTransaction) return db.transaction(fn).immediate();
+        if (db.inTransaction) return (nested ??= db.transaction((f: () => unknown) => f())).immediate(fn) as T;
         const waited = beginImmediate(db, busyMs);
         if (waited || (committed !== undefined && version() !== committed)) met++;
         try {

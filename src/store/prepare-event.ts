@@ -119,29 +119,7 @@ export function prepareEvent(ev: NewEvent, withShape = true): PreparedEvent {
   const checked = (ev as { [VALIDATED]?: boolean })[VALIDATED];
   if (!checked && !(version === 1 && surelyValid(ev.kind, ev.payload))) validatePayload(ev.kind, version, ev.payload);
   const parts = splitPayload(ev);
-  if (!checked) {
-    // Issue 9.5: ids from pickles and traces as from lines: no control characters (they forge
-    // lines in text output), no lone surrogates (not UTF-8: verify failed on them).
-    const where = () => `${ev.origin ?? 'event'}${ev.originLine != null ? `:${ev.originLine}` : ''}`;
-    const ids: [string, string | null | undefined][] = [
-      ['source', parts.source],
-      ['code.filename', parts.code?.filename],
-      ['code.name', parts.code?.name],
-      ['code.file_hash', parts.code?.file_hash],
-      ['run', ev.run],
-      ['compile_id', ev.compileId],
-      ['cache key', ev.cacheKey],
-    ];
-    // A key from a bundle or a trace that is no job:rank:tag failed later, in SQL, as a bug.
-    try {
-      parseCacheKey(ev.cacheKey);
-    } catch (e) {
-      throw inputError(`${where()}: ${(e as Error).message}`, e);
-    }
-    for (const [field, v] of ids) {
-      if (v != null && BAD_ID.test(v)) throw inputError(`${where()}: field ${field}: ${JSON.stringify(v).slice(0, 200)} holds a control character or a lone surrogate`);
-    }
-  }
+  if (!checked) checkIds(ev, parts.source, parts.code);
   return {
     cacheKey: ev.cacheKey,
     kind: ev.kind,
@@ -164,6 +142,55 @@ export function prepareEvent(ev: NewEvent, withShape = true): PreparedEvent {
     format: ev.kind === 'entry.imported' ? ev.payload.format : null,
     idem: ev.idempotencyHash ?? hash53(ev.idempotencyKey),
   };
+}
+
+/**
+ * The id fields' values that last passed checkIds, and the code ids that did: a builder's
+ * events repeat them one after another (a trace's cache key, run and compiles, one CodeId
+ * object a compile), and each check is a pure function of the value. CodeId objects are never
+ * changed once made (the interner knows a code's row by its object, too).
+ */
+const passed = { key: '', source: '', run: '', compile: '' };
+const passedCodes = new WeakSet<CodeId>();
+
+function where(ev: NewEvent): string {
+  return `${ev.origin ?? 'event'}${ev.originLine != null ? `:${ev.originLine}` : ''}`;
+}
+
+/** Issue 9.5: ids from pickles and traces as from lines: no control characters (they forge lines in text output), no lone surrogates (not UTF-8: verify failed on them). */
+function badId(ev: NewEvent, field: string, v: string | null | undefined): void {
+  if (v != null && BAD_ID.test(v)) throw inputError(`${where(ev)}: field ${field}: ${JSON.stringify(v).slice(0, 200)} holds a control character or a lone surrogate`);
+}
+
+/** The ids' checks of an event no builder checked, in one order: the first that fails throws. */
+function checkIds(ev: NewEvent, source: string | null, code: CodeId | null): void {
+  const key = ev.cacheKey;
+  const keyPassed = key === passed.key;
+  // A key from a bundle or a trace that is no job:rank:tag failed later, in SQL, as a bug.
+  if (!keyPassed) {
+    try {
+      parseCacheKey(key);
+    } catch (e) {
+      throw inputError(`${where(ev)}: ${(e as Error).message}`, e);
+    }
+  }
+  if (source !== passed.source) badId(ev, 'source', source);
+  const codePassed = code === null || passedCodes.has(code);
+  if (!codePassed) {
+    badId(ev, 'code.filename', code.filename);
+    badId(ev, 'code.name', code.name);
+    badId(ev, 'code.file_hash', code.file_hash);
+  }
+  const run = ev.run;
+  if (run !== passed.run) badId(ev, 'run', run);
+  const compile = ev.compileId;
+  if (compile !== passed.compile) badId(ev, 'compile_id', compile);
+  if (!keyPassed) badId(ev, 'cache key', key);
+  passed.key = key;
+  if (source != null) passed.source = source;
+  if (run != null) passed.run = run;
+  if (compile != null) passed.compile = compile;
+  if (!codePassed) passedCodes.add(code);
 }
 
 /*

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { validatePayload } from './events.ts';
-import { surelyValid } from './prepare-event.ts';
+import { prepareEvent, surelyValid, type NewEvent } from './prepare-event.ts';
 
 const code = { filename: '/srv/m.py', firstlineno: 3, name: 'f', file_hash: 'ab' };
 const BASES: [string, Record<string, unknown>][] = [
@@ -53,5 +53,31 @@ describe('surelyValid: the check that spares zod', () => {
       }
     }
     assert.ok(n > 2000 && yes > 100, `${n} payloads, ${yes} passed the check`);
+  });
+});
+
+describe('prepareEvent: the ids checked', () => {
+  // checkIds skips a value that passed just before (a trace's run, key, compiles; one CodeId object a compile)
+  const good = (): NewEvent => ({ kind: 'dynamic.logged', cacheKey: 'j:0:', payload: { code, source: 's', record: { dim_changed: 0, reason: 'size change', cached: '[2]', new: '[3]' }, guard: null }, time: 1, run: 'r', origin: 'o', originLine: 1, compileId: '0/0', idempotencyKey: 'k' });
+  it('each id of an event, whatever the events before it passed', () => {
+    const bad: [string, (e: NewEvent & { kind: 'dynamic.logged' }) => void][] = [
+      ['source', (e) => (e.payload.source = 's\u0007')],
+      ['code.filename', (e) => (e.payload.code = { ...code, filename: '/srv/m\u000a.py' })],
+      ['code.name', (e) => (e.payload.code = { ...code, name: 'f\ud800' })],
+      ['code.file_hash', (e) => (e.payload.code = { ...code, file_hash: 'a\u007f' })],
+      ['run', (e) => (e.run = 'r\u0000')],
+      ['compile_id', (e) => (e.compileId = '0/0\u001b')],
+      ['cache key', (e) => (e.cacheKey = 'j\u0001:0:')],
+    ];
+    for (const [field, spoil] of bad) {
+      prepareEvent(good());
+      const e = good() as NewEvent & { kind: 'dynamic.logged' };
+      spoil(e);
+      assert.throws(() => prepareEvent(e), (err: Error) => err.message.includes(`field ${field}:`), field);
+    }
+    // a cache key that is no job:rank:tag, after one that is
+    prepareEvent(good());
+    assert.throws(() => prepareEvent({ ...good(), cacheKey: 'j' }), /o:1: /);
+    assert.equal(prepareEvent(good()).run, 'r');
   });
 });
