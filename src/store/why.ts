@@ -42,10 +42,12 @@ export interface DimStory {
   saw: { position: number; compileId: string | null; run: string | null; size: (number | string | null)[] }[];
   /**
    * What the source's scalar held where events carried one: `float` (specialize_float=False
-   * records a float input's value), `int`, or null when none did or both came. Told for the
-   * scalar dim only, and not with `becameOnly`.
+   * records a float input's value), `int`, null when both came; `scalar or tensor` (PyTorch's
+   * "fully dynamic scalar or tensor") when events brought it as a tensor too, or none brought
+   * a value (an entry that came fully dynamic). Told for the scalar dim only, and not with
+   * `becameOnly`.
    */
-  scalarKind: 'int' | 'float' | null;
+  scalarKind: ScalarKind;
   /**
    * Each static value seen for this dim, with the runs that fed it, in first-seen order (by
    * position): the values events carried and those PyTorch's records logged, counted together.
@@ -53,6 +55,9 @@ export interface DimStory {
   values: { value: string; count: number; runs: string[] }[];
   advice: string;
 }
+
+/** What a source's scalar dim is (DimStory.scalarKind): null, a scalar whose events brought both an int and a float. */
+export type ScalarKind = 'int' | 'float' | 'scalar or tensor' | null;
 
 export interface ExplainOptions {
   /** One source; all of them (dynamic dims only, most recent first) when left out. */
@@ -152,14 +157,18 @@ function explainWith(ledger: Ledger, profileId: number, opts: ExplainOptions, on
   };
   // PyTorch's entry does not say whether its scalar is an int or a float: the values events
   // brought do; where none brought one (a merge brings the join), the profile it came from does.
-  const scalarKinds = new Map<Acc, 'int' | 'float' | null>();
-  const scalarKindOf = (acc: Acc, via: DimStory['via']) => {
+  // A tensor's entry holds scalar=auto_dynamic: a source also brought as a tensor (or
+  // described as one, or whose story in the profile it was merged from is a tensor's) is a
+  // scalar or a tensor, as PyTorch's render says of its fully dynamic entry.
+  const scalarKinds = new Map<Acc, ScalarKind>();
+  const scalarKindOf = (acc: Acc, via: DimStory['via'], described: boolean) => {
     let k = scalarKinds.get(acc);
     if (k === undefined) {
       const got = bodiesOf(acc);
       const float = got.some((e) => e.scalar instanceof PyFloat);
       const int = got.some((e) => isPyInt(e.scalar));
-      k = float && int ? null : float ? 'float' : int ? 'int' : via?.story.scalarKind ?? null;
+      const tensor = acc.sawTensor || described || (via !== null && via.story.dim.field !== 'scalar');
+      k = tensor ? 'scalar or tensor' : float && int ? null : float ? 'float' : int ? 'int' : via ? via.story.scalarKind : 'scalar or tensor';
       scalarKinds.set(acc, k);
     }
     return k;
@@ -274,7 +283,7 @@ function explainWith(ledger: Ledger, profileId: number, opts: ExplainOptions, on
         logged,
         via,
         saw: saw.get(`${codeKey(acc.code)}\u0000${acc.source}`) ?? [],
-        scalarKind: full && d.field === 'scalar' ? scalarKindOf(acc, via) : null,
+        scalarKind: full && d.field === 'scalar' ? scalarKindOf(acc, via, described) : null,
         values,
         advice: '',
       };
@@ -371,9 +380,9 @@ function strideInferredBy(e: FrameStateSizeEntry): string | null {
   return dims.length === 1 ? `size dim ${dims[0]} is dynamic` : `size dims ${dims.join(', ')} are dynamic`;
 }
 
-/** The dim in words; a scalar by what it held (DimStory.scalarKind). */
-export function dimLabel(d: DimRef, scalarKind: 'int' | 'float' | null): string {
-  if (d.field === 'scalar') return scalarKind ? `the ${scalarKind} itself` : 'the scalar itself';
+/** The dim in words; a scalar by what it held (DimStory.scalarKind), a fully dynamic entry in PyTorch's render's words. */
+export function dimLabel(d: DimRef, scalarKind: ScalarKind): string {
+  if (d.field === 'scalar') return scalarKind === 'scalar or tensor' ? 'fully dynamic scalar or tensor' : scalarKind ? `the ${scalarKind} itself` : 'the scalar itself';
   if (d.index === undefined) return d.field === 'size' ? 'the number of dims (size)' : 'the number of dims (stride)';
   return d.field === 'size' ? `dim ${d.index}` : `stride dim ${d.index}`;
 }
