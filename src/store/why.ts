@@ -8,7 +8,7 @@ import { inputError } from '../errors.ts';
 import { matchCode } from './code-ref.ts';
 import { knownRead, noSuchSource } from './known.ts';
 import { dictionaries, scanEvents, type Dictionaries } from './log.ts';
-import { leftOutRuns } from './window.ts';
+import { isWholeLog, leftOutRuns, retractionsIn } from './window.ts';
 import { liveMerges } from './live-merges.ts';
 import { describedShapes } from './described-shapes.ts';
 import type { Ledger } from './ledger.ts';
@@ -145,6 +145,19 @@ function explainWith(ledger: Ledger, profileId: number, opts: ExplainOptions, on
       live = key !== undefined && liveMerges(ledger.sql).some((m) => m.into === key) ? key : null;
     }
     return live;
+  };
+  // the runs retracted after the window's point: its answer holds their events, but advice
+  // must not send the user to retract them again (the whole log leaves them out already)
+  let later: RetractedLater | undefined;
+  const retractedLater = () => {
+    if (later === undefined) {
+      later = new Map();
+      if (!isWholeLog(window)) {
+        const held = leftOutRuns(ledger.sql, profileId, window, dict);
+        for (const r of retractionsIn(ledger.sql, profileId, {}, dict)) if (!held.has(r.run) && !later.has(r.run)) later.set(r.run, r);
+      }
+    }
+    return later;
   };
   const accs = whyFold(ledger.sql, dict, profileId, window, keep, whyCheckpointFor(ledger.sql, profileId, window, dict, keep)).accs;
   // The static values a dim was brought, from the bodies counted above, in first-seen order
@@ -288,7 +301,7 @@ function explainWith(ledger: Ledger, profileId: number, opts: ExplainOptions, on
         advice: '',
       };
       if (full) {
-        story.advice = advise(story, acc.sawScalar && acc.sawTensor, markedAt(ledger, dict, story), story.via === null ? null : liveTarget());
+        story.advice = advise(story, acc.sawScalar && acc.sawTensor, markedAt(ledger, dict, story), story.via === null ? null : liveTarget(), retractedLater());
         const inferred = dynamic && d.field === 'stride' ? strideInferredBy(acc.last) : null;
         if (inferred) story.advice += `; PyTorch infers the strides of ${acc.source} from its sizes while ${inferred} (is_stride_dynamic): this stride is not compiled dynamic`;
         // the newer switches (per-dim, unbacked, static), each with the versions that read it
@@ -431,7 +444,21 @@ function newTarget(live: string | null): string {
   return live === null ? 'pgo-ledger merge --from ... --into NEW' : `pgo-ledger merge --live --from ... --into NEW, and pgo-ledger merge --into ${shellQuoted(live)} --stop-live`;
 }
 
-function advise(s: DimStory, bothKinds: boolean, marked: boolean, live: string | null): string {
+/** The runs retracted after an answer's window, each by its (first) `run.retracted` event. */
+type RetractedLater = Map<string, { position: number; time: number }>;
+
+/** A run retracted after the window, said as diff's note says one retracted between its points. */
+function retractedLaterText(run: string, later: RetractedLater): string {
+  const r = later.get(run)!;
+  return `run ${run} was retracted later, at #${r.position} (${new Date(r.time).toISOString()})`;
+}
+
+/** How to leave a run out: retract it, or, where the ledger retracted it after the window, when it did. */
+function leaveOut(run: string, later: RetractedLater, does: string): string {
+  return later.has(run) ? `${retractedLaterText(run, later)}: answers whose window holds #${later.get(run)!.position} leave it out` : `pgo-ledger retract --run ${run} ${does}`;
+}
+
+function advise(s: DimStory, bothKinds: boolean, marked: boolean, live: string | null, later: RetractedLater): string {
   if (!s.dynamic) {
     const runs = runsOfValues(s.values).length;
     return `static: ${s.values.length <= 1 ? 'every event agreed' : `${s.values.length} values seen`}${runs ? ` across ${runs} run${runs > 1 ? 's' : ''}` : ''}`;
@@ -450,7 +477,7 @@ function advise(s: DimStory, bothKinds: boolean, marked: boolean, live: string |
   }
   const markStatic = s.dim.field === 'size' && s.dim.index !== undefined ? `, or torch._dynamo.mark_static on dim ${s.dim.index}` : '';
   if (s.logged) {
-    return `PyTorch saw ${recordValue(s.logged.cached)} then ${recordValue(s.logged.new)}${b?.run ? ` (run ${b.run})` : ''}: feeding one value keeps it static${markStatic}` + (b?.run ? `; pgo-ledger retract --run ${b.run} undoes that run` : '');
+    return `PyTorch saw ${recordValue(s.logged.cached)} then ${recordValue(s.logged.new)}${b?.run ? ` (run ${b.run})` : ''}: feeding one value keeps it static${markStatic}` + (b?.run ? `; ${leaveOut(b.run, later, 'undoes that run')}` : '');
   }
   if (marked) {
     return `${what(s)} was marked dynamic (torch._dynamo.mark_dynamic) in #${b!.position}${b!.run ? ` (run ${b!.run})` : ''}: Dynamo makes a marked dim dynamic whatever values it sees, and logs no record for it; remove the mark to keep it static`;
@@ -460,7 +487,12 @@ function advise(s: DimStory, bothKinds: boolean, marked: boolean, live: string |
     const otherRuns = new Set(others.flatMap((o) => o.runs));
     const onlyOthers = [...otherRuns].filter((r) => !top.runs.includes(r));
     if (onlyOthers.length && onlyOthers.length === otherRuns.size && others.every((o) => o.runs.length > 0)) {
-      return `retracting run${onlyOthers.length > 1 ? 's' : ''} ${onlyOthers.join(', ')} (${onlyOthers.map((r) => `pgo-ledger retract --run ${r}`).join('; ')}) would keep ${what(s)} static at ${top.value}`;
+      const gone = onlyOthers.filter((r) => later.has(r));
+      const left = onlyOthers.filter((r) => !later.has(r));
+      const goneText = gone.map((r) => retractedLaterText(r, later)).join('; ');
+      const them = gone.length > 1 ? 'them' : 'it';
+      if (!left.length) return `${goneText}: without ${them}, ${what(s)} stays static at ${top.value} (answers whose window holds ${gone.length > 1 ? 'those positions' : `#${later.get(gone[0])!.position}`} leave ${them} out)`;
+      return `retracting run${left.length > 1 ? 's' : ''} ${left.join(', ')} (${left.map((r) => `pgo-ledger retract --run ${r}`).join('; ')}) would keep ${what(s)} static at ${top.value}${gone.length ? `, with ${goneText}` : ''}`;
     }
     return `${what(s)} took ${s.values.length} values (${s.values.map((v) => v.value).join(', ')}); only feeding it one value keeps it static${markStatic}`;
   }
@@ -468,10 +500,10 @@ function advise(s: DimStory, bothKinds: boolean, marked: boolean, live: string |
     // A trace's put_*_code_state is what the run itself wrote, not an import; a dim it holds
     // dynamic with no record logged is one Dynamo joined in silently: _automatic_dynamic's
     // `entry |= make_size(...)` for a dim marked dynamic logs nothing.
-    return `run ${b.run ?? '?'} wrote it dynamic in its own profile (${b.format}${b.compileId ? ` at compile ${b.compileId}` : ''}) with no record logged: Dynamo logs none for a dim marked dynamic (torch._dynamo.mark_dynamic), which it joins into the profile as it compiles; remove the mark to keep it static${b.run ? `, or pgo-ledger retract --run ${b.run} leaves that run out` : ''}`;
+    return `run ${b.run ?? '?'} wrote it dynamic in its own profile (${b.format}${b.compileId ? ` at compile ${b.compileId}` : ''}) with no record logged: Dynamo logs none for a dim marked dynamic (torch._dynamo.mark_dynamic), which it joins into the profile as it compiles; remove the mark to keep it static${b.run ? (later.has(b.run) ? '; ' : ', or ') + leaveOut(b.run, later, 'leaves that run out') : ''}`;
   }
   if (b?.kind === 'entry.imported') {
-    return `it came dynamic in an imported profile (${b.format ?? 'snapshot'}${b.origin ? ` from ${b.origin}` : ''})${b.run ? `; pgo-ledger retract --run ${b.run} leaves that import out` : ''}`;
+    return `it came dynamic in an imported profile (${b.format ?? 'snapshot'}${b.origin ? ` from ${b.origin}` : ''})${b.run ? `; ${leaveOut(b.run, later, 'leaves that import out')}` : ''}`;
   }
   // A tensor's entry holds scalar=auto_dynamic and an int's size=stride=auto_dynamic
   // (make_tensor, make_scalar): their join is dynamic everywhere, whatever the values.
