@@ -5,6 +5,7 @@ import { PyFloat } from '../model/float.ts';
 import { isPyInt } from '../model/int.ts';
 import type { FrameStateSizeEntry } from '../model/entry.ts';
 import { inputError } from '../errors.ts';
+import { counted } from '../counted.ts';
 import { matchCode } from './code-ref.ts';
 import { knownRead, noSuchSource } from './known.ts';
 import { dictionaries, scanEvents, type Dictionaries } from './log.ts';
@@ -461,7 +462,7 @@ function leaveOut(run: string, later: RetractedLater, does: string): string {
 function advise(s: DimStory, bothKinds: boolean, marked: boolean, live: string | null, later: RetractedLater): string {
   if (!s.dynamic) {
     const runs = runsOfValues(s.values).length;
-    return `static: ${s.values.length <= 1 ? 'every event agreed' : `${s.values.length} values seen`}${runs ? ` across ${runs} run${runs > 1 ? 's' : ''}` : ''}`;
+    return `static: ${s.values.length <= 1 ? 'every event agreed' : `${s.values.length} values seen`}${runs ? ` across ${counted(runs, 'run')}` : ''}`;
   }
   const b = s.becameDynamic;
   if (s.via) {
