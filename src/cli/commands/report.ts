@@ -38,7 +38,14 @@ export function reportCommand(program: Command, ctx: CliContext): void {
       try {
         writeFileAtomic(file, bytes, { ledger: l.path });
       } catch (e) {
-        if (made) for (let d = dirname(file); d.length >= made.length; d = dirname(d)) rmdirSync(d);
+        // (a folder another writer put a file in meanwhile is kept; the write's error is the one said)
+        if (made) for (let d = dirname(file); d.length >= made.length; d = dirname(d)) {
+          try {
+            rmdirSync(d);
+          } catch {
+            break;
+          }
+        }
         throw e;
       }
       ctx.out(`wrote ${file} (${counted(profiles.length, 'profile')}${jobs.length ? `, ${counted(jobs.length, 'job')} on its index` : ''}, ${bytes.length} bytes)`);
