@@ -18,7 +18,7 @@ export type { EventBody, EventKind, StoredEvent } from './store/events.ts';
 export { verifyLedger } from './store/verify.ts';
 export { readAfter, START, type FollowCursor, type FollowedEvent, type FollowBatch } from './store/follow.ts';
 export { copyLedger, type CopyResult } from './store/copy.ts';
-export { explain, type DimStory } from './store/why.ts';
+export { explain, type DimStory, type ScalarKind } from './store/why.ts';
 export { diffProfiles, type EntryChange } from './store/diff.ts';
 export { retractRun } from './store/retract.ts';
 export { historyAsOf } from './store/history.ts';

@@ -50,4 +50,19 @@ describe('counts are said in English: one of a thing is singular', () => {
     const i = cli(join(dir, 'folder.db'), ['ingest', '--skip-invalid', d]);
     assert.match(i.stdout, /folder \(1 observations file, 2 trace files; 0 not PGO data, skipped\)/, i.stderr);
   });
+
+  // Session 21: stats' storm text wrote its own plurals ("and 1 more values", "had 1 recompile
+  // records") and numbers as en-US writes them ("1,505 observations"), not counted()'s.
+  it("stats: a storm's values, observations and --fail-over's line are counted as every count is", () => {
+    const code = { filename: '/srv/m.py', firstlineno: 1, name: 'f', file_hash: 'aa' };
+    const line = (t: number, n: number) => JSON.stringify({ job: 'st', run: 'r1', time: 1795687200 + t, code, source: "L['x']", kind: 'tensor', size: [n, 4], stride: [4, 1] });
+    const f = join(dir, 'storm.jsonl');
+    writeFileSync(f, [...Array.from({ length: 1500 }, (_, i) => line(i / 1000, 8)), ...[16, 24, 32, 40, 48].map((n, i) => line(2 + i, n))].join('\n') + '\n');
+    const db = join(dir, 'storm.db');
+    assert.equal(cli(db, ['ingest', f]).status, 0);
+    const s = cli(db, ['stats', '--fail-over', '0']);
+    assert.equal(s.status, 1, s.stderr);
+    assert.match(s.stdout, /: 16 seen 1 time, 24 seen 1 time, 32 seen 1 time, 40 seen 1 time, 48 seen 1 time, and 1 more value in 1505 observations\n$/);
+    assert.match(s.stderr, /^over --fail-over 0: st:None: run r1 had 1 recompile record in /);
+  });
 });

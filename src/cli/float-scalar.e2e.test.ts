@@ -27,18 +27,18 @@ describe('a float scalar (specialize_float=False) is called a float', () => {
   const r2 = variant('r2.pkl', (e) => {
     e.set("L['lr']", makeScalar(new PyFloat(0.25)));
     e.set("L['n']", makeScalar(7n));
-    // came dynamic with no value: nothing tells an int from a float
+    // came dynamic with no value: nothing tells an int from a float, or a scalar from a tensor
     e.set("L['u']", { scalar: DYNAMIC, size: DYNAMIC, stride: DYNAMIC });
   });
   const r3 = variant('r3.pkl', (e) => e.set("L['n']", makeScalar(8n)));
 
-  it('why says "the float itself" for a float and "the int itself" for an int', () => {
+  it('why says "the float itself" for a float and "the int itself" for an int, PyTorch\'s "fully dynamic scalar or tensor" for an entry that came so', () => {
     for (const [f, run] of [[r1, 'r1'], [r2, 'r2'], [r3, 'r3']]) assert.equal(cli(db, ['ingest', '--job', 'fl', '--run', run, f]).status, 0);
     const w = cli(db, ['why', '--job', 'fl']);
     assert.equal(w.status, 0, w.stderr);
     assert.match(w.stdout, /L\['lr'\] in .*step:\n {2}the float itself: static 0\.5 in #\d+ .*dynamic in #\d+ \(imported pickle, run r2/);
     assert.match(w.stdout, /L\['n'\] in .*step:\n {2}the int itself: static 7 in #\d+ .*dynamic in #\d+ \(imported pickle, run r3/);
-    assert.match(w.stdout, /L\['u'\] in .*step:\n {2}the scalar itself: dynamic in #\d+ \(imported pickle, run r2/);
+    assert.match(w.stdout, /L\['u'\] in .*step:\n {2}fully dynamic scalar or tensor: dynamic in #\d+ \(imported pickle, run r2/);
     assert.doesNotMatch(w.stdout, /the int itself: static 0\.5/);
   });
 });

@@ -114,14 +114,12 @@ export function stormJson(w: StormWindow) {
   };
 }
 
-const n = (x: number) => x.toLocaleString('en-US');
-
 /** `stats`, in words: the window, its records, and each dim it made dynamic with the values seen there (rarest first). */
 export function stormText(w: StormWindow): string {
   const head = `${w.cacheKey} run ${w.run ?? '-'}, ${isoTime(w.start)} to ${isoTime(w.end)}: ${counted(w.records.length, 'recompile record')}`;
   const recs = w.records.map((h) => `  ${historyText(h).replace(/\n/g, '\n  ')}`);
   const dims = w.dims.map((d) => {
-    const seen = d.values.length ? `${d.values.slice(0, 5).map((v) => `${v.value} seen ${n(v.count)} time${v.count === 1 ? '' : 's'}`).join(', ')}${d.values.length > 5 ? `, and ${d.values.length - 5} more values` : ''} in ${n(d.observations)} observation${d.observations === 1 ? '' : 's'}` : 'no observations of it (it came in a snapshot)';
+    const seen = d.values.length ? `${d.values.slice(0, 5).map((v) => `${v.value} seen ${counted(v.count, 'time')}`).join(', ')}${d.values.length > 5 ? `, and ${counted(d.values.length - 5, 'more value')}` : ''} in ${counted(d.observations, 'observation')}` : 'no observations of it (it came in a snapshot)';
     return `  turned dynamic: ${d.source} ${d.dim} in ${codeIdLabel(d.code)} at #${d.position}: ${seen}`;
   });
   return [head, ...recs, ...dims].join('\n');

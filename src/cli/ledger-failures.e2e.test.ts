@@ -43,15 +43,67 @@ describe('trial 20: a write command whose ledger fails after it opened', () => {
     }
   });
 
+  const copyLimited = (limit: number, to: string) => spawnSync('bash', ['-c', `ulimit -f ${limit}; exec "$@"`, 'bash', process.execPath, builtCli(), 'copy', '--from', base, '--to', to], { encoding: 'utf8' });
+  const sidecars = (db: string) => ['-wal', '-shm', '-journal'].filter((f) => existsSync(db + f));
+
+  it('report -o a new folder past a file-size limit leaves no folder it made (export and report write a file whole or not at all)', () => {
+    const site = join(dir, 'site');
+    const r = spawnSync('bash', ['-c', 'ulimit -f 40; exec "$@"', 'bash', process.execPath, builtCli(), '--db', base, 'report', '--all', '-o', `${site}/a/b/`], { encoding: 'utf8' });
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, new RegExp(`^pgo-ledger: cannot write ${esc(site)}/a/b/index\\.html: larger than this process may write \\(ulimit -f\\)\\n$`));
+    assert.equal(existsSync(site), false);
+    for (const f of [`${base}-shm`, `${base}-wal`]) rmSync(f, { force: true });
+  });
+
   it('copy past a file-size limit names the ledger it writes (--to), not the one it reads', () => {
     const to = join(dir, 'copy-to.db');
-    const r = spawnSync('bash', ['-c', 'ulimit -f 200; exec "$@"', 'bash', process.execPath, builtCli(), 'copy', '--from', base, '--to', to], { encoding: 'utf8' });
+    const r = copyLimited(200, to);
     assert.equal(r.status, 2, r.stderr);
-    assert.match(r.stderr, new RegExp(`^pgo-ledger: the ledger ${esc(to)}: disk I/O error: this process may write no file past 204800 bytes \\(its file-size limit, ulimit -f\\), the likely cause\\n$`));
-    // what it committed is whole, and the copy again adds the rest
+    assert.match(r.stderr, new RegExp(`^pgo-ledger: the ledger ${esc(to)}: disk I/O error: this process may write no file past 204800 bytes \\(its file-size limit, ulimit -f\\), the likely cause`));
+  });
+
+  // Session 21: a copy to a new ledger that failed left a 4 KiB file that was no ledger (its
+  // making cut), or a ledger of some of the events: a half-write. Nothing is left now.
+  it('copy to a new ledger that fails (its making, or an append) leaves no file, and says nothing was written', () => {
+    for (const limit of [40, 150, 200]) {
+      const to = join(dir, `copy-new-${limit}.db`);
+      const r = copyLimited(limit, to);
+      assert.equal(r.status, 2, r.stderr);
+      assert.match(r.stderr, new RegExp(`^pgo-ledger: .*${esc(to)}: disk I/O error: .*ulimit -f.*; nothing was written: the new ledger ${esc(to)} is removed\\n$`), String(limit));
+      assert.equal(existsSync(to), false, `${limit}: ${to} left behind`);
+      assert.deepEqual(sidecars(to), [], String(limit));
+      // and the same copy, with room, makes the whole ledger
+      assert.equal(cliAs(base, ['copy', '--to', to]).status, 0);
+      assert.equal(cliAs(to, ['jobs', '--json']).stdout, cliAs(base, ['jobs', '--json']).stdout);
+    }
+  });
+
+  it('copy to an empty file that fails leaves it empty, as it was', () => {
+    const to = join(dir, 'copy-empty.db');
+    writeFileSync(to, '');
+    const r = copyLimited(200, to);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, new RegExp(`; nothing was written: ${esc(to)} is left empty, as it was\\n$`));
+    assert.equal(readFileSync(to).length, 0);
+    assert.deepEqual(sidecars(to), []);
+  });
+
+  it('copy into an existing ledger that fails keeps the whole batches it appended, says so, and the copy again adds the rest', () => {
+    // a source of three batches (copy appends 5000 events a transaction), the first within the limit
+    const big = join(dir, 'copy-big.db');
+    assert.equal(cliAs(big, ['ingest', '-'], { input: lines(12000) }).status, 0);
+    for (const f of [`${big}-shm`, `${big}-wal`]) rmSync(f, { force: true });
+    const to = join(dir, 'copy-existing.db');
+    assert.equal(cliAs(to, ['ingest', '-'], { input: lines(10).replaceAll('"big"', '"other"') }).status, 0);
+    for (const f of [`${to}-shm`, `${to}-wal`]) rmSync(f, { force: true });
+    const r = spawnSync('bash', ['-c', 'ulimit -f 600; exec "$@"', 'bash', process.execPath, builtCli(), 'copy', '--from', big, '--to', to], { encoding: 'utf8' });
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, new RegExp(`^pgo-ledger: the ledger ${esc(to)}: disk I/O error: .*ulimit -f.*; ${esc(to)} was a ledger before: the events copied before it are in it, in whole transactions \\(5000 of the source's 12000\\), and the same copy again adds the rest\\n$`));
     assert.equal(cliAs(to, ['verify']).status, 0);
-    assert.equal(cliAs(base, ['copy', '--to', to]).status, 0);
-    assert.equal(cliAs(to, ['jobs', '--json']).stdout, cliAs(base, ['jobs', '--json']).stdout);
+    assert.equal(JSON.parse(cliAs(big, ['copy', '--to', to, '--json']).stdout).appended, 7000);
+    // the source's profiles whole (positions aside: the target's own events came first)
+    const profiles = (db: string) => cliAs(db, ['jobs', '--json']).stdout.trim().split('\n').map((l) => ({ ...JSON.parse(l), position: undefined })).filter((p) => p.job === 'big');
+    assert.deepEqual(profiles(to), profiles(big));
   });
 });
 

@@ -19,6 +19,7 @@ export function storyJson(s: DimStory): unknown {
     code: codeJson(s.code),
     source: s.source,
     dim: s.dim.field === 'scalar' ? { field: 'scalar' } : { field: s.dim.field, index: s.dim.index ?? null },
+    scalar_kind: s.dim.field === 'scalar' ? (s.scalarKind ?? 'scalar') : null,
     dynamic: s.dynamic,
     current: s.current,
     first: evidenceJson(s.first),

@@ -1,3 +1,4 @@
+import { counted } from '../counted.ts';
 import type { ReportJob, ReportProfile } from './report-data.ts';
 
 /** JSON inside a <script> element: nothing in it can close the element. */
@@ -99,6 +100,8 @@ export function renderReportHtml(profiles: ReportProfile[], generatedAt: Date = 
 <script type="application/json" id="jobs-data">${scriptJson(jobs)}</script>
 <script>
 (() => {
+  // the command line's one way to say a count (counted.ts), as it is
+  const counted = ${counted.toString()};
   const PAGE = 50;
   const all = JSON.parse(document.getElementById('data').textContent);
   const jobs = JSON.parse(document.getElementById('jobs-data').textContent);
@@ -123,12 +126,12 @@ export function renderReportHtml(profiles: ReportProfile[], generatedAt: Date = 
     $('switches').replaceChildren(...(p.switches || []).map((a) => el('li', {}, el('code', { text: a.switch + '=' + a.quoted }), el('span', { class: 'muted', text: ' (' + a.versions + '): ' + a.why }))));
     const keep = $('keep');
     keep.replaceChildren(p.keepStatic.length
-      ? el('ul', { class: 'keep' }, ...p.keepStatic.map((k) => el('li', {}, el('code', { text: k.source }), ' in ', el('code', { text: k.code }), el('span', { class: 'muted', text: ' — static over ' + k.observations + ' observations' + (k.runs ? ' in ' + k.runs + ' run' + (k.runs === 1 ? '' : 's') : '') }))))
+      ? el('ul', { class: 'keep' }, ...p.keepStatic.map((k) => el('li', {}, el('code', { text: k.source }), ' in ', el('code', { text: k.code }), el('span', { class: 'muted', text: ' — static over ' + counted(k.observations, 'observation') + (k.runs ? ' in ' + counted(k.runs, 'run') : '') }))))
       : el('p', { class: 'muted', text: 'None: every source seen at least 3 times has changed.' }));
     // issue 12.7: the changes of each run, in position order
     const runs = p.runTimeline || [];
     $('run-timeline').replaceChildren(...(runs.length ? runs.map((r) => el('section', { class: 'run', 'data-run': r.run === null ? '' : r.run },
-      el('h3', { text: 'run ' + (r.run === null ? '(none)' : r.run) + ' — ' + r.changes.length + ' change' + (r.changes.length === 1 ? '' : 's') }),
+      el('h3', { text: 'run ' + (r.run === null ? '(none)' : r.run) + ' — ' + counted(r.changes.length, 'change') }),
       el('ol', { class: 'run-changes' }, ...r.changes.map((t) => el('li', { 'data-position': String(t.position) },
         el('span', { class: 'mono', text: t.source + ' ' + (t.dim === 'scalar' || t.dim === 'all' ? t.dim : 'dim ' + t.dim) + ': ' + t.cached + ' → ' + t.new }),
         ' ', el('span', { class: 'muted', text: 'in ' + t.code + ' · ' + t.reason + ' · #' + t.position + ' · ' + t.time + (t.compileId ? ' · compile ' + t.compileId : '') })))))) : [el('p', { class: 'muted', text: 'No recompile records.' })]));
@@ -191,7 +194,7 @@ export function renderReportHtml(profiles: ReportProfile[], generatedAt: Date = 
         }));
         const tl = c.run ? s.timeline.filter((t) => t.run === c.run) : s.timeline;
         const changes = tl.length
-          ? el('details', {}, el('summary', { text: tl.length + ' change' + (tl.length === 1 ? '' : 's') }),
+          ? el('details', {}, el('summary', { text: counted(tl.length, 'change') }),
               el('ol', { class: 'timeline' }, ...tl.map((t) => el('li', {},
                 el('span', { class: 'mono', text: (t.dim === 'scalar' || t.dim === 'all' ? t.dim : 'dim ' + t.dim) + ': ' + t.cached + ' → ' + t.new }),
                 ' ', el('span', { class: 'muted', text: t.reason + ' · #' + t.position + ' · ' + t.time + (t.run ? ' · run ' + t.run : '') + (t.compileId ? ' · compile ' + t.compileId : '') + (t.origin ? ' · ' + t.origin : '') + viaText(t.via) }),
@@ -207,7 +210,7 @@ export function renderReportHtml(profiles: ReportProfile[], generatedAt: Date = 
     }
     $('rows').replaceChildren(...rows);
     const n = codes.reduce((a, c) => a + c.sources.length, 0);
-    $('count').textContent = n + ' source' + (n === 1 ? '' : 's') + ' in ' + codes.length + ' code id' + (codes.length === 1 ? '' : 's');
+    $('count').textContent = counted(n, 'source') + ' in ' + counted(codes.length, 'code id');
     $('page').textContent = 'page ' + (page + 1) + ' of ' + pages;
     $('prev').disabled = page === 0;
     $('next').disabled = page >= pages - 1;
@@ -222,15 +225,15 @@ export function renderReportHtml(profiles: ReportProfile[], generatedAt: Date = 
   }
   if (jobs.length) {
     $('index').hidden = false;
-    const values = (d) => d.values.length ? d.values.map((v) => v.value + ' seen ' + v.count.toLocaleString('en-US') + ' time' + (v.count === 1 ? '' : 's')).join(', ') + ' in ' + d.observations.toLocaleString('en-US') + ' observation' + (d.observations === 1 ? '' : 's') : 'no observations of it';
+    const values = (d) => d.values.length ? d.values.map((v) => v.value + ' seen ' + counted(v.count, 'time')).join(', ') + ' in ' + counted(d.observations, 'observation') : 'no observations of it';
     $('job-rows').replaceChildren(...jobs.map((j) => {
       const link = el('a', { href: '#', class: 'job-link', text: j.job });
       link.addEventListener('click', (e) => { e.preventDefault(); showProfile(all.findIndex((p) => p.cacheKey === j.profiles[0])); });
       return el('tr', { class: 'job', 'data-job': j.job },
         el('td', {}, link),
         el('td', { class: 'mono', text: j.profiles.join(', ') }),
-        el('td', { class: 'records', text: String(j.records) + (j.windows ? ' in ' + j.windows + ' window' + (j.windows === 1 ? '' : 's') + ' of ' + j.windowLength : '') }),
-        el('td', { class: 'busiest' }, j.busiest ? el('span', { class: j.busiest.records > 1 ? 'storm' : '', text: j.busiest.records + ' record' + (j.busiest.records === 1 ? '' : 's') }) : '-', j.busiest ? el('span', { class: 'muted', text: ' in ' + j.busiest.cacheKey + ' run ' + (j.busiest.run || '-') + ' from ' + j.busiest.start }) : null),
+        el('td', { class: 'records', text: String(j.records) + (j.windows ? ' in ' + counted(j.windows, 'window') + ' of ' + j.windowLength : '') }),
+        el('td', { class: 'busiest' }, j.busiest ? el('span', { class: j.busiest.records > 1 ? 'storm' : '', text: counted(j.busiest.records, 'record') }) : '-', j.busiest ? el('span', { class: 'muted', text: ' in ' + j.busiest.cacheKey + ' run ' + (j.busiest.run || '-') + ' from ' + j.busiest.start }) : null),
         el('td', {}, j.dims.length ? el('ul', { class: 'keep' }, ...j.dims.map((d) => el('li', { class: 'dyn-dim' }, el('code', { text: d.source + ' ' + d.dim }), ' in ', el('code', { text: d.code }), el('span', { class: 'muted', text: ': ' + values(d) })))) : el('span', { class: 'muted', text: 'none' })));
     }));
   }

@@ -141,7 +141,7 @@ for (const dialect of DIALECTS) describe(dialect, () => {
       ['calm', '0', '-'],
     ]);
     const dims = await page.$$eval('tr.job[data-job="storm"] li.dyn-dim', (ls) => ls.map((l) => l.textContent));
-    assert.ok(dims.some((d) => /^L\['x'\] size\[0\] in \S+:24:forward: 256 seen 3 times, 8 seen 1,000 times in 1,003 observations$/.test(d!)), dims.join('\n'));
+    assert.ok(dims.some((d) => /^L\['x'\] size\[0\] in \S+:24:forward: 256 seen 3 times, 8 seen 1000 times in 1003 observations$/.test(d!)), dims.join('\n'));
 
     // a job opens its first profile: its changes, run by run, in position order
     await page.click('tr.job[data-job="storm"] a.job-link');

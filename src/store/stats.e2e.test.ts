@@ -16,7 +16,7 @@ describe('issue 12.6: recompile storms (stats)', () => {
     const t = cli(db, ['stats', '--job', 'storm']);
     assert.equal(t.status, 0, t.stderr);
     assert.match(t.stdout, /^storm:0: run r1, 2026-11-26T10:00:00.000Z to 2026-11-26T11:00:00.000Z: 2 recompile records$/m);
-    assert.match(t.stdout, /turned dynamic: L\['x'\] size\[0\] in \S+:24:forward at #\d+: 256 seen 3 times, 8 seen 1,000 times in 1,003 observations/);
+    assert.match(t.stdout, /turned dynamic: L\['x'\] size\[0\] in \S+:24:forward at #\d+: 256 seen 3 times, 8 seen 1000 times in 1003 observations/);
     assert.match(t.stdout, /turned dynamic: L\['n'\] scalar in \S+:24:forward at #\d+: 7 seen 1 time, 4 seen 500 times in 501 observations/);
     assert.match(t.stdout, /^storm:0: run r2, 2026-11-26T12:00:00.000Z to 2026-11-26T13:00:00.000Z: 1 recompile record$/m);
     assert.match(t.stdout, /^storm:1: run r1b, .*: 1 recompile record$/m);

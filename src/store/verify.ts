@@ -12,6 +12,7 @@ import type { FoldStep } from './fold.ts';
 import type { LeanEvent } from './log.ts';
 import { eventsOutsideSpans, spansWithoutEnds } from './profile-spans.ts';
 import { counted } from '../counted.ts';
+import { retractionsIn } from './window.ts';
 
 export interface VerifyResult {
   profiles: number;
@@ -88,8 +89,9 @@ function eventRowsAmiss(ledger: Ledger): string[] {
 }
 
 function verifyProfile(ledger: Ledger, p: ReturnType<Ledger['profiles']>[number], differences: string[], onePass: boolean): void {
-  if (onePass && !ledger.sql.get("select 1 from events where profile_id = ? and kind = 'run.retracted' limit 1", p.id)) {
-    verifyInOnePass(ledger, p, differences);
+  if (onePass) {
+    if (!ledger.sql.get("select 1 from events where profile_id = ? and kind = 'run.retracted' limit 1", p.id)) verifyInOnePass(ledger, p, differences);
+    else verifyByStretches(ledger, p, differences);
     return;
   }
   const fresh: string[] = [];
@@ -193,6 +195,99 @@ function verifyInOnePass(ledger: Ledger, p: ReturnType<Ledger['profiles']>[numbe
   while (nextCount < whys.length) countsAt(whys[nextCount++]);
   for (; nextCp < cps.length; nextCp++) cpOut.push(`${p.cacheKey}: checkpoint at ${cps[nextCp]} names no event of the profile`);
   for (; nextWhy < whys.length; nextWhy++) whyOut.push(`${p.cacheKey}: why-checkpoint at ${whys[nextWhy]} names no event of the profile`);
+  differences.push(...viewsDiffer(ledger, p, view, fresh));
+  differences.push(...cpOut, ...countsOut, ...whyOut);
+  differences.push(...profileRunsDiffer(sql, p.id, p.cacheKey, firstOfRun));
+}
+
+/**
+ * A profile with retractions, checked as verifyProfile checks it a check a scan (the same
+ * words, order and positions), in one scan for each stretch between two retractions that holds
+ * a checkpoint or why-checkpoint, and one of the whole log: a retraction leaves its run out of
+ * every answer whose window holds it, the run's events before it included, so the log folded
+ * to a position is the fold without the runs retracted at or before it. Each stretch's scan
+ * folds from the start without those runs and compares the checkpoints in the stretch as it
+ * passes each one's position (the log folded to it, whether or not an event of the profile is
+ * there, as ledger.fold and whyFold fold to it); the whole log's, without every retracted run,
+ * gives the view and its history, and counts every event for the report's counts and the runs'
+ * first positions. Before, each checkpoint and why-checkpoint folded the log afresh.
+ */
+function verifyByStretches(ledger: Ledger, p: ReturnType<Ledger['profiles']>[number], differences: string[]): void {
+  const sql = ledger.sql;
+  const dict = dictionaries(sql);
+  const cps = checkpointPositions(sql, p.id);
+  const whys = whyCheckpointPositions(sql, p.id);
+  const retractions = retractionsIn(sql, p.id, {}, dict);
+  const cpOut: string[] = [];
+  const whyOut: string[] = [];
+  const countsOut: string[] = [];
+  const compareCp = checkpointCompare(ledger, p.id, p.cacheKey, dict, cpOut);
+  const excluded = new Set<string>();
+  let view = emptyStream();
+  const fresh: string[] = [];
+  const counts = emptyLogCounts();
+  const firstOfRun = new Map<string, number>();
+  let nextCount = 0;
+  const countsAt = (pos: number) => {
+    const d = whyCountsDiffer(sql, p.id, p.cacheKey, pos, logCountsText(counts));
+    if (d) countsOut.push(d);
+  };
+  const noDetails = () => {};
+  for (let k = 0; k <= retractions.length; k++) {
+    if (k > 0) excluded.add(retractions[k - 1].run);
+    // the checks at positions from this retraction (the first: from the start) to the next
+    const from = k > 0 ? retractions[k - 1].position : -Infinity;
+    const to = k < retractions.length ? retractions[k].position : Infinity;
+    const whole = k === retractions.length;
+    const cpHere = cps.filter((x) => x >= from && x < to);
+    const whyHere = whys.filter((x) => x >= from && x < to);
+    if (!whole && !cpHere.length && !whyHere.length) continue;
+    view = emptyStream();
+    const st = emptyWhyState();
+    const why = whyHere.length > 0;
+    // replay's shortcut, as verifyInOnePass takes it
+    const unchanged: Map<number, Carried | null>[][] = [];
+    const unchangedAt = (codeRow: number, sourceRow: number) => ((unchanged[codeRow] ??= [])[sourceRow] ??= new Map());
+    let nextCp = 0;
+    let nextWhy = 0;
+    // the checks at positions before `pos`: the log folded to them is the fold so far
+    const checkBefore = (pos: number) => {
+      while (nextCp < cpHere.length && cpHere[nextCp] < pos) compareCp(cpHere[nextCp++], view);
+      while (nextWhy < whyHere.length && whyHere[nextWhy] < pos) checkWhyCheckpoint(sql, dict, p.id, p.cacheKey, whyHere[nextWhy++], st, whyOut);
+    };
+    scanEvents(
+      sql,
+      { profileId: p.id, details: true, untilPosition: whole ? undefined : Math.max(cpHere[cpHere.length - 1] ?? -1, whyHere[whyHere.length - 1] ?? -1) },
+      (ev) => {
+        checkBefore(ev.position);
+        if (whole) {
+          while (nextCount < whys.length && whys[nextCount] < ev.position) countsAt(whys[nextCount++]);
+          addToLogCounts(counts, ev.codeRow, ev.sourceRow, ev.runRow, ev.kind);
+          if (ev.run !== null && !firstOfRun.has(ev.run)) firstOfRun.set(ev.run, ev.position);
+        }
+        if (ev.kind !== 'run.retracted' && (ev.run === null || !excluded.has(ev.run))) {
+          const m = ev.kind === 'shape.observed' || ev.kind === 'entry.imported' ? unchangedAt(ev.codeRow!, ev.sourceRow!) : null;
+          const known = m?.get(ev.bodyId);
+          if (known !== undefined) {
+            if (known) whyCount(known, ev.run);
+          } else {
+            const step = fold(view, ev);
+            if (step) {
+              if (whole) for (const r of historyTexts(step, ev)) fresh.push(r);
+              if (why) whyStep(st, step, ev, KEEP_ALL, noDetails);
+              const slot = why && step.before === step.after ? whySlot(st, step, ev.bodyId) : null;
+              if (m && step.before === step.after && (slot || !why)) m.set(ev.bodyId, slot);
+              else (m ?? unchangedAt(ev.codeRow!, ev.sourceRow!)).clear();
+            }
+          }
+        }
+        checkBefore(ev.position + 1);
+      },
+      dict,
+    );
+    checkBefore(Infinity);
+  }
+  while (nextCount < whys.length) countsAt(whys[nextCount++]);
   differences.push(...viewsDiffer(ledger, p, view, fresh));
   differences.push(...cpOut, ...countsOut, ...whyOut);
   differences.push(...profileRunsDiffer(sql, p.id, p.cacheKey, firstOfRun));

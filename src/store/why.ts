@@ -5,10 +5,11 @@ import { PyFloat } from '../model/float.ts';
 import { isPyInt } from '../model/int.ts';
 import type { FrameStateSizeEntry } from '../model/entry.ts';
 import { inputError } from '../errors.ts';
+import { counted } from '../counted.ts';
 import { matchCode } from './code-ref.ts';
 import { knownRead, noSuchSource } from './known.ts';
 import { dictionaries, scanEvents, type Dictionaries } from './log.ts';
-import { leftOutRuns } from './window.ts';
+import { isWholeLog, leftOutRuns, retractionsIn } from './window.ts';
 import { carriedAdvice, warmStartCarriers } from './warm-starts.ts';
 import { liveMerges } from './live-merges.ts';
 import { describedShapes } from './described-shapes.ts';
@@ -43,10 +44,12 @@ export interface DimStory {
   saw: { position: number; compileId: string | null; run: string | null; size: (number | string | null)[] }[];
   /**
    * What the source's scalar held where events carried one: `float` (specialize_float=False
-   * records a float input's value), `int`, or null when none did or both came. Told for the
-   * scalar dim only, and not with `becameOnly`.
+   * records a float input's value), `int`, null when both came; `scalar or tensor` (PyTorch's
+   * "fully dynamic scalar or tensor") when events brought it as a tensor too, or none brought
+   * a value (an entry that came fully dynamic). Told for the scalar dim only, and not with
+   * `becameOnly`.
    */
-  scalarKind: 'int' | 'float' | null;
+  scalarKind: ScalarKind;
   /**
    * Each static value seen for this dim, with the runs that fed it, in first-seen order (by
    * position): the values events carried and those PyTorch's records logged, counted together.
@@ -54,6 +57,9 @@ export interface DimStory {
   values: { value: string; count: number; runs: string[] }[];
   advice: string;
 }
+
+/** What a source's scalar dim is (DimStory.scalarKind): null, a scalar whose events brought both an int and a float. */
+export type ScalarKind = 'int' | 'float' | 'scalar or tensor' | null;
 
 export interface ExplainOptions {
   /** One source; all of them (dynamic dims only, most recent first) when left out. */
@@ -145,6 +151,19 @@ function explainWith(ledger: Ledger, profileId: number, opts: ExplainOptions, on
   // the runs that carry what a run brought, read once a profile where advice names a run
   let carriers: ((run: string) => string[]) | undefined;
   const carriersOf = () => (carriers ??= warmStartCarriers(ledger.sql, dict, profileId, window));
+  // the runs retracted after the window's point: its answer holds their events, but advice
+  // must not send the user to retract them again (the whole log leaves them out already)
+  let later: RetractedLater | undefined;
+  const retractedLater = () => {
+    if (later === undefined) {
+      later = new Map();
+      if (!isWholeLog(window)) {
+        const held = leftOutRuns(ledger.sql, profileId, window, dict);
+        for (const r of retractionsIn(ledger.sql, profileId, {}, dict)) if (!held.has(r.run) && !later.has(r.run)) later.set(r.run, r);
+      }
+    }
+    return later;
+  };
   const accs = whyFold(ledger.sql, dict, profileId, window, keep, whyCheckpointFor(ledger.sql, profileId, window, dict, keep)).accs;
   // The static values a dim was brought, from the bodies counted above, in first-seen order
   // (for the dims told only: most of a long log's are not).
@@ -156,14 +175,18 @@ function explainWith(ledger: Ledger, profileId: number, opts: ExplainOptions, on
   };
   // PyTorch's entry does not say whether its scalar is an int or a float: the values events
   // brought do; where none brought one (a merge brings the join), the profile it came from does.
-  const scalarKinds = new Map<Acc, 'int' | 'float' | null>();
-  const scalarKindOf = (acc: Acc, via: DimStory['via']) => {
+  // A tensor's entry holds scalar=auto_dynamic: a source also brought as a tensor (or
+  // described as one, or whose story in the profile it was merged from is a tensor's) is a
+  // scalar or a tensor, as PyTorch's render says of its fully dynamic entry.
+  const scalarKinds = new Map<Acc, ScalarKind>();
+  const scalarKindOf = (acc: Acc, via: DimStory['via'], described: boolean) => {
     let k = scalarKinds.get(acc);
     if (k === undefined) {
       const got = bodiesOf(acc);
       const float = got.some((e) => e.scalar instanceof PyFloat);
       const int = got.some((e) => isPyInt(e.scalar));
-      k = float && int ? null : float ? 'float' : int ? 'int' : via?.story.scalarKind ?? null;
+      const tensor = acc.sawTensor || described || (via !== null && via.story.dim.field !== 'scalar');
+      k = tensor ? 'scalar or tensor' : float && int ? null : float ? 'float' : int ? 'int' : via ? via.story.scalarKind : 'scalar or tensor';
       scalarKinds.set(acc, k);
     }
     return k;
@@ -278,12 +301,12 @@ function explainWith(ledger: Ledger, profileId: number, opts: ExplainOptions, on
         logged,
         via,
         saw: saw.get(`${codeKey(acc.code)}\u0000${acc.source}`) ?? [],
-        scalarKind: full && d.field === 'scalar' ? scalarKindOf(acc, via) : null,
+        scalarKind: full && d.field === 'scalar' ? scalarKindOf(acc, via, described) : null,
         values,
         advice: '',
       };
       if (full) {
-        story.advice = advise(story, acc.sawScalar && (acc.sawTensor || described), markedAt(ledger, dict, story), story.via === null ? null : liveTarget(), carriersOf());
+        story.advice = advise(story, acc.sawScalar && (acc.sawTensor || described), markedAt(ledger, dict, story), story.via === null ? null : liveTarget(), retractedLater(), carriersOf());
         const inferred = dynamic && d.field === 'stride' ? strideInferredBy(acc.last) : null;
         if (inferred) story.advice += `; PyTorch infers the strides of ${acc.source} from its sizes while ${inferred} (is_stride_dynamic): this stride is not compiled dynamic`;
         // the newer switches (per-dim, unbacked, static), each with the versions that read it
@@ -375,9 +398,9 @@ function strideInferredBy(e: FrameStateSizeEntry): string | null {
   return dims.length === 1 ? `size dim ${dims[0]} is dynamic` : `size dims ${dims.join(', ')} are dynamic`;
 }
 
-/** The dim in words; a scalar by what it held (DimStory.scalarKind). */
-export function dimLabel(d: DimRef, scalarKind: 'int' | 'float' | null): string {
-  if (d.field === 'scalar') return scalarKind ? `the ${scalarKind} itself` : 'the scalar itself';
+/** The dim in words; a scalar by what it held (DimStory.scalarKind), a fully dynamic entry in PyTorch's render's words. */
+export function dimLabel(d: DimRef, scalarKind: ScalarKind): string {
+  if (d.field === 'scalar') return scalarKind === 'scalar or tensor' ? 'fully dynamic scalar or tensor' : scalarKind ? `the ${scalarKind} itself` : 'the scalar itself';
   if (d.index === undefined) return d.field === 'size' ? 'the number of dims (size)' : 'the number of dims (stride)';
   return d.field === 'size' ? `dim ${d.index}` : `stride dim ${d.index}`;
 }
@@ -427,15 +450,31 @@ function newTarget(live: string | null): string {
   return live === null ? 'pgo-ledger merge --from ... --into NEW' : `pgo-ledger merge --live --from ... --into NEW, and pgo-ledger merge --into ${shellQuoted(live)} --stop-live`;
 }
 
-function advise(s: DimStory, bothKinds: boolean, marked: boolean, live: string | null, carriers: (run: string) => string[]): string {
+/** The runs retracted after an answer's window, each by its (first) `run.retracted` event. */
+type RetractedLater = Map<string, { position: number; time: number }>;
+
+/** A run retracted after the window, said as diff's note says one retracted between its points. */
+function retractedLaterText(run: string, later: RetractedLater): string {
+  const r = later.get(run)!;
+  return `run ${run} was retracted later, at #${r.position} (${new Date(r.time).toISOString()})`;
+}
+
+/** How to leave a run out: retract it, or, where the ledger retracted it after the window, when it did. */
+function leaveOut(run: string, later: RetractedLater, does: string): string {
+  return later.has(run) ? `${retractedLaterText(run, later)}: answers whose window holds #${later.get(run)!.position} leave it out` : `pgo-ledger retract --run ${run} ${does}`;
+}
+
+function advise(s: DimStory, bothKinds: boolean, marked: boolean, live: string | null, later: RetractedLater, carriers: (run: string) => string[]): string {
   // retracting runs undoes what they brought unless later runs warm-started from it (warm-starts.ts)
   const carried = (runs: string[]) => {
     const c = [...new Set(runs.flatMap(carriers))].filter((r) => !runs.includes(r));
     return c.length ? `; ${carriedAdvice(runs, c)}` : '';
   };
+  // advice to retract a run: how, and what still carries it
+  const retract = (run: string, does: string) => leaveOut(run, later, does) + (later.has(run) ? '' : carried([run]));
   if (!s.dynamic) {
     const runs = runsOfValues(s.values).length;
-    return `static: ${s.values.length <= 1 ? 'every event agreed' : `${s.values.length} values seen`}${runs ? ` across ${runs} run${runs > 1 ? 's' : ''}` : ''}`;
+    return `static: ${s.values.length <= 1 ? 'every event agreed' : `${s.values.length} values seen`}${runs ? ` across ${counted(runs, 'run')}` : ''}`;
   }
   const b = s.becameDynamic;
   if (s.via) {
@@ -451,7 +490,7 @@ function advise(s: DimStory, bothKinds: boolean, marked: boolean, live: string |
   }
   const markStatic = s.dim.field === 'size' && s.dim.index !== undefined ? `, or torch._dynamo.mark_static on dim ${s.dim.index}` : '';
   if (s.logged) {
-    return `PyTorch saw ${recordValue(s.logged.cached)} then ${recordValue(s.logged.new)}${b?.run ? ` (run ${b.run})` : ''}: feeding one value keeps it static${markStatic}` + (b?.run ? `; pgo-ledger retract --run ${b.run} undoes that run${carried([b.run])}` : '');
+    return `PyTorch saw ${recordValue(s.logged.cached)} then ${recordValue(s.logged.new)}${b?.run ? ` (run ${b.run})` : ''}: feeding one value keeps it static${markStatic}` + (b?.run ? `; ${retract(b.run, 'undoes that run')}` : '');
   }
   if (marked) {
     return `${what(s)} was marked dynamic (torch._dynamo.mark_dynamic) in #${b!.position}${b!.run ? ` (run ${b!.run})` : ''}: Dynamo makes a marked dim dynamic whatever values it sees, and logs no record for it; remove the mark to keep it static`;
@@ -461,7 +500,12 @@ function advise(s: DimStory, bothKinds: boolean, marked: boolean, live: string |
     const otherRuns = new Set(others.flatMap((o) => o.runs));
     const onlyOthers = [...otherRuns].filter((r) => !top.runs.includes(r));
     if (onlyOthers.length && onlyOthers.length === otherRuns.size && others.every((o) => o.runs.length > 0)) {
-      return `retracting run${onlyOthers.length > 1 ? 's' : ''} ${onlyOthers.join(', ')} (${onlyOthers.map((r) => `pgo-ledger retract --run ${r}`).join('; ')}) would keep ${what(s)} static at ${top.value}${carried(onlyOthers)}`;
+      const gone = onlyOthers.filter((r) => later.has(r));
+      const left = onlyOthers.filter((r) => !later.has(r));
+      const goneText = gone.map((r) => retractedLaterText(r, later)).join('; ');
+      const them = gone.length > 1 ? 'them' : 'it';
+      if (!left.length) return `${goneText}: without ${them}, ${what(s)} stays static at ${top.value} (answers whose window holds ${gone.length > 1 ? 'those positions' : `#${later.get(gone[0])!.position}`} leave ${them} out)`;
+      return `retracting run${left.length > 1 ? 's' : ''} ${left.join(', ')} (${left.map((r) => `pgo-ledger retract --run ${r}`).join('; ')}) would keep ${what(s)} static at ${top.value}${gone.length ? `, with ${goneText}` : ''}${carried(left)}`;
     }
     return `${what(s)} took ${s.values.length} values (${s.values.map((v) => v.value).join(', ')}); only feeding it one value keeps it static${markStatic}`;
   }
@@ -473,10 +517,10 @@ function advise(s: DimStory, bothKinds: boolean, marked: boolean, live: string |
     // A trace's put_*_code_state is what the run itself wrote, not an import; a dim it holds
     // dynamic with no record logged is one Dynamo joined in silently: _automatic_dynamic's
     // `entry |= make_size(...)` for a dim marked dynamic logs nothing.
-    return `run ${b.run ?? '?'} wrote it dynamic in its own profile (${b.format}${b.compileId ? ` at compile ${b.compileId}` : ''}) with no record logged: Dynamo logs none for a dim marked dynamic (torch._dynamo.mark_dynamic), which it joins into the profile as it compiles; remove the mark to keep it static${b.run ? `, or pgo-ledger retract --run ${b.run} leaves that run out${carried([b.run])}` : ''}`;
+    return `run ${b.run ?? '?'} wrote it dynamic in its own profile (${b.format}${b.compileId ? ` at compile ${b.compileId}` : ''}) with no record logged: Dynamo logs none for a dim marked dynamic (torch._dynamo.mark_dynamic), which it joins into the profile as it compiles; remove the mark to keep it static${b.run ? (later.has(b.run) ? '; ' : ', or ') + retract(b.run, 'leaves that run out') : ''}`;
   }
   if (b?.kind === 'entry.imported') {
-    return `it came dynamic in an imported profile (${b.format ?? 'snapshot'}${b.origin ? ` from ${b.origin}` : ''})${b.run ? `; pgo-ledger retract --run ${b.run} leaves that import out${carried([b.run])}` : ''}`;
+    return `it came dynamic in an imported profile (${b.format ?? 'snapshot'}${b.origin ? ` from ${b.origin}` : ''})${b.run ? `; ${retract(b.run, 'leaves that import out')}` : ''}`;
   }
   // A tensor's entry holds scalar=auto_dynamic and an int's size=stride=auto_dynamic
   // (make_tensor, make_scalar): their join is dynamic everywhere, whatever the values.

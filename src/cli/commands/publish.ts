@@ -38,7 +38,7 @@ export function publishCommand(program: Command, ctx: CliContext): void {
       }
       if (o.merge) {
         const m = await publishMerged(url, p.cacheKey, written, { ttlSeconds, torch: o.torch, mergeClosures: o.mergeClosures, sourceNames, replace: PUBLISH_REPLACES });
-        const after = m.attempts > 1 ? `, after ${m.attempts - 1} conflicting write${m.attempts > 2 ? 's' : ''} by others` : '';
+        const after = m.attempts > 1 ? `, after ${counted(m.attempts - 1, 'conflicting write')} by others` : '';
         ctx.out(`set ${m.key} (${counted(m.profile.codes.size, 'code id')}: ${written.codes.size} joined with the ${m.heldBefore} Redis held${after})${o.ttl ? `, expiring in ${o.ttl} s` : ''}`);
         return;
       }

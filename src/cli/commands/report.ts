@@ -12,8 +12,8 @@ export function reportCommand(program: Command, ctx: CliContext): void {
       const { renderReportHtml } = await import('../../report/render-html.ts');
       const { writeFileAtomic } = await import('../../adapters/export-profile.ts');
       const { parseWindowLength } = await import('../../store/stats.ts');
-      const { existsSync, mkdirSync, statSync } = await import('node:fs');
-      const { join } = await import('node:path');
+      const { existsSync, mkdirSync, rmdirSync, statSync } = await import('node:fs');
+      const { dirname, join } = await import('node:path');
       const l = await ctx.open();
       if (!o.all && !o.job) usage('report needs --job or --all');
       // --all takes every profile: a --job beside it would be dropped without a word
@@ -29,11 +29,25 @@ export function reportCommand(program: Command, ctx: CliContext): void {
       );
       const bytes = Buffer.from(html);
       let file = o.output;
+      // the folders made for the site: a write that fails takes them back (nothing half-written)
+      let made: string | undefined;
       if (/[/\\]$/.test(file) || (existsSync(file) && statSync(file).isDirectory())) {
-        mkdirSync(file, { recursive: true });
+        made = mkdirSync(file, { recursive: true });
         file = join(file, 'index.html');
       }
-      writeFileAtomic(file, bytes, { ledger: l.path });
+      try {
+        writeFileAtomic(file, bytes, { ledger: l.path });
+      } catch (e) {
+        // (a folder another writer put a file in meanwhile is kept; the write's error is the one said)
+        if (made) for (let d = dirname(file); d.length >= made.length; d = dirname(d)) {
+          try {
+            rmdirSync(d);
+          } catch {
+            break;
+          }
+        }
+        throw e;
+      }
       ctx.out(`wrote ${file} (${counted(profiles.length, 'profile')}${jobs.length ? `, ${counted(jobs.length, 'job')} on its index` : ''}, ${bytes.length} bytes)`);
     });
 }

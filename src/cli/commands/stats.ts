@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { counted } from '../../counted.ts';
 import { parseRank, profileOptions, usage, windowFor, windowOptions, type CliContext, type WindowOpts } from '../context.ts';
 
 export function statsCommand(program: Command, ctx: CliContext): void {
@@ -18,7 +19,7 @@ export function statsCommand(program: Command, ctx: CliContext): void {
       const limit = o.failOver === undefined ? Infinity : Number(o.failOver);
       const over = windows.filter((w) => w.records.length > limit);
       if (over.length) {
-        for (const w of over) process.stderr.write(`over --fail-over ${limit}: ${w.cacheKey} run ${w.run ?? '-'} had ${w.records.length} recompile records in ${new Date(w.start).toISOString()} + ${o.window}\n`);
+        for (const w of over) process.stderr.write(`over --fail-over ${limit}: ${w.cacheKey} run ${w.run ?? '-'} had ${counted(w.records.length, 'recompile record')} in ${new Date(w.start).toISOString()} + ${o.window}\n`);
         ctx.setExitCode(1);
       }
     });
