@@ -179,13 +179,15 @@ function explainWith(ledger: Ledger, profileId: number, opts: ExplainOptions, on
   // described as one, or whose story in the profile it was merged from is a tensor's) is a
   // scalar or a tensor, as PyTorch's render says of its fully dynamic entry.
   const scalarKinds = new Map<Acc, ScalarKind>();
-  const scalarKindOf = (acc: Acc, via: DimStory['via'], described: boolean) => {
+  // A scalar that held a value first (an int that changed, then a tensor came) is told by its
+  // values: what made it dynamic was theirs (`firstStatic`).
+  const scalarKindOf = (acc: Acc, via: DimStory['via'], described: boolean, firstStatic: boolean) => {
     let k = scalarKinds.get(acc);
     if (k === undefined) {
       const got = bodiesOf(acc);
       const float = got.some((e) => e.scalar instanceof PyFloat);
       const int = got.some((e) => isPyInt(e.scalar));
-      const tensor = acc.sawTensor || described || (via !== null && via.story.dim.field !== 'scalar');
+      const tensor = !firstStatic && (acc.sawTensor || described || (via !== null && via.story.dim.field !== 'scalar'));
       k = tensor ? 'scalar or tensor' : float && int ? null : float ? 'float' : int ? 'int' : via ? via.story.scalarKind : 'scalar or tensor';
       scalarKinds.set(acc, k);
     }
@@ -301,7 +303,7 @@ function explainWith(ledger: Ledger, profileId: number, opts: ExplainOptions, on
         logged,
         via,
         saw: saw.get(`${codeKey(acc.code)}\u0000${acc.source}`) ?? [],
-        scalarKind: full && d.field === 'scalar' ? scalarKindOf(acc, via, described) : null,
+        scalarKind: full && d.field === 'scalar' ? scalarKindOf(acc, via, described, t?.first != null && isStaticText(t.first.value)) : null,
         values,
         advice: '',
       };
@@ -396,6 +398,11 @@ function strideInferredBy(e: FrameStateSizeEntry): string | null {
   const dims = e.size.flatMap((a, i) => (a === DYNAMIC ? [i] : []));
   if (dims.length === 0) return null;
   return dims.length === 1 ? `size dim ${dims[0]} is dynamic` : `size dims ${dims.join(', ')} are dynamic`;
+}
+
+/** A value as evidence prints it (`show`) that is a static value: not `?`, `unset` or `absent`. */
+function isStaticText(v: string): boolean {
+  return v !== '?' && v !== 'unset' && v !== 'absent';
 }
 
 /** The dim in words; a scalar by what it held (DimStory.scalarKind), a fully dynamic entry in PyTorch's render's words. */
