@@ -150,9 +150,7 @@ function verifyInOnePass(ledger: Ledger, p: ReturnType<Ledger['profiles']>[numbe
   const whyOut: string[] = [];
   const firstOfRun = new Map<string, number>();
   const why = whys.length > 0;
-  // by code id, then source (rows): the bodies that changed nothing since the last step that may have, with why's count of each
-  const unchanged: Map<number, Carried | null>[][] = [];
-  const unchangedAt = (codeRow: number, sourceRow: number) => ((unchanged[codeRow] ??= [])[sourceRow] ??= new Map());
+  const foldOne = shortcutFold(view, st, why, fresh);
   let nextCp = 0;
   let nextWhy = 0;
   let nextCount = 0;
@@ -160,8 +158,6 @@ function verifyInOnePass(ledger: Ledger, p: ReturnType<Ledger['profiles']>[numbe
     const d = whyCountsDiffer(sql, p.id, p.cacheKey, pos, logCountsText(counts));
     if (d) countsOut.push(d);
   };
-  // the scan reads each event's details (as the fold for the history does): why's steps need no more
-  const noDetails = () => {};
   scanEvents(
     sql,
     { profileId: p.id, details: true },
@@ -170,23 +166,7 @@ function verifyInOnePass(ledger: Ledger, p: ReturnType<Ledger['profiles']>[numbe
       while (nextCount < whys.length && whys[nextCount] < ev.position) countsAt(whys[nextCount++]);
       addToLogCounts(counts, ev.codeRow, ev.sourceRow, ev.runRow, ev.kind);
       if (ev.run !== null && !firstOfRun.has(ev.run)) firstOfRun.set(ev.run, ev.position);
-      // replay's shortcut (replay.ts, foldOne): a body whose fold changed nothing, brought again
-      // to its code id and source with nothing changed there since, changes nothing again (the
-      // fold is a function of the entry and the body): counted in why's state, not folded
-      const m = ev.kind === 'shape.observed' || ev.kind === 'entry.imported' ? unchangedAt(ev.codeRow!, ev.sourceRow!) : null;
-      const known = m?.get(ev.bodyId);
-      if (known !== undefined) {
-        if (known) whyCount(known, ev.run);
-      } else {
-        const step = fold(view, ev);
-        if (step) {
-          for (const r of historyTexts(step, ev)) fresh.push(r);
-          if (why) whyStep(st, step, ev, KEEP_ALL, noDetails);
-          const slot = why && step.before === step.after ? whySlot(st, step, ev.bodyId) : null;
-          if (m && step.before === step.after && (slot || !why)) m.set(ev.bodyId, slot);
-          else (m ?? unchangedAt(ev.codeRow!, ev.sourceRow!)).clear();
-        }
-      }
+      foldOne(ev);
       if (ev.position === cps[nextCp]) compareCp(cps[nextCp++], view);
       if (ev.position === whys[nextWhy]) checkWhyCheckpoint(sql, dict, p.id, p.cacheKey, whys[nextWhy++], st, whyOut);
     },
@@ -232,7 +212,6 @@ function verifyByStretches(ledger: Ledger, p: ReturnType<Ledger['profiles']>[num
     const d = whyCountsDiffer(sql, p.id, p.cacheKey, pos, logCountsText(counts));
     if (d) countsOut.push(d);
   };
-  const noDetails = () => {};
   for (let k = 0; k <= retractions.length; k++) {
     if (k > 0) excluded.add(retractions[k - 1].run);
     // the checks at positions from this retraction (the first: from the start) to the next
@@ -245,9 +224,7 @@ function verifyByStretches(ledger: Ledger, p: ReturnType<Ledger['profiles']>[num
     view = emptyStream();
     const st = emptyWhyState();
     const why = whyHere.length > 0;
-    // replay's shortcut, as verifyInOnePass takes it
-    const unchanged: Map<number, Carried | null>[][] = [];
-    const unchangedAt = (codeRow: number, sourceRow: number) => ((unchanged[codeRow] ??= [])[sourceRow] ??= new Map());
+    const foldOne = shortcutFold(view, st, why, whole ? fresh : null);
     let nextCp = 0;
     let nextWhy = 0;
     // the checks at positions before `pos`: the log folded to them is the fold so far
@@ -265,22 +242,7 @@ function verifyByStretches(ledger: Ledger, p: ReturnType<Ledger['profiles']>[num
           addToLogCounts(counts, ev.codeRow, ev.sourceRow, ev.runRow, ev.kind);
           if (ev.run !== null && !firstOfRun.has(ev.run)) firstOfRun.set(ev.run, ev.position);
         }
-        if (ev.kind !== 'run.retracted' && (ev.run === null || !excluded.has(ev.run))) {
-          const m = ev.kind === 'shape.observed' || ev.kind === 'entry.imported' ? unchangedAt(ev.codeRow!, ev.sourceRow!) : null;
-          const known = m?.get(ev.bodyId);
-          if (known !== undefined) {
-            if (known) whyCount(known, ev.run);
-          } else {
-            const step = fold(view, ev);
-            if (step) {
-              if (whole) for (const r of historyTexts(step, ev)) fresh.push(r);
-              if (why) whyStep(st, step, ev, KEEP_ALL, noDetails);
-              const slot = why && step.before === step.after ? whySlot(st, step, ev.bodyId) : null;
-              if (m && step.before === step.after && (slot || !why)) m.set(ev.bodyId, slot);
-              else (m ?? unchangedAt(ev.codeRow!, ev.sourceRow!)).clear();
-            }
-          }
-        }
+        if (ev.kind !== 'run.retracted' && (ev.run === null || !excluded.has(ev.run))) foldOne(ev);
         checkBefore(ev.position + 1);
       },
       dict,
@@ -291,6 +253,35 @@ function verifyByStretches(ledger: Ledger, p: ReturnType<Ledger['profiles']>[num
   differences.push(...viewsDiffer(ledger, p, view, fresh));
   differences.push(...cpOut, ...countsOut, ...whyOut);
   differences.push(...profileRunsDiffer(sql, p.id, p.cacheKey, firstOfRun));
+}
+
+/**
+ * The fold into `view` with replay's shortcut (replay.ts, foldOne): a body whose fold changed
+ * nothing, brought again to its code id and source with nothing changed there since, changes
+ * nothing again (the fold is a function of the entry and the body): counted in why's state
+ * (`st`, where `why`), not folded. `history`: where the steps' history records go, if kept.
+ */
+function shortcutFold(view: StreamView, st: ReturnType<typeof emptyWhyState>, why: boolean, history: string[] | null): (ev: LeanEvent) => void {
+  // by code id, then source (rows): the bodies that changed nothing since the last step that may have, with why's count of each
+  const unchanged: Map<number, Carried | null>[][] = [];
+  const unchangedAt = (codeRow: number, sourceRow: number) => ((unchanged[codeRow] ??= [])[sourceRow] ??= new Map());
+  // the scan reads each event's details (as the fold for the history does): why's steps need no more
+  const noDetails = () => {};
+  return (ev) => {
+    const m = ev.kind === 'shape.observed' || ev.kind === 'entry.imported' ? unchangedAt(ev.codeRow!, ev.sourceRow!) : null;
+    const known = m?.get(ev.bodyId);
+    if (known !== undefined) {
+      if (known) whyCount(known, ev.run);
+      return;
+    }
+    const step = fold(view, ev);
+    if (!step) return;
+    if (history) for (const r of historyTexts(step, ev)) history.push(r);
+    if (why) whyStep(st, step, ev, KEEP_ALL, noDetails);
+    const slot = why && step.before === step.after ? whySlot(st, step, ev.bodyId) : null;
+    if (m && step.before === step.after && (slot || !why)) m.set(ev.bodyId, slot);
+    else (m ?? unchangedAt(ev.codeRow!, ev.sourceRow!)).clear();
+  };
 }
 
 /** Compares a checkpoint with the log folded to it (`fresh`): a difference in words into `out`. */
