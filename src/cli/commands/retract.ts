@@ -5,7 +5,7 @@ import { carriedNote } from '../../store/warm-starts.ts';
 export function retractCommand(program: Command, ctx: CliContext): void {
   program
     .command('retract')
-    .description('retract a run: the profiles become what a store that never saw it would hold')
+    .description("retract a run: every answer leaves its events out (a later run that warm-started from a profile it wrote still carries it: said on stderr)")
     .requiredOption('--run <run>', 'the run to retract')
     .option('--job <job>', 'only in this job')
     .option('--reason <text>', 'why')
