@@ -1,9 +1,7 @@
 import type { Sql } from './database.ts';
+import { eachImportedEvent } from './imported-events.ts';
 import type { Dictionaries } from './log.ts';
-import { inWindow, leftOutRuns, type Window } from './window.ts';
-
-/** entry.imported events read a query. */
-const PAGE = 1024;
+import type { Window } from './window.ts';
 
 /**
  * The runs that carry what a run brought to a profile, whatever `retract` leaves out of it:
@@ -24,23 +22,14 @@ export function warmStartCarriers(sql: Sql, dict: Dictionaries, profileId: numbe
     else if (/^get_\w*_code_state$/.test(f)) kindOf.set(id, 'get');
   }
   if (!kindOf.size) return none;
-  const left = leftOutRuns(sql, profileId, w, dict);
   const firstPut = new Map<string, number>();
   const gets: { run: string; time: number }[] = [];
-  for (let after = 0; ; ) {
-    const rows = sql.allRaw(`select position, time, body_id, run_id from events where profile_id = ? and kind = 'entry.imported' and position > ? order by position limit ${PAGE}`, profileId, after);
-    for (const r of rows) {
-      const k = kindOf.get(Number(r[2]));
-      if (!k || r[3] === null || !inWindow(w, Number(r[0]), Number(r[1]))) continue;
-      const run = dict.run(Number(r[3]));
-      if (left.has(run)) continue;
-      const t = Number(r[1]);
-      if (k === 'put') firstPut.set(run, Math.min(t, firstPut.get(run) ?? Infinity));
-      else gets.push({ run, time: t });
-    }
-    if (rows.length < PAGE) break;
-    after = Number(rows[rows.length - 1][0]);
-  }
+  eachImportedEvent(sql, dict, profileId, w, false, (e) => {
+    const k = kindOf.get(e.bodyId);
+    if (!k || e.run === null) return;
+    if (k === 'put') firstPut.set(e.run, Math.min(e.time, firstPut.get(e.run) ?? Infinity));
+    else gets.push({ run: e.run, time: e.time });
+  });
   if (!gets.length || !firstPut.size) return none;
   return (run) => {
     const t = firstPut.get(run);

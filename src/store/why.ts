@@ -447,11 +447,6 @@ function markedAt(ledger: Ledger, dict: Dictionaries, s: DimStory): boolean {
   return !body.automaticDynamic || b.brought === b.before || b.before === 'absent' || b.before === 'unset';
 }
 
-/**
- * `bothKinds`: events brought the source as a tensor and as an int (make_tensor's and make_scalar's
- * entries; a trace's describe_tensor of it counts as a tensor).
- * `marked`: the observation it turned dynamic at marked it (markedAt).
- */
 /** The commands that make a new merge target; a live one's also end the old one's live merge (else it goes on joining). */
 function newTarget(live: string | null): string {
   return live === null ? 'pgo-ledger merge --from ... --into NEW' : `pgo-ledger merge --live --from ... --into NEW, and pgo-ledger merge --into ${shellQuoted(live)} --stop-live`;
@@ -471,6 +466,13 @@ function leaveOut(run: string, later: RetractedLater, does: string): string {
   return later.has(run) ? `${retractedLaterText(run, later)}: answers whose window holds #${later.get(run)!.position} leave it out` : `pgo-ledger retract --run ${run} ${does}`;
 }
 
+/**
+ * `bothKinds`: events brought the source as a tensor and as an int (make_tensor's and make_scalar's
+ * entries; a trace's describe_tensor of it counts as a tensor).
+ * `marked`: the observation it turned dynamic at marked it (markedAt).
+ * `later`: runs retracted after the window; `carriers`: the runs that warm-started from what a
+ * run brought (warm-starts.ts).
+ */
 function advise(s: DimStory, bothKinds: boolean, marked: boolean, live: string | null, later: RetractedLater, carriers: (run: string) => string[]): string {
   // retracting runs undoes what they brought unless later runs warm-started from it (warm-starts.ts)
   const carried = (runs: string[]) => {
