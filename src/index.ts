@@ -7,7 +7,7 @@
  *   renderProfile(ledger.view(p.id).profile);
  */
 export * from './model/index.ts';
-export { pickleProfile, unpickleProfile, sourceNamesOf, PickleError, ProfileShapeError, type PickleProtocol, type SourceNames } from './codecs/pickle/index.ts';
+export { pickleProfile, unpickleProfile, sourceNamesOf, codeStringsOf, type CodeStrings, PickleError, ProfileShapeError, type PickleProtocol, type SourceNames } from './codecs/pickle/index.ts';
 export { decodeMegaCache, encodeMegaCache, MegaCacheError, type CacheArtifact, type MegaCache } from './codecs/megacache.ts';
 export { decodeRemoteValue, encodeRemoteValue, remoteKey, cacheKeyOfRemoteKey } from './codecs/remote-value.ts';
 export { parseRenderText } from './codecs/render-text.ts';
@@ -27,7 +27,7 @@ export { describedShapes, sawSentence, type DescribedShape } from './store/descr
 export { ingestFile, detectKind, type IngestKind } from './adapters/ingest-file.ts';
 export { ingestObservations } from './adapters/ingest-observations.ts';
 export { exportBytes, profilePickle, writeLocalDir, type ExportFormat, type LayoutOptions } from './adapters/export-profile.ts';
-export { sourceNamesFor } from './adapters/source-names.ts';
+export { sourceNamesFor, writerStringsFor, type WriterStrings } from './adapters/source-names.ts';
 export { publishProfile, previewPublish, publishMerged, pullProfiles, RedisError, type PublishPreview, type MergedPublish } from './adapters/redis.ts';
 export { mergeProfiles } from './adapters/merge-profiles.ts';
 export { watch, type WatchOptions } from './adapters/watch/watch.ts';

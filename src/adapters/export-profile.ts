@@ -3,7 +3,7 @@ import { mkdirSync, renameSync, rmdirSync, rmSync, statSync, writeFileSync } fro
 import { basename, dirname, join } from 'node:path';
 import { inputError, LedgerError } from '../errors.ts';
 import { decodeMegaCache, encodeMegaCache, type CacheArtifact } from '../codecs/megacache.ts';
-import { pickleProfile, type PickleProtocol, type SourceNames } from '../codecs/pickle/index.ts';
+import { pickleProfile, type CodeStrings, type PickleProtocol, type SourceNames } from '../codecs/pickle/index.ts';
 import { encodeRemoteValue } from '../codecs/remote-value.ts';
 import { localFileName } from '../model/cache-key.ts';
 import { closureConflicts, mergeClosures } from '../model/closures.ts';
@@ -19,6 +19,8 @@ export interface LayoutOptions {
   mergeClosures?: boolean;
   /** Which equal source names are one object in the pickle (default 'shared'; a ledger's profile: sourceNamesFor). */
   sourceNames?: SourceNames;
+  /** Code ids whose strings were objects of their own where the profile was written (writerStringsFor). */
+  codeStrings?: CodeStrings;
 }
 
 /**
@@ -43,7 +45,7 @@ const LAYOUT_FIELDS: LayoutWords = { torch: "torch: '2.12'", mergeClosures: 'mer
 
 /** The profile's pickle in the layout asked for (profileAsWritten's profile). */
 export function profilePickle(profile: Profile, protocol: PickleProtocol = 4, o: LayoutOptions = {}): Uint8Array {
-  return pickleProfile(profileAsWritten(profile, o), { protocol, layout: o.torch ?? layoutOf(profile) ?? '2.11', sourceNames: o.sourceNames });
+  return pickleProfile(profileAsWritten(profile, o), { protocol, layout: o.torch ?? layoutOf(profile) ?? '2.11', sourceNames: o.sourceNames, codeStrings: o.codeStrings });
 }
 
 export interface ExportOptions extends LayoutOptions {

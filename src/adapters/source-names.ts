@@ -1,4 +1,4 @@
-import { sourceNamesOf, unpickleProfile, type SourceNames } from '../codecs/pickle/index.ts';
+import { codeStringsOf, sourceNamesOf, unpickleProfile, type CodeStrings, type SourceNames } from '../codecs/pickle/index.ts';
 import type { Ledger } from '../store/ledger.ts';
 import type { Window } from '../store/window.ts';
 
@@ -16,15 +16,36 @@ import type { Window } from '../store/window.ts';
  *   harness passed them to PyTorch's update_automatic_dynamic.
  */
 export function sourceNamesFor(ledger: Ledger, profileId: number, window: Window = {}): SourceNames {
+  return writerStringsFor(ledger, profileId, window).sourceNames;
+}
+
+/** How the process that last wrote the profile whole shared its strings: what an export writes the same way. */
+export interface WriterStrings {
+  sourceNames: SourceNames;
+  /** Code ids whose filename, name or file_hash were objects of their own (PickleOptions.codeStrings). */
+  codeStrings?: CodeStrings;
+}
+
+/**
+ * sourceNamesFor's source names, and the code ids' strings: where the entries last came from
+ * a trace, as the runs' snapshots tell (codeOrigins: a warm-started run keeps the code ids it
+ * loaded with the unpickler's strings); from a profile pickle, as its bytes tell
+ * (codeStringsOf); else every string the writing process's own.
+ */
+export function writerStringsFor(ledger: Ledger, profileId: number, window: Window = {}): WriterStrings {
   const last = ledger.newestImport(profileId, window);
-  if (last === null) return 'shared';
-  if (last.importId === null) return 'per-code';
+  if (last === null) return { sourceNames: 'shared' };
+  if (last.importId === null) return withCodes('per-code', ledger.codeOrigins(profileId, window));
   const snap = ledger.importSnapshot(last.importId);
-  if (!snap) return 'per-code';
+  if (!snap) return { sourceNames: 'per-code' };
   try {
-    return sourceNamesOf(snap.bytes, unpickleProfile(snap.bytes)) ?? 'per-code';
+    return withCodes(sourceNamesOf(snap.bytes, unpickleProfile(snap.bytes)) ?? 'per-code', codeStringsOf(snap.bytes));
   } catch {
     // a kept snapshot that no longer reads (damage: verify's to say) tells nothing
-    return 'per-code';
+    return { sourceNames: 'per-code' };
   }
+}
+
+function withCodes(sourceNames: SourceNames, codeStrings: CodeStrings | null): WriterStrings {
+  return codeStrings?.size ? { sourceNames, codeStrings } : { sourceNames };
 }

@@ -16,6 +16,8 @@ import { askLiveMerges, followLiveMerges } from './live-merges.ts';
 import { isWholeLog, type Window } from './window.ts';
 import { knownProfile, knownRead } from './known.ts';
 import { newestImport, type NewestImport } from './newest-import.ts';
+import { codeOrigins } from './code-origins.ts';
+import type { CodeStrings } from '../codecs/pickle/index.ts';
 import type { Selectable } from 'kysely';
 import type { LedgerSchema } from './schema.ts';
 
@@ -74,6 +76,8 @@ export interface Ledger {
   replay(onProgress?: (events: number) => void): { events: number; profiles: number; records: number };
   /** The newest entry.imported event the window folds for the profile (newest-import.ts), null where none. */
   newestImport(profileId: number, window?: Window): NewestImport | null;
+  /** Which string objects each code id's were in the process that wrote the newest trace snapshot the window folds (code-origins.ts), null where none. */
+  codeOrigins(profileId: number, window?: Window): CodeStrings | null;
   /** The recorded snapshot of an import (format and raw bytes). */
   importSnapshot(id: number): { format: string; origin: string; bytes: Uint8Array } | undefined;
   recordImport(format: string, origin: string, bytes: Uint8Array, digest: string): number;
@@ -365,6 +369,12 @@ function createLedger(db: OpenedDatabase): Ledger {
       knownRead(ledger, pid, window);
       syncCache();
       return newestImport(sql, interner.dict, pid, window);
+    },
+    codeOrigins(pid, window = {}) {
+      settle();
+      knownRead(ledger, pid, window);
+      syncCache();
+      return codeOrigins(sql, interner.dict, pid, window);
     },
     importSnapshot(id) {
       settle();

@@ -16,7 +16,7 @@ export function publishCommand(program: Command, ctx: CliContext): void {
     .action(async (url: string, o: SelectOpts & WindowOpts & { ttl?: string; allowEmpty?: boolean; torch?: TorchLayout; mergeClosures?: boolean; dryRun?: boolean; merge?: boolean; json?: boolean }) => {
       const { publishProfile, previewPublish, publishMerged } = await import('../../adapters/redis.ts');
       const { profileAsWritten } = await import('../../adapters/export-profile.ts');
-      const { sourceNamesFor } = await import('../../adapters/source-names.ts');
+      const { writerStringsFor } = await import('../../adapters/source-names.ts');
       const l = await ctx.open();
       const p = selectProfile(l, o);
       // Redis refuses an expiry of 0 ("invalid expire time") only after the profile was read and sent
@@ -24,7 +24,7 @@ export function publishCommand(program: Command, ctx: CliContext): void {
       const window = windowFor(l, o);
       const view = profileAt(l, p, window);
       refuseEmpty(p.cacheKey, view.profile, o);
-      const sourceNames = sourceNamesFor(l, p.id, window);
+      const strings = writerStringsFor(l, p.id, window);
       const ttlSeconds = o.ttl === undefined ? undefined : Number(o.ttl);
       // with --merge-closures it has fewer code ids than the view: the messages count what was
       // written; refused here in the command line's words (the dry run too, before Redis is asked)
@@ -37,12 +37,12 @@ export function publishCommand(program: Command, ctx: CliContext): void {
         return;
       }
       if (o.merge) {
-        const m = await publishMerged(url, p.cacheKey, written, { ttlSeconds, torch: o.torch, mergeClosures: o.mergeClosures, sourceNames, replace: PUBLISH_REPLACES });
+        const m = await publishMerged(url, p.cacheKey, written, { ttlSeconds, torch: o.torch, mergeClosures: o.mergeClosures, ...strings, replace: PUBLISH_REPLACES });
         const after = m.attempts > 1 ? `, after ${counted(m.attempts - 1, 'conflicting write')} by others` : '';
         ctx.out(`set ${m.key} (${counted(m.profile.codes.size, 'code id')}: ${written.codes.size} joined with the ${m.heldBefore} Redis held${after})${o.ttl ? `, expiring in ${o.ttl} s` : ''}`);
         return;
       }
-      const key = await publishProfile(url, p.cacheKey, written, { ttlSeconds, torch: o.torch, mergeClosures: o.mergeClosures, sourceNames });
+      const key = await publishProfile(url, p.cacheKey, written, { ttlSeconds, torch: o.torch, mergeClosures: o.mergeClosures, ...strings });
       ctx.out(`set ${key} (${counted(written.codes.size, 'code id')})${o.ttl ? `, expiring in ${o.ttl} s` : ''}`);
     });
 }

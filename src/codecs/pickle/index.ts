@@ -3,7 +3,8 @@ import { profileFromPy } from './profile-from-py.ts';
 import { unpickleTree } from './unpickle.ts';
 
 export { PickleError, ProfileShapeError } from './errors.ts';
-export { pickleProfile, type PickleProtocol, type SourceNames } from './pickle-profile.ts';
+export { pickleProfile, type CodeStrings, type PickleProtocol, type SourceNames } from './pickle-profile.ts';
+export { codeStringsOf } from './code-strings.ts';
 export { sourceNamesOf } from './source-names.ts';
 export { unpickle } from './unpickle.ts';
 

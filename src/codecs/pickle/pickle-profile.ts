@@ -1,6 +1,6 @@
 import { inputError } from '../../errors.ts';
 import { DYNAMIC, InferStride, UNSET, type Atom } from '../../model/atoms.ts';
-import type { CodeId } from '../../model/code-id.ts';
+import { codeKey, type CodeId } from '../../model/code-id.ts';
 import type { FrameStateSizeEntry } from '../../model/entry.ts';
 import { PyFloat } from '../../model/float.ts';
 import type { PyInt } from '../../model/int.ts';
@@ -13,6 +13,16 @@ export type PickleProtocol = 2 | 3 | 4 | 5;
 
 /** Which equal source names are one string object in the pickling process (see PickleOptions.sourceNames). */
 export type SourceNames = 'shared' | 'per-code';
+
+/**
+ * Which string objects a code id's filename, name and file_hash are in the pickling process,
+ * by code key: a group each (0: the process's own objects, where equal strings are one object
+ * and a name is the interned one a field name is; another number: an object made elsewhere,
+ * one for each group and text). PyTorch keeps the CodeId objects it loaded from the profile it
+ * warm-started from, whose strings are the unpickler's, not the ones its code objects hold
+ * (see codeStringsOf and codeOrigins).
+ */
+export type CodeStrings = ReadonlyMap<string, readonly [filename: number, name: number, fileHash: number]>;
 
 const FRAME_SIZE_TARGET = 64 * 1024;
 const FRAME_SIZE_MIN = 4;
@@ -34,6 +44,8 @@ export interface PickleOptions {
    * process that first wrote the profile (the files PyTorch writes after a cold run).
    */
   sourceNames?: SourceNames;
+  /** Where a code id's strings are objects of their own (default: none, all the process's own). */
+  codeStrings?: CodeStrings;
   /**
    * Which pgo.py layout (default: the profile's own, 2.11 if it never said). 2.12: every
    * CodeId has closure_hash and every entry excluded_sizes/excluded_scalar, as upstream
@@ -63,6 +75,7 @@ export function pickleProfile(profile: Profile, options: PickleOptions | PickleP
   const w = new Writer(protocol, opts.sourceNames === 'per-code', layout === '2.12', known || tuplesUnshared(profile, entries), known);
   // Sized up front from what real profiles take (~100 bytes a code id, ~40 an entry), so a
   // big profile's buffer is not grown and copied a dozen times.
+  if (opts.codeStrings?.size) w.codeStrings = opts.codeStrings;
   w.reserve(64 + profile.codes.size * 100 + entries * 40);
   w.run(profile);
   return w.finish();
@@ -144,6 +157,9 @@ class Writer {
   private readonly keyMemo = new Int32Array(KEYS.length).fill(-1);
   private readonly globalKeyMemo = new Int32Array(KEYS.length).fill(-1);
   private readonly sourceMemo = new Map<string, number>();
+  /** PickleOptions.codeStrings, and the memo index of each group's text (`group\0text`). */
+  codeStrings: CodeStrings | null = null;
+  private readonly groupMemo = new Map<string, number>();
   private batchAt = 0;
   private batchLen = 0;
   /** saveCodeItem's batch counters. */
@@ -550,14 +566,15 @@ class Writer {
     const n = (this.next ? 5 : 4) + (id.extra?.length ?? 0);
     this.newObj(K_CodeId);
     this.dictStart(n);
+    const g = this.codeStrings?.get(codeKey(id));
     this.saveKey(K_filename);
-    this.saveStr(id.filename);
+    this.saveStrIn(g?.[0] ?? 0, id.filename);
     this.saveKey(K_firstlineno);
     this.saveInt(id.firstlineno);
     this.saveKey(K_name);
-    this.saveStr(id.name);
+    this.saveStrIn(g?.[1] ?? 0, id.name);
     this.saveKey(K_file_hash);
-    this.saveStr(id.file_hash);
+    this.saveStrIn(g?.[2] ?? 0, id.file_hash);
     if (this.next) {
       this.saveKey(K_closure_hash);
       this.saveIntOrNone(id.closure_hash ?? null);
@@ -565,6 +582,23 @@ class Writer {
     this.saveExtra(id.extra);
     this.dictEnd(n);
     this.write1(0x62); // BUILD
+  }
+
+  /** saveStr of a string that is one object with the equal ones of its group only (CodeStrings). */
+  private saveStrIn(group: number, s: string): void {
+    if (group === 0) return this.saveStr(s);
+    const key = `${group}\u0000${s}`;
+    const m = this.groupMemo.get(key);
+    if (m !== undefined) {
+      this.boundary();
+      return this.memoGet(m);
+    }
+    // a fresh object: written out, its memo slot reached only through its group
+    const saved = this.strMemo;
+    this.strMemo = new Map();
+    this.saveStr(s);
+    this.groupMemo.set(key, this.strMemo.get(s)!);
+    this.strMemo = saved;
   }
 
   private saveIntOrNone(v: PyInt | null): void {

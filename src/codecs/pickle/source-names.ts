@@ -1,4 +1,5 @@
 import type { Profile } from '../../model/profile.ts';
+import { codeStringsOf } from './code-strings.ts';
 import { pickleProfile, type SourceNames } from './pickle-profile.ts';
 
 /**
@@ -15,10 +16,12 @@ export function sourceNamesOf(bytes: Uint8Array, profile: Profile): SourceNames 
   // protocols 0 and 1 start with no PROTO opcode; pickleProfile writes 2 to 5
   const protocol = bytes[0] === 0x80 ? bytes[1] : 0;
   if (protocol !== 2 && protocol !== 3 && protocol !== 4 && protocol !== 5) return null;
+  // the code ids' strings as the bytes have them (a warm-started run's loaded ones apart)
+  const codeStrings = codeStringsOf(bytes) ?? undefined;
   for (const mode of ['per-code', 'shared'] as const) {
     let mine: Uint8Array;
     try {
-      mine = pickleProfile(profile, { protocol, sourceNames: mode });
+      mine = pickleProfile(profile, { protocol, sourceNames: mode, codeStrings });
     } catch {
       return null; // a profile the writer refuses (closure-distinct code ids in 2.11): not ours to tell
     }

@@ -7,7 +7,7 @@ const of = (bytes: Uint8Array) => sourceNamesOf(bytes, unpickleProfile(bytes));
 
 describe("sourceNamesOf: how a pickle's equal source names were shared where it was pickled", () => {
   it("PyTorch's own files: each code state's names their own objects", () => {
-    for (const f of ['torch-2.11/local/code_state_fixture_None_.pkl', 'torch-2.11/workload2/code_state_fixture2_1_.pkl', 'multirun/probe3/run2/code_state_probe3_None_.pkl', 'multirun/probe4-local/run3/code_state_probe4_None_.pkl', 'torch-2.11/protocols/code_state_p2.pkl', 'torch-2.11/protocols/code_state_p5.pkl']) {
+    for (const f of ['torch-2.11/local/code_state_fixture_None_.pkl', 'torch-2.11/workload2/code_state_fixture2_1_.pkl', 'multirun/probe3/run2/code_state_probe3_None_.pkl', 'multirun/probe4-local/run3/code_state_probe4_None_.pkl', 'multirun/probe5/run2/code_state_probe5_None_.pkl', 'multirun/probe7/run3/code_state_probe7_None_.pkl', 'torch-2.11/protocols/code_state_p2.pkl', 'torch-2.11/protocols/code_state_p5.pkl']) {
       assert.equal(of(fixture(f)), 'per-code', f);
     }
   });

@@ -1,0 +1,54 @@
+import type { CodeStrings } from '../codecs/pickle/index.ts';
+import { codeKey } from '../model/code-id.ts';
+import type { Sql } from './database.ts';
+import { eachImportedEvent } from './imported-events.ts';
+import type { Dictionaries } from './log.ts';
+import type { Window } from './window.ts';
+
+/**
+ * Which string objects each code id's filename, name and file_hash were in the PyTorch process
+ * that wrote the profile's newest snapshot (CodeStrings), from the traces' snapshots: a run
+ * writes the code ids it loaded at its start (its get_*_code_state) with the unpickler's
+ * strings, and only those it first compiled itself with its code objects' (a name interned, so
+ * one object with an equal field name). Loaded again by the next run, each run's objects stay
+ * apart from every other run's. So each code id is of the run whose snapshot holds it first
+ * (event times: PyTorch's clock), the writer's own where that is the writer's put_*; the writer
+ * is the run of the newest put_* the window folds. Null where no trace's snapshot is folded.
+ */
+export function codeOrigins(sql: Sql, dict: Dictionaries, profileId: number, w: Window): CodeStrings | null {
+  const kinds = snapshotKinds(sql, dict);
+  if (!kinds.size) return null;
+  // each code row's first snapshot, and the newest put
+  const first = new Map<number, { time: number; position: number; run: string; kind: 'put' | 'get' }>();
+  let writer: { time: number; position: number; run: string } | null = null;
+  eachImportedEvent(sql, dict, profileId, w, false, (e) => {
+    const kind = kinds.get(e.bodyId);
+    if (!kind || e.run === null || e.codeRow === null) return;
+    const f = first.get(e.codeRow);
+    if (!f || e.time < f.time || (e.time === f.time && e.position < f.position)) first.set(e.codeRow, { time: e.time, position: e.position, run: e.run, kind });
+    if (kind === 'put' && (!writer || e.time > writer.time || (e.time === writer.time && e.position > writer.position))) writer = { time: e.time, position: e.position, run: e.run };
+  });
+  const by = writer as { run: string } | null;
+  if (!by) return null;
+  const groups = new Map<string, number>();
+  const out = new Map<string, [number, number, number]>();
+  for (const [row, f] of first) {
+    const label = `${f.run}\u0000${f.kind}`;
+    let g = f.kind === 'put' && f.run === by.run ? 0 : groups.get(label);
+    if (g === undefined) groups.set(label, (g = groups.size + 1));
+    out.set(codeKey(dict.code(row)), [g, g, g]);
+  }
+  return out;
+}
+
+/** The bodies of entry.imported events that a trace's put_*_code_state or get_*_code_state brought. */
+function snapshotKinds(sql: Sql, dict: Dictionaries): Map<number, 'put' | 'get'> {
+  const out = new Map<number, 'put' | 'get'>();
+  for (const r of sql.allRaw("select id from bodies where kind = 'entry.imported'")) {
+    const id = Number(r[0]);
+    const f = dict.body(id).format ?? '';
+    if (/^put_\w*_code_state$/.test(f)) out.set(id, 'put');
+    else if (/^get_\w*_code_state$/.test(f)) out.set(id, 'get');
+  }
+  return out;
+}
