@@ -112,6 +112,30 @@ for (const j of JOBS) {
   });
 }
 
+describe('values seen after warm starts', () => {
+  it('a value a run only loaded (its get_*_code_state) is not counted as one it saw', () => {
+    const db = join(dir, 'values-loaded.db');
+    const runNames: string[] = [];
+    for (const n of [1, 2, 3]) {
+      ok(cli(db, ['ingest', join(RUNS, 'probe5', `run${n}`, 'trace.log.gz')]));
+      const runs = (JSON.parse(ok(cli(db, ['jobs', '--json'])).trim().split('\n')[0]) as { runs: string[] }).runs;
+      runNames.push(runs.find((r) => !runNames.includes(r))!);
+    }
+    type Story = { code: { name: string }; source: string; dim: { field: string; index?: number }; values: { value: string; count: number; runs: string[] }[] };
+    const stories = JSON.parse(ok(cli(db, ['why', '--job', 'probe5', '--json']))) as Story[];
+    const at = (source: string, field: string) => stories.find((s) => s.code.name === 'forward' && s.source === source && s.dim.field === field)!.values;
+    // run 1 fed forward x of 2 rows and self.n = 2; run 2 loaded them, then fed 5 rows and n = 3
+    assert.deepEqual(at("L['x']", 'size'), [
+      { value: '2', count: 1, runs: [runNames[0]] },
+      { value: '5', count: 1, runs: [runNames[1]] },
+    ]);
+    assert.deepEqual(at("L['self'].n", 'scalar'), [
+      { value: '2', count: 1, runs: [runNames[0]] },
+      { value: '3', count: 1, runs: [runNames[1]] },
+    ]);
+  });
+});
+
 describe('retracting a run that later runs warm-started from', () => {
   const set = JOBS[0];
   const file = (n: number) => join(RUNS, set.set, `run${n}`, set.snapshot);

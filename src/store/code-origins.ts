@@ -1,5 +1,6 @@
 import type { CodeStrings } from '../codecs/pickle/index.ts';
 import { codeKey } from '../model/code-id.ts';
+import { snapshotKind } from '../model/snapshot-kind.ts';
 import type { Sql } from './database.ts';
 import { eachImportedEvent } from './imported-events.ts';
 import type { Dictionaries } from './log.ts';
@@ -46,9 +47,8 @@ function snapshotKinds(sql: Sql, dict: Dictionaries): Map<number, 'put' | 'get'>
   const out = new Map<number, 'put' | 'get'>();
   for (const r of sql.allRaw("select id from bodies where kind = 'entry.imported'")) {
     const id = Number(r[0]);
-    const f = dict.body(id).format ?? '';
-    if (/^put_\w*_code_state$/.test(f)) out.set(id, 'put');
-    else if (/^get_\w*_code_state$/.test(f)) out.set(id, 'get');
+    const kind = snapshotKind(dict.body(id).format);
+    if (kind) out.set(id, kind);
   }
   return out;
 }

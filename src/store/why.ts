@@ -12,6 +12,7 @@ import { dictionaries, scanEvents, type Dictionaries } from './log.ts';
 import { isWholeLog, leftOutRuns, retractionsIn } from './window.ts';
 import { carriedAdvice, warmStartCarriers } from './warm-starts.ts';
 import { liveMerges } from './live-merges.ts';
+import { snapshotKind } from '../model/snapshot-kind.ts';
 import { describedShapes } from './described-shapes.ts';
 import type { Ledger } from './ledger.ts';
 import type { Window } from './window.ts';
@@ -227,7 +228,8 @@ function explainWith(ledger: Ledger, profileId: number, opts: ExplainOptions, on
     let i = 0;
     for (const [bodyId, slot] of acc.carried) {
       const brought = valueAt(got[i++], d);
-      if (!isStatic(brought)) continue;
+      // what a run loaded at its start (get_*_code_state) was seen by earlier runs, not by it
+      if (!isStatic(brought) || snapshotKind(dict.body(bodyId).format) === 'get') continue;
       const v = show(brought);
       const values = valuesOf(t);
       let into = values.get(v);
