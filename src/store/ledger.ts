@@ -1,9 +1,10 @@
 import pako from 'pako';
 import { parseCacheKey, type ProfileKey } from '../model/cache-key.ts';
-import { inputError } from '../errors.ts';
+import { classify, fullMessage, inputError, LedgerError } from '../errors.ts';
 import { isLogTable, missingTables, tablesMissing } from './damage.ts';
 import { appendAhead, appendBatch, appendFolded, foldAhead, internBatch, type AppendResult, type AppendState } from './append.ts';
 import { openDatabase, type OpenedDatabase, type OpenOptions, type Sql } from './database.ts';
+import { ledgerFileBefore } from './new-ledger-file.ts';
 import type { FoldStep, StreamView } from './fold.ts';
 import { foldWindow } from './fold-window.ts';
 import { createInterner } from './intern.ts';
@@ -84,20 +85,32 @@ export interface Ledger {
 /** @deprecated the old name of Window */
 export type FoldFilter = Window;
 
-/** Opens a ledger; `readonly` for read commands (nothing created, migrated or rebuilt). */
+/**
+ * Opens a ledger; `readonly` for read commands (nothing created, migrated or rebuilt). A SQLite
+ * ledger this open made and could not finish making (a full disk, a file-size limit) is taken
+ * back, with its -wal and -shm, and the error says so (new-ledger-file.ts): a later command would
+ * meet a file that is no ledger.
+ */
 export async function openLedger(path: string, options: OpenOptions = {}): Promise<Ledger> {
-  const db = await openDatabase(path, options);
-  const ledger = createLedger(db);
+  const before = options.readonly ? undefined : ledgerFileBefore(path);
   try {
-    // a table of the log dropped: no command answers from the views left (show did), nor writes
-    const lost = missingTables(db.sql.dialect.tables(db.sql)).filter(isLogTable);
-    if (lost.length) throw tablesMissing(db.path, lost);
-    unpin(ledger, options.readonly === true);
+    const db = await openDatabase(path, options);
+    const ledger = createLedger(db);
+    try {
+      // a table of the log dropped: no command answers from the views left (show did), nor writes
+      const lost = missingTables(db.sql.dialect.tables(db.sql)).filter(isLogTable);
+      if (lost.length) throw tablesMissing(db.path, lost);
+      unpin(ledger, options.readonly === true);
+    } catch (e) {
+      await ledger.close();
+      throw e;
+    }
+    return ledger;
   } catch (e) {
-    await ledger.close();
-    throw e;
+    const left = before?.isNew ? before.takeBack({ unlessLedger: true }) : null;
+    if (left === null) throw e;
+    throw new LedgerError(`${fullMessage(e)}; ${left}`, { kind: classify(e), cause: e });
   }
-  return ledger;
 }
 
 /**
