@@ -8,6 +8,7 @@ import { encodeRemoteValue } from '../codecs/remote-value.ts';
 import { localFileName } from '../model/cache-key.ts';
 import { closureConflicts, mergeClosures } from '../model/closures.ts';
 import { layoutOf, type Profile, type TorchLayout } from '../model/profile.ts';
+import { writtenSourceNames } from './source-names.ts';
 
 export type ExportFormat = 'pickle' | 'megacache' | 'remote-json' | 'local-dir';
 
@@ -17,7 +18,7 @@ export interface LayoutOptions {
   torch?: TorchLayout;
   /** `--merge-closures`: code ids that differ only in closure_hash are joined (2.11 cannot hold them apart). */
   mergeClosures?: boolean;
-  /** Which equal source names are one object in the pickle (default 'shared'; a ledger's profile: sourceNamesFor). */
+  /** Which equal source names are one object in the pickle (default: writtenSourceNames, as the profile's writer had them for a profile the ledger handed out, else 'shared'). */
   sourceNames?: SourceNames;
 }
 
@@ -43,7 +44,9 @@ const LAYOUT_FIELDS: LayoutWords = { torch: "torch: '2.12'", mergeClosures: 'mer
 
 /** The profile's pickle in the layout asked for (profileAsWritten's profile). */
 export function profilePickle(profile: Profile, protocol: PickleProtocol = 4, o: LayoutOptions = {}): Uint8Array {
-  return pickleProfile(profileAsWritten(profile, o), { protocol, layout: o.torch ?? layoutOf(profile) ?? '2.11', sourceNames: o.sourceNames });
+  // asked of the profile given: profileAsWritten's may be a new one (closures merged)
+  const sourceNames = o.sourceNames ?? writtenSourceNames(profile);
+  return pickleProfile(profileAsWritten(profile, o), { protocol, layout: o.torch ?? layoutOf(profile) ?? '2.11', sourceNames });
 }
 
 export interface ExportOptions extends LayoutOptions {

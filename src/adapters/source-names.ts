@@ -1,5 +1,7 @@
 import { sourceNamesOf, unpickleProfile, type SourceNames } from '../codecs/pickle/index.ts';
+import type { Profile } from '../model/profile.ts';
 import type { Ledger } from '../store/ledger.ts';
+import { sourceOf } from '../store/profile-source.ts';
 import type { Window } from '../store/window.ts';
 
 /**
@@ -27,4 +29,18 @@ export function sourceNamesFor(ledger: Ledger, profileId: number, window: Window
     // a kept snapshot that no longer reads (damage: verify's to say) tells nothing
     return 'per-code';
   }
+}
+
+/**
+ * The source names an export of `profile` writes unless told (the library's exportBytes,
+ * profilePickle, writeLocalDir, publishProfile, publishMerged; the command line's export and
+ * publish the same): sourceNamesFor where the ledger handed the profile out (view, fold; its
+ * window), so the library too writes PyTorch's bytes of a trace-ingested profile, while its
+ * ledger is open; else 'shared', equal names one object (a profile put together or joined by
+ * the caller, or one whose ledger was closed since, which can no longer be asked: pass
+ * `sourceNames: sourceNamesFor(...)` asked before the close).
+ */
+export function writtenSourceNames(profile: Profile): SourceNames {
+  const s = sourceOf(profile);
+  return s?.open() ? sourceNamesFor(s.ledger, s.profileId, s.window) : 'shared';
 }

@@ -5,6 +5,7 @@ import { isLogTable, missingTables, tablesMissing } from './damage.ts';
 import { appendAhead, appendBatch, appendFolded, foldAhead, internBatch, type AppendResult, type AppendState } from './append.ts';
 import { openDatabase, type OpenedDatabase, type OpenOptions, type Sql } from './database.ts';
 import { ledgerFileBefore } from './new-ledger-file.ts';
+import { markSource } from './profile-source.ts';
 import type { FoldStep, StreamView } from './fold.ts';
 import { foldWindow } from './fold-window.ts';
 import { createInterner } from './intern.ts';
@@ -225,6 +226,8 @@ function createLedger(db: OpenedDatabase): Ledger {
     }
   };
 
+  let closed = false;
+  const isOpen = () => !closed;
   const ledger: Ledger = {
     path: db.path,
     notes: [],
@@ -347,6 +350,8 @@ function createLedger(db: OpenedDatabase): Ledger {
       // Built fresh from the stored JSON: no tuple or automatic_dynamic object occurs twice, so
       // the pickle writer may skip its identity memo (Profile.unshared; a later fold clears it).
       v.profile.unshared = true;
+      // an export of it writes its source names as its writer did (sourceNamesFor), unless told
+      markSource(v.profile, { ledger, profileId: pid, window: {}, open: isOpen });
       return v;
     },
     fold(pid, window = {}, onStep) {
@@ -354,7 +359,9 @@ function createLedger(db: OpenedDatabase): Ledger {
       settle();
       knownRead(ledger, pid, window);
       syncCache();
-      return foldWindow(sql, interner.dict, pid, window, onStep);
+      const v = foldWindow(sql, interner.dict, pid, window, onStep);
+      markSource(v.profile, { ledger, profileId: pid, window, open: isOpen });
+      return v;
     },
     history(pid) {
       settle();
@@ -391,6 +398,7 @@ function createLedger(db: OpenedDatabase): Ledger {
       return sql.get<{ id: number }>('select id from imports where digest = ?', digest)!.id;
     },
     async close() {
+      closed = true;
       try {
         settle();
       } finally {
