@@ -10,7 +10,7 @@ import { matchCode } from './code-ref.ts';
 import { knownRead, noSuchSource } from './known.ts';
 import { dictionaries, scanEvents, type Dictionaries } from './log.ts';
 import { isWholeLog, leftOutRuns, retractionsIn } from './window.ts';
-import { carriedAdvice, warmStartCarriers } from './warm-starts.ts';
+import { carriedAdvice, carriesAny, warmStartCarriers, type Carriers } from './warm-starts.ts';
 import { liveMerges } from './live-merges.ts';
 import { mergedKinds, type MergedKinds } from './merged-kinds.ts';
 import { describedShapes } from './described-shapes.ts';
@@ -150,7 +150,7 @@ function explainWith(ledger: Ledger, profileId: number, opts: ExplainOptions, on
     return live;
   };
   // the runs that carry what a run brought, read once a profile where advice names a run
-  let carriers: ((run: string) => string[]) | undefined;
+  let carriers: ((run: string) => Carriers) | undefined;
   const carriersOf = () => (carriers ??= warmStartCarriers(ledger.sql, dict, profileId, window));
   // the runs retracted after the window's point: its answer holds their events, but advice
   // must not send the user to retract them again (the whole log leaves them out already)
@@ -478,11 +478,16 @@ function leaveOut(run: string, later: RetractedLater, does: string): string {
  * `later`: runs retracted after the window; `carriers`: the runs that warm-started from what a
  * run brought (warm-starts.ts).
  */
-function advise(s: DimStory, bothKinds: boolean, marked: boolean, live: string | null, later: RetractedLater, carriers: (run: string) => string[], kinds: (() => MergedKinds) | null): string {
-  // retracting runs undoes what they brought unless later runs warm-started from it (warm-starts.ts)
+function advise(s: DimStory, bothKinds: boolean, marked: boolean, live: string | null, later: RetractedLater, carriers: (run: string) => Carriers, kinds: (() => MergedKinds) | null): string {
+  // retracting runs undoes what they brought unless later runs warm-started from it, or later
+  // snapshots with no run hold it (warm-starts.ts)
   const carried = (runs: string[]) => {
-    const c = [...new Set(runs.flatMap(carriers))].filter((r) => !runs.includes(r));
-    return c.length ? `; ${carriedAdvice(runs, c)}` : '';
+    const each = runs.map(carriers);
+    const c: Carriers = {
+      runs: [...new Set(each.flatMap((x) => x.runs))].filter((r) => !runs.includes(r)),
+      snapshots: [...new Map(each.flatMap((x) => x.snapshots).map((x) => [x.position, x])).values()].sort((x, y) => x.position - y.position),
+    };
+    return carriesAny(c) ? `; ${carriedAdvice(runs, c)}` : '';
   };
   // advice to retract a run: how, and what still carries it
   const retract = (run: string, does: string) => leaveOut(run, later, does) + (later.has(run) ? '' : carried([run]));
