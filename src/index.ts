@@ -27,7 +27,7 @@ export { describedShapes, sawSentence, type DescribedShape } from './store/descr
 export { ingestFile, detectKind, type IngestKind } from './adapters/ingest-file.ts';
 export { ingestObservations } from './adapters/ingest-observations.ts';
 export { exportBytes, profilePickle, writeLocalDir, type ExportFormat, type LayoutOptions } from './adapters/export-profile.ts';
-export { sourceNamesFor, writerStringsFor, type WriterStrings } from './adapters/source-names.ts';
+export { sourceNamesFor, writerStringsFor, writtenStrings, type WriterStrings } from './adapters/source-names.ts';
 export { publishProfile, previewPublish, publishMerged, pullProfiles, RedisError, type PublishPreview, type MergedPublish } from './adapters/redis.ts';
 export { mergeProfiles } from './adapters/merge-profiles.ts';
 export { watch, type WatchOptions } from './adapters/watch/watch.ts';

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { cli } from './support/cli.ts';
@@ -162,6 +162,38 @@ describe('retracting a run that later runs warm-started from', () => {
     assert.equal(again.stderr, '', 'the last run: nothing carries it');
     assert.deepEqual(exported(db, set, 'retract-23'), set.pickle(file(1)));
     assert.ok(r1);
+  });
+});
+
+// Session 22: a profile file PyTorch wrote, ingested with no run (a pickle here; a mega-cache
+// or a remote value alike), later than a run, holds what that run brought as a warm-started
+// run's snapshots do; retract and why named only the runs.
+describe('retracting a run that a later snapshot with no run carries', () => {
+  const set = JOBS[0];
+  it('retract, why and retractRun name the snapshot (format, file, position); one older than the run is not named', () => {
+    const db = join(dir, 'retract-snapshot.db');
+    for (const n of [1, 2]) ok(cli(db, ['ingest', join(RUNS, set.set, `run${n}`, 'trace.log.gz')]));
+    const [r1, r2] = (JSON.parse(ok(cli(db, ['jobs', '--json'])).trim().split('\n')[0]) as { runs: string[] }).runs;
+    // run 2's file, written after it (its time: the file's); run 1's, dated before run 2 started
+    const later = join(dir, 'run2-later.pkl');
+    const older = join(dir, 'run1-older.pkl');
+    copyFileSync(join(RUNS, set.set, 'run2', set.snapshot), later);
+    copyFileSync(join(RUNS, set.set, 'run1', set.snapshot), older);
+    utimesSync(older, new Date('2026-01-01T00:00:00Z'), new Date('2026-01-01T00:00:00Z'));
+    ok(cli(db, ['ingest', older, ...set.key]));
+    const at = Number((JSON.parse(ok(cli(db, ['jobs', '--json'])).trim().split('\n')[0]) as { position: number }).position) + 1;
+    ok(cli(db, ['ingest', later, ...set.key]));
+    const named = `the pickle snapshot ${later} (#${at}), ingested with no run and written later than run ${r2}, holds what run ${r2} brought too (PyTorch writes what it loaded into each profile it writes): no run names it, so no retraction leaves it out`;
+    const why = ok(cli(db, ['why', ...set.key, '--code', 'listdict', '--source', "L['xs'][0]", '--dim', '0']));
+    assert.ok(why.includes(`pgo-ledger retract --run ${r2} undoes that run; but ${named}`), why);
+    assert.ok(!why.includes(older), why);
+    const r = cli(db, ['retract', '--run', r2]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stderr, `pgo-ledger: note: probe3:None:: run ${r2} is left out of its answers, but ${named}\n`);
+    // run 1 came before every snapshot's time but the older one's: the later one carries it too
+    const r1r = cli(db, ['retract', '--run', r1]);
+    assert.match(r1r.stderr, new RegExp(`run ${r1.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} is left out of its answers, but the pickle snapshot ${later.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} \\(#${at}\\)`));
+    assert.ok(!r1r.stderr.includes(older), r1r.stderr);
   });
 });
 

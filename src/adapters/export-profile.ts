@@ -8,6 +8,7 @@ import { encodeRemoteValue } from '../codecs/remote-value.ts';
 import { localFileName } from '../model/cache-key.ts';
 import { closureConflicts, mergeClosures } from '../model/closures.ts';
 import { layoutOf, type Profile, type TorchLayout } from '../model/profile.ts';
+import { writtenStrings } from './source-names.ts';
 
 export type ExportFormat = 'pickle' | 'megacache' | 'remote-json' | 'local-dir';
 
@@ -17,7 +18,7 @@ export interface LayoutOptions {
   torch?: TorchLayout;
   /** `--merge-closures`: code ids that differ only in closure_hash are joined (2.11 cannot hold them apart). */
   mergeClosures?: boolean;
-  /** Which equal source names are one object in the pickle (default 'shared'; a ledger's profile: sourceNamesFor). */
+  /** Which equal source names are one object in the pickle (default: writtenStrings, as the profile's writer had them for a profile the ledger handed out, else 'shared'). */
   sourceNames?: SourceNames;
   /** Code ids whose strings were objects of their own where the profile was written (writerStringsFor). */
   codeStrings?: CodeStrings;
@@ -45,7 +46,9 @@ const LAYOUT_FIELDS: LayoutWords = { torch: "torch: '2.12'", mergeClosures: 'mer
 
 /** The profile's pickle in the layout asked for (profileAsWritten's profile). */
 export function profilePickle(profile: Profile, protocol: PickleProtocol = 4, o: LayoutOptions = {}): Uint8Array {
-  return pickleProfile(profileAsWritten(profile, o), { protocol, layout: o.torch ?? layoutOf(profile) ?? '2.11', sourceNames: o.sourceNames, codeStrings: o.codeStrings });
+  // asked of the profile given: profileAsWritten's may be a new one (closures merged)
+  const { sourceNames, codeStrings } = o.sourceNames !== undefined ? o : writtenStrings(profile);
+  return pickleProfile(profileAsWritten(profile, o), { protocol, layout: o.torch ?? layoutOf(profile) ?? '2.11', sourceNames, codeStrings });
 }
 
 export interface ExportOptions extends LayoutOptions {

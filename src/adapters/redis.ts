@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
 import { profileAsWritten, profilePickle, type LayoutOptions } from './export-profile.ts';
+import { writtenStrings } from './source-names.ts';
 import { unpickleProfile } from '../codecs/pickle/index.ts';
 import { cacheKeyOfRemoteKey, decodeRemoteValue, encodeRemoteValue, remoteKey } from '../codecs/remote-value.ts';
 import { classify, fullMessage, inputError, isDatabaseFailure, LedgerError } from '../errors.ts';
@@ -199,6 +200,8 @@ export async function publishMerged(url: string, cacheKey: string, profile: Prof
   const key = remoteKey(cacheKey);
   refuseEmptyProfile(key, profile);
   const max = o.maxAttempts ?? 10;
+  // the join is a new profile: written with the source names the profile given would be
+  const written = { ...o, ...(o.sourceNames !== undefined ? {} : writtenStrings(profile)) };
   return withRedis(url, o, async (r) => {
     for (let attempt = 1; attempt <= max; attempt++) {
       await r.watch(key);
@@ -209,7 +212,7 @@ export async function publishMerged(url: string, cacheKey: string, profile: Prof
         const current = await currentProfile(r, key, o);
         joined = profileAsWritten(current ? joinProfiles(current, profile) : profile, o);
         held = current?.codes.size ?? 0;
-        value = encodeRemoteValue(profilePickle(joined, 4, o));
+        value = encodeRemoteValue(profilePickle(joined, 4, written));
         await o.beforeWrite?.(attempt);
       } catch (e) {
         await r.unwatch().catch(() => {}); // the error at hand is the one to tell

@@ -1,5 +1,7 @@
 import { codeStringsOf, sourceNamesOf, unpickleProfile, type CodeStrings, type SourceNames } from '../codecs/pickle/index.ts';
+import type { Profile } from '../model/profile.ts';
 import type { Ledger } from '../store/ledger.ts';
+import { sourceOf } from '../store/profile-source.ts';
 import type { Window } from '../store/window.ts';
 
 /**
@@ -48,4 +50,18 @@ export function writerStringsFor(ledger: Ledger, profileId: number, window: Wind
 
 function withCodes(sourceNames: SourceNames, codeStrings: CodeStrings | null): WriterStrings {
   return codeStrings?.size ? { sourceNames, codeStrings } : { sourceNames };
+}
+
+/**
+ * How an export of `profile` shares its strings unless told (the library's exportBytes,
+ * profilePickle, writeLocalDir, publishProfile, publishMerged; the command line's export and
+ * publish the same): writerStringsFor where the ledger handed the profile out (view, fold; its
+ * window), so the library too writes PyTorch's bytes of a trace-ingested profile, while its
+ * ledger is open; else 'shared', equal names one object (a profile put together or joined by
+ * the caller, or one whose ledger was closed since, which can no longer be asked: pass
+ * `writerStringsFor(...)`'s fields asked before the close).
+ */
+export function writtenStrings(profile: Profile): WriterStrings {
+  const s = sourceOf(profile);
+  return s?.open() ? writerStringsFor(s.ledger, s.profileId, s.window) : { sourceNames: 'shared' };
 }

@@ -1,9 +1,6 @@
-import { existsSync, rmSync, statSync, truncateSync } from 'node:fs';
 import { classify, fullMessage, LedgerError } from '../errors.ts';
 import { isPostgresUrl } from '../store/dialect/dialect.ts';
-
-/** The files SQLite makes beside a ledger. */
-const SIDECARS = ['-wal', '-shm', '-journal'];
+import { ledgerFileBefore } from '../store/new-ledger-file.ts';
 
 export interface CopyTarget {
   /**
@@ -17,36 +14,23 @@ export interface CopyTarget {
 /**
  * What a failed `copy` leaves of its target (`--to`), looked at before it is opened. A SQLite
  * file that was new (absent, or empty, which a ledger may be made in) is put back as it was,
- * with the sidecars its open made: a copy cut by a full disk or a file-size limit left a file
- * that was no ledger (its making cut) or a ledger of part of the log, a half-write. An existing
- * ledger keeps the whole batches appended (an append is for good, and one transaction for a
- * whole copy would hold its write lock from every other writer for as long): the message says
- * how many, and the same copy again adds the rest. A PostgreSQL target is left as it is.
+ * with the sidecars its open made (new-ledger-file.ts, as openLedger does with a ledger it could
+ * not finish making): a copy cut by a full disk or a file-size limit left a ledger of part of the
+ * log, a half-write. An existing ledger keeps the whole batches appended (an append is for good,
+ * and one transaction for a whole copy would hold its write lock from every other writer for as
+ * long): the message says how many, and the same copy again adds the rest. A PostgreSQL target
+ * is left as it is.
  */
 export function copyTarget(to: string): CopyTarget {
   if (isPostgresUrl(to)) return { failed: (e) => { throw e; } };
-  let size: number | null = null;
-  try {
-    size = statSync(to).size;
-  } catch {
-    /* not there */
-  }
-  const had = new Set(SIDECARS.filter((s) => existsSync(to + s)));
+  const before = ledgerFileBefore(to);
   return {
     failed(e, copied, sourceEvents) {
-      let left: string;
-      if (size === null || size === 0) {
-        try {
-          for (const s of SIDECARS) if (!had.has(s)) rmSync(to + s, { force: true });
-          if (size === null) rmSync(to, { force: true });
-          else truncateSync(to, 0);
-          left = size === null ? `nothing was written: the new ledger ${to} is removed` : `nothing was written: ${to} is left empty, as it was`;
-        } catch (r) {
-          left = `${to} was new, and could not be taken back (${fullMessage(r)}): remove it before a copy again`;
-        }
-      } else {
-        left = `${to} was a ledger before: ${copied ? `the events copied before it are in it, in whole transactions (${copied} of the source's ${sourceEvents()})` : 'no event of the copy is in it'}, and the same copy again adds the rest`;
-      }
+      // a new ledger whose making failed was taken back by openLedger, which said so
+      const left = before.isNew
+        ? before.takeBack()
+        : `${to} was a ledger before: ${copied ? `the events copied before it are in it, in whole transactions (${copied} of the source's ${sourceEvents()})` : 'no event of the copy is in it'}, and the same copy again adds the rest`;
+      if (left === null) throw e;
       throw new LedgerError(`${fullMessage(e)}; ${left}`, { kind: classify(e), cause: e });
     },
   };

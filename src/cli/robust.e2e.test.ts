@@ -556,7 +556,7 @@ describe('session 17: a file-size limit below what SQLite needs', () => {
     const db = join(dir, 'fsize.db');
     assert.equal(cliAs(db, ['ingest', '-'], { input: lines(0) }).status, 0);
     const limited = (d: string, args: string[]) => spawnSync('bash', ['-c', 'ulimit -f 8; exec "$@"', 'bash', process.execPath, builtCli(), '--db', d, ...args], { encoding: 'utf8' });
-    const said = (d: string) => `${d.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: disk I/O error: ${d.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}-shm, which SQLite maps for every reader and writer \\(32 KiB at least\\), cannot grow past this process's file-size limit of 8192 bytes \\(ulimit -f\\)\\n$`;
+    const said = (d: string, tail = '') => `${d.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: disk I/O error: ${d.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}-shm, which SQLite maps for every reader and writer \\(32 KiB at least\\), cannot grow past this process's file-size limit of 8192 bytes \\(ulimit -f\\)${tail}\\n$`;
     for (const args of [['show', '--job', 'case-0'], ['why', '--job', 'case-0'], ['history', '--job', 'case-0'], ['jobs'], ['verify']]) {
       for (const f of [`${db}-shm`, `${db}-wal`]) rmSync(f, { force: true });
       const r = limited(db, args);
@@ -566,7 +566,9 @@ describe('session 17: a file-size limit below what SQLite needs', () => {
     const fresh = join(dir, 'fsize-new.db');
     const w = spawnSync('bash', ['-c', 'ulimit -f 8; exec "$@"', 'bash', process.execPath, builtCli(), '--db', fresh, 'ingest', '-'], { input: lines(1), encoding: 'utf8' });
     assert.equal(w.status, 2, w.stderr);
-    assert.match(w.stderr, new RegExp(`^pgo-ledger: cannot create the ledger in ${said(fresh)}`));
+    // and the file it began is taken back (session 22: a 4 KiB file, its -wal and -shm, were left)
+    assert.match(w.stderr, new RegExp(`^pgo-ledger: cannot create the ledger in ${said(fresh, `; nothing was written: the new ledger ${fresh.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} is removed`)}`));
+    assert.equal(existsSync(fresh), false);
     // with no limit the same ledger reads
     assert.equal(cliAs(db, ['show', '--job', 'case-0']).stdout, cases[0].expected.render + '\n');
   });

@@ -1,14 +1,17 @@
 import { historyAsOf } from './history.ts';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { oracleCases } from '../../test/support/fixtures.ts';
 import { caseLines } from '../../test/support/oracle-lines.ts';
 import { tempDir } from '../../test/support/tmp.ts';
+import { ingestFile } from '../adapters/ingest-file.ts';
 import { ingestObservations } from '../adapters/ingest-observations.ts';
 import { InputError } from '../adapters/observation-lines.ts';
 import { pickleProfile } from '../codecs/pickle/index.ts';
+import { codeKey } from '../model/code-id.ts';
+import { joinProfiles } from '../model/join-profiles.ts';
 import { renderProfile } from '../model/render.ts';
 import { diffProfiles } from './diff.ts';
 import { openLedger, type Ledger } from './ledger.ts';
@@ -125,6 +128,40 @@ for (const dialect of DIALECTS) describe(dialect, () => {
       const d = diffProfiles(ledger.fold(p.id, { untilPosition: positions[step - 1] }).profile, ledger.fold(p.id, { untilPosition: positions[step] }).profile);
       const rec = c.expected.steps[step].logged.find((l) => l.reason === 'size change')!;
       assert.ok(d.some((ch) => ch.source === rec.name && ch.dims.some((x) => x.dim === `size[${rec.dim_changed}]` && x.to === "?")), JSON.stringify(d));
+    });
+  });
+
+  describe('session 22: retractRun names the snapshots with no run that carry a run', () => {
+    it("carried lists a pickle ingested with no run later than the run (format, origin, position), not one older, nor one of a run", async () => {
+      const dir = tempDir();
+      const l = await openLedger(ledgerAt(dialect, dir, 'carried.db'));
+      try {
+        const code = { filename: '/srv/m.py', firstlineno: 3, name: 'f', file_hash: 'a' };
+        const line = (run: string, n: number, t: string) => JSON.stringify({ job: 'cs', run, time: t, code, source: "L['x']", kind: 'tensor', size: [n, 4], stride: [4, 1] });
+        writeFileSync(join(dir, 'obs.jsonl'), [line('r1', 8, '2026-11-26T10:00:00Z'), line('r2', 9, '2026-11-26T11:00:00Z')].join('\n'));
+        await ingestObservations(l, join(dir, 'obs.jsonl'));
+        // three profiles (an import is known by what it holds: each must differ): after r1, after r2, and with L['y'] too
+        const p = l.profileByKey('cs:None:')!;
+        const other = { filename: '/srv/m.py', firstlineno: 9, name: 'g', file_hash: 'a' };
+        const afterR2 = l.view(p.id).profile;
+        const profiles = [l.fold(p.id, { untilPosition: 1 }).profile, afterR2, joinProfiles(afterR2, { codes: new Map([[codeKey(other), { id: other, state: { automaticDynamic: new Map([["L['y']", afterR2.codes.values().next().value!.state.automaticDynamic.get("L['x']")!]]) } }]]) })];
+        const snapshot = (name: string, i: number, time: string, run?: string) => {
+          const file = join(dir, name);
+          writeFileSync(file, pickleProfile(profiles[i]));
+          utimesSync(file, new Date(time), new Date(time));
+          return ingestFile(l, file, { defaults: { job: 'cs', run } });
+        };
+        await snapshot('older.pkl', 0, '2026-11-26T10:30:00Z');
+        const at = l.profileByKey('cs:None:')!.lastPosition! + 1;
+        await snapshot('later.pkl', 1, '2026-11-26T12:00:00Z');
+        await snapshot('of-a-run.pkl', 2, '2026-11-26T12:30:00Z', 'r3');
+        assert.equal(l.profileByKey('cs:None:')!.lastPosition, at + 2, 'each snapshot appended');
+        assert.deepEqual(retractRun(l, 'r2'), { retracted: ['cs:None:'], already: [], carried: [{ cacheKey: 'cs:None:', runs: [], snapshots: [{ format: 'pickle', origin: join(dir, 'later.pkl'), position: at }] }] });
+        // r1 came before both snapshots with no run
+        assert.deepEqual(retractRun(l, 'r1').carried[0].snapshots.map((x) => x.origin), [join(dir, 'older.pkl'), join(dir, 'later.pkl')]);
+      } finally {
+        await l.close();
+      }
     });
   });
 

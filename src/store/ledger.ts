@@ -1,9 +1,11 @@
 import pako from 'pako';
 import { parseCacheKey, type ProfileKey } from '../model/cache-key.ts';
-import { inputError } from '../errors.ts';
+import { classify, fullMessage, inputError, LedgerError } from '../errors.ts';
 import { isLogTable, missingTables, tablesMissing } from './damage.ts';
 import { appendAhead, appendBatch, appendFolded, foldAhead, internBatch, type AppendResult, type AppendState } from './append.ts';
 import { openDatabase, type OpenedDatabase, type OpenOptions, type Sql } from './database.ts';
+import { ledgerFileBefore } from './new-ledger-file.ts';
+import { markSource } from './profile-source.ts';
 import type { FoldStep, StreamView } from './fold.ts';
 import { foldWindow } from './fold-window.ts';
 import { createInterner } from './intern.ts';
@@ -88,20 +90,32 @@ export interface Ledger {
 /** @deprecated the old name of Window */
 export type FoldFilter = Window;
 
-/** Opens a ledger; `readonly` for read commands (nothing created, migrated or rebuilt). */
+/**
+ * Opens a ledger; `readonly` for read commands (nothing created, migrated or rebuilt). A SQLite
+ * ledger this open made and could not finish making (a full disk, a file-size limit) is taken
+ * back, with its -wal and -shm, and the error says so (new-ledger-file.ts): a later command would
+ * meet a file that is no ledger.
+ */
 export async function openLedger(path: string, options: OpenOptions = {}): Promise<Ledger> {
-  const db = await openDatabase(path, options);
-  const ledger = createLedger(db);
+  const before = options.readonly ? undefined : ledgerFileBefore(path);
   try {
-    // a table of the log dropped: no command answers from the views left (show did), nor writes
-    const lost = missingTables(db.sql.dialect.tables(db.sql)).filter(isLogTable);
-    if (lost.length) throw tablesMissing(db.path, lost);
-    unpin(ledger, options.readonly === true);
+    const db = await openDatabase(path, options);
+    const ledger = createLedger(db);
+    try {
+      // a table of the log dropped: no command answers from the views left (show did), nor writes
+      const lost = missingTables(db.sql.dialect.tables(db.sql)).filter(isLogTable);
+      if (lost.length) throw tablesMissing(db.path, lost);
+      unpin(ledger, options.readonly === true);
+    } catch (e) {
+      await ledger.close();
+      throw e;
+    }
+    return ledger;
   } catch (e) {
-    await ledger.close();
-    throw e;
+    const left = before?.isNew ? before.takeBack({ unlessLedger: true }) : null;
+    if (left === null) throw e;
+    throw new LedgerError(`${fullMessage(e)}; ${left}`, { kind: classify(e), cause: e });
   }
-  return ledger;
 }
 
 /**
@@ -216,6 +230,8 @@ function createLedger(db: OpenedDatabase): Ledger {
     }
   };
 
+  let closed = false;
+  const isOpen = () => !closed;
   const ledger: Ledger = {
     path: db.path,
     notes: [],
@@ -338,6 +354,8 @@ function createLedger(db: OpenedDatabase): Ledger {
       // Built fresh from the stored JSON: no tuple or automatic_dynamic object occurs twice, so
       // the pickle writer may skip its identity memo (Profile.unshared; a later fold clears it).
       v.profile.unshared = true;
+      // an export of it writes its source names as its writer did (sourceNamesFor), unless told
+      markSource(v.profile, { ledger, profileId: pid, window: {}, open: isOpen });
       return v;
     },
     fold(pid, window = {}, onStep) {
@@ -345,7 +363,9 @@ function createLedger(db: OpenedDatabase): Ledger {
       settle();
       knownRead(ledger, pid, window);
       syncCache();
-      return foldWindow(sql, interner.dict, pid, window, onStep);
+      const v = foldWindow(sql, interner.dict, pid, window, onStep);
+      markSource(v.profile, { ledger, profileId: pid, window, open: isOpen });
+      return v;
     },
     history(pid) {
       settle();
@@ -388,6 +408,7 @@ function createLedger(db: OpenedDatabase): Ledger {
       return sql.get<{ id: number }>('select id from imports where digest = ?', digest)!.id;
     },
     async close() {
+      closed = true;
       try {
         settle();
       } finally {

@@ -1,16 +1,17 @@
 import { decodePayload } from './events.ts';
 import type { Ledger } from './ledger.ts';
 import { dictionaries } from './log.ts';
-import { warmStartCarriers } from './warm-starts.ts';
+import { carriesAny, warmStartCarriers, type CarrierSnapshot } from './warm-starts.ts';
 import { inputError } from '../errors.ts';
 
 /**
  * Appends a run.retracted event to each profile the run fed (or just the job's). A profile
  * that retracted the run already gets none: a second retraction would change nothing.
  * `carried`: for each profile retracted now, the runs not retracted there that warm-started
- * from a profile holding what the run brought (warm-starts.ts): their snapshots still carry it.
+ * from a profile holding what the run brought, and the snapshots ingested with no run later
+ * than it (warm-starts.ts): they still carry it.
  */
-export function retractRun(ledger: Ledger, run: string, opts: { job?: string; reason?: string } = {}): { retracted: string[]; already: string[]; carried: { cacheKey: string; runs: string[] }[] } {
+export function retractRun(ledger: Ledger, run: string, opts: { job?: string; reason?: string } = {}): { retracted: string[]; already: string[]; carried: { cacheKey: string; runs: string[]; snapshots: CarrierSnapshot[] }[] } {
   // An empty job names no job: read as "no job" it retracted the run in every job.
   if (opts.job === '') throw inputError('retractRun: job is empty: an empty job id names no job; give the job id (torch.compiler.config.job_id), or leave job out for every job');
   // each key's job, read once: profiles() per key made --job quadratic (13 s of CPU for a run in 3,000 profiles)
@@ -35,8 +36,8 @@ export function retractRun(ledger: Ledger, run: string, opts: { job?: string; re
   // before the retraction, which leaves the run's own snapshots out of the window
   const dict = dictionaries(ledger.sql);
   const carried = retracted
-    .map((cacheKey) => ({ cacheKey, runs: warmStartCarriers(ledger.sql, dict, ledger.profileByKey(cacheKey)!.id, {})(run) }))
-    .filter((c) => c.runs.length);
+    .map((cacheKey) => ({ cacheKey, ...warmStartCarriers(ledger.sql, dict, ledger.profileByKey(cacheKey)!.id, {})(run) }))
+    .filter(carriesAny);
   if (retracted.length) {
     ledger.append(
       retracted.map((cacheKey) => ({

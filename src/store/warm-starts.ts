@@ -2,52 +2,107 @@ import type { Sql } from './database.ts';
 import { eachImportedEvent } from './imported-events.ts';
 import type { Dictionaries } from './log.ts';
 import type { Window } from './window.ts';
+import { snapshotKind } from '../model/snapshot-kind.ts';
+
+/** A snapshot ingested with no run (a profile pickle, a mega-cache, a remote value) that carries what a run brought. */
+export interface CarrierSnapshot {
+  format: string;
+  /** The file (or key) it was read from. */
+  origin: string;
+  /** Its first event in the profile. */
+  position: number;
+}
+
+/** What carries what a run brought to a profile: later runs that warm-started, and snapshots with no run. */
+export interface Carriers {
+  runs: string[];
+  snapshots: CarrierSnapshot[];
+}
 
 /**
- * The runs that carry what a run brought to a profile, whatever `retract` leaves out of it:
- * those that warm-started (a trace's get_*_code_state: the profile PyTorch loaded at start)
- * after the run first wrote the profile (its first put_*_code_state). PyTorch writes each
- * run's profile as what it loaded joined with what it saw, so their snapshots hold the run's
- * effects: leaving the run out undoes nothing they wrote. Event times decide (PyTorch's
- * clock), and runs the window leaves out carry nothing. A profile no trace wrote has none.
+ * What carries what a run brought to a profile, whatever `retract` leaves out of it: the runs
+ * that warm-started (a trace's get_*_code_state: the profile PyTorch loaded at start) after
+ * the run first wrote the profile (its first put_*_code_state), and the snapshots ingested with
+ * no run (a profile pickle, a mega-cache, a remote value, each a file PyTorch wrote) later than
+ * that (or than the run's first event, for a run no trace wrote). PyTorch writes each profile
+ * as what it loaded joined with what it saw, so they hold the run's effects: leaving the run
+ * out undoes nothing they wrote. Event times decide (PyTorch's clock; a snapshot's is its
+ * file's), and runs the window leaves out carry nothing. A profile with no imported entry has none.
  */
-export function warmStartCarriers(sql: Sql, dict: Dictionaries, profileId: number, w: Window): (run: string) => string[] {
-  const none = () => [];
+export function warmStartCarriers(sql: Sql, dict: Dictionaries, profileId: number, w: Window): (run: string) => Carriers {
+  const none = () => ({ runs: [], snapshots: [] });
   // PyTorch's snapshots are a few bodies; a log of observation lines has none
   const bodies = sql.allRaw("select id from bodies where kind = 'entry.imported'").map((r) => Number(r[0]));
-  const kindOf = new Map<number, 'put' | 'get'>();
+  const kindOf = new Map<number, 'put' | 'get' | number>();
   for (const id of bodies) {
-    const f = dict.body(id).format ?? '';
-    if (/^put_\w*_code_state$/.test(f)) kindOf.set(id, 'put');
-    else if (/^get_\w*_code_state$/.test(f)) kindOf.set(id, 'get');
+    const b = dict.body(id);
+    const importId = (b.stored as { import_id?: number | null }).import_id;
+    const kind = snapshotKind(b.format);
+    if (kind) kindOf.set(id, kind);
+    else if (b.format !== 'merge' && typeof importId === 'number') kindOf.set(id, importId); // a kept snapshot
   }
   if (!kindOf.size) return none;
   const firstPut = new Map<string, number>();
   const gets: { run: string; time: number }[] = [];
+  // by import: its first event in the profile (with no run)
+  const snapshots = new Map<number, { position: number; time: number }>();
   eachImportedEvent(sql, dict, profileId, w, false, (e) => {
     const k = kindOf.get(e.bodyId);
-    if (!k || e.run === null) return;
+    if (k === undefined) return;
+    if (typeof k === 'number') {
+      if (e.run === null && !snapshots.has(k)) snapshots.set(k, { position: e.position, time: e.time });
+      return;
+    }
+    if (e.run === null) return;
     if (k === 'put') firstPut.set(e.run, Math.min(e.time, firstPut.get(e.run) ?? Infinity));
     else gets.push({ run: e.run, time: e.time });
   });
-  if (!gets.length || !firstPut.size) return none;
+  if (!snapshots.size && (!gets.length || !firstPut.size)) return none;
+  const origins = new Map<number, { format: string; origin: string }>();
+  const named = (id: number) => {
+    let o = origins.get(id);
+    if (!o) origins.set(id, (o = sql.get<{ format: string; origin: string }>('select format, origin from imports where id = ?', id) ?? { format: 'snapshot', origin: '?' }));
+    return o;
+  };
   return (run) => {
-    const t = firstPut.get(run);
-    if (t === undefined) return [];
-    const out: string[] = [];
-    for (const g of gets) if (g.run !== run && g.time > t && !out.includes(g.run)) out.push(g.run);
-    return out;
+    // a run no trace wrote: from its first event in the profile
+    const t = firstPut.get(run) ?? (snapshots.size ? firstTime(sql, profileId, run) : undefined);
+    if (t === undefined) return none();
+    const runs: string[] = [];
+    for (const g of gets) if (g.run !== run && g.time > t && !runs.includes(g.run)) runs.push(g.run);
+    const snaps: CarrierSnapshot[] = [];
+    for (const [id, s] of snapshots) if (s.time > t) snaps.push({ ...named(id), position: s.position });
+    return { runs, snapshots: snaps };
   };
 }
 
-/** What retracting `runs` leaves in place, in the words `why` and `retract` use (carriers: warmStartCarriers'). */
-export function carriedAdvice(runs: readonly string[], carriers: readonly string[]): string {
-  const what = runs.length > 1 ? `runs ${runs.join(', ')}` : `run ${runs[0]}`;
-  const them = carriers.length > 1 ? `runs ${carriers.join(', ')}` : `run ${carriers[0]}`;
-  return `but ${them} warm-started from a profile that held what ${what} brought (get_*_code_state), and PyTorch writes what it loaded into each profile it writes, so ${carriers.length > 1 ? 'their profiles still carry' : 'its profile still carries'} it: retract ${carriers.length > 1 ? 'them' : 'it'} too (${carriers.map((r) => `pgo-ledger retract --run ${r}`).join('; ')}) to leave out all that ${what} brought`;
+/** The time of a run's first event in a profile (profile_runs keeps its position), undefined where it has none. */
+function firstTime(sql: Sql, profileId: number, run: string): number | undefined {
+  const r = sql.get<{ time: number | string }>('select e.time from profile_runs pr join runs r on r.id = pr.run_id join events e on e.position = pr.first_position where pr.profile_id = ? and r.run = ?', profileId, run);
+  return r === undefined ? undefined : Number(r.time);
 }
 
+/** What retracting `runs` leaves in place, in the words `why` and `retract` use (carriers: warmStartCarriers'). */
+export function carriedAdvice(runs: readonly string[], carriers: Carriers): string {
+  const what = runs.length > 1 ? `runs ${runs.join(', ')}` : `run ${runs[0]}`;
+  const out: string[] = [];
+  const c = carriers.runs;
+  if (c.length) {
+    const them = c.length > 1 ? `runs ${c.join(', ')}` : `run ${c[0]}`;
+    out.push(`${them} warm-started from a profile that held what ${what} brought (get_*_code_state), and PyTorch writes what it loaded into each profile it writes, so ${c.length > 1 ? 'their profiles still carry' : 'its profile still carries'} it: retract ${c.length > 1 ? 'them' : 'it'} too (${c.map((r) => `pgo-ledger retract --run ${r}`).join('; ')}) to leave out all that ${what} brought`);
+  }
+  const s = carriers.snapshots;
+  if (s.length) {
+    const them = s.map((x) => `the ${x.format} snapshot ${x.origin} (#${x.position})`).join(', ');
+    out.push(`${them}, ingested with no run and written later than ${what}, ${s.length > 1 ? 'hold' : 'holds'} what ${what} brought too (PyTorch writes what it loaded into each profile it writes): no run names ${s.length > 1 ? 'them' : 'it'}, so no retraction leaves ${s.length > 1 ? 'them' : 'it'} out`);
+  }
+  return `but ${out.join('; and ')}`;
+}
+
+/** Whether anything carries what the run brought (carriedAdvice has something to say). */
+export const carriesAny = (c: Carriers): boolean => c.runs.length > 0 || c.snapshots.length > 0;
+
 /** retract's note for a profile where `carriers` carry what the retracted run brought. */
-export function carriedNote(run: string, cacheKey: string, carriers: readonly string[]): string {
+export function carriedNote(run: string, cacheKey: string, carriers: Carriers): string {
   return `pgo-ledger: note: ${cacheKey}: run ${run} is left out of its answers, ${carriedAdvice([run], carriers)}\n`;
 }

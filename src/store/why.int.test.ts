@@ -6,6 +6,7 @@ import { TORCH } from '../../test/support/fixtures.ts';
 import { tempDir } from '../../test/support/tmp.ts';
 import { ingestFile } from '../adapters/ingest-file.ts';
 import { ingestObservations } from '../adapters/ingest-observations.ts';
+import { mergeProfiles } from '../adapters/merge-profiles.ts';
 import { openLedger } from './ledger.ts';
 import { retractRun } from './retract.ts';
 import { explain } from './why.ts';
@@ -63,6 +64,41 @@ for (const dialect of DIALECTS) describe(dialect, () => {
         assert.doesNotMatch(s.advice, /job's own setting/, `${s.source} ${s.dim.field}: ${s.advice}`);
         assert.match(s.advice, new RegExp(`was a tensor in some events and an int in others`), `${s.source} ${s.dim.field}: ${s.advice}`);
       }
+    } finally {
+      await l.close();
+    }
+  });
+  it('why: a merged profile where one profile had the source as a tensor and another as an int says which had which (it said "it came dynamic in an imported profile", or "in some events")', async () => {
+    // torch/_dynamo/pgo.py (v2.11.0), FrameStateSizeEntry.__ior__ (the merge's |=): a tensor's
+    // entry (scalar auto_dynamic) joined with an int's (size, stride auto_dynamic) is
+    // auto_dynamic in every field, whatever values each profile had.
+    const dir = tempDir();
+    const code = { filename: '/srv/m.py', firstlineno: 3, name: 'forward', file_hash: 'abc' };
+    const at = (t: number) => new Date(Date.UTC(2026, 10, 26, 9, 0, t)).toISOString();
+    const tensor = (job: string, run: string, n: number, t: number) => JSON.stringify({ job, run, time: at(t), code, source: "L['x']", kind: 'tensor', size: [n, 4], stride: [4, 1] });
+    const int = (job: string, run: string, v: number, t: number) => JSON.stringify({ job, run, time: at(t), code, source: "L['x']", kind: 'scalar', value: v });
+    // ib's int changed (its entry then dynamic in every field: the kind is its events'), id's did not; tc's size dim 0 changed
+    const lines = [tensor('ta', 'a', 8, 0), int('ib', 'b1', 5, 1), int('ib', 'b2', 6, 2), tensor('tc', 'c1', 8, 3), tensor('tc', 'c2', 9, 4), int('id', 'd', 5, 5), tensor('te', 'e', 16, 6)];
+    writeFileSync(join(dir, 'obs.jsonl'), lines.join('\n'));
+    const l = await openLedger(ledgerAt(dialect, dir, 'mk.db'));
+    try {
+      await ingestObservations(l, join(dir, 'obs.jsonl'));
+      const p = (job: string) => l.profileByKey(`${job}:None:`)!;
+      for (const [from, into, tensorIn, intIn] of [[['ta', 'ib'], 'm1', 'ta', 'ib'], [['ib', 'ta'], 'm2', 'ta', 'ib'], [['tc', 'id'], 'm3', 'tc', 'id'], [['id', 'tc'], 'm4', 'tc', 'id']] as const) {
+        mergeProfiles(l, from.map(p), `${into}:None:`);
+        const stories = explain(l, p(into).id);
+        const told = stories.map((s) => `${s.dim.field}${s.dim.field === 'scalar' ? '' : (s.dim.index ?? '')}`);
+        // the whole size and stride always (an int's), the scalar where the merge shows it
+        assert.ok(told.includes('size') && told.includes('stride'), `${into}: ${told}`);
+        for (const s of stories.filter((x) => x.dim.field === 'scalar' || x.dim.index === undefined)) {
+          assert.equal(s.dynamic, true);
+          assert.match(s.advice, new RegExp(`^L\\['x'\\] was a tensor in ${tensorIn}:None: and an int in ${intIn}:None: \\(profiles merged into this one\\), and PyTorch's join of the two is dynamic in every field: passing it as one kind in each of them keeps .* static; then merge into a new target \\(pgo-ledger merge --from \\.\\.\\. --into NEW\\)`), `${into} ${s.dim.field}: ${s.advice}`);
+        }
+      }
+      // two tensors merged keep the merge's own story (two static values joined)
+      mergeProfiles(l, [p('ta'), p('te')], 'm5:None:');
+      const [d0] = explain(l, p('m5').id, { source: "L['x']", dim: { field: 'size', index: 0 } });
+      assert.match(d0.advice, /^the merge joined two static values \(8 from ta:None: and 16 from te:None:\)/);
     } finally {
       await l.close();
     }

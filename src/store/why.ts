@@ -10,9 +10,10 @@ import { matchCode } from './code-ref.ts';
 import { knownRead, noSuchSource } from './known.ts';
 import { dictionaries, scanEvents, type Dictionaries } from './log.ts';
 import { isWholeLog, leftOutRuns, retractionsIn } from './window.ts';
-import { carriedAdvice, warmStartCarriers } from './warm-starts.ts';
+import { carriedAdvice, carriesAny, warmStartCarriers, type Carriers } from './warm-starts.ts';
 import { liveMerges } from './live-merges.ts';
 import { snapshotKind } from '../model/snapshot-kind.ts';
+import { mergedKinds, type MergedKinds } from './merged-kinds.ts';
 import { describedShapes } from './described-shapes.ts';
 import type { Ledger } from './ledger.ts';
 import type { Window } from './window.ts';
@@ -150,7 +151,7 @@ function explainWith(ledger: Ledger, profileId: number, opts: ExplainOptions, on
     return live;
   };
   // the runs that carry what a run brought, read once a profile where advice names a run
-  let carriers: ((run: string) => string[]) | undefined;
+  let carriers: ((run: string) => Carriers) | undefined;
   const carriersOf = () => (carriers ??= warmStartCarriers(ledger.sql, dict, profileId, window));
   // the runs retracted after the window's point: its answer holds their events, but advice
   // must not send the user to retract them again (the whole log leaves them out already)
@@ -261,6 +262,7 @@ function explainWith(ledger: Ledger, profileId: number, opts: ExplainOptions, on
     if (!list) saw.set(k, (list = []));
     list.push({ position: r.position, compileId: r.compileId, run: r.run, size: r.size });
   }
+  let mergeKinds: ((code: CodeId, source: string) => MergedKinds) | undefined;
   const out: DimStory[] = [];
   for (const acc of accs.values()) {
     const described = saw.has(`${codeKey(acc.code)}\u0000${acc.source}`);
@@ -310,7 +312,10 @@ function explainWith(ledger: Ledger, profileId: number, opts: ExplainOptions, on
         advice: '',
       };
       if (full) {
-        story.advice = advise(story, acc.sawScalar && (acc.sawTensor || described), markedAt(ledger, dict, story), story.via === null ? null : liveTarget(), retractedLater(), carriersOf());
+        // a dim a merge made dynamic: which kind each profile merged had the source as, asked of the log only then
+        const fromMerge = became?.kind === 'entry.imported' && became.format === 'merge';
+        const kinds = fromMerge ? () => (mergeKinds ??= mergedKinds(ledger, profileId, window))(acc.code, acc.source) : null;
+        story.advice = advise(story, acc.sawScalar && (acc.sawTensor || described), markedAt(ledger, dict, story), story.via === null && !fromMerge ? null : liveTarget(), retractedLater(), carriersOf(), kinds);
         const inferred = dynamic && d.field === 'stride' ? strideInferredBy(acc.last) : null;
         if (inferred) story.advice += `; PyTorch infers the strides of ${acc.source} from its sizes while ${inferred} (is_stride_dynamic): this stride is not compiled dynamic`;
         // the newer switches (per-dim, unbacked, static), each with the versions that read it
@@ -475,11 +480,16 @@ function leaveOut(run: string, later: RetractedLater, does: string): string {
  * `later`: runs retracted after the window; `carriers`: the runs that warm-started from what a
  * run brought (warm-starts.ts).
  */
-function advise(s: DimStory, bothKinds: boolean, marked: boolean, live: string | null, later: RetractedLater, carriers: (run: string) => string[]): string {
-  // retracting runs undoes what they brought unless later runs warm-started from it (warm-starts.ts)
+function advise(s: DimStory, bothKinds: boolean, marked: boolean, live: string | null, later: RetractedLater, carriers: (run: string) => Carriers, kinds: (() => MergedKinds) | null): string {
+  // retracting runs undoes what they brought unless later runs warm-started from it, or later
+  // snapshots with no run hold it (warm-starts.ts)
   const carried = (runs: string[]) => {
-    const c = [...new Set(runs.flatMap(carriers))].filter((r) => !runs.includes(r));
-    return c.length ? `; ${carriedAdvice(runs, c)}` : '';
+    const each = runs.map(carriers);
+    const c: Carriers = {
+      runs: [...new Set(each.flatMap((x) => x.runs))].filter((r) => !runs.includes(r)),
+      snapshots: [...new Map(each.flatMap((x) => x.snapshots).map((x) => [x.position, x])).values()].sort((x, y) => x.position - y.position),
+    };
+    return carriesAny(c) ? `; ${carriedAdvice(runs, c)}` : '';
   };
   // advice to retract a run: how, and what still carries it
   const retract = (run: string, does: string) => leaveOut(run, later, does) + (later.has(run) ? '' : carried([run]));
@@ -488,6 +498,14 @@ function advise(s: DimStory, bothKinds: boolean, marked: boolean, live: string |
     return `static: ${s.values.length <= 1 ? 'every event agreed' : `${s.values.length} values seen`}${runs ? ` across ${counted(runs, 'run')}` : ''}`;
   }
   const b = s.becameDynamic;
+  // A merge of a tensor's entry and a scalar's is dynamic in every field, the scalar (the
+  // tensor's is auto_dynamic) and the whole size and stride (the scalar's are), whatever values
+  // each profile had: said as the flip within one profile is, naming the profiles (a profile
+  // that had it dynamic itself tells its own story, below)
+  if (kinds && !s.via?.story.dynamic && (s.dim.field === 'scalar' || s.dim.index === undefined)) {
+    const k = kinds();
+    if (k.tensor.length && k.scalar.length) return mergedKindsAdvice(s, k, live);
+  }
   if (s.via) {
     // A merge is a snapshot of its sources: retracting a run there leaves the merged profile as it was,
     // and a merge into it again joins, never takes back; only a new target leaves the run out.
@@ -541,4 +559,15 @@ function advise(s: DimStory, bothKinds: boolean, marked: boolean, live: string |
 
 function bothKindsAdvice(s: DimStory): string {
   return `${s.source} was a tensor in some events and an int in others, and PyTorch's join of the two is dynamic in every field: passing it as one kind keeps ${what(s)} static`;
+}
+
+/** bothKindsAdvice for a source that was one kind in some profiles merged and the other in others (merged-kinds.ts). */
+function mergedKindsAdvice(s: DimStory, k: MergedKinds, live: string | null): string {
+  const scalars = [...new Set(k.scalar.map((x) => x.kind))].map((kind) => `${kind} in ${inWords(k.scalar.filter((x) => x.kind === kind).map((x) => x.cacheKey))}`);
+  return `${s.source} was a tensor in ${inWords(k.tensor)} and ${inWords(scalars)} (profiles merged into this one), and PyTorch's join of the two is dynamic in every field: passing it as one kind in each of them keeps ${what(s)} static; then merge into a new target (${newTarget(live)}), as a merge into the same target joins again and never takes back`;
+}
+
+/** "a", "a and b", "a, b and c". */
+function inWords(xs: string[]): string {
+  return xs.length < 2 ? (xs[0] ?? '') : `${xs.slice(0, -1).join(', ')} and ${xs[xs.length - 1]}`;
 }

@@ -18,7 +18,7 @@ export function exportCommand(program: Command, ctx: CliContext): void {
     .option('--merge-closures', '--torch 2.11: join code ids that differ only in closure_hash (that layout cannot hold them apart)')
     .action(async (o: SelectOpts & WindowOpts & { format: ExportFormat; output?: string; protocol: string; base?: string; allowEmpty?: boolean; torch?: TorchLayout; mergeClosures?: boolean }) => {
       const { exportBytes, profileAsWritten, writeFileAtomic, writeLocalDir } = await import('../../adapters/export-profile.ts');
-      const { writerStringsFor } = await import('../../adapters/source-names.ts');
+      const { writtenStrings } = await import('../../adapters/source-names.ts');
       const { readFileSync } = await import('node:fs');
       if (!o.output) usage('export needs -o/--output');
       if (o.base !== undefined && o.format !== 'megacache') usage(`--base is a mega-cache bundle to write into: it goes with --format megacache, not ${o.format}`);
@@ -36,7 +36,9 @@ export function exportCommand(program: Command, ctx: CliContext): void {
       const view = profileAt(l, p, window);
       refuseEmpty(p.cacheKey, view.profile, o);
       const protocol = Number(o.protocol) as PickleProtocol;
-      const layout = { torch: o.torch, mergeClosures: o.mergeClosures, ...writerStringsFor(l, p.id, window) };
+      // strings shared as the library decides them for the view (its writer's); asked of the view,
+      // as the profile written may be a new one (closures merged)
+      const layout = { torch: o.torch, mergeClosures: o.mergeClosures, ...writtenStrings(view.profile) };
       // with --merge-closures it has fewer code ids than the view: the message counts what was written
       const written = profileAsWritten(view.profile, layout, LAYOUT_FLAGS);
       if (o.format === 'local-dir') return void ctx.out(`wrote ${writeLocalDir(o.output, p.cacheKey, written, protocol, layout)}`);

@@ -16,7 +16,7 @@ export function publishCommand(program: Command, ctx: CliContext): void {
     .action(async (url: string, o: SelectOpts & WindowOpts & { ttl?: string; allowEmpty?: boolean; torch?: TorchLayout; mergeClosures?: boolean; dryRun?: boolean; merge?: boolean; json?: boolean }) => {
       const { publishProfile, previewPublish, publishMerged } = await import('../../adapters/redis.ts');
       const { profileAsWritten } = await import('../../adapters/export-profile.ts');
-      const { writerStringsFor } = await import('../../adapters/source-names.ts');
+      const { writtenStrings } = await import('../../adapters/source-names.ts');
       const l = await ctx.open();
       const p = selectProfile(l, o);
       // Redis refuses an expiry of 0 ("invalid expire time") only after the profile was read and sent
@@ -24,7 +24,8 @@ export function publishCommand(program: Command, ctx: CliContext): void {
       const window = windowFor(l, o);
       const view = profileAt(l, p, window);
       refuseEmpty(p.cacheKey, view.profile, o);
-      const strings = writerStringsFor(l, p.id, window);
+      // as the library's default decides it: the profile's writer's (its window's)
+      const strings = writtenStrings(view.profile);
       const ttlSeconds = o.ttl === undefined ? undefined : Number(o.ttl);
       // with --merge-closures it has fewer code ids than the view: the messages count what was
       // written; refused here in the command line's words (the dry run too, before Redis is asked)

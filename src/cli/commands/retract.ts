@@ -16,6 +16,6 @@ export function retractCommand(program: Command, ctx: CliContext): void {
       if (!r.retracted.length && !r.already.length) usage(`run ${o.run} has no events${o.job ? ` in job ${o.job}` : ''}`);
       if (r.retracted.length) ctx.out(`retracted run ${o.run} in ${r.retracted.join(', ')}`);
       if (r.already.length) ctx.out(`run ${o.run} was retracted already in ${r.already.join(', ')}`);
-      for (const c of r.carried) process.stderr.write(carriedNote(o.run, c.cacheKey, c.runs));
+      for (const c of r.carried) process.stderr.write(carriedNote(o.run, c.cacheKey, c));
     });
 }
