@@ -7,7 +7,7 @@ import { decodeMegaCache } from '../src/codecs/megacache.ts';
 import { decodeRemoteValue } from '../src/codecs/remote-value.ts';
 import { exportBytes, profilePickle, publishMerged, publishProfile, writeLocalDir, ingestFile, openLedger, type Ledger } from '../src/index.ts';
 import { joinProfiles } from '../src/model/join-profiles.ts';
-import { fixture, TORCH } from './support/fixtures.ts';
+import { fixture, FIXTURES, TORCH } from './support/fixtures.ts';
 import { DIALECTS, ledgerAt } from './support/postgres.ts';
 import { startRedis } from './support/redis-server.ts';
 import { tempDir } from './support/tmp.ts';
@@ -45,6 +45,19 @@ for (const dialect of DIALECTS) describe(dialect, () => {
       // a profile the ledger did not hand out (put together by the caller) keeps 'shared'
       const joined = joinProfiles({ codes: new Map() }, profile);
       assert.ok(Buffer.from(profilePickle(joined)).equals(Buffer.from(profilePickle(profile, 4, { sourceNames: 'shared' }))), 'a joined profile');
+    } finally {
+      await l.close();
+    }
+  });
+
+  it("a warm-started run's profile (its loaded code ids' strings apart) exported by the library's defaults is PyTorch's file", async () => {
+    // test/fixtures/multirun/probe7: run 3 loaded run 2's file and first compiled two more code ids
+    const l = await openLedger(ledgerAt(dialect, dir, 'warm.db'));
+    try {
+      for (const n of [1, 2, 3]) await ingestFile(l, join(FIXTURES, 'multirun', 'probe7', `run${n}`, 'trace.log.gz'));
+      const p = l.profileByKey('probe7:None:')!;
+      const file = fixture('multirun/probe7/run3/code_state_probe7_None_.pkl');
+      assert.ok(Buffer.from(exportBytes(l.view(p.id).profile, { format: 'pickle', cacheKey: p.cacheKey })).equals(file));
     } finally {
       await l.close();
     }
