@@ -17,10 +17,10 @@ export interface TraceEntry {
   readonly payload: string | null;
   /**
    * The payload as logged, each line's tab included, when it was read from bytes (else null):
-   * valid until the next entry. A search for ASCII text without a tab or newline finds in it
-   * what it finds in payload (a match lies within one line), without decoding it.
+   * decoded once, without the copy that drops the tabs. A search for text without a tab or
+   * newline finds in it what it finds in payload (a match lies within one line).
    */
-  readonly payloadBytes: Buffer | null;
+  readonly payloadLogged: string | null;
   /** has_payload was given, the payload was checked (EntryReads.checks) and its MD5 did not match it. */
   payloadMismatch: boolean;
   /** "0/1" style compile id from frame_id / frame_compile_id / attempt, when the envelope has them. */
@@ -50,19 +50,17 @@ const BOOKKEEPING = new Set(['frame_id', 'frame_compile_id', 'attempt', 'has_pay
 const TAB = 9;
 const NL = 10;
 
-/** The text of a payload read from bytes: buf[from, to), its lines' tabs included. */
-function payloadText(buf: Buffer, from: number, to: number): string {
-  // '\n\t' is only ever a line break and the next line's tab: no line holds a newline
-  return buf.toString('utf8', from + 1, to).replaceAll('\n\t', '\n');
-}
-
 class Entry implements TraceEntry {
   payloadMismatch = false;
   /** The payload's text, or undefined until it is decoded from bytes[from, to). */
   #text: string | null | undefined;
+  /** bytes[from, to) decoded, or undefined until asked. */
+  #logged: string | undefined;
   #bytes: Buffer | null = null;
   #from = 0;
   #to = 0;
+  /** How many lines bytes[from, to) holds. */
+  #lines = 0;
   constructor(
     readonly line: number,
     readonly level: string,
@@ -77,18 +75,29 @@ class Entry implements TraceEntry {
     this.#text = text;
   }
   /** A payload read from bytes: decoded only when asked (most entries' payloads never are). */
-  static fromBytes(e: Entry, bytes: Buffer, from: number, to: number): Entry {
+  static fromBytes(e: Entry, bytes: Buffer, from: number, to: number, lines: number): Entry {
     e.#bytes = bytes;
     e.#from = from;
     e.#to = to;
+    e.#lines = lines;
     return e;
   }
+  /**
+   * The payload's MD5 in hex. A payload of one line read from bytes is hashed from them, and
+   * decoded only if a parser reads it; one of many lines is decoded whole and its tabs dropped
+   * after (cheaper than a copy of its bytes without them, line by line), the text a parser reads.
+   */
+  md5(): string {
+    return md5Hex(this.#bytes !== null && this.#lines === 1 ? this.#bytes.subarray(this.#from + 1, this.#to) : this.payload!);
+  }
   get payload(): string | null {
-    if (this.#text === undefined) this.#text = payloadText(this.#bytes!, this.#from, this.#to);
+    // '\n\t' is only ever a line break and the next line's tab: no line holds a newline
+    if (this.#text === undefined) this.#text = this.payloadLogged!.slice(1).replaceAll('\n\t', '\n');
     return this.#text;
   }
-  get payloadBytes(): Buffer | null {
-    return this.#bytes === null ? null : this.#bytes.subarray(this.#from, this.#to);
+  get payloadLogged(): string | null {
+    if (this.#bytes === null) return null;
+    return (this.#logged ??= this.#bytes.toString('utf8', this.#from, this.#to));
   }
   /** Worked out when asked (by the few kinds that give facts), not for every entry. */
   get compileId(): string | null {
@@ -134,8 +143,12 @@ export interface EntryReads {
    * be JSON), where that kind is surely the one the parse would give (see unparsedKind).
    */
   parses(kind: string): boolean;
-  /** Whether an entry's payload is checked against has_payload: a reader that never looks at some payloads need not hash them. */
-  checks(kind: string, meta: Record<string, unknown>): boolean;
+  /**
+   * Whether an entry's payload is checked against has_payload: a reader that never looks at
+   * some payloads need not hash them. Asked of an entry no parser has read yet; what it reads
+   * of the payload (payloadLogged, payload) is decoded only as asked.
+   */
+  checks(e: TraceEntry): boolean;
 }
 const READS_ALL: EntryReads = { parses: () => true, checks: () => true };
 /** The metadata of an entry whose metadata is not parsed. */
@@ -192,28 +205,17 @@ export function traceAssembler(onEntry: (e: TraceEntry) => void, onProblem: (p: 
     const want = typeof h.meta.has_payload === 'string' ? h.meta.has_payload : null;
     const rank = typeof h.meta.rank === 'number' ? h.meta.rank : null;
     const pid = Number.isSafeInteger(h.pid) ? h.pid : null;
-    const check = want !== null && checks(h.kind, h.meta);
     let e: Entry;
-    let mismatch = false;
     if (bytes !== null) {
-      // A payload of one line (a chromium event's) is hashed from its bytes, and decoded only
-      // if a parser reads it; one of many lines that is checked is decoded whole and its tabs
-      // dropped after (cheaper than a copy of its bytes without them, line by line).
-      if (lines === 1 || !check) {
-        e = Entry.fromBytes(new Entry(h.line, h.level, h.date, h.time, h.kind, h.meta, rank, pid, undefined), bytes, from, to);
-        if (check) mismatch = md5Hex(bytes.subarray(from + 1, to)) !== want;
-      } else {
-        const text = payloadText(bytes, from, to);
-        e = new Entry(h.line, h.level, h.date, h.time, h.kind, h.meta, rank, pid, text);
-        mismatch = md5Hex(text) !== want;
-      }
+      e = Entry.fromBytes(new Entry(h.line, h.level, h.date, h.time, h.kind, h.meta, rank, pid, undefined), bytes, from, to, lines);
       bytes = null;
     } else {
       const text = want !== null || payload.length ? payload.join('\n') : null;
       payload = [];
       e = new Entry(h.line, h.level, h.date, h.time, h.kind, h.meta, rank, pid, text);
-      if (check) mismatch = md5Hex(text!) !== want;
     }
+    let mismatch = false;
+    if (want !== null && checks(e)) mismatch = e.md5() !== want;
     if (mismatch) onProblem({ line: h.line, message: `${h.kind}: payload does not match has_payload (MD5)${truncated ? ': the log ends inside it' : ''}; entry skipped` });
     e.payloadMismatch = mismatch;
     onEntry(e);
