@@ -464,14 +464,18 @@ describe('trace ingest: metadata nothing reads', () => {
     });
   }
   it('until a rank was given, a line of a kind nothing reads that holds "rank" anywhere is parsed: one that is not JSON is said and skipped', () => {
-    const log = [first, glog('{"str": ["rank"]'), glog('{"str": "x"} "rank"'), glog('{"str": ["a"], "rank": 2}'), glog('{"str": ["rank"]')].join('\n');
+    // "rank" after other k"s (stack), and a `k"` with no "ran before it
+    const log = [first, glog('{"str": ["rank"]'), glog('{"str": "x"} "rank"'), glog('{"str": ["stack", "rank"]'), glog('{"str": ["ran", "k", "rak"]'), glog('{"str": ["a"], "rank": 2}'), glog('{"str": ["rank"]')].join('\n');
     const fast = traceReader();
     fast.pushBytes(Buffer.from(log));
     fast.end();
     const h = held(fast);
-    assert.deepEqual(h.problems.map((p: { line: number; message: string }) => [p.line, p.message.replace(/ \(.*\)/, '')]), [[2, 'metadata is not JSON; skipped'], [3, 'metadata is not JSON; skipped']]);
+    assert.deepEqual(
+      h.problems.map((p: { line: number; message: string }) => [p.line, p.message.replace(/ \(.*\)/, '')]),
+      [2, 3, 4].map((l) => [l, 'metadata is not JSON; skipped']),
+    );
     // once ranked, "rank" no longer matters: the last line is counted unparsed
-    assert.deepEqual([h.entries, h.ignored], [3, 3]);
+    assert.deepEqual([h.entries, h.ignored], [4, 4]);
   });
   it("a line of a kind nothing reads whose metadata is not JSON is counted by the kind it names, unparsed (but for a log's first entry), and holds its payload lines", () => {
     const bad = ['{"str": ', '{"str": "\t"}', '{"guard_added_fast": {}}}', '{"create_symbol": [1,]}'];
