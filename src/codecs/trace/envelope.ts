@@ -1,5 +1,5 @@
 import * as crypto from 'node:crypto';
-import { isUtf8 } from 'node:buffer';
+import { isAscii, isUtf8 } from 'node:buffer';
 
 /** One TORCH_TRACE log entry: the glog line, its JSON metadata and the payload lines under it. */
 export interface TraceEntry {
@@ -120,6 +120,11 @@ export function attemptId(compile: string, attempt: number): string {
 /** The compile an attempt's id is of (`0/0_1` -> `0/0`): what its compile_id fields name. */
 export function compileOfAttempt(id: string): string {
   return id.replace(/_\d+$/, '');
+}
+
+/** Valid UTF-8 with no line terminator but \n (U+2028, U+2029) and no byte order mark. */
+function plainUtf8(buf: Buffer): boolean {
+  return isUtf8(buf) && !buf.includes('\u2028') && !buf.includes('\u2029') && !(buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf);
 }
 
 export interface TraceAssembler {
@@ -288,7 +293,8 @@ export function traceAssembler(onEntry: (e: TraceEntry) => void, onProblem: (p: 
       // Valid UTF-8 decodes line by line as it does whole, and re-encodes to the same bytes
       // (so a payload's MD5 is that of its bytes); without \r, U+2028 and U+2029 no line
       // holds a line terminator and none loses a \r at its end.
-      if (head !== null || payload.length || !isUtf8(buf) || buf.includes(13) || buf.includes('\u2028') || buf.includes('\u2029') || (buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf)) return false;
+      // ASCII (most logs) is all that in one pass: UTF-8 with no U+2028, U+2029 or mark.
+      if (head !== null || payload.length || buf.includes(13) || !(isAscii(buf) || plainUtf8(buf))) return false;
       const n = buf.length;
       let line = firstLine;
       let i = 0;
