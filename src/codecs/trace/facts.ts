@@ -73,10 +73,16 @@ const FACT_NEEDLES = new RegExp(NEEDLES.map((n) => n.replace(/[.\\]/g, '\\$&')).
 export function mayNameFact(payload: string): boolean {
   return FACT_NEEDLES.test(payload);
 }
+/** The entry entryMayNameFact last answered for, and its answer (payloadMatters asks it, then the parser). */
+let asked: TraceEntry | null = null;
+let answer = false;
 /** Whether an entry's payload may name a fact, from its text as logged when it was read from bytes. */
 function entryMayNameFact(e: TraceEntry): boolean {
+  if (e === asked) return answer;
   const l = e.payloadLogged;
-  return l !== null ? mayNameFact(l) : e.payload !== null && mayNameFact(e.payload);
+  answer = l !== null ? mayNameFact(l) : e.payload !== null && mayNameFact(e.payload);
+  asked = e;
+  return answer;
 }
 /** A JSON text whose value is no object, array or string: a number or a literal, JSON's whitespace around it. */
 const JSON_SCALAR = /^[ \t\n\r]*(?:true|false|null|-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?)[ \t\n\r]*$/;
