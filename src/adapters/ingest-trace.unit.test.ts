@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { TORCH } from '../../test/support/fixtures.ts';
 import { isEventTime } from '../model/event-time.ts';
-import { FACT_READS } from '../codecs/trace/facts.ts';
+import { FACT_READS, mayNameFact } from '../codecs/trace/facts.ts';
 import { hash53 } from '../store/hash53.ts';
 import { describedRole, glogClock, readTraceFile, traceEvents, traceReader } from './ingest-trace.ts';
 import { readTextChunks } from './read-lines.ts';
@@ -329,6 +329,7 @@ describe('trace ingest: payloads nothing reads', () => {
     entry('{"artifact": {"name": "put_local_code_state", "encoding": "string"}}', ['Code Object: f'], bad),
     entry('{"artifact": {"name": "recompile_reasons", "encoding": "json"}}', ['["a"]', ''], bad),
     entry('{"chromium_event": {}}', ['{"name": "dynamo", "ts": 1.0}'], bad),
+    entry('{"chromium_event": {}}', ['{"name": "automatic_dynamic",', '"ts": 1.0}'], bad),
     entry('{"describe_tensor": {"describer_id": 0, "id": 1, "size": [2]}, "frame_id": 0, "frame_compile_id": 0}', ['x'], bad),
     entry('{"dynamo_output_graph": {"sizes": {}}}', ['a', 'b'], md5('a\nb')),
     entry('{"artifact": {"name": "put_local_code_state", "encoding": "string"}}', ['Code Object: f', '  x'], md5('Code Object: f\n  x')),
@@ -340,25 +341,28 @@ describe('trace ingest: payloads nothing reads', () => {
     fast.end();
     const h = held(fast);
     assert.deepEqual(held(await readStreamed(Buffer.from(log))), h);
-    // the put_local_code_state, recompile_reasons, chromium_event and describe_tensor that do not match
+    // the put_local_code_state, recompile_reasons, chromium_event that may name a fact and
+    // describe_tensor that do not match (the chromium event at 13, a timing, is read by none)
     assert.deepEqual(
       h.problems.map((p: { line: number; message: string }) => `${p.line}: ${p.message}`),
       [
         '8: artifact: payload does not match has_payload (MD5); entry skipped',
         '10: artifact: payload does not match has_payload (MD5); entry skipped',
-        '13: chromium_event: payload does not match has_payload (MD5); entry skipped',
-        '15: describe_tensor: payload does not match has_payload (MD5); entry skipped',
+        '15: chromium_event: payload does not match has_payload (MD5); entry skipped',
+        '18: describe_tensor: payload does not match has_payload (MD5); entry skipped',
       ],
     );
-    assert.deepEqual(h.facts.map((f: { kind: string; line: number }) => [f.kind, f.line]), [['code_state', 20]]);
-    // dynamo_cpp_guards_str, fx_graph_cache_hash, dynamo_output_graph and str counted as known kinds; no_such_kind as one with no parser
-    assert.deepEqual([h.entries, h.ignored, h.unknown], [10, 4, [['no_such_kind', 1]]]);
+    assert.deepEqual(h.facts.map((f: { kind: string; line: number }) => [f.kind, f.line]), [['code_state', 23]]);
+    // dynamo_cpp_guards_str, fx_graph_cache_hash, the timing, dynamo_output_graph and str counted as known kinds; no_such_kind as one with no parser
+    assert.deepEqual([h.entries, h.ignored, h.unknown], [11, 5, [['no_such_kind', 1]]]);
   });
   it("a trace's events are the same whatever the payloads nothing reads hold", async () => {
     for (const f of readdirSync(join(TORCH, 'traces')).sort()) {
       const text = readFileSync(join(TORCH, 'traces', f), 'utf8');
-      // every entry of a kind without a parser, and every artifact nothing reads, its payload garbled
+      // every entry of a kind without a parser, every artifact nothing reads and every chromium
+      // event whose payload names no fact (a timing), its payload garbled
       let garbled = 0;
+      let timings = 0;
       const lines = text.split('\n');
       let unread = false;
       for (let i = 0; i < lines.length; i++) {
@@ -370,9 +374,15 @@ describe('trace ingest: payloads nothing reads', () => {
         const m = /\] \{"(\w+)": (\{"name": "(\w+)")?/.exec(l);
         unread = !!m && !['chromium_event', 'describe_tensor', 'describe_source', 'compilation_metrics', 'artifact'].includes(m[1]);
         if (m?.[1] === 'artifact') unread = !/code_state|recompile_reasons/.test(m[3] ?? '');
+        if (m?.[1] === 'chromium_event') {
+          let end = i + 1;
+          while (end < lines.length && lines[end].startsWith('\t')) end++;
+          unread = !mayNameFact(lines.slice(i + 1, end).join('\n'));
+          if (unread) timings++;
+        }
         if (unread && l.includes('has_payload')) garbled++;
       }
-      assert.ok(garbled > 3, `${f}: ${garbled} payloads garbled`);
+      assert.ok(garbled > 3 && timings > 3, `${f}: ${garbled} payloads garbled, ${timings} of them timings`);
       const dir = mkdtempSync(join(tmpdir(), 'pgo-trace-'));
       try {
         const file = join(dir, f);
@@ -454,14 +464,18 @@ describe('trace ingest: metadata nothing reads', () => {
     });
   }
   it('until a rank was given, a line of a kind nothing reads that holds "rank" anywhere is parsed: one that is not JSON is said and skipped', () => {
-    const log = [first, glog('{"str": ["rank"]'), glog('{"str": "x"} "rank"'), glog('{"str": ["a"], "rank": 2}'), glog('{"str": ["rank"]')].join('\n');
+    // "rank" after other k"s (stack), and a `k"` with no "ran before it
+    const log = [first, glog('{"str": ["rank"]'), glog('{"str": "x"} "rank"'), glog('{"str": ["stack", "rank"]'), glog('{"str": ["ran", "k", "rak"]'), glog('{"str": ["a"], "rank": 2}'), glog('{"str": ["rank"]')].join('\n');
     const fast = traceReader();
     fast.pushBytes(Buffer.from(log));
     fast.end();
     const h = held(fast);
-    assert.deepEqual(h.problems.map((p: { line: number; message: string }) => [p.line, p.message.replace(/ \(.*\)/, '')]), [[2, 'metadata is not JSON; skipped'], [3, 'metadata is not JSON; skipped']]);
+    assert.deepEqual(
+      h.problems.map((p: { line: number; message: string }) => [p.line, p.message.replace(/ \(.*\)/, '')]),
+      [2, 3, 4].map((l) => [l, 'metadata is not JSON; skipped']),
+    );
     // once ranked, "rank" no longer matters: the last line is counted unparsed
-    assert.deepEqual([h.entries, h.ignored], [3, 3]);
+    assert.deepEqual([h.entries, h.ignored], [4, 4]);
   });
   it("a line of a kind nothing reads whose metadata is not JSON is counted by the kind it names, unparsed (but for a log's first entry), and holds its payload lines", () => {
     const bad = ['{"str": ', '{"str": "\t"}', '{"guard_added_fast": {}}}', '{"create_symbol": [1,]}'];

@@ -1,5 +1,5 @@
 import * as crypto from 'node:crypto';
-import { isUtf8 } from 'node:buffer';
+import { isAscii, isUtf8 } from 'node:buffer';
 
 /** One TORCH_TRACE log entry: the glog line, its JSON metadata and the payload lines under it. */
 export interface TraceEntry {
@@ -17,10 +17,10 @@ export interface TraceEntry {
   readonly payload: string | null;
   /**
    * The payload as logged, each line's tab included, when it was read from bytes (else null):
-   * valid until the next entry. A search for ASCII text without a tab or newline finds in it
-   * what it finds in payload (a match lies within one line), without decoding it.
+   * decoded once, without the copy that drops the tabs. A search for text without a tab or
+   * newline finds in it what it finds in payload (a match lies within one line).
    */
-  readonly payloadBytes: Buffer | null;
+  readonly payloadLogged: string | null;
   /** has_payload was given, the payload was checked (EntryReads.checks) and its MD5 did not match it. */
   payloadMismatch: boolean;
   /** "0/1" style compile id from frame_id / frame_compile_id / attempt, when the envelope has them. */
@@ -50,19 +50,17 @@ const BOOKKEEPING = new Set(['frame_id', 'frame_compile_id', 'attempt', 'has_pay
 const TAB = 9;
 const NL = 10;
 
-/** The text of a payload read from bytes: buf[from, to), its lines' tabs included. */
-function payloadText(buf: Buffer, from: number, to: number): string {
-  // '\n\t' is only ever a line break and the next line's tab: no line holds a newline
-  return buf.toString('utf8', from + 1, to).replaceAll('\n\t', '\n');
-}
-
 class Entry implements TraceEntry {
   payloadMismatch = false;
   /** The payload's text, or undefined until it is decoded from bytes[from, to). */
   #text: string | null | undefined;
+  /** bytes[from, to) decoded, or undefined until asked. */
+  #logged: string | undefined;
   #bytes: Buffer | null = null;
   #from = 0;
   #to = 0;
+  /** How many lines bytes[from, to) holds. */
+  #lines = 0;
   constructor(
     readonly line: number,
     readonly level: string,
@@ -77,18 +75,29 @@ class Entry implements TraceEntry {
     this.#text = text;
   }
   /** A payload read from bytes: decoded only when asked (most entries' payloads never are). */
-  static fromBytes(e: Entry, bytes: Buffer, from: number, to: number): Entry {
+  static fromBytes(e: Entry, bytes: Buffer, from: number, to: number, lines: number): Entry {
     e.#bytes = bytes;
     e.#from = from;
     e.#to = to;
+    e.#lines = lines;
     return e;
   }
+  /**
+   * The payload's MD5 in hex. A payload of one line read from bytes is hashed from them, and
+   * decoded only if a parser reads it; one of many lines is decoded whole and its tabs dropped
+   * after (cheaper than a copy of its bytes without them, line by line), the text a parser reads.
+   */
+  md5(): string {
+    return md5Hex(this.#bytes !== null && this.#lines === 1 ? this.#bytes.subarray(this.#from + 1, this.#to) : this.payload!);
+  }
   get payload(): string | null {
-    if (this.#text === undefined) this.#text = payloadText(this.#bytes!, this.#from, this.#to);
+    // '\n\t' is only ever a line break and the next line's tab: no line holds a newline
+    if (this.#text === undefined) this.#text = this.payloadLogged!.slice(1).replaceAll('\n\t', '\n');
     return this.#text;
   }
-  get payloadBytes(): Buffer | null {
-    return this.#bytes === null ? null : this.#bytes.subarray(this.#from, this.#to);
+  get payloadLogged(): string | null {
+    if (this.#bytes === null) return null;
+    return (this.#logged ??= this.#bytes.toString('utf8', this.#from, this.#to));
   }
   /** Worked out when asked (by the few kinds that give facts), not for every entry. */
   get compileId(): string | null {
@@ -113,6 +122,11 @@ export function compileOfAttempt(id: string): string {
   return id.replace(/_\d+$/, '');
 }
 
+/** Valid UTF-8 with no line terminator but \n (U+2028, U+2029) and no byte order mark. */
+function plainUtf8(buf: Buffer): boolean {
+  return isUtf8(buf) && !buf.includes('\u2028') && !buf.includes('\u2029') && !(buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf);
+}
+
 export interface TraceAssembler {
   /** One line (without its newline). */
   push(text: string, line: number): void;
@@ -134,8 +148,12 @@ export interface EntryReads {
    * be JSON), where that kind is surely the one the parse would give (see unparsedKind).
    */
   parses(kind: string): boolean;
-  /** Whether an entry's payload is checked against has_payload: a reader that never looks at some payloads need not hash them. */
-  checks(kind: string, meta: Record<string, unknown>): boolean;
+  /**
+   * Whether an entry's payload is checked against has_payload: a reader that never looks at
+   * some payloads need not hash them. Asked of an entry no parser has read yet; what it reads
+   * of the payload (payloadLogged, payload) is decoded only as asked.
+   */
+  checks(e: TraceEntry): boolean;
 }
 const READS_ALL: EntryReads = { parses: () => true, checks: () => true };
 /** The metadata of an entry whose metadata is not parsed. */
@@ -147,13 +165,21 @@ const FIRST_KEY = /^\{"([A-Za-z_][A-Za-z0-9_]*)": /;
  * What makes the first key written not surely the first key of the parse, or the metadata
  * matter: a \u escape (a key can spell "rank" or an index so), a key that is an array index
  * (Object.keys lists those first), or, until an entry gave one, "rank" (a trace's rank is its
- * first entry's that names one). Two expressions, each starting with one character, not one
- * alternation: V8 skips ahead to a `\` or a `"` then, and the one test of the three took
- * 7.3-7.6 ms on the bench's 1,120 unparsed lines (7 MB), these two 4.0-4.1.
+ * first entry's that names one). Each test on its own: V8 skips ahead to a pattern's first
+ * character, and one alternation stopped at every quote.
  */
 const ESCAPE = /\\u/;
-const QUOTED_UNSURE = /"(?:rank"|(?:0|[1-9]\d*)"\s*:)/;
-const QUOTED_UNSURE_RANKED = /"(?:0|[1-9]\d*)"\s*:/;
+const INDEX_KEY = /"(?:0|[1-9]\d*)"\s*:/;
+
+/**
+ * Whether a text holds `"rank"`, found from its `k"`s: a search for `"rank"` (or `rank"`)
+ * stops at every quote (or r) of a line, of which guard and symbol lines hold thousands, and
+ * took as long as the other two tests together.
+ */
+function holdsRank(s: string): boolean {
+  for (let i = s.indexOf('k"'); i >= 0; i = s.indexOf('k"', i + 2)) if (i >= 4 && s.startsWith('"ran', i - 4)) return true;
+  return false;
+}
 
 /**
  * The kind of a metadata that need not be parsed, or null: its first key is written plainly,
@@ -162,7 +188,7 @@ const QUOTED_UNSURE_RANKED = /"(?:0|[1-9]\d*)"\s*:/;
  */
 function unparsedKind(rest: string, reads: EntryReads, ranked: boolean): string | null {
   const m = FIRST_KEY.exec(rest);
-  if (m === null || BOOKKEEPING.has(m[1]) || reads.parses(m[1]) || ESCAPE.test(rest) || (ranked ? QUOTED_UNSURE_RANKED : QUOTED_UNSURE).test(rest)) return null;
+  if (m === null || BOOKKEEPING.has(m[1]) || reads.parses(m[1]) || ESCAPE.test(rest) || INDEX_KEY.test(rest) || (!ranked && holdsRank(rest))) return null;
   return m[1];
 }
 
@@ -192,28 +218,17 @@ export function traceAssembler(onEntry: (e: TraceEntry) => void, onProblem: (p: 
     const want = typeof h.meta.has_payload === 'string' ? h.meta.has_payload : null;
     const rank = typeof h.meta.rank === 'number' ? h.meta.rank : null;
     const pid = Number.isSafeInteger(h.pid) ? h.pid : null;
-    const check = want !== null && checks(h.kind, h.meta);
     let e: Entry;
-    let mismatch = false;
     if (bytes !== null) {
-      // A payload of one line (a chromium event's) is hashed from its bytes, and decoded only
-      // if a parser reads it; one of many lines that is checked is decoded whole and its tabs
-      // dropped after (cheaper than a copy of its bytes without them, line by line).
-      if (lines === 1 || !check) {
-        e = Entry.fromBytes(new Entry(h.line, h.level, h.date, h.time, h.kind, h.meta, rank, pid, undefined), bytes, from, to);
-        if (check) mismatch = md5Hex(bytes.subarray(from + 1, to)) !== want;
-      } else {
-        const text = payloadText(bytes, from, to);
-        e = new Entry(h.line, h.level, h.date, h.time, h.kind, h.meta, rank, pid, text);
-        mismatch = md5Hex(text) !== want;
-      }
+      e = Entry.fromBytes(new Entry(h.line, h.level, h.date, h.time, h.kind, h.meta, rank, pid, undefined), bytes, from, to, lines);
       bytes = null;
     } else {
       const text = want !== null || payload.length ? payload.join('\n') : null;
       payload = [];
       e = new Entry(h.line, h.level, h.date, h.time, h.kind, h.meta, rank, pid, text);
-      if (check) mismatch = md5Hex(text!) !== want;
     }
+    let mismatch = false;
+    if (want !== null && checks(e)) mismatch = e.md5() !== want;
     if (mismatch) onProblem({ line: h.line, message: `${h.kind}: payload does not match has_payload (MD5)${truncated ? ': the log ends inside it' : ''}; entry skipped` });
     e.payloadMismatch = mismatch;
     onEntry(e);
@@ -278,7 +293,8 @@ export function traceAssembler(onEntry: (e: TraceEntry) => void, onProblem: (p: 
       // Valid UTF-8 decodes line by line as it does whole, and re-encodes to the same bytes
       // (so a payload's MD5 is that of its bytes); without \r, U+2028 and U+2029 no line
       // holds a line terminator and none loses a \r at its end.
-      if (head !== null || payload.length || !isUtf8(buf) || buf.includes(13) || buf.includes('\u2028') || buf.includes('\u2029') || (buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf)) return false;
+      // ASCII (most logs) is all that in one pass: UTF-8 with no U+2028, U+2029 or mark.
+      if (head !== null || payload.length || buf.includes(13) || !(isAscii(buf) || plainUtf8(buf))) return false;
       const n = buf.length;
       let line = firstLine;
       let i = 0;

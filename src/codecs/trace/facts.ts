@@ -73,14 +73,16 @@ const FACT_NEEDLES = new RegExp(NEEDLES.map((n) => n.replace(/[.\\]/g, '\\$&')).
 export function mayNameFact(payload: string): boolean {
   return FACT_NEEDLES.test(payload);
 }
-/** mayNameFact of a payload's bytes as logged (TraceEntry.payloadBytes), without decoding them. */
-export function bytesMayNameFact(payload: Buffer): boolean {
-  return NEEDLES.some((n) => payload.includes(n));
-}
-/** Whether an entry's payload may name a fact, from its bytes when it was read from bytes. */
+/** The entry entryMayNameFact last answered for, and its answer (payloadMatters asks it, then the parser). */
+let asked: TraceEntry | null = null;
+let answer = false;
+/** Whether an entry's payload may name a fact, from its text as logged when it was read from bytes. */
 function entryMayNameFact(e: TraceEntry): boolean {
-  const b = e.payloadBytes;
-  return b !== null ? bytesMayNameFact(b) : e.payload !== null && mayNameFact(e.payload);
+  if (e === asked) return answer;
+  const l = e.payloadLogged;
+  answer = l !== null ? mayNameFact(l) : e.payload !== null && mayNameFact(e.payload);
+  asked = e;
+  return answer;
 }
 /** A JSON text whose value is no object, array or string: a number or a literal, JSON's whitespace around it. */
 const JSON_SCALAR = /^[ \t\n\r]*(?:true|false|null|-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?)[ \t\n\r]*$/;
@@ -213,15 +215,18 @@ const QUIET = new Set(['str', 'dynamo_start', 'describe_storage', 'guard_added_f
  * Whether an entry's facts may depend on its payload, so that a payload that does not match
  * has_payload must be said and the entry skipped: every kind with a parser (a describe_* or
  * compilation_metrics with a payload is skipped as it always was), but for artifacts of
- * names read by none. Other entries are counted and skipped with their payloads unread and
- * unhashed (tlparse's manner for kinds it has no parser for): what a payload that nothing
- * reads holds, broken or not, changes no fact, and hashing them cost more than the ingest's
- * reading of the facts.
+ * names read by none and chromium events whose payload names no fact (mayNameFact: most are
+ * timings, which the parser never parses). Other entries are counted and skipped with their
+ * payloads unread and unhashed (tlparse's manner for kinds it has no parser for): what a
+ * payload that nothing reads holds, broken or not, changes no fact, and hashing them cost
+ * more than the ingest's reading of the facts (a folder's timings were most of its MD5s).
  */
-export function payloadMatters(kind: string, meta: Record<string, unknown>): boolean {
+export function payloadMatters(e: TraceEntry): boolean {
+  const kind = e.kind;
   if (!Object.hasOwn(parsers, kind)) return false;
+  if (kind === 'chromium_event') return entryMayNameFact(e);
   if (kind !== 'artifact') return true;
-  const name = str(obj(meta.artifact)?.name);
+  const name = str(obj(e.meta.artifact)?.name);
   return name !== null && (CODE_STATE_ARTIFACTS.has(name) || name === 'recompile_reasons');
 }
 
