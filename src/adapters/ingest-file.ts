@@ -55,8 +55,11 @@ export function kindOfHead(head: Uint8Array): IngestKind | null {
   if (b.length === 0) return null;
   const text = b.toString('latin1');
   if (/^[VIWEC]\d{4} \d\d:\d\d:\d\d/.test(text)) return 'trace';
-  if (b[0] === 0x80 || /^(\(|\}|\]|\)|N\.|c[\w.]+\n|I-?\d+\n|I0[01]\n|F-?[\d.eE+-]+\n|P[^\n]*\n|g\d+\n|L-?\d+L?\n)/.test(text)) return 'pickle';
+  // A mega-cache starts with the CRC32 of the rest, any 4 bytes (one in 256 starts 0x80, as a
+  // pickle does), then its version, 1 as a uint64: told first. No pickle has those 8 bytes
+  // there (a protocol 4 or 5 frame's length is followed by an opcode, and 0x01 is none).
   if (b.length >= 12 && b.readUInt32BE(4) === 0 && b.readUInt32BE(8) === 1) return 'megacache';
+  if (b[0] === 0x80 || /^(\(|\}|\]|\)|N\.|c[\w.]+\n|I-?\d+\n|I0[01]\n|F-?[\d.eE+-]+\n|P[^\n]*\n|g\d+\n|L-?\d+L?\n)/.test(text)) return 'pickle';
   if (/^\s*\{\s*"data"\s*:/.test(text)) return 'remote-json';
   if (/^\s*\{/.test(text)) return 'observations';
   return null;

@@ -302,6 +302,27 @@ for (const dialect of DIALECTS) describe(dialect, () => {
       assert.equal(detectKind(join(TORCH, 'remote/redis_value.json')), 'remote-json');
       assert.equal(detectKind(join(TORCH, 'traces/cold-local.log')), 'trace');
     });
+    it("a mega-cache whose CRC32 starts with a pickle's 0x80 is read as a mega-cache (one in 256 of export's; session 22's trial)", async () => {
+      const l = await fresh();
+      await ingestFile(l, join(TORCH, 'traces/cold-local.log'));
+      const profile = l.view(l.profiles()[0].id).profile;
+      await l.close();
+      // the cache key changes the CRC: the first of a few hundred whose first byte is 0x80
+      let job = '';
+      let bytes: Uint8Array = new Uint8Array();
+      for (let k = 0; k < 5000 && bytes[0] !== 0x80; k++) bytes = exportBytes(profile, { format: 'megacache', cacheKey: `${(job = `j${k}`)}:None:` });
+      assert.equal(bytes[0], 0x80);
+      const file = join(dir, 'crc-0x80.bin');
+      writeFileSync(file, bytes);
+      assert.equal(detectKind(file), 'megacache');
+      const db = ledgerAt(dialect, dir, 'crc-0x80.db');
+      const r = cli(db, ['ingest', file]);
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stdout, /megacache/);
+      const o = await openLedger(db);
+      assert.ok(o.profileByKey(`${job}:None:`), 'the bundle\'s profile is in');
+      await o.close();
+    });
   });
 
   describe('exports read back equal', () => {
