@@ -26,6 +26,8 @@ export interface IngestOptions {
 
 /** What the command line sets (bin/v8-flags.cjs): puts Node's own V8 flags back, and returns what raises them again; unset in a library's process. */
 const nodeFlags = () => (globalThis as { [k: symbol]: (() => () => void) | undefined })[Symbol.for('pgo-ledger.nodeFlags')];
+/** Likewise: V8's flags for an ingest's batch loops (no on-stack replacement: each loop compiled once, for the next batch), and what sets them back. */
+const ingestFlags = () => (globalThis as { [k: symbol]: (() => () => void) | undefined })[Symbol.for('pgo-ledger.ingestFlags')];
 
 /** A file past which a worker pays off (a small one is parsed faster than a thread starts). */
 const BIG = 4 << 20;
@@ -73,6 +75,7 @@ export async function ingestObservations(ledger: Ledger, file: string, opts: Ing
   // for, keep the worker throughout.
   const { writersMet, writes } = ledger.sql;
   const alone = opts.worker === undefined && writersMet && writes ? () => writes() >= 2 && writersMet() === 0 : undefined;
+  const flagsBack = ingestFlags()?.();
   try {
     await (useWorker ? (alone && !alone() ? inThread(undefined, alone) : withWorker()) : big ? inThread() : small());
     ledger.settle();
@@ -114,6 +117,8 @@ export async function ingestObservations(ledger: Ledger, file: string, opts: Ing
       `${said}\n  ${committed}, the lines after them were not; ` +
         'fix the line and ingest the file again to continue: what is in the log is not added twice',
     );
+  } finally {
+    flagsBack?.();
   }
 
   /**
