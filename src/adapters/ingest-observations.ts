@@ -49,8 +49,12 @@ export async function ingestObservations(ledger: Ledger, file: string, opts: Ing
   // A batch is counted once committed: on PostgreSQL the next batch is folded while the
   // server writes this one (Ledger.appendPipelined), so its events stay as they are until
   // then, and the batch after it is decoded into a second set of event objects (see reused).
+  /** Batches written whose commit has not called back yet (one at most once write returns: Ledger.appendPipelined). */
+  let uncommitted = 0;
   const write = (events: Parameters<Ledger['appendPrepared']>[0], lines: number, bytes: number, skipped: number) => {
+    uncommitted++;
     ledger.appendPipelined(events, (r) => {
+      uncommitted--;
       sum.appended += r.appended;
       sum.duplicates += r.duplicates;
       sum.records += r.records;
@@ -60,11 +64,17 @@ export async function ingestObservations(ledger: Ledger, file: string, opts: Ing
       opts.onProgress?.(bytes);
     });
   };
-  /** Two sets of event objects, refilled batch after batch in turn (decodeBatch): one for the batch written, one for the batch whose commit may still be under way. */
+  /**
+   * Event objects refilled batch after batch (decodeBatch): the set of the batch written last
+   * where its commit has called back (SQLite's, always: its appends commit before they
+   * return), else the other set, whose batch committed before that one was written. A second
+   * set where none was needed made the second batch 10,000 new objects, which the young
+   * generation copied twice and the old one kept.
+   */
   const reused = (): (() => PreparedEvent[]) => {
     const sets: PreparedEvent[][] = [[], []];
     let k = 0;
-    return () => sets[(k ^= 1)];
+    return () => (uncommitted === 0 ? sets[k] : sets[(k ^= 1)]);
   };
   // A worker pays off on big files; a small one is parsed faster than a thread starts.
   const big = file !== '-' && (sizeOf(file) ?? 0) > BIG;
