@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { staged } from '../../test/support/staged-ledger.ts';
@@ -135,6 +135,35 @@ describe('the event objects a big file is decoded into', () => {
     } finally {
       await l.close();
     }
+  });
+});
+
+describe('a small file parsed here', () => {
+  it("go the worker's way too (wire batches decoded into one refilled set of events), and store what the worker stores", async () => {
+    const dir = tempDir();
+    const big = join(dir, 'big.jsonl');
+    bigFile(big, 12_000);
+    const small = join(dir, 'small.jsonl');
+    writeFileSync(small, readFileSync(big, 'utf8').split('\n').slice(0, 2_500).join('\n') + '\n');
+    const a = await openLedger(join(dir, 'small.db'));
+    try {
+      const arrays: Parameters<Ledger['appendPrepared']>[0][] = [];
+      const sizes: number[] = [];
+      const spy = Object.assign(Object.create(a), { appendPipelined: (events: Parameters<Ledger['appendPrepared']>[0], done: (r: ReturnType<Ledger['appendPrepared']>) => void) => (arrays.push(events), sizes.push(events.length), a.appendPipelined(events, done)) });
+      const sum = await ingestObservations(spy, small, { batchSize: 1_000 });
+      assert.equal(sum.appended, 2_500);
+      assert.deepEqual(sizes, [1_000, 1_000, 500]);
+      assert.equal(new Set(arrays).size, 1);
+    } finally {
+      await a.close();
+    }
+    const b = await openLedger(join(dir, 'worker.db'));
+    try {
+      assert.equal((await ingestObservations(b, small, { worker: true, batchSize: 1_000 })).appended, 2_500);
+    } finally {
+      await b.close();
+    }
+    assert.deepEqual(tables(join(dir, 'small.db')), tables(join(dir, 'worker.db')));
   });
 });
 

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import type { Ledger } from '../store/ledger.ts';
 import type { PreparedEvent } from '../store/prepare-event.ts';
-import { batchCache, decodeBatch, handOverReader, lineBatches, lineWireBatches, WireBuilder, type LineBatchOptions, type ReaderHandOver, type WireBatch } from './observation-batches.ts';
+import { batchCache, decodeBatch, handOverReader, lineWireBatches, WireBuilder, type LineBatchOptions, type ReaderHandOver, type WireBatch } from './observation-batches.ts';
 import { InputError, lineContext, type LineDefaults } from './observation-lines.ts';
 import { sizeOf } from './read-lines.ts';
 import { classify, fullMessage, inputName, isDatabaseFailure, LedgerError, type FailureKind } from '../errors.ts';
@@ -87,7 +87,7 @@ export async function ingestObservations(ledger: Ledger, file: string, opts: Ing
   const alone = opts.worker === undefined && writersMet && writes ? () => writes() >= 2 && writersMet() === 0 : undefined;
   const flagsBack = ingestFlags()?.();
   try {
-    await (useWorker ? (alone && !alone() ? inThread(undefined, alone) : withWorker()) : big ? inThread() : small());
+    await (useWorker ? (alone && !alone() ? inThread(undefined, alone) : withWorker()) : inThread());
     ledger.settle();
     return sum;
   } catch (e) {
@@ -132,8 +132,11 @@ export async function ingestObservations(ledger: Ledger, file: string, opts: Ing
   }
 
   /**
-   * A big file parsed on this thread (the worker turned off): the worker's way, wire batches
-   * decoded here, which costs half the CPU a line of preparing each event as it is parsed.
+   * An input parsed on this thread (a small file, stdin, or the worker turned off): the
+   * worker's way, wire batches decoded here, which costs half the CPU a line of preparing each
+   * event as it is parsed (small files and stdin went that way until session 22: the first
+   * 10,000 lines of the bench's mix 0.17-0.22 CPU-s now against 0.28-0.29, 250k lines on
+   * stdin 0.88-1.09 against 2.69-3.28).
    * A transaction takes one batch, as the worker's do: with four writers on two cores, four
    * batches a transaction cost the fleet a tenth more CPU (5.10-5.27 CPU-s against 4.62-4.67,
    * paired: bench/README.md) and more time holding the lock, for a quarter of the times the
@@ -158,11 +161,6 @@ export async function ingestObservations(ledger: Ledger, file: string, opts: Ing
         return withWorker({ line: b.last, lines: b.lines, skipped: b.skipped }, handed, cache);
       }
     }
-    return sum;
-  }
-
-  async function small(): Promise<IngestSummary> {
-    for await (const b of lineBatches(file, { ...options, withShapes: true, onSkip: (e) => opts.onSkip?.(e.message) })) write(b.events, b.lines, b.bytes, b.skipped);
     return sum;
   }
 
