@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { staged } from '../../test/support/staged-ledger.ts';
@@ -80,6 +80,90 @@ describe('a big file parsed in-thread (the worker turned off)', () => {
     } finally {
       await l.close();
     }
+  });
+});
+
+describe('the event objects a big file is decoded into', () => {
+  const dir = tempDir();
+  const file = join(dir, 'big.jsonl');
+  bigFile(file, 35_000);
+  type Events = Parameters<Ledger['appendPrepared']>[0];
+  const seen = (events: Events) => events.map((e) => `${e.cacheKey} ${e.idem} ${e.time} ${e.json}`).join('\n');
+
+  it('a batch whose commit is still under way (PostgreSQL) keeps its events while the next is decoded; what it stores is what an append at once stores', async () => {
+    const a = await openLedger(join(dir, 'at-once.db'));
+    const b = await openLedger(join(dir, 'later.db'));
+    try {
+      await ingestObservations(a, file, { worker: false });
+      // commits that call back at the next batch, as PostgreSQL's pipeline does
+      let pending: { events: Events; as: string; done: (r: ReturnType<Ledger['appendPrepared']>) => void } | undefined;
+      const arrays: Events[] = [];
+      const settle = () => {
+        if (!pending) return;
+        const p = pending;
+        pending = undefined;
+        assert.equal(seen(p.events), p.as, 'a batch under way was overwritten');
+        p.done(b.appendPrepared(p.events));
+      };
+      const later = Object.assign(Object.create(b), {
+        appendPipelined: (events: Events, done: (r: ReturnType<Ledger['appendPrepared']>) => void) => {
+          arrays.push(events);
+          settle();
+          pending = { events, as: seen(events), done };
+        },
+        settle,
+      });
+      const sum = await ingestObservations(later, file, { worker: false });
+      assert.equal(sum.appended, 35_000);
+      assert.equal(new Set(arrays).size, 2, 'two sets of event objects, in turn');
+    } finally {
+      await a.close();
+      await b.close();
+    }
+    assert.deepEqual(tables(join(dir, 'later.db')), tables(join(dir, 'at-once.db')));
+  });
+
+  it('where each commit calls back before the next batch (SQLite), one set is refilled batch after batch', async () => {
+    const l = await openLedger(join(dir, 'one-set.db'));
+    try {
+      const arrays: Events[] = [];
+      const sizes: number[] = [];
+      const spy = Object.assign(Object.create(l), { appendPipelined: (events: Events, done: (r: ReturnType<Ledger['appendPrepared']>) => void) => (arrays.push(events), sizes.push(events.length), l.appendPipelined(events, done)) });
+      await ingestObservations(spy, file, { worker: false });
+      assert.deepEqual(sizes, [10_000, 10_000, 10_000, 5_000]);
+      assert.equal(new Set(arrays).size, 1);
+    } finally {
+      await l.close();
+    }
+  });
+});
+
+describe('a small file parsed here', () => {
+  it("go the worker's way too (wire batches decoded into one refilled set of events), and store what the worker stores", async () => {
+    const dir = tempDir();
+    const big = join(dir, 'big.jsonl');
+    bigFile(big, 12_000);
+    const small = join(dir, 'small.jsonl');
+    writeFileSync(small, readFileSync(big, 'utf8').split('\n').slice(0, 2_500).join('\n') + '\n');
+    const a = await openLedger(join(dir, 'small.db'));
+    try {
+      const arrays: Parameters<Ledger['appendPrepared']>[0][] = [];
+      const sizes: number[] = [];
+      const spy = Object.assign(Object.create(a), { appendPipelined: (events: Parameters<Ledger['appendPrepared']>[0], done: (r: ReturnType<Ledger['appendPrepared']>) => void) => (arrays.push(events), sizes.push(events.length), a.appendPipelined(events, done)) });
+      const sum = await ingestObservations(spy, small, { batchSize: 1_000 });
+      assert.equal(sum.appended, 2_500);
+      assert.deepEqual(sizes, [1_000, 1_000, 500]);
+      assert.equal(new Set(arrays).size, 1);
+    } finally {
+      await a.close();
+    }
+    const b = await openLedger(join(dir, 'worker.db'));
+    try {
+      assert.equal((await ingestObservations(b, small, { worker: true, batchSize: 1_000 })).appended, 2_500);
+    } finally {
+      await b.close();
+    }
+    assert.deepEqual(tables(join(dir, 'small.db')), tables(join(dir, 'worker.db')));
   });
 });
 

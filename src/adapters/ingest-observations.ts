@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import type { Ledger } from '../store/ledger.ts';
 import type { PreparedEvent } from '../store/prepare-event.ts';
-import { batchCache, decodeBatch, handOverReader, lineBatches, lineWireBatches, WireBuilder, type LineBatchOptions, type ReaderHandOver, type WireBatch } from './observation-batches.ts';
+import { batchCache, decodeBatch, handOverReader, lineWireBatches, WireBuilder, type LineBatchOptions, type ReaderHandOver, type WireBatch } from './observation-batches.ts';
 import { InputError, lineContext, type LineDefaults } from './observation-lines.ts';
 import { sizeOf } from './read-lines.ts';
 import { classify, fullMessage, inputName, isDatabaseFailure, LedgerError, type FailureKind } from '../errors.ts';
@@ -26,6 +26,8 @@ export interface IngestOptions {
 
 /** What the command line sets (bin/v8-flags.cjs): puts Node's own V8 flags back, and returns what raises them again; unset in a library's process. */
 const nodeFlags = () => (globalThis as { [k: symbol]: (() => () => void) | undefined })[Symbol.for('pgo-ledger.nodeFlags')];
+/** Likewise: V8's flags for an ingest's batch loops (no on-stack replacement: each loop compiled once, for the next batch), and what sets them back. */
+const ingestFlags = () => (globalThis as { [k: symbol]: (() => () => void) | undefined })[Symbol.for('pgo-ledger.ingestFlags')];
 
 /** A file past which a worker pays off (a small one is parsed faster than a thread starts). */
 const BIG = 4 << 20;
@@ -47,8 +49,12 @@ export async function ingestObservations(ledger: Ledger, file: string, opts: Ing
   // A batch is counted once committed: on PostgreSQL the next batch is folded while the
   // server writes this one (Ledger.appendPipelined), so its events stay as they are until
   // then, and the batch after it is decoded into a second set of event objects (see reused).
+  /** Batches written whose commit has not called back yet (one at most once write returns: Ledger.appendPipelined). */
+  let uncommitted = 0;
   const write = (events: Parameters<Ledger['appendPrepared']>[0], lines: number, bytes: number, skipped: number) => {
+    uncommitted++;
     ledger.appendPipelined(events, (r) => {
+      uncommitted--;
       sum.appended += r.appended;
       sum.duplicates += r.duplicates;
       sum.records += r.records;
@@ -58,11 +64,17 @@ export async function ingestObservations(ledger: Ledger, file: string, opts: Ing
       opts.onProgress?.(bytes);
     });
   };
-  /** Two sets of event objects, refilled batch after batch in turn (decodeBatch): one for the batch written, one for the batch whose commit may still be under way. */
+  /**
+   * Event objects refilled batch after batch (decodeBatch): the set of the batch written last
+   * where its commit has called back (SQLite's, always: its appends commit before they
+   * return), else the other set, whose batch committed before that one was written. A second
+   * set where none was needed made the second batch 10,000 new objects, which the young
+   * generation copied twice and the old one kept.
+   */
   const reused = (): (() => PreparedEvent[]) => {
     const sets: PreparedEvent[][] = [[], []];
     let k = 0;
-    return () => sets[(k ^= 1)];
+    return () => (uncommitted === 0 ? sets[k] : sets[(k ^= 1)]);
   };
   // A worker pays off on big files; a small one is parsed faster than a thread starts.
   const big = file !== '-' && (sizeOf(file) ?? 0) > BIG;
@@ -73,8 +85,9 @@ export async function ingestObservations(ledger: Ledger, file: string, opts: Ing
   // for, keep the worker throughout.
   const { writersMet, writes } = ledger.sql;
   const alone = opts.worker === undefined && writersMet && writes ? () => writes() >= 2 && writersMet() === 0 : undefined;
+  const flagsBack = ingestFlags()?.();
   try {
-    await (useWorker ? (alone && !alone() ? inThread(undefined, alone) : withWorker()) : big ? inThread() : small());
+    await (useWorker ? (alone && !alone() ? inThread(undefined, alone) : withWorker()) : inThread());
     ledger.settle();
     return sum;
   } catch (e) {
@@ -114,11 +127,16 @@ export async function ingestObservations(ledger: Ledger, file: string, opts: Ing
       `${said}\n  ${committed}, the lines after them were not; ` +
         'fix the line and ingest the file again to continue: what is in the log is not added twice',
     );
+  } finally {
+    flagsBack?.();
   }
 
   /**
-   * A big file parsed on this thread (the worker turned off): the worker's way, wire batches
-   * decoded here, which costs half the CPU a line of preparing each event as it is parsed.
+   * An input parsed on this thread (a small file, stdin, or the worker turned off): the
+   * worker's way, wire batches decoded here, which costs half the CPU a line of preparing each
+   * event as it is parsed (small files and stdin went that way until session 22: the first
+   * 10,000 lines of the bench's mix 0.17-0.22 CPU-s now against 0.28-0.29, 250k lines on
+   * stdin 0.88-1.09 against 2.69-3.28).
    * A transaction takes one batch, as the worker's do: with four writers on two cores, four
    * batches a transaction cost the fleet a tenth more CPU (5.10-5.27 CPU-s against 4.62-4.67,
    * paired: bench/README.md) and more time holding the lock, for a quarter of the times the
@@ -143,11 +161,6 @@ export async function ingestObservations(ledger: Ledger, file: string, opts: Ing
         return withWorker({ line: b.last, lines: b.lines, skipped: b.skipped }, handed, cache);
       }
     }
-    return sum;
-  }
-
-  async function small(): Promise<IngestSummary> {
-    for await (const b of lineBatches(file, { ...options, withShapes: true, onSkip: (e) => opts.onSkip?.(e.message) })) write(b.events, b.lines, b.bytes, b.skipped);
     return sum;
   }
 

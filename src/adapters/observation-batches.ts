@@ -1,7 +1,7 @@
 import { splitPayload } from '../store/events.ts';
 import { hash53 } from '../store/hash53.ts';
 // Not through ledger.ts: that loads the whole store (kysely, better-sqlite3) into the worker.
-import { prepareEvent, type NewEvent, type PreparedEvent } from '../store/prepare-event.ts';
+import type { NewEvent, PreparedEvent } from '../store/prepare-event.ts';
 import { handOverCache, InputError, LINE_REST, LineHit, lineContext, parseLine, takeOverCache, wireParts, type LineCacheHandOver, type LineContext, type LineDefaults, type LineEvent } from './observation-lines.ts';
 import { readTextChunks, type TextChunk } from './read-lines.ts';
 
@@ -419,8 +419,6 @@ export function batchCache(limit = 100_000): BatchCache {
 
 export interface LineBatchOptions {
   defaults: LineDefaults;
-  /** Decode shapes here too (not in the worker: the writer decodes each distinct one once). */
-  withShapes?: boolean;
   skipInvalid: boolean;
   batchSize: number;
   onSkip: (e: InputError) => void;
@@ -520,22 +518,6 @@ async function* batchesOf<T>(file: string, o: LineBatchOptions, sink: BatchSink<
 /** Observation lines straight to wire batches (the worker's loop: no event outlives its line). */
 export function lineWireBatches(file: string, o: LineBatchOptions): AsyncGenerator<WireBatch> {
   return batchesOf(file, o, o.builder ?? new WireBuilder());
-}
-
-/** Observation lines to batches of prepared events, parsed on this thread. */
-export function lineBatches(file: string, o: LineBatchOptions): AsyncGenerator<{ events: PreparedEvent[]; lines: number; bytes: number; skipped: number }> {
-  let events: PreparedEvent[] = [];
-  return batchesOf(file, o, {
-    add: (ev) => events.push(prepareEvent(ev instanceof LineHit ? ev.event() : ev, o.withShapes)),
-    get count() {
-      return events.length;
-    },
-    take: (lines, bytes, skipped) => {
-      const out = { events, lines, bytes, skipped };
-      events = [];
-      return out;
-    },
-  });
 }
 
 /** A CodeId on the wire: JSON, with ints past 2**53 (a closure_hash) as {"int": "decimal"}. */
