@@ -134,6 +134,21 @@ describe('values seen after warm starts', () => {
       { value: '3', count: 1, runs: [runNames[1]] },
     ]);
   });
+
+  it("a whole field's values are those runs fed, not a snapshot's [?]; stats counts a dim a later rank change took over (session 22's trial)", () => {
+    const db = join(dir, 'values-folded.db');
+    for (const n of [1, 2, 3]) ok(cli(db, ['ingest', join(RUNS, 'probe5', `run${n}`, 'trace.log.gz')]));
+    type Story = { code: { name: string }; source: string; dim: { field: string; index?: number }; values: { value: string }[] };
+    const stories = JSON.parse(ok(cli(db, ['why', '--job', 'probe5', '--json']))) as Story[];
+    // twice: run 1 fed [3] then [4] (dim 0 made dynamic), run 3 fed [5, 2]
+    const size = stories.find((s) => s.code.name === 'twice' && s.dim.field === 'size' && s.dim.index == null)!;
+    assert.deepEqual(size.values.map((v) => v.value), ['[3]', '[5, 2]']);
+    for (const s of stories) for (const v of s.values) assert.doesNotMatch(v.value, /\?/, `${s.code.name} ${s.source}`);
+    // its dim 0 turned dynamic at run 1's record (3 -> 4); run 3's rank change made the size dynamic whole
+    const stats = ok(cli(db, ['stats', '--job', 'probe5']));
+    assert.match(stats, /turned dynamic: L\['x'\] size\[0\] in \S+:92:twice at #\d+: 3 seen 1 time, 4 seen 1 time in 2 observations/);
+    assert.doesNotMatch(stats, /no observations of it/);
+  });
 });
 
 describe('retracting a run that later runs warm-started from', () => {

@@ -7,6 +7,7 @@ import { describe, it } from 'node:test';
 import { cliAs } from '../../test/support/cli.ts';
 import { builtCli } from '../../test/support/build.ts';
 import { tempDir } from '../../test/support/tmp.ts';
+import { FIXTURES } from '../../test/support/fixtures.ts';
 
 // Trial 20: what each command says when its ledger fails under it, through the built command line.
 const dir = tempDir();
@@ -157,6 +158,21 @@ describe('session 22: a new ledger whose making fails', () => {
       assert.ok(readFileSync(kept).equals(before), args[0]);
       assert.equal(cliAs(kept, ['verify']).status, 0);
     }
+  });
+});
+
+describe("session 22 trial: the ledger fills in the middle of an ingest's inputs", () => {
+  it('names the input it stopped in (none of its events committed), as it names those not read', () => {
+    const traces = [1, 2, 3].map((n) => join(FIXTURES, 'multirun', 'probe5', `run${n}`, 'trace.log.gz'));
+    // a limit that takes run 1 whole and stops in run 2 (its WAL past it)
+    const db = join(dir, 'full-mid.db');
+    const r = spawnSync('bash', ['-c', 'ulimit -f 300; exec "$@"', 'bash', process.execPath, builtCli(), '--db', db, 'ingest', ...traces], { encoding: 'utf8' });
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stdout, /run1\/trace\.log\.gz: trace: 50 events appended/);
+    assert.match(r.stderr, /\n  \S+run2\/trace\.log\.gz: not ingested, none of its events were committed\n  not read, as the ledger stopped: \S+run3\/trace\.log\.gz\n$/);
+    // and so it is: the ledger holds run 1's events only
+    const jobs = JSON.parse(cliAs(db, ['jobs', '--json']).stdout.trim()) as { events: number };
+    assert.equal(jobs.events, 50);
   });
 });
 

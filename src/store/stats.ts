@@ -99,6 +99,7 @@ function profileStorms(ledger: Ledger, p: ProfileRow, windowMs: number, window: 
   const values = dimValues(ledger, p.id, window, new Set(history.map((h) => h.name)));
   const windows = new Map<string, StormWindow>();
   let prev: { record: HistoryRow; dim: string } | undefined;
+  const dims: { record: HistoryRow; dim: string }[] = [];
   for (const h of history) {
     const start = Math.floor(h.time / windowMs) * windowMs;
     const wk = `${start}\u0000${h.run ?? ''}`;
@@ -107,18 +108,35 @@ function profileStorms(ledger: Ledger, p: ProfileRow, windowMs: number, window: 
     w.records.push(h);
     const dim = recordDimKey(h, prev);
     prev = { record: h, dim };
+    dims.push(prev);
     if (!recordTurnsDynamic(h)) continue;
     const id = dimId(h.code, h.name, dim);
     if (!w.dims.some((d) => dimId(d.code, d.source, d.dim) === id)) w.dims.push({ code: h.code, source: h.name, dim, position: h.position, time: h.time, values: [], observations: 0 });
   }
   for (const w of windows.values()) {
     for (const d of w.dims) {
-      const v = values.get(dimId(d.code, d.source, d.dim)) ?? [];
+      const v = values.get(dimId(d.code, d.source, d.dim)) ?? foldedValues(ledger, p.id, window, d, dims);
       d.values = [...v].sort((a, b) => a.count - b.count);
       d.observations = v.reduce((n, x) => n + x.count, 0);
     }
   }
   return [...windows.values()].sort((a, b) => a.start - b.start || (a.records[0].position - b.records[0].position));
+}
+
+/**
+ * The values seen at a dim that a later record folded into its whole field (a change of the
+ * number of dims: the field is dynamic whole, and the profile has no dim of it since, so the
+ * window's `why` tells none): as `why` counts them just before that record.
+ */
+function foldedValues(ledger: Ledger, pid: number, window: Window, d: DynamicDim, dims: { record: HistoryRow; dim: string }[]): { value: string; count: number }[] {
+  const field = /^(size|stride)\[\d+\]$/.exec(d.dim)?.[1];
+  if (!field) return [];
+  const ck = codeKey(d.code);
+  const whole = dims.find(({ record: h, dim }) => h.position > d.position && dim === field && h.name === d.source && codeKey(h.code) === ck);
+  if (!whole) return [];
+  const until = Math.min(whole.record.position - 1, window.untilPosition ?? Infinity);
+  const story = explain(ledger, pid, { source: d.source, window: { ...window, untilPosition: until } }).find((s) => codeKey(s.code) === ck && dimKey(s.dim) === d.dim);
+  return story ? story.values.map(({ value, count }) => ({ value, count })) : [];
 }
 
 /**

@@ -229,8 +229,9 @@ function explainWith(ledger: Ledger, profileId: number, opts: ExplainOptions, on
     let i = 0;
     for (const [bodyId, slot] of acc.carried) {
       const brought = valueAt(got[i++], d);
-      // what a run loaded at its start (get_*_code_state) was seen by earlier runs, not by it
-      if (!isStatic(brought) || snapshotKind(dict.body(bodyId).format) === 'get') continue;
+      // what a run loaded at its start (get_*_code_state) was seen by earlier runs, not by it;
+      // a whole field with a dynamic dim ([?]) is what a snapshot held, no value a run fed
+      if (!isStatic(brought) || (Array.isArray(brought) && brought.includes(DYNAMIC)) || snapshotKind(dict.body(bodyId).format) === 'get') continue;
       const v = show(brought);
       const values = valuesOf(t);
       let into = values.get(v);

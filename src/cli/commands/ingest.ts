@@ -3,6 +3,15 @@ import type { FileIngestSummary, IngestKind } from '../../adapters/ingest-file.t
 import { aboutInput, classify, fullMessage, inputName, isDatabaseFailure, LedgerError, namingLedger } from '../../errors.ts';
 import { INGEST_FLAGS, parseRank, type CliContext } from '../context.ts';
 import { counted } from '../../counted.ts';
+import { statSync } from 'node:fs';
+
+const isFolder = (f: string): boolean => {
+  try {
+    return statSync(f).isDirectory();
+  } catch {
+    return false;
+  }
+};
 
 export function ingestCommand(program: Command, ctx: CliContext): void {
   program
@@ -40,9 +49,13 @@ export function ingestCommand(program: Command, ctx: CliContext): void {
             // the ledger cannot take any input (read-only, full, damaged, its server gone): stop
             // here, naming what was not read, so it is not taken for ingested
             const stopped = namingLedger(l.path, e);
+            // the input it stopped in: a file's events go in one transaction, none of them
+            // committed (an observation file's batches, and a folder's files, say their own)
+            const said = fullMessage(stopped);
+            const lost = f !== '-' && !said.includes(inputName(f)) && !isFolder(f) ? `\n  ${inputName(f)}: not ingested, none of its events were committed` : '';
             const rest = files.slice(i + 1);
-            if (!rest.length) throw stopped;
-            throw new LedgerError(`${fullMessage(stopped)}\n  not read, as the ledger stopped: ${rest.map(inputName).join(', ')}`, { kind: classify(stopped), cause: stopped });
+            if (!rest.length && !lost) throw stopped;
+            throw new LedgerError(`${said}${lost}${rest.length ? `\n  not read, as the ledger stopped: ${rest.map(inputName).join(', ')}` : ''}`, { kind: classify(stopped), cause: stopped });
           }
           const message = fullMessage(e);
           failed.push({ input: f, error: message });
