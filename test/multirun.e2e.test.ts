@@ -151,6 +151,22 @@ describe('values seen after warm starts', () => {
   });
 });
 
+describe('retracting a run that a merge joined in (session 22 trial)', () => {
+  it('names the profiles merged from it after the run came, not those merged before', () => {
+    const db = join(dir, 'retract-merged.db');
+    const trace = (n: number) => join(RUNS, 'probe7', `run${n}`, 'trace.log.gz');
+    ok(cli(db, ['ingest', trace(1)]));
+    ok(cli(db, ['merge', '--from', 'probe7', '--into', 'early']));
+    ok(cli(db, ['ingest', trace(2), trace(3)]));
+    ok(cli(db, ['merge', '--from', 'probe7', '--into', 'late']));
+    const runs = (ok(cli(db, ['jobs', '--json'])).trim().split('\n').map((l) => JSON.parse(l) as { job: string; runs: string[] }).find((p) => p.job === 'probe7')!).runs;
+    const r = cli(db, ['retract', '--run', runs[1]]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /a merge joined probe7:None: into late:None: after the run came, and the merged profile keeps what was joined: merge into a new target/);
+    assert.doesNotMatch(r.stderr, /early/);
+  });
+});
+
 describe('retracting a run that later runs warm-started from', () => {
   const set = JOBS[0];
   const file = (n: number) => join(RUNS, set.set, `run${n}`, set.snapshot);

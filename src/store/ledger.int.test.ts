@@ -101,10 +101,10 @@ for (const dialect of DIALECTS) describe(dialect, () => {
       const before = ledger.sql.get<{ n: number }>('select count(*) n from events')!.n;
       assert.throws(() => retractRun(ledger, 'r2', { job: '' }), (e: Error & { kind?: string }) => e.name === 'LedgerError' && e.kind === 'input' && /job is empty/.test(e.message));
       assert.equal(ledger.sql.get<{ n: number }>('select count(*) n from events')!.n, before);
-      assert.deepEqual(retractRun(ledger, 'r2', { job: `case-${c.id}` }), { retracted: [`case-${c.id}:None:`], already: [], carried: [] });
+      assert.deepEqual(retractRun(ledger, 'r2', { job: `case-${c.id}` }), { retracted: [`case-${c.id}:None:`], already: [], carried: [], merged: [] });
       // tryout: a second retraction adds nothing
       const count = ledger.sql.get<{ n: number }>('select count(*) n from events')!.n;
-      assert.deepEqual(retractRun(ledger, 'r2', { job: `case-${c.id}` }), { retracted: [], already: [`case-${c.id}:None:`], carried: [] });
+      assert.deepEqual(retractRun(ledger, 'r2', { job: `case-${c.id}` }), { retracted: [], already: [`case-${c.id}:None:`], carried: [], merged: [] });
       assert.equal(ledger.sql.get<{ n: number }>('select count(*) n from events')!.n, count);
       const fresh = await openLedger(ledgerAt(dialect, dir, 'fresh2.db'));
       writeFileSync(join(dir, 'one.jsonl'), caseLines(c, { runs: runOf }).filter((_, i) => runOf(i) !== 'r2').join('\n') + '\n');
@@ -156,7 +156,7 @@ for (const dialect of DIALECTS) describe(dialect, () => {
         await snapshot('later.pkl', 1, '2026-11-26T12:00:00Z');
         await snapshot('of-a-run.pkl', 2, '2026-11-26T12:30:00Z', 'r3');
         assert.equal(l.profileByKey('cs:None:')!.lastPosition, at + 2, 'each snapshot appended');
-        assert.deepEqual(retractRun(l, 'r2'), { retracted: ['cs:None:'], already: [], carried: [{ cacheKey: 'cs:None:', runs: [], snapshots: [{ format: 'pickle', origin: join(dir, 'later.pkl'), position: at }] }] });
+        assert.deepEqual(retractRun(l, 'r2'), { retracted: ['cs:None:'], already: [], carried: [{ cacheKey: 'cs:None:', runs: [], snapshots: [{ format: 'pickle', origin: join(dir, 'later.pkl'), position: at }] }], merged: [] });
         // r1 came before both snapshots with no run
         assert.deepEqual(retractRun(l, 'r1').carried[0].snapshots.map((x) => x.origin), [join(dir, 'older.pkl'), join(dir, 'later.pkl')]);
       } finally {

@@ -11,7 +11,11 @@ import { inputError } from '../errors.ts';
  * from a profile holding what the run brought, and the snapshots ingested with no run later
  * than it (warm-starts.ts): they still carry it.
  */
-export function retractRun(ledger: Ledger, run: string, opts: { job?: string; reason?: string } = {}): { retracted: string[]; already: string[]; carried: { cacheKey: string; runs: string[]; snapshots: CarrierSnapshot[] }[] } {
+export function retractRun(
+  ledger: Ledger,
+  run: string,
+  opts: { job?: string; reason?: string } = {},
+): { retracted: string[]; already: string[]; carried: { cacheKey: string; runs: string[]; snapshots: CarrierSnapshot[] }[]; merged: { cacheKey: string; into: string[] }[] } {
   // An empty job names no job: read as "no job" it retracted the run in every job.
   if (opts.job === '') throw inputError('retractRun: job is empty: an empty job id names no job; give the job id (torch.compiler.config.job_id), or leave job out for every job');
   // each key's job, read once: profiles() per key made --job quadratic (13 s of CPU for a run in 3,000 profiles)
@@ -38,6 +42,7 @@ export function retractRun(ledger: Ledger, run: string, opts: { job?: string; re
   const carried = retracted
     .map((cacheKey) => ({ cacheKey, ...warmStartCarriers(ledger.sql, dict, ledger.profileByKey(cacheKey)!.id, {})(run) }))
     .filter(carriesAny);
+  const merged = retracted.map((cacheKey) => ({ cacheKey, into: mergedSince(ledger, cacheKey, run) })).filter((m) => m.into.length);
   if (retracted.length) {
     ledger.append(
       retracted.map((cacheKey) => ({
@@ -49,5 +54,30 @@ export function retractRun(ledger: Ledger, run: string, opts: { job?: string; re
       })),
     );
   }
-  return { retracted, already, carried };
+  return { retracted, already, carried, merged };
+}
+
+/**
+ * The profiles a merge joined `cacheKey` into (`merge --from`, `--live` too: their events'
+ * origin is `profile <key>`) after the run's first event there: a merge is a snapshot of its
+ * sources, so they keep what the run brought whatever is retracted from `cacheKey`.
+ */
+function mergedSince(ledger: Ledger, cacheKey: string, run: string): string[] {
+  // a ledger with no merge from the profile reads no event
+  const origin = ledger.sql.get<{ id: number }>('select id from origins where origin = ?', `profile ${cacheKey}`);
+  if (!origin) return [];
+  const first = ledger.sql.get<{ position: number }>(
+    'select pr.first_position as position from profile_runs pr join profiles p on p.id = pr.profile_id join runs r on r.id = pr.run_id where p.cache_key = ? and r.run = ?',
+    cacheKey,
+    run,
+  );
+  if (!first) return [];
+  return ledger.sql
+    .all<{ cache_key: string }>(
+      "select distinct p.cache_key from events e join profiles p on p.id = e.profile_id where e.origin_id = ? and e.kind = 'entry.imported' and e.position > ? and p.cache_key <> ? order by p.cache_key",
+      origin.id,
+      first.position,
+      cacheKey,
+    )
+    .map((r) => r.cache_key);
 }

@@ -17,5 +17,11 @@ export function retractCommand(program: Command, ctx: CliContext): void {
       if (r.retracted.length) ctx.out(`retracted run ${o.run} in ${r.retracted.join(', ')}`);
       if (r.already.length) ctx.out(`run ${o.run} was retracted already in ${r.already.join(', ')}`);
       for (const c of r.carried) process.stderr.write(carriedNote(o.run, c.cacheKey, c));
+      for (const m of r.merged) {
+        const them = m.into.length > 1 ? `the merged profiles keep` : `the merged profile keeps`;
+        process.stderr.write(
+          `pgo-ledger: note: ${m.cacheKey}: run ${o.run} is left out of its answers, but a merge joined ${m.cacheKey} into ${m.into.join(', ')} after the run came, and ${them} what was joined: merge into a new target (pgo-ledger merge --from ... --into NEW) to leave it out there, as a merge into the same target joins again and never takes back\n`,
+        );
+      }
     });
 }
