@@ -83,6 +83,8 @@ describe('issue: fleet commands tried by a new user', () => {
     const none = cli(db, ['stats', '--job', 'fixture2', '--rank', '7']);
     assert.equal(none.status, 2);
     assert.match(none.stderr, /no profile for job fixture2 rank 7/);
+    // what the ledger has, as the other commands say it (session 22's trial: stats did not)
+    assert.match(none.stderr, /no profile for job fixture2 rank 7 \(it has: [^)]*fixture2:0:/);
     assert.match(cli(db, ['stats', '--help']).stdout, /--rank <rank>[\s\S]*--tag <tag>/);
   });
 

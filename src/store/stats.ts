@@ -87,7 +87,11 @@ export function recompileStats(ledger: Ledger, o: StatsOptions = {}): StormWindo
   const windowMs = o.windowMs ?? UNITS.h;
   const profiles = ledger.profiles().filter((p) => (o.job === undefined || p.key.job === o.job) && (o.rank === undefined || p.key.rank === o.rank) && (o.tag === undefined || p.key.tag === o.tag));
   const asked = [o.job !== undefined && `job ${o.job}`, o.rank !== undefined && `rank ${o.rank ?? 'None'}`, o.tag !== undefined && `tag ${JSON.stringify(o.tag)}`].filter(Boolean);
-  if (asked.length && !profiles.length) throw inputError(`no profile for ${asked.join(' ')}`);
+  if (asked.length && !profiles.length) {
+    // as the other commands say it (cli/context.ts): what the ledger has
+    const all = ledger.profiles();
+    throw inputError(`no profile for ${asked.join(' ')}${all.length ? ` (it has: ${all.map((p) => p.cacheKey).join(', ')})` : ''}`);
+  }
   const out: StormWindow[] = [];
   for (const p of profiles) out.push(...profileStorms(ledger, p, windowMs, o.window ?? {}));
   return out;
