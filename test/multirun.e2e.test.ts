@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { copyFileSync, readFileSync, utimesSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { cli } from './support/cli.ts';
@@ -111,6 +111,25 @@ for (const j of JOBS) {
     });
   });
 }
+
+describe('a folder of a log and the profile file it left, the file named first (session 22: watch.e2e flaked on it)', () => {
+  it('watch reads the log first, as a one-shot ingest of the log then the file: the same history', () => {
+    const folder = join(dir, 'log-and-file');
+    mkdirSync(folder, { recursive: true });
+    copyFileSync(join(TORCH, 'local', 'code_state_fixture_None_.pkl'), join(folder, 'code_state_fixture_None_.pkl'));
+    copyFileSync(join(TORCH, 'traces', 'cold-local.log'), join(folder, 'trace.log'));
+    // written a while ago: final to a watch at once
+    for (const f of ['code_state_fixture_None_.pkl', 'trace.log']) utimesSync(join(folder, f), new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
+    const history = (db: string) => ok(cli(db, ['history', '--job', 'fixture', '--json']));
+    const one = join(dir, 'log-then-file.db');
+    ok(cli(one, ['ingest', join(folder, 'trace.log'), join(folder, 'code_state_fixture_None_.pkl')]));
+    const watched = join(dir, 'watched.db');
+    ok(cli(watched, ['watch', folder, '--once', '--settle', '0.1']));
+    assert.equal(history(watched), history(one));
+    // the records are PyTorch's own, none the file's
+    assert.doesNotMatch(history(one), /entry\.imported/);
+  });
+});
 
 describe('values seen after warm starts', () => {
   it('a value a run only loaded (its get_*_code_state) is not counted as one it saw', () => {

@@ -89,22 +89,38 @@ export async function followPaths(ledger: Ledger, state: FolderState, paths: str
   forgetGone(state, seen, ctx);
   let behindBytes = 0;
   let oldestUnreadMs: number | null = null;
+  const failed = (path: string, e: unknown) => {
+    // pgo-ledger is wrong, or the ledger cannot take any input (read-only, full, damaged): stop, as ingest does
+    if (classify(e) === 'bug') throw e;
+    if (isDatabaseFailure(e) && !busy(e)) throw namingLedger(ledger.path, e);
+    ctx.fail(aboutInput(path, '', e));
+  };
+  // each file's kind, told from its head when new (or grown from nothing PGO)
   for (const [path, st] of seen) {
-    if (stop()) break;
-    let known = state.files.get(path);
+    const known = state.files.get(path);
+    if (known && !(known.kind === 'not-pgo' && (known.size !== st.size || known.ino !== st.ino))) continue;
     try {
-      if (!known || (known.kind === 'not-pgo' && (known.size !== st.size || known.ino !== st.ino))) {
-        const { head, gzip } = await inputHead(path);
-        const kind = kindOfHead(head);
-        // an empty file may be a log about to be written: asked again when it grows
-        if (!kind) {
-          state.files.set(path, { kind: 'not-pgo', size: st.size, ino: st.ino });
-          continue;
-        }
-        known = kind === 'trace' && !gzip ? { kind: 'trace', trace: undefined as unknown as TraceState } : { kind: gzip ? 'gzip' : (kind as Exclude<IngestKind, 'trace'>), file: undefined };
-        state.files.set(path, known);
-      }
-      if (known.kind === 'not-pgo') continue;
+      const { head, gzip } = await inputHead(path);
+      const kind = kindOfHead(head);
+      // an empty file may be a log about to be written: asked again when it grows
+      if (!kind) state.files.set(path, { kind: 'not-pgo', size: st.size, ino: st.ino });
+      else state.files.set(path, kind === 'trace' && !gzip ? { kind: 'trace', trace: undefined as unknown as TraceState } : { kind: gzip ? 'gzip' : (kind as Exclude<IngestKind, 'trace'>), file: undefined });
+    } catch (e) {
+      failed(path, e);
+    }
+  }
+  // The logs first, then the other files, each in name order: PyTorch logs a run's records
+  // before (or as) it writes the profile file that holds their result, and a file read before
+  // the log's last entries put its entries ahead of the records in the log (history and why
+  // then told the file, not PyTorch's record, made a dim dynamic, where a one-shot ingest of
+  // the log and then the file did not; watch.e2e's kill test met it under load).
+  const isLog = ([path]: [string, Stats]) => state.files.get(path)?.kind === 'trace';
+  const entries = [...seen];
+  for (const [path, st] of [...entries.filter(isLog), ...entries.filter((e) => !isLog(e))]) {
+    if (stop()) break;
+    const known = state.files.get(path);
+    if (!known || known.kind === 'not-pgo') continue;
+    try {
       if (known.kind === 'trace') {
         const r = await followTrace(ledger, known.trace, path, st, ctx);
         known.trace = r.state;
@@ -120,10 +136,7 @@ export async function followPaths(ledger: Ledger, state: FolderState, paths: str
         if (r.report) onInput(r.report);
       }
     } catch (e) {
-      // pgo-ledger is wrong, or the ledger cannot take any input (read-only, full, damaged): stop, as ingest does
-      if (classify(e) === 'bug') throw e;
-      if (isDatabaseFailure(e) && !busy(e)) throw namingLedger(ledger.path, e);
-      ctx.fail(aboutInput(path, '', e));
+      failed(path, e);
     }
   }
   return { inputs: seen.size, behindBytes, oldestUnreadMs };
