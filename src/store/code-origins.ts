@@ -2,7 +2,7 @@ import type { CodeStrings } from '../codecs/pickle/index.ts';
 import { codeKey } from '../model/code-id.ts';
 import { snapshotKind } from '../model/snapshot-kind.ts';
 import type { Sql } from './database.ts';
-import { eachImportedEvent } from './imported-events.ts';
+import { eachImportedEvent, importedBodies } from './imported-events.ts';
 import type { Dictionaries } from './log.ts';
 import type { Window } from './window.ts';
 
@@ -45,9 +45,8 @@ export function codeOrigins(sql: Sql, dict: Dictionaries, profileId: number, w: 
 /** The bodies of entry.imported events that a trace's put_*_code_state or get_*_code_state brought. */
 function snapshotKinds(sql: Sql, dict: Dictionaries): Map<number, 'put' | 'get'> {
   const out = new Map<number, 'put' | 'get'>();
-  for (const r of sql.allRaw("select id from bodies where kind = 'entry.imported'")) {
-    const id = Number(r[0]);
-    const kind = snapshotKind(dict.body(id).format);
+  for (const { id, body } of importedBodies(sql, dict)) {
+    const kind = snapshotKind(body.format);
     if (kind) out.set(id, kind);
   }
   return out;

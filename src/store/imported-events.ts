@@ -1,5 +1,5 @@
 import type { Sql } from './database.ts';
-import type { Dictionaries } from './log.ts';
+import type { Body, Dictionaries } from './log.ts';
 import { inWindow, leftOutRuns, type Window } from './window.ts';
 
 /** An entry.imported event of a profile, as its readers here need it. */
@@ -38,4 +38,12 @@ export function eachImportedEvent(sql: Sql, dict: Dictionaries, profileId: numbe
     if (rows.length < PAGE) return;
     bound = Number(rows[rows.length - 1][0]);
   }
+}
+
+/**
+ * The ledger's entry.imported bodies with their ids: what a snapshot brought is a few bodies
+ * (each snapshot's format and import in its payload), and a log of observation lines has none.
+ */
+export function importedBodies(sql: Sql, dict: Dictionaries): { id: number; body: Body }[] {
+  return sql.allRaw("select id from bodies where kind = 'entry.imported'").map((r) => ({ id: Number(r[0]), body: dict.body(Number(r[0])) }));
 }

@@ -1,5 +1,5 @@
 import type { Sql } from './database.ts';
-import { eachImportedEvent } from './imported-events.ts';
+import { eachImportedEvent, importedBodies } from './imported-events.ts';
 import type { Dictionaries } from './log.ts';
 import type { Window } from './window.ts';
 import { snapshotKind } from '../model/snapshot-kind.ts';
@@ -31,11 +31,8 @@ export interface Carriers {
  */
 export function warmStartCarriers(sql: Sql, dict: Dictionaries, profileId: number, w: Window): (run: string) => Carriers {
   const none = () => ({ runs: [], snapshots: [] });
-  // PyTorch's snapshots are a few bodies; a log of observation lines has none
-  const bodies = sql.allRaw("select id from bodies where kind = 'entry.imported'").map((r) => Number(r[0]));
   const kindOf = new Map<number, 'put' | 'get' | number>();
-  for (const id of bodies) {
-    const b = dict.body(id);
+  for (const { id, body: b } of importedBodies(sql, dict)) {
     const importId = (b.stored as { import_id?: number | null }).import_id;
     const kind = snapshotKind(b.format);
     if (kind) kindOf.set(id, kind);
