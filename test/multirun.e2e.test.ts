@@ -131,6 +131,47 @@ describe('a folder of a log and the profile file it left, the file named first (
   });
 });
 
+describe("a folder a run, each run's log and the profile file it left (session 23: ingest read a folder in name order)", () => {
+  // probe5's runs 1 and 2, each in a folder of its own: the file (code_state_…) is named before the log (trace.log.gz)
+  const folder = join(dir, 'runs-folder');
+  for (const n of [1, 2]) {
+    mkdirSync(join(folder, `run${n}`), { recursive: true });
+    for (const f of ['code_state_probe5_None_.pkl', 'trace.log.gz']) {
+      copyFileSync(join(RUNS, 'probe5', `run${n}`, f), join(folder, `run${n}`, f));
+      // written a while ago: final to a watch at once
+      utimesSync(join(folder, `run${n}`, f), new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
+    }
+  }
+  const inOrder = ['run1/trace.log.gz', 'run1/code_state_probe5_None_.pkl', 'run2/trace.log.gz', 'run2/code_state_probe5_None_.pkl'].map((f) => join(folder, f));
+  const one = join(dir, 'runs-in-order.db');
+  const history = (db: string) => ok(cli(db, ['history', '--job', 'probe5', '--json']));
+  const why = (db: string) => ok(cli(db, ['why', '--job', 'probe5', '--json']));
+  type Story = { code: { name: string }; source: string; dim: { field: string; index?: number }; became_dynamic: { kind: string; origin: { name: string } } | null };
+
+  it("ingest of the folder reads each run's log before its file, runs in order: why credits PyTorch's record, not the file", () => {
+    ok(cli(one, ['ingest', ...inOrder]));
+    const db = join(dir, 'runs-folder.db');
+    const r = cli(db, ['ingest', folder]);
+    assert.equal(r.status, 0, r.stderr);
+    const stories = JSON.parse(why(db)) as Story[];
+    // run 1 fed twice() x of [3] then [4]: PyTorch's record in run 1's log made dim 0 dynamic
+    const twice = stories.find((s) => s.code.name === 'twice' && s.dim.field === 'size' && s.dim.index === 0)!;
+    assert.equal(twice.became_dynamic?.kind, 'dynamic.logged');
+    assert.equal(twice.became_dynamic?.origin.name, join(folder, 'run1', 'trace.log.gz'));
+    // no dim is credited to a profile file: each run's log came before it
+    for (const s of stories) assert.doesNotMatch(s.became_dynamic?.origin.name ?? '', /\.pkl$/, `${s.code.name} ${s.source}`);
+    // and the same answers, positions included, as the files given in that order
+    assert.equal(why(db), why(one));
+    assert.equal(history(db), history(one));
+  });
+
+  it('watch reads the folder in the same order (a gzipped log is a log too)', () => {
+    const watched = join(dir, 'runs-watched.db');
+    ok(cli(watched, ['watch', folder, '--once', '--settle', '0.1']));
+    assert.equal(history(watched), history(one));
+  });
+});
+
 describe('values seen after warm starts', () => {
   it('a value a run only loaded (its get_*_code_state) is not counted as one it saw', () => {
     const db = join(dir, 'values-loaded.db');
