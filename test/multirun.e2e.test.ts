@@ -209,6 +209,18 @@ describe('values seen after warm starts', () => {
     assert.match(stats, /turned dynamic: L\['x'\] size\[0\] in \S+:92:twice at #\d+: 3 seen 1 time, 4 seen 1 time in 2 observations/);
     assert.doesNotMatch(stats, /no observations of it/);
   });
+
+  it("why: a number of dims static while its size was already dynamic is said so, not \"static [?]\" (session 23)", () => {
+    const db = join(dir, 'rank-after-dim.db');
+    for (const n of [1, 2, 3]) ok(cli(db, ['ingest', join(RUNS, 'probe5', `run${n}`, 'trace.log.gz')]));
+    const out = ok(cli(db, ['why', '--job', 'probe5']));
+    // twice: run 1's record made dim 0 dynamic ([?], 1 dim), run 3's rank change made the size dynamic whole
+    assert.match(out, /\n {2}the number of dims \(size\): static at 1 dim \(\[\?\]: dim 0 already dynamic\) in #\d+ \(compile 13\/1, PyTorch's record, [^\n]*\), dynamic in #\d+ \(compile 10\/0, PyTorch's record/);
+    // no whole size or stride is called static beside a dynamic entry
+    assert.doesNotMatch(out, /static (at )?\[[^\]\n]*\?/);
+    // a whole size all static is said as before
+    assert.match(out, /the number of dims \(stride\): static \[1\] in #\d+/);
+  });
 });
 
 describe('retracting a run that a merge joined in (session 22 trial)', () => {
