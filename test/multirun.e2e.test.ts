@@ -223,6 +223,23 @@ describe('values seen after warm starts', () => {
   });
 });
 
+describe('history --shapes says requires_grad (session 23)', () => {
+  it("run 2's grad(randn(3, requires_grad=True)) is told from run 1's grad(randn(3)), as a tensor's repr tells them", () => {
+    const db = join(dir, 'requires-grad.db');
+    for (const n of [1, 2]) ok(cli(db, ['ingest', join(RUNS, 'probe5', `run${n}`, 'trace.log.gz')]));
+    const lines = ok(cli(db, ['history', '--job', 'probe5', '--shapes'])).split('\n');
+    const grad = lines.filter((l) => / in grad, /.test(l));
+    assert.equal(grad.length, 2, lines.join('\n'));
+    assert.match(grad[0], /^compile 7\/0 saw L\['x'\] \[3\] \(stride \[1\], torch\.float32, cpu\) in grad, run probe5:pid490@/);
+    assert.match(grad[1], /^compile 7\/0 saw L\['x'\] \[3\] \(stride \[1\], torch\.float32, cpu, requires_grad=True\) in grad, run probe5:pid515@/);
+    // a parameter requires grad in both runs
+    assert.match(lines[0], /_parameters\['weight'\] \[4, 4\] \(parameter, stride \[4, 1\], torch\.float32, cpu, requires_grad=True\) in forward/);
+    type Described = { code: { name: string }; requires_grad: boolean };
+    const json = ok(cli(db, ['history', '--job', 'probe5', '--shapes', '--json'])).trim().split('\n').map((l) => JSON.parse(l) as Described);
+    assert.deepEqual(json.filter((d) => d.code.name === 'grad').map((d) => d.requires_grad), [false, true]);
+  });
+});
+
 describe('retracting a run that a merge joined in (session 22 trial)', () => {
   it('names the profiles merged from it after the run came, not those merged before', () => {
     const db = join(dir, 'retract-merged.db');
