@@ -220,6 +220,9 @@ describe('values seen after warm starts', () => {
     assert.doesNotMatch(out, /static (at )?\[[^\]\n]*\?/);
     // a whole size all static is said as before
     assert.match(out, /the number of dims \(stride\): static \[1\] in #\d+/);
+    // and PyTorch's record's cached [?] is what its profile held, not a value it saw
+    assert.match(out, /\n {4}PyTorch held \[\?\] then saw \[5, 2\] \(run /);
+    assert.doesNotMatch(out, /PyTorch saw [^\n]*\?[^\n]* then/);
   });
 });
 
