@@ -128,6 +128,9 @@ const identityOf = (path: string): FileIdentity | null => {
 };
 /** This open's file is no longer at its path (see FileIdentity): opened again. */
 class TakenBack extends Error {}
+/** Connections to files removed from under them: never closed, as SQLite's close removes a -wal and -shm by name, which the new file at the path owns. */
+const removedFiles: Database.Database[] = [];
+const keptOpen = (db: Database.Database, e: TakenBack): TakenBack => (removedFiles.push(db), e);
 function stillThere(path: string, opened: FileIdentity | null): void {
   if (opened === null) return;
   const now = identityOf(path);
@@ -313,8 +316,9 @@ function createIfNew(db: Database.Database, path: string, opened: FileIdentity |
     return 'current';
   } catch (e) {
     if (db.inTransaction) db.exec('ROLLBACK');
+    if (e instanceof TakenBack) throw keptOpen(db, e);
     db.close();
-    if (e instanceof LedgerError || e instanceof TakenBack) throw e;
+    if (e instanceof LedgerError) throw e;
     if (isCorruption(e)) throw damaged(path, 'cannot open it', e);
     throw namingLedger(path, inputError(`cannot create the ledger in ${path}`, e));
   }
@@ -341,8 +345,9 @@ async function migrate(db: Database.Database, kysely: Kysely<LedgerSchema>, path
     db.exec('COMMIT');
   } catch (e) {
     if (db.inTransaction) db.exec('ROLLBACK');
+    if (e instanceof TakenBack) throw keptOpen(db, e);
     await kysely.destroy();
-    if (e instanceof DatabaseVersionError || e instanceof LedgerError || e instanceof TakenBack) throw e;
+    if (e instanceof DatabaseVersionError || e instanceof LedgerError) throw e;
     throw inputError(`cannot migrate ${path}`, e);
   }
 }
