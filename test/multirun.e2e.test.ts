@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, readFileSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { cli } from './support/cli.ts';
+import Database from 'better-sqlite3';
+import { cli, cliAs } from './support/cli.ts';
 import { FIXTURES, TORCH } from './support/fixtures.ts';
 import { tempDir } from './support/tmp.ts';
 
@@ -184,10 +185,12 @@ describe('values seen after warm starts', () => {
     type Story = { code: { name: string }; source: string; dim: { field: string; index?: number }; values: { value: string; count: number; runs: string[] }[] };
     const stories = JSON.parse(ok(cli(db, ['why', '--job', 'probe5', '--json']))) as Story[];
     const at = (source: string, field: string) => stories.find((s) => s.code.name === 'forward' && s.source === source && s.dim.field === field)!.values;
-    // run 1 fed forward x of 2 rows and self.n = 2; run 2 loaded them, then fed 5 rows and n = 3
+    // run 1 fed forward x of 2 rows and self.n = 2; run 2 loaded them, then fed 5 rows and n = 3;
+    // run 3 loaded those and fed 5 rows (its compile described them) and n = 3 (dynamic already:
+    // no record, and its snapshot holds no value, so the trace does not tell it)
     assert.deepEqual(at("L['x']", 'size'), [
       { value: '2', count: 1, runs: [runNames[0]] },
-      { value: '5', count: 1, runs: [runNames[1]] },
+      { value: '5', count: 2, runs: [runNames[1], runNames[2]] },
     ]);
     assert.deepEqual(at("L['self'].n", 'scalar'), [
       { value: '2', count: 1, runs: [runNames[0]] },
@@ -200,13 +203,13 @@ describe('values seen after warm starts', () => {
     for (const n of [1, 2, 3]) ok(cli(db, ['ingest', join(RUNS, 'probe5', `run${n}`, 'trace.log.gz')]));
     type Story = { code: { name: string }; source: string; dim: { field: string; index?: number }; values: { value: string }[] };
     const stories = JSON.parse(ok(cli(db, ['why', '--job', 'probe5', '--json']))) as Story[];
-    // twice: run 1 fed [3] then [4] (dim 0 made dynamic), run 3 fed [5, 2]
+    // twice: run 1 fed [3] then [4] (dim 0 made dynamic), run 2 [5], run 3 [5, 2]
     const size = stories.find((s) => s.code.name === 'twice' && s.dim.field === 'size' && s.dim.index == null)!;
-    assert.deepEqual(size.values.map((v) => v.value), ['[3]', '[5, 2]']);
+    assert.deepEqual(size.values.map((v) => v.value), ['[3]', '[4]', '[5]', '[5, 2]']);
     for (const s of stories) for (const v of s.values) assert.doesNotMatch(v.value, /\?/, `${s.code.name} ${s.source}`);
     // its dim 0 turned dynamic at run 1's record (3 -> 4); run 3's rank change made the size dynamic whole
     const stats = ok(cli(db, ['stats', '--job', 'probe5']));
-    assert.match(stats, /turned dynamic: L\['x'\] size\[0\] in \S+:92:twice at #\d+: 3 seen 1 time, 4 seen 1 time in 2 observations/);
+    assert.match(stats, /turned dynamic: L\['x'\] size\[0\] in \S+:92:twice at #\d+: 3 seen 1 time, 4 seen 1 time, 5 seen 1 time in 3 observations/);
     assert.doesNotMatch(stats, /no observations of it/);
   });
 
@@ -240,6 +243,101 @@ describe('history --shapes says requires_grad (session 23)', () => {
     type Described = { code: { name: string }; requires_grad: boolean };
     const json = ok(cli(db, ['history', '--job', 'probe5', '--shapes', '--json'])).trim().split('\n').map((l) => JSON.parse(l) as Described);
     assert.deepEqual(json.filter((d) => d.code.name === 'grad').map((d) => d.requires_grad), [false, true]);
+  });
+});
+
+describe('values seen: what each compile saw', () => {
+  type Value = { value: string; count: number; runs: string[] };
+  type Story = { code: { name: string }; source: string; dim: { field: string; index?: number }; values: Value[] };
+  /** The job's runs, in the order of the traces ingested, and its why --json. */
+  function ingested(db: string, set: string, job: string): { runs: string[]; stories: Story[] } {
+    const runs: string[] = [];
+    for (const n of [1, 2, 3]) {
+      ok(cli(db, ['ingest', join(RUNS, set, `run${n}`, 'trace.log.gz')]));
+      const all = (ok(cli(db, ['jobs', '--json'])).trim().split('\n').map((l) => JSON.parse(l) as { job: string; runs: string[] }).find((p) => p.job === job)!).runs;
+      runs.push(all.find((r) => !runs.includes(r))!);
+    }
+    return { runs, stories: JSON.parse(ok(cli(db, ['why', '--job', job, '--json']))) as Story[] };
+  }
+  const dimOf = (s: Story) => (s.dim.field === 'scalar' ? 'scalar' : s.dim.index == null ? s.dim.field : `${s.dim.field}[${s.dim.index}]`);
+  const valuesAt = (stories: Story[], code: string, source: string, dim: string) => {
+    const s = stories.find((x) => x.code.name === code && x.source === source && dimOf(x) === dim);
+    assert.ok(s, `${code} ${source} ${dim}`);
+    return s.values.map((v) => [v.value, v.count, v.runs]);
+  };
+
+  it("probe5: the sizes each compile's inputs had (a snapshot's dynamic dim holds none), each compile once, credited to its run", () => {
+    const { runs: [r1, r2, r3], stories } = ingested(join(dir, 'values-compiles5.db'), 'probe5', 'probe5');
+    const at = (code: string, source: string, dim: string) => valuesAt(stories, code, source, dim);
+    // twice (w1, w2): run 1 fed [3], then [4]; run 2 [5]; run 3 [5, 2]
+    assert.deepEqual(at('twice', "L['x']", 'size'), [['[3]', 1, [r1]], ['[4]', 1, [r1]], ['[5]', 1, [r2]], ['[5, 2]', 1, [r3]]]);
+    // the strides Dynamo compares (inferred from the sizes): one per compile, not one per snapshot too
+    assert.deepEqual(at('twice', "L['x']", 'stride'), [['[1]', 3, [r1, r2]], ['[S(1), 1]', 1, [r3]]]);
+    // np.ones(3), np.ones(5), np.ones((2, 2))
+    assert.deepEqual(at('arr', "___from_numpy(L['a'])", 'size'), [['[3]', 1, [r1]], ['[5]', 1, [r2]], ['[2, 2]', 1, [r3]]]);
+    // P(randn(3), 2), P(randn(4), 3), P(randn(4, 2), 3)
+    assert.deepEqual(at('nt', "L['p'].a", 'size'), [['[3]', 1, [r1]], ['[4]', 1, [r2]], ['[4, 2]', 1, [r3]]]);
+    // randn(4, 6)[:, ::2], randn(4, 8)[:, ::2], randn(4, 4): run 3's record, described input and snapshot are one compile
+    assert.deepEqual(at('strided', "L['x']", 'stride[1]'), [['2', 2, [r1, r2]], ['1', 1, [r3]]]);
+    assert.deepEqual(at('strided', "L['x']", 'size[1]'), [['3', 1, [r1]], ['4', 2, [r2, r3]]]);
+    // ints: what the trace tells (run 3's small(.., 2) met a dynamic dim: no record, no value in its snapshot)
+    assert.deepEqual(at('small', "L['k']", 'scalar'), [['0', 1, [r1]], ['1', 1, [r2]]]);
+  });
+
+  it("probe7: plain's sizes, and a restarted attempt's inputs (broken's 5/0_1) counted with its compile's record once", () => {
+    const { runs: [r1, r2, r3], stories } = ingested(join(dir, 'values-compiles7.db'), 'probe7', 'probe7');
+    // plain: randn(2), randn(3); randn(4); randn(5, 1)
+    assert.deepEqual(valuesAt(stories, 'plain', "L['x']", 'size'), [['[2]', 1, [r1]], ['[3]', 1, [r1]], ['[4]', 1, [r2]], ['[5, 1]', 1, [r3]]]);
+    assert.deepEqual(valuesAt(stories, 'broken', "L['x']", 'size[0]'), [['3', 1, [r2]], ['4', 1, [r3]]]);
+  });
+
+  it('why-checkpoints (every 10 events) change no value seen: with them, deleted, and after replay, the same answer; verify passes', () => {
+    const plain = join(dir, 'values-plain5.db');
+    const { stories } = ingested(plain, 'probe5', 'probe5');
+    const db = join(dir, 'values-checkpoints5.db');
+    const env = { ...process.env, PGO_LEDGER_CHECKPOINT_EVERY: '10' };
+    for (const n of [1, 2, 3]) assert.equal(cliAs(db, ['ingest', join(RUNS, 'probe5', `run${n}`, 'trace.log.gz')], { env }).status, 0);
+    const sql = new Database(db);
+    const count = () => (sql.prepare('select count(*) n from why_checkpoints').get() as { n: number }).n;
+    // (one an ingest: the append writes one past every 10 events of a profile)
+    assert.ok(count() >= 3, `${count()} why-checkpoints`);
+    const why = () => JSON.parse(ok(cli(db, ['why', '--job', 'probe5', '--json']))) as Story[];
+    const want = JSON.stringify(stories.map((s) => s.values));
+    assert.equal(JSON.stringify(why().map((s) => s.values)), want);
+    ok(cli(db, ['verify']));
+    sql.prepare('delete from why_checkpoints').run();
+    assert.equal(count(), 0);
+    assert.equal(JSON.stringify(why().map((s) => s.values)), want);
+    assert.equal(cliAs(db, ['replay'], { env }).status, 0);
+    assert.ok(count() >= 3);
+    assert.equal(JSON.stringify(why().map((s) => s.values)), want);
+    ok(cli(db, ['verify']));
+    sql.close();
+  });
+
+  it('stats counts the values at each dim it reports as why does (probe5, probe7)', () => {
+    for (const [set, job] of [['probe5', 'probe5'], ['probe7', 'probe7']]) {
+      const db = join(dir, `values-stats-${set}.db`);
+      const { stories } = ingested(db, set, job);
+      let agreed = 0;
+      for (const w of ok(cli(db, ['stats', '--job', job, '--json'])).trim().split('\n').map((l) => JSON.parse(l) as { dims: { code: { name: string }; source: string; dim: string; values: { value: string; count: number }[]; observations: number }[] })) {
+        for (const d of w.dims) {
+          // (a dim a later rank change took over is no dim of the profile now: why tells it not)
+          const s = stories.find((x) => x.code.name === d.code.name && x.source === d.source && dimOf(x) === d.dim);
+          if (!s) continue;
+          const sorted = (v: { value: string; count: number }[]) => v.map((x) => `${x.value}:${x.count}`).sort();
+          assert.deepEqual(sorted(d.values), sorted(s.values), `${d.code.name} ${d.source} ${d.dim}`);
+          assert.equal(d.observations, s.values.reduce((n, v) => n + v.count, 0));
+          agreed++;
+        }
+      }
+      assert.ok(agreed >= 5, `${set}: ${agreed} dims`);
+    }
+    // the counts themselves, each compile's value once (snapshots' dynamic dims held run 2's and run 3's)
+    const stats = ok(cli(join(dir, 'values-stats-probe5.db'), ['stats', '--job', 'probe5']));
+    assert.match(stats, /turned dynamic: L\['x'\] size\[1\] in \S+:56:strided at #\d+: 3 seen 1 time, 4 seen 2 times in 3 observations/);
+    assert.match(stats, /turned dynamic: L\['x'\] size in \S+:92:twice at #\d+: \[3\] seen 1 time, \[4\] seen 1 time, \[5\] seen 1 time, \[5, 2\] seen 1 time in 4 observations/);
+    assert.match(stats, /turned dynamic: L\['x'\] stride in \S+:92:twice at #\d+: \[S\(1\), 1\] seen 1 time, \[1\] seen 3 times in 4 observations/);
   });
 });
 
@@ -326,7 +424,8 @@ describe('probe3: an int that became a tensor (flip)', () => {
     for (const n of [1, 2, 3]) ok(cli(db, ['ingest', join(RUNS, 'probe3', `run${n}`, 'trace.log.gz')]));
     const out = ok(cli(db, ['why', '--job', 'probe3', '--code', 'flip']));
     assert.doesNotMatch(out, /mark_dynamic|remove the mark/);
-    assert.match(out, /the number of dims \(size\): dynamic in #\d+ [^\n]*\n {4}L\['x'\] was a tensor in some events and an int in others/);
+    // run 3's compile fed it a tensor of size [3] (described): a value seen, beside the ints' sizes (none)
+    assert.match(out, /the number of dims \(size\): dynamic in #\d+ [^\n]*\n {4}values seen: \[3\] \(1x, runs probe3:pid640@[^)]*\)\n {4}L\['x'\] was a tensor in some events and an int in others/);
     assert.match(out, /the int itself: static 3 in #\d+ .*dynamic in #\d+ .*\n {4}PyTorch logged at compile 5\/0: scalar change 3 -> 5/);
   });
 });

@@ -66,6 +66,25 @@ it('issue 10.5: show on a current database loads only what it uses: no Kysely (n
   assert.deepEqual(heavy(sources), { kysely: 0, migrator: 0, migrations: 0, ioredis: 0, cliProgress: 0, zod: 0, pako: 0 });
 });
 
+it('issue 10.1: report loads none of the export codecs (pickle, mega-cache) and no child_process: it writes an HTML file', () => {
+  const db = join(dir, 'report.db');
+  const obs = join(dir, 'report.jsonl');
+  writeFileSync(obs, JSON.stringify({ job: 'j', code: { filename: '/srv/m.py', firstlineno: 1, name: 'f', file_hash: 'abc' }, source: "L['x']", kind: 'tensor', size: [8, 4], stride: [4, 1] }) + '\n');
+  assert.equal(spawnSync(process.execPath, [builtCli(), '--db', db, 'ingest', obs], { encoding: 'utf8' }).status, 0);
+  const codecs = (sources: string[]) => sources.filter((s) => /src\/codecs\/(pickle|megacache)|src\/adapters\/export-profile/.test(s));
+  // control: export loads them
+  assert.ok(codecs(loadedSources(db, ['export', '--job', 'j', '--format', 'pickle', '-o', join(dir, 'report.pkl')])).length > 0, 'export loads the pickle codec');
+  const sources = loadedSources(db, ['report', '--job', 'j', '-o', join(dir, 'report.html')]);
+  assert.ok(sources.some((s) => s.endsWith('src/report/render-html.ts')), 'the report was rendered (and seen)');
+  assert.deepEqual(codecs(sources), []);
+  // (child_process is Node's: the process's module list says it, at its exit)
+  const preload = join(dir, 'loaded.cjs');
+  writeFileSync(preload, "process.on('exit', () => process.stderr.write('\\nLOADED ' + process.moduleLoadList.includes('NativeModule child_process')));\n");
+  const r = spawnSync(process.execPath, ['-r', preload, builtCli(), '--db', db, 'report', '--job', 'j', '-o', join(dir, 'report.html')], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /LOADED false/);
+});
+
 it('issue 10.7: replay off a terminal loads no cli-progress (its bar draws only on one), and rebuilds the views all the same', () => {
   const db = join(dir, 'replay.db');
   const obs = join(dir, 'replay.jsonl');

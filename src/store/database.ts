@@ -97,6 +97,47 @@ export const pathWords = (o: OpenOptions): PathWords => o.words ?? PATH_FIELDS;
  * the user may only read can be read).
  */
 export async function openDatabase(path: string, options: OpenOptions = {}): Promise<OpenedDatabase> {
+  // A new file another process removed from under this open before its ledger was made in it
+  // (TakenBack): opened again, as a new file at the path.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await openDatabaseOnce(path, options);
+    } catch (e) {
+      if (!(e instanceof TakenBack) || attempt === 3) throw e instanceof TakenBack ? inputError(`cannot create the ledger in ${path}: other processes removed the new file ${attempt} times as this one made it`) : e;
+    }
+  }
+}
+
+/**
+ * The file a connection opened, by device and inode. A process whose making of a new ledger
+ * failed removes the file (new-ledger-file.ts), under the write lock, where no ledger was made
+ * in it; one that opened the file before then and makes the ledger after would make it in a
+ * file no path names any more, and write its events there, lost: it looks again under the lock.
+ */
+interface FileIdentity {
+  dev: number;
+  ino: number;
+}
+const identityOf = (path: string): FileIdentity | null => {
+  try {
+    const st = statSync(path);
+    return { dev: st.dev, ino: st.ino };
+  } catch {
+    return null;
+  }
+};
+/** This open's file is no longer at its path (see FileIdentity): opened again. */
+class TakenBack extends Error {}
+/** Connections to files removed from under them: never closed, as SQLite's close removes a -wal and -shm by name, which the new file at the path owns. */
+const removedFiles: Database.Database[] = [];
+const keptOpen = (db: Database.Database, e: TakenBack): TakenBack => (removedFiles.push(db), e);
+function stillThere(path: string, opened: FileIdentity | null): void {
+  if (opened === null) return;
+  const now = identityOf(path);
+  if (now === null || now.dev !== opened.dev || now.ino !== opened.ino) throw new TakenBack(`${path} was removed as this process opened it`);
+}
+
+async function openDatabaseOnce(path: string, options: OpenOptions): Promise<OpenedDatabase> {
   if (isPostgresUrl(path)) return (await import('./dialect/postgres.ts')).openPostgres(path, options);
   const scheme = unservedScheme(path);
   if (scheme) throw inputError(`a ${scheme}: URL is not a database pgo-ledger serves: give ${SERVED_DATABASES}`);
@@ -113,8 +154,10 @@ export async function openDatabase(path: string, options: OpenOptions = {}): Pro
     if (denied) throw denied;
   }
   let db: Database.Database;
+  let opened: FileIdentity | null = null;
   try {
     db = readonly ? openReadonly(path) : new Database(path);
+    if (!readonly && path !== ':memory:') opened = identityOf(path);
   } catch (e) {
     if (isCorruption(e)) throw damaged(path, 'cannot open it', e);
     throw cannotOpen(path, readonly, e);
@@ -147,11 +190,11 @@ export async function openDatabase(path: string, options: OpenOptions = {}): Pro
     throw cannotOpen(path, readonly, e);
   }
   let kysely: Kysely<LedgerSchema> | undefined;
-  if (state === 'new' && freshUsable()) state = createIfNew(db, path);
+  if (state === 'new' && freshUsable()) state = createIfNew(db, path, opened);
   if (state !== 'current') {
     const { Kysely, SqliteDialect } = await import('kysely');
     kysely = new Kysely<LedgerSchema>({ dialect: new SqliteDialect({ database: db }) });
-    await migrate(db, kysely, path);
+    await migrate(db, kysely, path, opened);
   }
   // A multi-row insert inside a transaction keeps a statement journal (to undo just that
   // statement should it fail); past 64 KiB SQLite spills it to a file in /var/tmp, and an
@@ -259,9 +302,10 @@ function migrationState(db: Database.Database, path: string): MigrationState {
  * file wait for the first to make it and find it current: no migration to run, so no Kysely to
  * load (a tenth of a CPU second a process).
  */
-function createIfNew(db: Database.Database, path: string): MigrationState {
+function createIfNew(db: Database.Database, path: string, opened: FileIdentity | null): MigrationState {
   try {
     db.exec('BEGIN IMMEDIATE');
+    stillThere(path, opened);
     const state = migrationState(db, path);
     if (state !== 'new') {
       db.exec('ROLLBACK');
@@ -272,6 +316,7 @@ function createIfNew(db: Database.Database, path: string): MigrationState {
     return 'current';
   } catch (e) {
     if (db.inTransaction) db.exec('ROLLBACK');
+    if (e instanceof TakenBack) throw keptOpen(db, e);
     db.close();
     if (e instanceof LedgerError) throw e;
     if (isCorruption(e)) throw damaged(path, 'cannot open it', e);
@@ -285,9 +330,10 @@ function createIfNew(db: Database.Database, path: string): MigrationState {
  * Migrator takes no lock on SQLite, and running outside a transaction (SQLite's adapter has
  * no transactional DDL), it runs inside ours.
  */
-async function migrate(db: Database.Database, kysely: Kysely<LedgerSchema>, path: string): Promise<void> {
+async function migrate(db: Database.Database, kysely: Kysely<LedgerSchema>, path: string, opened: FileIdentity | null): Promise<void> {
   try {
     db.exec('BEGIN IMMEDIATE');
+    stillThere(path, opened);
     if (migrationState(db, path) !== 'current') {
       const { Migrator } = await import('kysely');
       const { error, results } = await new Migrator({ db: kysely, provider }).migrateToLatest();
@@ -299,6 +345,7 @@ async function migrate(db: Database.Database, kysely: Kysely<LedgerSchema>, path
     db.exec('COMMIT');
   } catch (e) {
     if (db.inTransaction) db.exec('ROLLBACK');
+    if (e instanceof TakenBack) throw keptOpen(db, e);
     await kysely.destroy();
     if (e instanceof DatabaseVersionError || e instanceof LedgerError) throw e;
     throw inputError(`cannot migrate ${path}`, e);

@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { tempDir } from '../../test/support/tmp.ts';
@@ -7,6 +10,20 @@ import { ledgerFileBefore } from './new-ledger-file.ts';
 import { openLedger } from './ledger.ts';
 
 const dir = tempDir();
+
+/**
+ * Another process on the file, by better-sqlite3 itself: `script` runs with `db` open on `path`;
+ * resolves once it wrote "locked", with its end to wait for.
+ */
+function otherProcess(path: string, script: string): Promise<{ ended: Promise<number | null> }> {
+  const sqlite = createRequire(import.meta.url).resolve('better-sqlite3');
+  const child = spawn(process.execPath, ['-e', `const Database = require(${JSON.stringify(sqlite)}); const path = ${JSON.stringify(path)}; const pause = (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms); const db = new Database(path); ${script}`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const ended = new Promise<number | null>((done) => child.on('exit', done));
+  return new Promise((resolve, reject) => {
+    child.stdout.on('data', (d: Buffer) => d.toString().includes('locked') && resolve({ ended }));
+    child.on('exit', (code) => reject(new Error(`the other process ended (${code}) before it held the lock`)));
+  });
+}
 const sidecars = (p: string) => ['-wal', '-shm', '-journal'].filter((s) => existsSync(p + s));
 
 describe('ledgerFileBefore: what a failed open or copy takes back', () => {
@@ -22,6 +39,33 @@ describe('ledgerFileBefore: what a failed open or copy takes back', () => {
     assert.equal(before.takeBack(), `nothing was written: the new ledger ${path} is removed`);
     assert.ok(!existsSync(path));
     assert.deepEqual(sidecars(path), []);
+  });
+
+  it('a ledger another process is making at the new path (its lock held, not committed yet) is kept: the take-back waits for its lock (the file was removed from under it, its events lost)', async () => {
+    const path = join(dir, 'making.db');
+    const before = ledgerFileBefore(path);
+    const other = await otherProcess(path, "db.pragma('journal_mode = WAL'); db.exec('BEGIN IMMEDIATE'); db.exec('create table kysely_migration(name text)'); console.log('locked'); pause(800); db.exec('COMMIT'); db.exec(\"insert into kysely_migration values ('made')\"); db.close();");
+    assert.equal(before.takeBack({ unlessLedger: true }), null);
+    assert.equal(await other.ended, 0);
+    assert.ok(existsSync(path), "the other process's ledger is at its path");
+    const check = new Database(path, { readonly: true });
+    assert.deepEqual(check.prepare('select name from kysely_migration').all(), [{ name: 'made' }]);
+    check.close();
+  });
+
+  it('a new file another process took back after this one opened it is opened again: the ledger is made at the path, not in the removed file', async () => {
+    const path = join(dir, 'taken.db');
+    // the other process: the new file's lock held, then the file and its sidecars removed under it, as a take-back does
+    const other = await otherProcess(path, "db.pragma('journal_mode = WAL'); db.exec('BEGIN IMMEDIATE'); console.log('locked'); pause(600); for (const s of ['', '-wal', '-shm']) require('node:fs').rmSync(path + s, { force: true }); db.exec('ROLLBACK'); pause(200); process.exit(0);");
+    const ledger = await openLedger(path);
+    const code = { filename: '/m.py', firstlineno: 1, name: 'f', file_hash: 'h' };
+    ledger.append([{ kind: 'shape.observed', cacheKey: 'made:None:', payload: { code, source: "L['x']", shape: { kind: 'tensor', size: [8], stride: [1] }, automatic_dynamic: true }, run: null, time: 1, idempotencyKey: 'e1' }]);
+    await ledger.close();
+    assert.equal(await other.ended, 0);
+    assert.ok(existsSync(path), 'the ledger is at its path');
+    const check = await openLedger(path, { readonly: true });
+    assert.equal(check.sql.get<{ n: number }>('select count(*) n from events')!.n, 1);
+    await check.close();
   });
 
   it('a half-made file (no ledger tables) is taken back where unlessLedger; a file that held anything before is never touched', () => {

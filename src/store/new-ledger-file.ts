@@ -2,6 +2,9 @@ import { existsSync, rmSync, statSync, truncateSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { isPostgresUrl } from './dialect/dialect.ts';
 
+/** Connections to files removed from under them, kept open (see writeLock). */
+const kept: Database.Database[] = [];
+
 /** The files SQLite makes beside a ledger. */
 const SIDECARS = ['-wal', '-shm', '-journal'];
 
@@ -39,22 +42,69 @@ export function ledgerFileBefore(path: string): LedgerFileBefore {
   return {
     isNew: true,
     takeBack(o) {
-      // looked at first: its read may make the -shm, taken back below with the others
-      if (o?.unlessLedger && holdsLedger(path)) return null;
-      const made = SIDECARS.filter((s) => !had.has(s) && existsSync(path + s));
-      const there = existsSync(path);
-      // a file that could not even be made (its folder may not be written): nothing to say
-      if (!made.length && (size === null ? !there : !there || statSync(path).size === 0)) return null;
+      // Looked at, and taken back, holding the write lock (its open may make the -shm, taken
+      // back below with the others): another process making its ledger in the file holds the
+      // lock until the ledger is whole, and one that opened the file and has yet to make it
+      // finds the file gone when it takes the lock (database.ts stillThere).
+      const lock = o?.unlessLedger ? writeLock(path) : null;
+      let removed = false;
       try {
-        for (const s of made) rmSync(path + s, { force: true });
-        if (size === null) rmSync(path, { force: true });
-        else truncateSync(path, 0);
-        return size === null ? `nothing was written: the new ledger ${path} is removed` : `nothing was written: ${path} is left empty, as it was`;
-      } catch (r) {
-        return `${path} was new, and could not be taken back (${r instanceof Error ? r.message : String(r)}): remove it before trying again`;
+        if (lock?.holdsLedger || (o?.unlessLedger && !lock && holdsLedger(path))) return null;
+        removed = true;
+        return removeMade();
+      } finally {
+        lock?.release(removed);
       }
     },
   };
+
+  function removeMade(): string | null {
+    const made = SIDECARS.filter((s) => !had.has(s) && existsSync(path + s));
+    const there = existsSync(path);
+    // a file that could not even be made (its folder may not be written): nothing to say
+    if (!made.length && (size === null ? !there : !there || statSync(path).size === 0)) return null;
+    try {
+      for (const s of made) rmSync(path + s, { force: true });
+      if (size === null) rmSync(path, { force: true });
+      else truncateSync(path, 0);
+      return size === null ? `nothing was written: the new ledger ${path} is removed` : `nothing was written: ${path} is left empty, as it was`;
+    } catch (r) {
+      return `${path} was new, and could not be taken back (${r instanceof Error ? r.message : String(r)}): remove it before trying again`;
+    }
+  }
+}
+
+/**
+ * The file's write lock (BEGIN IMMEDIATE, waiting up to 30 s as any writer does), and whether
+ * the file holds a ledger made whole; null where it cannot be taken (a file cut short, no room
+ * for its -shm), where the look without the lock is all there is.
+ */
+function writeLock(path: string): { holdsLedger: boolean; release(removed: boolean): void } | null {
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(path, { fileMustExist: true, timeout: 30000 });
+    db.exec('BEGIN IMMEDIATE');
+    const holds = !!db.prepare("select 1 from sqlite_master where type = 'table' and name = 'kysely_migration'").get();
+    const held = db;
+    return {
+      holdsLedger: holds,
+      release: (removed) => {
+        try {
+          held.exec('ROLLBACK');
+        } catch {
+          /* released with the connection */
+        }
+        // Not closed once the files are removed: SQLite's close removes a -wal and -shm by
+        // name, which a ledger another process makes at the path may own by then (the process
+        // ends soon after, which closes nothing).
+        if (removed) kept.push(held);
+        else held.close();
+      },
+    };
+  } catch {
+    db?.close();
+    return null;
+  }
 }
 
 /** Whether the file reads as a SQLite database that holds the ledger's tables; false where it cannot be read (cut short, or no room for its -shm). */

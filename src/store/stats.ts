@@ -149,8 +149,12 @@ function foldedValues(ledger: Ledger, pid: number, window: Window, d: DynamicDim
  */
 function dimValues(ledger: Ledger, pid: number, window: Window, sources: Set<string>): Map<string, { value: string; count: number }[]> {
   const out = new Map<string, { value: string; count: number }[]>();
-  for (const source of sources) {
-    for (const s of explain(ledger, pid, { source, window })) out.set(dimId(s.code, s.source, dimKey(s.dim)), s.values.map(({ value, count }) => ({ value, count })));
+  if (sources.size === 0) return out;
+  // One `why` of the profile, not one a source: a trace's values are read from the log once a
+  // `why` (compile-values.ts), which a source at a time read again for each.
+  const one = sources.size === 1 ? [...sources][0] : undefined;
+  for (const s of explain(ledger, pid, { source: one, window })) {
+    if (sources.has(s.source)) out.set(dimId(s.code, s.source, dimKey(s.dim)), s.values.map(({ value, count }) => ({ value, count })));
   }
   return out;
 }

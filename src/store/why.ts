@@ -15,6 +15,7 @@ import { liveMerges } from './live-merges.ts';
 import { snapshotKind } from '../model/snapshot-kind.ts';
 import { mergedKinds, type MergedKinds } from './merged-kinds.ts';
 import { describedShapes } from './described-shapes.ts';
+import { compileValues } from './compile-values.ts';
 import type { Ledger } from './ledger.ts';
 import type { Window } from './window.ts';
 import { whyCheckpointFor } from './why-checkpoints.ts';
@@ -54,7 +55,8 @@ export interface DimStory {
   scalarKind: ScalarKind;
   /**
    * Each static value seen for this dim, with the runs that fed it, in first-seen order (by
-   * position): the values events carried and those PyTorch's records logged, counted together.
+   * position): the values events carried and those PyTorch's records logged, counted together;
+   * for a source a trace told of, each compile's value once (compile-values.ts).
    */
   values: { value: string; count: number; runs: string[] }[];
   advice: string;
@@ -264,6 +266,24 @@ function explainWith(ledger: Ledger, profileId: number, opts: ExplainOptions, on
     list.push({ position: r.position, compileId: r.compileId, run: r.run, size: r.size });
   }
   let mergeKinds: ((code: CodeId, source: string) => MergedKinds) | undefined;
+  let compiles: ReturnType<typeof compileValues> | undefined;
+  // Whether a trace told of the source: a compile described it, PyTorch logged a record of the
+  // dim, or it came in a snapshot a run put or loaded (asked before the log is read for it).
+  const tracedAccs = new Map<Acc, boolean>();
+  const traced = (acc: Acc, t: Track | undefined, described: boolean) => {
+    if (described || t?.logged) return true;
+    let k = tracedAccs.get(acc);
+    if (k === undefined) {
+      k = false;
+      for (const bodyId of acc.carried.keys()) {
+        if (snapshotKind(dict.body(bodyId).format) === null) continue;
+        k = true;
+        break;
+      }
+      tracedAccs.set(acc, k);
+    }
+    return k;
+  };
   const out: DimStory[] = [];
   for (const acc of accs.values()) {
     const described = saw.has(`${codeKey(acc.code)}\u0000${acc.source}`);
@@ -273,7 +293,9 @@ function explainWith(ledger: Ledger, profileId: number, opts: ExplainOptions, on
       const dynamic = isDynamic(cur);
       if (opts.source === undefined && !opts.dim && !dynamic) continue;
       const t = track(acc, dimKey(d));
-      if (t && full) fillValues(acc, d, t);
+      // a source a trace told of: what each compile saw (compile-values.ts); else what the fold counted
+      const byCompile = full && traced(acc, t, described) ? (compiles ??= compileValues(ledger.sql, dict, profileId, window, accs))(acc, d) : null;
+      if (t && full && !byCompile) fillValues(acc, d, t);
       const became = dynamic ? (t?.became ?? null) : null;
       // A logged record belongs to this change when it is no later than it.
       const logged = became ? (t?.becameLogged ?? null) : null;
@@ -295,7 +317,7 @@ function explainWith(ledger: Ledger, profileId: number, opts: ExplainOptions, on
           }
         }
       }
-      const values = [...(t?.values ?? new Map<string, { count: number; runs: Set<string> }>())].map(([value, v]) => ({ value, count: v.count, runs: [...v.runs] }));
+      const values = [...(byCompile ?? t?.values ?? new Map<string, { count: number; runs: Set<string> }>())].map(([value, v]) => ({ value, count: v.count, runs: [...v.runs] }));
       const story: DimStory = {
         code: acc.code,
         source: acc.source,

@@ -10,7 +10,7 @@ export function reportCommand(program: Command, ctx: CliContext): void {
     .action(async (o: WindowOpts & { job?: string; rank?: string; tag?: string; all?: boolean; window: string; output: string }) => {
       const { reportProfile, reportJobs } = await import('../../report/report-data.ts');
       const { renderReportHtml } = await import('../../report/render-html.ts');
-      const { writeFileAtomic } = await import('../../adapters/export-profile.ts');
+      const { writeFileAtomic } = await import('../../adapters/write-file-atomic.ts');
       const { parseWindowLength } = await import('../../store/stats.ts');
       const { existsSync, mkdirSync, rmdirSync, statSync } = await import('node:fs');
       const { dirname, join } = await import('node:path');

@@ -1,0 +1,153 @@
+import { compileOfAttempt } from '../codecs/trace/envelope.ts';
+import { DYNAMIC, type SizeAtom, type StrideAtom } from '../model/atoms.ts';
+import { codeKey, type CodeId } from '../model/code-id.ts';
+import { makeTensor, type FrameStateSizeEntry } from '../model/entry.ts';
+import { inferStrides } from '../model/infer-strides.ts';
+import { snapshotKind } from '../model/snapshot-kind.ts';
+import type { ShapeDescribed } from './events.ts';
+import { scanEvents, type Dictionaries } from './log.ts';
+import type { Sql } from './database.ts';
+import { leftOutRuns, type Window } from './window.ts';
+import { carried, dimKey, isStatic, recordDimKey, recordValue, show, valueAt, type Acc, type DimRef, type RecordRef, type Track } from './why-fold.ts';
+
+/**
+ * The values seen at a dim of a source that a trace told of, as PyTorch compared them: each
+ * frame Dynamo compiled builds one entry from what it was fed (make_tensor, make_scalar) and
+ * joins it into the profile (update_automatic_dynamic), so each compile saw one value, credited
+ * to its run. A trace tells a compile's value three ways, best first: the tensor it described
+ * (describe_tensor: the whole input, strides inferred as Dynamo infers them), the record it
+ * logged for the dim (`new` is the frame's value), and the static dims of the snapshot it put
+ * (a static dim of a join is the value every frame joined had). A snapshot's dynamic dim holds
+ * no value, so a value that made a dim dynamic, and every later one, is only in the first two;
+ * a snapshot a run loaded (get_*_code_state) is what earlier runs saw. Other events (observation
+ * lines, imported profiles) each count as one, as `why`'s fold counts them.
+ *
+ * Returns, for an acc, its dim's values in first-seen order (by the position of the compile's
+ * first event, or of the event), or null for an acc no trace told of (its values are the
+ * fold's: fillValues in why.ts). The log is read once, on first ask, with the window's events
+ * as `why`'s fold takes them (the window's, less the runs it leaves out).
+ */
+export function compileValues(sql: Sql, dict: Dictionaries, profileId: number, window: Window, accs: Map<string, Acc>): (acc: Acc, d: DimRef) => Track['values'] | null {
+  let seen: Map<Acc, Seen[]> | undefined;
+  const read = () => {
+    const out = new Map<Acc, Seen[]>();
+    const excluded = leftOutRuns(sql, profileId, window, dict);
+    const keys = new Map<CodeId, string>();
+    // each body's entry, made once (described tensors', and what the other events carried)
+    const described = new Map<number, FrameStateSizeEntry>();
+    const bodies = new Map<number, FrameStateSizeEntry>();
+    // the record before, with the dim recordDimKey gave it (a rank change's size record, then its stride's)
+    let prev: { record: RecordRef; dim: string } | undefined;
+    scanEvents(
+      sql,
+      { ...window, profileId, details: true },
+      (ev) => {
+        if (ev.kind === 'run.retracted' || (ev.run !== null && excluded.has(ev.run))) return;
+        let ck = keys.get(ev.code);
+        if (ck === undefined) keys.set(ev.code, (ck = codeKey(ev.code)));
+        let dim: string | null = null;
+        if (ev.record) {
+          const record: RecordRef = { ...ev.record, code: ev.code, name: ev.source, run: ev.run, compileId: ev.compileId };
+          dim = recordDimKey(record, prev);
+          prev = { record, dim };
+        }
+        const acc = accs.get(`${ck}\u0000${ev.source}`);
+        if (!acc) return;
+        let list = out.get(acc);
+        if (!list) out.set(acc, (list = []));
+        // a compile's events, by its run (or, where a trace named none, its file) and compile id;
+        // a restarted attempt (`5/0_1`: a graph break's) is the same frame, fed the same inputs
+        const compile = ev.compileId === null ? null : `${ev.run ?? `\u0001${ev.origin ?? ''}`}\u0000${compileOfAttempt(ev.compileId)}`;
+        if (ev.kind === 'shape.described') {
+          let e = described.get(ev.bodyId);
+          if (!e) described.set(ev.bodyId, (e = describedEntry(dict.body(ev.bodyId).stored as ShapeDescribed)));
+          list.push({ position: ev.position, run: ev.run, compile, rank: DESCRIBED, entry: e, dim: null, value: null });
+        } else if (ev.record) {
+          list.push({ position: ev.position, run: ev.run, compile, rank: RECORD, entry: null, dim, value: recordValue(ev.record.new) });
+        } else if (ev.shape || ev.entry) {
+          const kind = snapshotKind(ev.format);
+          // what a run loaded at its start was seen by earlier runs, not by it
+          if (kind === 'get') return;
+          let entry = bodies.get(ev.bodyId);
+          if (!entry) bodies.set(ev.bodyId, (entry = carried((ev.shape ?? ev.entry)!)));
+          list.push({ position: ev.position, run: ev.run, compile: kind === 'put' ? compile : null, rank: kind === 'put' ? SNAPSHOT : EVENT, entry, dim: null, value: null });
+        }
+      },
+      dict,
+    );
+    return out;
+  };
+  return (acc, d) => {
+    const list = (seen ??= read()).get(acc);
+    if (!list || !list.some((s) => s.compile !== null)) return null;
+    const dk = dimKey(d);
+    // each compile's value: the best its events tell (DESCRIBED, RECORD, SNAPSHOT), at its first event
+    const best = new Map<string, { position: number; run: string | null; rank: number; value: string | null }>();
+    const counted: { position: number; run: string | null; value: string }[] = [];
+    for (const s of list) {
+      const value = s.rank === RECORD ? (s.dim === dk && !s.value!.includes('?') ? s.value : null) : staticText(s.entry!, d);
+      if (s.compile === null) {
+        if (value !== null) counted.push({ position: s.position, run: s.run, value });
+        continue;
+      }
+      const b = best.get(s.compile);
+      if (!b) best.set(s.compile, { position: s.position, run: s.run, rank: value === null ? NONE : s.rank, value });
+      else if (value !== null && s.rank < b.rank) {
+        b.rank = s.rank;
+        b.value = value;
+      }
+    }
+    for (const b of best.values()) if (b.value !== null) counted.push({ position: b.position, run: b.run, value: b.value });
+    counted.sort((x, y) => x.position - y.position);
+    const values: Track['values'] = new Map();
+    for (const c of counted) {
+      let into = values.get(c.value);
+      if (!into) values.set(c.value, (into = { count: 0, runs: new Set() }));
+      into.count++;
+      if (c.run !== null) into.runs.add(c.run);
+    }
+    return values;
+  };
+}
+
+/** How a compile's value was told, best first (a lower rank wins); EVENT: no compile's. */
+const DESCRIBED = 0;
+const RECORD = 1;
+const SNAPSHOT = 2;
+const EVENT = 3;
+const NONE = 4;
+
+/** One event's word on an acc's values. */
+interface Seen {
+  position: number;
+  run: string | null;
+  /** The compile it is of (null: an event counted on its own). */
+  compile: string | null;
+  rank: number;
+  /** What it held of the source (DESCRIBED, SNAPSHOT, EVENT). */
+  entry: FrameStateSizeEntry | null;
+  /** A record's dim (dimKey) and value (as `show` prints it). */
+  dim: string | null;
+  value: string | null;
+}
+
+/** A dim's static value in an entry as `show` prints it; null for none (dynamic, unset, absent, or a whole field with a dynamic dim). */
+function staticText(e: FrameStateSizeEntry, d: DimRef): string | null {
+  const v = valueAt(e, d);
+  if (!isStatic(v) || (Array.isArray(v) && v.includes(DYNAMIC))) return null;
+  return show(v);
+}
+
+/**
+ * The entry Dynamo built from a described tensor (make_tensor, strides inferred from the
+ * sizes): a dim the trace wrote as no int (a symbolic one) is unknown, as are the strides
+ * unless every size and stride is an int (inference reads them all); unknown is DYNAMIC here,
+ * which holds no value.
+ */
+function describedEntry(b: Pick<ShapeDescribed, 'size' | 'stride'>): FrameStateSizeEntry {
+  const isInt = (x: unknown): x is number => typeof x === 'number';
+  const size: SizeAtom[] = b.size.map((x) => (isInt(x) ? x : DYNAMIC));
+  const known = b.stride !== null && b.stride.length === b.size.length && b.size.every(isInt) && b.stride.every(isInt);
+  const stride: StrideAtom[] = known ? inferStrides(b.size as number[], b.stride as number[]) : b.size.map(() => DYNAMIC);
+  return makeTensor(size, stride);
+}
