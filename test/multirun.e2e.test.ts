@@ -143,13 +143,14 @@ describe("a folder a run, each run's log and the profile file it left (session 2
       utimesSync(join(folder, `run${n}`, f), new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
     }
   }
-  const inOrder = ['run1/trace.log.gz', 'run1/code_state_probe5_None_.pkl', 'run2/trace.log.gz', 'run2/code_state_probe5_None_.pkl'].map((f) => join(folder, f));
+  // the tree's logs, then its files (adapters/reading-order.ts)
+  const inOrder = ['run1/trace.log.gz', 'run2/trace.log.gz', 'run1/code_state_probe5_None_.pkl', 'run2/code_state_probe5_None_.pkl'].map((f) => join(folder, f));
   const one = join(dir, 'runs-in-order.db');
   const history = (db: string) => ok(cli(db, ['history', '--job', 'probe5', '--json']));
   const why = (db: string) => ok(cli(db, ['why', '--job', 'probe5', '--json']));
   type Story = { code: { name: string }; source: string; dim: { field: string; index?: number }; became_dynamic: { kind: string; origin: { name: string } } | null };
 
-  it("ingest of the folder reads each run's log before its file, runs in order: why credits PyTorch's record, not the file", () => {
+  it("ingest of the folder reads the logs before the files: why credits PyTorch's record, not the file", () => {
     ok(cli(one, ['ingest', ...inOrder]));
     const db = join(dir, 'runs-folder.db');
     const r = cli(db, ['ingest', folder]);
@@ -159,7 +160,7 @@ describe("a folder a run, each run's log and the profile file it left (session 2
     const twice = stories.find((s) => s.code.name === 'twice' && s.dim.field === 'size' && s.dim.index === 0)!;
     assert.equal(twice.became_dynamic?.kind, 'dynamic.logged');
     assert.equal(twice.became_dynamic?.origin.name, join(folder, 'run1', 'trace.log.gz'));
-    // no dim is credited to a profile file: each run's log came before it
+    // no dim is credited to a profile file: every log came before it
     for (const s of stories) assert.doesNotMatch(s.became_dynamic?.origin.name ?? '', /\.pkl$/, `${s.code.name} ${s.source}`);
     // and the same answers, positions included, as the files given in that order
     assert.equal(why(db), why(one));
@@ -170,6 +171,23 @@ describe("a folder a run, each run's log and the profile file it left (session 2
     const watched = join(dir, 'runs-watched.db');
     ok(cli(watched, ['watch', folder, '--once', '--settle', '0.1']));
     assert.equal(history(watched), history(one));
+  });
+
+  it("a job's cache folder beside its trace folder (cache/ sorts before traces/): the logs first all the same", () => {
+    // PyTorch's layout: TORCHINDUCTOR_CACHE_DIR's dynamo/code_state_<job>_None_.pkl (the last run's) and TORCH_TRACE's logs
+    const job = join(dir, 'job-folder');
+    mkdirSync(join(job, 'cache', 'dynamo'), { recursive: true });
+    mkdirSync(join(job, 'traces'), { recursive: true });
+    copyFileSync(join(RUNS, 'probe5', 'run2', 'code_state_probe5_None_.pkl'), join(job, 'cache', 'dynamo', 'code_state_probe5_None_.pkl'));
+    for (const n of [1, 2]) copyFileSync(join(RUNS, 'probe5', `run${n}`, 'trace.log.gz'), join(job, 'traces', `run${n}.log.gz`));
+    const given = join(dir, 'job-in-order.db');
+    ok(cli(given, ['ingest', join(job, 'traces', 'run1.log.gz'), join(job, 'traces', 'run2.log.gz'), join(job, 'cache', 'dynamo', 'code_state_probe5_None_.pkl')]));
+    const db = join(dir, 'job-folder.db');
+    ok(cli(db, ['ingest', job]));
+    const stories = JSON.parse(why(db)) as Story[];
+    for (const s of stories) assert.doesNotMatch(s.became_dynamic?.origin.name ?? '', /\.pkl$/, `${s.code.name} ${s.source}`);
+    assert.equal(why(db), why(given));
+    assert.equal(history(db), history(given));
   });
 });
 

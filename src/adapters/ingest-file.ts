@@ -139,8 +139,8 @@ async function ingestAs(ledger: Ledger, file: string, kind: IngestKind, o: FileI
 }
 
 /**
- * Regular files under a folder, depth first in name order (readingOrder then puts each folder's
- * logs first); no symlinks, no dot files. A folder
+ * Regular files under a folder, depth first in name order (readingOrder then puts the logs
+ * first); no symlinks, no dot files. A folder
  * under it that cannot be listed goes to `closed`, as a file that fails, and the others are read.
  */
 function filesUnder(dir: string, closed: { input: string; error: string }[], out: string[] = []): string[] {
@@ -204,7 +204,7 @@ async function ingestFolder(ledger: Ledger, dir: string, o: FileIngestOptions): 
     o.onNote?.(`${c.input}: failed: ${c.error}`);
   }
   // Each file's kind first (from its first bytes), so the logs can be read before the other
-  // files of their folder (readingOrder says why); what a head says is acted on in that order.
+  // files (readingOrder says why); what a head says is acted on in that order.
   const heads = new Map<string, { kind: IngestKind | null } | { error: unknown }>();
   for (const f of found) {
     try {

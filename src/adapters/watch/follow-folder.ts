@@ -42,7 +42,7 @@ function forgetGone(state: FolderState, seen: Map<string, Stats>, ctx: FollowCon
 
 export const newFolderState = (): FolderState => ({ files: new Map(), missing: new Set() });
 
-/** Regular files under the given paths (files or folders, recursively, in name order: readingOrder then puts each folder's logs first); no symlinks, no dot files, as ingest reads a folder. */
+/** Regular files under the given paths (files or folders, recursively, in name order: readingOrder then puts the logs first); no symlinks, no dot files, as ingest reads a folder. */
 function filesUnder(p: string, out: Map<string, Stats>, say: (m: string) => void, top = true): void {
   let st: Stats;
   try {
@@ -114,7 +114,7 @@ export async function followPaths(ledger: Ledger, state: FolderState, paths: str
       failed(path, e);
     }
   }
-  // Each folder's logs before its other files, as ingest reads a folder (readingOrder says
+  // The logs before the other files, as ingest reads a folder (readingOrder says
   // why: a file read before its log's last entries made history and why credit the file, not
   // PyTorch's record; watch.e2e's kill test met it under load).
   const isLog = (path: string) => {
