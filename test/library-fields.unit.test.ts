@@ -9,7 +9,7 @@ import ts from 'typescript';
  * the package exports (src/index.ts: functions' parameters and results, interfaces, classes) and
  * lists the snake_case fields it meets: a new one must be PyTorch's or stored, or be camelCase.
  */
-const PYTORCH = ['file_hash', 'closure_hash', 'dim_changed', 'excluded_sizes', 'excluded_scalar'];
+const PYTORCH = ['file_hash', 'closure_hash', 'dim_changed', 'excluded_sizes', 'excluded_scalar', 'requires_grad'];
 /** An event payload's stored field names (NewEvent's `payload`, EventBody): renaming them would change what the log stores. */
 const STORED = ['automatic_dynamic', 'import_id', 'mark_dynamic'];
 

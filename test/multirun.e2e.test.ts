@@ -132,6 +132,65 @@ describe('a folder of a log and the profile file it left, the file named first (
   });
 });
 
+describe("a folder a run, each run's log and the profile file it left (session 23: ingest read a folder in name order)", () => {
+  // probe5's runs 1 and 2, each in a folder of its own: the file (code_state_…) is named before the log (trace.log.gz)
+  const folder = join(dir, 'runs-folder');
+  for (const n of [1, 2]) {
+    mkdirSync(join(folder, `run${n}`), { recursive: true });
+    for (const f of ['code_state_probe5_None_.pkl', 'trace.log.gz']) {
+      copyFileSync(join(RUNS, 'probe5', `run${n}`, f), join(folder, `run${n}`, f));
+      // written a while ago: final to a watch at once
+      utimesSync(join(folder, `run${n}`, f), new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
+    }
+  }
+  // the tree's logs, then its files (adapters/reading-order.ts)
+  const inOrder = ['run1/trace.log.gz', 'run2/trace.log.gz', 'run1/code_state_probe5_None_.pkl', 'run2/code_state_probe5_None_.pkl'].map((f) => join(folder, f));
+  const one = join(dir, 'runs-in-order.db');
+  const history = (db: string) => ok(cli(db, ['history', '--job', 'probe5', '--json']));
+  const why = (db: string) => ok(cli(db, ['why', '--job', 'probe5', '--json']));
+  type Story = { code: { name: string }; source: string; dim: { field: string; index?: number }; became_dynamic: { kind: string; origin: { name: string } } | null };
+
+  it("ingest of the folder reads the logs before the files: why credits PyTorch's record, not the file", () => {
+    ok(cli(one, ['ingest', ...inOrder]));
+    const db = join(dir, 'runs-folder.db');
+    const r = cli(db, ['ingest', folder]);
+    assert.equal(r.status, 0, r.stderr);
+    const stories = JSON.parse(why(db)) as Story[];
+    // run 1 fed twice() x of [3] then [4]: PyTorch's record in run 1's log made dim 0 dynamic
+    const twice = stories.find((s) => s.code.name === 'twice' && s.dim.field === 'size' && s.dim.index === 0)!;
+    assert.equal(twice.became_dynamic?.kind, 'dynamic.logged');
+    assert.equal(twice.became_dynamic?.origin.name, join(folder, 'run1', 'trace.log.gz'));
+    // no dim is credited to a profile file: every log came before it
+    for (const s of stories) assert.doesNotMatch(s.became_dynamic?.origin.name ?? '', /\.pkl$/, `${s.code.name} ${s.source}`);
+    // and the same answers, positions included, as the files given in that order
+    assert.equal(why(db), why(one));
+    assert.equal(history(db), history(one));
+  });
+
+  it('watch reads the folder in the same order (a gzipped log is a log too)', () => {
+    const watched = join(dir, 'runs-watched.db');
+    ok(cli(watched, ['watch', folder, '--once', '--settle', '0.1']));
+    assert.equal(history(watched), history(one));
+  });
+
+  it("a job's cache folder beside its trace folder (cache/ sorts before traces/): the logs first all the same", () => {
+    // PyTorch's layout: TORCHINDUCTOR_CACHE_DIR's dynamo/code_state_<job>_None_.pkl (the last run's) and TORCH_TRACE's logs
+    const job = join(dir, 'job-folder');
+    mkdirSync(join(job, 'cache', 'dynamo'), { recursive: true });
+    mkdirSync(join(job, 'traces'), { recursive: true });
+    copyFileSync(join(RUNS, 'probe5', 'run2', 'code_state_probe5_None_.pkl'), join(job, 'cache', 'dynamo', 'code_state_probe5_None_.pkl'));
+    for (const n of [1, 2]) copyFileSync(join(RUNS, 'probe5', `run${n}`, 'trace.log.gz'), join(job, 'traces', `run${n}.log.gz`));
+    const given = join(dir, 'job-in-order.db');
+    ok(cli(given, ['ingest', join(job, 'traces', 'run1.log.gz'), join(job, 'traces', 'run2.log.gz'), join(job, 'cache', 'dynamo', 'code_state_probe5_None_.pkl')]));
+    const db = join(dir, 'job-folder.db');
+    ok(cli(db, ['ingest', job]));
+    const stories = JSON.parse(why(db)) as Story[];
+    for (const s of stories) assert.doesNotMatch(s.became_dynamic?.origin.name ?? '', /\.pkl$/, `${s.code.name} ${s.source}`);
+    assert.equal(why(db), why(given));
+    assert.equal(history(db), history(given));
+  });
+});
+
 describe('values seen after warm starts', () => {
   it('a value a run only loaded (its get_*_code_state) is not counted as one it saw', () => {
     const db = join(dir, 'values-loaded.db');
@@ -170,6 +229,38 @@ describe('values seen after warm starts', () => {
     const stats = ok(cli(db, ['stats', '--job', 'probe5']));
     assert.match(stats, /turned dynamic: L\['x'\] size\[0\] in \S+:92:twice at #\d+: 3 seen 1 time, 4 seen 1 time, 5 seen 1 time in 3 observations/);
     assert.doesNotMatch(stats, /no observations of it/);
+  });
+
+  it("why: a number of dims static while its size was already dynamic is said so, not \"static [?]\" (session 23)", () => {
+    const db = join(dir, 'rank-after-dim.db');
+    for (const n of [1, 2, 3]) ok(cli(db, ['ingest', join(RUNS, 'probe5', `run${n}`, 'trace.log.gz')]));
+    const out = ok(cli(db, ['why', '--job', 'probe5']));
+    // twice: run 1's record made dim 0 dynamic ([?], 1 dim), run 3's rank change made the size dynamic whole
+    assert.match(out, /\n {2}the number of dims \(size\): static at 1 dim \(\[\?\]: dim 0 already dynamic\) in #\d+ \(compile 13\/1, PyTorch's record, [^\n]*\), dynamic in #\d+ \(compile 10\/0, PyTorch's record/);
+    // no whole size or stride is called static beside a dynamic entry
+    assert.doesNotMatch(out, /static (at )?\[[^\]\n]*\?/);
+    // a whole size all static is said as before
+    assert.match(out, /the number of dims \(stride\): static \[1\] in #\d+/);
+    // and PyTorch's record's cached [?] is what its profile held, not a value it saw
+    assert.match(out, /\n {4}PyTorch held \[\?\] then saw \[5, 2\] \(run /);
+    assert.doesNotMatch(out, /PyTorch saw [^\n]*\?[^\n]* then/);
+  });
+});
+
+describe('history --shapes says requires_grad (session 23)', () => {
+  it("run 2's grad(randn(3, requires_grad=True)) is told from run 1's grad(randn(3)), as a tensor's repr tells them", () => {
+    const db = join(dir, 'requires-grad.db');
+    for (const n of [1, 2]) ok(cli(db, ['ingest', join(RUNS, 'probe5', `run${n}`, 'trace.log.gz')]));
+    const lines = ok(cli(db, ['history', '--job', 'probe5', '--shapes'])).split('\n');
+    const grad = lines.filter((l) => / in grad, /.test(l));
+    assert.equal(grad.length, 2, lines.join('\n'));
+    assert.match(grad[0], /^compile 7\/0 saw L\['x'\] \[3\] \(stride \[1\], torch\.float32, cpu\) in grad, run probe5:pid490@/);
+    assert.match(grad[1], /^compile 7\/0 saw L\['x'\] \[3\] \(stride \[1\], torch\.float32, cpu, requires_grad=True\) in grad, run probe5:pid515@/);
+    // a parameter requires grad in both runs
+    assert.match(lines[0], /_parameters\['weight'\] \[4, 4\] \(parameter, stride \[4, 1\], torch\.float32, cpu, requires_grad=True\) in forward/);
+    type Described = { code: { name: string }; requires_grad: boolean };
+    const json = ok(cli(db, ['history', '--job', 'probe5', '--shapes', '--json'])).trim().split('\n').map((l) => JSON.parse(l) as Described);
+    assert.deepEqual(json.filter((d) => d.code.name === 'grad').map((d) => d.requires_grad), [false, true]);
   });
 });
 

@@ -6,6 +6,7 @@ import type { LineDefaults } from './observation-lines.ts';
 import { inputHead, sizeOf } from './read-lines.ts';
 import { ingestTraceFile, TraceBatch } from './ingest-trace.ts';
 import { addLeftOut } from './left-out.ts';
+import { readingOrder } from './reading-order.ts';
 
 export type IngestKind = 'observations' | 'pickle' | 'megacache' | 'remote-json' | 'trace';
 
@@ -138,7 +139,8 @@ async function ingestAs(ledger: Ledger, file: string, kind: IngestKind, o: FileI
 }
 
 /**
- * Regular files under a folder, depth first in name order; no symlinks, no dot files. A folder
+ * Regular files under a folder, depth first in name order (readingOrder then puts the logs
+ * first); no symlinks, no dot files. A folder
  * under it that cannot be listed goes to `closed`, as a file that fails, and the others are read.
  */
 function filesUnder(dir: string, closed: { input: string; error: string }[], out: string[] = []): string[] {
@@ -196,11 +198,23 @@ function stoppedIn(dir: string, files: readonly string[], settled: ReadonlySet<s
 async function ingestFolder(ledger: Ledger, dir: string, o: FileIngestOptions): Promise<FileIngestSummary> {
   const sum: FileIngestSummary = { kind: 'folder', appended: 0, duplicates: 0, skipped: 0, records: 0, kinds: {}, notPgo: 0, failed: [] };
   const closed: { input: string; error: string }[] = [];
-  const files = filesUnder(dir, closed);
+  const found = filesUnder(dir, closed);
   for (const c of closed) {
     sum.failed!.push(c);
     o.onNote?.(`${c.input}: failed: ${c.error}`);
   }
+  // Each file's kind first (from its first bytes), so the logs can be read before the other
+  // files (readingOrder says why); what a head says is acted on in that order.
+  const heads = new Map<string, { kind: IngestKind | null } | { error: unknown }>();
+  for (const f of found) {
+    try {
+      heads.set(f, { kind: o.kind ?? kindOfHead(await folderFileHead(f)) });
+    } catch (e) {
+      if (classify(e) === 'bug') throw e;
+      heads.set(f, { error: e });
+    }
+  }
+  const files = readingOrder(found, (f) => (heads.get(f) as { kind?: unknown }).kind === 'trace');
   const add = (kind: IngestKind, s: Omit<FileIngestSummary, 'kind'>) => {
     sum.appended += s.appended;
     sum.duplicates += s.duplicates;
@@ -232,18 +246,16 @@ async function ingestFolder(ledger: Ledger, dir: string, o: FileIngestOptions): 
       })
     : null;
   for (const f of files) {
-    let kind: IngestKind | null;
-    try {
-      kind = o.kind ?? kindOfHead(await folderFileHead(f));
-    } catch (e) {
-      if (classify(e) === 'bug') throw e;
+    const head = heads.get(f)!;
+    if ('error' in head) {
       settled.add(f);
-      const message = fullMessage(e);
+      const message = fullMessage(head.error);
       sum.failed!.push({ input: f, error: message });
       // said like a failure of a known kind: the summary names the file, this line says why
-      o.onNote?.(aboutInput(f, 'failed: ', e));
+      o.onNote?.(aboutInput(f, 'failed: ', head.error));
       continue;
     }
+    const kind = head.kind;
     if (!kind) {
       settled.add(f);
       sum.notPgo!++;

@@ -8,6 +8,9 @@ import { unpickleProfile } from '../codecs/pickle/index.ts';
 import { cacheKeyOfRemoteKey, decodeRemoteValue } from '../codecs/remote-value.ts';
 import { cacheKey, parseCacheKey, rewriteMegaCacheKey } from '../model/cache-key.ts';
 import type { Profile } from '../model/profile.ts';
+import { codeIdLabel } from '../model/code-id.ts';
+import { strayInferStrides } from '../model/stray-infer-strides.ts';
+import { counted } from '../counted.ts';
 import type { Ledger, NewEvent } from '../store/ledger.ts';
 import type { FileIngestOptions } from './ingest-file.ts';
 import type { LineDefaults } from './observation-lines.ts';
@@ -76,6 +79,17 @@ function keyFor(file: string, d: LineDefaults, note: (m: string) => void): strin
   parseCacheKey(k);
   note(`${inputName(file)}: profile key ${k} derived from the file name (characters PyTorch replaced by _ stay _; give ${w.job} to set it)`);
   return k;
+}
+
+/**
+ * Said on stderr, the file read all the same: an InferStride naming a dim its tensor does not
+ * have (a flipped byte: PyTorch keeps no checksum, so nothing else tells the file is damaged).
+ */
+function noteStrayStrides(file: string, profile: Profile, note: ((m: string) => void) | undefined, where = ''): void {
+  if (!note) return;
+  for (const x of strayInferStrides(profile)) {
+    note(`${inputName(file)}${where}: ${codeIdLabel(x.code)} ${x.source} stride dim ${x.index}: InferStride(dim=${x.dim}) names a dim the tensor does not have (it has ${counted(x.rank, 'dim')}): kept as read, as PyTorch would load it (a profile pickle has no checksum); the file may be damaged`);
+  }
 }
 
 type Summary = { appended: number; duplicates: number; skipped: number; records: number; leftOut?: Record<string, number> };
@@ -149,6 +163,7 @@ export async function ingestPickleFile(ledger: Ledger, file: string, o: FileInge
   if (bytes.length === 0) throw new Error(`${inputName(file)}: empty file, not a pickle`);
   const profile = withFile(file, () => unpickleProfile(bytes));
   const key = keyFor(file, o.defaults ?? {}, o.onNote ?? (() => {}));
+  noteStrayStrides(file, profile, o.onNote);
   return whole(ledger, () => append(ledger, importEvents(ledger, profile, key, { format: 'pickle', origin: originOf(file), bytes, run: o.defaults?.run ?? null, time: fileTime(file) })));
 }
 
@@ -163,6 +178,7 @@ export async function ingestRemoteJsonFile(ledger: Ledger, file: string, o: File
   const pickle = withFile(file, () => decodeRemoteValue(text));
   const profile = withFile(file, () => unpickleProfile(pickle));
   const key = remoteKeyFor(file, o);
+  noteStrayStrides(file, profile, o.onNote);
   return whole(ledger, () => append(ledger, importEvents(ledger, profile, key, { format: 'remote-json', origin: originOf(file), bytes: pickle, run: o.defaults?.run ?? null, time: fileTime(file) })));
 }
 
@@ -191,6 +207,7 @@ function megaCacheEvents(ledger: Ledger, file: string, bundle: ReturnType<typeof
     const key = rewriteMegaCacheKey(a.key, d.job ? cacheKey({ job: d.job, rank: d.rank ?? null, tag: d.tag ?? '' }) : null);
     if (!unused.has(key)) unused.set(key, flagsNotUsed(file, 'mega-cache', key, d) ?? '');
     const profile = withFile(file, () => unpickleProfile(a.content), `pgo artifact ${part} (${a.key})`);
+    noteStrayStrides(file, profile, o.onNote, ` pgo artifact ${part} (${a.key})`);
     events.push(...importEvents(ledger, profile, key, { format: 'megacache', origin: originOf(file), bytes: a.content, run: d.run ?? null, time: fileTime(file) }, part));
     part++;
   }

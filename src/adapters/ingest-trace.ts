@@ -595,7 +595,7 @@ class TraceScope {
     this.#push({
       kind: 'shape.described',
       cacheKey: key,
-      payload: { code, source: f.source, size: t.size, stride: t.stride, dtype: t.dtype, device: t.device, role: describedRole(f.source, t.isParameter) },
+      payload: { code, source: f.source, size: t.size, stride: t.stride, dtype: t.dtype, device: t.device, role: describedRole(f.source, t.isParameter), ...(t.requiresGrad ? { requires_grad: true as const } : {}) },
       time: this.#timeAt(i),
       run,
       origin: this.#origin,

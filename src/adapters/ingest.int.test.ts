@@ -207,10 +207,11 @@ for (const dialect of DIALECTS) describe(dialect, () => {
       r = cli(db, ['history', '--job', 'fixture', '--shapes', '--json', '--source', "L['self']._modules['lin']._parameters['bias']"]);
       assert.equal(r.status, 0, r.stderr);
       const rows = r.stdout.trim().split('\n').map((t) => JSON.parse(t));
-      assert.deepEqual(Object.keys(rows[0]), ['position', 'time', 'run', 'code', 'source', 'compile_id', 'size', 'stride', 'dtype', 'device', 'role']);
-      assert.deepEqual(rows.map((x) => [x.compile_id, x.size, x.stride, x.role, x.code.name, x.code.file_hash, x.run]), [
-        ['3/0', [8], [1], 'parameter', 'forward', 'd02731e6', 'fixture:pid576@2026-11-26T05:46:07Z'],
-        ['3/1', [8], [1], 'parameter', 'forward', 'd02731e6', 'fixture:pid576@2026-11-26T05:46:07Z'],
+      assert.deepEqual(Object.keys(rows[0]), ['position', 'time', 'run', 'code', 'source', 'compile_id', 'size', 'stride', 'dtype', 'device', 'role', 'requires_grad']);
+      // a parameter's describe_tensor says requires_grad (session 23)
+      assert.deepEqual(rows.map((x) => [x.compile_id, x.size, x.stride, x.role, x.requires_grad, x.code.name, x.code.file_hash, x.run]), [
+        ['3/0', [8], [1], 'parameter', true, 'forward', 'd02731e6', 'fixture:pid576@2026-11-26T05:46:07Z'],
+        ['3/1', [8], [1], 'parameter', true, 'forward', 'd02731e6', 'fixture:pid576@2026-11-26T05:46:07Z'],
       ]);
       assert.match(rows[0].time, /^2026-11-26T05:46:08\.\d{3}Z$/);
       // a source neither the profile nor any described shape holds is an error, as without --shapes

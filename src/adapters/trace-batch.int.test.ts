@@ -50,10 +50,13 @@ for (const dialect of DIALECTS) describe(dialect, () => {
     const batched = await fresh();
     const notes: string[] = [];
     const s = await ingestFile(batched, d, { onNote: (m) => notes.push(m) });
-    // each file on its own, in the folder's order
+    // each file on its own, in the folder's order: its logs (every file here but the pickle) in
+    // name order, then the pickle, named among them (readingOrder)
     const single = await fresh();
     const sum: FileIngestSummary = { kind: 'folder', appended: 0, duplicates: 0, skipped: 0, records: 0, kinds: {}, notPgo: 0, failed: [] };
-    for (const f of readdirSync(d).sort()) {
+    const names = readdirSync(d).sort();
+    assert.equal(names[2], 'code_state_fixture_None_.pkl');
+    for (const f of [...names.filter((n) => n.endsWith('.log')), 'code_state_fixture_None_.pkl']) {
       try {
         const r = await ingestFile(single, join(d, f));
         sum.appended += r.appended;

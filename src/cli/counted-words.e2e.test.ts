@@ -48,7 +48,7 @@ describe('counts are said in English: one of a thing is singular', () => {
     copyFileSync(join(TORCH, 'traces/warm-local.log'), join(d, 'b.log'));
     copyFileSync(join(TORCH, 'traces/cold-local.log'), join(d, 'c.log'));
     const i = cli(join(dir, 'folder.db'), ['ingest', '--skip-invalid', d]);
-    assert.match(i.stdout, /folder \(1 observations file, 2 trace files; 0 not PGO data, skipped\)/, i.stderr);
+    assert.match(i.stdout, /folder \(2 trace files, 1 observations file; 0 not PGO data, skipped\)/, i.stderr);
   });
 
   // Session 21: stats' storm text wrote its own plurals ("and 1 more values", "had 1 recompile

@@ -78,12 +78,14 @@ export function describedJson(s: DescribedShape) {
     dtype: s.dtype,
     device: s.device,
     role: s.role,
+    requires_grad: s.requiresGrad,
   };
 }
 
 export function describedText(s: DescribedShape): string {
   const device = s.device?.replace(/^device\(type='([^']*)'(?:, index=(\d+))?\)$/, (_m, t: string, i?: string) => (i === undefined ? t : `${t}:${i}`));
-  const detail = [s.role === 'input' ? null : s.role, s.stride ? `stride [${s.stride.map((x) => x ?? '?').join(', ')}]` : null, s.dtype, device].filter(Boolean).join(', ');
+  // requires_grad as a tensor's repr says it: only when true
+  const detail = [s.role === 'input' ? null : s.role, s.stride ? `stride [${s.stride.map((x) => x ?? '?').join(', ')}]` : null, s.dtype, device, s.requiresGrad ? 'requires_grad=True' : null].filter(Boolean).join(', ');
   return `${sawSentence([s])}${detail ? ` (${detail})` : ''} in ${s.code.name}, run ${s.run ?? '-'}, #${s.position}`;
 }
 

@@ -643,22 +643,27 @@ describe('trial 18: ingest of a folder stopped by its ledger', () => {
     const folder = join(dir, 'stopped-folder');
     mkdirSync(join(folder, 'sub'), { recursive: true });
     const line = (i: number) => JSON.stringify({ job: 'full', run: 'r', time: 1764151200 + i, code: { filename: '/a.py', firstlineno: 1, name: 'f' }, source: 'x', kind: 'size', size: [8, (i % 97) + 1] });
-    copyFileSync(join(FIXTURES, 'torch-2.11/traces/cold-local.log'), join(folder, 'a-cold.log'));
-    writeFileSync(join(folder, 'b-obs.jsonl'), Array.from({ length: 100_000 }, (_, i) => line(i)).join('\n') + '\n');
-    copyFileSync(join(FIXTURES, 'torch-2.11/local/code_state_fixture_None_.pkl'), join(folder, 'c.pkl'));
+    // the logs are named after the folder's other files but read first (a tree's logs come before its other files)
+    writeFileSync(join(folder, 'a-obs.jsonl'), Array.from({ length: 100_000 }, (_, i) => line(i)).join('\n') + '\n');
+    copyFileSync(join(FIXTURES, 'torch-2.11/local/code_state_fixture_None_.pkl'), join(folder, 'b.pkl'));
+    copyFileSync(join(FIXTURES, 'torch-2.11/traces/cold-local.log'), join(folder, 'c-cold.log'));
     copyFileSync(join(FIXTURES, 'torch-2.11/traces/cold-local.log'), join(folder, 'sub', 'd.log'));
     const later = join(FIXTURES, 'torch-2.11/local/code_state_fixture_None_.pkl');
     const db = join(dir, 'stopped-folder.db');
-    // the ledger full (ulimit -f) within the folder's second file
+    // the ledger full (ulimit -f) within the folder's second file read
     const r = spawnSync('bash', ['-c', 'ulimit -f 2000; exec "$@"', 'bash', process.execPath, builtCli(), '--db', db, 'ingest', folder, later], { encoding: 'utf8' });
     assert.equal(r.status, 2, r.stderr);
     assert.match(r.stderr, /^pgo-ledger: the ledger .*stopped-folder\.db: (disk I\/O error|database or disk is full)/);
-    const unread = ['b-obs.jsonl', 'c.pkl', 'sub/d.log'].map((f) => join(folder, f)).join(', ');
-    assert.ok(r.stderr.endsWith(`\n  ${folder}: 1 of its 4 files were taken before the ledger stopped; not read, or not whole: ${unread}\n  not read, as the ledger stopped: ${later}\n`), r.stderr);
+    // in the order they are read (the tree's logs, c-cold.log and sub/d.log, were taken first):
+    // the observation lines it stopped in, then the pickle
+    const unread = ['a-obs.jsonl', 'b.pkl'].map((f) => join(folder, f)).join(', ');
+    assert.ok(r.stderr.endsWith(`\n  ${folder}: 2 of its 4 files were taken before the ledger stopped; not read, or not whole: ${unread}\n  not read, as the ledger stopped: ${later}\n`), r.stderr);
     // the note on the lines committed is said once (it was said twice, after SQLite's words again)
     assert.equal(r.stderr.split('observation lines of').length, 2, r.stderr);
     assert.equal(r.stderr.split('disk I/O error').length + r.stderr.split('database or disk is full').length, 3, r.stderr);
     // what it says was taken is in: the trace, and the first batches of the observation lines
-    assert.match(cliAs(db, ['jobs']).stdout, /^full:None:\t\d+ events?\t/m);
+    const jobs = cliAs(db, ['jobs']).stdout;
+    assert.match(jobs, /^full:None:\t\d+ events?\t/m);
+    assert.match(jobs, /^fixture:None:\t\d+ events?\t/m);
   });
 });

@@ -57,13 +57,26 @@ function where(e: Evidence): string {
   return `#${e.position} (${bits.join(', ')})`;
 }
 
+/**
+ * A whole size or stride (the number of dims' story) said static: "static [8, 4]"; one whose
+ * entries are already dynamic in part says what was static, its number of dims, and which
+ * entries were not ("static at 1 dim ([?]: dim 0 already dynamic)"), as "static [?]" read as a
+ * contradiction. `at` is the word before a value ("static at 3" where no position follows).
+ */
+function staticValue(d: DimStory['dim'], value: string, at: string): string {
+  if (d.field === 'scalar' || d.index !== undefined || !/^\[.*\]$/.test(value) || !value.includes('?')) return `static ${at}${value}`;
+  const entries = value === '[]' ? [] : value.slice(1, -1).split(', ');
+  const dynamic = entries.flatMap((x, i) => (x === '?' ? [dimLabel({ ...d, index: i }, null)] : []));
+  return `static at ${counted(entries.length, 'dim')} (${value}: ${dynamic.join(', ')} already dynamic)`;
+}
+
 function storyLines(s: DimStory, indent: string): string[] {
   const lines: string[] = [];
   const label = dimLabel(s.dim, s.scalarKind);
   if (!s.dynamic) {
     const seen = s.values.reduce((n, v) => n + v.count, 0);
     const runs = runsOfValues(s.values);
-    lines.push(`${indent}${label}: static at ${s.current}, seen ${counted(seen, 'time')}${runs.length ? ` (runs ${runs.join(', ')})` : ''}${s.first ? `; first in ${where(s.first)}` : ''}`);
+    lines.push(`${indent}${label}: ${staticValue(s.dim, s.current, 'at ')}, seen ${counted(seen, 'time')}${runs.length ? ` (runs ${runs.join(', ')})` : ''}${s.first ? `; first in ${where(s.first)}` : ''}`);
     const keep = s.advice.split('; ').find((x) => x.startsWith('TORCH_COMPILE_STATIC_SOURCES'));
     if (keep) lines.push(`${indent}  ${keep}`);
     return lines;
@@ -74,7 +87,7 @@ function storyLines(s: DimStory, indent: string): string[] {
   } else if (!s.staticBefore && (b.before === 'absent' || b.before === 'unset')) {
     lines.push(`${indent}${label}: dynamic in ${where(b)}, its earliest evidence`);
   } else {
-    const from = s.staticBefore ? `static ${s.staticBefore.value} in ${where(s.staticBefore)}, ` : `it was ${b.before}, `;
+    const from = s.staticBefore ? `${staticValue(s.dim, s.staticBefore.value, '')} in ${where(s.staticBefore)}, ` : `it was ${b.before}, `;
     lines.push(`${indent}${label}: ${from}dynamic in ${where(b)}`);
   }
   if (s.logged) {

@@ -18,6 +18,8 @@ export interface DescribedShape {
   dtype: string | null;
   device: string | null;
   role: ShapeDescribed['role'];
+  /** describe_tensor's requires_grad (false where the trace did not say it, as PyTorch writes it only when true). */
+  requiresGrad: boolean;
 }
 
 /** The inputs each compile of a profile saw, in log order, over a window (`--as-of`, `--exclude-run`, retractions). */
@@ -49,6 +51,7 @@ export function describedShapes(ledger: Ledger, profileId: number, window: Windo
       dtype: b.dtype,
       device: b.device,
       role: b.role,
+      requiresGrad: b.requires_grad === true,
     });
   }
   return shapes;

@@ -100,6 +100,8 @@ function buildSchemas() {
     dtype: z.string().nullable(),
     device: z.string().nullable(),
     role: z.enum(['input', 'parameter', 'buffer']),
+    /** describe_tensor's requires_grad, kept only when true as PyTorch writes it (a body without it is one from before it was kept, or false). */
+    requires_grad: z.literal(true).optional(),
   });
   /**
    * An input tensor a compile saw (TORCH_TRACE describe_tensor + describe_source); the compile
@@ -217,8 +219,8 @@ export function splitPayload(body: EventBody): { code: z.infer<Schemas['CodeIdSc
       return { code: p.code, source: p.source, json: JSON.stringify({ record: p.record, guard: p.guard }) };
     }
     case 'shape.described': {
-      const { code, source, size, stride, dtype, device, role } = body.payload;
-      return { code, source, json: JSON.stringify({ size, stride, dtype, device, role }) };
+      const { code, source, size, stride, dtype, device, role, requires_grad } = body.payload;
+      return { code, source, json: JSON.stringify({ size, stride, dtype, device, role, ...(requires_grad ? { requires_grad } : {}) }) };
     }
     case 'run.retracted':
       return { code: null, source: null, json: JSON.stringify(body.payload) };

@@ -253,7 +253,8 @@ export function surelyValid(kind: string, p: unknown): boolean {
         strOrNull(p.dtype) &&
         strOrNull(p.device) &&
         isStr(p.role) &&
-        ROLES.has(p.role)
+        ROLES.has(p.role) &&
+        (p.requires_grad === undefined || p.requires_grad === true)
       );
     case 'shape.observed': {
       const s = p.shape;

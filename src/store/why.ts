@@ -542,7 +542,10 @@ function advise(s: DimStory, bothKinds: boolean, marked: boolean, live: string |
   }
   const markStatic = s.dim.field === 'size' && s.dim.index !== undefined ? `, or torch._dynamo.mark_static on dim ${s.dim.index}` : '';
   if (s.logged) {
-    return `PyTorch saw ${recordValue(s.logged.cached)} then ${recordValue(s.logged.new)}${b?.run ? ` (run ${b.run})` : ''}: feeding one value keeps it static${markStatic}` + (b?.run ? `; ${retract(b.run, 'undoes that run')}` : '');
+    // a cached tuple with a dynamic entry ([?]) is what PyTorch's profile held, not a value it saw
+    const cached = recordValue(s.logged.cached);
+    const before = cached.includes('?') ? `held ${cached} then saw` : `saw ${cached} then`;
+    return `PyTorch ${before} ${recordValue(s.logged.new)}${b?.run ? ` (run ${b.run})` : ''}: feeding one value keeps it static${markStatic}` + (b?.run ? `; ${retract(b.run, 'undoes that run')}` : '');
   }
   if (marked) {
     return `${what(s)} was marked dynamic (torch._dynamo.mark_dynamic) in #${b!.position}${b!.run ? ` (run ${b!.run})` : ''}: Dynamo makes a marked dim dynamic whatever values it sees, and logs no record for it; remove the mark to keep it static`;

@@ -4,6 +4,7 @@ import { aboutInput, classify, isDatabaseFailure, namingLedger } from '../../err
 import type { Ledger } from '../../store/ledger.ts';
 import { kindOfHead, type IngestKind } from '../ingest-file.ts';
 import { inputHead } from '../read-lines.ts';
+import { readingOrder } from '../reading-order.ts';
 import type { FollowContext, InputReport } from './follow-context.ts';
 import { fileInput } from './file-identity.ts';
 import { followFile, type FileState } from './follow-file.ts';
@@ -11,7 +12,7 @@ import { followTrace, type TraceState } from './follow-trace.ts';
 
 /** What watch holds of the files under its paths, by path. */
 export interface FolderState {
-  files: Map<string, { kind: 'trace'; trace: TraceState } | { kind: Exclude<IngestKind, 'trace'> | 'gzip'; file: FileState | undefined } | { kind: 'not-pgo'; size: number; ino: number }>;
+  files: Map<string, { kind: 'trace'; trace: TraceState } | { kind: Exclude<IngestKind, 'trace'> | 'gzip'; file: FileState | undefined; /** a gzipped TORCH_TRACE log: read whole, but as a log in readingOrder */ log?: true } | { kind: 'not-pgo'; size: number; ino: number }>;
   missing: Set<string>;
 }
 
@@ -41,7 +42,7 @@ function forgetGone(state: FolderState, seen: Map<string, Stats>, ctx: FollowCon
 
 export const newFolderState = (): FolderState => ({ files: new Map(), missing: new Set() });
 
-/** Regular files under the given paths (files or folders, recursively, in name order); no symlinks, no dot files, as ingest reads a folder. */
+/** Regular files under the given paths (files or folders, recursively, in name order: readingOrder then puts the logs first); no symlinks, no dot files, as ingest reads a folder. */
 function filesUnder(p: string, out: Map<string, Stats>, say: (m: string) => void, top = true): void {
   let st: Stats;
   try {
@@ -70,9 +71,12 @@ function filesUnder(p: string, out: Map<string, Stats>, say: (m: string) => void
  */
 export async function followPaths(ledger: Ledger, state: FolderState, paths: string[], ctx: FollowContext, stop: () => boolean, onInput: (r: InputReport) => void): Promise<{ inputs: number; behindBytes: number; oldestUnreadMs: number | null }> {
   const seen = new Map<string, Stats>();
+  // each path's files, in the order they are read when their kinds are known
+  const under: string[][] = [];
   for (const p of paths) {
     const before = seen.size;
     filesUnder(p, seen, (m) => ctx.fail(m));
+    under.push([...seen.keys()].slice(before));
     if (seen.size === before && !state.missing.has(p)) {
       try {
         statSync(p);
@@ -104,20 +108,22 @@ export async function followPaths(ledger: Ledger, state: FolderState, paths: str
       const kind = kindOfHead(head);
       // an empty file may be a log about to be written: asked again when it grows
       if (!kind) state.files.set(path, { kind: 'not-pgo', size: st.size, ino: st.ino });
-      else state.files.set(path, kind === 'trace' && !gzip ? { kind: 'trace', trace: undefined as unknown as TraceState } : { kind: gzip ? 'gzip' : (kind as Exclude<IngestKind, 'trace'>), file: undefined });
+      else if (kind === 'trace' && !gzip) state.files.set(path, { kind: 'trace', trace: undefined as unknown as TraceState });
+      else state.files.set(path, { kind: gzip ? 'gzip' : (kind as Exclude<IngestKind, 'trace'>), file: undefined, ...(gzip && kind === 'trace' ? { log: true as const } : {}) });
     } catch (e) {
       failed(path, e);
     }
   }
-  // The logs first, then the other files, each in name order: PyTorch logs a run's records
-  // before (or as) it writes the profile file that holds their result, and a file read before
-  // the log's last entries put its entries ahead of the records in the log (history and why
-  // then told the file, not PyTorch's record, made a dim dynamic, where a one-shot ingest of
-  // the log and then the file did not; watch.e2e's kill test met it under load).
-  const isLog = ([path]: [string, Stats]) => state.files.get(path)?.kind === 'trace';
-  const entries = [...seen];
-  for (const [path, st] of [...entries.filter(isLog), ...entries.filter((e) => !isLog(e))]) {
+  // The logs before the other files, as ingest reads a folder (readingOrder says
+  // why: a file read before its log's last entries made history and why credit the file, not
+  // PyTorch's record; watch.e2e's kill test met it under load).
+  const isLog = (path: string) => {
+    const known = state.files.get(path);
+    return known?.kind === 'trace' || (known?.kind === 'gzip' && known.log === true);
+  };
+  for (const path of under.flatMap((files) => readingOrder(files, isLog))) {
     if (stop()) break;
+    const st = seen.get(path)!;
     const known = state.files.get(path);
     if (!known || known.kind === 'not-pgo') continue;
     try {

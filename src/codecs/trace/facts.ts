@@ -25,6 +25,8 @@ export interface DescribedTensor {
   device: string | null;
   /** describe_tensor's is_parameter (PyTorch writes it only when true). */
   isParameter: boolean;
+  /** describe_tensor's requires_grad (PyTorch writes it only when true). */
+  requiresGrad: boolean;
 }
 
 export interface TraceStats {
@@ -168,6 +170,7 @@ const parsers: Record<string, Parser> = {
       dtype: str(t.dtype),
       device: str(t.device),
       isParameter: t.is_parameter === true,
+      requiresGrad: t.requires_grad === true,
     });
     return true;
   },

@@ -1,0 +1,25 @@
+import { sep } from 'node:path';
+
+/**
+ * The order `ingest` and `watch` read the files under one path in: its TORCH_TRACE logs
+ * (gzipped or not) first, then its other files, each depth first in name order. PyTorch logs
+ * a run's records before (or as) it writes the profile file holding their result, so a file
+ * read ahead of a log put its entries ahead of PyTorch's records, and history and `why` then
+ * said the file, not PyTorch's record, made a dim dynamic. All the logs of the tree, not each
+ * folder's: a job's trace folder and its cache folder side by side (`cache/dynamo/code_state_*.pkl`
+ * sorts before `traces/`) hold one run's log and file. A file read after every log brings only
+ * what no log told of (then the file did tell it), whatever run wrote it: a folder a run
+ * (`run1/`, `run2/`) reads both logs, then both files. `paths` are the files under one path
+ * (the names `join` made from it); a stable order, whatever order they come in.
+ */
+export function readingOrder(paths: readonly string[], isLog: (path: string) => boolean): string[] {
+  const keyed = paths.map((path) => ({ path, parts: path.split(sep), log: isLog(path) }));
+  keyed.sort((a, b) => {
+    if (a.log !== b.log) return a.log ? -1 : 1;
+    const n = Math.min(a.parts.length, b.parts.length);
+    // depth first in name order: as the folder's walk lists them, name by name
+    for (let i = 0; i < n; i++) if (a.parts[i] !== b.parts[i]) return a.parts[i] < b.parts[i] ? -1 : 1;
+    return a.parts.length - b.parts.length;
+  });
+  return keyed.map((k) => k.path);
+}
