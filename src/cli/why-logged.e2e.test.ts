@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { cli } from '../../test/support/cli.ts';
 import { FIXTURES } from '../../test/support/fixtures.ts';
+import { DIALECTS, ledgerAt } from '../../test/support/postgres.ts';
 import { tempDir } from '../../test/support/tmp.ts';
 
 // Trial s23 (5): a record PyTorch logged had two JSON shapes, history's whole one and why's
@@ -10,8 +11,8 @@ import { tempDir } from '../../test/support/tmp.ts';
 // gives history's.
 const dir = tempDir();
 
-describe("why --json's logged record is history --json's record", () => {
-  const db = join(dir, 'probe5.db');
+for (const dialect of DIALECTS) describe(`why --json's logged record is history --json's record (${dialect})`, () => {
+  const db = ledgerAt(dialect, dir, 'probe5.db');
   const traces = [1, 2, 3].map((n) => join(FIXTURES, 'multirun', 'probe5', `run${n}`, 'trace.log.gz'));
 
   const check = (window: string[]) => {
