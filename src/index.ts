@@ -22,6 +22,7 @@ export { explain, type DimStory, type ScalarKind } from './store/why.ts';
 export { diffProfiles, type EntryChange } from './store/diff.ts';
 export { retractRun } from './store/retract.ts';
 export { historyAsOf } from './store/history.ts';
+export { loggedRecords, type LoggedRecord } from './store/logged-records.ts';
 export { runsByProfile } from './store/profile-runs.ts';
 export { describedShapes, sawSentence, type DescribedShape } from './store/described-shapes.ts';
 export { ingestFile, detectKind, type IngestKind } from './adapters/ingest-file.ts';

@@ -158,4 +158,25 @@ describe('issue 12.4: safe publish (a real redis-server)', () => {
     }
     assert.equal(await other.get(KEY), 'not a profile');
   });
+
+  it('a damaged profile there: publish --merge and --dry-run say why, in the words pull says it (trial s23: they said only "no PGO profile")', async () => {
+    const { url } = await startRedis();
+    const other = client(url);
+    const held = pickleProfile(await profileOf('damaged-held', [{ name: 'f', size: [8, 128] }]));
+    // a profile cut in half: its pickle's frame declares more bytes than are left
+    const damaged = encodeRemoteValue(held.subarray(0, held.length >> 1));
+    await other.set(KEY, damaged);
+    const pull = cli(join(dir, 'damaged-pull.db'), ['pull', url, '--job', 'fleet']);
+    assert.equal(pull.status, 2, pull.stderr);
+    const why = /c1: (pickle: truncated: .+)\n/.exec(pull.stderr)?.[1];
+    assert.ok(why, pull.stderr);
+    await profileOf('damaged', [{ name: 'f', size: [8, 64] }]);
+    for (const args of [['--merge'], ['--dry-run'], ['--dry-run', '--merge']]) {
+      const r = cli(join(dir, 'damaged.db'), ['publish', url, '--job', 'fleet', ...args]);
+      assert.equal(r.status, 2, r.stderr);
+      assert.ok(r.stderr.includes(`${KEY} holds a value that is no PGO profile (publish without --merge replaces it): ${why}\n`), `${args.join(' ')}: ${r.stderr}`);
+    }
+    assert.equal(await other.get(KEY), damaged, 'nothing written');
+    other.disconnect();
+  });
 });

@@ -130,15 +130,24 @@ export interface ReplaceWords {
 }
 const REPLACE_FIELD = 'publishProfile';
 
-/** What Redis holds at a key now, decoded with the remote value's and the pickle's codecs (null: nothing). */
+/**
+ * A value at a PGO key decoded as PyTorch reads it: the remote value's JSON, then its pickle.
+ * `pull` and the merge's read alike, so both say the same of a damaged value.
+ */
+function decodeEntry(value: Buffer): { pickle: Uint8Array; profile: Profile } {
+  const pickle = decodeRemoteValue(value.toString('utf8'));
+  return { pickle, profile: unpickleProfile(pickle) };
+}
+
+/** What Redis holds at a key now, decoded (null: nothing). */
 async function currentProfile(r: Redis, key: string, o: ReplaceWords): Promise<Profile | null> {
   const raw = await r.getBuffer(key);
   if (raw === null) return null;
   try {
-    return unpickleProfile(decodeRemoteValue(raw.toString('utf8')));
+    return decodeEntry(raw).profile;
   } catch (e) {
-    // never joined with, nor silently replaced by a merge: the user decides
-    throw inputError(`${key} holds a value that is no PGO profile (${o.replace ?? REPLACE_FIELD} replaces it)`, e);
+    // never joined with, nor silently replaced by a merge: the user decides, told why (as pull tells it)
+    throw inputError(`${key} holds a value that is no PGO profile (${o.replace ?? REPLACE_FIELD} replaces it): ${fullMessage(e)}`, e);
   }
 }
 
@@ -285,8 +294,7 @@ export async function pullProfiles(ledger: Ledger, url: string, which: { cacheKe
         res.missing.push(k);
         return;
       }
-      const pickle = decodeRemoteValue(value.toString('utf8'));
-      const profile = unpickleProfile(pickle);
+      const { pickle, profile } = decodeEntry(value);
       const origin = `${redisWhere(url)}/${k}`;
       // the snapshot and its events are one transaction: a failure leaves neither
       const a = ledger.sql.immediate(() => ledger.append(importEvents(ledger, profile, cacheKey, { format: 'redis', origin, bytes: pickle, run: o.run ?? null, time: Date.now() })));

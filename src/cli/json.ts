@@ -38,7 +38,8 @@ export function profileJson(profile: Profile) {
   return [...profile.codes.values()].map(({ id, state }) => ({ code: codeJson(id), entries: Object.fromEntries([...state.automaticDynamic].map(([s, e]) => [s, entryToJson(e)])) }));
 }
 
-export function historyJson(h: HistoryRow) {
+/** One record, as `history`, `stats` and `why` (its `logged`) give it. */
+export function historyJson(h: Omit<HistoryRow, 'codeSeq'>) {
   return {
     position: h.position,
     time: isoTime(h.time),

@@ -3,7 +3,8 @@ import { codeIdLabel } from '../model/code-id.ts';
 import { guardFailures } from '../model/guard-failures.ts';
 import { sawSentence } from '../store/described-shapes.ts';
 import { dimLabel, mergeJoined, type DimStory, type Evidence } from '../store/why.ts';
-import { codeJson, isoTime, originJson } from './json.ts';
+import { codeJson, historyJson, isoTime, originJson } from './json.ts';
+import type { LoggedRecord } from '../store/logged-records.ts';
 import { counted } from '../counted.ts';
 import { runsOfValues } from '../model/switches.ts';
 import { recordValue } from '../store/why-fold.ts';
@@ -14,7 +15,8 @@ function evidenceJson(e: Evidence | null) {
   return e && { position: e.position, time: isoTime(e.time), run: e.run, compile_id: e.compileId, kind: e.kind, format: e.format, origin: originJson(e.origin, e.originLine), value: e.value, brought: e.brought === null ? null : recordValue(e.brought) };
 }
 
-export function storyJson(s: DimStory): unknown {
+/** A story as JSON; `records`: its logged records whole (loggedRecords), given as `history --json` gives them. */
+export function storyJson(s: DimStory, records: ReadonlyMap<number, LoggedRecord>): unknown {
   return {
     code: codeJson(s.code),
     source: s.source,
@@ -25,8 +27,8 @@ export function storyJson(s: DimStory): unknown {
     first: evidenceJson(s.first),
     static_before: evidenceJson(s.staticBefore),
     became_dynamic: s.becameDynamic && { ...evidenceJson(s.becameDynamic), before: s.becameDynamic.before },
-    logged: s.logged && { compile_id: s.logged.compileId, reason: s.logged.reason, cached: recordValue(s.logged.cached), new: recordValue(s.logged.new), guard: s.logged.guard, position: s.logged.position },
-    via: s.via && { cache_key: s.via.cacheKey, story: storyJson(s.via.story), retracted_since: s.via.retractedSince },
+    logged: s.logged && historyJson(records.get(s.logged.position)!),
+    via: s.via && { cache_key: s.via.cacheKey, story: storyJson(s.via.story, records), retracted_since: s.via.retractedSince },
     saw: s.saw.map((x) => ({ position: x.position, compile_id: x.compileId, run: x.run, size: x.size })),
     values: s.values,
     advice: s.advice,

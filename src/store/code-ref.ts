@@ -1,12 +1,14 @@
 import { inputError } from '../errors.ts';
 import { codeIdLabel, codeIdText, codeKey, type CodeId } from '../model/code-id.ts';
+import { toPyInt } from '../model/int.ts';
 
 /**
  * `code` (the command line's `--code REF`): which code ids a read means. REF is a function name (exactly: `f` is not
  * `forward`), `file:line:name` (the file as written or its last path parts), or the code id's
  * own text `hash(…)file:line:name` (with ` closure 0x…` for one closure of a function made
- * by a factory, PyTorch after 2.11). A name that several code ids share is ambiguous: the
- * error lists them, so the user can pick one.
+ * by a factory, PyTorch after 2.11). A closure is named with or without the `hash(…)`, in hex
+ * as the answers show it or as the decimal int the data gives (observation lines, `--json`).
+ * A name that several code ids share is ambiguous: the error lists them, so the user can pick one.
  */
 export function matchCode(candidates: Iterable<CodeId>, ref: string, flag = 'code'): (c: CodeId) => boolean {
   // `flag`: how the caller names REF in an error (the library's field, the command line's flag)
@@ -17,17 +19,27 @@ export function matchCode(candidates: Iterable<CodeId>, ref: string, flag = 'cod
   // The label (`… closure 0x…`) names one closure; the text alone names all closures of a function.
   const byLabel = all.filter((c) => codeIdLabel(c) === ref);
   const byText = byLabel.length ? byLabel : all.filter((c) => codeIdText(c) === ref);
-  const m = /^(.*):(\d+):([^:]+)$/.exec(ref);
-  const byPlace = m ? all.filter((c) => c.firstlineno === Number(m[2]) && c.name === m[3] && (m[1] === c.filename || c.filename.endsWith(`/${m[1].replace(/^\.?\//, '')}`))) : [];
+  const byPlace = all.filter((c) => atPlace(c, ref));
+  // one closure named otherwise than by its whole label: the text or the place, then the closure in hex or decimal
+  const cm = /^(.*) closure (-?)(0x[0-9a-f]+|\d+)$/i.exec(ref);
+  const closure = cm ? toPyInt((cm[2] ? -1n : 1n) * BigInt(cm[3])) : undefined;
+  const byClosure = cm && !byLabel.length ? all.filter((c) => c.closure_hash != null && c.closure_hash === closure && (codeIdText(c) === cm[1] || atPlace(c, cm[1]))) : [];
   const byName = all.filter((c) => c.name === ref);
-  const found = byText.length ? byText : byPlace.length ? byPlace : byName;
+  const found = byText.length ? byText : byClosure.length ? byClosure : byPlace.length ? byPlace : byName;
   if (!found.length) {
     throw inputError(`no code id matches ${flag} ${ref}${all.length ? ` (there are: ${all.map(codeIdLabel).join(', ')})` : ''}`);
   }
   if (found.length > 1 && !byLabel.length) {
     const closures = new Set(found.map(codeIdText)).size < found.length;
-    throw inputError(`${flag} ${ref} is ambiguous: ${found.map(codeIdLabel).join(', ')}; pick one with ${closures ? 'the text shown, closure included' : 'file:line:name'}`);
+    const how = closures ? 'the text shown, closure included (hash(…) may be left out; the closure in hex as shown, or as the decimal int the data gives)' : 'file:line:name';
+    throw inputError(`${flag} ${ref} is ambiguous: ${found.map(codeIdLabel).join(', ')}; pick one with ${how}`);
   }
   const keys = new Set(found.map(codeKey));
   return (c) => keys.has(codeKey(c));
+}
+
+/** `file:line:name`, the file as written or its last path parts. */
+function atPlace(c: CodeId, ref: string): boolean {
+  const m = /^(.*):(\d+):([^:]+)$/.exec(ref);
+  return m !== null && c.firstlineno === Number(m[2]) && c.name === m[3] && (m[1] === c.filename || c.filename.endsWith(`/${m[1].replace(/^\.?\//, '')}`));
 }

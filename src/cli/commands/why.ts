@@ -22,7 +22,12 @@ export function whyCommand(program: Command, ctx: CliContext): void {
       // a source or dim the profile does not hold is explain's error (one for the library and here)
       const stories = explain(l, p.id, { source: o.source, dim, code: o.code, window });
       if (!stories.length && !o.json) ctx.out(`${p.cacheKey}: no dim is dynamic`);
-      if (o.json) ctx.out(JSON.stringify(stories.map(storyJson)));
+      if (o.json) {
+        // each logged record whole, as history gives it (one JSON vocabulary)
+        const { loggedRecords } = await import('../../store/logged-records.ts');
+        const records = loggedRecords(l, stories);
+        ctx.out(JSON.stringify(stories.map((s) => storyJson(s, records))));
+      }
       // one write, not one a line (a long answer is thousands of lines): the same bytes
       else {
         const text = storyText(stories).map((line) => (line.endsWith('\n') ? line : `${line}\n`)).join('');
