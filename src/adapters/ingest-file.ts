@@ -2,7 +2,7 @@ import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, read
 import { join } from 'node:path';
 import { aboutInput, classify, fullMessage, inputError, inputName, isDatabaseFailure, LedgerError } from '../errors.ts';
 import type { Ledger } from '../store/ledger.ts';
-import type { LineDefaults } from './observation-lines.ts';
+import { LINE_KEYS, type LineDefaults } from './observation-lines.ts';
 import { inputHead, sizeOf } from './read-lines.ts';
 import { ingestTraceFile, TraceBatch } from './ingest-trace.ts';
 import { addLeftOut } from './left-out.ts';
@@ -62,6 +62,12 @@ export function kindOfHead(head: Uint8Array): IngestKind | null {
   if (b.length >= 12 && b.readUInt32BE(4) === 0 && b.readUInt32BE(8) === 1) return 'megacache';
   if (b[0] === 0x80 || /^(\(|\}|\]|\)|N\.|c[\w.]+\n|I-?\d+\n|I0[01]\n|F-?[\d.eE+-]+\n|P[^\n]*\n|g\d+\n|L-?\d+L?\n)/.test(text)) return 'pickle';
   if (/^\s*\{\s*"data"\s*:/.test(text)) return 'remote-json';
+  // A JSON object whose first key is none of an observation line's is other JSON (a workload's
+  // frames.json, a run's metrics), as a JSON array or a pretty-printed one is: no PGO data in a
+  // folder, whether on one line or many. (A file given by name is read as lines all the same,
+  // and a bad one said line by line: detectKind.)
+  const key = /^\s*\{\s*"((?:[^"\\\n]|\\.)*)"\s*:/.exec(text)?.[1];
+  if (key !== undefined && !LINE_KEYS.has(key)) return null;
   if (/^\s*\{/.test(text)) return 'observations';
   return null;
 }

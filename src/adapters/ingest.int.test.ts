@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { TORCH, fixtureText } from '../../test/support/fixtures.ts';
@@ -267,6 +267,21 @@ for (const dialect of DIALECTS) describe(dialect, () => {
       assert.equal(show(l, 'fixture:None:'), COLD);
       const runs = l.sql.all<{ run: string }>('select run from runs order by run').map((r) => r.run);
       assert.deepEqual(runs, ['fixture:pid576@2026-11-26T05:46:07Z', 'fixture:pid603@2026-11-26T05:46:17Z', 'fixture:pid799@2026-11-26T05:47:04Z', 'fixture:pid831@2026-11-26T05:47:16Z']);
+    });
+    it("trial s23: other JSON in a folder (a workload's frames.json on one line, records.json pretty-printed) is no PGO data alike; observation lines beside them are read", async () => {
+      const folder = join(dir, 'other-json');
+      mkdirSync(folder, { recursive: true });
+      // as test/fixtures/multirun/probe4-remote/run3/ holds them
+      writeFileSync(join(folder, 'frames.json'), '{"frames": {"total": 8, "ok": 8}, "stats": {"calls_captured": 11, "unique_graphs": 8}}\n');
+      writeFileSync(join(folder, 'records.json'), '[\n  {\n    "name": "L[\'x\']"\n  }\n]\n');
+      writeFileSync(join(folder, 'metrics.json'), '{\n  "loss": 0.5\n}\n');
+      writeFileSync(join(folder, 'obs.jsonl'), JSON.stringify({ job: 'j', code: { filename: '/m.py', firstlineno: 1, name: 'f' }, source: "L['x']", kind: 'tensor', size: [8], stride: [1] }) + '\n');
+      writeFileSync(join(folder, 'keyed.jsonl'), JSON.stringify({ source: "L['y']", job: 'j', code: { filename: '/m.py', firstlineno: 1, name: 'f' }, kind: 'tensor', size: [4], stride: [1] }) + '\n');
+      const l = await fresh();
+      const s = await ingestFile(l, folder);
+      assert.deepEqual([s.kinds, s.notPgo, s.failed], [{ observations: 2 }, 3, []]);
+      // a file given by name is read as lines all the same, its bad line said
+      await assert.rejects(() => ingestFile(l, join(folder, 'frames.json')), /frames\.json:1:/);
     });
     it("issue 8.6: a trace's run is named from what PyTorch wrote, not the file name; --run overrides", async () => {
       const l = await fresh();

@@ -83,7 +83,7 @@ export const observationLineSchema = () => (observationLine ??= buildObservation
  * has not met before take it (zod cost most of a full parse); anything it is unsure of goes to
  * zod, which words the error. A test holds it to zod on hostile lines.
  */
-const LINE_KEYS = new Set(['job', 'rank', 'tag', 'run', 'time', 'compile_id', 'code', 'source', 'kind', 'size', 'stride', 'value', 'automatic_dynamic', 'mark_dynamic']);
+export const LINE_KEYS: ReadonlySet<string> = new Set(['job', 'rank', 'tag', 'run', 'time', 'compile_id', 'code', 'source', 'kind', 'size', 'stride', 'value', 'automatic_dynamic', 'mark_dynamic']);
 const CODE_KEYS = new Set(['filename', 'firstlineno', 'name', 'file_hash', 'closure_hash']);
 const INT_TEXT = /^-?\d+$/;
 const isPlain = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && Object.getPrototypeOf(v) === Object.prototype;
@@ -94,7 +94,7 @@ function intJsons(v: unknown): v is unknown[] {
   for (let i = 0; i < v.length; i++) if (!isIntJson(v[i])) return false;
   return true;
 }
-function onlyKeys(o: Record<string, unknown>, keys: Set<string>): boolean {
+function onlyKeys(o: Record<string, unknown>, keys: ReadonlySet<string>): boolean {
   for (const k in o) if (!keys.has(k)) return false;
   return Object.getOwnPropertySymbols(o).length === 0;
 }
