@@ -247,6 +247,42 @@ describe('retracting a run that a later snapshot with no run carries', () => {
   });
 });
 
+// Session 23: the report's counts (events, last change, runs, "Seen", "Candidates to keep
+// static") came from the whole log whatever the window, future runs and retracted ones included.
+describe("report: every figure follows the window (--as-of, --exclude-run, a retraction)", () => {
+  const set = JOBS[0];
+  const data = (db: string, args: string[], name: string) => {
+    const html = join(dir, `${name}.html`);
+    ok(cli(db, ['report', ...set.key, ...args, '-o', html]));
+    return JSON.parse(/<script type="application\/json" id="data">(.*?)<\/script>/s.exec(readFileSync(html, 'utf8'))![1]) as { events: number; lastTime: string; runs: string[]; keepStatic: unknown[] }[];
+  };
+  it("as of run 1's end: the report of a ledger of run 1 alone; without run 3 (by --exclude-run or retracted): that of runs 1 and 2", () => {
+    const db = join(dir, 'report-window.db');
+    const ledgers = [1, 2].map((n) => join(dir, `report-window-${n}.db`));
+    const runNames: string[] = [];
+    const ends: number[] = [];
+    for (const n of [1, 2, 3]) {
+      const trace = join(RUNS, set.set, `run${n}`, 'trace.log.gz');
+      ok(cli(db, ['ingest', trace]));
+      for (const [i, l] of ledgers.entries()) if (n <= i + 1) ok(cli(l, ['ingest', trace]));
+      const p = JSON.parse(ok(cli(db, ['jobs', '--json'])).trim().split('\n')[0]) as { runs: string[]; position: number };
+      runNames.push(p.runs.find((r) => !runNames.includes(r))!);
+      ends.push(p.position);
+    }
+    const run1 = data(ledgers[0], [], 'report-run1');
+    const asOf = data(db, ['--as-of', String(ends[0])], 'report-asof');
+    assert.deepEqual(asOf, run1);
+    assert.equal(asOf[0].events, ends[0]);
+    assert.deepEqual(asOf[0].runs, [runNames[0]]);
+    // as of run 1's last event time: the same events
+    assert.deepEqual(data(db, ['--as-of', run1[0].lastTime], 'report-asof-time'), run1);
+    const runs12 = data(ledgers[1], [], 'report-run12');
+    assert.deepEqual(data(db, ['--exclude-run', runNames[2]], 'report-exclude'), runs12);
+    ok(cli(db, ['retract', '--run', runNames[2]]));
+    assert.deepEqual(data(db, [], 'report-retracted'), runs12);
+  });
+});
+
 describe('probe3: an int that became a tensor (flip)', () => {
   it("its sizes are dynamic by the int's entry, not by a mark", () => {
     const db = join(dir, 'flip.db');

@@ -8,7 +8,9 @@ import { DIALECTS, ledgerAt } from '../../test/support/postgres.ts';
 import { ingestFile } from '../adapters/ingest-file.ts';
 import { openLedger, type Ledger } from './ledger.ts';
 import { logCountSizes, logCountsUntil } from './log-counts.ts';
+import { dictionaries } from './log.ts';
 import { whyCheckpointPositions } from './why-checkpoints.ts';
+import { inWindow, leftOutRuns, type Window } from './window.ts';
 
 /**
  * The report's counts (logCountSizes: no set of runs for a source in every run) against
@@ -26,7 +28,7 @@ for (const dialect of DIALECTS) describe(dialect, () => {
   const sizes = () => {
     const c = logCountsUntil(l.sql, pid);
     const want = [...c.sources.values()].flatMap((m) => [...m.values()]).map((s) => ({ codeId: s.codeId, sourceId: s.sourceId, n: s.n, runs: s.runs.size }));
-    return { want: { runs: [...c.runs], sources: want }, have: ((h) => ({ runs: [...h.runs], sources: h.sources }))(logCountSizes(l.sql, pid)) };
+    return { want: { runs: [...c.runs], sources: want }, have: ((h) => ({ runs: [...h.runs], sources: h.sources }))(logCountSizes(l.sql, dictionaries(l.sql), pid)) };
   };
 
   before(async () => {
@@ -62,6 +64,47 @@ for (const dialect of DIALECTS) describe(dialect, () => {
         [1, 1],
       ],
     );
+  });
+
+  // Session 23: the report's counts ignored the window (--as-of, --exclude-run, a retraction):
+  // each window's counts against the events window.ts's rule keeps, counted one by one.
+  it("session 23: a window's counts (as of a position or a time, runs left out) are those of the events it folds", () => {
+    const dict = dictionaries(l.sql);
+    const folded = (w: Window) => {
+      const left = leftOutRuns(l.sql, pid, w, dict);
+      const by = new Map<string, { codeId: number; sourceId: number; n: number; runs: Set<number> }>();
+      const runs = new Set<number>();
+      for (const [position, time, codeId, sourceId, runId, kind] of l.sql.allRaw('select position, time, code_id, source_id, run_id, kind from events where profile_id = ? order by position', pid)) {
+        if (!inWindow(w, Number(position), Number(time)) || (runId !== null && left.has(dict.run(Number(runId))))) continue;
+        if (runId !== null) runs.add(Number(runId));
+        if (kind !== 'shape.observed') continue;
+        const k = `${codeId}:${sourceId}`;
+        const s = by.get(k) ?? (by.set(k, { codeId: Number(codeId), sourceId: Number(sourceId), n: 0, runs: new Set() }), by.get(k)!);
+        s.n++;
+        if (runId !== null) s.runs.add(Number(runId));
+      }
+      const sort = (a: { codeId: number; sourceId: number }, b: { codeId: number; sourceId: number }) => a.codeId - b.codeId || a.sourceId - b.sourceId;
+      return { runs: [...runs].sort(), sources: [...by.values()].map((s) => ({ codeId: s.codeId, sourceId: s.sourceId, n: s.n, runs: s.runs.size })).sort(sort) };
+    };
+    const have = (w: Window) => {
+      const h = logCountSizes(l.sql, dict, pid, w);
+      return { runs: [...h.runs].sort(), sources: [...h.sources].sort((a, b) => a.codeId - b.codeId || a.sourceId - b.sourceId) };
+    };
+    const t0 = Date.UTC(2026, 10, 26);
+    const windows: Window[] = [
+      {},
+      ...[0, 3, 6, 7, 8, 9].map((p) => ({ untilPosition: p })),
+      { untilTime: t0 + 4000 },
+      { untilTime: t0 + 7000 },
+      { excludeRuns: ['r0'] },
+      { excludeRuns: ['r1'] },
+      { excludeRuns: ['r2'] },
+      { untilPosition: 8, excludeRuns: ['r1'] },
+    ];
+    for (const w of windows) assert.deepEqual(have(w), folded(w), JSON.stringify(w));
+    // as of the end of r0's first events: r1 and r2 not there yet
+    assert.deepEqual(have({ untilPosition: 2 }).sources.map((s) => [s.n, s.runs]), [[1, 1], [1, 1]]);
+    assert.deepEqual(have({ excludeRuns: ['r0'] }).sources.map((s) => [s.n, s.runs]), [[3, 2], [1, 1], [1, 1]]);
   });
 
   it('issue 10 goal 1: stored counts that cannot be read: the log counted from the start, as logCountsUntil counts it', () => {

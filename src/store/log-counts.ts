@@ -2,6 +2,8 @@ import { deflateSync, inflateSync } from 'node:zlib';
 import type { Sql } from './database.ts';
 import { jsonItem as json } from './json-text.ts';
 import { checkEnds, profileRanges } from './profile-spans.ts';
+import type { Dictionaries } from './log.ts';
+import { firstOutside, inWindowSql, isWholeLog, leftOutRuns, type Window } from './window.ts';
 
 /**
  * What the report counts straight from the log, whatever the window (every event, retracted
@@ -47,12 +49,25 @@ export interface SourceCounts {
 export const emptyLogCounts = (): LogCounts => ({ sources: new Map(), runs: new Set(), sorted: undefined, runsText: undefined, runsSize: 0, runsInOrder: false, runsLast: 0 });
 const newSourceCounts = (codeId: number, sourceId: number, n: number, runs: Set<number>): SourceCounts => ({ codeId, sourceId, n, runs, head: undefined, runsText: undefined, runsSize: 0, runsInOrder: false, runsLast: 0 });
 
-/** Adds the profile's events after position `after`, up to `until` (read within its spans, profile-spans.ts). */
-export function countLog(sql: Sql, profileId: number, into: LogCounts, after = 0, until = Number.MAX_SAFE_INTEGER): LogCounts {
+/**
+ * What a count keeps of the log beyond its positions: the events that pass an SQL test (a
+ * window's point: inWindowSql, window.ts's rule) and are of none of the runs left out (rows of
+ * the runs table: leftOutRuns').
+ */
+export interface CountOnly {
+  keep: { test: string; args: number[] };
+  leftOut: ReadonlySet<number>;
+}
+
+/** Adds the profile's events after position `after`, up to `until` (read within its spans, profile-spans.ts); with `only`, those it keeps. */
+export function countLog(sql: Sql, profileId: number, into: LogCounts, after = 0, until = Number.MAX_SAFE_INTEGER, only?: CountOnly): LogCounts {
   const ranges = profileRanges(sql, profileId, after, until);
+  // every row is read, kept or not: the span's ends are checked on all of them
+  const n = only ? `sum(case when ${only.keep.test} then 1 else 0 end)` : 'count(*)';
   for (let k = 0; k < ranges.length; k += 3) {
     const rows = sql.allRaw(
-      'select code_id, source_id, run_id, kind, count(*), min(position), max(position) from events where profile_id = ? and position > ? and position <= ? group by code_id, source_id, run_id, kind',
+      `select code_id, source_id, run_id, kind, ${n}, min(position), max(position) from events where profile_id = ? and position > ? and position <= ? group by code_id, source_id, run_id, kind`,
+      ...(only ? only.keep.args : []),
       profileId,
       ranges[k],
       ranges[k + 1],
@@ -60,7 +75,7 @@ export function countLog(sql: Sql, profileId: number, into: LogCounts, after = 0
     let first: number | undefined;
     let last: number | undefined;
     for (const [codeId, sourceId, runId, kind, n, lo, hi] of rows as [number, number, number | null, string, number, number, number][]) {
-      addToLogCounts(into, codeId, sourceId, runId, kind, n);
+      if (!only || (Number(n) > 0 && (runId === null || !only.leftOut.has(Number(runId))))) addToLogCounts(into, codeId, sourceId, runId, kind, only ? Number(n) : n);
       if (first === undefined || lo < first) first = lo;
       if (last === undefined || hi > last) last = hi;
     }
@@ -229,34 +244,78 @@ export interface SourceSizes {
 }
 
 /**
- * logCountsUntil's counts of the whole log, as the report reads them: each source's events and
- * number of runs, and the profile's runs. A source in every run of the profile is not given a
- * set of them (logCountsUntil copies the profile's for each, to count into: a 5M-event log's
- * 1,000 sources each copied 50); its runs are the profile's and the tail's runs of it.
+ * The counts of the events a window folds (window.ts's rule: up to its point, without the runs
+ * it leaves out or retracts in it), as the report reads them: each source's events and number
+ * of runs, and the profile's runs. From the newest why-checkpoint whose events up to it all lie
+ * within the window's point (its counts hold every event up to it, retracted runs included),
+ * less the left-out runs' events up to it, plus the window's events since. A source in every
+ * run of the profile is not given a set of them (logCountsUntil copies the profile's for each,
+ * to count into: a 5M-event log's 1,000 sources each copied 50); its runs are the profile's.
  */
-export function logCountSizes(sql: Sql, profileId: number): { runs: Set<number>; sources: SourceSizes[] } {
-  const row = sql.get<{ position: number; counts: Uint8Array }>('select position, counts from why_checkpoints where profile_id = ? and position <= ? order by position desc limit 1', profileId, Number.MAX_SAFE_INTEGER);
+export function logCountSizes(sql: Sql, dict: Dictionaries, profileId: number, w: Window = {}): { runs: Set<number>; sources: SourceSizes[] } {
+  const leftOut = new Set<number>();
+  const names = [...leftOutRuns(sql, profileId, w, dict)];
+  if (names.length) {
+    for (const r of sql.allRaw(`select id from runs where run in (${names.map(() => '?').join(', ')})`, ...names)) leftOut.add(Number(r[0]));
+  }
+  // a checkpoint at C holds the events up to C: usable where all of them are within the point
+  let limit = w.untilPosition ?? Number.MAX_SAFE_INTEGER;
+  if (w.untilTime !== undefined) {
+    const late = firstOutside(sql, profileId, { untilPosition: w.untilPosition }, { untilTime: w.untilTime });
+    if (late) limit = Math.min(limit, late.position - 1);
+  }
+  const row = sql.get<{ position: number; counts: Uint8Array }>('select position, counts from why_checkpoints where profile_id = ? and position <= ? order by position desc limit 1', profileId, limit);
   let from: ReturnType<typeof readStored> | null = null;
   try {
     from = row ? readStored(row.counts) : null;
   } catch {
     // Derived data: an unreadable one costs time, not the answer (verify names it).
   }
-  const tail = countLog(sql, profileId, emptyLogCounts(), from ? row!.position : 0);
+  const at = from ? Number(row!.position) : 0;
+  const only: CountOnly | undefined = isWholeLog(w) && !leftOut.size ? undefined : { keep: inWindowSql(w), leftOut };
+  const tail = countLog(sql, profileId, emptyLogCounts(), at, w.untilPosition ?? Number.MAX_SAFE_INTEGER, only);
+  // the left-out runs' events the checkpoint holds, from the first of them in the profile
+  const out = emptyLogCounts();
+  if (from && leftOut.size) {
+    const marks = [...leftOut].map(() => '?').join(', ');
+    const first = sql.get<{ p: number | string | null }>(`select min(first_position) p from profile_runs where profile_id = ? and run_id in (${marks})`, profileId, ...leftOut)?.p;
+    if (first != null && Number(first) <= at) countLog(sql, profileId, out, Number(first) - 1, at, { keep: { test: `run_id in (${marks})`, args: [...leftOut] }, leftOut: new Set() });
+  }
   const sources: SourceSizes[] = [];
-  const runs = new Set(from?.runs);
+  const runs = new Set<number>();
+  for (const r of from?.runs ?? []) if (!leftOut.has(r)) runs.add(r);
   for (const r of tail.runs) runs.add(r);
   for (const [codeId, m] of from?.sources ?? []) {
     for (const [sourceId, s] of m) {
       const base = s.runs ?? from!.runs;
       const t = tail.sources.get(codeId)?.get(sourceId);
-      let size = base.size;
+      const o = out.sources.get(codeId)?.get(sourceId);
+      let size = base.size - (o?.runs.size ?? 0);
       if (t) for (const r of t.runs) if (!base.has(r)) size++;
-      sources.push({ codeId, sourceId, n: s.n + (t?.n ?? 0), runs: size });
+      const n = s.n - (o?.n ?? 0) + (t?.n ?? 0);
+      if (n > 0) sources.push({ codeId, sourceId, n, runs: size });
     }
   }
   for (const [codeId, m] of tail.sources) for (const [sourceId, t] of m) if (!from?.sources.get(codeId)?.has(sourceId)) sources.push({ codeId, sourceId, n: t.n, runs: t.runs.size });
   return { runs, sources };
+}
+
+/**
+ * How many events a window folds of a profile (window.ts's rule; a `run.retracted` event is
+ * folded by none), and the latest time of them: the profile's counters for the whole log.
+ */
+export function windowEvents(sql: Sql, dict: Dictionaries, profileId: number, w: Window, whole: { events: number; lastTime: number | null }): { events: number; lastTime: number | null } {
+  const leftOut = leftOutRuns(sql, profileId, w, dict);
+  if (isWholeLog(w) && !leftOut.size) return whole;
+  const { test, args } = inWindowSql(w);
+  let events = 0;
+  let lastTime: number | null = null;
+  for (const [runId, n, time] of sql.allRaw(`select run_id, count(*), max(time) from events where profile_id = ? and kind <> 'run.retracted' and ${test} group by run_id`, profileId, ...args)) {
+    if (runId !== null && leftOut.has(dict.run(Number(runId)))) continue;
+    events += Number(n);
+    lastTime = Math.max(lastTime ?? -Infinity, Number(time));
+  }
+  return { events, lastTime };
 }
 
 /** The counts of the log up to `until`: from the newest why-checkpoint before it that holds them, plus the events since. */
