@@ -7,7 +7,7 @@ import { tempDir } from '../../test/support/tmp.ts';
 import { DIALECTS, ledgerAt } from '../../test/support/postgres.ts';
 import { ingestFile } from '../adapters/ingest-file.ts';
 import { openLedger, type Ledger } from './ledger.ts';
-import { logCountSizes, logCountsUntil } from './log-counts.ts';
+import { logCountSizes, logCountsUntil, windowEvents } from './log-counts.ts';
 import { dictionaries } from './log.ts';
 import { whyCheckpointPositions } from './why-checkpoints.ts';
 import { inWindow, leftOutRuns, type Window } from './window.ts';
@@ -74,8 +74,12 @@ for (const dialect of DIALECTS) describe(dialect, () => {
       const left = leftOutRuns(l.sql, pid, w, dict);
       const by = new Map<string, { codeId: number; sourceId: number; n: number; runs: Set<number> }>();
       const runs = new Set<number>();
+      let events = 0;
+      let lastTime: number | null = null;
       for (const [position, time, codeId, sourceId, runId, kind] of l.sql.allRaw('select position, time, code_id, source_id, run_id, kind from events where profile_id = ? order by position', pid)) {
         if (!inWindow(w, Number(position), Number(time)) || (runId !== null && left.has(dict.run(Number(runId))))) continue;
+        events++;
+        lastTime = Math.max(lastTime ?? -Infinity, Number(time));
         if (runId !== null) runs.add(Number(runId));
         if (kind !== 'shape.observed') continue;
         const k = `${codeId}:${sourceId}`;
@@ -84,11 +88,13 @@ for (const dialect of DIALECTS) describe(dialect, () => {
         if (runId !== null) s.runs.add(Number(runId));
       }
       const sort = (a: { codeId: number; sourceId: number }, b: { codeId: number; sourceId: number }) => a.codeId - b.codeId || a.sourceId - b.sourceId;
-      return { runs: [...runs].sort(), sources: [...by.values()].map((s) => ({ codeId: s.codeId, sourceId: s.sourceId, n: s.n, runs: s.runs.size })).sort(sort) };
+      return { runs: [...runs].sort(), sources: [...by.values()].map((s) => ({ codeId: s.codeId, sourceId: s.sourceId, n: s.n, runs: s.runs.size })).sort(sort), events, lastTime };
     };
+    const p = l.profileByKey('n:None:')!;
     const have = (w: Window) => {
       const h = logCountSizes(l.sql, dict, pid, w);
-      return { runs: [...h.runs].sort(), sources: [...h.sources].sort((a, b) => a.codeId - b.codeId || a.sourceId - b.sourceId) };
+      const e = windowEvents(l.sql, dict, pid, w, { events: p.eventCount, lastTime: p.lastTime });
+      return { runs: [...h.runs].sort(), sources: [...h.sources].sort((a, b) => a.codeId - b.codeId || a.sourceId - b.sourceId), events: e.events, lastTime: e.lastTime };
     };
     const t0 = Date.UTC(2026, 10, 26);
     const windows: Window[] = [
@@ -101,6 +107,8 @@ for (const dialect of DIALECTS) describe(dialect, () => {
       { excludeRuns: ['r2'] },
       { untilPosition: 8, excludeRuns: ['r1'] },
     ];
+    // (a view checkpoint every 6 events: at #6, which the events and last time of a window past it start from)
+    assert.ok(l.sql.get('select 1 from checkpoints where profile_id = ? and position = 6', pid));
     for (const w of windows) assert.deepEqual(have(w), folded(w), JSON.stringify(w));
     // as of the end of r0's first events: r1 and r2 not there yet
     assert.deepEqual(have({ untilPosition: 2 }).sources.map((s) => [s.n, s.runs]), [[1, 1], [1, 1]]);

@@ -302,15 +302,32 @@ export function logCountSizes(sql: Sql, dict: Dictionaries, profileId: number, w
 
 /**
  * How many events a window folds of a profile (window.ts's rule; a `run.retracted` event is
- * folded by none), and the latest time of them: the profile's counters for the whole log.
+ * folded by none), and the latest time of them: the profile's counters for the whole log. With
+ * no run left out, the newest view checkpoint within the point (checkpoints.ts: its event
+ * count and latest time; none with a retraction up to it, which would leave a run out) plus
+ * the events since; else the window's events counted.
  */
 export function windowEvents(sql: Sql, dict: Dictionaries, profileId: number, w: Window, whole: { events: number; lastTime: number | null }): { events: number; lastTime: number | null } {
   const leftOut = leftOutRuns(sql, profileId, w, dict);
   if (isWholeLog(w) && !leftOut.size) return whole;
-  const { test, args } = inWindowSql(w);
+  let after = 0;
   let events = 0;
   let lastTime: number | null = null;
-  for (const [runId, n, time] of sql.allRaw(`select run_id, count(*), max(time) from events where profile_id = ? and kind <> 'run.retracted' and ${test} group by run_id`, profileId, ...args)) {
+  if (!leftOut.size) {
+    const cp = sql.get<{ position: number | string; event_count: number | string; max_time: number | string }>(
+      `select position, event_count, max_time from checkpoints where profile_id = ? and position <= ?${w.untilTime !== undefined ? ' and max_time <= ?' : ''} order by position desc limit 1`,
+      profileId,
+      w.untilPosition ?? Number.MAX_SAFE_INTEGER,
+      ...(w.untilTime !== undefined ? [w.untilTime] : []),
+    );
+    if (cp) {
+      after = Number(cp.position);
+      events = Number(cp.event_count);
+      lastTime = Number(cp.max_time);
+    }
+  }
+  const { test, args } = inWindowSql(w);
+  for (const [runId, n, time] of sql.allRaw(`select run_id, count(*), max(time) from events where profile_id = ? and position > ? and kind <> 'run.retracted' and ${test} group by run_id`, profileId, after, ...args)) {
     if (runId !== null && leftOut.has(dict.run(Number(runId)))) continue;
     events += Number(n);
     lastTime = Math.max(lastTime ?? -Infinity, Number(time));
