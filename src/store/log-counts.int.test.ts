@@ -35,7 +35,8 @@ for (const dialect of DIALECTS) describe(dialect, () => {
     process.env.PGO_LEDGER_CHECKPOINT_EVERY = '6';
     l = await openLedger(ledgerAt(dialect, dir, 'n.db'));
     // L['a'] in every run, L['b'] in r0 only: the checkpoint writes 0 for a's runs, b's list
-    const head = [line('r0', "L['a']", 0), line('r0', "L['b']", 1), line('r1', "L['a']", 2), line('r0', "L['a']", 3), line('r1', "L['a']", 4), line('r0', "L['a']", 5)];
+    // (the last one late: a time before it holds events after it, not the checkpoint's at #6)
+    const head = [line('r0', "L['a']", 0), line('r0', "L['b']", 1), line('r1', "L['a']", 2), line('r0', "L['a']", 3), line('r1', "L['a']", 4), line('r0', "L['a']", 20)];
     writeFileSync(join(dir, 'head.jsonl'), `${head.join('\n')}\n`);
     await ingestFile(l, join(dir, 'head.jsonl'));
     pid = l.profileByKey('n:None:')!.id;
@@ -102,6 +103,8 @@ for (const dialect of DIALECTS) describe(dialect, () => {
       ...[0, 3, 6, 7, 8, 9].map((p) => ({ untilPosition: p })),
       { untilTime: t0 + 4000 },
       { untilTime: t0 + 7000 },
+      { untilTime: t0 + 20000 },
+      { untilTime: t0 + 7000, untilPosition: 8 },
       { excludeRuns: ['r0'] },
       { excludeRuns: ['r1'] },
       { excludeRuns: ['r2'] },

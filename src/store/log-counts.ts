@@ -3,7 +3,7 @@ import type { Sql } from './database.ts';
 import { jsonItem as json } from './json-text.ts';
 import { checkEnds, profileRanges } from './profile-spans.ts';
 import type { Dictionaries } from './log.ts';
-import { firstOutside, inWindowSql, isWholeLog, leftOutRuns, type Window } from './window.ts';
+import { inWindowSql, isWholeLog, leftOutRuns, type Window } from './window.ts';
 
 /**
  * What the report counts straight from the log, whatever the window (every event, retracted
@@ -258,13 +258,17 @@ export function logCountSizes(sql: Sql, dict: Dictionaries, profileId: number, w
   if (names.length) {
     for (const r of sql.allRaw(`select id from runs where run in (${names.map(() => '?').join(', ')})`, ...names)) leftOut.add(Number(r[0]));
   }
-  // a checkpoint at C holds the events up to C: usable where all of them are within the point
-  let limit = w.untilPosition ?? Number.MAX_SAFE_INTEGER;
-  if (w.untilTime !== undefined) {
-    const late = firstOutside(sql, profileId, { untilPosition: w.untilPosition }, { untilTime: w.untilTime });
-    if (late) limit = Math.min(limit, late.position - 1);
-  }
-  const row = sql.get<{ position: number; counts: Uint8Array }>('select position, counts from why_checkpoints where profile_id = ? and position <= ? order by position desc limit 1', profileId, limit);
+  // A checkpoint at C holds the events up to C: usable where all of them are within the point.
+  // For a time, the view checkpoint at the same position says their latest (checkpoints.ts
+  // max_time; both are written at once): one with none is passed over, which costs time only.
+  const row = sql.get<{ position: number; counts: Uint8Array }>(
+    w.untilTime === undefined
+      ? 'select position, counts from why_checkpoints where profile_id = ? and position <= ? order by position desc limit 1'
+      : 'select w.position, w.counts from why_checkpoints w join checkpoints c on c.profile_id = w.profile_id and c.position = w.position where w.profile_id = ? and w.position <= ? and c.max_time <= ? order by w.position desc limit 1',
+    profileId,
+    w.untilPosition ?? Number.MAX_SAFE_INTEGER,
+    ...(w.untilTime === undefined ? [] : [w.untilTime]),
+  );
   let from: ReturnType<typeof readStored> | null = null;
   try {
     from = row ? readStored(row.counts) : null;
