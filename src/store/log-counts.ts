@@ -1,7 +1,7 @@
 import { deflateSync, inflateSync } from 'node:zlib';
 import type { Sql } from './database.ts';
 import { jsonItem as json } from './json-text.ts';
-import { checkEnds, profileRanges } from './profile-spans.ts';
+import { checkEnds, FIRST, LAST, profileRanges } from './profile-spans.ts';
 import type { Dictionaries } from './log.ts';
 import { inWindowSql, isWholeLog, leftOutRuns, type Window } from './window.ts';
 
@@ -50,9 +50,9 @@ export const emptyLogCounts = (): LogCounts => ({ sources: new Map(), runs: new 
 const newSourceCounts = (codeId: number, sourceId: number, n: number, runs: Set<number>): SourceCounts => ({ codeId, sourceId, n, runs, head: undefined, runsText: undefined, runsSize: 0, runsInOrder: false, runsLast: 0 });
 
 /**
- * What a count keeps of the log beyond its positions: the events that pass an SQL test (a
- * window's point: inWindowSql, window.ts's rule) and are of none of the runs left out (rows of
- * the runs table: leftOutRuns').
+ * What a count keeps of the log beyond its positions: the events that pass an SQL test on the
+ * events table (a window's point: inWindowSql, window.ts's rule) and are of none of the runs
+ * left out (rows of the runs table: leftOutRuns').
  */
 export interface CountOnly {
   keep: { test: string; args: number[] };
@@ -62,22 +62,27 @@ export interface CountOnly {
 /** Adds the profile's events after position `after`, up to `until` (read within its spans, profile-spans.ts); with `only`, those it keeps. */
 export function countLog(sql: Sql, profileId: number, into: LogCounts, after = 0, until = Number.MAX_SAFE_INTEGER, only?: CountOnly): LogCounts {
   const ranges = profileRanges(sql, profileId, after, until);
-  // every row is read, kept or not: the span's ends are checked on all of them
-  const n = only ? `sum(case when ${only.keep.test} then 1 else 0 end)` : 'count(*)';
+  const where = only ? ` and (${only.keep.test})` : '';
   for (let k = 0; k < ranges.length; k += 3) {
     const rows = sql.allRaw(
-      `select code_id, source_id, run_id, kind, ${n}, min(position), max(position) from events where profile_id = ? and position > ? and position <= ? group by code_id, source_id, run_id, kind`,
-      ...(only ? only.keep.args : []),
+      `select code_id, source_id, run_id, kind, count(*), min(position), max(position) from events where profile_id = ? and position > ? and position <= ?${where} group by code_id, source_id, run_id, kind`,
       profileId,
       ranges[k],
       ranges[k + 1],
+      ...(only ? only.keep.args : []),
     );
     let first: number | undefined;
     let last: number | undefined;
     for (const [codeId, sourceId, runId, kind, n, lo, hi] of rows as [number, number, number | null, string, number, number, number][]) {
-      if (!only || (Number(n) > 0 && (runId === null || !only.leftOut.has(Number(runId))))) addToLogCounts(into, codeId, sourceId, runId, kind, only ? Number(n) : n);
+      if (!only || runId === null || !only.leftOut.has(Number(runId))) addToLogCounts(into, codeId, sourceId, runId, kind, only ? Number(n) : n);
       if (first === undefined || lo < first) first = lo;
       if (last === undefined || hi > last) last = hi;
+    }
+    // the rows kept need not hold the span's ends: they are looked up (a row each, by position)
+    if (only) {
+      const there = (position: number) => (sql.get('select 1 from events where position = ? and profile_id = ?', position, profileId) ? position : undefined);
+      first = ranges[k + 2] & FIRST ? there(ranges[k] + 1) : undefined;
+      last = ranges[k + 2] & LAST ? there(ranges[k + 1]) : undefined;
     }
     checkEnds(sql, profileId, ranges[k], ranges[k + 1], ranges[k + 2], first, last);
   }
