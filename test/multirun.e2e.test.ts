@@ -436,6 +436,89 @@ describe('retracting a run that a later snapshot with no run carries', () => {
   });
 });
 
+// Session 23: the read-time what-if said nothing where later runs warm-started from the run
+// it left out (the answer then equals the whole log's, as if --exclude-run did nothing);
+// retract and why said it.
+describe('--exclude-run of a run that later runs warm-started from', () => {
+  const set = JOBS[0];
+  const file = (n: number) => join(RUNS, set.set, `run${n}`, set.snapshot);
+  it('show, history, export, diff, report and why say once on stderr what still carries it, as retract does; not where nothing does', () => {
+    const db = join(dir, 'exclude-carried.db');
+    const runNames: string[] = [];
+    const ends: number[] = [];
+    for (const n of [1, 2, 3]) {
+      ok(cli(db, ['ingest', join(RUNS, set.set, `run${n}`, 'trace.log.gz')]));
+      const p = JSON.parse(ok(cli(db, ['jobs', '--json'])).trim().split('\n')[0]) as { runs: string[]; position: number };
+      runNames.push(p.runs.find((r) => !runNames.includes(r))!);
+      ends.push(p.position);
+    }
+    const [, r2, r3] = runNames;
+    const note = `pgo-ledger: note: probe3:None:: --exclude-run ${r2} leaves it out of this answer, but run ${r3} warm-started from a profile that held what run ${r2} brought (get_*_code_state), and PyTorch writes what it loaded into each profile it writes, so its profile still carries it: leave it out too (--exclude-run ${r3}) to leave out all that run ${r2} brought\n`;
+    const out = join(dir, 'exclude-carried');
+    const commands: [string, string[]][] = [
+      ['show', ['show', ...set.key]],
+      ['history', ['history', ...set.key]],
+      ['export', ['export', ...set.key, '--format', 'pickle', '-o', `${out}.pkl`]],
+      ['diff', ['diff', ...set.key, '--from', String(ends[0]), '--to', String(ends[2])]],
+      ['report', ['report', ...set.key, '-o', `${out}.html`]],
+      ['why', ['why', ...set.key, '--code', 'listdict']],
+    ];
+    for (const [name, args] of commands) {
+      const r = cli(db, [...args, '--exclude-run', r2]);
+      assert.equal(r.status, 0, `${name}: ${r.stderr}`);
+      assert.equal(r.stderr, note, name);
+    }
+    // the answer is right all the same: run 3's profile, which carries run 2's
+    assert.deepEqual(readFileSync(`${out}.pkl`), set.pickle(file(3)));
+    // left out with it: run 1's profile, and nothing to say; the last run, or a window before run 3: nothing carries it
+    for (const extra of [['--exclude-run', r3], ['--as-of', String(ends[1])]]) {
+      const r = cli(db, ['export', ...set.key, '--format', 'pickle', '-o', `${out}-quiet.pkl`, '--exclude-run', r2, ...extra]);
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(r.stderr, '', extra.join(' '));
+      assert.deepEqual(readFileSync(`${out}-quiet.pkl`), set.pickle(file(1)), extra.join(' '));
+    }
+    const last = cli(db, ['show', ...set.key, '--exclude-run', r3]);
+    assert.equal(last.status, 0, last.stderr);
+    assert.equal(last.stderr, '');
+  });
+});
+
+// Session 23: the report's counts (events, last change, runs, "Seen", "Candidates to keep
+// static") came from the whole log whatever the window, future runs and retracted ones included.
+describe("report: every figure follows the window (--as-of, --exclude-run, a retraction)", () => {
+  const set = JOBS[0];
+  const data = (db: string, args: string[], name: string) => {
+    const html = join(dir, `${name}.html`);
+    ok(cli(db, ['report', ...set.key, ...args, '-o', html]));
+    return JSON.parse(/<script type="application\/json" id="data">(.*?)<\/script>/s.exec(readFileSync(html, 'utf8'))![1]) as { events: number; lastTime: string; runs: string[]; keepStatic: unknown[] }[];
+  };
+  it("as of run 1's end: the report of a ledger of run 1 alone; without run 3 (by --exclude-run or retracted): that of runs 1 and 2", () => {
+    const db = join(dir, 'report-window.db');
+    const ledgers = [1, 2].map((n) => join(dir, `report-window-${n}.db`));
+    const runNames: string[] = [];
+    const ends: number[] = [];
+    for (const n of [1, 2, 3]) {
+      const trace = join(RUNS, set.set, `run${n}`, 'trace.log.gz');
+      ok(cli(db, ['ingest', trace]));
+      for (const [i, l] of ledgers.entries()) if (n <= i + 1) ok(cli(l, ['ingest', trace]));
+      const p = JSON.parse(ok(cli(db, ['jobs', '--json'])).trim().split('\n')[0]) as { runs: string[]; position: number };
+      runNames.push(p.runs.find((r) => !runNames.includes(r))!);
+      ends.push(p.position);
+    }
+    const run1 = data(ledgers[0], [], 'report-run1');
+    const asOf = data(db, ['--as-of', String(ends[0])], 'report-asof');
+    assert.deepEqual(asOf, run1);
+    assert.equal(asOf[0].events, ends[0]);
+    assert.deepEqual(asOf[0].runs, [runNames[0]]);
+    // as of run 1's last event time: the same events
+    assert.deepEqual(data(db, ['--as-of', run1[0].lastTime], 'report-asof-time'), run1);
+    const runs12 = data(ledgers[1], [], 'report-run12');
+    assert.deepEqual(data(db, ['--exclude-run', runNames[2]], 'report-exclude'), runs12);
+    ok(cli(db, ['retract', '--run', runNames[2]]));
+    assert.deepEqual(data(db, [], 'report-retracted'), runs12);
+  });
+});
+
 describe('probe3: an int that became a tensor (flip)', () => {
   it("its sizes are dynamic by the int's entry, not by a mark", () => {
     const db = join(dir, 'flip.db');

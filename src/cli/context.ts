@@ -105,7 +105,26 @@ export function windowFor(l: Ledger, o: WindowOpts, point: string | undefined = 
       }
     }
   }
+  excludedRunNote(l, w);
   return w;
+}
+
+/** The profiles and runs whose what-if note was written (diff reads two windows: each said once). */
+const noted = new Set<string>();
+
+/**
+ * `--exclude-run` of a run that later runs warm-started from keeps what they carry of it (the
+ * answer is right, and reads as if leaving the run out did nothing): said on stderr, once, as
+ * `retract` says it (warm-starts.ts).
+ */
+function excludedRunNote(l: Ledger, w: Window): void {
+  if (!w.excludeRuns?.length) return;
+  for (const n of l.excludedRunNotes(w)) {
+    const k = `${n.cacheKey}\u0000${n.run}`;
+    if (noted.has(k)) continue;
+    noted.add(k);
+    process.stderr.write(n.note);
+  }
 }
 
 /**

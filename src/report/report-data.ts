@@ -10,13 +10,15 @@ import { historyAsOf } from '../store/history.ts';
 import { dimKey, explain, type DimStory } from '../store/why.ts';
 import { recordValue } from '../store/why-fold.ts';
 import { describedShapes } from '../store/described-shapes.ts';
-import { logCountSizes } from '../store/log-counts.ts';
+import { logCountSizes, windowEvents } from '../store/log-counts.ts';
+import { dictionaries } from '../store/log.ts';
 import type { Window } from '../store/window.ts';
 import { recompileStats } from '../store/stats.ts';
 
 /** What the HTML report shows of one profile; built from the views (and a count over the log). */
 export interface ReportProfile {
   cacheKey: string;
+  /** The events the window folds (every figure here is of them, as of a ledger holding only them), and the latest time of them. */
   events: number;
   lastTime: string | null;
   dynamicSources: string[];
@@ -164,14 +166,16 @@ export function reportProfile(ledger: Ledger, p: ProfileRow, window: Window = {}
     if (!l) saw.set(k, (l = []));
     l.push({ compileId: d.compileId, size: d.size, run: d.run });
   }
-  // observations per code and source, straight from the log
+  // observations per code and source, straight from the log (the window's events)
   const counts = new Map<string, { n: number; runs: number }>();
   // Grouped by the integer ids first (a million events group in a fraction of the time the
   // joined text columns take), then named through the dictionaries.
   const names = new Map<number, { file_hash: string; firstlineno: number; name: string; closure_hash: string }>();
   const sources = new Map<number, string>();
-  // From the newest why-checkpoint's counts plus the events since (log-counts.ts).
-  const logCounts = logCountSizes(ledger.sql, p.id);
+  // The window's events (those the answer folds), from the newest why-checkpoint's counts
+  // within it plus its events since (log-counts.ts).
+  const dict = dictionaries(ledger.sql);
+  const logCounts = logCountSizes(ledger.sql, dict, p.id, window);
   for (const r of logCounts.sources.map((s) => ({ code_id: s.codeId, source_id: s.sourceId, n: s.n, runs: s.runs }))) {
     let c = names.get(r.code_id);
     if (!c) names.set(r.code_id, (c = ledger.sql.get<{ file_hash: string; firstlineno: number; name: string; closure_hash: string }>('select file_hash, firstlineno, name, closure_hash from codes where id = ?', r.code_id)!));
@@ -250,7 +254,7 @@ export function reportProfile(ledger: Ledger, p: ProfileRow, window: Window = {}
     codes.push({ code: codeIdLabel(id), sources });
   }
   const runs = [...new Set(history.map((h) => h.run).filter((r): r is string => r !== null))];
-  // every run of the profile, in SQLite's order (the bytes of their UTF-8)
+  // every run of the profile the window folds, in SQLite's order (the bytes of their UTF-8)
   const named = [...logCounts.runs].map((id) => ledger.sql.get<{ run: string }>('select run from runs where id = ?', id)!.run);
   for (const run of named.sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)))) {
     if (!runs.includes(run)) runs.push(run);
@@ -273,12 +277,13 @@ export function reportProfile(ledger: Ledger, p: ProfileRow, window: Window = {}
     if (!r) runTimeline.set(h.run, (r = { run: h.run, changes: [] }));
     r.changes.push({ ...change(h), code: codeIdLabel(h.code), source: h.name });
   }
+  const folded = windowEvents(ledger.sql, dict, p.id, window, { events: p.eventCount, lastTime: p.lastTime });
   return {
     cacheKey: p.cacheKey,
     runTimeline: [...runTimeline.values()],
     switches: switchAdvice(view, [...facts.values()]).map((a) => ({ ...a, quoted: shellQuoted(a.value) })),
-    events: p.eventCount,
-    lastTime: p.lastTime === null ? null : new Date(p.lastTime).toISOString(),
+    events: folded.events,
+    lastTime: folded.lastTime === null ? null : new Date(folded.lastTime).toISOString(),
     dynamicSources: dynamicSources(view),
     keepStatic,
     codes,

@@ -19,6 +19,7 @@ import { isWholeLog, type Window } from './window.ts';
 import { knownProfile, knownRead } from './known.ts';
 import { newestImport, type NewestImport } from './newest-import.ts';
 import { codeOrigins } from './code-origins.ts';
+import { excludedRunNotes } from './warm-starts.ts';
 import type { CodeStrings } from '../codecs/pickle/index.ts';
 import type { Selectable } from 'kysely';
 import type { LedgerSchema } from './schema.ts';
@@ -79,6 +80,11 @@ export interface Ledger {
   /** The newest entry.imported event the window folds for the profile (newest-import.ts), null where none. */
   newestImport(profileId: number, window?: Window): NewestImport | null;
   /** Which string objects each code id's were in the process that wrote the newest trace snapshot the window folds (code-origins.ts), null where none. */
+  /**
+   * What still carries what each run the window leaves out as a what-if brought, by profile (runs
+   * that warm-started from it, later snapshots with no run): a note each, in retract's words.
+   */
+  excludedRunNotes(window: Window): { cacheKey: string; run: string; note: string }[];
   codeOrigins(profileId: number, window?: Window): CodeStrings | null;
   /** The recorded snapshot of an import (format and raw bytes). */
   importSnapshot(id: number): { format: string; origin: string; bytes: Uint8Array } | undefined;
@@ -389,6 +395,11 @@ function createLedger(db: OpenedDatabase): Ledger {
       knownRead(ledger, pid, window);
       syncCache();
       return newestImport(sql, interner.dict, pid, window);
+    },
+    excludedRunNotes(window) {
+      settle();
+      syncCache();
+      return excludedRunNotes(sql, interner.dict, window);
     },
     codeOrigins(pid, window = {}) {
       settle();

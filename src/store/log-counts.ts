@@ -1,7 +1,9 @@
 import { deflateSync, inflateSync } from 'node:zlib';
 import type { Sql } from './database.ts';
 import { jsonItem as json } from './json-text.ts';
-import { checkEnds, profileRanges } from './profile-spans.ts';
+import { checkEnds, FIRST, LAST, profileRanges } from './profile-spans.ts';
+import type { Dictionaries } from './log.ts';
+import { inWindowSql, isWholeLog, leftOutRuns, type Window } from './window.ts';
 
 /**
  * What the report counts straight from the log, whatever the window (every event, retracted
@@ -47,22 +49,40 @@ export interface SourceCounts {
 export const emptyLogCounts = (): LogCounts => ({ sources: new Map(), runs: new Set(), sorted: undefined, runsText: undefined, runsSize: 0, runsInOrder: false, runsLast: 0 });
 const newSourceCounts = (codeId: number, sourceId: number, n: number, runs: Set<number>): SourceCounts => ({ codeId, sourceId, n, runs, head: undefined, runsText: undefined, runsSize: 0, runsInOrder: false, runsLast: 0 });
 
-/** Adds the profile's events after position `after`, up to `until` (read within its spans, profile-spans.ts). */
-export function countLog(sql: Sql, profileId: number, into: LogCounts, after = 0, until = Number.MAX_SAFE_INTEGER): LogCounts {
+/**
+ * What a count keeps of the log beyond its positions: the events that pass an SQL test on the
+ * events table (a window's point: inWindowSql, window.ts's rule) and are of none of the runs
+ * left out (rows of the runs table: leftOutRuns').
+ */
+export interface CountOnly {
+  keep: { test: string; args: number[] };
+  leftOut: ReadonlySet<number>;
+}
+
+/** Adds the profile's events after position `after`, up to `until` (read within its spans, profile-spans.ts); with `only`, those it keeps. */
+export function countLog(sql: Sql, profileId: number, into: LogCounts, after = 0, until = Number.MAX_SAFE_INTEGER, only?: CountOnly): LogCounts {
   const ranges = profileRanges(sql, profileId, after, until);
+  const where = only ? ` and (${only.keep.test})` : '';
   for (let k = 0; k < ranges.length; k += 3) {
     const rows = sql.allRaw(
-      'select code_id, source_id, run_id, kind, count(*), min(position), max(position) from events where profile_id = ? and position > ? and position <= ? group by code_id, source_id, run_id, kind',
+      `select code_id, source_id, run_id, kind, count(*), min(position), max(position) from events where profile_id = ? and position > ? and position <= ?${where} group by code_id, source_id, run_id, kind`,
       profileId,
       ranges[k],
       ranges[k + 1],
+      ...(only ? only.keep.args : []),
     );
     let first: number | undefined;
     let last: number | undefined;
     for (const [codeId, sourceId, runId, kind, n, lo, hi] of rows as [number, number, number | null, string, number, number, number][]) {
-      addToLogCounts(into, codeId, sourceId, runId, kind, n);
+      if (!only || runId === null || !only.leftOut.has(Number(runId))) addToLogCounts(into, codeId, sourceId, runId, kind, only ? Number(n) : n);
       if (first === undefined || lo < first) first = lo;
       if (last === undefined || hi > last) last = hi;
+    }
+    // the rows kept need not hold the span's ends: they are looked up (a row each, by position)
+    if (only) {
+      const there = (position: number) => (sql.get('select 1 from events where position = ? and profile_id = ?', position, profileId) ? position : undefined);
+      first = ranges[k + 2] & FIRST ? there(ranges[k] + 1) : undefined;
+      last = ranges[k + 2] & LAST ? there(ranges[k + 1]) : undefined;
     }
     checkEnds(sql, profileId, ranges[k], ranges[k + 1], ranges[k + 2], first, last);
   }
@@ -229,34 +249,99 @@ export interface SourceSizes {
 }
 
 /**
- * logCountsUntil's counts of the whole log, as the report reads them: each source's events and
- * number of runs, and the profile's runs. A source in every run of the profile is not given a
- * set of them (logCountsUntil copies the profile's for each, to count into: a 5M-event log's
- * 1,000 sources each copied 50); its runs are the profile's and the tail's runs of it.
+ * The counts of the events a window folds (window.ts's rule: up to its point, without the runs
+ * it leaves out or retracts in it), as the report reads them: each source's events and number
+ * of runs, and the profile's runs. From the newest why-checkpoint whose events up to it all lie
+ * within the window's point (its counts hold every event up to it, retracted runs included),
+ * less the left-out runs' events up to it, plus the window's events since. A source in every
+ * run of the profile is not given a set of them (logCountsUntil copies the profile's for each,
+ * to count into: a 5M-event log's 1,000 sources each copied 50); its runs are the profile's.
  */
-export function logCountSizes(sql: Sql, profileId: number): { runs: Set<number>; sources: SourceSizes[] } {
-  const row = sql.get<{ position: number; counts: Uint8Array }>('select position, counts from why_checkpoints where profile_id = ? and position <= ? order by position desc limit 1', profileId, Number.MAX_SAFE_INTEGER);
+export function logCountSizes(sql: Sql, dict: Dictionaries, profileId: number, w: Window = {}): { runs: Set<number>; sources: SourceSizes[] } {
+  const leftOut = new Set<number>();
+  const names = [...leftOutRuns(sql, profileId, w, dict)];
+  if (names.length) {
+    for (const r of sql.allRaw(`select id from runs where run in (${names.map(() => '?').join(', ')})`, ...names)) leftOut.add(Number(r[0]));
+  }
+  // A checkpoint at C holds the events up to C: usable where all of them are within the point.
+  // For a time, the view checkpoint at the same position says their latest (checkpoints.ts
+  // max_time; both are written at once): one with none is passed over, which costs time only.
+  const row = sql.get<{ position: number; counts: Uint8Array }>(
+    w.untilTime === undefined
+      ? 'select position, counts from why_checkpoints where profile_id = ? and position <= ? order by position desc limit 1'
+      : 'select w.position, w.counts from why_checkpoints w join checkpoints c on c.profile_id = w.profile_id and c.position = w.position where w.profile_id = ? and w.position <= ? and c.max_time <= ? order by w.position desc limit 1',
+    profileId,
+    w.untilPosition ?? Number.MAX_SAFE_INTEGER,
+    ...(w.untilTime === undefined ? [] : [w.untilTime]),
+  );
   let from: ReturnType<typeof readStored> | null = null;
   try {
     from = row ? readStored(row.counts) : null;
   } catch {
     // Derived data: an unreadable one costs time, not the answer (verify names it).
   }
-  const tail = countLog(sql, profileId, emptyLogCounts(), from ? row!.position : 0);
+  const at = from ? Number(row!.position) : 0;
+  const only: CountOnly | undefined = isWholeLog(w) && !leftOut.size ? undefined : { keep: inWindowSql(w), leftOut };
+  const tail = countLog(sql, profileId, emptyLogCounts(), at, w.untilPosition ?? Number.MAX_SAFE_INTEGER, only);
+  // the left-out runs' events the checkpoint holds, from the first of them in the profile
+  const out = emptyLogCounts();
+  if (from && leftOut.size) {
+    const marks = [...leftOut].map(() => '?').join(', ');
+    const first = sql.get<{ p: number | string | null }>(`select min(first_position) p from profile_runs where profile_id = ? and run_id in (${marks})`, profileId, ...leftOut)?.p;
+    if (first != null && Number(first) <= at) countLog(sql, profileId, out, Number(first) - 1, at, { keep: { test: `run_id in (${marks})`, args: [...leftOut] }, leftOut: new Set() });
+  }
   const sources: SourceSizes[] = [];
-  const runs = new Set(from?.runs);
+  const runs = new Set<number>();
+  for (const r of from?.runs ?? []) if (!leftOut.has(r)) runs.add(r);
   for (const r of tail.runs) runs.add(r);
   for (const [codeId, m] of from?.sources ?? []) {
     for (const [sourceId, s] of m) {
       const base = s.runs ?? from!.runs;
       const t = tail.sources.get(codeId)?.get(sourceId);
-      let size = base.size;
+      const o = out.sources.get(codeId)?.get(sourceId);
+      let size = base.size - (o?.runs.size ?? 0);
       if (t) for (const r of t.runs) if (!base.has(r)) size++;
-      sources.push({ codeId, sourceId, n: s.n + (t?.n ?? 0), runs: size });
+      const n = s.n - (o?.n ?? 0) + (t?.n ?? 0);
+      if (n > 0) sources.push({ codeId, sourceId, n, runs: size });
     }
   }
   for (const [codeId, m] of tail.sources) for (const [sourceId, t] of m) if (!from?.sources.get(codeId)?.has(sourceId)) sources.push({ codeId, sourceId, n: t.n, runs: t.runs.size });
   return { runs, sources };
+}
+
+/**
+ * How many events a window folds of a profile (window.ts's rule; a `run.retracted` event is
+ * folded by none), and the latest time of them: the profile's counters for the whole log. With
+ * no run left out, the newest view checkpoint within the point (checkpoints.ts: its event
+ * count and latest time; none with a retraction up to it, which would leave a run out) plus
+ * the events since; else the window's events counted.
+ */
+export function windowEvents(sql: Sql, dict: Dictionaries, profileId: number, w: Window, whole: { events: number; lastTime: number | null }): { events: number; lastTime: number | null } {
+  const leftOut = leftOutRuns(sql, profileId, w, dict);
+  if (isWholeLog(w) && !leftOut.size) return whole;
+  let after = 0;
+  let events = 0;
+  let lastTime: number | null = null;
+  if (!leftOut.size) {
+    const cp = sql.get<{ position: number | string; event_count: number | string; max_time: number | string }>(
+      `select position, event_count, max_time from checkpoints where profile_id = ? and position <= ?${w.untilTime !== undefined ? ' and max_time <= ?' : ''} order by position desc limit 1`,
+      profileId,
+      w.untilPosition ?? Number.MAX_SAFE_INTEGER,
+      ...(w.untilTime !== undefined ? [w.untilTime] : []),
+    );
+    if (cp) {
+      after = Number(cp.position);
+      events = Number(cp.event_count);
+      lastTime = Number(cp.max_time);
+    }
+  }
+  const { test, args } = inWindowSql(w);
+  for (const [runId, n, time] of sql.allRaw(`select run_id, count(*), max(time) from events where profile_id = ? and position > ? and kind <> 'run.retracted' and ${test} group by run_id`, profileId, after, ...args)) {
+    if (runId !== null && leftOut.has(dict.run(Number(runId)))) continue;
+    events += Number(n);
+    lastTime = Math.max(lastTime ?? -Infinity, Number(time));
+  }
+  return { events, lastTime };
 }
 
 /** The counts of the log up to `until`: from the newest why-checkpoint before it that holds them, plus the events since. */

@@ -79,19 +79,26 @@ function firstTime(sql: Sql, profileId: number, run: string): number | undefined
   return r === undefined ? undefined : Number(r.time);
 }
 
-/** What retracting `runs` leaves in place, in the words `why` and `retract` use (carriers: warmStartCarriers'). */
-export function carriedAdvice(runs: readonly string[], carriers: Carriers): string {
+/**
+ * How a run is left out: by `retract` (in the log), or by `--exclude-run` (a read-time what-if,
+ * window.ts); the advice names the same way for the runs that carry it.
+ */
+export type LeaveOut = 'retract' | 'exclude';
+
+/** What leaving out `runs` leaves in place, in the words `why`, `retract` and `--exclude-run` use (carriers: warmStartCarriers'). */
+export function carriedAdvice(runs: readonly string[], carriers: Carriers, how: LeaveOut = 'retract'): string {
   const what = runs.length > 1 ? `runs ${runs.join(', ')}` : `run ${runs[0]}`;
   const out: string[] = [];
   const c = carriers.runs;
   if (c.length) {
     const them = c.length > 1 ? `runs ${c.join(', ')}` : `run ${c[0]}`;
-    out.push(`${them} warm-started from a profile that held what ${what} brought (get_*_code_state), and PyTorch writes what it loaded into each profile it writes, so ${c.length > 1 ? 'their profiles still carry' : 'its profile still carries'} it: retract ${c.length > 1 ? 'them' : 'it'} too (${c.map((r) => `pgo-ledger retract --run ${r}`).join('; ')}) to leave out all that ${what} brought`);
+    const too = how === 'retract' ? `retract ${c.length > 1 ? 'them' : 'it'} too (${c.map((r) => `pgo-ledger retract --run ${r}`).join('; ')})` : `leave ${c.length > 1 ? 'them' : 'it'} out too (${c.map((r) => `--exclude-run ${r}`).join(' ')})`;
+    out.push(`${them} warm-started from a profile that held what ${what} brought (get_*_code_state), and PyTorch writes what it loaded into each profile it writes, so ${c.length > 1 ? 'their profiles still carry' : 'its profile still carries'} it: ${too} to leave out all that ${what} brought`);
   }
   const s = carriers.snapshots;
   if (s.length) {
     const them = s.map((x) => `the ${x.format} snapshot ${x.origin} (#${x.position})`).join(', ');
-    out.push(`${them}, ingested with no run and written later than ${what}, ${s.length > 1 ? 'hold' : 'holds'} what ${what} brought too (PyTorch writes what it loaded into each profile it writes): no run names ${s.length > 1 ? 'them' : 'it'}, so no retraction leaves ${s.length > 1 ? 'them' : 'it'} out`);
+    out.push(`${them}, ingested with no run and written later than ${what}, ${s.length > 1 ? 'hold' : 'holds'} what ${what} brought too (PyTorch writes what it loaded into each profile it writes): no run names ${s.length > 1 ? 'them' : 'it'}, so no ${how === 'retract' ? 'retraction' : '--exclude-run'} leaves ${s.length > 1 ? 'them' : 'it'} out`);
   }
   return `but ${out.join('; and ')}`;
 }
@@ -102,4 +109,24 @@ export const carriesAny = (c: Carriers): boolean => c.runs.length > 0 || c.snaps
 /** retract's note for a profile where `carriers` carry what the retracted run brought. */
 export function carriedNote(run: string, cacheKey: string, carriers: Carriers): string {
   return `pgo-ledger: note: ${cacheKey}: run ${run} is left out of its answers, ${carriedAdvice([run], carriers)}\n`;
+}
+
+/**
+ * The what-if's note (`--exclude-run`): for each run the window leaves out as a what-if, in
+ * each profile it is in, what still carries what it brought there within the window (the
+ * runs that warm-started from it and the later snapshots with no run: warmStartCarriers', the
+ * other runs left out carrying nothing), in the words retract's note uses. Empty where nothing does.
+ */
+export function excludedRunNotes(sql: Sql, dict: Dictionaries, w: Window): { cacheKey: string; run: string; note: string }[] {
+  const notes: { cacheKey: string; run: string; note: string }[] = [];
+  for (const run of new Set(w.excludeRuns ?? [])) {
+    const others = (w.excludeRuns ?? []).filter((r) => r !== run);
+    const rows = sql.allRaw('select p.id, p.cache_key from profile_runs pr join runs r on r.id = pr.run_id join profiles p on p.id = pr.profile_id where r.run = ? order by p.cache_key', run);
+    for (const [pid, cacheKey] of rows) {
+      const carriers = warmStartCarriers(sql, dict, Number(pid), { ...w, excludeRuns: others })(run);
+      if (!carriesAny(carriers)) continue;
+      notes.push({ cacheKey: String(cacheKey), run, note: `pgo-ledger: note: ${String(cacheKey)}: --exclude-run ${run} leaves it out of this answer, ${carriedAdvice([run], carriers, 'exclude')}\n` });
+    }
+  }
+  return notes;
 }

@@ -33,6 +33,24 @@ export function inWindow(w: Window, position: number, time: number): boolean {
   return (w.untilPosition === undefined || position <= w.untilPosition) && (w.untilTime === undefined || time <= w.untilTime);
 }
 
+/**
+ * inWindow as an SQL test on the events table's `position` and `time`, with its arguments: for
+ * counts the database makes (log-counts.ts). `1 = 1` for a window with no point.
+ */
+export function inWindowSql(w: Window): { test: string; args: number[] } {
+  const test: string[] = [];
+  const args: number[] = [];
+  if (w.untilPosition !== undefined) {
+    test.push('position <= ?');
+    args.push(w.untilPosition);
+  }
+  if (w.untilTime !== undefined) {
+    test.push('time <= ?');
+    args.push(w.untilTime);
+  }
+  return { test: test.length ? test.join(' and ') : '1 = 1', args };
+}
+
 /** The runs whose events the window leaves out: its excluded runs and those retracted inside it. */
 export function leftOutRuns(sql: Sql, profileId: number, w: Window, dict: Dictionaries): Set<string> {
   const out = new Set<string>(w.excludeRuns ?? []);
