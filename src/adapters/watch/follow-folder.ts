@@ -134,6 +134,11 @@ export async function followPaths(ledger: Ledger, state: FolderState, paths: str
         const r = await followFile(ledger, known.file, path, st, known.kind === 'gzip' ? undefined : known.kind, ctx);
         known.file = r.state;
         if (r.report) onInput(r.report);
+        // observation lines: a last line still being written, as a log's
+        if (r.state.pending > 0) {
+          behindBytes += r.state.pending;
+          oldestUnreadMs = Math.min(oldestUnreadMs ?? Infinity, st.mtimeMs);
+        }
       }
     } catch (e) {
       failed(path, e);
