@@ -81,7 +81,10 @@ export async function followPaths(ledger: Ledger, state: FolderState, paths: str
         // not there yet is what a watch waits for; a path it may not reach (EACCES above it) is a failure to say, not a wait
         if (code === 'ENOENT' || code === 'ENOTDIR') {
           state.missing.add(p);
-          ctx.note(`${p}: not there (yet); watched for`);
+          // One pass waits for nothing: a path not there fails it, as ingest fails (a mistyped
+          // path in a cron job passed, exit 0, every time: trial s23); a running watch waits.
+          if (ctx.once) ctx.fail(`${p}: no such file or folder: --once makes one pass and waits for none (a folder a job makes later: make it first, or watch without --once)`);
+          else ctx.note(`${p}: not there (yet); watched for`);
         } else ctx.fail(`${p}: cannot be reached: ${(e as Error).message}; tried again each pass`);
       }
     }
