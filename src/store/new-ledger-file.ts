@@ -13,9 +13,14 @@ export interface LedgerFileBefore {
    * says so; null where nothing was made (or the file was no new one: it is never touched).
    * `unlessLedger`: left as it is where it holds a ledger made whole (a ledger's making is one
    * transaction): another process's, made meanwhile, which writers started together on one new
-   * path do. Never throws: a file that cannot be taken back is said, with what to do.
+   * path do. `unlessWritten`: left as it is where it holds anything written (an event, an
+   * import, a watch cursor) or another connection still has it open (its -wal or -shm left
+   * after this process closed it: the last connection to close removes them): a command that
+   * made a ledger and failed before writing anything takes it back (`pull --all` of bad entries
+   * only left an empty ledger behind, trial s23). Never throws: a file that cannot be taken
+   * back is said, with what to do.
    */
-  takeBack(o?: { unlessLedger?: boolean }): string | null;
+  takeBack(o?: { unlessLedger?: boolean; unlessWritten?: boolean }): string | null;
 }
 
 /**
@@ -41,6 +46,7 @@ export function ledgerFileBefore(path: string): LedgerFileBefore {
     takeBack(o) {
       // looked at first: its read may make the -shm, taken back below with the others
       if (o?.unlessLedger && holdsLedger(path)) return null;
+      if (o?.unlessWritten && (SIDECARS.some((s) => !had.has(s) && existsSync(path + s)) || holdsWrites(path))) return null;
       const made = SIDECARS.filter((s) => !had.has(s) && existsSync(path + s));
       const there = existsSync(path);
       // a file that could not even be made (its folder may not be written): nothing to say
@@ -55,6 +61,25 @@ export function ledgerFileBefore(path: string): LedgerFileBefore {
       }
     },
   };
+}
+
+/** The tables a write leaves a row in (a ledger's making fills only meta and its migrations'). */
+const WRITTEN = ['events', 'imports', 'watch_cursors', 'live_merges'];
+
+/** Whether the file holds a row a command wrote; true where it cannot be read (left alone, as not surely empty). */
+function holdsWrites(path: string): boolean {
+  try {
+    // not read-only: the last connection to close (this one: none other has it open) removes the -wal and -shm a read makes
+    const db = new Database(path, { fileMustExist: true });
+    try {
+      const has = db.prepare("select 1 from sqlite_master where type = 'table' and name = ?");
+      return WRITTEN.some((t) => has.get(t) !== undefined && db.prepare(`select 1 from ${t} limit 1`).get() !== undefined);
+    } finally {
+      db.close();
+    }
+  } catch {
+    return true;
+  }
 }
 
 /** Whether the file reads as a SQLite database that holds the ledger's tables; false where it cannot be read (cut short, or no room for its -shm). */
