@@ -18,6 +18,8 @@ export interface FileIngestOptions {
   skipInvalid?: boolean;
   onProgress?: (done: number, total?: number) => void;
   onNote?: (message: string) => void;
+  /** Observation lines in a plain file: its first `end` bytes only (watch: the lines complete so far). */
+  end?: number;
 }
 
 export interface FileIngestSummary {
@@ -136,9 +138,9 @@ export async function ingestFile(ledger: Ledger, file: string, o: FileIngestOpti
 async function ingestAs(ledger: Ledger, file: string, kind: IngestKind, o: FileIngestOptions, gzip = false): Promise<FileIngestSummary> {
   if (kind === 'observations') {
     // A gzip's size is not what is read from it: no total, so no percentage of a wrong one.
-    const total = gzip ? undefined : sizeOf(file);
+    const total = gzip ? undefined : (o.end ?? sizeOf(file));
     const { ingestObservations } = await import('./ingest-observations.ts');
-    const s = await ingestObservations(ledger, file, { defaults: o.defaults, skipInvalid: o.skipInvalid, onProgress: (b) => o.onProgress?.(b, total), onSkip: (m) => o.onNote?.(`skipped ${m}`) });
+    const s = await ingestObservations(ledger, file, { defaults: o.defaults, skipInvalid: o.skipInvalid, onProgress: (b) => o.onProgress?.(b, total), onSkip: (m) => o.onNote?.(`skipped ${m}`), end: gzip ? undefined : o.end });
     return { kind, appended: s.appended, duplicates: s.duplicates, skipped: s.skipped, records: s.records, ...(s.leftOut ? { leftOut: s.leftOut } : {}) };
   }
   return { kind, ...(await handlers[kind](ledger, file, o)) };

@@ -17,6 +17,8 @@ export interface IngestOptions {
   batchSize?: number;
   onProgress?: (bytes: number) => void;
   onSkip?: (message: string) => void;
+  /** Read the file's first `end` bytes only (watch: the complete lines of a file still being written). */
+  end?: number;
   /**
    * Parse on a worker thread, so parsing and writing use both cores (default: for files over
    * 4 MiB, unless PGO_LEDGER_NO_WORKER=1).
@@ -45,7 +47,7 @@ export interface IngestSummary {
 /** Observation JSONL (a file, or '-' for stdin) into the log, batch by batch. */
 export async function ingestObservations(ledger: Ledger, file: string, opts: IngestOptions = {}): Promise<IngestSummary> {
   const sum: IngestSummary = { lines: 0, appended: 0, duplicates: 0, skipped: 0, records: 0 };
-  const options = { defaults: opts.defaults ?? {}, skipInvalid: !!opts.skipInvalid, batchSize: opts.batchSize ?? 10000 };
+  const options = { defaults: opts.defaults ?? {}, skipInvalid: !!opts.skipInvalid, batchSize: opts.batchSize ?? 10000, end: opts.end };
   // A batch is counted once committed: on PostgreSQL the next batch is folded while the
   // server writes this one (Ledger.appendPipelined), so its events stay as they are until
   // then, and the batch after it is decoded into a second set of event objects (see reused).

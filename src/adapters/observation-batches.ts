@@ -424,6 +424,8 @@ export interface LineBatchOptions {
   onSkip: (e: InputError) => void;
   /** Go on after this line of the file, with the counts up to it (another reader took the lines before). */
   after?: { line: number; lines: number; skipped: number };
+  /** Read the file's first `end` bytes only (watch: its complete lines, the one being written left for later). */
+  end?: number;
   /** The line context to parse with (default: a new one): a reader that hands its cache on to another keeps it (see handOverReader). */
   context?: LineContext;
   /** The wire builder (lineWireBatches; default: a new one), likewise. */
@@ -467,7 +469,7 @@ async function* batchesOf<T>(file: string, o: LineBatchOptions, sink: BatchSink<
   const after = o.after?.line ?? 0;
   let bytes = 0;
   let ctx: LineContext | undefined = o.context;
-  const chunks = readTextChunks(file);
+  const chunks = readTextChunks(file, undefined, o.end);
   for (;;) {
     let next: IteratorResult<TextChunk>;
     try {

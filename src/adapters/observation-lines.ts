@@ -136,7 +136,11 @@ export class InputError extends LedgerError {
 
 /** A time parseTime refused: a text that is no ISO 8601 time, or one outside the years an event may have. */
 function badTime(file: string, line: number, t: unknown): InputError {
-  const what = typeof t === 'string' && !isIsoTime(t) ? 'is not an ISO 8601 time (nor seconds since the epoch)' : 'is not a time between 1970 and 9999';
+  const what =
+    typeof t !== 'string' ? 'is not a time between 1970 and 9999'
+    : !isIsoTime(t) ? 'is not an ISO 8601 time (nor seconds since the epoch)'
+    : Number.isNaN(parseUtcTime(t)) ? 'is not a valid time (no such day, hour, minute or second)'
+    : 'is not a time between 1970 and 9999';
   return new InputError(file, line, `field time: ${JSON.stringify(t)} ${what}`);
 }
 

@@ -35,9 +35,9 @@ export interface TextChunk {
   bytes: number;
 }
 
-/** readLineChunks without an object per line (the observation and trace readers' loop). */
-export async function* readTextChunks(path: string, maxLine = MAX_LINE_BYTES): AsyncGenerator<TextChunk> {
-  const input = await openInput(path, true);
+/** readLineChunks without an object per line (the observation and trace readers' loop); `end`: a plain file's first bytes only (see openInput). */
+export async function* readTextChunks(path: string, maxLine = MAX_LINE_BYTES, end?: number): AsyncGenerator<TextChunk> {
+  const input = await openInput(path, true, end);
   let pending: Buffer[] = [];
   let pendingLength = 0;
   let line = 0;
@@ -193,13 +193,14 @@ const spareBuffers: Buffer[] = [];
  * is asked for. Read synchronously: a promise per read cost more than the read, and the reader
  * waits for each chunk anyway (rawHead has already read the file's head the same way).
  */
-async function* fileChunks(path: string): AsyncGenerator<Buffer> {
+async function* fileChunks(path: string, end = Infinity): AsyncGenerator<Buffer> {
   const fd = openSync(path, 'r');
   const buf = spareBuffers.pop() ?? Buffer.allocUnsafeSlow(READ_BYTES);
   try {
-    for (;;) {
-      const n = readSync(fd, buf, 0, buf.length, null);
+    for (let left = end; left > 0; ) {
+      const n = readSync(fd, buf, 0, Math.min(buf.length, left), null);
       if (n === 0) return;
+      left -= n;
       yield buf.subarray(0, n);
     }
   } finally {
@@ -211,9 +212,10 @@ async function* fileChunks(path: string): AsyncGenerator<Buffer> {
 /**
  * An input's bytes as a stream of chunks: a file, stdin ('-'), either gunzipped when it is a
  * gzip. With `reused`, a plain file's chunks share one buffer: the caller copies what it keeps
- * past the next chunk.
+ * past the next chunk. `end`: a plain file is read only to there (watch: the complete lines of a
+ * file still being written, whose growth past them is no part of this read).
  */
-export async function openInput(path: string, reused = false): Promise<{ chunks: AsyncIterable<Buffer>; destroy?: () => void }> {
+export async function openInput(path: string, reused = false, end?: number): Promise<{ chunks: AsyncIterable<Buffer>; destroy?: () => void }> {
   const gz = isGzipHead(await rawHead(path, 2));
   if (path === '-') {
     if (!gz) return { chunks: stdinChunks() };
@@ -233,10 +235,11 @@ export async function openInput(path: string, reused = false): Promise<{ chunks:
     return { chunks: inflated(gunzip), destroy: () => gunzip.destroy() };
   }
   if (!gz && reused) {
-    const chunks = fileChunks(path);
+    const chunks = fileChunks(path, end);
     return { chunks, destroy: () => void chunks.return(undefined) };
   }
-  const file = createReadStream(path, { highWaterMark: READ_BYTES });
+  if (!gz && end === 0) return { chunks: (async function* () {})() };
+  const file = createReadStream(path, { highWaterMark: READ_BYTES, ...(!gz && end !== undefined ? { end: end - 1 } : {}) });
   if (!gz) return { chunks: file, destroy: () => file.destroy() };
   if (crc32) {
     const chunks = gunzipMembers(file);

@@ -114,6 +114,29 @@ for (const dialect of DIALECTS) describe(dialect, () => {
     });
   });
 
+  describe('trial s23: pull --all where every entry is bad', () => {
+    it('exits 2 and leaves no ledger where it made one (it left an empty one); an existing ledger is kept', async (t) => {
+      if (dialect !== 'sqlite') return t.skip('a SQLite file: a PostgreSQL database is made by its owner');
+      const { existsSync } = await import('node:fs');
+      const { url } = await startRedis();
+      const r = new Redis(url);
+      await r.set('pt2:dynamo-pgo::bad-json:None::c1', '{not json');
+      await r.set('pt2:dynamo-pgo::no-suffix', 'x');
+      r.disconnect();
+      const db = ledgerAt(dialect, dir, 'pull-all-bad.db');
+      const out = cli(db, ['pull', url, '--all']);
+      assert.equal(out.status, 2, out.stderr);
+      assert.match(out.stderr, /2 bad entries not pulled/);
+      assert.match(out.stderr, new RegExp(`nothing was written: the new ledger ${db.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} is removed\n$`));
+      assert.ok(!existsSync(db), 'no empty ledger left behind');
+      // a ledger that was there is never taken back
+      assert.equal(cli(db, ['ingest', join(TORCH, 'local/code_state_fixture_None_.pkl')]).status, 0);
+      assert.equal(cli(db, ['pull', url, '--all']).status, 2);
+      assert.ok(existsSync(db));
+      assert.equal(cli(db, ['verify']).status, 0);
+    });
+  });
+
   describe('issue 9: Redis database index', () => {
     it('issue 9.11: a database index beyond the server\'s databases is an error, and database 0 is left alone', async () => {
       const { url } = await startRedis();

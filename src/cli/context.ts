@@ -10,7 +10,12 @@ import { parsePoint, type Window } from '../store/window.ts';
 export interface CliContext {
   program: Command;
   /** `write`: may change the ledger; `create`: may also create it (ingest, pull). */
-  open(options?: { write?: boolean; create?: boolean }): Promise<Ledger>;
+  /**
+   * `takeBack`: a new SQLite ledger this open makes is taken back where the command then fails
+   * having written nothing (new-ledger-file.ts): `pull` and `watch`, whose failures leave nothing
+   * to look at (ingest keeps the empty ledger a failed ingest made, which its tests read).
+   */
+  open(options?: { write?: boolean; create?: boolean; takeBack?: boolean }): Promise<Ledger>;
   out(s: string): void;
   setExitCode(code: number): void;
 }

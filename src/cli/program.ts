@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import type { Ledger } from '../store/ledger.ts';
-import { fullMessage, namingLedger } from '../errors.ts';
+import { classify, fullMessage, LedgerError, namingLedger } from '../errors.ts';
+import { ledgerFileBefore, type LedgerFileBefore } from '../store/new-ledger-file.ts';
 import { VERSION } from '../version.ts';
 import { DB_FLAG, usage, type CliContext } from './context.ts';
 import { copyCommand } from './commands/copy.ts';
@@ -62,6 +63,8 @@ function unknownCommandFirst(argv: string[]): string[] {
 export async function runCli(argv: string[], program = new Command()): Promise<number> {
   let code = 0;
   let ledger: Ledger | undefined;
+  /** What was at the path before a command that takes back a ledger it made in vain (pull, watch) opened it. */
+  let before: LedgerFileBefore | undefined;
   program
     .name('pgo-ledger')
     .description('Event-sourced store for torch.compile automatic-dynamic (PGO) profiles')
@@ -87,6 +90,7 @@ export async function runCli(argv: string[], program = new Command()): Promise<n
           const { existsSync } = await import('node:fs');
           if (!existsSync(db)) usage(`${db}: no ledger there (only ingest and pull create one)`);
         }
+        if (options?.create && options.takeBack) before = ledgerFileBefore(db);
         // Read commands open read-only: they never create, migrate or rebuild a database.
         ledger = await openLedger(db, { readonly: !options?.write, existing, words: DB_FLAG });
         for (const n of ledger.notes) process.stderr.write(`${n}\n`);
@@ -101,6 +105,7 @@ export async function runCli(argv: string[], program = new Command()): Promise<n
     emptyJobRefused(c);
     requiredAfterUnknown(c);
   }
+  let failure: { e: unknown } | undefined;
   try {
     await program.parseAsync(unknownCommandFirst(argv));
   } catch (e) {
@@ -108,10 +113,15 @@ export async function runCli(argv: string[], program = new Command()): Promise<n
     // command's failure of its ledger names it, and a file-size limit, as ingest's did
     // (trial 20: retract, merge and replay under ulimit -f said only "disk I/O error"); one
     // that names it already (watch's, the open's) was told so where it was thrown
-    throw ledger && !fullMessage(e).includes(ledger.path) ? namingLedger(ledger.path, e) : e;
+    failure = { e: ledger && !fullMessage(e).includes(ledger.path) ? namingLedger(ledger.path, e) : e };
   } finally {
     await ledger?.close();
   }
+  // A ledger this command made, which failed having written nothing, is taken back: an empty
+  // one left behind (pull --all of bad entries, trial s23) reads as a ledger that lost its data.
+  const said = ledger && before && (failure || code !== 0) ? before.takeBack({ unlessWritten: true }) : null;
+  if (failure) throw said ? new LedgerError(`${fullMessage(failure.e)}; ${said}`, { kind: classify(failure.e), cause: failure.e }) : failure.e;
+  if (said) process.stderr.write(`pgo-ledger: ${said}\n`);
   return code;
 }
 

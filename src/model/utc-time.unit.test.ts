@@ -19,4 +19,16 @@ describe('times: ISO 8601, UTC where no offset is given', () => {
       assert.ok(Number.isNaN(parseUtcTime(s)), s);
     }
   });
+  it('refuses a day its month does not have, as it refuses hour 25 and second 60 (Date.parse rolled 2026-11-31 over into December)', () => {
+    for (const s of ['2026-11-31', '2026-11-31T00:00:00Z', '2026-02-30T00:00:00Z', '2026-02-29', '2100-02-29', '2026-04-31 10:00', '2026-00-10', '2026-13-01', '2026-01-00', '2026-11-30T25:00:00Z', '2026-11-30T01:31:60Z']) {
+      assert.equal(isIsoTime(s), true, s);
+      assert.ok(Number.isNaN(parseUtcTime(s)), s);
+    }
+    // the last day of each month, leap days included, stays a time
+    assert.equal(parseUtcTime('2024-02-29'), Date.UTC(2024, 1, 29));
+    assert.equal(parseUtcTime('2000-02-29T12:00:00Z'), Date.UTC(2000, 1, 29, 12));
+    assert.equal(parseUtcTime('2026-11-30T23:59:59Z'), Date.UTC(2026, 10, 30, 23, 59, 59));
+    assert.equal(parseUtcTime('2026-12-31'), Date.UTC(2026, 11, 31));
+    assert.equal(parseUtcTime('2026-04-30'), Date.UTC(2026, 3, 30));
+  });
 });

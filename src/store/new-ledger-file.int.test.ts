@@ -85,4 +85,26 @@ describe('ledgerFileBefore: what a failed open or copy takes back', () => {
     assert.equal(ledgerFileBefore(join(dir, 'never.db')).takeBack(), null);
     assert.equal(ledgerFileBefore('postgres://u@h/db').isNew, false);
   });
+
+  it('unlessWritten: a ledger made and left with nothing written is taken back; one with an event, or open in another connection, is kept', async () => {
+    const path = join(dir, 'unwritten.db');
+    const before = ledgerFileBefore(path);
+    const l = await openLedger(path);
+    // open here still: another connection (its -wal and -shm are there) keeps it
+    assert.equal(before.takeBack({ unlessWritten: true }), null);
+    assert.ok(existsSync(path));
+    await l.close();
+    assert.equal(before.takeBack({ unlessWritten: true }), `nothing was written: the new ledger ${path} is removed`);
+    assert.ok(!existsSync(path));
+    assert.deepEqual(sidecars(path), []);
+    // a ledger a cursor was written to (what watch writes first) is kept
+    const written = join(dir, 'written.db');
+    const was = ledgerFileBefore(written);
+    const w = await openLedger(written);
+    w.appendWith([], [{ input: 'file:1:2', identity: 'stat:1:2', offset: 1, hash: null, complete: true, path: '/x', updatedAt: 0 }]);
+    await w.close();
+    assert.equal(was.takeBack({ unlessWritten: true }), null);
+    assert.ok(existsSync(written));
+    assert.deepEqual(sidecars(written), [], 'its read made no sidecar that stays');
+  });
 });

@@ -16,9 +16,14 @@ export interface LedgerFileBefore {
    * says so; null where nothing was made (or the file was no new one: it is never touched).
    * `unlessLedger`: left as it is where it holds a ledger made whole (a ledger's making is one
    * transaction): another process's, made meanwhile, which writers started together on one new
-   * path do. Never throws: a file that cannot be taken back is said, with what to do.
+   * path do. `unlessWritten`: left as it is where it holds anything written (an event, an
+   * import, a watch cursor) or another connection still has it open (its -wal or -shm left
+   * after this process closed it: the last connection to close removes them): a command that
+   * made a ledger and failed before writing anything takes it back (`pull --all` of bad entries
+   * only left an empty ledger behind, trial s23). Never throws: a file that cannot be taken
+   * back is said, with what to do.
    */
-  takeBack(o?: { unlessLedger?: boolean }): string | null;
+  takeBack(o?: { unlessLedger?: boolean; unlessWritten?: boolean }): string | null;
 }
 
 /**
@@ -45,11 +50,16 @@ export function ledgerFileBefore(path: string): LedgerFileBefore {
       // Looked at, and taken back, holding the write lock (its open may make the -shm, taken
       // back below with the others): another process making its ledger in the file holds the
       // lock until the ledger is whole, and one that opened the file and has yet to make it
-      // finds the file gone when it takes the lock (database.ts stillThere).
-      const lock = o?.unlessLedger ? writeLock(path) : null;
+      // finds the file gone when it takes the lock (database.ts stillThere), as does one that
+      // opened the made ledger and writes to it.
+      // unlessWritten, looked at first: a -wal or -shm made since is another process's that has
+      // the file open (the last connection to close removes them; this one's is closed)
+      if (o?.unlessWritten && SIDECARS.some((s) => !had.has(s) && existsSync(path + s))) return null;
+      const lock = o?.unlessLedger || o?.unlessWritten ? writeLock(path) : null;
       let removed = false;
       try {
-        if (lock?.holdsLedger || (o?.unlessLedger && !lock && holdsLedger(path))) return null;
+        if (o?.unlessLedger && (lock ? lock.holdsLedger : holdsLedger(path))) return null;
+        if (o?.unlessWritten && (lock ? lock.holdsWrites() : holdsWrites(path))) return null;
         removed = true;
         return removeMade();
       } finally {
@@ -79,7 +89,7 @@ export function ledgerFileBefore(path: string): LedgerFileBefore {
  * the file holds a ledger made whole; null where it cannot be taken (a file cut short, no room
  * for its -shm), where the look without the lock is all there is.
  */
-function writeLock(path: string): { holdsLedger: boolean; release(removed: boolean): void } | null {
+function writeLock(path: string): { holdsLedger: boolean; holdsWrites(): boolean; release(removed: boolean): void } | null {
   let db: Database.Database | undefined;
   try {
     db = new Database(path, { fileMustExist: true, timeout: 30000 });
@@ -88,6 +98,7 @@ function writeLock(path: string): { holdsLedger: boolean; release(removed: boole
     const held = db;
     return {
       holdsLedger: holds,
+      holdsWrites: () => writtenIn(held),
       release: (removed) => {
         try {
           held.exec('ROLLBACK');
@@ -104,6 +115,30 @@ function writeLock(path: string): { holdsLedger: boolean; release(removed: boole
   } catch {
     db?.close();
     return null;
+  }
+}
+
+/** The tables a write leaves a row in (a ledger's making fills only meta and its migrations'). */
+const WRITTEN = ['events', 'imports', 'watch_cursors', 'live_merges'];
+
+/** Whether a connection's file holds a row a command wrote. */
+function writtenIn(db: Database.Database): boolean {
+  const has = db.prepare("select 1 from sqlite_master where type = 'table' and name = ?");
+  return WRITTEN.some((t) => has.get(t) !== undefined && db.prepare(`select 1 from ${t} limit 1`).get() !== undefined);
+}
+
+/** Whether the file holds a row a command wrote; true where it cannot be read (left alone, as not surely empty). */
+function holdsWrites(path: string): boolean {
+  try {
+    // not read-only: the last connection to close (this one: none other has it open) removes the -wal and -shm a read makes
+    const db = new Database(path, { fileMustExist: true });
+    try {
+      return writtenIn(db);
+    } finally {
+      db.close();
+    }
+  } catch {
+    return true;
   }
 }
 

@@ -6,6 +6,8 @@ export interface FollowContext {
   now(): number;
   /** A log untouched this long is final (its last entry complete). */
   settleMs: number;
+  /** One pass (`watch --once`): what waits for a later pass is said now, as this watch makes none. */
+  once?: boolean;
   /** Said once where it matters (stderr). */
   note(message: string): void;
   /** An input that could not be taken (or a Redis away): said as a note, and counted for the pass (`watch --once` exits 2 on it). */

@@ -85,7 +85,10 @@ export async function followPaths(ledger: Ledger, state: FolderState, paths: str
         // not there yet is what a watch waits for; a path it may not reach (EACCES above it) is a failure to say, not a wait
         if (code === 'ENOENT' || code === 'ENOTDIR') {
           state.missing.add(p);
-          ctx.note(`${p}: not there (yet); watched for`);
+          // One pass waits for nothing: a path not there fails it, as ingest fails (a mistyped
+          // path in a cron job passed, exit 0, every time: trial s23); a running watch waits.
+          if (ctx.once) ctx.fail(`${p}: no such file or folder: --once makes one pass and waits for none (a folder a job makes later: make it first, or watch without --once)`);
+          else ctx.note(`${p}: not there (yet); watched for`);
         } else ctx.fail(`${p}: cannot be reached: ${(e as Error).message}; tried again each pass`);
       }
     }
@@ -140,6 +143,11 @@ export async function followPaths(ledger: Ledger, state: FolderState, paths: str
         const r = await followFile(ledger, known.file, path, st, known.kind === 'gzip' ? undefined : known.kind, ctx);
         known.file = r.state;
         if (r.report) onInput(r.report);
+        // observation lines: a last line still being written, as a log's
+        if (r.state.pending > 0) {
+          behindBytes += r.state.pending;
+          oldestUnreadMs = Math.min(oldestUnreadMs ?? Infinity, st.mtimeMs);
+        }
       }
     } catch (e) {
       failed(path, e);

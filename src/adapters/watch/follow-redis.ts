@@ -46,7 +46,8 @@ export function followRedis(url: string, o: { intervalMs: number; timeoutMs?: nu
     sub?.disconnect();
     main = sub = null;
     retryAt = ctx.now() + backoff;
-    ctx.fail(`watch: ${what}; trying again in ${Math.round(backoff / 1000)} s (watch goes on with its files)`);
+    // one pass (--once) tries no more: said so (it said "trying again in 1 s", then exited)
+    ctx.fail(ctx.once ? `watch: ${what}; not tried again: --once makes one pass (exit 2 after it)` : `watch: ${what}; trying again in ${Math.round(backoff / 1000)} s (watch goes on with its files)`);
     backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
     wasDown = true;
   };

@@ -3,6 +3,7 @@ import type { Ledger } from '../../store/ledger.ts';
 import { traceEvents, traceReader, type TraceReader } from '../ingest-trace.ts';
 import { withoutLineKeyed } from '../trace-line-keys.ts';
 import { fileInput, HEAD_BYTES, headIdentity, readRange, sameHead } from './file-identity.ts';
+import { linesEnd } from './lines-end.ts';
 import type { InputReport, FollowContext } from './follow-context.ts';
 
 /** What watch holds of one TORCH_TRACE log between passes. */
@@ -83,7 +84,7 @@ export async function followTrace(ledger: Ledger, prev: TraceState | undefined, 
     s.ended = false;
   }
   const from = s.offset;
-  readNewLines(s, st.size);
+  readNewLines(s, linesEnd(path, s.offset, st.size));
   // a quiet log is final; a partial last line in it stays unread until its newline comes
   const final = quiet;
   if (final) {
@@ -114,7 +115,7 @@ export async function followTrace(ledger: Ledger, prev: TraceState | undefined, 
   return { state: s, report: { input: path, kind: 'trace', from, to: s.offset, appended: r.appended, duplicates: r.duplicates + fresh.length - events.length, records: r.records, ...(r.leftOut ? { leftOut: r.leftOut } : {}), behindBytes: st.size - s.offset } };
 }
 
-/** Feeds the reader the complete lines in [offset, size): up to the last newline. */
+/** Feeds the reader the lines in [offset, end): end is after a newline (linesEnd). */
 function readNewLines(s: TraceState, size: number): void {
   let pos = s.offset;
   let carry: Buffer | null = null;
@@ -147,5 +148,5 @@ function readNewLines(s: TraceState, size: number): void {
 /** Whether bytes [offset, size) of a log hold no newline: no line completed since a cursor. */
 function noLineAfter(path: string, offset: number, size: number): boolean {
   if (size < offset || size - offset > PARTIAL_LINE_BYTES) return false;
-  return size === offset || !readRange(path, offset, size).includes(0x0a);
+  return linesEnd(path, offset, size) === offset;
 }

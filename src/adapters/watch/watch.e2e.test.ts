@@ -502,9 +502,10 @@ describe('session 15: watch --once for cron', () => {
       assert.equal(r.status, 2, r.stderr);
       assert.match(r.stderr, /closed\/cold-local\.log: cannot be reached: EACCES.*; tried again each pass/);
       assert.doesNotMatch(r.stderr, /not there \(yet\)/);
+      // session 23: under --once a path not there fails the pass (exit 2), as a mistyped one must
       const missing = cliAs(join(out, 'w.db'), ['watch', join(top, 'not-yet'), '--once'], as);
-      assert.equal(missing.status, 0, missing.stderr);
-      assert.match(missing.stderr, /not-yet: not there \(yet\); watched for/);
+      assert.equal(missing.status, 2, missing.stderr);
+      assert.match(missing.stderr, /not-yet: no such file or folder: --once makes one pass and waits for none/);
     });
   });
 });
@@ -538,7 +539,7 @@ describe('trial 17: watch --redis says why it cannot follow a server, as pull do
       const port = server.port;
       const wrong = cli(join(dir, 'redis-wrong-pw.db'), ['watch', '--redis', `redis://:wrong@127.0.0.1:${port}`, '--once']);
       assert.equal(wrong.status, 2, wrong.stderr);
-      assert.match(wrong.stderr, new RegExp(`watch: Redis at redis://127\\.0\\.0\\.1:${port} refused the credentials: WRONGPASS.*; trying again in 1 s`));
+      assert.match(wrong.stderr, new RegExp(`watch: Redis at redis://127\\.0\\.0\\.1:${port} refused the credentials: WRONGPASS.*; not tried again: --once makes one pass`));
       assert.doesNotMatch(wrong.stderr, /sekret|:wrong@/, 'no password in messages');
       // a profile at pt2:dynamo-pgo::… in database 0; the URL names database 99, which the server has not
       const r = new Redis(server.url);
@@ -568,17 +569,19 @@ describe('trial 18: watch --redis and pull say one message of a server they cann
     try {
       const wrong = cli(join(dir, 'redis18-pw.db'), ['watch', '--redis', `redis://:wrong@127.0.0.1:${port}`, '--once']);
       assert.equal(wrong.status, 2, wrong.stderr);
-      assert.match(wrong.stderr, new RegExp(`^watch: Redis at redis://127\\.0\\.0\\.1:${port} refused the credentials: WRONGPASS [^;\n]*; trying again in 1 s \\(watch goes on with its files\\)\n`, 'm'));
+      assert.match(wrong.stderr, new RegExp(`^watch: Redis at redis://127\\.0\\.0\\.1:${port} refused the credentials: WRONGPASS [^;\n]*; not tried again: --once makes one pass \\(exit 2 after it\\)\n`, 'm'));
       const pull = cli(join(dir, 'redis18-pw.db'), ['pull', '--all', `redis://:wrong@127.0.0.1:${port}`]);
       assert.equal(pull.status, 2, pull.stderr);
-      assert.match(pull.stderr, new RegExp(`^pgo-ledger: Redis at redis://127\\.0\\.0\\.1:${port} refused the credentials: WRONGPASS [^;\n]*\n$`));
+      // the ledger each made was new: taken back, said once at the end of the one message (session 23)
+      assert.match(pull.stderr, new RegExp(`^pgo-ledger: Redis at redis://127\\.0\\.0\\.1:${port} refused the credentials: WRONGPASS [^;\n]*; nothing was written: the new ledger \\S*redis18-pw\\.db is removed\n$`));
       for (const r of [wrong, pull]) assert.doesNotMatch(r.stderr, /Connection is closed/);
     } finally {
       await server.stop();
     }
     const away = cli(join(dir, 'redis18-away.db'), ['watch', '--redis', `redis://127.0.0.1:${port}`, '--once']);
     assert.equal(away.status, 2, away.stderr);
-    assert.match(away.stderr, new RegExp(`^watch: cannot reach Redis at redis://127\\.0\\.0\\.1:${port}: connect ECONNREFUSED 127\\.0\\.0\\.1:${port}; trying again in 1 s \\(watch goes on with its files\\)\n`, 'm'));
+    assert.match(away.stderr, new RegExp(`^watch: cannot reach Redis at redis://127\\.0\\.0\\.1:${port}: connect ECONNREFUSED 127\\.0\\.0\\.1:${port}; not tried again: --once makes one pass \\(exit 2 after it\\)\n`, 'm'));
+    assert.doesNotMatch(away.stderr, /trying again/, 'one pass tries nothing again (it said "trying again in 1 s", then exited)');
     assert.doesNotMatch(away.stderr, /Connection is closed/);
   });
 });

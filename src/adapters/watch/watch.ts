@@ -40,6 +40,7 @@ export async function watch(ledger: Ledger, o: WatchOptions): Promise<{ passes: 
   const ctx: FollowContext = {
     now,
     settleMs: o.settleMs,
+    once: o.once,
     words: o.words ?? WATCH_FIELDS,
     note,
     reading: (input, appended) => o.status.reading?.(input, appended),

@@ -17,7 +17,7 @@ export function pullCommand(program: Command, ctx: CliContext): void {
       const { pullProfiles } = await import('../../adapters/redis.ts');
       // the key PyTorch wrote: a MAST job's own (mast:{name}:{version}) and an extra key may start with mast:
       const { formatCacheKey } = await import('../../model/cache-key.ts');
-      const l = await ctx.open({ write: true, create: true });
+      const l = await ctx.open({ write: true, create: true, takeBack: true });
       const which = o.all ? ({ all: true } as const) : { cacheKey: formatCacheKey({ job: o.job!, rank: o.rank === undefined ? null : parseRank(o.rank), tag: o.tag ?? '' }) };
       const r = await pullProfiles(l, url, which, { run: o.run ?? null });
       for (const b of r.bad) process.stderr.write(`pgo-ledger: ${b.key}: ${b.message}\n`);

@@ -55,7 +55,7 @@ export function watchCommand(program: Command, ctx: CliContext): void {
       process.on('SIGINT', stop);
       process.on('SIGTERM', stop);
       try {
-        const l = await ctx.open({ write: true, create: true });
+        const l = await ctx.open({ write: true, create: true, takeBack: true });
         const r = await watch(l, {
           paths,
           redis: o.redis,
