@@ -203,7 +203,7 @@ async function openDatabaseOnce(path: string, options: OpenOptions): Promise<Ope
   // temporary files, not in memory.
   if (!readonly) db.pragma('temp_store = MEMORY');
   // Closing Kysely closes the connection it was given.
-  return { sql: wrap(db, path, busyMs), path, close: async () => void (kysely ? await kysely.destroy() : db.close()) };
+  return { sql: wrap(db, path, busyMs, opened), path, close: async () => void (kysely ? await kysely.destroy() : db.close()) };
 }
 
 /**
@@ -399,7 +399,7 @@ function whileBusy(busyMs: number, maxStepMs: number, attempt: () => unknown): b
   }
 }
 
-function wrap(db: Database.Database, path: string, busyMs: number): Sql {
+function wrap(db: Database.Database, path: string, busyMs: number, opened: FileIdentity | null): Sql {
   const cache = new Map<string, Database.Statement>();
   const rawCache = new Map<string, Database.Statement>();
   const pluckCache = new Map<string, Database.Statement>();
@@ -471,6 +471,13 @@ function wrap(db: Database.Database, path: string, busyMs: number): Sql {
         const waited = beginImmediate(db, busyMs);
         if (waited || (committed !== undefined && version() !== committed)) met++;
         try {
+          // the file removed or replaced under this connection (another process took back a new
+          // ledger it wrote nothing to: new-ledger-file.ts): a write here would reach no path
+          try {
+            stillThere(path, opened);
+          } catch (e) {
+            throw inputError(`the ledger ${path} was removed or replaced while this command had it open: nothing of this write was committed; run the command again`, e);
+          }
           const r = fn();
           db.exec('COMMIT');
           writes++;

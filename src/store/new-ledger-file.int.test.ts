@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
@@ -66,6 +66,15 @@ describe('ledgerFileBefore: what a failed open or copy takes back', () => {
     const check = await openLedger(path, { readonly: true });
     assert.equal(check.sql.get<{ n: number }>('select count(*) n from events')!.n, 1);
     await check.close();
+  });
+
+  it('a write to a ledger whose file was removed under it (another process took it back) is an error, not a write no path reaches', async () => {
+    const path = join(dir, 'removed-under.db');
+    const ledger = await openLedger(path);
+    for (const s of ['', '-wal', '-shm']) rmSync(path + s, { force: true });
+    const code = { filename: '/m.py', firstlineno: 1, name: 'f', file_hash: 'h' };
+    assert.throws(() => ledger.append([{ kind: 'shape.observed', cacheKey: 'gone:None:', payload: { code, source: "L['x']", shape: { kind: 'tensor', size: [8], stride: [1] }, automatic_dynamic: true }, run: null, time: 1, idempotencyKey: 'e1' }]), /was removed or replaced while this command had it open: nothing of this write was committed/);
+    await ledger.close();
   });
 
   it('a half-made file (no ledger tables) is taken back where unlessLedger; a file that held anything before is never touched', () => {
