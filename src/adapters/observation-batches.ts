@@ -464,11 +464,8 @@ interface BatchSink<T> {
  * the sink, and yields the sink's batch when it is full and at the end.
  */
 async function* batchesOf<T>(file: string, o: LineBatchOptions, sink: BatchSink<T>): AsyncGenerator<T> {
-  let lines = o.after?.lines ?? 0;
-  let skipped = o.after?.skipped ?? 0;
-  const after = o.after?.line ?? 0;
+  const st: ParseState = { file, lines: o.after?.lines ?? 0, skipped: o.after?.skipped ?? 0, after: o.after?.line ?? 0, ctx: o.context };
   let bytes = 0;
-  let ctx: LineContext | undefined = o.context;
   const chunks = readTextChunks(file, undefined, o.end);
   for (;;) {
     let next: IteratorResult<TextChunk>;
@@ -478,43 +475,67 @@ async function* batchesOf<T>(file: string, o: LineBatchOptions, sink: BatchSink<
       // The input failed to read (a gzip cut off, damaged, or with bytes after its end): its whole
       // lines before that go in as a batch, as a big input's batches before it did, so that what
       // is committed does not hang on where a batch happened to end.
-      if (sink.count) yield sink.take(lines, bytes, skipped);
+      if (sink.count) yield sink.take(st.lines, bytes, st.skipped);
       throw e;
     }
     if (next.done) break;
     const chunk = next.value;
     bytes = chunk.bytes;
-    const texts = chunk.texts;
-    for (let i = 0; i < texts.length; i++) {
-      const text = texts[i];
-      if (text.length === 0 || (text.charCodeAt(0) !== 123 && text.trim() === '')) continue;
-      if (chunk.first + i <= after) {
-        // Read before (o.after) and counted there; parsed only until the input's first event
-        // names it (LineContext.tag: the idempotency keys of the lines after it).
-        if (ctx?.tag === undefined) {
-          ctx ??= lineContext(file, o.defaults, text);
-          try {
-            parseLine(text, chunk.first + i, ctx);
-          } catch {
-            /* a bad line: said and counted before */
-          }
-        }
-        continue;
-      }
-      lines++;
-      ctx ??= lineContext(file, o.defaults, text);
-      try {
-        sink.add(parseLine(text, chunk.first + i, ctx));
-      } catch (e) {
-        if (!(e instanceof InputError) || !o.skipInvalid) throw e;
-        skipped++;
-        o.onSkip(e);
-        continue;
-      }
-      if (sink.count >= o.batchSize) yield sink.take(lines, bytes, skipped, chunk.first + i);
+    for (let i = 0; i < chunk.texts.length; ) {
+      i = parseInto(chunk, i, st, o, sink);
+      if (sink.count >= o.batchSize) yield sink.take(st.lines, bytes, st.skipped, chunk.first + i - 1);
     }
   }
-  yield sink.take(lines, bytes, skipped);
+  yield sink.take(st.lines, bytes, st.skipped);
+}
+
+/** What batchesOf's reading has counted, and the line context it parses with. */
+interface ParseState {
+  readonly file: string;
+  lines: number;
+  skipped: number;
+  /** The file's last line read before (LineBatchOptions.after), 0 for none. */
+  readonly after: number;
+  ctx: LineContext | undefined;
+}
+
+/**
+ * Parses a chunk's lines from index `i` into the sink until it holds a batch or the chunk
+ * ends; the index after the last line read. A function of its own: the line loop is what
+ * grows hot, and a small function is cheap for TurboFan to compile, where batchesOf, an async
+ * generator, took 8-15 ms of compiling in every process (--trace-opt).
+ */
+function parseInto<T>(chunk: TextChunk, i: number, st: ParseState, o: LineBatchOptions, sink: BatchSink<T>): number {
+  const texts = chunk.texts;
+  for (; i < texts.length; i++) {
+    const text = texts[i];
+    if (text.length === 0 || (text.charCodeAt(0) !== 123 && text.trim() === '')) continue;
+    if (chunk.first + i <= st.after) {
+      // Read before (o.after) and counted there; parsed only until the input's first event
+      // names it (LineContext.tag: the idempotency keys of the lines after it).
+      if (st.ctx?.tag === undefined) {
+        st.ctx ??= lineContext(st.file, o.defaults, text);
+        try {
+          parseLine(text, chunk.first + i, st.ctx);
+        } catch {
+          /* a bad line: said and counted before */
+        }
+      }
+      continue;
+    }
+    st.lines++;
+    const ctx = (st.ctx ??= lineContext(st.file, o.defaults, text));
+    try {
+      sink.add(parseLine(text, chunk.first + i, ctx));
+    } catch (e) {
+      if (!(e instanceof InputError) || !o.skipInvalid) throw e;
+      st.skipped++;
+      o.onSkip(e);
+      continue;
+    }
+    if (sink.count >= o.batchSize) return i + 1;
+  }
+  return i;
 }
 
 /** Observation lines straight to wire batches (the worker's loop: no event outlives its line). */

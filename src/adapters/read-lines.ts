@@ -92,10 +92,7 @@ export async function* readTextChunks(path: string, maxLine = MAX_LINE_BYTES, en
             if (stop < from) stop = buf.indexOf(10, from + SPLIT_BYTES);
             if (stop < 0 || stop > end) stop = end;
           }
-          for (const t of buf.toString('utf8', from, stop).split('\n')) {
-            line++;
-            out.push(t.charCodeAt(t.length - 1) === 13 ? t.slice(0, -1) : t);
-          }
+          line += splitLines(buf, from, stop, out);
           from = stop + 1;
           if (from <= end) {
             yield { texts: out, first: firstLine, bytes };
@@ -126,6 +123,22 @@ export async function* readTextChunks(path: string, maxLine = MAX_LINE_BYTES, en
     input.destroy?.();
   }
   if (pendingLength) yield { texts: [take(Buffer.alloc(0), 0)], first: line + 1, bytes };
+}
+
+/**
+ * The lines of `buf` from `from` up to `stop` (a newline there, or the text's end), decoded at
+ * once, each without its CR, onto `out`; how many. A function of its own: the line loop is the
+ * hot part of the read, and a small function is cheap for TurboFan to compile, where the
+ * async generator around it, resumed once a piece, took ~34 ms of compiling in every process
+ * that read lines (--trace-opt), four times over for four writers.
+ */
+function splitLines(buf: Buffer, from: number, stop: number, out: string[]): number {
+  const parts = buf.toString('utf8', from, stop).split('\n');
+  for (let i = 0; i < parts.length; i++) {
+    const t = parts[i];
+    out.push(t.charCodeAt(t.length - 1) === 13 ? t.slice(0, -1) : t);
+  }
+  return parts.length;
 }
 
 /** Line by line (for inputs where the await per line does not matter). */
