@@ -191,6 +191,20 @@ describe("a folder a run, each run's log and the profile file it left (session 2
   });
 });
 
+describe('values seen with each run\'s profile file beside its log', () => {
+  it('a run\'s code_state file counts no value its compiles saw (probe7, probe5: run1/ run2/ run3/, each a log and a pickle)', () => {
+    for (const probe of ['probe7', 'probe5']) {
+      const traces = join(dir, `${probe}-traces-only.db`);
+      for (const n of [1, 2, 3]) ok(cli(traces, ['ingest', join(RUNS, probe, `run${n}`, 'trace.log.gz')]));
+      const folder = join(dir, `${probe}-with-files.db`);
+      ok(cli(folder, ['ingest', join(RUNS, probe)]));
+      type Story = { code: { name: string }; source: string; dim: { field: string; index?: number }; values: { value: string; count: number; runs: string[] }[] };
+      const values = (db: string) => (JSON.parse(ok(cli(db, ['why', '--job', probe, '--json']))) as Story[]).map((s) => [s.code.name, s.source, s.dim, s.values]);
+      assert.deepEqual(values(folder), values(traces), probe);
+    }
+  });
+});
+
 describe('values seen after warm starts', () => {
   it('a value a run only loaded (its get_*_code_state) is not counted as one it saw', () => {
     const db = join(dir, 'values-loaded.db');

@@ -19,8 +19,9 @@ import { carried, dimKey, isStatic, recordDimKey, recordValue, show, valueAt, ty
  * logged for the dim (`new` is the frame's value), and the static dims of the snapshot it put
  * (a static dim of a join is the value every frame joined had). A snapshot's dynamic dim holds
  * no value, so a value that made a dim dynamic, and every later one, is only in the first two;
- * a snapshot a run loaded (get_*_code_state) is what earlier runs saw. Other events (observation
- * lines, imported profiles) each count as one, as `why`'s fold counts them.
+ * a snapshot a run loaded (get_*_code_state) is what earlier runs saw. An observation line
+ * counts as one, as `why`'s fold counts it; a profile file (a pickle beside a run's log) holds a
+ * join, and counts a value only where no compile saw it.
  *
  * Returns, for an acc, its dim's values in first-seen order (by the position of the compile's
  * first event, or of the event), or null for an acc no trace told of (its values are the
@@ -70,7 +71,7 @@ export function compileValues(sql: Sql, dict: Dictionaries, profileId: number, w
           if (kind === 'get') return;
           let entry = bodies.get(ev.bodyId);
           if (!entry) bodies.set(ev.bodyId, (entry = carried((ev.shape ?? ev.entry)!)));
-          list.push({ position: ev.position, run: ev.run, compile: kind === 'put' ? compile : null, rank: kind === 'put' ? SNAPSHOT : EVENT, entry, dim: null, value: null });
+          list.push({ position: ev.position, run: ev.run, compile: kind === 'put' ? compile : null, rank: kind === 'put' ? SNAPSHOT : EVENT, entry, dim: null, value: null, file: kind !== 'put' && ev.kind === 'entry.imported' });
         }
       },
       dict,
@@ -84,10 +85,11 @@ export function compileValues(sql: Sql, dict: Dictionaries, profileId: number, w
     // each compile's value: the best its events tell (DESCRIBED, RECORD, SNAPSHOT), at its first event
     const best = new Map<string, { position: number; run: string | null; rank: number; value: string | null }>();
     const counted: { position: number; run: string | null; value: string }[] = [];
+    const files: { position: number; run: string | null; value: string }[] = [];
     for (const s of list) {
       const value = s.rank === RECORD ? (s.dim === dk && !s.value!.includes('?') ? s.value : null) : staticText(s.entry!, d);
       if (s.compile === null) {
-        if (value !== null) counted.push({ position: s.position, run: s.run, value });
+        if (value !== null) (s.file ? files : counted).push({ position: s.position, run: s.run, value });
         continue;
       }
       const b = best.get(s.compile);
@@ -98,6 +100,14 @@ export function compileValues(sql: Sql, dict: Dictionaries, profileId: number, w
       }
     }
     for (const b of best.values()) if (b.value !== null) counted.push({ position: b.position, run: b.run, value: b.value });
+    // A profile file (a pickle, a remote value, a mega-cache) holds the join of what the runs
+    // before it fed, not a frame's input: where a compile saw its value, the file is that
+    // value again (each run's code_state file beside its log doubled the run's counts). A value
+    // no compile saw (a run the traces do not cover) is the file's to tell.
+    if (files.length) {
+      const saw = new Set(counted.map((c) => c.value));
+      for (const f of files) if (!saw.has(f.value)) (saw.add(f.value), counted.push(f));
+    }
     counted.sort((x, y) => x.position - y.position);
     const values: Track['values'] = new Map();
     for (const c of counted) {
@@ -129,6 +139,8 @@ interface Seen {
   /** A record's dim (dimKey) and value (as `show` prints it). */
   dim: string | null;
   value: string | null;
+  /** A profile file's snapshot (no trace's put or get): the join, counted where no compile saw its value. */
+  file?: boolean;
 }
 
 /** A dim's static value in an entry as `show` prints it; null for none (dynamic, unset, absent, or a whole field with a dynamic dim). */
