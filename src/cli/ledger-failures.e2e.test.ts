@@ -307,3 +307,26 @@ describe('trial 20: a ledger on a full disk', () => {
     }
   });
 });
+
+describe('two writers started together on one new ledger path, one of them failing', () => {
+  it("the other's events are in the file at the path, and it succeeds (its open saw a file the failing one was making, then removing)", async () => {
+    const { spawn } = await import('node:child_process');
+    const run = (args: string[], limit?: number) =>
+      new Promise<{ status: number | null; stderr: string }>((done) => {
+        const p = limit === undefined ? spawn(process.execPath, [builtCli(), ...args]) : spawn('bash', ['-c', `ulimit -f ${limit}; exec "$@"`, 'bash', process.execPath, builtCli(), ...args]);
+        let stderr = '';
+        p.stderr.on('data', (d: Buffer) => (stderr += d));
+        p.on('exit', (status) => done({ status, stderr }));
+      });
+    const bad = join(FIXTURES, 'multirun', 'probe5', 'run2', 'trace.log.gz');
+    const good = join(FIXTURES, 'multirun', 'probe7', 'run1', 'trace.log.gz');
+    // a new-user trial met it 2 times in 28 (the good one: "cannot open database: disk I/O error",
+    // no ledger left); a guard, as the moment the two meet is the scheduler's
+    for (let i = 0; i < 16; i++) {
+      const db = join(dir, `together-${i}.db`);
+      const [, ok] = await Promise.all([run(['--db', db, 'ingest', bad], 40), run(['--db', db, 'ingest', good])]);
+      assert.equal(ok.status, 0, `pair ${i}: ${ok.stderr}`);
+      assert.match(cliAs(db, ['jobs']).stdout, /^probe7:None:\t8 events\t/m, `pair ${i}`);
+    }
+  });
+});

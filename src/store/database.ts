@@ -103,7 +103,7 @@ export async function openDatabase(path: string, options: OpenOptions = {}): Pro
     try {
       return await openDatabaseOnce(path, options);
     } catch (e) {
-      if (!(e instanceof TakenBack) || attempt === 3) throw e instanceof TakenBack ? inputError(`cannot create the ledger in ${path}: other processes removed the new file ${attempt} times as this one made it`) : e;
+      if (!(e instanceof TakenBack) || attempt === 3) throw e instanceof TakenBack ? inputError(`cannot create the ledger in ${path}: other processes removed the new file ${attempt} times as this one made it`, e.cause ?? e) : e;
     }
   }
 }
@@ -128,13 +128,38 @@ const identityOf = (path: string): FileIdentity | null => {
 };
 /** This open's file is no longer at its path (see FileIdentity): opened again. */
 class TakenBack extends Error {}
+/**
+ * Whether a file SQLite could not open or read is a new one another process is taking back:
+ * a file of a few pages (a ledger's making cut short by a full disk or a file-size limit, in
+ * another process) that is removed or replaced within a second. A ledger that is damaged for
+ * good is said so after that second.
+ */
+function beingTakenBack(path: string, opened: FileIdentity | null): boolean {
+  const first = opened ?? identityOf(path);
+  if (first === null) return true;
+  try {
+    if (statSync(path).size > 64 << 10) return false;
+  } catch {
+    return true;
+  }
+  for (let waited = 0; waited < 1000; waited += 10) {
+    if (removedUnder(path, first)) return true;
+    Atomics.wait(pause, 0, 0, 10);
+  }
+  return false;
+}
+
+/** Whether the file this connection opened is no longer the one at its path. */
+function removedUnder(path: string, opened: FileIdentity | null): boolean {
+  if (opened === null) return false;
+  const now = identityOf(path);
+  return now === null || now.dev !== opened.dev || now.ino !== opened.ino;
+}
 /** Connections to files removed from under them: never closed, as SQLite's close removes a -wal and -shm by name, which the new file at the path owns. */
 const removedFiles: Database.Database[] = [];
 const keptOpen = (db: Database.Database, e: TakenBack): TakenBack => (removedFiles.push(db), e);
 function stillThere(path: string, opened: FileIdentity | null): void {
-  if (opened === null) return;
-  const now = identityOf(path);
-  if (now === null || now.dev !== opened.dev || now.ino !== opened.ino) throw new TakenBack(`${path} was removed as this process opened it`);
+  if (removedUnder(path, opened)) throw new TakenBack(`${path} was removed as this process opened it`);
 }
 
 async function openDatabaseOnce(path: string, options: OpenOptions): Promise<OpenedDatabase> {
@@ -159,6 +184,8 @@ async function openDatabaseOnce(path: string, options: OpenOptions): Promise<Ope
     db = readonly ? openReadonly(path) : new Database(path);
     if (!readonly && path !== ':memory:') opened = identityOf(path);
   } catch (e) {
+    // a new file removed as SQLite opened it (another process taking back the ledger it failed to make)
+    if (!readonly && path !== ':memory:' && (isCorruption(e) || String((e as { code?: unknown }).code).startsWith('SQLITE_IOERR')) && beingTakenBack(path, null)) throw new TakenBack(`${path} was removed as this process opened it`, { cause: e });
     if (isCorruption(e)) throw damaged(path, 'cannot open it', e);
     throw cannotOpen(path, readonly, e);
   }
@@ -184,6 +211,10 @@ async function openDatabaseOnce(path: string, options: OpenOptions): Promise<Ope
     // tables, and three parent lookups per appended event cost a third of the insert.
     db.pragma('foreign_keys = OFF');
   } catch (e) {
+    // the file removed from under this open (its -wal and -shm too: SQLite then fails on them)
+    if (removedUnder(path, opened) || (!readonly && (isCorruption(e) || String((e as { code?: unknown }).code).startsWith('SQLITE_IOERR')) && beingTakenBack(path, opened))) {
+      throw keptOpen(db, new TakenBack(`${path} was removed as this process opened it`, { cause: e }));
+    }
     db.close();
     if (e instanceof DatabaseVersionError || e instanceof LedgerError) throw e;
     if (isCorruption(e)) throw damaged(path, 'cannot open it', e);
@@ -317,6 +348,7 @@ function createIfNew(db: Database.Database, path: string, opened: FileIdentity |
   } catch (e) {
     if (db.inTransaction) db.exec('ROLLBACK');
     if (e instanceof TakenBack) throw keptOpen(db, e);
+    if (removedUnder(path, opened)) throw keptOpen(db, new TakenBack(`${path} was removed as this process made its ledger`, { cause: e }));
     db.close();
     if (e instanceof LedgerError) throw e;
     if (isCorruption(e)) throw damaged(path, 'cannot open it', e);
