@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
 import type { Ledger } from '../store/ledger.ts';
 import { classify, fullMessage, LedgerError, namingLedger } from '../errors.ts';
-import { ledgerFileBefore, type LedgerFileBefore } from '../store/new-ledger-file.ts';
+import type { LedgerFileBefore } from '../store/new-ledger-file.ts';
 import { VERSION } from '../version.ts';
 import { DB_FLAG, usage, type CliContext } from './context.ts';
 import { copyCommand } from './commands/copy.ts';
@@ -90,7 +90,8 @@ export async function runCli(argv: string[], program = new Command()): Promise<n
           const { existsSync } = await import('node:fs');
           if (!existsSync(db)) usage(`${db}: no ledger there (only ingest and pull create one)`);
         }
-        if (options?.create && options.takeBack) before = ledgerFileBefore(db);
+        // (loaded here: the command line's start loads no SQLite)
+        if (options?.create && options.takeBack) before = (await import('../store/new-ledger-file.ts')).ledgerFileBefore(db);
         // Read commands open read-only: they never create, migrate or rebuild a database.
         ledger = await openLedger(db, { readonly: !options?.write, existing, words: DB_FLAG });
         for (const n of ledger.notes) process.stderr.write(`${n}\n`);

@@ -14,13 +14,16 @@ for (const dialect of DIALECTS) describe(dialect, () => {
   const ev = (key: string, i: number) => ({
     kind: 'shape.observed' as const, cacheKey: key, payload: { code, source: i % 7 === 0 ? "L['y']" : "L['x']", shape: { kind: 'tensor' as const, size: [2 + (i % 5), 4 + Math.floor(i / 40)], stride: [4, 1] }, automatic_dynamic: true }, run: `r${Math.floor(i / 25)}`, time: 1000 + i, idempotencyKey: `${key}${i}`,
   });
+  // made here, not in before(): tempDir's after() registered within a hook ran as the hook
+  // ended, and removed the folder under the open ledger (its writes then reached no path)
+  const dir = tempDir();
   let l: Ledger;
   let a: number;
   let b: number;
   const positions = (table: string, pid: number) => l.sql.allRaw(`select position from ${table} where profile_id = ? order by position`, pid).map((r) => Number(r[0]));
   before(async () => {
     process.env.PGO_LEDGER_CHECKPOINT_EVERY = '10';
-    l = await openLedger(ledgerAt(dialect, tempDir(), 'verify.db'));
+    l = await openLedger(ledgerAt(dialect, dir, 'verify.db'));
     // two profiles interleaved: a position past a profile's event is the other's
     for (let k = 0; k < 4; k++) l.append(Array.from({ length: 40 }, (_, j) => ev(j % 2 ? 'b:None:' : 'a:None:', k * 20 + (j >> 1))));
     a = l.profileByKey('a:None:')!.id;
