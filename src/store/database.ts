@@ -155,9 +155,16 @@ function removedUnder(path: string, opened: FileIdentity | null): boolean {
   const now = identityOf(path);
   return now === null || now.dev !== opened.dev || now.ino !== opened.ino;
 }
-/** Connections to files removed from under them: never closed, as SQLite's close removes a -wal and -shm by name, which the new file at the path owns. */
+/**
+ * Connections to files removed from under them (here, and by a take-back: new-ledger-file.ts):
+ * never closed, as SQLite's close removes a -wal and -shm by name, which a new file at the path
+ * may own by then (the process ends soon after, which closes nothing).
+ */
 const removedFiles: Database.Database[] = [];
-const keptOpen = (db: Database.Database, e: TakenBack): TakenBack => (removedFiles.push(db), e);
+export const keepOpen = (db: Database.Database): void => void removedFiles.push(db);
+const keptOpen = (db: Database.Database, e: TakenBack): TakenBack => (keepOpen(db), e);
+/** What SQLite says of a file it cannot read: damage, or an I/O error (its -wal or -shm gone too). */
+const unreadable = (e: unknown): boolean => isCorruption(e) || String((e as { code?: unknown }).code).startsWith('SQLITE_IOERR');
 function stillThere(path: string, opened: FileIdentity | null): void {
   if (removedUnder(path, opened)) throw new TakenBack(`${path} was removed as this process opened it`);
 }
@@ -185,7 +192,7 @@ async function openDatabaseOnce(path: string, options: OpenOptions): Promise<Ope
     if (!readonly && path !== ':memory:') opened = identityOf(path);
   } catch (e) {
     // a new file removed as SQLite opened it (another process taking back the ledger it failed to make)
-    if (!readonly && path !== ':memory:' && (isCorruption(e) || String((e as { code?: unknown }).code).startsWith('SQLITE_IOERR')) && beingTakenBack(path, null)) throw new TakenBack(`${path} was removed as this process opened it`, { cause: e });
+    if (!readonly && path !== ':memory:' && unreadable(e) && beingTakenBack(path, null)) throw new TakenBack(`${path} was removed as this process opened it`, { cause: e });
     if (isCorruption(e)) throw damaged(path, 'cannot open it', e);
     throw cannotOpen(path, readonly, e);
   }
@@ -212,7 +219,7 @@ async function openDatabaseOnce(path: string, options: OpenOptions): Promise<Ope
     db.pragma('foreign_keys = OFF');
   } catch (e) {
     // the file removed from under this open (its -wal and -shm too: SQLite then fails on them)
-    if (removedUnder(path, opened) || (!readonly && (isCorruption(e) || String((e as { code?: unknown }).code).startsWith('SQLITE_IOERR')) && beingTakenBack(path, opened))) {
+    if (removedUnder(path, opened) || (!readonly && unreadable(e) && beingTakenBack(path, opened))) {
       throw keptOpen(db, new TakenBack(`${path} was removed as this process opened it`, { cause: e }));
     }
     db.close();

@@ -79,12 +79,12 @@ export interface Ledger {
   replay(onProgress?: (events: number) => void): { events: number; profiles: number; records: number };
   /** The newest entry.imported event the window folds for the profile (newest-import.ts), null where none. */
   newestImport(profileId: number, window?: Window): NewestImport | null;
-  /** Which string objects each code id's were in the process that wrote the newest trace snapshot the window folds (code-origins.ts), null where none. */
   /**
    * What still carries what each run the window leaves out as a what-if brought, by profile (runs
    * that warm-started from it, later snapshots with no run): a note each, in retract's words.
    */
   excludedRunNotes(window: Window): { cacheKey: string; run: string; note: string }[];
+  /** Which string objects each code id's were in the process that wrote the newest trace snapshot the window folds (code-origins.ts), null where none. */
   codeOrigins(profileId: number, window?: Window): CodeStrings | null;
   /** The recorded snapshot of an import (format and raw bytes). */
   importSnapshot(id: number): { format: string; origin: string; bytes: Uint8Array } | undefined;

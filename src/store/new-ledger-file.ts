@@ -1,9 +1,7 @@
 import { existsSync, rmSync, statSync, truncateSync } from 'node:fs';
 import Database from 'better-sqlite3';
+import { keepOpen } from './database.ts';
 import { isPostgresUrl } from './dialect/dialect.ts';
-
-/** Connections to files removed from under them, kept open (see writeLock). */
-const kept: Database.Database[] = [];
 
 /** The files SQLite makes beside a ledger. */
 const SIDECARS = ['-wal', '-shm', '-journal'];
@@ -105,10 +103,8 @@ function writeLock(path: string): { holdsLedger: boolean; holdsWrites(): boolean
         } catch {
           /* released with the connection */
         }
-        // Not closed once the files are removed: SQLite's close removes a -wal and -shm by
-        // name, which a ledger another process makes at the path may own by then (the process
-        // ends soon after, which closes nothing).
-        if (removed) kept.push(held);
+        // not closed once the files are removed (database.ts keepOpen says why)
+        if (removed) keepOpen(held);
         else held.close();
       },
     };

@@ -106,9 +106,10 @@ export function carriedAdvice(runs: readonly string[], carriers: Carriers, how: 
 /** Whether anything carries what the run brought (carriedAdvice has something to say). */
 export const carriesAny = (c: Carriers): boolean => c.runs.length > 0 || c.snapshots.length > 0;
 
-/** retract's note for a profile where `carriers` carry what the retracted run brought. */
-export function carriedNote(run: string, cacheKey: string, carriers: Carriers): string {
-  return `pgo-ledger: note: ${cacheKey}: run ${run} is left out of its answers, ${carriedAdvice([run], carriers)}\n`;
+/** The note for a profile where `carriers` carry what the run left out (by `retract`, or `--exclude-run`) brought. */
+export function carriedNote(run: string, cacheKey: string, carriers: Carriers, how: LeaveOut = 'retract'): string {
+  const left = how === 'retract' ? `run ${run} is left out of its answers` : `--exclude-run ${run} leaves it out of this answer`;
+  return `pgo-ledger: note: ${cacheKey}: ${left}, ${carriedAdvice([run], carriers, how)}\n`;
 }
 
 /**
@@ -125,7 +126,7 @@ export function excludedRunNotes(sql: Sql, dict: Dictionaries, w: Window): { cac
     for (const [pid, cacheKey] of rows) {
       const carriers = warmStartCarriers(sql, dict, Number(pid), { ...w, excludeRuns: others })(run);
       if (!carriesAny(carriers)) continue;
-      notes.push({ cacheKey: String(cacheKey), run, note: `pgo-ledger: note: ${String(cacheKey)}: --exclude-run ${run} leaves it out of this answer, ${carriedAdvice([run], carriers, 'exclude')}\n` });
+      notes.push({ cacheKey: String(cacheKey), run, note: carriedNote(run, String(cacheKey), carriers, 'exclude') });
     }
   }
   return notes;

@@ -3,15 +3,7 @@ import type { FileIngestSummary, IngestKind } from '../../adapters/ingest-file.t
 import { aboutInput, classify, fullMessage, inputName, isDatabaseFailure, LedgerError, namingLedger } from '../../errors.ts';
 import { INGEST_FLAGS, parseRank, type CliContext } from '../context.ts';
 import { counted } from '../../counted.ts';
-import { statSync } from 'node:fs';
-
-const isFolder = (f: string): boolean => {
-  try {
-    return statSync(f).isDirectory();
-  } catch {
-    return false;
-  }
-};
+import { isFolder } from '../../adapters/write-file-atomic.ts';
 
 export function ingestCommand(program: Command, ctx: CliContext): void {
   program
