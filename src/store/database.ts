@@ -160,8 +160,9 @@ function removedUnder(path: string, opened: FileIdentity | null): boolean {
  * never closed, as SQLite's close removes a -wal and -shm by name, which a new file at the path
  * may own by then (the process ends soon after, which closes nothing).
  */
-const removedFiles: Database.Database[] = [];
-export const keepOpen = (db: Database.Database): void => void removedFiles.push(db);
+const removedFiles: object[] = [];
+// (typed `object`: the library's declarations name no better-sqlite3 type, which its users need not have)
+export const keepOpen = (db: object): void => void removedFiles.push(db);
 const keptOpen = (db: Database.Database, e: TakenBack): TakenBack => (keepOpen(db), e);
 /** What SQLite says of a file it cannot read: damage, or an I/O error (its -wal or -shm gone too). */
 const unreadable = (e: unknown): boolean => isCorruption(e) || String((e as { code?: unknown }).code).startsWith('SQLITE_IOERR');
