@@ -312,8 +312,22 @@ describe('values seen: what each compile saw', () => {
     // randn(4, 6)[:, ::2], randn(4, 8)[:, ::2], randn(4, 4): run 3's record, described input and snapshot are one compile
     assert.deepEqual(at('strided', "L['x']", 'stride[1]'), [['2', 2, [r1, r2]], ['1', 1, [r3]]]);
     assert.deepEqual(at('strided', "L['x']", 'size[1]'), [['3', 1, [r1]], ['4', 2, [r2, r3]]]);
-    // ints: what the trace tells (run 3's small(.., 2) met a dynamic dim: no record, no value in its snapshot)
-    assert.deepEqual(at('small', "L['k']", 'scalar'), [['0', 1, [r1]], ['1', 1, [r2]]]);
+    // ints: small(.., 0), (.., 1), (.., 2). Run 3's 2 met a dynamic int: no record, `?` in its
+    // snapshot; only its symbol tells it (create_symbol's val: scalar.described)
+    assert.deepEqual(at('small', "L['k']", 'scalar'), [['0', 1, [r1]], ['1', 1, [r2]], ['2', 1, [r3]]]);
+    // dflt(x) (k=3), dflt(x, 4) in runs 2 and 3 (run 3's from its symbol alone)
+    assert.deepEqual(at('dflt', "L['k']", 'scalar'), [['3', 1, [r1]], ['4', 2, [r2, r3]]]);
+    // the module's int: M(2, 3), then M(3, 6) twice. Run 3's 3 is not in its trace: Dynamo
+    // specializes an nn.Module's int attribute (no symbol), and its snapshot holds the `?` it loaded
+    assert.deepEqual(at('forward', "L['self'].n", 'scalar'), [['2', 1, [r1]], ['3', 1, [r2]]]);
+  });
+
+  it('probe4: ints fed once their source was dynamic, told only by their symbols (create_symbol), negative and past 2**53', () => {
+    for (const [set, job] of [['probe4-local', 'probe4'], ['probe4-remote', 'team/probe:5']]) {
+      const { runs: [r1, r2, r3], stories } = ingested(join(dir, `values-${set}.db`), set, job);
+      // neg(x, -3), neg(x, -7); neg(x, 2**40); neg(x, 2**40 + 1) (probe4.py)
+      assert.deepEqual(valuesAt(stories, 'neg', "L['k']", 'scalar'), [['-3', 1, [r1]], ['-7', 1, [r1]], ['1099511627776', 1, [r2]], ['1099511627777', 1, [r3]]], set);
+    }
   });
 
   it("probe7: plain's sizes, and a restarted attempt's inputs (broken's 5/0_1) counted with its compile's record once", () => {

@@ -464,6 +464,7 @@ class TraceScope {
         // one that produced the compile, so only its descriptions are kept.
         case 'describe_tensor':
         case 'describe_source':
+        case 'create_symbol':
           if (f.kind === 'describe_tensor') this.#tensors.set(`${f.describerId}/${f.id}`, f);
           if (f.compile !== null && f.attempt > (this.#lastAttempt.get(f.compile) ?? -1)) this.#lastAttempt.set(f.compile, f.attempt);
           break;
@@ -506,6 +507,9 @@ class TraceScope {
       } else if (f.kind === 'describe_source') {
         if (this.#held(f.compile)) break;
         this.#describedSource(f, i);
+      } else if (f.kind === 'create_symbol') {
+        if (this.#held(f.compile)) break;
+        this.#describedScalar(f, i);
       } else if (f.kind === 'code_state') this.#snapshot(f, i);
     }
     for (const [c, n] of this.#undescribed) this.problems.push({ line: 0, message: `compile ${c}: ${counted(n, 'described input')} but no compilation_metrics names its code; skipped` });
@@ -606,6 +610,37 @@ class TraceScope {
       idempotencyHash: hash53After(this.#idemPrefix, rest),
       keyedLine: false,
     }, `${f.line}\u0000described\u0000${f.source}`);
+  }
+
+  /**
+   * A dynamic int a compile was fed (create_symbol: once its source is dynamic, the only place
+   * a trace gives its value) as a scalar.described event: evidence, as shape.described is.
+   */
+  #describedScalar(f: Fact<'create_symbol'>, i: number): void {
+    if (f.compile === null || f.attempt !== this.#lastAttempt.get(f.compile)) return;
+    const code = this.#codeOf(f.compile);
+    if (!code) {
+      this.#undescribed.set(f.compile, (this.#undescribed.get(f.compile) ?? 0) + 1);
+      return;
+    }
+    const once = `${f.compile}\u0000${f.source}`;
+    if (this.#described.has(once)) return;
+    this.#described.add(once);
+    const rest = `v\u0000${attemptId(f.compile, f.attempt)}\u0000${f.source}`;
+    // a kind no build keyed by its line: no old key to note
+    this.events.push({
+      kind: 'scalar.described',
+      cacheKey: this.key,
+      payload: { code, source: f.source, value: f.value },
+      time: this.#timeAt(i),
+      run: this.run,
+      origin: this.#origin,
+      originLine: f.line,
+      compileId: attemptId(f.compile, f.attempt),
+      idempotencyKey: this.#idemStart + rest,
+      idempotencyHash: hash53After(this.#idemPrefix, rest),
+      keyedLine: false,
+    });
   }
 
   /** An event, and the key it had when keys named the line (`lineRest`, after the shared start). */

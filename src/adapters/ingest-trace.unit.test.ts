@@ -478,7 +478,7 @@ describe('trace ingest: metadata nothing reads', () => {
     assert.deepEqual([h.entries, h.ignored], [4, 4]);
   });
   it("a line of a kind nothing reads whose metadata is not JSON is counted by the kind it names, unparsed (but for a log's first entry), and holds its payload lines", () => {
-    const bad = ['{"str": ', '{"str": "\t"}', '{"guard_added_fast": {}}}', '{"create_symbol": [1,]}'];
+    const bad = ['{"str": ', '{"str": "\t"}', '{"guard_added_fast": {}}}', '{"describe_storage": [1,]}'];
     const log = [glog(bad[0]), first, ...bad.flatMap((b) => [glog(b), '\tx']), glog('{"artifact": {}}')].join('\n');
     const fast = traceReader();
     fast.pushBytes(Buffer.from(log));

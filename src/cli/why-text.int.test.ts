@@ -10,7 +10,7 @@ import { storyText } from './why-format.ts';
 
 /**
  * `why`'s text tells each source once: PyTorch's cold run (the fixture's trace) turned L['a']
- * dim 1 dynamic (#13), then L['b'] dim 0 (#15), then L['a']'s strides (#19, #20); the list puts
+ * dim 1 dynamic (#14), then L['b'] dim 0 (#16), then L['a']'s strides (#20, #21); the list puts
  * the latest change first, and L['a']'s header used to come twice, around L['b']'s.
  */
 it("why's text: a source's story under one header, its dims in log order, though two sources' changes interleave", async () => {
@@ -24,10 +24,10 @@ it("why's text: a source's story under one header, its dims in log order, though
     const lines = storyText(stories);
     const heads = lines.filter((x) => !x.startsWith(' '));
     assert.equal(new Set(heads).size, heads.length, heads.join('\n'));
-    // L['a']'s story: the dims as they turned dynamic, #13, #19, #20
+    // L['a']'s story: the dims as they turned dynamic, #14, #20, #21
     const at = lines.findIndex((x) => x.startsWith("L['a'] in "));
     const told = lines.slice(at + 1, lines.findIndex((x, i) => i > at && !x.startsWith(' '))).filter((x) => /^ {2}\S.*dynamic in #/.test(x));
-    assert.deepEqual(told.map((x) => /dynamic in #(\d+)/.exec(x)![1]), ['13', '19', '20']);
+    assert.deepEqual(told.map((x) => /dynamic in #(\d+)/.exec(x)![1]), ['14', '20', '21']);
     assert.deepEqual(told.map((x) => x.split(':')[0].trim()), ['dim 1', 'stride dim 0', 'stride dim 1']);
   } finally {
     await l.close();

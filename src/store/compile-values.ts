@@ -1,10 +1,11 @@
 import { compileOfAttempt } from '../codecs/trace/envelope.ts';
 import { DYNAMIC, type SizeAtom, type StrideAtom } from '../model/atoms.ts';
 import { codeKey, type CodeId } from '../model/code-id.ts';
-import { makeTensor, type FrameStateSizeEntry } from '../model/entry.ts';
+import { intFromJson } from '../codecs/entry-json.ts';
+import { makeScalar, makeTensor, type FrameStateSizeEntry } from '../model/entry.ts';
 import { inferStrides } from '../model/infer-strides.ts';
 import { snapshotKind } from '../model/snapshot-kind.ts';
-import type { ShapeDescribed } from './events.ts';
+import type { ScalarDescribed, ShapeDescribed } from './events.ts';
 import { scanEvents, type Dictionaries } from './log.ts';
 import type { Sql } from './database.ts';
 import { leftOutRuns, type Window } from './window.ts';
@@ -14,8 +15,9 @@ import { carried, dimKey, isStatic, recordDimKey, recordValue, show, valueAt, ty
  * The values seen at a dim of a source that a trace told of, as PyTorch compared them: each
  * frame Dynamo compiled builds one entry from what it was fed (make_tensor, make_scalar) and
  * joins it into the profile (update_automatic_dynamic), so each compile saw one value, credited
- * to its run. A trace tells a compile's value three ways, best first: the tensor it described
- * (describe_tensor: the whole input, strides inferred as Dynamo infers them), the record it
+ * to its run. A trace tells a compile's value three ways, best first: the input it described
+ * (describe_tensor: the whole tensor, strides inferred as Dynamo infers them; create_symbol: a
+ * dynamic int, scalar.described), the record it
  * logged for the dim (`new` is the frame's value), and the static dims of the snapshot it put
  * (a static dim of a join is the value every frame joined had). A snapshot's dynamic dim holds
  * no value, so a value that made a dim dynamic, and every later one, is only in the first two;
@@ -59,9 +61,12 @@ export function compileValues(sql: Sql, dict: Dictionaries, profileId: number, w
         // a compile's events, by its run (or, where a trace named none, its file) and compile id;
         // a restarted attempt (`5/0_1`: a graph break's) is the same frame, fed the same inputs
         const compile = ev.compileId === null ? null : `${ev.run ?? `\u0001${ev.origin ?? ''}`}\u0000${compileOfAttempt(ev.compileId)}`;
-        if (ev.kind === 'shape.described') {
+        if (ev.kind === 'shape.described' || ev.kind === 'scalar.described') {
           let e = described.get(ev.bodyId);
-          if (!e) described.set(ev.bodyId, (e = describedEntry(dict.body(ev.bodyId).stored as ShapeDescribed)));
+          if (!e) {
+            const b = dict.body(ev.bodyId).stored;
+            described.set(ev.bodyId, (e = ev.kind === 'shape.described' ? describedEntry(b as ShapeDescribed) : makeScalar(intFromJson((b as Pick<ScalarDescribed, 'value'>).value))));
+          }
           list.push({ position: ev.position, run: ev.run, compile, rank: DESCRIBED, entry: e, dim: null, value: null });
         } else if (ev.record) {
           list.push({ position: ev.position, run: ev.run, compile, rank: RECORD, entry: null, dim, value: recordValue(ev.record.new) });

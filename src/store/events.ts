@@ -108,6 +108,12 @@ function buildSchemas() {
    * id is the event's column. Evidence only: the fold leaves the profile as it is.
    */
   const ShapeDescribedV1 = z.object({ code: CodeIdSchema, source: z.string(), ...DescribedBody.shape });
+  /**
+   * A dynamic int a compile was fed (TORCH_TRACE create_symbol: once its source is dynamic, the
+   * only place a trace gives its value). Evidence only, as shape.described.
+   */
+  const ScalarBody = z.object({ value: IntJson });
+  const ScalarDescribedV1 = z.object({ code: CodeIdSchema, source: z.string(), ...ScalarBody.shape });
 
   /**
    * What is stored of each payload. The code id and source go to columns (codes are
@@ -126,6 +132,7 @@ function buildSchemas() {
     'run.retracted': { 1: RunRetractedV1 },
     'dynamic.logged': { 1: z.object({ record: RecordSchema, guard: z.string().nullable() }) },
     'shape.described': { 1: DescribedBody },
+    'scalar.described': { 1: ScalarBody },
   };
   const SCHEMAS: Record<string, Record<number, z.ZodType>> = {
     'shape.observed': { 1: ShapeObservedV1 },
@@ -133,8 +140,9 @@ function buildSchemas() {
     'run.retracted': { 1: RunRetractedV1 },
     'dynamic.logged': { 1: DynamicLoggedV1 },
     'shape.described': { 1: ShapeDescribedV1 },
+    'scalar.described': { 1: ScalarDescribedV1 },
   };
-  return { EntryJsonSchema, CodeIdSchema, ShapeSchema, ShapeObservedV1, EntryImportedV1, DynamicLoggedV1, RunRetractedV1, ShapeDescribedV1, StoredBodies, SCHEMAS };
+  return { EntryJsonSchema, CodeIdSchema, ShapeSchema, ShapeObservedV1, EntryImportedV1, DynamicLoggedV1, RunRetractedV1, ShapeDescribedV1, ScalarDescribedV1, StoredBodies, SCHEMAS };
 }
 type Schemas = ReturnType<typeof buildSchemas>;
 let built: Schemas | undefined;
@@ -148,13 +156,15 @@ export type EntryImported = z.infer<Schemas['EntryImportedV1']> & { entry: Entry
 export type RunRetracted = z.infer<Schemas['RunRetractedV1']>;
 export type DynamicLogged = z.infer<Schemas['DynamicLoggedV1']>;
 export type ShapeDescribed = z.infer<Schemas['ShapeDescribedV1']>;
+export type ScalarDescribed = z.infer<Schemas['ScalarDescribedV1']>;
 
 export type EventBody =
   | { kind: 'shape.observed'; payload: ShapeObserved }
   | { kind: 'entry.imported'; payload: EntryImported }
   | { kind: 'run.retracted'; payload: RunRetracted }
   | { kind: 'dynamic.logged'; payload: DynamicLogged }
-  | { kind: 'shape.described'; payload: ShapeDescribed };
+  | { kind: 'shape.described'; payload: ShapeDescribed }
+  | { kind: 'scalar.described'; payload: ScalarDescribed };
 export type EventKind = EventBody['kind'];
 
 export const CURRENT_VERSION: Record<EventKind, number> = {
@@ -163,6 +173,7 @@ export const CURRENT_VERSION: Record<EventKind, number> = {
   'run.retracted': 1,
   'dynamic.logged': 1,
   'shape.described': 1,
+  'scalar.described': 1,
 };
 
 export class EventPayloadError extends LedgerError {
@@ -222,6 +233,10 @@ export function splitPayload(body: EventBody): { code: z.infer<Schemas['CodeIdSc
       const { code, source, size, stride, dtype, device, role, requires_grad } = body.payload;
       return { code, source, json: JSON.stringify({ size, stride, dtype, device, role, ...(requires_grad ? { requires_grad } : {}) }) };
     }
+    case 'scalar.described': {
+      const { code, source, value } = body.payload;
+      return { code, source, json: `{"value":${intJson(value)}}` };
+    }
     case 'run.retracted':
       return { code: null, source: null, json: JSON.stringify(body.payload) };
   }
@@ -256,6 +271,7 @@ export function joinPayload(kind: string, version: number, code: z.infer<Schemas
   }
   if (kind === 'dynamic.logged') return { kind, payload: { code, source, record: b.record as DynamicLogged['record'], guard: b.guard as string | null } };
   if (kind === 'shape.described') return { kind, payload: { code, source, ...(b as Omit<ShapeDescribed, 'code' | 'source'>) } };
+  if (kind === 'scalar.described') return { kind, payload: { code, source, value: b.value as ScalarDescribed['value'] } };
   return {
     kind: 'entry.imported',
     payload: { code, source, entry: b.entry as EntryJson, import_id: b.import_id as number | null, format: b.format as string, ...(b.records ? { records: b.records as 'fold' | 'logged' } : {}) },

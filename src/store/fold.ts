@@ -73,8 +73,8 @@ export interface FoldInput {
  * whoever folds leaves the retracted runs' events out.
  */
 export function fold(view: StreamView, ev: FoldInput): FoldStep | null {
-  // shape.described: evidence of what a compile saw, never a profile update
-  if (ev.kind === 'run.retracted' || ev.kind === 'shape.described') return null;
+  // shape.described, scalar.described: evidence of what a compile saw, never a profile update
+  if (ev.kind === 'run.retracted' || ev.kind === 'shape.described' || ev.kind === 'scalar.described') return null;
   const key = codeKey(ev.code);
   let seq = view.codeSeq.get(key);
   if (ev.kind === 'dynamic.logged') {
@@ -152,6 +152,7 @@ export function foldInput(ev: EventBody): FoldInput | null {
   switch (ev.kind) {
     case 'run.retracted':
     case 'shape.described':
+    case 'scalar.described':
       return null;
     case 'shape.observed':
       return { kind: ev.kind, code: ev.payload.code, source: ev.payload.source, shape: shapeFromJson(ev.payload.shape), automaticDynamic: ev.payload.automatic_dynamic, entry: null, quiet: false, record: null, guard: null };

@@ -256,6 +256,8 @@ export function surelyValid(kind: string, p: unknown): boolean {
         ROLES.has(p.role) &&
         (p.requires_grad === undefined || p.requires_grad === true)
       );
+    case 'scalar.described':
+      return isCode(p.code) && isStr(p.source) && isIntJson(p.value);
     case 'shape.observed': {
       const s = p.shape;
       if (!isCode(p.code) || !isStr(p.source) || typeof p.automatic_dynamic !== 'boolean' || !isObj(s)) return false;

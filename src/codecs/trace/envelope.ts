@@ -147,7 +147,7 @@ export interface EntryReads {
    * counted by the kind their line names first, their metadata never parsed (nor checked to
    * be JSON), where that kind is surely the one the parse would give (see unparsedKind).
    */
-  parses(kind: string): boolean;
+  parses(kind: string, text: string): boolean;
   /**
    * Whether an entry's payload is checked against has_payload: a reader that never looks at
    * some payloads need not hash them. Asked of an entry no parser has read yet; what it reads
@@ -188,7 +188,7 @@ function holdsRank(s: string): boolean {
  */
 function unparsedKind(rest: string, reads: EntryReads, ranked: boolean): string | null {
   const m = FIRST_KEY.exec(rest);
-  if (m === null || BOOKKEEPING.has(m[1]) || reads.parses(m[1]) || ESCAPE.test(rest) || INDEX_KEY.test(rest) || (!ranked && holdsRank(rest))) return null;
+  if (m === null || BOOKKEEPING.has(m[1]) || reads.parses(m[1], rest) || ESCAPE.test(rest) || INDEX_KEY.test(rest) || (!ranked && holdsRank(rest))) return null;
   return m[1];
 }
 

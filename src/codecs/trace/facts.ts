@@ -9,7 +9,8 @@ export type TraceFact =
   | { kind: 'cache_key'; line: number; cacheKey: string; time: number | null }
   | { kind: 'rank'; line: number; rank: number }
   | ({ kind: 'describe_tensor'; line: number; describerId: number; id: number } & DescribedCompile & DescribedTensor)
-  | ({ kind: 'describe_source'; line: number; describerId: number; id: number; source: string } & DescribedCompile);
+  | ({ kind: 'describe_source'; line: number; describerId: number; id: number; source: string } & DescribedCompile)
+  | ({ kind: 'create_symbol'; line: number; source: string; value: number | string } & DescribedCompile);
 
 /** The compile a description belongs to: `frame_id/frame_compile_id` (the attempt apart: a restart re-describes). */
 export interface DescribedCompile {
@@ -42,6 +43,27 @@ export interface TraceStats {
 export function newStats(): TraceStats {
   return { entries: 0, unknown: new Map(), ignored: 0, ranked: false };
 }
+
+/**
+ * A symbol's source that is a tensor's size, stride or storage offset (Dynamo's
+ * TensorPropertySource names): describe_tensor already gives those values. The other symbols a
+ * frame's inputs make are its dynamic ints (wrap_symint: create_unspecified_symbol, one symbol
+ * an int, never duck-sized, 0 and 1 included), named by the source PGO keys the int by.
+ */
+const TENSOR_PROPERTY = /\.(?:(?:size|stride)\(\)\[\d+\]|storage_offset\(\))$/;
+/**
+ * create_symbol's metadata as PyTorch writes it (symbol, val, vr, source, then the stacks): its
+ * source read without parsing the line (a symbol line holds two stacks, ~3 KB, and most are a
+ * tensor's dims). A line not written so is parsed.
+ */
+const SYMBOL_HEAD = /^\{"create_symbol": \{"symbol": "[^"\\]*", "val": "[^"\\]*", "vr": "[^"\\]*", "source": "((?:[^"\\]|\\.)*)"/;
+/** Whether a create_symbol line is surely of a tensor's property (its metadata need not be parsed). */
+export function tensorPropertySymbol(text: string): boolean {
+  const m = SYMBOL_HEAD.exec(text);
+  return m !== null && TENSOR_PROPERTY.test(m[1]);
+}
+/** repr() of a Python int (a float, a nested int `j1`, a bool: no value PGO keeps as an int). */
+const PY_INT = /^-?(?:0|[1-9]\d*)$/;
 
 const CODE_STATE_ARTIFACTS = new Set(['put_local_code_state', 'put_remote_code_state', 'get_local_code_state', 'get_remote_code_state', 'get_extra_remote_code_state']);
 
@@ -183,6 +205,19 @@ const parsers: Record<string, Parser> = {
     out({ kind: 'describe_source', line: e.line, describerId, id, source, ...describedCompile(e) });
     return true;
   },
+  /**
+   * A dynamic int a compile was fed: Dynamo logs its value only here once its source is
+   * dynamic (no record, a snapshot's `?`). Tensor dims are describe_tensor's.
+   */
+  create_symbol(e, out) {
+    const m = obj(e.meta.create_symbol);
+    const source = str(m?.source);
+    const val = str(m?.val);
+    if (source === null || val === null || TENSOR_PROPERTY.test(source) || !PY_INT.test(val)) return false;
+    const n = Number(val);
+    out({ kind: 'create_symbol', line: e.line, source, value: Number.isSafeInteger(n) ? n : val, ...describedCompile(e) });
+    return true;
+  },
   compilation_metrics(e, out) {
     const m = obj(e.meta.compilation_metrics);
     if (!m) return false;
@@ -212,7 +247,7 @@ const parsers: Record<string, Parser> = {
 };
 
 /** Known kinds that never hold PGO facts (counted as ignored, not unknown). */
-const QUIET = new Set(['str', 'dynamo_start', 'describe_storage', 'guard_added_fast', 'guard_added', 'create_symbol', 'sizes', 'dynamo_output_graph', 'dynamo_cpp_guards_str', 'feature_usage', 'optimize_ddp_split_graph', 'aot_joint_graph', 'aot_forward_graph', 'aot_backward_graph', 'aot_inference_graph', 'inductor_output_code', 'inductor_post_grad_graph', 'inductor_pre_grad_graph', 'dynamo_guards', 'bwd_compilation_metrics', 'symbolic_shape_specialization', 'propagate_real_tensors', 'graph_break', 'missing_fake_kernel', 'mismatched_fake_kernel', 'exported_program', 'link', 'guard_added_fast', 'compiled_autograd_graph', 'dump_file', 'fx_graph_cache_hit', 'fx_graph_cache_miss', 'fx_graph_cache_bypass', 'aotautograd_cache_hit', 'aotautograd_cache_miss', 'aotautograd_cache_bypass', 'artifact']);
+const QUIET = new Set(['str', 'dynamo_start', 'describe_storage', 'guard_added_fast', 'guard_added', 'sizes', 'dynamo_output_graph', 'dynamo_cpp_guards_str', 'feature_usage', 'optimize_ddp_split_graph', 'aot_joint_graph', 'aot_forward_graph', 'aot_backward_graph', 'aot_inference_graph', 'inductor_output_code', 'inductor_post_grad_graph', 'inductor_pre_grad_graph', 'dynamo_guards', 'bwd_compilation_metrics', 'symbolic_shape_specialization', 'propagate_real_tensors', 'graph_break', 'missing_fake_kernel', 'mismatched_fake_kernel', 'exported_program', 'link', 'guard_added_fast', 'compiled_autograd_graph', 'dump_file', 'fx_graph_cache_hit', 'fx_graph_cache_miss', 'fx_graph_cache_bypass', 'aotautograd_cache_hit', 'aotautograd_cache_miss', 'aotautograd_cache_bypass', 'artifact']);
 
 /**
  * Whether an entry's facts may depend on its payload, so that a payload that does not match
@@ -234,7 +269,7 @@ export function payloadMatters(e: TraceEntry): boolean {
 }
 
 /** What parseEntry reads: the metadata of kinds with a parser, the payloads that matter. */
-export const FACT_READS: EntryReads = { parses: (kind) => Object.hasOwn(parsers, kind), checks: payloadMatters };
+export const FACT_READS: EntryReads = { parses: (kind, text) => Object.hasOwn(parsers, kind) && !(kind === 'create_symbol' && tensorPropertySymbol(text)), checks: payloadMatters };
 
 /** Facts in one entry; unknown kinds are counted, never fatal. */
 export function parseEntry(e: TraceEntry, stats: TraceStats, out: (f: TraceFact) => void): void {
