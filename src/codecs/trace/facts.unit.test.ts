@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { traceAssembler, type TraceEntry } from './envelope.ts';
-import { mayNameFact, newStats, parseEntry, type TraceFact } from './facts.ts';
+import { FACT_READS, mayNameFact, newStats, parseEntry, tensorPropertySymbol, type TraceFact } from './facts.ts';
 
 /** One chromium_event entry with `payload` (one payload line each), read back as facts. */
 function factsOf(payloads: string[], md5 = (p: string) => createHash('md5').update(p).digest('hex')): { facts: TraceFact[]; ignored: number; problems: string[] } {
@@ -176,5 +176,50 @@ describe('recompile_reasons facts', () => {
     assert.deepEqual(got[0], [payloads[0]]);
     assert.deepEqual(got[6], ['0']);
     assert.deepEqual(got[11], ['true']);
+  });
+});
+
+describe('create_symbol facts', () => {
+  /** create_symbol lines as PyTorch writes them (symbol, val, vr, source, stacks), read by the ingest's reader. */
+  const symbols = (lines: [string, string][], reads = FACT_READS) => {
+    const stats = newStats();
+    const facts: TraceFact[] = [];
+    const asm = traceAssembler((e) => parseEntry(e, stats, (f) => f.kind !== 'rank' && facts.push(f)), () => {}, reads);
+    let line = 0;
+    // a first entry (always parsed), then the symbols
+    asm.push('V1126 05:46:07.428000 10000 torch/_dynamo/utils.py:1] {"dynamo_start": {}, "frame_id": 0, "frame_compile_id": 0, "attempt": 0}', ++line);
+    for (const [val, source] of lines) {
+      const meta = JSON.stringify({ create_symbol: { symbol: 's1', val, vr: '[-int_oo, int_oo]', source, user_stack: [], stack: [] }, frame_id: 3, frame_compile_id: 1, attempt: 0 });
+      asm.push(`V1126 05:46:08.005000 10000 torch/fx/experimental/symbolic_shapes.py:5388] ${meta.replace(/":/g, '": ').replace(/,"/g, ', "')}`, ++line);
+    }
+    asm.end();
+    return facts;
+  };
+  it("a dynamic int's value (negative, past 2**53 as its text); a tensor's dims, floats, nested ints and bools give none", () => {
+    const lines: [string, string][] = [
+      ['-7', "L['k']"],
+      ['1152921504606846976', "L['self'].n"],
+      ['0', "L['kw']['a']"],
+      ['4', "L['x'].size()[0]"],
+      ['8', "L['x']._base.stride()[1]"],
+      ['2', "L['x'].storage_offset()"],
+      ['2.5', "L['f']"],
+      ['j1', "L['nt']"],
+      ['True', "L['b']"],
+    ];
+    const want = [
+      { kind: 'create_symbol', line: 2, source: "L['k']", value: -7, compile: '3/1', attempt: 0 },
+      { kind: 'create_symbol', line: 3, source: "L['self'].n", value: '1152921504606846976', compile: '3/1', attempt: 0 },
+      { kind: 'create_symbol', line: 4, source: "L['kw']['a']", value: 0, compile: '3/1', attempt: 0 },
+    ];
+    assert.deepEqual(symbols(lines), want);
+    // the reader skips a tensor's symbol unparsed: the same facts as parsing every line
+    assert.deepEqual(symbols(lines, { parses: () => true, checks: FACT_READS.checks }), want);
+  });
+  it('a tensor property is told by its head only where the line is written as PyTorch writes it', () => {
+    assert.equal(tensorPropertySymbol(`{"create_symbol": {"symbol": "s77", "val": "4", "vr": "[2, int_oo]", "source": "L['x'].size()[0]", "user_stack": []}}`), true);
+    assert.equal(tensorPropertySymbol(`{"create_symbol": {"symbol": "s16", "val": "4", "vr": "[-int_oo, int_oo]", "source": "L['k']"}}`), false);
+    // another key order: parsed (and the parser tells)
+    assert.equal(tensorPropertySymbol(`{"create_symbol": {"source": "L['x'].size()[0]", "val": "4"}}`), false);
   });
 });
