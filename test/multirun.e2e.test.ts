@@ -330,6 +330,18 @@ describe('values seen: what each compile saw', () => {
     }
   });
 
+  it("probe4: a dim run 1 marked dynamic, which later runs fed other values: the mark is why, not the later runs (retracting them would leave it dynamic)", () => {
+    const db = join(dir, 'values-probe4-local.db');
+    const stories = JSON.parse(ok(cli(db, ['why', '--job', 'probe4', '--code', 'marked', '--source', "L['x']", '--dim', '0', '--json']))) as (Story & { advice: string })[];
+    // run 1: mark_dynamic(x, 0), x = randn(5); run 2: randn(6); run 3: randn(7), mark_static (probe4.py)
+    assert.deepEqual(stories.map((s) => s.values.map((v) => v.value)), [['5', '6', '7']]);
+    assert.doesNotMatch(stories[0].advice, /would keep dim 0 .* static/);
+    assert.match(stories[0].advice, /^run probe4:pid\d+@\S+ wrote it dynamic in its own profile \(put_local_code_state at compile 7\/0\) with no record logged: Dynamo logs none for a dim marked dynamic/);
+    // and what the advice would have had retracted leaves it dynamic indeed
+    const [, r2, r3] = (JSON.parse(ok(cli(db, ['jobs', '--json'])).trim().split('\n')[0]) as { runs: string[] }).runs;
+    assert.match(ok(cli(db, ['show', '--job', 'probe4', '--exclude-run', r2, '--exclude-run', r3])), /marked[\s\S]*?L\['x'\]: tensor size=\[\?\]/);
+  });
+
   it("probe7: plain's sizes, and a restarted attempt's inputs (broken's 5/0_1) counted with its compile's record once", () => {
     const { runs: [r1, r2, r3], stories } = ingested(join(dir, 'values-compiles7.db'), 'probe7', 'probe7');
     // plain: randn(2), randn(3); randn(4); randn(5, 1)

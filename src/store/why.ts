@@ -550,7 +550,10 @@ function advise(s: DimStory, bothKinds: boolean, marked: boolean, live: string |
   if (marked) {
     return `${what(s)} was marked dynamic (torch._dynamo.mark_dynamic) in #${b!.position}${b!.run ? ` (run ${b!.run})` : ''}: Dynamo makes a marked dim dynamic whatever values it sees, and logs no record for it; remove the mark to keep it static`;
   }
-  if (s.values.length >= 2) {
+  // Values seen explain a change only where the event that made it dynamic joined a value:
+  // one that brought it dynamic itself (a snapshot holding `?`: a mark, an import) is the
+  // reason, whatever later runs fed (retracting them leaves it dynamic).
+  if (s.values.length >= 2 && b?.brought !== '?') {
     const [top, ...others] = [...s.values].sort((x, y) => y.count - x.count);
     const otherRuns = new Set(others.flatMap((o) => o.runs));
     const onlyOthers = [...otherRuns].filter((r) => !top.runs.includes(r));
