@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, readFileSync, utimesSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
@@ -594,4 +595,46 @@ describe("PyTorch's own fixture files come back byte for byte (each code state's
       assert.deepEqual(readFileSync(out), readFileSync(join(TORCH, file)));
     });
   }
+});
+
+describe('a log that holds several processes\' lines (logs concatenated: cat, a log shipper)', () => {
+  // PyTorch writes a log a process; glog names the process on every line, and each process's
+  // entries name its rank. Read as one process, rank 1's events went into rank 0's profile and
+  // run (11 dropped as duplicates of rank 0's compile ids), and probe4's three runs were one.
+  const withoutOrigins = (json: string) => json.replace(/"origin":\{[^}]*\}/g, '').replace(/"origin":"[^"]*"/g, '');
+  it('two ranks: each its own profile and run, as the two logs give; `show` is each rank\'s render', () => {
+    const w2 = join(TORCH, 'workload2');
+    const both = join(dir, 'ranks.log');
+    writeFileSync(both, readFileSync(join(w2, 'trace-rank0.log'), 'utf8') + readFileSync(join(w2, 'trace-rank1.log'), 'utf8'));
+    const one = join(dir, 'ranks-one.db');
+    const two = join(dir, 'ranks-two.db');
+    const r = cli(one, ['ingest', both]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /50 events appended, 0 already in the log/);
+    assert.match(r.stderr, /ranks\.log: holds the lines of 2 processes \(glog process ids 591, 592\): each is read as its own log, fixture2:rank0:pid591@\S+ \(profile fixture2:0:\); fixture2:rank1:pid592@\S+ \(profile fixture2:1:\)/);
+    ok(cli(two, ['ingest', join(w2, 'trace-rank0.log'), join(w2, 'trace-rank1.log')]));
+    for (const rank of ['0', '1']) {
+      const shown = ok(cli(one, ['show', '--job', 'fixture2', '--rank', rank]));
+      assert.equal(shown.trimEnd(), readFileSync(join(w2, `render-rank${rank}.txt`), 'utf8').trimEnd());
+      assert.equal(withoutOrigins(ok(cli(one, ['history', '--job', 'fixture2', '--rank', rank, '--json']))), withoutOrigins(ok(cli(two, ['history', '--job', 'fixture2', '--rank', rank, '--json']))));
+    }
+  });
+  it("probe4's three runs in one file: three runs, the values and advice of the three logs ingested one by one; watch reads it so too", () => {
+    const all = join(dir, 'probe4-runs.log');
+    writeFileSync(all, Buffer.concat([1, 2, 3].map((n) => gunzipSync(readFileSync(join(RUNS, 'probe4-local', `run${n}`, 'trace.log.gz'))))));
+    const one = join(dir, 'probe4-one.db');
+    const apart = join(dir, 'probe4-apart.db');
+    const watched = join(dir, 'probe4-watched.db');
+    ok(cli(one, ['ingest', all]));
+    for (const n of [1, 2, 3]) ok(cli(apart, ['ingest', join(RUNS, 'probe4-local', `run${n}`, 'trace.log.gz')]));
+    assert.equal(cli(watched, ['watch', all, '--once']).status, 0);
+    const runs = (db: string) => (JSON.parse(ok(cli(db, ['jobs', '--json'])).trim()) as { runs: string[] }).runs;
+    assert.equal(runs(one).length, 3);
+    assert.deepEqual(runs(one), runs(apart));
+    assert.deepEqual(runs(watched), runs(apart));
+    const why = (db: string) => withoutOrigins(ok(cli(db, ['why', '--job', 'probe4', '--json'])));
+    assert.equal(why(one), why(apart));
+    assert.equal(why(watched), why(apart));
+    assert.equal(ok(cli(one, ['show', '--job', 'probe4'])), ok(cli(apart, ['show', '--job', 'probe4'])));
+  });
 });

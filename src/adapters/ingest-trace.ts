@@ -260,6 +260,12 @@ export interface TraceReader {
   readonly clock: ReadonlyMap<number, string>;
   /** Snapshots parsed by an earlier traceEvents (a growing log's are not parsed again each pass). */
   readonly parsed: WeakMap<TraceFact, Profile>;
+  /**
+   * Each process's part of the log, in the order they first appear (glog's process id): PyTorch
+   * writes a log a process, but logs concatenated (`cat`, a log shipper) hold several, each its
+   * own run (and rank, and maybe profile). One part for a log of one process: the reader itself.
+   */
+  readonly parts: readonly TraceReader[];
 }
 
 /**
@@ -269,32 +275,42 @@ export interface TraceReader {
  * (tests give another, to compare).
  */
 export function traceReader(reads: EntryReads = FACT_READS): TraceReader {
-  const stats = newStats();
-  const problems: TraceProblem[] = [];
-  const facts: TraceFact[] = [];
-  // glog's MMDD and time of day at each line that gave facts: only facts' lines are ever
-  // timed (glogClock), and a string an entry cost a tenth of reading a log
-  const clock = new Map<number, string>();
-  const r = {
-    facts,
-    problems,
-    stats,
-    first: null as { pid: number | null; date: string; time: string } | null,
-    clock,
-    parsed: new WeakMap<TraceFact, Profile>(),
+  type Part = { facts: TraceFact[]; problems: TraceProblem[]; stats: ReturnType<typeof newStats>; first: TraceReader['first']; clock: Map<number, string>; parsed: WeakMap<TraceFact, Profile>; parts: TraceReader[] } & Pick<TraceReader, 'push' | 'pushBytes' | 'end'>;
+  const parsed = new WeakMap<TraceFact, Profile>();
+  const methods = {
     push: (text: string, line: number) => asm.push(text, line),
     pushBytes: (buf: Buffer) => asm.pushBytes(buf),
     end: () => asm.end(),
   };
-  const out = (f: TraceFact) => facts.push(f);
+  // glog's MMDD and time of day at each line that gave facts: only facts' lines are ever
+  // timed (glogClock), and a string an entry cost a tenth of reading a log.
+  // The lines' own problems are the first part's (said once).
+  const part = (problems: TraceProblem[]): Part => ({ facts: [], problems, stats: newStats(), first: null, clock: new Map(), parsed, parts: [], ...methods });
+  const r = part([]);
+  r.parts.push(r);
+  const byPid = new Map<number | null, Part>();
+  let now = r;
+  let pidNow: number | null | undefined;
+  const out = (f: TraceFact) => now.facts.push(f);
   const asm = traceAssembler(
     (e) => {
-      r.first ??= { pid: e.pid, date: e.date, time: e.time };
-      const before = facts.length;
-      parseEntry(e, stats, out);
-      if (facts.length > before) clock.set(e.line, `${e.date} ${e.time}`);
+      if (e.pid !== pidNow) {
+        // the first process's part is the reader itself; another's, its own
+        let p = byPid.get(e.pid);
+        if (p === undefined) {
+          p = byPid.size === 0 ? r : part([]);
+          if (p !== r) r.parts.push(p);
+          byPid.set(e.pid, p);
+        }
+        now = p;
+        pidNow = e.pid;
+      }
+      now.first ??= { pid: e.pid, date: e.date, time: e.time };
+      const before = now.facts.length;
+      parseEntry(e, now.stats, out);
+      if (now.facts.length > before) now.clock.set(e.line, `${e.date} ${e.time}`);
     },
-    (p) => problems.push(p),
+    (p) => r.problems.push(p),
     reads,
   );
   return r;
@@ -313,6 +329,30 @@ export type TraceEvents =
  * which its lines never change, so a prefix's events are those of the whole log.
  */
 export function traceEvents(reader: TraceReader, file: string, o: FileIngestOptions, partial = false): TraceEvents {
+  const parts = reader.parts;
+  if (parts.length === 1) return partEvents(reader, file, o, partial);
+  // Several processes' lines (logs concatenated): each its own run, rank and profile, as each
+  // process's own log would give; a part that names no profile (a process that compiled
+  // nothing) is said and left out. Settled once every part that names one is.
+  const each = parts.map((p) => partEvents(p, file, o, partial));
+  const done = each.filter((t): t is TraceEvents & { settled: true } => t.settled);
+  if (done.length === 0) return each[0];
+  const left = each.filter((t): t is TraceEvents & { settled: false } => !t.settled);
+  if (partial && left.some((t) => !t.why.includes('names no PGO cache key'))) return left[0];
+  const name = (t: TraceEvents & { settled: true }) => `${t.run} (profile ${t.cacheKey})`;
+  const pids = parts.map((p) => p.first?.pid ?? '?');
+  return {
+    settled: true,
+    events: done.flatMap((t) => t.events),
+    notes: [`${inputName(file)}: holds the lines of ${parts.length} processes (glog process ids ${pids.join(', ')}): each is read as its own log, ${done.map(name).join('; ')}${left.length ? `; ${counted(left.length, 'process', 'processes')} named no PGO profile and gave nothing` : ''}`, ...each.flatMap((t) => (t.settled ? t.notes : [t.why]))],
+    skipped: done.reduce((n, t) => n + t.skipped, 0),
+    cacheKey: done.map((t) => t.cacheKey).join(', '),
+    run: done.map((t) => t.run).join(', '),
+  };
+}
+
+/** traceEvents of one process's part of a log. */
+function partEvents(reader: TraceReader, file: string, o: FileIngestOptions, partial: boolean): TraceEvents {
   const d = o.defaults ?? {};
   const { stats, first } = reader;
   const facts = reader.facts as TraceFact[];

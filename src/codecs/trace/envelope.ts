@@ -201,9 +201,23 @@ function unparsedKind(rest: string, reads: EntryReads, ranked: boolean): string 
  */
 export function traceAssembler(onEntry: (e: TraceEntry) => void, onProblem: (p: TraceProblem) => void, reads: EntryReads = READS_ALL): TraceAssembler {
   const checks = reads.checks;
-  /** Whether an entry was assembled (its metadata parsed), and one with a rank. */
+  /**
+   * Whether an entry was assembled (its metadata parsed), and one with a rank: of the process
+   * whose lines these are (a file that holds several processes' lines, concatenated, is read as
+   * each process's own: its first entry parsed, its rank from its own entries).
+   */
   let seen = false;
   let ranked = false;
+  let pidNow: string | null = null;
+  const others = new Map<string, { seen: boolean; ranked: boolean }>();
+  const processOf = (pid: string) => {
+    if (pid === pidNow) return;
+    if (pidNow !== null) others.set(pidNow, { seen, ranked });
+    const o = others.get(pid);
+    seen = o?.seen ?? false;
+    ranked = o?.ranked ?? false;
+    pidNow = pid;
+  };
   let head: { line: number; level: string; date: string; time: string; pid: number; meta: Record<string, unknown>; kind: string } | null = null;
   // The payload under way: lines pushed as text, or a range of bytes (pushBytes).
   let payload: string[] = [];
@@ -253,6 +267,7 @@ export function traceAssembler(onEntry: (e: TraceEntry) => void, onProblem: (p: 
       onProblem({ line, message: 'not a TORCH_TRACE (glog) line; skipped' });
       return;
     }
+    processOf(m[4]);
     const unparsed = seen ? unparsedKind(rest, reads, ranked) : null;
     if (unparsed !== null) {
       head = { line, level: m[1], date: m[2], time: m[3], pid: Number(m[4]), meta: UNPARSED, kind: unparsed };
