@@ -613,6 +613,10 @@ describe('a log that holds several processes\' lines (logs concatenated: cat, a 
     assert.match(r.stdout, /50 events appended, 0 already in the log/);
     assert.match(r.stderr, /ranks\.log: holds the lines of 2 processes \(glog process ids 591, 592\): each is read as its own log, fixture2:rank0:pid591@\S+ \(profile fixture2:0:\); fixture2:rank1:pid592@\S+ \(profile fixture2:1:\)/);
     ok(cli(two, ['ingest', join(w2, 'trace-rank0.log'), join(w2, 'trace-rank1.log')]));
+    // --run names each process's run (one name for both keyed their events alike)
+    const named = join(dir, 'ranks-named.db');
+    assert.match(ok(cli(named, ['ingest', '--run', 'nightly', both])), /50 events appended/);
+    assert.deepEqual(ok(cli(named, ['jobs', '--json'])).trim().split('\n').map((l) => (JSON.parse(l) as { runs: string[] }).runs), [['nightly:pid591'], ['nightly:pid592']]);
     for (const rank of ['0', '1']) {
       const shown = ok(cli(one, ['show', '--job', 'fixture2', '--rank', rank]));
       assert.equal(shown.trimEnd(), readFileSync(join(w2, `render-rank${rank}.txt`), 'utf8').trimEnd());

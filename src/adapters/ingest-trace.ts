@@ -334,7 +334,10 @@ export function traceEvents(reader: TraceReader, file: string, o: FileIngestOpti
   // Several processes' lines (logs concatenated): each its own run, rank and profile, as each
   // process's own log would give; a part that names no profile (a process that compiled
   // nothing) is said and left out. Settled once every part that names one is.
-  const each = parts.map((p) => partEvents(p, file, o, partial));
+  // `--run R` names each process's run R:pid{pid} (one run for all would key their events
+  // alike: the same compile ids in each process, dropped as duplicates)
+  const run = o.defaults?.run;
+  const each = parts.map((p) => partEvents(p, file, run ? { ...o, defaults: { ...o.defaults, run: `${run}:pid${p.first?.pid ?? '?'}` } } : o, partial));
   const done = each.filter((t): t is TraceEvents & { settled: true } => t.settled);
   if (done.length === 0) return each[0];
   const left = each.filter((t): t is TraceEvents & { settled: false } => !t.settled);
