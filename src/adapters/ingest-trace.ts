@@ -395,7 +395,15 @@ function partEvents(reader: TraceReader, file: string, o: FileIngestOptions, par
 
   const t = new TraceScope(reader, file, d.hashFiles, key, run, partial);
   t.build();
-  for (const p of t.problems) notes.push(p.line ? `${inputName(file)}:${p.line}: ${p.message}` : `${inputName(file)}: ${p.message}`);
+  // the same problem on lines one after another (a run of NULs, a block of garbage) said once
+  const ps = t.problems;
+  for (let i = 0; i < ps.length; i++) {
+    const p = ps[i];
+    let j = i;
+    while (p.line && j + 1 < ps.length && ps[j + 1].message === p.message && ps[j + 1].line === ps[j].line + 1) j++;
+    notes.push(!p.line ? `${inputName(file)}: ${p.message}` : j === i ? `${inputName(file)}:${p.line}: ${p.message}` : `${inputName(file)}:${p.line}-${ps[j].line}: ${p.message} (${j - i + 1} lines)`);
+    i = j;
+  }
   if (stats.unknown.size) notes.push(`${inputName(file)}: ${stats.entries} entries; kinds with no parser (counted, skipped): ${[...stats.unknown].map(([k, n]) => `${k} ${n}`).join(', ')}`);
   return { settled: true, events: t.events, notes, skipped: t.problems.length, cacheKey: key, run };
 }

@@ -401,6 +401,31 @@ describe('trace ingest: payloads nothing reads', () => {
   });
 });
 
+describe('trace ingest: problems', () => {
+  it('the same problem on lines one after another is said once, with its lines (a run of NULs gave 33 notes); the events are the same', async () => {
+    const text = readFileSync(join(TORCH, 'traces', 'cold-local.log'), 'utf8');
+    const lines = text.split('\n');
+    const at = lines.findIndex((l, i) => i > 100 && /^V\d{4} /.test(l));
+    // a line no glog line, then 5 tab lines under no entry, then one more alone further on
+    const bad = [...lines.slice(0, at), '\u0000\u0000garbage', ...Array(5).fill('\tx'), ...lines.slice(at, at + 1), ...lines.slice(at + 1)];
+    const far = bad.findIndex((l, i) => i > at + 200 && /^V\d{4} /.test(l));
+    bad.splice(far, 0, 'garbage again');
+    const dir = mkdtempSync(join(tmpdir(), 'pgo-trace-'));
+    try {
+      const file = join(dir, 'bad.log');
+      writeFileSync(file, bad.join('\n'));
+      const notes: string[] = [];
+      const t = await readTraceFile(file, { onNote: (n) => notes.push(n) });
+      assert.deepEqual(notes, [`${file}:${at + 1}: not a TORCH_TRACE (glog) line; skipped`, `${file}:${at + 2}-${at + 6}: payload line outside any entry; skipped (5 lines)`, `${file}:${far + 1}: not a TORCH_TRACE (glog) line; skipped`]);
+      assert.equal(t.skipped, 7);
+      writeFileSync(file, text);
+      assert.equal(JSON.stringify((await readTraceFile(file, {})).events.map((e) => e.idempotencyKey)), JSON.stringify(t.events.map((e) => e.idempotencyKey)));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('trace ingest: metadata nothing reads', () => {
   // The reader that parses every line's metadata (checking payloads as the ingest does).
   const full = () => traceReader({ parses: () => true, checks: FACT_READS.checks });

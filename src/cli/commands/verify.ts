@@ -15,7 +15,8 @@ export function verifyCommand(program: Command, ctx: CliContext): void {
       else {
         for (const d of r.differences) ctx.out(d);
         // an empty ledger matches trivially: '0 profiles match the log' read as if they were lost
-        ctx.out(r.differences.length ? `verify: ${counted(r.differences.length, 'difference')} in ${counted(r.profiles, 'profile')}` : r.profiles === 0 ? 'verify: the ledger is empty: it holds no event, so there is nothing to check' : `verify: ${r.profiles === 1 ? 'the profile matches' : `${r.profiles} profiles match`} the log`);
+        // the stored views and checkpoints are derived from the log: replay makes them again
+        ctx.out(r.differences.length ? `verify: ${counted(r.differences.length, 'difference')} in ${counted(r.profiles, 'profile')}; the log is the record: pgo-ledger replay rebuilds the stored views and checkpoints from it` : r.profiles === 0 ? 'verify: the ledger is empty: it holds no event, so there is nothing to check' : `verify: ${r.profiles === 1 ? 'the profile matches' : `${r.profiles} profiles match`} the log`);
       }
       if (r.differences.length) ctx.setExitCode(1);
     });
