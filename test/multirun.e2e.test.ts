@@ -331,6 +331,12 @@ describe('values seen: what each compile saw', () => {
     }
   });
 
+  it("probe3: a float (specialize_float=False) fed once it was dynamic, told by its symbol as an int's is", () => {
+    const { runs: [r1, r2, r3], stories } = ingested(join(dir, 'values-probe3.db'), 'probe3', 'probe3');
+    // outer(x) (scale=1.0); outer(x, scale=0.5); outer(x) again in run 3, where only its symbol (zf69) tells the 1.0
+    assert.deepEqual(valuesAt(stories, 'forward', "L['scale']", 'scalar'), [['1.0', 2, [r1, r3]], ['0.5', 1, [r2]]]);
+  });
+
   it("probe4: a dim run 1 marked dynamic, which later runs fed other values: the mark is why, not the later runs (retracting them would leave it dynamic)", () => {
     const db = join(dir, 'values-probe4-local.db');
     const stories = JSON.parse(ok(cli(db, ['why', '--job', 'probe4', '--code', 'marked', '--source', "L['x']", '--dim', '0', '--json']))) as (Story & { advice: string })[];

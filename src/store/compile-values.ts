@@ -2,6 +2,8 @@ import { compileOfAttempt } from '../codecs/trace/envelope.ts';
 import { DYNAMIC, type SizeAtom, type StrideAtom } from '../model/atoms.ts';
 import { codeKey, type CodeId } from '../model/code-id.ts';
 import { intFromJson } from '../codecs/entry-json.ts';
+import { floatFromRepr, type PyFloat } from '../model/float.ts';
+import type { PyInt } from '../model/int.ts';
 import { makeScalar, makeTensor, type FrameStateSizeEntry } from '../model/entry.ts';
 import { inferStrides } from '../model/infer-strides.ts';
 import { snapshotKind } from '../model/snapshot-kind.ts';
@@ -65,7 +67,7 @@ export function compileValues(sql: Sql, dict: Dictionaries, profileId: number, w
           let e = described.get(ev.bodyId);
           if (!e) {
             const b = dict.body(ev.bodyId).stored;
-            described.set(ev.bodyId, (e = ev.kind === 'shape.described' ? describedEntry(b as ShapeDescribed) : makeScalar(intFromJson((b as Pick<ScalarDescribed, 'value'>).value))));
+            described.set(ev.bodyId, (e = ev.kind === 'shape.described' ? describedEntry(b as ShapeDescribed) : makeScalar(scalarValue((b as Pick<ScalarDescribed, 'value'>).value))));
           }
           list.push({ position: ev.position, run: ev.run, compile, rank: DESCRIBED, entry: e, dim: null, value: null });
         } else if (ev.record) {
@@ -123,6 +125,11 @@ export function compileValues(sql: Sql, dict: Dictionaries, profileId: number, w
     }
     return values;
   };
+}
+
+/** A described scalar's value: an int, or a float by its repr. */
+function scalarValue(v: ScalarDescribed['value']): PyInt | PyFloat {
+  return typeof v === 'object' ? floatFromRepr(v.float)! : intFromJson(v);
 }
 
 /** How a compile's value was told, best first (a lower rank wins); EVENT: no compile's. */

@@ -112,7 +112,7 @@ function buildSchemas() {
    * A dynamic int a compile was fed (TORCH_TRACE create_symbol: once its source is dynamic, the
    * only place a trace gives its value). Evidence only, as shape.described.
    */
-  const ScalarBody = z.object({ value: IntJson });
+  const ScalarBody = z.object({ value: z.union([IntJson, FloatJson]) });
   const ScalarDescribedV1 = z.object({ code: CodeIdSchema, source: z.string(), ...ScalarBody.shape });
 
   /**
@@ -235,7 +235,7 @@ export function splitPayload(body: EventBody): { code: z.infer<Schemas['CodeIdSc
     }
     case 'scalar.described': {
       const { code, source, value } = body.payload;
-      return { code, source, json: `{"value":${intJson(value)}}` };
+      return { code, source, json: typeof value === 'object' ? JSON.stringify({ value }) : `{"value":${intJson(value)}}` };
     }
     case 'run.retracted':
       return { code: null, source: null, json: JSON.stringify(body.payload) };

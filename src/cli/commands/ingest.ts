@@ -24,7 +24,7 @@ export function ingestCommand(program: Command, ctx: CliContext): void {
       const { leftOutJson, leftOutText } = await import('../../adapters/left-out.ts');
       // cli-progress loads only where a bar can show (progress.ts draws none off a terminal).
       const progressBar = process.stderr.isTTY ? (await import('../progress.ts')).progressBar : () => ({ update: () => {}, stop: () => {} });
-      const l = await ctx.open({ write: true, create: true });
+      const l = await ctx.open({ write: true, create: true, takeBack: true });
       const defaults = { job: o.job, rank: o.rank === undefined ? undefined : parseRank(o.rank), tag: o.tag, run: o.run, hashFiles: o.hashFiles, words: INGEST_FLAGS };
       // Issue 9.15: each input is its own transaction; a failed one is said and the rest go on.
       const failed: { input: string; error: string }[] = [];

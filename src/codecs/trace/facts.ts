@@ -1,3 +1,4 @@
+import { floatFromRepr } from '../../model/float.ts';
 import type { EntryReads, TraceEntry } from './envelope.ts';
 
 /** What pgo-ledger takes from a TORCH_TRACE log, one kind per parser (as tlparse does). */
@@ -10,7 +11,7 @@ export type TraceFact =
   | { kind: 'rank'; line: number; rank: number }
   | ({ kind: 'describe_tensor'; line: number; describerId: number; id: number } & DescribedCompile & DescribedTensor)
   | ({ kind: 'describe_source'; line: number; describerId: number; id: number; source: string } & DescribedCompile)
-  | ({ kind: 'create_symbol'; line: number; source: string; value: number | string } & DescribedCompile);
+  | ({ kind: 'create_symbol'; line: number; source: string; value: number | string | { float: string } } & DescribedCompile);
 
 /** The compile a description belongs to: `frame_id/frame_compile_id` (the attempt apart: a restart re-describes). */
 export interface DescribedCompile {
@@ -62,7 +63,7 @@ export function tensorPropertySymbol(text: string): boolean {
   const m = SYMBOL_HEAD.exec(text);
   return m !== null && TENSOR_PROPERTY.test(m[1]);
 }
-/** repr() of a Python int (a float, a nested int `j1`, a bool: no value PGO keeps as an int). */
+/** repr() of a Python int. */
 const PY_INT = /^-?(?:0|[1-9]\d*)$/;
 
 const CODE_STATE_ARTIFACTS = new Set(['put_local_code_state', 'put_remote_code_state', 'get_local_code_state', 'get_remote_code_state', 'get_extra_remote_code_state']);
@@ -213,9 +214,16 @@ const parsers: Record<string, Parser> = {
     const m = obj(e.meta.create_symbol);
     const source = str(m?.source);
     const val = str(m?.val);
-    if (source === null || val === null || TENSOR_PROPERTY.test(source) || !PY_INT.test(val)) return false;
-    const n = Number(val);
-    out({ kind: 'create_symbol', line: e.line, source, value: Number.isSafeInteger(n) ? n : val, ...describedCompile(e) });
+    if (source === null || val === null || TENSOR_PROPERTY.test(source)) return false;
+    // an int, or a float (specialize_float=False: wrap_symfloat's symbol, make_scalar of the
+    // float); a nested int (`j1`) or anything else is no value a profile keeps
+    let value: number | string | { float: string };
+    if (PY_INT.test(val)) {
+      const n = Number(val);
+      value = Number.isSafeInteger(n) ? n : val;
+    } else if (floatFromRepr(val) !== undefined) value = { float: val };
+    else return false;
+    out({ kind: 'create_symbol', line: e.line, source, value, ...describedCompile(e) });
     return true;
   },
   compilation_metrics(e, out) {

@@ -195,7 +195,7 @@ describe('create_symbol facts', () => {
     asm.end();
     return facts;
   };
-  it("a dynamic int's value (negative, past 2**53 as its text); a tensor's dims, floats, nested ints and bools give none", () => {
+  it("a dynamic int's value (negative, past 2**53 as its text), a float's by its repr; a tensor's dims, nested ints and bools give none", () => {
     const lines: [string, string][] = [
       ['-7', "L['k']"],
       ['1152921504606846976', "L['self'].n"],
@@ -211,6 +211,7 @@ describe('create_symbol facts', () => {
       { kind: 'create_symbol', line: 2, source: "L['k']", value: -7, compile: '3/1', attempt: 0 },
       { kind: 'create_symbol', line: 3, source: "L['self'].n", value: '1152921504606846976', compile: '3/1', attempt: 0 },
       { kind: 'create_symbol', line: 4, source: "L['kw']['a']", value: 0, compile: '3/1', attempt: 0 },
+      { kind: 'create_symbol', line: 8, source: "L['f']", value: { float: '2.5' }, compile: '3/1', attempt: 0 },
     ];
     assert.deepEqual(symbols(lines), want);
     // the reader skips a tensor's symbol unparsed: the same facts as parsing every line
