@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
-import { gunzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { gunzipSync } from 'node:zlib';
 import Database from 'better-sqlite3';
 import { cli, cliAs } from './support/cli.ts';
 import { FIXTURES, TORCH } from './support/fixtures.ts';
@@ -646,5 +646,67 @@ describe('a log that holds several processes\' lines (logs concatenated: cat, a 
     assert.equal(why(one), why(apart));
     assert.equal(why(watched), why(apart));
     assert.equal(ok(cli(one, ['show', '--job', 'probe4'])), ok(cli(apart, ['show', '--job', 'probe4'])));
+  });
+});
+
+describe('a trace across a daylight-saving change (session 24 trial: glog writes local time, no zone)', () => {
+  const lines = gunzipSync(readFileSync(join(RUNS, 'probe4-local', 'run2', 'trace.log.gz'))).toString('utf8').split('\n');
+  const two = (n: number) => String(n).padStart(2, '0');
+  /** The log with each glog line's time `hours(i)` from UTC (its host's zone); epoch fields as they were. */
+  const local = (hours: (i: number) => number) =>
+    lines
+      .map((l, i) =>
+        l.replace(/^([VIWEC])(\d\d)(\d\d) (\d\d):(\d\d):(\d\d)/, (_m, level: string, mo: string, d: string, h: string, mi: string, sec: string) => {
+          const t = new Date(Date.UTC(2026, Number(mo) - 1, Number(d), Number(h), Number(mi), Number(sec)) + hours(i) * 3_600_000);
+          return `${level}${two(t.getUTCMonth() + 1)}${two(t.getUTCDate())} ${two(t.getUTCHours())}:${two(t.getUTCMinutes())}:${two(t.getUTCSeconds())}`;
+        }),
+      )
+      .join('\n');
+  const ingested = (name: string, text: string) => {
+    const folder = join(dir, 'dst', name);
+    mkdirSync(folder, { recursive: true });
+    writeFileSync(join(folder, 'trace.log'), text);
+    const db = join(dir, `dst-${name}.db`);
+    ok(cli(db, ['ingest', join(folder, 'trace.log')]));
+    return db;
+  };
+  /** history --json (the records, or with --shapes the inputs described), each event's file left out (each log is in a folder of its own). */
+  const history = (db: string, extra: string[] = []) =>
+    ok(cli(db, ['history', '--job', 'probe4', '--json', ...extra]))
+      .trim()
+      .split('\n')
+      .map((l) => {
+        const e = JSON.parse(l) as { time: string; kind?: string; source: string; origin?: { name?: string } };
+        if (e.origin) delete e.origin.name;
+        return e;
+      });
+  let utcDb: string | undefined;
+  const utc = () => (utcDb ??= ingested('utc', lines.join('\n')));
+  const half = lines.length / 2;
+  for (const [name, zone, hours] of [
+    ['fall', 'New York from EDT to EST (1 November)', (i: number) => (i < half ? -4 : -5)],
+    ['spring', 'New York from EST to EDT (March)', (i: number) => (i < half ? -5 : -4)],
+  ] as const) {
+    it(`${zone} mid-file: each event at the time of the UTC log, in the same --as-of windows`, () => {
+      const db = ingested(name, local(hours));
+      const [records, shapes] = [history(utc()), history(utc(), ['--shapes'])];
+      assert.ok(records.length >= 10 && shapes.length >= 10);
+      assert.deepEqual(history(db), records);
+      assert.deepEqual(history(db, ['--shapes']), shapes);
+      // before the run (an hour early, the records after the change were in it), and mid-run
+      for (const asOf of ['2026-11-30T01:00Z', '2026-11-30T01:52:43.300Z']) {
+        assert.equal(ok(cli(db, ['show', '--job', 'probe4', '--as-of', asOf])), ok(cli(utc(), ['show', '--job', 'probe4', '--as-of', asOf])), asOf);
+      }
+    });
+  }
+  it("a compile longer than 15 minutes (its start_time logged at its end, far before its line's time) shifts no event's time", () => {
+    let compiles = 0;
+    // every compile but the first started 20 minutes before its metrics were logged
+    const long = lines.map((l) => (/^V.*"compilation_metrics"/.test(l) && compiles++ > 0 ? l.replace(/"start_time": (\d+\.\d+)/, (_m, t: string) => `"start_time": ${Number(t) - 1200}`) : l));
+    assert.equal(compiles, 10);
+    const db = ingested('long', long.join('\n'));
+    const times = (h: ReturnType<typeof history>) => h.map((e) => [e.time, e.kind ?? 'described', e.source]);
+    assert.deepEqual(times(history(db)), times(history(utc())));
+    assert.deepEqual(times(history(db, ['--shapes'])), times(history(utc(), ['--shapes'])));
   });
 });

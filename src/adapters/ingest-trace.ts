@@ -778,17 +778,28 @@ function snapshotSlots(p: Profile): SnapshotSlot[] {
 
 const DAY_MS = 86_400_000;
 const ZONE_MS = 15 * 60_000;
+/** Facts whose time is the moment their line was logged (a chromium event's `ts`). */
+const LOGGED_AT = new Set<string>(['automatic_dynamic', 'cache_key']);
+/** How far a line may sit before the anchor logged before it (threads' lines interleave). */
+const SLACK_MS = 60_000;
 
 /**
  * glog writes each line's month, day and local time of day, but no year and no zone. The
  * trace's epoch times (chromium `ts`, compile start times) say both: the year is the one that
  * puts the line nearest them, and the zone the offset between them, in quarter hours.
+ * The offset follows the trace, as a host's zone changes with daylight saving: the first
+ * anchor sets it, and each chromium event (automatic_dynamic, pgo.*), whose `ts` is the moment
+ * its line was logged, sets it anew from its line on. A compile's start_time is logged at its
+ * end, minutes later for a long compile, so compilation_metrics never changes it. A line
+ * between two anchors of different offsets takes the later one's where the earlier one's would
+ * put it outside the two (the change came before it: times only go forward).
  * Returns each line's time in ms since the epoch (undefined for a line glog did not stamp).
  */
-export function glogClock(clock: ReadonlyMap<number, string>, anchors: { line: number; time: number }[], fallback: number): (line: number) => number | undefined {
+export function glogClock(clock: ReadonlyMap<number, string>, anchors: readonly { line: number; time: number; kind: string }[], fallback: number): (line: number) => number | undefined {
   let offset = 0;
   let near = fallback;
-  const anchor = anchors.find((a) => clock.has(a.line));
+  let i = anchors.findIndex((a) => clock.has(a.line));
+  const anchor = anchors[i];
   if (anchor) {
     const t = nearestIn(new Date(anchor.time).getUTCFullYear())(clock.get(anchor.line)!, anchor.time);
     if (t !== undefined && Math.abs(anchor.time - t) < DAY_MS) offset = Math.round((anchor.time - t) / ZONE_MS) * ZONE_MS;
@@ -796,11 +807,53 @@ export function glogClock(clock: ReadonlyMap<number, string>, anchors: { line: n
   }
   const at = near - offset;
   const nearest = nearestIn(new Date(at).getUTCFullYear());
+  // Each offset, from its anchor's line (its time, the first's for the lines before it too):
+  // a new one only where an anchor's differs.
+  const offsets = [offset];
+  const ats = [at];
+  const nearests = [nearest];
+  const froms = [anchor?.line ?? Infinity];
+  const times = [near];
+  for (i++; i > 0 && i < anchors.length; i++) {
+    const a = anchors[i];
+    const s = LOGGED_AT.has(a.kind) ? clock.get(a.line) : undefined;
+    if (s === undefined || a.line <= froms[froms.length - 1]) continue;
+    const t = nearestIn(new Date(a.time).getUTCFullYear())(s, a.time);
+    if (t === undefined || !(Math.abs(a.time - t) < DAY_MS)) continue;
+    const o = Math.round((a.time - t) / ZONE_MS) * ZONE_MS;
+    if (o === offsets[offsets.length - 1]) continue;
+    offsets.push(o);
+    ats.push(a.time - o);
+    nearests.push(nearestIn(new Date(a.time - o).getUTCFullYear()));
+    froms.push(a.line);
+    times.push(a.time);
+  }
+  if (offsets.length === 1) {
+    return (line) => {
+      const s = clock.get(line);
+      if (s === undefined) return undefined;
+      const t = nearest(s, at);
+      return t === undefined ? undefined : t + offset;
+    };
+  }
+  // Lines are asked mostly in increasing order (TraceScope.#timeAt): a cursor, one step a change.
+  let k = 0;
   return (line) => {
     const s = clock.get(line);
     if (s === undefined) return undefined;
-    const t = nearest(s, at);
-    return t === undefined ? undefined : t + offset;
+    while (k + 1 < froms.length && froms[k + 1] <= line) k++;
+    while (k > 0 && froms[k] > line) k--;
+    const t = nearests[k](s, ats[k]);
+    if (t === undefined) return undefined;
+    const u = t + offsets[k];
+    // Between two anchors whose offsets differ, the zone changed at a line between them: a line
+    // the earlier offset puts before the earlier anchor or after the later one was logged after
+    // the change (times only go forward), and takes the later offset where that puts it between.
+    if (k + 1 === froms.length || ((line <= froms[k] || u >= times[k] - SLACK_MS) && u <= times[k + 1] + SLACK_MS)) return u;
+    const v = nearests[k + 1](s, ats[k + 1]);
+    if (v === undefined) return u;
+    const w = v + offsets[k + 1];
+    return (line <= froms[k] || w >= times[k] - SLACK_MS) && w <= times[k + 1] + SLACK_MS ? w : u;
   };
 }
 

@@ -16,7 +16,7 @@ function forwardTimes(r: ReturnType<typeof traceReader>, fallback: number): Map<
   const timed = (f: { time?: number | null }): f is { time: number } => typeof f.time === 'number' && isEventTime(f.time);
   const facts = r.facts as unknown as ({ line: number } & { time?: number | null })[];
   let last = (facts.find(timed) as { time: number } | undefined)?.time ?? fallback;
-  const lineTime = glogClock(r.clock, facts.filter(timed) as { line: number; time: number }[], last);
+  const lineTime = glogClock(r.clock, facts.filter(timed) as unknown as { line: number; time: number; kind: string }[], last);
   const byLine = new Map<number, number>();
   for (const f of facts) {
     last = lineTime(f.line) ?? (timed(f) ? f.time : last);
@@ -268,8 +268,11 @@ describe('trace ingest: snapshots a folder repeats', () => {
 });
 
 describe('trace ingest: the glog clock', () => {
-  /** glogClock as first written: the text read for each year tried, every line worked out anew. */
-  function referenceClock(clock: ReadonlyMap<number, string>, anchors: { line: number; time: number }[], fallback: number) {
+  /**
+   * glogClock as first written, each line worked out anew: the text read for each year tried,
+   * the anchors before the line walked from the first (an offset a chromium event's line on).
+   */
+  function referenceClock(clock: ReadonlyMap<number, string>, anchors: { line: number; time: number; kind: string }[], fallback: number) {
     const parse = (s: string, year: number) => {
       const m = /^(\d\d)(\d\d) (\d\d):(\d\d):(\d\d)(?:\.(\d+))?$/.exec(s);
       if (!m) return undefined;
@@ -285,19 +288,37 @@ describe('trace ingest: the glog clock', () => {
       }
       return best;
     };
-    let offset = 0;
-    let near = fallback;
-    const anchor = anchors.find((a) => clock.has(a.line));
-    if (anchor) {
-      const t = nearest(clock.get(anchor.line)!, anchor.time);
-      if (t !== undefined && Math.abs(anchor.time - t) < 86_400_000) offset = Math.round((anchor.time - t) / 900_000) * 900_000;
-      near = anchor.time;
+    const offsetAt = (a: { line: number; time: number }) => {
+      const t = nearest(clock.get(a.line)!, a.time);
+      return t !== undefined && Math.abs(a.time - t) < 86_400_000 ? Math.round((a.time - t) / 900_000) * 900_000 : undefined;
+    };
+    // each offset's anchor: the first anchor's, then each chromium event's that changes it
+    const zones: { from: number; offset: number; near: number }[] = [];
+    const first = anchors.findIndex((a) => clock.has(a.line));
+    if (first >= 0) zones.push({ from: anchors[first].line, offset: offsetAt(anchors[first]) ?? 0, near: anchors[first].time });
+    for (const a of anchors.slice(first + 1)) {
+      const z = zones.at(-1);
+      if (!z || a.kind === 'compilation_metrics' || !clock.has(a.line) || a.line <= z.from) continue;
+      const o = offsetAt(a);
+      if (o !== undefined && o !== z.offset) zones.push({ from: a.line, offset: o, near: a.time });
     }
+    const timeIn = (s: string, z: { offset: number; near: number }) => {
+      const t = nearest(s, z.near - z.offset);
+      return t === undefined ? undefined : t + z.offset;
+    };
     return (line: number) => {
       const s = clock.get(line);
       if (s === undefined) return undefined;
-      const t = nearest(s, near - offset);
-      return t === undefined ? undefined : t + offset;
+      if (zones.length === 0) return timeIn(s, { offset: 0, near: fallback });
+      let k = 0;
+      while (k + 1 < zones.length && zones[k + 1].from <= line) k++;
+      const t = timeIn(s, zones[k]);
+      const next = zones[k + 1];
+      // times only go forward: a line the offset puts outside its anchors takes the next one's
+      const inside = (u: number) => (line <= zones[k].from || u >= zones[k].near - 60_000) && u <= next.near + 60_000;
+      if (t === undefined || !next || inside(t)) return t;
+      const u = timeIn(s, next);
+      return u !== undefined && inside(u) ? u : t;
     };
   }
   it('gives each line the time the reference does: odd clocks, repeated readings, odd anchors and fallbacks', () => {
@@ -308,12 +329,49 @@ describe('trace ingest: the glog clock', () => {
       const clock = new Map<number, string>();
       const reading = () => (rnd() < 0.05 ? 'junk' : `${d2(rnd() * 14)}${d2(rnd() * 33)} ${d2(rnd() * 25)}:${d2(rnd() * 61)}:${d2(rnd() * 61)}${rnd() < 0.8 ? `.${Math.floor(rnd() * 1e6)}` : ''}`);
       for (let l = 1; l <= 20; l++) clock.set(l, l > 1 && rnd() < 0.3 ? clock.get(l - 1)! : reading());
-      const anchors = rnd() < 0.2 ? [] : [{ line: 1 + Math.floor(rnd() * 25), time: [0, 1.7e12, 2.5e14, 1795671967428, -1e13, NaN][Math.floor(rnd() * 6)] + rnd() * 1e10 }];
+      const anchors = rnd() < 0.2 ? [] : [{ line: 1 + Math.floor(rnd() * 25), time: [0, 1.7e12, 2.5e14, 1795671967428, -1e13, NaN][Math.floor(rnd() * 6)] + rnd() * 1e10, kind: 'cache_key' }];
       const fallback = [1.7e12, 0, 2.5e14, NaN][Math.floor(rnd() * 4)];
       const a = glogClock(clock, anchors, fallback);
       const b = referenceClock(clock, anchors, fallback);
       for (let l = 0; l <= 21; l++) for (let rep = 0; rep < 2; rep++) assert.ok(Object.is(a(l), b(l)), `line ${l} (${clock.get(l)}): ${a(l)} against ${b(l)}`);
     }
+  });
+  it('the offset follows the anchors a chromium event gives (a daylight-saving change), never a compile start alone; lines asked in any order', () => {
+    let seed = 11;
+    const rnd = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
+    const d2 = (n: number) => String(Math.floor(n)).padStart(2, '0');
+    const kinds = ['cache_key', 'automatic_dynamic', 'compilation_metrics'];
+    let changed = 0;
+    for (let k = 0; k < 500; k++) {
+      // a log of 40 lines a few minutes apart, each near 1 November or New Year
+      const clock = new Map<number, string>();
+      const base = Date.UTC(2026, rnd() < 0.5 ? 10 : 11, rnd() < 0.5 ? 1 : 31, Math.floor(rnd() * 24));
+      const utc = new Map<number, number>();
+      for (let l = 1; l <= 40; l++) {
+        const u = base + l * 240_000 + Math.floor(rnd() * 1e6) * 1000;
+        const d = new Date(u);
+        utc.set(l, u);
+        clock.set(l, rnd() < 0.03 ? 'junk' : `${d2(d.getUTCMonth() + 1)}${d2(d.getUTCDate())} ${d2(d.getUTCHours())}:${d2(d.getUTCMinutes())}:${d2(d.getUTCSeconds())}.${String(d.getUTCMilliseconds() * 1000).padStart(6, '0')}`);
+      }
+      // anchors in line order, repeated lines among them: each the time glog's plus a zone,
+      // a change of an hour or more, a long compile, odd times
+      const zones = [0, -4 * 3_600_000, -5 * 3_600_000, 5.5 * 3_600_000, 3_600_000];
+      const lines = Array.from({ length: Math.floor(rnd() * 8) }, () => 1 + Math.floor(rnd() * 42)).sort((x, y) => x - y);
+      const anchors = lines.map((line) => ({
+        line,
+        kind: kinds[Math.floor(rnd() * 3)],
+        time: rnd() < 0.1 ? [NaN, 0, 2.5e14][Math.floor(rnd() * 3)] : (utc.get(line) ?? base) - zones[Math.floor(rnd() * zones.length)] - (rnd() < 0.2 ? 1_800_000 : 0) + Math.floor(rnd() * 2000) - 1000,
+      }));
+      const fallback = [1.7e12, base, NaN][Math.floor(rnd() * 3)];
+      const a = glogClock(clock, anchors, fallback);
+      const b = referenceClock(clock, anchors, fallback);
+      const asked = Array.from({ length: 60 }, (_, i) => (i < 42 ? i : Math.floor(rnd() * 42)));
+      if (rnd() < 0.5) asked.reverse();
+      for (const l of asked) assert.ok(Object.is(a(l), b(l)), `case ${k} line ${l} (${clock.get(l)}): ${a(l)} against ${b(l)}; anchors ${JSON.stringify(anchors)}`);
+      const first = a(1);
+      if (first !== undefined && asked.some((l) => { const t = a(l); return t !== undefined && t !== first - utc.get(1)! + utc.get(l)!; })) changed++;
+    }
+    assert.ok(changed > 50, `cases whose offset changed: ${changed}`);
   });
 });
 
