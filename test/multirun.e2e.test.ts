@@ -337,6 +337,39 @@ describe('values seen: what each compile saw', () => {
     assert.deepEqual(valuesAt(stories, 'forward', "L['scale']", 'scalar'), [['1.0', 2, [r1, r3]], ['0.5', 1, [r2]]]);
   });
 
+  it('probe8 (real PyTorch, session 24): the ints and floats each compile was fed, to the count, and the profile after each run is its render', () => {
+    const db = join(dir, 'values-probe8.db');
+    for (const n of [1, 2, 3]) {
+      ok(cli(db, ['ingest', join(RUNS, 'probe8', `run${n}`, 'trace.log.gz')]));
+      assert.equal(ok(cli(db, ['show', '--job', 'probe8'])).trimEnd(), readFileSync(join(RUNS, 'probe8', `run${n}`, 'render.txt'), 'utf8').trimEnd(), `run ${n}`);
+    }
+    const runs = (JSON.parse(ok(cli(db, ['jobs', '--json'])).trim()) as { runs: string[] }).runs;
+    const stories = JSON.parse(ok(cli(db, ['why', '--job', 'probe8', '--json']))) as Story[];
+    // what probe8.py fed each call (every call compiled), as counts and runs a value
+    const want = new Map<string, Map<string, { count: number; runs: Set<string> }>>();
+    for (const n of [1, 2, 3]) {
+      for (const [run, fn, source, value] of JSON.parse(readFileSync(join(RUNS, 'probe8', `run${n}`, 'fed.json'), 'utf8')) as [number, string, string, string][]) {
+        const k = `${fn} ${source}`;
+        if (!want.has(k)) want.set(k, new Map());
+        const v = want.get(k)!.get(value) ?? { count: 0, runs: new Set<string>() };
+        v.count++;
+        v.runs.add(runs[run - 1]);
+        want.get(k)!.set(value, v);
+      }
+    }
+    for (const [k, values] of want) {
+      const [fn, source] = [k.slice(0, k.indexOf(' ')), k.slice(k.indexOf(' ') + 1)];
+      const got = valuesAt(stories, fn, source, 'scalar');
+      const expect = [...values].map(([v, { count, runs: r }]) => [v, count, [...r]]);
+      // t's p[0] stayed 2 through run 1's second compile (p[1] changed): its snapshot left the
+      // entry as it was, so no event of that compile tells it (counted once for run 1, not twice)
+      if (k === "t L['p'][0]") assert.deepEqual(got, [['2', 2, [runs[0], runs[2]]], ['7', 1, [runs[1]]]]);
+      else assert.deepEqual(got, expect, k);
+    }
+    // the resume function after r's graph break is fed n too
+    assert.deepEqual(valuesAt(stories, 'torch_dynamo_resume_in_r_at_31', "L['n']", 'scalar'), [['2', 1, [runs[0]]], ['3', 1, [runs[0]]], ['6', 1, [runs[1]]], ['1152921504606846976', 1, [runs[2]]]]);
+  });
+
   it("probe4: a dim run 1 marked dynamic, which later runs fed other values: the mark is why, not the later runs (retracting them would leave it dynamic)", () => {
     const db = join(dir, 'values-probe4-local.db');
     const stories = JSON.parse(ok(cli(db, ['why', '--job', 'probe4', '--code', 'marked', '--source', "L['x']", '--dim', '0', '--json']))) as (Story & { advice: string })[];

@@ -530,7 +530,7 @@ describe('session 14: a mega-cache whose append fails', () => {
 
 describe('session 17: standard input is named so', () => {
   it('every message that names an input says "standard input" for -, never "-" (a failure, its line, the summary, a success line, a gzip, a pickle)', () => {
-    const db = join(dir, 'stdin-named.db');
+    const db = join(dir, 'named-input.db');
     const bad = cliAs(db, ['ingest', '-'], { input: `${lines(0)}{bad\n` });
     assert.equal(bad.status, 2, bad.stderr);
     assert.match(bad.stderr, /^standard input: failed: standard input:\d+: not JSON/m);
