@@ -134,7 +134,8 @@ export async function ingestFile(ledger: Ledger, file: string, o: FileIngestOpti
     if (gzipError) throw damagedGzip(file, gzipError);
     if (head.length === 0 && file !== '-' && !LINE_NAMES.test(file)) throw inputError(`${inputName(file)}: empty file (no PGO data)`);
     // Binary bytes are no lines: say so, rather than echo them back as "not JSON".
-    if (looksBinary(head)) throw inputError(`${inputName(file)}: not PGO data: binary bytes that are no pickle, mega-cache, gzip or TORCH_TRACE log`);
+    // a gzip is told as one: what is none of these is its content (a gzip of zeros said "no gzip")
+    if (looksBinary(head)) throw inputError(`${inputName(file)}: not PGO data: ${gzip ? 'a gzip whose content, gunzipped, is binary bytes that are no pickle, mega-cache or TORCH_TRACE log' : 'binary bytes that are no pickle, mega-cache, gzip or TORCH_TRACE log'}`);
     kind = 'observations'; // anything else is read as lines, so a bad one is named by line
   }
   return ingestAs(ledger, file, kind, o, gzip);
