@@ -1,12 +1,13 @@
-import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, constants, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { aboutInput, classify, fullMessage, inputError, inputName, isDatabaseFailure, LedgerError } from '../errors.ts';
 import type { Ledger } from '../store/ledger.ts';
 import { LINE_KEYS, type LineDefaults } from './observation-lines.ts';
 import { inputHead, sizeOf } from './read-lines.ts';
 import { ingestTraceFile, TraceBatch } from './ingest-trace.ts';
 import { addLeftOut } from './left-out.ts';
+import { counted } from '../counted.ts';
 import { readingOrder } from './reading-order.ts';
+import { filesUnder, notAFile } from './files-under.ts';
 
 export type IngestKind = 'observations' | 'pickle' | 'megacache' | 'remote-json' | 'trace';
 
@@ -34,6 +35,8 @@ export interface FileIngestSummary {
   kinds?: Partial<Record<IngestKind, number>>;
   /** A folder: files that hold no PGO data (lock files, other artifacts), left alone. */
   notPgo?: number;
+  /** A folder: entries that are no regular file (a pipe, a socket, a device, a link that leads to none), never opened; each said by onNote. */
+  notRegular?: number;
   /** A folder: files that failed (each its own transaction; the others went on). */
   failed?: { input: string; error: string }[];
 }
@@ -121,7 +124,9 @@ export async function ingestFile(ledger: Ledger, file: string, o: FileIngestOpti
     if (st.isDirectory()) return ingestFolder(ledger, file, o);
     // A file's kind is told from its head, then it is opened again: a pipe would lose that head
     // (ESPIPE), and one no process writes to would hold the ingest forever. stdin takes pipes.
-    if (st.isFIFO() || st.isSocket()) throw inputError(`${file}: a pipe, not a file: give a pipe as stdin (\`… | pgo-ledger ingest -\`)`);
+    // A device is no input either (/dev/zero never ends, a terminal waits for keys).
+    const not = notAFile(st);
+    if (not) throw inputError(`${file}: ${not}${st.isFIFO() || st.isSocket() ? ': give a pipe as stdin (`… | pgo-ledger ingest -`)' : ''}`);
   }
   const { head, gzip, gzipError } = await inputHead(file);
   let kind = o.kind ?? kindOfHead(head);
@@ -129,7 +134,8 @@ export async function ingestFile(ledger: Ledger, file: string, o: FileIngestOpti
     if (gzipError) throw damagedGzip(file, gzipError);
     if (head.length === 0 && file !== '-' && !LINE_NAMES.test(file)) throw inputError(`${inputName(file)}: empty file (no PGO data)`);
     // Binary bytes are no lines: say so, rather than echo them back as "not JSON".
-    if (looksBinary(head)) throw inputError(`${inputName(file)}: not PGO data: binary bytes that are no pickle, mega-cache, gzip or TORCH_TRACE log`);
+    // a gzip is told as one: what is none of these is its content (a gzip of zeros said "no gzip")
+    if (looksBinary(head)) throw inputError(`${inputName(file)}: not PGO data: ${gzip ? 'a gzip whose content, gunzipped, is binary bytes that are no pickle, mega-cache or TORCH_TRACE log' : 'binary bytes that are no pickle, mega-cache, gzip or TORCH_TRACE log'}`);
     kind = 'observations'; // anything else is read as lines, so a bad one is named by line
   }
   return ingestAs(ledger, file, kind, o, gzip);
@@ -146,32 +152,9 @@ async function ingestAs(ledger: Ledger, file: string, kind: IngestKind, o: FileI
   return { kind, ...(await handlers[kind](ledger, file, o)) };
 }
 
-/**
- * Regular files under a folder, depth first in name order (readingOrder then puts the logs
- * first); no symlinks, no dot files. A folder
- * under it that cannot be listed goes to `closed`, as a file that fails, and the others are read.
- */
-function filesUnder(dir: string, closed: { input: string; error: string }[], out: string[] = []): string[] {
-  for (const name of readdirSync(dir).sort()) {
-    if (name.startsWith('.')) continue;
-    const p = join(dir, name);
-    const st = lstatSync(p);
-    if (!st.isDirectory()) {
-      if (st.isFile()) out.push(p);
-      continue;
-    }
-    try {
-      filesUnder(p, closed, out);
-    } catch (e) {
-      closed.push({ input: p, error: `${p}: cannot list the folder: ${(e as Error).message}` });
-    }
-  }
-  return out;
-}
-
-/** The first bytes of a regular file, opened without blocking (a folder may hold anything). */
+/** The first bytes of a regular file, opened without blocking (it may have become a pipe since the walk). */
 async function folderFileHead(file: string): Promise<Buffer> {
-  const fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
+  const fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
   try {
     if (!fstatSync(fd).isFile()) return Buffer.alloc(0);
   } finally {
@@ -204,13 +187,15 @@ function stoppedIn(dir: string, files: readonly string[], settled: ReadonlySet<s
 
 /** Issue 9.14: each file of a folder as its own kind; files that are no PGO data are counted. */
 async function ingestFolder(ledger: Ledger, dir: string, o: FileIngestOptions): Promise<FileIngestSummary> {
-  const sum: FileIngestSummary = { kind: 'folder', appended: 0, duplicates: 0, skipped: 0, records: 0, kinds: {}, notPgo: 0, failed: [] };
-  const closed: { input: string; error: string }[] = [];
-  const found = filesUnder(dir, closed);
-  for (const c of closed) {
-    sum.failed!.push(c);
-    o.onNote?.(`${c.input}: failed: ${c.error}`);
+  const walk = filesUnder(dir);
+  const sum: FileIngestSummary = { kind: 'folder', appended: 0, duplicates: 0, skipped: 0, records: 0, kinds: {}, notPgo: 0, notRegular: walk.skipped.length, failed: [] };
+  for (const s of walk.skipped) o.onNote?.(`${s.path}: ${s.why}: skipped`);
+  for (const c of walk.closed) {
+    const error = `${c.path}: ${c.why}`;
+    sum.failed!.push({ input: c.path, error });
+    o.onNote?.(`${c.path}: failed: ${error}`);
   }
+  const found = [...walk.files.keys()];
   // Each file's kind first (from its first bytes), so the logs can be read before the other
   // files (readingOrder says why); what a head says is acted on in that order.
   const heads = new Map<string, { kind: IngestKind | null } | { error: unknown }>();
@@ -287,7 +272,8 @@ async function ingestFolder(ledger: Ledger, dir: string, o: FileIngestOptions): 
   }
   traces?.flush();
   if (Object.keys(sum.kinds!).length === 0 && sum.failed!.length === 0) {
-    throw inputError(`${dir}: nothing to read: ${files.length} files, none a TORCH_TRACE log, profile pickle, mega-cache, remote value or observation lines`);
+    const special = walk.skipped.length ? ` (${counted(walk.skipped.length, 'not a regular file', 'not regular files')}, skipped)` : '';
+    throw inputError(`${dir}: nothing to read: ${counted(files.length, 'file')}${special}, none a TORCH_TRACE log, profile pickle, mega-cache, remote value or observation lines`);
   }
   return sum;
 }

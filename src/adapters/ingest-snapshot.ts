@@ -140,11 +140,11 @@ function checkedKey(key: string, where: string): string {
   return k;
 }
 
-/** A key file beside a value: a regular file of at most 4 KiB, opened without blocking; else undefined. */
+/** A key file beside a value: a regular file of at most 4 KiB (a link to one too, as in a folder of links), opened without blocking; else undefined. */
 function readSmallFile(path: string): string | undefined {
   let fd: number | undefined;
   try {
-    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
     const st = fstatSync(fd);
     if (!st.isFile() || st.size > 4096) return undefined;
     const buf = Buffer.alloc(st.size);

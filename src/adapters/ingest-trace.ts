@@ -1,7 +1,7 @@
 import { classify, fullMessage, inputError, inputName, LedgerError } from '../errors.ts';
 import { counted } from '../counted.ts';
-import { closeSync, constants, fstatSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
+import { closeSync, constants, fstatSync, openSync, readSync, statSync } from 'node:fs';
+import { basename, resolve } from 'node:path';
 import { entryToJson, type EntryJson } from '../codecs/entry-json.ts';
 import { parseRenderText } from '../codecs/render-text.ts';
 import { attemptId, compileOfAttempt, traceAssembler, type EntryReads, type TraceProblem } from '../codecs/trace/envelope.ts';
@@ -16,31 +16,10 @@ import { hashOfCodeFile } from './hash-files.ts';
 import type { FileIngestOptions } from './ingest-file.ts';
 import { MAX_LINE_BYTES, readTextChunks, sizeOf } from './read-lines.ts';
 import { flagsNotUsed } from './flags-not-used.ts';
-import { addLeftOut } from './left-out.ts';
 import { noteLineKey, withoutLineKeyed, type LineKeyScope } from './trace-line-keys.ts';
 import { ingestWords } from './ingest-words.ts';
 
 type Summary = { appended: number; duplicates: number; skipped: number; records: number; leftOut?: Record<string, number> };
-
-/** A TORCH_TRACE log, or a folder of them (each file its own run, named from what PyTorch wrote in it). */
-export async function ingestTracePath(ledger: Ledger, path: string, o: FileIngestOptions): Promise<Summary> {
-  if (statSync(path).isDirectory()) {
-    const sum: Summary = { appended: 0, duplicates: 0, skipped: 0, records: 0 };
-    const files = readdirSync(path)
-      .filter((f) => !f.startsWith('.') && statSync(join(path, f)).isFile())
-      .sort();
-    for (const f of files) {
-      const s = await ingestTraceFile(ledger, join(path, f), o);
-      sum.appended += s.appended;
-      sum.duplicates += s.duplicates;
-      sum.skipped += s.skipped;
-      sum.records += s.records;
-      addLeftOut(sum, s);
-    }
-    return sum;
-  }
-  return ingestTraceFile(ledger, path, o);
-}
 
 /**
  * A trace's run, named from what PyTorch wrote in it, so that one log under any file name (the

@@ -53,7 +53,7 @@ for (const dialect of DIALECTS) describe(dialect, () => {
     // each file on its own, in the folder's order: its logs (every file here but the pickle) in
     // name order, then the pickle, named among them (readingOrder)
     const single = await fresh();
-    const sum: FileIngestSummary = { kind: 'folder', appended: 0, duplicates: 0, skipped: 0, records: 0, kinds: {}, notPgo: 0, failed: [] };
+    const sum: FileIngestSummary = { kind: 'folder', appended: 0, duplicates: 0, skipped: 0, records: 0, kinds: {}, notPgo: 0, notRegular: 0, failed: [] };
     const names = readdirSync(d).sort();
     assert.equal(names[2], 'code_state_fixture_None_.pkl');
     for (const f of [...names.filter((n) => n.endsWith('.log')), 'code_state_fixture_None_.pkl']) {

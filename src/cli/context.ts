@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { inputError } from '../errors.ts';
-import { knownRuns } from '../store/known.ts';
+import { knownRuns, listed } from '../store/known.ts';
 import type { Ledger, ProfileRow } from '../store/ledger.ts';
 import type { StreamView } from '../store/fold.ts';
 import type { Profile } from '../model/profile.ts';
@@ -169,7 +169,12 @@ export function selectProfile(l: Ledger, o: SelectOpts): ProfileRow {
   if (fits.length === 1) return fits[0];
   const exact = fits.find((p) => p.key.rank === null && p.key.tag === '');
   if (fits.length > 1 && o.rank === undefined && o.tag === undefined && exact) return exact;
-  if (!fits.length) usage(`no profile for job ${o.job}${o.rank !== undefined ? ` rank ${o.rank}` : ''}${o.tag !== undefined ? ` tag ${JSON.stringify(o.tag)}` : ''}${all.length ? ` (it has: ${all.map((p) => p.cacheKey).join(', ')})` : ''}`);
+  if (!all.length) {
+    // what there is, as a --rank or --code that fits nothing says it
+    const jobs = [...new Set(l.profiles().map((p) => p.key.job))];
+    usage(`no profile for job ${o.job} (${jobs.length ? `the ledger's jobs: ${listed(jobs)}; pgo-ledger jobs lists their profiles` : 'the ledger holds no profile yet'})`);
+  }
+  if (!fits.length) usage(`no profile for job ${o.job}${o.rank !== undefined ? ` rank ${o.rank}` : ''}${o.tag !== undefined ? ` tag ${JSON.stringify(o.tag)}` : ''} (it has: ${all.map((p) => p.cacheKey).join(', ')})`);
   return usage(`job ${o.job} has several profiles (${fits.map((p) => p.cacheKey).join(', ')}): pick one with --rank/--tag`);
 }
 

@@ -58,7 +58,7 @@ describe('issue: fleet commands tried by a new user (publish, errors)', () => {
     assert.match(r.stderr, /fixture2:0: has no source with dim 9$/m);
     // session 14 tryout: the source is there, so say so and list its dims (it said "has no source L['x']")
     assert.match(cli(db, ['why', '--job', 'fixture2', '--source', "L['x']", '--dim', '9']).stderr, /^pgo-ledger: L\['x'\] of fixture2:0: has no dim 9; its dims: 0, 1, stride 0, stride 1$/m);
-    assert.match(cli(db, ['why', '--job', 'fixture2', '--source', "L['nope']", '--dim', '9']).stderr, /fixture2:0: has no source L\['nope'\] with dim 9$/m);
+    assert.match(cli(db, ['why', '--job', 'fixture2', '--source', "L['nope']", '--dim', '9']).stderr, /fixture2:0: has no source L\['nope'\] with dim 9 \(its sources: L\['x'\], L\['self'\].heads, L\['y'\]\)$/m);
   });
 
   it('session 14 tryout: publish --ttl 0 is bad usage said before Redis is asked (Redis said "invalid expire time")', () => {

@@ -390,12 +390,12 @@ describe('session 14 tryout: damaged inputs', () => {
     const db = join(dir, 'pipe.db');
     const r = spawnSync(process.execPath, [builtCli(), '--db', db, 'ingest', fifo], { encoding: 'utf8', timeout: 20_000 });
     assert.equal(r.status, 2, `${r.signal ?? ''} ${r.stderr}`);
-    assert.match(r.stderr, /a-pipe: failed: a pipe, not a file: give a pipe as stdin/);
+    assert.match(r.stderr, /a-pipe: failed: a pipe, not a regular file: give a pipe as stdin/);
     assert.doesNotMatch(r.stderr, /ESPIPE/);
     // a pipe with a writer, as bash's <(…) gives: the same, where it lost the head it had read
     const sub = spawnSync('bash', ['-c', 'exec "$0" "$1" --db "$2" ingest <(cat "$3")', process.execPath, builtCli(), db, join(FIXTURES, 'torch-2.11/traces/cold-local.log')], { encoding: 'utf8', timeout: 20_000 });
     assert.equal(sub.status, 2, sub.stderr);
-    assert.match(sub.stderr, /\/dev\/fd\/\d+: failed: a pipe, not a file: give a pipe as stdin/);
+    assert.match(sub.stderr, /\/dev\/fd\/\d+: failed: a pipe, not a regular file: give a pipe as stdin/);
     // and as stdin it goes in
     const ok = cliAs(db, ['ingest', '-'], { input: readFileSync(join(FIXTURES, 'torch-2.11/traces/cold-local.log'), 'utf8') });
     assert.equal(ok.status, 0, ok.stderr);

@@ -448,12 +448,12 @@ for (const dialect of DIALECTS) describe(dialect, () => {
       for (const c of ['why', 'history']) {
         const r = cli(db, [c, '--job', 'nest', '--source', "L['typo']"]);
         assert.equal(r.status, 2, c);
-        assert.match(r.stderr, /nest:None: has no source L\['typo'\]$/m, c);
+        assert.match(r.stderr, /nest:None: has no source L\['typo'\] \(its sources: L\['n'\], L\['m'\]\)$/m, c);
         const before = cli(db, [c, '--job', 'nest', '--source', "L['m']", '--as-of', '2026-11-26T10:00:00Z']);
         assert.equal(before.status, 2, c);
-        assert.match(before.stderr, /nest:None: has no source L\['m'\] as of 2026-11-26T10:00:00Z$/m, c);
+        assert.match(before.stderr, /nest:None: has no source L\['m'\] as of 2026-11-26T10:00:00Z \(its sources: L\['n'\]\)$/m, c);
         const without = cli(db, [c, '--job', 'nest', '--source', "L['m']", '--exclude-run', 'r1']);
-        assert.match(without.stderr, /has no source L\['m'\] without run r1$/m, c);
+        assert.match(without.stderr, /has no source L\['m'\] without run r1 \(its sources: none\)$/m, c);
       }
       const none = cli(db, ['history', '--job', 'nest', '--source', "L['m']", '--as-of', '2']);
       assert.equal(none.status, 0, none.stderr);

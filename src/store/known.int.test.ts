@@ -108,9 +108,9 @@ for (const dialect of DIALECTS)
     it('an unknown source, dim or code: explain says which (as why does, in its own words for the code: code, not --code)', async () => {
       const { l, pid } = await open();
       try {
-        refuses(() => explain(l, pid, { source: "L['typo']" }), /^k:None: has no source L\['typo'\]$/);
-        refuses(() => explain(l, pid, { source: "L['x']", window: { untilPosition: 0 } }), /^k:None: has no source L\['x'\] as of 0$/);
-        refuses(() => explain(l, pid, { source: "L['x']", window: { untilTime: Date.UTC(2026, 10, 26, 8) } }), /^k:None: has no source L\['x'\] as of 2026-11-26T08:00:00Z$/);
+        refuses(() => explain(l, pid, { source: "L['typo']" }), /^k:None: has no source L\['typo'\] \(its sources: L\['x'\]\)$/);
+        refuses(() => explain(l, pid, { source: "L['x']", window: { untilPosition: 0 } }), /^k:None: has no source L\['x'\] as of 0 \(its sources: none\)$/);
+        refuses(() => explain(l, pid, { source: "L['x']", window: { untilTime: Date.UTC(2026, 10, 26, 8) } }), /^k:None: has no source L\['x'\] as of 2026-11-26T08:00:00Z \(its sources: none\)$/);
         refuses(() => explain(l, pid, { source: "L['x']", dim: { field: 'size', index: 5 } }), /^L\['x'\] of k:None: has no dim 5; its dims: 0, 1, stride 0, stride 1$/);
         refuses(() => explain(l, pid, { dim: { field: 'size', index: 5 } }), /^k:None: has no source with dim 5$/);
         // the library names its field (`code`), never the command line's flag (--code: why's and history's)

@@ -1,6 +1,7 @@
 import { inputError } from '../errors.ts';
 import type { Sql } from './database.ts';
 import type { Window } from './window.ts';
+import type { CodeId } from '../model/code-id.ts';
 
 /**
  * What a read names must be in the ledger: a profile id, the runs a window leaves out, a
@@ -73,7 +74,26 @@ export function windowWords(w: Window): string {
  * `why`, `history` and the library, naming the window, where a source that is there later reads
  * as a typo.
  */
-export function noSuchSource(cacheKey: string, o: { source?: string; code?: string; dim?: string; window?: Window }): never {
+export function noSuchSource(cacheKey: string, o: { source?: string; code?: string; dim?: string; window?: Window; has: Iterable<string> }): never {
   const where = `${o.source !== undefined ? ` ${o.source}` : ''}${o.code ? ` in code ${o.code}` : ''}${o.dim !== undefined ? ` with dim ${o.dim}` : ''}`;
-  throw inputError(`${cacheKey} has no source${where}${windowWords(o.window ?? {})}`);
+  // what it has, as a --code or --rank that fits nothing lists what there is (a typo reads at a glance)
+  // (a dim asked alone is no typo of a source: its sources are no help)
+  const has = [...new Set(o.has)];
+  const list = o.source === undefined ? '' : ` (its sources${o.code ? ' there' : ''}: ${has.length ? listed(has) : 'none'})`;
+  throw inputError(`${cacheKey} has no source${where}${windowWords(o.window ?? {})}${list}`);
+}
+
+/** The most names an error lists (a profile may hold thousands of sources), then how many more. */
+const LISTED = 20;
+
+/** Names an error lists, what there is where a name fits nothing: at most LISTED, then how many more. */
+export function listed(names: readonly string[]): string {
+  return `${names.slice(0, LISTED).join(', ')}${names.length > LISTED ? `, and ${names.length - LISTED} more` : ''}`;
+}
+
+/** The sources of a profile's code ids (those `wanted` keeps), in the order it holds them: what noSuchSource lists. */
+export function sourcesOf(codes: Iterable<{ id: CodeId; state: { automaticDynamic: ReadonlyMap<string, unknown> } }>, wanted: ((id: CodeId) => boolean) | null): string[] {
+  const out: string[] = [];
+  for (const c of codes) if (!wanted || wanted(c.id)) out.push(...c.state.automaticDynamic.keys());
+  return out;
 }

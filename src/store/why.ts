@@ -7,7 +7,7 @@ import type { FrameStateSizeEntry } from '../model/entry.ts';
 import { inputError } from '../errors.ts';
 import { counted } from '../counted.ts';
 import { matchCode } from './code-ref.ts';
-import { knownRead, noSuchSource } from './known.ts';
+import { knownRead, noSuchSource, sourcesOf } from './known.ts';
 import { dictionaries, scanEvents, type Dictionaries } from './log.ts';
 import { isWholeLog, leftOutRuns, retractionsIn } from './window.ts';
 import { carriedAdvice, carriesAny, warmStartCarriers, type Carriers } from './warm-starts.ts';
@@ -131,7 +131,9 @@ export function explain(ledger: Ledger, profileId: number, opts: ExplainOptions 
       const has = [...new Set(explainWith(ledger, profileId, { source: opts.source, code: opts.code, window: opts.window, becameOnly: true }, null, 0).map((s) => dimRefText(s.dim)))];
       if (has.length) throw inputError(`${opts.source}${opts.code ? ` in code ${opts.code}` : ''} of ${cacheKey} has no dim ${dim}; its dims: ${has.join(', ')}`);
     }
-    noSuchSource(cacheKey, { source: opts.source, code: opts.code, dim, window: opts.window });
+    const codes = [...ledger.fold(profileId, opts.window ?? {}).profile.codes.values()];
+    const wanted = opts.code ? matchCode(codes.map((c) => c.id), opts.code) : null;
+    noSuchSource(cacheKey, { source: opts.source, code: opts.code, dim, window: opts.window, has: sourcesOf(codes, wanted) });
   }
   return stories;
 }

@@ -1,10 +1,10 @@
-import { lstatSync, readdirSync, statSync, type Stats } from 'node:fs';
-import { join } from 'node:path';
+import { statSync, type Stats } from 'node:fs';
 import { aboutInput, classify, isDatabaseFailure, namingLedger } from '../../errors.ts';
 import type { Ledger } from '../../store/ledger.ts';
 import { kindOfHead, type IngestKind } from '../ingest-file.ts';
 import { inputHead } from '../read-lines.ts';
 import { readingOrder } from '../reading-order.ts';
+import { filesUnder, newFolderWalk, notAFile } from '../files-under.ts';
 import type { FollowContext, InputReport } from './follow-context.ts';
 import { fileInput } from './file-identity.ts';
 import { followFile, type FileState } from './follow-file.ts';
@@ -42,27 +42,6 @@ function forgetGone(state: FolderState, seen: Map<string, Stats>, ctx: FollowCon
 
 export const newFolderState = (): FolderState => ({ files: new Map(), missing: new Set() });
 
-/** Regular files under the given paths (files or folders, recursively, in name order: readingOrder then puts the logs first); no symlinks, no dot files, as ingest reads a folder. */
-function filesUnder(p: string, out: Map<string, Stats>, say: (m: string) => void, top = true): void {
-  let st: Stats;
-  try {
-    st = top ? statSync(p) : lstatSync(p);
-  } catch {
-    return;
-  }
-  if (st.isDirectory()) {
-    let names: string[];
-    try {
-      names = readdirSync(p).sort();
-    } catch (e) {
-      // said (once: notes are), as ingest says it, rather than a folder silently never read
-      say(`${p}: cannot list the folder: ${(e as Error).message}; tried again each pass`);
-      return;
-    }
-    for (const n of names) if (!n.startsWith('.')) filesUnder(join(p, n), out, say, false);
-  } else if (st.isFile()) out.set(p, st);
-}
-
 /**
  * One pass over the watched paths: stat every file (no reads for one unchanged since the
  * last pass), follow logs from their cursors and read other PGO files whole when new or
@@ -70,29 +49,38 @@ function filesUnder(p: string, out: Map<string, Stats>, say: (m: string) => void
  * `stop()` true ends the pass between two inputs (a signal: finish the batch, then exit).
  */
 export async function followPaths(ledger: Ledger, state: FolderState, paths: string[], ctx: FollowContext, stop: () => boolean, onInput: (r: InputReport) => void): Promise<{ inputs: number; behindBytes: number; oldestUnreadMs: number | null }> {
-  const seen = new Map<string, Stats>();
+  // one walk for all the paths: a file under two of them (or linked from one) is read once
+  const walk = newFolderWalk();
+  const seen = walk.files;
   // each path's files, in the order they are read when their kinds are known
   const under: string[][] = [];
   for (const p of paths) {
     const before = seen.size;
-    filesUnder(p, seen, (m) => ctx.fail(m));
-    under.push([...seen.keys()].slice(before));
-    if (seen.size === before && !state.missing.has(p)) {
-      try {
-        statSync(p);
-      } catch (e) {
-        const code = (e as NodeJS.ErrnoException).code;
-        // not there yet is what a watch waits for; a path it may not reach (EACCES above it) is a failure to say, not a wait
-        if (code === 'ENOENT' || code === 'ENOTDIR') {
-          state.missing.add(p);
-          // One pass waits for nothing: a path not there fails it, as ingest fails (a mistyped
-          // path in a cron job passed, exit 0, every time: trial s23); a running watch waits.
-          if (ctx.once) ctx.fail(`${p}: no such file or folder: --once makes one pass and waits for none (a folder a job makes later: make it first, or watch without --once)`);
-          else ctx.note(`${p}: not there (yet); watched for`);
-        } else ctx.fail(`${p}: cannot be reached: ${(e as Error).message}; tried again each pass`);
-      }
+    let top: Stats;
+    try {
+      top = statSync(p);
+    } catch (e) {
+      if (state.missing.has(p)) continue;
+      const code = (e as NodeJS.ErrnoException).code;
+      // not there yet is what a watch waits for; a path it may not reach (EACCES above it) is a failure to say, not a wait
+      if (code === 'ENOENT' || code === 'ENOTDIR') {
+        state.missing.add(p);
+        // One pass waits for nothing: a path not there fails it, as ingest fails (a mistyped
+        // path in a cron job passed, exit 0, every time: trial s23); a running watch waits.
+        if (ctx.once) ctx.fail(`${p}: no such file or folder: --once makes one pass and waits for none (a folder a job makes later: make it first, or watch without --once)`);
+        else ctx.note(`${p}: not there (yet); watched for`);
+      } else ctx.fail(`${p}: cannot be reached: ${(e as Error).message}; tried again each pass`);
+      continue;
     }
+    // a pipe or a device given by name is refused in ingest's words (never opened: a pipe blocks)
+    const not = notAFile(top);
+    if (not) ctx.fail(`${p}: ${not}`);
+    else filesUnder(p, walk);
+    under.push([...seen.keys()].slice(before));
   }
+  // said (once: notes are), as ingest says them, rather than a folder silently never read
+  for (const c of walk.closed) ctx.fail(`${c.path}: ${c.why}; tried again each pass`);
+  for (const k of walk.skipped) ctx.note(`${k.path}: ${k.why}: skipped`);
   forgetGone(state, seen, ctx);
   let behindBytes = 0;
   let oldestUnreadMs: number | null = null;

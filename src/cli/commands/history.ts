@@ -10,7 +10,7 @@ export function historyCommand(program: Command, ctx: CliContext): void {
     .action(async (o: SelectOpts & WindowOpts & { source?: string; code?: string; shapes?: boolean; json?: boolean }) => {
       const { historyAsOf } = await import('../../store/history.ts');
       const { matchCode } = await import('../../store/code-ref.ts');
-      const { noSuchSource } = await import('../../store/known.ts');
+      const { noSuchSource, sourcesOf } = await import('../../store/known.ts');
       const { historyJson, historyText } = await import('../json.ts');
       const l = await ctx.open();
       const p = selectProfile(l, o);
@@ -26,12 +26,12 @@ export function historyCommand(program: Command, ctx: CliContext): void {
         if (wanted) shapes = shapes.filter((s) => wanted(s.code));
         if (o.source !== undefined) shapes = shapes.filter((s) => s.source === o.source);
         // a trace describes sources the profile never holds (a module's parameters): those are no typo
-        if (o.source !== undefined && !shapes.length && !holds(o.source)) noSuchSource(p.cacheKey, { source: o.source, code: o.code, window: w });
+        if (o.source !== undefined && !shapes.length && !holds(o.source)) noSuchSource(p.cacheKey, { source: o.source, code: o.code, window: w, has: sourcesOf(codes, wanted) });
         for (const s of shapes) ctx.out(o.json ? JSON.stringify(describedJson(s)) : describedText(s));
         return;
       }
       // a source the profile does not hold is an error, as in why (not an empty answer)
-      if (o.source !== undefined && !holds(o.source)) noSuchSource(p.cacheKey, { source: o.source, code: o.code, window: w });
+      if (o.source !== undefined && !holds(o.source)) noSuchSource(p.cacheKey, { source: o.source, code: o.code, window: w, has: sourcesOf(codes, wanted) });
       let rows = historyAsOf(l, p.id, w);
       if (wanted) rows = rows.filter((h) => wanted(h.code));
       if (o.source) rows = rows.filter((h) => h.name === o.source);

@@ -69,11 +69,11 @@ export function ingestCommand(program: Command, ctx: CliContext): void {
               skipped: s.skipped ?? 0,
               records: s.records ?? 0,
               ...leftOutJson(s.leftOut),
-              ...(s.kind === 'folder' ? { kinds: s.kinds, not_pgo: s.notPgo, failed: s.failed } : {}),
+              ...(s.kind === 'folder' ? { kinds: s.kinds, not_pgo: s.notPgo, not_regular: s.notRegular ?? 0, failed: s.failed } : {}),
             }),
           );
         } else {
-          const folder = s.kind === 'folder' ? ` (${Object.entries(s.kinds ?? {}).map(([k, n]) => counted(n, `${k} file`)).join(', ') || 'no files read'}; ${s.notPgo} not PGO data, skipped${s.failed?.length ? `; ${s.failed.length} failed` : ''})` : '';
+          const folder = s.kind === 'folder' ? ` (${Object.entries(s.kinds ?? {}).map(([k, n]) => counted(n, `${k} file`)).join(', ') || 'no files read'}; ${s.notPgo} not PGO data, skipped${s.notRegular ? `; ${counted(s.notRegular, 'not a regular file', 'not regular files')}, skipped` : ''}${s.failed?.length ? `; ${s.failed.length} failed` : ''})` : '';
           ctx.out(`${inputName(f)}: ${s.kind}${folder}: ${counted(s.appended, 'event')} appended, ${s.duplicates} already in the log${s.skipped ? `, ${counted(s.skipped, 'invalid line')} skipped` : ''}${s.records ? `, ${counted(s.records, 'recompile reason')}` : ''}${leftOutText(s.leftOut)}`);
         }
       }
