@@ -63,7 +63,7 @@ export function profileOptions(c: Command, required: boolean | 'every' = true): 
 
 /** --as-of and --exclude-run: the same read-time window on every read command. */
 export function windowOptions(c: Command, asOf = true): Command {
-  if (asOf) c.option('--as-of <pos|time>', 'as of a log position or an ISO 8601 time');
+  if (asOf) c.option('--as-of <pos|time>', 'as of a log position or an ISO 8601 time (UTC where it names no offset)');
   return c.option('--exclude-run <run>', 'leave a run out (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[]);
 }
 

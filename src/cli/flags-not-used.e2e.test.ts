@@ -47,3 +47,13 @@ describe('stats --help', () => {
     assert.doesNotMatch(help, /PyTorch's None/);
   });
 });
+
+describe("a command's --help (session 24 trial: only the top level's named --db)", () => {
+  it('lists --db and PGO_LEDGER_DB, and says a time with no offset is UTC', () => {
+    for (const command of ['show', 'why', 'history', 'ingest', 'watch']) {
+      const help = cli(join(dir, 'none.db'), [command, '--help']).stdout.replace(/\s+/g, ' ');
+      assert.match(help, /--db <path> the ledger database: .*env: PGO_LEDGER_DB/, command);
+      if (command !== 'ingest' && command !== 'watch') assert.match(help, /--as-of <pos\|time> as of a log position or an ISO 8601 time \(UTC where it names no offset\)/, command);
+    }
+  });
+});

@@ -73,6 +73,8 @@ export async function runCli(argv: string[], program = new Command()): Promise<n
     .option('--debug', 'on an internal error, print the stack')
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) })
+    // a command's help lists --db too (trial s24: only the top level's did)
+    .configureHelp({ showGlobalOptions: true })
     .showHelpAfterError();
   const ctx: CliContext = {
     program,
