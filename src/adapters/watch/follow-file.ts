@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Stats } from 'node:fs';
-import { aboutInput, classify, isDatabaseFailure } from '../../errors.ts';
+import { aboutInput, classify, inputName, isDatabaseFailure } from '../../errors.ts';
 import type { Ledger, WatchCursor } from '../../store/ledger.ts';
 import { ingestFile, type IngestKind } from '../ingest-file.ts';
 import { readInput } from '../read-lines.ts';
@@ -104,7 +104,9 @@ export async function followFile(ledger: Ledger, prev: FileState | undefined, pa
     if (classify(e) === 'bug' || isDatabaseFailure(e)) throw e;
     // A bad file is said once and left until it changes (a half-written one changes again)
     // or watch restarts (a remote value whose key file came after it); no cursor is written.
-    ctx.fail(aboutInput(path, `${kind ?? 'gzip'}: not ingested: `, e));
+    // the kind once: the failure's own words name it where they can ("gzip: …", "pickle: …")
+    const m = aboutInput(path, '', e).slice(inputName(path).length + 2);
+    ctx.fail(aboutInput(path, `${kind !== undefined && !m.startsWith(`${kind}: `) ? `${kind}: ` : ''}not ingested: `, e));
     return { state, report: null };
   }
 }
