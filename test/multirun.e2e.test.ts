@@ -743,3 +743,27 @@ describe('a trace across a daylight-saving change (session 24 trial: glog writes
     assert.deepEqual(times(history(db, ['--shapes'])), times(history(utc(), ['--shapes'])));
   });
 });
+
+describe('a process that calls torch._dynamo.reset() (probe9, real PyTorch, session 24)', () => {
+  // PyTorch names compiles anew after a reset: `0/0` again, of f here (and of any function in
+  // general). Read as one compile, the second 0/0's described input was dropped, its int took
+  // the first's place among the values seen, and its records could take the first's code.
+  it("a compile named again is its own compile, `0/0 (2nd)`: its records, what it saw, the values each compile was fed", () => {
+    const db = join(dir, 'probe9.db');
+    ok(cli(db, ['ingest', join(RUNS, 'probe9', 'run1', 'trace.log.gz')]));
+    assert.equal(ok(cli(db, ['show', '--job', 'probe9'])).trimEnd(), readFileSync(join(RUNS, 'probe9', 'run1', 'render.txt'), 'utf8').trimEnd());
+    // the four records PyTorch logged (records.json), each under the compile that logged it
+    const logged = JSON.parse(readFileSync(join(RUNS, 'probe9', 'run1', 'records.json'), 'utf8')) as { name: string; reason: string }[];
+    const history = ok(cli(db, ['history', '--job', 'probe9', '--json'])).trim().split('\n').map((l) => JSON.parse(l) as { compile_id: string; source: string; reason: string; code: { name: string } });
+    assert.deepEqual(history.map((h) => [h.source, h.reason]), logged.map((r) => [r.name, r.reason]));
+    assert.deepEqual(history.map((h) => [h.compile_id, h.code.name]), [['0/1', 'f'], ['0/1', 'f'], ['0/0 (2nd)', 'f'], ['0/0 (2nd)', 'f']]);
+    type Story = { code: { name: string }; source: string; dim: { field: string }; values: { value: string; count: number }[]; saw: { compile_id: string; size: number[] }[] };
+    const stories = JSON.parse(ok(cli(db, ['why', '--job', 'probe9', '--json']))) as Story[];
+    // f(x, 1), f(x, 2); reset; f(x, 5) (f(x, 6) compiled nothing)
+    const n = stories.find((s) => s.code.name === 'f' && s.source === "L['n']")!;
+    assert.deepEqual(n.values.map((v) => [v.value, v.count]), [['1', 1], ['2', 1], ['5', 1]]);
+    const x = stories.find((s) => s.code.name === 'f' && s.source === "L['x']" && s.dim.field === 'size')!;
+    assert.deepEqual(x.saw.map((s) => [s.compile_id, s.size]), [['0/0', [2]], ['0/1', [3]], ['0/0 (2nd)', [2, 2]]]);
+    assert.deepEqual(x.values.map((v) => v.value), ['[2]', '[3]', '[2, 2]']);
+  });
+});

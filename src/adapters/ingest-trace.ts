@@ -5,7 +5,7 @@ import { basename, resolve } from 'node:path';
 import { entryToJson, type EntryJson } from '../codecs/entry-json.ts';
 import { parseRenderText } from '../codecs/render-text.ts';
 import { attemptId, compileOfAttempt, traceAssembler, type EntryReads, type TraceProblem } from '../codecs/trace/envelope.ts';
-import { FACT_READS, newStats, parseEntry, type TraceFact } from '../codecs/trace/facts.ts';
+import { FACT_READS, newStats, parseEntry, type DescribedCompile, type TraceFact } from '../codecs/trace/facts.ts';
 import { cacheKey } from '../model/cache-key.ts';
 import { codeKey, type CodeId } from '../model/code-id.ts';
 import { isEventTime } from '../model/event-time.ts';
@@ -443,6 +443,8 @@ class TraceScope {
   readonly #lastAttempt = new Map<string, number>();
   readonly #described = new Set<string>();
   readonly #undescribed = new Map<string, number>();
+  /** The facts of a compile named as an earlier one of the log was (after a reset): which one of that name it is (`(2nd)`). */
+  readonly #nth = new Map<TraceFact, string>();
   /** Each snapshot slot's entry as JSON, as the snapshots so far left it. */
   readonly #previous = new Map<string, string>();
   #lineTime: (line: number) => number | undefined;
@@ -476,16 +478,26 @@ class TraceScope {
     // One pass over the facts (each pass cost its own lookups of facts of a dozen shapes).
     const times: (TraceFact & { time: number })[] = [];
     const badTimes: TraceProblem[] = [];
+    // PyTorch names compiles anew after torch._dynamo.reset() (0/0 again, maybe of another
+    // function): a compile's facts all come before its compilation_metrics, so a fact of an id
+    // whose compile ended already is of the next compile so named, told apart as `0/0 (2nd)`.
+    const ended = new Map<string, number>();
     for (let i = 0; i < facts.length; i++) {
       const f = facts[i];
+      const base = 'compile' in f ? f.compile : 'compileId' in f && f.compileId !== null ? compileOfAttempt(f.compileId) : null;
+      if (base !== null) {
+        const n = ended.get(base) ?? 0;
+        if (n > 0) this.#nth.set(f, ` (${nth(n + 1)})`);
+        if (f.kind === 'compilation_metrics') ended.set(base, n + 1);
+      }
       switch (f.kind) {
         // Each compile's code: compilation_metrics names it; snapshots give its file hash. By
         // compile, not attempt: a restarted compile's metrics name it without (compileOfAttempt).
         case 'compilation_metrics':
-          if (f.compileId) this.#metrics.set(compileOfAttempt(f.compileId), f);
+          if (f.compileId) this.#metrics.set(compileOfAttempt(this.#cid(f)!), f);
           break;
         case 'recompile_reasons':
-          if (f.compileId) this.#guards.set(compileOfAttempt(f.compileId), f.reasons.join('\n'));
+          if (f.compileId) this.#guards.set(compileOfAttempt(this.#cid(f)!), f.reasons.join('\n'));
           break;
         case 'code_state':
           this.#parse(f);
@@ -496,7 +508,7 @@ class TraceScope {
         case 'describe_source':
         case 'create_symbol':
           if (f.kind === 'describe_tensor') this.#tensors.set(`${f.describerId}/${f.id}`, f);
-          if (f.compile !== null && f.attempt > (this.#lastAttempt.get(f.compile) ?? -1)) this.#lastAttempt.set(f.compile, f.attempt);
+          if (f.compile !== null && f.attempt > (this.#lastAttempt.get(this.#comp(f)!) ?? -1)) this.#lastAttempt.set(this.#comp(f)!, f.attempt);
           break;
       }
       if (!('time' in f) || f.time === null) continue;
@@ -510,6 +522,20 @@ class TraceScope {
     // Each event at the time its own line was logged: glog's clock, set against the trace's
     // epoch times (a snapshot is logged after its compile, not when the last compile started).
     this.#lineTime = glogClock(reader.clock, times, this.#lastTime);
+  }
+
+  /** A fact's compile id, as PyTorch wrote it but for a compile an earlier one of the log was named as (`0/0 (2nd)`, `0/0 (2nd)_1`). */
+  #cid(f: TraceFact & { compileId: string | null }): string | null {
+    const n = this.#nth.get(f);
+    if (n === undefined || f.compileId === null) return f.compileId;
+    const base = compileOfAttempt(f.compileId);
+    return base + n + f.compileId.slice(base.length);
+  }
+
+  /** A description's compile (frame_id/frame_compile_id), told apart as #cid tells it. */
+  #comp(f: TraceFact & DescribedCompile): string | null {
+    const n = this.#nth.get(f);
+    return n === undefined || f.compile === null ? f.compile : f.compile + n;
   }
 
   #parse(s: Fact<'code_state'>): void {
@@ -532,13 +558,13 @@ class TraceScope {
       // gives, in its order: a compile's records wait for its compilation_metrics, and so
       // does all after them.
       if (f.kind === 'automatic_dynamic') {
-        if (this.#held(f.compileId)) break;
+        if (this.#held(this.#cid(f))) break;
         this.#dynamic(f, i);
       } else if (f.kind === 'describe_source') {
-        if (this.#held(f.compile)) break;
+        if (this.#held(this.#comp(f))) break;
         this.#describedSource(f, i);
       } else if (f.kind === 'create_symbol') {
-        if (this.#held(f.compile)) break;
+        if (this.#held(this.#comp(f))) break;
         this.#describedScalar(f, i);
       } else if (f.kind === 'code_state') this.#snapshot(f, i);
     }
@@ -581,13 +607,14 @@ class TraceScope {
   }
 
   #dynamic(f: Fact<'automatic_dynamic'>, i: number): void {
-    const code = this.#codeOf(f.compileId);
+    const compileId = this.#cid(f);
+    const code = this.#codeOf(compileId);
     if (!code) {
-      this.problems.push({ line: f.line, message: `automatic_dynamic for ${f.name} in compile ${f.compileId ?? '?'}: no compilation_metrics names its code; skipped` });
+      this.problems.push({ line: f.line, message: `automatic_dynamic for ${f.name} in compile ${compileId ?? '?'}: no compilation_metrics names its code; skipped` });
       return;
     }
     const { key, run } = this;
-    const rest = this.#ordinal(`c\u0000${f.compileId}\u0000${f.name}\u0000${f.dim_changed}\u0000${f.reason}`);
+    const rest = this.#ordinal(`c\u0000${compileId}\u0000${f.name}\u0000${f.dim_changed}\u0000${f.reason}`);
     this.#push({
       kind: 'dynamic.logged',
       cacheKey: key,
@@ -595,13 +622,13 @@ class TraceScope {
         code,
         source: f.name,
         record: { dim_changed: f.dim_changed, reason: f.reason as 'size change', cached: f.cached, new: f.new },
-        guard: (f.compileId && (this.#guards.get(compileOfAttempt(f.compileId)) ?? this.#metrics.get(compileOfAttempt(f.compileId))?.recompileReason)) || null,
+        guard: (compileId && (this.#guards.get(compileOfAttempt(compileId)) ?? this.#metrics.get(compileOfAttempt(compileId))?.recompileReason)) || null,
       },
       time: this.#timeAt(i),
       run,
       origin: this.#origin,
       originLine: f.line,
-      compileId: f.compileId,
+      compileId,
       idempotencyKey: this.#idemStart + rest,
       idempotencyHash: hash53After(this.#idemPrefix, rest),
       keyedLine: false,
@@ -609,23 +636,24 @@ class TraceScope {
   }
 
   #describedSource(f: Fact<'describe_source'>, i: number): void {
-    if (f.compile === null || f.attempt !== this.#lastAttempt.get(f.compile)) return;
+    const compile = this.#comp(f);
+    if (compile === null || f.attempt !== this.#lastAttempt.get(compile)) return;
     const t = this.#tensors.get(`${f.describerId}/${f.id}`);
     if (!t) {
       this.problems.push({ line: f.line, message: `describe_source ${f.source}: no describe_tensor with describer_id ${f.describerId} and id ${f.id}; skipped` });
       return;
     }
-    const code = this.#codeOf(f.compile);
+    const code = this.#codeOf(compile);
     if (!code) {
-      this.#undescribed.set(f.compile, (this.#undescribed.get(f.compile) ?? 0) + 1);
+      this.#undescribed.set(compile, (this.#undescribed.get(compile) ?? 0) + 1);
       return;
     }
-    const once = `${f.compile}\u0000${f.source}`;
+    const once = `${compile}\u0000${f.source}`;
     if (this.#described.has(once)) return;
     this.#described.add(once);
     const { key, run } = this;
     // once a compile and source (#described): its attempt and source are the event
-    const rest = `d\u0000${attemptId(f.compile, f.attempt)}\u0000${f.source}`;
+    const rest = `d\u0000${attemptId(compile, f.attempt)}\u0000${f.source}`;
     this.#push({
       kind: 'shape.described',
       cacheKey: key,
@@ -635,7 +663,7 @@ class TraceScope {
       origin: this.#origin,
       originLine: f.line,
       // the attempt described (the last: a restart describes again), as PyTorch names it
-      compileId: attemptId(f.compile, f.attempt),
+      compileId: attemptId(compile, f.attempt),
       idempotencyKey: this.#idemStart + rest,
       idempotencyHash: hash53After(this.#idemPrefix, rest),
       keyedLine: false,
@@ -647,16 +675,17 @@ class TraceScope {
    * a trace gives its value) as a scalar.described event: evidence, as shape.described is.
    */
   #describedScalar(f: Fact<'create_symbol'>, i: number): void {
-    if (f.compile === null || f.attempt !== this.#lastAttempt.get(f.compile)) return;
-    const code = this.#codeOf(f.compile);
+    const compile = this.#comp(f);
+    if (compile === null || f.attempt !== this.#lastAttempt.get(compile)) return;
+    const code = this.#codeOf(compile);
     if (!code) {
-      this.#undescribed.set(f.compile, (this.#undescribed.get(f.compile) ?? 0) + 1);
+      this.#undescribed.set(compile, (this.#undescribed.get(compile) ?? 0) + 1);
       return;
     }
-    const once = `${f.compile}\u0000${f.source}`;
+    const once = `${compile}\u0000${f.source}`;
     if (this.#described.has(once)) return;
     this.#described.add(once);
-    const rest = `v\u0000${attemptId(f.compile, f.attempt)}\u0000${f.source}`;
+    const rest = `v\u0000${attemptId(compile, f.attempt)}\u0000${f.source}`;
     // a kind no build keyed by its line: no old key to note
     this.events.push({
       kind: 'scalar.described',
@@ -666,7 +695,7 @@ class TraceScope {
       run: this.run,
       origin: this.#origin,
       originLine: f.line,
-      compileId: attemptId(f.compile, f.attempt),
+      compileId: attemptId(compile, f.attempt),
       idempotencyKey: this.#idemStart + rest,
       idempotencyHash: hash53After(this.#idemPrefix, rest),
       keyedLine: false,
@@ -696,7 +725,8 @@ class TraceScope {
     const { key, run } = this;
     const previous = this.#previous;
     // the snapshot: its compile, its kind and which of them in that compile it is
-    const snap = this.#ordinal(`s\u0000${f.compileId}\u0000${f.artifact}`);
+    const compileId = this.#cid(f);
+    const snap = this.#ordinal(`s\u0000${compileId}\u0000${f.artifact}`);
     const slots = snapshotSlots(p);
     for (const { id, ck, source, entry, json, slot } of slots) {
       if (previous.get(slot) === json) continue;
@@ -709,7 +739,7 @@ class TraceScope {
         run,
         origin: this.#origin,
         originLine: f.line,
-        compileId: f.compileId,
+        compileId,
         idempotencyKey: this.#idemStart + rest,
         idempotencyHash: hash53After(this.#idemPrefix, rest),
         keyedLine: false,
@@ -754,6 +784,12 @@ function snapshotSlots(p: Profile): SnapshotSlot[] {
   return slots;
 }
 
+
+/** 2nd, 3rd, 4th, 11th, 21st. */
+function nth(n: number): string {
+  const tens = n % 100;
+  return `${n}${tens >= 11 && tens <= 13 ? 'th' : n % 10 === 1 ? 'st' : n % 10 === 2 ? 'nd' : n % 10 === 3 ? 'rd' : 'th'}`;
+}
 
 const DAY_MS = 86_400_000;
 const ZONE_MS = 15 * 60_000;
