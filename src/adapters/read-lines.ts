@@ -1,7 +1,7 @@
 import { closeSync, createReadStream, openSync, readSync, statSync } from 'node:fs';
 import * as zlib from 'node:zlib';
 import { constants as zlibConstants, createGunzip, createInflateRaw, gunzipSync, type Gunzip, type InflateRaw } from 'node:zlib';
-import { inputError, inputName } from '../errors.ts';
+import { inputError, inputName, LedgerError } from '../errors.ts';
 import { InputError } from './observation-lines.ts';
 
 export interface Line {
@@ -247,7 +247,7 @@ async function* fileChunks(path: string, end = Infinity, start = 0): AsyncGenera
 export async function openInput(path: string, reused = false, end?: number, start = 0): Promise<{ chunks: AsyncIterable<Buffer>; destroy?: () => void }> {
   const gz = isGzipHead(await rawHead(path, 2));
   // a gzip's bytes are read from its start: no place in it names a line
-  if (start > 0 && (gz || path === '-')) throw new Error(`bug: ${path} read from byte ${start}: only a plain file is`);
+  if (start > 0 && (gz || path === '-')) throw new LedgerError(`${path} read from byte ${start}: only a plain file is`, { kind: 'bug' });
   if (path === '-') {
     if (!gz) return { chunks: stdinChunks() };
     if (crc32) {

@@ -1,6 +1,6 @@
 import { createHash, type Hash } from 'node:crypto';
 import type { Stats } from 'node:fs';
-import { aboutInput, classify, isDatabaseFailure } from '../../errors.ts';
+import { aboutInput, classify, inputError, isDatabaseFailure } from '../../errors.ts';
 import type { Ledger, WatchCursor } from '../../store/ledger.ts';
 import { ingestFile, type IngestKind } from '../ingest-file.ts';
 import { readInput } from '../read-lines.ts';
@@ -138,13 +138,7 @@ export async function followFile(ledger: Ledger, prev: FileState | undefined, pa
       return { state, report: null };
     }
     // The cursor goes into the transaction of the file's one append.
-    // Observation lines commit batch by batch: each batch's events are said as it commits.
-    let sofar = 0;
-    const appendPipelined: Ledger['appendPipelined'] = (events, done) =>
-      ledger.appendPipelined(events, (r) => {
-        ctx.reading?.(path, (sofar += r.appended));
-        done(r);
-      });
+    const appendPipelined = saidAsCommitted(ledger, path, ctx);
     const inTx: Ledger = kind === 'observations' ? { ...ledger, appendPipelined } : { ...ledger, appendPipelined, append: (events) => ledger.appendWith(events, [cursor]) };
     let s;
     try {
@@ -165,6 +159,16 @@ export async function followFile(ledger: Ledger, prev: FileState | undefined, pa
   }
 }
 
+/** Observation lines commit batch by batch: each batch's events are said as it commits (FollowContext.reading). */
+function saidAsCommitted(ledger: Ledger, path: string, ctx: FollowContext): Ledger['appendPipelined'] {
+  let sofar = 0;
+  return (events, done) =>
+    ledger.appendPipelined(events, (r) => {
+      ctx.reading?.(path, (sofar += r.appended));
+      done(r);
+    });
+}
+
 /** The file's tag (its first event's, as the pass over it keyed its lines), once a line before `read.offset` made one. */
 async function tagOf(path: string, ctx: FollowContext, read: LinesRead): Promise<number | undefined> {
   if (read.tag !== undefined) return read.tag;
@@ -182,7 +186,7 @@ async function tagOf(path: string, ctx: FollowContext, read: LinesRead): Promise
 async function followGrown(ledger: Ledger, read: LinesRead, c: WatchCursor | undefined, state: FileState, path: string, st: Stats, ctx: FollowContext): Promise<{ state: FileState; report: InputReport | null }> {
   const end = linesEnd(path, read.offset, st.size, wholeLine);
   const bytes = readRange(path, read.offset, end);
-  if (bytes.length !== end - read.offset) throw new Error(`${path}: cut while read`);
+  if (bytes.length !== end - read.offset) throw inputError(`${path}: cut while read`);
   const on = readOn(path, read, bytes, read.tag);
   state.pending = st.size - end;
   sayPending(path, state, ctx);
@@ -192,15 +196,9 @@ async function followGrown(ledger: Ledger, read: LinesRead, c: WatchCursor | und
     state.read = on.next && { ...on.next, tag: await tagOf(path, ctx, on.next) };
     return { state, report: null };
   }
-  let sofar = 0;
-  const appendPipelined: Ledger['appendPipelined'] = (events, done) =>
-    ledger.appendPipelined(events, (r) => {
-      ctx.reading?.(path, (sofar += r.appended));
-      done(r);
-    });
   let s;
   try {
-    s = await ingestFile({ ...ledger, appendPipelined }, path, { kind: 'observations', onNote: ctx.note, defaults: { words: ctx.words }, end, from: { offset: read.offset, line: read.line, tag: read.tag } });
+    s = await ingestFile({ ...ledger, appendPipelined: saidAsCommitted(ledger, path, ctx) }, path, { kind: 'observations', onNote: ctx.note, defaults: { words: ctx.words }, end, from: { offset: read.offset, line: read.line, tag: read.tag } });
   } finally {
     ctx.reading?.(null, 0);
   }

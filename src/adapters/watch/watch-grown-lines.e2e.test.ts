@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
-import { appendFileSync, mkdirSync, openSync, closeSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
+import { appendFileSync, mkdirSync, openSync, closeSync, readFileSync, renameSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
@@ -152,8 +152,27 @@ describe('watch: observation lines that only grew are read from where this watch
     // (summed: a pass may meet an append half written, and take it in two)
     const sum = (k: 'appended' | 'duplicates') => w.inputs().reduce((a, r) => a + r[k]!, 0);
     assert.deepEqual([sum('appended'), sum('duplicates')], [1000, 0]);
+    // the cursor is the one a pass over the whole file writes: a restart that finds the file
+    // touched (its size and mtime no longer the cursor's) finds its hash the same, reads nothing
+    const later = new Date(Date.now() + 60_000);
+    utimesSync(file, later, later);
+    const again = cli(db, ['watch', file, '--once', '--json']);
+    assert.equal(again.status, 0, again.stderr);
+    assert.deepEqual(again.stdout.trim().split('\n').map((l) => JSON.parse(l).report), ['pass'], again.stdout);
     const final = readFileSync(file, 'utf8');
     assert.deepEqual(contents(db), oneShot('grown', file, [final], w.marker));
+  });
+
+  it('a growth past 4 MiB (its new lines alone parsed on the ingest worker) is keyed as a one-shot ingest keys it', async () => {
+    const { file, db, w } = watched('grown-big', lines(0, 500));
+    await w.until(500);
+    const big = lines(500, 40_000);
+    assert.ok(big.length > 4 << 20);
+    appendFileSync(file, big);
+    await w.until(40_000);
+    await w.stop();
+    assert.equal(w.inputs().reduce((a, r) => a + r.duplicates!, 0), 0);
+    assert.deepEqual(contents(db), oneShot('grown-big', file, [readFileSync(file, 'utf8')], w.marker));
   });
 
   it('lines read before and made unreadable since (the head kept) are not read again: the new lines go in', async () => {
