@@ -2,6 +2,7 @@ import { closeSync, constants, fstatSync, openSync, readSync, statSync } from 'n
 import { aboutInput, classify, fullMessage, inputError, inputName, isDatabaseFailure, LedgerError } from '../errors.ts';
 import type { Ledger } from '../store/ledger.ts';
 import { LINE_KEYS, type LineDefaults } from './observation-lines.ts';
+import type { LinesFromTag } from './observation-batches.ts';
 import { inputHead, sizeOf } from './read-lines.ts';
 import { ingestTraceFile, TraceBatch } from './ingest-trace.ts';
 import { addLeftOut } from './left-out.ts';
@@ -21,6 +22,8 @@ export interface FileIngestOptions {
   onNote?: (message: string) => void;
   /** Observation lines in a plain file: its first `end` bytes only (watch: the lines complete so far). */
   end?: number;
+  /** Observation lines in a plain file: from a line on, those before read already (watch: a file that only grew). */
+  from?: LinesFromTag;
 }
 
 export interface FileIngestSummary {
@@ -146,7 +149,7 @@ async function ingestAs(ledger: Ledger, file: string, kind: IngestKind, o: FileI
     // A gzip's size is not what is read from it: no total, so no percentage of a wrong one.
     const total = gzip ? undefined : (o.end ?? sizeOf(file));
     const { ingestObservations } = await import('./ingest-observations.ts');
-    const s = await ingestObservations(ledger, file, { defaults: o.defaults, skipInvalid: o.skipInvalid, onProgress: (b) => o.onProgress?.(b, total), onSkip: (m) => o.onNote?.(`skipped ${m}`), end: gzip ? undefined : o.end });
+    const s = await ingestObservations(ledger, file, { defaults: o.defaults, skipInvalid: o.skipInvalid, onProgress: (b) => o.onProgress?.(b, total), onSkip: (m) => o.onNote?.(`skipped ${m}`), end: gzip ? undefined : o.end, from: gzip ? undefined : o.from });
     return { kind, appended: s.appended, duplicates: s.duplicates, skipped: s.skipped, records: s.records, ...(s.leftOut ? { leftOut: s.leftOut } : {}) };
   }
   return { kind, ...(await handlers[kind](ledger, file, o)) };

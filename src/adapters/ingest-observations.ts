@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import type { Ledger } from '../store/ledger.ts';
 import type { PreparedEvent } from '../store/prepare-event.ts';
-import { batchCache, decodeBatch, handOverReader, lineWireBatches, WireBuilder, type LineBatchOptions, type ReaderHandOver, type WireBatch } from './observation-batches.ts';
+import { batchCache, decodeBatch, handOverReader, lineWireBatches, WireBuilder, type LineBatchOptions, type LinesFromTag, type ReaderHandOver, type WireBatch } from './observation-batches.ts';
 import { InputError, lineContext, type LineDefaults } from './observation-lines.ts';
 import { sizeOf } from './read-lines.ts';
 import { classify, fullMessage, inputName, isDatabaseFailure, LedgerError, type FailureKind } from '../errors.ts';
@@ -19,6 +19,8 @@ export interface IngestOptions {
   onSkip?: (message: string) => void;
   /** Read the file's first `end` bytes only (watch: the complete lines of a file still being written). */
   end?: number;
+  /** Read from a line on, the lines before read already (watch: a file that only grew; see LinesFromTag). */
+  from?: LinesFromTag;
   /**
    * Parse on a worker thread, so parsing and writing use both cores (default: for files over
    * 4 MiB, unless PGO_LEDGER_NO_WORKER=1).
@@ -47,7 +49,7 @@ export interface IngestSummary {
 /** Observation JSONL (a file, or '-' for stdin) into the log, batch by batch. */
 export async function ingestObservations(ledger: Ledger, file: string, opts: IngestOptions = {}): Promise<IngestSummary> {
   const sum: IngestSummary = { lines: 0, appended: 0, duplicates: 0, skipped: 0, records: 0 };
-  const options = { defaults: opts.defaults ?? {}, skipInvalid: !!opts.skipInvalid, batchSize: opts.batchSize ?? 10000, end: opts.end };
+  const options = { defaults: opts.defaults ?? {}, skipInvalid: !!opts.skipInvalid, batchSize: opts.batchSize ?? 10000, end: opts.end, from: opts.from };
   // A batch is counted once committed: on PostgreSQL the next batch is folded while the
   // server writes this one (Ledger.appendPipelined), so its events stay as they are until
   // then, and the batch after it is decoded into a second set of event objects (see reused).
@@ -79,7 +81,7 @@ export async function ingestObservations(ledger: Ledger, file: string, opts: Ing
     return () => (uncommitted === 0 ? sets[k] : sets[(k ^= 1)]);
   };
   // A worker pays off on big files; a small one is parsed faster than a thread starts.
-  const big = file !== '-' && (sizeOf(file) ?? 0) > BIG;
+  const big = file !== '-' && (sizeOf(file) ?? 0) - (opts.from?.offset ?? 0) > BIG;
   const useWorker = file !== '-' && (opts.worker ?? (big && process.env.PGO_LEDGER_NO_WORKER !== '1'));
   // SQLite tells whether this connection's transactions met another writer: the worker then
   // runs only while they met none (see withWorker), and the first batches, before that tells,

@@ -3,7 +3,7 @@ import { hash53 } from '../store/hash53.ts';
 // Not through ledger.ts: that loads the whole store (kysely, better-sqlite3) into the worker.
 import type { NewEvent, PreparedEvent } from '../store/prepare-event.ts';
 import { handOverCache, InputError, LINE_REST, LineHit, lineContext, parseLine, takeOverCache, wireParts, type LineCacheHandOver, type LineContext, type LineDefaults, type LineEvent } from './observation-lines.ts';
-import { readTextChunks, type TextChunk } from './read-lines.ts';
+import { readTextChunks, type LinesFrom, type TextChunk } from './read-lines.ts';
 
 /**
  * A batch of prepared events in a compact, transferable form: strings once each in tables,
@@ -426,11 +426,44 @@ export interface LineBatchOptions {
   after?: { line: number; lines: number; skipped: number };
   /** Read the file's first `end` bytes only (watch: its complete lines, the one being written left for later). */
   end?: number;
+  /** Read a plain file from a line on (watch: a file that only grew since its lines before were read). */
+  from?: LinesFromTag;
   /** The line context to parse with (default: a new one): a reader that hands its cache on to another keeps it (see handOverReader). */
   context?: LineContext;
   /** The wire builder (lineWireBatches; default: a new one), likewise. */
   builder?: WireBuilder;
 }
+
+/**
+ * Where a reader goes on (LinesFrom), with the input's tag (LineContext.tag) where an event
+ * came before there: the lines after it are keyed as a read of the whole file keys them.
+ */
+export interface LinesFromTag extends LinesFrom {
+  tag: number | undefined;
+}
+
+/**
+ * An input's tag (LineContext.tag): its first event's, read as batchesOf reads it (blanks passed,
+ * a bad line passed as a skipped one is); undefined where no line before `end` makes an event.
+ */
+export async function inputTag(file: string, defaults: LineDefaults, end?: number): Promise<number | undefined> {
+  const ctx = lineContext(file, defaults);
+  for await (const chunk of readTextChunks(file, undefined, end)) {
+    for (let i = 0; i < chunk.texts.length; i++) {
+      if (blank(chunk.texts[i])) continue;
+      try {
+        parseLine(chunk.texts[i], chunk.first + i, ctx);
+      } catch (e) {
+        if (!(e instanceof InputError)) throw e;
+      }
+      if (ctx.tag !== undefined) return ctx.tag;
+    }
+  }
+  return undefined;
+}
+
+/** A line with nothing to read (an empty line or blanks). */
+const blank = (text: string): boolean => text.length === 0 || (text.charCodeAt(0) !== 123 && text.trim() === '');
 
 /** What a reader of wire batches hands, between batches, to one in another thread that goes on from the next line (see takeOverReader). */
 export interface ReaderHandOver {
@@ -465,8 +498,10 @@ interface BatchSink<T> {
  */
 async function* batchesOf<T>(file: string, o: LineBatchOptions, sink: BatchSink<T>): AsyncGenerator<T> {
   const st: ParseState = { file, lines: o.after?.lines ?? 0, skipped: o.after?.skipped ?? 0, after: o.after?.line ?? 0, ctx: o.context };
-  let bytes = 0;
-  const chunks = readTextChunks(file, undefined, o.end);
+  // the lines before `from` named the input: its later lines are keyed by that tag
+  if (o.from?.tag !== undefined) (st.ctx ??= lineContext(file, o.defaults)).tag ??= o.from.tag;
+  let bytes = o.from?.offset ?? 0;
+  const chunks = readTextChunks(file, undefined, o.end, o.from);
   for (;;) {
     let next: IteratorResult<TextChunk>;
     try {
@@ -509,7 +544,7 @@ function parseInto<T>(chunk: TextChunk, i: number, st: ParseState, o: LineBatchO
   const texts = chunk.texts;
   for (; i < texts.length; i++) {
     const text = texts[i];
-    if (text.length === 0 || (text.charCodeAt(0) !== 123 && text.trim() === '')) continue;
+    if (blank(text)) continue;
     if (chunk.first + i <= st.after) {
       // Read before (o.after) and counted there; parsed only until the input's first event
       // names it (LineContext.tag: the idempotency keys of the lines after it).

@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import { tempDir } from '../../test/support/tmp.ts';
 import { batchCache, decodeBatch, handOverReader, lineWireBatches, ROW, takeOverReader, WireBuilder, type WireBatch } from './observation-batches.ts';
 import { handOverCache, LINE_REST, LineHit, lineContext, takeOverCache, type LineEvent, type LineRest, observationLineSchema, parseLine, parseObservationLine, surelyValidLine } from './observation-lines.ts';
-import { readLineChunks } from './read-lines.ts';
+import { readLineChunks, readTextChunks } from './read-lines.ts';
 
 /** An event or the error it threw, comparable (symbols and shared objects aside). */
 function outcome(f: () => unknown): unknown {
@@ -638,6 +638,27 @@ describe('readLineChunks', () => {
     assert.equal(got.length, want.length);
     assert.deepEqual(got, want);
     assert.deepEqual(numbers, want.map((_, i) => i + 1));
+  });
+
+  it('read from a line on (watch: a file that grew) gives the lines and numbers a read of the whole file gives from there, up to `end`', async () => {
+    const dir = tempDir();
+    // a BOM (dropped at the start only), CRLF, empty lines, multibyte text, lines across the 1 MiB chunks
+    const lines = Array.from({ length: 9000 }, (_, i) => (i % 97 === 0 ? '' : `${i % 5 ? 'é' : '😀'}${'x'.repeat(i % 400)}${i % 7 ? '' : '\r'}`));
+    const bytes = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(lines.join('\n') + '\n')]);
+    const file = join(dir, 'from.txt');
+    writeFileSync(file, bytes);
+    const whole: { text: string; line: number }[] = [];
+    for await (const c of readTextChunks(file)) for (const [i, text] of c.texts.entries()) whole.push({ text, line: c.first + i });
+    assert.equal(whole.length, lines.length);
+    const newlines: number[] = [];
+    for (let nl = bytes.indexOf(10); nl >= 0; nl = bytes.indexOf(10, nl + 1)) newlines.push(nl + 1);
+    for (const line of [1, 2, 96, 97, 3000, 5003, 8999]) {
+      const offset = newlines[line - 1];
+      const end = newlines[Math.min(line + 2500, newlines.length) - 1];
+      const got: { text: string; line: number }[] = [];
+      for await (const c of readTextChunks(file, undefined, end, { offset, line })) for (const [i, text] of c.texts.entries()) got.push({ text, line: c.first + i });
+      assert.deepEqual(got, whole.slice(line, line + 2500), `from line ${line}`);
+    }
   });
 });
 

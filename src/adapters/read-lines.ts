@@ -1,7 +1,7 @@
 import { closeSync, createReadStream, openSync, readSync, statSync } from 'node:fs';
 import * as zlib from 'node:zlib';
 import { constants as zlibConstants, createGunzip, createInflateRaw, gunzipSync, type Gunzip, type InflateRaw } from 'node:zlib';
-import { inputError, inputName } from '../errors.ts';
+import { inputError, inputName, LedgerError } from '../errors.ts';
 import { InputError } from './observation-lines.ts';
 
 export interface Line {
@@ -35,14 +35,28 @@ export interface TextChunk {
   bytes: number;
 }
 
-/** readLineChunks without an object per line (the observation and trace readers' loop); `end`: a plain file's first bytes only (see openInput). */
-export async function* readTextChunks(path: string, maxLine = MAX_LINE_BYTES, end?: number): AsyncGenerator<TextChunk> {
-  const input = await openInput(path, true, end);
+/**
+ * Where a reader goes on in a plain file whose lines before were read (watch: a file that only
+ * grew): `offset` is just after a newline, `line` the number of the line that newline ended.
+ */
+export interface LinesFrom {
+  offset: number;
+  line: number;
+}
+
+/**
+ * readLineChunks without an object per line (the observation and trace readers' loop); `end`: a
+ * plain file's first bytes only (see openInput); `from`: a plain file's lines from there on,
+ * numbered as they are in the file.
+ */
+export async function* readTextChunks(path: string, maxLine = MAX_LINE_BYTES, end?: number, from?: LinesFrom): AsyncGenerator<TextChunk> {
+  const input = await openInput(path, true, end, from?.offset);
   let pending: Buffer[] = [];
   let pendingLength = 0;
-  let line = 0;
-  let bytes = 0;
-  let first = true;
+  let line = from?.line ?? 0;
+  let bytes = from?.offset ?? 0;
+  // a BOM is dropped at the file's start only
+  let first = !from?.offset;
   const tooLong = () => new InputError(path, line + 1, `line too long (over ${maxLine} bytes)`);
   const take = (last: Buffer, end: number): string => {
     const buf = pending.length ? Buffer.concat([...pending, last.subarray(0, end)]) : last.subarray(0, end);
@@ -206,12 +220,13 @@ const spareBuffers: Buffer[] = [];
  * is asked for. Read synchronously: a promise per read cost more than the read, and the reader
  * waits for each chunk anyway (rawHead has already read the file's head the same way).
  */
-async function* fileChunks(path: string, end = Infinity): AsyncGenerator<Buffer> {
+async function* fileChunks(path: string, end = Infinity, start = 0): AsyncGenerator<Buffer> {
   const fd = openSync(path, 'r');
   const buf = spareBuffers.pop() ?? Buffer.allocUnsafeSlow(READ_BYTES);
   try {
-    for (let left = end; left > 0; ) {
-      const n = readSync(fd, buf, 0, Math.min(buf.length, left), null);
+    for (let left = end - start, at = start; left > 0; ) {
+      const n = readSync(fd, buf, 0, Math.min(buf.length, left), at);
+      at += n;
       if (n === 0) return;
       left -= n;
       yield buf.subarray(0, n);
@@ -226,10 +241,13 @@ async function* fileChunks(path: string, end = Infinity): AsyncGenerator<Buffer>
  * An input's bytes as a stream of chunks: a file, stdin ('-'), either gunzipped when it is a
  * gzip. With `reused`, a plain file's chunks share one buffer: the caller copies what it keeps
  * past the next chunk. `end`: a plain file is read only to there (watch: the complete lines of a
- * file still being written, whose growth past them is no part of this read).
+ * file still being written, whose growth past them is no part of this read); `start`: from there
+ * on (a file that grew since its bytes before were read).
  */
-export async function openInput(path: string, reused = false, end?: number): Promise<{ chunks: AsyncIterable<Buffer>; destroy?: () => void }> {
+export async function openInput(path: string, reused = false, end?: number, start = 0): Promise<{ chunks: AsyncIterable<Buffer>; destroy?: () => void }> {
   const gz = isGzipHead(await rawHead(path, 2));
+  // a gzip's bytes are read from its start: no place in it names a line
+  if (start > 0 && (gz || path === '-')) throw new LedgerError(`${path} read from byte ${start}: only a plain file is`, { kind: 'bug' });
   if (path === '-') {
     if (!gz) return { chunks: stdinChunks() };
     if (crc32) {
@@ -248,11 +266,11 @@ export async function openInput(path: string, reused = false, end?: number): Pro
     return { chunks: inflated(gunzip), destroy: () => gunzip.destroy() };
   }
   if (!gz && reused) {
-    const chunks = fileChunks(path, end);
+    const chunks = fileChunks(path, end, start);
     return { chunks, destroy: () => void chunks.return(undefined) };
   }
-  if (!gz && end === 0) return { chunks: (async function* () {})() };
-  const file = createReadStream(path, { highWaterMark: READ_BYTES, ...(!gz && end !== undefined ? { end: end - 1 } : {}) });
+  if (!gz && end !== undefined && end <= start) return { chunks: (async function* () {})() };
+  const file = createReadStream(path, { highWaterMark: READ_BYTES, start, ...(!gz && end !== undefined ? { end: end - 1 } : {}) });
   if (!gz) return { chunks: file, destroy: () => file.destroy() };
   if (crc32) {
     const chunks = gunzipMembers(file);

@@ -9,16 +9,8 @@ export const HEAD_BYTES = 256;
 
 /** `head:<n>:<sha1 of the first n bytes>`, n at most HEAD_BYTES (fewer while the file is shorter). */
 export function headIdentity(path: string, n: number): string {
-  const take = Math.min(n, HEAD_BYTES);
-  const buf = Buffer.alloc(take);
-  const fd = openSync(path, 'r');
-  let got = 0;
-  try {
-    got = readSync(fd, buf, 0, take, 0);
-  } finally {
-    closeSync(fd);
-  }
-  return `head:${got}:${createHash('sha1').update(buf.subarray(0, got)).digest('hex')}`;
+  const buf = readRange(path, 0, Math.min(n, HEAD_BYTES));
+  return `head:${buf.length}:${sha1(buf)}`;
 }
 
 /** Whether the file still starts with the bytes an identity was taken from. */
@@ -26,6 +18,24 @@ export function sameHead(path: string, identity: string): boolean {
   const m = /^head:(\d+):/.exec(identity);
   return m !== null && headIdentity(path, Number(m[1])) === identity;
 }
+
+/**
+ * `before:<to>:<n>:<sha1>` of the HEAD_BYTES bytes (fewer near the start) before byte `to`:
+ * where a follower read to. A file cut and written again past that point keeps its head but
+ * seldom these bytes, so it is told from one that only grew.
+ */
+export function bytesBefore(path: string, to: number): string {
+  const buf = readRange(path, Math.max(0, to - HEAD_BYTES), to);
+  return `before:${to}:${buf.length}:${sha1(buf)}`;
+}
+
+/** Whether the file still holds, before the same byte, the bytes an identity was taken from. */
+export function sameBytesBefore(path: string, identity: string): boolean {
+  const m = /^before:(\d+):/.exec(identity);
+  return m !== null && bytesBefore(path, Number(m[1])) === identity;
+}
+
+const sha1 = (b: Buffer): string => createHash('sha1').update(b).digest('hex');
 
 /** Bytes [from, to) of a file. */
 export function readRange(path: string, from: number, to: number): Buffer {

@@ -1,10 +1,10 @@
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import type { Stats } from 'node:fs';
-import { aboutInput, classify, inputName, isDatabaseFailure } from '../../errors.ts';
+import { aboutInput, classify, inputError, inputName, isDatabaseFailure } from '../../errors.ts';
 import type { Ledger, WatchCursor } from '../../store/ledger.ts';
 import { ingestFile, type IngestKind } from '../ingest-file.ts';
 import { readInput } from '../read-lines.ts';
-import { fileInput } from './file-identity.ts';
+import { bytesBefore, fileInput, HEAD_BYTES, headIdentity, readRange, sameBytesBefore, sameHead } from './file-identity.ts';
 import type { FollowContext, InputReport } from './follow-context.ts';
 import { linesEnd } from './lines-end.ts';
 
@@ -15,6 +15,50 @@ export interface FileState {
   mtimeMs: number;
   /** Observation lines: the bytes after the last complete line, left for a later pass (a line still being written). */
   pending: number;
+  /** Observation lines: how far this watch read them, so a pass over a file that only grew reads its new lines alone. */
+  read?: LinesRead;
+}
+
+/**
+ * Observation lines read by this watch up to `offset`, just after a newline: what a pass reading
+ * on from there needs to give the events, keys and cursor a pass over the whole file gives.
+ * Kept in memory only: after a restart a file is read whole again (its lines in are duplicates).
+ */
+interface LinesRead {
+  offset: number;
+  /** The number of the line ending at offset (its newlines). */
+  line: number;
+  /** The file's tag (LineContext.tag), undefined while no line before offset made an event. */
+  tag: number | undefined;
+  /** sha256 of bytes [0, offset), fed on: the cursor's hash of the complete lines, without reading them again. */
+  hash: Hash;
+  /** headIdentity and bytesBefore(offset) when read: a file that no longer has them was cut or replaced, and is read whole. */
+  head: string;
+  before: string;
+}
+
+/**
+ * Where lines read on from `read` (a new file: from 0) stand once `bytes`, the complete lines
+ * after it, are read: the next pass goes on after their last newline (a last line without one, whole
+ * JSON, is read again then, as a pass over the whole file would). The cursor's hash is of all of them.
+ */
+function readOn(path: string, read: LinesRead | undefined, bytes: Buffer, tag: number | undefined): { next: LinesRead | undefined; hash: string } {
+  const from = read?.offset ?? 0;
+  const h = read ? read.hash.copy() : createHash('sha256');
+  const upTo = bytes.lastIndexOf(10) + 1;
+  let line = read?.line ?? 0;
+  for (let nl = bytes.indexOf(10); nl >= 0 && nl < upTo; nl = bytes.indexOf(10, nl + 1)) line++;
+  h.update(bytes.subarray(0, upTo));
+  const offset = from + upTo;
+  const next = offset > 0 ? { offset, line, tag, hash: h.copy(), head: headIdentity(path, Math.min(offset, HEAD_BYTES)), before: bytesBefore(path, offset) } : undefined;
+  return { next, hash: h.update(bytes.subarray(upTo)).digest('hex') };
+}
+
+/** What this watch read of a file that has only grown since: its head and the bytes before where it read to unchanged. */
+function grownSince(prev: FileState | undefined, path: string, st: Stats, input: string): LinesRead | undefined {
+  const r = prev?.read;
+  if (!r || prev.input !== input || st.size < r.offset) return undefined;
+  return sameHead(path, r.head) && sameBytesBefore(path, r.before) ? r : undefined;
 }
 
 /**
@@ -68,6 +112,15 @@ export async function followFile(ledger: Ledger, prev: FileState | undefined, pa
     sayPending(path, state, ctx);
     return { state, report: null };
   }
+  const grown = lines ? grownSince(prev, path, st, input) : undefined;
+  if (grown) {
+    try {
+      return await followGrown(ledger, grown, c, state, path, st, ctx);
+    } catch (e) {
+      if (classify(e) === 'bug' || isDatabaseFailure(e)) throw e;
+      // a line that fails, or a file changed under the read: the pass over the whole file says it as today
+    }
+  }
   try {
     const end = lines ? linesEnd(path, 0, st.size, wholeLine) : st.size;
     state.pending = st.size - end;
@@ -76,20 +129,16 @@ export async function followFile(ledger: Ledger, prev: FileState | undefined, pa
     if (end === 0) return { state, report: null };
     const bytes = await readInput(path);
     // the complete lines' hash: a line still being written changes nothing until it is whole
-    const hash = createHash('sha256').update(lines ? bytes.subarray(0, end) : bytes).digest('hex');
+    const read = lines ? readOn(path, undefined, bytes.subarray(0, end), undefined) : undefined;
+    const hash = read ? read.hash : createHash('sha256').update(bytes).digest('hex');
     const cursor: WatchCursor = { input, identity, offset: end, hash, complete: state.pending === 0, path, updatedAt: ctx.now() };
     if (c && c.hash === hash) {
       ledger.appendWith([], [cursor]);
+      if (read?.next) state.read = { ...read.next, tag: await tagOf(path, ctx, read.next) };
       return { state, report: null };
     }
     // The cursor goes into the transaction of the file's one append.
-    // Observation lines commit batch by batch: each batch's events are said as it commits.
-    let sofar = 0;
-    const appendPipelined: Ledger['appendPipelined'] = (events, done) =>
-      ledger.appendPipelined(events, (r) => {
-        ctx.reading?.(path, (sofar += r.appended));
-        done(r);
-      });
+    const appendPipelined = saidAsCommitted(ledger, path, ctx);
     const inTx: Ledger = kind === 'observations' ? { ...ledger, appendPipelined } : { ...ledger, appendPipelined, append: (events) => ledger.appendWith(events, [cursor]) };
     let s;
     try {
@@ -98,6 +147,7 @@ export async function followFile(ledger: Ledger, prev: FileState | undefined, pa
       ctx.reading?.(null, 0);
     }
     if (kind === 'observations' || s.appended + s.duplicates === 0) ledger.appendWith([], [cursor]);
+    if (read?.next) state.read = { ...read.next, tag: await tagOf(path, ctx, read.next) };
     return { state, report: { input: path, kind: s.kind, appended: s.appended, duplicates: s.duplicates, records: s.records, ...(s.leftOut ? { leftOut: s.leftOut } : {}) } };
   } catch (e) {
     // pgo-ledger is wrong, or the ledger can take nothing (full, read-only): follow-folder stops watch
@@ -109,4 +159,52 @@ export async function followFile(ledger: Ledger, prev: FileState | undefined, pa
     ctx.fail(aboutInput(path, `${kind !== undefined && !m.startsWith(`${kind}: `) ? `${kind}: ` : ''}not ingested: `, e));
     return { state, report: null };
   }
+}
+
+/** Observation lines commit batch by batch: each batch's events are said as it commits (FollowContext.reading). */
+function saidAsCommitted(ledger: Ledger, path: string, ctx: FollowContext): Ledger['appendPipelined'] {
+  let sofar = 0;
+  return (events, done) =>
+    ledger.appendPipelined(events, (r) => {
+      ctx.reading?.(path, (sofar += r.appended));
+      done(r);
+    });
+}
+
+/** The file's tag (its first event's, as the pass over it keyed its lines), once a line before `read.offset` made one. */
+async function tagOf(path: string, ctx: FollowContext, read: LinesRead): Promise<number | undefined> {
+  if (read.tag !== undefined) return read.tag;
+  const { inputTag } = await import('../observation-batches.ts');
+  return inputTag(path, { words: ctx.words }, read.offset);
+}
+
+/**
+ * A pass over observation lines that only grew since this watch read them to `read.offset`: the
+ * complete lines after it alone, numbered and keyed as in the file, so the events, their keys and
+ * the cursor are those a pass over the whole file gives (the lines before are in: it read them).
+ * Reading the whole file again at each pass made a file a job appends to all day O(n^2).
+ * Throws where the lines fail: the caller then reads the whole file, which says it as before.
+ */
+async function followGrown(ledger: Ledger, read: LinesRead, c: WatchCursor | undefined, state: FileState, path: string, st: Stats, ctx: FollowContext): Promise<{ state: FileState; report: InputReport | null }> {
+  const end = linesEnd(path, read.offset, st.size, wholeLine);
+  const bytes = readRange(path, read.offset, end);
+  if (bytes.length !== end - read.offset) throw inputError(`${path}: cut while read`);
+  const on = readOn(path, read, bytes, read.tag);
+  state.pending = st.size - end;
+  sayPending(path, state, ctx);
+  const cursor: WatchCursor = { input: state.input, identity: `stat:${st.size}:${st.mtimeMs}`, offset: end, hash: on.hash, complete: state.pending === 0, path, updatedAt: ctx.now() };
+  if (end === read.offset || (c && c.hash === on.hash)) {
+    ledger.appendWith([], [cursor]);
+    state.read = on.next && { ...on.next, tag: await tagOf(path, ctx, on.next) };
+    return { state, report: null };
+  }
+  let s;
+  try {
+    s = await ingestFile({ ...ledger, appendPipelined: saidAsCommitted(ledger, path, ctx) }, path, { kind: 'observations', onNote: ctx.note, defaults: { words: ctx.words }, end, from: { offset: read.offset, line: read.line, tag: read.tag } });
+  } finally {
+    ctx.reading?.(null, 0);
+  }
+  ledger.appendWith([], [cursor]);
+  state.read = on.next && { ...on.next, tag: await tagOf(path, ctx, on.next) };
+  return { state, report: { input: path, kind: s.kind, appended: s.appended, duplicates: s.duplicates, records: s.records, ...(s.leftOut ? { leftOut: s.leftOut } : {}) } };
 }
