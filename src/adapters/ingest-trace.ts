@@ -643,14 +643,8 @@ class TraceScope {
       this.problems.push({ line: f.line, message: `describe_source ${f.source}: no describe_tensor with describer_id ${f.describerId} and id ${f.id}; skipped` });
       return;
     }
-    const code = this.#codeOf(compile);
-    if (!code) {
-      this.#undescribed.set(compile, (this.#undescribed.get(compile) ?? 0) + 1);
-      return;
-    }
-    const once = `${compile}\u0000${f.source}`;
-    if (this.#described.has(once)) return;
-    this.#described.add(once);
+    const code = this.#describedOnce(compile, f.source);
+    if (!code) return;
     const { key, run } = this;
     // once a compile and source (#described): its attempt and source are the event
     const rest = `d\u0000${attemptId(compile, f.attempt)}\u0000${f.source}`;
@@ -670,6 +664,19 @@ class TraceScope {
     }, `${f.line}\u0000described\u0000${f.source}`);
   }
 
+  /** The code of a compile's described input, the first time a compile describes the source; else null (none known: counted). */
+  #describedOnce(compile: string, source: string): CodeId | null {
+    const code = this.#codeOf(compile);
+    if (!code) {
+      this.#undescribed.set(compile, (this.#undescribed.get(compile) ?? 0) + 1);
+      return null;
+    }
+    const once = `${compile}\u0000${source}`;
+    if (this.#described.has(once)) return null;
+    this.#described.add(once);
+    return code;
+  }
+
   /**
    * A dynamic int a compile was fed (create_symbol: once its source is dynamic, the only place
    * a trace gives its value) as a scalar.described event: evidence, as shape.described is.
@@ -677,14 +684,8 @@ class TraceScope {
   #describedScalar(f: Fact<'create_symbol'>, i: number): void {
     const compile = this.#comp(f);
     if (compile === null || f.attempt !== this.#lastAttempt.get(compile)) return;
-    const code = this.#codeOf(compile);
-    if (!code) {
-      this.#undescribed.set(compile, (this.#undescribed.get(compile) ?? 0) + 1);
-      return;
-    }
-    const once = `${compile}\u0000${f.source}`;
-    if (this.#described.has(once)) return;
-    this.#described.add(once);
+    const code = this.#describedOnce(compile, f.source);
+    if (!code) return;
     const rest = `v\u0000${attemptId(compile, f.attempt)}\u0000${f.source}`;
     // a kind no build keyed by its line: no old key to note
     this.events.push({
