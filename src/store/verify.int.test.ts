@@ -79,3 +79,25 @@ for (const dialect of DIALECTS) describe(dialect, () => {
     assert.deepEqual(verifyLedger(l).differences, []);
   });
 });
+
+describe('a stored code state missing (trial s24)', () => {
+  it('is one difference, naming that code state, not one for every code state after it', async () => {
+    const { ingestFile } = await import('../adapters/ingest-file.ts');
+    const { join } = await import('node:path');
+    const { TORCH } = await import('../../test/support/fixtures.ts');
+    const l = await openLedger(join(tempDir(), 'missing.db'));
+    try {
+      await ingestFile(l, join(TORCH, 'traces', 'cold-local.log'));
+      const pid = l.profileByKey('fixture:None:')!.id;
+      assert.deepEqual(verifyLedger(l).differences, []);
+      const seqs = l.sql.allRaw('select seq from code_states where profile_id = ? order by seq', pid).map((r) => Number(r[0]));
+      assert.ok(seqs.length >= 3, `${seqs.length} code states`);
+      l.sql.run('delete from code_states where profile_id = ? and seq = ?', pid, seqs[1]);
+      const d = verifyLedger(l).differences;
+      assert.equal(d.length, 1, d.join('\n'));
+      assert.match(d[0], new RegExp(`^fixture:None:: code state ${seqs[1]}: stored \\(none\\), log folds to \\[${seqs[1]},`));
+    } finally {
+      await l.close();
+    }
+  });
+});

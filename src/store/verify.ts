@@ -110,10 +110,13 @@ function historyTexts(step: FoldStep, ev: LeanEvent): string[] {
 /** The profile's stored code states and history against the log's fold (`view`, and `fresh`: its records as historyTexts). */
 function viewsDiffer(ledger: Ledger, p: ReturnType<Ledger['profiles']>[number], view: StreamView, fresh: string[]): string[] {
   const out: string[] = [];
-  const want = viewRows(view);
-  const have = viewRows(ledger.view(p.id));
-  for (let i = 0; i < Math.max(want.length, have.length); i++) {
-    if (want[i] !== have[i]) out.push(`${p.cacheKey}: code state ${i}: stored ${have[i] ?? '(none)'}, log folds to ${want[i] ?? '(none)'}`);
+  // by the code's sequence number, not the row's place: one row missing is one difference, not
+  // one for every row after it (trial s24: a deleted row read as 7)
+  const bySeq = (rows: string[]) => new Map(rows.map((r) => [Number(/^\[(\d+),/.exec(r)?.[1] ?? -1), r]));
+  const want = bySeq(viewRows(view));
+  const have = bySeq(viewRows(ledger.view(p.id)));
+  for (const seq of [...new Set([...want.keys(), ...have.keys()])].sort((a, b) => a - b)) {
+    if (want.get(seq) !== have.get(seq)) out.push(`${p.cacheKey}: code state ${seq}: stored ${have.get(seq) ?? '(none)'}, log folds to ${want.get(seq) ?? '(none)'}`);
   }
   const stored = ledger
     .history(p.id)
