@@ -481,13 +481,18 @@ class TraceScope {
     // PyTorch names compiles anew after torch._dynamo.reset() (0/0 again, maybe of another
     // function): a compile's facts all come before its compilation_metrics, so a fact of an id
     // whose compile ended already is of the next compile so named, told apart as `0/0 (2nd)`.
+    // Where no later compile of that name ends in a whole log (one that died mid-compile, or a
+    // log written out of order), it is the last one's; a growing log holds it until one does.
     const ended = new Map<string, number>();
+    const named = new Map<string, number>();
+    if (!partial) for (const f of facts) if (f.kind === 'compilation_metrics' && f.compileId !== null) named.set(compileOfAttempt(f.compileId), (named.get(compileOfAttempt(f.compileId)) ?? 0) + 1);
     for (let i = 0; i < facts.length; i++) {
       const f = facts[i];
       const base = 'compile' in f ? f.compile : 'compileId' in f && f.compileId !== null ? compileOfAttempt(f.compileId) : null;
       if (base !== null) {
         const n = ended.get(base) ?? 0;
-        if (n > 0) this.#nth.set(f, ` (${nth(n + 1)})`);
+        const k = partial ? n + 1 : Math.min(n + 1, named.get(base) ?? 1);
+        if (k > 1) this.#nth.set(f, ` (${nth(k)})`);
         if (f.kind === 'compilation_metrics') ended.set(base, n + 1);
       }
       switch (f.kind) {

@@ -4,7 +4,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { TORCH } from '../../test/support/fixtures.ts';
+import { gunzipSync } from 'node:zlib';
+import { FIXTURES, TORCH } from '../../test/support/fixtures.ts';
 import { isEventTime } from '../model/event-time.ts';
 import { FACT_READS, mayNameFact } from '../codecs/trace/facts.ts';
 import { hash53 } from '../store/hash53.ts';
@@ -613,5 +614,29 @@ describe('trace ingest: a restarted compile', () => {
     assert.equal(after[i].compileId, '2/1_1');
     assert.deepEqual(after[i].payload, before[i].payload);
     assert.ok((before[i].payload as { guard: string | null }).guard);
+  });
+});
+
+describe('trace ingest: a compile named again (probe9: torch._dynamo.reset())', () => {
+  it("a growing log's events are at every cut a prefix of the whole log's, `0/0 (2nd)` keys included", () => {
+    const lines = gunzipSync(readFileSync(join(FIXTURES, 'multirun', 'probe9', 'run1', 'trace.log.gz'))).toString('utf8').split('\n');
+    const whole = traceReader();
+    lines.forEach((l, i) => whole.push(l, i + 1));
+    whole.end();
+    const all = traceEvents(whole, 'probe9.log', {});
+    assert.ok(all.settled);
+    const keys = all.events.map((e) => `${e.compileId} ${e.idempotencyKey}`);
+    assert.ok(keys.some((k) => k.startsWith('0/0 (2nd) ')), 'the second 0/0 told apart');
+    let longest = 0;
+    for (let cut = 1; cut < lines.length; cut += 17) {
+      const r = traceReader();
+      for (let i = 0; i < cut; i++) r.push(lines[i], i + 1);
+      const t = traceEvents(r, 'probe9.log', {}, true);
+      if (!t.settled) continue;
+      const got = t.events.map((e) => `${e.compileId} ${e.idempotencyKey}`);
+      assert.deepEqual(got, keys.slice(0, got.length), `cut at line ${cut}`);
+      longest = Math.max(longest, got.length);
+    }
+    assert.ok(longest > keys.length / 2, `${longest} of ${keys.length}`);
   });
 });

@@ -181,11 +181,19 @@ const goodText = new Set<string>();
 function checkText(v: string | null | undefined, field: string, file: string, line: number): void {
   // ids already checked pass at once: lines repeat the same few names millions of times
   if (v == null || goodText.has(v)) return;
+  if (v.length > MAX_TEXT) throw new InputError(file, line, `field ${field}: ${v.length} characters, more than ${MAX_TEXT}`);
   if (/[\u0000-\u001f\u007f]/.test(v)) throw new InputError(file, line, `field ${field}: holds a control character (${JSON.stringify(/[\u0000-\u001f\u007f]/.exec(v)![0])})`);
   if (/\p{Cs}/u.test(v)) throw new InputError(file, line, `field ${field}: holds a lone UTF-16 surrogate (not valid Unicode)`);
   if (goodText.size > 100_000) goodText.clear();
-  goodText.add(v);
+  // (a long one is checked again rather than held)
+  if (v.length <= 1024) goodText.add(v);
 }
+/**
+ * The longest name a line may hold (a source, a job, a file name): far more than PyTorch's
+ * longest source (a module path of a few hundred characters); a 50 MB source made a 150 MB
+ * ledger (trial s24).
+ */
+export const MAX_TEXT = 65_536;
 
 /** What stays the same for every line of one input. */
 export interface LineContext {
