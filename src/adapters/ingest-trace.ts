@@ -734,8 +734,13 @@ class TraceScope {
     const compileId = this.#cid(f);
     const snap = this.#ordinal(`s\u0000${compileId}\u0000${f.artifact}`);
     const slots = snapshotSlots(p);
+    // What a compile put of its own code is what it saw, changed or not: a warm-started run's
+    // compile that fed the value it loaded changes nothing (trial s24b: probe3 run 2's
+    // L['scale'] 1.0 went uncounted). Other codes' entries, only where they changed.
+    const own = compileId !== null && f.artifact.startsWith('put_') ? this.#codeOf(compileId) : null;
+    const ownKey = own ? codeKey(own) : null;
     for (const { id, ck, source, entry, json, slot } of slots) {
-      if (previous.get(slot) === json) continue;
+      if (previous.get(slot) === json && ck !== ownKey) continue;
       const rest = `${snap}\u0000${ck}\u0000${source}`;
       this.#push({
         kind: 'entry.imported',
