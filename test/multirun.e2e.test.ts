@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import Database from 'better-sqlite3';
-import { cli, cliAs } from './support/cli.ts';
+import { cli, cliAs, cliSpawn } from './support/cli.ts';
 import { FIXTURES, TORCH } from './support/fixtures.ts';
 import { tempDir } from './support/tmp.ts';
 
@@ -661,6 +661,36 @@ describe('a log that holds several processes\' lines (logs concatenated: cat, a 
       assert.equal(withoutOrigins(ok(cli(one, ['history', '--job', 'fixture2', '--rank', rank, '--json']))), withoutOrigins(ok(cli(two, ['history', '--job', 'fixture2', '--rank', rank, '--json']))));
     }
   });
+  it('a running watch of a log one process after another writes: the second adds a run and renames none (trial s24b: it said "the log\'s run became ..." and to retract)', async () => {
+    const w2 = join(TORCH, 'workload2');
+    const log = join(dir, 'growing-ranks.log');
+    writeFileSync(log, readFileSync(join(w2, 'trace-rank0.log'), 'utf8'));
+    const db = join(dir, 'growing-ranks.db');
+    const w = cliSpawn(db, ['watch', log, '--interval', '0.1']);
+    let stderr = '';
+    w.stderr!.on('data', (d) => (stderr += d));
+    const until = async (runs: number) => {
+      for (let i = 0; i < 300; i++) {
+        const r = cli(db, ['jobs', '--json']);
+        if (r.status === 0 && r.stdout.trim().split('\n').flatMap((l) => (JSON.parse(l) as { runs: string[] }).runs).length === runs) return;
+        await new Promise((go) => setTimeout(go, 100));
+      }
+      assert.fail(`never ${runs} runs: ${stderr}`);
+    };
+    try {
+      await until(1);
+      appendFileSync(log, readFileSync(join(w2, 'trace-rank1.log'), 'utf8'));
+      await until(2);
+    } finally {
+      w.kill('SIGKILL');
+    }
+    assert.doesNotMatch(stderr, /run became/);
+    // the ledger is the one-shot ingest's
+    const once = join(dir, 'growing-ranks-once.db');
+    ok(cli(once, ['ingest', log]));
+    for (const rank of ['0', '1']) assert.equal(ok(cli(db, ['history', '--job', 'fixture2', '--rank', rank, '--json'])), ok(cli(once, ['history', '--job', 'fixture2', '--rank', rank, '--json'])));
+  });
+
   it("probe4's three runs in one file: three runs, the values and advice of the three logs ingested one by one; watch reads it so too", () => {
     const all = join(dir, 'probe4-runs.log');
     writeFileSync(all, Buffer.concat([1, 2, 3].map((n) => gunzipSync(readFileSync(join(RUNS, 'probe4-local', `run${n}`, 'trace.log.gz'))))));

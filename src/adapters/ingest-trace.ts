@@ -296,7 +296,7 @@ export function traceReader(reads: EntryReads = FACT_READS): TraceReader {
 }
 
 export type TraceEvents =
-  | { settled: true; events: NewEvent[]; notes: string[]; skipped: number; cacheKey: string; run: string }
+  | { settled: true; events: NewEvent[]; notes: string[]; skipped: number; cacheKey: string; run: string; parts?: { cacheKey: string; run: string }[] }
   /** Not yet (a log still being written): what is missing. */
   | { settled: false; why: string };
 
@@ -330,6 +330,7 @@ export function traceEvents(reader: TraceReader, file: string, o: FileIngestOpti
     skipped: done.reduce((n, t) => n + t.skipped, 0),
     cacheKey: done.map((t) => t.cacheKey).join(', '),
     run: done.map((t) => t.run).join(', '),
+    parts: done.map((t) => ({ cacheKey: t.cacheKey, run: t.run })),
   };
 }
 

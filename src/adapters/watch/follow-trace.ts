@@ -95,10 +95,12 @@ export async function followTrace(ledger: Ledger, prev: TraceState | undefined, 
   const fresh = t.settled ? t.events.filter((e) => !s.committed.has(e.idempotencyKey!)) : [];
   const events = withoutLineKeyed(ledger, fresh);
   if (t.settled) {
-    const run = `${t.cacheKey} ${t.run}`;
-    // Only when compiles start out of order (threads) can a later line rename the run: said, never hidden.
-    if (s.run !== null && s.run !== run) ctx.note(`${path}: the log's run became ${t.run} (profile ${t.cacheKey}) as it grew; events appended before under ${s.run} stay (pgo-ledger retract --run removes a run)`);
-    s.run = run;
+    // Only when compiles start out of order (threads) can a later line rename a run: said, never
+    // hidden. Another process's lines that came (a log of several) rename none.
+    const runs = (t.parts ?? [t]).map((p) => `${p.cacheKey} ${p.run}`);
+    const renamed = s.run === null ? [] : s.run.split('\n').filter((r) => !runs.includes(r));
+    if (renamed.length) ctx.note(`${path}: the log's run became ${t.run} (profile ${t.cacheKey}) as it grew; events appended before under ${renamed.join(', ')} stay (pgo-ledger retract --run removes a run)`);
+    s.run = runs.join('\n');
   }
   if (final) for (const n of t.settled ? t.notes : [t.why]) if (!s.said.has(n)) (s.said.add(n), ctx.note(n));
   if (!fresh.length && s.offset === from && s.complete === final) return { state: s, report: null };
