@@ -376,6 +376,8 @@ describe('values seen: what each compile saw', () => {
     assert.deepEqual(stories.map((s) => s.values.map((v) => v.value)), [['5', '6', '7']]);
     assert.doesNotMatch(stories[0].advice, /would keep dim 0 .* static/);
     assert.match(stories[0].advice, /^run probe4:pid\d+@\S+ wrote it dynamic in its own profile \(put_local_code_state at compile 7\/0\) with no record logged: Dynamo logs none for a dim marked dynamic/);
+    // the mark alone is not all: runs 2 and 3 fed 6 and 7 (trial s24b: it said only "remove the mark")
+    assert.match(stories[0].advice, /remove the mark and feed it one value \(it was fed 5, 6, 7\) to keep it static/);
     // and what the advice would have had retracted leaves it dynamic indeed
     const [, r2, r3] = (JSON.parse(ok(cli(db, ['jobs', '--json'])).trim().split('\n')[0]) as { runs: string[] }).runs;
     assert.match(ok(cli(db, ['show', '--job', 'probe4', '--exclude-run', r2, '--exclude-run', r3])), /marked[\s\S]*?L\['x'\]: tensor size=\[\?\]/);

@@ -577,7 +577,9 @@ function advise(s: DimStory, bothKinds: boolean, marked: boolean, live: string |
     // A trace's put_*_code_state is what the run itself wrote, not an import; a dim it holds
     // dynamic with no record logged is one Dynamo joined in silently: _automatic_dynamic's
     // `entry |= make_size(...)` for a dim marked dynamic logs nothing.
-    return `run ${b.run ?? '?'} wrote it dynamic in its own profile (${b.format}${b.compileId ? ` at compile ${b.compileId}` : ''}) with no record logged: Dynamo logs none for a dim marked dynamic (torch._dynamo.mark_dynamic), which it joins into the profile as it compiles; remove the mark to keep it static${b.run ? (later.has(b.run) ? '; ' : ', or ') + retract(b.run, 'leaves that run out') : ''}`;
+    // the mark alone kept no value out: where the runs fed others, they would make it dynamic too
+    const fed = s.values.length >= 2 ? ` and feed it one value (it was fed ${s.values.map((v) => v.value).join(', ')})` : '';
+    return `run ${b.run ?? '?'} wrote it dynamic in its own profile (${b.format}${b.compileId ? ` at compile ${b.compileId}` : ''}) with no record logged: Dynamo logs none for a dim marked dynamic (torch._dynamo.mark_dynamic), which it joins into the profile as it compiles; remove the mark${fed} to keep it static${b.run ? (later.has(b.run) ? '; ' : ', or ') + retract(b.run, 'leaves that run out') : ''}`;
   }
   if (b?.kind === 'entry.imported') {
     return `it came dynamic in an imported profile (${b.format ?? 'snapshot'}${b.origin ? ` from ${b.origin}` : ''})${b.run ? `; ${retract(b.run, 'leaves that import out')}` : ''}`;
