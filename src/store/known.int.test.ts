@@ -67,7 +67,8 @@ for (const dialect of DIALECTS)
       const { l, pid } = await open();
       try {
         const window = { excludeRuns: ['r1', 'typo'] };
-        const words = /excludeRuns typo: no such run in .* \(runsByProfile\(ledger\.sql\) lists them by profile; historyAsOf gives each record's run\)$/;
+        // (the runs there listed: trial s24b, as --job, --code and --source list theirs)
+        const words = /excludeRuns typo: no such run in .* \(runs there: r1(, \S+)*; runsByProfile\(ledger\.sql\) lists them by profile; historyAsOf gives each record's run\)$/;
         refuses(() => explain(l, pid, { window }), words);
         refuses(() => explain(l, pid, { source: "L['x']", window }), words);
         refuses(() => historyAsOf(l, pid, window), words);

@@ -38,7 +38,10 @@ const RUN_FIELDS: RunWords = { field: 'excludeRuns', lists: "runsByProfile(ledge
  */
 export function knownRuns(ledger: Named, runs: readonly string[] | undefined, words: RunWords = RUN_FIELDS): void {
   for (const run of runs ?? []) {
-    if (!ledger.sql.get('select 1 from runs where run = ?', run)) throw inputError(`${words.field} ${run}: no such run in ${ledger.path} (${words.lists})`);
+    if (ledger.sql.get('select 1 from runs where run = ?', run)) continue;
+    // the runs there are, as an unknown --job, --code or --source lists what there is
+    const there = ledger.sql.allRaw('select run from runs order by id').map((r) => String(r[0]));
+    throw inputError(`${words.field} ${run}: no such run in ${ledger.path} (${there.length ? `runs there: ${listed(there)}; ` : ''}${words.lists})`);
   }
 }
 
