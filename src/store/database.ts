@@ -131,8 +131,8 @@ class TakenBack extends Error {}
 /**
  * Whether a file SQLite could not open or read is a new one another process is taking back:
  * a file of a few pages (a ledger's making cut short by a full disk or a file-size limit, in
- * another process) that is removed or replaced within a second. A ledger that is damaged for
- * good is said so after that second.
+ * another process) that is removed or replaced within 3 seconds. A ledger that is damaged for
+ * good is said so after them.
  */
 function beingTakenBack(path: string, opened: FileIdentity | null): boolean {
   const first = opened ?? identityOf(path);
@@ -142,7 +142,8 @@ function beingTakenBack(path: string, opened: FileIdentity | null): boolean {
   } catch {
     return true;
   }
-  for (let waited = 0; waited < 1000; waited += 10) {
+  // (3 s: on a loaded machine the other process's take-back came later than 1 s, 1 pair in 16)
+  for (let waited = 0; waited < 3000; waited += 10) {
     if (removedUnder(path, first)) return true;
     Atomics.wait(pause, 0, 0, 10);
   }
