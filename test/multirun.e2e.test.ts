@@ -339,18 +339,18 @@ describe('values seen: what each compile saw', () => {
     assert.deepEqual(valuesAt(stories, 'forward', "L['scale']", 'scalar'), [['1.0', 3, [r1, r2, r3]], ['0.5', 1, [r2]]]);
   });
 
-  it('probe8 (real PyTorch, session 24): the ints and floats each compile was fed, to the count, and the profile after each run is its render', () => {
-    const db = join(dir, 'values-probe8.db');
+  for (const probe of ['probe8', 'probe10']) it(`${probe} (real PyTorch, session 24${probe === 'probe10' ? ', the Inductor backend' : ''}): the ints and floats each compile was fed, to the count, and the profile after each run is its render`, () => {
+    const db = join(dir, `values-${probe}.db`);
     for (const n of [1, 2, 3]) {
-      ok(cli(db, ['ingest', join(RUNS, 'probe8', `run${n}`, 'trace.log.gz')]));
-      assert.equal(ok(cli(db, ['show', '--job', 'probe8'])).trimEnd(), readFileSync(join(RUNS, 'probe8', `run${n}`, 'render.txt'), 'utf8').trimEnd(), `run ${n}`);
+      ok(cli(db, ['ingest', join(RUNS, probe, `run${n}`, 'trace.log.gz')]));
+      assert.equal(ok(cli(db, ['show', '--job', probe])).trimEnd(), readFileSync(join(RUNS, probe, `run${n}`, 'render.txt'), 'utf8').trimEnd(), `run ${n}`);
     }
     const runs = (JSON.parse(ok(cli(db, ['jobs', '--json'])).trim()) as { runs: string[] }).runs;
-    const stories = JSON.parse(ok(cli(db, ['why', '--job', 'probe8', '--json']))) as Story[];
+    const stories = JSON.parse(ok(cli(db, ['why', '--job', probe, '--json']))) as Story[];
     // what probe8.py fed each call (every call compiled), as counts and runs a value
     const want = new Map<string, Map<string, { count: number; runs: Set<string> }>>();
     for (const n of [1, 2, 3]) {
-      for (const [run, fn, source, value] of JSON.parse(readFileSync(join(RUNS, 'probe8', `run${n}`, 'fed.json'), 'utf8')) as [number, string, string, string][]) {
+      for (const [run, fn, source, value] of JSON.parse(readFileSync(join(RUNS, probe, `run${n}`, 'fed.json'), 'utf8')) as [number, string, string, string][]) {
         const k = `${fn} ${source}`;
         if (!want.has(k)) want.set(k, new Map());
         const v = want.get(k)!.get(value) ?? { count: 0, runs: new Set<string>() };
