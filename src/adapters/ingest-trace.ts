@@ -12,6 +12,7 @@ import { isEventTime } from '../model/event-time.ts';
 import type { Profile } from '../model/profile.ts';
 import { hash53After, hash53Prefix, type Hash53Prefix } from '../store/hash53.ts';
 import { prepareEvent, type AppendResult, type Ledger, type NewEvent, type PreparedEvent } from '../store/ledger.ts';
+import type { EventBody } from '../store/events.ts';
 import { hashOfCodeFile } from './hash-files.ts';
 import type { FileIngestOptions } from './ingest-file.ts';
 import { MAX_LINE_BYTES, readTextChunks, sizeOf } from './read-lines.ts';
@@ -619,26 +620,14 @@ class TraceScope {
       this.problems.push({ line: f.line, message: `automatic_dynamic for ${f.name} in compile ${compileId ?? '?'}: no compilation_metrics names its code; skipped` });
       return;
     }
-    const { key, run } = this;
     const rest = this.#ordinal(`c\u0000${compileId}\u0000${f.name}\u0000${f.dim_changed}\u0000${f.reason}`);
-    this.#push({
-      kind: 'dynamic.logged',
-      cacheKey: key,
-      payload: {
-        code,
-        source: f.name,
-        record: { dim_changed: f.dim_changed, reason: f.reason as 'size change', cached: f.cached, new: f.new },
-        guard: (compileId && (this.#guards.get(compileOfAttempt(compileId)) ?? this.#metrics.get(compileOfAttempt(compileId))?.recompileReason)) || null,
-      },
-      time: this.#timeAt(i),
-      run,
-      origin: this.#origin,
-      originLine: f.line,
-      compileId,
-      idempotencyKey: this.#idemStart + rest,
-      idempotencyHash: hash53After(this.#idemPrefix, rest),
-      keyedLine: false,
-    }, `${f.line}\u0000${f.name}\u0000${f.dim_changed}\u0000${f.reason}`);
+    const payload = {
+      code,
+      source: f.name,
+      record: { dim_changed: f.dim_changed, reason: f.reason as 'size change', cached: f.cached, new: f.new },
+      guard: (compileId && (this.#guards.get(compileOfAttempt(compileId)) ?? this.#metrics.get(compileOfAttempt(compileId))?.recompileReason)) || null,
+    };
+    this.#push(this.#event({ kind: 'dynamic.logged', payload }, i, f.line, compileId, rest), `${f.line}\u0000${f.name}\u0000${f.dim_changed}\u0000${f.reason}`);
   }
 
   #describedSource(f: Fact<'describe_source'>, i: number): void {
@@ -651,23 +640,11 @@ class TraceScope {
     }
     const code = this.#describedOnce(compile, f.source);
     if (!code) return;
-    const { key, run } = this;
-    // once a compile and source (#described): its attempt and source are the event
-    const rest = `d\u0000${attemptId(compile, f.attempt)}\u0000${f.source}`;
-    this.#push({
-      kind: 'shape.described',
-      cacheKey: key,
-      payload: { code, source: f.source, size: t.size, stride: t.stride, dtype: t.dtype, device: t.device, role: describedRole(f.source, t.isParameter), ...(t.requiresGrad ? { requires_grad: true as const } : {}) },
-      time: this.#timeAt(i),
-      run,
-      origin: this.#origin,
-      originLine: f.line,
-      // the attempt described (the last: a restart describes again), as PyTorch names it
-      compileId: attemptId(compile, f.attempt),
-      idempotencyKey: this.#idemStart + rest,
-      idempotencyHash: hash53After(this.#idemPrefix, rest),
-      keyedLine: false,
-    }, `${f.line}\u0000described\u0000${f.source}`);
+    // once a compile and source (#described): its attempt (the last: a restart describes
+    // again, as PyTorch names it) and source are the event
+    const id = attemptId(compile, f.attempt);
+    const payload = { code, source: f.source, size: t.size, stride: t.stride, dtype: t.dtype, device: t.device, role: describedRole(f.source, t.isParameter), ...(t.requiresGrad ? { requires_grad: true as const } : {}) };
+    this.#push(this.#event({ kind: 'shape.described', payload }, i, f.line, id, `d\u0000${id}\u0000${f.source}`), `${f.line}\u0000described\u0000${f.source}`);
   }
 
   /** The code of a compile's described input, the first time a compile describes the source; else null (none known: counted). */
@@ -692,21 +669,28 @@ class TraceScope {
     if (compile === null || f.attempt !== this.#lastAttempt.get(compile)) return;
     const code = this.#describedOnce(compile, f.source);
     if (!code) return;
-    const rest = `v\u0000${attemptId(compile, f.attempt)}\u0000${f.source}`;
+    const id = attemptId(compile, f.attempt);
     // a kind no build keyed by its line: no old key to note
-    this.events.push({
-      kind: 'scalar.described',
+    this.events.push(this.#event({ kind: 'scalar.described', payload: { code, source: f.source, value: f.value } }, i, f.line, id, `v\u0000${id}\u0000${f.source}`));
+  }
+
+  /**
+   * A trace's event: its body, at fact i's time, from its line, under its compile; known by
+   * `rest` (its compile and content, after the shared start of the key), never by its line.
+   */
+  #event(body: EventBody, i: number, line: number, compileId: string | null, rest: string): NewEvent {
+    return {
+      ...body,
       cacheKey: this.key,
-      payload: { code, source: f.source, value: f.value },
       time: this.#timeAt(i),
       run: this.run,
       origin: this.#origin,
-      originLine: f.line,
-      compileId: attemptId(compile, f.attempt),
+      originLine: line,
+      compileId,
       idempotencyKey: this.#idemStart + rest,
       idempotencyHash: hash53After(this.#idemPrefix, rest),
       keyedLine: false,
-    });
+    };
   }
 
   /** An event, and the key it had when keys named the line (`lineRest`, after the shared start). */
@@ -729,7 +713,6 @@ class TraceScope {
   #snapshot(f: Fact<'code_state'>, i: number): void {
     const p = this.#parsed.get(f);
     if (!p) return;
-    const { key, run } = this;
     const previous = this.#previous;
     // the snapshot: its compile, its kind and which of them in that compile it is
     const compileId = this.#cid(f);
@@ -742,20 +725,8 @@ class TraceScope {
     const ownKey = own ? codeKey(own) : null;
     for (const { id, ck, source, entry, json, slot } of slots) {
       if (previous.get(slot) === json && ck !== ownKey) continue;
-      const rest = `${snap}\u0000${ck}\u0000${source}`;
-      this.#push({
-        kind: 'entry.imported',
-        cacheKey: key,
-        payload: { code: id, source, entry, import_id: null, format: f.artifact, records: 'logged' },
-        time: this.#timeAt(i),
-        run,
-        origin: this.#origin,
-        originLine: f.line,
-        compileId,
-        idempotencyKey: this.#idemStart + rest,
-        idempotencyHash: hash53After(this.#idemPrefix, rest),
-        keyedLine: false,
-      }, `${f.line}\u0000${ck}\u0000${source}`);
+      const payload = { code: id, source, entry, import_id: null, format: f.artifact, records: 'logged' as const };
+      this.#push(this.#event({ kind: 'entry.imported', payload }, i, f.line, compileId, `${snap}\u0000${ck}\u0000${source}`), `${f.line}\u0000${ck}\u0000${source}`);
     }
     for (const s of slots) previous.set(s.slot, s.json);
   }
