@@ -68,6 +68,23 @@ describe('ledgerFileBefore: what a failed open or copy takes back', () => {
     await check.close();
   });
 
+  it('a small file this open cannot read, which the process making it then empties (it was empty before that one made its ledger in it), is opened again: the ledger is made in it (session 24: "damaged", 3 pairs in 80 under load)', async () => {
+    const path = join(dir, 'emptied.db');
+    // half a ledger's making: a header and garbage, as a write cut by a file-size limit leaves it
+    writeFileSync(path, Buffer.concat([Buffer.from('SQLite format 3\0'), Buffer.alloc(8176, 0x55)]));
+    // the other process empties it half a second on, as its take-back does ("left empty, as it was")
+    const other = spawn('bash', ['-c', `sleep 0.5; : > ${JSON.stringify(path)}`]);
+    const ended = new Promise((done) => other.on('exit', done));
+    const ledger = await openLedger(path);
+    const code = { filename: '/m.py', firstlineno: 1, name: 'f', file_hash: 'h' };
+    ledger.append([{ kind: 'shape.observed', cacheKey: 'made:None:', payload: { code, source: "L['x']", shape: { kind: 'tensor', size: [8], stride: [1] }, automatic_dynamic: true }, run: null, time: 1, idempotencyKey: 'e1' }]);
+    await ledger.close();
+    await ended;
+    const check = await openLedger(path, { readonly: true });
+    assert.equal(check.sql.get<{ n: number }>('select count(*) n from events')!.n, 1);
+    await check.close();
+  });
+
   it('a write to a ledger whose file was removed under it (another process took it back) is an error, not a write no path reaches', async () => {
     const path = join(dir, 'removed-under.db');
     const ledger = await openLedger(path);
