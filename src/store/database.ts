@@ -368,7 +368,9 @@ function createIfNew(db: Database.Database, path: string, opened: FileIdentity |
   } catch (e) {
     if (db.inTransaction) db.exec('ROLLBACK');
     if (e instanceof TakenBack) throw keptOpen(db, e);
-    if (removedUnder(path, opened)) throw keptOpen(db, new TakenBack(`${path} was removed as this process made its ledger`, { cause: e }));
+    // (a file another process's making left half-written, found under the lock it gave up,
+    // before its take-back empties or removes it: as the open's own read above)
+    if (removedUnder(path, opened) || (unreadable(e) && beingTakenBack(path, opened))) throw keptOpen(db, new TakenBack(`${path} was removed as this process made its ledger`, { cause: e }));
     db.close();
     if (e instanceof LedgerError) throw e;
     if (isCorruption(e)) throw damaged(path, 'cannot open it', e);
