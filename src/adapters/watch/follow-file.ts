@@ -104,7 +104,7 @@ export async function followFile(ledger: Ledger, prev: FileState | undefined, pa
     sayPending(path, prev, ctx);
     return { state: prev, report: null };
   }
-  const identity = `stat:${st.size}:${st.mtimeMs}`;
+  const identity = statIdentity(st);
   const c = ledger.cursor(input);
   const lines = kind === 'observations';
   if (c && c.identity === identity) {
@@ -148,7 +148,7 @@ export async function followFile(ledger: Ledger, prev: FileState | undefined, pa
     }
     if (kind === 'observations' || s.appended + s.duplicates === 0) ledger.appendWith([], [cursor]);
     if (read?.next) state.read = { ...read.next, tag: await tagOf(path, ctx, read.next) };
-    return { state, report: { input: path, kind: s.kind, appended: s.appended, duplicates: s.duplicates, records: s.records, ...(s.leftOut ? { leftOut: s.leftOut } : {}) } };
+    return { state, report: fileReport(path, s) };
   } catch (e) {
     // pgo-ledger is wrong, or the ledger can take nothing (full, read-only): follow-folder stops watch
     if (classify(e) === 'bug' || isDatabaseFailure(e)) throw e;
@@ -159,6 +159,14 @@ export async function followFile(ledger: Ledger, prev: FileState | undefined, pa
     ctx.fail(aboutInput(path, `${kind !== undefined && !m.startsWith(`${kind}: `) ? `${kind}: ` : ''}not ingested: `, e));
     return { state, report: null };
   }
+}
+
+/** A whole file's cursor identity: its size and mtime (unchanged, the file is not read again). */
+const statIdentity = (st: Stats) => `stat:${st.size}:${st.mtimeMs}`;
+
+/** What a pass that ingested the file says of it. */
+function fileReport(path: string, s: Awaited<ReturnType<typeof ingestFile>>): InputReport {
+  return { input: path, kind: s.kind, appended: s.appended, duplicates: s.duplicates, records: s.records, ...(s.leftOut ? { leftOut: s.leftOut } : {}) };
 }
 
 /** Observation lines commit batch by batch: each batch's events are said as it commits (FollowContext.reading). */
@@ -192,7 +200,7 @@ async function followGrown(ledger: Ledger, read: LinesRead, c: WatchCursor | und
   const on = readOn(path, read, bytes, read.tag);
   state.pending = st.size - end;
   sayPending(path, state, ctx);
-  const cursor: WatchCursor = { input: state.input, identity: `stat:${st.size}:${st.mtimeMs}`, offset: end, hash: on.hash, complete: state.pending === 0, path, updatedAt: ctx.now() };
+  const cursor: WatchCursor = { input: state.input, identity: statIdentity(st), offset: end, hash: on.hash, complete: state.pending === 0, path, updatedAt: ctx.now() };
   if (end === read.offset || (c && c.hash === on.hash)) {
     ledger.appendWith([], [cursor]);
     state.read = on.next && { ...on.next, tag: await tagOf(path, ctx, on.next) };
@@ -206,5 +214,5 @@ async function followGrown(ledger: Ledger, read: LinesRead, c: WatchCursor | und
   }
   ledger.appendWith([], [cursor]);
   state.read = on.next && { ...on.next, tag: await tagOf(path, ctx, on.next) };
-  return { state, report: { input: path, kind: s.kind, appended: s.appended, duplicates: s.duplicates, records: s.records, ...(s.leftOut ? { leftOut: s.leftOut } : {}) } };
+  return { state, report: fileReport(path, s) };
 }
