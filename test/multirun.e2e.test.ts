@@ -653,6 +653,11 @@ describe('a log that holds several processes\' lines (logs concatenated: cat, a 
     assert.match(r.stdout, /55 events appended, 0 already in the log/);
     assert.match(r.stderr, /ranks\.log: holds the lines of 2 processes \(glog process ids 591, 592\): each is read as its own log, fixture2:rank0:pid591@\S+ \(profile fixture2:0:\); fixture2:rank1:pid592@\S+ \(profile fixture2:1:\)/);
     ok(cli(two, ['ingest', join(w2, 'trace-rank0.log'), join(w2, 'trace-rank1.log')]));
+    // watch --once says it too, of a log written a moment ago (trial s24b: only of a quiet one)
+    const watched = join(dir, 'ranks-watched.db');
+    const once = cli(watched, ['watch', both, '--once']);
+    assert.equal(once.status, 0, once.stderr);
+    assert.match(once.stderr, /ranks\.log: holds the lines of 2 processes \(glog process ids 591, 592\)/);
     // --run names each process's run (one name for both keyed their events alike)
     const named = join(dir, 'ranks-named.db');
     assert.match(ok(cli(named, ['ingest', '--run', 'nightly', both])), /55 events appended/);

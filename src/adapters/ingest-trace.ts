@@ -364,9 +364,12 @@ function partEvents(reader: TraceReader, file: string, o: FileIngestOptions, par
   }
   if (!key && (jobId || d.job)) key = cacheKey({ job: jobId ?? d.job!, rank: rank ?? d.rank ?? null, tag: tag ?? d.tag ?? '' });
   // No glog line at all: this is no TORCH_TRACE log (a --kind that was forced, say).
-  if (stats.entries === 0) return { settled: false, why: `${inputName(file)}: not a TORCH_TRACE log (no glog line in it)` };
+  // a log still written to (watch --once says these) may yet have them: said so, not as a fault
+  const yet = ' yet (a log still written to: read again once it settles)';
+  if (stats.entries === 0) return { settled: false, why: `${inputName(file)}: ${partial ? `no whole TORCH_TRACE entry${yet}` : 'not a TORCH_TRACE log (no glog line in it)'}` };
+  if (!key && partial) return { settled: false, why: `${inputName(file)}: the trace names no PGO cache key${yet}` };
   if (!key) return { settled: false, why: `${inputName(file)}: the trace names no PGO cache key (no pgo.* events, no compiler_config job_id); give ${ingestWords(d).job}` };
-  if (partial && (start === null || !facts.some((f) => f.kind === 'cache_key' || (f.kind === 'compilation_metrics' && f.jobId)))) return { settled: false, why: `${inputName(file)}: no compile finished yet` };
+  if (partial && (start === null || !facts.some((f) => f.kind === 'cache_key' || (f.kind === 'compilation_metrics' && f.jobId)))) return { settled: false, why: `${inputName(file)}: no compile finished${yet}` };
   const named = traceRunName({ job: jobId, rank, pid: first?.pid ?? null, start, glog: first });
   const notes: string[] = [];
   const unused = flagsNotUsed(file, 'trace', key, d);

@@ -102,7 +102,8 @@ export async function followTrace(ledger: Ledger, prev: TraceState | undefined, 
     if (renamed.length) ctx.note(`${path}: the log's run became ${t.run} (profile ${t.cacheKey}) as it grew; events appended before under ${renamed.join(', ')} stay (pgo-ledger retract --run removes a run)`);
     s.run = runs.join('\n');
   }
-  if (final) for (const n of t.settled ? t.notes : [t.why]) if (!s.said.has(n)) (s.said.add(n), ctx.note(n));
+  // said once final; `--once` makes no later pass, so it says them of a log still written to
+  if (final || ctx.once) for (const n of t.settled ? t.notes : [t.why]) if (!s.said.has(n)) (s.said.add(n), ctx.note(n));
   if (!fresh.length && s.offset === from && s.complete === final) return { state: s, report: null };
   s.identity = headIdentity(path, Math.min(s.offset, HEAD_BYTES));
   const cursor = { input, identity: s.identity, offset: s.offset, hash: null, complete: final, path, updatedAt: now };

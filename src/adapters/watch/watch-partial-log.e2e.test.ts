@@ -56,3 +56,23 @@ describe('watch: a log not final yet, its last line partial (trial 19)', () => {
     assert.equal(pass.behind!.seconds, Math.round(pass.behind!.seconds * 1000) / 1000, `to the millisecond: ${pass.behind!.seconds}`);
   });
 });
+
+describe('watch --once of a log being written that gives nothing yet (session 25)', () => {
+  // --once makes no later pass, so what a log still lacks is said now (it said nothing, exit 0)
+  // and as what it is: a log not finished, not a file that is no trace
+  for (const [name, lines, said] of [
+    ['an entry not ended', 3, /start\.log: no whole TORCH_TRACE entry yet \(a log still written to: read again once it settles\)/],
+    ['no profile key yet', 30, /start\.log: the trace names no PGO cache key yet \(a log still written to/],
+  ] as const) {
+    it(`${name}: said, and nothing is written`, () => {
+      const folder = join(dir, `start-${lines}`);
+      mkdirSync(folder, { recursive: true });
+      const text = readFileSync(join(TORCH, 'traces', 'warm-local.log'), 'utf8');
+      writeFileSync(join(folder, 'start.log'), text.split('\n').slice(0, lines).join('\n') + '\n');
+      const r = cli(join(dir, `start-${lines}.db`), ['watch', folder, '--once']);
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stderr, said);
+      assert.doesNotMatch(r.stderr, /not a TORCH_TRACE log/);
+    });
+  }
+});
