@@ -27,4 +27,5 @@ export const migrations: Record<string, Migration> = {
   '2026-11-29T09-24-profile-spans': lazy(() => import('./2026-11-29T09-24-profile-spans.ts')),
   '2026-11-29T09-44-float-scalars': lazy(() => import('./2026-11-29T09-44-float-scalars.ts')),
   '2026-11-29T14-31-mark-dynamic': lazy(() => import('./2026-11-29T14-31-mark-dynamic.ts')),
+  '2026-11-30T13-40-events-compiled': lazy(() => import('./2026-11-30T13-40-events-compiled.ts')),
 };

@@ -17,7 +17,8 @@ export const FRESH_SQLITE: FreshSchema = {
     "2026-11-29T07-55-take-positions-definer",
     "2026-11-29T09-24-profile-spans",
     "2026-11-29T09-44-float-scalars",
-    "2026-11-29T14-31-mark-dynamic"
+    "2026-11-29T14-31-mark-dynamic",
+    "2026-11-30T13-40-events-compiled"
   ],
   "sql": [
     "CREATE TABLE \"kysely_migration\" (\"name\" varchar(255) not null primary key, \"timestamp\" varchar(255) not null)",
@@ -42,7 +43,8 @@ export const FRESH_SQLITE: FreshSchema = {
     "CREATE TABLE \"profile_runs\" (\"profile_id\" bigint not null, \"run_id\" bigint not null, \"first_position\" bigint not null, constraint \"profile_runs_pk\" primary key (\"profile_id\", \"run_id\"))",
     "CREATE INDEX events_retractions on events(profile_id) where kind = 'run.retracted'",
     "CREATE INDEX events_described on events(profile_id) where kind = 'shape.described'",
-    "CREATE TABLE \"profile_spans\" (\"profile_id\" bigint not null, \"first_position\" bigint not null, \"last_position\" bigint not null, constraint \"profile_spans_pk\" primary key (\"profile_id\", \"first_position\"))"
+    "CREATE TABLE \"profile_spans\" (\"profile_id\" bigint not null, \"first_position\" bigint not null, \"last_position\" bigint not null, constraint \"profile_spans_pk\" primary key (\"profile_id\", \"first_position\"))",
+    "CREATE INDEX events_compiled on events(profile_id) where compile_id is not null"
   ],
   "rows": {
     "kysely_migration_lock": [

@@ -11,6 +11,7 @@ import { dimKey, explain, type DimStory } from '../store/why.ts';
 import { recordValue } from '../store/why-fold.ts';
 import { describedShapes } from '../store/described-shapes.ts';
 import { logCountSizes, windowEvents } from '../store/log-counts.ts';
+import { sourceSightings } from '../store/source-sightings.ts';
 import { dictionaries } from '../store/log.ts';
 import type { Window } from '../store/window.ts';
 import { recompileStats } from '../store/stats.ts';
@@ -187,6 +188,9 @@ export function reportProfile(ledger: Ledger, p: ProfileRow, window: Window = {}
     const had = counts.get(k);
     counts.set(k, had ? { n: had.n + r.n, runs: Math.max(had.runs, r.runs) } : { n: r.n, runs: r.runs });
   }
+  // A profile traces gave events to: what each compile saw, once, as why counts (a warm start's
+  // loaded profile is no sighting: it counted one more per run, trial s25b); else the counts above
+  const sightings = sourceSightings(ledger.sql, dict, p.id, window);
   // Where each dynamic dim turned dynamic: why's answer, the one history, diff and show --as-of
   // agree on (a first record is wrong after an overwrite, and a snapshot brings no record).
   const became = new Map<string, Change>();
@@ -238,7 +242,7 @@ export function reportProfile(ledger: Ledger, p: ProfileRow, window: Window = {}
         // a fully dynamic entry: the int turned dynamic, or a tensor's rank changed
         dims.push({ label: 'value', value: e.scalar === DYNAMIC ? '?' : atomText(e.scalar), since: e.scalar === DYNAMIC ? since('scalar', 'size', 'stride') : null });
       }
-      const c = counts.get(`${id.file_hash}\u0000${id.firstlineno}\u0000${id.name}\u0000${id.closure_hash == null ? '' : String(id.closure_hash)}\u0000${source}`) ?? { n: 0, runs: 0 };
+      const c = (sightings ? sightings.get(`${key}\u0000${source}`) : counts.get(`${id.file_hash}\u0000${id.firstlineno}\u0000${id.name}\u0000${id.closure_hash == null ? '' : String(id.closure_hash)}\u0000${source}`)) ?? { n: 0, runs: 0 };
       sources.push({
         source,
         rendered: renderEntry(e, layoutOf(view)),

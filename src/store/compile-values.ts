@@ -1,4 +1,3 @@
-import { compileOfAttempt } from '../codecs/trace/envelope.ts';
 import { DYNAMIC, type SizeAtom, type StrideAtom } from '../model/atoms.ts';
 import { codeKey, type CodeId } from '../model/code-id.ts';
 import { intFromJson } from '../codecs/entry-json.ts';
@@ -8,6 +7,7 @@ import { makeScalar, makeTensor, type FrameStateSizeEntry } from '../model/entry
 import { inferStrides } from '../model/infer-strides.ts';
 import { snapshotKind } from '../model/snapshot-kind.ts';
 import type { ScalarDescribed, ShapeDescribed } from './events.ts';
+import { compileOf } from './compile-of.ts';
 import { scanEvents, type Dictionaries } from './log.ts';
 import type { Sql } from './database.ts';
 import { leftOutRuns, type Window } from './window.ts';
@@ -60,9 +60,8 @@ export function compileValues(sql: Sql, dict: Dictionaries, profileId: number, w
         if (!acc) return;
         let list = out.get(acc);
         if (!list) out.set(acc, (list = []));
-        // a compile's events, by its run (or, where a trace named none, its file) and compile id;
-        // a restarted attempt (`5/0_1`: a graph break's) is the same frame, fed the same inputs
-        const compile = ev.compileId === null ? null : `${ev.run ?? `\u0001${ev.origin ?? ''}`}\u0000${compileOfAttempt(ev.compileId)}`;
+        // a compile's events (a restarted attempt is its compile)
+        const compile = compileOf(ev);
         if (ev.kind === 'shape.described' || ev.kind === 'scalar.described') {
           let e = described.get(ev.bodyId);
           if (!e) {

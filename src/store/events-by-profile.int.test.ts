@@ -19,6 +19,9 @@ const READS: [string, string][] = [
   ["select position, time from events where profile_id = 1 and kind = 'run.retracted' and position > 5", 'events_retractions'],
   ["select b.payload from events e join profiles p on p.id = e.profile_id join bodies b on b.id = e.body_id where p.cache_key = 'j' and e.kind = 'run.retracted'", 'events_retractions'],
   ["select position, time, run_id, compile_id, code_id, source_id, body_id from events where profile_id = 1 and kind = 'shape.described' order by position", 'events_described'],
+  // source-sightings.ts: whether a trace gave the profile events, as of a point
+  ['select 1 from events where profile_id = 1 and compile_id is not null and position <= 9000 limit 1', 'events_compiled'],
+  ['select 1 from events where profile_id = 1 and compile_id is not null and 1 = 1 limit 1', 'events_compiled'],
 ];
 
 const columns = (db: Database.Database, index: string) => (db.pragma(`index_info('${index}')`) as { name: string }[]).map((c) => c.name);
@@ -26,7 +29,7 @@ const columns = (db: Database.Database, index: string) => (db.pragma(`index_info
 function check(path: string): void {
   const db = new Database(path, { readonly: true });
   try {
-    for (const index of ['events_retractions', 'events_described']) {
+    for (const index of ['events_retractions', 'events_described', 'events_compiled']) {
       assert.deepEqual(columns(db, index), ['profile_id'], index);
     }
     // no index of every event by profile (migration 2026-11-29T09-24-profile-spans): spans in its place
