@@ -119,6 +119,17 @@ describe('issue 12.4: safe publish (a real redis-server)', () => {
     assert.equal(await c.get(KEY), before, 'dry runs write nothing');
     assert.ok((await c.ttl(KEY)) > 900, 'the TTL is untouched');
 
+    // a dim the ledger made dynamic: where, as diff --json says it (trial s25b: no position)
+    const grown = join(dir, 'dry-grown.db');
+    assert.equal(cli(grown, ['ingest', lines(join(dir, 'dry-grown.jsonl'), [{ name: 'f', size: [8, 128] }, { name: 'f', size: [16, 128] }])]).status, 0);
+    const dry = cli(grown, ['publish', url, '--job', 'fleet', '--dry-run', '--json']);
+    assert.equal(dry.status, 0, dry.stderr);
+    const diff = cli(grown, ['diff', '--job', 'fleet', '--from', '1', '--json']);
+    const dims = (out: string) => out.trim().split('\n').map((l) => JSON.parse(l) as { change: string; dims: unknown[] }).filter((c) => c.change === 'changed').map((c) => c.dims);
+    assert.deepEqual(dims(dry.stdout), [[{ dim: 'size[0]', from: '16', to: '?', position: 2 }]]);
+    assert.deepEqual(dims(diff.stdout), [[{ dim: 'size[0]', from: '8', to: '?', position: 2 }]]);
+    assert.match(cli(grown, ['publish', url, '--job', 'fleet', '--dry-run']).stdout, /size\[0\]: 16 -> \? \(at #2\)/);
+
     // an empty key: every entry would be added
     await c.del(KEY);
     const none = cli(db, ['publish', url, '--job', 'fleet', '--dry-run']);

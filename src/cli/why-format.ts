@@ -20,7 +20,8 @@ export function storyJson(s: DimStory, records: ReadonlyMap<number, LoggedRecord
   return {
     code: codeJson(s.code),
     source: s.source,
-    dim: s.dim.field === 'scalar' ? { field: 'scalar' } : { field: s.dim.field, index: s.dim.index ?? null },
+    // index null for a scalar too: one shape of `dim` (README, JSON: one vocabulary)
+    dim: { field: s.dim.field, index: s.dim.field === 'scalar' ? null : (s.dim.index ?? null) },
     scalar_kind: s.dim.field === 'scalar' ? (s.scalarKind ?? 'scalar') : null,
     dynamic: s.dynamic,
     current: s.current,

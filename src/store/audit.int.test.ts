@@ -552,6 +552,15 @@ for (const dialect of DIALECTS) describe(dialect, () => {
       assert.deepEqual(Object.keys(why.became_dynamic.origin), ['name', 'line']);
       assert.equal(verify.ok, true);
       assert.equal(jobs.cache_key, 'fixture:None:');
+      // trial s25b: a scalar's dim had no index; stats' values had no runs (why's have)
+      const stories = JSON.parse(cli(db, ['why', '--job', 'fixture', '--json']).stdout) as { dim: object; values: object[] }[];
+      const dims = stories.map((st) => st.dim);
+      assert.ok(dims.some((d) => JSON.stringify(d) === '{"field":"scalar","index":null}'), JSON.stringify(dims));
+      for (const d of dims) assert.deepEqual(Object.keys(d), ['field', 'index']);
+      const stats = cli(db, ['stats', '--job', 'fixture', '--json']).stdout.trim().split('\n').map((l) => JSON.parse(l) as { dims: { values: object[] }[] });
+      const values = stats.flatMap((w) => w.dims.flatMap((d) => d.values));
+      assert.ok(values.length > 0);
+      for (const v of [...values, ...stories.flatMap((st) => st.values)]) assert.deepEqual(Object.keys(v), ['value', 'count', 'runs']);
     });
   });
 

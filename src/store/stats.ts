@@ -24,7 +24,7 @@ export interface DynamicDim {
   position: number;
   time: number;
   /** Each value the profile's observations had at the dim, rarest first, and how often. */
-  values: { value: string; count: number }[];
+  values: { value: string; count: number; runs: string[] }[];
   /** Observations of the source that have the dim (the values' counts add up to it). */
   observations: number;
 }
@@ -132,7 +132,7 @@ function profileStorms(ledger: Ledger, p: ProfileRow, windowMs: number, window: 
  * number of dims: the field is dynamic whole, and the profile has no dim of it since, so the
  * window's `why` tells none): as `why` counts them just before that record.
  */
-function foldedValues(ledger: Ledger, pid: number, window: Window, d: DynamicDim, dims: { record: HistoryRow; dim: string }[]): { value: string; count: number }[] {
+function foldedValues(ledger: Ledger, pid: number, window: Window, d: DynamicDim, dims: { record: HistoryRow; dim: string }[]): DynamicDim['values'] {
   const field = /^(size|stride)\[\d+\]$/.exec(d.dim)?.[1];
   if (!field) return [];
   const ck = codeKey(d.code);
@@ -140,21 +140,21 @@ function foldedValues(ledger: Ledger, pid: number, window: Window, d: DynamicDim
   if (!whole) return [];
   const until = Math.min(whole.record.position - 1, window.untilPosition ?? Infinity);
   const story = explain(ledger, pid, { source: d.source, window: { ...window, untilPosition: until } }).find((s) => codeKey(s.code) === ck && dimKey(s.dim) === d.dim);
-  return story ? story.values.map(({ value, count }) => ({ value, count })) : [];
+  return story ? story.values.map(({ value, count, runs }) => ({ value, count, runs })) : [];
 }
 
 /**
  * The values seen at each wanted dim, exactly as `why` counts them (explain in why.ts: the
  * values events carried and the values PyTorch's own records logged), so the two never disagree.
  */
-function dimValues(ledger: Ledger, pid: number, window: Window, sources: Set<string>): Map<string, { value: string; count: number }[]> {
-  const out = new Map<string, { value: string; count: number }[]>();
+function dimValues(ledger: Ledger, pid: number, window: Window, sources: Set<string>): Map<string, DynamicDim['values']> {
+  const out = new Map<string, DynamicDim['values']>();
   if (sources.size === 0) return out;
   // One `why` of the profile, not one a source: a trace's values are read from the log once a
   // `why` (compile-values.ts), which a source at a time read again for each.
   const one = sources.size === 1 ? [...sources][0] : undefined;
   for (const s of explain(ledger, pid, { source: one, window })) {
-    if (sources.has(s.source)) out.set(dimId(s.code, s.source, dimKey(s.dim)), s.values.map(({ value, count }) => ({ value, count })));
+    if (sources.has(s.source)) out.set(dimId(s.code, s.source, dimKey(s.dim)), s.values.map(({ value, count, runs }) => ({ value, count, runs })));
   }
   return out;
 }

@@ -8,8 +8,7 @@ export function diffCommand(program: Command, ctx: CliContext): void {
     .option('--json', 'JSON lines')
     .action(async (o: SelectOpts & WindowOpts & { from: string; to?: string; json?: boolean }) => {
       const { diffProfiles } = await import('../../store/diff.ts');
-      const { explain, dimKey } = await import('../../store/why.ts');
-      const { codeKey } = await import('../../model/code-id.ts');
+      const { markDynamicSince } = await import('../../store/dynamic-since.ts');
       const { changeJson, changeText, isoTime } = await import('../json.ts');
       const { firstOutside, retractionsIn } = await import('../../store/window.ts');
       const l = await ctx.open();
@@ -21,12 +20,7 @@ export function diffCommand(program: Command, ctx: CliContext): void {
       const outside = o.to !== undefined && (from.untilPosition === undefined) !== (to.untilPosition === undefined) ? firstOutside(l.sql, p.id, from, to) : null;
       if (outside) usage(`--from ${o.from} holds #${outside.position} (${isoTime(outside.time)}), which --to ${o.to} does not: a position and a time name windows that need not nest, as event times can run out of position order; give both as positions or both as times`);
       const changes = diffProfiles(l.fold(p.id, from).profile, l.fold(p.id, to).profile);
-      if (changes.some((c) => c.dims.some((d) => d.to === '?'))) {
-        // Where each dim turned dynamic: the same answer `why` and `history` give.
-        const since = new Map<string, number>();
-        for (const s of explain(l, p.id, { window: to })) if (s.becameDynamic) since.set(`${codeKey(s.code)}\u0000${s.source}\u0000${dimKey(s.dim)}`, s.becameDynamic.position);
-        for (const c of changes) for (const d of c.dims) if (d.to === '?') d.position = since.get(`${codeKey(c.code)}\u0000${c.source}\u0000${d.dim}`);
-      }
+      markDynamicSince(l, p.id, to, changes);
       for (const c of changes) ctx.out(o.json ? JSON.stringify(changeJson(c)) : changeText(c));
       if (!changes.length && !o.json) ctx.out('no change');
       // A retraction between the two points undoes what its run brought, and no event of the

@@ -33,6 +33,8 @@ export function publishCommand(program: Command, ctx: CliContext): void {
       if (o.dryRun) {
         const { changeJson, changeText } = await import('../json.ts');
         const d = await previewPublish(url, p.cacheKey, view.profile, { merge: o.merge, torch: o.torch, mergeClosures: o.mergeClosures, replace: PUBLISH_REPLACES });
+        // where each dim that turns dynamic did, as diff says it
+        (await import('../../store/dynamic-since.ts')).markDynamicSince(l, p.id, window, d.changes);
         for (const c of d.changes) ctx.out(o.json ? JSON.stringify(changeJson(c)) : changeText(c));
         if (!o.json) ctx.out(`dry run, would ${o.merge ? 'merge into' : 'replace'} ${d.key} (--merge ${o.merge ? 'given' : 'not given: add it to preview a merge'}): ${d.exists ? 'exists' : 'holds nothing'}; ${d.changes.length ? `${counted(d.changes.length, 'entry', 'entries')} would change` : 'no change'} (${counted(d.profile.codes.size, 'code id')}${o.merge ? ' after the join' : ''}); nothing written`);
         return;
