@@ -25,6 +25,7 @@ export { historyAsOf } from './store/history.ts';
 export { loggedRecords, type LoggedRecord } from './store/logged-records.ts';
 export { runsByProfile } from './store/profile-runs.ts';
 export { describedShapes, sawSentence, type DescribedShape } from './store/described-shapes.ts';
+export { describedScalars, type DescribedScalar } from './store/described-scalars.ts';
 export { ingestFile, detectKind, type IngestKind } from './adapters/ingest-file.ts';
 export { ingestObservations } from './adapters/ingest-observations.ts';
 export { exportBytes, profilePickle, writeLocalDir, type ExportFormat, type LayoutOptions } from './adapters/export-profile.ts';

@@ -367,6 +367,19 @@ describe('values seen: what each compile saw', () => {
     }
     // the resume function after r's graph break is fed n too
     assert.deepEqual(valuesAt(stories, 'torch_dynamo_resume_in_r_at_31', "L['n']", 'scalar'), [['2', 1, [runs[0]]], ['3', 1, [runs[0]]], ['6', 1, [runs[1]]], ['1152921504606846976', 1, [runs[2]]]]);
+    // history --shapes: each int and float a compile was fed as its symbol, a value fed.json
+    // names for that run, function and source (trial s25b: it listed tensors only)
+    const fed = [1, 2, 3].flatMap((n) => (JSON.parse(readFileSync(join(RUNS, probe, `run${n}`, 'fed.json'), 'utf8')) as [number, string, string, string][]).map(([, fn, source, value]) => `${runs[n - 1]} ${fn} ${source} ${value}`));
+    const rows = ok(cli(db, ['history', '--job', probe, '--shapes', '--json'])).trim().split('\n').map((l) => JSON.parse(l) as { run: string; code: { name: string }; source: string; kind: string; scalar?: number | string | { float: string } });
+    const scalars = rows.filter((r) => r.kind === 'scalar.described');
+    assert.equal(rows.length - scalars.length, rows.filter((r) => r.kind === 'shape.described').length);
+    const said = (v: NonNullable<(typeof rows)[number]['scalar']>) => (typeof v === 'object' ? v.float : String(v));
+    for (const r of scalars) assert.ok(fed.includes(`${r.run} ${r.code.name.replace(/^torch_dynamo_resume_in_r_at_31$/, 'r')} ${r.source} ${said(r.scalar!)}`), JSON.stringify(r));
+    // every one the traces hold: f's n in its three runs once dynamic (3, 0, -4), g's float s, and 2**60 whole
+    assert.deepEqual(scalars.filter((r) => r.code.name === 'f').map((r) => r.scalar), [3, 0, -4]);
+    assert.deepEqual(scalars.filter((r) => r.code.name === 'g').map((r) => r.scalar), [{ float: '0.25' }, { float: '2.0' }, { float: '1e-05' }]);
+    assert.ok(scalars.some((r) => r.scalar === '1152921504606846976'));
+    assert.match(ok(cli(db, ['history', '--job', probe, '--shapes', '--code', 'g'])), /^compile 1\/1 saw L\['s'\] 0\.25 \(a float, as its symbol: dynamic\) in g, run /m);
   });
 
   it("probe4: a dim run 1 marked dynamic, which later runs fed other values: the mark is why, not the later runs (retracting them would leave it dynamic)", () => {

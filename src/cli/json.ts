@@ -8,6 +8,7 @@ import type { StormWindow } from '../store/stats.ts';
 import { codeIdLabel } from '../model/code-id.ts';
 import { guardFailures } from '../model/guard-failures.ts';
 import { sawSentence, type DescribedShape } from '../store/described-shapes.ts';
+import type { DescribedScalar } from '../store/described-scalars.ts';
 import { counted } from '../counted.ts';
 import { recordValue } from '../store/why-fold.ts';
 
@@ -74,6 +75,7 @@ export function describedJson(s: DescribedShape) {
     code: codeJson(s.code),
     source: s.source,
     compile_id: s.compileId,
+    kind: 'shape.described',
     size: s.size,
     stride: s.stride,
     dtype: s.dtype,
@@ -88,6 +90,17 @@ export function describedText(s: DescribedShape): string {
   // requires_grad as a tensor's repr says it: only when true
   const detail = [s.role === 'input' ? null : s.role, s.stride ? `stride [${s.stride.map((x) => x ?? '?').join(', ')}]` : null, s.dtype, device, s.requiresGrad ? 'requires_grad=True' : null].filter(Boolean).join(', ');
   return `${sawSentence([s])}${detail ? ` (${detail})` : ''} in ${s.code.name}, run ${s.run ?? '-'}, #${s.position}`;
+}
+
+/** `history --shapes`: an int or float a compile was fed as a symbol (`scalar`: as an entry's scalar is given). */
+export function describedScalarJson(s: DescribedScalar) {
+  return { position: s.position, time: isoTime(s.time), run: s.run, code: codeJson(s.code), source: s.source, compile_id: s.compileId, kind: 'scalar.described', scalar: s.value };
+}
+
+export function describedScalarText(s: DescribedScalar): string {
+  const v = s.value;
+  const value = typeof v === 'object' ? `${v.float} (a float` : `${v} (an int`;
+  return `compile ${s.compileId ?? '?'} saw ${s.source} ${value}, as its symbol: dynamic) in ${s.code.name}, run ${s.run ?? '-'}, #${s.position}`;
 }
 
 /** `diff` (and `publish --dry-run`): one entry that changed, as a JSON line. */

@@ -22,6 +22,8 @@ const READS: [string, string][] = [
   // source-sightings.ts: whether a trace gave the profile events, as of a point
   ['select 1 from events where profile_id = 1 and compile_id is not null and position <= 9000 limit 1', 'events_compiled'],
   ['select 1 from events where profile_id = 1 and compile_id is not null and 1 = 1 limit 1', 'events_compiled'],
+  // described-scalars.ts
+  ["select position, time, run_id, compile_id, code_id, source_id, body_id from events where profile_id = 1 and compile_id is not null and kind = 'scalar.described' order by position", 'events_compiled'],
 ];
 
 const columns = (db: Database.Database, index: string) => (db.pragma(`index_info('${index}')`) as { name: string }[]).map((c) => c.name);

@@ -5,7 +5,7 @@ export function historyCommand(program: Command, ctx: CliContext): void {
   windowOptions(profileOptions(program.command('history').description('the recompile-reason records, in order')))
     .option('--source <source>', 'only this source')
     .option('--code <ref>', 'only this code id (a function name, file:line:name, or the code id text)')
-    .option('--shapes', 'the input shapes each compile saw (from traces), not the records')
+    .option('--shapes', 'the inputs each compile saw (from traces: tensors described, ints and floats fed as symbols), not the records')
     .option('--json', 'JSON lines')
     .action(async (o: SelectOpts & WindowOpts & { source?: string; code?: string; shapes?: boolean; json?: boolean }) => {
       const { historyAsOf } = await import('../../store/history.ts');
@@ -21,13 +21,18 @@ export function historyCommand(program: Command, ctx: CliContext): void {
       const holds = (source: string) => codes.some((c) => (!wanted || wanted(c.id)) && c.state.automaticDynamic.has(source));
       if (o.shapes) {
         const { describedShapes } = await import('../../store/described-shapes.ts');
-        const { describedJson, describedText } = await import('../json.ts');
-        let shapes = describedShapes(l, p.id, w);
-        if (wanted) shapes = shapes.filter((s) => wanted(s.code));
-        if (o.source !== undefined) shapes = shapes.filter((s) => s.source === o.source);
+        const { describedScalars } = await import('../../store/described-scalars.ts');
+        const { describedJson, describedText, describedScalarJson, describedScalarText } = await import('../json.ts');
+        // the tensors described and the ints and floats fed as symbols, in log order
+        let shapes = [
+          ...describedShapes(l, p.id, w).map((s) => ({ s, out: () => (o.json ? JSON.stringify(describedJson(s)) : describedText(s)) })),
+          ...describedScalars(l, p.id, w).map((s) => ({ s, out: () => (o.json ? JSON.stringify(describedScalarJson(s)) : describedScalarText(s)) })),
+        ].sort((a, b) => a.s.position - b.s.position);
+        if (wanted) shapes = shapes.filter(({ s }) => wanted(s.code));
+        if (o.source !== undefined) shapes = shapes.filter(({ s }) => s.source === o.source);
         // a trace describes sources the profile never holds (a module's parameters): those are no typo
         if (o.source !== undefined && !shapes.length && !holds(o.source)) noSuchSource(p.cacheKey, { source: o.source, code: o.code, window: w, has: sourcesOf(codes, wanted) });
-        for (const s of shapes) ctx.out(o.json ? JSON.stringify(describedJson(s)) : describedText(s));
+        for (const { out } of shapes) ctx.out(out());
         return;
       }
       // a source the profile does not hold is an error, as in why (not an empty answer)
