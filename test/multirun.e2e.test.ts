@@ -816,3 +816,23 @@ describe('a process that calls torch._dynamo.reset() (probe9, real PyTorch, sess
     assert.deepEqual(x.values.map((v) => v.value), ['[2]', '[3]', '[2, 2]']);
   });
 });
+
+describe('a trace with damage mid-file (trial s25b: bytes spliced in took a record away, and the summary said "invalid lines")', () => {
+  it("each problem is said with its line, and the summary counts them as problems whose entries went, not as lines; the rest goes in", () => {
+    const text = gunzipSync(readFileSync(join(RUNS, 'probe3', 'run1', 'trace.log.gz'))).toString('utf8');
+    const lines = text.split('\n');
+    // the compilation_metrics of the compile that logged L['d']['n']'s record (1/1), made garbage
+    const at = lines.findIndex((l) => l.includes('{"compilation_metrics": {"compile_id": "1/1"'));
+    assert.ok(at > 0);
+    lines[at] = 'Z'.repeat(300);
+    const file = join(dir, 'damaged.log');
+    writeFileSync(file, lines.join('\n'));
+    const db = join(dir, 'damaged.db');
+    const r = cli(db, ['ingest', file]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, new RegExp(`damaged\\.log:${at + 1}: not a TORCH_TRACE \\(glog\\) line; skipped`));
+    assert.match(r.stderr, /automatic_dynamic for L\['d'\]\['n'\] in compile \d+\/\d+: no compilation_metrics names its code; skipped/);
+    assert.match(r.stdout, /: trace: \d+ events appended, 0 already in the log, \d+ problems said above \(what each names skipped\), 1 recompile reason\n/);
+    assert.doesNotMatch(r.stdout, /invalid line/);
+  });
+});
