@@ -794,6 +794,14 @@ describe('a trace across a daylight-saving change (session 24 trial: glog writes
 });
 
 describe('a process that calls torch._dynamo.reset() (probe9, real PyTorch, session 24)', () => {
+  it("the export is PyTorch's profile file byte for byte: the code ids it had compiled before the reset are the unpickler's once it loads the file again (trial s25a: lim's strings were shared with f's, 30 bytes short)", () => {
+    const db = join(dir, 'probe9-export.db');
+    ok(cli(db, ['ingest', join(RUNS, 'probe9', 'run1', 'trace.log.gz')]));
+    const out = join(dir, 'probe9.pkl');
+    ok(cli(db, ['export', '--job', 'probe9', '--format', 'pickle', '-o', out]));
+    assert.deepEqual(readFileSync(out), readFileSync(join(RUNS, 'probe9', 'run1', 'code_state_probe9_None_.pkl')));
+  });
+
   // PyTorch names compiles anew after a reset: `0/0` again, of f here (and of any function in
   // general). Read as one compile, the second 0/0's described input was dropped, its int took
   // the first's place among the values seen, and its records could take the first's code.

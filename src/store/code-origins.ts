@@ -15,6 +15,13 @@ import type { Window } from './window.ts';
  * apart from every other run's. So each code id is of the run whose snapshot holds it first
  * (event times: PyTorch's clock), the writer's own where that is the writer's put_*; the writer
  * is the run of the newest put_* the window folds. Null where no trace's snapshot is folded.
+ *
+ * torch._dynamo.reset() empties the process's profile, and its next compile (named anew,
+ * `0/0 (2nd)`) loads the file again: every code id the writer had compiled before it has the
+ * unpickler's strings from then on, apart from those it compiles after it (probe9: lim's
+ * filename and file_hash written again, not shared with f's). So the writer's own code ids are
+ * told apart by the reset they came after; those after its last reset before the newest put
+ * are its own.
  */
 export function codeOrigins(sql: Sql, dict: Dictionaries, profileId: number, w: Window): CodeStrings | null {
   const kinds = snapshotKinds(sql, dict);
@@ -22,25 +29,43 @@ export function codeOrigins(sql: Sql, dict: Dictionaries, profileId: number, w: 
   // each code row's first snapshot, and the newest put
   const first = new Map<number, { time: number; position: number; run: string; kind: 'put' | 'get' }>();
   let writer: { time: number; position: number; run: string } | null = null;
+  // each run's resets: the first snapshot of each compile named anew from 0/0
+  const resets = new Map<string, Map<string, { time: number; position: number }>>();
   eachImportedEvent(sql, dict, profileId, w, false, (e) => {
     const kind = kinds.get(e.bodyId);
     if (!kind || e.run === null || e.codeRow === null) return;
+    const reset = e.compileId === null ? null : RESET.exec(e.compileId);
+    if (reset) {
+      let r = resets.get(e.run);
+      if (!r) resets.set(e.run, (r = new Map()));
+      const at = r.get(reset[1]);
+      if (!at || before(e, at)) r.set(reset[1], { time: e.time, position: e.position });
+    }
     const f = first.get(e.codeRow);
     if (!f || e.time < f.time || (e.time === f.time && e.position < f.position)) first.set(e.codeRow, { time: e.time, position: e.position, run: e.run, kind });
     if (kind === 'put' && (!writer || e.time > writer.time || (e.time === writer.time && e.position > writer.position))) writer = { time: e.time, position: e.position, run: e.run };
   });
-  const by = writer as { run: string } | null;
+  const by = writer as { time: number; position: number; run: string } | null;
   if (!by) return null;
+  const writerResets = [...(resets.get(by.run)?.values() ?? [])];
+  const epoch = (at: { time: number; position: number }) => writerResets.filter((r) => before(r, at) || (r.time === at.time && r.position === at.position)).length;
+  const last = epoch(by);
   const groups = new Map<string, number>();
   const out = new Map<string, [number, number, number]>();
   for (const [row, f] of first) {
-    const label = `${f.run}\u0000${f.kind}`;
-    let g = f.kind === 'put' && f.run === by.run ? 0 : groups.get(label);
+    const own = f.kind === 'put' && f.run === by.run;
+    const label = own ? `${f.run}\u0000put\u0000${epoch(f)}` : `${f.run}\u0000${f.kind}`;
+    let g = own && epoch(f) === last ? 0 : groups.get(label);
     if (g === undefined) groups.set(label, (g = groups.size + 1));
     out.set(codeKey(dict.code(row)), [g, g, g]);
   }
   return out;
 }
+
+/** A compile named anew after torch._dynamo.reset() (ingest-trace.ts names it `0/0 (2nd)`, an attempt `0/0 (2nd)_1`): its ordinal. */
+const RESET = /^0\/0 \((\d+)(?:st|nd|rd|th)\)(?:_\d+)?$/;
+
+const before = (a: { time: number; position: number }, b: { time: number; position: number }) => a.time < b.time || (a.time === b.time && a.position < b.position);
 
 /** The bodies of entry.imported events that a trace's put_*_code_state or get_*_code_state brought. */
 function snapshotKinds(sql: Sql, dict: Dictionaries): Map<number, 'put' | 'get'> {

@@ -10,6 +10,8 @@ export interface ImportedEvent {
   /** Its code id's row (null: none, as a hostile row may have). */
   codeRow: number | null;
   run: string | null;
+  /** A trace's snapshot: the compile that put or loaded it (as the trace names it, `0/0 (2nd)` after a reset). */
+  compileId: string | null;
 }
 
 /** entry.imported events read a query. */
@@ -24,7 +26,7 @@ const PAGE = 1024;
 export function eachImportedEvent(sql: Sql, dict: Dictionaries, profileId: number, w: Window, newestFirst: boolean, visit: (e: ImportedEvent) => boolean | void): void {
   if (!sql.get("select 1 as one from bodies where kind = 'entry.imported' limit 1")) return;
   const left = leftOutRuns(sql, profileId, w, dict);
-  const page = `select position, time, body_id, run_id, code_id from events where profile_id = ? and kind = 'entry.imported' and ${newestFirst ? 'position < ? order by position desc' : 'position > ? order by position'} limit ${PAGE}`;
+  const page = `select position, time, body_id, run_id, code_id, compile_id from events where profile_id = ? and kind = 'entry.imported' and ${newestFirst ? 'position < ? order by position desc' : 'position > ? order by position'} limit ${PAGE}`;
   for (let bound = newestFirst ? Number.MAX_SAFE_INTEGER : 0; ; ) {
     const rows = sql.allRaw(page, profileId, bound);
     for (const r of rows) {
@@ -33,7 +35,7 @@ export function eachImportedEvent(sql: Sql, dict: Dictionaries, profileId: numbe
       if (!inWindow(w, position, time)) continue;
       const run = r[3] === null ? null : dict.run(Number(r[3]));
       if (run !== null && left.has(run)) continue;
-      if (visit({ position, time, bodyId: Number(r[2]), codeRow: r[4] === null ? null : Number(r[4]), run })) return;
+      if (visit({ position, time, bodyId: Number(r[2]), codeRow: r[4] === null ? null : Number(r[4]), run, compileId: r[5] === null ? null : String(r[5]) })) return;
     }
     if (rows.length < PAGE) return;
     bound = Number(rows[rows.length - 1][0]);
