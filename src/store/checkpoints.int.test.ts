@@ -117,6 +117,33 @@ for (const dialect of DIALECTS) describe(dialect, () => {
       assert.equal(whyAnswers({ untilPosition: third }), honest);
     });
 
+    it("a checkpoint's state that cannot be read costs time, not the answer, and stops no append; its event count or latest time changed is named by verify (trial s25a)", async () => {
+      l.replay();
+      const honest = windows.map(answers);
+      const whyHonest = windows.map(whyAnswers);
+      const cps = checkpointPositions(l.sql, pid);
+      const [mid, last] = [cps[Math.floor(cps.length / 2)], cps.at(-1)!];
+      for (const at of [mid, last]) l.sql.run('update checkpoints set state = ? where profile_id = ? and position = ?', Buffer.from([0x78, 0x9c, 1, 2, 3]), pid, at);
+      // was: "incorrect header check" from every read in their ranges
+      assert.deepEqual(windows.map(answers), honest);
+      assert.deepEqual(windows.map(whyAnswers), whyHonest);
+      assert.deepEqual(verifyLedger(l).differences.filter((d) => / is unreadable /.test(d)).map((d) => d.replace(/ \(.*?\):/, ':')), [mid, last].map((at) => `c:None:: checkpoint at ${at} is unreadable: delete it, or run pgo-ledger replay`));
+      // an append folds on from the damaged newest one (was: the ingest failed, nothing written)
+      writeFileSync(join(dir, 'after-damage.jsonl'), lines(120, 10));
+      await ingestFile(l, join(dir, 'after-damage.jsonl'));
+      l.replay();
+      assert.deepEqual(verifyLedger(l).differences, []);
+      // what --as-of a time and the report's counters read without the state
+      const at = checkpointPositions(l.sql, pid)[2];
+      l.sql.run('update checkpoints set max_time = max_time + 86400000 where profile_id = ? and position = ?', pid, at);
+      assert.match(verifyLedger(l).differences.join('\n'), new RegExp(`checkpoint at ${at} says \\d+ events up to it, the latest at \\S+; the log holds \\d+, the latest at`));
+      l.replay();
+      l.sql.run('update checkpoints set event_count = event_count - 5 where profile_id = ? and position = ?', pid, at);
+      assert.equal(verifyLedger(l).differences.length, 1);
+      l.replay();
+      assert.deepEqual(verifyLedger(l).differences, []);
+    });
+
     it('issue 10.1: replay rebuilds them; verify checks them and names a damaged one', () => {
       const whyBefore = windows.map(whyAnswers);
       l.replay();

@@ -2,9 +2,9 @@ import { deflateSync, inflateSync } from 'node:zlib';
 import { entryFromJson, entryToJson, type EntryJson } from '../codecs/entry-json.ts';
 import { codeKey, type CodeId } from '../model/code-id.ts';
 import type { Sql } from './database.ts';
-import { emptyStream, type StreamView } from './fold.ts';
-import type { Dictionaries } from './log.ts';
-import { inWindow, type Window } from './window.ts';
+import { emptyStream, fold, type StreamView } from './fold.ts';
+import { scanEvents, type Dictionaries } from './log.ts';
+import { inWindow, leftOutRuns, type Window } from './window.ts';
 
 /**
  * Checkpoints: a profile's fold state every N of its events, written as the log grows. An
@@ -130,9 +130,35 @@ export function checkpointFor(sql: Sql, profileId: number, w: Window, dict: Dict
   return {
     position: row.position,
     get view() {
-      return (view ??= decodeView(row.state, dict));
+      return (view ??= readableView(sql, profileId, row.position, row.state, dict));
     },
   };
+}
+
+/**
+ * A checkpoint's view; one that cannot be read (a damaged row) is the log folded to its
+ * position, from the checkpoint before it: derived data costs time, not the answer, and never
+ * stops an append (trial s25a: every ingest of the profile failed on zlib's "incorrect data
+ * check"). `verify` names it.
+ */
+function readableView(sql: Sql, profileId: number, position: number, state: Uint8Array, dict: Dictionaries): StreamView {
+  try {
+    return decodeView(state, dict);
+  } catch {
+    const w = { untilPosition: position };
+    const before = checkpointFor(sql, profileId, { untilPosition: position - 1 }, dict);
+    const view = before?.view ?? emptyStream();
+    const left = leftOutRuns(sql, profileId, w, dict);
+    scanEvents(
+      sql,
+      { profileId, afterPosition: before?.position, untilPosition: position },
+      (ev) => {
+        if (ev.kind !== 'run.retracted' && (ev.run === null || !left.has(ev.run))) fold(view, ev);
+      },
+      dict,
+    );
+    return view;
+  }
 }
 
 export function checkpointPositions(sql: Sql, profileId: number): number[] {

@@ -147,6 +147,7 @@ function verifyInOnePass(ledger: Ledger, p: ReturnType<Ledger['profiles']>[numbe
   const fresh: string[] = [];
   const cpOut: string[] = [];
   const compareCp = checkpointCompare(ledger, p.id, p.cacheKey, dict, cpOut);
+  const upTo = upToCounter();
   const st = emptyWhyState();
   const counts = emptyLogCounts();
   const countsOut: string[] = [];
@@ -170,7 +171,8 @@ function verifyInOnePass(ledger: Ledger, p: ReturnType<Ledger['profiles']>[numbe
       addToLogCounts(counts, ev.codeRow, ev.sourceRow, ev.runRow, ev.kind);
       if (ev.run !== null && !firstOfRun.has(ev.run)) firstOfRun.set(ev.run, ev.position);
       foldOne(ev);
-      if (ev.position === cps[nextCp]) compareCp(cps[nextCp++], view);
+      upTo.add(ev.time);
+      if (ev.position === cps[nextCp]) compareCp(cps[nextCp++], view, upTo);
       if (ev.position === whys[nextWhy]) checkWhyCheckpoint(sql, dict, p.id, p.cacheKey, whys[nextWhy++], st, whyOut);
     },
     dict,
@@ -228,11 +230,12 @@ function verifyByStretches(ledger: Ledger, p: ReturnType<Ledger['profiles']>[num
     const st = emptyWhyState();
     const why = whyHere.length > 0;
     const foldOne = shortcutFold(view, st, why, whole ? fresh : null);
+    const upTo = upToCounter();
     let nextCp = 0;
     let nextWhy = 0;
     // the checks at positions before `pos`: the log folded to them is the fold so far
     const checkBefore = (pos: number) => {
-      while (nextCp < cpHere.length && cpHere[nextCp] < pos) compareCp(cpHere[nextCp++], view);
+      while (nextCp < cpHere.length && cpHere[nextCp] < pos) compareCp(cpHere[nextCp++], view, upTo);
       while (nextWhy < whyHere.length && whyHere[nextWhy] < pos) checkWhyCheckpoint(sql, dict, p.id, p.cacheKey, whyHere[nextWhy++], st, whyOut);
     };
     scanEvents(
@@ -246,6 +249,7 @@ function verifyByStretches(ledger: Ledger, p: ReturnType<Ledger['profiles']>[num
           if (ev.run !== null && !firstOfRun.has(ev.run)) firstOfRun.set(ev.run, ev.position);
         }
         if (ev.kind !== 'run.retracted' && (ev.run === null || !excluded.has(ev.run))) foldOne(ev);
+        upTo.add(ev.time);
         checkBefore(ev.position + 1);
       },
       dict,
@@ -287,22 +291,46 @@ function shortcutFold(view: StreamView, st: ReturnType<typeof emptyWhyState>, wh
   };
 }
 
-/** Compares a checkpoint with the log folded to it (`fresh`): a difference in words into `out`. */
-function checkpointCompare(ledger: Ledger, profileId: number, cacheKey: string, dict: ReturnType<typeof dictionaries>, out: string[]): (pos: number, fresh: StreamView) => void {
-  const stored = (pos: number) => {
-    const row = ledger.sql.get<{ state: Uint8Array }>('select state from checkpoints where profile_id = ? and position = ?', profileId, pos)!;
+/** The profile's events up to a checkpoint: how many, and the latest time (what `--as-of` a time and the report read of it). */
+export interface EventsUpTo {
+  n: number;
+  maxTime: number;
+}
+
+/**
+ * Compares a checkpoint with the log folded to it (`fresh`) and with the events up to it (its
+ * event count and latest time, which the time-window rule and the report's counters read
+ * without its state: trial s25a, a row's max_time changed by hand moved `show --as-of` a time
+ * and passed verify): a difference in words into `out`.
+ */
+function checkpointCompare(ledger: Ledger, profileId: number, cacheKey: string, dict: ReturnType<typeof dictionaries>, out: string[]): (pos: number, fresh: StreamView, upTo: EventsUpTo) => void {
+  return (pos, fresh, upTo) => {
+    const row = ledger.sql.get<{ state: Uint8Array; event_count: number | string; max_time: number | string }>('select state, event_count, max_time from checkpoints where profile_id = ? and position = ?', profileId, pos)!;
+    let have: unknown;
     try {
-      return viewRows(decodeView(row.state, dict));
+      have = viewRows(decodeView(row.state, dict));
     } catch (e) {
-      return [`unreadable: ${(e as Error).message}`];
+      out.push(`${cacheKey}: checkpoint at ${pos} is unreadable (${(e as Error).message}): delete it, or run pgo-ledger replay`);
+      return;
+    }
+    if (JSON.stringify(viewRows(fresh)) !== JSON.stringify(have)) out.push(`${cacheKey}: checkpoint at ${pos} differs from the log folded to it (delete it, or run pgo-ledger replay)`);
+    else if (Number(row.event_count) !== upTo.n || Number(row.max_time) !== upTo.maxTime) {
+      out.push(`${cacheKey}: checkpoint at ${pos} says ${row.event_count} events up to it, the latest at ${timeText(Number(row.max_time))}; the log holds ${upTo.n}, the latest at ${timeText(upTo.maxTime)} (delete it, or run pgo-ledger replay)`);
     }
   };
-  return (pos, fresh) => {
-    const want = viewRows(fresh);
-    const have = stored(pos);
-    if (JSON.stringify(want) !== JSON.stringify(have)) out.push(`${cacheKey}: checkpoint at ${pos} differs from the log folded to it (delete it, or run pgo-ledger replay)`);
-  };
 }
+
+const timeText = (ms: number) => (Number.isFinite(ms) && Math.abs(ms) <= 8.64e15 ? new Date(ms).toISOString() : String(ms));
+
+/** Counts the events up to each position as a scan passes them. */
+const upToCounter = (): EventsUpTo & { add(time: number): void } => ({
+  n: 0,
+  maxTime: Number.NEGATIVE_INFINITY,
+  add(time) {
+    this.n++;
+    if (time > this.maxTime) this.maxTime = time;
+  },
+});
 
 /**
  * Each checkpoint against the log folded afresh up to its position. One pass for a profile with
@@ -316,17 +344,22 @@ function verifyCheckpoints(ledger: Ledger, profileId: number, cacheKey: string):
   const compare = checkpointCompare(ledger, profileId, cacheKey, dict, out);
   const retracted = ledger.sql.get("select 1 from events where profile_id = ? and kind = 'run.retracted' limit 1", profileId);
   if (retracted) {
-    for (const pos of positions) compare(pos, ledger.fold(profileId, { untilPosition: pos }, () => {}));
+    for (const pos of positions) {
+      const c = ledger.sql.get<{ n: number | string; t: number | string | null }>('select count(*) n, max(time) t from events where profile_id = ? and position <= ?', profileId, pos)!;
+      compare(pos, ledger.fold(profileId, { untilPosition: pos }, () => {}), { n: Number(c.n), maxTime: c.t === null ? Number.NEGATIVE_INFINITY : Number(c.t) });
+    }
     return out;
   }
   const view = emptyStream();
+  const upTo = upToCounter();
   let next = 0;
   scanEvents(
     ledger.sql,
-    { profileId, untilPosition: positions[positions.length - 1] },
+    { profileId, untilPosition: positions[positions.length - 1], withTime: true },
     (ev) => {
       fold(view, ev);
-      if (ev.position === positions[next]) compare(positions[next++], view);
+      upTo.add(ev.time);
+      if (ev.position === positions[next]) compare(positions[next++], view, upTo);
     },
     dict,
   );
