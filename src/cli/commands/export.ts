@@ -50,8 +50,8 @@ export function exportCommand(program: Command, ctx: CliContext): void {
       }
       if (o.output === '-') process.stdout.write(bytes);
       else {
-        writeFileAtomic(o.output, bytes, { ledger: l.path });
-        ctx.out(`wrote ${o.output} (${o.format}, ${bytes.length} bytes, ${counted(written.codes.size, 'code id')})`);
+        // (to stdout's own descriptor, as `-`: no words after the bytes)
+        if (writeFileAtomic(o.output, bytes, { ledger: l.path }).fd !== 1) ctx.out(`wrote ${o.output} (${o.format}, ${bytes.length} bytes, ${counted(written.codes.size, 'code id')})`);
       }
     });
 }

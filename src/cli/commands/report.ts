@@ -35,8 +35,9 @@ export function reportCommand(program: Command, ctx: CliContext): void {
         made = mkdirSync(file, { recursive: true });
         file = join(file, 'index.html');
       }
+      let fd: number | undefined;
       try {
-        writeFileAtomic(file, bytes, { ledger: l.path });
+        fd = writeFileAtomic(file, bytes, { ledger: l.path }).fd;
       } catch (e) {
         // (a folder another writer put a file in meanwhile is kept; the write's error is the one said)
         if (made) for (let d = dirname(file); d.length >= made.length; d = dirname(d)) {
@@ -48,6 +49,7 @@ export function reportCommand(program: Command, ctx: CliContext): void {
         }
         throw e;
       }
-      ctx.out(`wrote ${file} (${counted(profiles.length, 'profile')}${jobs.length ? `, ${counted(jobs.length, 'job')} on its index` : ''}, ${bytes.length} bytes)`);
+      // (to stdout's own descriptor: no words after the page)
+      if (fd !== 1) ctx.out(`wrote ${file} (${counted(profiles.length, 'profile')}${jobs.length ? `, ${counted(jobs.length, 'job')} on its index` : ''}, ${bytes.length} bytes)`);
     });
 }
