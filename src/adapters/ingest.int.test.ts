@@ -202,12 +202,14 @@ for (const dialect of DIALECTS) describe(dialect, () => {
         [
           "compile 0/0 saw L['x'] [2, 3] (stride [3, 1], torch.float32, cpu) in f, run fixture:pid576@2026-11-26T05:46:07Z, #1",
           "compile 0/1 saw L['x'] [4, 3] (stride [3, 1], torch.float32, cpu) in f, run fixture:pid576@2026-11-26T05:46:07Z, #5",
+          // the int 0/1 was fed once L['n'] was dynamic: its symbol (session 25)
+          "compile 0/1 saw L['n'] 3 (an int, as its symbol: dynamic) in f, run fixture:pid576@2026-11-26T05:46:07Z, #7",
         ],
       );
       r = cli(db, ['history', '--job', 'fixture', '--shapes', '--json', '--source', "L['self']._modules['lin']._parameters['bias']"]);
       assert.equal(r.status, 0, r.stderr);
       const rows = r.stdout.trim().split('\n').map((t) => JSON.parse(t));
-      assert.deepEqual(Object.keys(rows[0]), ['position', 'time', 'run', 'code', 'source', 'compile_id', 'size', 'stride', 'dtype', 'device', 'role', 'requires_grad']);
+      assert.deepEqual(Object.keys(rows[0]), ['position', 'time', 'run', 'code', 'source', 'compile_id', 'kind', 'size', 'stride', 'dtype', 'device', 'role', 'requires_grad']);
       // a parameter's describe_tensor says requires_grad (session 23)
       assert.deepEqual(rows.map((x) => [x.compile_id, x.size, x.stride, x.role, x.requires_grad, x.code.name, x.code.file_hash, x.run]), [
         ['3/0', [8], [1], 'parameter', true, 'forward', 'd02731e6', 'fixture:pid576@2026-11-26T05:46:07Z'],

@@ -34,9 +34,9 @@ describe('issue 12.6: recompile storms (stats)', () => {
       ],
     );
     const x = rows[0].dims.find((d: { source: string }) => d.source === "L['x']");
-    assert.deepEqual([x.dim, x.code.name, x.observations, x.values], ['size[0]', 'forward', 1003, [{ value: '256', count: 3 }, { value: '8', count: 1000 }]]);
+    assert.deepEqual([x.dim, x.code.name, x.observations, x.values], ['size[0]', 'forward', 1003, [{ value: '256', count: 3, runs: ['r1'] }, { value: '8', count: 1000, runs: ['r1'] }]]);
     assert.deepEqual(rows[0].records.map((r: { source: string; dim_changed: unknown; cached: string; new: string }) => [r.source, r.dim_changed, r.cached, r.new]), [["L['x']", 0, '8', '256'], ["L['n']", 'scalar', '4', '7']]);
-    assert.deepEqual(rows[2].dims.map((d: { dim: string; values: unknown }) => [d.dim, d.values]), [['size[1]', [{ value: '128', count: 1 }, { value: '64', count: 1 }]]]);
+    assert.deepEqual(rows[2].dims.map((d: { dim: string; values: unknown }) => [d.dim, d.values]), [['size[1]', [{ value: '128', count: 1, runs: ['r1b'] }, { value: '64', count: 1, runs: ['r1b'] }]]]);
 
     // a shorter window splits r1's two records (10:30 and 10:31 fall in different 1m windows)
     const m = cli(db, ['stats', '--job', 'storm', '--window', '1m', '--json']);
