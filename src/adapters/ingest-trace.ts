@@ -682,9 +682,12 @@ class TraceScope {
    * `rest` (its compile and content, after the shared start of the key), never by its line.
    */
   #event(body: EventBody, i: number, line: number, compileId: string | null, rest: string): NewEvent {
+    // an object literal of one shape, as every event of the log's reader is (a spread made
+    // each its own: trace-200 took 21 % more CPU, session 25)
     return {
-      ...body,
+      kind: body.kind,
       cacheKey: this.key,
+      payload: body.payload,
       time: this.#timeAt(i),
       run: this.run,
       origin: this.#origin,
@@ -693,7 +696,7 @@ class TraceScope {
       idempotencyKey: this.#idemStart + rest,
       idempotencyHash: hash53After(this.#idemPrefix, rest),
       keyedLine: false,
-    };
+    } as NewEvent;
   }
 
   /** An event, and the key it had when keys named the line (`lineRest`, after the shared start). */
