@@ -5,7 +5,7 @@ import { basename, resolve } from 'node:path';
 import { entryToJson, type EntryJson } from '../codecs/entry-json.ts';
 import { parseRenderText } from '../codecs/render-text.ts';
 import { attemptId, compileOfAttempt, traceAssembler, type EntryReads, type TraceProblem } from '../codecs/trace/envelope.ts';
-import { FACT_READS, newStats, parseEntry, type DescribedCompile, type TraceFact } from '../codecs/trace/facts.ts';
+import { FACT_READS, newStats, parseEntry, type DescribedCompile, type DescribedTensor, type TraceFact } from '../codecs/trace/facts.ts';
 import { cacheKey } from '../model/cache-key.ts';
 import { codeKey, type CodeId } from '../model/code-id.ts';
 import { isEventTime } from '../model/event-time.ts';
@@ -646,8 +646,20 @@ class TraceScope {
     // once a compile and source (#described): its attempt (the last: a restart describes
     // again, as PyTorch names it) and source are the event
     const id = attemptId(compile, f.attempt);
-    const payload = { code, source: f.source, size: t.size, stride: t.stride, dtype: t.dtype, device: t.device, role: describedRole(f.source, t.isParameter), ...(t.requiresGrad ? { requires_grad: true as const } : {}) };
-    this.#push(this.#event({ kind: 'shape.described', payload }, i, f.line, id, `d\u0000${id}\u0000${f.source}`), `${f.line}\u0000described\u0000${f.source}`);
+    this.#describedTensor(t, code, f.source, i, f.line, id);
+    // A view's base is an input of its own to Dynamo (`._base`, its own profile entry) that no
+    // describe_source names: the view's describe_tensor gives its id (session 25: without it a
+    // warm-started compile's put of the base read as fed, or not, by guess)
+    if (t.base === null) return;
+    const b = this.#tensors.get(`${f.describerId}/${t.base}`);
+    const source = `${f.source}._base`;
+    if (b && this.#describedOnce(compile, source)) this.#describedTensor(b, code, source, i, f.line, id);
+  }
+
+  /** A described input tensor's event (shape.described), of a compile's attempt `id`. */
+  #describedTensor(t: DescribedTensor, code: CodeId, source: string, i: number, line: number, id: string): void {
+    const payload = { code, source, size: t.size, stride: t.stride, dtype: t.dtype, device: t.device, role: describedRole(source, t.isParameter), ...(t.requiresGrad ? { requires_grad: true as const } : {}) };
+    this.#push(this.#event({ kind: 'shape.described', payload }, i, line, id, `d\u0000${id}\u0000${source}`), `${line}\u0000described\u0000${source}`);
   }
 
   /** The code of a compile's described input, the first time a compile describes the source; else null (none known: counted). */

@@ -114,7 +114,9 @@ for (const dialect of DIALECTS) describe(dialect, () => {
       assert.equal(sawSentence(x), "compile 0/0 saw L['x'] [2, 3]; 0/1 saw [4, 3]");
       // a view's described strides are the trace's (g's third compile took a transposed a)
       assert.deepEqual(all.filter((d) => d.code.name === 'g' && d.source === "L['a']").map((d) => [d.compileId, d.size, d.stride]), [['1/0', [4, 6], [6, 1]], ['1/1', [4, 7], [7, 1]], ['1/2', [4, 6], [1, 4]]]);
-      assert.equal(all.length, 16, 'every described source of every compile, once');
+      // (g's third compile took a view: its base, L['a']._base, is an input too, session 25)
+      assert.equal(all.length, 17, 'every described source of every compile, once');
+      assert.deepEqual(all.filter((d) => d.source === "L['a']._base").map((d) => [d.compileId, d.size, d.stride]), [['1/2', [6, 4], [4, 1]]]);
       assert.equal((await ingestFile(l, join(TORCH, 'traces/cold-local.log'))).appended, 0);
       // the same trace without its descriptions folds to the very same profile and history
       const bare = (await fresh()) as Ledger;
@@ -129,7 +131,7 @@ for (const dialect of DIALECTS) describe(dialect, () => {
       const only = readFileSync(join(TORCH, 'traces/cold-local.log'), 'utf8').split('\n').filter((t) => /\{"(describe_(tensor|source)|compilation_metrics)"/.test(t));
       writeFileSync(join(dir, 'only-described.log'), only.join('\n'));
       const o = await fresh();
-      assert.equal((await ingestFile(o, join(dir, 'only-described.log'))).appended, 16);
+      assert.equal((await ingestFile(o, join(dir, 'only-described.log'))).appended, 17);
       assert.equal(o.view(o.profileByKey('fixture:None:')!.id).profile.codes.size, 0);
       assert.equal(o.history(o.profileByKey('fixture:None:')!.id).length, 0);
       // replay, --as-of and --exclude-run: the window rule applies

@@ -42,10 +42,10 @@ describe('why --as-of before a retraction does not advise retracting the run aga
     const run = (JSON.parse(cli(db, ['jobs', '--json']).stdout) as { runs: string[] }).runs[0];
     assert.match(cli(db, ['why', '--job', 'fixture']).stdout, new RegExp(`pgo-ledger retract --run ${run.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} undoes that run`));
     assert.equal(cli(db, ['retract', '--run', run]).status, 0);
-    const r = cli(db, ['why', '--job', 'fixture', '--as-of', '48']);
+    const r = cli(db, ['why', '--job', 'fixture', '--as-of', '49']);
     assert.equal(r.status, 0, r.stderr);
     assert.doesNotMatch(r.stdout, /pgo-ledger retract --run/);
-    assert.match(r.stdout, /PyTorch saw 3 then 4 \(run [^)]+\): feeding one value keeps it static; run \S+ was retracted later, at #49 /);
+    assert.match(r.stdout, /PyTorch saw 3 then 4 \(run [^)]+\): feeding one value keeps it static; run \S+ was retracted later, at #50 /);
   });
 
   it('a run that imported a profile', () => {

@@ -10,6 +10,7 @@ import { describedShapes } from '../store/described-shapes.ts';
 import { openLedger, type Ledger } from '../store/ledger.ts';
 import type { Window } from '../store/window.ts';
 import { reportProfile } from './report-data.ts';
+import { explain } from '../store/why.ts';
 
 // probe3 (test/fixtures/multirun/README.md): three runs of one job, each warm-started from the
 // profile file the run before left (get_local_code_state at its start)
@@ -77,6 +78,38 @@ for (const dialect of DIALECTS) {
       for (const n of [1, 2, 3]) await ingestFile(l, join(PROBE3, `run${n}`, 'code_state_probe3_None_.pkl'), { defaults: { run: `file${n}` } });
       const { obs } = seen(l);
       assert.equal(obs.get("forward L['x']"), 3);
+      await l.close();
+    });
+  });
+}
+
+for (const dialect of DIALECTS) {
+  describe(`${dialect}: a warm-started compile's put holds what the run loaded; the tensors it was not fed are not counted as fed (trial s25c)`, () => {
+    const dir = tempDir();
+    const runs = async (set: string, key: string) => {
+      const l = await openLedger(ledgerAt(dialect, dir, `${set}.db`));
+      for (const n of [1, 2, 3]) await ingestFile(l, join(FIXTURES, 'multirun', set, `run${n}`, 'trace.log.gz'));
+      const p = l.profileByKey(key)!;
+      const obs = new Map<string, number>();
+      const r = reportProfile(l, p);
+      for (const c of r.codes) for (const s of c.sources) obs.set(`${c.code.split(':').pop()} ${s.source}`, s.observations);
+      return { l, p, obs, keep: r.keepStatic.map((k) => `${k.code.split(':').pop()} ${k.source}`) };
+    };
+    it("probe5's varlen: [randn(2), randn(2)], then three, then [randn(3)]: xs[1] was fed twice and is no candidate to keep static; why counts it so", async () => {
+      const { l, p, obs, keep } = await runs('probe5', 'probe5:None:');
+      assert.deepEqual(["L['xs'][0]", "L['xs'][1]", "L['xs'][2]"].map((s) => obs.get(`varlen ${s}`)), [3, 2, 1]);
+      assert.ok(!keep.includes("varlen L['xs'][1]"), keep.join('; '));
+      const [story] = explain(l, p.id, { code: 'varlen', source: "L['xs'][1]", dim: { field: 'size', index: 0 } });
+      assert.deepEqual(story.values.map((v) => [v.value, v.count, v.runs.length]), [['2', 2, 2]]);
+      // probe5.py: strided and offset are fed a view in runs 1 and 2 only
+      assert.equal(obs.get("strided L['x']._base"), 2);
+      assert.equal(obs.get("offset L['x']._base"), 2);
+      await l.close();
+    });
+    it("probe4's expanded: a view in runs 1 and 2, a plain tensor in run 3: its ._base was fed twice", async () => {
+      const { l, obs } = await runs('probe4-local', 'probe4:None:');
+      assert.equal(obs.get("expanded L['x']._base"), 2);
+      assert.equal(obs.get("expanded L['x']"), 3);
       await l.close();
     });
   });

@@ -8,6 +8,7 @@ import { inferStrides } from '../model/infer-strides.ts';
 import { snapshotKind } from '../model/snapshot-kind.ts';
 import type { ScalarDescribed, ShapeDescribed } from './events.ts';
 import { compileOf } from './compile-of.ts';
+import { compileInputs } from './compile-inputs.ts';
 import { scanEvents, type Dictionaries } from './log.ts';
 import type { Sql } from './database.ts';
 import { leftOutRuns, type Window } from './window.ts';
@@ -41,6 +42,7 @@ export function compileValues(sql: Sql, dict: Dictionaries, profileId: number, w
     // each body's entry, made once (described tensors', and what the other events carried)
     const described = new Map<number, FrameStateSizeEntry>();
     const bodies = new Map<number, FrameStateSizeEntry>();
+    const inputs = compileInputs();
     // the record before, with the dim recordDimKey gave it (a rank change's size record, then its stride's)
     let prev: { record: RecordRef; dim: string } | undefined;
     scanEvents(
@@ -56,12 +58,13 @@ export function compileValues(sql: Sql, dict: Dictionaries, profileId: number, w
           dim = recordDimKey(record, prev);
           prev = { record, dim };
         }
+        // a compile's events (a restarted attempt is its compile)
+        const compile = compileOf(ev);
+        if (ev.kind === 'shape.described' && compile !== null) inputs.described(compile, `${ck}\u0000${ev.source}`);
         const acc = accs.get(`${ck}\u0000${ev.source}`);
         if (!acc) return;
         let list = out.get(acc);
         if (!list) out.set(acc, (list = []));
-        // a compile's events (a restarted attempt is its compile)
-        const compile = compileOf(ev);
         if (ev.kind === 'shape.described' || ev.kind === 'scalar.described') {
           let e = described.get(ev.bodyId);
           if (!e) {
@@ -77,6 +80,8 @@ export function compileValues(sql: Sql, dict: Dictionaries, profileId: number, w
           if (kind === 'get') return;
           let entry = bodies.get(ev.bodyId);
           if (!entry) bodies.set(ev.bodyId, (entry = carried((ev.shape ?? ev.entry)!)));
+          // the put's entry of a tensor its compile never had: what the run loaded
+          if (kind === 'put' && compile !== null && inputs.loadedOnly(compile, `${ck}\u0000${ev.source}`, entry)) return;
           list.push({ position: ev.position, run: ev.run, compile: kind === 'put' ? compile : null, rank: kind === 'put' ? SNAPSHOT : EVENT, entry, dim: null, value: null, file: kind !== 'put' && ev.kind === 'entry.imported' });
         }
       },

@@ -1,6 +1,7 @@
 import { codeKey } from '../model/code-id.ts';
 import { snapshotKind } from '../model/snapshot-kind.ts';
 import { compileOf } from './compile-of.ts';
+import { compileInputs } from './compile-inputs.ts';
 import type { Sql } from './database.ts';
 import { scanEvents, type Dictionaries } from './log.ts';
 import { inWindowSql, leftOutRuns, type Window } from './window.ts';
@@ -14,7 +15,8 @@ export interface Sightings {
 /**
  * How many times each source (by codeKey, NUL, source) was fed in a window, counted as `why`
  * counts its values (compile-values.ts): each compile once, whatever it logged of the source
- * (the input it described, a record, the snapshot it put); an observation line once; a profile
+ * (the input it described, a record, the snapshot it put, but for a tensor it did not describe
+ * there: compile-inputs.ts); an observation line once; a profile
  * file (a pickle, a remote value) once where no compile saw the source, as it holds their join;
  * a snapshot a run loaded at its start (`get_*_code_state`) never: earlier runs fed that.
  * Null for a profile no trace gave events to (none names a compile): there every event is one
@@ -26,6 +28,7 @@ export function sourceSightings(sql: Sql, dict: Dictionaries, profileId: number,
   if (!sql.get(`select 1 from events where profile_id = ? and compile_id is not null and ${test} limit 1`, profileId, ...args)) return null;
   const excluded = leftOutRuns(sql, profileId, window, dict);
   const each = new Map<string, { compiles: Set<string>; lines: number; files: number; runs: Set<string>; fileRuns: Set<string> }>();
+  const inputs = compileInputs();
   scanEvents(
     sql,
     { ...window, profileId, details: true },
@@ -35,6 +38,9 @@ export function sourceSightings(sql: Sql, dict: Dictionaries, profileId: number,
       const snapshot = ev.kind === 'entry.imported' ? snapshotKind(ev.format) : null;
       if (snapshot === 'get' || (compile === null && ev.kind !== 'shape.observed' && ev.kind !== 'entry.imported')) return;
       const k = `${codeKey(ev.code)}\u0000${ev.source}`;
+      if (ev.kind === 'shape.described' && compile !== null) inputs.described(compile, k);
+      // a put's entry of a tensor its compile never had: what the run loaded (compile-values.ts alike)
+      if (snapshot === 'put' && compile !== null && ev.entry && inputs.loadedOnly(compile, k, ev.entry)) return;
       let s = each.get(k);
       if (!s) each.set(k, (s = { compiles: new Set(), lines: 0, files: 0, runs: new Set(), fileRuns: new Set() }));
       if (compile !== null) s.compiles.add(compile);

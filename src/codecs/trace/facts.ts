@@ -29,6 +29,8 @@ export interface DescribedTensor {
   isParameter: boolean;
   /** describe_tensor's requires_grad (PyTorch writes it only when true). */
   requiresGrad: boolean;
+  /** describe_tensor's base: the id of the tensor a view is of (described too), null for none. */
+  base: number | null;
 }
 
 export interface TraceStats {
@@ -194,6 +196,7 @@ const parsers: Record<string, Parser> = {
       device: str(t.device),
       isParameter: t.is_parameter === true,
       requiresGrad: t.requires_grad === true,
+      base: t.is_view === true ? int(t.base) : null,
     });
     return true;
   },
