@@ -144,6 +144,23 @@ for (const dialect of DIALECTS) describe(dialect, () => {
       assert.deepEqual(verifyLedger(l).differences, []);
     });
 
+    it("a why-checkpoint's state with a byte flipped inside a piece (raw deflate, no check of its own) is unreadable by its CRC: answers and appends go on (trial s25c: an internal error in every why and ingest)", async () => {
+      l.replay();
+      const honest = windows.map(whyAnswers);
+      const last = whyCheckpointPositions(l.sql, pid).at(-1)!;
+      const state = Buffer.from(l.sql.get<{ state: Uint8Array }>('select state from why_checkpoints where profile_id = ? and position = ?', pid, last)!.state);
+      assert.equal(state[0], 6, 'version 6: a CRC-32 at its end');
+      // a byte of the first piece (after the version, the piece count and its length)
+      state[12] ^= 0x10;
+      l.sql.run('update why_checkpoints set state = ? where profile_id = ? and position = ?', state, pid, last);
+      assert.deepEqual(windows.map(whyAnswers), honest);
+      assert.match(verifyLedger(l).differences.join('\n'), new RegExp(`why-checkpoint at ${last} is unreadable \\(a why-checkpoint's bytes fail their CRC-32`));
+      writeFileSync(join(dir, 'after-why-damage.jsonl'), lines(130, 10));
+      await ingestFile(l, join(dir, 'after-why-damage.jsonl'));
+      l.replay();
+      assert.deepEqual(verifyLedger(l).differences, []);
+    });
+
     it('issue 10.1: replay rebuilds them; verify checks them and names a damaged one', () => {
       const whyBefore = windows.map(whyAnswers);
       l.replay();

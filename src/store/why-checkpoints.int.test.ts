@@ -25,10 +25,10 @@ import type { CodeId } from '../model/code-id.ts';
  * before it) still read.
  */
 
-/** A version-5 state taken apart: each acc's first step and own dims text, and its rows ([code, source, saw, last, carried], runs written out). */
+/** A version-6 state (version 5's and a CRC-32) taken apart: each acc's first step and own dims text, and its rows ([code, source, saw, last, carried], runs written out). */
 function takeApart(state: Uint8Array): { firsts: string[]; dims: string[]; rows: unknown[][] } {
-  const b = Buffer.from(state);
-  assert.equal(b[0], 0x05);
+  assert.equal(state[0], 0x06);
+  const b = Buffer.from(state).subarray(0, state.length - 4);
   const firsts: string[] = [];
   const dims: string[] = [];
   const heads: unknown[][] = [];
@@ -150,7 +150,7 @@ for (const dialect of DIALECTS) describe(dialect, () => {
     const want = fromStart();
     assert.ok(whyCheckpointPositions(l.sql, pid).length >= 10);
     const state = l.sql.get<{ state: Uint8Array }>('select state from why_checkpoints where profile_id = ? order by position desc limit 1', pid)!.state;
-    assert.equal(state[0], 0x05);
+    assert.equal(state[0], 0x06);
     assert.equal(Buffer.from(state).readUInt32BE(1), 3, 'three pieces of dims');
     const parts = takeApart(state);
     assert.ok(parts.rows.some((r) => (r[4] as unknown[]).length > 1), 'sources with several bodies');
@@ -181,7 +181,7 @@ for (const dialect of DIALECTS) describe(dialect, () => {
       const dict = dictionaries(l.sql);
       const rows = l.sql.allRaw('select position, state from why_checkpoints where profile_id = ?', pid);
       for (const [position, state] of rows as [number, Uint8Array][]) {
-        assert.equal(state[0], 0x05);
+        assert.equal(state[0], 0x06);
         const parts = asBefore(decodeWhyState(state, dict, KEEP_ALL), codeRow);
         // version 1: one zlib stream of [code, source, saw, dims, last, carried] rows
         const old = version === 1 ? deflateSync(JSON.stringify(parts.rows.map((r, i) => [r[0], r[1], r[2], parts.dims[i], r[3], r[4]])), { level: 1 }) : version === 2 ? asVersion2(parts) : version === 3 ? asVersion3(parts) : asVersion4(takeApart(state));
@@ -228,7 +228,7 @@ for (const dialect of DIALECTS) describe(dialect, () => {
       Buffer.concat([b.subarray(0, 1), Buffer.from([0xff, 0xff, 0xff, 0xff]), b.subarray(5)]), // a count of pieces past its end
       Buffer.concat([b.subarray(0, 1), Buffer.from([0, 0, 0, 2]), b.subarray(5)]), // a piece too few: rows and dims disagree
       Buffer.from([0x05]),
-      Buffer.from([0x06, 0, 0, 0, 0]), // an unknown version
+      Buffer.from([0x07, 0, 0, 0, 0]), // an unknown version
       (() => {
         // a version-4 piece with a first step and no dims line after it
         const one = deflateRawSync(`\n${takeApart(b).firsts[0]}`);
@@ -279,7 +279,7 @@ for (const dialect of DIALECTS) describe(dialect, () => {
     fromStart();
     const rows = l.sql.allRaw('select position, state from why_checkpoints where profile_id = ? order by position', pid) as [number, Uint8Array][];
     const v5 = Buffer.from(rows[2][1]);
-    assert.equal(v5[0], 0x05);
+    assert.equal(v5[0], 0x06);
     for (const state of [v5, asVersion4(takeApart(v5))]) {
       l.sql.run('update why_checkpoints set state = ? where profile_id = ? and position = ?', state, pid, rows[3][0]);
       const d = verifyLedger(l).differences;
@@ -369,7 +369,7 @@ for (const { version, main, file, state } of WRITTEN) describe(`a version-${vers
       await ingestFile(l, join(dir, 'w.jsonl'));
       const pid = l.profileByKey('w:None:')!.id;
       const v5 = l.sql.get<{ state: Uint8Array }>('select state from why_checkpoints where profile_id = ? and position = 12', pid)!.state;
-      assert.equal(v5[0], 0x05);
+      assert.equal(v5[0], 0x06);
       assert.equal(older[0], version);
       const dict = dictionaries(l.sql);
       const text = (b: Uint8Array) => whyStateText(decodeWhyState(b, dict, KEEP_ALL), codeKey, false);
@@ -404,7 +404,7 @@ for (const { version, main, file, state } of WRITTEN) describe(`a version-${vers
       // snapshot entries, so the log is longer)
       const at = Number(l.sql.get<{ p: number }>('select max(position) as p from why_checkpoints where profile_id = ?', pid)!.p);
       const now = l.sql.get<{ state: Uint8Array }>('select state from why_checkpoints where profile_id = ? and position = ?', pid, at)!.state;
-      assert.equal(now[0], 0x05);
+      assert.equal(now[0], 0x06);
       assert.equal(written[0], 0x03);
       const dict = dictionaries(l.sql);
       const text = (b: Uint8Array) => whyStateText(decodeWhyState(b, dict, KEEP_ALL), codeKey, false);

@@ -1,4 +1,4 @@
-import { deflateRawSync, inflateRawSync, inflateSync } from 'node:zlib';
+import { crc32, deflateRawSync, inflateRawSync, inflateSync } from 'node:zlib';
 import { codeKey, type CodeId } from '../model/code-id.ts';
 import { checkpointFor } from './checkpoints.ts';
 import type { Sql } from './database.ts';
@@ -54,6 +54,14 @@ const V2 = 0x02;
 const V3 = 0x03;
 const V4 = 0x04;
 const V5 = 0x05;
+/**
+ * Version 6 (session 25): version 5 and, last, a CRC-32 of the bytes before it. A piece is raw
+ * deflate, which has no check of its own: a flipped byte inflated to text that failed only when
+ * a dim was read, long after the state was taken (trial s25c: every `why`, `stats`, `report` and
+ * ingest of the profile an internal error), or to a wrong value. A state whose CRC fails is
+ * unreadable, as any other: `why` folds without it, `verify` names it.
+ */
+const V6 = 0x06;
 const CHUNK = 64;
 interface Piece {
   accs: Acc[];
@@ -77,7 +85,7 @@ export function encodeWhyState(st: WhyState, codeRow: (c: CodeId) => number, kee
   const accs = [...st.accs.values()];
   let kept = pieces.get(st);
   if (!kept) pieces.set(st, (kept = []));
-  const out: Buffer[] = [Buffer.of(V5, 0, 0, 0, 0)];
+  const out: Buffer[] = [Buffer.of(V6, 0, 0, 0, 0)];
   const rows: string[] = [];
   const lists = new Map<RunList, number>();
   const listRef = (r: RunList) => {
@@ -106,7 +114,11 @@ export function encodeWhyState(st: WhyState, codeRow: (c: CodeId) => number, kee
   let listsText = '';
   for (const r of lists.keys()) listsText += `${listsText ? ',' : ''}${runListText(r)}`;
   out.push(deflateRawSync(`[[${listsText}],[${rows.join(',')}]]`, { level: 1 }));
-  return Buffer.concat(out);
+  const crc = Buffer.alloc(4);
+  out.push(crc);
+  const bytes = Buffer.concat(out);
+  bytes.writeUInt32BE(crc32(bytes.subarray(0, bytes.length - 4)), bytes.length - 4);
+  return bytes;
 }
 
 /** Version 5's rows: each acc's `[code, source, saw, last]` (from its piece) and its carried bodies (from the rest). */
@@ -121,7 +133,12 @@ function withHeads(heads: unknown[], carried: RestRow[4][]): RestRow[] {
 type RestRow = [AccJson[0], AccJson[1], AccJson[2], AccJson[4], [body: number, count: number, runs: number | string[]][]];
 
 export function decodeWhyState(bytes: Uint8Array, dict: Dictionaries, keep: Keep): WhyState {
-  const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (b[0] === V6) {
+    if (b.length < 9 || crc32(b.subarray(0, b.length - 4)) !== b.readUInt32BE(b.length - 4)) throw new Error("a why-checkpoint's bytes fail their CRC-32 (damaged)");
+    // the rest is version 5's
+    b = Buffer.concat([Buffer.of(V5), b.subarray(1, b.length - 4)]);
+  }
   if (b[0] !== V2 && b[0] !== V3 && b[0] !== V4 && b[0] !== V5) return whyStateFrom(JSON.parse(inflateSync(b).toString()) as WhyStateJson, dict, keep);
   const k = b.readUInt32BE(1);
   const dims: string[] = [];
@@ -183,7 +200,7 @@ export function writeWhyCheckpointState(sql: Sql, profileId: number, position: n
 }
 
 /** Whether a stored state was folded by this build's rule (versions 4 and 5); older ones by one whose values seen may fall short. */
-const foldedByThisRule = (state: Uint8Array): boolean => state[0] === V4 || state[0] === V5;
+const foldedByThisRule = (state: Uint8Array): boolean => state[0] === V4 || state[0] === V5 || state[0] === V6;
 
 /**
  * Where a window's `why` starts: the checkpoint the window rule picks for the window
