@@ -33,6 +33,9 @@ const JOBS: JobRuns[] = [
   { set: 'probe4-remote', key: ['--job', 'team/probe:5', '--tag', 'v1'], snapshot: 'value.json', pickle: fromValue },
   { set: 'probe5', key: ['--job', 'probe5'], snapshot: 'code_state_probe5_None_.pkl', pickle: (f) => readFileSync(f) },
   { set: 'probe7', key: ['--job', 'probe7'], snapshot: 'code_state_probe7_None_.pkl', pickle: (f) => readFileSync(f), dims: 9 },
+  // warm starts and torch._dynamo.reset() within runs (session 25): which string objects each
+  // code id's fields are, by the run and the reset they came after
+  { set: 'probe11', key: ['--job', 'probe11'], snapshot: 'code_state_probe11_None_.pkl', pickle: (f) => readFileSync(f), dims: 6 },
 ];
 
 function ok(r: { status: number; stdout: string; stderr: string }): string {
@@ -842,5 +845,19 @@ describe('a trace with damage mid-file (trial s25b: bytes spliced in took a reco
     assert.match(r.stderr, /automatic_dynamic for L\['d'\]\['n'\] in compile \d+\/\d+: no compilation_metrics names its code; skipped/);
     assert.match(r.stdout, /: trace: \d+ events appended, 0 already in the log, \d+ problems said above \(what each names skipped\), 1 recompile reason\n/);
     assert.doesNotMatch(r.stdout, /invalid line/);
+    // watch counts them too, in words and in --json's `skipped`, as ingest does (trial s25c)
+    const problems = Number(/(\d+) problems said above/.exec(r.stdout)![1]);
+    const folder = join(dir, 'damaged-watched');
+    mkdirSync(folder);
+    copyFileSync(file, join(folder, 'damaged.log'));
+    // final (left alone past --settle): a compile whose compilation_metrics may yet come is no problem before
+    const old = Date.now() / 1000 - 120;
+    utimesSync(join(folder, 'damaged.log'), old, old);
+    const w = cli(join(dir, 'damaged-watched.db'), ['watch', folder, '--once', '--json']);
+    assert.equal(w.status, 0, w.stderr);
+    const input = w.stdout.trim().split('\n').map((l) => JSON.parse(l) as { report: string; skipped?: number }).find((j) => j.report === 'input')!;
+    assert.equal(input.skipped, problems);
+    const said = cli(join(dir, 'damaged-watched-text.db'), ['watch', folder, '--once']);
+    assert.match(said.stdout, new RegExp(`damaged\\.log: trace bytes 0\\.\\.\\d+: \\d+ events appended, 0 already in the log, ${problems} problems said above \\(what each names skipped\\)`));
   });
 });

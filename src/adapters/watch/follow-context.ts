@@ -32,6 +32,8 @@ export interface InputReport {
   appended: number;
   duplicates: number;
   records: number;
+  /** A trace's problems said (each skipped what it names), in the pass that finds it final. */
+  skipped?: number;
   /** Events of runs their profile retracted before: stored, left out of every answer (left-out.ts). */
   leftOut?: LeftOut;
   /** A log: bytes written but not read yet (a partial last line). */

@@ -115,7 +115,7 @@ export async function followTrace(ledger: Ledger, prev: TraceState | undefined, 
     s.reader = null;
     s.committed = new Set();
   }
-  return { state: s, report: { input: path, kind: 'trace', from, to: s.offset, appended: r.appended, duplicates: r.duplicates + fresh.length - events.length, records: r.records, ...(r.leftOut ? { leftOut: r.leftOut } : {}), behindBytes: st.size - s.offset } };
+  return { state: s, report: { input: path, kind: 'trace', from, to: s.offset, appended: r.appended, duplicates: r.duplicates + fresh.length - events.length, records: r.records, ...((final || ctx.once) && t.settled && t.skipped ? { skipped: t.skipped } : {}), ...(r.leftOut ? { leftOut: r.leftOut } : {}), behindBytes: st.size - s.offset } };
 }
 
 /** Feeds the reader the lines in [offset, end): end is after a newline (linesEnd). */

@@ -1,6 +1,7 @@
 import type { InputReport } from './follow-context.ts';
 import { leftOutJson, leftOutText } from '../left-out.ts';
 import { counted } from '../../counted.ts';
+import { skippedText } from '../skipped-text.ts';
 import { toMillisecond } from '../../model/utc-time.ts';
 
 /** What one pass did, and how far behind the writers watch is. */
@@ -52,8 +53,8 @@ export function statusSink(o: { json: boolean; tty: boolean; out: (s: string) =>
     input(r, time) {
       total += r.appended;
       if (r.appended) last = { input: r.input.split('/').pop()!, time };
-      if (o.json) o.out(JSON.stringify({ report: 'input', time: iso(time), input: r.input, kind: r.kind, ...(r.from !== undefined ? { from: r.from, to: r.to } : {}), appended: r.appended, duplicates: r.duplicates, records: r.records, ...leftOutJson(r.leftOut) }));
-      else if (!o.tty && (r.appended || r.records)) o.out(`${r.input}: ${r.kind}${r.from !== undefined ? ` bytes ${r.from}..${r.to}` : ''}: ${counted(r.appended, 'event')} appended, ${r.duplicates} already in the log${r.records ? `, ${counted(r.records, 'recompile reason')}` : ''}${leftOutText(r.leftOut)}`);
+      if (o.json) o.out(JSON.stringify({ report: 'input', time: iso(time), input: r.input, kind: r.kind, ...(r.from !== undefined ? { from: r.from, to: r.to } : {}), appended: r.appended, duplicates: r.duplicates, skipped: r.skipped ?? 0, records: r.records, ...leftOutJson(r.leftOut) }));
+      else if (!o.tty && (r.appended || r.records || r.skipped)) o.out(`${r.input}: ${r.kind}${r.from !== undefined ? ` bytes ${r.from}..${r.to}` : ''}: ${counted(r.appended, 'event')} appended, ${r.duplicates} already in the log${skippedText(r.kind, r.skipped)}${r.records ? `, ${counted(r.records, 'recompile reason')}` : ''}${leftOutText(r.leftOut)}`);
       else if (o.tty && r.leftOut) {
         // the status line counts them as appended: say above it that no answer holds them
         clear();

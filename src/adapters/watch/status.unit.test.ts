@@ -35,7 +35,7 @@ describe('watch status (issue 12.3)', () => {
     s.pass(pass(2, t + 2000, 0));
     s.pass(pass(3, t + 61_000, 0));
     const lines = out.map((l) => JSON.parse(l));
-    assert.deepEqual(lines[0], { report: 'input', time: '2026-11-28T04:00:00.000Z', input: 'redis://127.0.0.1:6379/pt2:dynamo-pgo::a:None::c1', kind: 'redis', appended: 9, duplicates: 0, records: 0 });
+    assert.deepEqual(lines[0], { report: 'input', time: '2026-11-28T04:00:00.000Z', input: 'redis://127.0.0.1:6379/pt2:dynamo-pgo::a:None::c1', kind: 'redis', appended: 9, duplicates: 0, skipped: 0, records: 0 });
     assert.deepEqual(lines[1], { report: 'pass', pass: 1, time: '2026-11-28T04:00:00.000Z', files: 3, keys: 2, redis_up: true, appended: 9, failed: 0, behind: { bytes: 0, seconds: null } });
     assert.deepEqual(lines.map((l) => l.pass ?? null), [null, 1, 3]);
   });

@@ -3,6 +3,7 @@ import type { FileIngestSummary, IngestKind } from '../../adapters/ingest-file.t
 import { aboutInput, classify, fullMessage, inputName, isDatabaseFailure, LedgerError, namingLedger } from '../../errors.ts';
 import { INGEST_FLAGS, parseRank, type CliContext } from '../context.ts';
 import { counted } from '../../counted.ts';
+import { skippedText } from '../../adapters/skipped-text.ts';
 import { isFolder } from '../../adapters/write-file-atomic.ts';
 
 export function ingestCommand(program: Command, ctx: CliContext): void {
@@ -74,7 +75,7 @@ export function ingestCommand(program: Command, ctx: CliContext): void {
           );
         } else {
           const folder = s.kind === 'folder' ? ` (${Object.entries(s.kinds ?? {}).map(([k, n]) => counted(n, `${k} file`)).join(', ') || 'no files read'}; ${s.notPgo} not PGO data, skipped${s.notRegular ? `; ${counted(s.notRegular, 'not a regular file', 'not regular files')}, skipped` : ''}${s.failed?.length ? `; ${s.failed.length} failed` : ''})` : '';
-          ctx.out(`${inputName(f)}: ${s.kind}${folder}: ${counted(s.appended, 'event')} appended, ${s.duplicates} already in the log${s.skipped ? skippedText(s.kind, s.skipped) : ''}${s.records ? `, ${counted(s.records, 'recompile reason')}` : ''}${leftOutText(s.leftOut)}`);
+          ctx.out(`${inputName(f)}: ${s.kind}${folder}: ${counted(s.appended, 'event')} appended, ${s.duplicates} already in the log${skippedText(s.kind, s.skipped)}${s.records ? `, ${counted(s.records, 'recompile reason')}` : ''}${leftOutText(s.leftOut)}`);
         }
       }
       if (failed.length) {
@@ -84,11 +85,3 @@ export function ingestCommand(program: Command, ctx: CliContext): void {
       }
     });
 }
-
-/**
- * A trace's skips are problems of many kinds (a line that is no glog line, a payload that fails
- * its MD5, a PyTorch record whose compile's compilation_metrics never came), each said with its
- * line: "invalid lines" read as if only lines went (trial s25b: a record dropped, unsaid here).
- */
-const skippedText = (kind: string, n: number): string => (kind === 'trace' ? `, ${counted(n, 'problem')} said above (what each names skipped)` : `, ${counted(n, 'invalid line')} skipped`);
-
