@@ -21,7 +21,8 @@ import type { Window } from './window.ts';
  * unpickler's strings from then on, apart from those it compiles after it (probe9: lim's
  * filename and file_hash written again, not shared with f's). So the writer's own code ids are
  * told apart by the reset they came after; those after its last reset before the newest put
- * are its own.
+ * are its own. Every run's alike: a warm start loads the file an earlier run wrote, its code
+ * ids of each of that run's epochs apart, as it wrote them (probe11).
  */
 export function codeOrigins(sql: Sql, dict: Dictionaries, profileId: number, w: Window): CodeStrings | null {
   const kinds = snapshotKinds(sql, dict);
@@ -47,15 +48,21 @@ export function codeOrigins(sql: Sql, dict: Dictionaries, profileId: number, w: 
   });
   const by = writer as { time: number; position: number; run: string } | null;
   if (!by) return null;
-  const writerResets = [...(resets.get(by.run)?.values() ?? [])];
-  const epoch = (at: { time: number; position: number }) => writerResets.filter((r) => before(r, at) || (r.time === at.time && r.position === at.position)).length;
-  const last = epoch(by);
+  // which of its run's resets came before a snapshot: the run's epoch it is of
+  const epoch = (run: string, at: { time: number; position: number }) => {
+    let n = 0;
+    for (const r of resets.get(run)?.values() ?? []) if (before(r, at) || (r.time === at.time && r.position === at.position)) n++;
+    return n;
+  };
+  const last = epoch(by.run, by);
   const groups = new Map<string, number>();
   const out = new Map<string, [number, number, number]>();
   for (const [row, f] of first) {
-    const own = f.kind === 'put' && f.run === by.run;
-    const label = own ? `${f.run}\u0000put\u0000${epoch(f)}` : `${f.run}\u0000${f.kind}`;
-    let g = own && epoch(f) === last ? 0 : groups.get(label);
+    // a run's own code ids of one epoch share its code objects' strings; another epoch's, or
+    // another run's, are an unpickler's, each apart (a file loaded keeps what it was written with)
+    const at = epoch(f.run, f);
+    const label = `${f.run}\u0000${f.kind}\u0000${at}`;
+    let g = f.kind === 'put' && f.run === by.run && at === last ? 0 : groups.get(label);
     if (g === undefined) groups.set(label, (g = groups.size + 1));
     out.set(codeKey(dict.code(row)), [g, g, g]);
   }
