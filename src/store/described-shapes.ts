@@ -1,9 +1,8 @@
 import type { CodeId } from '../model/code-id.ts';
 import type { ShapeDescribed } from './events.ts';
 import type { Ledger } from './ledger.ts';
-import { knownRead } from './known.ts';
-import { dictionaries } from './log.ts';
-import { inWindow, leftOutRuns, type Window } from './window.ts';
+import { describedEvents } from './described-events.ts';
+import type { Window } from './window.ts';
 
 /** One input a compile saw, as a trace described it (a shape.described event). */
 export interface DescribedShape {
@@ -24,37 +23,10 @@ export interface DescribedShape {
 
 /** The inputs each compile of a profile saw, in log order, over a window (`--as-of`, `--exclude-run`, retractions). */
 export function describedShapes(ledger: Ledger, profileId: number, window: Window = {}): DescribedShape[] {
-  knownRead(ledger, profileId, window);
-  const dict = dictionaries(ledger.sql);
-  const out = leftOutRuns(ledger.sql, profileId, window, dict);
-  const rows = ledger.sql.allRaw(
-    "select position, time, run_id, compile_id, code_id, source_id, body_id from events where profile_id = ? and kind = 'shape.described' order by position",
-    profileId,
-  );
-  const shapes: DescribedShape[] = [];
-  for (const r of rows) {
-    const position = r[0] as number;
-    const time = r[1] as number;
-    if (!inWindow(window, position, time)) continue;
-    const run = r[2] === null ? null : dict.run(r[2] as number);
-    if (run !== null && out.has(run)) continue;
-    const b = dict.body(r[6] as number).stored as Omit<ShapeDescribed, 'code' | 'source'>;
-    shapes.push({
-      position,
-      time,
-      run,
-      compileId: r[3] as string | null,
-      code: dict.code(r[4] as number),
-      source: dict.source(r[5] as number),
-      size: b.size,
-      stride: b.stride,
-      dtype: b.dtype,
-      device: b.device,
-      role: b.role,
-      requiresGrad: b.requires_grad === true,
-    });
-  }
-  return shapes;
+  return describedEvents(ledger, profileId, window, 'shape.described').map(({ stored, ...e }) => {
+    const b = stored as Omit<ShapeDescribed, 'code' | 'source'>;
+    return { ...e, size: b.size, stride: b.stride, dtype: b.dtype, device: b.device, role: b.role, requiresGrad: b.requires_grad === true };
+  });
 }
 
 const dims = (d: ShapeDescribed['size']) => `[${d.map((x) => (x === null ? '?' : String(x))).join(', ')}]`;
