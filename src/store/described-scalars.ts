@@ -1,7 +1,6 @@
-import type { CodeId } from '../model/code-id.ts';
 import type { ScalarDescribed } from './events.ts';
 import type { Ledger } from './ledger.ts';
-import { describedEvents } from './described-events.ts';
+import { describedEvents, type DescribedEvent } from './described-events.ts';
 import type { Window } from './window.ts';
 
 /**
@@ -10,13 +9,7 @@ import type { Window } from './window.ts';
  * scalar.described event). A static one is specialized into the graph and has no symbol, so a
  * trace describes it nowhere (`why` counts it from the compile's record or snapshot).
  */
-export interface DescribedScalar {
-  position: number;
-  time: number;
-  run: string | null;
-  compileId: string | null;
-  code: CodeId;
-  source: string;
+export interface DescribedScalar extends Omit<DescribedEvent, 'stored'> {
   /** An int (a string past 2**53), or a float by its repr. */
   value: ScalarDescribed['value'];
 }

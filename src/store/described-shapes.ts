@@ -1,17 +1,10 @@
-import type { CodeId } from '../model/code-id.ts';
 import type { ShapeDescribed } from './events.ts';
 import type { Ledger } from './ledger.ts';
-import { describedEvents } from './described-events.ts';
+import { describedEvents, type DescribedEvent } from './described-events.ts';
 import type { Window } from './window.ts';
 
 /** One input a compile saw, as a trace described it (a shape.described event). */
-export interface DescribedShape {
-  position: number;
-  time: number;
-  run: string | null;
-  compileId: string | null;
-  code: CodeId;
-  source: string;
+export interface DescribedShape extends Omit<DescribedEvent, 'stored'> {
   size: ShapeDescribed['size'];
   stride: ShapeDescribed['stride'];
   dtype: string | null;
