@@ -19,5 +19,9 @@ export function verifyCommand(program: Command, ctx: CliContext): void {
         ctx.out(r.differences.length ? `verify: ${counted(r.differences.length, 'difference')} in ${counted(r.profiles, 'profile')}; the log is the record: pgo-ledger replay rebuilds the stored views and checkpoints from it` : r.profiles === 0 ? 'verify: the ledger is empty: it holds no event, so there is nothing to check' : `verify: ${r.profiles === 1 ? 'the profile matches' : `${r.profiles} profiles match`} the log`);
       }
       if (r.differences.length) ctx.setExitCode(1);
+      else {
+        const { profilesWithoutCheckpoints } = await import('../../store/checkpoints.ts');
+        for (const p of profilesWithoutCheckpoints(l.sql)) process.stderr.write(`pgo-ledger: note: ${p.cacheKey} holds ${counted(p.events, 'event')} and no checkpoint: its reads fold it from the start (pgo-ledger replay writes them)\n`);
+      }
     });
 }
