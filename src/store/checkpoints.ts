@@ -4,7 +4,7 @@ import { codeKey, type CodeId } from '../model/code-id.ts';
 import type { Sql } from './database.ts';
 import { emptyStream, fold, type StreamView } from './fold.ts';
 import { scanEvents, type Dictionaries } from './log.ts';
-import { inWindow, leftOutRuns, type Window } from './window.ts';
+import { inWindow, leftOutRuns, windowFolds, type Window } from './window.ts';
 
 /**
  * Checkpoints: a profile's fold state every N of its events, written as the log grows. An
@@ -153,7 +153,7 @@ function readableView(sql: Sql, profileId: number, position: number, state: Uint
       sql,
       { profileId, afterPosition: before?.position, untilPosition: position },
       (ev) => {
-        if (ev.kind !== 'run.retracted' && (ev.run === null || !left.has(ev.run))) fold(view, ev);
+        if (windowFolds(ev, left)) fold(view, ev);
       },
       dict,
     );

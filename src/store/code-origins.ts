@@ -43,15 +43,15 @@ export function codeOrigins(sql: Sql, dict: Dictionaries, profileId: number, w: 
       if (!at || before(e, at)) r.set(reset[1], { time: e.time, position: e.position });
     }
     const f = first.get(e.codeRow);
-    if (!f || e.time < f.time || (e.time === f.time && e.position < f.position)) first.set(e.codeRow, { time: e.time, position: e.position, run: e.run, kind });
-    if (kind === 'put' && (!writer || e.time > writer.time || (e.time === writer.time && e.position > writer.position))) writer = { time: e.time, position: e.position, run: e.run };
+    if (!f || before(e, f)) first.set(e.codeRow, { time: e.time, position: e.position, run: e.run, kind });
+    if (kind === 'put' && (!writer || before(writer, e))) writer = { time: e.time, position: e.position, run: e.run };
   });
   const by = writer as { time: number; position: number; run: string } | null;
   if (!by) return null;
   // which of its run's resets came before a snapshot: the run's epoch it is of
   const epoch = (run: string, at: { time: number; position: number }) => {
     let n = 0;
-    for (const r of resets.get(run)?.values() ?? []) if (before(r, at) || (r.time === at.time && r.position === at.position)) n++;
+    for (const r of resets.get(run)?.values() ?? []) if (!before(at, r)) n++;
     return n;
   };
   const last = epoch(by.run, by);

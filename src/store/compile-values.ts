@@ -11,7 +11,7 @@ import { compileOf } from './compile-of.ts';
 import { compileInputs } from './compile-inputs.ts';
 import { scanEvents, type Dictionaries } from './log.ts';
 import type { Sql } from './database.ts';
-import { leftOutRuns, type Window } from './window.ts';
+import { leftOutRuns, windowFolds, type Window } from './window.ts';
 import { carried, dimKey, isStatic, recordDimKey, recordValue, show, valueAt, type Acc, type DimRef, type RecordRef, type Track } from './why-fold.ts';
 
 /**
@@ -49,7 +49,7 @@ export function compileValues(sql: Sql, dict: Dictionaries, profileId: number, w
       sql,
       { ...window, profileId, details: true },
       (ev) => {
-        if (ev.kind === 'run.retracted' || (ev.run !== null && excluded.has(ev.run))) return;
+        if (!windowFolds(ev, excluded)) return;
         let ck = keys.get(ev.code);
         if (ck === undefined) keys.set(ev.code, (ck = codeKey(ev.code)));
         let dim: string | null = null;

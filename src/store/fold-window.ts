@@ -2,7 +2,7 @@ import type { Sql } from './database.ts';
 import { checkpointFor } from './checkpoints.ts';
 import { emptyStream, fold, type FoldStep, type StreamView } from './fold.ts';
 import { scanEvents, type Dictionaries, type LeanEvent } from './log.ts';
-import { leftOutRuns, type Window } from './window.ts';
+import { leftOutRuns, windowFolds, type Window } from './window.ts';
 
 /**
  * A fresh fold of one profile over a window (window.ts says which events). Without `onStep`
@@ -17,7 +17,7 @@ export function foldWindow(sql: Sql, dict: Dictionaries, pid: number, window: Wi
     sql,
     { ...window, profileId: pid, afterPosition: cp?.position, details: onStep !== undefined },
     (ev) => {
-      if (ev.kind === 'run.retracted' || (ev.run !== null && excluded.has(ev.run))) return;
+      if (!windowFolds(ev, excluded)) return;
       const step = fold(view, ev);
       if (step && onStep) onStep(step, ev);
     },

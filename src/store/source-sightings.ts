@@ -4,7 +4,7 @@ import { compileOf } from './compile-of.ts';
 import { compileInputs } from './compile-inputs.ts';
 import type { Sql } from './database.ts';
 import { scanEvents, type Dictionaries } from './log.ts';
-import { inWindowSql, leftOutRuns, type Window } from './window.ts';
+import { inWindowSql, leftOutRuns, windowFolds, type Window } from './window.ts';
 
 /** How often a source was fed, and in how many runs. */
 export interface Sightings {
@@ -33,7 +33,7 @@ export function sourceSightings(sql: Sql, dict: Dictionaries, profileId: number,
     sql,
     { ...window, profileId, details: true },
     (ev) => {
-      if (ev.kind === 'run.retracted' || (ev.run !== null && excluded.has(ev.run))) return;
+      if (!windowFolds(ev, excluded)) return;
       const compile = compileOf(ev);
       const snapshot = ev.kind === 'entry.imported' ? snapshotKind(ev.format) : null;
       if (snapshot === 'get' || (compile === null && ev.kind !== 'shape.observed' && ev.kind !== 'entry.imported')) return;

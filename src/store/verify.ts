@@ -12,7 +12,7 @@ import type { FoldStep } from './fold.ts';
 import type { LeanEvent } from './log.ts';
 import { eventsOutsideSpans, spansWithoutEnds } from './profile-spans.ts';
 import { counted } from '../counted.ts';
-import { retractionsIn } from './window.ts';
+import { retractionsIn, windowFolds } from './window.ts';
 
 export interface VerifyResult {
   profiles: number;
@@ -248,7 +248,7 @@ function verifyByStretches(ledger: Ledger, p: ReturnType<Ledger['profiles']>[num
           addToLogCounts(counts, ev.codeRow, ev.sourceRow, ev.runRow, ev.kind);
           if (ev.run !== null && !firstOfRun.has(ev.run)) firstOfRun.set(ev.run, ev.position);
         }
-        if (ev.kind !== 'run.retracted' && (ev.run === null || !excluded.has(ev.run))) foldOne(ev);
+        if (windowFolds(ev, excluded)) foldOne(ev);
         upTo.add(ev.time);
         checkBefore(ev.position + 1);
       },

@@ -9,7 +9,7 @@ import type { Sql } from './database.ts';
 import { jsonItem as json } from './json-text.ts';
 import { emptyStream, fold, type FoldStep, type StreamView } from './fold.ts';
 import { scanEvents, type Dictionaries, type LeanEvent } from './log.ts';
-import { leftOutRuns, type Window } from './window.ts';
+import { leftOutRuns, windowFolds, type Window } from './window.ts';
 
 /**
  * What `why` gathers from the log, step by step, for each code id and source: the facts it
@@ -676,7 +676,7 @@ export function whyFold(sql: Sql, dict: Dictionaries, pid: number, window: Windo
     sql,
     { ...window, profileId: pid, afterPosition: start?.position },
     (ev) => {
-      if (ev.kind === 'run.retracted' || (ev.run !== null && excluded.has(ev.run))) return;
+      if (!windowFolds(ev, excluded)) return;
       const step = fold((view ??= start?.view ?? emptyStream()), ev);
       if (step) whyStep(st, step, ev, keep, details);
     },

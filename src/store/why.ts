@@ -9,7 +9,7 @@ import { counted } from '../counted.ts';
 import { matchCode } from './code-ref.ts';
 import { knownRead, noSuchSource, sourcesOf } from './known.ts';
 import { dictionaries, scanEvents, type Dictionaries } from './log.ts';
-import { isWholeLog, leftOutRuns, retractionsIn } from './window.ts';
+import { isWholeLog, leftOutRuns, retractionsIn, windowFolds } from './window.ts';
 import { carriedAdvice, carriesAny, warmStartCarriers, type Carriers } from './warm-starts.ts';
 import { liveMerges } from './live-merges.ts';
 import { snapshotKind } from '../model/snapshot-kind.ts';
@@ -390,7 +390,7 @@ function firstSeen(ledger: Ledger, dict: Dictionaries, profileId: number, window
         ledger.sql,
         { untilTime: window.untilTime, profileId, afterPosition: read, untilPosition: Math.min(until, window.untilPosition ?? Infinity) },
         (ev) => {
-          if (ev.kind === 'run.retracted' || (ev.run !== null && out.has(ev.run))) return;
+          if (!windowFolds(ev, out)) return;
           let ck = keys.get(ev.code);
           if (ck === undefined) keys.set(ev.code, (ck = codeKey(ev.code)));
           const a = accs.get(`${ck}\u0000${ev.source}`);

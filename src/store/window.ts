@@ -58,6 +58,11 @@ export function leftOutRuns(sql: Sql, profileId: number, w: Window, dict: Dictio
   return out;
 }
 
+/** Whether a window's fold takes an event, given its leftOutRuns: a retraction folds nothing, and a run left out none of its events. */
+export function windowFolds(ev: { kind: string; run: string | null }, leftOut: ReadonlySet<string>): boolean {
+  return ev.kind !== 'run.retracted' && (ev.run === null || !leftOut.has(ev.run));
+}
+
 /** The profile's `run.retracted` events inside the window, in position order. */
 export function retractionsIn(sql: Sql, profileId: number, w: Window, dict: Dictionaries): { run: string; position: number; time: number }[] {
   const rows = sql.allRaw("select position, time, body_id from events where profile_id = ? and kind = 'run.retracted' order by position", profileId);
