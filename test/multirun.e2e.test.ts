@@ -5,6 +5,7 @@ import { describe, it } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import Database from 'better-sqlite3';
 import { cli, cliAs, cliSpawn } from './support/cli.ts';
+import { startRedis } from './support/redis-server.ts';
 import { FIXTURES, TORCH } from './support/fixtures.ts';
 import { tempDir } from './support/tmp.ts';
 
@@ -222,15 +223,16 @@ describe('values seen after warm starts', () => {
     const stories = JSON.parse(ok(cli(db, ['why', '--job', 'probe5', '--json']))) as Story[];
     const at = (source: string, field: string) => stories.find((s) => s.code.name === 'forward' && s.source === source && s.dim.field === field)!.values;
     // run 1 fed forward x of 2 rows and self.n = 2; run 2 loaded them, then fed 5 rows and n = 3;
-    // run 3 loaded those and fed 5 rows (its compile described them) and n = 3 (dynamic already:
-    // no record, and its snapshot holds no value, so the trace does not tell it)
+    // run 3 loaded those and fed 5 rows (its compile described them) and n = 3 (dynamic in the
+    // profile: no record, and its snapshot holds no value; Dynamo specialized it, as it does an
+    // nn.Module's int, and its guard `L['self'].n == 3` tells it, session 26)
     assert.deepEqual(at("L['x']", 'size'), [
       { value: '2', count: 1, runs: [runNames[0]] },
       { value: '5', count: 2, runs: [runNames[1], runNames[2]] },
     ]);
     assert.deepEqual(at("L['self'].n", 'scalar'), [
       { value: '2', count: 1, runs: [runNames[0]] },
-      { value: '3', count: 1, runs: [runNames[1]] },
+      { value: '3', count: 2, runs: [runNames[1], runNames[2]] },
     ]);
   });
 
@@ -321,9 +323,16 @@ describe('values seen: what each compile saw', () => {
     assert.deepEqual(at('small', "L['k']", 'scalar'), [['0', 1, [r1]], ['1', 1, [r2]], ['2', 1, [r3]]]);
     // dflt(x) (k=3), dflt(x, 4) in runs 2 and 3 (run 3's from its symbol alone)
     assert.deepEqual(at('dflt', "L['k']", 'scalar'), [['3', 1, [r1]], ['4', 2, [r2, r3]]]);
-    // the module's int: M(2, 3), then M(3, 6) twice. Run 3's 3 is not in its trace: Dynamo
-    // specializes an nn.Module's int attribute (no symbol), and its snapshot holds the `?` it loaded
-    assert.deepEqual(at('forward', "L['self'].n", 'scalar'), [['2', 1, [r1]], ['3', 1, [r2]]]);
+    // the module's int: M(2, 3), then M(3, 6) twice. Run 3's 3 has no record, and its snapshot
+    // holds the `?` it loaded: Dynamo specializes an nn.Module's int attribute (no symbol), and
+    // the compile's guard `L['self'].n == 3` tells it (session 26; trial s25d: counted once)
+    assert.deepEqual(at('forward', "L['self'].n", 'scalar'), [['2', 1, [r1]], ['3', 2, [r2, r3]]]);
+    // cfg read the class attribute in run 1 (Cfg().size, 3) and an instance's in run 2
+    // (k.size = 5): run 2's put holds the class attribute it loaded, never fed (its guards name
+    // `L['c'].size`), so 3 was fed once (session 26; trial s25d: twice)
+    const cfg = (source: string) => valuesAt(JSON.parse(ok(cli(join(dir, 'values-compiles5.db'), ['why', '--job', 'probe5', '--code', 'cfg', '--source', source, '--json']))) as Story[], 'cfg', source, 'scalar');
+    assert.deepEqual(cfg("dict(type(L['c']).__dict__)['size']"), [['3', 1, [r1]]]);
+    assert.deepEqual(cfg("L['c'].size"), [['5', 1, [r2]]]);
   });
 
   it('probe4: ints fed once their source was dynamic, told only by their symbols (create_symbol), negative and past 2**53', () => {
@@ -373,14 +382,16 @@ describe('values seen: what each compile saw', () => {
     // history --shapes: each int and float a compile was fed as its symbol, a value fed.json
     // names for that run, function and source (trial s25b: it listed tensors only)
     const fed = [1, 2, 3].flatMap((n) => (JSON.parse(readFileSync(join(RUNS, probe, `run${n}`, 'fed.json'), 'utf8')) as [number, string, string, string][]).map(([, fn, source, value]) => `${runs[n - 1]} ${fn} ${source} ${value}`));
-    const rows = ok(cli(db, ['history', '--job', probe, '--shapes', '--json'])).trim().split('\n').map((l) => JSON.parse(l) as { run: string; code: { name: string }; source: string; kind: string; scalar?: number | string | { float: string } });
+    const rows = ok(cli(db, ['history', '--job', probe, '--shapes', '--json'])).trim().split('\n').map((l) => JSON.parse(l) as { run: string; code: { name: string }; source: string; kind: string; scalar?: number | string | { float: string }; specialized?: boolean });
     const scalars = rows.filter((r) => r.kind === 'scalar.described');
     assert.equal(rows.length - scalars.length, rows.filter((r) => r.kind === 'shape.described').length);
     const said = (v: NonNullable<(typeof rows)[number]['scalar']>) => (typeof v === 'object' ? v.float : String(v));
     for (const r of scalars) assert.ok(fed.includes(`${r.run} ${r.code.name.replace(/^torch_dynamo_resume_in_r_at_31$/, 'r')} ${r.source} ${said(r.scalar!)}`), JSON.stringify(r));
-    // every one the traces hold: f's n in its three runs once dynamic (3, 0, -4), g's float s, and 2**60 whole
-    assert.deepEqual(scalars.filter((r) => r.code.name === 'f').map((r) => r.scalar), [3, 0, -4]);
-    assert.deepEqual(scalars.filter((r) => r.code.name === 'g').map((r) => r.scalar), [{ float: '0.25' }, { float: '2.0' }, { float: '1e-05' }]);
+    // every one the traces hold: f's n and g's float s specialized in run 1's first compiles
+    // (their guards: 2, 0.5), then in their three runs once dynamic (3, 0, -4; 0.25, 2.0,
+    // 1e-05), and 2**60 whole
+    assert.deepEqual(scalars.filter((r) => r.code.name === 'f').map((r) => [r.scalar, r.specialized]), [[2, true], [3, false], [0, false], [-4, false]]);
+    assert.deepEqual(scalars.filter((r) => r.code.name === 'g').map((r) => [r.scalar, r.specialized]), [[{ float: '0.5' }, true], [{ float: '0.25' }, false], [{ float: '2.0' }, false], [{ float: '1e-05' }, false]]);
     assert.ok(scalars.some((r) => r.scalar === '1152921504606846976'));
     assert.match(ok(cli(db, ['history', '--job', probe, '--shapes', '--code', 'g'])), /^compile 1\/1 saw L\['s'\] 0\.25 \(a float, as its symbol: dynamic\) in g, run /m);
   });
@@ -666,7 +677,7 @@ describe('a log that holds several processes\' lines (logs concatenated: cat, a 
     const two = join(dir, 'ranks-two.db');
     const r = cli(one, ['ingest', both]);
     assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stdout, /55 events appended, 0 already in the log/);
+    assert.match(r.stdout, /61 events appended, 0 already in the log/);
     assert.match(r.stderr, /ranks\.log: holds the lines of 2 processes \(glog process ids 591, 592\): each is read as its own log, fixture2:rank0:pid591@\S+ \(profile fixture2:0:\); fixture2:rank1:pid592@\S+ \(profile fixture2:1:\)/);
     ok(cli(two, ['ingest', join(w2, 'trace-rank0.log'), join(w2, 'trace-rank1.log')]));
     // watch --once says it too, of a log written a moment ago (trial s24b: only of a quiet one)
@@ -676,7 +687,7 @@ describe('a log that holds several processes\' lines (logs concatenated: cat, a 
     assert.match(once.stderr, /ranks\.log: holds the lines of 2 processes \(glog process ids 591, 592\)/);
     // --run names each process's run (one name for both keyed their events alike)
     const named = join(dir, 'ranks-named.db');
-    assert.match(ok(cli(named, ['ingest', '--run', 'nightly', both])), /55 events appended/);
+    assert.match(ok(cli(named, ['ingest', '--run', 'nightly', both])), /61 events appended/);
     assert.deepEqual(ok(cli(named, ['jobs', '--json'])).trim().split('\n').map((l) => (JSON.parse(l) as { runs: string[] }).runs), [['nightly:pid591'], ['nightly:pid592']]);
     for (const rank of ['0', '1']) {
       const shown = ok(cli(one, ['show', '--job', 'fixture2', '--rank', rank]));
@@ -859,5 +870,133 @@ describe('a trace with damage mid-file (trial s25b: bytes spliced in took a reco
     assert.equal(input.skipped, problems);
     const said = cli(join(dir, 'damaged-watched-text.db'), ['watch', folder, '--once']);
     assert.match(said.stdout, new RegExp(`damaged\\.log: trace bytes 0\\.\\.\\d+: \\d+ events appended, 0 already in the log, ${problems} problems said above \\(what each names skipped\\)`));
+  });
+});
+
+describe('trial s26a: a log read while a compile was between its profile put and its compilation_metrics', () => {
+  // PyTorch logs a compile's put_*_code_state, then its compilation_metrics: probe3 run 3's
+  // compile 4/0 logs its records (1749-1803), its put (1982), its metrics (2106). A log cut
+  // between the two and ingested as whole put the snapshot in and skipped the records; the
+  // records went in after the snapshot once the rest came, and `why` said the dim was
+  // written dynamic with no record ("marked dynamic ... remove the mark"), `stats` "no
+  // observations of it".
+  const whole = gunzipSync(readFileSync(join(RUNS, 'probe3', 'run3', 'trace.log.gz'))).toString('utf8').split('\n');
+  const answers = (db: string) => ['why', 'history', 'stats', 'show'].map((c) => ok(cli(db, [c, '--job', 'probe3', ...(c === 'show' ? [] : ['--json'])])));
+  const setUp = (name: string) => {
+    const d = join(dir, name);
+    mkdirSync(d, { recursive: true });
+    for (const n of [1, 2]) writeFileSync(join(d, `t${n}.log`), gunzipSync(readFileSync(join(RUNS, 'probe3', `run${n}`, 'trace.log.gz'))));
+    writeFileSync(join(d, 't3.log'), whole.slice(0, 2105).join('\n') + '\n');
+    return d;
+  };
+  it('ingest of the cut log leaves that compile and what follows out, saying so; ingested again whole, every answer is a one-shot ingest\'s', () => {
+    const d = setUp('cut-put');
+    const db = join(dir, 'cut-put.db');
+    const r = cli(db, ['ingest', d]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /t3\.log:1982: compile 4\/0 put its profile here with no compilation_metrics after it \(the log ends inside the compile: one still being written, or copied mid-compile\); its events and those after them are left out, to go in in a whole log's order: ingest the log again once it is whole/);
+    assert.doesNotMatch(r.stderr, /no compilation_metrics names its code/);
+    // a folder's skips are problems, as a log's are (trial s26a: "1 invalid line skipped")
+    assert.match(r.stdout, /: folder \(3 trace files; 0 not PGO data, skipped\): \d+ events appended, 0 already in the log, 1 problem said above \(what each names skipped\)/);
+    writeFileSync(join(d, 't3.log'), whole.join('\n'));
+    ok(cli(db, ['ingest', d]));
+    const one = join(dir, 'cut-put-one.db');
+    ok(cli(one, ['ingest', d]));
+    assert.deepEqual(answers(db), answers(one));
+    assert.match(ok(cli(db, ['why', '--job', 'probe3', '--code', 'perm', '--source', "L['x']", '--dim', 'rank'])), /PyTorch logged at compile 4\/0: dimensionality change \[4, 6\] -> \[2, 4, 6\]/);
+  });
+  it('watch that finds the cut log quiet (--settle) takes it as whole: the same, once it grows', () => {
+    const d = setUp('cut-watch');
+    const db = join(dir, 'cut-watch.db');
+    const old = new Date(Date.now() - 60_000);
+    for (const n of [1, 2, 3]) utimesSync(join(d, `t${n}.log`), old, old);
+    let r = cli(db, ['watch', d, '--once', '--settle', '1']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /compile 4\/0 put its profile here with no compilation_metrics after it/);
+    appendFileSync(join(d, 't3.log'), whole.slice(2105).join('\n'));
+    utimesSync(join(d, 't3.log'), old, old);
+    r = cli(db, ['watch', d, '--once', '--settle', '1']);
+    assert.equal(r.status, 0, r.stderr);
+    const one = join(dir, 'cut-watch-one.db');
+    ok(cli(one, ['ingest', d]));
+    assert.deepEqual(answers(db), answers(one));
+  });
+});
+
+describe('trial s26a: watch takes a profile file or Redis value after the records a log still being written holds of its profile', () => {
+  // PyTorch writes the profile (the file, the Redis key) before it logs the compile's
+  // compilation_metrics, and watch holds the compile's records until then: the file or value,
+  // taken first, turned the dims dynamic in `why` and `history` gained a record PyTorch never
+  // logged ("by PyTorch's rule, joining an imported snapshot").
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  const log = (set: string, n: number) => gunzipSync(readFileSync(join(RUNS, set, `run${n}`, 'trace.log.gz'))).toString('utf8').split('\n');
+  const noPositions = (t: string) => t.replace(/"position":\d+,?/g, '');
+  it("a Redis value PyTorch set between a compile's records and its metrics is ingested once they are in: history and why are the logs'", async () => {
+    const server = await startRedis();
+    const d = join(dir, 'held-redis');
+    mkdirSync(join(d, 'run1'), { recursive: true });
+    mkdirSync(join(d, 'run2'));
+    writeFileSync(join(d, 'run1', 'trace.log'), log('probe4-remote', 1).join('\n'));
+    const db = join(dir, 'held-redis.db');
+    const w = cliSpawn(db, ['watch', d, '--redis', server.url, '--interval', '1', '--json']);
+    let out = '';
+    let err = '';
+    w.stdout!.on('data', (b: Buffer) => (out += b.toString('utf8')));
+    w.stderr!.on('data', (b: Buffer) => (err += b.toString('utf8')));
+    const until = async (what: string, ok: () => boolean) => {
+      const end = Date.now() + 30_000;
+      while (!ok()) {
+        if (Date.now() > end || w.exitCode !== null) throw new Error(`no ${what}: ${out.slice(-1500)} ${err.slice(-1500)}`);
+        await sleep(20);
+      }
+    };
+    try {
+      const key = readFileSync(join(RUNS, 'probe4-remote', 'run1', 'key.txt'), 'utf8').trim();
+      const { Redis } = await import('ioredis');
+      const r = new Redis(server.url);
+      await until('the first pass', () => out.includes('"report":"pass"'));
+      await r.set(key, readFileSync(join(RUNS, 'probe4-remote', 'run1', 'value.json'), 'utf8').trim());
+      await until("run 1's value", () => out.split('\n').some((l) => l.includes('"kind":"redis"')));
+      // run 2's log up to its compile 9/0's put_remote_code_state (line 3752), not its metrics (3859)
+      const two = log('probe4-remote', 2);
+      writeFileSync(join(d, 'run2', 'trace.log'), two.slice(0, 3858).join('\n') + '\n');
+      await until("run 2's log", () => out.includes('run2/trace.log'));
+      await r.set(key, readFileSync(join(RUNS, 'probe4-remote', 'run2', 'value.json'), 'utf8').trim());
+      await until('the value said to wait', () => err.includes('waits for the records of profile team/probe:5:None:v1 that a log still being written holds'));
+      assert.equal(out.split('\n').filter((l) => l.includes('"kind":"redis"')).length, 1, 'run 2\'s value waits');
+      appendFileSync(join(d, 'run2', 'trace.log'), two.slice(3858).join('\n'));
+      await until("run 2's value, after the log's records", () => out.split('\n').filter((l) => l.includes('"kind":"redis"')).length === 2);
+      r.disconnect();
+    } finally {
+      w.kill('SIGTERM');
+      await new Promise((res) => w.once('exit', res));
+      await server.stop();
+    }
+    const one = join(dir, 'held-redis-one.db');
+    ok(cli(one, ['ingest', join(d, 'run1', 'trace.log'), join(d, 'run2', 'trace.log')]));
+    const sel = ['--job', 'team/probe:5', '--tag', 'v1'];
+    assert.equal(noPositions(ok(cli(db, ['history', ...sel, '--json']))), noPositions(ok(cli(one, ['history', ...sel, '--json']))));
+    assert.match(ok(cli(db, ['why', ...sel, '--code', '<lambda>', '--source', "L['x']"])), /PyTorch logged at compile 9\/0: size change 2 -> 3/);
+  });
+  it("watch --once: a profile file beside a log that holds a compile's records waits for them; the next pass takes both, as a one-shot ingest", () => {
+    const d = join(dir, 'held-file');
+    const old = new Date(Date.now() - 60_000);
+    for (const n of [1, 2, 3]) {
+      mkdirSync(join(d, `run${n}`), { recursive: true });
+      copyFileSync(join(RUNS, 'probe3', `run${n}`, 'code_state_probe3_None_.pkl'), join(d, `run${n}`, 'code_state_probe3_None_.pkl'));
+      writeFileSync(join(d, `run${n}`, 'trace.log'), log('probe3', n).slice(0, n === 3 ? 2105 : undefined).join('\n') + (n === 3 ? '\n' : ''));
+      for (const f of ['code_state_probe3_None_.pkl', ...(n === 3 ? [] : ['trace.log'])]) utimesSync(join(d, `run${n}`, f), old, old);
+    }
+    const db = join(dir, 'held-file.db');
+    let r = cli(db, ['watch', d, '--once']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /run3\/code_state_probe3_None_\.pkl: waits for the records of profile probe3:None: that a log still being written holds/);
+    appendFileSync(join(d, 'run3', 'trace.log'), log('probe3', 3).slice(2105).join('\n'));
+    utimesSync(join(d, 'run3', 'trace.log'), old, old);
+    r = cli(db, ['watch', d, '--once', '--settle', '1']);
+    assert.equal(r.status, 0, r.stderr);
+    const one = join(dir, 'held-file-one.db');
+    ok(cli(one, ['ingest', d]));
+    for (const c of ['why', 'history', 'stats']) assert.equal(noPositions(ok(cli(db, [c, '--job', 'probe3', '--json']))), noPositions(ok(cli(one, [c, '--job', 'probe3', '--json']))), c);
   });
 });

@@ -249,7 +249,7 @@ describe('issue 11.8: roles', () => {
     };
     const w = cli(as(writer), ['ingest', join(TORCH, 'workload2/trace-rank0.log')]);
     assert.equal(w.status, 0, w.stderr);
-    assert.match(w.stdout, /25 events appended/);
+    assert.match(w.stdout, /28 events appended/);
     assert.equal(cli(as(writer), ['retract', '--run', 'fixture2:rank0:pid591@2026-11-26T05:55:19Z']).status, 0);
     assert.equal(cli(as(writer), ['replay']).status, 0);
     assert.equal(cli(as(reader), ['verify']).status, 0);

@@ -24,10 +24,18 @@ export interface FileIngestOptions {
   end?: number;
   /** Observation lines in a plain file: from a line on, those before read already (watch: a file that only grew). */
   from?: LinesFromTag;
+  /**
+   * watch: whether a profile's events wait in a log still being written (a compile's records,
+   * until its compilation_metrics). A profile snapshot of it then waits too: nothing is
+   * appended, and the summary's `waits` names the profile.
+   */
+  waiting?: (key: string) => boolean;
 }
 
 export interface FileIngestSummary {
   kind: IngestKind | 'folder';
+  /** FileIngestOptions.waiting: the profile whose snapshot waits (nothing was appended). */
+  waits?: string;
   appended: number;
   duplicates: number;
   skipped: number;

@@ -92,7 +92,10 @@ function noteStrayStrides(file: string, profile: Profile, note: ((m: string) => 
   }
 }
 
-type Summary = { appended: number; duplicates: number; skipped: number; records: number; leftOut?: Record<string, number> };
+type Summary = { appended: number; duplicates: number; skipped: number; records: number; leftOut?: Record<string, number>; waits?: string };
+
+/** A snapshot of a profile whose log still holds a compile's records back (FileIngestOptions.waiting): nothing appended. */
+const waits = (key: string): Summary => ({ appended: 0, duplicates: 0, skipped: 0, records: 0, waits: key });
 
 function append(ledger: Ledger, events: NewEvent[]): Summary {
   const r = ledger.append(events);
@@ -163,6 +166,7 @@ export async function ingestPickleFile(ledger: Ledger, file: string, o: FileInge
   if (bytes.length === 0) throw new Error(`${inputName(file)}: empty file, not a pickle`);
   const profile = withFile(file, () => unpickleProfile(bytes));
   const key = keyFor(file, o.defaults ?? {}, o.onNote ?? (() => {}));
+  if (o.waiting?.(key)) return waits(key);
   noteStrayStrides(file, profile, o.onNote);
   return whole(ledger, () => append(ledger, importEvents(ledger, profile, key, { format: 'pickle', origin: originOf(file), bytes, run: o.defaults?.run ?? null, time: fileTime(file) })));
 }
@@ -178,6 +182,7 @@ export async function ingestRemoteJsonFile(ledger: Ledger, file: string, o: File
   const pickle = withFile(file, () => decodeRemoteValue(text));
   const profile = withFile(file, () => unpickleProfile(pickle));
   const key = remoteKeyFor(file, o);
+  if (o.waiting?.(key)) return waits(key);
   noteStrayStrides(file, profile, o.onNote);
   return whole(ledger, () => append(ledger, importEvents(ledger, profile, key, { format: 'remote-json', origin: originOf(file), bytes: pickle, run: o.defaults?.run ?? null, time: fileTime(file) })));
 }
@@ -190,6 +195,11 @@ export async function ingestMegaCacheFile(ledger: Ledger, file: string, o: FileI
   const bytes = await readInput(file);
   const bundle = withFile(file, () => decodeMegaCache(bytes));
   const d = o.defaults ?? {};
+  if (o.waiting)
+    for (const a of bundle.artifacts) {
+      const key = a.type === 'pgo' ? rewriteMegaCacheKey(a.key, d.job ? cacheKey({ job: d.job, rank: d.rank ?? null, tag: d.tag ?? '' }) : null) : null;
+      if (key !== null && o.waiting(key)) return waits(key);
+    }
   return whole(ledger, () => megaCacheEvents(ledger, file, bundle, d, o));
 }
 

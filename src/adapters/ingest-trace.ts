@@ -297,7 +297,7 @@ export function traceReader(reads: EntryReads = FACT_READS): TraceReader {
 }
 
 export type TraceEvents =
-  | { settled: true; events: NewEvent[]; notes: string[]; skipped: number; cacheKey: string; run: string; parts?: { cacheKey: string; run: string }[] }
+  | { settled: true; events: NewEvent[]; notes: string[]; skipped: number; cacheKey: string; run: string; parts?: { cacheKey: string; run: string }[]; /** A growing log's profiles whose events wait for a compile's compilation_metrics. */ waiting: string[] }
   /** Not yet (a log still being written): what is missing. */
   | { settled: false; why: string };
 
@@ -332,6 +332,7 @@ export function traceEvents(reader: TraceReader, file: string, o: FileIngestOpti
     cacheKey: done.map((t) => t.cacheKey).join(', '),
     run: done.map((t) => t.run).join(', '),
     parts: done.map((t) => ({ cacheKey: t.cacheKey, run: t.run })),
+    waiting: done.flatMap((t) => t.waiting),
   };
 }
 
@@ -389,7 +390,7 @@ function partEvents(reader: TraceReader, file: string, o: FileIngestOptions, par
     i = j;
   }
   if (stats.unknown.size) notes.push(`${inputName(file)}: ${stats.entries} entries; kinds with no parser (counted, skipped): ${[...stats.unknown].map(([k, n]) => `${k} ${n}`).join(', ')}`);
-  return { settled: true, events: t.events, notes, skipped: t.problems.length, cacheKey: key, run };
+  return { settled: true, events: t.events, notes, skipped: t.problems.length, cacheKey: key, run, waiting: partial && t.waiting ? [key] : [] };
 }
 
 /**
@@ -448,6 +449,11 @@ class TraceScope {
   readonly #lastAttempt = new Map<string, number>();
   readonly #described = new Set<string>();
   readonly #undescribed = new Map<string, number>();
+  /** Of a whole log: each compile that put its profile with no compilation_metrics after (the log ends inside it), and the put's line. */
+  readonly #cut = new Map<string, number>();
+  #saidCut = false;
+  /** build() stopped at a compile waiting for its compilation_metrics. */
+  waiting = false;
   /** The facts of a compile named as an earlier one of the log was (after a reset): which one of that name it is (`(2nd)`). */
   readonly #nth = new Map<TraceFact, string>();
   /** Each snapshot slot's entry as JSON, as the snapshots so far left it. */
@@ -517,6 +523,7 @@ class TraceScope {
         case 'describe_tensor':
         case 'describe_source':
         case 'create_symbol':
+        case 'equals_match':
           if (f.kind === 'describe_tensor') this.#tensors.set(`${f.describerId}/${f.id}`, f);
           if (f.compile !== null && f.attempt > (this.#lastAttempt.get(this.#comp(f)!) ?? -1)) this.#lastAttempt.set(this.#comp(f)!, f.attempt);
           break;
@@ -526,6 +533,17 @@ class TraceScope {
       // Issue 9.5: a ts past the year 9999 (1e300, say) is said and left out, not stored.
       else badTimes.push({ line: f.line, message: `field ts: ${f.time / 1000} s is not a time between 1970 and 9999; ignored` });
     }
+    // A whole log that ends inside a compile that put its profile: PyTorch logs the
+    // compilation_metrics right after the put, so it is a log still being written (or copied
+    // mid-compile), not one that died there. Its records wait, as a growing log's do, with all
+    // after them: taking the put alone put the snapshot ahead of the compile's records once the
+    // rest came (trial s26a: `why` said "marked dynamic" of a dim PyTorch's records explain).
+    if (!partial)
+      for (const f of facts)
+        if (f.kind === 'code_state' && f.artifact.startsWith('put_') && f.compileId !== null && this.#parsed.has(f)) {
+          const c = compileOfAttempt(this.#cid(f)!);
+          if (!this.#metrics.has(c) && !this.#cut.has(c)) this.#cut.set(c, f.line);
+        }
     // said after the snapshots' problems
     for (const p of badTimes) this.problems.push(p);
     this.#lastTime = times.length !== 0 ? times[0].time : file === '-' ? Date.now() : statSync(file).mtimeMs;
@@ -573,16 +591,30 @@ class TraceScope {
       } else if (f.kind === 'describe_source') {
         if (this.#held(this.#comp(f))) break;
         this.#describedSource(f, i);
-      } else if (f.kind === 'create_symbol') {
+      } else if (f.kind === 'create_symbol' || f.kind === 'equals_match') {
         if (this.#held(this.#comp(f))) break;
         this.#describedScalar(f, i);
-      } else if (f.kind === 'code_state') this.#snapshot(f, i);
+      } else if (f.kind === 'code_state') {
+        // a compile's put waits for its compilation_metrics, as its records do
+        if (f.artifact.startsWith('put_') && this.#held(this.#cid(f))) break;
+        this.#snapshot(f, i);
+      }
     }
     for (const [c, n] of this.#undescribed) this.problems.push({ line: 0, message: `compile ${c}: ${counted(n, 'described input')} but no compilation_metrics names its code; skipped` });
   }
 
   #held(compileId: string | null): boolean {
-    return this.partial && compileId !== null && !this.#metrics.has(compileOfAttempt(compileId));
+    if (compileId === null) return false;
+    const c = compileOfAttempt(compileId);
+    if (this.#metrics.has(c)) return false;
+    if (this.partial) return (this.waiting = true);
+    const put = this.#cut.get(c);
+    if (put === undefined) return false;
+    if (!this.#saidCut) {
+      this.#saidCut = true;
+      this.problems.push({ line: put, message: `compile ${c} put its profile here with no compilation_metrics after it (the log ends inside the compile: one still being written, or copied mid-compile); its events and those after them are left out, to go in in a whole log's order: ingest the log again once it is whole` });
+    }
+    return true;
   }
 
   #codeOf(compileId: string | null): CodeId | null {
@@ -676,17 +708,20 @@ class TraceScope {
   }
 
   /**
-   * A dynamic int a compile was fed (create_symbol: once its source is dynamic, the only place
-   * a trace gives its value) as a scalar.described event: evidence, as shape.described is.
+   * An int or float a compile was fed, as a scalar.described event (evidence, as
+   * shape.described is): a dynamic one's symbol (create_symbol: once its source is dynamic,
+   * the only place a trace gives its value), or a static one's guard (EQUALS_MATCH: Dynamo
+   * specialized it, `specialized`). Once a compile and source, as Dynamo feeds it once.
    */
-  #describedScalar(f: Fact<'create_symbol'>, i: number): void {
+  #describedScalar(f: Fact<'create_symbol'> | Fact<'equals_match'>, i: number): void {
     const compile = this.#comp(f);
     if (compile === null || f.attempt !== this.#lastAttempt.get(compile)) return;
     const code = this.#describedOnce(compile, f.source);
     if (!code) return;
     const id = attemptId(compile, f.attempt);
+    const payload = f.kind === 'equals_match' ? { code, source: f.source, value: f.value, specialized: true as const } : { code, source: f.source, value: f.value };
     // a kind no build keyed by its line: no old key to note
-    this.events.push(this.#event({ kind: 'scalar.described', payload: { code, source: f.source, value: f.value } }, i, f.line, id, `v\u0000${id}\u0000${f.source}`));
+    this.events.push(this.#event({ kind: 'scalar.described', payload }, i, f.line, id, `v\u0000${id}\u0000${f.source}`));
   }
 
   /**

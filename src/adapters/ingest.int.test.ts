@@ -203,9 +203,11 @@ for (const dialect of DIALECTS) describe(dialect, () => {
         r.stdout.trim().split('\n'),
         [
           "compile 0/0 saw L['x'] [2, 3] (stride [3, 1], torch.float32, cpu) in f, run fixture:pid576@2026-11-26T05:46:07Z, #1",
-          "compile 0/1 saw L['x'] [4, 3] (stride [3, 1], torch.float32, cpu) in f, run fixture:pid576@2026-11-26T05:46:07Z, #5",
+          // the int 0/0 specialized: its guard `L['n'] == 2` (session 26)
+          "compile 0/0 saw L['n'] 2 (an int, specialized: static) in f, run fixture:pid576@2026-11-26T05:46:07Z, #2",
+          "compile 0/1 saw L['x'] [4, 3] (stride [3, 1], torch.float32, cpu) in f, run fixture:pid576@2026-11-26T05:46:07Z, #6",
           // the int 0/1 was fed once L['n'] was dynamic: its symbol (session 25)
-          "compile 0/1 saw L['n'] 3 (an int, as its symbol: dynamic) in f, run fixture:pid576@2026-11-26T05:46:07Z, #7",
+          "compile 0/1 saw L['n'] 3 (an int, as its symbol: dynamic) in f, run fixture:pid576@2026-11-26T05:46:07Z, #8",
         ],
       );
       r = cli(db, ['history', '--job', 'fixture', '--shapes', '--json', '--source', "L['self']._modules['lin']._parameters['bias']"]);

@@ -92,15 +92,16 @@ export function describedText(s: DescribedShape): string {
   return `${sawSentence([s])}${detail ? ` (${detail})` : ''} in ${s.code.name}, run ${s.run ?? '-'}, #${s.position}`;
 }
 
-/** `history --shapes`: an int or float a compile was fed as a symbol (`scalar`: as an entry's scalar is given). */
+/** `history --shapes`: an int or float a compile was fed, as a symbol or specialized (`scalar`: as an entry's scalar is given). */
 export function describedScalarJson(s: DescribedScalar) {
-  return { position: s.position, time: isoTime(s.time), run: s.run, code: codeJson(s.code), source: s.source, compile_id: s.compileId, kind: 'scalar.described', scalar: s.value };
+  return { position: s.position, time: isoTime(s.time), run: s.run, code: codeJson(s.code), source: s.source, compile_id: s.compileId, kind: 'scalar.described', scalar: s.value, specialized: s.specialized };
 }
 
 export function describedScalarText(s: DescribedScalar): string {
   const v = s.value;
   const value = typeof v === 'object' ? `${v.float} (a float` : `${v} (an int`;
-  return `compile ${s.compileId ?? '?'} saw ${s.source} ${value}, as its symbol: dynamic) in ${s.code.name}, run ${s.run ?? '-'}, #${s.position}`;
+  const as = s.specialized ? 'specialized: static' : 'as its symbol: dynamic';
+  return `compile ${s.compileId ?? '?'} saw ${s.source} ${value}, ${as}) in ${s.code.name}, run ${s.run ?? '-'}, #${s.position}`;
 }
 
 /** `diff` (and `publish --dry-run`): one entry that changed, as a JSON line. */

@@ -168,11 +168,11 @@ describe("session 22 trial: the ledger fills in the middle of an ingest's inputs
     const db = join(dir, 'full-mid.db');
     const r = spawnSync('bash', ['-c', 'ulimit -f 300; exec "$@"', 'bash', process.execPath, builtCli(), '--db', db, 'ingest', ...traces], { encoding: 'utf8' });
     assert.equal(r.status, 2, r.stderr);
-    assert.match(r.stdout, /run1\/trace\.log\.gz: trace: 52 events appended/);
+    assert.match(r.stdout, /run1\/trace\.log\.gz: trace: 60 events appended/);
     assert.match(r.stderr, /\n  \S+run2\/trace\.log\.gz: not ingested, none of its events were committed\n  not read, as the ledger stopped: \S+run3\/trace\.log\.gz\n$/);
     // and so it is: the ledger holds run 1's events only
     const jobs = JSON.parse(cliAs(db, ['jobs', '--json']).stdout.trim()) as { events: number };
-    assert.equal(jobs.events, 52);
+    assert.equal(jobs.events, 60);
   });
 });
 
@@ -326,7 +326,7 @@ describe('two writers started together on one new ledger path, one of them faili
       const db = join(dir, `together-${i}.db`);
       const [, ok] = await Promise.all([run(['--db', db, 'ingest', bad], 40), run(['--db', db, 'ingest', good])]);
       assert.equal(ok.status, 0, `pair ${i}: ${ok.stderr}`);
-      assert.match(cliAs(db, ['jobs']).stdout, /^probe7:None:\t8 events\t/m, `pair ${i}`);
+      assert.match(cliAs(db, ['jobs']).stdout, /^probe7:None:\t9 events\t/m, `pair ${i}`);
     }
   });
 });

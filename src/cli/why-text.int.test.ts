@@ -24,10 +24,10 @@ it("why's text: a source's story under one header, its dims in log order, though
     const lines = storyText(stories);
     const heads = lines.filter((x) => !x.startsWith(' '));
     assert.equal(new Set(heads).size, heads.length, heads.join('\n'));
-    // L['a']'s story: the dims as they turned dynamic, #14, #20, #21
+    // L['a']'s story: the dims as they turned dynamic, #15, #21, #22
     const at = lines.findIndex((x) => x.startsWith("L['a'] in "));
     const told = lines.slice(at + 1, lines.findIndex((x, i) => i > at && !x.startsWith(' '))).filter((x) => /^ {2}\S.*dynamic in #/.test(x));
-    assert.deepEqual(told.map((x) => /dynamic in #(\d+)/.exec(x)![1]), ['14', '20', '21']);
+    assert.deepEqual(told.map((x) => /dynamic in #(\d+)/.exec(x)![1]), ['15', '21', '22']);
     assert.deepEqual(told.map((x) => x.split(':')[0].trim()), ['dim 1', 'stride dim 0', 'stride dim 1']);
   } finally {
     await l.close();

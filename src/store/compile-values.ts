@@ -8,7 +8,7 @@ import { inferStrides } from '../model/infer-strides.ts';
 import { snapshotKind } from '../model/snapshot-kind.ts';
 import type { ScalarDescribed, ShapeDescribed } from './events.ts';
 import { compileOf } from './compile-of.ts';
-import { compileInputs } from './compile-inputs.ts';
+import { compileInputs, specializedScalar } from './compile-inputs.ts';
 import { scanEvents, type Dictionaries } from './log.ts';
 import type { Sql } from './database.ts';
 import { leftOutRuns, windowFolds, type Window } from './window.ts';
@@ -60,7 +60,7 @@ export function compileValues(sql: Sql, dict: Dictionaries, profileId: number, w
         }
         // a compile's events (a restarted attempt is its compile)
         const compile = compileOf(ev);
-        if (ev.kind === 'shape.described' && compile !== null) inputs.described(compile, `${ck}\u0000${ev.source}`);
+        if ((ev.kind === 'shape.described' || ev.kind === 'scalar.described') && compile !== null) inputs.described(compile, `${ck}\u0000${ev.source}`, specializedScalar(dict, ev));
         const acc = accs.get(`${ck}\u0000${ev.source}`);
         if (!acc) return;
         let list = out.get(acc);
@@ -80,7 +80,7 @@ export function compileValues(sql: Sql, dict: Dictionaries, profileId: number, w
           if (kind === 'get') return;
           let entry = bodies.get(ev.bodyId);
           if (!entry) bodies.set(ev.bodyId, (entry = carried((ev.shape ?? ev.entry)!)));
-          // the put's entry of a tensor its compile never had: what the run loaded
+          // the put's entry of an input its compile never had: what the run loaded
           if (kind === 'put' && compile !== null && inputs.loadedOnly(compile, `${ck}\u0000${ev.source}`, entry)) return;
           list.push({ position: ev.position, run: ev.run, compile: kind === 'put' ? compile : null, rank: kind === 'put' ? SNAPSHOT : EVENT, entry, dim: null, value: null, file: kind !== 'put' && ev.kind === 'entry.imported' });
         }

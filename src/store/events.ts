@@ -109,10 +109,12 @@ function buildSchemas() {
    */
   const ShapeDescribedV1 = z.object({ code: CodeIdSchema, source: z.string(), ...DescribedBody.shape });
   /**
-   * A dynamic int a compile was fed (TORCH_TRACE create_symbol: once its source is dynamic, the
-   * only place a trace gives its value). Evidence only, as shape.described.
+   * An int or float a compile was fed: a dynamic one's symbol (TORCH_TRACE create_symbol: once
+   * its source is dynamic, the only place a trace gives its value), or a static one's guard
+   * (dynamo_cpp_guards_str's EQUALS_MATCH, `specialized`; a body without it is a symbol's).
+   * Evidence only, as shape.described.
    */
-  const ScalarBody = z.object({ value: z.union([IntJson, FloatJson]) });
+  const ScalarBody = z.object({ value: z.union([IntJson, FloatJson]), specialized: z.literal(true).optional() });
   const ScalarDescribedV1 = z.object({ code: CodeIdSchema, source: z.string(), ...ScalarBody.shape });
 
   /**
@@ -234,8 +236,9 @@ export function splitPayload(body: EventBody): { code: z.infer<Schemas['CodeIdSc
       return { code, source, json: JSON.stringify({ size, stride, dtype, device, role, ...(requires_grad ? { requires_grad } : {}) }) };
     }
     case 'scalar.described': {
-      const { code, source, value } = body.payload;
-      return { code, source, json: typeof value === 'object' ? JSON.stringify({ value }) : `{"value":${intJson(value)}}` };
+      const { code, source, value, specialized } = body.payload;
+      const tail = specialized ? ',"specialized":true}' : '}';
+      return { code, source, json: typeof value === 'object' ? `{"value":${JSON.stringify(value)}${tail}` : `{"value":${intJson(value)}${tail}` };
     }
     case 'run.retracted':
       return { code: null, source: null, json: JSON.stringify(body.payload) };
@@ -271,7 +274,7 @@ export function joinPayload(kind: string, version: number, code: z.infer<Schemas
   }
   if (kind === 'dynamic.logged') return { kind, payload: { code, source, record: b.record as DynamicLogged['record'], guard: b.guard as string | null } };
   if (kind === 'shape.described') return { kind, payload: { code, source, ...(b as Omit<ShapeDescribed, 'code' | 'source'>) } };
-  if (kind === 'scalar.described') return { kind, payload: { code, source, value: b.value as ScalarDescribed['value'] } };
+  if (kind === 'scalar.described') return { kind, payload: { code, source, value: b.value as ScalarDescribed['value'], ...(b.specialized ? { specialized: true as const } : {}) } };
   return {
     kind: 'entry.imported',
     payload: { code, source, entry: b.entry as EntryJson, import_id: b.import_id as number | null, format: b.format as string, ...(b.records ? { records: b.records as 'fold' | 'logged' } : {}) },

@@ -257,7 +257,7 @@ export function surelyValid(kind: string, p: unknown): boolean {
         (p.requires_grad === undefined || p.requires_grad === true)
       );
     case 'scalar.described':
-      return isCode(p.code) && isStr(p.source) && isIntJson(p.value);
+      return isCode(p.code) && isStr(p.source) && isIntJson(p.value) && (p.specialized === undefined || p.specialized === true);
     case 'shape.observed': {
       const s = p.shape;
       if (!isCode(p.code) || !isStr(p.source) || typeof p.automatic_dynamic !== 'boolean' || !isObj(s)) return false;

@@ -1,7 +1,7 @@
 import { codeKey } from '../model/code-id.ts';
 import { snapshotKind } from '../model/snapshot-kind.ts';
 import { compileOf } from './compile-of.ts';
-import { compileInputs } from './compile-inputs.ts';
+import { compileInputs, specializedScalar } from './compile-inputs.ts';
 import type { Sql } from './database.ts';
 import { scanEvents, type Dictionaries } from './log.ts';
 import { inWindowSql, leftOutRuns, windowFolds, type Window } from './window.ts';
@@ -15,7 +15,7 @@ export interface Sightings {
 /**
  * How many times each source (by codeKey, NUL, source) was fed in a window, counted as `why`
  * counts its values (compile-values.ts): each compile once, whatever it logged of the source
- * (the input it described, a record, the snapshot it put, but for a tensor it did not describe
+ * (the input it described, a record, the snapshot it put, but for an input it did not describe
  * there: compile-inputs.ts); an observation line once; a profile
  * file (a pickle, a remote value) once where no compile saw the source, as it holds their join;
  * a snapshot a run loaded at its start (`get_*_code_state`) never: earlier runs fed that.
@@ -38,8 +38,8 @@ export function sourceSightings(sql: Sql, dict: Dictionaries, profileId: number,
       const snapshot = ev.kind === 'entry.imported' ? snapshotKind(ev.format) : null;
       if (snapshot === 'get' || (compile === null && ev.kind !== 'shape.observed' && ev.kind !== 'entry.imported')) return;
       const k = `${codeKey(ev.code)}\u0000${ev.source}`;
-      if (ev.kind === 'shape.described' && compile !== null) inputs.described(compile, k);
-      // a put's entry of a tensor its compile never had: what the run loaded (compile-values.ts alike)
+      if ((ev.kind === 'shape.described' || ev.kind === 'scalar.described') && compile !== null) inputs.described(compile, k, specializedScalar(dict, ev));
+      // a put's entry of an input its compile never had: what the run loaded (compile-values.ts alike)
       if (snapshot === 'put' && compile !== null && ev.entry && inputs.loadedOnly(compile, k, ev.entry)) return;
       let s = each.get(k);
       if (!s) each.set(k, (s = { compiles: new Set(), lines: 0, files: 0, runs: new Set(), fileRuns: new Set() }));

@@ -97,7 +97,7 @@ function sayPending(path: string, state: FileState, ctx: FollowContext): void {
  * caught half-written waits for the next pass, and the lines before it go in (trial s23
  * problem 3: the whole file failed, none of its lines committed, exit 2 under --once).
  */
-export async function followFile(ledger: Ledger, prev: FileState | undefined, path: string, st: Stats, kind: IngestKind | undefined, ctx: FollowContext): Promise<{ state: FileState; report: InputReport | null }> {
+export async function followFile(ledger: Ledger, prev: FileState | undefined, path: string, st: Stats, kind: IngestKind | undefined, ctx: FollowContext, waiting?: (key: string) => boolean): Promise<{ state: FileState; report: InputReport | null }> {
   const input = fileInput(st);
   const state: FileState = { input, size: st.size, mtimeMs: st.mtimeMs, pending: 0 };
   if (prev && prev.input === input && prev.size === st.size && prev.mtimeMs === st.mtimeMs) {
@@ -142,9 +142,14 @@ export async function followFile(ledger: Ledger, prev: FileState | undefined, pa
     const inTx: Ledger = kind === 'observations' ? { ...ledger, appendPipelined } : { ...ledger, appendPipelined, append: (events) => ledger.appendWith(events, [cursor]) };
     let s;
     try {
-      s = await ingestFile(inTx, path, { kind, onNote: ctx.note, defaults: { words: ctx.words }, ...(lines ? { end } : {}) });
+      s = await ingestFile(inTx, path, { kind, onNote: ctx.note, defaults: { words: ctx.words }, ...(lines ? { end } : {}), ...(waiting ? { waiting } : {}) });
     } finally {
       ctx.reading?.(null, 0);
+    }
+    if (s.waits !== undefined) {
+      // read again next pass (no cursor: unchanged, it would be skipped); said once
+      ctx.note(`${path}: waits for the records of profile ${s.waits} that a log still being written holds (a compile's, until its compilation_metrics), as a one-shot ingest reads the logs first; read once they are in`);
+      return { state: { ...state, size: -1 }, report: null };
     }
     if (kind === 'observations' || s.appended + s.duplicates === 0) ledger.appendWith([], [cursor]);
     if (read?.next) state.read = { ...read.next, tag: await tagOf(path, ctx, read.next) };

@@ -48,7 +48,7 @@ export const newFolderState = (): FolderState => ({ files: new Map(), missing: n
  * changed. Each input is its own transaction; a bad one is said and the others go on.
  * `stop()` true ends the pass between two inputs (a signal: finish the batch, then exit).
  */
-export async function followPaths(ledger: Ledger, state: FolderState, paths: string[], ctx: FollowContext, stop: () => boolean, onInput: (r: InputReport) => void): Promise<{ inputs: number; behindBytes: number; oldestUnreadMs: number | null }> {
+export async function followPaths(ledger: Ledger, state: FolderState, paths: string[], ctx: FollowContext, stop: () => boolean, onInput: (r: InputReport) => void): Promise<{ inputs: number; behindBytes: number; oldestUnreadMs: number | null; waiting: (key: string) => boolean }> {
   // one walk for all the paths: a file under two of them (or linked from one) is read once
   const walk = newFolderWalk();
   const seen = walk.files;
@@ -108,6 +108,11 @@ export async function followPaths(ledger: Ledger, state: FolderState, paths: str
   // The logs before the other files, as ingest reads a folder (readingOrder says
   // why: a file read before its log's last entries made history and why credit the file, not
   // PyTorch's record; watch.e2e's kill test met it under load).
+  // the profiles whose events a log still being written holds back (TraceState.waiting)
+  const waiting = (key: string) => {
+    for (const f of state.files.values()) if (f.kind === 'trace' && f.trace?.waiting.includes(key)) return true;
+    return false;
+  };
   const isLog = (path: string) => {
     const known = state.files.get(path);
     return known?.kind === 'trace' || (known?.kind === 'gzip' && known.log === true);
@@ -128,7 +133,7 @@ export async function followPaths(ledger: Ledger, state: FolderState, paths: str
           oldestUnreadMs = Math.min(oldestUnreadMs ?? Infinity, st.mtimeMs);
         }
       } else {
-        const r = await followFile(ledger, known.file, path, st, known.kind === 'gzip' ? undefined : known.kind, ctx);
+        const r = await followFile(ledger, known.file, path, st, known.kind === 'gzip' ? undefined : known.kind, ctx, waiting);
         known.file = r.state;
         if (r.report) onInput(r.report);
         // observation lines: a last line still being written, as a log's
@@ -141,5 +146,5 @@ export async function followPaths(ledger: Ledger, state: FolderState, paths: str
       failed(path, e);
     }
   }
-  return { inputs: seen.size, behindBytes, oldestUnreadMs };
+  return { inputs: seen.size, behindBytes, oldestUnreadMs, waiting };
 }

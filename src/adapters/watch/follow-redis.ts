@@ -19,7 +19,7 @@ export interface RedisFollower {
    * whose hash differs from its cursor's is ingested as `pull` does, with its cursor in the
    * same transaction. A server that is away is tried again with backoff; never thrown.
    */
-  pass(ledger: Ledger, stop: () => boolean, onInput: (r: InputReport) => void): Promise<{ keys: number; up: boolean }>;
+  pass(ledger: Ledger, stop: () => boolean, onInput: (r: InputReport) => void, waiting?: (key: string) => boolean): Promise<{ keys: number; up: boolean }>;
   /** While the server is away: when it is tried next (the loop wakes for it); else null. */
   retryAt(): number | null;
   close(): void;
@@ -39,6 +39,13 @@ export function followRedis(url: string, o: { intervalMs: number; timeoutMs?: nu
   let lastScan = -Infinity;
   const dirty = new Set<string>();
   const hashes = new Map<string, string>();
+  /**
+   * Values of profiles a log still being written holds records of (a compile's, until its
+   * compilation_metrics: PyTorch sets the key before it logs them), each kept as read, in
+   * order, and ingested once the records are in: taken first, the value, not PyTorch's record,
+   * turned the dim dynamic (trial s26a). Kept in memory: a restart reads the key again.
+   */
+  const deferred = new Map<string, Buffer[]>();
 
   /** `what`: the failure in full, naming the server (`Redis at …: …`, `cannot reach Redis at …`). */
   const down = (what: string) => {
@@ -128,13 +135,23 @@ export function followRedis(url: string, o: { intervalMs: number; timeoutMs?: nu
   };
 
   return {
-    async pass(ledger, stop, onInput) {
+    async pass(ledger, stop, onInput, waiting) {
       if (main && main.status !== 'ready') down(`Redis at ${where}: lost the connection`);
       if (!main) {
         if (ctx.now() < retryAt) return { keys: 0, up: false };
         if (!(await connect())) return { keys: 0, up: false };
       }
       const r = main!;
+      for (const [k, values] of deferred) {
+        if (stop()) break;
+        const key = cacheKeyOfRemoteKey(k);
+        if (key !== null && waiting?.(key)) continue;
+        deferred.delete(k);
+        for (const v of values) {
+          const rep = ingestKey(ledger, k, v);
+          if (rep) onInput(rep);
+        }
+      }
       // A failed command is the server going away: said, and tried again with backoff.
       const ask = async <T>(fn: () => Promise<T>): Promise<T | null> => {
         try {
@@ -169,6 +186,15 @@ export function followRedis(url: string, o: { intervalMs: number; timeoutMs?: nu
           const v = values[j];
           if (v === null) {
             hashes.delete(batch[j]);
+            continue;
+          }
+          const key = cacheKeyOfRemoteKey(batch[j]);
+          const queue = deferred.get(batch[j]);
+          if (queue || (key !== null && waiting?.(key))) {
+            if (!queue) ctx.note(`${where}/${batch[j]}: waits for the records of profile ${key} that a log still being written holds (a compile's, until its compilation_metrics), as a one-shot ingest reads the logs before a pull; ingested once they are in`);
+            const q = queue ?? [];
+            if (!q.length || !q[q.length - 1].equals(v)) q.push(v);
+            deferred.set(batch[j], q);
             continue;
           }
           const rep = ingestKey(ledger, batch[j], v);

@@ -27,6 +27,12 @@ export interface TraceState {
   said: Set<string>;
   /** The run and profile key the events so far went to. */
   run: string | null;
+  /**
+   * Profiles whose events in this log wait for a compile's compilation_metrics (a log still
+   * being written): a profile file or remote value of theirs waits too (PyTorch writes it
+   * before it logs the metrics; taken first, it, not PyTorch's record, turned the dim dynamic).
+   */
+  waiting: string[];
 }
 
 const CHUNK = 8 << 20;
@@ -55,7 +61,7 @@ export async function followTrace(ledger: Ledger, prev: TraceState | undefined, 
   }
   if (s && st.size === s.size && st.mtimeMs === s.mtimeMs && (s.complete || !quiet)) return { state: s, report: null };
   if (!s) {
-    s = { path, input, identity: 'head:0:', offset: 0, line: 0, size: st.size, mtimeMs: st.mtimeMs, reader: null, ended: false, complete: false, committed: new Set(), said: new Set(), run: null };
+    s = { path, input, identity: 'head:0:', offset: 0, line: 0, size: st.size, mtimeMs: st.mtimeMs, reader: null, ended: false, complete: false, committed: new Set(), said: new Set(), run: null, waiting: [] };
     const c = ledger.cursor(input);
     if (c && c.complete && c.offset === st.size && sameHead(path, c.identity)) {
       // Read to its end and complete before the restart: nothing to do until it grows.
@@ -92,6 +98,7 @@ export async function followTrace(ledger: Ledger, prev: TraceState | undefined, 
     s.ended = true;
   }
   const t = traceEvents(s.reader, path, { onNote: undefined, defaults: { words: ctx.words } }, !final);
+  s.waiting = t.settled ? t.waiting : [];
   const fresh = t.settled ? t.events.filter((e) => !s.committed.has(e.idempotencyKey!)) : [];
   const events = withoutLineKeyed(ledger, fresh);
   if (t.settled) {

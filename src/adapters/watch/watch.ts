@@ -68,7 +68,7 @@ export async function watch(ledger: Ledger, o: WatchOptions): Promise<{ passes: 
         o.status.input(r, now());
       };
       const f = await followPaths(ledger, folder, paths, ctx, stop, onInput);
-      const r = redis && !stop() ? await redis.pass(ledger, stop, onInput) : null;
+      const r = redis && !stop() ? await redis.pass(ledger, stop, onInput, f.waiting) : null;
       total += appended;
       const t = now();
       o.status.pass({ pass: passes, time: t, files: f.inputs, keys: r ? r.keys : null, redisUp: r ? r.up : null, appended, failed, behindBytes: f.behindBytes, behindSeconds: f.oldestUnreadMs === null ? null : Math.max(0, (t - f.oldestUnreadMs) / 1000) });

@@ -11,7 +11,8 @@ export type TraceFact =
   | { kind: 'rank'; line: number; rank: number }
   | ({ kind: 'describe_tensor'; line: number; describerId: number; id: number } & DescribedCompile & DescribedTensor)
   | ({ kind: 'describe_source'; line: number; describerId: number; id: number; source: string } & DescribedCompile)
-  | ({ kind: 'create_symbol'; line: number; source: string; value: number | string | { float: string } } & DescribedCompile);
+  | ({ kind: 'create_symbol'; line: number; source: string; value: number | string | { float: string } } & DescribedCompile)
+  | ({ kind: 'equals_match'; line: number; source: string; value: number | string | { float: string } } & DescribedCompile);
 
 /** The compile a description belongs to: `frame_id/frame_compile_id` (the attempt apart: a restart re-describes). */
 export interface DescribedCompile {
@@ -67,6 +68,17 @@ export function tensorPropertySymbol(text: string): boolean {
 }
 /** repr() of a Python int. */
 const PY_INT = /^-?(?:0|[1-9]\d*)$/;
+
+/**
+ * A line of a compile's guards (dynamo_cpp_guards_str) that pins an int or a float: Dynamo
+ * specialized the source to that value (wrap_literal, wrap_symint, wrap_symfloat: the value
+ * joined into the profile by process_automatic_dynamic, then a CONSTANT_MATCH guard, written
+ * `{source} == {value!r}`), or a comment and a HINT after it. The value is an int's repr or a
+ * float's (nan is guarded by __math_isnan, and an int subclass or NumPy scalar writes no plain
+ * repr: neither is taken). The lazy source takes the first ` == ` that a value ends.
+ */
+const EQUALS_LINE = /^(.+?) == (-?(?:0|[1-9]\d*)|-?(?:\d+\.\d*(?:e[-+]\d+)?|\d+e[-+]\d+|inf))(?: +(?:#|\(HINT:).*)?$/;
+const EQUALS_MARK = '+- EQUALS_MATCH: ';
 
 const CODE_STATE_ARTIFACTS = new Set(['put_local_code_state', 'put_remote_code_state', 'get_local_code_state', 'get_remote_code_state', 'get_extra_remote_code_state']);
 
@@ -229,6 +241,31 @@ const parsers: Record<string, Parser> = {
     out({ kind: 'create_symbol', line: e.line, source, value, ...describedCompile(e) });
     return true;
   },
+  /**
+   * The ints and floats a compile specialized (its EQUALS_MATCH guards): a static int is put
+   * into the graph and has no symbol, so a trace tells it here alone (an nn.Module's int
+   * attribute in every compile, an int whose record and snapshot say nothing of it).
+   */
+  dynamo_cpp_guards_str(e, out) {
+    const text = e.payloadLogged ?? e.payload;
+    if (text === null) return false;
+    let any = false;
+    for (let i = text.indexOf(EQUALS_MARK); i >= 0; i = text.indexOf(EQUALS_MARK, i + 1)) {
+      const from = i + EQUALS_MARK.length;
+      const end = text.indexOf('\n', from);
+      const m = EQUALS_LINE.exec(text.slice(from, end < 0 ? text.length : end).trimEnd());
+      if (m === null) continue;
+      let value: number | string | { float: string };
+      if (PY_INT.test(m[2])) {
+        const n = Number(m[2]);
+        value = Number.isSafeInteger(n) ? n : m[2];
+      } else if (floatFromRepr(m[2]) !== undefined) value = { float: m[2] };
+      else continue;
+      out({ kind: 'equals_match', line: e.line, source: m[1], value, ...describedCompile(e) });
+      any = true;
+    }
+    return any;
+  },
   compilation_metrics(e, out) {
     const m = obj(e.meta.compilation_metrics);
     if (!m) return false;
@@ -258,7 +295,7 @@ const parsers: Record<string, Parser> = {
 };
 
 /** Known kinds that never hold PGO facts (counted as ignored, not unknown). */
-const QUIET = new Set(['str', 'dynamo_start', 'describe_storage', 'guard_added_fast', 'guard_added', 'sizes', 'dynamo_output_graph', 'dynamo_cpp_guards_str', 'feature_usage', 'optimize_ddp_split_graph', 'aot_joint_graph', 'aot_forward_graph', 'aot_backward_graph', 'aot_inference_graph', 'inductor_output_code', 'inductor_post_grad_graph', 'inductor_pre_grad_graph', 'dynamo_guards', 'bwd_compilation_metrics', 'symbolic_shape_specialization', 'propagate_real_tensors', 'graph_break', 'missing_fake_kernel', 'mismatched_fake_kernel', 'exported_program', 'link', 'guard_added_fast', 'compiled_autograd_graph', 'dump_file', 'fx_graph_cache_hit', 'fx_graph_cache_miss', 'fx_graph_cache_bypass', 'aotautograd_cache_hit', 'aotautograd_cache_miss', 'aotautograd_cache_bypass', 'artifact']);
+const QUIET = new Set(['str', 'dynamo_start', 'describe_storage', 'guard_added_fast', 'guard_added', 'sizes', 'dynamo_output_graph', 'feature_usage', 'optimize_ddp_split_graph', 'aot_joint_graph', 'aot_forward_graph', 'aot_backward_graph', 'aot_inference_graph', 'inductor_output_code', 'inductor_post_grad_graph', 'inductor_pre_grad_graph', 'dynamo_guards', 'bwd_compilation_metrics', 'symbolic_shape_specialization', 'propagate_real_tensors', 'graph_break', 'missing_fake_kernel', 'mismatched_fake_kernel', 'exported_program', 'link', 'guard_added_fast', 'compiled_autograd_graph', 'dump_file', 'fx_graph_cache_hit', 'fx_graph_cache_miss', 'fx_graph_cache_bypass', 'aotautograd_cache_hit', 'aotautograd_cache_miss', 'aotautograd_cache_bypass', 'artifact']);
 
 /**
  * Whether an entry's facts may depend on its payload, so that a payload that does not match
@@ -274,6 +311,8 @@ export function payloadMatters(e: TraceEntry): boolean {
   const kind = e.kind;
   if (!Object.hasOwn(parsers, kind)) return false;
   if (kind === 'chromium_event') return entryMayNameFact(e);
+  // guards that pin no value give no fact
+  if (kind === 'dynamo_cpp_guards_str') return (e.payloadLogged ?? e.payload ?? '').includes(EQUALS_MARK);
   if (kind !== 'artifact') return true;
   const name = str(obj(e.meta.artifact)?.name);
   return name !== null && (CODE_STATE_ARTIFACTS.has(name) || name === 'recompile_reasons');

@@ -224,3 +224,63 @@ describe('create_symbol facts', () => {
     assert.equal(tensorPropertySymbol(`{"create_symbol": {"source": "L['x'].size()[0]", "val": "4"}}`), false);
   });
 });
+
+describe('dynamo_cpp_guards_str facts (session 26: the ints and floats a compile specialized)', () => {
+  /** One guards entry with these guard lines (each under the tree's prefix), read back as facts, from bytes and from lines. */
+  const guardsFacts = (guards: string[], hash?: string) => {
+    const payload = ['', 'TREE_GUARD_MANAGER:', '+- RootGuardManager', ...guards.map((g) => `| | +- ${g}`)];
+    const md5 = hash ?? createHash('md5').update(payload.join('\n')).digest('hex');
+    const text = [`V1130 04:24:43.496000 515 torch/_dynamo/guards.py:3977] {"dynamo_cpp_guards_str": {}, "frame_id": 2, "frame_compile_id": 1, "attempt": 0, "has_payload": "${md5}"}`, ...payload.map((p) => `\t${p}`)].join('\n');
+    const read = (bytes: boolean) => {
+      const stats = newStats();
+      const facts: TraceFact[] = [];
+      const problems: string[] = [];
+      const asm = traceAssembler((e) => parseEntry(e, stats, (f) => f.kind !== 'rank' && facts.push(f)), (p) => problems.push(p.message), FACT_READS);
+      if (bytes) assert.equal(asm.pushBytes(Buffer.from(text)), true);
+      else text.split('\n').forEach((l, i) => asm.push(l, i + 1));
+      asm.end();
+      return { facts, problems, ignored: stats.ignored };
+    };
+    const r = read(true);
+    assert.deepEqual(read(false), r);
+    return r;
+  };
+  it("an EQUALS_MATCH of an int or a float is the value a compile was fed (its source as written, a comment or HINT after); others give none", () => {
+    const r = guardsFacts([
+      "EQUALS_MATCH: L['self']._modules['inner'].k == 3                            # return x * self.k  # rv/train/probe3.py:46 in forward (HINT: torch.compile considers integer attributes of the nn.Module to be static.)",
+      "EQUALS_MATCH: L['scale'] == 1.0                                             # return x * scale  # x.py:1 in f",
+      "EQUALS_MATCH: L['k'] == -3",
+      'EQUALS_MATCH: G[\'BIG\'] == 1152921504606846976',
+      "EQUALS_MATCH: L['eps'] == 1e-05 (HINT: a hint)",
+      "EQUALS_MATCH: L['d']['a == 1'] == 2   # a source with ` == ` in it",
+      "EQUALS_MATCH: L['inf'] == inf",
+      // not a plain int or float: a tuple, a string, a NumPy scalar, an IntEnum, a bool
+      "EQUALS_MATCH: L['t'] == (1, 2)",
+      "EQUALS_MATCH: L['mode'] == 'train'",
+      "EQUALS_MATCH: L['a'] == np.int64(3)",
+      "EQUALS_MATCH: L['c'] == <Color.RED: 1>",
+      "BOOL_MATCH: L['flag'] == True",
+      "TYPE_MATCH: ___check_type_id(L['x'], 10741888)",
+      "EQUALS_MATCH: L['z'] == 007",
+    ]);
+    assert.deepEqual(r.problems, []);
+    assert.deepEqual(
+      r.facts.map((f) => (f.kind === 'equals_match' ? [f.source, f.value, f.compile, f.attempt, f.line] : f.kind)),
+      [
+        ["L['self']._modules['inner'].k", 3, '2/1', 0, 1],
+        ["L['scale']", { float: '1.0' }, '2/1', 0, 1],
+        ["L['k']", -3, '2/1', 0, 1],
+        ["G['BIG']", '1152921504606846976', '2/1', 0, 1],
+        ["L['eps']", { float: '1e-05' }, '2/1', 0, 1],
+        ["L['d']['a == 1']", 2, '2/1', 0, 1],
+        ["L['inf']", { float: 'inf' }, '2/1', 0, 1],
+      ],
+    );
+  });
+  it('guards that pin no value are counted as read, unhashed (a damaged payload of them is not said); a damaged one that pins one is said and gives none', () => {
+    const none = guardsFacts(["TYPE_MATCH: ___check_type_id(L['x'], 10741888)"], '0'.repeat(32));
+    assert.deepEqual([none.facts, none.problems, none.ignored], [[], [], 1]);
+    const bad = guardsFacts(["EQUALS_MATCH: L['k'] == 3"], '0'.repeat(32));
+    assert.deepEqual([bad.facts, bad.problems], [[], ['dynamo_cpp_guards_str: payload does not match has_payload (MD5): the log ends inside it; entry skipped']]);
+  });
+});
