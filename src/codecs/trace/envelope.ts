@@ -23,6 +23,10 @@ export interface TraceEntry {
   readonly payloadLogged: string | null;
   /** has_payload was given, the payload was checked (EntryReads.checks) and its MD5 did not match it. */
   payloadMismatch: boolean;
+  /** Whether the payload holds an ASCII text with no tab or newline; from its bytes when read from bytes, undecoded. */
+  payloadHas(ascii: string): boolean;
+  /** Read from bytes: the payload's lines that hold an ASCII text (no tab or newline), decoded alone, joined by newlines; else null. */
+  linesHolding(ascii: string): string | null;
   /** "0/1" style compile id from frame_id / frame_compile_id / attempt, when the envelope has them. */
   readonly compileId: string | null;
   /** The metadata's rank; null also where the metadata is not parsed: one that names no rank, or one after an entry that named one. */
@@ -49,6 +53,13 @@ const BOOKKEEPING = new Set(['frame_id', 'frame_compile_id', 'attempt', 'has_pay
 
 const TAB = 9;
 const NL = 10;
+const NL_TAB = Buffer.from('\n\t');
+/** A buffer of at least n bytes, reused (md5's copy of a payload without its tabs). */
+let scratch = Buffer.alloc(0);
+function scratchFor(n: number): Buffer {
+  if (scratch.length < n) scratch = Buffer.allocUnsafe(Math.max(n, 2 * scratch.length, 1 << 16));
+  return scratch;
+}
 
 class Entry implements TraceEntry {
   payloadMismatch = false;
@@ -56,6 +67,8 @@ class Entry implements TraceEntry {
   #text: string | null | undefined;
   /** bytes[from, to) decoded, or undefined until asked. */
   #logged: string | undefined;
+  /** payloadHas's last question and answer. */
+  #has: [string, boolean] | undefined;
   #bytes: Buffer | null = null;
   #from = 0;
   #to = 0;
@@ -88,12 +101,53 @@ class Entry implements TraceEntry {
    * after (cheaper than a copy of its bytes without them, line by line), the text a parser reads.
    */
   md5(): string {
-    return md5Hex(this.#bytes !== null && this.#lines === 1 ? this.#bytes.subarray(this.#from + 1, this.#to) : this.payload!);
+    const b = this.#bytes;
+    if (b !== null && this.#lines === 1) return md5Hex(b.subarray(this.#from + 1, this.#to));
+    // A compile's guards (read only where a line pins a value: never decoded whole): their
+    // bytes without each line's tab, copied and hashed. The bytes are UTF-8 (pushBytes), so
+    // these are the text's; other payloads are decoded for their parser anyway.
+    if (b === null || this.#text !== undefined || this.kind !== 'dynamo_cpp_guards_str') return md5Hex(this.payload!);
+    const v = b.subarray(this.#from + 1, this.#to);
+    const out = scratchFor(v.length);
+    let n = 0;
+    let i = 0;
+    for (let at = v.indexOf(NL_TAB, 0); at >= 0; at = v.indexOf(NL_TAB, i)) {
+      n += v.copy(out, n, i, at + 1);
+      i = at + 2;
+    }
+    n += v.copy(out, n, i, v.length);
+    return md5Hex(out.subarray(0, n));
   }
   get payload(): string | null {
     // '\n\t' is only ever a line break and the next line's tab: no line holds a newline
     if (this.#text === undefined) this.#text = this.payloadLogged!.slice(1).replaceAll('\n\t', '\n');
     return this.#text;
+  }
+  payloadHas(ascii: string): boolean {
+    // asked twice of an entry (is it checked, then by its parser): answered once
+    if (this.#has !== undefined && this.#has[0] === ascii) return this.#has[1];
+    let has: boolean;
+    if (this.#bytes === null || this.#logged !== undefined) has = (this.#logged ?? this.payload ?? '').includes(ascii);
+    else {
+      // a view of the entry's bytes: a search of the whole buffer would run on past them
+      has = this.#bytes.subarray(this.#from, this.#to).indexOf(ascii, 0, 'latin1') >= 0;
+    }
+    this.#has = [ascii, has];
+    return has;
+  }
+  linesHolding(ascii: string): string | null {
+    const b = this.#bytes;
+    if (b === null) return null;
+    const lines: string[] = [];
+    // a view of the entry's bytes: a search of the whole buffer would run on past them
+    const v = b.subarray(this.#from, this.#to);
+    for (let at = v.indexOf(ascii, 0, 'latin1'); at >= 0; ) {
+      const nl = v.indexOf(NL, at);
+      const end = nl < 0 ? v.length : nl;
+      lines.push(v.toString('utf8', v.lastIndexOf(NL, at) + 1, end));
+      at = nl < 0 ? -1 : v.indexOf(ascii, end + 1, 'latin1');
+    }
+    return lines.join('\n');
   }
   get payloadLogged(): string | null {
     if (this.#bytes === null) return null;

@@ -247,7 +247,10 @@ const parsers: Record<string, Parser> = {
    * attribute in every compile, an int whose record and snapshot say nothing of it).
    */
   dynamo_cpp_guards_str(e, out) {
-    const text = e.payloadLogged ?? e.payload;
+    // most compiles' guards pin no int or float: their payload's bytes are searched, never decoded
+    if (!e.payloadHas(EQUALS_MARK)) return false;
+    // only the lines that pin a value are decoded (linesHolding), not the whole payload
+    const text = e.linesHolding(EQUALS_MARK) ?? e.payload;
     if (text === null) return false;
     let any = false;
     for (let i = text.indexOf(EQUALS_MARK); i >= 0; i = text.indexOf(EQUALS_MARK, i + 1)) {
@@ -312,7 +315,7 @@ export function payloadMatters(e: TraceEntry): boolean {
   if (!Object.hasOwn(parsers, kind)) return false;
   if (kind === 'chromium_event') return entryMayNameFact(e);
   // guards that pin no value give no fact
-  if (kind === 'dynamo_cpp_guards_str') return (e.payloadLogged ?? e.payload ?? '').includes(EQUALS_MARK);
+  if (kind === 'dynamo_cpp_guards_str') return e.payloadHas(EQUALS_MARK);
   if (kind !== 'artifact') return true;
   const name = str(obj(e.meta.artifact)?.name);
   return name !== null && (CODE_STATE_ARTIFACTS.has(name) || name === 'recompile_reasons');
