@@ -277,6 +277,24 @@ describe('dynamo_cpp_guards_str facts (session 26: the ints and floats a compile
       ],
     );
   });
+  it("a payload met before with its has_payload is compared, not hashed: one with that hash but other bytes is still said", () => {
+    const good = ['', '+- RootGuardManager', "| | +- EQUALS_MATCH: L['k'] == 3"];
+    const bad = ['', '+- RootGuardManager', "| | +- EQUALS_MATCH: L['k'] == 4"];
+    const md5 = createHash('md5').update(good.join('\n')).digest('hex');
+    const entry = (lines: string[], compile: number) => [`V1130 04:24:43.496000 515 torch/_dynamo/guards.py:3977] {"dynamo_cpp_guards_str": {}, "frame_id": 0, "frame_compile_id": ${compile}, "attempt": 0, "has_payload": "${md5}"}`, ...lines.map((p) => `\t${p}`)];
+    const text = [...entry(good, 0), ...entry(bad, 1), ...entry(good, 2)].join('\n');
+    for (const bytes of [true, false]) {
+      const stats = newStats();
+      const facts: TraceFact[] = [];
+      const problems: string[] = [];
+      const asm = traceAssembler((e) => parseEntry(e, stats, (f) => f.kind !== 'rank' && facts.push(f)), (p) => problems.push(p.message), FACT_READS);
+      if (bytes) assert.equal(asm.pushBytes(Buffer.from(text)), true);
+      else text.split('\n').forEach((l, i) => asm.push(l, i + 1));
+      asm.end();
+      assert.deepEqual(problems, ['dynamo_cpp_guards_str: payload does not match has_payload (MD5); entry skipped'], `bytes ${bytes}`);
+      assert.deepEqual(facts.map((f) => (f.kind === 'equals_match' ? [f.compile, f.value] : f.kind)), [['0/0', 3], ['0/2', 3]], `bytes ${bytes}`);
+    }
+  });
   it('guards that pin no value are counted as read, unhashed (a damaged payload of them is not said); a damaged one that pins one is said and gives none', () => {
     const none = guardsFacts(["TYPE_MATCH: ___check_type_id(L['x'], 10741888)"], '0'.repeat(32));
     assert.deepEqual([none.facts, none.problems, none.ignored], [[], [], 1]);
