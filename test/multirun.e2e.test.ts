@@ -530,7 +530,7 @@ describe('retracting a run that a later snapshot with no run carries', () => {
     ok(cli(db, ['ingest', older, ...set.key]));
     const at = Number((JSON.parse(ok(cli(db, ['jobs', '--json'])).trim().split('\n')[0]) as { position: number }).position) + 1;
     ok(cli(db, ['ingest', later, ...set.key]));
-    const named = `the pickle snapshot ${later} (#${at}), ingested with no run and written later than run ${r2}, holds what run ${r2} brought too (PyTorch writes what it loaded into each profile it writes): no run names it, so no retraction leaves it out`;
+    const named = `the pickle snapshot ${later} (#${at}), ingested with no run and written later than run ${r2} (by its file's time: a copy that did not keep it tells otherwise), holds what run ${r2} brought too (PyTorch writes what it loaded into each profile it writes): no run names it, so no retraction leaves it out`;
     const why = ok(cli(db, ['why', ...set.key, '--code', 'listdict', '--source', "L['xs'][0]", '--dim', '0']));
     assert.ok(why.includes(`pgo-ledger retract --run ${r2} undoes that run; but ${named}`), why);
     assert.ok(!why.includes(older), why);

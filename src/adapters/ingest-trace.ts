@@ -538,12 +538,19 @@ class TraceScope {
     // mid-compile), not one that died there. Its records wait, as a growing log's do, with all
     // after them: taking the put alone put the snapshot ahead of the compile's records once the
     // rest came (trial s26a: `why` said "marked dynamic" of a dim PyTorch's records explain).
-    if (!partial)
-      for (const f of facts)
+    // Only after the log's last compilation_metrics: one damaged mid-file (a compile that went
+    // on to others) is no log still being written, and leaves its own records out alone.
+    if (!partial) {
+      let last = facts.length - 1;
+      while (last >= 0 && facts[last].kind !== 'compilation_metrics') last--;
+      for (let i = last + 1; i < facts.length; i++) {
+        const f = facts[i];
         if (f.kind === 'code_state' && f.artifact.startsWith('put_') && f.compileId !== null && this.#parsed.has(f)) {
           const c = compileOfAttempt(this.#cid(f)!);
           if (!this.#metrics.has(c) && !this.#cut.has(c)) this.#cut.set(c, f.line);
         }
+      }
+    }
     // said after the snapshots' problems
     for (const p of badTimes) this.problems.push(p);
     this.#lastTime = times.length !== 0 ? times[0].time : file === '-' ? Date.now() : statSync(file).mtimeMs;
