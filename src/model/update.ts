@@ -1,6 +1,7 @@
-import { atomEq, fieldEq, type Atom } from './atoms.ts';
+import { atomEq, fieldEq, UNSET, type Atom } from './atoms.ts';
 import type { CodeId } from './code-id.ts';
 import { emptyEntry, joinInto, joinKeeps, type FrameStateSizeEntry } from './entry.ts';
+import { PyFloat } from './float.ts';
 import { codeStateFor, type Profile } from './profile.ts';
 import { atomStr, fieldStr } from './python-repr.ts';
 
@@ -36,9 +37,15 @@ export function updateAutomaticDynamic(
   name: string,
   entry: FrameStateSizeEntry,
   automaticDynamic = true,
+  snapshot = false,
 ): UpdateResult {
   const state = codeStateFor(profile, code).automaticDynamic;
   const existing = state.get(name);
+  // A snapshot (a profile PyTorch wrote) carries the nan it loaded as the profile's value: it
+  // is that value, not a frame's new one to compare with `!=` (nan != nan: dynamic, as a
+  // compile fed nan again makes it). Joined as such, a later file of the profile turned a
+  // static nan dynamic where PyTorch's file keeps it (trial s26b).
+  if (snapshot && existing !== undefined && isNan(existing.scalar) && isNan(entry.scalar)) entry = { ...entry, scalar: UNSET };
   if (!automaticDynamic) {
     state.set(name, entry);
     return { entry, before: existing && { ...existing }, records: [] };
@@ -85,3 +92,5 @@ export function updateAutomaticDynamic(
     }
   }
 }
+
+const isNan = (x: unknown) => x instanceof PyFloat && Number.isNaN(x.value);

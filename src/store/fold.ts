@@ -62,6 +62,8 @@ export interface FoldInput {
   entry: EntryJson | null;
   /** entry.imported from a trace: PyTorch's records are separate dynamic.logged events. */
   quiet: boolean;
+  /** entry.imported: the snapshot's format (`merge`: a join of profiles, by `|=` as ranks are). */
+  format: string | null;
   /** dynamic.logged */
   record: DynamicLogged['record'] | null;
   guard: string | null;
@@ -100,7 +102,8 @@ export function fold(view: StreamView, ev: FoldInput): FoldStep | null {
   const entry = ev.shape ? entryOf(ev.shape) : entryFromJson(ev.entry!);
   // with automatic dynamic off the observation takes the entry's place (no join in place)
   const replaced = ev.automaticDynamic ? undefined : view.profile.codes.get(key)?.state.automaticDynamic.get(ev.source);
-  let r = updateAutomaticDynamic(view.profile, ev.code, ev.source, entry, ev.automaticDynamic);
+  // a profile PyTorch wrote is a snapshot; a merge joins ranks by `|=` (update.ts)
+  let r = updateAutomaticDynamic(view.profile, ev.code, ev.source, entry, ev.automaticDynamic, ev.entry !== null && ev.format !== 'merge');
   if (ev.shape?.kind === 'tensor' && ev.shape.markDynamic) r = markDynamic(r, ev.shape.markDynamic, ev.shape.size.length);
   if (seq === undefined || r.before !== r.entry) {
     const changes = (view.changes = (view.changes ?? 0) + 1);
@@ -155,11 +158,11 @@ export function foldInput(ev: EventBody): FoldInput | null {
     case 'scalar.described':
       return null;
     case 'shape.observed':
-      return { kind: ev.kind, code: ev.payload.code, source: ev.payload.source, shape: shapeFromJson(ev.payload.shape), automaticDynamic: ev.payload.automatic_dynamic, entry: null, quiet: false, record: null, guard: null };
+      return { kind: ev.kind, code: ev.payload.code, source: ev.payload.source, shape: shapeFromJson(ev.payload.shape), automaticDynamic: ev.payload.automatic_dynamic, entry: null, quiet: false, format: null, record: null, guard: null };
     case 'entry.imported':
-      return { kind: ev.kind, code: ev.payload.code, source: ev.payload.source, shape: null, automaticDynamic: true, entry: ev.payload.entry, quiet: ev.payload.records === 'logged', record: null, guard: null };
+      return { kind: ev.kind, code: ev.payload.code, source: ev.payload.source, shape: null, automaticDynamic: true, entry: ev.payload.entry, quiet: ev.payload.records === 'logged', format: ev.payload.format, record: null, guard: null };
     case 'dynamic.logged':
-      return { kind: ev.kind, code: ev.payload.code, source: ev.payload.source, shape: null, automaticDynamic: true, entry: null, quiet: false, record: ev.payload.record, guard: ev.payload.guard };
+      return { kind: ev.kind, code: ev.payload.code, source: ev.payload.source, shape: null, automaticDynamic: true, entry: null, quiet: false, format: null, record: ev.payload.record, guard: ev.payload.guard };
   }
 }
 

@@ -21,7 +21,7 @@ function inputs(n: number, seed: number, shared: boolean): FoldInput[] {
     const code = codes[rnd(3)];
     const source = `L['x${rnd(3)}']`;
     const r = rnd(100);
-    const base = { code, source, entry: null, quiet: false, record: null, guard: null };
+    const base = { code, source, entry: null, quiet: false, format: null, record: null, guard: null };
     if (r < 3) {
       out.push({ ...base, kind: 'dynamic.logged', shape: null, automaticDynamic: true, record: { dim_changed: 0, reason: 'size change', cached: '8', new: '16' } });
       continue;
