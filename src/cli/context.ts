@@ -167,8 +167,10 @@ export function selectProfile(l: Ledger, o: SelectOpts): ProfileRow {
   const all = l.profiles().filter((p) => p.key.job === o.job);
   const fits = all.filter((p) => (o.rank === undefined || p.key.rank === parseRank(o.rank)) && (o.tag === undefined || p.key.tag === o.tag));
   if (fits.length === 1) return fits[0];
-  const exact = fits.find((p) => p.key.rank === null && p.key.tag === '');
-  if (fits.length > 1 && o.rank === undefined && o.tag === undefined && exact) return exact;
+  // no --tag: PyTorch's key with no cache_key_tag, of the rank given (None where none is):
+  // `--job J --rank 0` is J:0: beside J:0:v2, as `--job J` is J:None: (trial s26b)
+  const exact = o.tag === undefined ? fits.find((p) => p.key.tag === '' && (o.rank !== undefined || p.key.rank === null)) : undefined;
+  if (exact) return exact;
   if (!all.length) {
     // what there is, as a --rank or --code that fits nothing says it
     const jobs = [...new Set(l.profiles().map((p) => p.key.job))];
