@@ -40,10 +40,11 @@ function buildObservationLine() {
     .object({
       job: z.string().min(1, 'empty: give the job id (torch.compiler.config.job_id), or leave the field out to take --job').optional(),
       rank: z.number().int().nonnegative().nullable().optional(),
-      tag: z.string().optional(),
-      run: z.string().optional(),
+      // null is the field left out (a Python recorder writes None so: trial s26b)
+      tag: z.string().nullable().optional(),
+      run: z.string().nullable().optional(),
       time: z.union([z.string(), z.number()]).optional(),
-      compile_id: z.string().optional(),
+      compile_id: z.string().nullable().optional(),
       code: z.object({
         filename: z.string(),
         firstlineno: z.number().int(),
@@ -89,6 +90,8 @@ const INT_TEXT = /^-?\d+$/;
 const isPlain = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && Object.getPrototypeOf(v) === Object.prototype;
 const isIntJson = (v: unknown) => (typeof v === 'number' ? Number.isSafeInteger(v) : typeof v === 'string' && INT_TEXT.test(v));
 const optString = (v: unknown) => v === undefined || typeof v === 'string';
+/** A field that may be left out or null (as a Python recorder writes None). */
+const optNullString = (v: unknown) => v === undefined || v === null || typeof v === 'string';
 function intJsons(v: unknown): v is unknown[] {
   if (!Array.isArray(v)) return false;
   for (let i = 0; i < v.length; i++) if (!isIntJson(v[i])) return false;
@@ -103,7 +106,7 @@ export function surelyValidLine(j: unknown): j is z.infer<ReturnType<typeof buil
   const { job, rank, time, code: c, source, kind, size, stride, value, automatic_dynamic: auto } = j;
   if (job !== undefined && (typeof job !== 'string' || job.length === 0)) return false;
   if (rank !== undefined && rank !== null && !(typeof rank === 'number' && Number.isSafeInteger(rank) && rank >= 0)) return false;
-  if (!optString(j.tag) || !optString(j.run) || !optString(j.compile_id)) return false;
+  if (!optNullString(j.tag) || !optNullString(j.run) || !optNullString(j.compile_id)) return false;
   if (time !== undefined && typeof time !== 'string' && !(typeof time === 'number' && Number.isFinite(time))) return false;
   if (!isPlain(c) || !onlyKeys(c, CODE_KEYS)) return false;
   if (typeof c.filename !== 'string' || typeof c.name !== 'string' || !optString(c.file_hash)) return false;

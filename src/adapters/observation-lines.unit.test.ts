@@ -729,3 +729,19 @@ describe('mark_dynamic on a line', () => {
     assert.throws(() => parseObservationLine(`{${job},"kind":"tensor","size":[3],"stride":[1],"mark_dynamic":[-1]}`, 4, ctx), /f\.jsonl:4: field mark_dynamic/);
   });
 });
+
+describe('trial s26b: a field a Python recorder wrote as None', () => {
+  it('run, tag and compile_id null are the field left out, on the fast path and through the schema alike', () => {
+    const base = { job: 'p', code: { filename: 'a.py', firstlineno: 1, name: 'f', file_hash: 'h' }, source: "L['n']", kind: 'scalar', value: 4 };
+    const plain = parseObservationLine(JSON.stringify(base), 1, lineContext('x.jsonl', { run: 'r' }));
+    for (const f of ['run', 'tag', 'compile_id']) {
+      const line = { ...base, [f]: null };
+      assert.equal(surelyValidLine(line), true, f);
+      assert.equal(observationLineSchema().safeParse(line).success, true, f);
+      const e = parseObservationLine(JSON.stringify(line), 1, lineContext('x.jsonl', { run: 'r' }));
+      assert.deepEqual([e.cacheKey, e.run, e.compileId, e.payload], [plain.cacheKey, plain.run, plain.compileId, plain.payload], f);
+    }
+    // a code id's file_hash is no such field: null there is still refused
+    assert.equal(surelyValidLine({ ...base, code: { ...base.code, file_hash: null } }), false);
+  });
+});
