@@ -58,6 +58,10 @@ describe('issue: fleet commands tried by a new user (publish, errors)', () => {
     assert.match(r.stderr, /fixture2:0: has no source with dim 9$/m);
     // session 14 tryout: the source is there, so say so and list its dims (it said "has no source L['x']")
     assert.match(cli(db, ['why', '--job', 'fixture2', '--source', "L['x']", '--dim', '9']).stderr, /^pgo-ledger: L\['x'\] of fixture2:0: has no dim 9; its dims: 0, 1, stride 0, stride 1$/m);
+    // a dim of 20 digits is echoed as given, not rounded (trial s26a: "has no dim 100000000000000000000")
+    const huge = cli(db, ['why', '--job', 'fixture2', '--source', "L['x']", '--dim', '99999999999999999999']);
+    assert.equal(huge.status, 2);
+    assert.match(huge.stderr, /--dim 99999999999999999999: want a number a tensor can have as a dim \(under 1024\)/);
     assert.match(cli(db, ['why', '--job', 'fixture2', '--source', "L['nope']", '--dim', '9']).stderr, /fixture2:0: has no source L\['nope'\] with dim 9 \(its sources: L\['x'\], L\['self'\].heads, L\['y'\]\)$/m);
   });
 

@@ -50,6 +50,10 @@ describe('issue 12.5: merging ranks', () => {
     const none = cli(db, ['merge', '--from', 'nobody:*', '--into', 'x']);
     assert.equal(none.status, 2);
     assert.match(none.stderr, /--from nobody:\*: no profile matches/);
+    // the target alone matches: said so (trial s26a: "no profile matches")
+    const self = cli(db, ['merge', '--from', 'lm-all*', '--into', 'lm-all']);
+    assert.equal(self.status, 2);
+    assert.match(self.stderr, /--from lm-all\*: no profile matches but the target lm-all:None: itself, which a merge never joins into itself/);
   });
 
   for (const dialect of DIALECTS) it(`issue 12.5 (${dialect}): merge --live keeps the joined profile up to date as ranks are ingested: show equals a fresh merge --from of them all, and why follows into the rank`, () => {

@@ -98,7 +98,7 @@ export function carriedAdvice(runs: readonly string[], carriers: Carriers, how: 
   const s = carriers.snapshots;
   if (s.length) {
     const them = s.map((x) => `the ${x.format} snapshot ${x.origin} (#${x.position})`).join(', ');
-    out.push(`${them}, ingested with no run and written later than ${what}, ${s.length > 1 ? 'hold' : 'holds'} what ${what} brought too (PyTorch writes what it loaded into each profile it writes): no run names ${s.length > 1 ? 'them' : 'it'}, so no ${how === 'retract' ? 'retraction' : '--exclude-run'} leaves ${s.length > 1 ? 'them' : 'it'} out`);
+    out.push(`${them}, ingested with no run and written later than ${what} (by ${s.length > 1 ? 'their files\' times' : 'its file\'s time'}: a copy that did not keep it tells otherwise), ${s.length > 1 ? 'hold' : 'holds'} what ${what} brought too (PyTorch writes what it loaded into each profile it writes): no run names ${s.length > 1 ? 'them' : 'it'}, so no ${how === 'retract' ? 'retraction' : '--exclude-run'} leaves ${s.length > 1 ? 'them' : 'it'} out`);
   }
   return `but ${out.join('; and ')}`;
 }

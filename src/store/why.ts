@@ -85,9 +85,10 @@ export function parseDimRef(s: string): DimRef | undefined {
   if (t === 'scalar') return { field: 'scalar' };
   if (t === 'rank' || t === 'size') return { field: 'size' };
   if (t === 'stride') return { field: 'stride' };
-  let m = /^(?:size\s*[:[ ]\s*)?(\d+)\]?$/.exec(t);
+  // a dim index is under MAX_DIMS (1024): one of more digits is none (and Number() would round it: trial s26a)
+  let m = /^(?:size\s*[:[ ]\s*)?(\d{1,9})\]?$/.exec(t);
   if (m) return { field: 'size', index: Number(m[1]) };
-  m = /^stride\s*[:[ ]\s*(\d+)\]?$/.exec(t);
+  m = /^stride\s*[:[ ]\s*(\d{1,9})\]?$/.exec(t);
   if (m) return { field: 'stride', index: Number(m[1]) };
   return undefined;
 }

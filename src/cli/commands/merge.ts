@@ -43,7 +43,11 @@ export function mergeCommand(program: Command, ctx: CliContext): void {
         patterns.push(f);
         const keys = matchingKeys(all.map((p) => p.cacheKey), f, into);
         // a live merge may name ranks still to come
-        if (!keys.length && !o.live) usage(`--from ${f}: no profile matches (the ledger has: ${all.map((p) => p.cacheKey).join(', ') || 'none'})`);
+        if (!keys.length && !o.live) {
+          // the target fits too but is never joined into itself: said so (trial s26a: "no profile matches")
+          const only = matchingKeys(all.map((p) => p.cacheKey), f, '').includes(into);
+          usage(`--from ${f}: ${only ? `no profile matches but the target ${into} itself, which a merge never joins into itself` : 'no profile matches'} (the ledger has: ${all.map((p) => p.cacheKey).join(', ') || 'none'})`);
+        }
         return all.filter((p) => keys.includes(p.cacheKey));
       });
       const unique = [...new Map(from.map((p) => [p.cacheKey, p])).values()];

@@ -12,7 +12,7 @@ export function whyCommand(program: Command, ctx: CliContext): void {
       const { storyJson, storyText } = await import('../why-format.ts');
       const l = await ctx.open();
       const p = selectProfile(l, o);
-      const dim = o.dim === undefined ? undefined : (parseDimRef(o.dim) ?? usage(`--dim ${o.dim}: want a number, "scalar", "rank" or "stride N"`));
+      const dim = o.dim === undefined ? undefined : (parseDimRef(o.dim) ?? usage(`--dim ${o.dim}: want a number${/\d{10}/.test(o.dim) ? ' a tensor can have as a dim (under 1024)' : ''}, "scalar", "rank" or "stride N"`));
       const window = windowFor(l, o);
       // --code in the command line's words first (explain's own check names its field, `code`)
       if (o.code !== undefined) {
