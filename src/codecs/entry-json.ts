@@ -1,6 +1,6 @@
 import { DYNAMIC, InferStride, UNSET, type Atom, type ScalarValue, type SizeField, type StrideField } from '../model/atoms.ts';
 import type { FrameStateSizeEntry } from '../model/entry.ts';
-import { floatFromRepr, floatRepr, PyFloat } from '../model/float.ts';
+import { floatFromRepr, floatRepr, nanOfBits, PyFloat } from '../model/float.ts';
 import { toPyInt, type PyInt } from '../model/int.ts';
 import { fieldsFromJson, fieldsToJson, type PlainJson } from '../model/py-plain.ts';
 
@@ -16,7 +16,7 @@ import { fieldsFromJson, fieldsToJson, type PlainJson } from '../model/py-plain.
  */
 export type IntJson = number | string;
 /** A float (a scalar only, with specialize_float=False) as its Python repr: nan, inf and -0.0 survive JSON. */
-export type FloatJson = { float: string };
+export type FloatJson = { float: string; /** a nan's bits where they are not float('nan')'s (PyFloat.nanBits) */ bits?: string };
 /** An atom of a size or stride tuple. */
 export type TupleAtomJson = IntJson | 'dynamic' | 'unset' | { infer: number; obj?: number };
 export type AtomJson = TupleAtomJson | FloatJson;
@@ -55,7 +55,7 @@ function atomToJson(a: Atom, infer: Map<number, InferStride[]> | null): AtomJson
     if (k < 0) k = objs.push(a) - 1;
     return k === 0 ? { infer: a.dim } : { infer: a.dim, obj: k };
   }
-  if (a instanceof PyFloat) return { float: floatRepr(a.value) };
+  if (a instanceof PyFloat) return a.nanBits === undefined ? { float: floatRepr(a.value) } : { float: floatRepr(a.value), bits: a.nanBits };
   return intToJson(a);
 }
 function fieldToJson(f: readonly Atom[] | Atom): FieldJson {
@@ -75,8 +75,8 @@ function atomFromJson(a: AtomJson, infer: Map<number, InferStride[]> | null): At
   if (a === 'dynamic') return DYNAMIC;
   if (a === 'unset') return UNSET;
   if (typeof a === 'object' && a !== null && 'float' in a) {
-    const f = floatFromRepr(a.float);
-    if (!f) throw new RangeError(`${JSON.stringify(a.float)} is not a float as Python prints it`);
+    const f = a.bits !== undefined && a.float === 'nan' ? nanOfBits(a.bits) : floatFromRepr(a.float);
+    if (!f) throw new RangeError(`${JSON.stringify(a.float)}${a.bits !== undefined ? ` (bits ${JSON.stringify(a.bits)})` : ''} is not a float as Python prints it`);
     return f;
   }
   if (typeof a === 'object' && a !== null) {

@@ -6,7 +6,28 @@ import { intRepr, type PyInt } from './int.ts';
  * not a bare number, because a JS number cannot tell `2.0` from `2`, which Python prints apart.
  */
 export class PyFloat {
-  constructor(readonly value: number) {}
+  /**
+   * `nanBits`: a nan's IEEE bits (16 hex digits, big-endian) where they are not float('nan')'s
+   * 7ff8000000000000: CPython keeps a nan's sign and payload through pickle.loads and dumps
+   * (x86's inf - inf is fff8…), and a JS number cannot (trial s26b: an export one byte off).
+   */
+  constructor(
+    readonly value: number,
+    readonly nanBits?: string,
+  ) {}
+}
+
+/** float('nan')'s bits, which a nan of no other bits is written as. */
+export const CANONICAL_NAN = '7ff8000000000000';
+
+/** A nan of these bits (16 hex digits): undefined where they are no nan's. */
+export function nanOfBits(bits: string): PyFloat | undefined {
+  if (!/^[0-9a-f]{16}$/.test(bits)) return undefined;
+  const hi = parseInt(bits.slice(0, 8), 16);
+  const lo = parseInt(bits.slice(8), 16);
+  // exponent all ones, a fraction not zero
+  if ((hi & 0x7ff00000) !== 0x7ff00000 || ((hi & 0xfffff) === 0 && lo === 0)) return undefined;
+  return new PyFloat(NaN, bits === CANONICAL_NAN ? undefined : bits);
 }
 
 /** Python's `repr()`/`str()` of a float: shortest round-trip digits, as `float_repr_style='short'`. */

@@ -2,7 +2,7 @@ import pako from 'pako';
 import { LedgerError } from '../errors.ts';
 import * as z from 'zod';
 import type { EntryJson } from '../codecs/entry-json.ts';
-import { floatFromRepr } from '../model/float.ts';
+import { floatFromRepr, nanOfBits } from '../model/float.ts';
 import { isPyPlain, type PyFields } from '../model/py-plain.ts';
 
 /**
@@ -23,7 +23,10 @@ function buildSchemas() {
    * its migrations) and a newer layout's unknown fields (extra, in model/py-plain.ts's JSON).
    */
   // a float scalar (specialize_float=False) as its Python repr; tuples hold none
-  const FloatJson = z.object({ float: z.string().refine((s) => floatFromRepr(s) !== undefined, 'not a float as Python prints it') });
+  // a nan's bits where they are not float('nan')'s (PyFloat.nanBits)
+  const FloatJson = z
+    .object({ float: z.string().refine((s) => floatFromRepr(s) !== undefined, 'not a float as Python prints it'), bits: z.string().optional() })
+    .refine((f) => f.bits === undefined || (f.float === 'nan' && nanOfBits(f.bits) !== undefined), { message: "bits: a nan's 16 hex digits, with float nan", path: ['bits'] });
   const EntryJsonSchema = z.object({
     scalar: z.union([AtomJson, FloatJson]),
     size: FieldJson,

@@ -214,7 +214,7 @@ function isAtomJson(v: unknown): boolean {
   return isObj(v) && isInt(v.infer) && v.infer >= 0 && (v.obj === undefined || (isInt(v.obj) && v.obj > 0));
 }
 /** A float scalar as entry-json.ts spells it (specialize_float=False). */
-const isFloatJson = (v: unknown) => isObj(v) && typeof v.float === 'string' && floatFromRepr(v.float) !== undefined;
+const isFloatJson = (v: unknown) => isObj(v) && typeof v.float === 'string' && floatFromRepr(v.float) !== undefined && v.bits === undefined;
 const isFieldJson = (v: unknown) => v === 'dynamic' || v === 'unset' || isArrayOf(v, isAtomJson);
 function isCode(v: unknown): boolean {
   if (!isObj(v) || !isStr(v.filename) || !isInt(v.firstlineno) || !isStr(v.name) || !isStr(v.file_hash) || v.extra !== undefined) return false;

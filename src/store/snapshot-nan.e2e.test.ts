@@ -8,7 +8,7 @@ import { pickleProfile } from '../codecs/pickle/index.ts';
 import { DYNAMIC } from '../model/atoms.ts';
 import { makeScalar } from '../model/entry.ts';
 import { updateAutomaticDynamic } from '../model/update.ts';
-import { PyFloat } from '../model/float.ts';
+import { nanOfBits, PyFloat } from '../model/float.ts';
 import { codeStateFor, emptyProfile } from '../model/profile.ts';
 
 describe('trial s26b: a nan a profile file carries', () => {
@@ -53,5 +53,38 @@ describe('trial s26b: a nan a profile file carries', () => {
     const kept = updateAutomaticDynamic(q, code, "L['lr']", makeScalar(new PyFloat(NaN)), true, true);
     assert.deepEqual(kept.records, []);
     assert.ok(kept.entry.scalar instanceof PyFloat && Number.isNaN(kept.entry.scalar.value));
+  });
+});
+
+describe("trial s26b: a nan's sign and payload, as CPython keeps them", () => {
+  const dir = tempDir();
+  const code = { filename: '/srv/train/model.py', firstlineno: 24, name: 'forward', file_hash: 'd02731e6' };
+  it('a pickle of nans with other bits (inf - inf on x86, a payload) exports byte for byte; show --json gives their bits', () => {
+    const p = emptyProfile();
+    const state = codeStateFor(p, code).automaticDynamic;
+    state.set("L['neg']", makeScalar(nanOfBits('fff8000000000000')!));
+    state.set("L['pay']", makeScalar(nanOfBits('7ff0000000000001')!));
+    state.set("L['nan']", makeScalar(new PyFloat(NaN)));
+    const bytes = pickleProfile(p);
+    // BINFLOAT, big-endian: the bits as given; float('nan')'s for the plain one
+    for (const hex of ['fff8000000000000', '7ff0000000000001', '7ff8000000000000']) assert.ok(Buffer.from(bytes).includes(Buffer.from(`47${hex}`, 'hex')), hex);
+    const file = join(dir, 'code_state_nb_None_.pkl');
+    writeFileSync(file, bytes);
+    const db = join(dir, 'bits.db');
+    assert.equal(cli(db, ['ingest', file]).status, 0);
+    const out = join(dir, 'bits.pkl');
+    assert.equal(cli(db, ['export', '--job', 'nb', '--format', 'pickle', '-o', out]).status, 0);
+    assert.deepEqual(readFileSync(out), readFileSync(file));
+    const shown = JSON.stringify(JSON.parse(cli(db, ['show', '--job', 'nb', '--json']).stdout));
+    assert.match(shown, /"L\['neg'\]":\{"scalar":\{"float":"nan","bits":"fff8000000000000"\}/);
+    assert.match(shown, /"L\['nan'\]":\{"scalar":\{"float":"nan"\}/);
+    // the render prints nan, as Python's repr does for any nan
+    assert.match(cli(db, ['show', '--job', 'nb']).stdout, /L\['neg'\]: scalar nan/);
+  });
+  it('bits that are no nan are refused in a stored body, as any other bad float', () => {
+    assert.equal(nanOfBits('7ff0000000000000'), undefined); // inf
+    assert.equal(nanOfBits('3ff0000000000000'), undefined); // 1.0
+    assert.equal(nanOfBits('7ff8'), undefined);
+    assert.equal(nanOfBits('7ff8000000000000')!.nanBits, undefined); // float('nan') itself keeps none
   });
 });

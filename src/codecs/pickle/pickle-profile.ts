@@ -2,7 +2,7 @@ import { inputError } from '../../errors.ts';
 import { DYNAMIC, InferStride, UNSET, type Atom } from '../../model/atoms.ts';
 import { codeKey, type CodeId } from '../../model/code-id.ts';
 import type { FrameStateSizeEntry } from '../../model/entry.ts';
-import { PyFloat } from '../../model/float.ts';
+import { CANONICAL_NAN, PyFloat } from '../../model/float.ts';
 import type { PyInt } from '../../model/int.ts';
 import { closureConflicts } from '../../model/closures.ts';
 import { layoutOf, type CodeState, type Profile, type TorchLayout } from '../../model/profile.ts';
@@ -448,16 +448,21 @@ class Writer {
   private saveAtom(a: Atom): void {
     if (a === DYNAMIC || a === UNSET) this.saveToken(a);
     else if (a instanceof InferStride) this.saveInferStride(a);
-    else if (a instanceof PyFloat) this.saveFloat(a.value);
+    else if (a instanceof PyFloat) this.saveFloat(a);
     else this.saveInt(a);
   }
 
-  /** save_float: BINFLOAT, the IEEE double big-endian (protocols 1 and up); never memoised. */
-  private saveFloat(v: number): void {
+  /** save_float: BINFLOAT, the IEEE double big-endian (protocols 1 and up), a nan's own bits; never memoised. */
+  private saveFloat(f: PyFloat): void {
     this.boundary();
     this.open(9);
     this.buf[this.len] = 0x47;
-    this.dv().setFloat64(this.len + 1, v, false);
+    const bits = Number.isNaN(f.value) ? (f.nanBits ?? CANONICAL_NAN) : null;
+    if (bits === null) this.dv().setFloat64(this.len + 1, f.value, false);
+    else {
+      this.dv().setUint32(this.len + 1, parseInt(bits.slice(0, 8), 16), false);
+      this.dv().setUint32(this.len + 5, parseInt(bits.slice(8), 16), false);
+    }
     this.len += 9;
   }
 

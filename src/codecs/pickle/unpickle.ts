@@ -1,4 +1,5 @@
 import { toPyInt } from '../../model/int.ts';
+import { nanOfBits } from '../../model/float.ts';
 import { DYNAMIC, UNSET } from '../../model/atoms.ts';
 import { PickleError } from './errors.ts';
 import { adoptState, beforeDictChange, dictPush, isDict, isInstance, isList, newDefaultDict, newDict, newInstance, newList, PyFloat, PyGlobal, type PyDict, type PyInstance } from './py-values.ts';
@@ -373,7 +374,9 @@ class Unpickler {
         }
         case 0x47: { // BINFLOAT
           this.need(8);
-          this.push(new PyFloat(this.dv.getFloat64(this.pos, false)));
+          const v = this.dv.getFloat64(this.pos, false);
+          // a nan keeps its bits, as CPython's float does (PyFloat.nanBits)
+          this.push(Number.isNaN(v) ? nanOfBits(this.dv.getUint32(this.pos, false).toString(16).padStart(8, '0') + this.dv.getUint32(this.pos + 4, false).toString(16).padStart(8, '0'))! : new PyFloat(v));
           this.pos += 8;
           break;
         }
