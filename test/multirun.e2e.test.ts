@@ -1000,3 +1000,15 @@ describe('trial s26a: watch takes a profile file or Redis value after the record
     for (const c of ['why', 'history', 'stats']) assert.equal(noPositions(ok(cli(db, [c, '--job', 'probe3', '--json']))), noPositions(ok(cli(one, [c, '--job', 'probe3', '--json']))), c);
   });
 });
+
+describe("trial s25d: why's header names the run of a source one run saw, where the profile holds several", () => {
+  it("probe11's L['xs'][2] (run 3's compile 0/0 (3rd) alone saw it): the run is named; in a window of one run, not", () => {
+    const db = join(dir, 'header-run.db');
+    for (const n of [1, 2, 3]) ok(cli(db, ['ingest', join(RUNS, 'probe11', `run${n}`, 'trace.log.gz')]));
+    const runs = (JSON.parse(ok(cli(db, ['jobs', '--json'])).trim().split('\n')[0]) as { runs: string[] }).runs;
+    const out = ok(cli(db, ['why', '--job', 'probe11', '--code', 'm', '--source', "L['xs'][2]"]));
+    assert.match(out, new RegExp(`^  run ${runs[2].replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: compile 0/0 \\(3rd\\) saw L\\['xs'\\]\\[2\\] \\[3\\]$`, 'm'));
+    const alone = ok(cli(db, ['why', '--job', 'probe11', '--code', 'm', '--source', "L['xs'][2]", '--exclude-run', runs[0], '--exclude-run', runs[1]]));
+    assert.match(alone, /^ {2}compile 0\/0 \(3rd\) saw L\['xs'\]\[2\] \[3\]$/m);
+  });
+});

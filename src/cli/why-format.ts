@@ -115,7 +115,7 @@ function storyLines(s: DimStory, indent: string): string[] {
  * What each compile saw of the source. Every run numbers its compiles from 0/0, so where the
  * shapes come from several runs each run's compiles go under its name ("which compile").
  */
-function sawText(s: DimStory): string {
+function sawText(s: DimStory, manyRuns: boolean): string {
   const byRun = new Map<string | null, DimStory['saw']>();
   for (const x of s.saw) {
     const list = byRun.get(x.run);
@@ -123,7 +123,9 @@ function sawText(s: DimStory): string {
     else byRun.set(x.run, [x]);
   }
   const sentence = (saw: DimStory['saw']) => sawSentence(saw.map((x) => ({ compileId: x.compileId, source: s.source, size: x.size })));
-  if (byRun.size === 1) return sentence(s.saw);
+  // one run's compiles go unnamed only where the answer holds one run (trial s25d: `compile
+  // 0/0 (3rd) saw …` of a ledger of three runs said not which)
+  if (byRun.size === 1 && !manyRuns) return sentence(s.saw);
   return [...byRun].map(([run, saw]) => `run ${run ?? '-'}: ${sentence(saw)}`).join('; ');
 }
 
@@ -133,7 +135,7 @@ function sawText(s: DimStory): string {
  * stride 1); a source is told where its first story comes, its dims in log order (the order
  * they turned dynamic, then those that did not, as listed).
  */
-export function storyText(stories: DimStory[]): string[] {
+export function storyText(stories: DimStory[], o: { /** the profile holds several runs (else: those the stories name) */ manyRuns?: boolean } = {}): string[] {
   const bySource = new Map<string, DimStory[]>();
   for (const s of stories) {
     const head = `${s.source} in ${codeIdLabel(s.code)}:`;
@@ -142,9 +144,10 @@ export function storyText(stories: DimStory[]): string[] {
     else bySource.set(head, [s]);
   }
   const lines: string[] = [];
+  const manyRuns = o.manyRuns ?? new Set(stories.flatMap((s) => s.saw.map((x) => x.run))).size > 1;
   for (const [head, list] of bySource) {
     lines.push(head);
-    if (list[0].saw.length) lines.push(`  ${sawText(list[0])}`);
+    if (list[0].saw.length) lines.push(`  ${sawText(list[0], manyRuns)}`);
     // a stable sort: the dims that never turned dynamic keep the order they came in
     list.sort((x, y) => (x.becameDynamic?.position ?? Infinity) - (y.becameDynamic?.position ?? Infinity) || 0);
     for (const s of list) lines.push(...storyLines(s, '  '));

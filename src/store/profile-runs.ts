@@ -1,4 +1,6 @@
 import type { Sql } from './database.ts';
+import { dictionaries } from './log.ts';
+import { inWindow, leftOutRuns, type Window } from './window.ts';
 import { profileRanges } from './profile-spans.ts';
 
 /** Notes that a profile holds a run from a position on; a row stored before (an earlier position) stays. */
@@ -43,4 +45,14 @@ export function profileRunsDiffer(sql: Sql, profileId: number, cacheKey: string,
     if (want[i] !== have[i]) out.push(`${cacheKey}: profile run ${i}: stored ${have[i] ?? '(none)'}, the log holds ${want[i] ?? '(none)'}`);
   }
   return out;
+}
+
+/** How many runs a profile holds events of in a window (profile_runs; its retracted and excluded runs left out). */
+export function profileRunCount(sql: Sql, profileId: number, window: Window = {}): number {
+  const out = leftOutRuns(sql, profileId, window, dictionaries(sql));
+  let n = 0;
+  for (const [run, position, time] of sql.allRaw('select r.run, pr.first_position, e.time from profile_runs pr join runs r on r.id = pr.run_id join events e on e.position = pr.first_position where pr.profile_id = ?', profileId)) {
+    if (!out.has(run as string) && inWindow(window, Number(position), Number(time))) n++;
+  }
+  return n;
 }

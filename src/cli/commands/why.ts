@@ -30,7 +30,9 @@ export function whyCommand(program: Command, ctx: CliContext): void {
       }
       // one write, not one a line (a long answer is thousands of lines): the same bytes
       else {
-        const text = storyText(stories).map((line) => (line.endsWith('\n') ? line : `${line}\n`)).join('');
+        const { profileRunCount } = await import('../../store/profile-runs.ts');
+        const manyRuns = profileRunCount(l.sql, p.id, window) > 1;
+        const text = storyText(stories, { manyRuns }).map((line) => (line.endsWith('\n') ? line : `${line}\n`)).join('');
         if (text) ctx.out(text);
       }
     });
