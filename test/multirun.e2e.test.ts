@@ -1012,3 +1012,83 @@ describe("trial s25d: why's header names the run of a source one run saw, where 
     assert.match(alone, /^ {2}compile 0\/0 \(3rd\) saw L\['xs'\]\[2\] \[3\]$/m);
   });
 });
+
+describe('trial s26c: logs still being written, read by ingest and by a watch restarted', () => {
+  const lines = (set: string, n: number) => gunzipSync(readFileSync(join(RUNS, set, `run${n}`, 'trace.log.gz'))).toString('utf8').split('\n');
+  const noPositions = (t: string) => t.replace(/"position":\d+,?/g, '');
+  const answers = (db: string, job: string) => ['why', 'history', 'stats'].map((c) => noPositions(ok(cli(db, [c, '--job', job, '--json']))));
+  it('ingest of a folder whose log ends inside a compile that put its profile: the profile file beside it waits for the records; ingested again whole, the one-shot answers', () => {
+    const d = join(dir, 'folder-cut');
+    for (const n of [1, 2, 3]) {
+      mkdirSync(join(d, `run${n}`), { recursive: true });
+      copyFileSync(join(RUNS, 'probe3', `run${n}`, 'code_state_probe3_None_.pkl'), join(d, `run${n}`, 'code_state_probe3_None_.pkl'));
+      writeFileSync(join(d, `run${n}`, 'trace.log'), lines('probe3', n).slice(0, n === 3 ? 2105 : undefined).join('\n') + (n === 3 ? '\n' : ''));
+    }
+    const db = join(dir, 'folder-cut.db');
+    const r = cli(db, ['ingest', d]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /run3\/code_state_probe3_None_\.pkl: waits for the records of profile probe3:None: that a log of the folder holds back \(it ends inside a compile\)/);
+    writeFileSync(join(d, 'run3', 'trace.log'), lines('probe3', 3).join('\n'));
+    ok(cli(db, ['ingest', d]));
+    const one = join(dir, 'folder-cut-one.db');
+    ok(cli(one, ['ingest', d]));
+    assert.deepEqual(answers(db, 'probe3'), answers(one, 'probe3'));
+  });
+  it('a whole log in which no compile finished yet (its first compile\'s records there) gives nothing, said; whole, its events under its own run alone', () => {
+    const cut = join(dir, 'first-compile.log');
+    writeFileSync(cut, lines('probe5', 2).slice(0, 384).join('\n') + '\n');
+    const db = join(dir, 'first-compile.db');
+    const r = cli(db, ['ingest', cut]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /first-compile\.log: no compile finished in it, though one began \(its inputs described, its records\)/);
+    assert.match(r.stdout, /: trace: 0 events appended, 0 already in the log, 1 problem said above/);
+    writeFileSync(cut, lines('probe5', 2).join('\n'));
+    const whole = ok(cli(db, ['ingest', cut]));
+    const one = join(dir, 'first-compile-one.db');
+    assert.equal(ok(cli(one, ['ingest', cut])), whole);
+    assert.deepEqual((JSON.parse(ok(cli(db, ['jobs', '--json'])).trim()) as { runs: string[] }).runs, (JSON.parse(ok(cli(one, ['jobs', '--json'])).trim()) as { runs: string[] }).runs);
+  });
+  it('watch --once, then again (a restart): a profile file waits for a log still being written, the second pass too, though it did not read the log again', () => {
+    const d = join(dir, 'restart-wait');
+    const old = new Date(Date.now() - 60_000);
+    for (const n of [1, 2, 3]) {
+      mkdirSync(join(d, `run${n}`), { recursive: true });
+      copyFileSync(join(RUNS, 'probe3', `run${n}`, 'code_state_probe3_None_.pkl'), join(d, `run${n}`, 'code_state_probe3_None_.pkl'));
+      writeFileSync(join(d, `run${n}`, 'trace.log'), lines('probe3', n).slice(0, n === 3 ? 2105 : undefined).join('\n') + (n === 3 ? '\n' : ''));
+      for (const f of ['code_state_probe3_None_.pkl', ...(n === 3 ? [] : ['trace.log'])]) utimesSync(join(d, `run${n}`, f), old, old);
+    }
+    const db = join(dir, 'restart-wait.db');
+    for (let i = 0; i < 2; i++) {
+      const r = cli(db, ['watch', d, '--once']);
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stderr, /run3\/code_state_probe3_None_\.pkl: waits for the records of profile probe3:None:/, `pass ${i}`);
+    }
+    appendFileSync(join(d, 'run3', 'trace.log'), lines('probe3', 3).slice(2105).join('\n'));
+    utimesSync(join(d, 'run3', 'trace.log'), old, old);
+    ok(cli(db, ['watch', d, '--once', '--settle', '1']));
+    const one = join(dir, 'restart-wait-one.db');
+    ok(cli(one, ['ingest', d]));
+    assert.deepEqual(answers(db, 'probe3'), answers(one, 'probe3'));
+  });
+  it('watch that finds a log ending inside a compile quiet (--settle) holds the profile file beside it as it holds the compile', () => {
+    const d = join(dir, 'settled-wait');
+    const old = new Date(Date.now() - 60_000);
+    for (const n of [1, 2, 3]) {
+      mkdirSync(join(d, `run${n}`), { recursive: true });
+      copyFileSync(join(RUNS, 'probe3', `run${n}`, 'code_state_probe3_None_.pkl'), join(d, `run${n}`, 'code_state_probe3_None_.pkl'));
+      writeFileSync(join(d, `run${n}`, 'trace.log'), lines('probe3', n).slice(0, n === 3 ? 2105 : undefined).join('\n') + (n === 3 ? '\n' : ''));
+      for (const f of ['code_state_probe3_None_.pkl', 'trace.log']) utimesSync(join(d, `run${n}`, f), old, old);
+    }
+    const db = join(dir, 'settled-wait.db');
+    const r = cli(db, ['watch', d, '--once', '--settle', '1']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /compile 4\/0 put its profile here with no compilation_metrics after it/);
+    assert.match(r.stderr, /run3\/code_state_probe3_None_\.pkl: waits for the records of profile probe3:None:/);
+    appendFileSync(join(d, 'run3', 'trace.log'), lines('probe3', 3).slice(2105).join('\n'));
+    utimesSync(join(d, 'run3', 'trace.log'), old, old);
+    ok(cli(db, ['watch', d, '--once', '--settle', '1']));
+    const one = join(dir, 'settled-wait-one.db');
+    ok(cli(one, ['ingest', d]));
+    assert.deepEqual(answers(db, 'probe3'), answers(one, 'probe3'));
+  });
+});

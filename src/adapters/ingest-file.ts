@@ -25,11 +25,13 @@ export interface FileIngestOptions {
   /** Observation lines in a plain file: from a line on, those before read already (watch: a file that only grew). */
   from?: LinesFromTag;
   /**
-   * watch: whether a profile's events wait in a log still being written (a compile's records,
-   * until its compilation_metrics). A profile snapshot of it then waits too: nothing is
-   * appended, and the summary's `waits` names the profile.
+   * watch, a folder: whether a profile's events wait in a log still being written (a compile's
+   * records, until its compilation_metrics). A profile snapshot of it then waits too: nothing
+   * is appended, and the summary's `waits` names the profile.
    */
   waiting?: (key: string) => boolean;
+  /** A trace's profiles whose events wait (TraceEvents.waiting) are added here (a folder: its files wait for them). */
+  held?: Set<string>;
 }
 
 export interface FileIngestSummary {
@@ -219,6 +221,7 @@ async function ingestFolder(ledger: Ledger, dir: string, o: FileIngestOptions): 
     }
   }
   const files = readingOrder(found, (f) => (heads.get(f) as { kind?: unknown }).kind === 'trace');
+  const held = new Set<string>();
   const add = (kind: IngestKind, s: Omit<FileIngestSummary, 'kind'>) => {
     sum.appended += s.appended;
     sum.duplicates += s.duplicates;
@@ -229,6 +232,10 @@ async function ingestFolder(ledger: Ledger, dir: string, o: FileIngestOptions): 
   };
   const took = (f: string, kind: IngestKind, s: Omit<FileIngestSummary, 'kind'>) => {
     settled.add(f);
+    if (s.waits !== undefined) {
+      o.onNote?.(`${inputName(f)}: waits for the records of profile ${s.waits} that a log of the folder holds back (it ends inside a compile): not taken, as it would go in ahead of them; ingest the folder again once the log is whole`);
+      sum.skipped++;
+    }
     add(kind, s);
   };
   // the files whose outcome is final (ingested, failed, or no PGO data): those a stop leaves out are the others
@@ -265,7 +272,9 @@ async function ingestFolder(ledger: Ledger, dir: string, o: FileIngestOptions): 
       sum.notPgo!++;
       continue;
     }
-    const fo = { ...o, onProgress: undefined };
+    // the profiles a log of the folder holds a compile's events of (the log ends inside it):
+    // their files wait, as watch's do, or they would go in ahead of the records (trial s26c)
+    const fo: FileIngestOptions = { ...o, onProgress: undefined, held, waiting: (k) => held.has(k) };
     if (traces && kind === 'trace') {
       try {
         await traces.add(f, fo);

@@ -100,6 +100,7 @@ export async function readTraceFile(file: string, o: FileIngestOptions): Promise
   if (!t.settled) throw unreadable ?? inputError(t.why);
   if (unreadable && !t.events.length) throw unreadable;
   for (const n of t.notes) o.onNote?.(n);
+  for (const k of t.waiting) o.held?.add(k);
   return { events: t.events, skipped: t.skipped, ...(unreadable ? { unreadable } : {}) };
 }
 
@@ -297,7 +298,7 @@ export function traceReader(reads: EntryReads = FACT_READS): TraceReader {
 }
 
 export type TraceEvents =
-  | { settled: true; events: NewEvent[]; notes: string[]; skipped: number; cacheKey: string; run: string; parts?: { cacheKey: string; run: string }[]; /** A growing log's profiles whose events wait for a compile's compilation_metrics. */ waiting: string[] }
+  | { settled: true; events: NewEvent[]; notes: string[]; skipped: number; cacheKey: string; run: string; parts?: { cacheKey: string; run: string }[]; /** The profiles whose events here wait for a compile's compilation_metrics (a log still being written, or one that ends inside a compile that put its profile). */ waiting: string[] }
   /** Not yet (a log still being written): what is missing. */
   | { settled: false; why: string };
 
@@ -371,6 +372,14 @@ function partEvents(reader: TraceReader, file: string, o: FileIngestOptions, par
   if (!key && partial) return { settled: false, why: `${inputName(file)}: the trace names no PGO cache key${yet}` };
   if (!key) return { settled: false, why: `${inputName(file)}: the trace names no PGO cache key (no pgo.* events, no compiler_config job_id); give ${ingestWords(d).job}` };
   if (partial && (start === null || !facts.some((f) => f.kind === 'cache_key' || (f.kind === 'compilation_metrics' && f.jobId)))) return { settled: false, why: `${inputName(file)}: no compile finished${yet}` };
+  // A whole log in which a compile began (its records, its put) but none finished is one still
+  // being written: its run is named from its first compile's start, which compilation_metrics
+  // gives, so a name made from the glog line would be another run once the rest came (trial
+  // s26c: a phantom run holding the snapshot twice). Nothing goes in; said.
+  if (!partial && !facts.some((f) => f.kind === 'compilation_metrics') && facts.some((f) => f.kind === 'automatic_dynamic' || ('compile' in f && f.compile !== null))) {
+    const why = `${inputName(file)}: no compile finished in it, though one began (its inputs described, its records): a log still being written, or one whose process died in its first compile; nothing taken: ingest it again once a compile finished`;
+    return { settled: true, events: [], notes: [why], skipped: 1, cacheKey: key, run: '', waiting: [key] };
+  }
   const named = traceRunName({ job: jobId, rank, pid: first?.pid ?? null, start, glog: first });
   const notes: string[] = [];
   const unused = flagsNotUsed(file, 'trace', key, d);
@@ -390,7 +399,7 @@ function partEvents(reader: TraceReader, file: string, o: FileIngestOptions, par
     i = j;
   }
   if (stats.unknown.size) notes.push(`${inputName(file)}: ${stats.entries} entries; kinds with no parser (counted, skipped): ${[...stats.unknown].map(([k, n]) => `${k} ${n}`).join(', ')}`);
-  return { settled: true, events: t.events, notes, skipped: t.problems.length, cacheKey: key, run, waiting: partial && t.waiting ? [key] : [] };
+  return { settled: true, events: t.events, notes, skipped: t.problems.length, cacheKey: key, run, waiting: t.waiting ? [key] : [] };
 }
 
 /**
@@ -617,6 +626,8 @@ class TraceScope {
     if (this.partial) return (this.waiting = true);
     const put = this.#cut.get(c);
     if (put === undefined) return false;
+    // what the compile put waits too, in a folder's files and watch's Redis (TraceEvents.waiting)
+    this.waiting = true;
     if (!this.#saidCut) {
       this.#saidCut = true;
       this.problems.push({ line: put, message: `compile ${c} put its profile here with no compilation_metrics after it (the log ends inside the compile: one still being written, or copied mid-compile); its events and those after them are left out, to go in in a whole log's order: ingest the log again once it is whole` });

@@ -108,9 +108,14 @@ export async function followPaths(ledger: Ledger, state: FolderState, paths: str
   // The logs before the other files, as ingest reads a folder (readingOrder says
   // why: a file read before its log's last entries made history and why credit the file, not
   // PyTorch's record; watch.e2e's kill test met it under load).
-  // the profiles whose events a log still being written holds back (TraceState.waiting)
+  // the profiles whose events a log still being written holds back (TraceState.waiting); a log
+  // a restart found unfinished, not read again until it grows or settles, may hold any
+  // profile's (trial s26c: after kill -9 a waiting value went in ahead of the log's records)
   const waiting = (key: string) => {
-    for (const f of state.files.values()) if (f.kind === 'trace' && f.trace?.waiting.includes(key)) return true;
+    for (const f of state.files.values()) {
+      if (f.kind !== 'trace' || !f.trace) continue;
+      if (f.trace.waiting.includes(key) || (f.trace.reader === null && !f.trace.complete)) return true;
+    }
     return false;
   };
   const isLog = (path: string) => {

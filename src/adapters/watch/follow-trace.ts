@@ -107,7 +107,8 @@ export async function followTrace(ledger: Ledger, prev: TraceState | undefined, 
     const runs = (t.parts ?? [t]).map((p) => `${p.cacheKey} ${p.run}`);
     const renamed = s.run === null ? [] : s.run.split('\n').filter((r) => !runs.includes(r));
     if (renamed.length) ctx.note(`${path}: the log's run became ${t.run} (profile ${t.cacheKey}) as it grew; events appended before under ${renamed.join(', ')} stay (pgo-ledger retract --run removes a run)`);
-    s.run = runs.join('\n');
+    // the run events went in under (trial s26c: a read that appended nothing named a run, then said its events "stay")
+    if (fresh.length || s.committed.size) s.run = runs.join('\n');
   }
   // said once final; `--once` makes no later pass, so it says them of a log still written to
   if (final || ctx.once) for (const n of t.settled ? t.notes : [t.why]) if (!s.said.has(n)) (s.said.add(n), ctx.note(n));
