@@ -923,6 +923,24 @@ describe('trial s26a: a log read while a compile was between its profile put and
   });
 });
 
+/**
+ * probe3's three runs in a folder, each `runN/trace.log` beside the run's profile pickle, run
+ * 3's log cut after line 2105 (inside compile 4/0, after its put, before its metrics): with
+ * `old` every file made a minute old but that log (`quiet`: that log too).
+ */
+function probe3Cut(name: string, o: { old?: boolean; quiet?: boolean } = {}): string {
+  const d = join(dir, name);
+  const t = new Date(Date.now() - 60_000);
+  for (const n of [1, 2, 3]) {
+    mkdirSync(join(d, `run${n}`), { recursive: true });
+    copyFileSync(join(RUNS, 'probe3', `run${n}`, 'code_state_probe3_None_.pkl'), join(d, `run${n}`, 'code_state_probe3_None_.pkl'));
+    const lines = gunzipSync(readFileSync(join(RUNS, 'probe3', `run${n}`, 'trace.log.gz'))).toString('utf8').split('\n');
+    writeFileSync(join(d, `run${n}`, 'trace.log'), lines.slice(0, n === 3 ? 2105 : undefined).join('\n') + (n === 3 ? '\n' : ''));
+    if (o.old || o.quiet) for (const f of ['code_state_probe3_None_.pkl', ...(n === 3 && !o.quiet ? [] : ['trace.log'])]) utimesSync(join(d, `run${n}`, f), t, t);
+  }
+  return d;
+}
+
 describe('trial s26a: watch takes a profile file or Redis value after the records a log still being written holds of its profile', () => {
   // PyTorch writes the profile (the file, the Redis key) before it logs the compile's
   // compilation_metrics, and watch holds the compile's records until then: the file or value,
@@ -979,14 +997,8 @@ describe('trial s26a: watch takes a profile file or Redis value after the record
     assert.match(ok(cli(db, ['why', ...sel, '--code', '<lambda>', '--source', "L['x']"])), /PyTorch logged at compile 9\/0: size change 2 -> 3/);
   });
   it("watch --once: a profile file beside a log that holds a compile's records waits for them; the next pass takes both, as a one-shot ingest", () => {
-    const d = join(dir, 'held-file');
+    const d = probe3Cut('held-file', { old: true });
     const old = new Date(Date.now() - 60_000);
-    for (const n of [1, 2, 3]) {
-      mkdirSync(join(d, `run${n}`), { recursive: true });
-      copyFileSync(join(RUNS, 'probe3', `run${n}`, 'code_state_probe3_None_.pkl'), join(d, `run${n}`, 'code_state_probe3_None_.pkl'));
-      writeFileSync(join(d, `run${n}`, 'trace.log'), log('probe3', n).slice(0, n === 3 ? 2105 : undefined).join('\n') + (n === 3 ? '\n' : ''));
-      for (const f of ['code_state_probe3_None_.pkl', ...(n === 3 ? [] : ['trace.log'])]) utimesSync(join(d, `run${n}`, f), old, old);
-    }
     const db = join(dir, 'held-file.db');
     let r = cli(db, ['watch', d, '--once']);
     assert.equal(r.status, 0, r.stderr);
@@ -1018,12 +1030,7 @@ describe('trial s26c: logs still being written, read by ingest and by a watch re
   const noPositions = (t: string) => t.replace(/"position":\d+,?/g, '');
   const answers = (db: string, job: string) => ['why', 'history', 'stats'].map((c) => noPositions(ok(cli(db, [c, '--job', job, '--json']))));
   it('ingest of a folder whose log ends inside a compile that put its profile: the profile file beside it waits for the records; ingested again whole, the one-shot answers', () => {
-    const d = join(dir, 'folder-cut');
-    for (const n of [1, 2, 3]) {
-      mkdirSync(join(d, `run${n}`), { recursive: true });
-      copyFileSync(join(RUNS, 'probe3', `run${n}`, 'code_state_probe3_None_.pkl'), join(d, `run${n}`, 'code_state_probe3_None_.pkl'));
-      writeFileSync(join(d, `run${n}`, 'trace.log'), lines('probe3', n).slice(0, n === 3 ? 2105 : undefined).join('\n') + (n === 3 ? '\n' : ''));
-    }
+    const d = probe3Cut('folder-cut');
     const db = join(dir, 'folder-cut.db');
     const r = cli(db, ['ingest', d]);
     assert.equal(r.status, 0, r.stderr);
@@ -1049,14 +1056,8 @@ describe('trial s26c: logs still being written, read by ingest and by a watch re
     assert.deepEqual((JSON.parse(ok(cli(db, ['jobs', '--json'])).trim()) as { runs: string[] }).runs, (JSON.parse(ok(cli(one, ['jobs', '--json'])).trim()) as { runs: string[] }).runs);
   });
   it('watch --once, then again (a restart): a profile file waits for a log still being written, the second pass too, though it did not read the log again', () => {
-    const d = join(dir, 'restart-wait');
+    const d = probe3Cut('restart-wait', { old: true });
     const old = new Date(Date.now() - 60_000);
-    for (const n of [1, 2, 3]) {
-      mkdirSync(join(d, `run${n}`), { recursive: true });
-      copyFileSync(join(RUNS, 'probe3', `run${n}`, 'code_state_probe3_None_.pkl'), join(d, `run${n}`, 'code_state_probe3_None_.pkl'));
-      writeFileSync(join(d, `run${n}`, 'trace.log'), lines('probe3', n).slice(0, n === 3 ? 2105 : undefined).join('\n') + (n === 3 ? '\n' : ''));
-      for (const f of ['code_state_probe3_None_.pkl', ...(n === 3 ? [] : ['trace.log'])]) utimesSync(join(d, `run${n}`, f), old, old);
-    }
     const db = join(dir, 'restart-wait.db');
     for (let i = 0; i < 2; i++) {
       const r = cli(db, ['watch', d, '--once']);
@@ -1071,14 +1072,8 @@ describe('trial s26c: logs still being written, read by ingest and by a watch re
     assert.deepEqual(answers(db, 'probe3'), answers(one, 'probe3'));
   });
   it('watch that finds a log ending inside a compile quiet (--settle) holds the profile file beside it as it holds the compile', () => {
-    const d = join(dir, 'settled-wait');
+    const d = probe3Cut('settled-wait', { quiet: true });
     const old = new Date(Date.now() - 60_000);
-    for (const n of [1, 2, 3]) {
-      mkdirSync(join(d, `run${n}`), { recursive: true });
-      copyFileSync(join(RUNS, 'probe3', `run${n}`, 'code_state_probe3_None_.pkl'), join(d, `run${n}`, 'code_state_probe3_None_.pkl'));
-      writeFileSync(join(d, `run${n}`, 'trace.log'), lines('probe3', n).slice(0, n === 3 ? 2105 : undefined).join('\n') + (n === 3 ? '\n' : ''));
-      for (const f of ['code_state_probe3_None_.pkl', 'trace.log']) utimesSync(join(d, `run${n}`, f), old, old);
-    }
     const db = join(dir, 'settled-wait.db');
     const r = cli(db, ['watch', d, '--once', '--settle', '1']);
     assert.equal(r.status, 0, r.stderr);

@@ -19,6 +19,7 @@ import { MAX_LINE_BYTES, readTextChunks, sizeOf } from './read-lines.ts';
 import { flagsNotUsed } from './flags-not-used.ts';
 import { noteLineKey, withoutLineKeyed, type LineKeyScope } from './trace-line-keys.ts';
 import { ingestWords } from './ingest-words.ts';
+import { boundedMap } from '../bounded-map.ts';
 
 type Summary = { appended: number; duplicates: number; skipped: number; records: number; leftOut?: Record<string, number> };
 
@@ -406,25 +407,15 @@ function partEvents(reader: TraceReader, file: string, o: FileIngestOptions, par
  * Snapshots parsed before, by their text. A folder's traces repeat them: every rank of a job
  * logs the get_remote_code_state it fetched, the same text, and ranks of one model put
  * alike states. A parsed profile is only read, never changed (reader.parsed shares one
- * between passes the same way). Up to PARSED_CHARS characters of text (a snapshot is a few
+ * between passes the same way). Up to 4 M characters of text (a snapshot is a few
  * kilobytes; `watch` holds the memo as long as it runs), then it starts over; a text that
  * fails to parse is not kept (it fails again, with the same message).
  */
-const parsedTexts = new Map<string, Profile>();
-let parsedChars = 0;
-const PARSED_CHARS = 4 << 20;
+const parsedTexts = boundedMap<Profile>(4 << 20);
 
 function parsedSnapshot(text: string): Profile {
   let p = parsedTexts.get(text);
-  if (p === undefined) {
-    p = parseRenderText(text);
-    if (parsedChars + text.length > PARSED_CHARS) {
-      parsedTexts.clear();
-      parsedChars = 0;
-    }
-    parsedTexts.set(text, p);
-    parsedChars += text.length;
-  }
+  if (p === undefined) parsedTexts.set(text, (p = parseRenderText(text)), text.length);
   return p;
 }
 

@@ -1,4 +1,5 @@
 import * as crypto from 'node:crypto';
+import { boundedMap } from '../../bounded-map.ts';
 import { isAscii, isUtf8 } from 'node:buffer';
 
 /** One TORCH_TRACE log entry: the glog line, its JSON metadata and the payload lines under it. */
@@ -63,12 +64,10 @@ function scratchFor(n: number): Buffer {
 
 /**
  * Payloads whose MD5 matched their has_payload, by it: as logged (bytes, tabs and all) or as
- * text. Up to CHECKED_BYTES of them (a payload is kilobytes; `watch` holds it as long as it
+ * text. Up to 16 MB of them (a payload is kilobytes; `watch` holds it as long as it
  * runs), then it starts over.
  */
-const checked = new Map<string, Buffer | string>();
-let checkedBytes = 0;
-const CHECKED_BYTES = 16 << 20;
+const checked = boundedMap<Buffer | string>(16 << 20);
 
 class Entry implements TraceEntry {
   payloadMismatch = false;
@@ -139,12 +138,7 @@ class Entry implements TraceEntry {
     if (before !== undefined && (raw !== null ? typeof before !== 'string' && before.equals(raw) : before === this.payload)) return true;
     if (this.md5() !== want) return false;
     const kept = raw !== null ? Buffer.from(raw) : this.payload!;
-    if (checkedBytes + kept.length > CHECKED_BYTES) {
-      checked.clear();
-      checkedBytes = 0;
-    }
-    checked.set(want, kept);
-    checkedBytes += kept.length;
+    checked.set(want, kept, kept.length);
     return true;
   }
   get payload(): string | null {

@@ -226,23 +226,24 @@ describe('create_symbol facts', () => {
 });
 
 describe('dynamo_cpp_guards_str facts (session 26: the ints and floats a compile specialized)', () => {
-  /** One guards entry with these guard lines (each under the tree's prefix), read back as facts, from bytes and from lines. */
+  /** A trace's text read back as facts, from its bytes or line by line. */
+  const read = (text: string, bytes: boolean) => {
+    const stats = newStats();
+    const facts: TraceFact[] = [];
+    const problems: string[] = [];
+    const asm = traceAssembler((e) => parseEntry(e, stats, (f) => f.kind !== 'rank' && facts.push(f)), (p) => problems.push(p.message), FACT_READS);
+    if (bytes) assert.equal(asm.pushBytes(Buffer.from(text)), true);
+    else text.split('\n').forEach((l, i) => asm.push(l, i + 1));
+    asm.end();
+    return { facts, problems, ignored: stats.ignored };
+  };
+  /** One guards entry with these guard lines (each under the tree's prefix), read back as facts, from bytes and from lines alike. */
   const guardsFacts = (guards: string[], hash?: string) => {
     const payload = ['', 'TREE_GUARD_MANAGER:', '+- RootGuardManager', ...guards.map((g) => `| | +- ${g}`)];
     const md5 = hash ?? createHash('md5').update(payload.join('\n')).digest('hex');
     const text = [`V1130 04:24:43.496000 515 torch/_dynamo/guards.py:3977] {"dynamo_cpp_guards_str": {}, "frame_id": 2, "frame_compile_id": 1, "attempt": 0, "has_payload": "${md5}"}`, ...payload.map((p) => `\t${p}`)].join('\n');
-    const read = (bytes: boolean) => {
-      const stats = newStats();
-      const facts: TraceFact[] = [];
-      const problems: string[] = [];
-      const asm = traceAssembler((e) => parseEntry(e, stats, (f) => f.kind !== 'rank' && facts.push(f)), (p) => problems.push(p.message), FACT_READS);
-      if (bytes) assert.equal(asm.pushBytes(Buffer.from(text)), true);
-      else text.split('\n').forEach((l, i) => asm.push(l, i + 1));
-      asm.end();
-      return { facts, problems, ignored: stats.ignored };
-    };
-    const r = read(true);
-    assert.deepEqual(read(false), r);
+    const r = read(text, true);
+    assert.deepEqual(read(text, false), r);
     return r;
   };
   it("an EQUALS_MATCH of an int or a float is the value a compile was fed (its source as written, a comment or HINT after); others give none", () => {
@@ -284,13 +285,7 @@ describe('dynamo_cpp_guards_str facts (session 26: the ints and floats a compile
     const entry = (lines: string[], compile: number) => [`V1130 04:24:43.496000 515 torch/_dynamo/guards.py:3977] {"dynamo_cpp_guards_str": {}, "frame_id": 0, "frame_compile_id": ${compile}, "attempt": 0, "has_payload": "${md5}"}`, ...lines.map((p) => `\t${p}`)];
     const text = [...entry(good, 0), ...entry(bad, 1), ...entry(good, 2)].join('\n');
     for (const bytes of [true, false]) {
-      const stats = newStats();
-      const facts: TraceFact[] = [];
-      const problems: string[] = [];
-      const asm = traceAssembler((e) => parseEntry(e, stats, (f) => f.kind !== 'rank' && facts.push(f)), (p) => problems.push(p.message), FACT_READS);
-      if (bytes) assert.equal(asm.pushBytes(Buffer.from(text)), true);
-      else text.split('\n').forEach((l, i) => asm.push(l, i + 1));
-      asm.end();
+      const { facts, problems } = read(text, bytes);
       assert.deepEqual(problems, ['dynamo_cpp_guards_str: payload does not match has_payload (MD5); entry skipped'], `bytes ${bytes}`);
       assert.deepEqual(facts.map((f) => (f.kind === 'equals_match' ? [f.compile, f.value] : f.kind)), [['0/0', 3], ['0/2', 3]], `bytes ${bytes}`);
     }
