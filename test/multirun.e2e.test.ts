@@ -1087,3 +1087,37 @@ describe('trial s26c: logs still being written, read by ingest and by a watch re
     assert.deepEqual(answers(db, 'probe3'), answers(one, 'probe3'));
   });
 });
+
+describe('trial s26d: a log still inside its first compile, and the snapshot advice names its own file', () => {
+  const lines = (set: string, n: number) => gunzipSync(readFileSync(join(RUNS, set, `run${n}`, 'trace.log.gz'))).toString('utf8').split('\n');
+  const noPositions = (t: string) => t.replace(/"position":\d+,?/g, '');
+  it('watch --once of a log still being written inside its first compile (after its put): the profile file beside it waits; the next pass takes both, as a one-shot ingest', () => {
+    const d = join(dir, 'first-compile-watch');
+    mkdirSync(join(d, 'run2'), { recursive: true });
+    copyFileSync(join(RUNS, 'probe5', 'run2', 'code_state_probe5_None_.pkl'), join(d, 'run2', 'code_state_probe5_None_.pkl'));
+    writeFileSync(join(d, 'run2', 'trace.log'), lines('probe5', 2).slice(0, 426).join('\n') + '\n');
+    const db = join(dir, 'first-compile-watch.db');
+    const r = cli(db, ['watch', d, '--once']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /code_state_probe5_None_\.pkl: waits for the records of profile probe5:None: that a log still being written holds/);
+    assert.match(ok(cli(db, ['jobs'])), /ledger holds no profile yet|probe5:None:\t0 events/);
+    appendFileSync(join(d, 'run2', 'trace.log'), lines('probe5', 2).slice(426).join('\n'));
+    const old = new Date(Date.now() - 60_000);
+    utimesSync(join(d, 'run2', 'trace.log'), old, old);
+    ok(cli(db, ['watch', d, '--once', '--settle', '1']));
+    const one = join(dir, 'first-compile-watch-one.db');
+    ok(cli(one, ['ingest', d]));
+    for (const c of ['why', 'history', 'stats']) assert.equal(noPositions(ok(cli(db, [c, '--job', 'probe5', '--json']))), noPositions(ok(cli(one, [c, '--job', 'probe5', '--json']))), c);
+  });
+  it("a Redis value of the same bytes as another profile's pickle is named by its own origin in why's advice", () => {
+    const db = join(dir, 'advice-origin.db');
+    for (const n of [1, 2, 3]) ok(cli(db, ['ingest', join(RUNS, 'probe4-local', `run${n}`)]));
+    for (const n of [1, 2, 3]) ok(cli(db, ['ingest', join(RUNS, 'probe4-remote', `run${n}`, 'trace.log.gz')]));
+    const value = join(RUNS, 'probe4-remote', 'run3', 'value.json');
+    const key = readFileSync(join(RUNS, 'probe4-remote', 'run3', 'key.txt'), 'utf8').trim();
+    ok(cli(db, ['ingest', '--kind', 'remote-json', '--key', key, value]));
+    const why = ok(cli(db, ['why', '--job', 'team/probe:5', '--tag', 'v1', '--source', "L['x']"]));
+    assert.match(why, /the remote-json snapshot \S*probe4-remote\/run3\/value\.json/);
+    assert.doesNotMatch(why, /code_state_probe4_None_\.pkl/);
+  });
+});

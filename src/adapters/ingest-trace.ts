@@ -300,8 +300,8 @@ export function traceReader(reads: EntryReads = FACT_READS): TraceReader {
 
 export type TraceEvents =
   | { settled: true; events: NewEvent[]; notes: string[]; skipped: number; cacheKey: string; run: string; parts?: { cacheKey: string; run: string }[]; /** The profiles whose events here wait for a compile's compilation_metrics (a log still being written, or one that ends inside a compile that put its profile). */ waiting: string[] }
-  /** Not yet (a log still being written): what is missing. */
-  | { settled: false; why: string };
+  /** Not yet (a log still being written): what is missing, and the profile whose first compile it is inside (its files wait: TraceEvents.waiting). */
+  | { settled: false; why: string; waiting?: string[] };
 
 /**
  * The events of what a reader holds. A growing log's events are final once it names its
@@ -323,7 +323,7 @@ export function traceEvents(reader: TraceReader, file: string, o: FileIngestOpti
   const done = each.filter((t): t is TraceEvents & { settled: true } => t.settled);
   if (done.length === 0) return each[0];
   const left = each.filter((t): t is TraceEvents & { settled: false } => !t.settled);
-  if (partial && left.some((t) => !t.why.includes('names no PGO cache key'))) return left[0];
+  if (partial && left.some((t) => !t.why.includes('names no PGO cache key'))) return { ...left[0], waiting: each.flatMap((t) => t.waiting ?? []) };
   const name = (t: TraceEvents & { settled: true }) => `${t.run} (profile ${t.cacheKey})`;
   const pids = parts.map((p) => p.first?.pid ?? '?');
   return {
@@ -372,7 +372,8 @@ function partEvents(reader: TraceReader, file: string, o: FileIngestOptions, par
   if (stats.entries === 0) return { settled: false, why: `${inputName(file)}: ${partial ? `no whole TORCH_TRACE entry${yet}` : 'not a TORCH_TRACE log (no glog line in it)'}` };
   if (!key && partial) return { settled: false, why: `${inputName(file)}: the trace names no PGO cache key${yet}` };
   if (!key) return { settled: false, why: `${inputName(file)}: the trace names no PGO cache key (no pgo.* events, no compiler_config job_id); give ${ingestWords(d).job}` };
-  if (partial && (start === null || !facts.some((f) => f.kind === 'cache_key' || (f.kind === 'compilation_metrics' && f.jobId)))) return { settled: false, why: `${inputName(file)}: no compile finished${yet}` };
+  // (inside its first compile: the profile's files and Redis values wait for its records, trial s26d)
+  if (partial && (start === null || !facts.some((f) => f.kind === 'cache_key' || (f.kind === 'compilation_metrics' && f.jobId)))) return { settled: false, why: `${inputName(file)}: no compile finished${yet}`, waiting: [key] };
   // A whole log in which a compile began (its records, its put) but none finished is one still
   // being written: its run is named from its first compile's start, which compilation_metrics
   // gives, so a name made from the glog line would be another run once the rest came (trial

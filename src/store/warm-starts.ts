@@ -42,12 +42,12 @@ export function warmStartCarriers(sql: Sql, dict: Dictionaries, profileId: numbe
   const firstPut = new Map<string, number>();
   const gets: { run: string; time: number }[] = [];
   // by import: its first event in the profile (with no run)
-  const snapshots = new Map<number, { position: number; time: number }>();
+  const snapshots = new Map<number, { position: number; time: number; bodyId: number }>();
   eachImportedEvent(sql, dict, profileId, w, false, (e) => {
     const k = kindOf.get(e.bodyId);
     if (k === undefined) return;
     if (typeof k === 'number') {
-      if (e.run === null && !snapshots.has(k)) snapshots.set(k, { position: e.position, time: e.time });
+      if (e.run === null && !snapshots.has(k)) snapshots.set(k, { position: e.position, time: e.time, bodyId: e.bodyId });
       return;
     }
     if (e.run === null) return;
@@ -55,10 +55,17 @@ export function warmStartCarriers(sql: Sql, dict: Dictionaries, profileId: numbe
     else gets.push({ run: e.run, time: e.time });
   });
   if (!snapshots.size && (!gets.length || !firstPut.size)) return none;
+  // named by its first event here, its own format and origin: one import row stands for every
+  // snapshot of the same bytes, whichever profile and file it came in first as (trial s26d: a
+  // Redis value was named as another profile's pickle of the same bytes)
   const origins = new Map<number, { format: string; origin: string }>();
   const named = (id: number) => {
     let o = origins.get(id);
-    if (!o) origins.set(id, (o = sql.get<{ format: string; origin: string }>('select format, origin from imports where id = ?', id) ?? { format: 'snapshot', origin: '?' }));
+    if (!o) {
+      const s = snapshots.get(id)!;
+      const origin = sql.get<{ origin: string }>('select o.origin from events e join origins o on o.id = e.origin_id where e.position = ?', s.position)?.origin ?? '?';
+      origins.set(id, (o = { format: dict.body(s.bodyId).format ?? 'snapshot', origin }));
+    }
     return o;
   };
   return (run) => {

@@ -98,7 +98,7 @@ export async function followTrace(ledger: Ledger, prev: TraceState | undefined, 
     s.ended = true;
   }
   const t = traceEvents(s.reader, path, { onNote: undefined, defaults: { words: ctx.words } }, !final);
-  s.waiting = t.settled ? t.waiting : [];
+  s.waiting = t.waiting ?? [];
   const fresh = t.settled ? t.events.filter((e) => !s.committed.has(e.idempotencyKey!)) : [];
   const events = withoutLineKeyed(ledger, fresh);
   if (t.settled) {
