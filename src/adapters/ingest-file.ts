@@ -221,7 +221,10 @@ async function ingestFolder(ledger: Ledger, dir: string, o: FileIngestOptions): 
     }
   }
   const files = readingOrder(found, (f) => (heads.get(f) as { kind?: unknown }).kind === 'trace');
+  // the profiles a log of the folder holds a compile's events of (the log ends inside it):
+  // their files wait, as watch's do, or they would go in ahead of the records (trial s26c)
   const held = new Set<string>();
+  const waiting = (k: string) => held.has(k);
   const add = (kind: IngestKind, s: Omit<FileIngestSummary, 'kind'>) => {
     sum.appended += s.appended;
     sum.duplicates += s.duplicates;
@@ -272,9 +275,7 @@ async function ingestFolder(ledger: Ledger, dir: string, o: FileIngestOptions): 
       sum.notPgo!++;
       continue;
     }
-    // the profiles a log of the folder holds a compile's events of (the log ends inside it):
-    // their files wait, as watch's do, or they would go in ahead of the records (trial s26c)
-    const fo: FileIngestOptions = { ...o, onProgress: undefined, held, waiting: (k) => held.has(k) };
+    const fo: FileIngestOptions = { ...o, onProgress: undefined, held, waiting };
     if (traces && kind === 'trace') {
       try {
         await traces.add(f, fo);

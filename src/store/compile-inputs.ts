@@ -15,21 +15,23 @@ import type { Dictionaries } from './log.ts';
  *   ingested before guards were read, a compile of no specialized scalar).
  */
 export interface CompileInputs {
-  /** A compile (compileOf) described the input of this codeKey-NUL-source (`specialized`: by its guard). */
-  described(compile: string, key: string, specialized?: boolean): void;
+  /** An event of a log read in order: a shape.described or scalar.described of a compile (compileOf) describes the input of this codeKey-NUL-source. */
+  seen(ev: { kind: string; bodyId: number }, compile: string | null, key: string): void;
   /** Whether a put's entry of this key is one its compile loaded, not fed: it described such inputs, this one not. */
   loadedOnly(compile: string, key: string, entry: { size: unknown; scalar: unknown }): boolean;
 }
 
-export function compileInputs(): CompileInputs {
+export function compileInputs(dict: Dictionaries): CompileInputs {
   const by = new Map<string, Set<string>>();
   const guarded = new Set<string>();
   return {
-    described(compile, key, specialized) {
+    seen(ev, compile, key) {
+      if (compile === null || (ev.kind !== 'shape.described' && ev.kind !== 'scalar.described')) return;
       let s = by.get(compile);
       if (!s) by.set(compile, (s = new Set()));
       s.add(key);
-      if (specialized) guarded.add(compile);
+      // a guard's (Dynamo specialized the scalar): the compile's guards were read
+      if (ev.kind === 'scalar.described' && (dict.body(ev.bodyId).stored as { specialized?: boolean }).specialized === true) guarded.add(compile);
     },
     loadedOnly(compile, key, entry) {
       const s = by.get(compile);
@@ -41,7 +43,3 @@ export function compileInputs(): CompileInputs {
   };
 }
 
-/** Whether an event is a scalar.described of a guard (Dynamo specialized the scalar). */
-export function specializedScalar(dict: Dictionaries, ev: { kind: string; bodyId: number }): boolean {
-  return ev.kind === 'scalar.described' && (dict.body(ev.bodyId).stored as { specialized?: boolean }).specialized === true;
-}

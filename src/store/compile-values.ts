@@ -8,7 +8,7 @@ import { inferStrides } from '../model/infer-strides.ts';
 import { snapshotKind } from '../model/snapshot-kind.ts';
 import type { ScalarDescribed, ShapeDescribed } from './events.ts';
 import { compileOf } from './compile-of.ts';
-import { compileInputs, specializedScalar } from './compile-inputs.ts';
+import { compileInputs } from './compile-inputs.ts';
 import { scanEvents, type Dictionaries } from './log.ts';
 import type { Sql } from './database.ts';
 import { leftOutRuns, windowFolds, type Window } from './window.ts';
@@ -42,7 +42,7 @@ export function compileValues(sql: Sql, dict: Dictionaries, profileId: number, w
     // each body's entry, made once (described tensors', and what the other events carried)
     const described = new Map<number, FrameStateSizeEntry>();
     const bodies = new Map<number, FrameStateSizeEntry>();
-    const inputs = compileInputs();
+    const inputs = compileInputs(dict);
     // the record before, with the dim recordDimKey gave it (a rank change's size record, then its stride's)
     let prev: { record: RecordRef; dim: string } | undefined;
     scanEvents(
@@ -60,7 +60,7 @@ export function compileValues(sql: Sql, dict: Dictionaries, profileId: number, w
         }
         // a compile's events (a restarted attempt is its compile)
         const compile = compileOf(ev);
-        if ((ev.kind === 'shape.described' || ev.kind === 'scalar.described') && compile !== null) inputs.described(compile, `${ck}\u0000${ev.source}`, specializedScalar(dict, ev));
+        inputs.seen(ev, compile, `${ck}\u0000${ev.source}`);
         const acc = accs.get(`${ck}\u0000${ev.source}`);
         if (!acc) return;
         let list = out.get(acc);

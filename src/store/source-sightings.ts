@@ -1,7 +1,7 @@
 import { codeKey } from '../model/code-id.ts';
 import { snapshotKind } from '../model/snapshot-kind.ts';
 import { compileOf } from './compile-of.ts';
-import { compileInputs, specializedScalar } from './compile-inputs.ts';
+import { compileInputs } from './compile-inputs.ts';
 import type { Sql } from './database.ts';
 import { scanEvents, type Dictionaries } from './log.ts';
 import { inWindowSql, leftOutRuns, windowFolds, type Window } from './window.ts';
@@ -28,7 +28,7 @@ export function sourceSightings(sql: Sql, dict: Dictionaries, profileId: number,
   if (!sql.get(`select 1 from events where profile_id = ? and compile_id is not null and ${test} limit 1`, profileId, ...args)) return null;
   const excluded = leftOutRuns(sql, profileId, window, dict);
   const each = new Map<string, { compiles: Set<string>; lines: number; files: number; runs: Set<string>; fileRuns: Set<string> }>();
-  const inputs = compileInputs();
+  const inputs = compileInputs(dict);
   scanEvents(
     sql,
     { ...window, profileId, details: true },
@@ -38,7 +38,7 @@ export function sourceSightings(sql: Sql, dict: Dictionaries, profileId: number,
       const snapshot = ev.kind === 'entry.imported' ? snapshotKind(ev.format) : null;
       if (snapshot === 'get' || (compile === null && ev.kind !== 'shape.observed' && ev.kind !== 'entry.imported')) return;
       const k = `${codeKey(ev.code)}\u0000${ev.source}`;
-      if ((ev.kind === 'shape.described' || ev.kind === 'scalar.described') && compile !== null) inputs.described(compile, k, specializedScalar(dict, ev));
+      inputs.seen(ev, compile, k);
       // a put's entry of an input its compile never had: what the run loaded (compile-values.ts alike)
       if (snapshot === 'put' && compile !== null && ev.entry && inputs.loadedOnly(compile, k, ev.entry)) return;
       let s = each.get(k);

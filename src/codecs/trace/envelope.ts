@@ -1,6 +1,6 @@
 import * as crypto from 'node:crypto';
-import { boundedMap } from '../../bounded-map.ts';
 import { isAscii, isUtf8 } from 'node:buffer';
+import { boundedMap } from '../../bounded-map.ts';
 
 /** One TORCH_TRACE log entry: the glog line, its JSON metadata and the payload lines under it. */
 export interface TraceEntry {
