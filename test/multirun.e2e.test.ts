@@ -26,7 +26,11 @@ interface JobRuns {
   pickle: (file: string) => Buffer;
   /** Dims at least that a record of the runs made dynamic (default 10). */
   dims?: number;
+  /** A rank's own files in each run's folder (`trace-rank0.log.gz`, `render-rank0.txt`, `records-rank0.json`), where a run had several. */
+  rank?: number;
 }
+/** A run's file of the job, by its single-process name (`trace.log.gz`, `render.txt`, `records.json`). */
+const ranked = (j: JobRuns, f: string) => (j.rank === undefined ? f : f.replace(/^(trace|render|records)(\.)/, `$1-rank${j.rank}$2`));
 const fromValue = (file: string) => Buffer.from((JSON.parse(readFileSync(file, 'utf8')) as { data: string }).data, 'base64');
 const JOBS: JobRuns[] = [
   { set: 'probe3', key: ['--job', 'probe3'], snapshot: 'code_state_probe3_None_.pkl', pickle: (f) => readFileSync(f) },
@@ -37,6 +41,9 @@ const JOBS: JobRuns[] = [
   // warm starts and torch._dynamo.reset() within runs (session 25): which string objects each
   // code id's fields are, by the run and the reset they came after
   { set: 'probe11', key: ['--job', 'probe11'], snapshot: 'code_state_probe11_None_.pkl', pickle: (f) => readFileSync(f), dims: 6 },
+  // a training job on two ranks (session 27): a compiled model, loss, optimizer step under an LR
+  // schedule and eval; each rank's profile from its own trace
+  ...[0, 1].map((rank): JobRuns => ({ set: 'probe12', key: ['--job', 'probe12', '--rank', String(rank)], snapshot: `code_state_probe12_${rank}_.pkl`, pickle: (f) => readFileSync(f), rank })),
 ];
 
 function ok(r: { status: number; stdout: string; stderr: string }): string {
@@ -52,32 +59,33 @@ function exported(db: string, j: JobRuns, name: string, extra: string[] = []): B
 }
 
 for (const j of JOBS) {
-  const run = (n: number, f: string) => join(RUNS, j.set, `run${n}`, f);
-  describe(`${j.set}: three runs PyTorch wrote, read from their traces`, () => {
+  const name = j.rank === undefined ? j.set : `${j.set}-rank${j.rank}`;
+  const run = (n: number, f: string) => join(RUNS, j.set, `run${n}`, ranked(j, f));
+  describe(`${j.set}${j.rank === undefined ? '' : ` rank ${j.rank}`}: three runs PyTorch wrote, read from their traces`, () => {
     it('after each run: the profile PyTorch left, byte for byte, and show its render', () => {
-      const db = join(dir, `${j.set}-runs.db`);
+      const db = join(dir, `${name}-runs.db`);
       for (const n of [1, 2, 3]) {
         ok(cli(db, ['ingest', run(n, 'trace.log.gz')]));
-        assert.deepEqual(exported(db, j, `${j.set}-${n}`), j.pickle(run(n, j.snapshot)), `run ${n}`);
+        assert.deepEqual(exported(db, j, `${name}-${n}`), j.pickle(run(n, j.snapshot)), `run ${n}`);
         assert.equal(ok(cli(db, ['show', ...j.key])), readFileSync(run(n, 'render.txt'), 'utf8') + '\n', `run ${n}`);
       }
     });
 
     it("--as-of each run's last event gives that run's profile; the traces in reverse order give the last", () => {
-      const db = join(dir, `${j.set}-asof.db`);
+      const db = join(dir, `${name}-asof.db`);
       const ends: number[] = [];
       for (const n of [1, 2, 3]) {
         ok(cli(db, ['ingest', run(n, 'trace.log.gz')]));
         ends.push((JSON.parse(ok(cli(db, ['jobs', '--json'])).trim().split('\n')[0]) as { position: number }).position);
       }
-      for (const [i, end] of ends.entries()) assert.deepEqual(exported(db, j, `${j.set}-asof-${i}`, ['--as-of', String(end)]), j.pickle(run(i + 1, j.snapshot)), `as of run ${i + 1}`);
-      const rev = join(dir, `${j.set}-rev.db`);
+      for (const [i, end] of ends.entries()) assert.deepEqual(exported(db, j, `${name}-asof-${i}`, ['--as-of', String(end)]), j.pickle(run(i + 1, j.snapshot)), `as of run ${i + 1}`);
+      const rev = join(dir, `${name}-rev.db`);
       for (const n of [3, 2, 1]) ok(cli(rev, ['ingest', run(n, 'trace.log.gz')]));
-      assert.deepEqual(exported(rev, j, `${j.set}-rev`), j.pickle(run(3, j.snapshot)));
+      assert.deepEqual(exported(rev, j, `${name}-rev`), j.pickle(run(3, j.snapshot)));
     });
 
     it('why: every dim a record made dynamic names the run whose records.json holds it, in show\'s words', () => {
-      const db = join(dir, `${j.set}-why.db`);
+      const db = join(dir, `${name}-why.db`);
       const runNames: string[] = [];
       for (const n of [1, 2, 3]) {
         ok(cli(db, ['ingest', run(n, 'trace.log.gz')]));
@@ -110,9 +118,9 @@ for (const j of JOBS) {
 
     it('the profile PyTorch left, ingested alone, exports byte for byte', () => {
       for (const n of [1, 2, 3]) {
-        const db = join(dir, `${j.set}-alone-${n}.db`);
+        const db = join(dir, `${name}-alone-${n}.db`);
         ok(cli(db, ['ingest', run(n, j.snapshot), '--job', 'alone']));
-        assert.deepEqual(exported(db, { ...j, key: ['--job', 'alone'] }, `${j.set}-alone-${n}`), j.pickle(run(n, j.snapshot)), `run ${n}`);
+        assert.deepEqual(exported(db, { ...j, key: ['--job', 'alone'] }, `${name}-alone-${n}`), j.pickle(run(n, j.snapshot)), `run ${n}`);
       }
     });
   });
