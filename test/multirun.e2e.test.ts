@@ -1129,3 +1129,76 @@ describe('trial s26d: a log still inside its first compile, and the snapshot adv
     assert.doesNotMatch(why, /code_state_probe4_None_\.pkl/);
   });
 });
+
+describe('probe13 (real PyTorch, session 27): a run under torch.compile(dynamic=False), and a run that started cold', () => {
+  const run = (n: number, f: string) => join(RUNS, 'probe13', `run${n}`, f);
+  const db = join(dir, 'probe13.db');
+  type Ev = { position: number; run: string; compile_id: string; format: string | null; value: string; brought: string | null };
+  type Story = { source: string; code: { name: string }; dim: { field: string; index: number | null }; dynamic: boolean; current: string; became_dynamic: (Ev & { before: string }) | null; static_again: (Ev & { dynamic_in: Ev }) | null };
+  const runs: string[] = [];
+
+  it("after runs 1, 3 and 4 the profile PyTorch left, byte for byte: run 4's compiles of f and h under automatic_dynamic_shapes off overwrote their entries (a dynamic dim back to a value)", () => {
+    for (const n of [1, 2, 3, 4]) {
+      ok(cli(db, ['ingest', run(n, 'trace.log.gz')]));
+      const all = (JSON.parse(ok(cli(db, ['jobs', '--json'])).trim().split('\n')[0]) as { runs: string[] }).runs;
+      runs.push(all.find((r) => !runs.includes(r))!);
+      // run 2 loaded no profile (its cache was wiped): PyTorch's file after it holds its own
+      // compiles alone, the ledger their join with run 1's (below)
+      if (n === 2) continue;
+      const out = join(dir, `probe13-${n}.pkl`);
+      ok(cli(db, ['export', '--job', 'probe13', '--format', 'pickle', '-o', out]));
+      assert.deepEqual(readFileSync(out), readFileSync(run(n, 'code_state_probe13_None_.pkl')), `run ${n}`);
+      assert.equal(ok(cli(db, ['show', '--job', 'probe13'])), readFileSync(run(n, 'render.txt'), 'utf8') + '\n', `run ${n}`);
+    }
+  });
+
+  it("why: f's L['x'] dim 0 is static again at 32, overwritten by run 4's compile 0/1, dynamic before", () => {
+    const stories = JSON.parse(ok(cli(db, ['why', '--job', 'probe13', '--code', 'f', '--source', "L['x']", '--json']))) as Story[];
+    const d0 = stories.find((s) => s.dim.field === 'size' && s.dim.index === 0)!;
+    assert.equal(d0.dynamic, false);
+    assert.equal(d0.current, '32');
+    assert.equal(d0.static_again?.run, runs[3]);
+    assert.equal(d0.static_again?.compile_id, '0/1');
+    assert.equal(d0.static_again?.format, 'put_local_code_state');
+    assert.equal(d0.static_again?.value, '32');
+    assert.equal(d0.static_again?.dynamic_in.value, '?');
+    // a dim that never was dynamic has none
+    assert.equal(stories.find((s) => s.dim.field === 'stride')!.static_again, null);
+    const text = ok(cli(db, ['why', '--job', 'probe13', '--code', 'f', '--source', "L['x']"]));
+    assert.match(text, /dim 0: static at 32, .*\n {4}static again in #\d+ \(compile 0\/1, imported put_local_code_state, run [^,]+, .*\), which overwrote it \(PyTorch overwrites an entry instead of joining under automatic_dynamic_shapes off: torch\.compile\(dynamic=False\)\); dynamic before in #/);
+  });
+
+  it("why: a dim the ledger made dynamic by joining run 2's put (a cold start) says PyTorch's own profile kept the put's value", () => {
+    const db2 = join(dir, 'probe13-cold.db');
+    for (const n of [1, 2]) ok(cli(db2, ['ingest', run(n, 'trace.log.gz')]));
+    const stories = JSON.parse(ok(cli(db2, ['why', '--job', 'probe13', '--code', 'g', '--json']))) as Story[];
+    const n = stories.find((s) => s.source === "L['n']")!;
+    assert.equal(n.became_dynamic?.format, 'put_local_code_state');
+    assert.equal(n.became_dynamic?.brought, '3');
+    assert.equal(n.became_dynamic?.before, '2');
+    const text = ok(cli(db2, ['why', '--job', 'probe13', '--code', 'g', '--source', "L['n']"]));
+    assert.match(text, new RegExp(`that put held 3: run ${runs[1].replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} had not loaded the profile that held 2 \\(it started cold, or from another copy\\), so PyTorch logged no change and its own profile after that run keeps 3`));
+    // PyTorch's file after run 2: 3, static (the ledger's export is the join, README)
+    assert.match(readFileSync(run(2, 'render.txt'), 'utf8'), /L\['n'\]: scalar 3/);
+  });
+});
+
+describe('probe14 (real PyTorch, session 27): sticky extra PGO keys on Redis', () => {
+  it("each job's profile after each run is the value PyTorch set in Redis, beta's loaded from alpha's extra write key", () => {
+    const db = join(dir, 'probe14.db');
+    for (const r of ['alpha-run1', 'alpha-run2', 'beta-run1', 'beta-run2']) {
+      ok(cli(db, ['ingest', join(RUNS, 'probe14', r, 'trace.log.gz')]));
+      const values = JSON.parse(readFileSync(join(RUNS, 'probe14', r, 'redis.json'), 'utf8')) as Record<string, { data: string }>;
+      let checked = 0;
+      for (const job of ['alpha', 'beta']) {
+        const v = values[`pt2:dynamo-pgo::${job}:None::c1`];
+        if (!v) continue;
+        const out = join(dir, `probe14-${r}-${job}.json`);
+        ok(cli(db, ['export', '--job', job, '--format', 'remote-json', '-o', out]));
+        assert.deepEqual(fromValue(out), Buffer.from(v.data, 'base64'), `${r}: ${job}`);
+        checked++;
+      }
+      assert.equal(checked, r.startsWith('alpha') ? 1 : 2);
+    }
+  });
+});

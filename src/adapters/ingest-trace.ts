@@ -786,9 +786,13 @@ class TraceScope {
     // L['scale'] 1.0 went uncounted). Other codes' entries, only where they changed.
     const own = compileId !== null && f.artifact.startsWith('put_') ? this.#codeOf(compileId) : null;
     const ownKey = own ? codeKey(own) : null;
+    // A compile under automatic_dynamic_shapes off (torch.compile(dynamic=False)) overwrote each
+    // entry it updated (update_automatic_dynamic's else branch): its put's changed entries take
+    // their place, as PyTorch's file has them, instead of joining (a dynamic dim back to a value).
+    const overwrote = own !== null && this.#metrics.get(compileOfAttempt(compileId!))?.automaticDynamicOff === true;
     for (const { id, ck, source, entry, json, slot } of slots) {
       if (previous.get(slot) === json && ck !== ownKey) continue;
-      const payload = { code: id, source, entry, import_id: null, format: f.artifact, records: 'logged' as const };
+      const payload = { code: id, source, entry, import_id: null, format: f.artifact, records: 'logged' as const, ...(overwrote ? { automatic_dynamic: false as const } : {}) };
       this.#push(this.#event({ kind: 'entry.imported', payload }, i, f.line, compileId, `${snap}\u0000${ck}\u0000${source}`), `${f.line}\u0000${ck}\u0000${source}`);
     }
     for (const s of slots) previous.set(s.slot, s.json);

@@ -80,6 +80,8 @@ function buildSchemas() {
     format: z.string(),
     /** 'logged': PyTorch's own records of this change are dynamic.logged events (a trace), so the fold adds none. */
     records: z.enum(['fold', 'logged']).optional(),
+    /** false: the entry takes the profile's in place (a put of a compile under automatic_dynamic_shapes off), as an observation's does. */
+    automatic_dynamic: z.literal(false).optional(),
   });
   const RecordSchema = z.object({
     dim_changed: z.union([z.literal('scalar'), z.literal('all'), z.number().int().nonnegative()]),
@@ -133,7 +135,7 @@ function buildSchemas() {
         z.object({ kind: z.literal('size'), size: z.array(IntJson), ...AutoFlag }),
       ]),
     },
-    'entry.imported': { 1: z.object({ entry: EntryJsonSchema, import_id: z.number().int().nullable(), format: z.string(), records: z.enum(['fold', 'logged']).optional() }) },
+    'entry.imported': { 1: z.object({ entry: EntryJsonSchema, import_id: z.number().int().nullable(), format: z.string(), records: z.enum(['fold', 'logged']).optional(), automatic_dynamic: z.literal(false).optional() }) },
     'run.retracted': { 1: RunRetractedV1 },
     'dynamic.logged': { 1: z.object({ record: RecordSchema, guard: z.string().nullable() }) },
     'shape.described': { 1: DescribedBody },
@@ -228,7 +230,7 @@ export function splitPayload(body: EventBody): { code: z.infer<Schemas['CodeIdSc
     }
     case 'entry.imported': {
       const p = body.payload;
-      return { code: p.code, source: p.source, json: JSON.stringify({ entry: p.entry, import_id: p.import_id, format: p.format, ...(p.records ? { records: p.records } : {}) }) };
+      return { code: p.code, source: p.source, json: JSON.stringify({ entry: p.entry, import_id: p.import_id, format: p.format, ...(p.records ? { records: p.records } : {}), ...(p.automatic_dynamic === false ? { automatic_dynamic: false } : {}) }) };
     }
     case 'dynamic.logged': {
       const p = body.payload;
@@ -280,7 +282,7 @@ export function joinPayload(kind: string, version: number, code: z.infer<Schemas
   if (kind === 'scalar.described') return { kind, payload: { code, source, value: b.value as ScalarDescribed['value'], ...(b.specialized ? { specialized: true as const } : {}) } };
   return {
     kind: 'entry.imported',
-    payload: { code, source, entry: b.entry as EntryJson, import_id: b.import_id as number | null, format: b.format as string, ...(b.records ? { records: b.records as 'fold' | 'logged' } : {}) },
+    payload: { code, source, entry: b.entry as EntryJson, import_id: b.import_id as number | null, format: b.format as string, ...(b.records ? { records: b.records as 'fold' | 'logged' } : {}), ...(b.automatic_dynamic === false ? { automatic_dynamic: false as const } : {}) },
   };
 }
 

@@ -160,7 +160,7 @@ export function foldInput(ev: EventBody): FoldInput | null {
     case 'shape.observed':
       return { kind: ev.kind, code: ev.payload.code, source: ev.payload.source, shape: shapeFromJson(ev.payload.shape), automaticDynamic: ev.payload.automatic_dynamic, entry: null, quiet: false, format: null, record: null, guard: null };
     case 'entry.imported':
-      return { kind: ev.kind, code: ev.payload.code, source: ev.payload.source, shape: null, automaticDynamic: true, entry: ev.payload.entry, quiet: ev.payload.records === 'logged', format: ev.payload.format, record: null, guard: null };
+      return { kind: ev.kind, code: ev.payload.code, source: ev.payload.source, shape: null, automaticDynamic: ev.payload.automatic_dynamic !== false, entry: ev.payload.entry, quiet: ev.payload.records === 'logged', format: ev.payload.format, record: null, guard: null };
     case 'dynamic.logged':
       return { kind: ev.kind, code: ev.payload.code, source: ev.payload.source, shape: null, automaticDynamic: true, entry: null, quiet: false, format: null, record: ev.payload.record, guard: ev.payload.guard };
   }

@@ -134,7 +134,7 @@ export function dictionaries(sql: Sql): Dictionaries {
           version: row.version,
           stored,
           shape: ev.kind === 'shape.observed' ? shapeFromJson(ev.payload.shape) : null,
-          automaticDynamic: ev.kind === 'shape.observed' ? ev.payload.automatic_dynamic : true,
+          automaticDynamic: ev.kind === 'shape.observed' ? ev.payload.automatic_dynamic : ev.kind !== 'entry.imported' || ev.payload.automatic_dynamic !== false,
           entry: ev.kind === 'entry.imported' ? ev.payload.entry : null,
           format: ev.kind === 'entry.imported' ? ev.payload.format : null,
           quiet: ev.kind === 'entry.imported' && ev.payload.records === 'logged',

@@ -128,7 +128,7 @@ export function prepareEvent(ev: NewEvent, withShape = true): PreparedEvent {
     json: parts.json,
     shape: ev.kind === 'shape.observed' && withShape ? shapeFromJson(ev.payload.shape) : null,
     entry: ev.kind === 'entry.imported' ? ev.payload.entry : null,
-    automaticDynamic: ev.kind === 'shape.observed' ? ev.payload.automatic_dynamic : true,
+    automaticDynamic: ev.kind === 'shape.observed' ? ev.payload.automatic_dynamic : ev.kind !== 'entry.imported' || ev.payload.automatic_dynamic !== false,
     quiet: ev.kind === 'entry.imported' && ev.payload.records === 'logged',
     record: ev.kind === 'dynamic.logged' ? ev.payload.record : null,
     guard: ev.kind === 'dynamic.logged' ? ev.payload.guard : null,
@@ -237,7 +237,7 @@ export function surelyValid(kind: string, p: unknown): boolean {
   if (!isObj(p)) return false;
   switch (kind) {
     case 'entry.imported':
-      return isCode(p.code) && isStr(p.source) && isEntryJson(p.entry) && (p.import_id === null || isInt(p.import_id)) && isStr(p.format) && (p.records === undefined || p.records === 'fold' || p.records === 'logged');
+      return isCode(p.code) && isStr(p.source) && isEntryJson(p.entry) && (p.import_id === null || isInt(p.import_id)) && isStr(p.format) && (p.records === undefined || p.records === 'fold' || p.records === 'logged') && (p.automatic_dynamic === undefined || p.automatic_dynamic === false);
     case 'dynamic.logged': {
       const r = p.record;
       if (!isCode(p.code) || !isStr(p.source) || !strOrNull(p.guard) || !isObj(r)) return false;

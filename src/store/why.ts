@@ -35,6 +35,13 @@ export interface DimStory {
   staticBefore: Evidence | null;
   /** The event at which it turned dynamic (the last such, if an overwrite made it static again). */
   becameDynamic: (Evidence & { before: string }) | null;
+  /**
+   * A static dim that was dynamic earlier in the window: the event that put a value back (an
+   * overwrite: a compile under automatic_dynamic_shapes off, whose put PyTorch writes in the
+   * entry's place, or an observation line with automatic_dynamic false; a join never does) and
+   * where it had turned dynamic before.
+   */
+  staticAgain: { at: Evidence; dynamicIn: Evidence & { before: string } } | null;
   /** The record PyTorch itself logged for this change (from a trace), with its guard failure. */
   logged: Logged;
   /** When the change came in a merge of profiles: that profile's own story of the dim. */
@@ -330,6 +337,7 @@ function explainWith(ledger: Ledger, profileId: number, opts: ExplainOptions, on
         first: t?.first ?? null,
         staticBefore: became ? (t?.staticBefore ?? null) : null,
         becameDynamic: became,
+        staticAgain: !dynamic && t?.became && t.lastStatic && t.lastStatic.position > t.became.position ? { at: t.lastStatic, dynamicIn: t.became } : null,
         logged,
         via,
         saw: saw.get(`${codeKey(acc.code)}\u0000${acc.source}`) ?? [],

@@ -6,7 +6,7 @@ export type TraceFact =
   | { kind: 'automatic_dynamic'; line: number; compileId: string | null; time: number | null; name: string; dim_changed: 'scalar' | 'all' | number; reason: string; cached: string; new: string }
   | { kind: 'code_state'; line: number; compileId: string | null; time: number | null; artifact: string; text: string }
   | { kind: 'recompile_reasons'; line: number; compileId: string | null; reasons: string[] }
-  | { kind: 'compilation_metrics'; line: number; compileId: string | null; co_name: string | null; co_filename: string | null; co_firstlineno: number | null; recompileReason: string | null; jobId: string | null; cacheKeyTag: string | null; time: number | null }
+  | { kind: 'compilation_metrics'; line: number; compileId: string | null; co_name: string | null; co_filename: string | null; co_firstlineno: number | null; recompileReason: string | null; jobId: string | null; cacheKeyTag: string | null; time: number | null; automaticDynamicOff: boolean }
   | { kind: 'cache_key'; line: number; cacheKey: string; time: number | null }
   | { kind: 'rank'; line: number; rank: number }
   | ({ kind: 'describe_tensor'; line: number; describerId: number; id: number } & DescribedCompile & DescribedTensor)
@@ -269,6 +269,9 @@ const parsers: Record<string, Parser> = {
     }
     return any;
   },
+  // The compile's torch._dynamo.config (`dynamo_config`, JSON as Python's json.dumps writes it):
+  // with automatic_dynamic_shapes off (torch.compile(dynamic=False)) update_automatic_dynamic
+  // overwrites each entry the compile updates instead of joining (probe13 run 4).
   compilation_metrics(e, out) {
     const m = obj(e.meta.compilation_metrics);
     if (!m) return false;
@@ -292,10 +295,21 @@ const parsers: Record<string, Parser> = {
       jobId,
       cacheKeyTag: tag,
       time: typeof m.start_time === 'number' ? m.start_time * 1000 : null,
+      automaticDynamicOff: typeof m.dynamo_config === 'string' && automaticDynamicOff(m.dynamo_config),
     });
     return true;
   },
 };
+
+/**
+ * Whether dynamo_config sets automatic_dynamic_shapes off: searched, not parsed (the config is
+ * ~10 KB a compile), by its key, which json.dumps(sort_keys) writes a few hundred characters in.
+ */
+function automaticDynamicOff(config: string): boolean {
+  const at = config.indexOf(AUTOMATIC_DYNAMIC_KEY);
+  return at >= 0 && config.startsWith('false', at + AUTOMATIC_DYNAMIC_KEY.length + (config.charCodeAt(at + AUTOMATIC_DYNAMIC_KEY.length) === 32 ? 1 : 0));
+}
+const AUTOMATIC_DYNAMIC_KEY = '"automatic_dynamic_shapes":';
 
 /** Known kinds that never hold PGO facts (counted as ignored, not unknown). */
 const QUIET = new Set(['str', 'dynamo_start', 'describe_storage', 'guard_added_fast', 'guard_added', 'sizes', 'dynamo_output_graph', 'feature_usage', 'optimize_ddp_split_graph', 'aot_joint_graph', 'aot_forward_graph', 'aot_backward_graph', 'aot_inference_graph', 'inductor_output_code', 'inductor_post_grad_graph', 'inductor_pre_grad_graph', 'dynamo_guards', 'bwd_compilation_metrics', 'symbolic_shape_specialization', 'propagate_real_tensors', 'graph_break', 'missing_fake_kernel', 'mismatched_fake_kernel', 'exported_program', 'link', 'guard_added_fast', 'compiled_autograd_graph', 'dump_file', 'fx_graph_cache_hit', 'fx_graph_cache_miss', 'fx_graph_cache_bypass', 'aotautograd_cache_hit', 'aotautograd_cache_miss', 'aotautograd_cache_bypass', 'artifact']);

@@ -297,3 +297,25 @@ describe('dynamo_cpp_guards_str facts (session 26: the ints and floats a compile
     assert.deepEqual([bad.facts, bad.problems], [[], ['dynamo_cpp_guards_str: payload does not match has_payload (MD5): the log ends inside it; entry skipped']]);
   });
 });
+
+describe('compilation_metrics facts', () => {
+  /** One compilation_metrics entry (inline metadata, as PyTorch logs it) read back. */
+  function metricsOf(metrics: Record<string, unknown>): TraceFact[] {
+    const stats = newStats();
+    const facts: TraceFact[] = [];
+    const asm = traceAssembler((e) => parseEntry(e, stats, (f) => f.kind !== 'rank' && facts.push(f)), () => {});
+    asm.push(`V1130 18:34:09.762000 519 torch/_dynamo/utils.py:1796] ${JSON.stringify({ compilation_metrics: { compile_id: '0/0', co_name: 'f', co_filename: '/srv/f.py', co_firstlineno: 1, ...metrics } })}`, 1);
+    asm.end();
+    return facts;
+  }
+  const off = (f: TraceFact[]) => (f[0] as TraceFact & { kind: 'compilation_metrics' }).automaticDynamicOff;
+  it("automatic_dynamic_shapes off in the compile's dynamo_config (torch.compile(dynamic=False)) is told; on, or no config, is not", () => {
+    // dynamo_config as PyTorch writes it: json.dumps of the config, a string in the metrics
+    const config = (v: boolean) => JSON.stringify({ assume_static_by_default: true, automatic_dynamic_local_pgo: true, automatic_dynamic_shapes: v, automatic_dynamic_shapes_mark_as: 'dynamic' }).replace(/":/g, '": ').replace(/,"/g, ', "');
+    assert.equal(off(metricsOf({ dynamo_config: config(false) })), true);
+    assert.equal(off(metricsOf({ dynamo_config: config(true) })), false);
+    assert.equal(off(metricsOf({})), false);
+    // the mark_as setting alone is not the switch
+    assert.equal(off(metricsOf({ dynamo_config: '{"automatic_dynamic_shapes_mark_as": "false"}' })), false);
+  });
+});
