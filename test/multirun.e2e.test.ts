@@ -703,6 +703,40 @@ describe('a log that holds several processes\' lines (logs concatenated: cat, a 
       assert.equal(withoutOrigins(ok(cli(one, ['history', '--job', 'fixture2', '--rank', rank, '--json']))), withoutOrigins(ok(cli(two, ['history', '--job', 'fixture2', '--rank', rank, '--json']))));
     }
   });
+  it('processes that share an id (containers reuse them; trial s27a): each its own log, told by its string table starting again', () => {
+    // glog's process id on every line of one process; a second process of the same id (another
+    // pod, a restart) was read as the first: its events in the first's profile and run
+    const samePid = (text: string, pid: number) => text.replace(/^([IWEV]\d{4} [\d:.]+ +)\d+ /gm, `$1${pid} `);
+    const gz = (set: string, n: number) => gunzipSync(readFileSync(join(RUNS, set, `run${n}`, 'trace.log.gz'))).toString('utf8');
+    const exportOf = (db: string, key: string[], name: string) => {
+      const out = join(dir, `${name}.pkl`);
+      ok(cli(db, ['export', ...key, '--format', 'pickle', '-o', out]));
+      return readFileSync(out);
+    };
+    // two jobs: probe5's and probe10's first runs both ran as pid 490 (as PyTorch wrote them)
+    const jobs = join(dir, 'same-pid-jobs.log');
+    writeFileSync(jobs, gz('probe5', 1) + gz('probe10', 1));
+    const db = join(dir, 'same-pid-jobs.db');
+    const r = cli(db, ['ingest', jobs]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /same-pid-jobs\.log: holds the lines of 2 processes \(glog process ids 490, 490-2; N-2 is a second process of id N, told by its string table starting again\): each is read as its own log, probe5:pid490@\S+ \(profile probe5:None:\); probe10:pid490@\S+ \(profile probe10:None:\)/);
+    assert.deepEqual(exportOf(db, ['--job', 'probe5'], 'same-pid-5'), readFileSync(join(RUNS, 'probe5', 'run1', 'code_state_probe5_None_.pkl')));
+    assert.deepEqual(exportOf(db, ['--job', 'probe10'], 'same-pid-10'), readFileSync(join(RUNS, 'probe10', 'run1', 'code_state_probe10_None_.pkl')));
+    // two ranks of one job, one id: each rank its own profile
+    const w2 = join(TORCH, 'workload2');
+    const ranks = join(dir, 'same-pid-ranks.log');
+    writeFileSync(ranks, readFileSync(join(w2, 'trace-rank0.log'), 'utf8') + samePid(readFileSync(join(w2, 'trace-rank1.log'), 'utf8'), 591));
+    const rdb = join(dir, 'same-pid-ranks.db');
+    ok(cli(rdb, ['ingest', ranks]));
+    for (const rank of ['0', '1']) assert.equal(ok(cli(rdb, ['show', '--job', 'fixture2', '--rank', rank])).trimEnd(), readFileSync(join(w2, `render-rank${rank}.txt`), 'utf8').trimEnd(), `rank ${rank}`);
+    // one job's three runs, one id (a restarted container), with --run: three runs, each named apart
+    const runs = join(dir, 'same-pid-runs.log');
+    writeFileSync(runs, [1, 2, 3].map((n) => samePid(gz('probe5', n), 7)).join(''));
+    const jdb = join(dir, 'same-pid-runs.db');
+    ok(cli(jdb, ['ingest', '--run', 'nightly', runs]));
+    assert.deepEqual((JSON.parse(ok(cli(jdb, ['jobs', '--json'])).trim()) as { runs: string[] }).runs, ['nightly:pid7', 'nightly:pid7-2', 'nightly:pid7-3']);
+    assert.deepEqual(exportOf(jdb, ['--job', 'probe5'], 'same-pid-runs'), readFileSync(join(RUNS, 'probe5', 'run3', 'code_state_probe5_None_.pkl')));
+  });
   it('a running watch of a log one process after another writes: the second adds a run and renames none (trial s24b: it said "the log\'s run became ..." and to retract)', async () => {
     const w2 = join(TORCH, 'workload2');
     const log = join(dir, 'growing-ranks.log');

@@ -237,7 +237,7 @@ export interface TraceReader {
   readonly facts: readonly TraceFact[];
   readonly problems: readonly TraceProblem[];
   readonly stats: ReturnType<typeof newStats>;
-  readonly first: { pid: number | null; date: string; time: string } | null;
+  readonly first: { pid: number | null; generation: number; date: string; time: string } | null;
   /** glog's `MMDD hh:mm:ss.ffffff` at each line that gave facts. */
   readonly clock: ReadonlyMap<number, string>;
   /** Snapshots parsed by an earlier traceEvents (a growing log's are not parsed again each pass). */
@@ -270,24 +270,29 @@ export function traceReader(reads: EntryReads = FACT_READS): TraceReader {
   const part = (problems: TraceProblem[]): Part => ({ facts: [], problems, stats: newStats(), first: null, clock: new Map(), parsed, parts: [], ...methods });
   const r = part([]);
   r.parts.push(r);
-  const byPid = new Map<number | null, Part>();
+  // by process id, then which process of that id (TraceEntry.generation)
+  const byPid = new Map<number | null, Part[]>();
   let now = r;
   let pidNow: number | null | undefined;
+  let generationNow = 0;
   const out = (f: TraceFact) => now.facts.push(f);
   const asm = traceAssembler(
     (e) => {
-      if (e.pid !== pidNow) {
+      if (e.pid !== pidNow || e.generation !== generationNow) {
         // the first process's part is the reader itself; another's, its own
-        let p = byPid.get(e.pid);
+        let ps = byPid.get(e.pid);
+        if (ps === undefined) byPid.set(e.pid, (ps = []));
+        let p = ps[e.generation];
         if (p === undefined) {
-          p = byPid.size === 0 ? r : part([]);
+          p = byPid.size === 1 && ps.length === 0 ? r : part([]);
           if (p !== r) r.parts.push(p);
-          byPid.set(e.pid, p);
+          ps[e.generation] = p;
         }
         now = p;
         pidNow = e.pid;
+        generationNow = e.generation;
       }
-      now.first ??= { pid: e.pid, date: e.date, time: e.time };
+      now.first ??= { pid: e.pid, generation: e.generation, date: e.date, time: e.time };
       const before = now.facts.length;
       parseEntry(e, now.stats, out);
       if (now.facts.length > before) now.clock.set(e.line, `${e.date} ${e.time}`);
@@ -310,6 +315,12 @@ export type TraceEvents =
  * that need a compile's code id appear only once its compilation_metrics is logged, after
  * which its lines never change, so a prefix's events are those of the whole log.
  */
+/** A part's process: its id, and for another process of an id met before, which (`490-2`). */
+function processName(p: TraceReader): string {
+  const f = p.first;
+  return f === null || f.pid === null ? '?' : f.generation === 0 ? String(f.pid) : `${f.pid}-${f.generation + 1}`;
+}
+
 export function traceEvents(reader: TraceReader, file: string, o: FileIngestOptions, partial = false): TraceEvents {
   const parts = reader.parts;
   if (parts.length === 1) return partEvents(reader, file, o, partial);
@@ -319,17 +330,17 @@ export function traceEvents(reader: TraceReader, file: string, o: FileIngestOpti
   // `--run R` names each process's run R:pid{pid} (one run for all would key their events
   // alike: the same compile ids in each process, dropped as duplicates)
   const run = o.defaults?.run;
-  const each = parts.map((p) => partEvents(p, file, run ? { ...o, defaults: { ...o.defaults, run: `${run}:pid${p.first?.pid ?? '?'}` } } : o, partial));
+  const each = parts.map((p) => partEvents(p, file, run ? { ...o, defaults: { ...o.defaults, run: `${run}:pid${processName(p)}` } } : o, partial));
   const done = each.filter((t): t is TraceEvents & { settled: true } => t.settled);
   if (done.length === 0) return each[0];
   const left = each.filter((t): t is TraceEvents & { settled: false } => !t.settled);
   if (partial && left.some((t) => !t.why.includes('names no PGO cache key'))) return { ...left[0], waiting: each.flatMap((t) => t.waiting ?? []) };
   const name = (t: TraceEvents & { settled: true }) => `${t.run} (profile ${t.cacheKey})`;
-  const pids = parts.map((p) => p.first?.pid ?? '?');
+  const pids = parts.map(processName);
   return {
     settled: true,
     events: done.flatMap((t) => t.events),
-    notes: [`${inputName(file)}: holds the lines of ${parts.length} processes (glog process ids ${pids.join(', ')}): each is read as its own log, ${done.map(name).join('; ')}${left.length ? `; ${counted(left.length, 'process', 'processes')} named no PGO profile and gave nothing` : ''}`, ...each.flatMap((t) => (t.settled ? t.notes : [t.why]))],
+    notes: [`${inputName(file)}: holds the lines of ${parts.length} processes (glog process ids ${pids.join(', ')}${pids.some((x) => x.includes('-')) ? '; N-2 is a second process of id N, told by its string table starting again' : ''}): each is read as its own log, ${done.map(name).join('; ')}${left.length ? `; ${counted(left.length, 'process', 'processes')} named no PGO profile and gave nothing` : ''}`, ...each.flatMap((t) => (t.settled ? t.notes : [t.why]))],
     skipped: done.reduce((n, t) => n + t.skipped, 0),
     cacheKey: done.map((t) => t.cacheKey).join(', '),
     run: done.map((t) => t.run).join(', '),

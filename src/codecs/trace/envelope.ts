@@ -34,6 +34,11 @@ export interface TraceEntry {
   rank: number | null;
   /** The glog line's process id (PyTorch's trace handler writes the process, not the thread). */
   pid: number | null;
+  /**
+   * Which process of that id the entry is, from 0: logs concatenated may hold two processes of
+   * one id (containers reuse ids), told apart where the second's string table starts again.
+   */
+  generation: number;
 }
 
 export type TraceProblem = { line: number; message: string };
@@ -71,6 +76,7 @@ const checked = boundedMap<Buffer | string>(16 << 20);
 
 class Entry implements TraceEntry {
   payloadMismatch = false;
+  generation = 0;
   /** The payload's text, or undefined until it is decoded from bytes[from, to). */
   #text: string | null | undefined;
   /** bytes[from, to) decoded, or undefined until asked. */
@@ -276,6 +282,10 @@ function unparsedKind(rest: string, reads: EntryReads, ranked: boolean): string 
  * not parse is not parsed, once a first entry was (so that the first entry, which names
  * the process, is always one whose metadata is JSON).
  */
+/** `{"str": ["…", 0]}`: a string-table entry, and the end of the first one's. */
+const STRING_START = '{"str": [';
+const FIRST_STRING_END = '", 0]}';
+
 export function traceAssembler(onEntry: (e: TraceEntry) => void, onProblem: (p: TraceProblem) => void, reads: EntryReads = READS_ALL): TraceAssembler {
   const checks = reads.checks;
   /**
@@ -285,17 +295,22 @@ export function traceAssembler(onEntry: (e: TraceEntry) => void, onProblem: (p: 
    */
   let seen = false;
   let ranked = false;
+  /** The process of this id whose lines these are (TraceEntry.generation), and whether its string table began. */
+  let generation = 0;
+  let interned = false;
   let pidNow: string | null = null;
-  const others = new Map<string, { seen: boolean; ranked: boolean }>();
+  const others = new Map<string, { seen: boolean; ranked: boolean; generation: number; interned: boolean }>();
   const processOf = (pid: string) => {
     if (pid === pidNow) return;
-    if (pidNow !== null) others.set(pidNow, { seen, ranked });
+    if (pidNow !== null) others.set(pidNow, { seen, ranked, generation, interned });
     const o = others.get(pid);
     seen = o?.seen ?? false;
     ranked = o?.ranked ?? false;
+    generation = o?.generation ?? 0;
+    interned = o?.interned ?? false;
     pidNow = pid;
   };
-  let head: { line: number; level: string; date: string; time: string; pid: number; meta: Record<string, unknown>; kind: string } | null = null;
+  let head: { line: number; level: string; date: string; time: string; pid: number; meta: Record<string, unknown>; kind: string; generation: number } | null = null;
   // The payload under way: lines pushed as text, or a range of bytes (pushBytes).
   let payload: string[] = [];
   let bytes: Buffer | null = null;
@@ -322,6 +337,7 @@ export function traceAssembler(onEntry: (e: TraceEntry) => void, onProblem: (p: 
     if (want !== null && checks(e)) mismatch = !e.matches(want);
     if (mismatch) onProblem({ line: h.line, message: `${h.kind}: payload does not match has_payload (MD5)${truncated ? ': the log ends inside it' : ''}; entry skipped` });
     e.payloadMismatch = mismatch;
+    e.generation = h.generation;
     onEntry(e);
   };
   /** A line that is not a payload line; `plain` when it is known to hold no line terminator. */
@@ -345,9 +361,19 @@ export function traceAssembler(onEntry: (e: TraceEntry) => void, onProblem: (p: 
       return;
     }
     processOf(m[4]);
+    // A process's first interned string (torch._logging.structured's `{"str": [s, 0]}`: its
+    // table is never cleared, torch._dynamo.reset() included) a second time for this id: another
+    // process of the same id, its lines read as its own (its rank, its first entry parsed)
+    if (rest.endsWith(FIRST_STRING_END) && rest.startsWith(STRING_START)) {
+      if (interned) {
+        generation++;
+        seen = ranked = false;
+      }
+      interned = true;
+    }
     const unparsed = seen ? unparsedKind(rest, reads, ranked) : null;
     if (unparsed !== null) {
-      head = { line, level: m[1], date: m[2], time: m[3], pid: Number(m[4]), meta: UNPARSED, kind: unparsed };
+      head = { line, level: m[1], date: m[2], time: m[3], pid: Number(m[4]), meta: UNPARSED, kind: unparsed, generation };
       return;
     }
     let meta: unknown;
@@ -368,7 +394,7 @@ export function traceAssembler(onEntry: (e: TraceEntry) => void, onProblem: (p: 
         break;
       }
     }
-    head = { line, level: m[1], date: m[2], time: m[3], pid: Number(m[4]), meta: meta as Record<string, unknown>, kind };
+    head = { line, level: m[1], date: m[2], time: m[3], pid: Number(m[4]), meta: meta as Record<string, unknown>, kind, generation };
     seen = true;
     if (typeof head.meta.rank === 'number') ranked = true;
   };
