@@ -549,6 +549,22 @@ describe('retracting a run that a later snapshot with no run carries', () => {
     const r1r = cli(db, ['retract', '--run', r1]);
     assert.match(r1r.stderr, new RegExp(`run ${r1.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} is left out of its answers, but the pickle snapshot ${later.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} \\(#${at}\\)`));
     assert.ok(!r1r.stderr.includes(older), r1r.stderr);
+    // the same file again, rewritten (run 3's profile over it, as PyTorch rewrites its cache
+    // file after each run): named once, with both positions (trial s27a: once a read)
+    const db2 = join(dir, 'retract-snapshot-again.db');
+    for (const n of [1, 2]) ok(cli(db2, ['ingest', join(RUNS, set.set, `run${n}`, 'trace.log.gz')]));
+    copyFileSync(join(RUNS, set.set, 'run2', set.snapshot), later);
+    ok(cli(db2, ['ingest', later, ...set.key]));
+    const first = (JSON.parse(ok(cli(db2, ['jobs', '--json'])).trim().split('\n')[0]) as { position: number }).position;
+    copyFileSync(join(RUNS, set.set, 'run3', set.snapshot), later);
+    const p0 = first + 1;
+    ok(cli(db2, ['ingest', later, ...set.key]));
+    const why2 = ok(cli(db2, ['why', ...set.key, '--code', 'listdict', '--source', "L['xs'][0]", '--dim', '0']));
+    const positions = [...why2.matchAll(new RegExp(`the pickle snapshot ${later.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} \\(([^)]*)\\)`, 'g'))].map((m) => m[1]);
+    assert.equal(positions.length, 1, why2);
+    assert.match(positions[0], /^#\d+, #\d+$/);
+    assert.ok(Number(positions[0].split(', #')[1]) >= p0, positions[0]);
+    assert.match(why2, /ingested with no run and written later than run \S+ \(by its file's time: a copy that did not keep it tells otherwise\), holds what/);
   });
 });
 

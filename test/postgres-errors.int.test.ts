@@ -51,6 +51,21 @@ describe('issue 11.6: more PostgreSQL errors, each clear within 5 s with nothing
     assert.deepEqual(psql('select (select count(*) from events), (select count(*) from kysely_migration), (select count(*) from information_schema.tables)', name), before);
   });
 
+  it('a ledger whose first migration was cut off (trial s27a: the server stopped mid-migration): read commands say so, not "an older pgo-ledger"; a write command finishes it', () => {
+    const db = freshPgDatabase();
+    const name = new URL(db).pathname.slice(1);
+    // what Kysely's migrator leaves when its migration's transaction never commits: its record, empty
+    psql('create table kysely_migration (name varchar(255) primary key, timestamp varchar(255) not null)', name);
+    for (const args of [['jobs'], ['verify']]) {
+      const r = timed(db, args);
+      assert.equal(r.status, 2, r.stderr);
+      assert.match(r.stderr, /: its tables are half made \(its first migration was cut off: none is recorded\), which a read command never finishes: run a write command on it once \(e\.g\. pgo-ledger replay\)/);
+      assert.doesNotMatch(r.stderr, /older pgo-ledger/);
+    }
+    assert.equal(cli(db, ['ingest', '-'], LINE).status, 0);
+    assert.equal(cli(db, ['jobs']).status, 0);
+  });
+
   it('issue 11.6: copy to a server that is down: a clear error within 5 s, the source untouched', async () => {
     const dir = tempDir();
     const src = join(dir, 'src.db');

@@ -102,10 +102,19 @@ export function carriedAdvice(runs: readonly string[], carriers: Carriers, how: 
     const too = how === 'retract' ? `retract ${c.length > 1 ? 'them' : 'it'} too (${c.map((r) => `pgo-ledger retract --run ${r}`).join('; ')})` : `leave ${c.length > 1 ? 'them' : 'it'} out too (${c.map((r) => `--exclude-run ${r}`).join(' ')})`;
     out.push(`${them} warm-started from a profile that held what ${what} brought (get_*_code_state), and PyTorch writes what it loaded into each profile it writes, so ${c.length > 1 ? 'their profiles still carry' : 'its profile still carries'} it: ${too} to leave out all that ${what} brought`);
   }
-  const s = carriers.snapshots;
-  if (s.length) {
-    const them = s.map((x) => `the ${x.format} snapshot ${x.origin} (#${x.position})`).join(', ');
-    out.push(`${them}, ingested with no run and written later than ${what} (by ${s.length > 1 ? 'their files\' times' : 'its file\'s time'}: a copy that did not keep it tells otherwise), ${s.length > 1 ? 'hold' : 'holds'} what ${what} brought too (PyTorch writes what it loaded into each profile it writes): no run names ${s.length > 1 ? 'them' : 'it'}, so no ${how === 'retract' ? 'retraction' : '--exclude-run'} leaves ${s.length > 1 ? 'them' : 'it'} out`);
+  // one file read several times (a watch of a cache folder that PyTorch rewrites after each
+  // run) named once, with each snapshot's position (trial s27a: the same path three times)
+  const files = new Map<string, number[]>();
+  for (const x of carriers.snapshots) {
+    const k = `the ${x.format} snapshot ${x.origin}`;
+    const at = files.get(k);
+    if (at) at.push(x.position);
+    else files.set(k, [x.position]);
+  }
+  if (files.size) {
+    const many = files.size > 1;
+    const them = [...files].map(([k, at]) => `${k} (#${at.join(', #')})`).join(', ');
+    out.push(`${them}, ingested with no run and written later than ${what} (by ${many ? 'their files\' times' : 'its file\'s time'}: a copy that did not keep it tells otherwise), ${many ? 'hold' : 'holds'} what ${what} brought too (PyTorch writes what it loaded into each profile it writes): no run names ${many ? 'them' : 'it'}, so no ${how === 'retract' ? 'retraction' : '--exclude-run'} leaves ${many ? 'them' : 'it'} out`);
   }
   return `but ${out.join('; and ')}`;
 }

@@ -726,7 +726,8 @@ create or replace function typeof(bytea) returns text language sql immutable as
 `;
 
 /** `tables`: where no ledger is recorded, the tables its schema holds all the same (damage.ts notALedger). */
-type State = { state: 'new' | 'behind' | 'current'; unknown: string[]; tables?: string[] };
+/** `recorded`: how many migrations the ledger records (none: its first migration was cut off, its tables half made). */
+type State = { state: 'new' | 'behind' | 'current'; unknown: string[]; tables?: string[]; recorded?: number };
 
 async function migrationState(client: pg.Client): Promise<State> {
   // One listing answers both (is a ledger recorded, what else is there): two queries let another
@@ -738,7 +739,7 @@ async function migrationState(client: pg.Client): Promise<State> {
   const done = new Set((await client.query('select name from kysely_migration')).rows.map((r: { name: string }) => r.name));
   const unknown = [...done].filter((n) => !(n in migrations));
   if (unknown.length) return { state: 'behind', unknown };
-  return { state: Object.keys(migrations).every((n) => done.has(n)) ? 'current' : 'behind', unknown: [] };
+  return { state: Object.keys(migrations).every((n) => done.has(n)) ? 'current' : 'behind', unknown: [], recorded: done.size };
 }
 
 async function state(id: number): Promise<Reply<State>> {

@@ -126,7 +126,7 @@ export async function openPostgres(url: string, options: OpenOptions = {}): Prom
   };
   const closeConn = () => void call('close', id);
   try {
-    const st = unwrap<{ state: string; unknown: string[]; tables?: string[] }>(call('state', id));
+    const st = unwrap<{ state: string; unknown: string[]; tables?: string[]; recorded?: number }>(call('state', id));
     if (st.unknown.length) throw new DatabaseVersionError(where, st.unknown);
     // another program's tables, or a ledger's without its record of migrations: refused as SQLite refuses them
     const unrecorded = unrecordedLedger(where, st.tables ?? []);
@@ -138,6 +138,8 @@ export async function openPostgres(url: string, options: OpenOptions = {}): Prom
     if (options.existing && st.state === 'new') throw inputError(`${where}: no ledger there (it holds no pgo-ledger tables; only ingest and pull create them)`);
     if (options.readonly && st.state === 'new') throw noLedgerToRead(where, st.tables ?? [], pathWords(options).check);
     if (options.readonly && st.state === 'behind') {
+      // no migration recorded: no pgo-ledger wrote it, its making was cut off (trial s27a: the server stopped mid-migration)
+      if (st.recorded === 0) throw inputError(`${where}: its tables are half made (its first migration was cut off: none is recorded), which a read command never finishes: run a write command on it once (e.g. pgo-ledger replay)`);
       throw inputError(`${where} was written by an older pgo-ledger and must be upgraded, which a read command never does: run a write command on it once (e.g. pgo-ledger replay)`);
     }
     if (!options.readonly && st.state !== 'current') {
