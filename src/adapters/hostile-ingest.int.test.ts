@@ -420,19 +420,47 @@ for (const dialect of DIALECTS) describe(dialect, () => {
       const { decodeMegaCache, encodeMegaCache } = await import('../codecs/megacache.ts');
       const { readFileSync } = await import('node:fs');
       const { TORCH } = await import('../../test/support/fixtures.ts');
-      const m = decodeMegaCache(readFileSync(join(TORCH, 'megacache/eager-cold-run.bin')));
-      for (const a of m.artifacts) if (a.type === 'pgo') a.key = 'a:b';
-      const file = join(dir, 'badkey.bin');
-      writeFileSync(file, encodeMegaCache(m));
-      const path = db();
-      const r = cli(path, ['ingest', file]);
-      assert.equal(r.status, 2, r.stderr);
-      assert.match(r.stderr, /badkey\.bin: failed: not a PGO cache key \(want job:rank:tag\): "a:b"/);
-      nothingWritten(path, r);
+      // an empty key (trial s27b: named alone it reached the append and failed there, exit 70,
+      // and the inputs after it were never read), one part, two
+      for (const [i, key] of ['a:b', '', 'job'].entries()) {
+        const m = decodeMegaCache(readFileSync(join(TORCH, 'megacache/eager-cold-run.bin')));
+        for (const a of m.artifacts) if (a.type === 'pgo') a.key = key;
+        const file = join(dir, `badkey${i}.bin`);
+        writeFileSync(file, encodeMegaCache(m));
+        const path = db();
+        const r = cli(path, ['ingest', file]);
+        assert.equal(r.status, 2, r.stderr);
+        assert.match(r.stderr, new RegExp(`badkey${i}\\.bin: failed: pgo artifact 0: not a PGO cache key \\(want job:rank:tag\\): ${JSON.stringify(key)}`));
+        nothingWritten(path, r);
+        // with --job, and a good input after it, which goes in
+        const again = db();
+        const r2 = cli(again, ['ingest', '--job', 'j', file, join(TORCH, 'megacache/eager-warm-run.bin')]);
+        assert.equal(r2.status, 2, r2.stderr);
+        assert.match(r2.stderr, /1 input failed \(the others were ingested\)/);
+        assert.match(r2.stdout, /eager-warm-run\.bin: megacache: \d+ events appended/);
+      }
     });
   });
 
   describe('issue 9.6: traces too', () => {
+    it("a trace entry naming a source with a control character or a lone surrogate is said at its line and left out; the rest goes in (trial s27b: the whole log failed)", async () => {
+      const { readFileSync } = await import('node:fs');
+      const { TORCH } = await import('../../test/support/fixtures.ts');
+      const text = readFileSync(join(TORCH, 'traces/cold-local.log'), 'utf8').split('\n');
+      // line 55: compile 0/0's describe_source of L['x']
+      assert.match(text[54], /"describe_source": \{"describer_id": 0, "id": 0, "source": "L\['x'\]"\}/);
+      for (const [i, name] of ['x\\u0000', 'x\\u001b[31m', 'x\\udc80'].entries()) {
+        const lines = [...text];
+        lines[54] = lines[54].replace(`"L['x']"`, `"L['${name}']"`);
+        const file = join(dir, `bad-source-${i}.log`);
+        writeFileSync(file, lines.join('\n'));
+        const r = cli(db(), ['ingest', file]);
+        assert.equal(r.status, 0, r.stderr);
+        assert.match(r.stdout, /trace: 52 events appended, 0 already in the log, 1 problem said above/);
+        assert.match(r.stderr, new RegExp(`bad-source-${i}\\.log:55: source "L\\['x\\\\u[0-9a-f]{4}[^"]*'\\]" holds a control character or a lone surrogate, which a ledger cannot hold: what the entry tells of it is left out`));
+      }
+    });
+
     it("issue 9.6: a trace's co_filename naming a FIFO is never opened; the path stands in for the hash", async () => {
       const { execFileSync } = await import('node:child_process');
       const fifo = join(dir, 'trace-fifo.py');

@@ -215,6 +215,9 @@ function megaCacheEvents(ledger: Ledger, file: string, bundle: ReturnType<typeof
     }
     // A mast: key becomes the loading job's key, here the one --job names; with none it stays.
     const key = rewriteMegaCacheKey(a.key, d.job ? cacheKey({ job: d.job, rank: d.rank ?? null, tag: d.tag ?? '' }) : null);
+    // a key no PyTorch writes (empty, one part) is bad input at its artifact, as in a folder
+    // (trial s27b: a file named alone went on to the append and failed there, exit 70)
+    withFile(file, () => parseCacheKey(key), `pgo artifact ${part}`);
     if (!unused.has(key)) unused.set(key, flagsNotUsed(file, 'mega-cache', key, d) ?? '');
     const profile = withFile(file, () => unpickleProfile(a.content), `pgo artifact ${part} (${a.key})`);
     noteStrayStrides(file, profile, o.onNote, ` pgo artifact ${part} (${a.key})`);

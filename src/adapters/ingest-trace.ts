@@ -14,6 +14,7 @@ import { hash53After, hash53Prefix, type Hash53Prefix } from '../store/hash53.ts
 import { prepareEvent, type AppendResult, type Ledger, type NewEvent, type PreparedEvent } from '../store/ledger.ts';
 import type { EventBody } from '../store/events.ts';
 import { hashOfCodeFile } from './hash-files.ts';
+import { holdsBadId } from '../store/prepare-event.ts';
 import type { FileIngestOptions } from './ingest-file.ts';
 import { MAX_LINE_BYTES, readTextChunks, sizeOf } from './read-lines.ts';
 import { flagsNotUsed } from './flags-not-used.ts';
@@ -402,6 +403,7 @@ function partEvents(reader: TraceReader, file: string, o: FileIngestOptions, par
 
   const t = new TraceScope(reader, file, d.hashFiles, key, run, partial);
   t.build();
+  dropBadIds(t);
   // the same problem on lines one after another (a run of NULs, a block of garbage) said once
   const ps = t.problems;
   for (let i = 0; i < ps.length; i++) {
@@ -413,6 +415,36 @@ function partEvents(reader: TraceReader, file: string, o: FileIngestOptions, par
   }
   if (stats.unknown.size) notes.push(`${inputName(file)}: ${stats.entries} entries; kinds with no parser (counted, skipped): ${[...stats.unknown].map(([k, n]) => `${k} ${n}`).join(', ')}`);
   return { settled: true, events: t.events, notes, skipped: t.problems.length, cacheKey: key, run, waiting: t.waiting ? [key] : [] };
+}
+
+/**
+ * A source or code id the ledger cannot hold (a control character, a lone surrogate: a dict
+ * key Dynamo names, `L['d']['a\x1b']`, which json.dumps writes escaped) leaves out the events
+ * that name it, each line said as damage is, and the rest goes in (trial s27b: one such source
+ * failed the whole log at the append).
+ */
+function dropBadIds(t: TraceScope): void {
+  const bad = (p: { source?: unknown; code?: CodeId }): string | null => {
+    if (typeof p.source === 'string' && holdsBadId(p.source)) return `source ${JSON.stringify(p.source).slice(0, 200)}`;
+    const c = p.code;
+    if (c) for (const f of ['filename', 'name', 'file_hash'] as const) if (typeof c[f] === 'string' && holdsBadId(c[f])) return `code ${f} ${JSON.stringify(c[f]).slice(0, 200)}`;
+    return null;
+  };
+  let kept: NewEvent[] | null = null;
+  const said = new Set<string>();
+  for (let i = 0; i < t.events.length; i++) {
+    const ev = t.events[i];
+    const why = bad(ev.payload as { source?: unknown; code?: CodeId });
+    if (why === null) {
+      kept?.push(ev);
+      continue;
+    }
+    kept ??= t.events.slice(0, i);
+    const k = `${ev.originLine}\u0000${why}`;
+    if (!said.has(k)) t.problems.push({ line: ev.originLine ?? 0, message: `${why} holds a control character or a lone surrogate, which a ledger cannot hold: what the entry tells of it is left out` });
+    said.add(k);
+  }
+  if (kept) t.events.splice(0, t.events.length, ...kept);
 }
 
 /**

@@ -110,6 +110,8 @@ export class AppendMemo {
 }
 
 const BAD_ID = /[\u0000-\u001f\u007f]|\p{Cs}/u;
+/** Whether an id (a source, a code's field, a run) holds what the ledger refuses: a control character or a lone surrogate. */
+export const holdsBadId = (v: string): boolean => BAD_ID.test(v);
 
 /** A NewEvent checked by zod (unless its builder already did) and split for storage. */
 export function prepareEvent(ev: NewEvent, withShape = true): PreparedEvent {
