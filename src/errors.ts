@@ -13,6 +13,8 @@ export type FailureKind = 'input' | 'check' | 'bug';
 
 export class LedgerError extends Error {
   readonly kind: FailureKind;
+  /** A failed input whose events went in in part (batches committed before a bad line, a trace's entries before a cut): what did, for the summaries. */
+  partial?: { appended: number; duplicates: number; records: number };
   constructor(message: string, options: { kind?: FailureKind; cause?: unknown } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'LedgerError';

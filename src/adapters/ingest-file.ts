@@ -51,7 +51,7 @@ export interface FileIngestSummary {
   /** A folder: entries that are no regular file (a pipe, a socket, a device, a link that leads to none), never opened; each said by onNote. */
   notRegular?: number;
   /** A folder: files that failed (each its own transaction; the others went on). */
-  failed?: { input: string; error: string }[];
+  failed?: { input: string; error: string; appended?: number; duplicates?: number }[];
 }
 
 /** Each kind's reader, loaded when a file of its kind comes (a command loads what it uses). */
@@ -249,7 +249,14 @@ async function ingestFolder(ledger: Ledger, dir: string, o: FileIngestOptions): 
     if (isDatabaseFailure(e)) throw stoppedIn(dir, files, settled, e);
     settled.add(f);
     const message = fullMessage(e);
-    sum.failed!.push({ input: f, error: message });
+    // what went in of it counts in the folder's sums (trial s27b: 9 appended said of 32)
+    const p = e instanceof LedgerError ? e.partial : undefined;
+    if (p) {
+      sum.appended += p.appended;
+      sum.duplicates += p.duplicates;
+      sum.records = (sum.records ?? 0) + p.records;
+    }
+    sum.failed!.push({ input: f, error: message, ...(p ? { appended: p.appended, duplicates: p.duplicates } : {}) });
     o.onNote?.(aboutInput(f, `${kind}: failed: `, e));
   };
   // Traces go in a batch of files a transaction (see TraceBatch).

@@ -120,16 +120,19 @@ export async function ingestObservations(ledger: Ledger, file: string, opts: Ing
         kind === 'input' && !isDatabaseFailure(e)
           ? 'and stay; the rest of the file cannot be read (the failure above), so ingesting it again stops at the same place'
           : 'the lines after them were not; ingest the file again to continue: what is in the log is not added twice';
-      throw new LedgerError(`${fullMessage(e)}\n  ${committed}, ${rest}`, { kind, cause: e });
+      throw Object.assign(new LedgerError(`${fullMessage(e)}\n  ${committed}, ${rest}`, { kind, cause: e }), { partial: { appended: sum.appended, duplicates: sum.duplicates, records: sum.records ?? 0 } });
     }
     // Issue 9.3: batches before a bad line are committed; say exactly what, and how to go on.
     const at = `${inputName(e.file)}:${e.line}: `;
     const said = e.message.startsWith(at) ? e.message.slice(at.length) : e.message;
-    throw new InputError(
-      e.file,
-      e.line,
-      `${said}\n  ${committed}, the lines after them were not; ` +
-        'fix the line and ingest the file again to continue: what is in the log is not added twice',
+    throw Object.assign(
+      new InputError(
+        e.file,
+        e.line,
+        `${said}\n  ${committed}, the lines after them were not; ` +
+          'fix the line and ingest the file again to continue: what is in the log is not added twice',
+      ),
+      { partial: { appended: sum.appended, duplicates: sum.duplicates, records: sum.records ?? 0 } },
     );
   } finally {
     flagsBack?.();

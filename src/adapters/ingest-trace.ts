@@ -16,7 +16,7 @@ import type { EventBody } from '../store/events.ts';
 import { hashOfCodeFile } from './hash-files.ts';
 import { holdsBadId } from '../store/prepare-event.ts';
 import type { FileIngestOptions } from './ingest-file.ts';
-import { MAX_LINE_BYTES, readTextChunks, sizeOf } from './read-lines.ts';
+import { MAX_LINE_BYTES, readTextChunks, sizeOf, untrustedGzip } from './read-lines.ts';
 import { flagsNotUsed } from './flags-not-used.ts';
 import { noteLineKey, withoutLineKeyed, type LineKeyScope } from './trace-line-keys.ts';
 import { ingestWords } from './ingest-words.ts';
@@ -98,6 +98,9 @@ export async function readTraceFile(file: string, o: FileIngestOptions): Promise
     }
   }
   reader.end();
+  // a gzip whose check or deflate data failed: none of its entries is taken (trial s27b: a
+  // flipped size went in from a log whose CRC-32 failed, with every entry "before" the check)
+  if (unreadable && untrustedGzip.has(unreadable)) throw inputError(`${unreadable.message}; nothing of it taken: a failed check vouches for none of what it inflated to`, unreadable);
   const t = traceEvents(reader, file, o);
   if (!t.settled) throw unreadable ?? inputError(t.why);
   if (unreadable && !t.events.length) throw unreadable;
@@ -108,7 +111,7 @@ export async function readTraceFile(file: string, o: FileIngestOptions): Promise
 
 /** A trace whose events before an unreadable part went in: a failure all the same, saying what stays (as observation lines say it). */
 function unreadableAfter(file: string, r: AppendResult, e: LedgerError): LedgerError {
-  return new LedgerError(`${fullMessage(e)}\n  the trace entries of ${inputName(file)} before it were ingested (${counted(r.appended, 'event')} appended, ${r.duplicates} already in the log), and stay; the rest of the file cannot be read (the failure above), so ingesting it again stops at the same place`, { kind: 'input', cause: e });
+  return Object.assign(new LedgerError(`${fullMessage(e)}\n  the trace entries of ${inputName(file)} before it were ingested (${counted(r.appended, 'event')} appended, ${r.duplicates} already in the log), and stay; the rest of the file cannot be read (the failure above), so ingesting it again stops at the same place`, { kind: 'input', cause: e }), { partial: { appended: r.appended, duplicates: r.duplicates, records: r.records } });
 }
 
 /** Events a TraceBatch holds before it writes them (a few megabytes). */

@@ -340,6 +340,13 @@ async function* gunzipMembers(raw: AsyncIterable<Buffer> | Iterable<Buffer>, inp
     at += n;
   };
   const fail = (what: string, cause?: unknown) => inputError(`${input}gzip: ${what}, ${inflatedBytes} bytes inflated before it`, cause);
+  // a member whose check fails, or whose deflate data is damaged, vouches for none of what it
+  // inflated to (a flipped bit may change the bytes before the decoder stumbles)
+  const damagedData = (what: string, cause?: unknown) => {
+    const e = fail(what, cause);
+    untrustedGzip.add(e);
+    return e;
+  };
   const garbage = () => fail(`not gzip data after the end of its last member (gunzip's trailing garbage), from compressed byte ${at}`);
   try {
     for (let member = 1; ; member++) {
@@ -382,19 +389,26 @@ async function* gunzipMembers(raw: AsyncIterable<Buffer> | Iterable<Buffer>, inp
           if (!all) break; // its deflate data ended within what it was given
         }
       } catch (e) {
-        throw (e as NodeJS.ErrnoException).code?.startsWith('Z_') ? fail(`${(e as Error).message}: damaged past compressed byte ${at}`, e) : e;
+        throw (e as NodeJS.ErrnoException).code?.startsWith('Z_') ? damagedData(`${(e as Error).message}: damaged past compressed byte ${at}`, e) : e;
       } finally {
         inflater.destroy();
       }
       while (pending.length < 8 && (await more()));
       if (pending.length < 8) throw fail(`unexpected end of file: cut off after compressed byte ${at + pending.length}`);
-      if (pending.readUInt32LE(0) !== check || pending.readUInt32LE(4) !== length % 2 ** 32) throw fail(`incorrect data check: member ${member}'s CRC-32 or length at compressed byte ${at} is not that of what it inflated to`);
+      if (pending.readUInt32LE(0) !== check || pending.readUInt32LE(4) !== length % 2 ** 32) throw damagedData(`incorrect data check: member ${member}'s CRC-32 or length at compressed byte ${at} is not that of what it inflated to`);
       take(8);
     }
   } finally {
     await source.return?.();
   }
 }
+
+/**
+ * The failures of a gzip whose content cannot be trusted: a member's CRC-32 or length not that
+ * of what it inflated to, or damaged deflate data. A cut gzip is not among them: what it
+ * inflated to is what was written (as a log cut uncompressed).
+ */
+export const untrustedGzip = new WeakSet<object>();
 
 /** The length of the gzip member header `b` starts with; 'short' when `b` ends inside it. */
 function memberHeader(b: Buffer): number | 'short' | 'not gzip' {

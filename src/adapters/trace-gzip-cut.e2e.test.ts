@@ -36,6 +36,26 @@ describe('a .gz trace that cannot be read to its end keeps its whole lines befor
     assert.match(again.stderr, /\(0 events appended, \d+ already in the log\)/);
   });
 
+  it("a gzip whose CRC-32 fails, or whose deflate data is damaged, gives nothing: its check vouches for none of it (trial s27b: a flipped size went in)", () => {
+    // stored (level 0) so a byte of the log can be changed in place: a size [2, 3] made [2, 9]
+    const stored = gzipSync(whole, { level: 0 });
+    const at = stored.indexOf(Buffer.from('"size": [2, 3]'));
+    assert.ok(at > 0);
+    const flipped = Buffer.from(stored);
+    flipped[at + '"size": [2, '.length] = '9'.charCodeAt(0);
+    // the CRC field alone changed, the content whole
+    const badCrc = Buffer.from(gz);
+    badCrc[badCrc.length - 8] ^= 1;
+    for (const [name, bytes] of [['flipped.log.gz', flipped], ['bad-crc.log.gz', badCrc]] as const) {
+      writeFileSync(join(dir, name), bytes);
+      const db = join(dir, `${name}.db`);
+      const r = cli(db, ['ingest', join(dir, name)]);
+      assert.equal(r.status, 2, r.stderr);
+      assert.match(r.stderr, new RegExp(`${name.replace(/\./g, '\\.')}: failed: gzip: incorrect data check: member 1's CRC-32 or length at compressed byte \\d+ is not that of what it inflated to, \\d+ bytes inflated before it; nothing of it taken: a failed check vouches for none of what it inflated to\n`));
+      assert.match(r.stderr, /nothing was written/);
+    }
+  });
+
   it('in a folder too, the others ingested', () => {
     const folder = join(dir, 'folder');
     mkdirSync(folder);
@@ -47,5 +67,16 @@ describe('a .gz trace that cannot be read to its end keeps its whole lines befor
     assert.match(r.stderr, /a-cut\.log\.gz: trace: failed: gzip: unexpected end of file: .*\n  the trace entries of \S*a-cut\.log\.gz before it were ingested \(\d+ events appended/);
     assert.match(r.stderr, /1 input failed \(the others were ingested\)/);
     assert.ok(JSON.parse(jobs(db)).events > JSON.parse(jobs(join(dir, 'plain.db'))).events);
+    // the folder's count holds the cut log's events too, and its failure says how many (trial s27b: left out)
+    const json = join(dir, 'folder-json.db');
+    const j = cli(json, ['ingest', '--json', folder]);
+    const line = JSON.parse(j.stdout.trim()) as { appended: number; failed: { input: string; appended?: number }[] };
+    const cutEvents = Number(/before it were ingested \((\d+) events appended/.exec(r.stderr)![1]);
+    assert.equal(line.failed[0].appended, cutEvents);
+    assert.equal(line.appended, JSON.parse(jobs(json)).events);
+    assert.ok(line.appended > cutEvents);
+    // and a file named alone: its failure line says what went in
+    const alone = cli(join(dir, 'alone-json.db'), ['ingest', '--json', join(folder, 'a-cut.log.gz')]);
+    assert.equal((JSON.parse(alone.stdout.trim()) as { appended?: number }).appended, cutEvents);
   });
 });

@@ -52,7 +52,9 @@ export function ingestCommand(program: Command, ctx: CliContext): void {
           }
           const message = fullMessage(e);
           failed.push({ input: f, error: message });
-          if (o.json) ctx.out(JSON.stringify({ input: f, error: message }));
+          // a failed input whose events went in in part says how many, as an ingested one does
+          const p = e instanceof LedgerError ? e.partial : undefined;
+          if (o.json) ctx.out(JSON.stringify({ input: f, error: message, ...(p ? { appended: p.appended, duplicates: p.duplicates } : {}) }));
           process.stderr.write(`${aboutInput(f, 'failed: ', e)}\n`);
           continue;
         } finally {
