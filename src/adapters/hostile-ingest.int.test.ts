@@ -457,8 +457,24 @@ for (const dialect of DIALECTS) describe(dialect, () => {
         const r = cli(db(), ['ingest', file]);
         assert.equal(r.status, 0, r.stderr);
         assert.match(r.stdout, /trace: 52 events appended, 0 already in the log, 1 problem said above/);
-        assert.match(r.stderr, new RegExp(`bad-source-${i}\\.log:55: source "L\\['x\\\\u[0-9a-f]{4}[^"]*'\\]" holds a control character or a lone surrogate, which a ledger cannot hold: what the entry tells of it is left out`));
+        assert.match(r.stderr, new RegExp(`bad-source-${i}\\.log:55: source "L\\['x\\\\u[0-9a-f]{4}[^"]*'\\]" holds a control character or a lone surrogate; a ledger cannot hold it: what the entry tells of it is left out`));
       }
+      // bytes that are no UTF-8 in the source (read as U+FFFD; trial s27b: stored silently as L['x\ufffd\ufffd'])
+      const raw = Buffer.from(text.join('\n'), 'utf8');
+      const at = raw.indexOf(Buffer.from(`"source": "L['x']"`)) + `"source": "L['x`.length;
+      const bad = Buffer.concat([raw.subarray(0, at), Buffer.from([0xff, 0xfe]), raw.subarray(at)]);
+      const file = join(dir, 'bad-utf8.log');
+      writeFileSync(file, bad);
+      const r = cli(db(), ['ingest', file]);
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stdout, /trace: 52 events appended, 0 already in the log, 1 problem said above/);
+      assert.match(r.stderr, /bad-utf8\.log:55: source "L\['x\ufffd\ufffd'\]" holds U\+FFFD, the replacement character that bytes which are no UTF-8 decode to; a ledger cannot hold it/);
+      // an observation line's alike: the line refused, naming it
+      const lines = join(dir, 'bad-utf8.jsonl');
+      writeFileSync(lines, Buffer.concat([Buffer.from(`{"job": "u", "code": {"filename": "a.py", "firstlineno": 1, "name": "f", "file_hash": "h"}, "source": "L['y`), Buffer.from([0xff, 0xfe]), Buffer.from(`']", "kind": "scalar", "value": 3}\n`)]));
+      const o = cli(db(), ['ingest', lines]);
+      assert.equal(o.status, 2, o.stderr);
+      assert.match(o.stderr, /bad-utf8\.jsonl:1: field source: holds U\+FFFD, the replacement character that bytes which are no UTF-8 decode to/);
     });
 
     it("issue 9.6: a trace's co_filename naming a FIFO is never opened; the path stands in for the hash", async () => {

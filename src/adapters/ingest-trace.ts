@@ -14,7 +14,7 @@ import { hash53After, hash53Prefix, type Hash53Prefix } from '../store/hash53.ts
 import { prepareEvent, type AppendResult, type Ledger, type NewEvent, type PreparedEvent } from '../store/ledger.ts';
 import type { EventBody } from '../store/events.ts';
 import { hashOfCodeFile } from './hash-files.ts';
-import { holdsBadId } from '../store/prepare-event.ts';
+import { badIdWhy, holdsBadId } from '../store/prepare-event.ts';
 import type { FileIngestOptions } from './ingest-file.ts';
 import { MAX_LINE_BYTES, readTextChunks, sizeOf, untrustedGzip } from './read-lines.ts';
 import { flagsNotUsed } from './flags-not-used.ts';
@@ -428,9 +428,9 @@ function partEvents(reader: TraceReader, file: string, o: FileIngestOptions, par
  */
 function dropBadIds(t: TraceScope): void {
   const bad = (p: { source?: unknown; code?: CodeId }): string | null => {
-    if (typeof p.source === 'string' && holdsBadId(p.source)) return `source ${JSON.stringify(p.source).slice(0, 200)}`;
+    if (typeof p.source === 'string' && holdsBadId(p.source)) return `source ${JSON.stringify(p.source).slice(0, 200)} ${badIdWhy(p.source)}`;
     const c = p.code;
-    if (c) for (const f of ['filename', 'name', 'file_hash'] as const) if (typeof c[f] === 'string' && holdsBadId(c[f])) return `code ${f} ${JSON.stringify(c[f]).slice(0, 200)}`;
+    if (c) for (const f of ['filename', 'name', 'file_hash'] as const) if (typeof c[f] === 'string' && holdsBadId(c[f])) return `code ${f} ${JSON.stringify(c[f]).slice(0, 200)} ${badIdWhy(c[f])}`;
     return null;
   };
   let kept: NewEvent[] | null = null;
@@ -444,7 +444,7 @@ function dropBadIds(t: TraceScope): void {
     }
     kept ??= t.events.slice(0, i);
     const k = `${ev.originLine}\u0000${why}`;
-    if (!said.has(k)) t.problems.push({ line: ev.originLine ?? 0, message: `${why} holds a control character or a lone surrogate, which a ledger cannot hold: what the entry tells of it is left out` });
+    if (!said.has(k)) t.problems.push({ line: ev.originLine ?? 0, message: `${why}; a ledger cannot hold it: what the entry tells of it is left out` });
     said.add(k);
   }
   if (kept) t.events.splice(0, t.events.length, ...kept);

@@ -187,6 +187,8 @@ function checkText(v: string | null | undefined, field: string, file: string, li
   if (v.length > MAX_TEXT) throw new InputError(file, line, `field ${field}: ${v.length} characters, more than ${MAX_TEXT}`);
   if (/[\u0000-\u001f\u007f]/.test(v)) throw new InputError(file, line, `field ${field}: holds a control character (${JSON.stringify(/[\u0000-\u001f\u007f]/.exec(v)![0])})`);
   if (/\p{Cs}/u.test(v)) throw new InputError(file, line, `field ${field}: holds a lone UTF-16 surrogate (not valid Unicode)`);
+  // the line's bytes there were no UTF-8 (read as U+FFFD; trial s27b: stored silently)
+  if (v.includes('\ufffd')) throw new InputError(file, line, `field ${field}: holds U+FFFD, the replacement character that bytes which are no UTF-8 decode to`);
   if (goodText.size > 100_000) goodText.clear();
   // (a long one is checked again rather than held)
   if (v.length <= 1024) goodText.add(v);

@@ -109,9 +109,18 @@ export class AppendMemo {
   slot: Carried | null = null;
 }
 
-const BAD_ID = /[\u0000-\u001f\u007f]|\p{Cs}/u;
-/** Whether an id (a source, a code's field, a run) holds what the ledger refuses: a control character or a lone surrogate. */
+const BAD_ID = /[\u0000-\u001f\u007f\ufffd]|\p{Cs}/u;
+/**
+ * Whether an id (a source, a code's field, a run) holds what the ledger refuses: a control
+ * character, a lone surrogate, or U+FFFD, which bytes that are no UTF-8 decode to (PyTorch
+ * writes a trace's JSON as ASCII, escapes and all, and a pickle's strings as UTF-8: a name
+ * holding it was damaged where it was read; trial s27b: stored silently).
+ */
 export const holdsBadId = (v: string): boolean => BAD_ID.test(v);
+/** What is wrong with an id holdsBadId refuses, in the words the messages use. */
+export function badIdWhy(v: string): string {
+  return v.includes('\ufffd') ? 'holds U+FFFD, the replacement character that bytes which are no UTF-8 decode to' : 'holds a control character or a lone surrogate';
+}
 
 /** A NewEvent checked by zod (unless its builder already did) and split for storage. */
 export function prepareEvent(ev: NewEvent, withShape = true): PreparedEvent {
@@ -161,7 +170,7 @@ function where(ev: NewEvent): string {
 
 /** Issue 9.5: ids from pickles and traces as from lines: no control characters (they forge lines in text output), no lone surrogates (not UTF-8: verify failed on them). */
 function badId(ev: NewEvent, field: string, v: string | null | undefined): void {
-  if (v != null && BAD_ID.test(v)) throw inputError(`${where(ev)}: field ${field}: ${JSON.stringify(v).slice(0, 200)} holds a control character or a lone surrogate`);
+  if (v != null && BAD_ID.test(v)) throw inputError(`${where(ev)}: field ${field}: ${JSON.stringify(v).slice(0, 200)} ${badIdWhy(v)}`);
 }
 
 /** The ids' checks of an event no builder checked, in one order: the first that fails throws. */
