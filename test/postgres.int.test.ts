@@ -190,9 +190,11 @@ describe('trial 14.2: watch on a PostgreSQL ledger whose server goes away', () =
     const name = new URL(db).pathname.slice(1);
     const dir = tempDir();
     assert.equal(cli(db, ['ingest', join(TORCH, 'traces/cold-local.log')]).status, 0);
-    const child = cliSpawn(db, ['watch', dir, '--interval', '0.2']);
+    const child = cliSpawn(db, ['watch', '--json', dir, '--interval', '0.2']);
     let stderr = '';
+    let stdout = '';
     child.stderr!.on('data', (d) => (stderr += d));
+    child.stdout!.on('data', (d) => (stdout += d));
     const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
     await new Promise((r) => setTimeout(r, 1500));
     psql(`select pg_terminate_backend(pid) from pg_stat_activity where datname = '${name}' and pid <> pg_backend_pid()`);
@@ -201,6 +203,10 @@ describe('trial 14.2: watch on a PostgreSQL ledger whose server goes away', () =
     if (code === 'still running') child.kill('SIGKILL');
     assert.equal(code, 2, stderr);
     assert.match(stderr, /postgres:\/\/admin:\*\*\*@127\.0\.0\.1:\d+\/l_[0-9a-f]+: the connection to the server was lost/);
+    // what to do, and a --json reader sees the stop on stdout too (trial s27a: only the exit code)
+    assert.match(stderr, /\n {2}watch stopped( while reading \S+ \(\d+ events? of it committed\))?: the inputs reported ingested are in the ledger \(0 events appended by them\); start watch again once the ledger can be written: it reads on from its last commit, adding nothing twice/);
+    const last = JSON.parse(stdout.trim().split('\n').pop()!) as { error?: string };
+    assert.match(last.error ?? '', /the connection to the server was lost[\s\S]*start watch again once the ledger can be written/);
     const again = cli(db, ['watch', dir, '--once']);
     assert.equal(again.status, 0, again.stderr);
     assert.equal(cli(db, ['watch', dir, '--once']).status, 0);

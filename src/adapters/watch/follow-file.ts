@@ -148,7 +148,7 @@ export async function followFile(ledger: Ledger, prev: FileState | undefined, pa
     }
     if (s.waits !== undefined) {
       // read again next pass (no cursor: unchanged, it would be skipped); said once
-      ctx.note(`${path}: waits for the records of profile ${s.waits} that a log still being written holds (a compile's, until its compilation_metrics), as a one-shot ingest reads the logs first; read once they are in`);
+      ctx.note(`${path}: waits for the records of profile ${s.waits} that a log still being written may hold (a compile's, until its compilation_metrics; a log watch has not read whole since it started, any profile's), as a one-shot ingest reads the logs first; read once they are in`);
       return { state: { ...state, size: -1 }, report: null };
     }
     if (kind === 'observations' || s.appended + s.duplicates === 0) ledger.appendWith([], [cursor]);

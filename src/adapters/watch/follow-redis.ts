@@ -191,7 +191,7 @@ export function followRedis(url: string, o: { intervalMs: number; timeoutMs?: nu
           const key = cacheKeyOfRemoteKey(batch[j]);
           const queue = deferred.get(batch[j]);
           if (queue || (key !== null && waiting?.(key))) {
-            if (!queue) ctx.note(`${where}/${batch[j]}: waits for the records of profile ${key} that a log still being written holds (a compile's, until its compilation_metrics), as a one-shot ingest reads the logs before a pull; ingested once they are in`);
+            if (!queue) ctx.note(`${where}/${batch[j]}: waits for the records of profile ${key} that a log still being written may hold (a compile's, until its compilation_metrics; a log watch has not read whole since it started, any profile's), as a one-shot ingest reads the logs before a pull; ingested once they are in`);
             const q = queue ?? [];
             if (!q.length || !q[q.length - 1].equals(v)) q.push(v);
             deferred.set(batch[j], q);

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { inputError } from '../../errors.ts';
+import { classify, fullMessage, inputError, isDatabaseFailure, LedgerError } from '../../errors.ts';
 import { WATCH_FLAGS, usage, type CliContext } from '../context.ts';
 import { counted } from '../../counted.ts';
 
@@ -68,6 +68,15 @@ export function watchCommand(program: Command, ctx: CliContext): void {
         });
         // cron sees a pass that could not take everything; a long-running watch goes on (says it, tries again)
         if (o.once && r.failed > 0) throw inputError(`watch --once: ${r.failed === 1 ? 'an input' : `${r.failed} inputs`} could not be taken (said above)`);
+      } catch (e) {
+        // the ledger can take nothing (its server gone, a disk full): watch stops, saying what to
+        // do and where it was, and a --json reader sees it too (trial s27a: only the exit code)
+        if (classify(e) === 'bug' || !isDatabaseFailure(e)) throw e;
+        const partly = underWay as { input: string; appended: number } | null;
+        const where = partly ? ` while reading ${partly.input} (${counted(partly.appended, 'event')} of it committed)` : '';
+        const stopped = new LedgerError(`${fullMessage(e)}\n  watch stopped${where}: the inputs reported ingested are in the ledger (${counted(appended, 'event')} appended by them); start watch again once the ledger can be written: it reads on from its last commit, adding nothing twice`, { kind: classify(e), cause: e });
+        if (o.json) ctx.out(JSON.stringify({ error: fullMessage(stopped) }));
+        throw stopped;
       } finally {
         process.off('SIGINT', stop);
         process.off('SIGTERM', stop);
