@@ -100,7 +100,8 @@ export async function readTraceFile(file: string, o: FileIngestOptions): Promise
   reader.end();
   // a gzip whose check or deflate data failed: none of its entries is taken (trial s27b: a
   // flipped size went in from a log whose CRC-32 failed, with every entry "before" the check)
-  if (unreadable && untrustedGzip.has(unreadable)) throw inputError(`${unreadable.message}; nothing of it taken: a failed check vouches for none of what it inflated to`, unreadable);
+  const untrusted = unreadable && untrustedGzip.get(unreadable);
+  if (untrusted) throw inputError(`${unreadable!.message}; nothing of it taken: ${untrusted}`, unreadable);
   const t = traceEvents(reader, file, o);
   if (!t.settled) throw unreadable ?? inputError(t.why);
   if (unreadable && !t.events.length) throw unreadable;

@@ -309,6 +309,10 @@ function gzipFailure(e: unknown, compressed: number, inflatedBytes: number, inpu
   return inputError(`${input}gzip: ${(e as Error).message}: ${why}, ${inflatedBytes} bytes inflated before it`, e);
 }
 
+/** Past this many inflated bytes, a gzip that inflates more than BOMB_RATIO times its compressed size is refused. */
+const BOMB_BYTES = 64 << 20;
+const BOMB_RATIO = 250;
+
 /** zlib's CRC-32 (Node 20.15 and later); without it a gzip is inflated by zlib's gunzip whole. */
 const crc32 = (zlib as { crc32?: (data: Uint8Array, value?: number) => number }).crc32;
 
@@ -342,9 +346,9 @@ async function* gunzipMembers(raw: AsyncIterable<Buffer> | Iterable<Buffer>, inp
   const fail = (what: string, cause?: unknown) => inputError(`${input}gzip: ${what}, ${inflatedBytes} bytes inflated before it`, cause);
   // a member whose check fails, or whose deflate data is damaged, vouches for none of what it
   // inflated to (a flipped bit may change the bytes before the decoder stumbles)
-  const damagedData = (what: string, cause?: unknown) => {
+  const damagedData = (what: string, cause?: unknown, why = 'a failed check vouches for none of what it inflated to') => {
     const e = fail(what, cause);
-    untrustedGzip.add(e);
+    untrustedGzip.set(e, why);
     return e;
   };
   const garbage = () => fail(`not gzip data after the end of its last member (gunzip's trailing garbage), from compressed byte ${at}`);
@@ -380,6 +384,9 @@ async function* gunzipMembers(raw: AsyncIterable<Buffer> | Iterable<Buffer>, inp
             check = crc(out, check);
             length += out.length;
             inflatedBytes += out.length;
+            // a gzip bomb (2 MB of deflate that inflates to 2 GB of newlines held ingest for
+            // minutes and watch's memory: trial s27b); logs and profiles inflate ~10-30 times
+            if (inflatedBytes > BOMB_BYTES && inflatedBytes > BOMB_RATIO * (at + pending.length)) throw damagedData(`inflates to more than ${BOMB_RATIO} times its compressed size (${inflatedBytes} bytes from at most ${at + pending.length} compressed): a gzip bomb, or nothing a log or profile holds; refused`, undefined, 'a gzip bomb is hostile input, whatever came before it (watch takes nothing of it either)');
             yield out;
           }
           const used = inflater.bytesWritten - given;
@@ -404,11 +411,11 @@ async function* gunzipMembers(raw: AsyncIterable<Buffer> | Iterable<Buffer>, inp
 }
 
 /**
- * The failures of a gzip whose content cannot be trusted: a member's CRC-32 or length not that
- * of what it inflated to, or damaged deflate data. A cut gzip is not among them: what it
- * inflated to is what was written (as a log cut uncompressed).
+ * The failures of a gzip whose content cannot be trusted, and why: a member's CRC-32 or length
+ * not that of what it inflated to, damaged deflate data, a gzip bomb. A cut gzip is not among
+ * them: what it inflated to is what was written (as a log cut uncompressed).
  */
-export const untrustedGzip = new WeakSet<object>();
+export const untrustedGzip = new WeakMap<object, string>();
 
 /** The length of the gzip member header `b` starts with; 'short' when `b` ends inside it. */
 function memberHeader(b: Buffer): number | 'short' | 'not gzip' {

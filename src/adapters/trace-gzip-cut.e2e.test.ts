@@ -56,6 +56,21 @@ describe('a .gz trace that cannot be read to its end keeps its whole lines befor
     }
   });
 
+  it('a gzip bomb (a log, then 100 MiB of newlines: 250 times its size and more) is refused, nothing of it taken, by ingest and watch alike (trial s27b: minutes, and watch held it all)', () => {
+    const bomb = gzipSync(Buffer.concat([whole, Buffer.alloc(100 << 20, 0x0a)]), { level: 9 });
+    const folder = join(dir, 'bomb');
+    mkdirSync(folder, { recursive: true });
+    const file = join(folder, 'bomb.log.gz');
+    writeFileSync(file, bomb);
+    const r = cli(join(dir, 'bomb.db'), ['ingest', file]);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /bomb\.log\.gz: failed: gzip: inflates to more than 250 times its compressed size \(\d+ bytes from at most \d+ compressed\): a gzip bomb, or nothing a log or profile holds; refused, \d+ bytes inflated before it; nothing of it taken/);
+    assert.match(r.stderr, /nothing was written/);
+    const w = cli(join(dir, 'bomb-watch.db'), ['watch', folder, '--once', '--settle', '0.1']);
+    assert.equal(w.status, 2, w.stderr);
+    assert.match(w.stderr, /bomb\.log\.gz: not ingested: gzip: inflates to more than 250 times its compressed size/);
+  });
+
   it('in a folder too, the others ingested', () => {
     const folder = join(dir, 'folder');
     mkdirSync(folder);
