@@ -1214,8 +1214,14 @@ describe('probe13 (real PyTorch, session 27): a run under torch.compile(dynamic=
     assert.equal(d0.static_again?.dynamic_in.value, '?');
     // a dim that never was dynamic has none
     assert.equal(stories.find((s) => s.dim.field === 'stride')!.static_again, null);
+    // stats counts what its compiles fed it, as why does (trial s27c: "no observations of it (it came in a snapshot)")
+    type Dim = { code: { name: string }; source: string; dim: string; observations: number; values: { value: string; count: number }[] };
+    const dims = ok(cli(db, ['stats', '--job', 'probe13', '--json'])).trim().split('\n').flatMap((l) => (JSON.parse(l) as { dims: Dim[] }).dims);
+    const f = dims.find((d) => d.code.name === 'f' && d.dim === 'size[0]')!;
+    assert.equal(f.observations, 5);
+    assert.deepEqual(Object.fromEntries(f.values.map((v) => [v.value, v.count])), { '4': 2, '8': 1, '16': 1, '32': 1 });
     const text = ok(cli(db, ['why', '--job', 'probe13', '--code', 'f', '--source', "L['x']"]));
-    assert.match(text, /dim 0: static at 32, .*\n {4}static again in #\d+ \(compile 0\/1, imported put_local_code_state, run [^,]+, .*\), which overwrote it \(PyTorch overwrites an entry instead of joining under automatic_dynamic_shapes off: torch\.compile\(dynamic=False\)\); dynamic before in #/);
+    assert.match(text, /dim 0: static at 32, .*\n {4}static again: 32 since #\d+ \(compile 0\/1, imported put_local_code_state, run [^,]+, .*\), an overwrite \(PyTorch overwrites an entry instead of joining under automatic_dynamic_shapes off: torch\.compile\(dynamic=False\)\); dynamic before in #/);
   });
 
   it("why: a dim the ledger made dynamic by joining run 2's put (a cold start) says PyTorch's own profile kept the put's value", () => {

@@ -14,7 +14,7 @@ import { hash53After, hash53Prefix, type Hash53Prefix } from '../store/hash53.ts
 import { prepareEvent, type AppendResult, type Ledger, type NewEvent, type PreparedEvent } from '../store/ledger.ts';
 import type { EventBody } from '../store/events.ts';
 import { hashOfCodeFile } from './hash-files.ts';
-import { badIdWhy, holdsBadId } from '../store/prepare-event.ts';
+import { badIdWhy, holdsBadId, idText } from '../store/prepare-event.ts';
 import type { FileIngestOptions } from './ingest-file.ts';
 import { MAX_LINE_BYTES, readTextChunks, sizeOf, untrustedGzip } from './read-lines.ts';
 import { flagsNotUsed } from './flags-not-used.ts';
@@ -429,9 +429,9 @@ function partEvents(reader: TraceReader, file: string, o: FileIngestOptions, par
  */
 function dropBadIds(t: TraceScope): void {
   const bad = (p: { source?: unknown; code?: CodeId }): string | null => {
-    if (typeof p.source === 'string' && holdsBadId(p.source)) return `source ${JSON.stringify(p.source).slice(0, 200)} ${badIdWhy(p.source)}`;
+    if (typeof p.source === 'string' && holdsBadId(p.source)) return `source ${idText(p.source)} ${badIdWhy(p.source)}`;
     const c = p.code;
-    if (c) for (const f of ['filename', 'name', 'file_hash'] as const) if (typeof c[f] === 'string' && holdsBadId(c[f])) return `code ${f} ${JSON.stringify(c[f]).slice(0, 200)} ${badIdWhy(c[f])}`;
+    if (c) for (const f of ['filename', 'name', 'file_hash'] as const) if (typeof c[f] === 'string' && holdsBadId(c[f])) return `code ${f} ${idText(c[f])} ${badIdWhy(c[f])}`;
     return null;
   };
   let kept: NewEvent[] | null = null;

@@ -185,7 +185,7 @@ function checkText(v: string | null | undefined, field: string, file: string, li
   // ids already checked pass at once: lines repeat the same few names millions of times
   if (v == null || goodText.has(v)) return;
   if (v.length > MAX_TEXT) throw new InputError(file, line, `field ${field}: ${v.length} characters, more than ${MAX_TEXT}`);
-  if (/[\u0000-\u001f\u007f]/.test(v)) throw new InputError(file, line, `field ${field}: holds a control character (${JSON.stringify(/[\u0000-\u001f\u007f]/.exec(v)![0])})`);
+  if (/[\u0000-\u001f\u007f-\u009f]/.test(v)) throw new InputError(file, line, `field ${field}: holds a control character (${JSON.stringify(/[\u0000-\u001f\u007f-\u009f]/.exec(v)![0])})`);
   if (/\p{Cs}/u.test(v)) throw new InputError(file, line, `field ${field}: holds a lone UTF-16 surrogate (not valid Unicode)`);
   // the line's bytes there were no UTF-8 (read as U+FFFD; trial s27b: stored silently)
   if (v.includes('\ufffd')) throw new InputError(file, line, `field ${field}: holds U+FFFD, the replacement character that bytes which are no UTF-8 decode to`);

@@ -82,7 +82,7 @@ function storyLines(s: DimStory, indent: string): string[] {
     const runs = runsOfValues(s.values);
     lines.push(`${indent}${label}: ${staticValue(s.dim, s.current, 'at ')}, seen ${counted(seen, 'time')}${runs.length ? ` (runs ${runs.join(', ')})` : ''}${s.first ? `; first in ${where(s.first)}` : ''}`);
     // a dynamic dim a value took the place of: only an overwrite does that, never a join
-    if (s.staticAgain) lines.push(`${indent}  static again in ${where(s.staticAgain.at)}, which overwrote it (PyTorch overwrites an entry instead of joining under automatic_dynamic_shapes off: torch.compile(dynamic=False)); dynamic before in ${where(s.staticAgain.dynamicIn)}`);
+    if (s.staticAgain) lines.push(`${indent}  static again: ${s.current} since ${where(s.staticAgain.at)}, an overwrite (PyTorch overwrites an entry instead of joining under automatic_dynamic_shapes off: torch.compile(dynamic=False)); dynamic before in ${where(s.staticAgain.dynamicIn)}`);
     const keep = s.advice.split('; ').find((x) => x.startsWith('TORCH_COMPILE_STATIC_SOURCES'));
     if (keep) lines.push(`${indent}  ${keep}`);
     return lines;

@@ -109,14 +109,18 @@ export class AppendMemo {
   slot: Carried | null = null;
 }
 
-const BAD_ID = /[\u0000-\u001f\u007f\ufffd]|\p{Cs}/u;
+const BAD_ID = /[\u0000-\u001f\u007f-\u009f\ufffd]|\p{Cs}/u;
 /**
  * Whether an id (a source, a code's field, a run) holds what the ledger refuses: a control
- * character, a lone surrogate, or U+FFFD, which bytes that are no UTF-8 decode to (PyTorch
+ * character (C0, DEL and C1: U+0085 is a line break to some readers), a lone surrogate, or U+FFFD, which bytes that are no UTF-8 decode to (PyTorch
  * writes a trace's JSON as ASCII, escapes and all, and a pickle's strings as UTF-8: a name
  * holding it was damaged where it was read; trial s27b: stored silently).
  */
 export const holdsBadId = (v: string): boolean => BAD_ID.test(v);
+/** An id as a message shows it: JSON, C1 controls escaped too (JSON leaves them raw, and a terminal may act on them). */
+export function idText(v: string): string {
+  return JSON.stringify(v.length > 200 ? v.slice(0, 200) : v).replace(/[\u0080-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
 /** What is wrong with an id holdsBadId refuses, in the words the messages use. */
 export function badIdWhy(v: string): string {
   return v.includes('\ufffd') ? 'holds U+FFFD, the replacement character that bytes which are no UTF-8 decode to' : 'holds a control character or a lone surrogate';
@@ -170,7 +174,7 @@ function where(ev: NewEvent): string {
 
 /** Issue 9.5: ids from pickles and traces as from lines: no control characters (they forge lines in text output), no lone surrogates (not UTF-8: verify failed on them). */
 function badId(ev: NewEvent, field: string, v: string | null | undefined): void {
-  if (v != null && BAD_ID.test(v)) throw inputError(`${where(ev)}: field ${field}: ${JSON.stringify(v).slice(0, 200)} ${badIdWhy(v)}`);
+  if (v != null && BAD_ID.test(v)) throw inputError(`${where(ev)}: field ${field}: ${idText(v)} ${badIdWhy(v)}`);
 }
 
 /** The ids' checks of an event no builder checked, in one order: the first that fails throws. */

@@ -119,7 +119,7 @@ function profileStorms(ledger: Ledger, p: ProfileRow, windowMs: number, window: 
   }
   for (const w of windows.values()) {
     for (const d of w.dims) {
-      const v = values.get(dimId(d.code, d.source, d.dim)) ?? foldedValues(ledger, p.id, window, d, dims);
+      const v = values.get(dimId(d.code, d.source, d.dim)) ?? foldedValues(ledger, p.id, window, d, dims) ?? staticAgainValues(ledger, p.id, window, d);
       d.values = [...v].sort((a, b) => a.count - b.count);
       d.observations = v.reduce((n, x) => n + x.count, 0);
     }
@@ -132,14 +132,26 @@ function profileStorms(ledger: Ledger, p: ProfileRow, windowMs: number, window: 
  * number of dims: the field is dynamic whole, and the profile has no dim of it since, so the
  * window's `why` tells none): as `why` counts them just before that record.
  */
-function foldedValues(ledger: Ledger, pid: number, window: Window, d: DynamicDim, dims: { record: HistoryRow; dim: string }[]): DynamicDim['values'] {
+function foldedValues(ledger: Ledger, pid: number, window: Window, d: DynamicDim, dims: { record: HistoryRow; dim: string }[]): DynamicDim['values'] | undefined {
   const field = /^(size|stride)\[\d+\]$/.exec(d.dim)?.[1];
-  if (!field) return [];
+  if (!field) return undefined;
   const ck = codeKey(d.code);
   const whole = dims.find(({ record: h, dim }) => h.position > d.position && dim === field && h.name === d.source && codeKey(h.code) === ck);
-  if (!whole) return [];
+  if (!whole) return undefined;
   const until = Math.min(whole.record.position - 1, window.untilPosition ?? Infinity);
   const story = explain(ledger, pid, { source: d.source, window: { ...window, untilPosition: until } }).find((s) => codeKey(s.code) === ck && dimKey(s.dim) === d.dim);
+  return story ? story.values.map(({ value, count, runs }) => ({ value, count, runs })) : [];
+}
+
+/**
+ * The values seen at a dim that turned dynamic and is static again in the window's profile (an
+ * overwrite: a compile under automatic_dynamic_shapes off), which the profile's `why` of its
+ * dynamic dims does not tell: the source's own, static dims and all (trial s27c: "no
+ * observations of it" where five compiles fed it).
+ */
+function staticAgainValues(ledger: Ledger, pid: number, window: Window, d: DynamicDim): DynamicDim['values'] {
+  const ck = codeKey(d.code);
+  const story = explain(ledger, pid, { source: d.source, window }).find((s) => codeKey(s.code) === ck && dimKey(s.dim) === d.dim);
   return story ? story.values.map(({ value, count, runs }) => ({ value, count, runs })) : [];
 }
 

@@ -36,7 +36,7 @@ export interface DimStory {
   /** The event at which it turned dynamic (the last such, if an overwrite made it static again). */
   becameDynamic: (Evidence & { before: string }) | null;
   /**
-   * A static dim that was dynamic earlier in the window: the event that put a value back (an
+   * A static dim that was dynamic earlier in the window: the event that put its value back (an
    * overwrite: a compile under automatic_dynamic_shapes off, whose put PyTorch writes in the
    * entry's place, or an observation line with automatic_dynamic false; a join never does) and
    * where it had turned dynamic before.
