@@ -343,7 +343,11 @@ async function* gunzipMembers(raw: AsyncIterable<Buffer> | Iterable<Buffer>, inp
     pending = pending.subarray(n);
     at += n;
   };
-  const fail = (what: string, cause?: unknown) => inputError(`${input}gzip: ${what}, ${inflatedBytes} bytes inflated before it`, cause);
+  const fail = (what: string, cause?: unknown) => {
+    const e = inputError(`${input}gzip: ${what}, ${inflatedBytes} bytes inflated before it`, cause);
+    gzipFailed.add(e);
+    return e;
+  };
   // a member whose check fails, or whose deflate data is damaged, vouches for none of what it
   // inflated to (a flipped bit may change the bytes before the decoder stumbles)
   const damagedData = (what: string, cause?: unknown, why = 'a failed check vouches for none of what it inflated to') => {
@@ -416,6 +420,8 @@ async function* gunzipMembers(raw: AsyncIterable<Buffer> | Iterable<Buffer>, inp
  * them: what it inflated to is what was written (as a log cut uncompressed).
  */
 export const untrustedGzip = new WeakMap<object, string>();
+/** Every failure of a gzip read (cut, trailing garbage, and the untrusted ones above). */
+export const gzipFailed = new WeakSet<object>();
 
 /** The length of the gzip member header `b` starts with; 'short' when `b` ends inside it. */
 function memberHeader(b: Buffer): number | 'short' | 'not gzip' {

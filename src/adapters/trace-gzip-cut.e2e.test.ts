@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync, constants } from 'node:zlib';
 import { describe, it } from 'node:test';
@@ -54,6 +54,28 @@ describe('a .gz trace that cannot be read to its end keeps its whole lines befor
       assert.match(r.stderr, new RegExp(`${name.replace(/\./g, '\\.')}: failed: gzip: incorrect data check: member 1's CRC-32 or length at compressed byte \\d+ is not that of what it inflated to, \\d+ bytes inflated before it; nothing of it taken: a failed check vouches for none of what it inflated to\n`));
       assert.match(r.stderr, /nothing was written/);
     }
+  });
+
+  it("watch --once of a folder holding a cut gzip takes what ingest of the folder takes, and says it partly ingested (trials s27b, s27c: it took nothing)", () => {
+    const folder = join(dir, 'watch-cut');
+    mkdirSync(folder, { recursive: true });
+    writeFileSync(join(folder, 'a-cut.log.gz'), cut);
+    writeFileSync(join(folder, 'b-cold.log'), readFileSync(join(TORCH, 'traces', 'cold-local.log')));
+    // written a while ago: final to a watch at once
+    const old = new Date(Date.now() - 60_000);
+    for (const f of ['a-cut.log.gz', 'b-cold.log']) utimesSync(join(folder, f), old, old);
+    const watched = join(dir, 'watch-cut.db');
+    const w = cli(watched, ['watch', folder, '--once']);
+    assert.equal(w.status, 2, w.stderr);
+    assert.match(w.stderr, /a-cut\.log\.gz: partly ingested: gzip: unexpected end of file: .*\n  the trace entries of \S*a-cut\.log\.gz before it were ingested \(\d+ events appended/);
+    const ingested = join(dir, 'ingest-cut.db');
+    assert.equal(cli(ingested, ['ingest', folder]).status, 2);
+    assert.equal(JSON.parse(jobs(watched)).events, JSON.parse(jobs(ingested)).events);
+    assert.equal(cli(watched, ['history', '--job', 'fixture', '--json']).stdout.replace(/"position":\d+,?/g, ''), cli(ingested, ['history', '--job', 'fixture', '--json']).stdout.replace(/"position":\d+,?/g, ''));
+    // said once: the next pass leaves it (its cursor), as a bad file until it changes
+    const again = cli(watched, ['watch', folder, '--once']);
+    assert.equal(again.status, 0, again.stderr);
+    assert.equal(JSON.parse(jobs(watched)).events, JSON.parse(jobs(ingested)).events);
   });
 
   it('a gzip bomb (a log, then 100 MiB of newlines: 250 times its size and more) is refused, nothing of it taken, by ingest and watch alike (trial s27b: minutes, and watch held it all)', () => {
