@@ -54,8 +54,11 @@ export function watchCommand(program: Command, ctx: CliContext): void {
       };
       process.on('SIGINT', stop);
       process.on('SIGTERM', stop);
+      // whether the ledger opened: a failure to open or make it is said as every command says it
+      let opened = false;
       try {
         const l = await ctx.open({ write: true, create: true, takeBack: true });
+        opened = true;
         const r = await watch(l, {
           paths,
           redis: o.redis,
@@ -71,7 +74,7 @@ export function watchCommand(program: Command, ctx: CliContext): void {
       } catch (e) {
         // the ledger can take nothing (its server gone, a disk full): watch stops, saying what to
         // do and where it was, and a --json reader sees it too (trial s27a: only the exit code)
-        if (classify(e) === 'bug' || !isDatabaseFailure(e)) throw e;
+        if (!opened || classify(e) === 'bug' || !isDatabaseFailure(e)) throw e;
         const partly = underWay as { input: string; appended: number } | null;
         const where = partly ? ` while reading ${partly.input} (${counted(partly.appended, 'event')} of it committed)` : '';
         const stopped = new LedgerError(`${fullMessage(e)}\n  watch stopped${where}: the inputs reported ingested are in the ledger (${counted(appended, 'event')} appended by them); start watch again once the ledger can be written: it reads on from its last commit, adding nothing twice`, { kind: classify(e), cause: e });
