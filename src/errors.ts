@@ -11,14 +11,18 @@ import { dirname } from 'node:path';
  */
 export type FailureKind = 'input' | 'check' | 'bug';
 
+/** What went in of an input that failed part way (LedgerError.partial). */
+export type PartIngested = { appended: number; duplicates: number; records: number };
+
 export class LedgerError extends Error {
   readonly kind: FailureKind;
   /** A failed input whose events went in in part (batches committed before a bad line, a trace's entries before a cut): what did, for the summaries. */
-  partial?: { appended: number; duplicates: number; records: number };
-  constructor(message: string, options: { kind?: FailureKind; cause?: unknown } = {}) {
+  readonly partial?: PartIngested;
+  constructor(message: string, options: { kind?: FailureKind; cause?: unknown; partial?: PartIngested } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'LedgerError';
     this.kind = options.kind ?? 'input';
+    if (options.partial) this.partial = options.partial;
   }
 }
 

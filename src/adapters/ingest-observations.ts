@@ -5,7 +5,7 @@ import type { PreparedEvent } from '../store/prepare-event.ts';
 import { batchCache, decodeBatch, handOverReader, lineWireBatches, WireBuilder, type LineBatchOptions, type LinesFromTag, type ReaderHandOver, type WireBatch } from './observation-batches.ts';
 import { InputError, lineContext, type LineDefaults } from './observation-lines.ts';
 import { sizeOf } from './read-lines.ts';
-import { classify, fullMessage, inputName, isDatabaseFailure, LedgerError, type FailureKind } from '../errors.ts';
+import { classify, fullMessage, inputName, isDatabaseFailure, LedgerError, type FailureKind, type PartIngested } from '../errors.ts';
 import { addLeftOut } from './left-out.ts';
 import { counted } from '../counted.ts';
 
@@ -45,6 +45,9 @@ export interface IngestSummary {
   /** Events of runs their profile retracted, by run (AppendResult.leftOut). */
   leftOut?: Record<string, number>;
 }
+
+/** What a failed file's committed batches put in (LedgerError.partial). */
+const partOf = (s: IngestSummary): PartIngested => ({ appended: s.appended, duplicates: s.duplicates, records: s.records });
 
 /** Observation JSONL (a file, or '-' for stdin) into the log, batch by batch. */
 export async function ingestObservations(ledger: Ledger, file: string, opts: IngestOptions = {}): Promise<IngestSummary> {
@@ -120,19 +123,17 @@ export async function ingestObservations(ledger: Ledger, file: string, opts: Ing
         kind === 'input' && !isDatabaseFailure(e)
           ? 'and stay; the rest of the file cannot be read (the failure above), so ingesting it again stops at the same place'
           : 'the lines after them were not; ingest the file again to continue: what is in the log is not added twice';
-      throw Object.assign(new LedgerError(`${fullMessage(e)}\n  ${committed}, ${rest}`, { kind, cause: e }), { partial: { appended: sum.appended, duplicates: sum.duplicates, records: sum.records ?? 0 } });
+      throw new LedgerError(`${fullMessage(e)}\n  ${committed}, ${rest}`, { kind, cause: e, partial: partOf(sum) });
     }
     // Issue 9.3: batches before a bad line are committed; say exactly what, and how to go on.
     const at = `${inputName(e.file)}:${e.line}: `;
     const said = e.message.startsWith(at) ? e.message.slice(at.length) : e.message;
-    throw Object.assign(
-      new InputError(
-        e.file,
-        e.line,
-        `${said}\n  ${committed}, the lines after them were not; ` +
-          'fix the line and ingest the file again to continue: what is in the log is not added twice',
-      ),
-      { partial: { appended: sum.appended, duplicates: sum.duplicates, records: sum.records ?? 0 } },
+    throw new InputError(
+      e.file,
+      e.line,
+      `${said}\n  ${committed}, the lines after them were not; ` +
+        'fix the line and ingest the file again to continue: what is in the log is not added twice',
+      partOf(sum),
     );
   } finally {
     flagsBack?.();

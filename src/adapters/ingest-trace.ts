@@ -14,7 +14,7 @@ import { hash53After, hash53Prefix, type Hash53Prefix } from '../store/hash53.ts
 import { prepareEvent, type AppendResult, type Ledger, type NewEvent, type PreparedEvent } from '../store/ledger.ts';
 import type { EventBody } from '../store/events.ts';
 import { hashOfCodeFile } from './hash-files.ts';
-import { badIdWhy, holdsBadId, idText } from '../store/prepare-event.ts';
+import { badIdWhy, holdsBadId, idText } from '../model/id-chars.ts';
 import type { FileIngestOptions } from './ingest-file.ts';
 import { MAX_LINE_BYTES, readTextChunks, sizeOf, untrustedGzip } from './read-lines.ts';
 import { flagsNotUsed } from './flags-not-used.ts';
@@ -112,7 +112,7 @@ export async function readTraceFile(file: string, o: FileIngestOptions): Promise
 
 /** A trace whose events before an unreadable part went in: a failure all the same, saying what stays (as observation lines say it). */
 function unreadableAfter(file: string, r: AppendResult, e: LedgerError): LedgerError {
-  return Object.assign(new LedgerError(`${fullMessage(e)}\n  the trace entries of ${inputName(file)} before it were ingested (${counted(r.appended, 'event')} appended, ${r.duplicates} already in the log), and stay; the rest of the file cannot be read (the failure above), so ingesting it again stops at the same place`, { kind: 'input', cause: e }), { partial: { appended: r.appended, duplicates: r.duplicates, records: r.records } });
+  return new LedgerError(`${fullMessage(e)}\n  the trace entries of ${inputName(file)} before it were ingested (${counted(r.appended, 'event')} appended, ${r.duplicates} already in the log), and stay; the rest of the file cannot be read (the failure above), so ingesting it again stops at the same place`, { kind: 'input', cause: e, partial: { appended: r.appended, duplicates: r.duplicates, records: r.records } });
 }
 
 /** Events a TraceBatch holds before it writes them (a few megabytes). */

@@ -2,12 +2,13 @@ import { resolve } from 'node:path';
 import * as z from 'zod';
 import { intFromJson } from '../codecs/entry-json.ts';
 import { cacheKey } from '../model/cache-key.ts';
-import { inputName, LedgerError } from '../errors.ts';
+import { inputName, LedgerError, type PartIngested } from '../errors.ts';
 import type { CodeId } from '../model/code-id.ts';
 import { isEventTime } from '../model/event-time.ts';
 import { isIsoTime, parseUtcTime } from '../model/utc-time.ts';
 import { hashOfCodeFile } from './hash-files.ts';
 import { hash53 } from '../store/hash53.ts';
+import { CONTROL_CHAR } from '../model/id-chars.ts';
 import { VALIDATED, zodMessage, type ShapeObserved } from '../store/events.ts';
 import type { NewEvent } from '../store/ledger.ts';
 import type { WireParts } from './observation-batches.ts';
@@ -131,8 +132,9 @@ export class InputError extends LedgerError {
     readonly file: string,
     readonly line: number,
     message: string,
+    partial?: PartIngested,
   ) {
-    super(`${inputName(file)}:${line}: ${message}`, { kind: 'input' });
+    super(`${inputName(file)}:${line}: ${message}`, { kind: 'input', partial });
     this.name = 'InputError';
   }
 }
@@ -185,7 +187,8 @@ function checkText(v: string | null | undefined, field: string, file: string, li
   // ids already checked pass at once: lines repeat the same few names millions of times
   if (v == null || goodText.has(v)) return;
   if (v.length > MAX_TEXT) throw new InputError(file, line, `field ${field}: ${v.length} characters, more than ${MAX_TEXT}`);
-  if (/[\u0000-\u001f\u007f-\u009f]/.test(v)) throw new InputError(file, line, `field ${field}: holds a control character (${JSON.stringify(/[\u0000-\u001f\u007f-\u009f]/.exec(v)![0])})`);
+  const control = CONTROL_CHAR.exec(v);
+  if (control) throw new InputError(file, line, `field ${field}: holds a control character (${JSON.stringify(control[0])})`);
   if (/\p{Cs}/u.test(v)) throw new InputError(file, line, `field ${field}: holds a lone UTF-16 surrogate (not valid Unicode)`);
   // the line's bytes there were no UTF-8 (read as U+FFFD; trial s27b: stored silently)
   if (v.includes('\ufffd')) throw new InputError(file, line, `field ${field}: holds U+FFFD, the replacement character that bytes which are no UTF-8 decode to`);

@@ -221,6 +221,16 @@ export function decodePayload(payload: string | Uint8Array): unknown {
   return JSON.parse(payload[0] === 0x78 ? pako.inflate(payload, { to: 'string' }) : new TextDecoder().decode(payload));
 }
 
+/**
+ * Whether the fold joins an event's entry (torch._dynamo.config.automatic_dynamic_shapes on)
+ * or writes it in the entry's place: an observation says so, and an import is joined but for a
+ * put of a compile under it off (session 27); the other kinds bring no entry.
+ */
+export function automaticDynamicOf(body: EventBody): boolean {
+  if (body.kind === 'shape.observed') return body.payload.automatic_dynamic;
+  return body.kind !== 'entry.imported' || body.payload.automatic_dynamic !== false;
+}
+
 /** A payload split for storage: code id and source (columns) and the JSON body. */
 export function splitPayload(body: EventBody): { code: z.infer<Schemas['CodeIdSchema']> | null; source: string | null; json: string } {
   switch (body.kind) {

@@ -1,7 +1,7 @@
 import type { CodeId } from '../model/code-id.ts';
 import { codeFromColumns } from './code-columns.ts';
 import type { Sql } from './database.ts';
-import { decodePayload, eventSchemas, EventPayloadError, joinPayload, zodMessage, type ShapeObserved } from './events.ts';
+import { automaticDynamicOf, decodePayload, eventSchemas, EventPayloadError, joinPayload, zodMessage, type ShapeObserved } from './events.ts';
 import { damaged } from './damage.ts';
 import { checkEnds, profileRanges } from './profile-spans.ts';
 import { shapeFromJson, type FoldInput, type FoldPayload } from './fold.ts';
@@ -134,7 +134,7 @@ export function dictionaries(sql: Sql): Dictionaries {
           version: row.version,
           stored,
           shape: ev.kind === 'shape.observed' ? shapeFromJson(ev.payload.shape) : null,
-          automaticDynamic: ev.kind === 'shape.observed' ? ev.payload.automatic_dynamic : ev.kind !== 'entry.imported' || ev.payload.automatic_dynamic !== false,
+          automaticDynamic: automaticDynamicOf(ev),
           entry: ev.kind === 'entry.imported' ? ev.payload.entry : null,
           format: ev.kind === 'entry.imported' ? ev.payload.format : null,
           quiet: ev.kind === 'entry.imported' && ev.payload.records === 'logged',

@@ -5,13 +5,14 @@ import type { StreamView } from './fold.ts';
 import type { LogCounts, sourceCounts } from './log-counts.ts';
 import type { Acc, Carried, WhyState } from './why-fold.ts';
 import type { Shape } from '../model/observation.ts';
-import { CURRENT_VERSION, splitPayload, validatePayload, VALIDATED, type DynamicLogged, type EventBody, type EventKind } from './events.ts';
+import { automaticDynamicOf, CURRENT_VERSION, splitPayload, validatePayload, VALIDATED, type DynamicLogged, type EventBody, type EventKind } from './events.ts';
 import { shapeFromJson } from './fold.ts';
 import { hash53 } from './hash53.ts';
 import { inputError } from '../errors.ts';
 import { isEventTime } from '../model/event-time.ts';
 import { floatFromRepr } from '../model/float.ts';
 import { parseCacheKey } from '../model/cache-key.ts';
+import { badIdWhy, holdsBadId, idText } from '../model/id-chars.ts';
 
 /** One event to append. */
 export type NewEvent = EventBody & {
@@ -109,22 +110,6 @@ export class AppendMemo {
   slot: Carried | null = null;
 }
 
-const BAD_ID = /[\u0000-\u001f\u007f-\u009f\ufffd]|\p{Cs}/u;
-/**
- * Whether an id (a source, a code's field, a run) holds what the ledger refuses: a control
- * character (C0, DEL and C1: U+0085 is a line break to some readers), a lone surrogate, or U+FFFD, which bytes that are no UTF-8 decode to (PyTorch
- * writes a trace's JSON as ASCII, escapes and all, and a pickle's strings as UTF-8: a name
- * holding it was damaged where it was read; trial s27b: stored silently).
- */
-export const holdsBadId = (v: string): boolean => BAD_ID.test(v);
-/** An id as a message shows it: JSON, C1 controls escaped too (JSON leaves them raw, and a terminal may act on them). */
-export function idText(v: string): string {
-  return JSON.stringify(v.length > 200 ? v.slice(0, 200) : v).replace(/[\u0080-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-}
-/** What is wrong with an id holdsBadId refuses, in the words the messages use. */
-export function badIdWhy(v: string): string {
-  return v.includes('\ufffd') ? 'holds U+FFFD, the replacement character that bytes which are no UTF-8 decode to' : 'holds a control character or a lone surrogate';
-}
 
 /** A NewEvent checked by zod (unless its builder already did) and split for storage. */
 export function prepareEvent(ev: NewEvent, withShape = true): PreparedEvent {
@@ -143,7 +128,7 @@ export function prepareEvent(ev: NewEvent, withShape = true): PreparedEvent {
     json: parts.json,
     shape: ev.kind === 'shape.observed' && withShape ? shapeFromJson(ev.payload.shape) : null,
     entry: ev.kind === 'entry.imported' ? ev.payload.entry : null,
-    automaticDynamic: ev.kind === 'shape.observed' ? ev.payload.automatic_dynamic : ev.kind !== 'entry.imported' || ev.payload.automatic_dynamic !== false,
+    automaticDynamic: automaticDynamicOf(ev),
     quiet: ev.kind === 'entry.imported' && ev.payload.records === 'logged',
     record: ev.kind === 'dynamic.logged' ? ev.payload.record : null,
     guard: ev.kind === 'dynamic.logged' ? ev.payload.guard : null,
@@ -174,7 +159,7 @@ function where(ev: NewEvent): string {
 
 /** Issue 9.5: ids from pickles and traces as from lines: no control characters (they forge lines in text output), no lone surrogates (not UTF-8: verify failed on them). */
 function badId(ev: NewEvent, field: string, v: string | null | undefined): void {
-  if (v != null && BAD_ID.test(v)) throw inputError(`${where(ev)}: field ${field}: ${idText(v)} ${badIdWhy(v)}`);
+  if (v != null && holdsBadId(v)) throw inputError(`${where(ev)}: field ${field}: ${idText(v)} ${badIdWhy(v)}`);
 }
 
 /** The ids' checks of an event no builder checked, in one order: the first that fails throws. */

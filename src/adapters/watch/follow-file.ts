@@ -1,10 +1,9 @@
 import { createHash, type Hash } from 'node:crypto';
-import type { Stats } from 'node:fs';
+import { readFileSync, type Stats } from 'node:fs';
 import { aboutInput, classify, inputError, inputName, isDatabaseFailure, LedgerError } from '../../errors.ts';
 import type { Ledger, WatchCursor } from '../../store/ledger.ts';
 import { ingestFile, type IngestKind } from '../ingest-file.ts';
 import { gzipFailed, readInput, untrustedGzip } from '../read-lines.ts';
-import { readFileSync } from 'node:fs';
 import { bytesBefore, fileInput, HEAD_BYTES, headIdentity, readRange, sameBytesBefore, sameHead } from './file-identity.ts';
 import type { FollowContext, InputReport } from './follow-context.ts';
 import { linesEnd } from './lines-end.ts';
