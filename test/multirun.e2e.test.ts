@@ -44,6 +44,9 @@ const JOBS: JobRuns[] = [
   // a training job on two ranks (session 27): a compiled model, loss, optimizer step under an LR
   // schedule and eval; each rank's profile from its own trace
   ...[0, 1].map((rank): JobRuns => ({ set: 'probe12', key: ['--job', 'probe12', '--rank', String(rank)], snapshot: `code_state_probe12_${rank}_.pkl`, pickle: (f) => readFileSync(f), rank })),
+  // Inductor on CUDA (session 28): its traces' own entries (Triton kernels, CUDA graphs), two
+  // modules' Module.compile(), a call under set_stance("force_eager"), a dtype change
+  { set: 'probe15', key: ['--job', 'probe15'], snapshot: 'code_state_probe15_None_.pkl', pickle: (f) => readFileSync(f), dims: 9 },
 ];
 
 function ok(r: { status: number; stdout: string; stderr: string }): string {
