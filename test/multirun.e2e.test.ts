@@ -1186,8 +1186,8 @@ describe('trial s26d: a log still inside its first compile, and the snapshot adv
 describe('probe13 (real PyTorch, session 27): a run under torch.compile(dynamic=False), and a run that started cold', () => {
   const run = (n: number, f: string) => join(RUNS, 'probe13', `run${n}`, f);
   const db = join(dir, 'probe13.db');
-  type Ev = { position: number; run: string; compile_id: string; format: string | null; value: string; brought: string | null };
-  type Story = { source: string; code: { name: string }; dim: { field: string; index: number | null }; dynamic: boolean; current: string; became_dynamic: (Ev & { before: string }) | null; static_again: (Ev & { dynamic_in: Ev }) | null };
+  type Ev = { position: number; run: string; compile_id: string; kind: string; format: string | null; value: string; brought: string | null };
+  type Story = { source: string; code: { name: string }; dim: { field: string; index: number | null }; dynamic: boolean; current: string; became_dynamic: (Ev & { before: string; cold_put: boolean }) | null; static_again: (Ev & { dynamic_in: Ev & { before: string; cold_put: boolean } }) | null };
   const runs: string[] = [];
 
   it("after runs 1, 3 and 4 the profile PyTorch left, byte for byte: run 4's compiles of f and h under automatic_dynamic_shapes off overwrote their entries (a dynamic dim back to a value)", () => {
@@ -1215,6 +1215,10 @@ describe('probe13 (real PyTorch, session 27): a run under torch.compile(dynamic=
     assert.equal(d0.static_again?.format, 'put_local_code_state');
     assert.equal(d0.static_again?.value, '32');
     assert.equal(d0.static_again?.dynamic_in.value, '?');
+    // it had turned dynamic by joining run 2's put (run 2 started cold): said in JSON and text alike (session 27 left it out)
+    assert.equal(d0.static_again?.dynamic_in.run, runs[1]);
+    assert.equal(d0.static_again?.dynamic_in.before, '4');
+    assert.equal(d0.static_again?.dynamic_in.cold_put, true);
     // a dim that never was dynamic has none
     assert.equal(stories.find((s) => s.dim.field === 'stride')!.static_again, null);
     // stats counts what its compiles fed it, as why does (trial s27c: "no observations of it (it came in a snapshot)")
@@ -1224,7 +1228,14 @@ describe('probe13 (real PyTorch, session 27): a run under torch.compile(dynamic=
     assert.equal(f.observations, 5);
     assert.deepEqual(Object.fromEntries(f.values.map((v) => [v.value, v.count])), { '4': 2, '8': 1, '16': 1, '32': 1 });
     const text = ok(cli(db, ['why', '--job', 'probe13', '--code', 'f', '--source', "L['x']"]));
-    assert.match(text, /dim 0: static at 32, .*\n {4}static again: 32 since #\d+ \(compile 0\/1, imported put_local_code_state, run [^,]+, .*\), an overwrite \(PyTorch overwrites an entry instead of joining under automatic_dynamic_shapes off: torch\.compile\(dynamic=False\)\); dynamic before in #/);
+    assert.match(text, /dim 0: static at 32, .*\n {4}static again: 32 since #\d+ \(compile 0\/1, imported put_local_code_state, run [^,]+, .*\), an overwrite \(PyTorch overwrites an entry instead of joining under automatic_dynamic_shapes off: torch\.compile\(dynamic=False\)\); dynamic before in #\d+ \(compile 0\/0, imported put_local_code_state, run [^,]+, .*\), by joining a put of run [^,]+, which had not loaded the profile \(it started cold, or from another copy\): PyTorch's own profile kept 8 there\n/);
+    // a dim PyTorch's own record made dynamic is no cold put: h's L['x'] dim 0 (run 3 logged 3 -> 6,
+    // run 4 overwrote it) and g's (run 3 logged 2 -> 3)
+    const dim0 = (code: string) => (JSON.parse(ok(cli(db, ['why', '--job', 'probe13', '--code', code, '--source', "L['x']", '--json']))) as Story[]).find((s) => s.dim.field === 'size' && s.dim.index === 0)!;
+    assert.equal(dim0('h').static_again?.dynamic_in.kind, 'dynamic.logged');
+    assert.equal(dim0('h').static_again?.dynamic_in.cold_put, false);
+    assert.equal(dim0('g').became_dynamic?.kind, 'dynamic.logged');
+    assert.equal(dim0('g').became_dynamic?.cold_put, false);
   });
 
   it("why: a dim the ledger made dynamic by joining run 2's put (a cold start) says PyTorch's own profile kept the put's value", () => {
@@ -1235,6 +1246,7 @@ describe('probe13 (real PyTorch, session 27): a run under torch.compile(dynamic=
     assert.equal(n.became_dynamic?.format, 'put_local_code_state');
     assert.equal(n.became_dynamic?.brought, '3');
     assert.equal(n.became_dynamic?.before, '2');
+    assert.equal(n.became_dynamic?.cold_put, true);
     const text = ok(cli(db2, ['why', '--job', 'probe13', '--code', 'g', '--source', "L['n']"]));
     assert.match(text, new RegExp(`that put held 3: run ${runs[1].replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} had not loaded the profile that held 2 \\(it started cold, or from another copy\\), so PyTorch logged no change and its own profile after that run keeps 3`));
     // PyTorch's file after run 2: 3, static (the ledger's export is the join, README)

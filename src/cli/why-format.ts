@@ -8,6 +8,7 @@ import type { LoggedRecord } from '../store/logged-records.ts';
 import { counted } from '../counted.ts';
 import { runsOfValues } from '../model/switches.ts';
 import { recordValue } from '../store/why-fold.ts';
+import { coldPut } from '../store/cold-put.ts';
 
 // a record's `brought` is PyTorch's text of the new value (`(1, InferStride(dim=2))`): said as
 // show says it, as the record itself is (recordValue leaves show's words as they are)
@@ -27,8 +28,9 @@ export function storyJson(s: DimStory, records: ReadonlyMap<number, LoggedRecord
     current: s.current,
     first: evidenceJson(s.first),
     static_before: evidenceJson(s.staticBefore),
-    became_dynamic: s.becameDynamic && { ...evidenceJson(s.becameDynamic), before: s.becameDynamic.before },
-    static_again: s.staticAgain && { ...evidenceJson(s.staticAgain.at), dynamic_in: evidenceJson(s.staticAgain.dynamicIn) },
+    // cold_put: joined from a run that had not loaded the profile (store/cold-put.ts), which PyTorch's own file does not join
+    became_dynamic: s.becameDynamic && { ...evidenceJson(s.becameDynamic), before: s.becameDynamic.before, cold_put: coldPut(s.becameDynamic, s.logged) },
+    static_again: s.staticAgain && { ...evidenceJson(s.staticAgain.at), dynamic_in: { ...evidenceJson(s.staticAgain.dynamicIn), before: s.staticAgain.dynamicIn.before, cold_put: s.staticAgain.dynamicInColdPut } },
     logged: s.logged && historyJson(records.get(s.logged.position)!),
     via: s.via && { cache_key: s.via.cacheKey, story: storyJson(s.via.story, records), retracted_since: s.via.retractedSince },
     saw: s.saw.map((x) => ({ position: x.position, compile_id: x.compileId, run: x.run, size: x.size })),
@@ -82,7 +84,10 @@ function storyLines(s: DimStory, indent: string): string[] {
     const runs = runsOfValues(s.values);
     lines.push(`${indent}${label}: ${staticValue(s.dim, s.current, 'at ')}, seen ${counted(seen, 'time')}${runs.length ? ` (runs ${runs.join(', ')})` : ''}${s.first ? `; first in ${where(s.first)}` : ''}`);
     // a dynamic dim a value took the place of: only an overwrite does that, never a join
-    if (s.staticAgain) lines.push(`${indent}  static again: ${s.current} since ${where(s.staticAgain.at)}, an overwrite (PyTorch overwrites an entry instead of joining under automatic_dynamic_shapes off: torch.compile(dynamic=False)); dynamic before in ${where(s.staticAgain.dynamicIn)}`);
+    if (s.staticAgain) {
+      const d = s.staticAgain.dynamicIn;
+      lines.push(`${indent}  static again: ${s.current} since ${where(s.staticAgain.at)}, an overwrite (PyTorch overwrites an entry instead of joining under automatic_dynamic_shapes off: torch.compile(dynamic=False)); dynamic before in ${where(d)}${s.staticAgain.dynamicInColdPut ? `, by joining a put of run ${d.run ?? '-'}, which had not loaded the profile (it started cold, or from another copy): PyTorch's own profile kept ${d.brought} there` : ''}`);
+    }
     const keep = s.advice.split('; ').find((x) => x.startsWith('TORCH_COMPILE_STATIC_SOURCES'));
     if (keep) lines.push(`${indent}  ${keep}`);
     return lines;
@@ -102,10 +107,7 @@ function storyLines(s: DimStory, indent: string): string[] {
     if (s.logged.guard) lines.push(`${indent}  compile ${s.logged.compileId ?? '?'} recompiled after: ${guardFailures(s.logged.guard)}`);
   } else if (b && b.kind === 'shape.observed') {
     lines.push(`${indent}  that observation had ${b.brought ?? '?'}`);
-  } else if (b && b.kind === 'entry.imported' && b.format?.startsWith('put_') && b.brought !== null && !b.brought.includes('?')) {
-    // PyTorch's put is its whole profile: one holding a value where the ledger held another
-    // comes from a run that never loaded the ledger's (probe13: a run on a host without the
-    // profile file starts cold), so PyTorch saw no change, logged none, and its file keeps it
+  } else if (coldPut(b, s.logged)) {
     lines.push(`${indent}  that put held ${b.brought}: run ${b.run ?? '-'} had not loaded the profile that held ${s.staticBefore?.value ?? b.before} (it started cold, or from another copy), so PyTorch logged no change and its own profile after that run keeps ${b.brought}; the ledger joins every run's puts, as a run warm-started from the first would have`);
   }
   if (s.via) {

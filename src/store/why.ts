@@ -19,6 +19,7 @@ import { compileValues } from './compile-values.ts';
 import type { Ledger } from './ledger.ts';
 import type { Window } from './window.ts';
 import { whyCheckpointFor } from './why-checkpoints.ts';
+import { coldPut } from './cold-put.ts';
 import { carried, carriedKey, dimKey, isDynamic, isStatic, recordNamedDim, recordValue, sameDim, show, track, valueAt, valuesOf, whyFold, type Acc, type DimRef, type Evidence, type Keep, type Logged, type Track } from './why-fold.ts';
 
 export { dimKey, type DimRef, type Evidence };
@@ -41,7 +42,7 @@ export interface DimStory {
    * entry's place, or an observation line with automatic_dynamic false; a join never does) and
    * where it had turned dynamic before.
    */
-  staticAgain: { at: Evidence; dynamicIn: Evidence & { before: string } } | null;
+  staticAgain: { at: Evidence; dynamicIn: Evidence & { before: string }; dynamicInColdPut: boolean } | null;
   /** The record PyTorch itself logged for this change (from a trace), with its guard failure. */
   logged: Logged;
   /** When the change came in a merge of profiles: that profile's own story of the dim. */
@@ -337,7 +338,7 @@ function explainWith(ledger: Ledger, profileId: number, opts: ExplainOptions, on
         first: t?.first ?? null,
         staticBefore: became ? (t?.staticBefore ?? null) : null,
         becameDynamic: became,
-        staticAgain: !dynamic && t?.became && t.lastStatic && t.lastStatic.position > t.became.position ? { at: t.lastStatic, dynamicIn: t.became } : null,
+        staticAgain: !dynamic && t?.became && t.lastStatic && t.lastStatic.position > t.became.position ? { at: t.lastStatic, dynamicIn: t.became, dynamicInColdPut: coldPut(t.became, t.becameLogged) } : null,
         logged,
         via,
         saw: saw.get(`${codeKey(acc.code)}\u0000${acc.source}`) ?? [],
