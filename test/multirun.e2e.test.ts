@@ -273,8 +273,7 @@ describe('values seen after warm starts', () => {
     // a whole size all static is said as before
     assert.match(out, /the number of dims \(stride\): static \[1\] in #\d+/);
     // and PyTorch's record's cached [?] is what its profile held, not a value it saw
-    assert.match(out, /\n {4}PyTorch held \[\?\] then saw \[5, 2\] \(run /);
-    assert.doesNotMatch(out, /PyTorch saw [^\n]*\?[^\n]* then/);
+    assert.match(out, /\n {4}PyTorch's profile held \[\?\], then run \S+ saw \[5, 2\]: /);
   });
 });
 
@@ -1271,5 +1270,17 @@ describe('probe14 (real PyTorch, session 27): sticky extra PGO keys on Redis', (
       }
       assert.equal(checked, r.startsWith('alpha') ? 1 : 2);
     }
+  });
+});
+
+describe("trial s28a: a record's cached value is what PyTorch's profile held, which the run may only have loaded", () => {
+  it("probe12 rank 0's L['smoothing']: run 2 was fed 0.1 alone (fed-rank0.json), its record 0.0 -> 0.1 is not said as the run seeing 0.0", () => {
+    const db = join(dir, 'probe12-held.db');
+    for (const n of [1, 2, 3]) ok(cli(db, ['ingest', join(RUNS, 'probe12', `run${n}`, 'trace-rank0.log.gz')]));
+    const fed = JSON.parse(readFileSync(join(RUNS, 'probe12', 'run2', 'fed-rank0.json'), 'utf8')) as unknown[][];
+    assert.deepEqual([...new Set(fed.map((f) => f[5]))], [0.1]);
+    const out = ok(cli(db, ['why', '--job', 'probe12', '--rank', '0', '--source', "L['smoothing']"]));
+    assert.match(out, /\n {4}PyTorch's profile held 0\.0, then run probe12:rank0:pid561@\S+ saw 0\.1: feeding one value keeps it static/);
+    assert.doesNotMatch(out, /saw 0\.0/);
   });
 });

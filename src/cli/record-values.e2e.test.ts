@@ -69,8 +69,8 @@ describe("a record's cached and new print as show prints a dim (`?` dynamic), in
     const why = cli(db4, ['why', '--job', 'fixture', '--source', "L['t']"]);
     assert.equal(why.status, 0, why.stderr);
     assert.match(why.stdout, /PyTorch logged at compile 2\/1: dimensionality change \[S\(1\), 1\] -> \[S\(1\), S\(2\), 1\]\n/);
-    assert.match(why.stdout, /\n\s+PyTorch saw \[S\(1\), 1\] then \[S\(1\), S\(2\), 1\] \(run /);
-    assert.match(why.stdout, /\n\s+PyTorch saw \[3, 4\] then \[3, 4, 5\] \(run /);
+    assert.match(why.stdout, /\n\s+PyTorch's profile held \[S\(1\), 1\], then run \S+ saw \[S\(1\), S\(2\), 1\]: /);
+    assert.match(why.stdout, /\n\s+PyTorch's profile held \[3, 4\], then run \S+ saw \[3, 4, 5\]: /);
     assert.doesNotMatch(why.stdout, /InferStride|AutoDynamic/);
   });
 });

@@ -46,7 +46,7 @@ describe('why --as-of before a retraction does not advise retracting the run aga
     const r = cli(db, ['why', '--job', 'fixture', '--as-of', '53']);
     assert.equal(r.status, 0, r.stderr);
     assert.doesNotMatch(r.stdout, /pgo-ledger retract --run/);
-    assert.match(r.stdout, /PyTorch saw 3 then 4 \(run [^)]+\): feeding one value keeps it static; run \S+ was retracted later, at #54 /);
+    assert.match(r.stdout, /PyTorch's profile held 3, then run \S+ saw 4: feeding one value keeps it static; run \S+ was retracted later, at #54 /);
   });
 
   it('a run that imported a profile', () => {

@@ -96,7 +96,7 @@ for (const dialect of DIALECTS) describe(dialect, () => {
         const s = story(explain(l, p.id, { source, code }), source, dim)!;
         assert.equal(s.becameDynamic!.kind, 'dynamic.logged', source);
         assert.equal(s.logged?.compileId, compile, source);
-        assert.match(s.advice, /^PyTorch saw /, source);
+        assert.match(s.advice, /^PyTorch's profile held /, source);
         assert.ok(s.values.some((v) => v.value === s.logged!.new), `${source}: ${JSON.stringify(s.values)}`);
       }
       await l.close();

@@ -554,10 +554,10 @@ function advise(s: DimStory, bothKinds: boolean, marked: boolean, live: string |
   }
   const markStatic = s.dim.field === 'size' && s.dim.index !== undefined ? `, or torch._dynamo.mark_static on dim ${s.dim.index}` : '';
   if (s.logged) {
-    // a cached tuple with a dynamic entry ([?]) is what PyTorch's profile held, not a value it saw
-    const cached = recordValue(s.logged.cached);
-    const before = cached.includes('?') ? `held ${cached} then saw` : `saw ${cached} then`;
-    return `PyTorch ${before} ${recordValue(s.logged.new)}${b?.run ? ` (run ${b.run})` : ''}: feeding one value keeps it static${markStatic}` + (b?.run ? `; ${retract(b.run, 'undoes that run')}` : '');
+    // A record's `cached` is what PyTorch's profile held, which the run may have loaded from an
+    // earlier run's file, never seeing it itself (trial s28a: "PyTorch saw 0.0 then 0.1 (run 2)" of a
+    // run fed 0.1 alone); its `new` is what the run saw.
+    return `PyTorch's profile held ${recordValue(s.logged.cached)}, then ${b?.run ? `run ${b.run}` : 'a compile'} saw ${recordValue(s.logged.new)}: feeding one value keeps it static${markStatic}` + (b?.run ? `; ${retract(b.run, 'undoes that run')}` : '');
   }
   if (marked) {
     return `${what(s)} was marked dynamic (torch._dynamo.mark_dynamic) in #${b!.position}${b!.run ? ` (run ${b!.run})` : ''}: Dynamo makes a marked dim dynamic whatever values it sees, and logs no record for it; remove the mark to keep it static`;
