@@ -1284,3 +1284,25 @@ describe("trial s28a: a record's cached value is what PyTorch's profile held, wh
     assert.doesNotMatch(out, /saw 0\.0/);
   });
 });
+
+describe('trial s28a: logs ingested newest first', () => {
+  it("ingest and why say that a run came in after one that started later, and that why follows the log's order; oldest first, nothing is said", () => {
+    const trace = (n: number) => join(RUNS, 'probe3', `run${n}`, 'trace.log.gz');
+    const db = join(dir, 'probe3-newest-first.db');
+    const said = [3, 2, 1].map((n) => cli(db, ['ingest', trace(n)]));
+    assert.equal(said[0].stderr, '');
+    // run 2 (pid615) after run 3 (pid640); then run 1 (pid590) after run 3 too
+    assert.match(said[1].stderr, /^note: probe3:None:: run probe3:pid615@\S+ \(from 2026-11-30T01:31:11\.\d+Z\) came into the log after run probe3:pid640@\S+, which started later \(2026-11-30T01:31:24\.\d+Z\): answers follow the log's order, the order of ingest, so why may say a later run's load made a dim dynamic where PyTorch logged the change in the earlier run; ingest a job's logs oldest first \(into a new ledger\) for PyTorch's order\n$/);
+    assert.match(said[2].stderr, /^note: probe3:None:: run probe3:pid590@/);
+    const why = cli(db, ['why', '--job', 'probe3', '--source', "L['scale']"]);
+    assert.equal(why.status, 0);
+    // the answer the trial found wrong (run 3's load, not run 2's record): said to be the log's order
+    assert.match(why.stdout, /dynamic in #\d+ \(compile 0\/0, imported get_local_code_state, run probe3:pid640@/);
+    assert.match(why.stderr, /^note: probe3:None:: run probe3:pid615@\S+ \(from [^)]+\) came into the log after run probe3:pid640@\S+, which started later \([^)]+\) \(and 1 more run so\): answers follow the log's order/);
+    // --as-of a point before the late runs came: none said
+    assert.equal(cli(db, ['why', '--job', 'probe3', '--source', "L['scale']", '--as-of', '3']).stderr, '');
+    const inOrder = join(dir, 'probe3-oldest-first.db');
+    for (const n of [1, 2, 3]) assert.equal(cli(inOrder, ['ingest', trace(n)]).stderr, '');
+    assert.equal(cli(inOrder, ['why', '--job', 'probe3']).stderr, '');
+  });
+});

@@ -29,6 +29,8 @@ export function ingestCommand(program: Command, ctx: CliContext): void {
       const defaults = { job: o.job, rank: o.rank === undefined ? undefined : parseRank(o.rank), tag: o.tag, run: o.run, hashFiles: o.hashFiles, words: INGEST_FLAGS };
       // Issue 9.15: each input is its own transaction; a failed one is said and the rest go on.
       const failed: { input: string; error: string }[] = [];
+      // where the log ended: runs this command brought that started before runs already there are said (late-runs.ts)
+      const before = l.sql.get<{ m: number | null }>('select max(position) m from events')?.m ?? 0;
       let taken = 0; // inputs (a folder's files) read whole, to say whether any others were ingested
       for (const [i, f] of files.entries()) {
         const bar = progressBar(inputName(f));
@@ -80,6 +82,8 @@ export function ingestCommand(program: Command, ctx: CliContext): void {
           ctx.out(`${inputName(f)}: ${s.kind}${folder}: ${counted(s.appended, 'event')} appended, ${s.duplicates} already in the log${skippedText(s.kind, s.skipped)}${s.records ? `, ${counted(s.records, 'recompile reason')}` : ''}${leftOutText(s.leftOut)}`);
         }
       }
+      const { lateRunsAfter, lateRunText } = await import('../../store/late-runs.ts');
+      for (const p of lateRunsAfter(l.sql, Number(before))) process.stderr.write(`note: ${lateRunText(p.cacheKey, p.late)}\n`);
       if (failed.length) {
         const others = taken > 0 ? ' (the others were ingested)' : '';
         process.stderr.write(`pgo-ledger: ${counted(failed.length, 'input')} failed${others}: ${failed.map((x) => inputName(x.input)).join(', ')}\n`);

@@ -21,6 +21,10 @@ export function whyCommand(program: Command, ctx: CliContext): void {
       }
       // a source or dim the profile does not hold is explain's error (one for the library and here)
       const stories = explain(l, p.id, { source: o.source, dim, code: o.code, window });
+      // a log whose runs came in out of time order: the story is the log's, said (trial s28a)
+      const { lateRuns, lateRunText } = await import('../../store/late-runs.ts');
+      const late = lateRuns(l.sql, p.id, window);
+      if (late.length && stories.length) process.stderr.write(`note: ${lateRunText(p.cacheKey, late)}\n`);
       if (!stories.length && !o.json) ctx.out(`${p.cacheKey}: no dim is dynamic`);
       if (o.json) {
         // each logged record whole, as history gives it (one JSON vocabulary)
