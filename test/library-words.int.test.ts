@@ -158,3 +158,76 @@ async function thrownError(f: () => unknown): Promise<Error> {
   }
   assert.fail('no error');
 }
+
+describe('trial s28b: the library checks what it is given as the command line does, with the one error type', () => {
+  const ingested = async (name: string) => {
+    const l = await openLedger(join(dir, name));
+    await ingestFile(l, join(TORCH, 'traces', 'cold-local.log'));
+    return l;
+  };
+  /** What `f` throws (or rejects with). */
+  async function error(f: () => unknown): Promise<LedgerError> {
+    try {
+      await f();
+    } catch (e) {
+      assert.ok(e instanceof LedgerError, `${String(e)} is a LedgerError`);
+      assert.equal(e.kind, 'input');
+      return e;
+    }
+    assert.fail('no error');
+  }
+
+  it('recompileStats refuses a window length that is no whole number of ms above 0 (it gave windows ending before they start, and null bounds)', async () => {
+    const { recompileStats } = await import('../src/store/stats.ts');
+    const l = await ingested('s28b-stats.db');
+    for (const windowMs of [-5, 0, Number.NaN, 1.5]) assert.equal((await error(() => recompileStats(l, { windowMs }))).message, `windowMs ${String(windowMs)}: want a whole number of milliseconds above 0`);
+    assert.ok(recompileStats(l, { windowMs: 1000 }).every((w) => w.end > w.start));
+    await l.close();
+  });
+
+  it('retractRun of a run with no events throws, naming the runs there, as retract --run does (it retracted nothing, silently)', async () => {
+    const { retractRun } = await import('../src/store/retract.ts');
+    const l = await ingested('s28b-retract.db');
+    const e = await error(() => retractRun(l, 'nope'));
+    assert.match(e.message, /^run nope has no events \(runs there: fixture:pid\d+@\S+; runsByProfile\(ledger\.sql\) lists them by profile/);
+    await l.close();
+    const r = cli(join(dir, 's28b-retract.db'), ['retract', '--run', 'nope']);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /^pgo-ledger: run nope has no events \(runs there: fixture:pid\d+@\S+; pgo-ledger jobs --json lists them by profile/);
+  });
+
+  it("ingestFile refuses an empty defaults.job (it stored the events under the file name's job)", async () => {
+    const l = await openLedger(join(dir, 's28b-job.db'));
+    const e = await error(() => ingestFile(l, join(TORCH, 'local', 'code_state_fixture_None_.pkl'), { defaults: { job: '' } }));
+    assert.match(e.message, /^defaults\.job is empty: an empty job id names no job/);
+    assert.deepEqual(l.profiles(), []);
+    await l.close();
+  });
+
+  it("a remote value's bad key, or one whose key cannot be told, is a LedgerError that keeps its cause (a plain Error, read as a bug)", async () => {
+    const l = await openLedger(join(dir, 's28b-key.db'));
+    const bad = await error(() => ingestFile(l, join(TORCH, 'remote', 'redis_value.json'), { key: 'garbage' }));
+    assert.match(bad.message, /not a PGO cache key/);
+    assert.ok(bad.cause instanceof LedgerError);
+    const value = join(dir, 's28b-value.json');
+    copyFileSync(join(TORCH, 'remote', 'redis_value.json'), value);
+    assert.match((await error(() => ingestFile(l, value))).message, /cannot tell the remote value's profile key/);
+    await l.close();
+  });
+
+  it('a ledger used after close() says so, a LedgerError of kind input (better-sqlite3\'s TypeError, exit 70 on the command line)', async () => {
+    const l = await ingested('s28b-closed.db');
+    await l.close();
+    const e = await error(() => l.profiles());
+    assert.match(e.message, /^the ledger \S+s28b-closed\.db is closed: open it again \(openLedger\)/);
+    assert.ok(e.cause instanceof TypeError);
+  });
+
+  it("a file that is no SQLite database: the library's message says the path, not --db", async () => {
+    const junk = join(dir, 's28b-junk.db');
+    writeFileSync(junk, 'not a database, a text file of some length '.repeat(200));
+    const m = await thrown(() => openLedger(junk));
+    assert.match(m, /is no pgo-ledger database \(nor any SQLite database\): a mistyped path, or a file damaged/);
+    assert.doesNotMatch(m, /--db/);
+  });
+});

@@ -125,6 +125,8 @@ export async function ingestFile(ledger: Ledger, file: string, o: FileIngestOpti
   if (o.kind !== undefined && o.kind !== 'observations' && !Object.hasOwn(handlers, o.kind)) {
     throw inputError(`kind ${JSON.stringify(o.kind)}: want observations, ${Object.keys(handlers).join(', ')} (or none: told from the first bytes)`);
   }
+  // as the command line's --job '' is (trial s28b: the library took it, and the file name's job stood in)
+  if (o.defaults?.job === '') throw inputError('defaults.job is empty: an empty job id names no job; give the job id (torch.compiler.config.job_id), or leave it out for the one the input names');
   if (file !== '-') {
     let st;
     try {

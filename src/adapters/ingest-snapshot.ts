@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { closeSync, constants, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { inputName, withContext } from '../errors.ts';
+import { inputError, inputName, withContext } from '../errors.ts';
 import { entryToJson } from '../codecs/entry-json.ts';
 import { decodeMegaCache } from '../codecs/megacache.ts';
 import { unpickleProfile } from '../codecs/pickle/index.ts';
@@ -75,7 +75,7 @@ function keyFor(file: string, d: LineDefaults, note: (m: string) => void): strin
   const k = keyFromFileName(file);
   const w = ingestWords(d);
   // the file's own fix first: watch takes no flags, so renaming is what a watched folder can do
-  if (!k) throw new Error(`${inputName(file)}: cannot tell the profile's job from the file name (PyTorch names it code_state_<job>_<rank>_<tag>.pkl); give ${w.job} (and ${w.rank}/${w.tag})`);
+  if (!k) throw inputError(`${inputName(file)}: cannot tell the profile's job from the file name (PyTorch names it code_state_<job>_<rank>_<tag>.pkl); give ${w.job} (and ${w.rank}/${w.tag})`);
   parseCacheKey(k);
   note(`${inputName(file)}: profile key ${k} derived from the file name (characters PyTorch replaced by _ stay _; give ${w.job} to set it)`);
   return k;
@@ -129,7 +129,7 @@ function remoteKeyFor(file: string, o: FileIngestOptions): string {
   if (k) return keyFor(file, d, o.onNote ?? (() => {}));
   // where the key file would be read from is the one fix a watched folder takes (watch has no flags)
   const beside = besides.length ? ` (no ${besides.join(' or ')} beside it holds the key)` : '';
-  throw new Error(`${inputName(file)}: cannot tell the remote value's profile key${beside}; give ${w.key} (pt2:dynamo-pgo::<job>:<rank>:<tag>:c1) or ${w.job}`);
+  throw inputError(`${inputName(file)}: cannot tell the remote value's profile key${beside}; give ${w.key} (pt2:dynamo-pgo::<job>:<rank>:<tag>:c1) or ${w.job}`);
 }
 
 function checkedKey(key: string, where: string): string {
@@ -137,9 +137,10 @@ function checkedKey(key: string, where: string): string {
   try {
     parseCacheKey(k);
   } catch (e) {
-    throw new Error(`${where}: ${(e as Error).message}`);
+    // the one error type, its cause kept (trial s28b: a plain Error, read by instanceof as a bug)
+    throw inputError(`${where}: ${(e as Error).message}`, e);
   }
-  if (/[\u0000-\u001f\u007f]|\p{Cs}/u.test(k)) throw new Error(`${where}: the key holds a control character or a lone surrogate`);
+  if (/[\u0000-\u001f\u007f]|\p{Cs}/u.test(k)) throw inputError(`${where}: the key holds a control character or a lone surrogate`);
   return k;
 }
 
@@ -163,7 +164,7 @@ function readSmallFile(path: string): string | undefined {
 export async function ingestPickleFile(ledger: Ledger, file: string, o: FileIngestOptions): Promise<Summary> {
   const bytes = await readInput(file);
   // Issue 9.13: an empty file is no pickle (it used to pass as 0 observations).
-  if (bytes.length === 0) throw new Error(`${inputName(file)}: empty file, not a pickle`);
+  if (bytes.length === 0) throw inputError(`${inputName(file)}: empty file, not a pickle`);
   const profile = withFile(file, () => unpickleProfile(bytes));
   const key = keyFor(file, o.defaults ?? {}, o.onNote ?? (() => {}));
   if (o.waiting?.(key)) return waits(key);

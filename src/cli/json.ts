@@ -111,7 +111,7 @@ export function changeJson(c: EntryChange) {
 
 /** `diff` (and `publish --dry-run`): one entry that changed, in words. */
 export function changeText(c: EntryChange): string {
-  const dims = c.dims.map((d) => `${d.dim}: ${d.from} -> ${d.to}${d.position !== undefined ? ` (at #${d.position})` : ''}`);
+  const dims = c.dims.map((d) => `${d.dim}: ${d.from ?? 'absent'} -> ${d.to}${d.position !== undefined ? ` (at #${d.position})` : ''}`);
   return `${c.change} ${c.source} in ${codeIdLabel(c.code)}: ${c.from ?? ''}${c.from && c.to ? ' -> ' : ''}${c.to ?? ''}${dims.length ? `\n    ${dims.join('\n    ')}` : ''}`;
 }
 

@@ -11,7 +11,7 @@ export class DamageError extends LedgerError {
     const notADb = (cause as { code?: unknown } | null)?.code === 'SQLITE_NOTADB';
     super(
       notADb
-        ? `${path} is no pgo-ledger database (nor any SQLite database): a mistyped --db, or a file damaged from its first page`
+        ? `${path} is no pgo-ledger database (nor any SQLite database): a mistyped path, or a file damaged from its first page`
         : `${path} is damaged: ${what}${cause === undefined ? '' : `: ${fullMessage(cause)}`}; ${next}`,
       { kind: 'input', cause },
     );

@@ -462,6 +462,8 @@ function wrap(db: Database.Database, path: string, busyMs: number, opened: FileI
     try {
       return fn();
     } catch (e) {
+      // a ledger used after close(): better-sqlite3's TypeError, read as a bug (trial s28b)
+      if (!db.open && e instanceof TypeError) throw inputError(`the ledger ${path} is closed: open it again (openLedger) to read or write it`, e);
       throw isCorruption(e) ? damaged(path, 'SQLite cannot read it', e) : isMissingPart(e) ? missingPart(path, e) : e;
     }
   };

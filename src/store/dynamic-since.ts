@@ -20,5 +20,7 @@ export function markDynamicSince(ledger: Ledger, profileId: number, window: Wind
       const at = since.get(`${codeKey(c.code)}\u0000${c.source}\u0000${d.dim}`);
       if (at !== undefined) d.position = at;
     }
+    // an entry added fully dynamic lists every field (diff.ts addedDims): the ones why tells of
+    if (c.change === 'added' && c.dims.length === 3 && c.dims[0].dim === 'scalar' && c.dims.some((d) => d.position !== undefined)) c.dims = c.dims.filter((d) => d.position !== undefined);
   }
 }

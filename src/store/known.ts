@@ -30,7 +30,7 @@ export interface RunWords {
 }
 
 /** The library's (trial 19.2: it named `pgo-ledger jobs --json`, a command, to a program). */
-const RUN_FIELDS: RunWords = { field: 'excludeRuns', lists: "runsByProfile(ledger.sql) lists them by profile; historyAsOf gives each record's run" };
+export const RUN_FIELDS: RunWords = { field: 'excludeRuns', lists: "runsByProfile(ledger.sql) lists them by profile; historyAsOf gives each record's run" };
 
 /**
  * Each run a window leaves out, one the ledger holds (a misspelt run would leave nothing out,

@@ -3,6 +3,8 @@ import type { Ledger } from './ledger.ts';
 import { dictionaries } from './log.ts';
 import { carriesAny, warmStartCarriers, type CarrierSnapshot } from './warm-starts.ts';
 import { inputError } from '../errors.ts';
+import { listed, RUN_FIELDS as RUN_LISTS, type RunWords } from './known.ts';
+import { runsByProfile } from './profile-runs.ts';
 
 /**
  * Appends a run.retracted event to each profile the run fed (or just the job's). A profile
@@ -14,7 +16,7 @@ import { inputError } from '../errors.ts';
 export function retractRun(
   ledger: Ledger,
   run: string,
-  opts: { job?: string; reason?: string } = {},
+  opts: { job?: string; reason?: string; words?: Pick<RunWords, 'lists'> } = {},
 ): { retracted: string[]; already: string[]; carried: { cacheKey: string; runs: string[]; snapshots: CarrierSnapshot[] }[]; merged: { cacheKey: string; into: string[] }[] } {
   // An empty job names no job: read as "no job" it retracted the run in every job.
   if (opts.job === '') throw inputError('retractRun: job is empty: an empty job id names no job; give the job id (torch.compiler.config.job_id), or leave job out for every job');
@@ -35,6 +37,13 @@ export function retractRun(
         k,
       )
       .some((r) => (decodePayload(r.payload) as { run?: unknown }).run === run);
+  if (!keys.length) {
+    // a misspelt run would retract nothing, silently (trial s28b: the library did, the command line
+    // refused it): the runs there are (of the job asked), as an unknown --code or --job lists what there is
+    const byId = runsByProfile(ledger.sql);
+    const runs = [...new Set(ledger.profiles().filter((p) => opts.job === undefined || p.key.job === opts.job).flatMap((p) => byId.get(p.id) ?? []))];
+    throw inputError(`run ${run} has no events${opts.job ? ` in job ${opts.job}` : ''} (${runs.length ? `runs there: ${listed(runs)}; ` : ''}${(opts.words ?? RUN_LISTS).lists})`);
+  }
   const already = keys.filter(isRetracted);
   const retracted = keys.filter((k) => !already.includes(k));
   // before the retraction, which leaves the run's own snapshots out of the window

@@ -85,6 +85,8 @@ const dimId = (code: CodeId, source: string, dim: string) => `${codeKey(code)}\u
 /** Every storm window of the ledger's profiles (one job's with `job`), by profile, then time, then run. */
 export function recompileStats(ledger: Ledger, o: StatsOptions = {}): StormWindow[] {
   const windowMs = o.windowMs ?? UNITS.h;
+  // checked as the command line's --window is (trial s28b: -5 gave windows ending before they start, 0 and NaN null bounds)
+  if (!Number.isSafeInteger(windowMs) || windowMs <= 0) throw inputError(`windowMs ${String(windowMs)}: want a whole number of milliseconds above 0`);
   const profiles = ledger.profiles().filter((p) => (o.job === undefined || p.key.job === o.job) && (o.rank === undefined || p.key.rank === o.rank) && (o.tag === undefined || p.key.tag === o.tag));
   const asked = [o.job !== undefined && `job ${o.job}`, o.rank !== undefined && `rank ${o.rank ?? 'None'}`, o.tag !== undefined && `tag ${JSON.stringify(o.tag)}`].filter(Boolean);
   if (asked.length && !profiles.length) {

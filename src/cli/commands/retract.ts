@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { EXCLUDE_RUN, usage, type CliContext } from '../context.ts';
+import { EXCLUDE_RUN, type CliContext } from '../context.ts';
 import { carriedNote } from '../../store/warm-starts.ts';
 
 export function retractCommand(program: Command, ctx: CliContext): void {
@@ -12,15 +12,8 @@ export function retractCommand(program: Command, ctx: CliContext): void {
     .action(async (o: { run: string; job?: string; reason?: string }) => {
       const { retractRun } = await import('../../store/retract.ts');
       const l = await ctx.open({ write: true });
-      const r = retractRun(l, o.run, { job: o.job, reason: o.reason });
-      if (!r.retracted.length && !r.already.length) {
-        // the runs there are (of the job asked), as a --code or --job that fits nothing lists what there is
-        const { runsByProfile } = await import('../../store/profile-runs.ts');
-        const { listed } = await import('../../store/known.ts');
-        const byId = runsByProfile(l.sql);
-        const runs = [...new Set(l.profiles().filter((p) => o.job === undefined || p.key.job === o.job).flatMap((p) => byId.get(p.id) ?? []))];
-        usage(`run ${o.run} has no events${o.job ? ` in job ${o.job}` : ''} (${runs.length ? `runs there: ${listed(runs)}; ` : ''}${EXCLUDE_RUN.lists})`);
-      }
+      // a run with no events is the library's error, in the command line's words
+      const r = retractRun(l, o.run, { job: o.job, reason: o.reason, words: EXCLUDE_RUN });
       if (r.retracted.length) ctx.out(`retracted run ${o.run} in ${r.retracted.join(', ')}`);
       if (r.already.length) ctx.out(`run ${o.run} was retracted already in ${r.already.join(', ')}`);
       for (const c of r.carried) process.stderr.write(carriedNote(o.run, c.cacheKey, c));

@@ -10,7 +10,7 @@ export function statsCommand(program: Command, ctx: CliContext): void {
     .action(async (o: WindowOpts & { job?: string; rank?: string; tag?: string; window: string; failOver?: string; json?: boolean }) => {
       const { recompileStats, parseWindowLength } = await import('../../store/stats.ts');
       const { stormJson, stormText } = await import('../json.ts');
-      if (o.failOver !== undefined && !/^\d+$/.test(o.failOver)) usage(`--fail-over ${o.failOver}: want a whole number`);
+      if (o.failOver !== undefined && !/^\d+$/.test(o.failOver)) usage(`--fail-over ${o.failOver}: want a whole number, 0 or more`);
       const windowMs = parseWindowLength(o.window, '--window');
       const l = await ctx.open();
       const windows = recompileStats(l, { job: o.job, rank: o.rank === undefined ? undefined : parseRank(o.rank), tag: o.tag, windowMs, window: windowFor(l, o) });
