@@ -601,7 +601,10 @@ function advise(s: DimStory, bothKinds: boolean, marked: boolean, live: string |
 }
 
 function bothKindsAdvice(s: DimStory): string {
-  return `${s.source} was a tensor in some events and an int in others, and PyTorch's join of the two is dynamic in every field: passing it as one kind keeps ${what(s)} static`;
+  // the field was dynamic from the first entry of the other kind, not from the change of kind
+  // (trial s28a: an int's put "made the number of dims dynamic", before any tensor came)
+  const holds = s.dim.field === 'scalar' ? "a tensor's entry holds its scalar dynamic (PyTorch's make_tensor)" : "an int's entry holds its size and stride dynamic (PyTorch's make_scalar)";
+  return `${s.source} was a tensor in some events and an int in others: ${holds}, so the join of the two kinds is dynamic in every field; passing it as one kind keeps ${what(s)} static`;
 }
 
 /** bothKindsAdvice for a source that was one kind in some profiles merged and the other in others (merged-kinds.ts). */
