@@ -18,6 +18,8 @@ export interface CliContext {
   open(options?: { write?: boolean; create?: boolean; takeBack?: boolean }): Promise<Ledger>;
   out(s: string): void;
   setExitCode(code: number): void;
+  /** A command that printed its own failure's `{error}` line (watch) says so: the command line prints none again. */
+  errorSaid(): void;
 }
 
 /** The command line's words for the ledger's path (OpenOptions.words): where every command reads it. */

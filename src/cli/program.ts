@@ -102,7 +102,12 @@ export async function runCli(argv: string[], program = new Command()): Promise<n
     },
     out: (s) => void process.stdout.write(s.endsWith('\n') ? s : s + '\n'),
     setExitCode: (c) => void (code = c),
+    errorSaid: () => void (errorSaid = true),
   };
+  let errorSaid = false;
+  /** The command that ran, for its --json. */
+  let ran: Command | undefined;
+  program.hook('preAction', (_, c) => void (ran = c));
   for (const add of commandsFor(argv)) add(program, ctx);
   for (const c of program.commands) {
     emptyJobRefused(c);
@@ -123,7 +128,13 @@ export async function runCli(argv: string[], program = new Command()): Promise<n
   // A ledger this command made, which failed having written nothing, is taken back: an empty
   // one left behind (pull --all of bad entries, trial s23) reads as a ledger that lost its data.
   const said = ledger && before && (failure || code !== 0) ? before.takeBack({ unlessWritten: true }) : null;
-  if (failure) throw said ? new LedgerError(`${fullMessage(failure.e)}; ${said}`, { kind: classify(failure.e), cause: failure.e }) : failure.e;
+  if (failure) {
+    const e = said ? new LedgerError(`${fullMessage(failure.e)}; ${said}`, { kind: classify(failure.e), cause: failure.e }) : failure.e;
+    // a --json reader sees a failure on stdout as ingest's failed inputs are, `{error}` (trial s28b:
+    // read commands printed nothing there); commander's own (a bad flag) stops before any command runs
+    if (ran !== undefined && (ran.opts() as { json?: boolean }).json && !errorSaid) process.stdout.write(`${JSON.stringify({ error: fullMessage(e) })}\n`);
+    throw e;
+  }
   if (said) process.stderr.write(`pgo-ledger: ${said}\n`);
   return code;
 }

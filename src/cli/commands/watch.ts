@@ -78,7 +78,10 @@ export function watchCommand(program: Command, ctx: CliContext): void {
         const partly = underWay as { input: string; appended: number } | null;
         const where = partly ? ` while reading ${partly.input} (${counted(partly.appended, 'event')} of it committed)` : '';
         const stopped = new LedgerError(`${fullMessage(e)}\n  watch stopped${where}: the inputs reported ingested are in the ledger (${counted(appended, 'event')} appended by them); start watch again once the ledger can be written: it reads on from its last commit, adding nothing twice`, { kind: classify(e), cause: e });
-        if (o.json) ctx.out(JSON.stringify({ error: fullMessage(stopped) }));
+        if (o.json) {
+          ctx.out(JSON.stringify({ error: fullMessage(stopped) }));
+          ctx.errorSaid();
+        }
         throw stopped;
       } finally {
         process.off('SIGINT', stop);

@@ -1,0 +1,41 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { cli } from '../../test/support/cli.ts';
+import { TORCH } from '../../test/support/fixtures.ts';
+import { tempDir } from '../../test/support/tmp.ts';
+
+// Trial s28b: a failure had a JSON shape in ingest alone (`{input, error}`); read commands
+// printed nothing on stdout, and a ledger that could not be opened gave ingest's and watch's
+// --json readers no line.
+const dir = tempDir();
+
+describe('--json: a command that fails says `{error}` on stdout, its message as on stderr', () => {
+  const db = join(dir, 'a.db');
+  const said = (r: { status: number; stdout: string; stderr: string }) => {
+    const lines = r.stdout.trim().split('\n');
+    assert.equal(lines.length, 1, r.stdout);
+    const { error } = JSON.parse(lines[0]) as { error: string };
+    assert.equal(`pgo-ledger: ${error}\n`, r.stderr);
+    return error;
+  };
+
+  it('read commands (show, why, history, diff, stats, jobs, verify) and the writers that open no ledger', () => {
+    assert.equal(cli(db, ['ingest', join(TORCH, 'traces', 'cold-local.log')]).status, 0);
+    for (const args of [['show'], ['why'], ['history'], ['diff', '--from', '1'], ['stats']]) {
+      const r = cli(db, [...args, '--job', 'nope', '--json']);
+      assert.equal(r.status, 2, args.join(' '));
+      assert.match(said(r), /^no profile for job nope \(/);
+    }
+    const missing = join(dir, 'none.db');
+    for (const args of [['jobs', '--json'], ['verify', '--json']]) assert.match(said(cli(missing, args)), /^no ledger at .*none\.db/);
+    const noDir = join(dir, 'no', 'such', 'x.db');
+    for (const args of [['ingest', '--json', join(TORCH, 'traces', 'cold-local.log')], ['watch', '--once', '--json', join(TORCH, 'traces')]]) {
+      const r = cli(noDir, args);
+      assert.equal(r.status, 2);
+      assert.match(said(r), /^cannot open database .*x\.db/);
+    }
+    // without --json stdout stays empty
+    assert.equal(cli(db, ['show', '--job', 'nope']).stdout, '');
+  });
+});
