@@ -259,7 +259,9 @@ async function ingestFolder(ledger: Ledger, dir: string, o: FileIngestOptions): 
       sum.records = (sum.records ?? 0) + p.records;
     }
     sum.failed!.push({ input: f, error: message, ...(p ? { appended: p.appended, duplicates: p.duplicates } : {}) });
-    o.onNote?.(aboutInput(f, `${kind}: failed: `, e));
+    // a reader that names its kind first (`pickle: truncated: …`) is not named twice (trial s28b)
+    const said = message.startsWith(`${f}: `) ? message.slice(f.length + 2) : message;
+    o.onNote?.(aboutInput(f, said.startsWith(`${kind}: `) ? 'failed: ' : `${kind}: failed: `, e));
   };
   // Traces go in a batch of files a transaction (see TraceBatch).
   const traces = TraceBatch.fits(ledger)

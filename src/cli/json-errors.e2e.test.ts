@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { cli } from '../../test/support/cli.ts';
@@ -37,5 +38,19 @@ describe('--json: a command that fails says `{error}` on stdout, its message as 
     }
     // without --json stdout stays empty
     assert.equal(cli(db, ['show', '--job', 'nope']).stdout, '');
+  });
+});
+
+describe("trial s28b: a folder's failed input names its kind once", () => {
+  it('a truncated pickle in a folder: `failed: pickle: truncated …`, as one named alone (it said `pickle: failed: pickle: …`)', () => {
+    const folder = join(dir, 'mixed');
+    mkdirSync(folder);
+    const pkl = join(folder, 'code_state_x_None_.pkl');
+    writeFileSync(pkl, Buffer.from([0x80, 0x04, 0x95]));
+    const inFolder = cli(join(dir, 'm.db'), ['ingest', folder]);
+    const alone = cli(join(dir, 'm2.db'), ['ingest', pkl]);
+    const line = `${pkl}: failed: pickle: truncated: opcode FRAME needs 8 more bytes, 0 left (at byte 2)\n`;
+    assert.ok(inFolder.stderr.startsWith(line), inFolder.stderr);
+    assert.ok(alone.stderr.startsWith(line), alone.stderr);
   });
 });
