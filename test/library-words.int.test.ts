@@ -204,6 +204,19 @@ describe('trial s28b: the library checks what it is given as the command line do
     await l.close();
   });
 
+  it("ingestFile refuses defaults a JavaScript caller got wrong: a job that is no string (a TypeError from deep inside), a rank below 0 (a profile x:-1:) (trial s28c)", async () => {
+    const l = await openLedger(join(dir, 's28c-defaults.db'));
+    const pkl = join(TORCH, 'local', 'code_state_fixture_None_.pkl');
+    assert.equal((await error(() => ingestFile(l, pkl, { defaults: { job: 5 as unknown as string } }))).message, 'defaults.job 5: want a string');
+    assert.equal((await error(() => ingestFile(l, pkl, { defaults: { rank: -1 } }))).message, "defaults.rank -1: want a whole number, 0 or more, or null for PyTorch's None");
+    assert.deepEqual(l.profiles(), []);
+    await l.close();
+  });
+
+  it("openLedger('') is refused: SQLite's temporary database keeps nothing (trial s28c)", async () => {
+    assert.equal((await error(() => openLedger(''))).message, "the ledger's path is empty: give the path (SQLite would open a temporary database, and what is written there is gone at exit)");
+  });
+
   it("a remote value's bad key, or one whose key cannot be told, is a LedgerError that keeps its cause (a plain Error, read as a bug)", async () => {
     const l = await openLedger(join(dir, 's28b-key.db'));
     const bad = await error(() => ingestFile(l, join(TORCH, 'remote', 'redis_value.json'), { key: 'garbage' }));

@@ -1227,7 +1227,7 @@ describe('probe13 (real PyTorch, session 27): a run under torch.compile(dynamic=
     assert.equal(f.observations, 5);
     assert.deepEqual(Object.fromEntries(f.values.map((v) => [v.value, v.count])), { '4': 2, '8': 1, '16': 1, '32': 1 });
     const text = ok(cli(db, ['why', '--job', 'probe13', '--code', 'f', '--source', "L['x']"]));
-    assert.match(text, /dim 0: static at 32, .*\n {4}static again: 32 since #\d+ \(compile 0\/1, imported put_local_code_state, run [^,]+, .*\), an overwrite \(PyTorch overwrites an entry instead of joining under automatic_dynamic_shapes off: torch\.compile\(dynamic=False\)\); dynamic before in #\d+ \(compile 0\/0, imported put_local_code_state, run [^,]+, .*\), by joining a put of run [^,]+, which had not loaded the profile \(it started cold, or from another copy\): PyTorch's own profile kept 8 there\n/);
+    assert.match(text, /dim 0: static at 32, its values seen 5 times \(runs .*\n {4}static again: 32 since #\d+ \(compile 0\/1, imported put_local_code_state, run [^,]+, .*\), an overwrite \(PyTorch overwrites an entry instead of joining under automatic_dynamic_shapes off: torch\.compile\(dynamic=False\)\); dynamic before in #\d+ \(compile 0\/0, imported put_local_code_state, run [^,]+, .*\), by joining a put of run [^,]+, which had not loaded the profile \(it started cold, or from another copy\): PyTorch's own profile kept 8 there\n/);
     // a dim PyTorch's own record made dynamic is no cold put: h's L['x'] dim 0 (run 3 logged 3 -> 6,
     // run 4 overwrote it) and g's (run 3 logged 2 -> 3)
     const dim0 = (code: string) => (JSON.parse(ok(cli(db, ['why', '--job', 'probe13', '--code', code, '--source', "L['x']", '--json']))) as Story[]).find((s) => s.dim.field === 'size' && s.dim.index === 0)!;
@@ -1292,17 +1292,34 @@ describe('trial s28a: logs ingested newest first', () => {
     const said = [3, 2, 1].map((n) => cli(db, ['ingest', trace(n)]));
     assert.equal(said[0].stderr, '');
     // run 2 (pid615) after run 3 (pid640); then run 1 (pid590) after run 3 too
-    assert.match(said[1].stderr, /^note: probe3:None:: run probe3:pid615@\S+ \(from 2026-11-30T01:31:11\.\d+Z\) came into the log after run probe3:pid640@\S+, which started later \(2026-11-30T01:31:24\.\d+Z\): answers follow the log's order, the order of ingest, so why may say a later run's load made a dim dynamic where PyTorch logged the change in the earlier run; ingest a job's logs oldest first \(into a new ledger\) for PyTorch's order\n$/);
-    assert.match(said[2].stderr, /^note: probe3:None:: run probe3:pid590@/);
+    assert.match(said[1].stderr, /^pgo-ledger: note: probe3:None:: run probe3:pid615@\S+ \(from 2026-11-30T01:31:11\.\d+Z\) came into the log after run probe3:pid640@\S+, which started later \(2026-11-30T01:31:24\.\d+Z\): answers follow the log's order, the order of ingest, so why may name a later event than PyTorch's order would \(a later run's load of the profile, where PyTorch logged the change in the earlier run\); ingest a job's logs oldest first \(into a new ledger\) for PyTorch's order\n$/);
+    assert.match(said[2].stderr, /^pgo-ledger: note: probe3:None:: run probe3:pid590@/);
     const why = cli(db, ['why', '--job', 'probe3', '--source', "L['scale']"]);
     assert.equal(why.status, 0);
     // the answer the trial found wrong (run 3's load, not run 2's record): said to be the log's order
     assert.match(why.stdout, /dynamic in #\d+ \(compile 0\/0, imported get_local_code_state, run probe3:pid640@/);
-    assert.match(why.stderr, /^note: probe3:None:: run probe3:pid615@\S+ \(from [^)]+\) came into the log after run probe3:pid640@\S+, which started later \([^)]+\) \(and 1 more run so\): answers follow the log's order/);
+    assert.match(why.stderr, /^pgo-ledger: note: probe3:None:: run probe3:pid615@\S+ \(from [^)]+\) came into the log after run probe3:pid640@\S+, which started later \([^)]+\) \(and 1 more run so\): answers follow the log's order/);
     // --as-of a point before the late runs came: none said
     assert.equal(cli(db, ['why', '--job', 'probe3', '--source', "L['scale']", '--as-of', '3']).stderr, '');
     const inOrder = join(dir, 'probe3-oldest-first.db');
     for (const n of [1, 2, 3]) assert.equal(cli(inOrder, ['ingest', trace(n)]).stderr, '');
     assert.equal(cli(inOrder, ['why', '--job', 'probe3']).stderr, '');
+  });
+
+  it('runs whose times overlap (two processes at once) are in no order to keep: nothing said whichever comes first (trial s28c)', () => {
+    const line = (run: string, t: number, n: number) => JSON.stringify({ job: 'overlap', run, time: new Date(Date.UTC(2026, 10, 30, 10, 0, t)).toISOString(), code: { filename: '/srv/m.py', firstlineno: 3, name: 'f', file_hash: 'abc' }, source: "L['x']", kind: 'tensor', size: [n], stride: [1] });
+    const a = join(dir, 'overlap-a.jsonl');
+    const b = join(dir, 'overlap-b.jsonl');
+    // a from 10:00:00 to 10:00:20, b from 10:00:10 to 10:00:30: b ingested first
+    writeFileSync(a, [line('a', 0, 8), line('a', 20, 16)].join('\n') + '\n');
+    writeFileSync(b, [line('b', 10, 8), line('b', 30, 32)].join('\n') + '\n');
+    const db = join(dir, 'overlap.db');
+    assert.equal(cli(db, ['ingest', b]).stderr, '');
+    assert.equal(cli(db, ['ingest', a]).stderr, '');
+    assert.equal(cli(db, ['why', '--job', 'overlap']).stderr, '');
+    // one wholly before the other, ingested after it: said
+    const c = join(dir, 'overlap-c.jsonl');
+    writeFileSync(c, [line('c', 1, 8), line('c', 5, 64)].join('\n') + '\n');
+    assert.match(cli(db, ['ingest', c]).stderr, /^pgo-ledger: note: overlap:None:: run c \(from 2026-11-30T10:00:01\.000Z\) came into the log after run b, which started later \(2026-11-30T10:00:10\.000Z\)/);
   });
 });

@@ -127,6 +127,10 @@ export async function ingestFile(ledger: Ledger, file: string, o: FileIngestOpti
   }
   // as the command line's --job '' is (trial s28b: the library took it, and the file name's job stood in)
   if (o.defaults?.job === '') throw inputError('defaults.job is empty: an empty job id names no job; give the job id (torch.compiler.config.job_id), or leave it out for the one the input names');
+  // a JavaScript caller's defaults are unchecked by the types (trial s28c: a job of 5 was a TypeError from deep inside, a rank of -1 a profile x:-1:)
+  const d = o.defaults ?? {};
+  for (const k of ['job', 'tag', 'run', 'hashFiles'] as const) if (d[k] !== undefined && typeof d[k] !== 'string') throw inputError(`defaults.${k} ${JSON.stringify(d[k])}: want a string`);
+  if (d.rank !== undefined && d.rank !== null && !(Number.isSafeInteger(d.rank) && d.rank >= 0)) throw inputError(`defaults.rank ${JSON.stringify(d.rank)}: want a whole number, 0 or more, or null for PyTorch's None`);
   if (file !== '-') {
     let st;
     try {

@@ -54,3 +54,24 @@ describe("trial s28b: a folder's failed input names its kind once", () => {
     assert.ok(alone.stderr.startsWith(line), alone.stderr);
   });
 });
+
+describe('trial s28c: a refused flag is said on stderr only; an empty ledger path is refused', () => {
+  it('a required option left out under --json: stderr, no {error} line', () => {
+    const db = join(dir, 'req.db');
+    assert.equal(cli(db, ['ingest', join(TORCH, 'traces', 'cold-local.log')]).status, 0);
+    for (const args of [['diff', '--job', 'fixture', '--json'], ['why', '--json']]) {
+      const r = cli(db, args);
+      assert.equal(r.status, 2, args.join(' '));
+      assert.equal(r.stdout, '', args.join(' '));
+      assert.match(r.stderr, /required option|--job/);
+    }
+  });
+
+  it("--db '' (or an empty PGO_LEDGER_DB) is refused before anything is read: SQLite's temporary database kept nothing, and ingest said 8 events appended", () => {
+    const r = cli('', ['ingest', join(TORCH, 'traces', 'cold-local.log')]);
+    assert.equal(r.status, 2);
+    assert.equal(r.stderr, "pgo-ledger: the ledger's path is empty: give --db (SQLite would open a temporary database, and what is written there is gone at exit)\n");
+    assert.equal(r.stdout, '');
+    assert.equal(cli('', ['jobs', '--json']).stdout, `${JSON.stringify({ error: "the ledger's path is empty: give --db (SQLite would open a temporary database, and what is written there is gone at exit)" })}\n`);
+  });
+});

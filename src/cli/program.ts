@@ -1,4 +1,4 @@
-import { Command, Option } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import type { Ledger } from '../store/ledger.ts';
 import { classify, fullMessage, LedgerError, namingLedger } from '../errors.ts';
 import type { LedgerFileBefore } from '../store/new-ledger-file.ts';
@@ -131,8 +131,9 @@ export async function runCli(argv: string[], program = new Command()): Promise<n
   if (failure) {
     const e = said ? new LedgerError(`${fullMessage(failure.e)}; ${said}`, { kind: classify(failure.e), cause: failure.e }) : failure.e;
     // a --json reader sees a failure on stdout as ingest's failed inputs are, `{error}` (trial s28b:
-    // read commands printed nothing there); commander's own (a bad flag) stops before any command runs
-    if (ran !== undefined && (ran.opts() as { json?: boolean }).json && !errorSaid) process.stdout.write(`${JSON.stringify({ error: fullMessage(e) })}\n`);
+    // read commands printed nothing there); commander's own (a bad flag, a required one left out,
+    // checked in a preAction hook) is said on stderr only (trial s28c)
+    if (ran !== undefined && (ran.opts() as { json?: boolean }).json && !errorSaid && !(e instanceof CommanderError)) process.stdout.write(`${JSON.stringify({ error: fullMessage(e) })}\n`);
     throw e;
   }
   if (said) process.stderr.write(`pgo-ledger: ${said}\n`);

@@ -82,7 +82,8 @@ function storyLines(s: DimStory, indent: string): string[] {
   if (!s.dynamic) {
     const seen = s.values.reduce((n, v) => n + v.count, 0);
     const runs = runsOfValues(s.values);
-    lines.push(`${indent}${label}: ${staticValue(s.dim, s.current, 'at ')}, seen ${counted(seen, 'time')}${runs.length ? ` (runs ${runs.join(', ')})` : ''}${s.first ? `; first in ${where(s.first)}` : ''}`);
+    // the count is of every value the dim was seen at, not of the one it holds (trial s28c: "static at 32, seen 5 times" of a 32 seen once)
+    lines.push(`${indent}${label}: ${staticValue(s.dim, s.current, 'at ')}, its values seen ${counted(seen, 'time')}${runs.length ? ` (runs ${runs.join(', ')})` : ''}${s.first ? `; first in ${where(s.first)}` : ''}`);
     // a dynamic dim a value took the place of: only an overwrite does that, never a join
     if (s.staticAgain) {
       const d = s.staticAgain.dynamicIn;

@@ -3,7 +3,7 @@ import { parseCacheKey, type ProfileKey } from '../model/cache-key.ts';
 import { classify, fullMessage, inputError, LedgerError } from '../errors.ts';
 import { isLogTable, missingTables, tablesMissing } from './damage.ts';
 import { appendAhead, appendBatch, appendFolded, foldAhead, internBatch, type AppendResult, type AppendState } from './append.ts';
-import { openDatabase, type OpenedDatabase, type OpenOptions, type Sql } from './database.ts';
+import { openDatabase, pathWords, type OpenedDatabase, type OpenOptions, type Sql } from './database.ts';
 import { ledgerFileBefore } from './new-ledger-file.ts';
 import { markSource } from './profile-source.ts';
 import type { FoldStep, StreamView } from './fold.ts';
@@ -103,6 +103,9 @@ export type FoldFilter = Window;
  * meet a file that is no ledger.
  */
 export async function openLedger(path: string, options: OpenOptions = {}): Promise<Ledger> {
+  // SQLite opens '' as a private temporary database, deleted at close: an ingest there said what it
+  // appended and kept nothing (trial s28c: `--db ''`, an empty PGO_LEDGER_DB)
+  if (path === '') throw inputError(`the ledger's path is empty: give ${pathWords(options).give} (SQLite would open a temporary database, and what is written there is gone at exit)`);
   const before = options.readonly ? undefined : ledgerFileBefore(path);
   try {
     const db = await openDatabase(path, options);

@@ -83,7 +83,7 @@ export function ingestCommand(program: Command, ctx: CliContext): void {
         }
       }
       const { lateRunsAfter, lateRunText } = await import('../../store/late-runs.ts');
-      for (const p of lateRunsAfter(l.sql, Number(before))) process.stderr.write(`note: ${lateRunText(p.cacheKey, p.late)}\n`);
+      for (const p of lateRunsAfter(l.sql, Number(before))) process.stderr.write(`pgo-ledger: note: ${lateRunText(p.cacheKey, p.late)}\n`);
       if (failed.length) {
         const others = taken > 0 ? ' (the others were ingested)' : '';
         process.stderr.write(`pgo-ledger: ${counted(failed.length, 'input')} failed${others}: ${failed.map((x) => inputName(x.input)).join(', ')}\n`);

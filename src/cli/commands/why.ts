@@ -24,7 +24,7 @@ export function whyCommand(program: Command, ctx: CliContext): void {
       // a log whose runs came in out of time order: the story is the log's, said (trial s28a)
       const { lateRuns, lateRunText } = await import('../../store/late-runs.ts');
       const late = lateRuns(l.sql, p.id, window);
-      if (late.length && stories.length) process.stderr.write(`note: ${lateRunText(p.cacheKey, late)}\n`);
+      if (late.length && stories.length) process.stderr.write(`pgo-ledger: note: ${lateRunText(p.cacheKey, late)}\n`);
       if (!stories.length && !o.json) ctx.out(`${p.cacheKey}: no dim is dynamic`);
       if (o.json) {
         // each logged record whole, as history gives it (one JSON vocabulary)
