@@ -233,7 +233,16 @@ if (existsSync(traces)) {
     // Under no NODE_OPTIONS: V8 flags of the build's own (a heap size, say) would make a cache
     // that V8 refuses in every run without them.
     const { NODE_OPTIONS: _, ...env } = process.env;
-    for (const args of runs) execFileSync(process.execPath, ['bin/pgo-ledger.cjs', ...args], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...env, PGO_LEDGER_WRITE_CODE_CACHE: '1' } });
+    // Their notes are the fixtures' (the folder's logs are not in their runs' time order), not the
+    // build's: said only where a run fails.
+    for (const args of runs) {
+      try {
+        execFileSync(process.execPath, ['bin/pgo-ledger.cjs', ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...env, PGO_LEDGER_WRITE_CODE_CACHE: '1' } });
+      } catch (e) {
+        process.stderr.write(e.stderr ?? '');
+        throw e;
+      }
+    }
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
