@@ -1306,6 +1306,26 @@ describe('trial s28a: logs ingested newest first', () => {
     assert.equal(cli(inOrder, ['why', '--job', 'probe3']).stderr, '');
   });
 
+  it("a folder of a job's logs named at random, as TORCH_TRACE names them: ingest and watch read them in the order their runs began, and why is oldest first's", () => {
+    const trace = (n: number) => join(RUNS, 'probe3', `run${n}`, 'trace.log.gz');
+    const folder = join(dir, 'probe3-random-names');
+    mkdirSync(folder);
+    // name order: run 2, run 3, run 1
+    for (const [n, name] of [[1, 'zz'], [2, 'aa'], [3, 'mm']] as const) copyFileSync(trace(n), join(folder, `dedicated_log_torch_trace_${name}.log.gz`));
+    type Story = { source: string; code: { name: string }; dim: { field: string; index: number | null }; became_dynamic: { position: number; run: string; kind: string } | null };
+    const stories = (db: string) => (JSON.parse(ok(cli(db, ['why', '--job', 'probe3', '--json']))) as Story[]).map((s) => [s.code.name, s.source, s.dim.field, s.dim.index, s.became_dynamic?.run, s.became_dynamic?.kind, s.became_dynamic?.position]);
+    const inOrder = join(dir, 'probe3-random-oldest.db');
+    for (const n of [1, 2, 3]) ok(cli(inOrder, ['ingest', trace(n)]));
+    const want = stories(inOrder);
+    for (const [cmd, db] of [[['ingest', folder], join(dir, 'probe3-random-ingest.db')], [['watch', '--once', folder], join(dir, 'probe3-random-watch.db')]] as const) {
+      const r = cli(db, [...cmd]);
+      assert.equal(r.status, 0, r.stderr);
+      assert.doesNotMatch(r.stderr, /note:/);
+      assert.deepEqual(stories(db), want, cmd[0]);
+      assert.deepEqual((JSON.parse(ok(cli(db, ['jobs', '--json'])).trim()) as { runs: string[] }).runs, (JSON.parse(ok(cli(inOrder, ['jobs', '--json'])).trim()) as { runs: string[] }).runs);
+    }
+  });
+
   it('runs whose times overlap (two processes at once) are in no order to keep: nothing said whichever comes first (trial s28c)', () => {
     const line = (run: string, t: number, n: number) => JSON.stringify({ job: 'overlap', run, time: new Date(Date.UTC(2026, 10, 30, 10, 0, t)).toISOString(), code: { filename: '/srv/m.py', firstlineno: 3, name: 'f', file_hash: 'abc' }, source: "L['x']", kind: 'tensor', size: [n], stride: [1] });
     const a = join(dir, 'overlap-a.jsonl');

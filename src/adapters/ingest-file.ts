@@ -8,6 +8,7 @@ import { ingestTraceFile, TraceBatch } from './ingest-trace.ts';
 import { addLeftOut } from './left-out.ts';
 import { counted } from '../counted.ts';
 import { readingOrder } from './reading-order.ts';
+import { glogStart } from '../codecs/trace/glog-start.ts';
 import { filesUnder, notAFile } from './files-under.ts';
 
 export type IngestKind = 'observations' | 'pickle' | 'megacache' | 'remote-json' | 'trace';
@@ -217,16 +218,18 @@ async function ingestFolder(ledger: Ledger, dir: string, o: FileIngestOptions): 
   const found = [...walk.files.keys()];
   // Each file's kind first (from its first bytes), so the logs can be read before the other
   // files (readingOrder says why); what a head says is acted on in that order.
-  const heads = new Map<string, { kind: IngestKind | null } | { error: unknown }>();
+  const heads = new Map<string, { kind: IngestKind | null; start?: string | null } | { error: unknown }>();
   for (const f of found) {
     try {
-      heads.set(f, { kind: o.kind ?? kindOfHead(await folderFileHead(f)) });
+      const head = await folderFileHead(f);
+      const kind = o.kind ?? kindOfHead(head);
+      heads.set(f, { kind, start: kind === 'trace' ? glogStart(head) : null });
     } catch (e) {
       if (classify(e) === 'bug') throw e;
       heads.set(f, { error: e });
     }
   }
-  const files = readingOrder(found, (f) => (heads.get(f) as { kind?: unknown }).kind === 'trace');
+  const files = readingOrder(found, (f) => (heads.get(f) as { kind?: unknown }).kind === 'trace', (f) => (heads.get(f) as { start?: string | null }).start ?? null);
   // the profiles a log of the folder holds a compile's events of (the log ends inside it):
   // their files wait, as watch's do, or they would go in ahead of the records (trial s26c)
   const held = new Set<string>();

@@ -3,6 +3,7 @@ import { aboutInput, classify, isDatabaseFailure, namingLedger } from '../../err
 import type { Ledger } from '../../store/ledger.ts';
 import { kindOfHead, type IngestKind } from '../ingest-file.ts';
 import { inputHead } from '../read-lines.ts';
+import { glogStart } from '../../codecs/trace/glog-start.ts';
 import { readingOrder } from '../reading-order.ts';
 import { filesUnder, newFolderWalk, notAFile } from '../files-under.ts';
 import type { FollowContext, InputReport } from './follow-context.ts';
@@ -14,6 +15,8 @@ import { followTrace, type TraceState } from './follow-trace.ts';
 export interface FolderState {
   files: Map<string, { kind: 'trace'; trace: TraceState } | { kind: Exclude<IngestKind, 'trace'> | 'gzip'; file: FileState | undefined; /** a gzipped TORCH_TRACE log: read whole, but as a log in readingOrder */ log?: true } | { kind: 'not-pgo'; size: number; ino: number }>;
   missing: Set<string>;
+  /** When each log began (glog-start.ts), from its head: the logs are read in that order, as ingest reads a folder's. */
+  starts?: Map<string, string>;
 }
 
 /** Another writer held the ledger past the busy timeout: tried again next pass. */
@@ -97,6 +100,8 @@ export async function followPaths(ledger: Ledger, state: FolderState, paths: str
     try {
       const { head, gzip } = await inputHead(path);
       const kind = kindOfHead(head);
+      const start = kind === 'trace' ? glogStart(head) : null;
+      if (start !== null) (state.starts ??= new Map()).set(path, start);
       // an empty file may be a log about to be written: asked again when it grows
       if (!kind) state.files.set(path, { kind: 'not-pgo', size: st.size, ino: st.ino });
       else if (kind === 'trace' && !gzip) state.files.set(path, { kind: 'trace', trace: undefined as unknown as TraceState });
@@ -122,7 +127,7 @@ export async function followPaths(ledger: Ledger, state: FolderState, paths: str
     const known = state.files.get(path);
     return known?.kind === 'trace' || (known?.kind === 'gzip' && known.log === true);
   };
-  for (const path of under.flatMap((files) => readingOrder(files, isLog))) {
+  for (const path of under.flatMap((files) => readingOrder(files, isLog, (p) => state.starts?.get(p) ?? null))) {
     if (stop()) break;
     const st = seen.get(path)!;
     const known = state.files.get(path);
