@@ -9,6 +9,8 @@ import { openLedger, type Ledger } from '../store/ledger.ts';
 import { verifyLedger } from '../store/verify.ts';
 import { ingestFile, type FileIngestSummary } from './ingest-file.ts';
 import { TraceBatch } from './ingest-trace.ts';
+import { readingOrder } from './reading-order.ts';
+import { glogStart } from '../codecs/trace/glog-start.ts';
 
 /** What a ledger holds, as rows (positions included), the migrations' times apart. */
 function rows(l: Ledger): string[] {
@@ -51,21 +53,26 @@ for (const dialect of DIALECTS) describe(dialect, () => {
     const notes: string[] = [];
     const s = await ingestFile(batched, d, { onNote: (m) => notes.push(m) });
     // each file on its own, in the folder's order: its logs (every file here but the pickle) in
-    // name order, then the pickle, named among them (readingOrder)
+    // the order they began, then in name order, then the pickle, named among them (readingOrder)
     const single = await fresh();
     const sum: FileIngestSummary = { kind: 'folder', appended: 0, duplicates: 0, skipped: 0, records: 0, kinds: {}, notPgo: 0, notRegular: 0, failed: [] };
     const names = readdirSync(d).sort();
     assert.equal(names[2], 'code_state_fixture_None_.pkl');
-    for (const f of [...names.filter((n) => n.endsWith('.log')), 'code_state_fixture_None_.pkl']) {
+    const logs = readingOrder(
+      names.filter((n) => n.endsWith('.log')).map((n) => join(d, n)),
+      () => true,
+      (p) => glogStart(readFileSync(p).subarray(0, 4096)),
+    );
+    for (const f of [...logs, join(d, 'code_state_fixture_None_.pkl')]) {
       try {
-        const r = await ingestFile(single, join(d, f));
+        const r = await ingestFile(single, f);
         sum.appended += r.appended;
         sum.duplicates += r.duplicates;
         sum.skipped += r.skipped;
         sum.records += r.records;
         sum.kinds![r.kind as 'trace'] = (sum.kinds![r.kind as 'trace'] ?? 0) + 1;
       } catch (e) {
-        sum.failed!.push({ input: join(d, f), error: (e as Error).message });
+        sum.failed!.push({ input: f, error: (e as Error).message });
       }
     }
     assert.deepEqual(s, sum);
