@@ -520,6 +520,22 @@ describe('retracting a run that later runs warm-started from', () => {
     assert.deepEqual(exported(db, set, 'retract-23'), set.pickle(file(1)));
     assert.ok(r1);
   });
+
+  it('retract --json gives what its notes say, for a tool (trial s28b: only stderr prose): the profiles, and the runs that carry it', () => {
+    const db = join(dir, 'retract-json.db');
+    const runNames: string[] = [];
+    for (const n of [1, 2, 3]) {
+      ok(cli(db, ['ingest', join(RUNS, set.set, `run${n}`, 'trace.log.gz')]));
+      const runs = (JSON.parse(ok(cli(db, ['jobs', '--json'])).trim().split('\n')[0]) as { runs: string[] }).runs;
+      runNames.push(runs.find((r) => !runNames.includes(r))!);
+    }
+    const [, r2, r3] = runNames;
+    const r = cli(db, ['retract', '--run', r2, '--json']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout), { run: r2, retracted: ['probe3:None:'], already: [], carried: [{ cache_key: 'probe3:None:', runs: [r3], snapshots: [] }], merged: [] });
+    assert.ok(r.stderr.includes(`run ${r2} is left out of its answers, but run ${r3} warm-started`), r.stderr);
+    assert.deepEqual(JSON.parse(ok(cli(db, ['retract', '--run', r2, '--json']))), { run: r2, retracted: [], already: ['probe3:None:'], carried: [], merged: [] });
+  });
 });
 
 // Session 22: a profile file PyTorch wrote, ingested with no run (a pickle here; a mega-cache

@@ -9,13 +9,25 @@ export function retractCommand(program: Command, ctx: CliContext): void {
     .requiredOption('--run <run>', 'the run to retract')
     .option('--job <job>', 'only in this job')
     .option('--reason <text>', 'why')
-    .action(async (o: { run: string; job?: string; reason?: string }) => {
+    .option('--json', 'one JSON object: the profiles retracted, those that had it retracted already, and what still carries it')
+    .action(async (o: { run: string; job?: string; reason?: string; json?: boolean }) => {
       const { retractRun } = await import('../../store/retract.ts');
       const l = await ctx.open({ write: true });
       // a run with no events is the library's error, in the command line's words
       const r = retractRun(l, o.run, { job: o.job, reason: o.reason, words: EXCLUDE_RUN });
-      if (r.retracted.length) ctx.out(`retracted run ${o.run} in ${r.retracted.join(', ')}`);
-      if (r.already.length) ctx.out(`run ${o.run} was retracted already in ${r.already.join(', ')}`);
+      // what stderr's notes say, for a tool (trial s28b: only prose); the notes are said all the same
+      if (o.json) {
+        ctx.out(
+          JSON.stringify({
+            run: o.run,
+            retracted: r.retracted,
+            already: r.already,
+            carried: r.carried.map((c) => ({ cache_key: c.cacheKey, runs: c.runs, snapshots: c.snapshots.map((x) => ({ format: x.format, origin: x.origin, position: x.position })) })),
+            merged: r.merged.map((m) => ({ cache_key: m.cacheKey, into: m.into })),
+          }),
+        );
+      } else if (r.retracted.length) ctx.out(`retracted run ${o.run} in ${r.retracted.join(', ')}`);
+      if (r.already.length && !o.json) ctx.out(`run ${o.run} was retracted already in ${r.already.join(', ')}`);
       for (const c of r.carried) process.stderr.write(carriedNote(o.run, c.cacheKey, c));
       for (const m of r.merged) {
         const them = m.into.length > 1 ? `the merged profiles keep` : `the merged profile keeps`;
