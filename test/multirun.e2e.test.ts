@@ -496,15 +496,19 @@ describe('retracting a run that a merge joined in (session 22 trial)', () => {
 describe('retracting a run that later runs warm-started from', () => {
   const set = JOBS[0];
   const file = (n: number) => join(RUNS, set.set, `run${n}`, set.snapshot);
-  it("says the later runs carry it; retracting them too gives the profile before it; why's advice says so", () => {
-    const db = join(dir, 'retract.db');
+  /** The three runs' traces ingested one by one: the runs' names, in order. */
+  const threeRuns = (db: string) => {
     const runNames: string[] = [];
     for (const n of [1, 2, 3]) {
       ok(cli(db, ['ingest', join(RUNS, set.set, `run${n}`, 'trace.log.gz')]));
       const runs = (JSON.parse(ok(cli(db, ['jobs', '--json'])).trim().split('\n')[0]) as { runs: string[] }).runs;
       runNames.push(runs.find((r) => !runNames.includes(r))!);
     }
-    const [r1, r2, r3] = runNames;
+    return runNames;
+  };
+  it("says the later runs carry it; retracting them too gives the profile before it; why's advice says so", () => {
+    const db = join(dir, 'retract.db');
+    const [r1, r2, r3] = threeRuns(db);
     // run 2 made L['xs'][0] dim 0 dynamic (size change 3 -> 1); run 3 started from run 2's file
     const why = ok(cli(db, ['why', ...set.key, '--code', 'listdict', '--source', "L['xs'][0]", '--dim', '0']));
     assert.ok(why.includes(`pgo-ledger retract --run ${r2} undoes that run; but run ${r3} warm-started from a profile that held what run ${r2} brought`), why);
@@ -523,13 +527,7 @@ describe('retracting a run that later runs warm-started from', () => {
 
   it('retract --json gives what its notes say, for a tool (trial s28b: only stderr prose): the profiles, and the runs that carry it', () => {
     const db = join(dir, 'retract-json.db');
-    const runNames: string[] = [];
-    for (const n of [1, 2, 3]) {
-      ok(cli(db, ['ingest', join(RUNS, set.set, `run${n}`, 'trace.log.gz')]));
-      const runs = (JSON.parse(ok(cli(db, ['jobs', '--json'])).trim().split('\n')[0]) as { runs: string[] }).runs;
-      runNames.push(runs.find((r) => !runNames.includes(r))!);
-    }
-    const [, r2, r3] = runNames;
+    const [, r2, r3] = threeRuns(db);
     const r = cli(db, ['retract', '--run', r2, '--json']);
     assert.equal(r.status, 0, r.stderr);
     assert.deepEqual(JSON.parse(r.stdout), { run: r2, retracted: ['probe3:None:'], already: [], carried: [{ cache_key: 'probe3:None:', runs: [r3], snapshots: [] }], merged: [] });
