@@ -233,8 +233,7 @@ if (existsSync(traces)) {
     // Under no NODE_OPTIONS: V8 flags of the build's own (a heap size, say) would make a cache
     // that V8 refuses in every run without them.
     const { NODE_OPTIONS: _, ...env } = process.env;
-    // Their notes are the fixtures' (the folder's logs are not in their runs' time order), not the
-    // build's: said only where a run fails.
+    // What they say on stderr (a note about the fixtures) is not the build's: said only where a run fails.
     for (const args of runs) {
       try {
         execFileSync(process.execPath, ['bin/pgo-ledger.cjs', ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...env, PGO_LEDGER_WRITE_CODE_CACHE: '1' } });

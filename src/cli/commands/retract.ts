@@ -26,8 +26,10 @@ export function retractCommand(program: Command, ctx: CliContext): void {
             merged: r.merged.map((m) => ({ cache_key: m.cacheKey, into: m.into })),
           }),
         );
-      } else if (r.retracted.length) ctx.out(`retracted run ${o.run} in ${r.retracted.join(', ')}`);
-      if (r.already.length && !o.json) ctx.out(`run ${o.run} was retracted already in ${r.already.join(', ')}`);
+      } else {
+        if (r.retracted.length) ctx.out(`retracted run ${o.run} in ${r.retracted.join(', ')}`);
+        if (r.already.length) ctx.out(`run ${o.run} was retracted already in ${r.already.join(', ')}`);
+      }
       for (const c of r.carried) process.stderr.write(carriedNote(o.run, c.cacheKey, c));
       for (const m of r.merged) {
         const them = m.into.length > 1 ? `the merged profiles keep` : `the merged profile keeps`;
