@@ -15,7 +15,7 @@ export { entryFromJson, entryToJson, type EntryJson } from './codecs/entry-json.
 export { openLedger, type Ledger, type NewEvent, type AppendResult, type HistoryRow, type ProfileRow, type FoldFilter } from './store/ledger.ts';
 export { fold, applyEvent, type FoldStep, type StreamView } from './store/fold.ts';
 export type { EventBody, EventKind, StoredEvent } from './store/events.ts';
-export { verifyLedger } from './store/verify.ts';
+export { verifyLedger, type VerifyResult, type VerifyDifference } from './store/verify.ts';
 export { readAfter, START, type FollowCursor, type FollowedEvent, type FollowBatch } from './store/follow.ts';
 export { copyLedger, type CopyResult } from './store/copy.ts';
 export { explain, type DimStory, type ScalarKind, type ExplainOptions, type Evidence } from './store/why.ts';

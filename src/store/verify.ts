@@ -16,7 +16,16 @@ import { retractionsIn, windowFolds } from './window.ts';
 
 export interface VerifyResult {
   profiles: number;
+  /** Each difference as a line of text (a profile's starts with its cache key). */
   differences: string[];
+  /** The same, by profile: `cacheKey` null for the file's own (damage, event rows amiss). */
+  found: VerifyDifference[];
+}
+
+export interface VerifyDifference {
+  cacheKey: string | null;
+  /** What differs, without the cache key. */
+  text: string;
 }
 
 /** A view as rows of JSON (code states in order), for comparing views. */
@@ -42,20 +51,31 @@ export function verifyLedger(ledger: Ledger): VerifyResult {
   }
   if (check.length !== 1 || check[0] !== 'ok') {
     for (const c of check) differences.push(`damaged: ${c}`);
-    return { profiles: 0, differences };
+    return { profiles: 0, differences, found: differences.map((text) => ({ cacheKey: null, text })) };
   }
+  const found: VerifyDifference[] = [];
+  // what was said since `from`, as of one profile's (its key taken off the text) or the file's
+  const owned = (from: number, cacheKey: string | null) => {
+    for (const text of differences.slice(from)) found.push({ cacheKey, text: cacheKey !== null && text.startsWith(`${cacheKey}: `) ? text.slice(cacheKey.length + 2) : text });
+  };
   const amiss = eventRowsAmiss(ledger);
   for (const r of amiss) differences.push(r);
+  owned(0, null);
   const profiles = ledger.profiles();
   // every event in a span of its profile, else the profile's reads (verify's own too) miss it
   const keys = new Map(profiles.map((p) => [p.id, p.cacheKey]));
   for (const o of eventsOutsideSpans(ledger.sql)) {
+    const from = differences.length;
     differences.push(`${keys.get(o.profileId) ?? `profile ${o.profileId}`}: ${counted(o.n, 'event')} in no span of the profile (profile_spans), the first at position ${o.first}: its reads miss them (run pgo-ledger replay)`);
+    owned(from, keys.get(o.profileId) ?? null);
   }
   for (const o of spansWithoutEnds(ledger.sql)) {
+    const from = differences.length;
     differences.push(`${keys.get(o.profileId) ?? `profile ${o.profileId}`}: ${counted(o.n, 'span')} of the profile (profile_spans) begin or end at no event of it, the first from position ${o.first} (run pgo-ledger replay)`);
+    owned(from, keys.get(o.profileId) ?? null);
   }
   for (const p of profiles) {
+    const from = differences.length;
     try {
       // (an event row amiss: its `kind` column may say other than the fold reads, which the
       // counts and the retraction rule take from the column: each check then reads as its own)
@@ -64,8 +84,9 @@ export function verifyLedger(ledger: Ledger): VerifyResult {
       if (!(e instanceof DamageError)) throw e;
       differences.push(`${p.cacheKey}: ${e.message.replace(/; run `pgo-ledger verify.*$/s, '')}`);
     }
+    owned(from, p.cacheKey);
   }
-  return { profiles: profiles.length, differences };
+  return { profiles: profiles.length, differences, found };
 }
 
 /**

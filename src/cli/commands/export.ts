@@ -16,11 +16,14 @@ export function exportCommand(program: Command, ctx: CliContext): void {
     
     .addOption(new Option('--torch <version>', "the PyTorch pickle layout (default: the one the profile's data came in, else 2.11)").choices(['2.11', '2.12']))
     .option('--merge-closures', '--torch 2.11: join code ids that differ only in closure_hash (that layout cannot hold them apart)')
-    .action(async (o: SelectOpts & WindowOpts & { format: ExportFormat; output?: string; protocol: string; base?: string; allowEmpty?: boolean; torch?: TorchLayout; mergeClosures?: boolean }) => {
+    .option('--json', 'one JSON object: the profile, the format, the file written, its bytes and code ids')
+    .action(async (o: SelectOpts & WindowOpts & { format: ExportFormat; output?: string; protocol: string; base?: string; allowEmpty?: boolean; torch?: TorchLayout; mergeClosures?: boolean; json?: boolean }) => {
       const { exportBytes, profileAsWritten, writeFileAtomic, writeLocalDir } = await import('../../adapters/export-profile.ts');
       const { writtenStrings } = await import('../../adapters/source-names.ts');
       const { readFileSync } = await import('node:fs');
       if (!o.output) usage('export needs -o/--output');
+      // the bytes themselves go to stdout there: a JSON line after them would be neither
+      if (o.json && o.output === '-') usage('--json with -o -: stdout holds the export itself; give -o a file for --json');
       if (o.base !== undefined && o.format !== 'megacache') usage(`--base is a mega-cache bundle to write into: it goes with --format megacache, not ${o.format}`);
       let base: Uint8Array | undefined;
       if (o.base !== undefined) {
@@ -41,7 +44,9 @@ export function exportCommand(program: Command, ctx: CliContext): void {
       const layout = { torch: o.torch, mergeClosures: o.mergeClosures, ...writtenStrings(view.profile) };
       // with --merge-closures it has fewer code ids than the view: the message counts what was written
       const written = profileAsWritten(view.profile, layout, LAYOUT_FLAGS);
-      if (o.format === 'local-dir') return void ctx.out(`wrote ${writeLocalDir(o.output, p.cacheKey, written, protocol, layout)}`);
+      const said = (output: string, bytes: number | null) =>
+        ctx.out(o.json ? JSON.stringify({ cache_key: p.cacheKey, format: o.format, output, ...(o.format === 'pickle' || o.format === 'local-dir' ? { protocol } : {}), bytes, codes: written.codes.size }) : `wrote ${output}${bytes === null ? '' : ` (${o.format}, ${bytes} bytes, ${counted(written.codes.size, 'code id')})`}`);
+      if (o.format === 'local-dir') return void said(writeLocalDir(o.output, p.cacheKey, written, protocol, layout), null);
       let bytes: Uint8Array;
       try {
         bytes = exportBytes(written, { format: o.format, cacheKey: p.cacheKey, protocol, base, ...layout });
@@ -51,7 +56,7 @@ export function exportCommand(program: Command, ctx: CliContext): void {
       if (o.output === '-') process.stdout.write(bytes);
       else {
         // (to stdout's own descriptor, as `-`: no words after the bytes)
-        if (writeFileAtomic(o.output, bytes, { ledger: l.path }).fd !== 1) ctx.out(`wrote ${o.output} (${o.format}, ${bytes.length} bytes, ${counted(written.codes.size, 'code id')})`);
+        if (writeFileAtomic(o.output, bytes, { ledger: l.path }).fd !== 1) said(o.output, bytes.length);
       }
     });
 }

@@ -13,7 +13,8 @@ export function mergeCommand(program: Command, ctx: CliContext): void {
     .option('--live', 'keep the target up to date: each later batch appended to a matching profile is joined in (in its transaction)')
     // with --live or --from it would stop the merges and leave the rest undone, unsaid
     .addOption(new Option('--stop-live', "stop the target's live merges (what was joined stays)").conflicts(['live', 'from']))
-    .action(async (o: { from: string[]; into: string; rank?: string; tag?: string; live?: boolean; stopLive?: boolean }) => {
+    .option('--json', 'one JSON object: the target, the profiles joined, the events appended (with --stop-live: the live merges stopped)')
+    .action(async (o: { from: string[]; into: string; rank?: string; tag?: string; live?: boolean; stopLive?: boolean; json?: boolean }) => {
       const { mergeProfiles } = await import('../../adapters/merge-profiles.ts');
       const { defineLiveMerge, dropLiveMerges, isGlob, liveMerges, matchingKeys } = await import('../../store/live-merges.ts');
       const { cacheKey } = await import('../../model/cache-key.ts');
@@ -26,7 +27,7 @@ export function mergeCommand(program: Command, ctx: CliContext): void {
           const targets = [...new Set(liveMerges(l.sql).map((m) => m.into))];
           usage(`no live merge goes into ${into}, nothing stopped (${targets.length ? `live merges go into: ${targets.join(', ')}` : 'the ledger has no live merge'})`);
         }
-        ctx.out(`${into}: ${counted(n, 'live merge')} stopped`);
+        ctx.out(o.json ? JSON.stringify({ into, stopped: n }) : `${into}: ${counted(n, 'live merge')} stopped`);
         return;
       }
       if (!o.from.length) usage('give --from (a job, a cache key, or a glob such as \'job:*\')');
@@ -55,6 +56,7 @@ export function mergeCommand(program: Command, ctx: CliContext): void {
         if (o.live) defineLiveMerge(l.sql, into, patterns);
         return mergeProfiles(l, unique, into);
       });
+      if (o.json) return void ctx.out(JSON.stringify({ into, from: unique.map((f) => f.cacheKey), appended: r.appended, records: r.records, live: o.live ? patterns : null }));
       ctx.out(`joined ${unique.map((f) => f.cacheKey).join(' + ') || 'nothing yet'} into ${into}: ${counted(r.appended, 'event')}${r.records ? `, ${counted(r.records, 'recompile reason')}` : ''}`);
       if (o.live) ctx.out(`live: ${into} follows ${patterns.join(', ')} (each batch appended to a matching profile is joined in)`);
     });

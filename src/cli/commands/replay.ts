@@ -8,7 +8,8 @@ export function replayCommand(program: Command, ctx: CliContext): void {
     .description('rebuild every live view from the whole log (for a what-if, give --as-of/--exclude-run to a read command)')
     .option('--until <pos|time>', 'no longer taken: use --as-of on show, history, why, diff, export, publish or report')
     .option('--exclude-run <run>', 'no longer taken: use --exclude-run on a read command', (v: string, acc: string[]) => [...acc, v], [] as string[])
-    .action(async (o: { until?: string; excludeRun: string[] }) => {
+    .option('--json', 'one JSON object: the events replayed, the profiles and recompile reasons rebuilt')
+    .action(async (o: { until?: string; excludeRun: string[]; json?: boolean }) => {
       // What-ifs are read-time: a replay that pinned the views made later ingests invisible.
       if (o.until !== undefined || o.excludeRun.length) usage('replay only rebuilds the live views from the whole log; give --as-of/--exclude-run to show, history, why, diff, export, publish or report instead');
       // cli-progress (and the readline it loads) only where a bar can show (progress.ts draws none
@@ -18,6 +19,7 @@ export function replayCommand(program: Command, ctx: CliContext): void {
       const total = bar && (l.sql.get<{ n: number | null }>('select max(position) n from events')?.n ?? 0);
       const r = l.replay(bar && ((n) => bar.update(n, total)));
       bar?.stop();
-      ctx.out(`replayed ${counted(r.events, 'event')} into ${counted(r.profiles, 'profile')} (${counted(r.records, 'recompile reason')})`);
+      if (o.json) ctx.out(JSON.stringify({ events: r.events, profiles: r.profiles, records: r.records }));
+      else ctx.out(`replayed ${counted(r.events, 'event')} into ${counted(r.profiles, 'profile')} (${counted(r.records, 'recompile reason')})`);
     });
 }

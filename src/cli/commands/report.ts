@@ -7,13 +7,16 @@ export function reportCommand(program: Command, ctx: CliContext): void {
     .option('--all', 'every profile, opening on an index of jobs with their recompile-storm figures')
     .option('--window <length>', '--all: the time window of the storm figures (30s, 10m, 1h, 1d)', '1h')
     .requiredOption('-o, --output <file|dir>', 'the HTML file (a folder: index.html in it)')
-    .action(async (o: WindowOpts & { job?: string; rank?: string; tag?: string; all?: boolean; window: string; output: string }) => {
+    .option('--json', 'one JSON object: the file written, its profiles, jobs and bytes')
+    .action(async (o: WindowOpts & { job?: string; rank?: string; tag?: string; all?: boolean; window: string; output: string; json?: boolean }) => {
       const { reportProfile, reportJobs } = await import('../../report/report-data.ts');
       const { renderReportHtml } = await import('../../report/render-html.ts');
       const { writeFileAtomic } = await import('../../adapters/write-file-atomic.ts');
       const { parseWindowLength } = await import('../../store/stats.ts');
       const { existsSync, mkdirSync, rmdirSync, statSync } = await import('node:fs');
       const { dirname, join } = await import('node:path');
+      // the page itself goes to stdout there: a JSON line after it would be neither
+      if (o.json && o.output === '-') usage('--json with -o -: stdout holds the page itself; give -o a file for --json');
       const l = await ctx.open();
       if (!o.all && !o.job) usage('report needs --job or --all');
       // --all takes every profile: a --job beside it would be dropped without a word
@@ -50,6 +53,7 @@ export function reportCommand(program: Command, ctx: CliContext): void {
         throw e;
       }
       // (to stdout's own descriptor: no words after the page)
-      if (fd !== 1) ctx.out(`wrote ${file} (${counted(profiles.length, 'profile')}${jobs.length ? `, ${counted(jobs.length, 'job')} on its index` : ''}, ${bytes.length} bytes)`);
+      if (fd !== 1 && o.json) ctx.out(JSON.stringify({ output: file, profiles: profiles.map((p) => p.cacheKey), jobs: jobs.length, bytes: bytes.length }));
+      else if (fd !== 1) ctx.out(`wrote ${file} (${counted(profiles.length, 'profile')}${jobs.length ? `, ${counted(jobs.length, 'job')} on its index` : ''}, ${bytes.length} bytes)`);
     });
 }

@@ -11,7 +11,7 @@ export function verifyCommand(program: Command, ctx: CliContext): void {
       const { verifyLedger } = await import('../../store/verify.ts');
       const l = await ctx.open();
       const r = verifyLedger(l);
-      if (o.json) ctx.out(JSON.stringify({ ok: r.differences.length === 0, profiles: r.profiles, differences: r.differences }));
+      if (o.json) ctx.out(JSON.stringify({ ok: r.differences.length === 0, profiles: r.profiles, differences: r.found.map((d) => ({ cache_key: d.cacheKey, difference: d.text })) }));
       else {
         for (const d of r.differences) ctx.out(d);
         // an empty ledger matches trivially: '0 profiles match the log' read as if they were lost
