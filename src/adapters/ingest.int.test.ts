@@ -213,7 +213,16 @@ for (const dialect of DIALECTS) describe(dialect, () => {
       r = cli(db, ['history', '--job', 'fixture', '--shapes', '--json', '--source', "L['self']._modules['lin']._parameters['bias']"]);
       assert.equal(r.status, 0, r.stderr);
       const rows = r.stdout.trim().split('\n').map((t) => JSON.parse(t));
-      assert.deepEqual(Object.keys(rows[0]), ['position', 'time', 'run', 'code', 'source', 'compile_id', 'kind', 'size', 'stride', 'dtype', 'device', 'role', 'requires_grad']);
+      assert.deepEqual(Object.keys(rows[0]), ['position', 'time', 'run', 'code', 'source', 'compile_id', 'origin', 'kind', 'size', 'stride', 'dtype', 'device', 'role', 'requires_grad']);
+      // where it came from, as history's records say it (trial s28b: the shapes had no origin)
+      const records = (cli(db, ['history', '--job', 'fixture', '--json']).stdout.trim().split('\n').map((t) => JSON.parse(t)) as { origin: { name: string } }[]).map((h) => h.origin.name);
+      for (const x of rows) {
+        assert.deepEqual(Object.keys(x.origin), ['name', 'line']);
+        assert.ok(records.includes(x.origin.name), x.origin.name);
+        assert.ok(Number.isInteger(x.origin.line) && x.origin.line > 0);
+      }
+      const ints = cli(db, ['history', '--job', 'fixture', '--shapes', '--json', '--source', "L['n']"]).stdout.trim().split('\n').map((t) => JSON.parse(t));
+      assert.ok(ints.length > 0 && ints.every((x) => x.kind === 'scalar.described' && records.includes(x.origin.name) && x.origin.line > 0), JSON.stringify(ints));
       // a parameter's describe_tensor says requires_grad (session 23)
       assert.deepEqual(rows.map((x) => [x.compile_id, x.size, x.stride, x.role, x.requires_grad, x.code.name, x.code.file_hash, x.run]), [
         ['3/0', [8], [1], 'parameter', true, 'forward', 'd02731e6', 'fixture:pid576@2026-11-26T05:46:07Z'],

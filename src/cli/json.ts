@@ -75,6 +75,7 @@ export function describedJson(s: DescribedShape) {
     code: codeJson(s.code),
     source: s.source,
     compile_id: s.compileId,
+    origin: originJson(s.origin, s.originLine),
     kind: 'shape.described',
     size: s.size,
     stride: s.stride,
@@ -94,7 +95,7 @@ export function describedText(s: DescribedShape): string {
 
 /** `history --shapes`: an int or float a compile was fed, as a symbol or specialized (`scalar`: as an entry's scalar is given). */
 export function describedScalarJson(s: DescribedScalar) {
-  return { position: s.position, time: isoTime(s.time), run: s.run, code: codeJson(s.code), source: s.source, compile_id: s.compileId, kind: 'scalar.described', scalar: s.value, specialized: s.specialized };
+  return { position: s.position, time: isoTime(s.time), run: s.run, code: codeJson(s.code), source: s.source, compile_id: s.compileId, origin: originJson(s.origin, s.originLine), kind: 'scalar.described', scalar: s.value, specialized: s.specialized };
 }
 
 export function describedScalarText(s: DescribedScalar): string {

@@ -12,6 +12,9 @@ export interface DescribedEvent {
   compileId: string | null;
   code: CodeId;
   source: string;
+  /** The input the event came from (its file, or what watch or pull named) and its line there. */
+  origin: string | null;
+  originLine: number | null;
   stored: unknown;
 }
 
@@ -25,7 +28,7 @@ export function describedEvents(ledger: Ledger, profileId: number, window: Windo
   const dict = dictionaries(ledger.sql);
   const out = leftOutRuns(ledger.sql, profileId, window, dict);
   const rows = ledger.sql.allRaw(
-    `select position, time, run_id, compile_id, code_id, source_id, body_id from events where profile_id = ?${kind === 'scalar.described' ? ' and compile_id is not null' : ''} and kind = '${kind}' order by position`,
+    `select position, time, run_id, compile_id, code_id, source_id, body_id, origin_id, origin_line from events where profile_id = ?${kind === 'scalar.described' ? ' and compile_id is not null' : ''} and kind = '${kind}' order by position`,
     profileId,
   );
   const events: DescribedEvent[] = [];
@@ -35,7 +38,7 @@ export function describedEvents(ledger: Ledger, profileId: number, window: Windo
     if (!inWindow(window, position, time)) continue;
     const run = r[2] === null ? null : dict.run(r[2] as number);
     if (run !== null && out.has(run)) continue;
-    events.push({ position, time, run, compileId: r[3] as string | null, code: dict.code(r[4] as number), source: dict.source(r[5] as number), stored: dict.body(r[6] as number).stored });
+    events.push({ position, time, run, compileId: r[3] as string | null, code: dict.code(r[4] as number), source: dict.source(r[5] as number), origin: r[7] === null ? null : dict.origin(r[7] as number), originLine: r[8] as number | null, stored: dict.body(r[6] as number).stored });
   }
   return events;
 }
