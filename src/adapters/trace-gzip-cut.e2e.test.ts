@@ -107,13 +107,14 @@ describe('a .gz trace that cannot be read to its end keeps its whole lines befor
     // the folder's count holds the cut log's events too, and its failure says how many (trial s27b: left out)
     const json = join(dir, 'folder-json.db');
     const j = cli(json, ['ingest', '--json', folder]);
-    const line = JSON.parse(j.stdout.trim()) as { appended: number; failed: { input: string; appended?: number }[] };
+    const [line, failure] = j.stdout.trim().split('\n').map((l) => JSON.parse(l)) as [{ appended: number; failed: { input: string; appended?: number }[] }, { error: string }];
+    assert.match(failure.error, /^1 input failed/);
     const cutEvents = Number(/before it were ingested \((\d+) events appended/.exec(r.stderr)![1]);
     assert.equal(line.failed[0].appended, cutEvents);
     assert.equal(line.appended, JSON.parse(jobs(json)).events);
     assert.ok(line.appended > cutEvents);
     // and a file named alone: its failure line says what went in
     const alone = cli(join(dir, 'alone-json.db'), ['ingest', '--json', join(folder, 'a-cut.log.gz')]);
-    assert.equal((JSON.parse(alone.stdout.trim()) as { appended?: number }).appended, cutEvents);
+    assert.equal((JSON.parse(alone.stdout.trim().split('\n')[0]) as { appended?: number }).appended, cutEvents);
   });
 });

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { copyFileSync, readFileSync, statSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
@@ -79,6 +79,20 @@ describe('--json on the commands that write: one object each, in the vocabulary 
     assert.deepEqual(text, v.differences.map((d) => `${d.cache_key}: ${d.difference}`));
   });
 
+  it("ingest: a folder whose file failed ends stdout with {error}, after the folder's line (trial s28b: its summary came last)", () => {
+    const folder = join(dir, 'some-bad');
+    mkdirSync(folder);
+    copyFileSync(join(TORCH, 'traces', 'cold-local.log'), join(folder, 'a.log'));
+    writeFileSync(join(folder, 'b.jsonl'), '{"job": 1}\n');
+    const r = cli(join(dir, 'folder.db'), ['ingest', '--json', folder]);
+    assert.equal(r.status, 2, r.stderr);
+    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    assert.equal(lines.length, 2, r.stdout);
+    assert.equal(lines[0].failed.length, 1);
+    assert.match(lines[1].error, /^1 input failed \(the others were ingested\): .*some-bad\/b\.jsonl$/);
+    assert.equal(r.stderr.trim().split('\n').at(-1), `pgo-ledger: ${lines[1].error}`);
+  });
+
   it('pull: the entries pulled, those not set and those bad, the events appended', async () => {
     const redis = await startRedis();
     after(() => redis.stop());
@@ -90,6 +104,9 @@ describe('--json on the commands that write: one object each, in the vocabulary 
     assert.ok((r.appended as number) > 0);
     const missing = cli(pulled, ['pull', redis.url, '--job', 'nobody', '--json']);
     assert.equal(missing.status, 2);
-    assert.deepEqual(JSON.parse(missing.stdout.trim()), { pulled: [], missing: ['pt2:dynamo-pgo::nobody:None::c1'], bad: [], appended: 0, duplicates: 0, records: 0 });
+    const [said, failed] = missing.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    assert.deepEqual(said, { pulled: [], missing: ['pt2:dynamo-pgo::nobody:None::c1'], bad: [], appended: 0, duplicates: 0, records: 0 });
+    // a failure ends stdout with {error}, as every command's under --json
+    assert.deepEqual(failed, { error: 'pt2:dynamo-pgo::nobody:None::c1: not set' });
   });
 });

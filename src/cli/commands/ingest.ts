@@ -86,7 +86,11 @@ export function ingestCommand(program: Command, ctx: CliContext): void {
       for (const p of lateRunsAfter(l.sql, Number(before))) process.stderr.write(`pgo-ledger: note: ${lateRunText(p.cacheKey, p.late)}\n`);
       if (failed.length) {
         const others = taken > 0 ? ' (the others were ingested)' : '';
-        process.stderr.write(`pgo-ledger: ${counted(failed.length, 'input')} failed${others}: ${failed.map((x) => inputName(x.input)).join(', ')}\n`);
+        const message = `${counted(failed.length, 'input')} failed${others}: ${failed.map((x) => inputName(x.input)).join(', ')}`;
+        process.stderr.write(`pgo-ledger: ${message}\n`);
+        // as every command that fails under --json ends its stdout (trial s28b: a folder's failed
+        // file left its summary last); the lines above name each failure
+        if (o.json) ctx.out(JSON.stringify({ error: message }));
         ctx.setExitCode(2);
       }
     });

@@ -27,6 +27,11 @@ export function pullCommand(program: Command, ctx: CliContext): void {
       if (!o.json) for (const k of r.missing) ctx.out(`${k}: not set`);
       if (!o.json && r.keys.length) ctx.out(`pulled ${counted(r.keys.length, 'entry', 'entries')}: ${counted(r.appended, 'event')} appended, ${r.duplicates} already in the log${r.records ? `, ${counted(r.records, 'recompile reason')}` : ''}`);
       if (r.bad.length) process.stderr.write(`pgo-ledger: ${r.bad.length} bad entr${r.bad.length === 1 ? 'y' : 'ies'} not pulled (named above)\n`);
-      if ((!o.all && r.missing.length) || r.bad.length) ctx.setExitCode(2);
+      if ((!o.all && r.missing.length) || r.bad.length) {
+        ctx.setExitCode(2);
+        // as every command that fails under --json ends its stdout
+        const failed = [...(o.all ? [] : r.missing.map((k) => `${k}: not set`)), ...r.bad.map((b) => `${b.key}: ${b.message}`)];
+        if (o.json) ctx.out(JSON.stringify({ error: failed.join('; ') }));
+      }
     });
 }
