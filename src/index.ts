@@ -21,6 +21,7 @@ export { copyLedger, type CopyResult } from './store/copy.ts';
 export { explain, type DimStory, type ScalarKind, type ExplainOptions, type Evidence } from './store/why.ts';
 export { diffProfiles, type EntryChange } from './store/diff.ts';
 export { retractRun } from './store/retract.ts';
+export { retractedRuns } from './store/retracted-runs.ts';
 export { historyAsOf } from './store/history.ts';
 export { loggedRecords, type LoggedRecord } from './store/logged-records.ts';
 export { runsByProfile } from './store/profile-runs.ts';

@@ -196,6 +196,19 @@ describe('trial s28b: the library checks what it is given as the command line do
     assert.match(r.stderr, /^pgo-ledger: run nope has no events \(runs there: fixture:pid\d+@\S+; pgo-ledger jobs --json lists them by profile/);
   });
 
+  it("retractedRuns gives a profile's retracted runs, as jobs --json's retracted (trial s28b: no library function)", async () => {
+    const { retractRun, retractedRuns } = await import('../src/index.ts');
+    const l = await ingested('s28b-retracted.db');
+    const p = l.profileByKey('fixture:None:')!;
+    assert.deepEqual(retractedRuns(l, p.id), []);
+    const [run] = (await import('../src/store/profile-runs.ts')).runsByProfile(l.sql).get(p.id)!;
+    retractRun(l, run);
+    assert.deepEqual(retractedRuns(l, p.id), [run]);
+    await l.close();
+    const jobs = JSON.parse(cli(join(dir, 's28b-retracted.db'), ['jobs', '--json']).stdout) as { retracted: string[] };
+    assert.deepEqual(jobs.retracted, [run]);
+  });
+
   it("ingestFile refuses an empty defaults.job (it stored the events under the file name's job)", async () => {
     const l = await openLedger(join(dir, 's28b-job.db'));
     const e = await error(() => ingestFile(l, join(TORCH, 'local', 'code_state_fixture_None_.pkl'), { defaults: { job: '' } }));

@@ -13,13 +13,12 @@ export function jobsCommand(program: Command, ctx: CliContext): void {
       const runs = o.json ? (await import('../../store/profile-runs.ts')).runsByProfile(l.sql) : null;
       // the runs each profile retracted (its run.retracted events, an index of their own): a
       // retracted run's events are still counted here, and read as live without the mark
-      const [{ leftOutRuns }, { dictionaries }] = await Promise.all([import('../../store/window.ts'), import('../../store/log.ts')]);
-      const dict = dictionaries(l.sql);
+      const { retractedRuns } = await import('../../store/retracted-runs.ts');
       const profiles = l.profiles();
       // said, as verify says an empty ledger; --json stays JSON lines (none)
       if (!profiles.length && !o.json) ctx.out('jobs: the ledger holds no profile yet (ingest or pull adds them)');
       for (const p of profiles) {
-        const retracted = [...leftOutRuns(l.sql, p.id, {}, dict)];
+        const retracted = retractedRuns(l, p.id);
         if (runs) ctx.out(JSON.stringify({ cache_key: p.cacheKey, job: p.key.job, rank: p.key.rank, tag: p.key.tag, events: p.eventCount, position: p.lastPosition, time: iso(p.lastTime), runs: runs.get(p.id) ?? [], retracted }));
         else ctx.out(`${p.cacheKey}\t${counted(p.eventCount, 'event')}\tlast event #${p.lastPosition ?? '-'} (latest time ${iso(p.lastTime) ?? '-'})${retracted.length ? `\tretracted: ${retracted.map((r) => `run ${r}`).join(', ')}` : ''}`);
       }
