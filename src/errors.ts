@@ -18,11 +18,14 @@ export class LedgerError extends Error {
   readonly kind: FailureKind;
   /** A failed input whose events went in in part (batches committed before a bad line, a trace's entries before a cut): what did, for the summaries. */
   readonly partial?: PartIngested;
-  constructor(message: string, options: { kind?: FailureKind; cause?: unknown; partial?: PartIngested } = {}) {
+  /** Its message says its cause in words of its own (`no such file or folder` for ENOENT): the cause is kept, not said again. */
+  readonly saysCause?: true;
+  constructor(message: string, options: { kind?: FailureKind; cause?: unknown; partial?: PartIngested; saysCause?: boolean } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'LedgerError';
     this.kind = options.kind ?? 'input';
     if (options.partial) this.partial = options.partial;
+    if (options.saysCause) this.saysCause = true;
   }
 }
 
@@ -61,7 +64,7 @@ export function fullMessage(e: unknown): string {
   for (let i = 0; cur !== undefined && i < 8; i++) {
     const m = cur instanceof Error ? cur.message : String(cur);
     if (!parts.some((p) => p.includes(m))) parts.push(m);
-    cur = cur instanceof Error ? cur.cause : undefined;
+    cur = cur instanceof Error && !(cur instanceof LedgerError && cur.saysCause) ? cur.cause : undefined;
   }
   return parts.join(': ');
 }

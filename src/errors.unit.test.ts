@@ -41,4 +41,20 @@ describe('issue 9.17: one error type that keeps its cause', () => {
     assert.equal(withContext('x.pkl', new PickleError('truncated', 7)).kind, 'input');
     assert.equal(fullMessage(withContext('a', withContext('b', new PickleError('truncated', 7)))), 'a: b: pickle: truncated (at byte 7)');
   });
+
+  it("a file that is not there is said once: its cause kept, not said again (session 28's left-over: 'no such file or folder: ENOENT: no such file or directory, stat …')", async () => {
+    const { ingestFile, openLedger } = await import('./index.ts');
+    const { tempDir } = await import('../test/support/tmp.ts');
+    const { join } = await import('node:path');
+    const dir = tempDir();
+    const l = await openLedger(join(dir, 'l.db'));
+    const missing = join(dir, 'nope.log');
+    await assert.rejects(ingestFile(l, missing), (e: unknown) => {
+      assert.ok(e instanceof LedgerError);
+      assert.equal((e.cause as NodeJS.ErrnoException).code, 'ENOENT', 'the cause is kept');
+      assert.equal(fullMessage(e), `${missing}: no such file or folder`);
+      return true;
+    });
+    await l.close();
+  });
 });

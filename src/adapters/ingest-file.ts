@@ -139,7 +139,7 @@ export async function ingestFile(ledger: Ledger, file: string, o: FileIngestOpti
     } catch (e) {
       // a path there but not reachable (a folder above it closed to this user) is no missing one
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw inputError(`${file}: cannot reach it: ${(e as Error).message}`, e);
-      throw inputError(`${file}: no such file or folder`, e);
+      throw new LedgerError(`${file}: no such file or folder`, { kind: 'input', cause: e, saysCause: true });
     }
     if (st.isDirectory()) return ingestFolder(ledger, file, o);
     // A file's kind is told from its head, then it is opened again: a pipe would lose that head
