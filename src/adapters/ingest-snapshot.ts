@@ -12,6 +12,7 @@ import { codeIdLabel } from '../model/code-id.ts';
 import { strayInferStrides } from '../model/stray-infer-strides.ts';
 import { counted } from '../counted.ts';
 import type { Ledger, NewEvent } from '../store/ledger.ts';
+import { entriesTracesHeld, toldKey } from '../store/told-entries.ts';
 import type { FileIngestOptions } from './ingest-file.ts';
 import type { LineDefaults } from './observation-lines.ts';
 import { flagsNotUsed } from './flags-not-used.ts';
@@ -35,18 +36,39 @@ export interface SnapshotSource {
  * a dim. The snapshot itself is kept (deflated) in the imports table.
  */
 export function importEvents(ledger: Ledger, profile: Profile, key: string, src: SnapshotSource, part = 0): NewEvent[] {
+  return snapshotEvents(ledger, profile, key, src, part, null).events;
+}
+
+/**
+ * A snapshot PyTorch wrote (a profile file, a remote value, a mega-cache artifact) as
+ * importEvents makes them, less the entries the profile's traces held (`entriesTracesHeld`):
+ * those it tells nothing of, `told` counts them (already in the log).
+ */
+export function fileSnapshotEvents(ledger: Ledger, profile: Profile, key: string, src: SnapshotSource, part = 0): { events: NewEvent[]; told: number } {
+  return snapshotEvents(ledger, profile, key, src, part, entriesTracesHeld(ledger, key));
+}
+
+function snapshotEvents(ledger: Ledger, profile: Profile, key: string, src: SnapshotSource, part: number, held: Set<string> | null): { events: NewEvent[]; told: number } {
   // Known by what it holds, not by its bytes: the same profile pickled with another protocol
   // (or memo layout) is the same import, and adds nothing the second time.
   const digest = createHash('sha256').update(profileDigestText(profile)).digest('hex');
   const importId = ledger.recordImport(src.format, src.origin, src.bytes, digest);
   const out: NewEvent[] = [];
+  let told = 0;
   let i = 0;
   for (const { id, state } of profile.codes.values()) {
     for (const [source, entry] of state.automaticDynamic) {
+      const json = entryToJson(entry);
+      // (its key's index counts every entry: the others' keys are as they were)
+      if (held?.size && held.has(toldKey(id, source, JSON.stringify(json)))) {
+        told++;
+        i++;
+        continue;
+      }
       out.push({
         kind: 'entry.imported',
         cacheKey: key,
-        payload: { code: id, source, entry: entryToJson(entry), import_id: importId, format: src.format },
+        payload: { code: id, source, entry: json, import_id: importId, format: src.format },
         time: src.time,
         keyedTime: false,
         run: src.run,
@@ -56,7 +78,7 @@ export function importEvents(ledger: Ledger, profile: Profile, key: string, src:
       });
     }
   }
-  return out;
+  return { events: out, told };
 }
 
 function profileDigestText(profile: Profile): string {
@@ -97,9 +119,14 @@ type Summary = { appended: number; duplicates: number; skipped: number; records:
 /** A snapshot of a profile whose log still holds a compile's records back (FileIngestOptions.waiting): nothing appended. */
 const waits = (key: string): Summary => ({ appended: 0, duplicates: 0, skipped: 0, records: 0, waits: key });
 
-function append(ledger: Ledger, events: NewEvent[]): Summary {
+function append(ledger: Ledger, events: NewEvent[], told = 0): Summary {
   const r = ledger.append(events);
-  return { appended: r.appended, duplicates: r.duplicates, skipped: 0, records: r.records, ...(r.leftOut ? { leftOut: r.leftOut } : {}) };
+  // an entry the profile's traces held is in the log already (fileSnapshotEvents)
+  return { appended: r.appended, duplicates: r.duplicates + told, skipped: 0, records: r.records, ...(r.leftOut ? { leftOut: r.leftOut } : {}) };
+}
+
+function appendSnapshot(ledger: Ledger, made: { events: NewEvent[]; told: number }): Summary {
+  return append(ledger, made.events, made.told);
 }
 
 function fileTime(file: string): number {
@@ -169,7 +196,7 @@ export async function ingestPickleFile(ledger: Ledger, file: string, o: FileInge
   const key = keyFor(file, o.defaults ?? {}, o.onNote ?? (() => {}));
   if (o.waiting?.(key)) return waits(key);
   noteStrayStrides(file, profile, o.onNote);
-  return whole(ledger, () => append(ledger, importEvents(ledger, profile, key, { format: 'pickle', origin: originOf(file), bytes, run: o.defaults?.run ?? null, time: fileTime(file) })));
+  return whole(ledger, () => appendSnapshot(ledger, fileSnapshotEvents(ledger, profile, key, { format: 'pickle', origin: originOf(file), bytes, run: o.defaults?.run ?? null, time: fileTime(file) })));
 }
 
 /** Issue 9.3: the snapshot row and its events are one transaction (a failure leaves neither). */
@@ -185,7 +212,7 @@ export async function ingestRemoteJsonFile(ledger: Ledger, file: string, o: File
   const key = remoteKeyFor(file, o);
   if (o.waiting?.(key)) return waits(key);
   noteStrayStrides(file, profile, o.onNote);
-  return whole(ledger, () => append(ledger, importEvents(ledger, profile, key, { format: 'remote-json', origin: originOf(file), bytes: pickle, run: o.defaults?.run ?? null, time: fileTime(file) })));
+  return whole(ledger, () => appendSnapshot(ledger, fileSnapshotEvents(ledger, profile, key, { format: 'remote-json', origin: originOf(file), bytes: pickle, run: o.defaults?.run ?? null, time: fileTime(file) })));
 }
 
 /**
@@ -206,6 +233,7 @@ export async function ingestMegaCacheFile(ledger: Ledger, file: string, o: FileI
 
 function megaCacheEvents(ledger: Ledger, file: string, bundle: ReturnType<typeof decodeMegaCache>, d: LineDefaults, o: FileIngestOptions): Summary {
   const events: NewEvent[] = [];
+  let told = 0;
   const others = new Map<string, number>();
   const unused = new Map<string, string>();
   let part = 0;
@@ -222,11 +250,13 @@ function megaCacheEvents(ledger: Ledger, file: string, bundle: ReturnType<typeof
     if (!unused.has(key)) unused.set(key, flagsNotUsed(file, 'mega-cache', key, d) ?? '');
     const profile = withFile(file, () => unpickleProfile(a.content), `pgo artifact ${part} (${a.key})`);
     noteStrayStrides(file, profile, o.onNote, ` pgo artifact ${part} (${a.key})`);
-    events.push(...importEvents(ledger, profile, key, { format: 'megacache', origin: originOf(file), bytes: a.content, run: d.run ?? null, time: fileTime(file) }, part));
+    const made = fileSnapshotEvents(ledger, profile, key, { format: 'megacache', origin: originOf(file), bytes: a.content, run: d.run ?? null, time: fileTime(file) }, part);
+    events.push(...made.events);
+    told += made.told;
     part++;
   }
   // said once the append stood: a failed one is said as failed, not as ingested
-  const s = append(ledger, events);
+  const s = append(ledger, events, told);
   for (const n of unused.values()) if (n) o.onNote?.(n);
   if (others.size) o.onNote?.(`${inputName(file)}: ${part} pgo artifacts ingested; left alone: ${[...others].map(([t, n]) => `${n} ${t}`).join(', ')}`);
   return s;

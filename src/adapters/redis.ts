@@ -9,7 +9,7 @@ import { joinProfiles } from '../model/join-profiles.ts';
 import type { Profile } from '../model/profile.ts';
 import { diffProfiles, type EntryChange } from '../store/diff.ts';
 import type { Ledger } from '../store/ledger.ts';
-import { importEvents } from './ingest-snapshot.ts';
+import { fileSnapshotEvents } from './ingest-snapshot.ts';
 
 export class RedisError extends LedgerError {
   constructor(message: string) {
@@ -297,10 +297,14 @@ export async function pullProfiles(ledger: Ledger, url: string, which: { cacheKe
       const { pickle, profile } = decodeEntry(value);
       const origin = `${redisWhere(url)}/${k}`;
       // the snapshot and its events are one transaction: a failure leaves neither
-      const a = ledger.sql.immediate(() => ledger.append(importEvents(ledger, profile, cacheKey, { format: 'redis', origin, bytes: pickle, run: o.run ?? null, time: Date.now() })));
+      // (an entry the profile's traces held tells nothing: already in the log, fileSnapshotEvents)
+      const a = ledger.sql.immediate(() => {
+        const made = fileSnapshotEvents(ledger, profile, cacheKey, { format: 'redis', origin, bytes: pickle, run: o.run ?? null, time: Date.now() });
+        return { ...ledger.append(made.events), told: made.told };
+      });
       res.keys.push(k);
       res.appended += a.appended;
-      res.duplicates += a.duplicates;
+      res.duplicates += a.duplicates + a.told;
       res.records += a.records;
     }
   });
