@@ -43,7 +43,9 @@ describe('symbolic links, pipes and devices in folders, for ingest and watch ali
     const s = JSON.parse(r.stdout);
     // run1's log, run2's log and run2's pickle: run2 once, though two links lead to it
     assert.deepEqual(s.kinds, { trace: 2, pickle: 1 });
-    assert.equal(s.duplicates, 0, 'no file read twice');
+    // (run2's pickle is what its log's puts held: its entries count as already in the log, once)
+    const once = JSON.parse(cli(db(), ['ingest', '--json', join(RUNS, 'run1/trace.log.gz'), join(RUNS, 'run2')]).stdout.trim().split('\n').at(-1)!) as { duplicates: number };
+    assert.equal(s.duplicates, once.duplicates, 'no file read twice');
     assert.equal(s.not_regular, 3, 'a, b (a loop) and gone');
     assert.match(r.stderr, /links\/a: a symbolic link in a loop of links, not a regular file: skipped\n/);
     assert.match(r.stderr, /links\/gone: a symbolic link to nothing there, not a regular file: skipped\n/);
@@ -66,10 +68,11 @@ describe('symbolic links, pipes and devices in folders, for ingest and watch ali
 
   it('watch --once reads the same files once each, and names what it skipped', () => {
     const path = db();
-    const w = run(path, ['watch', '--once', links]);
+    const w = run(path, ['watch', '--once', '--json', links]);
     assert.equal(w.status, 0, w.stderr);
-    assert.equal(w.stdout.match(/: trace: /g)?.length, 2, w.stdout);
-    assert.equal(w.stdout.match(/: pickle: /g)?.length, 1, w.stdout);
+    // (--json: the text leaves out an input that added nothing, as run2's pickle, which its log told)
+    const kinds = w.stdout.trim().split('\n').map((l) => JSON.parse(l) as { report: string; kind?: string }).filter((l) => l.report === 'input').map((l) => l.kind);
+    assert.deepEqual(kinds.sort(), ['pickle', 'trace', 'trace'], w.stdout);
     assert.match(w.stderr, /links\/gone: a symbolic link to nothing there, not a regular file: skipped\n/);
     const i = db();
     assert.equal(cli(i, ['ingest', links]).status, 0);
