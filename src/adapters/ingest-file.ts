@@ -102,6 +102,26 @@ function looksBinary(head: Uint8Array): boolean {
   }
 }
 
+/** Names that say a file holds JSON lines: in a folder, one whose head is no other kind is read as observation lines. */
+const JSON_LINES_NAMES = /\.(jsonl|ndjson)(\.gz)?$/i;
+
+/**
+ * A folder's file's kind: from its head, as kindOfHead tells it; a file named as JSON lines
+ * (`.jsonl`, `.ndjson`) whose head is neither another kind nor other JSON (an object whose first
+ * key is none of an observation line's, an array) is read as observation lines, so a damaged
+ * first line (NUL bytes a crashed writer left, a line cut) fails, named, instead of passing as
+ * no PGO data with every line after it (trial s29b: 1,001 good lines dropped, exit 0). ingest's
+ * folders and watch's alike.
+ */
+export function folderFileKind(path: string, head: Uint8Array): IngestKind | null {
+  const kind = kindOfHead(head);
+  if (kind !== null || !JSON_LINES_NAMES.test(path)) return kind;
+  const text = Buffer.from(head.buffer, head.byteOffset, head.byteLength).toString('latin1').replace(/^\xef\xbb\xbf/, '');
+  // empty, or only whitespace: no lines, no data (as an empty .jsonl given alone)
+  if (!/\S/.test(text)) return null;
+  return /^\s*[[{]/.test(text) ? null : 'observations';
+}
+
 /** Tells a file's kind from its first bytes (a folder is read file by file; see ingestFile). */
 export function detectKind(file: string): IngestKind {
   const fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
@@ -222,7 +242,7 @@ async function ingestFolder(ledger: Ledger, dir: string, o: FileIngestOptions): 
   for (const f of found) {
     try {
       const head = await folderFileHead(f);
-      const kind = o.kind ?? kindOfHead(head);
+      const kind = o.kind ?? folderFileKind(f, head);
       heads.set(f, { kind, start: kind === 'trace' ? glogStart(head) : null });
     } catch (e) {
       if (classify(e) === 'bug') throw e;

@@ -86,9 +86,17 @@ function profileDigestText(profile: Profile): string {
   return JSON.stringify(rows, (_k, v) => (typeof v === 'bigint' ? `${v}n` : v));
 }
 
+/**
+ * A file's name as PyTorch wrote it: a gzipped copy (`code_state_job_None_.pkl.gz`, read
+ * through gunzip) is named by the file inside (trial s29a: its key was not told, exit 2).
+ */
+function unzippedName(file: string): string {
+  return basename(file).replace(/\.gz$/i, '');
+}
+
 /** `code_state_<key>.pkl` back to its key (the file name replaced <>:"/\|?* by _, so the job may differ). */
 export function keyFromFileName(file: string): string | null {
-  const m = /^code_state_(.+)_(None|\d+)_(.*)\.pkl$/.exec(basename(file));
+  const m = /^code_state_(.+)_(None|\d+)_(.*)\.pkl$/.exec(unzippedName(file));
   return m ? `${m[1]}:${m[2]}:${m[3]}` : null;
 }
 
@@ -144,7 +152,8 @@ function remoteKeyFor(file: string, o: FileIngestOptions): string {
   if (d.job) return cacheKey({ job: d.job, rank: d.rank ?? null, tag: d.tag ?? '' });
   const w = ingestWords(d);
   if (o.key !== undefined) return checkedKey(o.key, w.key);
-  const besides = file === '-' ? [] : [...new Set([basename(file).replace(/value/g, 'key').replace(/\.json$/, '.txt'), `${basename(file)}.key`])].filter((b) => b !== basename(file));
+  const name = unzippedName(file);
+  const besides = file === '-' ? [] : [...new Set([name.replace(/value/g, 'key').replace(/\.json$/, '.txt'), `${name}.key`])].filter((b) => b !== basename(file));
   for (const beside of besides) {
     const text = readSmallFile(join(dirname(file), beside));
     if (text === undefined) continue;

@@ -1,7 +1,7 @@
 import { statSync, type Stats } from 'node:fs';
 import { aboutInput, classify, isDatabaseFailure, namingLedger } from '../../errors.ts';
 import type { Ledger } from '../../store/ledger.ts';
-import { kindOfHead, type IngestKind } from '../ingest-file.ts';
+import { folderFileKind, type IngestKind } from '../ingest-file.ts';
 import { inputHead } from '../read-lines.ts';
 import { glogStart } from '../../codecs/trace/glog-start.ts';
 import { readingOrder } from '../reading-order.ts';
@@ -99,7 +99,7 @@ export async function followPaths(ledger: Ledger, state: FolderState, paths: str
     if (known && !(known.kind === 'not-pgo' && (known.size !== st.size || known.ino !== st.ino))) continue;
     try {
       const { head, gzip } = await inputHead(path);
-      const kind = kindOfHead(head);
+      const kind = folderFileKind(path, head);
       const start = kind === 'trace' ? glogStart(head) : null;
       if (start !== null) (state.starts ??= new Map()).set(path, start);
       // an empty file may be a log about to be written: asked again when it grows
