@@ -712,6 +712,13 @@ class TraceScope {
       this.problems.push({ line: f.line, message: `automatic_dynamic for ${f.name} in compile ${compileId ?? '?'}: no compilation_metrics names its code; skipped` });
       return;
     }
+    // a record PyTorch would not write (a byte flipped in a payload whose MD5 was made again):
+    // this entry skipped and said, as other damage is, not the whole log failed (trial s29b)
+    const bad = badRecord(f);
+    if (bad) {
+      this.problems.push({ line: f.line, message: `automatic_dynamic for ${f.name} in compile ${compileId ?? '?'}: ${bad}; skipped` });
+      return;
+    }
     const rest = this.#ordinal(`c\u0000${compileId}\u0000${f.name}\u0000${f.dim_changed}\u0000${f.reason}`);
     const payload = {
       code,
@@ -844,6 +851,16 @@ class TraceScope {
     }
     for (const s of slots) previous.set(s.slot, s.json);
   }
+}
+
+/** The reasons PyTorch's automatic_dynamic records give (pgo.py's log_auto_dynamic callers). */
+const RECORD_REASONS = new Set(['scalar change', 'size change', 'stride change', 'dimensionality change', 'other']);
+
+/** What makes a record one PyTorch does not write, or null: its dim an index below 0 or no whole number, its reason none of PyTorch's. */
+function badRecord(f: Fact<'automatic_dynamic'>): string | null {
+  if (typeof f.dim_changed === 'number' && !(Number.isSafeInteger(f.dim_changed) && f.dim_changed >= 0)) return `dim_changed ${f.dim_changed}: want a dim's index (0 or more), "scalar" or "all"`;
+  if (!RECORD_REASONS.has(f.reason)) return `reason ${JSON.stringify(f.reason)}: want one of PyTorch's (${[...RECORD_REASONS].join(', ')})`;
+  return null;
 }
 
 /** One entry of a parsed snapshot, as its events and the comparison with the snapshot before take it. */
