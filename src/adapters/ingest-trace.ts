@@ -566,6 +566,9 @@ class TraceScope {
         case 'code_state':
           this.#parse(f);
           break;
+        case 'malformed':
+          this.problems.push({ line: f.line, message: f.message });
+          break;
         // A restarted compile (attempt > 0) describes its inputs again: the last attempt is the
         // one that produced the compile, so only its descriptions are kept.
         case 'describe_tensor':

@@ -46,3 +46,38 @@ describe('a trace: an automatic_dynamic record PyTorch would not write is skippe
     });
   }
 });
+
+// Trial s29b: a metadata field of the wrong type (no MD5 guards a glog line's metadata) dropped
+// a described input without a word ("source": 17), or was said only as "no compilation_metrics
+// names its code" ("co_firstlineno": "x"), not at its line.
+describe("a trace: an entry's metadata field of the wrong type is said at its line", () => {
+  const at = (n: number, from: RegExp, to: string) => {
+    const out = [...lines];
+    assert.match(out[n - 1], from);
+    out[n - 1] = out[n - 1].replace(from, to);
+    return out.join('\n');
+  };
+  const ingest = (name: string, text: string) => {
+    const file = join(dir, `${name}.log`);
+    writeFileSync(file, text);
+    const r = cli(join(dir, `${name}.db`), ['ingest', file]);
+    assert.equal(r.status, 0, r.stderr);
+    return r;
+  };
+  it('describe_source with a source that is no string: that input skipped, said', () => {
+    const line = lines.findIndex((l) => l.includes('{"describe_source": ')) + 1;
+    const r = ingest('source-17', at(line, /"source": "[^"]*"/, '"source": 17'));
+    assert.match(r.stderr, new RegExp(`source-17\\.log:${line}: describe_source: describer_id \\d+, id \\d+, source 17: PyTorch writes two ints and a string; skipped\\n`));
+    assert.match(r.stdout, /1 problem said above/);
+  });
+  it('describe_tensor with a describer_id that is no int: said', () => {
+    const line = lines.findIndex((l) => l.includes('{"describe_tensor": ')) + 1;
+    const r = ingest('describer-q', at(line, /"describer_id": \d+/, '"describer_id": "q"'));
+    assert.match(r.stderr, new RegExp(`describer-q\\.log:${line}: describe_tensor: describer_id "q", id \\d+, size \\[[^\\]]*\\]: PyTorch writes two ints and a list; skipped\\n`));
+  });
+  it('compilation_metrics with a co_firstlineno that is no int: said at its line, then what it leaves unnamed', () => {
+    const line = lines.findIndex((l) => l.includes('{"compilation_metrics": ')) + 1;
+    const r = ingest('lineno-x', at(line, /"co_firstlineno": \d+/, '"co_firstlineno": "x"'));
+    assert.match(r.stderr, new RegExp(`lineno-x\\.log:${line}: compilation_metrics: co_name "f", co_filename "/srv/train/train\\.py", co_firstlineno "x": PyTorch writes two strings and an int; its code is not named\\n`));
+  });
+});

@@ -12,7 +12,16 @@ export type TraceFact =
   | ({ kind: 'describe_tensor'; line: number; describerId: number; id: number } & DescribedCompile & DescribedTensor)
   | ({ kind: 'describe_source'; line: number; describerId: number; id: number; source: string } & DescribedCompile)
   | ({ kind: 'create_symbol'; line: number; source: string; value: number | string | { float: string } } & DescribedCompile)
-  | ({ kind: 'equals_match'; line: number; source: string; value: number | string | { float: string } } & DescribedCompile);
+  | ({ kind: 'equals_match'; line: number; source: string; value: number | string | { float: string } } & DescribedCompile)
+  /** An entry of a kind with a parser whose fields are not as PyTorch writes them (a byte flipped where no MD5 guards: the metadata): said, skipped. */
+  | { kind: 'malformed'; line: number; message: string };
+
+/** What a field holds, said short: `"q"`, `17`, `null`, `absent`. */
+function fieldText(v: unknown): string {
+  if (v === undefined) return 'absent';
+  const t = JSON.stringify(v);
+  return t.length > 40 ? `${t.slice(0, 37)}...` : t;
+}
 
 /** The compile a description belongs to: `frame_id/frame_compile_id` (the attempt apart: a restart re-describes). */
 export interface DescribedCompile {
@@ -195,7 +204,11 @@ const parsers: Record<string, Parser> = {
     const t = obj(e.meta.describe_tensor);
     const describerId = int(t?.describer_id);
     const id = int(t?.id);
-    if (!t || describerId === null || id === null || !Array.isArray(t.size)) return false;
+    if (!t || describerId === null || id === null || !Array.isArray(t.size)) {
+      // (trial s29b: a field of the wrong type dropped the input without a word)
+      if (t) out({ kind: 'malformed', line: e.line, message: `describe_tensor: describer_id ${fieldText(t.describer_id)}, id ${fieldText(t.id)}, size ${fieldText(t.size)}: PyTorch writes two ints and a list; skipped` });
+      return t !== null;
+    }
     out({
       kind: 'describe_tensor',
       line: e.line,
@@ -217,7 +230,10 @@ const parsers: Record<string, Parser> = {
     const describerId = int(m?.describer_id);
     const id = int(m?.id);
     const source = str(m?.source);
-    if (describerId === null || id === null || source === null) return false;
+    if (describerId === null || id === null || source === null) {
+      if (m) out({ kind: 'malformed', line: e.line, message: `describe_source: describer_id ${fieldText(m.describer_id)}, id ${fieldText(m.id)}, source ${fieldText(m.source)}: PyTorch writes two ints and a string; skipped` });
+      return m !== null;
+    }
     out({ kind: 'describe_source', line: e.line, describerId, id, source, ...describedCompile(e) });
     return true;
   },
@@ -275,6 +291,10 @@ const parsers: Record<string, Parser> = {
   compilation_metrics(e, out) {
     const m = obj(e.meta.compilation_metrics);
     if (!m) return false;
+    // its code named by three fields: one of another type names none, and is said here, where it is
+    if ((m.co_name !== undefined && m.co_name !== null && typeof m.co_name !== 'string') || (m.co_filename !== undefined && m.co_filename !== null && typeof m.co_filename !== 'string') || (m.co_firstlineno !== undefined && m.co_firstlineno !== null && typeof m.co_firstlineno !== 'number')) {
+      out({ kind: 'malformed', line: e.line, message: `compilation_metrics: co_name ${fieldText(m.co_name)}, co_filename ${fieldText(m.co_filename)}, co_firstlineno ${fieldText(m.co_firstlineno)}: PyTorch writes two strings and an int; its code is not named` });
+    }
     let jobId: string | null = null;
     let tag: string | null = null;
     try {
