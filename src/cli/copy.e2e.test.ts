@@ -50,7 +50,8 @@ describe('issue 11.5: copy moves a ledger between backends', () => {
     const pg = freshLedger('postgres');
     const b = join(dir, 'b.db');
     const events = jobs(a).reduce((n, p) => n + p.events, 0);
-    assert.ok(events > 200, `events: ${events}`);
+    // (178 since session 29: the pickle and the mega-cache bring no entry the traces did not hold)
+    assert.ok(events > 150, `events: ${events}`);
 
     const first = JSON.parse(ok(a, ['copy', '--from', a, '--to', pg, '--json']));
     assert.equal(first.events, events);
