@@ -1298,6 +1298,22 @@ describe('probe13 (real PyTorch, session 27): a run under torch.compile(dynamic=
   });
 });
 
+describe('why --dim of a dim whose size turned dynamic whole later (trial s29a)', () => {
+  it("probe3: forward's L['x'] dim 1, logged 5 -> 9 in run 2 before run 3 changed its number of dims: the error says the record", () => {
+    const db = join(dir, 'probe3-dim-before.db');
+    for (const n of [1, 2, 3]) ok(cli(db, ['ingest', join(RUNS, 'probe3', `run${n}`, 'trace.log.gz')]));
+    const run2 = (JSON.parse(ok(cli(db, ['jobs', '--json']))) as { runs: string[] }).runs[1];
+    const r = cli(db, ['why', '--job', 'probe3', '--code', 'forward', '--source', "L['x']", '--dim', '1']);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, new RegExp(`has no dim 1; its dims: rank, stride\\. Its size is dynamic whole \\(its number of dims changed\\); before that, dim 1 turned dynamic: #\\d+ \\(compile 0/1, run ${run2.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\): size change 5 -> 9\\. why --dim rank tells the whole size`));
+    // as of before run 3 it is a dim of its own, told as ever
+    const record = /#(\d+) \(compile 0\/1/.exec(r.stderr)![1];
+    ok(cli(db, ['why', '--job', 'probe3', '--code', 'forward', '--source', "L['x']", '--dim', '1', '--as-of', record]));
+    // a dim no record names: the error as before
+    assert.doesNotMatch(cli(db, ['why', '--job', 'probe3', '--code', 'forward', '--source', "L['x']", '--dim', '7']).stderr, /before that/);
+  });
+});
+
 describe("a folder of a job's runs, each its log and the profile file PyTorch left (trial s29a)", () => {
   // Read as the logs, then the files: a run's file is what PyTorch wrote at one of its puts, so
   // it tells nothing the logs did not. Joined again, run 1's file made f's L['x'] dynamic after

@@ -20,6 +20,7 @@ import type { Ledger } from './ledger.ts';
 import type { Window } from './window.ts';
 import { whyCheckpointFor } from './why-checkpoints.ts';
 import { coldPut } from './cold-put.ts';
+import { historyAsOf } from './history.ts';
 import { carried, carriedKey, dimKey, isDynamic, isStatic, recordNamedDim, recordValue, sameDim, show, track, valueAt, valuesOf, whyFold, type Acc, type DimRef, type Evidence, type Keep, type Logged, type Track } from './why-fold.ts';
 
 export { dimKey, type DimRef, type Evidence };
@@ -138,13 +139,30 @@ export function explain(ledger: Ledger, profileId: number, opts: ExplainOptions 
     const dim = opts.dim && dimRefText(opts.dim);
     if (opts.source !== undefined && dim !== undefined) {
       const has = [...new Set(explainWith(ledger, profileId, { source: opts.source, code: opts.code, window: opts.window, becameOnly: true }, null, 0).map((s) => dimRefText(s.dim)))];
-      if (has.length) throw inputError(`${opts.source}${opts.code ? ` in code ${opts.code}` : ''} of ${cacheKey} has no dim ${dim}; its dims: ${has.join(', ')}`);
+      if (has.length) throw inputError(`${opts.source}${opts.code ? ` in code ${opts.code}` : ''} of ${cacheKey} has no dim ${dim}; its dims: ${has.join(', ')}${dimBeforeWhole(ledger, profileId, opts, has)}`);
     }
     const codes = [...ledger.fold(profileId, opts.window ?? {}).profile.codes.values()];
     const wanted = opts.code ? matchCode(codes.map((c) => c.id), opts.code) : null;
     noSuchSource(cacheKey, { source: opts.source, code: opts.code, dim, window: opts.window, has: sourcesOf(codes, wanted) });
   }
   return stories;
+}
+
+/**
+ * A size or stride dim asked for whose field is dynamic whole now (its number of dims changed,
+ * so it has no dims of its own): PyTorch's records of that dim before, said with the error
+ * (trial s29a: probe3's L['x'] dim 1, logged 5 -> 9 in run 2, met only "has no dim 1").
+ */
+function dimBeforeWhole(ledger: Ledger, profileId: number, opts: ExplainOptions, has: string[]): string {
+  const d = opts.dim;
+  if (!d || d.field === 'scalar' || d.index === undefined) return '';
+  const whole = d.field === 'size' ? 'rank' : 'stride';
+  if (!has.includes(whole)) return '';
+  const codes = opts.code ? matchCode([...ledger.fold(profileId, opts.window ?? {}).profile.codes.values()].map((c) => c.id), opts.code) : null;
+  const rows = historyAsOf(ledger, profileId, opts.window ?? {}).filter((h) => h.name === opts.source && h.dim_changed === d.index && h.reason === `${d.field} change` && (!codes || codes(h.code)));
+  if (!rows.length) return '';
+  const logged = rows.map((h) => `#${h.position} (${h.compileId ? `compile ${h.compileId}, ` : ''}run ${h.run ?? '-'}${h.kind === 'dynamic.logged' ? '' : ', by PyTorch\'s rule'}): ${h.reason} ${recordValue(h.cached)} -> ${recordValue(h.new)}`);
+  return `. Its ${d.field} is dynamic whole (its number of dims changed); before that, ${d.field === 'size' ? 'dim' : 'stride'} ${d.index} turned dynamic: ${logged.join('; ')}. why --dim ${whole} tells the whole ${d.field}, history --source lists every record`;
 }
 
 function explainWith(ledger: Ledger, profileId: number, opts: ExplainOptions, onlyCode: string | null, depth: number): DimStory[] {
