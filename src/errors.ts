@@ -93,8 +93,18 @@ export function aboutInput(path: string, what: string, e: unknown): string {
 export function isDatabaseFailure(e: unknown): boolean {
   for (let cur = e, i = 0; cur instanceof Error && i < 8; cur = cur.cause, i++) {
     const code = (cur as NodeJS.ErrnoException).code;
-    if ((typeof code === 'string' && code.startsWith('SQLITE_')) || cur.name === 'DamageError' || cur.name === 'PostgresRefusal') return true;
+    if ((typeof code === 'string' && code.startsWith('SQLITE_')) || cur.name === 'DamageError' || cur.name === 'PostgresRefusal' || cur.name === 'LedgerTakenBack') return true;
   }
+  return false;
+}
+
+/**
+ * Whether a SQLite ledger this command had open was taken back under it before it wrote (a
+ * new ledger another process made and removed, having failed with nothing written: writers
+ * started together on one new path): the command may run again on the path (trial s29b).
+ */
+export function ledgerTakenBack(e: unknown): boolean {
+  for (let cur = e, i = 0; cur instanceof Error && i < 8; cur = cur.cause, i++) if (cur.name === 'LedgerTakenBack') return true;
   return false;
 }
 

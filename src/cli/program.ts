@@ -1,6 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
 import type { Ledger } from '../store/ledger.ts';
-import { classify, fullMessage, LedgerError, namingLedger } from '../errors.ts';
+import { classify, fullMessage, LedgerError, ledgerTakenBack, namingLedger } from '../errors.ts';
 import type { LedgerFileBefore } from '../store/new-ledger-file.ts';
 import { VERSION } from '../version.ts';
 import { DB_FLAG, usage, type CliContext } from './context.ts';
@@ -59,8 +59,25 @@ function unknownCommandFirst(argv: string[]): string[] {
   return argv.filter((a, i) => i < 2 || !((afterHelp && i === first) || answeredAtOnce(a, i)));
 }
 
-/** Builds the command line and runs it; returns the exit code. Each command loads the library parts it uses when it runs. */
+/**
+ * Builds the command line and runs it; returns the exit code. Each command loads the library
+ * parts it uses when it runs. A command whose new SQLite ledger another process took back under
+ * it before it wrote anything (two ingests started together on a new path, the other failing
+ * with nothing written: new-ledger-file.ts) runs again, twice at most, where it printed nothing
+ * and read no standard input: it failed "run the command again" (trial s29b, 3 runs in 20).
+ */
 export async function runCli(argv: string[], program = new Command()): Promise<number> {
+  for (let again = 0; ; again++) {
+    const printed = { any: false, mayRunAgain: again < 2 && !argv.slice(2).includes('-') };
+    try {
+      return await runOnce(argv, again === 0 ? program : new Command(), printed);
+    } catch (e) {
+      if (!printed.mayRunAgain || printed.any || !ledgerTakenBack(e)) throw e;
+    }
+  }
+}
+
+async function runOnce(argv: string[], program: Command, printed: { any: boolean; mayRunAgain: boolean }): Promise<number> {
   let code = 0;
   let ledger: Ledger | undefined;
   /** What was at the path before a command that takes back a ledger it made in vain (pull, watch) opened it. */
@@ -100,7 +117,10 @@ export async function runCli(argv: string[], program = new Command()): Promise<n
       }
       return ledger;
     },
-    out: (s) => void process.stdout.write(s.endsWith('\n') ? s : s + '\n'),
+    out: (s) => {
+      printed.any = true;
+      process.stdout.write(s.endsWith('\n') ? s : s + '\n');
+    },
     setExitCode: (c) => void (code = c),
     errorSaid: () => void (errorSaid = true),
   };
@@ -133,7 +153,8 @@ export async function runCli(argv: string[], program = new Command()): Promise<n
     // a --json reader sees a failure on stdout as ingest's failed inputs are, `{error}` (trial s28b:
     // read commands printed nothing there); commander's own (a bad flag, a required one left out,
     // checked in a preAction hook) is said on stderr only (trial s28c)
-    if (ran !== undefined && (ran.opts() as { json?: boolean }).json && !errorSaid && !(e instanceof CommanderError)) process.stdout.write(`${JSON.stringify({ error: fullMessage(e) })}\n`);
+    // (not where it runs again: runCli)
+    if (ran !== undefined && (ran.opts() as { json?: boolean }).json && !errorSaid && !(e instanceof CommanderError) && (printed.any || !printed.mayRunAgain || !ledgerTakenBack(e))) process.stdout.write(`${JSON.stringify({ error: fullMessage(e) })}\n`);
     throw e;
   }
   if (said) process.stderr.write(`pgo-ledger: ${said}\n`);

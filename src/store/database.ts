@@ -127,7 +127,10 @@ const identityOf = (path: string): FileIdentity | null => {
   }
 };
 /** This open's file is no longer at its path (see FileIdentity): opened again. */
-class TakenBack extends Error {}
+class TakenBack extends Error {
+  // (a name isDatabaseFailure and ledgerTakenBack know it by: the ledger, not the input, failed)
+  override name = 'LedgerTakenBack';
+}
 /**
  * Whether a file SQLite could not open or read is a new one another process is taking back:
  * a file of a few pages (a ledger's making cut short by a full disk or a file-size limit, in
