@@ -1334,6 +1334,19 @@ describe("a folder of a job's runs, each its log and the profile file PyTorch le
     assert.doesNotMatch(why, /pickle/);
   });
 
+  it("a file no log told of whole (run 2's, its log not read) is joined whole, though one entry equals run 1's: retracting run 1 leaves run 2's file as PyTorch wrote it (trial s29c)", () => {
+    const db = join(dir, 'probe13-cold-file.db');
+    ok(cli(db, ['ingest', join(RUNS, 'probe13', 'run1', 'trace.log.gz')]));
+    const [r1] = (JSON.parse(ok(cli(db, ['jobs', '--json']))) as { runs: string[] }).runs;
+    // run 2 started cold: its file holds h's [3, 5] as run 1's puts did, and its own f and g
+    const r = JSON.parse(ok(cli(db, ['ingest', '--json', join(RUNS, 'probe13', 'run2', 'code_state_probe13_None_.pkl')])).trim()) as { appended: number; duplicates: number };
+    assert.deepEqual([r.appended, r.duplicates], [4, 0]);
+    ok(cli(db, ['retract', '--run', r1]));
+    const out = join(dir, 'probe13-cold-file.pkl');
+    ok(cli(db, ['export', '--job', 'probe13', '--format', 'pickle', '-o', out]));
+    assert.deepEqual(readFileSync(out), readFileSync(join(RUNS, 'probe13', 'run2', 'code_state_probe13_None_.pkl')));
+  });
+
   it('every probe: its folder gives the events its logs give, and exports what its logs export', () => {
     for (const probe of ['probe3', 'probe5', 'probe7', 'probe11', 'probe15', 'probe4-remote']) {
       const folder = join(dir, `${probe}-folder.db`);

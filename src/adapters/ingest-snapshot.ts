@@ -12,7 +12,7 @@ import { codeIdLabel } from '../model/code-id.ts';
 import { strayInferStrides } from '../model/stray-infer-strides.ts';
 import { counted } from '../counted.ts';
 import type { Ledger, NewEvent } from '../store/ledger.ts';
-import { entriesTracesHeld, toldKey } from '../store/told-entries.ts';
+import { slotOf, snapshotsTracesHeld, snapshotText } from '../store/told-entries.ts';
 import type { FileIngestOptions } from './ingest-file.ts';
 import type { LineDefaults } from './observation-lines.ts';
 import { flagsNotUsed } from './flags-not-used.ts';
@@ -41,11 +41,12 @@ export function importEvents(ledger: Ledger, profile: Profile, key: string, src:
 
 /**
  * A snapshot PyTorch wrote (a profile file, a remote value, a mega-cache artifact) as
- * importEvents makes them, less the entries the profile's traces held (`entriesTracesHeld`):
- * those it tells nothing of, `told` counts them (already in the log).
+ * importEvents makes them; none where it is, whole, a snapshot the profile's traces held
+ * (`snapshotsTracesHeld`): it tells nothing the log did not, and `told` counts its entries
+ * (already in the log).
  */
 export function fileSnapshotEvents(ledger: Ledger, profile: Profile, key: string, src: SnapshotSource, part = 0): { events: NewEvent[]; told: number } {
-  return snapshotEvents(ledger, profile, key, src, part, entriesTracesHeld(ledger, key));
+  return snapshotEvents(ledger, profile, key, src, part, snapshotsTracesHeld(ledger, key));
 }
 
 function snapshotEvents(ledger: Ledger, profile: Profile, key: string, src: SnapshotSource, part: number, held: Set<string> | null): { events: NewEvent[]; told: number } {
@@ -54,31 +55,23 @@ function snapshotEvents(ledger: Ledger, profile: Profile, key: string, src: Snap
   const digest = createHash('sha256').update(profileDigestText(profile)).digest('hex');
   const importId = ledger.recordImport(src.format, src.origin, src.bytes, digest);
   const out: NewEvent[] = [];
-  let told = 0;
+  const entries = [...profile.codes.values()].flatMap(({ id, state }) => [...state.automaticDynamic].map(([source, entry]) => ({ id, source, json: entryToJson(entry) })));
+  if (held?.size && held.has(snapshotText(entries.map((e) => [slotOf(e.id, e.source), JSON.stringify(e.json)])))) return { events: out, told: entries.length };
   let i = 0;
-  for (const { id, state } of profile.codes.values()) {
-    for (const [source, entry] of state.automaticDynamic) {
-      const json = entryToJson(entry);
-      // (its key's index counts every entry: the others' keys are as they were)
-      if (held?.size && held.has(toldKey(id, source, JSON.stringify(json)))) {
-        told++;
-        i++;
-        continue;
-      }
-      out.push({
-        kind: 'entry.imported',
-        cacheKey: key,
-        payload: { code: id, source, entry: json, import_id: importId, format: src.format },
-        time: src.time,
-        keyedTime: false,
-        run: src.run,
-        origin: src.origin,
-        originLine: null,
-        idempotencyKey: `import\u0000${digest}\u0000${part}\u0000${key}\u0000${i++}\u0000${source}`,
-      });
-    }
+  for (const { id, source, json } of entries) {
+    out.push({
+      kind: 'entry.imported',
+      cacheKey: key,
+      payload: { code: id, source, entry: json, import_id: importId, format: src.format },
+      time: src.time,
+      keyedTime: false,
+      run: src.run,
+      origin: src.origin,
+      originLine: null,
+      idempotencyKey: `import\u0000${digest}\u0000${part}\u0000${key}\u0000${i++}\u0000${source}`,
+    });
   }
-  return { events: out, told };
+  return { events: out, told: 0 };
 }
 
 function profileDigestText(profile: Profile): string {
