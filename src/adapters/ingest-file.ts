@@ -107,8 +107,8 @@ const JSON_LINES_NAMES = /\.(jsonl|ndjson)(\.gz)?$/i;
 
 /**
  * A folder's file's kind: from its head, as kindOfHead tells it; a file named as JSON lines
- * (`.jsonl`, `.ndjson`) whose head is neither another kind nor other JSON (an object whose first
- * key is none of an observation line's, an array) is read as observation lines, so a damaged
+ * (`.jsonl`, `.ndjson`) whose head is neither another kind nor a JSON object of other keys
+ * (another program's lines) is read as observation lines, so a damaged
  * first line (NUL bytes a crashed writer left, a line cut) fails, named, instead of passing as
  * no PGO data with every line after it (trial s29b: 1,001 good lines dropped, exit 0). ingest's
  * folders and watch's alike.
@@ -119,7 +119,8 @@ export function folderFileKind(path: string, head: Uint8Array): IngestKind | nul
   const text = Buffer.from(head.buffer, head.byteOffset, head.byteLength).toString('latin1').replace(/^\xef\xbb\xbf/, '');
   // empty, or only whitespace: no lines, no data (as an empty .jsonl given alone)
   if (!/\S/.test(text)) return null;
-  return /^\s*[[{]/.test(text) ? null : 'observations';
+  // an object of other keys is another program's lines (kindOfHead); an array, or no JSON, is damage (trial s29c: `[1, 2, 3]` then good lines)
+  return /^\s*\{/.test(text) ? null : 'observations';
 }
 
 /** Tells a file's kind from its first bytes (a folder is read file by file; see ingestFile). */

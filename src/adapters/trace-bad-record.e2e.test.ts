@@ -29,6 +29,8 @@ describe('a trace: an automatic_dynamic record PyTorch would not write is skippe
   for (const [field, value, said] of [
     ['dim_changed', '-1', /dim_changed -1: want a dim's index \(0 or more\), "scalar" or "all"; skipped/],
     ['dim_changed', '1.5', /dim_changed 1\.5: want a dim's index/],
+    // trial s29c: a string other than "scalar" or "all" was read as "all", unsaid
+    ['dim_changed', '"zero"', /dim_changed "zero": want a dim's index \(0 or more\), "scalar" or "all"; skipped/],
     ['reason', '"x\\u0000y"', /reason "x\\u0000y": want one of PyTorch's \(scalar change, size change, stride change, dimensionality change, other\); skipped/],
   ] as const) {
     it(`${field} ${value}: the log goes in but that record; exit 0`, () => {

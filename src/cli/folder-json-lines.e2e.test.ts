@@ -20,7 +20,8 @@ describe('a folder: a file named as JSON lines whose first line is damaged fails
   writeFileSync(join(d, 'cut.ndjson'), 'broken first line\n' + lines('cut', 3));
   // what stays no PGO data: another program's JSON lines, JSON of other keys, an empty file, text
   writeFileSync(join(d, 'metrics.jsonl'), '{"step": 1, "loss": 0.5}\n{"step": 2, "loss": 0.4}\n');
-  writeFileSync(join(d, 'list.jsonl'), '[1, 2]\n');
+  // trial s29c: an array first, good lines after it, passed as no PGO data too
+  writeFileSync(join(d, 'array.jsonl'), '[1, 2, 3]\n' + lines('array', 2));
   writeFileSync(join(d, 'empty.jsonl'), '');
   writeFileSync(join(d, 'notes.txt'), 'broken first line\n');
 
@@ -28,12 +29,13 @@ describe('a folder: a file named as JSON lines whose first line is damaged fails
     const r = cli(join(dir, 'i.db'), ['ingest', '--json', d]);
     assert.equal(r.status, 2, r.stderr);
     const [s] = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { appended: number; kinds: Record<string, number>; not_pgo: number; failed: { input: string; error: string }[] });
-    assert.deepEqual(s.failed.map((f) => f.input).sort(), [join(d, 'cut.ndjson'), join(d, 'nul.jsonl')]);
+    assert.deepEqual(s.failed.map((f) => f.input).sort(), [join(d, 'array.jsonl'), join(d, 'cut.ndjson'), join(d, 'nul.jsonl')]);
+    assert.match(s.failed.find((f) => f.input.endsWith('array.jsonl'))!.error, /array\.jsonl:1: /);
     assert.match(s.failed.find((f) => f.input.endsWith('cut.ndjson'))!.error, /cut\.ndjson:1: /);
     assert.match(s.failed.find((f) => f.input.endsWith('nul.jsonl'))!.error, /nul\.jsonl:1: /);
     assert.equal(s.appended, 5);
-    assert.equal(s.not_pgo, 4, 'metrics.jsonl, list.jsonl, empty.jsonl, notes.txt');
-    assert.match(r.stderr, /2 inputs failed \(the others were ingested\): .*cut\.ndjson, .*nul\.jsonl\n/);
+    assert.equal(s.not_pgo, 3, 'metrics.jsonl, empty.jsonl, notes.txt');
+    assert.match(r.stderr, /3 inputs failed \(the others were ingested\): .*array\.jsonl, .*cut\.ndjson, .*nul\.jsonl\n/);
   });
 
   it('watch --once: the same two said, the good file ingested', () => {

@@ -30,7 +30,8 @@ export function pullCommand(program: Command, ctx: CliContext): void {
       if ((!o.all && r.missing.length) || r.bad.length) {
         ctx.setExitCode(2);
         // as every command that fails under --json ends its stdout
-        const failed = [...(o.all ? [] : r.missing.map((k) => `${k}: not set`)), ...r.bad.map((b) => `${b.key}: ${b.message}`)];
+        // what stderr's last line says of the bad entries (each named above it), and the keys not set
+        const failed = [...(o.all ? [] : r.missing.map((k) => `${k}: not set`)), ...(r.bad.length ? [`${r.bad.length} bad entr${r.bad.length === 1 ? 'y' : 'ies'} not pulled: ${r.bad.map((b) => b.key).join(', ')}`] : [])];
         if (o.json) ctx.out(JSON.stringify({ error: failed.join('; ') }));
       }
     });

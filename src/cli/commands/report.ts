@@ -53,7 +53,8 @@ export function reportCommand(program: Command, ctx: CliContext): void {
         throw e;
       }
       // (to stdout's own descriptor: no words after the page)
-      if (fd !== 1 && o.json) ctx.out(JSON.stringify({ output: file, profiles: profiles.map((p) => p.cacheKey), jobs: jobs.length, bytes: bytes.length }));
+      // `profiles` a count, as replay's and verify's; the keys apart (trial s29c)
+      if (fd !== 1 && o.json) ctx.out(JSON.stringify({ output: file, profiles: profiles.length, cache_keys: profiles.map((p) => p.cacheKey), jobs: jobs.length, bytes: bytes.length }));
       else if (fd !== 1) ctx.out(`wrote ${file} (${counted(profiles.length, 'profile')}${jobs.length ? `, ${counted(jobs.length, 'job')} on its index` : ''}, ${bytes.length} bytes)`);
     });
 }

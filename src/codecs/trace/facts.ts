@@ -157,6 +157,11 @@ const parsers: Record<string, Parser> = {
     const name = str(ev.name) ?? '';
     if (name === 'automatic_dynamic') {
       const dim = args.dim_changed;
+      // PyTorch writes a dim's index, "scalar" or "all" (a number is checked where the record is made)
+      if (typeof dim !== 'number' && dim !== 'scalar' && dim !== 'all') {
+        out({ kind: 'malformed', line: e.line, message: `automatic_dynamic for ${String(args.name)} in compile ${e.compileId ?? str(args.compile_id) ?? '?'}: dim_changed ${fieldText(dim)}: want a dim's index (0 or more), "scalar" or "all"; skipped` });
+        return true;
+      }
       out({
         kind: 'automatic_dynamic',
         line: e.line,
@@ -164,7 +169,7 @@ const parsers: Record<string, Parser> = {
         compileId: e.compileId ?? str(args.compile_id),
         time: ts,
         name: String(args.name),
-        dim_changed: typeof dim === 'number' ? dim : dim === 'scalar' ? 'scalar' : 'all',
+        dim_changed: dim,
         reason: String(args.reason),
         cached: String(args.cached),
         new: String(args.new),
