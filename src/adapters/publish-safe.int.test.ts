@@ -190,4 +190,18 @@ describe('issue 12.4: safe publish (a real redis-server)', () => {
     assert.equal(await other.get(KEY), damaged, 'nothing written');
     other.disconnect();
   });
+
+  it('a key of another type (a hash): publish --merge and --dry-run name the key with Redis\'s words (trial s29b: WRONGTYPE with no key)', async () => {
+    const { url } = await startRedis();
+    const other = client(url);
+    await other.hset(KEY, 'a', '1');
+    await profileOf('wrongtype', [{ name: 'f', size: [8, 64] }]);
+    for (const args of [['--merge'], ['--dry-run']]) {
+      const r = cli(join(dir, 'wrongtype.db'), ['publish', url, '--job', 'fleet', ...args]);
+      assert.equal(r.status, 2, r.stderr);
+      assert.ok(r.stderr.includes(`: ${KEY}: WRONGTYPE`), `${args.join(' ')}: ${r.stderr}`);
+    }
+    assert.equal(await other.type(KEY), 'hash', 'nothing written');
+    other.disconnect();
+  });
 });

@@ -141,7 +141,13 @@ function decodeEntry(value: Buffer): { pickle: Uint8Array; profile: Profile } {
 
 /** What Redis holds at a key now, decoded (null: nothing). */
 async function currentProfile(r: Redis, key: string, o: ReplaceWords): Promise<Profile | null> {
-  const raw = await r.getBuffer(key);
+  let raw: Buffer | null;
+  try {
+    raw = await r.getBuffer(key);
+  } catch (e) {
+    // Redis's words name no key ("WRONGTYPE Operation against a key holding the wrong kind of value"): said with it (trial s29b)
+    throw new Error(`${key}: ${(e as Error).message}`, { cause: e });
+  }
   if (raw === null) return null;
   try {
     return decodeEntry(raw).profile;
