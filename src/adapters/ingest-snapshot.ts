@@ -12,7 +12,7 @@ import { codeIdLabel } from '../model/code-id.ts';
 import { strayInferStrides } from '../model/stray-infer-strides.ts';
 import { counted } from '../counted.ts';
 import type { Ledger, NewEvent } from '../store/ledger.ts';
-import { slotOf, snapshotsTracesHeld, snapshotText } from '../store/told-entries.ts';
+import { heldWholeByTraces, slotOf } from '../store/told-entries.ts';
 import type { FileIngestOptions } from './ingest-file.ts';
 import type { LineDefaults } from './observation-lines.ts';
 import { flagsNotUsed } from './flags-not-used.ts';
@@ -36,27 +36,27 @@ export interface SnapshotSource {
  * a dim. The snapshot itself is kept (deflated) in the imports table.
  */
 export function importEvents(ledger: Ledger, profile: Profile, key: string, src: SnapshotSource, part = 0): NewEvent[] {
-  return snapshotEvents(ledger, profile, key, src, part, null).events;
+  return snapshotEvents(ledger, profile, key, src, part, false).events;
 }
 
 /**
  * A snapshot PyTorch wrote (a profile file, a remote value, a mega-cache artifact) as
  * importEvents makes them; none where it is, whole, a snapshot the profile's traces held
- * (`snapshotsTracesHeld`): it tells nothing the log did not, and `told` counts its entries
+ * (`heldWholeByTraces`): it tells nothing the log did not, and `told` counts its entries
  * (already in the log).
  */
 export function fileSnapshotEvents(ledger: Ledger, profile: Profile, key: string, src: SnapshotSource, part = 0): { events: NewEvent[]; told: number } {
-  return snapshotEvents(ledger, profile, key, src, part, snapshotsTracesHeld(ledger, key));
+  return snapshotEvents(ledger, profile, key, src, part, true);
 }
 
-function snapshotEvents(ledger: Ledger, profile: Profile, key: string, src: SnapshotSource, part: number, held: Set<string> | null): { events: NewEvent[]; told: number } {
+function snapshotEvents(ledger: Ledger, profile: Profile, key: string, src: SnapshotSource, part: number, mayBeTold: boolean): { events: NewEvent[]; told: number } {
   // Known by what it holds, not by its bytes: the same profile pickled with another protocol
   // (or memo layout) is the same import, and adds nothing the second time.
   const digest = createHash('sha256').update(profileDigestText(profile)).digest('hex');
   const importId = ledger.recordImport(src.format, src.origin, src.bytes, digest);
   const out: NewEvent[] = [];
   const entries = [...profile.codes.values()].flatMap(({ id, state }) => [...state.automaticDynamic].map(([source, entry]) => ({ id, source, json: entryToJson(entry) })));
-  if (held?.size && held.has(snapshotText(entries.map((e) => [slotOf(e.id, e.source), JSON.stringify(e.json)])))) return { events: out, told: entries.length };
+  if (mayBeTold && heldWholeByTraces(ledger, key, new Map(entries.map((e) => [slotOf(e.id, e.source), JSON.stringify(e.json)])))) return { events: out, told: entries.length };
   let i = 0;
   for (const { id, source, json } of entries) {
     out.push({
