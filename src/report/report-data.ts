@@ -227,6 +227,8 @@ export function reportProfile(ledger: Ledger, p: ProfileRow, window: Window = {}
   }
   const codes: ReportCode[] = [];
   const keepStatic: ReportProfile['keepStatic'] = [];
+  // asked once (layoutOf may look through every code id)
+  const layout = layoutOf(view);
   for (const [key, { id, state }] of view.codes) {
     const sources: ReportSource[] = [];
     for (const [source, e] of state.automaticDynamic) {
@@ -245,7 +247,7 @@ export function reportProfile(ledger: Ledger, p: ProfileRow, window: Window = {}
       const c = (sightings ? sightings.get(`${key}\u0000${source}`) : counts.get(`${id.file_hash}\u0000${id.firstlineno}\u0000${id.name}\u0000${id.closure_hash == null ? '' : String(id.closure_hash)}\u0000${source}`)) ?? { n: 0, runs: 0 };
       sources.push({
         source,
-        rendered: renderEntry(e, layoutOf(view)),
+        rendered: renderEntry(e, layout),
         kind,
         dims,
         strides: Array.isArray(e.stride) ? e.stride.map(atomText) : [],
