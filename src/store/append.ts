@@ -1,6 +1,6 @@
 import { codeKey, type CodeId } from '../model/code-id.ts';
 import type { Sql } from './database.ts';
-import { checkpointAppended, checkpointDue, encodeView, lastCheckpointCount } from './checkpoints.ts';
+import { checkpointAppended, checkpointDue, encodeView, lastCheckpointCount, viewEntries } from './checkpoints.ts';
 import { fold, unchangedSince, type FoldStep, type StreamView } from './fold.ts';
 import { hash53 } from './hash53.ts';
 import { NOT_CACHED, type Interner } from './intern.ts';
@@ -410,7 +410,7 @@ export function foldAhead(st: AppendState, events: readonly PreparedEvent[], kno
       if (lv.dirty.size) codeStateRows(codeStates, id, lv.view, lv.dirty);
       lv.dirty.clear();
       const at = st.checkpointCounts.get(id) ?? lastCheckpointCount(sql, id);
-      if (!checkpointDue(before.get(id)!.event_count + folded.counts.get(id)!.n, at)) continue;
+      if (!checkpointDue(before.get(id)!.event_count + folded.counts.get(id)!.n, at, () => viewEntries(lv.view))) continue;
       // what checkpointAppended and whyCheckpointAt write, encoded here
       const view = encodeView(lv.view, interner.codeId, lv.rows);
       const why = lv.why && lv.counts ? encodeWhyState(lv.why, interner.codeId, true) : null;

@@ -206,6 +206,50 @@ for (const dialect of DIALECTS) describe(dialect, () => {
     });
   });
 
+  describe('issue 10.1: checkpoints of a profile with more entries than a checkpoint\'s worth of events', () => {
+    // 60 entries (30 code ids x 2 sources), each seen first in the first 60 events, then again
+    const wide = (from: number, n: number) => {
+      const out: string[] = [];
+      for (let i = from; i < from + n; i++) {
+        const e = i % 60;
+        const code = { filename: '/w.py', firstlineno: 1 + (e >> 1), name: `f${e >> 1}`, file_hash: 'h' };
+        out.push(JSON.stringify({ job: 'wide', run: 'r0', time: new Date(T0 + i * 1000).toISOString(), code, source: e % 2 ? "L['x']" : "L['y']", kind: 'tensor', size: [8, 4], stride: [4, 1] }));
+      }
+      return out.join('\n') + '\n';
+    };
+    it('a checkpoint costs the whole state: one is due once as many events as the profile holds entries have come since the last (and the 10 PGO_LEDGER_CHECKPOINT_EVERY asks); answers and verify agree', async () => {
+      process.env.PGO_LEDGER_CHECKPOINT_EVERY = '10';
+      const dir = tempDir();
+      const l = await openLedger(ledgerAt(dialect, dir, 'wide.db'));
+      try {
+        for (let k = 0; k < 10; k++) {
+          writeFileSync(join(dir, `w${k}.jsonl`), wide(k * 20, 20));
+          await ingestFile(l, join(dir, `w${k}.jsonl`));
+        }
+        const pid = l.profileByKey('wide:None:')!.id;
+        // the append path, after each batch of 20: 20 events and entries; at 80, 60 since and 60 entries; ...
+        assert.deepEqual(checkpointPositions(l.sql, pid), [20, 80, 140, 200]);
+        assert.deepEqual(whyCheckpointPositions(l.sql, pid), [20, 80, 140, 200]);
+        assert.deepEqual(verifyLedger(l).differences, []);
+        const windows: Window[] = [{}, { untilPosition: 45 }, { untilPosition: 150 }, { untilPosition: 199 }];
+        const answers = () => JSON.stringify([windows.map((w) => renderProfile(l.fold(pid, w).profile)), windows.map((w) => attempt(() => explain(l, pid, { window: w, source: "L['x']" }))), reportProfile(l, l.profileByKey('wide:None:')!, {})]);
+        const withCp = answers();
+        // replay: at 10 (10 entries), then each 60 events (its 60 entries)
+        l.replay();
+        assert.deepEqual(checkpointPositions(l.sql, pid), [10, 70, 130, 190]);
+        assert.deepEqual(whyCheckpointPositions(l.sql, pid), [10, 70, 130, 190]);
+        assert.deepEqual(verifyLedger(l).differences, []);
+        assert.equal(answers(), withCp);
+        l.sql.run('delete from checkpoints');
+        l.sql.run('delete from why_checkpoints');
+        assert.equal(answers(), withCp);
+      } finally {
+        delete process.env.PGO_LEDGER_CHECKPOINT_EVERY;
+        await l.close();
+      }
+    });
+  });
+
   describe('issue 10.1/10.7: events the fold leaves unchanged, only counted', () => {
     it('issue 10.7: a body that changed nothing, brought again after an overwrite, a change or a retraction: the append path and replay (which only count it) give what a fresh fold gives', async () => {
       process.env.PGO_LEDGER_CHECKPOINT_EVERY = '3';

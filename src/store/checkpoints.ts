@@ -3,6 +3,7 @@ import { entryFromJson, entryToJson, type EntryJson } from '../codecs/entry-json
 import { codeKey, type CodeId } from '../model/code-id.ts';
 import type { Sql } from './database.ts';
 import { emptyStream, fold, type StreamView } from './fold.ts';
+import { entryCount } from '../model/profile.ts';
 import { scanEvents, type Dictionaries } from './log.ts';
 import { inWindow, leftOutRuns, windowFolds, type Window } from './window.ts';
 
@@ -99,8 +100,18 @@ export function writeCheckpointState(sql: Sql, profileId: number, position: numb
   );
 }
 
-/** Whether a profile of `total` events, `at` of them at its newest checkpoint, is due another. */
-export const checkpointDue = (total: number, at: number): boolean => total - at >= checkpointEvery();
+/**
+ * Whether a profile of `total` events, `at` of them at its newest checkpoint, is due another:
+ * once checkpointEvery() events have come since, and at least as many as its fold holds entries
+ * (`entries`, asked only then). A checkpoint costs its whole state, so a profile's checkpoints
+ * then cost no more than its events do, however many code ids it holds: every 25,000 events, a
+ * 50k-code profile's (250,000 entries) were most of its ingest and replay (13 of 18 CPU-s).
+ * A read folds the tail past the nearest one: at most as many events as the state it reads.
+ */
+export const checkpointDue = (total: number, at: number, entries: () => number): boolean => total - at >= checkpointEvery() && total - at >= entries();
+
+/** What checkpointDue weighs: the entries of a profile's fold. */
+export const viewEntries = (view: StreamView): number => entryCount(view.profile);
 
 /** The profile's event count at its newest checkpoint (0 when none). */
 export function lastCheckpointCount(sql: Sql, profileId: number): number {
@@ -202,7 +213,7 @@ export function checkpointAppended(
     if (at === undefined) since.set(pid, (at = lastCheckpointCount(sql, pid)));
     const row = counters?.get(pid) ?? sql.get<{ event_count: number; last_time: number | null }>('select event_count, last_time from profiles where id = ?', pid)!;
     const total = row.event_count + c.n;
-    if (!checkpointDue(total, at)) continue;
+    if (!checkpointDue(total, at, () => viewEntries(view))) continue;
     const state = encoded?.(pid);
     if (state) writeCheckpointState(sql, pid, c.last, total, Math.max(row.last_time ?? 0, c.time), state);
     else writeCheckpoint(sql, pid, c.last, total, Math.max(row.last_time ?? 0, c.time), view, codeRow, rowsOf?.(pid));

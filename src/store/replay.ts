@@ -1,5 +1,5 @@
 import type { Sql } from './database.ts';
-import { checkpointEvery, emptyViewRows, writeCheckpoint, type ViewRows } from './checkpoints.ts';
+import { checkpointDue, checkpointEvery, emptyViewRows, viewEntries, writeCheckpoint, type ViewRows } from './checkpoints.ts';
 import { codeKey } from '../model/code-id.ts';
 import { emptyStream, fold, type StreamView } from './fold.ts';
 import { foldWindow } from './fold-window.ts';
@@ -35,11 +35,12 @@ export function replayAll(sql: Sql, interner: Interner, onProgress?: (events: nu
   sql.run('delete from profile_runs');
   const remote = sql.dialect.remote;
   const every = checkpointEvery();
-  // The count at which a profile's next checkpoint is due, for the hot path (a compare, not a
-  // divide per event); an odd PGO_LEDGER_CHECKPOINT_EVERY (not a whole number above 0) sends
-  // every event to visit, which asks the remainder itself.
+  // The count at which a profile's next checkpoint may be due (checkpointDue: once `every`
+  // events have come since its last, and as many as its fold holds entries), for the hot path
+  // (a compare per event); an odd PGO_LEDGER_CHECKPOINT_EVERY (not a whole number above 0)
+  // sends every event to visit, which asks checkpointDue itself.
   const stepwise = Number.isInteger(every) && every > 0;
-  const due = (n: number) => (stepwise ? (Math.floor(n / every) + 1) * every : n + 1);
+  const due = (q: Scanned, entries: number) => (stepwise ? q.checkpointed + Math.max(every, entries) : q.n + 1);
   // each profile's part of the scan, found once an event (the log interleaves its profiles)
   const profiles: Scanned[] = [];
   // by id (rows: an array finds one fastest)
@@ -92,7 +93,7 @@ export function replayAll(sql: Sql, interner: Interner, onProgress?: (events: nu
       p = byId[ev.profileId];
       if (!p) {
         const ex = excluded.get(ev.profileId)!;
-        byId[ev.profileId] = p = { id: ev.profileId, view: emptyStream(), ex, why: ex.size === 0 ? { why: emptyWhyState(), counts: emptyLogCounts() } : undefined, n: 0, due: due(0), time: 0, runs: new Map(), lastRunRow: null, unchanged: [], rows: emptyViewRows(), spans: spanTrack() };
+        byId[ev.profileId] = p = { id: ev.profileId, view: emptyStream(), ex, why: ex.size === 0 ? { why: emptyWhyState(), counts: emptyLogCounts() } : undefined, n: 0, due: stepwise ? every : 1, checkpointed: 0, time: 0, runs: new Map(), lastRunRow: null, unchanged: [], rows: emptyViewRows(), spans: spanTrack() };
         profiles.push(p);
       }
     }
@@ -104,16 +105,22 @@ export function replayAll(sql: Sql, interner: Interner, onProgress?: (events: nu
       if (why) why.counts.runs.add(ev.runRow);
     }
     p.n++;
-    p.due = due(p.n);
     trackSpan(p.spans, ev.position);
     if (ev.time > p.time) p.time = ev.time;
     const m = ev.kind === 'shape.observed' || ev.kind === 'entry.imported' ? unchangedAt(p, ev.codeRow!, ev.sourceRow!) : null;
     // addToLogCounts, with the counts of the code id and source kept (a set adds a run once)
     if (why && m) countSource(p, m, ev.runRow);
     if (ev.kind !== 'run.retracted' && !(ev.run !== null && p.ex.size !== 0 && p.ex.has(ev.run))) records += foldOne(ev, m);
-    if (p.n % every === 0 && p.ex.size === 0) {
-      writeCheckpoint(sql, ev.profileId, ev.position, p.n, p.time, p.view, interner.codeId, p.rows);
-      writeWhyCheckpoint(sql, ev.profileId, ev.position, why!.why, interner.codeId, why!.counts, true);
+    if (p.n >= p.due) {
+      const q = p;
+      let entries = 0;
+      if (q.ex.size === 0 && checkpointDue(q.n, q.checkpointed, () => (entries = viewEntries(q.view)))) {
+        writeCheckpoint(sql, ev.profileId, ev.position, q.n, q.time, q.view, interner.codeId, q.rows);
+        writeWhyCheckpoint(sql, ev.profileId, ev.position, why!.why, interner.codeId, why!.counts, true);
+        q.checkpointed = q.n;
+      }
+      // (above n: the hot path sends the event that reaches it here)
+      q.due = Math.max(due(q, entries), q.n + 1);
     }
   };
   /**
@@ -222,9 +229,10 @@ interface Scanned {
   ex: Set<string>;
   /** why's state and the report's counts, where checkpoints are rebuilt. */
   why: { why: WhyState; counts: LogCounts } | undefined;
-  /** Its events so far, the count at which its next checkpoint is due (or, see `due`, the next event goes to visit), and their latest time. */
+  /** Its events so far, the count at which its next checkpoint may be due (or, see `due`, the next event goes to visit), the count at its last checkpoint, and their latest time. */
   n: number;
   due: number;
+  checkpointed: number;
   time: number;
   /** Its runs (rows) from their first position, and the run of its last event. */
   runs: Map<number, number>;

@@ -148,7 +148,8 @@ for (const dialect of DIALECTS) describe(dialect, () => {
 
   it('issue 10.7: version-5 why-checkpoints, written by replay and by the append, give the answers a fold from the start gives, and verify passes', async () => {
     const want = fromStart();
-    assert.ok(whyCheckpointPositions(l.sql, pid).length >= 10);
+    // one each 150 events (the profile's 150 entries: checkpointDue), not each 100
+    assert.ok(whyCheckpointPositions(l.sql, pid).length >= 7, String(whyCheckpointPositions(l.sql, pid)));
     const state = l.sql.get<{ state: Uint8Array }>('select state from why_checkpoints where profile_id = ? order by position desc limit 1', pid)!.state;
     assert.equal(state[0], 0x06);
     assert.equal(Buffer.from(state).readUInt32BE(1), 3, 'three pieces of dims');
