@@ -307,3 +307,46 @@ export function readRows(c: Ctx): Row[] {
   });
   return rows;
 }
+
+/**
+ * A fleet's profile: the 50k-code pickle (250,000 entries) imported into a new ledger, then
+ * `show` and `replay` of it, each beside CPython loading the same pickle (whole process). No
+ * goal of the issue: the scale at which per-entry costs show (session 30: `show` walked every
+ * code id once an entry, and a checkpoint every 25,000 events cost the whole state each time).
+ */
+export function fleetRows(c: Ctx): Row[] {
+  const { b, sizes } = c;
+  const pkl = bigProfile(b.root, b.dir, sizes.profileCodes);
+  const db = join(b.dir, 'fleet.db');
+  const shown = join(b.dir, 'fleet-show.out');
+  const replayOut = join(b.dir, 'fleet-replay.out');
+  c.log(`fleet: ${pkl} (${(statSync(pkl).size / 1e6).toFixed(1)} MB) into ${db}`);
+  const python = ['env', `PYTHONPATH=${join(b.root, 'bench/floors/standin')}`, ...b.floor('pickle_load.py', pkl)];
+  let events = 0;
+  const s = paired(
+    sizes.rounds,
+    [
+      { setup: () => rmDb(db), run: () => b.one(b.cli(db, 'ingest', '--job', 'fleet', pkl)) },
+      { run: () => b.one(b.cli(db, 'show', '--job', 'fleet'), shown) },
+      {
+        run: () => {
+          const r = b.one(b.cli(db, 'replay'), replayOut);
+          events = Number(/replayed (\d+) events/.exec(readFileSync(replayOut, 'utf8'))?.[1] ?? NaN);
+          return r;
+        },
+      },
+      { run: () => b.one(python) },
+    ],
+    c.log,
+  );
+  rmDb(db);
+  const what = `${human(sizes.profileCodes)}-code profile`;
+  const rows = [
+    row('fleet-import', `ingest ${what} (pickle)`, 'CPython loads it', s[0], s[3]),
+    row('fleet-show', `show ${what}`, 'CPython loads it', s[1], s[3]),
+    row('fleet-replay', `replay ${what}`, 'CPython loads it', s[2], s[3]),
+  ];
+  for (const r of rows) r.goal = 'reference';
+  rows[2].notes.push(`${events} events, ${(events / rows[2].a.cpu.median / 1e3).toFixed(0)}k events/CPU-s median`);
+  return rows;
+}

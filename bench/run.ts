@@ -6,7 +6,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Bench, type Row } from './measure.ts';
 import { postgresRows } from './postgres-rows.ts';
-import { ingestRows, pickleRows, readRows, startupRows, traceRows, writerRows, type Ctx, type Sizes } from './rows.ts';
+import { fleetRows, ingestRows, pickleRows, readRows, startupRows, traceRows, writerRows, type Ctx, type Sizes } from './rows.ts';
 
 const HELP = `npm run bench -- [GROUP...] [--quick | --full] [--rounds N] [--dir D] [--out F]
 
@@ -19,6 +19,8 @@ Groups (default: all): ingest writers pickle startup trace reads (reads covers w
 show --as-of, history --as-of, report, verify and replay on a big database; alias: replay).
 postgres (only when named): issue 11.7 on a local PostgreSQL server the bench starts (Debian's
 postgresql package): ingest beside psql \\copy of the same lines, 8 writers beside one, replay.
+fleet (only when named): a 50k-code profile (250,000 entries, the pickle group's) imported,
+shown and replayed, each beside CPython loading the pickle (reference rows, no goal).
   --quick     tiny sizes: checks the harness runs, measures nothing worth quoting
   --full      the issue's sizes: ingest 1M and 5M lines, reads on a 5M-event database,
               200 traces (~130 MB); takes long: run it on an idle machine
@@ -29,7 +31,7 @@ postgresql package): ingest beside psql \\copy of the same lines, 8 writers besi
   --out F     the results as JSON (default bench/results.json)`;
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const GROUPS = ['ingest', 'writers', 'pickle', 'startup', 'trace', 'reads', 'postgres'] as const;
+const GROUPS = ['ingest', 'writers', 'pickle', 'startup', 'trace', 'reads', 'fleet', 'postgres'] as const;
 type Group = (typeof GROUPS)[number];
 
 const args = process.argv.slice(2);
@@ -57,8 +59,8 @@ for (let i = 0; i < args.length; i++) {
   else if ((GROUPS as readonly string[]).includes(a)) groups.add(a as Group);
   else die(`unknown group ${a}`);
 }
-// postgres starts a server and takes long: only when named
-if (!groups.size) for (const g of GROUPS) if (g !== 'postgres') groups.add(g);
+// postgres starts a server and takes long, fleet takes long: only when named
+if (!groups.size) for (const g of GROUPS) if (g !== 'postgres' && g !== 'fleet') groups.add(g);
 
 const quick = flag('--quick');
 const full = flag('--full');
@@ -101,7 +103,7 @@ const log = (s: string) => process.stderr.write(`  ${s}\n`);
 console.log(`pgo-ledger bench ${env.date}, ${env.commit}, node ${env.node}, ${env.python}, ${env.cpus}, load ${env.loadavgStart}, ${env.mode} sizes`);
 
 const ctx: Ctx = { b: new Bench(root, dir), sizes, build, log };
-const RUN: Record<Group, (c: Ctx) => Row[]> = { ingest: ingestRows, writers: writerRows, pickle: pickleRows, startup: startupRows, trace: traceRows, reads: readRows, postgres: postgresRows };
+const RUN: Record<Group, (c: Ctx) => Row[]> = { ingest: ingestRows, writers: writerRows, pickle: pickleRows, startup: startupRows, trace: traceRows, reads: readRows, fleet: fleetRows, postgres: postgresRows };
 const rows: Row[] = [];
 const failures: string[] = [];
 for (const g of GROUPS) {

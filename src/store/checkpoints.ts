@@ -4,7 +4,7 @@ import { codeKey, type CodeId } from '../model/code-id.ts';
 import type { Sql } from './database.ts';
 import { emptyStream, fold, type StreamView } from './fold.ts';
 import { entryCount } from '../model/profile.ts';
-import { scanEvents, type Dictionaries } from './log.ts';
+import { codeRows, scanEvents, type Dictionaries } from './log.ts';
 import { inWindow, leftOutRuns, windowFolds, type Window } from './window.ts';
 
 /**
@@ -76,6 +76,8 @@ export function decodeView(bytes: Uint8Array, dict: Dictionaries): StreamView {
   const view = emptyStream();
   const rows = JSON.parse(inflateSync(bytes).toString()) as Stored;
   rows.sort((a, b) => a[0] - b[0]);
+  // their code ids read in a few queries, not one each (a 50k-code profile's: 50,000)
+  dict.load('codes', codeRows(rows, 1));
   for (const [seq, row, entries] of rows) {
     const id = dict.code(row);
     view.profile.codes.set(codeKey(id), { id, state: { automaticDynamic: new Map(entries.map(([s, e]) => [s, entryFromJson(e)])) } });

@@ -45,6 +45,13 @@ export interface Dictionaries {
   load(table: 'bodies' | 'codes' | 'sources' | 'runs', ids: Iterable<number>): void;
 }
 
+/** The code id rows (numbers) at `at` of a stored state's rows (a damaged row's is left to its reader to refuse). */
+export function codeRows(rows: readonly unknown[], at: number): number[] {
+  const out: number[] = [];
+  for (const r of rows) if (Array.isArray(r) && typeof r[at] === 'number') out.push(r[at] as number);
+  return out;
+}
+
 /** Ids a load query takes (always this many marks, so that it is one statement). */
 const LOAD_CHUNK = 256;
 

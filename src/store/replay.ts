@@ -119,8 +119,9 @@ export function replayAll(sql: Sql, interner: Interner, onProgress?: (events: nu
         writeWhyCheckpoint(sql, ev.profileId, ev.position, why!.why, interner.codeId, why!.counts, true);
         q.checkpointed = q.n;
       }
-      // (above n: the hot path sends the event that reaches it here)
-      q.due = Math.max(due(q, entries), q.n + 1);
+      // above n (the hot path sends the event that reaches it here); a profile with runs left
+      // out writes none, and is asked again a checkpoint's worth of events on
+      q.due = q.ex.size !== 0 ? (stepwise ? q.n + every : q.n + 1) : Math.max(due(q, entries), q.n + 1);
     }
   };
   /**

@@ -168,7 +168,8 @@ for (const dialect of DIALECTS) describe(dialect, () => {
       writeFileSync(join(dir, `more${k}.jsonl`), lines(1200 + k * 100, 100));
       await ingestFile(l, join(dir, `more${k}.jsonl`));
     }
-    assert.ok(whyCheckpointPositions(l.sql, pid).length >= 8, String(whyCheckpointPositions(l.sql, pid)));
+    // one each second batch (150 events since the last, and its 150 entries)
+    assert.ok(whyCheckpointPositions(l.sql, pid).length >= 4, String(whyCheckpointPositions(l.sql, pid)));
     assert.deepEqual(verifyLedger(l).differences, []);
     const appended = answers();
     same(appended, fromStart());

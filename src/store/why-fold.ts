@@ -8,7 +8,7 @@ import { entryFromJson, entryToJson, type EntryJson } from '../codecs/entry-json
 import type { Sql } from './database.ts';
 import { jsonItem as json } from './json-text.ts';
 import { emptyStream, fold, type FoldStep, type StreamView } from './fold.ts';
-import { scanEvents, type Dictionaries, type LeanEvent } from './log.ts';
+import { codeRows, scanEvents, type Dictionaries, type LeanEvent } from './log.ts';
 import { leftOutRuns, windowFolds, type Window } from './window.ts';
 
 /**
@@ -1040,6 +1040,8 @@ export function whyStateFrom(j: readonly WhyStateRow[], dict: Dictionaries, keep
     if (r === undefined) throw new Error(`a why-checkpoint names run list ${runs} of ${lists.length}`);
     return r;
   };
+  // their code ids read in a few queries, not one each
+  dict.load('codes', codeRows(j, 0));
   let i = -1;
   for (const [ref, source, saw, dims, last, carriedRows] of j) {
     i++;
