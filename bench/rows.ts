@@ -350,6 +350,6 @@ export function fleetRows(c: Ctx): Row[] {
     row('fleet-replay', `replay ${what}`, 'CPython loads it', s[3], s[4]),
   ];
   for (const r of rows) r.goal = 'reference';
-  rows[3].notes.push(`${events} events, ${(events / rows[2].a.cpu.median / 1e3).toFixed(0)}k events/CPU-s median`);
+  rows[3].notes.push(`${events} events, ${(events / rows[3].a.cpu.median / 1e3).toFixed(0)}k events/CPU-s median`);
   return rows;
 }
