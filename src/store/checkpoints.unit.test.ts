@@ -6,7 +6,7 @@ import { decodeView, emptyViewRows, encodeView } from './checkpoints.ts';
 import type { Dictionaries } from './log.ts';
 
 const codes: CodeId[] = [1, 2, 3].map((i) => ({ filename: `f${i}.py`, firstlineno: i, name: `fn${i}`, file_hash: '' }));
-const dict = { code: (row: number) => codes[row - 1] } as unknown as Dictionaries;
+const dict = { code: (row: number) => codes[row - 1], load: () => {} } as unknown as Dictionaries;
 const rowOf = (c: CodeId) => codes.indexOf(c) + 1;
 const entry = (size: unknown[]) => ({ scalar: 'unset', size, stride: 'unset' });
 /** A view of codes 1 and 2 (rows), as a checkpoint stores it. */

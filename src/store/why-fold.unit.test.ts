@@ -75,7 +75,7 @@ describe('why-fold: a body\'s runs (shared lists)', () => {
 
   it('read from a checkpoint by index, are taken whole, and a run added to one gives the list of the same runs the state holds (one list a content, as a fold makes it)', () => {
     const code: CodeId = { filename: 'a.py', firstlineno: 1, name: 'f', file_hash: 'h' };
-    const dict = { code: () => code } as unknown as Dictionaries;
+    const dict = { code: () => code, load: () => {} } as unknown as Dictionaries;
     const lists = [['run-0', 'run-1'], ['run-0'], ['run-1', 'run-0'], []];
     const last = entryToJson(emptyEntry());
     const st = whyStateFrom(
@@ -103,7 +103,7 @@ describe('why-fold: a body\'s runs (shared lists)', () => {
 
 describe('why state: the dims text', () => {
   const code: CodeId = { filename: 'a.py', firstlineno: 1, name: 'f', file_hash: 'h' };
-  const dict = { code: () => code } as unknown as Dictionaries;
+  const dict = { code: () => code, load: () => {} } as unknown as Dictionaries;
   const dim = (value: string, ws = '') => `[[[4,${ws}1795600000000,"run-0","/o.jsonl",4,null,"shape.observed",null]],[[0,${JSON.stringify(value)},${JSON.stringify(value)}]],[0,0,-1,null,null,null,[[${JSON.stringify(value)},2,["r"]]]]]`;
   /** An acc read from a version-1 row whose dims text is the JSON form of the given dims. */
   const accOf = (dims: [string, string][]): Acc => [...whyStateFrom([[1, "L['x']", 2, JSON.stringify(dims), entryToJson(emptyEntry()), []]], dict, KEEP_ALL).accs.values()][0];
@@ -140,7 +140,7 @@ describe('why state: the dims text', () => {
 
 describe('why state: a dim\'s values', () => {
   const code: CodeId = { filename: 'a.py', firstlineno: 1, name: 'f', file_hash: 'h' };
-  const dict = { code: () => code } as unknown as Dictionaries;
+  const dict = { code: () => code, load: () => {} } as unknown as Dictionaries;
   const dim = (values: string) => `[[[4,1795600000000,"run-0","/o.jsonl",4,null,"shape.observed",null]],[[0,"8","8"]],[0,0,-1,null,null,null,${values}]]`;
   it('a dim with none shares one empty map, which is never written: a value goes into the dim\'s own', () => {
     const acc = [...whyStateFrom([[1, "L['x']", 2, JSON.stringify([['size[0]', dim('[]')], ['size[1]', dim('[]')], ['size[2]', dim('[["4",1,["r"]]]')]]), entryToJson(emptyEntry()), []]], dict, KEEP_ALL).accs.values()][0];
@@ -163,7 +163,7 @@ describe('why state: a dim\'s values', () => {
 
 describe('why state: the dims text, written without JSON.stringify for each plain string', () => {
   const code: CodeId = { filename: 'a.py', firstlineno: 1, name: 'f', file_hash: 'h' };
-  const dict = { code: () => code } as unknown as Dictionaries;
+  const dict = { code: () => code, load: () => {} } as unknown as Dictionaries;
   // the writer as it was (JSON.stringify for every value): the reference the fast one must equal
   const json = (x: unknown): string => JSON.stringify(x) ?? 'null';
   const eventJson = (e: Evidence) => JSON.stringify([e.position, e.time, e.run, e.origin, e.originLine, e.compileId, e.kind, e.format]);
@@ -271,7 +271,7 @@ describe('why state: accs', () => {
     });
     const made = [...st.accs.values()][0];
     const text = whyStateText(st, () => 1);
-    const dict = { code: () => code } as unknown as Dictionaries;
+    const dict = { code: () => code, load: () => {} } as unknown as Dictionaries;
     const read = [...whyStateFrom(JSON.parse(text), dict, KEEP_ALL).accs.values()][0];
     assert.deepEqual(Object.keys(read), Object.keys(made));
     accDimsText(read);
