@@ -40,7 +40,6 @@ export function replayAll(sql: Sql, interner: Interner, onProgress?: (events: nu
   // (a compare per event); an odd PGO_LEDGER_CHECKPOINT_EVERY (not a whole number above 0)
   // sends every event to visit, which asks checkpointDue itself.
   const stepwise = Number.isInteger(every) && every > 0;
-  const due = (q: Scanned, entries: number) => (stepwise ? q.checkpointed + Math.max(every, entries) : q.n + 1);
   // each profile's part of the scan, found once an event (the log interleaves its profiles)
   const profiles: Scanned[] = [];
   // by id (rows: an array finds one fastest)
@@ -119,9 +118,9 @@ export function replayAll(sql: Sql, interner: Interner, onProgress?: (events: nu
         writeWhyCheckpoint(sql, ev.profileId, ev.position, why!.why, interner.codeId, why!.counts, true);
         q.checkpointed = q.n;
       }
-      // above n (the hot path sends the event that reaches it here); a profile with runs left
-      // out writes none, and is asked again a checkpoint's worth of events on
-      q.due = q.ex.size !== 0 ? (stepwise ? q.n + every : q.n + 1) : Math.max(due(q, entries), q.n + 1);
+      // above n (the hot path sends the event that reaches it here): where checkpointDue may say
+      // yes next; a profile with runs left out writes none, and is asked a checkpoint's worth on
+      q.due = !stepwise ? q.n + 1 : q.ex.size !== 0 ? q.n + every : Math.max(q.checkpointed + Math.max(every, entries), q.n + 1);
     }
   };
   /**
