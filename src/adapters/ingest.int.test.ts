@@ -6,10 +6,11 @@ import { TORCH, fixtureText } from '../../test/support/fixtures.ts';
 import { tempDir } from '../../test/support/tmp.ts';
 import { cli } from '../../test/support/cli.ts';
 import { decodeMegaCache } from '../codecs/megacache.ts';
-import { unpickleProfile } from '../codecs/pickle/index.ts';
+import { pickleProfile, unpickleProfile } from '../codecs/pickle/index.ts';
 import { decodeRemoteValue } from '../codecs/remote-value.ts';
 import { renderProfile } from '../model/render.ts';
-import { entryToJson } from '../codecs/entry-json.ts';
+import { entryFromJson, entryToJson } from '../codecs/entry-json.ts';
+import { codeStateFor, emptyProfile } from '../model/profile.ts';
 import { openLedger, type Ledger } from '../store/ledger.ts';
 import { verifyLedger } from '../store/verify.ts';
 import { describedShapes, sawSentence } from '../store/described-shapes.ts';
@@ -420,6 +421,75 @@ for (const dialect of DIALECTS) describe(dialect, () => {
       for (let p = 0; p <= 5; p++) added.push((await ingestFile(l, join(TORCH, `protocols/code_state_p${p}.pkl`), { defaults: { job: 'fixture' } })).appended);
       assert.deepEqual(added, [9, 0, 0, 0, 0, 0]);
       assert.equal(l.sql.get<{ n: number }>('select count(*) n from imports')!.n, 1);
+      await l.close();
+    });
+    it("a snapshot appended before under its key is known by its last event: none is made again (a fleet reads each run's file after the run); what differs is appended as before", async () => {
+      const l = await openLedger(ledgerAt(dialect, tempDir(), 'again.db'));
+      // the events each ingest hands the append
+      const given: number[] = [];
+      const append = l.append.bind(l);
+      l.append = (events) => (given.push(events.length), append(events));
+      const pkl = join(TORCH, 'protocols/code_state_p4.pkl');
+      const ingest = async (f: string, defaults: Record<string, string>) => {
+        const s = await ingestFile(l, f, { defaults });
+        return [s.appended, s.duplicates];
+      };
+      assert.deepEqual(await ingest(pkl, { job: 'fixture' }), [9, 0]);
+      assert.deepEqual(await ingest(pkl, { job: 'fixture' }), [0, 9]);
+      // another run: a new event under the same key (the next of its collision chain), held then too
+      assert.deepEqual(await ingest(pkl, { job: 'fixture', run: 'r2' }), [9, 0]);
+      assert.deepEqual(await ingest(pkl, { job: 'fixture', run: 'r2' }), [0, 9]);
+      // the same content as a remote value (another format) and under another job
+      assert.deepEqual(await ingest(join(TORCH, 'remote/redis_value.json'), { job: 'fixture' }), [9, 0]);
+      assert.deepEqual(await ingest(join(TORCH, 'remote/redis_value.json'), { job: 'fixture' }), [0, 9]);
+      assert.deepEqual(await ingest(pkl, { job: 'other' }), [9, 0]);
+      // the same file from another path: where it was read from makes no other event
+      const moved = join(tempDir(), 'moved.pkl');
+      copyFileSync(pkl, moved);
+      assert.deepEqual(await ingest(moved, { job: 'other' }), [0, 9]);
+      assert.deepEqual(given, [9, 0, 9, 0, 9, 0, 9, 0]);
+      assert.equal(l.sql.get<{ n: number }>('select count(*) n from events')!.n, 36);
+      assert.deepEqual(verifyLedger(l).differences, []);
+      await l.close();
+    });
+  });
+
+  describe("a snapshot larger than a batch: appended in batches, one transaction", () => {
+    // 2,201 code ids of 5 sources: 11,005 entries, two batches of the append
+    const p = emptyProfile();
+    for (let c = 0; c < 2201; c++) {
+      const st = codeStateFor(p, { filename: `/srv/m${c % 7}.py`, firstlineno: 10 + c, name: `forward_${c}`, file_hash: (c + 1).toString(16) });
+      for (let k = 0; k < 5; k++) st.automaticDynamic.set(`L['x${k}']`, entryFromJson({ scalar: 'unset', size: [c % 3 ? 8 : 'dynamic', k + 1], stride: [k + 1, 1] }));
+    }
+    const file = join(tempDir(), 'code_state_big_None_.pkl');
+    writeFileSync(file, pickleProfile(p));
+    it('every entry appended and folded; the profile read back is the pickle', async () => {
+      const l = await openLedger(ledgerAt(dialect, tempDir(), 'big.db'));
+      const given: number[] = [];
+      const append = l.append.bind(l);
+      l.append = (events) => (given.push(events.length), append(events));
+      const s = await ingestFile(l, file, {});
+      assert.deepEqual([s.appended, s.duplicates], [11005, 0]);
+      assert.deepEqual(given, [10000, 1005]);
+      assert.equal(renderProfile(l.view(l.profileByKey('big:None:')!.id).profile), renderProfile(p));
+      assert.deepEqual(verifyLedger(l).differences, []);
+      assert.deepEqual([(await ingestFile(l, file, {})).duplicates, given.length], [11005, 3]);
+      await l.close();
+    });
+    it('a failure in its last batch leaves nothing of the first (nor the snapshot row)', async () => {
+      const l = await openLedger(ledgerAt(dialect, tempDir(), 'big-failed.db'));
+      // the store refuses the events past the first batch's, as a full disk would
+      if (dialect === 'sqlite') l.sql.run("create temp trigger full after insert on events when new.position > 10000 begin select raise(abort, 'the disk filled up'); end");
+      else {
+        l.sql.run("create function full_disk() returns trigger language plpgsql as $$ begin if new.position > 10000 then raise exception 'the disk filled up'; end if; return new; end $$");
+        l.sql.run('create trigger full_disk after insert on events for each row execute function full_disk()');
+      }
+      await assert.rejects(ingestFile(l, file, {}), /the disk filled up/);
+      assert.equal(l.sql.get<{ n: number }>('select count(*) n from events')!.n, 0);
+      assert.equal(l.sql.get<{ n: number }>('select count(*) n from imports')!.n, 0);
+      l.sql.run(dialect === 'sqlite' ? 'drop trigger full' : 'drop trigger full_disk on events');
+      assert.equal((await ingestFile(l, file, {})).appended, 11005);
+      assert.deepEqual(verifyLedger(l).differences, []);
       await l.close();
     });
   });

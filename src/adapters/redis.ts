@@ -9,7 +9,7 @@ import { joinProfiles } from '../model/join-profiles.ts';
 import type { Profile } from '../model/profile.ts';
 import { diffProfiles, type EntryChange } from '../store/diff.ts';
 import type { Ledger } from '../store/ledger.ts';
-import { fileSnapshotEvents } from './ingest-snapshot.ts';
+import { appendSnapshotEvents, fileSnapshotEvents } from './ingest-snapshot.ts';
 
 export class RedisError extends LedgerError {
   constructor(message: string) {
@@ -306,7 +306,7 @@ export async function pullProfiles(ledger: Ledger, url: string, which: { cacheKe
       // (an entry the profile's traces held tells nothing: already in the log, fileSnapshotEvents)
       const a = ledger.sql.immediate(() => {
         const made = fileSnapshotEvents(ledger, profile, cacheKey, { format: 'redis', origin, bytes: pickle, run: o.run ?? null, time: Date.now() });
-        return { ...ledger.append(made.events), told: made.told };
+        return { ...appendSnapshotEvents(ledger, made.events), told: made.told };
       });
       res.keys.push(k);
       res.appended += a.appended;

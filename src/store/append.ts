@@ -261,24 +261,13 @@ function foldEvents(st: AppendState, events: readonly PreparedEvent[], rows: Eve
  * per-event loop, the less each of its compiles costs.
  */
 function placeSkipped(sql: Sql, events: readonly PreparedEvent[], rows: EventRow[], positions: number[]): boolean {
-  const idemCheck = (key: number) =>
-    sql.get<{ profile_id: number; kind: string; body_id: number; run_id: number | null; origin_line: number | null; code_id: number | null; source_id: number | null; time: number }>(
-      'select profile_id, kind, body_id, run_id, origin_line, code_id, source_id, time from events where idempotency_key = ?',
-      key,
-    );
   let reordered = false;
   for (let i = 0; i < rows.length; i++) {
     if (positions[i] !== 0) continue;
     const row = rows[i];
     const ev = events[i];
     for (let seed = 1; ; seed++) {
-      const prev = idemCheck(row[10])!;
-      // Issue 9.1: a duplicate is the whole event again (time and line in its input
-      // included, where they are part of it: keyedTime, keyedLine), never a partial match;
-      // anything else is a collision.
-      const same =
-        prev.profile_id === row[0] && prev.kind === ev.kind && prev.run_id === row[6] && prev.code_id === row[2] && prev.source_id === row[3] && prev.body_id === row[4] && (!ev.keyedLine || (prev.origin_line ?? null) === ev.originLine) && (!ev.keyedTime || prev.time === ev.time);
-      if (same) break; // ingested before: adds nothing
+      if (sameEvent(idemCheck(sql, row[10])!, row, ev)) break; // ingested before: adds nothing
       row[10] = hash53(String(row[10]), seed); // a hash collision: the next key of a fixed chain
       const [p] = sql.dialect.insertEvents(sql, [row]);
       if (p !== 0) {
@@ -289,6 +278,46 @@ function placeSkipped(sql: Sql, events: readonly PreparedEvent[], rows: EventRow
     }
   }
   return reordered;
+}
+
+type Stored = { profile_id: number; kind: string; body_id: number; run_id: number | null; origin_line: number | null; code_id: number | null; source_id: number | null; time: number };
+
+/** The event stored under an idempotency key, as a duplicate is told from a collision. */
+const idemCheck = (sql: Sql, key: number) => sql.get<Stored>('select profile_id, kind, body_id, run_id, origin_line, code_id, source_id, time from events where idempotency_key = ?', key);
+
+/**
+ * Issue 9.1: a duplicate is the whole event again (time and line in its input included, where
+ * they are part of it: keyedTime, keyedLine), never a partial match; anything else is a collision.
+ */
+function sameEvent(prev: Stored, row: EventRow, ev: PreparedEvent): boolean {
+  return prev.profile_id === row[0] && prev.kind === ev.kind && prev.run_id === row[6] && prev.code_id === row[2] && prev.source_id === row[3] && prev.body_id === row[4] && (!ev.keyedLine || (prev.origin_line ?? null) === ev.originLine) && (!ev.keyedTime || prev.time === ev.time);
+}
+
+/**
+ * Whether the log holds this event already, whole: an append would count it a duplicate
+ * (placeSkipped's rule, its key's collision chain followed). Reads only: a dictionary row the
+ * event would add means it is not there, and nothing is added.
+ */
+export function holdsEvent(st: Pick<AppendState, 'sql' | 'interner'>, ev: PreparedEvent): boolean {
+  const { sql, interner } = st;
+  const was = interner.cachedOnly;
+  let row: EventRow;
+  interner.cachedOnly = true;
+  try {
+    // where it was read from is no part of what makes a duplicate (sameEvent): a new origin is not asked
+    row = internBatch(st, [{ ...ev, origin: null, memo: null }])[0];
+  } catch (e) {
+    if (e === NOT_CACHED) return false;
+    throw e;
+  } finally {
+    interner.cachedOnly = was;
+  }
+  for (let seed = 1, key = row[10]; ; seed++) {
+    const prev = idemCheck(sql, key);
+    if (!prev) return false;
+    if (sameEvent(prev, row, ev)) return true;
+    key = hash53(String(key), seed);
+  }
 }
 
 /** The end of phase (d): the history rows, the touched code states, checkpoints and profile counters. */

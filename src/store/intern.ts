@@ -108,7 +108,8 @@ export function createInterner(sql: Sql): Interner {
     },
     prime(events) {
       const bulk = sql.dialect.internRows;
-      if (!bulk) return;
+      // ids from memory and reads only: the single calls read, and throw NOT_CACHED, row by row
+      if (!bulk || cachedOnly) return;
       const bodies = new Map<string, { kind: string; json: string }>();
       const sources = new Set<string>();
       const runs = new Set<string>();

@@ -3,7 +3,7 @@ import pako from 'pako';
 import { parseCacheKey, type ProfileKey } from '../model/cache-key.ts';
 import { classify, fullMessage, inputError, LedgerError } from '../errors.ts';
 import { isLogTable, missingTables, tablesMissing } from './damage.ts';
-import { appendAhead, appendBatch, appendFolded, foldAhead, internBatch, type AppendResult, type AppendState } from './append.ts';
+import { appendAhead, appendBatch, appendFolded, foldAhead, holdsEvent, internBatch, type AppendResult, type AppendState } from './append.ts';
 import { openDatabase, pathWords, type OpenedDatabase, type OpenOptions, type Sql } from './database.ts';
 import { ledgerFileBefore } from './new-ledger-file.ts';
 import { markSource } from './profile-source.ts';
@@ -49,6 +49,8 @@ export interface Ledger {
   readonly notes: string[];
   append(events: readonly NewEvent[]): AppendResult;
   appendPrepared(events: readonly PreparedEvent[]): AppendResult;
+  /** Whether the log holds this event already, whole (an append would count it a duplicate); reads only. */
+  holds(event: NewEvent): boolean;
   /**
    * appendPrepared whose commit may be waited for later: `done` gets the batch's result once
    * it has committed, during this call or a later one of this ledger (settle at the latest),
@@ -248,6 +250,10 @@ function createLedger(db: OpenedDatabase): Ledger {
     sql,
     append(events) {
       return ledger.appendPrepared(events.map((e) => prepareEvent(e)));
+    },
+    holds(event) {
+      settle();
+      return holdsEvent(state, prepareEvent(event));
     },
     appendPrepared(events) {
       settle();

@@ -6,7 +6,7 @@ import { classify, fullMessage, isDatabaseFailure } from '../../errors.ts';
 import { parseCacheKey } from '../../model/cache-key.ts';
 import type { Ledger, WatchCursor } from '../../store/ledger.ts';
 import { checkRedisUrl, connectRedis, databaseIndex, RedisError, redisWhere } from '../redis.ts';
-import { fileSnapshotEvents } from '../ingest-snapshot.ts';
+import { appendSnapshotEvents, fileSnapshotEvents } from '../ingest-snapshot.ts';
 import type { FollowContext, InputReport } from './follow-context.ts';
 
 const PATTERN = 'pt2:dynamo-pgo::*';
@@ -124,7 +124,7 @@ export function followRedis(url: string, o: { intervalMs: number; timeoutMs?: nu
       const profile = unpickleProfile(pickle);
       const r = ledger.sql.immediate(() => {
         const made = fileSnapshotEvents(ledger, profile, cacheKey, { format: 'redis', origin, bytes: pickle, run: null, time: ctx.now() });
-        return { ...ledger.appendWith(made.events, [cursor]), told: made.told };
+        return { ...appendSnapshotEvents(ledger, made.events, (last) => ledger.appendWith(last, [cursor])), told: made.told };
       });
       hashes.set(k, hash);
       return { input: origin, kind: 'redis', appended: r.appended, duplicates: r.duplicates + r.told, records: r.records };
