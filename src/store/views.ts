@@ -56,6 +56,13 @@ export function loadView(sql: Sql, pid: number): StreamView {
   return view;
 }
 
+/** The code ids of a profile's stored view, in its order (loadView's), none of their entries read. */
+export function storedCodeIds(sql: Sql, pid: number): CodeId[] {
+  return sql
+    .all<{ filename: string; firstlineno: number; name: string; file_hash: string; closure_hash: string; extra: string }>('select filename, firstlineno, name, file_hash, closure_hash, extra from code_states where profile_id = ? order by seq', pid)
+    .map(codeFromColumns);
+}
+
 /** Writes the code states of a view (those of the given seqs, or all). */
 export function writeCodeStates(sql: Sql, pid: number, view: StreamView, seqs: Iterable<number> | 'all'): void {
   sql.dialect.upsertCodeStates(sql, codeStateRows([], pid, view, seqs));
