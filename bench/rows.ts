@@ -320,6 +320,7 @@ export function fleetRows(c: Ctx): Row[] {
   const db = join(b.dir, 'fleet.db');
   const shown = join(b.dir, 'fleet-show.out');
   const replayOut = join(b.dir, 'fleet-replay.out');
+  const whyOut = join(b.dir, 'fleet-why.out');
   c.log(`fleet: ${pkl} (${(statSync(pkl).size / 1e6).toFixed(1)} MB) into ${db}`);
   const python = ['env', `PYTHONPATH=${join(b.root, 'bench/floors/standin')}`, ...b.floor('pickle_load.py', pkl)];
   let events = 0;
@@ -338,6 +339,8 @@ export function fleetRows(c: Ctx): Row[] {
         },
       },
       { run: () => b.one(python) },
+      // one source of one code id (goal 1 asks why within 2x show's CPU): the code ids' names are generate.ts's
+      { run: () => b.one(b.cli(db, 'why', '--job', 'fleet', '--code', `forward_${Math.floor(sizes.profileCodes / 2)}`, '--source', "L['x']"), whyOut) },
     ],
     c.log,
   );
@@ -348,6 +351,7 @@ export function fleetRows(c: Ctx): Row[] {
     row('fleet-reingest', `ingest it again (nothing new)`, 'CPython loads it', s[1], s[4]),
     row('fleet-show', `show ${what}`, 'CPython loads it', s[2], s[4]),
     row('fleet-replay', `replay ${what}`, 'CPython loads it', s[3], s[4]),
+    row('fleet-why', `why --code --source of ${what}`, `show of it`, s[5], s[2]),
   ];
   for (const r of rows) r.goal = 'reference';
   rows[3].notes.push(`${events} events, ${(events / rows[3].a.cpu.median / 1e3).toFixed(0)}k events/CPU-s median`);

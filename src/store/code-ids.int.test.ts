@@ -1,0 +1,29 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { TORCH } from '../../test/support/fixtures.ts';
+import { tempDir } from '../../test/support/tmp.ts';
+import { DIALECTS, ledgerAt } from '../../test/support/postgres.ts';
+import { ingestFile } from '../adapters/ingest-file.ts';
+import { codeKey } from '../model/code-id.ts';
+import { codeIdsIn } from './code-ref.ts';
+import { openLedger } from './ledger.ts';
+
+for (const dialect of DIALECTS)
+  describe(`${dialect}: the code ids a --code is matched against (codeIdsIn)`, () => {
+    it("the whole log's are the stored view's, in its order, read without its entries; a window's are its fold's", async () => {
+      const l = await openLedger(ledgerAt(dialect, tempDir(), 'codes.db'));
+      await ingestFile(l, join(TORCH, 'traces/cold-local.log'));
+      const pid = l.profileByKey('fixture:None:')!.id;
+      const keys = (ids: Parameters<typeof codeKey>[0][]) => ids.map(codeKey);
+      const stored = [...l.view(pid).profile.codes.values()].map((c) => c.id);
+      assert.ok(stored.length > 1);
+      assert.deepEqual(keys(codeIdsIn(l, pid)), keys(stored));
+      // as of the profile's first events: fewer code ids, the fold's
+      const first = l.sql.get<{ p: number }>("select min(position) p from events where profile_id = ?", pid)!.p;
+      const early = codeIdsIn(l, pid, { untilPosition: first });
+      assert.deepEqual(keys(early), keys([...l.fold(pid, { untilPosition: first }).profile.codes.values()].map((c) => c.id)));
+      assert.ok(early.length < stored.length);
+      await l.close();
+    });
+  });
