@@ -1,6 +1,6 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -13,6 +13,13 @@ export interface PgServer {
   /** The superuser's URL (database postgres). */
   adminUrl: string;
   stop(): void;
+  /**
+   * SIGSTOPs the postmaster, then its children (it forks no more once stopped): a server that
+   * stops answering mid-session, its connections open and silent (a hung host, a partition).
+   */
+  pause(): void;
+  /** SIGCONTs them (stop() needs it: a stopped postmaster takes pg_ctl's signal only then). */
+  resume(): void;
 }
 
 /** The server binaries: the newest /usr/lib/postgresql/N/bin, else PATH. */
@@ -60,10 +67,33 @@ export function startPgServer(o: { ssl?: boolean } = {}): PgServer {
   const port = freePortSync();
   const opts = `${o.ssl ? '-c ssl=on ' : ''}-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c listen_addresses=127.0.0.1 -p ${port} -k ${dir} -c max_connections=200`;
   run('pg_ctl', ['-D', data, '-l', join(dir, 'log'), '-w', '-t', '60', '-o', opts, 'start']);
+  const postmaster = () => Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
+  const children = (pid: number) => {
+    const r = spawnSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' });
+    return r.stdout.split('\n').filter(Boolean).map(Number);
+  };
+  let paused: number[] = [];
+  const pause = () => {
+    const pm = postmaster();
+    process.kill(pm, 'SIGSTOP');
+    paused = [pm, ...children(pm)];
+    for (const pid of paused.slice(1)) process.kill(pid, 'SIGSTOP');
+  };
+  const resume = () => {
+    for (const pid of paused) {
+      try {
+        process.kill(pid, 'SIGCONT');
+      } catch {
+        /* gone */
+      }
+    }
+    paused = [];
+  };
   let stopped = false;
   const stop = () => {
     if (stopped) return;
     stopped = true;
+    resume();
     try {
       run('pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop']);
     } catch {
@@ -73,7 +103,8 @@ export function startPgServer(o: { ssl?: boolean } = {}): PgServer {
   };
   process.once('exit', stop);
   // and should this process die without its exit hooks (killed), a watchdog stops the server
+  // (SIGCONT first: a paused one takes pg_ctl's signal only then)
   const ctl = [...(asRoot ? ['runuser', '-u', 'postgres', '--'] : []), pgBin('pg_ctl'), '-D', data, '-m', 'immediate', 'stop'].map((a) => `'${a}'`).join(' ');
-  spawn('bash', ['-c', `while kill -0 ${process.pid} 2>/dev/null; do sleep 1; done; [ -d '${data}' ] && ${ctl}; rm -rf '${dir}'`], { detached: true, stdio: 'ignore' }).unref();
-  return { adminUrl: `postgres://admin:${password}@127.0.0.1:${port}/postgres`, stop };
+  spawn('bash', ['-c', `while kill -0 ${process.pid} 2>/dev/null; do sleep 1; done; pm=$(head -1 '${data}/postmaster.pid' 2>/dev/null) && kill -CONT $pm $(pgrep -P $pm) 2>/dev/null; [ -d '${data}' ] && ${ctl}; rm -rf '${dir}'`], { detached: true, stdio: 'ignore' }).unref();
+  return { adminUrl: `postgres://admin:${password}@127.0.0.1:${port}/postgres`, stop, pause, resume };
 }
