@@ -21,6 +21,10 @@ pg.types.setTypeParser(5069 as never, (v: string) => Number(v)); // xid8
 
 interface Conn {
   client: pg.Client;
+  /** The URL it was opened with: a stalled call probes the server there (probe). */
+  url: string;
+  /** Why its server was found to have stopped answering (stall): its client is destroyed, and every later call on it fails so. */
+  stalled?: string;
   /** statement text (with ? marks) -> prepared statement name and $n text */
   prepared: Map<string, { name: string; text: string }>;
   /** The end of the statements started so far (inOrder). */
@@ -53,7 +57,24 @@ const MIGRATION_LOCK = 0x70676f6c; // 'pgol'
 export type Reply<T> = ({ ok: true; value: T } | { ok: false; error: { message: string; code?: string; kind: 'connect' | 'query' | 'newer' } }) & {
   /** The answers of reads asked for ahead (ask) that have run, by askKey: whatever the call, its reply brings them. */
   answers?: [string, Answer][];
+  /** Not answered within SLICE_MS: the answer comes to the call `wait` that follows (postgres.ts send). */
+  pending?: true;
 };
+
+/** The error code of a call failed because its server stopped answering (watchCall): postgres.ts says it (its own copy: it never loads this module). */
+const STALLED = 'PGO_STALLED';
+
+/**
+ * While a call has waited this long, and again each time as long after, the server is probed
+ * with a new connection (watchCall): a statement that is slow on a live server (a big COPY, a
+ * long scan, a lock another writer holds) is waited for, one on a server that answers no one
+ * fails. PGO_LEDGER_PG_PROBE_MS sets it (tests).
+ */
+const PROBE_MS = Number(process.env.PGO_LEDGER_PG_PROBE_MS) || 10_000;
+/** The probe's connection and its `select 1`, as the store's own connection's handshake (postgres.ts CONNECT_TIMEOUT_MS). */
+const PROBE_TIMEOUT_MS = 3000;
+/** A call not answered within this is answered `pending`: the store's thread then knows it waits long (store/long-wait.ts). */
+const SLICE_MS = 1000;
 
 
 /**
@@ -92,6 +113,11 @@ function fail(kind: 'connect' | 'query' | 'newer', e: unknown): Reply<never> {
   return { ok: false, error: { kind, message: String(err?.message ?? e), code: typeof err?.code === 'string' ? err.code : undefined } };
 }
 
+/** Ends a client's socket now: end() waits for the server's goodbye, which a stopped server never sends; its queries fail at once. */
+function destroy(client: pg.Client): void {
+  (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
+}
+
 async function open(url: string, timeoutMs: number): Promise<Reply<number>> {
   const client = new pg.Client({
     connectionString: url,
@@ -107,7 +133,7 @@ async function open(url: string, timeoutMs: number): Promise<Reply<number>> {
     return fail('connect', e);
   }
   const id = nextId++;
-  conns.set(id, { client, prepared: new Map(), posted: [], tail: Promise.resolve(), lookUp: false, counts: new Map(), types: new Map(), asked: new Map(), ready: new Map(), commits: new Map() });
+  conns.set(id, { client, url, prepared: new Map(), posted: [], tail: Promise.resolve(), lookUp: false, counts: new Map(), types: new Map(), asked: new Map(), ready: new Map(), commits: new Map() });
   return { ok: true, value: id };
 }
 
@@ -793,7 +819,12 @@ async function migrate(id: number): Promise<Reply<State>> {
 async function close(id: number): Promise<Reply<null>> {
   const c = conns.get(id);
   conns.delete(id);
-  if (c) await c.client.end().catch(() => {});
+  if (!c || c.stalled) return { ok: true, value: null };
+  // its goodbye, waited for as long as a probe: a server that stopped answering sends none
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([c.client.end().catch(() => {}), new Promise((r) => (timer = setTimeout(r, PROBE_TIMEOUT_MS)))]);
+  clearTimeout(timer);
+  destroy(c.client);
   return { ok: true, value: null };
 }
 
@@ -818,7 +849,9 @@ export type Call =
   | ['migrate', number]
   | ['close', number]
   /** Posted calls held back by postgres.ts (see send there), then the call that sent them. */
-  | ['after', Call[], Call];
+  | ['after', Call[], Call]
+  /** The answer of the call answered `pending` (SLICE_MS). */
+  | ['wait'];
 
 async function dispatch(call: Call): Promise<Reply<unknown>> {
   switch (call[0]) {
@@ -856,6 +889,8 @@ async function dispatch(call: Call): Promise<Reply<unknown>> {
       return close(call[1]);
     case 'after':
       return handle(call);
+    case 'wait':
+      return fail('query', new Error('bug: wait is answered by the worker'));
   }
 }
 
@@ -872,14 +907,129 @@ async function handle(call: Call): Promise<Reply<unknown>> {
   // checks those before its COPY); settle checks only its transaction's: a later one's are
   // still under way, written while the store folds the next batch
   const kind = call[0];
-  const conn = kind === 'open' || kind === 'post' || kind === 'postMany' || kind === 'postExec' || kind === 'ask' || kind === 'copyEvents' || kind === 'copyAt' || kind === 'settle' || kind === 'flush' ? undefined : conns.get(call[1]);
+  const conn = kind === 'open' || kind === 'post' || kind === 'postMany' || kind === 'postExec' || kind === 'ask' || kind === 'copyEvents' || kind === 'copyAt' || kind === 'settle' || kind === 'flush' || kind === 'wait' ? undefined : conns.get(call[1]);
   const r = await dispatch(call);
   const failed = await postedFailure(conn);
   return failed ? fail('query', failed) : r;
 }
 
+/** The connections a call runs on (none: open, flush). */
+function connsOf(call: Call): number[] {
+  if (call[0] === 'after') return [...new Set([...call[1].flatMap(connsOf), ...connsOf(call[2])])];
+  return call[0] === 'open' || call[0] === 'flush' || call[0] === 'wait' ? [] : [call[1]];
+}
+
+const stalledReply = (message: string): Reply<never> => ({ ok: false, error: { kind: 'query', code: STALLED, message } });
+
+/**
+ * Whether the server at `url` answers: undefined where a new connection's `select 1` is
+ * answered within PROBE_TIMEOUT_MS, or the server answers it with an error of its own (too many
+ * clients, shutting down: it is alive, and the call's own connection says what it has to);
+ * else what the probe met.
+ */
+async function probe(url: string): Promise<string | undefined> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: PROBE_TIMEOUT_MS, application_name: 'pgo-ledger probe' });
+  client.on('error', () => {});
+  const none = `a new connection got none within ${PROBE_TIMEOUT_MS / 1000} s`;
+  let timer: NodeJS.Timeout | undefined;
+  let answered = false;
+  try {
+    const late = new Promise<string>((r) => (timer = setTimeout(() => r(none), PROBE_TIMEOUT_MS)));
+    const asked = client.connect().then(() => client.query('select 1')).then(() => undefined);
+    asked.catch(() => {});
+    const r = await Promise.race([asked, late]);
+    answered = r === undefined;
+    return r;
+  } catch (e) {
+    answered = e instanceof pg.DatabaseError;
+    if (answered) return undefined;
+    return /timeout/i.test((e as Error).message) ? none : `a new connection failed (${(e as Error).message})`;
+  } finally {
+    clearTimeout(timer);
+    if (answered) client.end().catch(() => {});
+    else destroy(client);
+  }
+}
+
+/** The server at `url` stopped answering: its connections' clients are destroyed (their pending statements fail now), and later calls on them fail with `why`. */
+function stall(url: string, why: string): void {
+  for (const c of conns.values()) {
+    if (c.url !== url || c.stalled) continue;
+    c.stalled = why;
+    destroy(c.client);
+  }
+}
+
+/**
+ * A call that has waited SLICE_MS, watched until it ends: each PROBE_MS of its wait the
+ * servers of its connections are probed (probe), and where one answers nothing the call fails
+ * (STALLED) at once, its connections destroyed, rather than waiting for the bridge's 600 s
+ * backstop (trial s31: a server SIGSTOPped held ingest for it). The server rolls back what
+ * they had not committed when it sees them go.
+ */
+function watchCall(call: Call, result: Promise<Reply<unknown>>, started: number): Promise<Reply<unknown>> {
+  const urls = [...new Set(connsOf(call).flatMap((id) => conns.get(id)?.url ?? []))];
+  if (!urls.length) return result; // open's own timeout bounds its wait
+  return new Promise((resolve, reject) => {
+    let done = false;
+    let timer: NodeJS.Timeout | undefined;
+    const end = () => {
+      done = true;
+      clearTimeout(timer);
+    };
+    result.then(
+      (r) => done || (end(), resolve(r)),
+      (e) => done || (end(), reject(e)),
+    );
+    const check = async () => {
+      const waited = Math.round((Date.now() - started) / 1000);
+      const met = await Promise.all(urls.map(async (url) => ({ url, why: await probe(url) })));
+      if (done) return;
+      const dead = met.find((m) => m.why !== undefined);
+      if (!dead) {
+        timer = setTimeout(check, PROBE_MS);
+        return;
+      }
+      end();
+      const message = `no answer within ${waited} s, and ${dead.why}`;
+      stall(dead.url, message);
+      resolve(stalledReply(message));
+    };
+    timer = setTimeout(check, Math.max(0, started + PROBE_MS - Date.now()));
+  });
+}
+
+/** The call answered `pending`, for `wait`. */
+let pending: Promise<Reply<unknown>> | undefined;
+
+/** Resolves with the call's reply if it comes within `ms`, else with undefined. */
+function within<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([p, new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), ms)))]).finally(() => clearTimeout(timer));
+}
+
+async function answerCall(call: Call): Promise<Reply<unknown>> {
+  if (call[0] === 'wait') {
+    const p = pending;
+    pending = undefined;
+    return p ?? fail('query', new Error('bug: no call is pending'));
+  }
+  // a connection whose server stopped answering: every call fails so, but its close
+  if (call[0] !== 'close') {
+    const stalled = connsOf(call).flatMap((id) => conns.get(id)?.stalled ?? [])[0];
+    if (stalled !== undefined) return stalledReply(stalled);
+  }
+  const started = Date.now();
+  const result = handle(call);
+  const r = await within(result, SLICE_MS);
+  if (r) return r;
+  pending = watchCall(call, result, started);
+  return { ok: true, value: null, pending: true };
+}
+
 runAsWorker(async (...call: Call): Promise<Reply<unknown>> => {
-  const r = await handle(call);
+  const r = await answerCall(call);
+  if (r.pending) return r;
   // the reads asked for ahead that have run go back with this reply, whatever the call
   for (const c of conns.values()) {
     if (!c.ready.size) continue;

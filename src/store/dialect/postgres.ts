@@ -9,6 +9,7 @@ import { packEvents, recordTransaction, repeatsKey, unpackRows, type PackedEvent
 import { askKey, askPrefix } from './pg-ask.ts';
 import { batchSpans, spansSelect, spanStart, upsertSpans } from '../profile-spans.ts';
 import type { Answer, Call, Reply } from './pg-worker.ts';
+import { longWait } from '../long-wait.ts';
 
 /**
  * PostgreSQL through a synchronous bridge: a worker thread owns the pg clients and the store's
@@ -19,7 +20,11 @@ import type { Answer, Call, Reply } from './pg-worker.ts';
 
 /** The connection and its handshake: a clear error within this, never a hang. */
 const CONNECT_TIMEOUT_MS = 3000;
-/** The backstop of every call (a server that stops answering mid-session). */
+/**
+ * The backstop of every call. A server that stops answering mid-session is found far sooner:
+ * the worker probes it while a call waits (pg-worker.ts watchCall, every 10 s) and fails the
+ * call where a new connection gets no answer either.
+ */
 const CALL_TIMEOUT_MS = Number(process.env.PGO_LEDGER_PG_TIMEOUT_MS) || 10 * 60_000;
 
 let bridge: ((...c: Call) => Reply<unknown>) | undefined;
@@ -58,7 +63,9 @@ const answered = new Map<string, Answer>();
 function send(bridge: (...c: Call) => Reply<unknown>, c: Call): Reply<unknown> {
   const before = unsent;
   unsent = [];
-  const r = before.length ? bridge('after', before, c) : bridge(...c);
+  let r = before.length ? bridge('after', before, c) : bridge(...c);
+  // not answered within the worker's first slice (1 s): the rest of the wait is a long one (long-wait.ts)
+  if (r.pending) r = longWait(() => bridge('wait'));
   if (r.answers) for (const [k, a] of r.answers) answered.set(k, a);
   return r;
 }
@@ -74,9 +81,16 @@ const INPUT_CLASSES = ['08', '28', '3D', '42501', '53', '57'];
 const LOST = /Connection terminated|not queryable|ECONNRESET|EPIPE|socket hang up/;
 const LOST_CODES = /^(57P0[123]|ECONNRESET|EPIPE|ECONNABORTED)$/;
 
+/** pg-worker.ts STALLED: a call failed because the server stopped answering (its probe got no answer either). */
+const STALLED = 'PGO_STALLED';
+
 /** A failure of a statement as the store tells it (exported for its test). */
 export function pgError(where: string, e: { message: string; code?: string }): Error {
   const err = Object.assign(new Error(e.message), { code: e.code });
+  if (e.code === STALLED) {
+    err.name = 'PostgresRefusal'; // the ledger can take no more: a many-input command stops here
+    return inputError(`${where}: the server stopped answering: ${e.message} (its connections are closed: the server rolls back what they had not committed)`, err);
+  }
   // a table or column of the ledger gone (dropped by hand): damage, said as SQLite's is
   if (e.code === '42P01' || e.code === '42703') return missingPart(where, err);
   const lost = LOST_CODES.test(e.code ?? '') || (!e.code && LOST.test(e.message));

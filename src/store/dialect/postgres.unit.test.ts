@@ -14,6 +14,14 @@ describe('PostgreSQL failures as the store tells them', () => {
     }
   });
 
+  it('trial s31: a call failed because the server stopped answering (the worker\'s probe got no answer either) is an input error naming the server, and stops a many-input command', () => {
+    const err = pgError('postgres://u:***@h:5432/db', { message: 'no answer within 10 s, and a new connection got none within 3 s', code: 'PGO_STALLED' });
+    assert.ok(err instanceof LedgerError);
+    assert.equal(err.kind, 'input');
+    assert.match(err.message, /^postgres:\/\/u:\*\*\*@h:5432\/db: the server stopped answering: no answer within 10 s, and a new connection got none within 3 s \(its connections are closed: the server rolls back what they had not committed\)$/);
+    assert.ok(isDatabaseFailure(err));
+  });
+
   it('a statement\'s own failure stays as it is (not a lost server)', () => {
     const err = pgError('postgres://u:***@h:5432/db', { message: 'duplicate key value violates unique constraint', code: '23505' });
     assert.ok(!(err instanceof LedgerError));
