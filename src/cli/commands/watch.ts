@@ -2,7 +2,6 @@ import type { Command } from 'commander';
 import { classify, fullMessage, inputError, isDatabaseFailure, LedgerError } from '../../errors.ts';
 import { WATCH_FLAGS, usage, type CliContext } from '../context.ts';
 import { counted } from '../../counted.ts';
-import { signalsEndLongWaits } from '../../store/long-wait.ts';
 
 const seconds = (flag: string, v: string): number => {
   const n = Number(v);
@@ -55,10 +54,6 @@ export function watchCommand(program: Command, ctx: CliContext): void {
       };
       process.on('SIGINT', stop);
       process.on('SIGTERM', stop);
-      // these handlers cannot run while a PostgreSQL call blocks this thread: one that has
-      // waited a second leaves the signals their default action, which ends watch at once
-      // (the server rolls back the transaction under way; store/long-wait.ts says why)
-      signalsEndLongWaits(true);
       // whether the ledger opened: a failure to open or make it is said as every command says it
       let opened = false;
       try {
@@ -89,7 +84,6 @@ export function watchCommand(program: Command, ctx: CliContext): void {
         }
         throw stopped;
       } finally {
-        signalsEndLongWaits(false);
         process.off('SIGINT', stop);
         process.off('SIGTERM', stop);
       }
