@@ -136,6 +136,32 @@ describe('trial s31: a PostgreSQL server that stops answering mid-session', () =
     assert.equal(cli(db, ['verify']).status, 0);
   });
 
+  it('watch blocked on a stopped server and sent SIGTERM ends once the probe fails the call (seconds), not when the 600 s wait ends; nothing half-written', async () => {
+    const db = freshDb();
+    const folder = join(dir, 'watched-3');
+    mkdirSync(folder);
+    writeFileSync(join(folder, 'a.jsonl'), lines(0, 100, 'a'));
+    const w = spawned(db, ['watch', folder, '--interval', '0.2', '--settle', '0.2'], { PGO_LEDGER_PG_PROBE_MS: '2000' });
+    try {
+      await until("a.jsonl's events", () => events(db) === 100);
+      server.pause();
+      writeFileSync(join(folder, 'b.jsonl'), lines(0, 500, 'b'));
+      await sleep(1000);
+      const t0 = Date.now();
+      // its handler runs once the blocked call returns: the probe fails it within seconds
+      w.proc.kill('SIGTERM');
+      const r = await w.ended(t0, 40_000);
+      assert.ok(r, `watch still running 40 s after SIGTERM: ${w.stderr()}`);
+      assert.ok(r.ms < 15_000, `${r.ms} ms`);
+      assert.ok(r.code === 2 || r.code === 143, JSON.stringify(r) + w.stderr());
+    } finally {
+      server.resume();
+    }
+    assert.equal(cli(db, ['verify']).status, 0);
+    const n = events(db);
+    assert.ok(n === 100 || n === 600, `${n} events`);
+  });
+
   it('a slow statement on a live server is not cut off: the probe answers, the call waits on', () => {
     const db = freshDb();
     const sessions = () => Number(psql(server.adminUrl, 'select sum(sessions) from pg_stat_database')[0]);

@@ -73,7 +73,7 @@ const STALLED = 'PGO_STALLED';
 const PROBE_MS = Number(process.env.PGO_LEDGER_PG_PROBE_MS) || 10_000;
 /** The probe's connection and its `select 1`, as the store's own connection's handshake (postgres.ts CONNECT_TIMEOUT_MS). */
 const PROBE_TIMEOUT_MS = 3000;
-/** A call not answered within this is answered `pending`: the store's thread then knows it waits long (store/long-wait.ts). */
+/** A call not answered within this is answered `pending`: the store's thread waits on with `wait` while watchCall probes the server. */
 const SLICE_MS = 1000;
 
 

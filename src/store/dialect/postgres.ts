@@ -9,7 +9,6 @@ import { packEvents, recordTransaction, repeatsKey, unpackRows, type PackedEvent
 import { askKey, askPrefix } from './pg-ask.ts';
 import { batchSpans, spansSelect, spanStart, upsertSpans } from '../profile-spans.ts';
 import type { Answer, Call, Reply } from './pg-worker.ts';
-import { longWait } from '../long-wait.ts';
 
 /**
  * PostgreSQL through a synchronous bridge: a worker thread owns the pg clients and the store's
@@ -64,8 +63,9 @@ function send(bridge: (...c: Call) => Reply<unknown>, c: Call): Reply<unknown> {
   const before = unsent;
   unsent = [];
   let r = before.length ? bridge('after', before, c) : bridge(...c);
-  // not answered within the worker's first slice (1 s): the rest of the wait is a long one (long-wait.ts)
-  if (r.pending) r = longWait(() => bridge('wait'));
+  // not answered within the worker's first slice (1 s): its answer comes to 'wait', while the
+  // worker probes the server (pg-worker.ts watchCall)
+  if (r.pending) r = bridge('wait');
   if (r.answers) for (const [k, a] of r.answers) answered.set(k, a);
   return r;
 }
