@@ -6,7 +6,7 @@ import { entryToJson } from '../codecs/entry-json.ts';
 import { decodeMegaCache } from '../codecs/megacache.ts';
 import { unpickleProfile } from '../codecs/pickle/index.ts';
 import { cacheKeyOfRemoteKey, decodeRemoteValue } from '../codecs/remote-value.ts';
-import { cacheKey, parseCacheKey, rewriteMegaCacheKey } from '../model/cache-key.ts';
+import { cacheKey, formatCacheKey, parseCacheKey, rewriteMegaCacheKey } from '../model/cache-key.ts';
 import type { Profile } from '../model/profile.ts';
 import { codeIdLabel } from '../model/code-id.ts';
 import { strayInferStrides } from '../model/stray-infer-strides.ts';
@@ -49,6 +49,15 @@ export function fileSnapshotEvents(ledger: Ledger, profile: Profile, key: string
   return snapshotEvents(ledger, profile, key, src, part, true);
 }
 
+/**
+ * What PyTorch writes one profile write to: its local file, the remote cache's value (read as a
+ * file or from Redis) and a mega-cache artifact. The same snapshot met again in another of them
+ * is the same write, as one pickled with another protocol is (issue 9.2), under the same key and
+ * run: not joined again (trial s31: the local pickle and then the remote value of one run made
+ * `why` count each value twice).
+ */
+const CONTAINERS = ['pickle', 'remote-json', 'redis', 'megacache'];
+
 function snapshotEvents(ledger: Ledger, profile: Profile, key: string, src: SnapshotSource, part: number, mayBeTold: boolean): { events: NewEvent[]; told: number } {
   // each entry's JSON made once, for the digest and the events
   const rows = [...profile.codes.values()].map(({ id, state }) => [id, [...state.automaticDynamic].map(([source, entry]) => [source, entryToJson(entry)] as const)] as const);
@@ -57,12 +66,12 @@ function snapshotEvents(ledger: Ledger, profile: Profile, key: string, src: Snap
   const digest = createHash('sha256').update(profileDigestText(rows)).digest('hex');
   const importId = ledger.recordImport(src.format, src.origin, src.bytes, digest);
   const entries = rows.flatMap(([id, sources]) => sources.map(([source, json]) => ({ id, source, json })));
-  const eventAt = (i: number): NewEvent => {
+  const eventAt = (i: number, format = src.format): NewEvent => {
     const { id, source, json } = entries[i];
     return {
       kind: 'entry.imported',
       cacheKey: key,
-      payload: { code: id, source, entry: json, import_id: importId, format: src.format },
+      payload: { code: id, source, entry: json, import_id: importId, format },
       time: src.time,
       keyedTime: false,
       run: src.run,
@@ -73,9 +82,11 @@ function snapshotEvents(ledger: Ledger, profile: Profile, key: string, src: Snap
   };
   if (mayBeTold && heldWholeByTraces(ledger, key, () => new Map(entries.map((e) => [slotOf(e.id, e.source), JSON.stringify(e.json)])))) return { events: [], told: entries.length };
   // The same snapshot appended before under this key (a run's file read again after the run, as
-  // a fleet's ingest does after each run): its events went in one transaction, all of them or
-  // none, so its last one held says all are. None is made (a 250,000-entry profile: ~6 of 9 CPU-s).
-  if (mayBeTold && entries.length !== 0 && ledger.holds(eventAt(entries.length - 1))) return { events: [], told: entries.length };
+  // a fleet's ingest does after each run), from any of PyTorch's containers (CONTAINERS): its
+  // events went in one transaction, all of them or none, so its last one held says all are.
+  // None is made (a 250,000-entry profile: ~6 of 9 CPU-s).
+  const held = (format: string) => ledger.holds(eventAt(entries.length - 1, format));
+  if (mayBeTold && entries.length !== 0 && (held(src.format) || (CONTAINERS.includes(src.format) && CONTAINERS.some((f) => f !== src.format && held(f))))) return { events: [], told: entries.length };
   const out: NewEvent[] = new Array(entries.length);
   for (let i = 0; i < entries.length; i++) out[i] = eventAt(i);
   return { events: out, told: 0 };
@@ -105,7 +116,13 @@ function keyFor(file: string, d: LineDefaults, note: (m: string) => void): strin
   const w = ingestWords(d);
   // the file's own fix first: watch takes no flags, so renaming is what a watched folder can do
   if (!k) throw inputError(`${inputName(file)}: cannot tell the profile's job from the file name (PyTorch names it code_state_<job>_<rank>_<tag>.pkl); give ${w.job} (and ${w.rank}/${w.tag})`);
-  parseCacheKey(k);
+  const named = parseCacheKey(k);
+  // --rank/--tag with no --job: the job from the file name, they the rest (trial s31: dropped unsaid)
+  if (d.rank !== undefined || d.tag !== undefined) {
+    const given = formatCacheKey({ job: named.job, rank: d.rank === undefined ? named.rank : d.rank, tag: d.tag ?? named.tag });
+    note(`${inputName(file)}: profile key ${given}, its job from the file name (characters PyTorch replaced by _ stay _; give ${w.job} to set it) and ${[d.rank !== undefined ? w.rank : '', d.tag !== undefined ? w.tag : ''].filter(Boolean).join(' and ')} as given`);
+    return given;
+  }
   note(`${inputName(file)}: profile key ${k} derived from the file name (characters PyTorch replaced by _ stay _; give ${w.job} to set it)`);
   return k;
 }

@@ -439,19 +439,35 @@ for (const dialect of DIALECTS) describe(dialect, () => {
       // another run: a new event under the same key (the next of its collision chain), held then too
       assert.deepEqual(await ingest(pkl, { job: 'fixture', run: 'r2' }), [9, 0]);
       assert.deepEqual(await ingest(pkl, { job: 'fixture', run: 'r2' }), [0, 9]);
-      // the same content as a remote value (another format) and under another job
-      assert.deepEqual(await ingest(join(TORCH, 'remote/redis_value.json'), { job: 'fixture' }), [9, 0]);
+      // the same write in PyTorch's other containers (the remote cache's value, a mega-cache
+      // artifact), of the same run: no new write (trial s31: failed before, 9 appended, and why
+      // counted each value twice); of another run, a new one
       assert.deepEqual(await ingest(join(TORCH, 'remote/redis_value.json'), { job: 'fixture' }), [0, 9]);
+      assert.deepEqual(await ingest(join(TORCH, 'remote/redis_value.json'), { job: 'fixture', run: 'r2' }), [0, 9]);
+      assert.deepEqual(await ingest(join(TORCH, 'megacache/eager-warm-run.bin'), { job: 'fixture' }), [0, 9]);
+      assert.deepEqual(await ingest(join(TORCH, 'remote/redis_value.json'), { job: 'fixture', run: 'r3' }), [9, 0]);
       assert.deepEqual(await ingest(pkl, { job: 'other' }), [9, 0]);
       // the same file from another path: where it was read from makes no other event
       const moved = join(tempDir(), 'moved.pkl');
       copyFileSync(pkl, moved);
       assert.deepEqual(await ingest(moved, { job: 'other' }), [0, 9]);
-      assert.deepEqual(given, [9, 0, 9, 0, 9, 0, 9, 0]);
+      assert.deepEqual(given, [9, 0, 9, 0, 0, 0, 0, 9, 9, 0]);
       assert.equal(l.sql.get<{ n: number }>('select count(*) n from events')!.n, 36);
       assert.deepEqual(verifyLedger(l).differences, []);
       await l.close();
     });
+  });
+
+  it("trial s31: --rank or --tag with no --job on a pickle keep the file name's job and set the rest, saying so (failed before: dropped unsaid, the file name's key used)", async () => {
+    const l = await openLedger(ledgerAt(dialect, tempDir(), 'rank-only.db'));
+    const notes: string[] = [];
+    const file = join(TORCH, 'local/code_state_fixture_None_.pkl');
+    assert.equal((await ingestFile(l, file, { defaults: { rank: 1 }, onNote: (m) => notes.push(m) })).appended, 9);
+    assert.equal((await ingestFile(l, file, { defaults: { rank: 1, tag: 'v3' }, onNote: (m) => notes.push(m) })).appended, 9);
+    assert.deepEqual(l.profiles().map((p) => p.cacheKey).sort(), ['fixture:1:', 'fixture:1:v3']);
+    assert.match(notes[0], /code_state_fixture_None_\.pkl: profile key fixture:1:, its job from the file name \(.*\) and defaults\.rank as given$/);
+    assert.match(notes[1], /profile key fixture:1:v3, its job from the file name \(.*\) and defaults\.rank and defaults\.tag as given$/);
+    await l.close();
   });
 
   describe("a snapshot larger than a batch: appended in batches, one transaction", () => {

@@ -5,8 +5,8 @@ import { TORCH } from '../../test/support/fixtures.ts';
 import { tempDir } from '../../test/support/tmp.ts';
 import { DIALECTS, ledgerAt } from '../../test/support/postgres.ts';
 import { ingestFile } from '../adapters/ingest-file.ts';
-import { codeKey } from '../model/code-id.ts';
-import { codeIdsIn } from './code-ref.ts';
+import { codeIdLabel, codeKey } from '../model/code-id.ts';
+import { codeIdsIn, matchCodeIn } from './code-ref.ts';
 import { openLedger } from './ledger.ts';
 
 for (const dialect of DIALECTS)
@@ -24,6 +24,12 @@ for (const dialect of DIALECTS)
       const early = codeIdsIn(l, pid, { untilPosition: first });
       assert.deepEqual(keys(early), keys([...l.fold(pid, { untilPosition: first }).profile.codes.values()].map((c) => c.id)));
       assert.ok(early.length < stored.length);
+      // a code id the window leaves out is said to be so (trial s31: "no code id matches", as of a typo)
+      const later = stored.find((c) => !keys(early).includes(codeKey(c)))!;
+      const label = codeIdLabel(later);
+      assert.throws(() => matchCodeIn(l, pid, { untilPosition: first }, label, '--code'), (e: Error) => e.message === `no code id matches --code ${label} as of ${first}: the profile holds ${label} in its whole log, not in this window (a point before its first event, or runs left out that alone brought it)`);
+      assert.throws(() => matchCodeIn(l, pid, { untilPosition: first }, 'nope', '--code'), /^no code id matches --code nope \(there are: /);
+      assert.equal([later].filter(matchCodeIn(l, pid, {}, label)).length, 1);
       await l.close();
     });
   });

@@ -48,3 +48,35 @@ describe('--code names one closure of a factory-made function', () => {
     assert.throws(() => named('/srv/m.py:7:outer closure 0'), /no code id matches/);
   });
 });
+
+// Trial s31 (5, 8): the advice of an ambiguous ref, and the list of code ids in "no code id matches".
+describe('--code advice where a ref names several code ids', () => {
+  const v1: CodeId = { filename: '/srv/a/model.py', firstlineno: 10, name: 'forward', file_hash: 'aaaa0001' };
+  const v2: CodeId = { ...v1, file_hash: 'aaaa0002' };
+  const b: CodeId = { filename: '/srv/b/model.py', firstlineno: 10, name: 'forward', file_hash: 'bbbb0001' };
+  const refused = (cands: CodeId[], ref: string) => {
+    try {
+      matchCode(cands, ref, '--code');
+    } catch (e) {
+      return (e as Error).message;
+    }
+    assert.fail(`${ref} matched`);
+  };
+  it('one function in two versions of its file (its hash changed): the code id text, hash included (failed before: file:line:name, which is the ref given)', () => {
+    assert.match(refused([v1, v2], '/srv/a/model.py:10:forward'), /is ambiguous: hash\(aaaa0001\)\/srv\/a\/model\.py:10:forward, hash\(aaaa0002\)\/srv\/a\/model\.py:10:forward; pick one with the code id text shown, hash\(…\) included/);
+    assert.deepEqual([v1, v2].filter(matchCode([v1, v2], 'hash(aaaa0002)/srv/a/model.py:10:forward')), [v2]);
+  });
+  it('files of one name in two folders, named by the last path part: more of the path', () => {
+    assert.match(refused([v1, b], 'model.py:10:forward'), /pick one with file:line:name with more of the file's path, or the code id text shown$/);
+    assert.deepEqual([v1, b].filter(matchCode([v1, b], 'b/model.py:10:forward')), [b]);
+  });
+  it('a bare name: file:line:name, as before', () => {
+    assert.match(refused([v1, b], 'forward'), /pick one with file:line:name$/);
+  });
+  it('no match among many: the first 20 listed and how many more (a fleet profile listed 50,000: 1.5 MB)', () => {
+    const many = Array.from({ length: 25 }, (_, i): CodeId => ({ filename: '/srv/m.py', firstlineno: i, name: `f${i}`, file_hash: '00' }));
+    const m = refused(many, 'nope');
+    assert.match(m, /^no code id matches --code nope \(there are: hash\(00\)\/srv\/m\.py:0:f0, .*hash\(00\)\/srv\/m\.py:19:f19 and 5 more \(show lists them\)\)$/);
+    assert.ok(!m.includes(':20:f20'));
+  });
+});

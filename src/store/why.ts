@@ -6,7 +6,7 @@ import { isPyInt } from '../model/int.ts';
 import type { FrameStateSizeEntry } from '../model/entry.ts';
 import { inputError } from '../errors.ts';
 import { counted } from '../counted.ts';
-import { codeIdsIn, matchCode } from './code-ref.ts';
+import { matchCodeIn } from './code-ref.ts';
 import { knownRead, noSuchSource, sourcesOf } from './known.ts';
 import { dictionaries, scanEvents, type Dictionaries } from './log.ts';
 import { isWholeLog, leftOutRuns, retractionsIn, windowFolds } from './window.ts';
@@ -142,7 +142,7 @@ export function explain(ledger: Ledger, profileId: number, opts: ExplainOptions 
       if (has.length) throw inputError(`${opts.source}${opts.code ? ` in code ${opts.code}` : ''} of ${cacheKey} has no dim ${dim}; its dims: ${has.join(', ')}${dimBeforeWhole(ledger, profileId, opts, has)}`);
     }
     const codes = [...ledger.fold(profileId, opts.window ?? {}).profile.codes.values()];
-    const wanted = opts.code ? matchCode(codes.map((c) => c.id), opts.code) : null;
+    const wanted = opts.code ? matchCodeIn(ledger, profileId, opts.window ?? {}, opts.code) : null;
     noSuchSource(cacheKey, { source: opts.source, code: opts.code, dim, window: opts.window, has: sourcesOf(codes, wanted) });
   }
   return stories;
@@ -158,7 +158,7 @@ function dimBeforeWhole(ledger: Ledger, profileId: number, opts: ExplainOptions,
   if (!d || d.field === 'scalar' || d.index === undefined) return '';
   const whole = d.field === 'size' ? 'rank' : 'stride';
   if (!has.includes(whole)) return '';
-  const codes = opts.code ? matchCode(codeIdsIn(ledger, profileId, opts.window), opts.code) : null;
+  const codes = opts.code ? matchCodeIn(ledger, profileId, opts.window ?? {}, opts.code) : null;
   const rows = historyAsOf(ledger, profileId, opts.window ?? {}).filter((h) => h.name === opts.source && h.dim_changed === d.index && h.reason === `${d.field} change` && (!codes || codes(h.code)));
   if (!rows.length) return '';
   const logged = rows.map((h) => `#${h.position} (${h.compileId ? `compile ${h.compileId}, ` : ''}run ${h.run ?? '-'}${h.kind === 'dynamic.logged' ? '' : ', by PyTorch\'s rule'}): ${h.reason} ${recordValue(h.cached)} -> ${recordValue(h.new)}`);
@@ -168,7 +168,7 @@ function dimBeforeWhole(ledger: Ledger, profileId: number, opts: ExplainOptions,
 function explainWith(ledger: Ledger, profileId: number, opts: ExplainOptions, onlyCode: string | null, depth: number): DimStory[] {
   const window = opts.window ?? {};
   let wanted: ((c: CodeId) => boolean) | null = null;
-  if (opts.code) wanted = matchCode(codeIdsIn(ledger, profileId, window), opts.code);
+  if (opts.code) wanted = matchCodeIn(ledger, profileId, window, opts.code);
   // From the nearest why-checkpoint the window can use, then the tail (why-fold.ts).
   const keep: Keep = (code, source) => (opts.source === undefined || source === opts.source) && (onlyCode === null || codeKey(code) === onlyCode) && (!wanted || wanted(code));
   const dict = dictionaries(ledger.sql);

@@ -16,8 +16,8 @@ export function whyCommand(program: Command, ctx: CliContext): void {
       const window = windowFor(l, o);
       // --code in the command line's words first (explain's own check names its field, `code`)
       if (o.code !== undefined) {
-        const { codeIdsIn, matchCode } = await import('../../store/code-ref.ts');
-        matchCode(codeIdsIn(l, p.id, window), o.code, '--code');
+        const { matchCodeIn } = await import('../../store/code-ref.ts');
+        matchCodeIn(l, p.id, window, o.code, '--code');
       }
       // a source or dim the profile does not hold is explain's error (one for the library and here)
       const stories = explain(l, p.id, { source: o.source, dim, code: o.code, window });
