@@ -45,7 +45,7 @@ export function importEvents(ledger: Ledger, profile: Profile, key: string, src:
  * (`heldWholeByTraces`) or one appended before under the same key, and `told` counts its
  * entries (already in the log).
  */
-export function fileSnapshotEvents(ledger: Ledger, profile: Profile, key: string, src: SnapshotSource, part = 0): { events: NewEvent[]; told: number } {
+export function fileSnapshotEvents(ledger: Ledger, profile: Profile, key: string, src: SnapshotSource, part = 0): Made {
   return snapshotEvents(ledger, profile, key, src, part, true);
 }
 
@@ -58,7 +58,10 @@ export function fileSnapshotEvents(ledger: Ledger, profile: Profile, key: string
  */
 const CONTAINERS = ['pickle', 'remote-json', 'redis', 'megacache'];
 
-function snapshotEvents(ledger: Ledger, profile: Profile, key: string, src: SnapshotSource, part: number, mayBeTold: boolean): { events: NewEvent[]; told: number } {
+/** A snapshot's events; `byTraces` where its profile's traces held it whole (so no run given for it is its). */
+type Made = { events: NewEvent[]; told: number; byTraces?: true };
+
+function snapshotEvents(ledger: Ledger, profile: Profile, key: string, src: SnapshotSource, part: number, mayBeTold: boolean): Made {
   // each entry's JSON made once, for the digest and the events
   const rows = [...profile.codes.values()].map(({ id, state }) => [id, [...state.automaticDynamic].map(([source, entry]) => [source, entryToJson(entry)] as const)] as const);
   // Known by what it holds, not by its bytes: the same profile pickled with another protocol
@@ -80,7 +83,7 @@ function snapshotEvents(ledger: Ledger, profile: Profile, key: string, src: Snap
       idempotencyKey: `import\u0000${digest}\u0000${part}\u0000${key}\u0000${i}\u0000${source}`,
     };
   };
-  if (mayBeTold && heldWholeByTraces(ledger, key, () => new Map(entries.map((e) => [slotOf(e.id, e.source), JSON.stringify(e.json)])))) return { events: [], told: entries.length };
+  if (mayBeTold && heldWholeByTraces(ledger, key, () => new Map(entries.map((e) => [slotOf(e.id, e.source), JSON.stringify(e.json)])))) return { events: [], told: entries.length, byTraces: true };
   // The same snapshot appended before under this key (a run's file read again after the run, as
   // a fleet's ingest does after each run), from any of PyTorch's containers (CONTAINERS): its
   // events went in one transaction, all of them or none, so its last one held says all are.
@@ -174,8 +177,23 @@ function append(ledger: Ledger, events: NewEvent[], told = 0): Summary {
   return { appended: r.appended, duplicates: r.duplicates + told, skipped: 0, records: r.records, ...(r.leftOut ? { leftOut: r.leftOut } : {}) };
 }
 
-function appendSnapshot(ledger: Ledger, made: { events: NewEvent[]; told: number }): Summary {
-  return append(ledger, made.events, made.told);
+function appendSnapshot(ledger: Ledger, made: Made, file: string, o: FileIngestOptions): Summary {
+  const s = append(ledger, made.events, made.told);
+  // said once the append stood, as every note of an input
+  const note = runNotUsed(file, made, o);
+  if (note) o.onNote?.(note);
+  return s;
+}
+
+/**
+ * A run given for a snapshot the profile's traces hold whole is not its run: the run that wrote
+ * it is the trace's (trial s31: `--run rZ` gave "already in the log", then `retract --run rZ`
+ * found no events of it). Said, as a flag a trace's key leaves unused is.
+ */
+function runNotUsed(file: string, made: Made, o: FileIngestOptions, where = ''): string | null {
+  const run = o.defaults?.run;
+  if (!made.byTraces || run === undefined || run === null) return null;
+  return `${inputName(file)}${where}: ${ingestWords(o.defaults ?? {}).run} ${run} not used: the profile's TORCH_TRACE logs hold this snapshot whole, written by their run (already in the log)`;
 }
 
 function fileTime(file: string): number {
@@ -246,7 +264,7 @@ export async function ingestPickleFile(ledger: Ledger, file: string, o: FileInge
   const key = keyFor(file, o.defaults ?? {}, o.onNote ?? (() => {}));
   if (o.waiting?.(key)) return waits(key);
   noteStrayStrides(file, profile, o.onNote);
-  return whole(ledger, () => appendSnapshot(ledger, fileSnapshotEvents(ledger, profile, key, { format: 'pickle', origin: originOf(file), bytes, run: o.defaults?.run ?? null, time: fileTime(file) })));
+  return whole(ledger, () => appendSnapshot(ledger, fileSnapshotEvents(ledger, profile, key, { format: 'pickle', origin: originOf(file), bytes, run: o.defaults?.run ?? null, time: fileTime(file) }), file, o));
 }
 
 /** Issue 9.3: the snapshot row and its events are one transaction (a failure leaves neither). */
@@ -262,7 +280,7 @@ export async function ingestRemoteJsonFile(ledger: Ledger, file: string, o: File
   const key = remoteKeyFor(file, o);
   if (o.waiting?.(key)) return waits(key);
   noteStrayStrides(file, profile, o.onNote);
-  return whole(ledger, () => appendSnapshot(ledger, fileSnapshotEvents(ledger, profile, key, { format: 'remote-json', origin: originOf(file), bytes: pickle, run: o.defaults?.run ?? null, time: fileTime(file) })));
+  return whole(ledger, () => appendSnapshot(ledger, fileSnapshotEvents(ledger, profile, key, { format: 'remote-json', origin: originOf(file), bytes: pickle, run: o.defaults?.run ?? null, time: fileTime(file) }), file, o));
 }
 
 /**
@@ -286,6 +304,7 @@ function megaCacheEvents(ledger: Ledger, file: string, bundle: ReturnType<typeof
   let told = 0;
   const others = new Map<string, number>();
   const unused = new Map<string, string>();
+  const runNotes: string[] = [];
   let part = 0;
   for (const a of bundle.artifacts) {
     if (a.type !== 'pgo') {
@@ -301,6 +320,8 @@ function megaCacheEvents(ledger: Ledger, file: string, bundle: ReturnType<typeof
     const profile = withFile(file, () => unpickleProfile(a.content), `pgo artifact ${part} (${a.key})`);
     noteStrayStrides(file, profile, o.onNote, ` pgo artifact ${part} (${a.key})`);
     const made = fileSnapshotEvents(ledger, profile, key, { format: 'megacache', origin: originOf(file), bytes: a.content, run: d.run ?? null, time: fileTime(file) }, part);
+    const runNote = runNotUsed(file, made, o, ` pgo artifact ${part} (${a.key})`);
+    if (runNote) runNotes.push(runNote);
     events.push(...made.events);
     told += made.told;
     part++;
@@ -308,6 +329,7 @@ function megaCacheEvents(ledger: Ledger, file: string, bundle: ReturnType<typeof
   // said once the append stood: a failed one is said as failed, not as ingested
   const s = append(ledger, events, told);
   for (const n of unused.values()) if (n) o.onNote?.(n);
+  for (const n of runNotes) o.onNote?.(n);
   if (others.size) o.onNote?.(`${inputName(file)}: ${part} pgo artifacts ingested; left alone: ${[...others].map(([t, n]) => `${n} ${t}`).join(', ')}`);
   return s;
 }

@@ -9,14 +9,15 @@ export interface IngestWords {
   rank: string;
   tag: string;
   key: string;
+  run: string;
 }
 
-const INGEST_FIELDS: IngestWords = { job: 'defaults.job', rank: 'defaults.rank', tag: 'defaults.tag', key: 'key' };
+const INGEST_FIELDS: IngestWords = { job: 'defaults.job', rank: 'defaults.rank', tag: 'defaults.tag', key: 'key', run: 'defaults.run' };
 
 /**
  * What `watch` (the library's) says instead: it takes no defaults or key of its own, so the
  * advice names what ingestFile takes (trial 19.2: watch said "give --job", a flag it lacks).
  */
-export const WATCH_FIELDS: IngestWords = { job: 'defaults.job of ingestFile', rank: 'defaults.rank', tag: 'defaults.tag', key: 'key of ingestFile' };
+export const WATCH_FIELDS: IngestWords = { job: 'defaults.job of ingestFile', rank: 'defaults.rank', tag: 'defaults.tag', key: 'key of ingestFile', run: 'defaults.run' };
 
 export const ingestWords = (d: { words?: IngestWords }): IngestWords => d.words ?? INGEST_FIELDS;

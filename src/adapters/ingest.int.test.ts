@@ -470,6 +470,20 @@ for (const dialect of DIALECTS) describe(dialect, () => {
     await l.close();
   });
 
+  it("trial s31: a run given for a snapshot the profile's traces hold whole is said not used (failed before: nothing said, and retract --run found no events of it)", async () => {
+    const l = await openLedger(ledgerAt(dialect, tempDir(), 'run-held.db'));
+    await ingestFile(l, join(TORCH, 'traces/cold-local.log'));
+    const notes: string[] = [];
+    const s = await ingestFile(l, join(TORCH, 'local/code_state_fixture_None_.pkl'), { defaults: { run: 'rZ' }, onNote: (m) => notes.push(m) });
+    assert.deepEqual([s.appended, s.duplicates], [0, 9]);
+    assert.match(notes.join('\n'), /code_state_fixture_None_\.pkl: defaults\.run rZ not used: the profile's TORCH_TRACE logs hold this snapshot whole, written by their run \(already in the log\)/);
+    // no run given: nothing to say
+    const quiet: string[] = [];
+    await ingestFile(l, join(TORCH, 'local/code_state_fixture_None_.pkl'), { onNote: (m) => quiet.push(m) });
+    assert.ok(!quiet.some((m) => m.includes('not used')), quiet.join('\n'));
+    await l.close();
+  });
+
   describe("a snapshot larger than a batch: appended in batches, one transaction", () => {
     // 2,201 code ids of 5 sources: 11,005 entries, two batches of the append
     const p = emptyProfile();

@@ -26,10 +26,10 @@ export interface CliContext {
 export const DB_FLAG = { check: '--db or PGO_LEDGER_DB', give: '--db' };
 
 /** The command line's words for the ways to say which profile an input is for (ingest-words.ts). */
-export const INGEST_FLAGS = { job: '--job', rank: '--rank', tag: '--tag', key: '--key' };
+export const INGEST_FLAGS = { job: '--job', rank: '--rank', tag: '--tag', key: '--key', run: '--run' };
 
 /** What `watch` names instead: it has no --job or --key, so the advice points at ingest's (watch.ts WatchOptions.words). */
-export const WATCH_FLAGS = { job: '--job of pgo-ledger ingest', rank: '--rank', tag: '--tag', key: '--key of pgo-ledger ingest' };
+export const WATCH_FLAGS = { job: '--job of pgo-ledger ingest', rank: '--rank', tag: '--tag', key: '--key of pgo-ledger ingest', run: '--run of pgo-ledger ingest' };
 
 /** The command line's words for a run to leave out, and where its runs are listed (known.ts RunWords). */
 export const EXCLUDE_RUN = { field: '--exclude-run', lists: "pgo-ledger jobs --json lists them by profile; history shows each record's run" };
