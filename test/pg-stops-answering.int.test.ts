@@ -114,17 +114,23 @@ describe('trial s31: a PostgreSQL server that stops answering mid-session', () =
     assert.equal(events(db), 35_000);
   });
 
-  it('watch on a server that stopped answering stops with exit 2 saying so (the probe at 2 s)', async () => {
+  /** A watch (the probe at 2 s) that took a.jsonl, then its server stopped as b.jsonl came: the caller resumes it. */
+  async function watchOnStoppedServer(name: string) {
     const db = freshDb();
-    const folder = join(dir, 'watched-2');
+    const folder = join(dir, name);
     mkdirSync(folder);
     writeFileSync(join(folder, 'a.jsonl'), lines(0, 100, 'a'));
     const w = spawned(db, ['watch', folder, '--interval', '0.2', '--settle', '0.2'], { PGO_LEDGER_PG_PROBE_MS: '2000' });
+    await until("a.jsonl's events", () => events(db) === 100);
+    server.pause();
+    const t0 = Date.now();
+    writeFileSync(join(folder, 'b.jsonl'), lines(0, 500, 'b'));
+    return { db, w, t0 };
+  }
+
+  it('watch on a server that stopped answering stops with exit 2 saying so (the probe at 2 s)', async () => {
+    const { db, w, t0 } = await watchOnStoppedServer('watched-2');
     try {
-      await until("a.jsonl's events", () => events(db) === 100);
-      server.pause();
-      const t0 = Date.now();
-      writeFileSync(join(folder, 'b.jsonl'), lines(0, 500, 'b'));
       const r = await w.ended(t0, 40_000);
       assert.ok(r, `watch still running 40 s after the server stopped: ${w.stderr()}`);
       assert.equal(r.code, 2, w.stderr());
@@ -137,15 +143,8 @@ describe('trial s31: a PostgreSQL server that stops answering mid-session', () =
   });
 
   it('watch blocked on a stopped server and sent SIGTERM ends once the probe fails the call (seconds), not when the 600 s wait ends; nothing half-written', async () => {
-    const db = freshDb();
-    const folder = join(dir, 'watched-3');
-    mkdirSync(folder);
-    writeFileSync(join(folder, 'a.jsonl'), lines(0, 100, 'a'));
-    const w = spawned(db, ['watch', folder, '--interval', '0.2', '--settle', '0.2'], { PGO_LEDGER_PG_PROBE_MS: '2000' });
+    const { db, w } = await watchOnStoppedServer('watched-3');
     try {
-      await until("a.jsonl's events", () => events(db) === 100);
-      server.pause();
-      writeFileSync(join(folder, 'b.jsonl'), lines(0, 500, 'b'));
       await sleep(1000);
       const t0 = Date.now();
       // its handler runs once the blocked call returns: the probe fails it within seconds
