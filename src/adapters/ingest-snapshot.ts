@@ -13,6 +13,7 @@ import { strayInferStrides } from '../model/stray-infer-strides.ts';
 import { counted } from '../counted.ts';
 import type { AppendResult, Ledger, NewEvent } from '../store/ledger.ts';
 import { heldWholeByTraces, slotOf } from '../store/told-entries.ts';
+import { retractedRuns } from '../store/retracted-runs.ts';
 import type { FileIngestOptions } from './ingest-file.ts';
 import type { LineDefaults } from './observation-lines.ts';
 import { flagsNotUsed } from './flags-not-used.ts';
@@ -58,8 +59,11 @@ export function fileSnapshotEvents(ledger: Ledger, profile: Profile, key: string
  */
 const CONTAINERS = ['pickle', 'remote-json', 'redis', 'megacache'];
 
-/** A snapshot's events; `byTraces` where its profile's traces held it whole (so no run given for it is its). */
-type Made = { events: NewEvent[]; told: number; byTraces?: true };
+/**
+ * A snapshot's events; `byTraces` where its profile's traces held it whole (so no run given for
+ * it is its), `retracted` where it is in the log already as a run's the profile retracted.
+ */
+type Made = { events: NewEvent[]; told: number; byTraces?: true; retracted?: string };
 
 function snapshotEvents(ledger: Ledger, profile: Profile, key: string, src: SnapshotSource, part: number, mayBeTold: boolean): Made {
   // each entry's JSON made once, for the digest and the events
@@ -90,7 +94,10 @@ function snapshotEvents(ledger: Ledger, profile: Profile, key: string, src: Snap
   // None is made (a 250,000-entry profile read again: 8.34/8.42 CPU-s before, 3.38/3.44 after,
   // `bench fleet`'s fleet-reingest).
   const held = (format: string) => ledger.holds(eventAt(entries.length - 1, format));
-  if (mayBeTold && entries.length !== 0 && (held(src.format) || (CONTAINERS.includes(src.format) && CONTAINERS.some((f) => f !== src.format && held(f))))) return { events: [], told: entries.length };
+  if (mayBeTold && entries.length !== 0 && (held(src.format) || (CONTAINERS.includes(src.format) && CONTAINERS.some((f) => f !== src.format && held(f))))) {
+    const pid = src.run === null ? undefined : ledger.profileByKey(key)?.id;
+    return { events: [], told: entries.length, ...(pid !== undefined && retractedRuns(ledger, pid).includes(src.run!) ? { retracted: src.run! } : {}) };
+  }
   const out: NewEvent[] = new Array(entries.length);
   for (let i = 0; i < entries.length; i++) out[i] = eventAt(i);
   return { events: out, told: 0 };
@@ -194,6 +201,8 @@ function appendSnapshot(ledger: Ledger, made: Made, file: string, o: FileIngestO
  */
 function runNotUsed(file: string, made: Made, o: FileIngestOptions, where = ''): string | null {
   const run = o.defaults?.run;
+  // "already in the log" of a run retracted: it stays out of every answer (trial s31: said as if the profile held it)
+  if (made.retracted !== undefined) return `${inputName(file)}${where}: already in the log as run ${made.retracted}'s, which its profile retracted: it stays out of every answer (give another ${ingestWords(o.defaults ?? {}).run} to join it again)`;
   if (!made.byTraces || run === undefined || run === null) return null;
   return `${inputName(file)}${where}: ${ingestWords(o.defaults ?? {}).run} ${run} not used: the profile's TORCH_TRACE logs hold this snapshot whole, written by their run (already in the log)`;
 }

@@ -13,6 +13,7 @@ import { entryFromJson, entryToJson } from '../codecs/entry-json.ts';
 import { codeStateFor, emptyProfile } from '../model/profile.ts';
 import { openLedger, type Ledger } from '../store/ledger.ts';
 import { verifyLedger } from '../store/verify.ts';
+import { retractRun } from '../store/retract.ts';
 import { describedShapes, sawSentence } from '../store/described-shapes.ts';
 import { exportBytes, writeLocalDir } from './export-profile.ts';
 import { detectKind, ingestFile } from './ingest-file.ts';
@@ -481,6 +482,21 @@ for (const dialect of DIALECTS) describe(dialect, () => {
     const quiet: string[] = [];
     await ingestFile(l, join(TORCH, 'local/code_state_fixture_None_.pkl'), { onNote: (m) => quiet.push(m) });
     assert.ok(!quiet.some((m) => m.includes('not used')), quiet.join('\n'));
+    await l.close();
+  });
+
+  it("trial s31: a snapshot already in the log as a retracted run's is said to stay out of every answer (failed before: only 'already in the log')", async () => {
+    const l = await openLedger(ledgerAt(dialect, tempDir(), 'retracted-held.db'));
+    await ingestFile(l, join(TORCH, 'local/code_state_fixture_None_.pkl'), { defaults: { run: 'r1' } });
+    retractRun(l, 'r1');
+    const notes: string[] = [];
+    const s = await ingestFile(l, join(TORCH, 'remote/redis_value.json'), { defaults: { job: 'fixture', run: 'r1' }, onNote: (m) => notes.push(m) });
+    assert.deepEqual([s.appended, s.duplicates], [0, 9]);
+    assert.match(notes.join('\n'), /redis_value\.json: already in the log as run r1's, which its profile retracted: it stays out of every answer \(give another defaults\.run to join it again\)/);
+    // another run joins it again, and says nothing of the kind
+    const again: string[] = [];
+    assert.equal((await ingestFile(l, join(TORCH, 'remote/redis_value.json'), { defaults: { job: 'fixture', run: 'r2' }, onNote: (m) => again.push(m) })).appended, 9);
+    assert.ok(!again.some((m) => m.includes('retracted')), again.join('\n'));
     await l.close();
   });
 

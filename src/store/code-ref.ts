@@ -32,11 +32,11 @@ export function matchCode(candidates: Iterable<CodeId>, ref: string, flag = 'cod
   if (found.length > 1 && !byLabel) {
     const closures = new Set(found.map(codeIdText)).size < found.length;
     // the same function in two versions of its file (its hash changed between runs) has one file:line:name
-    const versions = new Set(found.map((c) => `${c.filename}:${c.firstlineno}:${c.name}`)).size < found.length;
+    const places = new Set(found.map((c) => `${c.filename}:${c.firstlineno}:${c.name}`)).size;
     const how = closures
       ? 'the text shown, closure included (hash(…) may be left out; the closure in hex as shown, or as the decimal int the data gives)'
-      : versions
-        ? 'the code id text shown, hash(…) included (the same function in versions of its file)'
+      : places < found.length
+        ? `the code id text shown, hash(…) included (${places === 1 ? 'the same function in versions of its file' : 'some are one function in versions of its file'})`
         : byPlace
           ? 'file:line:name with more of the file\'s path, or the code id text shown'
           : 'file:line:name';
@@ -56,6 +56,8 @@ export function matchCodeIn(ledger: Pick<Ledger, 'sql' | 'fold'>, profileId: num
   if (!isWholeLog(window) && ref.trim() !== '' && !codesNamed(distinctCodes(ids), ref).found.length) {
     const whole = codesNamed(distinctCodes(storedCodeIds(ledger.sql, profileId)), ref).found;
     if (whole.length) throw inputError(`no code id matches ${flag} ${ref}${windowWords(window)}: the profile holds ${listed(whole)} in its whole log, not in this window (a point before its first event, or runs left out that alone brought it)`);
+    // the code ids listed are the window's: said so
+    throw inputError(`no code id matches ${flag} ${ref}${windowWords(window)}${ids.length ? ` (there are, in this window: ${listed(distinctCodes(ids))})` : ''}`);
   }
   return matchCode(ids, ref, flag);
 }

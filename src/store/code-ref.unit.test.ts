@@ -70,6 +70,10 @@ describe('--code advice where a ref names several code ids', () => {
     assert.match(refused([v1, b], 'model.py:10:forward'), /pick one with file:line:name with more of the file's path, or the code id text shown$/);
     assert.deepEqual([v1, b].filter(matchCode([v1, b], 'b/model.py:10:forward')), [b]);
   });
+  it('versions of one file beside another file of the name: the code id text, "some are" versions (trial s31: said all were)', () => {
+    const other: CodeId = { filename: '/other/model.py', firstlineno: 10, name: 'forward', file_hash: 'cccc0001' };
+    assert.match(refused([v1, v2, other], 'forward'), /pick one with the code id text shown, hash\(…\) included \(some are one function in versions of its file\)$/);
+  });
   it('a bare name: file:line:name, as before', () => {
     assert.match(refused([v1, b], 'forward'), /pick one with file:line:name$/);
   });
