@@ -189,19 +189,20 @@ function append(ledger: Ledger, events: NewEvent[], told = 0): Summary {
 function appendSnapshot(ledger: Ledger, made: Made, file: string, o: FileIngestOptions): Summary {
   const s = append(ledger, made.events, made.told);
   // said once the append stood, as every note of an input
-  const note = runNotUsed(file, made, o);
+  const note = heldNote(file, made, o);
   if (note) o.onNote?.(note);
   return s;
 }
 
 /**
- * A run given for a snapshot the profile's traces hold whole is not its run: the run that wrote
- * it is the trace's (trial s31: `--run rZ` gave "already in the log", then `retract --run rZ`
- * found no events of it). Said, as a flag a trace's key leaves unused is.
+ * What "already in the log" leaves unsaid of a snapshot: that it is a run's its profile retracted
+ * (it stays out of every answer: trial s31 read it as held), or that a run given for one the
+ * profile's traces hold whole is not its run, the trace's being (trial s31: `--run rZ` gave
+ * "already in the log", then `retract --run rZ` found no events of it), as a flag a trace's key
+ * leaves unused is said.
  */
-function runNotUsed(file: string, made: Made, o: FileIngestOptions, where = ''): string | null {
+function heldNote(file: string, made: Made, o: FileIngestOptions, where = ''): string | null {
   const run = o.defaults?.run;
-  // "already in the log" of a run retracted: it stays out of every answer (trial s31: said as if the profile held it)
   if (made.retracted !== undefined) return `${inputName(file)}${where}: already in the log as run ${made.retracted}'s, which its profile retracted: it stays out of every answer (give another ${ingestWords(o.defaults ?? {}).run} to join it again)`;
   if (!made.byTraces || run === undefined || run === null) return null;
   return `${inputName(file)}${where}: ${ingestWords(o.defaults ?? {}).run} ${run} not used: the profile's TORCH_TRACE logs hold this snapshot whole, written by their run (already in the log)`;
@@ -315,7 +316,7 @@ function megaCacheEvents(ledger: Ledger, file: string, bundle: ReturnType<typeof
   let told = 0;
   const others = new Map<string, number>();
   const unused = new Map<string, string>();
-  const runNotes: string[] = [];
+  const heldNotes: string[] = [];
   let part = 0;
   for (const a of bundle.artifacts) {
     if (a.type !== 'pgo') {
@@ -331,8 +332,8 @@ function megaCacheEvents(ledger: Ledger, file: string, bundle: ReturnType<typeof
     const profile = withFile(file, () => unpickleProfile(a.content), `pgo artifact ${part} (${a.key})`);
     noteStrayStrides(file, profile, o.onNote, ` pgo artifact ${part} (${a.key})`);
     const made = fileSnapshotEvents(ledger, profile, key, { format: 'megacache', origin: originOf(file), bytes: a.content, run: d.run ?? null, time: fileTime(file) }, part);
-    const runNote = runNotUsed(file, made, o, ` pgo artifact ${part} (${a.key})`);
-    if (runNote) runNotes.push(runNote);
+    const held = heldNote(file, made, o, ` pgo artifact ${part} (${a.key})`);
+    if (held) heldNotes.push(held);
     events.push(...made.events);
     told += made.told;
     part++;
@@ -340,7 +341,7 @@ function megaCacheEvents(ledger: Ledger, file: string, bundle: ReturnType<typeof
   // said once the append stood: a failed one is said as failed, not as ingested
   const s = append(ledger, events, told);
   for (const n of unused.values()) if (n) o.onNote?.(n);
-  for (const n of runNotes) o.onNote?.(n);
+  for (const n of heldNotes) o.onNote?.(n);
   if (others.size) o.onNote?.(`${inputName(file)}: ${part} pgo artifacts ingested; left alone: ${[...others].map(([t, n]) => `${n} ${t}`).join(', ')}`);
   return s;
 }

@@ -4,7 +4,7 @@ import { toPyInt } from '../model/int.ts';
 import type { Ledger } from './ledger.ts';
 import { storedCodeIds } from './views.ts';
 import { isWholeLog, type Window } from './window.ts';
-import { windowWords } from './known.ts';
+import { LISTED, windowWords } from './known.ts';
 
 /**
  * The code ids a profile holds in a window, for matchCode: the whole log's from the stored
@@ -51,8 +51,8 @@ export function matchCode(candidates: Iterable<CodeId>, ref: string, flag = 'cod
  * holds but the window leaves out (a point before its first event, a run left out that alone
  * brought it) is said so, not read as a typo (trial s31: "no code id matches" of one there later).
  */
-export function matchCodeIn(ledger: Pick<Ledger, 'sql' | 'fold'>, profileId: number, window: Window, ref: string, flag = 'code'): (c: CodeId) => boolean {
-  const ids = codeIdsIn(ledger, profileId, window);
+export function matchCodeIn(ledger: Pick<Ledger, 'sql' | 'fold'>, profileId: number, window: Window, ref: string, flag = 'code', ids = codeIdsIn(ledger, profileId, window)): (c: CodeId) => boolean {
+  // `ids`: the window's code ids, where the caller folded the window already
   if (!isWholeLog(window) && ref.trim() !== '' && !codesNamed(distinctCodes(ids), ref).found.length) {
     const whole = codesNamed(distinctCodes(storedCodeIds(ledger.sql, profileId)), ref).found;
     if (whole.length) throw inputError(`no code id matches ${flag} ${ref}${windowWords(window)}: the profile holds ${listed(whole)} in its whole log, not in this window (a point before its first event, or runs left out that alone brought it)`);
@@ -62,10 +62,10 @@ export function matchCodeIn(ledger: Pick<Ledger, 'sql' | 'fold'>, profileId: num
   return matchCode(ids, ref, flag);
 }
 
-/** Labels of code ids, the first 20 and how many more (a fleet's profile holds 50,000). */
+/** Labels of code ids, as many as an error lists (known.ts LISTED) and how many more (a fleet's profile holds 50,000). */
 function listed(codes: readonly CodeId[]): string {
-  const shown = codes.slice(0, 20).map(codeIdLabel).join(', ');
-  return codes.length > 20 ? `${shown} and ${codes.length - 20} more (show lists them)` : shown;
+  const shown = codes.slice(0, LISTED).map(codeIdLabel).join(', ');
+  return codes.length > LISTED ? `${shown} and ${codes.length - LISTED} more (show lists them)` : shown;
 }
 
 function distinctCodes(candidates: Iterable<CodeId>): CodeId[] {

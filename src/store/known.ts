@@ -87,7 +87,7 @@ export function noSuchSource(cacheKey: string, o: { source?: string; code?: stri
 }
 
 /** The most names an error lists (a profile may hold thousands of sources), then how many more. */
-const LISTED = 20;
+export const LISTED = 20;
 
 /** Names an error lists, what there is where a name fits nothing: at most LISTED, then how many more. */
 export function listed(names: readonly string[]): string {

@@ -25,7 +25,7 @@ export function heldWholeByTraces(ledger: Ledger, cacheKey: string, snapshot: ()
   const dict = dictionaries(ledger.sql);
   const rows = ledger.sql.allRaw("select code_id, source_id, body_id, origin_id, origin_line from events where profile_id = ? and compile_id is not null and kind = 'entry.imported' order by position", p.id);
   if (rows.length === 0) return false;
-  // made only where traces hold snapshots (a 250,000-entry file's map: ~0.2 CPU-s)
+  // made only where traces hold snapshots: a file read again with none made it for nothing
   const file = snapshot();
   if (file.size === 0) return false;
   const same = (state: Map<string, string>) => {

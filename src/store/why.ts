@@ -142,7 +142,7 @@ export function explain(ledger: Ledger, profileId: number, opts: ExplainOptions 
       if (has.length) throw inputError(`${opts.source}${opts.code ? ` in code ${opts.code}` : ''} of ${cacheKey} has no dim ${dim}; its dims: ${has.join(', ')}${dimBeforeWhole(ledger, profileId, opts, has)}`);
     }
     const codes = [...ledger.fold(profileId, opts.window ?? {}).profile.codes.values()];
-    const wanted = opts.code ? matchCodeIn(ledger, profileId, opts.window ?? {}, opts.code) : null;
+    const wanted = opts.code ? matchCodeIn(ledger, profileId, opts.window ?? {}, opts.code, 'code', codes.map((c) => c.id)) : null;
     noSuchSource(cacheKey, { source: opts.source, code: opts.code, dim, window: opts.window, has: sourcesOf(codes, wanted) });
   }
   return stories;

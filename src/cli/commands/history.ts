@@ -17,7 +17,7 @@ export function historyCommand(program: Command, ctx: CliContext): void {
       const w = windowFor(l, o);
       // --code names one of the profile's code ids, whatever the rows hold (one rule, as why's)
       const codes = o.code === undefined && o.source === undefined ? [] : [...l.fold(p.id, w).profile.codes.values()];
-      const wanted = o.code === undefined ? null : matchCodeIn(l, p.id, w, o.code, '--code');
+      const wanted = o.code === undefined ? null : matchCodeIn(l, p.id, w, o.code, '--code', codes.map((c) => c.id));
       const holds = (source: string) => codes.some((c) => (!wanted || wanted(c.id)) && c.state.automaticDynamic.has(source));
       if (o.shapes) {
         const { describedShapes } = await import('../../store/described-shapes.ts');
