@@ -20,6 +20,15 @@ export interface CliContext {
   setExitCode(code: number): void;
   /** A command that printed its own failure's `{error}` line (watch) says so: the command line prints none again. */
   errorSaid(): void;
+  /**
+   * A one-shot write command (ingest) stopped by SIGINT or SIGTERM stops at once, as under
+   * kill -9: what it committed stays, a transaction under way rolls back (every append is
+   * synchronous, so none is open when a handler runs; a PostgreSQL batch in flight is waited
+   * for). It says `said(signal)` (on stdout too under --json) and exits 130 or 143; a new
+   * ledger it wrote nothing to is taken back. Returns the handlers' removal. (watch finishes
+   * its input under way instead: it runs until stopped.)
+   */
+  stopOnSignal(said: (signal: NodeJS.Signals) => string, json: boolean): () => void;
 }
 
 /** The command line's words for the ledger's path (OpenOptions.words): where every command reads it. */

@@ -123,6 +123,30 @@ async function runOnce(argv: string[], program: Command, printed: { any: boolean
     },
     setExitCode: (c) => void (code = c),
     errorSaid: () => void (errorSaid = true),
+    stopOnSignal(said, json) {
+      const stop = (signal: NodeJS.Signals) => {
+        let failed = '';
+        try {
+          ledger?.settle();
+        } catch (e) {
+          failed = ` (its last batch failed to commit: ${fullMessage(e)})`;
+        }
+        const message = `${said(signal)}${failed}`;
+        // SQLite closes here and now (no await: nothing else may run before the exit), so a
+        // ledger it made and wrote nothing to can be taken back; a PostgreSQL server closes its end
+        void ledger?.close().catch(() => {});
+        const back = ledger && before ? before.takeBack({ unlessWritten: true }) : null;
+        if (json) process.stdout.write(`${JSON.stringify({ error: message })}\n`);
+        process.stderr.write(`pgo-ledger: ${message}\n${back ? `pgo-ledger: ${back}\n` : ''}`);
+        process.exit(signal === 'SIGINT' ? 130 : 143);
+      };
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+      return () => {
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
+      };
+    },
   };
   let errorSaid = false;
   /** The command that ran, for its --json. */

@@ -32,55 +32,67 @@ export function ingestCommand(program: Command, ctx: CliContext): void {
       // where the log ended: runs this command brought that started before runs already there are said (late-runs.ts)
       const before = l.sql.get<{ m: number | null }>('select max(position) m from events')?.m ?? 0;
       let taken = 0; // inputs (a folder's files) read whole, to say whether any others were ingested
-      for (const [i, f] of files.entries()) {
-        const bar = progressBar(inputName(f));
-        let s: FileIngestSummary;
-        try {
-          s = await ingestFile(l, f, { kind: o.kind, defaults, key: o.key, skipInvalid: o.skipInvalid, onProgress: bar.update, onNote: (m) => process.stderr.write(`${m}\n`) });
-        } catch (e) {
-          bar.stop();
-          if (classify(e) === 'bug') throw e; // pgo-ledger is wrong, not the input: exit 70 with the stack
-          if (isDatabaseFailure(e)) {
-            // the ledger cannot take any input (read-only, full, damaged, its server gone): stop
-            // here, naming what was not read, so it is not taken for ingested
-            const stopped = namingLedger(l.path, e);
-            // the input it stopped in: a file's events go in one transaction, none of them
-            // committed (an observation file's batches, and a folder's files, say their own)
-            const said = fullMessage(stopped);
-            const lost = f !== '-' && !said.includes(inputName(f)) && !isFolder(f) ? `\n  ${inputName(f)}: not ingested, none of its events were committed` : '';
-            const rest = files.slice(i + 1);
-            if (!rest.length && !lost) throw stopped;
-            throw new LedgerError(`${said}${lost}${rest.length ? `\n  not read, as the ledger stopped: ${rest.map(inputName).join(', ')}` : ''}`, { kind: classify(stopped), cause: stopped });
+      // Ctrl-C stops at once: what it says of the inputs done, the one under way and those not read
+      const so = { done: 0, appended: 0, at: -1 };
+      const unhook = ctx.stopOnSignal((signal) => stoppedText(signal, files, so), o.json === true);
+      try {
+        for (const [i, f] of files.entries()) {
+          so.at = i;
+          const bar = progressBar(inputName(f));
+          let s: FileIngestSummary;
+          try {
+            s = await ingestFile(l, f, { kind: o.kind, defaults, key: o.key, skipInvalid: o.skipInvalid, onProgress: bar.update, onNote: (m) => process.stderr.write(`${m}\n`) });
+          } catch (e) {
+            bar.stop();
+            if (classify(e) === 'bug') throw e; // pgo-ledger is wrong, not the input: exit 70 with the stack
+            if (isDatabaseFailure(e)) {
+              // the ledger cannot take any input (read-only, full, damaged, its server gone): stop
+              // here, naming what was not read, so it is not taken for ingested
+              const stopped = namingLedger(l.path, e);
+              // the input it stopped in: a file's events go in one transaction, none of them
+              // committed (an observation file's batches, and a folder's files, say their own)
+              const said = fullMessage(stopped);
+              const lost = f !== '-' && !said.includes(inputName(f)) && !isFolder(f) ? `\n  ${inputName(f)}: not ingested, none of its events were committed` : '';
+              const rest = files.slice(i + 1);
+              if (!rest.length && !lost) throw stopped;
+              throw new LedgerError(`${said}${lost}${rest.length ? `\n  not read, as the ledger stopped: ${rest.map(inputName).join(', ')}` : ''}`, { kind: classify(stopped), cause: stopped });
+            }
+            const message = fullMessage(e);
+            failed.push({ input: f, error: message });
+            // a failed input whose events went in in part says how many, as an ingested one does
+            const p = e instanceof LedgerError ? e.partial : undefined;
+            if (o.json) ctx.out(JSON.stringify({ input: f, error: message, ...(p ? { appended: p.appended, duplicates: p.duplicates } : {}) }));
+            process.stderr.write(`${aboutInput(f, 'failed: ', e)}\n`);
+            so.done++;
+            so.appended += p?.appended ?? 0;
+            continue;
+          } finally {
+            bar.stop();
           }
-          const message = fullMessage(e);
-          failed.push({ input: f, error: message });
-          // a failed input whose events went in in part says how many, as an ingested one does
-          const p = e instanceof LedgerError ? e.partial : undefined;
-          if (o.json) ctx.out(JSON.stringify({ input: f, error: message, ...(p ? { appended: p.appended, duplicates: p.duplicates } : {}) }));
-          process.stderr.write(`${aboutInput(f, 'failed: ', e)}\n`);
-          continue;
-        } finally {
-          bar.stop();
+          so.done++;
+          so.appended += s.appended;
+          failed.push(...(s.failed ?? []));
+          taken += s.kind === 'folder' ? Object.values(s.kinds ?? {}).reduce((a, n) => a + n, 0) : 1;
+          if (o.json) {
+            ctx.out(
+              JSON.stringify({
+                input: f,
+                kind: s.kind,
+                appended: s.appended,
+                duplicates: s.duplicates,
+                skipped: s.skipped ?? 0,
+                records: s.records ?? 0,
+                ...leftOutJson(s.leftOut),
+                ...(s.kind === 'folder' ? { kinds: s.kinds, not_pgo: s.notPgo, not_regular: s.notRegular ?? 0, failed: s.failed } : {}),
+              }),
+            );
+          } else {
+            const folder = s.kind === 'folder' ? ` (${Object.entries(s.kinds ?? {}).map(([k, n]) => counted(n, `${k} file`)).join(', ') || 'no files read'}; ${s.notPgo} not PGO data, skipped${s.notRegular ? `; ${counted(s.notRegular, 'not a regular file', 'not regular files')}, skipped` : ''}${s.failed?.length ? `; ${s.failed.length} failed` : ''})` : '';
+            ctx.out(`${inputName(f)}: ${s.kind}${folder}: ${counted(s.appended, 'event')} appended, ${s.duplicates} already in the log${skippedText(s.kind, s.skipped)}${s.records ? `, ${counted(s.records, 'recompile reason')}` : ''}${leftOutText(s.leftOut)}`);
+          }
         }
-        failed.push(...(s.failed ?? []));
-        taken += s.kind === 'folder' ? Object.values(s.kinds ?? {}).reduce((a, n) => a + n, 0) : 1;
-        if (o.json) {
-          ctx.out(
-            JSON.stringify({
-              input: f,
-              kind: s.kind,
-              appended: s.appended,
-              duplicates: s.duplicates,
-              skipped: s.skipped ?? 0,
-              records: s.records ?? 0,
-              ...leftOutJson(s.leftOut),
-              ...(s.kind === 'folder' ? { kinds: s.kinds, not_pgo: s.notPgo, not_regular: s.notRegular ?? 0, failed: s.failed } : {}),
-            }),
-          );
-        } else {
-          const folder = s.kind === 'folder' ? ` (${Object.entries(s.kinds ?? {}).map(([k, n]) => counted(n, `${k} file`)).join(', ') || 'no files read'}; ${s.notPgo} not PGO data, skipped${s.notRegular ? `; ${counted(s.notRegular, 'not a regular file', 'not regular files')}, skipped` : ''}${s.failed?.length ? `; ${s.failed.length} failed` : ''})` : '';
-          ctx.out(`${inputName(f)}: ${s.kind}${folder}: ${counted(s.appended, 'event')} appended, ${s.duplicates} already in the log${skippedText(s.kind, s.skipped)}${s.records ? `, ${counted(s.records, 'recompile reason')}` : ''}${leftOutText(s.leftOut)}`);
-        }
+      } finally {
+        unhook();
       }
       const { lateRunsAfter, lateRunText } = await import('../../store/late-runs.ts');
       for (const p of lateRunsAfter(l.sql, Number(before))) process.stderr.write(`pgo-ledger: note: ${lateRunText(p.cacheKey, p.late)}\n`);
@@ -94,4 +106,20 @@ export function ingestCommand(program: Command, ctx: CliContext): void {
         ctx.setExitCode(2);
       }
     });
+}
+
+/** Inputs named in a stop's message: at most this many, then how many more. */
+const NAMED = 10;
+
+/** What a signal that stopped ingest leaves: the inputs done, the one under way (its committed batches stay), those not read. */
+function stoppedText(signal: NodeJS.Signals, files: readonly string[], so: { done: number; appended: number; at: number }): string {
+  const under = so.at >= 0 && so.at >= so.done ? files[so.at] : undefined;
+  const rest = files.slice(Math.max(so.at + 1, 0)).map(inputName);
+  const named = rest.slice(0, NAMED).join(', ') + (rest.length > NAMED ? `, and ${rest.length - NAMED} more` : '');
+  return (
+    `ingest stopped by ${signal}: ${so.done} of ${counted(files.length, 'input')} read before it, in the ledger (${counted(so.appended, 'event')} appended)` +
+    (under === undefined ? '' : `; ${inputName(under)} was being read: what it committed stays (observation lines 10,000 to a transaction, a folder's files one by one), the rest of it was not written`) +
+    (rest.length ? `; not read: ${named}` : '') +
+    '; ingest the same inputs again to go on: what is in the log is not added twice'
+  );
 }
