@@ -46,9 +46,16 @@ export function importEvents(ledger: Ledger, profile: Profile, key: string, src:
  * (`heldWholeByTraces`) or one appended before under the same key, and `told` counts its
  * entries (already in the log).
  */
-export function fileSnapshotEvents(ledger: Ledger, profile: Profile, key: string, src: SnapshotSource, part = 0): Made {
-  return snapshotEvents(ledger, profile, key, src, part, true);
+export function fileSnapshotEvents(ledger: Ledger, profile: Profile, key: string, src: SnapshotSource, part = 0, earlier?: EarlierWrite): Made {
+  return snapshotEvents(ledger, profile, key, src, part, true, earlier);
 }
+
+/**
+ * The same profile's previous write in one container of many (a mega-cache bundle's pgo
+ * artifacts, one per write after each compile, each the whole profile so far): each code id's
+ * state there, as text. Filled in by each snapshot made with it, for the next.
+ */
+export type EarlierWrite = Map<string, string>;
 
 /**
  * What PyTorch writes one profile write to: its local file, the remote cache's value (read as a
@@ -65,7 +72,7 @@ const CONTAINERS = ['pickle', 'remote-json', 'redis', 'megacache'];
  */
 type Made = { events: NewEvent[]; told: number; byTraces?: true; retracted?: string };
 
-function snapshotEvents(ledger: Ledger, profile: Profile, key: string, src: SnapshotSource, part: number, mayBeTold: boolean): Made {
+function snapshotEvents(ledger: Ledger, profile: Profile, key: string, src: SnapshotSource, part: number, mayBeTold: boolean, earlier?: EarlierWrite): Made {
   // each entry's JSON made once, for the digest and the events
   const rows = [...profile.codes.values()].map(({ id, state }) => [id, [...state.automaticDynamic].map(([source, entry]) => [source, entryToJson(entry)] as const)] as const);
   // Known by what it holds, not by its bytes: the same profile pickled with another protocol
@@ -73,6 +80,14 @@ function snapshotEvents(ledger: Ledger, profile: Profile, key: string, src: Snap
   const digest = createHash('sha256').update(profileDigestText(rows)).digest('hex');
   const importId = ledger.recordImport(src.format, src.origin, src.bytes, digest);
   const entries = rows.flatMap(([id, sources]) => sources.map(([source, json]) => ({ id, source, json })));
+  // A code id whose whole state repeats the previous write's was not compiled since: its
+  // entries are that write's again, no new sighting (trial s31: a bundle's 9 writes counted
+  // L['a']._base "seen 5 times", the run's trace once). Joining them again changes nothing,
+  // so none is made; a code id compiled again counts every source its frame had, as the trace does.
+  const repeated = earlier ? repeatedEntries(rows, earlier) : null;
+  const kept = (i: number) => repeated === null || !repeated.has(i);
+  let lastKept = entries.length - 1;
+  while (lastKept >= 0 && !kept(lastKept)) lastKept--;
   const eventAt = (i: number, format = src.format): NewEvent => {
     const { id, source, json } = entries[i];
     return {
@@ -93,19 +108,38 @@ function snapshotEvents(ledger: Ledger, profile: Profile, key: string, src: Snap
   // events went in one transaction, all of them or none, so its last one held says all are.
   // None is made (a 250,000-entry profile read again: 8.34/8.42 CPU-s before, 3.38/3.44 after,
   // `bench fleet`'s fleet-reingest).
-  const held = (format: string) => ledger.holds(eventAt(entries.length - 1, format));
-  if (mayBeTold && entries.length !== 0 && (held(src.format) || (CONTAINERS.includes(src.format) && CONTAINERS.some((f) => f !== src.format && held(f))))) {
+  const held = (format: string) => ledger.holds(eventAt(lastKept, format));
+  if (mayBeTold && lastKept >= 0 && (held(src.format) || (CONTAINERS.includes(src.format) && CONTAINERS.some((f) => f !== src.format && held(f))))) {
     const pid = src.run === null ? undefined : ledger.profileByKey(key)?.id;
     return { events: [], told: entries.length, ...(pid !== undefined && retractedRuns(ledger, pid).includes(src.run!) ? { retracted: src.run! } : {}) };
   }
-  const out: NewEvent[] = new Array(entries.length);
-  for (let i = 0; i < entries.length; i++) out[i] = eventAt(i);
-  return { events: out, told: 0 };
+  const out: NewEvent[] = [];
+  for (let i = 0; i < entries.length; i++) if (kept(i)) out.push(eventAt(i));
+  return { events: out, told: entries.length - out.length };
+}
+
+/** The indices (in entry order) of the entries of code ids whose state is `earlier`'s again; `earlier` then holds this write's. */
+function repeatedEntries(rows: readonly (readonly [unknown, readonly (readonly [string, unknown])[]])[], earlier: EarlierWrite): Set<number> {
+  const out = new Set<number>();
+  const now: [string, string][] = [];
+  let i = 0;
+  for (const [id, sources] of rows) {
+    const code = jsonText(id);
+    const state = jsonText(sources);
+    if (earlier.get(code) === state) for (let k = 0; k < sources.length; k++) out.add(i + k);
+    now.push([code, state]);
+    i += sources.length;
+  }
+  earlier.clear();
+  for (const [code, state] of now) earlier.set(code, state);
+  return out;
 }
 
 function profileDigestText(rows: readonly (readonly [unknown, readonly (readonly [string, unknown])[]])[]): string {
-  return JSON.stringify(rows, (_k, v) => (typeof v === 'bigint' ? `${v}n` : v));
+  return jsonText(rows);
 }
+
+const jsonText = (v: unknown): string => JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? `${x}n` : x));
 
 /**
  * A file's name as PyTorch wrote it: a gzipped copy (`code_state_job_None_.pkl.gz`, read
@@ -317,6 +351,8 @@ function megaCacheEvents(ledger: Ledger, file: string, bundle: ReturnType<typeof
   const others = new Map<string, number>();
   const unused = new Map<string, string>();
   const heldNotes: string[] = [];
+  // each key's previous write in this bundle (EarlierWrite)
+  const earlier = new Map<string, EarlierWrite>();
   let part = 0;
   for (const a of bundle.artifacts) {
     if (a.type !== 'pgo') {
@@ -331,7 +367,8 @@ function megaCacheEvents(ledger: Ledger, file: string, bundle: ReturnType<typeof
     if (!unused.has(key)) unused.set(key, flagsNotUsed(file, 'mega-cache', key, d) ?? '');
     const profile = withFile(file, () => unpickleProfile(a.content), `pgo artifact ${part} (${a.key})`);
     noteStrayStrides(file, profile, o.onNote, ` pgo artifact ${part} (${a.key})`);
-    const made = fileSnapshotEvents(ledger, profile, key, { format: 'megacache', origin: originOf(file), bytes: a.content, run: d.run ?? null, time: fileTime(file) }, part);
+    if (!earlier.has(key)) earlier.set(key, new Map());
+    const made = fileSnapshotEvents(ledger, profile, key, { format: 'megacache', origin: originOf(file), bytes: a.content, run: d.run ?? null, time: fileTime(file) }, part, earlier.get(key));
     const held = heldNote(file, made, o, ` pgo artifact ${part} (${a.key})`);
     if (held) heldNotes.push(held);
     events.push(...made.events);

@@ -1,0 +1,59 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { cli } from '../../test/support/cli.ts';
+import { TORCH } from '../../test/support/fixtures.ts';
+import { DIALECTS, ledgerAt } from '../../test/support/postgres.ts';
+import { tempDir } from '../../test/support/tmp.ts';
+
+// Trial s31: a mega-cache bundle holds a pgo artifact for each profile write (one after each
+// compile, each the whole profile so far); each artifact counted as a sighting of every value
+// it held, so `why` said L['a']._base's dims were "seen 5 times" where the run's own trace
+// (compile 1/2, once) says 1.
+
+/** Each source of the cold run's profile, by its code's name. */
+const SOURCES: [string, string][] = [
+  ['f', "L['x']"],
+  ['f', "L['n']"],
+  ['g', "L['a']"],
+  ['g', "L['b']"],
+  ['g', "L['a']._base"],
+  ['h', "L['t']"],
+  ['forward', "L['x']"],
+  ['forward', "L['self'].scale"],
+  ['forward', "L['mask_len']"],
+];
+
+type Story = { dim: { field: string; index?: number }; dynamic: boolean; current: string; values: { value: string; count: number }[] };
+
+/** The static dims' values and counts, as `why --json` gives them. */
+function staticSeen(db: string): string[] {
+  return SOURCES.flatMap(([code, source]) => {
+    const r = cli(db, ['why', '--job', 'fixture', '--code', code, '--source', source, '--json']);
+    assert.equal(r.status, 0, r.stderr);
+    return (JSON.parse(r.stdout) as Story[]).filter((s) => !s.dynamic).map((s) => `${code} ${source} ${s.dim.field}${s.dim.index ?? ''} ${s.current}: ${s.values.map((v) => `${v.value} x${v.count}`).join(', ')}`);
+  });
+}
+
+for (const dialect of DIALECTS)
+  describe(`${dialect}: a mega-cache bundle's writes`, () => {
+    const dir = tempDir();
+
+    it("count a code id's sources once a write that compiled it, as the run's trace does; the profile is the trace's", () => {
+      const bundle = ledgerAt(dialect, dir, 'bundle.db');
+      const trace = ledgerAt(dialect, dir, 'trace.db');
+      const r = cli(bundle, ['ingest', '--run', 'cold', join(TORCH, 'megacache', 'eager-cold-run.bin')]);
+      assert.equal(r.status, 0, r.stderr);
+      // 47 entries in its 9 artifacts; 28 of them a code id's state the write before held too
+      assert.match(r.stdout, /megacache: 19 events appended, 28 already in the log, 11 recompile reasons/);
+      assert.equal(cli(trace, ['ingest', join(TORCH, 'traces', 'cold-local.log')]).status, 0);
+      const seen = staticSeen(bundle);
+      assert.ok(seen.includes("g L['a']._base size0 6: 6 x1"), seen.join('\n'));
+      assert.ok(seen.includes("forward L['self'].scale scalar 2: 2 x2"), seen.join('\n'));
+      assert.deepEqual(seen, staticSeen(trace));
+      assert.equal(cli(bundle, ['show', '--job', 'fixture']).stdout, cli(trace, ['show', '--job', 'fixture']).stdout);
+      assert.equal(cli(bundle, ['verify']).status, 0);
+      // read again: nothing new
+      assert.match(cli(bundle, ['ingest', '--run', 'cold', join(TORCH, 'megacache', 'eager-cold-run.bin')]).stdout, /megacache: 0 events appended, 47 already in the log/);
+    });
+  });
