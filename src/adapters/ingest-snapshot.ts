@@ -88,7 +88,7 @@ function snapshotEvents(ledger: Ledger, profile: Profile, key: string, src: Snap
   const kept = (i: number) => repeated === null || !repeated.has(i);
   let lastKept = entries.length - 1;
   while (lastKept >= 0 && !kept(lastKept)) lastKept--;
-  const eventAt = (i: number, format = src.format): NewEvent => {
+  const eventAt = (i: number, format = src.format, at = part): NewEvent => {
     const { id, source, json } = entries[i];
     return {
       kind: 'entry.imported',
@@ -99,7 +99,7 @@ function snapshotEvents(ledger: Ledger, profile: Profile, key: string, src: Snap
       run: src.run,
       origin: src.origin,
       originLine: null,
-      idempotencyKey: `import\u0000${digest}\u0000${part}\u0000${key}\u0000${i}\u0000${source}`,
+      idempotencyKey: `import\u0000${digest}\u0000${at}\u0000${key}\u0000${i}\u0000${source}`,
     };
   };
   if (mayBeTold && heldWholeByTraces(ledger, key, () => new Map(entries.map((e) => [slotOf(e.id, e.source), JSON.stringify(e.json)])))) return { events: [], told: entries.length, byTraces: true };
@@ -108,7 +108,9 @@ function snapshotEvents(ledger: Ledger, profile: Profile, key: string, src: Snap
   // events went in one transaction, all of them or none, so its last one held says all are.
   // None is made (a 250,000-entry profile read again: 8.34/8.42 CPU-s before, 3.38/3.44 after,
   // `bench fleet`'s fleet-reingest).
-  const held = (format: string) => ledger.holds(eventAt(lastKept, format));
+  // another container's write is at place 0 (a file, a value, a one-artifact bundle; trial s31:
+  // a bundle's last artifact, the write the run's pickle holds, was looked for at its own place)
+  const held = (format: string) => ledger.holds(eventAt(lastKept, format, format === src.format ? part : 0));
   if (mayBeTold && lastKept >= 0 && (held(src.format) || (CONTAINERS.includes(src.format) && CONTAINERS.some((f) => f !== src.format && held(f))))) {
     const pid = src.run === null ? undefined : ledger.profileByKey(key)?.id;
     return { events: [], told: entries.length, ...(pid !== undefined && retractedRuns(ledger, pid).includes(src.run!) ? { retracted: src.run! } : {}) };

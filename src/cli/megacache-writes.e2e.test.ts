@@ -56,4 +56,15 @@ for (const dialect of DIALECTS)
       // read again: nothing new
       assert.match(cli(bundle, ['ingest', '--run', 'cold', join(TORCH, 'megacache', 'eager-cold-run.bin')]).stdout, /megacache: 0 events appended, 47 already in the log/);
     });
+
+    it("the bundle's last artifact is the write the run's pickle holds: after the pickle it adds nothing (it was looked for at its own place in the bundle)", () => {
+      const db = ledgerAt(dialect, dir, 'pickle-first.db');
+      assert.match(cli(db, ['ingest', '--run', 'cold', join(TORCH, 'local', 'code_state_fixture_None_.pkl')]).stdout, /pickle: 9 events appended/);
+      // the 8 writes before it add what changed in each (16 events); the last, 3 entries of forward's changed state, is the pickle's
+      const r = cli(db, ['ingest', '--run', 'cold', join(TORCH, 'megacache', 'eager-cold-run.bin')]);
+      assert.match(r.stdout, /megacache: 16 events appended, 31 already in the log/, r.stderr);
+      const scale = JSON.parse(cli(db, ['why', '--job', 'fixture', '--code', 'forward', '--source', "L['self'].scale", '--json']).stdout) as Story[];
+      assert.deepEqual(scale.map((s) => s.values.map((v) => v.count)), [[2]], 'compiles 3/0 and 3/1, as the trace says');
+      assert.equal(cli(db, ['verify']).status, 0);
+    });
   });
