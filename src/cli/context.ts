@@ -66,7 +66,8 @@ export function profileOptions(c: Command, required: boolean | 'every' = true): 
       .option('--rank <rank>', 'rank (omit for every rank)')
       .option('--tag <tag>', 'cache_key_tag (omit for every tag)');
   }
-  (required ? c.requiredOption('--job <job>', 'job id (torch.compiler.config.job_id)') : c.option('--job <job>', 'job id (torch.compiler.config.job_id)'))
+  // `required`: a command of one profile; its --job may be left out where the ledger holds one job (selectProfile)
+  c.option('--job <job>', `job id (torch.compiler.config.job_id)${required ? "; omit where the ledger holds one job" : ''}`)
     .option('--rank <rank>', "rank (omit for PyTorch's None when the job has one profile)")
     .option('--tag <tag>', 'cache_key_tag');
   return c;
@@ -162,7 +163,8 @@ export function windowOf(o: WindowOpts, point: string | undefined = o.asOf): Win
 }
 
 export interface SelectOpts {
-  job: string;
+  /** Left out: the ledger's one job (trial s31: `show` asked for --job of a ledger of one profile). */
+  job?: string;
   rank?: string;
   tag?: string;
 }
@@ -174,7 +176,8 @@ export function parseRank(r: string): number | null {
 }
 
 /** The profile a command means: job/rank/tag as given; rank and tag may be left out when one profile fits. */
-export function selectProfile(l: Ledger, o: SelectOpts): ProfileRow {
+export function selectProfile(l: Ledger, given: SelectOpts): ProfileRow {
+  const o = { ...given, job: given.job ?? onlyJob(l) };
   const all = l.profiles().filter((p) => p.key.job === o.job);
   const fits = all.filter((p) => (o.rank === undefined || p.key.rank === parseRank(o.rank)) && (o.tag === undefined || p.key.tag === o.tag));
   if (fits.length === 1) return fits[0];
@@ -189,6 +192,13 @@ export function selectProfile(l: Ledger, o: SelectOpts): ProfileRow {
   }
   if (!fits.length) usage(`no profile for job ${o.job}${o.rank !== undefined ? ` rank ${o.rank}` : ''}${o.tag !== undefined ? ` tag ${JSON.stringify(o.tag)}` : ''} (it has: ${all.map((p) => p.cacheKey).join(', ')})`);
   return usage(`job ${o.job} has several profiles (${fits.map((p) => p.cacheKey).join(', ')}): pick one with --rank/--tag`);
+}
+
+/** The job a command of one profile means with no --job: the ledger's one job, else a usage error naming them. */
+function onlyJob(l: Ledger): string {
+  const jobs = [...new Set(l.profiles().map((p) => p.key.job))];
+  if (jobs.length === 1) return jobs[0];
+  return usage(jobs.length ? `give --job: the ledger holds ${jobs.length} jobs (${listed(jobs)}; pgo-ledger jobs lists their profiles)` : '--job: the ledger holds no profile yet');
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { profileOptions, selectProfile, usage, windowFor, windowOptions, type CliContext, type WindowOpts } from '../context.ts';
 import { counted } from '../../counted.ts';
+import { listed } from '../../store/known.ts';
 
 export function reportCommand(program: Command, ctx: CliContext): void {
   windowOptions(profileOptions(program.command('report').description("an HTML report of a profile's history: one self-contained file that works from disk"), false))
@@ -18,17 +19,19 @@ export function reportCommand(program: Command, ctx: CliContext): void {
       // the page itself goes to stdout there: a JSON line after it would be neither
       if (o.json && o.output === '-') usage('--json with -o -: stdout holds the page itself; give -o a file for --json');
       const l = await ctx.open();
-      if (!o.all && !o.job) usage('report needs --job or --all');
+      // no --job: the ledger's one job, as every command of one profile takes it
+      const jobs = [...new Set(l.profiles().map((p) => p.key.job))];
+      if (!o.all && !o.job && jobs.length > 1) usage(`report needs --job or --all: the ledger holds ${jobs.length} jobs (${listed(jobs)})`);
       // --all takes every profile: a --job beside it would be dropped without a word
       if (o.all && (o.job !== undefined || o.rank !== undefined || o.tag !== undefined)) usage('report: give --job (one profile) or --all (every profile), not both');
-      const profiles = o.all ? l.profiles() : [selectProfile(l, { job: o.job!, rank: o.rank, tag: o.tag })];
+      const profiles = o.all ? l.profiles() : [selectProfile(l, { job: o.job, rank: o.rank, tag: o.tag })];
       if (!profiles.length) usage('the ledger holds no profiles');
       const w = windowFor(l, o);
-      const jobs = o.all ? reportJobs(l, profiles, w, parseWindowLength(o.window, '--window'), o.window) : [];
+      const storms = o.all ? reportJobs(l, profiles, w, parseWindowLength(o.window, '--window'), o.window) : [];
       const html = renderReportHtml(
         profiles.map((p) => reportProfile(l, p, w)),
         new Date(),
-        jobs,
+        storms,
       );
       const bytes = Buffer.from(html);
       let file = o.output;
@@ -54,7 +57,7 @@ export function reportCommand(program: Command, ctx: CliContext): void {
       }
       // (to stdout's own descriptor: no words after the page)
       // `profiles` a count, as replay's and verify's; the keys apart (trial s29c)
-      if (fd !== 1 && o.json) ctx.out(JSON.stringify({ output: file, profiles: profiles.length, cache_keys: profiles.map((p) => p.cacheKey), jobs: jobs.length, bytes: bytes.length }));
-      else if (fd !== 1) ctx.out(`wrote ${file} (${counted(profiles.length, 'profile')}${jobs.length ? `, ${counted(jobs.length, 'job')} on its index` : ''}, ${bytes.length} bytes)`);
+      if (fd !== 1 && o.json) ctx.out(JSON.stringify({ output: file, profiles: profiles.length, cache_keys: profiles.map((p) => p.cacheKey), jobs: storms.length, bytes: bytes.length }));
+      else if (fd !== 1) ctx.out(`wrote ${file} (${counted(profiles.length, 'profile')}${storms.length ? `, ${counted(storms.length, 'job')} on its index` : ''}, ${bytes.length} bytes)`);
     });
 }
