@@ -20,6 +20,11 @@ export interface FileIngestOptions {
   key?: string;
   skipInvalid?: boolean;
   onProgress?: (done: number, total?: number) => void;
+  /**
+   * What went in and stays before the input is whole: each batch of observation lines once
+   * committed, and each file of a folder once taken (a signal's stop says them).
+   */
+  onCommitted?: (appended: number, duplicates: number) => void;
   onNote?: (message: string) => void;
   /** Observation lines in a plain file: its first `end` bytes only (watch: the lines complete so far). */
   end?: number;
@@ -187,7 +192,7 @@ async function ingestAs(ledger: Ledger, file: string, kind: IngestKind, o: FileI
     // A gzip's size is not what is read from it: no total, so no percentage of a wrong one.
     const total = gzip ? undefined : (o.end ?? sizeOf(file));
     const { ingestObservations } = await import('./ingest-observations.ts');
-    const s = await ingestObservations(ledger, file, { defaults: o.defaults, skipInvalid: o.skipInvalid, onProgress: (b) => o.onProgress?.(b, total), onSkip: (m) => o.onNote?.(`skipped ${m}`), end: gzip ? undefined : o.end, from: gzip ? undefined : o.from });
+    const s = await ingestObservations(ledger, file, { defaults: o.defaults, skipInvalid: o.skipInvalid, onProgress: (b) => o.onProgress?.(b, total), onCommitted: o.onCommitted, onSkip: (m) => o.onNote?.(`skipped ${m}`), end: gzip ? undefined : o.end, from: gzip ? undefined : o.from });
     return { kind, appended: s.appended, duplicates: s.duplicates, skipped: s.skipped, records: s.records, ...(s.leftOut ? { leftOut: s.leftOut } : {}) };
   }
   return { kind, ...(await handlers[kind](ledger, file, o)) };
@@ -256,6 +261,7 @@ async function ingestFolder(ledger: Ledger, dir: string, o: FileIngestOptions): 
   const held = new Set<string>();
   const waiting = (k: string) => held.has(k);
   const add = (kind: IngestKind, s: Omit<FileIngestSummary, 'kind'>) => {
+    if (kind !== 'observations') o.onCommitted?.(s.appended, s.duplicates);
     sum.appended += s.appended;
     sum.duplicates += s.duplicates;
     sum.skipped += s.skipped;
@@ -282,6 +288,7 @@ async function ingestFolder(ledger: Ledger, dir: string, o: FileIngestOptions): 
     // what went in of it counts in the folder's sums (trial s27b: 9 appended said of 32)
     const p = e instanceof LedgerError ? e.partial : undefined;
     if (p) {
+      if (kind !== 'observations') o.onCommitted?.(p.appended, p.duplicates);
       sum.appended += p.appended;
       sum.duplicates += p.duplicates;
       sum.records = (sum.records ?? 0) + p.records;

@@ -16,6 +16,8 @@ export interface IngestOptions {
   /** Lines per transaction: a batch is written whole or not at all. */
   batchSize?: number;
   onProgress?: (bytes: number) => void;
+  /** Each batch once committed: its events appended and already in the log (a signal's stop says them). */
+  onCommitted?: (appended: number, duplicates: number) => void;
   onSkip?: (message: string) => void;
   /** Read the file's first `end` bytes only (watch: the complete lines of a file still being written). */
   end?: number;
@@ -69,6 +71,7 @@ export async function ingestObservations(ledger: Ledger, file: string, opts: Ing
       sum.lines = lines;
       sum.skipped = skipped;
       opts.onProgress?.(bytes);
+      opts.onCommitted?.(r.appended, r.duplicates);
     });
   };
   /**

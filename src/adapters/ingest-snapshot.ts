@@ -70,7 +70,7 @@ const CONTAINERS = ['pickle', 'remote-json', 'redis', 'megacache'];
  * A snapshot's events; `byTraces` where its profile's traces held it whole (so no run given for
  * it is its), `retracted` where it is in the log already as a run's the profile retracted.
  */
-type Made = { events: NewEvent[]; told: number; byTraces?: true; retracted?: string };
+type Made = { events: NewEvent[]; told: number; byTraces?: true; retracted?: string; repeated?: number };
 
 function snapshotEvents(ledger: Ledger, profile: Profile, key: string, src: SnapshotSource, part: number, mayBeTold: boolean, earlier?: EarlierWrite): Made {
   // each entry's JSON made once, for the digest and the events
@@ -117,7 +117,7 @@ function snapshotEvents(ledger: Ledger, profile: Profile, key: string, src: Snap
   }
   const out: NewEvent[] = [];
   for (let i = 0; i < entries.length; i++) if (kept(i)) out.push(eventAt(i));
-  return { events: out, told: entries.length - out.length };
+  return { events: out, told: entries.length - out.length, ...(repeated?.size ? { repeated: repeated.size } : {}) };
 }
 
 /** The indices (in entry order) of the entries of code ids whose state is `earlier`'s again; `earlier` then holds this write's. */
@@ -355,6 +355,7 @@ function megaCacheEvents(ledger: Ledger, file: string, bundle: ReturnType<typeof
   const heldNotes: string[] = [];
   // each key's previous write in this bundle (EarlierWrite)
   const earlier = new Map<string, EarlierWrite>();
+  let repeats = 0;
   let part = 0;
   for (const a of bundle.artifacts) {
     if (a.type !== 'pgo') {
@@ -375,12 +376,15 @@ function megaCacheEvents(ledger: Ledger, file: string, bundle: ReturnType<typeof
     if (held) heldNotes.push(held);
     events.push(...made.events);
     told += made.told;
+    repeats += made.repeated ?? 0;
     part++;
   }
   // said once the append stood: a failed one is said as failed, not as ingested
   const s = append(ledger, events, told);
   for (const n of unused.values()) if (n) o.onNote?.(n);
   for (const n of heldNotes) o.onNote?.(n);
+  // counted already in the log, from a write before them in the bundle (trial s32: said of a new ledger)
+  if (repeats) o.onNote?.(`${inputName(file)}: ${counted(repeats, 'entry', 'entries')} of its pgo artifacts repeat the same profile's write before them in the bundle (a code id not compiled in between): counted already in the log, not joined again`);
   if (others.size) o.onNote?.(`${inputName(file)}: ${part} pgo artifacts ingested; left alone: ${[...others].map(([t, n]) => `${n} ${t}`).join(', ')}`);
   return s;
 }

@@ -24,11 +24,12 @@ export interface CliContext {
    * A one-shot write command (ingest) stopped by SIGINT or SIGTERM stops at once, as under
    * kill -9: what it committed stays, a transaction under way rolls back (every append is
    * synchronous, so none is open when a handler runs; a PostgreSQL batch in flight is waited
-   * for). It says `said(signal)` (on stdout too under --json) and exits 130 or 143; a new
+   * for). It says `said(signal)` (under --json its `{error}` line on stdout too, with the
+   * fields `json` gives) and exits 130 or 143; a new
    * ledger it wrote nothing to is taken back. Returns the handlers' removal. (watch finishes
    * its input under way instead: it runs until stopped.)
    */
-  stopOnSignal(said: (signal: NodeJS.Signals) => string, json: boolean): () => void;
+  stopOnSignal(said: (signal: NodeJS.Signals) => { message: string; json: Record<string, unknown> }, json: boolean): () => void;
 }
 
 /** The command line's words for the ledger's path (OpenOptions.words): where every command reads it. */
@@ -66,8 +67,8 @@ export function profileOptions(c: Command, required: boolean | 'every' = true): 
       .option('--rank <rank>', 'rank (omit for every rank)')
       .option('--tag <tag>', 'cache_key_tag (omit for every tag)');
   }
-  // `required`: a command of one profile; its --job may be left out where the ledger holds one job (selectProfile)
-  c.option('--job <job>', `job id (torch.compiler.config.job_id)${required ? "; omit where the ledger holds one job" : ''}`)
+  // a command of one profile: its --job may be left out where the ledger holds one job (selectProfile)
+  c.option('--job <job>', 'job id (torch.compiler.config.job_id; omit where the ledger holds one job)')
     .option('--rank <rank>', "rank (omit for PyTorch's None when the job has one profile)")
     .option('--tag <tag>', 'cache_key_tag');
   return c;
@@ -196,9 +197,9 @@ export function selectProfile(l: Ledger, given: SelectOpts): ProfileRow {
 
 /** The job a command of one profile means with no --job: the ledger's one job, else a usage error naming them. */
 function onlyJob(l: Ledger): string {
-  const jobs = [...new Set(l.profiles().map((p) => p.key.job))];
+  const jobs = [...new Set(l.profiles().map((p) => p.key.job))].sort();
   if (jobs.length === 1) return jobs[0];
-  return usage(jobs.length ? `give --job: the ledger holds ${jobs.length} jobs (${listed(jobs)}; pgo-ledger jobs lists their profiles)` : '--job: the ledger holds no profile yet');
+  return usage(jobs.length ? `give --job: the ledger holds ${jobs.length} jobs (${listed(jobs)}; pgo-ledger jobs lists their profiles)` : 'the ledger holds no profile yet (ingest or pull adds them)');
 }
 
 /**

@@ -131,12 +131,13 @@ async function runOnce(argv: string[], program: Command, printed: { any: boolean
         } catch (e) {
           failed = ` (its last batch failed to commit: ${fullMessage(e)})`;
         }
-        const message = `${said(signal)}${failed}`;
+        const what = said(signal);
+        const message = `${what.message}${failed}`;
         // SQLite closes here and now (no await: nothing else may run before the exit), so a
         // ledger it made and wrote nothing to can be taken back; a PostgreSQL server closes its end
         void ledger?.close().catch(() => {});
         const back = ledger && before ? before.takeBack({ unlessWritten: true }) : null;
-        if (json) process.stdout.write(`${JSON.stringify({ error: message })}\n`);
+        if (json) process.stdout.write(`${JSON.stringify({ error: message, ...what.json })}\n`);
         process.stderr.write(`pgo-ledger: ${message}\n${back ? `pgo-ledger: ${back}\n` : ''}`);
         process.exit(signal === 'SIGINT' ? 130 : 143);
       };

@@ -33,15 +33,20 @@ export function ingestCommand(program: Command, ctx: CliContext): void {
       const before = l.sql.get<{ m: number | null }>('select max(position) m from events')?.m ?? 0;
       let taken = 0; // inputs (a folder's files) read whole, to say whether any others were ingested
       // Ctrl-C stops at once: what it says of the inputs done, the one under way and those not read
-      const so = { done: 0, appended: 0, at: -1 };
+      const so: Stopped = { done: 0, appended: 0, at: -1, part: { appended: 0, duplicates: 0 } };
+      const committed = (appended: number, duplicates: number) => {
+        so.part.appended += appended;
+        so.part.duplicates += duplicates;
+      };
       const unhook = ctx.stopOnSignal((signal) => stoppedText(signal, files, so), o.json === true);
       try {
         for (const [i, f] of files.entries()) {
           so.at = i;
+          so.part = { appended: 0, duplicates: 0 };
           const bar = progressBar(inputName(f));
           let s: FileIngestSummary;
           try {
-            s = await ingestFile(l, f, { kind: o.kind, defaults, key: o.key, skipInvalid: o.skipInvalid, onProgress: bar.update, onNote: (m) => process.stderr.write(`${m}\n`) });
+            s = await ingestFile(l, f, { kind: o.kind, defaults, key: o.key, skipInvalid: o.skipInvalid, onProgress: bar.update, onCommitted: committed, onNote: (m) => process.stderr.write(`${m}\n`) });
           } catch (e) {
             bar.stop();
             if (classify(e) === 'bug') throw e; // pgo-ledger is wrong, not the input: exit 70 with the stack
@@ -111,15 +116,26 @@ export function ingestCommand(program: Command, ctx: CliContext): void {
 /** Inputs named in a stop's message: at most this many, then how many more. */
 const NAMED = 10;
 
+/** Where ingest is, for a signal's stop: the inputs done and what they appended, the one under way (`at`) and what of it was committed. */
+interface Stopped {
+  done: number;
+  appended: number;
+  at: number;
+  part: { appended: number; duplicates: number };
+}
+
 /** What a signal that stopped ingest leaves: the inputs done, the one under way (its committed batches stay), those not read. */
-function stoppedText(signal: NodeJS.Signals, files: readonly string[], so: { done: number; appended: number; at: number }): string {
+function stoppedText(signal: NodeJS.Signals, files: readonly string[], so: Stopped): { message: string; json: Record<string, unknown> } {
   const under = so.at >= 0 && so.at >= so.done ? files[so.at] : undefined;
   const rest = files.slice(Math.max(so.at + 1, 0)).map(inputName);
   const named = rest.slice(0, NAMED).join(', ') + (rest.length > NAMED ? `, and ${rest.length - NAMED} more` : '');
-  return (
-    `ingest stopped by ${signal}: ${so.done} of ${counted(files.length, 'input')} read before it, in the ledger (${counted(so.appended, 'event')} appended)` +
-    (under === undefined ? '' : `; ${inputName(under)} was being read: what it committed stays (observation lines 10,000 to a transaction, a folder's files one by one), the rest of it was not written`) +
+  const total = so.appended + (under === undefined ? 0 : so.part.appended);
+  const message =
+    `ingest stopped by ${signal}: ${so.done} of ${counted(files.length, 'input')} read before it (${counted(so.appended, 'event')} appended)` +
+    (under === undefined
+      ? ''
+      : `; ${inputName(under)} was being read: ${counted(so.part.appended, 'event')} of it appended (${so.part.duplicates} already in the log) by what it committed, which stays, and the rest of it was not written (observation lines go in 10,000 to a transaction, a folder's files one by one, any other file whole)`) +
     (rest.length ? `; not read: ${named}` : '') +
-    '; ingest the same inputs again to go on: what is in the log is not added twice'
-  );
+    `; ${counted(total, 'event')} appended in all; ingest the same inputs again to go on: what is in the log is not added twice`;
+  return { message, json: { signal, appended: total, inputs_read: so.done, under_way: under === undefined ? null : { input: under, appended: so.part.appended, duplicates: so.part.duplicates }, not_read: files.slice(Math.max(so.at + 1, 0)) } };
 }

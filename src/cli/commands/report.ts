@@ -20,7 +20,7 @@ export function reportCommand(program: Command, ctx: CliContext): void {
       if (o.json && o.output === '-') usage('--json with -o -: stdout holds the page itself; give -o a file for --json');
       const l = await ctx.open();
       // no --job: the ledger's one job, as every command of one profile takes it
-      const jobs = [...new Set(l.profiles().map((p) => p.key.job))];
+      const jobs = [...new Set(l.profiles().map((p) => p.key.job))].sort();
       if (!o.all && !o.job && jobs.length > 1) usage(`report needs --job or --all: the ledger holds ${jobs.length} jobs (${listed(jobs)})`);
       // --all takes every profile: a --job beside it would be dropped without a word
       if (o.all && (o.job !== undefined || o.rank !== undefined || o.tag !== undefined)) usage('report: give --job (one profile) or --all (every profile), not both');
