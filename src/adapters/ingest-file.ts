@@ -198,6 +198,30 @@ async function ingestAs(ledger: Ledger, file: string, kind: IngestKind, o: FileI
   return { kind, ...(await handlers[kind](ledger, file, o)) };
 }
 
+/**
+ * The order `ingest` reads its inputs in: the TORCH_TRACE log files among them first, in the
+ * order their runs began, then the others as given (a folder's own files are in readingOrder's
+ * order within it). A log's records come before the file holding their result, as in a folder:
+ * `ingest bundle.bin run.log` put the bundle's entries ahead of PyTorch's records, and each
+ * record was said twice (trial s32). Standard input, folders and what cannot be read stay in
+ * place (said when read).
+ */
+export async function inputReadingOrder(inputs: readonly string[], kind?: IngestKind): Promise<string[]> {
+  if (inputs.length < 2 || (kind !== undefined && kind !== 'trace')) return [...inputs];
+  const start = new Map<string, string | null>();
+  for (const f of inputs) {
+    if (f === '-' || start.has(f)) continue;
+    try {
+      if (!statSync(f).isFile()) continue;
+      const head = await folderFileHead(f);
+      if ((kind ?? kindOfHead(head)) === 'trace') start.set(f, glogStart(head));
+    } catch {
+      /* said as the input's failure when it is read */
+    }
+  }
+  return readingOrder(inputs, (f) => start.has(f), (f) => start.get(f) ?? null, false);
+}
+
 /** The first bytes of a regular file, opened without blocking (it may have become a pipe since the walk). */
 async function folderFileHead(file: string): Promise<Buffer> {
   const fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
