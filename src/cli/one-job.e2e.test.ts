@@ -19,6 +19,8 @@ describe('--job left out', () => {
       assert.equal(without.status, 0, `${args.join(' ')}: ${without.stderr}`);
       assert.equal(without.stdout, cli(db, [...args, '--job', 'fixture']).stdout, args.join(' '));
     }
+    // L['x'] of f (2 dims) and of forward (3): their dims in one order (trial s32: "0, 1, stride 0, stride 1, 2, stride 2")
+    assert.match(cli(db, ['why', '--source', "L['x']", '--dim', '7']).stderr, /has no dim 7; its dims: 0, 1, 2, stride 0, stride 1, stride 2$/m);
     const pkl = join(dir, 'one.pkl');
     assert.equal(cli(db, ['export', '--format', 'pickle', '-o', pkl]).status, 0);
     assert.deepEqual(readFileSync(pkl), readFileSync(join(TORCH, 'local', 'code_state_fixture_None_.pkl')));
