@@ -25,6 +25,10 @@ describe("ingest's inputs: the TORCH_TRACE logs first", () => {
     // each input's line in the order read
     assert.deepEqual(r.stdout.trim().split('\n').map((l) => l.split(': ')[0]), [log, bundle, pickle]);
     for (const args of [['history', '--json'], ['why', '--json'], ['show']]) assert.equal(cli(db, args).stdout, cli(alone, args).stdout, args.join(' '));
+    // logs among themselves: in the order their runs began (workload2's rank 1 began first), as in a folder
+    const w2 = join(TORCH, 'workload2');
+    const ranks = cli(join(dir, 'ranks.db'), ['ingest', join(w2, 'trace-rank0.log'), join(w2, 'trace-rank1.log')]);
+    assert.deepEqual(ranks.stdout.trim().split('\n').map((l) => l.split(': ')[0]), [join(w2, 'trace-rank1.log'), join(w2, 'trace-rank0.log')]);
     // given in that order already: nothing said
     assert.doesNotMatch(cli(join(dir, 'in-order.db'), ['ingest', log, bundle]).stderr, /read first/);
   });

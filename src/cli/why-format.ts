@@ -9,6 +9,7 @@ import { counted } from '../counted.ts';
 import { runsOfValues } from '../model/switches.ts';
 import { recordValue } from '../store/why-fold.ts';
 import { coldPut } from '../store/cold-put.ts';
+import { LISTED, listed } from '../store/known.ts';
 
 // a record's `brought` is PyTorch's text of the new value (`(1, InferStride(dim=2))`): said as
 // show says it, as the record itself is (recordValue leaves show's words as they are)
@@ -83,7 +84,7 @@ function storyLines(s: DimStory, indent: string): string[] {
     const seen = s.values.reduce((n, v) => n + v.count, 0);
     const runs = runsOfValues(s.values);
     // the count is of every value the dim was seen at, not of the one it holds (trial s28c: "static at 32, seen 5 times" of a 32 seen once)
-    lines.push(`${indent}${label}: ${staticValue(s.dim, s.current, 'at ')}, its values seen ${counted(seen, 'time')}${runs.length ? ` (runs ${runs.join(', ')})` : ''}${s.first ? `; first in ${where(s.first)}` : ''}`);
+    lines.push(`${indent}${label}: ${staticValue(s.dim, s.current, 'at ')}, its values seen ${counted(seen, 'time')}${runs.length ? ` (runs ${listed(runs)})` : ''}${s.first ? `; first in ${where(s.first)}` : ''}`);
     // a dynamic dim a value took the place of: only an overwrite does that, never a join
     if (s.staticAgain) {
       const d = s.staticAgain.dynamicIn;
@@ -117,7 +118,9 @@ function storyLines(s: DimStory, indent: string): string[] {
     lines.push(joined ? `${indent}  the merge joined ${joined}, where:` : `${indent}  it came from ${s.via.cacheKey}, where:`);
     lines.push(...storyLines(s.via.story, `${indent}    `));
   }
-  if (s.values.length) lines.push(`${indent}  values seen: ${s.values.map((v) => `${v.value} (${v.count}x${v.runs.length ? `, runs ${v.runs.join(', ')}` : ''})`).join('; ')}`);
+  // at most LISTED values, each with at most LISTED runs (trial s32: 97 values on one line of 3 KB); --json has them all
+  const more = s.values.length - LISTED;
+  if (s.values.length) lines.push(`${indent}  values seen: ${s.values.slice(0, LISTED).map((v) => `${v.value} (${v.count}x${v.runs.length ? `, runs ${listed(v.runs)}` : ''})`).join('; ')}${more > 0 ? `; and ${more} more (--json lists them)` : ''}`);
   lines.push(`${indent}  ${s.advice}`);
   return lines;
 }

@@ -7,7 +7,7 @@ import type { FrameStateSizeEntry } from '../model/entry.ts';
 import { inputError } from '../errors.ts';
 import { counted } from '../counted.ts';
 import { matchCodeIn } from './code-ref.ts';
-import { knownRead, noSuchSource, sourcesOf } from './known.ts';
+import { knownRead, listed, noSuchSource, sourcesOf } from './known.ts';
 import { dictionaries, scanEvents, type Dictionaries } from './log.ts';
 import { isWholeLog, leftOutRuns, retractionsIn, windowFolds } from './window.ts';
 import { carriedAdvice, carriesAny, warmStartCarriers, type Carriers } from './warm-starts.ts';
@@ -602,7 +602,7 @@ function advise(s: DimStory, bothKinds: boolean, marked: boolean, live: string |
       if (!left.length) return `${goneText}: without ${them}, ${what(s)} stays static at ${top.value} (answers whose window holds ${gone.length > 1 ? 'those positions' : `#${later.get(gone[0])!.position}`} leave ${them} out)`;
       return `retracting run${left.length > 1 ? 's' : ''} ${left.join(', ')} (${left.map((r) => `pgo-ledger retract --run ${r}`).join('; ')}) would keep ${what(s)} static at ${top.value}${gone.length ? `, with ${goneText}` : ''}${carried(left)}`;
     }
-    return `${what(s)} took ${s.values.length} values (${s.values.map((v) => v.value).join(', ')}); only feeding it one value keeps it static${markStatic}`;
+    return `${what(s)} took ${s.values.length} values (${listed(s.values.map((v) => v.value))}); only feeding it one value keeps it static${markStatic}`;
   }
   // An int's entry holds size and stride dynamic (make_scalar), a tensor's scalar (make_tensor):
   // a run that wrote such a field dynamic with no record while the source was the other kind
