@@ -748,8 +748,7 @@ describe('a log that holds several processes\' lines (logs concatenated: cat, a 
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /61 events appended, 0 already in the log/);
     assert.match(r.stderr, /ranks\.log: holds the lines of 2 processes \(glog process ids 591, 592\): each is read as its own log, fixture2:rank0:pid591@\S+ \(profile fixture2:0:\); fixture2:rank1:pid592@\S+ \(profile fixture2:1:\)/);
-    // one command each: one command reads its logs in the order their runs began (rank 1's first)
-    for (const rank of ['0', '1']) ok(cli(two, ['ingest', join(w2, `trace-rank${rank}.log`)]));
+    ok(cli(two, ['ingest', join(w2, 'trace-rank0.log'), join(w2, 'trace-rank1.log')]));
     // watch --once says it too, of a log written a moment ago (trial s24b: only of a quiet one)
     const watched = join(dir, 'ranks-watched.db');
     const once = cli(watched, ['watch', both, '--once']);

@@ -198,28 +198,31 @@ async function ingestAs(ledger: Ledger, file: string, kind: IngestKind, o: FileI
   return { kind, ...(await handlers[kind](ledger, file, o)) };
 }
 
+/** The kinds that are a profile's snapshot (a file PyTorch writes from what a log tells). */
+const SNAPSHOT_KINDS: ReadonlySet<IngestKind> = new Set(['pickle', 'megacache', 'remote-json']);
+
 /**
- * The order `ingest` reads its inputs in: the TORCH_TRACE log files among them first, in the
- * order their runs began, then the others as given (a folder's own files are in readingOrder's
- * order within it). A log's records come before the file holding their result, as in a folder:
- * `ingest bundle.bin run.log` put the bundle's entries ahead of PyTorch's records, and each
- * record was said twice (trial s32). Standard input, folders and what cannot be read stay in
- * place (said when read).
+ * The order `ingest` reads its inputs in: the profile snapshot files among them (pickles,
+ * mega-caches, remote values) after the others, each as given. PyTorch logs a run's records
+ * before the file that holds their result, and a file read ahead of its run's log put the
+ * file's entries ahead of PyTorch's records (`ingest eager-cold-run.bin cold-local.log` held
+ * each record twice, and `why` credited the bundle: trial s32), as within a folder, whose own
+ * files are in readingOrder's order. Logs, observation lines, folders, standard input and
+ * what cannot be read keep their places.
  */
 export async function inputReadingOrder(inputs: readonly string[], kind?: IngestKind): Promise<string[]> {
-  if (inputs.length < 2 || (kind !== undefined && kind !== 'trace')) return [...inputs];
-  const start = new Map<string, string | null>();
+  if (inputs.length < 2 || (kind !== undefined && !SNAPSHOT_KINDS.has(kind))) return [...inputs];
+  const snapshot = new Set<string>();
   for (const f of inputs) {
-    if (f === '-' || start.has(f)) continue;
+    if (f === '-' || snapshot.has(f)) continue;
     try {
       if (!statSync(f).isFile()) continue;
-      const head = await folderFileHead(f);
-      if ((kind ?? kindOfHead(head)) === 'trace') start.set(f, glogStart(head));
+      if (SNAPSHOT_KINDS.has(kind ?? kindOfHead(await folderFileHead(f)) ?? 'observations')) snapshot.add(f);
     } catch {
       /* said as the input's failure when it is read */
     }
   }
-  return readingOrder(inputs, (f) => start.has(f), (f) => start.get(f) ?? null, false);
+  return [...inputs.filter((f) => !snapshot.has(f)), ...inputs.filter((f) => snapshot.has(f))];
 }
 
 /** The first bytes of a regular file, opened without blocking (it may have become a pipe since the walk). */

@@ -11,10 +11,9 @@ import { sep } from 'node:path';
  * sorts before `traces/`) hold one run's log and file. A file read after every log brings only
  * what no log told of (then the file did tell it), whatever run wrote it: a folder a run
  * (`run1/`, `run2/`) reads both logs, then both files. `paths` are the files under one path
- * (the names `join` made from it); a stable order, whatever order they come in. `byName` false:
- * the inputs of one command line, the logs first as above, each kind's others as given.
+ * (the names `join` made from it); a stable order, whatever order they come in.
  */
-export function readingOrder(paths: readonly string[], isLog: (path: string) => boolean, startOf: (path: string) => string | null = () => null, byName = true): string[] {
+export function readingOrder(paths: readonly string[], isLog: (path: string) => boolean, startOf: (path: string) => string | null = () => null): string[] {
   const keyed = paths.map((path) => {
     const log = isLog(path);
     return { path, parts: path.split(sep), log, start: log ? startOf(path) : null };
@@ -25,8 +24,6 @@ export function readingOrder(paths: readonly string[], isLog: (path: string) => 
     // job's TORCH_TRACE folder names its logs at random (dedicated_log_torch_trace_<random>.log),
     // and a log read after a later run's put its records after that run's load (trial s28a)
     if (a.start !== b.start) return a.start === null ? 1 : b.start === null ? -1 : a.start < b.start ? -1 : 1;
-    // the inputs a command line names: as given (a stable sort keeps their order)
-    if (!byName) return 0;
     const n = Math.min(a.parts.length, b.parts.length);
     // depth first in name order: as the folder's walk lists them, name by name
     for (let i = 0; i < n; i++) if (a.parts[i] !== b.parts[i]) return a.parts[i] < b.parts[i] ? -1 : 1;

@@ -22,10 +22,9 @@ export function ingestCommand(program: Command, ctx: CliContext): void {
     .option('--json', 'one JSON object per input')
     .action(async (given: string[], o: { job?: string; rank?: string; tag?: string; run?: string; key?: string; hashFiles?: string; kind?: IngestKind; skipInvalid?: boolean; json?: boolean }) => {
       const { ingestFile, inputReadingOrder } = await import('../../adapters/ingest-file.ts');
-      // the logs among the inputs first, as within a folder (inputReadingOrder says why)
+      // the profile files among the inputs after the others, as within a folder (inputReadingOrder says why)
       const files = await inputReadingOrder(given, o.kind);
-      const moved = files.filter((f, i) => f !== given[i]);
-      if (moved.length) process.stderr.write(`pgo-ledger: note: the TORCH_TRACE logs among the inputs are read first (a log's records come before the file that holds their result): ${files.map(inputName).join(', ')}\n`);
+      if (files.some((f, i) => f !== given[i])) process.stderr.write(`pgo-ledger: note: the profile files among the inputs are read after the others (a log's records come before the file that holds their result): ${files.map(inputName).join(', ')}\n`);
       const { leftOutJson, leftOutText } = await import('../../adapters/left-out.ts');
       // cli-progress loads only where a bar can show (progress.ts draws none off a terminal).
       const progressBar = process.stderr.isTTY ? (await import('../progress.ts')).progressBar : () => ({ update: () => {}, stop: () => {} });
