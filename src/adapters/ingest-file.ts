@@ -10,6 +10,7 @@ import { counted } from '../counted.ts';
 import { readingOrder } from './reading-order.ts';
 import { glogStart } from '../codecs/trace/glog-start.ts';
 import { filesUnder, notAFile } from './files-under.ts';
+import { INPUTS_LISTED, listed } from '../store/known.ts';
 
 export type IngestKind = 'observations' | 'pickle' | 'megacache' | 'remote-json' | 'trace';
 
@@ -243,9 +244,6 @@ function damagedGzip(file: string, message: string) {
   return inputError(`${inputName(file)}: gzip: ${message} (cut off or damaged before its first inflated byte)`);
 }
 
-/** Names a folder's files a stop leaves out: at most this many, then how many more. */
-const NAMED = 10;
-
 /**
  * A ledger that can take no more input met within a folder: the failure, then how many of the
  * folder's files were taken and which were not (the one it stopped on among them: a message
@@ -254,7 +252,7 @@ const NAMED = 10;
  */
 function stoppedIn(dir: string, files: readonly string[], settled: ReadonlySet<string>, e: unknown): LedgerError {
   const left = files.filter((f) => !settled.has(f));
-  const named = left.slice(0, NAMED).join(', ') + (left.length > NAMED ? `, and ${left.length - NAMED} more` : '');
+  const named = listed(left, INPUTS_LISTED);
   return new LedgerError(`${fullMessage(e)}\n  ${dir}: ${files.length - left.length} of its ${files.length} files were taken before the ledger stopped; not read, or not whole: ${named}`, { kind: classify(e), cause: e });
 }
 

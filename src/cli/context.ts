@@ -57,17 +57,17 @@ export function usage(msg: string): never {
 }
 
 /**
- * --job/--rank/--tag: which profile. `every`: optional, and each one left out takes every
- * value of it (stats), not PyTorch's None and empty tag.
+ * --job/--rank/--tag: which profile (`one`: --job may be left out where the ledger holds one
+ * job, selectProfile). `every`: each one left out takes every value of it (stats), not
+ * PyTorch's None and empty tag.
  */
-export function profileOptions(c: Command, required: boolean | 'every' = true): Command {
-  if (required === 'every') {
+export function profileOptions(c: Command, which: 'one' | 'every' = 'one'): Command {
+  if (which === 'every') {
     return c
       .option('--job <job>', 'job id (torch.compiler.config.job_id; omit for every job)')
       .option('--rank <rank>', 'rank (omit for every rank)')
       .option('--tag <tag>', 'cache_key_tag (omit for every tag)');
   }
-  // a command of one profile: its --job may be left out where the ledger holds one job (selectProfile)
   c.option('--job <job>', 'job id (torch.compiler.config.job_id; omit where the ledger holds one job)')
     .option('--rank <rank>', "rank (omit for PyTorch's None when the job has one profile)")
     .option('--tag <tag>', 'cache_key_tag');
@@ -195,9 +195,14 @@ export function selectProfile(l: Ledger, given: SelectOpts): ProfileRow {
   return usage(`job ${o.job} has several profiles (${fits.map((p) => p.cacheKey).join(', ')}): pick one with --rank/--tag`);
 }
 
+/** The ledger's jobs, in byte order. */
+export function ledgerJobs(l: Ledger): string[] {
+  return [...new Set(l.profiles().map((p) => p.key.job))].sort();
+}
+
 /** The job a command of one profile means with no --job: the ledger's one job, else a usage error naming them. */
 function onlyJob(l: Ledger): string {
-  const jobs = [...new Set(l.profiles().map((p) => p.key.job))].sort();
+  const jobs = ledgerJobs(l);
   if (jobs.length === 1) return jobs[0];
   return usage(jobs.length ? `give --job: the ledger holds ${jobs.length} jobs (${listed(jobs)}; pgo-ledger jobs lists their profiles)` : 'the ledger holds no profile yet (ingest or pull adds them)');
 }

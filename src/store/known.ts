@@ -89,9 +89,12 @@ export function noSuchSource(cacheKey: string, o: { source?: string; code?: stri
 /** The most names an error lists (a profile may hold thousands of sources), then how many more. */
 export const LISTED = 20;
 
-/** Names an error lists, what there is where a name fits nothing: at most LISTED, then how many more. */
-export function listed(names: readonly string[]): string {
-  return `${names.slice(0, LISTED).join(', ')}${names.length > LISTED ? `, and ${names.length - LISTED} more` : ''}`;
+/** Inputs a stop leaves out (a folder's files, a command line's), named: at most this many, then how many more. */
+export const INPUTS_LISTED = 10;
+
+/** Names an error lists, what there is where a name fits nothing: at most `most`, then how many more. */
+export function listed(names: readonly string[], most = LISTED): string {
+  return `${names.slice(0, most).join(', ')}${names.length > most ? `, and ${names.length - most} more` : ''}`;
 }
 
 /** The sources of a profile's code ids (those `wanted` keeps), in the order it holds them: what noSuchSource lists. */

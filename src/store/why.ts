@@ -124,10 +124,9 @@ function dimsOf(e: FrameStateSizeEntry, sawScalar: boolean, sawTensor: boolean):
   return out;
 }
 
-/** A dim's place in a list of dims: the whole ones (scalar, rank) first, then size dims, then stride dims, by index. */
-function dimOrder(text: string): number {
-  const m = /^(stride )?(\d+)$/.exec(text);
-  return m ? (m[1] ? 2e6 : 1e6) + Number(m[2]) : 0;
+/** A dim's place in a list of dims: the whole ones (scalar, rank, stride) first, then size dims, then stride dims, by index. */
+function dimOrder(d: DimRef): number {
+  return d.field === 'scalar' || d.index === undefined ? 0 : (d.field === 'stride' ? 2e6 : 1e6) + d.index;
 }
 
 /**
@@ -145,7 +144,7 @@ export function explain(ledger: Ledger, profileId: number, opts: ExplainOptions 
     const dim = opts.dim && dimRefText(opts.dim);
     if (opts.source !== undefined && dim !== undefined) {
       // the dims of every code id holding the source, in one order (trial s32: two code ids' dims came interleaved, "0, 1, stride 0, stride 1, 2, stride 2")
-      const has = [...new Set(explainWith(ledger, profileId, { source: opts.source, code: opts.code, window: opts.window, becameOnly: true }, null, 0).map((s) => dimRefText(s.dim)))].sort((a, b) => dimOrder(a) - dimOrder(b));
+      const has = [...new Set(explainWith(ledger, profileId, { source: opts.source, code: opts.code, window: opts.window, becameOnly: true }, null, 0).map((s) => s.dim).sort((a, b) => dimOrder(a) - dimOrder(b)).map(dimRefText))];
       if (has.length) throw inputError(`${opts.source}${opts.code ? ` in code ${opts.code}` : ''} of ${cacheKey} has no dim ${dim}; its dims: ${has.join(', ')}${dimBeforeWhole(ledger, profileId, opts, has)}`);
     }
     const codes = [...ledger.fold(profileId, opts.window ?? {}).profile.codes.values()];

@@ -5,6 +5,7 @@ import { INGEST_FLAGS, parseRank, type CliContext } from '../context.ts';
 import { counted } from '../../counted.ts';
 import { skippedText } from '../../adapters/skipped-text.ts';
 import { isFolder } from '../../adapters/write-file-atomic.ts';
+import { INPUTS_LISTED, listed } from '../../store/known.ts';
 
 export function ingestCommand(program: Command, ctx: CliContext): void {
   program
@@ -116,9 +117,6 @@ export function ingestCommand(program: Command, ctx: CliContext): void {
     });
 }
 
-/** Inputs named in a stop's message: at most this many, then how many more. */
-const NAMED = 10;
-
 /** Where ingest is, for a signal's stop: the inputs done and what they appended, the one under way (`at`) and what of it was committed. */
 interface Stopped {
   done: number;
@@ -131,14 +129,13 @@ interface Stopped {
 function stoppedText(signal: NodeJS.Signals, files: readonly string[], so: Stopped): { message: string; json: Record<string, unknown> } {
   const under = so.at >= 0 && so.at >= so.done ? files[so.at] : undefined;
   const rest = files.slice(Math.max(so.at + 1, 0)).map(inputName);
-  const named = rest.slice(0, NAMED).join(', ') + (rest.length > NAMED ? `, and ${rest.length - NAMED} more` : '');
   const total = so.appended + (under === undefined ? 0 : so.part.appended);
   const message =
     `ingest stopped by ${signal}: ${so.done} of ${counted(files.length, 'input')} read before it (${counted(so.appended, 'event')} appended)` +
     (under === undefined
       ? ''
       : `; ${inputName(under)} was being read: ${counted(so.part.appended, 'event')} of it appended (${so.part.duplicates} already in the log) by what it committed, which stays, and the rest of it was not written (observation lines go in 10,000 to a transaction, a folder's files one by one, any other file whole)`) +
-    (rest.length ? `; not read: ${named}` : '') +
+    (rest.length ? `; not read: ${listed(rest, INPUTS_LISTED)}` : '') +
     `; ${counted(total, 'event')} appended in all; ingest the same inputs again to go on: what is in the log is not added twice`;
   return { message, json: { signal, appended: total, inputs_read: so.done, under_way: under === undefined ? null : { input: under, appended: so.part.appended, duplicates: so.part.duplicates }, not_read: files.slice(Math.max(so.at + 1, 0)) } };
 }

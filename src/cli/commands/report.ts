@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
-import { profileOptions, selectProfile, usage, windowFor, windowOptions, type CliContext, type WindowOpts } from '../context.ts';
+import { ledgerJobs, profileOptions, selectProfile, usage, windowFor, windowOptions, type CliContext, type WindowOpts } from '../context.ts';
 import { counted } from '../../counted.ts';
 import { listed } from '../../store/known.ts';
 
 export function reportCommand(program: Command, ctx: CliContext): void {
-  windowOptions(profileOptions(program.command('report').description("an HTML report of a profile's history: one self-contained file that works from disk"), false))
+  windowOptions(profileOptions(program.command('report').description("an HTML report of a profile's history: one self-contained file that works from disk")))
     .option('--all', 'every profile, opening on an index of jobs with their recompile-storm figures')
     .option('--window <length>', '--all: the time window of the storm figures (30s, 10m, 1h, 1d)', '1h')
     .requiredOption('-o, --output <file|dir>', 'the HTML file (a folder: index.html in it)')
@@ -20,7 +20,7 @@ export function reportCommand(program: Command, ctx: CliContext): void {
       if (o.json && o.output === '-') usage('--json with -o -: stdout holds the page itself; give -o a file for --json');
       const l = await ctx.open();
       // no --job: the ledger's one job, as every command of one profile takes it
-      const jobs = [...new Set(l.profiles().map((p) => p.key.job))].sort();
+      const jobs = ledgerJobs(l);
       if (!o.all && !o.job && jobs.length > 1) usage(`report needs --job or --all: the ledger holds ${jobs.length} jobs (${listed(jobs)})`);
       // --all takes every profile: a --job beside it would be dropped without a word
       if (o.all && (o.job !== undefined || o.rank !== undefined || o.tag !== undefined)) usage('report: give --job (one profile) or --all (every profile), not both');
