@@ -52,6 +52,27 @@ describe('--json on the commands that write: one object each, in the vocabulary 
     assert.deepEqual(r, { output: join(dir, 'site', 'index.html'), profiles: 1, cache_keys: ['fixture:None:'], jobs: 1, bytes: statSync(join(dir, 'site', 'index.html')).size });
   });
 
+  it("report of one profile (no --all): jobs counts that profile's job", () => {
+    // trial s32: `jobs` counted the --all index's jobs, 0 for one profile
+    const r = one(cli(db, ['report', '-o', join(dir, 'one.html'), '--json']));
+    assert.deepEqual([r.profiles, r.jobs], [1, 1]);
+  });
+
+  it("ingest: what it says of an input on stderr is in the input's line too (notes)", () => {
+    // trial s32: `--run … not used` (and the key read from the file name) were only prose
+    const pkl = join(dir, 'code_state_fixture_None_.pkl');
+    copyFileSync(join(TORCH, 'local', 'code_state_fixture_None_.pkl'), pkl);
+    const r = cli(db, ['ingest', '--json', '--run', 'r5', pkl]);
+    const line = one(r);
+    const notes = line.notes as string[];
+    assert.equal(notes.length, 2, r.stderr);
+    assert.match(notes[0], /profile key fixture:None: derived from the file name/);
+    assert.match(notes[1], /--run r5 not used/);
+    for (const n of notes) assert.ok(r.stderr.includes(n), 'each note is said on stderr as before');
+    // an input with nothing to say has no notes field (the lines keep their shape)
+    assert.equal('notes' in one(cli(db, ['ingest', '--json', join(dir, 'cold.log')])), false);
+  });
+
   it('merge: the target, the profiles joined, the events appended, the live patterns; --stop-live: how many stopped', () => {
     const r = one(cli(db, ['merge', '--from', 'fixture', '--into', 'joined', '--live', '--json']));
     assert.deepEqual(r, { into: 'joined:None:', from: ['fixture:None:'], appended: r.appended, records: r.records, live: ['fixture:None:'] });

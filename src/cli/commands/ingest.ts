@@ -48,9 +48,16 @@ export function ingestCommand(program: Command, ctx: CliContext): void {
           so.at = i;
           so.part = { appended: 0, duplicates: 0 };
           const bar = progressBar(inputName(f));
+          // what is said of the input on stderr is in its JSON line too (trial s32: `--run … not used` was only prose)
+          const notes: string[] = [];
+          const noted = () => (notes.length ? { notes } : {});
+          const onNote = (m: string) => {
+            notes.push(m);
+            process.stderr.write(`${m}\n`);
+          };
           let s: FileIngestSummary;
           try {
-            s = await ingestFile(l, f, { kind: o.kind, defaults, key: o.key, skipInvalid: o.skipInvalid, onProgress: bar.update, onCommitted: committed, onNote: (m) => process.stderr.write(`${m}\n`) });
+            s = await ingestFile(l, f, { kind: o.kind, defaults, key: o.key, skipInvalid: o.skipInvalid, onProgress: bar.update, onCommitted: committed, onNote });
           } catch (e) {
             bar.stop();
             if (classify(e) === 'bug') throw e; // pgo-ledger is wrong, not the input: exit 70 with the stack
@@ -70,7 +77,7 @@ export function ingestCommand(program: Command, ctx: CliContext): void {
             failed.push({ input: f, error: message });
             // a failed input whose events went in in part says how many, as an ingested one does
             const p = e instanceof LedgerError ? e.partial : undefined;
-            if (o.json) ctx.out(JSON.stringify({ input: f, error: message, ...(p ? { appended: p.appended, duplicates: p.duplicates } : {}) }));
+            if (o.json) ctx.out(JSON.stringify({ input: f, error: message, ...(p ? { appended: p.appended, duplicates: p.duplicates } : {}), ...noted() }));
             process.stderr.write(`${aboutInput(f, 'failed: ', e)}\n`);
             so.done++;
             so.appended += p?.appended ?? 0;
@@ -93,6 +100,7 @@ export function ingestCommand(program: Command, ctx: CliContext): void {
                 records: s.records ?? 0,
                 ...leftOutJson(s.leftOut),
                 ...(s.kind === 'folder' ? { kinds: s.kinds, not_pgo: s.notPgo, not_regular: s.notRegular ?? 0, failed: s.failed } : {}),
+                ...noted(),
               }),
             );
           } else {

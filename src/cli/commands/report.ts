@@ -57,7 +57,8 @@ export function reportCommand(program: Command, ctx: CliContext): void {
       }
       // (to stdout's own descriptor: no words after the page)
       // `profiles` a count, as replay's and verify's; the keys apart (trial s29c)
-      if (fd !== 1 && o.json) ctx.out(JSON.stringify({ output: file, profiles: profiles.length, cache_keys: profiles.map((p) => p.cacheKey), jobs: storms.length, bytes: bytes.length }));
+      // `jobs`: the jobs of the profiles it holds (trial s32: the index's, 0 for one profile)
+      if (fd !== 1 && o.json) ctx.out(JSON.stringify({ output: file, profiles: profiles.length, cache_keys: profiles.map((p) => p.cacheKey), jobs: new Set(profiles.map((p) => p.key.job)).size, bytes: bytes.length }));
       else if (fd !== 1) ctx.out(`wrote ${file} (${counted(profiles.length, 'profile')}${storms.length ? `, ${counted(storms.length, 'job')} on its index` : ''}, ${bytes.length} bytes)`);
     });
 }
