@@ -14,6 +14,8 @@ import { counted } from '../counted.ts';
 import type { AppendResult, Ledger, NewEvent } from '../store/ledger.ts';
 import { heldWholeByTraces, slotOf } from '../store/told-entries.ts';
 import { retractedRuns } from '../store/retracted-runs.ts';
+import { eachImportedEvent } from '../store/imported-events.ts';
+import { dictionaries } from '../store/log.ts';
 import type { FileIngestOptions } from './ingest-file.ts';
 import type { LineDefaults } from './observation-lines.ts';
 import { flagsNotUsed } from './flags-not-used.ts';
@@ -70,7 +72,7 @@ const CONTAINERS = ['pickle', 'remote-json', 'redis', 'megacache'];
  * A snapshot's events; `byTraces` where its profile's traces held it whole (so no run given for
  * it is its), `retracted` where it is in the log already as a run's the profile retracted.
  */
-type Made = { events: NewEvent[]; told: number; byTraces?: true; retracted?: string; repeated?: number };
+type Made = { events: NewEvent[]; told: number; byTraces?: true; retracted?: string; repeated?: number; unchanged?: { run: string | null } };
 
 function snapshotEvents(ledger: Ledger, profile: Profile, key: string, src: SnapshotSource, part: number, mayBeTold: boolean, earlier?: EarlierWrite): Made {
   // each entry's JSON made once, for the digest and the events
@@ -115,9 +117,32 @@ function snapshotEvents(ledger: Ledger, profile: Profile, key: string, src: Snap
     const pid = src.run === null ? undefined : ledger.profileByKey(key)?.id;
     return { events: [], told: entries.length, ...(pid !== undefined && retractedRuns(ledger, pid).includes(src.run!) ? { retracted: src.run! } : {}) };
   }
+  const same = mayBeTold && lastKept >= 0 && CONTAINERS.includes(src.format) ? newestImportIs(ledger, key, importId) : null;
+  if (same) return { events: [], told: entries.length, unchanged: same };
   const out: NewEvent[] = [];
   for (let i = 0; i < entries.length; i++) if (kept(i)) out.push(eventAt(i));
   return { events: out, told: entries.length - out.length, ...(repeated?.size ? { repeated: repeated.size } : {}) };
+}
+
+/**
+ * PyTorch writes a profile only when it changed (`put_code_state`: "no change, skipping"), so a
+ * run that changed nothing leaves the file (or value) as the write before left it: the profile's
+ * newest snapshot in the log, from one of PyTorch's containers, being this one (its digest) is
+ * that write read again, under whatever run is given now (trial s32: the same file read after
+ * each run, under each run's `--run`, or none, was joined again with no word, a sighting more of
+ * each value, credited to a run that saw none). The run it is in the log as, or null where not so.
+ */
+function newestImportIs(ledger: Ledger, key: string, importId: number): { run: string | null } | null {
+  const p = ledger.profileByKey(key);
+  if (!p) return null;
+  const dict = dictionaries(ledger.sql);
+  let out: { run: string | null } | null = null;
+  eachImportedEvent(ledger.sql, dict, p.id, {}, true, (e) => {
+    const stored = dict.body(e.bodyId).stored as { format?: unknown; import_id?: unknown };
+    if (stored.import_id === importId && CONTAINERS.includes(String(stored.format))) out = { run: e.run };
+    return true;
+  });
+  return out;
 }
 
 /** The indices (in entry order) of the entries of code ids whose state is `earlier`'s again; `earlier` then holds this write's. */
@@ -240,6 +265,11 @@ function appendSnapshot(ledger: Ledger, made: Made, file: string, o: FileIngestO
 function heldNote(file: string, made: Made, o: FileIngestOptions, where = ''): string | null {
   const run = o.defaults?.run;
   if (made.retracted !== undefined) return `${inputName(file)}${where}: already in the log as run ${made.retracted}'s, which its profile retracted: it stays out of every answer (give another ${ingestWords(o.defaults ?? {}).run} to join it again)`;
+  if (made.unchanged) {
+    const was = made.unchanged.run === null ? 'with no run' : `as run ${made.unchanged.run}'s`;
+    const given = run === undefined || run === null ? '' : `${ingestWords(o.defaults ?? {}).run} ${run} not used: `;
+    return `${inputName(file)}${where}: ${given}the same snapshot as the profile's newest, already in the log ${was}: PyTorch writes a profile only when it changed, so a run that changed nothing leaves the file as it was (not joined again)`;
+  }
   if (!made.byTraces || run === undefined || run === null) return null;
   return `${inputName(file)}${where}: ${ingestWords(o.defaults ?? {}).run} ${run} not used: the profile's TORCH_TRACE logs hold this snapshot whole, written by their run (already in the log)`;
 }

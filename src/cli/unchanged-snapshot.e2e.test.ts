@@ -1,0 +1,70 @@
+import assert from 'node:assert/strict';
+import { copyFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { cli } from '../../test/support/cli.ts';
+import { FIXTURES } from '../../test/support/fixtures.ts';
+import { tempDir } from '../../test/support/tmp.ts';
+
+// Trial s32: the same profile file read after each run, under each run's --run (or none), was
+// joined again with no word: a sighting more of each value, credited to a run that saw none.
+// PyTorch writes a profile only when it changed (pgo.py's put_code_state: "no change,
+// skipping"), so the file a run that changed nothing leaves is the write before it.
+const dir = tempDir();
+const RUN = (n: number) => join(FIXTURES, 'multirun', 'probe3', `run${n}`, 'code_state_probe3_None_.pkl');
+
+/** The file as PyTorch leaves it after each run: one path, written over. */
+function place(n: number): string {
+  const d = join(dir, 'cache');
+  mkdirSync(d, { recursive: true });
+  const f = join(d, 'code_state_probe3_None_.pkl');
+  copyFileSync(RUN(n), f);
+  return f;
+}
+
+const ingest = (db: string, file: string, run?: string) => {
+  const r = cli(db, ['ingest', '--json', ...(run ? ['--run', run] : []), file]);
+  assert.equal(r.status, 0, r.stderr);
+  return { line: JSON.parse(r.stdout.trim()) as { appended: number; duplicates: number; notes?: string[] }, stderr: r.stderr };
+};
+
+/** why's counts of L['n'] of branchy (an int that turned dynamic) and the runs they name. */
+const seen = (db: string) => {
+  const r = cli(db, ['why', '--source', "L['n']", '--json']);
+  assert.equal(r.status, 0, r.stderr);
+  const s = (JSON.parse(r.stdout) as { code: { name: string }; values: { value: string; count: number; runs: string[] }[] }[]).find((x) => x.code.name === 'branchy')!;
+  return s.values.map((v) => `${v.value}x${v.count} ${v.runs.join(',')}`);
+};
+
+describe("a profile file that is the profile's newest snapshot again", () => {
+  it('is not joined again under another --run, or none, and says so', () => {
+    const db = join(dir, 'a.db');
+    const f = place(1);
+    const first = ingest(db, f, 'r1');
+    assert.ok(first.line.appended > 0);
+    const before = seen(db);
+    // run r2 changed nothing: PyTorch left the file as it was
+    const again = ingest(db, f, 'r2');
+    assert.deepEqual([again.line.appended, again.line.duplicates], [0, first.line.appended]);
+    assert.match(again.stderr, /--run r2 not used: the same snapshot as the profile's newest, already in the log as run r1's: PyTorch writes a profile only when it changed/);
+    assert.ok(again.line.notes!.some((n) => /--run r2 not used/.test(n)), 'said in the JSON line too');
+    const none = ingest(db, f);
+    assert.equal(none.line.appended, 0);
+    assert.match(none.stderr, /the same snapshot as the profile's newest, already in the log as run r1's/);
+    assert.deepEqual(seen(db), before, 'no sighting more, no run that saw none');
+    assert.ok(!before.some((v) => /r2/.test(v)));
+  });
+
+  it('a newer write in between: the older file again is a write (joined); the newest again is not', () => {
+    const db = join(dir, 'b.db');
+    assert.ok(ingest(db, place(1), 'r1').line.appended > 0);
+    assert.ok(ingest(db, place(2), 'r2').line.appended > 0);
+    const same = ingest(db, place(2), 'r3');
+    assert.equal(same.line.appended, 0, 'run 2 file again: the newest snapshot');
+    // run 1's content after run 2's: not the newest, so a write of its own (PyTorch overwrote the
+    // profile), joined as r4's
+    const older = ingest(db, place(1), 'r4');
+    assert.ok(older.line.appended > 0, older.stderr);
+    assert.doesNotMatch(older.stderr, /same snapshot as the profile's newest/);
+  });
+});
