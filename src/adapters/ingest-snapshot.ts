@@ -265,12 +265,13 @@ function appendSnapshot(ledger: Ledger, made: Made, file: string, o: FileIngestO
 function heldNote(file: string, made: Made, o: FileIngestOptions, where = ''): string | null {
   const run = o.defaults?.run;
   if (made.retracted !== undefined) return `${inputName(file)}${where}: already in the log as run ${made.retracted}'s, which its profile retracted: it stays out of every answer (give another ${ingestWords(o.defaults ?? {}).run} to join it again)`;
-  if (made.unchanged) {
+  // the same run's write met again in another container says nothing, as one held by its own events
+  if (made.unchanged && made.unchanged.run !== (run ?? null)) {
     const was = made.unchanged.run === null ? 'with no run' : `as run ${made.unchanged.run}'s`;
     const given = run === undefined || run === null ? '' : `${ingestWords(o.defaults ?? {}).run} ${run} not used: `;
     return `${inputName(file)}${where}: ${given}the same snapshot as the profile's newest, already in the log ${was}: PyTorch writes a profile only when it changed, so a run that changed nothing leaves the file as it was (not joined again)`;
   }
-  if (!made.byTraces || run === undefined || run === null) return null;
+  if (made.unchanged || !made.byTraces || run === undefined || run === null) return null;
   return `${inputName(file)}${where}: ${ingestWords(o.defaults ?? {}).run} ${run} not used: the profile's TORCH_TRACE logs hold this snapshot whole, written by their run (already in the log)`;
 }
 

@@ -57,6 +57,12 @@ for (const dialect of DIALECTS)
       assert.equal(cli(bundle, ['verify']).status, 0);
       // read again: nothing new
       assert.match(cli(bundle, ['ingest', '--run', 'cold', join(TORCH, 'megacache', 'eager-cold-run.bin')]).stdout, /megacache: 0 events appended, 47 already in the log/);
+      // the run's pickle after it: the bundle's last write, the profile's newest snapshot (trial
+      // s32: joined again, a sighting more of each value; session 33)
+      const pkl = cli(bundle, ['ingest', '--run', 'cold', join(TORCH, 'local', 'code_state_fixture_None_.pkl')]);
+      assert.match(pkl.stdout, /pickle: 0 events appended, 9 already in the log/, pkl.stderr);
+      assert.doesNotMatch(pkl.stderr, /not used|newest/, 'the same run: nothing to say');
+      assert.deepEqual(staticSeen(bundle), staticSeen(trace));
     });
 
     it("the bundle's last artifact is the write the run's pickle holds: after the pickle it adds nothing (it was looked for at its own place in the bundle)", () => {
