@@ -269,7 +269,7 @@ function heldNote(file: string, made: Made, o: FileIngestOptions, where = ''): s
   if (made.unchanged && made.unchanged.run !== (run ?? null)) {
     const was = made.unchanged.run === null ? 'with no run' : `as run ${made.unchanged.run}'s`;
     const given = run === undefined || run === null ? '' : `${ingestWords(o.defaults ?? {}).run} ${run} not used: `;
-    return `${inputName(file)}${where}: ${given}the same snapshot as the profile's newest, already in the log ${was}: PyTorch writes a profile only when it changed, so a run that changed nothing leaves the file as it was (not joined again)`;
+    return `${inputName(file)}${where}: ${given}the same snapshot as the profile's newest, already in the log ${was}: PyTorch writes a profile only when it changed, so what a run that changed nothing leaves holds the write before it (not joined again)`;
   }
   if (made.unchanged || !made.byTraces || run === undefined || run === null) return null;
   return `${inputName(file)}${where}: ${ingestWords(o.defaults ?? {}).run} ${run} not used: the profile's TORCH_TRACE logs hold this snapshot whole, written by their run (already in the log)`;

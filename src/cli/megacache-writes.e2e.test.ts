@@ -63,6 +63,12 @@ for (const dialect of DIALECTS)
       assert.match(pkl.stdout, /pickle: 0 events appended, 9 already in the log/, pkl.stderr);
       assert.doesNotMatch(pkl.stderr, /not used|newest/, 'the same run: nothing to say');
       assert.deepEqual(staticSeen(bundle), staticSeen(trace));
+      // the warm run's bundle: its one pgo artifact is the cold run's last write, which it loaded
+      // and did not change (trial s32: joined again as the warm run's, 9 events)
+      const warm = cli(bundle, ['ingest', '--run', 'warm', join(TORCH, 'megacache', 'eager-warm-run.bin')]);
+      assert.match(warm.stdout, /megacache: 0 events appended, 9 already in the log/, warm.stderr);
+      assert.match(warm.stderr, /pgo artifact 0 \(fixture:None:\): --run warm not used: the same snapshot as the profile's newest, already in the log as run cold's/);
+      assert.deepEqual(staticSeen(bundle), staticSeen(trace));
     });
 
     it("the bundle's last artifact is the write the run's pickle holds: after the pickle it adds nothing (it was looked for at its own place in the bundle)", () => {

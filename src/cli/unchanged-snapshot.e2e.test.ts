@@ -46,7 +46,7 @@ describe("a profile file that is the profile's newest snapshot again", () => {
     // run r2 changed nothing: PyTorch left the file as it was
     const again = ingest(db, f, 'r2');
     assert.deepEqual([again.line.appended, again.line.duplicates], [0, first.line.appended]);
-    assert.match(again.stderr, /--run r2 not used: the same snapshot as the profile's newest, already in the log as run r1's: PyTorch writes a profile only when it changed/);
+    assert.match(again.stderr, /--run r2 not used: the same snapshot as the profile's newest, already in the log as run r1's: PyTorch writes a profile only when it changed, so what a run that changed nothing leaves holds the write before it/);
     assert.ok(again.line.notes!.some((n) => /--run r2 not used/.test(n)), 'said in the JSON line too');
     const none = ingest(db, f);
     assert.equal(none.line.appended, 0);
