@@ -80,6 +80,9 @@ function snapshotEvents(ledger: Ledger, profile: Profile, key: string, src: Snap
   // Known by what it holds, not by its bytes: the same profile pickled with another protocol
   // (or memo layout) is the same import, and adds nothing the second time.
   const digest = createHash('sha256').update(profileDigestText(rows)).digest('hex');
+  // a snapshot read before (its digest kept) may be its profile's newest again (newestImportIs):
+  // a new one, the common case, is not looked for among the profile's events
+  const seenBefore = mayBeTold && ledger.sql.get<{ one: number }>('select 1 as one from imports where digest = ?', digest) !== undefined;
   const importId = ledger.recordImport(src.format, src.origin, src.bytes, digest);
   const entries = rows.flatMap(([id, sources]) => sources.map(([source, json]) => ({ id, source, json })));
   // A code id whose whole state repeats the previous write's was not compiled since: its
@@ -117,7 +120,7 @@ function snapshotEvents(ledger: Ledger, profile: Profile, key: string, src: Snap
     const pid = src.run === null ? undefined : ledger.profileByKey(key)?.id;
     return { events: [], told: entries.length, ...(pid !== undefined && retractedRuns(ledger, pid).includes(src.run!) ? { retracted: src.run! } : {}) };
   }
-  const same = mayBeTold && lastKept >= 0 && CONTAINERS.includes(src.format) ? newestImportIs(ledger, key, importId) : null;
+  const same = seenBefore && lastKept >= 0 && CONTAINERS.includes(src.format) ? newestImportIs(ledger, key, importId) : null;
   if (same) return { events: [], told: entries.length, unchanged: same };
   const out: NewEvent[] = [];
   for (let i = 0; i < entries.length; i++) if (kept(i)) out.push(eventAt(i));
