@@ -14,7 +14,6 @@ import { counted } from '../counted.ts';
 import type { AppendResult, Ledger, NewEvent } from '../store/ledger.ts';
 import { heldWholeByTraces, slotOf } from '../store/told-entries.ts';
 import { retractedRuns } from '../store/retracted-runs.ts';
-import { eachImportedEvent } from '../store/imported-events.ts';
 import { dictionaries } from '../store/log.ts';
 import type { FileIngestOptions } from './ingest-file.ts';
 import type { LineDefaults } from './observation-lines.ts';
@@ -72,7 +71,17 @@ const CONTAINERS = ['pickle', 'remote-json', 'redis', 'megacache'];
  * A snapshot's events; `byTraces` where its profile's traces held it whole (so no run given for
  * it is its), `retracted` where it is in the log already as a run's the profile retracted.
  */
-type Made = { events: NewEvent[]; told: number; byTraces?: true; retracted?: string; repeated?: number; unchanged?: { run: string | null } };
+export type Made = {
+  events: NewEvent[];
+  told: number;
+  byTraces?: { run: string | null };
+  retracted?: string;
+  repeated?: number;
+  /** The write it is, read again (sameWrite): the run it is in the log as. */
+  unchanged?: { run: string | null };
+  /** Its digest's events in the profile before, newest (a run its profile retracted: `retracted`), where it is joined all the same. */
+  prior?: Prior;
+};
 
 function snapshotEvents(ledger: Ledger, profile: Profile, key: string, src: SnapshotSource, part: number, mayBeTold: boolean, earlier?: EarlierWrite): Made {
   // each entry's JSON made once, for the digest and the events
@@ -80,8 +89,8 @@ function snapshotEvents(ledger: Ledger, profile: Profile, key: string, src: Snap
   // Known by what it holds, not by its bytes: the same profile pickled with another protocol
   // (or memo layout) is the same import, and adds nothing the second time.
   const digest = createHash('sha256').update(profileDigestText(rows)).digest('hex');
-  // a snapshot read before (its digest kept) may be its profile's newest again (newestImportIs):
-  // a new one, the common case, is not looked for among the profile's events
+  // a snapshot read before (its digest kept) may be the same write again (priorImport,
+  // isProfileNow): a new one, the common case, is not looked for among the profile's events
   const seenBefore = mayBeTold && ledger.sql.get<{ one: number }>('select 1 as one from imports where digest = ?', digest) !== undefined;
   const importId = ledger.recordImport(src.format, src.origin, src.bytes, digest);
   const entries = rows.flatMap(([id, sources]) => sources.map(([source, json]) => ({ id, source, json })));
@@ -107,7 +116,9 @@ function snapshotEvents(ledger: Ledger, profile: Profile, key: string, src: Snap
       idempotencyKey: `import\u0000${digest}\u0000${at}\u0000${key}\u0000${i}\u0000${source}`,
     };
   };
-  if (mayBeTold && heldWholeByTraces(ledger, key, () => new Map(entries.map((e) => [slotOf(e.id, e.source), JSON.stringify(e.json)])))) return { events: [], told: entries.length, byTraces: true };
+  const slots = () => new Map(entries.map((e) => [slotOf(e.id, e.source), JSON.stringify(e.json)]));
+  const byTraces = mayBeTold ? heldWholeByTraces(ledger, key, slots) : null;
+  if (byTraces) return { events: [], told: entries.length, byTraces };
   // The same snapshot appended before under this key (a run's file read again after the run, as
   // a fleet's ingest does after each run), from any of PyTorch's containers (CONTAINERS): its
   // events went in one transaction, all of them or none, so its last one held says all are.
@@ -120,32 +131,75 @@ function snapshotEvents(ledger: Ledger, profile: Profile, key: string, src: Snap
     const pid = src.run === null ? undefined : ledger.profileByKey(key)?.id;
     return { events: [], told: entries.length, ...(pid !== undefined && retractedRuns(ledger, pid).includes(src.run!) ? { retracted: src.run! } : {}) };
   }
-  const same = seenBefore && lastKept >= 0 && CONTAINERS.includes(src.format) ? newestImportIs(ledger, key, importId) : null;
-  if (same) return { events: [], told: entries.length, unchanged: same };
+  const prior = seenBefore && CONTAINERS.includes(src.format) ? priorImport(ledger, key, importId) : null;
+  if (prior && !prior.retracted && lastKept >= 0 && isProfileNow(ledger, prior.pid, new Map(entries.map((e) => [slotOf(e.id, e.source), comparedJson(e.json)])))) return { events: [], told: entries.length, unchanged: { run: prior.run } };
   const out: NewEvent[] = [];
   for (let i = 0; i < entries.length; i++) if (kept(i)) out.push(eventAt(i));
-  return { events: out, told: entries.length - out.length, ...(repeated?.size ? { repeated: repeated.size } : {}) };
+  return { events: out, told: entries.length - out.length, ...(repeated?.size ? { repeated: repeated.size } : {}), ...(prior ? { prior } : {}) };
 }
 
+/** The newest event of a snapshot's import (its digest's row) in its profile: its run, and whether the profile retracted it. */
+interface Prior {
+  pid: number;
+  run: string | null;
+  retracted: boolean;
+}
+
+/** Entry.imported events read a query, newest first (priorImport). */
+const PRIOR_PAGE = 1024;
+
 /**
- * PyTorch writes a profile only when it changed (`put_code_state`: "no change, skipping"), so a
- * run that changed nothing leaves the file (or value) as the write before left it: the profile's
- * newest snapshot in the log, from one of PyTorch's containers, being this one (its digest) is
- * that write read again, under whatever run is given now (trial s32: the same file read after
- * each run, under each run's `--run`, or none, was joined again with no word, a sighting more of
- * each value, credited to a run that saw none). The run it is in the log as, or null where not so.
+ * The newest event of the import `importId` in the profile's log, retracted runs too (null:
+ * none): where the same snapshot was joined before, and as which run's.
  */
-function newestImportIs(ledger: Ledger, key: string, importId: number): { run: string | null } | null {
+function priorImport(ledger: Ledger, key: string, importId: number): Prior | null {
   const p = ledger.profileByKey(key);
   if (!p) return null;
   const dict = dictionaries(ledger.sql);
-  let out: { run: string | null } | null = null;
-  eachImportedEvent(ledger.sql, dict, p.id, {}, true, (e) => {
-    const stored = dict.body(e.bodyId).stored as { format?: unknown; import_id?: unknown };
-    if (stored.import_id === importId && CONTAINERS.includes(String(stored.format))) out = { run: e.run };
-    return true;
-  });
-  return out;
+  const page = `select position, body_id, run_id from events where profile_id = ? and kind = 'entry.imported' and position < ? order by position desc limit ${PRIOR_PAGE}`;
+  for (let bound = Number.MAX_SAFE_INTEGER; ; ) {
+    const rows = ledger.sql.allRaw(page, p.id, bound);
+    for (const r of rows) {
+      if ((dict.body(Number(r[1])).stored as { import_id?: unknown }).import_id !== importId) continue;
+      const run = r[2] === null ? null : dict.run(Number(r[2]));
+      return { pid: p.id, run, retracted: run !== null && retractedRuns(ledger, p.id).includes(run) };
+    }
+    if (rows.length < PRIOR_PAGE) return null;
+    bound = Number(rows[rows.length - 1][0]);
+  }
+}
+
+/**
+ * Whether the profile now (its stored view: the whole log folded) is, whole, the snapshot (slot to
+ * its value's JSON). PyTorch writes a profile only when it changed (`put_code_state`: "no change,
+ * skipping"), and what it writes is the whole profile so far: a snapshot joined into the profile
+ * before (priorImport) that the profile now is again is that write read again (the file a run
+ * that changed nothing left, read after it under its own `--run`, or none; a warm run's
+ * mega-cache bundle holding the write it loaded; the run's pickle after its bundle), not joined
+ * again (trial s32: a sighting more of each value, for a run that saw none). The profile now, not
+ * the newest import: a bundle's earlier writes read after the run's pickle come later in the log
+ * and change nothing of it (trial s33b).
+ */
+function isProfileNow(ledger: Ledger, pid: number, snapshot: ReadonlyMap<string, string>): boolean {
+  const now = ledger.view(pid).profile;
+  let n = 0;
+  for (const { id, state } of now.codes.values()) {
+    for (const [source, entry] of state.automaticDynamic) {
+      if (snapshot.get(slotOf(id, source)) !== comparedJson(entryToJson(entry))) return false;
+      n++;
+    }
+  }
+  return n === snapshot.size;
+}
+
+/**
+ * An entry's JSON as PyTorch compares entries: without the values a dim or int had before it
+ * turned dynamic (`excluded_sizes`, `excluded_scalar`: compare=False), which the fold keeps
+ * where a 2.11 file has none.
+ */
+function comparedJson(json: ReturnType<typeof entryToJson>): string {
+  const { excluded_sizes: _s, excluded_scalar: _x, ...rest } = json as unknown as Record<string, unknown>;
+  return JSON.stringify(rest);
 }
 
 /** The indices (in entry order) of the entries of code ids whose state is `earlier`'s again; `earlier` then holds this write's. */
@@ -266,16 +320,25 @@ function appendSnapshot(ledger: Ledger, made: Made, file: string, o: FileIngestO
  * leaves unused is said.
  */
 function heldNote(file: string, made: Made, o: FileIngestOptions, where = ''): string | null {
-  const run = o.defaults?.run;
-  if (made.retracted !== undefined) return `${inputName(file)}${where}: already in the log as run ${made.retracted}'s, which its profile retracted: it stays out of every answer (give another ${ingestWords(o.defaults ?? {}).run} to join it again)`;
-  // the same run's write met again in another container says nothing, as one held by its own events
-  if (made.unchanged && made.unchanged.run !== (run ?? null)) {
+  return snapshotNote(`${inputName(file)}${where}`, made, o.defaults?.run ?? null, ingestWords(o.defaults ?? {}).run);
+}
+
+/** heldNote of a snapshot read from anywhere (`pull`'s Redis entry: its key), named as `name`. */
+export function snapshotNote(name: string, made: Made, run: string | null, flag = '--run'): string | null {
+  if (made.retracted !== undefined) return `${name}: already in the log as run ${made.retracted}'s, which its profile retracted: it stays out of every answer (give another ${flag} to join it again)`;
+  // the same run's write met again (in another container, or a folder's file after its log) says nothing
+  if (made.unchanged && made.unchanged.run !== run) {
     const was = made.unchanged.run === null ? 'with no run' : `as run ${made.unchanged.run}'s`;
-    const given = run === undefined || run === null ? '' : `${ingestWords(o.defaults ?? {}).run} ${run} not used: `;
-    return `${inputName(file)}${where}: ${given}the same snapshot as the profile's newest, already in the log ${was}: PyTorch writes a profile only when it changed, so what a run that changed nothing leaves holds the write before it (not joined again)`;
+    const given = run === null ? '' : `${flag} ${run} not used: `;
+    return `${name}: ${given}the same snapshot as the profile now, joined before ${was}: taken for that write read again (PyTorch writes a profile only when it changed: a run that changed nothing leaves the write before it), not joined again`;
   }
-  if (made.unchanged || !made.byTraces || run === undefined || run === null) return null;
-  return `${inputName(file)}${where}: ${ingestWords(o.defaults ?? {}).run} ${run} not used: the profile's TORCH_TRACE logs hold this snapshot whole, written by their run (already in the log)`;
+  // trial s33b: joined as another run's with no word, and why then blamed that run
+  if (made.prior?.retracted && made.prior.run !== run) {
+    return `${name}: the same snapshot as run ${made.prior.run}'s, which its profile retracted: joined ${run === null ? 'with no run' : `as run ${run}'s`} (retract that too to leave it out)`;
+  }
+  // the run of the log that holds it given (a run's folder, its log and file): nothing to say (trial s33b)
+  if (made.byTraces && run !== null && made.byTraces.run !== run) return `${name}: ${flag} ${run} not used: the profile's TORCH_TRACE logs hold this snapshot whole, written by their run${made.byTraces.run === null ? '' : `, ${made.byTraces.run}`} (already in the log)`;
+  return null;
 }
 
 function fileTime(file: string): number {
@@ -391,6 +454,9 @@ function megaCacheEvents(ledger: Ledger, file: string, bundle: ReturnType<typeof
   const earlier = new Map<string, EarlierWrite>();
   let repeats = 0;
   let part = 0;
+  // each key's artifacts, in order (the same bundle read again: below), and all in order
+  const byKey = new Map<string, Made[]>();
+  const all: Made[] = [];
   for (const a of bundle.artifacts) {
     if (a.type !== 'pgo') {
       others.set(a.type, (others.get(a.type) ?? 0) + 1);
@@ -406,12 +472,31 @@ function megaCacheEvents(ledger: Ledger, file: string, bundle: ReturnType<typeof
     noteStrayStrides(file, profile, o.onNote, ` pgo artifact ${part} (${a.key})`);
     if (!earlier.has(key)) earlier.set(key, new Map());
     const made = fileSnapshotEvents(ledger, profile, key, { format: 'megacache', origin: originOf(file), bytes: a.content, run: d.run ?? null, time: fileTime(file) }, part, earlier.get(key));
+    if (!byKey.has(key)) byKey.set(key, []);
+    byKey.get(key)!.push(made);
+    all.push(made);
     const held = heldNote(file, made, o, ` pgo artifact ${part} (${a.key})`);
-    if (held) heldNotes.push(held);
-    events.push(...made.events);
-    told += made.told;
+    if (held && !heldNotes.includes(held)) heldNotes.push(held);
     repeats += made.repeated ?? 0;
     part++;
+  }
+  // The same bundle read again under another run (or none): its last write of a key is the
+  // profile now (isProfileNow), so its earlier writes joined before are that bundle's too, not
+  // joined again (trial s33b: 16 of its 47 entries went in again, each value counted twice); an
+  // earlier write never joined (the run's pickle read first, then its bundle) tells the compiles
+  // before the last, and goes in.
+  for (const mades of byKey.values()) {
+    if (!mades[mades.length - 1].unchanged) continue;
+    for (const m of mades) {
+      if (m.prior && !m.prior.retracted && m.events.length) {
+        m.told += m.events.length;
+        m.events = [];
+      }
+    }
+  }
+  for (const m of all) {
+    events.push(...m.events);
+    told += m.told;
   }
   // said once the append stood: a failed one is said as failed, not as ingested
   const s = append(ledger, events, told);

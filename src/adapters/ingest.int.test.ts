@@ -480,7 +480,8 @@ for (const dialect of DIALECTS) describe(dialect, () => {
     const notes: string[] = [];
     const s = await ingestFile(l, join(TORCH, 'local/code_state_fixture_None_.pkl'), { defaults: { run: 'rZ' }, onNote: (m) => notes.push(m) });
     assert.deepEqual([s.appended, s.duplicates], [0, 9]);
-    assert.match(notes.join('\n'), /code_state_fixture_None_\.pkl: defaults\.run rZ not used: the profile's TORCH_TRACE logs hold this snapshot whole, written by their run \(already in the log\)/);
+    // (naming that run: session 33)
+    assert.match(notes.join('\n'), /code_state_fixture_None_\.pkl: defaults\.run rZ not used: the profile's TORCH_TRACE logs hold this snapshot whole, written by their run, fixture:pid576@2026-11-26T05:46:07Z \(already in the log\)/);
     // no run given: nothing to say
     const quiet: string[] = [];
     await ingestFile(l, join(TORCH, 'local/code_state_fixture_None_.pkl'), { onNote: (m) => quiet.push(m) });
@@ -496,10 +497,12 @@ for (const dialect of DIALECTS) describe(dialect, () => {
     const s = await ingestFile(l, join(TORCH, 'remote/redis_value.json'), { defaults: { job: 'fixture', run: 'r1' }, onNote: (m) => notes.push(m) });
     assert.deepEqual([s.appended, s.duplicates], [0, 9]);
     assert.match(notes.join('\n'), /redis_value\.json: already in the log as run r1's, which its profile retracted: it stays out of every answer \(give another defaults\.run to join it again\)/);
-    // another run joins it again, and says nothing of the kind
+    // another run joins it again, and says it is the retracted run's snapshot (trial s33b: said
+    // nothing, and why then blamed the new run)
     const again: string[] = [];
     assert.equal((await ingestFile(l, join(TORCH, 'remote/redis_value.json'), { defaults: { job: 'fixture', run: 'r2' }, onNote: (m) => again.push(m) })).appended, 9);
-    assert.ok(!again.some((m) => m.includes('retracted')), again.join('\n'));
+    assert.ok(!again.some((m) => m.includes('stays out of every answer')), again.join('\n'));
+    assert.match(again.join('\n'), /redis_value\.json: the same snapshot as run r1's, which its profile retracted: joined as run r2's/);
     await l.close();
   });
 

@@ -9,7 +9,7 @@ import { joinProfiles } from '../model/join-profiles.ts';
 import type { Profile } from '../model/profile.ts';
 import { diffProfiles, type EntryChange } from '../store/diff.ts';
 import type { Ledger } from '../store/ledger.ts';
-import { appendSnapshotEvents, fileSnapshotEvents } from './ingest-snapshot.ts';
+import { appendSnapshotEvents, fileSnapshotEvents, snapshotNote } from './ingest-snapshot.ts';
 
 export class RedisError extends LedgerError {
   constructor(message: string) {
@@ -257,6 +257,8 @@ export interface PullResult {
   missing: string[];
   /** Entries that could not be ingested, each with why; the others were ingested all the same. */
   bad: { key: string; message: string }[];
+  /** What is said of an entry, as ingest says it of a file (a `--run` not used, …). */
+  notes: string[];
 }
 
 /**
@@ -264,7 +266,7 @@ export interface PullResult {
  * `pt2:dynamo-pgo::*` entry (SCAN, never KEYS, so a busy server is not blocked).
  */
 export async function pullProfiles(ledger: Ledger, url: string, which: { cacheKey: string } | { all: true }, o: RedisOptions & { run?: string | null } = {}): Promise<PullResult> {
-  const res: PullResult = { keys: [], appended: 0, duplicates: 0, records: 0, missing: [], bad: [] };
+  const res: PullResult = { keys: [], appended: 0, duplicates: 0, records: 0, missing: [], bad: [], notes: [] };
   await withRedis(url, o, async (r) => {
     let keys: string[];
     if ('all' in which) {
@@ -306,8 +308,10 @@ export async function pullProfiles(ledger: Ledger, url: string, which: { cacheKe
       // (an entry the profile's traces held tells nothing: already in the log, fileSnapshotEvents)
       const a = ledger.sql.immediate(() => {
         const made = fileSnapshotEvents(ledger, profile, cacheKey, { format: 'redis', origin, bytes: pickle, run: o.run ?? null, time: Date.now() });
-        return { ...appendSnapshotEvents(ledger, made.events), told: made.told };
+        return { ...appendSnapshotEvents(ledger, made.events), told: made.told, note: snapshotNote(k, made, o.run ?? null) };
       });
+      // said once the append stood (trial s33b: pull said none of what ingest says)
+      if (a.note) res.notes.push(a.note);
       res.keys.push(k);
       res.appended += a.appended;
       res.duplicates += a.duplicates + a.told;

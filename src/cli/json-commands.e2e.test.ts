@@ -124,6 +124,12 @@ describe('--json on the commands that write: one object each, in the vocabulary 
     assert.deepEqual(Object.keys(r), ['pulled', 'missing', 'bad', 'appended', 'duplicates', 'records']);
     assert.deepEqual(r.pulled, ['pt2:dynamo-pgo::fixture:None::c1']);
     assert.ok((r.appended as number) > 0);
+    // the same entry under a run, as ingest says it of a file (trial s33b: pull said nothing)
+    const again = cli(pulled, ['pull', redis.url, '--all', '--run', 'r4', '--json']);
+    const notes = one(again).notes as string[];
+    assert.equal(notes.length, 1, again.stderr);
+    assert.match(notes[0], /^pt2:dynamo-pgo::fixture:None::c1: --run r4 not used: the same snapshot as the profile now, joined before with no run/);
+    assert.ok(again.stderr.includes(notes[0]));
     const missing = cli(pulled, ['pull', redis.url, '--job', 'nobody', '--json']);
     assert.equal(missing.status, 2);
     const [said, failed] = missing.stdout.trim().split('\n').map((l) => JSON.parse(l));

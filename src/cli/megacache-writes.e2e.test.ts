@@ -67,7 +67,12 @@ for (const dialect of DIALECTS)
       // and did not change (trial s32: joined again as the warm run's, 9 events)
       const warm = cli(bundle, ['ingest', '--run', 'warm', join(TORCH, 'megacache', 'eager-warm-run.bin')]);
       assert.match(warm.stdout, /megacache: 0 events appended, 9 already in the log/, warm.stderr);
-      assert.match(warm.stderr, /pgo artifact 0 \(fixture:None:\): --run warm not used: the same snapshot as the profile's newest, already in the log as run cold's/);
+      assert.match(warm.stderr, /pgo artifact 0 \(fixture:None:\): --run warm not used: the same snapshot as the profile now, joined before as run cold's/);
+      assert.deepEqual(staticSeen(bundle), staticSeen(trace));
+      // the same bundle under another run: its last write is the profile now, so its earlier
+      // writes, joined before, are that bundle's too (trial s33b: 16 of its entries went in again)
+      const again = cli(bundle, ['ingest', '--run', 'r2', join(TORCH, 'megacache', 'eager-cold-run.bin')]);
+      assert.match(again.stdout, /megacache: 0 events appended, 47 already in the log/, again.stderr);
       assert.deepEqual(staticSeen(bundle), staticSeen(trace));
     });
 
@@ -80,5 +85,12 @@ for (const dialect of DIALECTS)
       const scale = JSON.parse(cli(db, ['why', '--job', 'fixture', '--code', 'forward', '--source', "L['self'].scale", '--json']).stdout) as Story[];
       assert.deepEqual(scale.map((s) => s.values.map((v) => v.count)), [[2]], 'compiles 3/0 and 3/1, as the trace says');
       assert.equal(cli(db, ['verify']).status, 0);
+      // then the warm run's pickle (the same write): the bundle's earlier writes, read after the
+      // pickle, changed nothing of the profile (trial s33b: taken for the newest, and the warm
+      // pickle joined again, 9 events, L['self'].scale counted 3 times, runs cold and warm)
+      const warm = cli(db, ['ingest', '--run', 'warm', join(TORCH, 'local', 'code_state_fixture_None_.pkl')]);
+      assert.match(warm.stdout, /pickle: 0 events appended, 9 already in the log/, warm.stderr);
+      const again = JSON.parse(cli(db, ['why', '--job', 'fixture', '--code', 'forward', '--source', "L['self'].scale", '--json']).stdout) as (Story & { values: { runs: string[] }[] })[];
+      assert.deepEqual(again.map((s) => s.values.map((v) => [v.count, v.runs])), [[[2, ['cold']]]]);
     });
   });

@@ -36,7 +36,7 @@ const seen = (db: string) => {
   return s.values.map((v) => `${v.value}x${v.count} ${v.runs.join(',')}`);
 };
 
-describe("a profile file that is the profile's newest snapshot again", () => {
+describe('a profile file that is the profile now, joined before', () => {
   it('is not joined again under another --run, or none, and says so', () => {
     const db = join(dir, 'a.db');
     const f = place(1);
@@ -46,11 +46,11 @@ describe("a profile file that is the profile's newest snapshot again", () => {
     // run r2 changed nothing: PyTorch left the file as it was
     const again = ingest(db, f, 'r2');
     assert.deepEqual([again.line.appended, again.line.duplicates], [0, first.line.appended]);
-    assert.match(again.stderr, /--run r2 not used: the same snapshot as the profile's newest, already in the log as run r1's: PyTorch writes a profile only when it changed, so what a run that changed nothing leaves holds the write before it/);
+    assert.match(again.stderr, /--run r2 not used: the same snapshot as the profile now, joined before as run r1's: taken for that write read again \(PyTorch writes a profile only when it changed: a run that changed nothing leaves the write before it\), not joined again/);
     assert.ok(again.line.notes!.some((n) => /--run r2 not used/.test(n)), 'said in the JSON line too');
     const none = ingest(db, f);
     assert.equal(none.line.appended, 0);
-    assert.match(none.stderr, /the same snapshot as the profile's newest, already in the log as run r1's/);
+    assert.match(none.stderr, /the same snapshot as the profile now, joined before as run r1's/);
     assert.deepEqual(seen(db), before, 'no sighting more, no run that saw none');
     assert.ok(!before.some((v) => /r2/.test(v)));
   });
@@ -65,6 +65,16 @@ describe("a profile file that is the profile's newest snapshot again", () => {
     // profile), joined as r4's
     const older = ingest(db, place(1), 'r4');
     assert.ok(older.line.appended > 0, older.stderr);
-    assert.doesNotMatch(older.stderr, /same snapshot as the profile's newest/);
+    assert.doesNotMatch(older.stderr, /same snapshot as the profile now/);
+  });
+
+  it("retracted: the same file read again under another run is joined as that run's, and said (trial s33b: silently, and why blamed that run)", () => {
+    const db = join(dir, 'c.db');
+    assert.ok(ingest(db, place(1), 'r1').line.appended > 0);
+    assert.equal(ingest(db, place(1), 'r2').line.appended, 0);
+    assert.equal(cli(db, ['retract', '--run', 'r1']).status, 0);
+    const r = ingest(db, place(1), 'r3');
+    assert.ok(r.line.appended > 0);
+    assert.match(r.stderr, /the same snapshot as run r1's, which its profile retracted: joined as run r3's \(retract that too to leave it out\)/);
   });
 });

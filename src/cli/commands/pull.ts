@@ -22,7 +22,8 @@ export function pullCommand(program: Command, ctx: CliContext): void {
       const which = o.all ? ({ all: true } as const) : { cacheKey: formatCacheKey({ job: o.job!, rank: o.rank === undefined ? null : parseRank(o.rank), tag: o.tag ?? '' }) };
       const r = await pullProfiles(l, url, which, { run: o.run ?? null });
       for (const b of r.bad) process.stderr.write(`pgo-ledger: ${b.key}: ${b.message}\n`);
-      if (o.json) ctx.out(JSON.stringify({ pulled: r.keys, missing: r.missing, bad: r.bad.map((b) => ({ key: b.key, error: b.message })), appended: r.appended, duplicates: r.duplicates, records: r.records }));
+      for (const n of r.notes) process.stderr.write(`${n}\n`);
+      if (o.json) ctx.out(JSON.stringify({ pulled: r.keys, missing: r.missing, bad: r.bad.map((b) => ({ key: b.key, error: b.message })), appended: r.appended, duplicates: r.duplicates, records: r.records, ...(r.notes.length ? { notes: r.notes } : {}) }));
       else if (!r.keys.length && !r.missing.length && !r.bad.length) ctx.out('no pt2:dynamo-pgo entries');
       if (!o.json) for (const k of r.missing) ctx.out(`${k}: not set`);
       if (!o.json && r.keys.length) ctx.out(`pulled ${counted(r.keys.length, 'entry', 'entries')}: ${counted(r.appended, 'event')} appended, ${r.duplicates} already in the log${r.records ? `, ${counted(r.records, 'recompile reason')}` : ''}`);
