@@ -68,6 +68,15 @@ describe('a profile file that is the profile now, joined before', () => {
     assert.doesNotMatch(older.stderr, /same snapshot as the profile now/);
   });
 
+  it("a run's folder (its log and the file it left) under its --run: nothing said of the run (trial s33b: '--run r1 not used', r1 being the log's run)", () => {
+    const db = join(dir, 'd.db');
+    const r = cli(db, ['ingest', '--run', 'r1', join(FIXTURES, 'multirun', 'probe3', 'run1')]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.doesNotMatch(r.stderr, /not used/);
+    // another run given for the file alone: said, naming the log's run
+    assert.match(cli(db, ['ingest', '--run', 'r9', RUN(1)]).stderr, /--run r9 not used: the profile's TORCH_TRACE logs hold this snapshot whole, written by their run, r1 \(already in the log\)/);
+  });
+
   it("retracted: the same file read again under another run is joined as that run's, and said (trial s33b: silently, and why blamed that run)", () => {
     const db = join(dir, 'c.db');
     assert.ok(ingest(db, place(1), 'r1').line.appended > 0);
