@@ -240,9 +240,25 @@ export function keyFromFileName(file: string): string | null {
 }
 
 function keyFor(file: string, d: LineDefaults, note: (m: string) => void): string {
-  if (d.job) return cacheKey({ job: d.job, rank: d.rank ?? null, tag: d.tag ?? '' });
   const k = keyFromFileName(file);
   const w = ingestWords(d);
+  if (d.job) {
+    // --job alone sets the job (PyTorch's file name replaces some of its characters): the rank and
+    // tag the name holds stay, said (trial s33b: two ranks' files read under --job went into one
+    // profile, rank None's, and the second was taken for the first's write read again)
+    let named: ReturnType<typeof parseCacheKey> | null = null;
+    try {
+      named = k === null ? null : parseCacheKey(k);
+    } catch {
+      // a name that reads as no key: the flags alone, as before
+    }
+    const rank = named !== null && d.rank === undefined && named.rank !== null;
+    const tag = named !== null && d.tag === undefined && named.tag !== '';
+    const key = cacheKey({ job: d.job, rank: rank ? named!.rank : (d.rank ?? null), tag: tag ? named!.tag : (d.tag ?? '') });
+    const kept = [rank ? ['rank', w.rank] : null, tag ? ['tag', w.tag] : null].filter((x): x is string[] => x !== null);
+    if (kept.length) note(`${inputName(file)}: profile key ${key}: ${w.job} as given, its ${kept.map(([n]) => n).join(' and ')} from the file name (give ${kept.map(([, f]) => f).join(' and ')} to set ${kept.length > 1 ? 'them' : 'it'})`);
+    return key;
+  }
   // the file's own fix first: watch takes no flags, so renaming is what a watched folder can do
   if (!k) throw inputError(`${inputName(file)}: cannot tell the profile's job from the file name (PyTorch names it code_state_<job>_<rank>_<tag>.pkl); give ${w.job} (and ${w.rank}/${w.tag})`);
   const named = parseCacheKey(k);

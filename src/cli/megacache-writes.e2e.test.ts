@@ -90,7 +90,7 @@ for (const dialect of DIALECTS)
       // pickle joined again, 9 events, L['self'].scale counted 3 times, runs cold and warm)
       const warm = cli(db, ['ingest', '--run', 'warm', join(TORCH, 'local', 'code_state_fixture_None_.pkl')]);
       assert.match(warm.stdout, /pickle: 0 events appended, 9 already in the log/, warm.stderr);
-      const again = JSON.parse(cli(db, ['why', '--job', 'fixture', '--code', 'forward', '--source', "L['self'].scale", '--json']).stdout) as (Story & { values: { runs: string[] }[] })[];
+      const again = JSON.parse(cli(db, ['why', '--job', 'fixture', '--code', 'forward', '--source', "L['self'].scale", '--json']).stdout) as { values: { count: number; runs: string[] }[] }[];
       assert.deepEqual(again.map((s) => s.values.map((v) => [v.count, v.runs])), [[[2, ['cold']]]]);
     });
   });

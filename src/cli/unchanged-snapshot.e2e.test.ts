@@ -22,8 +22,8 @@ function place(n: number): string {
   return f;
 }
 
-const ingest = (db: string, file: string, run?: string) => {
-  const r = cli(db, ['ingest', '--json', ...(run ? ['--run', run] : []), file]);
+const ingest = (db: string, file: string, run?: string, job?: string) => {
+  const r = cli(db, ['ingest', '--json', ...(run ? ['--run', run] : []), ...(job ? ['--job', job] : []), file]);
   assert.equal(r.status, 0, r.stderr);
   return { line: JSON.parse(r.stdout.trim()) as { appended: number; duplicates: number; notes?: string[] }, stderr: r.stderr };
 };
@@ -75,6 +75,19 @@ describe('a profile file that is the profile now, joined before', () => {
     assert.doesNotMatch(r.stderr, /not used/);
     // another run given for the file alone: said, naming the log's run
     assert.match(cli(db, ['ingest', '--run', 'r9', RUN(1)]).stderr, /--run r9 not used: the profile's TORCH_TRACE logs hold this snapshot whole, written by their run, r1 \(already in the log\)/);
+  });
+
+  it("two ranks' files under --job alone: each rank's own profile, the rank from the file name, said (trial s33b: one profile, rank None's, and rank 1's write taken for rank 0's)", () => {
+    const db = join(dir, 'e.db');
+    const file = (rank: number) => join(FIXTURES, 'multirun', 'probe12', 'run2', `code_state_probe12_${rank}_.pkl`);
+    for (const rank of [0, 1]) {
+      const r = ingest(db, file(rank), `job7-rank${rank}`, 'probe12');
+      assert.ok(r.line.appended > 0, r.stderr);
+      assert.match(r.stderr, new RegExp(`code_state_probe12_${rank}_\\.pkl: profile key probe12:${rank}:: --job as given, its rank from the file name \\(give --rank to set it\\)`));
+    }
+    assert.deepEqual(JSON.parse(`[${cli(db, ['jobs', '--json']).stdout.trim().split('\n').join(',')}]`).map((j: { cache_key: string }) => j.cache_key), ['probe12:0:', 'probe12:1:']);
+    // --rank given: as given
+    assert.match(cli(join(dir, 'f.db'), ['ingest', '--job', 'probe12', '--rank', '1', file(0)]).stderr, /^(?![\s\S]*from the file name)/);
   });
 
   it("retracted: the same file read again under another run is joined as that run's, and said (trial s33b: silently, and why blamed that run)", () => {

@@ -25,7 +25,8 @@ for (const dialect of DIALECTS) describe(dialect, () => {
   let n = 0;
   async function ledgerWith(...files: string[]): Promise<Ledger> {
     const l = await openLedger(ledgerAt(dialect, dir, `a${n++}.db`));
-    for (const f of files) await ingestFile(l, f, { defaults: { job: 'fixture' } });
+    // rank None given: fixture2's rank-0 file goes into the traces' profile (issue 8.1 below)
+    for (const f of files) await ingestFile(l, f, { defaults: { job: 'fixture', rank: null } });
     return l;
   }
   const story = (ss: DimStory[], source: string, dim: string, code?: string) => ss.find((s) => s.source === source && dimKey(s.dim) === dim && (!code || s.code.name === code));

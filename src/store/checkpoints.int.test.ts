@@ -315,7 +315,7 @@ for (const dialect of DIALECTS) describe(dialect, () => {
       try {
         // one file a batch, the ledger kept open: the append path keeps why's state from one checkpoint to the next
         for (const f of ['workload2/code_state_fixture2_0_.pkl', 'traces/cold-local.log', 'traces/warm-local.log', 'traces/cold-remote.log']) {
-          await ingestFile(l, join(TORCH, f), { defaults: { job: 'fixture' } });
+          await ingestFile(l, join(TORCH, f), { defaults: { job: 'fixture', rank: null } });
         }
         const p = l.profiles().find((x) => x.eventCount > 4)!;
         assert.ok(whyCheckpointPositions(l.sql, p.id).length >= 3, String(whyCheckpointPositions(l.sql, p.id)));
