@@ -10,6 +10,7 @@ import { cacheKey, formatCacheKey, parseCacheKey, rewriteMegaCacheKey } from '..
 import type { Profile } from '../model/profile.ts';
 import { codeIdLabel } from '../model/code-id.ts';
 import { strayInferStrides } from '../model/stray-infer-strides.ts';
+import { eventMs } from '../model/event-time.ts';
 import { counted } from '../counted.ts';
 import type { AppendResult, Ledger, NewEvent } from '../store/ledger.ts';
 import { heldWholeByTraces, slotOf } from '../store/told-entries.ts';
@@ -358,7 +359,8 @@ export function snapshotNote(name: string, made: Made, run: string | null, flag 
 }
 
 function fileTime(file: string): number {
-  return file === '-' ? Date.now() : statSync(file).mtimeMs;
+  // to the millisecond, as every event time (eventMs)
+  return file === '-' ? Date.now() : eventMs(statSync(file).mtimeMs);
 }
 
 const originOf = (file: string) => (file === '-' ? 'stdin' : resolve(file));

@@ -4,7 +4,7 @@ import { intFromJson } from '../codecs/entry-json.ts';
 import { cacheKey } from '../model/cache-key.ts';
 import { inputName, LedgerError, type PartIngested } from '../errors.ts';
 import type { CodeId } from '../model/code-id.ts';
-import { isEventTime } from '../model/event-time.ts';
+import { eventMs, isEventTime } from '../model/event-time.ts';
 import { isIsoTime, parseUtcTime } from '../model/utc-time.ts';
 import { hashOfCodeFile } from './hash-files.ts';
 import { hash53 } from '../store/hash53.ts';
@@ -151,7 +151,7 @@ function badTime(file: string, line: number, t: unknown): InputError {
 
 function parseTime(t: string | number | undefined): number | undefined | null {
   if (t === undefined) return undefined;
-  const ms = typeof t === 'number' ? t * 1000 : parseUtcTime(t);
+  const ms = typeof t === 'number' ? eventMs(t * 1000) : parseUtcTime(t);
   return isEventTime(ms) ? ms : null;
 }
 

@@ -1,6 +1,15 @@
 import { floatFromRepr } from '../../model/float.ts';
 import type { EntryReads, TraceEntry } from './envelope.ts';
 
+/**
+ * Text neither store keeps as it was written: a NUL (PostgreSQL's text refuses it) or a lone
+ * surrogate (no UTF-8 holds one; each store put its own U+FFFD for it, and `verify` then failed).
+ * A record or guard text holding one is said and skipped, on both alike (trial s33a: SQLite took
+ * such a log, PostgreSQL refused all of it).
+ */
+const UNSTORABLE = /\u0000|\p{Cs}/u;
+const UNSTORABLE_TEXT = 'holds a NUL or a lone surrogate, which the ledger cannot keep as written';
+
 /** What pgo-ledger takes from a TORCH_TRACE log, one kind per parser (as tlparse does). */
 export type TraceFact =
   | { kind: 'automatic_dynamic'; line: number; compileId: string | null; time: number | null; name: string; dim_changed: 'scalar' | 'all' | number; reason: string; cached: string; new: string }
@@ -162,6 +171,11 @@ const parsers: Record<string, Parser> = {
         out({ kind: 'malformed', line: e.line, message: `automatic_dynamic for ${String(args.name)} in compile ${e.compileId ?? str(args.compile_id) ?? '?'}: dim_changed ${fieldText(dim)}: want a dim's index (0 or more), "scalar" or "all"; skipped` });
         return true;
       }
+      const unkept = (['name', 'reason', 'cached', 'new'] as const).find((f) => UNSTORABLE.test(String(args[f])));
+      if (unkept !== undefined) {
+        out({ kind: 'malformed', line: e.line, message: `automatic_dynamic for ${JSON.stringify(String(args.name))} in compile ${e.compileId ?? str(args.compile_id) ?? '?'}: field ${unkept} ${UNSTORABLE_TEXT}; skipped` });
+        return true;
+      }
       out({
         kind: 'automatic_dynamic',
         line: e.line,
@@ -199,6 +213,10 @@ const parsers: Record<string, Parser> = {
         } catch {
           /* not JSON: the text is the reason */
         }
+      }
+      if (reasons.some((r) => UNSTORABLE.test(r))) {
+        out({ kind: 'malformed', line: e.line, message: `recompile_reasons of compile ${e.compileId ?? '?'}: a reason ${UNSTORABLE_TEXT}; skipped` });
+        return true;
       }
       out({ kind: 'recompile_reasons', line: e.line, compileId: e.compileId, reasons });
       return true;
