@@ -40,7 +40,7 @@ const record = (l: string[]) => l.indexOf('\t"name": "automatic_dynamic",') - 2;
 // `verify` failed on a fresh ledger.
 const LOGS = [
   { name: 'guard-nul.log', find: reasons, edit: (o: string) => JSON.stringify([o.replace("'x'", "'x\u0000'")]), said: /recompile_reasons of compile 0\/1: a reason holds a NUL or a lone surrogate, which the ledger cannot keep as written; skipped/ },
-  { name: 'cached-nul.log', find: record, edit: (o: string) => o.replace('"cached": "2"', '"cached": "2\\u0000"'), said: /automatic_dynamic for "L\['self'\]._modules\['inner'\].k" in compile 0\/0: field cached holds a NUL or a lone surrogate, which the ledger cannot keep as written; skipped/ },
+  { name: 'cached-nul.log', find: record, edit: (o: string) => o.replace('"cached": "2"', '"cached": "2\\u0000"'), said: /automatic_dynamic for L\['self'\]._modules\['inner'\].k in compile 0\/0: field cached holds a NUL or a lone surrogate, which the ledger cannot keep as written; skipped/ },
   { name: 'cached-surrogate.log', find: record, edit: (o: string) => o.replace('"cached": "2"', '"cached": "2\\ud800"'), said: /field cached holds a NUL or a lone surrogate/ },
   { name: 'guard-surrogate.log', find: reasons, edit: (o: string) => `["${o.replace("'x'", "'x\\ud800'").replace(/\n/g, '\\n')}"]`, said: /a reason holds a NUL or a lone surrogate/ },
 ];

@@ -171,9 +171,11 @@ const parsers: Record<string, Parser> = {
         out({ kind: 'malformed', line: e.line, message: `automatic_dynamic for ${String(args.name)} in compile ${e.compileId ?? str(args.compile_id) ?? '?'}: dim_changed ${fieldText(dim)}: want a dim's index (0 or more), "scalar" or "all"; skipped` });
         return true;
       }
-      const unkept = (['name', 'reason', 'cached', 'new'] as const).find((f) => UNSTORABLE.test(String(args[f])));
+      // (a source name the ledger cannot hold is said where sources are, ingest-trace.ts; a reason
+      // none of PyTorch's five where records are made)
+      const unkept = (['cached', 'new'] as const).find((f) => UNSTORABLE.test(String(args[f])));
       if (unkept !== undefined) {
-        out({ kind: 'malformed', line: e.line, message: `automatic_dynamic for ${JSON.stringify(String(args.name))} in compile ${e.compileId ?? str(args.compile_id) ?? '?'}: field ${unkept} ${UNSTORABLE_TEXT}; skipped` });
+        out({ kind: 'malformed', line: e.line, message: `automatic_dynamic for ${String(args.name)} in compile ${e.compileId ?? str(args.compile_id) ?? '?'}: field ${unkept} ${UNSTORABLE_TEXT}; skipped` });
         return true;
       }
       out({
