@@ -78,7 +78,7 @@ export type Made = {
   byTraces?: { run: string | null };
   retracted?: string;
   repeated?: number;
-  /** The write it is, read again (sameWrite): the run it is in the log as. */
+  /** The write it is, read again (isProfileNow): the run it is in the log as. */
   unchanged?: { run: string | null };
   /** Its digest's events in the profile before, newest (a run its profile retracted: `retracted`), where it is joined all the same. */
   prior?: Prior;
