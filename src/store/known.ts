@@ -33,14 +33,19 @@ export interface RunWords {
 export const RUN_FIELDS: RunWords = { field: 'excludeRuns', lists: "runsByProfile(ledger.sql) lists them by profile; historyAsOf gives each record's run" };
 
 /**
- * Each run a window leaves out, one the ledger holds (a misspelt run would leave nothing out,
- * silently). `words`: how the caller names them (the command line: `--exclude-run`, `jobs --json`).
+ * Each run a window leaves out, one the ledger holds events of (a misspelt run would leave
+ * nothing out, silently). `words`: how the caller names them (the command line: `--exclude-run`,
+ * `jobs --json`). A run is known by its events (profile_runs, written with them), not by its
+ * dictionary row: on PostgreSQL dictionary rows are committed apart from the batch that names
+ * them, so an ingest that failed (or was killed) after them leaves a run with no events, which
+ * a SQLite ledger would not hold (trial s33a), as knownProfile asks a profile for events.
  */
 export function knownRuns(ledger: Named, runs: readonly string[] | undefined, words: RunWords = RUN_FIELDS): void {
+  const held = 'exists (select 1 from profile_runs pr where pr.run_id = r.id)';
   for (const run of runs ?? []) {
-    if (ledger.sql.get('select 1 from runs where run = ?', run)) continue;
+    if (ledger.sql.get(`select 1 from runs r where r.run = ? and ${held}`, run)) continue;
     // the runs there are, as an unknown --job, --code or --source lists what there is
-    const there = ledger.sql.allRaw('select run from runs order by id').map((r) => String(r[0]));
+    const there = ledger.sql.allRaw(`select r.run from runs r where ${held} order by r.id`).map((r) => String(r[0]));
     throw inputError(`${words.field} ${run}: no such run in ${ledger.path} (${there.length ? `runs there: ${listed(there)}; ` : ''}${words.lists})`);
   }
 }
