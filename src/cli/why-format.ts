@@ -77,6 +77,16 @@ function staticValue(d: DimStory['dim'], value: string, at: string): string {
   return `static at ${counted(entries.length, 'dim')} (${value}: ${dynamic.join(', ')} already dynamic)`;
 }
 
+/**
+ * The runs that fed a value, in words between `open` and `close`: `runs r1, r2`, and `and some
+ * with no run` where sightings without a run came too (null); nothing where no run fed it.
+ */
+function runsWords(runs: readonly (string | null)[], open: string, close: string): string {
+  const named = runs.filter((r): r is string => r !== null);
+  if (!named.length) return '';
+  return `${open}runs ${listed(named)}${named.length < runs.length ? ', and some with no run' : ''}${close}`;
+}
+
 function storyLines(s: DimStory, indent: string): string[] {
   const lines: string[] = [];
   const label = dimLabel(s.dim, s.scalarKind);
@@ -84,7 +94,7 @@ function storyLines(s: DimStory, indent: string): string[] {
     const seen = s.values.reduce((n, v) => n + v.count, 0);
     const runs = runsOfValues(s.values);
     // the count is of every value the dim was seen at, not of the one it holds (trial s28c: "static at 32, seen 5 times" of a 32 seen once)
-    lines.push(`${indent}${label}: ${staticValue(s.dim, s.current, 'at ')}, its values seen ${counted(seen, 'time')}${runs.length ? ` (runs ${listed(runs)})` : ''}${s.first ? `; first in ${where(s.first)}` : ''}`);
+    lines.push(`${indent}${label}: ${staticValue(s.dim, s.current, 'at ')}, its values seen ${counted(seen, 'time')}${runsWords(runs, ' (', ')')}${s.first ? `; first in ${where(s.first)}` : ''}`);
     // a dynamic dim a value took the place of: only an overwrite does that, never a join
     if (s.staticAgain) {
       const d = s.staticAgain.dynamicIn;
@@ -120,7 +130,7 @@ function storyLines(s: DimStory, indent: string): string[] {
   }
   // at most LISTED values, each with at most LISTED runs (trial s32: 97 values on one line of 3 KB); --json has them all
   const more = s.values.length - LISTED;
-  if (s.values.length) lines.push(`${indent}  values seen: ${s.values.slice(0, LISTED).map((v) => `${v.value} (${v.count}x${v.runs.length ? `, runs ${listed(v.runs)}` : ''})`).join('; ')}${more > 0 ? `; and ${more} more (--json lists them)` : ''}`);
+  if (s.values.length) lines.push(`${indent}  values seen: ${s.values.slice(0, LISTED).map((v) => `${v.value} (${v.count}x${runsWords(v.runs, ', ', '')})`).join('; ')}${more > 0 ? `; and ${more} more (--json lists them)` : ''}`);
   lines.push(`${indent}  ${s.advice}`);
   return lines;
 }

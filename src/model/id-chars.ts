@@ -11,6 +11,12 @@ const BAD_ID = new RegExp(`${CONTROL_CHAR.source}|[\\ufffd]|\\p{Cs}`, 'u');
  * holding it was damaged where it was read; trial s27b: stored silently).
  */
 export const holdsBadId = (v: string): boolean => BAD_ID.test(v);
+/**
+ * A sighting with no run, among the runs `why` keeps of a value (why-fold.ts whyCount): a NUL,
+ * which no run the ledger holds can contain (holdsBadId refuses it on every input), so it never
+ * stands for a run's name. Answers give it as null (a JSON event's run) or "no run".
+ */
+export const NO_RUN = '\u0000';
 /** An id as a message shows it: JSON, C1 controls escaped too (JSON leaves them raw, and a terminal may act on them). */
 export function idText(v: string): string {
   return JSON.stringify(v.length > 200 ? v.slice(0, 200) : v).replace(/[\u0080-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);

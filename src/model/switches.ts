@@ -92,7 +92,7 @@ export function switchAdvice(profile: Profile, facts: readonly SourceFacts[] = [
  * list as it is (a value's runs are distinct already; most static dims have one value, and
  * `why` tells ~1,000 of them with every run of the log).
  */
-export function runsOfValues(values: readonly { runs: readonly string[] }[]): readonly string[] {
+export function runsOfValues(values: readonly { runs: readonly (string | null)[] }[]): readonly (string | null)[] {
   return values.length === 1 ? values[0].runs : [...new Set(values.flatMap((v) => v.runs))];
 }
 
@@ -101,7 +101,7 @@ export function runsOfValues(values: readonly { runs: readonly string[] }[]): re
  * where the switch reads that), unbacked where it took 0 or 1, or kept static where it
  * stayed static over several runs. Empty when none applies.
  */
-export function dimSwitchHint(source: string, dim: number | 'scalar' | 'rank', dynamic: boolean, values: readonly { value: string; runs: readonly string[] }[]): string {
+export function dimSwitchHint(source: string, dim: number | 'scalar' | 'rank', dynamic: boolean, values: readonly { value: string; runs: readonly (string | null)[] }[]): string {
   if (dim === 'rank') return '';
   const entry = dim === 'scalar' ? source : `${source}:${dim}`;
   const hints: string[] = [];
@@ -123,7 +123,7 @@ export function dimSwitchHint(source: string, dim: number | 'scalar' | 'rank', d
         `it took ${values.filter((v) => v.value === '0' || v.value === '1').map((v) => v.value).join(' and ')}, which PyTorch specializes: TORCH_COMPILE_UNBACKED_SOURCES="${entry}" (${SWITCH_VERSIONS.TORCH_COMPILE_UNBACKED_SOURCES}, per dim ${SWITCH_VERSIONS.perDim}) compiles once for all sizes`,
       );
     }
-  } else if (runsOfValues(values).length >= 2) {
+  } else if (runsOfValues(values).filter((r) => r !== null).length >= 2) {
     hints.push(`TORCH_COMPILE_STATIC_SOURCES="${dim === 'scalar' ? source : entry}" (${SWITCH_VERSIONS.TORCH_COMPILE_STATIC_SOURCES}) keeps it static even where a profile says dynamic`);
   }
   return hints.join('; ');

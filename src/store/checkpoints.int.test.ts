@@ -149,7 +149,7 @@ for (const dialect of DIALECTS) describe(dialect, () => {
       const honest = windows.map(whyAnswers);
       const last = whyCheckpointPositions(l.sql, pid).at(-1)!;
       const state = Buffer.from(l.sql.get<{ state: Uint8Array }>('select state from why_checkpoints where profile_id = ? and position = ?', pid, last)!.state);
-      assert.equal(state[0], 6, 'version 6: a CRC-32 at its end');
+      assert.equal(state[0], 7, 'version 7 (version 6\'s bytes): a CRC-32 at its end');
       // a byte of the first piece (after the version, the piece count and its length)
       state[12] ^= 0x10;
       l.sql.run('update why_checkpoints set state = ? where profile_id = ? and position = ?', state, pid, last);

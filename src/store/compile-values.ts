@@ -1,3 +1,4 @@
+import { NO_RUN } from '../model/id-chars.ts';
 import { DYNAMIC, type SizeAtom, type StrideAtom } from '../model/atoms.ts';
 import { codeKey, type CodeId } from '../model/code-id.ts';
 import { intFromJson } from '../codecs/entry-json.ts';
@@ -125,7 +126,7 @@ export function compileValues(sql: Sql, dict: Dictionaries, profileId: number, w
       let into = values.get(c.value);
       if (!into) values.set(c.value, (into = { count: 0, runs: new Set() }));
       into.count++;
-      if (c.run !== null) into.runs.add(c.run);
+      into.runs.add(c.run ?? NO_RUN); // as why-fold.ts whyCount keeps a sighting with no run
     }
     return values;
   };

@@ -24,7 +24,7 @@ export interface DynamicDim {
   position: number;
   time: number;
   /** Each value the profile's observations had at the dim, rarest first, and how often. */
-  values: { value: string; count: number; runs: string[] }[];
+  values: { value: string; count: number; runs: (string | null)[] }[];
   /** Observations of the source that have the dim (the values' counts add up to it). */
   observations: number;
 }

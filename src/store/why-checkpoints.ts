@@ -62,6 +62,13 @@ const V5 = 0x05;
  * unreadable, as any other: `why` folds without it, `verify` names it.
  */
 const V6 = 0x06;
+/**
+ * Version 7 (session 34): version 6's bytes, folded with a sighting that had no run kept among a
+ * value's runs (NO_RUN, why-fold.ts whyCount). Version 6 and older states left it out, so a value
+ * fed by run r2 and by a line with no run read as r2's alone: still read, but `why` starts from
+ * none of them (foldedByThisRule), as from version 3's; replay writes them anew.
+ */
+const V7 = 0x07;
 const CHUNK = 64;
 interface Piece {
   accs: Acc[];
@@ -85,7 +92,7 @@ export function encodeWhyState(st: WhyState, codeRow: (c: CodeId) => number, kee
   const accs = [...st.accs.values()];
   let kept = pieces.get(st);
   if (!kept) pieces.set(st, (kept = []));
-  const out: Buffer[] = [Buffer.of(V6, 0, 0, 0, 0)];
+  const out: Buffer[] = [Buffer.of(V7, 0, 0, 0, 0)];
   const rows: string[] = [];
   const lists = new Map<RunList, number>();
   const listRef = (r: RunList) => {
@@ -134,7 +141,7 @@ type RestRow = [AccJson[0], AccJson[1], AccJson[2], AccJson[4], [body: number, c
 
 export function decodeWhyState(bytes: Uint8Array, dict: Dictionaries, keep: Keep): WhyState {
   let b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (b[0] === V6) {
+  if (b[0] === V6 || b[0] === V7) {
     if (b.length < 9 || crc32(b.subarray(0, b.length - 4)) !== b.readUInt32BE(b.length - 4)) throw new Error("a why-checkpoint's bytes fail their CRC-32 (damaged)");
     // the rest is version 5's
     b = Buffer.concat([Buffer.of(V5), b.subarray(1, b.length - 4)]);
@@ -199,8 +206,8 @@ export function writeWhyCheckpointState(sql: Sql, profileId: number, position: n
   );
 }
 
-/** Whether a stored state was folded by this build's rule (versions 4 and 5); older ones by one whose values seen may fall short. */
-const foldedByThisRule = (state: Uint8Array): boolean => state[0] === V4 || state[0] === V5 || state[0] === V6;
+/** Whether a stored state was folded by this build's rule (version 7); older ones by one whose values seen may fall short. */
+const foldedByThisRule = (state: Uint8Array): boolean => state[0] === V7;
 
 /**
  * Where a window's `why` starts: the checkpoint the window rule picks for the window

@@ -1,3 +1,4 @@
+import { NO_RUN } from '../model/id-chars.ts';
 import { atomEq, DYNAMIC, fieldEq, InferStride, UNSET, type Atom } from '../model/atoms.ts';
 import { codeKey, type CodeId } from '../model/code-id.ts';
 import type { FrameStateSizeEntry } from '../model/entry.ts';
@@ -568,7 +569,7 @@ export function whyStep(st: WhyState, step: FoldStep, ev: LeanEvent, keep: Keep,
       const values = valuesOf(t);
       const into = values.get(v) ?? { count: 0, runs: new Set<string>() };
       into.count++;
-      if (ev.run) into.runs.add(ev.run);
+      into.runs.add(ev.run || NO_RUN);
       values.set(v, into);
     }
     if (becomes) {
@@ -639,7 +640,10 @@ export function whySlot(st: WhyState, step: FoldStep, bodyId: number): Carried |
  */
 export function whyCount(slot: Carried, run: string | null): void {
   slot.count++;
-  if (run && run !== slot.lastRun) addRun(slot, (slot.lastRun = run));
+  // a sighting with no run is kept as NO_RUN: a value seen in run r2 and with none is not r2's
+  // alone (trial s34: "retracting run r2 would keep it static" left its run-less sighting)
+  const r = run || NO_RUN;
+  if (r !== slot.lastRun) addRun(slot, (slot.lastRun = r));
 }
 
 /**

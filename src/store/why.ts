@@ -1,3 +1,4 @@
+import { NO_RUN } from '../model/id-chars.ts';
 import { DYNAMIC, UNSET } from '../model/atoms.ts';
 import { codeKey, type CodeId } from '../model/code-id.ts';
 import { dimSwitchHint, runsOfValues, shellQuoted } from '../model/switches.ts';
@@ -65,9 +66,10 @@ export interface DimStory {
   /**
    * Each static value seen for this dim, with the runs that fed it, in first-seen order (by
    * position): the values events carried and those PyTorch's records logged, counted together;
-   * for a source a trace told of, each compile's value once (compile-values.ts).
+   * for a source a trace told of, each compile's value once (compile-values.ts). A null among
+   * the runs: sightings with no run (one or more).
    */
-  values: { value: string; count: number; runs: string[] }[];
+  values: { value: string; count: number; runs: (string | null)[] }[];
   advice: string;
 }
 
@@ -352,7 +354,7 @@ function explainWith(ledger: Ledger, profileId: number, opts: ExplainOptions, on
           }
         }
       }
-      const values = [...(byCompile ?? t?.values ?? new Map<string, { count: number; runs: Set<string> }>())].map(([value, v]) => ({ value, count: v.count, runs: [...v.runs] }));
+      const values = [...(byCompile ?? t?.values ?? new Map<string, { count: number; runs: Set<string> }>())].map(([value, v]) => ({ value, count: v.count, runs: [...v.runs].map((r) => (r === NO_RUN ? null : r)) }));
       const story: DimStory = {
         code: acc.code,
         source: acc.source,
@@ -553,7 +555,7 @@ function advise(s: DimStory, bothKinds: boolean, marked: boolean, live: string |
   // advice to retract a run: how, and what still carries it
   const retract = (run: string, does: string) => leaveOut(run, later, does) + (later.has(run) ? '' : carried([run]));
   if (!s.dynamic) {
-    const runs = runsOfValues(s.values).length;
+    const runs = runsOfValues(s.values).filter((r) => r !== null).length;
     return `static: ${s.values.length <= 1 ? 'every event agreed' : `${s.values.length} values seen`}${runs ? ` across ${counted(runs, 'run')}` : ''}`;
   }
   const b = s.becameDynamic;
@@ -592,7 +594,9 @@ function advise(s: DimStory, bothKinds: boolean, marked: boolean, live: string |
   if (s.values.length >= 2 && b?.brought !== '?') {
     const [top, ...others] = [...s.values].sort((x, y) => y.count - x.count);
     const otherRuns = new Set(others.flatMap((o) => o.runs));
-    const onlyOthers = [...otherRuns].filter((r) => !top.runs.includes(r));
+    const onlyOthers = [...otherRuns].filter((r): r is string => r !== null && !top.runs.includes(r));
+    // every sighting of the other values came in a run that fed the top one none: retracting
+    // those runs leaves the top one alone (a sighting with no run, null, no retraction removes)
     if (onlyOthers.length && onlyOthers.length === otherRuns.size && others.every((o) => o.runs.length > 0)) {
       const gone = onlyOthers.filter((r) => later.has(r));
       const left = onlyOthers.filter((r) => !later.has(r));
