@@ -155,6 +155,7 @@ export async function ingestFile(ledger: Ledger, file: string, o: FileIngestOpti
   }
   // as the command line's --job '' is (trial s28b: the library took it, and the file name's job stood in)
   if (o.defaults?.job === '') throw inputError('defaults.job is empty: an empty job id names no job; give the job id (torch.compiler.config.job_id), or leave it out for the one the input names');
+  if (o.defaults?.run === '') throw inputError('defaults.run is empty: an empty run names no run; give the run, or leave it out for none');
   // a JavaScript caller's defaults are unchecked by the types (trial s28c: a job of 5 was a TypeError from deep inside, a rank of -1 a profile x:-1:)
   const d = o.defaults ?? {};
   for (const k of ['job', 'tag', 'run', 'hashFiles'] as const) if (d[k] !== undefined && typeof d[k] !== 'string') throw inputError(`defaults.${k} ${JSON.stringify(d[k])}: want a string`);

@@ -351,7 +351,8 @@ export function snapshotNote(name: string, made: Made, run: string | null, flag 
   }
   // trial s33b: joined as another run's with no word, and why then blamed that run
   if (made.prior?.retracted && made.prior.run !== run) {
-    return `${name}: the same snapshot as run ${made.prior.run}'s, which its profile retracted: joined ${run === null ? 'with no run' : `as run ${run}'s`} (retract that too to leave it out)`;
+    // with no run there is no run to retract (trial s34a: "retract that too" of a run-less join)
+    return `${name}: the same snapshot as run ${made.prior.run}'s, which its profile retracted: joined ${run === null ? `with no run, which no retraction leaves out (ingest such a file with ${flag} to keep it one a retraction can take back)` : `as run ${run}'s (retract that too to leave it out)`}`;
   }
   // the run of the log that holds it given (a run's folder, its log and file): nothing to say (trial s33b)
   if (made.byTraces && run !== null && made.byTraces.run !== run) return `${name}: ${flag} ${run} not used: the profile's TORCH_TRACE logs hold this snapshot whole, written by their run${made.byTraces.run === null ? '' : `, ${made.byTraces.run}`} (already in the log)`;

@@ -37,32 +37,41 @@ function buildObservationLine() {
   const IntJson = z.union([z.number().int({ error: unsafe }), z.string().regex(/^-?\d+$/, 'not an integer')], {
     error: (i) => (i.code === 'invalid_union' ? `expected an int (past 2**53, its digits as a string), got ${shown(i.input)}` : undefined),
   });
+  // A field the line format does not have is bad input, not dropped: a misspelt one
+  // ("mark_dynamc", "automatic-dynamic") read as absent changed the profile with no word (trial s34a).
+  const unknown = (what: string, fields: string) => (i: { code: string }) => (i.code === 'unrecognized_keys' ? `not a field of ${what} (${fields})` : undefined);
   return z
-    .object({
-      job: z.string().min(1, 'empty: give the job id (torch.compiler.config.job_id), or leave the field out to take --job').optional(),
-      rank: z.number().int().nonnegative().nullable().optional(),
-      // null is the field left out (a Python recorder writes None so: trial s26b)
-      tag: z.string().nullable().optional(),
-      run: z.string().nullable().optional(),
-      time: z.union([z.string(), z.number()]).optional(),
-      compile_id: z.string().nullable().optional(),
-      code: z.object({
-        filename: z.string(),
-        firstlineno: z.number().int(),
-        name: z.string(),
-        file_hash: z.string().optional(),
-        /** PyTorch after 2.11: part of the code's identity (None or any int; past 2**53 as a string). */
-        closure_hash: IntJson.nullable().optional(),
-      }),
-      source: z.string().min(1, "empty: a source is PyTorch's name of an input, such as L['x']"),
-      kind: z.enum(['tensor', 'scalar', 'size']),
-      size: z.array(IntJson).optional(),
-      stride: z.array(IntJson).optional(),
-      value: IntJson.optional(),
-      automatic_dynamic: z.boolean().optional(),
-      /** torch._dynamo.mark_dynamic's dims of a tensor (any order; a dim twice is one). */
-      mark_dynamic: z.array(z.number().int().nonnegative()).optional(),
-    })
+    .strictObject(
+      {
+        job: z.string().min(1, 'empty: give the job id (torch.compiler.config.job_id), or leave the field out to take --job').optional(),
+        rank: z.number().int().nonnegative().nullable().optional(),
+        // null is the field left out (a Python recorder writes None so: trial s26b)
+        tag: z.string().nullable().optional(),
+        run: z.string().min(1, 'empty: give the run, or leave the field out (or null) for none').nullable().optional(),
+        time: z.union([z.string(), z.number()]).optional(),
+        compile_id: z.string().nullable().optional(),
+        code: z.strictObject(
+          {
+            filename: z.string(),
+            firstlineno: z.number().int(),
+            name: z.string(),
+            file_hash: z.string().optional(),
+            /** PyTorch after 2.11: part of the code's identity (None or any int; past 2**53 as a string). */
+            closure_hash: IntJson.nullable().optional(),
+          },
+          { error: unknown('a code id', [...CODE_KEYS].join(', ')) },
+        ),
+        source: z.string().min(1, "empty: a source is PyTorch's name of an input, such as L['x']"),
+        kind: z.enum(['tensor', 'scalar', 'size']),
+        size: z.array(IntJson).optional(),
+        stride: z.array(IntJson).optional(),
+        value: IntJson.optional(),
+        automatic_dynamic: z.boolean().optional(),
+        /** torch._dynamo.mark_dynamic's dims of a tensor (any order; a dim twice is one). */
+        mark_dynamic: z.array(z.number().int().nonnegative()).optional(),
+      },
+      { error: unknown('an observation line', [...LINE_KEYS].join(', ')) },
+    )
     .superRefine((o, ctx) => {
       if (o.kind !== 'scalar' && !o.size) ctx.addIssue({ code: 'custom', path: ['size'], message: `required for kind ${o.kind}` });
       if (o.kind === 'tensor' && !o.stride) ctx.addIssue({ code: 'custom', path: ['stride'], message: 'required for kind tensor' });
@@ -107,7 +116,7 @@ export function surelyValidLine(j: unknown): j is z.infer<ReturnType<typeof buil
   const { job, rank, time, code: c, source, kind, size, stride, value, automatic_dynamic: auto } = j;
   if (job !== undefined && (typeof job !== 'string' || job.length === 0)) return false;
   if (rank !== undefined && rank !== null && !(typeof rank === 'number' && Number.isSafeInteger(rank) && rank >= 0)) return false;
-  if (!optNullString(j.tag) || !optNullString(j.run) || !optNullString(j.compile_id)) return false;
+  if (!optNullString(j.tag) || !optNullString(j.run) || j.run === '' || !optNullString(j.compile_id)) return false;
   if (time !== undefined && typeof time !== 'string' && !(typeof time === 'number' && Number.isFinite(time))) return false;
   if (!isPlain(c) || !onlyKeys(c, CODE_KEYS)) return false;
   if (typeof c.filename !== 'string' || typeof c.name !== 'string' || !optString(c.file_hash)) return false;

@@ -156,6 +156,7 @@ async function runOnce(argv: string[], program: Command, printed: { any: boolean
   for (const add of commandsFor(argv)) add(program, ctx);
   for (const c of program.commands) {
     emptyJobRefused(c);
+    emptyRunRefused(c);
     requiredAfterUnknown(c);
   }
   let failure: { e: unknown } | undefined;
@@ -212,5 +213,18 @@ function emptyJobRefused(c: Command): void {
   const leaveOut = job.mandatory ? '' : ', or leave --job out';
   c.hook('preAction', (cmd) => {
     if (cmd.getOptionValue('job') === '') usage(`--job is empty: an empty job id names no job; give the job id (torch.compiler.config.job_id)${leaveOut}`);
+  });
+}
+
+/**
+ * An empty run names no run (observation lines refuse one too): `ingest --run ''` made a run
+ * named blank, which answers showed as no run while `retract --run ''` took it (trial s34a).
+ */
+function emptyRunRefused(c: Command): void {
+  const run = c.options.find((o) => o.long === '--run');
+  if (!run) return;
+  const leaveOut = run.mandatory ? '' : ', or leave --run out for none';
+  c.hook('preAction', (cmd) => {
+    if (cmd.getOptionValue('run') === '') usage(`--run is empty: an empty run names no run; give the run${leaveOut}`);
   });
 }

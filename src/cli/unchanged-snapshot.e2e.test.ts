@@ -99,4 +99,14 @@ describe('a profile file that is the profile now, joined before', () => {
     assert.ok(r.line.appended > 0);
     assert.match(r.stderr, /the same snapshot as run r1's, which its profile retracted: joined as run r3's \(retract that too to leave it out\)/);
   });
+
+  it("retracted: read again with no run, it is joined with no run, and the note asks no retraction of it (trial s34a: \"retract that too\" of a join no retraction takes back)", () => {
+    const db = join(dir, 'g.db');
+    assert.ok(ingest(db, place(1), 'r1').line.appended > 0);
+    assert.equal(cli(db, ['retract', '--run', 'r1']).status, 0);
+    const r = ingest(db, place(1));
+    assert.ok(r.line.appended > 0);
+    assert.match(r.stderr, /the same snapshot as run r1's, which its profile retracted: joined with no run, which no retraction leaves out \(ingest such a file with --run to keep it one a retraction can take back\)/);
+    assert.doesNotMatch(r.stderr, /retract that too/);
+  });
 });

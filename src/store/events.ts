@@ -191,7 +191,8 @@ export class EventPayloadError extends LedgerError {
 }
 
 export function zodMessage(e: z.ZodError): string {
-  return e.issues.map((i) => `${fieldPath(i.path) || '(top)'}: ${i.message}`).join('; ');
+  // an unknown field is named by its own path (zod gives the object's, with the names apart)
+  return e.issues.map((i) => (i.code === 'unrecognized_keys' ? `${i.keys.map((k) => fieldPath([...i.path, k])).join(', ')}: ${i.message}` : `${fieldPath(i.path) || '(top)'}: ${i.message}`)).join('; ');
 }
 
 /** `size[0]`, `code.firstlineno`: a field named as the line's own checks name it. */

@@ -101,6 +101,10 @@ for (const dialect of DIALECTS) describe(dialect, () => {
       const before = ledger.sql.get<{ n: number }>('select count(*) n from events')!.n;
       assert.throws(() => retractRun(ledger, 'r2', { job: '' }), (e: Error & { kind?: string }) => e.name === 'LedgerError' && e.kind === 'input' && /job is empty/.test(e.message));
       assert.equal(ledger.sql.get<{ n: number }>('select count(*) n from events')!.n, before);
+      // an empty run names no run either (trial s34a: a run named blank, shown as none, retracted whole)
+      writeFileSync(join(dir, 'blank.jsonl'), `${caseLines(c, { runs: runOf })[0]}\n`);
+      await assert.rejects(ingestFile(ledger, join(dir, 'blank.jsonl'), { defaults: { run: '' } }), (e: Error & { kind?: string }) => e.kind === 'input' && /defaults\.run is empty/.test(e.message));
+      assert.equal(ledger.sql.get<{ n: number }>('select count(*) n from events')!.n, before);
       assert.deepEqual(retractRun(ledger, 'r2', { job: `case-${c.id}` }), { retracted: [`case-${c.id}:None:`], already: [], carried: [], merged: [] });
       // tryout: a second retraction adds nothing
       const count = ledger.sql.get<{ n: number }>('select count(*) n from events')!.n;

@@ -182,6 +182,8 @@ function checkIds(ev: NewEvent, source: string | null, code: CodeId | null): voi
     badId(ev, 'code.file_hash', code.file_hash);
   }
   const run = ev.run;
+  // an empty run names no run: answers showed it as none while retract took it (trial s34a)
+  if (run === '') throw inputError(`${where(ev)}: field run: empty: give the run, or leave it out (null) for none`);
   if (run !== passed.run) badId(ev, 'run', run);
   const compile = ev.compileId;
   if (compile !== passed.compile) badId(ev, 'compile_id', compile);

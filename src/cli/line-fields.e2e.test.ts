@@ -1,0 +1,54 @@
+import assert from 'node:assert/strict';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { cli } from '../../test/support/cli.ts';
+import { tempDir } from '../../test/support/tmp.ts';
+
+// Trial s34a: an observation line's misspelt field ("mark_dynamc", "automatic-dynamic") was
+// dropped with no word, and the profile came out other than the line meant; an empty run ("run":
+// "", or --run '') was a run named blank, which answers showed as no run while retract took it.
+const dir = tempDir();
+const line = (o: Record<string, unknown> = {}, code: Record<string, unknown> = {}) =>
+  JSON.stringify({ job: 'j', time: 1795687320, code: { filename: '/m.py', firstlineno: 1, name: 'f', ...code }, source: "L['x']", kind: 'tensor', size: [4], stride: [1], ...o });
+
+describe('an observation line is read whole or refused', () => {
+  it('a field the format does not have is bad input naming the field and the line, and nothing is written', () => {
+    const file = join(dir, 'typo.jsonl');
+    writeFileSync(file, `${line()}\n${line({ mark_dynamc: [0] })}\n`);
+    const db = join(dir, 'typo.db');
+    const r = cli(db, ['ingest', file]);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /typo\.jsonl:2: field mark_dynamc: not a field of an observation line \(job, rank, tag, run, time, compile_id, code, source, kind, size, stride, value, automatic_dynamic, mark_dynamic\)/);
+    assert.ok(!existsSync(db), 'no ledger made of a failed first input');
+  });
+
+  it("a code id's unknown field too, and --skip-invalid skips such lines, counted", () => {
+    const file = join(dir, 'code.jsonl');
+    writeFileSync(file, `${line({}, { file_hsh: 'x' })}\n${line({ 'automatic-dynamic': false })}\n${line()}\n`);
+    const r = cli(join(dir, 'code.db'), ['ingest', file]);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /code\.jsonl:1: field code\.file_hsh: not a field of a code id \(filename, firstlineno, name, file_hash, closure_hash\)/);
+    const s = cli(join(dir, 'skip.db'), ['ingest', '--skip-invalid', file]);
+    assert.equal(s.status, 0, s.stderr);
+    assert.match(s.stderr, /code\.jsonl:2: field automatic-dynamic: not a field of an observation line/);
+    assert.match(s.stdout, /1 event appended/);
+  });
+
+  it("an empty run is bad input: in a line, and as --run (ingest, retract)", () => {
+    const file = join(dir, 'run.jsonl');
+    writeFileSync(file, `${line({ run: '' })}\n`);
+    const db = join(dir, 'run.db');
+    const r = cli(db, ['ingest', file]);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /run\.jsonl:1: field run: empty: give the run, or leave the field out \(or null\) for none/);
+    writeFileSync(file, `${line()}\n`);
+    const g = cli(db, ['ingest', '--run', '', file]);
+    assert.equal(g.status, 2);
+    assert.match(g.stderr, /--run is empty: an empty run names no run; give the run, or leave --run out for none/);
+    assert.equal(cli(db, ['ingest', file]).status, 0);
+    const t = cli(db, ['retract', '--run', '']);
+    assert.equal(t.status, 2);
+    assert.match(t.stderr, /--run is empty: an empty run names no run; give the run\n/);
+  });
+});
