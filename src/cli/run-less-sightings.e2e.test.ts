@@ -34,7 +34,8 @@ for (const dialect of DIALECTS)
         assert.equal(text.status, 0, text.stderr);
         assert.match(text.stdout, /values seen: 8 \(2x, runs r1\); 16 \(2x, runs r2, and some with no run\)/);
         assert.doesNotMatch(text.stdout, /retracting run r2/);
-        assert.match(text.stdout, /dim 0 of L\['x'\] took 2 values \(8, 16\); only feeding it one value keeps it static/);
+        // 8 came in r1 alone: retracting r1 is what keeps the dim static (at 16)
+        assert.match(text.stdout, /retracting run r1 \(pgo-ledger retract --run r1\) would keep dim 0 of L\['x'\] static at 16/);
         // the stride's one value: its runs, and the sighting with no run
         assert.match(text.stdout, /stride dim 0: static at 1, its values seen 4 times \(runs r1, r2, and some with no run\)/);
         const json = JSON.parse(cliAs(db, ['why', '--job', 'j', '--source', "L['x']", '--json'], { env }).stdout) as { stories: Story[] } | Story[];
@@ -63,6 +64,18 @@ for (const dialect of DIALECTS)
       const r = cli(db, ['why', '--job', 'j', '--source', "L['x']"]);
       assert.match(r.stdout, /values seen: 8 \(2x, runs r1\); 16 \(1x, runs r2\)/);
       assert.match(r.stdout, /retracting run r2 \(pgo-ledger retract --run r2\) would keep dim 0 of L\['x'\] static at 8/);
+    });
+
+    it('a tie of a run\'s value and one seen with no run: retracting the run keeps the other, and that is said (trial s34a: no advice)', () => {
+      const db = ledgerAt(dialect, dir, 'tie.db');
+      writeFileSync(join(dir, 'tie.jsonl'), `${[line(0, 8, 'r1'), line(1, 16)].join('\n')}\n`);
+      assert.equal(cli(db, ['ingest', join(dir, 'tie.jsonl')]).status, 0);
+      const r = cli(db, ['why', '--job', 'j', '--source', "L['x']"]);
+      assert.match(r.stdout, /values seen: 8 \(1x, runs r1\); 16 \(1x\)/);
+      assert.match(r.stdout, /retracting run r1 \(pgo-ledger retract --run r1\) would keep dim 0 of L\['x'\] static at 16/);
+      // as said
+      assert.equal(cli(db, ['retract', '--run', 'r1']).status, 0);
+      assert.match(cli(db, ['show']).stdout, /L\['x'\]: tensor size=\[16\] stride=\[1\]/);
     });
 
     it('values seen with no run at all name no run, as before', () => {

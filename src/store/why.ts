@@ -592,12 +592,24 @@ function advise(s: DimStory, bothKinds: boolean, marked: boolean, live: string |
   // one that brought it dynamic itself (a snapshot holding `?`: a mark, an import) is the
   // reason, whatever later runs fed (retracting them leaves it dynamic).
   if (s.values.length >= 2 && b?.brought !== '?') {
-    const [top, ...others] = [...s.values].sort((x, y) => y.count - x.count);
-    const otherRuns = new Set(others.flatMap((o) => o.runs));
-    const onlyOthers = [...otherRuns].filter((r): r is string => r !== null && !top.runs.includes(r));
-    // every sighting of the other values came in a run that fed the top one none: retracting
-    // those runs leaves the top one alone (a sighting with no run, null, no retraction removes)
-    if (onlyOthers.length && onlyOthers.length === otherRuns.size && others.every((o) => o.runs.length > 0)) {
+    // The value to keep: the most seen (first seen of a tie) whose others all came in runs that
+    // fed it none, so that retracting those runs leaves it alone; a sighting with no run (null)
+    // no retraction removes, so a value that had one is never among those others (trial s34a:
+    // 8 in r1 and 16 with no run, once each, got no advice, where retracting r1 keeps 16).
+    const byCount = [...s.values].sort((x, y) => y.count - x.count);
+    let top = byCount[0];
+    let onlyOthers: string[] = [];
+    for (const v of byCount) {
+      const others = byCount.filter((o) => o !== v);
+      const otherRuns = new Set(others.flatMap((o) => o.runs));
+      const only = [...otherRuns].filter((r): r is string => r !== null && !v.runs.includes(r));
+      if (only.length && only.length === otherRuns.size && others.every((o) => o.runs.length > 0)) {
+        top = v;
+        onlyOthers = only;
+        break;
+      }
+    }
+    if (onlyOthers.length) {
       const gone = onlyOthers.filter((r) => later.has(r));
       const left = onlyOthers.filter((r) => !later.has(r));
       const goneText = gone.map((r) => retractedLaterText(r, later)).join('; ');

@@ -109,7 +109,7 @@ class Unpickler {
     throw new PickleError(msg, at);
   }
   private need(k: number): void {
-    if (k < 0 || this.pos + k > this.n) this.fail(`truncated: opcode ${opName(this.op)} needs ${k} more bytes, ${this.n - this.pos} left`);
+    if (k < 0 || this.pos + k > this.n) this.fail(`truncated: opcode ${opName(this.op)} needs ${k} more byte${k === 1 ? '' : 's'}, ${this.n - this.pos} left`);
     if (this.frameEnd >= 0 && this.pos + k > this.frameEnd) this.fail(`opcode ${opName(this.op)} runs past the end of its frame`);
   }
   private u8(): number {
