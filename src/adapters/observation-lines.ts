@@ -354,7 +354,7 @@ function printable(message: string): string {
 }
 
 /** One JSON observation line to a `shape.observed` event (InputError naming file, line, field). */
-export function parseObservationLine(text: string, line: number, ctx: LineContext): NewEvent {
+export function parseObservationLine(text: string, line: number, ctx: LineContext, check: (j: unknown) => boolean = surelyValidLine): NewEvent {
   const { file, defaults } = ctx;
   let json: unknown;
   try {
@@ -363,7 +363,7 @@ export function parseObservationLine(text: string, line: number, ctx: LineContex
     throw new InputError(file, line, `not JSON: ${printable((e as Error).message)}`);
   }
   let o: z.infer<ReturnType<typeof buildObservationLine>>;
-  if (surelyValidLine(json)) o = json;
+  if (check(json)) o = json as z.infer<ReturnType<typeof buildObservationLine>>;
   else {
     const r = (observationLine ??= buildObservationLine()).safeParse(json);
     if (!r.success) throw new InputError(file, line, `field ${zodMessage(r.error)}`);
@@ -615,6 +615,8 @@ function derived(text: string, line: number, ctx: LineContext, head: string, tai
   const b = head.indexOf('"', a);
   if (b < 0) return undefined;
   const run = head.slice(a, b);
+  // an empty run is bad input: the full parse says so
+  if (run === '') return undefined;
   let base: LineRest | undefined;
   for (const r of ctx.runs!) {
     if (r === run) continue;

@@ -566,14 +566,14 @@ describe('surelyValidLine', () => {
     assert.ok(yes > 100, `${yes} lines passed the check`);
   });
 
-  it('parseObservationLine gives on hostile lines what it gives where zod checks them (an extra key turns the check off: zod drops it): events and errors', () => {
+  it('parseObservationLine gives on hostile lines what it gives where zod checks them (the check turned off): events and errors', () => {
     let events = 0;
     for (const base of BASES) {
       for (const f of ['job', 'rank', 'time', 'source', 'kind', 'size', 'stride', 'value', 'code', 'automatic_dynamic']) {
         for (const v of VALUES) {
           const text = JSON.stringify({ ...base, [f]: v });
           const a = outcome(() => parseObservationLine(text, 1, lineContext('f.jsonl', {})));
-          const b = outcome(() => parseObservationLine(text.replace(/^\{/, '{"zz":1,'), 1, lineContext('f.jsonl', {})));
+          const b = outcome(() => parseObservationLine(text, 1, lineContext('f.jsonl', {}), () => false));
           assert.deepEqual(a, b, text);
           if ('ok' in (a as object)) events++;
         }
