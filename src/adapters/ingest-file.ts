@@ -92,9 +92,21 @@ export function kindOfHead(head: Uint8Array): IngestKind | null {
   // folder, whether on one line or many. (A file given by name is read as lines all the same,
   // and a bad one said line by line: detectKind.)
   const key = /^\s*\{\s*"((?:[^"\\\n]|\\.)*)"\s*:/.exec(text)?.[1];
-  if (key !== undefined && !LINE_KEYS.has(key)) return null;
+  if (key !== undefined && !LINE_KEYS.has(key) && !meantAsLine(text)) return null;
   if (/^\s*\{/.test(text)) return 'observations';
   return null;
+}
+
+/**
+ * A first line that holds the fields every observation line has (`code`, `source`, `kind`) is one
+ * meant as such whatever key comes first: read as lines, so that a field the format does not have
+ * is said (trial s34b: `{"host": ..., "job": ...}` lines were other JSON, skipped in a folder with no
+ * word, and the job's data lost).
+ */
+function meantAsLine(text: string): boolean {
+  const nl = text.indexOf('\n');
+  const first = nl < 0 ? text : text.slice(0, nl);
+  return /"code"\s*:\s*\{/.test(first) && /"source"\s*:/.test(first) && /"kind"\s*:/.test(first);
 }
 
 /** Control bytes other than tab, newline and carriage return, or bytes that are no UTF-8. */

@@ -481,8 +481,8 @@ async function* inflateStep(inflater: InflateRaw, chunk: Buffer): AsyncGenerator
   }
 }
 
-/** The first `n` bytes of what an input holds (gunzipped when it is a gzip), to tell its kind. */
-export async function inputHead(path: string, n = 64): Promise<{ head: Buffer; gzip: boolean; gzipError?: string }> {
+/** The first `n` bytes of what an input holds (gunzipped when it is a gzip), to tell its kind: 4 KiB holds a JSON line whole (kindOfHead reads its fields). */
+export async function inputHead(path: string, n = 4096): Promise<{ head: Buffer; gzip: boolean; gzipError?: string }> {
   const raw = await rawHead(path, 4096);
   if (!isGzipHead(raw)) return { head: raw.subarray(0, n), gzip: false };
   let head: Buffer;

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { cli } from '../../test/support/cli.ts';
@@ -33,6 +33,19 @@ describe('an observation line is read whole or refused', () => {
     assert.equal(s.status, 0, s.stderr);
     assert.match(s.stderr, /code\.jsonl:2: field automatic-dynamic: not a field of an observation line/);
     assert.match(s.stdout, /1 event appended/);
+  });
+
+  it('in a folder, a file whose lines begin with a field the format does not have is read as lines and fails, not skipped as other JSON (trial s34b: the job lost with no word)', () => {
+    const d = join(dir, 'folder');
+    mkdirSync(d, { recursive: true });
+    writeFileSync(join(d, 'host-first.jsonl'), `${JSON.stringify({ host: 'node-3', ...JSON.parse(line({ job: 'j5' })) })}\n`);
+    writeFileSync(join(d, 'good.jsonl'), `${line()}\n`);
+    // other JSON (no code, source and kind) stays other JSON
+    writeFileSync(join(d, 'metrics.json'), `${JSON.stringify({ step: 1, loss: 0.5 })}\n`);
+    const r = cli(join(dir, 'folder.db'), ['ingest', d]);
+    assert.equal(r.status, 2, r.stdout + r.stderr);
+    assert.match(r.stderr, /host-first\.jsonl:1: field host: not a field of an observation line/);
+    assert.match(r.stdout + r.stderr, /1 not PGO data, skipped/);
   });
 
   it("an empty run is bad input: in a line, and as --run (ingest, retract)", () => {
