@@ -21,6 +21,8 @@ import type { Ledger } from './ledger.ts';
 import type { Window } from './window.ts';
 import { whyCheckpointFor } from './why-checkpoints.ts';
 import { coldPut } from './cold-put.ts';
+import { foldWindow } from './fold-window.ts';
+import type { StreamView } from './fold.ts';
 import { historyAsOf } from './history.ts';
 import { carried, carriedKey, dimKey, isDynamic, isStatic, recordNamedDim, recordValue, sameDim, show, track, valueAt, valuesOf, whyFold, type Acc, type DimRef, type Evidence, type Keep, type Logged, type Track } from './why-fold.ts';
 
@@ -192,6 +194,19 @@ function explainWith(ledger: Ledger, profileId: number, opts: ExplainOptions, on
   // the runs that carry what a run brought, read once a profile where advice names a run
   let carriers: ((run: string) => Carriers) | undefined;
   const carriersOf = () => (carriers ??= warmStartCarriers(ledger.sql, dict, profileId, window));
+  // Whether the dim is static in the window's fold with `runs` left out too: what advice to
+  // retract them promises, asked of the fold itself (trial s34b: a later mark, or a snapshot
+  // holding the dim dynamic, kept it dynamic where the values alone said it would be static).
+  // One fold for each set of runs, from the start (a window that leaves runs out takes no checkpoint).
+  const without = new Map<string, StreamView>();
+  const staysStatic = (acc: Acc, d: DimRef, runs: readonly string[]): boolean => {
+    const excludeRuns = [...new Set([...(window.excludeRuns ?? []), ...runs])].sort();
+    const key = excludeRuns.join('\u0000');
+    let view = without.get(key);
+    if (!view) without.set(key, (view = foldWindow(ledger.sql, dict, profileId, { ...window, excludeRuns })));
+    const entry = view.profile.codes.get(codeKey(acc.code))?.state.automaticDynamic.get(acc.source);
+    return entry !== undefined && isStatic(valueAt(entry, d));
+  };
   // the runs retracted after the window's point: its answer holds their events, but advice
   // must not send the user to retract them again (the whole log leaves them out already)
   let later: RetractedLater | undefined;
@@ -376,7 +391,7 @@ function explainWith(ledger: Ledger, profileId: number, opts: ExplainOptions, on
         // a dim a merge made dynamic: which kind each profile merged had the source as, asked of the log only then
         const fromMerge = became?.kind === 'entry.imported' && became.format === 'merge';
         const kinds = fromMerge ? () => (mergeKinds ??= mergedKinds(ledger, profileId, window))(acc.code, acc.source) : null;
-        story.advice = advise(story, acc.sawScalar && (acc.sawTensor || described), markedAt(ledger, dict, story), story.via === null && !fromMerge ? null : liveTarget(), retractedLater(), carriersOf(), kinds);
+        story.advice = advise(story, acc.sawScalar && (acc.sawTensor || described), markedAt(ledger, dict, story), story.via === null && !fromMerge ? null : liveTarget(), retractedLater(), carriersOf(), kinds, (runs) => staysStatic(acc, d, runs));
         const inferred = dynamic && d.field === 'stride' ? strideInferredBy(acc.last) : null;
         if (inferred) story.advice += `; PyTorch infers the strides of ${acc.source} from its sizes while ${inferred} (is_stride_dynamic): this stride is not compiled dynamic`;
         // the newer switches (per-dim, unbacked, static), each with the versions that read it
@@ -541,7 +556,7 @@ function leaveOut(run: string, later: RetractedLater, does: string): string {
  * `later`: runs retracted after the window; `carriers`: the runs that warm-started from what a
  * run brought (warm-starts.ts).
  */
-function advise(s: DimStory, bothKinds: boolean, marked: boolean, live: string | null, later: RetractedLater, carriers: (run: string) => Carriers, kinds: (() => MergedKinds) | null): string {
+function advise(s: DimStory, bothKinds: boolean, marked: boolean, live: string | null, later: RetractedLater, carriers: (run: string) => Carriers, kinds: (() => MergedKinds) | null, staysStatic: (runs: readonly string[]) => boolean): string {
   // retracting runs undoes what they brought unless later runs warm-started from it, or later
   // snapshots with no run hold it (warm-starts.ts)
   const carried = (runs: string[]) => {
@@ -603,7 +618,9 @@ function advise(s: DimStory, bothKinds: boolean, marked: boolean, live: string |
       const others = byCount.filter((o) => o !== v);
       const otherRuns = new Set(others.flatMap((o) => o.runs));
       const only = [...otherRuns].filter((r): r is string => r !== null && !v.runs.includes(r));
-      if (only.length && only.length === otherRuns.size && others.every((o) => o.runs.length > 0)) {
+      // and the fold without them says so (a mark or a snapshot holding `?` may keep it dynamic;
+      // what else carries those runs is then the fold's to weigh, not a caveat's: trial s34b)
+      if (only.length && only.length === otherRuns.size && others.every((o) => o.runs.length > 0) && staysStatic(only)) {
         top = v;
         onlyOthers = only;
         break;
@@ -615,7 +632,7 @@ function advise(s: DimStory, bothKinds: boolean, marked: boolean, live: string |
       const goneText = gone.map((r) => retractedLaterText(r, later)).join('; ');
       const them = gone.length > 1 ? 'them' : 'it';
       if (!left.length) return `${goneText}: without ${them}, ${what(s)} stays static at ${top.value} (answers whose window holds ${gone.length > 1 ? 'those positions' : `#${later.get(gone[0])!.position}`} leave ${them} out)`;
-      return `retracting run${left.length > 1 ? 's' : ''} ${left.join(', ')} (${left.map((r) => `pgo-ledger retract --run ${r}`).join('; ')}) would keep ${what(s)} static at ${top.value}${gone.length ? `, with ${goneText}` : ''}${carried(left)}`;
+      return `retracting run${left.length > 1 ? 's' : ''} ${left.join(', ')} (${left.map((r) => `pgo-ledger retract --run ${r}`).join('; ')}) would keep ${what(s)} static at ${top.value}${gone.length ? `, with ${goneText}` : ''}`;
     }
     return `${what(s)} took ${s.values.length} values (${listed(s.values.map((v) => v.value))}); only feeding it one value keeps it static${markStatic}`;
   }
