@@ -89,7 +89,7 @@ export function kindOfHead(head: Uint8Array): IngestKind | null {
   if (/^\s*\{\s*"data"\s*:/.test(text)) return 'remote-json';
   // A JSON object whose first key is none of an observation line's is other JSON (a workload's
   // frames.json, a run's metrics), as a JSON array or a pretty-printed one is: no PGO data in a
-  // folder, whether on one line or many. (A file given by name is read as lines all the same,
+  // folder, whether on one line or many, unless its first line holds a line's own fields (meantAsLine). (A file given by name is read as lines all the same,
   // and a bad one said line by line: detectKind.)
   const key = /^\s*\{\s*"((?:[^"\\\n]|\\.)*)"\s*:/.exec(text)?.[1];
   if (key !== undefined && !LINE_KEYS.has(key) && !meantAsLine(text)) return null;

@@ -155,8 +155,7 @@ async function runOnce(argv: string[], program: Command, printed: { any: boolean
   program.hook('preAction', (_, c) => void (ran = c));
   for (const add of commandsFor(argv)) add(program, ctx);
   for (const c of program.commands) {
-    emptyJobRefused(c);
-    emptyRunRefused(c);
+    emptyNamesRefused(c);
     requiredAfterUnknown(c);
   }
   let failure: { e: unknown } | undefined;
@@ -203,28 +202,22 @@ function requiredAfterUnknown(c: Command): void {
 
 /**
  * `--job ''` read as no --job made `retract --job ''` retract in every job and `report --job ''`
- * ask for --job; elsewhere it was a job named blank. An empty job id names no job (observation
- * lines refuse one too): bad input, checked here for every command that takes --job, before it
- * opens the ledger.
+ * ask for --job; elsewhere it was a job named blank. `ingest --run ''` made a run named blank,
+ * which answers showed as no run while `retract --run ''` took it (trial s34a). An empty job id
+ * or run names none (observation lines refuse them too): bad input, checked here for every
+ * command that takes the option, before it opens the ledger.
  */
-function emptyJobRefused(c: Command): void {
-  const job = c.options.find((o) => o.long === '--job');
-  if (!job) return;
-  const leaveOut = job.mandatory ? '' : ', or leave --job out';
-  c.hook('preAction', (cmd) => {
-    if (cmd.getOptionValue('job') === '') usage(`--job is empty: an empty job id names no job; give the job id (torch.compiler.config.job_id)${leaveOut}`);
-  });
-}
-
-/**
- * An empty run names no run (observation lines refuse one too): `ingest --run ''` made a run
- * named blank, which answers showed as no run while `retract --run ''` took it (trial s34a).
- */
-function emptyRunRefused(c: Command): void {
-  const run = c.options.find((o) => o.long === '--run');
-  if (!run) return;
-  const leaveOut = run.mandatory ? '' : ', or leave --run out for none';
-  c.hook('preAction', (cmd) => {
-    if (cmd.getOptionValue('run') === '') usage(`--run is empty: an empty run names no run; give the run${leaveOut}`);
-  });
+const EMPTY_NAMES = [
+  { name: 'job', says: 'an empty job id names no job; give the job id (torch.compiler.config.job_id)', leaveOut: ', or leave --job out' },
+  { name: 'run', says: 'an empty run names no run; give the run', leaveOut: ', or leave --run out for none' },
+] as const;
+function emptyNamesRefused(c: Command): void {
+  for (const { name, says, leaveOut } of EMPTY_NAMES) {
+    const option = c.options.find((o) => o.long === `--${name}`);
+    if (!option) continue;
+    const refused = `--${name} is empty: ${says}${option.mandatory ? '' : leaveOut}`;
+    c.hook('preAction', (cmd) => {
+      if (cmd.getOptionValue(name) === '') usage(refused);
+    });
+  }
 }

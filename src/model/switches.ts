@@ -96,6 +96,11 @@ export function runsOfValues(values: readonly { runs: readonly (string | null)[]
   return values.length === 1 ? values[0].runs : [...new Set(values.flatMap((v) => v.runs))];
 }
 
+/** How many runs by name fed a dim's values (sightings with no run, null, are no run). */
+export function namedRunCount(values: readonly { runs: readonly (string | null)[] }[]): number {
+  return runsOfValues(values).filter((r) => r !== null).length;
+}
+
 /**
  * `why`'s hint in the switches for one dim of one source: how to start it dynamic (per dim
  * where the switch reads that), unbacked where it took 0 or 1, or kept static where it
@@ -123,7 +128,7 @@ export function dimSwitchHint(source: string, dim: number | 'scalar' | 'rank', d
         `it took ${values.filter((v) => v.value === '0' || v.value === '1').map((v) => v.value).join(' and ')}, which PyTorch specializes: TORCH_COMPILE_UNBACKED_SOURCES="${entry}" (${SWITCH_VERSIONS.TORCH_COMPILE_UNBACKED_SOURCES}, per dim ${SWITCH_VERSIONS.perDim}) compiles once for all sizes`,
       );
     }
-  } else if (runsOfValues(values).filter((r) => r !== null).length >= 2) {
+  } else if (namedRunCount(values) >= 2) {
     hints.push(`TORCH_COMPILE_STATIC_SOURCES="${dim === 'scalar' ? source : entry}" (${SWITCH_VERSIONS.TORCH_COMPILE_STATIC_SOURCES}) keeps it static even where a profile says dynamic`);
   }
   return hints.join('; ');

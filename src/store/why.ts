@@ -1,7 +1,7 @@
 import { NO_RUN } from '../model/id-chars.ts';
 import { DYNAMIC, UNSET } from '../model/atoms.ts';
 import { codeKey, type CodeId } from '../model/code-id.ts';
-import { dimSwitchHint, runsOfValues, shellQuoted } from '../model/switches.ts';
+import { dimSwitchHint, namedRunCount, shellQuoted } from '../model/switches.ts';
 import { PyFloat } from '../model/float.ts';
 import { isPyInt } from '../model/int.ts';
 import type { FrameStateSizeEntry } from '../model/entry.ts';
@@ -570,7 +570,7 @@ function advise(s: DimStory, bothKinds: boolean, marked: boolean, live: string |
   // advice to retract a run: how, and what still carries it
   const retract = (run: string, does: string) => leaveOut(run, later, does) + (later.has(run) ? '' : carried([run]));
   if (!s.dynamic) {
-    const runs = runsOfValues(s.values).filter((r) => r !== null).length;
+    const runs = namedRunCount(s.values);
     return `static: ${s.values.length <= 1 ? 'every event agreed' : `${s.values.length} values seen`}${runs ? ` across ${counted(runs, 'run')}` : ''}`;
   }
   const b = s.becameDynamic;
