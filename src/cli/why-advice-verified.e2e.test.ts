@@ -50,6 +50,21 @@ for (const dialect of DIALECTS)
       assert.doesNotMatch(w, /retracting run/);
     });
 
+    it('a run that fed the kept value too (trial s34b M3): 8 in r1, 16 in r1 and r2: retracting r1 keeps 16', () => {
+      const db = ledgerAt(dialect, dir, 'shared.db');
+      writeFileSync(join(dir, 'shared.jsonl'), [line(0, 'r1', 8), line(1, 'r1', 16), line(2, 'r2', 16), line(3, 'r1', 16)].join('\n') + '\n');
+      assert.equal(cli(db, ['ingest', join(dir, 'shared.jsonl')]).status, 0);
+      const w = dim0(cli(db, ['why']).stdout);
+      assert.match(w, /retracting run r1 \(pgo-ledger retract --run r1\) would keep dim 0 of L\['x'\] static at 16;/);
+      assert.equal(cli(db, ['retract', '--run', 'r1']).status, 0);
+      assert.match(cli(db, ['show']).stdout, /L\['x'\]: tensor size=\[16, 128\]/);
+      // a value every run of the others brought too survives no retraction: no advice
+      const both = ledgerAt(dialect, dir, 'shared-both.db');
+      writeFileSync(join(dir, 'shared-both.jsonl'), [line(0, 'r1', 8), line(1, 'r1', 16), line(2, 'r2', 16), line(3, 'r2', 8)].join('\n') + '\n');
+      assert.equal(cli(both, ['ingest', join(dir, 'shared-both.jsonl')]).status, 0);
+      assert.doesNotMatch(dim0(cli(both, ['why']).stdout), /retracting run/);
+    });
+
     it("a run-less pickle that holds another value, not the run's: the advice holds, with no caveat that the pickle carries the run", () => {
       const db = ledgerAt(dialect, dir, 'carried.db');
       const r7 = join(dir, 'r7.jsonl');

@@ -2,7 +2,7 @@ import { isAbsolute, relative } from 'node:path';
 import { codeIdLabel } from '../model/code-id.ts';
 import { guardFailures } from '../model/guard-failures.ts';
 import { sawSentence } from '../store/described-shapes.ts';
-import { dimLabel, mergeJoined, type DimStory, type Evidence } from '../store/why.ts';
+import { dimLabel, mergeJoined, staticWords, type DimStory, type Evidence } from '../store/why.ts';
 import { codeJson, historyJson, isoTime, originJson } from './json.ts';
 import type { LoggedRecord } from '../store/logged-records.ts';
 import { counted } from '../counted.ts';
@@ -65,19 +65,6 @@ function where(e: Evidence): string {
 }
 
 /**
- * A whole size or stride (the number of dims' story) said static: "static [8, 4]"; one whose
- * entries are already dynamic in part says what was static, its number of dims, and which
- * entries were not ("static at 1 dim ([?]: dim 0 already dynamic)"), as "static [?]" read as a
- * contradiction. `at` is the word before a value ("static at 3" where no position follows).
- */
-function staticValue(d: DimStory['dim'], value: string, at: string): string {
-  if (d.field === 'scalar' || d.index !== undefined || !/^\[.*\]$/.test(value) || !value.includes('?')) return `static ${at}${value}`;
-  const entries = value === '[]' ? [] : value.slice(1, -1).split(', ');
-  const dynamic = entries.flatMap((x, i) => (x === '?' ? [dimLabel({ ...d, index: i }, null)] : []));
-  return `static at ${counted(entries.length, 'dim')} (${value}: ${dynamic.join(', ')} already dynamic)`;
-}
-
-/**
  * The runs that fed a value, in words between `open` and `close`: `runs r1, r2`, and `and some
  * with no run` where sightings without a run came too (null); nothing where no run fed it.
  */
@@ -94,7 +81,7 @@ function storyLines(s: DimStory, indent: string): string[] {
     const seen = s.values.reduce((n, v) => n + v.count, 0);
     const runs = runsOfValues(s.values);
     // the count is of every value the dim was seen at, not of the one it holds (trial s28c: "static at 32, seen 5 times" of a 32 seen once)
-    lines.push(`${indent}${label}: ${staticValue(s.dim, s.current, 'at ')}, its values seen ${counted(seen, 'time')}${runsWords(runs, ' (', ')')}${s.first ? `; first in ${where(s.first)}` : ''}`);
+    lines.push(`${indent}${label}: ${staticWords(s.dim, s.current, 'at ')}, its values seen ${counted(seen, 'time')}${runsWords(runs, ' (', ')')}${s.first ? `; first in ${where(s.first)}` : ''}`);
     // a dynamic dim a value took the place of: only an overwrite does that, never a join
     if (s.staticAgain) {
       const d = s.staticAgain.dynamicIn;
@@ -110,7 +97,7 @@ function storyLines(s: DimStory, indent: string): string[] {
   } else if (!s.staticBefore && (b.before === 'absent' || b.before === 'unset')) {
     lines.push(`${indent}${label}: dynamic in ${where(b)}, its earliest evidence`);
   } else {
-    const from = s.staticBefore ? `${staticValue(s.dim, s.staticBefore.value, '')} in ${where(s.staticBefore)}, ` : `it was ${b.before}, `;
+    const from = s.staticBefore ? `${staticWords(s.dim, s.staticBefore.value, '')} in ${where(s.staticBefore)}, ` : `it was ${b.before}, `;
     lines.push(`${indent}${label}: ${from}dynamic in ${where(b)}`);
   }
   if (s.logged) {

@@ -8,7 +8,7 @@ import type { FrameStateSizeEntry } from '../model/entry.ts';
 import { inputError } from '../errors.ts';
 import { counted } from '../counted.ts';
 import { matchCodeIn } from './code-ref.ts';
-import { knownRead, listed, noSuchSource, sourcesOf } from './known.ts';
+import { knownRead, listed, noSuchSource, sourcesOf, windowWords } from './known.ts';
 import { dictionaries, scanEvents, type Dictionaries } from './log.ts';
 import { isWholeLog, leftOutRuns, retractionsIn, windowFolds } from './window.ts';
 import { carriedAdvice, carriesAny, warmStartCarriers, type Carriers } from './warm-starts.ts';
@@ -194,18 +194,18 @@ function explainWith(ledger: Ledger, profileId: number, opts: ExplainOptions, on
   // the runs that carry what a run brought, read once a profile where advice names a run
   let carriers: ((run: string) => Carriers) | undefined;
   const carriersOf = () => (carriers ??= warmStartCarriers(ledger.sql, dict, profileId, window));
-  // Whether the dim is static in the window's fold with `runs` left out too: what advice to
+  // The dim in the window's fold with `runs` left out too: what advice to
   // retract them promises, asked of the fold itself (trial s34b: a later mark, or a snapshot
   // holding the dim dynamic, kept it dynamic where the values alone said it would be static).
   // One fold for each set of runs, from the start (a window that leaves runs out takes no checkpoint).
-  const without = new Map<string, StreamView>();
-  const staysStatic = (acc: Acc, d: DimRef, runs: readonly string[]): boolean => {
+  const folds = new Map<string, StreamView>();
+  const withoutRuns = (acc: Acc, d: DimRef, runs: readonly string[]): Without => {
     const excludeRuns = [...new Set([...(window.excludeRuns ?? []), ...runs])].sort();
     const key = excludeRuns.join('\u0000');
-    let view = without.get(key);
-    if (!view) without.set(key, (view = foldWindow(ledger.sql, dict, profileId, { ...window, excludeRuns })));
+    let view = folds.get(key);
+    if (!view) folds.set(key, (view = foldWindow(ledger.sql, dict, profileId, { ...window, excludeRuns })));
     const entry = view.profile.codes.get(codeKey(acc.code))?.state.automaticDynamic.get(acc.source);
-    return entry !== undefined && isStatic(valueAt(entry, d));
+    return entry === undefined ? 'absent' : show(valueAt(entry, d));
   };
   // the runs retracted after the window's point: its answer holds their events, but advice
   // must not send the user to retract them again (the whole log leaves them out already)
@@ -391,7 +391,7 @@ function explainWith(ledger: Ledger, profileId: number, opts: ExplainOptions, on
         // a dim a merge made dynamic: which kind each profile merged had the source as, asked of the log only then
         const fromMerge = became?.kind === 'entry.imported' && became.format === 'merge';
         const kinds = fromMerge ? () => (mergeKinds ??= mergedKinds(ledger, profileId, window))(acc.code, acc.source) : null;
-        story.advice = advise(story, acc.sawScalar && (acc.sawTensor || described), markedAt(ledger, dict, story), story.via === null && !fromMerge ? null : liveTarget(), retractedLater(), carriersOf(), kinds, (runs) => staysStatic(acc, d, runs));
+        story.advice = advise(story, acc.sawScalar && (acc.sawTensor || described), markedAt(ledger, dict, story), story.via === null && !fromMerge ? null : liveTarget(), retractedLater(), carriersOf(), kinds, (runs) => withoutRuns(acc, d, runs), inThisWindow(window));
         const inferred = dynamic && d.field === 'stride' ? strideInferredBy(acc.last) : null;
         if (inferred) story.advice += `; PyTorch infers the strides of ${acc.source} from its sizes while ${inferred} (is_stride_dynamic): this stride is not compiled dynamic`;
         // the newer switches (per-dim, unbacked, static), each with the versions that read it
@@ -496,6 +496,19 @@ export function dimLabel(d: DimRef, scalarKind: ScalarKind): string {
 }
 
 /**
+ * A whole size or stride (the number of dims' story) said static: "static [8, 4]"; one whose
+ * entries are already dynamic in part says what was static, its number of dims, and which
+ * entries were not ("static at 1 dim ([?]: dim 0 already dynamic)"), as "static [?]" read as a
+ * contradiction. `at` is the word before a value ("static at 3" where no position follows).
+ */
+export function staticWords(d: DimStory['dim'], value: string, at: string): string {
+  if (d.field === 'scalar' || d.index !== undefined || !/^\[.*\]$/.test(value) || !value.includes('?')) return `static ${at}${value}`;
+  const entries = value === '[]' ? [] : value.slice(1, -1).split(', ');
+  const dynamic = entries.flatMap((x, i) => (x === '?' ? [dimLabel({ ...d, index: i }, null)] : []));
+  return `static at ${counted(entries.length, 'dim')} (${value}: ${dynamic.join(', ')} already dynamic)`;
+}
+
+/**
  * A dim a merge made dynamic though the profile it names had it static: the two values joined,
  * each with the profile it came from ("8 from fixture2:0: and 9 from fixture2:1:"); null when
  * the profile it came from had it dynamic already.
@@ -535,6 +548,9 @@ function newTarget(live: string | null): string {
   return live === null ? 'pgo-ledger merge --from ... --into NEW' : `pgo-ledger merge --live --from ... --into NEW, and pgo-ledger merge --into ${shellQuoted(live)} --stop-live`;
 }
 
+/** The dim in the window's fold with runs left out too, as evidence prints it (`?` dynamic); `absent` where its source or dim is not there at all. */
+type Without = string;
+
 /** The runs retracted after an answer's window, each by its (first) `run.retracted` event. */
 type RetractedLater = Map<string, { position: number; time: number }>;
 
@@ -556,7 +572,7 @@ function leaveOut(run: string, later: RetractedLater, does: string): string {
  * `later`: runs retracted after the window; `carriers`: the runs that warm-started from what a
  * run brought (warm-starts.ts).
  */
-function advise(s: DimStory, bothKinds: boolean, marked: boolean, live: string | null, later: RetractedLater, carriers: (run: string) => Carriers, kinds: (() => MergedKinds) | null, staysStatic: (runs: readonly string[]) => boolean): string {
+function advise(s: DimStory, bothKinds: boolean, marked: boolean, live: string | null, later: RetractedLater, carriers: (run: string) => Carriers, kinds: (() => MergedKinds) | null, without: (runs: readonly string[]) => Without, inWindow: string): string {
   // retracting runs undoes what they brought unless later runs warm-started from it, or later
   // snapshots with no run hold it (warm-starts.ts)
   const carried = (runs: string[]) => {
@@ -598,7 +614,16 @@ function advise(s: DimStory, bothKinds: boolean, marked: boolean, live: string |
     // A record's `cached` is what PyTorch's profile held, which the run may have loaded from an
     // earlier run's file, never seeing it itself (trial s28a: "PyTorch saw 0.0 then 0.1 (run 2)" of a
     // run fed 0.1 alone); its `new` is what the run saw.
-    return `PyTorch's profile held ${recordValue(s.logged.cached)}, then ${b?.run ? `run ${b.run}` : 'a compile'} saw ${recordValue(s.logged.new)}: feeding one value keeps it static${markStatic}` + (b?.run ? `; ${retract(b.run, 'undoes that run')}` : '');
+    // Retracting the run undoes its events; whether the dim is then static is the fold's to say
+    // (trial s34b: other runs, a line with no run or a mark may keep it dynamic)
+    const held = `PyTorch's profile held ${recordValue(s.logged.cached)}, then ${b?.run ? `run ${b.run}` : 'a compile'} saw ${recordValue(s.logged.new)}: feeding one value keeps it static${markStatic}`;
+    if (!b?.run) return held;
+    const kept = without([b.run]);
+    // the run brought every event of the source (or of the dim): retracting it takes them out
+    if (kept !== '?' && !isStaticText(kept)) return `${held}; ${retract(b.run, 'undoes that run')}`;
+    if (kept !== '?') return `${held}; ${later.has(b.run) ? `${retractedLaterText(b.run, later)}: without it, ${what(s)} stays ${staticWords(s.dim, kept, 'at ')}${inWindow} (answers whose window holds #${later.get(b.run)!.position} leave it out)` : `retracting run ${b.run} (pgo-ledger retract --run ${b.run}) would keep ${what(s)} ${staticWords(s.dim, kept, 'at ')}${inWindow}`}`;
+    const c = later.has(b.run) ? '' : carried([b.run]);
+    return `${held}; ${leaveOut(b.run, later, 'undoes that run')}${c || `, but ${what(s)} stays dynamic without it${inWindow}: events of other runs, or with no run, keep it so`}`;
   }
   if (marked) {
     return `${what(s)} was marked dynamic (torch._dynamo.mark_dynamic) in #${b!.position}${b!.run ? ` (run ${b!.run})` : ''}: Dynamo makes a marked dim dynamic whatever values it sees, and logs no record for it; remove the mark to keep it static`;
@@ -607,8 +632,9 @@ function advise(s: DimStory, bothKinds: boolean, marked: boolean, live: string |
   // one that brought it dynamic itself (a snapshot holding `?`: a mark, an import) is the
   // reason, whatever later runs fed (retracting them leaves it dynamic).
   if (s.values.length >= 2 && b?.brought !== '?') {
-    // The value to keep: the most seen (first seen of a tie) whose others all came in runs that
-    // fed it none, so that retracting those runs leaves it alone; a sighting with no run (null)
+    // The value to keep: the most seen (first seen of a tie) that some sighting outside the runs
+    // of the others brought, so that retracting those runs leaves it (trial s34b M3: 8 in r1 and
+    // 16 in r1 and r2: retracting r1 keeps 16, which r2 brought too); a sighting with no run (null)
     // no retraction removes, so a value that had one is never among those others (trial s34a:
     // 8 in r1 and 16 with no run, once each, got no advice, where retracting r1 keeps 16).
     const byCount = [...s.values].sort((x, y) => y.count - x.count);
@@ -617,12 +643,13 @@ function advise(s: DimStory, bothKinds: boolean, marked: boolean, live: string |
     for (const v of byCount) {
       const others = byCount.filter((o) => o !== v);
       const otherRuns = new Set(others.flatMap((o) => o.runs));
-      const only = [...otherRuns].filter((r): r is string => r !== null && !v.runs.includes(r));
+      const runs = [...otherRuns].filter((r): r is string => r !== null);
+      const survives = v.runs.some((r) => r === null || !otherRuns.has(r));
       // and the fold without them says so (a mark or a snapshot holding `?` may keep it dynamic;
       // what else carries those runs is then the fold's to weigh, not a caveat's: trial s34b)
-      if (only.length && only.length === otherRuns.size && others.every((o) => o.runs.length > 0) && staysStatic(only)) {
+      if (runs.length && runs.length === otherRuns.size && others.every((o) => o.runs.length > 0) && survives && without(runs) === v.value) {
         top = v;
-        onlyOthers = only;
+        onlyOthers = runs;
         break;
       }
     }
@@ -631,8 +658,8 @@ function advise(s: DimStory, bothKinds: boolean, marked: boolean, live: string |
       const left = onlyOthers.filter((r) => !later.has(r));
       const goneText = gone.map((r) => retractedLaterText(r, later)).join('; ');
       const them = gone.length > 1 ? 'them' : 'it';
-      if (!left.length) return `${goneText}: without ${them}, ${what(s)} stays static at ${top.value} (answers whose window holds ${gone.length > 1 ? 'those positions' : `#${later.get(gone[0])!.position}`} leave ${them} out)`;
-      return `retracting run${left.length > 1 ? 's' : ''} ${left.join(', ')} (${left.map((r) => `pgo-ledger retract --run ${r}`).join('; ')}) would keep ${what(s)} static at ${top.value}${gone.length ? `, with ${goneText}` : ''}`;
+      if (!left.length) return `${goneText}: without ${them}, ${what(s)} stays ${staticWords(s.dim, top.value, 'at ')}${inWindow} (answers whose window holds ${gone.length > 1 ? 'those positions' : `#${later.get(gone[0])!.position}`} leave ${them} out)`;
+      return `retracting run${left.length > 1 ? 's' : ''} ${left.join(', ')} (${left.map((r) => `pgo-ledger retract --run ${r}`).join('; ')}) would keep ${what(s)} ${staticWords(s.dim, top.value, 'at ')}${inWindow}${gone.length ? `, with ${goneText}` : ''}`;
     }
     return `${what(s)} took ${s.values.length} values (${listed(s.values.map((v) => v.value))}); only feeding it one value keeps it static${markStatic}`;
   }
@@ -655,6 +682,15 @@ function advise(s: DimStory, bothKinds: boolean, marked: boolean, live: string |
   // (make_tensor, make_scalar): their join is dynamic everywhere, whatever the values.
   if (bothKinds) return bothKindsAdvice(s);
   return `${what(s)} was made dynamic by the job's own setting, not by differing events here`;
+}
+
+/**
+ * What advice to retract runs promises holds in the answer's window, a point or runs left out
+ * (the fold without them is the window's): said so where that is not the whole log (trial s34b:
+ * advice under --exclude-run read as if one retraction alone kept the dim static).
+ */
+function inThisWindow(w: Window): string {
+  return isWholeLog(w) ? '' : ` in this window (${windowWords(w).trim()})`;
 }
 
 function bothKindsAdvice(s: DimStory): string {
