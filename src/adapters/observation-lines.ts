@@ -48,7 +48,7 @@ function buildObservationLine() {
         // null is the field left out (a Python recorder writes None so: trial s26b)
         tag: z.string().nullable().optional(),
         run: z.string().min(1, 'empty: give the run, or leave the field out (or null) for none').nullable().optional(),
-        time: z.union([z.string(), z.number()]).optional(),
+        time: z.union([z.string(), z.number()], { error: (i) => (i.code === 'invalid_union' ? `expected an ISO 8601 time (a string) or seconds since the epoch (a number), got ${shown(i.input)}${i.input === null ? ' (leave the field out instead)' : ''}` : undefined) }).optional(),
         compile_id: z.string().nullable().optional(),
         code: z.strictObject(
           {

@@ -35,6 +35,23 @@ describe('an observation line is read whole or refused', () => {
     assert.match(s.stdout, /1 event appended/);
   });
 
+  it('a null where a field takes none, and a time of no kind, say what to give (trial s34b: zod\'s words, "Invalid input" alone for the time)', () => {
+    const cases: [Record<string, unknown>, Record<string, unknown>, RegExp][] = [
+      [{ job: null }, {}, /:1: field job: expected string, received null \(leave the field out instead\)/],
+      [{ automatic_dynamic: null }, {}, /:1: field automatic_dynamic: expected boolean, received null \(leave the field out instead\)/],
+      [{}, { file_hash: null }, /:1: field code\.file_hash: expected string, received null \(leave the field out instead\)/],
+      [{ time: null }, {}, /:1: field time: expected an ISO 8601 time \(a string\) or seconds since the epoch \(a number\), got null \(leave the field out instead\)/],
+      [{ time: true }, {}, /:1: field time: expected an ISO 8601 time \(a string\) or seconds since the epoch \(a number\), got true$/m],
+    ];
+    for (const [k, [o, code, said]] of cases.entries()) {
+      const file = join(dir, `null-${k}.jsonl`);
+      writeFileSync(file, `${line(o, code)}\n`);
+      const r = cli(join(dir, `null-${k}.db`), ['ingest', '--job', 'j', file]);
+      assert.equal(r.status, 2, r.stderr);
+      assert.match(r.stderr, said);
+    }
+  });
+
   it('in a folder, a file whose lines begin with a field the format does not have is read as lines and fails, not skipped as other JSON (trial s34b: the job lost with no word)', () => {
     const d = join(dir, 'folder');
     mkdirSync(d, { recursive: true });
@@ -63,5 +80,11 @@ describe('an observation line is read whole or refused', () => {
     const t = cli(db, ['retract', '--run', '']);
     assert.equal(t.status, 2);
     assert.match(t.stderr, /--run is empty: an empty run names no run; give the run\n/);
+    // trial s34b: --exclude-run '' said "no such run"; one empty among others is refused too
+    for (const args of [['show', '--exclude-run', ''], ['why', '--exclude-run', 'r1', '--exclude-run', '']]) {
+      const x = cli(db, args);
+      assert.equal(x.status, 2, x.stderr);
+      assert.match(x.stderr, /--exclude-run is empty: an empty run names no run; give the run to leave out, or leave --exclude-run out/);
+    }
   });
 });

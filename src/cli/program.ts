@@ -210,6 +210,8 @@ function requiredAfterUnknown(c: Command): void {
 const EMPTY_NAMES = [
   { name: 'job', says: 'an empty job id names no job; give the job id (torch.compiler.config.job_id)', leaveOut: ', or leave --job out' },
   { name: 'run', says: 'an empty run names no run; give the run', leaveOut: ', or leave --run out for none' },
+  // repeatable: any one of them empty
+  { name: 'exclude-run', says: 'an empty run names no run; give the run to leave out', leaveOut: ', or leave --exclude-run out' },
 ] as const;
 function emptyNamesRefused(c: Command): void {
   for (const { name, says, leaveOut } of EMPTY_NAMES) {
@@ -217,7 +219,8 @@ function emptyNamesRefused(c: Command): void {
     if (!option) continue;
     const refused = `--${name} is empty: ${says}${option.mandatory ? '' : leaveOut}`;
     c.hook('preAction', (cmd) => {
-      if (cmd.getOptionValue(name) === '') usage(refused);
+      const v: unknown = cmd.getOptionValue(option.attributeName());
+      if (v === '' || (Array.isArray(v) && v.includes(''))) usage(refused);
     });
   }
 }

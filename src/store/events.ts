@@ -192,7 +192,9 @@ export class EventPayloadError extends LedgerError {
 
 export function zodMessage(e: z.ZodError): string {
   // an unknown field is named by its own path (zod gives the object's, with the names apart)
-  return e.issues.map((i) => (i.code === 'unrecognized_keys' ? `${i.keys.map((k) => fieldPath([...i.path, k])).join(', ')}: ${i.message}` : `${fieldPath(i.path) || '(top)'}: ${i.message}`)).join('; ');
+  // a null where the field takes none: said as what to do (trial s34b: zod's words alone)
+  const message = (i: z.core.$ZodIssue) => (i.code === 'invalid_type' && / received null$/.test(i.message) ? `${i.message.replace(/^Invalid input: /, '')} (leave the field out instead)` : i.message);
+  return e.issues.map((i) => (i.code === 'unrecognized_keys' ? `${i.keys.map((k) => fieldPath([...i.path, k])).join(', ')}: ${i.message}` : `${fieldPath(i.path) || '(top)'}: ${message(i)}`)).join('; ');
 }
 
 /** `size[0]`, `code.firstlineno`: a field named as the line's own checks name it. */
