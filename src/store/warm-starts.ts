@@ -1,7 +1,7 @@
 import type { Sql } from './database.ts';
 import { eachImportedEvent, importedBodies } from './imported-events.ts';
 import type { Dictionaries } from './log.ts';
-import type { Window } from './window.ts';
+import { retractionsIn, type Window } from './window.ts';
 import { snapshotKind } from '../model/snapshot-kind.ts';
 
 /** A snapshot ingested with no run (a profile pickle, a mega-cache, a remote value) that carries what a run brought. */
@@ -132,7 +132,8 @@ export function carriedNote(run: string, cacheKey: string, carriers: Carriers, h
  * The what-if's note (`--exclude-run`): for each run the window leaves out as a what-if, in
  * each profile it is in, what still carries what it brought there within the window (the
  * runs that warm-started from it and the later snapshots with no run: warmStartCarriers', the
- * other runs left out carrying nothing), in the words retract's note uses. Empty where nothing does.
+ * other runs left out carrying nothing), in the words retract's note uses; where the window
+ * holds the run's retraction, that it changes nothing. Empty where nothing is to be said.
  */
 export function excludedRunNotes(sql: Sql, dict: Dictionaries, w: Window): { cacheKey: string; run: string; note: string }[] {
   const notes: { cacheKey: string; run: string; note: string }[] = [];
@@ -140,6 +141,12 @@ export function excludedRunNotes(sql: Sql, dict: Dictionaries, w: Window): { cac
     const others = (w.excludeRuns ?? []).filter((r) => r !== run);
     const rows = sql.allRaw('select p.id, p.cache_key from profile_runs pr join runs r on r.id = pr.run_id join profiles p on p.id = pr.profile_id where r.run = ? order by p.cache_key', run);
     for (const [pid, cacheKey] of rows) {
+      // a run the window's retractions leave out already: the what-if changes nothing there (trial s34b: no word)
+      const retracted = retractionsIn(sql, Number(pid), { ...w, excludeRuns: [] }, dict).find((r) => r.run === run);
+      if (retracted) {
+        notes.push({ cacheKey: String(cacheKey), run, note: `pgo-ledger: note: ${String(cacheKey)}: --exclude-run ${run} changes nothing here: run ${run} was retracted at #${retracted.position}, and answers leave it out already\n` });
+        continue;
+      }
       const carriers = warmStartCarriers(sql, dict, Number(pid), { ...w, excludeRuns: others })(run);
       if (!carriesAny(carriers)) continue;
       notes.push({ cacheKey: String(cacheKey), run, note: carriedNote(run, String(cacheKey), carriers, 'exclude') });
