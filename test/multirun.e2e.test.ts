@@ -511,7 +511,8 @@ describe('retracting a run that later runs warm-started from', () => {
     const [r1, r2, r3] = threeRuns(db);
     // run 2 made L['xs'][0] dim 0 dynamic (size change 3 -> 1); run 3 started from run 2's file
     const why = ok(cli(db, ['why', ...set.key, '--code', 'listdict', '--source', "L['xs'][0]", '--dim', '0']));
-    assert.ok(why.includes(`pgo-ledger retract --run ${r2} undoes that run; but run ${r3} warm-started from a profile that held what run ${r2} brought`), why);
+    // the fold without run 2, and without run 3 too, says what each retraction leaves (session 35)
+    assert.ok(why.includes(`pgo-ledger retract --run ${r2} undoes that run, but run ${r3} warm-started from a profile that held what run ${r2} brought (get_*_code_state), and PyTorch writes what it loaded into each profile it writes: retracting runs ${r2}, ${r3} (pgo-ledger retract --run ${r2}; pgo-ledger retract --run ${r3}) would keep dim 0 of L['xs'][0] static at 3`), why);
     const r = cli(db, ['retract', '--run', r2]);
     assert.equal(r.status, 0, r.stderr);
     assert.ok(r.stderr.includes(`probe3:None:: run ${r2} is left out of its answers, but run ${r3} warm-started`), r.stderr);
@@ -560,7 +561,8 @@ describe('retracting a run that a later snapshot with no run carries', () => {
     ok(cli(db, ['ingest', later, ...set.key]));
     const named = `the pickle snapshot ${later} (#${at}), ingested with no run and written later than run ${r2} (by its file's time: a copy that did not keep it tells otherwise), holds what run ${r2} brought too (PyTorch writes what it loaded into each profile it writes): no run names it, so no retraction leaves it out`;
     const why = ok(cli(db, ['why', ...set.key, ...dim1]));
-    assert.ok(why.includes(`pgo-ledger retract --run ${r2} undoes that run; but ${named}`), why);
+    // why's advice names it where it holds the dim dynamic itself (session 35: its entry, not its time alone)
+    assert.ok(why.includes(`pgo-ledger retract --run ${r2} undoes that run, but dim 1 of L['x'] stays dynamic without it: the pickle snapshot ${later} (#${at}), ingested with no run and written later than run ${r2} (by its file's time: a copy that did not keep it tells otherwise), holds it dynamic: no run names it, so no retraction leaves it out`), why);
     const r = cli(db, ['retract', '--run', r2]);
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stderr, `pgo-ledger: note: probe4:None:: run ${r2} is left out of its answers, but ${named}\n`);
@@ -591,7 +593,7 @@ describe('retracting a run that a later snapshot with no run carries', () => {
     assert.equal(positions.length, 1, why2);
     const [a, b] = positions[0].split(', ').map((x) => Number(x.slice(1)));
     assert.ok(a >= p0 && a < p1 && b >= p1, positions[0]);
-    assert.match(why2, /ingested with no run and written later than run \S+ \(by its file's time: a copy that did not keep it tells otherwise\), holds what/);
+    assert.match(why2, /ingested with no run and written later than run \S+ \(by its file's time: a copy that did not keep it tells otherwise\), holds it dynamic/);
   });
 
   it("run 2's own file, read after its log, carries nothing: it is what PyTorch wrote at run 2's put, and retracting run 2 leaves all of it out", () => {

@@ -11,6 +11,8 @@ export interface CarrierSnapshot {
   origin: string;
   /** Its first event in the profile. */
   position: number;
+  /** Its import (imports' id): its entries are the events of the profile whose body names it. */
+  importId: number;
 }
 
 /** What carries what a run brought to a profile: later runs that warm-started, and snapshots with no run. */
@@ -75,7 +77,7 @@ export function warmStartCarriers(sql: Sql, dict: Dictionaries, profileId: numbe
     const runs: string[] = [];
     for (const g of gets) if (g.run !== run && g.time > t && !runs.includes(g.run)) runs.push(g.run);
     const snaps: CarrierSnapshot[] = [];
-    for (const [id, s] of snapshots) if (s.time > t) snaps.push({ ...named(id), position: s.position });
+    for (const [id, s] of snapshots) if (s.time > t) snaps.push({ ...named(id), position: s.position, importId: id });
     return { runs, snapshots: snaps };
   };
 }

@@ -11,13 +11,15 @@ import { matchCodeIn } from './code-ref.ts';
 import { knownRead, listed, noSuchSource, sourcesOf, windowWords } from './known.ts';
 import { dictionaries, scanEvents, type Dictionaries } from './log.ts';
 import { isWholeLog, leftOutRuns, retractionsIn, windowFolds } from './window.ts';
-import { carriedAdvice, carriesAny, warmStartCarriers, type Carriers } from './warm-starts.ts';
+import { warmStartCarriers, type Carriers } from './warm-starts.ts';
 import { liveMerges } from './live-merges.ts';
 import { snapshotKind } from '../model/snapshot-kind.ts';
 import { mergedKinds, type MergedKinds } from './merged-kinds.ts';
 import { describedShapes } from './described-shapes.ts';
 import { compileValues } from './compile-values.ts';
 import type { Ledger } from './ledger.ts';
+import type { Sql } from './database.ts';
+import { entryFromJson } from '../codecs/entry-json.ts';
 import type { Window } from './window.ts';
 import { whyCheckpointFor } from './why-checkpoints.ts';
 import { coldPut } from './cold-put.ts';
@@ -207,6 +209,21 @@ function explainWith(ledger: Ledger, profileId: number, opts: ExplainOptions, on
     const entry = view.profile.codes.get(codeKey(acc.code))?.state.automaticDynamic.get(acc.source);
     return entry === undefined ? 'absent' : show(valueAt(entry, d));
   };
+  // the window in words where it leaves out events of this profile (advice holds there)
+  let inWindow: string | undefined;
+  // `retract --run` takes a run from every job that has it: advice names this profile's job
+  // where another job has the run too (trial s35a F5: another job's profile changed unsaid)
+  let job: string | undefined;
+  const jobFlags = new Map<string, string>();
+  const jobFlag = (run: string) => {
+    let f = jobFlags.get(run);
+    if (f === undefined) {
+      job ??= ledger.sql.get<{ job: string }>('select job from profiles where id = ?', profileId)!.job;
+      const elsewhere = ledger.sql.get('select 1 from profile_runs pr join runs r on r.id = pr.run_id join profiles p on p.id = pr.profile_id where r.run = ? and p.job <> ? limit 1', run, job);
+      jobFlags.set(run, (f = elsewhere ? ` --job ${/^[\w.\/:@+-]+$/.test(job) ? job : shellQuoted(job)}` : ''));
+    }
+    return f;
+  };
   // the runs retracted after the window's point: its answer holds their events, but advice
   // must not send the user to retract them again (the whole log leaves them out already)
   let later: RetractedLater | undefined;
@@ -391,7 +408,16 @@ function explainWith(ledger: Ledger, profileId: number, opts: ExplainOptions, on
         // a dim a merge made dynamic: which kind each profile merged had the source as, asked of the log only then
         const fromMerge = became?.kind === 'entry.imported' && became.format === 'merge';
         const kinds = fromMerge ? () => (mergeKinds ??= mergedKinds(ledger, profileId, window))(acc.code, acc.source) : null;
-        story.advice = advise(story, acc.sawScalar && (acc.sawTensor || described), markedAt(ledger, dict, story), story.via === null && !fromMerge ? null : liveTarget(), retractedLater(), carriersOf(), kinds, (runs) => withoutRuns(acc, d, runs), inThisWindow(window));
+        story.advice = advise(story, acc.sawScalar && (acc.sawTensor || described), markedAt(ledger, dict, story), {
+          live: story.via === null && !fromMerge ? null : liveTarget(),
+          later: retractedLater(),
+          carriers: carriersOf(),
+          kinds,
+          without: (runs) => withoutRuns(acc, d, runs),
+          inWindow: (inWindow ??= inThisWindow(ledger.sql, dict, profileId, window)),
+          jobFlag,
+          snapshotHolds: (importId) => snapshotHolds(ledger.sql, dict, profileId, acc, d, importId),
+        });
         const inferred = dynamic && d.field === 'stride' ? strideInferredBy(acc.last) : null;
         if (inferred) story.advice += `; PyTorch infers the strides of ${acc.source} from its sizes while ${inferred} (is_stride_dynamic): this stride is not compiled dynamic`;
         // the newer switches (per-dim, unbacked, static), each with the versions that read it
@@ -560,11 +586,6 @@ function retractedLaterText(run: string, later: RetractedLater): string {
   return `run ${run} was retracted later, at #${r.position} (${new Date(r.time).toISOString()})`;
 }
 
-/** How to leave a run out: retract it, or, where the ledger retracted it after the window, when it did. */
-function leaveOut(run: string, later: RetractedLater, does: string): string {
-  return later.has(run) ? `${retractedLaterText(run, later)}: answers whose window holds #${later.get(run)!.position} leave it out` : `pgo-ledger retract --run ${run} ${does}`;
-}
-
 /**
  * `bothKinds`: events brought the source as a tensor and as an int (make_tensor's and make_scalar's
  * entries; a trace's describe_tensor of it counts as a tensor).
@@ -572,19 +593,48 @@ function leaveOut(run: string, later: RetractedLater, does: string): string {
  * `later`: runs retracted after the window; `carriers`: the runs that warm-started from what a
  * run brought (warm-starts.ts).
  */
-function advise(s: DimStory, bothKinds: boolean, marked: boolean, live: string | null, later: RetractedLater, carriers: (run: string) => Carriers, kinds: (() => MergedKinds) | null, without: (runs: readonly string[]) => Without, inWindow: string): string {
-  // retracting runs undoes what they brought unless later runs warm-started from it, or later
-  // snapshots with no run hold it (warm-starts.ts)
-  const carried = (runs: string[]) => {
-    const each = runs.map(carriers);
-    const c: Carriers = {
-      runs: [...new Set(each.flatMap((x) => x.runs))].filter((r) => !runs.includes(r)),
-      snapshots: [...new Map(each.flatMap((x) => x.snapshots).map((x) => [x.position, x])).values()].sort((x, y) => x.position - y.position),
-    };
-    return carriesAny(c) ? `; ${carriedAdvice(runs, c)}` : '';
+function advise(s: DimStory, bothKinds: boolean, marked: boolean, a: AdviceContext): string {
+  const { live, later, carriers, kinds, without, inWindow } = a;
+  const retractCmd = (run: string) => `pgo-ledger retract --run ${run}${a.jobFlag(run)}`;
+  const runsWord = (runs: readonly string[]) => `run${runs.length > 1 ? 's' : ''} ${runs.join(', ')}`;
+  // How to leave a run out: retract it, or, where the ledger retracted it after the window, when it did.
+  const leaveOut = (run: string, does: string) => (later.has(run) ? `${retractedLaterText(run, later)}: answers whose window holds #${later.get(run)!.position} leave it out` : `${retractCmd(run)} ${does}`);
+  // That leaving `runs` out keeps the dim static at `value` (the fold's word), each run retracted
+  // after the window said as such, not advised again (trial s35a F3, F4)
+  const claim = (runs: readonly string[], value: string): string => {
+    const gone = runs.filter((r) => later.has(r));
+    const left = runs.filter((r) => !later.has(r));
+    const them = gone.length > 1 ? 'them' : 'it';
+    const at = `${staticWords(s.dim, value, 'at ')}${inWindow}`;
+    if (!left.length) return `${gone.map((r) => retractedLaterText(r, later)).join('; ')}: without ${them}, ${what(s)} stays ${at} (answers whose window holds ${gone.length > 1 ? 'those positions' : `#${later.get(gone[0])!.position}`} leave ${them} out)`;
+    const too = gone.length ? `, ${runsWord(gone)} left out too: ${gone.map((r) => retractedLaterText(r, later)).join('; ')}` : '';
+    return `retracting ${runsWord(left)} (${left.map(retractCmd).join('; ')}) would keep ${what(s)} ${at}${too}`;
   };
-  // advice to retract a run: how, and what still carries it
-  const retract = (run: string, does: string) => leaveOut(run, later, does) + (later.has(run) ? '' : carried([run]));
+  // What retracting a run does to the dim, by the window's fold without it, and without the
+  // runs that warm-started from a profile it wrote where they carry it: never inferred from
+  // times alone (trial s35a F1: a pickle named as holding the run's value held another; F2)
+  const outcome = (run: string, does: string): string => {
+    const kept = without([run]);
+    if (isStaticText(kept)) return claim([run], kept);
+    // the run brought every event of the source (or of the dim): retracting it takes them out
+    if (kept !== '?') return leaveOut(run, does);
+    const warm = carriers(run).runs.filter((r) => r !== run);
+    if (warm.length) {
+      const both = [run, ...warm];
+      const kept2 = without(both);
+      if (isStaticText(kept2)) return `${leaveOut(run, does)}, but ${runsWord(warm)} warm-started from a profile that held what run ${run} brought (get_*_code_state), and PyTorch writes what it loaded into each profile it writes: ${claim(both, kept2)}`;
+    }
+    // snapshots with no run, written later than the run, that hold this dim dynamic (their own
+    // entry of the source, not their time alone: trial s35a F1)
+    // one file read several times named once, with each snapshot's position (trial s27a)
+    const files = new Map<string, number[]>();
+    for (const x of carriers(run).snapshots) if (a.snapshotHolds(x.importId) === '?') files.set(`the ${x.format} snapshot ${x.origin}`, [...(files.get(`the ${x.format} snapshot ${x.origin}`) ?? []), x.position]);
+    const many = files.size > 1;
+    const why = files.size
+      ? `${inWords([...files].map(([k, at]) => `${k} (#${at.join(', #')})`))}, ingested with no run and written later than run ${run} (by ${many ? "their files' times" : "its file's time"}: a copy that did not keep it tells otherwise), ${many ? 'hold' : 'holds'} it dynamic: no run names ${many ? 'them' : 'it'}, so no retraction leaves ${many ? 'them' : 'it'} out`
+      : 'events of other runs, or with no run, keep it so';
+    return `${leaveOut(run, does)}, but ${what(s)} stays dynamic without it${warm.length ? ` and ${runsWord(warm)}, which warm-started from it` : ''}${inWindow}: ${why}`;
+  };
   if (!s.dynamic) {
     const runs = namedRunCount(s.values);
     return `static: ${s.values.length <= 1 ? 'every event agreed' : `${s.values.length} values seen`}${runs ? ` across ${counted(runs, 'run')}` : ''}`;
@@ -617,13 +667,7 @@ function advise(s: DimStory, bothKinds: boolean, marked: boolean, live: string |
     // Retracting the run undoes its events; whether the dim is then static is the fold's to say
     // (trial s34b: other runs, a line with no run or a mark may keep it dynamic)
     const held = `PyTorch's profile held ${recordValue(s.logged.cached)}, then ${b?.run ? `run ${b.run}` : 'a compile'} saw ${recordValue(s.logged.new)}: feeding one value keeps it static${markStatic}`;
-    if (!b?.run) return held;
-    const kept = without([b.run]);
-    // the run brought every event of the source (or of the dim): retracting it takes them out
-    if (kept !== '?' && !isStaticText(kept)) return `${held}; ${retract(b.run, 'undoes that run')}`;
-    if (kept !== '?') return `${held}; ${later.has(b.run) ? `${retractedLaterText(b.run, later)}: without it, ${what(s)} stays ${staticWords(s.dim, kept, 'at ')}${inWindow} (answers whose window holds #${later.get(b.run)!.position} leave it out)` : `retracting run ${b.run} (pgo-ledger retract --run ${b.run}) would keep ${what(s)} ${staticWords(s.dim, kept, 'at ')}${inWindow}`}`;
-    const c = later.has(b.run) ? '' : carried([b.run]);
-    return `${held}; ${leaveOut(b.run, later, 'undoes that run')}${c || `, but ${what(s)} stays dynamic without it${inWindow}: events of other runs, or with no run, keep it so`}`;
+    return b?.run ? `${held}; ${outcome(b.run, 'undoes that run')}` : held;
   }
   if (marked) {
     return `${what(s)} was marked dynamic (torch._dynamo.mark_dynamic) in #${b!.position}${b!.run ? ` (run ${b!.run})` : ''}: Dynamo makes a marked dim dynamic whatever values it sees, and logs no record for it; remove the mark to keep it static`;
@@ -653,14 +697,7 @@ function advise(s: DimStory, bothKinds: boolean, marked: boolean, live: string |
         break;
       }
     }
-    if (onlyOthers.length) {
-      const gone = onlyOthers.filter((r) => later.has(r));
-      const left = onlyOthers.filter((r) => !later.has(r));
-      const goneText = gone.map((r) => retractedLaterText(r, later)).join('; ');
-      const them = gone.length > 1 ? 'them' : 'it';
-      if (!left.length) return `${goneText}: without ${them}, ${what(s)} stays ${staticWords(s.dim, top.value, 'at ')}${inWindow} (answers whose window holds ${gone.length > 1 ? 'those positions' : `#${later.get(gone[0])!.position}`} leave ${them} out)`;
-      return `retracting run${left.length > 1 ? 's' : ''} ${left.join(', ')} (${left.map((r) => `pgo-ledger retract --run ${r}`).join('; ')}) would keep ${what(s)} ${staticWords(s.dim, top.value, 'at ')}${inWindow}${gone.length ? `, with ${goneText}` : ''}`;
-    }
+    if (onlyOthers.length) return claim(onlyOthers, top.value);
     return `${what(s)} took ${s.values.length} values (${listed(s.values.map((v) => v.value))}); only feeding it one value keeps it static${markStatic}`;
   }
   // An int's entry holds size and stride dynamic (make_scalar), a tensor's scalar (make_tensor):
@@ -673,10 +710,10 @@ function advise(s: DimStory, bothKinds: boolean, marked: boolean, live: string |
     // `entry |= make_size(...)` for a dim marked dynamic logs nothing.
     // the mark alone kept no value out: where the runs fed others, they would make it dynamic too
     const fed = s.values.length >= 2 ? ` and feed it one value (it was fed ${s.values.map((v) => v.value).join(', ')})` : '';
-    return `run ${b.run ?? '?'} wrote it dynamic in its own profile (${b.format}${b.compileId ? ` at compile ${b.compileId}` : ''}) with no record logged: Dynamo logs none for a dim marked dynamic (torch._dynamo.mark_dynamic), which it joins into the profile as it compiles; remove the mark${fed} to keep it static${b.run ? (later.has(b.run) ? '; ' : ', or ') + retract(b.run, 'leaves that run out') : ''}`;
+    return `run ${b.run ?? '?'} wrote it dynamic in its own profile (${b.format}${b.compileId ? ` at compile ${b.compileId}` : ''}) with no record logged: Dynamo logs none for a dim marked dynamic (torch._dynamo.mark_dynamic), which it joins into the profile as it compiles; remove the mark${fed} to keep it static${b.run ? (later.has(b.run) ? '; ' : ', or ') + outcome(b.run, 'leaves that run out') : ''}`;
   }
   if (b?.kind === 'entry.imported') {
-    return `it came dynamic in an imported profile (${b.format ?? 'snapshot'}${b.origin ? ` from ${b.origin}` : ''})${b.run ? `; ${retract(b.run, 'leaves that import out')}` : ''}`;
+    return `it came dynamic in an imported profile (${b.format ?? 'snapshot'}${b.origin ? ` from ${b.origin}` : ''})${b.run ? `; ${outcome(b.run, 'leaves that import out')}` : ''}`;
   }
   // A tensor's entry holds scalar=auto_dynamic and an int's size=stride=auto_dynamic
   // (make_tensor, make_scalar): their join is dynamic everywhere, whatever the values.
@@ -686,11 +723,54 @@ function advise(s: DimStory, bothKinds: boolean, marked: boolean, live: string |
 
 /**
  * What advice to retract runs promises holds in the answer's window, a point or runs left out
- * (the fold without them is the window's): said so where that is not the whole log (trial s34b:
- * advice under --exclude-run read as if one retraction alone kept the dim static).
+ * (the fold without them is the window's): said so where the window leaves out events of the
+ * profile (trial s34b: advice under --exclude-run read as if one retraction alone kept the dim
+ * static), naming only what leaves some out (trial s35a F6: a point past the profile's last
+ * event, a run it has no events of or retracted already, read as a window that mattered).
  */
-function inThisWindow(w: Window): string {
-  return isWholeLog(w) ? '' : ` in this window (${windowWords(w).trim()})`;
+function inThisWindow(sql: Sql, dict: Dictionaries, profileId: number, w: Window): string {
+  if (isWholeLog(w)) return '';
+  const p = w.untilPosition;
+  const t = w.untilTime;
+  const cuts = (p !== undefined || t !== undefined) && !!sql.get('select 1 from events where profile_id = ? and (position > ? or time > ?) limit 1', profileId, p ?? Number.MAX_SAFE_INTEGER, t ?? Number.MAX_SAFE_INTEGER);
+  // a run counts where the profile has events of it in the window's point, not retracted there
+  const retracted = leftOutRuns(sql, profileId, { untilPosition: p, untilTime: t }, dict);
+  const runs = (w.excludeRuns ?? []).filter((run) => {
+    if (retracted.has(run)) return false;
+    const first = sql.get<{ f: number | string }>('select pr.first_position f from profile_runs pr join runs r on r.id = pr.run_id where pr.profile_id = ? and r.run = ?', profileId, run);
+    return first !== undefined && (p === undefined || Number(first.f) <= p);
+  });
+  const words = windowWords({ untilPosition: cuts ? p : undefined, untilTime: cuts ? t : undefined, excludeRuns: runs }).trim();
+  return words ? ` in this window (${words})` : '';
+}
+
+/** What a snapshot (an import) holds at a source's dim in a profile, read from its entry.imported event there. */
+function snapshotHolds(sql: Sql, dict: Dictionaries, profileId: number, acc: Acc, d: DimRef, importId: number): string {
+  const codeRow = dict.codeRow(acc.code);
+  if (codeRow === undefined) return 'absent';
+  const rows = sql.allRaw("select e.body_id from events e join sources s on s.id = e.source_id where e.profile_id = ? and e.kind = 'entry.imported' and e.run_id is null and e.code_id = ? and s.source = ?", profileId, codeRow, acc.source);
+  for (const [bodyId] of rows) {
+    const body = dict.body(Number(bodyId));
+    if ((body.stored as { import_id?: number | null }).import_id === importId && body.entry) return show(valueAt(entryFromJson(body.entry), d));
+  }
+  return 'absent';
+}
+
+/** What advice asks beyond the dim's story (explainWith makes it, each part read when first asked). */
+interface AdviceContext {
+  /** The profile's key where it is a live merge's target. */
+  live: string | null;
+  later: RetractedLater;
+  /** The runs that warm-started from a profile a run wrote (warm-starts.ts). */
+  carriers: (run: string) => Carriers;
+  kinds: (() => MergedKinds) | null;
+  without: (runs: readonly string[]) => Without;
+  /** inThisWindow's words. */
+  inWindow: string;
+  /** ` --job J` for `retract --run` of a run another job has too. */
+  jobFlag: (run: string) => string;
+  /** What a snapshot (its import) holds at the dim, as evidence prints it (`absent`: it has no entry of the source). */
+  snapshotHolds: (importId: number) => string;
 }
 
 function bothKindsAdvice(s: DimStory): string {
