@@ -31,6 +31,7 @@ export function storyJson(s: DimStory, records: ReadonlyMap<number, LoggedRecord
     static_before: evidenceJson(s.staticBefore),
     // cold_put: joined from a run that had not loaded the profile (store/cold-put.ts), which PyTorch's own file does not join
     became_dynamic: s.becameDynamic && { ...evidenceJson(s.becameDynamic), before: s.becameDynamic.before, cold_put: coldPut(s.becameDynamic, s.logged) },
+    static_since: evidenceJson(s.staticSince),
     static_again: s.staticAgain && { ...evidenceJson(s.staticAgain.at), dynamic_in: { ...evidenceJson(s.staticAgain.dynamicIn), before: s.staticAgain.dynamicIn.before, cold_put: s.staticAgain.dynamicInColdPut } },
     logged: s.logged && historyJson(records.get(s.logged.position)!),
     via: s.via && { cache_key: s.via.cacheKey, story: storyJson(s.via.story, records), retracted_since: s.via.retractedSince },
@@ -82,6 +83,8 @@ function storyLines(s: DimStory, indent: string): string[] {
     const runs = runsOfValues(s.values);
     // the count is of every value the dim was seen at, not of the one it holds (trial s28c: "static at 32, seen 5 times" of a 32 seen once)
     lines.push(`${indent}${label}: ${staticWords(s.dim, s.current, 'at ')}, its values seen ${counted(seen, 'time')}${runsWords(runs, ' (', ')')}${s.first ? `; first in ${where(s.first)}` : ''}`);
+    // another value this one took the place of: only an overwrite does that, never a join
+    if (s.staticSince) lines.push(`${indent}  ${s.current} since ${where(s.staticSince)}, an overwrite (it held ${s.first!.value} first; PyTorch overwrites an entry instead of joining under automatic_dynamic_shapes off: torch.compile(dynamic=False), or a line's "automatic_dynamic": false)`);
     // a dynamic dim a value took the place of: only an overwrite does that, never a join
     if (s.staticAgain) {
       const d = s.staticAgain.dynamicIn;

@@ -49,6 +49,12 @@ export interface DimStory {
    * where it had turned dynamic before.
    */
   staticAgain: { at: Evidence; dynamicIn: Evidence & { before: string }; dynamicInColdPut: boolean } | null;
+  /**
+   * A static dim that held another static value earlier in the window and was never dynamic
+   * there: the event since which it holds this one (an overwrite put it in the other's place;
+   * a join never does). Trial s35a: "static at 16 … first in #1" read as if #1 brought 16.
+   */
+  staticSince: Evidence | null;
   /** The record PyTorch itself logged for this change (from a trace), with its guard failure. */
   logged: Logged;
   /** When the change came in a merge of profiles: that profile's own story of the dim. */
@@ -397,6 +403,7 @@ function explainWith(ledger: Ledger, profileId: number, opts: ExplainOptions, on
         staticBefore: became ? (t?.staticBefore ?? null) : null,
         becameDynamic: became,
         staticAgain: !dynamic && t?.became && t.lastStatic && t.lastStatic.position > t.became.position ? { at: t.lastStatic, dynamicIn: t.became, dynamicInColdPut: coldPut(t.became, t.becameLogged) } : null,
+        staticSince: !dynamic && !t?.became && t?.lastStatic && t.first && t.lastStatic.value !== t.first.value ? t.lastStatic : null,
         logged,
         via,
         saw: saw.get(`${codeKey(acc.code)}\u0000${acc.source}`) ?? [],
