@@ -65,6 +65,15 @@ for (const dialect of DIALECTS)
       assert.doesNotMatch(dim0(cli(both, ['why']).stdout), /retracting run/);
     });
 
+    it('a mark of the dim in the log: feeding one value is not enough, and the advice says whose mark to remove (trial s35a F8)', () => {
+      const db = ledgerAt(dialect, dir, 'marked-fed.db');
+      writeFileSync(join(dir, 'marked-fed.jsonl'), [line(0, 'r1', 8), line(1, 'r1', 16), line(2, 'r2', 8, { mark_dynamic: [0] })].join('\n') + '\n');
+      assert.equal(cli(db, ['ingest', join(dir, 'marked-fed.jsonl')]).status, 0);
+      const w = dim0(cli(db, ['why']).stdout);
+      assert.match(w, /dim 0 of L\['x'\] took 2 values \(8, 16\); only feeding it one value and removing its mark \(torch\._dynamo\.mark_dynamic, in the events of run r2\) keeps it static/);
+      assert.doesNotMatch(w, /retracting run/);
+    });
+
     it("a run-less pickle that holds another value, not the run's: the advice holds, with no caveat that the pickle carries the run", () => {
       const db = ledgerAt(dialect, dir, 'carried.db');
       const r7 = join(dir, 'r7.jsonl');

@@ -424,6 +424,7 @@ function explainWith(ledger: Ledger, profileId: number, opts: ExplainOptions, on
           inWindow: (inWindow ??= inThisWindow(ledger.sql, dict, profileId, window)),
           jobFlag,
           snapshotHolds: (importId) => snapshotHolds(ledger.sql, dict, profileId, acc, d, importId),
+          markedInWindow: markedIn(acc, d, dict),
         });
         const inferred = dynamic && d.field === 'stride' ? strideInferredBy(acc.last) : null;
         if (inferred) story.advice += `; PyTorch infers the strides of ${acc.source} from its sizes while ${inferred} (is_stride_dynamic): this stride is not compiled dynamic`;
@@ -667,13 +668,15 @@ function advise(s: DimStory, bothKinds: boolean, marked: boolean, a: AdviceConte
     return `it came from ${s.via.cacheKey} in a merge: to change it, change ${s.via.cacheKey} (retract a run there) and merge into a new target (${newTarget(live)})`;
   }
   const markStatic = s.dim.field === 'size' && s.dim.index !== undefined ? `, or torch._dynamo.mark_static on dim ${s.dim.index}` : '';
+  // a mark of the dim in the window keeps it dynamic whatever it is fed (trial s35a F8)
+  const feedOne = (it: string) => (a.markedInWindow ? `feeding it one value and removing its mark (torch._dynamo.mark_dynamic, in ${a.markedInWindow}) keeps it static` : `feeding ${it}one value keeps it static`);
   if (s.logged) {
     // A record's `cached` is what PyTorch's profile held, which the run may have loaded from an
     // earlier run's file, never seeing it itself (trial s28a: "PyTorch saw 0.0 then 0.1 (run 2)" of a
     // run fed 0.1 alone); its `new` is what the run saw.
     // Retracting the run undoes its events; whether the dim is then static is the fold's to say
     // (trial s34b: other runs, a line with no run or a mark may keep it dynamic)
-    const held = `PyTorch's profile held ${recordValue(s.logged.cached)}, then ${b?.run ? `run ${b.run}` : 'a compile'} saw ${recordValue(s.logged.new)}: feeding one value keeps it static${markStatic}`;
+    const held = `PyTorch's profile held ${recordValue(s.logged.cached)}, then ${b?.run ? `run ${b.run}` : 'a compile'} saw ${recordValue(s.logged.new)}: ${feedOne('')}${markStatic}`;
     return b?.run ? `${held}; ${outcome(b.run, 'undoes that run')}` : held;
   }
   if (marked) {
@@ -705,7 +708,7 @@ function advise(s: DimStory, bothKinds: boolean, marked: boolean, a: AdviceConte
       }
     }
     if (onlyOthers.length) return claim(onlyOthers, top.value);
-    return `${what(s)} took ${s.values.length} values (${listed(s.values.map((v) => v.value))}); only feeding it one value keeps it static${markStatic}`;
+    return `${what(s)} took ${s.values.length} values (${listed(s.values.map((v) => v.value))}); only ${feedOne('it ')}${markStatic}`;
   }
   // An int's entry holds size and stride dynamic (make_scalar), a tensor's scalar (make_tensor):
   // a run that wrote such a field dynamic with no record while the source was the other kind
@@ -751,6 +754,20 @@ function inThisWindow(sql: Sql, dict: Dictionaries, profileId: number, w: Window
   return words ? ` in this window (${words})` : '';
 }
 
+/** The runs of the window's events that marked a size dim dynamic (mark_dynamic), in words; null where none did. */
+function markedIn(acc: Acc, d: DimRef, dict: Dictionaries): string | null {
+  if (d.field !== 'size' || d.index === undefined) return null;
+  const runs = new Set<string>();
+  for (const [bodyId, slot] of acc.carried) {
+    const shape = dict.body(bodyId).shape;
+    if (shape?.kind === 'tensor' && shape.markDynamic?.includes(d.index)) for (const r of slot.runs) runs.add(r);
+  }
+  if (!runs.size) return null;
+  const named = [...runs].filter((r) => r !== NO_RUN);
+  const words = named.length ? `the events of run${named.length > 1 ? 's' : ''} ${named.join(', ')}` : '';
+  return runs.has(NO_RUN) ? (words ? `${words}, and events with no run` : 'events with no run') : words;
+}
+
 /** What a snapshot (an import) holds at a source's dim in a profile, read from its entry.imported event there. */
 function snapshotHolds(sql: Sql, dict: Dictionaries, profileId: number, acc: Acc, d: DimRef, importId: number): string {
   const codeRow = dict.codeRow(acc.code);
@@ -776,6 +793,8 @@ interface AdviceContext {
   inWindow: string;
   /** ` --job J` for `retract --run` of a run another job has too. */
   jobFlag: (run: string) => string;
+  /** Where events of the window marked the dim dynamic (`run r2`, `runs r1, r2`, `events with no run`), null where none did. */
+  markedInWindow: string | null;
   /** What a snapshot (its import) holds at the dim, as evidence prints it (`absent`: it has no entry of the source). */
   snapshotHolds: (importId: number) => string;
 }

@@ -4,7 +4,7 @@ import { profileOptions, selectProfile, usage, windowFor, windowOptions, type Cl
 export function whyCommand(program: Command, ctx: CliContext): void {
   windowOptions(profileOptions(program.command('why').description('when and why each dim of a source became dynamic (every dynamic dim when no --source)')))
     .option('--source <source>', "the source, e.g. L['x']")
-    .option('--dim <n>', 'one dim: a number (a size dim), "scalar", "rank", or "stride N"')
+    .option('--dim <n>', 'one dim: a number (a size dim), "stride N", "scalar", or a number of dims: "rank" (of the size) or "stride"')
     .option('--code <ref>', 'one code id: a function name, file:line:name, or the code id text')
     .option('--json', 'JSON')
     .action(async (o: SelectOpts & WindowOpts & { source?: string; dim?: string; code?: string; json?: boolean }) => {
