@@ -65,6 +65,14 @@ for (const dialect of DIALECTS)
       assert.doesNotMatch(dim0(cli(both, ['why']).stdout), /retracting run/);
     });
 
+    it('runs that fed the kept value too, as many as those that fed it: no advice to retract most of its runs (the bench mix: 8 of 10)', () => {
+      const db = ledgerAt(dialect, dir, 'most.db');
+      // 8 in r0, r1, r2; 16 in r2, r3, r4: retracting r2, r3, r4 keeps 8, but takes 3 of its runs' worth
+      writeFileSync(join(dir, 'most.jsonl'), [line(0, 'r0', 8), line(1, 'r1', 8), line(2, 'r2', 8), line(3, 'r2', 16), line(4, 'r3', 16), line(5, 'r4', 16)].join('\n') + '\n');
+      assert.equal(cli(db, ['ingest', join(dir, 'most.jsonl')]).status, 0);
+      assert.doesNotMatch(dim0(cli(db, ['why']).stdout), /retracting run/);
+    });
+
     it('a mark of the dim in the log: feeding one value is not enough, and the advice says whose mark to remove (trial s35a F8)', () => {
       const db = ledgerAt(dialect, dir, 'marked-fed.db');
       writeFileSync(join(dir, 'marked-fed.jsonl'), [line(0, 'r1', 8), line(1, 'r1', 16), line(2, 'r2', 8, { mark_dynamic: [0] })].join('\n') + '\n');
