@@ -64,6 +64,29 @@ for (const dialect of DIALECTS)
     });
   });
 
+// Trial s35b: runs that brought every event of a source, with the runs that warm-started from
+// them, were said to leave it dynamic "without it and runs run2, run3: events of other runs, or
+// with no run, keep it so", where no other event was there; and advice for one rank took the run
+// from the job's other ranks too, unsaid.
+for (const dialect of DIALECTS)
+  describe(`${dialect}: advice where the runs brought all of a source, and where the job's other profiles have the run`, () => {
+    it("probe4's three runs, each warm from the last: retracting the three leaves no event of L['k']", () => {
+      const db = ledgerAt(dialect, dir, 'probe4.db');
+      for (const n of [1, 2, 3]) assert.equal(cli(db, ['ingest', '--run', `run${n}`, join(FIXTURES, 'multirun', 'probe4-local', `run${n}`)]).status, 0);
+      const w = cli(db, ['why', '--job', 'probe4', '--source', "L['k']", '--code', 'neg']).stdout;
+      assert.doesNotMatch(w, /stays dynamic/);
+      assert.match(w, /pgo-ledger retract --run run1 undoes that run, but runs run2, run3 warm-started from a profile that held what run run1 brought \(get_\*_code_state\), and PyTorch writes what it loaded into each profile it writes: retracting runs run1, run2, run3 \(pgo-ledger retract --run run1; pgo-ledger retract --run run2; pgo-ledger retract --run run3\) leaves no event of L\['k'\]/);
+    });
+
+    it('a run rank 1 has too: the advice for rank 0 says its retraction takes it from j1:1: too', () => {
+      const db = ledgerAt(dialect, dir, 'ranks.db');
+      const r = (rank: number, run: string, t: number, size: number) => JSON.stringify({ job: 'j1', rank, run, time: 1795687320 + t, code: { filename: '/m.py', firstlineno: 1, name: 'f' }, source: "L['x']", kind: 'tensor', size: [size], stride: [1] });
+      writeFileSync(join(dir, 'ranks.jsonl'), [r(0, 'r1', 0, 8), r(0, 'r2', 1, 8), r(0, 'r3', 2, 16), r(1, 'r3', 3, 4), r(1, 'r4', 4, 4)].join('\n') + '\n');
+      assert.equal(cli(db, ['ingest', join(dir, 'ranks.jsonl')]).status, 0);
+      assert.match(cli(db, ['why', '--job', 'j1', '--rank', '0']).stdout, /retracting run r3 \(pgo-ledger retract --run r3\) would keep dim 0 of L\['x'\] static at 8 \(retract has no --rank or --tag: it takes it from j1:1: too\)/);
+    });
+  });
+
 // Trial s35a F5, F6: the advice's retract command took the run from every job; "in this window"
 // was said where the window left out no event of the profile.
 const obs = (job: string, run: string, t: number, size: number) => JSON.stringify({ job, run, time: 1795687320 + t, code: { filename: '/m.py', firstlineno: 1, name: 'f' }, source: "L['x']", kind: 'tensor', size: [size], stride: [1] });

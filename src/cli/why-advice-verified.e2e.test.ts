@@ -82,6 +82,13 @@ for (const dialect of DIALECTS)
       assert.doesNotMatch(w, /retracting run/);
     });
 
+    it('marked in one run and with no run, three values: the advice names both marks and the values, not the first mark alone (trial s35b)', () => {
+      const db = ledgerAt(dialect, dir, 'two-marks.db');
+      writeFileSync(join(dir, 'two-marks.jsonl'), [line(0, 'r1', 8), line(1, 'r2', 16, { mark_dynamic: [0] }), line(2, 'r3', 32), line(3, null, 8, { mark_dynamic: [0] })].join('\n') + '\n');
+      assert.equal(cli(db, ['ingest', join(dir, 'two-marks.jsonl')]).status, 0);
+      assert.match(dim0(cli(db, ['why', '--exclude-run', 'r1']).stdout), /was marked dynamic \(torch\._dynamo\.mark_dynamic\) in #2 \(run r2\): .*; remove the marks \(in the events of run r2, and events with no run\) and feed it one value \(it took 16, 32, 8\) to keep it static/);
+    });
+
     it("a run-less pickle that holds another value, not the run's: the advice holds, with no caveat that the pickle carries the run", () => {
       const db = ledgerAt(dialect, dir, 'carried.db');
       const r7 = join(dir, 'r7.jsonl');

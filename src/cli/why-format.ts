@@ -84,11 +84,11 @@ function storyLines(s: DimStory, indent: string): string[] {
     // the count is of every value the dim was seen at, not of the one it holds (trial s28c: "static at 32, seen 5 times" of a 32 seen once)
     lines.push(`${indent}${label}: ${staticWords(s.dim, s.current, 'at ')}, its values seen ${counted(seen, 'time')}${runsWords(runs, ' (', ')')}${s.first ? `; first in ${where(s.first)}` : ''}`);
     // another value this one took the place of: only an overwrite does that, never a join
-    if (s.staticSince) lines.push(`${indent}  ${s.current} since ${where(s.staticSince)}, an overwrite (it held ${s.first!.value} first; PyTorch overwrites an entry instead of joining under automatic_dynamic_shapes off: torch.compile(dynamic=False), or a line's "automatic_dynamic": false)`);
+    if (s.staticSince) lines.push(`${indent}  ${s.current} since ${where(s.staticSince)}, an overwrite (${s.first!.value === s.current ? 'it held another value in between' : `it held ${s.first!.value} first`}; PyTorch overwrites an entry instead of joining under automatic_dynamic_shapes off: torch.compile(dynamic=False), or a line's "automatic_dynamic": false)`);
     // a dynamic dim a value took the place of: only an overwrite does that, never a join
     if (s.staticAgain) {
       const d = s.staticAgain.dynamicIn;
-      lines.push(`${indent}  static again: ${s.current} since ${where(s.staticAgain.at)}, an overwrite (PyTorch overwrites an entry instead of joining under automatic_dynamic_shapes off: torch.compile(dynamic=False)); dynamic before in ${where(d)}${s.staticAgain.dynamicInColdPut ? `, by joining a put of run ${d.run ?? '-'}, which had not loaded the profile (it started cold, or from another copy): PyTorch's own profile kept ${d.brought} there` : ''}`);
+      lines.push(`${indent}  static again: ${s.current} since ${where(s.staticAgain.at)}, an overwrite (PyTorch overwrites an entry instead of joining under automatic_dynamic_shapes off: torch.compile(dynamic=False), or a line's "automatic_dynamic": false); dynamic before in ${where(d)}${s.staticAgain.dynamicInColdPut ? `, by joining a put of run ${d.run ?? '-'}, which had not loaded the profile (it started cold, or from another copy): PyTorch's own profile kept ${d.brought} there` : ''}`);
     }
     const keep = s.advice.split('; ').find((x) => x.startsWith('TORCH_COMPILE_STATIC_SOURCES'));
     if (keep) lines.push(`${indent}  ${keep}`);

@@ -24,4 +24,14 @@ for (const dialect of DIALECTS)
       assert.equal(json.find((s) => s.dim.field === 'size')!.static_since!.position, 4);
       assert.equal(json.find((s) => s.dim.field === 'stride')!.static_since, null);
     });
+
+    it('8, 16 overwritten, then 8 overwritten back: static at 8 since #3, the value it held first being 8 too (trial s35b)', () => {
+      const db = ledgerAt(dialect, dir, 'back.db');
+      const ow = { automatic_dynamic: false };
+      writeFileSync(join(dir, 'back.jsonl'), [line('r1', 0, 8), line('r2', 1, 16, ow), line('r3', 2, 8, ow), line('r4', 3, 8, ow), line('r5', 4, 8)].join('\n') + '\n');
+      assert.equal(cli(db, ['ingest', join(dir, 'back.jsonl')]).status, 0);
+      assert.match(cli(db, ['why', '--source', "L['x']"]).stdout, /\n {4}8 since #3 \(observation, run r3, [^)]*\), an overwrite \(it held another value in between;/);
+      const json = JSON.parse(cli(db, ['why', '--source', "L['x']", '--json']).stdout) as { dim: { field: string }; static_since: { position: number } | null }[];
+      assert.equal(json.find((s) => s.dim.field === 'size')!.static_since!.position, 3);
+    });
   });

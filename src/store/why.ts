@@ -220,13 +220,16 @@ function explainWith(ledger: Ledger, profileId: number, opts: ExplainOptions, on
   // `retract --run` takes a run from every job that has it: advice names this profile's job
   // where another job has the run too (trial s35a F5: another job's profile changed unsaid)
   let job: string | undefined;
-  const jobFlags = new Map<string, string>();
+  const jobFlags = new Map<string, { flag: string; also: string[] }>();
   const jobFlag = (run: string) => {
     let f = jobFlags.get(run);
     if (f === undefined) {
       job ??= ledger.sql.get<{ job: string }>('select job from profiles where id = ?', profileId)!.job;
       const elsewhere = ledger.sql.get('select 1 from profile_runs pr join runs r on r.id = pr.run_id join profiles p on p.id = pr.profile_id where r.run = ? and p.job <> ? limit 1', run, job);
-      jobFlags.set(run, (f = elsewhere ? ` --job ${/^[\w.\/:@+-]+$/.test(job) ? job : shellQuoted(job)}` : ''));
+      // retract has no --rank or --tag: the job's other profiles that have the run lose it too (trial s35b)
+      const siblings = ledger.sql.allRaw('select p.cache_key from profile_runs pr join runs r on r.id = pr.run_id join profiles p on p.id = pr.profile_id where r.run = ? and p.job = ? and p.id <> ? order by p.cache_key', run, job, profileId).map((r) => String(r[0]));
+      f = { flag: elsewhere ? ` --job ${/^[\w.\/:@+-]+$/.test(job) ? job : shellQuoted(job)}` : '', also: siblings };
+      jobFlags.set(run, f);
     }
     return f;
   };
@@ -403,7 +406,8 @@ function explainWith(ledger: Ledger, profileId: number, opts: ExplainOptions, on
         staticBefore: became ? (t?.staticBefore ?? null) : null,
         becameDynamic: became,
         staticAgain: !dynamic && t?.became && t.lastStatic && t.lastStatic.position > t.became.position ? { at: t.lastStatic, dynamicIn: t.became, dynamicInColdPut: coldPut(t.became, t.becameLogged) } : null,
-        staticSince: !dynamic && !t?.became && t?.lastStatic && t.first && t.lastStatic.value !== t.first.value ? t.lastStatic : null,
+        // the static value last changed after the first evidence (an overwrite; 8, 16, then 8 again too: trial s35b)
+        staticSince: !dynamic && !t?.became && t?.lastStatic && t.first && isStaticText(t.first.value) && t.lastStatic.position !== t.first.position ? t.lastStatic : null,
         logged,
         via,
         saw: saw.get(`${codeKey(acc.code)}\u0000${acc.source}`) ?? [],
@@ -603,10 +607,15 @@ function retractedLaterText(run: string, later: RetractedLater): string {
  */
 function advise(s: DimStory, bothKinds: boolean, marked: boolean, a: AdviceContext): string {
   const { live, later, carriers, kinds, without, inWindow } = a;
-  const retractCmd = (run: string) => `pgo-ledger retract --run ${run}${a.jobFlag(run)}`;
+  const retractCmd = (run: string) => `pgo-ledger retract --run ${run}${a.jobFlag(run).flag}`;
+  // what those retractions take from the job's other profiles too (retract has no --rank or --tag: trial s35b)
+  const alsoFrom = (runs: readonly string[]) => {
+    const also = [...new Set(runs.filter((r) => !later.has(r)).flatMap((r) => a.jobFlag(r).also))];
+    return also.length ? ` (retract has no --rank or --tag: it takes ${runs.length > 1 ? 'them' : 'it'} from ${inWords(also)} too)` : '';
+  };
   const runsWord = (runs: readonly string[]) => `run${runs.length > 1 ? 's' : ''} ${runs.join(', ')}`;
   // How to leave a run out: retract it, or, where the ledger retracted it after the window, when it did.
-  const leaveOut = (run: string, does: string) => (later.has(run) ? `${retractedLaterText(run, later)}: answers whose window holds #${later.get(run)!.position} leave it out` : `${retractCmd(run)} ${does}`);
+  const leaveOut = (run: string, does: string) => (later.has(run) ? `${retractedLaterText(run, later)}: answers whose window holds #${later.get(run)!.position} leave it out` : `${retractCmd(run)} ${does}${alsoFrom([run])}`);
   // That leaving `runs` out keeps the dim static at `value` (the fold's word), each run retracted
   // after the window said as such, not advised again (trial s35a F3, F4)
   const claim = (runs: readonly string[], value: string): string => {
@@ -616,7 +625,7 @@ function advise(s: DimStory, bothKinds: boolean, marked: boolean, a: AdviceConte
     const at = `${staticWords(s.dim, value, 'at ')}${inWindow}`;
     if (!left.length) return `${gone.map((r) => retractedLaterText(r, later)).join('; ')}: without ${them}, ${what(s)} stays ${at} (answers whose window holds ${gone.length > 1 ? 'those positions' : `#${later.get(gone[0])!.position}`} leave ${them} out)`;
     const too = gone.length ? `, ${runsWord(gone)} left out too: ${gone.map((r) => retractedLaterText(r, later)).join('; ')}` : '';
-    return `retracting ${runsWord(left)} (${left.map(retractCmd).join('; ')}) would keep ${what(s)} ${at}${too}`;
+    return `retracting ${runsWord(left)} (${left.map(retractCmd).join('; ')}) would keep ${what(s)} ${at}${too}${alsoFrom(left)}`;
   };
   // What retracting a run does to the dim, by the window's fold without it, and without the
   // runs that warm-started from a profile it wrote where they carry it: never inferred from
@@ -630,7 +639,13 @@ function advise(s: DimStory, bothKinds: boolean, marked: boolean, a: AdviceConte
     if (warm.length) {
       const both = [run, ...warm];
       const kept2 = without(both);
-      if (isStaticText(kept2)) return `${leaveOut(run, does)}, but ${runsWord(warm)} warm-started from a profile that held what run ${run} brought (get_*_code_state), and PyTorch writes what it loaded into each profile it writes: ${claim(both, kept2)}`;
+      const carriedBy = `${leaveOut(run, does)}, but ${runsWord(warm)} warm-started from a profile that held what run ${run} brought (get_*_code_state), and PyTorch writes what it loaded into each profile it writes`;
+      if (isStaticText(kept2)) return `${carriedBy}: ${claim(both, kept2)}`;
+      // those runs brought every event of the source (or of the dim): no other events keep it (trial s35b)
+      if (kept2 !== '?') {
+        const left = both.filter((r) => !later.has(r));
+        return `${carriedBy}: ${left.length ? `retracting ${runsWord(left)} (${left.map(retractCmd).join('; ')})` : `without ${runsWord(both)}`} leaves no event of ${s.dim.field === 'size' && s.dim.index !== undefined ? what(s) : s.source}${inWindow}`;
+      }
     }
     // snapshots with no run, written later than the run, that hold this dim dynamic (their own
     // entry of the source, not their time alone: trial s35a F1)
@@ -680,7 +695,10 @@ function advise(s: DimStory, bothKinds: boolean, marked: boolean, a: AdviceConte
     return b?.run ? `${held}; ${outcome(b.run, 'undoes that run')}` : held;
   }
   if (marked) {
-    return `${what(s)} was marked dynamic (torch._dynamo.mark_dynamic) in #${b!.position}${b!.run ? ` (run ${b!.run})` : ''}: Dynamo makes a marked dim dynamic whatever values it sees, and logs no record for it; remove the mark to keep it static`;
+    // other marks of the dim, and the values it took, keep it dynamic as well (trial s35b)
+    const marks = a.markedInWindow ? `the marks (in ${a.markedInWindow})` : 'the mark';
+    const fed = s.values.length >= 2 ? ` and feed it one value (it took ${listed(s.values.map((v) => v.value))})` : '';
+    return `${what(s)} was marked dynamic (torch._dynamo.mark_dynamic) in #${b!.position}${b!.run ? ` (run ${b!.run})` : ''}: Dynamo makes a marked dim dynamic whatever values it sees, and logs no record for it; remove ${marks}${fed} to keep it static`;
   }
   // Values seen explain a change only where the event that made it dynamic joined a value:
   // one that brought it dynamic itself (a snapshot holding `?`: a mark, an import) is the
@@ -796,8 +814,8 @@ interface AdviceContext {
   without: (runs: readonly string[]) => Without;
   /** inThisWindow's words. */
   inWindow: string;
-  /** ` --job J` for `retract --run` of a run another job has too. */
-  jobFlag: (run: string) => string;
+  /** ` --job J` for `retract --run` of a run another job has too; the job's other profiles (ranks, tags) it takes the run from too. */
+  jobFlag: (run: string) => { flag: string; also: string[] };
   /** Where events of the window marked the dim dynamic (`run r2`, `runs r1, r2`, `events with no run`), null where none did. */
   markedInWindow: string | null;
   /** What a snapshot (its import) holds at the dim, as evidence prints it (`absent`: it has no entry of the source). */
