@@ -123,7 +123,9 @@ export function windowFor(l: Ledger, o: WindowOpts, point: string | undefined = 
       }
     }
   }
-  excludedRunNote(l, w);
+  // diff's two windows: a run retracted inside one is left out by the other's what-if still, so
+  // "changes nothing" is said of a single window only
+  excludedRunNote(l, w, flag === '--as-of');
   return w;
 }
 
@@ -135,9 +137,10 @@ const noted = new Set<string>();
  * answer is right, and reads as if leaving the run out did nothing): said on stderr, once, as
  * `retract` says it (warm-starts.ts).
  */
-function excludedRunNote(l: Ledger, w: Window): void {
+function excludedRunNote(l: Ledger, w: Window, single: boolean): void {
   if (!w.excludeRuns?.length) return;
   for (const n of l.excludedRunNotes(w)) {
+    if (n.retracted && !single) continue;
     const k = `${n.cacheKey}\u0000${n.run}`;
     if (noted.has(k)) continue;
     noted.add(k);

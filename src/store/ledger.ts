@@ -86,7 +86,8 @@ export interface Ledger {
    * What still carries what each run the window leaves out as a what-if brought, by profile (runs
    * that warm-started from it, later snapshots with no run): a note each, in retract's words.
    */
-  excludedRunNotes(window: Window): { cacheKey: string; run: string; note: string }[];
+  /** `retracted`: the note that the window's retraction of the run leaves it out already. */
+  excludedRunNotes(window: Window): { cacheKey: string; run: string; note: string; retracted: boolean }[];
   /** Which string objects each code id's were in the process that wrote the newest trace snapshot the window folds (code-origins.ts), null where none. */
   codeOrigins(profileId: number, window?: Window): CodeStrings | null;
   /** The recorded snapshot of an import (format and raw bytes). */

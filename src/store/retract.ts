@@ -50,7 +50,9 @@ export function retractRun(
   const dict = dictionaries(ledger.sql);
   const carried = retracted
     .map((cacheKey) => ({ cacheKey, ...warmStartCarriers(ledger.sql, dict, ledger.profileByKey(cacheKey)!.id, {})(run) }))
-    .filter(carriesAny);
+    .filter(carriesAny)
+    // the snapshots as the library gives them (their import ids are why's to read)
+    .map((c) => ({ ...c, snapshots: c.snapshots.map(({ format, origin, position }): CarrierSnapshot => ({ format, origin, position })) }));
   const merged = retracted.map((cacheKey) => ({ cacheKey, into: mergedSince(ledger, cacheKey, run) })).filter((m) => m.into.length);
   if (retracted.length) {
     ledger.append(

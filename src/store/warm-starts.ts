@@ -11,14 +11,23 @@ export interface CarrierSnapshot {
   origin: string;
   /** Its first event in the profile. */
   position: number;
-  /** Its import (imports' id): its entries are the events of the profile whose body names it. */
+}
+
+/** Carriers as the notes say them and the library gives them (retractRun's `carried`). */
+export interface CarriersSaid {
+  runs: readonly string[];
+  snapshots: readonly CarrierSnapshot[];
+}
+
+/** A CarrierSnapshot with its import (imports' id): its entries are the events of the profile whose body names it (why reads them). */
+export interface CarrierImport extends CarrierSnapshot {
   importId: number;
 }
 
 /** What carries what a run brought to a profile: later runs that warm-started, and snapshots with no run. */
 export interface Carriers {
   runs: string[];
-  snapshots: CarrierSnapshot[];
+  snapshots: CarrierImport[];
 }
 
 /**
@@ -76,7 +85,7 @@ export function warmStartCarriers(sql: Sql, dict: Dictionaries, profileId: numbe
     if (t === undefined) return none();
     const runs: string[] = [];
     for (const g of gets) if (g.run !== run && g.time > t && !runs.includes(g.run)) runs.push(g.run);
-    const snaps: CarrierSnapshot[] = [];
+    const snaps: CarrierImport[] = [];
     for (const [id, s] of snapshots) if (s.time > t) snaps.push({ ...named(id), position: s.position, importId: id });
     return { runs, snapshots: snaps };
   };
@@ -95,7 +104,7 @@ function firstTime(sql: Sql, profileId: number, run: string): number | undefined
 export type LeaveOut = 'retract' | 'exclude';
 
 /** What leaving out `runs` leaves in place, in the words `why`, `retract` and `--exclude-run` use (carriers: warmStartCarriers'). */
-export function carriedAdvice(runs: readonly string[], carriers: Carriers, how: LeaveOut = 'retract'): string {
+export function carriedAdvice(runs: readonly string[], carriers: CarriersSaid, how: LeaveOut = 'retract'): string {
   const what = runs.length > 1 ? `runs ${runs.join(', ')}` : `run ${runs[0]}`;
   const out: string[] = [];
   const c = carriers.runs;
@@ -122,10 +131,10 @@ export function carriedAdvice(runs: readonly string[], carriers: Carriers, how: 
 }
 
 /** Whether anything carries what the run brought (carriedAdvice has something to say). */
-export const carriesAny = (c: Carriers): boolean => c.runs.length > 0 || c.snapshots.length > 0;
+export const carriesAny = (c: CarriersSaid): boolean => c.runs.length > 0 || c.snapshots.length > 0;
 
 /** The note for a profile where `carriers` carry what the run left out (by `retract`, or `--exclude-run`) brought. */
-export function carriedNote(run: string, cacheKey: string, carriers: Carriers, how: LeaveOut = 'retract'): string {
+export function carriedNote(run: string, cacheKey: string, carriers: CarriersSaid, how: LeaveOut = 'retract'): string {
   const left = how === 'retract' ? `run ${run} is left out of its answers` : `--exclude-run ${run} leaves it out of this answer`;
   return `pgo-ledger: note: ${cacheKey}: ${left}, ${carriedAdvice([run], carriers, how)}\n`;
 }
@@ -137,8 +146,8 @@ export function carriedNote(run: string, cacheKey: string, carriers: Carriers, h
  * other runs left out carrying nothing), in the words retract's note uses; where the window
  * holds the run's retraction, that it changes nothing. Empty where nothing is to be said.
  */
-export function excludedRunNotes(sql: Sql, dict: Dictionaries, w: Window): { cacheKey: string; run: string; note: string }[] {
-  const notes: { cacheKey: string; run: string; note: string }[] = [];
+export function excludedRunNotes(sql: Sql, dict: Dictionaries, w: Window): { cacheKey: string; run: string; note: string; retracted: boolean }[] {
+  const notes: { cacheKey: string; run: string; note: string; retracted: boolean }[] = [];
   for (const run of new Set(w.excludeRuns ?? [])) {
     const others = (w.excludeRuns ?? []).filter((r) => r !== run);
     const rows = sql.allRaw('select p.id, p.cache_key from profile_runs pr join runs r on r.id = pr.run_id join profiles p on p.id = pr.profile_id where r.run = ? order by p.cache_key', run);
@@ -146,12 +155,12 @@ export function excludedRunNotes(sql: Sql, dict: Dictionaries, w: Window): { cac
       // a run the window's retractions leave out already: the what-if changes nothing there (trial s34b: no word)
       const retracted = retractionsIn(sql, Number(pid), { ...w, excludeRuns: [] }, dict).find((r) => r.run === run);
       if (retracted) {
-        notes.push({ cacheKey: String(cacheKey), run, note: `pgo-ledger: note: ${String(cacheKey)}: --exclude-run ${run} changes nothing here: run ${run} was retracted at #${retracted.position}, and answers leave it out already\n` });
+        notes.push({ cacheKey: String(cacheKey), run, note: `pgo-ledger: note: ${String(cacheKey)}: --exclude-run ${run} changes nothing here: run ${run} was retracted at #${retracted.position}, and answers leave it out already\n`, retracted: true });
         continue;
       }
       const carriers = warmStartCarriers(sql, dict, Number(pid), { ...w, excludeRuns: others })(run);
       if (!carriesAny(carriers)) continue;
-      notes.push({ cacheKey: String(cacheKey), run, note: carriedNote(run, String(cacheKey), carriers, 'exclude') });
+      notes.push({ cacheKey: String(cacheKey), run, note: carriedNote(run, String(cacheKey), carriers, 'exclude'), retracted: false });
     }
   }
   return notes;
