@@ -103,28 +103,41 @@ function firstTime(sql: Sql, profileId: number, run: string): number | undefined
  */
 export type LeaveOut = 'retract' | 'exclude';
 
-/** What leaving out `runs` leaves in place, in the words `why`, `retract` and `--exclude-run` use (carriers: warmStartCarriers'). */
-export function carriedAdvice(runs: readonly string[], carriers: CarriersSaid, how: LeaveOut = 'retract'): string {
-  const what = runs.length > 1 ? `runs ${runs.join(', ')}` : `run ${runs[0]}`;
-  const out: string[] = [];
-  const c = carriers.runs;
-  if (c.length) {
-    const them = c.length > 1 ? `runs ${c.join(', ')}` : `run ${c[0]}`;
-    const too = how === 'retract' ? `retract ${c.length > 1 ? 'them' : 'it'} too (${c.map((r) => `pgo-ledger retract --run ${r}`).join('; ')})` : `leave ${c.length > 1 ? 'them' : 'it'} out too (${c.map((r) => `--exclude-run ${r}`).join(' ')})`;
-    out.push(`${them} warm-started from a profile that held what ${what} brought (get_*_code_state), and PyTorch writes what it loaded into each profile it writes, so ${c.length > 1 ? 'their profiles still carry' : 'its profile still carries'} it: ${too} to leave out all that ${what} brought`);
-  }
-  // one file read several times (a watch of a cache folder that PyTorch rewrites after each
-  // run) named once, with each snapshot's position (trial s27a: the same path three times)
+/** `run r1`, `runs r1, r2`. */
+export function runsWord(runs: readonly string[]): string {
+  return runs.length > 1 ? `runs ${runs.join(', ')}` : `run ${runs[0]}`;
+}
+
+/**
+ * Snapshots by file, each named once with its positions (`the pickle snapshot F (#70, #92)`):
+ * one file read several times (a watch of a cache folder that PyTorch rewrites after each run)
+ * is one name (trial s27a: the same path three times).
+ */
+export function snapshotFiles(snapshots: readonly CarrierSnapshot[]): string[] {
   const files = new Map<string, number[]>();
-  for (const x of carriers.snapshots) {
+  for (const x of snapshots) {
     const k = `the ${x.format} snapshot ${x.origin}`;
     const at = files.get(k);
     if (at) at.push(x.position);
     else files.set(k, [x.position]);
   }
-  if (files.size) {
-    const many = files.size > 1;
-    const them = [...files].map(([k, at]) => `${k} (#${at.join(', #')})`).join(', ');
+  return [...files].map(([k, at]) => `${k} (#${at.join(', #')})`);
+}
+
+/** What leaving out `runs` leaves in place, in the words `why`, `retract` and `--exclude-run` use (carriers: warmStartCarriers'). */
+export function carriedAdvice(runs: readonly string[], carriers: CarriersSaid, how: LeaveOut = 'retract'): string {
+  const what = runsWord(runs);
+  const out: string[] = [];
+  const c = carriers.runs;
+  if (c.length) {
+    const them = runsWord(c);
+    const too = how === 'retract' ? `retract ${c.length > 1 ? 'them' : 'it'} too (${c.map((r) => `pgo-ledger retract --run ${r}`).join('; ')})` : `leave ${c.length > 1 ? 'them' : 'it'} out too (${c.map((r) => `--exclude-run ${r}`).join(' ')})`;
+    out.push(`${them} warm-started from a profile that held what ${what} brought (get_*_code_state), and PyTorch writes what it loaded into each profile it writes, so ${c.length > 1 ? 'their profiles still carry' : 'its profile still carries'} it: ${too} to leave out all that ${what} brought`);
+  }
+  const files = snapshotFiles(carriers.snapshots);
+  if (files.length) {
+    const many = files.length > 1;
+    const them = files.join(', ');
     out.push(`${them}, ingested with no run and written later than ${what} (by ${many ? 'their files\' times' : 'its file\'s time'}: a copy that did not keep it tells otherwise), ${many ? 'hold' : 'holds'} what ${what} brought too (PyTorch writes what it loaded into each profile it writes): no run names ${many ? 'them' : 'it'}, so no ${how === 'retract' ? 'retraction' : '--exclude-run'} leaves ${many ? 'them' : 'it'} out`);
   }
   return `but ${out.join('; and ')}`;

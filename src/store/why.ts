@@ -11,7 +11,7 @@ import { matchCodeIn } from './code-ref.ts';
 import { knownRead, listed, noSuchSource, sourcesOf, windowWords } from './known.ts';
 import { dictionaries, scanEvents, type Dictionaries } from './log.ts';
 import { isWholeLog, leftOutRuns, retractionsIn, windowFolds } from './window.ts';
-import { warmStartCarriers, type Carriers } from './warm-starts.ts';
+import { runsWord, snapshotFiles, warmStartCarriers, type Carriers } from './warm-starts.ts';
 import { liveMerges } from './live-merges.ts';
 import { snapshotKind } from '../model/snapshot-kind.ts';
 import { mergedKinds, type MergedKinds } from './merged-kinds.ts';
@@ -613,9 +613,9 @@ function advise(s: DimStory, bothKinds: boolean, marked: boolean, a: AdviceConte
     const also = [...new Set(runs.filter((r) => !later.has(r)).flatMap((r) => a.jobFlag(r).also))];
     return also.length ? ` (retract has no --rank or --tag: it takes ${runs.length > 1 ? 'them' : 'it'} from ${inWords(also)} too)` : '';
   };
-  const runsWord = (runs: readonly string[]) => `run${runs.length > 1 ? 's' : ''} ${runs.join(', ')}`;
   // How to leave a run out: retract it, or, where the ledger retracted it after the window, when it did.
   const leaveOut = (run: string, does: string) => (later.has(run) ? `${retractedLaterText(run, later)}: answers whose window holds #${later.get(run)!.position} leave it out` : `${retractCmd(run)} ${does}${alsoFrom([run])}`);
+  const retracting = (runs: readonly string[]) => `retracting ${runsWord(runs)} (${runs.map(retractCmd).join('; ')})`;
   // That leaving `runs` out keeps the dim static at `value` (the fold's word), each run retracted
   // after the window said as such, not advised again (trial s35a F3, F4)
   const claim = (runs: readonly string[], value: string): string => {
@@ -625,7 +625,7 @@ function advise(s: DimStory, bothKinds: boolean, marked: boolean, a: AdviceConte
     const at = `${staticWords(s.dim, value, 'at ')}${inWindow}`;
     if (!left.length) return `${gone.map((r) => retractedLaterText(r, later)).join('; ')}: without ${them}, ${what(s)} stays ${at} (answers whose window holds ${gone.length > 1 ? 'those positions' : `#${later.get(gone[0])!.position}`} leave ${them} out)`;
     const too = gone.length ? `, ${runsWord(gone)} left out too: ${gone.map((r) => retractedLaterText(r, later)).join('; ')}` : '';
-    return `retracting ${runsWord(left)} (${left.map(retractCmd).join('; ')}) would keep ${what(s)} ${at}${too}${alsoFrom(left)}`;
+    return `${retracting(left)} would keep ${what(s)} ${at}${too}${alsoFrom(left)}`;
   };
   // What retracting a run does to the dim, by the window's fold without it, and without the
   // runs that warm-started from a profile it wrote where they carry it: never inferred from
@@ -644,17 +644,15 @@ function advise(s: DimStory, bothKinds: boolean, marked: boolean, a: AdviceConte
       // those runs brought every event of the source (or of the dim): no other events keep it (trial s35b)
       if (kept2 !== '?') {
         const left = both.filter((r) => !later.has(r));
-        return `${carriedBy}: ${left.length ? `retracting ${runsWord(left)} (${left.map(retractCmd).join('; ')})` : `without ${runsWord(both)}`} leaves no event of ${s.dim.field === 'size' && s.dim.index !== undefined ? what(s) : s.source}${inWindow}`;
+        return `${carriedBy}: ${left.length ? retracting(left) : `without ${runsWord(both)}`} leaves no event of ${s.dim.field === 'size' && s.dim.index !== undefined ? what(s) : s.source}${inWindow}`;
       }
     }
     // snapshots with no run, written later than the run, that hold this dim dynamic (their own
     // entry of the source, not their time alone: trial s35a F1)
-    // one file read several times named once, with each snapshot's position (trial s27a)
-    const files = new Map<string, number[]>();
-    for (const x of carriers(run).snapshots) if (a.snapshotHolds(x.importId) === '?') files.set(`the ${x.format} snapshot ${x.origin}`, [...(files.get(`the ${x.format} snapshot ${x.origin}`) ?? []), x.position]);
-    const many = files.size > 1;
-    const why = files.size
-      ? `${inWords([...files].map(([k, at]) => `${k} (#${at.join(', #')})`))}, ingested with no run and written later than run ${run} (by ${many ? "their files' times" : "its file's time"}: a copy that did not keep it tells otherwise), ${many ? 'hold' : 'holds'} it dynamic: no run names ${many ? 'them' : 'it'}, so no retraction leaves ${many ? 'them' : 'it'} out`
+    const files = snapshotFiles(carriers(run).snapshots.filter((x) => a.snapshotHolds(x.importId) === '?'));
+    const many = files.length > 1;
+    const why = files.length
+      ? `${inWords(files)}, ingested with no run and written later than run ${run} (by ${many ? "their files' times" : "its file's time"}: a copy that did not keep it tells otherwise), ${many ? 'hold' : 'holds'} it dynamic: no run names ${many ? 'them' : 'it'}, so no retraction leaves ${many ? 'them' : 'it'} out`
       : 'events of other runs, or with no run, keep it so';
     return `${leaveOut(run, does)}, but ${what(s)} stays dynamic without it${warm.length ? ` and ${runsWord(warm)}, which warm-started from it` : ''}${inWindow}: ${why}`;
   };
