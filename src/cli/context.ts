@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { inputError } from '../errors.ts';
-import { knownRuns, listed } from '../store/known.ts';
+import { jobsThere, knownRuns, listed } from '../store/known.ts';
 import type { Ledger, ProfileRow } from '../store/ledger.ts';
 import type { StreamView } from '../store/fold.ts';
 import type { Profile } from '../model/profile.ts';
@@ -191,8 +191,7 @@ export function selectProfile(l: Ledger, given: SelectOpts): ProfileRow {
   if (exact) return exact;
   if (!all.length) {
     // what there is, as a --rank or --code that fits nothing says it
-    const jobs = [...new Set(l.profiles().map((p) => p.key.job))];
-    usage(`no profile for job ${o.job} (${jobs.length ? `the ledger's jobs: ${listed(jobs)}; pgo-ledger jobs lists their profiles` : 'the ledger holds no profile yet'})`);
+    usage(`no profile for job ${o.job} (${jobsThere(l.profiles(), o.job, 'pgo-ledger jobs lists their profiles')})`);
   }
   if (!fits.length) usage(`no profile for job ${o.job}${o.rank !== undefined ? ` rank ${o.rank}` : ''}${o.tag !== undefined ? ` tag ${JSON.stringify(o.tag)}` : ''} (it has: ${all.map((p) => p.cacheKey).join(', ')})`);
   return usage(`job ${o.job} has several profiles (${fits.map((p) => p.cacheKey).join(', ')}): pick one with --rank/--tag`);

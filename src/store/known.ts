@@ -51,6 +51,19 @@ export function knownRuns(ledger: Named, runs: readonly string[] | undefined, wo
 }
 
 /**
+ * What there is where a job names no profile: the ledger's jobs, and, where the job given is a
+ * profile's cache key (`jobs` prints them: `j1:None:`), that a job is its first part (trial
+ * s35b: `retract --job j1:0:` said the run had no events in that "job").
+ */
+export function jobsThere(profiles: readonly { cacheKey: string; key: { job: string } }[], job: string, lists: string): string {
+  const jobs = [...new Set(profiles.map((p) => p.key.job))].sort();
+  if (!jobs.length) return 'the ledger holds no profile yet';
+  const keyed = profiles.find((p) => p.cacheKey === job);
+  const key = keyed ? `${job} is the cache key of a profile of job ${keyed.key.job}, a job id its first part; ` : '';
+  return `${key}the ledger's jobs: ${listed(jobs)}; ${lists}`;
+}
+
+/**
  * A window's points are a log position and a time the rule can compare: NaN compares false
  * with every event (an empty answer as a position, the whole log as a time), and a fraction or
  * a negative number is no position; the command line's parsePoint never makes one.

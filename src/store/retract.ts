@@ -3,7 +3,7 @@ import type { Ledger } from './ledger.ts';
 import { dictionaries } from './log.ts';
 import { carriesAny, warmStartCarriers, type CarrierSnapshot } from './warm-starts.ts';
 import { inputError } from '../errors.ts';
-import { listed, RUN_FIELDS as RUN_LISTS, type RunWords } from './known.ts';
+import { jobsThere, listed, RUN_FIELDS as RUN_LISTS, type RunWords } from './known.ts';
 import { runsByProfile } from './profile-runs.ts';
 
 /**
@@ -37,6 +37,10 @@ export function retractRun(
         k,
       )
       .some((r) => (decodePayload(r.payload) as { run?: unknown }).run === run);
+  // a job no profile has, said so rather than as a run with no events in it
+  if (!keys.length && opts.job !== undefined && ![...jobOf!.values()].includes(opts.job)) {
+    throw inputError(`no job ${opts.job} (${jobsThere(ledger.profiles(), opts.job, (opts.words ?? RUN_LISTS).lists)})`);
+  }
   if (!keys.length) {
     // a misspelt run would retract nothing, silently (trial s28b: the library did, the command line
     // refused it): the runs there are (of the job asked), as an unknown --code or --job lists what there is
