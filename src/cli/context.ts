@@ -92,7 +92,7 @@ export interface WindowOpts {
  * stderr names the log's last position or time. A point before the log's first event holds
  * nothing (exit 0 all the same, as past the end: the answer is right): a note says so.
  */
-export function windowFor(l: Ledger, o: WindowOpts, point: string | undefined = o.asOf, flag = '--as-of'): Window {
+export function windowFor(l: Ledger, o: WindowOpts, point: string | undefined = o.asOf, flag = '--as-of', profile?: ProfileRow): Window {
   knownRuns(l, o.excludeRun, EXCLUDE_RUN);
   const w = windowOf(o, point);
   if (w.untilPosition !== undefined || w.untilTime !== undefined) {
@@ -125,7 +125,7 @@ export function windowFor(l: Ledger, o: WindowOpts, point: string | undefined = 
   }
   // diff's two windows: a run retracted inside one is left out by the other's what-if still, so
   // "changes nothing" is said of a single window only
-  excludedRunNote(l, w, flag === '--as-of');
+  excludedRunNote(l, w, flag === '--as-of', profile);
   return w;
 }
 
@@ -137,9 +137,9 @@ const noted = new Set<string>();
  * answer is right, and reads as if leaving the run out did nothing): said on stderr, once, as
  * `retract` says it (warm-starts.ts).
  */
-function excludedRunNote(l: Ledger, w: Window, single: boolean): void {
+function excludedRunNote(l: Ledger, w: Window, single: boolean, profile?: ProfileRow): void {
   if (!w.excludeRuns?.length) return;
-  for (const n of l.excludedRunNotes(w)) {
+  for (const n of l.excludedRunNotes(w, profile?.id)) {
     if (n.retracted && !single) continue;
     const k = `${n.cacheKey}\u0000${n.run}`;
     if (noted.has(k)) continue;

@@ -86,8 +86,11 @@ export interface Ledger {
    * What still carries what each run the window leaves out as a what-if brought, by profile (runs
    * that warm-started from it, later snapshots with no run): a note each, in retract's words.
    */
-  /** `retracted`: the note that the window's retraction of the run leaves it out already. */
-  excludedRunNotes(window: Window): { cacheKey: string; run: string; note: string; retracted: boolean }[];
+  /**
+   * `retracted`: the note that the window's retraction of the run leaves it out already.
+   * `profileId`: the profile an answer reads; only its notes, and one for a run it holds no event of.
+   */
+  excludedRunNotes(window: Window, profileId?: number): { cacheKey: string; run: string; note: string; retracted: boolean }[];
   /** Which string objects each code id's were in the process that wrote the newest trace snapshot the window folds (code-origins.ts), null where none. */
   codeOrigins(profileId: number, window?: Window): CodeStrings | null;
   /** The recorded snapshot of an import (format and raw bytes). */
@@ -407,10 +410,10 @@ function createLedger(db: OpenedDatabase): Ledger {
       syncCache();
       return newestImport(sql, interner.dict, pid, window);
     },
-    excludedRunNotes(window) {
+    excludedRunNotes(window, profileId) {
       settle();
       syncCache();
-      return excludedRunNotes(sql, interner.dict, window);
+      return excludedRunNotes(sql, interner.dict, window, profileId);
     },
     codeOrigins(pid, window = {}) {
       settle();

@@ -2,6 +2,7 @@ import type { Sql } from './database.ts';
 import { eachImportedEvent, importedBodies } from './imported-events.ts';
 import type { Dictionaries } from './log.ts';
 import { retractionsIn, type Window } from './window.ts';
+import { listed } from './known.ts';
 import { snapshotKind } from '../model/snapshot-kind.ts';
 
 /** A snapshot ingested with no run (a profile pickle, a mega-cache, a remote value) that carries what a run brought. */
@@ -158,12 +159,22 @@ export function carriedNote(run: string, cacheKey: string, carriers: CarriersSai
  * runs that warm-started from it and the later snapshots with no run: warmStartCarriers', the
  * other runs left out carrying nothing), in the words retract's note uses; where the window
  * holds the run's retraction, that it changes nothing. Empty where nothing is to be said.
+ * With `profileId` (the profile an answer reads), only that profile's notes, and where it holds
+ * no event of the run, that the what-if changes nothing there (trial s35b: a run of another job
+ * left out, silently).
  */
-export function excludedRunNotes(sql: Sql, dict: Dictionaries, w: Window): { cacheKey: string; run: string; note: string; retracted: boolean }[] {
+export function excludedRunNotes(sql: Sql, dict: Dictionaries, w: Window, profileId?: number): { cacheKey: string; run: string; note: string; retracted: boolean }[] {
   const notes: { cacheKey: string; run: string; note: string; retracted: boolean }[] = [];
   for (const run of new Set(w.excludeRuns ?? [])) {
     const others = (w.excludeRuns ?? []).filter((r) => r !== run);
-    const rows = sql.allRaw('select p.id, p.cache_key from profile_runs pr join runs r on r.id = pr.run_id join profiles p on p.id = pr.profile_id where r.run = ? order by p.cache_key', run);
+    const all = sql.allRaw('select p.id, p.cache_key from profile_runs pr join runs r on r.id = pr.run_id join profiles p on p.id = pr.profile_id where r.run = ? order by p.cache_key', run);
+    const rows = profileId === undefined ? all : all.filter(([pid]) => Number(pid) === profileId);
+    if (profileId !== undefined && !rows.length) {
+      const cacheKey = String(sql.allRaw('select cache_key from profiles where id = ?', profileId)[0]?.[0] ?? profileId);
+      const where = all.map(([, k]) => String(k));
+      notes.push({ cacheKey, run, note: `pgo-ledger: note: ${cacheKey}: --exclude-run ${run} changes nothing here: run ${run} has no events in this profile (its events are in ${listed(where)})\n`, retracted: false });
+      continue;
+    }
     for (const [pid, cacheKey] of rows) {
       // a run the window's retractions leave out already: the what-if changes nothing there (trial s34b: no word)
       const retracted = retractionsIn(sql, Number(pid), { ...w, excludeRuns: [] }, dict).find((r) => r.run === run);

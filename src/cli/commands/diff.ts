@@ -13,8 +13,8 @@ export function diffCommand(program: Command, ctx: CliContext): void {
       const { firstOutside, retractionsIn } = await import('../../store/window.ts');
       const l = await ctx.open();
       const p = selectProfile(l, o);
-      const to = windowFor(l, o, o.to, '--to');
-      const from = windowFor(l, o, o.from, '--from');
+      const to = windowFor(l, o, o.to, '--to', p);
+      const from = windowFor(l, o, o.from, '--from', p);
       if ((from.untilPosition ?? 0) > (to.untilPosition ?? Infinity) || (from.untilTime ?? 0) > (to.untilTime ?? Infinity)) usage(`--from ${o.from} comes after --to ${o.to}`);
       // a position and a time: the diff of two windows that do not nest reads as changes undone
       const outside = o.to !== undefined && (from.untilPosition === undefined) !== (to.untilPosition === undefined) ? firstOutside(l.sql, p.id, from, to) : null;

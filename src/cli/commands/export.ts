@@ -35,7 +35,7 @@ export function exportCommand(program: Command, ctx: CliContext): void {
       }
       const l = await ctx.open();
       const p = selectProfile(l, o);
-      const window = windowFor(l, o);
+      const window = windowFor(l, o, o.asOf, '--as-of', p);
       const view = profileAt(l, p, window);
       refuseEmpty(p.cacheKey, view.profile, o);
       const protocol = Number(o.protocol) as PickleProtocol;

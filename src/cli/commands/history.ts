@@ -14,7 +14,7 @@ export function historyCommand(program: Command, ctx: CliContext): void {
       const { historyJson, historyText } = await import('../json.ts');
       const l = await ctx.open();
       const p = selectProfile(l, o);
-      const w = windowFor(l, o);
+      const w = windowFor(l, o, o.asOf, '--as-of', p);
       // --code names one of the profile's code ids, whatever the rows hold (one rule, as why's)
       const codes = o.code === undefined && o.source === undefined ? [] : [...l.fold(p.id, w).profile.codes.values()];
       const wanted = o.code === undefined ? null : matchCodeIn(l, p.id, w, o.code, '--code', codes.map((c) => c.id));

@@ -21,7 +21,7 @@ export function publishCommand(program: Command, ctx: CliContext): void {
       const p = selectProfile(l, o);
       // Redis refuses an expiry of 0 ("invalid expire time") only after the profile was read and sent
       if (o.ttl !== undefined && !/^0*[1-9]\d*$/.test(o.ttl)) usage(`--ttl ${o.ttl}: want whole seconds above 0 (leave it out for no expiry)`);
-      const window = windowFor(l, o);
+      const window = windowFor(l, o, o.asOf, '--as-of', p);
       const view = profileAt(l, p, window);
       refuseEmpty(p.cacheKey, view.profile, o);
       // as the library's default decides it: the profile's writer's (its window's)

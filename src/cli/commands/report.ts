@@ -26,7 +26,7 @@ export function reportCommand(program: Command, ctx: CliContext): void {
       if (o.all && (o.job !== undefined || o.rank !== undefined || o.tag !== undefined)) usage('report: give --job (one profile) or --all (every profile), not both');
       const profiles = o.all ? l.profiles() : [selectProfile(l, { job: o.job, rank: o.rank, tag: o.tag })];
       if (!profiles.length) usage('the ledger holds no profiles');
-      const w = windowFor(l, o);
+      const w = windowFor(l, o, o.asOf, '--as-of', profiles.length === 1 ? profiles[0] : undefined);
       const storms = o.all ? reportJobs(l, profiles, w, parseWindowLength(o.window, '--window'), o.window) : [];
       const html = renderReportHtml(
         profiles.map((p) => reportProfile(l, p, w)),

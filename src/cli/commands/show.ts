@@ -9,7 +9,7 @@ export function showCommand(program: Command, ctx: CliContext): void {
       const { profileJson } = await import('../json.ts');
       const l = await ctx.open();
       const p = selectProfile(l, o);
-      const view = profileAt(l, p, windowFor(l, o));
+      const view = profileAt(l, p, windowFor(l, o, o.asOf, '--as-of', p));
       if (o.json) ctx.out(JSON.stringify({ cache_key: p.cacheKey, codes: profileJson(view.profile), dynamic_sources: dynamicSources(view.profile) }));
       else ctx.out(renderProfile(view.profile));
       // PyTorch renders an empty profile as nothing at all: stdout stays its render, and stderr

@@ -13,7 +13,7 @@ export function whyCommand(program: Command, ctx: CliContext): void {
       const l = await ctx.open();
       const p = selectProfile(l, o);
       const dim = o.dim === undefined ? undefined : (parseDimRef(o.dim) ?? usage(`--dim ${o.dim}: want a number${/\d{10}/.test(o.dim) ? ' a tensor can have as a dim (under 1024)' : ''}, "scalar", "rank" or "stride N"`));
-      const window = windowFor(l, o);
+      const window = windowFor(l, o, o.asOf, '--as-of', p);
       // --code in the command line's words first (explain's own check names its field, `code`)
       if (o.code !== undefined) {
         const { matchCodeIn } = await import('../../store/code-ref.ts');
