@@ -67,11 +67,13 @@ function where(e: Evidence): string {
 
 /**
  * The runs that fed a value, in words between `open` and `close`: `runs r1, r2`, and `and some
- * with no run` where sightings without a run came too (null); nothing where no run fed it.
+ * with no run` where sightings without a run came too (null); nothing where no run fed it, or
+ * `no run` where `others` (the dim's other values) name runs: beside them, a value with no
+ * words read as one whose runs went unsaid (trial s35b F9).
  */
-function runsWords(runs: readonly (string | null)[], open: string, close: string): string {
+function runsWords(runs: readonly (string | null)[], open: string, close: string, others = false): string {
   const named = runs.filter((r): r is string => r !== null);
-  if (!named.length) return '';
+  if (!named.length) return others && runs.length ? `${open}no run${close}` : '';
   return `${open}runs ${listed(named)}${named.length < runs.length ? ', and some with no run' : ''}${close}`;
 }
 
@@ -120,7 +122,8 @@ function storyLines(s: DimStory, indent: string): string[] {
   }
   // at most LISTED values, each with at most LISTED runs (trial s32: 97 values on one line of 3 KB); --json has them all
   const more = s.values.length - LISTED;
-  if (s.values.length) lines.push(`${indent}  values seen: ${s.values.slice(0, LISTED).map((v) => `${v.value} (${v.count}x${runsWords(v.runs, ', ', '')})`).join('; ')}${more > 0 ? `; and ${more} more (--json lists them)` : ''}`);
+  const named = s.values.some((v) => v.runs.some((r) => r !== null));
+  if (s.values.length) lines.push(`${indent}  values seen: ${s.values.slice(0, LISTED).map((v) => `${v.value} (${v.count}x${runsWords(v.runs, ', ', '', named)})`).join('; ')}${more > 0 ? `; and ${more} more (--json lists them)` : ''}`);
   lines.push(`${indent}  ${s.advice}`);
   return lines;
 }

@@ -21,4 +21,18 @@ describe("why's text lists at most 20 values", () => {
     const [story] = JSON.parse(cli(db, ['why', '--json']).stdout) as { values: unknown[] }[];
     assert.equal(story.values.length, 60);
   });
+
+  // Trial s35b F9: a value only lines with no run fed read `8 (1x)` beside values with runs, as
+  // if its runs went unsaid; where no value names a run, no run words at all.
+  it('a value only run-less lines fed says "no run" beside values with runs', () => {
+    const db = join(dir, 'norun.db');
+    const line = (run: string | undefined, n: number, t: number) => JSON.stringify({ job: 'v', run, time: `2026-11-26T10:00:0${t}Z`, code: { filename: '/m.py', firstlineno: 1, name: 'f', file_hash: 'h' }, source: "L['x']", kind: 'tensor', size: [n], stride: [1] });
+    writeFileSync(join(dir, 'norun.jsonl'), [line(undefined, 8, 0), line('r2', 16, 1), line(undefined, 32, 2)].join('\n') + '\n');
+    assert.equal(cli(db, ['ingest', join(dir, 'norun.jsonl')]).status, 0);
+    assert.match(cli(db, ['why']).stdout, /^ {4}values seen: 8 \(1x, no run\); 16 \(1x, runs r2\); 32 \(1x, no run\)$/m);
+    const plain = join(dir, 'plain.db');
+    writeFileSync(join(dir, 'plain.jsonl'), [line(undefined, 8, 0), line(undefined, 16, 1)].join('\n') + '\n');
+    assert.equal(cli(plain, ['ingest', join(dir, 'plain.jsonl')]).status, 0);
+    assert.match(cli(plain, ['why']).stdout, /^ {4}values seen: 8 \(1x\); 16 \(1x\)$/m);
+  });
 });
