@@ -54,7 +54,7 @@ for (const dialect of DIALECTS)
         // r2 left out, the line with no run made it dynamic, and is its value's only sighting
         const after = why().stdout;
         assert.match(after, /dynamic in #4 \(observation, 2026/);
-        assert.match(after, /values seen: 8 \(2x, runs r1\); 16 \(1x\)/);
+        assert.match(after, /values seen: 8 \(2x, runs r1\); 16 \(1x, no run\)/);
       });
 
     it('a value seen only in runs still gets the advice to retract the run that fed the other', () => {
@@ -71,7 +71,7 @@ for (const dialect of DIALECTS)
       writeFileSync(join(dir, 'tie.jsonl'), `${[line(0, 8, 'r1'), line(1, 16)].join('\n')}\n`);
       assert.equal(cli(db, ['ingest', join(dir, 'tie.jsonl')]).status, 0);
       const r = cli(db, ['why', '--job', 'j', '--source', "L['x']"]);
-      assert.match(r.stdout, /values seen: 8 \(1x, runs r1\); 16 \(1x\)/);
+      assert.match(r.stdout, /values seen: 8 \(1x, runs r1\); 16 \(1x, no run\)/);
       assert.match(r.stdout, /retracting run r1 \(pgo-ledger retract --run r1\) would keep dim 0 of L\['x'\] static at 16/);
       // as said
       assert.equal(cli(db, ['retract', '--run', 'r1']).status, 0);
