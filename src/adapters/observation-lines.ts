@@ -43,7 +43,8 @@ function buildObservationLine() {
   return z
     .strictObject(
       {
-        job: z.string().min(1, 'empty: give the job id (torch.compiler.config.job_id), or leave the field out to take --job').optional(),
+        // null is the field left out, as for run and tag: it takes --job (trial s35b: refused even with --job)
+        job: z.string().min(1, 'empty: give the job id (torch.compiler.config.job_id), or leave the field out (or null) to take --job').nullable().optional(),
         rank: z.number().int().nonnegative().nullable().optional(),
         // null is the field left out (a Python recorder writes None so: trial s26b)
         tag: z.string().nullable().optional(),
@@ -114,7 +115,7 @@ function onlyKeys(o: Record<string, unknown>, keys: ReadonlySet<string>): boolea
 export function surelyValidLine(j: unknown): j is z.infer<ReturnType<typeof buildObservationLine>> {
   if (!isPlain(j) || !onlyKeys(j, LINE_KEYS)) return false;
   const { job, rank, time, code: c, source, kind, size, stride, value, automatic_dynamic: auto } = j;
-  if (job !== undefined && (typeof job !== 'string' || job.length === 0)) return false;
+  if (job !== undefined && job !== null && (typeof job !== 'string' || job.length === 0)) return false;
   if (rank !== undefined && rank !== null && !(typeof rank === 'number' && Number.isSafeInteger(rank) && rank >= 0)) return false;
   if (!optNullString(j.tag) || !optNullString(j.run) || j.run === '' || !optNullString(j.compile_id)) return false;
   if (time !== undefined && typeof time !== 'string' && !(typeof time === 'number' && Number.isFinite(time))) return false;
@@ -370,7 +371,7 @@ export function parseObservationLine(text: string, line: number, ctx: LineContex
     o = r.data;
   }
   const job = o.job ?? defaults.job;
-  if (!job) throw new InputError(file, line, `field job: missing (give it in the line or with ${ingestWords(defaults).job})`);
+  if (!job) throw new InputError(file, line, `field job: ${o.job === null ? 'null, which names no job' : 'missing'} (give it in the line or with ${ingestWords(defaults).job})`);
   const rank = o.rank !== undefined ? o.rank : (defaults.rank ?? null);
   const tag = o.tag ?? defaults.tag ?? '';
   // Issue 9.5: PyTorch joins job:rank:tag; a tag with ':' would read back as another job and rank.
