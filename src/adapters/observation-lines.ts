@@ -26,12 +26,25 @@ export interface LineDefaults {
   words?: IngestWords;
 }
 
+/**
+ * A value a message quotes, at most 60 characters of its JSON: a line's field may be a list
+ * nested thousands deep, which JSON.stringify cannot write (a stack overflow: exit 70, no line
+ * named, trial s36a) or wrote whole (4 KB of brackets).
+ */
+function brief(v: unknown): string {
+  let depth = 0;
+  for (let x = v; Array.isArray(x) && depth <= 20; x = x[0]) depth++;
+  if (depth > 20) return `a list nested more than 20 deep`;
+  const t = JSON.stringify(v) ?? String(v);
+  return t.length > 60 ? `${t.slice(0, 57)}…` : t;
+}
+
 // Built on first use: building it at load would load zod into every command that bundles the
 // file readers (trace and pickle ingest included), which never check an observation line.
 function buildObservationLine() {
   // zod words a union that no branch takes as "Invalid input": say what an int field takes
   // JSON.parse reads 1e400 as Infinity, which JSON.stringify would print as null
-  const shown = (v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? `${v} (a number past a double's range)` : JSON.stringify(v));
+  const shown = (v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? `${v} (a number past a double's range)` : brief(v));
   // a number past 2**53 has lost its last digits to JSON.parse already: say how to give it whole
   const unsafe = (i: { code: string; input?: unknown }) => (i.code === 'too_big' || i.code === 'too_small' ? `read as ${shown(i.input)}: a JSON number past 2**53 loses its last digits; give its digits as a string` : undefined);
   const IntJson = z.union([z.number().int({ error: unsafe }), z.string().regex(/^-?\d+$/, 'not an integer')], {

@@ -77,6 +77,22 @@ describe("a trace: an entry's metadata field of the wrong type is said at its li
     const r = ingest('describer-q', at(line, /"describer_id": \d+/, '"describer_id": "q"'));
     assert.match(r.stderr, new RegExp(`describer-q\\.log:${line}: describe_tensor: describer_id "q", id \\d+, size \\[[^\\]]*\\]: PyTorch writes two ints and a list; skipped\\n`));
   });
+  // Trial s36a: a size of [-2, 3.5] or [[2], "x"] went in silently (`why` counted -2 among the
+  // values seen), and one nested 5,000 deep was an internal error (exit 70, no line named).
+  it('describe_tensor with a size or stride no input has (negative, fractional, nested, nested 5,000 deep): that input skipped, said', () => {
+    const line = lines.findIndex((l) => l.includes('{"describe_tensor": ')) + 1;
+    const deep = `${'['.repeat(5000)}2${']'.repeat(5000)}`;
+    for (const [name, field, bad, said] of [
+      ['negative', 'size', '[-2, 3]', '\\[-2,3\\]'],
+      ['fraction', 'size', '[2, 3.5]', '\\[2,3\\.5\\]'],
+      ['nested', 'stride', '[[3], 1]', '\\[\\[3\\],1\\]'],
+      ['deep', 'size', deep, 'a list nested more than 20 deep'],
+    ] as const) {
+      const r = ingest(`dims-${name}`, at(line, new RegExp(`"${field}": \\[[^\\]]*\\]`), `"${field}": ${bad}`));
+      assert.match(r.stderr, new RegExp(`dims-${name}\\.log:${line}: describe_tensor of tensor \\d+: ${field} ${said}: PyTorch writes a list of ints of 0 or more; skipped\\n`), name);
+      assert.doesNotMatch(cli(join(dir, `dims-${name}.db`), ['history', '--shapes']).stdout, /\[-2|3\.5|\[\[/, name);
+    }
+  });
   it('compilation_metrics with a co_firstlineno that is no int: said at its line, then what it leaves unnamed', () => {
     const line = lines.findIndex((l) => l.includes('{"compilation_metrics": ')) + 1;
     const r = ingest('lineno-x', at(line, /"co_firstlineno": \d+/, '"co_firstlineno": "x"'));

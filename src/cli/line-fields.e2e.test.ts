@@ -66,6 +66,19 @@ describe('an observation line is read whole or refused', () => {
     assert.match(cli(db, ['jobs']).stdout, /^j9:None:\t1 event/m);
   });
 
+  // Trial s36a: a size nested 10,000 deep was an internal error (exit 70, no file or line: the
+  // message's JSON.stringify of the value overflowed the stack), and 2,000 deep quoted 4 KB of brackets.
+  it('a field nested thousands deep is bad input at its line, quoted short', () => {
+    for (const n of [2000, 10000]) {
+      const file = join(dir, `deep-${n}.jsonl`);
+      writeFileSync(file, `${line().replace('"size":[4]', `"size":${'['.repeat(n)}${']'.repeat(n)}`)}\n`);
+      const r = cli(join(dir, `deep-${n}.db`), ['ingest', file]);
+      assert.equal(r.status, 2, r.stderr);
+      assert.match(r.stderr, new RegExp(`deep-${n}\\.jsonl:1: field size\\[0\\]: expected an int \\(past 2\\*\\*53, its digits as a string\\), got a list nested more than 20 deep\\n`));
+      assert.ok(r.stderr.length < 600, `${r.stderr.length} bytes`);
+    }
+  });
+
   it('in a folder, a file whose lines begin with a field the format does not have is read as lines and fails, not skipped as other JSON (trial s34b: the job lost with no word)', () => {
     const d = join(dir, 'folder');
     mkdirSync(d, { recursive: true });

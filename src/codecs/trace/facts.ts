@@ -28,6 +28,10 @@ export type TraceFact =
 /** What a field holds, said short: `"q"`, `17`, `null`, `absent`. */
 function fieldText(v: unknown): string {
   if (v === undefined) return 'absent';
+  // a list nested thousands deep is more than JSON.stringify can write (a stack overflow: exit 70, trial s36a)
+  let depth = 0;
+  for (let x = v; Array.isArray(x) && depth <= 20; x = x[0]) depth++;
+  if (depth > 20) return 'a list nested more than 20 deep';
   const t = JSON.stringify(v);
   return t.length > 40 ? `${t.slice(0, 37)}...` : t;
 }
@@ -107,7 +111,23 @@ function obj(v: unknown): Record<string, unknown> | null {
 }
 const str = (v: unknown) => (typeof v === 'string' ? v : null);
 const int = (v: unknown) => (typeof v === 'number' && Number.isSafeInteger(v) ? v : null);
-const dim = (v: unknown): DescribedDim => (typeof v === 'number' && Number.isInteger(v) ? v : typeof v === 'string' ? v : v === null || v === undefined ? null : JSON.stringify(v));
+/**
+ * A described dim: an int of 0 or more, as PyTorch writes a real input's sizes and strides, or a
+ * symbol's text; undefined for anything else (a negative or fractional number, a list, an
+ * object), which no input of PyTorch's has: the description is then malformed (trial s36a: a
+ * size [-2, 3.5] went in silently and `why` counted -2 among the values seen).
+ */
+const dim = (v: unknown): DescribedDim | undefined => (typeof v === 'number' ? (Number.isSafeInteger(v) && v >= 0 ? v : undefined) : typeof v === 'string' ? v : v === null ? null : undefined);
+/** Each dim of a described size or stride, or null where one is no dim (see dim). */
+function dims(v: unknown[]): DescribedDim[] | null {
+  const out: DescribedDim[] = [];
+  for (const x of v) {
+    const d = dim(x);
+    if (d === undefined) return null;
+    out.push(d);
+  }
+  return out;
+}
 
 function describedCompile(e: TraceEntry): DescribedCompile {
   const f = int(e.meta.frame_id);
@@ -234,14 +254,21 @@ const parsers: Record<string, Parser> = {
       if (t) out({ kind: 'malformed', line: e.line, message: `describe_tensor: describer_id ${fieldText(t.describer_id)}, id ${fieldText(t.id)}, size ${fieldText(t.size)}: PyTorch writes two ints and a list; skipped` });
       return t !== null;
     }
+    const size = dims(t.size);
+    const stride = Array.isArray(t.stride) ? dims(t.stride) : null;
+    if (size === null || (Array.isArray(t.stride) && stride === null)) {
+      const [field, v] = size === null ? ['size', t.size] : ['stride', t.stride];
+      out({ kind: 'malformed', line: e.line, message: `describe_tensor of tensor ${id}: ${field} ${fieldText(v)}: PyTorch writes a list of ints of 0 or more; skipped` });
+      return true;
+    }
     out({
       kind: 'describe_tensor',
       line: e.line,
       describerId,
       id,
       ...describedCompile(e),
-      size: t.size.map(dim),
-      stride: Array.isArray(t.stride) ? t.stride.map(dim) : null,
+      size,
+      stride,
       dtype: str(t.dtype),
       device: str(t.device),
       isParameter: t.is_parameter === true,
