@@ -252,6 +252,24 @@ async function folderFileHead(file: string): Promise<Buffer> {
   return head;
 }
 
+/** The names PyTorch gives the files of a profile: a local snapshot, a TORCH_TRACE log. */
+const SNAPSHOT_NAME = /(^|\/)code_state_[^/]*\.pkl(\.gz)?$/;
+const TRACE_NAME = /(^|\/)dedicated_log_torch_trace_[^/]*\.log(\.gz)?$/;
+
+/**
+ * A file of a folder that is no PGO data but is named as PyTorch names a snapshot or a trace log
+ * (given alone it fails): damage, said as a failure, not counted among other files (trial s36a:
+ * an empty or random `code_state_*.pkl` was skipped with the folder's other files, unnamed). An
+ * empty trace log is a process that logged nothing yet: no data, counted as before.
+ */
+function namedButNone(f: string, head: Uint8Array): void {
+  const snapshot = SNAPSHOT_NAME.test(f);
+  if (!snapshot && !(TRACE_NAME.test(f) && head.length > 0)) return;
+  const named = `named as PyTorch names ${snapshot ? 'a profile snapshot (code_state_*.pkl)' : 'a TORCH_TRACE log (dedicated_log_torch_trace_*.log)'}`;
+  if (head.length === 0) throw inputError(`${inputName(f)}: empty file (no PGO data), ${named}`);
+  throw inputError(`${inputName(f)}: not PGO data, ${named}: its first bytes are ${snapshot ? 'no pickle' : 'no glog line'}`);
+}
+
 /** A gzip that inflates to nothing and fails whole is cut off or damaged, not empty. */
 function damagedGzip(file: string, message: string) {
   return inputError(`${inputName(file)}: gzip: ${message} (cut off or damaged before its first inflated byte)`);
@@ -287,6 +305,7 @@ async function ingestFolder(ledger: Ledger, dir: string, o: FileIngestOptions): 
     try {
       const head = await folderFileHead(f);
       const kind = o.kind ?? folderFileKind(f, head);
+      if (kind === null) namedButNone(f, head);
       heads.set(f, { kind, start: kind === 'trace' ? glogStart(head) : null });
     } catch (e) {
       if (classify(e) === 'bug') throw e;
