@@ -129,5 +129,39 @@ for (const dialect of DIALECTS) describe(dialect, () => {
         assert.equal(readFileSync(out).toString('base64'), x.expected.pickle_p4);
       }
     });
+
+    // Trial s36a: a profile folded from lines, exported in the newer layout and ingested again,
+    // lost its excluded_sizes / excluded_scalar (the join of an entry that changes nothing clears
+    // them), so a second export differed from the first. A snapshot is the entry as PyTorch held
+    // it: where it changes nothing `==` compares, its excluded values are the file's.
+    it("a profile's own export in the newer layout, ingested again, changes nothing: the same bytes out, verify passes", () => {
+      const code = { filename: '/srv/m.py', firstlineno: 10, name: 'forward', file_hash: 'abcd1234' };
+      const line = (run: string, t: number, o: Record<string, unknown>) => JSON.stringify({ job: 'ex', run, time: `2026-11-26T10:0${t}:00Z`, code, ...o });
+      writeFileSync(join(dir, 'ex.jsonl'), [
+        line('r1', 0, { source: "L['x']", kind: 'tensor', size: [8, 128], stride: [128, 1] }),
+        line('r1', 1, { source: "L['n']", kind: 'scalar', value: 4 }),
+        line('r2', 2, { source: "L['x']", kind: 'tensor', size: [16, 128], stride: [128, 1] }),
+        line('r3', 3, { source: "L['n']", kind: 'scalar', value: 7 }),
+        line('r3', 4, { source: "L['x']", kind: 'tensor', size: [16, 64], stride: [64, 1] }),
+      ].join('\n') + '\n');
+      const xdb = ledgerAt(dialect, dir, 'excluded.db');
+      assert.equal(cli(xdb, ['ingest', join(dir, 'ex.jsonl')]).status, 0);
+      const before = cli(xdb, ['show', '--job', 'ex', '--json']).stdout;
+      assert.match(before, /"excluded_sizes":\[null,128\]/);
+      assert.match(before, /"excluded_scalar":4/);
+      const first = join(dir, 'ex-first.pkl');
+      assert.equal(cli(xdb, ['export', '--job', 'ex', '--torch', '2.12', '--format', 'pickle', '-o', first]).status, 0);
+      const ing = cli(xdb, ['ingest', first, '--job', 'ex']);
+      assert.equal(ing.status, 0, ing.stderr);
+      assert.equal(cli(xdb, ['show', '--job', 'ex', '--json']).stdout, before);
+      const second = join(dir, 'ex-second.pkl');
+      assert.equal(cli(xdb, ['export', '--job', 'ex', '--torch', '2.12', '--format', 'pickle', '-o', second]).status, 0);
+      assert.ok(readFileSync(second).equals(readFileSync(first)));
+      assert.equal(cli(xdb, ['verify']).status, 0);
+      // a later observation of a shape the entry keeps clears them, as `|=` does
+      writeFileSync(join(dir, 'ex2.jsonl'), line('r4', 5, { source: "L['x']", kind: 'tensor', size: [32, 32], stride: [32, 1] }) + '\n');
+      assert.equal(cli(xdb, ['ingest', join(dir, 'ex2.jsonl')]).status, 0);
+      assert.match(cli(xdb, ['show', '--job', 'ex', '--json']).stdout, /"L\['x'\]":\{"scalar":"dynamic","size":\["dynamic","dynamic"\],"stride":\[\{"infer":1\},1\],"excluded_sizes":null\}/);
+    });
   });
 });

@@ -1,6 +1,6 @@
 import { atomEq, fieldEq, UNSET, type Atom } from './atoms.ts';
 import type { CodeId } from './code-id.ts';
-import { emptyEntry, joinInto, joinKeeps, type FrameStateSizeEntry } from './entry.ts';
+import { covers, emptyEntry, joinInto, joinKeeps, type FrameStateSizeEntry } from './entry.ts';
 import { PyFloat } from './float.ts';
 import { codeStateFor, type Profile } from './profile.ts';
 import { atomStr, fieldStr } from './python-repr.ts';
@@ -51,6 +51,19 @@ export function updateAutomaticDynamic(
     return { entry, before: existing && { ...existing }, records: [] };
   }
   const isUpdate = existing !== undefined;
+  // A snapshot of the layout after 2.11 that changes nothing `==` compares (excluded_sizes and
+  // excluded_scalar are compare=False) is the entry as PyTorch held it when it wrote the file: its
+  // excluded values are the file's, which a join would clear (trial s36a: a profile's own export
+  // ingested again lost them, and a run's file read after its trace differed from the file).
+  if (snapshot && isUpdate && (entry.excluded_sizes !== undefined || entry.excluded_scalar !== undefined) && covers(existing, entry)) {
+    const xs = entry.excluded_sizes ?? null;
+    const xc = entry.excluded_scalar ?? null;
+    if (sameExcluded(existing, xs, xc)) return { entry: existing, before: existing, records: [] };
+    const before = { ...existing };
+    existing.excluded_sizes = xs;
+    existing.excluded_scalar = xc;
+    return { entry: existing, before, records: [] };
+  }
   // The join would change nothing, so PyTorch would log nothing: the entry stays as it is.
   if (isUpdate && joinKeeps(existing, entry)) return { entry: existing, before: existing, records: [] };
   const mut = existing ?? emptyEntry();
@@ -91,6 +104,14 @@ export function updateAutomaticDynamic(
       records.push({ name, dim_changed: 'all', reason: 'other', cached: fieldStr(o), new: fieldStr(n) });
     }
   }
+}
+
+/** Whether the entry's excluded values are these (absent reads as None). */
+function sameExcluded(e: FrameStateSizeEntry, xs: FrameStateSizeEntry['excluded_sizes'], xc: FrameStateSizeEntry['excluded_scalar']): boolean {
+  const a = e.excluded_sizes ?? null;
+  const b = xs ?? null;
+  const sizes = a === b || (a !== null && b !== null && a.length === b.length && a.every((x, i) => x === b[i] || (x !== null && b[i] !== null && String(x) === String(b[i]))));
+  return sizes && String(e.excluded_scalar ?? null) === String(xc ?? null);
 }
 
 const isNan = (x: unknown) => x instanceof PyFloat && Number.isNaN(x.value);

@@ -118,7 +118,7 @@ export function fold(view: StreamView, ev: FoldInput): FoldStep | null {
       if (!kept) keptShapes.set(r.entry, (kept = new WeakSet()));
       kept.add(ev.shape!);
     } else keptShapes.delete(r.entry);
-  }
+  } else if (r.before !== r.entry) keptShapes.delete(r.entry); // a snapshot's excluded values, which a kept shape's join would clear again
   return { code: ev.code, codeSeq: seq, source: ev.source, before: r.before, after: r.entry, records: ev.quiet ? NO_RECORDS : r.records, guard: null };
 }
 
