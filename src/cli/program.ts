@@ -212,6 +212,8 @@ const EMPTY_NAMES = [
   { name: 'run', says: 'an empty run names no run; give the run', leaveOut: ', or leave --run out for none' },
   // repeatable: any one of them empty
   { name: 'exclude-run', says: 'an empty run names no run; give the run to leave out', leaveOut: ', or leave --exclude-run out' },
+  // merge's target (trial s36a: `--into ''` made a profile `:None:` that no --job can name)
+  { name: 'into', says: 'an empty job id names no job; give the target job id (or cache key)', leaveOut: '' },
 ] as const;
 function emptyNamesRefused(c: Command): void {
   for (const { name, says, leaveOut } of EMPTY_NAMES) {

@@ -100,6 +100,27 @@ describe('issue 12.5: merging ranks', () => {
     assert.equal(events(), before);
   });
 
+  // Trial s36a: `--into ''` joined into a profile `:None:` that no --job can name, and a cache key
+  // of a profile not there yet was read as a job (`--into jm:5:` made `jm:5::None:`), where an
+  // existing one was a key: a key-shaped target is a key, always.
+  it("merge --into '' is refused; --into a new cache key is that key, and --rank/--tag beside one is refused", () => {
+    const db = join(dir, 'into.db');
+    ok(cli(db, ['ingest', rank0()]));
+    const before = cli(db, ['jobs', '--json']).stdout;
+    const empty = cli(db, ['merge', '--from', 'lm:0:', '--into', '']);
+    assert.equal(empty.status, 2);
+    assert.match(empty.stderr, /^pgo-ledger: --into is empty: an empty job id names no job; give the target job id \(or cache key\)$/m);
+    const both = cli(db, ['merge', '--from', 'lm:0:', '--into', 'lm:7:', '--rank', '2']);
+    assert.equal(both.status, 2);
+    assert.match(both.stderr, /--into lm:7: is a cache key \(job:rank:tag\): --rank and --tag go with a job id/);
+    assert.equal(cli(db, ['jobs', '--json']).stdout, before);
+    assert.match(ok(cli(db, ['merge', '--from', 'lm:0:', '--into', 'lm:5:'])), /into lm:5::/);
+    assert.match(ok(cli(db, ['merge', '--from', 'lm:0:', '--into', 'z:None:exp'])), /into z:None:exp:/);
+    assert.match(ok(cli(db, ['merge', '--from', 'lm:0:', '--into', 'zz', '--rank', '3'])), /into zz:3::/);
+    const keys = cli(db, ['jobs', '--json']).stdout.trim().split('\n').map((l) => (JSON.parse(l) as { cache_key: string }).cache_key).sort();
+    assert.deepEqual(keys, ['lm:0:', 'lm:5:', 'z:None:exp', 'zz:3:']);
+  });
+
   it('session 16 trial: merge --stop-live with --live or --from is bad usage (it would stop the merges and drop the rest unsaid), and stops nothing', () => {
     const db = join(dir, 'stop.db');
     ok(cli(db, ['ingest', rank0()]));

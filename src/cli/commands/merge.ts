@@ -19,7 +19,11 @@ export function mergeCommand(program: Command, ctx: CliContext): void {
       const { defineLiveMerge, dropLiveMerges, isGlob, liveMerges, matchingKeys } = await import('../../store/live-merges.ts');
       const { cacheKey } = await import('../../model/cache-key.ts');
       const l = await ctx.open({ write: true });
-      const into = l.profileByKey(o.into)?.cacheKey ?? cacheKey({ job: o.into, rank: o.rank === undefined ? null : parseRank(o.rank), tag: o.tag ?? '' });
+      // a cache key (job:rank:tag, as `jobs` prints it) is one whether or not its profile is there yet
+      // (trial s36a: a new `jm:5:` was read as the job "jm:5:", key jm:5::None:)
+      const keyShaped = l.profileByKey(o.into) !== undefined || /:(None|\d+):[^:]*$/.test(o.into);
+      if (keyShaped && (o.rank !== undefined || o.tag !== undefined)) usage(`--into ${o.into} is a cache key (job:rank:tag): --rank and --tag go with a job id`);
+      const into = keyShaped ? (l.profileByKey(o.into)?.cacheKey ?? o.into) : cacheKey({ job: o.into, rank: o.rank === undefined ? null : parseRank(o.rank), tag: o.tag ?? '' });
       if (o.stopLive) {
         const n = dropLiveMerges(l.sql, into);
         if (n === 0) {
