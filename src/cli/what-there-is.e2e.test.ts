@@ -61,3 +61,19 @@ describe('a name that fits nothing lists what there is; counts and kinds said ri
     assert.match(cli(join(dir, 'z.db'), ['ingest', b]).stderr, /zeros\.bin: failed: not PGO data: binary bytes that are no pickle, mega-cache, gzip or TORCH_TRACE log\n/);
   });
 });
+
+// Trial s36a: `history --shapes` of a ledger of observation lines (or a window before any
+// description) printed nothing at all, where `history` says "no recompile records".
+describe('history --shapes with no input described says so', () => {
+  it('observation lines only, and --as-of 0 of a trace: the words; --json stays empty', () => {
+    const db = join(dir, 'shapes.db');
+    writeFileSync(join(dir, 'shapes.jsonl'), `${JSON.stringify({ job: 'sh', code: { filename: '/m.py', firstlineno: 1, name: 'f' }, source: "L['x']", kind: 'tensor', size: [8], stride: [1] })}\n`);
+    assert.equal(cli(db, ['ingest', join(dir, 'shapes.jsonl')]).status, 0);
+    const r = cli(db, ['history', '--shapes']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, 'no compile inputs described (TORCH_TRACE logs describe them: tensors, and ints and floats fed as symbols or specialized)\n');
+    assert.equal(cli(db, ['history', '--shapes', '--json']).stdout, '');
+    const traced = cli(join(dir, 'l.db'), ['history', '--job', 'probe4', '--shapes', '--as-of', '0']);
+    assert.match(traced.stdout, /^no compile inputs described/);
+  });
+});

@@ -33,6 +33,8 @@ export function historyCommand(program: Command, ctx: CliContext): void {
         // a trace describes sources the profile never holds (a module's parameters): those are no typo
         if (o.source !== undefined && !shapes.length && !holds(o.source)) noSuchSource(p.cacheKey, { source: o.source, code: o.code, window: w, has: sourcesOf(codes, wanted) });
         for (const { out } of shapes) ctx.out(out());
+        // as the records say it (trial s36a: nothing at all, read as a failure); only traces describe inputs
+        if (!shapes.length && !o.json) ctx.out('no compile inputs described (TORCH_TRACE logs describe them: tensors, and ints and floats fed as symbols or specialized)');
         return;
       }
       // a source the profile does not hold is an error, as in why (not an empty answer)
