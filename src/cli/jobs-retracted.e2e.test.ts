@@ -17,9 +17,18 @@ describe('jobs marks the runs a profile retracted', () => {
     assert.equal(cli(db, ['ingest', obs]).status, 0);
     assert.equal(cli(db, ['retract', '--run', 'r1', '--job', 'a']).status, 0);
     const text = cli(db, ['jobs']).stdout.split('\n');
-    assert.match(text[0], /^a:None:\t3 events\tlast event #4 \(latest time [^)]+\)\tretracted: run r1$/);
+    assert.match(text[0], /^a:None:\t3 events\tlast event #4 \(latest time [^)]+\)\tretracted: run r1 at #4$/);
     assert.match(text[1], /^b:None:\t1 event\tlast event #3 \(latest time [^)]+\)$/);
     const json = cli(db, ['jobs', '--json']).stdout.trim().split('\n').map((l) => JSON.parse(l) as { cache_key: string; runs: string[]; retracted: string[] });
     assert.deepEqual(json.map((j) => [j.cache_key, j.runs, j.retracted]), [['a:None:', ['r1', 'r2'], ['r1']], ['b:None:', ['r1'], []]]);
+  });
+
+  // Trial s36a: retract --reason was stored and shown nowhere.
+  it("retract --reason is shown by jobs: its text and --json's retractions", () => {
+    assert.equal(cli(db, ['retract', '--run', 'r1', '--job', 'b', '--reason', 'bad node 7']).status, 0);
+    const text = cli(db, ['jobs']).stdout.split('\n');
+    assert.match(text[1], /^b:None:\t2 events\tlast event #5 \(latest time [^)]+\)\tretracted: run r1 at #5 \("bad node 7"\)$/);
+    const json = cli(db, ['jobs', '--json']).stdout.trim().split('\n').map((l) => JSON.parse(l) as { retractions: { run: string; position: number; reason: string | null }[] });
+    assert.deepEqual(json.map((j) => j.retractions.map(({ run, position, reason }) => [run, position, reason])), [[['r1', 4, null]], [['r1', 5, 'bad node 7']]]);
   });
 });

@@ -64,13 +64,14 @@ export function windowFolds(ev: { kind: string; run: string | null }, leftOut: R
 }
 
 /** The profile's `run.retracted` events inside the window, in position order. */
-export function retractionsIn(sql: Sql, profileId: number, w: Window, dict: Dictionaries): { run: string; position: number; time: number }[] {
+export function retractionsIn(sql: Sql, profileId: number, w: Window, dict: Dictionaries): { run: string; position: number; time: number; reason: string | null }[] {
   const rows = sql.allRaw("select position, time, body_id from events where profile_id = ? and kind = 'run.retracted' order by position", profileId);
-  const out: { run: string; position: number; time: number }[] = [];
+  const out: { run: string; position: number; time: number; reason: string | null }[] = [];
   for (const r of rows) {
     const position = Number(r[0]);
     const time = Number(r[1]);
-    if (inWindow(w, position, time)) out.push({ run: (dict.body(r[2] as number).stored as { run: string }).run, position, time });
+    const body = dict.body(r[2] as number).stored as { run: string; reason?: string };
+    if (inWindow(w, position, time)) out.push({ run: body.run, position, time, reason: body.reason ?? null });
   }
   return out;
 }
