@@ -206,7 +206,7 @@ async function ingestAs(ledger: Ledger, file: string, kind: IngestKind, o: FileI
     // A gzip's size is not what is read from it: no total, so no percentage of a wrong one.
     const total = gzip ? undefined : (o.end ?? sizeOf(file));
     const { ingestObservations } = await import('./ingest-observations.ts');
-    const s = await ingestObservations(ledger, file, { defaults: o.defaults, skipInvalid: o.skipInvalid, onProgress: (b) => o.onProgress?.(b, total), onCommitted: o.onCommitted, onSkip: (m) => o.onNote?.(`skipped ${m}`), end: gzip ? undefined : o.end, from: gzip ? undefined : o.from });
+    const s = await ingestObservations(ledger, file, { defaults: o.defaults, skipInvalid: o.skipInvalid, onProgress: (b) => o.onProgress?.(b, total), onCommitted: o.onCommitted, onSkip: (m) => o.onNote?.(`skipped ${m}`), onNote: o.onNote, end: gzip ? undefined : o.end, from: gzip ? undefined : o.from });
     return { kind, appended: s.appended, duplicates: s.duplicates, skipped: s.skipped, records: s.records, ...(s.leftOut ? { leftOut: s.leftOut } : {}) };
   }
   return { kind, ...(await handlers[kind](ledger, file, o)) };

@@ -7,6 +7,7 @@ import { InputError, lineContext, type LineDefaults } from './observation-lines.
 import { sizeOf } from './read-lines.ts';
 import { classify, fullMessage, inputName, isDatabaseFailure, LedgerError, type FailureKind, type PartIngested } from '../errors.ts';
 import { addLeftOut } from './left-out.ts';
+import { linesFlagsNotUsed } from './flags-not-used.ts';
 import { counted } from '../counted.ts';
 
 export interface IngestOptions {
@@ -19,6 +20,8 @@ export interface IngestOptions {
   /** Each batch once committed: its events appended and already in the log (a signal's stop says them). */
   onCommitted?: (appended: number, duplicates: number) => void;
   onSkip?: (message: string) => void;
+  /** A note on stderr's terms: flags the lines had no use for (linesFlagsNotUsed). */
+  onNote?: (message: string) => void;
   /** Read the file's first `end` bytes only (watch: the complete lines of a file still being written). */
   end?: number;
   /** Read from a line on, the lines before read already (watch: a file that only grew; see LinesFromTag). */
@@ -96,9 +99,13 @@ export async function ingestObservations(ledger: Ledger, file: string, opts: Ing
   const { writersMet, writes } = ledger.sql;
   const alone = opts.worker === undefined && writersMet && writes ? () => writes() >= 2 && writersMet() === 0 : undefined;
   const flagsBack = ingestFlags()?.();
+  /** The defaults the lines took (LineContext.used), of every batch written. */
+  let usedBits = 0;
   try {
     await (useWorker ? (alone && !alone() ? inThread(undefined, alone) : withWorker()) : inThread());
     ledger.settle();
+    const unused = linesFlagsNotUsed(file, options.defaults, usedBits, sum.lines - sum.skipped);
+    if (unused) opts.onNote?.(unused);
     return sum;
   } catch (e) {
     // what was committed before the failure: counted (a batch that fails to commit throws from here)
@@ -161,6 +168,7 @@ export async function ingestObservations(ledger: Ledger, file: string, opts: Ing
     let reader = handOff ? { context: lineContext(file, options.defaults), builder: new WireBuilder() } : undefined;
     const batches = lineWireBatches(file, { ...options, after, ...reader, onSkip: (e) => opts.onSkip?.(e.message) });
     for await (const b of batches) {
+      usedBits |= b.used ?? 0;
       write(decodeBatch(b, cache, reuse()), b.lines, b.bytes, b.skipped);
       // no other writer met: the rest goes to a worker
       if (handOff && b.last !== undefined && handOff()) {
@@ -222,7 +230,8 @@ export async function ingestObservations(ledger: Ledger, file: string, opts: Ing
             if (m.type === 'batch') {
               const b = m.batch!;
               const met = alone && writersMet!();
-              write(decodeBatch(b, cache, reuse()), b.lines, b.bytes, b.skipped);
+              usedBits |= b.used ?? 0;
+      write(decodeBatch(b, cache, reuse()), b.lines, b.bytes, b.skipped);
               if (alone && writersMet!() !== met && b.last !== undefined) {
                 after = { line: b.last, lines: b.lines, skipped: b.skipped };
                 resolve();

@@ -29,6 +29,8 @@ export interface WireBatch {
   skipped: number;
   /** The file's line number of the batch's last line, but for the last batch (a reader may go on after it: LineBatchOptions.after). */
   last?: number;
+  /** Which defaults the reader's lines so far took (LineContext.used). */
+  used?: number;
 }
 
 export const ROW = 10; // key, code, source, json, auto, time, run, origin, line, compile; idem and rest below
@@ -510,7 +512,7 @@ async function* batchesOf<T>(file: string, o: LineBatchOptions, sink: BatchSink<
       // The input failed to read (a gzip cut off, damaged, or with bytes after its end): its whole
       // lines before that go in as a batch, as a big input's batches before it did, so that what
       // is committed does not hang on where a batch happened to end.
-      if (sink.count) yield sink.take(st.lines, bytes, st.skipped);
+      if (sink.count) yield used(sink.take(st.lines, bytes, st.skipped), st);
       throw e;
     }
     if (next.done) break;
@@ -518,10 +520,16 @@ async function* batchesOf<T>(file: string, o: LineBatchOptions, sink: BatchSink<
     bytes = chunk.bytes;
     for (let i = 0; i < chunk.texts.length; ) {
       i = parseInto(chunk, i, st, o, sink);
-      if (sink.count >= o.batchSize) yield sink.take(st.lines, bytes, st.skipped, chunk.first + i - 1);
+      if (sink.count >= o.batchSize) yield used(sink.take(st.lines, bytes, st.skipped, chunk.first + i - 1), st);
     }
   }
-  yield sink.take(st.lines, bytes, st.skipped);
+  yield used(sink.take(st.lines, bytes, st.skipped), st);
+}
+
+/** A batch with the defaults its reader's lines took so far. */
+function used<T>(b: T, st: ParseState): T {
+  (b as { used?: number }).used = st.ctx?.used ?? 0;
+  return b;
 }
 
 /** What batchesOf's reading has counted, and the line context it parses with. */

@@ -13,6 +13,7 @@ import { VALIDATED, zodMessage, type ShapeObserved } from '../store/events.ts';
 import type { NewEvent } from '../store/ledger.ts';
 import type { WireParts } from './observation-batches.ts';
 import { ingestWords, type IngestWords } from './ingest-words.ts';
+import { USED_JOB, USED_RANK, USED_RUN, USED_TAG } from './flags-not-used.ts';
 
 /** Values the command line gives for what a line leaves out. */
 export interface LineDefaults {
@@ -254,7 +255,10 @@ export interface LineContext {
   prev?: LineRest;
   /** The last two runs of the rests put in the cache, the newest first (see derived). */
   runs?: string[];
+  /** Which defaults the lines parsed in full took (USED_JOB…: a line the cache gives again took the same). */
+  used?: number;
 }
+
 
 export function lineContext(file: string, defaults: LineDefaults, _firstLine?: string): LineContext {
   return { file, defaults, origin: file === '-' ? 'stdin' : resolve(file) };
@@ -383,6 +387,7 @@ export function parseObservationLine(text: string, line: number, ctx: LineContex
     if (!r.success) throw new InputError(file, line, `field ${zodMessage(r.error)}`);
     o = r.data;
   }
+  ctx.used = (ctx.used ?? 0) | (o.job == null ? USED_JOB : 0) | (o.rank === undefined ? USED_RANK : 0) | (o.tag == null ? USED_TAG : 0) | (o.run == null ? USED_RUN : 0);
   const job = o.job ?? defaults.job;
   if (!job) throw new InputError(file, line, `field job: ${o.job === null ? 'null, which names no job' : 'missing'} (give it in the line or with ${ingestWords(defaults).job})`);
   const rank = o.rank !== undefined ? o.rank : (defaults.rank ?? null);

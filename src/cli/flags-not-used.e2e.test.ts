@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { cli } from '../../test/support/cli.ts';
@@ -55,5 +56,31 @@ describe("a command's --help (session 24 trial: only the top level's named --db)
       assert.match(help, /--db <path> the ledger database: .*env: PGO_LEDGER_DB/, command);
       if (command !== 'ingest' && command !== 'watch') assert.match(help, /--as-of <pos\|time> as of a log position or an ISO 8601 time \(UTC where it names no offset\)/, command);
     }
+  });
+});
+
+// Trial s36a: on observation lines that name their own job and run, `--job other` and
+// `--run rZ` did nothing and said nothing ("0 events appended, 6 already in the log").
+describe('--job/--run on observation lines that name their own', () => {
+  const line = (o: Record<string, unknown>) => JSON.stringify({ time: '2026-11-26T10:00:00Z', code: { filename: '/m.py', firstlineno: 1, name: 'f', file_hash: 'aa' }, source: "L['x']", kind: 'tensor', size: [8], stride: [1], ...o });
+  it('every line names them: said, once, naming the flags; a line that takes one: nothing said', () => {
+    const own = join(dir, 'own.jsonl');
+    writeFileSync(own, [line({ job: 'ja', run: 'r1', tag: 'v1' }), line({ job: 'ja', run: 'r2', tag: 'v1', size: [9] })].join('\n') + '\n');
+    const db = join(dir, 'lines.db');
+    const r = cli(db, ['ingest', '--job', 'other', '--run', 'rZ', '--tag', 'v2', own]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stderr.match(/not used/g)?.length, 1, r.stderr);
+    assert.match(r.stderr, /own\.jsonl: --job other --tag v2 --run rZ not used: every line names its own job, tag, run \(they name what a line leaves out\)/);
+    // "tag": null is a tag left out (it takes --tag): only --job and --run go unused
+    const mixed = join(dir, 'mixed.jsonl');
+    writeFileSync(mixed, [line({ job: 'jb', run: 'r1', tag: null }), line({ job: 'jb', run: 'r2', size: [9] })].join('\n') + '\n');
+    const m = cli(db, ['ingest', '--job', 'other', '--run', 'rZ', '--tag', 'v2', mixed]);
+    assert.match(m.stderr, /mixed\.jsonl: --job other --run rZ not used: every line names its own job, run/);
+    const some = join(dir, 'some.jsonl');
+    writeFileSync(some, [line({ job: 'jc', run: 'r1' }), line({ run: 'r2', size: [9] })].join('\n') + '\n');
+    const t = cli(db, ['ingest', '--job', 'other', some]);
+    assert.equal(t.status, 0, t.stderr);
+    assert.doesNotMatch(t.stderr, /not used/);
+    assert.ok(keys(db).includes('other:None:'));
   });
 });
