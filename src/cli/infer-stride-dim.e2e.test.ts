@@ -34,6 +34,17 @@ it("ingest warns on stderr of an InferStride naming a dim the tensor lacks (a fl
   assert.doesNotMatch(c.stderr, /InferStride/);
 });
 
+// Trial s36a: a pickle with hundreds of such strides (an oracle's random profile) printed a
+// line for each, 993 lines: the first ten are said, then a count.
+it('a pickle with many such strides: ten said, then how many more', () => {
+  const file = join(FIXTURES, 'oracle', 'big-canonical-dev', 'big-7-4.pkl');
+  const r = cli(join(dir, 'many.db'), ['ingest', file, '--job', 'many']);
+  assert.equal(r.status, 0, r.stderr);
+  const lines = r.stderr.split('\n').filter((l) => l.includes('InferStride'));
+  assert.equal(lines.length, 11);
+  assert.match(lines[10], /big-7-4\.pkl: and 982 more strides whose InferStride names a dim the tensor does not have \(992 in all\), kept as read$/);
+});
+
 function ok(r: { status: number; stdout: string; stderr: string }): string {
   assert.equal(r.status, 0, r.stderr);
   return r.stdout;
