@@ -94,6 +94,10 @@ function buildObservationLine() {
         ctx.addIssue({ code: 'custom', path: ['stride'], message: `has ${o.stride.length} dims but size has ${o.size.length}` });
       }
       if (o.kind === 'scalar' && o.value === undefined) ctx.addIssue({ code: 'custom', path: ['value'], message: 'required for kind scalar' });
+      // a field another kind takes was dropped, the line read as other than it meant (trial s36a: a size's stride)
+      for (const [f, kinds] of [['size', ['tensor', 'size']], ['stride', ['tensor']], ['value', ['scalar']]] as const) {
+        if (o[f] !== undefined && !(kinds as readonly string[]).includes(o.kind)) ctx.addIssue({ code: 'custom', path: [f], message: `not a field of kind ${o.kind} (only of ${kinds.map((k) => `kind ${k}`).join(' and ')})` });
+      }
       if (o.mark_dynamic && o.kind !== 'tensor') ctx.addIssue({ code: 'custom', path: ['mark_dynamic'], message: `only for kind tensor (Dynamo marks a tensor's dims), not ${o.kind}` });
       const past = o.mark_dynamic?.find((d) => o.size && d >= o.size.length);
       if (past !== undefined && o.size) ctx.addIssue({ code: 'custom', path: ['mark_dynamic'], message: `dim ${past} is past the size's ${o.size.length} dims` });
@@ -145,9 +149,9 @@ export function surelyValidLine(j: unknown): j is z.infer<ReturnType<typeof buil
   // marked dims go to zod, which words what is wrong with them
   if (j.mark_dynamic !== undefined) return false;
   // the schema's refinements
-  if (kind === 'scalar') return value !== undefined;
-  if (kind === 'size') return size !== undefined;
-  return kind === 'tensor' && size !== undefined && stride !== undefined && size.length === stride.length;
+  if (kind === 'scalar') return value !== undefined && size === undefined && stride === undefined;
+  if (kind === 'size') return size !== undefined && stride === undefined && value === undefined;
+  return kind === 'tensor' && size !== undefined && stride !== undefined && size.length === stride.length && value === undefined;
 }
 
 /** A bad line, named by file and line: a LedgerError of kind 'input', as the library's callers catch it. */

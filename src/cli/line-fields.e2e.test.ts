@@ -79,6 +79,22 @@ describe('an observation line is read whole or refused', () => {
     }
   });
 
+  // Trial s36a: `"kind": "size"` with a `"stride"` went in with the stride dropped, the line read
+  // as other than it meant; likewise a scalar's size, a tensor's value.
+  it("a field of another kind is bad input naming it, not dropped", () => {
+    for (const [k, [o, said]] of ([
+      [{ kind: 'size', size: [3], stride: [1] }, /field stride: not a field of kind size \(only of kind tensor\)/],
+      [{ kind: 'scalar', value: 3, size: [3], stride: undefined }, /field size: not a field of kind scalar \(only of kind tensor and kind size\)/],
+      [{ kind: 'tensor', size: [3], stride: [1], value: 3 }, /field value: not a field of kind tensor \(only of kind scalar\)/],
+    ] as [Record<string, unknown>, RegExp][]).entries()) {
+      const file = join(dir, `kinds-${k}.jsonl`);
+      writeFileSync(file, `${line(o)}\n`);
+      const r = cli(join(dir, `kinds-${k}.db`), ['ingest', file]);
+      assert.equal(r.status, 2, r.stderr);
+      assert.match(r.stderr, said);
+    }
+  });
+
   it('in a folder, a file whose lines begin with a field the format does not have is read as lines and fails, not skipped as other JSON (trial s34b: the job lost with no word)', () => {
     const d = join(dir, 'folder');
     mkdirSync(d, { recursive: true });
