@@ -5,7 +5,7 @@ import { inputError, inputName, withContext } from '../errors.ts';
 import { entryToJson } from '../codecs/entry-json.ts';
 import { decodeMegaCache } from '../codecs/megacache.ts';
 import { unpickleProfile } from '../codecs/pickle/index.ts';
-import { cacheKeyOfRemoteKey, decodeRemoteValue } from '../codecs/remote-value.ts';
+import { cacheKeyOfRemoteKey, profileOfRemoteValue } from '../codecs/remote-value.ts';
 import { cacheKey, formatCacheKey, parseCacheKey, rewriteMegaCacheKey } from '../model/cache-key.ts';
 import type { Profile } from '../model/profile.ts';
 import { codeIdLabel } from '../model/code-id.ts';
@@ -443,8 +443,7 @@ function whole<T>(ledger: Ledger, fn: () => T): T {
 /** The remote cache's JSON value ({"data": base64 pickle}), as stored in Redis. */
 export async function ingestRemoteJsonFile(ledger: Ledger, file: string, o: FileIngestOptions): Promise<Summary> {
   const text = (await readInput(file)).toString('utf8').replace(/^\uFEFF/, '');
-  const pickle = withFile(file, () => decodeRemoteValue(text));
-  const profile = withFile(file, () => unpickleProfile(pickle));
+  const { pickle, profile } = withFile(file, () => profileOfRemoteValue(text));
   const key = remoteKeyFor(file, o);
   if (o.waiting?.(key)) return waits(key);
   noteStrayStrides(file, profile, o.onNote);

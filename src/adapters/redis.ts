@@ -1,8 +1,7 @@
 import { Redis } from 'ioredis';
 import { profileAsWritten, profilePickle, type LayoutOptions } from './export-profile.ts';
 import { writtenStrings } from './source-names.ts';
-import { unpickleProfile } from '../codecs/pickle/index.ts';
-import { cacheKeyOfRemoteKey, decodeRemoteValue, encodeRemoteValue, remoteKey } from '../codecs/remote-value.ts';
+import { cacheKeyOfRemoteKey, encodeRemoteValue, profileOfRemoteValue, remoteKey } from '../codecs/remote-value.ts';
 import { classify, fullMessage, inputError, isDatabaseFailure, LedgerError } from '../errors.ts';
 import { parseCacheKey } from '../model/cache-key.ts';
 import { joinProfiles } from '../model/join-profiles.ts';
@@ -135,8 +134,7 @@ const REPLACE_FIELD = 'publishProfile';
  * `pull` and the merge's read alike, so both say the same of a damaged value.
  */
 function decodeEntry(value: Buffer): { pickle: Uint8Array; profile: Profile } {
-  const pickle = decodeRemoteValue(value.toString('utf8'));
-  return { pickle, profile: unpickleProfile(pickle) };
+  return profileOfRemoteValue(value.toString('utf8'));
 }
 
 /** What Redis holds at a key now, decoded (null: nothing). */

@@ -5,7 +5,7 @@ import { crc32 } from '../model/file-hash.ts';
 import { renderProfile } from '../model/render.ts';
 import { decodeMegaCache, encodeMegaCache, MegaCacheError } from './megacache.ts';
 import { unpickleProfile } from './pickle/index.ts';
-import { cacheKeyOfRemoteKey, decodeRemoteValue, encodeRemoteValue, remoteKey } from './remote-value.ts';
+import { cacheKeyOfRemoteKey, decodeRemoteValue, encodeRemoteValue, profileOfRemoteValue, remoteKey } from './remote-value.ts';
 
 const BUNDLES = ['megacache/eager-cold-run.bin', 'megacache/eager-warm-run.bin', 'megacache/inductor-cuda-run.bin', 'megacache/single-pgo-artifact.bin', 'workload2/megacache-rank1.bin'];
 
@@ -69,5 +69,11 @@ describe('remote cache value and key', () => {
     assert.throws(() => decodeRemoteValue('{"data": 3}'), /remote cache value: data:/);
     assert.throws(() => decodeRemoteValue('nope'), /not JSON/);
     assert.throws(() => decodeRemoteValue('{"data": "@@@"}'), /not base64/);
+  });
+  // Trial s36a: "(at byte 2)" read as a byte of the JSON file; it is one of the pickle in "data".
+  it("a pickle error's offset is said to be of the decoded pickle", () => {
+    const text = JSON.stringify({ data: Buffer.from([0x80, 0x04, 0x95, 0x00, 0x00, 0x00]).toString('base64') });
+    assert.throws(() => profileOfRemoteValue(text), (e: Error) => e.message === 'remote cache value: its "data" (base64) decodes to 6 bytes that are no profile pickle: pickle: truncated: opcode FRAME needs 8 more bytes, 3 left (at byte 2 of the decoded pickle)' && e.cause instanceof Error);
+    assert.equal(renderProfile(profileOfRemoteValue(fixtureText('torch-2.11/remote/redis_value.json')).profile), fixtureText('torch-2.11/render/eager-cold-run.txt'));
   });
 });

@@ -1,5 +1,7 @@
 import * as z from 'zod';
 import { LedgerError } from '../errors.ts';
+import { PickleError, unpickleProfile } from './pickle/index.ts';
+import type { Profile } from '../model/profile.ts';
 
 /** `RemoteDynamoPGOCache` key for a profile: `pt2:dynamo-pgo::<cache_key>:c1`. */
 export function remoteKey(cacheKey: string): string {
@@ -18,9 +20,24 @@ let remoteValue: z.ZodType<{ data: string }> | undefined;
 const RemoteValue = () => (remoteValue ??= z.object({ data: z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, 'not base64') }));
 
 export class RemoteValueError extends LedgerError {
-  constructor(message: string) {
-    super(`remote cache value: ${message}`);
+  constructor(message: string, cause?: unknown) {
+    super(`remote cache value: ${message}`, { cause, saysCause: cause !== undefined });
     this.name = 'RemoteValueError';
+  }
+}
+
+/**
+ * A remote value to its pickle and profile, as PyTorch reads it. A pickle's byte offset is of
+ * the pickle its base64 decodes to, not of the JSON text (trial s36a: "(at byte 2)" of a file
+ * whose byte 2 is the JSON's), and is said so.
+ */
+export function profileOfRemoteValue(text: string): { pickle: Uint8Array; profile: Profile } {
+  const pickle = decodeRemoteValue(text);
+  try {
+    return { pickle, profile: unpickleProfile(pickle) };
+  } catch (e) {
+    if (!(e instanceof PickleError)) throw e;
+    throw new RemoteValueError(`its "data" (base64) decodes to ${pickle.length} bytes that are no profile pickle: ${e.message.replace(/ \(at byte (\d+)\)$/, ' (at byte $1 of the decoded pickle)')}`, e);
   }
 }
 

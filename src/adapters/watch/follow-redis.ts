@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { unpickleProfile } from '../../codecs/pickle/index.ts';
-import { cacheKeyOfRemoteKey, decodeRemoteValue } from '../../codecs/remote-value.ts';
+import { cacheKeyOfRemoteKey, profileOfRemoteValue } from '../../codecs/remote-value.ts';
 import { classify, fullMessage, isDatabaseFailure } from '../../errors.ts';
 import { parseCacheKey } from '../../model/cache-key.ts';
 import type { Ledger, WatchCursor } from '../../store/ledger.ts';
@@ -120,8 +119,7 @@ export function followRedis(url: string, o: { intervalMs: number; timeoutMs?: nu
       const cacheKey = cacheKeyOfRemoteKey(k);
       if (cacheKey === null) throw new Error('not a PGO entry key (want pt2:dynamo-pgo::<job>:<rank>:<tag>:c1)');
       parseCacheKey(cacheKey); // a malformed key
-      const pickle = decodeRemoteValue(value.toString('utf8'));
-      const profile = unpickleProfile(pickle);
+      const { pickle, profile } = profileOfRemoteValue(value.toString('utf8'));
       const r = ledger.sql.immediate(() => {
         const made = fileSnapshotEvents(ledger, profile, cacheKey, { format: 'redis', origin, bytes: pickle, run: null, time: ctx.now() });
         return { ...appendSnapshotEvents(ledger, made.events, (last) => ledger.appendWith(last, [cursor])), told: made.told };
