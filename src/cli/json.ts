@@ -127,7 +127,7 @@ export function stormJson(w: StormWindow) {
     start: isoTime(w.start),
     end: isoTime(w.end),
     count: w.records.length,
-    dims: w.dims.map((d) => ({ code: codeJson(d.code), source: d.source, dim: d.dim, position: d.position, time: isoTime(d.time), observations: d.observations, values: d.values })),
+    dims: w.dims.map((d) => ({ code: codeJson(d.code), source: d.source, dim: d.dim, position: d.position, time: isoTime(d.time), observations: d.observations, values: d.values, via: d.via })),
     records: w.records.map(historyJson),
   };
 }
@@ -137,7 +137,7 @@ export function stormText(w: StormWindow): string {
   const head = `${w.cacheKey} run ${w.run ?? '-'}, ${isoTime(w.start)} to ${isoTime(w.end)}: ${counted(w.records.length, 'recompile record')}`;
   const recs = w.records.map((h) => `  ${historyText(h).replace(/\n/g, '\n  ')}`);
   const dims = w.dims.map((d) => {
-    const seen = d.values.length ? `${d.values.slice(0, 5).map((v) => `${v.value} seen ${counted(v.count, 'time')}`).join(', ')}${d.values.length > 5 ? `, and ${counted(d.values.length - 5, 'more value')}` : ''} in ${counted(d.observations, 'observation')}` : 'no observations of it (it came in a snapshot)';
+    const seen = d.values.length ? `${d.values.slice(0, 5).map((v) => `${v.value} seen ${counted(v.count, 'time')}`).join(', ')}${d.values.length > 5 ? `, and ${counted(d.values.length - 5, 'more value')}` : ''} in ${counted(d.observations, 'observation')}${d.via ? ` of ${d.via}, which the merge brought the change from` : ''}` : 'no observations of it (it came in a snapshot)';
     return `  turned dynamic: ${d.source} ${d.dim} in ${codeIdLabel(d.code)} at #${d.position}: ${seen}`;
   });
   return [head, ...recs, ...dims].join('\n');

@@ -225,7 +225,7 @@ export function renderReportHtml(profiles: ReportProfile[], generatedAt: Date = 
   }
   if (jobs.length) {
     $('index').hidden = false;
-    const values = (d) => d.values.length ? d.values.map((v) => v.value + ' seen ' + counted(v.count, 'time')).join(', ') + ' in ' + counted(d.observations, 'observation') : 'no observations of it';
+    const values = (d) => d.values.length ? d.values.map((v) => v.value + ' seen ' + counted(v.count, 'time')).join(', ') + ' in ' + counted(d.observations, 'observation') + (d.via ? ' of ' + d.via + ', which the merge brought the change from' : '') : 'no observations of it';
     $('job-rows').replaceChildren(...jobs.map((j) => {
       const link = el('a', { href: '#', class: 'job-link', text: j.job });
       link.addEventListener('click', (e) => { e.preventDefault(); showProfile(all.findIndex((p) => p.cacheKey === j.profiles[0])); });

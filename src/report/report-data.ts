@@ -45,7 +45,7 @@ export interface ReportJob {
   /** The window with the most records. */
   busiest: { cacheKey: string; run: string | null; start: string; records: number } | null;
   /** Each dim that turned dynamic, with the values seen there, rarest first. */
-  dims: { cacheKey: string; code: string; source: string; dim: string; values: { value: string; count: number }[]; observations: number }[];
+  dims: { cacheKey: string; code: string; source: string; dim: string; values: { value: string; count: number }[]; observations: number; via: string | null }[];
 }
 
 export interface ReportCode {
@@ -320,7 +320,7 @@ export function reportJobs(ledger: Ledger, profiles: ProfileRow[], window: Windo
         const k = `${w.cacheKey}\u0000${codeKey(d.code)}\u0000${d.source}\u0000${d.dim}`;
         if (seen.has(k)) continue;
         seen.add(k);
-        j.dims.push({ cacheKey: w.cacheKey, code: codeIdLabel(d.code), source: d.source, dim: d.dim, values: d.values.slice(0, 5), observations: d.observations });
+        j.dims.push({ cacheKey: w.cacheKey, code: codeIdLabel(d.code), source: d.source, dim: d.dim, values: d.values.slice(0, 5), observations: d.observations, via: d.via });
       }
     }
   }

@@ -77,6 +77,35 @@ describe('issue 12.6: recompile storms (stats)', () => {
     twoRanksMerged(dir, (args) => cli(db3, args).status === 0);
     const t = cli(db3, ['stats', '--job', 'one-all']);
     assert.equal(t.status, 0, t.stderr);
-    assert.match(t.stdout, /turned dynamic: L\['x'\] size\[0\] in \S+:24:forward at #\d+: 8 seen 1 time in 1 observation$/m);
+    // (trial s36a: it said "8 seen 1 time in 1 observation", the target's own import of rank 1's
+    // entry; the change came dynamic from rank 1, whose values are 8 and 256)
+    assert.match(t.stdout, /turned dynamic: L\['x'\] size\[0\] in \S+:24:forward at #\d+: 8 seen 1 time, 256 seen 1 time in 2 observations of one:1:, which the merge brought the change from$/m);
+    assert.match(cli(db3, ['stats', '--job', 'one']).stdout, /turned dynamic: L\['x'\] size\[0\] in \S+:24:forward at #\d+: 8 seen 1 time, 256 seen 1 time in 2 observations$/m);
+  });
+});
+
+// Trial s36a: on a merge target, a dim rank 1 made dynamic (3, then 5) was said "3 seen 2 times
+// in 2 observations": the ranks' imports of it, not the value that made it dynamic. `why` follows
+// the change into the rank; stats does too, and says whose values they are.
+describe('stats on a merge target: a change a rank brought dynamic', () => {
+  it("lists that rank's values, naming it; a dim the merge joined from two static values keeps the target's", () => {
+    const db = join(dir, 'via.db');
+    const line = (rank: number, run: string, t: number, o: Record<string, unknown>) => JSON.stringify({ job: 'jm', rank, run, time: `2026-11-26T10:0${t}:00Z`, code: { filename: '/srv/m.py', firstlineno: 10, name: 'forward', file_hash: 'abcd1234' }, ...o });
+    writeFileSync(join(dir, 'via-a.jsonl'), [
+      line(0, 'r1', 0, { source: "L['x']", kind: 'tensor', size: [8, 128], stride: [128, 1] }),
+      line(1, 'r1', 1, { source: "L['x']", kind: 'tensor', size: [8, 256], stride: [256, 1] }),
+      line(0, 'r1', 2, { source: "L['n']", kind: 'scalar', value: 3 }),
+      line(1, 'r1', 3, { source: "L['n']", kind: 'scalar', value: 3 }),
+    ].join('\n') + '\n');
+    writeFileSync(join(dir, 'via-b.jsonl'), line(1, 'r2', 4, { source: "L['n']", kind: 'scalar', value: 5 }) + '\n');
+    assert.equal(cli(db, ['ingest', join(dir, 'via-a.jsonl')]).status, 0);
+    assert.equal(cli(db, ['merge', '--from', 'jm:*', '--into', 'all', '--live']).status, 0);
+    assert.equal(cli(db, ['ingest', join(dir, 'via-b.jsonl')]).status, 0);
+    const t = cli(db, ['stats', '--job', 'all']);
+    assert.equal(t.status, 0, t.stderr);
+    assert.match(t.stdout, /turned dynamic: L\['n'\] scalar in \S+:10:forward at #\d+: 3 seen 1 time, 5 seen 1 time in 2 observations of jm:1:, which the merge brought the change from$/m);
+    assert.match(t.stdout, /turned dynamic: L\['x'\] size\[1\] in \S+:10:forward at #\d+: 128 seen 1 time, 256 seen 1 time in 2 observations$/m);
+    const dims = (JSON.parse(cli(db, ['stats', '--job', 'all', '--json']).stdout.trim().split('\n')[0]) as { dims: { source: string; via: string | null }[] }).dims;
+    assert.deepEqual(dims.map((d) => [d.source, d.via]), [["L['x']", null], ["L['n']", 'jm:1:']]);
   });
 });

@@ -27,6 +27,12 @@ export interface DynamicDim {
   values: { value: string; count: number; runs: (string | null)[] }[];
   /** Observations of the source that have the dim (the values' counts add up to it). */
   observations: number;
+  /**
+   * The profile a merge brought the change from (followed to the last, as `why` follows it), whose
+   * values these are; null where the change is the profile's own (trial s36a: a merge target's
+   * stats listed the ranks' joined values alone, never the one that made the dim dynamic).
+   */
+  via: string | null;
 }
 
 export interface StormWindow {
@@ -117,11 +123,13 @@ function profileStorms(ledger: Ledger, p: ProfileRow, windowMs: number, window: 
     dims.push(prev);
     if (!recordTurnsDynamic(h)) continue;
     const id = dimId(h.code, h.name, dim);
-    if (!w.dims.some((d) => dimId(d.code, d.source, d.dim) === id)) w.dims.push({ code: h.code, source: h.name, dim, position: h.position, time: h.time, values: [], observations: 0 });
+    if (!w.dims.some((d) => dimId(d.code, d.source, d.dim) === id)) w.dims.push({ code: h.code, source: h.name, dim, position: h.position, time: h.time, values: [], observations: 0, via: null });
   }
   for (const w of windows.values()) {
     for (const d of w.dims) {
-      const v = values.get(dimId(d.code, d.source, d.dim)) ?? foldedValues(ledger, p.id, window, d, dims) ?? staticAgainValues(ledger, p.id, window, d);
+      const told = values.get(dimId(d.code, d.source, d.dim));
+      const v = told?.values ?? foldedValues(ledger, p.id, window, d, dims) ?? staticAgainValues(ledger, p.id, window, d);
+      d.via = told?.via ?? null;
       d.values = [...v].sort((a, b) => a.count - b.count);
       d.observations = v.reduce((n, x) => n + x.count, 0);
     }
@@ -161,14 +169,23 @@ function staticAgainValues(ledger: Ledger, pid: number, window: Window, d: Dynam
  * The values seen at each wanted dim, exactly as `why` counts them (explain in why.ts: the
  * values events carried and the values PyTorch's own records logged), so the two never disagree.
  */
-function dimValues(ledger: Ledger, pid: number, window: Window, sources: Set<string>): Map<string, DynamicDim['values']> {
-  const out = new Map<string, DynamicDim['values']>();
+function dimValues(ledger: Ledger, pid: number, window: Window, sources: Set<string>): Map<string, { values: DynamicDim['values']; via: string | null }> {
+  const out = new Map<string, { values: DynamicDim['values']; via: string | null }>();
   if (sources.size === 0) return out;
   // One `why` of the profile, not one a source: a trace's values are read from the log once a
   // `why` (compile-values.ts), which a source at a time read again for each.
   const one = sources.size === 1 ? [...sources][0] : undefined;
   for (const s of explain(ledger, pid, { source: one, window })) {
-    if (sources.has(s.source)) out.set(dimId(s.code, s.source, dimKey(s.dim)), s.values.map(({ value, count, runs }) => ({ value, count, runs })));
+    if (!sources.has(s.source)) continue;
+    // a change a merge brought dynamic from a profile: that profile's values (where the merge
+    // joined two static values, the target's own sightings of them are the story)
+    let story = s;
+    let via: string | null = null;
+    while (story.via && story.via.story.dynamic) {
+      via = story.via.cacheKey;
+      story = story.via.story;
+    }
+    out.set(dimId(s.code, s.source, dimKey(s.dim)), { values: story.values.map(({ value, count, runs }) => ({ value, count, runs })), via });
   }
   return out;
 }
