@@ -18,6 +18,7 @@ import { badIdWhy, holdsBadId, idText } from '../model/id-chars.ts';
 import type { FileIngestOptions } from './ingest-file.ts';
 import { MAX_LINE_BYTES, readTextChunks, sizeOf, untrustedGzip } from './read-lines.ts';
 import { flagsNotUsed } from './flags-not-used.ts';
+import { asEarlierRun } from './trace-same-process.ts';
 import { noteLineKey, withoutLineKeyed, type LineKeyScope } from './trace-line-keys.ts';
 import { ingestWords } from './ingest-words.ts';
 import { boundedMap } from '../bounded-map.ts';
@@ -65,7 +66,7 @@ export function describedRole(source: string, isParameter: boolean): 'input' | '
  */
 export async function ingestTraceFile(ledger: Ledger, file: string, o: FileIngestOptions): Promise<Summary> {
   const t = await readTraceFile(file, o);
-  const events = withoutLineKeyed(ledger, t.events);
+  const events = withoutLineKeyed(ledger, asEarlierRun(ledger, t.events, file, o.defaults?.run, o.onNote));
   const r = ledger.append(events);
   // those held under their old keys are in the log as well
   r.duplicates += t.events.length - events.length;
@@ -145,8 +146,9 @@ export class TraceBatch {
   /** Reads a file's events (throws as readTraceFile, or for an event prepareEvent refuses) and holds them. */
   async add(file: string, o: FileIngestOptions): Promise<void> {
     const t = await readTraceFile(file, o);
-    const kept = withoutLineKeyed(this.ledger, t.events, this.#lineKeys);
-    const held = t.events.length - kept.length;
+    const own = asEarlierRun(this.ledger, t.events, file, o.defaults?.run, o.onNote);
+    const kept = withoutLineKeyed(this.ledger, own, this.#lineKeys);
+    const held = own.length - kept.length;
     const events = kept.map((e) => prepareEvent(e));
     if (t.unreadable) {
       // its events go in on their own, in the files' order, and the file is said failed

@@ -2,6 +2,7 @@ import type { Stats } from 'node:fs';
 import type { Ledger } from '../../store/ledger.ts';
 import { traceEvents, traceReader, type TraceReader } from '../ingest-trace.ts';
 import { withoutLineKeyed } from '../trace-line-keys.ts';
+import { asEarlierRun } from '../trace-same-process.ts';
 import { fileInput, HEAD_BYTES, headIdentity, readRange, sameHead } from './file-identity.ts';
 import { linesEnd } from './lines-end.ts';
 import type { InputReport, FollowContext } from './follow-context.ts';
@@ -100,7 +101,8 @@ export async function followTrace(ledger: Ledger, prev: TraceState | undefined, 
   const t = traceEvents(s.reader, path, { onNote: undefined, defaults: { words: ctx.words } }, !final);
   s.waiting = t.waiting ?? [];
   const fresh = t.settled ? t.events.filter((e) => !s.committed.has(e.idempotencyKey!)) : [];
-  const events = withoutLineKeyed(ledger, fresh);
+  // a process the ledger holds under another run (an `ingest --run` before the watch): its run (trial s36b)
+  const events = withoutLineKeyed(ledger, asEarlierRun(ledger, fresh, path, undefined, (n) => void (s.said.has(n) || (s.said.add(n), ctx.note(n)))));
   if (t.settled) {
     // Only when compiles start out of order (threads) can a later line rename a run: said, never
     // hidden. Another process's lines that came (a log of several) rename none.
