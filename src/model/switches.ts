@@ -128,7 +128,9 @@ export function dimSwitchHint(source: string, dim: number | 'scalar' | 'rank', d
         `it took ${values.filter((v) => v.value === '0' || v.value === '1').map((v) => v.value).join(' and ')}, which PyTorch specializes: TORCH_COMPILE_UNBACKED_SOURCES="${entry}" (${SWITCH_VERSIONS.TORCH_COMPILE_UNBACKED_SOURCES}, per dim ${SWITCH_VERSIONS.perDim}) compiles once for all sizes`,
       );
     }
-  } else if (namedRunCount(values) >= 2) {
+  } else if (values.length === 1 && namedRunCount(values) >= 2) {
+    // one value over several runs: pinned static, it compiles once as it does now; a dim that
+    // took several (an overwrite keeps the last) would compile once per value (trial s36b)
     hints.push(`TORCH_COMPILE_STATIC_SOURCES="${dim === 'scalar' ? source : entry}" (${SWITCH_VERSIONS.TORCH_COMPILE_STATIC_SOURCES}) keeps it static even where a profile says dynamic`);
   }
   return hints.join('; ');

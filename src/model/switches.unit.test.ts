@@ -65,6 +65,9 @@ describe('issue 13.6: advice in the newer switches', () => {
   it("why's hint: per dim, unbacked for 0/1, static over runs", () => {
     assert.match(dimSwitchHint("L['x']", 0, true, [{ value: '1', runs: ['a'] }, { value: '8', runs: ['b'] }]), /DYNAMIC_SOURCES="L\['x'\]:0" \(PyTorch after 2\.11.*it took 1, which PyTorch specializes: TORCH_COMPILE_UNBACKED_SOURCES="L\['x'\]:0"/);
     assert.match(dimSwitchHint("L['x']", 1, false, [{ value: '3', runs: ['a', 'b'] }]), /^TORCH_COMPILE_STATIC_SOURCES="L\['x'\]:1" \(PyTorch after 2\.11 \(#193626\)\)/);
+    // trial s36b: a static dim that took four values (overwrites) was told to be pinned static,
+    // which compiles once per value
+    assert.equal(dimSwitchHint("L['x']", 0, false, [{ value: '4', runs: ['a'] }, { value: '8', runs: ['b'] }, { value: '16', runs: ['c'] }, { value: '32', runs: ['d'] }]), '');
     assert.equal(dimSwitchHint("L['x']", 1, false, [{ value: '3', runs: ['a'] }]), '');
   });
 });

@@ -434,13 +434,32 @@ function explainWith(ledger: Ledger, profileId: number, opts: ExplainOptions, on
         if (inferred) story.advice += `; PyTorch infers the strides of ${acc.source} from its sizes while ${inferred} (is_stride_dynamic): this stride is not compiled dynamic`;
         // the newer switches (per-dim, unbacked, static), each with the versions that read it
         const hint = dimSwitchHint(acc.source, d.field === 'scalar' ? 'scalar' : d.field === 'size' && d.index !== undefined ? d.index : 'rank', dynamic, values);
-        if (hint) story.advice += `; ${hint}`;
+        if (hint) story.advice += `; ${hint}${switchReach(accs, acc, d, dynamic)}`;
       }
       out.push(story);
     }
   }
   if (opts.source === undefined) out.sort((x, y) => (y.becameDynamic?.position ?? -1) - (x.becameDynamic?.position ?? -1));
   return out;
+}
+
+/**
+ * The switches name a source, not a frame (torch.compiler.config.dynamic_sources and its kin
+ * match the source's name in every frame Dynamo compiles): the other code ids of the accs read
+ * that hold the same source with the dim the other way (static where the switch starts it
+ * dynamic, dynamic where it keeps it static) are said (trial s36b: STATIC_SOURCES advised for f's
+ * L['x'] dim 0 would pin g's, dynamic there). `why --code` reads one code id: none is said then.
+ */
+function switchReach(accs: Map<string, Acc>, acc: Acc, d: DimRef, dynamic: boolean): string {
+  const other: string[] = [];
+  for (const a of accs.values()) {
+    if (a === acc || a.source !== acc.source) continue;
+    const v = valueAt(a.last, d);
+    if (v === 'absent' || v === UNSET) continue;
+    if (isDynamic(v) !== dynamic) other.push(`${a.code.name} (${a.code.filename}:${a.code.firstlineno})`);
+  }
+  if (!other.length) return '';
+  return ` (the switch names the source in every frame: it ${dynamic ? 'starts' : 'pins'} ${acc.source}'s dim in ${other.join(', ')} too, ${dynamic ? 'static' : 'dynamic'} there)`;
 }
 
 /** A value's runs until its bodies' are joined (fillValues, which replaces it before anything reads it): never written. */
