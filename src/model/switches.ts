@@ -72,7 +72,22 @@ export function switchAdvice(profile: Profile, facts: readonly SourceFacts[] = [
     }
   }
   if (whole.length) out.push({ switch: 'TORCH_COMPILE_DYNAMIC_SOURCES', value: whole.join(','), versions: SWITCH_VERSIONS.TORCH_COMPILE_DYNAMIC_SOURCES, why: 'every dim of these sources starts dynamic' });
-  if (partial) out.push({ switch: 'TORCH_COMPILE_DYNAMIC_SOURCES', value: perDim.join(','), versions: SWITCH_VERSIONS.perDim, why: 'only the dims that changed start dynamic; the others stay static' });
+  if (partial) {
+    // the switch names sources, not frames: a dim listed starts dynamic wherever its source is,
+    // static as it is in another code id (trial s36a: f's L['x'] dim 1, static at 3, said to stay static)
+    const listed = new Set(perDim);
+    const reach: string[] = [];
+    for (const { id, state } of profile.codes.values()) {
+      for (const [src, e] of state.automaticDynamic) {
+        if (!Array.isArray(e.size)) continue;
+        e.size.forEach((a, i) => {
+          if (a !== DYNAMIC && listed.has(`${src}:${i}`)) reach.push(`${src} dim ${i} of ${id.name} (${id.filename}:${id.firstlineno})`);
+        });
+      }
+    }
+    const also = reach.length ? `, and a dim listed starts dynamic in every frame with its source: also ${reach.slice(0, 5).join(', ')}${reach.length > 5 ? `, and ${reach.length - 5} more` : ''}, static there` : '';
+    out.push({ switch: 'TORCH_COMPILE_DYNAMIC_SOURCES', value: perDim.join(','), versions: SWITCH_VERSIONS.perDim, why: `only the dims that changed start dynamic; the others stay static${also}` });
+  }
   const stat = facts.filter((f) => f.staticAcrossRuns).map((f) => f.source);
   if (stat.length) out.push({ switch: 'TORCH_COMPILE_STATIC_SOURCES', value: [...new Set(stat)].join(','), versions: SWITCH_VERSIONS.TORCH_COMPILE_STATIC_SOURCES, why: 'these stayed static across runs; kept static even where a profile says dynamic' });
   const zo = facts.flatMap((f) => (f.zeroOneDims ?? []).flatMap((d) => (d === 'scalar' ? [] : [`${f.source}:${d}`])));

@@ -27,6 +27,19 @@ describe('issue 13.6: advice in the newer switches', () => {
     );
     assert.match(switchText(a[3]), /^TORCH_COMPILE_UNBACKED_SOURCES="L\['x'\]:0" \(PyTorch 2\.9\+.*\): these took 0 or 1/);
   });
+  // Trial s36a: g's L['x'] dims 0 and 1 dynamic, f's L['x'] dim 1 static at 3: the per-dim line
+  // lists L['x']:1, which starts f's dim 1 dynamic too, and said "the others stay static".
+  it('the per-dim line says the frames its dims reach where they are static', () => {
+    const p = emptyProfile();
+    const g = { ...code, name: 'g', firstlineno: 9 };
+    const t = (size: number[]) => entryOf({ kind: 'tensor', size, stride: size.map(() => 1) });
+    updateAutomaticDynamic(p, g, "L['x']", t([2, 3, 4]));
+    updateAutomaticDynamic(p, g, "L['x']", t([5, 6, 4]));
+    updateAutomaticDynamic(p, code, "L['x']", t([2, 3]));
+    const perDim = switchAdvice(p)[1];
+    assert.equal(perDim.value, "L['x']:0,L['x']:1");
+    assert.equal(perDim.why, "only the dims that changed start dynamic; the others stay static, and a dim listed starts dynamic in every frame with its source: also L['x'] dim 0 of f (m.py:1), L['x'] dim 1 of f (m.py:1), static there");
+  });
   it('no per-dim line when every dim is dynamic; nothing when nothing is', () => {
     const p = emptyProfile();
     assert.deepEqual(switchAdvice(p), []);
