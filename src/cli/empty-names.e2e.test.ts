@@ -16,7 +16,7 @@ describe('an observation line with an empty job or source', () => {
     writeFileSync(file, [line({ job: '' }), line({ source: '' })].join('\n') + '\n');
     const r = cli(join(dir, 'e.db'), ['ingest', '--skip-invalid', file]);
     assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stderr, /empty\.jsonl:1: field job: empty: give the job id \(torch\.compiler\.config\.job_id\), or leave the field out to take --job/);
+    assert.match(r.stderr, /empty\.jsonl:1: field job: empty: give the job id \(torch\.compiler\.config\.job_id\), or leave the field out \(or null\) to take --job/);
     assert.match(r.stderr, /empty\.jsonl:2: field source: empty: a source is PyTorch's name of an input, such as L\['x'\]/);
     assert.doesNotMatch(r.stderr, /Too small/);
   });
