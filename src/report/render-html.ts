@@ -234,7 +234,7 @@ export function renderReportHtml(profiles: ReportProfile[], generatedAt: Date = 
         el('td', { class: 'mono', text: j.profiles.join(', ') }),
         el('td', { class: 'records', text: String(j.records) + (j.windows ? ' in ' + counted(j.windows, 'window') + ' of ' + j.windowLength : '') }),
         el('td', { class: 'busiest' }, j.busiest ? el('span', { class: j.busiest.records > 1 ? 'storm' : '', text: counted(j.busiest.records, 'record') }) : '-', j.busiest ? el('span', { class: 'muted', text: ' in ' + j.busiest.cacheKey + ' run ' + (j.busiest.run || '-') + ' from ' + j.busiest.start }) : null),
-        el('td', {}, j.dims.length ? el('ul', { class: 'keep' }, ...j.dims.map((d) => el('li', { class: 'dyn-dim' }, el('code', { text: d.source + ' ' + d.dim }), ' in ', el('code', { text: d.code }), el('span', { class: 'muted', text: ': ' + values(d) })))) : el('span', { class: 'muted', text: 'none' })));
+        el('td', {}, j.dims.length ? el('ul', { class: 'keep' }, ...j.dims.map((d) => el('li', { class: 'dyn-dim' }, el('code', { text: d.source + ' ' + d.dim }), ' in ', el('code', { text: d.code }), ...(j.profiles.length > 1 ? [' of ', el('code', { text: d.cacheKey })] : []), el('span', { class: 'muted', text: ': ' + values(d) })))) : el('span', { class: 'muted', text: 'none' })));
     }));
   }
   if (all.length > 1) {
