@@ -75,6 +75,30 @@ for (const dialect of DIALECTS) describe(dialect, () => {
       assert.equal(bad.status, 2);
       assert.match(bad.stderr, /not a Redis URL/);
     });
+
+    // Trial s36b: a server that takes the connection and closes it (an HTTP port, one that drops
+    // clients) was said in ioredis's words: "Stream isn't writeable and enableOfflineQueue
+    // options is false", "Connection is closed.", "write EPIPE".
+    it('a server that is no Redis (it answers HTTP, or closes at once): said so, naming it', async () => {
+      const { createServer } = await import('node:net');
+      const servers = ['http', 'close'].map((mode) =>
+        createServer((sock) => {
+          sock.on('error', () => {});
+          if (mode === 'close') return void sock.destroy();
+          sock.once('data', () => sock.end('HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n'));
+        }),
+      );
+      const ports = await Promise.all(servers.map((s) => new Promise<number>((ok) => s.listen(0, '127.0.0.1', () => ok((s.address() as { port: number }).port)))));
+      try {
+        const l = await openLedger(ledgerAt(dialect, dir, 'f.db'));
+        for (const port of ports) {
+          await assert.rejects(pullProfiles(l, `redis://127.0.0.1:${port}`, { all: true }, { timeoutMs: 2000 }), (e: unknown) => e instanceof RedisError && e.message.startsWith(`cannot reach Redis at redis://127.0.0.1:${port}: the server `) && /: the server (closed the connection without answering PING as Redis does|answered PING in another protocol, not Redis's)/.test(e.message) && !/Stream isn't writeable|Please report this/.test(e.message));
+        }
+        await l.close();
+      } finally {
+        for (const s of servers) s.close();
+      }
+    });
   });
 
   describe('issue 9: pull --all past bad entries', () => {

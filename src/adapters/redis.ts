@@ -69,6 +69,10 @@ export async function connectRedis(url: string, o: RedisOptions): Promise<Redis>
     const own = (e as Error).message;
     const m = why && (/^Connection is closed\.?$/.test(own) || own === why) ? why : [why, own].filter(Boolean).join('; ');
     if (/NOAUTH|WRONGPASS|invalid password|AUTH/i.test(m)) throw new RedisError(`Redis at ${redisWhere(url)} refused the credentials: ${m}`);
+    // a server that took the connection and closed it (another protocol's: an HTTP port) leaves
+    // ioredis's own words alone, which named no cause (trial s36b)
+    if (/Protocol error, got/.test(m)) throw new RedisError(`cannot reach Redis at ${redisWhere(url)}: the server answered PING in another protocol, not Redis's (an HTTP port, say)`);
+    if (/Stream isn't writeable|^Connection is closed\.?$|\bEPIPE\b|\bECONNRESET\b/.test(m)) throw new RedisError(`cannot reach Redis at ${redisWhere(url)}: the server closed the connection without answering PING as Redis does (no Redis server there, or one that drops this client${/EPIPE|ECONNRESET/.test(m) ? `; ${m}` : ''})`);
     throw new RedisError(`cannot reach Redis at ${redisWhere(url)}: ${m}`);
   }
   if (db !== 0) {
