@@ -72,6 +72,15 @@ describe('a .gz trace that cannot be read to its end keeps its whole lines befor
     assert.equal(cli(ingested, ['ingest', folder]).status, 2);
     assert.equal(JSON.parse(jobs(watched)).events, JSON.parse(jobs(ingested)).events);
     assert.equal(cli(watched, ['history', '--job', 'fixture', '--json']).stdout.replace(/"position":\d+,?/g, ''), cli(ingested, ['history', '--job', 'fixture', '--json']).stdout.replace(/"position":\d+,?/g, ''));
+    // --json counts what went in of it in the pass (trial s36b: "appended":0, "failed":1, no input line)
+    const jw = join(dir, 'watch-cut-json.db');
+    const j = cli(jw, ['watch', folder, '--once', '--json']);
+    const lines = j.stdout.trim().split('\n').map((l) => JSON.parse(l) as { report?: string; input?: string; appended?: number; failed?: number });
+    const cutIn = lines.find((l) => l.report === 'input' && l.input!.endsWith('a-cut.log.gz'));
+    assert.ok(cutIn && cutIn.appended! > 0, j.stdout);
+    const pass = lines.find((l) => l.report === 'pass')!;
+    assert.equal(pass.failed, 1);
+    assert.equal(pass.appended, JSON.parse(jobs(ingested)).events);
     // said once: the next pass leaves it (its cursor), as a bad file until it changes
     const again = cli(watched, ['watch', folder, '--once']);
     assert.equal(again.status, 0, again.stderr);

@@ -173,7 +173,9 @@ export async function followFile(ledger: Ledger, prev: FileState | undefined, pa
     // a trace whose entries before an unreadable part went in (with the file's cursor) says so
     const partly = e instanceof LedgerError && e.partial !== undefined;
     ctx.fail(aboutInput(path, `${kind !== undefined && !m.startsWith(`${kind}: `) ? `${kind}: ` : ''}${partly ? 'partly ingested' : 'not ingested'}: `, e));
-    return { state, report: null };
+    // what went in counts in the pass, as ingest's folder counts it (trial s36b: --json said 0 appended, stderr 7 that stay)
+    const p = partly ? (e as LedgerError).partial! : null;
+    return { state, report: p ? { input: path, kind: kind ?? 'gzip', appended: p.appended, duplicates: p.duplicates, records: p.records } : null };
   }
 }
 
