@@ -14,6 +14,7 @@ import type { NewEvent } from '../store/ledger.ts';
 import type { WireParts } from './observation-batches.ts';
 import { ingestWords, type IngestWords } from './ingest-words.ts';
 import { USED_JOB, USED_RANK, USED_RUN, USED_TAG } from './flags-not-used.ts';
+import { TOO_DEEP, tooDeep } from '../codecs/too-deep.ts';
 
 /** Values the command line gives for what a line leaves out. */
 export interface LineDefaults {
@@ -28,14 +29,11 @@ export interface LineDefaults {
 }
 
 /**
- * A value a message quotes, at most 60 characters of its JSON: a line's field may be a list
- * nested thousands deep, which JSON.stringify cannot write (a stack overflow: exit 70, no line
- * named, trial s36a) or wrote whole (4 KB of brackets).
+ * A value a message quotes, at most 60 characters of its JSON (a list nested 2,000 deep was
+ * quoted whole: 4 KB of brackets), one nested too deep to write said so (too-deep.ts).
  */
 function brief(v: unknown): string {
-  let depth = 0;
-  for (let x = v; Array.isArray(x) && depth <= 20; x = x[0]) depth++;
-  if (depth > 20) return `a list nested more than 20 deep`;
+  if (tooDeep(v)) return TOO_DEEP;
   const t = JSON.stringify(v) ?? String(v);
   return t.length > 60 ? `${t.slice(0, 57)}…` : t;
 }

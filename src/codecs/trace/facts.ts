@@ -1,5 +1,6 @@
 import { floatFromRepr } from '../../model/float.ts';
 import type { EntryReads, TraceEntry } from './envelope.ts';
+import { TOO_DEEP, tooDeep } from '../too-deep.ts';
 
 /**
  * Text neither store keeps as it was written: a NUL (PostgreSQL's text refuses it) or a lone
@@ -28,10 +29,7 @@ export type TraceFact =
 /** What a field holds, said short: `"q"`, `17`, `null`, `absent`. */
 function fieldText(v: unknown): string {
   if (v === undefined) return 'absent';
-  // a list nested thousands deep is more than JSON.stringify can write (a stack overflow: exit 70, trial s36a)
-  let depth = 0;
-  for (let x = v; Array.isArray(x) && depth <= 20; x = x[0]) depth++;
-  if (depth > 20) return 'a list nested more than 20 deep';
+  if (tooDeep(v)) return TOO_DEEP;
   const t = JSON.stringify(v);
   return t.length > 40 ? `${t.slice(0, 37)}...` : t;
 }
